@@ -200,6 +200,83 @@ def read_tardis(depth_path: str, trades_path: str, start_ms: float | None = None
     return ev, tick
 
 
+def read_capture(path: str, symbol: str | None = None, quotes: bool = True):
+    """(liqcore rows, tick) of a raw Binance USD-M capture: lines ``<receive ns> <json>`` (hftbacktest's
+    collector; gzip or plain) holding combined-stream frames (``<sym>@depth...`` depthUpdate,
+    ``<sym>@trade``) and REST depth snapshots (``{"lastUpdateId", "bids", "asks"}``).  Binance's book
+    rules: a snapshot is a SNAPSHOT run at its receive time; updates with ``u`` < its ``lastUpdateId``
+    are dropped; then each update's ``pu`` must be the previous ``u``, else a DEPTH_GAP row and nothing
+    until the next snapshot.  Updates before the first snapshot are dropped.  A frame's rows share its
+    receive time; trades: side = the taker's (``m`` true: the buyer was the maker, a taker SELL).
+    Returns also the counts of what was dropped (a dict, third)."""
+    import gzip
+    import json
+
+    from liqcore.types import EVENT_DTYPE
+
+    opener = gzip.open if open(path, "rb").read(2) == b"\x1f\x8b" else open
+    rows = []  # (ts, price, qty, side, kind, flags, order within the time)
+    last_u = None  # the last applied u; None: no book
+    snap_id = None
+    counts = {"lines": 0, "bad": 0, "before_snapshot": 0, "stale": 0, "gaps": 0, "other": 0}
+    with opener(path, "rb") as f:
+        for line in f:
+            counts["lines"] += 1
+            sp = line.find(b" ")
+            try:
+                ts = int(line[:sp])
+                msg = json.loads(line[sp + 1:])
+            except ValueError:
+                counts["bad"] += 1
+                continue
+            if "lastUpdateId" in msg:
+                snap_id = int(msg["lastUpdateId"])
+                last_u = None
+                for side, key in ((BID, "bids"), (ASK, "asks")):
+                    for p, q in msg[key]:
+                        rows.append((ts, float(p), float(q), side, DEPTH, SNAPSHOT, 1))
+                continue
+            stream, d = msg.get("stream", ""), msg.get("data", msg)
+            if symbol and not stream.lower().startswith(symbol.lower() + "@"):
+                counts["other"] += 1
+                continue
+            e = d.get("e")
+            if e == "trade":
+                rows.append((ts, float(d["p"]), float(d["q"]), ASK if d["m"] else BID, TRADE, 0, 0))
+            elif e == "depthUpdate":
+                u, pu = int(d["u"]), int(d["pu"])
+                if snap_id is None:
+                    counts["before_snapshot"] += 1
+                    continue
+                if u < snap_id:
+                    counts["stale"] += 1
+                    continue
+                if last_u is not None and pu != last_u:
+                    counts["gaps"] += 1
+                    rows.append((ts, 0.0, 0.0, 0, DEPTH, 64, 1))
+                    snap_id = None
+                    last_u = None
+                    continue
+                last_u = u
+                for side, key in ((BID, "b"), (ASK, "a")):
+                    for p, q in d[key]:
+                        rows.append((ts, float(p), float(q), side, DEPTH, 0, 1))
+            else:
+                counts["other"] += 1
+    if not rows:
+        raise ValueError(f"{path}: no depth or trade frames")
+    a = np.array(rows, dtype=[("t", "<i8"), ("p", "<f8"), ("q", "<f8"), ("s", "i1"), ("k", "i1"), ("f", "u1"),
+                              ("o", "i1")])
+    a = a[np.lexsort((np.arange(len(a)), a["o"], a["t"]))]  # receive time, prints before depth, file order
+    ev = np.zeros(len(a), dtype=EVENT_DTYPE)
+    ev["ts_event"] = ev["ts_recv"] = a["t"]
+    ev["price"], ev["qty"], ev["side"], ev["kind"], ev["flags"] = a["p"], a["q"], a["s"], a["k"], a["f"]
+    tick = _tick_of(ev)
+    if quotes:
+        ev = add_quotes(ev)
+    return ev, tick, counts
+
+
 def _book_at(d, dt, dpx, dside, snap, lo):
     """The book at ``lo`` as one SNAPSHOT run (the depth rows before it replayed)."""
     from liqcore.types import EVENT_DTYPE
@@ -228,19 +305,19 @@ def _book_at(d, dt, dpx, dside, snap, lo):
 
 
 class Book:
-    """The L2 book the rows give (DEPTH rows only): ``apply(row)``, ``best(side)``, ``qty(side, price)``."""
+    """The L2 book the rows give (DEPTH rows only): ``apply(kind, side, price, qty, flags)``,
+    ``best(side)``; ``side[s]`` maps a level's tick to its size."""
 
     def __init__(self, tick: float):
         self.tick = tick
         self.side = {BID: {}, ASK: {}}
         self._snap = False
 
-    def apply(self, e) -> bool:
+    def apply(self, kind, side, price, qty, flags) -> bool:
         """Apply one row; True when it was a DEPTH row."""
-        if int(e["kind"]) != DEPTH:
+        if kind != DEPTH:
             self._snap = False
             return False
-        flags = int(e["flags"])
         if flags & 64:  # DEPTH_GAP: the book is unknown
             self.side = {BID: {}, ASK: {}}
             self._snap = False
@@ -249,11 +326,11 @@ class Book:
         if snap and not self._snap:
             self.side = {BID: {}, ASK: {}}
         self._snap = snap
-        k = round(float(e["price"]) / self.tick)
-        if float(e["qty"]) > 0.0:
-            self.side[int(e["side"])][k] = float(e["qty"])
+        k = round(price / self.tick)
+        if qty > 0.0:
+            self.side[side][k] = qty
         else:
-            self.side[int(e["side"])].pop(k, None)
+            self.side[side].pop(k, None)
         return True
 
     def best(self, side):
@@ -263,32 +340,41 @@ class Book:
         return max(b) if side == BID else min(b)
 
 
+def _cols(ev):
+    return (ev["ts_recv"].tolist(), ev["kind"].tolist(), ev["side"].tolist(), ev["price"].tolist(),
+            ev["qty"].tolist(), ev["flags"].tolist())
+
+
 def add_quotes(ev: np.ndarray) -> np.ndarray:
-    """The rows with a QUOTE pair (best bid, best ask from the depth) after every DEPTH row that changed
-    the best or its size (after a snapshot run: at its end)."""
+    """The rows with a QUOTE pair (best bid, best ask from the depth) after the last DEPTH row of each
+    receive time (and of each snapshot run) that changed the best or its size."""
     tick = _tick_of(ev)
     book = Book(tick)
-    out = []
-    last = None
+    ts, kind, side, price, qty, flags = _cols(ev)
     n = len(ev)
+    at, qrows = [], []
+    last = None
     for i in range(n):
-        e = ev[i]
-        out.append(e)
-        if not book.apply(e):
+        if not book.apply(kind[i], side[i], price[i], qty[i], flags[i]):
             continue
-        if int(e["flags"]) & SNAPSHOT and i + 1 < n and int(ev[i + 1]["kind"]) == DEPTH and int(ev[i + 1]["flags"]) & SNAPSHOT:
+        if i + 1 < n and kind[i + 1] == DEPTH and ts[i + 1] == ts[i]:
+            continue  # the frame goes on
+        if flags[i] & SNAPSHOT and i + 1 < n and kind[i + 1] == DEPTH and flags[i + 1] & SNAPSHOT:
             continue
         bb, ba = book.best(BID), book.best(ASK)
         if bb is None or ba is None:
             continue
         cur = (bb, book.side[BID][bb], ba, book.side[ASK][ba])
         if cur != last:
-            for side, k, q in ((BID, bb, cur[1]), (ASK, ba, cur[3])):
-                r = e.copy()
-                r["kind"], r["side"], r["price"], r["qty"], r["flags"] = QUOTE, side, k * tick, q, 0
-                out.append(r)
+            at += [i + 1, i + 1]
+            qrows += [(ts[i], bb * tick, cur[1], BID), (ts[i], ba * tick, cur[3], ASK)]
             last = cur
-    return np.array(out, dtype=ev.dtype)
+    q = np.zeros(len(qrows), dtype=ev.dtype)
+    if qrows:
+        a = np.array(qrows, dtype=[("t", "<i8"), ("p", "<f8"), ("q", "<f8"), ("s", "i1")])
+        q["ts_recv"] = q["ts_event"] = a["t"]
+        q["price"], q["qty"], q["side"], q["kind"] = a["p"], a["q"], a["s"], QUOTE
+    return np.insert(ev, np.asarray(at, dtype=np.int64), q)
 
 
 def _tick_of(ev) -> float:
@@ -299,34 +385,29 @@ def _tick_of(ev) -> float:
 
 
 def to_hftbacktest(ev: np.ndarray, tick: float) -> np.ndarray:
-    """The rows as hftbacktest events (module docstring); QUOTE rows are left out (the depth holds them)."""
+    """The rows as hftbacktest events (module docstring); QUOTE rows are left out (the depth holds them).
+    A snapshot run: DEPTH_CLEAR_EVENT without a side (both sides cleared), then DEPTH_SNAPSHOT_EVENTs;
+    a DEPTH_GAP row: DEPTH_CLEAR_EVENT."""
     from hftbacktest.types import (BUY_EVENT, DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EXCH_EVENT,
                                    LOCAL_EVENT, SELL_EVENT, TRADE_EVENT, event_dtype)
 
-    both = EXCH_EVENT | LOCAL_EVENT
-    rows = []
-    in_snap = False
-    for e in ev:
-        kind, ts = int(e["kind"]), int(e["ts_recv"])
-        flag = BUY_EVENT if int(e["side"]) == BID else SELL_EVENT
-        if kind == TRADE:
-            in_snap = False
-            rows.append((TRADE_EVENT | both | flag, ts, ts, float(e["price"]), float(e["qty"]), 0, 0, 0.0))
-        elif kind == DEPTH:
-            flags = int(e["flags"])
-            if flags & 64:
-                rows.append((DEPTH_CLEAR_EVENT | both, ts, ts, 0.0, 0.0, 0, 0, 0.0))
-                in_snap = False
-                continue
-            if flags & SNAPSHOT:
-                if not in_snap:
-                    rows.append((DEPTH_CLEAR_EVENT | both, ts, ts, 0.0, 0.0, 0, 0, 0.0))  # no side: both cleared
-                in_snap = True
-                rows.append((DEPTH_SNAPSHOT_EVENT | both | flag, ts, ts, float(e["price"]), float(e["qty"]), 0, 0, 0.0))
-            else:
-                in_snap = False
-                rows.append((DEPTH_EVENT | both | flag, ts, ts, float(e["price"]), float(e["qty"]), 0, 0, 0.0))
-    return np.array(rows, dtype=event_dtype)
+    ev = ev[(ev["kind"] == TRADE) | (ev["kind"] == DEPTH)]
+    kind, flags = ev["kind"], ev["flags"].astype(np.int64)
+    snap = (kind == DEPTH) & ((flags & SNAPSHOT) != 0)
+    gap = (kind == DEPTH) & ((flags & 64) != 0)
+    sideflag = np.where(ev["side"] == BID, BUY_EVENT, SELL_EVENT).astype(np.uint64)
+    code = np.where(kind == TRADE, TRADE_EVENT, np.where(snap, DEPTH_SNAPSHOT_EVENT, DEPTH_EVENT)).astype(np.uint64)
+    code = (code | sideflag | EXCH_EVENT | LOCAL_EVENT).astype(np.uint64)
+    code[gap] = DEPTH_CLEAR_EVENT | EXCH_EVENT | LOCAL_EVENT
+    out = np.zeros(len(ev), dtype=event_dtype)
+    out["ev"], out["exch_ts"], out["local_ts"] = code, ev["ts_recv"], ev["ts_recv"]
+    out["px"], out["qty"] = ev["price"], ev["qty"]
+    out["px"][gap] = 0.0
+    starts = np.flatnonzero(snap & ~np.concatenate([[False], snap[:-1]]))
+    clear = np.zeros(len(starts), dtype=event_dtype)
+    clear["ev"] = DEPTH_CLEAR_EVENT | EXCH_EVENT | LOCAL_EVENT
+    clear["exch_ts"] = clear["local_ts"] = ev["ts_recv"][starts]
+    return np.insert(out, starts, clear)
 
 
 def depth_orders(ev: np.ndarray, tick: float, every_s: float, max_back: int = MAX_BACK, warmup_s: float = 60.0):
@@ -335,10 +416,11 @@ def depth_orders(ev: np.ndarray, tick: float, every_s: float, max_back: int = MA
     (in turn, per pair), from the depth in force at the decision (rows at or before it); kind: 'N behind'."""
     book = Book(tick)
     out = []
-    t_next = int(ev["ts_recv"][0]) + int(warmup_s * 1e9)
+    ts_, kind, side_, price, qty, flags = _cols(ev)
+    t_next = ts_[0] + int(warmup_s * 1e9)
     n = 0
-    for e in ev:
-        ts = int(e["ts_recv"])
+    for i in range(len(ev)):
+        ts = ts_[i]
         while ts > t_next:
             bb, ba = book.best(BID), book.best(ASK)
             if bb is not None and ba is not None and bb < ba:
@@ -348,7 +430,7 @@ def depth_orders(ev: np.ndarray, tick: float, every_s: float, max_back: int = MA
                 out.append((t_next, side, k * tick, f"{back} behind"))
                 n += 1
             t_next += int(every_s * 1e9)
-        book.apply(e)
+        book.apply(kind[i], side_[i], price[i], qty[i], flags[i])
     return out
 
 
@@ -360,7 +442,9 @@ def run_liqcore_depth(ev, orders, tick, latency_ns, timeout_ns, model, qty_scale
         one = one.copy()
         m = (one["kind"] == DEPTH) | (one["kind"] == QUOTE)
         one["qty"][m] *= qty_scale
-    return hc.run_liqcore(one, orders, tick, latency_ns, timeout_ns, model, qty_scale=1.0)
+    gaps = np.diff([o[0] for o in orders]) if len(orders) > 1 else np.array([timeout_ns])
+    lanes = int((timeout_ns + 2 * latency_ns) // max(int(gaps.min()), 1)) + 2  # an order's lane is free again
+    return hc.run_liqcore(one, orders, tick, latency_ns, timeout_ns, model, lanes=lanes, qty_scale=1.0)
 
 
 def same_outcome(ev, a, b, only=None) -> tuple[int, int]:
@@ -379,7 +463,7 @@ def same_outcome(ev, a, b, only=None) -> tuple[int, int]:
     return n, same
 
 
-def compare(ev, tick, every_s=10.0, latency_ms=50.0, timeout_s=30.0, models=("risk-averse", "prob:2"),
+def compare(ev, tick, every_s=15.0, latency_ms=50.0, timeout_s=90.0, models=("risk-averse", "prob:2"),
             runs=("depth", "top of book", "x1e9")) -> dict:
     """{model: {run: (liqcore fills, hftbacktest fills)}} plus the orders; hftbacktest always has the depth."""
     hev = to_hftbacktest(ev, tick)
@@ -448,12 +532,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=60_000, help="rows of each generated stream")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--every", type=float, default=10.0, help="seconds between orders")
+    ap.add_argument("--every", type=float, default=15.0, help="seconds between orders")
     ap.add_argument("--latency-ms", type=float, default=50.0)
-    ap.add_argument("--timeout", type=float, default=30.0, help="seconds an order rests")
+    ap.add_argument("--timeout", type=float, default=90.0, help="seconds an order rests")
     ap.add_argument("--tardis-depth", help="a tardis incremental_book_L2 CSV(.gz) of one symbol")
     ap.add_argument("--tardis-trades", help="its trades CSV(.gz)")
     ap.add_argument("--hours", type=float, help="real data: hours read from the start")
+    ap.add_argument("--capture", nargs="+", help="raw Binance USD-M captures (<ns> <json> lines: depth, trade, "
+                    "REST snapshot frames)")
+    ap.add_argument("--real-every", type=float, default=5.0, help="real data: seconds between orders")
+    ap.add_argument("--real-timeout", type=float, default=30.0, help="real data: seconds an order rests")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "hbt-depth.md"))
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
@@ -474,6 +562,16 @@ def main(argv=None) -> int:
         lines, good = report(res, f"real depth {Path(args.tardis_depth).name}", 0.97)
         span = (int(ev["ts_recv"][-1]) - int(ev["ts_recv"][0])) / 3600e9
         lines.insert(1, f"  {len(ev):,} rows over {span:.2f} h, tick {tick:g}, {len(res['orders'])} orders")
+        all_lines += lines
+        ok = ok and good
+    for path in args.capture or ():
+        ev, tick, counts = read_capture(path)
+        res = compare(ev, tick, args.real_every, args.latency_ms, args.real_timeout)
+        lines, good = report(res, f"real Binance depth {Path(path).name}", 0.97)
+        span = (int(ev["ts_recv"][-1]) - int(ev["ts_recv"][0])) / 3600e9
+        lines.insert(1, f"  {len(ev):,} rows over {span:.2f} h, tick {tick:g}, {len(res['orders'])} post-only orders "
+                        f"0-20 ticks behind the best, every {args.real_every:g} s, latency {args.latency_ms:g} ms, "
+                        f"cancel after {args.real_timeout:g} s; frames: {counts}")
         all_lines += lines
         ok = ok and good
     for seed in args.seeds:
