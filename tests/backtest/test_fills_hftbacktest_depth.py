@@ -1,0 +1,141 @@
+"""``--fill queue`` with L2 depth against hftbacktest's L2 backtest, order by order, on the generated
+stream of benches/hbt_depth.py (levels up to 20 ticks behind the best cancelled and refilled while orders
+rest there, sweeps printing at them; orders 0-20 ticks behind the best).  Runs wherever hftbacktest is
+installed (the ``agreement`` extra; CI installs it); under CI (CI=true) its absence is a failure."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+try:
+    import hftbacktest  # noqa: F401
+except ImportError:  # pragma: no cover - the agreement extra installs it
+    if CI:
+        raise RuntimeError("hftbacktest is not installed: the agreement extra (pip install -e .[agreement]) "
+                           "installs it") from None
+    pytest.skip("hftbacktest is not installed (pip install -e .[agreement])", allow_module_level=True)
+
+
+def _bench():
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benches import hbt_depth
+    finally:
+        sys.path.remove(str(ROOT))
+    return hbt_depth
+
+
+@pytest.fixture(scope="module")
+def stream():
+    hd = _bench()
+    ev, tick = hd.depth_stream(n_events=16_000, seed=5)
+    return hd, ev, tick
+
+
+def test_the_stream_is_one_book_in_both_formats(stream):
+    """hftbacktest's depth, replayed from the converted events, has the best bid and ask (and their
+    sizes) that liqcore's rows give, at every order's decision time; the stream changes levels behind
+    the best and prints there."""
+    from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
+
+    hd, ev, tick = stream
+    hev = hd.to_hftbacktest(ev, tick)
+    orders = hd.depth_orders(ev, tick, every_s=15.0)
+    assert len(orders) >= 40
+    a = (BacktestAsset().data([hev]).linear_asset(1.0).constant_order_latency(0, 0).no_partial_fill_exchange()
+         .trading_value_fee_model(0.0, 0.0).tick_size(tick).lot_size(hd.hc.LOT).last_trades_capacity(0)
+         .risk_adverse_queue_model())
+    hbt = HashMapMarketDepthBacktest([a])
+    hbt.elapse(1)  # the clock starts at the first event
+    book = hd.Book(tick)
+    ts, kind, side, price, qty, flags = hd._cols(ev)
+    i = 0
+    for t, *_ in orders:
+        while i < len(ts) and ts[i] <= t:
+            book.apply(kind[i], side[i], price[i], qty[i], flags[i])
+            i += 1
+        hbt.elapse(t - hbt.current_timestamp)
+        d = hbt.depth(0)
+        bb, ba = book.best(hd.BID), book.best(hd.ASK)
+        assert round(d.best_bid / tick) == bb and round(d.best_ask / tick) == ba, (t, d.best_bid, d.best_ask, bb, ba)
+        assert d.best_bid_qty == pytest.approx(book.side[hd.BID][bb]) and d.best_ask_qty == pytest.approx(book.side[hd.ASK][ba])
+        for back in (3, 11, 20):  # levels behind the best too
+            assert d.bid_qty_at_tick(bb - back) == pytest.approx(book.side[hd.BID].get(bb - back, 0.0))
+    hbt.close()
+    # hidden levels change and sweeps print behind the best
+    tr = ev[ev["kind"] == hd.TRADE]
+    assert len(np.unique(tr["ts_recv"])) == len(tr)  # every print its own event
+    dep = ev[(ev["kind"] == hd.DEPTH) & (ev["flags"] == 0)]
+    assert len(dep) > 4000
+
+
+MS = 1_000_000
+T0 = 1_700_000_000_000_000_000
+
+
+def _probe(hd):
+    """(rows, tick, orders): a buy rests 2 ticks behind the best where 1.0 is shown; the level is
+    cancelled down to 0.1 and refilled to 5.0 (a rise goes behind the order); the levels above go and a
+    print of 0.5 at its price follows: the queue read from the depth (0.1 ahead) fills the order on that
+    print, top of book (5.0 shown when the level becomes the best) does not."""
+    from liqcore.types import EVENT_DTYPE
+
+    rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
+            (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
+            (2000 * MS, 2999.98, 0.1, 3, 8, 0), (3000 * MS, 2999.98, 5.0, 3, 8, 0),
+            (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
+            (5000 * MS, 2999.98, 0.5, 4, 2, 0), (6000 * MS, 2999.98, 4.6, 3, 8, 0),
+            (60_000 * MS, 2999.98, 0.01, 4, 2, 0)]
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for j, (dt, p, q, s, k, f) in enumerate(rows):
+        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
+        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
+    return hd.add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+
+
+def _liqcore_reads_depth(hd) -> bool:
+    """True when liqcore's queue fill reads the queue at an order's level from the depth (:func:`_probe`)."""
+    ev, tick, orders = _probe(hd)
+    got = hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, "risk-averse")
+    return got[0] is not None and got[0] == T0 + 5000 * MS
+
+
+@pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
+def test_the_probe_is_hftbacktests_outcome(stream, model):
+    """The probe's expectation is hftbacktest's: it fills the order on the 0.5 print; liqcore's top-of-book
+    rule (the rows without depth) does not fill it."""
+    hd = stream[0]
+    ev, tick, orders = _probe(hd)
+    hb = hd.hc.run_hftbacktest(hd.to_hftbacktest(ev, tick), orders, tick, 50 * MS, 30_000 * MS, model)
+    assert hb == [T0 + 5000 * MS]
+    assert hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, model, depth=False) == [None]
+
+
+@pytest.fixture(scope="module")
+def result(stream):
+    hd, ev, tick = stream
+    if not _liqcore_reads_depth(hd):
+        if CI:
+            raise AssertionError("liqcore's --fill queue does not read the queue from depth rows (the probe order "
+                                 "behind the best did not fill on the print its queue allows)")
+        pytest.skip("liqcore's --fill queue does not read depth rows yet: the depth agreement gate cannot run")
+    return hd, hd.compare(ev, tick, every_s=15.0, latency_ms=50.0, timeout_s=90.0)
+
+
+@pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
+def test_depth_fills_agree_with_hftbacktest_and_the_control_does_not(result, model):
+    hd, res = result
+    ev = res["ev"]
+    lq, hb = res["models"][model]["depth"]
+    n, same = hd.same_outcome(ev, lq, hb)
+    assert sum(y is not None for y in hb) >= 30  # the stream fills orders behind the best
+    assert same >= 0.99 * n, (model, same, n)
+    cn, csame = hd.same_outcome(ev, *res["models"][model]["x1e9"])
+    assert csame < 0.85 * cn, (model, csame, cn)  # sizes x1e9 at the order's level: the queue decides here
