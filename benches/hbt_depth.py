@@ -447,6 +447,90 @@ def run_liqcore_depth(ev, orders, tick, latency_ns, timeout_ns, model, qty_scale
     return hc.run_liqcore(one, orders, tick, latency_ns, timeout_ns, model, lanes=lanes, qty_scale=1.0)
 
 
+def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float = hc.LOT):
+    """Per order, the fill time (ns or None) by hftbacktest 2.4.4's own rules for an L2 feed, written out in
+    Python (not liqcore: the rule that the comparison holds liqcore to, to tell a difference of the
+    rule from one of the bench).  Rules (hftbacktest/src/backtest/proc/nopartialfillexchange.rs,
+    models/queue.rs): at arrival, a post-only order at or through the best on the other side expires;
+    else its queue ahead ``front`` = the level's size.  A print at its price: ``front -= qty`` (prob:
+    also ``cum += qty``); filled when ``round(-front / lot) > 0``.  A print through its price fills.
+    A depth row at its level, ``prev -> new``: risk-averse: ``front = min(front, new)``; prob:N:
+    ``chg = prev - new - cum; cum = 0``; a rise: ``front = min(front, new)``; a fall: ``back = prev -
+    front``, ``p = back^N / (back^N + front^N)``, ``front = min(front - (1 - p) chg + min(back - p chg,
+    0), new)``.  The other side's best reaching its price (a depth row, no print) fills it.  Fills count
+    until the cancel arrives (sent ``timeout_ns`` after the order)."""
+    ts_, kind, side, price, qty, flags = _cols(ev)
+    n = len(ts_)
+    arrive = sorted((o[0] + latency_ns, j) for j, o in enumerate(orders))
+    state = {}
+    book = Book(tick)
+    a = 0
+    for i in range(n + 1):
+        while a < len(arrive) and (i == n or ts_[i] > arrive[a][0]):
+            t, j = arrive[a]
+            _t, sgn, px, _k = orders[j]
+            k = round(px / tick)
+            bb, ba = book.best(BID), book.best(ASK)
+            crossed = (ba is not None and k >= ba) if sgn > 0 else (bb is not None and k <= bb)
+            lvl = book.side[BID if sgn > 0 else ASK].get(k, 0.0)
+            state[j] = None if crossed else lvl
+            a += 1
+        if i < n:
+            book.apply(kind[i], side[i], price[i], qty[i], flags[i])
+    ts = np.asarray(ts_)
+    kinds, sides, prices, qtys = ev["kind"], ev["side"], ev["price"], ev["qty"]
+    pw = 0.0 if model == "risk-averse" else float(model.split(":")[1])
+    out = [None] * len(orders)
+    for j, (t, sgn, px, _k) in enumerate(orders):
+        front = state[j]
+        if front is None:
+            continue
+        lo = int(np.searchsorted(ts, t + latency_ns, "right"))
+        hi = int(np.searchsorted(ts, t + timeout_ns + latency_ns, "right"))
+        k = round(px / tick)
+        kk = np.round(prices[lo:hi] / tick).astype(np.int64)
+        own, other = (BID, ASK) if sgn > 0 else (ASK, BID)
+        at_or_through = (kk <= k) if sgn > 0 else (kk >= k)
+        sel = np.flatnonzero(((kinds[lo:hi] == TRADE) & (sides[lo:hi] == other) & at_or_through)
+                             | ((kinds[lo:hi] == DEPTH) & (sides[lo:hi] == own) & (kk == k))
+                             | ((kinds[lo:hi] == DEPTH) & (sides[lo:hi] == other) & at_or_through & (qtys[lo:hi] > 0)))
+        prev = None
+        cum = 0.0
+        # the level's size before the window: the last depth row at it (its size at arrival)
+        prev = front
+        for r in sel:
+            i = lo + int(r)
+            kd, sd, q = int(kinds[i]), int(sides[i]), float(qtys[i])
+            if kd == TRADE:
+                if kk[r] != k:
+                    out[j] = int(ts[i])
+                    break
+                front -= q
+                cum += q
+                if round(-front / lot) > 0:
+                    out[j] = int(ts[i])
+                    break
+            elif sd == other:
+                out[j] = int(ts[i])  # the other side's best reached the order: hftbacktest fills on the depth
+                break
+            else:
+                new = q
+                if pw == 0.0:
+                    front = min(front, new)
+                else:
+                    chg = prev - new - cum
+                    cum = 0.0
+                    if chg < 0.0:
+                        front = min(front, new)
+                    else:
+                        back = prev - front
+                        fb, ff = max(back, 0.0) ** pw, max(front, 0.0) ** pw
+                        p = fb / (fb + ff) if fb + ff > 0.0 else 1.0
+                        front = min(front - (1.0 - p) * chg + min(back - p * chg, 0.0), new)
+                prev = new
+    return out
+
+
 def same_outcome(ev, a, b, only=None) -> tuple[int, int]:
     """(orders, the same outcome: both unfilled, or both filled at the same event -- the same receive
     time: the generated rows each have their own; on real data the rows of one frame share one)."""
