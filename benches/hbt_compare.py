@@ -346,7 +346,7 @@ def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int
     out = [None] * n
     for row in ledger[: port[0]["n_trades"]]:
         out[int(row["cascade_id"])] = int(row["entry_ns"])
-        assert abs(row["entry_price"] - orders[int(row["cascade_id"])][2]) < tick / 2
+        assert abs(row["entry_price"] - orders[int(row["cascade_id"])][2]) < tick / 2, (row["entry_price"], orders[int(row["cascade_id"])])
     for sid in range(lanes):
         if st[sid]["status"] == sim.OPEN:
             out[int(st[sid]["cascade_id"])] = int(st[sid]["entry_ns"])

@@ -410,15 +410,19 @@ def to_hftbacktest(ev: np.ndarray, tick: float) -> np.ndarray:
     return np.insert(out, starts, clear)
 
 
-def depth_orders(ev: np.ndarray, tick: float, every_s: float, max_back: int = MAX_BACK, warmup_s: float = 60.0):
+def depth_orders(ev: np.ndarray, tick: float, every_s: float, max_back: int = MAX_BACK, warmup_s: float = 60.0,
+                 skipped: list | None = None):
     """[(decision ns, side +1/-1, price, kind)]: every ``every_s`` s from ``warmup_s`` after the first row,
     alternating buy / sell, ``back`` = 0, 1, ... ``max_back`` ticks behind the best on the order's side
-    (in turn, per pair), from the depth in force at the decision (rows at or before it); kind: 'N behind'."""
+    (in turn, per pair), from the depth in force at the decision (rows at or before it); kind: 'N behind'.
+    An order priced through the last print (a buy above it: the book moved without a print) cannot be
+    given to liqcore, whose limit is an offset from the last print: it goes to ``skipped``."""
     book = Book(tick)
     out = []
     ts_, kind, side_, price, qty, flags = _cols(ev)
     t_next = ts_[0] + int(warmup_s * 1e9)
     n = 0
+    last = None
     for i in range(len(ev)):
         ts = ts_[i]
         while ts > t_next:
@@ -427,10 +431,16 @@ def depth_orders(ev: np.ndarray, tick: float, every_s: float, max_back: int = MA
                 side = 1 if n % 2 == 0 else -1
                 back = (n // 2) % (max_back + 1)
                 k = bb - back if side > 0 else ba + back
-                out.append((t_next, side, k * tick, f"{back} behind"))
                 n += 1
+                # liqcore's limit is an offset from the last print, on the passive side of it
+                if last is not None and (k <= last if side > 0 else k >= last):
+                    out.append((t_next, side, k * tick, f"{back} behind"))
+                elif skipped is not None:
+                    skipped.append((t_next, side, k * tick, f"{back} behind"))
             t_next += int(every_s * 1e9)
         book.apply(kind[i], side_[i], price[i], qty[i], flags[i])
+        if kind[i] == TRADE:
+            last = round(price[i] / tick)
     return out
 
 
@@ -447,7 +457,7 @@ def run_liqcore_depth(ev, orders, tick, latency_ns, timeout_ns, model, qty_scale
     return hc.run_liqcore(one, orders, tick, latency_ns, timeout_ns, model, lanes=lanes, qty_scale=1.0)
 
 
-def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float = hc.LOT):
+def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float = hc.LOT, why: list | None = None):
     """Per order, the fill time (ns or None) by hftbacktest 2.4.4's own rules for an L2 feed, written out in
     Python (not liqcore: the rule that the comparison holds liqcore to, to tell a difference of the
     rule from one of the bench).  Rules (hftbacktest/src/backtest/proc/nopartialfillexchange.rs,
@@ -458,7 +468,9 @@ def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float 
     ``chg = prev - new - cum; cum = 0``; a rise: ``front = min(front, new)``; a fall: ``back = prev -
     front``, ``p = back^N / (back^N + front^N)``, ``front = min(front - (1 - p) chg + min(back - p chg,
     0), new)``.  The other side's best reaching its price (a depth row, no print) fills it.  Fills count
-    until the cancel arrives (sent ``timeout_ns`` after the order)."""
+    until the cancel arrives (sent ``timeout_ns`` after the order).  ``why``: a list, given one entry per
+    order: 'expired' (post-only at arrival), 'queue' (a print at its price), 'through' (a print
+    through it), 'crossed' (the depth crossed it, no print), 'none'."""
     ts_, kind, side, price, qty, flags = _cols(ev)
     n = len(ts_)
     arrive = sorted((o[0] + latency_ns, j) for j, o in enumerate(orders))
@@ -481,9 +493,11 @@ def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float 
     kinds, sides, prices, qtys = ev["kind"], ev["side"], ev["price"], ev["qty"]
     pw = 0.0 if model == "risk-averse" else float(model.split(":")[1])
     out = [None] * len(orders)
+    reason = ["none"] * len(orders)
     for j, (t, sgn, px, _k) in enumerate(orders):
         front = state[j]
         if front is None:
+            reason[j] = "expired"
             continue
         lo = int(np.searchsorted(ts, t + latency_ns, "right"))
         hi = int(np.searchsorted(ts, t + timeout_ns + latency_ns, "right"))
@@ -503,15 +517,15 @@ def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float 
             kd, sd, q = int(kinds[i]), int(sides[i]), float(qtys[i])
             if kd == TRADE:
                 if kk[r] != k:
-                    out[j] = int(ts[i])
+                    out[j], reason[j] = int(ts[i]), "through"
                     break
                 front -= q
                 cum += q
                 if round(-front / lot) > 0:
-                    out[j] = int(ts[i])
+                    out[j], reason[j] = int(ts[i]), "queue"
                     break
             elif sd == other:
-                out[j] = int(ts[i])  # the other side's best reached the order: hftbacktest fills on the depth
+                out[j], reason[j] = int(ts[i]), "crossed"  # the other side's best reached it: filled on the depth
                 break
             else:
                 new = q
@@ -528,6 +542,8 @@ def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float 
                         p = fb / (fb + ff) if fb + ff > 0.0 else 1.0
                         front = min(front - (1.0 - p) * chg + min(back - p * chg, 0.0), new)
                 prev = new
+    if why is not None:
+        why[:] = reason
     return out
 
 
@@ -557,6 +573,10 @@ def compare(ev, tick, every_s=15.0, latency_ms=50.0, timeout_s=90.0, models=("ri
            "every_s": every_s}
     for model in models:
         hb = hc.run_hftbacktest(hev, orders, tick, lat, tmo, model)
+        why = []
+        ref = reference_fills(ev, orders, tick, lat, tmo, model, why=why)
+        out.setdefault("why", {})[model] = why
+        out.setdefault("reference", {})[model] = (ref, hb)
         got = {}
         for run in runs:
             kw = {"depth": run != "top of book", "qty_scale": 1e9 if run == "x1e9" else 1.0}
@@ -588,6 +608,20 @@ def report(res: dict, title: str, gate: float, control_gate: float = 0.85) -> tu
     for model, got in res["models"].items():
         hb = got["depth"][1] if "depth" in got else next(iter(got.values()))[1]
         lines.append(f"  {model}: hftbacktest fills {sum(y is not None for y in hb)} of {len(orders)} orders")
+        if "why" in res:
+            why = res["why"][model]
+            tally = {w: why.count(w) for w in ("queue", "through", "crossed", "expired", "none")}
+            rn, rs = same_outcome(ev, *res["reference"][model])
+            crossed = [j for j, w in enumerate(why) if w == "crossed"]
+            lines.append(f"    hftbacktest's rules written out (Python): same outcome {rs}/{rn}; its outcomes: fills on a print "
+                         f"at the price {tally['queue']}, through it {tally['through']}, on a depth row that crossed the "
+                         f"order with no print {tally['crossed']}; post-only expired {tally['expired']}, unfilled "
+                         f"{tally['none']}")
+            if crossed and "depth" in got:
+                rest = [j for j in range(len(orders)) if j not in set(crossed)]
+                xn, xs = same_outcome(ev, *got["depth"], only=rest)
+                lines.append(f"    liqcore depth on the orders hftbacktest does not fill by a crossing depth row: "
+                             f"{xs}/{xn} = {100.0 * xs / max(xn, 1):.2f} % (liqcore fills on prints only)")
         for run, (a, b) in got.items():
             n, s = same_outcome(ev, a, b)
             early, late = hc.conservative(a, b)
