@@ -547,6 +547,37 @@ def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float 
     return out
 
 
+MS = 1_000_000
+T0 = 1_700_000_000_000_000_000
+
+
+def depth_probe():
+    """(rows, tick, orders): a buy rests 2 ticks behind the best where 1.0 is shown; the level is
+    cancelled down to 0.1 and refilled to 5.0 (a rise goes behind the order); the levels above go and a
+    print of 0.5 at its price follows: the queue read from the depth (0.1 ahead) fills the order on that
+    print, top of book (5.0 shown when the level becomes the best) does not."""
+    from liqcore.types import EVENT_DTYPE
+
+    rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
+            (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
+            (2000 * MS, 2999.98, 0.1, 3, 8, 0), (3000 * MS, 2999.98, 5.0, 3, 8, 0),
+            (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
+            (5000 * MS, 2999.98, 0.5, 4, 2, 0), (6000 * MS, 2999.98, 4.6, 3, 8, 0),
+            (60_000 * MS, 2999.98, 0.01, 4, 2, 0)]
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for j, (dt, p, q, s, k, f) in enumerate(rows):
+        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
+        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
+    return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+
+
+def liqcore_reads_depth() -> bool:
+    """True when liqcore's queue fill reads the queue at an order's level from the depth (:func:`depth_probe`)."""
+    ev, tick, orders = depth_probe()
+    got = run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, "risk-averse")
+    return got[0] is not None and got[0] == T0 + 5000 * MS
+
+
 def same_outcome(ev, a, b, only=None) -> tuple[int, int]:
     """(orders, the same outcome: both unfilled, or both filled at the same event -- the same receive
     time: the generated rows each have their own; on real data the rows of one frame share one)."""
@@ -570,7 +601,7 @@ def compare(ev, tick, every_s=15.0, latency_ms=50.0, timeout_s=90.0, models=("ri
     orders = depth_orders(ev, tick, every_s)
     lat, tmo = int(latency_ms * 1e6), int(timeout_s * 1e9)
     out = {"orders": orders, "ev": ev, "tick": tick, "models": {}, "latency_ms": latency_ms, "timeout_s": timeout_s,
-           "every_s": every_s}
+           "every_s": every_s, "reads_depth": liqcore_reads_depth()}
     for model in models:
         hb = hc.run_hftbacktest(hev, orders, tick, lat, tmo, model)
         why = []
@@ -602,6 +633,9 @@ def report(res: dict, title: str, gate: float, control_gate: float = 0.85) -> tu
             good = good and cs < control_gate * cn
         ok = ok and good
         heads.append(line)
+    if not res.get("reads_depth", True):
+        title += (" [this liqcore does not read depth rows: its 'depth' figures are the top-of-book rule given the "
+                  "same rows]")
     lines.append(f"HEADLINE {title}: same outcome as hftbacktest (both unfilled, or both filled at the same event), "
                  f"gate >= {100 * gate:g} % with depth and < {100 * control_gate:g} % for the x1e9 control: "
                  + "; ".join(heads) + f" -> {'met' if ok else 'NOT met'}")

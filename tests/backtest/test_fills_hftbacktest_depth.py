@@ -80,39 +80,12 @@ MS = 1_000_000
 T0 = 1_700_000_000_000_000_000
 
 
-def _probe(hd):
-    """(rows, tick, orders): a buy rests 2 ticks behind the best where 1.0 is shown; the level is
-    cancelled down to 0.1 and refilled to 5.0 (a rise goes behind the order); the levels above go and a
-    print of 0.5 at its price follows: the queue read from the depth (0.1 ahead) fills the order on that
-    print, top of book (5.0 shown when the level becomes the best) does not."""
-    from liqcore.types import EVENT_DTYPE
-
-    rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
-            (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
-            (2000 * MS, 2999.98, 0.1, 3, 8, 0), (3000 * MS, 2999.98, 5.0, 3, 8, 0),
-            (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
-            (5000 * MS, 2999.98, 0.5, 4, 2, 0), (6000 * MS, 2999.98, 4.6, 3, 8, 0),
-            (60_000 * MS, 2999.98, 0.01, 4, 2, 0)]
-    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
-    for j, (dt, p, q, s, k, f) in enumerate(rows):
-        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
-        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
-    return hd.add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
-
-
-def _liqcore_reads_depth(hd) -> bool:
-    """True when liqcore's queue fill reads the queue at an order's level from the depth (:func:`_probe`)."""
-    ev, tick, orders = _probe(hd)
-    got = hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, "risk-averse")
-    return got[0] is not None and got[0] == T0 + 5000 * MS
-
-
 @pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
 def test_the_probe_is_hftbacktests_outcome(stream, model):
-    """The probe's expectation is hftbacktest's: it fills the order on the 0.5 print; liqcore's top-of-book
+    """The probe's (benches/hbt_depth.depth_probe) expectation is hftbacktest's: it fills the order on the 0.5 print; liqcore's top-of-book
     rule (the rows without depth) does not fill it."""
     hd = stream[0]
-    ev, tick, orders = _probe(hd)
+    ev, tick, orders = hd.depth_probe()
     hb = hd.hc.run_hftbacktest(hd.to_hftbacktest(ev, tick), orders, tick, 50 * MS, 30_000 * MS, model)
     assert hb == [T0 + 5000 * MS]
     assert hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, model, depth=False) == [None]
@@ -121,7 +94,7 @@ def test_the_probe_is_hftbacktests_outcome(stream, model):
 @pytest.fixture(scope="module")
 def result(stream):
     hd, ev, tick = stream
-    if not _liqcore_reads_depth(hd):
+    if not hd.liqcore_reads_depth():
         if CI:
             raise AssertionError("liqcore's --fill queue does not read the queue from depth rows (the probe order "
                                  "behind the best did not fill on the print its queue allows)")
