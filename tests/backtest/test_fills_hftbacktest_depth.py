@@ -112,3 +112,48 @@ def test_depth_fills_agree_with_hftbacktest_and_the_control_does_not(result, mod
     assert same >= 0.99 * n, (model, same, n)
     cn, csame = hd.same_outcome(ev, *res["models"][model]["x1e9"])
     assert csame < 0.85 * cn, (model, csame, cn)  # sizes x1e9 at the order's level: the queue decides here
+
+
+def _write_tardis(hd, ev, folder):
+    """The stream as a tardis ``incremental_book_L2`` file and its ``trades`` file (us times: rows less
+    than 1 us apart are moved 1 us apart, in order; ``timestamp`` = ``local_timestamp``)."""
+    us = []
+    for t in (ev["ts_recv"] // 1000).tolist():
+        us.append(max(t, us[-1] + 1) if us else t)
+    d_lines = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
+    t_lines = ["exchange,symbol,timestamp,local_timestamp,id,side,price,amount"]
+    for e, u in zip(ev, us):
+        if int(e["kind"]) == hd.DEPTH:
+            snap = "true" if int(e["flags"]) & hd.SNAPSHOT else "false"
+            side = "bid" if int(e["side"]) == hd.BID else "ask"
+            d_lines.append(f"binance-futures,ETHUSDT,{u},{u},{snap},{side},{e['price']:.2f},{e['qty']:.6f}")
+        elif int(e["kind"]) == hd.TRADE:
+            side = "buy" if int(e["side"]) == hd.BID else "sell"
+            t_lines.append(f"binance-futures,ETHUSDT,{u},{u},{len(t_lines)},{side},{e['price']:.2f},{e['qty']:.6f}")
+    dp = folder / "binance-futures_incremental_book_L2_2023-11-14_ETHUSDT.csv"
+    tp = folder / "binance-futures_trades_2023-11-14_ETHUSDT.csv"
+    dp.write_text("\n".join(d_lines) + "\n")
+    tp.write_text("\n".join(t_lines) + "\n")
+    return dp, tp
+
+
+def test_tardis_files_read_as_hftbacktests_own_converter_reads_them(stream, tmp_path):
+    """read_tardis + to_hftbacktest against hftbacktest's ``data.utils.tardis.convert`` of the same files:
+    hftbacktest fills the same orders at the same times from either."""
+    from hftbacktest.data.utils import tardis
+
+    hd, ev, tick = stream
+    ev = ev[:6000]
+    dp, tp = _write_tardis(hd, ev, tmp_path)
+    ours, tick2 = hd.read_tardis(str(dp), str(tp))
+    assert tick2 == pytest.approx(tick)
+    assert (ours["kind"] == hd.DEPTH).sum() == (ev["kind"] == hd.DEPTH).sum()
+    assert (ours["kind"] == hd.TRADE).sum() == (ev["kind"] == hd.TRADE).sum()
+    theirs = tardis.convert([str(tp), str(dp)], buffer_size=4 * len(ev))  # trades first, as its docstring asks
+    orders = hd.depth_orders(ours, tick, every_s=4.0, warmup_s=2.0)
+    assert len(orders) >= 30
+    for model in ("risk-averse", "prob:2"):
+        a = hd.hc.run_hftbacktest(hd.to_hftbacktest(ours, tick), orders, tick, 50 * MS, 20_000 * MS, model)
+        b = hd.hc.run_hftbacktest(theirs, orders, tick, 50 * MS, 20_000 * MS, model)
+        assert a == b
+        assert sum(x is not None for x in a) >= 5
