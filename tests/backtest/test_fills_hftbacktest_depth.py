@@ -157,3 +157,65 @@ def test_tardis_files_read_as_hftbacktests_own_converter_reads_them(stream, tmp_
         b = hd.hc.run_hftbacktest(theirs, orders, tick, 50 * MS, 20_000 * MS, model)
         assert a == b
         assert sum(x is not None for x in a) >= 5
+
+
+def test_a_raw_binance_capture_is_read_by_binances_book_rules(tmp_path):
+    """read_capture: the REST snapshot is a SNAPSHOT run; updates older than it are dropped, those before
+    any snapshot too; a ``pu`` that is not the last ``u`` gives a DEPTH_GAP row and nothing until the next
+    snapshot; a trade's side is the taker's (``m`` true: a taker SELL); at one receive time prints come
+    before the depth; quotes follow the depth's best."""
+    import gzip
+    import json
+
+    hd = _bench()
+
+    def frame(ns, stream, data):
+        return f"{ns} " + json.dumps({"stream": stream, "data": data})
+
+    def upd(U, u, pu, b=(), a=()):
+        return {"e": "depthUpdate", "E": 1, "T": 1, "s": "ETHUSDT", "U": U, "u": u, "pu": pu,
+                "b": [[f"{p:.2f}", f"{q:.3f}"] for p, q in b], "a": [[f"{p:.2f}", f"{q:.3f}"] for p, q in a]}
+
+    def trade(p, q, m):
+        return {"e": "trade", "E": 1, "T": 1, "s": "ETHUSDT", "t": 1, "p": f"{p:.2f}", "q": f"{q:.3f}", "X": "MARKET",
+                "m": m}
+
+    s = "ethusdt@depth@0ms"
+    lines = [
+        frame(100, s, upd(1, 5, 0, b=[(99.0, 1.0)])),  # before any snapshot: dropped
+        "200 " + json.dumps({"lastUpdateId": 10, "E": 1, "T": 1, "bids": [["100.00", "2.000"], ["99.99", "1.000"]],
+                             "asks": [["100.01", "3.000"], ["100.02", "1.500"]]}),
+        frame(300, s, upd(6, 9, 5, b=[(100.0, 9.0)])),  # older than the snapshot: dropped
+        frame(400, s, upd(9, 12, 9, b=[(100.0, 1.5)])),
+        frame(500, "ethusdt@trade", trade(100.0, 0.5, True)),
+        frame(500, s, upd(13, 14, 12, b=[(100.0, 1.0)], a=[(100.02, 0.0)])),
+        frame(600, s, upd(20, 21, 19, b=[(99.99, 4.0)])),  # pu 19 != 14: a gap
+        frame(700, s, upd(22, 23, 21, b=[(99.99, 5.0)])),  # after the gap, before a snapshot: dropped
+        frame(800, "ethusdt@trade", trade(100.01, 0.2, False)),
+        "not a frame",
+    ]
+    p = tmp_path / "cap.gz"
+    with gzip.open(p, "wt") as f:
+        f.write("\n".join(lines) + "\n")
+    ev, tick, counts = hd.read_capture(str(p))
+    assert tick == pytest.approx(0.01)
+    assert counts["before_snapshot"] == 2 and counts["stale"] == 1 and counts["gaps"] == 1 and counts["bad"] == 1
+    got = [(int(e["ts_recv"]), int(e["kind"]), int(e["side"]), round(float(e["price"]), 2), float(e["qty"]),
+            int(e["flags"])) for e in ev]
+    snap = [r for r in got if r[5] & hd.SNAPSHOT]
+    assert [(r[2], r[3], r[4]) for r in snap] == [(3, 100.0, 2.0), (3, 99.99, 1.0), (4, 100.01, 3.0), (4, 100.02, 1.5)]
+    depth = [(r[0], r[2], r[3], r[4]) for r in got if r[1] == hd.DEPTH and not r[5]]
+    assert depth == [(400, 3, 100.0, 1.5), (500, 3, 100.0, 1.0), (500, 4, 100.02, 0.0)]
+    assert [r for r in got if r[5] & 64] == [(600, hd.DEPTH, 0, 0.0, 0.0, 64)]
+    trades = [(r[0], r[2], r[3], r[4]) for r in got if r[1] == hd.TRADE]
+    assert trades == [(500, 4, 100.0, 0.5), (800, 3, 100.01, 0.2)]
+    at500 = [r[1] for r in got if r[0] == 500]
+    assert at500[0] == hd.TRADE  # the print before the depth of the same receive time
+    quotes = [(r[0], r[2], r[3], r[4]) for r in got if r[1] == hd.QUOTE]
+    assert quotes[:2] == [(200, 3, 100.0, 2.0), (200, 4, 100.01, 3.0)]
+    assert quotes[-2:] == [(500, 3, 100.0, 1.0), (500, 4, 100.01, 3.0)]
+    h = hd.to_hftbacktest(ev, tick)  # the gap clears hftbacktest's book too
+    from hftbacktest.types import DEPTH_CLEAR_EVENT
+
+    clears = h[(h["ev"] & DEPTH_CLEAR_EVENT) == DEPTH_CLEAR_EVENT]
+    assert clears["local_ts"].tolist() == [200, 600]
