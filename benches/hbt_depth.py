@@ -5,8 +5,9 @@ Streams: :func:`depth_stream` generates one symbol's L2 book (a snapshot, then o
 change, each row its own nanosecond) where levels up to 20 ticks behind the best are cancelled and
 refilled while orders rest there and taker sweeps print at those levels (one TRADE row per level, the
 prints before the depth rows they cause); :func:`read_tardis` reads a tardis ``incremental_book_L2``
-file and its trades file into the same rows (receive time orders the replay; at one receive time the
-prints come before the depth, as hftbacktest's converter requires).  :func:`to_hftbacktest` writes the
+file and its trades file, :func:`read_capture` a raw Binance USD-M capture (``<ns> <json>`` frames and
+REST snapshots), into the same rows (receive time orders the replay; at one receive time the prints
+come before the depth, as hftbacktest's converter requires).  :func:`to_hftbacktest` writes the
 rows as hftbacktest events (DEPTH_CLEAR_EVENT + DEPTH_SNAPSHOT_EVENT for a snapshot run, DEPTH_EVENT,
 TRADE_EVENT, BUY/SELL flags, exchange time = receive time: no feed latency on either side).
 
@@ -188,8 +189,9 @@ def read_tardis(depth_path: str, trades_path: str, start_ms: float | None = None
     ev["qty"] = np.concatenate([np.asarray(tr["amount"], dtype=np.float64)[keep_t],
                                 np.asarray(d["amount"], dtype=np.float64)[keep_d]])
     ev["side"] = np.concatenate([tside[keep_t], dside[keep_d]])
-    ev["kind"] = np.concatenate([np.full(int(keep_t.sum()), TRADE, np.int8), np.full(int(keep_d.sum()), DEPTH, np.int8)])
-    ev["flags"] = np.concatenate([np.zeros(int(keep_t.sum()), np.uint8), np.where(snap[keep_d], SNAPSHOT, 0).astype(np.uint8)])
+    nt, nd = int(keep_t.sum()), int(keep_d.sum())
+    ev["kind"] = np.concatenate([np.full(nt, TRADE, np.int8), np.full(nd, DEPTH, np.int8)])
+    ev["flags"] = np.concatenate([np.zeros(nt, np.uint8), np.where(snap[keep_d], SNAPSHOT, 0).astype(np.uint8)])
     pri = np.concatenate([np.zeros(int(keep_t.sum()), np.int8), np.ones(int(keep_d.sum()), np.int8)])
     order = np.lexsort((np.arange(n), pri, ts))  # receive time, then prints before depth, then file order
     ev = ev[order]
@@ -647,9 +649,9 @@ def report(res: dict, title: str, gate: float, control_gate: float = 0.85) -> tu
             tally = {w: why.count(w) for w in ("queue", "through", "crossed", "expired", "none")}
             rn, rs = same_outcome(ev, *res["reference"][model])
             crossed = [j for j, w in enumerate(why) if w == "crossed"]
-            lines.append(f"    hftbacktest's rules written out (Python): same outcome {rs}/{rn}; its outcomes: fills on a print "
-                         f"at the price {tally['queue']}, through it {tally['through']}, on a depth row that crossed the "
-                         f"order with no print {tally['crossed']}; post-only expired {tally['expired']}, unfilled "
+            lines.append(f"    hftbacktest's rules written out (Python): same outcome {rs}/{rn}; its outcomes: "
+                         f"fills on a print at the price {tally['queue']}, through it {tally['through']}, on a depth "
+                         f"row that crossed the order with no print {tally['crossed']}; post-only expired {tally['expired']}, unfilled "
                          f"{tally['none']}")
             if crossed and "depth" in got:
                 rest = [j for j in range(len(orders)) if j not in set(crossed)]
@@ -683,7 +685,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=60_000, help="rows of each generated stream")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2], help="generated streams (none: --seeds alone)")
     ap.add_argument("--every", type=float, default=15.0, help="seconds between orders")
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--timeout", type=float, default=90.0, help="seconds an order rests")
@@ -710,10 +712,12 @@ def main(argv=None) -> int:
             print("hbt_depth: --tardis-depth needs --tardis-trades", file=sys.stderr)
             return 2
         ev, tick = read_tardis(args.tardis_depth, args.tardis_trades, hours=args.hours)
-        res = compare(ev, tick, args.every, args.latency_ms, args.timeout)
+        res = compare(ev, tick, args.real_every, args.latency_ms, args.real_timeout)
         lines, good = report(res, f"real depth {Path(args.tardis_depth).name}", 0.97)
         span = (int(ev["ts_recv"][-1]) - int(ev["ts_recv"][0])) / 3600e9
-        lines.insert(1, f"  {len(ev):,} rows over {span:.2f} h, tick {tick:g}, {len(res['orders'])} orders")
+        lines.insert(1, f"  {len(ev):,} rows over {span:.2f} h, tick {tick:g}, {len(res['orders'])} post-only orders "
+                        f"0-20 ticks behind the best, every {args.real_every:g} s, latency {args.latency_ms:g} ms, "
+                        f"cancel after {args.real_timeout:g} s")
         all_lines += lines
         ok = ok and good
     for path in args.capture or ():

@@ -65,7 +65,8 @@ def test_the_stream_is_one_book_in_both_formats(stream):
         d = hbt.depth(0)
         bb, ba = book.best(hd.BID), book.best(hd.ASK)
         assert round(d.best_bid / tick) == bb and round(d.best_ask / tick) == ba, (t, d.best_bid, d.best_ask, bb, ba)
-        assert d.best_bid_qty == pytest.approx(book.side[hd.BID][bb]) and d.best_ask_qty == pytest.approx(book.side[hd.ASK][ba])
+        assert d.best_bid_qty == pytest.approx(book.side[hd.BID][bb])
+        assert d.best_ask_qty == pytest.approx(book.side[hd.ASK][ba])
         for back in (3, 11, 20):  # levels behind the best too
             assert d.bid_qty_at_tick(bb - back) == pytest.approx(book.side[hd.BID].get(bb - back, 0.0))
     hbt.close()
@@ -82,8 +83,8 @@ T0 = 1_700_000_000_000_000_000
 
 @pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
 def test_the_probe_is_hftbacktests_outcome(stream, model):
-    """The probe's (benches/hbt_depth.depth_probe) expectation is hftbacktest's: it fills the order on the 0.5 print; liqcore's top-of-book
-    rule (the rows without depth) does not fill it."""
+    """The probe's (benches/hbt_depth.depth_probe) expectation is hftbacktest's: it fills the order on the
+    0.5 print; liqcore's top-of-book rule (the rows without depth) does not fill it."""
     hd = stream[0]
     ev, tick, orders = hd.depth_probe()
     hb = hd.hc.run_hftbacktest(hd.to_hftbacktest(ev, tick), orders, tick, 50 * MS, 30_000 * MS, model)
