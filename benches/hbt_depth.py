@@ -651,8 +651,8 @@ def report(res: dict, title: str, gate: float, control_gate: float = 0.85) -> tu
             crossed = [j for j, w in enumerate(why) if w == "crossed"]
             lines.append(f"    hftbacktest's rules written out (Python): same outcome {rs}/{rn}; its outcomes: "
                          f"fills on a print at the price {tally['queue']}, through it {tally['through']}, on a depth "
-                         f"row that crossed the order with no print {tally['crossed']}; post-only expired {tally['expired']}, unfilled "
-                         f"{tally['none']}")
+                         f"row that crossed the order with no print {tally['crossed']}; post-only expired "
+                         f"{tally['expired']}, unfilled {tally['none']}")
             if crossed and "depth" in got:
                 rest = [j for j in range(len(orders)) if j not in set(crossed)]
                 xn, xs = same_outcome(ev, *got["depth"], only=rest)
