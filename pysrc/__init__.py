@@ -52,6 +52,8 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
                                            ("recv_times", "recv_times"),
                                            ("book_quotes", "book_quotes"))),
     "liqcore._jit.chunks": ("pysrc.chunks", (("recv_plan", "recv_plan"), ("fuse_chunk", "fuse_chunk"))),
+    "liqcore._jit.depth": ("pysrc.depthbook", (("apply_rows", "DepthBook.apply"), ("size_at", "DepthBook.size"),
+                                               ("dkey", "dkey"))),
     "liqcore._jit.xscope": ("pysrc.xscope", (("sparse_keep", "sparse_keep"),)),
     "liqcore._jit.zones": ("pysrc.zones", (("linear_quantile", "linear_quantile"),
                                            ("zone_entries", "zone_entries"))),

@@ -38,9 +38,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from pysrc.depthbook import DepthBook, dkey
+
 TRADE = 2
 FUNDING = 4
 QUOTE = 7  # top of book: side 3 (BUY) = the best bid, else the best ask
+DEPTH = 8  # one L2 level (side 3 = a bid level), its new total size; flags SNAPSHOT 32, DEPTH_GAP 64
+SNAPSHOT = 32
+DEPTH_GAP = 64
 BID = 3
 FLAT, PENDING, RESTING, OPEN = 0, 1, 2, 3
 LIMIT, MARKET = 0, 1
@@ -132,6 +137,13 @@ class State:
     entry_queue: float = -1.0  # ... kept at its fill (-1: not a queue fill, or never known)
     seen_ns: int = NO_TIME  # when the bot learns of its position: the fill + the way back (inbound_ns)
     free_ns: int = NO_TIME  # when the bot learns its entry / position ended (+ inbound_ns): busy until then
+    # the queue at depth: the symbol has DEPTH rows (then the depth decides the queue), has top-of-book rows
+    # (then those are the best bid and ask, else the depth's best), a snapshot run is in progress; the rule
+    # that decided the entry's fill (0 top of book, 1 depth, -1 not a queue fill)
+    d_on: bool = False
+    d_quotes: bool = False
+    d_pend: bool = False
+    entry_rule: int = -1
 
 
 @dataclass
@@ -154,6 +166,7 @@ class Model:
     states: list = field(default_factory=list)
     counts: list = field(default_factory=list)
     ledger: list = field(default_factory=list)
+    book: object = None  # the depth books (pysrc.depthbook.DepthBook) when DEPTH rows are replayed
 
     def __post_init__(self):
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
@@ -194,7 +207,7 @@ class Model:
                 return
             s.status = RESTING
             if s.entry_kind == LIMIT and queue:
-                self.q_join(s, s.side, s.limit_price, g, self.par[sid]["queue_unseen"])
+                self.join(sid, s.side, s.limit_price)
                 s.q_first = s.q_ahead
         if s.status in (PENDING, RESTING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
             s.status = FLAT
@@ -202,6 +215,66 @@ class Model:
             self.counts[sid]["unfilled"] += 1
 
     # ---- the queue rule --------------------------------------------------------------------------
+    def join(self, sid, qside, px):
+        """A maker limit of ``sid`` joins the queue: with depth, behind the size the depth book shows at
+        its level (0: no level; unknown while the book is, after a gap); else by the top of book."""
+        s, q = self.states[sid], self.par[sid]
+        if s.d_on:
+            if not abs(px) < math.inf:  # no take-profit: no limit in the queue
+                s.q_ahead, s.q_level, s.q_traded = math.inf, 0.0, 0.0
+                return
+            lvl = self.book.size(sid, qside > 0, px)
+            s.q_ahead = lvl if self.book.known[sid] else math.inf
+            s.q_level, s.q_traded = lvl, 0.0
+            return
+        self.q_join(s, qside, px, q["grid"], q["queue_unseen"])
+
+    @staticmethod
+    def working(s):
+        """The maker limit in the queue: (price, side) of a resting limit entry or a position's take-profit."""
+        if s.status == RESTING and s.entry_kind == LIMIT:
+            return s.limit_price, s.side
+        if s.status == OPEN and abs(s.tp_price) < math.inf:
+            return s.tp_price, -s.side
+        return None
+
+    def end_run(self, sid):
+        """A snapshot run of ``sid`` is over (its next row of any kind has come): the working limit's level
+        is what the new book shows (0: not listed), which moves its queue as a change of the level would."""
+        s = self.states[sid]
+        s.d_pend = False
+        w = self.working(s)
+        if w is not None:
+            self.q_move(s, self.par[sid]["queue_pow"], self.book.size(sid, w[1] > 0, w[0]))
+
+    def on_depth(self, sid, ts, side, price, qty, flags):
+        """A DEPTH row (queue rule): an order due by ``ts`` arrives first (it joins the book before this
+        row); the row goes into the book; at the working limit's level it moves the queue (a fall per the
+        queue model, a rise behind), a snapshot run once it is over; a gap makes the book unknown."""
+        s, q = self.states[sid], self.par[sid]
+        if s.status == PENDING and ts >= s.arrive_ns:
+            self.settle(sid, ts)
+        if s.d_pend and not (flags & SNAPSHOT and self.book.run[sid] == ts):
+            self.end_run(sid)
+        first = not s.d_on
+        self.book.apply_row(sid, ts, side, price, qty, flags)
+        s.d_on = True
+        if not s.d_quotes:  # the depth's best is the book in force
+            bb, ba = self.book.best(sid)
+            f = q["grid"] if q["grid"] > 0 else 1e8
+            s.bid, s.bid_qty = (math.nan, 0.0) if bb is None else (bb / f, self.book.bids[sid][bb])
+            s.ask, s.ask_qty = (math.nan, 0.0) if ba is None else (ba / f, self.book.asks[sid][ba])
+        w = self.working(s)
+        if first and w is not None:
+            s.q_ahead = math.inf  # a limit placed before the first depth row: unknown until its level is seen
+        if flags & DEPTH_GAP:
+            return
+        if flags & SNAPSHOT:
+            s.d_pend = True
+            return
+        if w is not None and (side == BID) == (w[1] > 0) and dkey(price, q["grid"]) == dkey(w[0], q["grid"]):
+            self.q_move(s, q["queue_pow"], qty)
+
     @staticmethod
     def q_join(s, qside, px, grid=0.0, unseen=0):
         """A maker limit at ``px`` on the bid (qside 1) / ask (-1) joins: the size ahead is the size
@@ -232,6 +305,11 @@ class Model:
             new = 0.0
         else:
             return
+        Model.q_move(s, pw, new)
+
+    @staticmethod
+    def q_move(s, pw, new):
+        """The size displayed at the working limit's level is now ``new``: the queue ahead moves."""
         if s.q_ahead == math.inf:
             s.q_ahead = new
             if s.status == RESTING:  # the entry's queue position, first known
@@ -273,11 +351,12 @@ class Model:
         s, q = self.states[sid], self.par[sid]
         if s.status == PENDING and ts >= s.arrive_ns:
             self.settle(sid, ts)
+        s.d_quotes = True
         if side == BID:
             s.bid, s.bid_qty = price, qty
         else:
             s.ask, s.ask_qty = price, qty
-        if q["queue"] != 0:
+        if q["queue"] != 0 and not s.d_on:  # with depth, the depth decides the queue
             if s.status == RESTING and s.entry_kind == LIMIT:
                 if (side == BID) == (s.side > 0):
                     self.q_depth(s, q["queue_pow"], s.side, s.limit_price, q["grid"])
@@ -327,8 +406,9 @@ class Model:
         s.notional = notional
         s.funding = 0.0
         s.entry_queue = s.q_first if (q["queue"] != 0 and s.entry_kind == LIMIT and s.q_first < math.inf) else -1.0
+        s.entry_rule = (1 if s.d_on else 0) if (q["queue"] != 0 and s.entry_kind == LIMIT) else -1
         if q["queue"] != 0:
-            self.q_join(s, -s.side, s.tp_price, q["grid"], q["queue_unseen"])  # the take-profit: a maker limit on the other side
+            self.join(sid, -s.side, s.tp_price)  # the take-profit: a maker limit on the other side
         day = ts // NS_PER_DAY
         if day != s.fill_day:
             s.fill_day, s.day_fills = day, 0
@@ -350,7 +430,7 @@ class Model:
             entry_price=s.entry_price, exit_price=price, tp_price=s.tp_price, sl_price=s.sl_price, fees=fees,
             funding=s.funding, ret=ret, notional=s.notional, pnl=pnl, equity_after=self.equity,
             entry_kind=s.entry_kind, exit_code=s.exit_code if reason == SIGNAL_EXIT else 0,
-            confidence=s.confidence, size_mult=s.size_mult, queue_ahead=s.entry_queue,
+            confidence=s.confidence, size_mult=s.size_mult, queue_ahead=s.entry_queue, fill_rule=s.entry_rule,
         ))
         s.status = FLAT
         s.closing = 0
@@ -726,24 +806,40 @@ class Model:
 
 def simulate(events, signals, symbol_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max_symbols=4,
              size=0.25, max_positions=0, replace=False, leverage=0.0, notional=0.0, end_ns=None,
-             replace_same=False) -> Model:
-    """Replay events with signals (in processing order); returns the :class:`Model`."""
+             replace_same=False, depth=False) -> Model:
+    """Replay events with signals (in processing order); returns the :class:`Model`.  ``depth``: DEPTH
+    rows are the L2 book of the symbols under the queue rule (the kernel given its depth books)."""
     m = Model([dict(p) for p in symbol_params], equity, daily_loss, weekly_loss, max_symbols, size,
               max_positions, bool(replace), leverage, notional, bool(replace_same))
+    if depth:
+        m.book = DepthBook(len(m.par), [p["grid"] for p in m.par])
+
+    def end_run(sid):  # the symbol's snapshot run is over at its next row of any kind
+        if m.book is not None and 0 <= sid < len(m.states) and m.states[sid].d_pend:
+            m.end_run(sid)
+
     r, ns = 0, len(signals)
     for i, e in enumerate(events):
         t = int(e["ts_recv"])
         while r < ns and (int(signals[r]["ts_ns"]) < t or (int(signals[r]["ts_ns"]) == t and int(signals[r]["ev_idx"]) < i)):
+            end_run(int(signals[r]["symbol_id"]))
             m.on_signal(signals[r])
             r += 1
-        k = int(e["kind"])  # trade prints fill; quotes move queues (queue rule); the rest is ignored
-        if k == TRADE:
+        k = int(e["kind"])  # trade prints fill; quotes and depth move queues (queue rule); the rest is ignored
+        if k != DEPTH:
+            end_run(int(e["symbol_id"]))
+        if k == DEPTH:
+            sid = int(e["symbol_id"])
+            if m.book is not None and 0 <= sid < len(m.states) and m.par[sid]["queue"]:
+                m.on_depth(sid, t, int(e["side"]), float(e["price"]), float(e["qty"]), int(e["flags"]))
+        elif k == TRADE:
             m.on_trade(int(e["symbol_id"]), t, float(e["price"]), float(e["qty"]))
         elif k == FUNDING:
             m.on_funding(int(e["symbol_id"]), t, float(e["price"]))
         elif k == QUOTE and any(p["queue"] for p in m.par):
             m.on_quote(int(e["symbol_id"]), t, int(e["side"]), float(e["price"]), float(e["qty"]))
     while r < ns:
+        end_run(int(signals[r]["symbol_id"]))
         m.on_signal(signals[r])
         r += 1
     if end_ns is not None:

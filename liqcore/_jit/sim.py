@@ -29,6 +29,7 @@ from liqcore.codes import (  # noqa: F401  (the exit reasons: one home, the cont
     TRAIL,
 )
 from liqcore.signals import ENTRY_LIMIT, ENTRY_MARKET, NEVER, SKIP_EXIT, SKIP_MIXED, empty_signals  # noqa: F401
+from liqcore._jit import depth as _dp
 from liqcore.types import Kind
 
 # ---- per-symbol status -------------------------------------------------------------------------
@@ -139,6 +140,16 @@ STATE_DTYPE = np.dtype([
     # when the bot learns its symbol is free again: an entry rejected / cancelled or a position closed at
     # the venue, + inbound_ns (a signal before then finds the symbol busy)
     ("free_ns", "<i8"),
+    # the L2 depth book (DEPTH rows; liqcore._jit.depth) under the queue rule: d_on 1 once the symbol has
+    # depth (then the depth decides the queue), d_quotes 1 once it has top-of-book rows (then those are the
+    # best bid and ask; else the depth's best), d_known 0 while the book is unknown (after a gap); the
+    # level of the working maker limit (the entry, or the take-profit of a position): its key, side (1 bid,
+    # -1 ask) and displayed size; d_pend 1 while a snapshot run may have changed it; d_rejoin 1 when a limit
+    # joined before its level was looked up (the take-profit, set at the fill)
+    ("d_on", "<i8"), ("d_quotes", "<i8"), ("d_known", "<i8"), ("d_key", "<i8"), ("d_side", "<i8"),
+    ("d_lvl", "<f8"), ("d_pend", "<i8"), ("d_rejoin", "<i8"),
+    # the rule that decided the entry's fill: 0 top of book, 1 depth, -1 not a queue fill
+    ("entry_rule", "<i8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -186,11 +197,15 @@ LEDGER_DTYPE = np.dtype([
     # queue fills: the size displayed ahead of the maker entry when it joined the queue (-1: not a
     # queue fill, or its queue was never known)
     ("queue_ahead", "<f8"),
+    # the rule that decided the entry's fill: 0 the queue on top of book, 1 the queue at depth (L2 rows),
+    # -1 not a queue fill (the through / touch rules, market entries)
+    ("fill_rule", "<i8"),
 ], align=True)
 
 _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
 _QUOTE = int(Kind.QUOTE)
+_DEPTH = int(Kind.DEPTH)
 _BID = 3  # Side.BUY: a QUOTE row of the best bid (Side.SELL: the best ask)
 
 
@@ -206,6 +221,8 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["q_ahead"] = np.inf
     st["q_first"] = np.inf
     st["entry_queue"] = -1.0
+    st["d_key"] = _dp.NO_LEVEL
+    st["entry_rule"] = -1
     st["seen_ns"] = NO_TIME
     st["free_ns"] = NO_TIME
     return st
@@ -308,7 +325,18 @@ def _q_join(s, qside, px, grid, unseen):
     """A maker limit at ``px`` on the bid (``qside`` 1) or the ask (-1) joins the book: the size
     ahead of it is the size displayed at its price if that is the best on its side, 0 if it improves
     the best, unknown (inf) if it lies behind the best (``unseen`` 1: 0, hftbacktest's rule) or no quote
-    is in force.  Prices compared on the grid (:func:`_tk`)."""
+    is in force.  Prices compared on the grid (:func:`_tk`).  With depth (``d_on``): the size displayed
+    at its level is ahead of it (0: no level there), unknown while the book is."""
+    if s.d_on != 0:
+        s.q_traded = 0.0
+        if abs(px) < np.inf and s.d_key == _dp.dkey(px, grid) and s.d_side == qside:
+            s.q_ahead = s.d_lvl if s.d_known != 0 else np.inf
+            s.q_level = s.d_lvl
+        else:  # its level is looked up by the replay before the next row (run_exec's _d_track)
+            s.q_ahead = np.inf
+            s.q_level = 0.0
+            s.d_rejoin = 1
+        return
     best = s.bid if qside > 0 else s.ask
     qty = s.bid_qty if qside > 0 else s.ask_qty
     a = np.inf
@@ -340,6 +368,14 @@ def _q_depth(s, pw, qside, px, grid):
         new = 0.0
     else:
         return
+    _q_move(s, pw, new)
+
+
+@njit(cache=True, nogil=True)
+def _q_move(s, pw, new):
+    """The size displayed at the working maker limit's level is now ``new``: the queue ahead moves
+    (risk-averse ``pw`` 0: only down to ``new``; power ``pw``: a fall not explained by the prints there
+    split between ahead and behind; a rise goes behind it)."""
     if s.q_ahead == np.inf:  # first sight of its level: all of the displayed size is ahead
         s.q_ahead = new
         if s.status == RESTING:  # the entry's queue position, first known
@@ -513,6 +549,7 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s.notional = notional
     s.funding = 0.0
     s.entry_queue = s.q_first if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT and s.q_first < np.inf) else -1.0
+    s.entry_rule = (1 if s.d_on != 0 else 0) if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT) else -1
     if q.queue != 0:
         _q_join(s, -s.side, s.tp_price, q.grid, q.queue_unseen)  # the take-profit is a maker limit on the other side
     day = ts // NS_PER_DAY
@@ -563,6 +600,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         row.confidence = s.confidence
         row.size_mult = s.size_mult
         row.queue_ahead = s.entry_queue
+        row.fill_rule = s.entry_rule
     p.n_trades = k + 1
     s.status = FLAT
     s.closing = 0
@@ -984,8 +1022,9 @@ def step_quote(st, par, sid, ts, side, price, qty, counts):
     else:
         s.ask = price
         s.ask_qty = qty
+    s.d_quotes = 1
     q = par[sid]
-    if q.queue != 0:
+    if q.queue != 0 and s.d_on == 0:  # with depth, the depth decides the queue
         if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
             if (side == _BID) == (s.side > 0):
                 _q_depth(s, q.queue_pow, s.side, s.limit_price, q.grid)
@@ -1075,14 +1114,132 @@ def _restore_latency(par, sid, kept):
 NO_CLOCK = -(2**63)
 
 
+
+# ---- the queue at depth (DEPTH rows: the L2 book, liqcore._jit.depth) ---------------------------------
+# run_exec keeps each symbol's depth book and, for its working maker limit, the size displayed at the
+# limit's level (``d_lvl``), looked up when the limit is placed (:func:`_d_track`) and moved by every
+# DEPTH row at that level (:func:`_d_row`); ``_q_join`` puts the limit behind that size.
+
 @njit(cache=True, nogil=True)
-def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
+def _d_best(s, tables, meta, sid, grid):
+    """The depth book's best bid and ask as the book in force (a symbol without top-of-book rows)."""
+    kb = meta[sid, _dp.M_BID]
+    ka = meta[sid, _dp.M_ASK]
+    f = grid if grid > 0.0 else _dp.FINE
+    if kb == _dp.NO_LEVEL:
+        s.bid = np.nan
+        s.bid_qty = 0.0
+    else:
+        s.bid = kb / f
+        s.bid_qty = _dp.size_at(tables, sid, True, kb)
+    if ka == _dp.NO_LEVEL:
+        s.ask = np.nan
+        s.ask_qty = 0.0
+    else:
+        s.ask = ka / f
+        s.ask_qty = _dp.size_at(tables, sid, False, ka)
+
+
+@njit(cache=True, nogil=True)
+def _d_working(s):
+    """1 when symbol state ``s`` has a maker limit in the queue (a resting limit entry, or a position's
+    take-profit)."""
+    if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
+        return 1
+    return 1 if (s.status == OPEN and abs(s.tp_price) < np.inf) else 0
+
+
+@njit(cache=True, nogil=True)
+def _d_track(st, par, tables, meta, sid):
+    """After a step of symbol ``sid``: the level of its working maker limit looked up in the depth book
+    when the limit changed (a new entry, a take-profit set at the fill), and a limit that joined before
+    its level was known put behind the size displayed there."""
+    s = st[sid]
+    if s.d_on == 0:
+        return
+    if (s.status == PENDING or s.status == RESTING) and s.entry_kind == ENTRY_LIMIT:
+        px = s.limit_price
+        side = s.side
+    elif s.status == OPEN and abs(s.tp_price) < np.inf:
+        px = s.tp_price
+        side = -s.side
+    else:
+        s.d_key = _dp.NO_LEVEL
+        s.d_rejoin = 0
+        return
+    key = _dp.dkey(px, par[sid].grid)
+    if key != s.d_key or side != s.d_side:
+        s.d_key = key
+        s.d_side = side
+        s.d_lvl = _dp.size_at(tables, sid, side > 0, key)
+    if s.d_rejoin != 0:
+        s.d_rejoin = 0
+        s.q_ahead = s.d_lvl if s.d_known != 0 else np.inf
+        s.q_level = s.d_lvl
+        s.q_traded = 0.0
+
+
+@njit(cache=True, nogil=True)
+def _d_settle_run(st, par, tables, sid):
+    """A snapshot run of symbol ``sid`` is over (its next row, of any kind, has come): its working limit's
+    level is what the new book shows (0: not listed), which moves the queue as a change of the level would."""
+    s = st[sid]
+    s.d_pend = 0
+    if s.d_key != _dp.NO_LEVEL and _d_working(s) != 0:
+        _q_move(s, par[sid].queue_pow, s.d_lvl)
+
+
+@njit(cache=True, nogil=True)
+def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
+    """A DEPTH row of symbol ``sid`` under the queue rule: an order due to arrive by ``ts`` arrives first
+    (it joins the book before this row), then the row is applied to the book and, at the working limit's
+    level, moves its queue (a fall follows the queue model, a rise goes behind it)."""
+    s = st[sid]
+    q = par[sid]
+    if s.status == PENDING and ts >= s.arrive_ns:
+        _settle(st, par, sid, ts, counts)
+    if s.d_pend != 0 and not ((flags & _dp._SNAP) != 0 and meta[sid, _dp.M_RUN] == ts):
+        _d_settle_run(st, par, tables, sid)  # the run before this row is over
+    first = s.d_on == 0
+    if (flags & _dp._SNAP) != 0 and meta[sid, _dp.M_RUN] != ts:
+        s.d_lvl = 0.0  # a new snapshot run: the level is gone unless the run lists it
+    key = _dp.apply_row(tables, meta, sid, ts, side, price, qty, flags, q.grid)
+    s.d_on = 1
+    s.d_known = meta[sid, _dp.M_KNOWN]
+    if s.d_quotes == 0:
+        _d_best(s, tables, meta, sid, q.grid)
+    if first:  # a limit placed before the symbol's first depth row: its level from now on
+        s.d_key = _dp.NO_LEVEL
+        _d_track(st, par, tables, meta, sid)
+        if _d_working(s) != 0:
+            s.q_ahead = np.inf  # its queue unknown until its level is seen
+    if (flags & _dp._GAP) != 0:  # the book is unknown: so is the level, until the next snapshot run
+        s.d_lvl = 0.0
+        return
+    if key == s.d_key and (side == _BID) == (s.d_side > 0):
+        s.d_lvl = qty
+    if (flags & _dp._SNAP) != 0:
+        s.d_pend = 1  # the queue moves once the run is over (the symbol's next row)
+        return
+    if key == s.d_key and (side == _BID) == (s.d_side > 0) and _d_working(s) != 0:
+        _q_move(s, q.queue_pow, qty)
+
+
+@njit(cache=True, nogil=True)
+def new_depth(n_symbols):
+    """Empty depth books for :func:`run_exec` (``tables``, ``meta``: liqcore._jit.depth.new_books)."""
+    return _dp.new_books(n_symbols)
+
+@njit(cache=True, nogil=True)
+def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=None):
     """Replay ``ev`` (EVENT_DTYPE, sorted by ts_recv) merged with signals (SIGNAL_DTYPE, sorted by
     (ts_ns, ev_idx, -confidence): :func:`liqcore.strategies.sort_signals`); at the end settle order
     arrivals / entry timeouts due by ``end_ns``.  Returns the number of trade prints processed.  Only
     TRADE rows are prints and FUNDING rows charge funding; QUOTE top-of-book rows are read by the
-    symbols under the queue rule (:func:`step_quote`); every other kind (liquidations, marks, open
-    interest) only orders the replay."""
+    symbols under the queue rule (:func:`step_quote`); DEPTH rows, given the depth books ``tables`` and
+    ``meta`` (:func:`new_depth`; kept across the parts of a replay), are the L2 book of the symbols under the
+    queue rule (:func:`_d_row`: the queue at depth); every other kind (liquidations, marks, open interest)
+    only orders the replay."""
     n = ev.shape[0]
     nr = sig.shape[0]
     nsym = st.shape[0]
@@ -1100,11 +1257,17 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
         t = e.ts_recv
         while nt < t or (nt == t and ni < i):
             g = sig[r]
+            if tables is not None:
+                if 0 <= g.symbol_id < nsym and st[g.symbol_id].d_pend != 0:
+                    _d_settle_run(st, par, tables, g.symbol_id)
             kept = _signal_latency(par, g.symbol_id, g.latency_ns)
             step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                        g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
                        g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
             _restore_latency(par, g.symbol_id, kept)
+            if tables is not None:
+                if 0 <= g.symbol_id < nsym:
+                    _d_track(st, par, tables, meta, g.symbol_id)
             r += 1
             if r < nr:
                 nt = sig[r].ts_ns
@@ -1113,6 +1276,10 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                 nt = NEVER
                 ni = NEVER
         k = e.kind
+        if tables is not None:
+            sid = e.symbol_id
+            if k != _DEPTH and 0 <= sid < nsym and st[sid].d_pend != 0:
+                _d_settle_run(st, par, tables, sid)
         if k == _TRADE:
             prints += 1
             sid = e.symbol_id
@@ -1149,6 +1316,9 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                         s.last_ns = t
                         continue
             step_print(st, port, par, sid, t, price, e.qty, ledger, counts)
+            if tables is not None:
+                if 0 <= sid < nsym:
+                    _d_track(st, par, tables, meta, sid)
         elif k == _FUNDING:
             step_funding(st, e.symbol_id, t, e.price)
         elif k == _QUOTE and quotes:
@@ -1168,6 +1338,7 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                     quiet = quiet or bid_row != (s.side < 0) or (
                         _tk(e.price, g) > _tk(s.tp_price, g) if bid_row else _tk(e.price, g) < _tk(s.tp_price, g))
                 if quiet:
+                    s.d_quotes = 1
                     if bid_row:
                         s.bid = e.price
                         s.bid_qty = e.qty
@@ -1176,13 +1347,26 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns):
                         s.ask_qty = e.qty
                     continue
                 step_quote(st, par, sid, t, e.side, e.price, e.qty, counts)
+                if tables is not None:
+                    _d_track(st, par, tables, meta, sid)
+        elif k == _DEPTH:
+            if tables is not None:
+                sid = e.symbol_id
+                if 0 <= sid < nsym and sid < meta.shape[0] and par[sid].queue != 0:
+                    _d_row(st, par, tables, meta, sid, t, e.side, e.price, e.qty, e.flags, counts)
     while r < nr:
         g = sig[r]
+        if tables is not None:
+            if 0 <= g.symbol_id < nsym and st[g.symbol_id].d_pend != 0:
+                _d_settle_run(st, par, tables, g.symbol_id)
         kept = _signal_latency(par, g.symbol_id, g.latency_ns)
         step_entry(st, port, par, g.symbol_id, g.ts_ns, g.direction, g.skip_code, g.entry, g.confidence,
                    g.size_mult, g.offset, g.take_profit, g.stop_loss, g.trail, g.stop_price, g.max_hold_ns,
                    g.entry_timeout_ns, g.exit_ns, g.exit_code, g.tag, counts)
         _restore_latency(par, g.symbol_id, kept)
+        if tables is not None:
+            if 0 <= g.symbol_id < nsym:
+                _d_track(st, par, tables, meta, g.symbol_id)
         r += 1
     if end_ns != NO_CLOCK:  # a part of a longer replay: its clock step comes at the real end
         step_clock(st, port, par, end_ns, counts)
@@ -1206,11 +1390,13 @@ def records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par) -> np.ndarra
     return sig
 
 
-def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns):
+def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns, depth=None):
     """The guide's strategy on CONFIRMED cascade records (sorted by (decision time, event index)):
-    the records become its signals and :func:`run_exec` replays them.  Returns the number of trade
-    prints processed."""
+    the records become its signals and :func:`run_exec` replays them (``depth``: the depth books,
+    :func:`new_depth`, for DEPTH rows).  Returns the number of trade prints processed."""
     sig = records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par)
+    if depth is not None:
+        return run_exec(ev, sig, st, port, par, ledger, counts, end_ns, depth[0], depth[1])
     return run_exec(ev, sig, st, port, par, ledger, counts, end_ns)
 
 

@@ -22,7 +22,7 @@ from liqcore.execution.arrays import new_portfolio, symbol_params  # noqa: F401 
 from liqcore.codes import EXIT_NAMES
 from liqcore.execution.detect import confirmed_records, detect  # noqa: F401  (detect re-exported)
 from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kinds re-exported)
-    apply_price_grid, check_equity, clean_prints, follow_order, input_kinds, prepare_events, queue_fallback,
+    apply_price_grid, check_equity, clean_prints, depth_books, follow_order, input_kinds, prepare_events, queue_fallback,
     recv_order, take_events,
 )
 from liqcore.execution.replay import at_end, n_symbols, new_replay
@@ -35,6 +35,8 @@ __all__ = ["backtest", "simulate", "simulate_signals", "detect", "sweep", "Backt
            "prepare_events", "resolve_strategy", "input_kinds"]
 
 _EXIT_NAMES = EXIT_NAMES  # the old private name
+#: the ledger's fill_rule: which rule decided an entry's fill (-1: a print through the limit, or a market entry)
+_FILL_RULES = {0: "queue (top of book)", 1: "queue (depth)", -1: "print"}
 
 
 def _recv_order(events: np.ndarray) -> np.ndarray | None:  # the old private name
@@ -192,6 +194,9 @@ class BacktestResult:
                 "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"),
                 "fees": float(r["fees"]),
                 "return": float(r["ret"]),
+                # the entry's limit (a market entry has none) and the rule that decided its fill
+                "limit_price": float(r["entry_price"]) if int(r["entry_kind"]) != 1 else None,
+                "fill_rule": _FILL_RULES.get(int(r["fill_rule"]), "print"),
             }
             if detail:
                 row.update(strategy=self.strategy, tag=int(r["cascade_id"]),
@@ -306,8 +311,10 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         sig = apply_order_latency(sim.records_signals(rec["confirm_recv_ns"], rec["event_index"], rec["symbol_id"],
                                                       rec["dominant"], rec["cascade_id"], r.par), events, params)
     t0 = time.perf_counter()
+    book = depth_books(r.par, events)  # the L2 book, when DEPTH rows are given to the queue rule
     if sig is not None:
-        n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns)
+        n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns,
+                                *(book if book is not None else ()))
     else:
         n_prints = sim.run_sim(
             events,
@@ -316,7 +323,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
             np.ascontiguousarray(rec["symbol_id"], dtype=np.int64),
             np.ascontiguousarray(rec["dominant"], dtype=np.int64),
             np.ascontiguousarray(rec["cascade_id"], dtype=np.int64),
-            r.st, r.port, r.par, r.ledger, r.counts, end_ns,
+            r.st, r.port, r.par, r.ledger, r.counts, end_ns, depth=book,
         )
     elapsed = time.perf_counter() - t0
     n_trades = int(r.port[0]["n_trades"])
@@ -390,7 +397,9 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     if len(sig):
         end_ns = max(end_ns, int(sig["ts_ns"].max()))
     t0 = time.perf_counter()
-    n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns)
+    book = depth_books(r.par, events)  # the L2 book, when DEPTH rows are given to the queue rule
+    n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns,
+                            *(book if book is not None else ()))
     elapsed = time.perf_counter() - t0
     n_trades = int(r.port[0]["n_trades"])
     open_at_end, working_at_end = at_end(r.st)

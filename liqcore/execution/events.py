@@ -130,14 +130,26 @@ def check_equity(equity) -> None:
         raise ValueError(f"equity: must be a positive number; got {equity!r}")
 
 
+def depth_books(par: np.ndarray, events: np.ndarray):
+    """The depth books (``liqcore._jit.sim.new_depth``) for a replay of ``events`` whose DEPTH rows the
+    queue rule reads; None when no symbol is under the queue rule or there is no DEPTH row."""
+    if not len(par) or not par["queue"].any() or not len(events):
+        return None
+    if not bool((events["kind"] == int(Kind.DEPTH)).any()):
+        return None
+    from liqcore._jit import sim
+
+    return sim.new_depth(len(par))
+
+
 def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
-    """The queue rule needs QUOTE rows: when ``par`` (PARAM_DTYPE) asks for it and ``events`` holds
-    none, its symbols fall back to ``through`` (``par`` changed in place) and the warning
+    """The queue rule needs a book (QUOTE or DEPTH rows): when ``par`` (PARAM_DTYPE) asks for it and
+    ``events`` holds neither, its symbols fall back to ``through`` (``par`` changed in place) and the warning
     :data:`NO_BOOK_WARNING` goes to stderr once per process.  Returns True when it fell back."""
     global _warned_no_book
     if not len(par) or not par["queue"].any():
         return False
-    if len(events) and bool((events["kind"] == int(Kind.QUOTE)).any()):
+    if len(events) and bool(((events["kind"] == int(Kind.QUOTE)) | (events["kind"] == int(Kind.DEPTH))).any()):
         return False
     par["queue"] = 0
     if not _warned_no_book:

@@ -12,6 +12,7 @@ from liqcore.types import Kind, SymbolRegistry
 from liqcore.venues.common import KIND_NAMES, Sink
 
 _QUOTE = int(Kind.QUOTE)
+_DEPTH = int(Kind.DEPTH)
 #: rejects that are not "bad records": lines of prose in a log file, blank lines; order-book depth
 #: frames (recognised, not decoded: ``depth_skipped``); crossed top-of-book updates (kept, counted)
 _SOFT = frozenset({"not_a_record", "wall_clock_time_duplicate", "depth_skipped", "crossed_book"})
@@ -283,7 +284,7 @@ def duplicate_keep(events: np.ndarray, trade_ids=None) -> np.ndarray | None:
     if n < 2:
         return None
     ts = events["ts_event"]
-    not_quote = events["kind"] != _QUOTE
+    not_quote = (events["kind"] != _QUOTE) & (events["kind"] != _DEPTH)  # states of the book: never duplicates
     if np.all(ts[1:] >= ts[:-1]):
         # sorted: duplicates share ts_event, so only runs of equal times need the full key
         eq = ts[1:] == ts[:-1]

@@ -31,6 +31,7 @@ READERS = (
     tardis.DERIVATIVE_TICKER,
     tardis.QUOTES,
     tardis.BOOK_SNAPSHOT,
+    tardis.DEPTH,
     captures.TARDIS_RAW,
     captures.HFTBACKTEST,
     *binance_vision.READERS,

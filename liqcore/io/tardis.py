@@ -1,12 +1,16 @@
 """Readers of tardis.dev's downloadable CSV files (``.csv`` / ``.csv.gz``), told by their header.
 
-``tardis-liquidations``, ``tardis-trades``, ``tardis-derivative-ticker``, ``tardis-quotes`` and
-``tardis-book-snapshot``: read with pyarrow's CSV reader in batches, converted column-wise; a bad cell
+``tardis-liquidations``, ``tardis-trades``, ``tardis-derivative-ticker``, ``tardis-quotes``,
+``tardis-book-snapshot`` and ``tardis-depth`` (incremental_book_L2): read with pyarrow's CSV reader in batches, converted column-wise; a bad cell
 costs its row (the lenient path), never the file.  Sides, times, units, venues and what tells
 trades from liquidations: docs/backtest.md, "tardis.dev exports and raw captures", and docs/data.md.
 
 May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``,
 ``_libs.readrows`` and this package's ``base``, ``files`` and ``tardis_liquidations``.
+
+Why one module: every tardis format shares one batch reader and one converter of the common columns
+(:class:`_Conv`: exchanges, instruments, times, the lenient and strict paths); each format adds only its
+batch converter (the ``_KINDS`` table).
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import join_chunks
 from liqcore.io.files import _Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
-from liqcore.types import EVENT_DTYPE, Kind, Side
+from liqcore.types import EVENT_DTYPE, Flag, Kind, Side
 
 #: tardis exchange ids -> venue codes (1 Bybit, 2 Binance, 3 OKX)
 EXCHANGES = {b"bybit": 1, b"binance-futures": 2, b"okex-swap": 3}
@@ -31,6 +35,7 @@ _TRADES = _COMMON + ("id", "side", "price", "amount")
 _TICKER = _COMMON + ("funding_timestamp", "funding_rate", "open_interest", "mark_price")
 _QUOTES = _COMMON + ("ask_amount", "ask_price", "bid_price", "bid_amount")
 _BOOK = _COMMON + ("asks[0].price", "asks[0].amount", "bids[0].price", "bids[0].amount")
+_L2 = _COMMON + ("is_snapshot", "side", "price", "amount")
 _INT_COLS = frozenset({"timestamp", "local_timestamp", "funding_timestamp"})
 _STR_COLS = frozenset({"exchange", "symbol", "side", "id"})
 _SAMPLED = 8
@@ -82,6 +87,10 @@ def _sniff_ticker(s: bytes) -> bool:
 
 def _sniff_quotes(s: bytes) -> bool:
     return s.startswith(b"exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount")
+
+
+def _sniff_l2(s: bytes) -> bool:
+    return s.startswith(b"exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount")
 
 
 def _sniff_book(s: bytes) -> bool:
@@ -488,8 +497,9 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
     return trade_rows(ts, recv, price, qty, sid, side, venue, kind, _SAMPLED if liquidations else 0, keep)
 
 
-def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
-    """Two QUOTE rows per update (bid, then ask)."""
+def _top_of_book(c: _Conv, batch, cols, lines: list | None = None) -> np.ndarray:
+    """Two QUOTE rows per update (bid, then ask); ``lines``: the mask of the lines kept is appended to it
+    (None: every line)."""
     ask_p, ask_q, bid_p, bid_q = cols
     bad, venue, sid, ts, recv, scale, inverse = c.common(batch)
     sides = []
@@ -517,9 +527,98 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
     c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
     c._strict()
     keep = None if _SHORTCUTS and not bad.any() else ~bad  # None: every row kept (no gather)
+    if lines is not None:
+        lines.append((~bad, scale, inverse))
     # sizes as read unless a row is of a Bybit inverse contract or an OKX one (contracts x contract value)
     plain = _sizes_as_read(inverse, scale)
     return quote_rows(ts, recv, bp, bq, ap, aq, sid, venue, keep, None if plain else inverse, None if plain else scale)
+
+
+def _depth_l2(c: _Conv, batch) -> np.ndarray:
+    """incremental_book_L2: one DEPTH row per line (side bid -> BUY, ask -> SELL; ``amount`` the level's new
+    total size, 0 removes it; ``is_snapshot`` true -> flag SNAPSHOT: a run of them replaces the book)."""
+    bad, venue, sid, ts, recv, scale, inverse = c.common(batch)
+    s_idx, s_vals = c.codes(batch, "side")
+    codes = np.array([{b"bid": int(Side.BUY), b"ask": int(Side.SELL)}.get(v.lower(), 0) for v in s_vals] + [0],
+                     dtype=np.int64)
+    side = codes[s_idx]
+    c.reject(bad, s_idx < 0, "missing_field", "side")
+    c.reject(bad, side == 0, "bad_side", "side", lambda i: s_vals[s_idx[i]].decode("utf-8", "replace")[:20])
+    f_idx, f_vals = c.codes(batch, "is_snapshot")
+    fcodes = np.array([{b"true": 1, b"false": 0}.get(v.lower(), -1) for v in f_vals] + [-1], dtype=np.int64)
+    snap = fcodes[f_idx]
+    c.reject(bad, snap < 0, "bad_row", "is_snapshot", lambda i: f_vals[f_idx[i]].decode("utf-8", "replace")[:20])
+    price = c.positive(batch, "price", bad)
+    q, q_null, q_text = c.floats(batch, "amount")
+    if q_text is not None:
+        c.reject(bad, q_text, "non_numeric", "amount")
+    c.reject(bad, q_null, "missing_field", "amount")
+    c.reject(bad, ~q_null & ~np.isfinite(q), "non_finite", "amount")
+    c.reject(bad, ~q_null & (q < 0), "non_positive", "amount", lambda i: repr(float(q[i])))
+    c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
+    if not _sizes_as_read(inverse, scale):  # sizes in contracts: base units (a level of 0 stays 0)
+        with np.errstate(all="ignore"):
+            q = np.where(inverse, q / price, q * scale)
+        c.reject(bad, ~np.isfinite(q) | (q < 0), "non_finite", "amount")
+    c._strict()
+    keep = ~bad
+    out = np.zeros(int(np.count_nonzero(keep)), dtype=EVENT_DTYPE)
+    out["ts_event"] = ts[keep]
+    out["ts_recv"] = recv[keep]
+    out["price"] = price[keep]
+    out["qty"] = q[keep]
+    out["symbol_id"] = sid[keep]
+    out["side"] = side[keep]
+    out["kind"] = int(Kind.DEPTH)
+    out["venue"] = venue[keep]
+    out["flags"] = np.where(snap[keep] == 1, int(Flag.SNAPSHOT), 0)
+    return out
+
+
+def _book_depth(c: _Conv, batch) -> np.ndarray:
+    """book_snapshot_5 / book_snapshot_25: each line the top of book (two QUOTE rows, as before) and then the
+    whole snapshot as a run of DEPTH rows flagged SNAPSHOT (bids best first, then asks; empty levels left out)."""
+    kept: list = []
+    top = _top_of_book(c, batch, _BOOK[4:], kept)
+    keep, scale, inverse = kept[0]
+    lines = np.flatnonzero(keep)
+    names = batch.schema.names
+    levels = []
+    for side, pre in ((int(Side.BUY), "bids"), (int(Side.SELL), "asks")):
+        k = 0
+        while f"{pre}[{k}].price" in names and f"{pre}[{k}].amount" in names:
+            levels.append((side, f"{pre}[{k}].price", f"{pre}[{k}].amount"))
+            k += 1
+    if not levels or not len(lines) or len(top) != 2 * len(lines):
+        return top
+    pm = np.empty((len(lines), len(levels)))
+    qm = np.empty((len(lines), len(levels)))
+    for j, (_side, pn, qn) in enumerate(levels):
+        p, _pn, _pt = c.floats(batch, pn)
+        q, _qn, _qt = c.floats(batch, qn)
+        if not _sizes_as_read(inverse, scale):
+            with np.errstate(all="ignore"):
+                q = np.where(inverse, q / p, q * scale)
+        pm[:, j] = p[lines]
+        qm[:, j] = q[lines]
+    with np.errstate(invalid="ignore"):
+        okm = np.isfinite(pm) & (pm > 0) & np.isfinite(qm) & (qm > 0)  # an empty or bad level: left out
+    r, lv = np.nonzero(okm)  # row-major: each line's levels together, in column order
+    sm = np.array([s for s, _p, _q in levels], dtype=np.int8)
+    d = np.zeros(len(r), dtype=EVENT_DTYPE)
+    d["ts_event"] = top["ts_event"][0::2][r]
+    d["ts_recv"] = top["ts_recv"][0::2][r]
+    d["price"] = pm[r, lv]
+    d["qty"] = qm[r, lv]
+    d["symbol_id"] = top["symbol_id"][0::2][r]
+    d["side"] = sm[lv]
+    d["kind"] = int(Kind.DEPTH)
+    d["venue"] = top["venue"][0::2][r]
+    d["flags"] = int(Flag.SNAPSHOT)
+    # each line: its two QUOTE rows, then its snapshot run
+    key = np.concatenate([np.repeat(np.arange(len(lines), dtype=np.int64), 2) * 2, r.astype(np.int64) * 2 + 1])
+    both = np.concatenate([top, d])
+    return both[np.argsort(key, kind="stable")]
 
 
 def _sizes_as_read(inverse: np.ndarray, scale: np.ndarray) -> bool:
@@ -621,7 +720,8 @@ _KINDS = {
     "tardis-trades": (_TRADES, lambda c, b: _tradeish(c, b, False)),
     "tardis-derivative-ticker": (_TICKER, _ticker),
     "tardis-quotes": (_QUOTES, lambda c, b: _top_of_book(c, b, ("ask_price", "ask_amount", "bid_price", "bid_amount"))),
-    "tardis-book-snapshot": (_BOOK, lambda c, b: _top_of_book(c, b, _BOOK[4:])),
+    "tardis-book-snapshot": (_BOOK, _book_depth),
+    "tardis-depth": (_L2, _depth_l2),
 }
 
 
@@ -632,6 +732,8 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     with open_binary(path) as fh:
         head = fh.read(1 << 16)
     header = _header(head)
+    if fmt == "tardis-book-snapshot":  # every level of the snapshot (the depth), not only the first
+        cols = cols + tuple(h for h in header if h.startswith(("asks[", "bids[")) and h not in cols)
     missing = [c for c in cols if c not in header]
     if missing:
         raise ValueError(f"format: {path} does not fit --format {fmt}: the header lacks column(s) "
@@ -731,6 +833,12 @@ DERIVATIVE_TICKER = Reader(
 QUOTES = Reader(
     "tardis-quotes", "tardis.dev quotes CSV: top of book as QUOTE rows (BUY = bid, SELL = ask)", "path",
     _loader("tardis-quotes"), _sniff_quotes, TIER_MARKED, suffixes=_SUFFIXES, sniff_file=_file_sniffer(_sniff_quotes))
+DEPTH = Reader(
+    "tardis-depth", "tardis.dev incremental_book_L2 CSV: exchange,symbol,timestamp,local_timestamp,is_snapshot,side,"
+    "price,amount as DEPTH rows (amount = the level's new total size, 0 removes it; is_snapshot runs replace the "
+    "book)", "path", _loader("tardis-depth"), _sniff_l2, TIER_MARKED, suffixes=_SUFFIXES,
+    sniff_file=_file_sniffer(_sniff_l2))
 BOOK_SNAPSHOT = Reader(
-    "tardis-book-snapshot", "tardis.dev book_snapshot_5 / book_snapshot_25 CSV: the top level as QUOTE rows", "path",
+    "tardis-book-snapshot", "tardis.dev book_snapshot_5 / book_snapshot_25 CSV: the top level as QUOTE rows and "
+    "each snapshot as a run of DEPTH rows", "path",
     _loader("tardis-book-snapshot"), _sniff_book, TIER_MARKED, suffixes=_SUFFIXES, sniff_file=_file_sniffer(_sniff_book))

@@ -20,7 +20,7 @@ from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry
 
 T0 = 1_700_000_000_000_000_000
 S = 1_000_000_000
-_BOOK = ("bid", "bid_qty", "ask", "ask_qty")
+_BOOK = ("bid", "bid_qty", "ask", "ask_qty", "d_quotes")  # d_quotes: the symbol has top-of-book rows
 
 
 def _open(side: int, tp: float, sl: float, q_ahead: float, grid: float, hold_s: float):

@@ -276,8 +276,19 @@ def test_book_snapshot_top_level_as_quotes(tmp_path, levels):
         rows.append(f"okex-swap,ETH-USDT-SWAP,{t(i, 'us')},{t(i, 'us') + 7}," + ",".join(cells))
     f = write(tmp_path / f"okex-swap_book_snapshot_{levels}_2024-08-01_ETH-USDT-SWAP.csv.gz", book_header(levels), rows)
     assert detect_format(f) == "tardis-book-snapshot"
-    ev = load_events(f).events
-    assert len(ev) == 400 and (ev["kind"] == Kind.QUOTE).all()
+    every = load_events(f).events
+    quotes = every["kind"] == Kind.QUOTE
+    ev = every[quotes]
+    assert len(ev) == 400
+    # each line: its top of book, then the whole snapshot as a run of DEPTH rows (bids best first, then asks)
+    depth = every[~quotes]
+    assert len(depth) == 200 * 2 * levels and (depth["kind"] == Kind.DEPTH).all()
+    assert (depth["flags"] == Flag.SNAPSHOT).all()
+    assert (np.flatnonzero(quotes).reshape(200, 2)[:, 0] == np.arange(200) * (2 + 2 * levels)).all()
+    run = depth[: 2 * levels]
+    assert run["side"].tolist() == [Side.BUY] * levels + [Side.SELL] * levels
+    assert np.allclose(run["price"], [3000.4 - lv for lv in range(levels)] + [3000.5 + lv for lv in range(levels)])
+    assert np.allclose(run["qty"], [(20 + lv) * 0.1 for lv in range(levels)] + [(10 + lv) * 0.1 for lv in range(levels)])
     bids, asks = ev[0::2], ev[1::2]
     assert np.allclose(bids["price"], [3000.4 + i * 0.01 for i in range(200)])
     assert np.allclose(asks["price"], [3000.5 + i * 0.01 for i in range(200)])

@@ -1,0 +1,166 @@
+"""The L2 depth book: per symbol, the size displayed at every price level of each side, from DEPTH rows.
+
+One hash table (tick index -> size) per (symbol, side) in a typed list, and a ``meta`` array per symbol
+(best bid and ask as tick keys, the receive time of the snapshot run in progress, whether the book is
+known).  The rules of a DEPTH row (a level's NEW total size, 0 removes it; SNAPSHOT runs replace the
+book; DEPTH_GAP empties it and makes it unknown until the next snapshot run): docs/data.md, "Depth".
+Twin: ``pysrc/depthbook.py``.  May import: numpy, numba, ``liqcore.types``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict, List
+
+from liqcore.types import Flag, Kind
+
+#: ``meta`` columns: best bid key, best ask key, receive time of the snapshot run in progress (NO_RUN:
+#: none), book known (1; 0 before the first row, and after a gap until the next snapshot run)
+M_BID = 0
+M_ASK = 1
+M_RUN = 2
+M_KNOWN = 3
+M_COLS = 4
+#: no level on that side (a key no price reaches)
+NO_LEVEL = np.int64(-(2**62))
+NO_RUN = np.int64(-(2**62))
+#: keys per unit of price when the symbol has no price grid (prices compared to 1e-8)
+FINE = 1e8
+#: a removed best is looked for this many ticks further before the whole side is scanned
+SCAN = 64
+
+_DEPTH = int(Kind.DEPTH)
+_SNAP = int(Flag.SNAPSHOT)
+_GAP = int(Flag.DEPTH_GAP)
+_BID = 3  # Side.BUY: a bid level
+
+
+@njit(cache=True, nogil=True)
+def dkey(price, grid):
+    """The level's key: its tick index on the price grid (``grid`` ticks per unit), or the price to
+    1e-8 without a grid."""
+    if grid > 0.0:
+        return np.int64(np.floor(price * grid + 0.5))
+    return np.int64(np.floor(price * FINE + 0.5))
+
+
+@njit(cache=True, nogil=True)
+def new_books(n_symbols):
+    """Empty books of ``n_symbols`` symbols: (tables, meta); table ``2 x sid`` is the bids of ``sid``,
+    ``2 x sid + 1`` its asks."""
+    tables = List()
+    for _ in range(2 * n_symbols):
+        tables.append(Dict.empty(types.int64, types.float64))
+    meta = np.empty((n_symbols, M_COLS), dtype=np.int64)
+    meta[:, M_BID] = NO_LEVEL
+    meta[:, M_ASK] = NO_LEVEL
+    meta[:, M_RUN] = NO_RUN
+    meta[:, M_KNOWN] = 0
+    return tables, meta
+
+
+@njit(cache=True, nogil=True)
+def clear(tables, meta, sid):
+    """Both sides of ``sid`` emptied."""
+    tables[2 * sid].clear()
+    tables[2 * sid + 1].clear()
+    meta[sid, M_BID] = NO_LEVEL
+    meta[sid, M_ASK] = NO_LEVEL
+
+
+@njit(cache=True, nogil=True)
+def _rescan(d, key, bid):
+    """The best level of side table ``d`` after its best ``key`` was removed."""
+    step = -1 if bid else 1
+    k = key
+    for _ in range(SCAN):
+        k += step
+        if k in d:
+            return k
+    best = NO_LEVEL
+    for k2 in d.keys():
+        if best == NO_LEVEL or (bid and k2 > best) or ((not bid) and k2 < best):
+            best = k2
+    return best
+
+
+@njit(cache=True, nogil=True)
+def set_level(tables, meta, sid, bid, key, qty):
+    """The level ``key`` of ``sid``'s bids (``bid``) or asks now shows ``qty`` (0: removed)."""
+    col = M_BID if bid else M_ASK
+    d = tables[2 * sid + (0 if bid else 1)]
+    if qty > 0.0:
+        d[key] = qty
+        b = meta[sid, col]
+        if b == NO_LEVEL or (bid and key > b) or ((not bid) and key < b):
+            meta[sid, col] = key
+    else:
+        if key in d:
+            del d[key]
+            if key == meta[sid, col]:
+                meta[sid, col] = _rescan(d, key, bid)
+
+
+@njit(cache=True, nogil=True)
+def size_at(tables, sid, bid, key):
+    """The size displayed at level ``key`` of ``sid``'s bids or asks (0: no level)."""
+    return tables[2 * sid + (0 if bid else 1)].get(key, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def apply_row(tables, meta, sid, ts, side, price, qty, flags, grid):
+    """One DEPTH row of symbol ``sid`` received at ``ts``.  Returns the level's key (NO_LEVEL for a gap).
+    A SNAPSHOT row that does not continue a run (the symbol's previous DEPTH row was no snapshot, or was
+    received at another time) empties the book first; a DEPTH_GAP row empties it and marks it unknown
+    until the next snapshot run."""
+    if flags & _GAP:
+        clear(tables, meta, sid)
+        meta[sid, M_RUN] = NO_RUN
+        meta[sid, M_KNOWN] = 0
+        return NO_LEVEL
+    if flags & _SNAP:
+        if meta[sid, M_RUN] != ts:
+            clear(tables, meta, sid)
+            meta[sid, M_RUN] = ts
+            meta[sid, M_KNOWN] = 1
+    else:
+        meta[sid, M_RUN] = NO_RUN
+    key = dkey(price, grid)
+    set_level(tables, meta, sid, side == _BID, key, qty)
+    return key
+
+
+@njit(cache=True, nogil=True)
+def apply_rows(tables, meta, ev, grid):
+    """Every DEPTH row of ``ev`` (EVENT_DTYPE, receive order) applied, other kinds skipped; ``grid``:
+    ticks per unit, per symbol id (0: none).  Rows of a symbol id outside the books are skipped.
+    Returns the number of rows applied."""
+    n = 0
+    nsym = meta.shape[0]
+    for i in range(ev.shape[0]):
+        e = ev[i]
+        if e.kind != _DEPTH:
+            continue
+        sid = e.symbol_id
+        if sid < 0 or sid >= nsym:
+            continue
+        apply_row(tables, meta, sid, e.ts_recv, e.side, e.price, e.qty, e.flags, grid[sid])
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def levels(tables, sid, bid):
+    """(keys, sizes) of ``sid``'s bids or asks, best first."""
+    d = tables[2 * sid + (0 if bid else 1)]
+    keys = np.empty(len(d), dtype=np.int64)
+    sizes = np.empty(len(d), dtype=np.float64)
+    i = 0
+    for k, v in d.items():
+        keys[i] = k
+        sizes[i] = v
+        i += 1
+    order = np.argsort(keys)
+    if bid:
+        order = order[::-1]
+    return keys[order], sizes[order]

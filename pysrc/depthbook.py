@@ -1,0 +1,72 @@
+"""Reference twin of ``liqcore/_jit/depth.py``: the L2 depth book as plain dicts.
+
+A DEPTH row sets one level of one side of one symbol's book to its NEW total size (0 removes the
+level).  A SNAPSHOT row that does not continue a run (the symbol's previous DEPTH row was not a
+snapshot, or was received at another time) empties the symbol's book first; a DEPTH_GAP row empties
+it and marks it unknown until the next snapshot run.  Prices are keyed by their tick on the grid.
+"""
+from __future__ import annotations
+
+import math
+
+from liqcore.types import Flag, Kind, Side
+
+FINE = 1e8
+
+
+def dkey(price: float, grid: float) -> int:
+    return int(math.floor(price * (grid if grid > 0.0 else FINE) + 0.5))
+
+
+class DepthBook:
+    """Books of ``n_symbols`` symbols; ``grid[sid]`` ticks per unit of price (0: none)."""
+
+    def __init__(self, n_symbols: int, grid):
+        self.bids = [dict() for _ in range(n_symbols)]
+        self.asks = [dict() for _ in range(n_symbols)]
+        self.run = [None] * n_symbols
+        self.known = [False] * n_symbols
+        self.grid = [float(g) for g in grid]
+
+    def apply(self, ev) -> int:
+        n = 0
+        for e in ev:
+            if int(e["kind"]) != Kind.DEPTH:
+                continue
+            sid = int(e["symbol_id"])
+            if not 0 <= sid < len(self.bids):
+                continue
+            self.apply_row(sid, int(e["ts_recv"]), int(e["side"]), float(e["price"]), float(e["qty"]),
+                           int(e["flags"]))
+            n += 1
+        return n
+
+    def apply_row(self, sid, ts, side, price, qty, flags):
+        if flags & Flag.DEPTH_GAP:
+            self.bids[sid].clear()
+            self.asks[sid].clear()
+            self.run[sid] = None
+            self.known[sid] = False
+            return
+        if flags & Flag.SNAPSHOT:
+            if self.run[sid] != ts:
+                self.bids[sid].clear()
+                self.asks[sid].clear()
+                self.run[sid] = ts
+                self.known[sid] = True
+        else:
+            self.run[sid] = None
+        book = self.bids[sid] if side == Side.BUY else self.asks[sid]
+        k = dkey(price, self.grid[sid])
+        if qty > 0.0:
+            book[k] = qty
+        else:
+            book.pop(k, None)
+
+    def size(self, sid: int, bid: bool, price: float) -> float:
+        return (self.bids if bid else self.asks)[sid].get(dkey(price, self.grid[sid]), 0.0)
+
+    def best(self, sid: int):
+        """(best bid key, best ask key); None for an empty side."""
+        b, a = self.bids[sid], self.asks[sid]
+        return (max(b) if b else None), (min(a) if a else None)

@@ -1,0 +1,55 @@
+"""``liqcore backtest`` on a hand-made tardis-layout market with an ``incremental_book_L2`` file beside the
+trades and liquidations (tests/depth_episodes.py): the queue at the entry's level, 5 ticks behind the best,
+decides.  With depth exactly the even episodes fill; controls: the level x1e6 fills none, an empty level
+fills at its first print; a level cancelled and refilled behind the order keeps its place; without the
+depth file the result is the top-of-book rule's (no book here: through, which never fills at the level)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from depth_episodes import ARGS, LEVEL, episode_of, write_market
+
+pytestmark = pytest.mark.slow
+
+
+def backtest(files, *extra):
+    r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", *map(str, files), *ARGS, *extra, "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return orjson.loads(r.stdout), r.stderr
+
+
+def episodes(out):
+    return sorted(episode_of(t["entry_ns"]) for t in out["trades"])
+
+
+def test_with_depth_exactly_the_even_episodes_fill(tmp_path):
+    out, _ = backtest(write_market(tmp_path, 8))
+    assert out["summary"]["cascades"] == 8 and out["summary"]["orders"] == 8
+    assert episodes(out) == [0, 2, 4, 6]
+    for t in out["trades"]:
+        assert t["fill_rule"] == "queue (depth)"
+        assert t["limit_price"] == LEVEL and t["entry_price"] == LEVEL
+        assert t["signal_ns"] < t["entry_ns"]  # decided, then filled by a later print
+
+
+def test_controls(tmp_path):
+    big, _ = backtest(write_market(tmp_path / "big", 6, scale=1e6))
+    assert big["trades"] == [] and big["summary"]["unfilled"] == 6  # a level of 1e7 is a size, not an error
+    empty, _ = backtest(write_market(tmp_path / "empty", 4, queue=0.0))
+    assert episodes(empty) == [0, 1, 2, 3]
+
+
+def test_refill_behind_keeps_the_orders_place(tmp_path):
+    out, _ = backtest(write_market(tmp_path, 4, refill=True))
+    assert episodes(out) == [0, 1, 2, 3]
+
+
+def test_without_the_depth_file_the_top_of_book_rule_stands(tmp_path):
+    out, err = backtest(write_market(tmp_path, 4, depth=False))
+    assert "no top of book in the input: --fill queue falls back to through" in err
+    assert out["trades"] == [] and out["summary"]["unfilled"] == 4

@@ -1,0 +1,196 @@
+"""The queue at depth (``--fill queue`` with DEPTH rows: the L2 book): an order behind the best joins the
+queue at its own level, behind the size the depth shows there when it arrives; prints there consume that
+queue; a fall in the level's size follows the queue model, a rise goes behind it.  On hand-made markets
+where the queue behind the best decides, against the top-of-book rule and negative controls."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simdata import MS, S, param_array, param_rows
+
+from liqcore._jit import sim
+from liqcore.strategies import empty_signals, sort_signals
+from liqcore.types import EVENT_DTYPE, Flag, Kind, Side
+
+TICK = 0.1
+T0 = 1_700_000_000 * S
+EPISODE = 3600 * S
+LEVEL = 99.5  # where the entry rests: 5 ticks behind the best bid of 100.0 (offset 0.5 %)
+QUEUE = 10.0  # the size the depth shows at LEVEL when the order arrives
+
+
+class Tape:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, t, kind, side, px, qty, flags=0):
+        self.rows.append((t, t, px, qty, 0, int(side), int(kind), 2, int(flags)))
+
+    def depth(self, t, side, px, qty, flags=0):
+        self.add(t, Kind.DEPTH, side, px, qty, flags)
+
+    def quote(self, t, bid, bid_qty, ask, ask_qty):
+        self.add(t, Kind.QUOTE, Side.BUY, bid, bid_qty)
+        self.add(t, Kind.QUOTE, Side.SELL, ask, ask_qty)
+
+    def trade(self, t, side, px, qty):
+        self.add(t, Kind.TRADE, side, px, qty)
+
+    def events(self, kinds=None):
+        ev = np.array(self.rows, dtype=EVENT_DTYPE)
+        if kinds is not None:
+            ev = ev[np.isin(ev["kind"], [int(k) for k in kinds])]
+        order = np.argsort(ev["ts_recv"], kind="stable")
+        return np.ascontiguousarray(ev[order])
+
+
+def episodes_market(n: int, *, queue=QUEUE, scale_level=1.0, refill=False, quotes=True):
+    """``n`` episodes of one symbol.  Each: a snapshot (bids 100.0 down to 99.0, ``queue`` x ``scale_level``
+    at LEVEL), a print at 100.0 (the reference), a long entry decided 1 ms later at LEVEL; the bids above
+    LEVEL are then pulled (LEVEL becomes the best), and sellers print at LEVEL: more than ``queue`` in even
+    episodes, less in odd ones.  ``refill``: while the order rests (before LEVEL is the best) the level is
+    cancelled down to 2 and refilled to 30: a venue keeps the order's place (2 ahead of it); the prints
+    then total 5.  ``quotes``: the top of book as QUOTE rows too (what a top-of-book feed shows)."""
+    tp = Tape()
+    sig = empty_signals(n)
+    for i in range(n):
+        t = T0 + i * EPISODE
+        lvl_qty = queue * scale_level
+        bids = {round(100.0 - k * TICK, 1): (lvl_qty if round(100.0 - k * TICK, 1) == LEVEL else 3.0) for k in range(11)}
+        for px, q in bids.items():
+            tp.depth(t, Side.BUY, px, q, Flag.SNAPSHOT)
+        for k in range(1, 11):
+            tp.depth(t, Side.SELL, round(100.0 + k * TICK, 1), 3.0, Flag.SNAPSHOT)
+        if quotes:
+            tp.quote(t, 100.0, 3.0, 100.1, 3.0)
+        tp.trade(t + 1 * MS, Side.BUY, 100.0, 0.5)
+        sig[i]["ts_ns"] = t + 2 * MS
+        sig[i]["symbol_id"] = 0
+        sig[i]["direction"] = 1
+        sig[i]["offset"] = 0.005
+        sig[i]["take_profit"] = 0.0  # no exit but the timeout: one trade per episode
+        sig[i]["stop_loss"] = 0.0
+        sig[i]["tag"] = i
+        u = t + 1 * S
+        if refill:
+            tp.depth(u, Side.BUY, LEVEL, 2.0)
+            tp.depth(u + 1 * S, Side.BUY, LEVEL, 30.0)
+            u += 2 * S
+        # the bids above LEVEL pulled: LEVEL is the best bid
+        for k in range(5):
+            tp.depth(u + k * MS, Side.BUY, round(100.0 - k * TICK, 1), 0.0)
+        best_qty = 30.0 if refill else lvl_qty
+        if quotes:
+            tp.quote(u + 5 * MS, LEVEL, best_qty, round(LEVEL + TICK, 1), 3.0)
+        total = 5.0 if refill else (queue + 2.0 if i % 2 == 0 else max(queue - 2.0, 1.0))
+        v = u + 1 * S
+        for j, q in enumerate((total / 2, total / 2)):
+            tp.trade(v + j * S, Side.SELL, LEVEL, q)
+            left = max((30.0 if refill else lvl_qty) - total / 2 * (j + 1), 0.0)
+            tp.depth(v + j * S + 1, Side.BUY, LEVEL, left)
+            if quotes:
+                tp.quote(v + j * S + 1, LEVEL, left, round(LEVEL + TICK, 1), 3.0)
+        # the market comes back up before the next episode; prints above the order do not touch it
+        tp.trade(t + 30 * S, Side.BUY, 100.2, 0.1)
+    tp.trade(T0 + n * EPISODE, Side.BUY, 100.2, 0.1)  # after the hold timeout: the last position closes
+    return tp, sort_signals(sig)
+
+
+def run(ev, sig, *, depth: bool, model=0.0, latency=50 * MS):
+    rows = param_rows(1, order_latency_ns=latency, entry_timeout_ns=600 * S, hold_timeout_ns=1200 * S,
+                      cooldown_ns=0, max_ref_age_ns=10 * S, queue=1, queue_pow=model, grid=1.0 / TICK)
+    st = sim.new_state(1)
+    port = sim.new_port(1.0, 0.0, 0.0, 1, 0.1)
+    ledger = np.zeros(len(sig) + 1, dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((1, sim.N_COUNTS), dtype=np.int64)
+    book = sim.new_depth(1) if depth else ()
+    sim.run_exec(ev, sig, st, port, param_array(rows), ledger, counts, int(ev["ts_recv"][-1]) + EPISODE, *book)
+    led = ledger[: port[0]["n_trades"]]
+    return led, counts
+
+
+def filled_episodes(led):
+    return sorted(int(c) for c in led["cascade_id"])
+
+
+@pytest.mark.parametrize("model", [0.0, 2.0])
+def test_with_depth_exactly_the_even_episodes_fill(model):
+    tp, sig = episodes_market(8)
+    led, counts = run(tp.events(), sig, depth=True, model=model)
+    assert filled_episodes(led) == [0, 2, 4, 6]
+    assert (led["fill_rule"] == 1).all()  # the depth decided each fill
+    assert not led["entry_ns"].tolist() == []
+    assert np.allclose(led["queue_ahead"], QUEUE)  # the size at its level when it arrived
+    assert np.allclose(led["entry_price"], LEVEL)
+    assert counts[0, sim.C_UNFILLED] == 4
+
+
+def test_depth_without_quotes_gives_the_same_fills():
+    tp, sig = episodes_market(8, quotes=False)
+    led, _ = run(tp.events(), sig, depth=True)
+    assert filled_episodes(led) == [0, 2, 4, 6]
+
+
+def test_control_a_level_a_million_times_larger_fills_none():
+    tp, sig = episodes_market(8, scale_level=1e6)
+    led, counts = run(tp.events(), sig, depth=True)
+    assert len(led) == 0 and counts[0, sim.C_UNFILLED] == 8
+
+
+def test_control_an_empty_level_fills_at_its_first_print():
+    tp, sig = episodes_market(4, queue=0.0)
+    ev = tp.events()
+    led, _ = run(ev, sig, depth=True)
+    assert filled_episodes(led) == [0, 1, 2, 3]
+    first_at_level = [int(ev["ts_recv"][(ev["kind"] == Kind.TRADE) & (ev["price"] == LEVEL)
+                                         & (ev["ts_recv"] >= T0 + i * EPISODE)][0]) for i in range(4)]
+    assert led["entry_ns"].tolist() == first_at_level
+
+
+def test_refill_behind_keeps_the_orders_place():
+    tp, sig = episodes_market(4, refill=True)
+    with_depth, _ = run(tp.events(), sig, depth=True)
+    # 2 ahead after the cancellations; the refill went behind: 5 traded there fills every episode
+    assert filled_episodes(with_depth) == [0, 1, 2, 3]
+    assert (with_depth["fill_rule"] == 1).all()
+    # the top-of-book rule counts the 30 shown when the level becomes the best: none fills
+    top, counts = run(tp.events(kinds=[Kind.TRADE, Kind.QUOTE]), sig, depth=False)
+    assert len(top) == 0 and counts[0, sim.C_UNFILLED] == 4
+
+
+def test_without_depth_rows_the_top_of_book_rule_is_unchanged():
+    tp, sig = episodes_market(8)
+    ev = tp.events(kinds=[Kind.TRADE, Kind.QUOTE])
+    a, ca = run(ev, sig, depth=False)
+    b, cb = run(ev, sig, depth=True)  # books given, no DEPTH row: the same replay
+    assert a.tobytes() == b.tobytes() and (ca == cb).all()
+    assert (a["fill_rule"] == 0).all() and filled_episodes(a) == [0, 2, 4, 6]
+
+
+def test_offset_zero_joins_at_the_best():
+    tp, sig = episodes_market(2)
+    sig["offset"] = 0.0  # at the best bid (100.0), 3 ahead: the level is pulled, the prints below fill it
+    ev = tp.events()
+    led, counts = run(ev, sig, depth=True)
+    assert counts[0, sim.C_REJECTED] == 0 and filled_episodes(led) == [0, 1]
+    assert np.allclose(led["entry_price"], 100.0) and (led["fill_rule"] == 1).all()
+    below = [int(ev["ts_recv"][(ev["kind"] == Kind.TRADE) & (ev["price"] < 100.0)
+                                & (ev["ts_recv"] >= T0 + i * EPISODE)][0]) for i in range(2)]
+    assert led["entry_ns"].tolist() == below
+
+
+def test_a_gap_makes_the_queue_unknown_until_the_next_snapshot():
+    tp, sig = episodes_market(1)
+    ev = tp.events()
+    # a gap right after the order arrives: the level's size is unknown; the next snapshot lists LEVEL at 1
+    t_gap = T0 + 500 * MS
+    extra = np.zeros(3, dtype=EVENT_DTYPE)
+    extra[0] = (t_gap, t_gap, 0.0, 0.0, 0, Side.NONE, Kind.DEPTH, 2, int(Flag.DEPTH_GAP))
+    extra[1] = (t_gap + 1, t_gap + 1, LEVEL, 1.0, 0, Side.BUY, Kind.DEPTH, 2, int(Flag.SNAPSHOT))
+    extra[2] = (t_gap + 1, t_gap + 1, 100.1, 3.0, 0, Side.SELL, Kind.DEPTH, 2, int(Flag.SNAPSHOT))
+    ev2 = np.concatenate([ev, extra])
+    ev2 = ev2[np.argsort(ev2["ts_recv"], kind="stable")]
+    led, _ = run(np.ascontiguousarray(ev2), sig, depth=True)
+    # the snapshot says 1 at LEVEL: the queue ahead falls to 1 (risk-averse), and the 8 printed fill it
+    assert filled_episodes(led) == [0]
