@@ -456,7 +456,7 @@ def run_liqcore_depth(ev, orders, tick, latency_ns, timeout_ns, model, qty_scale
         one["qty"][m] *= qty_scale
     gaps = np.diff([o[0] for o in orders]) if len(orders) > 1 else np.array([timeout_ns])
     lanes = int((timeout_ns + 2 * latency_ns) // max(int(gaps.min()), 1)) + 2  # an order's lane is free again
-    return hc.run_liqcore(one, orders, tick, latency_ns, timeout_ns, model, lanes=lanes, qty_scale=1.0)
+    return hc.run_liqcore(one, orders, tick, latency_ns, timeout_ns, model, lanes=lanes, qty_scale=1.0, depth=depth)
 
 
 def reference_fills(ev, orders, tick, latency_ns, timeout_ns, model, lot: float = hc.LOT, why: list | None = None):
