@@ -292,12 +292,13 @@ def run_hftbacktest(hev, orders, tick, latency_ns, timeout_ns, model: str):
 
 
 def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int = 8, unseen: str = "seen",
-                qty_scale: float = 1.0):
+                qty_scale: float = 1.0, depth: bool = False):
     """Per order: liqcore's fill time (ns) or None (kernel, fill=queue).  The stream is replayed as
     ``lanes`` identical symbols and order ``j`` goes to symbol ``j % lanes``, so that a position
     still open (it closes at the next print) never blocks the next order (checked: no 'busy').
     ``unseen``: the queue-unseen rule; ``qty_scale``: displayed sizes times this (the negative control:
-    x 1e9, the queue can never be reached)."""
+    x 1e9, the queue can never be reached); ``depth``: the simulator replays the DEPTH rows (the queue at
+    depth), else it ignores them (top of book)."""
     from liqcore._jit import sim
     from liqcore.params import queue_power
     from liqcore.strategies import empty_signals, sort_signals
@@ -341,12 +342,16 @@ def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int
     port = sim.new_port(1.0, 0.0, 0.0, lanes, 0.01)
     ledger = np.zeros(n + 1, dtype=sim.LEDGER_DTYPE)
     counts = np.zeros((lanes, sim.N_COUNTS), dtype=np.int64)
-    sim.run_exec(ev, sig, st, port, par, ledger, counts, int(ts[-1]))
+    if depth:
+        tables, meta = sim.new_depth(lanes)
+        sim.run_exec(ev, sig, st, port, par, ledger, counts, int(ts[-1]), tables, meta)
+    else:
+        sim.run_exec(ev, sig, st, port, par, ledger, counts, int(ts[-1]))
     assert counts[:, sim.C_BUSY].sum() == 0 and counts[:, sim.C_ORDERS].sum() == n, "an order was not placed"
     out = [None] * n
     for row in ledger[: port[0]["n_trades"]]:
         out[int(row["cascade_id"])] = int(row["entry_ns"])
-        assert abs(row["entry_price"] - orders[int(row["cascade_id"])][2]) < tick / 2
+        assert abs(row["entry_price"] - orders[int(row["cascade_id"])][2]) < tick / 2, (row["entry_price"], orders[int(row["cascade_id"])])
     for sid in range(lanes):
         if st[sid]["status"] == sim.OPEN:
             out[int(st[sid]["cascade_id"])] = int(st[sid]["entry_ns"])
