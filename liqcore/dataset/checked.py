@@ -654,6 +654,13 @@ def _row_problems(rows: np.ndarray, symbol: str) -> int:
         price, qty, side = rows["price"], rows["qty"], rows["side"]
         ok = ((side == 3) | (side == 4)) & (price > 0) & (price < np.inf) & (qty > 0) & (qty < np.inf)
         n = int(np.count_nonzero(trade & ~ok)) + int(np.count_nonzero(rows["ts_event_ns"] <= 0))
+        # quotes (most of the other rows of a symbol with its book): their rules in place, not gathered
+        quote = kind == int(Kind.QUOTE)
+        if quote.any():
+            okq = ((side == 3) | (side == 4)) & (qty >= 0) & (qty < np.inf) & (
+                ((qty > 0) & (price > 0) & (price < np.inf)) | ((qty == 0) & (price == 0)))
+            n += int(np.count_nonzero(quote & ~okq))
+            trade |= quote
         idx = np.flatnonzero(~trade)
         if symbol == "*":  # venue-wide rows: gaps only
             n += int(np.count_nonzero(kind != int(Kind.GAP)))
