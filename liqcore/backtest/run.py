@@ -534,7 +534,6 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
 
         if has_depth(path):  # the queue at depth: the whole load, the dataset's depth rows with its events
             return None
-    days = default_chunk_days(path) if chunk_days is None else float(chunk_days)
     if read == "windows" or (read == "auto" and chunk_days is None):  # chunk_days asks for the full replay
         try:
             res = backtest_windows(path, params, obj, equity=equity)
@@ -544,6 +543,8 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
             if res.n_events:
                 type(obj).check_inputs(res.kinds, params)
             return res
+    # (the chunk length from every partition's footer: only for the chunked read, not before the window plan)
+    days = default_chunk_days(path) if chunk_days is None else float(chunk_days)
     try:
         res = backtest_chunked(path, params, obj, equity=equity, chunk_days=days)
     except NotStreamable:

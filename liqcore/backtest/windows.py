@@ -23,6 +23,11 @@ _HOUR = 3_600_000_000_000
 _PRE = 1_000_000_000
 #: the first span read at each end of the selection (:func:`_edges`), doubling until it holds rows
 _EDGE = 10_000_000_000
+#: the window plan gives way to the plain sequential read (``--read all``) when the row groups its
+#: signals' first steps meet hold more than this share of the bulk rows (:func:`plan_coverage`)
+MOST = 0.5
+#: ... and when it holds more than this many bulk row groups (a small selection costs little either way)
+MIN_GROUPS = 64
 
 
 def window_reason(params, strategy) -> str | None:
@@ -134,8 +139,13 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))
     n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
     gap = int((hi - lo) / max(n_groups, 1))
+    g = _bulk_groups(rd.path, sel)
+    cover = plan_coverage(det_ev, params, strategy, g, gap) if len(g["where"]) > MIN_GROUPS else 0.0
+    if cover > MOST:
+        raise NotStreamable(f"the signals' windows meet row groups holding {100 * cover:.0f} % of the bulk rows: "
+                            "the plain sequential read")
     rec_all, det_counts, n_witness, (t_first, t_last), clock = _exact_detection(rd, det_ev, params, sel, lo, hi,
-                                                                                gap)
+                                                                                gap, g=g)
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     before, after = type(strategy).window_ns(params)
     n_sym = max(len(reg), 1, int(det_ev["symbol_id"].max()) + 1 if len(det_ev) else 1)
@@ -290,6 +300,37 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     return res
 
 
+def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> float:
+    """The share of the bulk rows (trades and quotes) in the row groups the window plan would decode at
+    least in part, estimated before any of them is: the detector over the rare rows ``det_ev`` alone
+    (no bulk row sets its clock: about the full replay's records), each confirmed record's first step
+    (:func:`replay_windows`: from ``before`` and the book's second ahead to the order's arrival and a
+    second), the groups ``g`` (:func:`_bulk_groups`) whose receive times meet one.  Only which read
+    runs depends on it: either read gives the full replay's result."""
+    from liqcore._libs.detector import CascadeDetector
+    from liqcore.execution.detect import confirmed_records
+    from liqcore.types import CASCADE_DTYPE
+
+    n = np.asarray([w[2] for w in g["where"]], dtype=np.int64)
+    if not len(det_ev) or not len(n) or not int(n.sum()):
+        return 0.0
+    rec, _c = CascadeDetector.from_params(params).run(det_ev, flush=True)
+    t = np.sort(confirmed_records(np.asarray(rec, dtype=CASCADE_DTYPE))["confirm_recv_ns"].astype(np.int64))
+    if not len(t):
+        return 0.0
+    before, after = type(strategy).window_ns(params)
+    lat = max(int(getattr(params, "order_latency_ns", 0) or 0), 0)
+    first = min(max(min(gap, after), 1_000_000_000), 2 * lat + 1_000_000_000)
+    a, b = t - before - _PRE, t + first  # (sorted: windows of one length)
+    # merged spans; a group [tr_min, tr_max] meets one when the first span ending after tr_min starts by tr_max
+    brk = np.flatnonzero(a[1:] > np.maximum.accumulate(b)[:-1]) + 1
+    starts = a[np.concatenate([[0], brk])]
+    ends = np.maximum.accumulate(b)[np.concatenate([brk - 1, [len(b) - 1]])]
+    k = np.searchsorted(ends, g["tr_min"], "right")
+    meet = (k < len(starts)) & (starts[np.minimum(k, len(starts) - 1)] <= g["tr_max"])
+    return float(n[meet].sum() / n.sum())
+
+
 def _same_rows(a: np.ndarray, b: np.ndarray) -> bool:
     return all(np.array_equal(a[c], b[c]) for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))
 
@@ -315,12 +356,13 @@ def _cheapest_trade(rd: _Reader, lo: int, hi: int):
 
 # ---- the detection pass, exact -------------------------------------------------------------------
 
-def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int):
+def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int, g=None):
     """The detector's records and counts over the rare rows ``det_ev`` (receive order) plus, before
     each liquidation and gap, the bulk row (trade or quote) that sets the detector's clock there
     (its "witness"), with the records' ``event_index`` pointing into ``det_ev``: the full replay's
     confirmed records, field for field, or :class:`NotStreamable` naming the statistic that cannot
-    prove it.  Returns ``(records, detector counts, witnesses)``.
+    prove it.  Returns ``(records, detector counts, witnesses)``.  ``g``: the selection's
+    :func:`_bulk_groups`, when the caller has them.
 
     Why this is the full replay's answer (the detector's rules: ``pysrc/detector.py``): in the full
     replay the trades and quotes reach the detector in only three ways --
@@ -352,7 +394,7 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
     from liqcore.validate import FILE_TIME_MAX_NS
 
     det = CascadeDetector.from_params(params)
-    g = _bulk_groups(rd.path, sel)
+    g = _bulk_groups(rd.path, sel) if g is None else g
     skew = params.max_clock_skew_ns
     fl = int(params.feed_latency_ns or 0)
     if len(g["te_min"]) and int(g["te_max"].max()) > FILE_TIME_MAX_NS:

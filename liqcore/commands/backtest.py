@@ -313,7 +313,7 @@ def _chunked(args, params, strategy, steps):
     start, end = inputs.time_window(args)
     syms = inputs.symbol_list(args.symbols) if getattr(args, "symbols", None) else None
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
-    if days is None:
+    if days is None and args.whole_market:
         days = default_chunk_days(args.paths[0], syms, start, end)
     if params.fill == "queue":
         from liqcore.dataset import has_depth
@@ -358,6 +358,8 @@ def _chunked(args, params, strategy, steps):
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res
+    if days is None:  # (every partition's footer: only for the chunked read, not before the window plan)
+        days = default_chunk_days(args.paths[0], syms, start, end)
     span = f"{days * 24:g} hour(s)" if days < 1 else f"{days:g} day(s)"
     workers = args.workers or (os.cpu_count() or 1)
     by = f", {workers} reading processes" if workers > 1 else ""

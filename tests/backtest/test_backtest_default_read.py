@@ -670,3 +670,37 @@ def test_dense_signals_decode_no_row_twice(tmp_path_factory, fill):
     full, dflt = _equal(path, p)
     assert dflt.read["path"] == "windows" and len(full.trades()) > 20
     assert dflt.read["rows_read"] <= dflt.read["rows_total"]
+
+
+def test_signals_whose_windows_cover_most_row_groups_take_the_plain_sequential_read(tmp_path_factory, monkeypatch):
+    """The window plan gives way to the plain sequential read (``--read all``) when the row groups its
+    signals' first steps meet hold most of the bulk rows (``windows.plan_coverage`` over ``windows.MOST``):
+    dense signals on a book of 2 days (``--min-history 20 --quantile 0.5``: a signal every few minutes, groups
+    of minutes) take it, with the full replay's result; the same signals with the share set above 1 run the
+    window plan, the same result; the default parameters' few signals there meet less (the rule decides)."""
+    from liqcore.backtest import windows
+    from liqcore.backtest.row_groups import _bulk_groups
+    from liqcore.backtest.windows import _Reader, _span, plan_coverage
+    from liqcore.dataset.read import BULK_KINDS
+    from liqcore.execution.events import clean_prints
+    from liqcore.strategies.cascade_mm import CascadeMM
+    from liqcore.types import Kind, SymbolRegistry
+
+    path = _late_dataset(tmp_path_factory, 5, 0.0, 0.0, 2_000, book=True)
+    monkeypatch.setattr(windows, "MIN_GROUPS", 0)  # (a test-sized dataset: the rule on any number of groups)
+    dense = Params.from_mapping({"min-history": "20", "quantile": "0.5", "fill": "queue"})
+    lo, hi, sel = _span(path, (), None, None)
+    rd = _Reader(path, (), None, None, dense, SymbolRegistry(), sel)
+    det_ev, _d = clean_prints(rd.read(lo, hi, kinds=[int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]))
+    g = _bulk_groups(path, sel)
+    gap = int((hi - lo) / max(len(g["where"]), 1))
+    c_dense = plan_coverage(det_ev, dense, CascadeMM(), g, gap)
+    c_default = plan_coverage(det_ev, Params(), CascadeMM(), g, gap)
+    assert c_dense > windows.MOST >= c_default, (c_dense, c_default)
+    full, dflt = _equal(path, dense)
+    assert getattr(dflt, "read", None) is None and len(full.trades()) > 20  # the plain read ran
+    monkeypatch.setattr(windows, "MOST", 1.01)
+    _full, dflt = _equal(path, dense)
+    assert dflt.read["path"] == "windows"  # the window plan ran: the same result
+    _full, dflt = _equal(path, Params(fill="queue"))
+    assert dflt.read["path"] == "windows"
