@@ -67,10 +67,17 @@ def _table(rows: np.ndarray, venue: str, symbol: str):
         del ticks
     else:
         cols["price"] = arr(price)
-    cols["qty"] = arr(rows["qty"])
+    qty = rows["qty"]
+    kq = price_decimals(qty)  # sizes as integers too: a half of a float's bytes after zstd, or less
+    if kq is not None:
+        scaled = np.multiply(qty, float(10**kq))
+        cols["qty_ticks"] = arr(np.rint(scaled, out=scaled).astype(np.int64))
+        del scaled
+    else:
+        cols["qty"] = arr(qty)
     cols["side"] = arr(rows["side"])
     cols["flags"] = arr(rows["flags"])
-    info = {"depth_format": DEPTH_FORMAT, "venue": venue, "symbol": symbol, "price_decimals": k}
+    info = {"depth_format": DEPTH_FORMAT, "venue": venue, "symbol": symbol, "price_decimals": k, "qty_decimals": kq}
     return pa.table(cols).replace_schema_metadata({b"liqcore": orjson.dumps(info)})
 
 
@@ -81,13 +88,10 @@ def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
 
     table = _table(rows, venue, symbol)
     enc = {c: "DELTA_BINARY_PACKED" for c in ("ts_recv_ns", "ts_event_ns", "price_ticks") if c in table.column_names}
-    enc["qty"] = "BYTE_STREAM_SPLIT"
-    if "price" in table.column_names:
-        enc["price"] = "BYTE_STREAM_SPLIT"
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
     pq.write_table(table, tmp, row_group_size=DEPTH_GROUP_ROWS, compression="zstd",
-                   use_dictionary=["side", "flags"], column_encoding=enc, write_statistics=True)
+                   use_dictionary=["side", "flags"], column_encoding=enc or None, write_statistics=True)
     replace_durably(tmp, dest)
 
 
@@ -131,7 +135,8 @@ def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
     out["ts_event"] = t.column("ts_event_ns").to_numpy()
     p = t.column(pcol).to_numpy()
     out["price"] = p / scale if k is not None else p
-    out["qty"] = t.column("qty").to_numpy()
+    kq = meta.get("qty_decimals")
+    out["qty"] = t.column("qty_ticks").to_numpy() / float(10**kq) if kq is not None else t.column("qty").to_numpy()
     out["side"] = t.column("side").to_numpy()
     out["flags"] = t.column("flags").to_numpy()
     out["kind"] = int(Kind.DEPTH)
