@@ -31,23 +31,34 @@ _STORED = ("ts_event", "ts_recv", "price", "qty", "side", "flags")
 def price_decimals(price: np.ndarray) -> int | None:
     """The least k in 0..9 such that every price is an integer number of 10^-k read back exactly
     (``ticks / 10**k`` gives the same float), None when none is."""
-    p = np.asarray(price, np.float64)
-    if not len(p):
-        return 0
-    if not np.all(np.isfinite(p)):
-        return None
+    return _ticks(price)[0]
+
+
+def _ticks(v: np.ndarray):
+    """``(k, v * 10**k as int64)`` for the least k of :func:`price_decimals`, or ``(None, None)``.  The k of a
+    sample first (a lower bound: every row must fit), so the whole column is, as a rule, tested once."""
+    v = np.asarray(v, np.float64)
+    if not len(v):
+        return 0, np.zeros(0, np.int64)
+    lo, hi = float(v.min()), float(v.max())
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None, None
     k0 = 0
-    if len(p) > 4096:  # the fewest decimals of a sample first: every row is then tested once, as a rule
-        k0 = price_decimals(p[:: len(p) // 2048])
+    if len(v) > 4096:
+        k0 = _ticks(v[:: len(v) // 2048])[0]
         if k0 is None:
-            return None
+            return None, None
     for k in range(k0, 10):
         scale = float(10**k)
-        with np.errstate(all="ignore"):
-            t = np.rint(p * scale)
-        if np.abs(t).max() < 2**53 and bool(np.all(t / scale == p)):
-            return k
-    return None
+        if max(abs(lo), abs(hi)) * scale >= 2**53:
+            return None, None
+        t = np.multiply(v, scale)
+        np.rint(t, out=t)
+        back = np.divide(t, scale)
+        if bool(np.array_equal(back, v)):
+            del back
+            return k, t.astype(np.int64)
+    return None, None
 
 
 def _table(rows: np.ndarray, venue: str, symbol: str):
@@ -58,19 +69,15 @@ def _table(rows: np.ndarray, venue: str, symbol: str):
         v = np.ascontiguousarray(v)
         return pa.Array.from_buffers(pa.from_numpy_dtype(v.dtype), len(v), [None, pa.py_buffer(v)])
 
-    price = rows["price"]
-    k = price_decimals(price)
     cols = {"ts_recv_ns": arr(rows["ts_recv"]), "ts_event_ns": arr(rows["ts_event"])}
-    if k is not None:
-        ticks = np.multiply(price, float(10**k))
-        cols["price_ticks"] = arr(np.rint(ticks, out=ticks).astype(np.int64))
-        del ticks
-    else:
-        cols["price"] = arr(price)
-    cols["qty"] = arr(rows["qty"])
+    k, ticks = _ticks(rows["price"])
+    cols["price_ticks" if k is not None else "price"] = arr(ticks if k is not None else rows["price"])
+    kq, ticks = _ticks(rows["qty"])  # sizes as integers too: a third of a float's bytes after zstd, or less
+    cols["qty_ticks" if kq is not None else "qty"] = arr(ticks if kq is not None else rows["qty"])
+    del ticks
     cols["side"] = arr(rows["side"])
     cols["flags"] = arr(rows["flags"])
-    info = {"depth_format": DEPTH_FORMAT, "venue": venue, "symbol": symbol, "price_decimals": k}
+    info = {"depth_format": DEPTH_FORMAT, "venue": venue, "symbol": symbol, "price_decimals": k, "qty_decimals": kq}
     return pa.table(cols).replace_schema_metadata({b"liqcore": orjson.dumps(info)})
 
 
@@ -81,13 +88,10 @@ def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
 
     table = _table(rows, venue, symbol)
     enc = {c: "DELTA_BINARY_PACKED" for c in ("ts_recv_ns", "ts_event_ns", "price_ticks") if c in table.column_names}
-    enc["qty"] = "BYTE_STREAM_SPLIT"
-    if "price" in table.column_names:
-        enc["price"] = "BYTE_STREAM_SPLIT"
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
     pq.write_table(table, tmp, row_group_size=DEPTH_GROUP_ROWS, compression="zstd",
-                   use_dictionary=["side", "flags"], column_encoding=enc, write_statistics=True)
+                   use_dictionary=["side", "flags"], column_encoding=enc or None, write_statistics=True)
     replace_durably(tmp, dest)
 
 
@@ -131,7 +135,8 @@ def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
     out["ts_event"] = t.column("ts_event_ns").to_numpy()
     p = t.column(pcol).to_numpy()
     out["price"] = p / scale if k is not None else p
-    out["qty"] = t.column("qty").to_numpy()
+    kq = meta.get("qty_decimals")
+    out["qty"] = t.column("qty_ticks").to_numpy() / float(10**kq) if kq is not None else t.column("qty").to_numpy()
     out["side"] = t.column("side").to_numpy()
     out["flags"] = t.column("flags").to_numpy()
     out["kind"] = int(Kind.DEPTH)

@@ -120,8 +120,7 @@ def test_row_groups_outside_a_price_or_time_range_are_not_read(tmp_path):
 
 
 def test_convert_brings_depth_beside_trades(tmp_path):
-    sys.path.insert(0, str(ROOT / "tests"))
-    from depthmarket import depth_market
+    from tests.depthmarket import depth_market
 
     dm = depth_market(tmp_path / "in")
     ds = tmp_path / "ds"

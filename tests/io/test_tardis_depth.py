@@ -16,8 +16,7 @@ from liqcore.io import detect_format, load_events
 from liqcore.types import Flag, Kind, Side
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-from depthmarket import ENTRY, QUEUE, book_at, depth_market  # noqa: E402
+from tests.depthmarket import ENTRY, QUEUE, book_at, depth_market  # noqa: E402
 
 T0 = 1_722_470_400_000_000  # 2024-08-01T00:00Z, us
 L2_HEADER = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
@@ -207,7 +206,7 @@ def test_conformance_with_tardis_documentation(tmp_path):
       ``https://datasets.tardis.dev/v1/<exchange>/<data type>/<YYYY>/<MM>/<DD>/<SYMBOL>.csv.gz``;
     * book_snapshot_25 / _5: "Each row represents top 25 levels from each side of the limit order book".
     """
-    from depthmarket import book_at as replay
+    replay = book_at
 
     rows = [l2(T0, "false", "bid", "99.0", "7"),  # before the first snapshot
             l2(T0 + 1, "true", "bid", "100.0", "1"), l2(T0 + 1, "true", "ask", "101.0", "2"),
