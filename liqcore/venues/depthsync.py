@@ -135,3 +135,55 @@ class OkxDepthSync:
             self.seq = None
             return rows + [GAP], True
         return rows, False
+
+
+def _frame_symbol_msg(venue: str, frame: dict):
+    """(symbol, message) of one recorded depth frame, or None when the frame is not depth."""
+    if venue == "binance":
+        data = frame.get("data", frame)
+        if isinstance(data, dict) and data.get("e") == "depthUpdate":
+            return data["s"], data
+    elif venue == "bybit":
+        topic = frame.get("topic", "")
+        if topic.startswith("orderbook."):
+            return topic.rsplit(".", 1)[1], frame
+    elif venue == "okx":
+        arg = frame.get("arg") or {}
+        if arg.get("channel") == "books" and "data" in frame:
+            return arg["instId"], frame
+    return None
+
+
+def depth_rows_from_lines(lines, counts: dict | None = None):
+    """Recorded lines (dicts: ``recv_ns``, ``venue`` and one of ``frame``, ``rest`` (a Binance
+    ``/fapi/v1/depth`` answer with its ``symbol``) or ``gap``) -> ``(recv_ns, venue, symbol, side, price,
+    qty, flags)`` rows.  A frame that fails to parse is counted in ``counts['bad_frames']`` and dropped."""
+    counts = counts if counts is not None else {}
+    counts.setdefault("bad_frames", 0)
+    syncs: dict = {}
+    kinds = {"binance": BinanceDepthSync, "bybit": BybitDepthSync, "okx": OkxDepthSync}
+    for line in lines:
+        try:
+            venue, recv = line["venue"], int(line["recv_ns"])
+            if "gap" in line:  # the feed was lost: every book of the venue is unknown
+                for (v, sym), s in list(syncs.items()):
+                    if v == venue:
+                        syncs[(v, sym)] = kinds[v]()
+                        yield (recv, v, sym) + GAP
+                continue
+            if "rest" in line:
+                sym = line["rest"]["symbol"]
+                s = syncs.setdefault((venue, sym), BinanceDepthSync())
+                rows = s.snapshot(line["rest"]["body"])
+            else:
+                got = _frame_symbol_msg(venue, line["frame"])
+                if got is None:
+                    continue
+                sym, msg = got
+                s = syncs.setdefault((venue, sym), kinds[venue]())
+                rows = s.event(msg)[0] if venue == "binance" else s.message(msg)[0]
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            counts["bad_frames"] += 1
+            continue
+        for r in rows:
+            yield (recv, venue, sym) + r

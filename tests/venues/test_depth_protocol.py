@@ -83,3 +83,24 @@ def test_okx_seq_and_checksum():
     bad = _okx("update", [["98", "1", "0", "1"]], [], 21, 20, (b0, a0))  # checksum of the old book: mismatch
     rows, resync = s.message(bad)
     assert rows[-1] == GAP and resync
+
+
+def test_reader_of_recorded_lines_rebuilds_with_gaps_and_counts_bad_frames():
+    from liqcore.venues.depthsync import depth_rows_from_lines
+    lines = [
+        {"recv_ns": 1, "venue": "binance", "frame": {"stream": "ethusdt@depth@100ms", "data": {
+            "e": "depthUpdate", "s": "ETHUSDT", "U": 99, "u": 101, "pu": 98, "b": [["10", "1"]], "a": []}}},
+        {"recv_ns": 2, "venue": "binance", "rest": {"symbol": "ETHUSDT", "body": {
+            "lastUpdateId": 100, "bids": [["10", "5"]], "asks": [["11", "1"]]}}},
+        {"recv_ns": 3, "venue": "binance", "frame": {"data": {"e": "depthUpdate", "s": "ETHUSDT", "U": 102,
+                                                              "u": 103, "pu": 101, "b": [], "a": [["11", "0"]]}}},
+        {"recv_ns": 4, "venue": "binance", "frame": {"data": {"e": "depthUpdate", "s": "ETHUSDT", "U": "x"}}},
+        {"recv_ns": 5, "venue": "binance", "gap": {"reason": "reconnect"}},
+    ]
+    counts = {}
+    rows = list(depth_rows_from_lines(lines, counts))
+    B, A = int(Side.BUY), int(Side.SELL)
+    assert rows == [(2, "binance", "ETHUSDT", B, 10.0, 5.0, S), (2, "binance", "ETHUSDT", A, 11.0, 1.0, S),
+                    (2, "binance", "ETHUSDT", B, 10.0, 1.0, 0), (3, "binance", "ETHUSDT", A, 11.0, 0.0, 0),
+                    (5, "binance", "ETHUSDT") + GAP]
+    assert counts["bad_frames"] == 1
