@@ -384,6 +384,7 @@ class _Cell:
 
         self.params, self.w, self.equity, self._dtype = params, w, float(equity), dtype
         self.par, self.st, self.port, self.ledger, self.counts = new_replay(params, registry, n_sym, self.equity, 1)
+        self.depth = None  # the depth books (the queue rule), made at the first DEPTH row and kept across chunks
         self.base = None  # global index (into the prints and funding events) of the window's first one
         self.start_ns = None  # first and last event time in the window
         self.last_ns = None
@@ -434,6 +435,7 @@ class _Cell:
     def _run(self, ev, g0: int, due: int, end_ns: int):
         """Replay ``ev`` (prints from global index ``g0``) with the first ``due`` carried records."""
         from liqcore._jit import sim
+        from liqcore.types import Kind
 
         if self.carry is not None and due:
             give = tuple(np.ascontiguousarray(a[:due]) for a in self.carry)
@@ -447,9 +449,11 @@ class _Cell:
             grown[:n] = self.ledger[:n]
             self.ledger = grown
         t, ni, sid, dom, cid = give
+        if self.depth is None and len(ev) and self.par["queue"].any() and bool((ev["kind"] == int(Kind.DEPTH)).any()):
+            self.depth = sim.new_depth(len(self.par))  # (before it: no DEPTH row, the books empty and unread)
         t0 = time.perf_counter()
         self.n_prints += sim.run_sim(np.ascontiguousarray(ev), t, np.ascontiguousarray(ni - g0), sid, dom, cid,
-                    self.st, self.port, self.par, self.ledger, self.counts, end_ns)
+                    self.st, self.port, self.par, self.ledger, self.counts, end_ns, depth=self.depth)
         self.sim_seconds += time.perf_counter() - t0
 
     def finish(self, with_daily: bool, row) -> dict:
@@ -572,12 +576,13 @@ class _Chunk:
         return {int(k) for k in np.flatnonzero(np.bincount(self.events["kind"].astype(np.int64)))}
 
     def has_quote(self) -> bool:
-        """Whether the chunk holds top-of-book rows (QUOTE)."""
+        """Whether the chunk holds book rows the queue rule reads (QUOTE or DEPTH)."""
         from liqcore.types import Kind
 
         if self.kind_rows is not None:
-            return bool(self.kind_rows[int(Kind.QUOTE)])
-        return bool((self.events["kind"] == int(Kind.QUOTE)).any())
+            return bool(self.kind_rows[int(Kind.QUOTE)] or self.kind_rows[int(Kind.DEPTH)])
+        k = self.events["kind"]
+        return bool(((k == int(Kind.QUOTE)) | (k == int(Kind.DEPTH))).any())
 
     def liquidations(self) -> np.ndarray:
         """The chunk's liquidations (a copy)."""

@@ -137,6 +137,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     # pass 1: every row but trades and quotes; the detector over them and the bulk rows that set its
     # clock at each liquidation (:func:`_exact_detection`: the full replay's records, or NotStreamable)
     det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))
+    if params.fill == "queue" and _has_depth(rd, det_ev, rare, lo, hi):
+        raise NotStreamable("the queue at depth: a window cannot rebuild the depth book at an order's arrival "
+                            "(the full replay reads every DEPTH row)")
     n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
     gap = int((hi - lo) / max(n_groups, 1))
     g = _bulk_groups(rd.path, sel)
@@ -683,6 +686,17 @@ def _grid_step(step: int, done: int, seen: dict, need: int) -> int:
         return min(step * 2, NS_PER_DAY)
     want = int(done * (need - low) / low * 1.25) + 1
     return max(min(want, NS_PER_DAY), 1_000_000_000)
+
+
+def _has_depth(rd, det_ev: np.ndarray, rare: list, lo: int, hi: int) -> bool:
+    """Whether the selection holds a DEPTH row: in the rare rows read (``det_ev``) when DEPTH is not a bulk
+    kind, else read for."""
+    from liqcore.types import Kind
+
+    d = int(Kind.DEPTH)
+    if d in rare:
+        return bool((det_ev["kind"] == d).any())
+    return bool(len(rd.read(lo, hi, kinds=[d])))
 
 
 def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:
