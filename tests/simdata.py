@@ -100,3 +100,18 @@ def run_kernel(ev, rec, rows, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max
                 r["symbol_id"].astype(np.int64), r["dominant"].astype(np.int64), r["cascade_id"].astype(np.int64),
                 st, port, param_array(rows), ledger, counts, end)
     return ledger[: port[0]["n_trades"]], counts, port, st
+
+
+def assert_matches_twin(ledger, counts, st, ref, n_sym):
+    """The kernel's ledger, counts and queue state equal the pysrc twin's (``ref``: its Model)."""
+    from pysrc import execmodel as twin
+
+    assert len(ledger) == len(ref.ledger)
+    for got, want in zip(ledger, ref.ledger):
+        for name, value in want.items():
+            assert got[name] == value or (value != value and got[name] != got[name]), name
+    for sid in range(n_sym):
+        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
+        for f in ("status", "q_ahead", "q_level", "q_traded", "bid", "ask", "bid_qty", "ask_qty"):
+            a, b = float(st[sid][f]), float(getattr(ref.states[sid], f))
+            assert a == b or (a != a and b != b), (sid, f, a, b)

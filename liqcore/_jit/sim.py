@@ -1121,23 +1121,19 @@ NO_CLOCK = -(2**63)
 # DEPTH row at that level (:func:`_d_row`); ``_q_join`` puts the limit behind that size.
 
 @njit(cache=True, nogil=True)
+def _d_top(tables, meta, sid, bid, grid):
+    """(price, size) of the depth book's best level on one side of ``sid`` (NaN, 0: none)."""
+    k = meta[sid, _dp.M_BID if bid else _dp.M_ASK]
+    if k == _dp.NO_LEVEL:
+        return np.nan, 0.0
+    return k / (grid if grid > 0.0 else _dp.FINE), _dp.size_at(tables, sid, bid, k)
+
+
+@njit(cache=True, nogil=True)
 def _d_best(s, tables, meta, sid, grid):
     """The depth book's best bid and ask as the book in force (a symbol without top-of-book rows)."""
-    kb = meta[sid, _dp.M_BID]
-    ka = meta[sid, _dp.M_ASK]
-    f = grid if grid > 0.0 else _dp.FINE
-    if kb == _dp.NO_LEVEL:
-        s.bid = np.nan
-        s.bid_qty = 0.0
-    else:
-        s.bid = kb / f
-        s.bid_qty = _dp.size_at(tables, sid, True, kb)
-    if ka == _dp.NO_LEVEL:
-        s.ask = np.nan
-        s.ask_qty = 0.0
-    else:
-        s.ask = ka / f
-        s.ask_qty = _dp.size_at(tables, sid, False, ka)
+    s.bid, s.bid_qty = _d_top(tables, meta, sid, True, grid)
+    s.ask, s.ask_qty = _d_top(tables, meta, sid, False, grid)
 
 
 @njit(cache=True, nogil=True)

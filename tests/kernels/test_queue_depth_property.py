@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from pysrc import execmodel as twin
-from simdata import MS, S, param_array, param_rows
+from simdata import MS, S, assert_matches_twin, param_array, param_rows
 
 from liqcore._jit import sim
 from liqcore.strategies import NEVER, empty_signals, sort_signals
@@ -147,15 +147,7 @@ def test_queue_at_depth_kernel_matches_twin(seed, n_sym, model, latency, quotes,
     ledger, counts, st = run_kernel(ev, sig, rows, n_sym, depth=True)
     ref = twin.simulate(ev, sig, rows, equity=1.0, daily_loss=0.0, weekly_loss=0.0, max_symbols=n_sym, size=0.1,
                         end_ns=int(ev["ts_recv"][-1]), depth=True)
-    assert len(ledger) == len(ref.ledger)
-    for got, want in zip(ledger, ref.ledger):
-        for name, value in want.items():
-            assert got[name] == value or (value != value and got[name] != got[name]), name
-    for sid in range(n_sym):
-        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
-        for f in ("status", "q_ahead", "q_level", "q_traded", "bid", "ask", "bid_qty", "ask_qty"):
-            a, b = float(st[sid][f]), float(getattr(ref.states[sid], f))
-            assert a == b or (a != a and b != b), (sid, f, a, b)
+    assert_matches_twin(ledger, counts, st, ref, n_sym)
     if len(ledger):
         assert set(ledger["fill_rule"].tolist()) <= {1}
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from pysrc import execmodel as twin
-from simdata import MS, S, param_array, param_rows
+from simdata import MS, S, assert_matches_twin, param_array, param_rows
 
 from liqcore.strategies import NEVER, empty_signals, sort_signals
 from liqcore.types import EVENT_DTYPE, Kind, Side
@@ -177,15 +177,7 @@ def test_queue_kernel_matches_twin(seed, n_sym, latency, model, consistent, n_si
     ledger, counts, port, st = run(ev, sig, rows)
     ref = twin.simulate(ev, sig, rows, equity=1.0, daily_loss=0.0, weekly_loss=0.0, max_symbols=n_sym, size=0.1,
                         end_ns=int(ev["ts_recv"][-1]))
-    assert len(ledger) == len(ref.ledger)
-    for got, want in zip(ledger, ref.ledger):
-        for name, value in want.items():
-            assert got[name] == value or (value != value and got[name] != got[name]), name
-    for sid in range(n_sym):
-        assert dict(zip(twin.COUNT_NAMES, counts[sid].tolist())) == ref.counts[sid]
-        for f in ("status", "q_ahead", "q_level", "q_traded", "bid", "ask", "bid_qty", "ask_qty"):
-            a, b = float(st[sid][f]), float(getattr(ref.states[sid], f))
-            assert a == b or (a != a and b != b), (sid, f, a, b)
+    assert_matches_twin(ledger, counts, st, ref, n_sym)
 
 
 def test_queue_ahead_is_consumed_by_prints_at_the_price_before_the_order_fills():
