@@ -4,30 +4,15 @@ best and 1-3 ticks behind it.  Runs wherever hftbacktest is installed (the ``agr
 it; CI installs it); under CI (CI=true) its absence is a failure, not a skip."""
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from _agreement import bench, require_hftbacktest
 
-try:
-    import hftbacktest  # noqa: F401
-except ImportError:  # pragma: no cover - the agreement extra installs it
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        raise RuntimeError("hftbacktest is not installed: the agreement extra (pip install -e .[agreement]) "
-                           "installs it") from None
-    pytest.skip("hftbacktest is not installed (pip install -e .[agreement])", allow_module_level=True)
+require_hftbacktest()
 
 
 def _bench():
-    sys.path.insert(0, str(ROOT))
-    try:
-        from benches import hbt_compare
-    finally:
-        sys.path.remove(str(ROOT))
-    return hbt_compare
+    return bench("hbt_compare")
 
 
 @pytest.fixture(scope="module")

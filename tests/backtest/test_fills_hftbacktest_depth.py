@@ -5,31 +5,19 @@ installed (the ``agreement`` extra; CI installs it); under CI (CI=true) its abse
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from _agreement import bench, require_hftbacktest
+
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-try:
-    import hftbacktest  # noqa: F401
-except ImportError:  # pragma: no cover - the agreement extra installs it
-    if CI:
-        raise RuntimeError("hftbacktest is not installed: the agreement extra (pip install -e .[agreement]) "
-                           "installs it") from None
-    pytest.skip("hftbacktest is not installed (pip install -e .[agreement])", allow_module_level=True)
+require_hftbacktest()
 
 
 def _bench():
-    sys.path.insert(0, str(ROOT))
-    try:
-        from benches import hbt_depth
-    finally:
-        sys.path.remove(str(ROOT))
-    return hbt_depth
+    return bench("hbt_depth")
 
 
 @pytest.fixture(scope="module")
