@@ -42,6 +42,8 @@ def test_the_agreement_extra_holds_hftbacktest_and_ci_installs_it_before_the_rea
 
 
 def test_the_agreement_tests_name_the_extra_that_installs_hftbacktest():
-    text = (ROOT / "tests" / "backtest" / "test_fills_hftbacktest.py").read_text()
+    text = (ROOT / "tests" / "_agreement.py").read_text()  # the agreement tests' requirement, said once
     assert ".[agreement]" in text and ".[test]" not in text
+    for name in ("test_fills_hftbacktest.py", "test_fills_hftbacktest_depth.py"):
+        assert "require_hftbacktest()" in (ROOT / "tests" / "backtest" / name).read_text()
     assert 'pip install -e ".[agreement]"' in (ROOT / "README.md").read_text()
