@@ -127,6 +127,32 @@ def test_dask_places_tasks_by_partition_on_warm_workers():
     assert pool[METRIC_COLS].equals(table[METRIC_COLS])
 
 
+def test_a_dask_worker_that_dies_has_its_tasks_pinned_again():
+    """The pin is strict (no stealing), so a lost worker's tasks would wait forever: the runner pins
+    them again to the workers still there (the nanny's restarted worker has a new address)."""
+    distributed = pytest.importorskip("distributed")
+    ref, _ = _run(PARTS3)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        runner = SR.DaskRunner(cluster.scheduler_address, timeout=10)
+        with runner:
+            victim = sorted(runner.client.scheduler_info()["workers"])[1]
+            pid = runner.client.run(os.getpid, workers=[victim])[victim]
+            killed = []
+
+            def hook(n):
+                if n == 3 and not killed:
+                    killed.append(victim)
+                    os.kill(pid, signal.SIGKILL)
+
+            table, stats = _run(PARTS3, runner=runner, chunk=1, on_task=hook)
+            after = sorted(runner.client.scheduler_info()["workers"])
+    assert killed and victim not in after and runner.repinned > 0
+    assert stats["tasks"] == 36
+    assert list(ref["cell"]) == list(table["cell"])
+    assert ref[METRIC_COLS].equals(table[METRIC_COLS])
+
+
 def test_cli_sweep_and_walkforward_report_loads_and_utilisation(capsys):
     rc = main(["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT,SOLUSDT",
                "--grid", "offset=0.1%,0.2%,0.3%", "--workers", "2", "--no-progress"])
