@@ -41,6 +41,7 @@ def _bulk_groups(path, sel) -> dict:
     import pyarrow.parquet as pq
 
     from liqcore.io import storage
+    from liqcore.dataset import clock as clock_index
     from liqcore.dataset.checked import footer, read_marks, stat_key, verify_groups
     from liqcore.dataset.read import BULK_KINDS, parquet_files, read_format
 
@@ -54,6 +55,7 @@ def _bulk_groups(path, sel) -> dict:
     cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades",
                             "has_quotes")}
     where = []
+    files = []  # (the file's first entry in ``where``, its clock index)
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
     for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
         name = f"venue={v}/symbol={s}/date={d}"
@@ -68,6 +70,9 @@ def _bulk_groups(path, sel) -> dict:
             if stat_key(f) != ft.key:  # the statistics read are the verified footer's
                 raise NotStreamable(f"{f} changed while it was read")
             names = [md.schema.column(j).path for j in range(md.num_columns)]
+            # the file's clock index, from the verified footer (None: none written; its rows are decoded)
+            files.append((len(where), clock_index.decode((md.metadata or {}).get(clock_index.KEY, b"")) if
+                          clock_index.KEY in (md.metadata or {}) else None))
             for rid in range(md.num_row_groups):
                 rg = md.row_group(rid)
                 st = {}
@@ -108,6 +113,18 @@ def _bulk_groups(path, sel) -> dict:
     out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
     out["has_quotes"] = np.asarray(cols["has_quotes"], dtype=bool)
     out["where"] = where
+    out["files"] = _file_spans(files, len(where))
+    return out
+
+
+def _file_spans(files: list, n: int) -> list:
+    """Each file's bulk groups ``[g0, g1)`` of the groups listed and its clock index (files without bulk
+    groups left out)."""
+    out = []
+    for k, (g0, index) in enumerate(files):
+        g1 = files[k + 1][0] if k + 1 < len(files) else n
+        if g1 > g0:
+            out.append((g0, g1, index))
     return out
 
 
@@ -180,11 +197,14 @@ class _ClockRows:
     rows passed every rule when written, trade prices finite and positive: a load keeps them all),
     so the rows are the full replay's."""
 
+    use_index = True  # the files' clock indexes (off: every setter from decoded rows, as before them)
+
     def __init__(self, g, lo, hi, start_ns, end_ns, skew):
         self.g, self.lo, self.hi, self.start, self.end, self.skew = g, lo, hi, start_ns, end_ns, skew
         self.cache: dict = {}
         self.files: dict = {}  # path -> the open ParquetFile
         self.rows_read = 0
+        self.indexed = 0  # liquidations and gaps whose clock setter a file's clock index gave
         self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
         self.book = False  # the queue rule (the QUOTE rows replayed: :func:`_quotes_quiet`)
 
@@ -242,6 +262,44 @@ class _ClockRows:
         if f is None:
             f = self.files[path] = pq.ParquetFile(path)
         return f
+
+    def witness_of(self, r_te: np.ndarray, r_tr: np.ndarray):
+        """The detector's clock setters of the liquidations and gaps ``(r_te, r_tr)`` taken from the files'
+        clock indexes where they prove it (:mod:`liqcore.dataset.clock`): ``(resolved, w_te, w_tr)``,
+        ``w_te`` :data:`~liqcore.dataset.clock.NONE` where a resolved row has no setter.  A row is resolved
+        when the one file whose bulk rows can be stamped after it and received before it (the groups'
+        statistics rule every other out) indexes it, and that file's setter -- the latest-stamped such row
+        of all its rows -- is a row this read keeps (so it is the latest of the rows kept too); or when no
+        file can hold such a row.  Every other row is found from decoded rows (:meth:`rows`)."""
+        from liqcore.dataset.clock import NONE
+
+        g = self.g
+        n = len(r_te)
+        done = np.zeros(n, bool)
+        w_te = np.full(n, NONE, np.int64)
+        w_tr = np.full(n, NONE, np.int64)
+        files = g.get("files") or []
+        if not n or not files or not self.use_index:
+            return done, w_te, w_tr
+        f_te = np.array([g["te_max"][a:b].max() for a, b, _ix in files], np.int64)
+        f_tr = np.array([g["tr_min"][a:b].min() for a, b, _ix in files], np.int64)
+        can = (f_te[None, :] > np.asarray(r_te)[:, None]) & (f_tr[None, :] < np.asarray(r_tr)[:, None])
+        ncan = can.sum(axis=1)
+        done[ncan == 0] = True
+        for k in np.flatnonzero(ncan == 1):
+            index = files[int(np.flatnonzero(can[k])[0])][2]
+            if index is None or not len(index):
+                continue
+            hit = np.flatnonzero((index[:, 0] == r_te[k]) & (index[:, 1] == r_tr[k]))
+            if not len(hit):
+                continue
+            te, tr = int(index[hit[0], 2]), int(index[hit[0], 3])
+            if te == NONE:
+                done[k] = True
+            elif bool(self._kept(np.array([te]), np.array([tr]))[0]):
+                done[k], w_te[k], w_tr[k] = True, te, tr
+        self.indexed = int(done.sum())
+        return done, w_te, w_tr
 
     def _kept(self, te, tr):
         """Mask of the rows a load of the selection keeps (event times in [lo, hi), receive times in

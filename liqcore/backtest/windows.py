@@ -299,7 +299,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
-               rows_skipped=n_skipped)
+               rows_skipped=n_skipped, clock_indexed=clock.indexed)
     return res
 
 
@@ -424,7 +424,11 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
     ahead = max(int(skew) if skew is not None else int(np.max(g["te_max"] - g["tr_min"], initial=0)), 0)
     ahead += max(-fl, 0)
     who = np.flatnonzero((det_ev["kind"] == int(Kind.LIQUIDATION)) | (det_ev["kind"] == int(Kind.GAP)))
-    wit = []
+    # the setters the files' clock indexes prove (written at convert time); the others from decoded rows
+    done, w_te, w_tr = clock.witness_of(det_ev["ts_event"][who], det_ev["ts_recv"][who])
+    found = done & (w_te != np.iinfo(np.int64).min)
+    wit = list(zip(w_te[found].tolist(), w_tr[found].tolist()))
+    who = who[~done]
     k = 0
     spans = []
     while k < len(who):  # liquidations whose spans are closer than a row group are read as one

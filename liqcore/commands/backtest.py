@@ -354,7 +354,8 @@ def _chunked(args, params, strategy, steps):
                       "signals' windows, "
                       f"{r['rows_skipped']:,} rows passed over in row groups where nothing could reach the live "
                       f"order or position), and the time columns of {r['rows_clock']:,} trade rows for the "
-                      "detector's clock (--read all replays every event)", file=sys.stderr)
+                      f"detector's clock ({r.get('clock_indexed', 0):,} liquidations' clock setters from the "
+                      "files' clock index; --read all replays every event)", file=sys.stderr)
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res

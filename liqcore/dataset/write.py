@@ -20,6 +20,7 @@ import numpy as np
 
 from liqcore._atomic import pid_alive, replace_durably
 from liqcore.dataset.checked import ASK_COLS
+from liqcore.dataset.clock import KEY as CLOCK_KEY
 from liqcore.dataset.read import FORMAT, FORMAT_FILE, MANIFEST, NS_PER_DAY, ROW_GROUP_ROWS
 from liqcore.types import Kind, take_records
 
@@ -607,6 +608,24 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
                     w.write_table(t.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
                 carry = t.slice(whole) if whole < t.num_rows else None
                 a = b
+        index = _clock_index(parts)
+        if index is not None:
+            w.add_key_value_metadata({CLOCK_KEY: index})
+
+
+def _clock_index(parts: list) -> bytes | None:
+    """The file's clock index (:mod:`liqcore.dataset.clock`): each liquidation and gap of the rare section
+    with the bulk row that sets the detector's clock there, over the bulk sections as written (a quote
+    pair compacted into one row keeps its two rows' times).  None without such rows."""
+    from liqcore.dataset.clock import encode, witnesses
+
+    rare = parts[0]
+    who = (rare["kind"] == int(Kind.LIQUIDATION)) | (rare["kind"] == int(Kind.GAP))
+    if not bool(who.any()):
+        return None
+    r_te, r_tr = rare["ts_event_ns"][who], rare["ts_recv_ns"][who]
+    got = witnesses([(p["ts_event_ns"], p["ts_recv_ns"]) for p in parts[1:]], r_te, r_tr)
+    return None if got is None else encode(r_te, r_tr, *got)
 
 
 #: the columns a format-3 file stores as deltas (Parquet's DELTA_BINARY_PACKED)

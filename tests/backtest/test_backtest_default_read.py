@@ -704,3 +704,53 @@ def test_signals_whose_windows_cover_most_row_groups_take_the_plain_sequential_r
     assert dflt.read["path"] == "windows"  # the window plan ran: the same result
     _full, dflt = _equal(path, Params(fill="queue"))
     assert dflt.read["path"] == "windows"
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from([5, 11]), late_s=st.sampled_from([0.0, 3.0, 40.0]),
+       shift_s=st.sampled_from([0.0, 20.0]), rows=st.sampled_from([700, 2_000]),
+       ahead_s=st.sampled_from([0.0, 4.0, 8.0]), book=st.booleans(), fill=st.sampled_from(["through", "queue"]),
+       skew=st.sampled_from(["5s", "1s", "30s"]), span_h=st.sampled_from([None, 7, 30]))
+def test_the_files_clock_index_gives_what_the_decoded_rows_give(tmp_path_factory, seed, late_s,
+                                                               shift_s, rows, ahead_s, book, fill, skew, span_h):
+    """The detection read takes each liquidation's clock setter from its file's clock index where the
+    index proves it, instead of decoding the time columns around it: the records, ledger and summary are
+    those of the read that decodes every setter's rows (the index off) and of the full replay, under any
+    max-clock-skew (a setter the read would drop as from the future is not taken from the index) and any
+    receive-time span (a setter outside it neither)."""
+    from liqcore.backtest import row_groups as RG
+    from liqcore.backtest.run import backtest_chunked, backtest_windows, resolve_strategy
+    from liqcore.synthetic.market import DEFAULT_START_NS
+
+    path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows, ahead_s, book)
+    obj, p = resolve_strategy(None, Params.from_mapping({"fill": fill, "max-clock-skew": skew}))
+    kw = {} if span_h is None else {"start_ns": DEFAULT_START_NS + span_h * 3_600_000_000_000}
+    full = backtest_chunked(path, p, obj, equity=10_000.0, **kw)
+    with_index = backtest_windows(path, p, obj, equity=10_000.0, **kw)
+    RG._ClockRows.use_index = False  # (not monkeypatch: it would stay off for hypothesis's next examples)
+    try:
+        without = backtest_windows(path, p, obj, equity=10_000.0, **kw)
+    finally:
+        RG._ClockRows.use_index = True
+    for other in (without, full):
+        assert with_index.trades() == other.trades()
+        _same_ledger(with_index.ledger, other.ledger)
+        _same_records(with_index.records, other.records)
+        assert _summary(with_index) == _summary(other)
+    assert with_index.read["clock_indexed"] > 0 and without.read["clock_indexed"] == 0
+    assert with_index.read["rows_clock"] <= without.read["rows_clock"]
+    # (the setters' count can differ by a few: a decoded span starts at its first liquidation's time less
+    # max-clock-skew, so a later one stamped earlier may miss a setter received before that start -- whose
+    # time an earlier setter's already carries, so the clock, and every record, is the same)
+
+
+def test_a_dataset_written_without_a_clock_index_reads_as_before(tmp_path_factory, monkeypatch):
+    """A dataset written before the index (no footer key): every setter from decoded rows, the same result."""
+    import liqcore.dataset.write as W
+
+    monkeypatch.setattr(W, "_clock_index", lambda parts: None)
+    _DS.pop((5, 3.0, 0.0, 700, 0.0, True), None)
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 0.0, 700, 0.0, True)
+    _DS.pop((5, 3.0, 0.0, 700, 0.0, True), None)  # (not shared with the tests of the indexed dataset)
+    full, dflt = _equal(path, Params.from_mapping({"fill": "queue"}))
+    assert dflt.read["clock_indexed"] == 0 and dflt.read["rows_clock"] > 0
