@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from liqcore.sweep.cells import SHARED, run_counted, share_partitions, warm_kernels
 
-__all__ = ["LocalRunner", "DaskRunner", "make_runner", "scheduling"]
+__all__ = ["LocalRunner", "DaskRunner", "local_cluster", "make_runner", "scheduling"]
 
 
 class LocalRunner:
@@ -96,12 +96,11 @@ class DaskRunner:
         if self.client is not None:
             return self
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise ValueError("dask: install dask[distributed] (pip install 'liqcore[sweep]') to use --dask") from None
         if self.address == "local":
-            self.cluster = LocalCluster(n_workers=max(1, self.workers), threads_per_worker=1, host="127.0.0.1",
-                                        dashboard_address=None, processes=True)
+            self.cluster = local_cluster(max(1, self.workers))
             self.client = Client(self.cluster)
         else:
             self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
@@ -132,12 +131,12 @@ class DaskRunner:
 
     def run(self, tasks):
         """Yield (task, rows) as tasks finish.  Each worker gets one consecutive run of the planned
-        tasks (as the local pool's workers), pinned to it with ``workers=`` and submitted in order, so
-        it loads each of its partitions once.  The pin is strict: the scheduler never steals a task
-        for another worker (a busy machine would otherwise scatter the partitions), and a worker that
-        leaves the cluster has its unfinished tasks pinned again to the workers still there, in
-        their order.  Results come straight from the workers as they finish."""
-        from distributed import wait
+        tasks (as the local pool's workers), pinned with ``workers=`` and submitted in order, so it
+        loads each of its partitions once on a scheduler without work stealing (:func:`local_cluster`'s;
+        with stealing on, dask's default, a busy machine's scheduler may move tasks to an idle worker,
+        which loads their partition too: ``partition_loads`` counts it); ``allow_other_workers``: a lost
+        worker's tasks run elsewhere.  Results come straight from the workers as they finish."""
+        from distributed import as_completed
 
         from liqcore.sweep.schedule import assign
 
@@ -146,49 +145,31 @@ class DaskRunner:
         self.n_workers = len(addrs)
         at = {a: i for i, a in enumerate(addrs)}
         holds = {at[a]: h for a, h in self.counters.holds.items() if a in at}
-        pending: dict = {}  # future -> (task index, worker address or None)
-
-        def submit(i: int, addr, prio: int):
-            kw = {"workers": [addr], "allow_other_workers": False} if addr else {}
-            # retries: a task whose read of object storage failed runs again
-            f = self.client.submit(run_counted, tasks[i], pure=False, priority=prio, retries=3, **kw)
-            pending[f] = (i, addr)
-
+        futs, index = [], {}
         for w, seg in enumerate(assign(tasks, max(1, len(addrs)), holds)):
             for j, i in enumerate(seg):  # a worker runs its tasks in plan order: higher priority first
-                submit(i, addrs[w] if addrs else None, len(seg) - j)
-        while pending:
-            try:
-                done = wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED").done
-            except TimeoutError:  # distributed raises the builtin; the check below runs meanwhile
-                done = ()
-            for f in done:
-                i, _ = pending.pop(f)
-                rows, info = f.result()
-                self.counters.add(info)
-                yield tasks[i], rows
-            self._repin(tasks, pending, submit)
+                kw = {"workers": [addrs[w]], "allow_other_workers": True} if addrs else {}
+                # retries: a task whose worker died, or whose read of object storage failed, runs again
+                f = self.client.submit(run_counted, tasks[i], pure=False, priority=len(seg) - j, retries=3, **kw)
+                futs.append(f)
+                index[f.key] = tasks[i]
+        for f, (rows, info) in as_completed(futs, with_results=True):
+            self.counters.add(info)
+            yield index[f.key], rows
 
-    def _repin(self, tasks: list, pending: dict, submit) -> None:
-        """Tasks pinned to a worker that has left: cancelled and pinned again, in plan order, to
-        the workers still in the cluster (a nanny's restarted worker has a new address)."""
-        if not pending:
-            return
-        live = sorted(self.client.scheduler_info().get("workers", {}))
-        lost = sorted((i, f) for f, (i, a) in pending.items() if a is not None and a not in live)
-        if not lost or not live:  # no worker at all: wait for one (the scheduler keeps the tasks)
-            return
-        from liqcore.sweep.schedule import assign
 
-        idx = [i for i, _ in lost]
-        self.repinned = getattr(self, "repinned", 0) + len(lost)
-        for f in (f for _, f in lost):
-            pending.pop(f)
-            f.cancel()
-        for w, seg in enumerate(assign([tasks[i] for i in idx], len(live))):
-            for j, k in enumerate(seg):
-                submit(idx[k], live[w], len(seg) - j)
-        self.n_workers = max(self.n_workers, len(live))
+def local_cluster(workers: int):
+    """A dask LocalCluster of ``workers`` processes on 127.0.0.1, one thread each, its scheduler without work
+    stealing: tasks stay on the worker they are pinned to (:meth:`DaskRunner.run`), so each worker loads
+    its partitions once even on a busy machine, where stealing would move pinned tasks to whichever
+    worker is idle and make it load their partition too.  A lost worker's tasks still run elsewhere."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.work-stealing": False}):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                            processes=True)
+
 
 def _connect(Client, address: str, timeout: float, label: float | None = None):
     """A dask Client for ``address`` within ``timeout`` seconds, or ValueError: a TCP probe first (a

@@ -114,8 +114,7 @@ def test_dask_places_tasks_by_partition_on_warm_workers():
     distributed = pytest.importorskip("distributed")
     with SR.LocalRunner(2) as r:
         pool, _ = _run(PARTS3, runner=r, chunk=1)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with SR.local_cluster(2) as cluster:  # (no work stealing: a busy machine moves no pinned task)
         runner = SR.DaskRunner(cluster.scheduler_address, timeout=10)
         with runner:
             warm = runner.client.run(lambda dask_worker: getattr(dask_worker, "liqcore_warm_s", None))
@@ -127,13 +126,12 @@ def test_dask_places_tasks_by_partition_on_warm_workers():
     assert pool[METRIC_COLS].equals(table[METRIC_COLS])
 
 
-def test_a_dask_worker_that_dies_has_its_tasks_pinned_again():
-    """The pin is strict (no stealing), so a lost worker's tasks would wait forever: the runner pins
-    them again to the workers still there (the nanny's restarted worker has a new address)."""
-    distributed = pytest.importorskip("distributed")
+def test_a_dask_worker_that_dies_has_its_tasks_run_by_the_others():
+    """Pinned tasks of a worker killed mid-run (SIGKILL) run on the workers still there (the nanny's
+    restarted worker has a new address): the same table."""
+    pytest.importorskip("distributed")
     ref, _ = _run(PARTS3)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+    with SR.local_cluster(2) as cluster:
         runner = SR.DaskRunner(cluster.scheduler_address, timeout=10)
         with runner:
             victim = sorted(runner.client.scheduler_info()["workers"])[1]
@@ -147,7 +145,7 @@ def test_a_dask_worker_that_dies_has_its_tasks_pinned_again():
 
             table, stats = _run(PARTS3, runner=runner, chunk=1, on_task=hook)
             after = sorted(runner.client.scheduler_info()["workers"])
-    assert killed and victim not in after and runner.repinned > 0
+    assert killed and victim not in after
     assert stats["tasks"] == 36
     assert list(ref["cell"]) == list(table["cell"])
     assert ref[METRIC_COLS].equals(table[METRIC_COLS])

@@ -406,6 +406,9 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
             for part in (table.filter(pc.invert(bulk)), table.filter(trades), quotes):
                 if part.num_rows:
                     w.write_table(part, row_group_size=groups)
+            index = DS._clock_index(DS._by_section(rows))  # the footer's clock index (liquidations, gaps)
+            if index is not None:
+                w.add_key_value_metadata({DS.CLOCK_KEY: index})
     assert (d / "new.parquet").read_bytes() == (d / "ref.parquet").read_bytes()
 
 
