@@ -3,7 +3,8 @@
 * ``write`` -- writing and converting into a dataset, the manifest of converted files, the writer lock;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
-* ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price.
+* ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price;
+* ``clock`` -- the clock index in each partition file's footer (each liquidation's clock-setting row).
 
 May import: the contract and vocabulary, the kernels, ``venues`` and the readers of ``io`` (``base``,
 ``contract``, ``plausible``, ``storage``, ``file_events``); ``io`` reaches in only to load a dataset
