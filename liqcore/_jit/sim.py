@@ -202,6 +202,9 @@ LEDGER_DTYPE = np.dtype([
     ("fill_rule", "<i8"),
 ], align=True)
 
+#: the ledger's ``fill_rule`` by name (the backtest's ``--json`` trades, the journal's ``--explain``)
+FILL_RULE_NAMES = {0: "queue (top of book)", 1: "queue (depth)", -1: "print"}
+
 _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
 _QUOTE = int(Kind.QUOTE)

@@ -36,7 +36,7 @@ __all__ = ["backtest", "simulate", "simulate_signals", "detect", "sweep", "Backt
 
 _EXIT_NAMES = EXIT_NAMES  # the old private name
 #: the ledger's fill_rule: which rule decided an entry's fill (-1: a print through the limit, or a market entry)
-_FILL_RULES = {0: "queue (top of book)", 1: "queue (depth)", -1: "print"}
+from liqcore._jit.sim import FILL_RULE_NAMES as _FILL_RULES  # noqa: E402
 
 
 def _recv_order(events: np.ndarray) -> np.ndarray | None:  # the old private name

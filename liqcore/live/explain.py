@@ -129,8 +129,17 @@ def session_trading(db, session: dict) -> tuple:
     return traded, None
 
 
+def _rule_cell(rule) -> str:
+    """The fill rule beside the backtest's queue place: ' (depth)', ' (top of book)', ' (print)'."""
+    if not rule:
+        return ""
+    return f" ({rule.removeprefix('queue (').removesuffix(')')})"
+
+
 def _model_orders(res) -> tuple[dict, dict]:
     """(symbol, decision_ns) -> the backtest's trade (ledger row as a dict), and -> the backtest's latency (ns)."""
+    from liqcore._jit.sim import FILL_RULE_NAMES
+
     reg = res.registry
     names = res.ledger.dtype.names
     qfield = next((f for f in _QUEUE_FIELDS if f in names), None)
@@ -144,7 +153,9 @@ def _model_orders(res) -> tuple[dict, dict]:
             "fees": float(r["fees"]) * notional, "funding": float(r["funding"]) * notional, "pnl": float(r["pnl"]),
             "entry_ns": int(r["entry_ns"]), "latency_ns": int(r["arrive_ns"]) - int(r["signal_ns"]),
             # the size displayed ahead of the entry when it joined the queue (-1: not a queue fill)
-            "queue": (float(r[qfield]) if qfield and float(r[qfield]) >= 0 else None)}
+            "queue": (float(r[qfield]) if qfield and float(r[qfield]) >= 0 else None),
+            # the rule that decided the fill (the queue at depth, on top of book, or a print through the limit)
+            "rule": FILL_RULE_NAMES.get(int(r["fill_rule"]), "print") if "fill_rule" in names else None}
     latency = {}
     sig = res.signals
     if sig is not None and len(sig):
@@ -250,6 +261,7 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
                "live_fill_delay_ms": _ms(lv["entry_ns"] - key[1]) if lf else None,
                "backtest_fill_delay_ms": _ms(md["entry_ns"] - key[1]) if mf else None,
                "queue": (md["queue"] if mf and md["queue"] is not None else f"n/a (fill model: {fill_model})"),
+               "backtest_fill_rule": md["rule"] if mf else None,
                "live_pnl": lp["pnl"] if lp is not None else None, "backtest_pnl": md["pnl"] if mf else None,
                "gap": 0.0}
         row["live_queue"] = _live_queue(qest.get(lv["client_id"]) if lv is not None else None, lv, key[1])
@@ -404,7 +416,8 @@ def format_explain(ex: dict, console=None) -> None:
         t.add_row(when, r["symbol"], r["side"], r["category"].replace("_", " "), live, r["backtest_status"],
                   _f(r["live_price"], ".6g"), _f(r["backtest_price"], ".6g"), _f(r["price_diff_bps"]),
                   _f(r["live_latency_ms"], ".1f"), _f(r["backtest_latency_ms"], ".1f"), _f(r["latency_diff_ms"], ".1f"),
-                  q if isinstance(q, str) else _f(q, ".4g"), _queue_cell(r.get("live_queue")), _f(r["live_pnl"]),
+                  (q if isinstance(q, str) else _f(q, ".4g")) + _rule_cell(r.get("backtest_fill_rule")),
+                  _queue_cell(r.get("live_queue")), _f(r["live_pnl"]),
                   _f(r["backtest_pnl"]), _f(r["gap"]))
     con.print(t)
     p = ex["pnl"]

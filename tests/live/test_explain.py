@@ -109,7 +109,7 @@ def test_explain_recovers_a_planted_reject_and_a_one_tick_worse_fill(tmp_path):
         assert r["backtest_price"] == pytest.approx(orders[sym].price, rel=1e-9)
         assert r["price_diff_bps"] == pytest.approx(tick / orders[sym].price * 1e4, rel=1e-6)
         price -= tick * orders[sym].qty
-        assert r["queue"] == "n/a (fill model: through)"
+        assert r["queue"] == "n/a (fill model: through)" and r["backtest_fill_rule"] == "print"
         # the explained run's orders arrive the inferred one-way outbound latency (median) after the decision
         assert r["live_latency_ms"] is not None and r["backtest_latency_ms"] == pytest.approx(
             ex["one_way"]["outbound_ms"], abs=1e-3)
@@ -120,7 +120,7 @@ def test_explain_recovers_a_planted_reject_and_a_one_tick_worse_fill(tmp_path):
     assert ex["fill_rate"]["live"] == pytest.approx(2 / 3) and ex["fill_rate"]["backtest"] == pytest.approx(1.0)
     # the same as rich tables; the go-live checklist has its live-vs-model row
     text = _explain(tmp_path)
-    assert "1 backtest only" in text and "missed fills" in text and "n/a (fill model: through)" in text
+    assert "1 backtest only" in text and "missed fills" in text and "n/a (fill model: through) (print)" in text
     assert "rejected" in text and "sums to the gap" in text
     assert "[fail] live fills vs the model: 2 of 3 backtest fills filled live (1 missed, 1 rejected by the venue" in text
 
