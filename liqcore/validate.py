@@ -201,6 +201,21 @@ def _usual_times(ts_event, ts_recv, jump, hi: int, calendar: bool) -> bool:
     return True
 
 
+def usual_times_scanned(scan, jump, hi: int, calendar: bool) -> bool:
+    """:func:`_usual_times` of an event array's two time columns, from the array's one-pass figures
+    (:func:`liqcore._libs.eventscan.event_scan`: the ranges and the neighbour steps of both columns): the
+    same answer (the property tests hold the two equal)."""
+    if jump is None or scan.n < 3:
+        return False
+    jump = int(jump)
+    if calendar and (scan.te_min < TIME_MIN_NS or scan.te_max > hi):
+        return False
+    if scan.tr_min < TIME_MIN_NS or scan.tr_max > hi:
+        return False
+    return (scan.te_step_max <= jump and scan.te_step_min >= -jump and scan.tr_step_max <= jump
+            and scan.tr_step_min >= -jump)
+
+
 @dataclass(frozen=True)
 class Plausibility:
     """The bounds of a plausible liquidation or trade (see the module text).

@@ -20,6 +20,8 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "liqcore._libs.readrows": ("pysrc.readrows", (("quote_rows", "quote_rows"), ("trade_rows", "trade_rows"),
                                                  ("partition_rows", "partition_rows"),
                                                  ("file_columns", "file_columns"), ("natural_pairs", "natural_pairs"))),
+    "liqcore._libs.eventscan": ("pysrc.eventscan", (("event_scan", "event_scan"),
+                                                   ("clock_witness", "clock_witness"))),
     "liqcore._libs.sections": ("pysrc.sections", (("section_events", "section_events"),
                                                  ("sort_recv", "sort_recv"))),
     "liqcore.venues._scan": ("pysrc.scan", (("LiveScan", "LiveScan"),)),

@@ -19,6 +19,8 @@ specification the property tests hold the kernel to, byte for byte:
   ``i + 1`` is an ask (side SELL) with the same event and receive times and flags, both without a trade id,
   the ask's price a number, is one row, the bid's, with ``ask_price`` / ``ask_qty`` the ask's; every other
   row is itself with NaN there (the numpy code the dataset writer used before the kernel).
+* :func:`row_problems`: the rule breaks of a partition's rows (``liqcore.dataset.checked.row_problems``' rules,
+  counted with numpy as that module did before the kernel).
 * :func:`natural_pairs`: for quote rows laid out as :func:`quote_rows` writes them -- an even number of
   rows, at least 2, every row 2i a QUOTE bid (side BUY) and row 2i + 1 a QUOTE ask (side SELL) with the same
   symbol, event and receive times --, the mask of the crossed updates (both sizes > 0 and the bid price at
@@ -128,3 +130,39 @@ def natural_pairs(events):
             return None
     with np.errstate(invalid="ignore"):
         return (bid["qty"] > 0) & (ask["qty"] > 0) & (bid["price"] >= ask["price"])
+
+
+def row_problems(rows, kind_max, venue_wide):
+    """The rule breaks of a partition's rows, counted with numpy (the code of
+    ``liqcore.dataset.checked._row_problems`` before the kernel): per row, a time <= 0; on a venue-wide
+    partition a row that is not a gap; a trade or quote that breaks its kind's rules; any other row that breaks
+    the general rules (gathered)."""
+    from liqcore.dataset.write import _ROW_DTYPE
+
+    if rows.dtype != _ROW_DTYPE:
+        raise ValueError(f"readrows: not a partition's rows ({rows.dtype})")
+    kind = rows["kind"]
+    trade = kind == int(Kind.TRADE)
+    with np.errstate(invalid="ignore"):
+        price, qty, side = rows["price"], rows["qty"], rows["side"]
+        ok = ((side == 3) | (side == 4)) & (price > 0) & (price < np.inf) & (qty > 0) & (qty < np.inf)
+        n = int(np.count_nonzero(trade & ~ok)) + int(np.count_nonzero(rows["ts_event_ns"] <= 0))
+        quote = kind == int(Kind.QUOTE)
+        if quote.any():
+            okq = ((side == 3) | (side == 4)) & (qty >= 0) & (qty < np.inf) & (
+                ((qty > 0) & (price > 0) & (price < np.inf)) | ((qty == 0) & (price == 0)))
+            n += int(np.count_nonzero(quote & ~okq))
+            trade |= quote
+        idx = np.flatnonzero(~trade)
+        if venue_wide:  # venue-wide rows: gaps only
+            n += int(np.count_nonzero(kind != int(Kind.GAP)))
+        if not len(idx):
+            return n
+        k, sd = kind[idx].astype(np.int64), side[idx].astype(np.int64)
+        p, q = price[idx], qty[idx]
+        liq = k == int(Kind.LIQUIDATION)
+        bad = (k < 1) | (k > int(kind_max)) | (sd < 0) | (sd > 4)
+        bad |= liq & ~((sd == 1) | (sd == 2))
+        bad |= liq & ~(np.isfinite(p) & (p > 0) & np.isfinite(q) & (q > 0))
+        bad |= ~liq & (np.isinf(p) | ~np.isfinite(q))
+    return n + int(np.count_nonzero(bad))

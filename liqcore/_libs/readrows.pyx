@@ -28,7 +28,7 @@ of every column by the mask).  The specification is the reference twin ``pysrc/r
 numpy code the tardis reader ran before), which the property tests hold equal, byte for byte.
 """
 cimport cython
-from libc.math cimport NAN, isnan
+from libc.math cimport INFINITY, NAN, isfinite, isinf, isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
 # one row of a dataset partition (liqcore.dataset.write._ROW_DTYPE: packed, 43 bytes); partition_rows checks the layout
@@ -42,7 +42,8 @@ cdef packed struct Row:
     uint8_t flags
     int64_t trade_id
 
-from liqcore._libs.events cimport KIND_QUOTE, SIDE_BUY, SIDE_SELL, Event
+from liqcore._libs.events cimport (KIND_GAP, KIND_LIQUIDATION, KIND_QUOTE, KIND_TRADE, SIDE_BUY, SIDE_LONG,
+                                   SIDE_SELL, SIDE_SHORT, Event)
 
 import numpy as np
 
@@ -343,3 +344,58 @@ def natural_pairs(events):
     with nogil:
         ok = _natural(e_, c_)
     return out if ok else None
+
+
+cdef Py_ssize_t _problems(const Row[:] rows, int kind_max, bint venue_wide) noexcept nogil:
+    cdef Py_ssize_t i, n = 0
+    cdef const Row *r
+    cdef int8_t k, sd
+    cdef double p, q
+    cdef bint bad, liq
+    for i in range(rows.shape[0]):
+        r = &rows[i]
+        k = r.kind
+        sd = r.side
+        p = r.price
+        q = r.qty
+        if r.ts_event_ns <= 0:
+            n += 1
+        if venue_wide and k != KIND_GAP:
+            n += 1
+        if k == KIND_TRADE:
+            if not ((sd == SIDE_BUY or sd == SIDE_SELL) and p > 0 and p < INFINITY and q > 0 and q < INFINITY):
+                n += 1
+        elif k == KIND_QUOTE:
+            if not ((sd == SIDE_BUY or sd == SIDE_SELL) and q >= 0 and q < INFINITY
+                    and ((q > 0 and p > 0 and p < INFINITY) or (q == 0 and p == 0))):
+                n += 1
+        else:
+            liq = k == KIND_LIQUIDATION
+            bad = k < 1 or k > kind_max or sd < 0 or sd > 4
+            if liq:
+                bad = bad or not (sd == SIDE_LONG or sd == SIDE_SHORT)
+                bad = bad or not (isfinite(p) and p > 0 and isfinite(q) and q > 0)
+            else:
+                bad = bad or isinf(p) or not isfinite(q)
+            if bad:
+                n += 1
+    return n
+
+
+def row_problems(rows, int kind_max, bint venue_wide):
+    """How many rule breaks a partition's rows hold (each row's count: a time <= 0; on a venue-wide
+    partition a row that is not a gap; a trade whose side is not buy or sell or whose price or size is not
+    finite and > 0; a quote whose side is not buy or sell, whose size is not finite and >= 0, a non-empty
+    side without a finite positive price or an empty side with a price; any other row whose kind is
+    outside 1 .. ``kind_max`` or side outside 0 .. 4, a liquidation whose side is not long or short or whose
+    price or size is not finite and > 0, another kind's infinite price or non-finite size) -- the rules of
+    ``liqcore.dataset.checked.row_problems``, in one pass."""
+    if not _row_layout_ok(rows.dtype):
+        raise ValueError(f"readrows: not a partition's rows ({rows.dtype})")
+    cdef const Row[:] r_
+    cdef Py_ssize_t n = 0
+    if len(rows):
+        r_ = rows
+        with nogil:
+            n = _problems(r_, kind_max, venue_wide)
+    return int(n)

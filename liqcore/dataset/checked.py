@@ -628,57 +628,17 @@ def event_order(ts: np.ndarray) -> np.ndarray | None:
     return order
 
 
-#: rows :func:`row_problems` judges at a time
-_PROBLEM_BLOCK = 1 << 20
-
-
 def row_problems(rows: np.ndarray, symbol: str) -> int:
     """How many of a partition's rows (the file's columns, :data:`liqcore.dataset.write._ROW_DTYPE`) break a row
     rule of the contract (:func:`liqcore.io.contract._load_table`, the same rules): a time <= 0, a kind
     or side outside its codes, a liquidation, trade or quote side that is not its kind's, a liquidation's
     or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
     without a positive price, an infinite price or a non-finite size elsewhere, a venue-wide (``*``) row
-    other than a gap.  A file with any is not marked checked.  Counted a block of rows at a time (its
-    temporaries: one block's, not the partition's)."""
-    block = _PROBLEM_BLOCK
-    if len(rows) > block:
-        return sum(_row_problems(rows[a:a + block], symbol) for a in range(0, len(rows), block))
-    return _row_problems(rows, symbol)
+    other than a gap.  A file with any is not marked checked.  Counted in one compiled pass
+    (:func:`liqcore._libs.readrows.row_problems`; its twin ``pysrc/readrows.py`` holds the numpy rules)."""
+    from liqcore._libs.readrows import row_problems as count
 
-
-def _row_problems(rows: np.ndarray, symbol: str) -> int:
-    kind = rows["kind"]
-    trade = kind == int(Kind.TRADE)
-    with np.errstate(invalid="ignore"):
-        # trades (nearly every row of a busy symbol's file): the few passes their rules need
-        price, qty, side = rows["price"], rows["qty"], rows["side"]
-        ok = ((side == 3) | (side == 4)) & (price > 0) & (price < np.inf) & (qty > 0) & (qty < np.inf)
-        n = int(np.count_nonzero(trade & ~ok)) + int(np.count_nonzero(rows["ts_event_ns"] <= 0))
-        # quotes (most of the other rows of a symbol with its book): their rules in place, not gathered
-        quote = kind == int(Kind.QUOTE)
-        if quote.any():
-            okq = ((side == 3) | (side == 4)) & (qty >= 0) & (qty < np.inf) & (
-                ((qty > 0) & (price > 0) & (price < np.inf)) | ((qty == 0) & (price == 0)))
-            n += int(np.count_nonzero(quote & ~okq))
-            trade |= quote
-        idx = np.flatnonzero(~trade)
-        if symbol == "*":  # venue-wide rows: gaps only
-            n += int(np.count_nonzero(kind != int(Kind.GAP)))
-        if not len(idx):
-            return n
-        # the other rows, gathered (a small share): every rule
-        k, sd = kind[idx].astype(np.int64), side[idx].astype(np.int64)
-        p, q = price[idx], qty[idx]
-        liq, quote = k == int(Kind.LIQUIDATION), k == int(Kind.QUOTE)
-        bad = (k < 1) | (k > int(max(Kind))) | (sd < 0) | (sd > 4)
-        bad |= liq & ~((sd == 1) | (sd == 2))
-        bad |= quote & ~((sd == 3) | (sd == 4))
-        bad |= liq & ~(np.isfinite(p) & (p > 0) & np.isfinite(q) & (q > 0))
-        bad |= quote & ~(np.isfinite(q) & (q >= 0))
-        bad |= quote & (q > 0) & ~(np.isfinite(p) & (p > 0))
-        bad |= quote & (q == 0) & (p != 0)
-        bad |= ~liq & (np.isinf(p) | ~np.isfinite(q))
-    return n + int(np.count_nonzero(bad))
+    return count(rows, int(max(Kind)), symbol == "*")
 
 
 def _all_paired(c: dict) -> bool:

@@ -1,7 +1,8 @@
 """The clock index of a partition file: for each liquidation and gap, the bulk row (trade or quote) of
 the same file that sets the detector's clock there, written into the file's footer at write time so a
 backtest's detection pass need not decode the time columns of every bulk row group (docs/data.md,
-"The clock index").  Pure numpy; may import the vocabulary (``liqcore.types``) only."""
+"The clock index").  numpy and the one-pass search of a section (:func:`liqcore._libs.eventscan.clock_witness`,
+twin ``pysrc/eventscan.py``); may import the vocabulary (``liqcore.types``) only."""
 from __future__ import annotations
 
 import base64
@@ -16,40 +17,23 @@ KEY = b"liqcore.clock.v1"
 NONE = np.iinfo(np.int64).min
 
 
-def _section_witness(te: np.ndarray, tr: np.ndarray, r_te: np.ndarray, r_tr: np.ndarray):
-    """In one section of bulk rows sorted by event time (``te`` non-decreasing), for each rare row
-    ``(r_te, r_tr)``: the last row stamped after ``r_te`` and received before ``r_tr`` -- the one with the
-    latest event time, the last of equal ones -- as ``(w_te, w_tr)``, :data:`NONE` where there is none.
-    The last row received before ``r_tr`` is found on the suffix minima of the receive times."""
-    n = len(te)
-    w_te = np.full(len(r_te), NONE, np.int64)
-    w_tr = np.full(len(r_te), NONE, np.int64)
-    if not n or not len(r_te):
-        return w_te, w_tr
-    sufmin = np.minimum.accumulate(tr[::-1])[::-1]  # non-decreasing
-    j = np.searchsorted(sufmin, r_tr, "left") - 1  # the last row received before r_tr (-1: none)
-    s = np.searchsorted(te, r_te, "right")  # the first row stamped after r_te
-    ok = (j >= 0) & (j >= s)
-    w_te[ok], w_tr[ok] = te[j[ok]], tr[j[ok]]
-    return w_te, w_tr
-
-
 def witnesses(sections: list, r_te: np.ndarray, r_tr: np.ndarray):
     """The clock setters of the rare rows ``(r_te, r_tr)`` over the bulk ``sections`` (each a pair of time
     arrays ``(te, tr)`` sorted by event time, in the file's order): over every section, the row with the
     latest event time stamped after ``r_te`` and received before ``r_tr``; of equal event times, the one
     last in the file's order (the order a stable sort by event time leaves them in).  None when a section
     is not sorted by event time (no index is written)."""
+    from liqcore._libs.eventscan import clock_witness
+
     r_te = np.asarray(r_te, np.int64)
     r_tr = np.asarray(r_tr, np.int64)
     best_te = np.full(len(r_te), NONE, np.int64)
     best_tr = np.full(len(r_te), NONE, np.int64)
     for te, tr in sections:
-        te = np.asarray(te, np.int64)
-        tr = np.asarray(tr, np.int64)
-        if len(te) > 1 and not bool(np.all(te[1:] >= te[:-1])):
+        got = clock_witness(np.asarray(te, np.int64), np.asarray(tr, np.int64), r_te, r_tr)
+        if got is None:
             return None
-        w_te, w_tr = _section_witness(te, tr, r_te, r_tr)
+        w_te, w_tr = got
         later = (w_te != NONE) & (w_te >= best_te)  # a later section wins a tie
         best_te[later], best_tr[later] = w_te[later], w_tr[later]
     return best_te, best_tr

@@ -823,12 +823,15 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
 
     if not len(events):
         return [], 0
+    from liqcore._libs.eventscan import event_scan
+
     sid = events["symbol_id"]
     venue = events["venue"]
     te = events["ts_event"]
-    d0 = int(te.min()) // NS_PER_DAY
-    ndays = int(te.max()) // NS_PER_DAY - d0 + 1
-    if sid.min() == sid.max() and venue.min() == venue.max() and bool(np.all(te[1:] >= te[:-1])):
+    sc = event_scan(events)  # the ranges and the order in one pass
+    d0 = sc.te_min // NS_PER_DAY
+    ndays = sc.te_max // NS_PER_DAY - d0 + 1
+    if sc.sid_min == sc.sid_max and sc.venue_min == sc.venue_max and sc.te_sorted:
         # one venue and symbol in event-time order (a day file): its days are runs, cut without a sort where
         # each next day starts (a search of the sorted times, not a day of every row); days without rows dropped
         cut = np.searchsorted(te, np.arange(d0 + 1, d0 + ndays, dtype=np.int64) * NS_PER_DAY, side="left")

@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 import liqcore.io.registry as _registry
+from liqcore._libs.eventscan import event_scan
 from liqcore.io.base import LoadResult, _FileState, _unreadable_why, _warn_stderr, dedupe, file_report
 from liqcore.io.files import _Blocks, _base_name
 from liqcore.io.plausible import _future_mask, _sane, _sane_ids  # noqa: F401
@@ -82,6 +83,7 @@ def load_events(
     id_chunks: list = []  # each chunk's trade ids (None: none)
     totals: dict[str, int] = {}
     recovered: dict[str, int] = {}
+    last: tuple = (None, None)  # the last file's events and their figures
     for path in files:
         if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
             _empty_file(result, path, "is empty (0 bytes)")  # said so, not "cannot detect the format"
@@ -141,13 +143,21 @@ def load_events(
                 note = blk.truncation_note() + f" ({len(arr):,} events loaded from it)"
                 result.warnings.append(note)
                 warn(note)
+        # the file's figures in one pass (times, codes, the clock guard's count): each check below that
+        # finds nothing to do on the usual file says so from them, without a pass of its own
+        scan = event_scan(arr, max_clock_skew_ns)
         # plausible times, symbols, prices (liqcore.validate)
-        arr, tids = _sane_ids(arr, tids, st, forced=format is not None)
-        if tids is not None:  # the live engine's clock guard, the trade ids kept alike
+        sane, tids = _sane_ids(arr, tids, st, forced=format is not None, scan=scan)
+        scan, arr = (scan if sane is arr else event_scan(sane, max_clock_skew_ns)), sane
+        if not scan.n_future:  # the live engine's clock guard drops nothing
+            n_future = 0
+        elif tids is not None:  # the live engine's clock guard, the trade ids kept alike
             keep = ~_future_mask(arr, max_clock_skew_ns)
             arr, tids, n_future = arr[keep], tids[keep], int(len(keep) - np.count_nonzero(keep))
+            scan = None
         else:
             arr, n_future = drop_future(arr, max_clock_skew_ns)  # the live engine's clock guard
+            scan = None
         if n_future:
             sink.counters["future_time"] = sink.counters.get("future_time", 0) + n_future
         chunks.append(arr)
@@ -159,7 +169,8 @@ def load_events(
         for k, v in rej.items():
             totals[k] = totals.get(k, 0) + v
         result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej,
-                                   **file_report(arr, registry), **st.info}
+                                   **file_report(arr, registry, scan), **st.info}
+        last = (arr, scan)
         result.sources.append(str(path))
     for d in datasets:
         dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
@@ -172,9 +183,12 @@ def load_events(
     events = (chunks[0] if len(chunks) == 1 else np.concatenate(chunks)) if chunks else np.zeros(0, EVENT_DTYPE)
     tids = _join_ids(chunks, id_chunks)
     chunks = []
-    fill_recv(events, feed_latency_ns)
+    scan = last[1] if last[0] is events else None  # one file: its figures still hold
+    if scan is None or scan.n_recv_unknown:
+        fill_recv(events, feed_latency_ns)
     ts = events["ts_event"]
-    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):  # already in order (one sorted file): no copy
+    in_order = scan.te_sorted if scan is not None else len(ts) < 2 or bool(np.all(ts[1:] >= ts[:-1]))
+    if not in_order:  # already in order (one sorted file): no copy
         order = np.argsort(ts, kind="stable")
         events = events[order]
         tids = tids[order] if tids is not None else None

@@ -187,35 +187,40 @@ class _FileState:
 # ----------------------------------------------------------------------------------- helpers
 
 
-def file_report(arr: np.ndarray, registry: SymbolRegistry) -> dict:
+def file_report(arr: np.ndarray, registry: SymbolRegistry, scan=None) -> dict:
     """What one file's events (in file order) hold: ``reordered`` (rows whose event time is earlier
     than a row above them, which the load sorts into place), ``start_ns`` / ``end_ns``, and the
-    ``venues``, ``symbols`` and ``kinds`` (name -> count) found."""
+    ``venues``, ``symbols`` and ``kinds`` (name -> count) found.  ``scan``: ``arr``'s
+    :func:`liqcore._libs.eventscan.event_scan` when the caller has it (the ranges and the order from it)."""
     if not len(arr):
         return {"reordered": 0, "start_ns": None, "end_ns": None, "venues": [], "symbols": [], "kinds": {}}
+    if scan is None:
+        from liqcore._libs.eventscan import event_scan
+
+        scan = event_scan(arr)
     ts = arr["ts_event"]
-    reordered = _reordered(ts)
+    reordered = 0 if scan.te_sorted else _reordered(ts)
     k = arr["kind"]
-    if int(k.min()) == int(k.max()) >= 0:  # one kind (a file of trades, of quotes): no count of every row
-        kinds = np.zeros(max(8, int(k[0]) + 1), dtype=np.int64)
-        kinds[int(k[0])] = len(k)
+    if scan.kind_min == scan.kind_max >= 0:  # one kind (a file of trades, of quotes): no count of every row
+        kinds = np.zeros(max(8, scan.kind_min + 1), dtype=np.int64)
+        kinds[scan.kind_min] = len(k)
     else:
         kinds = np.bincount(k.astype(np.int64), minlength=8)
     from liqcore.types import Venue
 
     # the distinct venue codes and symbol ids by counting (small integers), not by sorting every row
     v = arr["venue"]
-    if int(v.min()) == int(v.max()):
-        vcodes = np.array([int(v[0])])
+    if scan.venue_min == scan.venue_max:
+        vcodes = np.array([scan.venue_min])
     else:
         vcodes = np.flatnonzero(np.bincount(v.astype(np.int64) - np.int64(-128), minlength=256)) - 128
     venues = sorted({Venue(int(v)).name.lower() if int(v) in Venue._value2member_map_ else str(int(v))
                      for v in vcodes})
     sid = arr["symbol_id"]
-    lo, hi = int(sid.min()), int(sid.max())
+    lo, hi = scan.sid_min, scan.sid_max
     ids = [lo] if lo == hi else (np.flatnonzero(np.bincount(sid.astype(np.int64) - lo)) + lo).tolist()
     symbols = sorted({registry.symbol(int(s)) for s in ids if s >= 0})
-    return {"reordered": reordered, "start_ns": int(ts.min()), "end_ns": int(ts.max()), "venues": venues,
+    return {"reordered": reordered, "start_ns": scan.te_min, "end_ns": scan.te_max, "venues": venues,
             "symbols": symbols, "kinds": {KIND_NAMES.get(k, str(k)): int(c) for k, c in enumerate(kinds) if c}}
 
 
@@ -368,18 +373,37 @@ def arrow_nulls(col) -> np.ndarray:
     return np.zeros(len(col), dtype=bool) if not col.null_count else arrow_numpy(pc.is_null(col), bool)
 
 
-def join_chunks(chunks: list) -> np.ndarray:
-    """The chunks, one after the other, in one array; each chunk is dropped from ``chunks`` (freed, if
-    nothing else holds it) once copied, so the memory held peaks near the whole plus one chunk, not
-    twice the whole as ``np.concatenate`` (the new array's pages are touched only as they are filled)."""
-    if len(chunks) == 1:
-        return chunks.pop()
-    out = np.empty(sum(len(c) for c in chunks), dtype=chunks[0].dtype)
-    pos = 0
-    for j in range(len(chunks)):
-        c, chunks[j] = chunks[j], None
-        out[pos:pos + len(c)] = c
-        pos += len(c)
-        del c
-    chunks.clear()
-    return out
+class RowBuffer:
+    """Chunks of rows (a reader's batches) appended into one array that grows in place: ``numpy.ndarray.resize``
+    reallocates, which moves a large block's pages without copying them, so the rows are written once and
+    no second array of the whole is allocated and filled as joining the chunks at the end would.  Grown by half at a
+    time (its spare room: at most half the rows); :meth:`take` cuts it to the rows appended."""
+
+    GROW = 1.5
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+        self.buf: np.ndarray | None = None
+        self.n = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        k = len(rows)
+        if not k:
+            return
+        if self.buf is None:
+            self.buf = np.empty(k, self.dtype)
+        elif self.n + k > len(self.buf):
+            self.buf.resize(max(int(len(self.buf) * self.GROW), self.n + k), refcheck=False)
+        self.buf[self.n:self.n + k] = rows
+        self.n += k
+
+    def take(self) -> np.ndarray:
+        """The rows appended, in order, as one array (the buffer is handed over: the next append starts anew)."""
+        buf, self.buf, n, self.n = self.buf, None, self.n, 0
+        if buf is None:
+            return np.zeros(0, self.dtype)
+        if n < len(buf):
+            buf.resize(n, refcheck=False)
+        return buf
+
+

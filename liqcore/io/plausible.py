@@ -41,20 +41,27 @@ def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
     return _sane_ids(arr, None, st, forced)[0]
 
 
-def _sane_ids(arr: np.ndarray, ids, st: _FileState, forced: bool, segments=None):
+def _sane_ids(arr: np.ndarray, ids, st: _FileState, forced: bool, segments=None, scan=None):
     """One file's events (in file order) without the implausible ones (liqcore.validate: times outside
     2017 .. 2100 or stray from their neighbours, prices off the symbol's reference by 10x,
     absurd notionals), each counted.  With a forced headerless CSV format, a file most of whose records
     fail, or whose price column steps by exactly 1 like an id, raises ValueError naming the column.
     ``segments``: the first row of each of several files laid end to end (a dataset's partitions, in
-    scan order): a time is judged a stray among the neighbours of its own file only."""
-    from liqcore.validate import crossed_quotes, implausible_times, implausible_values
+    scan order): a time is judged a stray among the neighbours of its own file only.  ``scan``: ``arr``'s
+    :func:`liqcore._libs.eventscan.event_scan` when the caller has it (the usual file's times are then judged
+    from its figures, without a pass per figure)."""
+    from liqcore.validate import (FILE_TIME_MAX_NS, MAX_TIME_JUMP_NS, crossed_quotes, implausible_times,
+                                  implausible_values, usual_times_scanned)
 
     sink = st.sink
     if len(arr):
         # liqcore's own format may hold a relative clock (a simulation's): every time before 2000
-        calendar = not _own_clock(st.fmt) or int(arr["ts_event"].max()) >= RECV_CLOCK_MIN_NS
-        if segments is None or len(segments) <= 1:
+        te_max = scan.te_max if scan is not None else int(arr["ts_event"].max())
+        calendar = not _own_clock(st.fmt) or te_max >= RECV_CLOCK_MIN_NS
+        if (segments is None or len(segments) <= 1) and scan is not None and usual_times_scanned(
+                scan, MAX_TIME_JUMP_NS, FILE_TIME_MAX_NS, calendar):
+            tbad = np.zeros(0, dtype=bool)  # the usual file: no implausible time (implausible_times' first test)
+        elif segments is None or len(segments) <= 1:
             tbad = implausible_times(arr["ts_event"], arr["ts_recv"], recv_unknown=RECV_UNKNOWN, calendar=calendar)
         else:
             te, tr = arr["ts_event"], arr["ts_recv"]

@@ -19,7 +19,7 @@ import numpy as np
 from liqcore._libs.readrows import quote_rows, trade_rows
 from liqcore.io.base import TIER_MARKED, Reader, _FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
-from liqcore.io.base import join_chunks
+from liqcore.io.base import RowBuffer
 from liqcore.io.files import _Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
 from liqcore.types import EVENT_DTYPE, Kind, Side
@@ -645,13 +645,13 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     lenient = robust = clean = False
     while True:
         conv = _Conv(path, st, fmt, lenient)
-        chunks: list = []
+        rows = RowBuffer(EVENT_DTYPE)  # each batch's rows written once into the file's array
         opened: list = []
         try:
             for batch in _batches(path, cols, st, lenient, robust, opened, clean):
                 n = batch.num_rows
                 st.records += n
-                chunks.append(convert(conv, batch))
+                rows.append(convert(conv, batch))
                 conv.row0 += n
             break
         except (_Lenient, _Robust, _Clean) as again:  # start over: every column as bytes / liqcore's
@@ -677,9 +677,7 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     _bulk_check(path, fmt, st, conv)
     if conv.tids:
         st.trade_ids = conv.tids[0] if len(conv.tids) == 1 else np.concatenate(conv.tids)
-    if not chunks:
-        return np.zeros(0, EVENT_DTYPE)
-    out = join_chunks(chunks)
+    out = rows.take()
     if fmt == "tardis-liquidations" and not st.forced and conv.liq_ids:
         why = _not_liquidations(out, np.concatenate(conv.liq_ids))
         if why:

@@ -197,12 +197,20 @@ class WsConnection:
             except Exception:
                 pass
             t.disconnect()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        task = self._task
+        if task is not None:
+            # bounded: a cancel that lands as a connect completes can be let pass by the connect's wait_for,
+            # so the socket it made is closed and the task cancelled again until it ends
+            for _ in range(50):
+                task.cancel()
+                done, _pending = await asyncio.wait({task}, timeout=0.2)
+                if done:
+                    break
+                t = self._transport
+                if t is not None:
+                    t.disconnect()
+            if task.done() and not task.cancelled():
+                task.exception()  # (retrieved: an error of the last session is not reported at exit)
 
     def send(self, payload: bytes | str) -> bool:
         t = self._transport
@@ -323,6 +331,9 @@ class WsConnection:
                           websocket_handshake_timeout=self.connect_timeout_s),
             self.connect_timeout_s,
         )
+        if self._stop:  # stopped while it connected (a cancel the connect's wait_for let pass): not used
+            transport.disconnect()
+            raise asyncio.CancelledError()
         self._transport = transport
         self._fragments.clear()
         self._kill_reason = ""

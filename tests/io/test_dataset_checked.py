@@ -635,23 +635,24 @@ def _assert_equal_groups(DS, r, idx):
             assert (by_pos[i] == by_pos[j]) == (r[i:i + 1].tobytes() == r[j:j + 1].tobytes())
 
 
-@settings(max_examples=150, deadline=None)
-@given(rows=st.lists(st.one_of(_CLEAN, _ANY), min_size=1, max_size=40), block=st.integers(1, 7),
-       star=st.booleans())
-def test_the_row_rules_count_the_same_a_block_at_a_time(rows, block, star):
-    """:func:`row_problems` judges a partition a block of rows at a time (bounded temporaries): the count is
-    the whole array's, wherever the blocks cut it."""
+@pytest.mark.property
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.one_of(_CLEAN, _ANY), min_size=0, max_size=40), star=st.booleans(),
+       t0=st.sampled_from([1_700_000_000_000_000_000, 0, -1]))
+def test_the_row_rules_count_as_their_twin(rows, star, t0):
+    """:func:`row_problems` counts a partition's rule breaks in one compiled pass
+    (:func:`liqcore._libs.readrows.row_problems`): the count of its numpy twin (``pysrc/readrows.py``), on
+    clean rows and any rows, venue-wide or not, times above and at or below 0."""
     from liqcore.dataset.write import _ROW_DTYPE
     from liqcore.dataset import checked as CK
+    from liqcore.types import Kind
+    from pysrc import readrows as twin
 
     r = np.zeros(len(rows), _ROW_DTYPE)
     for i, (t, k, sd, p, q) in enumerate(rows):
-        r[i] = (t * 1_700_000_000_000_000_000, 1_700_000_000_000_000_000, k, sd, p, q, 0, 0)
+        r[i] = (t * t0, 1_700_000_000_000_000_000, k, sd, p, q, 0, 0)
     sym = "*" if star else "ETHUSDT"
-    whole = CK._row_problems(r, sym)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(CK, "_PROBLEM_BLOCK", block)
-        assert CK.row_problems(r, sym) == whole
+    assert CK.row_problems(r, sym) == twin.row_problems(r, int(max(Kind)), star)
 
 
 @settings(max_examples=200, deadline=None)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcore.io import detect_format, load_events
 from liqcore.types import Flag, Kind, Side, Venue
@@ -458,17 +460,27 @@ def test_a_top_of_book_that_comes_back_within_one_stamp_is_kept(tmp_path):
     assert res.events["price"][-1] == 64000.2 and res.events["side"][-1] == Side.SELL
 
 
-def test_join_lays_the_chunks_end_to_end_and_lets_each_go():
-    """io.base.join_chunks: a file's converted chunks in one array, as np.concatenate gives them, each chunk
-    dropped from the list once copied (a day of quotes is not held twice while it is joined)."""
-    from liqcore.io.base import join_chunks as _join
-    from liqcore.types import make_events
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40), max_size=12))
+def test_the_row_buffer_lays_the_chunks_end_to_end(sizes):
+    """io.base.RowBuffer: a file's converted chunks appended into one array grown in place are the chunks as
+    np.concatenate lays them out, whatever their sizes (empty ones included); take() hands the array over
+    and the buffer starts anew."""
+    from liqcore.io.base import RowBuffer
+    from liqcore.types import EVENT_DTYPE, make_events
 
-    chunks = [make_events(ts_event=np.arange(i, i + n, dtype=np.int64), ts_recv=np.arange(n, dtype=np.int64),
-                          price=100.0 + i, qty=1.0 + n, side=3, kind=7) for i, n in ((0, 5), (5, 1), (6, 0), (6, 7))]
-    want = np.concatenate(chunks)
-    got = _join(chunks)
+    chunks, t = [], 0
+    for i, n in enumerate(sizes):
+        chunks.append(make_events(ts_event=np.arange(t, t + n, dtype=np.int64), ts_recv=np.arange(n, dtype=np.int64),
+                                  price=100.0 + i, qty=1.0 + n, side=3, kind=7))
+        t += n
+    want = np.concatenate(chunks) if chunks else np.zeros(0, EVENT_DTYPE)
+    buf = RowBuffer(EVENT_DTYPE)
+    for c in chunks:
+        buf.append(c)
+    got = buf.take()
     assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
-    assert chunks == []  # every chunk let go
-    one = [want.copy()]
-    assert _join(one).tobytes() == want.tobytes() and one == []
+    assert len(buf.take()) == 0  # handed over
+    if chunks:
+        buf.append(chunks[-1])
+        assert buf.take().tobytes() == chunks[-1].tobytes()

@@ -363,3 +363,52 @@ def test_feed_timing_validation():
     b = bybit_stream.connection_specs(["ETHUSDT"])[0]
     assert WsConnection(b, lambda p, t: None).heartbeat_s == 5.0
     assert WsConnection(b, lambda p, t: None, ping_interval_s=30, stall_timeout_s=60).heartbeat_s == b.ping_interval_s
+
+
+def test_stop_while_connecting_ends_even_when_the_connect_lets_the_cancel_pass(monkeypatch):
+    """``stop()`` lands while the socket connects and the connect's ``asyncio.wait_for`` returns the socket
+    anyway (Python 3.11's lets a cancel pass when the awaited connect completes at that moment; here it is
+    made to, every time): the socket made is closed, the task ends and ``stop()`` returns, bounded, on a real
+    loopback server."""
+    import liqcore.live.transport as T
+
+    gate: dict = {}
+
+    class LetsTheCancelPass:
+        """``asyncio`` for the transport module, whose ``wait_for`` returns the connect's result through a cancel."""
+
+        def __getattr__(self, name):
+            return getattr(asyncio, name)
+
+        async def wait_for(self, aw, timeout):
+            async def slow():
+                await asyncio.sleep(0.3)  # (the connect is still under way when stop() lands)
+                return await aw
+
+            inner = asyncio.ensure_future(slow())
+            gate["connecting"].set()
+            while True:
+                try:
+                    return await asyncio.shield(inner)
+                except asyncio.CancelledError:
+                    gate["cancelled"] = True
+                    continue
+
+    monkeypatch.setattr(T, "asyncio", LetsTheCancelPass())
+
+    async def main():
+        async with Server() as srv:
+            gate["connecting"] = asyncio.Event()
+            conn = WsConnection(spec_for(srv.url), lambda p, t: None)
+            conn.start()
+            await asyncio.wait_for(gate["connecting"].wait(), 10)
+            stopping = asyncio.ensure_future(conn.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=12)  # (a wait that does not cancel it)
+            if not done:  # before: stop awaited the task forever
+                conn._task.cancel()
+                await asyncio.wait({stopping}, timeout=5)
+            assert done, "stop() did not return"
+            assert gate.get("cancelled") and conn._task.done() and not conn.connected
+            await wait_for(lambda: srv.conns and all(ws.state.name == "CLOSED" for ws in srv.conns), 10)
+
+    asyncio.run(main())
