@@ -497,9 +497,9 @@ def main() -> int:
                 conv = measured([py, "-m", "liqcore", "convert", *files, "--dataset", str(ds)], env)
                 runs.append((conv, floor))
                 if a.convert_repeat > 1:
-                    print(f"  convert run {i + 1}: {conv['wall_s']:.1f} s ({conv['cpu_s']:.1f} s CPU), floor "
-                          f"{floor['wall_s']:.1f} s ({floor['cpu_s']:.1f} s CPU): {conv['wall_s'] / floor['wall_s']:.2f}x "
-                          f"wall, {conv['cpu_s'] / floor['cpu_s']:.2f}x CPU; load {_load()}", flush=True)
+                    print(f"  convert run {i + 1}: {conv['cpu_s']:.1f} s CPU ({conv['wall_s']:.1f} s wall), floor "
+                          f"{floor['cpu_s']:.1f} s CPU ({floor['wall_s']:.1f} s wall): {conv['cpu_s'] / floor['cpu_s']:.2f}x "
+                          f"CPU, {conv['wall_s'] / floor['wall_s']:.2f}x wall; load {_load()}", flush=True)
             rows_csv = runs[0][1]["rows"]
             wall_r = statistics.median(c["wall_s"] / f["wall_s"] for c, f in runs)
             cpu_r = statistics.median(c["cpu_s"] / f["cpu_s"] for c, f in runs)
@@ -511,9 +511,11 @@ def main() -> int:
                               "floor_cpu_s": [f["cpu_s"] for _, f in runs], "floor_peak_gib": fpeak, "rows": rows_csv,
                               "ratio": wall_r, "cpu_ratio": cpu_r}
             what = f"median of {len(runs)} alternated runs: " if len(runs) > 1 else ""
-            print(f"convert --dataset: {what}{cw:.1f} s, peak {peak:.2f} GiB; floor (pyarrow read_csv + write_table): "
-                  f"{fw:.1f} s, peak {fpeak:.2f} GiB; ratio {wall_r:.2f}x wall (bar <= 1.5x: {_bar(wall_r <= 1.5)}), "
-                  f"{cpu_r:.2f}x CPU (user + sys); {rows_csv / cw / 1e6:.2f} M rows/s")
+            cc, fc = statistics.median(c["cpu_s"] for c, _ in runs), statistics.median(f["cpu_s"] for _, f in runs)
+            print(f"convert --dataset / pyarrow read_csv + write_table of the same files, {what}CPU (user + sys) "
+                  f"{cpu_r:.2f}x (bar <= 1.4x: {_bar(cpu_r <= 1.4)}; {cc:.1f} s vs {fc:.1f} s), wall {wall_r:.2f}x "
+                  f"({cw:.1f} s vs {fw:.1f} s); peak {peak:.2f} GiB (bar <= 2 GiB: {_bar(peak <= 2.0)}), floor's "
+                  f"{fpeak:.2f} GiB; {rows_csv / cw / 1e6:.2f} M rows/s")
         fig["disk"] = {"csv_gz_bytes": _du(raw), "dataset_bytes": _du(ds)}
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
               f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
