@@ -78,6 +78,8 @@ class _Span:  # a sweep partition's fields the chunk reader uses (and a window: 
     multi: bool = False
     #: processes reading the time ranges ahead (1: this one)
     workers: int = 1
+    #: the dataset's DEPTH rows are read with each range, by receive time (the queue at depth)
+    depth: bool = False
 
 
 def chunk_reason(params, strategy, *, book: bool = False) -> str | None:
@@ -199,7 +201,12 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         raise ValueError(f"scope: venue or instrument; got {scope!r}")
     if int(workers) < 1:
         raise ValueError(f"workers: must be >= 1; got {workers!r}")
-    part = _Span(src, tuple(symbols or ()), start_ns, end_ns, multi=True, workers=int(workers))
+    depth = False
+    if book:  # the queue at depth: each chunk's DEPTH rows read with it, the depth books kept across chunks
+        from liqcore.dataset import has_depth
+
+        depth = has_depth(str(path), list(symbols) if symbols else None)
+    part = _Span(src, tuple(symbols or ()), start_ns, end_ns, multi=True, workers=int(workers), depth=depth)
     detector = CascadeDetector.from_params(params)
     xs = None  # instrument scope: its detection (built with the first chunk's registry: every symbol)
     jump = int(getattr(detector, "max_time_jump_ns", NS_PER_DAY))

@@ -532,8 +532,8 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
     if params.fill == "queue":
         from liqcore.dataset import has_depth
 
-        if has_depth(path):  # the queue at depth: the whole load, the dataset's depth rows with its events
-            return None
+        if has_depth(path):  # the queue at depth: the full replay in chunks, each chunk's depth rows read with it
+            read = "all"  # (a window cannot rebuild the depth book at an order's arrival)
     if read == "windows" or (read == "auto" and chunk_days is None):  # chunk_days asks for the full replay
         try:
             res = backtest_windows(path, params, obj, equity=equity)

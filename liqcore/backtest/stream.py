@@ -88,6 +88,9 @@ def _dataset_chunks(part, chunk_ns: int):
         ranges.append((a, min(a + chunk_ns, hi)))
         a = ranges[-1][1]
     job = (src.path, list(part.symbols) or None, src.max_clock_skew_ns, sel)
+    if getattr(part, "depth", False):  # (one process: each range's depth rows are cut where its events are)
+        yield from _with_depth_rows(job, ranges, reg, int(src.max_clock_skew_ns or 0))
+        return
     if workers > 1 and len(ranges) > 1:
         n_reg = len(reg)
         for ev, items in _parallel_reads(job, ranges, [(int(v), s) for _i, v, s in reg], workers):
@@ -102,6 +105,36 @@ def _dataset_chunks(part, chunk_ns: int):
             raise NotStreamable("the partition holds more than one (venue, symbol) pair")
         yield ev, reg  # the next range is read with nothing of this one held here
         del ev
+
+
+def _with_depth_rows(job, ranges, reg, margin: int):
+    """:func:`_dataset_chunks`' raw arrays with the dataset's DEPTH rows: to each range's events, the DEPTH rows
+    received from the previous read's cut up to this one's (its latest event time - ``margin``: what
+    :func:`liqcore._jit.chunks.recv_plan` hands out), after the events, so at one receive time the events
+    come first, as in :func:`liqcore.dataset.with_depth`; the rows received after the last cut as a last
+    raw array.  No DEPTH row changes a read's cut (one stamped after the range's latest event raises
+    :class:`NotStreamable`)."""
+    from liqcore.dataset.depth import load_depth
+
+    path, symbols = job[0], job[1]
+    lo = -(2**63)
+    for a, b in ranges:
+        ev = _read_range(job, a, b, reg)
+        if len(ev):
+            top = int(ev["ts_event"].max())
+            cut = top - margin
+            if cut > lo:
+                d, _reg = load_depth(path, symbols=symbols, recv_range=(lo, cut), registry=reg)
+                if len(d):
+                    if int(d["ts_event"].max()) > top:
+                        raise NotStreamable("a DEPTH row stamped after the events read with it")
+                    ev = np.concatenate([ev, d])
+                lo = cut
+        yield ev, reg
+        del ev
+    d, _reg = load_depth(path, symbols=symbols, recv_range=(lo, 2**63 - 1), registry=reg)
+    if len(d):
+        yield d, reg
 
 
 def _read_range(job, a: int, b: int, reg) -> np.ndarray:

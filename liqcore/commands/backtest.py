@@ -315,17 +315,17 @@ def _chunked(args, params, strategy, steps):
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None and args.whole_market:
         days = default_chunk_days(args.paths[0], syms, start, end)
+    depth = False
     if params.fill == "queue":
         from liqcore.dataset import has_depth
 
-        if has_depth(args.paths[0], syms):  # the depth book is replayed with the whole span's events
-            if not args.json:
-                print("backtest: reading the span whole (the queue at depth replays the dataset's depth rows "
-                      "with its events)", file=sys.stderr)
-            return None
+        depth = has_depth(args.paths[0], syms)
+        if depth and not args.json:  # the depth book is replayed with every chunk's events
+            print("backtest: replaying every event in chunks (the queue at depth: each chunk's depth rows are "
+                  "read with it; a window cannot rebuild the depth book at an order's arrival)", file=sys.stderr)
     if args.whole_market:  # (the window-local read follows one symbol)
         return _market_dataset(args, params, strategy, steps, start, end, days, args.workers or (os.cpu_count() or 1))
-    how = getattr(args, "read", "auto")
+    how = "all" if depth else getattr(args, "read", "auto")
     scope = {}
     if getattr(args, "scope", "venue") == "instrument":  # cascades across venues: the full replay's chunks
         from liqcore.instruments import load_table

@@ -72,3 +72,23 @@ def test_a_dataset_with_depth_gives_the_files_result(tmp_path):
     res = liqcore.backtest(str(tmp_path / "ds"), Params(fill="queue", offset=0.005, min_history=20, refresh_ns=0))
     assert sorted(episode_of(int(t)) for t in res.ledger["entry_ns"]) == [0, 2, 4]
     assert (res.ledger["fill_rule"] == 1).all()
+
+
+def test_a_dataset_with_depth_replays_in_chunks_as_whole(tmp_path):
+    """The queue at depth on a dataset replays in chunks, each chunk's DEPTH rows read by receive time with its
+    events (the depth books kept across chunks): chunks of about a minute, of 15 minutes, and the default give
+    the trades of the span loaded whole (``--chunk-days 0``), field for field; refill episodes included."""
+    files = write_market(tmp_path / "raw", 6, refill=True)
+    r = subprocess.run([sys.executable, "-m", "liqcore", "convert", *map(str, files), "--dataset", str(tmp_path / "ds")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    whole, err = backtest([tmp_path / "ds"], "--chunk-days", "0")
+    assert whole["trades"] and {t["fill_rule"] for t in whole["trades"]} == {"queue (depth)"}
+    default, err = backtest([tmp_path / "ds"])
+    assert default["trades"] == whole["trades"]
+    for days in ("0.0007", "0.0104"):
+        got, err = backtest([tmp_path / "ds"], "--chunk-days", days)
+        assert got["trades"] == whole["trades"], days
+    r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", str(tmp_path / "ds"), *ARGS],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "in chunks" in r.stderr and "reading the span whole" not in r.stderr, r.stderr
