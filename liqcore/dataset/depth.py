@@ -130,8 +130,17 @@ def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
         return np.zeros(0, EVENT_DTYPE), 0
     t = pf.read_row_groups(groups)
     n = t.num_rows
-    out = np.zeros(n, EVENT_DTYPE)
-    out["ts_recv"] = t.column("ts_recv_ns").to_numpy()
+    tr = t.column("ts_recv_ns").to_numpy()
+    if recv_range is not None and n:  # the rows received in the range only (the row groups read reach past it)
+        if bool(np.all(tr[1:] >= tr[:-1])):  # in receive order, as written: the range is a slice
+            a, b = (int(x) for x in np.searchsorted(tr, [recv_range[0], recv_range[1]], "left"))
+            b = max(a, b)
+            t, tr = t.slice(a, b - a), tr[a:b]
+        else:
+            keep = (tr >= recv_range[0]) & (tr < recv_range[1])
+            t, tr = t.filter(keep), tr[keep]
+    out = np.zeros(t.num_rows, EVENT_DTYPE)
+    out["ts_recv"] = tr
     out["ts_event"] = t.column("ts_event_ns").to_numpy()
     p = t.column(pcol).to_numpy()
     out["price"] = p / scale if k is not None else p
@@ -263,9 +272,7 @@ def load_depth(path, symbols=None, venues=None, recv_range=None, price_range=Non
             d0 = int(np.datetime64(date, "D").astype(np.int64)) * _NS_PER_DAY
             if d0 + _NS_PER_DAY <= recv_range[0] or d0 >= recv_range[1]:
                 continue
-        rows, _n = _read_file(f, recv_range, price_range)
-        if recv_range is not None and len(rows):
-            rows = rows[(rows["ts_recv"] >= recv_range[0]) & (rows["ts_recv"] < recv_range[1])]
+        rows, _n = _read_file(f, recv_range, price_range)  # (the rows received in recv_range only)
         if price_range is not None and len(rows):
             p = rows["price"]
             rows = rows[((p >= price_range[0]) & (p <= price_range[1])) | ((rows["flags"] & _RUN) != 0)]
@@ -274,7 +281,7 @@ def load_depth(path, symbols=None, venues=None, recv_range=None, price_range=Non
         chunks.append(rows)
     if not chunks:
         return np.zeros(0, EVENT_DTYPE), reg
+    if len(chunks) == 1:
+        return chunks[0], reg
     out = np.concatenate(chunks)
-    if len(chunks) > 1:
-        out = out[np.argsort(out["ts_recv"], kind="stable")]
-    return out, reg
+    return out[np.argsort(out["ts_recv"], kind="stable")], reg
