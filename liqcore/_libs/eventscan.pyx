@@ -44,6 +44,17 @@ cdef inline int64_t _sub(int64_t a, int64_t b) noexcept nogil:
     return <int64_t>(<uint64_t>a - <uint64_t>b)
 
 
+cdef inline void _step(int64_t d, bint first, int64_t *lo, int64_t *hi) noexcept nogil:
+    # the smallest and largest neighbour step so far (the first step sets both)
+    if first:
+        lo[0] = d
+        hi[0] = d
+    elif d < lo[0]:
+        lo[0] = d
+    elif d > hi[0]:
+        hi[0] = d
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def event_scan(events, max_skew_ns=None):
@@ -58,7 +69,7 @@ def event_scan(events, max_skew_ns=None):
     cdef int64_t skew = int(max_skew_ns) if guard else 0
     cdef const Event *e = &ev[0]
     cdef int64_t te_min = e.ts_event, te_max = e.ts_event, tr_min = e.ts_recv, tr_max = e.ts_recv
-    cdef int64_t ds_min = 0, ds_max = 0, dr_min = 0, dr_max = 0, d
+    cdef int64_t ds_min = 0, ds_max = 0, dr_min = 0, dr_max = 0
     cdef int64_t prev_te = e.ts_event, prev_tr = e.ts_recv, te, tr
     cdef int8_t k_min = e.kind, k_max = e.kind, v_min = e.venue, v_max = e.venue
     cdef int32_t s_min = e.symbol_id, s_max = e.symbol_id
@@ -72,20 +83,8 @@ def event_scan(events, max_skew_ns=None):
             if i:
                 if te < prev_te:
                     sorted_ = False
-                d = _sub(te, prev_te)
-                if i == 1:
-                    ds_min = ds_max = d
-                elif d < ds_min:
-                    ds_min = d
-                elif d > ds_max:
-                    ds_max = d
-                d = _sub(tr, prev_tr)
-                if i == 1:
-                    dr_min = dr_max = d
-                elif d < dr_min:
-                    dr_min = d
-                elif d > dr_max:
-                    dr_max = d
+                _step(_sub(te, prev_te), i == 1, &ds_min, &ds_max)
+                _step(_sub(tr, prev_tr), i == 1, &dr_min, &dr_max)
                 if te < te_min:
                     te_min = te
                 elif te > te_max:
