@@ -260,7 +260,7 @@ LAYERS = {
     "commands": 7, "cli": 7, "cli_help": 7, "__main__": 7,
 }
 #: modules the kernels may import: nothing that reads or writes files, sockets or databases
-KERNEL_IMPORTS = ("numpy", "numba", "math", "time", "cython", "libc", "cpython", "__future__",
+KERNEL_IMPORTS = ("numpy", "numba", "math", "time", "collections", "cython", "libc", "cpython", "__future__",
                   "liqcore.types", "liqcore.signals", "liqcore.codes", "liqcore._libs", "liqcore._jit")
 
 
