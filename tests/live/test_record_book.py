@@ -21,10 +21,10 @@ def _record(tmp_path, extra):
     fx = ft.start()
 
     def venue():
-        deadline = time.monotonic() + 5
-        while fx.connections("public") == 0 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 30  # (the recorder's trades subscribed: a busy machine may take seconds)
+        want = ["publicTrade.ETHUSDT"] + ([] if "--no-book" in extra else ["orderbook.1.ETHUSDT"])
+        while not all(fx.subscribed(t) for t in want) and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(0.3)  # subscribed
         for i in range(5):
             t = int(time.time() * 1000)
             ft.call(fx.push(orderbook_frame("ETHUSDT", t, 3000.0 + i, 1.5, 3000.5 + i, 2.0, update_id=i + 1)))
@@ -37,7 +37,7 @@ def _record(tmp_path, extra):
         out = io.StringIO()
         with redirect_stdout(out), redirect_stderr(io.StringIO()):
             code = main(["record", "--venue", "bybit", "--symbols", "ETHUSDT", "--out", str(tmp_path),
-                         "--ws-url", fx.public_ws_url, "--duration", "1.5", "--flush", "0.1", "--quiet", *extra])
+                         "--ws-url", fx.public_ws_url, "--duration", "4", "--flush", "0.1", "--quiet", *extra])
         t.join(5)
     finally:
         ft.stop()
