@@ -15,6 +15,7 @@ import numpy as np
 
 from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups, _quotes_quiet
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
+from liqcore.dataset.clock import NONE as CLOCK_NONE
 
 #: ``--read`` choices: auto (the strategy's declaration), windows, all (the full replay)
 READ_MODES = ("auto", "windows", "all")
@@ -426,7 +427,7 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
     who = np.flatnonzero((det_ev["kind"] == int(Kind.LIQUIDATION)) | (det_ev["kind"] == int(Kind.GAP)))
     # the setters the files' clock indexes prove (written at convert time); the others from decoded rows
     done, w_te, w_tr = clock.witness_of(det_ev["ts_event"][who], det_ev["ts_recv"][who])
-    found = done & (w_te != np.iinfo(np.int64).min)
+    found = done & (w_te != CLOCK_NONE)
     wit = list(zip(w_te[found].tolist(), w_tr[found].tolist()))
     who = who[~done]
     k = 0

@@ -1,8 +1,8 @@
 """The clock index of a partition file: for each liquidation and gap, the bulk row (trade or quote) of
 the same file that sets the detector's clock there, written into the file's footer at write time so a
 backtest's detection pass need not decode the time columns of every bulk row group (docs/data.md,
-"The clock index").  numpy and the one-pass search of a section (:func:`liqcore._libs.eventscan.clock_witness`,
-twin ``pysrc/eventscan.py``); may import the vocabulary (``liqcore.types``) only."""
+"The clock index").  The search of a section is the kernel :func:`liqcore._libs.eventscan.clock_witness` (twin
+``pysrc/eventscan.py``); may import numpy and the kernels only."""
 from __future__ import annotations
 
 import base64
