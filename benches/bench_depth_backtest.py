@@ -1,7 +1,7 @@
 """A day at a busy perpetual's rate with L2 depth: ``liqcore backtest DS --fill queue`` on the dataset holding its
 depth (the queue at depth decides every maker fill) against the same dataset without the depth (the top-of-book
 queue rule), each command in its own process, alternated; wall, user + sys CPU and peak RSS of each, the trades
-of each.  The issue's bar: the depth-aware backtest <= 1.5x the top-of-book one, in <= 1 GiB.
+of each; then the depth dataset once with ``--read all`` (the full replay), whose trades the default read's must equal.  The issue's bar: the depth-aware backtest <= 1.5x the top-of-book one, in <= 1 GiB.
 
 The day is :mod:`bench_density`'s (3 M trades, 6 M top-of-book updates, 1,500 liquidations in 30 bursts, one
 symbol), written straight into two datasets (no CSV), and ``--depth`` DEPTH rows (30 M: a busy perpetual's
@@ -136,6 +136,13 @@ def main() -> int:
                 print(f"run {i + 1} {'with depth' if name == 'depth' else 'top of book'}: {m['cpu_s']:.1f} s CPU "
                       f"(user + sys), {m['wall_s']:.1f} s wall, peak {m['peak_gib']:.2f} GiB, {m['trades']} trades "
                       f"{rules}; load {_load()}", flush=True)
+        # the default read against the full replay (``--read all``: every event and depth row, in chunks), once
+        full = measured([sys.executable, "-m", "liqcore", "backtest", str(base / "depth"), "--fill", "queue",
+                         "--read", "all", "--json"], env)
+        same = json.loads(full["_stdout"]).get("trades") == json.loads(runs["depth"][-1]["_stdout"]).get("trades")
+        print(f"with depth, --read all (the full replay): {full['cpu_s']:.1f} s CPU, peak {full['peak_gib']:.2f} GiB; "
+              f"the default read's trades {'equal' if same else 'DIFFER FROM'} the full replay's, field for field",
+              flush=True)
         cpu = statistics.median(d["cpu_s"] / t["cpu_s"] for d, t in zip(runs["depth"], runs["tob"]))
         wall = statistics.median(d["wall_s"] / t["wall_s"] for d, t in zip(runs["depth"], runs["tob"]))
         peak = max(m["peak_gib"] for m in runs["depth"])

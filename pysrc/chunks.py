@@ -139,3 +139,14 @@ def numpy_passes_read(carry, raw, margin, lo, hi, book, n_sym, gate_seen, delays
                    kinds={int(x) for x in np.flatnonzero(np.bincount(ev["kind"].astype(np.int64)))},
                    has_quote=bool((ev["kind"] == int(Kind.QUOTE)).any()), grid=grid)
     return k, (ch, summary), rest
+
+
+def merge_recv(a, b):
+    """Twin of ``liqcore._jit.chunks.merge_recv``: ``a`` and ``b`` (each in receive order) merged in receive
+    order, ``a``'s rows first at one receive time."""
+    rows = [(int(r["ts_recv"]), 0, i) for i, r in enumerate(a)] + [(int(r["ts_recv"]), 1, i) for i, r in enumerate(b)]
+    rows.sort()
+    out = np.zeros(len(rows), dtype=a.dtype)
+    for k, (_t, side, i) in enumerate(rows):
+        out[k] = (a if side == 0 else b)[i]
+    return out

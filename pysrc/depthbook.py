@@ -70,3 +70,39 @@ class DepthBook:
         """(best bid key, best ask key); None for an empty side."""
         b, a = self.bids[sid], self.asks[sid]
         return (max(b) if b else None), (min(a) if a else None)
+
+
+def group_books(rows, group_rows: int, grid: float):
+    """Twin of ``liqcore._jit.depth.group_books``: the book of one symbol's DEPTH rows at the start of each
+    group of ``group_rows`` rows and after the last one, as a list of ``(levels, run, known, based)``,
+    ``levels`` a list of ``(bid, key, qty)``: bids best first, then asks best first; ``run`` None when no
+    snapshot run is in progress; ``based`` whether a SNAPSHOT or DEPTH_GAP row came before."""
+    book = DepthBook(1, [grid])
+    out = []
+    seen = False
+    n = len(rows)
+    n_groups = -(-n // group_rows)
+    for c in range(n_groups + 1):
+        lv = [(1, k, book.bids[0][k]) for k in sorted(book.bids[0], reverse=True)]
+        lv += [(0, k, book.asks[0][k]) for k in sorted(book.asks[0])]
+        out.append((lv, book.run[0], book.known[0], seen))
+        for e in rows[c * group_rows:(c + 1) * group_rows]:
+            if int(e["flags"]) & (Flag.SNAPSHOT | Flag.DEPTH_GAP):
+                seen = True
+            book.apply_row(0, int(e["ts_recv"]), int(e["side"]), float(e["price"]), float(e["qty"]),
+                           int(e["flags"]))
+    return out
+
+
+def load_book(levels, grid: float):
+    """Twin of ``liqcore._jit.depth.load_book``: ``(bids, asks)`` dicts keyed on ``grid`` from a checkpoint's
+    ``(bid, price, qty)`` levels, or None when two levels of a side fall on one key."""
+    sides = ({}, {})
+    for b, price, qty in levels:
+        d = sides[0 if b else 1]
+        k = dkey(price, grid)
+        if k in d:
+            return None
+        if qty > 0.0:
+            d[k] = qty
+    return sides

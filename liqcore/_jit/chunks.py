@@ -219,3 +219,20 @@ def fuse_chunk(carry, raw, order, k, lo, hi, book, clean, out, rest, ts, sim, si
     stat[S_BAD_TRADE] = bad_t
     stat[S_BAD_FUNDING] = bad_f
     stat[S_MAX_SID] = max_sid
+
+
+@njit(cache=True, nogil=True)
+def merge_recv(a, b):
+    """``a`` and ``b`` (one structured dtype, each in receive order) as one array in receive order, a row
+    of ``a`` before a row of ``b`` at one receive time (each side's rows in their order)."""
+    n, m = a.shape[0], b.shape[0]
+    out = np.empty(n + m, dtype=a.dtype)
+    i = j = 0
+    for k in range(n + m):
+        if j >= m or (i < n and a[i].ts_recv <= b[j].ts_recv):
+            out[k] = a[i]
+            i += 1
+        else:
+            out[k] = b[j]
+            j += 1
+    return out

@@ -164,3 +164,74 @@ def levels(tables, sid, bid):
     if bid:
         order = order[::-1]
     return keys[order], sizes[order]
+
+
+@njit(cache=True, nogil=True)
+def _grow(a, n):
+    out = np.empty(max(2 * a.shape[0], n), dtype=a.dtype)
+    out[:a.shape[0]] = a
+    return out
+
+
+@njit(cache=True, nogil=True)
+def group_books(rows, group_rows, grid):
+    """The book of one symbol's DEPTH rows ``rows`` (EVENT_DTYPE, receive order, every row applied as
+    :func:`apply_row` does) at the start of each group of ``group_rows`` rows and after the last row:
+    checkpoint ``c`` is the book after rows ``[0, c x group_rows)``.  Returns ``(offsets, bid, key, qty,
+    m_run, m_known, based)``: the levels of checkpoint ``c`` are ``[offsets[c], offsets[c + 1])`` of
+    ``bid`` (1 a bid level, 0 an ask level), ``key`` (:func:`dkey` on ``grid``) and ``qty``, bids best
+    first then asks best first; ``m_run`` and ``m_known`` the checkpoint's ``meta``; ``based`` 1 once a
+    SNAPSHOT or DEPTH_GAP row came before it (the book no longer depends on rows before ``rows``)."""
+    n = rows.shape[0]
+    n_groups = (n + group_rows - 1) // group_rows
+    tables, meta = new_books(1)
+    offsets = np.zeros(n_groups + 2, dtype=np.int64)
+    m_run = np.empty(n_groups + 1, dtype=np.int64)
+    m_known = np.empty(n_groups + 1, dtype=np.int64)
+    based = np.zeros(n_groups + 1, dtype=np.int64)
+    bid = np.empty(1024, dtype=np.int8)
+    key = np.empty(1024, dtype=np.int64)
+    qty = np.empty(1024, dtype=np.float64)
+    seen = 0
+    m = 0
+    for c in range(n_groups + 1):
+        m_run[c] = meta[0, M_RUN]
+        m_known[c] = meta[0, M_KNOWN]
+        based[c] = seen
+        for side in range(2):
+            kk, ss = levels(tables, 0, side == 0)
+            if m + kk.shape[0] > key.shape[0]:
+                bid = _grow(bid, m + kk.shape[0])
+                key = _grow(key, m + kk.shape[0])
+                qty = _grow(qty, m + kk.shape[0])
+            for i in range(kk.shape[0]):
+                bid[m] = 1 if side == 0 else 0
+                key[m] = kk[i]
+                qty[m] = ss[i]
+                m += 1
+        offsets[c + 1] = m
+        lo = c * group_rows
+        hi = min(n, lo + group_rows)
+        for i in range(lo, hi):
+            e = rows[i]
+            if e.flags & (_SNAP | _GAP):
+                seen = 1
+            apply_row(tables, meta, 0, e.ts_recv, e.side, e.price, e.qty, e.flags, grid)
+    return offsets[:n_groups + 2], bid[:m], key[:m], qty[:m], m_run, m_known, based
+
+
+@njit(cache=True, nogil=True)
+def load_book(tables, meta, sid, bid, price, qty, m_run, m_known, grid):
+    """``sid``'s book replaced by the levels ``bid`` (1 a bid), ``price``, ``qty`` (a checkpoint of
+    :func:`group_books`), with its ``meta`` run and known.  Returns 0, or 1 when two levels of a side
+    fall on one key of ``grid`` (the checkpoint cannot stand for the book built on that grid)."""
+    clear(tables, meta, sid)
+    meta[sid, M_RUN] = m_run
+    meta[sid, M_KNOWN] = m_known
+    for i in range(price.shape[0]):
+        b = bid[i] != 0
+        k = dkey(price[i], grid)
+        if k in tables[2 * sid + (0 if b else 1)]:
+            return 1
+        set_level(tables, meta, sid, b, k, qty[i])
+    return 0

@@ -529,11 +529,6 @@ def _dataset_chunked(source, params, obj, equity, chunk_days, read="all"):
     if not is_dataset(path):
         return None
     check_selection(path)  # an empty dataset: the whole read's error
-    if params.fill == "queue":
-        from liqcore.dataset import has_depth
-
-        if has_depth(path):  # the queue at depth: the full replay in chunks, each chunk's depth rows read with it
-            read = "all"  # (a window cannot rebuild the depth book at an order's arrival)
     if read == "windows" or (read == "auto" and chunk_days is None):  # chunk_days asks for the full replay
         try:
             res = backtest_windows(path, params, obj, equity=equity)
@@ -585,13 +580,14 @@ def backtest_windows(path, params: Params, strategy, *, symbols=None, start_ns: 
 
     f = replay_windows(path, params, strategy, symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity)
     extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds", "rows_read", "rows_total", "rows_clock",
-                                   "clock_rows", "rows_skipped", "clock_indexed")}
+                                   "clock_rows", "rows_skipped", "clock_indexed", "depth_read")}
     res = BacktestResult(**f)
     res.detector_counts = extra["detector_counts"]
     res.n_events, res.kinds = extra["n_events"], extra["kinds"]
     res.read = {"path": "windows", "rows_read": extra["rows_read"], "rows_total": extra["rows_total"],
                 "rows_clock": extra["rows_clock"], "clock_rows": extra["clock_rows"],
-                "rows_skipped": extra["rows_skipped"], "clock_indexed": extra["clock_indexed"]}
+                "rows_skipped": extra["rows_skipped"], "clock_indexed": extra["clock_indexed"],
+                "depth": extra["depth_read"]}
     return res
 
 

@@ -139,8 +139,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     # clock at each liquidation (:func:`_exact_detection`: the full replay's records, or NotStreamable)
     det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))
     if params.fill == "queue" and _has_depth(rd, det_ev, rare, lo, hi):
-        raise NotStreamable("the queue at depth: a window cannot rebuild the depth book at an order's arrival "
-                            "(the full replay reads every DEPTH row)")
+        raise NotStreamable("the queue at depth: DEPTH rows inside the partitions (convert again: depth is kept "
+                            "in its own files, with the checkpoints a window starts from)")
+    depth_pair = None
+    if params.fill == "queue":
+        from liqcore.dataset.depth import has_depth
+
+        v, s_ = sel[0][0], sel[0][1]
+        if has_depth(path, [s_]):
+            depth_pair = (v, s_)
     n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
     gap = int((hi - lo) / max(n_groups, 1))
     g = _bulk_groups(rd.path, sel)
@@ -165,12 +172,20 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             cell.par["grid"][sid] = g_sid
     book = params.fill == "queue"  # the QUOTE rows are replayed in the windows (the book, the queue)
     fallback = False
+    if depth_pair is not None and not (book and _has_quotes(rd, clock.g, lo, hi)):
+        raise NotStreamable("the queue at depth without quotes: the depth's best is the book in force at every row")
     if book and not _has_quotes(rd, clock.g, lo, hi):  # no quote in the span: through, as the full replay
         from liqcore.execution.events import queue_fallback
 
         fallback = queue_fallback(cell.par, np.zeros(0, _dtype()))
         book = False
     clock.book = book
+    feed = None
+    if depth_pair is not None:  # the queue at depth: each step's DEPTH rows, a window's book from a checkpoint
+        from liqcore._jit.chunks import merge_recv
+        from liqcore.backtest.depth_windows import DepthFeed
+
+        feed = DepthFeed(path, depth_pair[0], depth_pair[1], reg, _first_quotes(rd, clock.g, lo, hi))
     t_rec = rec["confirm_recv_ns"].astype(np.int64)
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
@@ -222,11 +237,19 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 k_a = int(np.searchsorted(raw["ts_recv"], a, "left"))
                 _book_before(cell, rd, raw[:k_a], lo, hi, book_at, a_pre)
                 raw = raw[k_a:]
+            if feed is not None:  # the DEPTH rows received with the step's events (after them at one time)
+                if not q_now and feed.first_quote is not None and a <= min(feed.first_quote) < b:
+                    raise NotStreamable("the queue at depth: the first quote falls in a step whose quotes are skipped")
+                dr = feed.rows(cell, a, b)
+                if len(dr):
+                    raw = merge_recv(np.ascontiguousarray(raw), dr)
+                    n_events += len(dr)
+                    kinds.add(int(Kind.DEPTH))
             cur_end = b
             book_at = b if q_now else book_at
             kd = raw["kind"]
             is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
-            rare_pos = np.flatnonzero(~(is_tr | is_q))
+            rare_pos = np.flatnonzero(~(is_tr | is_q | (kd == int(Kind.DEPTH))))
             w, d = clean_prints(raw)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
@@ -263,6 +286,14 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                                               fund_recv, rd, (lo, hi))
             if to > b:  # (the skipped quotes: read back by the next step that decodes quotes, from book_at)
                 n_skipped += clock.skipped
+                if feed is not None:  # the depth rows received there still move the queue (no print reaches it)
+                    dr = feed.rows(cell, b, to)
+                    if len(dr):
+                        ch = _Chunk(dr, o, so, book=book)
+                        cell.feed(ch, rec[:0], ch.sim_index(np.zeros(0, np.int64)))
+                        o += len(ch.events)
+                        so += len(ch.sim)
+                        n_events += len(dr)
                 a, b = to, min(to + step, hi)
                 cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
             else:
@@ -300,7 +331,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
-               rows_skipped=n_skipped, clock_indexed=clock.indexed)
+               rows_skipped=n_skipped, clock_indexed=clock.indexed,
+               depth_read=None if feed is None else {"rows": feed.rows_read, "starts": feed.starts})
     return res
 
 
@@ -702,6 +734,26 @@ def _has_depth(rd, det_ev: np.ndarray, rare: list, lo: int, hi: int) -> bool:
     if d in rare:
         return bool((det_ev["kind"] == d).any())
     return bool(len(rd.read(lo, hi, kinds=[d])))
+
+
+def _first_quotes(rd, g: dict, lo: int, hi: int):
+    """The receive times of the selection's first best bid and first best ask rows (None: no quote; a
+    side never quoted in the first groups holding quotes: never, so no window starts after both), from the first bulk row groups whose statistics hold quotes."""
+    from liqcore.types import Kind
+
+    got: dict = {}
+    for i in np.flatnonzero(g["has_quotes"])[:8]:
+        q = rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))
+        q = q[q["kind"] == int(Kind.QUOTE)]
+        for side, m in ((_BID, q["side"] == _BID), (_ASK, q["side"] != _BID)):
+            k = np.flatnonzero(m)
+            if len(k):
+                got[side] = min(got.get(side, 2**63 - 1), int(q["ts_recv"][k[0]]))
+        if len(got) == 2:
+            break
+    if not got:
+        return None
+    return (got.get(_BID, 2**63 - 1), got.get(_ASK, 2**63 - 1))
 
 
 def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:

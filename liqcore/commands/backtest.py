@@ -315,17 +315,9 @@ def _chunked(args, params, strategy, steps):
     check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None and args.whole_market:
         days = default_chunk_days(args.paths[0], syms, start, end)
-    depth = False
-    if params.fill == "queue":
-        from liqcore.dataset import has_depth
-
-        depth = has_depth(args.paths[0], syms)
-        if depth and not args.json:  # the depth book is replayed with every chunk's events
-            print("backtest: replaying every event in chunks (the queue at depth: each chunk's depth rows are "
-                  "read with it; a window cannot rebuild the depth book at an order's arrival)", file=sys.stderr)
     if args.whole_market:  # (the window-local read follows one symbol)
         return _market_dataset(args, params, strategy, steps, start, end, days, args.workers or (os.cpu_count() or 1))
-    how = "all" if depth else getattr(args, "read", "auto")
+    how = getattr(args, "read", "auto")
     scope = {}
     if getattr(args, "scope", "venue") == "instrument":  # cascades across venues: the full replay's chunks
         from liqcore.instruments import load_table
@@ -356,6 +348,10 @@ def _chunked(args, params, strategy, steps):
                       f"order or position), and the time columns of {r['rows_clock']:,} trade rows for the "
                       f"detector's clock ({r.get('clock_indexed', 0):,} liquidations' clock setters from the "
                       "files' clock index; --read all replays every event)", file=sys.stderr)
+                if r.get("depth"):
+                    print(f"backtest: the queue at depth: {r['depth']['rows']:,} depth rows replayed (each window's, "
+                          f"its book put back from the checkpoint before it {r['depth']['starts']:,} time(s))",
+                          file=sys.stderr)
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res

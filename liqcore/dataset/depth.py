@@ -26,6 +26,10 @@ _NS_PER_DAY = 86_400_000_000_000
 _VENUES = ("", "bybit", "binance", "okx")
 #: the fields a depth file keeps (the symbol and venue: its partition's names)
 _STORED = ("ts_event", "ts_recv", "price", "qty", "side", "flags")
+#: the book checkpoints beside a depth file (:func:`_write_book`), their layout's version, rows per row group
+BOOK_FILE = "book.parquet"
+BOOK_FORMAT = 1
+BOOK_GROUP_ROWS = 65_536
 
 
 def price_decimals(price: np.ndarray) -> int | None:
@@ -89,19 +93,60 @@ def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
     table = _table(rows, venue, symbol)
     enc = {c: "DELTA_BINARY_PACKED" for c in ("ts_recv_ns", "ts_event_ns", "price_ticks") if c in table.column_names}
     dest.parent.mkdir(parents=True, exist_ok=True)
+    book = dest.with_name(BOOK_FILE)
+    book.unlink(missing_ok=True)  # (a checkpoint file never outlives the rows it was made from)
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
     pq.write_table(table, tmp, row_group_size=DEPTH_GROUP_ROWS, compression="zstd",
                    use_dictionary=["side", "flags"], column_encoding=enc or None, write_statistics=True)
     replace_durably(tmp, dest)
+    import orjson
+
+    k = orjson.loads(table.schema.metadata[b"liqcore"])["price_decimals"]
+    del table
+    if k is not None:
+        _write_book(rows, dest, int(k))
 
 
-def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
+def _write_book(rows: np.ndarray, dest: Path, k: int) -> None:
+    """The book checkpoints of the depth file ``dest`` (written from ``rows``): its book at the start of each
+    row group and after its last row (:func:`liqcore._jit.depth.group_books`), in ``book.parquet`` beside
+    it, with the depth file's fingerprint (size, rows and each row group's rows and receive-time range)."""
+    import orjson
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from liqcore._atomic import replace_durably
+    from liqcore._jit.depth import group_books
+
+    off, bid, key, qty, m_run, m_known, based = group_books(rows, DEPTH_GROUP_ROWS, float(10**k))
+    tr = rows["ts_recv"]
+    starts = np.arange(0, len(rows), DEPTH_GROUP_ROWS)
+    ends = np.minimum(starts + DEPTH_GROUP_ROWS, len(rows))
+    groups = [[int(tr[a]), int(tr[b - 1]), int(b - a)] for a, b in zip(starts, ends)]  # (receive order)
+    info = {"book_format": BOOK_FORMAT, "group_rows": DEPTH_GROUP_ROWS, "price_decimals": k,
+            "offsets": off.tolist(), "m_run": m_run.tolist(), "m_known": m_known.tolist(), "based": based.tolist(),
+            "depth": {"size": dest.stat().st_size, "rows": int(len(rows)), "groups": groups}}
+    t = pa.table({"bid": bid, "price_ticks": key, "qty": qty}).replace_schema_metadata(
+        {b"liqcore": orjson.dumps(info)})
+    book = dest.with_name(BOOK_FILE)
+    tmp = book.with_name(f".{book.name}.tmp{os.getpid()}")
+    pq.write_table(t, tmp, row_group_size=BOOK_GROUP_ROWS, compression="zstd",
+                   column_encoding={"price_ticks": "DELTA_BINARY_PACKED"}, use_dictionary=["bid"])
+    replace_durably(tmp, book)
+
+
+def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
+               event_times: bool = True) -> tuple[np.ndarray, int]:
     """The rows of one depth file (receive order) whose row groups can touch ``recv_range`` ``(lo, hi)`` and
-    ``price_range`` ``(lo, hi)`` -> (rows, rows of the row groups read)."""
+    ``price_range`` ``(lo, hi)`` -> (rows, rows of the row groups read).  ``groups``: these row groups only
+    (of ``pf``, the file opened), their rows received in ``recv_range``.  ``event_times`` False: the event
+    time column is not decoded and each row's ``ts_event`` is its receive time (for the simulator, which
+    orders and times DEPTH rows by receive time alone).  One thread: Arrow's pool costs more CPU than it
+    saves on these small columns."""
     import orjson
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(f)
+    pf = pf if pf is not None else pq.ParquetFile(f)
     meta = orjson.loads(pf.schema_arrow.metadata[b"liqcore"])
     if int(meta.get("depth_format", 0)) > DEPTH_FORMAT:
         raise ValueError(f"dataset: {f} is a depth file of a newer layout ({meta.get('depth_format')}) than this "
@@ -111,8 +156,8 @@ def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
     scale = float(10**k) if k is not None else 1.0
     names = pf.schema_arrow.names
     md = pf.metadata
-    groups = []
-    for g in range(md.num_row_groups):
+    pick, groups = groups is None, ([] if groups is None else list(groups))
+    for g in range(md.num_row_groups if pick else 0):
         rg = md.row_group(g)
         st = {names[i]: rg.column(i).statistics for i in range(rg.num_columns)}
         if recv_range is not None:
@@ -128,7 +173,8 @@ def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
         groups.append(g)
     if not groups:
         return np.zeros(0, EVENT_DTYPE), 0
-    t = pf.read_row_groups(groups)
+    cols = None if event_times else [c for c in pf.schema_arrow.names if c != "ts_event_ns"]
+    t = pf.read_row_groups(groups, columns=cols, use_threads=False)
     n = t.num_rows
     tr = t.column("ts_recv_ns").to_numpy()
     if recv_range is not None and n:  # the rows received in the range only (the row groups read reach past it)
@@ -141,7 +187,7 @@ def _read_file(f, recv_range=None, price_range=None) -> tuple[np.ndarray, int]:
             t, tr = t.filter(keep), tr[keep]
     out = np.zeros(t.num_rows, EVENT_DTYPE)
     out["ts_recv"] = tr
-    out["ts_event"] = t.column("ts_event_ns").to_numpy()
+    out["ts_event"] = t.column("ts_event_ns").to_numpy() if event_times else tr
     p = t.column(pcol).to_numpy()
     out["price"] = p / scale if k is not None else p
     kq = meta.get("qty_decimals")
@@ -285,3 +331,139 @@ def load_depth(path, symbols=None, venues=None, recv_range=None, price_range=Non
         return chunks[0], reg
     out = np.concatenate(chunks)
     return out[np.argsort(out["ts_recv"], kind="stable")], reg
+
+
+class BookStart:
+    """The depth book of one (venue, symbol) just before a receive time (:meth:`DepthIndex.start`): the
+    checkpoint's levels (``bid`` 1 a bid, ``price``, ``qty``), its ``m_run`` / ``m_known``, and the DEPTH rows
+    received from the checkpoint up to that time (``rows``, receive order).  ``empty``: no DEPTH row came
+    before it."""
+
+    __slots__ = ("bid", "price", "qty", "m_run", "m_known", "rows", "empty")
+
+    def __init__(self, bid, price, qty, m_run, m_known, rows, empty=False):
+        self.bid, self.price, self.qty, self.m_run, self.m_known = bid, price, qty, m_run, m_known
+        self.rows, self.empty = rows, empty
+
+
+class DepthIndex:
+    """The book checkpoints of one (venue, symbol)'s depth files in the dataset at ``path``, read as asked:
+    :meth:`start` gives the book at any receive time from the checkpoint before it and the rows between,
+    without replaying the day.  ``ValueError`` (its message says why) when the files cannot prove it: a
+    file without checkpoints (written before them), or one whose fingerprint differs from its checkpoints'."""
+
+    def __init__(self, path, venue: str, symbol: str, symbol_id: int = 0):
+        self.symbol_id, self.venue_code = int(symbol_id), (_VENUES.index(venue) if venue in _VENUES else 0)
+        self.files = sorted((d, f) for (v, s, d), f in _partitions(path).items()
+                            if v == venue and s.upper() == str(symbol).upper())
+        self._open: dict = {}
+        self._recent: dict = {}  # the row groups decoded last, oldest first
+
+    def _meta(self, j: int):
+        """(the open file, its row groups' least and greatest receive times, its row groups' rows) of file
+        ``j``, read once."""
+        got = self._open.get(("m", j))
+        if got is None:
+            import pyarrow.parquet as pq
+
+            f = self.files[j][1]
+            pf = pq.ParquetFile(f)
+            md = pf.metadata
+            col = pf.schema_arrow.names.index("ts_recv_ns")
+            lo, hi, n = [], [], []
+            for g in range(md.num_row_groups):
+                s = md.row_group(g).column(col).statistics
+                if s is None or not s.has_min_max:
+                    raise ValueError(f"{f}: a row group without receive-time statistics")
+                lo.append(int(s.min))
+                hi.append(int(s.max))
+                n.append(int(md.row_group(g).num_rows))
+            got = self._open[("m", j)] = (pf, np.asarray(lo, np.int64), np.asarray(hi, np.int64), n)
+        return got
+
+    def _file(self, j: int):
+        got = self._open.get(j)
+        if got is None:
+            import orjson
+            import pyarrow.parquet as pq
+
+            f = self.files[j][1]
+            pf, lo, hi, n = self._meta(j)
+            have = [[a, b, c] for a, b, c in zip(lo.tolist(), hi.tolist(), n)]
+            bf = f.with_name(BOOK_FILE)
+            if not bf.is_file():
+                raise ValueError(f"{f} has no book checkpoints (written before them: convert again to add them)")
+            bp = pq.ParquetFile(bf)
+            info = orjson.loads(bp.schema_arrow.metadata[b"liqcore"])
+            dep = info.get("depth", {})
+            if (int(info.get("book_format", 0)) != BOOK_FORMAT or int(info.get("group_rows", 0)) != DEPTH_GROUP_ROWS
+                    or dep.get("size") != f.stat().st_size or dep.get("rows") != pf.metadata.num_rows
+                    or dep.get("groups") != have):
+                raise ValueError(f"{bf} is not the checkpoints of {f.name} (its fingerprint differs)")
+            got = self._open[j] = (pf, bp, info, lo)
+        return got
+
+    def rows(self, lo: int, hi: int, event_times: bool = True) -> np.ndarray:
+        """The DEPTH rows received in [lo, hi) (receive order, ``symbol_id`` and ``venue`` those given to the
+        index), from the row groups that hold them, each file's statistics read once and the last row groups
+        decoded kept (a replay reads on in short steps: each row group is decoded once; ``event_times``:
+        :func:`_read_file`).  A view of a kept row group when one holds them all: not to be written to."""
+        out = []
+        for j, (date, f) in enumerate(self.files):
+            d0 = int(np.datetime64(date, "D").astype(np.int64)) * _NS_PER_DAY
+            if d0 + _NS_PER_DAY <= lo or d0 >= hi:
+                continue
+            pf, g_lo, g_hi, _n = self._meta(j)
+            for g in np.flatnonzero((g_hi >= lo) & (g_lo < hi)).tolist():
+                r = self._group(j, g, event_times)
+                tr = r["ts_recv"]
+                a, b = (int(x) for x in np.searchsorted(tr, [lo, hi], "left"))
+                if b > a:
+                    out.append(r[a:b])
+        if not out:
+            return np.zeros(0, EVENT_DTYPE)
+        return out[0] if len(out) == 1 else np.concatenate(out)
+
+    def _group(self, j: int, g: int, event_times: bool) -> np.ndarray:
+        key = ("g", j, g, event_times)
+        r = self._recent.get(key)
+        if r is None:
+            r, _n = _read_file(self.files[j][1], None, groups=[g], pf=self._meta(j)[0], event_times=event_times)
+            r["symbol_id"], r["venue"] = self.symbol_id, self.venue_code
+            tr = r["ts_recv"]
+            if len(tr) > 1 and not bool(np.all(tr[1:] >= tr[:-1])):
+                raise ValueError(f"{self.files[j][1]}: row group {g} is not in receive order")
+            self._recent[key] = r
+            while len(self._recent) > 4:  # (the oldest decoded group goes)
+                self._recent.pop(next(iter(self._recent)))
+        return r
+
+    def start(self, recv: int, event_times: bool = True) -> BookStart:
+        """The book just before receive time ``recv`` (every DEPTH row received before it applied)."""
+        for j in range(len(self.files) - 1, -1, -1):
+            day0 = int(np.datetime64(self.files[j][0], "D").astype(np.int64)) * _NS_PER_DAY
+            if day0 >= recv:  # (a file holds the rows received on its day)
+                continue
+            pf, bp, info, first = self._file(j)
+            c = int(np.searchsorted(first, recv, "left")) - 1  # the last row group with a row before recv
+            if c < 0:
+                continue
+            off = info["offsets"]
+            a, b = int(off[c]), int(off[c + 1])
+            t = bp.read_row_groups(list(range(a // BOOK_GROUP_ROWS, (b - 1) // BOOK_GROUP_ROWS + 1))) \
+                if b > a else None
+            r0 = (a // BOOK_GROUP_ROWS) * BOOK_GROUP_ROWS
+            if t is not None:
+                t = t.slice(a - r0, b - a)
+            scale = float(10 ** int(info["price_decimals"]))
+            bid = t.column("bid").to_numpy() if t is not None else np.zeros(0, np.int8)
+            price = (t.column("price_ticks").to_numpy() / scale) if t is not None else np.zeros(0)
+            qty = t.column("qty").to_numpy() if t is not None else np.zeros(0)
+            rows = self._group(j, c, event_times)
+            rows = rows[:int(np.searchsorted(rows["ts_recv"], recv, "left"))].copy()
+            if not info["based"][c] and j > 0 and not bool((rows["flags"] & _RUN).any()):
+                raise ValueError(f"{self.files[j][1]}: no snapshot run before row group {c}: its book carries "
+                                 "the day before's")  # (a snapshot run or a gap read here: the book is its own)
+            mr = int(info["m_run"][c])
+            return BookStart(bid, price, qty, mr, int(info["m_known"][c]), rows)
+        return BookStart(np.zeros(0, np.int8), np.zeros(0), np.zeros(0), 0, 0, np.zeros(0, EVENT_DTYPE), empty=True)
