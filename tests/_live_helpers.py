@@ -68,3 +68,20 @@ class GatewayRecorder:
             if time.monotonic() > deadline:
                 raise AssertionError(f"condition not met; updates={self.updates} fills={self.fills}")
             await asyncio.sleep(0.01)
+
+
+def frame_topics(frames) -> set[str]:
+    """The Bybit topics of ``frames`` (bytes or dicts as the venue sends them)."""
+    out = set()
+    for f in frames:
+        d = orjson.loads(f) if isinstance(f, (bytes, str)) else f
+        if isinstance(d, dict) and d.get("topic"):
+            out.add(str(d["topic"]))
+    return out
+
+
+async def until_subscribed(fx, frames, timeout=10.0):
+    """Wait (bounded) until the fake Bybit venue ``fx`` holds a subscription to every topic of ``frames``: the
+    frames pushed then reach the subscriber (the subscription acknowledged, not a fixed sleep)."""
+    tops = frame_topics(frames)
+    await wait_until(lambda: all(fx.subscribed(t) for t in tops), timeout)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from _live_helpers import wait_until
+from _live_helpers import until_subscribed, wait_until
 from liqcore.cli import build_parser
 from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
@@ -52,8 +52,9 @@ async def _session(tmp_path, scope: str, monkeypatch, other: str = "binance"):
         task = asyncio.create_task(runner.run(stop=stop))
         try:
             await _wait(lambda: fx.connections("public") >= 1 and (scope == "venue" or fb.subscribed(liq)))
-            await asyncio.sleep(0.3)  # subscriptions acked
             t0 = int(time.time() * 1000) - 30_000
+            await until_subscribed(fx, [liquidation_frame("ETHUSDT", 3000, 1, "Buy", t0),
+                                        trade_frame("ETHUSDT", 3000.0, 1, "Sell", t0)])  # subscriptions acked
             for i, q in enumerate(BASELINE):
                 await fx.push(liquidation_frame("ETHUSDT", 3000, q, "Buy", t0 + i * 1000))
                 await fb.push(frame(t0 + i * 1000 + 500, q, 3000.0), liq)

@@ -15,6 +15,7 @@ from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import trade_frame
 
 from _live_helpers import PARAMS, cascade_frames
+from _live_helpers import frame_topics, until_subscribed
 from _live_helpers import wait_until as _wait
 
 pytestmark = pytest.mark.timeout(60)
@@ -207,7 +208,7 @@ def test_live_cascade_order_signed_then_filled_and_closed(tmp_path):
             task = asyncio.create_task(runner.run(stop=stop))
             await runner.feed.wait_connected(5)
             await _wait(lambda: fx.connections("public") >= 1 and fx.stats["public_connections"] >= 1)
-            await asyncio.sleep(0.2)  # subscribe acked
+            await until_subscribed(fx, cascade_frames())
             for f in cascade_frames():
                 await fx.push(f)
             await _wait(lambda: fx.requests_to("/v5/order/create"))
@@ -291,7 +292,7 @@ def test_feed_drop_ends_open_cascade_with_gap_and_reconnects():
             stop = asyncio.Event()
             task = asyncio.create_task(runner.run(stop=stop))
             await runner.feed.wait_connected(5)
-            await asyncio.sleep(0.2)
+            await until_subscribed(fx, cascade_frames())
             for f in cascade_frames():
                 await fx.push(f)
             await _wait(lambda: recs)
@@ -300,7 +301,7 @@ def test_feed_drop_ends_open_cascade_with_gap_and_reconnects():
             await _wait(lambda: len(recs) >= 2)
             assert recs[1]["record"] == "ended" and recs[1]["end_reason"] == "gap"
             await _wait(lambda: fx.stats["public_connections"] >= 2 and runner.feed.connected)
-            await asyncio.sleep(0.2)
+            await until_subscribed(fx, cascade_frames())  # (the resubscribe on the new connection)
             await fx.push(cascade_frames()[-1])  # data flows again after the resubscribe
             await _wait(lambda: eng.decoder("bybit").counters["events"] >= 14)
             for junk in (b'{"topic":"allLiquidation.ETHUSDT","data":[{"T":"x"}]}', b"{garbage",
@@ -367,7 +368,11 @@ def test_sigkill_mid_run_loses_nothing_the_venue_acknowledged(tmp_path):
             assert child.poll() is None, child.stderr.read().decode()[-2000:]
             assert time.monotonic() - t < 30, "child did not connect"
             time.sleep(0.05)
-        time.sleep(0.3)
+        tops = frame_topics(cascade_frames())
+        while not all(fx.subscribed(x) for x in tops):  # (the child's subscriptions held, within the bound)
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() - t < 30, "child did not subscribe"
+            time.sleep(0.02)
         for f in cascade_frames():
             th.call(fx.push(f))
         cid = None
@@ -434,7 +439,7 @@ def test_live_entry_timeout_cancels_on_the_venue_and_hold_timeout_closes():
             stop = asyncio.Event()
             task = asyncio.create_task(runner.run(stop=stop))
             await runner.feed.wait_connected(5)
-            await asyncio.sleep(0.2)
+            await until_subscribed(fx, cascade_frames())
             for f in cascade_frames():  # decision at receive time (now): the timeouts run on the wall clock
                 await fx.push(f)
             await _wait(lambda: fx.requests_to("/v5/order/create"))

@@ -17,7 +17,7 @@ from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
 from liqcore.testing.fake_exchange import FakeExchange
 
-from _live_helpers import cascade_frames, wait_until
+from _live_helpers import cascade_frames, until_subscribed, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -52,9 +52,9 @@ async def working_engine(fx, tmp_path, n: int, partial: int, unknown: bool):
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop=stop))
     await runner.feed.wait_connected(10)
-    await asyncio.sleep(0.3)  # subscriptions acked
     t0 = int(time.time() * 1000) - 30_000
     normal = syms[:-1] if unknown else syms
+    await until_subscribed(fx, [f for s in normal for f in cascade(s, t0)], 20)  # subscriptions acked
     for s in normal:
         for f in cascade(s, t0):
             await fx.push(f)
