@@ -5,7 +5,7 @@ reads and, where a window starts after rows nobody replayed, puts the symbol's d
 full replay has it there: the checkpoint before it (``liqcore.dataset.depth.DepthIndex``) and the rows
 between.  Why the result is the full replay's: docs/data.md, "The default read with depth".
 
-May import: numpy, ``_jit``, ``dataset``, ``types`` and this package's ``stream``.
+May import: numpy, ``_jit``, ``dataset``, ``types`` and this package's ``stream`` and ``row_groups``.
 """
 from __future__ import annotations
 
@@ -82,3 +82,51 @@ class DepthFeed:
             s["d_known"] = 0
         self.starts += 1
         return got.rows
+
+    def merge(self, cell, raw: np.ndarray, a: int, b: int, q_now: bool):
+        """``raw`` (the step's events received in [a, b), receive order) with the step's DEPTH rows merged in
+        after them at one receive time -> (rows, DEPTH rows added); ``q_now`` False: the step's quotes are
+        not read (the first quote must not fall in it, or the book in force would be the depth's there)."""
+        from liqcore._jit.chunks import merge_recv
+
+        if not q_now and self.first_quote is not None and a <= min(self.first_quote) < b:
+            raise NotStreamable("the queue at depth: the first quote falls in a step whose quotes are skipped")
+        dr = self.rows(cell, a, b)
+        if not len(dr):
+            return raw, 0
+        return merge_recv(np.ascontiguousarray(raw), dr), len(dr)
+
+    def skip(self, cell, b: int, to: int, o: int, so: int, no_records: np.ndarray, book: bool):
+        """The DEPTH rows received in [b, to), where the read passes over row groups in which no print
+        reaches the live order or position, replayed as a chunk of their own (they move its queue) ->
+        (the next global event and print indices, the rows replayed)."""
+        from liqcore.backtest.stream import _Chunk
+
+        dr = self.rows(cell, b, to)
+        if not len(dr):
+            return o, so, 0
+        ch = _Chunk(dr, o, so, book=book)
+        cell.feed(ch, no_records, ch.sim_index(np.zeros(0, np.int64)))
+        return o + len(ch.events), so + len(ch.sim), len(dr)
+
+
+def first_quotes(rd, g: dict, lo: int, hi: int):
+    """The receive times of the selection's first best bid and first best ask rows (None: no quote; a
+    side never quoted in the first groups holding quotes: never, so no window starts after both), read
+    from the first bulk row groups (``g``: :func:`liqcore.backtest.row_groups._bulk_groups`) that hold quotes."""
+    from liqcore.backtest.row_groups import _ASK, _BID
+    from liqcore.types import Kind
+
+    got: dict = {}
+    for i in np.flatnonzero(g["has_quotes"])[:8]:
+        q = rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))
+        q = q[q["kind"] == int(Kind.QUOTE)]
+        for side, m in ((_BID, q["side"] == _BID), (_ASK, q["side"] != _BID)):
+            k = np.flatnonzero(m)
+            if len(k):
+                got[side] = min(got.get(side, 2**63 - 1), int(q["ts_recv"][k[0]]))
+        if len(got) == 2:
+            break
+    if not got:
+        return None
+    return (got.get(_BID, 2**63 - 1), got.get(_ASK, 2**63 - 1))

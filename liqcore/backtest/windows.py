@@ -182,10 +182,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     clock.book = book
     feed = None
     if depth_pair is not None:  # the queue at depth: each step's DEPTH rows, a window's book from a checkpoint
-        from liqcore._jit.chunks import merge_recv
-        from liqcore.backtest.depth_windows import DepthFeed
+        from liqcore.backtest.depth_windows import DepthFeed, first_quotes
 
-        feed = DepthFeed(path, depth_pair[0], depth_pair[1], reg, _first_quotes(rd, clock.g, lo, hi))
+        feed = DepthFeed(path, depth_pair[0], depth_pair[1], reg, first_quotes(rd, clock.g, lo, hi))
     t_rec = rec["confirm_recv_ns"].astype(np.int64)
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
@@ -238,13 +237,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 _book_before(cell, rd, raw[:k_a], lo, hi, book_at, a_pre)
                 raw = raw[k_a:]
             if feed is not None:  # the DEPTH rows received with the step's events (after them at one time)
-                if not q_now and feed.first_quote is not None and a <= min(feed.first_quote) < b:
-                    raise NotStreamable("the queue at depth: the first quote falls in a step whose quotes are skipped")
-                dr = feed.rows(cell, a, b)
-                if len(dr):
-                    raw = merge_recv(np.ascontiguousarray(raw), dr)
-                    n_events += len(dr)
-                    kinds.add(int(Kind.DEPTH))
+                raw, n_d = feed.merge(cell, raw, a, b, q_now)
+                n_events += n_d
             cur_end = b
             book_at = b if q_now else book_at
             kd = raw["kind"]
@@ -287,18 +281,14 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             if to > b:  # (the skipped quotes: read back by the next step that decodes quotes, from book_at)
                 n_skipped += clock.skipped
                 if feed is not None:  # the depth rows received there still move the queue (no print reaches it)
-                    dr = feed.rows(cell, b, to)
-                    if len(dr):
-                        ch = _Chunk(dr, o, so, book=book)
-                        cell.feed(ch, rec[:0], ch.sim_index(np.zeros(0, np.int64)))
-                        o += len(ch.events)
-                        so += len(ch.sim)
-                        n_events += len(dr)
+                    o, so, n_d = feed.skip(cell, b, to, o, so, rec[:0], book)
+                    n_events += n_d
                 a, b = to, min(to + step, hi)
                 cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
             else:
                 a, b = b, min(b + step, hi)
         i = j
+    kinds |= {int(Kind.DEPTH)} if feed is not None and feed.rows_read else set()
     for k, flag in ((int(Kind.TRADE), "has_trades"), (int(Kind.QUOTE), "has_quotes")):
         if k not in kinds and _has_kind(rd, clock.g, lo, hi, k, flag):  # what the data holds, not what was read
             kinds.add(k)
@@ -734,26 +724,6 @@ def _has_depth(rd, det_ev: np.ndarray, rare: list, lo: int, hi: int) -> bool:
     if d in rare:
         return bool((det_ev["kind"] == d).any())
     return bool(len(rd.read(lo, hi, kinds=[d])))
-
-
-def _first_quotes(rd, g: dict, lo: int, hi: int):
-    """The receive times of the selection's first best bid and first best ask rows (None: no quote; a
-    side never quoted in the first groups holding quotes: never, so no window starts after both), from the first bulk row groups whose statistics hold quotes."""
-    from liqcore.types import Kind
-
-    got: dict = {}
-    for i in np.flatnonzero(g["has_quotes"])[:8]:
-        q = rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))
-        q = q[q["kind"] == int(Kind.QUOTE)]
-        for side, m in ((_BID, q["side"] == _BID), (_ASK, q["side"] != _BID)):
-            k = np.flatnonzero(m)
-            if len(k):
-                got[side] = min(got.get(side, 2**63 - 1), int(q["ts_recv"][k[0]]))
-        if len(got) == 2:
-            break
-    if not got:
-        return None
-    return (got.get(_BID, 2**63 - 1), got.get(_ASK, 2**63 - 1))
 
 
 def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:

@@ -256,12 +256,28 @@ class WarmPlugin(_WorkerPlugin):
     what ``fn`` returned (seconds)."""
 
     name = "liqcore-warm"
+    #: seconds the warm-up may hold a worker's registration; past it the worker takes tasks, warm or not
+    WAIT_S = 120.0
 
     def __init__(self, fn):
         self.fn = fn
 
-    def setup(self, worker):
-        worker.liqcore_warm_s = self.fn()
+    async def setup(self, worker):
+        """``fn`` on a thread of its own, not on the worker's event loop: the worker keeps answering the
+        scheduler's heartbeats however long the kernels take to load on a busy machine (a loop blocked for
+        minutes gets the worker declared dead and restarted mid-sweep), and its registration waits at most
+        :attr:`WAIT_S` (``liqcore_warm_s`` None then: the first tasks load what is left)."""
+        import asyncio
+        import logging
+
+        worker.liqcore_warm_s = None
+        fut = asyncio.get_running_loop().run_in_executor(None, self.fn)
+        try:
+            worker.liqcore_warm_s = await asyncio.wait_for(asyncio.shield(fut), self.WAIT_S)
+        except asyncio.TimeoutError:
+            logging.getLogger("liqcore.sweep").warning(
+                "dask worker %s: liqcore's kernels still loading after %.0f s; it takes tasks now",
+                getattr(worker, "address", "?"), self.WAIT_S)
 
 
 def describe(stats: dict) -> str | None:
