@@ -286,6 +286,10 @@ def write_depth(out_dir, events: np.ndarray, registry) -> dict:
             lo, hi = int(new["ts_recv"][0]), int(new["ts_recv"][-1])
             inside = old[(old["ts_recv"] >= lo) & (old["ts_recv"] <= hi)]
             if len(inside) == len(new) and all(np.array_equal(inside[c], new[c]) for c in _STORED):
+                if not dest.with_name(BOOK_FILE).is_file():  # (a file written before checkpoints: they are added)
+                    k = _ticks(old["price"])[0]
+                    if k is not None:
+                        _write_book(old, dest, int(k))
                 continue  # the same rows again: nothing to add
             rows = np.concatenate([old, new])  # another source: both, old rows first at equal receive times
             rows = rows[np.argsort(rows["ts_recv"], kind="stable")]

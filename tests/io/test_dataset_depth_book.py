@@ -122,3 +122,22 @@ def test_checkpoints_of_another_write_are_refused(tmp_path, small_groups):
     f.unlink()
     with pytest.raises(ValueError, match="no book checkpoints"):
         DepthIndex(tmp_path / "a", "binance", "BTCUSDT").start(int(ev["ts_recv"][-1]))
+
+
+def test_writing_the_same_rows_again_adds_the_checkpoints_a_file_lacks(tmp_path, small_groups):
+    """A depth file written before checkpoints existed: converting the same data again leaves its rows as they
+    are and writes its checkpoints beside it."""
+    ev = _stream(3, 200, 1, snap_each_day=True)
+    _write(tmp_path, ev)
+    book = next((tmp_path / DEPTH_DIR).rglob(BOOK_FILE))
+    depth_file = book.with_name("depth.parquet")
+    before = depth_file.read_bytes()
+    book.unlink()
+    with pytest.raises(ValueError, match="no book checkpoints"):
+        DepthIndex(tmp_path, "binance", "BTCUSDT").start(int(ev["ts_recv"][-1]))
+    _write(tmp_path, ev)
+    assert book.is_file() and depth_file.read_bytes() == before
+    t = int(ev["ts_recv"][len(ev) // 2])
+    have_t, have_m = _from_start(DepthIndex(tmp_path, "binance", "BTCUSDT").start(t))
+    want_t, want_m = _replayed(ev, t)
+    assert _levels(have_t) == _levels(want_t) and (have_m[0] == want_m[0]).all()
