@@ -22,7 +22,6 @@ class DepthFeed:
     def __init__(self, path, venue: str, symbol: str, registry, first_quote):
         from liqcore.dataset.depth import DepthIndex
 
-        self.path, self.venue, self.symbol, self.reg = str(path), venue, symbol, registry
         self.sid = registry.id(venue, symbol)
         self.index = DepthIndex(path, venue, symbol, self.sid)
         self.first_quote = first_quote

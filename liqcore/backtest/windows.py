@@ -172,9 +172,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             cell.par["grid"][sid] = g_sid
     book = params.fill == "queue"  # the QUOTE rows are replayed in the windows (the book, the queue)
     fallback = False
-    if depth_pair is not None and not (book and _has_quotes(rd, clock.g, lo, hi)):
-        raise NotStreamable("the queue at depth without quotes: the depth's best is the book in force at every row")
     if book and not _has_quotes(rd, clock.g, lo, hi):  # no quote in the span: through, as the full replay
+        if depth_pair is not None:  # (set under the queue rule only)
+            raise NotStreamable("the queue at depth without quotes: the depth's best is the book in force at every row")
         from liqcore.execution.events import queue_fallback
 
         fallback = queue_fallback(cell.par, np.zeros(0, _dtype()))

@@ -32,6 +32,11 @@ BOOK_FORMAT = 1
 BOOK_GROUP_ROWS = 65_536
 
 
+def _venue_code(venue: str) -> int:
+    """The event contract's venue code of a depth partition's ``venue`` name (0: not one of liqcore's)."""
+    return _VENUES.index(venue) if venue in _VENUES else 0
+
+
 def price_decimals(price: np.ndarray) -> int | None:
     """The least k in 0..9 such that every price is an integer number of 10^-k read back exactly
     (``ticks / 10**k`` gives the same float), None when none is."""
@@ -327,7 +332,7 @@ def load_depth(path, symbols=None, venues=None, recv_range=None, price_range=Non
             p = rows["price"]
             rows = rows[((p >= price_range[0]) & (p <= price_range[1])) | ((rows["flags"] & _RUN) != 0)]
         rows["symbol_id"] = reg.id(venue, symbol)
-        rows["venue"] = _VENUES.index(venue) if venue in _VENUES else 0
+        rows["venue"] = _venue_code(venue)
         chunks.append(rows)
     if not chunks:
         return np.zeros(0, EVENT_DTYPE), reg
@@ -357,16 +362,17 @@ class DepthIndex:
     file without checkpoints (written before them), or one whose fingerprint differs from its checkpoints'."""
 
     def __init__(self, path, venue: str, symbol: str, symbol_id: int = 0):
-        self.symbol_id, self.venue_code = int(symbol_id), (_VENUES.index(venue) if venue in _VENUES else 0)
+        self.symbol_id, self.venue_code = int(symbol_id), _venue_code(venue)
         self.files = sorted((d, f) for (v, s, d), f in _partitions(path).items()
                             if v == venue and s.upper() == str(symbol).upper())
-        self._open: dict = {}
+        self._metas: dict = {}  # file index -> its row groups' statistics (:meth:`_meta`)
+        self._books: dict = {}  # file index -> its checkpoints, fingerprint checked (:meth:`_file`)
         self._recent: dict = {}  # the row groups decoded last, oldest first
 
     def _meta(self, j: int):
         """(the open file, its row groups' least and greatest receive times, its row groups' rows) of file
         ``j``, read once."""
-        got = self._open.get(("m", j))
+        got = self._metas.get(j)
         if got is None:
             import pyarrow.parquet as pq
 
@@ -382,11 +388,11 @@ class DepthIndex:
                 lo.append(int(s.min))
                 hi.append(int(s.max))
                 n.append(int(md.row_group(g).num_rows))
-            got = self._open[("m", j)] = (pf, np.asarray(lo, np.int64), np.asarray(hi, np.int64), n)
+            got = self._metas[j] = (pf, np.asarray(lo, np.int64), np.asarray(hi, np.int64), n)
         return got
 
     def _file(self, j: int):
-        got = self._open.get(j)
+        got = self._books.get(j)
         if got is None:
             import orjson
             import pyarrow.parquet as pq
@@ -404,7 +410,7 @@ class DepthIndex:
                     or dep.get("size") != f.stat().st_size or dep.get("rows") != pf.metadata.num_rows
                     or dep.get("groups") != have):
                 raise ValueError(f"{bf} is not the checkpoints of {f.name} (its fingerprint differs)")
-            got = self._open[j] = (pf, bp, info, lo)
+            got = self._books[j] = (pf, bp, info, lo)
         return got
 
     def rows(self, lo: int, hi: int, event_times: bool = True) -> np.ndarray:
