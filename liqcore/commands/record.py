@@ -30,7 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     add_universe_arguments(p, also="recorded", narrowed="left out (Bybit)")
     p.add_argument("--rest-url", default=None, metavar="URL",
-                   help="--symbols all: the venue's REST base URL for its instrument list (mirrors, tests)")
+                   help="the venue's REST base URL (mirrors, tests): --symbols all takes its instrument list there, "
+                        "--depth its order-book snapshots")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--dataset", default=None, metavar="DS",
                    help="also convert each hourly file into the dataset DS as it closes (and, at the start, the "
@@ -42,6 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no periodic status line")
     p.add_argument("--no-book", dest="book", action="store_false",
                    help="do not record the top of book (best bid/ask and sizes; recorded by default)")
+    p.add_argument("--depth", action="store_true",
+                   help="also record each symbol's order-book depth, its venue's snapshot-plus-delta protocol followed "
+                        "(Binance <s>@depth@100ms with REST snapshots, Bybit orderbook.N.S, OKX books with REST "
+                        "snapshots); a sequence break gets a new snapshot and is marked as a gap in the data")
+    p.add_argument("--depth-levels", type=int, default=1000, metavar="N",
+                   help="--depth on Bybit: the orderbook.N stream (50, 200 or 1000 levels a side; default 1000)")
     p.add_argument("--instruments-refresh", default="1h", metavar="DUR",
                    help="--venue okx --symbols all: ask the venue for its instrument list again every DUR (default 1h; "
                         "0: never) and merge it into the one kept with the recording (a swap listed while recording "
@@ -178,24 +185,33 @@ async def _keep_refreshed(args, venue: str, stop: asyncio.Event, every_s: float)
 
 async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = None, network: str = "mainnet",
                  duration: float | None = None, flush_s: float = 1.0, quiet: bool = True,
-                 stop_event: asyncio.Event | None = None, book: bool = True, on_closed=None, **conn_kwargs) -> dict:
+                 stop_event: asyncio.Event | None = None, book: bool = True, on_closed=None, depth: int = 0,
+                 rest_url: str | None = None, **conn_kwargs) -> dict:
     """Record until ``duration`` elapses, ``stop_event`` is set or the task is cancelled; returns counts.
     ``book``: also the top of book of every symbol.  ``on_closed(path)``: called with each hourly file
-    once it is closed whole."""
+    once it is closed whole.  ``depth``: also each symbol's depth (Bybit: the ``orderbook.<depth>`` stream;
+    0: none), kept whole by :class:`liqcore.live.depthkeep.DepthKeeper` (its REST snapshots from
+    ``rest_url``, default the venue's)."""
     from liqcore.live.feeds import FeedManager
     from liqcore.live.recorder import Recorder
 
     rec = Recorder(out, flush_every_s=flush_s, on_closed=on_closed)
     stop = stop_event or asyncio.Event()
 
+    keeper = None
+
     def on_gap_events(events, reason):
         rec.write_gap(venue, reason, int(events["ts_recv"][0]))
+        if keeper is not None:
+            keeper.gap()
 
     if "specs" not in conn_kwargs:
         from liqcore.live.feeds import stream_module
 
         # Bybit: also the tickers stream (mark price, funding rate and open interest)
         extra = {"tickers": True} if venue == "bybit" else {}
+        if depth:
+            extra["depth"] = int(depth) if venue == "bybit" else True
         conn_kwargs["specs"] = stream_module(venue).connection_specs(symbols, url=ws_url, network=network,
                                                                     book=book, **extra)
     from liqcore.venues.decoder import Decoder
@@ -205,14 +221,25 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
 
     def on_frame(v, payload, recv_ns):
         rec.write_frame(v, payload, recv_ns)
+        if keeper is not None:
+            keeper.frame(payload, recv_ns)
         if not data[0]:
             probe.feed_rows(payload, recv_ns)
             data[0] = probe.counters["frames"] - probe.counters["control"]
 
     fm = FeedManager(venue, symbols, on_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
-    # a subscribed stream silent while the others flow: a gap line naming it (the feed logs the line itself)
-    fm.watch.on_silent.append(lambda r: rec.write_gap(venue, "silent", time.time_ns(), stream=r.stream,
-                                                      since_ns=r.since_ns))
+    if depth:
+        from liqcore.live.depthkeep import DepthKeeper
+
+        keeper = DepthKeeper(venue, rec, rest_base=rest_url, network=network, resubscribe=fm.resubscribe,
+                             depth_topic=lambda s: f"orderbook.{int(depth)}.{s}")
+
+    def on_silent(r):  # a subscribed stream silent while the others flow: a gap line naming it (the feed logs it)
+        rec.write_gap(venue, "silent", time.time_ns(), stream=r.stream, since_ns=r.since_ns)
+        if keeper is not None:
+            keeper.gap()  # (a reader of the recording takes every gap line as a break of the venue's books)
+
+    fm.watch.on_silent.append(on_silent)
     status = StatusLine()
     with status if not quiet else contextlib.nullcontext():
         await fm.start()
@@ -233,8 +260,11 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
                     break
         finally:
             await fm.stop()
+            if keeper is not None:
+                await keeper.close()
             rec.close()
     return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health(),
+            "depth": dict(keeper.counts) if keeper is not None else None,
             "seconds": time.monotonic() - t0, "failure": fm.failure(data_frames=data[0]),
             "unwritten": rec.unwritten, "write_error": rec.error}
 
@@ -254,6 +284,17 @@ def run(args) -> int:
     from liqcore.commands._market import whole_market
 
     refresh_s = parse_duration(args.instruments_refresh, "instruments-refresh") / 1e9
+    depth = 0
+    if args.depth:
+        if whole_market(args.symbols):
+            raise ValueError("depth: --depth records the books of the symbols named; not with --symbols all")
+        depth = int(args.depth_levels) if venue == "bybit" else 1
+        if venue == "bybit":
+            from liqcore.venues.bybit.stream import DEPTH_LEVELS
+
+            if depth not in DEPTH_LEVELS:
+                raise ValueError(f"depth-levels: Bybit's linear order book streams are "
+                                 f"{', '.join(map(str, DEPTH_LEVELS))} levels; got {depth}")
     if whole_market(args.symbols):
         symbols, extra["specs"], kept = _whole_market(args, venue)
     else:
@@ -305,7 +346,8 @@ def run(args) -> int:
                                ping_interval_s=params.ping_interval_ns / 1e9,
                                stall_timeout_s=params.stall_timeout_ns / 1e9,
                                silent_after_s=params.silent_after_ns / 1e9,
-                               on_closed=feeder.submit if feeder is not None else None, **extra)
+                               on_closed=feeder.submit if feeder is not None else None,
+                               depth=depth, rest_url=args.rest_url, **extra)
         finally:
             if refresher is not None:
                 refresher.cancel()
@@ -313,6 +355,10 @@ def run(args) -> int:
 
     res, stopped = asyncio.run(main())  # (the status line ends itself: StatusLine)
     print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
+    if res.get("depth") is not None:
+        d = res["depth"]
+        print(f"depth: {d['snapshots']} REST snapshots, {d['resubscribed']} re-subscriptions, {d['failed']} failed "
+              f"snapshot requests, {d['bad_frames']} depth frames that did not parse", file=sys.stderr)
     if feeder is not None:  # stopped by a signal: only the file being converted; the next run takes the rest
         feeder.close(wait=not stopped)
         print(feeder.summary() + ("; the files not converted yet are taken by the next record --dataset"

@@ -166,6 +166,15 @@ class FeedManager:
             if not self._stopping:
                 c.start()
 
+    def resubscribe(self, topic: str) -> bool:
+        """``topic`` (as the specs hold it) unsubscribed then subscribed again on its connection (a depth
+        book that needs the venue's snapshot again); False when no connection holds it."""
+        for i, spec in enumerate(self.specs):
+            if topic in spec.topics:
+                self._resubscribe(i, topic)
+                return True
+        return False
+
     def add_topics(self, topics, url: str | None = None) -> list[str]:
         """Bybit: ``topics`` subscribed while running (e.g. a new listing's ``allLiquidation`` topic): on the
         connections that still have room within the venue's args limit (``MAX_ARGS_CHARS`` a connection), the

@@ -7,6 +7,8 @@ Line formats (what ``liqcore.io.load_events`` reads back)::
     {"recv_ns":<int>,"venue":"bybit","gap":{"reason":"stale"}}         # the feed was lost here
     {"recv_ns":<int>,"venue":"binance","gap":{"reason":"silent","stream":"ethusdt@bookTicker","since_ns":<int>}}
                                      # one stream was silent from since_ns until this line (its siblings flowed)
+    {"recv_ns":<int>,"venue":"binance","rest":{"symbol":"BTCUSDT","path":"/fapi/v1/depth","body":{...}}}
+                                     # a REST depth snapshot the recorder asked for (``record --depth``)
 
 Files are named ``<venue>-YYYYMMDDTHH.jsonl.zst`` by the UTC hour of ``recv_ns``. The compressor
 flushes a block every ``flush_every_s`` seconds or ``flush_every_lines`` lines, so a crash loses at
@@ -25,7 +27,7 @@ from pathlib import Path
 import orjson
 import zstandard
 
-__all__ = ["Recorder", "frame_line", "gap_line", "hour_file_name", "read_lines"]
+__all__ = ["Recorder", "frame_line", "gap_line", "rest_line", "hour_file_name", "read_lines"]
 
 HOUR_NS = 3600 * 1_000_000_000
 log = logging.getLogger("liqcore.recorder")
@@ -52,6 +54,17 @@ def gap_line(venue: str, reason: str, recv_ns: int, stream: str | None = None, s
     if since_ns is not None:
         gap["since_ns"] = int(since_ns)
     return orjson.dumps({"recv_ns": int(recv_ns), "venue": venue, "gap": gap}) + b"\n"
+
+
+def rest_line(venue: str, symbol: str, path: str, body: bytes, recv_ns: int) -> bytes:
+    """The record line of a REST answer the recorder asked for (a depth snapshot): ``{"recv_ns", "venue",
+    "rest": {"symbol", "path", "body"}}``, the body embedded as the venue sent it (ValueError: not JSON)."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ValueError(f"rest: {path} of {symbol} did not answer JSON") from None
+    return orjson.dumps({"recv_ns": int(recv_ns), "venue": venue,
+                         "rest": {"symbol": str(symbol), "path": str(path), "body": doc}}) + b"\n"
 
 
 def hour_file_name(venue: str, recv_ns: int) -> str:
@@ -233,6 +246,21 @@ class Recorder:
         self._pending += 1
         if self._pending >= self.flush_every_lines:
             self.flush()
+
+    def write_rest(self, venue: str, symbol: str, path: str, body: bytes, recv_ns: int) -> None:
+        """A REST answer the recorder asked for (:func:`rest_line`), flushed at once."""
+        line = rest_line(venue, symbol, path, body, recv_ns)
+        if self._failed_at is not None:
+            self.unwritten += 1
+            return
+        self.lines += 1
+        self._pending_v[venue] = self._pending_v.get(venue, 0) + 1
+        try:
+            self._writer(venue, recv_ns).write(line)
+        except OSError as exc:
+            self._fail(exc, venue)
+            return
+        self.flush()
 
     def write_gap(self, venue: str, reason: str, recv_ns: int, stream: str | None = None,
                   since_ns: int | None = None) -> None:

@@ -195,6 +195,10 @@ class FakeExchange(LoopbackVenue):
         self.public_ops: list[tuple[str, str, list, bool]] = []
         #: public topics subscribed and acknowledged as usual but never sent (:meth:`silence`)
         self.silenced: set[str] = set()
+        #: symbol -> its order book, a callable giving ``(u, bids, asks)`` now (levels ``[price, size]`` strings,
+        #: best first): a subscription of ``orderbook.N.<symbol>`` (N > 1) is sent its N best levels a side as a
+        #: ``snapshot`` right after the acknowledgement, as the venue does
+        self.books: dict = {}
         #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
         self.account = FakeAccount(maker_fee=maker_fee, taker_fee=taker_fee)
         self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
@@ -303,6 +307,21 @@ class FakeExchange(LoopbackVenue):
     def silence(self, topic: str, silent: bool = True) -> None:
         """Fault: public ``topic`` is acknowledged when subscribed, as ever, and never sent; ``silent=False`` ends it."""
         (self.silenced.add if silent else self.silenced.discard)(topic)
+
+    def _book_snapshot(self, topic: str) -> str | None:
+        """The ``snapshot`` message a subscription of ``orderbook.N.<symbol>`` gets (:attr:`books`), or None."""
+        parts = topic.split(".")
+        if len(parts) != 3 or parts[0] != "orderbook" or not parts[1].isdigit() or int(parts[1]) <= 1:
+            return None
+        book = self.books.get(parts[2])
+        if book is None:
+            return None
+        n = int(parts[1])
+        u, bids, asks = book()
+        now = self.now_ms()
+        return orjson.dumps({"topic": topic, "type": "snapshot", "ts": now,
+                             "data": {"s": parts[2], "b": bids[:n], "a": asks[:n], "u": int(u), "seq": int(u)},
+                             "cts": now - 1}).decode()
 
     def subscribed(self, topic: str) -> bool:
         """A public connection open now holds ``topic``."""
@@ -458,6 +477,11 @@ class FakeExchange(LoopbackVenue):
                             c.topics.difference_update(args)
                     await self._send(c, orjson.dumps({"success": ok, "ret_msg": "" if ok else why,
                                                       "conn_id": c.conn_id, "req_id": req_id, "op": op}).decode())
+                    if ok and op == "subscribe":
+                        for a in args:
+                            snap = self._book_snapshot(a)
+                            if snap is not None:
+                                await self._send(c, snap)
                     if ok and op == "subscribe" and self.replay_start == "subscribe" and self._start_evt is not None:
                         self._start_evt.set()
                 else:

@@ -107,6 +107,9 @@ def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) 
                         st["other_venue"] = st.get("other_venue", 0) + 1
                         continue
                     recv_ns = int(obj["recv_ns"])
+                    if "rest" in obj and "frame" not in obj:  # a REST snapshot the recorder asked for: no frame
+                        st["rest_lines"] = st.get("rest_lines", 0) + 1
+                        continue
                     frame = obj["frame"]
                 except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
                     if strict:

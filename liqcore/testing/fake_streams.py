@@ -28,7 +28,12 @@ MAX_MSGS_PER_S = 10
 #: a Binance push's event type -> the streams that carry it (``{s}``: the symbol, lower case)
 _BINANCE_STREAMS = {b"forceOrder": ("!forceOrder@arr", "{s}@forceOrder"), b"aggTrade": ("{s}@aggTrade",),
                     b"trade": ("{s}@trade",), b"bookTicker": ("{s}@bookTicker",),
-                    b"markPriceUpdate": ("{s}@markPrice@1s", "{s}@markPrice", "!markPrice@arr@1s")}
+                    b"markPriceUpdate": ("{s}@markPrice@1s", "{s}@markPrice", "!markPrice@arr@1s"),
+                    b"depthUpdate": ("{s}@depth", "{s}@depth@500ms", "{s}@depth@100ms")}
+#: Binance ``GET /fapi/v1/depth``: the limits it takes (default 500)
+BINANCE_DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
+#: OKX ``GET /api/v5/market/books``: at most 400 levels a side (default 1)
+OKX_BOOKS_MAX_SZ = 400
 _EVENT = re.compile(rb'"e":"([A-Za-z]+)"')
 _SYMBOL = re.compile(rb'"s":"([A-Za-z0-9_]+)"')
 _REPLAY_HIGH_WATER = 4 << 20  # bytes queued on a connection before the replay waits for it to drain
@@ -101,6 +106,10 @@ class FakeMarketStream:
         self._acked: dict[web.WebSocketResponse, set[str]] = {}
         #: Binance: connections the fake closed, by reason (``"rate"``: > 10 messages/s, ``"streams"``: > 1024)
         self.closed_for = {"rate": 0, "streams": 0}
+        #: symbol (Binance) or instId (OKX) -> its order book for the REST depth snapshot: a callable giving
+        #: ``(update id, bids, asks)`` at the time of the request (bids best first, asks best first, each
+        #: ``[price, size]`` strings); Binance calls the id ``lastUpdateId``, OKX ``seqId``
+        self.depth_books: dict = {}
 
     @property
     def ws_url(self) -> str:
@@ -124,10 +133,12 @@ class FakeMarketStream:
             app.router.add_get(_PATHS[self.venue], self._ws)
         rest = ({"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(self.instruments, int(time.time() * 1000)),
                  "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(self.instruments),
-                 "/fapi/v1/klines": self._binance_klines} if self.venue == "binance" else
+                 "/fapi/v1/klines": self._binance_klines,
+                 "/fapi/v1/depth": self._binance_depth} if self.venue == "binance" else
                 {"/api/v5/public/instruments": lambda q: fu.okx_instruments(self.instruments),
                  "/api/v5/market/tickers": lambda q: fu.okx_tickers(self.instruments),
-                 "/api/v5/market/candles": self._okx_candles})
+                 "/api/v5/market/candles": self._okx_candles,
+                 "/api/v5/market/books": self._okx_books})
         for path, answer in rest.items():
             async def handler(request, answer=answer):
                 self.rest_requests.append(request.path)
@@ -173,6 +184,40 @@ class FakeMarketStream:
                              int(q.get("limit", 500)), False)
         return [[t, f"{o}", f"{h}", f"{lo}", f"{c}", f"{v}", t + 59_999, f"{v * c}", 1, "0", "0", "0"]
                 for t, o, h, lo, c, v in rows]
+
+    def _binance_depth(self, q):
+        """``GET /fapi/v1/depth``: ``symbol`` (required), ``limit`` one of 5, 10, 20, 50, 100, 500, 1000 (default
+        500) -> ``{"lastUpdateId", "E", "T", "bids", "asks"}``."""
+        book = self.depth_books.get(q.get("symbol", ""))
+        if book is None:
+            return {"code": -1121, "msg": "Invalid symbol."}, 400
+        try:
+            limit = int(q.get("limit", 500))
+        except ValueError:
+            limit = -1
+        if limit not in BINANCE_DEPTH_LIMITS:
+            return {"code": -1100, "msg": "Illegal characters found in parameter 'limit'; legal range is "
+                                          "'5, 10, 20, 50, 100, 500, 1000'."}, 400
+        uid, bids, asks = book()
+        now = int(time.time() * 1000)
+        return {"lastUpdateId": int(uid), "E": now, "T": now - 1, "bids": bids[:limit], "asks": asks[:limit]}
+
+    def _okx_books(self, q):
+        """``GET /api/v5/market/books``: ``instId`` (required), ``sz`` up to 400 (default 1) -> ``{"code": "0",
+        "data": [{"asks", "bids", "ts", "seqId"}]}``, each level ``[price, size, "0", orders]``."""
+        book = self.depth_books.get(q.get("instId", ""))
+        if book is None:
+            return {"code": "51001", "msg": "Instrument ID does not exist", "data": []}
+        try:
+            sz = int(q.get("sz", 1))
+        except ValueError:
+            sz = -1
+        if not 1 <= sz <= OKX_BOOKS_MAX_SZ:
+            return {"code": "51000", "msg": "Parameter sz error", "data": []}
+        seq, bids, asks = book()
+        lv = lambda side: [[p, s, "0", "1"] for p, s in side[:sz]]  # noqa: E731
+        return {"code": "0", "msg": "", "data": [{"asks": lv(asks), "bids": lv(bids),
+                                                  "ts": str(int(time.time() * 1000)), "seqId": int(seq)}]}
 
     def _okx_candles(self, q):
         if q.get("bar") != "1m" or q.get("instId") not in self.klines:

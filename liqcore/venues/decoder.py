@@ -605,7 +605,15 @@ _SLICE_BYTES = 1 << 20
 #: a Binance log line: ``2026-03-10 13:10:19 Liquidation: {<forceOrder "o" object>}``
 _LOG_LINE = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
 _GAP_KIND = int(Kind.GAP)
+_DEPTH_KIND = int(Kind.DEPTH)
+_OKX_CODE = int(Venue.OKX)
 _NAN = float("nan")
+
+
+def _is_depth(vname: str, frame) -> bool:
+    from liqcore.venues.depthsync import is_depth_frame
+
+    return is_depth_frame(vname, frame)
 
 
 class LineDecoder:
@@ -627,6 +635,7 @@ class LineDecoder:
         self.fmt = fmt
         self.prose = (fmt == "binance-log") if prose is None else bool(prose)
         self._json_lines = None  # the per-line JSON decoder of a "binance-log" decoder
+        self._depth = None  # the depth books of recorded depth lines (liqcore.venues.depthsync.DepthLines)
 
     # one line -> CONTROL / number of events; raises Reject
     def _raw(self, obj) -> int:
@@ -646,13 +655,19 @@ class LineDecoder:
             venue = int(Venue.parse(vname)) if vname is not None else 0
         except ValueError:
             raise Reject("unknown_venue", "venue") from None
+        vname = Venue(venue).name.lower() if venue else ""
         if "gap" in obj:
             if venue == 0:
                 raise Reject("unknown_venue", "venue")
             sink.rows.append((recv, recv, _NAN, 0.0, -1, 0, _GAP_KIND, venue, 0))
+            if self._depth is not None:  # the venue's depth books are unknown until their next snapshot
+                return 1 + self._depth_rows(venue, recv, self._depth.gap(vname))
             return 1
         frame = obj.get("frame")
         if frame is None:
+            rest = obj.get("rest")
+            if rest is not None and venue != 0:  # a REST depth snapshot the recorder fetched
+                return self._depth_rows(venue, recv, [self._depth_lines().rest(vname, rest)])
             raise Reject("missing_field", "frame")
         if frame.__class__ is str:
             try:
@@ -664,7 +679,33 @@ class LineDecoder:
         sink.recv_ns = recv
         if venue == 0:
             return _auto(frame, sink)
+        if _is_depth(vname, frame):  # a depth update: the book's rows, its venue's protocol followed
+            one = self._depth_lines().frame(vname, frame)
+            return self._depth_rows(venue, recv, [one] if one is not None else [])
         return PARSERS[venue](frame, sink)
+
+    def _depth_lines(self):
+        if self._depth is None:
+            from liqcore.venues.depthsync import DepthLines
+
+            self._depth = DepthLines()
+        return self._depth
+
+    def _depth_rows(self, venue: int, recv: int, got) -> int:
+        """DEPTH rows of ``got`` (``[(symbol, rows)]`` of :class:`~liqcore.venues.depthsync.DepthLines`) into
+        the sink, received at ``recv`` (OKX sizes: contracts x contract value)."""
+        sink = self.sink
+        n = 0
+        for sym, rows in got:
+            sid = sink.sid(venue, sym)
+            ct = 1.0
+            if venue == _OKX_CODE and _okx._is_contract(sym):
+                ct = _okx._ct_val(sink, sym)
+            for t, side, price, qty, flags in rows:
+                sink.rows.append((recv if t is None else t, recv, price, qty * ct, sid, side, _DEPTH_KIND, venue,
+                                  flags))
+                n += 1
+        return n  # (0: buffered until the snapshot, or older than it)
 
     def _bybit_archive(self, obj) -> int:
         sink = self.sink
@@ -689,7 +730,7 @@ class LineDecoder:
 
     def _jsonl(self, obj) -> int:
         if obj.__class__ is dict:
-            if "recv_ns" in obj and ("frame" in obj or "gap" in obj):
+            if "recv_ns" in obj and ("frame" in obj or "gap" in obj or "rest" in obj):
                 return self._recorder(obj)
             if "exchange" in obj and "result" in obj:
                 return self._bybit_archive(obj)

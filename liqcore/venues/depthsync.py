@@ -2,9 +2,10 @@
 
 Each ``feed_*`` call takes one decoded message and returns the DEPTH rows it yields, as tuples
 ``(side, price, qty, flags)`` (side BUY = bid, SELL = ask; qty = the level's new total, 0 removes it;
-SNAPSHOT rows replace the book; one DEPTH_GAP row, price 0 qty 0, marks a break) plus whether the
-caller must re-snapshot (Binance: fetch ``/fapi/v1/depth`` again; OKX: re-subscribe).  The rules are
-in docs/live.md ("Depth streams").
+SNAPSHOT rows replace the book; one DEPTH_GAP row, price 0 qty 0, marks a break) plus whether a break
+was found; ``wants_snapshot()`` says when the caller must get a snapshot (Binance: ``GET /fapi/v1/depth``;
+OKX: ``GET /api/v5/market/books``; Bybit: re-subscribe).  :class:`DepthLines` runs them over recorded
+lines.  The rules are in docs/live.md ("Depth streams").
 """
 from __future__ import annotations
 
@@ -23,10 +24,17 @@ class BinanceDepthSync:
     """USD-M diff depth: buffer events, snapshot lastUpdateId, drop u < lastUpdateId, the first applied
     event has U <= lastUpdateId <= u, then each event's pu equals the previous event's u."""
 
+    #: events kept while the snapshot is fetched (the oldest dropped beyond: the snapshot is newer anyway)
+    MAX_BUFFER = 10_000
+
     def __init__(self):
         self.last_update_id = None  # from the REST snapshot
         self.prev_u = None
         self.buffer = []
+
+    def wants_snapshot(self) -> bool:
+        """Events wait for a REST snapshot (the caller fetches one)."""
+        return self.last_update_id is None and bool(self.buffer)
 
     def snapshot(self, snap: dict) -> list:
         self.last_update_id = int(snap["lastUpdateId"])
@@ -43,6 +51,8 @@ class BinanceDepthSync:
     def event(self, ev: dict) -> tuple[list, bool]:
         if self.last_update_id is None:
             self.buffer.append(ev)
+            if len(self.buffer) > self.MAX_BUFFER:
+                del self.buffer[0]
             return [], False
         big_u, u, pu = int(ev["U"]), int(ev["u"]), int(ev["pu"])
         if self.prev_u is None:
@@ -66,19 +76,24 @@ class BybitDepthSync:
 
     def __init__(self):
         self.u = None
+        self.broken = False  # a break seen: deltas are dropped until a snapshot (the caller re-subscribes)
+
+    def wants_snapshot(self) -> bool:
+        """A break waits for a snapshot: the caller re-subscribes the topic (Bybit sends one on subscribe)."""
+        return self.broken
 
     def message(self, msg: dict) -> tuple[list, bool]:
         data, kind = msg["data"], msg["type"]
         u = int(data["u"])
         if kind == "snapshot":
             rows = [GAP] if (u == 1 and self.u is not None) else []  # u=1: the service restarted
-            self.u = u
+            self.u, self.broken = u, False
             f = int(Flag.SNAPSHOT)
             return rows + _levels(Side.BUY, data["b"], f) + _levels(Side.SELL, data["a"], f), False
         if self.u is None:
             return [], False
         if u <= self.u:
-            self.u = None
+            self.u, self.broken = None, True
             return [GAP], True
         self.u = u
         return _levels(Side.BUY, data["b"], 0) + _levels(Side.SELL, data["a"], 0), False
@@ -97,93 +112,232 @@ def okx_checksum(bids: list, asks: list) -> int:
 
 
 class OkxDepthSync:
-    """v5 books: snapshot then updates; prevSeqId must equal the previous seqId; the checksum of the
-    rebuilt top 25 must match; a break re-subscribes."""
+    """v5 ``books``: updates whose ``prevSeqId`` equals the previous message's ``seqId``, on a book from a
+    REST snapshot (``GET /api/v5/market/books``, with its ``seqId``: the channel sends no snapshot of its own
+    since OKX delisted it): updates that come before it are buffered; a snapshot older than the first
+    buffered update (its ``seqId`` < that update's ``prevSeqId``) is asked for again; buffered updates with
+    ``seqId`` <= the snapshot's are dropped and the first applied one has ``prevSeqId`` <= the snapshot's
+    ``seqId`` < its ``seqId``.  A ``snapshot`` message in the stream (recordings made before the delisting)
+    replaces the book as it did.  The ``checksum`` is checked only where it is not 0 (OKX sends 0 since it
+    deprecated the field); a break re-fetches the snapshot."""
+
+    #: updates kept while the snapshot is fetched (the oldest dropped beyond: the snapshot is newer anyway)
+    MAX_BUFFER = 10_000
 
     def __init__(self):
         self.seq = None
         self.bids: dict = {}
         self.asks: dict = {}
+        self.buffer: list = []
+
+    def wants_snapshot(self) -> bool:
+        """Updates wait for a REST snapshot (the caller fetches one)."""
+        return self.seq is None and bool(self.buffer)
 
     def _book_top(self):
         b = sorted(self.bids.items(), key=lambda kv: -float(kv[0]))[:25]
         a = sorted(self.asks.items(), key=lambda kv: float(kv[0]))[:25]
         return [list(x) for x in b], [list(x) for x in a]
 
+    def _apply(self, data) -> list:
+        for book, levels in ((self.bids, data["bids"]), (self.asks, data["asks"])):
+            for p, q, *_ in levels:
+                if float(q) == 0:
+                    book.pop(p, None)
+                else:
+                    book[p] = q
+        return _levels(Side.BUY, data["bids"], 0) + _levels(Side.SELL, data["asks"], 0)
+
+    def _checked(self, rows: list, data) -> tuple[list, bool]:
+        cs = int(data.get("checksum") or 0)
+        if cs != 0 and okx_checksum(*self._book_top()) != cs:
+            self.seq, self.buffer = None, []
+            return rows + [GAP], True
+        return rows, False
+
     def message(self, msg: dict) -> tuple[list, bool]:
         data = msg["data"][0]
         if msg.get("action") == "snapshot":
             self.bids = {p: q for p, q, *_ in data["bids"]}
             self.asks = {p: q for p, q, *_ in data["asks"]}
+            self.buffer = []
             f = int(Flag.SNAPSHOT)  # the break (if any) was marked when it was found
             rows = _levels(Side.BUY, data["bids"], f) + _levels(Side.SELL, data["asks"], f)
-        else:
-            if self.seq is None:
-                return [], False
-            if int(data["prevSeqId"]) != self.seq:
-                self.seq = None
-                return [GAP], True
-            for book, levels in ((self.bids, data["bids"]), (self.asks, data["asks"])):
-                for p, q, *_ in levels:
-                    if float(q) == 0:
-                        book.pop(p, None)
-                    else:
-                        book[p] = q
-            rows = _levels(Side.BUY, data["bids"], 0) + _levels(Side.SELL, data["asks"], 0)
-        self.seq = int(data["seqId"])
-        if okx_checksum(*self._book_top()) != int(data["checksum"]):
-            self.seq = None
-            return rows + [GAP], True
-        return rows, False
+            self.seq = int(data["seqId"])
+            return self._checked(rows, data)
+        seq, prev = int(data["seqId"]), int(data["prevSeqId"])
+        if self.seq is None:  # no book yet: kept until the snapshot
+            self.buffer.append(msg)
+            if len(self.buffer) > self.MAX_BUFFER:
+                del self.buffer[0]
+            return [], False
+        if prev != self.seq:
+            self.seq, self.buffer = None, [msg]
+            return [GAP], True
+        rows = self._apply(data)
+        self.seq = seq
+        return self._checked(rows, data)
+
+    def snapshot(self, body: dict) -> list:
+        """A REST ``GET /api/v5/market/books`` answer (the whole body, or its ``data[0]``): the book, then the
+        buffered updates that follow it.  Returns its rows; :meth:`wants_snapshot` says whether another one
+        is needed (this one older than the stream, or the buffered updates do not continue it)."""
+        d = body["data"][0] if "data" in body else body
+        snap = int(d["seqId"])
+        buffered = self.buffer
+        if buffered and snap < int(buffered[0]["data"][0]["prevSeqId"]):
+            return []  # older than the first buffered update: asked for again (wants_snapshot)
+        self.bids = {p: q for p, q, *_ in d["bids"]}
+        self.asks = {p: q for p, q, *_ in d["asks"]}
+        f = int(Flag.SNAPSHOT)
+        rows = _levels(Side.BUY, d["bids"], f) + _levels(Side.SELL, d["asks"], f)
+        self.seq, self.buffer = snap, []
+        first = True
+        for i, m in enumerate(buffered):
+            md = m["data"][0]
+            if int(md["seqId"]) <= snap:
+                continue
+            if first:
+                first = False
+                if not int(md["prevSeqId"]) <= snap < int(md["seqId"]):
+                    self.seq, self.buffer = None, buffered[i:]
+                    return rows + [GAP]
+                self.seq = int(md["prevSeqId"])  # (the chain starts at the snapshot)
+            out, resync = self.message(m)
+            rows += out
+            if resync:  # a break inside the buffered updates: the rest wait for the next snapshot
+                self.buffer = self.buffer + buffered[i + 1:]
+                break
+        return rows
+
+
+#: OKX channels of the ``books`` protocol (seqId / prevSeqId)
+OKX_BOOKS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
 
 
 def _frame_symbol_msg(venue: str, frame: dict):
-    """(symbol, message) of one recorded depth frame, or None when the frame is not depth."""
+    """(symbol, message) of one recorded depth frame, or None when the frame is not depth (Bybit
+    ``orderbook.1`` is the top of book, read as quotes)."""
     if venue == "binance":
         data = frame.get("data", frame)
         if isinstance(data, dict) and data.get("e") == "depthUpdate":
             return data["s"], data
     elif venue == "bybit":
         topic = frame.get("topic", "")
-        if topic.startswith("orderbook."):
+        if topic.startswith("orderbook.") and not topic.startswith("orderbook.1."):
             return topic.rsplit(".", 1)[1], frame
     elif venue == "okx":
         arg = frame.get("arg") or {}
-        if arg.get("channel") == "books" and "data" in frame:
+        if arg.get("channel") in OKX_BOOKS and "data" in frame:
             return arg["instId"], frame
     return None
 
 
+def is_depth_frame(venue: str, frame) -> bool:
+    """Whether a decoded frame (dict) of ``venue`` is a depth message (:func:`_frame_symbol_msg`)."""
+    try:
+        return frame.__class__ is dict and _frame_symbol_msg(venue, frame) is not None
+    except (AttributeError, TypeError):
+        return False
+
+
+def _ms(v) -> int | None:
+    try:
+        return int(v) * 1_000_000
+    except (TypeError, ValueError):
+        return None
+
+
+def _event_ms(venue: str, msg: dict):
+    """The venue's own time of a depth message (ms), or None."""
+    if venue == "binance":
+        return msg.get("E")
+    if venue == "bybit":
+        return msg.get("ts")
+    d = msg.get("data")
+    return d[0].get("ts") if isinstance(d, list) and d and isinstance(d[0], dict) else None
+
+
+_KINDS = {"binance": BinanceDepthSync, "bybit": BybitDepthSync, "okx": OkxDepthSync}
+
+
+class DepthLines:
+    """Recorded depth lines -> DEPTH rows, one protocol state machine per (venue, symbol); the recorder
+    runs the same one on the lines it writes, so that it asks for a snapshot exactly when the reader of
+    its file will need one (:meth:`wanting`).  Each call returns ``(symbol, rows)``: rows are
+    ``(ts_event_ns or None, side, price, qty, flags)``.  Raises KeyError / TypeError / ValueError /
+    IndexError / AttributeError on a message that does not parse (the caller counts and drops it)."""
+
+    def __init__(self):
+        self.syncs: dict = {}
+
+    def _sync(self, venue: str, sym: str):
+        s = self.syncs.get((venue, sym))
+        if s is None:
+            s = self.syncs[(venue, sym)] = _KINDS[venue]()
+        return s
+
+    def frame(self, venue: str, frame: dict):
+        """One depth frame (decoded); None when it is not depth."""
+        got = _frame_symbol_msg(venue, frame)
+        if got is None:
+            return None
+        sym, msg = got
+        s = self._sync(venue, sym)
+        rows = s.event(msg)[0] if venue == "binance" else s.message(msg)[0]
+        t = _ms(_event_ms(venue, msg))
+        return sym, [(t,) + r for r in rows]
+
+    def rest(self, venue: str, rest: dict):
+        """A REST snapshot line's ``rest`` (``symbol`` and the venue's answer as ``body``)."""
+        sym = str(rest["symbol"])
+        body = rest["body"]
+        if venue not in ("binance", "okx"):
+            raise ValueError(f"a REST depth snapshot of {venue}")
+        s = self._sync(venue, sym)
+        rows = s.snapshot(body)
+        d = body["data"][0] if venue == "okx" and "data" in body else body
+        # every row of the line carries the snapshot's time: the buffered updates applied on it come after it
+        # in a replay ordered by (receive time, event time)
+        t = _ms(d.get("ts") if venue == "okx" else (d.get("E") or d.get("T")))
+        return sym, [(t,) + r for r in rows]
+
+    def gap(self, venue: str) -> list:
+        """The venue's feed was lost: each of its books is unknown (one DEPTH_GAP row each) until a new
+        snapshot.  Returns [(symbol, rows)]."""
+        out = []
+        for (v, sym) in list(self.syncs):
+            if v == venue:
+                self.syncs[(v, sym)] = _KINDS[v]()
+                out.append((sym, [(None,) + GAP]))
+        return out
+
+    def wanting(self, venue: str) -> list[str]:
+        """The symbols of ``venue`` whose books wait for a snapshot (Binance, OKX: a REST snapshot; Bybit: a
+        re-subscription)."""
+        return [sym for (v, sym), s in self.syncs.items() if v == venue and s.wants_snapshot()]
+
+
 def depth_rows_from_lines(lines, counts: dict | None = None):
-    """Recorded lines (dicts: ``recv_ns``, ``venue`` and one of ``frame``, ``rest`` (a Binance
-    ``/fapi/v1/depth`` answer with its ``symbol``) or ``gap``) -> ``(recv_ns, venue, symbol, side, price,
-    qty, flags)`` rows.  A frame that fails to parse is counted in ``counts['bad_frames']`` and dropped."""
+    """Recorded lines (dicts: ``recv_ns``, ``venue`` and one of ``frame``, ``rest`` (a REST snapshot with its
+    ``symbol`` and ``body``) or ``gap``) -> ``(recv_ns, venue, symbol, side, price, qty, flags)`` rows.  A
+    frame that fails to parse is counted in ``counts['bad_frames']`` and dropped."""
     counts = counts if counts is not None else {}
     counts.setdefault("bad_frames", 0)
-    syncs: dict = {}
-    kinds = {"binance": BinanceDepthSync, "bybit": BybitDepthSync, "okx": OkxDepthSync}
+    dl = DepthLines()
     for line in lines:
         try:
             venue, recv = line["venue"], int(line["recv_ns"])
-            if "gap" in line:  # the feed was lost: every book of the venue is unknown
-                for (v, sym), s in list(syncs.items()):
-                    if v == venue:
-                        syncs[(v, sym)] = kinds[v]()
-                        yield (recv, v, sym) + GAP
-                continue
-            if "rest" in line:
-                sym = line["rest"]["symbol"]
-                s = syncs.setdefault((venue, sym), BinanceDepthSync())
-                rows = s.snapshot(line["rest"]["body"])
+            if "gap" in line:
+                got = dl.gap(venue)
+            elif "rest" in line:
+                got = [dl.rest(venue, line["rest"])]
             else:
-                got = _frame_symbol_msg(venue, line["frame"])
-                if got is None:
-                    continue
-                sym, msg = got
-                s = syncs.setdefault((venue, sym), kinds[venue]())
-                rows = s.event(msg)[0] if venue == "binance" else s.message(msg)[0]
+                one = dl.frame(venue, line["frame"])
+                got = [one] if one is not None else []
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             counts["bad_frames"] += 1
             continue
-        for r in rows:
-            yield (recv, venue, sym) + r
+        for sym, rows in got:
+            for r in rows:
+                yield (recv, venue, sym) + r[1:]

@@ -104,3 +104,45 @@ def test_reader_of_recorded_lines_rebuilds_with_gaps_and_counts_bad_frames():
                     (2, "binance", "ETHUSDT", B, 10.0, 1.0, 0), (3, "binance", "ETHUSDT", A, 11.0, 0.0, 0),
                     (5, "binance", "ETHUSDT") + GAP]
     assert counts["bad_frames"] == 1
+
+
+def _upd(seq, prev, bids=(), asks=(), checksum=0):
+    return {"action": "update", "data": [{"bids": [list(b) + ["0", "1"] for b in bids],
+                                          "asks": [list(a) + ["0", "1"] for a in asks],
+                                          "seqId": seq, "prevSeqId": prev, "checksum": checksum}]}
+
+
+def test_okx_updates_only_wait_for_the_rest_snapshot_and_follow_the_documented_steps():
+    """OKX's changelog ("Delist initial snapshot and checksum field in order book channels"): buffer the updates;
+    get GET /api/v5/market/books; "If the seqId from the snapshot is strictly less than the prevSeqId from step
+    2, go back to step 3"; "discard any event where stream seqId is <= snapshot seqId"; "The first buffered event
+    should satisfy ... stream prevSeqId <= snapshot seqId < stream seqId"; checksum 0: deprecated, not checked."""
+    s = OkxDepthSync()
+    assert s.message(_upd(45, 40, [["99.7", "1"]])) == ([], False) and s.wants_snapshot()
+    assert s.message(_upd(52, 45, [["100", "4"]])) == ([], False)
+    # a snapshot older than the first buffered update (its prevSeqId 40): nothing, asked for again
+    assert s.snapshot({"code": "0", "data": [{"seqId": 30, "bids": [], "asks": []}]}) == [] and s.wants_snapshot()
+    rows = s.snapshot({"code": "0", "data": [{"seqId": 50, "bids": [["100", "5", "0", "1"]],
+                                               "asks": [["101", "1", "0", "1"]]}]})
+    assert rows == [(B, 100.0, 5.0, S), (A, 101.0, 1.0, S), (B, 100.0, 4.0, 0)]  # 45 dropped, 52 applied
+    assert not s.wants_snapshot() and s.seq == 52
+    assert s.message(_upd(53, 52, (), [["101", "0"]])) == ([(A, 101.0, 0.0, 0)], False)  # checksum 0: not checked
+    assert s.message(_upd(60, 58)) == ([GAP], True) and s.wants_snapshot()  # prevSeqId 58 != 53
+    assert s.message(_upd(70, 65)) == ([], False)  # buffered
+    # a snapshot after which the first update kept (70: 60 <= 62 dropped) does not continue it (65 > 62): a break
+    rows = s.snapshot({"data": [{"seqId": 62, "bids": [], "asks": []}]})
+    assert rows == [GAP] and s.wants_snapshot()
+    rows = s.snapshot({"data": [{"seqId": 66, "bids": [["99", "2", "0", "1"]], "asks": []}]})
+    assert rows == [(B, 99.0, 2.0, S)] and s.seq == 70 and not s.wants_snapshot()
+
+
+def test_okx_recorded_before_the_delisting_still_reads():
+    """A recording with the stream's own snapshot and real checksums (before June 2026) keeps its meaning."""
+    s = OkxDepthSync()
+    b0, a0 = [["100", "1", "0", "1"]], [["101", "3", "0", "1"]]
+    rows, resync = s.message({"action": "snapshot", "data": [{"bids": b0, "asks": a0, "seqId": 5, "prevSeqId": -1,
+                                                               "checksum": okx_checksum(b0, a0)}]})
+    assert not resync and len(rows) == 2 and not s.wants_snapshot()
+
+
+B, A = int(Side.BUY), int(Side.SELL)

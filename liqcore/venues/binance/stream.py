@@ -85,10 +85,11 @@ def category_url(url: str, cat: str) -> str:
 
 
 def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: bool = False,
-            mark_price: bool = False) -> list[str]:
+            mark_price: bool = False, depth: bool = False) -> list[str]:
     """``<sym>@forceOrder`` per symbol (or the one ``!forceOrder@arr``), ``<sym>@aggTrade``, with
-    ``book`` ``<sym>@bookTicker`` (top of book: every change of the best bid or ask) and, with
-    ``mark_price``, ``<sym>@markPrice@1s`` (mark price and funding rate, every second)."""
+    ``book`` ``<sym>@bookTicker`` (top of book: every change of the best bid or ask), with
+    ``mark_price``, ``<sym>@markPrice@1s`` (mark price and funding rate, every second) and, with ``depth``,
+    ``<sym>@depth@100ms`` (the diff depth stream: every level changed, on the REST snapshot's book)."""
     out = ["!forceOrder@arr"] if all_liquidations else []
     for s in symbols:
         s = str(s).strip().lower()
@@ -102,6 +103,8 @@ def streams(symbols, trades: bool = True, all_liquidations: bool = False, book: 
             out.append(f"{s}@bookTicker")
         if mark_price:
             out.append(f"{s}@markPrice@1s")
+        if depth:
+            out.append(f"{s}@depth@100ms")
     return out
 
 
@@ -153,7 +156,8 @@ def user_stream_url(base: str, listen_key: str, events=USER_EVENTS) -> str:
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
                      all_liquidations: bool = False, combined: bool = False,
-                     max_streams: int = MAX_STREAMS, book: bool = False, mark_price: bool = False) -> list[ConnectionSpec]:
+                     max_streams: int = MAX_STREAMS, book: bool = False, mark_price: bool = False,
+                     depth: bool = False) -> list[ConnectionSpec]:
     """Connections for the symbols' streams, one category each (the ``market`` ones first, then the ``public``
     book data), at most ``max_streams`` streams a connection.  ``url`` overrides the endpoint: a root
     ``scheme://host:port`` or a category base gets each category's documented path (:func:`category_url`); raw
@@ -167,7 +171,7 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
     if not 0 < int(max_streams) <= MAX_STREAMS:
         raise ValueError(f"max-streams: 1 to {MAX_STREAMS} streams per connection; got {max_streams}")
-    names = streams(symbols, trades, all_liquidations, book, mark_price)
+    names = streams(symbols, trades, all_liquidations, book, mark_price, depth)
     by_cat: dict[str, list[str]] = {"market": [], "public": []}
     for n in names:
         by_cat[category(n)].append(n)

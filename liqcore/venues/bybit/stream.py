@@ -23,6 +23,9 @@ PRIVATE_ENDPOINTS = {
     "testnet": "wss://stream-testnet.bybit.com/v5/private",
     "demo": "wss://stream-demo.bybit.com/v5/private",
 }
+#: the depths of the linear order book streams (``orderbook.N.S``: 1 every 10 ms, 50 every 20 ms, 200 every
+#: 100 ms, 1000 every 200 ms); 1 is the top of book
+DEPTH_LEVELS = (50, 200, 1000)
 REST_ENDPOINTS = {
     "mainnet": "https://api.bybit.com",
     "testnet": "https://api-testnet.bybit.com",
@@ -54,10 +57,15 @@ def is_pong(payload: bytes) -> bool:
     return b'"op":"ping"' in payload or b'"op":"pong"' in payload or b'"ret_msg":"pong"' in payload
 
 
-def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = False, book: bool = False) -> list[str]:
+def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = False, book: bool = False,
+           depth: int = 0) -> list[str]:
     """Topics for the symbols: ``allLiquidation.S`` (or legacy ``liquidation.S``), ``publicTrade.S``
-    (the reference price and the paper fill stream), optionally ``tickers.S`` and, with ``book``,
-    ``orderbook.1.S`` (top of book)."""
+    (the reference price and the paper fill stream), optionally ``tickers.S``, with ``book``
+    ``orderbook.1.S`` (top of book) and, with ``depth`` N (one of :data:`DEPTH_LEVELS`), ``orderbook.N.S``
+    (a snapshot then deltas of the book's N best levels a side)."""
+    if depth and int(depth) not in DEPTH_LEVELS:
+        raise ValueError(f"depth-levels: Bybit's linear order book streams are {', '.join(map(str, DEPTH_LEVELS))} "
+                         f"levels; got {depth}")
     out = []
     for s in symbols:
         s = str(s).strip().upper()
@@ -70,6 +78,8 @@ def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = F
             out.append(f"tickers.{s}")
         if book:
             out.append(f"orderbook.1.{s}")
+        if depth:
+            out.append(f"orderbook.{int(depth)}.{s}")
     return out
 
 
@@ -105,14 +115,15 @@ def subscribe_messages(tops: list[str], per_request: int = ARGS_PER_REQUEST, req
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
                      tickers: bool = False, legacy: bool = False, max_chars: int = MAX_ARGS_CHARS,
-                     per_request: int = ARGS_PER_REQUEST, book: bool = False) -> list[ConnectionSpec]:
+                     per_request: int = ARGS_PER_REQUEST, book: bool = False, depth: int = 0) -> list[ConnectionSpec]:
     """One :class:`ConnectionSpec` per connection needed for the symbols' topics."""
     if url is None:
         try:
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
-    return topic_specs(topics(symbols, trades, tickers, legacy, book), url, max_chars=max_chars, per_request=per_request)
+    return topic_specs(topics(symbols, trades, tickers, legacy, book, depth), url, max_chars=max_chars,
+                       per_request=per_request)
 
 
 def topic_specs(tops: list[str], url: str, *, max_chars: int = MAX_ARGS_CHARS,

@@ -62,12 +62,13 @@ def inst_id(symbol: str) -> str:
 
 
 def args(symbols, trades: bool = True, book: bool = False, *, funding: bool = False,
-         open_interest: bool = False, mark: bool = False) -> list[dict]:
+         open_interest: bool = False, mark: bool = False, depth: bool = False) -> list[dict]:
     """``liquidation-orders`` (SWAP-wide), then per instrument ``trades``, with ``book`` ``bbo-tbt``
-    (top of book, tick by tick), and optionally ``funding-rate``, ``open-interest`` and ``mark-price``."""
+    (top of book, tick by tick), optionally ``funding-rate``, ``open-interest`` and ``mark-price`` and, with
+    ``depth``, ``books`` (400 levels a side: updates with seqId / prevSeqId on a REST snapshot)."""
     out = [{"channel": "liquidation-orders", "instType": "SWAP"}]
     for on, channel in ((trades, "trades"), (book, "bbo-tbt"), (funding, "funding-rate"),
-                        (open_interest, "open-interest"), (mark, "mark-price")):
+                        (open_interest, "open-interest"), (mark, "mark-price"), (depth, "books")):
         if on:
             out += [{"channel": channel, "instId": inst_id(s)} for s in symbols]
     return out
@@ -89,13 +90,13 @@ def subscribe_messages(arg_list: list[dict], max_bytes: int = MAX_REQUEST_BYTES,
 
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *,
                      trades: bool = True, book: bool = False, funding: bool = False, open_interest: bool = False,
-                     mark: bool = False) -> list[ConnectionSpec]:
+                     mark: bool = False, depth: bool = False) -> list[ConnectionSpec]:
     if url is None:
         try:
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
-    a = args(symbols, trades, book, funding=funding, open_interest=open_interest, mark=mark)
+    a = args(symbols, trades, book, funding=funding, open_interest=open_interest, mark=mark, depth=depth)
     syms = [str(s).strip().upper() for s in symbols]
     return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
                            symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=is_pong,

@@ -1,0 +1,147 @@
+"""``liqcore record --depth``: each recorded symbol's depth stream kept whole, its venue's protocol followed.
+
+The recorder writes every depth frame as it comes; :class:`DepthKeeper` runs the same protocol state machines
+the reader of the recording runs (:class:`liqcore.venues.depthsync.DepthLines`, on the same lines in the same
+order) and, whenever a book waits for a snapshot, gets one: Binance ``GET /fapi/v1/depth?symbol=S&limit=1000``
+and OKX ``GET /api/v5/market/books?instId=I&sz=400`` (the answer written to the recording as a ``rest`` line,
+where the reader takes it), Bybit a re-subscription of the ``orderbook.N.S`` topic (the venue sends a snapshot on
+subscribe).  A book waits at its first update, after a sequence break (Binance ``pu`` not the previous ``u``,
+OKX ``prevSeqId`` not the previous ``seqId``, Bybit a ``u`` that does not increase), after a snapshot older than
+the stream, and after every gap line (a lost connection).  Rules: docs/live.md, "Depth streams".
+
+May import: the standard library, aiohttp, orjson and ``liqcore.venues``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from urllib.parse import urlencode
+
+import orjson
+
+from liqcore.venues.depthsync import DepthLines
+
+log = logging.getLogger("liqcore.record")
+
+#: the REST snapshot of each venue that has one: (path, query of a symbol)
+SNAPSHOT = {"binance": ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000}),
+            "okx": ("/api/v5/market/books", lambda s: {"instId": s, "sz": 400})}
+#: the REST base of each venue and network
+REST_BASES = {"binance": {"mainnet": "https://fapi.binance.com", "testnet": "https://testnet.binancefuture.com",
+                          "demo": "https://demo-fapi.binance.com"},
+              "okx": {"mainnet": "https://www.okx.com", "testnet": "https://www.okx.com", "demo": "https://www.okx.com"}}
+#: a snapshot asked for again after this long without one (s), doubling up to RETRY_MAX_S
+RETRY_S = 1.0
+RETRY_MAX_S = 30.0
+#: the heads that tell a depth frame without decoding every frame
+_HEADS = {"binance": b'"depthUpdate"', "bybit": b'"orderbook.', "okx": b'"books'}
+
+
+class DepthKeeper:
+    """``venue``'s depth books of a recording (``rec``: :class:`liqcore.live.recorder.Recorder`) kept whole:
+    :meth:`frame` after each frame written, :meth:`gap` after each gap line written; ``resubscribe(topic)``:
+    Bybit's re-subscription (the feed manager's); ``rest_base``: the venue's REST base URL (None: its
+    network's).  :meth:`close` ends the snapshot requests in flight.  ``counts``: snapshots fetched,
+    re-subscriptions, failed requests, frames that did not parse."""
+
+    def __init__(self, venue: str, rec, *, rest_base: str | None = None, network: str = "mainnet",
+                 resubscribe=None, depth_topic=None, timeout_s: float = 10.0):
+        self.venue = venue
+        self.rec = rec
+        self.lines = DepthLines()
+        self.rest_base = (rest_base or REST_BASES.get(venue, {}).get(network, "")).rstrip("/")
+        self.resubscribe = resubscribe
+        self.depth_topic = depth_topic
+        self.timeout_s = float(timeout_s)
+        self._head = _HEADS[venue]
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._session = None
+        self.counts = {"snapshots": 0, "resubscribed": 0, "failed": 0, "bad_frames": 0}
+
+    # ---- the lines the recorder wrote, in its order
+    def frame(self, payload: bytes, recv_ns: int) -> None:
+        head = payload[:160]
+        if self._head not in head or (self.venue == "bybit" and b'"orderbook.1.' in head):
+            return  # (not depth; Bybit orderbook.1 is the top of book)
+        try:
+            frame = orjson.loads(payload)
+            self.lines.frame(self.venue, frame)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+            self.counts["bad_frames"] += 1  # (the reader counts and drops the same frame)
+            return
+        self._act()
+
+    def gap(self) -> None:
+        self.lines.gap(self.venue)
+
+    # ---- snapshots
+    def _act(self) -> None:
+        for sym in self.lines.wanting(self.venue):
+            t = self._tasks.get(sym)
+            if t is None or t.done():
+                self._tasks[sym] = asyncio.ensure_future(self._get(sym))
+
+    async def _get(self, sym: str) -> None:
+        wait = RETRY_S
+        while self._wants(sym):
+            try:
+                if self.venue == "bybit":
+                    await self._resubscribe(sym)
+                else:
+                    await self._fetch(sym)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any failure: said once, asked for again
+                self.counts["failed"] += 1
+                if self.counts["failed"] == 1 or wait >= RETRY_MAX_S:
+                    log.warning("depth: no snapshot of %s %s (%s); asking again in %.0f s", self.venue, sym,
+                                str(e) or type(e).__name__, wait)
+            if not self._wants(sym):
+                return
+            await asyncio.sleep(wait)
+            wait = min(RETRY_MAX_S, 2 * wait)
+
+    def _wants(self, sym: str) -> bool:
+        s = self.lines.syncs.get((self.venue, sym))
+        return s is not None and s.wants_snapshot()
+
+    async def _resubscribe(self, sym: str) -> None:
+        if self.resubscribe is None or self.depth_topic is None:
+            raise RuntimeError("no re-subscription for this feed")
+        self.resubscribe(self.depth_topic(sym))
+        self.counts["resubscribed"] += 1
+
+    async def _fetch(self, sym: str) -> None:
+        import aiohttp
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        path, query = SNAPSHOT[self.venue]
+        url = f"{self.rest_base}{path}?{urlencode(query(sym))}"
+        async with self._session.get(url) as r:
+            body = await r.read()
+            recv = time.time_ns()
+            if r.status != 200:
+                raise RuntimeError(f"HTTP {r.status} from {path}: {body[:200].decode('utf-8', 'replace')}")
+        doc = orjson.loads(body)
+        if self.venue == "okx" and str(doc.get("code", "0")) != "0":
+            raise RuntimeError(f"{path}: code {doc.get('code')} {doc.get('msg', '')}".strip())
+        if not self._wants(sym):
+            return  # (a gap line reset the book meanwhile: it waits for the stream first)
+        self.rec.write_rest(self.venue, sym, path, body, recv)
+        self.lines.rest(self.venue, {"symbol": sym, "body": doc})
+        self.counts["snapshots"] += 1
+
+    async def close(self) -> None:
+        for t in self._tasks.values():
+            t.cancel()
+        for t in self._tasks.values():
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping
+                pass
+        self._tasks.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
