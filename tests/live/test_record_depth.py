@@ -135,6 +135,15 @@ def test_binance_depth_recorded_with_its_rest_snapshots_and_a_break_refetched(tm
     # after it: the new snapshot (lastUpdateId 108), the buffered 106..108 straddling it, then 109..110
     assert _book(ev) == {(B, 100.0): 9.0, (B, 99.5): 1.0, (A, 100.3): 1.0, (A, 100.4): 2.0}
     assert (B, 99.8) not in _book(ev[:g])  # the event older than the first snapshot never applied
+    # converted into a dataset: its depth files hold the same rows, in receive order, with book checkpoints
+    from liqcore.cli import main
+    from liqcore.dataset import load_depth
+
+    assert main(["convert", str(out), "--dataset", str(tmp_path / "ds")]) == 0
+    rows, _reg = load_depth(tmp_path / "ds")
+    assert len(rows) >= len(ev) and list((tmp_path / "ds").rglob("book.parquet"))
+    for f in ("price", "qty", "side", "flags", "ts_recv"):
+        assert rows[f][:len(ev)].tolist() == ev[f].tolist()
 
 
 def test_okx_books_updates_only_on_a_rest_snapshot_and_a_seq_break_refetched(tmp_path):
