@@ -230,17 +230,26 @@ class Recorder:
             log.warning("recorder: writing again to %s (%d lines not written so far)", self.out_dir, self.unwritten)
         return True
 
-    def write_frame(self, venue: str, payload: bytes, recv_ns: int) -> None:
+    def _write(self, venue: str, line: bytes, recv_ns: int) -> bool:
+        """One line into ``venue``'s file of the hour of ``recv_ns``; False when it was not written (writes
+        failing: counted in ``unwritten``)."""
         if self._failed_at is not None:
             self.unwritten += 1
-            return
-        line = frame_line(venue, payload, recv_ns)
+            return False
         self.lines += 1
         self._pending_v[venue] = self._pending_v.get(venue, 0) + 1
         try:
             self._writer(venue, recv_ns).write(line)
         except OSError as exc:
             self._fail(exc, venue)
+            return False
+        return True
+
+    def write_frame(self, venue: str, payload: bytes, recv_ns: int) -> None:
+        if self._failed_at is not None:
+            self.unwritten += 1
+            return
+        if not self._write(venue, frame_line(venue, payload, recv_ns), recv_ns):
             return
         self.bytes_in += len(payload)
         self._pending += 1
@@ -249,33 +258,14 @@ class Recorder:
 
     def write_rest(self, venue: str, symbol: str, path: str, body: bytes, recv_ns: int) -> None:
         """A REST answer the recorder asked for (:func:`rest_line`), flushed at once."""
-        line = rest_line(venue, symbol, path, body, recv_ns)
-        if self._failed_at is not None:
-            self.unwritten += 1
-            return
-        self.lines += 1
-        self._pending_v[venue] = self._pending_v.get(venue, 0) + 1
-        try:
-            self._writer(venue, recv_ns).write(line)
-        except OSError as exc:
-            self._fail(exc, venue)
-            return
-        self.flush()
+        if self._write(venue, rest_line(venue, symbol, path, body, recv_ns), recv_ns):
+            self.flush()
 
     def write_gap(self, venue: str, reason: str, recv_ns: int, stream: str | None = None,
                   since_ns: int | None = None) -> None:
         self.gaps += 1
-        if self._failed_at is not None:
-            self.unwritten += 1
-            return
-        self.lines += 1
-        self._pending_v[venue] = self._pending_v.get(venue, 0) + 1
-        try:
-            self._writer(venue, recv_ns).write(gap_line(venue, reason, recv_ns, stream, since_ns))
-        except OSError as exc:
-            self._fail(exc, venue)
-            return
-        self.flush()
+        if self._write(venue, gap_line(venue, reason, recv_ns, stream, since_ns), recv_ns):
+            self.flush()
 
     def maybe_flush(self) -> None:
         """Flush when due; while writes fail, try again every ``retry_s``."""

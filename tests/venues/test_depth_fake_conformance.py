@@ -23,20 +23,29 @@ BIDS = [[f"{100 - i / 10:.1f}", "1"] for i in range(1200)]
 ASKS = [[f"{100.1 + i / 10:.1f}", "2"] for i in range(1200)]
 
 
-def test_binance_fake_depth_snapshot_takes_the_documented_limits_only():
-    from liqcore.testing.fake_streams import FakeMarketStream, binance_streams
+def _answers(venue: str, symbol: str, path: str, queries) -> dict:
+    """The fake ``venue``'s answers (status, JSON) to ``GET path?q`` for each of ``queries``, ``symbol``'s book
+    set to BIDS / ASKS with update id 777."""
+    from liqcore.testing.fake_streams import FakeMarketStream
 
     async def main():
-        async with FakeMarketStream("binance") as fs, aiohttp.ClientSession() as s:
-            fs.depth_books["BTCUSDT"] = lambda: (777, BIDS, ASKS)
+        async with FakeMarketStream(venue) as fs, aiohttp.ClientSession() as s:
+            fs.depth_books[symbol] = lambda: (777, BIDS, ASKS)
             got = {}
-            for q in ("symbol=BTCUSDT", "symbol=BTCUSDT&limit=1000", "symbol=BTCUSDT&limit=5",
-                      "symbol=BTCUSDT&limit=7", "symbol=NOPE&limit=5"):
-                async with s.get(f"{fs.rest_url}/fapi/v1/depth?{q}") as r:
+            for q in queries:
+                async with s.get(f"{fs.rest_url}{path}?{q}") as r:
                     got[q] = (r.status, orjson.loads(await r.read()))
             return got
 
-    got = asyncio.run(asyncio.wait_for(main(), 30))
+    return asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_binance_fake_depth_snapshot_takes_the_documented_limits_only():
+    from liqcore.testing.fake_streams import binance_streams
+
+    got = _answers("binance", "BTCUSDT", "/fapi/v1/depth", ("symbol=BTCUSDT", "symbol=BTCUSDT&limit=1000",
+                                                           "symbol=BTCUSDT&limit=5", "symbol=BTCUSDT&limit=7",
+                                                           "symbol=NOPE&limit=5"))
     st, body = got["symbol=BTCUSDT"]
     assert st == 200 and set(body) == {"lastUpdateId", "E", "T", "bids", "asks"} and body["lastUpdateId"] == 777
     assert len(body["bids"]) == 500 and len(body["asks"]) == 500  # the default
@@ -49,21 +58,12 @@ def test_binance_fake_depth_snapshot_takes_the_documented_limits_only():
 
 
 def test_okx_fake_books_snapshot_default_one_level_at_most_400_with_seq_id():
-    from liqcore.testing.fake_streams import FakeMarketStream
-
-    async def main():
-        async with FakeMarketStream("okx") as fs, aiohttp.ClientSession() as s:
-            fs.depth_books["BTC-USDT-SWAP"] = lambda: (9001, BIDS, ASKS)
-            got = {}
-            for q in ("instId=BTC-USDT-SWAP", "instId=BTC-USDT-SWAP&sz=400", "instId=BTC-USDT-SWAP&sz=401",
-                      "instId=NOPE-USDT-SWAP&sz=5"):
-                async with s.get(f"{fs.rest_url}/api/v5/market/books?{q}") as r:
-                    got[q] = orjson.loads(await r.read())
-            return got
-
-    got = asyncio.run(asyncio.wait_for(main(), 30))
+    got = _answers("okx", "BTC-USDT-SWAP", "/api/v5/market/books",
+                   ("instId=BTC-USDT-SWAP", "instId=BTC-USDT-SWAP&sz=400", "instId=BTC-USDT-SWAP&sz=401",
+                    "instId=NOPE-USDT-SWAP&sz=5"))
+    got = {q: body for q, (_status, body) in got.items()}
     d = got["instId=BTC-USDT-SWAP"]["data"][0]
-    assert got["instId=BTC-USDT-SWAP"]["code"] == "0" and len(d["bids"]) == 1 and d["seqId"] == 9001
+    assert got["instId=BTC-USDT-SWAP"]["code"] == "0" and len(d["bids"]) == 1 and d["seqId"] == 777
     assert d["bids"][0] == ["100.0", "1", "0", "1"] and {"asks", "bids", "ts", "seqId"} <= set(d)
     assert len(got["instId=BTC-USDT-SWAP&sz=400"]["data"][0]["asks"]) == 400
     assert got["instId=BTC-USDT-SWAP&sz=401"]["code"] != "0"
