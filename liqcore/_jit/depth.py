@@ -60,6 +60,20 @@ def new_books(n_symbols):
 
 
 @njit(cache=True, nogil=True)
+def grow_books(tables, meta, k):
+    """``k`` more symbols' empty books: ``tables`` grown in place, the grown ``meta`` returned."""
+    for _ in range(2 * k):
+        tables.append(Dict.empty(types.int64, types.float64))
+    out = np.empty((meta.shape[0] + k, M_COLS), dtype=np.int64)
+    out[:meta.shape[0]] = meta
+    out[meta.shape[0]:, M_BID] = NO_LEVEL
+    out[meta.shape[0]:, M_ASK] = NO_LEVEL
+    out[meta.shape[0]:, M_RUN] = NO_RUN
+    out[meta.shape[0]:, M_KNOWN] = 0
+    return out
+
+
+@njit(cache=True, nogil=True)
 def clear(tables, meta, sid):
     """Both sides of ``sid`` emptied."""
     tables[2 * sid].clear()

@@ -444,14 +444,45 @@ def queue_quote(st, i, side, price, qty, pw, grid):
     """A top-of-book row (``side`` 3 = the best bid, else the best ask) in force on row ``i``; under a
     resting limit on that side it moves the queue ahead (risk-averse ``pw`` 0, else power ``pw``)."""
     s = st[i]
+    s.d_quotes = 1
     if side == _BID:
         s.bid = price
         s.bid_qty = qty
     else:
         s.ask = price
         s.ask_qty = qty
-    if s.status == RESTING and (side == _BID) == (s.side > 0):
+    if s.status == RESTING and s.d_on == 0 and (side == _BID) == (s.side > 0):  # (with depth: the depth's)
         _q_depth(s, pw, s.side, s.limit_price, grid)
+
+
+@njit(cache=True, nogil=True)
+def queue_rest_depth(st, par, tables, meta, i, side, price, unseen):
+    """:func:`queue_rest` with the symbol's depth book (``tables``, ``meta``: :func:`new_depth`; ``par``: its
+    queue model and key grid): the limit joins behind the size the depth shows at its level (the fill model's
+    :func:`_q_join` then :func:`_d_track`), unknown while the book is."""
+    s = st[i]
+    s.status = RESTING
+    s.entry_kind = ENTRY_LIMIT
+    s.side = side
+    s.limit_price = price
+    _q_join(s, side, price, par[i].grid, unseen)
+    _d_track(st, par, tables, meta, i)
+    s.q_first = s.q_ahead
+
+
+@njit(cache=True, nogil=True)
+def queue_depth(st, par, tables, meta, i, ts, side, price, qty, flags, counts):
+    """A DEPTH row of row ``i``'s symbol (the live estimate with depth): applied to its depth book and, at the
+    resting limit's level, moving its queue exactly as the fill model does (:func:`_d_row`)."""
+    _d_row(st, par, tables, meta, i, ts, side, price, qty, flags, counts)
+
+
+@njit(cache=True, nogil=True)
+def queue_depth_settle(st, par, tables, i):
+    """Row ``i``'s snapshot run is over (a row of another kind came): its level moves the queue
+    (:func:`_d_settle_run`), as the fill model does at the symbol's next row."""
+    if st[i].d_pend != 0:
+        _d_settle_run(st, par, tables, i)
 
 
 @njit(cache=True, nogil=True)

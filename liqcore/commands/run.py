@@ -110,6 +110,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "every symbol as always")
     p.add_argument("--book-symbols", metavar="S[,S...]", help="with --on-demand: symbols whose trades and top of "
                    "book stay subscribed all the time")
+    p.add_argument("--book", choices=("top", "depth"), default="top",
+                   help="the book the live queue estimate of a resting entry reads: top (the top of book, default) or "
+                        "depth (also each traded symbol's L2 depth, its venue's protocol followed: the size shown at "
+                        "the entry's level is ahead of it, and that level's changes move its queue)")
     p.add_argument("--seed-history", nargs="+", metavar="PATH",
                    help="recordings whose past liquidations seed the detector's thresholds at start-up")
     add_param_arguments(p, groups=("detector", "strategy", "execution", "risk", "feed"))
@@ -442,7 +446,8 @@ def build(args):
                         features=getattr(args, "features", None) or (), watch=watch,
                         ping_interval_s=params.ping_interval_ns / 1e9, stall_timeout_s=params.stall_timeout_ns / 1e9,
                         # (a replay's streams are whatever the recording holds: not watched for silence)
-                        silent_after_s=0.0 if args.replay else params.silent_after_ns / 1e9)
+                        silent_after_s=0.0 if args.replay else params.silent_after_ns / 1e9,
+                        book_depth=args.book == "depth", rest_url=rest_url)
     runner.listing = listing
     if listing is not None:
         listing.runner = runner  # (its traded symbols and data on demand follow the list)
@@ -544,6 +549,9 @@ def run(args) -> int:
 
     if args.duration is not None and not args.duration > 0:
         raise ValueError("duration: must be positive seconds")
+    if getattr(args, "book", "top") == "depth" and args.replay:
+        raise ValueError("book: --book depth reads the venue's depth as it streams (with the snapshots it asks for); "
+                         "a replay serves the recording's frames alone: run the replay with --book top")
     from liqcore.commands.outputs import output_file
 
     output_file(args.journal or ("liqcore-live.sqlite" if args.live and not args.replay else None), "--journal")

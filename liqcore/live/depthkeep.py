@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from liqcore.venues.depthsync import DepthLines
+from liqcore.venues.depthsync import DepthLines, is_depth_payload
 
 log = logging.getLogger("liqcore.record")
 
@@ -34,8 +34,6 @@ REST_BASES = {"binance": {"mainnet": "https://fapi.binance.com", "testnet": "htt
 #: a snapshot asked for again after this long without one (s), doubling up to RETRY_MAX_S
 RETRY_S = 1.0
 RETRY_MAX_S = 30.0
-#: the heads that tell a depth frame without decoding every frame
-_HEADS = {"binance": b'"depthUpdate"', "bybit": b'"orderbook.', "okx": b'"books'}
 
 
 class DepthKeeper:
@@ -43,27 +41,30 @@ class DepthKeeper:
     :meth:`frame` after each frame written, :meth:`gap` after each gap line written; ``resubscribe(topic)``:
     Bybit's re-subscription (the feed manager's); ``rest_base``: the venue's REST base URL (None: its
     network's).  :meth:`close` ends the snapshot requests in flight.  ``counts``: snapshots fetched,
-    re-subscriptions, failed requests, frames that did not parse."""
+    re-subscriptions, failed requests, frames that did not parse.
 
-    def __init__(self, venue: str, rec, *, rest_base: str | None = None, network: str = "mainnet",
-                 resubscribe=None, depth_topic=None, timeout_s: float = 10.0):
+    A live run's books (``--book depth``) pass their own ``lines`` (fed by the engine, :meth:`poke` after each
+    depth frame) and ``on_snapshot(symbol, path, body, doc, recv_ns)``, which takes each REST snapshot in
+    (by default: written to ``rec`` as a ``rest`` line, then into ``lines``)."""
+
+    def __init__(self, venue: str, rec=None, *, rest_base: str | None = None, network: str = "mainnet",
+                 resubscribe=None, depth_topic=None, timeout_s: float = 10.0, lines=None, on_snapshot=None):
         self.venue = venue
         self.rec = rec
-        self.lines = DepthLines()
+        self.lines = lines if lines is not None else DepthLines()
+        self.on_snapshot = on_snapshot or self._record
         self.rest_base = (rest_base or REST_BASES.get(venue, {}).get(network, "")).rstrip("/")
         self.resubscribe = resubscribe
         self.depth_topic = depth_topic
         self.timeout_s = float(timeout_s)
-        self._head = _HEADS[venue]
         self._tasks: dict[str, asyncio.Task] = {}
         self._session = None
         self.counts = {"snapshots": 0, "resubscribed": 0, "failed": 0, "bad_frames": 0}
 
     # ---- the lines the recorder wrote, in its order
     def frame(self, payload: bytes, recv_ns: int) -> None:
-        head = payload[:160]
-        if self._head not in head or (self.venue == "bybit" and b'"orderbook.1.' in head):
-            return  # (not depth; Bybit orderbook.1 is the top of book)
+        if not is_depth_payload(self.venue, payload):
+            return
         try:
             frame = orjson.loads(payload)
             self.lines.frame(self.venue, frame)
@@ -74,6 +75,14 @@ class DepthKeeper:
 
     def gap(self) -> None:
         self.lines.gap(self.venue)
+
+    def poke(self) -> None:
+        """The books' lines changed (a live run's engine fed a depth frame): ask for the snapshots now needed."""
+        self._act()
+
+    def _record(self, sym: str, path: str, body: bytes, doc, recv: int) -> None:
+        self.rec.write_rest(self.venue, sym, path, body, recv)
+        self.lines.rest(self.venue, {"symbol": sym, "body": doc})
 
     # ---- snapshots
     def _act(self) -> None:
@@ -129,8 +138,7 @@ class DepthKeeper:
             raise RuntimeError(f"{path}: code {doc.get('code')} {doc.get('msg', '')}".strip())
         if not self._wants(sym):
             return  # (a gap line reset the book meanwhile: it waits for the stream first)
-        self.rec.write_rest(self.venue, sym, path, body, recv)
-        self.lines.rest(self.venue, {"symbol": sym, "body": doc})
+        self.on_snapshot(sym, path, body, doc, recv)
         self.counts["snapshots"] += 1
 
     async def close(self) -> None:

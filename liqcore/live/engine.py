@@ -39,10 +39,11 @@ from liqcore.live.venueclock import HOLD_MARGIN_NS, VenueClock
 from liqcore.live.views import checklist as _checklist, collect as _collect_metrics, new_checks, snapshot as _snapshot
 from liqcore.live.warm import WarmPath, seed_history as _seed_history
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
-from liqcore.types import EVENT_DTYPE, SymbolRegistry, Venue
+from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
 
+_DEPTH = int(Kind.DEPTH)
 _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
 
 
@@ -145,6 +146,8 @@ class Engine:
         self.replay_clock = None
         #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
         self.recorder = None
+        #: ``run --book depth``: the traded symbols' L2 books, for the live queue estimate (liqcore.live.livedepth)
+        self.depth = None
         #: the web dashboard's price trail: ``row_tap(batch)`` gets every batch of events by reference before it
         #: is processed, ``row_tap.reject(symbol_id, ts_recv, price)`` each event then dropped
         self.row_tap = None
@@ -259,6 +262,8 @@ class Engine:
         self.frames[venue] = self.frames.get(venue, 0) + 1
         if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
             self.recorder.write_frame(venue, frame, recv)
+        if self.depth is not None and frame.__class__ is bytes and self.depth.is_depth(frame):  # (--book depth)
+            return self.depth.on_frame(frame, recv)
         dec = self._decoders.get(venue) or self.decoder(venue)
         if self.features is None and self.stream_path is None:  # the event tuples straight from the decoder
             rows = dec.feed_rows(frame, recv)
@@ -330,6 +335,11 @@ class Engine:
                 self.rejects["future_time"] = self.rejects.get("future_time", 0) + 1
                 if self.row_tap is not None:
                     self.row_tap.reject(sid, tr, price)
+                continue
+            if kind == _DEPTH:  # (--book depth) the L2 book: read by the live queue estimate alone
+                ci = core_idx.get(sid)
+                if ci is not None:
+                    self.queue_est.on_row(ci, tr, kind, side, price, qty, _flags)
                 continue
             if kind <= _MARK and plausible is not None and (bad := plausible(sid, kind, price, qty, ts)):
                 # an absurd price or size (liqcore.validate): never a print, never large, never a trade
@@ -415,9 +425,12 @@ class Engine:
             self.order_manager.core_events(self.core.on_trade(c, tr, price))
 
     def on_gap(self, events: np.ndarray, reason: str = "") -> None:
-        """GAP events from the feed manager (a disconnect): open cascades of those symbols end (see Health.feed_gap)."""
+        """GAP events from the feed manager (a disconnect): open cascades of those symbols end (see Health.feed_gap);
+        with depth, the venue's books are unknown until their next snapshot."""
         self.on_events(events)
         self.health.feed_gap(events, reason, self.metrics)
+        if self.depth is not None:
+            self.depth.on_gap(events)
 
     def on_clock(self, now_ns: int | None = None) -> list[dict]:
         """Time passes without events: cascades expire, order arrivals and entry timeouts are settled."""

@@ -1,5 +1,5 @@
 """The live queue-position estimate of each resting post-only entry: the size ahead of it and the chance
-that it fills, from the top of book and the prints the engine receives.
+that it fills, from the top of book (or, with ``--book depth``, the L2 depth) and the prints the engine receives.
 
 The details: docs/live.md, "The live queue-position estimate of each resting post-only entry
 (liqcore.live.queue_estimate)".
@@ -24,6 +24,7 @@ FLOW_WINDOW_NS = 60_000_000_000
 _BID = int(Side.BUY)
 _BUY, _SELL = int(Side.BUY), int(Side.SELL)
 _QUOTE = int(Kind.QUOTE)
+_DEPTH = int(Kind.DEPTH)
 
 
 def poisson_at_least(k: int, mean: float) -> float:
@@ -71,18 +72,53 @@ class QueueEstimate:
         self.timeout_ns = int(timeout_ns)
         self.orders: dict[int, dict] = {}  # index -> the resting entry: client id, side, price, times, estimate at rest
         self._flow = [(deque(), deque()) for _ in range(self.n)]  # (prints hitting the bid, the ask): (ts, qty)
+        self.depth = None  # (par, tables, meta, counts) once :meth:`use_depth`: the queue at depth
+
+    def use_depth(self) -> None:
+        """The queue at depth: DEPTH rows (:meth:`on_depth`) keep each symbol's L2 book, an entry joins behind the
+        size shown at its level and that level's changes move its queue (the fill model's rule at depth, the
+        ``--queue-model`` applied); the top of book no longer moves it.  Levels are keyed at 1e-8 of price."""
+        if self.depth is None:
+            self.depth = (self._params(self.n), *sim.new_depth(self.n), np.zeros((self.n, sim.N_COUNTS), np.int64))
+
+    def _params(self, n: int) -> np.ndarray:
+        par = np.zeros(n, sim.PARAM_DTYPE)
+        par["queue"] = 1
+        par["queue_pow"] = self.pw
+        par["queue_unseen"] = self.unseen
+        return par
 
     def grow(self, k: int) -> None:
         """``k`` more symbols (a new listing traded without a restart): flat rows, no tick known yet."""
         self.st = np.concatenate([self.st, sim.new_state(int(k))])
         self.grid = np.concatenate([self.grid, np.zeros(int(k))])
         self._flow += [(deque(), deque()) for _ in range(int(k))]
+        if self.depth is not None:
+            from liqcore._jit import depth as dp
+
+            par, tables, meta, counts = self.depth
+            meta = dp.grow_books(tables, meta, int(k))
+            self.depth = (np.concatenate([par, self._params(int(k))]), tables, meta,
+                          np.concatenate([counts, np.zeros((int(k), counts.shape[1]), np.int64)]))
         self.n += int(k)
 
     # ------------------------------------------------------------------ updates
     def on_quote(self, i: int, ts_ns: int, side: int, price: float, qty: float) -> None:
         """A top-of-book row (``side`` Side.BUY: the best bid, else the best ask)."""
+        self._settle(i)
         sim.queue_quote(self.st, i, int(side), float(price), float(qty), self.pw, self.grid[i])
+
+    def on_depth(self, i: int, ts_ns: int, side: int, price: float, qty: float, flags: int) -> None:
+        """A DEPTH row (:meth:`use_depth`; without it the row is ignored)."""
+        if self.depth is not None:
+            par, tables, meta, counts = self.depth
+            sim.queue_depth(self.st, par, tables, meta, i, int(ts_ns), int(side), float(price), float(qty),
+                            int(flags), counts)
+
+    def _settle(self, i: int) -> None:
+        if self.depth is not None:  # a snapshot run ends at the symbol's next row of another kind
+            par, tables, _meta, _c = self.depth
+            sim.queue_depth_settle(self.st, par, tables, i)
 
     def on_trade(self, i: int, ts_ns: int, price: float, qty: float, side: int = 0) -> bool:
         """A print (``side`` the taker's Side; 0 unknown).  True when it fills the resting entry under the
@@ -95,6 +131,7 @@ class QueueEstimate:
         o = self.orders.get(i)
         if o is None:
             return False
+        self._settle(i)
         filled = bool(sim.queue_print(self.st, i, float(price), float(qty), self.grid[i]))
         if filled and o["model_fill_ns"] is None:
             o["model_fill_ns"] = int(ts_ns)
@@ -106,7 +143,12 @@ class QueueEstimate:
         """The entry ``client_id`` (``side`` buy/sell, limit ``price``) rests at the venue now; returns its
         estimate at rest (see :meth:`estimate`)."""
         sgn = 1 if side == "buy" else -1
-        sim.queue_rest(self.st, i, sgn, float(price), self.grid[i], self.unseen)
+        if self.depth is not None:
+            par, tables, meta, _c = self.depth
+            self._settle(i)
+            sim.queue_rest_depth(self.st, par, tables, meta, i, sgn, float(price), self.unseen)
+        else:
+            sim.queue_rest(self.st, i, sgn, float(price), self.grid[i], self.unseen)
         self.orders[i] = {"client_id": client_id, "side": side, "price": float(price), "rested_ns": int(ts_ns),
                           "decision_ns": int(decision_ns if decision_ns is not None else ts_ns),
                           "model_fill_ns": None}
@@ -127,7 +169,8 @@ class QueueEstimate:
         return {"client_id": o["client_id"], "side": o["side"], "price": o["price"], "rested_ns": o["rested_ns"],
                 "ahead_at_rest": a["ahead"], "level_at_rest": a["level"], "fill_chance_at_rest": a["fill_chance"],
                 "ahead_last": last["ahead"], "model_fill_ns": o["model_fill_ns"], "end_ns": int(ts_ns),
-                "outcome": outcome, "queue_model": self.queue_model}
+                "outcome": outcome, "queue_model": self.queue_model,
+                "book": "depth" if self.depth is not None else "top of book"}
 
     # ------------------------------------------------------------------ reads
     def estimate(self, i: int, ts_ns: int) -> dict | None:
@@ -190,10 +233,16 @@ class LiveQueue:
             self.symbols.append(s)
         self.est.grow(len(new))
 
-    def on_row(self, i: int, ts_ns: int, kind: int, side: int, price: float, qty: float) -> None:
-        """A QUOTE or TRADE row of traded symbol ``i`` (the engine's core index)."""
+    def use_depth(self) -> None:
+        """The queue at depth (:meth:`QueueEstimate.use_depth`): the run subscribes the traded symbols' depth."""
+        self.est.use_depth()
+
+    def on_row(self, i: int, ts_ns: int, kind: int, side: int, price: float, qty: float, flags: int = 0) -> None:
+        """A QUOTE, DEPTH or TRADE row of traded symbol ``i`` (the engine's core index)."""
         if kind == _QUOTE:
             self.est.on_quote(i, ts_ns, side, price, qty)
+        elif kind == _DEPTH:
+            self.est.on_depth(i, ts_ns, side, price, qty, flags)
         elif price > 0:
             self.est.on_trade(i, ts_ns, price, qty, side)
 

@@ -96,7 +96,8 @@ class LiveRunner:
                  dashboard_hz: float = 4.0, clock_interval_s: float = 0.1, install_signals: bool = False,
                  warm_interval_s: float | None = 0.002,
                  feed_symbols: list[str] | None = None, features=(), watch=(), web: dict | None = None,
-                 specs=None, on_demand: dict | None = None, **conn_kwargs):
+                 specs=None, on_demand: dict | None = None, book_depth: bool = False, rest_url: str | None = None,
+                 **conn_kwargs):
         self.engine = engine
         self.venue = venue
         self.symbols = list(symbols)
@@ -115,7 +116,7 @@ class LiveRunner:
         replay = getattr(engine, "replay_clock", None) is not None and hasattr(engine, "now_ns")
         # subscribe what the strategy's inputs need (e.g. the tickers carrying the funding rate); a strategy
         # whose inputs the venue's stream cannot deliver is refused here, before anything connects
-        self.needs = strategy_needs(engine, features)
+        self.needs = strategy_needs(engine, features) | (frozenset({"depth"}) if book_depth else frozenset())
         #: data on demand (``on_demand``: ``{"always": [symbols], "linger_s": s}``): the feed carries the liquidations
         #: alone; trades and the rest come on a connection of their own, per symbol while it needs them
         #: (:class:`liqcore.live.ondemand.OnDemand`)
@@ -146,6 +147,17 @@ class LiveRunner:
                         specs=_liquidation_specs(v, syms, url, network), **conn_kwargs)
             for v, syms, url in watch]
         self.feeds = [self.feed, *self.watch_feeds, *([self.demand_feed] if self.demand_feed else [])]
+        #: ``--book depth``: the traded symbols' L2 books for the live queue estimate, their snapshots got here
+        self.depth_keeper = None
+        if book_depth:
+            from liqcore.live.depthkeep import DepthKeeper
+            from liqcore.live.livedepth import BYBIT_LEVELS, attach
+
+            books = attach(engine, venue)
+            self.depth_keeper = books.keeper = DepthKeeper(
+                books.venue, lines=books.lines, on_snapshot=books.on_snapshot, rest_base=rest_url,
+                network=network, resubscribe=self.feed.resubscribe,
+                depth_topic=lambda s: f"orderbook.{BYBIT_LEVELS}.{s}")
         for f in self.feeds:  # a silent stream: metrics, journal, recording (the feed logs the line itself)
             f.watch.on_silent.append(self._stream_silent)
             f.watch.on_heard.append(self._stream_heard)
@@ -306,6 +318,8 @@ class LiveRunner:
                 await self._web.stop()
             for f in self.feeds:
                 await f.stop()
+            if self.depth_keeper is not None:
+                await self.depth_keeper.close()
             await self.engine.shutdown(cancel_entries=True)
             if self._metrics_runner is not None:
                 await self._metrics_runner.cleanup()

@@ -233,6 +233,17 @@ def _frame_symbol_msg(venue: str, frame: dict):
     return None
 
 
+#: the heads that tell a depth frame of each venue without decoding it (in its first 160 bytes)
+_DEPTH_HEADS = {"binance": b'"depthUpdate"', "bybit": b'"orderbook.', "okx": b'"books'}
+
+
+def is_depth_payload(venue: str, payload: bytes) -> bool:
+    """Whether a raw frame of ``venue`` may be a depth message (told by its head, not decoded; Bybit
+    ``orderbook.1`` is the top of book)."""
+    head = payload[:160]
+    return _DEPTH_HEADS[venue] in head and not (venue == "bybit" and b'"orderbook.1.' in head)
+
+
 def is_depth_frame(venue: str, frame) -> bool:
     """Whether a decoded frame (dict) of ``venue`` is a depth message (:func:`_frame_symbol_msg`)."""
     try:

@@ -38,7 +38,7 @@ USER_EVENTS = ("ORDER_TRADE_UPDATE", "ALGO_UPDATE", "ACCOUNT_UPDATE", "listenKey
 #: the event kinds these streams can deliver, and the ``connection_specs`` option each one needs
 #: (``<sym>@markPrice@1s`` carries the mark price and the funding rate; the open interest is REST-only)
 KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark_price": True}, "funding": {"mark_price": True},
-         "quote": {"book": True}}
+         "quote": {"book": True}, "depth": {"depth": True}}
 
 MAX_STREAMS = 1024
 MAX_MSGS_PER_S = 10

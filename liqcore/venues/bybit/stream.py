@@ -36,7 +36,7 @@ REST_ENDPOINTS = {
 #: (``tickers.S`` carries the mark price, the funding rate and the open interest)
 KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"tickers": True}, "funding": {"tickers": True},
          "open_interest": {"tickers": True},
-         "quote": {"book": True}}
+         "quote": {"book": True}, "depth": {"depth": 1000}}
 
 #: Bybit v5 "Connect", Public channel - Args limits: "for one public connection, you cannot have length of
 #: 'args' array over 21,000 characters" (every category); "Spot can input up to 10 args for each subscription

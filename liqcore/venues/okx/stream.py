@@ -35,7 +35,7 @@ REST_ENDPOINTS = {"mainnet": "https://www.okx.com", "testnet": "https://www.okx.
 #: the event kinds this stream can deliver, and the ``connection_specs`` option each one needs
 KINDS = {"liquidation": {}, "trade": {"trades": True}, "mark": {"mark": True}, "funding": {"funding": True},
          "open_interest": {"open_interest": True},
-         "quote": {"book": True}}
+         "quote": {"book": True}, "depth": {"depth": True}}
 
 MAX_REQUEST_BYTES = 60_000
 SEND_INTERVAL_S = 0.35
