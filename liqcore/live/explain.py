@@ -340,6 +340,7 @@ def _live_queue(q: dict | None, lv: dict | None, decision_ns: int) -> dict | Non
     estimated = q.get("ahead_at_rest") is not None  # the size ahead unknown when it rested: no estimate
     return {"ahead_at_rest": q.get("ahead_at_rest"), "fill_chance_at_rest": q.get("fill_chance_at_rest"),
             "ahead_last": q.get("ahead_last"), "outcome": q.get("outcome"),
+            "book": q.get("book") or "top of book",  # (the book the live estimate read: run --book)
             "model_fill_delay_ms": _ms(int(mf) - decision_ns) if mf is not None else None,
             "venue_filled": bool(lv is not None and lv["qty"] > 0),
             "agrees": ((mf is not None) == bool(lv is not None and lv["qty"] > 0)) if estimated else None}
@@ -372,7 +373,8 @@ def _queue_cell(q: dict | None) -> str:
         return f"ahead unknown; {venue}"
     ch = "-" if q["fill_chance_at_rest"] is None else f"{100 * q['fill_chance_at_rest']:.0f}%"
     got = "not filled" if q["model_fill_delay_ms"] is None else f"filled +{q['model_fill_delay_ms']:.0f} ms"
-    return f"{format(q['ahead_at_rest'], '.4g')} ahead, {ch} -> rule {got}; {venue}"
+    book = " (depth)" if q.get("book") == "depth" else ""
+    return f"{format(q['ahead_at_rest'], '.4g')} ahead{book}, {ch} -> rule {got}; {venue}"
 
 
 def format_explain(ex: dict, console=None) -> None:

@@ -102,10 +102,10 @@ CREATE TABLE IF NOT EXISTS fills (exec_id TEXT PRIMARY KEY, client_id TEXT, symb
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS queue_estimates (client_id TEXT PRIMARY KEY, symbol TEXT, side TEXT, price REAL,
     rested_ns INTEGER, ahead_at_rest REAL, level_at_rest REAL, fill_chance_at_rest REAL, ahead_last REAL,
-    model_fill_ns INTEGER, end_ns INTEGER, outcome TEXT, queue_model TEXT);
+    model_fill_ns INTEGER, end_ns INTEGER, outcome TEXT, queue_model TEXT, book TEXT);
 """
 _QUEUE_COLS = ("client_id", "symbol", "side", "price", "rested_ns", "ahead_at_rest", "level_at_rest",
-               "fill_chance_at_rest", "ahead_last", "model_fill_ns", "end_ns", "outcome", "queue_model")
+               "fill_chance_at_rest", "ahead_last", "model_fill_ns", "end_ns", "outcome", "queue_model", "book")
 
 
 def _default(o):
@@ -144,6 +144,9 @@ class Journal:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
             self.db.executescript(_SCHEMA)
+            qcols = {r[1] for r in self.db.execute("PRAGMA table_info(queue_estimates)").fetchall()}
+            if "book" not in qcols:  # (a journal written before --book depth: its estimates read the top of book)
+                self.db.execute("ALTER TABLE queue_estimates ADD COLUMN book TEXT")
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             self.db.close()

@@ -236,6 +236,31 @@ def test_the_explain_queue_cell_says_what_the_rule_and_the_venue_did():
     assert _queue_cell({**q, "model_fill_delay_ms": 120.0, "venue_filled": False}) == \
         "2.5 ahead, 40% -> rule filled +120 ms; venue not filled"
     assert _queue_cell({**q, "ahead_at_rest": None, "fill_chance_at_rest": None}) == "ahead unknown; venue filled"
+    assert _queue_cell({**q, "book": "depth"}) == "2.5 ahead (depth), 40% -> rule not filled; venue filled"
+
+
+def test_the_journal_keeps_which_book_the_estimate_read_and_adds_the_column_to_an_older_journal(tmp_path):
+    import sqlite3
+
+    from liqcore.live.journal import Journal
+
+    path = tmp_path / "old.sqlite"  # a journal written before --book depth: queue_estimates without `book`
+    j = Journal(path)
+    j.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE queue_estimates")
+    db.execute("CREATE TABLE queue_estimates (client_id TEXT PRIMARY KEY, symbol TEXT, side TEXT, price REAL, "
+               "rested_ns INTEGER, ahead_at_rest REAL, level_at_rest REAL, fill_chance_at_rest REAL, ahead_last REAL, "
+               "model_fill_ns INTEGER, end_ns INTEGER, outcome TEXT, queue_model TEXT)")
+    db.execute("INSERT INTO queue_estimates (client_id, symbol) VALUES ('old-1', 'ETHUSDT')")
+    db.commit()
+    db.close()
+    j = Journal(path)
+    j.queue_estimate({"client_id": "new-1", "symbol": "ETHUSDT", "side": "buy", "price": 2997.0, "book": "depth"})
+    j.flush()
+    rows = dict(j.db.execute("SELECT client_id, book FROM queue_estimates").fetchall())
+    j.close()
+    assert rows == {"old-1": None, "new-1": "depth"}
 
 
 def test_run_refuses_a_bad_strategy_or_exits_before_starting(tmp_path):
