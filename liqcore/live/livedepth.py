@@ -104,10 +104,14 @@ class LiveDepth:
     def _rows(self, got, recv: int) -> list:
         out = []
         for sym, rows in got:
-            sid = self._ids.get(sym)
-            if sid is None:
-                sid = self._ids[sym] = self.registry.id(self.code, sym)
-            ct = self._ct(sym)
+            try:
+                sid = self._ids.get(sym)
+                if sid is None:
+                    sid = self._ids[sym] = self.registry.id(self.code, sym)
+                ct = self._ct(sym)
+            except ValueError:  # (a symbol the registry refuses, an OKX swap without its contract value)
+                self.bad_frames += 1
+                continue
             for t, side, price, qty, flags in rows:
                 out.append((recv if t is None else t, recv, price, qty * ct, sid, side, _DEPTH, self.code, flags))
         return out
