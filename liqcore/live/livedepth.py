@@ -103,7 +103,7 @@ class LiveDepth:
 
     def _rows(self, got, recv: int) -> list:
         out = []
-        for sym, rows in got:
+        for sym, t, rows in got:
             try:
                 sid = self._ids.get(sym)
                 if sid is None:
@@ -112,6 +112,6 @@ class LiveDepth:
             except ValueError:  # (a symbol the registry refuses, an OKX swap without its contract value)
                 self.bad_frames += 1
                 continue
-            for t, side, price, qty, flags in rows:
-                out.append((recv if t is None else t, recv, price, qty * ct, sid, side, _DEPTH, self.code, flags))
+            t = recv if t is None else t
+            out += [(t, recv, price, qty * ct, sid, side, _DEPTH, self.code, flags) for side, price, qty, flags in rows]
         return out

@@ -692,19 +692,20 @@ class LineDecoder:
         return self._depth
 
     def _depth_rows(self, venue: int, recv: int, got) -> int:
-        """DEPTH rows of ``got`` (``[(symbol, rows)]`` of :class:`~liqcore.venues.depthsync.DepthLines`) into
-        the sink, received at ``recv`` (OKX sizes: contracts x contract value)."""
+        """DEPTH rows of ``got`` (``[(symbol, ts_event or None, rows)]`` of
+        :class:`~liqcore.venues.depthsync.DepthLines`) into the sink, received at ``recv`` (OKX sizes: contracts
+        x contract value)."""
         sink = self.sink
         n = 0
-        for sym, rows in got:
+        for sym, t, rows in got:
             sid = sink.sid(venue, sym)
-            ct = 1.0
+            t = recv if t is None else t
             if venue == _OKX_CODE and _okx._is_contract(sym):
                 ct = _okx._ct_val(sink, sym)
-            for t, side, price, qty, flags in rows:
-                sink.rows.append((recv if t is None else t, recv, price, qty * ct, sid, side, _DEPTH_KIND, venue,
-                                  flags))
-                n += 1
+                sink.rows.extend([(t, recv, p, q * ct, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
+            else:
+                sink.rows.extend([(t, recv, p, q, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
+            n += len(rows)
         return n  # (0: buffered until the snapshot, or older than it)
 
     def _bybit_archive(self, obj) -> int:

@@ -17,7 +17,8 @@ GAP = (int(Side.BUY), 0.0, 0.0, int(Flag.DEPTH_GAP))
 
 
 def _levels(side, levels, flags):
-    return [(int(side), float(p), float(q), flags) for p, q, *_ in levels]
+    side = int(side)
+    return [(side, float(x[0]), float(x[1]), flags) for x in levels]
 
 
 class BinanceDepthSync:
@@ -275,8 +276,8 @@ _KINDS = {"binance": BinanceDepthSync, "bybit": BybitDepthSync, "okx": OkxDepthS
 class DepthLines:
     """Recorded depth lines -> DEPTH rows, one protocol state machine per (venue, symbol); the recorder
     runs the same one on the lines it writes, so that it asks for a snapshot exactly when the reader of
-    its file will need one (:meth:`wanting`).  Each call returns ``(symbol, rows)``: rows are
-    ``(ts_event_ns or None, side, price, qty, flags)``.  Raises KeyError / TypeError / ValueError /
+    its file will need one (:meth:`wanting`).  Each call returns ``(symbol, ts_event_ns or None, rows)``: rows
+    are ``(side, price, qty, flags)``, all of the message's time.  Raises KeyError / TypeError / ValueError /
     IndexError / AttributeError on a message that does not parse (the caller counts and drops it)."""
 
     def __init__(self):
@@ -297,7 +298,7 @@ class DepthLines:
         s = self._sync(venue, sym)
         rows = s.event(msg)[0] if venue == "binance" else s.message(msg)[0]
         t = _ms(_event_ms(venue, msg))
-        return sym, [(t,) + r for r in rows]
+        return sym, t, rows
 
     def rest(self, venue: str, rest: dict):
         """A REST snapshot line's ``rest`` (``symbol`` and the venue's answer as ``body``)."""
@@ -311,16 +312,16 @@ class DepthLines:
         # every row of the line carries the snapshot's time: the buffered updates applied on it come after it
         # in a replay ordered by (receive time, event time)
         t = _ms(d.get("ts") if venue == "okx" else (d.get("E") or d.get("T")))
-        return sym, [(t,) + r for r in rows]
+        return sym, t, rows
 
     def gap(self, venue: str) -> list:
         """The venue's feed was lost: each of its books is unknown (one DEPTH_GAP row each) until a new
-        snapshot.  Returns [(symbol, rows)]."""
+        snapshot.  Returns [(symbol, None, rows)]."""
         out = []
         for (v, sym) in list(self.syncs):
             if v == venue:
                 self.syncs[(v, sym)] = _KINDS[v]()
-                out.append((sym, [(None,) + GAP]))
+                out.append((sym, None, [GAP]))
         return out
 
     def wanting(self, venue: str) -> list[str]:
@@ -349,6 +350,6 @@ def depth_rows_from_lines(lines, counts: dict | None = None):
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             counts["bad_frames"] += 1
             continue
-        for sym, rows in got:
+        for sym, _t, rows in got:
             for r in rows:
-                yield (recv, venue, sym) + r[1:]
+                yield (recv, venue, sym) + r
