@@ -5,34 +5,18 @@ entry's level and the traded size equal the kernel's after every event, and it c
 kernel fills the entry."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 from kernels.test_queue_depth_property import TICK, depth_market, signals_behind
-from simdata import MS, S, param_array, param_rows
+from live.test_queue_estimate import _compare
+from simdata import MS, S
 
 from liqcore.live.queue_estimate import QueueEstimate
 from liqcore.strategies import NEVER, sort_signals
-from liqcore.types import Kind
 
 pytestmark = pytest.mark.property
-
-
-def _kernel(ev, sig, rows, end_ns=None):
-    from liqcore._jit import sim
-
-    n = len(rows)
-    st = sim.new_state(n)
-    port = sim.new_port(1.0, 0.0, 0.0, n, 0.1)
-    ledger = np.zeros(len(sig) + 1, dtype=sim.LEDGER_DTYPE)
-    counts = np.zeros((n, sim.N_COUNTS), dtype=np.int64)
-    end = int(ev["ts_recv"][-1]) if end_ns is None else int(end_ns)
-    sig = sig[sig["ev_idx"] < len(ev)] if len(ev) else sig[:0]
-    sim.run_exec(ev, sig, st, port, param_array(rows), ledger, counts, end, *sim.new_depth(n))
-    return counts, st
 
 
 def _one_per_symbol(seed, ev, n_sym):
@@ -47,74 +31,20 @@ def _one_per_symbol(seed, ev, n_sym):
     return sort_signals(sig)
 
 
-def _compare(ev, sig, n_sym, latency, model, unseen) -> int:
-    from liqcore._jit import sim
-
-    grid = 1.0 / TICK
-    rows = param_rows(n_sym, order_latency_ns=latency, entry_timeout_ns=10**15, hold_timeout_ns=0,
-                      max_ref_age_ns=10**15, queue=1, queue_pow=model, grid=grid, queue_unseen=unseen)
-    qe = QueueEstimate(n_sym, ticks=[TICK] * n_sym, queue_model="risk-averse" if model == 0 else f"prob:{model:g}",
-                       unseen="empty" if unseen else "seen", timeout_ns=10**15)
-    qe.use_depth()
-    arrive = {int(g["symbol_id"]): (int(g["ts_ns"]) + latency, g) for g in sig}
-    rested, done, checked = set(), set(), 0
-    for k in range(len(ev)):
-        e = ev[k]
-        t = int(e["ts_recv"])
-        pending = [s for s, (ta, g) in arrive.items() if s not in rested and ta <= t and k > int(g["ev_idx"])]
-        if pending:  # the kernel settles an arrival due by t before this event: its state then
-            counts, st_at = _kernel(ev[:k], sig, rows, end_ns=t)
-            for sid in pending:
-                ta, g = arrive[sid]
-                if st_at[sid]["status"] == sim.RESTING:
-                    qe.on_order_rested(sid, ta, f"c{sid}", "buy" if g["direction"] > 0 else "sell",
-                                       float(st_at[sid]["limit_price"]), decision_ns=int(g["ts_ns"]))
-                else:  # refused by the post-only check: it never rests
-                    done.add(sid)
-                rested.add(sid)
-        sid = int(e["symbol_id"])
-        filled = False
-        if e["kind"] == Kind.QUOTE:
-            qe.on_quote(sid, t, int(e["side"]), float(e["price"]), float(e["qty"]))
-        elif e["kind"] == Kind.DEPTH:
-            qe.on_depth(sid, t, int(e["side"]), float(e["price"]), float(e["qty"]), int(e["flags"]))
-        elif e["kind"] == Kind.TRADE:
-            filled = qe.on_trade(sid, t, float(e["price"]), float(e["qty"]), int(e["side"]))
-        _, st = _kernel(ev[: k + 1], sig, rows)
-        for s in rested - done:
-            est = qe.estimate(s, t)
-            kern = st[s]
-            if kern["status"] == sim.OPEN:  # the kernel filled it on this event: so does the estimate
-                assert est is not None and est["model_filled"] and filled and s == sid, (k, s, est)
-                done.add(s)
-                continue
-            assert kern["status"] == sim.RESTING and not est["model_filled"], (k, s)
-            if int(kern["d_pend"]):
-                continue  # a snapshot run in progress: the kernel moves the queue at the symbol's next row
-            ahead = float(kern["q_ahead"])
-            assert (est["ahead"] is None) == (ahead == math.inf), (k, s, est, ahead)
-            if est["ahead"] is not None:
-                assert est["ahead"] == max(ahead, 0.0), (k, s, est, ahead)
-            assert est["level"] == float(kern["q_level"]), (k, s)
-            assert float(qe.st[s]["q_traded"]) == float(kern["q_traded"]), (k, s)
-            checked += 1
-    return checked
-
-
 @settings(deadline=None, max_examples=12)
 @given(seed=hs.integers(0, 2**32 - 1), n_sym=hs.integers(1, 2), latency=hs.sampled_from([0, 20 * MS, 1 * S]),
        model=hs.sampled_from([0.0, 2.0]), unseen=hs.sampled_from([0, 1]), quotes=hs.booleans(), gaps=hs.booleans())
 def test_the_estimate_at_depth_is_the_kernels_queue_state_event_by_event(seed, n_sym, latency, model, unseen, quotes,
                                                                          gaps):
     ev = depth_market(seed, 50, n_sym, quotes=quotes, gaps=gaps)
-    _compare(ev, _one_per_symbol(seed + 1, ev, n_sym), n_sym, latency, model, unseen)
+    _compare(ev, _one_per_symbol(seed + 1, ev, n_sym), n_sym, latency, model, 1.0 / TICK, unseen, depth=True)
 
 
 def test_scripted_depth_markets_are_compared_at_every_event():
     n = 0
     for seed in range(25):
         ev = depth_market(seed, 50, 1, quotes=seed % 2 == 0, gaps=seed % 3 == 0)
-        n += _compare(ev, _one_per_symbol(seed + 1, ev, 1), 1, 0, 2.0, 0)
+        n += _compare(ev, _one_per_symbol(seed + 1, ev, 1), 1, 0, 2.0, 1.0 / TICK, 0, depth=True)
     assert n > 150  # event-by-event comparisons made
 
 
