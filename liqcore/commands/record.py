@@ -203,7 +203,7 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
     def on_gap_events(events, reason):
         rec.write_gap(venue, reason, int(events["ts_recv"][0]))
         if keeper is not None:
-            keeper.gap()
+            keeper.gap(int(events["ts_recv"][0]))
 
     if "specs" not in conn_kwargs:
         from liqcore.live.feeds import stream_module
@@ -235,9 +235,10 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
                              depth_topic=lambda s: f"orderbook.{int(depth)}.{s}")
 
     def on_silent(r):  # a subscribed stream silent while the others flow: a gap line naming it (the feed logs it)
-        rec.write_gap(venue, "silent", time.time_ns(), stream=r.stream, since_ns=r.since_ns)
+        now = time.time_ns()
+        rec.write_gap(venue, "silent", now, stream=r.stream, since_ns=r.since_ns)
         if keeper is not None:
-            keeper.gap()  # (a reader of the recording takes every gap line as a break of the venue's books)
+            keeper.gap(now)  # (a reader of the recording takes every gap line as a break of the venue's books)
 
     fm.watch.on_silent.append(on_silent)
     status = StatusLine()

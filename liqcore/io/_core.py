@@ -29,6 +29,8 @@ def load_events(
     max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS,
     warn=None,
     columns=None,
+    *,
+    _depth_carry: list | None = None,
 ) -> LoadResult:
     """Read recordings into one sorted, deduplicated event array.
 
@@ -50,6 +52,7 @@ def load_events(
     (default: written to stderr as ``warning: ...``).  ``columns``: a
     :class:`liqcore.io.mapped.ColumnMapping` that reads every file as a homemade CSV or Parquet
     (format ``columns``; what each column was taken as: :func:`liqcore.io.mapped.mapping_report`).
+    Recorded depth books go on from one file to the next (the files in time order: a directory's are).
 
     Each file's entry in ``files`` reports what was read from it (:func:`liqcore.io.base.file_report`).
     """
@@ -72,7 +75,7 @@ def load_events(
     if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down
         return _load_each(files, datasets, warn=warn, format=format, registry=registry, strict=strict,
                           feed_latency_ns=feed_latency_ns, instruments=instruments,
-                          max_clock_skew_ns=max_clock_skew_ns, columns=columns)
+                          max_clock_skew_ns=max_clock_skew_ns, columns=columns, _depth_carry=[None])
     from liqcore.venues.instruments import load_instruments
 
     inst = load_instruments(instruments)
@@ -84,11 +87,17 @@ def load_events(
     totals: dict[str, int] = {}
     recovered: dict[str, int] = {}
     last: tuple = (None, None)  # the last file's events and their figures
+    carry = _depth_carry if _depth_carry is not None else [None]  # (the depth books of the files read so far)
+    prev_sink = None
     for path in files:
         if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
             _empty_file(result, path, "is empty (0 bytes)")  # said so, not "cannot detect the format"
             continue
         sink = Sink(registry, _with_recording(inst, instruments, path))
+        if prev_sink is not None:
+            carry[0] = prev_sink.depth
+        sink.depth = carry[0]  # recorded depth books go on from the file before (the files in time order)
+        prev_sink = sink
         reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
@@ -172,6 +181,8 @@ def load_events(
                                    **file_report(arr, registry, scan), **st.info}
         last = (arr, scan)
         result.sources.append(str(path))
+    if prev_sink is not None:
+        carry[0] = prev_sink.depth  # (for the next file of a load file by file)
     for d in datasets:
         dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
         chunks.append(dres.events)

@@ -23,6 +23,7 @@ import orjson
 from liqcore.venues.depthsync import DepthLines, is_depth_payload
 
 log = logging.getLogger("liqcore.record")
+HOUR_NS = 3600 * 1_000_000_000
 
 #: the REST snapshot of each venue that has one: (path, query of a symbol)
 SNAPSHOT = {"binance": ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000}),
@@ -48,8 +49,13 @@ class DepthKeeper:
     (by default: written to ``rec`` as a ``rest`` line, then into ``lines``)."""
 
     def __init__(self, venue: str, rec=None, *, rest_base: str | None = None, network: str = "mainnet",
-                 resubscribe=None, depth_topic=None, timeout_s: float = 10.0, lines=None, on_snapshot=None):
+                 resubscribe=None, depth_topic=None, timeout_s: float = 10.0, lines=None, on_snapshot=None,
+                 hourly: bool = True, clock=time.time_ns):
         self.venue = venue
+        self.clock = clock  # (the receive time of a REST answer)
+        #: the books start again at each UTC hour (the recorder's files); a live run's books (``--book depth``) go on
+        self.hourly = bool(hourly)
+        self._hour = None
         self.rec = rec
         self.lines = lines if lines is not None else DepthLines()
         self.on_snapshot = on_snapshot or self._record
@@ -63,6 +69,7 @@ class DepthKeeper:
 
     # ---- the lines the recorder wrote, in its order
     def frame(self, payload: bytes, recv_ns: int) -> None:
+        self._roll(recv_ns)
         if not is_depth_payload(self.venue, payload):
             return
         try:
@@ -73,8 +80,24 @@ class DepthKeeper:
             return
         self._act()
 
-    def gap(self) -> None:
+    def gap(self, recv_ns: int | None = None) -> None:
+        """A gap line written (at ``recv_ns``): every book of the venue unknown until its next snapshot."""
+        if recv_ns is not None:
+            self._roll(recv_ns)
         self.lines.gap(self.venue)
+
+    def _roll(self, recv_ns: int) -> None:
+        """A line of the UTC hour of ``recv_ns`` written: in a new hour (a new file), the books start again."""
+        if not self.hourly:
+            return
+        h = int(recv_ns) // HOUR_NS
+        if self._hour is None or h < self._hour:  # (a line received late, of the hour before: no new start)
+            self._hour = h if self._hour is None else self._hour
+            return
+        if h > self._hour:
+            self._hour = h
+            self.lines.reset(self.venue, resubscribe=True)
+            self._act()  # (Bybit: subscribed again now; Binance and OKX: at their next update)
 
     def poke(self) -> None:
         """The books' lines changed (a live run's engine fed a depth frame): ask for the snapshots now needed."""
@@ -130,14 +153,15 @@ class DepthKeeper:
         url = f"{self.rest_base}{path}?{urlencode(query(sym))}"
         async with self._session.get(url) as r:
             body = await r.read()
-            recv = time.time_ns()
+            recv = self.clock()
             if r.status != 200:
                 raise RuntimeError(f"HTTP {r.status} from {path}: {body[:200].decode('utf-8', 'replace')}")
         doc = orjson.loads(body)
         if self.venue == "okx" and str(doc.get("code", "0")) != "0":
             raise RuntimeError(f"{path}: code {doc.get('code')} {doc.get('msg', '')}".strip())
+        self._roll(recv)  # (the answer's line may open the next hour's file)
         if not self._wants(sym):
-            return  # (a gap line reset the book meanwhile: it waits for the stream first)
+            return  # (a gap line or a new hour reset the book meanwhile: it waits for the stream first)
         self.on_snapshot(sym, path, body, doc, recv)
         self.counts["snapshots"] += 1
 

@@ -156,7 +156,7 @@ class LiveRunner:
             books = attach(engine, venue)
             self.depth_keeper = books.keeper = DepthKeeper(
                 books.venue, lines=books.lines, on_snapshot=books.on_snapshot, rest_base=rest_url,
-                network=network, resubscribe=self.feed.resubscribe,
+                network=network, resubscribe=self.feed.resubscribe, hourly=False,
                 depth_topic=lambda s: f"orderbook.{BYBIT_LEVELS}.{s}")
         for f in self.feeds:  # a silent stream: metrics, journal, recording (the feed logs the line itself)
             f.watch.on_silent.append(self._stream_silent)

@@ -157,7 +157,7 @@ class Sink:
     """
 
     __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects", "last", "arrays",
-                 "tids")
+                 "tids", "depth")
 
     def __init__(self, registry: SymbolRegistry | None = None, instruments=None):
         from liqcore.venues.instruments import default_instruments
@@ -175,6 +175,8 @@ class Sink:
         self.arrays: list = []
         #: the venue's trade id of a row of ``rows`` (row index -> int64; only trades whose source has one)
         self.tids: dict = {}
+        #: recorded depth books (liqcore.venues.depthsync.DepthLines), carried from file to file of one load
+        self.depth = None
 
     def sid(self, venue: int, symbol: str) -> int:
         """Symbol id of (venue, symbol), cached (symbols are upper-cased by the registry)."""

@@ -635,7 +635,6 @@ class LineDecoder:
         self.fmt = fmt
         self.prose = (fmt == "binance-log") if prose is None else bool(prose)
         self._json_lines = None  # the per-line JSON decoder of a "binance-log" decoder
-        self._depth = None  # the depth books of recorded depth lines (liqcore.venues.depthsync.DepthLines)
 
     # one line -> CONTROL / number of events; raises Reject
     def _raw(self, obj) -> int:
@@ -660,8 +659,8 @@ class LineDecoder:
             if venue == 0:
                 raise Reject("unknown_venue", "venue")
             sink.rows.append((recv, recv, _NAN, 0.0, -1, 0, _GAP_KIND, venue, 0))
-            if self._depth is not None:  # the venue's depth books are unknown until their next snapshot
-                return 1 + self._depth_rows(venue, recv, self._depth.gap(vname))
+            if self.sink.depth is not None:  # the venue's depth books are unknown until their next snapshot
+                return 1 + self._depth_rows(venue, recv, self.sink.depth.gap(vname))
             return 1
         frame = obj.get("frame")
         if frame is None:
@@ -685,11 +684,11 @@ class LineDecoder:
         return PARSERS[venue](frame, sink)
 
     def _depth_lines(self):
-        if self._depth is None:
+        if self.sink.depth is None:  # (the sink's: a load carries it from one file to the next)
             from liqcore.venues.depthsync import DepthLines
 
-            self._depth = DepthLines()
-        return self._depth
+            self.sink.depth = DepthLines()
+        return self.sink.depth
 
     def _depth_rows(self, venue: int, recv: int, got) -> int:
         """DEPTH rows of ``got`` (``[(symbol, ts_event or None, rows)]`` of

@@ -37,6 +37,10 @@ class BinanceDepthSync:
         """Events wait for a REST snapshot (the caller fetches one)."""
         return self.last_update_id is None and bool(self.buffer)
 
+    def is_live(self) -> bool:
+        """The book follows the stream (a snapshot taken, no break since): another snapshot adds nothing."""
+        return self.last_update_id is not None
+
     def snapshot(self, snap: dict) -> list:
         self.last_update_id = int(snap["lastUpdateId"])
         self.prev_u = None
@@ -134,6 +138,10 @@ class OkxDepthSync:
     def wants_snapshot(self) -> bool:
         """Updates wait for a REST snapshot (the caller fetches one)."""
         return self.seq is None and bool(self.buffer)
+
+    def is_live(self) -> bool:
+        """The book follows the stream (a snapshot taken, no break since): another snapshot adds nothing."""
+        return self.seq is not None
 
     def _book_top(self):
         b = sorted(self.bids.items(), key=lambda kv: -float(kv[0]))[:25]
@@ -301,18 +309,31 @@ class DepthLines:
         return sym, t, rows
 
     def rest(self, venue: str, rest: dict):
-        """A REST snapshot line's ``rest`` (``symbol`` and the venue's answer as ``body``)."""
+        """A REST snapshot line's ``rest`` (``symbol`` and the venue's answer as ``body``); a book that follows
+        the stream already (a snapshot the recorder took for the next hourly file, read here in one pass with
+        the file before it) goes on without it."""
         sym = str(rest["symbol"])
         body = rest["body"]
         if venue not in ("binance", "okx"):
             raise ValueError(f"a REST depth snapshot of {venue}")
         s = self._sync(venue, sym)
-        rows = s.snapshot(body)
         d = body["data"][0] if venue == "okx" and "data" in body else body
+        if s.is_live():  # (a snapshot the recorder took for the next hourly file: this book goes on without it)
+            return sym, None, []
+        rows = s.snapshot(body)
         # every row of the line carries the snapshot's time: the buffered updates applied on it come after it
         # in a replay ordered by (receive time, event time)
         t = _ms(d.get("ts") if venue == "okx" else (d.get("E") or d.get("T")))
         return sym, t, rows
+
+    def reset(self, venue: str, resubscribe: bool = False) -> None:
+        """``venue``'s books forgotten (a reader of the next hourly file alone starts with none): each waits for
+        its next snapshot; ``resubscribe``: a Bybit book asks for one (:meth:`BybitDepthSync.wants_snapshot`)."""
+        for (v, sym) in list(self.syncs):
+            if v == venue:
+                s = self.syncs[(v, sym)] = _KINDS[v]()
+                if resubscribe and v == "bybit":
+                    s.broken = True
 
     def gap(self, venue: str) -> list:
         """The venue's feed was lost: each of its books is unknown (one DEPTH_GAP row each) until a new

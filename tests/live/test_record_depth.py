@@ -260,3 +260,65 @@ def test_each_venue_subscribes_its_depth_stream(venue, want):
         assert [sp.url for sp in specs if want in sp.topics][0].endswith("/public/ws")
     assert not any("depth" in t or "books" in t or t.startswith("orderbook.")
                    for sp in stream_module(venue).connection_specs(["BTCUSDT"]) for t in sp.topics)
+
+
+def test_each_hourly_file_gets_its_own_snapshot_and_one_pass_over_both_keeps_the_book_going(tmp_path):
+    """The recording moves to the next UTC hour: the keeper starts the books again as a reader of that file alone
+    does, so the new file holds a snapshot of its own; read alone, each file gives its book; read in one pass,
+    the book goes on across the boundary (the new file's snapshot passed over, no gap)."""
+    from liqcore.io import load_events
+    from liqcore.live.depthkeep import HOUR_NS, DepthKeeper
+    from liqcore.live.recorder import Recorder
+    from liqcore.testing.fake_streams import FakeMarketStream
+
+    out = tmp_path / "rec"
+    h = (time.time_ns() // HOUR_NS + 1) * HOUR_NS  # the next hour boundary (the venue's own times before it)
+    clock = {"now": h - 2_000_000_000}
+    book = {"uid": 100, "bids": [["100.0", "5"]], "asks": [["100.1", "1"]]}
+
+    def ev(U, u, pu, b=(), a=()):
+        return orjson.dumps({"e": "depthUpdate", "E": T0, "T": T0, "s": "BTCUSDT", "U": U, "u": u, "pu": pu,
+                             "b": list(b), "a": list(a)})
+
+    async def main():
+        async with FakeMarketStream("binance") as fs:
+            fs.depth_books["BTCUSDT"] = lambda: (book["uid"], book["bids"], book["asks"])
+            rec = Recorder(out, flush_every_s=0.0)
+            k = DepthKeeper("binance", rec, rest_base=fs.rest_url, clock=lambda: clock["now"])
+
+            def frame(payload, at):
+                clock["now"] = at
+                rec.write_frame("binance", payload, at)
+                k.frame(payload, at)
+
+            try:
+                frame(ev(90, 101, 89, [["100.0", "4"]]), h - 2_000_000_000)
+                await wait_until(lambda: k.counts["snapshots"] == 1, 20)
+                frame(ev(102, 104, 101, [["99.9", "2"]]), h - 1_000_000_000)
+                book.update(uid=106, bids=[["100.0", "4"], ["99.9", "2"], ["99.8", "1"]])
+                frame(ev(105, 107, 104, [["99.8", "3"]]), h + 1_000_000_000)  # the next hour's file
+                await wait_until(lambda: k.counts["snapshots"] == 2, 20)
+                frame(ev(108, 110, 107, (), [["100.1", "0"]]), h + 2_000_000_000)
+            finally:
+                await k.close()
+                rec.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    files = sorted(out.glob("*.jsonl.zst"))
+    assert len(files) == 2 and [sum("rest" in orjson.loads(x) for x in __import__(
+        "liqcore.live.recorder", fromlist=["read_lines"]).read_lines(f)) for f in files] == [1, 1]
+
+    def book_of(paths):
+        r = load_events(paths)
+        d = r.events[r.events["kind"] == Kind.DEPTH]
+        d = d[np.argsort(d["ts_recv"], kind="stable")]
+        assert r.n_rejected == 0, r.rejects
+        return d, _book(d)
+
+    d0, b0 = book_of(files[0])
+    assert b0 == {(B, 100.0): 4.0, (B, 99.9): 2.0, (A, 100.1): 1.0}
+    d1, b1 = book_of(files[1])  # alone: from its own snapshot (uid 106), the update straddling it, then 108..110
+    assert b1 == {(B, 100.0): 4.0, (B, 99.9): 2.0, (B, 99.8): 3.0}
+    both, bb = book_of(out)  # one pass: the book goes on, the second snapshot passed over
+    assert bb == {(B, 100.0): 4.0, (B, 99.9): 2.0, (B, 99.8): 3.0}
+    assert not (both["flags"] & GAP).any() and int((both["flags"] & SNAP).astype(bool).sum()) == 2
