@@ -607,13 +607,23 @@ _LOG_LINE = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidati
 _GAP_KIND = int(Kind.GAP)
 _DEPTH_KIND = int(Kind.DEPTH)
 _OKX_CODE = int(Venue.OKX)
+_OKX_BOOKS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})  # (liqcore.venues.depthsync.OKX_BOOKS)
 _NAN = float("nan")
 
 
 def _is_depth(vname: str, frame) -> bool:
-    from liqcore.venues.depthsync import is_depth_frame
-
-    return is_depth_frame(vname, frame)
+    """A recorded frame (decoded) that is a depth message: Binance ``depthUpdate``, Bybit ``orderbook.N`` (N > 1),
+    OKX ``books`` (:func:`liqcore.venues.depthsync.is_depth_frame`, told here without a call per line)."""
+    if frame.__class__ is not dict:
+        return False
+    if vname == "bybit":
+        t = frame.get("topic")
+        return t.__class__ is str and t.startswith("orderbook.") and not t.startswith("orderbook.1.")
+    if vname == "binance":
+        d = frame.get("data", frame)
+        return d.__class__ is dict and d.get("e") == "depthUpdate"
+    arg = frame.get("arg")
+    return arg.__class__ is dict and arg.get("channel") in _OKX_BOOKS
 
 
 class LineDecoder:

@@ -257,7 +257,7 @@ def is_depth_frame(venue: str, frame) -> bool:
     """Whether a decoded frame (dict) of ``venue`` is a depth message (:func:`_frame_symbol_msg`)."""
     try:
         return frame.__class__ is dict and _frame_symbol_msg(venue, frame) is not None
-    except (AttributeError, TypeError):
+    except (AttributeError, TypeError, KeyError):
         return False
 
 
