@@ -289,13 +289,11 @@ def run(args) -> int:
     if args.depth:
         if whole_market(args.symbols):
             raise ValueError("depth: --depth records the books of the symbols named; not with --symbols all")
-        depth = int(args.depth_levels) if venue == "bybit" else 1
-        if venue == "bybit":
-            from liqcore.venues.bybit.stream import DEPTH_LEVELS
+        depth = 1
+        if venue == "bybit":  # (refused here, before anything connects)
+            from liqcore.venues.bybit.stream import check_depth_levels
 
-            if depth not in DEPTH_LEVELS:
-                raise ValueError(f"depth-levels: Bybit's linear order book streams are "
-                                 f"{', '.join(map(str, DEPTH_LEVELS))} levels; got {depth}")
+            depth = check_depth_levels(args.depth_levels)
     if whole_market(args.symbols):
         symbols, extra["specs"], kept = _whole_market(args, venue)
     else:

@@ -88,16 +88,12 @@ def load_events(
     recovered: dict[str, int] = {}
     last: tuple = (None, None)  # the last file's events and their figures
     carry = _depth_carry if _depth_carry is not None else [None]  # (the depth books of the files read so far)
-    prev_sink = None
     for path in files:
         if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
             _empty_file(result, path, "is empty (0 bytes)")  # said so, not "cannot detect the format"
             continue
         sink = Sink(registry, _with_recording(inst, instruments, path))
-        if prev_sink is not None:
-            carry[0] = prev_sink.depth
         sink.depth = carry[0]  # recorded depth books go on from the file before (the files in time order)
-        prev_sink = sink
         reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
@@ -180,9 +176,8 @@ def load_events(
         result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej,
                                    **file_report(arr, registry, scan), **st.info}
         last = (arr, scan)
+        carry[0] = sink.depth  # (into the next file, of this load or of a load file by file)
         result.sources.append(str(path))
-    if prev_sink is not None:
-        carry[0] = prev_sink.depth  # (for the next file of a load file by file)
     for d in datasets:
         dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
         chunks.append(dres.events)

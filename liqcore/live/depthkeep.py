@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from liqcore.venues.depthsync import DepthLines, is_depth_payload
+from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
 
 log = logging.getLogger("liqcore.record")
 HOUR_NS = 3600 * 1_000_000_000
@@ -75,7 +75,7 @@ class DepthKeeper:
         try:
             frame = orjson.loads(payload)
             self.lines.frame(self.venue, frame)
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+        except MESSAGE_ERRORS:
             self.counts["bad_frames"] += 1  # (the reader counts and drops the same frame)
             return
         self._act()

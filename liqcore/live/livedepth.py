@@ -6,25 +6,25 @@ books wait for (Binance and OKX: REST; Bybit: a re-subscription), taken in by :m
 :func:`attach` puts the books on an engine (``engine.depth``), whose rows they feed: the engine passes DEPTH rows
 to the queue estimate only; the detector, the strategy and the paper fills never read them.
 
-May import: the standard library, numpy, orjson, ``liqcore.types`` and ``liqcore.venues``.
+May import: the standard library, orjson, ``liqcore.types`` and ``liqcore.venues``.
 """
 from __future__ import annotations
 
 import orjson
 
-from liqcore.types import Kind, Venue
-from liqcore.venues.depthsync import DepthLines, is_depth_payload
+from liqcore.types import Venue
+from liqcore.venues.bybit.stream import KINDS as _BYBIT_KINDS
+from liqcore.venues.common import Reject
+from liqcore.venues.decoder import depth_rows
+from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
 
-_DEPTH = int(Kind.DEPTH)
-#: Bybit's depth stream of a live run: ``orderbook.<LEVELS>.<symbol>`` (an entry 0.1 % behind the best of BTC
-#: is about 100 ticks away: 1000 levels a side reach it)
-BYBIT_LEVELS = 1000
+#: Bybit's depth stream of a live run: ``orderbook.<LEVELS>.<symbol>``, the one its feed subscribes
+BYBIT_LEVELS = int(_BYBIT_KINDS["depth"]["depth"])
 
 
 def attach(engine, venue: str) -> "LiveDepth":
     """``venue``'s books on ``engine`` (``engine.depth``), its live queue estimate reading them."""
-    sink = getattr(engine.decoder(venue), "sink", None)
-    d = engine.depth = LiveDepth(venue, engine.registry, instruments=getattr(sink, "instruments", None))
+    d = engine.depth = LiveDepth(venue, engine.decoder(venue).sink)
     d.engine = engine
     engine.queue_est.use_depth()
     return d
@@ -32,22 +32,21 @@ def attach(engine, venue: str) -> "LiveDepth":
 
 class LiveDepth:
     """``venue``'s books: ``frame_rows`` / ``rest_rows`` / ``gap_rows`` give the engine's row tuples
-    (EVENT_DTYPE order) of one depth frame, REST snapshot or feed gap; ids from ``registry``; OKX sizes in
-    contracts x ``instruments[instId]`` (ctVal).  ``bad_frames``: depth frames that did not parse (dropped).
+    (EVENT_DTYPE order) of one depth frame, REST snapshot or feed gap (a recording's rows:
+    :func:`liqcore.venues.decoder.depth_rows`), ids and OKX contract values from ``sink`` (the venue decoder's:
+    :class:`liqcore.venues.common.Sink`).  ``bad_frames``: depth frames that did not parse (dropped).
     On an engine (:func:`attach`): :meth:`on_frame`, :meth:`on_snapshot` and :meth:`on_gap` feed it the rows;
     ``keeper`` (a :class:`DepthKeeper`) is asked for the snapshots the books then wait for."""
 
     engine = None
     keeper = None
 
-    def __init__(self, venue: str, registry, instruments=None):
+    def __init__(self, venue: str, sink):
         self.venue = Venue.parse(venue).name.lower()
         self.code = int(Venue.parse(venue))
-        self.registry = registry
-        self.instruments = instruments
+        self.sink = sink
         self.lines = DepthLines()
         self.bad_frames = 0
-        self._ids: dict = {}
 
     # ---- on an engine
     def on_frame(self, frame: bytes, recv_ns: int) -> list:
@@ -78,7 +77,7 @@ class LiveDepth:
     def frame_rows(self, frame: bytes, recv_ns: int) -> list:
         try:
             got = self.lines.frame(self.venue, orjson.loads(frame))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, AttributeError):
+        except MESSAGE_ERRORS:
             self.bad_frames += 1
             return []
         return self._rows([got] if got is not None else [], recv_ns)
@@ -89,29 +88,11 @@ class LiveDepth:
     def gap_rows(self, recv_ns: int) -> list:
         return self._rows(self.lines.gap(self.venue), recv_ns)
 
-    def _ct(self, sym: str) -> float:
-        if self.venue != "okx" or sym.count("-") < 2:
-            return 1.0
-        if self.instruments is None:
-            from liqcore.venues.instruments import default_instruments
-
-            self.instruments = default_instruments()
-        ct = self.instruments.get(sym)
-        if ct is None:
-            raise ValueError(f"depth: no contract value of {sym} (its sizes are contracts)")
-        return float(ct)
-
     def _rows(self, got, recv: int) -> list:
-        out = []
-        for sym, t, rows in got:
+        out: list = []
+        for item in got:
             try:
-                sid = self._ids.get(sym)
-                if sid is None:
-                    sid = self._ids[sym] = self.registry.id(self.code, sym)
-                ct = self._ct(sym)
-            except ValueError:  # (a symbol the registry refuses, an OKX swap without its contract value)
+                depth_rows(self.sink, self.code, recv, [item], out)
+            except Reject:  # (a symbol the registry refuses, an OKX swap without its contract value)
                 self.bad_frames += 1
-                continue
-            t = recv if t is None else t
-            out += [(t, recv, price, qty * ct, sid, side, _DEPTH, self.code, flags) for side, price, qty, flags in rows]
         return out

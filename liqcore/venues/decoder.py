@@ -23,6 +23,7 @@ from liqcore.venues.binance import parse as _binance
 from liqcore.venues.bybit import parse as _bybit
 from liqcore.venues.common import (_MS_MAX, _MS_MIN, CONTROL, DEFAULT_MAX_CLOCK_SKEW_NS, RECV_CLOCK_MIN_NS, RECV_UNKNOWN,
                                    Reject, Sink)
+from liqcore.venues.depthsync import is_depth_frame
 from liqcore.venues.okx import parse as _okx
 
 try:  # the compiled matcher of the dominant liquidation lines (pure-Python equivalent below)
@@ -607,23 +608,27 @@ _LOG_LINE = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidati
 _GAP_KIND = int(Kind.GAP)
 _DEPTH_KIND = int(Kind.DEPTH)
 _OKX_CODE = int(Venue.OKX)
-_OKX_BOOKS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})  # (liqcore.venues.depthsync.OKX_BOOKS)
+def depth_rows(sink, venue: int, recv: int, got, out: list) -> int:
+    """The row tuples (EVENT_DTYPE order) of ``got`` (``[(symbol, ts_event or None, rows)]`` of
+    :class:`~liqcore.venues.depthsync.DepthLines`) appended to ``out``, received at ``recv``, ids from ``sink``
+    (OKX sizes: contracts x the sink's contract value; Reject for a symbol without one).  Returns how many."""
+    n = 0
+    for sym, t, rows in got:
+        sid = sink.sid(venue, sym)
+        t = recv if t is None else t
+        if venue == _OKX_CODE and _okx._is_contract(sym):
+            ct = _okx._ct_val(sink, sym)
+            out.extend([(t, recv, p, q * ct, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
+        else:
+            out.extend([(t, recv, p, q, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
+        n += len(rows)
+    return n
+
+
+#: venue code -> the name the depth books use (a dict lookup: ``Venue(code).name.lower()`` costs ~0.5 us a line)
+_VENUE_NAMES = {int(v): v.name.lower() for v in Venue}
 _NAN = float("nan")
 
-
-def _is_depth(vname: str, frame) -> bool:
-    """A recorded frame (decoded) that is a depth message: Binance ``depthUpdate``, Bybit ``orderbook.N`` (N > 1),
-    OKX ``books`` (:func:`liqcore.venues.depthsync.is_depth_frame`, told here without a call per line)."""
-    if frame.__class__ is not dict:
-        return False
-    if vname == "bybit":
-        t = frame.get("topic")
-        return t.__class__ is str and t.startswith("orderbook.") and not t.startswith("orderbook.1.")
-    if vname == "binance":
-        d = frame.get("data", frame)
-        return d.__class__ is dict and d.get("e") == "depthUpdate"
-    arg = frame.get("arg")
-    return arg.__class__ is dict and arg.get("channel") in _OKX_BOOKS
 
 
 class LineDecoder:
@@ -664,7 +669,7 @@ class LineDecoder:
             venue = int(Venue.parse(vname)) if vname is not None else 0
         except ValueError:
             raise Reject("unknown_venue", "venue") from None
-        vname = Venue(venue).name.lower() if venue else ""
+        vname = _VENUE_NAMES.get(venue, "")
         if "gap" in obj:
             if venue == 0:
                 raise Reject("unknown_venue", "venue")
@@ -688,7 +693,7 @@ class LineDecoder:
         sink.recv_ns = recv
         if venue == 0:
             return _auto(frame, sink)
-        if _is_depth(vname, frame):  # a depth update: the book's rows, its venue's protocol followed
+        if is_depth_frame(vname, frame):  # a depth update: the book's rows, its venue's protocol followed
             one = self._depth_lines().frame(vname, frame)
             return self._depth_rows(venue, recv, [one] if one is not None else [])
         return PARSERS[venue](frame, sink)
@@ -701,21 +706,7 @@ class LineDecoder:
         return self.sink.depth
 
     def _depth_rows(self, venue: int, recv: int, got) -> int:
-        """DEPTH rows of ``got`` (``[(symbol, ts_event or None, rows)]`` of
-        :class:`~liqcore.venues.depthsync.DepthLines`) into the sink, received at ``recv`` (OKX sizes: contracts
-        x contract value)."""
-        sink = self.sink
-        n = 0
-        for sym, t, rows in got:
-            sid = sink.sid(venue, sym)
-            t = recv if t is None else t
-            if venue == _OKX_CODE and _okx._is_contract(sym):
-                ct = _okx._ct_val(sink, sym)
-                sink.rows.extend([(t, recv, p, q * ct, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
-            else:
-                sink.rows.extend([(t, recv, p, q, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
-            n += len(rows)
-        return n  # (0: buffered until the snapshot, or older than it)
+        return depth_rows(self.sink, venue, recv, got, self.sink.rows)  # (0: buffered until the snapshot)
 
     def _bybit_archive(self, obj) -> int:
         sink = self.sink

@@ -14,6 +14,8 @@ import zlib
 from liqcore.types import Flag, Side
 
 GAP = (int(Side.BUY), 0.0, 0.0, int(Flag.DEPTH_GAP))
+#: what a depth message that does not parse raises in these machines (orjson's JSONDecodeError is a ValueError)
+MESSAGE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 
 def _levels(side, levels, flags):
@@ -368,7 +370,7 @@ def depth_rows_from_lines(lines, counts: dict | None = None):
             else:
                 one = dl.frame(venue, line["frame"])
                 got = [one] if one is not None else []
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        except MESSAGE_ERRORS:
             counts["bad_frames"] += 1
             continue
         for sym, _t, rows in got:

@@ -146,22 +146,3 @@ def test_okx_recorded_before_the_delisting_still_reads():
 
 
 B, A = int(Side.BUY), int(Side.SELL)
-
-
-def test_the_decoders_depth_test_agrees_with_the_protocol_modules():
-    """The recorder-line decoder tells depth frames inline (no call per line); it says what is_depth_frame says."""
-    from liqcore.venues.decoder import _OKX_BOOKS, _is_depth
-    from liqcore.venues.depthsync import OKX_BOOKS, is_depth_frame
-
-    assert _OKX_BOOKS == OKX_BOOKS
-    cases = [("bybit", {"topic": "orderbook.1.ETHUSDT"}), ("bybit", {"topic": "orderbook.50.ETHUSDT"}),
-             ("bybit", {"topic": "orderbook.1000.ETHUSDT"}), ("bybit", {"topic": "publicTrade.ETHUSDT"}),
-             ("bybit", {"topic": 5}), ("binance", {"e": "depthUpdate", "s": "X"}),
-             ("binance", {"stream": "x@depth@100ms", "data": {"e": "depthUpdate", "s": "X"}}),
-             ("binance", {"e": "aggTrade"}), ("binance", {"data": [1]}), ("binance", "text"),
-             ("okx", {"arg": {"channel": "books", "instId": "X"}, "data": []}),
-             ("okx", {"arg": {"channel": "books-l2-tbt", "instId": "X"}, "data": []}),
-             ("okx", {"arg": {"channel": "bbo-tbt", "instId": "X"}, "data": []}), ("okx", {"event": "subscribe"}),
-             ("okx", [1])]
-    for venue, frame in cases:
-        assert _is_depth(venue, frame) == is_depth_frame(venue, frame), (venue, frame)

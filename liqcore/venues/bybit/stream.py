@@ -57,15 +57,22 @@ def is_pong(payload: bytes) -> bool:
     return b'"op":"ping"' in payload or b'"op":"pong"' in payload or b'"ret_msg":"pong"' in payload
 
 
+def check_depth_levels(n) -> int:
+    """``n`` if it is a depth of the linear order book streams (:data:`DEPTH_LEVELS`), else ValueError (one line)."""
+    if int(n) not in DEPTH_LEVELS:
+        raise ValueError(f"depth-levels: Bybit's linear order book streams are {', '.join(map(str, DEPTH_LEVELS))} "
+                         f"levels; got {n}")
+    return int(n)
+
+
 def topics(symbols, trades: bool = True, tickers: bool = False, legacy: bool = False, book: bool = False,
            depth: int = 0) -> list[str]:
     """Topics for the symbols: ``allLiquidation.S`` (or legacy ``liquidation.S``), ``publicTrade.S``
     (the reference price and the paper fill stream), optionally ``tickers.S``, with ``book``
     ``orderbook.1.S`` (top of book) and, with ``depth`` N (one of :data:`DEPTH_LEVELS`), ``orderbook.N.S``
     (a snapshot then deltas of the book's N best levels a side)."""
-    if depth and int(depth) not in DEPTH_LEVELS:
-        raise ValueError(f"depth-levels: Bybit's linear order book streams are {', '.join(map(str, DEPTH_LEVELS))} "
-                         f"levels; got {depth}")
+    if depth:
+        check_depth_levels(depth)
     out = []
     for s in symbols:
         s = str(s).strip().upper()
