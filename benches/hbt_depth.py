@@ -573,6 +573,24 @@ def depth_probe():
     return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
 
 
+def cross_probe(ask: float = 2999.98):
+    """(rows, tick, orders): a buy rests 2 ticks behind the best (2999.98, 1.0 shown); the bids above it are
+    pulled and an ask of 0.3 comes down to ``ask`` with no print.  At or through the order's price
+    (2999.98 or below) hftbacktest's exchange fills the order at that row (``on_best_ask_update``), as
+    liqcore's ``depth cross`` does; above it neither fills (no print follows within the order's 30 s)."""
+    from liqcore.types import EVENT_DTYPE
+
+    rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
+            (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
+            (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
+            (5000 * MS, ask, 0.3, 4, 8, 0), (60_000 * MS, 3000.05, 0.01, 3, 2, 0)]
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for j, (dt, p, q, s, k, f) in enumerate(rows):
+        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
+        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
+    return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+
+
 def liqcore_reads_depth() -> bool:
     """True when liqcore's queue fill reads the queue at an order's level from the depth (:func:`depth_probe`)."""
     ev, tick, orders = depth_probe()
@@ -655,9 +673,11 @@ def report(res: dict, title: str, gate: float, control_gate: float = 0.85) -> tu
                          f"{tally['expired']}, unfilled {tally['none']}")
             if crossed and "depth" in got:
                 rest = [j for j in range(len(orders)) if j not in set(crossed)]
-                xn, xs = same_outcome(ev, *got["depth"], only=rest)
-                lines.append(f"    liqcore depth on the orders hftbacktest does not fill by a crossing depth row: "
-                             f"{xs}/{xn} = {100.0 * xs / max(xn, 1):.2f} % (liqcore fills on prints only)")
+                xn, xs = same_outcome(ev, *got["depth"], only=crossed)
+                rn_, rs_ = same_outcome(ev, *got["depth"], only=rest)
+                lines.append(f"    liqcore depth on the orders hftbacktest fills by a crossing depth row: "
+                             f"{xs}/{xn} = {100.0 * xs / max(xn, 1):.2f} % (liqcore's rule 'depth cross'); "
+                             f"on the others {rs_}/{rn_} = {100.0 * rs_ / max(rn_, 1):.2f} %")
         for run, (a, b) in got.items():
             n, s = same_outcome(ev, a, b)
             early, late = hc.conservative(a, b)

@@ -272,8 +272,30 @@ class Model:
         if flags & SNAPSHOT:
             s.d_pend = True
             return
-        if w is not None and (side == BID) == (w[1] > 0) and dkey(price, q["grid"]) == dkey(w[0], q["grid"]):
-            self.q_move(s, q["queue_pow"], qty)
+        if w is None:
+            return
+        k, kw = dkey(price, q["grid"]), dkey(w[0], q["grid"])
+        if (side == BID) == (w[1] > 0):
+            if k == kw:
+                self.q_move(s, q["queue_pow"], qty)
+        elif qty > 0 and self.book.known[sid] and (k <= kw if w[1] > 0 else k >= kw):
+            self.cross(sid, ts)  # size on the other side at or through the limit: it traded
+
+    def cross(self, sid, ts):
+        """A depth row put size on the other side at or through the working limit (a book cannot stand
+        crossed over a resting limit): a resting entry fills at its limit (rule 2) unless its deadline has
+        passed (then it is cancelled); a take-profit in force fills at its price, unless the position's
+        timed exit is due or the engine's exits are not in force yet (a print decides those)."""
+        s, q = self.states[sid], self.par[sid]
+        if s.status == RESTING:
+            self.settle(sid, ts)
+            if s.status == RESTING and s.entry_kind == LIMIT and self.open(sid, ts, s.limit_price):
+                s.entry_rule = 2
+        elif s.status == OPEN and abs(s.tp_price) < math.inf:
+            due = max(min(s.hold_deadline_ns, s.exit_due_ns), s.seen_ns)
+            if ts >= due or (q["engine_exits"] and ts < _sat(s.seen_ns, int(q["order_latency_ns"]))):
+                return
+            self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
 
     @staticmethod
     def q_join(s, qside, px, grid=0.0, unseen=0):

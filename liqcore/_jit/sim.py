@@ -148,7 +148,7 @@ STATE_DTYPE = np.dtype([
     # joined before its level was looked up (the take-profit, set at the fill)
     ("d_on", "<i8"), ("d_quotes", "<i8"), ("d_known", "<i8"), ("d_key", "<i8"), ("d_side", "<i8"),
     ("d_lvl", "<f8"), ("d_pend", "<i8"), ("d_rejoin", "<i8"),
-    # the rule that decided the entry's fill: 0 top of book, 1 depth, -1 not a queue fill
+    # the rule that decided the entry's fill: 0 top of book, 1 depth, 2 a depth row crossed it, -1 not a queue fill
     ("entry_rule", "<i8"),
 ], align=True)
 
@@ -197,13 +197,17 @@ LEDGER_DTYPE = np.dtype([
     # queue fills: the size displayed ahead of the maker entry when it joined the queue (-1: not a
     # queue fill, or its queue was never known)
     ("queue_ahead", "<f8"),
-    # the rule that decided the entry's fill: 0 the queue on top of book, 1 the queue at depth (L2 rows),
+    # the rule that decided the entry's fill: 0 the queue on top of book, 1 the queue at depth (L2 rows), 2 a
+    # depth row that put size on the other side at or through the limit (no print needed),
     # -1 not a queue fill (the through / touch rules, market entries)
     ("fill_rule", "<i8"),
 ], align=True)
 
 #: the ledger's ``fill_rule`` by name (the backtest's ``--json`` trades, the journal's ``--explain``)
-FILL_RULE_NAMES = {0: "queue (top of book)", 1: "queue (depth)", -1: "print"}
+FILL_RULE_NAMES = {0: "queue (top of book)", 1: "queue (depth)", 2: "depth cross", -1: "print"}
+#: :func:`_d_row`: the row crossed the working limit; the ledger's fill_rule of an entry so filled
+D_CROSSED = 1
+D_RULE_CROSSED = 2
 
 _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
@@ -473,8 +477,10 @@ def queue_rest_depth(st, par, tables, meta, i, side, price, unseen):
 @njit(cache=True, nogil=True)
 def queue_depth(st, par, tables, meta, i, ts, side, price, qty, flags, counts):
     """A DEPTH row of row ``i``'s symbol (the live estimate with depth): applied to its depth book and, at the
-    resting limit's level, moving its queue exactly as the fill model does (:func:`_d_row`)."""
-    _d_row(st, par, tables, meta, i, ts, side, price, qty, flags, counts)
+    resting limit's level, moving its queue exactly as the fill model does (:func:`_d_row`).  True when the
+    row crossed the resting limit (the fill model fills it on this row, rule ``depth (crossed)``)."""
+    return _d_row(st, par, tables, meta, i, ts, side, price, qty, flags, counts) == D_CROSSED and \
+        st[i].status == RESTING
 
 
 @njit(cache=True, nogil=True)
@@ -1223,7 +1229,10 @@ def _d_settle_run(st, par, tables, sid):
 def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
     """A DEPTH row of symbol ``sid`` under the queue rule: an order due to arrive by ``ts`` arrives first
     (it joins the book before this row), then the row is applied to the book and, at the working limit's
-    level, moves its queue (a fall follows the queue model, a rise goes behind it)."""
+    level, moves its queue (a fall follows the queue model, a rise goes behind it).  Returns D_CROSSED when
+    the row puts size on the other side at or through the working limit's price while the book is known (a
+    book cannot stand crossed over a resting limit: everything at its price, the limit included, traded;
+    :func:`_d_cross` fills it), else 0."""
     s = st[sid]
     q = par[sid]
     if s.status == PENDING and ts >= s.arrive_ns:
@@ -1245,14 +1254,52 @@ def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
             s.q_ahead = np.inf  # its queue unknown until its level is seen
     if (flags & _dp._GAP) != 0:  # the book is unknown: so is the level, until the next snapshot run
         s.d_lvl = 0.0
-        return
-    if key == s.d_key and (side == _BID) == (s.d_side > 0):
+        return 0
+    own = (side == _BID) == (s.d_side > 0)
+    if key == s.d_key and own:
         s.d_lvl = qty
     if (flags & _dp._SNAP) != 0:
         s.d_pend = 1  # the queue moves once the run is over (the symbol's next row)
-        return
-    if key == s.d_key and (side == _BID) == (s.d_side > 0) and _d_working(s) != 0:
-        _q_move(s, q.queue_pow, qty)
+        return 0
+    if s.d_key == _dp.NO_LEVEL or _d_working(s) == 0:
+        return 0
+    if own:
+        if key == s.d_key:
+            _q_move(s, q.queue_pow, qty)
+        return 0
+    if qty > 0.0 and s.d_known != 0 and ((key <= s.d_key) if s.d_side > 0 else (key >= s.d_key)):
+        return D_CROSSED
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def _d_cross(st, port, par, sid, ts, ledger, counts):
+    """A depth row crossed the working maker limit of ``sid`` (:func:`_d_row` returned D_CROSSED): a resting
+    entry fills at its limit (rule D_RULE_CROSSED) unless its deadline has passed (then it is cancelled, as a
+    print would find it); a take-profit in force fills at its price (not when the position's timed exit is
+    due, nor before the engine's exits are in force: a print decides those).  Returns EV_* bits."""
+    s = st[sid]
+    q = par[sid]
+    if s.status == RESTING:
+        ev = _settle(st, par, sid, ts, counts)
+        if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
+            if _open(st, port, par, sid, ts, s.limit_price, counts, True):
+                s.entry_rule = D_RULE_CROSSED
+                ev |= EV_FILLED
+            else:
+                ev |= EV_CANCELLED
+        return ev
+    if s.status == OPEN and abs(s.tp_price) < np.inf:
+        due = s.hold_deadline_ns
+        if s.exit_due_ns < due:
+            due = s.exit_due_ns
+        if due < s.seen_ns:
+            due = s.seen_ns
+        if ts >= due or (q.engine_exits != 0 and ts < _add_sat(s.seen_ns, q.order_latency_ns)):
+            return 0
+        _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
+        return EV_CLOSED
+    return 0
 
 
 @njit(cache=True, nogil=True)
@@ -1383,7 +1430,9 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=N
             if tables is not None:
                 sid = e.symbol_id
                 if 0 <= sid < nsym and sid < meta.shape[0] and par[sid].queue != 0:
-                    _d_row(st, par, tables, meta, sid, t, e.side, e.price, e.qty, e.flags, counts)
+                    if _d_row(st, par, tables, meta, sid, t, e.side, e.price, e.qty, e.flags, counts) != 0:
+                        _d_cross(st, port, par, sid, t, ledger, counts)
+                        _d_track(st, par, tables, meta, sid)
     while r < nr:
         g = sig[r]
         if tables is not None:

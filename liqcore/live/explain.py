@@ -130,10 +130,10 @@ def session_trading(db, session: dict) -> tuple:
 
 
 def _rule_cell(rule) -> str:
-    """The fill rule beside the backtest's queue place: ' (depth)', ' (top of book)', ' (print)'."""
+    """The fill rule beside the backtest's queue place: ' (depth)', ' (top of book)', ' (depth cross)', ' (print)'."""
     if not rule:
         return ""
-    return f" ({rule.removeprefix('queue (').removesuffix(')')})"
+    return f" ({rule[7:-1] if rule.startswith('queue (') else rule})"
 
 
 def _model_orders(res) -> tuple[dict, dict]:

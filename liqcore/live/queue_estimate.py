@@ -109,11 +109,16 @@ class QueueEstimate:
         sim.queue_quote(self.st, i, int(side), float(price), float(qty), self.pw, self.grid[i])
 
     def on_depth(self, i: int, ts_ns: int, side: int, price: float, qty: float, flags: int) -> None:
-        """A DEPTH row (:meth:`use_depth`; without it the row is ignored)."""
+        """A DEPTH row (:meth:`use_depth`; without it the row is ignored).  A row that puts size on the other
+        side at or through the resting entry's price fills it (the fill model's rule ``depth (crossed)``)."""
         if self.depth is not None:
             par, tables, meta, counts = self.depth
-            sim.queue_depth(self.st, par, tables, meta, i, int(ts_ns), int(side), float(price), float(qty),
-                            int(flags), counts)
+            if sim.queue_depth(self.st, par, tables, meta, i, int(ts_ns), int(side), float(price), float(qty),
+                               int(flags), counts):
+                o = self.orders.get(i)
+                if o is not None and o["model_fill_ns"] is None:
+                    o["model_fill_ns"] = int(ts_ns)
+                    self.st[i]["status"] = sim.FLAT  # the model's order is filled: nothing more ahead of it
 
     def _settle(self, i: int) -> None:
         if self.depth is not None:  # a snapshot run ends at the symbol's next row of another kind

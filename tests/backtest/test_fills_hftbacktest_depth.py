@@ -80,6 +80,21 @@ def test_the_probe_is_hftbacktests_outcome(stream, model):
     assert hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, model, depth=False) == [None]
 
 
+@pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
+@pytest.mark.parametrize("ask, fills", [(2999.98, True), (2999.95, True), (2999.99, False)])
+def test_a_depth_row_crossing_the_order_is_a_fill_in_both(stream, model, ask, fills):
+    """hftbacktest fills a resting order on the depth row that brings the other side's best to or through its
+    price (no print); liqcore's ``depth cross`` fills it at the same row.  Negative control: an ask one tick
+    above the order fills neither; liqcore without the depth (top of book, prints only) never fills it."""
+    hd = stream[0]
+    ev, tick, orders = hd.cross_probe(ask)
+    hb = hd.hc.run_hftbacktest(hd.to_hftbacktest(ev, tick), orders, tick, 50 * MS, 30_000 * MS, model)
+    lq = hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, model)
+    assert hb == ([T0 + 5000 * MS] if fills else [None])
+    assert lq == hb
+    assert hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, model, depth=False) == [None]
+
+
 @pytest.fixture(scope="module")
 def result(stream):
     hd, ev, tick = stream

@@ -194,3 +194,75 @@ def test_a_gap_makes_the_queue_unknown_until_the_next_snapshot():
     led, _ = run(np.ascontiguousarray(ev2), sig, depth=True)
     # the snapshot says 1 at LEVEL: the queue ahead falls to 1 (risk-averse), and the 8 printed fill it
     assert filled_episodes(led) == [0]
+
+
+# ---- a depth row that crosses the resting order (the rule ``depth cross``) ------------------------------
+def _with(ev, rows):
+    """``ev`` with extra DEPTH rows ``(t, side, price, qty, flags)``, in receive-time order (an extra row
+    after the market's rows of the same time)."""
+    extra = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for k, (t, side, px, qty, flags) in enumerate(rows):
+        extra[k] = (t, t, px, qty, 0, int(side), Kind.DEPTH, 2, int(flags))
+    out = np.concatenate([ev, extra])
+    return np.ascontiguousarray(out[np.argsort(out["ts_recv"], kind="stable")])
+
+
+# episode 1 (odd: its prints at LEVEL stay below the queue) after the bids above LEVEL are pulled, before
+# its first print at LEVEL
+T_CROSS = T0 + EPISODE + 1 * S + 100 * MS
+
+
+def test_an_ask_at_the_limit_fills_the_resting_buy_at_that_row_without_a_print():
+    tp, sig = episodes_market(2)
+    ev = _with(tp.events(), [(T_CROSS, Side.SELL, LEVEL, 0.7, 0)])
+    led, counts = run(ev, sig, depth=True)
+    assert filled_episodes(led) == [0, 1]
+    one = led[led["cascade_id"] == 1][0]
+    assert int(one["entry_ns"]) == T_CROSS and one["entry_price"] == pytest.approx(LEVEL)
+    assert int(one["fill_rule"]) == sim.D_RULE_CROSSED and counts[0, sim.C_UNFILLED] == 0
+    assert int(led[led["cascade_id"] == 0][0]["fill_rule"]) == 1  # the even one: the queue at depth, as before
+
+
+def test_an_ask_through_the_limit_fills_it_too():
+    tp, sig = episodes_market(2)
+    led, _ = run(_with(tp.events(), [(T_CROSS, Side.SELL, round(LEVEL - 3 * TICK, 1), 2.0, 0)]), sig, depth=True)
+    assert filled_episodes(led) == [0, 1] and int(led[led["cascade_id"] == 1][0]["entry_ns"]) == T_CROSS
+
+
+@pytest.mark.parametrize("why, rows", [
+    ("an ask one tick above the limit", [(T_CROSS, Side.SELL, round(LEVEL + TICK, 1), 5.0, 0)]),
+    ("an ask removed at the limit (size 0)", [(T_CROSS, Side.SELL, LEVEL, 0.0, 0)]),
+    ("a bid at the limit (the order's own side)", [(T_CROSS, Side.BUY, LEVEL, 50.0, 0)]),
+    ("the book unknown after a gap", [(T_CROSS - 1, Side.NONE, 0.0, 0.0, int(Flag.DEPTH_GAP)),
+                                      (T_CROSS, Side.SELL, LEVEL, 0.7, 0)]),
+    ("after the entry's timeout", [(T0 + EPISODE + 2 * MS + 50 * MS + 600 * S + 1, Side.SELL, LEVEL, 0.7, 0)]),
+])
+def test_controls_rows_that_do_not_cross_a_resting_order_fill_nothing(why, rows):
+    tp, sig = episodes_market(2)
+    led, counts = run(_with(tp.events(), rows), sig, depth=True)
+    assert filled_episodes(led) == [0], why
+    assert counts[0, sim.C_UNFILLED] == 1, why
+
+
+def test_without_depth_a_crossing_quote_fills_nothing():
+    """The top-of-book rule is unchanged: a QUOTE ask at the limit is not a fill (fills on prints only)."""
+    tp, sig = episodes_market(2)
+    tp.add(T_CROSS, Kind.QUOTE, Side.SELL, LEVEL, 0.7)  # the best ask down to the limit, the bid left as it is
+    led, _ = run(tp.events(kinds=[Kind.TRADE, Kind.QUOTE]), sig, depth=False)
+    assert filled_episodes(led) == [0]
+
+
+def test_a_bid_at_the_take_profit_fills_it_at_that_row():
+    tp, sig = episodes_market(1)
+    sig["take_profit"] = 0.001  # a SELL limit at 99.5 x 1.001 -> 99.6 (the tick at or above)
+    ev = tp.events()
+    led, _ = run(ev, sig, depth=True)
+    assert len(led) == 1 and int(led[0]["exit_reason"]) == sim.TAKE_PROFIT  # the print at 100.2 goes through
+    fill = int(led[0]["entry_ns"])
+    t_bid = fill + 200 * MS
+    led2, _ = run(_with(ev, [(t_bid, Side.BUY, 99.6, 1.0, 0)]), sig, depth=True)
+    assert int(led2[0]["exit_ns"]) == t_bid and int(led2[0]["exit_reason"]) == sim.TAKE_PROFIT
+    assert led2[0]["exit_price"] == pytest.approx(99.6)
+    # a bid one tick below the take-profit: not crossed; the print at 100.2 closes it as before
+    led3, _ = run(_with(ev, [(t_bid, Side.BUY, 99.5, 1.0, 0)]), sig, depth=True)
+    assert int(led3[0]["exit_ns"]) == int(led[0]["exit_ns"])

@@ -84,12 +84,14 @@ def test_heavy_ties(pool, idx, window, q):
 )
 def test_against_pandas_rolling(xs, window, q):
     """pandas interpolates as ``lo + (hi - lo) * frac``; numpy's _lerp switches to
-    ``hi - (hi - lo) * (1 - frac)`` for frac >= 0.5, so the two may differ by rounding (a few ulp)."""
+    ``hi - (hi - lo) * (1 - frac)`` for frac >= 0.5, so the two may differ by rounding (a few ulp).  Below the
+    smallest normal float that rounding is the whole value (between 0 and 5e-324 at frac 0.5 one form gives 0,
+    the other 5e-324): an absolute difference under 2.2e-308 is not a difference."""
     pd = pytest.importorskip("pandas")
     x = np.array(xs, dtype=np.float64)
     want = pd.Series(x).rolling(window, min_periods=1).quantile(q, interpolation="linear").to_numpy()
     got = RollingQuantile(window, q).update_many(x)
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=np.finfo(np.float64).tiny)
 
 
 @pytest.mark.property

@@ -148,8 +148,8 @@ def test_queue_at_depth_kernel_matches_twin(seed, n_sym, model, latency, quotes,
     ref = twin.simulate(ev, sig, rows, equity=1.0, daily_loss=0.0, weekly_loss=0.0, max_symbols=n_sym, size=0.1,
                         end_ns=int(ev["ts_recv"][-1]), depth=True)
     assert_matches_twin(ledger, counts, st, ref, n_sym)
-    if len(ledger):
-        assert set(ledger["fill_rule"].tolist()) <= {1}
+    if len(ledger):  # the queue at depth, or a depth row that crossed the limit
+        assert set(ledger["fill_rule"].tolist()) <= {1, 2}
 
 
 @settings(deadline=None, max_examples=30)

@@ -70,3 +70,25 @@ def test_a_level_refilled_behind_keeps_the_entrys_place():
     assert not qe.on_trade(0, 7, 99.7, 1.0, int(Side.SELL))  # exactly the queue ahead: a tie, not a fill
     assert qe.on_trade(0, 8, 99.7, 0.5, int(Side.SELL))
     assert qe.on_end(0, 9, "filled")["book"] == "depth"
+
+
+@pytest.mark.parametrize("ask, crossed", [(99.7, True), (99.5, True), (99.8, False)])
+def test_an_ask_at_or_through_the_entry_has_it_filled_at_that_row(ask, crossed):
+    """The fill model's ``depth cross``: a depth row that puts size on the other side at or through the resting
+    entry's price fills it (no print); an ask above it does not."""
+    from liqcore.types import Flag, Side
+
+    qe = QueueEstimate(1, ticks=[0.1], queue_model="risk-averse", timeout_ns=10**15)
+    qe.use_depth()
+    snap = int(Flag.SNAPSHOT)
+    for px, q in ((100.0, 2.0), (99.9, 1.0), (99.8, 3.0), (99.7, 5.0)):
+        qe.on_depth(0, 1, int(Side.BUY), px, q, snap)
+    qe.on_depth(0, 1, int(Side.SELL), 100.1, 4.0, snap)
+    qe.on_quote(0, 2, int(Side.BUY), 100.0, 2.0)
+    qe.on_order_rested(0, 3, "c0", "buy", 99.7)
+    for px in (100.0, 99.9, 99.8):  # the bids above are pulled, then an ask comes down
+        qe.on_depth(0, 4, int(Side.BUY), px, 0.0, 0)
+    qe.on_depth(0, 5, int(Side.SELL), ask, 1.0, 0)
+    est = qe.estimate(0, 5)
+    assert est["model_filled"] is crossed
+    assert (qe.orders[0]["model_fill_ns"] == 5) is crossed
