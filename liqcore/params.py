@@ -112,7 +112,8 @@ def fill_label(params, fallback: bool = False) -> str:
     if rule == "queue":
         rule = "through (queue asked; no top of book in the input)" if fallback else \
             f"queue ({getattr(params, 'queue_model', 'risk-averse')}" + (
-                ", unseen levels empty)" if getattr(params, "queue_unseen", "seen") == "empty" else ")")
+                ", unseen levels empty" if getattr(params, "queue_unseen", "seen") == "empty" else "") + (
+                ", partial fills)" if getattr(params, "partial", False) else ")")
     if getattr(params, "price_grid", "off") == "auto" or getattr(params, "fill", "") == "queue":
         rule += ", limits on the price grid"
     journal = getattr(params, "order_latency_from", "") or ""
@@ -240,6 +241,7 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit), 'touch' or 'queue' (behind the displayed size)", "execution", "RULE"),
     _Spec("price-grid", "price_grid", _price_grid, "off", "maker limits (entries, take-profits) on each symbol's price grid, read from its trade prints: 'off' or 'auto' (--fill queue implies auto)", "execution", "GRID"),
     _Spec("queue-model", "queue_model", _queue_model, "risk-averse", "fill queue: how a fall in displayed size moves the queue ahead ('risk-averse' or 'prob:N')", "execution", "MODEL"),
+    _Spec("partial", "partial", parse_bool, False, "fill queue: a print at a limit entry's price that brings the traded size past the queue ahead by less than the order fills that part; the position opens with it (exits for the filled size) and the rest keeps resting until the entry's timeout (on/off)", "execution", "on|off"),
     _Spec("queue-unseen", "queue_unseen", _queue_unseen, "seen", "fill queue: a limit behind the best has ahead of it the size displayed when its level is first the best ('seen') or nothing ('empty': hftbacktest on a top-of-book feed)", "execution", "RULE"),
     _Spec("daily-loss", "daily_loss", parse_signed_fraction, "1%", "daily loss limit as a fraction of equity (stop for the UTC day; 0 = none)", "risk", "FRAC"),
     _Spec("weekly-loss", "weekly_loss", parse_signed_fraction, "2%", "weekly loss limit as a fraction of equity (0 = none)", "risk", "FRAC"),
@@ -455,6 +457,7 @@ class Params:
     fill: str = "through"
     queue_model: str = "risk-averse"
     queue_unseen: str = "seen"
+    partial: bool = False
     price_grid: str = "off"
     daily_loss: float = 0.01
     weekly_loss: float = 0.02

@@ -84,6 +84,11 @@ def tick(px: float, grid: float) -> float:
     return math.floor(px * grid + 0.5) if grid > 0 and abs(px) < math.inf else px
 
 
+def lot_down(x: float, lot: float) -> float:
+    """``x`` down to the lot (no lot: ``x``)."""
+    return math.floor(x / lot + 1e-9) * lot if lot > 0 else x
+
+
 def _sat(a: int, b: int) -> int:
     return NEVER if a > NEVER - b else a + b
 
@@ -144,6 +149,12 @@ class State:
     d_quotes: bool = False
     d_pend: bool = False
     entry_rule: int = -1
+    # the entry's quantity (base units), how much of it is filled, the fills that made the position, and whether
+    # the remainder of a partially filled entry still rests (``--partial on``; the position is open meanwhile)
+    p_qty: float = 0.0
+    p_done: float = 0.0
+    p_fills: int = 0
+    p_rest: bool = False
 
 
 @dataclass
@@ -172,7 +183,7 @@ class Model:
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
         self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
                      "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, "lot": 0.0, "min_qty": 0.0,
-                     "min_notional": 0.0, "max_qty": 0.0, **p}
+                     "min_notional": 0.0, "max_qty": 0.0, "partial": 0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -272,9 +283,18 @@ class Model:
         if flags & SNAPSHOT:
             s.d_pend = True
             return
+        k = dkey(price, q["grid"])
+        if s.p_rest and s.status == OPEN and qty > 0 and self.book.known[sid] and (side == BID) != (s.side > 0):
+            ke = dkey(s.entry_price, q["grid"])  # the remainder of a partially filled entry, crossed: all of it fills
+            if (k <= ke) if s.side > 0 else (k >= ke):
+                if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
+                    s.p_rest = False
+                else:
+                    self.rest_add(s, s.p_qty - s.p_done)
+                return
         if w is None:
             return
-        k, kw = dkey(price, q["grid"]), dkey(w[0], q["grid"])
+        kw = dkey(w[0], q["grid"])
         if (side == BID) == (w[1] > 0):
             if k == kw:
                 self.q_move(s, q["queue_pow"], qty)
@@ -406,6 +426,10 @@ class Model:
                 self.counts[sid]["below_minimum"] += 1
                 return False
             notional = qty * price
+            s.p_qty = qty
+        else:
+            s.p_qty = notional / price
+        s.p_done, s.p_fills, s.p_rest = s.p_qty, 1, False
         s.status = OPEN
         s.entry_ns = ts
         s.seen_ns = _sat(ts, int(q["inbound_ns"]))
@@ -453,7 +477,9 @@ class Model:
             funding=s.funding, ret=ret, notional=s.notional, pnl=pnl, equity_after=self.equity,
             entry_kind=s.entry_kind, exit_code=s.exit_code if reason == SIGNAL_EXIT else 0,
             confidence=s.confidence, size_mult=s.size_mult, queue_ahead=s.entry_queue, fill_rule=s.entry_rule,
+            fills=s.p_fills if s.p_fills > 0 else 1, filled=s.p_done / s.p_qty if s.p_qty > 0.0 else 1.0,
         ))
+        s.p_rest = False
         s.status = FLAT
         s.closing = 0
         s.cooldown_until_ns = ts + q["cooldown_ns"]
@@ -499,15 +525,23 @@ class Model:
             else:
                 lim = s.limit_price
                 kp, kl = tick(price, q["grid"]), tick(lim, q["grid"])
+                part = -1.0
                 if queue:
                     hit = self.q_hit(s, price, lim, s.side, qty, q["grid"])
+                    if hit and q["partial"] and kp == kl:
+                        part = lot_down(-s.q_ahead, q["lot"])  # printed beyond the queue ahead: that much fills
+                        if not part > 0:
+                            hit = False  # less than a lot: nothing fills yet
                 elif s.side > 0:
                     hit = kp < kl or (touch and kp == kl)
                 else:
                     hit = kp > kl or (touch and kp == kl)
-                if hit:
-                    self.open(sid, ts, lim)
+                if hit and self.open(sid, ts, lim) and 0 < part < s.p_qty:
+                    # a partial fill: the position is what filled; the rest rests, first in its queue
+                    s.p_done, s.notional, s.p_rest = part, part * lim, True
         elif s.status == OPEN:
+            if s.p_rest:
+                self.rest_print(s, q, ts, price, qty)
             due, why = s.hold_deadline_ns, s.hold_reason
             if s.exit_due_ns < due:
                 due, why = s.exit_due_ns, s.exit_due_reason
@@ -537,6 +571,30 @@ class Model:
                         self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
         s.last_price = price
         s.last_ns = ts
+
+    @staticmethod
+    def rest_add(s, x):
+        """``x`` more of a partially filled entry fills at its limit (all of the remainder once ``x`` reaches it)."""
+        if x >= s.p_qty - s.p_done:
+            s.p_done, s.p_rest = s.p_qty, False
+        else:
+            s.p_done += x
+        s.notional = s.p_done * s.entry_price
+        s.p_fills += 1
+
+    def rest_print(self, s, q, ts, price, qty):
+        """A print while a partially filled entry's remainder rests (first in its queue): cancelled past the
+        entry's timeout or a due signal exit; a print through its price fills all of it, one at it that much."""
+        if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
+            s.p_rest = False
+            return
+        kp, ke = tick(price, q["grid"]), tick(s.entry_price, q["grid"])
+        if (s.side > 0 and kp < ke) or (s.side < 0 and kp > ke):
+            self.rest_add(s, s.p_qty - s.p_done)
+        elif kp == ke:
+            x = lot_down(qty, q["lot"])
+            if x > 0:
+                self.rest_add(s, x)
 
     def on_funding(self, sid, ts, rate):
         if not 0 <= sid < len(self.states):

@@ -150,6 +150,9 @@ STATE_DTYPE = np.dtype([
     ("d_lvl", "<f8"), ("d_pend", "<i8"), ("d_rejoin", "<i8"),
     # the rule that decided the entry's fill: 0 top of book, 1 depth, 2 a depth row crossed it, -1 not a queue fill
     ("entry_rule", "<i8"),
+    # the entry's quantity (base units) and how much of it is filled; the fills that made the position; p_rest 1
+    # while a remainder of a partially filled entry rests (``--partial on``: the position is open meanwhile)
+    ("p_qty", "<f8"), ("p_done", "<f8"), ("p_fills", "<i8"), ("p_rest", "<i8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -185,6 +188,9 @@ PARAM_DTYPE = np.dtype([
     # down to the lot (base units) at the fill, and an entry below the minimum order qty (base units) or notional
     # (quote) is not opened (below_minimum)
     ("lot", "<f8"), ("min_qty", "<f8"), ("min_notional", "<f8"), ("max_qty", "<f8"),
+    # ``--partial on`` (queue rule, limit entries): a print at the entry's price that brings the traded size past
+    # the queue ahead by less than the order fills that part; the rest keeps resting (at the front) until its timeout
+    ("partial", "<i8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -201,6 +207,9 @@ LEDGER_DTYPE = np.dtype([
     # depth row that put size on the other side at or through the limit (no print needed),
     # -1 not a queue fill (the through / touch rules, market entries)
     ("fill_rule", "<i8"),
+    # the fills that made the position (1: the whole order at once) and the share of the entry's quantity filled
+    # (1.0: all of it; below 1 only under ``--partial on``, the remainder cancelled at the entry's timeout or exit)
+    ("fills", "<i8"), ("filled", "<f8"),
 ], align=True)
 
 #: the ledger's ``fill_rule`` by name (the backtest's ``--json`` trades, the journal's ``--explain``)
@@ -208,6 +217,8 @@ FILL_RULE_NAMES = {0: "queue (top of book)", 1: "queue (depth)", 2: "depth cross
 #: :func:`_d_row`: the row crossed the working limit; the ledger's fill_rule of an entry so filled
 D_CROSSED = 1
 D_RULE_CROSSED = 2
+#: :func:`_d_row`: the row crossed the resting remainder of a partially filled entry (``--partial on``)
+D_CROSSED_REST = 2
 
 _TRADE = int(Kind.TRADE)
 _FUNDING = int(Kind.FUNDING)
@@ -562,6 +573,12 @@ def _open(st, port, par, sid, ts, price, counts, capped):
             counts[sid, C_BELOW_MINIMUM] += 1
             return 0
         notional = qty * price
+        s.p_qty = qty
+    else:
+        s.p_qty = notional / price
+    s.p_done = s.p_qty
+    s.p_fills = 1
+    s.p_rest = 0
     s.status = OPEN
     s.entry_ns = ts
     s.seen_ns = _add_sat(ts, q.inbound_ns)
@@ -641,7 +658,10 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         row.size_mult = s.size_mult
         row.queue_ahead = s.entry_queue
         row.fill_rule = s.entry_rule
+        row.fills = s.p_fills if s.p_fills > 0 else 1
+        row.filled = s.p_done / s.p_qty if s.p_qty > 0.0 else 1.0
     p.n_trades = k + 1
+    s.p_rest = 0
     s.status = FLAT
     s.closing = 0
     s.cooldown_until_ns = ts + q.cooldown_ns
@@ -689,6 +709,46 @@ def _taker_px(price, side, slip):
     return price
 
 
+@njit(cache=True, nogil=True)
+def _lot_down(x, lot):
+    """``x`` down to the lot (no lot: ``x``)."""
+    if lot > 0.0:
+        return math.floor(x / lot + 1e-9) * lot
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _rest_add(s, x):
+    """``x`` more of a partially filled entry fills (at its limit, the position's entry price): all of the
+    remainder when ``x`` reaches it."""
+    left = s.p_qty - s.p_done
+    if x >= left:
+        s.p_done = s.p_qty
+        s.p_rest = 0
+    else:
+        s.p_done += x
+    s.notional = s.p_done * s.entry_price
+    s.p_fills += 1
+
+
+@njit(cache=True, nogil=True)
+def _rest_print(s, q, ts, price, qty):
+    """A print while the remainder of a partially filled entry rests (first in its queue): past the entry's
+    timeout or a due signal exit it is cancelled; a print through its price fills all of it, a print at it
+    that much (down to the lot)."""
+    if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
+        s.p_rest = 0
+        return
+    kp = _tk(price, q.grid)
+    ke = _tk(s.entry_price, q.grid)
+    if (s.side > 0 and kp < ke) or (s.side < 0 and kp > ke):
+        _rest_add(s, s.p_qty - s.p_done)
+    elif kp == ke:
+        x = _lot_down(qty, q.lot)
+        if x > 0.0:
+            _rest_add(s, x)
+
+
 # ================================================================================================
 # step functions (one per event kind)
 # ================================================================================================
@@ -719,8 +779,13 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
                 ev |= EV_CANCELLED
         else:
             lim = s.limit_price
+            part = -1.0
             if q.queue != 0:
                 hit = _q_hit(s, price, lim, s.side, qty, q.grid)
+                if hit and q.partial != 0 and _tk(price, q.grid) == _tk(lim, q.grid):
+                    part = _lot_down(-s.q_ahead, q.lot)  # printed beyond the queue ahead: that much of it fills
+                    if not part > 0.0:
+                        hit = False  # less than a lot: nothing fills yet
             else:
                 kp = _tk(price, q.grid)
                 kl = _tk(lim, q.grid)
@@ -731,10 +796,16 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
             if hit:
                 if _open(st, port, par, sid, ts, lim, counts, True):
                     ev |= EV_FILLED
+                    if part > 0.0 and part < s.p_qty:  # a partial fill: the rest rests, first in its queue
+                        s.p_done = part
+                        s.notional = part * lim
+                        s.p_rest = 1
                 else:
                     ev |= EV_CANCELLED
     elif status == OPEN:
         q = par[sid]
+        if s.p_rest != 0:
+            _rest_print(s, q, ts, price, qty)
         due = s.hold_deadline_ns
         why = s.hold_reason
         if s.exit_due_ns < due:
@@ -1261,6 +1332,10 @@ def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
     if (flags & _dp._SNAP) != 0:
         s.d_pend = 1  # the queue moves once the run is over (the symbol's next row)
         return 0
+    if s.p_rest != 0 and s.status == OPEN and qty > 0.0 and s.d_known != 0 and (side == _BID) != (s.side > 0):
+        ke = _dp.dkey(s.entry_price, q.grid)  # the remainder of a partially filled entry, crossed
+        if (key <= ke) if s.side > 0 else (key >= ke):
+            return D_CROSSED_REST
     if s.d_key == _dp.NO_LEVEL or _d_working(s) == 0:
         return 0
     if own:
@@ -1273,13 +1348,19 @@ def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
 
 
 @njit(cache=True, nogil=True)
-def _d_cross(st, port, par, sid, ts, ledger, counts):
+def _d_cross(st, port, par, sid, ts, ledger, counts, code):
     """A depth row crossed the working maker limit of ``sid`` (:func:`_d_row` returned D_CROSSED): a resting
     entry fills at its limit (rule D_RULE_CROSSED) unless its deadline has passed (then it is cancelled, as a
     print would find it); a take-profit in force fills at its price (not when the position's timed exit is
     due, nor before the engine's exits are in force: a print decides those).  Returns EV_* bits."""
     s = st[sid]
     q = par[sid]
+    if code == D_CROSSED_REST:  # the rest of a partially filled entry: all of it, unless it is cancelled by now
+        if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
+            s.p_rest = 0
+        else:
+            _rest_add(s, s.p_qty - s.p_done)
+        return 0
     if s.status == RESTING:
         ev = _settle(st, par, sid, ts, counts)
         if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
@@ -1370,7 +1451,7 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=N
                     s.last_ns = t
                     continue
                 if status == OPEN:
-                    if t < s.hold_deadline_ns and t < s.exit_due_ns:
+                    if t < s.hold_deadline_ns and t < s.exit_due_ns and s.p_rest == 0:
                         lvl, _w = _stop(s)
                         g = par[sid].grid
                         if s.side > 0:
@@ -1430,8 +1511,9 @@ def run_exec(ev, sig, st, port, par, ledger, counts, end_ns, tables=None, meta=N
             if tables is not None:
                 sid = e.symbol_id
                 if 0 <= sid < nsym and sid < meta.shape[0] and par[sid].queue != 0:
-                    if _d_row(st, par, tables, meta, sid, t, e.side, e.price, e.qty, e.flags, counts) != 0:
-                        _d_cross(st, port, par, sid, t, ledger, counts)
+                    c = _d_row(st, par, tables, meta, sid, t, e.side, e.price, e.qty, e.flags, counts)
+                    if c != 0:
+                        _d_cross(st, port, par, sid, t, ledger, counts, c)
                         _d_track(st, par, tables, meta, sid)
     while r < nr:
         g = sig[r]

@@ -171,10 +171,12 @@ class BacktestResult:
 
     def trades(self, detail: bool = False) -> list[dict]:
         """The ledger in the ``--json`` shape: venue, symbol, side, signal_ns, entry_ns, entry_price,
-        exit_ns, exit_price, exit_reason, fees, return.  ``detail=True`` adds the strategy, the
+        exit_ns, exit_price, exit_reason, fees, return, limit_price, fill_rule (``--partial on``: fills, filled,
+        notional).  ``detail=True`` adds the strategy, the
         signal's tag, entry type, confidence, size multiplier, the signal exit's code name and the
         strategy's ``inputs`` of the signal."""
         out = []
+        partial = bool(getattr(self.params, "partial", False)) and getattr(self.params, "fill", "") == "queue"
         sig_by_tag = None
         if detail and self.signals is not None and self.strategy_obj is not None:
             sig_by_tag = {}
@@ -198,6 +200,8 @@ class BacktestResult:
                 "limit_price": float(r["entry_price"]) if int(r["entry_kind"]) != 1 else None,
                 "fill_rule": _FILL_RULES.get(int(r["fill_rule"]), "print"),
             }
+            if partial:  # --partial on: the fills that made the position, the share of the order they filled
+                row.update(fills=int(r["fills"]), filled=float(r["filled"]), notional=float(r["notional"]))
             if detail:
                 row.update(strategy=self.strategy, tag=int(r["cascade_id"]),
                            entry="market" if r["entry_kind"] == 1 else "limit", confidence=float(r["confidence"]),

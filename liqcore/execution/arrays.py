@@ -51,6 +51,7 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np
         row["queue"] = 1 if p.fill == "queue" else 0
         row["queue_pow"] = queue_power(p.queue_model)
         row["queue_unseen"] = 1 if getattr(p, "queue_unseen", "seen") == "empty" else 0
+        row["partial"] = 1 if (p.fill == "queue" and getattr(p, "partial", False)) else 0
         row["hours_from"] = -1 if p.hours is None else p.hours[0]
         row["hours_to"] = -1 if p.hours is None else p.hours[1]
         row["slippage"] = p.slippage_bps / 1e4

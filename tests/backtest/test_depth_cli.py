@@ -94,3 +94,18 @@ def test_a_dataset_with_depth_replays_in_chunks_as_whole(tmp_path):
     # (no quotes here: the window-local read says why it cannot, and the replay goes in chunks, never whole)
     assert r.returncode == 0 and "replaying every event (the queue at depth without quotes" in r.stderr, r.stderr
     assert "reading the span whole" not in r.stderr, r.stderr
+
+
+def test_partial_on_fills_the_part_printed_beyond_the_queue(tmp_path):
+    """``--partial on``: in the even episodes 2 trade beyond the 10 ahead; the order (25 base units: 2,500 USDT of
+    the default 10,000 equity at 99.5) fills those 2, the position is 199 USDT, its exits close those 2."""
+    files = write_market(tmp_path, 4)
+    out, _ = backtest(files, "--partial", "on")
+    assert "partial fills" in out["summary"]["fill_model"]
+    assert episodes(out) == [0, 2]
+    for t in out["trades"]:
+        assert t["fills"] == 1 and t["notional"] == pytest.approx(2.0 * LEVEL)
+        assert 0.07 < t["filled"] < 0.09  # 2 of about 25
+    whole, _ = backtest(files)  # off (the default): the whole order on the same print
+    assert [t["entry_ns"] for t in whole["trades"]] == [t["entry_ns"] for t in out["trades"]]
+    assert all("filled" not in t for t in whole["trades"])

@@ -266,3 +266,87 @@ def test_a_bid_at_the_take_profit_fills_it_at_that_row():
     # a bid one tick below the take-profit: not crossed; the print at 100.2 closes it as before
     led3, _ = run(_with(ev, [(t_bid, Side.BUY, 99.5, 1.0, 0)]), sig, depth=True)
     assert int(led3[0]["exit_ns"]) == int(led[0]["exit_ns"])
+
+
+# ---- --partial on --------------------------------------------------------------------------------------
+ORDER = 20.0  # base units: a notional of 20 x LEVEL
+
+
+def run_partial(ev, sig, *, depth=True, partial=1, lot=0.0):
+    rows = param_rows(1, order_latency_ns=50 * MS, entry_timeout_ns=600 * S, hold_timeout_ns=1200 * S,
+                      cooldown_ns=0, max_ref_age_ns=10 * S, queue=1, grid=1.0 / TICK, partial=partial, lot=lot)
+    st = sim.new_state(1)
+    port = sim.new_port(1.0, 0.0, 0.0, 1, 0.1, notional=ORDER * LEVEL, leverage=0.0)
+    ledger = np.zeros(len(sig) + 1, dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((1, sim.N_COUNTS), dtype=np.int64)
+    book = sim.new_depth(1) if depth else ()
+    sim.run_exec(ev, sig, st, port, param_array(rows), ledger, counts, int(ev["ts_recv"][-1]) + EPISODE, *book)
+    return ledger[: port[0]["n_trades"]], counts
+
+
+def _plus_trades(ev, rows):
+    extra = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for k, (t, px, qty) in enumerate(rows):
+        extra[k] = (t, t, px, qty, 0, int(Side.SELL), Kind.TRADE, 2, 0)
+    out = np.concatenate([ev, extra])
+    return np.ascontiguousarray(out[np.argsort(out["ts_recv"], kind="stable")])
+
+
+def test_partial_on_fills_the_part_printed_beyond_the_queue():
+    """Even episode: 10 ahead, prints of 6 + 6 at the level: 2 of the order's 20 fill on the second print; the
+    position is those 2 (exits for them); the rest rests until the take-profit closes the position."""
+    tp, sig = episodes_market(2)
+    ev = tp.events()
+    led, counts = run_partial(ev, sig)
+    assert filled_episodes(led) == [0]
+    r = led[0]
+    assert int(r["fills"]) == 1 and r["filled"] == pytest.approx(2.0 / ORDER)
+    assert r["notional"] == pytest.approx(2.0 * LEVEL) and int(r["fill_rule"]) == 1
+    whole, _ = run_partial(ev, sig, partial=0)  # off: the whole order on that print, as before
+    assert int(whole[0]["entry_ns"]) == int(r["entry_ns"]) and whole[0]["filled"] == 1.0
+    assert whole[0]["notional"] == pytest.approx(ORDER * LEVEL) and int(whole[0]["fills"]) == 1
+    assert r["ret"] == pytest.approx(whole[0]["ret"])  # the same prices: the return per unit is the same
+
+
+T_MORE = T0 + 5 * S  # after episode 0's partial fill (at T0 + 3 s), before its take-profit (T0 + 30 s)
+
+
+@pytest.mark.parametrize("what, rows, filled, fills", [
+    ("a print of 5 at the level", [(T_MORE, LEVEL, 5.0)], 7.0, 2),
+    ("prints of 5 and 30 at the level", [(T_MORE, LEVEL, 5.0), (T_MORE + S, LEVEL, 30.0)], ORDER, 3),
+    ("a print through the level", [(T_MORE, round(LEVEL - TICK, 1), 0.1)], ORDER, 2),
+])
+def test_the_rest_fills_on_later_prints(what, rows, filled, fills):
+    tp, sig = episodes_market(1)
+    led, _ = run_partial(_plus_trades(tp.events(), rows), sig)
+    r = led[0]
+    assert r["filled"] == pytest.approx(filled / ORDER), what
+    assert int(r["fills"]) == fills and r["notional"] == pytest.approx(filled * LEVEL), what
+
+
+def test_the_rest_fills_on_a_depth_row_crossing_it():
+    tp, sig = episodes_market(1)
+    led, _ = run_partial(_with(tp.events(), [(T_MORE, Side.SELL, LEVEL, 1.0, 0)]), sig)
+    assert led[0]["filled"] == 1.0 and int(led[0]["fills"]) == 2
+
+
+def test_the_rest_is_cancelled_at_the_entry_timeout():
+    """A print at the level after the entry's timeout (600 s after arrival) fills nothing more."""
+    tp, sig = episodes_market(1)
+    sig["take_profit"] = 0.5  # no take-profit within the episode: the position stays open
+    late = T0 + 2 * MS + 50 * MS + 600 * S + 1 * S
+    led, _ = run_partial(_plus_trades(tp.events(), [(late, LEVEL, 50.0)]), sig)
+    assert led[0]["filled"] == pytest.approx(2.0 / ORDER) and int(led[0]["fills"]) == 1
+    early, _ = run_partial(_plus_trades(tp.events(), [(late - 2 * S, LEVEL, 50.0)]), sig)  # control: in time
+    assert early[0]["filled"] == 1.0
+
+
+def test_partial_fills_go_down_to_the_lot():
+    """With a lot of 5, the 2 printed beyond the queue is less than a lot: nothing fills yet; the next print
+    of 5 at the level (the queue ahead now -2 - 5 = 7 beyond) fills 5."""
+    tp, sig = episodes_market(1)
+    led, _ = run_partial(tp.events(), sig, lot=5.0)
+    assert len(led) == 0
+    led, _ = run_partial(_plus_trades(tp.events(), [(T_MORE, LEVEL, 5.0)]), sig, lot=5.0)
+    assert int(led[0]["entry_ns"]) == T_MORE and led[0]["notional"] == pytest.approx(5.0 * LEVEL)
+    assert led[0]["filled"] == pytest.approx(5.0 / ORDER)

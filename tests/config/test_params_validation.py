@@ -48,10 +48,11 @@ def test_edge_values_that_make_sense_are_accepted(name, value, want):
 
 
 def test_every_numeric_parameter_has_a_rule():
-    # not numbers: the fill rule, its queue model, unseen-level rule and price grid, the hours filter, the strategy name, the
+    # not numbers: the fill rule, its queue model, unseen-level rule, partial switch and price grid, the hours filter, the strategy name, the
     # replace on/off switches, live exits, the weekend switch, the calendar files, the feed-latency mode, the
     # latency journal and its by-rate switch
-    numeric = {s.field for s in PARAMS if s.field not in ("fill", "queue_model", "queue_unseen", "price_grid", "hours", "strategy",
+    numeric = {s.field for s in PARAMS if s.field not in ("fill", "queue_model", "queue_unseen", "partial", "price_grid",
+                                                          "hours", "strategy",
                                                           "replace_weakest", "replace_same", "exits", "avoid_weekends",
                                                           "news_calendar", "maintenance_calendar", "feed_latency_mode",
                                                           "order_latency_from", "order_latency_by_rate")}
