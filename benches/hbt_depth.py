@@ -591,6 +591,25 @@ def cross_probe(ask: float = 2999.98):
     return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
 
 
+def partial_probe(last: float = 3.0):
+    """(rows, tick, orders): a buy of 2 rests 2 ticks behind the best (2999.98, 1.0 shown); the bids above it are
+    pulled and sellers print 1.5, 0.5 and ``last`` at its price: with partial fills 0.5 fills on the first print
+    (1.0 was ahead), 0.5 more on the second, the rest (1.0, or ``last`` when smaller) on the third."""
+    from liqcore.types import EVENT_DTYPE
+
+    rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
+            (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
+            (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
+            (5000 * MS, 2999.98, 1.5, 4, 2, 0), (5000 * MS + 1, 2999.98, 0.0, 3, 8, 0),
+            (6000 * MS, 2999.98, 0.5, 4, 2, 0), (7000 * MS, 2999.98, last, 4, 2, 0),
+            (60_000 * MS, 3000.05, 0.01, 3, 2, 0)]
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for j, (dt, p, q, s, k, f) in enumerate(rows):
+        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
+        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
+    return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+
+
 def liqcore_reads_depth() -> bool:
     """True when liqcore's queue fill reads the queue at an order's level from the depth (:func:`depth_probe`)."""
     ev, tick, orders = depth_probe()
@@ -634,6 +653,168 @@ def compare(ev, tick, every_s=15.0, latency_ms=50.0, timeout_s=90.0, models=("ri
             got[run] = (run_liqcore_depth(ev, orders, tick, lat, tmo, model, **kw), hb)
         out["models"][model] = got
     return out
+
+
+def run_hftbacktest_partial(hev, orders, tick, latency_ns, timeout_ns, model: str, qty: float, times) -> list:
+    """Per order of ``qty``: (the time of its first fill or None, the quantity filled by the time its cancel, sent
+    ``timeout_ns`` after the order, arrived) by hftbacktest's ``PartialFillExchange``; the orders are looked at
+    after every row time of ``times`` while they are live (a first fill's time is its row's)."""
+    from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
+    from hftbacktest.order import GTX, LIMIT
+
+    a = (BacktestAsset().data([hev]).linear_asset(1.0).constant_order_latency(latency_ns, 0)
+         .partial_fill_exchange().trading_value_fee_model(0.0, 0.0).tick_size(tick).lot_size(hc.LOT)
+         .last_trades_capacity(0))
+    a = a.risk_adverse_queue_model() if model == "risk-averse" else a.power_prob_queue_model(float(model[5:]))
+    hbt = HashMapMarketDepthBacktest([a])
+    hbt.elapse(1)
+    first = [None] * len(orders)
+    done = [0.0] * len(orders)
+    live = set()
+    events = []
+    times = np.unique(np.asarray(times, dtype=np.int64))
+    for j, (t, _side, _px, _k) in enumerate(orders):
+        end = t + timeout_ns + 2 * latency_ns + 1
+        events += [(t, 0, j), (t + timeout_ns, 1, j), (end, 2, j)]
+        lo, hi = np.searchsorted(times, t), np.searchsorted(times, end)
+        events += [(int(x), 3, -1) for x in times[lo:hi]]  # look after each row
+    events.sort()
+    for t, what, j in events:
+        now = hbt.current_timestamp
+        if t > now:
+            hbt.elapse(t - now)
+        for oid in list(live):
+            o = hbt.orders(0).get(oid)
+            if o is not None:
+                got = float(o.qty) - float(o.leaves_qty)
+                if got > done[oid]:
+                    done[oid] = got
+                    if first[oid] is None:
+                        first[oid] = int(o.exch_timestamp)
+        if what == 0:
+            _t, side, px, _k = orders[j]
+            (hbt.submit_buy_order if side > 0 else hbt.submit_sell_order)(0, j, px, qty, GTX, LIMIT, False)
+            live.add(j)
+        elif what == 1:
+            o = hbt.orders(0).get(j)
+            if o is not None and o.cancellable:
+                hbt.cancel(0, j, False)
+        elif what == 2:
+            live.discard(j)
+        hbt.clear_inactive_orders(0)
+    hbt.close()
+    return list(zip(first, done))
+
+
+def run_liqcore_partial(ev, orders, tick, latency_ns, timeout_ns, model, qty: float, qty_scale: float = 1.0):
+    """Per order of ``qty`` base units: the quantity liqcore's ``--partial on`` filled (the queue at depth; the
+    position holds until the rest is cancelled, no exits); ``qty_scale``: the control's DEPTH / QUOTE sizes."""
+    from liqcore._jit import sim
+    from liqcore.params import queue_power
+    from liqcore.strategies import empty_signals, sort_signals
+
+    one = ev
+    if qty_scale != 1.0:
+        one = ev.copy()
+        m = (one["kind"] == DEPTH) | (one["kind"] == QUOTE)
+        one["qty"][m] *= qty_scale
+    gaps = np.diff([o[0] for o in orders]) if len(orders) > 1 else np.array([timeout_ns])
+    lanes = int((2 * timeout_ns + 4 * latency_ns) // max(int(gaps.min()), 1)) + 3
+    evl = np.repeat(one, lanes)
+    evl["symbol_id"] = np.tile(np.arange(lanes, dtype=np.int32), len(one))
+    ts = one["ts_recv"]
+    tr = np.flatnonzero(one["kind"] == TRADE)
+    sig = empty_signals(len(orders))
+    for j, (t, side, px, _k) in enumerate(orders):
+        i = int(np.searchsorted(ts, t, "right")) - 1
+        ref = float(one["price"][tr[np.searchsorted(tr, i, "right") - 1]])
+        sig[j]["ts_ns"], sig[j]["ev_idx"] = t, i * lanes + lanes - 1
+        sig[j]["symbol_id"], sig[j]["direction"], sig[j]["tag"] = j % lanes, side, j
+        sig[j]["offset"] = max(0.0, (1.0 - px / ref) if side > 0 else (px / ref - 1.0))
+        sig[j]["size_mult"] = qty * px  # the order's quantity: a notional of 1 x qty x its limit
+    sig["take_profit"] = np.nan  # the parameters': none (below), so the position is what filled until the
+    sig["stop_loss"] = np.nan  # rest is cancelled
+    sig["max_hold_ns"] = timeout_ns + 2 * latency_ns
+    sig["entry_timeout_ns"] = timeout_ns + latency_ns
+    sig = sort_signals(sig)
+    par = np.zeros(lanes, dtype=sim.PARAM_DTYPE)
+    par["order_latency_ns"] = latency_ns
+    par["max_ref_age_ns"] = 10**15
+    par["queue"] = 1
+    par["queue_pow"] = queue_power(model)
+    par["grid"] = round(1.0 / tick)
+    par["partial"] = 1
+    par["take_profit"] = -1.0  # no take-profit, no stop-loss
+    par["stop_loss"] = -1.0
+    st = sim.new_state(lanes)
+    port = sim.new_port(1.0, 0.0, 0.0, lanes, 1.0, notional=1.0, leverage=0.0)
+    ledger = np.zeros(len(orders) + 1, dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((lanes, sim.N_COUNTS), dtype=np.int64)
+    tables, meta = sim.new_depth(lanes)
+    sim.run_exec(evl, sig, st, port, par, ledger, counts, int(ts[-1]) + 10 * timeout_ns, tables, meta)
+    assert counts[:, sim.C_BUSY].sum() == 0 and counts[:, sim.C_ORDERS].sum() == len(orders), "an order was not placed"
+    out = [(None, 0.0)] * len(orders)
+    for row in ledger[: port[0]["n_trades"]]:
+        out[int(row["cascade_id"])] = (int(row["entry_ns"]), float(row["filled"]) * qty)
+    for sid in range(lanes):  # a position still open at the end of the rows
+        if st[sid]["status"] == sim.OPEN:
+            s = st[sid]
+            out[int(s["cascade_id"])] = (int(s["entry_ns"]), float(s["p_done"]) / float(s["p_qty"]) * qty)
+    return out
+
+
+def same_partial(ev, a, b, qty, only=None) -> tuple[int, int]:
+    """(orders, the same outcome: both unfilled, or both first filled at the same event (receive time) with the
+    same quantity filled by the cancel, within 1e-6 of the order's)."""
+    ts = ev["ts_recv"]
+    js = range(len(a)) if only is None else only
+    n = same = 0
+    for j in js:
+        n += 1
+        (ta, qa), (tb, qb) = a[j], b[j]
+        if ta is None and tb is None:
+            same += 1
+        elif ta is not None and tb is not None and int(np.searchsorted(ts, ta)) == int(np.searchsorted(ts, tb)):
+            same += abs(qa - qb) <= 1e-6 * qty
+    return n, same
+
+
+def compare_partial(ev, tick, every_s=15.0, latency_ms=50.0, timeout_s=90.0, models=("risk-averse", "prob:2"),
+                    qty: float | None = None) -> dict:
+    """``--partial on`` against hftbacktest's ``PartialFillExchange``: per model, the orders, the filled
+    quantities of liqcore (depth, and the x1e9 control) and of hftbacktest.  ``qty``: the orders' quantity
+    (default: the stream's 90th percentile print, so that prints at the price fill them in parts)."""
+    hev = to_hftbacktest(ev, tick)
+    orders = depth_orders(ev, tick, every_s)
+    lat, tmo = int(latency_ms * 1e6), int(timeout_s * 1e9)
+    if qty is None:
+        qty = float(np.round(np.quantile(ev["qty"][ev["kind"] == TRADE], 0.9), 6))
+    out = {"orders": orders, "qty": qty, "models": {}, "ev": ev}
+    for model in models:
+        hb = run_hftbacktest_partial(hev, orders, tick, lat, tmo, model, qty, ev["ts_recv"])
+        out["models"][model] = {run: (run_liqcore_partial(ev, orders, tick, lat, tmo, model, qty,
+                                                          qty_scale=1e9 if run == "x1e9" else 1.0), hb)
+                                for run in ("depth", "x1e9")}
+    return out
+
+
+def report_partial(res: dict, title: str, gate: float, control_gate: float = 0.85) -> tuple[list[str], bool]:
+    """Lines for :func:`compare_partial` (the gated metric first) and whether its gates hold."""
+    heads, ok, lines = [], True, []
+    qty = res["qty"]
+    for model, got in res["models"].items():
+        n, s = same_partial(res["ev"], *got["depth"], qty)
+        cn, cs = same_partial(res["ev"], *got["x1e9"], qty)
+        ok = ok and s >= gate * n and cs < control_gate * cn
+        heads.append(f"{model} depth {s}/{n} = {100.0 * s / max(n, 1):.2f} %, x1e9 control {100.0 * cs / max(cn, 1):.2f} %")
+        a, b = [x[1] for x in got["depth"][0]], [x[1] for x in got["depth"][1]]
+        lines.append(f"  {model}: hftbacktest fills {sum(x > 0 for x in b)} orders, {sum(0 < x < qty - 1e-9 for x in b)} "
+                     f"of them in part; liqcore {sum(x > 0 for x in a)}, {sum(0 < x < qty - 1e-9 for x in a)} in part; "
+                     f"filled in all: hftbacktest {sum(b):.6g}, liqcore {sum(a):.6g} (base units)")
+    head = (f"HEADLINE {title}, --partial on against hftbacktest's PartialFillExchange (orders of {qty:g} base units): "
+            f"the same outcome (both unfilled, or first filled at the same event with the same quantity by the cancel), gate >= {100 * gate:g} % with depth and < {100 * control_gate:g} % "
+            f"for the x1e9 control: " + "; ".join(heads) + f" -> {'met' if ok else 'NOT met'}")
+    return [head] + lines, ok
 
 
 def report(res: dict, title: str, gate: float, control_gate: float = 0.85) -> tuple[list[str], bool]:
@@ -718,6 +899,9 @@ def main(argv=None) -> int:
     ap.add_argument("--real-timeout", type=float, default=30.0, help="real data: seconds an order rests")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "hbt-depth.md"))
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--partial", action=argparse.BooleanOptionalAction, default=True,
+                    help="also --partial on against hftbacktest's PartialFillExchange (orders of the stream's 90th "
+                         "percentile print; default on)")
     args = ap.parse_args(argv)
     try:
         import hftbacktest
@@ -750,6 +934,11 @@ def main(argv=None) -> int:
                         f"cancel after {args.real_timeout:g} s; frames: {counts}")
         all_lines += lines
         ok = ok and good
+        if args.partial:
+            lines, good = report_partial(compare_partial(ev, tick, args.real_every, args.latency_ms, args.real_timeout),
+                                         f"real Binance depth {Path(path).name}", 0.97)
+            all_lines += lines
+            ok = ok and good
     for seed in args.seeds:
         ev, tick = depth_stream(args.events, seed)
         res = compare(ev, tick, args.every, args.latency_ms, args.timeout)
@@ -760,6 +949,11 @@ def main(argv=None) -> int:
                         f"{args.timeout:g} s")
         all_lines += lines
         ok = ok and good
+        if args.partial:
+            lines, good = report_partial(compare_partial(ev, tick, args.every, args.latency_ms, args.timeout),
+                                         f"generated L2 stream, seed {seed}", 0.99)
+            all_lines += lines
+            ok = ok and good
     cpu = time.process_time() - t0
     load = os.getloadavg()[0]
     all_lines.append(f"hftbacktest {hftbacktest.__version__ if hasattr(hftbacktest, '__version__') else '2.4.4'}; "

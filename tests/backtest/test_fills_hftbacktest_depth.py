@@ -95,6 +95,38 @@ def test_a_depth_row_crossing_the_order_is_a_fill_in_both(stream, model, ask, fi
     assert hd.run_liqcore_depth(ev, orders, tick, 50 * MS, 30_000 * MS, model, depth=False) == [None]
 
 
+@pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
+@pytest.mark.parametrize("last, filled", [(3.0, 2.0), (0.25, 1.25)])
+def test_partial_fills_are_hftbacktests_partial_fill_exchanges(stream, model, last, filled):
+    """``--partial on`` against hftbacktest's ``PartialFillExchange`` on :func:`partial_probe`: a buy of 2 with 1.0
+    ahead, prints of 1.5, 0.5 and ``last`` at its price: both fill 0.5 on the first print and ``filled`` in all by
+    the cancel.  Negative control: the level x1e9 is not filled on the first print (only once the depth shows
+    the level empty)."""
+    hd = stream[0]
+    ev, tick, orders = hd.partial_probe(last)
+    lat, tmo = 50 * MS, 30_000 * MS
+    hb = hd.run_hftbacktest_partial(hd.to_hftbacktest(ev, tick), orders, tick, lat, tmo, model, 2.0, ev["ts_recv"])
+    lq = hd.run_liqcore_partial(ev, orders, tick, lat, tmo, model, 2.0)
+    assert hb[0][0] == T0 + 5000 * MS and hb[0][1] == pytest.approx(filled)
+    assert lq[0][0] == hb[0][0] and lq[0][1] == pytest.approx(hb[0][1], abs=1e-9)
+    assert hd.same_partial(ev, lq, hb, 2.0) == (1, 1)
+    control = hd.run_liqcore_partial(ev, orders, tick, lat, tmo, model, 2.0, qty_scale=1e9)
+    assert control[0][0] != hb[0][0] and hd.same_partial(ev, control, hb, 2.0) == (1, 0)
+
+
+@pytest.mark.parametrize("model", ["risk-averse", "prob:2"])
+def test_partial_fills_agree_with_hftbacktest_on_the_stream(stream, model):
+    """The generated stream with orders of its 90th percentile print under ``--partial on`` and
+    ``PartialFillExchange``: the same first fill and quantity on >= 99 % of orders; the x1e9 control < 85 %."""
+    hd, ev, tick = stream
+    res = hd.compare_partial(ev, tick, 15.0, 50.0, 90.0, models=(model,))
+    got = res["models"][model]
+    n, same = hd.same_partial(ev, *got["depth"], res["qty"])
+    cn, csame = hd.same_partial(ev, *got["x1e9"], res["qty"])
+    assert n >= 50 and same >= 0.99 * n, (same, n)
+    assert csame < 0.85 * cn, (csame, cn)
+
+
 @pytest.fixture(scope="module")
 def result(stream):
     hd, ev, tick = stream
