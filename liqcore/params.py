@@ -409,6 +409,9 @@ def validate_params(p: Any) -> None:
         else:
             rng = f"within {bounds[0]}{_show(fname, lo)}, {_show(fname, hi)}{bounds[-1]}"
         raise ValueError(f"{name}: must be {rng}{f' ({why})' if why else ''}; got {_show(fname, v)}")
+    if getattr(p, "partial", False) and getattr(p, "fill", "through") != "queue":
+        raise ValueError(f"partial: --partial on needs --fill queue (the size traded beyond the queue ahead is what "
+                         f"fills); got --fill {getattr(p, 'fill', 'through')}")
     if getattr(p, "strategy", "cascade-mm") == "cascade-mm":
         # the guide's strategy always places both levels: 0 would put them at the fill price
         for fname in ("take_profit", "stop_loss", "hold_timeout_ns"):

@@ -257,6 +257,9 @@ def build(args):
     from liqcore.live.runner import LiveRunner
 
     params = params_from_args(args)
+    if getattr(params, "partial", False):
+        raise ValueError("partial: --partial on is a backtest fill model; a live run fills whole orders on paper "
+                         "and takes the venue's own fills live: run without it")
     from liqcore.live.streampath import check_live_strategy
 
     check_live_strategy(params)  # an unknown strategy or one without a streaming form: before anything starts

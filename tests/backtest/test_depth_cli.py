@@ -109,3 +109,13 @@ def test_partial_on_fills_the_part_printed_beyond_the_queue(tmp_path):
     whole, _ = backtest(files)  # off (the default): the whole order on the same print
     assert [t["entry_ns"] for t in whole["trades"]] == [t["entry_ns"] for t in out["trades"]]
     assert all("filled" not in t for t in whole["trades"])
+
+
+def test_partial_on_needs_the_queue_rule_and_is_refused_live(tmp_path):
+    files = write_market(tmp_path, 1)
+    r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", *map(str, files), "--partial", "on"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "partial: --partial on needs --fill queue" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "liqcore", "run", "--replay", "synthetic", "--fill", "queue",
+                        "--partial", "on", "--duration", "1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "partial: --partial on is a backtest fill model" in r.stderr
