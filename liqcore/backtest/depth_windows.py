@@ -28,19 +28,41 @@ class DepthFeed:
         self.at = None  # every DEPTH row received before this was handed out
         self.rows_read = 0  # DEPTH rows handed out (the checkpoints' rows included)
         self.starts = 0  # books put back from a checkpoint
+        self.filtered = 0  # DEPTH rows not replayed (they could not touch the open position: :meth:`_touching`)
+        # the keys of the rows last left out (False: none): the book is put back (:meth:`_rebuild`) before rows
+        # are replayed for any other order or take-profit, or all of them
+        self.stale = False
+        self.rebuilt = 0  # books put back at a skipped span's end
 
-    def rows(self, cell, a: int, b: int) -> np.ndarray:
+    def rows(self, cell, a: int, b: int, keys=None) -> np.ndarray:
         """The DEPTH rows to replay with the events received in [a, b) (receive order): those received in
         [the last read's end, b), or, after rows nobody replayed (``a`` past it: the simulator must be flat),
         the symbol's book put back in ``cell`` as it stands just before ``a`` and the rows from its
-        checkpoint on.  :class:`NotStreamable` when that cannot be the full replay's book."""
+        checkpoint on.  ``keys`` (:meth:`_touch_keys`): only the rows that can touch the working order or
+        position, each row group's taken before they are joined (the others counted in ``filtered``; the book
+        is put back before the next rows).  :class:`NotStreamable` when that cannot be the full replay's book."""
         pre = None
         lo = a
         if self.at is None or a > self.at:
+            self.stale = False  # (the book put back from a checkpoint)
             pre = self._start(cell, a)
-        elif a < self.at:
-            lo = self.at
-        rows = self.index.rows(lo, b, event_times=False)  # (the simulator reads receive times; never written to)
+        else:
+            if self.stale and keys != self.stale:  # rows that only built the book were left out: put it back
+                self._rebuild(cell, self.at)  # (for the same order and take-profit, their levels are exact)
+                self.stale = False
+            if a < self.at:
+                lo = self.at
+        filt = None
+        if keys is not None:
+            def filt(part):
+                m = _touching(part, keys)
+                self.filtered += int(len(m) - np.count_nonzero(m))
+                return part[m]
+            self.stale = keys
+        n0 = self.filtered
+        # (the simulator reads receive times; never written to)
+        rows = self.index.rows(lo, b, event_times=False, filt=filt)
+        self.rows_read += self.filtered - n0  # (read, not replayed)
         if pre is not None and len(pre):
             rows = np.concatenate([pre, rows]) if len(rows) else pre
         self.at = max(b, self.at or b)
@@ -82,15 +104,18 @@ class DepthFeed:
         self.starts += 1
         return got.rows
 
-    def merge(self, cell, raw: np.ndarray, a: int, b: int, q_now: bool):
+    def merge(self, cell, raw: np.ndarray, a: int, b: int, q_now: bool, signals: bool = True):
         """``raw`` (the step's events received in [a, b), receive order) with the step's DEPTH rows merged in
         after them at one receive time -> (rows, DEPTH rows added); ``q_now`` False: the step's quotes are
-        not read (the first quote must not fall in it, or the book in force would be the depth's there)."""
+        not read (the first quote must not fall in it, or the book in force would be the depth's there).
+        ``signals`` False (no signal is decided in the step): with a position open at its start, only the
+        rows that can touch it are replayed (:meth:`_touching`: once it closes the simulator stays flat to the
+        step's end), and the book is put back before the next rows are replayed."""
         from liqcore._jit.chunks import merge_recv
 
         if not q_now and self.first_quote is not None and a <= min(self.first_quote) < b:
             raise NotStreamable("the queue at depth: the first quote falls in a step whose quotes are skipped")
-        dr = self.rows(cell, a, b)
+        dr = self.rows(cell, a, b, None if signals else self._touch_keys(cell))
         if not len(dr):
             return raw, 0
         return merge_recv(np.ascontiguousarray(raw), dr), len(dr)
@@ -101,12 +126,67 @@ class DepthFeed:
         (the next global event and print indices, the rows replayed)."""
         from liqcore.backtest.stream import _Chunk
 
-        dr = self.rows(cell, b, to)
+        dr = self.rows(cell, b, to, self._touch_keys(cell))  # (only the rows that can touch the order or position)
         if not len(dr):
             return o, so, 0
         ch = _Chunk(dr, o, so, book=book)
         cell.feed(ch, no_records, ch.sim_index(np.zeros(0, np.int64)))
         return o + len(ch.events), so + len(ch.sim), len(dr)
+
+    def _touch_keys(self, cell):
+        """Over a span where no signal is decided (a skipped span, or a step without one): when the symbol holds a
+        resting limit entry or an open position (its book on, its best bid and ask the quotes', no replacement
+        queued), what :func:`_touching` needs to keep the DEPTH rows that can change what the simulator does:
+        (long, grid, the entry's key, the take-profit's key or None) -- the take-profit the position has, or the
+        one a fill at the limit would give it.  No other row can change an order or a position before the next
+        signal; they only build the book, which :meth:`_rebuild` puts back before the next rows are replayed.
+        None: every row is replayed."""
+        from liqcore._jit import depth as dp
+        from liqcore._jit import sim
+
+        sid = self.sid
+        if cell.depth is None or sid >= len(cell.st):
+            return None
+        s = cell.st[sid]
+        status = int(s["status"])
+        resting = status == sim.RESTING and int(s["entry_kind"]) == int(sim.ENTRY_LIMIT)
+        if not (resting or status == sim.OPEN) or not int(s["d_on"]) or not int(s["d_quotes"]) or int(s["q_on"]):
+            return None  # (a queued same-symbol replacement is placed at the close: it needs the book)
+        q = cell.par[sid]
+        grid = float(q["grid"])
+        long = int(s["side"]) > 0
+        if resting:
+            entry = float(s["limit_price"])
+            tp = float(s["tp_frac"])
+            tp = float(q["take_profit"]) if tp != tp else tp
+            if tp < 0.0:
+                tp_px = np.inf
+            else:  # what a fill at the limit sets (sim._open: the entry fills at its limit)
+                tp_px = sim._on_grid(entry * (1.0 + tp), -1, grid) if long else sim._on_grid(entry * (1.0 - tp), 1, grid)
+        else:
+            entry = float(s["entry_price"])
+            tp_px = float(s["tp_price"])
+        kt = int(dp.dkey(tp_px, grid)) if abs(tp_px) < np.inf else None
+        return long, grid, int(dp.dkey(entry, grid)), kt
+
+    def _rebuild(self, cell, to: int) -> None:
+        """The symbol's depth book put back as the full replay has it just before receive time ``to``: the
+        checkpoint before it and the rows between, into the book alone (the simulator's queue state came from
+        the rows that touch it)."""
+        from liqcore._jit import depth as dp
+
+        try:
+            got = self.index.start(to, event_times=False)
+        except ValueError as exc:
+            raise NotStreamable(f"the queue at depth: {exc}") from None
+        tables, meta = cell.depth
+        grid = cell.par["grid"].astype(np.float64)
+        if dp.load_book(tables, meta, self.sid, got.bid, got.price, got.qty, np.int64(got.m_run),
+                        np.int64(got.m_known), float(grid[self.sid])):
+            raise NotStreamable("the queue at depth: two depth prices on one tick of the replay's price grid")
+        if len(got.rows):
+            dp.apply_rows(tables, meta, np.ascontiguousarray(got.rows), grid)
+        self.rebuilt += 1
 
 
 def first_quotes(rd, g: dict, lo: int, hi: int):
@@ -129,3 +209,28 @@ def first_quotes(rd, g: dict, lo: int, hi: int):
     if not got:
         return None
     return (got.get(_BID, 2**63 - 1), got.get(_ASK, 2**63 - 1))
+
+
+def _touching(dr: np.ndarray, keys) -> np.ndarray:
+    """The mask of the DEPTH rows ``dr`` that can change a resting entry or open position (``keys``:
+    :meth:`DepthFeed._touch_keys`): snapshot runs and gaps (and any row at one of their receive times); at the
+    entry's price its own side (its queue) and the other side at or through it (a crossing fills it, or the
+    rest of a partial fill); at the take-profit's price its own side (its queue, the size it joins behind)
+    and the other side at or through it."""
+    from liqcore._jit import depth as dp
+
+    long, grid, ke, kt = keys
+    g = grid if grid > 0.0 else dp.FINE
+    key = np.floor(dr["price"] * g + 0.5).astype(np.int64)  # (dp.dkey, vectorised)
+    bid = dr["side"] == dp._BID
+    runs = dr["flags"] != 0
+    keep = runs.copy()
+    if runs.any():
+        keep |= np.isin(dr["ts_recv"], dr["ts_recv"][runs])
+    # the entry (a long's is a bid): its own level, and asks at or below it; a short's the mirror
+    keep |= (bid == long) & (key == ke)
+    keep |= (bid != long) & ((key <= ke) if long else (key >= ke))
+    if kt is not None:  # the take-profit (a long's is an ask): its own level, and bids at or above it
+        keep |= (bid != long) & (key == kt)
+        keep |= (bid == long) & ((key >= kt) if long else (key <= kt))
+    return keep

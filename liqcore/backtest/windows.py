@@ -237,7 +237,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 _book_before(cell, rd, raw[:k_a], lo, hi, book_at, a_pre)
                 raw = raw[k_a:]
             if feed is not None:  # the DEPTH rows received with the step's events (after them at one time)
-                raw, n_d = feed.merge(cell, raw, a, b, q_now)
+                d0, d1 = np.searchsorted(det_recv, [a, b], "left")  # (no signal in the step: see DepthFeed.merge)
+                sig_in = bool(np.any((rec["event_index"] >= d0) & (rec["event_index"] < d1)))
+                raw, n_d = feed.merge(cell, raw, a, b, q_now, signals=sig_in)
                 n_events += n_d
             cur_end = b
             book_at = b if q_now else book_at
@@ -322,7 +324,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
                rows_skipped=n_skipped, clock_indexed=clock.indexed,
-               depth_read=None if feed is None else {"rows": feed.rows_read, "starts": feed.starts})
+               depth_read=None if feed is None else {"rows": feed.rows_read, "starts": feed.starts,
+                                                     "filtered": feed.filtered, "rebuilt": feed.rebuilt})
     return res
 
 

@@ -349,9 +349,12 @@ def _chunked(args, params, strategy, steps):
                       f"detector's clock ({r.get('clock_indexed', 0):,} liquidations' clock setters from the "
                       "files' clock index; --read all replays every event)", file=sys.stderr)
                 if r.get("depth"):
-                    print(f"backtest: the queue at depth: {r['depth']['rows']:,} depth rows replayed (each window's, "
-                          f"its book put back from the checkpoint before it {r['depth']['starts']:,} time(s))",
-                          file=sys.stderr)
+                    dd = r["depth"]
+                    print(f"backtest: the queue at depth: {dd['rows']:,} depth rows read (each window's, its book "
+                          f"put back from the checkpoint before it {dd['starts']:,} time(s)); of them "
+                          f"{dd.get('filtered', 0):,} only built the book (away from the working order's and its "
+                          f"take-profit's levels while no signal came: the book put back {dd.get('rebuilt', 0):,} "
+                          f"time(s) instead of replaying them)", file=sys.stderr)
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res

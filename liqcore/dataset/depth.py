@@ -413,11 +413,12 @@ class DepthIndex:
             got = self._books[j] = (pf, bp, info, lo)
         return got
 
-    def rows(self, lo: int, hi: int, event_times: bool = True) -> np.ndarray:
+    def rows(self, lo: int, hi: int, event_times: bool = True, filt=None) -> np.ndarray:
         """The DEPTH rows received in [lo, hi) (receive order, ``symbol_id`` and ``venue`` those given to the
         index), from the row groups that hold them, each file's statistics read once and the last row groups
         decoded kept (a replay reads on in short steps: each row group is decoded once; ``event_times``:
-        :func:`_read_file`).  A view of a kept row group when one holds them all: not to be written to."""
+        :func:`_read_file`).  A view of a kept row group when one holds them all: not to be written to.
+        ``filt``: each row group's rows pass through it (it returns those to keep) before they are joined."""
         out = []
         for j, (date, f) in enumerate(self.files):
             d0 = int(np.datetime64(date, "D").astype(np.int64)) * _NS_PER_DAY
@@ -429,7 +430,9 @@ class DepthIndex:
                 tr = r["ts_recv"]
                 a, b = (int(x) for x in np.searchsorted(tr, [lo, hi], "left"))
                 if b > a:
-                    out.append(r[a:b])
+                    part = r[a:b] if filt is None else filt(r[a:b])
+                    if len(part):
+                        out.append(part)
         if not out:
             return np.zeros(0, EVENT_DTYPE)
         return out[0] if len(out) == 1 else np.concatenate(out)

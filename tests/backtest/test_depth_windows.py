@@ -44,14 +44,20 @@ def backtest_text(path, *extra):
     return r.stderr
 
 
-@pytest.mark.parametrize("extra", [(), ("--queue-model", "prob:2"), ("--offset", "0.002")])
+@pytest.mark.parametrize("extra", [(), ("--queue-model", "prob:2"), ("--offset", "0.002"),
+                                   # a take-profit within the book's moves (its queue and crossings decide exits),
+                                   # partial fills (an order that takes three fills)
+                                   ("--take-profit", "0.03%"),
+                                   ("--offset", "0.05%", "--take-profit", "0.05%", "--partial", "on", "--equity", "1000000")])
 def test_the_default_read_with_depth_gives_the_full_replays_trades(day, extra):
     full = backtest(day, "--read", "all", *extra)
-    assert full and {t["fill_rule"] for t in full} == {"queue (depth)"}
+    assert full and {t["fill_rule"] for t in full} <= {"queue (depth)", "depth cross"}
     assert backtest(day, *extra) == full
     err = backtest_text(day, *extra)
     assert "read window-local" in err and "the queue at depth:" in err, err
     assert "replaying every event" not in err
+    # rows that only build the book were left out (and the book put back): the fast path was taken
+    assert "only built the book" in err and " 0 only built" not in err, err
 
 
 def test_checkpoints_that_are_not_the_files_are_refused(day, tmp_path):
@@ -66,3 +72,18 @@ def test_checkpoints_that_are_not_the_files_are_refused(day, tmp_path):
     pq.write_table(pq.read_table(depth), depth, row_group_size=10_000)  # the same rows, written another way
     err = backtest_text(ds)
     assert "replaying every event (the queue at depth:" in err and "fingerprint differs" in err, err
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_other_days_give_the_full_replays_trades_too(tmp_path, seed):
+    """Smaller days of other seeds, a take-profit the book reaches and partial fills of large orders: the
+    default read (rows away from the working order's and take-profit's levels left out while no signal comes,
+    the book put back) gives the full replay's trades, field for field."""
+    from bench_depth_backtest import build
+
+    build(tmp_path, depth=200_000, rate=60_000, quotes=120_000, seed=seed)
+    day = tmp_path / "depth"
+    extra = ("--offset", "0.05%", "--take-profit", "0.03%", "--partial", "on", "--equity", "1000000")
+    full = backtest(day, "--read", "all", *extra)
+    assert full
+    assert backtest(day, *extra) == full
