@@ -106,3 +106,22 @@ def load_book(levels, grid: float):
         if qty > 0.0:
             d[k] = qty
     return sides
+
+
+def touching(rows, long: bool, grid: float, ke: int, kt: int, has_tp: bool) -> list[bool]:
+    """Twin of ``liqcore._jit.depth.touching``: which DEPTH rows (receive order) can change a resting limit entry
+    at key ``ke`` or an open position whose take-profit is at key ``kt`` (``long``: the entry a bid, the
+    take-profit an ask)."""
+    run_times = {int(e["ts_recv"]) for e in rows if int(e["flags"]) != 0}
+    out = []
+    for e in rows:
+        if int(e["ts_recv"]) in run_times:  # a snapshot run or a gap at this receive time: every row of it
+            out.append(True)
+            continue
+        k = dkey(float(e["price"]), grid)
+        entry_side = (int(e["side"]) == Side.BUY) == long
+        if entry_side:  # the entry's own level; the other side of the take-profit at or through it
+            out.append(k == ke or (has_tp and (k >= kt if long else k <= kt)))
+        else:  # the other side of the entry at or through it; the take-profit's own level
+            out.append((k <= ke if long else k >= ke) or (has_tp and k == kt))
+    return out

@@ -164,6 +164,45 @@ def apply_rows(tables, meta, ev, grid):
 
 
 @njit(cache=True, nogil=True)
+def touching(dr, long, grid, ke, kt, has_tp):
+    """The mask of the DEPTH rows ``dr`` (receive order) that can change a resting limit entry at key ``ke``
+    or an open position (``long``: a buy entry, a sell take-profit) whose take-profit is at key ``kt``
+    (``has_tp`` 0: none): every row of a receive time that holds a snapshot-run or gap row; at the entry's key
+    its own side (its queue) and the other side at or through it (a crossing fills it); at the take-profit's
+    key its own side and the other side at or through it.  (``backtest.depth_windows``: the others only build
+    the book.)  Twin: ``pysrc/depthbook.touching``."""
+    n = dr.shape[0]
+    out = np.zeros(n, dtype=np.bool_)
+    i = 0
+    while i < n:  # the rows of one receive time: all of them when one is a snapshot-run or gap row
+        j = i
+        run = False
+        while j < n and dr[j].ts_recv == dr[i].ts_recv:
+            if dr[j].flags != 0:
+                run = True
+            j += 1
+        for r in range(i, j):
+            e = dr[r]
+            if run:
+                out[r] = True
+                continue
+            k = dkey(e.price, grid)
+            own = (e.side == _BID) == long  # on the entry's side
+            if own:
+                if k == ke:
+                    out[r] = True
+                elif has_tp != 0 and ((k >= kt) if long else (k <= kt)):
+                    out[r] = True
+            else:
+                if (k <= ke) if long else (k >= ke):
+                    out[r] = True
+                elif has_tp != 0 and k == kt:
+                    out[r] = True
+        i = j
+    return out
+
+
+@njit(cache=True, nogil=True)
 def levels(tables, sid, bid):
     """(keys, sizes) of ``sid``'s bids or asks, best first."""
     d = tables[2 * sid + (0 if bid else 1)]

@@ -28,7 +28,7 @@ class DepthFeed:
         self.at = None  # every DEPTH row received before this was handed out
         self.rows_read = 0  # DEPTH rows handed out (the checkpoints' rows included)
         self.starts = 0  # books put back from a checkpoint
-        self.filtered = 0  # DEPTH rows not replayed (they could not touch the open position: :meth:`_touching`)
+        self.filtered = 0  # DEPTH rows not replayed (they could not touch the order or position: :meth:`_touch_keys`)
         # the keys of the rows last left out (False: none): the book is put back (:meth:`_rebuild`) before rows
         # are replayed for any other order or take-profit, or all of them
         self.stale = False
@@ -54,8 +54,12 @@ class DepthFeed:
                 lo = self.at
         filt = None
         if keys is not None:
-            def filt(part):
-                m = _touching(part, keys)
+            from liqcore._jit import depth as dp
+
+            long, grid, ke, kt = keys
+
+            def filt(part):  # (the rows that can touch the order or position: dp.touching)
+                m = dp.touching(part, long, grid, ke, 0 if kt is None else kt, 0 if kt is None else 1)
                 self.filtered += int(len(m) - np.count_nonzero(m))
                 return part[m]
             self.stale = keys
@@ -109,7 +113,7 @@ class DepthFeed:
         after them at one receive time -> (rows, DEPTH rows added); ``q_now`` False: the step's quotes are
         not read (the first quote must not fall in it, or the book in force would be the depth's there).
         ``signals`` False (no signal is decided in the step): with a position open at its start, only the
-        rows that can touch it are replayed (:meth:`_touching`: once it closes the simulator stays flat to the
+        rows that can touch it are replayed (:meth:`_touch_keys`: once it closes the simulator stays flat to the
         step's end), and the book is put back before the next rows are replayed."""
         from liqcore._jit.chunks import merge_recv
 
@@ -136,7 +140,8 @@ class DepthFeed:
     def _touch_keys(self, cell):
         """Over a span where no signal is decided (a skipped span, or a step without one): when the symbol holds a
         resting limit entry or an open position (its book on, its best bid and ask the quotes', no replacement
-        queued), what :func:`_touching` needs to keep the DEPTH rows that can change what the simulator does:
+        queued), what ``liqcore._jit.depth.touching`` needs to keep the DEPTH rows that can change what the
+        simulator does:
         (long, grid, the entry's key, the take-profit's key or None) -- the take-profit the position has, or the
         one a fill at the limit would give it.  No other row can change an order or a position before the next
         signal; they only build the book, which :meth:`_rebuild` puts back before the next rows are replayed.
@@ -210,27 +215,3 @@ def first_quotes(rd, g: dict, lo: int, hi: int):
         return None
     return (got.get(_BID, 2**63 - 1), got.get(_ASK, 2**63 - 1))
 
-
-def _touching(dr: np.ndarray, keys) -> np.ndarray:
-    """The mask of the DEPTH rows ``dr`` that can change a resting entry or open position (``keys``:
-    :meth:`DepthFeed._touch_keys`): snapshot runs and gaps (and any row at one of their receive times); at the
-    entry's price its own side (its queue) and the other side at or through it (a crossing fills it, or the
-    rest of a partial fill); at the take-profit's price its own side (its queue, the size it joins behind)
-    and the other side at or through it."""
-    from liqcore._jit import depth as dp
-
-    long, grid, ke, kt = keys
-    g = grid if grid > 0.0 else dp.FINE
-    key = np.floor(dr["price"] * g + 0.5).astype(np.int64)  # (dp.dkey, vectorised)
-    bid = dr["side"] == dp._BID
-    runs = dr["flags"] != 0
-    keep = runs.copy()
-    if runs.any():
-        keep |= np.isin(dr["ts_recv"], dr["ts_recv"][runs])
-    # the entry (a long's is a bid): its own level, and asks at or below it; a short's the mirror
-    keep |= (bid == long) & (key == ke)
-    keep |= (bid != long) & ((key <= ke) if long else (key >= ke))
-    if kt is not None:  # the take-profit (a long's is an ask): its own level, and bids at or above it
-        keep |= (bid != long) & (key == kt)
-        keep |= (bid == long) & ((key >= kt) if long else (key <= kt))
-    return keep

@@ -122,3 +122,44 @@ def test_a_huge_level_is_a_size_like_any_other():
     tables, meta = depth.new_books(1)
     depth.set_level(tables, meta, 0, True, 1000, 1e15)
     assert depth.size_at(tables, 0, True, 1000) == 1e15
+
+
+@settings(deadline=None, max_examples=150)
+@given(seed=hs.integers(0, 2**32 - 1), n=hs.integers(0, 300), long=hs.booleans(), has_tp=hs.booleans(),
+       grid=hs.sampled_from([0.0, 10.0, 100.0]))
+def test_touching_mask_equals_its_twin(seed, n, long, has_tp, grid):
+    """The rows a resting entry or open position can be changed by (``depth.touching``; what the default read with
+    depth replays while no signal comes) are the twin's, on rows around both keys, of both sides, with snapshot
+    runs and gaps sharing receive times with other rows."""
+    from pysrc.depthbook import touching
+
+    rng = np.random.default_rng(seed)
+    dr = np.zeros(n, dtype=EVENT_DTYPE)
+    dr["ts_recv"] = np.sort(rng.integers(0, max(n // 3, 1), n))  # several rows per receive time
+    tick = 1.0 / grid if grid > 0 else 0.01
+    dr["price"] = 100.0 + rng.integers(-12, 13, n) * tick
+    dr["side"] = rng.choice([int(Side.BUY), int(Side.SELL)], n)
+    dr["flags"] = np.where(rng.random(n) < 0.05, rng.choice([int(Flag.SNAPSHOT), int(Flag.DEPTH_GAP)], n), 0)
+    dr["kind"] = int(Kind.DEPTH)
+    ke = dkey(100.0 - 4 * tick if long else 100.0 + 4 * tick, grid)
+    kt = dkey(100.0 + 3 * tick if long else 100.0 - 3 * tick, grid)
+    got = depth.touching(dr, long, grid, ke, kt, 1 if has_tp else 0)
+    assert got.tolist() == touching(dr, long, grid, ke, kt, has_tp)
+
+
+def test_touching_keeps_what_touches_the_order_and_nothing_else():
+    """A long entry at 99.96 (key 9996), its take-profit at 100.03: kept are the bid at 99.96, asks at or below
+    99.96, the ask at 100.03, bids at or above 100.03, and every row at the receive time of a snapshot row;
+    not kept: bids and asks between, a bid below the entry, an ask above the take-profit."""
+    rows = [(1, 99.96, Side.BUY, 0, True), (1, 99.95, Side.BUY, 0, False), (2, 99.96, Side.SELL, 0, True),
+            (2, 99.90, Side.SELL, 0, True), (3, 99.99, Side.SELL, 0, False), (3, 100.00, Side.BUY, 0, False),
+            (4, 100.03, Side.SELL, 0, True), (4, 100.04, Side.SELL, 0, False), (5, 100.03, Side.BUY, 0, True),
+            (5, 100.10, Side.BUY, 0, True), (6, 99.99, Side.SELL, int(Flag.SNAPSHOT), True),
+            (6, 99.98, Side.BUY, 0, True)]
+    dr = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for i, (t, px, side, fl, _k) in enumerate(rows):
+        dr[i]["ts_recv"], dr[i]["price"], dr[i]["side"], dr[i]["flags"] = t, px, int(side), fl
+    got = depth.touching(dr, True, 100.0, dkey(99.96, 100.0), dkey(100.03, 100.0), 1)
+    assert got.tolist() == [k for *_x, k in rows]
+    no_tp = depth.touching(dr, True, 100.0, dkey(99.96, 100.0), 0, 0)
+    assert no_tp.tolist() == [True, False, True, True, False, False, False, False, False, False, True, True]
