@@ -29,9 +29,12 @@ _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "ent
                "entry_kind", "hold_ns", "hold_reason", "exit_due_ns", "exit_due_reason", "exit_code", "closing",
                "fill_day", "day_fills",
                # when the core's bot learnt of its position (the fill + the order latency's way back)
-               "seen_ns", "free_ns")
+               "seen_ns", "free_ns",
+               # the fills that made the position, a partial fill's rest (a backtest's: 0 here)
+               "p_fills", "p_rest")
 _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_price", "notional", "funding",
-                 "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult")
+                 "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult",
+                 "p_qty", "p_done")  # (the entry's quantity, base units, and how much of it filled)
 _SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac")  # may be negative (-1 = no such level)
 _SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
 

@@ -34,6 +34,11 @@ class DepthFeed:
         self.stale = False
         self.rebuilt = 0  # books put back at a skipped span's end
 
+    def summary(self) -> dict:
+        """Rows read, books put back from a checkpoint at a window's start, rows read that only built the book
+        (not replayed), books put back after them."""
+        return {"rows": self.rows_read, "starts": self.starts, "filtered": self.filtered, "rebuilt": self.rebuilt}
+
     def rows(self, cell, a: int, b: int, keys=None) -> np.ndarray:
         """The DEPTH rows to replay with the events received in [a, b) (receive order): those received in
         [the last read's end, b), or, after rows nobody replayed (``a`` past it: the simulator must be flat),
@@ -215,3 +220,9 @@ def first_quotes(rd, g: dict, lo: int, hi: int):
         return None
     return (got.get(_BID, 2**63 - 1), got.get(_ASK, 2**63 - 1))
 
+
+def signals_in(det_recv: np.ndarray, rec: np.ndarray, a: int, b: int) -> bool:
+    """Whether a record (a signal) is decided at a detection-pass row received in [a, b): the window read's step
+    there may then place an order (:meth:`DepthFeed.merge` replays all of its depth rows)."""
+    d0, d1 = np.searchsorted(det_recv, [a, b], "left")
+    return bool(np.any((rec["event_index"] >= d0) & (rec["event_index"] < d1)))

@@ -182,7 +182,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     clock.book = book
     feed = None
     if depth_pair is not None:  # the queue at depth: each step's DEPTH rows, a window's book from a checkpoint
-        from liqcore.backtest.depth_windows import DepthFeed, first_quotes
+        from liqcore.backtest.depth_windows import DepthFeed, first_quotes, signals_in
 
         feed = DepthFeed(path, depth_pair[0], depth_pair[1], reg, first_quotes(rd, clock.g, lo, hi))
     t_rec = rec["confirm_recv_ns"].astype(np.int64)
@@ -237,9 +237,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 _book_before(cell, rd, raw[:k_a], lo, hi, book_at, a_pre)
                 raw = raw[k_a:]
             if feed is not None:  # the DEPTH rows received with the step's events (after them at one time)
-                d0, d1 = np.searchsorted(det_recv, [a, b], "left")  # (no signal in the step: see DepthFeed.merge)
-                sig_in = bool(np.any((rec["event_index"] >= d0) & (rec["event_index"] < d1)))
-                raw, n_d = feed.merge(cell, raw, a, b, q_now, signals=sig_in)
+                raw, n_d = feed.merge(cell, raw, a, b, q_now, signals=signals_in(det_recv, rec, a, b))
                 n_events += n_d
             cur_end = b
             book_at = b if q_now else book_at
@@ -324,8 +322,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
                rows_skipped=n_skipped, clock_indexed=clock.indexed,
-               depth_read=None if feed is None else {"rows": feed.rows_read, "starts": feed.starts,
-                                                     "filtered": feed.filtered, "rebuilt": feed.rebuilt})
+               depth_read=None if feed is None else feed.summary())
     return res
 
 
