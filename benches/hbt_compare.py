@@ -244,6 +244,26 @@ def orders_for(ev: np.ndarray, tick: float, every_s: float, depth: int = 3):
     return out
 
 
+def stepped(hbt, orders, timeout_ns: int, latency_ns: int, times=()):
+    """(time, what, order) in time order, hftbacktest elapsed to each time first: per order 0 it is sent, 1 its
+    cancel is sent (``timeout_ns`` later), 2 its cancel has arrived (the last look); 3 (order -1) each of
+    ``times`` while an order is live (a look after that row)."""
+    events = []
+    times = np.unique(np.asarray(times, dtype=np.int64))
+    for j, (t, _side, _px, _k) in enumerate(orders):
+        end = t + timeout_ns + 2 * latency_ns + 1
+        events += [(t, 0, j), (t + timeout_ns, 1, j), (end, 2, j)]
+        if len(times):
+            lo, hi = np.searchsorted(times, t), np.searchsorted(times, end)
+            events += [(int(x), 3, -1) for x in times[lo:hi]]
+    events.sort()
+    for t, what, j in events:
+        now = hbt.current_timestamp
+        if t > now:
+            hbt.elapse(t - now)
+        yield t, what, j
+
+
 def run_hftbacktest(hev, orders, tick, latency_ns, timeout_ns, model: str):
     """Per order: hftbacktest's fill time (ns) or None."""
     from hftbacktest import BacktestAsset, HashMapMarketDepthBacktest
@@ -257,16 +277,7 @@ def run_hftbacktest(hev, orders, tick, latency_ns, timeout_ns, model: str):
     hbt.elapse(1)  # the clock starts at the first event
     out = [None] * len(orders)
     live = {}  # order id -> cancel time
-    events = []  # (time, what, id)
-    for j, (t, _side, _px, _k) in enumerate(orders):
-        events.append((t, 0, j))
-        events.append((t + timeout_ns, 1, j))
-        events.append((t + timeout_ns + 2 * latency_ns + 1, 2, j))  # the cancel has arrived: last look
-    events.sort()
-    for t, what, j in events:
-        now = hbt.current_timestamp
-        if t > now:
-            hbt.elapse(t - now)
+    for t, what, j in stepped(hbt, orders, timeout_ns, latency_ns):
         for oid in list(live):
             o = hbt.orders(0).get(oid)
             if o is not None and o.status == FILLED and out[oid] is None:
@@ -289,6 +300,21 @@ def run_hftbacktest(hev, orders, tick, latency_ns, timeout_ns, model: str):
         hbt.clear_inactive_orders(0)
     hbt.close()
     return out
+
+
+def queue_params(lanes: int, tick: float, latency_ns: int, model: str) -> np.ndarray:
+    """The kernel's parameters of ``lanes`` identical symbols under the queue rule (``model``), on ``tick``'s grid,
+    with a constant order latency and no reference-age limit."""
+    from liqcore._jit import sim
+    from liqcore.params import queue_power
+
+    par = np.zeros(lanes, dtype=sim.PARAM_DTYPE)
+    par["order_latency_ns"] = latency_ns
+    par["max_ref_age_ns"] = 10**15
+    par["queue"] = 1
+    par["queue_pow"] = queue_power(model)
+    par["grid"] = round(1.0 / tick)
+    return par
 
 
 def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int = 8, unseen: str = "seen",
@@ -331,12 +357,7 @@ def run_liqcore(ev, orders, tick, latency_ns, timeout_ns, model: str, lanes: int
     sig["max_hold_ns"] = 1  # a filled position closes at the next print: the next order is not blocked
     sig["entry_timeout_ns"] = timeout_ns + latency_ns
     sig = sort_signals(sig)
-    par = np.zeros(lanes, dtype=sim.PARAM_DTYPE)
-    par["order_latency_ns"] = latency_ns
-    par["max_ref_age_ns"] = 10**15
-    par["queue"] = 1
-    par["queue_pow"] = queue_power(model)
-    par["grid"] = round(1.0 / tick)
+    par = queue_params(lanes, tick, latency_ns, model)
     par["queue_unseen"] = 1 if unseen == "empty" else 0
     st = sim.new_state(lanes)
     port = sim.new_port(1.0, 0.0, 0.0, lanes, 0.01)

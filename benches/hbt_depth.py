@@ -553,24 +553,30 @@ MS = 1_000_000
 T0 = 1_700_000_000_000_000_000
 
 
+def _probe(rows):
+    """A probe's rows ``(ms after T0 as ns, price, qty, side, kind, flags)`` with the quote pairs of their book
+    (:func:`add_quotes`), its tick and its one order: a buy at 2999.98 decided at T0 + 1 s."""
+    from liqcore.types import EVENT_DTYPE
+
+    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
+    for j, (dt, p, q, s, k, f) in enumerate(rows):
+        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
+        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
+    return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+
+
 def depth_probe():
     """(rows, tick, orders): a buy rests 2 ticks behind the best where 1.0 is shown; the level is
     cancelled down to 0.1 and refilled to 5.0 (a rise goes behind the order); the levels above go and a
     print of 0.5 at its price follows: the queue read from the depth (0.1 ahead) fills the order on that
     print, top of book (5.0 shown when the level becomes the best) does not."""
-    from liqcore.types import EVENT_DTYPE
-
     rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
             (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
             (2000 * MS, 2999.98, 0.1, 3, 8, 0), (3000 * MS, 2999.98, 5.0, 3, 8, 0),
             (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
             (5000 * MS, 2999.98, 0.5, 4, 2, 0), (6000 * MS, 2999.98, 4.6, 3, 8, 0),
             (60_000 * MS, 2999.98, 0.01, 4, 2, 0)]
-    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
-    for j, (dt, p, q, s, k, f) in enumerate(rows):
-        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
-        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
-    return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+    return _probe(rows)
 
 
 def cross_probe(ask: float = 2999.98):
@@ -578,36 +584,24 @@ def cross_probe(ask: float = 2999.98):
     pulled and an ask of 0.3 comes down to ``ask`` with no print.  At or through the order's price
     (2999.98 or below) hftbacktest's exchange fills the order at that row (``on_best_ask_update``), as
     liqcore's ``depth cross`` does; above it neither fills (no print follows within the order's 30 s)."""
-    from liqcore.types import EVENT_DTYPE
-
     rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
             (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
             (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
             (5000 * MS, ask, 0.3, 4, 8, 0), (60_000 * MS, 3000.05, 0.01, 3, 2, 0)]
-    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
-    for j, (dt, p, q, s, k, f) in enumerate(rows):
-        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
-        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
-    return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+    return _probe(rows)
 
 
 def partial_probe(last: float = 3.0):
     """(rows, tick, orders): a buy of 2 rests 2 ticks behind the best (2999.98, 1.0 shown); the bids above it are
     pulled and sellers print 1.5, 0.5 and ``last`` at its price: with partial fills 0.5 fills on the first print
     (1.0 was ahead), 0.5 more on the second, the rest (1.0, or ``last`` when smaller) on the third."""
-    from liqcore.types import EVENT_DTYPE
-
     rows = [(0, 3000.00, 1.0, 3, 8, 32), (0, 2999.99, 1.0, 3, 8, 32), (0, 2999.98, 1.0, 3, 8, 32),
             (0, 3000.01, 1.0, 4, 8, 32), (1, 3000.00, 0.01, 4, 2, 0),
             (4000 * MS, 3000.00, 0.0, 3, 8, 0), (4000 * MS + 1, 2999.99, 0.0, 3, 8, 0),
             (5000 * MS, 2999.98, 1.5, 4, 2, 0), (5000 * MS + 1, 2999.98, 0.0, 3, 8, 0),
             (6000 * MS, 2999.98, 0.5, 4, 2, 0), (7000 * MS, 2999.98, last, 4, 2, 0),
             (60_000 * MS, 3000.05, 0.01, 3, 2, 0)]
-    ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
-    for j, (dt, p, q, s, k, f) in enumerate(rows):
-        ev[j]["ts_recv"] = ev[j]["ts_event"] = T0 + dt
-        ev[j]["price"], ev[j]["qty"], ev[j]["side"], ev[j]["kind"], ev[j]["flags"] = p, q, s, k, f
-    return add_quotes(ev), 0.01, [(T0 + 1000 * MS, 1, 2999.98, "2 behind")]
+    return _probe(rows)
 
 
 def liqcore_reads_depth() -> bool:
@@ -671,18 +665,7 @@ def run_hftbacktest_partial(hev, orders, tick, latency_ns, timeout_ns, model: st
     first = [None] * len(orders)
     done = [0.0] * len(orders)
     live = set()
-    events = []
-    times = np.unique(np.asarray(times, dtype=np.int64))
-    for j, (t, _side, _px, _k) in enumerate(orders):
-        end = t + timeout_ns + 2 * latency_ns + 1
-        events += [(t, 0, j), (t + timeout_ns, 1, j), (end, 2, j)]
-        lo, hi = np.searchsorted(times, t), np.searchsorted(times, end)
-        events += [(int(x), 3, -1) for x in times[lo:hi]]  # look after each row
-    events.sort()
-    for t, what, j in events:
-        now = hbt.current_timestamp
-        if t > now:
-            hbt.elapse(t - now)
+    for t, what, j in hc.stepped(hbt, orders, timeout_ns, latency_ns, times):  # (a look after each row)
         for oid in list(live):
             o = hbt.orders(0).get(oid)
             if o is not None:
@@ -710,7 +693,6 @@ def run_liqcore_partial(ev, orders, tick, latency_ns, timeout_ns, model, qty: fl
     """Per order of ``qty`` base units: the quantity liqcore's ``--partial on`` filled (the queue at depth; the
     position holds until the rest is cancelled, no exits); ``qty_scale``: the control's DEPTH / QUOTE sizes."""
     from liqcore._jit import sim
-    from liqcore.params import queue_power
     from liqcore.strategies import empty_signals, sort_signals
 
     one = ev
@@ -737,12 +719,7 @@ def run_liqcore_partial(ev, orders, tick, latency_ns, timeout_ns, model, qty: fl
     sig["max_hold_ns"] = timeout_ns + 2 * latency_ns
     sig["entry_timeout_ns"] = timeout_ns + latency_ns
     sig = sort_signals(sig)
-    par = np.zeros(lanes, dtype=sim.PARAM_DTYPE)
-    par["order_latency_ns"] = latency_ns
-    par["max_ref_age_ns"] = 10**15
-    par["queue"] = 1
-    par["queue_pow"] = queue_power(model)
-    par["grid"] = round(1.0 / tick)
+    par = hc.queue_params(lanes, tick, latency_ns, model)
     par["partial"] = 1
     par["take_profit"] = -1.0  # no take-profit, no stop-loss
     par["stop_loss"] = -1.0

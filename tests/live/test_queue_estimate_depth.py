@@ -48,9 +48,9 @@ def test_scripted_depth_markets_are_compared_at_every_event():
     assert n > 150  # event-by-event comparisons made
 
 
-def test_a_level_refilled_behind_keeps_the_entrys_place():
-    """The entry joins behind the 5 shown at its level (3 ticks behind the best); the level is cancelled down to
-    1 (risk-averse: 1 ahead) and refilled to 9 (behind it); prints of 1.5 at its price fill it."""
+def _book_of_four_bids() -> QueueEstimate:
+    """A risk-averse estimate with depth whose book is a snapshot run: bids 100.0 (2), 99.9 (1), 99.8 (3), 99.7 (5),
+    an ask 100.1 (4); a top-of-book row then ends the run (the top of book no longer moves the queue)."""
     from liqcore.types import Flag, Side
 
     qe = QueueEstimate(1, ticks=[0.1], queue_model="risk-averse", timeout_ns=10**15)
@@ -59,7 +59,16 @@ def test_a_level_refilled_behind_keeps_the_entrys_place():
     for px, q in ((100.0, 2.0), (99.9, 1.0), (99.8, 3.0), (99.7, 5.0)):
         qe.on_depth(0, 1, int(Side.BUY), px, q, snap)
     qe.on_depth(0, 1, int(Side.SELL), 100.1, 4.0, snap)
-    qe.on_quote(0, 2, int(Side.BUY), 100.0, 2.0)  # the run ends; the top of book no longer moves the queue
+    qe.on_quote(0, 2, int(Side.BUY), 100.0, 2.0)
+    return qe
+
+
+def test_a_level_refilled_behind_keeps_the_entrys_place():
+    """The entry joins behind the 5 shown at its level (3 ticks behind the best); the level is cancelled down to
+    1 (risk-averse: 1 ahead) and refilled to 9 (behind it); prints of 1.5 at its price fill it."""
+    from liqcore.types import Side
+
+    qe = _book_of_four_bids()
     est = qe.on_order_rested(0, 3, "c0", "buy", 99.7)
     assert est["ahead"] == 5.0 and est["level"] == 5.0
     qe.on_depth(0, 4, int(Side.BUY), 99.7, 1.0, 0)
@@ -76,15 +85,9 @@ def test_a_level_refilled_behind_keeps_the_entrys_place():
 def test_an_ask_at_or_through_the_entry_has_it_filled_at_that_row(ask, crossed):
     """The fill model's ``depth cross``: a depth row that puts size on the other side at or through the resting
     entry's price fills it (no print); an ask above it does not."""
-    from liqcore.types import Flag, Side
+    from liqcore.types import Side
 
-    qe = QueueEstimate(1, ticks=[0.1], queue_model="risk-averse", timeout_ns=10**15)
-    qe.use_depth()
-    snap = int(Flag.SNAPSHOT)
-    for px, q in ((100.0, 2.0), (99.9, 1.0), (99.8, 3.0), (99.7, 5.0)):
-        qe.on_depth(0, 1, int(Side.BUY), px, q, snap)
-    qe.on_depth(0, 1, int(Side.SELL), 100.1, 4.0, snap)
-    qe.on_quote(0, 2, int(Side.BUY), 100.0, 2.0)
+    qe = _book_of_four_bids()
     qe.on_order_rested(0, 3, "c0", "buy", 99.7)
     for px in (100.0, 99.9, 99.8):  # the bids above are pulled, then an ask comes down
         qe.on_depth(0, 4, int(Side.BUY), px, 0.0, 0)
