@@ -287,10 +287,7 @@ class Model:
         if s.p_rest and s.status == OPEN and qty > 0 and self.book.known[sid] and (side == BID) != (s.side > 0):
             ke = dkey(s.entry_price, q["grid"])  # the remainder of a partially filled entry, crossed: all of it fills
             if (k <= ke) if s.side > 0 else (k >= ke):
-                if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
-                    s.p_rest = False
-                else:
-                    self.rest_add(s, s.p_qty - s.p_done)
+                self.rest_fill(s, ts, s.p_qty - s.p_done)
                 return
         if w is None:
             return
@@ -312,7 +309,7 @@ class Model:
             if s.status == RESTING and s.entry_kind == LIMIT and self.open(sid, ts, s.limit_price):
                 s.entry_rule = 2
         elif s.status == OPEN and abs(s.tp_price) < math.inf:
-            due = max(min(s.hold_deadline_ns, s.exit_due_ns), s.seen_ns)
+            due, _why = self.exit_due(s)
             if ts >= due or (q["engine_exits"] and ts < _sat(s.seen_ns, int(q["order_latency_ns"]))):
                 return
             self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
@@ -542,10 +539,7 @@ class Model:
         elif s.status == OPEN:
             if s.p_rest:
                 self.rest_print(s, q, ts, price, qty)
-            due, why = s.hold_deadline_ns, s.hold_reason
-            if s.exit_due_ns < due:
-                due, why = s.exit_due_ns, s.exit_due_reason
-            due = max(due, s.seen_ns)  # the bot closes a position only once it knows of it
+            due, why = self.exit_due(s)
             if ts >= due:
                 self.close(sid, ts, self.taker(price, -s.side, q["slippage"]), why, q["taker_fee"])
             elif q["engine_exits"] and ts < _sat(s.seen_ns, int(q["order_latency_ns"])):
@@ -582,19 +576,33 @@ class Model:
         s.notional = s.p_done * s.entry_price
         s.p_fills += 1
 
-    def rest_print(self, s, q, ts, price, qty):
-        """A print while a partially filled entry's remainder rests (first in its queue): cancelled past the
-        entry's timeout or a due signal exit; a print through its price fills all of it, one at it that much."""
+    def rest_fill(self, s, ts, x):
+        """``x`` more of a partially filled entry's rest would fill at ``ts``: past the entry's timeout or a due
+        signal exit the rest is cancelled instead; nothing happens for ``x`` 0."""
         if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
             s.p_rest = False
-            return
+        elif x > 0:
+            self.rest_add(s, x)
+
+    def rest_print(self, s, q, ts, price, qty):
+        """A print while a partially filled entry's remainder rests (first in its queue): a print through its
+        price fills all of it, one at it that much (down to the lot) (:meth:`rest_fill`)."""
         kp, ke = tick(price, q["grid"]), tick(s.entry_price, q["grid"])
+        x = 0.0
         if (s.side > 0 and kp < ke) or (s.side < 0 and kp > ke):
-            self.rest_add(s, s.p_qty - s.p_done)
+            x = s.p_qty - s.p_done
         elif kp == ke:
             x = lot_down(qty, q["lot"])
-            if x > 0:
-                self.rest_add(s, x)
+        self.rest_fill(s, ts, x)
+
+    @staticmethod
+    def exit_due(s):
+        """(time, reason) of an open position's timed exit: the earlier of its hold deadline and a due signal
+        exit, never before the bot knows of the position (its fill + the way back)."""
+        due, why = s.hold_deadline_ns, s.hold_reason
+        if s.exit_due_ns < due:
+            due, why = s.exit_due_ns, s.exit_due_reason
+        return max(due, s.seen_ns), why
 
     def on_funding(self, sid, ts, rate):
         if not 0 <= sid < len(self.states):

@@ -489,7 +489,7 @@ def queue_rest_depth(st, par, tables, meta, i, side, price, unseen):
 def queue_depth(st, par, tables, meta, i, ts, side, price, qty, flags, counts):
     """A DEPTH row of row ``i``'s symbol (the live estimate with depth): applied to its depth book and, at the
     resting limit's level, moving its queue exactly as the fill model does (:func:`_d_row`).  True when the
-    row crossed the resting limit (the fill model fills it on this row, rule ``depth (crossed)``)."""
+    row crossed the resting limit (the fill model fills it on this row, rule ``depth cross``)."""
     return _d_row(st, par, tables, meta, i, ts, side, price, qty, flags, counts) == D_CROSSED and \
         st[i].status == RESTING
 
@@ -543,6 +543,17 @@ def _settle(st, par, sid, ts, counts):
 
 
 @njit(cache=True, nogil=True)
+def tp_level(price, side, tp_frac, take_profit, grid):
+    """The take-profit of a position entered at ``price`` on ``side`` (1 long): ``tp_frac`` from the entry (NaN:
+    the symbol's ``take_profit``; below 0: none, +-inf), on the grid's tick away from the market (a long's at or
+    below, a short's at or above the exact level)."""
+    tp = take_profit if tp_frac != tp_frac else tp_frac
+    if side > 0:
+        return _on_grid(price * (1.0 + tp), -1, grid) if tp >= 0.0 else np.inf
+    return _on_grid(price * (1.0 - tp), 1, grid) if tp >= 0.0 else -np.inf
+
+
+@njit(cache=True, nogil=True)
 def _open(st, port, par, sid, ts, price, counts, capped):
     """The entry fills at ``price``; with ``capped`` the leverage cap applies (no room: the entry is
     cancelled, counted ``leverage``).  Returns 1 if a position was opened."""
@@ -590,17 +601,13 @@ def _open(st, port, par, sid, ts, price, counts, capped):
         s.hold_deadline_ns = NEVER
     else:
         s.hold_deadline_ns = _add_sat(ts, s.hold_ns)
-    tp = s.tp_frac
-    if tp != tp:
-        tp = q.take_profit
     sl = s.sl_frac
     if sl != sl:
         sl = q.stop_loss
+    s.tp_price = tp_level(price, s.side, s.tp_frac, q.take_profit, q.grid)
     if s.side > 0:
-        s.tp_price = _on_grid(price * (1.0 + tp), -1, q.grid) if tp >= 0.0 else np.inf
         s.sl_price = _on_grid(price * (1.0 - sl), 1, q.grid) if sl >= 0.0 else -np.inf
     else:
-        s.tp_price = _on_grid(price * (1.0 - tp), 1, q.grid) if tp >= 0.0 else -np.inf
         s.sl_price = _on_grid(price * (1.0 + sl), -1, q.grid) if sl >= 0.0 else np.inf
     s.peak = price
     s.notional = notional
@@ -732,21 +739,41 @@ def _rest_add(s, x):
 
 
 @njit(cache=True, nogil=True)
-def _rest_print(s, q, ts, price, qty):
-    """A print while the remainder of a partially filled entry rests (first in its queue): past the entry's
-    timeout or a due signal exit it is cancelled; a print through its price fills all of it, a print at it
-    that much (down to the lot)."""
+def _rest_fill(s, ts, x):
+    """At ``ts``, ``x`` more of a partially filled entry's rest would fill: past the entry's timeout or a due
+    signal exit the rest is cancelled instead; nothing happens for ``x`` 0."""
     if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
         s.p_rest = 0
-        return
+    elif x > 0.0:
+        _rest_add(s, x)
+
+
+@njit(cache=True, nogil=True)
+def _rest_print(s, q, ts, price, qty):
+    """A print while the remainder of a partially filled entry rests (first in its queue): a print through its
+    price fills all of it, a print at it that much (down to the lot) (:func:`_rest_fill`)."""
     kp = _tk(price, q.grid)
     ke = _tk(s.entry_price, q.grid)
+    x = 0.0
     if (s.side > 0 and kp < ke) or (s.side < 0 and kp > ke):
-        _rest_add(s, s.p_qty - s.p_done)
+        x = s.p_qty - s.p_done
     elif kp == ke:
         x = _lot_down(qty, q.lot)
-        if x > 0.0:
-            _rest_add(s, x)
+    _rest_fill(s, ts, x)
+
+
+@njit(cache=True, nogil=True)
+def _exit_due(s):
+    """(time, reason) of an open position's timed exit: the earlier of its hold deadline and a due signal exit,
+    never before the bot knows of the position (its fill + the way back)."""
+    due = s.hold_deadline_ns
+    why = s.hold_reason
+    if s.exit_due_ns < due:
+        due = s.exit_due_ns
+        why = s.exit_due_reason
+    if due < s.seen_ns:  # the bot closes a position only once it knows of it (inbound 0: due >= the fill)
+        due = s.seen_ns
+    return due, why
 
 
 # ================================================================================================
@@ -806,13 +833,7 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
         q = par[sid]
         if s.p_rest != 0:
             _rest_print(s, q, ts, price, qty)
-        due = s.hold_deadline_ns
-        why = s.hold_reason
-        if s.exit_due_ns < due:
-            due = s.exit_due_ns
-            why = s.exit_due_reason
-        if due < s.seen_ns:  # the bot closes a position only once it knows of it (inbound 0: due >= the fill)
-            due = s.seen_ns
+        due, why = _exit_due(s)
         if ts >= due:
             _close(st, port, par, sid, ts, _taker_px(price, -s.side, q.slippage), why, q.taker_fee, ledger, counts)
             ev |= EV_CLOSED
@@ -1356,10 +1377,7 @@ def _d_cross(st, port, par, sid, ts, ledger, counts, code):
     s = st[sid]
     q = par[sid]
     if code == D_CROSSED_REST:  # the rest of a partially filled entry: all of it, unless it is cancelled by now
-        if ts >= s.entry_deadline_ns or ts >= s.exit_due_ns:
-            s.p_rest = 0
-        else:
-            _rest_add(s, s.p_qty - s.p_done)
+        _rest_fill(s, ts, s.p_qty - s.p_done)
         return 0
     if s.status == RESTING:
         ev = _settle(st, par, sid, ts, counts)
@@ -1371,11 +1389,7 @@ def _d_cross(st, port, par, sid, ts, ledger, counts, code):
                 ev |= EV_CANCELLED
         return ev
     if s.status == OPEN and abs(s.tp_price) < np.inf:
-        due = s.hold_deadline_ns
-        if s.exit_due_ns < due:
-            due = s.exit_due_ns
-        if due < s.seen_ns:
-            due = s.seen_ns
+        due, _why = _exit_due(s)
         if ts >= due or (q.engine_exits != 0 and ts < _add_sat(s.seen_ns, q.order_latency_ns)):
             return 0
         _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)

@@ -84,10 +84,7 @@ class DepthFeed:
 
         if np.any(cell.st["status"] != 0) or (cell.carry is not None and len(cell.carry[0])):
             raise NotStreamable("the queue at depth: a window would skip depth rows while an order is live")
-        try:
-            got = self.index.start(a, event_times=False)
-        except ValueError as exc:
-            raise NotStreamable(f"the queue at depth: {exc}") from None
+        got = self._checkpoint(a)
         sid = self.sid
         if sid >= len(cell.st):
             raise NotStreamable("the queue at depth: a depth symbol outside the replay's")
@@ -98,10 +95,7 @@ class DepthFeed:
             raise NotStreamable("the queue at depth: a window starts before both sides of the book were quoted")
         if cell.depth is None:
             cell.depth = sim.new_depth(len(cell.par))
-        tables, meta = cell.depth
-        if dp.load_book(tables, meta, sid, got.bid, got.price, got.qty, np.int64(got.m_run),
-                        np.int64(got.m_known), float(cell.par[sid]["grid"])):
-            raise NotStreamable("the queue at depth: two depth prices on one tick of the replay's price grid")
+        self._load(cell, got)
         s["d_key"] = dp.NO_LEVEL  # (flat: the next limit looks its level up in the book put back)
         s["d_rejoin"] = 0
         s["d_pend"] = 0
@@ -165,14 +159,9 @@ class DepthFeed:
         q = cell.par[sid]
         grid = float(q["grid"])
         long = int(s["side"]) > 0
-        if resting:
+        if resting:  # the take-profit a fill sets (sim._open: the entry fills at its limit)
             entry = float(s["limit_price"])
-            tp = float(s["tp_frac"])
-            tp = float(q["take_profit"]) if tp != tp else tp
-            if tp < 0.0:
-                tp_px = np.inf
-            else:  # what a fill at the limit sets (sim._open: the entry fills at its limit)
-                tp_px = sim._on_grid(entry * (1.0 + tp), -1, grid) if long else sim._on_grid(entry * (1.0 - tp), 1, grid)
+            tp_px = sim.tp_level(entry, int(s["side"]), float(s["tp_frac"]), float(q["take_profit"]), grid)
         else:
             entry = float(s["entry_price"])
             tp_px = float(s["tp_price"])
@@ -185,18 +174,29 @@ class DepthFeed:
         the rows that touch it)."""
         from liqcore._jit import depth as dp
 
+        got = self._checkpoint(to)
+        self._load(cell, got)
+        if len(got.rows):
+            tables, meta = cell.depth
+            dp.apply_rows(tables, meta, np.ascontiguousarray(got.rows), cell.par["grid"].astype(np.float64))
+        self.rebuilt += 1
+
+    def _checkpoint(self, at: int):
+        """The symbol's book just before receive time ``at`` (``DepthIndex.start``), or NotStreamable saying why
+        the files cannot give it."""
         try:
-            got = self.index.start(to, event_times=False)
+            return self.index.start(at, event_times=False)
         except ValueError as exc:
             raise NotStreamable(f"the queue at depth: {exc}") from None
+
+    def _load(self, cell, got) -> None:
+        """The symbol's book in ``cell`` replaced by the checkpoint levels of ``got`` (:meth:`_checkpoint`)."""
+        from liqcore._jit import depth as dp
+
         tables, meta = cell.depth
-        grid = cell.par["grid"].astype(np.float64)
         if dp.load_book(tables, meta, self.sid, got.bid, got.price, got.qty, np.int64(got.m_run),
-                        np.int64(got.m_known), float(grid[self.sid])):
+                        np.int64(got.m_known), float(cell.par[self.sid]["grid"])):
             raise NotStreamable("the queue at depth: two depth prices on one tick of the replay's price grid")
-        if len(got.rows):
-            dp.apply_rows(tables, meta, np.ascontiguousarray(got.rows), grid)
-        self.rebuilt += 1
 
 
 def first_quotes(rd, g: dict, lo: int, hi: int):

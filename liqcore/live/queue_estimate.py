@@ -110,15 +110,12 @@ class QueueEstimate:
 
     def on_depth(self, i: int, ts_ns: int, side: int, price: float, qty: float, flags: int) -> None:
         """A DEPTH row (:meth:`use_depth`; without it the row is ignored).  A row that puts size on the other
-        side at or through the resting entry's price fills it (the fill model's rule ``depth (crossed)``)."""
+        side at or through the resting entry's price fills it (the fill model's rule ``depth cross``)."""
         if self.depth is not None:
             par, tables, meta, counts = self.depth
             if sim.queue_depth(self.st, par, tables, meta, i, int(ts_ns), int(side), float(price), float(qty),
                                int(flags), counts):
-                o = self.orders.get(i)
-                if o is not None and o["model_fill_ns"] is None:
-                    o["model_fill_ns"] = int(ts_ns)
-                    self.st[i]["status"] = sim.FLAT  # the model's order is filled: nothing more ahead of it
+                self._model_filled(i, ts_ns)
 
     def _settle(self, i: int) -> None:
         if self.depth is not None:  # a snapshot run ends at the symbol's next row of another kind
@@ -138,10 +135,16 @@ class QueueEstimate:
             return False
         self._settle(i)
         filled = bool(sim.queue_print(self.st, i, float(price), float(qty), self.grid[i]))
-        if filled and o["model_fill_ns"] is None:
+        if filled:
+            self._model_filled(i, ts_ns)
+        return filled
+
+    def _model_filled(self, i: int, ts_ns: int) -> None:
+        """The queue rule filled row ``i``'s resting entry at ``ts_ns`` (the first such time is kept)."""
+        o = self.orders.get(i)
+        if o is not None and o["model_fill_ns"] is None:
             o["model_fill_ns"] = int(ts_ns)
             self.st[i]["status"] = sim.FLAT  # the model's order is filled: nothing more ahead of it
-        return filled
 
     def on_order_rested(self, i: int, ts_ns: int, client_id: str, side: str, price: float,
                         decision_ns: int | None = None) -> dict:
