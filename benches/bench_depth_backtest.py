@@ -7,7 +7,7 @@ The day is :mod:`bench_density`'s (3 M trades, 6 M top-of-book updates, 1,500 li
 symbol), written straight into two datasets (no CSV), and ``--depth`` DEPTH rows (30 M: a busy perpetual's
 day of ``incremental_book_L2``) made from the same top of book: a snapshot run of 200 levels a side at the
 start, then updates at the best (the quote's size) and up to 50 ticks behind it on either side, a fifth of
-the levels behind removed (size 0), each received with a top-of-book update; written with
+the levels behind removed (size 0), sizes in lots of 0.001, each received with a top-of-book update; written with
 ``liqcore.dataset.write_depth``.
 
     python benches/bench_depth_backtest.py [--depth 30000000] [--rate 3000000] [--quotes 6000000]
@@ -70,6 +70,7 @@ def depth_rows(quotes, n: int, registry, seed: int = 5):
     upd["ts_event"], upd["ts_recv"] = te_q[q], tr_q[q]
     out = np.concatenate([snap, upd])
     out["price"] = np.round(out["price"], 1)
+    out["qty"] = np.round(out["qty"], 3)  # (sizes in lots of 0.001, as a venue sends them)
     out["kind"], out["symbol_id"], out["venue"] = int(Kind.DEPTH), sid, int(Venue.BINANCE)
     return out
 

@@ -125,3 +125,13 @@ def touching(rows, long: bool, grid: float, ke: int, kt: int, has_tp: bool) -> l
         else:  # the other side of the entry at or through it; the take-profit's own level
             out.append((k <= ke if long else k >= ke) or (has_tp and k == kt))
     return out
+
+
+def pack_rows(cols, a: int, b: int, keep, sid: int, venue: int) -> list[tuple]:
+    """Twin of ``liqcore._jit.depth.pack_rows``: rows ``a``..``b`` of a decoded row group's columns (receive times,
+    event times, prices, sizes, sides, flags) as DEPTH events, fields in the event contract's order (event
+    time, receive time, price, size, symbol id, side, kind, venue, flags); with ``keep`` (a mask of the
+    ``b - a`` rows; empty: all) only those it keeps."""
+    tr, te, price, qty, side, flags = cols
+    return [(int(te[i]), int(tr[i]), float(price[i]), float(qty[i]), sid, int(side[i]), int(Kind.DEPTH), venue,
+             int(flags[i])) for i in range(a, b) if not len(keep) or keep[i - a]]

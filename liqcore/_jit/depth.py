@@ -163,31 +163,36 @@ def apply_rows(tables, meta, ev, grid):
     return n
 
 
-@njit(cache=True, nogil=True)
 def touching(dr, long, grid, ke, kt, has_tp):
     """The mask of the DEPTH rows ``dr`` (receive order) that can change a resting limit entry at key ``ke``
     or an open position (``long``: a buy entry, a sell take-profit) whose take-profit is at key ``kt``
     (``has_tp`` 0: none): every row of a receive time that holds a snapshot-run or gap row; at the entry's key
     its own side (its queue) and the other side at or through it (a crossing fills it); at the take-profit's
     key its own side and the other side at or through it.  (``backtest.depth_windows``: the others only build
-    the book.)  Twin: ``pysrc/depthbook.touching``."""
-    n = dr.shape[0]
+    the book.)  The rows' columns: :func:`touching_cols`.  Twin: ``pysrc/depthbook.touching``."""
+    return touching_cols(dr["ts_recv"], dr["price"], dr["side"], dr["flags"], long, grid, ke, kt, has_tp)
+
+
+@njit(cache=True, nogil=True)
+def touching_cols(tr, price, side, flags, long, grid, ke, kt, has_tp):
+    """:func:`touching` of DEPTH rows given as their receive times, prices, sides and flags (one column each,
+    receive order): what the default read filters a decoded row group's columns with before any row is built."""
+    n = tr.shape[0]
     out = np.zeros(n, dtype=np.bool_)
     i = 0
     while i < n:  # the rows of one receive time: all of them when one is a snapshot-run or gap row
         j = i
         run = False
-        while j < n and dr[j].ts_recv == dr[i].ts_recv:
-            if dr[j].flags != 0:
+        while j < n and tr[j] == tr[i]:
+            if flags[j] != 0:
                 run = True
             j += 1
         for r in range(i, j):
-            e = dr[r]
             if run:
                 out[r] = True
                 continue
-            k = dkey(e.price, grid)
-            own = (e.side == _BID) == long  # on the entry's side
+            k = dkey(price[r], grid)
+            own = (side[r] == _BID) == long  # on the entry's side
             if own:
                 if k == ke:
                     out[r] = True
@@ -200,6 +205,30 @@ def touching(dr, long, grid, ke, kt, has_tp):
                     out[r] = True
         i = j
     return out
+
+
+@njit(cache=True, nogil=True)
+def pack_rows(out, o, tr, te, price, qty, side, flags, a, b, keep, sid, venue):
+    """The DEPTH rows ``a``..``b`` of a decoded row group's columns (receive and event times, price, size, side,
+    flags) written as EVENT_DTYPE rows into ``out`` from row ``o`` on, each with symbol id ``sid`` and venue
+    code ``venue``; with ``keep`` (a mask of the ``b - a`` rows; empty: all of them) only those it keeps.
+    Returns the row after the last written.  (Every field of each row is written.)"""
+    use = keep.shape[0] > 0
+    for i in range(a, b):
+        if use and not keep[i - a]:
+            continue
+        r = out[o]
+        r.ts_event = te[i]
+        r.ts_recv = tr[i]
+        r.price = price[i]
+        r.qty = qty[i]
+        r.symbol_id = sid
+        r.side = side[i]
+        r.kind = _DEPTH
+        r.venue = venue
+        r.flags = flags[i]
+        o += 1
+    return o
 
 
 @njit(cache=True, nogil=True)

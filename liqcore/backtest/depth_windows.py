@@ -44,7 +44,7 @@ class DepthFeed:
         [the last read's end, b), or, after rows nobody replayed (``a`` past it: the simulator must be flat),
         the symbol's book put back in ``cell`` as it stands just before ``a`` and the rows from its
         checkpoint on.  ``keys`` (:meth:`_touch_keys`): only the rows that can touch the working order or
-        position, each row group's taken before they are joined (the others counted in ``filtered``; the book
+        position, taken before any row is built (the others counted in ``filtered``; the book
         is put back before the next rows).  :class:`NotStreamable` when that cannot be the full replay's book."""
         pre = None
         lo = a
@@ -63,10 +63,11 @@ class DepthFeed:
 
             long, grid, ke, kt = keys
 
-            def filt(part):  # (the rows that can touch the order or position: dp.touching)
-                m = dp.touching(part, long, grid, ke, 0 if kt is None else kt, 0 if kt is None else 1)
+            def filt(tr, price, side, flags):  # (the rows that can touch the order or position: dp.touching)
+                m = dp.touching_cols(tr, price, side, flags, long, grid, ke, 0 if kt is None else kt,
+                                     0 if kt is None else 1)
                 self.filtered += int(len(m) - np.count_nonzero(m))
-                return part[m]
+                return m
             self.stale = keys
         n0 = self.filtered
         # (the simulator reads receive times; never written to)

@@ -26,6 +26,8 @@ _NS_PER_DAY = 86_400_000_000_000
 _VENUES = ("", "bybit", "binance", "okx")
 #: the fields a depth file keeps (the symbol and venue: its partition's names)
 _STORED = ("ts_event", "ts_recv", "price", "qty", "side", "flags")
+#: a :func:`liqcore._jit.depth.pack_rows` mask that keeps every row
+_ALL = np.zeros(0, np.bool_)
 #: the book checkpoints beside a depth file (:func:`_write_book`), their layout's version, rows per row group
 BOOK_FILE = "book.parquet"
 BOOK_FORMAT = 1
@@ -140,6 +142,18 @@ def _write_book(rows: np.ndarray, dest: Path, k: int) -> None:
     replace_durably(tmp, book)
 
 
+def _file_meta(pf, f) -> dict:
+    """The ``liqcore`` metadata of the depth file ``f`` opened as ``pf``; ValueError when its layout is newer than
+    this liqcore reads."""
+    import orjson
+
+    meta = orjson.loads(pf.schema_arrow.metadata[b"liqcore"])
+    if int(meta.get("depth_format", 0)) > DEPTH_FORMAT:
+        raise ValueError(f"dataset: {f} is a depth file of a newer layout ({meta.get('depth_format')}) than this "
+                         f"liqcore reads ({DEPTH_FORMAT}): upgrade liqcore")
+    return meta
+
+
 def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
                event_times: bool = True) -> tuple[np.ndarray, int]:
     """The rows of one depth file (receive order) whose row groups can touch ``recv_range`` ``(lo, hi)`` and
@@ -148,14 +162,10 @@ def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
     time column is not decoded and each row's ``ts_event`` is its receive time (for the simulator, which
     orders and times DEPTH rows by receive time alone).  One thread: Arrow's pool costs more CPU than it
     saves on these small columns."""
-    import orjson
     import pyarrow.parquet as pq
 
     pf = pf if pf is not None else pq.ParquetFile(f)
-    meta = orjson.loads(pf.schema_arrow.metadata[b"liqcore"])
-    if int(meta.get("depth_format", 0)) > DEPTH_FORMAT:
-        raise ValueError(f"dataset: {f} is a depth file of a newer layout ({meta.get('depth_format')}) than this "
-                         f"liqcore reads ({DEPTH_FORMAT}): upgrade liqcore")
+    meta = _file_meta(pf, f)
     k = meta.get("price_decimals")
     pcol = "price_ticks" if k is not None else "price"
     scale = float(10**k) if k is not None else 1.0
@@ -190,17 +200,28 @@ def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
         else:
             keep = (tr >= recv_range[0]) & (tr < recv_range[1])
             t, tr = t.filter(keep), tr[keep]
+    tr, te, price, qty, side, flags = _columns(t, meta, event_times, tr)
     out = np.zeros(t.num_rows, EVENT_DTYPE)
     out["ts_recv"] = tr
-    out["ts_event"] = t.column("ts_event_ns").to_numpy() if event_times else tr
-    p = t.column(pcol).to_numpy()
-    out["price"] = p / scale if k is not None else p
-    kq = meta.get("qty_decimals")
-    out["qty"] = t.column("qty_ticks").to_numpy() / float(10**kq) if kq is not None else t.column("qty").to_numpy()
-    out["side"] = t.column("side").to_numpy()
-    out["flags"] = t.column("flags").to_numpy()
+    out["ts_event"] = te
+    out["price"] = price
+    out["qty"] = qty
+    out["side"] = side
+    out["flags"] = flags
     out["kind"] = int(Kind.DEPTH)
     return out, n
+
+
+def _columns(t, meta: dict, event_times: bool, tr=None) -> tuple:
+    """The DEPTH rows of the Arrow table ``t`` read from a depth file (its ``liqcore`` metadata ``meta``) as
+    columns: (receive times, event times -- the receive times when ``event_times`` is False --, prices, sizes,
+    sides, flags), prices and sizes back from their integer form.  ``tr``: the receive times already taken."""
+    k, kq = meta.get("price_decimals"), meta.get("qty_decimals")
+    tr = t.column("ts_recv_ns").to_numpy() if tr is None else tr
+    te = t.column("ts_event_ns").to_numpy() if event_times else tr
+    price = t.column("price_ticks").to_numpy() / float(10**k) if k is not None else t.column("price").to_numpy()
+    qty = t.column("qty_ticks").to_numpy() / float(10**kq) if kq is not None else t.column("qty").to_numpy()
+    return tr, te, price, qty, t.column("side").to_numpy(), t.column("flags").to_numpy()
 
 
 def _partitions(out_dir) -> dict:
@@ -368,6 +389,7 @@ class DepthIndex:
         self._metas: dict = {}  # file index -> its row groups' statistics (:meth:`_meta`)
         self._books: dict = {}  # file index -> its checkpoints, fingerprint checked (:meth:`_file`)
         self._recent: dict = {}  # the row groups decoded last, oldest first
+        self._info: dict = {}  # file index -> its ``liqcore`` metadata (:func:`_file_meta`)
 
     def _meta(self, j: int):
         """(the open file, its row groups' least and greatest receive times, its row groups' rows) of file
@@ -378,6 +400,7 @@ class DepthIndex:
 
             f = self.files[j][1]
             pf = pq.ParquetFile(f)
+            self._info[j] = _file_meta(pf, f)
             md = pf.metadata
             col = pf.schema_arrow.names.index("ts_recv_ns")
             lo, hi, n = [], [], []
@@ -416,34 +439,50 @@ class DepthIndex:
     def rows(self, lo: int, hi: int, event_times: bool = True, filt=None) -> np.ndarray:
         """The DEPTH rows received in [lo, hi) (receive order, ``symbol_id`` and ``venue`` those given to the
         index), from the row groups that hold them, each file's statistics read once and the last row groups
-        decoded kept (a replay reads on in short steps: each row group is decoded once; ``event_times``:
-        :func:`_read_file`).  A view of a kept row group when one holds them all: not to be written to.
-        ``filt``: each row group's rows pass through it (it returns those to keep) before they are joined."""
-        out = []
+        decoded kept as columns (a replay reads on in short steps: each row group is decoded once;
+        ``event_times``: :func:`_read_file`).  ``filt(ts_recv, price, side, flags)``: the mask of those rows to
+        keep, given their columns (every row received in [lo, hi), in receive order), taken before any row is
+        built."""
+        from liqcore._jit.depth import pack_rows
+
+        parts = []
         for j, (date, f) in enumerate(self.files):
             d0 = int(np.datetime64(date, "D").astype(np.int64)) * _NS_PER_DAY
             if d0 + _NS_PER_DAY <= lo or d0 >= hi:
                 continue
             pf, g_lo, g_hi, _n = self._meta(j)
             for g in np.flatnonzero((g_hi >= lo) & (g_lo < hi)).tolist():
-                r = self._group(j, g, event_times)
-                tr = r["ts_recv"]
-                a, b = (int(x) for x in np.searchsorted(tr, [lo, hi], "left"))
+                cols = self._group(j, g, event_times)
+                a, b = (int(x) for x in np.searchsorted(cols[0], [lo, hi], "left"))
                 if b > a:
-                    part = r[a:b] if filt is None else filt(r[a:b])
-                    if len(part):
-                        out.append(part)
-        if not out:
+                    parts.append((cols, a, b))
+        if not parts:
             return np.zeros(0, EVENT_DTYPE)
-        return out[0] if len(out) == 1 else np.concatenate(out)
+        if filt is None:
+            keeps, total = [_ALL] * len(parts), sum(b - a for _c, a, b in parts)
+        else:
+            cat = [c[i][a:b] for c, a, b in parts[:1] for i in (0, 2, 4, 5)] if len(parts) == 1 else \
+                [np.concatenate([c[i][a:b] for c, a, b in parts]) for i in (0, 2, 4, 5)]
+            m = filt(*cat)
+            ends = np.cumsum([b - a for _c, a, b in parts]).tolist()
+            keeps = [m[e - (b - a):e] for (_c, a, b), e in zip(parts, ends)]
+            total = int(np.count_nonzero(m))
+        out = np.empty(total, EVENT_DTYPE)  # (pack_rows writes every field of every row)
+        o = 0
+        for (cols, a, b), keep in zip(parts, keeps):
+            o = pack_rows(out, o, *cols, a, b, keep, self.symbol_id, self.venue_code)
+        return out
 
-    def _group(self, j: int, g: int, event_times: bool) -> np.ndarray:
+    def _group(self, j: int, g: int, event_times: bool) -> tuple:
+        """Row group ``g`` of file ``j`` decoded as columns (:func:`_columns`), the last four kept."""
         key = ("g", j, g, event_times)
         r = self._recent.get(key)
         if r is None:
-            r, _n = _read_file(self.files[j][1], None, groups=[g], pf=self._meta(j)[0], event_times=event_times)
-            r["symbol_id"], r["venue"] = self.symbol_id, self.venue_code
-            tr = r["ts_recv"]
+            pf = self._meta(j)[0]
+            cols = None if event_times else [c for c in pf.schema_arrow.names if c != "ts_event_ns"]
+            t = pf.read_row_groups([g], columns=cols, use_threads=False)
+            r = _columns(t, self._info[j], event_times)
+            tr = r[0]
             if len(tr) > 1 and not bool(np.all(tr[1:] >= tr[:-1])):
                 raise ValueError(f"{self.files[j][1]}: row group {g} is not in receive order")
             self._recent[key] = r
@@ -453,6 +492,8 @@ class DepthIndex:
 
     def start(self, recv: int, event_times: bool = True) -> BookStart:
         """The book just before receive time ``recv`` (every DEPTH row received before it applied)."""
+        from liqcore._jit.depth import pack_rows
+
         for j in range(len(self.files) - 1, -1, -1):
             day0 = int(np.datetime64(self.files[j][0], "D").astype(np.int64)) * _NS_PER_DAY
             if day0 >= recv:  # (a file holds the rows received on its day)
@@ -472,8 +513,10 @@ class DepthIndex:
             bid = t.column("bid").to_numpy() if t is not None else np.zeros(0, np.int8)
             price = (t.column("price_ticks").to_numpy() / scale) if t is not None else np.zeros(0)
             qty = t.column("qty").to_numpy() if t is not None else np.zeros(0)
-            rows = self._group(j, c, event_times)
-            rows = rows[:int(np.searchsorted(rows["ts_recv"], recv, "left"))].copy()
+            cols = self._group(j, c, event_times)
+            n = int(np.searchsorted(cols[0], recv, "left"))
+            rows = np.empty(n, EVENT_DTYPE)
+            pack_rows(rows, 0, *cols, 0, n, _ALL, self.symbol_id, self.venue_code)
             if not info["based"][c] and j > 0 and not bool((rows["flags"] & _RUN).any()):
                 raise ValueError(f"{self.files[j][1]}: no snapshot run before row group {c}: its book carries "
                                  "the day before's")  # (a snapshot run or a gap read here: the book is its own)

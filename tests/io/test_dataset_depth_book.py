@@ -93,6 +93,42 @@ def test_the_book_from_a_checkpoint_is_the_book_of_every_row(tmp_path_factory, s
         assert (have_m[0] == want_m[0]).all()
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 300), days=st.integers(1, 3),
+       cuts=st.lists(st.integers(0, 10**6), min_size=2, max_size=6), event_times=st.booleans(),
+       long=st.booleans(), ke=st.integers(-3, 3), kt=st.integers(-3, 3))
+def test_the_index_rows_are_the_files_rows_whole_or_filtered(tmp_path_factory, small_groups, seed, n, days, cuts,
+                                                            event_times, long, ke, kt):
+    """The rows ``DepthIndex.rows`` builds from a row group's columns (``_jit.depth.pack_rows``), over any receive
+    time ranges read on in steps, are the stored rows (symbol id and venue the index's), and with a filter on
+    the columns (``touching_cols``, as the default read filters them) those rows masked by ``touching`` over
+    the range's rows (every row of a receive time that holds a run or a gap row, across row groups)."""
+    ev = _stream(seed, n, days, snap_each_day=True)
+    ev["ts_recv"] = T0_NS + (ev["ts_recv"] - T0_NS) // (DAY // 64) * (DAY // 64)  # (rows share receive times,
+    path = tmp_path_factory.mktemp("ds")  # a snapshot run's or a gap's among them, across row groups)
+    _write(path, ev)
+    whole = ds_depth.load_depth(str(path))[0]
+    tr = whole["ts_recv"]
+    bounds = sorted({int(tr[c % len(tr)]) + (c % 3) - 1 for c in cuts} | {int(tr[0]), int(tr[-1]) + 1})
+    mid = dp.dkey(float(np.median(whole["price"])), GRID)
+    ke, kt = int(mid + ke), int(mid + 2 + kt)
+
+    def filt(t, price, side, flags):
+        return dp.touching_cols(t, price, side, flags, long, GRID, ke, kt, 1)
+
+    for f in (None, filt):
+        idx = DepthIndex(path, "binance", "BTCUSDT", symbol_id=7)
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            got = idx.rows(lo, hi, event_times=event_times, filt=f)
+            want = whole[(tr >= lo) & (tr < hi)].copy()
+            if f is not None:  # (the rows of the whole range: a receive time's rows kept together)
+                want = want[dp.touching(want, long, GRID, ke, kt, 1)]
+            want["symbol_id"], want["venue"] = 7, 2
+            if not event_times:
+                want["ts_event"] = want["ts_recv"]
+            assert got.tobytes() == want.tobytes()
+
+
 def test_a_day_that_carries_the_day_before_is_refused(tmp_path, small_groups):
     ev = _stream(1, 400, 2)
     ev["flags"] &= ~np.uint8(int(Flag.SNAPSHOT) | int(Flag.DEPTH_GAP))  # no run, no gap: day 2 carries day 1

@@ -145,6 +145,32 @@ def test_touching_mask_equals_its_twin(seed, n, long, has_tp, grid):
     kt = dkey(100.0 + 3 * tick if long else 100.0 - 3 * tick, grid)
     got = depth.touching(dr, long, grid, ke, kt, 1 if has_tp else 0)
     assert got.tolist() == touching(dr, long, grid, ke, kt, has_tp)
+    cols = [np.ascontiguousarray(dr[f]) for f in ("ts_recv", "price", "side", "flags")]  # (as the read calls it)
+    assert depth.touching_cols(*cols, long, grid, ke, kt, 1 if has_tp else 0).tolist() == got.tolist()
+
+
+@settings(deadline=None, max_examples=100)
+@given(seed=hs.integers(0, 2**32 - 1), n=hs.integers(0, 200), cut=hs.tuples(hs.integers(0, 200), hs.integers(0, 200)),
+       masked=hs.booleans(), sid=hs.integers(0, 1000), venue=hs.integers(0, 3))
+def test_pack_rows_equals_its_twin(seed, n, cut, masked, sid, venue):
+    """The EVENT_DTYPE rows ``depth.pack_rows`` builds from a decoded row group's columns (a range of them, all or
+    masked, into an array already holding rows) are the twin's, every field, and the rows before stay."""
+    from pysrc.depthbook import pack_rows
+
+    rng = np.random.default_rng(seed)
+    tr = np.sort(rng.integers(0, 10**12, n))
+    cols = (tr, tr - rng.integers(0, 10**6, n), rng.integers(1, 10**7, n) / 100.0,
+            rng.random(n) * 10.0 ** rng.integers(-3, 9, n),
+            rng.choice(np.array([int(Side.BUY), int(Side.SELL), 0], np.int8), n),
+            rng.choice(np.array([0, int(Flag.SNAPSHOT), int(Flag.DEPTH_GAP)], np.uint8), n))
+    a, b = sorted(min(c, n) for c in cut)
+    keep = rng.random(b - a) < 0.5 if masked else np.zeros(0, np.bool_)
+    want = pack_rows(cols, a, b, keep, sid, venue)
+    out = np.zeros(3 + len(want), dtype=EVENT_DTYPE)
+    out[:3]["price"] = -1.0
+    assert depth.pack_rows(out, 3, *cols, a, b, keep, sid, venue) == 3 + len(want)
+    assert out[:3]["price"].tolist() == [-1.0] * 3
+    assert [tuple(r.item()) for r in out[3:]] == want
 
 
 def test_touching_keeps_what_touches_the_order_and_nothing_else():
