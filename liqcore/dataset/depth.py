@@ -142,30 +142,28 @@ def _write_book(rows: np.ndarray, dest: Path, k: int) -> None:
     replace_durably(tmp, book)
 
 
-def _file_meta(pf, f) -> dict:
-    """The ``liqcore`` metadata of the depth file ``f`` opened as ``pf``; ValueError when its layout is newer than
-    this liqcore reads."""
-    import orjson
-
-    meta = orjson.loads(pf.schema_arrow.metadata[b"liqcore"])
-    if int(meta.get("depth_format", 0)) > DEPTH_FORMAT:
-        raise ValueError(f"dataset: {f} is a depth file of a newer layout ({meta.get('depth_format')}) than this "
-                         f"liqcore reads ({DEPTH_FORMAT}): upgrade liqcore")
-    return meta
-
-
 def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
                event_times: bool = True) -> tuple[np.ndarray, int]:
     """The rows of one depth file (receive order) whose row groups can touch ``recv_range`` ``(lo, hi)`` and
     ``price_range`` ``(lo, hi)`` -> (rows, rows of the row groups read).  ``groups``: these row groups only
     (of ``pf``, the file opened), their rows received in ``recv_range``.  ``event_times`` False: the event
     time column is not decoded and each row's ``ts_event`` is its receive time (for the simulator, which
-    orders and times DEPTH rows by receive time alone).  One thread: Arrow's pool costs more CPU than it
-    saves on these small columns."""
+    orders and times DEPTH rows by receive time alone)."""
+    cols, n = _read_columns(f, recv_range, price_range, groups, pf, event_times)
+    return _pack([(cols, 0, len(cols[0]))] if cols is not None else []), n
+
+
+def _read_columns(f, recv_range=None, price_range=None, groups=None, pf=None, event_times: bool = True):
+    """:func:`_read_file`'s rows as columns (:func:`_columns`; None when no row group is read) -> (columns, rows
+    of the row groups read).  One thread: Arrow's pool costs more CPU than it saves on these small columns."""
+    import orjson
     import pyarrow.parquet as pq
 
     pf = pf if pf is not None else pq.ParquetFile(f)
-    meta = _file_meta(pf, f)
+    meta = orjson.loads(pf.schema_arrow.metadata[b"liqcore"])
+    if int(meta.get("depth_format", 0)) > DEPTH_FORMAT:
+        raise ValueError(f"dataset: {f} is a depth file of a newer layout ({meta.get('depth_format')}) than this "
+                         f"liqcore reads ({DEPTH_FORMAT}): upgrade liqcore")
     k = meta.get("price_decimals")
     pcol = "price_ticks" if k is not None else "price"
     scale = float(10**k) if k is not None else 1.0
@@ -187,7 +185,7 @@ def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
                 continue
         groups.append(g)
     if not groups:
-        return np.zeros(0, EVENT_DTYPE), 0
+        return None, 0
     cols = None if event_times else [c for c in pf.schema_arrow.names if c != "ts_event_ns"]
     t = pf.read_row_groups(groups, columns=cols, use_threads=False)
     n = t.num_rows
@@ -200,16 +198,7 @@ def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
         else:
             keep = (tr >= recv_range[0]) & (tr < recv_range[1])
             t, tr = t.filter(keep), tr[keep]
-    tr, te, price, qty, side, flags = _columns(t, meta, event_times, tr)
-    out = np.zeros(t.num_rows, EVENT_DTYPE)
-    out["ts_recv"] = tr
-    out["ts_event"] = te
-    out["price"] = price
-    out["qty"] = qty
-    out["side"] = side
-    out["flags"] = flags
-    out["kind"] = int(Kind.DEPTH)
-    return out, n
+    return _columns(t, meta, event_times, tr), n
 
 
 def _columns(t, meta: dict, event_times: bool, tr=None) -> tuple:
@@ -222,6 +211,21 @@ def _columns(t, meta: dict, event_times: bool, tr=None) -> tuple:
     price = t.column("price_ticks").to_numpy() / float(10**k) if k is not None else t.column("price").to_numpy()
     qty = t.column("qty_ticks").to_numpy() / float(10**kq) if kq is not None else t.column("qty").to_numpy()
     return tr, te, price, qty, t.column("side").to_numpy(), t.column("flags").to_numpy()
+
+
+def _pack(parts, sid: int = 0, venue: int = 0, keeps=None) -> np.ndarray:
+    """The DEPTH rows of ``parts`` (``(columns, a, b)``: rows ``a``..``b`` of :func:`_columns`'s columns, in order) as
+    EVENT_DTYPE rows with symbol id ``sid`` and venue code ``venue``; ``keeps``: per part, the mask of its rows
+    kept (:func:`liqcore._jit.depth.pack_rows`)."""
+    from liqcore._jit.depth import pack_rows
+
+    keeps = keeps if keeps is not None else [_ALL] * len(parts)
+    out = np.empty(sum(int(np.count_nonzero(k)) if len(k) else b - a for (_c, a, b), k in zip(parts, keeps)),
+                   EVENT_DTYPE)  # (pack_rows writes every field of every row)
+    o = 0
+    for (cols, a, b), keep in zip(parts, keeps):
+        o = pack_rows(out, o, *cols, a, b, keep, sid, venue)
+    return out
 
 
 def _partitions(out_dir) -> dict:
@@ -389,7 +393,6 @@ class DepthIndex:
         self._metas: dict = {}  # file index -> its row groups' statistics (:meth:`_meta`)
         self._books: dict = {}  # file index -> its checkpoints, fingerprint checked (:meth:`_file`)
         self._recent: dict = {}  # the row groups decoded last, oldest first
-        self._info: dict = {}  # file index -> its ``liqcore`` metadata (:func:`_file_meta`)
 
     def _meta(self, j: int):
         """(the open file, its row groups' least and greatest receive times, its row groups' rows) of file
@@ -400,7 +403,6 @@ class DepthIndex:
 
             f = self.files[j][1]
             pf = pq.ParquetFile(f)
-            self._info[j] = _file_meta(pf, f)
             md = pf.metadata
             col = pf.schema_arrow.names.index("ts_recv_ns")
             lo, hi, n = [], [], []
@@ -443,8 +445,6 @@ class DepthIndex:
         ``event_times``: :func:`_read_file`).  ``filt(ts_recv, price, side, flags)``: the mask of those rows to
         keep, given their columns (every row received in [lo, hi), in receive order), taken before any row is
         built."""
-        from liqcore._jit.depth import pack_rows
-
         parts = []
         for j, (date, f) in enumerate(self.files):
             d0 = int(np.datetime64(date, "D").astype(np.int64)) * _NS_PER_DAY
@@ -456,32 +456,20 @@ class DepthIndex:
                 a, b = (int(x) for x in np.searchsorted(cols[0], [lo, hi], "left"))
                 if b > a:
                     parts.append((cols, a, b))
-        if not parts:
-            return np.zeros(0, EVENT_DTYPE)
-        if filt is None:
-            keeps, total = [_ALL] * len(parts), sum(b - a for _c, a, b in parts)
-        else:
-            cat = [c[i][a:b] for c, a, b in parts[:1] for i in (0, 2, 4, 5)] if len(parts) == 1 else \
-                [np.concatenate([c[i][a:b] for c, a, b in parts]) for i in (0, 2, 4, 5)]
-            m = filt(*cat)
+        keeps = None
+        if filt is not None and parts:  # (one mask over the whole range: a receive time's rows kept together)
+            pieces = ([c[i][a:b] for c, a, b in parts] for i in (0, 2, 4, 5))
+            m = filt(*(p[0] if len(p) == 1 else np.concatenate(p) for p in pieces))
             ends = np.cumsum([b - a for _c, a, b in parts]).tolist()
             keeps = [m[e - (b - a):e] for (_c, a, b), e in zip(parts, ends)]
-            total = int(np.count_nonzero(m))
-        out = np.empty(total, EVENT_DTYPE)  # (pack_rows writes every field of every row)
-        o = 0
-        for (cols, a, b), keep in zip(parts, keeps):
-            o = pack_rows(out, o, *cols, a, b, keep, self.symbol_id, self.venue_code)
-        return out
+        return _pack(parts, self.symbol_id, self.venue_code, keeps)
 
     def _group(self, j: int, g: int, event_times: bool) -> tuple:
         """Row group ``g`` of file ``j`` decoded as columns (:func:`_columns`), the last four kept."""
         key = ("g", j, g, event_times)
         r = self._recent.get(key)
         if r is None:
-            pf = self._meta(j)[0]
-            cols = None if event_times else [c for c in pf.schema_arrow.names if c != "ts_event_ns"]
-            t = pf.read_row_groups([g], columns=cols, use_threads=False)
-            r = _columns(t, self._info[j], event_times)
+            r, _n = _read_columns(self.files[j][1], None, groups=[g], pf=self._meta(j)[0], event_times=event_times)
             tr = r[0]
             if len(tr) > 1 and not bool(np.all(tr[1:] >= tr[:-1])):
                 raise ValueError(f"{self.files[j][1]}: row group {g} is not in receive order")
@@ -492,8 +480,6 @@ class DepthIndex:
 
     def start(self, recv: int, event_times: bool = True) -> BookStart:
         """The book just before receive time ``recv`` (every DEPTH row received before it applied)."""
-        from liqcore._jit.depth import pack_rows
-
         for j in range(len(self.files) - 1, -1, -1):
             day0 = int(np.datetime64(self.files[j][0], "D").astype(np.int64)) * _NS_PER_DAY
             if day0 >= recv:  # (a file holds the rows received on its day)
@@ -514,9 +500,7 @@ class DepthIndex:
             price = (t.column("price_ticks").to_numpy() / scale) if t is not None else np.zeros(0)
             qty = t.column("qty").to_numpy() if t is not None else np.zeros(0)
             cols = self._group(j, c, event_times)
-            n = int(np.searchsorted(cols[0], recv, "left"))
-            rows = np.empty(n, EVENT_DTYPE)
-            pack_rows(rows, 0, *cols, 0, n, _ALL, self.symbol_id, self.venue_code)
+            rows = _pack([(cols, 0, int(np.searchsorted(cols[0], recv, "left")))], self.symbol_id, self.venue_code)
             if not info["based"][c] and j > 0 and not bool((rows["flags"] & _RUN).any()):
                 raise ValueError(f"{self.files[j][1]}: no snapshot run before row group {c}: its book carries "
                                  "the day before's")  # (a snapshot run or a gap read here: the book is its own)
