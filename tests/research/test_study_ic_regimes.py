@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcore.synthetic.market import synthetic_market
 from liqcore.research.studies import Panel, run_study
@@ -81,6 +83,51 @@ def test_permutation_importance_finds_the_informative_feature():
     imp = _importance_summary(rows).set_index("feature")
     assert imp.loc["a", "rank"] == 1 and imp.loc["a", "ci_low"] > 0.2
     assert imp.loc["b", "ci_low"] < 0.02 and imp.loc["c", "ci_low"] < 0.02
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_cols=st.integers(1, 12), missing=st.sampled_from([0.0, 0.05, 0.5]),
+       constant=st.booleans())
+def test_the_permuted_predictions_are_the_stacked_copies_predict_bit_for_bit(seed, n_cols, missing, constant):
+    """The importance's per-tree path (each tree's values on the test rows computed once, the trees that split
+    on the shuffled column evaluated again) gives exactly ``predict`` of the stacked shuffled copies, and so
+    does its fallback (the stacked copies given to ``predict``): missing values, a constant column, one or
+    many columns."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from liqcore.research.studies.ic import permuted_predictions
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(700, n_cols))
+    X[rng.random(X.shape) < missing] = np.nan
+    if constant:
+        X[:, -1] = 3.0
+    y = np.nan_to_num(X[:, 0]) + 0.5 * rng.normal(size=len(X))
+    gbm = HistGradientBoostingRegressor(max_iter=20, max_leaf_nodes=7, min_samples_leaf=20,
+                                        early_stopping=False, random_state=0).fit(X[:500], y[:500])
+    Xt = X[500:]
+    blocks = [(j, Xt[rng.permutation(len(Xt)), j]) for j in range(n_cols) for _r in range(2)]
+    stack = np.tile(Xt, (len(blocks), 1))
+    for b, (j, col) in enumerate(blocks):
+        stack[b * len(Xt):(b + 1) * len(Xt), j] = col
+    want = gbm.predict(stack)
+    whole = gbm.predict
+
+    def refuse(Z):
+        assert len(Z) == len(Xt), "the per-tree path was not taken: the stacked copies went to predict"
+        return whole(Z)
+
+    gbm.predict = refuse  # (this scikit-learn's fitted model is read tree by tree: the fast path is taken)
+    assert np.array_equal(permuted_predictions(gbm, Xt, blocks), want)
+    del gbm.predict
+
+    class Public:  # the model seen through its public interface alone: the fallback
+        n_trees_per_iteration_ = 1
+
+        def predict(self, Z):
+            return gbm.predict(Z)
+
+    assert np.array_equal(permuted_predictions(Public(), Xt, blocks), want)
 
 
 def test_importance_na_without_models():

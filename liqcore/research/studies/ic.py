@@ -393,16 +393,9 @@ def _permutation_importance(fitted, Xt, yt, feats, lab, fold, repeats: int = 3, 
     base = _corr(_ranks(gbm.predict(Xt)), ry)
     rng = np.random.default_rng(seed + fold)
     n = len(yt)
-    # every shuffled copy stacked into one matrix: one predict call (a call costs per tree, not per row)
-    stack = np.tile(Xt, (len(names) * repeats, 1))
-    for j in range(len(names)):
-        for r_ in range(repeats):
-            a = (j * repeats + r_) * n
-            stack[a:a + n, j] = Xt[rng.permutation(n), j]
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        pred = gbm.predict(stack)
+    # every shuffled copy, in order: feature j's column replaced by a permutation of itself, ``repeats`` times
+    blocks = [(j, Xt[rng.permutation(n), j]) for j in range(len(names)) for _r in range(repeats)]
+    pred = permuted_predictions(gbm, Xt, blocks)
     rows = []
     for j, c in enumerate(names):
         drops = []
@@ -414,6 +407,49 @@ def _permutation_importance(fitted, Xt, yt, feats, lab, fold, repeats: int = 3, 
         rows.append({"horizon": lab, "fold": fold, "feature": c,
                      "importance": float(drops.mean()) if len(drops) else math.nan})
     return rows
+
+
+def permuted_predictions(gbm, X, blocks) -> np.ndarray:
+    """The fitted gradient boosting's predictions of each copy of ``X`` whose column ``j`` is ``col``
+    (``blocks``: ``[(j, col)]``), one copy after the other: exactly ``gbm.predict`` of the copies stacked.
+
+    A prediction is the baseline plus each tree's value, added tree by tree; a tree that never splits on
+    column ``j`` gives every row of a copy the value it gives the row of ``X``.  So each tree's values on
+    ``X`` are computed once, and on a copy only the trees that split on ``j`` are evaluated again, the
+    values added in the trees' order as scikit-learn adds them (the same sums, bit for bit).  Where this
+    scikit-learn's fitted model is not laid out as read here, the stacked copies are given to
+    ``gbm.predict`` instead."""
+    from threadpoolctl import threadpool_limits
+
+    n = len(X)
+    try:
+        Xp = gbm._preprocess_X(X, reset=False)
+        cats, fmap = gbm._bin_mapper.make_known_categories_bitsets()
+        trees = [it[0] for it in gbm._predictors]
+        base = gbm._baseline_prediction
+        inverse = gbm._loss.link.inverse
+        uses = [set(t.nodes["feature_idx"][~t.nodes["is_leaf"].astype(bool)].tolist()) for t in trees]
+        fast = gbm.n_trees_per_iteration_ == 1 and Xp.shape == X.shape
+    except (AttributeError, TypeError, ValueError, KeyError):
+        fast = False
+    if not fast:
+        stack = np.tile(X, (len(blocks), 1))
+        for b, (j, col) in enumerate(blocks):
+            stack[b * n:(b + 1) * n, j] = col
+        with threadpool_limits(1):
+            return gbm.predict(stack)
+    out = np.empty(len(blocks) * n, np.float64)
+    with threadpool_limits(1):
+        vals = [t.predict(Xp, cats, fmap, 1) for t in trees]
+        for b, (j, col) in enumerate(blocks):
+            Xj = Xp.copy()
+            Xj[:, j] = col
+            raw = np.zeros((n, 1), dtype=base.dtype, order="F")
+            raw += base
+            for t, tree in enumerate(trees):
+                raw[:, 0] += tree.predict(Xj, cats, fmap, 1) if j in uses[t] else vals[t]
+            out[b * n:(b + 1) * n] = inverse(raw.ravel())
+    return out
 
 
 def _importance_summary(rows):
