@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liqcore.backtest.run import backtest
 from liqcore.synthetic.market import synthetic_market
@@ -154,6 +156,29 @@ def test_feed_latency_note_recorded_or_constant(tmp_path):
     ev["flags"][2:] = int(Flag.RECV_ESTIMATED)
     note = feed_latency_note(ev, 80 * MS)
     assert "on 2 events" in note and "constant 80 ms (feed-latency) on 2 events recorded without a receive time" in note
+
+
+@settings(max_examples=200, deadline=None)
+@given(lat=st.lists(st.integers(-10**12, 10**12), min_size=1, max_size=60), est=st.lists(st.booleans(), max_size=60))
+def test_feed_latency_note_figures_are_the_median_and_p99_of_the_recorded_latencies(lat, est):
+    """The note's median and p99 (one percentile call) are numpy's median and 99th percentile of the
+    recorded latencies, whatever their values and whichever events were recorded without a receive time."""
+    from liqcore.execution.latency import feed_latency_note
+    from liqcore.types import EVENT_DTYPE, Flag
+
+    ev = np.zeros(len(lat), EVENT_DTYPE)
+    ev["ts_event"] = 10**15
+    ev["ts_recv"] = 10**15 + np.asarray(lat, np.int64)
+    m = np.zeros(len(lat), bool)
+    m[:len(est)] = est[:len(lat)]
+    ev["flags"][m] = int(Flag.RECV_ESTIMATED)
+    note = feed_latency_note(ev, 0)
+    d = np.asarray(lat, np.int64)[~m].astype(float)
+    if len(d):
+        assert (f"on {len(d):,} events: median {np.median(d) / 1e6:.1f} ms, p99 {np.percentile(d, 99) / 1e6:.1f} ms"
+                in note), note
+    else:
+        assert "recorded per event" not in note
 
 
 def test_feed_latency_mode_constant_replaces_the_recorded_receive_times(market):
