@@ -241,8 +241,13 @@ def _live_names():
 
 @pytest.fixture(scope="module")
 def synthetic_recording(tmp_path_factory):
-    """One recording of the synthetic market for every strategy below (read only)."""
-    return _synthetic_recording(tmp_path_factory.mktemp("rec"))
+    """One recording of the synthetic market for every strategy below (read only): its files, and their events
+    as the backtest reads them (read once, as ``backtest`` reads files with the default parameters)."""
+    from liqcore.io import load_events
+
+    files = _synthetic_recording(tmp_path_factory.mktemp("rec"))
+    p = Params()
+    return files, load_events(files, feed_latency_ns=p.feed_latency_ns, max_clock_skew_ns=p.max_clock_skew_ns)
 
 
 @pytest.mark.slow
@@ -254,9 +259,9 @@ def test_paper_replay_equals_the_backtest_for_every_live_strategy(synthetic_reco
     from liqcore.backtest.run import backtest
     from liqcore.testing.fake_replay import ReplayClock, read_recording
 
-    files = synthetic_recording
+    files, loaded = synthetic_recording
     params = Params(strategy=name)
-    bt = backtest(files, params, equity=10_000.0)
+    bt = backtest(loaded, params, equity=10_000.0)
     # paper orders work at the venue's price grid (a sell limit rounded up); the backtest's limits are not
     # rounded, so the synthetic market's off-grid levels are compared on a fine grid
     fine = {"tickSize": 1e-9, "qtyStep": 1e-9, "minOrderQty": 1e-9}
