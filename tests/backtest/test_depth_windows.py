@@ -30,11 +30,13 @@ def day(tmp_path_factory):
     return base / "depth"
 
 
-def backtest(path, *extra):
+def backtest(path, *extra, summary: bool = False):
+    """The ``--json`` trades (with ``summary``: and the summary)."""
     r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", str(path), "--fill", "queue", *extra, "--json"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    return orjson.loads(r.stdout)["trades"]
+    out = orjson.loads(r.stdout)
+    return (out["trades"], out["summary"]) if summary else out["trades"]
 
 
 def backtest_text(path, *extra):
@@ -52,12 +54,17 @@ def backtest_text(path, *extra):
 def test_the_default_read_with_depth_gives_the_full_replays_trades(day, extra):
     full = backtest(day, "--read", "all", *extra)
     assert full and {t["fill_rule"] for t in full} <= {"queue (depth)", "depth cross"}
-    assert backtest(day, *extra) == full
-    err = backtest_text(day, *extra)
-    assert "read window-local" in err and "the queue at depth:" in err, err
-    assert "replaying every event" not in err
-    # rows that only build the book were left out (and the book put back): the fast path was taken
-    assert "only built the book" in err and " 0 only built" not in err, err
+    got, summary = backtest(day, *extra, summary=True)
+    assert got == full
+    # the window-local read, its depth rows read per window, and rows that only build the book left out (the
+    # book put back): the fast path was taken
+    read = summary["read"]
+    assert read["path"] == "windows" and read["depth"]["rows"] > 0 and read["depth"]["filtered"] > 0, read
+    if not extra:  # the same, as the command says it
+        err = backtest_text(day, *extra)
+        assert "read window-local" in err and "the queue at depth:" in err, err
+        assert "replaying every event" not in err
+        assert "only built the book" in err and " 0 only built" not in err, err
 
 
 def test_checkpoints_that_are_not_the_files_are_refused(day, tmp_path):
