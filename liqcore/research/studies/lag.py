@@ -116,16 +116,16 @@ def study_lag(panel: Panel, n_boot: int = 300, seed: int = 0, **_):
         return unavailable("lag", title, "no symbol has 100 trades and liquidations over more than 80 s")
     res = StudyResult("lag", title)
     rows = []
+    # each second s with liquidations (the others carry no signal and only dilute the ranks) against the return
+    # of second s + lag, in the block of second s; symbols in turn, seconds in order
+    nz = [np.flatnonzero(x) for x in xs]
     for lag in range(-MAX_LAG_S, MAX_LAG_S + 1):
         xx, yy, bb = [], [], []
-        for x, y, b in zip(xs, ys, blocks):
-            if lag >= 0:
-                xx.append(x[: len(x) - lag]), yy.append(y[lag:]), bb.append(b[: len(b) - lag])
-            else:
-                xx.append(x[-lag:]), yy.append(y[: len(y) + lag]), bb.append(b[-lag:])
-        xx, yy, bb = np.concatenate(xx), np.concatenate(yy), np.concatenate(bb)
-        on = xx != 0  # seconds with liquidations: the others carry no signal and only dilute the ranks
-        c, lo, hi, p, n = block_corr(xx[on], yy[on], bb[on], n_boot=n_boot, seed=seed)
+        for x, y, b, i in zip(xs, ys, blocks, nz):
+            i = i[(i + lag >= 0) & (i + lag < len(x))]
+            xx.append(x[i]), yy.append(y[i + lag]), bb.append(b[i])
+        c, lo, hi, p, n = block_corr(np.concatenate(xx), np.concatenate(yy), np.concatenate(bb), n_boot=n_boot,
+                                     seed=seed)
         rows.append({"lag_s": lag, "corr": c, "lo95": lo, "hi95": hi, "p": p, "n": n})
     prof = pd.DataFrame(rows)
     res.tables["lead_lag"] = prof
