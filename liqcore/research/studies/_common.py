@@ -202,9 +202,23 @@ class Panel:
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
-    rankdata = need("research", "scipy.stats").rankdata
-
-    return rankdata(x)
+    """``scipy.stats.rankdata(x)`` (ranks from 1, ties given their average rank, all NaN when ``x`` holds a
+    NaN), for a 1-D ``x`` from one unstable sort: a tie's average rank does not depend on its members' order."""
+    x = np.asarray(x)
+    if x.ndim != 1 or x.dtype.kind not in "biuf":
+        return need("research", "scipy.stats").rankdata(x)
+    n = len(x)
+    if x.dtype.kind == "f" and np.isnan(x).any():
+        return np.full(n, np.nan)
+    o = np.argsort(x)
+    xs = x[o]
+    new = np.ones(n, bool)
+    np.not_equal(xs[1:], xs[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], n)
+    r = np.empty(n, np.float64)
+    r[o] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return r
 
 
 def block_corr(x, y, blocks, n_boot: int = 300, seed: int = 0, spearman: bool = True):

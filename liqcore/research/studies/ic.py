@@ -151,14 +151,12 @@ def _within_symbol_ranks(x: np.ndarray, groups) -> np.ndarray:
     """Percentile ranks in (0, 1) within each symbol (``groups``: the row indices of each symbol;
     NaN stays NaN): pooling across symbols then compares each symbol with itself, not BTC-sized
     notionals with DOGE-sized ones."""
-    rankdata = need("research", "scipy.stats").rankdata
-
     out = np.full(len(x), np.nan)
     for g in groups:
         v = x[g]
         ok = np.isfinite(v)
         if ok.any():
-            out[g[ok]] = (rankdata(v[ok]) - 0.5) / ok.sum()
+            out[g[ok]] = (_ranks(v[ok]) - 0.5) / ok.sum()
     return out
 
 

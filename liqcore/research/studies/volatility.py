@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from liqcore._extras import need
-from liqcore.research.studies._common import NS_MIN, NS_H, StudyResult, unavailable, Panel, block_corr, _ols, _blocks
+from liqcore.research.studies._common import NS_MIN, NS_H, StudyResult, unavailable, Panel, block_corr, _ols, _blocks, \
+    _ranks
 
 
 VOL_HORIZONS = (("5m", 5), ("15m", 15), ("1h", 60))
@@ -204,13 +205,11 @@ def study_volatility(panel: Panel, n_boot: int = 300, **_):
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
-    rankdata = need("research", "scipy.stats").rankdata
-
     n1 = int(label.sum())
     n0 = len(label) - n1
     if n1 == 0 or n0 == 0:
         return float("nan")
-    r = rankdata(score)
+    r = _ranks(score)
     return float((r[label].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
