@@ -22,7 +22,8 @@ def Rec(gw):
 
 
 def make_gw(fb, **kw):
-    opts = dict(timeout=0.4, retry_backoff=0.05)
+    # (a REST call to the fake on loopback answers in milliseconds; the bound is for a loaded machine)
+    opts = dict(timeout=5.0, retry_backoff=0.05)
     opts.update(kw)
     return BinanceGateway(fb.api_key, fb.api_secret, fb.rest_url, fb.ws_base, **opts)
 

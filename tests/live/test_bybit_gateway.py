@@ -37,7 +37,8 @@ class Recorder:
 
 
 def make_gw(fx, **kw) -> BybitGateway:
-    opts = dict(timeout=0.5, retry_backoff=0.05, ping_interval=5.0)
+    # (a REST call to the fake on loopback answers in milliseconds; the bound is for a loaded machine)
+    opts = dict(timeout=5.0, retry_backoff=0.05, ping_interval=5.0)
     opts.update(kw)
     return BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, **opts)
 
@@ -463,7 +464,7 @@ def test_secrets_never_in_logs_repr_or_errors(caplog):
                     await asyncio.sleep(0.5)
                 finally:
                     await gw.close()
-                bad = BybitGateway(fx.api_key, "not-the-secret-xyz", fx.rest_url, fx.private_ws_url, timeout=0.5, connect_timeout=1)
+                bad = BybitGateway(fx.api_key, "not-the-secret-xyz", fx.rest_url, fx.private_ws_url, timeout=5.0, connect_timeout=5)
                 with pytest.raises(GatewayError) as ei:
                     await bad.start()
                 await bad.close()

@@ -30,7 +30,8 @@ def Rec(gw):
 
 
 def make_gw(fo, **kw):
-    opts = dict(symbols=["ETHUSDT", "SOLUSDT"], timeout=1.0, retry_backoff=0.05, connect_timeout=5.0)
+    # (a REST call to the fake on loopback answers in milliseconds; the bound is for a loaded machine)
+    opts = dict(symbols=["ETHUSDT", "SOLUSDT"], timeout=5.0, retry_backoff=0.05, connect_timeout=5.0)
     opts.update(kw)
     return OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, fo.ws_base, **opts)
 
@@ -175,7 +176,7 @@ def test_wrong_credentials_fail_start_in_one_line_without_the_secret(what, code,
         async with FakeOkx() as fo:
             creds = {"key": fo.api_key, "secret": fo.api_secret, "passphrase": fo.passphrase}
             creds[what] = "WRONGVALUE12345678"
-            gw = OkxGateway(creds["key"], creds["secret"], creds["passphrase"], fo.rest_url, fo.ws_base, timeout=1.0)
+            gw = OkxGateway(creds["key"], creds["secret"], creds["passphrase"], fo.rest_url, fo.ws_base, timeout=5.0)
             with caplog.at_level(logging.DEBUG):
                 with pytest.raises(GatewayError) as ei:
                     await gw.start()
@@ -444,7 +445,7 @@ def test_a_refused_private_login_is_one_line():
     knows the key under a different passphrase.)"""
     async def main():
         async with FakeOkx() as fo, FakeOkx(api_keys={"fake-okx-key-0001": ("FAKEOKXSECRET0000DONOTUSE", "other")}) as ws_fo:
-            gw = OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, ws_fo.ws_base, timeout=1.0,
+            gw = OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, ws_fo.ws_base, timeout=5.0,
                             connect_timeout=5.0)
             with pytest.raises(GatewayError) as ei:
                 await gw.start()
