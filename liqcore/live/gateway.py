@@ -210,6 +210,37 @@ class GatewayCallbacks:
     def _init_callbacks(self) -> None:
         self._update_cbs = []
         self._fill_cbs = []
+        self._protection_cbs = []
+
+    def on_protection(self, cb) -> None:
+        """Register ``cb(event: dict)``: called when an open position's venue-held exit is lost and when it is
+        made whole again (see :meth:`_protection`)."""
+        self._protection_cbs.append(cb)
+
+    def _protection(self, symbol: str, exit_kind: str, action: str, reason: str, **extra) -> dict:
+        """Say what happened to an open position's protection, on every venue the same way.
+
+        ``exit_kind``: ``"tp"``, ``"sl"`` or ``"both"``; ``action``: ``"lost"`` (the venue cancelled, expired,
+        rejected or failed an exit while the position is open), ``"replaced"`` (a new exit is live), ``"closed"``
+        (the position was closed instead) or ``"failed"`` (neither could be done yet); ``reason``: the venue's
+        words.  Logged in one line on ``liqcore.protection`` (naming the venue; an error while the position is
+        unprotected) and handed to the :meth:`on_protection` callbacks (the order manager journals it)."""
+        name = getattr(self, "name", "gateway")
+        event = {"venue": name, "symbol": symbol, "exit": exit_kind, "action": action, "reason": reason,
+                 "ts_ns": time.time_ns(), **extra}
+        what = {"tp": "take-profit", "sl": "stop-loss", "both": "take-profit and stop-loss"}.get(exit_kind, exit_kind)
+        plog = logging.getLogger("liqcore.protection")
+        if action in ("lost", "failed"):
+            plog.error("%s: %s position unprotected: %s %s (%s)", name, symbol, what,
+                       "lost" if action == "lost" else "could not be replaced", reason)
+        else:
+            plog.warning("%s: %s position protected again: %s %s (%s)", name, symbol, what, action, reason)
+        for cb in getattr(self, "_protection_cbs", ()):
+            try:
+                cb(event)
+            except Exception:
+                logging.getLogger(f"liqcore.{name}.gateway").exception("protection callback failed")
+        return event
 
     def on_update(self, cb: UpdateCallback) -> None:
         self._update_cbs.append(cb)

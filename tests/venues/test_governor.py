@@ -158,3 +158,23 @@ def test_code_table_classes_and_documents():
         Code("1", UNKNOWN, "", "")
     with pytest.raises(ValueError):
         CodeTable("x", [Code("1", UNKNOWN, "", "d"), Code("1", REFUSED, "", "d")])
+
+
+def test_protection_events_are_said_in_one_line_and_handed_on(caplog):
+    from liqcore.live.gateway import GatewayCallbacks
+
+    class G(GatewayCallbacks):
+        name = "okx"
+
+    g = G()
+    g._init_callbacks()
+    seen = []
+    g.on_protection(seen.append)
+    g.on_protection(lambda e: 1 / 0)  # a failing callback stops neither the others nor the gateway
+    with caplog.at_level(logging.WARNING, logger="liqcore.protection"):
+        g._protection("ETHUSDT", "sl", "lost", "canceled by the venue")
+        g._protection("ETHUSDT", "sl", "replaced", "new stop-loss live")
+    msgs = [r.getMessage() for r in caplog.records if r.name == "liqcore.protection"]
+    assert msgs[0] == "okx: ETHUSDT position unprotected: stop-loss lost (canceled by the venue)"
+    assert msgs[1].startswith("okx: ETHUSDT position protected again: stop-loss replaced")
+    assert [e["action"] for e in seen] == ["lost", "replaced"] and seen[0]["venue"] == "okx"
