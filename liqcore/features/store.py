@@ -19,7 +19,8 @@ from liqcore._extras import need
 from liqcore.features.registry import (
     ATR_BARS, CORR_BUCKETS, FeatureName, all_bases, parse_name,
 )
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry
+from liqcore.venues.registry import sampled_liquidations
 
 __all__ = ["FeatureStore", "historical", "parse_times", "names_list", "REASONS", "DEFAULT_LOOKBACK", "DEFAULT_MIN_PERIODS"]
 
@@ -243,7 +244,7 @@ class FeatureStore:
             oi=_Stream(self._ts[oi_], v=self._qt[oi_]),
             gap_start=gaps[0], gap_end_max=gaps[1],
             venue_start=self._venue_start.get(int(venue)),
-            sampled=bool(np.any(ev["flags"][li] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
+            sampled=bool(np.any(ev["flags"][li] & int(Flag.SAMPLED))) or sampled_liquidations(int(venue)),
         )
         self._insts[sid] = inst
         return inst

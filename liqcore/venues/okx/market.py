@@ -1,0 +1,27 @@
+"""OKX's public market parts the rest of liqcore asks for through the venue registry: 1-minute candles
+(``GET /api/v5/market/candles``) and the whole market's subscriptions (``liquidation-orders`` for SWAP)."""
+from __future__ import annotations
+
+KLINES = ("/api/v5/market/candles", 300)
+#: [ts, o, h, l, c, vol (contracts), volCcy (base), ...]: the base-unit volume
+KLINE_VOLUME = 6
+
+
+def kline_params(symbol: str, lo: int, hi: int, limit: int) -> dict:
+    return {"instId": symbol, "bar": "1m", "after": hi + 1, "before": lo - 1, "limit": limit}
+
+
+def kline_rows(payload, url: str) -> list:
+    if not isinstance(payload, dict) or str(payload.get("code")) != "0":
+        got = payload if not isinstance(payload, dict) else f"code {payload.get('code')} ({payload.get('msg')})"
+        raise ValueError(f"klines: {url} answered {got}")
+    rows = payload.get("data")
+    return rows if isinstance(rows, list) else []
+
+
+def whole_market_specs(universe: list[str], also: list[str], *, url=None, network="mainnet", book=True,
+                       tickers=False) -> list:
+    """Every swap's liquidations (one channel) and the trades (and book) of ``also``."""
+    from liqcore.venues.okx.stream import connection_specs
+
+    return connection_specs(also, url=url, network=network, trades=True, book=book)
