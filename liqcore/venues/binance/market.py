@@ -25,3 +25,40 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
     from liqcore.venues.binance.stream import connection_specs
 
     return connection_specs(also, url=url, network=network, all_liquidations=True, trades=True, book=book)
+
+
+# ---- data on demand (liqcore.live.ondemand): a symbol's streams subscribed while it is wanted
+#: stream names per SUBSCRIBE message
+PER_MESSAGE = 200
+
+
+def ondemand_names(symbol: str, opts: dict) -> list:
+    """The per-symbol streams of ``symbol`` (its liquidations come on the all-market stream)."""
+    from liqcore.venues.binance.stream import streams
+
+    return [n for n in streams([symbol], trades=opts.get("trades", True), all_liquidations=True,
+                               book=opts.get("book", False), mark_price=opts.get("mark_price", False))
+            if not n.startswith("!")]
+
+
+def subscribe_message(op: str, names: list, msg_id: int) -> dict:
+    return {"method": op.upper(), "params": names, "id": msg_id}
+
+
+def category(name) -> str | None:
+    """The path category a stream's connection takes (``market`` and ``public`` never share one)."""
+    from liqcore.venues.binance.stream import category as cat
+
+    return cat(name)
+
+
+def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
+    """One base connection per path category the on-demand streams need: category -> spec."""
+    from liqcore.venues.binance.stream import category as cat, connection_specs
+
+    return {cat(sp.topics[0]): sp for sp in connection_specs(["X"], url=url, network=network, trades=True, book=True)}
+
+
+def wire_name(symbol: str) -> str:
+    """The name a symbol has in its per-symbol frames and candle requests (the symbol itself)."""
+    return symbol

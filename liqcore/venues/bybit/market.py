@@ -33,3 +33,33 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
     have = set(tops)
     tops += [t for t in topics(also, trades=True, tickers=tickers, book=book) if t not in have]
     return topic_specs(tops, url)
+
+
+# ---- data on demand (liqcore.live.ondemand)
+PER_MESSAGE = 10
+
+
+def ondemand_names(symbol: str, opts: dict) -> list:
+    """The per-symbol topics of ``symbol`` (its liquidations apart)."""
+    from liqcore.venues.bybit.stream import topics
+
+    return [t for t in topics([symbol], trades=opts.get("trades", True), tickers=opts.get("tickers", False),
+                              book=opts.get("book", False)) if not t.startswith(("allLiquidation.", "liquidation."))]
+
+
+def subscribe_message(op: str, names: list, msg_id: int) -> dict:
+    return {"req_id": f"od{msg_id}", "op": op, "args": names}
+
+
+def category(name) -> None:
+    return None
+
+
+def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
+    from liqcore.venues.bybit.stream import connection_specs
+
+    return {None: connection_specs(symbols[:1], url=url, network=network)[0]}
+
+
+def wire_name(symbol: str) -> str:
+    return symbol

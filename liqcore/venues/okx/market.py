@@ -25,3 +25,37 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
     from liqcore.venues.okx.stream import connection_specs
 
     return connection_specs(also, url=url, network=network, trades=True, book=book)
+
+
+# ---- data on demand (liqcore.live.ondemand)
+PER_MESSAGE = 50
+
+
+def ondemand_names(symbol: str, opts: dict) -> list:
+    """The per-symbol channel args of ``symbol`` (its liquidations apart: one channel for every swap)."""
+    from liqcore.venues.okx.stream import args
+
+    return [a for a in args([symbol], trades=opts.get("trades", True), book=opts.get("book", False),
+                            funding=opts.get("funding", False), open_interest=opts.get("open_interest", False),
+                            mark=opts.get("mark", False)) if a.get("channel") != "liquidation-orders"]
+
+
+def subscribe_message(op: str, names: list, msg_id: int) -> dict:
+    return {"op": op, "args": names}
+
+
+def category(name) -> None:
+    return None
+
+
+def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
+    from liqcore.venues.okx.stream import connection_specs
+
+    return {None: connection_specs(symbols[:1], url=url, network=network)[0]}
+
+
+def wire_name(symbol: str) -> str:
+    """OKX asks and answers by instId (``ETHUSDT`` -> ``ETH-USDT-SWAP``; an instId stays as it is)."""
+    from liqcore.venues.okx.stream import inst_id
+
+    return inst_id(symbol)
