@@ -60,7 +60,7 @@ def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = N
 def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
     """Events -> a partition's rows, in one compiled pass (:func:`liqcore._libs.readrows.partition_rows`); an
     empty side of the book (a quote of size 0) with the price 0 a load gives it
-    (:func:`liqcore.io.contract._load_table`; the tardis reader leaves it NaN), so the rows written are the
+    (:func:`liqcore.io.contract.contract_table`; the tardis reader leaves it NaN), so the rows written are the
     rows read back and the file can be marked checked."""
     from liqcore._libs.readrows import partition_rows
 
@@ -626,9 +626,9 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
     "skipped": [...], "unreadable": {...}, "partitions": n, "rows_added": n, "rejects": {...},
     "stale_removed": [...]}``."""
-    from liqcore.io import _expand, _warn_stderr, storage
+    from liqcore.io import expand_paths, warn_stderr, storage
 
-    warn = warn or _warn_stderr
+    warn = warn or warn_stderr
     if storage.is_url(out_dir):  # object storage: nothing local; an existing object is not a dataset
         out = str(out_dir)
         if storage.isfile(out):
@@ -637,7 +637,7 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
             raise ValueError(f"dataset: {out} exists and is not a directory")
-    files = _expand(paths)
+    files = expand_paths(paths)
     if not files:
         raise ValueError("paths: no recording files found")
     with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
@@ -841,9 +841,9 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
         except (ValueError, OSError) as exc:  # of several files, one that cannot be read is skipped
             if strict or len(files) == 1:
                 raise
-            from liqcore.io import _unreadable_why
+            from liqcore.io import unreadable_why
 
-            done["unreadable"][str(f)] = why = _unreadable_why(f, exc)
+            done["unreadable"][str(f)] = why = unreadable_why(f, exc)
             warn(f"skipped {f}: {why}")
             res = None
         if res is not None and (key, str(sel)) in seen:  # listed twice: converted above

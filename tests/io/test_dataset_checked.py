@@ -259,9 +259,9 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     """A partition's rows pass :func:`row_problems` exactly when the contract's reader keeps every one
     of them unchanged (an empty quote side's price it would set to 0 counts as a change)."""
     from liqcore.dataset.write import _ROW_DTYPE
-    from liqcore.io.base import _FileState
+    from liqcore.io.base import FileState
     from liqcore.dataset.checked import row_problems
-    from liqcore.io.contract import _load_table
+    from liqcore.io.contract import contract_table
     from liqcore.types import SymbolRegistry
     from liqcore.venues.common import Sink
 
@@ -272,8 +272,8 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     table = pa.table({"ts_event_ns": r["ts_event_ns"], "ts_recv_ns": r["ts_recv_ns"], "kind": r["kind"],
                       "side": r["side"], "price": r["price"], "qty": r["qty"], "flags": r["flags"],
                       "venue": ["bybit"] * len(r), "symbol": [sym] * len(r)})
-    st_ = _FileState("x", Sink(SymbolRegistry(), None), False, "parquet")
-    out = _load_table(table, st_, lambda row: str(row), null_reason="missing_field")
+    st_ = FileState("x", Sink(SymbolRegistry(), None), False, "parquet")
+    out = contract_table(table, st_, lambda row: str(row), null_reason="missing_field")
     unchanged = len(out) == len(r) and np.array_equal(out["price"], r["price"], equal_nan=True)
     assert (row_problems(r, sym) == 0) == unchanged
 
