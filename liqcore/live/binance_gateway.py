@@ -20,13 +20,16 @@ from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.binance.codes import what_of
 from liqcore.venues.binance.stream import USER_EVENTS, user_stream_url
 from liqcore.venues.binance.rest import (
     BinanceAPIError,
+    BinanceBanned,
     BinanceRateLimited,
     BinanceREST,
     BinanceTransportError,
 )
+from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, UNKNOWN
 
 __all__ = ["BinanceGateway", "parse_order_update", "STATUS_MAP"]
 
@@ -37,6 +40,16 @@ STATUS_MAP = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "f
 _ALGO_STATUS = {"NEW": "new", "CANCELED": "cancelled", "TRIGGERING": "triggered", "TRIGGERED": "triggered",
                 "FINISHED": "filled", "REJECTED": "rejected", "EXPIRED": "cancelled"}
 ERR_NO_SUCH_ORDER, ERR_UNKNOWN_ORDER, ERR_DUPLICATE, ERR_POST_ONLY = -2013, -2011, -4116, -5022
+ERR_NO_LISTEN_KEY = -1125  # "This listenKey does not exist." (User Data Streams: POST a new one)
+
+
+def _what(exc: BaseException) -> str:
+    """The class of a failed request (:mod:`liqcore.venues.binance.codes`): a transport failure is unknown."""
+    if isinstance(exc, BinanceBanned):
+        return BANNED
+    if isinstance(exc, BinanceAPIError):
+        return what_of(exc.code, exc.http_status)
+    return UNKNOWN
 
 
 def _kind_of(o: dict) -> str:
@@ -166,6 +179,8 @@ class BinanceGateway(VenueGateway):
 
     async def place(self, intent: OrderIntent) -> OrderUpdate:
         params = self.order_params(intent)
+        if (ban := self.banned()) is not None:  # (nothing is sent into a known ban)
+            raise GatewayError(f"binance create {intent.client_id}: not sent: {ban}")
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
             self._bracket[intent.symbol] = {"cid": intent.client_id, "tp": None, "sl": None, "placed": False}
@@ -173,6 +188,8 @@ class BinanceGateway(VenueGateway):
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 res = await self.rest.request("POST", "/fapi/v1/order", params, limiter=self.limiter)
+            except BinanceBanned as exc:
+                raise GatewayError(f"binance create {cid}: not sent: {exc.msg}") from None
             except (BinanceAPIError, BinanceTransportError) as exc:
                 if (done := await self._after_create_error(intent, attempt, exc, self._query)) is None:
                     continue
@@ -187,22 +204,26 @@ class BinanceGateway(VenueGateway):
         raise GatewayError(f"binance create {cid}: not placed")  # pragma: no cover - loop always returns/raises
 
     def _create_error(self, exc: BaseException) -> tuple[str, str]:
-        if isinstance(exc, BinanceRateLimited):
-            return "rate_limited", exc.msg
+        """The class of a failed create from Binance's code table (:data:`liqcore.venues.binance.codes.CODES`:
+        -1006, -1007, HTTP 408 and 5xx unknown; -1003 and 429 rate limited; -4116 duplicate; others refused)."""
+        what = _what(exc)
         if isinstance(exc, BinanceAPIError):
-            return ("duplicate" if exc.code == ERR_DUPLICATE else "refused"), f"{exc.code} {exc.msg}"
-        return "unknown", exc.reason
+            return (RATE_LIMITED if what == BANNED else what), f"{exc.code} {exc.msg}"
+        return UNKNOWN, exc.reason
 
     async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
         last = ""
         for i in range(4):
             try:
                 d = await self.rest.request("GET", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": cid})
+            except BinanceBanned as exc:
+                last = exc.msg
+                break  # (the order manager asks again after the ban)
             except BinanceAPIError as exc:
                 if exc.code == ERR_NO_SUCH_ORDER:
                     return None
                 last = str(exc)
-                if not isinstance(exc, BinanceRateLimited):
+                if _what(exc) not in (RATE_LIMITED, UNKNOWN):
                     break
             except BinanceTransportError as exc:
                 last = str(exc)
@@ -221,20 +242,36 @@ class BinanceGateway(VenueGateway):
         return await self._query(symbol, client_id, required=True)
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
-        try:
-            d = await self.rest.request("DELETE", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": client_id}, limiter=self.limiter)
-        except BinanceRateLimited as exc:
-            raise GatewayError(f"binance cancel {client_id}: rate limited ({exc.msg})") from None
-        except (BinanceAPIError, BinanceTransportError) as exc:
-            found = await self._query(symbol, client_id)
-            if found is not None and found.status in _TERMINAL:
-                return found
-            if found is None and isinstance(exc, BinanceAPIError) and exc.code == ERR_UNKNOWN_ORDER:
-                return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.code} {exc.msg}", ts_ns=time.time_ns())
-            raise GatewayError(f"binance cancel {client_id}: {exc}") from None
-        u = _order_rest(d)
-        kind = self._intents[client_id].kind if client_id in self._intents else u.kind
-        return OrderUpdate(client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+        """Cancel by client id.  A cancel whose outcome is unknown (-1006, -1007, HTTP 408/5xx, a timeout) is never
+        reported as done: the order is queried and the cancel sent again until the venue says it is gone (at most
+        ``max_create_attempts`` rounds; then a :class:`GatewayError`, and the order manager asks again)."""
+        last = ""
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                d = await self.rest.request("DELETE", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": client_id},
+                                            limiter=self.limiter)
+            except BinanceBanned as exc:
+                raise GatewayError(f"binance cancel {client_id}: not sent: {exc.msg}") from None
+            except BinanceRateLimited as exc:
+                raise GatewayError(f"binance cancel {client_id}: rate limited ({exc.msg})") from None
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                last = str(exc)
+                found = await self._query(symbol, client_id)
+                if found is not None and found.status in _TERMINAL:
+                    return found
+                if _what(exc) != UNKNOWN:
+                    if found is None and isinstance(exc, BinanceAPIError) and exc.code == ERR_UNKNOWN_ORDER:
+                        return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.code} {exc.msg}", ts_ns=time.time_ns())
+                    raise GatewayError(f"binance cancel {client_id}: {exc}") from None
+                self.stats["ambiguous"] += 1
+                log.warning("binance cancel %s: outcome unknown (%s); the order is %s: cancelling again", client_id, exc,
+                            found.status if found is not None else "not found")
+                await asyncio.sleep(self.retry_backoff * attempt)
+                continue
+            u = _order_rest(d)
+            kind = self._intents[client_id].kind if client_id in self._intents else u.kind
+            return OrderUpdate(client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+        raise GatewayError(f"binance cancel {client_id}: outcome still unknown after {self.max_create_attempts} attempts ({last})")
 
     #: orders per ``DELETE /fapi/v1/batchOrders`` request
     CANCEL_BATCH_MAX = 10
@@ -300,7 +337,7 @@ class BinanceGateway(VenueGateway):
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         try:
-            rows = await self.rest.request("GET", "/fapi/v2/positionRisk", {"symbol": symbol})
+            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
         except (BinanceAPIError, BinanceTransportError) as exc:
             raise GatewayError(f"binance close_position {symbol}: {exc}") from None
         amt = sum(float(r.get("positionAmt") or 0) for r in rows if r.get("symbol") == symbol)
@@ -324,7 +361,7 @@ class BinanceGateway(VenueGateway):
 
     async def positions(self) -> list[PositionInfo]:
         try:
-            rows = await self.rest.request("GET", "/fapi/v2/positionRisk", {})
+            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {})
         except (BinanceAPIError, BinanceTransportError) as exc:
             raise GatewayError(f"binance positions: {exc}") from None
         out = []
@@ -338,14 +375,23 @@ class BinanceGateway(VenueGateway):
         return out
 
     async def equity(self, asset: str = "USDT") -> float:
+        """The account's equity in ``asset``, unrealized PnL included (as on Bybit and OKX): the asset's
+        ``marginBalance`` (wallet balance + unrealized profit) of ``GET /fapi/v3/account`` ("Account Information
+        V3"; the v2 account endpoints are deprecated)."""
         try:
-            rows = await self.rest.request("GET", "/fapi/v2/balance", {})
+            doc = await self.rest.request("GET", "/fapi/v3/account", {})
         except (BinanceAPIError, BinanceTransportError) as exc:
-            raise GatewayError(f"binance balance: {exc}") from None
-        for r in rows:
+            raise GatewayError(f"binance account: {exc}") from None
+        for r in (doc or {}).get("assets") or []:
             if r.get("asset") == asset:
-                return float(r.get("balance") or 0)
-        raise GatewayError(f"binance balance: no {asset} balance")
+                try:
+                    if r.get("marginBalance") not in (None, ""):
+                        return float(r["marginBalance"])
+                    return float(r.get("walletBalance") or 0) + float(r.get("unrealizedProfit") or 0)
+                except (TypeError, ValueError):
+                    raise GatewayError(f"binance account: {asset} marginBalance not a number: "
+                                       f"{r.get('marginBalance')!r}") from None
+        raise GatewayError(f"binance account: no {asset} asset")
 
     # ------------------------------------------------------------------ brackets
     async def _algo(self, symbol: str, caid: str, params: dict) -> None:

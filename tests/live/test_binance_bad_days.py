@@ -1,0 +1,222 @@
+"""BinanceGateway on the venue's bad days, against the fake Binance USD-M venue on loopback; each fault is the one
+a Binance document describes, named in the test:
+
+* "Error Codes" (https://developers.binance.com/docs/derivatives/usds-margined-futures/error-code), 10xx: -1007
+  TIMEOUT "Send status unknown; execution status unknown." and -1006 UNEXPECTED_RESP: an unknown outcome, never a
+  rejection (create and cancel);
+* "General Info", HTTP Return Codes and IP Limits: HTTP 418 with ``Retry-After`` bans the IP: every caller of the
+  host stops until it ends; HTTP 429 pauses every caller for its ``Retry-After``;
+* "Account Information V3" / "Position Information V3": equity with unrealized PnL from v3, the v2 endpoints retired.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from liqcore.live.binance_gateway import BinanceGateway
+from liqcore.live.gateway import GatewayError, OrderIntent
+from liqcore.testing.fake_binance import FakeBinance
+from liqcore.venues.binance.codes import CODES
+from liqcore.venues.governor import reset_governors
+from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, REFUSED, UNKNOWN
+from tests._live_helpers import GatewayRecorder
+
+
+@pytest.fixture(autouse=True)
+def _fresh_governors():
+    reset_governors()  # (one governor per host and process: each test starts with none)
+    yield
+    reset_governors()
+
+
+def run(coro, timeout: float = 60.0):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def make_gw(fb, **kw):
+    opts = dict(timeout=5.0, retry_backoff=0.05)
+    opts.update(kw)
+    return BinanceGateway(fb.api_key, fb.api_secret, fb.rest_url, fb.ws_base, **opts)
+
+
+def entry(cid, symbol="ETHUSDT", qty=0.5, price=2496.25):
+    return OrderIntent(symbol, "buy", qty, price, cid, take_profit=2500.0, stop_loss=2490.01)
+
+
+def test_code_table_follows_the_error_codes_and_general_info_documents():
+    # "Error Codes" 10xx and "General Info" HTTP Return Codes, as the table says them
+    assert CODES.what(-1007) == UNKNOWN and "Send status unknown; execution status unknown." in CODES["-1007"].message
+    assert CODES.what(-1006) == UNKNOWN and "Execution status unknown." in CODES["-1006"].message
+    assert CODES.what("HTTP 408") == UNKNOWN and CODES.what("HTTP 5xx") == UNKNOWN
+    assert CODES.what(-1003) == RATE_LIMITED and CODES.what("HTTP 429") == RATE_LIMITED
+    assert CODES.what("HTTP 418") == BANNED and CODES.what(-4116) == DUPLICATE
+    assert CODES.what(-2019) == REFUSED and CODES.what(-5022) == REFUSED  # (margin insufficient, post-only: refused)
+    assert all(c.doc.startswith("https://developers.binance.com/") for c in CODES.codes.values())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("code,status,created", [(-1007, 408, True), (-1007, 408, False), (-1006, 500, True)])
+def test_error_codes_minus_1007_and_1006_on_create_are_unknown_never_rejected(code, status, created):
+    """Error Codes -1007 / -1006: the create's outcome is unknown; the gateway asks the venue for the client id
+    (GET /fapi/v1/order?origClientOrderId=) and returns what it holds, sending again only when it holds nothing."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            await gw.start()
+            try:
+                fb.set_last_price("ETHUSDT", 2500.0)
+                fb.unknown_outcome_next(1, code=code, status=status, created=created)
+                u = await gw.place(entry("unk-1"))
+                assert (u.client_id, u.status) == ("unk-1", "new")
+                assert len(fb.orders_with_client_id("unk-1")) == 1  # never doubled
+                posts = fb.requests_to("/fapi/v1/order", "POST")
+                assert len(posts) == (1 if created else 2)
+                queries = [r for r in fb.requests_to("/fapi/v1/order", "GET") if r.query.get("origClientOrderId") == "unk-1"]
+                assert queries, "the unknown outcome was resolved by a query of the client id"
+                assert gw.known("unk-1").status == "new"
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_error_code_minus_1007_on_every_create_attempt_leaves_the_order_unknown_not_rejected():
+    """-1007 on every attempt (the order never made): a GatewayError (the order manager keeps the order
+    ``unknown`` and keeps asking), never a ``rejected`` update."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, max_create_attempts=3)
+            rec = GatewayRecorder(gw, default_timeout=5.0)
+            await gw.start()
+            try:
+                fb.set_last_price("ETHUSDT", 2500.0)
+                fb.unknown_outcome_next(3, created=False)
+                with pytest.raises(GatewayError, match="not placed after 3 attempts"):
+                    await gw.place(entry("unk-2"))
+                assert not any(u.status == "rejected" for u in rec.updates)
+                assert gw.known("unk-2") is None or gw.known("unk-2").status != "rejected"
+                assert not fb.orders_with_client_id("unk-2")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("created", [True, False])
+def test_error_code_minus_1007_on_cancel_is_retried_until_the_venue_says_gone(created):
+    """A cancel answered -1007 is not done until the venue confirms: queried, and sent again while the order lives."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            await gw.start()
+            try:
+                fb.set_last_price("ETHUSDT", 2500.0)
+                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "cx-1"))
+                fb.unknown_outcome_next(1, method="DELETE", created=created)
+                u = await gw.cancel("ETHUSDT", "cx-1")
+                assert u.status == "cancelled"
+                assert fb.orders_with_client_id("cx-1")[0].status == "Cancelled"
+                assert len(fb.requests_to("/fapi/v1/order", "DELETE")) == (1 if created else 2)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_general_info_http_418_with_retry_after_bans_every_caller_of_the_host(caplog):
+    """General Info, "IP Limits": HTTP 418 = the IP auto-banned, for Retry-After seconds.  Nothing more is sent
+    to the host until then (queries, positions, orders alike); the ban is said once in one line and a create
+    in it is a GatewayError carrying that line; after it, requests go out again."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            await gw.start()
+            try:
+                fb.set_last_price("ETHUSDT", 2500.0)
+                assert gw.banned() is None
+                fb.ban_next(retry_after_s=2)
+                with caplog.at_level(logging.ERROR, logger="liqcore.governor"):
+                    with pytest.raises(GatewayError, match="IP banned by"):
+                        await gw.positions()
+                line = gw.banned()
+                assert line is not None and line.startswith("binance: IP banned by 127.0.0.1:") and "HTTP 418" in line
+                sent = len(fb.requests)
+                with pytest.raises(GatewayError, match="not sent: binance: IP banned by"):
+                    await gw.place(entry("ban-1"))
+                with pytest.raises(GatewayError, match="IP banned"):
+                    await gw.open_orders()
+                with pytest.raises(GatewayError, match="IP banned"):
+                    await gw.query("ETHUSDT", "whatever")
+                assert len(fb.requests) == sent and fb.requests_in_ban == 0  # nothing sent into the ban
+                bans = [r for r in caplog.records if r.name == "liqcore.governor" and "IP banned" in r.getMessage()]
+                assert len(bans) == 1 and "until" in bans[0].getMessage()
+                t0 = time.monotonic()
+                while gw.banned() is not None:
+                    assert time.monotonic() - t0 < 5.0
+                    await asyncio.sleep(0.05)
+                u = await gw.place(entry("ban-2"))
+                assert u.status == "new" and fb.requests_in_ban == 0
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_general_info_http_429_retry_after_pauses_every_caller_then_retries():
+    """HTTP 429 with Retry-After: the governor holds every caller of the host for that long, then the request
+    is sent again (bounded)."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            await gw.start()
+            try:
+                fb.set_last_price("ETHUSDT", 2500.0)
+                fb.rate_limit_next(1, path="/fapi/v1/order", retry_after_s=1)
+                t0 = time.monotonic()
+                placed, others = await asyncio.gather(gw.place(entry("rl-1")), _later(gw.open_orders(), 0.2))
+                assert placed.status == "new"
+                after = [r for r in fb.requests if r.recv_ns > fb.requests_to("/fapi/v1/order", "POST")[0].recv_ns]
+                gap_s = (after[0].recv_ns - fb.requests_to("/fapi/v1/order", "POST")[0].recv_ns) / 1e9
+                assert gap_s >= 0.9, f"the next request went out {gap_s:.3f} s after the 429 (Retry-After 1 s)"
+                assert time.monotonic() - t0 >= 0.9
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+async def _later(coro, s):
+    await asyncio.sleep(s)
+    return await coro
+
+
+@pytest.mark.integration
+def test_account_information_v3_equity_includes_unrealized_pnl_and_v2_is_not_used():
+    """Account Information V3: the asset's marginBalance (wallet + unrealized); positions from Position Information
+    V3; the v2 balance / positionRisk endpoints (retired in the fake, -5000) never asked."""
+    async def main():
+        async with FakeBinance() as fb:
+            fb.venue.set_position("ETHUSDT", 2.0, 2500.0)
+            fb.set_last_price("ETHUSDT", 2510.0)
+            gw = make_gw(fb)
+            await gw.start()
+            try:
+                eq = await gw.equity()
+                assert eq == pytest.approx(fb.venue.wallet_balance + 2.0 * 10.0)
+                (p,) = await gw.positions()
+                assert (p.symbol, p.side, p.size, p.entry_price) == ("ETHUSDT", "buy", 2.0, 2500.0)
+                assert not [r for r in fb.requests if r.path.startswith("/fapi/v2/")]
+                assert fb.requests_to("/fapi/v3/account") and fb.requests_to("/fapi/v3/positionRisk")
+                u = await gw.close_position("ETHUSDT", "close-1")
+                assert u.kind == "exit"
+            finally:
+                await gw.close()
+
+    run(main())
