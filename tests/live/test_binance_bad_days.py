@@ -220,3 +220,50 @@ def test_account_information_v3_equity_includes_unrealized_pnl_and_v2_is_not_use
                 await gw.close()
 
     run(main())
+
+
+@pytest.mark.integration
+def test_depth_snapshots_after_a_gap_go_through_the_governor_honour_429_retry_after_and_are_paced():
+    """``--book depth`` after a gap: every book waits for ``GET /fapi/v1/depth`` (weight 20 at limit 1000, "Order
+    Book").  The snapshots are asked for a few at a time, not all at once; an HTTP 429 with Retry-After ("General
+    Info", HTTP Return Codes) holds every snapshot request until it has passed; each one is accounted by the host's
+    governor."""
+    import orjson
+
+    from liqcore.live.depthkeep import SNAPSHOTS_IN_FLIGHT, DepthKeeper
+    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.depthsync import DepthLines
+    from liqcore.venues.governor import governor_for
+
+    syms = [f"S{i}USDT" for i in range(8)]
+    got = []
+
+    async def main():
+        async with FakeMarketStream("binance") as fs:
+            for s in syms:
+                fs.depth_books[s] = lambda: (100, [["100.0", "5"]], [["100.1", "1"]])
+            fs.depth_delay_s = 0.15
+            fs.depth_rate_limits = [1]
+            lines = DepthLines()
+            k = DepthKeeper("binance", rest_base=fs.rest_url, lines=lines, hourly=False,
+                            on_snapshot=lambda sym, path, body, doc, recv: (got.append(sym),
+                                                                            lines.rest("binance", {"symbol": sym, "body": doc})))
+            try:
+                now_ms = int(time.time() * 1000)
+                for s in syms:
+                    k.frame(orjson.dumps({"e": "depthUpdate", "E": now_ms, "T": now_ms, "s": s, "U": 90, "u": 101,
+                                          "pu": 89, "b": [["100.0", "4"]], "a": []}), time.time_ns())
+                t0 = time.monotonic()
+                while len(set(got)) < len(syms):
+                    assert time.monotonic() - t0 < 30, f"snapshots: {got}"
+                    await asyncio.sleep(0.02)
+            finally:
+                await k.close()
+            assert fs.depth_max_in_flight <= SNAPSHOTS_IN_FLIGHT
+            first = fs.depth_times[0]  # (answered 429, Retry-After 1 s, at once; another one may be on its way already)
+            early = [t - first for t in fs.depth_times[1:] if 0.05 < t - first < 0.95]
+            assert not early, f"snapshot requests {early} s after a 429 with Retry-After 1 s"
+            gov = governor_for("binance", fs.rest_url)
+            assert gov.requests == len(fs.depth_times) and gov.rate_waits >= 1
+
+    run(main())
