@@ -41,6 +41,9 @@ _ALGO_STATUS = {"NEW": "new", "CANCELED": "cancelled", "TRIGGERING": "triggered"
                 "FINISHED": "filled", "REJECTED": "rejected", "EXPIRED": "cancelled"}
 ERR_NO_SUCH_ORDER, ERR_UNKNOWN_ORDER, ERR_DUPLICATE, ERR_POST_ONLY = -2013, -2011, -4116, -5022
 ERR_NO_LISTEN_KEY = -1125  # "This listenKey does not exist." (User Data Streams: POST a new one)
+#: "A single connection is only valid for 24 hours; expect to be disconnected at the 24 hour mark" (User Data
+#: Streams, Connect): the gateway opens a new one a little before
+MAX_CONNECTION_S = 23.5 * 3600
 
 
 def _what(exc: BaseException) -> str:
@@ -100,14 +103,23 @@ class BinanceGateway(VenueGateway):
                  ws_base: str = "wss://fstream.binance.com", *, symbols: list[str] | None = None, recv_window: int = 5000,
                  timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2, keepalive: float = 1800.0,
                  connect_timeout: float = 10.0, reconnect_max: float = 10.0, order_rate: int = 10,
-                 user_events: tuple[str, ...] = USER_EVENTS) -> None:
+                 user_events: tuple[str, ...] = USER_EVENTS, heartbeat: float = 30.0,
+                 max_connection_s: float = MAX_CONNECTION_S, exit_confirm_s: float = 30.0) -> None:
         self._hold_keys(api_key, api_secret)
         self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
         self.ws_base = ws_base.rstrip("/")
         self.symbols = list(symbols) if symbols else None
         self.max_create_attempts = int(max_create_attempts)
         self.retry_backoff = float(retry_backoff)
+        if not keepalive > 0:
+            raise ValueError(f"listen-key-keepalive: must be > 0 seconds, got {keepalive!r}")
         self.keepalive = float(keepalive)
+        #: liveness: a websocket ping every ``heartbeat`` s, the connection closed (and opened again) when no pong
+        #: comes within half of it; ``max_connection_s``: reconnect before the venue's 24 h limit ends the connection
+        self.heartbeat = float(heartbeat)
+        self.max_connection_s = float(max_connection_s)
+        #: a lost exit not confirmed live again within this long: the position is closed at market
+        self.exit_confirm_s = float(exit_confirm_s)
         self.connect_timeout = float(connect_timeout)
         self.reconnect_max = float(reconnect_max)
         self.limiter = SlidingWindowLimiter(order_rate, 1.0)
@@ -121,7 +133,8 @@ class BinanceGateway(VenueGateway):
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
-                      "brackets": 0, "bad_events": 0}
+                      "brackets": 0, "bad_events": 0, "listen_key_renewed": 0, "exits_lost": 0, "exits_replaced": 0,
+                      "exits_closed": 0}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -519,31 +532,49 @@ class BinanceGateway(VenueGateway):
         elif e == "listenKeyExpired":
             raise ConnectionError("listenKey expired")
 
-    async def _keepalive(self) -> None:
+    async def _keepalive(self, ws) -> None:
+        """``PUT /fapi/v1/listenKey`` every ``keepalive`` s.  Answered -1125 "This listenKey does not exist." (User
+        Data Streams, "Keepalive User Data Stream"): the key is gone and its stream says nothing more, so the
+        stream is closed: the loop POSTs a new listenKey, connects again and reconciles what it missed."""
         while True:
             await asyncio.sleep(self.keepalive)
             try:
                 await self.rest.request("PUT", "/fapi/v1/listenKey", signed=False, key_only=True)
-            except (BinanceAPIError, BinanceTransportError) as exc:
+            except BinanceAPIError as exc:
+                if exc.code == ERR_NO_LISTEN_KEY:
+                    self.stats["listen_key_renewed"] += 1
+                    log.warning("binance listenKey gone (%s %s): a new listenKey and a new user stream",
+                                exc.code, exc.msg)
+                    await ws.close()
+                    return
                 log.warning("binance listenKey keepalive failed: %s", exc)
+            except BinanceTransportError as exc:
+                log.warning("binance listenKey keepalive failed: %s", exc)
+
+    async def _end_at_limit(self, ws) -> None:
+        """Close the connection before the venue's 24 h limit does (a new one is opened and reconciled at once)."""
+        await asyncio.sleep(self.max_connection_s)
+        log.info("binance user stream: %.0f s old, opened again before the venue's 24 h limit", self.max_connection_s)
+        await ws.close()
 
     async def _stream(self) -> None:
         import aiohttp
 
         backoff, ever, connected_ms = 0.1, False, 0
         while not self._closing:
-            ka = None
+            ka = limit = None
             try:
                 lk = (await self.rest.request("POST", "/fapi/v1/listenKey", signed=False, key_only=True))["listenKey"]
                 async with self._session.ws_connect(user_stream_url(self.ws_base, lk, self.user_events),
-                                                    heartbeat=30.0) as ws:
+                                                    heartbeat=self.heartbeat) as ws:
                     if ever:
                         self.stats["reconnects"] += 1
                         self._spawn(self._resync(connected_ms))
                     connected_ms = self.rest.now_ms()
                     ever, backoff = True, 0.1
                     self.connected.set()
-                    ka = asyncio.create_task(self._keepalive())
+                    ka = asyncio.create_task(self._keepalive(ws))
+                    limit = asyncio.create_task(self._end_at_limit(ws))
                     async for msg in ws:
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
@@ -555,6 +586,9 @@ class BinanceGateway(VenueGateway):
                         except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
                             self.stats["bad_events"] += 1
                             log.warning("binance user event dropped: %s", exc)
+                    if not self._closing:
+                        reason = ws.exception() or f"closed (code {ws.close_code})"
+                        log.warning("binance user stream ended: %s", reason)
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, ConnectionError, OSError, BinanceAPIError, BinanceTransportError, KeyError) as exc:
@@ -562,8 +596,9 @@ class BinanceGateway(VenueGateway):
                     log.warning("binance user stream down (%s); reconnecting in %.2fs", type(exc).__name__, backoff)
             finally:
                 self.connected.clear()
-                if ka is not None:
-                    ka.cancel()
+                for t in (ka, limit):
+                    if t is not None:
+                        t.cancel()
             if self._closing:
                 break
             await asyncio.sleep(backoff * (1 + 0.2 * random.random()))

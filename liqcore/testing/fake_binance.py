@@ -298,7 +298,8 @@ class FakeBinance(LoopbackVenue):
         self.user_urls.append(request.path_qs)
         key = request.match_info.get("key") or request.query.get("listenKey", "")
         events = request.query.get("events")
-        allowed = set(events.split("/")) if events else None
+        # (an ``events=`` present but empty allows nothing: as production, which then sends no event)
+        allowed = None if events is None else {e for e in events.split("/") if e}
         if request.path.startswith("/ws/"):
             allowed = set()  # the retired unrouted path: connects, and is never sent an event
         ws = web.WebSocketResponse(autoping=False)  # (pongs answered below, unless the stream plays mute)

@@ -267,3 +267,91 @@ def test_depth_snapshots_after_a_gap_go_through_the_governor_honour_429_retry_af
             assert gov.requests == len(fs.depth_times) and gov.rate_waits >= 1
 
     run(main())
+
+
+def _algos(fb):
+    return {o.order_link_id: o for o in fb.venue.orders.values() if o.stop_order_type}
+
+
+@pytest.mark.integration
+def test_user_data_streams_keepalive_minus_1125_posts_a_new_listen_key_and_books_the_fill_missed_once():
+    """User Data Streams, "Keepalive User Data Stream": a keepalive answered -1125 "This listenKey does not exist."
+    means the key and its stream are gone: the gateway POSTs a new listenKey, opens a new stream and reconciles
+    (userTrades + order query): the fill made meanwhile is booked once and its exits go out at once."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, keepalive=0.3)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(entry("lk-1"))
+                fb.expire_listen_keys()  # (the open stream gets nothing more)
+                await fb.trade("ETHUSDT", 2496.0)  # the entry fills unseen
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await rec.wait(lambda: len(_algos(fb)) == 2)
+                assert -1125 in fb.keepalive_answers and gw.stats["listen_key_renewed"] >= 1
+                assert len(fb.requests_to("/fapi/v1/listenKey", "POST")) >= 2
+                assert len({u.split("listenKey=")[1].split("&")[0] for u in fb.user_urls}) >= 2
+                await asyncio.sleep(0.5)
+                assert [f.exec_id for f in rec.fills].count(rec.fills[0].exec_id) == 1
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_user_stream_open_but_mute_no_pong_is_found_dead_and_the_missed_fill_booked_once():
+    """A user stream open but mute (no event, no pong): the gateway's ping gets no pong within half its heartbeat,
+    the connection is closed and opened again, and the reconciliation books the fill the mute stream never sent,
+    once, with its exits."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, heartbeat=0.4)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(entry("mute-1"))
+                fb.mute_user_stream = True
+                await fb.trade("ETHUSDT", 2496.0)
+                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await rec.wait(lambda: len(_algos(fb)) == 2)  # exits placed for the late fill
+                fb.mute_user_stream = False
+                await asyncio.sleep(1.0)  # (more reconnects may come: none books the fill again)
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_user_stream_is_opened_again_before_the_24_hour_limit_and_nothing_is_booked_twice():
+    """User Data Streams, Connect: "A single connection is only valid for 24 hours": the gateway opens a new one
+    before (here after 0.5 s) and reconciles; a fill before the switch is booked once."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, max_connection_s=0.5)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(entry("day-1"))
+                await fb.trade("ETHUSDT", 2496.0)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await rec.wait(lambda: gw.stats["reconnects"] >= 2)
+                assert len(fb.user_urls) >= 3
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_listen_key_keepalive_must_be_positive():
+    with pytest.raises(ValueError, match="listen-key-keepalive: must be > 0 seconds"):
+        BinanceGateway("k", "s", keepalive=0)
