@@ -40,6 +40,9 @@ STATUS_MAP = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "f
 _ALGO_STATUS = {"NEW": "new", "CANCELED": "cancelled", "TRIGGERING": "triggered", "TRIGGERED": "triggered",
                 "FINISHED": "filled", "REJECTED": "rejected", "EXPIRED": "cancelled"}
 ERR_NO_SUCH_ORDER, ERR_UNKNOWN_ORDER, ERR_DUPLICATE, ERR_POST_ONLY = -2013, -2011, -4116, -5022
+#: the algo statuses of a conditional order ended without being triggered ("Event: Algo Order Update", Algo Status:
+#: CANCELED, EXPIRED = cancelled by the system, REJECTED = denied by the matching engine, e.g. a margin check)
+_GONE_UNTRIGGERED = ("CANCELED", "EXPIRED", "REJECTED")
 ERR_NO_LISTEN_KEY = -1125  # "This listenKey does not exist." (User Data Streams: POST a new one)
 #: "A single connection is only valid for 24 hours; expect to be disconnected at the 24 hour mark" (User Data
 #: Streams, Connect): the gateway opens a new one a little before
@@ -127,6 +130,7 @@ class BinanceGateway(VenueGateway):
         self._pos_qty: dict[str, float] = {}
         self._algo_cid: dict[str, str] = {}  # clientAlgoId -> entry client_id
         self._triggered: dict[str, tuple[str, str]] = {}  # order id a conditional order triggered -> (entry cid, kind)
+        self._cancelling: set[str] = set()  # clientAlgoIds we asked the venue to cancel (their CANCELED is ours)
         #: the user-stream events asked for (the private route's ``events`` allow list)
         self.user_events = tuple(user_events)
         self._init_stream_state()
@@ -407,33 +411,65 @@ class BinanceGateway(VenueGateway):
         raise GatewayError(f"binance account: no {asset} asset")
 
     # ------------------------------------------------------------------ brackets
-    async def _algo(self, symbol: str, caid: str, params: dict) -> None:
-        """Create one conditional order idempotently (query by clientAlgoId on an unknown outcome)."""
+    async def _algo(self, symbol: str, caid: str, params: dict, report: bool = True) -> str:
+        """Create one conditional order idempotently: ``"placed"`` (the venue holds it: answered, a duplicate
+        clientAlgoId, or found by a query of the clientAlgoId after an unknown outcome), ``"refused"`` (reported
+        as a ``rejected`` update of the exit when ``report``) or ``"unknown"`` (not confirmed after the bounded
+        attempts, or a ban)."""
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 await self.rest.request("POST", "/fapi/v1/algoOrder", params, limiter=self.limiter)
-                return
+                return "placed"
+            except BinanceBanned as exc:
+                log.error("binance %s not sent: %s", caid, exc.msg)
+                return "unknown"
             except BinanceAPIError as exc:
-                if exc.code == ERR_DUPLICATE:
-                    return
-                if isinstance(exc, BinanceRateLimited):
+                what = _what(exc)
+                if what == DUPLICATE:
+                    return "placed"
+                if what == RATE_LIMITED:
                     await asyncio.sleep(self.retry_backoff * attempt)
                     continue
-                log.error("binance %s rejected: %s %s", caid, exc.code, exc.msg)
-                await self._emit(self._update_cbs, OrderUpdate(self._bracket.get(symbol, {}).get("cid", caid), "rejected", symbol,
-                                                               reason=f"{exc.code} {exc.msg}", kind="tp" if caid.endswith("-tp") else "sl",
-                                                               ts_ns=time.time_ns()))
-                return
+                if what != UNKNOWN:
+                    log.error("binance %s rejected: %s %s", caid, exc.code, exc.msg)
+                    if report:
+                        await self._emit(self._update_cbs, OrderUpdate(
+                            self._bracket.get(symbol, {}).get("cid", caid), "rejected", symbol, reason=f"{exc.code} {exc.msg}",
+                            kind="tp" if caid.endswith("-tp") else "sl", ts_ns=time.time_ns()))
+                    return "refused"
             except BinanceTransportError:
-                try:
-                    await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
-                    return  # it is there
-                except BinanceAPIError as exc:
-                    if exc.code != ERR_NO_SUCH_ORDER:
-                        await asyncio.sleep(self.retry_backoff * attempt)
-                except BinanceTransportError:
-                    await asyncio.sleep(self.retry_backoff * attempt)
+                pass
+            # an unknown outcome: does the venue hold it?
+            st = await self._algo_status(symbol, caid)
+            if st in ("NEW", "TRIGGERING", "TRIGGERED", "FINISHED"):
+                return "placed"
+            await asyncio.sleep(self.retry_backoff * attempt)
         log.error("binance %s: conditional order not confirmed after %d attempts", caid, self.max_create_attempts)
+        return "unknown"
+
+    async def _algo_status(self, symbol: str, caid: str) -> str | None:
+        """The venue's ``algoStatus`` of a clientAlgoId (``GET /fapi/v1/algoOrder``), ``""`` when it holds none
+        (-2013), None when it did not say."""
+        try:
+            d = await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
+        except BinanceAPIError as exc:
+            return "" if exc.code == ERR_NO_SUCH_ORDER else None
+        except BinanceTransportError:
+            return None
+        return str((d or {}).get("algoStatus") or "")
+
+    def _exit_params(self, symbol: str, kind: str, caid: str, qty: float, close: str) -> dict:
+        """The ``POST /fapi/v1/algoOrder`` of a take-profit (a TAKE_PROFIT limit at its trigger) or a stop-loss
+        (STOP_MARKET), reduce-only, on the contract price."""
+        intent = self._intents[self._bracket[symbol]["cid"]]
+        if kind == "tp":
+            tp = self._px(symbol, intent.take_profit)
+            return {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "TAKE_PROFIT",
+                    "quantity": self._qty(symbol, qty), "price": tp, "triggerPrice": tp, "timeInForce": "GTC",
+                    "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": caid}
+        return {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "STOP_MARKET",
+                "quantity": self._qty(symbol, qty), "triggerPrice": self._px(symbol, intent.stop_loss),
+                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": caid}
 
     async def _place_bracket(self, symbol: str, qty: float) -> None:
         br = self._bracket.get(symbol)
@@ -445,21 +481,16 @@ class BinanceGateway(VenueGateway):
             return
         close = "SELL" if intent.side == "buy" else "BUY"
         base = br["cid"][:32]
-        q = self._qty(symbol, qty)
+        br["qty"], br["close"] = qty, close
         self.stats["brackets"] += 1
         for suffix in ("tp", "sl"):
             self._algo_cid[f"{base}-{suffix}"] = br["cid"]
         if intent.take_profit:
             br["tp"] = f"{base}-tp"
-            tp = self._px(symbol, intent.take_profit)
-            await self._algo(symbol, br["tp"], {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "TAKE_PROFIT",
-                                                "quantity": q, "price": tp, "triggerPrice": tp, "timeInForce": "GTC",
-                                                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": br["tp"]})
+            await self._algo(symbol, br["tp"], self._exit_params(symbol, "tp", br["tp"], qty, close))
         if intent.stop_loss:
             br["sl"] = f"{base}-sl"
-            await self._algo(symbol, br["sl"], {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "STOP_MARKET",
-                                                "quantity": q, "triggerPrice": self._px(symbol, intent.stop_loss),
-                                                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": br["sl"]})
+            await self._algo(symbol, br["sl"], self._exit_params(symbol, "sl", br["sl"], qty, close))
 
     async def _clear_bracket(self, symbol: str) -> None:
         br = self._bracket.pop(symbol, None)
@@ -468,6 +499,7 @@ class BinanceGateway(VenueGateway):
         for caid in (br.get("tp"), br.get("sl")):
             if not caid:
                 continue
+            self._cancelling.add(caid)  # (its CANCELED is ours: not a lost exit)
             try:
                 await self.rest.request("DELETE", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid}, limiter=self.limiter)
             except BinanceAPIError as exc:
@@ -475,6 +507,80 @@ class BinanceGateway(VenueGateway):
                     log.warning("binance cancel of %s failed: %s", caid, exc)
             except BinanceTransportError as exc:
                 log.warning("binance cancel of %s failed: %s", caid, exc)
+
+    # ------------------------------------------------------------------ exits the venue ends
+    async def _position_amt(self, symbol: str) -> float | None:
+        """The signed position of ``symbol`` now (``GET /fapi/v3/positionRisk``), None when the venue did not say."""
+        try:
+            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
+        except (BinanceAPIError, BinanceTransportError):
+            return None
+        amt = sum(float(r.get("positionAmt") or 0) for r in rows or [] if r.get("symbol") == symbol)
+        self._pos_qty[symbol] = amt
+        return amt
+
+    async def _exit_lost(self, symbol: str, kind: str, caid: str, reason: str) -> None:
+        """An open position's take-profit or stop-loss ended by the venue, not by us (``ALGO_UPDATE`` CANCELED /
+        EXPIRED / REJECTED, or gone from the open algo orders after a reconnect): said (``lost``), then placed again
+        at once at the same level under a new clientAlgoId (``replaced``); refused, or not confirmed within
+        ``exit_confirm_s``: the position is closed at market, reduce-only (``closed``; ``failed`` if that fails)."""
+        br = self._bracket.get(symbol)
+        if br is None or br.get(kind) != caid or caid in br.setdefault("repairing", set()):
+            return
+        br["repairing"].add(caid)
+        try:
+            amt = await self._position_amt(symbol)
+            if amt == 0:
+                return  # (flat: the venue ended the exit with the position; nothing to protect)
+            self.stats["exits_lost"] += 1
+            cid = br["cid"]
+            self._protection(symbol, kind, "lost", reason, client_id=cid, client_algo_id=caid)
+            qty = abs(amt) if amt else br.get("qty", 0.0)
+            n = br["n"] = br.get("n", 0) + 1
+            new = f"{cid[:26]}-r{n}-{kind}"
+            self._algo_cid[new] = cid
+            try:
+                got = await asyncio.wait_for(self._algo(symbol, new, self._exit_params(symbol, kind, new, qty, br["close"]),
+                                                        report=False), self.exit_confirm_s)
+            except asyncio.TimeoutError:
+                got = "unknown"
+            if got == "placed":
+                br[kind] = new
+                self.stats["exits_replaced"] += 1
+                self._protection(symbol, kind, "replaced", f"placed again as {new}", client_id=cid, client_algo_id=new)
+                return
+            self._cancelling.add(new)
+            try:
+                u = await self.close_position(symbol, f"{cid[:26]}-x{n}")
+            except GatewayError as exc:
+                self._protection(symbol, kind, "failed", f"exit {got} and the market close failed: {exc}", client_id=cid)
+                return
+            self.stats["exits_closed"] += 1
+            self._protection(symbol, kind, "closed", f"exit {got} when placed again: closed at market ({u.status})",
+                             client_id=cid, close_client_id=u.client_id)
+        finally:
+            br["repairing"].discard(caid)
+
+    async def _check_exits(self) -> None:
+        """After a reconnect: every exit of an open position must still be pending at the venue
+        (``GET /fapi/v1/openAlgoOrders``); one that is gone and ended not triggered (CANCELED / EXPIRED /
+        REJECTED) is a lost exit (:meth:`_exit_lost`)."""
+        for sym, br in list(self._bracket.items()):
+            if not br["placed"] or not self._pos_qty.get(sym):
+                continue
+            try:
+                rows = await self.rest.request("GET", "/fapi/v1/openAlgoOrders", {"symbol": sym})
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                log.warning("binance open algo orders of %s: %s", sym, exc)
+                continue
+            pending = {str(r.get("clientAlgoId") or "") for r in rows or [] if isinstance(r, dict)}
+            for kind in ("tp", "sl"):
+                caid = br.get(kind)
+                if not caid or caid in pending or caid in self._cancelling:
+                    continue
+                st = await self._algo_status(sym, caid)
+                if st in _GONE_UNTRIGGERED:
+                    await self._exit_lost(sym, kind, caid, f"{st} at the venue (found after a reconnect)")
 
     # ------------------------------------------------------------------ user stream
     async def _handle(self, ev: dict) -> None:
@@ -519,6 +625,11 @@ class BinanceGateway(VenueGateway):
             if o.get("X") == "FINISHED" and _f(o, "aq") < _f(o, "q"):
                 st = "cancelled"  # (FINISHED: the triggered order was filled or cancelled in the matching engine)
             sym = str(o.get("s") or "")
+            if o.get("X") in _GONE_UNTRIGGERED and caid not in self._cancelling and self._pos_qty.get(sym):
+                br = self._bracket.get(sym)
+                if br is not None and br.get(caid[-2:]) == caid:
+                    self._spawn(self._exit_lost(sym, caid[-2:], caid, f"{o.get('X')} by the venue"
+                                                + (f" ({o.get('rm')})" if o.get("rm") else "")))
             cid = self._algo_cid.get(caid, caid)
             ai = str(o.get("ai") or "")
             if ai:  # the order it triggered in the matching engine: its updates are this exit's
@@ -650,3 +761,4 @@ class BinanceGateway(VenueGateway):
         for sym, br in list(self._bracket.items()):
             if br["placed"] and not self._pos_qty.get(sym):
                 self._spawn(self._clear_bracket(sym))  # closed while the stream was down
+        await self._check_exits()

@@ -140,6 +140,13 @@ class FakeBinance(LoopbackVenue):
         self._code_faults.extend({"path": path, "method": method, "code": code, "msg": msg, "status": status,
                                   "process": created} for _ in range(k))
 
+    def refuse_next(self, path: str, method: str = "POST", *, code: int = -2019, msg: str = "Margin is insufficient.",
+                    status: int = 400) -> None:
+        """The next ``method path`` is refused with ``code`` (default -2019 "Margin is insufficient.", USD-M "Error
+        Codes", 20xx) and not done."""
+        self._code_faults.append({"path": path, "method": method, "code": code, "msg": msg, "status": status,
+                                  "process": False})
+
     def ban_next(self, retry_after_s: float = 5.0) -> None:
         """The next request and every one after it for ``retry_after_s`` seconds are answered HTTP 418 with
         ``Retry-After`` (the seconds left) and -1003 "Way too much request weight used; IP banned until %s."

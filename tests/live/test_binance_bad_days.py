@@ -355,3 +355,127 @@ def test_user_stream_is_opened_again_before_the_24_hour_limit_and_nothing_is_boo
 def test_listen_key_keepalive_must_be_positive():
     with pytest.raises(ValueError, match="listen-key-keepalive: must be > 0 seconds"):
         BinanceGateway("k", "s", keepalive=0)
+
+
+async def _filled_with_exits(fb, gw, rec, cid):
+    await fb.trade("ETHUSDT", 2500.0)
+    await gw.place(entry(cid))
+    await fb.trade("ETHUSDT", 2496.0)
+    await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+    await rec.wait(lambda: len([o for o in _algos(fb).values() if o.status == "Untriggered"]) == 2)
+
+
+def _open_exits(fb):
+    return {o.order_link_id: o for o in _algos(fb).values() if o.status == "Untriggered"}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("status", ["CANCELED", "EXPIRED", "REJECTED"])
+def test_event_algo_order_update_exit_ended_by_the_venue_is_replaced_at_once(status):
+    """"Event: Algo Order Update": an open position's take-profit ended by the venue (``X`` CANCELED, EXPIRED or
+    REJECTED, not at our request): said as ``lost``, placed again at once at the same level under a new
+    clientAlgoId, said as ``replaced``; the position keeps both exits."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await _filled_with_exits(fb, gw, rec, "ex-1")
+                await fb.venue_cancels_algo("ex-1-tp", status, reason="Reduce Only reject" if status == "REJECTED" else "")
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
+                assert events[0]["exit"] == "tp" and status in events[0]["reason"]
+                exits = _open_exits(fb)
+                assert set(exits) == {"ex-1-sl", "ex-1-r1-tp"}
+                tp = exits["ex-1-r1-tp"]
+                assert (tp.trigger_price, tp.price, tp.qty, tp.side, tp.reduce_only) == (2500.0, 2500.0, 0.5, "Sell", True)
+                assert fb.venue.positions["ETHUSDT"].size == 0.5
+                # the new take-profit works: its fill is the position's exit, booked once, the stop-loss cleared
+                await fb.trade("ETHUSDT", 2500.0)
+                await fb.trade("ETHUSDT", 2500.5)
+                await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+                await rec.wait(lambda: not _open_exits(fb))
+                assert [f.client_id for f in rec.fills if f.kind == "tp"] == ["ex-1"]
+                assert [e["action"] for e in events] == ["lost", "replaced"]  # (our own cancel of the SL: not lost)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_event_algo_order_update_exit_lost_and_refused_again_closes_the_position_at_market():
+    """A stop-loss the venue rejected, and its replacement refused (-2019 "Margin is insufficient."): the position
+    is closed at market, reduce-only, and said as ``closed``; nothing stays open."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await _filled_with_exits(fb, gw, rec, "ex-2")
+                fb.refuse_next("/fapi/v1/algoOrder")
+                await fb.venue_cancels_algo("ex-2-sl", "REJECTED", reason="Margin is insufficient.")
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "closed"])
+                await rec.wait(lambda: fb.venue.positions["ETHUSDT"].size == 0)
+                await rec.wait(lambda: not _open_exits(fb))
+                closes = [r for r in fb.requests_to("/fapi/v1/order", "POST") if r.query.get("type") == "MARKET"]
+                assert len(closes) == 1 and closes[0].query["reduceOnly"] == "true" and closes[0].query["side"] == "SELL"
+                await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
+                assert len([f for f in rec.fills if f.kind == "exit"]) == 1
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_exit_cancelled_by_the_venue_while_the_stream_was_down_is_found_after_the_reconnect():
+    """The ALGO_UPDATE lost with the connection: after reconnecting, the open algo orders are polled
+    (GET /fapi/v1/openAlgoOrders); the exit gone CANCELED is treated as lost and placed again."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await _filled_with_exits(fb, gw, rec, "ex-3")
+                fb.stalled = True
+                await fb.venue_cancels_algo("ex-3-sl", "CANCELED")
+                fb.stalled = False
+                fb.drop()
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
+                assert set(_open_exits(fb)) == {"ex-3-tp", "ex-3-r1-sl"}
+                assert fb.requests_to("/fapi/v1/openAlgoOrders")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_exit_expired_with_the_position_closed_is_not_a_lost_exit():
+    """EXPIRED "when ... closes all positions on that symbol" (the Algo Status list): flat, nothing to protect."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await _filled_with_exits(fb, gw, rec, "ex-4")
+                fb.venue.set_position("ETHUSDT", 0.0, 0.0)  # (closed elsewhere; the ACCOUNT_UPDATE not seen yet)
+                await fb.venue_cancels_algo("ex-4-tp", "EXPIRED")
+                await asyncio.sleep(0.5)
+                assert not events and not fb.requests_to("/fapi/v1/order", "POST")[1:]
+            finally:
+                await gw.close()
+
+    run(main())
