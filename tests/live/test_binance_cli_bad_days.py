@@ -1,0 +1,133 @@
+"""``liqcore run --venue binance --live`` in a child process against the fake Binance on 127.0.0.1 on its bad days,
+each fault the one a Binance document describes:
+
+* User Data Streams, "Keepalive User Data Stream": the keepalive (``--listen-key-keepalive``) answered -1125 "This
+  listenKey does not exist.": a new listenKey and stream, the fill made meanwhile booked once with its exits;
+* "Error Codes" -1007 TIMEOUT ("Send status unknown; execution status unknown.") on the entry's create, the order
+  really made: it is found by its client id and managed (filled, protected), never taken for a rejection.
+
+After each, with the run stopped by SIGINT: every order the venue holds is known to the run's journal in the
+venue's state, no fill is booked twice, and a position still open holds both its take-profit and stop-loss at
+the venue (a flat one none)."""
+from __future__ import annotations
+
+import signal
+
+import orjson
+import pytest
+
+from liqcore.testing.fake_binance import FakeBinance
+from liqcore.testing.fake_exchange import FakeExchangeThread
+from tests.live.test_live_cli_venues import _binance_cascade_to_entry, _binance_run, journal_rows, on_loop, params
+
+from _procs import signal_and_wait, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def _fill_entry_and_wait_for_exits(th, fb, child, entry):
+    px = float(entry["price"])
+    th.call(fb.trade("ETHUSDT", px - 1.0))  # a print through the resting buy: filled
+
+    def brackets():
+        return [params(r) for r in fb.requests_to("/fapi/v1/algoOrder", "POST") if r.http_status == 200]
+    wait_until(child, lambda: len(brackets()) >= 2, "take-profit and stop-loss placed")
+    return brackets()
+
+
+def _stop_and_summary(child, tmp_path):
+    signal_and_wait(child, signal.SIGINT, 60, "liqcore run --venue binance --live")
+    out, err = child.communicate()
+    assert child.returncode == 0, err.decode()[-2000:]
+    return orjson.loads(out.decode().strip().splitlines()[-1]), err.decode()
+
+
+def _venue_orders_known(fb, tmp_path):
+    """Every regular order the venue holds is in the run's journal under the same client id, in the same state."""
+    journal = {cid: st for cid, st in journal_rows(tmp_path / "j.sqlite", "SELECT client_id, status FROM orders "
+                                                                                 "WHERE kind IN ('entry', 'exit')")}
+    names = {"New": "new", "PartiallyFilled": "partially_filled", "Filled": "filled", "Cancelled": "cancelled"}
+    for o in fb.venue.orders.values():
+        if o.stop_order_type:
+            continue
+        assert o.order_link_id in journal, (o.order_link_id, journal)
+        assert journal[o.order_link_id] == names.get(o.status, o.status), (o.order_link_id, o.status, journal)
+    pending = [o for o in fb.venue.orders.values() if o.stop_order_type and o.status == "Untriggered"]
+    size = fb.venue.positions["ETHUSDT"].size if "ETHUSDT" in fb.venue.positions else 0.0
+    if size:
+        assert sorted(o.stop_order_type for o in pending) == ["StopLoss", "TakeProfit"], pending
+        assert all(o.qty == abs(size) and o.reduce_only for o in pending), pending
+    else:
+        assert not pending, pending
+
+
+@pytest.mark.timeout(240)
+def test_cli_listen_key_keepalive_answered_minus_1125_renews_the_stream_and_books_the_missed_fill_once(tmp_path):
+    th = FakeExchangeThread(FakeBinance)
+    fb = th.start()
+    try:
+        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+        child = _binance_run(tmp_path, fb, ["--listen-key-keepalive", "0.5"])
+        entry = _binance_cascade_to_entry(th, fb, child)
+        cid = entry["newClientOrderId"]
+        on_loop(th, fb.expire_listen_keys)  # (the open stream gets nothing from now on)
+        _fill_entry_and_wait_for_exits(th, fb, child, entry)
+        wait_until(child, lambda: journal_rows(tmp_path / "j.sqlite", f"SELECT 1 FROM fills WHERE client_id='{cid}'"),
+                   "the fill made while the listenKey was gone journaled")
+        assert -1125 in fb.keepalive_answers
+        assert len(fb.requests_to("/fapi/v1/listenKey", "POST")) >= 2
+        summary, err = _stop_and_summary(child, tmp_path)
+        assert summary["fills_by_kind"]["entry"] == 1, summary["fills_by_kind"]
+        _venue_orders_known(fb, tmp_path)
+    finally:
+        th.stop()
+
+
+@pytest.mark.timeout(240)
+def test_cli_entry_create_answered_minus_1007_with_the_order_made_is_found_and_managed(tmp_path):
+    th = FakeExchangeThread(FakeBinance)
+    fb = th.start()
+    try:
+        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+        on_loop(th, lambda: fb.unknown_outcome_next(1, code=-1007, status=408, created=True))
+        child = _binance_run(tmp_path, fb)
+        # (the entry's create is answered -1007 while the venue makes the order)
+        entry_posts = []
+
+        def made():
+            entry_posts[:] = [r for r in fb.requests_to("/fapi/v1/order", "POST")]
+            return entry_posts and fb.orders_with_client_id(entry_posts[0].query["newClientOrderId"])
+        _binance_cascade_to_entry_unknown(th, fb, child, made)
+        cid = entry_posts[0].query["newClientOrderId"]
+        assert entry_posts[0].ret_code == -1007 and entry_posts[0].http_status == 408
+        wait_until(child, lambda: [r for r in fb.requests_to("/fapi/v1/order", "GET")
+                                   if r.query.get("origClientOrderId") == cid], "the order asked for by its client id")
+        wait_until(child, lambda: journal_rows(tmp_path / "j.sqlite",
+                                               f"SELECT 1 FROM orders WHERE client_id='{cid}' AND status='new'"),
+                   "the order journaled as the venue holds it (new)")
+        assert len(fb.orders_with_client_id(cid)) == 1
+        assert len([r for r in fb.requests_to("/fapi/v1/order", "POST")
+                    if r.query.get("newClientOrderId") == cid]) == 1  # never sent twice
+        _fill_entry_and_wait_for_exits(th, fb, child, params(entry_posts[0]))
+        summary, err = _stop_and_summary(child, tmp_path)
+        assert summary["fills_by_kind"]["entry"] == 1
+        assert not journal_rows(tmp_path / "j.sqlite", f"SELECT 1 FROM orders WHERE client_id='{cid}' AND status='rejected'")
+        _venue_orders_known(fb, tmp_path)
+    finally:
+        th.stop()
+
+
+def _binance_cascade_to_entry_unknown(th, fb, child, made):
+    """The cascade of :func:`_binance_cascade_to_entry`, waiting for the entry the venue made (its create answered
+    with an unknown outcome, so no HTTP 200)."""
+    import time
+
+    from tests.live.test_live_cli_venues import binance_cascade
+
+    wait_until(child, lambda: fb.market.subscribed("ethusdt@forceOrder") and fb.market.subscribed("ethusdt@aggTrade")
+               and fb._conns and fb.market.subscribed("ethusdt@bookTicker"), "streams subscribed, user stream connected")
+    t0 = int(time.time() * 1000) - 30_000
+    for kind, f in binance_cascade(t0):
+        on_loop(th, (lambda f=f: fb.market.liquidation(f, "ETHUSDT")) if kind == "liq"
+                else (lambda f=f: fb.market.trade(f, "ETHUSDT")))
+    wait_until(child, made, "the entry made at the venue")
