@@ -131,3 +131,43 @@ def _binance_cascade_to_entry_unknown(th, fb, child, made):
         on_loop(th, (lambda f=f: fb.market.liquidation(f, "ETHUSDT")) if kind == "liq"
                 else (lambda f=f: fb.market.trade(f, "ETHUSDT")))
     wait_until(child, made, "the entry made at the venue")
+
+
+@pytest.mark.timeout(240)
+def test_cli_http_418_with_retry_after_stops_every_request_until_it_ends_and_says_so_once(tmp_path):
+    """[General Info, IP Limits] a request of the run answered HTTP 418 with Retry-After 4 s: the ban is said once,
+    in one line naming the venue and its end (in the run's log, stderr without --log); nothing reaches the venue
+    until it ends (no request of any caller of the run in the ban); the entry of a cascade in the ban is not
+    sent; the run goes on and stops cleanly."""
+    th = FakeExchangeThread(FakeBinance)
+    fb = th.start()
+    try:
+        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+        child = _binance_run(tmp_path, fb)
+        wait_until(child, lambda: fb._conns, "user stream connected")
+        on_loop(th, lambda: fb.ban_next(retry_after_s=4))
+        import time
+
+        from tests.live.test_live_cli_venues import binance_cascade
+
+        wait_until(child, lambda: fb.market.subscribed("ethusdt@forceOrder") and fb.market.subscribed("ethusdt@bookTicker"),
+                   "streams subscribed")
+        t0 = int(time.time() * 1000) - 30_000
+        for kind, f in binance_cascade(t0):
+            on_loop(th, (lambda f=f: fb.market.liquidation(f, "ETHUSDT")) if kind == "liq"
+                    else (lambda f=f: fb.market.trade(f, "ETHUSDT")))
+        wait_until(child, lambda: any(r.http_status == 418 for r in fb.requests), "a request met the ban")
+        time.sleep(4.5)  # (the ban's length: the test checks nothing was sent in it)
+        assert fb.requests_in_ban == 0, [(r.method, r.path) for r in fb.requests if r.http_status == 418]
+        summary, err = _stop_and_summary(child, tmp_path)
+        log = [orjson.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines() if x.strip()]
+        bans = [x["msg"] for x in log if x["logger"] == "liqcore.governor" and "IP banned by" in x["msg"]]
+        assert len(bans) == 1 and bans[0].startswith("binance: IP banned by 127.0.0.1:") and "until" in bans[0] \
+            and "HTTP 418, Retry-After 4 s" in bans[0], bans  # (the --log file takes the run's lines; else stderr)
+        assert "\n" not in bans[0]
+        refused = [x["msg"] for x in log if "not sent: binance: IP banned by" in x["msg"]]
+        assert refused, "the entry met the ban: not sent, and said with the ban's line"
+        assert not fb.orders_with_client_id("") and all(o.order_link_id for o in fb.venue.orders.values())
+        _venue_orders_known(fb, tmp_path)
+    finally:
+        th.stop()
