@@ -479,3 +479,36 @@ def test_exit_expired_with_the_position_closed_is_not_a_lost_exit():
                 await gw.close()
 
     run(main())
+
+
+@pytest.mark.integration
+def test_every_rest_request_of_the_gateway_goes_through_the_hosts_governor():
+    """Rule: every REST caller (start's reconciliation, instruments, server time, listenKey, orders, queries,
+    algo orders, positions, account, userTrades after a reconnect) is accounted by the one governor of the host."""
+    from liqcore.venues.governor import governor_for
+
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, keepalive=0.2)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await _filled_with_exits(fb, gw, rec, "gv-1")
+                await gw.query("ETHUSDT", "gv-1")
+                await gw.positions()
+                await gw.equity()
+                fb.drop()
+                await rec.wait(lambda: gw.stats["reconnects"] >= 1 and fb.requests_to("/fapi/v1/openAlgoOrders"))
+                await rec.wait(lambda: fb.keepalive_answers)
+                await gw.close_position("ETHUSDT", "gv-x")
+                await rec.wait(lambda: not _open_exits(fb))
+            finally:
+                await gw.close()
+            gov = governor_for("binance", fb.rest_url)
+            assert gov is gw.rest.gov
+            assert gov.requests == len(fb.requests), (gov.requests, [(r.method, r.path) for r in fb.requests])
+            assert {r.path for r in fb.requests} >= {"/fapi/v1/time", "/fapi/v1/exchangeInfo", "/fapi/v1/listenKey",
+                                                     "/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v3/positionRisk",
+                                                     "/fapi/v3/account", "/fapi/v1/userTrades", "/fapi/v1/openOrders"}
+
+    run(main())
