@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from liqcore.venues.binance import rest as binance_rest
 from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
 from liqcore.venues.governor import VenueBanned, governor_for
 
@@ -36,8 +37,8 @@ REST_BASES = {"binance": {"mainnet": "https://fapi.binance.com", "testnet": "htt
 #: each venue's REST governor for the snapshots (the host's, shared with its order gateway in the same process):
 #: its weight window, the snapshot's documented weight, the statuses that ban the IP and the used-weight header
 #: (Binance USD-M: 2400 a minute, "Order Book" limit 1000 = weight 20, HTTP 418, X-MBX-USED-WEIGHT-1M)
-GOVERNED = {"binance": {"limits": {"limit": 2400, "window_s": 60.0}, "weight": 20, "ban_statuses": (418,),
-                        "used_header": "X-MBX-USED-WEIGHT-1M", "min_ban_s": 120.0}}
+GOVERNED = {"binance": {"limits": binance_rest.GOVERNOR_LIMITS, "weight": binance_rest.depth_weight(1000),
+                        "observe": binance_rest.observe_answer}}
 #: snapshot requests of one venue in flight at once: after a gap every book waits for one, and they are asked
 #: for a few at a time (paced by the governor's window), never all at once
 SNAPSHOTS_IN_FLIGHT = 2
@@ -177,8 +178,7 @@ class DepthKeeper:
                 body = await r.read()
                 recv = self.clock()
                 if gov is not None:
-                    gov.observe(r.status, r.headers, ban_statuses=g["ban_statuses"], used_header=g["used_header"],
-                                min_ban_s=0.0 if r.headers.get("Retry-After") else g["min_ban_s"])
+                    g["observe"](gov, r.status, r.headers)
                 if r.status != 200:
                     raise RuntimeError(f"HTTP {r.status} from {path}: {body[:200].decode('utf-8', 'replace')}")
         doc = orjson.loads(body)

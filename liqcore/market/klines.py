@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from liqcore.market.universe import REST_URLS, get_json
+from liqcore.market.universe import REST_URLS, binance_governed, get_json
 
 __all__ = ["KLINE_DTYPE", "KlinesError", "fetch_klines", "parse_klines", "MINUTE_MS"]
 
@@ -101,7 +101,8 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
     if end_ms < start_ms:
         raise KlinesError(f"klines: the span ends ({end_ms} ms) before it starts ({start_ms} ms)")
     path, limit = _ENDPOINT[v]
-    url = (base_url or REST_URLS[v]).rstrip("/") + path
+    base = (base_url or REST_URLS[v]).rstrip("/")
+    url = base + path
     own = session is None
     if own:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
@@ -110,7 +111,9 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
         lo = start_ms
         while lo <= end_ms:  # pages of ``limit`` minutes
             hi = min(end_ms, lo + (limit - 1) * MINUTE_MS)
-            got = await get_json(session, url, _params(v, symbol, lo, hi, limit), error=KlinesError, what="klines")
+            q = _params(v, symbol, lo, hi, limit)
+            gov = binance_governed(base, path, q) if v == "binance" else None  # (the host's governor: weight, bans)
+            got = await get_json(session, url, q, error=KlinesError, what="klines", governed=gov)
             arr, d = parse_klines(v, got, lo, hi, url)
             parts.append(arr)
             dropped += d

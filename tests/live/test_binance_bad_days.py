@@ -512,3 +512,34 @@ def test_every_rest_request_of_the_gateway_goes_through_the_hosts_governor():
                                                      "/fapi/v3/account", "/fapi/v1/userTrades", "/fapi/v1/openOrders"}
 
     run(main())
+
+
+@pytest.mark.integration
+def test_instrument_list_and_klines_go_through_the_governor_and_send_nothing_into_a_ban():
+    """Rule: the instrument list (``--symbols all``, new listings) and the 1-minute candles are REST callers of
+    the same host: accounted by its governor with their documented weights (exchangeInfo 1, ticker/24hr without a
+    symbol 40, klines by limit), and nothing is sent while the host bans this IP (General Info, IP Limits)."""
+    from liqcore.market.klines import KlinesError, fetch_klines
+    from liqcore.market.universe import UniverseError, fetch_universe
+    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.governor import governor_for
+
+    async def main():
+        async with FakeMarketStream("binance") as fs:
+            u = await fetch_universe("binance", base_url=fs.rest_url)
+            gov = governor_for("binance", fs.rest_url)
+            assert u.symbols and gov.requests == 2 and gov.used() == pytest.approx(41)
+            now = int(time.time() * 1000) // 60_000 * 60_000
+            sym = u.symbols[0]
+            fs.klines[sym] = [(now - i * 60_000, 1.0, 1.0, 1.0, 1.0, 1.0) for i in range(10, -1, -1)]
+            await fetch_klines("binance", sym, now - 10 * 60_000, now, base_url=fs.rest_url)
+            assert gov.requests == 3 and gov.used() == pytest.approx(51)  # (limit 1500: weight 10)
+            sent = len(fs.rest_requests)
+            gov.ban(5.0, "HTTP 418, Retry-After 5 s")
+            with pytest.raises(UniverseError, match="not sent: binance: IP banned by"):
+                await fetch_universe("binance", base_url=fs.rest_url)
+            with pytest.raises(KlinesError, match="not sent: binance: IP banned by"):
+                await fetch_klines("binance", sym, now - 10 * 60_000, now, base_url=fs.rest_url)
+            assert len(fs.rest_requests) == sent
+
+    run(main())

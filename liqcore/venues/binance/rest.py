@@ -21,7 +21,7 @@ from liqcore.venues.rest_session import RESTSession
 
 __all__ = ["sign", "signed_query", "BASE_URL", "TESTNET_URL", "BinanceREST", "BinanceError", "BinanceAPIError",
            "BinanceRateLimited", "BinanceBanned", "BinanceTransportError", "REQUEST_WEIGHT_1M", "weight_of",
-           "depth_weight", "USED_WEIGHT_HEADER"]
+           "depth_weight", "klines_weight", "USED_WEIGHT_HEADER", "GOVERNOR_LIMITS", "BAN_MIN_S", "observe_answer"]
 
 #: the IP's request weight per minute (USD-M futures "General Info", "IP Limits", and ``GET /fapi/v1/exchangeInfo``
 #: ``rateLimits``: ``REQUEST_WEIGHT`` / ``MINUTE`` / 2400)
@@ -33,6 +33,27 @@ _WEIGHTS = {("POST", "/fapi/v1/order"): 0,  # ("0 on IP rate limit"; 1 on the or
             ("GET", "/fapi/v1/userTrades"): 5, ("GET", "/fapi/v3/account"): 5, ("GET", "/fapi/v3/balance"): 5,
             ("GET", "/fapi/v3/positionRisk"): 5, ("GET", "/fapi/v2/account"): 5, ("GET", "/fapi/v2/balance"): 5,
             ("GET", "/fapi/v2/positionRisk"): 5, ("GET", "/fapi/v1/openAlgoOrders"): 1}
+
+
+#: the governor of a Binance USD-M REST host: its weight window (:func:`liqcore.venues.governor.governor_for`)
+GOVERNOR_LIMITS = {"limit": REQUEST_WEIGHT_1M, "window_s": 60.0}
+#: the ban of an HTTP 418 without ``Retry-After``: the shortest the venue documents ("IP Limits": 2 minutes to 3 days)
+BAN_MIN_S = 120.0
+
+
+def observe_answer(gov, status: int, headers) -> float:
+    """Report one Binance answer to its host's governor: ``X-MBX-USED-WEIGHT-1M``, a 429's ``Retry-After`` (every
+    caller waits), a 418's ban for its ``Retry-After`` (every caller stopped).  Returns the wait it imposed (s)."""
+    headers = headers or {}
+    return gov.observe(status, headers, ban_statuses=(418,), used_header=USED_WEIGHT_HEADER,
+                       min_ban_s=0.0 if headers.get("Retry-After") else BAN_MIN_S)
+
+
+def klines_weight(limit: int) -> int:
+    """``GET /fapi/v1/klines``' weight by ``limit`` ("Kline/Candlestick Data": [1,100) 1; [100,500) 2; [500,1000] 5;
+    > 1000 10)."""
+    limit = int(limit)
+    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
 
 
 def depth_weight(limit: int) -> int:
@@ -48,6 +69,10 @@ def weight_of(method: str, path: str, params: dict | None = None) -> int:
         return 1 if (params or {}).get("symbol") else 40
     if path == "/fapi/v1/depth":
         return depth_weight((params or {}).get("limit", 500))
+    if path == "/fapi/v1/klines":
+        return klines_weight((params or {}).get("limit", 500))
+    if path == "/fapi/v1/ticker/24hr" and method == "GET":
+        return 1 if (params or {}).get("symbol") else 40
     return _WEIGHTS.get((method, path), 1)
 
 BASE_URL = "https://fapi.binance.com"
@@ -147,7 +172,7 @@ class BinanceREST(RESTSession):
         self.recv_window = int(recv_window)
         self._hold_session(base_url, timeout, rate_limit_retries, session)
         #: the governor of this REST host, shared by every caller of it in the process
-        self.gov = governor_for("binance", self.base_url, limit=REQUEST_WEIGHT_1M, window_s=60.0)
+        self.gov = governor_for("binance", self.base_url, **GOVERNOR_LIMITS)
 
     def __repr__(self) -> str:
         return f"BinanceREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
@@ -191,9 +216,7 @@ class BinanceREST(RESTSession):
             except aiohttp.ClientError as exc:
                 log.warning("binance %s %s: connection error %s", method, path, type(exc).__name__)
                 raise BinanceTransportError(path, f"connection error: {type(exc).__name__}") from None
-            # (a 418 without Retry-After: the shortest documented ban, 2 minutes: "IP Limits")
-            waited = self.gov.observe(status, resp_headers, ban_statuses=(418,), used_header=USED_WEIGHT_HEADER,
-                                      min_ban_s=0.0 if resp_headers.get("Retry-After") else 120.0)
+            waited = observe_answer(self.gov, status, resp_headers)
             if status == 418:
                 try:
                     self.gov.check()
