@@ -418,7 +418,23 @@ class FakeBinance(LoopbackVenue):
                 rec.http_status = fault.status
                 return web.Response(status=fault.status, text="Bad Gateway")
             await asyncio.sleep(fault.delay)
-        return web.Response(status=status, body=body, content_type="application/json")
+        return web.Response(status=status, body=body, content_type="application/json",
+                            headers={"X-MBX-USED-WEIGHT-1M": str(self._used_weight(method, path, rec.query))})
+
+    #: the weight of the paths the fake serves ("Request Weight" of each endpoint's page; others 1)
+    _WEIGHTS = {("POST", "/fapi/v1/order"): 0, ("GET", "/fapi/v1/userTrades"): 5, ("GET", "/fapi/v3/account"): 5,
+                ("GET", "/fapi/v3/balance"): 5, ("GET", "/fapi/v3/positionRisk"): 5}
+
+    def _used_weight(self, method: str, path: str, query: dict) -> int:
+        """The IP's weight in the current minute, this request's included ("General Info", IP Limits: every answer
+        carries ``X-MBX-USED-WEIGHT-(intervalNum)(intervalLetter)``; an interval starts every minute);
+        ``fb.other_weight`` is what other programs on the same IP spent this minute."""
+        minute = int(time.time() // 60)
+        if getattr(self, "_weight_minute", None) != minute:
+            self._weight_minute, self._weight_used = minute, 0
+        w = 40 if (path == "/fapi/v1/openOrders" and not query.get("symbol")) else self._WEIGHTS.get((method, path), 1)
+        self._weight_used += w
+        return self._weight_used + int(getattr(self, "other_weight", 0))
 
     def _route(self, request, method: str, path: str, raw_qs: str):
         v = self.venue

@@ -205,3 +205,28 @@ def test_a_mute_user_stream_sends_no_pong_and_an_empty_events_list_receives_noth
     pong, mute_s, got_all = run(go())
     assert pong.type == aiohttp.WSMsgType.PONG and mute_s >= 0.45
     assert orjson.loads(got_all.data)["e"] == "ORDER_TRADE_UPDATE"
+
+
+def test_every_answer_carries_the_ips_used_weight_and_the_client_governor_reads_it():
+    """[GENERAL] IP Limits: every answer has ``X-MBX-USED-WEIGHT-1M``, the IP's weight this minute (other programs
+    on the IP included); the gateway's governor takes the venue's count when it is above its own."""
+    from liqcore.live.binance_gateway import BinanceGateway
+    from liqcore.venues.governor import reset_governors
+
+    async def go():
+        reset_governors()
+        async with FakeBinance() as fb, aiohttp.ClientSession() as s:
+            _, h1, _ = await signed_get(s, fb, "/fapi/v1/openOrders")
+            _, h2, _ = await signed_get(s, fb, "/fapi/v1/openOrders", symbol="ETHUSDT")
+            fb.other_weight = 2000
+            gw = BinanceGateway(fb.api_key, fb.api_secret, fb.rest_url, fb.ws_base)
+            try:
+                await gw.positions()
+                used = gw.rest.gov.used()
+            finally:
+                await gw.rest.close()
+            return int(h1["X-MBX-USED-WEIGHT-1M"]), int(h2["X-MBX-USED-WEIGHT-1M"]), used
+
+    w1, w2, used = run(go())
+    assert w1 >= 40 and (w2 - w1 == 1 or w2 == 1)  # (openOrders: 40 without a symbol, 1 with one; a new minute: 1)
+    assert used >= 2000 + 5
