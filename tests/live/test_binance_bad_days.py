@@ -46,6 +46,38 @@ def entry(cid, symbol="ETHUSDT", qty=0.5, price=2496.25):
     return OrderIntent(symbol, "buy", qty, price, cid, take_profit=2500.0, stop_loss=2490.01)
 
 
+_STATE = {"New": "new", "PartiallyFilled": "partially_filled", "Filled": "filled", "Cancelled": "cancelled",
+          "Rejected": "rejected"}
+
+
+async def invariants(fb, gw, rec, symbol="ETHUSDT"):
+    """After a bad day: every regular order the venue holds is known to the gateway under the same client id in
+    the same state; no fill booked twice; an open position holds its take-profit and stop-loss (reduce-only, its
+    size) at the venue, a flat one none."""
+    def held():
+        for o in fb.venue.orders.values():
+            if o.stop_order_type:
+                continue
+            k = gw.known(o.order_link_id, "exit") or gw.known(o.order_link_id, "entry")
+            if k is None or k.status != _STATE.get(o.status, o.status):
+                return False
+        return True
+    await rec.wait(held)
+    ids = [f.exec_id for f in rec.fills]
+    assert len(ids) == len(set(ids)), ids
+    pos = fb.venue.positions.get(symbol)
+    size = pos.size if pos is not None else 0.0
+
+    def protected():
+        pending = [o for o in fb.venue.orders.values() if o.stop_order_type and o.status == "Untriggered"
+                   and o.symbol == symbol]
+        if not size:
+            return not pending
+        return sorted(o.stop_order_type for o in pending) == ["StopLoss", "TakeProfit"] and \
+            all(o.qty == abs(size) and o.reduce_only for o in pending)
+    await rec.wait(protected)
+
+
 def test_code_table_follows_the_error_codes_and_general_info_documents():
     # "Error Codes" 10xx and "General Info" HTTP Return Codes, as the table says them
     assert CODES.what(-1007) == UNKNOWN and "Send status unknown; execution status unknown." in CODES["-1007"].message
@@ -77,6 +109,7 @@ def test_error_codes_minus_1007_and_1006_on_create_are_unknown_never_rejected(co
                 queries = [r for r in fb.requests_to("/fapi/v1/order", "GET") if r.query.get("origClientOrderId") == "unk-1"]
                 assert queries, "the unknown outcome was resolved by a query of the client id"
                 assert gw.known("unk-1").status == "new"
+                await invariants(fb, gw, GatewayRecorder(gw, default_timeout=10.0))
             finally:
                 await gw.close()
 
@@ -296,6 +329,7 @@ def test_user_data_streams_keepalive_minus_1125_posts_a_new_listen_key_and_books
                 await asyncio.sleep(0.5)
                 assert [f.exec_id for f in rec.fills].count(rec.fills[0].exec_id) == 1
                 assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+                await invariants(fb, gw, rec)
             finally:
                 await gw.close()
 
@@ -323,6 +357,7 @@ def test_user_stream_open_but_mute_no_pong_is_found_dead_and_the_missed_fill_boo
                 fb.mute_user_stream = False
                 await asyncio.sleep(1.0)  # (more reconnects may come: none books the fill again)
                 assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+                await invariants(fb, gw, rec)
             finally:
                 await gw.close()
 
@@ -399,6 +434,7 @@ def test_event_algo_order_update_exit_ended_by_the_venue_is_replaced_at_once(sta
                 await rec.wait(lambda: not _open_exits(fb))
                 assert [f.client_id for f in rec.fills if f.kind == "tp"] == ["ex-1"]
                 assert [e["action"] for e in events] == ["lost", "replaced"]  # (our own cancel of the SL: not lost)
+                await invariants(fb, gw, rec)
             finally:
                 await gw.close()
 
@@ -427,6 +463,7 @@ def test_event_algo_order_update_exit_lost_and_refused_again_closes_the_position
                 assert len(closes) == 1 and closes[0].query["reduceOnly"] == "true" and closes[0].query["side"] == "SELL"
                 await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
                 assert len([f for f in rec.fills if f.kind == "exit"]) == 1
+                await invariants(fb, gw, rec)
             finally:
                 await gw.close()
 
@@ -453,6 +490,7 @@ def test_exit_cancelled_by_the_venue_while_the_stream_was_down_is_found_after_th
                 await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
                 assert set(_open_exits(fb)) == {"ex-3-tp", "ex-3-r1-sl"}
                 assert fb.requests_to("/fapi/v1/openAlgoOrders")
+                await invariants(fb, gw, rec)
             finally:
                 await gw.close()
 
