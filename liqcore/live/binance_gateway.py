@@ -630,6 +630,8 @@ class BinanceGateway(VenueGateway):
                 if br is not None and br.get(caid[-2:]) == caid:
                     self._spawn(self._exit_lost(sym, caid[-2:], caid, f"{o.get('X')} by the venue"
                                                 + (f" ({o.get('rm')})" if o.get("rm") else "")))
+            if o.get("X") in (*_GONE_UNTRIGGERED, "FINISHED"):
+                self._cancelling.discard(caid)  # (ended: nothing more of it to tell apart)
             cid = self._algo_cid.get(caid, caid)
             ai = str(o.get("ai") or "")
             if ai:  # the order it triggered in the matching engine: its updates are this exit's
