@@ -2,8 +2,8 @@
 
 The details: docs/live.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
 
-May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance.rest``, ``venues.instruments`` and this
-package's ``gateway``, ``ratelimit``, ``venue_gateway``.
+May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
+``venues.instruments``, ``venues.outcomes`` and this package's ``gateway``, ``ratelimit``, ``venue_gateway``.
 """
 from __future__ import annotations
 
