@@ -171,3 +171,91 @@ def test_cli_http_418_with_retry_after_stops_every_request_until_it_ends_and_say
         _venue_orders_known(fb, tmp_path)
     finally:
         th.stop()
+
+
+@pytest.mark.timeout(240)
+def test_cli_start_equity_includes_unrealized_pnl_from_the_v3_account_and_v2_is_never_asked(tmp_path):
+    """"Account Information V3": the run's start equity (journaled, and ``equity`` in ``--json``) is the wallet
+    plus the unrealized PnL of a position held before the start (here XRPUSDT, +50 USDT); the retired v2
+    account paths are never asked."""
+    th = FakeExchangeThread(FakeBinance)
+    fb = th.start()
+    try:
+        def setup():
+            fb.set_last_price("ETHUSDT", 3000.0)
+            fb.venue.set_position("XRPUSDT", 100.0, 0.5)
+            fb.set_last_price("XRPUSDT", 1.0)  # (+0.5 x 100 = +50 USDT unrealized)
+        on_loop(th, setup)
+        wallet = fb.venue.wallet_balance
+        child = _binance_run(tmp_path, fb)
+        wait_until(child, lambda: journal_rows(tmp_path / "j.sqlite", "SELECT 1 FROM log WHERE type='equity'"),
+                   "the start equity journaled")
+        (row,) = journal_rows(tmp_path / "j.sqlite", "SELECT data FROM log WHERE type='equity' AND key='start'")
+        assert orjson.loads(row[0])["equity"] == pytest.approx(wallet + 50.0)
+        summary, err = _stop_and_summary(child, tmp_path)
+        assert not [r.path for r in fb.requests if r.path.startswith("/fapi/v2/")]
+        assert fb.requests_to("/fapi/v3/account")
+    finally:
+        th.stop()
+
+
+@pytest.mark.timeout(240)
+def test_cli_fill_during_a_dropped_user_stream_is_booked_once_with_its_exits(tmp_path):
+    """The user stream dropped while the entry fills (the events lost with it): after the reconnect the fill comes
+    from ``GET /fapi/v1/userTrades`` ("Account Trade List"), booked once, and its exits are placed at once."""
+    th = FakeExchangeThread(FakeBinance)
+    fb = th.start()
+    try:
+        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+        child = _binance_run(tmp_path, fb)
+        entry = _binance_cascade_to_entry(th, fb, child)
+        cid = entry["newClientOrderId"]
+
+        def stall():
+            fb.stalled = True
+        on_loop(th, stall)
+        th.call(fb.trade("ETHUSDT", float(entry["price"]) - 1.0))  # filled, unseen
+
+        def reopen():
+            fb.stalled = False
+            fb.drop()
+        on_loop(th, reopen)
+        wait_until(child, lambda: len([r for r in fb.requests_to("/fapi/v1/algoOrder", "POST")
+                                       if r.http_status == 200]) >= 2, "the exits placed for the late fill")
+        wait_until(child, lambda: journal_rows(tmp_path / "j.sqlite", f"SELECT 1 FROM fills WHERE client_id='{cid}'"),
+                   "the late fill journaled")
+        assert fb.requests_to("/fapi/v1/userTrades")
+        summary, err = _stop_and_summary(child, tmp_path)
+        assert summary["fills_by_kind"]["entry"] == 1
+        _venue_orders_known(fb, tmp_path)
+    finally:
+        th.stop()
+
+
+@pytest.mark.timeout(240)
+def test_cli_exit_cancelled_by_the_venue_is_replaced_and_said_once(tmp_path):
+    """"Event: Algo Order Update": the open position's stop-loss CANCELED by the venue: said on
+    ``liqcore.protection`` (lost, then replaced), a new stop-loss at the same level under a new clientAlgoId;
+    the position is never left without both exits beyond that."""
+    th = FakeExchangeThread(FakeBinance)
+    fb = th.start()
+    try:
+        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+        child = _binance_run(tmp_path, fb)
+        entry = _binance_cascade_to_entry(th, fb, child)
+        cid = entry["newClientOrderId"]
+        exits = _fill_entry_and_wait_for_exits(th, fb, child, entry)
+        sl = next(p for p in exits if p["type"] == "STOP_MARKET")
+        th.call(fb.venue_cancels_algo(f"{cid}-sl", "CANCELED"))
+        wait_until(child, lambda: any(p["clientAlgoId"] == f"{cid[:26]}-r1-sl" for p in
+                                      (params(r) for r in fb.requests_to("/fapi/v1/algoOrder", "POST")
+                                       if r.http_status == 200)), "the stop-loss placed again")
+        new = next(o for o in fb.venue.orders.values() if o.order_link_id == f"{cid[:26]}-r1-sl")
+        assert new.status == "Untriggered" and new.trigger_price == float(sl["triggerPrice"])
+        summary, err = _stop_and_summary(child, tmp_path)
+        log = [orjson.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines() if x.strip()]
+        said = [x["msg"] for x in log if x["logger"] == "liqcore.protection"]
+        assert len(said) == 2 and "binance" in said[0] and "lost" in said[0] and "replaced" in said[1], said
+        _venue_orders_known(fb, tmp_path)
+    finally:
+        th.stop()
