@@ -444,6 +444,13 @@ class FakeBinance(LoopbackVenue):
             from liqcore.testing.fake_universe import binance_exchange_info
 
             return binance_exchange_info(v.instruments, self.now_ms()), []
+        if path == "/fapi/v1/depth" and method == "GET" and self.market is not None:
+            # ("Order Book": the market stream's books, ``fb.market.depth_books``; a 429 with Retry-After on it:
+            # ``fb.rate_limit_next(path="/fapi/v1/depth", retry_after_s=...)``)
+            got = self.market._binance_depth(request.query)
+            if isinstance(got, tuple):
+                raise _Err(got[1], got[0]["code"], got[0]["msg"])
+            return got, []
         if path == "/fapi/v1/ticker/24hr":
             from liqcore.testing.fake_universe import binance_tickers
 

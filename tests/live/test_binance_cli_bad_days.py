@@ -259,3 +259,39 @@ def test_cli_exit_cancelled_by_the_venue_is_replaced_and_said_once(tmp_path):
         _venue_orders_known(fb, tmp_path)
     finally:
         th.stop()
+
+
+@pytest.mark.timeout(240)
+def test_cli_book_depth_snapshot_answered_429_with_retry_after_is_asked_again_only_after_it(tmp_path):
+    """``--book depth``: the book waits for ``GET /fapi/v1/depth`` ("Order Book"); answered HTTP 429 with
+    Retry-After 2 s ("General Info", HTTP Return Codes), the snapshot (and every other request to the host) waits
+    for it through the host's governor, then the book is taken."""
+    import time
+
+    th = FakeExchangeThread(FakeBinance)
+    fb = th.start()
+    try:
+        def setup():
+            fb.set_last_price("ETHUSDT", 3000.0)
+            fb.market.depth_books["ETHUSDT"] = lambda: (100, [["2999.90", "5"]], [["3000.10", "4"]])
+            fb.rate_limit_next(1, path="/fapi/v1/depth", retry_after_s=2)
+        on_loop(th, setup)
+        child = _binance_run(tmp_path, fb, ["--book", "depth"])
+        wait_until(child, lambda: fb.market.subscribed("ethusdt@depth@100ms") and fb._conns, "the depth stream subscribed")
+        now = int(time.time() * 1000)
+        frame = orjson.dumps({"e": "depthUpdate", "E": now, "T": now, "s": "ETHUSDT", "U": 95, "u": 101, "pu": 94,
+                              "b": [["2999.90", "6"]], "a": []})
+        on_loop(th, lambda: fb.market.write(frame, "ethusdt@depth@100ms"))
+
+        def answered():
+            return [r for r in fb.requests_to("/fapi/v1/depth") if r.http_status == 200]
+        wait_until(child, answered, "the depth snapshot taken after the 429")
+        tries = fb.requests_to("/fapi/v1/depth")
+        assert tries[0].http_status == 429
+        after = [r for r in fb.requests if r.recv_ns > tries[0].recv_ns]
+        gap_s = (after[0].recv_ns - tries[0].recv_ns) / 1e9
+        assert gap_s >= 1.9, f"the next request to the host {gap_s:.3f} s after a 429 with Retry-After 2 s"
+        assert tries[1].query["limit"] == "1000"
+        summary, err = _stop_and_summary(child, tmp_path)
+    finally:
+        th.stop()
