@@ -295,3 +295,15 @@ def test_cli_book_depth_snapshot_answered_429_with_retry_after_is_asked_again_on
         summary, err = _stop_and_summary(child, tmp_path)
     finally:
         th.stop()
+
+
+def test_cli_listen_key_keepalive_of_zero_is_one_line_and_a_non_zero_exit(tmp_path):
+    from tests.live.test_live_cli_venues import key_file, start
+
+    kf = key_file(tmp_path, "BINANCE_API_KEY=abc\nBINANCE_API_SECRET=def\n")
+    child = start(["--venue", "binance", "--symbols", "ETHUSDT", "--live", "--key-file", str(kf), "--rest-url",
+                   "http://127.0.0.1:9", "--ws-url", "ws://127.0.0.1:9", "--private-ws-url", "ws://127.0.0.1:9",
+                   "--listen-key-keepalive", "0", "--no-dashboard"])
+    out, err = child.communicate(timeout=120)
+    lines = err.decode().strip().splitlines()
+    assert child.returncode != 0 and len(lines) == 1 and "listen-key-keepalive: must be > 0 seconds" in lines[0], lines
