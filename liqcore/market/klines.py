@@ -90,7 +90,8 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
     if end_ms < start_ms:
         raise KlinesError(f"klines: the span ends ({end_ms} ms) before it starts ({start_ms} ms)")
     path, limit = market.KLINES
-    url = (base_url or REST_URLS[v]).rstrip("/") + path
+    base = (base_url or REST_URLS[v]).rstrip("/")
+    url = base + path
     own = session is None
     if own:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
@@ -99,7 +100,9 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
         lo = start_ms
         while lo <= end_ms:  # pages of ``limit`` minutes
             hi = min(end_ms, lo + (limit - 1) * MINUTE_MS)
-            got = await get_json(session, url, market.kline_params(symbol, lo, hi, limit), error=KlinesError, what="klines")
+            q = market.kline_params(symbol, lo, hi, limit)
+            gov = market.governed(base, path, q)  # (the host's governor: weight, bans; None: the venue has none here)
+            got = await get_json(session, url, q, error=KlinesError, what="klines", governed=gov)
             arr, d = parse_klines(v, got, lo, hi, url)
             parts.append(arr)
             dropped += d

@@ -27,6 +27,14 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
     return connection_specs(also, url=url, network=network, all_liquidations=True, trades=True, book=book)
 
 
+def governed(base: str, path: str, params: dict | None = None):
+    """``get_json``'s ``governed`` for a public request: the host's governor, the path's documented weight and the
+    venue's reading of an answer."""
+    from liqcore.market.universe import binance_governed
+
+    return binance_governed(base, path, params)
+
+
 # ---- data on demand (liqcore.live.ondemand): a symbol's streams subscribed while it is wanted
 #: stream names per SUBSCRIBE message
 PER_MESSAGE = 200

@@ -35,6 +35,11 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
     return topic_specs(tops, url)
 
 
+def governed(base: str, path: str, params: dict | None = None):
+    """``get_json``'s ``governed`` for a public request (None: public market data goes through no governor yet)."""
+    return None
+
+
 # ---- data on demand (liqcore.live.ondemand)
 PER_MESSAGE = 10
 

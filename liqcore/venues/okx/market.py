@@ -27,6 +27,11 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
     return connection_specs(also, url=url, network=network, trades=True, book=book)
 
 
+def governed(base: str, path: str, params: dict | None = None):
+    """``get_json``'s ``governed`` for a public request (None: public market data goes through no governor yet)."""
+    return None
+
+
 # ---- data on demand (liqcore.live.ondemand)
 PER_MESSAGE = 50
 
