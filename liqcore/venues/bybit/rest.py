@@ -96,6 +96,7 @@ class BybitBanned(BybitAPIError):
         super().__init__(path, -1, str(banned), http_status)
         self.banned = banned
         self.line = str(banned)
+        self.args = (f"{path}: {self.line}",)  # (no retCode: the venue answered a status, or nothing was sent)
 
 
 class BybitTransportError(BybitError):
