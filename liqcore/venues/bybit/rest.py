@@ -321,10 +321,12 @@ class BybitREST:
         h1 = self._h1
         if h1 is None or self._session is None or not h1.idle() or self._on_loop() is None:
             return False
-        try:
-            self.gov.check()  # (the one governor call of the fast lane: nothing is written into a ban)
-        except VenueBanned:
-            return False
+        gov = self.gov
+        if gov.banned_until:  # (never banned: one attribute read; else the fast lane's one governor call)
+            try:
+                gov.check()  # nothing is written into a ban
+            except VenueBanned:
+                return False
         if limiter is not None:
             try_acquire = getattr(limiter, "try_acquire", None)
             if try_acquire is None or not try_acquire():
