@@ -404,3 +404,68 @@ def test_exit_cancelled_during_a_disconnect_is_found_after_reconnect():
                 await gw.close()
 
     run(main())
+
+
+# ----------------------------------------------------------------- a seeded schedule of the faults above
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.integration
+def test_seeded_bad_day_schedule_keeps_the_invariants(seed):
+    """Rounds of entry -> fill -> exit, each with faults drawn from the list above (10000/10016 on the create, done
+    or not; the private socket mute or down while the entry fills; the venue cancelling an exit).  After each
+    round: every venue order known in the same state, every venue execution booked exactly once, the position
+    either flat or holding both exits."""
+    import random
+
+    rnd = random.Random(seed)
+
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, ping_interval=0.3, pong_timeout=0.6, stale_after=60.0)
+            book = Book(gw)
+            await gw.start()
+            try:
+                for i in range(4):
+                    await fx.trade("ETHUSDT", 2500.0)
+                    cid = f"sd{seed}-{i}"
+                    fault = rnd.choice(["none", "10000-done", "10000-not", "10016-done"])
+                    if fault != "none":
+                        code = 10000 if fault.startswith("10000") else 10016
+                        fx.ret_code_next(1, code=code, path="/v5/order/create", process=fault.endswith("done"))
+                    intent = entry(gw, cid)
+                    u = await gw.place(intent)
+                    assert u.status in ("pending", "new") and len(fx.orders_with_link(cid)) == 1, (fault, u)
+                    await until(lambda: gw.known(cid) is not None and gw.known(cid).status == "new", what=f"{cid} new")
+                    gap = rnd.choice(["none", "mute", "down"])
+                    if gap == "mute":
+                        fx.stall("private")
+                    elif gap == "down":
+                        fx.refuse_private = True
+                        fx.drop("private")
+                    await fx.trade("ETHUSDT", intent.price - 0.05)
+                    fx.refuse_private = False
+                    await until(lambda: any(f.client_id == cid and f.kind == "entry" for f in book.fills),
+                                what=f"{cid} fill booked ({gap})")
+                    await until(lambda: len(live_exits(fx)) == 2, what="both exits live")
+                    lost = rnd.choice(["none", "StopLoss", "TakeProfit"])
+                    if lost != "none":
+                        n_replaced = len([e for e in book.protection if e["action"] == "replaced"])
+                        assert fx.cancel_exit("ETHUSDT", lost) == 1
+                        await until(lambda: len([e for e in book.protection if e["action"] == "replaced"]) > n_replaced,
+                                    what=f"{lost} replaced")
+                        assert lost in live_exits(fx)
+                    await until(lambda: gw._resync_task is None or gw._resync_task.done(), what="reconcile done")
+                    # the take-profit closes the round's position
+                    await fx.trade("ETHUSDT", intent.take_profit + 0.5)
+                    await until(lambda: fx.venue.position("ETHUSDT").size == 0 and not live_exits(fx), what="flat")
+                    venue_ids = {e["execId"] for e in fx.venue.executions}
+                    await until(lambda: {f.exec_id for f in book.fills} == venue_ids, what="every execution booked")
+                    assert len(book.fills) == len(venue_ids), "a fill booked twice"
+                    await until(lambda: all(gw.known(o.order_link_id) is not None
+                                            and gw.known(o.order_link_id).status in ("filled", "cancelled")
+                                            for o in fx.venue.orders.values() if o.order_link_id))
+                    venue_matches_gateway(fx, gw)
+                assert not [e for e in book.protection if e["action"] in ("failed", "closed")]
+            finally:
+                await gw.close()
+
+    run(main(), timeout=180)
