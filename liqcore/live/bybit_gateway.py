@@ -123,6 +123,8 @@ class BybitGateway(VenueGateway):
         #: how long a re-set exit may take to show live on the venue before the position is closed instead
         self.exit_confirm_s = float(exit_confirm_s)
         self._exit_checks: dict[tuple[str, str], asyncio.Task] = {}  # (symbol, "tp"|"sl") -> its check
+        self._exit_levels: dict[tuple[str, str], float] = {}  # (symbol, "tp"|"sl") -> the level last seen live
+        self._exit_again: dict[tuple[str, str], tuple[str, float | None]] = {}  # news while its check ran
         self._synced_ms = 0  # the venue time up to which the fills and orders are known (a reconcile's start)
         self.create_limiter = SlidingWindowLimiter(create_rate, 1.0)
         self.cancel_limiter = SlidingWindowLimiter(cancel_rate, 1.0)
@@ -585,6 +587,10 @@ class BybitGateway(VenueGateway):
         for attempt in range(1, 4):
             try:
                 await self.rest.set_trading_stop(self.category, symbol, **kw)
+                if take_profit:
+                    self._exit_levels[(symbol, "tp")] = float(take_profit)
+                if stop_loss:
+                    self._exit_levels[(symbol, "sl")] = float(stop_loss)
                 return
             except BybitBanned as exc:
                 raise GatewayError(f"bybit trading-stop {symbol}: {exc.line}") from None
@@ -701,8 +707,11 @@ class BybitGateway(VenueGateway):
                     u = self._resolve(parse_order(d))
                     self._store(u)
                     await self._emit(self._update_cbs, u)
-                    if d.get("stopOrderType") and u.status in ("cancelled", "deactivated", "rejected"):
-                        self._exit_gone(u.symbol, d, u.reason or str(d.get("orderStatus")))
+                    if d.get("stopOrderType") and u.kind in ("tp", "sl"):
+                        if u.status in ("cancelled", "deactivated", "rejected"):
+                            self._exit_gone(u.symbol, d, u.reason or str(d.get("orderStatus")))
+                        elif u.status == "new" and d.get("triggerPrice"):
+                            self._exit_levels[(u.symbol, u.kind)] = float(d["triggerPrice"])
                 elif topic == "execution":
                     f = parse_execution(d)
                     if f is not None:
@@ -820,12 +829,25 @@ class BybitGateway(VenueGateway):
         self._schedule_exit_check(symbol, kind, reason, level)
 
     def _schedule_exit_check(self, symbol: str, kind: str, reason: str, level: float | None) -> None:
+        """One check at a time per (symbol, exit); news of that exit while one runs (which may have looked
+        before the news) has it checked again when it ends."""
         key = (symbol, kind)
         t = self._exit_checks.get(key)
         if t is not None and not t.done():
-            return  # (one check at a time per exit)
-        t = self._exit_checks[key] = asyncio.create_task(self._check_exit(symbol, kind, reason, level))
-        t.add_done_callback(lambda _t, k=key: self._exit_checks.pop(k, None) if self._exit_checks.get(k) is _t else None)
+            self._exit_again[key] = (reason, level)
+            return
+        self._exit_checks[key] = asyncio.create_task(self._exit_check_loop(symbol, kind, reason, level))
+
+    async def _exit_check_loop(self, symbol: str, kind: str, reason: str, level: float | None) -> None:
+        while True:
+            try:
+                await self._check_exit(symbol, kind, reason, level)
+            except (BybitAPIError, BybitTransportError, GatewayError, ValueError) as exc:
+                self._protection(symbol, kind, "failed", f"exit check failed: {exc}")
+            again = self._exit_again.pop((symbol, kind), None)
+            if again is None:
+                return
+            reason, level = again
 
     async def _live_exit(self, symbol: str, kind: str) -> tuple[float, bool]:
         """(the position's size, True when a live exit of ``kind`` is on the venue): the open conditional
@@ -861,6 +883,8 @@ class BybitGateway(VenueGateway):
             size, live = (self._positions[symbol].size if symbol in self._positions else 0.0), False
         if size <= 0 or live:
             return  # the position closed (its exits went with it), or an exit of that kind is live
+        if level is None:  # (found gone after a reconnect: the level last seen live, else the entry's own)
+            level = self._exit_levels.get((symbol, kind))
         if level is None:
             intent = self._intents.get(self._bracket.get(symbol, ""))
             level = (intent.take_profit if kind == "tp" else intent.stop_loss) if intent is not None else None

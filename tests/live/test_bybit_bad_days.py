@@ -469,3 +469,54 @@ def test_seeded_bad_day_schedule_keeps_the_invariants(seed):
                 await gw.close()
 
     run(main(), timeout=180)
+
+
+@pytest.mark.integration
+def test_exit_found_gone_after_reconnect_is_set_at_the_level_last_live():
+    """A stop-loss moved by us (Trading Stop) and then cancelled by the venue while the stream is down is set
+    again at the moved level, not at the entry's first one."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            book = Book(gw)
+            await gw.start()
+            try:
+                intent = await _filled_position(fx, gw, book, "ex-5")
+                moved = gw.round_price("ETHUSDT", intent.stop_loss + 1.0, "buy")
+                await gw.set_trading_stop("ETHUSDT", stop_loss=moved)
+                await until(lambda: gw._exit_levels.get(("ETHUSDT", "sl")) == moved)
+                fx.stall("private")
+                fx.cancel_exit("ETHUSDT", "StopLoss")
+                fx.drop("private")
+                await until(lambda: "replaced" in book.actions("sl"), what="exit replaced after reconnect")
+                last = fx.requests_to("/v5/position/trading-stop")[-1].body
+                assert float(last["stopLoss"]) == moved != intent.stop_loss
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_exit_cancelled_while_its_check_runs_is_checked_again():
+    """The venue cancels the take-profit while a check of it (after a reconnect) is still asking the venue with
+    an answer from before the cancel: the push is not dropped, the exit is checked again, set again."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            book = Book(gw)
+            await gw.start()
+            try:
+                await _filled_position(fx, gw, book, "ex-6")
+                n = len(fx.requests)
+                fx.delay_next(1, seconds=0.5, path="/v5/order/realtime", process=True)  # (answered as before the cancel)
+                gw._schedule_exit_check("ETHUSDT", "tp", "checked", None)
+                await until(lambda: any(r.path == "/v5/order/realtime" for r in fx.requests[n:]))
+                fx.cancel_exit("ETHUSDT", "TakeProfit")
+                await until(lambda: "replaced" in book.actions("tp"), what="exit replaced")
+                assert "TakeProfit" in live_exits(fx)
+                assert [e["reason"] for e in book.protection][0] == "CancelByAdmin"  # (the push's check, run again)
+            finally:
+                await gw.close()
+
+    run(main())
