@@ -839,15 +839,25 @@ class BybitGateway(VenueGateway):
         self._exit_checks[key] = asyncio.create_task(self._exit_check_loop(symbol, kind, reason, level))
 
     async def _exit_check_loop(self, symbol: str, kind: str, reason: str, level: float | None) -> None:
+        """Check until done: a venue that cannot be asked (a ban, a timeout) or an exit that could be neither set
+        again nor closed is checked again later (after the ban ends, else backing off up to 30 s) while the
+        gateway runs."""
+        backoff = 1.0
         while True:
             try:
-                await self._check_exit(symbol, kind, reason, level)
+                done = await self._check_exit(symbol, kind, reason, level)
             except (BybitAPIError, BybitTransportError, GatewayError, ValueError) as exc:
                 self._protection(symbol, kind, "failed", f"exit check failed: {exc}")
+                done = False
             again = self._exit_again.pop((symbol, kind), None)
-            if again is None:
+            if again is not None:
+                reason, level = again
+                continue
+            if done:
                 return
-            reason, level = again
+            left = self.rest.gov.ban_left()
+            await asyncio.sleep(left + 0.1 if left > 0 else backoff)
+            backoff = min(2 * backoff, 30.0)
 
     async def _live_exit(self, symbol: str, kind: str) -> tuple[float, bool]:
         """(the position's size, True when a live exit of ``kind`` is on the venue): the open conditional
@@ -871,18 +881,19 @@ class BybitGateway(VenueGateway):
                 return size, True
         return size, bool(level)  # (tpslMode Full: the position's own level is its exit)
 
-    async def _check_exit(self, symbol: str, kind: str, reason: str, level: float | None) -> None:
+    async def _check_exit(self, symbol: str, kind: str, reason: str, level: float | None) -> bool:
         """The rule for an exit the venue cancelled, expired or rejected while the position is open (not at our
         request): say it lost, set it again at once at the same level (``/v5/position/trading-stop``, a new
         order); when that is refused or no live exit shows within :attr:`exit_confirm_s`, close the position at
-        market (reduce-only).  Each step said by :meth:`_protection`."""
+        market (reduce-only).  Each step said by :meth:`_protection`.  False: not done (the venue could not be
+        asked, or neither could be done): to be checked again."""
         try:
             size, live = await self._live_exit(symbol, kind)
         except (BybitAPIError, BybitTransportError) as exc:
-            log.warning("bybit %s %s exit check: the venue did not answer (%s)", symbol, kind, exc)
-            size, live = (self._positions[symbol].size if symbol in self._positions else 0.0), False
+            log.warning("bybit %s %s exit check: the venue did not answer (%s); asking again later", symbol, kind, exc)
+            return False
         if size <= 0 or live:
-            return  # the position closed (its exits went with it), or an exit of that kind is live
+            return True  # the position closed (its exits went with it), or an exit of that kind is live
         if level is None:  # (found gone after a reconnect: the level last seen live, else the entry's own)
             level = self._exit_levels.get((symbol, kind))
         if level is None:
@@ -901,7 +912,7 @@ class BybitGateway(VenueGateway):
                         live = False
                     if live or size <= 0:
                         self._protection(symbol, kind, "replaced", f"set again at {level}", level=level)
-                        return
+                        return True
                     await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
                 why = f"not live within {self.exit_confirm_s:.0f} s"
             except GatewayError as exc:
@@ -910,8 +921,9 @@ class BybitGateway(VenueGateway):
             u = await self.close_position(symbol, f"lcx-{kind}-{time.time_ns() % 10**12}")
         except GatewayError as exc:
             self._protection(symbol, kind, "failed", f"{why}; close failed: {exc}")
-            return
+            return False
         if u.status == "rejected" and u.reason != "no_position":
             self._protection(symbol, kind, "failed", f"{why}; close rejected: {u.reason}")
-        else:
-            self._protection(symbol, kind, "closed", why, client_id=u.client_id)
+            return False
+        self._protection(symbol, kind, "closed", why, client_id=u.client_id)
+        return True

@@ -520,3 +520,33 @@ def test_exit_cancelled_while_its_check_runs_is_checked_again():
                 await gw.close()
 
     run(main())
+
+
+@pytest.mark.integration
+def test_exit_lost_during_a_ban_is_set_again_when_the_ban_ends(monkeypatch):
+    """Rate Limit (HTTP IP limit): the venue cancels the stop-loss and its check meets an HTTP 403: nothing is
+    concluded or sent during the ban; when the ban ends the exit is checked again and set again.  (The ban's
+    minimum is shortened to 1 s for the test; the venue's is 10 minutes.)"""
+    import liqcore.venues.bybit.rest as bybit_rest
+
+    monkeypatch.setattr(bybit_rest, "BAN_MIN_S", 1.0)
+
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            book = Book(gw)
+            await gw.start()
+            try:
+                await _filled_position(fx, gw, book, "ex-7")
+                fx.ban(1.0)
+                fx.cancel_exit("ETHUSDT", "StopLoss")
+                await until(lambda: gw.banned() is not None, what="the ban seen")
+                n = len(fx.requests)
+                await until(lambda: "replaced" in book.actions("sl"), what="exit replaced after the ban")
+                assert book.actions("sl") == ["lost", "replaced"] and "StopLoss" in live_exits(fx)
+                assert sum(1 for r in fx.requests if r.http_status == 403) == 1  # (nothing more sent into it)
+                assert len(fx.requests) > n
+            finally:
+                await gw.close()
+
+    run(main())
