@@ -214,6 +214,8 @@ class FakeExchange(LoopbackVenue):
         self.banned_until = 0.0  # monotonic: every REST request answered HTTP 403 until then (:meth:`ban`)
         #: private websocket upgrades refused (HTTP 503) while True: the private stream stays down, fills go on
         self.refuse_private = False
+        #: ``(remaining, reset_in_ms)``: every answer's X-Bapi-Limit-Status and X-Bapi-Limit-Reset-Timestamp (None: 9, now)
+        self.limit_status: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -774,6 +776,9 @@ class FakeExchange(LoopbackVenue):
 
     async def _handle_rest(self, request, path, raw, query, body, recv_ns):
         headers = {"X-Bapi-Limit": str(self.rate_limit or 10), "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms())}
+        if self.limit_status is not None:  # (Rate Limit, API Rate Limit: the remaining requests, and the reset time)
+            headers["X-Bapi-Limit-Status"] = str(self.limit_status[0])
+            headers["X-Bapi-Limit-Reset-Timestamp"] = str(self.now_ms() + int(self.limit_status[1]))
         method = request.method
         public = path in ("/v5/market/time", "/v5/market/instruments-info", "/v5/market/tickers")
         routes = {

@@ -550,3 +550,25 @@ def test_exit_lost_during_a_ban_is_set_again_when_the_ban_ends(monkeypatch):
                 await gw.close()
 
     run(main())
+
+
+@pytest.mark.integration
+def test_limit_status_zero_paces_the_endpoint_until_its_reset():
+    """Rate Limit, API Rate Limit: X-Bapi-Limit-Status is "your remaining requests for current endpoint",
+    X-Bapi-Limit-Reset-Timestamp when it resets: after an answer with 0 left, the endpoint's next request waits for
+    the reset instead of drawing a 10006."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                fx.limit_status = (0, 400)
+                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "ls-1"))
+                fx.limit_status = None
+                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2399.0, "ls-2"))
+                a, b = fx.requests_to("/v5/order/create")
+                assert (b.recv_ns - a.recv_ns) / 1e9 >= 0.3, "the second create waited for the reset"
+            finally:
+                await gw.close()
+
+    run(main())
