@@ -862,7 +862,8 @@ class BybitGateway(VenueGateway):
     async def _live_exit(self, symbol: str, kind: str) -> tuple[float, bool]:
         """(the position's size, True when a live exit of ``kind`` is on the venue): the open conditional
         orders of ``symbol`` (``/v5/order/realtime``; stopOrderType TakeProfit / PartialTakeProfit or StopLoss /
-        PartialStopLoss / TrailingStop, Untriggered) or the position's own ``takeProfit`` / ``stopLoss``."""
+        PartialStopLoss / TrailingStop, Untriggered; "Get Open & Closed Orders": without ``orderFilter`` every kind
+        of order is returned) or the position's own ``takeProfit`` / ``stopLoss``."""
         rows = await self.rest.get_positions(self.category, symbol=symbol)
         size, level = 0.0, 0.0
         for r in rows:

@@ -125,6 +125,28 @@ def test_create_answered_server_timeout_is_unknown_not_rejected(code, msg, creat
     run(main())
 
 
+@pytest.mark.integration
+def test_fast_lane_create_answered_server_timeout_is_asked_for():
+    """The same for a create written on the fast lane (send_now): 10000 with the order created is the order."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            await gw.start()
+            try:
+                await fx.trade("ETHUSDT", 2500.0)
+                fx.ret_code_next(1, code=10000, path="/v5/order/create", process=True)
+                intent = entry(gw, "fl-1")
+                sent = gw.send_now(intent)
+                assert sent is not None
+                u = await gw.place(intent, sent=sent)
+                assert u.status in ("pending", "new") and gw.stats["rejected"] == 0
+                assert len(fx.orders_with_link("fl-1")) == 1 and len(fx.requests_to("/v5/order/create")) == 1
+            finally:
+                await gw.close()
+
+    run(main())
+
+
 @pytest.mark.parametrize("done", [True, False])
 @pytest.mark.integration
 def test_cancel_answered_server_timeout_is_confirmed_before_it_is_reported(done):
