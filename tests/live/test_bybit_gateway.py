@@ -14,6 +14,15 @@ from liqcore.live.ratelimit import SlidingWindowLimiter, TokenBucket
 from liqcore.testing import FakeExchange
 
 
+@pytest.fixture(autouse=True)
+def _governors():
+    from liqcore.venues.governor import reset_governors
+
+    reset_governors()  # (one governor per host:port per process: a pause or ban of one test stays out of the next)
+    yield
+    reset_governors()
+
+
 def run(coro, timeout: float = 30.0):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
