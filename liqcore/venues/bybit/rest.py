@@ -177,7 +177,7 @@ class BybitREST:
         self.keepalive_interval = float(keepalive_interval)
         self._keeper: asyncio.Task | None = None
         self.gov = governor_for("bybit", self.base_url, limit=IP_LIMIT, window_s=IP_WINDOW_S)
-        self.stats = {"requests": 0, "rate_limited": 0, "transport_errors": 0, "api_errors": 0, "resyncs": 0}
+        self.stats = {"requests": 0, "rate_limited": 0, "transport_errors": 0, "api_errors": 0, "resyncs": 0, "banned": 0}
 
     def __repr__(self) -> str:
         return f"BybitREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
@@ -441,7 +441,7 @@ class BybitREST:
             self.gov.observe(status, {"Retry-After": retry_after} if retry_after is not None else None,
                              ban_statuses=(403,), min_ban_s=BAN_MIN_S)
             if status == 403:
-                self.stats["banned"] = self.stats.get("banned", 0) + 1
+                self.stats["banned"] += 1
                 try:
                     self.gov.check()
                 except VenueBanned as b:
