@@ -265,6 +265,20 @@ class VenueGateway(GatewayCallbacks, Gateway):
         known = self._orders.get((client_id, kind))
         return known if known is not None and known.status != "pending" else None
 
+    def banned(self) -> str | None:
+        """While a REST host of this gateway bans this IP: the governor's line saying so (venue, host, when it
+        ends); else None.  The order manager skips a signal during a ban (and says so)."""
+        from liqcore.venues.governor import VenueBanned, governors, host_of
+
+        hosts = {host_of(self.rest.base_url)}
+        for g in governors():
+            if g.venue == self.name and g.host in hosts:
+                try:
+                    g.check()
+                except VenueBanned as b:
+                    return str(b)
+        return None
+
     def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
         """The last state of an order the gateway has seen (push, answer or query), or None."""
         return self._orders.get((client_id, kind))
