@@ -150,9 +150,18 @@ class VenueGateway(GatewayCallbacks, Gateway):
 
     # ------------------------------------------------------------------ bans
     def _governors(self) -> list:
-        """The governors of the REST hosts this gateway sends to (its REST client's ``gov``, when it has one)."""
-        gov = getattr(getattr(self, "rest", None), "gov", None)
-        return [gov] if gov is not None else []
+        """The governors of the REST hosts this gateway sends to: its REST client's ``gov`` when it keeps one, else
+        the process's governors of this venue at the REST client's host."""
+        rest = getattr(self, "rest", None)
+        gov = getattr(rest, "gov", None)
+        if gov is not None:
+            return [gov]
+        if rest is None or not getattr(rest, "base_url", None):
+            return []
+        from liqcore.venues.governor import governors, host_of
+
+        host = host_of(rest.base_url)
+        return [g for g in governors() if g.venue == self.name and g.host == host]
 
     def banned(self) -> str | None:
         """The ban line (``str(VenueBanned)``) of the first of this gateway's REST hosts that bans this IP now,
@@ -264,20 +273,6 @@ class VenueGateway(GatewayCallbacks, Gateway):
         the create's answer), or None."""
         known = self._orders.get((client_id, kind))
         return known if known is not None and known.status != "pending" else None
-
-    def banned(self) -> str | None:
-        """While a REST host of this gateway bans this IP: the governor's line saying so (venue, host, when it
-        ends); else None.  The order manager skips a signal during a ban (and says so)."""
-        from liqcore.venues.governor import VenueBanned, governors, host_of
-
-        hosts = {host_of(self.rest.base_url)}
-        for g in governors():
-            if g.venue == self.name and g.host in hosts:
-                try:
-                    g.check()
-                except VenueBanned as b:
-                    return str(b)
-        return None
 
     def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
         """The last state of an order the gateway has seen (push, answer or query), or None."""
