@@ -42,9 +42,11 @@ from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.okx.codes import CODES as OUTCOMES
 from liqcore.venues.okx.rest import (
     BASE_URL,
     OkxAPIError,
+    OkxBanned,
     OkxRateLimited,
     OkxREST,
     OkxTransportError,
@@ -53,6 +55,7 @@ from liqcore.venues.okx.rest import (
     ws_login_args,
 )
 from liqcore.venues.okx.stream import inst_id as _inst_id
+from liqcore.venues.outcomes import DUPLICATE, RATE_LIMITED, UNKNOWN
 
 __all__ = ["OkxGateway", "parse_order", "STATE_MAP", "WS_URLS"]
 
@@ -167,12 +170,15 @@ class OkxGateway(VenueGateway):
         self._bracket: dict[str, dict] = {}  # instId -> {"cid", "placed", "algoId", "acl"}
         self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
         self._pos_ct: dict[str, float] = {}
+        self._by_ord: dict[str, tuple[str, str]] = {}  # OKX ordId -> (liqcore client id, kind)
+        self._last_rx_ms = time.time() * 1000.0  # when the private stream last said anything (wall ms)
         self._init_stream_state()
         self._fatal: str | None = None
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
-                      "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0}
+                      "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0,
+                      "liveness_reconnects": 0, "fills_recovered": 0}
         self.stream = _StreamStats(self.stats)
 
     # ------------------------------------------------------------------ names and sizes
@@ -321,6 +327,8 @@ class OkxGateway(VenueGateway):
             try:
                 rows = await self.rest.request("POST", "/api/v5/trade/order", body=body,
                                                limiter=self._limiter(self._place_limits, inst))
+            except OkxBanned as exc:
+                raise GatewayError(f"okx create {cid}: not sent: {exc}") from None
             except (OkxAPIError, OkxTransportError) as exc:
                 if (done := await self._after_create_error(intent, attempt, exc, self._query)) is None:
                     continue
@@ -335,10 +343,14 @@ class OkxGateway(VenueGateway):
         raise GatewayError(f"okx create {cid}: not placed")  # pragma: no cover - the loop returns or raises
 
     def _create_error(self, exc: BaseException) -> tuple[str, str]:
+        """OKX's answer sorted by :data:`liqcore.venues.okx.codes.CODES`: a code documented as "outcome unknown"
+        (50004, 51149, a 5xx) reaches here as :class:`OkxTransportError` (never a refusal)."""
         if isinstance(exc, OkxRateLimited):
             return "rate_limited", str(exc)
         if isinstance(exc, OkxAPIError):
-            return ("duplicate" if exc.code == ERR_DUPLICATE else "refused"), explain(exc.code, exc.msg)
+            what = OUTCOMES.what(exc.code)
+            return ("duplicate" if what == DUPLICATE else "rate_limited" if what == RATE_LIMITED else "refused",
+                    explain(exc.code, exc.msg))
         return "unknown", exc.reason
 
     async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
@@ -371,20 +383,46 @@ class OkxGateway(VenueGateway):
         return await self._query(symbol, client_id, required=True)
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        """Cancel by clOrdId.  A cancel whose outcome is unknown (a timeout, a 5xx, 50004) is never reported
+        done: the order is queried and, while OKX still holds it live, the cancel sent again (``max_create_attempts``
+        times, backing off); still unknown after that: :class:`GatewayError` (the order manager asks again)."""
         inst = self._inst(symbol)
-        try:
-            await self.rest.request("POST", "/api/v5/trade/cancel-order",
-                                    body={"instId": inst, "clOrdId": okx_client_id(client_id)},
-                                    limiter=self._limiter(self._cancel_limits, inst))
-        except OkxRateLimited as exc:
-            raise GatewayError(f"okx cancel {client_id}: rate limited ({exc})") from None
-        except (OkxAPIError, OkxTransportError) as exc:
-            found = await self._query(symbol, client_id)
-            if found is not None and found.status in _TERMINAL:
-                return found
-            if found is None and isinstance(exc, OkxAPIError) and exc.code in ERR_CANCEL_FAILED:
-                return OrderUpdate(client_id, "rejected", symbol, reason=explain(exc.code, exc.msg), ts_ns=time.time_ns())
-            raise GatewayError(f"okx cancel {client_id}: {exc}") from None
+        last = ""
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                await self.rest.request("POST", "/api/v5/trade/cancel-order",
+                                        body={"instId": inst, "clOrdId": okx_client_id(client_id)},
+                                        limiter=self._limiter(self._cancel_limits, inst))
+            except (OkxRateLimited, OkxBanned) as exc:
+                raise GatewayError(f"okx cancel {client_id}: not sent: {exc}") from None
+            except OkxAPIError as exc:
+                found = await self._query(symbol, client_id)
+                if found is not None and found.status in _TERMINAL:
+                    return found
+                if found is None and exc.code in ERR_CANCEL_FAILED:
+                    return OrderUpdate(client_id, "rejected", symbol, reason=explain(exc.code, exc.msg), ts_ns=time.time_ns())
+                raise GatewayError(f"okx cancel {client_id}: {exc}") from None
+            except OkxTransportError as exc:
+                last = exc.reason
+                self.stats["ambiguous"] += 1
+                log.warning("okx cancel %s: outcome unknown (%s); asking the venue", client_id, exc.reason)
+                try:
+                    found = await self._query(symbol, client_id, required=True)
+                except GatewayError as qexc:
+                    last = f"{exc.reason}; {qexc}"
+                    found = None
+                else:
+                    if found is None or found.status in _TERMINAL:  # gone (or never there): what OKX holds
+                        if found is not None:
+                            await self._after_entry_state(inst, client_id, found)
+                            return found
+                        return OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
+                                           if client_id in self._intents else "entry", ts_ns=time.time_ns())
+                await asyncio.sleep(self.retry_backoff * attempt)
+                continue
+            break
+        else:
+            raise GatewayError(f"okx cancel {client_id}: outcome unknown after {self.max_create_attempts} attempts ({last})")
         u = await self._query(symbol, client_id)
         if u is None:
             return OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
@@ -402,6 +440,14 @@ class OkxGateway(VenueGateway):
         out: dict[str, tuple[str, OrderUpdate | None]] = {}
         items = list(dict.fromkeys(orders))
 
+        async def one_unknown(s, c):
+            try:
+                u = await self.cancel(s, c)
+            except GatewayError as exc:
+                out[c] = (f"error: {exc}", None)
+                return
+            out[c] = ("not_found", None) if u.status == "rejected" else ("accepted", u)
+
         async def one(chunk):
             body = [{"instId": self._inst(s), "clOrdId": okx_client_id(c)} for s, c in chunk]
             try:
@@ -413,13 +459,15 @@ class OkxGateway(VenueGateway):
                     for _, c in chunk:
                         out[c] = (f"error: {exc}", None)
                     return
-            except OkxTransportError as exc:
-                for _, c in chunk:
-                    out[c] = (f"error: {exc}", None)
+            except OkxTransportError:  # the whole batch's outcome unknown: each order cancelled until OKX confirms
+                for s, c in chunk:
+                    await one_unknown(s, c)
                 return
             for (s, c), r in zip(chunk, rows):
                 code = str((r or {}).get("sCode") or "0")
-                if code in ERR_CANCEL_FAILED:
+                if OUTCOMES.what(code) == UNKNOWN:  # this item's outcome unknown (50004, 51149 ...)
+                    await one_unknown(s, c)
+                elif code in ERR_CANCEL_FAILED:
                     out[c] = ("not_found", None)
                 elif code != "0":
                     out[c] = (f"error: {explain(code, (r or {}).get('sMsg', ''))}", None)
@@ -438,7 +486,11 @@ class OkxGateway(VenueGateway):
             rows = await self.rest.request("GET", "/api/v5/account/positions", {"instType": "SWAP", "instId": inst})
         except (OkxAPIError, OkxTransportError) as exc:
             raise GatewayError(f"okx close_position {symbol}: {exc}") from None
-        pos = sum(_f(r, "pos") for r in rows or [] if r.get("instId") == inst)
+        # long/short mode: each leg is a row with a positive pos and its posSide (OKX v5 "Get positions"); the leg
+        # closed is the open one, with its own posSide ("Close positions": posSide required in long/short mode)
+        legs = [-abs(_f(r, "pos")) if r.get("posSide") == "short" else _f(r, "pos")
+                for r in rows or [] if r.get("instId") == inst and _f(r, "pos")]
+        pos = sum(legs) if self.pos_mode != "long_short_mode" else max(legs, key=abs, default=0.0)
         if pos == 0:
             return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
         qty = float(_dec(abs(pos)) * self._spec(inst)["ctVal"])
@@ -497,7 +549,9 @@ class OkxGateway(VenueGateway):
         br = self._bracket.get(inst)
         if u.kind == "entry" and br is not None and br["cid"] == cid and not br["placed"] and (
                 u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
-            self._filled_ct.setdefault(cid, Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
+            # (the contracts the venue says filled: a push seen earlier may have said fewer, or 0 while live)
+            self._filled_ct[cid] = max(self._filled_ct.get(cid, Decimal(0)),
+                                       Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
             await self._place_bracket(inst)
 
     async def _place_bracket(self, inst: str) -> None:
@@ -580,6 +634,8 @@ class OkxGateway(VenueGateway):
             kind = self._intents[cid].kind if cid in self._intents else ("exit" if row.get("reduceOnly") == "true" else "entry")
         u = self._update(cid, kind, u)
         self._orders[(cid, kind)] = u
+        if u.venue_order_id:
+            self._by_ord[u.venue_order_id] = (cid, kind)
         await self._emit(self._update_cbs, u)
         if fill is not None and self._first_seen(fill.exec_id):
             await self._emit(self._fill_cbs, Fill(cid, u.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker,
@@ -647,33 +703,47 @@ class OkxGateway(VenueGateway):
                     raise PermissionError(self._fatal)
                 raise ConnectionError(explain(code, ev.get("msg", "")))
 
-    async def _pinger(self, ws) -> None:
+    async def _receive(self, ws):
+        """The next message of a private socket, under OKX's liveness rule (OKX v5 "WebSocket: Connect": when no
+        message comes within N < 30 s send the text ``ping`` and expect ``pong`` within N s, else reconnect; N is
+        ``ping_interval``).  Any message counts as alive; no message after the ping: ConnectionError."""
+        pinged = False
         while True:
-            await asyncio.sleep(self.ping_interval)
             try:
-                await ws.send_str("ping")
-            except (ConnectionError, RuntimeError):
-                self.stats["ping_failures"] += 1
-                return
+                msg = await ws.receive(timeout=self.ping_interval)
+            except asyncio.TimeoutError:
+                if pinged:
+                    self.stats["liveness_reconnects"] += 1
+                    raise ConnectionError(f"no pong within {self.ping_interval:.1f} s of a ping (mute socket)") from None
+                try:
+                    await ws.send_str("ping")
+                except (ConnectionError, RuntimeError):
+                    self.stats["ping_failures"] += 1
+                    raise ConnectionError("ping failed") from None
+                pinged = True
+                continue
+            self._last_rx_ms = time.time() * 1000.0
+            return msg
 
     async def _stream(self) -> None:
         import aiohttp
 
         backoff, ever = 0.1, False
         while not self._closing:
-            pinger = None
             try:
-                async with self._session.ws_connect(self.private_ws_url, heartbeat=None) as ws:
+                async with self._session.ws_connect(self.private_ws_url, heartbeat=None,
+                                                    timeout=aiohttp.ClientWSTimeout(ws_close=1.0)) as ws:
                     await asyncio.wait_for(self._login(ws), self.connect_timeout)
                     if ever:
                         self.stats["reconnects"] += 1
                         self._spawn(self._resync())
                     ever, backoff = True, 0.1
                     self.connected.set()
-                    pinger = asyncio.create_task(self._pinger(ws))
-                    async for msg in ws:
+                    while True:
+                        msg = await self._receive(ws)
                         if msg.type != aiohttp.WSMsgType.TEXT:
-                            if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                            if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                            aiohttp.WSMsgType.CLOSING):
                                 break
                             continue
                         if msg.data == "pong":
@@ -690,19 +760,80 @@ class OkxGateway(VenueGateway):
                 break
             except (aiohttp.ClientError, ConnectionError, OSError, asyncio.TimeoutError, orjson.JSONDecodeError) as exc:
                 if not self._closing:
-                    log.warning("okx private stream down (%s); reconnecting in %.2fs", type(exc).__name__, backoff)
+                    log.warning("okx private stream down (%s: %s); reconnecting in %.2f s", type(exc).__name__, exc, backoff)
             finally:
                 self.connected.clear()
-                if pinger is not None:
-                    pinger.cancel()
             if self._closing:
                 break
             await asyncio.sleep(backoff * (1 + 0.2 * random.random()))
             backoff = min(backoff * 2, self.reconnect_max)
 
+    #: ``GET /api/v5/trade/fills``: rows per page (the documented maximum) and pages read after one gap
+    FILLS_PAGE, FILLS_MAX_PAGES = 100, 20
+    #: how far before the last private message a gap's fills are asked for (ms): a fill stamped by OKX just
+    #: before the last message we saw may have been pushed after it
+    FILLS_LOOKBACK_MS = 60_000
+
+    async def _missed_fills(self) -> int:
+        """The fills of a gap in the private stream, from OKX v5 "Get transaction details (last 3 days)"
+        (``GET /api/v5/trade/fills``: newest first, ``limit`` <= 100, ``after`` = a ``billId`` pages to older
+        rows, ``begin`` = the earliest ``ts`` in ms), from the last message seen before the gap (less
+        :attr:`FILLS_LOOKBACK_MS`).  Each fill of ours not yet reported is booked, oldest first, EXACTLY ONCE
+        (its id ``instId-tradeId`` is the one the ``orders`` channel gives); returns how many were booked."""
+        params = {"instType": "SWAP", "limit": str(self.FILLS_PAGE),
+                  "begin": str(int(self._last_rx_ms - self.FILLS_LOOKBACK_MS))}
+        rows: list[dict] = []
+        for _ in range(self.FILLS_MAX_PAGES):
+            page = await self.rest.request("GET", "/api/v5/trade/fills", params) or []
+            rows += [r for r in page if isinstance(r, dict)]
+            if len(page) < self.FILLS_PAGE or not page[-1].get("billId"):
+                break
+            params = {**params, "after": str(page[-1]["billId"])}
+        booked = 0
+        for r in reversed(rows):
+            try:
+                booked += await self._book_missed_fill(r)
+            except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # one bad row: counted, the rest go on
+                self.stats["bad_events"] += 1
+                log.warning("okx missed fill dropped: %s", exc)
+        if booked:
+            self.stats["fills_recovered"] += booked
+            log.warning("okx private stream gap: %d fill(s) booked from GET /api/v5/trade/fills", booked)
+        return booked
+
+    async def _book_missed_fill(self, r: dict) -> int:
+        inst, trade_id = str(r.get("instId") or ""), str(r.get("tradeId") or "")
+        if inst not in self._okx or not trade_id or f"{inst}-{trade_id}" in self._seen_set:
+            return 0
+        who = self._by_ord.get(str(r.get("ordId") or ""))
+        if who is None and r.get("clOrdId") in self._cl:
+            cid = self._cl[r["clOrdId"]]
+            who = (cid, self._intents[cid].kind if cid in self._intents else "entry")
+        if who is None and r.get("ordId"):  # an order whose pushes were all missed (a triggered exit): ask OKX
+            got = await self.rest.request("GET", "/api/v5/trade/order", {"instId": inst, "ordId": str(r["ordId"])})
+            if got:
+                await self._on_order({k: v for k, v in got[0].items() if k not in ("tradeId", "fillSz")})
+                who = self._by_ord.get(str(r["ordId"]))
+        if who is None:
+            return 0  # not an order of this gateway
+        cid, kind = who
+        exec_id = f"{inst}-{trade_id}"
+        if not self._first_seen(exec_id):
+            return 0
+        ct = self._okx[inst]["ctVal"]
+        await self._emit(self._fill_cbs, Fill(cid, self._name(inst), str(r.get("side") or ""), _f(r, "fillPx"),
+                                              float(_dec(_f(r, "fillSz")) * ct), -_f(r, "fee"), r.get("execType") == "M",
+                                              exec_id, kind, int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000))
+        return 1
+
     async def _resync(self) -> None:
-        """After a reconnect: re-query the orders still believed live (their missed changes are reported) and
-        the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
+        """After a reconnect: book the fills missed during the gap (:meth:`_missed_fills`), re-query the orders
+        still believed live (their missed changes are reported; an entry filled meanwhile gets its take-profit /
+        stop-loss at once) and the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
+        try:
+            await self._missed_fills()
+        except (OkxAPIError, OkxTransportError) as exc:
+            log.error("okx private stream gap: the missed fills could not be fetched: %s", exc)
         for _kind, u in await self._requery_live(self._query):
             await self._after_entry_state(self._inst(u.symbol), u.client_id, u)
         try:

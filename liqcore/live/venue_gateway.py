@@ -26,6 +26,7 @@ from collections import deque
 
 from liqcore.live.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.governor import VenueBanned
 from liqcore.venues.instruments import Instrument
 
 __all__ = ["VenueGateway", "TERMINAL", "field_float"]
@@ -247,6 +248,21 @@ class VenueGateway(GatewayCallbacks, Gateway):
         the create's answer), or None."""
         known = self._orders.get((client_id, kind))
         return known if known is not None and known.status != "pending" else None
+
+    def _governors(self) -> list:
+        """The governors of the hosts this gateway sends to (its REST client's, ``self.rest.gov``)."""
+        g = getattr(getattr(self, "rest", None), "gov", None)
+        return [g] if g is not None else []
+
+    def banned(self) -> str | None:
+        """The ban's one line while a REST host of this gateway bans this IP (nothing is sent to it), else None:
+        the engine skips a signal that arrives during a ban, and says so."""
+        for g in self._governors():
+            try:
+                g.check()
+            except VenueBanned as ban:
+                return str(ban)
+        return None
 
     def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
         """The last state of an order the gateway has seen (push, answer or query), or None."""

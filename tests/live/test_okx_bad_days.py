@@ -1,0 +1,341 @@
+"""OkxGateway on OKX's bad days, against the fake OKX v5 venue on loopback, each case from the document it follows:
+
+* OKX v5 "Error Code" (https://www.okx.com/docs-v5/en/#error-code): 50004 "API endpoint request timeout (does not
+  mean that the request was successful or failed, please check the request result)", 51149 "Order timed out",
+  50011 / HTTP 429; an answer whose outcome is unknown is never a rejection: the order is asked for by clOrdId;
+* OKX v5 "Overview, Rate Limits": 50011 / 429 pauses every caller of the host (the governor); OKX documents no IP
+  ban, a ban the governor holds (a wait longer than its bound) still stops every order before it is sent;
+* OKX v5 "WebSocket: Connect": no message within N < 30 s -> ``ping``; no ``pong`` within N s -> reconnect;
+* OKX v5 "Get transaction details (last 3 days)" (``GET /api/v5/trade/fills``): the fills of a gap in the private
+  stream, booked once, the entry's take-profit / stop-loss placed at once;
+* OKX v5 "Close positions" / "Place order": in long/short mode a close carries the position's own ``posSide``.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from liqcore.live.gateway import GatewayError, OrderIntent
+from liqcore.live.okx_gateway import OkxGateway
+from liqcore.testing.fake_okx import FakeOkx
+from liqcore.venues.governor import reset_governors
+from liqcore.venues.okx.codes import CODES
+from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, UNKNOWN
+from tests._live_helpers import GatewayRecorder
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+INST = "ETH-USDT-SWAP"  # ctVal 0.1 ETH, lotSz 0.01, tickSz 0.01 in the fake
+ORDER = "/api/v5/trade/order"
+
+
+@pytest.fixture(autouse=True)
+def _governors():
+    reset_governors()
+    yield
+    reset_governors()
+
+
+def run(coro, timeout: float = 45.0):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def make_gw(fo, **kw):
+    opts = dict(symbols=["ETHUSDT", "SOLUSDT"], timeout=5.0, retry_backoff=0.05, connect_timeout=5.0)
+    opts.update(kw)
+    return OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, fo.ws_base, **opts)
+
+
+def entry(cid="lc-ETH-1-abc123", qty=0.5, px=2496.25, tp=2500.0, sl=2490.01):
+    return OrderIntent("ETHUSDT", "buy", qty, px, cid, take_profit=tp, stop_loss=sl)
+
+
+def live_orders(fo, cl):
+    return [o for o in fo.orders_with_client_id(cl) if o.status in ("New", "PartiallyFilled")]
+
+
+def test_code_table_sorts_okx_error_codes_by_their_documented_words():
+    """OKX v5 "Error Code": "please check the request result" / a 5xx -> unknown; "try again later" before doing
+    anything / 429 -> rate limited; 51016 duplicate; no documented IP ban -> no banned code."""
+    assert [CODES.what(c) for c in ("50004", "50001", "50026", "51149")] == [UNKNOWN] * 4
+    assert [CODES.what(c) for c in ("50011", "50061", "50013", "HTTP 429")] == [RATE_LIMITED] * 4
+    assert CODES.what("51016") == DUPLICATE and CODES.what("51008") == "refused"
+    assert CODES.of(BANNED) == []
+    assert "please check the request result" in CODES["50004"].message
+    assert all("okx.com/docs-v5" in c.doc for c in CODES.codes.values())
+
+
+@pytest.mark.parametrize("process", [True, False], ids=["order-created", "order-not-created"])
+def test_create_answered_50004_is_asked_for_by_clordid_never_rejected(process):
+    """OKX v5 "Error Code" 50004 (HTTP 400): the order may or may not exist; the gateway asks
+    ``GET /api/v5/trade/order?clOrdId=`` and returns what OKX holds (created: that order, sent once; not created:
+    the same request sent again): one live order either way."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                fo.answer_code_next("50004", ORDER, process=process)
+                u = await gw.place(entry())
+                assert u.status == "new" and u.client_id == "lc-ETH-1-abc123"
+                cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
+                assert len(live_orders(fo, cl)) == 1
+                assert len(fo.requests_to(ORDER, "POST")) == (1 if process else 2)
+                assert any(r.query.get("clOrdId") == cl for r in fo.requests_to(ORDER, "GET"))
+                assert gw.stats["ambiguous"] == 1 and gw.stats["rejected"] == 0
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_create_item_scode_51149_with_the_order_created_is_the_order_okx_holds():
+    """OKX v5 "Error Code" 51149 "Order timed out" as the order's ``sCode`` (``code`` "1"): outcome unknown."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                fo.answer_code_next("51149", ORDER, process=True, item=True)
+                u = await gw.place(entry())
+                assert u.status == "new" and u.venue_order_id
+                assert len(fo.requests_to(ORDER, "POST")) == 1
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_create_unknown_after_every_attempt_is_a_gateway_error_not_a_rejection():
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, max_create_attempts=2)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                fo.answer_code_next("50004", ORDER, process=False, k=2)
+                with pytest.raises(GatewayError, match="not placed after 2 attempts.*50004"):
+                    await gw.place(entry())
+                assert gw.known("lc-ETH-1-abc123") is None or gw.known("lc-ETH-1-abc123").status != "rejected"
+            finally:
+                await gw.close()
+    run(main())
+
+
+@pytest.mark.parametrize("process", [True, False], ids=["cancelled", "not-cancelled"])
+def test_cancel_answered_50004_is_retried_until_okx_confirms_the_order_gone(process):
+    """A cancel with outcome unknown is never reported done on faith: the order is asked for, and while OKX still
+    holds it live the cancel is sent again; the answer is the order's final state at OKX."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
+                fo.answer_code_next("50004", "/api/v5/trade/cancel-order", process=process)
+                u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
+                assert u.status == "cancelled"
+                assert live_orders(fo, cl) == []
+                assert len(fo.requests_to("/api/v5/trade/cancel-order")) == (1 if process else 2)
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_cancel_still_unknown_after_its_attempts_raises_and_leaves_the_order_tracked():
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, max_create_attempts=3)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
+                fo.answer_code_next("50004", "/api/v5/trade/cancel-order", process=False, k=3)
+                with pytest.raises(GatewayError, match="outcome unknown after 3 attempts"):
+                    await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
+                assert len(live_orders(fo, cl)) == 1  # (still live at OKX: not reported cancelled)
+                assert gw.known("lc-ETH-1-abc123").status == "new"
+                u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # the manager's next try
+                assert u.status == "cancelled" and live_orders(fo, cl) == []
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_cancel_batch_item_with_unknown_outcome_is_confirmed_one_by_one():
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry("lc-a", px=2490.0))
+                await gw.place(entry("lc-b", px=2491.0))
+                fo.answer_code_next("50004", "/api/v5/trade/cancel-batch-orders", process=False, item=True)
+                out = await gw.cancel_batch([("ETHUSDT", "lc-a"), ("ETHUSDT", "lc-b")])
+                assert {c: o for c, (o, _) in out.items()} == {"lc-a": "accepted", "lc-b": "accepted"}
+                assert out["lc-a"][1].status == "cancelled" and out["lc-b"][1].status == "cancelled"
+                assert live_orders(fo, "lc-a") == [] and live_orders(fo, "lc-b") == []
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_429_pauses_every_caller_of_the_host_then_the_request_is_retried():
+    """OKX v5 "Overview, Rate Limits": 50011 / HTTP 429; the governor holds every caller of the host (not only
+    the one that saw it) before the request is sent again."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                fo.rate_limit_next(1, ORDER)
+                place = asyncio.create_task(gw.place(entry()))
+                await asyncio.wait_for(_until(lambda: any(r.http_status == 429 for r in fo.requests)), 10)
+                limited = next(r for r in fo.requests if r.http_status == 429)
+                await gw.positions()  # another caller of the host, after the 429: held too
+                (pos_req,) = [r for r in fo.requests_to("/api/v5/account/positions") if r.recv_ns > limited.recv_ns]
+                assert pos_req.recv_ns - limited.recv_ns >= 0.15e9  # (the pause is 0.2 s without Retry-After)
+                u = await place
+                assert u.status == "new" and len(fo.requests_to(ORDER, "POST")) == 2
+                assert gw.rest.gov.rate_waits >= 1
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_a_held_ban_sends_nothing_and_says_the_ban_line():
+    """OKX documents no IP ban status; a ban the host's governor holds (e.g. a wait longer than its bound) stops
+    every order before it is sent: ``place`` raises a GatewayError with the ban's line, ``banned()`` says it."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            await gw.start()
+            try:
+                assert gw.banned() is None
+                gw.rest.gov.ban(600, "test: Retry-After 600 s")
+                line = gw.banned()
+                assert line and line.startswith("okx: IP banned by 127.0.0.1:") and "until" in line
+                n0 = len(fo.requests_to(ORDER, "POST"))
+                with pytest.raises(GatewayError, match="okx create lc-ETH-1-abc123: not sent: okx: IP banned"):
+                    await gw.place(entry())
+                with pytest.raises(GatewayError, match="IP banned"):
+                    await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
+                assert len(fo.requests_to(ORDER, "POST")) == n0
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_mute_private_socket_is_reconnected_after_an_unanswered_ping():
+    """OKX v5 "WebSocket: Connect": no message within N s -> send ``ping``; no ``pong`` within N s -> reconnect
+    (login and subscriptions again)."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.3)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await rec.wait(lambda: fo.pings["private"] >= 1)  # a quiet socket is pinged and answered
+                assert gw.stats["liveness_reconnects"] == 0 and gw.stats["reconnects"] == 0
+                assert fo.mute("private") == 1
+                t0 = time.monotonic()
+                await rec.wait(lambda: gw.stats["liveness_reconnects"] == 1 and gw.connected.is_set()
+                               and gw.stats["reconnects"] == 1)
+                assert time.monotonic() - t0 < 5.0
+                logins = [m for ep, m in fo.ws_log if ep == "private" and m.get("op") == "login"]
+                assert len(logins) == 2 and fo.subscribed("orders", "private")
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_entry_filled_while_the_socket_is_mute_is_booked_once_from_trade_fills_and_gets_its_exits():
+    """The entry fills while the private socket is open but mute: after the reconnect the fill is read from
+    ``GET /api/v5/trade/fills``, booked EXACTLY once (a second gap books nothing again), and the entry's
+    take-profit / stop-loss goes out at once."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.3)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.mute("private")
+                await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+                assert fo.fills() and rec.fills == []
+                await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
+                f = rec.fills[0]
+                assert (f.client_id, f.kind, f.price, f.qty, f.is_maker) == ("lc-ETH-1-abc123", "entry", 2496.25,
+                                                                             pytest.approx(0.5), True)
+                assert f.exec_id == f"{INST}-{fo.fills()[0]['tradeId']}"
+                assert gw.stats["fills_recovered"] == 1
+                assert fo.requests_to("/api/v5/trade/fills", "GET")
+                (algo,) = fo.algos().values()
+                assert algo["state"] == "live" and algo["sz"] == "5"
+                fo.drop("private")  # another gap: the same fill is listed again, booked not again
+                await rec.wait(lambda: gw.stats["reconnects"] == 2 and len(fo.requests_to("/api/v5/trade/fills")) >= 2)
+                await asyncio.sleep(0)  # (the resync's bookings run before its order re-query)
+                assert len(rec.fills) == 1 and len(fo.algos()) == 1
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_trade_fills_are_paged_with_after_billid_and_booked_oldest_first():
+    """``GET /api/v5/trade/fills``: at most ``limit`` rows a page, newest first; ``after`` = the last billId reads
+    older rows: a gap with more fills than a page books every one, oldest first."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.3)
+            gw.FILLS_PAGE = 2
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2496.25, "lc-p"))
+                fo.mute("private")
+                fo.venue.partial_fills = True
+                for _ in range(5):  # five partial fills of 1 contract (0.1 ETH) through the bid
+                    await fo.trade(INST, 2496.2, 1)
+                await rec.wait(lambda: len(rec.fills) == 5)
+                assert [f.exec_id for f in rec.fills] == [f"{INST}-{r['tradeId']}" for r in fo.fills()]
+                afters = [r.query.get("after") for r in fo.requests_to("/api/v5/trade/fills")]
+                assert afters[0] is None and len([a for a in afters if a]) >= 2
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_close_position_in_long_short_mode_closes_the_short_leg_with_its_own_possside():
+    """OKX v5 "Close positions" / "Place order": ``posSide`` is required in long/short mode; a short leg is closed
+    with buy + ``posSide=short`` (buy + ``long`` would open a long)."""
+    async def main():
+        async with FakeOkx(pos_mode="long_short_mode") as fo:
+            gw = make_gw(fo)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(OrderIntent("ETHUSDT", "sell", 0.5, 2503.0, "lc-s", post_only=True))
+                await fo.trade(INST, 2503.5)  # fills the ask: short 5 contracts
+                await asyncio.wait_for(_until(lambda: fo.venue.positions[INST].size == -5), 10)
+                u = await gw.close_position("ETHUSDT", "lc-close")
+                assert u.status in ("new", "filled")
+                body = fo.requests_to(ORDER, "POST")[-1].body
+                assert (body["side"], body["posSide"], body["ordType"], body["sz"]) == ("buy", "short", "market", "5")
+                await asyncio.wait_for(_until(lambda: fo.venue.positions[INST].size == 0), 10)
+            finally:
+                await gw.close()
+    run(main())
+
+
+async def _until(pred):
+    while not pred():
+        await asyncio.sleep(0.01)
