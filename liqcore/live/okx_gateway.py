@@ -38,6 +38,7 @@ from decimal import ROUND_FLOOR, Decimal
 import orjson
 
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.okx_recovery import OkxRecovery
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
@@ -57,7 +58,7 @@ from liqcore.venues.okx.rest import (
 from liqcore.venues.okx.stream import inst_id as _inst_id
 from liqcore.venues.outcomes import DUPLICATE, RATE_LIMITED, UNKNOWN
 
-__all__ = ["OkxGateway", "parse_order", "STATE_MAP", "WS_URLS"]
+__all__ = ["OkxGateway", "parse_order", "business_url", "STATE_MAP", "WS_URLS"]
 
 log = logging.getLogger("liqcore.okx.gateway")
 
@@ -121,7 +122,15 @@ class _StreamStats:
         self.stats = stats
 
 
-class OkxGateway(VenueGateway):
+def business_url(private_url: str) -> str:
+    """The business websocket (``orders-algo``) beside a private one: OKX v5 "Overview, Production Trading
+    Services" lists ``wss://ws.okx.com:8443/ws/v5/private`` and ``.../ws/v5/business`` on one host (demo
+    trading: ``wspap.okx.com:8443``, the same paths)."""
+    u = private_url.rstrip("/")
+    return u[: -len("/private")] + "/business" if u.endswith("/private") else u + "/business"
+
+
+class OkxGateway(OkxRecovery, VenueGateway):
     name = "okx"
     log = log
     client_id_name = "OKX clOrdId"
@@ -129,7 +138,8 @@ class OkxGateway(VenueGateway):
     def __init__(self, api_key: str | Secret, api_secret: str | Secret, passphrase: str | Secret, rest_url: str = BASE_URL,
                  private_ws_url: str | None = None, *, symbols: list[str] | None = None, network: str = "mainnet",
                  td_mode: str = "cross", timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2,
-                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, ping_interval: float = 20.0) -> None:
+                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, ping_interval: float = 20.0,
+                 business_ws_url: str | None = None) -> None:
         if network == "testnet":
             network = "demo"
         if network not in WS_URLS:
@@ -152,6 +162,7 @@ class OkxGateway(VenueGateway):
         url = (private_ws_url or WS_URLS[network]).rstrip("/")
         scheme_host = url.split("://", 1)[-1]
         self.private_ws_url = url if "/" in scheme_host else url + "/ws/v5/private"
+        self.business_ws_url = business_ws_url or business_url(self.private_ws_url)
         self.symbols = list(symbols) if symbols else None
         self.max_create_attempts = int(max_create_attempts)
         self.retry_backoff = float(retry_backoff)
@@ -175,10 +186,13 @@ class OkxGateway(VenueGateway):
         self._init_stream_state()
         self._fatal: str | None = None
         self.connected = asyncio.Event()
+        self.business_connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
                       "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0,
-                      "liveness_reconnects": 0, "fills_recovered": 0}
+                      "liveness_reconnects": 0, "fills_recovered": 0, "business_reconnects": 0,
+                      "exits_lost": 0, "exits_replaced": 0, "exits_closed": 0, "algo_events": 0,
+                      "resyncs": 0}
         self.stream = _StreamStats(self.stats)
 
     # ------------------------------------------------------------------ names and sizes
@@ -229,6 +243,7 @@ class OkxGateway(VenueGateway):
         self._session = aiohttp.ClientSession()
         self._closing, self._fatal = False, None
         self._stream_task = asyncio.create_task(self._stream(), name="okx-private-stream")
+        self._spawn(self._stream(business=True))
         deadline = time.monotonic() + self.connect_timeout
         while not self.connected.is_set() and self._fatal is None and time.monotonic() < deadline:
             try:
@@ -554,17 +569,19 @@ class OkxGateway(VenueGateway):
                                        Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
             await self._place_bracket(inst)
 
-    async def _place_bracket(self, inst: str) -> None:
+    async def _place_bracket(self, inst: str, suffix: str = "-b") -> bool:
+        """Place the take-profit / stop-loss algo of ``inst``'s bracket for the contracts filled (its
+        ``algoClOrdId`` the entry's client id + ``suffix``); True once OKX holds it."""
         br = self._bracket.get(inst)
         if br is None or br["placed"]:
-            return
+            return False
         intent = self._intents.get(br["cid"])
         sz = self._filled_ct.get(br["cid"])
         if intent is None or not sz:
-            return
+            return False
         br["placed"] = True
         close = "sell" if intent.side == "buy" else "buy"
-        acl = self.cl_ord_id(br["cid"], "-b")
+        acl = self.cl_ord_id(br["cid"], suffix)
         br["acl"] = acl
         body = {"instId": inst, "tdMode": self.td_mode, "side": close, "sz": _fmt(sz), "algoClOrdId": acl}
         ps = self._pos_side(close, True)
@@ -578,34 +595,37 @@ class OkxGateway(VenueGateway):
         if intent.stop_loss:
             body.update(slTriggerPx=self._px(intent.symbol, intent.stop_loss), slOrdPx="-1", slTriggerPxType="last")
         body["ordType"] = "oco" if intent.take_profit and intent.stop_loss else "conditional"
+        br["ordType"] = body["ordType"]
         self.stats["brackets"] += 1
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 rows = await self.rest.request("POST", "/api/v5/trade/order-algo", body=body, limiter=self.algo_limiter)
                 br["algoId"] = str((rows or [{}])[0].get("algoId") or "")
-                return
+                return True
             except OkxAPIError as exc:
                 if exc.code == ERR_DUPLICATE:
-                    return
+                    return True
                 if isinstance(exc, OkxRateLimited):
                     await asyncio.sleep(self.retry_backoff * attempt)
                     continue
                 log.error("okx take-profit/stop-loss of %s rejected: %s", br["cid"], explain(exc.code, exc.msg))
+                br["refused"] = explain(exc.code, exc.msg)
                 for k in ("tp", "sl"):
                     await self._emit(self._update_cbs, OrderUpdate(br["cid"], "rejected", intent.symbol,
                                                                    reason=explain(exc.code, exc.msg), kind=k, ts_ns=time.time_ns()))
-                return
+                return False
             except OkxTransportError:
                 try:
                     rows = await self.rest.request("GET", "/api/v5/trade/orders-algo-pending",
                                                    {"ordType": body["ordType"], "algoClOrdId": acl})
                     if rows:
                         br["algoId"] = str(rows[0].get("algoId") or "")
-                        return
+                        return True
                 except (OkxAPIError, OkxTransportError):
                     pass
                 await asyncio.sleep(self.retry_backoff * attempt)
         log.error("okx take-profit/stop-loss of %s not confirmed after %d attempts", br["cid"], self.max_create_attempts)
+        return False
 
     async def _clear_bracket(self, inst: str) -> None:
         br = self._bracket.pop(inst, None)
@@ -664,6 +684,12 @@ class OkxGateway(VenueGateway):
                 except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # one bad row: counted, the rest go on
                     self.stats["bad_events"] += 1
                     log.warning("okx order event dropped: %s", exc)
+            elif ch == "orders-algo":
+                try:
+                    await self._on_algo(row)
+                except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+                    self.stats["bad_events"] += 1
+                    log.warning("okx algo event dropped: %s", exc)
             elif ch == "positions":
                 inst = str(row.get("instId") or "")
                 try:
@@ -677,12 +703,12 @@ class OkxGateway(VenueGateway):
                 if pos == 0 and prev != 0 and br is not None and br["placed"]:
                     self._spawn(self._clear_bracket(inst))
 
-    async def _login(self, ws) -> None:
+    async def _login(self, ws, channels=("orders", "positions")) -> None:
         import aiohttp
 
         args = ws_login_args(self._key, self._secret, self._passphrase, self.rest.now_ms() // 1000)
         await ws.send_str(orjson.dumps({"op": "login", "args": [args]}).decode())
-        subs = {"orders", "positions"}
+        subs = set(channels)
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 raise ConnectionError("closed during login")
@@ -703,7 +729,7 @@ class OkxGateway(VenueGateway):
                     raise PermissionError(self._fatal)
                 raise ConnectionError(explain(code, ev.get("msg", "")))
 
-    async def _receive(self, ws):
+    async def _receive(self, ws, business: bool = False):
         """The next message of a private socket, under OKX's liveness rule (OKX v5 "WebSocket: Connect": when no
         message comes within N < 30 s send the text ``ping`` and expect ``pong`` within N s, else reconnect; N is
         ``ping_interval``).  Any message counts as alive; no message after the ping: ConnectionError."""
@@ -722,25 +748,30 @@ class OkxGateway(VenueGateway):
                     raise ConnectionError("ping failed") from None
                 pinged = True
                 continue
-            self._last_rx_ms = time.time() * 1000.0
+            if not business:
+                self._last_rx_ms = time.time() * 1000.0  # (where the private stream's next gap starts)
             return msg
 
-    async def _stream(self) -> None:
+    async def _stream(self, business: bool = False) -> None:
+        """One private connection, kept up: ``/ws/v5/private`` (``orders``, ``positions``; a reconnect resyncs)
+        or, ``business``, ``/ws/v5/business`` (``orders-algo``; a reconnect polls the pending algos)."""
         import aiohttp
 
+        url, channels, up = ((self.business_ws_url, ("orders-algo",), self.business_connected) if business
+                             else (self.private_ws_url, ("orders", "positions"), self.connected))
         backoff, ever = 0.1, False
         while not self._closing:
             try:
-                async with self._session.ws_connect(self.private_ws_url, heartbeat=None,
+                async with self._session.ws_connect(url, heartbeat=None,
                                                     timeout=aiohttp.ClientWSTimeout(ws_close=1.0)) as ws:
-                    await asyncio.wait_for(self._login(ws), self.connect_timeout)
+                    await asyncio.wait_for(self._login(ws, channels), self.connect_timeout)
                     if ever:
-                        self.stats["reconnects"] += 1
-                        self._spawn(self._resync())
+                        self.stats["business_reconnects" if business else "reconnects"] += 1
+                        self._spawn(self._poll_algos() if business else self._resync())
                     ever, backoff = True, 0.1
-                    self.connected.set()
+                    up.set()
                     while True:
-                        msg = await self._receive(ws)
+                        msg = await self._receive(ws, business)
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
                                             aiohttp.WSMsgType.CLOSING):
@@ -760,71 +791,14 @@ class OkxGateway(VenueGateway):
                 break
             except (aiohttp.ClientError, ConnectionError, OSError, asyncio.TimeoutError, orjson.JSONDecodeError) as exc:
                 if not self._closing:
-                    log.warning("okx private stream down (%s: %s); reconnecting in %.2f s", type(exc).__name__, exc, backoff)
+                    log.warning("okx %s stream down (%s: %s); reconnecting in %.2f s", "business" if business else "private",
+                                type(exc).__name__, exc, backoff)
             finally:
-                self.connected.clear()
+                up.clear()
             if self._closing:
                 break
             await asyncio.sleep(backoff * (1 + 0.2 * random.random()))
             backoff = min(backoff * 2, self.reconnect_max)
-
-    #: ``GET /api/v5/trade/fills``: rows per page (the documented maximum) and pages read after one gap
-    FILLS_PAGE, FILLS_MAX_PAGES = 100, 20
-    #: how far before the last private message a gap's fills are asked for (ms): a fill stamped by OKX just
-    #: before the last message we saw may have been pushed after it
-    FILLS_LOOKBACK_MS = 60_000
-
-    async def _missed_fills(self) -> int:
-        """The fills of a gap in the private stream, from OKX v5 "Get transaction details (last 3 days)"
-        (``GET /api/v5/trade/fills``: newest first, ``limit`` <= 100, ``after`` = a ``billId`` pages to older
-        rows, ``begin`` = the earliest ``ts`` in ms), from the last message seen before the gap (less
-        :attr:`FILLS_LOOKBACK_MS`).  Each fill of ours not yet reported is booked, oldest first, EXACTLY ONCE
-        (its id ``instId-tradeId`` is the one the ``orders`` channel gives); returns how many were booked."""
-        params = {"instType": "SWAP", "limit": str(self.FILLS_PAGE),
-                  "begin": str(int(self._last_rx_ms - self.FILLS_LOOKBACK_MS))}
-        rows: list[dict] = []
-        for _ in range(self.FILLS_MAX_PAGES):
-            page = await self.rest.request("GET", "/api/v5/trade/fills", params) or []
-            rows += [r for r in page if isinstance(r, dict)]
-            if len(page) < self.FILLS_PAGE or not page[-1].get("billId"):
-                break
-            params = {**params, "after": str(page[-1]["billId"])}
-        booked = 0
-        for r in reversed(rows):
-            try:
-                booked += await self._book_missed_fill(r)
-            except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # one bad row: counted, the rest go on
-                self.stats["bad_events"] += 1
-                log.warning("okx missed fill dropped: %s", exc)
-        if booked:
-            self.stats["fills_recovered"] += booked
-            log.warning("okx private stream gap: %d fill(s) booked from GET /api/v5/trade/fills", booked)
-        return booked
-
-    async def _book_missed_fill(self, r: dict) -> int:
-        inst, trade_id = str(r.get("instId") or ""), str(r.get("tradeId") or "")
-        if inst not in self._okx or not trade_id or f"{inst}-{trade_id}" in self._seen_set:
-            return 0
-        who = self._by_ord.get(str(r.get("ordId") or ""))
-        if who is None and r.get("clOrdId") in self._cl:
-            cid = self._cl[r["clOrdId"]]
-            who = (cid, self._intents[cid].kind if cid in self._intents else "entry")
-        if who is None and r.get("ordId"):  # an order whose pushes were all missed (a triggered exit): ask OKX
-            got = await self.rest.request("GET", "/api/v5/trade/order", {"instId": inst, "ordId": str(r["ordId"])})
-            if got:
-                await self._on_order({k: v for k, v in got[0].items() if k not in ("tradeId", "fillSz")})
-                who = self._by_ord.get(str(r["ordId"]))
-        if who is None:
-            return 0  # not an order of this gateway
-        cid, kind = who
-        exec_id = f"{inst}-{trade_id}"
-        if not self._first_seen(exec_id):
-            return 0
-        ct = self._okx[inst]["ctVal"]
-        await self._emit(self._fill_cbs, Fill(cid, self._name(inst), str(r.get("side") or ""), _f(r, "fillPx"),
-                                              float(_dec(_f(r, "fillSz")) * ct), -_f(r, "fee"), r.get("execType") == "M",
-                                              exec_id, kind, int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000))
-        return 1
 
     async def _resync(self) -> None:
         """After a reconnect: book the fills missed during the gap (:meth:`_missed_fills`), re-query the orders
@@ -839,7 +813,10 @@ class OkxGateway(VenueGateway):
         try:
             await self.positions()
         except GatewayError:
+            self.stats["resyncs"] += 1
             return
         for inst, br in list(self._bracket.items()):
             if br["placed"] and not self._pos_ct.get(inst):
                 self._spawn(self._clear_bracket(inst))
+        await self._poll_algos()  # (an exit OKX ended during the gap: the same rule as its push)
+        self.stats["resyncs"] += 1

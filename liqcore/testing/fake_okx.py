@@ -668,6 +668,12 @@ class FakeOkx(LoopbackVenue):
             return self._one(self._place_algo, body)
         if path == "/api/v5/trade/cancel-algos" and method == "POST":
             return self._batch(self._cancel_algo, body, 10)
+        if path == "/api/v5/trade/order-algo" and method == "GET":  # OKX v5 "Get algo order details"
+            a = next((x for x in self._algos.values() if (q.get("algoId") and x["algoId"] == q["algoId"])
+                      or (q.get("algoClOrdId") and x["algoClOrdId"] == q["algoClOrdId"])), None)
+            if a is None:
+                raise _Err("51603", "Order does not exist.")
+            return [self._algo_json(a)], []
         if path == "/api/v5/trade/orders-algo-pending":
             return [self._algo_json(a) for a in self._algos.values() if a["state"] == "live"
                     and (not q.get("algoClOrdId") or a["algoClOrdId"] == q["algoClOrdId"])], []

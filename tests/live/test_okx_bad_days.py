@@ -281,8 +281,8 @@ def test_entry_filled_while_the_socket_is_mute_is_booked_once_from_trade_fills_a
                 (algo,) = fo.algos().values()
                 assert algo["state"] == "live" and algo["sz"] == "5"
                 fo.drop("private")  # another gap: the same fill is listed again, booked not again
-                await rec.wait(lambda: gw.stats["reconnects"] == 2 and len(fo.requests_to("/api/v5/trade/fills")) >= 2)
-                await asyncio.sleep(0)  # (the resync's bookings run before its order re-query)
+                await rec.wait(lambda: gw.stats["reconnects"] == 2 and gw.stats["resyncs"] == 2)
+                assert len(fo.requests_to("/api/v5/trade/fills")) >= 2
                 assert len(rec.fills) == 1 and len(fo.algos()) == 1
             finally:
                 await gw.close()
@@ -339,3 +339,144 @@ def test_close_position_in_long_short_mode_closes_the_short_leg_with_its_own_pos
 async def _until(pred):
     while not pred():
         await asyncio.sleep(0.01)
+
+
+# ---------------------------------------------------------------------------------------------- exits watched
+async def _filled_long_with_exits(fo, gw, rec):
+    """An entry filled, its oco take-profit / stop-loss live at OKX, the business socket subscribed."""
+    await fo.trade(INST, 2500.0)
+    await gw.place(entry())
+    await fo.trade(INST, 2496.2)
+    await rec.wait(lambda: len(fo.algos()) == 1 and fo.subscribed("orders-algo", "business") and gw._pos_ct.get(INST))
+    (acl,) = fo.algos()
+    return acl
+
+
+def test_business_url_sits_beside_the_private_one():
+    """OKX v5 "Overview": ``wss://ws.okx.com:8443/ws/v5/private`` and ``/ws/v5/business`` on one host."""
+    from liqcore.live.okx_gateway import business_url
+
+    assert business_url("wss://ws.okx.com:8443/ws/v5/private") == "wss://ws.okx.com:8443/ws/v5/business"
+    assert business_url("ws://127.0.0.1:9/ws/v5/private/") == "ws://127.0.0.1:9/ws/v5/business"
+
+
+@pytest.mark.parametrize("state", ["canceled", "order_failed"])
+def test_exit_algo_okx_ends_while_the_position_is_open_is_said_lost_and_placed_again(state):
+    """OKX v5 "WebSocket / Algo orders channel" (``orders-algo`` on ``/ws/v5/business``): the bracket's algo pushed
+    ``canceled`` / ``order_failed``, not by us, while the position is open -> "lost", placed again at once at the
+    same levels for the position's contracts under a new algoClOrdId -> "replaced"."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                acl = await _filled_long_with_exits(fo, gw, rec)
+                old = fo.algos()[acl]
+                await fo.cancel_algo_by_venue(acl, state)
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
+                assert all(e["exit"] == "both" and e["symbol"] == "ETHUSDT" and e["venue"] == "okx" for e in events)
+                assert state in events[0]["reason"]
+                live = [a for a in fo.algos().values() if a["state"] == "live"]
+                assert len(live) == 1 and live[0]["algoClOrdId"] != acl
+                assert [live[0][k] for k in ("ordType", "side", "sz", "tpTriggerPx", "slTriggerPx", "slOrdPx")] == \
+                    [old[k] for k in ("ordType", "side", "sz", "tpTriggerPx", "slTriggerPx", "slOrdPx")]
+                assert gw.stats["exits_lost"] == 1 and gw.stats["exits_replaced"] == 1
+                assert fo.venue.positions[INST].size == 5  # (still open, protected again)
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_exit_lost_and_its_replacement_refused_closes_the_position_at_market_reduce_only():
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                acl = await _filled_long_with_exits(fo, gw, rec)
+                fo.answer_code_next("51008", "/api/v5/trade/order-algo", process=False, item=True,
+                                    msg="Order failed. Insufficient USDT margin in account")
+                await fo.cancel_algo_by_venue(acl)
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "closed"])
+                assert "51008" in events[1]["reason"] and "reduce-only" in events[1]["reason"]
+                close = fo.requests_to(ORDER, "POST")[-1].body
+                assert (close["side"], close["ordType"], close["sz"], close["reduceOnly"]) == ("sell", "market", "5", True)
+                await rec.wait(lambda: fo.venue.positions[INST].size == 0)
+                assert [a for a in fo.algos().values() if a["state"] == "live"] == []
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_exit_replacement_not_confirmed_within_the_bound_closes_the_position():
+    """No live exit confirmed within EXIT_CONFIRM_S (30 s by default; 0.5 s here): the position is closed at
+    market instead, and the late algo cancelled."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            gw.EXIT_CONFIRM_S = 0.5
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                acl = await _filled_long_with_exits(fo, gw, rec)
+                fo.answer_code_next("50001", "/api/v5/trade/orders-algo-pending", process=False, k=1000, method="GET")
+                await fo.cancel_algo_by_venue(acl)
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "closed"])
+                assert "no live exit confirmed within 0.5 s" in events[1]["reason"]
+                await rec.wait(lambda: fo.venue.positions[INST].size == 0
+                               and not [a for a in fo.algos().values() if a["state"] == "live"])
+            finally:
+                fo.code_faults.clear()
+                await gw.close()
+    run(main())
+
+
+def test_exit_okx_ended_while_the_business_socket_was_mute_is_found_by_the_poll_after_the_reconnect():
+    """The ``orders-algo`` push is lost (the business socket open but mute); after its liveness reconnect the
+    gateway polls ``GET /api/v5/trade/orders-algo-pending`` and ``GET /api/v5/trade/order-algo``: the algo is
+    ``canceled`` -> lost -> placed again."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.3)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                acl = await _filled_long_with_exits(fo, gw, rec)
+                assert fo.mute("business") == 1
+                await fo.cancel_algo_by_venue(acl)
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
+                assert gw.stats["business_reconnects"] >= 1
+                assert fo.requests_to("/api/v5/trade/order-algo", "GET")
+                assert len([a for a in fo.algos().values() if a["state"] == "live"]) == 1
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_our_own_exit_cancel_when_the_position_closes_is_not_a_lost_exit():
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await _filled_long_with_exits(fo, gw, rec)
+                await gw.close_position("ETHUSDT", "lc-flat")  # flat -> the gateway cancels its algo
+                await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"])
+                await rec.wait(lambda: gw._bracket == {} and gw.stats["algo_events"] >= 1)  # our cancel's push read
+                assert events == [] and gw.stats["exits_lost"] == 0
+            finally:
+                await gw.close()
+    run(main())
