@@ -117,7 +117,11 @@ class FakeOkx(LoopbackVenue):
         self.code_faults: list[dict] = []  # answer_code_next: {"path", "code", "msg", "http", "process", "item"}
         self._muted: set[int] = set()  # id() of the websockets played open but mute (mute())
         self.cancelled_by_venue: list[str] = []  # algoIds cancel_algo_by_venue() cancelled
-        self.liquidation_replay: list[dict] = []  # liquidation-orders rows the first push after a subscribe repeats
+        #: liquidation-orders rows pushed so far (the last 20): the first push after a new subscription repeats
+        #: them (one of an hour ago when there are none), as OKX does (tardis-node drops that message:
+        #: OkexV5LiquidationsMapper._isFirstMessage, src/mappers/okex.ts); ``replay_liquidations = False`` turns it off
+        self.liquidation_replay: list[dict] = []
+        self.replay_liquidations = True
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -262,10 +266,11 @@ class FakeOkx(LoopbackVenue):
     async def liquidation(self, inst_id: str, price: float, sz: float, side: str = "sell") -> None:
         """One ``liquidation-orders`` push (``sz`` contracts; ``side`` sell = a long liquidated)."""
         fam = inst_id.rsplit("-", 1)[0]
-        await self.publish("liquidation-orders", {"channel": "liquidation-orders", "instType": "SWAP"}, [
-            {"details": [{"bkLoss": "0", "bkPx": fmt_num(price), "ccy": "", "posSide": "long" if side == "sell" else "short",
-                          "side": side, "sz": fmt_num(sz), "ts": str(self.now_ms())}],
-             "instFamily": fam, "instId": inst_id, "instType": "SWAP", "uly": fam}])
+        row = {"details": [{"bkLoss": "0", "bkPx": fmt_num(price), "ccy": "", "posSide": "long" if side == "sell" else "short",
+                            "side": side, "sz": fmt_num(sz), "ts": str(self.now_ms())}],
+               "instFamily": fam, "instId": inst_id, "instType": "SWAP", "uly": fam}
+        self.liquidation_replay = (self.liquidation_replay + [row])[-20:]
+        await self.publish("liquidation-orders", {"channel": "liquidation-orders", "instType": "SWAP"}, [row])
 
     async def publish(self, channel: str, arg: dict, data: list) -> None:
         if channel in self.silenced:
@@ -445,6 +450,13 @@ class FakeOkx(LoopbackVenue):
                 else:
                     self._subs = [s for s in self._subs if not (s["ws"] is conn["ws"] and s["arg"] == arg)]
                 out.append({"event": op, "arg": arg, "connId": "fake"})
+                if op == "subscribe" and ch == "liquidation-orders" and self.replay_liquidations:
+                    old = self.liquidation_replay or [{  # (none pushed yet: one of an hour ago)
+                        "details": [{"bkLoss": "0", "bkPx": "1000", "ccy": "", "posSide": "long", "side": "sell", "sz": "1",
+                                     "ts": str(self.now_ms() - 3_600_000)}], "instFamily": "ETH-USDT",
+                        "instId": "ETH-USDT-SWAP", "instType": "SWAP", "uly": "ETH-USDT"}]
+                    out.append({"arg": {"channel": ch, "instType": arg.get("instType", "SWAP")},
+                                "data": list(old)})  # (old ones, repeated)
             return out
         if op in ("order", "cancel-order"):
             rid = str(req.get("id") or "")

@@ -480,3 +480,53 @@ def test_our_own_exit_cancel_when_the_position_closes_is_not_a_lost_exit():
             finally:
                 await gw.close()
     run(main())
+
+
+# ---------------------------------------------------------------------------------------------- public stream
+def test_heartbeat_filter_drops_the_first_liquidation_push_of_each_subscription():
+    """tardis-node (tardis-dev/tardis-node src/mappers/okex.ts, ``OkexV5LiquidationsMapper._isFirstMessage``) drops
+    the first ``liquidation-orders`` message: it repeats old liquidations.  Armed by each subscribe ack."""
+    from liqcore.venues.okx.stream import HeartbeatFilter
+
+    f = HeartbeatFilter()
+    ack = b'{"event":"subscribe","arg":{"channel":"liquidation-orders","instType":"SWAP"},"connId":"a4d3ae55"}'
+    liq = (b'{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{"bkLoss":"0","bkPx":"1.057",'
+           b'"ccy":"","posSide":"long","side":"sell","sz":"768","ts":"1723892524781"}],"instFamily":"DYDX-USDT",'
+           b'"instId":"DYDX-USDT-SWAP","instType":"SWAP","uly":"DYDX-USDT"}]}')
+    trade = b'{"arg":{"channel":"trades","instId":"ETH-USDT-SWAP"},"data":[]}'
+    assert f(b"pong") and not f(liq)  # (no subscription acknowledged: nothing to drop)
+    assert not f(ack) and not f(trade)  # the ack passes; a trade before the first liquidation push too
+    assert f(liq) and f.replays_dropped == 1  # the replay
+    assert not f(liq) and not f(liq)  # later pushes are new liquidations
+    assert not f(b'{"event":"subscribe","arg":{"channel":"trades","instId":"ETH-USDT-SWAP"}}') and not f(liq)
+    assert not f(ack) and f(liq) and f.replays_dropped == 2  # a reconnect's subscription: its replay dropped
+
+
+def test_public_stream_reconnect_does_not_hand_on_the_replayed_liquidations():
+    from liqcore.live.transport import WsConnection
+    from liqcore.venues.okx import stream as okx_stream
+
+    async def main():
+        async with FakeOkx() as fo:
+            await fo.liquidation(INST, 2400.0, 7.0)  # before we subscribe: an old one
+            spec = okx_stream.connection_specs(["ETHUSDT"], url=fo.public_ws_url)[0]
+            got = []
+            conn = WsConnection(spec, lambda p, t: got.append(p), ping_interval_s=5, stall_timeout_s=10,
+                                backoff_initial_s=0.02, backoff_max_s=0.05)
+            conn.start()
+            try:
+                await conn.wait_connected(5)
+                await asyncio.wait_for(_until(lambda: fo.subscribed("liquidation-orders", "public")
+                                              and spec.is_pong.replays_dropped == 1), 10)
+                await fo.liquidation(INST, 2390.0, 3.0)  # a new one
+                await asyncio.wait_for(_until(lambda: any(b'"bkPx":"2390"' in p for p in got)), 10)
+                assert not any(b'"bkPx":"2400"' in p for p in got)
+                fo.drop("public")  # reconnect: the replay repeats both
+                await asyncio.wait_for(_until(lambda: spec.is_pong.replays_dropped == 2), 10)
+                await fo.liquidation(INST, 2380.0, 1.0)
+                await asyncio.wait_for(_until(lambda: any(b'"bkPx":"2380"' in p for p in got)), 10)
+                liqs = [p for p in got if p.startswith(b'{"arg":{"channel":"liquidation-orders"')]
+                assert len(liqs) == 2  # 2390 and 2380, each once; 2400 never
+            finally:
+                await conn.stop()
+    run(main())

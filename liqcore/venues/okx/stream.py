@@ -4,6 +4,12 @@
 instrument (``ETHUSDT`` -> ``ETH-USDT-SWAP``). A subscribe request is kept under ``MAX_REQUEST_BYTES``
 (the venue limit is 64 KiB) and requests are spaced to stay within 3 per second. Keep-alive: send the
 text ``ping`` (every 20 s; the server closes a connection silent for 30 s) and expect ``pong``.
+
+The first ``liquidation-orders`` push after each subscription repeats liquidations that happened before it
+(tardis-node drops it: ``OkexV5LiquidationsMapper._isFirstMessage`` in src/mappers/okex.ts, tardis-dev/tardis-node
+at c1d73fb); :class:`HeartbeatFilter`, the connection's ``is_pong``, drops it too, per subscription (the
+acknowledgement of a ``liquidation-orders`` subscribe arms it, that first push disarms it), so a reconnect does
+not replay old liquidations as new ones.
 """
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
+__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING",
+           "HeartbeatFilter"]
 
 ENDPOINTS = {
     "mainnet": "wss://ws.okx.com:8443/ws/v5/public",
@@ -46,6 +53,33 @@ QUOTES = ("USDT", "USDC", "USD")
 
 def is_pong(payload: bytes) -> bool:
     return payload == b"pong"
+
+
+_LIQ_PUSH = b'{"arg":{"channel":"liquidation-orders"'
+
+
+class HeartbeatFilter:
+    """A public connection's ``is_pong``: True for the text ``pong`` and for the first ``liquidation-orders`` push
+    after each acknowledged ``liquidation-orders`` subscription (old liquidations repeated: not handed on, counted
+    in :attr:`replays_dropped`).  Per frame: one comparison and one ``startswith`` while nothing is armed."""
+
+    __slots__ = ("armed", "replays_dropped")
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.replays_dropped = 0
+
+    def __call__(self, payload: bytes) -> bool:
+        if payload == b"pong":
+            return True
+        if self.armed:
+            if payload.startswith(_LIQ_PUSH):
+                self.armed = False
+                self.replays_dropped += 1
+                return True
+        elif payload.startswith(b'{"event":"subscribe"') and b'"liquidation-orders"' in payload:
+            self.armed = True  # (this subscription's first push repeats old liquidations)
+        return False
 
 
 def inst_id(symbol: str) -> str:
@@ -99,5 +133,5 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
     a = args(symbols, trades, book, funding=funding, open_interest=open_interest, mark=mark, depth=depth)
     syms = [str(s).strip().upper() for s in symbols]
     return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
-                           symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=is_pong,
+                           symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=HeartbeatFilter(),
                            send_interval_s=SEND_INTERVAL_S)]
