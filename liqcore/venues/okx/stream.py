@@ -7,7 +7,7 @@ text ``ping`` (every 20 s; the server closes a connection silent for 30 s) and e
 
 The first ``liquidation-orders`` push after each subscription repeats liquidations that happened before it
 (tardis-node drops it: ``OkexV5LiquidationsMapper._isFirstMessage`` in src/mappers/okex.ts, tardis-dev/tardis-node
-at c1d73fb); :class:`HeartbeatFilter`, the connection's ``is_pong``, drops it too, per subscription (the
+at c1d73fb); :func:`heartbeat_filter`, the connection's ``is_pong``, drops it too, per subscription (the
 acknowledgement of a ``liquidation-orders`` subscribe arms it, that first push disarms it), so a reconnect does
 not replay old liquidations as new ones.
 """
@@ -18,7 +18,7 @@ import orjson
 from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING",
-           "HeartbeatFilter"]
+           "heartbeat_filter"]
 
 ENDPOINTS = {
     "mainnet": "wss://ws.okx.com:8443/ws/v5/public",
@@ -58,28 +58,30 @@ def is_pong(payload: bytes) -> bool:
 _LIQ_PUSH = b'{"arg":{"channel":"liquidation-orders"'
 
 
-class HeartbeatFilter:
+def heartbeat_filter():
     """A public connection's ``is_pong``: True for the text ``pong`` and for the first ``liquidation-orders`` push
-    after each acknowledged ``liquidation-orders`` subscription (old liquidations repeated: not handed on, counted
-    in :attr:`replays_dropped`).  Per frame: one comparison and one ``startswith`` while nothing is armed."""
+    after each acknowledged ``liquidation-orders`` subscription (old liquidations repeated: not handed on; the
+    function's ``replays_dropped()`` counts them).  A closure, not an object: per frame one comparison, one cell
+    read and, while nothing is armed, one byte test (an event frame starts ``{"e``, a push ``{"a``)."""
+    armed = False
+    dropped = 0
 
-    __slots__ = ("armed", "replays_dropped")
-
-    def __init__(self) -> None:
-        self.armed = False
-        self.replays_dropped = 0
-
-    def __call__(self, payload: bytes) -> bool:
+    def is_pong(payload: bytes) -> bool:
+        nonlocal armed, dropped
         if payload == b"pong":
             return True
-        if self.armed:
+        if armed:
             if payload.startswith(_LIQ_PUSH):
-                self.armed = False
-                self.replays_dropped += 1
+                armed = False
+                dropped += 1
                 return True
-        elif payload.startswith(b'{"event":"subscribe"') and b'"liquidation-orders"' in payload:
-            self.armed = True  # (this subscription's first push repeats old liquidations)
+        elif len(payload) > 2 and payload[2] == 101 and payload.startswith(b'{"event":"subscribe"') \
+                and b'"liquidation-orders"' in payload:
+            armed = True  # (this subscription's first push repeats old liquidations)
         return False
+
+    is_pong.replays_dropped = lambda: dropped
+    return is_pong
 
 
 def inst_id(symbol: str) -> str:
@@ -133,5 +135,5 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
     a = args(symbols, trades, book, funding=funding, open_interest=open_interest, mark=mark, depth=depth)
     syms = [str(s).strip().upper() for s in symbols]
     return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
-                           symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=HeartbeatFilter(),
+                           symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=heartbeat_filter(),
                            send_interval_s=SEND_INTERVAL_S)]
