@@ -573,7 +573,7 @@ class FakeOkx(LoopbackVenue):
         rec.fault, rec.http_status, rec.ret_code = f"code {cf['code']}", cf["http"], cf["code"]
         if cf["item"]:
             items = body if isinstance(body, list) else [body if isinstance(body, dict) else {}]
-            doc = {"code": "1" if len(items) == 1 else "2", "msg": "All operations failed", "data": [
+            doc = {"code": "1", "msg": "All operations failed", "data": [  # (every item failed: code 1)
                 {"sCode": cf["code"], "sMsg": cf["msg"], "clOrdId": i.get("clOrdId", ""), "ordId": i.get("ordId", ""),
                  "ts": str(self.now_ms())} for i in items]}
         else:
