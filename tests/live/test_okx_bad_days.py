@@ -56,6 +56,26 @@ def live_orders(fo, cl):
     return [o for o in fo.orders_with_client_id(cl) if o.status in ("New", "PartiallyFilled")]
 
 
+def assert_invariants(fo, gw, rec):
+    """After a bad day (the issue's invariants): every order and algo OKX holds live is one the gateway knows, in
+    the same state; every fill OKX made is booked exactly once; an open position has a live take-profit /
+    stop-loss algo for its whole size."""
+    for o in fo.venue.orders.values():
+        if o.status in ("New", "PartiallyFilled") and o.order_link_id:
+            cid = gw._cl.get(o.order_link_id)
+            assert cid is not None, f"OKX holds {o.order_link_id} unknown to the gateway"
+            k = gw.known(cid, gw._intents[cid].kind)
+            assert k is not None and k.status in ("new", "partially_filled"), (o.order_link_id, k)
+    live_algos = [a for a in fo.algos().values() if a["state"] == "live"]
+    assert all(a["algoClOrdId"] in gw._cl for a in live_algos), live_algos
+    booked = [f.exec_id for f in rec.fills]
+    assert len(booked) == len(set(booked)), booked
+    assert sorted(booked) == sorted(f"{r['instId']}-{r['tradeId']}" for r in fo.fills()), (booked, fo.fills())
+    for inst, pos in fo.venue.positions.items():
+        if pos.size:
+            assert [a for a in live_algos if a["instId"] == inst and float(a["sz"]) == abs(pos.size)], (inst, pos.size)
+
+
 def test_code_table_sorts_okx_error_codes_by_their_documented_words():
     """OKX v5 "Error Code": "please check the request result" / a 5xx -> unknown; "try again later" before doing
     anything / 429 -> rate limited; 51016 duplicate; no documented IP ban -> no banned code."""
@@ -86,6 +106,7 @@ def test_create_answered_50004_is_asked_for_by_clordid_never_rejected(process):
                 assert len(fo.requests_to(ORDER, "POST")) == (1 if process else 2)
                 assert any(r.query.get("clOrdId") == cl for r in fo.requests_to(ORDER, "GET"))
                 assert gw.stats["ambiguous"] == 1 and gw.stats["rejected"] == 0
+                assert_invariants(fo, gw, GatewayRecorder(gw))
             finally:
                 await gw.close()
     run(main())
@@ -284,6 +305,7 @@ def test_entry_filled_while_the_socket_is_mute_is_booked_once_from_trade_fills_a
                 await rec.wait(lambda: gw.stats["reconnects"] == 2 and gw.stats["resyncs"] == 2)
                 assert len(fo.requests_to("/api/v5/trade/fills")) >= 2
                 assert len(rec.fills) == 1 and len(fo.algos()) == 1
+                assert_invariants(fo, gw, rec)
             finally:
                 await gw.close()
     run(main())
@@ -300,13 +322,15 @@ def test_trade_fills_are_paged_with_after_billid_and_booked_oldest_first():
             await gw.start()
             try:
                 await fo.trade(INST, 2500.0)
-                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2496.25, "lc-p"))
+                await gw.place(entry("lc-p"))
                 fo.mute("private")
                 fo.venue.partial_fills = True
                 for _ in range(5):  # five partial fills of 1 contract (0.1 ETH) through the bid
                     await fo.trade(INST, 2496.2, 1)
                 await rec.wait(lambda: len(rec.fills) == 5)
                 assert [f.exec_id for f in rec.fills] == [f"{INST}-{r['tradeId']}" for r in fo.fills()]
+                await rec.wait(lambda: gw.stats["resyncs"] >= 1 and len(fo.algos()) == 1)  # (filled: its exits)
+                assert_invariants(fo, gw, rec)
                 afters = [r.query.get("after") for r in fo.requests_to("/api/v5/trade/fills")]
                 assert afters[0] is None and len([a for a in afters if a]) >= 2
             finally:
@@ -385,6 +409,7 @@ def test_exit_algo_okx_ends_while_the_position_is_open_is_said_lost_and_placed_a
                     [old[k] for k in ("ordType", "side", "sz", "tpTriggerPx", "slTriggerPx", "slOrdPx")]
                 assert gw.stats["exits_lost"] == 1 and gw.stats["exits_replaced"] == 1
                 assert fo.venue.positions[INST].size == 5  # (still open, protected again)
+                assert_invariants(fo, gw, rec)
             finally:
                 await gw.close()
     run(main())
@@ -409,6 +434,8 @@ def test_exit_lost_and_its_replacement_refused_closes_the_position_at_market_red
                 assert (close["side"], close["ordType"], close["sz"], close["reduceOnly"]) == ("sell", "market", "5", True)
                 await rec.wait(lambda: fo.venue.positions[INST].size == 0)
                 assert [a for a in fo.algos().values() if a["state"] == "live"] == []
+                await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
+                assert_invariants(fo, gw, rec)
             finally:
                 await gw.close()
     run(main())
@@ -558,6 +585,7 @@ def test_take_profit_filled_during_a_gap_is_booked_once_as_tp_from_its_ordid():
                 fo.drop("private")  # one more gap: nothing booked twice
                 await rec.wait(lambda: gw.stats["resyncs"] >= 2)
                 assert [f.kind for f in rec.fills] == ["entry", "tp"]
+                assert_invariants(fo, gw, rec)
             finally:
                 await gw.close()
     run(main())
