@@ -182,6 +182,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
         self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
         self._pos_ct: dict[str, float] = {}
         self._by_ord: dict[str, tuple[str, str]] = {}  # OKX ordId -> (liqcore client id, kind)
+        self._foreign: set[str] = set()  # ordIds of fills that are not this gateway's (asked once)
         self._last_rx_ms = time.time() * 1000.0  # when the private stream last said anything (wall ms)
         self._init_stream_state()
         self._fatal: str | None = None

@@ -75,6 +75,8 @@ class OkxRecovery:
         return booked
 
     async def _book_missed_fill(self, r: dict) -> int:
+        """Book one ``/trade/fills`` row of ours not yet reported (its order found by ordId, clOrdId, or asked
+        for by ordId); 1 when booked."""
         inst, trade_id = str(r.get("instId") or ""), str(r.get("tradeId") or "")
         if inst not in self._okx or not trade_id or f"{inst}-{trade_id}" in self._seen_set:
             return 0
@@ -82,13 +84,17 @@ class OkxRecovery:
         if who is None and r.get("clOrdId") in self._cl:
             cid = self._cl[r["clOrdId"]]
             who = (cid, self._intents[cid].kind if cid in self._intents else "entry")
-        if who is None and r.get("ordId"):  # an order whose pushes were all missed (a triggered exit): ask OKX
-            got = await self.rest.request("GET", "/api/v5/trade/order", {"instId": inst, "ordId": str(r["ordId"])})
-            if got:
-                await self._on_order({k: v for k, v in got[0].items() if k not in ("tradeId", "fillSz")})
-                who = self._by_ord.get(str(r["ordId"]))
+        oid = str(r.get("ordId") or "")
+        if who is None and oid and oid not in self._foreign:  # its pushes all missed (a triggered exit): ask OKX
+            got = await self.rest.request("GET", "/api/v5/trade/order", {"instId": inst, "ordId": oid})
+            row = got[0] if got and isinstance(got[0], dict) else {}
+            if row.get("clOrdId") in self._cl or row.get("algoClOrdId") in self._cl:  # (ours: its state reported)
+                await self._on_order({k: v for k, v in row.items() if k not in ("tradeId", "fillSz")})
+                who = self._by_ord.get(oid)
+            else:
+                self._foreign.add(oid)
         if who is None:
-            return 0  # not an order of this gateway
+            return 0  # not an order of this gateway (another client's on the same account)
         cid, kind = who
         exec_id = f"{inst}-{trade_id}"
         if not self._first_seen(exec_id):

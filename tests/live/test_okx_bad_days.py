@@ -589,3 +589,31 @@ def test_take_profit_filled_during_a_gap_is_booked_once_as_tp_from_its_ordid():
             finally:
                 await gw.close()
     run(main())
+
+
+def test_a_fill_of_another_clients_order_in_the_gap_is_not_booked():
+    """``/trade/fills`` lists every fill of the account: one of an order this gateway did not place (another
+    client on the same key) is asked for once by ordId and left out."""
+    from liqcore.venues.okx.rest import OkxREST
+
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.3)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            other = OkxREST(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url)
+            try:
+                await fo.trade(INST, 2500.0)
+                fo.mute("private")
+                await other.request("POST", ORDER, body={"instId": INST, "tdMode": "cross", "side": "buy",
+                                                         "ordType": "market", "sz": "1", "clOrdId": "someoneElse1"})
+                assert len(fo.fills()) == 1
+                await rec.wait(lambda: gw.stats["resyncs"] >= 1)
+                assert rec.fills == [] and gw.stats["fills_recovered"] == 0
+                fo.drop("private")
+                await rec.wait(lambda: gw.stats["resyncs"] >= 2)
+                assert len([r for r in fo.requests_to(ORDER, "GET") if r.query.get("ordId")]) == 1
+            finally:
+                await other.close()
+                await gw.close()
+    run(main())
