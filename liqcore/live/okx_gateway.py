@@ -629,17 +629,33 @@ class OkxGateway(OkxRecovery, VenueGateway):
         return False
 
     async def _clear_bracket(self, inst: str) -> None:
+        """Cancel what is left of ``inst``'s take-profit / stop-loss algo (the position is flat).  A cancel whose
+        outcome is unknown is never taken as done: the algo is asked for (``GET /api/v5/trade/order-algo``) and
+        the cancel sent again while OKX still holds it live (``max_create_attempts`` times)."""
         br = self._bracket.pop(inst, None)
         if br is None or not br.get("algoId"):
             return
-        try:
-            await self.rest.request("POST", "/api/v5/trade/cancel-algos", body=[{"instId": inst, "algoId": br["algoId"]}],
-                                    limiter=self.algo_limiter)
-        except OkxAPIError as exc:
-            if exc.code not in ERR_CANCEL_FAILED:
-                log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
-        except OkxTransportError as exc:
-            log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
+        last = ""
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                await self.rest.request("POST", "/api/v5/trade/cancel-algos",
+                                        body=[{"instId": inst, "algoId": br["algoId"]}], limiter=self.algo_limiter)
+                return
+            except OkxAPIError as exc:
+                if exc.code not in ERR_CANCEL_FAILED:
+                    log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
+                return
+            except OkxTransportError as exc:
+                last = exc.reason
+                try:
+                    rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoId": br["algoId"]})
+                    if not rows or str(rows[0].get("state")) not in ("live", "pause"):
+                        return  # (gone: cancelled by that request, or triggered)
+                except (OkxAPIError, OkxTransportError):
+                    pass
+                await asyncio.sleep(self.retry_backoff * attempt)
+        log.error("okx cancel of the take-profit/stop-loss of %s: outcome unknown after %d attempts (%s); algo %s may "
+                  "still be live", br["cid"], self.max_create_attempts, last, br["algoId"])
 
     # ------------------------------------------------------------------ private stream
     async def _on_order(self, row: dict) -> None:

@@ -617,3 +617,24 @@ def test_a_fill_of_another_clients_order_in_the_gap_is_not_booked():
                 await other.close()
                 await gw.close()
     run(main())
+
+
+@pytest.mark.parametrize("process", [True, False], ids=["cancelled", "not-cancelled"])
+def test_exit_algo_cancel_answered_50004_when_flat_is_confirmed_gone(process):
+    """The position closed: its algo's ``cancel-algos`` answered 50004 (outcome unknown) is never taken as done: the
+    algo is asked for (``GET /api/v5/trade/order-algo``) and cancelled again while OKX still holds it live."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await _filled_long_with_exits(fo, gw, rec)
+                fo.answer_code_next("50004", "/api/v5/trade/cancel-algos", process=process)
+                await gw.close_position("ETHUSDT", "lc-flat")
+                await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"])
+                assert len(fo.requests_to("/api/v5/trade/cancel-algos")) == (1 if process else 2)
+                assert fo.requests_to("/api/v5/trade/order-algo", "GET")
+            finally:
+                await gw.close()
+    run(main())

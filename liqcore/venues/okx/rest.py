@@ -47,10 +47,10 @@ BASE_URL = "https://www.okx.com"
 CODES = {
     "1": "operation failed (see the item's sCode)",
     "50001": "service temporarily unavailable",
-    "50004": "API endpoint request timeout: the outcome is unknown (check the request result)",
+    "50004": "outcome unknown (the endpoint timed out)",
     "50026": "system error",
     "50061": "sub-account rate limit exceeded",
-    "51149": "order timed out: the outcome is unknown",
+    "51149": "outcome unknown (the order timed out)",
     "50011": "rate limit reached: too many requests",
     "50013": "system busy",
     "50014": "a required parameter is empty",
