@@ -10,8 +10,10 @@
   start, in one line).
 * Entries: ``POST /api/v5/trade/order`` with ``ordType=post_only`` (a crossing one is accepted, then canceled
   with ``cancelSource`` 31: reported as ``rejected``), ``tdMode`` (``cross`` by default), and ``clOrdId`` =
-  :func:`~liqcore.venues.okx.rest.okx_client_id` of the client id (OKX takes 1-32 letters and digits).  After a
-  timeout / 5xx the gateway asks ``GET /api/v5/trade/order?clOrdId=`` (51603: not there) before resending.
+  :func:`~liqcore.venues.okx.rest.okx_client_id` of the client id (OKX takes 1-32 letters and digits).  After an
+  answer whose outcome is unknown (a timeout, a 5xx, 50004, 51149: :mod:`liqcore.venues.okx.codes`) the gateway
+  asks ``GET /api/v5/trade/order?clOrdId=`` (51603: not there) before resending; a cancel with an unknown outcome
+  is sent again until OKX confirms the order gone.
 * Take-profit and stop-loss: when the entry FILLS (or is cancelled after a partial fill) one reduce-only algo
   order ``POST /api/v5/trade/order-algo``: ``ordType=oco`` (or ``conditional`` with one level) for the filled
   contracts, the take-profit a limit at its trigger price, the stop-loss a market order (``slOrdPx=-1``).  The
@@ -20,8 +22,11 @@
   (``POST /api/v5/trade/cancel-algos``).
 * Cancels: ``POST /api/v5/trade/cancel-order`` and ``/cancel-batch-orders`` (20 per request).
 * Private websocket ``/ws/v5/private``: ``login`` (sign of ``timestamp + "GET" + "/users/self/verify"``, timestamp
-  in seconds), then the ``orders`` and ``positions`` channels (``instType=SWAP``); kept alive with the text
-  ``ping`` (answered ``pong``); reconnected with back-off, the orders believed live re-queried.
+  in seconds), then the ``orders`` and ``positions`` channels (``instType=SWAP``); and ``/ws/v5/business`` for
+  ``orders-algo``.  Liveness as OKX's "WebSocket: Connect" asks: no message for ``ping_interval`` -> ``ping``; no
+  ``pong`` within another ``ping_interval`` -> reconnect (back-off), log in, subscribe again; then the gap's fills
+  from ``GET /api/v5/trade/fills`` booked once, the orders believed live re-queried, the pending algos polled
+  (:mod:`liqcore.live.okx_recovery`, which also watches the exits OKX cancels or fails).
 * Rate limits as documented: place and cancel order 60 requests / 2 s per instrument, algo orders 20 / 2 s.
 * Errors: every venue refusal is one line naming its code and meaning (``liqcore.venues.okx.rest.explain``);
   a wrong key, passphrase or secret fails :meth:`start` with one line that never contains the secret.
