@@ -218,7 +218,7 @@ def test_429_pauses_every_caller_of_the_host_then_the_request_is_retried():
                 await fo.trade(INST, 2500.0)
                 fo.rate_limit_next(1, ORDER)
                 place = asyncio.create_task(gw.place(entry()))
-                await asyncio.wait_for(_until(lambda: any(r.http_status == 429 for r in fo.requests)), 10)
+                await asyncio.wait_for(_until(lambda: gw.rest.gov.paused_until > 0), 10)  # (the 429 read)
                 limited = next(r for r in fo.requests if r.http_status == 429)
                 await gw.positions()  # another caller of the host, after the 429: held too
                 (pos_req,) = [r for r in fo.requests_to("/api/v5/account/positions") if r.recv_ns > limited.recv_ns]
@@ -269,7 +269,7 @@ def test_mute_private_socket_is_reconnected_after_an_unanswered_ping():
                 t0 = time.monotonic()
                 await rec.wait(lambda: gw.stats["liveness_reconnects"] == 1 and gw.connected.is_set()
                                and gw.stats["reconnects"] == 1)
-                assert time.monotonic() - t0 < 5.0
+                assert time.monotonic() - t0 < 8.0  # (ping 0.3 s + pong 0.3 s + a reconnect; a loaded machine)
                 logins = [m for ep, m in fo.ws_log if ep == "private" and m.get("op") == "login"]
                 assert len(logins) == 2 and fo.subscribed("orders", "private")
             finally:
