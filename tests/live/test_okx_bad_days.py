@@ -632,9 +632,10 @@ def test_exit_algo_cancel_answered_50004_when_flat_is_confirmed_gone(process):
                 await _filled_long_with_exits(fo, gw, rec)
                 fo.answer_code_next("50004", "/api/v5/trade/cancel-algos", process=process)
                 await gw.close_position("ETHUSDT", "lc-flat")
-                await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"])
+                await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"]
+                               and fo.requests_to("/api/v5/trade/order-algo", "GET"))  # (asked what became of it)
+                await rec.wait(lambda: gw._bracket == {})
                 assert len(fo.requests_to("/api/v5/trade/cancel-algos")) == (1 if process else 2)
-                assert fo.requests_to("/api/v5/trade/order-algo", "GET")
             finally:
                 await gw.close()
     run(main())
