@@ -133,5 +133,8 @@ def test_okx_live_run_through_unknown_create_mute_socket_missed_fill_and_a_cance
         assert len(fills) == len(fo.fills()) == 1, fills
         summary = orjson.loads(out.decode().strip().splitlines()[-1])
         assert summary["fills_by_kind"]["entry"] == 1
+        blob = out + err + b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "keys.env")
+        for secret in (fo.api_key, fo.api_secret, fo.passphrase):  # (no key, secret or passphrase in any output)
+            assert secret.encode() not in blob
     finally:
         th.stop()
