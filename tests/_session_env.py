@@ -10,9 +10,10 @@
   builds, every other worker and every command a test starts loads (cache files are written
   atomically, so two workers building the same market at once both end with a whole file).
 * the user's cache is out of the session's reach: ``XDG_CACHE_HOME`` is a directory of the session's own
-  too (:data:`CACHE_HOME`), so a process of the suite that lost the session's cache variable falls back
-  there (platformdirs' user cache on Linux and the BSDs), never into the user's cache, which a liqcore of
-  the user's in another shell may be using meanwhile.
+  too (:data:`CACHE_HOME`: links to the user's cache home's other entries, pip's, Numba's ..., so only
+  liqcore's is new), so a process of the suite that lost the session's cache variable falls back there
+  (platformdirs' user cache on Linux and the BSDs), never into the user's cache, which a liqcore of the
+  user's in another shell may be using meanwhile.
 * :func:`users_cache_changes`: what the session's processes wrote outside its cache (the
   ``users_cache_untouched`` session fixture of ``conftest.py`` fails the session when anything): every
   file under ``CACHE_HOME/liqcore``, a directory no other process knows, so each one is the suite's own
@@ -84,7 +85,7 @@ def isolate_environment() -> None:
         del os.environ[k]
     if SESSION_CACHE is None:
         SESSION_CACHE = tempfile.mkdtemp(prefix="liqcore-test-cache-")
-        CACHE_HOME = tempfile.mkdtemp(prefix="liqcore-test-cache-home-")
+        CACHE_HOME = _stand_in_cache_home()
         _OWNS_CACHE = True
         os.environ[_HANDOFF] = json.dumps({"pid": os.getpid(), "real_data": USER_REAL_DATA,
                                            "user_cache": USER_CACHE, "cache": SESSION_CACHE,
@@ -92,6 +93,26 @@ def isolate_environment() -> None:
     os.environ["XDG_CACHE_HOME"] = CACHE_HOME
     CACHE_HOME_COVERS = _inside(_users_cache_dir(), CACHE_HOME)  # (no LIQCORE_* variable now)
     os.environ["LIQCORE_CACHE_DIR"] = SESSION_CACHE
+
+
+def _stand_in_cache_home() -> str:
+    """A new directory for ``XDG_CACHE_HOME`` holding a link to every entry of the user's cache home but
+    liqcore's (pip's, Numba's, matplotlib's ... caches stay the user's, as without the session; liqcore's alone
+    is out of reach)."""
+    import platformdirs
+
+    home = tempfile.mkdtemp(prefix="liqcore-test-cache-home-")
+    user = platformdirs.user_cache_dir()  # (the user's XDG_CACHE_HOME, or ~/.cache: not yet replaced)
+    try:
+        entries = [e for e in os.scandir(user) if e.name != "liqcore"]
+    except OSError:
+        entries = []
+    for e in entries:
+        try:
+            os.symlink(e.path, os.path.join(home, e.name))
+        except OSError:
+            pass
+    return home
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -27,6 +27,9 @@ def test_environment_inside_a_session():
     # the user's cache home is the session's own too: a child that loses LIQCORE_CACHE_DIR cannot reach the user's
     home = Path(os.environ["XDG_CACHE_HOME"])
     assert home.name.startswith("liqcore-test-cache-home-") and home.parent == Path(tempfile.gettempdir())
+    # other tools' caches are the user's (links), liqcore's is not
+    assert not (home / "liqcore").is_symlink()
+    assert all(e.resolve().parent != home for e in home.iterdir() if e.is_symlink())
 
 
 def test_the_users_cache_variables_change_nothing(tmp_path):
