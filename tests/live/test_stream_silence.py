@@ -230,6 +230,18 @@ def test_a_connection_all_of_whose_streams_stop_is_reported_and_reconnected(venu
     assert len(actions) == 3 and len(reps) == n + 2
 
 
+@pytest.mark.parametrize("venue", sorted(ONE_CONNECTION))
+def test_a_few_trades_are_no_rate_a_quiet_connection_is_not_dead(venue):
+    """An illiquid symbol: three trades in the first three seconds, then none for ten minutes, its liquidation
+    stream calm.  Its rate counts the quiet too (3 frames in 63 s: one per 21 s, far from FACTOR per
+    ``silent_after``): nothing says its connection should have sent more."""
+    topics, keys = ONE_CONNECTION[venue]
+    w, clock, reps, actions = _watch(topics, venue=venue)
+    _run(w, clock, 3, heard=[topics[1]], key_of=keys.get)
+    _run(w, clock, 600)
+    assert (reps, actions) == ([], [])
+
+
 def test_a_dead_connection_is_reconnected_and_the_live_one_beside_it_is_not():
     """Two connections of one venue (Binance's /market trades and liquidations, /public top of book): the /market
     one stops entirely; only it is reconnected, and the /public one's streams are not reported."""
