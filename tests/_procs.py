@@ -65,6 +65,39 @@ def _children() -> dict[int, list[int]]:
     return out
 
 
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and its descendants: from ``/proc/PID/task/TID/children`` (cheap), else a scan of ``/proc``."""
+    out, todo = [pid], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/children", "rb") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except FileNotFoundError:  # (a kernel without the file: every process's parent instead)
+                if os.path.isdir(f"/proc/{p}/task/{t}"):
+                    return _scan_descendants(pid)
+                continue
+            except (OSError, ValueError):
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def _scan_descendants(pid: int) -> list[int]:
+    kids, out, todo = _children(), [pid], [pid]
+    while todo:
+        for c in kids.get(todo.pop(), ()):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 class Stopwatch:
     """Wall seconds since it was made, and the part of them a process spent waiting for a CPU that other processes
     held (runnable, not running: the kernel's run delay), so that a bound on ``unloaded`` (wall less waited)
@@ -95,12 +128,7 @@ class Stopwatch:
             except OSError:
                 tids = [self.root]
             return {t: _run_delay_ns(me, t) for t in tids}
-        kids, out, todo = _children(), [self.pid], [self.pid]
-        while todo:
-            for c in kids.get(todo.pop(), ()):
-                out.append(c)
-                todo.append(c)
-        return {p: _run_delay_ns(p) for p in out}
+        return {p: _run_delay_ns(p) for p in _descendants(self.pid)}
 
     def sample(self) -> None:
         for k, v in self._delays().items():
@@ -160,4 +188,4 @@ def wait_exit(p: subprocess.Popen, watch: Stopwatch, within_s: float, what: str)
             p.kill()
             p.wait()
             pytest.fail(f"{what}: still running {within_s:g} s later")
-        time.sleep(0.01)
+        time.sleep(0.02)
