@@ -376,7 +376,7 @@ class StreamWatch:
                             s.silent, s.retry_s, s.actions = False, 0.0, 0
                             self._report(s, out, now - s.silent_since_ns, 0.0, "alive", wall)
                 elif now >= c.next_action_ns:
-                    self._reconnect(i, c, now, now - min(s.silent_since_ns for s in streams))
+                    self._reconnect(i, c, now, now - min((s.silent_since_ns for s in streams if s.silent), default=now))
                 continue
             # dead: nothing on it for silent_after, where a stream normally flows >= FACTOR times in that time
             if quiet_ns >= sa_ns and any(self._rate_bound(s) is not None for s in streams):
