@@ -257,9 +257,10 @@ def test_a_dead_connection_is_reconnected_and_the_live_one_beside_it_is_not():
 
 
 def test_a_stream_that_alone_stops_while_its_connection_flows_is_resubscribed_never_reconnected():
-    """Bybit's top of book (``orderbook.1``: a snapshot again after 3 s without a change, by its docs) on the
-    connection that carries the trades and liquidations: heard every second then stopped while the trades flow.
-    Its subscription is what died: re-subscribed at its bound (10 x its mean interval), then after 60 s, 120 s,
+    """Bybit's top of book (``orderbook.1``: "Level 1 data, if 3 seconds have elapsed without a change in the
+    orderbook, a snapshot message will be pushed again", https://bybit-exchange.github.io/docs/v5/websocket/public/
+    orderbook: it never rightly stops) on the connection that carries the trades and liquidations: heard every
+    second then stopped while the trades flow.  Its subscription is what died: re-subscribed at its bound (10 x its mean interval), then after 60 s, 120 s,
     240 s ... (at most MAX_RETRY_S); in an hour the trades' connection is never reconnected."""
     topics = ["allLiquidation.ETHUSDT", "publicTrade.ETHUSDT", "orderbook.1.ETHUSDT"]
     w, clock, reps, actions = _watch(topics, venue="bybit")
