@@ -9,7 +9,9 @@ no heartbeat is the transport's (``liqcore.live.transport``: ping every ``ping-i
 The per-frame key (:func:`frame_key`) is one or two ``find`` on the frame's head and one dict store.
 The rule and its reasons: docs/live.md, "Silent streams, the watch (`liqcore.live.silence`)".
 
-May import: ``orjson`` and the standard library.
+Each venue's frame keys and topic names are its own (``liqcore.venues.<venue>.watch``, through the registry).
+
+May import: ``venues.registry`` and the standard library.
 """
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import orjson
 
 __all__ = ["StreamWatch", "Silence", "frame_key", "topic_keys", "stream_name", "is_liquidation_stream",
            "watch_handler", "FACTOR", "DEFAULT_SILENT_AFTER_S"]
@@ -32,99 +33,45 @@ DEFAULT_SILENT_AFTER_S = 60.0
 MAX_RETRY_S = 900.0
 NS = 1_000_000_000
 
-# Binance raw event type -> the stream suffix that carries it
-_BINANCE_EVENTS = {"aggTrade": "aggTrade", "trade": "trade", "bookTicker": "bookTicker", "forceOrder": "forceOrder",
-                   "markPriceUpdate": "markPrice", "depthUpdate": "depth", "kline": "kline", "24hrTicker": "ticker",
-                   "24hrMiniTicker": "miniTicker"}
-
-
 # ---------------------------------------------------------------------------- keys (the receive path)
+def _watch(venue: str):
+    """The venue's watch part (``liqcore.venues.<venue>.watch``): its frames' keys and its topics' names."""
+    from liqcore.venues.registry import venue_spec
+
+    return venue_spec(venue).part("watch")
+
+
 def frame_key(venue: str, payload: bytes):
     """The stream key of one data frame (what :func:`watch_handler` stores), or None (a control frame):
     Bybit ``b"publicTrade.ETHUSDT"``; Binance combined ``b"ethusdt@aggTrade"``, raw ``(b"aggTrade", b"ETHUSDT")``;
     OKX the ``arg`` object's bytes ``b'{"channel":"trades","instId":"ETH-USDT-SWAP"}'``.  The reference form of
-    the inline code in :func:`watch_handler` (a test compares them)."""
-    if venue == "bybit":  # (venue frames start with their topic)
-        return payload[10:payload.find(b'"', 10, 96)] if payload.startswith(b'{"topic":"') else None
-    if venue == "binance":
-        if payload.startswith(b'{"stream":"'):
-            return payload[11:payload.find(b'"', 11, 96)]
-        if not payload.startswith(b'{"e":"'):  # (raw pushes start with their event type)
-            return None
-        j = payload.find(b'"', 6, 40)
-        k = payload.find(b'"s":"', j)
-        return (payload[6:j], payload[k + 5:payload.find(b'"', k + 5)]) if k > 0 else None
-    if payload.startswith(b'{"arg":'):
-        return payload[7:payload.find(b"}", 7, 160) + 1]
-    return None
+    the inline code in :func:`watch_handler` (a test compares them); each venue's in its ``watch`` part."""
+    return _watch(venue).frame_key(payload)
 
 
 def watch_handler(venue: str, last: dict, cb: Callable, *args) -> Callable[[bytes, int], None]:
     """``on_frame(payload, recv_ns)`` for a connection: ``last[frame_key(payload)] = recv_ns``, then
     ``cb(*args, payload, recv_ns)`` (``args``: the venue name alone, as the feed manager passes it).  The key code
-    is inlined per venue and its names bound as defaults (this is the receive path)."""
+    is inlined per venue (its ``watch`` part) and its names bound as defaults (this is the receive path)."""
     a0 = args[0] if len(args) == 1 else None
     if len(args) != 1:
         inner = cb
 
         def cb(a, payload, recv_ns):  # (any other argument list: one more call)
             inner(*args, payload, recv_ns)
-    if venue == "bybit":
-        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
-            if payload.startswith(b'{"topic":"'):
-                _last[payload[10:payload.find(b'"', 10, 96)]] = recv_ns
-            _cb(_a, payload, recv_ns)
-    elif venue == "binance":
-        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
-            if payload.startswith(b'{"stream":"'):
-                _last[payload[11:payload.find(b'"', 11, 96)]] = recv_ns
-            elif payload.startswith(b'{"e":"'):
-                j = payload.find(b'"', 6, 40)
-                k = payload.find(b'"s":"', j)
-                if k > 0:
-                    _last[(payload[6:j], payload[k + 5:payload.find(b'"', k + 5)])] = recv_ns
-            _cb(_a, payload, recv_ns)
-    else:
-        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0):
-            if payload.startswith(b'{"arg":'):
-                _last[payload[7:payload.find(b"}", 7, 160) + 1]] = recv_ns
-            _cb(_a, payload, recv_ns)
-    return on_frame
-
-
-def _okx_id(obj: dict) -> tuple:
-    return (obj.get("channel"), obj.get("instId") or obj.get("instType") or "")
+    return _watch(venue).on_frame_handler(last, cb, a0)
 
 
 def topic_keys(venue: str, topic: str) -> list:
     """The frame keys (:func:`frame_key`) a subscribed ``topic`` (as ``ConnectionSpec.topics`` holds it) is heard
     by: Binance both its combined name and its raw ``(event, SYMBOL)`` form; OKX the normalised ``(channel,
     instId|instType)``; an all-market Binance stream (``!forceOrder@arr``) is matched in :meth:`StreamWatch`."""
-    if venue == "bybit":
-        return [topic.encode()]
-    if venue == "binance":
-        out = [topic.encode()]
-        sym, _, rest = topic.partition("@")
-        suffix = rest.split("@", 1)[0]
-        for ev, suf in _BINANCE_EVENTS.items():
-            if suf == suffix or (suf == "depth" and suffix.startswith("depth")) or (suf == "kline" and suffix.startswith("kline")):
-                out.append((ev.encode(), sym.upper().encode()))
-        return out
-    try:
-        return [_okx_id(orjson.loads(topic))]
-    except (orjson.JSONDecodeError, AttributeError):
-        return []
+    return _watch(venue).topic_keys(topic)
 
 
 def stream_name(venue: str, topic: str) -> str:
     """The stream as a reader names it: Bybit / Binance the topic itself, OKX ``channel:instId``."""
-    if venue == "okx":
-        try:
-            ch, inst = _okx_id(orjson.loads(topic))
-            return f"{ch}:{inst}"
-        except (orjson.JSONDecodeError, AttributeError):
-            return topic
-    return topic
+    return _watch(venue).stream_name(topic)
 
 
 def is_liquidation_stream(venue: str, topic: str) -> bool:
@@ -208,6 +155,7 @@ class StreamWatch:
                  clock: Callable[[], int] = time.monotonic_ns, on_silent=None, on_heard=None,
                  resubscribe=None, reconnect=None):
         self.venue = venue
+        self._venue_watch = _watch(venue)
         self.silent_after_s = float(silent_after_s)
         self.clock = clock
         self.on_silent = list(filter(None, [on_silent]))
@@ -249,7 +197,7 @@ class StreamWatch:
             if t in self._streams:
                 continue
             s = _Stream(conn, t, stream_name(self.venue, t), is_liquidation_stream(self.venue, t), since_ns=now)
-            s.all_market = self.venue == "binance" and t.startswith("!")
+            s.all_market = self._venue_watch.all_market(t)
             s.keys = topic_keys(self.venue, t)
             self._streams[t] = s
             if s.all_market:
@@ -298,12 +246,9 @@ class StreamWatch:
         got = self._cache.get(key)
         if got is None:
             got = list(self._index.get(key, ()))
-            if isinstance(key, bytes) and key.startswith(b"{"):  # OKX: the arg object, normalised
-                try:
-                    got += self._index.get(_okx_id(orjson.loads(key)), [])
-                except (orjson.JSONDecodeError, AttributeError):
-                    pass
-            if isinstance(key, tuple) and key[0] == b"forceOrder":  # raw: the all-market stream hears it too
+            for alias in self._venue_watch.key_aliases(key):  # (OKX: the arg object, normalised)
+                got += self._index.get(alias, [])
+            if self._venue_watch.hears_all_market(key):  # (Binance raw forceOrder: the all-market stream hears it)
                 got += [s for s in self._all_market if s not in got]
             self._cache[key] = got
         return got
