@@ -19,12 +19,13 @@ import os
 __all__ = ["ROW_BYTES", "MarketTooLarge", "buffer_sizes", "market_bytes", "available_bytes", "check_fits"]
 
 #: bytes a command holds per row of the generator's row buffers, beyond the largest symbol's working set:
-#: measured on ``liqcore backtest --synthetic --days D`` (5 symbols, a new cache, D = 16 and 64: 244,000 rows
-#: of the buffers a day; address space (VmPeak) 1.02 and 1.99 GB, 20.2 MB a day, less the working set's
-#: 4.6 MB a day: 64 B a row; resident (VmHWM) 22.4 MB a day: 73 B a row; D = 140 under ``ulimit -v 4000000``:
-#: VmPeak 3.15 GB, runs).  What it is made of: the kept columns (30 B a row, views of the buffers), the
-#: millisecond times (8), the concatenated columns (26), the events (40 B an event, 0.75 events a row)
-ROW_BYTES = 72
+#: measured on ``liqcore backtest --synthetic --days D`` (5 symbols, a new cache; 244,000 rows of the buffers a
+#: day): D = 16 and 64, address space (VmPeak) 1.02 and 1.99 GB, 20.2 MB a day, less the working set's 4.6 MB a
+#: day: 64 B a row; resident (VmHWM) 22.4 MB a day: 73 B a row; under ``ulimit -v 4000000`` D = 140 peaks at
+#: 3.15 GB and D = 166 at 3.93 GB (a buffer doubled on the way: not linear), so 80 B, a margin above both.
+#: What it is made of: the kept columns (30 B a row, views of the buffers), the millisecond times (8), the
+#: concatenated columns (26), the events (40 B an event, 0.75 events a row)
+ROW_BYTES = 80
 #: bytes of one row of the generator's row buffers (times, price, qty, side, kind, episode) and of one
 #: episode (start, end, side, continues, notional, n, half-life): the arrays simulate_symbol allocates
 _BUFFER_ROW, _EPISODE = 8 + 8 + 8 + 1 + 1 + 4, 8 + 8 + 1 + 1 + 8 + 4 + 8
