@@ -71,7 +71,7 @@ def test_a_failed_command_removes_the_empty_directories_it_made_and_keeps_the_ot
     monkeypatch.chdir(tmp_path)
     (tmp_path / "there").mkdir()
     # (a market no machine holds: refused from its memory estimate, after the report's directory was made)
-    assert main(["backtest", "--synthetic", "--days", "1e7", "--report", "there/new/rep", "--cache-max", "0"]) == 2
+    assert main(["backtest", "--synthetic", "--days", "1e7", "--report", "there/new/rep"]) == 2
     assert (tmp_path / "there").is_dir() and not (tmp_path / "there" / "new").exists()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")
