@@ -1,6 +1,9 @@
 """Live frame decoding per wire shape: ``Decoder.feed`` / ``Decoder.feed_rows`` against the orjson + dict
 floor and, on the shapes it decodes, cryptofeed's own handler code.
 
+``watch+feed``: the receive path, the silent-stream watch's stamp (``liqcore.live.silence.watch_handler``) then
+``feed`` (the bar's figure is ``feed`` alone).
+
 Shapes: Binance combined stream (``{"stream":...,"data":{forceOrder}}``), Bybit legacy ``liquidation.``,
 OKX ``liquidation-orders``, Bybit ``allLiquidation``, Binance raw ``forceOrder``.  Each contender decodes
 the same 20,000 distinct frames per round (times and sizes vary, so nothing is a duplicate); rounds are
@@ -219,7 +222,18 @@ def main(n: int, rounds: int, shapes: list[str]) -> None:
                 f(b, recv)
             assert d.counters["events"] == len(fr), (shape, d.counters)
 
-        contenders["feed"], contenders["feed_rows"] = feed, feed_rows
+        def watched_feed(fr=fr, shape=shape):
+            # the receive path: the silent-stream watch's stamp, then feed (liqcore.live.silence.watch_handler)
+            from liqcore.live.silence import watch_handler
+
+            d = decoder(shape)
+            f = d.feed
+            h = watch_handler(VENUE[shape], {}, lambda v, p, t: f(p, t), VENUE[shape])
+            for b in fr:
+                h(b, recv)
+            assert d.counters["events"] == len(fr), (shape, d.counters)
+
+        contenders["feed"], contenders["feed_rows"], contenders["watch+feed"] = feed, feed_rows, watched_feed
         if shape in ("binance_combined", "bybit_legacy"):
             cf = CfBinance() if shape == "binance_combined" else CfBybit()
 
@@ -238,7 +252,7 @@ def main(n: int, rounds: int, shapes: list[str]) -> None:
         med = {k: statistics.median(v) for k, v in res.items()}
         line = "  ".join(f"{k} {v:7.0f}" for k, v in med.items())
         print(f"  {shape:17s} {line}   feed/floor x{med['feed'] / med['floor']:.2f}  "
-              f"feed_rows/floor x{med['feed_rows'] / med['floor']:.2f}"
+              f"feed_rows/floor x{med['feed_rows'] / med['floor']:.2f}  watch+feed/floor x{med['watch+feed'] / med['floor']:.2f}"
               + (f"  cryptofeed/feed x{med['cryptofeed'] / med['feed']:.2f}" if "cryptofeed" in med else ""))
         summary.append((shape, med))
     print(f"  load average after {os.getloadavg()[0]:.2f}")

@@ -83,10 +83,19 @@ def install_uvloop() -> bool:
     return True
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line (argparse's own prints the command's whole usage first:
+    67 lines for ``backtest --seed abc``), like every other bad value; its subcommands' parsers are of it too."""
+
+    def error(self, message):
+        hint = f" (see {self.prog} --help)" if " " in self.prog else ""  # a command's: where its options are
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from liqcore import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="liqcore",
         description="liqcore: detect, backtest and trade crypto perpetual-futures liquidation cascades.",
     )
@@ -159,13 +168,27 @@ def main(argv: list[str] | None = None) -> int:
             code = 130
         except BaseException as exc:  # an interrupt wrapped in another error is still an interrupt
             if not is_interrupt(exc):
+                _settle_outputs(0)  # a crash (a traceback follows): its outputs kept as they are, for its report
                 raise
             guard.say_interrupted()
             code = 130
         code = guard.exit_code(code)
+        _settle_outputs(code)
         if entry and guard.interrupted and cmd not in OWN_STOP:
             guard.exit_now()  # 130 now: the interpreter's teardown of a large heap can take seconds
         return code
+
+
+def _settle_outputs(code: int) -> None:
+    """After a command: the output directories it created and left empty are removed when it was interrupted
+    or failed (a Ctrl-C leaves no empty ``--report`` / ``--out`` behind); kept when it succeeded."""
+    outputs = sys.modules.get("liqcore.commands.outputs")
+    if outputs is None:  # (no output path was prepared)
+        return
+    if code:
+        outputs.remove_empty_outputs()
+    else:
+        outputs.forget_created_outputs()
 
 
 def _main(argv: list[str]) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from liqcore.types import Kind
 
 __all__ = ["TAKE_PROFIT", "STOP_LOSS", "TIMEOUT", "EXTERNAL", "TRAIL", "STOP_PRICE", "MAX_HOLD", "SIGNAL_EXIT",
-           "REPLACED", "EXIT_NAMES", "EXIT_CODES", "KIND_NAMES", "exit_name"]
+           "REPLACED", "EXIT_NAMES", "EXIT_CODES", "KIND_NAMES", "KIND_TABLE", "exit_name"]
 
 # ---- exit reasons (ledger) -----------------------------------------------------------------------
 TAKE_PROFIT = 1
@@ -28,9 +28,13 @@ EXIT_NAMES = {TAKE_PROFIT: "take_profit", STOP_LOSS: "stop_loss", TIMEOUT: "time
 #: name -> exit reason code
 EXIT_CODES = {name: code for code, name in EXIT_NAMES.items()}
 
-# ---- event kinds (input kinds a strategy needs) --------------------------------------------------
-KIND_NAMES = {int(Kind.LIQUIDATION): "liquidation", int(Kind.TRADE): "trade", int(Kind.MARK): "mark",
-              int(Kind.FUNDING): "funding", int(Kind.OPEN_INTEREST): "open_interest"}
+# ---- event kinds ---------------------------------------------------------------------------------
+#: event kind code -> name, every kind of :class:`liqcore.types.Kind` (taken from the enum, so that a kind
+#: added there is named everywhere at once): the names the contract's files, ``liqcore events``, the
+#: datasets' format file and the strategies' input checks use.  The one table; every other is built from it
+KIND_NAMES = {int(k): k.name.lower() for k in Kind}
+#: the same names as a tuple indexed by code (index 0, no kind: ""), for vectorised lookups
+KIND_TABLE = ("",) + tuple(KIND_NAMES[c] for c in range(1, max(KIND_NAMES) + 1))
 
 
 def exit_name(code: int, default: str = "?") -> str:

@@ -193,3 +193,34 @@ class LiveScan:
 
         rows = self._prepare(frame, recv_ns)
         return None if rows is None else np.array(rows, dtype=EVENT_DTYPE)
+
+
+class StreamKeys:
+    """Twin of ``liqcore.venues._scan.StreamKeys``: the silent-stream watch's per-frame stamp, ``stamp(payload,
+    recv_ns)`` storing ``recv_ns`` in ``last`` under the frame's stream key (the reference form of
+    ``liqcore.live.silence.frame_key``, written out here), nothing for a frame without one."""
+
+    def __init__(self, venue: str, last: dict):
+        if venue not in ("bybit", "binance", "okx"):
+            raise ValueError(f"venue: expected bybit, binance or okx; got {venue!r}")
+        self.venue, self.last = venue, last
+
+    def key(self, payload: bytes):
+        if self.venue == "bybit":
+            return payload[10:payload.find(b'"', 10, 96)] if payload.startswith(b'{"topic":"') else None
+        if self.venue == "binance":
+            if payload.startswith(b'{"stream":"'):
+                return payload[11:payload.find(b'"', 11, 96)]
+            if not payload.startswith(b'{"e":"'):
+                return None
+            j = payload.find(b'"', 6, 40)
+            k = payload.find(b'"s":"', j)
+            return (payload[6:j], payload[k + 5:payload.find(b'"', k + 5)]) if k > 0 else None
+        if payload.startswith(b'{"arg":'):
+            return payload[7:payload.find(b"}", 7, 160) + 1]
+        return None
+
+    def stamp(self, payload: bytes, recv_ns) -> None:
+        key = self.key(payload)
+        if key is not None:
+            self.last[key] = recv_ns

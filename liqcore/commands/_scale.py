@@ -196,6 +196,16 @@ def plan_source(args, params, opts: dict):
 
         cdays = default_chunk_days(src.path, symbols, filt[0], filt[1], together=args.by != "symbol")
     cdays = cdays or None  # 0: whole
+    if src.kind == "synthetic" and not (cdays and all(len(g) == 1 for g in groups)):
+        # each partition's market made whole (one symbol in chunks of --chunk-days is made part by part,
+        # liqcore.synthetic.chunks), by as many workers at once: refused in one line when it cannot fit
+        from liqcore.synthetic.market import DEFAULT_START_NS as t0, build_params
+        from liqcore.synthetic.memory import check_fits, market_bytes
+
+        big = max(groups, key=lambda g: market_bytes({s: build_params(s, args.days, t0) for s in g}))
+        local = not (getattr(args, "dask", None) not in (None, "local") or getattr(args, "scheduler", None))
+        copies = min(max(1, int(getattr(args, "workers", 1) or 1)), len(groups)) if local else 1
+        check_fits({s: build_params(s, args.days, t0) for s in big}, args.days, copies=copies)
     pdays = getattr(args, "partition_days", None)
     if pdays is None:
         parts = [Partition(src, g, filt[0], filt[1], chunk_days=cdays) for g in groups]

@@ -280,6 +280,9 @@ def _show(args, res, judged, label: str, n_events: int) -> int:
         console.print(f"market cache: {cache_dir()} ('liqcore cache info' / 'liqcore cache clear')",
                       markup=False, highlight=False, soft_wrap=True)
     print_summary(res, console, min_trades=args.min_trades)
+    why = res.strategy_obj.why_no_decision(res) if not tot["signals"] and res.strategy_obj is not None else None
+    if why:  # "0 cascades" alone does not say whether the data, the detector or the strategy's rule decided
+        console.print(f"no decision: {why}", markup=False, highlight=False, soft_wrap=True)
     if judged is not None:
         console.print(judge_line(judged), markup=False, highlight=False)
     if args.out:

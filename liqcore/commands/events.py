@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_recording_arguments(p)
     add_time_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per event instead of the summary")
-    p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest,quote")
+    p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest,quote,depth")
     p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
     p.add_argument("--venue", default=None, help="comma list of venues: bybit,binance,okx")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
@@ -39,7 +39,9 @@ def write_json_lines(events: np.ndarray, registry, out, trade_ids: np.ndarray | 
 
     vnames = ("?", "bybit", "binance", "okx")
     snames = ("none", "long", "short", "buy", "sell")
-    knames = ("?", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
+    from liqcore.codes import KIND_TABLE
+
+    knames = ("?",) + KIND_TABLE[1:]  # every event kind (liqcore.codes: the one table)
     syms = [s for _, _, s in registry]
     buf = []
     ids = trade_ids.tolist() if trade_ids is not None else [0] * len(events)
@@ -48,7 +50,7 @@ def write_json_lines(events: np.ndarray, registry, out, trade_ids: np.ndarray | 
         row = {
             "venue": vnames[venue] if 0 <= venue < 4 else "?",
             "symbol": syms[sid] if sid >= 0 else "*",
-            "kind": knames[kind] if 0 <= kind < 8 else "?",
+            "kind": knames[kind] if 0 <= kind < len(knames) else "?",
             "side": snames[side] if 0 <= side < 5 else "?",
             "price": price,
             "qty": qty,

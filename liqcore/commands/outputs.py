@@ -21,7 +21,13 @@ from liqcore._extras import need
 
 from liqcore._tables import titled_table
 
-__all__ = ["OutputPathError", "output_file", "output_dir", "print_frame"]
+__all__ = ["OutputPathError", "output_file", "output_dir", "print_frame", "remove_empty_outputs",
+           "forget_created_outputs"]
+
+#: the directories :func:`output_dir` and :func:`output_file` created in this process (parents first): a
+#: command interrupted (Ctrl-C) or failing before it wrote into them leaves none of them behind empty
+#: (:func:`remove_empty_outputs`, run by :func:`liqcore.cli.main` and at an interrupt's forced exit)
+_CREATED: list = []
 
 
 class OutputPathError(ValueError):
@@ -44,16 +50,42 @@ def _make_dir(d: Path, flag: str, what: str) -> None:
     blocker = _blocking_file(d)
     if blocker is not None:
         raise OutputPathError(f"{flag}: cannot write {what}: {blocker} is a file, not a directory")
+    missing = [p for p in (d, *d.parents) if not (p.exists() or p.is_symlink())]
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputPathError(f"{flag}: cannot create the directory {d}: {_reason(exc)}") from None
+    if missing:
+        if not _CREATED:
+            from liqcore.interrupt import on_forced_exit
+
+            on_forced_exit(remove_empty_outputs)  # (idempotent: the list is emptied when it runs)
+        _CREATED.extend(reversed(missing))
     # probe by writing (os.access says yes to root even where a write fails, e.g. a read-only mount)
     try:
         with tempfile.TemporaryFile(dir=d, prefix=".liqcore-write-test-"):
             pass
     except OSError as exc:
         raise OutputPathError(f"{flag}: cannot write into the directory {d}: {_reason(exc)}") from None
+
+
+def remove_empty_outputs() -> list:
+    """Remove the directories this process created for its outputs that are still empty (the deepest first; one
+    that holds anything is kept, and so are its parents), then forget them all; the removed ones."""
+    removed = []
+    for p in reversed(_CREATED):
+        try:
+            p.rmdir()
+        except OSError:  # not empty (or gone): kept
+            continue
+        removed.append(p)
+    _CREATED.clear()
+    return removed
+
+
+def forget_created_outputs() -> None:
+    """The command finished: what it created is its output, kept even when empty."""
+    _CREATED.clear()
 
 
 def output_dir(path: str | os.PathLike | None, flag: str = "out", *, url_ok: bool = False) -> Path | None:

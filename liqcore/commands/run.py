@@ -143,6 +143,10 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
 
         if not args.replay_days > 0:
             raise ValueError("replay-days: must be positive")
+        from liqcore.synthetic.market import build_params
+        from liqcore.synthetic.memory import check_fits
+
+        check_fits({s: build_params(s, args.replay_days) for s in symbols}, args.replay_days, option="replay-days")
         return synthetic_frames(synthetic_market(days=args.replay_days, symbols=tuple(symbols), venue="bybit"))
     from pathlib import Path
 

@@ -90,7 +90,9 @@ def run(args) -> int:
         elif args.out:
             from pathlib import Path
 
-            Path(args.out).mkdir(parents=True, exist_ok=True)
+            from liqcore.commands.outputs import output_dir
+
+            output_dir(args.out, "--out")  # (created as every output is: removed if left empty by a Ctrl-C)
             store = str(Path(args.out) / "cells.parquet")
         rep = walkforward(cells, parts, span, args.folds, params, det_names, train=args.train, test=args.test,
                           scheme=args.scheme, metric=args.metric, equity=args.equity, runner=runner,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liqcore.codes import KIND_TABLE as _KIND_TABLE
 from liqcore.io.base import LoadResult, FileState, dedupe
 from liqcore.dataset.checked import MARKS_FILE
 from liqcore.io.contract import contract_table, table_trade_ids
@@ -39,8 +40,8 @@ ROW_GROUP_ROWS = 16_384
 #: these, each section sorted by event time, so a read of liquidations skips the bulk's row groups
 #: (format 3: the trades, then the quotes, each a section of its own)
 BULK_KINDS = (2, 7)
-#: the code tables a format-2 dataset is written with (index = code)
-KIND_NAMES = ("", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote")
+#: the code tables a dataset is written with (index = code; its format file lists them)
+KIND_NAMES = _KIND_TABLE  # every event kind (liqcore.codes: the one table)
 SIDE_NAMES = ("none", "long", "short", "buy", "sell")
 NS_PER_DAY = 86_400_000_000_000
 _PART_COLS = ("venue", "symbol", "date")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.base import LoadResult
+from liqcore.codes import KIND_TABLE
 from liqcore.io.files import _base_name, _compression
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 
@@ -52,7 +53,7 @@ PARQUET_OPTIONS = {
 
 _VENUES = ["", "bybit", "binance", "okx"]
 _SIDES = ["none", "long", "short", "buy", "sell"]
-_KINDS = ["", "liquidation", "trade", "mark", "funding", "gap", "open_interest", "quote"]
+_KINDS = list(KIND_TABLE)  # every event kind (liqcore.codes: the one table)
 
 
 def _column(values: np.ndarray, typ):

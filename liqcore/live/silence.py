@@ -9,9 +9,10 @@ no heartbeat is the transport's (``liqcore.live.transport``: ping every ``ping-i
 The per-frame key (:func:`frame_key`) is one or two ``find`` on the frame's head and one dict store.
 The rule and its reasons: docs/live.md, "Silent streams, the watch (`liqcore.live.silence`)".
 
-Each venue's frame keys and topic names are its own (``liqcore.venues.<venue>.watch``, through the registry).
+Each venue's frame keys and topic names are its own (``liqcore.venues.<venue>.watch``, through the registry);
+the receive path stamps frames with one compiled call (``liqcore.venues.decoder.stream_stamp``).
 
-May import: ``venues.registry`` and the standard library.
+May import: ``venues.registry``, ``venues.decoder`` (the compiled per-frame stamp) and the standard library.
 """
 from __future__ import annotations
 
@@ -59,7 +60,15 @@ def watch_handler(venue: str, last: dict, cb: Callable, *args) -> Callable[[byte
 
         def cb(a, payload, recv_ns):  # (any other argument list: one more call)
             inner(*args, payload, recv_ns)
-    return _watch(venue).on_frame_handler(last, cb, a0)
+    from liqcore.venues.decoder import stream_stamp
+
+    stamp = stream_stamp(venue, last)  # the same keys and stores in one compiled call (Binance raw: 4x less)
+    if stamp is not None:
+        def on_frame(payload, recv_ns, _stamp=stamp, _cb=cb, _a=a0):
+            _stamp(payload, recv_ns)
+            _cb(_a, payload, recv_ns)
+        return on_frame
+    return _watch(venue).on_frame_handler(last, cb, a0)  # (the venue's inlined Python stamp)
 
 
 def topic_keys(venue: str, topic: str) -> list:

@@ -244,6 +244,29 @@ class Strategy:
             raise ValueError(f"strategy {cls.name}: the data has no {', '.join(missing)} events, "
                              f"which this strategy needs")
 
+    # ---- a run without a decision ----------------------------------------------------------------
+    def why_no_decision(self, res) -> str | None:
+        """Why a run (``res``: a :class:`liqcore.backtest.run.BacktestResult` of this strategy) took no decision, in
+        words with the numbers that decided it, or None when this strategy cannot tell.  A strategy on the
+        detector: when the detector confirmed no cascade, its counts against its threshold's history."""
+        counts = getattr(res, "detector_counts", None) or {}
+        if not type(self).uses_detector or counts.get("cascades", 1) != 0:
+            return None
+        p = res.params
+        why = (f"the detector confirmed no cascade: {int(counts.get('liquidations', 0)):,} liquidations, "
+               f"{int(counts.get('large', 0)):,} of them large (above the {p.quantile:g} quantile of the symbol's "
+               f"last {p.history:,} liquidations, once {p.min_history:,} are known)")
+        ev = getattr(res, "events", None)
+        if ev is not None and len(ev):
+            liq = ev["symbol_id"][ev["kind"] == 1]
+            if len(liq):
+                per = np.bincount(liq[liq >= 0])
+                top = int(per.argmax())
+                if int(per[top]) < p.min_history:
+                    why += (f"; no symbol has that history: the most is {int(per[top]):,} liquidations "
+                            f"({res.registry.symbol(top)}), --min-history lowers it")
+        return why
+
     # ---- signals ------------------------------------------------------------------------------------
     def signals(self, events: np.ndarray, params, registry, records: np.ndarray | None = None) -> np.ndarray:
         """Signals (SIGNAL_DTYPE) from ``events`` (EVENT_DTYPE, sorted by (ts_recv, input order)) and,

@@ -53,6 +53,7 @@ class CascadeFade(Strategy):
         from_end = self.value(p, "continue-from") == "end"
         rec = np.asarray(records, dtype=CASCADE_DTYPE)
         conf = confirmed_records(rec)
+        self._peak = 0.0  # the largest running notional of a cascade that did not trigger (why_no_decision)
         ended = rec[rec["record"] == int(RecordKind.ENDED)]
         # a cascade still active when the data ends (ended by the final flush, event_index -1) takes
         # every later liquidation of the data
@@ -82,7 +83,13 @@ class CascadeFade(Strategy):
                     if len(hit):
                         j = int(hit[0])
                         dec = (int(s.liq_idx[a + j]), float(cl[j]), float(cs[j]))
-            if dec is None:
+            if dec is None:  # (what it reached: said when no cascade triggers, why_no_decision)
+                e = end_idx.get((sid, int(r["cascade_id"])), len(events))
+                more = 0.0
+                if s is not None:
+                    a = np.searchsorted(s.liq_idx, ci, side="right")
+                    more = float(s.liq_notional[a:np.searchsorted(s.liq_idx, e, side="left")].sum())
+                self._peak = max(self._peak, L + S + more)
                 continue
             di, dl, ds = dec
             direction = 1 if dl > ds else (-1 if ds > dl else 0)
@@ -112,6 +119,17 @@ class CascadeFade(Strategy):
 
     def inputs(self, signal) -> dict:
         return {"cascade_id": int(signal["tag"])}
+
+    def why_no_decision(self, res) -> str | None:
+        """No decision although the detector confirmed cascades: none reached ``min-notional``; the largest
+        running notional one reached (to its end) is named."""
+        why = super().why_no_decision(res)
+        n = int((getattr(res, "detector_counts", None) or {}).get("cascades", 0))
+        if why is not None or not n or not hasattr(self, "_peak"):
+            return why
+        need = float(self.value(type(self).resolve(res.params), "min-notional"))
+        return (f"the detector confirmed {n:,} cascade(s), none reached min-notional {need:,.0f} (quote) of "
+                f"liquidations: the largest reached {self._peak:,.0f}; --min-notional lowers it")
 
     def stream(self, params, registry):
         return CascadeFadeStream(self, type(self).resolve(params), registry)

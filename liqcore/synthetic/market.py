@@ -326,13 +326,9 @@ def simulate_symbol(p: np.ndarray, seed: int, symbol: str, ext_t: np.ndarray | N
     reg = tuple(np.zeros(0, np.float64) for _ in range(3)) if regime is None else tuple(
         np.ascontiguousarray(a, np.float64) for a in regime)
 
-    t_end = p[k.T_END]
-    fmax = 1.0 + p[k.DIURNAL_A]
-    base_rate = (p[k.MU_B] / (1.0 - p[k.ETA_B]) + p[k.RATE_T] + p[k.MU_S] * 20.0) * fmax
-    steps = t_end * (base_rate * 1.3 + 1.0 / p[k.MARK_DT]) + 1000.0
-    n_u = int(steps * 5.0) + 4096
-    cap = int(t_end * (base_rate + 1.0 / p[k.MARK_DT] + 1.0 / p[k.FUND_DT])) + 4096
-    max_ep = int(p[k.MU_S] * t_end * fmax * 2.0) + 64 + len(ext_t)
+    from liqcore.synthetic.memory import buffer_sizes
+
+    n_u, cap, max_ep = buffer_sizes(p, len(ext_t))  # (the sizes the memory estimate counts)
     while True:
         u = uniforms(seed, symbol, n_u)
         cols = (
@@ -611,6 +607,9 @@ def synthetic_market(
     eff = Effects(**eff).check()
     params = {s: build_params(s, days, start_ns, over) for s in symbols}
     from liqcore._jit.synth import PARAM_NAMES
+    from liqcore.synthetic.memory import check_fits
+
+    check_fits(params, days)  # a market that cannot fit: refused in one line before any of it is made
 
     calib = {s: dict(zip(PARAM_NAMES, map(float, p))) for s, p in params.items()}
     key = _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params, eff)

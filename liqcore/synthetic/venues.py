@@ -76,6 +76,11 @@ def venue_market(days: float = 4.0, symbol: str = "BTCUSDT", venues=("bybit", "b
         raise ValueError(f"jitter_ms: must be >= 0; got {jitter_ms!r}")
     p0 = build_params(symbol, days, start_ns)
     rate = float(p0[k.MU_S]) * 86400.0 if cascades_per_day is None else float(cascades_per_day)
+    from liqcore.synthetic.memory import check_fits
+
+    p1 = build_params(symbol, days, start_ns, overrides={"mu_s": 0.0})  # each venue's, as below
+    check_fits({v: p1 for v in venues}, days, f"synthetic {symbol} market on {', '.join(venues)}",
+               n_ext=int(rate * days * 1.2) + 64)  # (the latent cascades: a Poisson count, a margin above its mean)
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 34])))
     t_end = days * 86400.0
     n_lat = rng.poisson(rate * days)

@@ -18,6 +18,10 @@ JSON path; the pure-Python reference of this module is that path (property tests
 
 ``LiveScan`` (below) is the live decoder's whole fast path over more shapes (Binance combined stream,
 Bybit legacy ``liquidation.``, OKX ``liquidation-orders`` too); its twin is ``pysrc/scan.py``.
+``StreamKeys`` (last) is the silent-stream watch's per-frame stamp, twin ``pysrc.scan.StreamKeys``.
+
+Why one module: the receive path's compiled byte matching (the scanners' character-class helpers, inlined by
+the C compiler within one module) in one extension, built and loaded once.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t
@@ -745,3 +749,127 @@ cdef class LiveScan:
                 row.flags = <unsigned char>items[i].flags
                 row += 1
         return arr
+
+
+# ---------------------------------------------------------------------------- the silent-stream watch's stamp
+cdef inline Py_ssize_t _pyfind(const char *s, Py_ssize_t n, const char *sub, Py_ssize_t m, Py_ssize_t start,
+                               Py_ssize_t end) noexcept:
+    """``bytes.find(sub, start, end)`` (Python's index rules: negative from the end, clamped)."""
+    if start < 0:
+        start += n
+        if start < 0:
+            start = 0
+    if end > n:
+        end = n
+    elif end < 0:
+        end += n
+        if end < 0:
+            end = 0
+    cdef Py_ssize_t i = start
+    while i + m <= end:
+        if s[i] == sub[0] and memcmp(s + i, sub, m) == 0:
+            return i
+        i += 1
+    return -1
+
+
+cdef inline void _slice(Py_ssize_t n, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *lo, Py_ssize_t *hi) noexcept:
+    """``[a:b]`` of a sequence of ``n`` as Python cuts it: ``[lo, hi)``."""
+    if a < 0:
+        a += n
+        if a < 0:
+            a = 0
+    elif a > n:
+        a = n
+    if b < 0:
+        b += n
+        if b < 0:
+            b = 0
+    elif b > n:
+        b = n
+    if b < a:
+        b = a
+    lo[0] = a
+    hi[0] = b
+
+
+cdef inline uint64_t _fnv(const char *s, Py_ssize_t a, Py_ssize_t b, uint64_t h) noexcept:
+    cdef Py_ssize_t i
+    for i in range(a, b):
+        h = (h ^ <unsigned char>s[i]) * 1099511628211ULL
+    return h
+
+
+cdef inline bint _same(object k, const char *s, Py_ssize_t a, Py_ssize_t b) noexcept:
+    return PyBytes_GET_SIZE(k) == b - a and memcmp(PyBytes_AS_STRING(k), s + a, b - a) == 0
+
+
+#: keys kept for reuse at most (beyond it a new stream's key is made at each of its frames, as before)
+cdef Py_ssize_t _MAX_KEYS = 65536
+
+
+cdef class StreamKeys:
+    """The silent-stream watch's per-frame stamp (``liqcore.live.silence.watch_handler``) in one call:
+    ``stamp(payload, recv_ns)`` stores ``recv_ns`` in ``last`` under the frame's stream key, the key
+    ``liqcore.live.silence.frame_key(venue, payload)`` gives (None: nothing stored), its finds and slices
+    made as Python makes them.  A stream's key object is made at its first frame and reused after (the
+    frame's bytes compared in place), so a frame of a known stream allocates nothing but its stamp.
+    Twin: ``pysrc.scan.StreamKeys``."""
+    cdef readonly dict last
+    cdef readonly str venue
+    cdef int v
+    cdef dict keys
+
+    def __init__(self, str venue, dict last):
+        codes = {"bybit": 1, "binance": 2, "okx": 3}
+        if venue not in codes:
+            raise ValueError(f"venue: expected bybit, binance or okx; got {venue!r}")
+        self.venue, self.v, self.last, self.keys = venue, codes[venue], last, {}
+
+    cdef object _key1(self, const char *s, Py_ssize_t a, Py_ssize_t b):
+        cdef uint64_t h = _fnv(s, a, b, 14695981039346656037ULL) >> 1
+        k = self.keys.get(h)
+        if k is not None and type(k) is bytes and _same(k, s, a, b):
+            return k
+        k = PyBytes_FromStringAndSize(s + a, b - a)
+        if len(self.keys) < _MAX_KEYS:
+            self.keys[h] = k
+        return k
+
+    cdef object _key2(self, const char *s, Py_ssize_t a, Py_ssize_t b, Py_ssize_t c, Py_ssize_t d):
+        cdef uint64_t h = _fnv(s, a, b, 14695981039346656037ULL)
+        h = _fnv(s, c, d, (h ^ <uint64_t>(b - a + 256)) * 1099511628211ULL) >> 1
+        k = self.keys.get(h)
+        if k is not None and type(k) is tuple and _same((<tuple>k)[0], s, a, b) and _same((<tuple>k)[1], s, c, d):
+            return k
+        k = (PyBytes_FromStringAndSize(s + a, b - a), PyBytes_FromStringAndSize(s + c, d - c))
+        if len(self.keys) < _MAX_KEYS:
+            self.keys[h] = k
+        return k
+
+    def stamp(self, bytes payload, recv_ns):
+        cdef const char *s = PyBytes_AS_STRING(payload)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef Py_ssize_t e, j, k, a, b, c, d
+        if self.v == 1:
+            if n >= 10 and memcmp(s, b'{"topic":"', 10) == 0:
+                e = _pyfind(s, n, b'"', 1, 10, 96)
+                _slice(n, 10, e, &a, &b)
+                self.last[self._key1(s, a, b)] = recv_ns
+        elif self.v == 2:
+            if n >= 11 and memcmp(s, b'{"stream":"', 11) == 0:
+                e = _pyfind(s, n, b'"', 1, 11, 96)
+                _slice(n, 11, e, &a, &b)
+                self.last[self._key1(s, a, b)] = recv_ns
+            elif n >= 6 and memcmp(s, b'{"e":"', 6) == 0:
+                j = _pyfind(s, n, b'"', 1, 6, 40)
+                k = _pyfind(s, n, b'"s":"', 5, j, n)
+                if k > 0:
+                    e = _pyfind(s, n, b'"', 1, k + 5, n)
+                    _slice(n, 6, j, &a, &b)
+                    _slice(n, k + 5, e, &c, &d)
+                    self.last[self._key2(s, a, b, c, d)] = recv_ns
+        elif n >= 7 and memcmp(s, b'{"arg":', 7) == 0:
+            e = _pyfind(s, n, b"}", 1, 7, 160)
+            _slice(n, 7, e + 1, &a, &b)
+            self.last[self._key1(s, a, b)] = recv_ns

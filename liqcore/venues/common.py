@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from liqcore.codes import KIND_NAMES  # the one code -> name table of the event kinds (re-exported)
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 from liqcore.validate import symbol_problem
 
@@ -341,7 +342,6 @@ SIDE_BY_NAME = {
 }
 KIND_BY_NAME = {k.name.lower(): int(k) for k in Kind}
 KIND_BY_NAME["oi"] = int(Kind.OPEN_INTEREST)
-KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 VENUE_BY_NAME = {v.name.lower(): int(v) for v in Venue if v != Venue.UNKNOWN}
 
 

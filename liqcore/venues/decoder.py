@@ -31,7 +31,7 @@ try:  # the compiled matcher of the dominant liquidation lines (pure-Python equi
 except ImportError:  # pragma: no cover - extension not built: the regex path does the same work
     _SCAN = None
 
-__all__ = ["Decoder", "LineDecoder", "detect_venue", "PARSERS"]
+__all__ = ["Decoder", "LineDecoder", "detect_venue", "PARSERS", "stream_stamp"]
 
 PARSERS = {1: _bybit.parse_obj, 2: _binance.parse_obj, 3: _okx.parse_obj}
 _pack = struct.Struct("<qqddibbbB").pack  # EVENT_DTYPE's 40-byte layout
@@ -42,6 +42,16 @@ _CONTROL_TEXT = frozenset({"pong", "ping", "PONG", "PING"})
 _QUOTE = int(Kind.QUOTE)
 _loads = orjson.loads
 _JSONError = orjson.JSONDecodeError
+
+
+def stream_stamp(venue: str, last: dict):
+    """The silent-stream watch's per-frame stamp, compiled (``liqcore.venues._scan.StreamKeys``, twin
+    ``pysrc.scan.StreamKeys``): ``stamp(payload, recv_ns)`` stores ``recv_ns`` in ``last`` under the frame's
+    stream key (``liqcore.live.silence.frame_key``'s), in one call that allocates nothing for a known stream;
+    None where the extension was built without it or ``venue`` is not bybit, binance or okx."""
+    if _SCAN is None or not hasattr(_SCAN, "StreamKeys") or venue not in ("bybit", "binance", "okx"):
+        return None
+    return _SCAN.StreamKeys(venue, last).stamp
 
 
 def _no_match(frame):

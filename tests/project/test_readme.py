@@ -167,3 +167,92 @@ def test_readme_counts_and_names_the_studies_liqcore_runs():
     m = re.search(r"one study of the \w+: (.*(?:\n[ \t]+#.*)*)", text)  # (its comment lines)
     listed = [w for w in re.split(r"[,\s#]+", m.group(1)) if w]
     assert listed == list(STUDIES), listed
+
+
+# ------------------------------------------------------------------ the README's figures, as the commands print them
+#: the strategies' figures of README.md ("What the numbers say") and of docs/strategies.md's table come from this
+#: command (the default market is 30 days x 5 symbols, seed 7, its null twin beside it)
+COMPARE = ["compare", "--synthetic", "--no-progress"]
+_ROW = re.compile(r"│ (?P<name>[a-z][^│]*?)\s*│ all\s*│\s*(?P<trades>\d+) │[^│]*│\s*(?P<gross>[+-]\d+\.\d) "
+                  r"\[(?P<glo>[+-]\d+\.\d), (?P<ghi>[+-]\d+\.\d)\] │\s*(?P<net>[+-]\d+\.\d) "
+                  r"\[(?P<nlo>[+-]\d+\.\d), (?P<nhi>[+-]\d+\.\d)\] │")
+_BINARY = re.compile(r"flush-reversal-rule as a binary \(all; [^)]*\): (\d+)/(\d+) hits, hit rate ([\d.]+)% vs prior "
+                     r"50%, binomial p = ([\d.]+) \(one-sided\), Wilson 95% \[([\d.]+)%, ([\d.]+)%\]; vs the hour's "
+                     r"open: (\d+)/(\d+) hits, hit rate ([\d.]+)%, p = [\d.]+, Wilson 95% \[([\d.]+)%, ([\d.]+)%\]")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("−", "-").split())
+
+
+@pytest.fixture(scope="module")
+def compare_printed(tmp_path_factory) -> dict:
+    """What ``liqcore compare --synthetic`` prints: per market (``default``, ``null``) the ``all`` row of each
+    strategy as printed (bp strings), and the default market's binary line."""
+    env = dict(_env(), COLUMNS="250")
+    proc = subprocess.run([sys.executable, "-m", "liqcore", *COMPARE], cwd=tmp_path_factory.mktemp("compare"),
+                          env=env, capture_output=True, text=True, timeout=3000)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    default, _, null = proc.stdout.partition("\nnull: ")
+    rows = {}
+    for market, text in (("default", default), ("null", null)):
+        rows[market] = {m["name"]: m.groupdict() for m in map(_ROW.match, map(str.strip, text.splitlines())) if m}
+        assert len(rows[market]) >= 8, text[-3000:]
+    b = _BINARY.search(_flat(default))
+    assert b, _flat(default)[-3000:]
+    return {"rows": rows, "binary": b.groups(), "text": _flat(proc.stdout)}
+
+
+@pytest.mark.slow
+def test_the_readmes_strategy_figures_are_the_ones_compare_prints(compare_printed):
+    """Each figure of the README's paragraph on the other strategies (issue 70: the README said +12.9 bp net for
+    cascade-fade where ``compare`` printed +12.8) is the one the command prints, as printed (1 decimal)."""
+    text = _flat(README.read_text(encoding="utf-8"))
+    d = compare_printed["rows"]["default"]
+    m = re.search(r"`cascade-fade`, which [^(]*? makes ([+-]\d+\.\d) bp gross, ([+-]\d+\.\d) bp net per trade "
+                  r"\(95 % interval ([+-]\d+\.\d) to ([+-]\d+\.\d) bp, (\d+) trades\)", text)
+    r = d["cascade-fade"]
+    assert m and m.groups() == (r["gross"], r["net"], r["nlo"], r["nhi"], r["trades"]), (m and m.groups(), r)
+    for name in ("flush-reversal-rule", "imbalance-reversal"):
+        m = re.search(rf"`{name}` \(([+-]\d+\.\d) bp gross, ([+-]\d+\.\d) bp net, (\d+) trades", text)
+        r = d[name]
+        assert m and m.groups() == (r["gross"], r["net"], r["trades"]), (name, m and m.groups(), r)
+    m = re.search(r"`cascade-score`, which rides the cascade, [^(]*? loses (\d+\.\d) bp per trade after fees "
+                  r"\(95 % interval ([+-]\d+\.\d) to ([+-]\d+\.\d) bp, (\d+) trades\)", text)
+    r = d["cascade-score"]
+    assert m and ("-" + m.group(1), *m.groups()[1:]) == (r["net"], r["nlo"], r["nhi"], r["trades"]), (m and m.groups(), r)
+    others = [n for n in d if n != "cascade-mm" and "·" not in n]
+    assert len(others) == 7 and "Of the other seven strategies" in text
+    assert [n for n in others if float(d[n]["net"]) > 0] == ["cascade-fade"] and "one gains after fees" in text
+    # the feature rule as an hourly binary: the hits, rates, Wilson intervals (whole percent) and p-value
+    hits, n, rate, p, lo, hi, o_hits, o_n, o_rate, o_lo, o_hi = compare_printed["binary"]
+    assert f"fires {n} times in 30 days" in text
+    m = re.search(r"right (\d+) times of (\d+) against the hour's open \((\d+\.\d) %, 95 % Wilson interval "
+                  r"(\d+)[–-](\d+) %", text)
+    assert m and m.groups()[:3] == (o_hits, o_n, o_rate), (m and m.groups(), compare_printed["binary"])
+    assert abs(int(m.group(4)) - float(o_lo)) <= 0.5 and abs(int(m.group(5)) - float(o_hi)) <= 0.5
+    m = re.search(r"(\d+) of (\d+) against the price at the signal \((\d+\.\d) %, (\d+)[–-](\d+) %, one-sided "
+                  r"p = ([\d.]+)", text)
+    assert m and m.groups()[:3] == (hits, n, rate) and m.group(6) == p, (m and m.groups(), compare_printed["binary"])
+    assert abs(int(m.group(4)) - float(lo)) <= 0.5 and abs(int(m.group(5)) - float(hi)) <= 0.5
+    # the null market: no gross edge beyond its interval, as the README says
+    assert "null market: no strategy shows a gross edge beyond its interval" in compare_printed["text"]
+    assert all(float(r["glo"]) <= 0 for r in compare_printed["rows"]["null"].values())
+
+
+@pytest.mark.slow
+def test_the_strategies_table_in_the_docs_is_the_one_compare_prints(compare_printed):
+    """docs/strategies.md's table of ``compare --synthetic``: every cell the command's ``all`` row, as printed."""
+    text = (ROOT / "docs" / "strategies.md").read_text(encoding="utf-8").replace("−", "-")
+    head = "| strategy | default: trades | default: gross | default: net | null: trades | null: gross | null: net |"
+    lines = text[text.index(head):].splitlines()[2:]
+    table = {c[0]: c[1:] for c in ([x.strip() for x in ln.strip("|").split("|")] for ln in lines
+                                     if ln.startswith("| ")) if len(c) == 7}
+    assert len(table) == 8, table
+    rows = compare_printed["rows"]
+    for name, cells in table.items():
+        want = []
+        for market in ("default", "null"):
+            r = rows[market][name]
+            want += [r["trades"], f"{r['gross']} [{r['glo']}, {r['ghi']}]", f"{r['net']} [{r['nlo']}, {r['nhi']}]"]
+        assert cells == want, (name, cells, want)
