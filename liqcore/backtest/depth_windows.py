@@ -227,3 +227,44 @@ def signals_in(det_recv: np.ndarray, rec: np.ndarray, a: int, b: int) -> bool:
     there may then place an order (:meth:`DepthFeed.merge` replays all of its depth rows)."""
     d0, d1 = np.searchsorted(det_recv, [a, b], "left")
     return bool(np.any((rec["event_index"] >= d0) & (rec["event_index"] < d1)))
+
+
+def span_books(path, registry, start_ns: int):
+    """The depth book of each (venue, symbol) of ``registry`` with depth in the dataset at ``path`` just before
+    the span's first receive time ``start_ns`` (``--start``): ``(books, note)``.  ``books``: ``(symbol id,
+    BookStart)`` of each symbol with DEPTH rows before it (the checkpoint before ``start_ns`` and the rows
+    between), which every read puts back before its first row, as the default read does at a window's start;
+    ``note``: None, or which symbols' books are unknown at the span's start and why (no snapshot run before it,
+    a gap not yet followed by one, or checkpoints that cannot prove the book: then, until the symbol's next
+    snapshot run, the queue ahead of a limit is unknown until a depth row updates its level, and no depth row
+    crosses a limit)."""
+    from liqcore.dataset.depth import DepthIndex
+    from liqcore.types import Flag
+
+    run = int(Flag.SNAPSHOT) | int(Flag.DEPTH_GAP)
+    books, unknown = [], []
+    for sid, v, s in registry:
+        venue = v.name.lower() if hasattr(v, "name") else str(v)
+        index = DepthIndex(path, venue, s, sid)
+        if not index.files:
+            continue
+        try:
+            got = index.start(int(start_ns), event_times=False)
+        except ValueError as exc:
+            unknown.append(f"{venue}:{s} ({exc})")
+            continue
+        if got.empty:
+            continue
+        known = int(got.m_known)
+        k = np.flatnonzero((got.rows["flags"] & run) != 0)
+        if len(k):  # the last snapshot or gap row after the checkpoint decides
+            known = 0 if int(got.rows["flags"][k[-1]]) & int(Flag.DEPTH_GAP) else 1
+        if not known:
+            unknown.append(f"{venue}:{s} (no snapshot run since its last gap or its first depth row)")
+        books.append((int(sid), got))
+    note = None
+    if unknown:
+        note = ("the depth book unknown at the span's start for " + ", ".join(unknown) + ": until the symbol's "
+                "next snapshot run a limit's queue is unknown until a depth row updates its level, and no depth "
+                "row crosses a limit")
+    return books, note

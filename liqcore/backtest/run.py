@@ -81,6 +81,8 @@ class BacktestResult:
     latency: dict = field(default_factory=dict)  # "order" / "feed": which latency the run used, in words
     #: decisions not sent by reason (no_instrument, not_traded, no_market_data: liqcore.backtest.rules)
     refused: dict = field(default_factory=dict)
+    #: the queue at depth: which symbols' depth books are unknown at the span's start, and why (None: none)
+    depth_note: str | None = None
 
     # ---- display (a notebook: the summary table the CLI prints; plots as Figures) -----------------
     def __repr__(self) -> str:
@@ -122,6 +124,8 @@ class BacktestResult:
             out["refused"] = dict(self.refused)
         if self.note:
             out["data_note"] = self.note
+        if self.depth_note:
+            out["depth_note"] = self.depth_note
         for k, v in self.latency.items():  # which order / feed latency the run used
             out[LATENCY_FIELDS.get(k, f"{k}_latency_model")] = v
         read = getattr(self, "read", None)
@@ -306,8 +310,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     r = new_replay(params, registry, n_sym, equity, len(rec) + 1)
     fallback = queue_fallback(r.par, events)  # --fill queue without top of book: through, said once
     apply_price_grid(r.par, params, events)
-    start_ns = int(events["ts_recv"][0]) if len(events) else 0
-    end_ns = int(events["ts_recv"][-1]) if len(events) else 0
+    start_ns, end_ns = event_span(events)
     if len(rec):
         end_ns = max(end_ns, int(rec["confirm_recv_ns"].max()))
     sig = None
@@ -340,6 +343,25 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
         latency={"order": order_latency_note(params, sig), "feed": feed_latency_note(events, params.feed_latency_ns,
                                                                                      params.feed_latency_mode)},
     )
+
+
+def event_span(events: np.ndarray) -> tuple[int, int]:
+    """The first and last receive time of ``events`` (receive order) that are not DEPTH rows: the span a
+    backtest reports (``start_ns``, ``end_ns``, the base of its exposure) is its events', and depth rows
+    received before the first or after the last of them (a day's book kept where its trades are missing)
+    leave it as it is, as in every read of a dataset (docs/backtest.md).  (0, 0): no such event."""
+    from liqcore.types import Kind
+
+    if not len(events):
+        return 0, 0
+    a, b = int(events["ts_recv"][0]), int(events["ts_recv"][-1])
+    kind = events["kind"]
+    if int(kind[0]) != int(Kind.DEPTH) and int(kind[-1]) != int(Kind.DEPTH):
+        return a, b
+    k = np.flatnonzero(kind != int(Kind.DEPTH))
+    if not len(k):
+        return 0, 0
+    return int(events["ts_recv"][k[0]]), int(events["ts_recv"][k[-1]])
 
 
 def _resolve_source(source, registry=None, params: Params | None = None):
@@ -404,8 +426,7 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
         from liqcore.backtest.rules import apply_rules
 
         apply_rules(r.par, registry, rules)
-    start_ns = int(events["ts_recv"][0]) if len(events) else 0
-    end_ns = int(events["ts_recv"][-1]) if len(events) else 0
+    start_ns, end_ns = event_span(events)
     if len(sig):
         end_ns = max(end_ns, int(sig["ts_ns"].max()))
     t0 = time.perf_counter()
