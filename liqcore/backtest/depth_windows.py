@@ -268,3 +268,29 @@ def span_books(path, registry, start_ns: int):
                 "next snapshot run a limit's queue is unknown until a depth row updates its level, and no depth "
                 "row crosses a limit")
     return books, note
+
+
+def put_back(books, depth, st, port, par, ledger, counts) -> None:
+    """The depth books of ``books`` (:func:`span_books`) put back in ``depth`` (``liqcore._jit.sim.new_depth``:
+    their checkpoint levels on the replay's price grid ``par["grid"]``), then the rows received between each
+    checkpoint and the span's start replayed through the simulator while it is flat (``st``, ``port``, ``par``,
+    ``ledger``, ``counts``: its state), as the default read puts a window's book back
+    (:meth:`DepthFeed.rows`).  :class:`NotStreamable` when a checkpoint cannot stand for the book on that grid."""
+    from liqcore._jit import depth as dp
+    from liqcore._jit import sim
+
+    tables, meta = depth
+    rows = []
+    for sid, got in books:
+        if sid >= len(par):
+            raise NotStreamable("the queue at depth: a depth symbol outside the replay's")
+        if dp.load_book(tables, meta, sid, got.bid, got.price, got.qty, np.int64(got.m_run), np.int64(got.m_known),
+                        float(par[sid]["grid"])):
+            raise NotStreamable("the queue at depth: two depth prices on one tick of the replay's price grid")
+        if len(got.rows):
+            rows.append(got.rows)
+    if rows:
+        ev = rows[0] if len(rows) == 1 else np.concatenate(rows)
+        ev = np.ascontiguousarray(ev[np.argsort(ev["ts_recv"], kind="stable")])
+        none = np.zeros(0, np.int64)
+        sim.run_sim(ev, none, none, none, none, none, st, port, par, ledger, counts, sim.NO_CLOCK, depth=depth)

@@ -391,7 +391,8 @@ def _resolve_source(source, registry=None, params: Params | None = None):
 
 
 def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRegistry | None, params: Params,
-                     equity: float = 1.0, *, strategy=None, rules: dict | None = None) -> BacktestResult:
+                     equity: float = 1.0, *, strategy=None, rules: dict | None = None,
+                     depth_start=None) -> BacktestResult:
     """Replay ``events`` (EVENT_DTYPE) with a strategy's ``signals`` (SIGNAL_DTYPE; ``ev_idx`` refers
     to ``events`` as given) through the execution model.  Events not in ts_recv order are stably
     re-sorted and the signals' indices follow them; signals are put in processing order
@@ -431,6 +432,15 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
         end_ns = max(end_ns, int(sig["ts_ns"].max()))
     t0 = time.perf_counter()
     book = depth_books(r.par, events)  # the L2 book, when DEPTH rows are given to the queue rule
+    if depth_start and r.par["queue"].any():  # the books before the span (--start), put back first
+        from liqcore.backtest.depth_windows import put_back
+        from liqcore.backtest.stream import NotStreamable
+
+        book = book if book is not None else sim.new_depth(len(r.par))
+        try:
+            put_back(depth_start, book, r.st, r.port, r.par, r.ledger, r.counts)
+        except NotStreamable as exc:
+            raise ValueError(str(exc)) from None
     n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns,
                             *(book if book is not None else ()))
     elapsed = time.perf_counter() - t0
@@ -450,11 +460,13 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
 
 def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Params, strategy=None, *,
                  equity: float = 1.0, records: np.ndarray | None = None, detector=None, rules: dict | None = None,
-                 refuse: dict | None = None) -> BacktestResult:
+                 refuse: dict | None = None, depth_start=None) -> BacktestResult:
     """One strategy on prepared events (ts_recv order): inputs check, detection when the strategy
     uses it (unless ``records`` are given), signals, execution model.  ``rules``: symbol -> trading rules
     (:func:`simulate_signals`); ``refuse``: symbol id -> reason (:func:`liqcore.backtest.rules.refusals`):
-    that symbol's signals are not sent, the decisions among them counted by reason in ``res.refused``."""
+    that symbol's signals are not sent, the decisions among them counted by reason in ``res.refused``.
+    ``depth_start``: the depth books before the span (:func:`liqcore.backtest.depth_windows.span_books`), put
+    back before its first row."""
     obj, params = resolve_strategy(strategy, params)
     if len(events):  # an empty input (allowed by the caller) has nothing to check
         type(obj).check_inputs(input_kinds(events), params)
@@ -465,7 +477,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
     refused: dict = {}
     if refuse:
         sig, refused = _refuse_signals(sig, refuse)
-    res = simulate_signals(events, sig, registry, params, equity, strategy=obj, rules=rules)
+    res = simulate_signals(events, sig, registry, params, equity, strategy=obj, rules=rules, depth_start=depth_start)
     res.refused = refused
     score = getattr(obj, "binary_evaluation", None)
     if score is not None:  # a strategy that predicts a binary outcome is scored as one as well

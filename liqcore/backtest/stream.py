@@ -503,32 +503,15 @@ class _Cell:
         self.sim_seconds += time.perf_counter() - t0
 
     def _put_back(self) -> None:
-        """The depth books of :attr:`seed` put back (their checkpoint levels), then the rows received between the
-        checkpoint and the span's start replayed, the simulator flat, as the default read puts a window's book
-        back (:meth:`liqcore.backtest.depth_windows.DepthFeed.rows`): once the price grid is set, before the
-        first row."""
-        from liqcore._jit import depth as dp
+        """The depth books of :attr:`seed` put back before the first row, once the price grid is set
+        (:func:`liqcore.backtest.depth_windows.put_back`)."""
         from liqcore._jit import sim
+        from liqcore.backtest.depth_windows import put_back
 
         seed, self.seed = self.seed, None
         if self.depth is None:
             self.depth = sim.new_depth(len(self.par))
-        tables, meta = self.depth
-        rows = []
-        for sid, got in seed:
-            if sid >= len(self.par):
-                raise NotStreamable("the queue at depth: a depth symbol outside the replay's")
-            if dp.load_book(tables, meta, sid, got.bid, got.price, got.qty, np.int64(got.m_run),
-                            np.int64(got.m_known), float(self.par[sid]["grid"])):
-                raise NotStreamable("the queue at depth: two depth prices on one tick of the replay's price grid")
-            if len(got.rows):
-                rows.append(got.rows)
-        if rows:
-            ev = rows[0] if len(rows) == 1 else np.concatenate(rows)
-            ev = np.ascontiguousarray(ev[np.argsort(ev["ts_recv"], kind="stable")])
-            none = np.zeros(0, np.int64)
-            sim.run_sim(ev, none, none, none, none, none, self.st, self.port, self.par, self.ledger, self.counts,
-                        sim.NO_CLOCK, depth=self.depth)
+        put_back(seed, self.depth, self.st, self.port, self.par, self.ledger, self.counts)
 
     def finish(self, with_daily: bool, row) -> dict:
         """The row, as the whole run makes it (``row``: the sweep's row builder)."""

@@ -75,13 +75,16 @@ def test_both_reads_put_the_book_back_before_the_start(day, extra):
     from the queue filled otherwise), so both reads give the same trades, fill rules and P&L."""
     full = backtest(day, "--start", START, "--read", "all", *extra)
     got = backtest(day, "--start", START, *extra)
+    whole = backtest(day, "--start", START, "--read", "all", "--chunk-days", "0", *extra)  # the span loaded whole
     assert got["summary"]["read"]["path"] == "windows"
     assert full["trades"], full["summary"]
     assert {t["fill_rule"] for t in full["trades"]} & {"queue (depth)", "depth cross"}, full["trades"]
-    assert got["trades"] == full["trades"]
-    for k in ("pnl", "trades", "fills", "exposure", "start_ns", "end_ns", "equity_end"):
-        assert got["summary"][k] == full["summary"][k], k
-    assert "depth_note" not in got["summary"] and "depth_note" not in full["summary"]
+    for other in (got, whole):
+        assert other["trades"] == full["trades"]
+        for k in ("pnl", "trades", "fills", "exposure", "start_ns", "end_ns", "equity_end"):
+            assert other["summary"][k] == full["summary"][k], k
+        assert "depth_note" not in other["summary"]
+    assert "depth_note" not in full["summary"]
 
 
 def test_a_book_unknown_at_the_start_is_said_by_both_reads(tmp_path):
@@ -90,7 +93,9 @@ def test_a_book_unknown_at_the_start_is_said_by_both_reads(tmp_path):
     ds = build(tmp_path, snapshot=False)
     full = backtest(ds, "--start", START, "--read", "all", "--offset", "0.05%")
     got = backtest(ds, "--start", START, "--offset", "0.05%")
-    for out in (full, got):
+    whole = backtest(ds, "--start", START, "--read", "all", "--chunk-days", "0", "--offset", "0.05%")
+    assert whole["trades"] == full["trades"]
+    for out in (full, got, whole):
         note = out["summary"].get("depth_note", "")
         assert "depth book unknown at the span's start" in note and "binance:BTCUSDT" in note, out["summary"]
         assert out["trades"] and "depth cross" not in {t["fill_rule"] for t in out["trades"]}
