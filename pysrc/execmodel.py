@@ -533,9 +533,12 @@ class Model:
                     hit = kp < kl or (touch and kp == kl)
                 else:
                     hit = kp > kl or (touch and kp == kl)
-                if hit and self.open(sid, ts, lim) and 0 < part < s.p_qty:
-                    # a partial fill: the position is what filled; the rest rests, first in its queue
-                    s.p_done, s.notional, s.p_rest = part, part * lim, True
+                if hit and self.open(sid, ts, lim):
+                    if queue and (kp < kl if s.side > 0 else kp > kl):
+                        s.entry_rule = -1  # a print through the limit filled it, not its queue
+                    if 0 < part < s.p_qty:
+                        # a partial fill: the position is what filled; the rest rests, first in its queue
+                        s.p_done, s.notional, s.p_rest = part, part * lim, True
         elif s.status == OPEN:
             if s.p_rest:
                 self.rest_print(s, q, ts, price, qty)

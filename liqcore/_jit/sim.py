@@ -205,7 +205,7 @@ LEDGER_DTYPE = np.dtype([
     ("queue_ahead", "<f8"),
     # the rule that decided the entry's fill: 0 the queue on top of book, 1 the queue at depth (L2 rows), 2 a
     # depth row that put size on the other side at or through the limit (no print needed),
-    # -1 not a queue fill (the through / touch rules, market entries)
+    # -1 not a queue fill (a print through the limit, the through / touch rules, market entries)
     ("fill_rule", "<i8"),
     # the fills that made the position (1: the whole order at once) and the share of the entry's quantity filled
     # (1.0: all of it; below 1 only under ``--partial on``, the remainder cancelled at the entry's timeout or exit)
@@ -823,6 +823,11 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
             if hit:
                 if _open(st, port, par, sid, ts, lim, counts, True):
                     ev |= EV_FILLED
+                    if q.queue != 0:  # a print through the limit filled it, not its queue (fill_rule "print")
+                        kp = _tk(price, q.grid)
+                        kl = _tk(lim, q.grid)
+                        if (kp < kl) if s.side > 0 else (kp > kl):
+                            s.entry_rule = -1
                     if part > 0.0 and part < s.p_qty:  # a partial fill: the rest rests, first in its queue
                         s.p_done = part
                         s.notional = part * lim

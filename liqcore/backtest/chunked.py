@@ -221,6 +221,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     bare = None  # under the queue rule: the through run it falls back to when the span has no quote
     n_events = 0
     kinds: set = set()
+    depth_note = None  # the depth books unknown at the span's start (span_books)
 
     def add_counts(c):
         for k, v in dict(c).items():
@@ -238,6 +239,10 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
             n_sym = max(len(reg), 1, int(ch.events["symbol_id"].max()) + 1)
             sym_seen = np.zeros(n_sym, bool)
             cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
+            if depth and start_ns is not None:  # the depth books before the span: put back, as the default read's
+                from liqcore.backtest.depth_windows import span_books
+
+                cell.seed, depth_note = span_books(str(path), reg, int(start_ns))
             if book:  # the same run without a book, kept until a quote shows (none in the span: through)
                 bare = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
                 bare.par["queue"] = 0
@@ -318,7 +323,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
         working_at_end=working_at_end, note=_note(min_trade, liqs), events=None, dropped=dropped,
         strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         latency={"order": order_latency_note(params, None), "feed": delays.note(int(params.feed_latency_ns or 0))},
-        refused=refused,
+        refused=refused, depth_note=depth_note if not fallback else None,
     )
     from liqcore.codes import KIND_NAMES
 

@@ -185,6 +185,8 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         console.print(f"fill: {s['fill_model']}", markup=False, highlight=False)
     if s.get("data_note"):
         console.print(f"[yellow]data note:[/] {s['data_note']}")
+    if s.get("depth_note"):
+        console.print(f"depth note: {s['depth_note']}", markup=False, highlight=False)
     for k, f in (("order", "order_latency_model"), ("feed", "feed_latency_model"),
                  ("feed", "feed_latency_model_of_rows_read")):  # which latency the run used
         if s.get(f):
@@ -241,6 +243,8 @@ def run_lines(result, s: dict | None = None) -> list[str]:
             out.append(f"{k} latency: {s[f]}")
     if s.get("data_note"):
         out.append(f"data note: {s['data_note']}")
+    if s.get("depth_note"):
+        out.append(f"depth note: {s['depth_note']}")
     return out
 
 
@@ -728,6 +732,8 @@ def _write_report(result, out: Path, title: str, notes, min_trades: int) -> Path
         notes.insert(0, f"Returns from the fill model: {s['fill_model']}.")
     if s.get("data_note"):
         notes.append(s["data_note"])
+    if s.get("depth_note"):
+        notes.append(s["depth_note"])
     header = ["scope"] + [label for _, label in _COLS]
     rows = [["ALL"] + [fmt(k, s.get(k)) for k, _ in _COLS]]
     rows += [[n] + [fmt(k, v.get(k)) for k, _ in _COLS] for n, v in per.items()]

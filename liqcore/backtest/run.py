@@ -81,6 +81,8 @@ class BacktestResult:
     latency: dict = field(default_factory=dict)  # "order" / "feed": which latency the run used, in words
     #: decisions not sent by reason (no_instrument, not_traded, no_market_data: liqcore.backtest.rules)
     refused: dict = field(default_factory=dict)
+    #: the queue at depth: which symbols' depth books are unknown at the span's start, and why (None: none)
+    depth_note: str | None = None
 
     # ---- display (a notebook: the summary table the CLI prints; plots as Figures) -----------------
     def __repr__(self) -> str:
@@ -122,6 +124,8 @@ class BacktestResult:
             out["refused"] = dict(self.refused)
         if self.note:
             out["data_note"] = self.note
+        if self.depth_note:
+            out["depth_note"] = self.depth_note
         for k, v in self.latency.items():  # which order / feed latency the run used
             out[LATENCY_FIELDS.get(k, f"{k}_latency_model")] = v
         read = getattr(self, "read", None)
@@ -306,8 +310,7 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     r = new_replay(params, registry, n_sym, equity, len(rec) + 1)
     fallback = queue_fallback(r.par, events)  # --fill queue without top of book: through, said once
     apply_price_grid(r.par, params, events)
-    start_ns = int(events["ts_recv"][0]) if len(events) else 0
-    end_ns = int(events["ts_recv"][-1]) if len(events) else 0
+    start_ns, end_ns = event_span(events)
     if len(rec):
         end_ns = max(end_ns, int(rec["confirm_recv_ns"].max()))
     sig = None
@@ -342,6 +345,25 @@ def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry |
     )
 
 
+def event_span(events: np.ndarray) -> tuple[int, int]:
+    """The first and last receive time of ``events`` (receive order) that are not DEPTH rows: the span a
+    backtest reports (``start_ns``, ``end_ns``, the base of its exposure) is its events', and depth rows
+    received before the first or after the last of them (a day's book kept where its trades are missing)
+    leave it as it is, as in every read of a dataset (docs/backtest.md).  (0, 0): no such event."""
+    from liqcore.types import Kind
+
+    if not len(events):
+        return 0, 0
+    a, b = int(events["ts_recv"][0]), int(events["ts_recv"][-1])
+    kind = events["kind"]
+    if int(kind[0]) != int(Kind.DEPTH) and int(kind[-1]) != int(Kind.DEPTH):
+        return a, b
+    k = np.flatnonzero(kind != int(Kind.DEPTH))
+    if not len(k):
+        return 0, 0
+    return int(events["ts_recv"][k[0]]), int(events["ts_recv"][k[-1]])
+
+
 def _resolve_source(source, registry=None, params: Params | None = None):
     """(events, registry) from a Market / LoadResult (``.events`` + ``.registry``), an event array, or
     paths read with :func:`liqcore.io.load_events`."""
@@ -369,7 +391,8 @@ def _resolve_source(source, registry=None, params: Params | None = None):
 
 
 def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRegistry | None, params: Params,
-                     equity: float = 1.0, *, strategy=None, rules: dict | None = None) -> BacktestResult:
+                     equity: float = 1.0, *, strategy=None, rules: dict | None = None,
+                     depth_start=None) -> BacktestResult:
     """Replay ``events`` (EVENT_DTYPE) with a strategy's ``signals`` (SIGNAL_DTYPE; ``ev_idx`` refers
     to ``events`` as given) through the execution model.  Events not in ts_recv order are stably
     re-sorted and the signals' indices follow them; signals are put in processing order
@@ -404,12 +427,20 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
         from liqcore.backtest.rules import apply_rules
 
         apply_rules(r.par, registry, rules)
-    start_ns = int(events["ts_recv"][0]) if len(events) else 0
-    end_ns = int(events["ts_recv"][-1]) if len(events) else 0
+    start_ns, end_ns = event_span(events)
     if len(sig):
         end_ns = max(end_ns, int(sig["ts_ns"].max()))
     t0 = time.perf_counter()
     book = depth_books(r.par, events)  # the L2 book, when DEPTH rows are given to the queue rule
+    if depth_start and r.par["queue"].any():  # the books before the span (--start), put back first
+        from liqcore.backtest.depth_windows import put_back
+        from liqcore.backtest.stream import NotStreamable
+
+        book = book if book is not None else sim.new_depth(len(r.par))
+        try:
+            put_back(depth_start, book, r.st, r.port, r.par, r.ledger, r.counts)
+        except NotStreamable as exc:
+            raise ValueError(str(exc)) from None
     n_prints = sim.run_exec(events, sig, r.st, r.port, r.par, r.ledger, r.counts, end_ns,
                             *(book if book is not None else ()))
     elapsed = time.perf_counter() - t0
@@ -429,11 +460,13 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
 
 def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Params, strategy=None, *,
                  equity: float = 1.0, records: np.ndarray | None = None, detector=None, rules: dict | None = None,
-                 refuse: dict | None = None) -> BacktestResult:
+                 refuse: dict | None = None, depth_start=None) -> BacktestResult:
     """One strategy on prepared events (ts_recv order): inputs check, detection when the strategy
     uses it (unless ``records`` are given), signals, execution model.  ``rules``: symbol -> trading rules
     (:func:`simulate_signals`); ``refuse``: symbol id -> reason (:func:`liqcore.backtest.rules.refusals`):
-    that symbol's signals are not sent, the decisions among them counted by reason in ``res.refused``."""
+    that symbol's signals are not sent, the decisions among them counted by reason in ``res.refused``.
+    ``depth_start``: the depth books before the span (:func:`liqcore.backtest.depth_windows.span_books`), put
+    back before its first row."""
     obj, params = resolve_strategy(strategy, params)
     if len(events):  # an empty input (allowed by the caller) has nothing to check
         type(obj).check_inputs(input_kinds(events), params)
@@ -444,7 +477,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
     refused: dict = {}
     if refuse:
         sig, refused = _refuse_signals(sig, refuse)
-    res = simulate_signals(events, sig, registry, params, equity, strategy=obj, rules=rules)
+    res = simulate_signals(events, sig, registry, params, equity, strategy=obj, rules=rules, depth_start=depth_start)
     res.refused = refused
     score = getattr(obj, "binary_evaluation", None)
     if score is not None:  # a strategy that predicts a binary outcome is scored as one as well

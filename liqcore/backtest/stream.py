@@ -418,6 +418,9 @@ class _Cell:
         self.params, self.w, self.equity, self._dtype = params, w, float(equity), dtype
         self.par, self.st, self.port, self.ledger, self.counts = new_replay(params, registry, n_sym, self.equity, 1)
         self.depth = None  # the depth books (the queue rule), made at the first DEPTH row and kept across chunks
+        # ``(symbol id, liqcore.dataset.depth.BookStart)``: the depth books before the span's start, put back
+        # before the first rows are replayed (liqcore.backtest.depth_windows.span_books)
+        self.seed = None
         self.base = None  # global index (into the prints and funding events) of the window's first one
         self.start_ns = None  # first and last event time in the window
         self.last_ns = None
@@ -434,10 +437,18 @@ class _Cell:
         w = self.w
         i0 = 0 if w.start_ns is None else int(np.searchsorted(chunk.ts, w.start_ns, "left"))
         i1 = len(chunk.ts) if w.end_ns is None else int(np.searchsorted(chunk.ts, w.end_ns, "left"))
-        if i1 > i0:
+        k0, k1 = i0, i1
+        if i1 > i0 and chunk.kept is None:  # (the book's rows: DEPTH rows do not make the span, run.event_span)
+            from liqcore.types import Kind
+
+            k = chunk.sim["kind"]
+            if int(k[i0]) == int(Kind.DEPTH) or int(k[i1 - 1]) == int(Kind.DEPTH):
+                nd = np.flatnonzero(k[i0:i1] != int(Kind.DEPTH))
+                k0, k1 = (i0 + int(nd[0]), i0 + int(nd[-1]) + 1) if len(nd) else (i0, i0)
+        if k1 > k0:
             if self.start_ns is None:
-                self.start_ns = int(chunk.ts[i0])
-            self.last_ns = int(chunk.ts[i1 - 1])
+                self.start_ns = int(chunk.ts[k0])
+            self.last_ns = int(chunk.ts[k1 - 1])
         m = span_mask(rec["confirm_recv_ns"], w.start_ns, w.end_ns)
         if m.any():
             r = rec[m]
@@ -482,12 +493,25 @@ class _Cell:
             grown[:n] = self.ledger[:n]
             self.ledger = grown
         t, ni, sid, dom, cid = give
+        if self.seed:
+            self._put_back()
         if self.depth is None and len(ev) and self.par["queue"].any() and bool((ev["kind"] == int(Kind.DEPTH)).any()):
             self.depth = sim.new_depth(len(self.par))  # (before it: no DEPTH row, the books empty and unread)
         t0 = time.perf_counter()
         self.n_prints += sim.run_sim(np.ascontiguousarray(ev), t, np.ascontiguousarray(ni - g0), sid, dom, cid,
                     self.st, self.port, self.par, self.ledger, self.counts, end_ns, depth=self.depth)
         self.sim_seconds += time.perf_counter() - t0
+
+    def _put_back(self) -> None:
+        """The depth books of :attr:`seed` put back before the first row, once the price grid is set
+        (:func:`liqcore.backtest.depth_windows.put_back`)."""
+        from liqcore._jit import sim
+        from liqcore.backtest.depth_windows import put_back
+
+        seed, self.seed = self.seed, None
+        if self.depth is None:
+            self.depth = sim.new_depth(len(self.par))
+        put_back(seed, self.depth, self.st, self.port, self.par, self.ledger, self.counts)
 
     def finish(self, with_daily: bool, row) -> dict:
         """The row, as the whole run makes it (``row``: the sweep's row builder)."""

@@ -181,10 +181,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         book = False
     clock.book = book
     feed = None
+    depth_note = None  # the depth book unknown at the span's start (span_books)
     if depth_pair is not None:  # the queue at depth: each step's DEPTH rows, a window's book from a checkpoint
         from liqcore.backtest.depth_windows import DepthFeed, first_quotes, signals_in
 
         feed = DepthFeed(path, depth_pair[0], depth_pair[1], reg, first_quotes(rd, clock.g, lo, hi))
+        if start_ns is not None:  # (the books themselves are put back at each window's start)
+            from liqcore.backtest.depth_windows import span_books
+
+            depth_note = span_books(path, reg, int(start_ns))[1]
     t_rec = rec["confirm_recv_ns"].astype(np.int64)
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
@@ -316,6 +321,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
         working_at_end=working_at_end, note=note, events=None, dropped=dropped,
         strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
+        depth_note=depth_note,
         latency={"order": order_latency_note(params, None),
                  "feed_rows_read": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )

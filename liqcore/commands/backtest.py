@@ -140,15 +140,34 @@ def _whole(args, params, strategy, steps):
     elif type(strategy).uses_detector:
         steps.step(f"detecting cascades in {len(events):,} events")
         records, det_counts = detect(events, params)
+    books, depth_note = _depth_start(args, params, registry)
     steps.step(f"strategy {type(strategy).name}: signals and execution")
     try:
         res = run_strategy(events, registry, params, strategy, equity=args.equity, records=records, rules=rules,
-                           refuse=refuse)
+                           refuse=refuse, depth_start=books)
     finally:
         if getattr(strategy, "runner", None) is not None:
             strategy.runner.close()
     res.detector_counts = det_counts
+    if depth_note and not res.fill_fallback:
+        res.depth_note = depth_note
     return res, label, len(events)
+
+
+def _depth_start(args, params, registry):
+    """A dataset with depth loaded whole from ``--start`` under the queue rule: each symbol's depth book just
+    before it and the note on the books unknown there (:func:`liqcore.backtest.depth_windows.span_books`, as
+    the chunked and window-local reads put them back); ``(None, None)`` otherwise."""
+    from liqcore.commands import inputs
+    from liqcore.dataset import has_depth, is_dataset
+
+    start, _end = inputs.time_window(args)
+    if (start is None or getattr(params, "fill", "") != "queue" or args.synthetic or len(args.paths) != 1
+            or not is_dataset(args.paths[0]) or not has_depth(args.paths[0])):
+        return None, None
+    from liqcore.backtest.depth_windows import span_books
+
+    return span_books(str(args.paths[0]), registry, int(start))
 
 
 def _whole_market_flags(args) -> None:

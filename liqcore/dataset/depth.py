@@ -117,13 +117,16 @@ def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
 def _write_book(rows: np.ndarray, dest: Path, k: int) -> None:
     """The book checkpoints of the depth file ``dest`` (written from ``rows``): its book at the start of each
     row group and after its last row (:func:`liqcore._jit.depth.group_books`), in ``book.parquet`` beside
-    it, with the depth file's fingerprint (size, rows and each row group's rows and receive-time range)."""
+    it, with the depth file's fingerprint (size, rows and each row group's rows and receive-time range) and the
+    SHA-256 of its bytes (a checkpoint is the book of every row before it: only the file's whole content can
+    prove it, a rewrite of the same size and row groups with other sizes or prices cannot)."""
     import orjson
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from liqcore._atomic import replace_durably
     from liqcore._jit.depth import group_books
+    from liqcore.dataset.checked import file_digest
 
     off, bid, key, qty, m_run, m_known, based = group_books(rows, DEPTH_GROUP_ROWS, float(10**k))
     tr = rows["ts_recv"]
@@ -132,7 +135,8 @@ def _write_book(rows: np.ndarray, dest: Path, k: int) -> None:
     groups = [[int(tr[a]), int(tr[b - 1]), int(b - a)] for a, b in zip(starts, ends)]  # (receive order)
     info = {"book_format": BOOK_FORMAT, "group_rows": DEPTH_GROUP_ROWS, "price_decimals": k,
             "offsets": off.tolist(), "m_run": m_run.tolist(), "m_known": m_known.tolist(), "based": based.tolist(),
-            "depth": {"size": dest.stat().st_size, "rows": int(len(rows)), "groups": groups}}
+            "depth": {"size": dest.stat().st_size, "rows": int(len(rows)), "groups": groups,
+                      "sha256": file_digest(str(dest))[1]}}
     t = pa.table({"bid": bid, "price_ticks": key, "qty": qty}).replace_schema_metadata(
         {b"liqcore": orjson.dumps(info)})
     book = dest.with_name(BOOK_FILE)
@@ -140,6 +144,21 @@ def _write_book(rows: np.ndarray, dest: Path, k: int) -> None:
     pq.write_table(t, tmp, row_group_size=BOOK_GROUP_ROWS, compression="zstd",
                    column_encoding={"price_ticks": "DELTA_BINARY_PACKED"}, use_dictionary=["bid"])
     replace_durably(tmp, book)
+
+
+def _has_digest(book: Path) -> bool:
+    """Whether the checkpoint file ``book`` exists and holds its depth file's content digest (one written
+    before the digest did not: converting the same data again writes it)."""
+    if not book.is_file():
+        return False
+    import orjson
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(book).metadata or {}
+        return isinstance(orjson.loads(meta.get(b"liqcore", b"{}")).get("depth", {}).get("sha256"), str)
+    except (OSError, ValueError):
+        return False
 
 
 def _read_file(f, recv_range=None, price_range=None, groups=None, pf=None,
@@ -316,7 +335,7 @@ def write_depth(out_dir, events: np.ndarray, registry) -> dict:
             lo, hi = int(new["ts_recv"][0]), int(new["ts_recv"][-1])
             inside = old[(old["ts_recv"] >= lo) & (old["ts_recv"] <= hi)]
             if len(inside) == len(new) and all(np.array_equal(inside[c], new[c]) for c in _STORED):
-                if not dest.with_name(BOOK_FILE).is_file():  # (a file written before checkpoints: they are added)
+                if not _has_digest(dest.with_name(BOOK_FILE)):  # (written before checkpoints or their digest)
                     k = _ticks(old["price"])[0]
                     if k is not None:
                         _write_book(old, dest, int(k))
@@ -384,14 +403,15 @@ class DepthIndex:
     """The book checkpoints of one (venue, symbol)'s depth files in the dataset at ``path``, read as asked:
     :meth:`start` gives the book at any receive time from the checkpoint before it and the rows between,
     without replaying the day.  ``ValueError`` (its message says why) when the files cannot prove it: a
-    file without checkpoints (written before them), or one whose fingerprint differs from its checkpoints'."""
+    file without checkpoints (written before them), or one whose fingerprint or content digest (SHA-256) differs
+    from the one its checkpoints were made of."""
 
     def __init__(self, path, venue: str, symbol: str, symbol_id: int = 0):
         self.symbol_id, self.venue_code = int(symbol_id), _venue_code(venue)
         self.files = sorted((d, f) for (v, s, d), f in _partitions(path).items()
                             if v == venue and s.upper() == str(symbol).upper())
         self._metas: dict = {}  # file index -> its row groups' statistics (:meth:`_meta`)
-        self._books: dict = {}  # file index -> its checkpoints, fingerprint checked (:meth:`_file`)
+        self._books: dict = {}  # file index -> its checkpoints, fingerprint and digest checked (:meth:`_file`)
         self._recent: dict = {}  # the row groups decoded last, oldest first
 
     def _meta(self, j: int):
@@ -435,6 +455,15 @@ class DepthIndex:
                     or dep.get("size") != f.stat().st_size or dep.get("rows") != pf.metadata.num_rows
                     or dep.get("groups") != have):
                 raise ValueError(f"{bf} is not the checkpoints of {f.name} (its fingerprint differs)")
+            from liqcore.dataset.checked import file_digest
+
+            want = dep.get("sha256")
+            if not isinstance(want, str):
+                raise ValueError(f"{bf} has no content digest of {f.name} (written before it: convert again to "
+                                 "add it)")
+            key, digest = file_digest(str(f))
+            if digest != want or key[0] != dep.get("size"):
+                raise ValueError(f"{bf} is not the checkpoints of {f.name} (its content digest differs)")
             got = self._books[j] = (pf, bp, info, lo)
         return got
 

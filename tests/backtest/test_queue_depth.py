@@ -174,7 +174,8 @@ def test_offset_zero_joins_at_the_best():
     ev = tp.events()
     led, counts = run(ev, sig, depth=True)
     assert counts[0, sim.C_REJECTED] == 0 and filled_episodes(led) == [0, 1]
-    assert np.allclose(led["entry_price"], 100.0) and (led["fill_rule"] == 1).all()
+    # a print below the limit filled it, whatever its queue: the rule is the print's (-1), not the queue's
+    assert np.allclose(led["entry_price"], 100.0) and (led["fill_rule"] == -1).all()
     below = [int(ev["ts_recv"][(ev["kind"] == Kind.TRADE) & (ev["price"] < 100.0)
                                 & (ev["ts_recv"] >= T0 + i * EPISODE)][0]) for i in range(2)]
     assert led["entry_ns"].tolist() == below
@@ -350,3 +351,35 @@ def test_partial_fills_go_down_to_the_lot():
     led, _ = run_partial(_plus_trades(tp.events(), [(T_MORE, LEVEL, 5.0)]), sig, lot=5.0)
     assert int(led[0]["entry_ns"]) == T_MORE and led[0]["notional"] == pytest.approx(5.0 * LEVEL)
     assert led[0]["filled"] == pytest.approx(5.0 / ORDER)
+
+
+@pytest.mark.parametrize("model", [0.0, 2.0])
+def test_a_print_through_the_limit_is_named_print_not_the_queue(model):
+    """The odd episodes' prints at LEVEL leave part of the queue ahead; then a seller prints a tick through
+    LEVEL, which fills the order whatever its queue: its ``fill_rule`` is -1 (``print``, docs/backtest.md), not
+    the queue at depth (1), which the even episodes' fills (the queue traded away at LEVEL) keep; the pysrc
+    twin says the same, field for field."""
+    from pysrc import execmodel as twin
+    from simdata import assert_matches_twin
+
+    tp, sig = episodes_market(6)
+    for i in range(1, 6, 2):  # after the odd episode's two prints at LEVEL (1 s and 2 s after the pull)
+        tp.trade(T0 + i * EPISODE + 1 * S + 5 * MS + 3 * S, Side.SELL, round(LEVEL - TICK, 1), 0.3)
+    ev = tp.events()
+    led, counts = run(ev, sig, depth=True, model=model)
+    assert filled_episodes(led) == list(range(6))
+    rules = {int(r["cascade_id"]): int(r["fill_rule"]) for r in led}
+    assert rules == {0: 1, 1: -1, 2: 1, 3: -1, 4: 1, 5: -1}, rules
+    assert {sim.FILL_RULE_NAMES[v] for v in rules.values()} == {"queue (depth)", "print"}
+    rows = param_rows(1, order_latency_ns=50 * MS, entry_timeout_ns=600 * S, hold_timeout_ns=1200 * S,
+                      cooldown_ns=0, max_ref_age_ns=10 * S, queue=1, queue_pow=model, grid=1.0 / TICK)
+    st = sim.new_state(1)
+    port = sim.new_port(1.0, 0.0, 0.0, 1, 0.1)
+    ledger = np.zeros(len(sig) + 1, dtype=sim.LEDGER_DTYPE)
+    cts = np.zeros((1, sim.N_COUNTS), dtype=np.int64)
+    end = int(ev["ts_recv"][-1]) + EPISODE
+    sim.run_exec(ev, sig, st, port, param_array(rows), ledger, cts, end, *sim.new_depth(1))
+    ref = twin.simulate(ev, sig, rows, equity=1.0, daily_loss=0.0, weekly_loss=0.0, max_symbols=1, size=0.1,
+                        end_ns=end, depth=True)
+    assert_matches_twin(ledger[: port[0]["n_trades"]], cts, st, ref, 1)
+    assert [r["fill_rule"] for r in ref.ledger] == [rules[int(r["cascade_id"])] for r in ref.ledger]

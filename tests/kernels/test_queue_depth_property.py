@@ -148,8 +148,17 @@ def test_queue_at_depth_kernel_matches_twin(seed, n_sym, model, latency, quotes,
     ref = twin.simulate(ev, sig, rows, equity=1.0, daily_loss=0.0, weekly_loss=0.0, max_symbols=n_sym, size=0.1,
                         end_ns=int(ev["ts_recv"][-1]), depth=True)
     assert_matches_twin(ledger, counts, st, ref, n_sym)
-    if len(ledger):  # the queue at depth, or a depth row that crossed the limit
-        assert set(ledger["fill_rule"].tolist()) <= {1, 2}
+    if len(ledger):  # the queue at depth, a depth row that crossed the limit, or a print through it
+        assert set(ledger["fill_rule"].tolist()) <= {-1, 1, 2}
+        tr = ev[ev["kind"] == int(Kind.TRADE)]
+        for r in ledger:  # "print": a print through the limit came at the fill; "queue (depth)": none did
+            at = tr[(tr["ts_recv"] == r["entry_ns"]) & (tr["symbol_id"] == r["symbol_id"])]
+            through = bool(np.any(at["price"] < r["entry_price"] - TICK / 2 if r["side"] > 0
+                                  else at["price"] > r["entry_price"] + TICK / 2))
+            if int(r["fill_rule"]) == -1:
+                assert through, r
+            elif int(r["fill_rule"]) == 1:
+                assert not through or len(at) > 1, r
 
 
 @settings(deadline=None, max_examples=30)
