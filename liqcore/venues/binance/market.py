@@ -30,9 +30,10 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
 def governed(base: str, path: str, params: dict | None = None):
     """``get_json``'s ``governed`` for a public request: the host's governor, the path's documented weight and the
     venue's reading of an answer."""
-    from liqcore.market.universe import binance_governed
+    from liqcore.venues.binance import rest as br
+    from liqcore.venues.governor import governor_for
 
-    return binance_governed(base, path, params)
+    return governor_for("binance", base, **br.GOVERNOR_LIMITS), br.weight_of("GET", path, params), br.observe_answer
 
 
 def snapshot_error(doc) -> str | None:
