@@ -240,7 +240,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
             sym_seen = np.zeros(n_sym, bool)
             cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, ch.sim.dtype)
             if depth and start_ns is not None:  # the depth books before the span: put back, as the default read's
-                from liqcore.backtest.depth_windows import span_books
+                from liqcore.backtest.depth_start import span_books
 
                 cell.seed, depth_note = span_books(str(path), reg, int(start_ns))
             if book:  # the same run without a book, kept until a quote shows (none in the span: through)

@@ -433,7 +433,7 @@ def simulate_signals(events: np.ndarray, signals: np.ndarray, registry: SymbolRe
     t0 = time.perf_counter()
     book = depth_books(r.par, events)  # the L2 book, when DEPTH rows are given to the queue rule
     if depth_start and r.par["queue"].any():  # the books before the span (--start), put back first
-        from liqcore.backtest.depth_windows import put_back
+        from liqcore.backtest.depth_start import put_back
         from liqcore.backtest.stream import NotStreamable
 
         book = book if book is not None else sim.new_depth(len(r.par))
@@ -465,7 +465,7 @@ def run_strategy(events: np.ndarray, registry: SymbolRegistry | None, params: Pa
     uses it (unless ``records`` are given), signals, execution model.  ``rules``: symbol -> trading rules
     (:func:`simulate_signals`); ``refuse``: symbol id -> reason (:func:`liqcore.backtest.rules.refusals`):
     that symbol's signals are not sent, the decisions among them counted by reason in ``res.refused``.
-    ``depth_start``: the depth books before the span (:func:`liqcore.backtest.depth_windows.span_books`), put
+    ``depth_start``: the depth books before the span (:func:`liqcore.backtest.depth_start.span_books`), put
     back before its first row."""
     obj, params = resolve_strategy(strategy, params)
     if len(events):  # an empty input (allowed by the caller) has nothing to check

@@ -11,11 +11,10 @@ import time
 
 import numpy as np
 
+from liqcore.backtest.errors import NotStreamable  # noqa: F401 (raised here, imported from here by callers)
+
 NS_PER_DAY = 86_400_000_000_000
 
-
-class NotStreamable(Exception):
-    """The chunked run would not equal the whole-partition run; the message says why."""
 
 
 def cheapest_trade(events: np.ndarray, best: np.ndarray | None, k: int | None = None) -> np.ndarray | None:
@@ -419,7 +418,7 @@ class _Cell:
         self.par, self.st, self.port, self.ledger, self.counts = new_replay(params, registry, n_sym, self.equity, 1)
         self.depth = None  # the depth books (the queue rule), made at the first DEPTH row and kept across chunks
         # ``(symbol id, liqcore.dataset.depth.BookStart)``: the depth books before the span's start, put back
-        # before the first rows are replayed (liqcore.backtest.depth_windows.span_books)
+        # before the first rows are replayed (liqcore.backtest.depth_start.span_books)
         self.seed = None
         self.base = None  # global index (into the prints and funding events) of the window's first one
         self.start_ns = None  # first and last event time in the window
@@ -504,9 +503,9 @@ class _Cell:
 
     def _put_back(self) -> None:
         """The depth books of :attr:`seed` put back before the first row, once the price grid is set
-        (:func:`liqcore.backtest.depth_windows.put_back`)."""
+        (:func:`liqcore.backtest.depth_start.put_back`)."""
         from liqcore._jit import sim
-        from liqcore.backtest.depth_windows import put_back
+        from liqcore.backtest.depth_start import put_back
 
         seed, self.seed = self.seed, None
         if self.depth is None:

@@ -187,7 +187,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
 
         feed = DepthFeed(path, depth_pair[0], depth_pair[1], reg, first_quotes(rd, clock.g, lo, hi))
         if start_ns is not None:  # (the books themselves are put back at each window's start)
-            from liqcore.backtest.depth_windows import span_books
+            from liqcore.backtest.depth_start import span_books
 
             depth_note = span_books(path, reg, int(start_ns))[1]
     t_rec = rec["confirm_recv_ns"].astype(np.int64)

@@ -156,7 +156,7 @@ def _whole(args, params, strategy, steps):
 
 def _depth_start(args, params, registry):
     """A dataset with depth loaded whole from ``--start`` under the queue rule: each symbol's depth book just
-    before it and the note on the books unknown there (:func:`liqcore.backtest.depth_windows.span_books`, as
+    before it and the note on the books unknown there (:func:`liqcore.backtest.depth_start.span_books`, as
     the chunked and window-local reads put them back); ``(None, None)`` otherwise."""
     from liqcore.commands import inputs
     from liqcore.dataset import has_depth, is_dataset
@@ -165,7 +165,7 @@ def _depth_start(args, params, registry):
     if (start is None or getattr(params, "fill", "") != "queue" or args.synthetic or len(args.paths) != 1
             or not is_dataset(args.paths[0]) or not has_depth(args.paths[0])):
         return None, None
-    from liqcore.backtest.depth_windows import span_books
+    from liqcore.backtest.depth_start import span_books
 
     return span_books(str(args.paths[0]), registry, int(start))
 
