@@ -61,7 +61,7 @@ class Decision:
     dominant: str  # long | short | mixed
     action: str  # "order" | "none"
     reason: str = ""  # why nothing was placed (busy, cooldown, mixed, hours, loss_limit, max_symbols,
-    #                   no_reference_price, kill_switch, below_min_qty, not_traded)
+    #                   no_reference_price, kill_switch, halted, banned, below_min_qty, not_traded)
     side: str = ""  # order side: buy | sell
     price: float = math.nan
     qty: float = 0.0
@@ -164,7 +164,7 @@ class DecisionLog:
         its symbol's book), its metrics, journal row and ``on_decision`` callback run (or deferred)."""
         if self.annotate is not None:
             self.annotate(d)
-        if d.reason in ("kill_switch", "halted"):
+        if d.reason in ("kill_switch", "halted", "banned"):
             self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
         k = d.reason or d.action
         self.outcomes[k] = self.outcomes.get(k, 0) + 1

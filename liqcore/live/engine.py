@@ -13,6 +13,7 @@ state keeper, lifecycle).  The strategies, exits, core path, modes and clock gua
 from __future__ import annotations
 
 import collections
+import logging
 import operator
 import os
 import time
@@ -38,12 +39,14 @@ from liqcore.live.streampath import (FUNDING as _FUNDING, LIQUIDATION as _LIQUID
 from liqcore.live.venueclock import HOLD_MARGIN_NS, VenueClock
 from liqcore.live.views import checklist as _checklist, collect as _collect_metrics, new_checks, snapshot as _snapshot
 from liqcore.live.warm import WarmPath, seed_history as _seed_history
+from liqcore.venues.governor import governor_metrics
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
 
 _DEPTH = int(Kind.DEPTH)
+_banlog = logging.getLogger("liqcore.governor.skip")
 _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
 
 
@@ -195,6 +198,9 @@ class Engine:
         self.metrics.collectors.append(self._collect)
         self.gateway.on_update(om.report_update)
         self.gateway.on_fill(om.report_fill)
+        if not self.paper:  # an open position's venue-held exits lost / replaced / closed: journaled, counted
+            self.gateway.on_protection(om.protection.on_event)
+            self.metrics.collectors.append(governor_metrics)  # the venue's bans and rate-limit waits
         if self.paper:
             self.gateway.bind(self.core, {s: ci for s, (_, ci) in self._by_symbol.items()})
             self.gateway.clock = self.now_ns  # a replay's cancels and closes at the replayed time
@@ -465,6 +471,8 @@ class Engine:
         if self.stream_path is not None:  # signals decided by now that no event revealed (a bar close)
             self.stream_path.on_clock(now)
         om.core_events(self.core.on_clock(now))
+        if om.protection.unprotected and rc is None:  # the watchdog: no position unprotected beyond 30 s
+            om.protection.check()
         self.health.flush_journal()
         return out
 
@@ -503,7 +511,24 @@ class Engine:
             return "kill_switch"
         if self.health.halted:
             return "halted"
+        ban = self.gateway.banned()
+        if ban is not None:  # nothing is sent into a known ban (it would lengthen it): skipped, and said
+            self._skipped_in_ban(sid, ban)
+            return "banned"
         return ""
+
+    def _skipped_in_ban(self, sid: int, ban: str) -> None:
+        """A signal skipped while the venue bans this IP: one line on ``liqcore.governor.skip`` (stderr, also
+        with ``--log``: ``liqcore run``'s notices) and a ``banned`` journal row with the ban's line; the
+        decision itself carries the reason ``banned`` (its journal row, the decisions output, the metric)."""
+        try:
+            venue, symbol = self.registry.lookup(sid)
+        except (KeyError, IndexError, ValueError):
+            venue, symbol = self.gateway.name, str(sid)
+        _banlog.error("%s: signal on %s skipped, not sent into the ban: %s", self.gateway.name, symbol, ban)
+        if self.journal is not None:
+            self.journal.note("banned", {"venue": self.gateway.name, "feed": venue, "symbol": symbol, "ban": ban},
+                              self.now_ns(), key=symbol)
 
     def _decided(self, d: Decision, res: dict | None, ci: int | None) -> Decision:
         """Finish a decision: the core's answer ``res`` (None when refused) places the order (the one the fast
