@@ -50,6 +50,18 @@ def feed(engine, frames):
     return out
 
 
+def _explained(path) -> str:
+    """The bad-day part of ``liqcore journal --explain`` (liqcore.live.explain) of the journal at ``path``."""
+    from rich.console import Console
+
+    from liqcore.live.explain import format_incidents, incidents
+
+    con = Console(record=True, width=300)
+    with sqlite3.connect(path) as db:
+        format_incidents(incidents(db), con)
+    return con.export_text()
+
+
 def rows(path, type_):
     with sqlite3.connect(path) as db:
         return [(k, orjson.loads(d)) for k, d in db.execute("SELECT key, data FROM log WHERE type=? ORDER BY id",
@@ -104,6 +116,9 @@ def test_unknown_create_is_journaled_resolved_and_cancelled_at_its_timeout(tmp_p
     assert unk and unk[0]["what"] == "create" and unk[0]["symbol"] == "ETHUSDT" and unk[0]["reason"]
     res = [d for k, d in rows(path, "unknown_resolved") if k == cid]
     assert res and res[0]["status"] == "new" and res[0]["queries"] >= 1 and res[0]["seconds"] > 0
+    # --explain shows it: what was unknown, why, and how it was resolved
+    text = _explained(path)
+    assert "1 orders whose outcome was unknown" in text and cid in text and "create" in text and "new" in text
 
 
 def test_unknown_cancel_is_retried_until_the_venue_confirms(tmp_path):
@@ -192,6 +207,7 @@ def test_signal_during_a_ban_is_skipped_and_said(tmp_path, caplog):
     ban_rows = rows(tmp_path / "j.sqlite", "banned")
     assert ban_rows and ban_rows[0][1]["ban"] == gw.ban and ban_rows[0][1]["symbol"] == "ETHUSDT"
     assert [d["reason"] for _, d in rows(tmp_path / "j.sqlite", "decision")] == ["banned"]
+    assert "signal on ETHUSDT skipped (banned): bybit: IP banned by api.bybit.com" in _explained(tmp_path / "j.sqlite")
     # once the ban ends, the next signal is traded
     gw.ban = None
     ds = feed(eng, cascade_frames(t0_ms=int(time.time() * 1000) - 22_000)[-3:])
@@ -231,6 +247,8 @@ def test_protection_reports_are_journaled_and_the_watchdog_closes_an_unprotected
     assert [(d["exit"], d["action"]) for d in ev] == [("sl", "lost"), ("sl", "closed")]
     assert ev[0]["venue"] == "bybit" and "venue cancelled" in ev[0]["reason"]
     assert ev[1]["unprotected_s"] >= 0.5 and "closed at market" in ev[1]["reason"]
+    text = _explained(path)
+    assert "2 protection reports" in text and "lost" in text and "closed" in text and "venue cancelled" in text
 
 
 def test_a_replaced_exit_ends_the_unprotected_time(tmp_path):
