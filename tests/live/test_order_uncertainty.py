@@ -180,6 +180,50 @@ def test_unknown_outcome_queries_wait_out_a_ban(tmp_path):
     asyncio.run(main())
 
 
+def test_unknown_close_is_asked_about_by_its_client_id(tmp_path):
+    """The position is held past its hold timeout; the market close is created at the venue but its answer is a
+    502 and the gateway's own queries fail: the close is ``unknown``, asked about by its client id until the venue
+    answers (filled), journaled with how it was resolved; the position is flat and no second close is sent."""
+    import orjson as _o
+
+    from liqcore.testing.fake_replay import trade_frame
+
+    path = tmp_path / "j.sqlite"
+
+    async def main():
+        async with FakeExchange() as fx:
+            fills = []
+            params = PARAMS.replace(hold_timeout_ns=300_000_000)
+            eng = await _engine(fx, Journal(path), params=params, on_fill=fills.append)
+            feed(eng, cascade_frames())
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new", 10)
+            await fx.trade("ETHUSDT", 2994.0)
+            await _wait(lambda: any(f.kind == "entry" for f in fills), 10)
+            await asyncio.sleep(0.35)
+            fx.fail_next(1, status=502, path="/v5/order/create", process=True)
+            fx.fail_next(4, status=502, path="/v5/order/realtime")
+            feed(eng, [_o.dumps(trade_frame("ETHUSDT", 2996.0, 1, "Sell", int(time.time() * 1000) - 1000))])
+            await _wait(lambda: eng.books["ETHUSDT"].closing, 5)
+            close_id = eng.books["ETHUSDT"].closing
+            await _wait(lambda: [d for k, d in rows_now(eng, "unknown_resolved") if k == close_id], 15)
+            await _wait(lambda: eng.books["ETHUSDT"].position_qty == 0, 10)
+            assert fx.venue.position("ETHUSDT").size == 0
+            assert len([r for r in fx.requests_to("/v5/order/create") if r.body.get("reduceOnly")]) == 1
+            await eng.shutdown()
+            return close_id
+
+    cid = asyncio.run(main())
+    unk = [d for k, d in rows(path, "unknown") if k == cid]
+    assert [d["what"] for d in unk] == ["close"] and unk[0]["kind"] == "exit"
+    res = [d for k, d in rows(path, "unknown_resolved") if k == cid]
+    assert res[0]["status"] == "filled" and res[0]["queries"] >= 1
+
+
+def rows_now(eng, type_):
+    eng.journal.flush()
+    return rows(eng.journal.path, type_)
+
+
 class _BannedPaper(PaperGateway):
     """The in-process paper venue under a ban its host announced (the venue gateways read it from their
     governors; the engine's part is what it does with a signal then)."""
