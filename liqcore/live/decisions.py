@@ -159,6 +159,20 @@ class DecisionLog:
                 self.on_error()
                 log.exception("on_cascade callback failed")
 
+    def skipped_in_ban(self, venue: str, sid: int, ban: str, ts_ns: int) -> None:
+        """A signal skipped while ``venue`` bans this IP (``ban``: the ban's line): one line on
+        ``liqcore.governor.skip`` (stderr, also under ``liqcore run --log``) and a ``banned`` journal row; the
+        decision itself carries the reason ``banned`` (its row, the decisions output, the metrics)."""
+        try:
+            feed, symbol = self.registry.lookup(sid)
+        except (KeyError, IndexError, ValueError):
+            feed, symbol = venue, str(sid)
+        logging.getLogger("liqcore.governor.skip").error("%s: signal on %s skipped, not sent into the ban: %s",
+                                                         venue, symbol, ban)
+        if self.journal is not None:
+            self.journal.note("banned", {"venue": venue, "feed": feed, "symbol": symbol, "ban": ban}, ts_ns,
+                              key=symbol)
+
     def emit(self, d: Decision) -> None:
         """A finished decision: refusals by the kill switch or a halt counted, kept with the recent ones (and on
         its symbol's book), its metrics, journal row and ``on_decision`` callback run (or deferred)."""

@@ -13,7 +13,6 @@ state keeper, lifecycle).  The strategies, exits, core path, modes and clock gua
 from __future__ import annotations
 
 import collections
-import logging
 import operator
 import os
 import time
@@ -46,7 +45,6 @@ from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
 
 _DEPTH = int(Kind.DEPTH)
-_banlog = logging.getLogger("liqcore.governor.skip")
 _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
 
 
@@ -513,22 +511,9 @@ class Engine:
             return "halted"
         ban = self.gateway.banned()
         if ban is not None:  # nothing is sent into a known ban (it would lengthen it): skipped, and said
-            self._skipped_in_ban(sid, ban)
+            self.decision_log.skipped_in_ban(self.gateway.name, sid, ban, self.now_ns())
             return "banned"
         return ""
-
-    def _skipped_in_ban(self, sid: int, ban: str) -> None:
-        """A signal skipped while the venue bans this IP: one line on ``liqcore.governor.skip`` (stderr, also
-        with ``--log``: ``liqcore run``'s notices) and a ``banned`` journal row with the ban's line; the
-        decision itself carries the reason ``banned`` (its journal row, the decisions output, the metric)."""
-        try:
-            venue, symbol = self.registry.lookup(sid)
-        except (KeyError, IndexError, ValueError):
-            venue, symbol = self.gateway.name, str(sid)
-        _banlog.error("%s: signal on %s skipped, not sent into the ban: %s", self.gateway.name, symbol, ban)
-        if self.journal is not None:
-            self.journal.note("banned", {"venue": self.gateway.name, "feed": venue, "symbol": symbol, "ban": ban},
-                              self.now_ns(), key=symbol)
 
     def _decided(self, d: Decision, res: dict | None, ci: int | None) -> Decision:
         """Finish a decision: the core's answer ``res`` (None when refused) places the order (the one the fast
