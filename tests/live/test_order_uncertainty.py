@@ -295,6 +295,34 @@ def test_protection_reports_are_journaled_and_the_watchdog_closes_an_unprotected
     assert "2 protection reports" in text and "lost" in text and "closed" in text and "venue cancelled" in text
 
 
+def test_venue_exits_refused_on_the_fill_make_the_watchdog_close_the_position(tmp_path):
+    """The manager's own knowledge: the venue refuses the exits set on the fill (trading-stop answered 5xx every
+    time), so the position is unprotected at the venue; past the limit it is closed at market and journaled."""
+    path = tmp_path / "j.sqlite"
+
+    async def main():
+        async with FakeExchange() as fx:
+            fills = []
+            eng = await _engine(fx, Journal(path), params=PARAMS.replace(trail=0.002), on_fill=fills.append)
+            eng.order_manager.protection.limit_s = 0.5
+            feed(eng, cascade_frames())
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new", 10)
+            fx.fail_next(20, status=503, path="/v5/position/trading-stop")
+            await fx.trade("ETHUSDT", 2994.0)
+            await _wait(lambda: any(f.kind == "entry" for f in fills), 10)
+            await _wait(lambda: "ETHUSDT" in eng.order_manager.protection.unprotected, 10)
+            tick = asyncio.create_task(_ticking(eng))
+            await _wait(lambda: eng.books["ETHUSDT"].position_qty == 0, 15)
+            assert fx.venue.position("ETHUSDT").size == 0
+            tick.cancel()
+            await eng.shutdown()
+
+    asyncio.run(main())
+    ev = [d for _, d in rows(path, "protection")]
+    assert [(d["action"], d["source"]) for d in ev] == [("lost", "engine"), ("closed", "engine")]
+    assert "venue exits not set" in ev[0]["reason"]
+
+
 def test_a_replaced_exit_ends_the_unprotected_time(tmp_path):
     """Lost, then replaced by the gateway within the limit: no close, the gauge back to 0."""
 
