@@ -22,6 +22,7 @@ limits, and the private stream dropped (fills during the disconnect).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import random
 import time
@@ -85,8 +86,10 @@ class Rig:
     # ---- faults
     @property
     def faults(self) -> dict:
+        """name -> ``action(rng)`` (sync or async) of the faults the fake plays: the shared ones, then the venue's
+        own (:meth:`venue_faults`: those its fake has, e.g. after the venue's bad-day switches were merged)."""
         fx = self.fx
-        return {
+        out = {
             "5xx_create_processed": lambda rng: fx.fail_next(1, status=502, path=self.create_path, process=True),
             "5xx_create": lambda rng: fx.fail_next(1, status=503, path=self.create_path, process=False),
             "5xx_any": lambda rng: fx.fail_next(rng.randint(1, 3), status=500, path=None),
@@ -95,9 +98,31 @@ class Rig:
             "rate_limit": lambda rng: fx.rate_limit_next(rng.randint(1, 2)),
             "drop_private": lambda rng: self.drop_private(),
         }
+        out.update(self.venue_faults())
+        return out
+
+    def venue_faults(self) -> dict:
+        return {}
+
+    @property
+    def exit_faults(self) -> dict:
+        """name -> ``action(rng)`` of the faults on an open position's exits (the venue cancelling, expiring or
+        failing one), where the fake plays them."""
+        return {}
 
     def drop_private(self) -> int:
         raise NotImplementedError
+
+    @staticmethod
+    def opts(cls, **wanted) -> dict:
+        """The options of ``wanted`` that ``cls`` takes: the liveness timings compressed as the schedule is (a
+        mute socket found in seconds, not in the venue's 20-30 s), where the gateway has them."""
+        names = inspect.signature(cls).parameters
+        return {k: v for k, v in wanted.items() if k in names}
+
+    def later(self, seconds: float, fn) -> None:
+        """``fn()`` after ``seconds`` (a fault that lasts a while: a mute socket heard again)."""
+        asyncio.get_running_loop().call_later(seconds, fn)
 
     # ---- what the venue holds
     def venue_position(self) -> float:
@@ -133,7 +158,8 @@ class BybitRig(Rig):
 
         fx = self.fx
         return BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=[self.symbol],
-                            retry_backoff=0.02, timeout=2.0)
+                            retry_backoff=0.02, timeout=2.0,
+                            **self.opts(BybitGateway, ping_interval=1.0, pong_timeout=1.0))
 
     def liq(self, t_ms, qty, price):
         import orjson
@@ -155,6 +181,25 @@ class BybitRig(Rig):
     def drop_private(self):
         return self.fx.drop("private")
 
+    def venue_faults(self):
+        fx, out = self.fx, {}
+        if hasattr(fx, "ret_code_next"):  # Bybit "Error Codes": 10000 Server Timeout / 10016 Server error, HTTP 200
+            out["10000_create_processed"] = lambda rng: fx.ret_code_next(1, 10000, "Server Timeout",
+                                                                         path=self.create_path, process=True)
+            out["10016_create"] = lambda rng: fx.ret_code_next(1, 10016, "Server error.", path=self.create_path,
+                                                               process=False)
+        # the private socket open but mute (no pushes, no pong) on the connections open now
+        out["mute_private"] = lambda rng: fx.stall("private")
+        return out
+
+    @property
+    def exit_faults(self):
+        fx = self.fx
+        if not hasattr(fx, "cancel_exit"):
+            return {}
+        return {"venue_cancels_tp": lambda rng: fx.cancel_exit(self.symbol, "TakeProfit"),
+                "venue_cancels_sl": lambda rng: fx.cancel_exit(self.symbol, "StopLoss")}
+
 
 class BinanceRig(Rig):
     venue, symbol, create_path = "binance", "ETHUSDT", "/fapi/v1/order"
@@ -171,7 +216,7 @@ class BinanceRig(Rig):
 
         fx = self.fx
         return BinanceGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.ws_base, symbols=[self.symbol],
-                              timeout=2.0, retry_backoff=0.05)
+                              timeout=2.0, retry_backoff=0.05, keepalive=1.0, **self.opts(BinanceGateway, heartbeat=1.0))
 
     def liq(self, t_ms, qty, price):
         from liqcore.venues.binance.samples import liquidation_frame
@@ -185,6 +230,40 @@ class BinanceRig(Rig):
 
     def drop_private(self):
         return self.fx.drop()
+
+    def venue_faults(self):
+        fx, out = self.fx, {}
+        if hasattr(fx, "unknown_outcome_next"):  # USD-M "Error Codes": -1007 / -1006, execution status unknown
+            out["1007_create_processed"] = lambda rng: fx.unknown_outcome_next(1, code=-1007, created=True)
+            out["1006_create"] = lambda rng: fx.unknown_outcome_next(1, code=-1006, created=False)
+        if hasattr(fx, "ban_next"):  # HTTP 418 with Retry-After (a short one: the run waits it out)
+            out["ban_418"] = lambda rng: fx.ban_next(rng.uniform(1.0, 2.5))
+        if hasattr(fx, "expire_listen_keys"):  # -1125 on the next keepalive (every 1 s here)
+            out["listen_key_gone"] = lambda rng: fx.expire_listen_keys()
+        if hasattr(fx, "mute_user_stream"):  # the user stream open but mute (no events, no pong), for a while
+
+            def mute(rng):
+                fx.mute_user_stream = True
+                self.later(rng.uniform(1.0, 4.0), lambda: setattr(fx, "mute_user_stream", False))
+
+            out["mute_private"] = mute
+        return out
+
+    @property
+    def exit_faults(self):
+        fx = self.fx
+        if not hasattr(fx, "venue_cancels_algo"):
+            return {}
+
+        def cancel(kind):
+            async def act(rng):
+                ids = [o.order_link_id for o in fx.venue.open_orders(self.symbol)
+                       if o.stop_order_type == kind and o.status == "Untriggered" and o.order_link_id]
+                if ids:
+                    await fx.venue_cancels_algo(ids[0], rng.choice(["CANCELED", "EXPIRED", "REJECTED"]))
+            return act
+
+        return {"venue_cancels_tp": cancel("TakeProfit"), "venue_cancels_sl": cancel("StopLoss")}
 
 
 class OkxRig(Rig):
@@ -202,7 +281,7 @@ class OkxRig(Rig):
 
         fx = self.fx
         return OkxGateway(fx.api_key, fx.api_secret, fx.passphrase, fx.rest_url, fx.ws_base, symbols=[self.symbol],
-                          retry_backoff=0.02, timeout=2.0)
+                          retry_backoff=0.02, timeout=2.0, **self.opts(OkxGateway, ping_interval=1.0))
 
     def liq(self, t_ms, qty, price):
         from liqcore.venues.okx.samples import liquidation_frame
@@ -217,6 +296,28 @@ class OkxRig(Rig):
     def drop_private(self):
         return self.fx.drop("private")
 
+    def venue_faults(self):
+        fx, out = self.fx, {}
+        if hasattr(fx, "answer_code_next"):  # OKX "Error Code" 50004: API endpoint request timeout (HTTP 400)
+            out["50004_create_processed"] = lambda rng: fx.answer_code_next("50004", self.create_path, process=True)
+            out["50004_create"] = lambda rng: fx.answer_code_next("50004", self.create_path, process=False)
+        if hasattr(fx, "mute"):  # "WebSocket: Connect": open but mute, no pong
+            out["mute_private"] = lambda rng: fx.mute("private")
+        return out
+
+    @property
+    def exit_faults(self):
+        fx = self.fx
+        if not hasattr(fx, "cancel_algo_by_venue"):
+            return {}
+
+        async def cancel(rng):
+            ids = [cl for cl, a in fx.algos().items() if a.get("state") == "live" and a.get("instId") == self.symbol]
+            if ids:
+                await fx.cancel_algo_by_venue(ids[0], rng.choice(["canceled", "order_failed"]))
+
+        return {"venue_cancels_algo": cancel}
+
 
 RIGS = {"bybit": BybitRig, "binance": BinanceRig, "okx": OkxRig}
 
@@ -230,14 +331,24 @@ class Step:
     before: list[str]
     outcome: str
     during: list[str]
+    on_exits: list[str] = field(default_factory=list)  # once the position holds its exits
 
 
-def schedule(seed: int, fault_names, cascades: int = 3) -> list[Step]:
-    """The schedule of ``seed``: ``cascades`` steps, each with 0-2 faults before and 0-1 during."""
+def schedule(seed: int, fault_names, cascades: int = 3, exit_names=()) -> list[Step]:
+    """The schedule of ``seed``: ``cascades`` steps, each with 0-2 faults before, 0-1 during and, where the fake
+    plays them, 0-1 on the exits (the schedule of a seed depends on the fault names the fake offers)."""
     rng = random.Random(seed)
     names = sorted(fault_names)
-    return [Step(rng.sample(names, rng.randint(0, 2)), rng.choice(OUTCOMES), rng.sample(names, rng.randint(0, 1)))
+    exits = sorted(exit_names)
+    return [Step(rng.sample(names, rng.randint(0, 2)), rng.choice(OUTCOMES), rng.sample(names, rng.randint(0, 1)),
+                 rng.sample(exits, rng.randint(0, 1)) if exits else [])
             for _ in range(cascades)]
+
+
+async def _act(action, rng) -> None:
+    r = action(rng)
+    if inspect.isawaitable(r):
+        await r
 
 
 @dataclass
@@ -326,7 +437,7 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
             await wait_for(lambda: book.entry is None and not book.position_qty and not book.closing, 20, trace=tr,
                            what=f"step {n}: the symbol idle")
             for name in step.before:
-                faults[name](rng)
+                await _act(faults[name], rng)
             tc = t0 + 20_000 + n * 10_000
             ds = push(rig.print_(tc, 3000.0))
             ds += push(rig.liq(tc + 1000, 10.0, 3000.0))
@@ -339,13 +450,18 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
             rested = await wait_for(lambda: book.entry_status in ("new", "partially_filled") or book.entry is None, 10,
                                     trace=tr, what=f"step {n}: the entry resting or gone")
             for name in step.during:
-                faults[name](rng)
+                await _act(faults[name], rng)
             if step.outcome == "unfilled" or not rested or book.entry is None:
                 await wait_for(lambda: book.entry is None, 15, trace=tr, what=f"step {n}: the entry cancelled")
                 continue
             await rig.trade(d.price - 1.0 if d.side == "buy" else d.price + 1.0)
-            await wait_for(lambda: abs(rig.venue_position()) > 0 and rig.protected(), 5, trace=tr,
+            await wait_for(lambda: abs(rig.venue_position()) > 0 and rig.protected() or book.entry is None, 10, trace=tr,
                            what=f"step {n}: the position protected")
+            for name in step.on_exits:  # the venue cancels an exit: replaced, or the position closed, within 30 s
+                await _act(rig.exit_faults[name], rng)
+                await asyncio.sleep(0.1)
+                await wait_for(lambda: rig.protected() or abs(rig.venue_position()) < 1e-12, limit_s + 5, trace=tr,
+                               what=f"step {n}: the exit made whole after {name}")
             if step.outcome in ("tp", "sl"):
                 lvl = d.take_profit if step.outcome == "tp" else d.stop_loss
                 beyond = 1.0 if (d.side == "buy") == (step.outcome == "tp") else -1.0

@@ -4,12 +4,11 @@ real engine and the venue's real gateway trading several cascades; after every s
 for more than 30 s (or left so after the stop); no fill booked twice or lost; after the stop no entry rests.
 
 In the suite: :data:`SEEDS` per venue (and the regression seeds: schedules that once failed).  Longer:
-``LIQCORE_CHAOS_SEEDS=N`` runs seeds 1..N per venue.  A failing schedule's message names its venue, seed and
+``pytest tests/live/test_chaos.py --chaos-seeds N`` runs seeds 1..N per venue.  A failing schedule's message names its venue, seed and
 steps: add the seed to :data:`REGRESSIONS` once fixed."""
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
@@ -22,17 +21,18 @@ SEEDS = (1, 2)
 REGRESSIONS: tuple[tuple[str, int], ...] = ()
 
 
-def _cases():
-    n = int(os.environ.get("LIQCORE_CHAOS_SEEDS", "0") or 0)
-    seeds = tuple(range(1, n + 1)) if n > 0 else SEEDS
-    cases = [(v, s) for v in RIGS for s in seeds]
-    return cases + [c for c in REGRESSIONS if c not in cases]
+def pytest_generate_tests(metafunc):
+    if "seed" in metafunc.fixturenames:
+        n = metafunc.config.getoption("--chaos-seeds", 0) or 0
+        seeds = tuple(range(1, n + 1)) if n > 0 else SEEDS
+        cases = [(v, s) for v in RIGS for s in seeds]
+        metafunc.parametrize("venue,seed", cases + [c for c in REGRESSIONS if c not in cases],
+                             ids=[f"{v}-{s}" for v, s in cases + [c for c in REGRESSIONS if c not in cases]])
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
-@pytest.mark.parametrize("venue,seed", _cases(), ids=lambda x: str(x))
 def test_chaos_schedule_keeps_the_invariants(venue, seed, tmp_path):
     reset_governors()
 
@@ -40,7 +40,7 @@ def test_chaos_schedule_keeps_the_invariants(venue, seed, tmp_path):
         rig = RIGS[venue]()
         fx = await rig.open()
         try:
-            steps = schedule(seed, rig.faults)
+            steps = schedule(seed, rig.faults, exit_names=rig.exit_faults)
             return await run_schedule(rig, seed, steps, tmp_path / "j.sqlite")
         finally:
             await fx.stop()
