@@ -369,9 +369,12 @@ class Report:
     limit_s: float = 30.0
     #: what each step did: its decision (or refusal) and the waits that ran out (a slow or stuck path)
     trace: list = field(default_factory=list)
+    stuck: bool = False  # the schedule or the stop did not finish in its time
 
     def violations(self) -> list[str]:
         out = []
+        if self.stuck:
+            out.append("the run got stuck: " + "; ".join(t for t in self.trace if "did not finish" in t))
         if self.unknown_orders:
             out.append(f"orders the venue holds that liqcore does not know (or knows as final): {self.unknown_orders}")
         if self.longest_unprotected_s > self.limit_s:
@@ -390,7 +393,8 @@ class Report:
         return out
 
 
-async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, limit_s: float = 30.0) -> Report:
+async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, limit_s: float = 30.0,
+                       budget_s: float = 80.0) -> Report:
     """Play ``steps`` against ``rig`` (opened) with the real engine and gateway; stop; check the invariants."""
     from liqcore.live.engine import Engine
     from liqcore.live.journal import Journal
@@ -431,7 +435,8 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
 
     for i, q in enumerate(BASELINE):
         push(rig.liq(t0 + i * 1000, q, 3000.0))
-    try:
+
+    async def play():
         for n, step in enumerate(steps):
             tr = rep.trace
             await wait_for(lambda: book.entry is None and not book.position_qty and not book.closing, 20, trace=tr,
@@ -477,9 +482,32 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
         await wait_for(lambda: not uk.open and not eng.order_manager.inflight
                        and math.isclose(book.position_qty, rig.venue_position(), abs_tol=1e-9), 15,
                        trace=rep.trace, what="the end: nothing unknown, the engine's position the venue's")
+
+    playing = asyncio.create_task(play())
+    try:
+        # the whole schedule within ``budget_s``; a position found unprotected past the limit ends it at once
+        deadline = time.monotonic() + budget_s
+        while not playing.done():
+            if time.monotonic() > deadline:
+                rep.trace.append(f"the schedule did not finish in {budget_s:g} s")
+                rep.stuck = True
+                break
+            if rep.longest_unprotected_s > limit_s:
+                rep.trace.append("stopped early: a position unprotected past the limit")
+                break
+            await asyncio.sleep(0.05)
+        if not playing.done():
+            playing.cancel()
+        await asyncio.gather(playing, return_exceptions=True)
+        if playing.done() and not playing.cancelled() and playing.exception() is not None:
+            raise playing.exception()
     finally:
         mon.cancel()
-        await eng.shutdown(timeout=5)
+        try:
+            await asyncio.wait_for(eng.shutdown(timeout=5), 30)
+        except asyncio.TimeoutError:
+            rep.trace.append("the stop did not finish in 30 s")
+            rep.stuck = True
     # ---- the invariants
     import sqlite3
 

@@ -17,17 +17,27 @@ from liqcore.venues.governor import reset_governors
 
 #: the seeds of every run (per venue)
 SEEDS = (1, 2)
-#: schedules that failed once (venue, seed): kept as regression cases
-REGRESSIONS: tuple[tuple[str, int], ...] = ()
+#: schedules that failed (venue, seed, what is still open: "" once fixed), kept as regression cases.  A case whose
+#: finding is open is listed but not run in the suite (it runs to its 30 s limit: ~35 s); ``--chaos-seeds N`` runs
+#: it (an expected failure until fixed).  Found on the venue branches as of 08:25 UTC 2026-11-26 (before the merge).
+REGRESSIONS: tuple[tuple[str, int, str], ...] = (
+    ("binance", 3, "a fill while the user stream is mute (then reconnected) is not booked and gets no exits in 30 s"),
+    ("okx", 3, "fills while the private socket is mute (then reconnected): a position left without exits > 30 s"),
+    ("okx", 5, "POST /api/v5/trade/order-algo answered 503: the exits never placed, nothing says the position is "
+               "unprotected (no protection 'failed' report), so nothing closes it"),
+)
 
 
 def pytest_generate_tests(metafunc):
     if "seed" in metafunc.fixturenames:
         n = metafunc.config.getoption("--chaos-seeds", 0) or 0
         seeds = tuple(range(1, n + 1)) if n > 0 else SEEDS
-        cases = [(v, s) for v in RIGS for s in seeds]
-        metafunc.parametrize("venue,seed", cases + [c for c in REGRESSIONS if c not in cases],
-                             ids=[f"{v}-{s}" for v, s in cases + [c for c in REGRESSIONS if c not in cases]])
+        open_ = {(v, s): why for v, s, why in REGRESSIONS if why}
+        cases = [(v, s) for v in RIGS for s in seeds] + [(v, s) for v, s, _ in REGRESSIONS]
+        cases = list(dict.fromkeys(cases))
+        params = [pytest.param(v, s, id=f"{v}-{s}", marks=[pytest.mark.xfail(
+            reason=open_[(v, s)], run=n > 0, strict=False)] if (v, s) in open_ else []) for v, s in cases]
+        metafunc.parametrize("venue,seed", params)
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
