@@ -90,12 +90,12 @@ def run_liqcore(path: str) -> dict:
 def run_reader(path: str) -> dict:
     """The reader alone: the file to its event array (checked rows, in time order), without the
     load's shared plausibility pass, merge and duplicate removal."""
-    from liqcore.io.base import _FileState
+    from liqcore.io.base import FileState
     from liqcore.io.binance_vision import load_aggtrades
     from liqcore.venues.common import Sink
 
-    load_aggtrades(Path(_warm_file()), _FileState("warm", Sink(), False, "binance-aggtrades"))
-    st = _FileState(path, Sink(), False, "binance-aggtrades")
+    load_aggtrades(Path(_warm_file()), FileState("warm", Sink(), False, "binance-aggtrades"))
+    st = FileState(path, Sink(), False, "binance-aggtrades")
     t0 = time.perf_counter()
     ev = load_aggtrades(Path(path), st)
     dt = time.perf_counter() - t0

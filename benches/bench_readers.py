@@ -68,10 +68,10 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 def run_liqcore(path: Path) -> int:
     from liqcore.io import tardis
-    from liqcore.io.base import _FileState
+    from liqcore.io.base import FileState
     from liqcore.venues.common import Sink
 
-    st = _FileState(str(path), Sink(), False, "tardis-trades")
+    st = FileState(str(path), Sink(), False, "tardis-trades")
     return len(tardis.TRADES.load(path, st))
 
 

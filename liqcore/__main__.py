@@ -1,3 +1,5 @@
+"""``python -m liqcore``: the command line (:func:`liqcore.cli.main`).  Importing this module runs nothing
+(a documentation tool or a test may import every module of the package)."""
 import os
 import signal
 import sys
@@ -8,8 +10,9 @@ def _early_interrupt(signum, frame):  # Ctrl-C while the command line loads: not
     os._exit(130)
 
 
-signal.signal(signal.SIGINT, _early_interrupt)
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _early_interrupt)
 
-from liqcore.cli import main  # noqa: E402  (after the handler: importing takes a moment)
+    from liqcore.cli import main  # noqa: E402  (after the handler: importing takes a moment)
 
-sys.exit(main())
+    sys.exit(main())

@@ -64,12 +64,10 @@ class Table:
 
 def instrument_of(venue: str, symbol: str) -> str | None:
     """``BASE-USDT`` for ``BASEUSDT`` (Bybit, Binance) or ``BASE-USDT-SWAP`` (OKX), else None."""
-    s = str(symbol).upper()
-    if venue == "okx":
-        return s[:-5] if s.endswith("-USDT-SWAP") else None
-    if venue in ("bybit", "binance") and s.endswith("USDT") and len(s) > 4 and "-" not in s:
-        return f"{s[:-4]}-USDT"
-    return None
+    from liqcore.venues.registry import spec_or_none
+
+    spec = spec_or_none(venue)
+    return spec.instrument_of(symbol) if spec is not None else None
 
 
 def default_table() -> Table:

@@ -130,7 +130,7 @@ def url_userinfo(url) -> Secret | None:
     return Secret(info) if info is not None else None
 
 
-def _check_private(path: Path) -> None:
+def check_private(path: Path) -> None:
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"key_file: {path} is not a regular file")
@@ -141,7 +141,7 @@ def _check_private(path: Path) -> None:
         )
 
 
-def _parse_key_file(text: str, path: Path) -> dict[str, str]:
+def parse_key_file(text: str, path: Path) -> dict[str, str]:
     text = text.lstrip("\ufeff")
     if text.lstrip().startswith("{"):
         import orjson
@@ -212,8 +212,8 @@ def load_credentials(
     path = Path(key_file).expanduser()
     if not path.exists():
         raise ValueError(f"key_file: {path} does not exist")
-    _check_private(path)
-    creds = from_mapping(_parse_key_file(path.read_text(), path), f"key file {path}")
+    check_private(path)
+    creds = from_mapping(parse_key_file(path.read_text(), path), f"key file {path}")
     if creds is None:
         raise ValueError(f"key_file: {path} holds neither {kname}/{sname} nor api_key/api_secret")
     return creds
@@ -234,12 +234,12 @@ def load_api_key(name: str, key_file: str | os.PathLike | None = None,
     path = Path(key_file).expanduser()
     if not path.exists():
         raise ValueError(f"key_file: {path} does not exist")
-    _check_private(path)
+    check_private(path)
     text = path.read_text()
     lines = [ln.strip() for ln in text.lstrip("\ufeff").splitlines() if ln.strip() and not ln.strip().startswith("#")]
     if len(lines) == 1 and "=" not in lines[0] and not lines[0].startswith("{"):
         return Secret(lines[0])  # the key alone
-    m = _parse_key_file(text, path)
+    m = parse_key_file(text, path)
     value = (m.get(name) or m.get("api_key") or "").strip()
     if not value:
         raise ValueError(f"key_file: {path} holds neither {name} nor api_key")
@@ -260,8 +260,8 @@ def load_named_secret(name: str, key_file: str | os.PathLike | None = None,
     p = Path(path).expanduser()
     if not p.exists():
         raise ValueError(f"key_file: {p} does not exist")
-    _check_private(p)
-    value = (_parse_key_file(p.read_text(), p).get(name) or "").strip()
+    check_private(p)
+    value = (parse_key_file(p.read_text(), p).get(name) or "").strip()
     return Secret(value) if value else None
 
 

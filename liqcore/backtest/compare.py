@@ -44,7 +44,8 @@ def market(kind: str = "default", **kw):
 def folds(start_ns: int, end_ns: int, n_folds: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Chronological walk-forward folds over ``[start_ns, end_ns)``: ``[((train0, train1), (test0,
     test1)), ...]``.  The span is cut into ``n_folds + 1`` equal blocks; fold ``k`` trains on block
-    ``k`` and tests on block ``k + 1`` (rolling windows)."""
+    ``k`` and tests on block ``k + 1`` (rolling windows): the folds of :func:`liqcore.sweep.walkforward.folds`
+    with its defaults (``tests/backtest/test_compare_folds.py`` holds them equal)."""
     n = int(n_folds)
     if n < 1:
         raise ValueError(f"folds: must be >= 1; got {n_folds!r}")
@@ -52,13 +53,6 @@ def folds(start_ns: int, end_ns: int, n_folds: int) -> list[tuple[tuple[int, int
     block = span // (n + 1)
     if block <= 0:
         raise ValueError(f"folds: the data span is too short for {n} folds")
-    try:  # the walk-forward module's folds, where this checkout has it
-        from liqcore.sweep.walkforward import folds as wf_folds
-    except ImportError:
-        wf_folds = None
-    if wf_folds is not None:
-        return [((f.train.start_ns, f.train.end_ns), (f.test.start_ns, f.test.end_ns))
-                for f in wf_folds(start_ns, end_ns, n)]
     out = []
     for k in range(n):
         t0 = int(start_ns) + (k + 1) * block

@@ -226,9 +226,9 @@ def data_span(parts, span: tuple[int, int]) -> tuple[int, int]:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    from liqcore.dataset.read import _open
+    from liqcore.dataset.read import open_arrow_dataset
 
-    d = _open(parts[0].source.path)
+    d = open_arrow_dataset(parts[0].source.path)
     col = "ts_recv_ns" if "ts_recv_ns" in d.schema.names else "ts_event_ns"
     symbols = sorted({s for p in parts for s in p.symbols})
     flt = (ds.field("ts_event_ns") >= pa.scalar(int(span[0]), pa.int64())) \

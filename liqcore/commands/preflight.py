@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.registry import venue_spec
 
 HELP = "before going live: streams, clock skew, REST, key permissions, modes, leverage, fees, minimum order sizes"
 
@@ -80,7 +81,7 @@ def _credentials(venue: str, key_file):
                                  or os.environ.get(KEY_FILE_ENV)):
         return None
     creds = load_credentials(venue, key_file=key_file)
-    if venue != "okx":
+    if not venue_spec(venue).needs_passphrase:
         return creds
     from liqcore.secrets import load_named_secret
 

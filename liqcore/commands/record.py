@@ -17,6 +17,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from liqcore.venues.registry import venue_spec
+
 HELP = "record raw websocket frames with receive times (zstd, hourly files)"
 
 
@@ -149,7 +151,7 @@ def _whole_market(args, venue: str) -> tuple[list[str], list, object]:
                              "narrowed (--exclude / --min-volume are for Bybit); select symbols when reading "
                              "(liqcore events --symbol)")
         kept = None
-        if venue == "okx":  # sizes in contracts: every swap's ctVal is kept with the recording (read back with it)
+        if venue_spec(venue).sizes_in_contracts:  # every swap's contract value is kept with the recording
             kept, _ = select_universe(args, venue, args.rest_url)
             print(f"{kept.describe()}: kept with the recording (its contract sizes)", file=sys.stderr)
         print(f"recording every {venue} liquidation ({ALL_MARKET_STREAM[venue]})"
@@ -209,9 +211,10 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
         from liqcore.live.feeds import stream_module
 
         # Bybit: also the tickers stream (mark price, funding rate and open interest)
-        extra = {"tickers": True} if venue == "bybit" else {}
+        spec = venue_spec(venue)
+        extra = {"tickers": True} if spec.ticker_stream else {}
         if depth:
-            extra["depth"] = int(depth) if venue == "bybit" else True
+            extra["depth"] = int(depth) if spec.depth_levels else True
         conn_kwargs["specs"] = stream_module(venue).connection_specs(symbols, url=ws_url, network=network,
                                                                     book=book, **extra)
     from liqcore.venues.decoder import Decoder
@@ -290,10 +293,8 @@ def run(args) -> int:
         if whole_market(args.symbols):
             raise ValueError("depth: --depth records the books of the symbols named; not with --symbols all")
         depth = 1
-        if venue == "bybit":  # (refused here, before anything connects)
-            from liqcore.venues.bybit.stream import check_depth_levels
-
-            depth = check_depth_levels(args.depth_levels)
+        if venue_spec(venue).depth_levels:  # (refused here, before anything connects)
+            depth = venue_spec(venue).part("stream").check_depth_levels(args.depth_levels)
     if whole_market(args.symbols):
         symbols, extra["specs"], kept = _whole_market(args, venue)
     else:

@@ -70,6 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "scheme://host:port base (Bybit /v5/private, Binance its user-data stream, OKX /ws/v5/private)")
     p.add_argument("--live", action="store_true", help="send real orders through the venue's order gateway "
                    "(bybit, binance, okx)")
+    p.add_argument("--listen-key-keepalive", type=float, default=1800.0, metavar="SECONDS",
+                   help="--live --venue binance: seconds between the user stream's listenKey keepalives (default 1800; "
+                        "a keepalive answered -1125 gets a new listenKey and a new stream)")
     p.add_argument("--key-file", metavar="FILE", help="--live: 0600 file with BYBIT_API_KEY/BYBIT_API_SECRET, "
                    "BINANCE_API_KEY/BINANCE_API_SECRET or OKX_API_KEY/OKX_API_SECRET/OKX_API_PASSPHRASE")
     p.add_argument("--replay", metavar="PATH|synthetic",
@@ -375,9 +378,12 @@ def build(args):
         for v in (creds.api_key, creds.api_secret, creds.passphrase):
             if v is not None:
                 register_secret(v.reveal())
+        if not args.listen_key_keepalive > 0:
+            raise ValueError(f"listen-key-keepalive: must be > 0 seconds, got {args.listen_key_keepalive:g}")
         gateway = make_gateway(venue, creds, args.network, rest_url=rest_url, private_ws_url=priv_url,
                                symbols=symbols, ping_interval=params.ping_interval_ns / 1e9,
-                               stale_after=params.stall_timeout_ns / 1e9)
+                               stale_after=params.stall_timeout_ns / 1e9,
+                               listen_key_keepalive=args.listen_key_keepalive)
     journal_path = args.journal or ("liqcore-live.sqlite" if args.live and fake_thread is None else None)
     journal = None
     if journal_path and not args.read_only:

@@ -1,6 +1,7 @@
 """The dataset: hive-partitioned Parquet files of events; one package for its one format (docs/data.md).
 
-* ``write`` -- writing and converting into a dataset, the manifest of converted files, the writer lock;
+* ``write`` -- writing and converting into a dataset, the manifest of converted files; ``rows`` -- a partition's
+  row layout and the merge of two runs of rows with their duplicates; ``lock`` -- the writer lock;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
 * ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price;

@@ -630,7 +630,7 @@ def event_order(ts: np.ndarray) -> np.ndarray | None:
 
 def row_problems(rows: np.ndarray, symbol: str) -> int:
     """How many of a partition's rows (the file's columns, :data:`liqcore.dataset.write._ROW_DTYPE`) break a row
-    rule of the contract (:func:`liqcore.io.contract._load_table`, the same rules): a time <= 0, a kind
+    rule of the contract (:func:`liqcore.io.contract.contract_table`, the same rules): a time <= 0, a kind
     or side outside its codes, a liquidation, trade or quote side that is not its kind's, a liquidation's
     or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
     without a positive price, an infinite price or a non-finite size elsewhere, a venue-wide (``*``) row

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.base import LoadResult, _FileState, dedupe
+from liqcore.io.base import LoadResult, FileState, dedupe
 from liqcore.dataset.checked import MARKS_FILE
-from liqcore.io.contract import _load_table, table_trade_ids
-from liqcore.io.plausible import _sane_ids
+from liqcore.io.contract import contract_table, table_trade_ids
+from liqcore.io.plausible import sane_ids
 
 #: the manifest of converted files a dataset keeps (written by :func:`liqcore.dataset.convert_to_dataset`)
 MANIFEST = "_liqcore_manifest.json"
@@ -92,12 +92,13 @@ def _note_old(path, warn) -> None:
         return
     _TOLD_OLD.add(key)
     if warn is None:
-        from liqcore.io.base import _warn_stderr as warn
+        from liqcore.io.base import warn_stderr as warn
     warn(f"dataset {path} was written before format 2 (kind and side stored as names): it loads the "
          "slower way; the next 'liqcore convert ... --dataset' into it upgrades it in place")
 
 
-def _open(path):
+def open_arrow_dataset(path):
+    """The dataset at ``path`` (a directory or a URL) as a pyarrow dataset of its partition files."""
     import pyarrow.dataset as ds
 
     from liqcore.io import storage
@@ -230,7 +231,7 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
             return fast
         if unverified:
             _note_unverified(path, unverified, warn)
-    dset = None if url else _open(path)
+    dset = None if url else open_arrow_dataset(path)
     flt = None
 
     def _and(a, b):
@@ -281,18 +282,18 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     table = expand_table(table)  # format 3: each quote row as its bid and its ask, in format 2's order
     registry = registry if registry is not None else SymbolRegistry()
     sink = Sink(registry, None)
-    st = _FileState(str(path), sink, False, "parquet")
+    st = FileState(str(path), sink, False, "parquet")
     kept: list = []
-    arr = _load_table(table, st, lambda row: f"{storage.display(path)}: row {row}", null_reason="missing_field",
+    arr = contract_table(table, st, lambda row: f"{storage.display(path)}: row {row}", null_reason="missing_field",
                       kept=kept) if table.num_rows else np.zeros(0, EVENT_DTYPE)
     tids = table_trade_ids(table, kept)  # the venues' trade ids (read by dedupe only)
     # implausible times, prices, sizes: counted, dropped (liqcore.validate); a time is a stray among its own
     # partition's rows (the scan lays partitions end to end: a lone row of a small one is not a stray)
-    arr, tids = _sane_ids(arr, tids, st, forced=False, segments=_partition_starts(table, kept[0]) if kept else None)
+    arr, tids = sane_ids(arr, tids, st, forced=False, segments=_partition_starts(table, kept[0]) if kept else None)
     if tids is not None:
-        from liqcore.io.plausible import _future_mask
+        from liqcore.io.plausible import future_mask
 
-        keep = ~_future_mask(arr, max_clock_skew_ns)
+        keep = ~future_mask(arr, max_clock_skew_ns)
         arr, tids, n_future = arr[keep], tids[keep], int(len(keep) - np.count_nonzero(keep))
     else:
         arr, n_future = drop_future(arr, max_clock_skew_ns)
@@ -319,14 +320,14 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
 def _partition_starts(table, keep) -> np.ndarray | None:
     """The first kept row (``keep``: a mask over ``table``'s rows) of each partition of a dataset scan's
     table, in the kept rows' numbering (None without the partition columns)."""
-    from liqcore.io.contract import _dictionary
+    from liqcore.io.contract import column_dictionary
 
     if not table.num_rows or not all(c in table.column_names for c in _PART_COLS):
         return None
     change = np.zeros(table.num_rows, dtype=bool)
     change[0] = True
     for c in _PART_COLS:
-        idx = np.asarray(_dictionary(table.column(c))[0])
+        idx = np.asarray(column_dictionary(table.column(c))[0])
         change[1:] |= idx[1:] != idx[:-1]
     part = np.cumsum(change)[np.asarray(keep, dtype=bool)]
     if not len(part):
@@ -348,7 +349,7 @@ def _note_unverified(path, files, warn) -> None:
         return
     _TOLD_UNVERIFIED.update((f, _stat_key(f)) for f in new)
     if warn is None:
-        from liqcore.io.base import _warn_stderr as warn
+        from liqcore.io.base import warn_stderr as warn
     root = str(path).rstrip("/") + "/"
     names = [f[len(root):] if f.startswith(root) else f for f in new]
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -488,7 +489,7 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    dset = _open(path)
+    dset = open_arrow_dataset(path)
     flt = None
     parts = []
     if venues:
@@ -524,7 +525,7 @@ def trade_symbols(path, start_ns: int | None = None, end_ns: int | None = None) 
         flt = f if flt is None else flt & f
     out: set[str] = set()
     is_trade = ds.field("kind") == int(Kind.TRADE)
-    for frag in _open(path).get_fragments(filter=flt):
+    for frag in open_arrow_dataset(path).get_fragments(filter=flt):
         sym = str(ds.get_partition_keys(frag.partition_expression).get("symbol", ""))
         if sym and sym not in out and frag.count_rows(filter=is_trade) > 0:
             out.add(sym)
@@ -620,13 +621,13 @@ def upgrade_table(table):
     as it is."""
     import pyarrow as pa
 
-    from liqcore.io.contract import _dictionary
+    from liqcore.io.contract import column_dictionary
     from liqcore.venues.common import KIND_BY_NAME, SIDE_BY_NAME
 
     for name, mapping, empty in (("kind", KIND_BY_NAME, 1), ("side", SIDE_BY_NAME, 0)):
         if name not in table.column_names or pa.types.is_integer(table.schema.field(name).type):
             continue
-        idx, values = _dictionary(table.column(name))
+        idx, values = column_dictionary(table.column(name))
         codes = []
         for u in values + [""]:
             key = ("" if u is None else str(u)).strip().lower()

@@ -14,10 +14,12 @@ import numpy as np
 from liqcore.features.book import COLUMNS as _BOOK_COLUMNS
 from liqcore.features.book import good_quote as _good_quote
 from liqcore.features.registry import ATR_BARS, all_bases, parse_name
+from liqcore.features.inputs import check_lookback
 from liqcore.features.store import (
-    MAX_NOTIONAL, OK, REASONS, FeatureStore, _check_lookback, _Inst, _Stream, DEFAULT_LOOKBACK, DEFAULT_MIN_PERIODS,
+    MAX_NOTIONAL, OK, REASONS, FeatureStore, _Inst, _Stream, DEFAULT_LOOKBACK, DEFAULT_MIN_PERIODS,
 )
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, RecordKind, Side, SymbolRegistry, Venue
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, RecordKind, Side, SymbolRegistry
+from liqcore.venues.registry import sampled_liquidations
 
 __all__ = ["LiveFeatures"]
 
@@ -132,7 +134,7 @@ class _LiveStore(FeatureStore):
                          trades=_Grow("p", "r2", "qb", "qs", "vb", "vs", "nb"), funding=_Grow("rate", "integ"),
                          oi=_Grow("v"), gap_start=np.zeros(0, np.int64), gap_end_max=np.zeros(0, np.int64),
                          venue_start=self._venue_start.get(int(venue)),
-                         sampled=int(venue) in (Venue.BINANCE, Venue.OKX))
+                         sampled=sampled_liquidations(int(venue)))
             inst.cascades = _Grow("v")
             inst.book = _Grow(*_BOOK_COLUMNS)  # top of book after each quote row (liqcore.features.book)
             inst.last_book = [math.nan, math.nan, math.nan, math.nan]
@@ -168,7 +170,7 @@ class LiveFeatures:
 
         self.names = [str(parse_name(n)) for n in names_list(names)]
         self._fnames = {n: parse_name(n) for n in self.names}
-        lookback, min_periods = _check_lookback(lookback, min_periods)
+        lookback, min_periods = check_lookback(lookback, min_periods)
         self.registry = registry if registry is not None else SymbolRegistry()
         if params is None:
             from liqcore.params import Params

@@ -19,7 +19,9 @@ from liqcore._extras import need
 from liqcore.features.registry import (
     ATR_BARS, CORR_BUCKETS, FeatureName, all_bases, parse_name,
 )
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
+from liqcore.features.inputs import check_lookback, finish, names_list, parse_times, regular_step
+from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry
+from liqcore.venues.registry import sampled_liquidations
 
 __all__ = ["FeatureStore", "historical", "parse_times", "names_list", "REASONS", "DEFAULT_LOOKBACK", "DEFAULT_MIN_PERIODS"]
 
@@ -127,7 +129,7 @@ class FeatureStore:
         self.registry = registry if registry is not None else _registry_for(self.events)
         self.params = params
         self.btc_symbol = str(btc_symbol).upper()
-        self.lookback, self.min_periods = _check_lookback(lookback, min_periods)
+        self.lookback, self.min_periods = check_lookback(lookback, min_periods)
         ts = self.events["ts_recv"]
         self.start_ns = int(ts[0]) if len(ts) else None
         if end_ns is None:
@@ -243,7 +245,7 @@ class FeatureStore:
             oi=_Stream(self._ts[oi_], v=self._qt[oi_]),
             gap_start=gaps[0], gap_end_max=gaps[1],
             venue_start=self._venue_start.get(int(venue)),
-            sampled=bool(np.any(ev["flags"][li] & int(Flag.SAMPLED))) or int(venue) in (Venue.BINANCE, Venue.OKX),
+            sampled=bool(np.any(ev["flags"][li] & int(Flag.SAMPLED))) or sampled_liquidations(int(venue)),
         )
         self._insts[sid] = inst
         return inst
@@ -293,7 +295,7 @@ class FeatureStore:
             _, _, _, _, r = self._liq_parts(inst, W, t)
         else:
             r = self._mask(inst, t, W, inst.venue_start)
-        return _finish(v, r)
+        return finish(v, r)
 
     def _all_confirms(self) -> tuple[np.ndarray, np.ndarray]:
         """``(confirm_recv_ns, symbol_id)`` of every symbol's confirmed cascades (the market-wide count's input)."""
@@ -414,7 +416,7 @@ class FeatureStore:
 
         M, W = self.lookback, fn.window_ns
         q = len(t)
-        grid = _regular(t)
+        grid = regular_step(t)
         n = 0
         if grid is not None:
             step = math.gcd(grid, W)
@@ -459,7 +461,7 @@ class FeatureStore:
         v = np.ascontiguousarray(out[:, TRANSFORM_CODES[fn.transform]])
         r = rx.copy()
         r[(r == OK) & (cnt < self.min_periods)] = R_HIST
-        return _finish(v, r)
+        return finish(v, r)
 
     def _base_cached(self, inst: _Inst, fn: FeatureName, t: np.ndarray):
         """:meth:`_base` on a history grid, shared by the transforms of one base within a batch."""
@@ -588,7 +590,7 @@ class FeatureStore:
                 r = np.where((r == OK) & (nL + nS == 0), R_EMPTY, r).astype(np.uint8)
             else:  # pragma: no cover
                 raise ValueError(nm)
-        return _finish(v, r)
+        return finish(v, r)
 
     def _largest(self, inst: _Inst, W: int, t: np.ndarray):
         from liqcore._jit.features import range_max
@@ -608,13 +610,13 @@ class FeatureStore:
             r[(r == OK) & np.isnan(best)] = R_EMPTY
             if self.end_ns is not None:
                 r[t > self.end_ns] = R_END
-            return _finish(best, r)
+            return finish(best, r)
         s = inst.liq_all
         lo, hi = self._at(s.ts, t, W), self._at(s.ts, t)
         v = range_max(s.cols["v"], lo, hi)
         r = self._mask(inst, t, W, inst.venue_start)
         r[(r == OK) & (hi <= lo)] = R_EMPTY
-        return _finish(v, r)
+        return finish(v, r)
 
     def _cascade(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
         if nm == "market_wide":
@@ -632,7 +634,7 @@ class FeatureStore:
             _, _, _, _, r = self._liq_parts(inst, W, t)
         else:
             r = self._mask(inst, t, W, inst.venue_start)
-        return _finish(v, r)
+        return finish(v, r)
 
     def _flow(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
         s = inst.trades
@@ -657,7 +659,7 @@ class FeatureStore:
                     tot = B + S
                     v = np.where(n > 0, (B - S) / np.where(tot > 0, tot, 1.0), np.nan)
                     r[(r == OK) & (n == 0)] = R_EMPTY
-        return _finish(v, r)
+        return finish(v, r)
 
     def _price(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
         s = inst.trades
@@ -666,11 +668,11 @@ class FeatureStore:
         if nm == "last":
             r = self._mask(inst, t, W, first, 0)
             i = _ss(s.ts, t) - 1
-            return _finish(p[np.maximum(i, 0)] if len(p) else np.full(len(t), np.nan), r)
+            return finish(p[np.maximum(i, 0)] if len(p) else np.full(len(t), np.nan), r)
         span = W * (ATR_BARS if nm == "atr" else 1)
         r = self._mask(inst, t, span, first)
         if not len(p):
-            return _finish(np.full(len(t), np.nan), r)
+            return finish(np.full(len(t), np.nan), r)
         hi = self._at(s.ts, t)
         lo = self._at(s.ts, t, W)
         p_t = p[np.maximum(hi - 1, 0)]
@@ -691,7 +693,7 @@ class FeatureStore:
                 e_lo = _ss(s.ts, ends - W)
                 tr = self._true_range(p, e_lo, e_hi).reshape(len(t), ATR_BARS)
                 v = tr.mean(axis=1) / p_t
-        return _finish(v, r)
+        return finish(v, r)
 
     @staticmethod
     def _true_range(p: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -710,7 +712,7 @@ class FeatureStore:
             r = self._mask(inst, t, W, s.first, 0)
             i = _ss(s.ts, t) - 1
             v = s.cols["rate"][np.maximum(i, 0)] if len(s) else np.full(len(t), np.nan)
-            return _finish(v, r)
+            return finish(v, r)
         # funding_avg: every venue carrying the symbol
         r = self._mask(inst, t, W, inst.venue_start)
         total = np.zeros(len(t))
@@ -736,17 +738,17 @@ class FeatureStore:
         with np.errstate(invalid="ignore", divide="ignore"):
             v = np.where(n > 0, total / np.maximum(n, 1), np.nan)
         r[(r == OK) & (n == 0)] = R_COVER
-        return _finish(v, r)
+        return finish(v, r)
 
     def _oi(self, inst: _Inst, nm: str, W: int, t: np.ndarray):
         s = inst.oi
         r = self._mask(inst, t, W, s.first, 0 if nm == "open_interest" else W)
         if not len(s):
-            return _finish(np.full(len(t), np.nan), r)
+            return finish(np.full(len(t), np.nan), r)
         val = s.cols["v"]
         now = val[np.maximum(_ss(s.ts, t) - 1, 0)]
         if nm == "open_interest":
-            return _finish(now, r)
+            return finish(now, r)
         before = val[np.maximum(_ss(s.ts, t - W) - 1, 0)]
         with np.errstate(invalid="ignore", divide="ignore"):
             if nm == "oi_change":
@@ -754,7 +756,7 @@ class FeatureStore:
             else:
                 v = np.where(before > 0, now / np.where(before > 0, before, 1.0) - 1.0, np.nan)
                 r[(r == OK) & ~(before > 0)] = R_EMPTY
-        return _finish(v, r)
+        return finish(v, r)
 
     def _btc(self, inst: _Inst) -> _Inst | None:
         """BTC on the instrument's venue, when the registry knows it (with or without events yet)."""
@@ -768,7 +770,7 @@ class FeatureStore:
             return np.full(len(t), np.nan), r
         if nm in ("btc_liq", "btc_liq_lead"):
             L, S, _, _, r = self._liq_parts(btc, W, t, lag=W if nm == "btc_liq_lead" else 0)
-            return _finish(L + S, r)
+            return finish(L + S, r)
         # liq_corr_btc
         r = self._mask(inst, t, W, inst.venue_start)
         rb = self._mask(btc, t, W, btc.venue_start)
@@ -784,7 +786,7 @@ class FeatureStore:
             v = np.where(flat, np.nan, (da * db).sum(axis=1) / np.sqrt(np.where(flat, 1.0, sa * sb)))
         v = np.clip(v, -1.0, 1.0)
         r[(r == OK) & flat] = R_EMPTY
-        return _finish(v, r)
+        return finish(v, r)
 
     def _user(self, inst: _Inst, spec, W: int, t: np.ndarray):
         if inst.components:
@@ -820,7 +822,7 @@ class FeatureStore:
                     r[i] = R_USER
                 v[i] = cache[ti] = x
         r[(r == OK) & np.isnan(v)] = R_EMPTY
-        return _finish(v, r)
+        return finish(v, r)
 
     # ---- tables -----------------------------------------------------------------------------
     def compute(self, times, names, symbol=None) -> list[dict]:
@@ -876,89 +878,6 @@ class FeatureStore:
         return df
 
 
-def _finish(v: np.ndarray, r: np.ndarray):
-    v = np.asarray(v, dtype=np.float64).copy()
-    v[r != OK] = np.nan
-    return v, np.asarray(r, dtype=np.uint8)
-
-
-def _regular(t: np.ndarray) -> int | None:
-    """The step of ``t`` when it is a strictly increasing regular grid (or a single time)."""
-    if len(t) == 1:
-        return 1_000_000_000
-    if len(t) < 2:
-        return None
-    d = np.diff(t)
-    step = int(d[0])
-    if step > 0 and bool(np.all(d == step)):
-        return step
-    return None
-
-
-def _check_lookback(lookback, min_periods) -> tuple[int, int]:
-    for nm, v in (("lookback", lookback), ("min_periods", min_periods)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{nm}: must be a positive integer; got {v!r}")
-    if min_periods > lookback:
-        raise ValueError(f"min_periods: must be <= lookback ({lookback}); got {min_periods}")
-    if lookback > 10_000:
-        raise ValueError(f"lookback: at most 10000; got {lookback}")
-    return int(lookback), int(min_periods)
-
-
-def names_list(names) -> list[str]:
-    if isinstance(names, str):
-        names = [n for n in names.split(",")]
-    out = [str(n).strip() for n in names if str(n).strip()]
-    if not out:
-        raise ValueError("names: give at least one feature name (see `liqcore features --list`)")
-    return out
-
-
-def parse_times(times) -> np.ndarray:
-    """Times as int64 ns: integers (ns since the epoch), ISO-8601 strings, datetimes or pandas
-    timestamps; a comma-separated string of those.  ValueError naming a bad one."""
-    if isinstance(times, str):
-        times = [x for x in times.split(",") if x.strip()]
-    if isinstance(times, np.ndarray) and times.dtype.kind in "iu":
-        return times.astype(np.int64)
-    if isinstance(times, np.ndarray) and times.dtype.kind == "M":
-        return times.astype("datetime64[ns]").astype(np.int64)
-    if np.isscalar(times) or hasattr(times, "isoformat"):
-        times = [times]
-    out = []
-    for x in times:
-        out.append(_one_time(x))
-    if not out:
-        raise ValueError("times: give at least one time")
-    return np.asarray(out, dtype=np.int64)
-
-
-def _one_time(x) -> int:
-    if isinstance(x, (bool, np.bool_)):
-        raise ValueError(f"times: {x!r} is not a time")
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        if not math.isfinite(x) or x != int(x):
-            raise ValueError(f"times: {x!r} is not an integer number of ns")
-        return int(x)
-    s = str(x).strip()
-    if s.lstrip("-").isdigit():
-        return int(s)
-    pd = need("research", "pandas")
-
-    try:
-        ts = pd.Timestamp(s)
-    except (ValueError, TypeError):
-        raise ValueError(f"times: {s!r} is neither ISO-8601 (2026-01-05T13:00:00Z) nor ns since the epoch") from None
-    if ts is pd.NaT:
-        raise ValueError(f"times: {s!r} is not a time")
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value)
-
-
 def _registry_for(events: np.ndarray) -> SymbolRegistry:
     """The process-wide registry, when it numbers every symbol id of ``events``; otherwise an error
     (without the registry that numbered them the events name no instrument, and every query would
@@ -985,7 +904,7 @@ def _with_options(store: FeatureStore, *, lookback=None, min_periods=None, end_n
 
     lb = store.lookback if lookback is None else lookback
     mp = store.min_periods if min_periods is None else min_periods
-    lb, mp = _check_lookback(lb, mp)
+    lb, mp = check_lookback(lb, mp)
     new_end = end_ns is not None and int(end_ns) != store.end_ns
     new_params = params is not None and params is not store.params
     if new_end or new_params:

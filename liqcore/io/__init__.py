@@ -17,15 +17,15 @@ import types as _types
 # modules and the tests use)
 from liqcore.io import _core, base, contract, files, plausible, registry, require, save  # noqa: F401
 from liqcore.io._core import load_events
-from liqcore.io.base import LoadResult, Reader, _FileState, _unreadable_why, _warn_stderr, dedupe  # noqa: F401
-from liqcore.io.contract import CONTRACT_COLUMNS, CONTRACT_OPTIONAL, _load_table, _read_contract_csv_table  # noqa: F401
-from liqcore.io.files import _BLOCK_BYTES, _Blocks, open_binary, open_text  # noqa: F401
+from liqcore.io.base import LoadResult, Reader, FileState, unreadable_why, warn_stderr, dedupe  # noqa: F401
+from liqcore.io.contract import CONTRACT_COLUMNS, CONTRACT_OPTIONAL, contract_table, _read_contract_csv_table  # noqa: F401
+from liqcore.io.files import _BLOCK_BYTES, Blocks, open_binary, open_text  # noqa: F401
 from liqcore.io.plausible import _sane  # noqa: F401
 from liqcore.io.registry import (  # noqa: F401
     FORMAT_ALIASES,
     FORMATS,
     LINE_FORMATS,
-    _expand,
+    expand_paths,
     canonical_format,
     detect_format,
     format_arg,
@@ -49,8 +49,8 @@ __all__ = [
 ]
 
 #: private names other modules and the tests use (the dataset writer, the fake replay, the tests)
-_PRIVATE = ("_BLOCK_BYTES", "_Blocks", "_FileState", "_expand", "_load_table", "_read_contract_csv_table", "_sane",
-            "_unreadable_why", "_warn_stderr")
+_PRIVATE = ("_BLOCK_BYTES", "Blocks", "FileState", "expand_paths", "contract_table", "_read_contract_csv_table", "_sane",
+            "unreadable_why", "warn_stderr")
 _PARTS = (_core, base, contract, files, plausible, registry, require, save)
 
 

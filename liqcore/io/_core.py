@@ -11,10 +11,10 @@ import numpy as np
 
 import liqcore.io.registry as _registry
 from liqcore._libs.eventscan import event_scan
-from liqcore.io.base import LoadResult, _FileState, _unreadable_why, _warn_stderr, dedupe, file_report
-from liqcore.io.files import _Blocks, _base_name
-from liqcore.io.plausible import _future_mask, _sane, _sane_ids  # noqa: F401
-from liqcore.io.registry import MIX, _expand, canonical_format
+from liqcore.io.base import LoadResult, FileState, unreadable_why, warn_stderr, dedupe, file_report
+from liqcore.io.files import Blocks, _base_name
+from liqcore.io.plausible import future_mask, _sane, sane_ids  # noqa: F401
+from liqcore.io.registry import MIX, expand_paths, canonical_format
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 from liqcore.venues.common import DEFAULT_MAX_CLOCK_SKEW_NS, Sink, drop_future, fill_recv
 
@@ -57,7 +57,7 @@ def load_events(
     Each file's entry in ``files`` reports what was read from it (:func:`liqcore.io.base.file_report`).
     """
     if warn is None:
-        warn = _warn_stderr
+        warn = warn_stderr
     if columns is not None:
         format = "columns"
     format = canonical_format(format)
@@ -71,7 +71,7 @@ def load_events(
     from liqcore.dataset.read import is_dataset, load_dataset  # the dataset builds on io: reached when called
 
     datasets = [p for p in paths if is_dataset(p)]  # partitioned datasets (liqcore convert --dataset)
-    files = _expand([p for p in paths if not is_dataset(p)])
+    files = expand_paths([p for p in paths if not is_dataset(p)])
     if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down
         return _load_each(files, datasets, warn=warn, format=format, registry=registry, strict=strict,
                           feed_latency_ns=feed_latency_ns, instruments=instruments,
@@ -98,7 +98,7 @@ def load_events(
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
         else:
-            blk = _Blocks(path)
+            blk = Blocks(path)
             blocks = iter(blk)
             first = next(blocks, b"")
             if not first.strip() and not any(b.strip() for b in blocks) and not blk.truncated:
@@ -111,7 +111,7 @@ def load_events(
             else:
                 fmt, found = readers.detect(path, first[: 1 << 16])
             reader = readers.get(fmt)
-        st = _FileState(str(path), sink, strict, fmt)
+        st = FileState(str(path), sink, strict, fmt)
         st.mapping = columns
         st.forced = forced is not None
         tids = None
@@ -152,12 +152,12 @@ def load_events(
         # finds nothing to do on the usual file says so from them, without a pass of its own
         scan = event_scan(arr, max_clock_skew_ns)
         # plausible times, symbols, prices (liqcore.validate)
-        sane, tids = _sane_ids(arr, tids, st, forced=format is not None, scan=scan)
+        sane, tids = sane_ids(arr, tids, st, forced=format is not None, scan=scan)
         scan, arr = (scan if sane is arr else event_scan(sane, max_clock_skew_ns)), sane
         if not scan.n_future:  # the live engine's clock guard drops nothing
             n_future = 0
         elif tids is not None:  # the live engine's clock guard, the trade ids kept alike
-            keep = ~_future_mask(arr, max_clock_skew_ns)
+            keep = ~future_mask(arr, max_clock_skew_ns)
             arr, tids, n_future = arr[keep], tids[keep], int(len(keep) - np.count_nonzero(keep))
             scan = None
         else:
@@ -232,7 +232,7 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
                     notes.append(note)
                     warn(note)
         except (ValueError, OSError) as exc:
-            why = _unreadable_why(path, exc)
+            why = unreadable_why(path, exc)
             if strict:
                 raise ValueError(f"{path}: {why}") from None
             skipped[str(path)] = why

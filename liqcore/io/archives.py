@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.base import _FileState
+from liqcore.io.base import FileState
 from liqcore.types import EVENT_DTYPE
 from liqcore.venues.common import RECV_UNKNOWN
 
@@ -316,7 +316,7 @@ def _quiet_bad_text():
         sys.unraisablehook = prev
 
 
-def read_columns(path: Path, st: _FileState, layout: Layout, fmt: str) -> Columns:
+def read_columns(path: Path, st: FileState, layout: Layout, fmt: str) -> Columns:
     """The columns of ``layout.types`` of the file, typed (see the module text)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -405,7 +405,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from liqcore.io.files import _Blocks
+    from liqcore.io.files import Blocks
 
     truncated = False
     if _is_zip(path):
@@ -418,7 +418,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise ValueError(f"{path}: not a readable zip file ({exc})") from None
     else:
-        blk = _Blocks(path)
+        blk = Blocks(path)
         data = b"".join(blk)
         truncated = blk.truncated
     data = data.decode("utf-8", "replace").encode("utf-8")
@@ -480,7 +480,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
 class Rows:
     """The rows of one file being checked: each failed row is counted once, by its first reason."""
 
-    def __init__(self, st: _FileState, cols: Columns, path: Path):
+    def __init__(self, st: FileState, cols: Columns, path: Path):
         self.st = st
         self.cols = cols
         self.path = path
@@ -650,7 +650,7 @@ def build(n: int, ts, price, qty, sid, side, kind: int, venue: int, idx=None) ->
     return out
 
 
-def kept_in_order(ts: np.ndarray, keep: np.ndarray, st: _FileState):
+def kept_in_order(ts: np.ndarray, keep: np.ndarray, st: FileState):
     """The indices of the kept rows in time order (stable), or a slice when that is all of them in
     file order; how many kept rows moved is counted in the file's ``reordered``."""
     all_kept = bool(keep.all())
@@ -665,7 +665,7 @@ def kept_in_order(ts: np.ndarray, keep: np.ndarray, st: _FileState):
     return idx
 
 
-def in_time_order(events: np.ndarray, st: _FileState, group: int = 1) -> np.ndarray:
+def in_time_order(events: np.ndarray, st: FileState, group: int = 1) -> np.ndarray:
     """Events in time order (stable); how many rows moved is counted in ``reordered`` (a file's info).
     ``group``: rows that belong together (a top-of-book update's two rows) move as one."""
     ts = events["ts_event"][::group]
@@ -691,7 +691,7 @@ def name_symbol(path: Path, pattern: re.Pattern) -> str | None:
     return m.group(1).upper() if m else None
 
 
-def finish(events: np.ndarray, st: _FileState, rows: Rows, fmt: str, group: int = 1) -> np.ndarray:
+def finish(events: np.ndarray, st: FileState, rows: Rows, fmt: str, group: int = 1) -> np.ndarray:
     """The end of every archive load: the bulk check, time order (rows moved counted), and the file's
     report (``reordered``, ``span``, ``found``: venue, symbols and kinds)."""
     from liqcore.io.base import _fmt_ns

@@ -1,5 +1,5 @@
 """What every module of :mod:`liqcore.io` shares: the result of a load (:class:`LoadResult`), what a
-reader declares (:class:`Reader`) and the per-file state it is handed (:class:`_FileState`), duplicate
+reader declares (:class:`Reader`) and the per-file state it is handed (:class:`FileState`), duplicate
 removal (:func:`dedupe`) and the warning helpers.  Imports nothing else from the package."""
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ class Reader:
     own_clock: bool = False
 
 
-class _FileState:
+class FileState:
     """Counters for one file (records seen, strict mode)."""
 
     __slots__ = ("path", "strict", "records", "sink", "fmt", "culprits", "mapping", "info", "trade_ids", "forced")
@@ -244,13 +244,13 @@ def _reordered(ts: np.ndarray, block: int = 1 << 20) -> int:
     return count
 
 
-def _warn_stderr(line: str) -> None:
+def warn_stderr(line: str) -> None:
     import sys
 
     print(f"warning: {line}", file=sys.stderr, flush=True)
 
 
-def _unreadable_why(path, exc: Exception) -> str:
+def unreadable_why(path, exc: Exception) -> str:
     """Why a file could not be read, without repeating its name."""
     why = str(exc) if isinstance(exc, ValueError) else (exc.strerror or str(exc))
     if why.startswith(f"{path}:"):

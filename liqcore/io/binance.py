@@ -3,17 +3,17 @@ third-party recorders write of ``!forceOrder@arr`` (``binance-csv``) and aggTrad
 (``binance-trades-csv``).  The rows are parsed by :mod:`liqcore.venues.binance.parse`."""
 from __future__ import annotations
 
-from liqcore.io.base import TIER_HEADERLESS, TIER_MARKED, Reader, _FileState
+from liqcore.io.base import TIER_HEADERLESS, TIER_MARKED, Reader, FileState
 from liqcore.io.jsonlines import line_decoder
 
 
-def _load_binance_csv(data: bytes, st: _FileState) -> None:
+def _load_binance_csv(data: bytes, st: FileState) -> None:
     from liqcore.venues.binance.parse import parse_csv_liquidations
 
     parse_csv_liquidations(data, st)
 
 
-def _load_binance_trades_csv(data: bytes, st: _FileState) -> None:
+def _load_binance_trades_csv(data: bytes, st: FileState) -> None:
     from liqcore.venues.binance.parse import parse_csv_agg_trades
 
     parse_csv_agg_trades(data, st)

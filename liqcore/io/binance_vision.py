@@ -15,7 +15,7 @@ import numpy as np
 
 from liqcore.io.archives import (Layout, Rows, build, finish, first_line, header_cells, kept_in_order, name_symbol,
                                 read_columns)
-from liqcore.io.base import Reader, _FileState
+from liqcore.io.base import Reader, FileState
 from liqcore.types import Kind
 
 VENUE = 2  # Venue.BINANCE
@@ -40,7 +40,7 @@ FUNDING = Layout(("calc_time", "funding_interval_hours", "last_funding_rate"),
                  {"calc_time": "int", "last_funding_rate": "float"})
 
 
-def _symbol(path: Path, st: _FileState, fmt: str) -> str:
+def _symbol(path: Path, st: FileState, fmt: str) -> str:
     sym = name_symbol(Path(path), _NAME)
     if sym is None:
         raise ValueError(f"{path}: cannot tell the symbol: a Binance public data file is named "
@@ -48,7 +48,7 @@ def _symbol(path: Path, st: _FileState, fmt: str) -> str:
     return sym
 
 
-def _trades(path, st: _FileState, fmt: str, layout: Layout, qty_col: str, ts_col: str) -> np.ndarray:
+def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col: str) -> np.ndarray:
     path = Path(path)
     sym = _symbol(path, st, fmt)
     cols = read_columns(path, st, layout, fmt)
@@ -73,15 +73,15 @@ def _trades(path, st: _FileState, fmt: str, layout: Layout, qty_col: str, ts_col
     return finish(ev, st, rows, fmt)
 
 
-def load_aggtrades(path, st: _FileState) -> np.ndarray:
+def load_aggtrades(path, st: FileState) -> np.ndarray:
     return _trades(path, st, st.fmt, AGG, "quantity", "transact_time")
 
 
-def load_trades(path, st: _FileState) -> np.ndarray:
+def load_trades(path, st: FileState) -> np.ndarray:
     return _trades(path, st, st.fmt, TRADES, "qty", "time")
 
 
-def load_bookticker(path, st: _FileState) -> np.ndarray:
+def load_bookticker(path, st: FileState) -> np.ndarray:
     path = Path(path)
     sym = _symbol(path, st, st.fmt)
     cols = read_columns(path, st, BOOK, st.fmt)
@@ -101,7 +101,7 @@ def load_bookticker(path, st: _FileState) -> np.ndarray:
     return finish(ev, st, rows, st.fmt, group=2)
 
 
-def load_metrics(path, st: _FileState) -> np.ndarray:
+def load_metrics(path, st: FileState) -> np.ndarray:
     path = Path(path)
     cols = read_columns(path, st, METRICS, st.fmt)
     rows = Rows(st, cols, path)
@@ -116,7 +116,7 @@ def load_metrics(path, st: _FileState) -> np.ndarray:
     return finish(ev, st, rows, st.fmt)
 
 
-def load_funding(path, st: _FileState) -> np.ndarray:
+def load_funding(path, st: FileState) -> np.ndarray:
     path = Path(path)
     sym = _symbol(path, st, st.fmt)
     cols = read_columns(path, st, FUNDING, st.fmt)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns
-from liqcore.io.base import Reader, _FileState
+from liqcore.io.base import Reader, FileState
 
 VENUE = 1  # Venue.BYBIT
 _TRADE = 2
@@ -35,7 +35,7 @@ def _inverse(name: str) -> bool:
     return n.endswith("USD") or (len(n) > 3 and n[-3:-2].isalpha() and n[-2:].isdigit() and n[:-3].endswith("USD"))
 
 
-def load(path, st: _FileState) -> np.ndarray:
+def load(path, st: FileState) -> np.ndarray:
     path = Path(path)
     cols = read_columns(path, st, LAYOUT, st.fmt)
     rows = Rows(st, cols, path)

@@ -1,7 +1,7 @@
 """Readers of the event contract, liqcore's own columns: ``contract-csv`` (header
 ``ts_event_ns,venue,symbol,side,price,qty[,kind][,ts_recv_ns][,flags][,trade_id]``) and ``parquet`` (the same
 columns, as :func:`liqcore.io.save_events` and ``liqcore convert`` write them; datasets hold them too).
-Both go through one vectorised check (:func:`_load_table`) that gives a record the same reject reason
+Both go through one vectorised check (:func:`contract_table`) that gives a record the same reject reason
 as the CSV row path (:func:`_contract_row`)."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.base import TIER_MARKED, Reader, _FileState
+from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.types import EVENT_DTYPE, Kind, Venue
 from liqcore.venues.common import KIND_BY_NAME, RECV_UNKNOWN, SIDE_BY_NAME, VENUE_BY_NAME, Reject, Sink
 
@@ -22,7 +22,7 @@ CONTRACT_OPTIONAL = ("kind", "ts_recv_ns", "flags", "trade_id")
 
 def table_trade_ids(table, kept: list | None = None) -> np.ndarray | None:
     """A table's ``trade_id`` column (the venues' trade ids; null or 0: none) as int64, cut to the rows
-    :func:`_load_table` kept (``kept``), or None when the table has no id."""
+    :func:`contract_table` kept (``kept``), or None when the table has no id."""
     if not table.num_rows or "trade_id" not in table.column_names:
         return None
     tids = np.asarray(table.column("trade_id").fill_null(0).to_numpy(zero_copy_only=False), np.int64)
@@ -113,7 +113,7 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
     return (ts, recv, price, qty, sid, side, kind, venue, flags)
 
 
-def _load_contract_csv(data: bytes, st: _FileState) -> np.ndarray | None:
+def _load_contract_csv(data: bytes, st: FileState) -> np.ndarray | None:
     """Vectorised through pyarrow when every cell parses; else row by row (exact file:line)."""
     table = _read_contract_csv_table(data)
     if table is not None:
@@ -121,14 +121,14 @@ def _load_contract_csv(data: bytes, st: _FileState) -> np.ndarray | None:
         if all(c in cols for c in CONTRACT_COLUMNS) and len(cols) == len(set(cols)):
             table = table.rename_columns(cols)
             kept: list = []
-            arr = _load_table(table, st, lambda row: f"{st.path}:{row + 2}", null_reason="non_numeric", kept=kept)
+            arr = contract_table(table, st, lambda row: f"{st.path}:{row + 2}", null_reason="non_numeric", kept=kept)
             st.sink.arrays.append((len(st.sink.rows), arr, table_trade_ids(table, kept)))  # with the trade ids
             return None
     _load_contract_csv_rows(data, st)
     return None
 
 
-def _load_contract_csv_rows(data: bytes, st: _FileState) -> None:
+def _load_contract_csv_rows(data: bytes, st: FileState) -> None:
     import csv
 
     text = data.decode("utf-8", errors="replace")
@@ -159,7 +159,7 @@ def _load_contract_csv_rows(data: bytes, st: _FileState) -> None:
                 sink.tids[len(rows) - 1] = tid
 
 
-def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
+def _load_parquet(path: Path, st: FileState) -> np.ndarray:
     """A contract Parquet file -> events (rejects counted per reason; strict names the row)."""
     import pyarrow.parquet as pq
 
@@ -168,12 +168,12 @@ def _load_parquet(path: Path, st: _FileState) -> np.ndarray:
     if missing:
         raise ValueError(f"{path}: Parquet file lacks column(s) {', '.join(missing)} (has: {', '.join(table.column_names)})")
     kept: list = []
-    arr = _load_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field", kept=kept)
+    arr = contract_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field", kept=kept)
     st.trade_ids = table_trade_ids(table, kept)  # the venues' trade ids, beside the rows kept
     return arr
 
 
-def _load_table(table, st: _FileState, where, null_reason: str, kept: list | None = None) -> np.ndarray:
+def contract_table(table, st: FileState, where, null_reason: str, kept: list | None = None) -> np.ndarray:
     """Vectorised contract columns -> events, with the same checks, in the same order, as the CSV
     row path (:func:`_contract_row`), so a record gets the same reject reason either way.  Nulls are
     ``null_reason`` (CSV: an empty cell is not a number; Parquet: a missing value)."""
@@ -215,7 +215,7 @@ def _load_table(table, st: _FileState, where, null_reason: str, kept: list | Non
         if not n:
             return np.zeros(0, np.int64)
         # the distinct names only (a dictionary), never a pass over the rows' strings
-        idx, values = _dictionary(c)
+        idx, values = column_dictionary(c)
         codes = []
         for u in values + [""]:  # the last: a null
             key = ("" if u is None else str(u)).strip().lower()
@@ -239,7 +239,7 @@ def _load_table(table, st: _FileState, where, null_reason: str, kept: list | Non
     # symbol ("*" = every symbol of the venue, as written for venue-wide GAP events): the distinct
     # names (a dictionary) are cleaned, the rows carry their index
     if n:
-        sym_idx, sym_values = _dictionary(table.column("symbol"))
+        sym_idx, sym_values = column_dictionary(table.column("symbol"))
     else:
         sym_idx, sym_values = np.zeros(0, np.int64), []
     sym_names = [("" if u is None else str(u)).strip().upper() for u in sym_values] + [""]  # the last: a null
@@ -303,7 +303,7 @@ def _load_table(table, st: _FileState, where, null_reason: str, kept: list | Non
     return out[~bad] if bad.any() else out  # (a copy of every record only when some go)
 
 
-def _dictionary(column) -> tuple[np.ndarray, list]:
+def column_dictionary(column) -> tuple[np.ndarray, list]:
     """A string (or dictionary-encoded) column -> (each row's index into the distinct values, the
     values); a null row gets the index ``len(values)``.  The distinct values come from Arrow's hash
     (a dictionary column: its dictionary), so no Python or NumPy string is made per row."""

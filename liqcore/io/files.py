@@ -1,6 +1,6 @@
 """Opening recording files: ``.gz`` / ``.zst`` read transparently (several gzip members or zstd frames,
 a file cut short or corrupt part-way read up to the damage), files streamed as blocks of whole lines
-(:class:`_Blocks`, :data:`_BLOCK_BYTES`).  Imports nothing else from the package."""
+(:class:`Blocks`, :data:`_BLOCK_BYTES`).  Imports nothing else from the package."""
 from __future__ import annotations
 
 import io as _io
@@ -73,7 +73,7 @@ def open_text(path):
 _BLOCK_BYTES = 64 << 20
 
 
-class _Blocks:
+class Blocks:
     """A (possibly .gz/.zst compressed) file as blocks of whole lines of about ``size`` bytes.
 
     zstd files may hold several frames (a writer restarted within the file appends one); a file cut

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.base import Reader, _FileState
+from liqcore.io.base import Reader, FileState
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, Venue
 from liqcore.venues.common import RECV_UNKNOWN, VENUE_BY_NAME, Reject
 
@@ -283,7 +283,7 @@ def _side_error(meaning: dict, counts: dict, m: ColumnMapping, path) -> str | No
             f"{expect})")
 
 
-def read_mapped(path, st: _FileState, m: ColumnMapping) -> np.ndarray:
+def read_mapped(path, st: FileState, m: ColumnMapping) -> np.ndarray:
     """One homemade file -> events (file order; receive times RECV_UNKNOWN unless ``ts_recv`` is
     mapped).  Bad rows are counted on ``st``; a mapping that does not fit is a ValueError naming
     the column.  What each column was taken as goes to ``st.info["mapping"]``."""
@@ -479,7 +479,7 @@ def mapping_report(result) -> str | None:
     return "columns: " + ", ".join(parts)
 
 
-def _load_needs_mapping(path, st: _FileState) -> np.ndarray:
+def _load_needs_mapping(path, st: FileState) -> np.ndarray:
     m = getattr(st, "mapping", None)
     if m is None:
         raise ValueError("format: --format columns needs --columns ts=COL,symbol=COL,side=COL,price=COL,qty=COL "

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.archives import Layout, Rows, build, finish, first_line, header_cells, name_symbol, read_columns
-from liqcore.io.base import Reader, _FileState
+from liqcore.io.base import Reader, FileState
 
 VENUE = 3  # Venue.OKX
 _TRADE = 2
@@ -30,7 +30,7 @@ LAYOUT = Layout(("trade_id", "side", "size", "price", "created_time"),
                 {"side": "str", "size": "float", "price": "float", "created_time": "int"})
 
 
-def load(path, st: _FileState) -> np.ndarray:
+def load(path, st: FileState) -> np.ndarray:
     path = Path(path)
     inst = name_symbol(path, _NAME)
     if inst is None:

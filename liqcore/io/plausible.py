@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import liqcore.io.registry as _registry
-from liqcore.io.base import _FileState
+from liqcore.io.base import FileState
 from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
 
 #: rejects that say a record is not what its format claims (a forced format that does not fit)
@@ -36,12 +36,12 @@ def _column_label(fmt: str, field: str) -> str:
     return f"column {field!r}" if field else "its records"
 
 
-def _sane(arr: np.ndarray, st: _FileState, forced: bool) -> np.ndarray:
-    """See :func:`_sane_ids` (without trade ids)."""
-    return _sane_ids(arr, None, st, forced)[0]
+def _sane(arr: np.ndarray, st: FileState, forced: bool) -> np.ndarray:
+    """See :func:`sane_ids` (without trade ids)."""
+    return sane_ids(arr, None, st, forced)[0]
 
 
-def _sane_ids(arr: np.ndarray, ids, st: _FileState, forced: bool, segments=None, scan=None):
+def sane_ids(arr: np.ndarray, ids, st: FileState, forced: bool, segments=None, scan=None):
     """One file's events (in file order) without the implausible ones (liqcore.validate: times outside
     2017 .. 2100 or stray from their neighbours, prices off the symbol's reference by 10x,
     absurd notionals), each counted.  With a forced headerless CSV format, a file most of whose records
@@ -111,7 +111,7 @@ def _crossed_updates(arr: np.ndarray, crossed_quotes) -> int:
     return int(np.count_nonzero(crossed_quotes(arr))) // 2
 
 
-def _check_fit(arr: np.ndarray, st: _FileState) -> None:
+def _check_fit(arr: np.ndarray, st: FileState) -> None:
     """A forced format that does not fit the file: ValueError naming the column that looks wrong."""
     fmt = st.fmt
     misfit = {k: v for k, v in st.culprits.items() if k[0] in _MISFIT}
@@ -136,7 +136,7 @@ def _check_fit(arr: np.ndarray, st: _FileState) -> None:
                                  f"{len(d):,} steps), not a price")
 
 
-def _future_mask(events: np.ndarray, max_skew_ns) -> np.ndarray:
+def future_mask(events: np.ndarray, max_skew_ns) -> np.ndarray:
     """The events :func:`liqcore.venues.common.drop_future` drops."""
     if max_skew_ns is None or not len(events):
         return np.zeros(len(events), dtype=bool)

@@ -201,7 +201,7 @@ def _base_suffix(path: Path) -> str:
     return Path(_base_name(path)).suffix.lower()
 
 
-def _expand(paths) -> list[Path]:
+def expand_paths(paths) -> list[Path]:
     """Paths -> the files to read (directories walked for recording files, sorted; an OKX instrument list kept
     with a recording is not one); ValueError naming a path that does not exist."""
     from liqcore.venues.instruments import RECORDING_INSTRUMENTS

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from liqcore._libs.readrows import quote_rows, trade_rows
-from liqcore.io.base import TIER_MARKED, Reader, _FileState
+from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import RowBuffer
-from liqcore.io.files import _Blocks
+from liqcore.io.files import Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
 from liqcore.types import EVENT_DTYPE, Kind, Side
 
@@ -110,7 +110,7 @@ def _file_sniffer(line_sniff, tradeish: str | None = None):
 
 
 class _Stream(_io.RawIOBase):
-    """A file's decompressed blocks (:class:`liqcore.io.files._Blocks`: gzip members, zstd frames, a
+    """A file's decompressed blocks (:class:`liqcore.io.files.Blocks`: gzip members, zstd frames, a
     file cut short read up to the cut) as a binary stream for pyarrow."""
 
     def __init__(self, blocks):
@@ -145,7 +145,7 @@ class _Robust(Exception):
     file cut short, or corrupt part-way, up to the damage)."""
 
 
-def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: bool, opened: list, clean: bool = False):
+def _batches(path: Path, cols: tuple, st: FileState, lenient: bool, robust: bool, opened: list, clean: bool = False):
     """Record batches of ``cols`` of the file; rows with a wrong number of cells are ``bad_row``."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -179,7 +179,7 @@ def _batches(path: Path, cols: tuple, st: _FileState, lenient: bool, robust: boo
     parse = pacsv.ParseOptions(invalid_row_handler=bad_row if clean else None, newlines_in_values=False)
     read = pacsv.ReadOptions(block_size=16 << 20, use_threads=True)
     if robust or clean:
-        blk = _Blocks(path)
+        blk = Blocks(path)
         opened.append(blk)
         # clean: bytes that are not UTF-8 replaced, so that a bad row reaches the handler (pyarrow
         # hands it over as text)
@@ -220,7 +220,7 @@ class _Conv:
     """Column-wise conversion of one file's batches to events, with the counts and samples of what
     was rejected."""
 
-    def __init__(self, path: Path, st: _FileState, kind: str, lenient: bool):
+    def __init__(self, path: Path, st: FileState, kind: str, lenient: bool):
         self.path = path
         self.st = st
         self.kind = kind
@@ -625,7 +625,7 @@ _KINDS = {
 }
 
 
-def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
+def _load(fmt: str, path: Path, st: FileState) -> np.ndarray:
     from liqcore.io.files import open_binary
 
     cols, convert = _KINDS[fmt]
@@ -671,9 +671,9 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     pa.default_memory_pool().release_unused()  # the CSV reader's buffers: not held through the checks
     if opened and opened[-1].truncated:
         st.bad(0, "truncated_file", "compressed stream ends early")
-        from liqcore.io.base import _warn_stderr
+        from liqcore.io.base import warn_stderr
 
-        _warn_stderr(opened[-1].truncation_note())
+        warn_stderr(opened[-1].truncation_note())
     _bulk_check(path, fmt, st, conv)
     if conv.tids:
         st.trade_ids = conv.tids[0] if len(conv.tids) == 1 else np.concatenate(conv.tids)
@@ -687,7 +687,7 @@ def _load(fmt: str, path: Path, st: _FileState) -> np.ndarray:
     return out
 
 
-def _bulk_check(path, fmt: str, st: _FileState, conv: _Conv) -> None:
+def _bulk_check(path, fmt: str, st: FileState, conv: _Conv) -> None:
     """A file most of whose rows are rejected: ValueError naming the column and what it holds."""
     rows = st.records
     counted = {k: v for k, v in st.culprits.items() if k[0] not in ("truncated_file",)}
@@ -708,7 +708,7 @@ def _bulk_check(path, fmt: str, st: _FileState, conv: _Conv) -> None:
 
 
 def _loader(fmt: str):
-    def load(path, st: _FileState) -> np.ndarray:
+    def load(path, st: FileState) -> np.ndarray:
         return _load(fmt, Path(path), st)
     return load
 

@@ -54,13 +54,13 @@ def make_judge(spec: str | None, *, url: str | None = None, model: str | None = 
         if key_file:
             from pathlib import Path
 
-            from liqcore.secrets import _check_private, _parse_key_file
+            from liqcore.secrets import check_private, parse_key_file
 
             p = Path(key_file)
             if not p.exists():
                 raise ValueError(f"judge-key-file: {p} does not exist")
-            _check_private(p)
-            d = _parse_key_file(p.read_text(encoding="utf-8"), p)
+            check_private(p)
+            d = parse_key_file(p.read_text(encoding="utf-8"), p)
             key = d.get("LIQCORE_JUDGE_API_KEY") or d.get("OPENAI_API_KEY") or d.get("api_key")
             if not key:
                 raise ValueError(f"judge-key-file: {p} holds neither LIQCORE_JUDGE_API_KEY nor api_key")

@@ -2,8 +2,8 @@
 
 The details: docs/live.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
 
-May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance.rest``, ``venues.instruments`` and this
-package's ``gateway``, ``ratelimit``, ``venue_gateway``.
+May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
+``venues.instruments``, ``venues.outcomes`` and this package's ``gateway``, ``ratelimit``, ``venue_gateway``.
 """
 from __future__ import annotations
 
@@ -20,13 +20,16 @@ from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.binance.codes import what_of
 from liqcore.venues.binance.stream import USER_EVENTS, user_stream_url
 from liqcore.venues.binance.rest import (
     BinanceAPIError,
+    BinanceBanned,
     BinanceRateLimited,
     BinanceREST,
     BinanceTransportError,
 )
+from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, UNKNOWN
 
 __all__ = ["BinanceGateway", "parse_order_update", "STATUS_MAP"]
 
@@ -37,6 +40,22 @@ STATUS_MAP = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "f
 _ALGO_STATUS = {"NEW": "new", "CANCELED": "cancelled", "TRIGGERING": "triggered", "TRIGGERED": "triggered",
                 "FINISHED": "filled", "REJECTED": "rejected", "EXPIRED": "cancelled"}
 ERR_NO_SUCH_ORDER, ERR_UNKNOWN_ORDER, ERR_DUPLICATE, ERR_POST_ONLY = -2013, -2011, -4116, -5022
+#: the algo statuses of a conditional order ended without being triggered ("Event: Algo Order Update", Algo Status:
+#: CANCELED, EXPIRED = cancelled by the system, REJECTED = denied by the matching engine, e.g. a margin check)
+_GONE_UNTRIGGERED = ("CANCELED", "EXPIRED", "REJECTED")
+ERR_NO_LISTEN_KEY = -1125  # "This listenKey does not exist." (User Data Streams: POST a new one)
+#: "A single connection is only valid for 24 hours; expect to be disconnected at the 24 hour mark" (User Data
+#: Streams, Connect): the gateway opens a new one a little before
+MAX_CONNECTION_S = 23.5 * 3600
+
+
+def _what(exc: BaseException) -> str:
+    """The class of a failed request (:mod:`liqcore.venues.binance.codes`): a transport failure is unknown."""
+    if isinstance(exc, BinanceBanned):
+        return BANNED
+    if isinstance(exc, BinanceAPIError):
+        return what_of(exc.code, exc.http_status)
+    return UNKNOWN
 
 
 def _kind_of(o: dict) -> str:
@@ -87,14 +106,23 @@ class BinanceGateway(VenueGateway):
                  ws_base: str = "wss://fstream.binance.com", *, symbols: list[str] | None = None, recv_window: int = 5000,
                  timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2, keepalive: float = 1800.0,
                  connect_timeout: float = 10.0, reconnect_max: float = 10.0, order_rate: int = 10,
-                 user_events: tuple[str, ...] = USER_EVENTS) -> None:
+                 user_events: tuple[str, ...] = USER_EVENTS, heartbeat: float = 30.0,
+                 max_connection_s: float = MAX_CONNECTION_S, exit_confirm_s: float = 30.0) -> None:
         self._hold_keys(api_key, api_secret)
         self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
         self.ws_base = ws_base.rstrip("/")
         self.symbols = list(symbols) if symbols else None
         self.max_create_attempts = int(max_create_attempts)
         self.retry_backoff = float(retry_backoff)
+        if not keepalive > 0:
+            raise ValueError(f"listen-key-keepalive: must be > 0 seconds, got {keepalive!r}")
         self.keepalive = float(keepalive)
+        #: liveness: a websocket ping every ``heartbeat`` s, the connection closed (and opened again) when no pong
+        #: comes within half of it; ``max_connection_s``: reconnect before the venue's 24 h limit ends the connection
+        self.heartbeat = float(heartbeat)
+        self.max_connection_s = float(max_connection_s)
+        #: a lost exit not confirmed live again within this long: the position is closed at market
+        self.exit_confirm_s = float(exit_confirm_s)
         self.connect_timeout = float(connect_timeout)
         self.reconnect_max = float(reconnect_max)
         self.limiter = SlidingWindowLimiter(order_rate, 1.0)
@@ -102,13 +130,15 @@ class BinanceGateway(VenueGateway):
         self._pos_qty: dict[str, float] = {}
         self._algo_cid: dict[str, str] = {}  # clientAlgoId -> entry client_id
         self._triggered: dict[str, tuple[str, str]] = {}  # order id a conditional order triggered -> (entry cid, kind)
+        self._cancelling: set[str] = set()  # clientAlgoIds we asked the venue to cancel (their CANCELED is ours)
         #: the user-stream events asked for (the private route's ``events`` allow list)
         self.user_events = tuple(user_events)
         self._init_stream_state()
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
-                      "brackets": 0, "bad_events": 0}
+                      "brackets": 0, "bad_events": 0, "listen_key_renewed": 0, "exits_lost": 0, "exits_replaced": 0,
+                      "exits_closed": 0}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -166,6 +196,8 @@ class BinanceGateway(VenueGateway):
 
     async def place(self, intent: OrderIntent) -> OrderUpdate:
         params = self.order_params(intent)
+        if (ban := self.banned()) is not None:  # (nothing is sent into a known ban)
+            raise GatewayError(f"binance create {intent.client_id}: not sent: {ban}")
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
             self._bracket[intent.symbol] = {"cid": intent.client_id, "tp": None, "sl": None, "placed": False}
@@ -173,6 +205,8 @@ class BinanceGateway(VenueGateway):
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 res = await self.rest.request("POST", "/fapi/v1/order", params, limiter=self.limiter)
+            except BinanceBanned as exc:
+                raise GatewayError(f"binance create {cid}: not sent: {exc.msg}") from None
             except (BinanceAPIError, BinanceTransportError) as exc:
                 if (done := await self._after_create_error(intent, attempt, exc, self._query)) is None:
                     continue
@@ -187,22 +221,26 @@ class BinanceGateway(VenueGateway):
         raise GatewayError(f"binance create {cid}: not placed")  # pragma: no cover - loop always returns/raises
 
     def _create_error(self, exc: BaseException) -> tuple[str, str]:
-        if isinstance(exc, BinanceRateLimited):
-            return "rate_limited", exc.msg
+        """The class of a failed create from Binance's code table (:data:`liqcore.venues.binance.codes.CODES`:
+        -1006, -1007, HTTP 408 and 5xx unknown; -1003 and 429 rate limited; -4116 duplicate; others refused)."""
+        what = _what(exc)
         if isinstance(exc, BinanceAPIError):
-            return ("duplicate" if exc.code == ERR_DUPLICATE else "refused"), f"{exc.code} {exc.msg}"
-        return "unknown", exc.reason
+            return (RATE_LIMITED if what == BANNED else what), f"{exc.code} {exc.msg}"
+        return UNKNOWN, exc.reason
 
     async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
         last = ""
         for i in range(4):
             try:
                 d = await self.rest.request("GET", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": cid})
+            except BinanceBanned as exc:
+                last = exc.msg
+                break  # (the order manager asks again after the ban)
             except BinanceAPIError as exc:
                 if exc.code == ERR_NO_SUCH_ORDER:
                     return None
                 last = str(exc)
-                if not isinstance(exc, BinanceRateLimited):
+                if _what(exc) not in (RATE_LIMITED, UNKNOWN):
                     break
             except BinanceTransportError as exc:
                 last = str(exc)
@@ -221,20 +259,36 @@ class BinanceGateway(VenueGateway):
         return await self._query(symbol, client_id, required=True)
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
-        try:
-            d = await self.rest.request("DELETE", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": client_id}, limiter=self.limiter)
-        except BinanceRateLimited as exc:
-            raise GatewayError(f"binance cancel {client_id}: rate limited ({exc.msg})") from None
-        except (BinanceAPIError, BinanceTransportError) as exc:
-            found = await self._query(symbol, client_id)
-            if found is not None and found.status in _TERMINAL:
-                return found
-            if found is None and isinstance(exc, BinanceAPIError) and exc.code == ERR_UNKNOWN_ORDER:
-                return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.code} {exc.msg}", ts_ns=time.time_ns())
-            raise GatewayError(f"binance cancel {client_id}: {exc}") from None
-        u = _order_rest(d)
-        kind = self._intents[client_id].kind if client_id in self._intents else u.kind
-        return OrderUpdate(client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+        """Cancel by client id.  A cancel whose outcome is unknown (-1006, -1007, HTTP 408/5xx, a timeout) is never
+        reported as done: the order is queried and the cancel sent again until the venue says it is gone (at most
+        ``max_create_attempts`` rounds; then a :class:`GatewayError`, and the order manager asks again)."""
+        last = ""
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                d = await self.rest.request("DELETE", "/fapi/v1/order", {"symbol": symbol, "origClientOrderId": client_id},
+                                            limiter=self.limiter)
+            except BinanceBanned as exc:
+                raise GatewayError(f"binance cancel {client_id}: not sent: {exc.msg}") from None
+            except BinanceRateLimited as exc:
+                raise GatewayError(f"binance cancel {client_id}: rate limited ({exc.msg})") from None
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                last = str(exc)
+                found = await self._query(symbol, client_id)
+                if found is not None and found.status in _TERMINAL:
+                    return found
+                if _what(exc) != UNKNOWN:
+                    if found is None and isinstance(exc, BinanceAPIError) and exc.code == ERR_UNKNOWN_ORDER:
+                        return OrderUpdate(client_id, "rejected", symbol, reason=f"{exc.code} {exc.msg}", ts_ns=time.time_ns())
+                    raise GatewayError(f"binance cancel {client_id}: {exc}") from None
+                self.stats["ambiguous"] += 1
+                log.warning("binance cancel %s: outcome unknown (%s); the order is %s: cancelling again", client_id, exc,
+                            found.status if found is not None else "not found")
+                await asyncio.sleep(self.retry_backoff * attempt)
+                continue
+            u = _order_rest(d)
+            kind = self._intents[client_id].kind if client_id in self._intents else u.kind
+            return OrderUpdate(client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
+        raise GatewayError(f"binance cancel {client_id}: outcome still unknown after {self.max_create_attempts} attempts ({last})")
 
     #: orders per ``DELETE /fapi/v1/batchOrders`` request
     CANCEL_BATCH_MAX = 10
@@ -300,7 +354,7 @@ class BinanceGateway(VenueGateway):
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         try:
-            rows = await self.rest.request("GET", "/fapi/v2/positionRisk", {"symbol": symbol})
+            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
         except (BinanceAPIError, BinanceTransportError) as exc:
             raise GatewayError(f"binance close_position {symbol}: {exc}") from None
         amt = sum(float(r.get("positionAmt") or 0) for r in rows if r.get("symbol") == symbol)
@@ -324,7 +378,7 @@ class BinanceGateway(VenueGateway):
 
     async def positions(self) -> list[PositionInfo]:
         try:
-            rows = await self.rest.request("GET", "/fapi/v2/positionRisk", {})
+            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {})
         except (BinanceAPIError, BinanceTransportError) as exc:
             raise GatewayError(f"binance positions: {exc}") from None
         out = []
@@ -338,43 +392,84 @@ class BinanceGateway(VenueGateway):
         return out
 
     async def equity(self, asset: str = "USDT") -> float:
+        """The account's equity in ``asset``, unrealized PnL included (as on Bybit and OKX): the asset's
+        ``marginBalance`` (wallet balance + unrealized profit) of ``GET /fapi/v3/account`` ("Account Information
+        V3"; the v2 account endpoints are deprecated)."""
         try:
-            rows = await self.rest.request("GET", "/fapi/v2/balance", {})
+            doc = await self.rest.request("GET", "/fapi/v3/account", {})
         except (BinanceAPIError, BinanceTransportError) as exc:
-            raise GatewayError(f"binance balance: {exc}") from None
-        for r in rows:
+            raise GatewayError(f"binance account: {exc}") from None
+        for r in (doc or {}).get("assets") or []:
             if r.get("asset") == asset:
-                return float(r.get("balance") or 0)
-        raise GatewayError(f"binance balance: no {asset} balance")
+                try:
+                    if r.get("marginBalance") not in (None, ""):
+                        return float(r["marginBalance"])
+                    return float(r.get("walletBalance") or 0) + float(r.get("unrealizedProfit") or 0)
+                except (TypeError, ValueError):
+                    raise GatewayError(f"binance account: {asset} marginBalance not a number: "
+                                       f"{r.get('marginBalance')!r}") from None
+        raise GatewayError(f"binance account: no {asset} asset")
 
     # ------------------------------------------------------------------ brackets
-    async def _algo(self, symbol: str, caid: str, params: dict) -> None:
-        """Create one conditional order idempotently (query by clientAlgoId on an unknown outcome)."""
+    async def _algo(self, symbol: str, caid: str, params: dict, report: bool = True) -> str:
+        """Create one conditional order idempotently: ``"placed"`` (the venue holds it: answered, a duplicate
+        clientAlgoId, or found by a query of the clientAlgoId after an unknown outcome), ``"refused"`` (reported
+        as a ``rejected`` update of the exit when ``report``) or ``"unknown"`` (not confirmed after the bounded
+        attempts, or a ban)."""
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 await self.rest.request("POST", "/fapi/v1/algoOrder", params, limiter=self.limiter)
-                return
+                return "placed"
+            except BinanceBanned as exc:
+                log.error("binance %s not sent: %s", caid, exc.msg)
+                return "unknown"
             except BinanceAPIError as exc:
-                if exc.code == ERR_DUPLICATE:
-                    return
-                if isinstance(exc, BinanceRateLimited):
+                what = _what(exc)
+                if what == DUPLICATE:
+                    return "placed"
+                if what == RATE_LIMITED:
                     await asyncio.sleep(self.retry_backoff * attempt)
                     continue
-                log.error("binance %s rejected: %s %s", caid, exc.code, exc.msg)
-                await self._emit(self._update_cbs, OrderUpdate(self._bracket.get(symbol, {}).get("cid", caid), "rejected", symbol,
-                                                               reason=f"{exc.code} {exc.msg}", kind="tp" if caid.endswith("-tp") else "sl",
-                                                               ts_ns=time.time_ns()))
-                return
+                if what != UNKNOWN:
+                    log.error("binance %s rejected: %s %s", caid, exc.code, exc.msg)
+                    if report:
+                        await self._emit(self._update_cbs, OrderUpdate(
+                            self._bracket.get(symbol, {}).get("cid", caid), "rejected", symbol, reason=f"{exc.code} {exc.msg}",
+                            kind="tp" if caid.endswith("-tp") else "sl", ts_ns=time.time_ns()))
+                    return "refused"
             except BinanceTransportError:
-                try:
-                    await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
-                    return  # it is there
-                except BinanceAPIError as exc:
-                    if exc.code != ERR_NO_SUCH_ORDER:
-                        await asyncio.sleep(self.retry_backoff * attempt)
-                except BinanceTransportError:
-                    await asyncio.sleep(self.retry_backoff * attempt)
+                pass
+            # an unknown outcome: does the venue hold it?
+            st = await self._algo_status(symbol, caid)
+            if st in ("NEW", "TRIGGERING", "TRIGGERED", "FINISHED"):
+                return "placed"
+            await asyncio.sleep(self.retry_backoff * attempt)
         log.error("binance %s: conditional order not confirmed after %d attempts", caid, self.max_create_attempts)
+        return "unknown"
+
+    async def _algo_status(self, symbol: str, caid: str) -> str | None:
+        """The venue's ``algoStatus`` of a clientAlgoId (``GET /fapi/v1/algoOrder``), ``""`` when it holds none
+        (-2013), None when it did not say."""
+        try:
+            d = await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
+        except BinanceAPIError as exc:
+            return "" if exc.code == ERR_NO_SUCH_ORDER else None
+        except BinanceTransportError:
+            return None
+        return str((d or {}).get("algoStatus") or "")
+
+    def _exit_params(self, symbol: str, kind: str, caid: str, qty: float, close: str) -> dict:
+        """The ``POST /fapi/v1/algoOrder`` of a take-profit (a TAKE_PROFIT limit at its trigger) or a stop-loss
+        (STOP_MARKET), reduce-only, on the contract price."""
+        intent = self._intents[self._bracket[symbol]["cid"]]
+        if kind == "tp":
+            tp = self._px(symbol, intent.take_profit)
+            return {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "TAKE_PROFIT",
+                    "quantity": self._qty(symbol, qty), "price": tp, "triggerPrice": tp, "timeInForce": "GTC",
+                    "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": caid}
+        return {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "STOP_MARKET",
+                "quantity": self._qty(symbol, qty), "triggerPrice": self._px(symbol, intent.stop_loss),
+                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": caid}
 
     async def _place_bracket(self, symbol: str, qty: float) -> None:
         br = self._bracket.get(symbol)
@@ -386,21 +481,16 @@ class BinanceGateway(VenueGateway):
             return
         close = "SELL" if intent.side == "buy" else "BUY"
         base = br["cid"][:32]
-        q = self._qty(symbol, qty)
+        br["qty"], br["close"] = qty, close
         self.stats["brackets"] += 1
         for suffix in ("tp", "sl"):
             self._algo_cid[f"{base}-{suffix}"] = br["cid"]
         if intent.take_profit:
             br["tp"] = f"{base}-tp"
-            tp = self._px(symbol, intent.take_profit)
-            await self._algo(symbol, br["tp"], {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "TAKE_PROFIT",
-                                                "quantity": q, "price": tp, "triggerPrice": tp, "timeInForce": "GTC",
-                                                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": br["tp"]})
+            await self._algo(symbol, br["tp"], self._exit_params(symbol, "tp", br["tp"], qty, close))
         if intent.stop_loss:
             br["sl"] = f"{base}-sl"
-            await self._algo(symbol, br["sl"], {"algoType": "CONDITIONAL", "symbol": symbol, "side": close, "type": "STOP_MARKET",
-                                                "quantity": q, "triggerPrice": self._px(symbol, intent.stop_loss),
-                                                "reduceOnly": "true", "workingType": "CONTRACT_PRICE", "clientAlgoId": br["sl"]})
+            await self._algo(symbol, br["sl"], self._exit_params(symbol, "sl", br["sl"], qty, close))
 
     async def _clear_bracket(self, symbol: str) -> None:
         br = self._bracket.pop(symbol, None)
@@ -409,6 +499,7 @@ class BinanceGateway(VenueGateway):
         for caid in (br.get("tp"), br.get("sl")):
             if not caid:
                 continue
+            self._cancelling.add(caid)  # (its CANCELED is ours: not a lost exit)
             try:
                 await self.rest.request("DELETE", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid}, limiter=self.limiter)
             except BinanceAPIError as exc:
@@ -416,6 +507,80 @@ class BinanceGateway(VenueGateway):
                     log.warning("binance cancel of %s failed: %s", caid, exc)
             except BinanceTransportError as exc:
                 log.warning("binance cancel of %s failed: %s", caid, exc)
+
+    # ------------------------------------------------------------------ exits the venue ends
+    async def _position_amt(self, symbol: str) -> float | None:
+        """The signed position of ``symbol`` now (``GET /fapi/v3/positionRisk``), None when the venue did not say."""
+        try:
+            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
+        except (BinanceAPIError, BinanceTransportError):
+            return None
+        amt = sum(float(r.get("positionAmt") or 0) for r in rows or [] if r.get("symbol") == symbol)
+        self._pos_qty[symbol] = amt
+        return amt
+
+    async def _exit_lost(self, symbol: str, kind: str, caid: str, reason: str) -> None:
+        """An open position's take-profit or stop-loss ended by the venue, not by us (``ALGO_UPDATE`` CANCELED /
+        EXPIRED / REJECTED, or gone from the open algo orders after a reconnect): said (``lost``), then placed again
+        at once at the same level under a new clientAlgoId (``replaced``); refused, or not confirmed within
+        ``exit_confirm_s``: the position is closed at market, reduce-only (``closed``; ``failed`` if that fails)."""
+        br = self._bracket.get(symbol)
+        if br is None or br.get(kind) != caid or caid in br.setdefault("repairing", set()):
+            return
+        br["repairing"].add(caid)
+        try:
+            amt = await self._position_amt(symbol)
+            if amt == 0:
+                return  # (flat: the venue ended the exit with the position; nothing to protect)
+            self.stats["exits_lost"] += 1
+            cid = br["cid"]
+            self._protection(symbol, kind, "lost", reason, client_id=cid, client_algo_id=caid)
+            qty = abs(amt) if amt else br.get("qty", 0.0)
+            n = br["n"] = br.get("n", 0) + 1
+            new = f"{cid[:26]}-r{n}-{kind}"
+            self._algo_cid[new] = cid
+            try:
+                got = await asyncio.wait_for(self._algo(symbol, new, self._exit_params(symbol, kind, new, qty, br["close"]),
+                                                        report=False), self.exit_confirm_s)
+            except asyncio.TimeoutError:
+                got = "unknown"
+            if got == "placed":
+                br[kind] = new
+                self.stats["exits_replaced"] += 1
+                self._protection(symbol, kind, "replaced", f"placed again as {new}", client_id=cid, client_algo_id=new)
+                return
+            self._cancelling.add(new)
+            try:
+                u = await self.close_position(symbol, f"{cid[:26]}-x{n}")
+            except GatewayError as exc:
+                self._protection(symbol, kind, "failed", f"exit {got} and the market close failed: {exc}", client_id=cid)
+                return
+            self.stats["exits_closed"] += 1
+            self._protection(symbol, kind, "closed", f"exit {got} when placed again: closed at market ({u.status})",
+                             client_id=cid, close_client_id=u.client_id)
+        finally:
+            br["repairing"].discard(caid)
+
+    async def _check_exits(self) -> None:
+        """After a reconnect: every exit of an open position must still be pending at the venue
+        (``GET /fapi/v1/openAlgoOrders``); one that is gone and ended not triggered (CANCELED / EXPIRED /
+        REJECTED) is a lost exit (:meth:`_exit_lost`)."""
+        for sym, br in list(self._bracket.items()):
+            if not br["placed"] or not self._pos_qty.get(sym):
+                continue
+            try:
+                rows = await self.rest.request("GET", "/fapi/v1/openAlgoOrders", {"symbol": sym})
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                log.warning("binance open algo orders of %s: %s", sym, exc)
+                continue
+            pending = {str(r.get("clientAlgoId") or "") for r in rows or [] if isinstance(r, dict)}
+            for kind in ("tp", "sl"):
+                caid = br.get(kind)
+                if not caid or caid in pending or caid in self._cancelling:
+                    continue
+                st = await self._algo_status(sym, caid)
+                if st in _GONE_UNTRIGGERED:
+                    await self._exit_lost(sym, kind, caid, f"{st} at the venue (found after a reconnect)")
 
     # ------------------------------------------------------------------ user stream
     async def _handle(self, ev: dict) -> None:
@@ -460,6 +625,13 @@ class BinanceGateway(VenueGateway):
             if o.get("X") == "FINISHED" and _f(o, "aq") < _f(o, "q"):
                 st = "cancelled"  # (FINISHED: the triggered order was filled or cancelled in the matching engine)
             sym = str(o.get("s") or "")
+            if o.get("X") in _GONE_UNTRIGGERED and caid not in self._cancelling and self._pos_qty.get(sym):
+                br = self._bracket.get(sym)
+                if br is not None and br.get(caid[-2:]) == caid:
+                    self._spawn(self._exit_lost(sym, caid[-2:], caid, f"{o.get('X')} by the venue"
+                                                + (f" ({o.get('rm')})" if o.get("rm") else "")))
+            if o.get("X") in (*_GONE_UNTRIGGERED, "FINISHED"):
+                self._cancelling.discard(caid)  # (ended: nothing more of it to tell apart)
             cid = self._algo_cid.get(caid, caid)
             ai = str(o.get("ai") or "")
             if ai:  # the order it triggered in the matching engine: its updates are this exit's
@@ -473,31 +645,49 @@ class BinanceGateway(VenueGateway):
         elif e == "listenKeyExpired":
             raise ConnectionError("listenKey expired")
 
-    async def _keepalive(self) -> None:
+    async def _keepalive(self, ws) -> None:
+        """``PUT /fapi/v1/listenKey`` every ``keepalive`` s.  Answered -1125 "This listenKey does not exist." (User
+        Data Streams, "Keepalive User Data Stream"): the key is gone and its stream says nothing more, so the
+        stream is closed: the loop POSTs a new listenKey, connects again and reconciles what it missed."""
         while True:
             await asyncio.sleep(self.keepalive)
             try:
                 await self.rest.request("PUT", "/fapi/v1/listenKey", signed=False, key_only=True)
-            except (BinanceAPIError, BinanceTransportError) as exc:
+            except BinanceAPIError as exc:
+                if exc.code == ERR_NO_LISTEN_KEY:
+                    self.stats["listen_key_renewed"] += 1
+                    log.warning("binance listenKey gone (%s %s): a new listenKey and a new user stream",
+                                exc.code, exc.msg)
+                    await ws.close()
+                    return
                 log.warning("binance listenKey keepalive failed: %s", exc)
+            except BinanceTransportError as exc:
+                log.warning("binance listenKey keepalive failed: %s", exc)
+
+    async def _end_at_limit(self, ws) -> None:
+        """Close the connection before the venue's 24 h limit does (a new one is opened and reconciled at once)."""
+        await asyncio.sleep(self.max_connection_s)
+        log.info("binance user stream: %.0f s old, opened again before the venue's 24 h limit", self.max_connection_s)
+        await ws.close()
 
     async def _stream(self) -> None:
         import aiohttp
 
         backoff, ever, connected_ms = 0.1, False, 0
         while not self._closing:
-            ka = None
+            ka = limit = None
             try:
                 lk = (await self.rest.request("POST", "/fapi/v1/listenKey", signed=False, key_only=True))["listenKey"]
                 async with self._session.ws_connect(user_stream_url(self.ws_base, lk, self.user_events),
-                                                    heartbeat=30.0) as ws:
+                                                    heartbeat=self.heartbeat) as ws:
                     if ever:
                         self.stats["reconnects"] += 1
                         self._spawn(self._resync(connected_ms))
                     connected_ms = self.rest.now_ms()
                     ever, backoff = True, 0.1
                     self.connected.set()
-                    ka = asyncio.create_task(self._keepalive())
+                    ka = asyncio.create_task(self._keepalive(ws))
+                    limit = asyncio.create_task(self._end_at_limit(ws))
                     async for msg in ws:
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
@@ -509,6 +699,9 @@ class BinanceGateway(VenueGateway):
                         except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
                             self.stats["bad_events"] += 1
                             log.warning("binance user event dropped: %s", exc)
+                    if not self._closing:
+                        reason = ws.exception() or f"closed (code {ws.close_code})"
+                        log.warning("binance user stream ended: %s", reason)
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, ConnectionError, OSError, BinanceAPIError, BinanceTransportError, KeyError) as exc:
@@ -516,8 +709,9 @@ class BinanceGateway(VenueGateway):
                     log.warning("binance user stream down (%s); reconnecting in %.2fs", type(exc).__name__, backoff)
             finally:
                 self.connected.clear()
-                if ka is not None:
-                    ka.cancel()
+                for t in (ka, limit):
+                    if t is not None:
+                        t.cancel()
             if self._closing:
                 break
             await asyncio.sleep(backoff * (1 + 0.2 * random.random()))
@@ -569,3 +763,4 @@ class BinanceGateway(VenueGateway):
         for sym, br in list(self._bracket.items()):
             if br["placed"] and not self._pos_qty.get(sym):
                 self._spawn(self._clear_bracket(sym))  # closed while the stream was down
+        await self._check_exits()

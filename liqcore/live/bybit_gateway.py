@@ -26,15 +26,18 @@ from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.bybit.codes import CODES
 from liqcore.venues.bybit.rest import (
     CANCEL_BATCH_MAX,
-    RET_DUPLICATE_LINK_ID,
     RET_ORDER_NOT_EXISTS,
     BybitAPIError,
+    BybitBanned,
     BybitRateLimited,
     BybitREST,
     BybitTransportError,
 )
+from liqcore.venues.governor import governor_for
+from liqcore.venues.outcomes import RATE_LIMITED, UNKNOWN
 
 __all__ = ["BybitGateway", "public_clock_offset"]
 
@@ -50,9 +53,15 @@ async def public_clock_offset(rest_url: str, timeout: float = 3.0) -> int:
     ``/v5/market/time`` (no key): what paper trading judges event times by (``Engine.venue_clock``)."""
     import aiohttp
 
+    from liqcore.venues.bybit.codes import BAN_MIN_S, IP_LIMIT, IP_WINDOW_S
+
+    gov = governor_for("bybit", rest_url, limit=IP_LIMIT, window_s=IP_WINDOW_S)
+    await gov.acquire(1.0, "GET /v5/market/time")  # (VenueBanned during a ban: nothing is sent)
     t0 = time.time_ns()
     async with aiohttp.ClientSession() as s:
         async with s.get(rest_url.rstrip("/") + "/v5/market/time", timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            gov.observe(r.status, r.headers, ban_statuses=(403,), min_ban_s=BAN_MIN_S)
+            gov.check()
             body = orjson.loads(await r.read())
     t1 = time.time_ns()
     res = body.get("result") or {}
@@ -83,6 +92,8 @@ class BybitGateway(VenueGateway):
         retry_backoff: float = 0.2,
         ping_interval: float = 20.0,
         stale_after: float | None = None,
+        pong_timeout: float = 10.0,
+        exit_confirm_s: float = 30.0,
         connect_timeout: float = 10.0,
         cancel_wait: float = 1.0,
         settle_coin: str = "USDT",
@@ -107,8 +118,14 @@ class BybitGateway(VenueGateway):
                               fast_create=fast_create)
         self.stream = BybitPrivateStream(
             self._key, self._secret, private_ws_url, on_message=self._on_message, on_connect=self._on_connect,
-            ping_interval=ping_interval, stale_after=stale_after, clock_ms=self.rest.now_ms,
+            ping_interval=ping_interval, stale_after=stale_after, pong_timeout=pong_timeout, clock_ms=self.rest.now_ms,
         )
+        #: how long a re-set exit may take to show live on the venue before the position is closed instead
+        self.exit_confirm_s = float(exit_confirm_s)
+        self._exit_checks: dict[tuple[str, str], asyncio.Task] = {}  # (symbol, "tp"|"sl") -> its check
+        self._exit_levels: dict[tuple[str, str], float] = {}  # (symbol, "tp"|"sl") -> the level last seen live
+        self._exit_again: dict[tuple[str, str], tuple[str, float | None]] = {}  # news while its check ran
+        self._synced_ms = 0  # the venue time up to which the fills and orders are known (a reconcile's start)
         self.create_limiter = SlidingWindowLimiter(create_rate, 1.0)
         self.cancel_limiter = SlidingWindowLimiter(cancel_rate, 1.0)
         self._oid_cid: dict[str, tuple[str, str]] = {}  # venue orderId -> (client_id, kind)
@@ -121,7 +138,7 @@ class BybitGateway(VenueGateway):
         self._resync_task: asyncio.Task | None = None
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"creates": 0, "create_retries": 0, "ambiguous": 0, "duplicates_resolved": 0,
-                      "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0}
+                      "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0, "banned": 0}
         self._started = False
         # (symbol, side) -> the create body of a bracketed post-only limit entry as bytes fragments around
         # its variable slots (qty, price, client id, TP, SL); see prebuild()
@@ -146,6 +163,8 @@ class BybitGateway(VenueGateway):
     async def close(self) -> None:
         if self._resync_task is not None:
             self._resync_task.cancel()
+        for t in list(self._exit_checks.values()):
+            t.cancel()
         await self.stream.close()
         await self.rest.close()
         self._started = False
@@ -364,6 +383,9 @@ class BybitGateway(VenueGateway):
                     res = await self.rest.create_order(body, limiter=self.create_limiter, sent=pre)
                 else:
                     res = await self.rest.create_order(body, limiter=self.create_limiter)
+            except BybitBanned as exc:  # not sent, or refused for the ban: nothing was created
+                self.stats["banned"] += 1
+                raise GatewayError(f"bybit create {cid}: {exc.line}") from None
             except (BybitAPIError, BybitTransportError) as exc:
                 if (done := await self._after_create_error(intent, attempt, exc, self._query_venue)) is None:
                     continue
@@ -382,10 +404,14 @@ class BybitGateway(VenueGateway):
             return u
 
     def _create_error(self, exc: BaseException) -> tuple[str, str]:
+        """What a failed create means, from Bybit's code table (:data:`liqcore.venues.bybit.codes.CODES`):
+        ``retCode 10000`` "Server Timeout" and ``10016`` "Server error" are UNKNOWN (the venue may hold the order:
+        it is asked by orderLinkId before any resend), never a rejection; a timeout, a dropped connection or an
+        HTTP 5xx likewise."""
         if isinstance(exc, BybitRateLimited):  # still rate limited after the REST client's own retries
             return "rate_limited", f"still after retries: {exc.ret_msg}"
         if isinstance(exc, BybitAPIError):
-            return ("duplicate" if exc.ret_code == RET_DUPLICATE_LINK_ID else "refused"), f"{exc.ret_code} {exc.ret_msg}"
+            return CODES.what(exc.ret_code), f"{exc.ret_code} {exc.ret_msg}"
         return "unknown", exc.reason
 
     async def _find_order(self, symbol: str, *, client_id: str | None = None, order_id: str | None = None) -> list[dict]:
@@ -407,12 +433,17 @@ class BybitGateway(VenueGateway):
             try:
                 rows = await self._find_order(symbol, client_id=client_id)
                 break
+            except BybitBanned as exc:  # nothing may be asked until the ban ends
+                last = exc.line
+                break
             except (BybitTransportError, BybitRateLimited) as exc:
                 last = str(exc)
                 await asyncio.sleep(self.retry_backoff * (i + 1))
-            except BybitAPIError as exc:  # e.g. a refused query: no answer about the order
+            except BybitAPIError as exc:
                 last = str(exc)
-                break
+                if CODES.what(exc.ret_code) not in (UNKNOWN, RATE_LIMITED):
+                    break  # a refused query: no answer about the order
+                await asyncio.sleep(self.retry_backoff * (i + 1))  # the venue's timeout / server error: ask again
         if rows is None:
             if required:
                 raise GatewayError(f"bybit query {client_id}: no answer from the venue ({last})")
@@ -435,9 +466,22 @@ class BybitGateway(VenueGateway):
             try:
                 await self.rest.cancel_order(self.category, symbol, order_link_id=client_id, limiter=self.cancel_limiter)
                 break
+            except BybitBanned as exc:
+                raise GatewayError(f"bybit cancel {client_id}: {exc.line}") from None
             except BybitRateLimited as exc:
                 raise GatewayError(f"bybit cancel {client_id}: rate limited ({exc.ret_msg})") from None
             except BybitAPIError as exc:
+                if CODES.what(exc.ret_code) == UNKNOWN:
+                    # "Server Timeout" / "Server error": the cancel may or may not have been done; never
+                    # reported as done until the venue says the order is gone
+                    found = await self._query_venue(symbol, client_id)
+                    if found is not None and found.status in _TERMINAL:
+                        return found
+                    if attempt == 3:
+                        raise GatewayError(f"bybit cancel {client_id}: outcome unknown after {attempt} attempts "
+                                           f"({exc.ret_code} {exc.ret_msg})") from None
+                    await asyncio.sleep(self.retry_backoff * attempt)
+                    continue
                 found = await self._query_venue(symbol, client_id)
                 if found is not None and found.status in _TERMINAL:
                     return found
@@ -540,10 +584,22 @@ class BybitGateway(VenueGateway):
             kw["trailing_stop"] = inst.price_str(dist)
         if not kw:
             return
-        try:
-            await self.rest.set_trading_stop(self.category, symbol, **kw)
-        except (BybitAPIError, BybitTransportError) as exc:
-            raise GatewayError(f"bybit trading-stop {symbol}: {exc}") from None
+        for attempt in range(1, 4):
+            try:
+                await self.rest.set_trading_stop(self.category, symbol, **kw)
+                if take_profit:
+                    self._exit_levels[(symbol, "tp")] = float(take_profit)
+                if stop_loss:
+                    self._exit_levels[(symbol, "sl")] = float(stop_loss)
+                return
+            except BybitBanned as exc:
+                raise GatewayError(f"bybit trading-stop {symbol}: {exc.line}") from None
+            except (BybitAPIError, BybitTransportError) as exc:
+                # the same levels set again are the same exits: an unknown outcome is sent again (bounded)
+                unknown = isinstance(exc, BybitTransportError) or CODES.what(exc.ret_code) == UNKNOWN
+                if not unknown or attempt == 3:
+                    raise GatewayError(f"bybit trading-stop {symbol}: {exc}") from None
+                await asyncio.sleep(self.retry_backoff * attempt)
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
         """Market-close ``symbol``'s position (reduce-only) with ``client_id`` as its orderLinkId."""
@@ -651,6 +707,11 @@ class BybitGateway(VenueGateway):
                     u = self._resolve(parse_order(d))
                     self._store(u)
                     await self._emit(self._update_cbs, u)
+                    if d.get("stopOrderType") and u.kind in ("tp", "sl"):
+                        if u.status in ("cancelled", "deactivated", "rejected"):
+                            self._exit_gone(u.symbol, d, u.reason or str(d.get("orderStatus")))
+                        elif u.status == "new" and d.get("triggerPrice"):
+                            self._exit_levels[(u.symbol, u.kind)] = float(d["triggerPrice"])
                 elif topic == "execution":
                     f = parse_execution(d)
                     if f is not None:
@@ -682,10 +743,14 @@ class BybitGateway(VenueGateway):
         await self._emit(self._fill_cbs, f)
 
     async def _on_connect(self, reconnected: bool) -> None:
-        since = self._last_connect_ms
-        self._last_connect_ms = self.rest.now_ms()
-        if reconnected:
-            self._resync_task = asyncio.create_task(self._resync(since))
+        now = self.rest.now_ms()
+        self._last_connect_ms = now
+        if not reconnected:
+            self._synced_ms = self._synced_ms or now
+            return
+        if self._resync_task is not None and not self._resync_task.done():
+            self._resync_task.cancel()  # (a reconcile still running: this one starts from the same point)
+        self._resync_task = asyncio.create_task(self._resync_until_done(self._synced_ms or now, now))
 
     async def _refresh(self, rows: list[dict]) -> None:
         for r in rows:
@@ -699,14 +764,31 @@ class BybitGateway(VenueGateway):
             if old is None or (old.status, old.filled_qty, old.venue_order_id) != (nu.status, nu.filled_qty, nu.venue_order_id):
                 await self._emit(self._update_cbs, nu)
 
-    async def _resync(self, since_ms: int) -> None:
-        """After a reconnect: report executions and order changes missed while the stream was down."""
+    async def _resync_until_done(self, since_ms: int, connect_ms: int, attempts: int = 8) -> None:
+        """Reconcile after a reconnect (:meth:`_resync`) until it succeeds (at most ``attempts`` tries, backing
+        off; during a ban, after it ends): only then are the fills known up to this connection."""
+        for i in range(attempts):
+            if await self._resync(since_ms):
+                self._synced_ms = max(self._synced_ms, connect_ms)
+                return
+            left = self.rest.gov.ban_left()
+            await asyncio.sleep(left + 0.1 if left > 0 else min(30.0, 0.5 * 2 ** i))
+        log.error("bybit reconcile after reconnect: not done after %d attempts; fills since %d ms may be missing",
+                  attempts, since_ms)
+
+    async def _resync(self, since_ms: int) -> bool:
+        """After a reconnect: report executions (``GET /v5/execution/list`` since ``since_ms``, every page) and
+        order changes missed while the stream was down, each fill once (by ``execId``); then check that every
+        open position still has its take-profit and stop-loss on the venue (:meth:`_check_exit`).  True when
+        the venue answered every question."""
         self.stats["resyncs"] += 1
+        ok = False
         try:
             live = [u for u in list(self._orders.values()) if u.status not in _TERMINAL and u.symbol]
             symbols = {u.symbol for u in live} | set(self._bracket) | {s for s, p in self._positions.items() if p.size > 0}
             for sym in sorted(symbols):
-                execs = await self.rest.get_executions(self.category, symbol=sym, start_ms=max(since_ms - 1000, 0))
+                execs = await self.rest.get_executions(self.category, symbol=sym, start_ms=max(since_ms - 1000, 0),
+                                                       all_pages=True)
                 for e in reversed(execs):
                     try:
                         f = parse_execution(e)
@@ -722,7 +804,127 @@ class BybitGateway(VenueGateway):
                     rows = await self._find_order(u.symbol, client_id=u.client_id)
                 await self._refresh(rows)
             await self._refresh(await self.rest.get_orders(self.category, open_only=0, settle_coin=self.settle_coin))
-            await self.positions()
+            for p in await self.positions():
+                for kind in ("tp", "sl"):
+                    self._schedule_exit_check(p.symbol, kind, "checked after a reconnect", None)
+            ok = True
         except (BybitAPIError, BybitTransportError, GatewayError) as exc:
             log.warning("bybit resync after reconnect failed: %s", exc)
         await self._notify()
+        return ok
+
+    # ------------------------------------------------------------------ exits the venue cancels
+    def _exit_gone(self, symbol: str, d: dict, reason: str) -> None:
+        """An order push of a TP/SL order (``stopOrderType``) that is Cancelled / Deactivated / Rejected: a
+        check (:meth:`_check_exit`) decides whether the position lost that exit (open position, no live exit
+        of the kind left) or not (the position closed, or we replaced it)."""
+        kind = "tp" if "TakeProfit" in str(d.get("stopOrderType")) else "sl" if (
+            "StopLoss" in str(d.get("stopOrderType"))) else ""
+        if not kind or not symbol:
+            return
+        try:
+            level = float(d.get("triggerPrice") or 0.0) or None
+        except (TypeError, ValueError):
+            level = None
+        self._schedule_exit_check(symbol, kind, reason, level)
+
+    def _schedule_exit_check(self, symbol: str, kind: str, reason: str, level: float | None) -> None:
+        """One check at a time per (symbol, exit); news of that exit while one runs (which may have looked
+        before the news) has it checked again when it ends."""
+        key = (symbol, kind)
+        t = self._exit_checks.get(key)
+        if t is not None and not t.done():
+            self._exit_again[key] = (reason, level)
+            return
+        self._exit_checks[key] = asyncio.create_task(self._exit_check_loop(symbol, kind, reason, level))
+
+    async def _exit_check_loop(self, symbol: str, kind: str, reason: str, level: float | None) -> None:
+        """Check until done: a venue that cannot be asked (a ban, a timeout) or an exit that could be neither set
+        again nor closed is checked again later (after the ban ends, else backing off up to 30 s) while the
+        gateway runs."""
+        backoff = 1.0
+        while True:
+            try:
+                done = await self._check_exit(symbol, kind, reason, level)
+            except (BybitAPIError, BybitTransportError, GatewayError, ValueError) as exc:
+                self._protection(symbol, kind, "failed", f"exit check failed: {exc}")
+                done = False
+            again = self._exit_again.pop((symbol, kind), None)
+            if again is not None:
+                reason, level = again
+                continue
+            if done:
+                return
+            left = self.rest.gov.ban_left()
+            await asyncio.sleep(left + 0.1 if left > 0 else backoff)
+            backoff = min(2 * backoff, 30.0)
+
+    async def _live_exit(self, symbol: str, kind: str) -> tuple[float, bool]:
+        """(the position's size, True when a live exit of ``kind`` is on the venue): the open conditional
+        orders of ``symbol`` (``/v5/order/realtime``; stopOrderType TakeProfit / PartialTakeProfit or StopLoss /
+        PartialStopLoss / TrailingStop, Untriggered; "Get Open & Closed Orders": without ``orderFilter`` every kind
+        of order is returned) or the position's own ``takeProfit`` / ``stopLoss``."""
+        rows = await self.rest.get_positions(self.category, symbol=symbol)
+        size, level = 0.0, 0.0
+        for r in rows:
+            try:
+                p = parse_position(r)
+            except ValueError:
+                continue
+            if p.symbol == symbol and p.size > 0:
+                size = p.size
+                level = (p.take_profit if kind == "tp" else p.stop_loss) or 0.0
+        if size <= 0:
+            return 0.0, False
+        types = ("TakeProfit", "PartialTakeProfit") if kind == "tp" else ("StopLoss", "PartialStopLoss", "TrailingStop")
+        for r in await self.rest.get_orders(self.category, symbol=symbol, open_only=0):
+            if r.get("stopOrderType") in types and r.get("orderStatus") in ("Untriggered", "New"):
+                return size, True
+        return size, bool(level)  # (tpslMode Full: the position's own level is its exit)
+
+    async def _check_exit(self, symbol: str, kind: str, reason: str, level: float | None) -> bool:
+        """The rule for an exit the venue cancelled, expired or rejected while the position is open (not at our
+        request): say it lost, set it again at once at the same level (``/v5/position/trading-stop``, a new
+        order); when that is refused or no live exit shows within :attr:`exit_confirm_s`, close the position at
+        market (reduce-only).  Each step said by :meth:`_protection`.  False: not done (the venue could not be
+        asked, or neither could be done): to be checked again."""
+        try:
+            size, live = await self._live_exit(symbol, kind)
+        except (BybitAPIError, BybitTransportError) as exc:
+            log.warning("bybit %s %s exit check: the venue did not answer (%s); asking again later", symbol, kind, exc)
+            return False
+        if size <= 0 or live:
+            return True  # the position closed (its exits went with it), or an exit of that kind is live
+        if level is None:  # (found gone after a reconnect: the level last seen live, else the entry's own)
+            level = self._exit_levels.get((symbol, kind))
+        if level is None:
+            intent = self._intents.get(self._bracket.get(symbol, ""))
+            level = (intent.take_profit if kind == "tp" else intent.stop_loss) if intent is not None else None
+        self._protection(symbol, kind, "lost", reason, level=level)
+        deadline = time.monotonic() + self.exit_confirm_s
+        why = "no level known to set again"
+        if level:
+            try:
+                await self.set_trading_stop(symbol, **({"take_profit": level} if kind == "tp" else {"stop_loss": level}))
+                while time.monotonic() < deadline:
+                    try:
+                        size, live = await self._live_exit(symbol, kind)
+                    except (BybitAPIError, BybitTransportError):
+                        live = False
+                    if live or size <= 0:
+                        self._protection(symbol, kind, "replaced", f"set again at {level}", level=level)
+                        return True
+                    await asyncio.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+                why = f"not live within {self.exit_confirm_s:.0f} s"
+            except GatewayError as exc:
+                why = f"set again refused: {exc}"
+        try:
+            u = await self.close_position(symbol, f"lcx-{kind}-{time.time_ns() % 10**12}")
+        except GatewayError as exc:
+            self._protection(symbol, kind, "failed", f"{why}; close failed: {exc}")
+            return False
+        if u.status == "rejected" and u.reason != "no_position":
+            self._protection(symbol, kind, "failed", f"{why}; close rejected: {u.reason}")
+            return False
+        self._protection(symbol, kind, "closed", why, client_id=u.client_id)
+        return True

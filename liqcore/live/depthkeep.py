@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 
 import orjson
 
+from liqcore.venues.binance import rest as binance_rest
 from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
+from liqcore.venues.governor import VenueBanned, governor_for
 
 log = logging.getLogger("liqcore.record")
 HOUR_NS = 3600 * 1_000_000_000
@@ -32,6 +34,14 @@ SNAPSHOT = {"binance": ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000}
 REST_BASES = {"binance": {"mainnet": "https://fapi.binance.com", "testnet": "https://testnet.binancefuture.com",
                           "demo": "https://demo-fapi.binance.com"},
               "okx": {"mainnet": "https://www.okx.com", "testnet": "https://www.okx.com", "demo": "https://www.okx.com"}}
+#: each venue's REST governor for the snapshots (the host's, shared with its order gateway in the same process):
+#: its weight window, the snapshot's documented weight, the statuses that ban the IP and the used-weight header
+#: (Binance USD-M: 2400 a minute, "Order Book" limit 1000 = weight 20, HTTP 418, X-MBX-USED-WEIGHT-1M)
+GOVERNED = {"binance": {"limits": binance_rest.GOVERNOR_LIMITS, "weight": binance_rest.depth_weight(1000),
+                        "observe": binance_rest.observe_answer}}
+#: snapshot requests of one venue in flight at once: after a gap every book waits for one, and they are asked
+#: for a few at a time (paced by the governor's window), never all at once
+SNAPSHOTS_IN_FLIGHT = 2
 #: a snapshot asked for again after this long without one (s), doubling up to RETRY_MAX_S
 RETRY_S = 1.0
 RETRY_MAX_S = 30.0
@@ -64,6 +74,7 @@ class DepthKeeper:
         self.depth_topic = depth_topic
         self.timeout_s = float(timeout_s)
         self._tasks: dict[str, asyncio.Task] = {}
+        self._in_flight: asyncio.Semaphore | None = None
         self._session = None
         self.counts = {"snapshots": 0, "resubscribed": 0, "failed": 0, "bad_frames": 0}
 
@@ -124,6 +135,11 @@ class DepthKeeper:
                     await self._fetch(sym)
             except asyncio.CancelledError:
                 raise
+            except VenueBanned as ban:  # (the host bans this IP: nothing is asked of it until the ban ends)
+                self.counts["failed"] += 1
+                log.warning("depth: no snapshot of %s %s: %s", self.venue, sym, ban)
+                await asyncio.sleep(max(ban.seconds_left, RETRY_S))
+                continue
             except Exception as e:  # noqa: BLE001 - any failure: said once, asked for again
                 self.counts["failed"] += 1
                 if self.counts["failed"] == 1 or wait >= RETRY_MAX_S:
@@ -149,13 +165,22 @@ class DepthKeeper:
 
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(SNAPSHOTS_IN_FLIGHT)
         path, query = SNAPSHOT[self.venue]
         url = f"{self.rest_base}{path}?{urlencode(query(sym))}"
-        async with self._session.get(url) as r:
-            body = await r.read()
-            recv = self.clock()
-            if r.status != 200:
-                raise RuntimeError(f"HTTP {r.status} from {path}: {body[:200].decode('utf-8', 'replace')}")
+        g = GOVERNED.get(self.venue)
+        async with self._in_flight:
+            gov = governor_for(self.venue, self.rest_base, **g["limits"]) if g else None
+            if gov is not None:
+                await gov.acquire(g["weight"], f"GET {path}")  # (waits out a 429's Retry-After; VenueBanned in a ban)
+            async with self._session.get(url) as r:
+                body = await r.read()
+                recv = self.clock()
+                if gov is not None:
+                    g["observe"](gov, r.status, r.headers)
+                if r.status != 200:
+                    raise RuntimeError(f"HTTP {r.status} from {path}: {body[:200].decode('utf-8', 'replace')}")
         doc = orjson.loads(body)
         if self.venue == "okx" and str(doc.get("code", "0")) != "0":
             raise RuntimeError(f"{path}: code {doc.get('code')} {doc.get('msg', '')}".strip())

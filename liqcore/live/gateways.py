@@ -80,7 +80,8 @@ def _build_bybit(cls, creds: Credentials, rest_url: str, private_url: str, symbo
 
 
 def _build_binance(cls, creds: Credentials, rest_url: str, private_url: str, symbols, network: str, opts: dict):
-    return cls(creds.api_key, creds.api_secret, rest_url, private_url, symbols=symbols)
+    return cls(creds.api_key, creds.api_secret, rest_url, private_url, symbols=symbols,
+               keepalive=opts.get("listen_key_keepalive", 1800.0))
 
 
 def _build_okx(cls, creds: Credentials, rest_url: str, private_url: str, symbols, network: str, opts: dict):
@@ -188,7 +189,8 @@ def load_keys(venue: str, key_file=None, env=None) -> Credentials:
 def make_gateway(venue: str, creds: Credentials, network: str = "mainnet", *, rest_url: str | None = None,
                  private_ws_url: str | None = None, symbols=None, **opts):
     """The venue's order gateway on ``network`` (``rest_url`` / ``private_ws_url``: overrides, as
-    :func:`venue_urls` returns them); ``opts``: the Bybit gateway's ``ping_interval`` / ``stale_after``."""
+    :func:`venue_urls` returns them); ``opts``: the Bybit gateway's ``ping_interval`` / ``stale_after``, the Binance gateway's
+    ``listen_key_keepalive`` (s)."""
     e = entry(venue)
     cls = e.gateway_class()
     return e.build(cls, creds, rest_url or e.rest(network), private_ws_url or e.private_ws(network),

@@ -22,19 +22,21 @@ __all__ = ["OnDemand"]
 
 log = logging.getLogger("liqcore.ondemand")
 
-#: names per message, per venue
-_PER_MESSAGE = {"binance": 200, "bybit": 10, "okx": 50}
 
 
 class OnDemand:
     def __init__(self, venue: str, symbols, *, always=(), opts: dict | None = None, url: str | None = None,
                  network: str = "mainnet", linger_s: float = 10.0, interval_s: float = 0.25, clock=None,
                  rest_url: str | None = None):
-        from liqcore.live.feeds import stream_module
+        from liqcore.venues.registry import venue_names, venue_spec
 
         self.venue = str(venue).lower()
-        if self.venue not in _PER_MESSAGE:
-            raise ValueError(f"venue: data on demand speaks bybit, binance or okx; got {venue!r}")
+        try:
+            #: the venue's on-demand parts (liqcore.venues.<venue>.market)
+            self._spec = venue_spec(self.venue)
+            self._market = self._spec.part("market")
+        except (ValueError, NotImplementedError):
+            raise ValueError(f"venue: data on demand speaks {', '.join(venue_names())}; got {venue!r}") from None
         self.symbols = [str(s).strip().upper() for s in symbols]
         self.always = [str(s).strip().upper() for s in always if str(s).strip()]
         unknown = [s for s in self.always if s not in set(self.symbols)]
@@ -49,7 +51,6 @@ class OnDemand:
         #: the replay's clock (ns; None: the wall clock); :attr:`gated`: frames :meth:`gate` dropped
         self.clock, self.gated = clock, 0
         self._changes = 0  # traded symbols added or dropped (the gate's set made again)
-        self._mod = stream_module(self.venue)
         self._names: dict[str, list] = {}  # symbol -> its per-symbol streams
         self.subscribed: set[str] = set(self.always)
         self._wanted_at: dict[str, float] = {}  # symbol -> time (s, monotonic or replay) it was last wanted
@@ -60,13 +61,10 @@ class OnDemand:
         #: one connection per path category the streams need (Binance: the ``market`` streams and the ``public`` book
         #: data never share one; the other venues: one connection); :attr:`spec` is the first
         self._cats: list = [None]
-        if self.venue == "binance":
+        bases = self._market.connection_bases(self.symbols, url=url, network=network)
+        if list(bases) != [None]:  # streams of several path categories (Binance): one connection each
             probe = self.names(self.symbols[0]) if self.symbols else ["x@aggTrade"]
-            self._cats = list(dict.fromkeys(self._mod.category(n) for n in probe)) or ["market"]
-            bases = {self._mod.category(sp.topics[0]): sp for sp in
-                     self._mod.connection_specs(["X"], url=url, network=network, trades=True, book=True)}
-        else:
-            bases = {None: self._mod.connection_specs(self.symbols[:1], url=url, network=network)[0]}
+            self._cats = list(dict.fromkeys(self._market.category(n) for n in probe)) or [next(iter(bases))]
         self.specs = [ConnectionSpec(venue=self.venue, url=bases[c].url, subscribe=[], topics=[], symbols=[],
                                      ping_payload=bases[c].ping_payload, ping_interval_s=bases[c].ping_interval_s,
                                      is_pong=bases[c].is_pong, send_interval_s=bases[c].send_interval_s)
@@ -104,17 +102,7 @@ class OnDemand:
         return got
 
     def _make_names(self, symbol: str) -> list:
-        v, o = self.venue, self.opts
-        if v == "binance":
-            return [n for n in self._mod.streams([symbol], trades=o.get("trades", True), all_liquidations=True,
-                                                 book=o.get("book", False), mark_price=o.get("mark_price", False))
-                    if not n.startswith("!")]
-        if v == "bybit":
-            return [t for t in self._mod.topics([symbol], trades=o.get("trades", True), tickers=o.get("tickers", False),
-                                                book=o.get("book", False)) if not t.startswith(("allLiquidation.", "liquidation."))]
-        return [a for a in self._mod.args([symbol], trades=o.get("trades", True), book=o.get("book", False),
-                                          funding=o.get("funding", False), open_interest=o.get("open_interest", False),
-                                          mark=o.get("mark", False)) if a.get("channel") != "liquidation-orders"]
+        return self._market.ondemand_names(symbol, self.opts)
 
     def _sends(self, send) -> list:
         """``send`` per connection: a list of them (one per :attr:`specs`), or one callable taking every message."""
@@ -124,18 +112,12 @@ class OnDemand:
         """The venue's ``op`` ("subscribe" | "unsubscribe") messages for the symbols' streams (``cat``: Binance, those
         of that path category alone, what its connection takes)."""
         names = [n for s in sorted(symbols) for n in self.names(s)
-                 if cat is None or self._mod.category(n) == cat]
-        k = _PER_MESSAGE[self.venue]
+                 if cat is None or self._market.category(n) == cat]
+        k = self._market.PER_MESSAGE
         out = []
         for i in range(0, len(names), k):
             self._id += 1
-            chunk = names[i:i + k]
-            if self.venue == "binance":
-                out.append(orjson.dumps({"method": op.upper(), "params": chunk, "id": self._id}))
-            elif self.venue == "bybit":
-                out.append(orjson.dumps({"req_id": f"od{self._id}", "op": op, "args": chunk}))
-            else:
-                out.append(orjson.dumps({"op": op, "args": chunk}))
+            out.append(orjson.dumps(self._market.subscribe_message(op, names[i:i + k], self._id)))
         return out
 
     def _resubscribe_list(self) -> None:
@@ -145,7 +127,7 @@ class OnDemand:
             spec.symbols = sorted(self.subscribed)
             spec.topics = [n if isinstance(n, str) else orjson.dumps(n).decode()
                            for s in spec.symbols for n in self.names(s)
-                           if cat is None or self._mod.category(n) == cat]
+                           if cat is None or self._market.category(n) == cat]
 
     # ------------------------------------------------------------------ the traded symbols change
     def add_symbols(self, symbols) -> list[str]:
@@ -281,7 +263,7 @@ class OnDemand:
         from liqcore.market.klines import KlinesError, fetch_klines
 
         try:
-            name = self._mod.inst_id(symbol) if self.venue == "okx" else symbol  # (OKX asks by instId)
+            name = self._market.wire_name(symbol)  # (OKX asks by instId)
             candles, dropped = await fetch_klines(self.venue, name, start_ms, end_ms, base_url=self.rest_url)
         except (KlinesError, OSError, ValueError) as e:
             self.klines["failed"] += 1
@@ -353,7 +335,8 @@ class OnDemand:
         if getattr(stream, "ask_klines", None) is None or not hasattr(stream, "add_klines"):
             return None
         parse = importlib.import_module(f"liqcore.venues.{self.venue}.parse").parse
-        kw = {"instruments": engine.decoder(self.venue).sink.instruments} if self.venue == "okx" else {}
+        # sizes in contracts (OKX): the parser needs the instruments' contract values
+        kw = {"instruments": engine.decoder(self.venue).sink.instruments} if self._spec.sizes_in_contracts else {}
         keep_ms = int(getattr(stream, "look", 15 * 60 * 10**9)) // 1_000_000 + MINUTE_MS
         tape: dict[str, dict[int, list]] = {}  # symbol -> open ms -> [open, high, low, close, volume]
         trade = int(Kind.TRADE)
@@ -393,9 +376,7 @@ class OnDemand:
         """The name each traded symbol has in its per-symbol frames -> the symbol: Binance's ``"s"`` and Bybit's
         topic suffix are the symbol itself, OKX's ``instId`` is the one live subscription asks for
         (``ETHUSDT`` -> ``ETH-USDT-SWAP``; an instId stays as it is)."""
-        if self.venue != "okx":
-            return {s: s for s in self.symbols}
-        return {self._mod.inst_id(s): s for s in self.symbols}
+        return {self._market.wire_name(s): s for s in self.symbols}
 
     def stats(self) -> dict:
         return {"subscribed": len(self.subscribed), "peak": self.peak, "ever": len(self.ever),

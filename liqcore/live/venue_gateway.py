@@ -26,6 +26,7 @@ from collections import deque
 
 from liqcore.live.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.governor import VenueBanned
 from liqcore.venues.instruments import Instrument
 
 __all__ = ["VenueGateway", "TERMINAL", "field_float"]
@@ -146,6 +147,31 @@ class VenueGateway(GatewayCallbacks, Gateway):
                 await self._emit(self._update_cbs, u)
                 changed.append((kind, u))
         return changed
+
+    # ------------------------------------------------------------------ bans
+    def _governors(self) -> list:
+        """The governors of the REST hosts this gateway sends to: its REST client's ``gov`` when it keeps one, else
+        the process's governors of this venue at the REST client's host."""
+        rest = getattr(self, "rest", None)
+        gov = getattr(rest, "gov", None)
+        if gov is not None:
+            return [gov]
+        if rest is None or not getattr(rest, "base_url", None):
+            return []
+        from liqcore.venues.governor import governors, host_of
+
+        host = host_of(rest.base_url)
+        return [g for g in governors() if g.venue == self.name and g.host == host]
+
+    def banned(self) -> str | None:
+        """The ban line (``str(VenueBanned)``) of the first of this gateway's REST hosts that bans this IP now,
+        else None: the order manager skips a signal while it is not None (nothing is sent into a ban)."""
+        for gov in self._governors():
+            try:
+                gov.check()
+            except VenueBanned as ban:
+                return str(ban)
+        return None
 
     # ------------------------------------------------------------------ the venue's clock
     @property

@@ -11,6 +11,8 @@ import collections
 import math
 import time
 
+from liqcore.venues.registry import spec_or_none
+
 __all__ = ["new_checks", "checklist", "snapshot", "collect"]
 
 
@@ -103,7 +105,7 @@ def collect(eng, m) -> None:
         m.set_counter("liqcore_frames_total", n, venue=v)
     m.set_counter("liqcore_events_total", eng.events)
     for v, d in eng._decoders.items():
-        if v not in eng.venues and v not in ("bybit", "binance", "okx"):
+        if v not in eng.venues and spec_or_none(v) is None:
             continue
         for k, n in (getattr(d, "counters", None) or {}).items():
             if k not in ("frames", "accepted_frames", "events"):

@@ -2,7 +2,10 @@
 
 The details: docs/live.md, "1-minute candles from the venues".
 
-May import: ``aiohttp``, ``numpy`` and this package's ``universe``.
+Each venue's endpoint, request and answer are its own (``liqcore.venues.<venue>.market``, through the venue
+registry).
+
+May import: ``aiohttp``, ``numpy``, ``venues.registry`` and this package's ``universe``.
 """
 from __future__ import annotations
 
@@ -17,9 +20,6 @@ __all__ = ["KLINE_DTYPE", "KlinesError", "fetch_klines", "parse_klines", "MINUTE
 MINUTE_MS = 60_000
 KLINE_DTYPE = np.dtype([("open_ms", "i8"), ("open", "f8"), ("high", "f8"), ("low", "f8"), ("close", "f8"),
                         ("volume", "f8")])
-#: venue -> (path, most rows a request returns)
-_ENDPOINT = {"binance": ("/fapi/v1/klines", 1500), "bybit": ("/v5/market/kline", 1000),
-             "okx": ("/api/v5/market/candles", 300)}
 _TIMEOUT_S = 10.0
 
 
@@ -27,23 +27,22 @@ class KlinesError(ValueError):
     """The venue's candles could not be had (one line: which venue, which URL, why)."""
 
 
-def _rows(venue: str, payload, url: str) -> list:
+def _market(venue):
+    """The venue's market part (its candle endpoint and answers), or KlinesError naming the known venues."""
+    from liqcore.venues.registry import UnknownVenue, venue_spec
+
+    try:
+        return venue_spec(str(venue).lower()).part("market")
+    except (UnknownVenue, NotImplementedError) as exc:
+        raise KlinesError(str(exc)) from None
+
+
+def _rows(market, payload, url: str) -> list:
     """The candle rows of a venue's answer (its error code raised as one line)."""
-    if venue == "binance":
-        if isinstance(payload, dict):  # {"code": -1121, "msg": "Invalid symbol."}
-            raise KlinesError(f"klines: {url} answered code {payload.get('code')} ({payload.get('msg')})")
-        return payload if isinstance(payload, list) else []
-    if venue == "bybit":
-        if not isinstance(payload, dict) or payload.get("retCode") not in (0, "0"):
-            got = payload if not isinstance(payload, dict) else f"retCode {payload.get('retCode')} ({payload.get('retMsg')})"
-            raise KlinesError(f"klines: {url} answered {got}")
-        rows = (payload.get("result") or {}).get("list")
-        return rows if isinstance(rows, list) else []
-    if not isinstance(payload, dict) or str(payload.get("code")) != "0":
-        got = payload if not isinstance(payload, dict) else f"code {payload.get('code')} ({payload.get('msg')})"
-        raise KlinesError(f"klines: {url} answered {got}")
-    rows = payload.get("data")
-    return rows if isinstance(rows, list) else []
+    try:
+        return market.kline_rows(payload, url)
+    except ValueError as exc:
+        raise KlinesError(str(exc)) from None
 
 
 def parse_klines(venue: str, payload, start_ms: int | None = None, end_ms: int | None = None,
@@ -51,11 +50,10 @@ def parse_klines(venue: str, payload, start_ms: int | None = None, end_ms: int |
     """(candles sorted by open time, rows dropped) of one venue answer; only open times in ``[start_ms, end_ms]``
     kept (when given)."""
     v = str(venue).lower()
-    if v not in _ENDPOINT:
-        raise KlinesError(f"venue: expected one of {', '.join(_ENDPOINT)}; got {venue!r}")
-    vol_at = 6 if v == "okx" else 5
+    market = _market(v)
+    vol_at = market.KLINE_VOLUME
     out, dropped = [], 0
-    for row in _rows(v, payload, url or v):
+    for row in _rows(market, payload, url or v):
         try:
             if not isinstance(row, (list, tuple)) or len(row) <= vol_at:
                 raise ValueError
@@ -80,14 +78,6 @@ def parse_klines(venue: str, payload, start_ms: int | None = None, end_ms: int |
     return arr, dropped
 
 
-def _params(venue: str, symbol: str, lo: int, hi: int, limit: int) -> dict:
-    if venue == "binance":
-        return {"symbol": symbol, "interval": "1m", "startTime": lo, "endTime": hi, "limit": limit}
-    if venue == "bybit":
-        return {"category": "linear", "symbol": symbol, "interval": "1", "start": lo, "end": hi, "limit": limit}
-    return {"instId": symbol, "bar": "1m", "after": hi + 1, "before": lo - 1, "limit": limit}
-
-
 async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, base_url: str | None = None,
                        session=None, timeout_s: float = _TIMEOUT_S) -> tuple[np.ndarray, int]:
     """The 1-minute candles of ``symbol`` (the venue's spelling) opened in ``[start_ms, end_ms]``, sorted, and the
@@ -95,13 +85,13 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
     import aiohttp
 
     v = str(venue).lower()
-    if v not in _ENDPOINT:
-        raise KlinesError(f"venue: expected one of {', '.join(_ENDPOINT)}; got {venue!r}")
+    market = _market(v)
     start_ms, end_ms = int(start_ms), int(end_ms)
     if end_ms < start_ms:
         raise KlinesError(f"klines: the span ends ({end_ms} ms) before it starts ({start_ms} ms)")
-    path, limit = _ENDPOINT[v]
-    url = (base_url or REST_URLS[v]).rstrip("/") + path
+    path, limit = market.KLINES
+    base = (base_url or REST_URLS[v]).rstrip("/")
+    url = base + path
     own = session is None
     if own:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s))
@@ -110,7 +100,9 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
         lo = start_ms
         while lo <= end_ms:  # pages of ``limit`` minutes
             hi = min(end_ms, lo + (limit - 1) * MINUTE_MS)
-            got = await get_json(session, url, _params(v, symbol, lo, hi, limit), error=KlinesError, what="klines")
+            q = market.kline_params(symbol, lo, hi, limit)
+            gov = market.governed(base, path, q)  # (the host's governor: weight, bans; None: the venue has none here)
+            got = await get_json(session, url, q, error=KlinesError, what="klines", governed=gov)
             arr, d = parse_klines(v, got, lo, hi, url)
             parts.append(arr)
             dropped += d

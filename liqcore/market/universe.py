@@ -2,7 +2,8 @@
 
 The details: docs/live.md, "A venue's universe of perpetuals".
 
-May import: ``aiohttp``, ``_atomic``, ``cache`` and ``venues.instruments``.
+May import: ``aiohttp``, ``_atomic``, ``cache``, ``venues.instruments``, ``venues.governor`` and
+``venues.binance.rest`` (the governor of Binance's REST host).
 """
 from __future__ import annotations
 
@@ -90,13 +91,26 @@ def _count(d: dict, k: str) -> None:
     d[k] = d.get(k, 0) + 1
 
 
-async def get_json(session, url: str, params: dict | None = None, *, error=UniverseError, what: str = "instrument list"):
+async def get_json(session, url: str, params: dict | None = None, *, error=UniverseError, what: str = "instrument list",
+                   governed=None):
     """A venue's JSON answer to ``GET url``; not reachable, not HTTP 200 or not JSON raises ``error`` (one line,
-    starting with ``what``)."""
+    starting with ``what``).  ``governed``: ``(governor, weight, observe)``: the request first waits for the host's
+    governor (:mod:`liqcore.venues.governor`; during a ban nothing is sent: ``error`` naming the ban) and its answer
+    is reported to it (``observe(governor, status, headers)``: the venue's waits and bans)."""
     import aiohttp
 
+    if governed is not None:
+        from liqcore.venues.governor import VenueBanned
+
+        gov, weight, observe = governed
+        try:
+            await gov.acquire(weight, f"GET {url.split('://', 1)[-1].split('/', 1)[-1].split('?')[0]}")
+        except VenueBanned as ban:
+            raise error(f"{what}: not sent: {ban}") from None
     try:
         async with session.get(url, params=params) as r:
+            if governed is not None:
+                observe(gov, r.status, r.headers)
             if r.status != 200:
                 text = (await r.text())[:200].replace("\n", " ")
                 raise error(f"{what}: {url} answered HTTP {r.status} ({text})")
@@ -142,13 +156,23 @@ def _turnover(rows, key: str, value) -> dict:
     return out
 
 
+def binance_governed(base: str, path: str, params: dict | None = None):
+    """``get_json``'s ``governed`` for a Binance USD-M request: the host's governor, the path's documented weight
+    and the venue's reading of an answer (:mod:`liqcore.venues.binance.rest`)."""
+    from liqcore.venues.binance import rest as br
+    from liqcore.venues.governor import governor_for
+
+    return governor_for("binance", base, **br.GOVERNOR_LIMITS), br.weight_of("GET", path, params), br.observe_answer
+
+
 async def _binance(session, base: str, quote: str, left: dict):
-    info = await _get(session, f"{base}/fapi/v1/exchangeInfo")
+    info = await get_json(session, f"{base}/fapi/v1/exchangeInfo",
+                          governed=binance_governed(base, "/fapi/v1/exchangeInfo"))
     rules: dict = {}
     _take(info.get("symbols") if isinstance(info, dict) else None, left, rules,
           (("contractType", "PERPETUAL", "not_perpetual"), ("quoteAsset", quote, "other_quote"),
            ("status", "TRADING", "not_trading")), "symbol", Instrument.from_binance)
-    tick = await _get(session, f"{base}/fapi/v1/ticker/24hr")
+    tick = await get_json(session, f"{base}/fapi/v1/ticker/24hr", governed=binance_governed(base, "/fapi/v1/ticker/24hr"))
     return rules, _turnover(tick if isinstance(tick, list) else None, "symbol", lambda t: t["quoteVolume"]), {}
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from liqcore.venues.registry import venue_spec
+
 NS_PER_MS = 1_000_000
 #: uniforms drawn per block (8 MB) and rows per kernel call
 U_BLOCK = 1 << 20
@@ -80,7 +82,7 @@ def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = "bybit",
     registry = SymbolRegistry([(venue_s, sym)])
     sid = registry.id(v, sym)
     qdec = float(S._spec(sym).qty_dec)
-    slot = 500 if v == Venue.BYBIT else 1  # ms: a push batch (see recv_times) or one millisecond
+    slot = venue_spec(v).push_batch_ms or 1  # ms: a push batch (see recv_times) or one millisecond
     zgen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(v), 1])))
     pend = None  # rows not finished yet (the last slot reached)
     regime = S.positioning_regime(eff, seed, sym, p)
@@ -138,10 +140,11 @@ def _with_crowding(rows_iter, eff, seed: int, symbol: str, episodes: dict, p: np
 def _recv(ev, venue, feed_latency_ns: int, zgen) -> None:
     """:func:`liqcore.synthetic.market._set_recv` on one part, the normal draws continuing ``zgen``."""
     from liqcore._jit.synth import recv_times
-    from liqcore.types import Flag, Venue
+    from liqcore.types import Flag
 
     z = zgen.standard_normal(len(ev)) if feed_latency_ns > 0 else np.zeros(1)
-    batch_ns = 500 * NS_PER_MS if venue == Venue.BYBIT else 0
-    liq_flags = int(Flag.SYNTHETIC) | (0 if venue == Venue.BYBIT else int(Flag.SAMPLED))
+    spec = venue_spec(int(venue))
+    batch_ns = spec.push_batch_ms * NS_PER_MS
+    liq_flags = int(Flag.SYNTHETIC) | (int(Flag.SAMPLED) if spec.sampled_liquidations else 0)
     ev["venue"] = int(venue)
     recv_times(ev, z, int(feed_latency_ns), batch_ns, 1, int(Flag.SYNTHETIC), liq_flags)

@@ -66,6 +66,16 @@ class FakeBinance(LoopbackVenue):
         self.user_urls: list[str] = []
         self._runner = None
         self.stalled = False  # user-stream events are lost while True (the socket stays open)
+        #: the user stream open but mute: no event pushed and no pong to the client's pings (User Data Streams:
+        #: a connection that stops answering; the client's liveness rule must find it)
+        self.mute_user_stream = False
+        #: v2 account endpoints answer the retirement error (-5000 "GET /fapi/v2/balance is retired, please use
+        #: GET /fapi/v3/balance", the venue's answer to a retired path, as for v1 in 2023); v3 answers as documented
+        self.v2_removed = True
+        self._code_faults: list[dict] = []  # the next answers with a venue error code (unknown outcomes)
+        self.ban_until = 0.0  # monotonic: every request answered HTTP 418 until then
+        self.requests_in_ban = 0  # requests that reached the fake during a ban (each one lengthens a real ban)
+        self.keepalive_answers: list[int] = []  # the code of each listenKey keepalive (0: ok, -1125: no such key)
         #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
         from liqcore.testing.fake_accounts import FakeAccount
 
@@ -96,7 +106,7 @@ class FakeBinance(LoopbackVenue):
         return self
 
     async def stop(self) -> None:
-        for _ws, tr, _ev in list(self._conns):
+        for _ws, tr, _ev, _k in list(self._conns):
             try:
                 tr.abort()
             except Exception:
@@ -118,9 +128,58 @@ class FakeBinance(LoopbackVenue):
     def rate_limit_next(self, k: int = 1, path: str | None = None, retry_after_s: int = 0) -> None:
         self.http_faults.extend(HttpFault("rate_limit", path, status=429, reset_after_ms=retry_after_s * 1000) for _ in range(k))
 
+    # ---- the bad days (each follows the document it names)
+    def unknown_outcome_next(self, k: int = 1, path: str = "/fapi/v1/order", method: str = "POST", *, code: int = -1007,
+                             status: int = 408, created: bool = True) -> None:
+        """The next ``k`` requests to ``method path`` are answered with an unknown outcome: ``-1007`` "Timeout waiting
+        for response from backend server. Send status unknown; execution status unknown." (USD-M "Error Codes", 10xx;
+        with HTTP 408, "General Info", HTTP Return Codes) or ``-1006`` "An unexpected response was received from the
+        message bus. Execution status unknown.".  ``created``: the venue did the request all the same."""
+        msg = {-1007: "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+               -1006: "An unexpected response was received from the message bus. Execution status unknown."}[code]
+        self._code_faults.extend({"path": path, "method": method, "code": code, "msg": msg, "status": status,
+                                  "process": created} for _ in range(k))
+
+    def refuse_next(self, path: str, method: str = "POST", *, code: int = -2019, msg: str = "Margin is insufficient.",
+                    status: int = 400) -> None:
+        """The next ``method path`` is refused with ``code`` (default -2019 "Margin is insufficient.", USD-M "Error
+        Codes", 20xx) and not done."""
+        self._code_faults.append({"path": path, "method": method, "code": code, "msg": msg, "status": status,
+                                  "process": False})
+
+    def ban_next(self, retry_after_s: float = 5.0) -> None:
+        """The next request and every one after it for ``retry_after_s`` seconds are answered HTTP 418 with
+        ``Retry-After`` (the seconds left) and -1003 "Way too much request weight used; IP banned until %s."
+        ("General Info", HTTP Return Codes and IP Limits: an IP auto-banned after 429s; "Error Codes" -1003)."""
+        self._ban_next = float(retry_after_s)
+
+    def expire_listen_keys(self) -> None:
+        """Every listenKey stops existing: the keepalive ``PUT /fapi/v1/listenKey`` answers -1125 "This listenKey
+        does not exist." and the connections opened with it receive nothing more (User Data Streams, "Keepalive
+        User Data Stream": on -1125, POST /fapi/v1/listenKey for a new key)."""
+        self.listen_keys.clear()
+
+    async def venue_cancels_algo(self, client_algo_id: str, status: str = "CANCELED", reason: str = "") -> None:
+        """The venue ends a conditional (algo) order that was not triggered, not at the client's request:
+        ``ALGO_UPDATE`` with ``X`` = ``CANCELED``, ``EXPIRED`` (system-led cancellation) or ``REJECTED`` (denied by
+        the matching engine, e.g. a margin check), shaped as the "Event: Algo Order Update" response example."""
+        o = self.venue.order_by_link(client_algo_id)
+        if o is None or not o.stop_order_type or o.status != "Untriggered":
+            raise KeyError(f"no untriggered algo order {client_algo_id!r}")
+        o.status, o.cancel_type = "Deactivated", "CancelByVenue"
+        o.updated_ms = self.now_ms()
+        now = self.now_ms()
+        kind = "TAKE_PROFIT" if o.stop_order_type == "TakeProfit" else "STOP"
+        await self._send({"e": "ALGO_UPDATE", "T": now, "E": now, "o": {
+            "caid": o.order_link_id, "aid": self._aid(o), "at": "CONDITIONAL",
+            "o": kind + ("_MARKET" if o.order_type == "Market" else ""), "s": o.symbol, "S": o.side.upper(), "ps": "BOTH",
+            "f": "GTC", "q": fmt_num(o.qty), "X": status, "ai": "", "ap": "0.00000", "aq": "0.00000", "act": "0",
+            "tp": fmt_num(o.trigger_price), "p": fmt_num(o.price), "V": "EXPIRE_MAKER", "wt": "CONTRACT_PRICE",
+            "pm": "NONE", "cp": False, "pP": False, "R": True, "tt": 0, "gtd": 0, "rm": reason}})
+
     def drop(self) -> int:
         n = 0
-        for _ws, tr, _ev in list(self._conns):
+        for _ws, tr, _ev, _k in list(self._conns):
             tr.abort()
             n += 1
         self._conns.clear()
@@ -222,18 +281,22 @@ class FakeBinance(LoopbackVenue):
         return out
 
     async def _push(self, pushes: list[tuple[str, dict]]) -> None:
-        events = self._events(pushes)
-        if self.stalled:
+        for ev in self._events(pushes):
+            await self._send(ev)
+
+    async def _send(self, ev: dict) -> None:
+        if self.stalled or self.mute_user_stream:
             return
-        for ev in events:
-            data = orjson.dumps(ev).decode()
-            for ws, _tr, allowed in list(self._conns):
-                if allowed is not None and ev.get("e") not in allowed:
-                    continue  # (the connection's ``events`` allow list)
-                try:
-                    await ws.send_str(data)
-                except (ConnectionError, RuntimeError):
-                    pass
+        data = orjson.dumps(ev).decode()
+        for ws, _tr, allowed, key in list(self._conns):
+            if allowed is not None and ev.get("e") not in allowed:
+                continue  # (the connection's ``events`` allow list)
+            if key not in self.listen_keys:
+                continue  # (a key that no longer exists: its stream gets nothing)
+            try:
+                await ws.send_str(data)
+            except (ConnectionError, RuntimeError):
+                pass
 
     # ------------------------------------------------------------------ user stream
     async def _user_ws(self, request):
@@ -242,19 +305,24 @@ class FakeBinance(LoopbackVenue):
         self.user_urls.append(request.path_qs)
         key = request.match_info.get("key") or request.query.get("listenKey", "")
         events = request.query.get("events")
-        allowed = set(events.split("/")) if events else None
+        # (an ``events=`` present but empty allows nothing: as production, which then sends no event)
+        allowed = None if events is None else {e for e in events.split("/") if e}
         if request.path.startswith("/ws/"):
             allowed = set()  # the retired unrouted path: connects, and is never sent an event
-        ws = web.WebSocketResponse()
+        ws = web.WebSocketResponse(autoping=False)  # (pongs answered below, unless the stream plays mute)
         await ws.prepare(request)
         if key not in self.listen_keys:
             await ws.close(code=4000, message=b"invalid listenKey")
             return ws
-        entry = (ws, request.transport, allowed)
+        entry = (ws, request.transport, allowed, key)
         self._conns.append(entry)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
+                    break
+                if msg.type == WSMsgType.PING and not self.mute_user_stream:
+                    await ws.pong(msg.data)
+                elif msg.type == WSMsgType.CLOSE:
                     break
         finally:
             if entry in self._conns:
@@ -293,6 +361,31 @@ class FakeBinance(LoopbackVenue):
         raw_qs = request.rel_url.raw_query_string
         rec = FakeRequest(method, path, dict(parse_qsl(raw_qs)), None, {}, recv_ns)
         self.requests.append(rec)
+        if getattr(self, "_ban_next", None) is not None:
+            self.ban_until, self._ban_next = time.monotonic() + self._ban_next, None
+        elif time.monotonic() < self.ban_until:
+            self.requests_in_ban += 1
+        if time.monotonic() < self.ban_until:
+            left = max(1, math.ceil(self.ban_until - time.monotonic()))
+            rec.http_status = 418
+            until_ms = self.now_ms() + left * 1000
+            return web.Response(status=418, body=orjson.dumps({"code": -1003, "msg": f"Way too much request weight used; "
+                                                                f"IP banned until {until_ms}. Please use WebSocket "
+                                                                f"Streams for live updates to avoid bans."}),
+                                content_type="application/json", headers={"Retry-After": str(left)})
+        cf = next((f for f in self._code_faults if path == f["path"] and method == f["method"]), None)
+        if cf is not None:
+            self._code_faults.remove(cf)
+            rec.fault = f"code {cf['code']}"
+            if cf["process"]:
+                try:
+                    _result, pushes = self._route(request, method, path, raw_qs)
+                except (_Err, VenueError):
+                    pushes = []
+                await self._push(pushes)
+            rec.http_status, rec.ret_code = cf["status"], cf["code"]
+            return web.Response(status=cf["status"], body=orjson.dumps({"code": cf["code"], "msg": cf["msg"]}),
+                                content_type="application/json")
         fault = None
         for i, f in enumerate(self.http_faults):
             if f.path is None or path.startswith(f.path):
@@ -325,7 +418,23 @@ class FakeBinance(LoopbackVenue):
                 rec.http_status = fault.status
                 return web.Response(status=fault.status, text="Bad Gateway")
             await asyncio.sleep(fault.delay)
-        return web.Response(status=status, body=body, content_type="application/json")
+        return web.Response(status=status, body=body, content_type="application/json",
+                            headers={"X-MBX-USED-WEIGHT-1M": str(self._used_weight(method, path, rec.query))})
+
+    #: the weight of the paths the fake serves ("Request Weight" of each endpoint's page; others 1)
+    _WEIGHTS = {("POST", "/fapi/v1/order"): 0, ("GET", "/fapi/v1/userTrades"): 5, ("GET", "/fapi/v3/account"): 5,
+                ("GET", "/fapi/v3/balance"): 5, ("GET", "/fapi/v3/positionRisk"): 5}
+
+    def _used_weight(self, method: str, path: str, query: dict) -> int:
+        """The IP's weight in the current minute, this request's included ("General Info", IP Limits: every answer
+        carries ``X-MBX-USED-WEIGHT-(intervalNum)(intervalLetter)``; an interval starts every minute);
+        ``fb.other_weight`` is what other programs on the same IP spent this minute."""
+        minute = int(time.time() // 60)
+        if getattr(self, "_weight_minute", None) != minute:
+            self._weight_minute, self._weight_used = minute, 0
+        w = 40 if (path == "/fapi/v1/openOrders" and not query.get("symbol")) else self._WEIGHTS.get((method, path), 1)
+        self._weight_used += w
+        return self._weight_used + int(getattr(self, "other_weight", 0))
 
     def _route(self, request, method: str, path: str, raw_qs: str):
         v = self.venue
@@ -335,6 +444,13 @@ class FakeBinance(LoopbackVenue):
             from liqcore.testing.fake_universe import binance_exchange_info
 
             return binance_exchange_info(v.instruments, self.now_ms()), []
+        if path == "/fapi/v1/depth" and method == "GET" and self.market is not None:
+            # ("Order Book": the market stream's books, ``fb.market.depth_books``; a 429 with Retry-After on it:
+            # ``fb.rate_limit_next(path="/fapi/v1/depth", retry_after_s=...)``)
+            got = self.market._binance_depth(request.query)
+            if isinstance(got, tuple):
+                raise _Err(got[1], got[0]["code"], got[0]["msg"])
+            return got, []
         if path == "/fapi/v1/ticker/24hr":
             from liqcore.testing.fake_universe import binance_tickers
 
@@ -348,6 +464,11 @@ class FakeBinance(LoopbackVenue):
                 lk = uuid.uuid4().hex + uuid.uuid4().hex
                 self.listen_keys[lk] = request.headers["X-MBX-APIKEY"]
                 return {"listenKey": lk}, []
+            if method == "PUT" and request.headers.get("X-MBX-APIKEY") not in self.listen_keys.values():
+                self.keepalive_answers.append(-1125)
+                raise _Err(400, -1125, "This listenKey does not exist.")
+            if method == "PUT":
+                self.keepalive_answers.append(0)
             return {}, []
         p = self._auth(request, raw_qs, signed=True)
         if path == "/fapi/v1/order":
@@ -376,13 +497,13 @@ class FakeBinance(LoopbackVenue):
             return {"code": 200, "msg": "The operation of cancel all open order is done."}, pushes
         if path == "/fapi/v1/openOrders":
             return [self._order_json(o) for o in v.open_orders(p.get("symbol")) if not o.stop_order_type], []
-        if path == "/fapi/v2/positionRisk":
-            out = []
-            for sym, pos in v.positions.items():
-                if pos.size or sym == p.get("symbol"):
-                    out.append({"symbol": sym, "positionAmt": fmt_num(pos.size), "entryPrice": fmt_num(pos.entry_price),
-                                "markPrice": fmt_num(v.last_price.get(sym, 0.0)), "positionSide": "BOTH", "unRealizedProfit": "0"})
-            return out, []
+        if path in ("/fapi/v2/positionRisk", "/fapi/v2/balance", "/fapi/v2/account") and self.v2_removed:
+            v3 = path.replace("/v2/", "/v3/")
+            raise _Err(400, -5000, f"GET {path} is retired, please use GET {v3}")
+        if path in ("/fapi/v2/positionRisk", "/fapi/v3/positionRisk"):
+            return self._position_rows(p.get("symbol"), v3=path.startswith("/fapi/v3")), []
+        if path == "/fapi/v3/account":
+            return self._account_v3(), []
         if path == "/fapi/v1/userTrades":
             start = int(p.get("startTime") or 0)
             out = []
@@ -396,9 +517,13 @@ class FakeBinance(LoopbackVenue):
                             "price": e["execPrice"], "qty": e["execQty"], "commission": e["execFee"], "commissionAsset": "USDT",
                             "time": int(e["execTime"]), "maker": e["isMaker"], "buyer": e["side"] == "Buy"})
             return out[-int(p.get("limit") or 500):], []
-        if path == "/fapi/v2/balance":
-            return [{"asset": "USDT", "balance": fmt_num(v.wallet_balance), "crossWalletBalance": fmt_num(v.wallet_balance),
-                     "availableBalance": fmt_num(v.wallet_balance)}], []
+        if path in ("/fapi/v2/balance", "/fapi/v3/balance"):
+            upnl = self._upnl()
+            return [{"accountAlias": "SgsR", "asset": "USDT", "balance": fmt_num(v.wallet_balance),
+                     "crossWalletBalance": fmt_num(v.wallet_balance), "crossUnPnl": fmt_num(upnl),
+                     "availableBalance": fmt_num(v.wallet_balance + min(upnl, 0.0)),
+                     "maxWithdrawAmount": fmt_num(v.wallet_balance + min(upnl, 0.0)), "marginAvailable": True,
+                     "updateTime": self.now_ms()}], []
         if path == "/fapi/v1/algoOrder":
             if method == "POST":
                 return self._new_algo(p)
@@ -417,6 +542,50 @@ class FakeBinance(LoopbackVenue):
         if got is not None:
             return got, []
         raise _Err(404, -1000, f"unknown path {path}")
+
+    # ---- account V3 ("Account Information V3", "Futures Account Balance V3", "Position Information V3", USD-M
+    # futures "Account" / "Trade" REST pages: the fields of their response examples; unrealized PnL at the last price)
+    def _upnl(self, symbol: str | None = None) -> float:
+        v = self.venue
+        return sum((v.last_price.get(s, p.entry_price) - p.entry_price) * p.size for s, p in v.positions.items()
+                   if p.size and (symbol is None or s == symbol))
+
+    def _position_rows(self, symbol: str | None, v3: bool) -> list[dict]:
+        """V3: only the symbols with a position or open orders are returned ("Position Information V3")."""
+        v, out = self.venue, []
+        for sym, pos in v.positions.items():
+            if symbol and sym != symbol:
+                continue
+            if not pos.size and not (not v3 and sym == symbol):
+                continue
+            mark = v.last_price.get(sym, pos.entry_price)
+            out.append({"symbol": sym, "positionSide": "BOTH", "positionAmt": fmt_num(pos.size),
+                        "entryPrice": fmt_num(pos.entry_price), "breakEvenPrice": fmt_num(pos.entry_price),
+                        "markPrice": fmt_num(mark), "unRealizedProfit": fmt_num(self._upnl(sym)),
+                        "liquidationPrice": "0", "isolatedMargin": "0", "notional": fmt_num(pos.size * mark),
+                        "marginAsset": "USDT", "isolatedWallet": "0", "initialMargin": "0", "maintMargin": "0",
+                        "positionInitialMargin": "0", "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0",
+                        "askNotional": "0", "updateTime": pos.updated_ms})
+        return out
+
+    def _account_v3(self) -> dict:
+        v = self.venue
+        upnl, wb = self._upnl(), v.wallet_balance
+        asset = {"asset": "USDT", "walletBalance": fmt_num(wb), "unrealizedProfit": fmt_num(upnl),
+                 "marginBalance": fmt_num(wb + upnl), "maintMargin": "0", "initialMargin": "0",
+                 "positionInitialMargin": "0", "openOrderInitialMargin": "0", "crossWalletBalance": fmt_num(wb),
+                 "crossUnPnl": fmt_num(upnl), "availableBalance": fmt_num(wb + min(upnl, 0.0)),
+                 "maxWithdrawAmount": fmt_num(wb + min(upnl, 0.0)), "updateTime": self.now_ms()}
+        positions = [{"symbol": r["symbol"], "positionSide": "BOTH", "positionAmt": r["positionAmt"],
+                      "unrealizedProfit": r["unRealizedProfit"], "isolatedMargin": "0", "notional": r["notional"],
+                      "isolatedWallet": "0", "initialMargin": "0", "maintMargin": "0", "updateTime": r["updateTime"]}
+                     for r in self._position_rows(None, v3=True)]
+        return {"totalInitialMargin": "0", "totalMaintMargin": "0", "totalWalletBalance": fmt_num(wb),
+                "totalUnrealizedProfit": fmt_num(upnl), "totalMarginBalance": fmt_num(wb + upnl),
+                "totalPositionInitialMargin": "0", "totalOpenOrderInitialMargin": "0",
+                "totalCrossWalletBalance": fmt_num(wb), "totalCrossUnPnl": fmt_num(upnl),
+                "availableBalance": fmt_num(wb + min(upnl, 0.0)), "maxWithdrawAmount": fmt_num(wb + min(upnl, 0.0)),
+                "assets": [asset], "positions": positions}
 
     def _account_route(self, request, path: str, raw_qs: str):
         """The account endpoints ``liqcore preflight`` reads (:mod:`liqcore.testing.fake_accounts`), signed; None for

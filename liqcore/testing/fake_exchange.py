@@ -86,6 +86,7 @@ class HttpFault:
     delay: float = 0.0
     process: bool = False  # status/delay: handle the request (e.g. create the order) before failing/delaying
     reset_after_ms: int = 200  # rate_limit: X-Bapi-Limit-Reset-Timestamp = now + this
+    message: str = ""  # retcode: the venue's retMsg (``status`` holds the retCode)
 
 
 @dataclass
@@ -210,6 +211,11 @@ class FakeExchange(LoopbackVenue):
         self._rl_windows: dict[str, deque[int]] = {}
         self._push_id = itertools.count(1)
         self._start_evt: asyncio.Event | None = None
+        self.banned_until = 0.0  # monotonic: every REST request answered HTTP 403 until then (:meth:`ban`)
+        #: private websocket upgrades refused (HTTP 503) while True: the private stream stays down, fills go on
+        self.refuse_private = False
+        #: ``(remaining, reset_in_ms)``: every answer's X-Bapi-Limit-Status and X-Bapi-Limit-Reset-Timestamp (None: 9, now)
+        self.limit_status: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -282,6 +288,43 @@ class FakeExchange(LoopbackVenue):
         """Delay the next ``k`` matching responses; ``process=True``: the request takes effect before the delay
         (the order IS created but the answer comes late), ``False``: it takes effect after the delay."""
         self.faults.http.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
+
+    def ret_code_next(self, k: int = 1, code: int = 10000, message: str = "Server Timeout", path: str | None = None,
+                      process: bool = False) -> None:
+        """The next ``k`` matching requests are answered HTTP 200 with ``retCode code`` ("Error Codes",
+        https://bybit-exchange.github.io/docs/v5/error: 10000 "Server Timeout", 10016 "Server error."); with
+        ``process`` the request takes effect first (the order IS created / cancelled: the outcome the code leaves
+        unknown), without it nothing is done."""
+        self.faults.http.extend(HttpFault("retcode", path, status=int(code), process=process, message=message)
+                                for _ in range(k))
+
+    def ban(self, seconds: float = 600.0) -> None:
+        """Ban this IP for ``seconds``: every REST request is answered HTTP 403 "access too frequent" until then
+        (Rate Limit, "HTTP IP limit", https://bybit-exchange.github.io/docs/v5/rate-limit: "If you encounter the
+        error '403, access too frequent', ... terminate all HTTP sessions and wait for at least 10 minutes")."""
+        self.banned_until = time.monotonic() + float(seconds)
+
+    def cancel_exit(self, symbol: str, kind: str = "StopLoss", cancel_type: str = "CancelByAdmin") -> int:
+        """The venue cancels the position's open take-profit (``kind`` "TakeProfit") or stop-loss ("StopLoss")
+        conditional orders, not at our request: each goes ``Deactivated`` with ``cancelType`` (an enum of
+        "Enums Definitions", cancelType: CancelByAdmin, ...), pushed on the ``order`` topic ("Order" stream:
+        stopOrderType TakeProfit / StopLoss / PartialTakeProfit / PartialStopLoss), and the position's level is
+        cleared.  Returns how many were cancelled (the pushes go out from the caller's loop)."""
+        kinds = (kind, "Partial" + kind)
+        pushes = []
+        for o in self.venue.open_orders(symbol):
+            if o.stop_order_type in kinds and o.status == "Untriggered":
+                o.status, o.cancel_type = "Deactivated", cancel_type
+                pushes.append(self.venue._touch(o))
+        if pushes:
+            pos = self.venue.position(symbol)
+            if kind == "TakeProfit":
+                pos.take_profit = 0.0
+            else:
+                pos.stop_loss = 0.0
+            pushes.append(self.venue._pos_push(symbol))
+            asyncio.get_running_loop().create_task(self._push_private(pushes))
+        return len(pushes) - 1 if pushes else 0
 
     def drop(self, which: str = "all") -> int:
         """Close the ``public``/``private``/``all`` websocket connections abruptly (no close frame)."""
@@ -522,6 +565,8 @@ class FakeExchange(LoopbackVenue):
     async def _private_ws(self, request):
         from aiohttp import WSMsgType, web
 
+        if self.refuse_private:
+            return web.Response(status=503, text="Service Unavailable")
         ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
         c = _Conn("private", ws, request.transport)
@@ -686,7 +731,13 @@ class FakeExchange(LoopbackVenue):
             except Exception:
                 log.exception("on_request hook failed")
         self._req_evt.set()
+        if time.monotonic() < self.banned_until:
+            rec.http_status, rec.fault = 403, "banned"
+            return web.Response(status=403, text="access too frequent")
         fault = self._take_fault(path)
+        if fault is not None and fault.kind == "retcode" and not fault.process:
+            rec.http_status, rec.ret_code = 200, fault.status
+            return web.Response(body=self._envelope(fault.status, fault.message), content_type="application/json")
         if fault is not None:
             rec.fault = fault.kind
             if fault.kind == "rate_limit":
@@ -708,6 +759,9 @@ class FakeExchange(LoopbackVenue):
         status, code, msg, result, headers = await self._handle_rest(request, path, raw, query, body, recv_ns)
         rec.http_status, rec.ret_code = status, code
         if fault is not None and fault.process:
+            if fault.kind == "retcode":  # done, and answered as if it were not known
+                rec.ret_code = fault.status
+                return web.Response(body=self._envelope(fault.status, fault.message), content_type="application/json")
             if fault.kind == "status":
                 rec.http_status = fault.status
                 return web.Response(status=fault.status, text="Bad Gateway")
@@ -722,6 +776,9 @@ class FakeExchange(LoopbackVenue):
 
     async def _handle_rest(self, request, path, raw, query, body, recv_ns):
         headers = {"X-Bapi-Limit": str(self.rate_limit or 10), "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": str(self.now_ms())}
+        if self.limit_status is not None:  # (Rate Limit, API Rate Limit: the remaining requests, and the reset time)
+            headers["X-Bapi-Limit-Status"] = str(self.limit_status[0])
+            headers["X-Bapi-Limit-Reset-Timestamp"] = str(self.now_ms() + int(self.limit_status[1]))
         method = request.method
         public = path in ("/v5/market/time", "/v5/market/instruments-info", "/v5/market/tickers")
         routes = {

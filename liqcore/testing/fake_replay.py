@@ -77,7 +77,7 @@ def _plausible_recv(items: Iterator[tuple[int, bytes]], st: dict) -> Iterator[tu
 
 
 def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) -> Iterator[tuple[int, bytes]]:
-    from liqcore.io import _Blocks, _warn_stderr
+    from liqcore.io import Blocks, warn_stderr
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -90,7 +90,7 @@ def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) 
             files.append(p)
     st = stats
     for path in files:
-        blocks = _Blocks(path)
+        blocks = Blocks(path)
         lineno = 0
         for block in blocks:
             for line in block.splitlines():
@@ -124,7 +124,7 @@ def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) 
                     yield recv_ns, orjson.dumps(frame)
         if blocks.truncated:
             st["truncated_file"] = st.get("truncated_file", 0) + 1
-            (warn or _warn_stderr)(blocks.truncation_note())
+            (warn or warn_stderr)(blocks.truncation_note())
 
 
 def frames_from_objects(items: Iterable[tuple[int, object]]) -> Iterator[tuple[int, bytes]]:

@@ -110,6 +110,12 @@ class FakeMarketStream:
         #: ``(update id, bids, asks)`` at the time of the request (bids best first, asks best first, each
         #: ``[price, size]`` strings); Binance calls the id ``lastUpdateId``, OKX ``seqId``
         self.depth_books: dict = {}
+        #: Binance: the Retry-After (s) of each of the next ``GET /fapi/v1/depth`` answered HTTP 429 -1003 ("General
+        #: Info", HTTP Return Codes: 429 when breaking a request rate limit, with Retry-After)
+        self.depth_rate_limits: list[int] = []
+        self.depth_delay_s = 0.0  # each depth snapshot answered this late (requests in flight overlap)
+        self.depth_times: list[float] = []  # monotonic time of each depth snapshot request
+        self.depth_in_flight = self.depth_max_in_flight = 0
 
     @property
     def ws_url(self) -> str:
@@ -142,6 +148,18 @@ class FakeMarketStream:
         for path, answer in rest.items():
             async def handler(request, answer=answer):
                 self.rest_requests.append(request.path)
+                if request.path == "/fapi/v1/depth":
+                    self.depth_times.append(time.monotonic())
+                    if self.depth_rate_limits:
+                        ra = self.depth_rate_limits.pop(0)
+                        return web.json_response({"code": -1003, "msg": "Too many requests; current limit of IP is "
+                                                  "2400 requests per minute."}, status=429, headers={"Retry-After": str(ra)})
+                    self.depth_in_flight += 1
+                    self.depth_max_in_flight = max(self.depth_max_in_flight, self.depth_in_flight)
+                    try:
+                        await asyncio.sleep(self.depth_delay_s)
+                    finally:
+                        self.depth_in_flight -= 1
                 got = answer(request.query)
                 body, status = got if isinstance(got, tuple) else (got, 200)
                 return web.json_response(body, status=status, dumps=lambda o: orjson.dumps(o).decode())

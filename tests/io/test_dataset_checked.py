@@ -259,9 +259,9 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     """A partition's rows pass :func:`row_problems` exactly when the contract's reader keeps every one
     of them unchanged (an empty quote side's price it would set to 0 counts as a change)."""
     from liqcore.dataset.write import _ROW_DTYPE
-    from liqcore.io.base import _FileState
+    from liqcore.io.base import FileState
     from liqcore.dataset.checked import row_problems
-    from liqcore.io.contract import _load_table
+    from liqcore.io.contract import contract_table
     from liqcore.types import SymbolRegistry
     from liqcore.venues.common import Sink
 
@@ -272,8 +272,8 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     table = pa.table({"ts_event_ns": r["ts_event_ns"], "ts_recv_ns": r["ts_recv_ns"], "kind": r["kind"],
                       "side": r["side"], "price": r["price"], "qty": r["qty"], "flags": r["flags"],
                       "venue": ["bybit"] * len(r), "symbol": [sym] * len(r)})
-    st_ = _FileState("x", Sink(SymbolRegistry(), None), False, "parquet")
-    out = _load_table(table, st_, lambda row: str(row), null_reason="missing_field")
+    st_ = FileState("x", Sink(SymbolRegistry(), None), False, "parquet")
+    out = contract_table(table, st_, lambda row: str(row), null_reason="missing_field")
     unchanged = len(out) == len(r) and np.array_equal(out["price"], r["price"], equal_nan=True)
     assert (row_problems(r, sym) == 0) == unchanged
 
@@ -356,7 +356,7 @@ def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
     columns, then compares the rows that hash alike byte for byte: the rows and groups a comparison of every
     row's bytes gives, also when the hash collides (``buckets``: the hash cut to 1 or 2 values; 0: the real hash).  A
     quote's bid and ask (same times, other side and price) are never duplicates."""
-    from liqcore.dataset import write as DS
+    from liqcore.dataset import rows as DS
 
     n = len(te)
     r = np.zeros(n, DS._ROW_DTYPE)
@@ -419,7 +419,7 @@ def test_old_and_new_rows_merge_as_their_concatenation_stably_sorted(a, b, split
     """A partition's old rows (a file's two sections, each sorted by event time) and a file's new rows (sorted)
     are merged in one array, as their concatenation stably sorted would be; new rows out of order: the
     concatenation, which the merge sorts."""
-    from liqcore.dataset import write as DS
+    from liqcore.dataset import rows as DS
 
     old, new = np.zeros(len(a), DS._ROW_DTYPE), np.zeros(len(b), DS._ROW_DTYPE)
     k = min(split, len(a))
@@ -573,7 +573,7 @@ def test_the_load_rule_pass_leaves_quotes_out_with_the_same_result(rows):
     """The merge's load-rule duplicate pass runs over the rows sharing a time that are not quotes: the rows
     kept are those the pass over every row sharing a time keeps (the rule never pairs quotes), so a day of a
     busy book is not copied for it."""
-    from liqcore.dataset import write as DS
+    from liqcore.dataset import rows as DS
 
     r = np.zeros(len(rows), DS._ROW_DTYPE)
     r["ts_event_ns"] = sorted(x[0] for x in rows)
@@ -602,7 +602,7 @@ def test_duplicates_in_runs_of_two_are_found_by_comparing_the_two_rows(te, data)
     by comparing their two rows' bytes, longer runs by the hash: together the rows and groups a comparison
     of every row's bytes gives (NaN, 0.0 and -0.0 prices told apart by their bytes, as the file keeps
     them), also over a run's quote rows alone (rows of one run that are not neighbours)."""
-    from liqcore.dataset import write as DS
+    from liqcore.dataset import rows as DS
 
     n = len(te)
     r = np.zeros(n, DS._ROW_DTYPE)
@@ -822,7 +822,7 @@ def test_the_rows_an_earlier_source_cancels_are_the_rule_written_out(te, data):
     hands them source by source, the rule does not count on it) drops the quote rows the rule written out
     row by row drops: each source added in turn, a row already held as often as this source has shown it
     cancels it."""
-    from liqcore.dataset import write as DS
+    from liqcore.dataset import rows as DS
 
     n = len(te)
     r = np.zeros(n, DS._ROW_DTYPE)

@@ -101,28 +101,32 @@ def test_a_second_writer_fails_or_waits_naming_the_holder(tmp_path, market):
     f = tmp_path / "all.parquet"
     save_events(market.events, f, registry=market.registry)
     ds = tmp_path / "ds"
+    # the holder keeps the lock until told to let go (a line on its stdin): no race with a slow start on a busy machine
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from liqcore.dataset import dataset_lock\n"
-         "with dataset_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(float(sys.argv[2]))",
-         str(ds), "3"], env=_env(), cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+         "import sys; from liqcore.dataset import dataset_lock\n"
+         "with dataset_lock(sys.argv[1]):\n    print('locked', flush=True); sys.stdin.readline()",
+         str(ds)], env=_env(), cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert (ds / LOCK).read_text().split() == [str(holder.pid)]
         # not waiting: fails at once, one line naming the holder's pid, nothing written
         r = subprocess.run(_convert([f], ds, "--lock-wait", "0"), env=_env(), cwd=tmp_path, capture_output=True,
-                           text=True, timeout=60)
+                           text=True, timeout=120)
         assert r.returncode == 2, r.stderr
         assert f"pid {holder.pid}" in r.stderr and "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
         assert not (ds / MANIFEST).exists() and not list(ds.glob("venue=*"))
         # waiting: says so, then converts once the holder is gone
-        t0 = time.monotonic()
-        r = subprocess.run(_convert([f], ds, "--lock-wait", "30s"), env=_env(), cwd=tmp_path, capture_output=True,
-                           text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
-        assert f"being written by pid {holder.pid}: waiting" in r.stderr
-        assert holder.wait(timeout=10) == 0 and time.monotonic() - t0 < 30
+        waiter = subprocess.Popen(_convert([f], ds, "--lock-wait", "120s"), env=_env(), cwd=tmp_path,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = waiter.stderr.readline()  # (blocks until the waiter says it waits: a bound, the test's timeout)
+        assert f"being written by pid {holder.pid}: waiting" in first, first
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=60) == 0
+        _out, rest = waiter.communicate(timeout=120)
+        assert waiter.returncode == 0, first + rest
     finally:
         holder.kill()
         holder.wait()

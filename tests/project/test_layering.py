@@ -432,18 +432,8 @@ def private_imports(mods: dict[str, Path]) -> list[str]:
     return bad
 
 
-#: private names still taken across packages in files other work owns this round (the io readers and
-#: the dataset front; the judge's key-file checks): each entry is one import to make public there
-PRIVATE_IMPORTS_PENDING = {
-    "liqcore/commands/_scale.py": {"liqcore.dataset.read._open"},
-    "liqcore/dataset/write.py": {"liqcore.io._expand", "liqcore.io._warn_stderr", "liqcore.io._unreadable_why"},
-    # the dataset's reader builds on the readers' base (it lived in liqcore.io until the dataset got its room)
-    "liqcore/dataset/read.py": {"liqcore.io.base._FileState", "liqcore.io.contract._load_table",
-                                "liqcore.io.plausible._sane_ids", "liqcore.io.contract._dictionary",
-                                "liqcore.io.base._warn_stderr", "liqcore.io.plausible._future_mask"},
-    "liqcore/judge/__init__.py": {"liqcore.secrets._check_private", "liqcore.secrets._parse_key_file"},
-    "liqcore/testing/fake_replay.py": {"liqcore.io._Blocks", "liqcore.io._warn_stderr"},
-}
+#: private names still taken across packages (none: each shared one is public in its package)
+PRIVATE_IMPORTS_PENDING: dict[str, set] = {}
 #: modules that still keep an old import path, in files other work owns this round
 SHIMS_PENDING = {"liqcore/strategies/base.py"}
 

@@ -478,3 +478,64 @@ def test_command_line_server_prints_urls_and_stops(tmp_path):
         p.send_signal(signal.SIGTERM)
         p.wait(10)
     assert p.returncode == 0
+
+
+# ----------------------------------------------------------------- the venue's bad days (issue 67), each per its document
+def test_ret_code_next_answers_server_timeout_with_or_without_doing_it():
+    """Bybit v5 "Error Codes" (https://bybit-exchange.github.io/docs/v5/error): retCode 10000 "Server Timeout" with
+    HTTP 200; with ``process`` the order exists though the answer says otherwise."""
+    async def main():
+        async with FakeExchange() as fx, aiohttp.ClientSession() as s:
+            fx.set_last_price("ETHUSDT", 2500)
+            fx.ret_code_next(1, code=10000, path="/v5/order/create")
+            st, doc, _ = await _rest(s, fx, "POST", "/v5/order/create", ENTRY)
+            assert (st, doc["retCode"], doc["retMsg"]) == (200, 10000, "Server Timeout")
+            assert not fx.orders_with_link(ENTRY["orderLinkId"])
+            fx.ret_code_next(1, code=10016, message="Server error.", path="/v5/order/create", process=True)
+            st, doc, _ = await _rest(s, fx, "POST", "/v5/order/create", ENTRY)
+            assert (st, doc["retCode"]) == (200, 10016) and len(fx.orders_with_link(ENTRY["orderLinkId"])) == 1
+
+    run(main())
+
+
+def test_ban_answers_every_request_403_access_too_frequent():
+    """Bybit v5 "Rate Limit", HTTP IP limit: "403, access too frequent" on every request of the IP while banned."""
+    async def main():
+        async with FakeExchange() as fx, aiohttp.ClientSession() as s:
+            fx.ban(0.3)
+            for path in ("/v5/market/time", "/v5/order/realtime"):
+                st, text, _ = await _rest(s, fx, "GET", path, {"category": "linear"})
+                assert st == 403 and text == "access too frequent"
+            await asyncio.sleep(0.35)
+            st, doc, _ = await _rest(s, fx, "GET", "/v5/market/time")
+            assert st == 200 and doc["retCode"] == 0
+
+    run(main())
+
+
+def test_refused_private_socket_and_exit_cancelled_by_the_venue():
+    """``refuse_private``: the private websocket upgrade answered 503 (the stream cannot reconnect).  ``cancel_exit``:
+    "Order" stream, a TP/SL order (stopOrderType StopLoss) Deactivated with cancelType CancelByAdmin ("Enums
+    Definitions", cancelType) and the position's stopLoss cleared ("Position" stream)."""
+    async def main():
+        async with FakeExchange() as fx, aiohttp.ClientSession() as s:
+            fx.refuse_private = True
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await s.ws_connect(fx.private_ws_url)
+            fx.refuse_private = False
+            ws = await _private(s, fx)
+            fx.set_last_price("ETHUSDT", 2500)
+            st, doc, _ = await _rest(s, fx, "POST", "/v5/order/create", ENTRY)
+            assert doc["retCode"] == 0
+            await fx.trade("ETHUSDT", 2496.0)
+            await _collect(ws, lambda fr: _orders(fr, stopOrderType="StopLoss", orderStatus="Untriggered"))
+            assert fx.cancel_exit("ETHUSDT", "StopLoss") == 1
+            frames = await _collect(ws, lambda fr: fr and fr[-1].get("topic") == "position"
+                                    and _orders(fr, stopOrderType="StopLoss", orderStatus="Deactivated"))
+            gone = _orders(frames, stopOrderType="StopLoss", orderStatus="Deactivated")
+            assert len(gone) == 1 and gone[0]["cancelType"] == "CancelByAdmin"
+            pos = frames[-1]["data"][-1]
+            assert float(pos["size"]) > 0 and pos["stopLoss"] in ("", "0") and float(pos["takeProfit"]) == 2500
+            await ws.close()
+
+    run(main())

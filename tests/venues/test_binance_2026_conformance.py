@@ -90,7 +90,7 @@ def test_the_documented_signature_vector_and_the_fake_checks_it():
         async with FakeBinance(api_keys={"k": secret}) as fb, aiohttp.ClientSession() as s:
             now = fb.now_ms()
             q = f"recvWindow=5000&timestamp={now}"
-            url = f"{fb.rest_url}/fapi/v2/balance?{q}&signature="
+            url = f"{fb.rest_url}/fapi/v3/balance?{q}&signature="  # (v2 retired: "Futures Account Balance V3")
             good = await (await s.get(url + sign(secret, q), headers={"X-MBX-APIKEY": "k"})).json()
             bad = await (await s.get(url + sign("other", q), headers={"X-MBX-APIKEY": "k"})).json()
             return good, bad
@@ -172,6 +172,16 @@ def test_the_user_stream_takes_the_private_route_with_its_events_allow_list():
                    "&events=ORDER_TRADE_UPDATE/ALGO_UPDATE/ACCOUNT_UPDATE/listenKeyExpired")
     assert bs.user_stream_url("ws://127.0.0.1:9", "k/+", ()) == "ws://127.0.0.1:9/private/ws?listenKey=k%2F%2B"
     assert bs.user_stream_url("wss://demo-fstream.binance.com", "k", ()).startswith("wss://demo-fstream.binance.com/private/")
+
+
+def test_the_user_stream_never_asks_for_an_empty_events_allow_list():
+    """[NOTICE]: ``events`` is the allow list of the user stream's events; an ``events=`` with nothing in it allows
+    nothing (on production the stream then stays silent): an empty list, or one of blank names, sends no ``events``
+    parameter at all (every event)."""
+    for events in ((), [], ("",), (" ", "")):
+        url = bs.user_stream_url("wss://fstream.binance.com", "abc", events)
+        assert url == "wss://fstream.binance.com/private/ws?listenKey=abc" and "events=" not in url
+    assert bs.user_stream_url("ws://h:1", "k", ("", "ORDER_TRADE_UPDATE")).endswith("&events=ORDER_TRADE_UPDATE")
 
 
 # ------------------------------------------------------------------ the fake market stream enforces the routes

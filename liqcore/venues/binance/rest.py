@@ -16,10 +16,64 @@ from urllib.parse import urlencode
 import orjson
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.governor import VenueBanned, governor_for
 from liqcore.venues.rest_session import RESTSession
 
 __all__ = ["sign", "signed_query", "BASE_URL", "TESTNET_URL", "BinanceREST", "BinanceError", "BinanceAPIError",
-           "BinanceRateLimited", "BinanceTransportError"]
+           "BinanceRateLimited", "BinanceBanned", "BinanceTransportError", "REQUEST_WEIGHT_1M", "weight_of",
+           "depth_weight", "klines_weight", "USED_WEIGHT_HEADER", "GOVERNOR_LIMITS", "BAN_MIN_S", "observe_answer"]
+
+#: the IP's request weight per minute (USD-M futures "General Info", "IP Limits", and ``GET /fapi/v1/exchangeInfo``
+#: ``rateLimits``: ``REQUEST_WEIGHT`` / ``MINUTE`` / 2400)
+REQUEST_WEIGHT_1M = 2400
+#: the venue's own count of the weight this IP used in the current minute, on every answer ("General Info", "IP Limits")
+USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+#: each endpoint's documented "Request Weight" (on the IP limit); an endpoint not listed counts 1
+_WEIGHTS = {("POST", "/fapi/v1/order"): 0,  # ("0 on IP rate limit"; 1 on the order-count limits)
+            ("GET", "/fapi/v1/userTrades"): 5, ("GET", "/fapi/v3/account"): 5, ("GET", "/fapi/v3/balance"): 5,
+            ("GET", "/fapi/v3/positionRisk"): 5, ("GET", "/fapi/v2/account"): 5, ("GET", "/fapi/v2/balance"): 5,
+            ("GET", "/fapi/v2/positionRisk"): 5, ("GET", "/fapi/v1/openAlgoOrders"): 1}
+
+
+#: the governor of a Binance USD-M REST host: its weight window (:func:`liqcore.venues.governor.governor_for`)
+GOVERNOR_LIMITS = {"limit": REQUEST_WEIGHT_1M, "window_s": 60.0}
+#: the ban of an HTTP 418 without ``Retry-After``: the shortest the venue documents ("IP Limits": 2 minutes to 3 days)
+BAN_MIN_S = 120.0
+
+
+def observe_answer(gov, status: int, headers) -> float:
+    """Report one Binance answer to its host's governor: ``X-MBX-USED-WEIGHT-1M``, a 429's ``Retry-After`` (every
+    caller waits), a 418's ban for its ``Retry-After`` (every caller stopped).  Returns the wait it imposed (s)."""
+    headers = headers or {}
+    return gov.observe(status, headers, ban_statuses=(418,), used_header=USED_WEIGHT_HEADER,
+                       min_ban_s=0.0 if headers.get("Retry-After") else BAN_MIN_S)
+
+
+def klines_weight(limit: int) -> int:
+    """``GET /fapi/v1/klines``' weight by ``limit`` ("Kline/Candlestick Data": [1,100) 1; [100,500) 2; [500,1000] 5;
+    > 1000 10)."""
+    limit = int(limit)
+    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+
+
+def depth_weight(limit: int) -> int:
+    """``GET /fapi/v1/depth``'s weight by ``limit`` ("Order Book": 5, 10, 20, 50 -> 2; 100 -> 5; 500 -> 10;
+    1000 -> 20)."""
+    limit = int(limit)
+    return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
+
+
+def weight_of(method: str, path: str, params: dict | None = None) -> int:
+    """The documented IP weight of one request (``openOrders`` without a symbol: 40; ``depth``: by its limit)."""
+    if path == "/fapi/v1/openOrders" and method == "GET":
+        return 1 if (params or {}).get("symbol") else 40
+    if path == "/fapi/v1/depth":
+        return depth_weight((params or {}).get("limit", 500))
+    if path == "/fapi/v1/klines":
+        return klines_weight((params or {}).get("limit", 500))
+    if path == "/fapi/v1/ticker/24hr" and method == "GET":
+        return 1 if (params or {}).get("symbol") else 40
+    return _WEIGHTS.get((method, path), 1)
 
 BASE_URL = "https://fapi.binance.com"
 TESTNET_URL = "https://testnet.binancefuture.com"
@@ -78,7 +132,16 @@ class BinanceAPIError(BinanceError):
 
 
 class BinanceRateLimited(BinanceAPIError):
-    """HTTP 429/418 still returned after the client's retries."""
+    """HTTP 429 still returned after the client's retries (the host's governor paused every caller meanwhile)."""
+
+
+class BinanceBanned(BinanceRateLimited):
+    """The host bans this IP (HTTP 418, or a wait longer than the governor's bound): nothing was sent, or the
+    request that met the ban was not processed.  ``ban``: the :class:`VenueBanned` (its line is the message)."""
+
+    def __init__(self, path: str, ban: VenueBanned) -> None:
+        super().__init__(path, -1003, str(ban), 418)
+        self.ban = ban
 
 
 class BinanceTransportError(BinanceError):
@@ -92,7 +155,10 @@ class BinanceTransportError(BinanceError):
 class BinanceREST(RESTSession):
     """Signed Binance USD-M futures REST client (aiohttp).  Every parameter goes in the query string (also
     for POST/DELETE), followed by ``recvWindow``, ``timestamp`` and ``signature``; the key goes in
-    ``X-MBX-APIKEY``.  HTTP 429/418 are retried after ``Retry-After``; 5xx and timeouts raise
+    ``X-MBX-APIKEY``.  Every request goes through the governor of its host (:func:`governor_for`: the documented
+    weight of 2400 a minute, ``X-MBX-USED-WEIGHT-1M``): an HTTP 429 pauses every caller of the host for its
+    ``Retry-After`` and is retried (``rate_limit_retries`` times); an HTTP 418 bans the host for its
+    ``Retry-After`` (every caller stopped: :class:`BinanceBanned`, never retried); 5xx, 408 and timeouts raise
     :class:`BinanceTransportError` (outcome unknown); other refusals raise :class:`BinanceAPIError`."""
 
     def __init__(self, api_key: str | Secret, api_secret: str | Secret, base_url: str = BASE_URL, *,
@@ -105,6 +171,8 @@ class BinanceREST(RESTSession):
         self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
         self.recv_window = int(recv_window)
         self._hold_session(base_url, timeout, rate_limit_retries, session)
+        #: the governor of this REST host, shared by every caller of it in the process
+        self.gov = governor_for("binance", self.base_url, **GOVERNOR_LIMITS)
 
     def __repr__(self) -> str:
         return f"BinanceREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
@@ -125,6 +193,10 @@ class BinanceREST(RESTSession):
         while True:
             if limiter is not None:
                 await limiter.acquire()
+            try:
+                await self.gov.acquire(weight_of(method, path, params), f"{method} {path}")
+            except VenueBanned as ban:
+                raise BinanceBanned(path, ban) from None
             if signed:
                 qs = signed_query(dict(params or {}), self._secret, timestamp_ms=self.now_ms(), recv_window=self.recv_window)
             else:
@@ -137,34 +209,38 @@ class BinanceREST(RESTSession):
                                                  timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
                     status = resp.status
                     raw = await resp.read()
-                    retry_after = resp.headers.get("Retry-After")
+                    resp_headers = resp.headers
             except asyncio.TimeoutError:
                 log.warning("binance %s %s: timeout after %.2fs", method, path, self.timeout)
                 raise BinanceTransportError(path, "timeout") from None
             except aiohttp.ClientError as exc:
                 log.warning("binance %s %s: connection error %s", method, path, type(exc).__name__)
                 raise BinanceTransportError(path, f"connection error: {type(exc).__name__}") from None
-            if status >= 500:
-                log.warning("binance %s %s: HTTP %d", method, path, status)
-                raise BinanceTransportError(path, f"HTTP {status}", status)
+            waited = observe_answer(self.gov, status, resp_headers)
+            if status == 418:
+                try:
+                    self.gov.check()
+                except VenueBanned as ban:
+                    raise BinanceBanned(path, ban) from None
             try:
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 doc = None
-            if status in (429, 418):
+            if status >= 500 or status == 408:
+                log.warning("binance %s %s: HTTP %d", method, path, status)
+                if isinstance(doc, dict) and "code" in doc:  # (-1007 on a 408: the code table says unknown)
+                    raise BinanceAPIError(path, int(doc["code"]), str(doc.get("msg", "")), status)
+                raise BinanceTransportError(path, f"HTTP {status}", status)
+            if status == 429:
                 attempt += 1
-                try:
-                    wait = min(float(retry_after), 60.0) if retry_after else 0.2 * 2 ** (attempt - 1)
-                except ValueError:
-                    wait = 0.2 * 2 ** (attempt - 1)
                 if limiter is not None and hasattr(limiter, "penalise"):
-                    limiter.penalise(time.monotonic() + wait)
+                    limiter.penalise(time.monotonic() + waited)
                 if attempt > self.rate_limit_retries:
                     msg = doc.get("msg", "") if isinstance(doc, dict) else f"HTTP {status}"
                     raise BinanceRateLimited(path, -1003, msg or "rate limited", status)
-                log.warning("binance %s %s: rate limited (HTTP %d), retry %d in %.3fs", method, path, status, attempt, wait)
-                await asyncio.sleep(wait)
-                continue
+                log.warning("binance %s %s: rate limited (HTTP 429), retry %d after %.3f s (every caller of the host "
+                            "waits)", method, path, attempt, waited)
+                continue  # (the governor's acquire waits out the pause)
             if status >= 400:
                 if isinstance(doc, dict) and "code" in doc:
                     if int(doc["code"]) == ERR_TIMESTAMP and not resynced:

@@ -143,11 +143,14 @@ def url_without(url: str, names) -> str:
 
 def user_stream_url(base: str, listen_key: str, events=USER_EVENTS) -> str:
     """The user-data stream of ``listen_key`` on the private route: ``<root>/private/ws?listenKey=<key>&events=A/B``
-    (``events``: the allow list; empty: no ``events`` parameter, every event).  ``base``: a root
+    (``events``: the allow list; empty, or only empty names: no ``events`` parameter, every event; never an empty
+    ``events=``, which allows nothing).  ``base``: a root
     (``wss://fstream.binance.com``), a category base or its ``/ws`` (the category is replaced by ``private``); any
     other full URL (a test server's own layout) gets the query appended as it is."""
     root, have, rest = root_url(base)
     key = quote(str(listen_key), safe="")
+    events = [str(e).strip() for e in (events or ()) if str(e).strip()]
+    # (an ``events=`` with an empty list is an allow list of nothing: production then sends no event at all)
     query = f"listenKey={key}" + (f"&events={'/'.join(events)}" if events else "")
     if have is None and rest not in ("", "/ws"):
         return f"{base.rstrip('/')}?{query}"

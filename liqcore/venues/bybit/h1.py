@@ -205,12 +205,15 @@ class H1Client:
         self._idle.append(conn)
         return True
 
-    async def keepalive(self, ping: bytes, every: float, timeout: float) -> None:
+    async def keepalive(self, ping: bytes, every: float, timeout: float, hold=None) -> None:
         """Every ``every`` seconds: send ``ping`` (a cheap GET) on each connection idle that long (a connection
-        the venue or a middlebox dropped is found here, not on an order), then keep one connection open."""
+        the venue or a middlebox dropped is found here, not on an order), then keep one connection open.
+        ``hold()`` True (the host bans this IP): nothing is sent, nothing opened, until it says False."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(every)
+            if hold is not None and hold():
+                continue
             now = loop.time()
             stale = [c for c in self._idle if now - c.used >= every]
             for c in stale:

@@ -2,7 +2,10 @@
 
 :class:`BybitPrivateStream` connects, authenticates (``{"op":"auth","args":[key, expires_ms, sig]}`` with
 ``sig = hex HMAC_SHA256(secret, "GET/realtime" + expires_ms)``), subscribes, sends ``{"op":"ping"}`` every
-``ping_interval`` seconds, treats a connection with no traffic for ``stale_after`` seconds as dead, and
+``ping_interval`` seconds (Bybit "WebSocket Connect", "How to Send the Heartbeat Packet": "send the ping
+heartbeat packet every 20 seconds"; the venue answers ``{"op":"pong"}``), treats a ping left without its pong for
+``pong_timeout`` seconds as a dead connection (open but mute: pushes are lost on it), and one with no traffic
+for ``stale_after`` seconds too, and
 reconnects with exponential back-off (re-auth, re-subscribe).  Frames are de-duplicated by their ``id``.
 Each data frame is handed to ``on_message(topic, data_list)``; ``on_connect(reconnected: bool)`` runs after
 every successful (re)subscription so the owner can reconcile what it may have missed.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import random
 import time
 from collections import deque
@@ -192,6 +196,7 @@ class BybitPrivateStream:
         on_connect: Callable[[bool], "Awaitable[None] | None"] | None = None,
         ping_interval: float = 20.0,
         stale_after: float | None = None,
+        pong_timeout: float = 10.0,
         auth_ttl_ms: int = 10_000,
         reply_timeout: float = 5.0,
         reconnect_min: float = 0.1,
@@ -209,6 +214,10 @@ class BybitPrivateStream:
         self.on_connect = on_connect
         self.ping_interval = float(ping_interval)
         self.stale_after = float(stale_after) if stale_after else 2 * self.ping_interval + 5.0
+        if not pong_timeout > 0:
+            raise ValueError("pong_timeout: must be > 0 (seconds)")
+        self.pong_timeout = float(pong_timeout)
+        self._pong_due = 0.0  # monotonic: the pong of the last ping must come by then (0.0: none awaited)
         self.auth_ttl_ms = int(auth_ttl_ms)
         self.reply_timeout = float(reply_timeout)
         self.reconnect_min = float(reconnect_min)
@@ -224,7 +233,8 @@ class BybitPrivateStream:
         self._seen_ids: deque[str] = deque(maxlen=4096)
         self._seen_set: set[str] = set()
         self.stats = {"connects": 0, "reconnects": 0, "auth_failures": 0, "frames": 0, "duplicates": 0,
-                      "stale": 0, "bad_frames": 0, "callback_errors": 0, "ping_failures": 0}
+                      "stale": 0, "bad_frames": 0, "callback_errors": 0, "ping_failures": 0,
+                      "pong_timeouts": 0}
 
     def __repr__(self) -> str:
         return f"BybitPrivateStream(url={self.url!r}, api_key={mask_key(self._key)!r})"
@@ -329,6 +339,8 @@ class BybitPrivateStream:
             self.stats["frames"] += 1
             await self._call(self.on_message, topic, data_list)
             return None
+        if m.get("op") == "pong" or m.get("ret_msg") == "pong":
+            self._pong_due = 0.0
         return m
 
     async def _pinger(self, ws) -> None:
@@ -340,6 +352,8 @@ class BybitPrivateStream:
             n += 1
             try:
                 await ws.send_str(orjson.dumps({"req_id": f"p{n}", "op": "ping"}).decode())
+                if not self._pong_due:
+                    self._pong_due = time.monotonic() + self.pong_timeout
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure ends this connection, visibly
@@ -360,7 +374,10 @@ class BybitPrivateStream:
         while not self._closing:
             pinger = None
             try:
-                async with self._session.ws_connect(self.url, autoping=True, heartbeat=None, max_msg_size=1 << 22) as ws:
+                # (a connection found dead is not waited on for its closing handshake: 1 s, then it is dropped)
+                close_to = {"timeout": aiohttp.ClientWSTimeout(ws_close=1.0)} if hasattr(aiohttp, "ClientWSTimeout") else {}
+                async with self._session.ws_connect(self.url, autoping=True, heartbeat=None, max_msg_size=1 << 22,
+                                                    **close_to) as ws:
                     self._ws = ws
                     expires = self._clock_ms() + self.auth_ttl_ms
                     reply = await self._request(ws, ws_auth_message(self._key, self._secret, expires), "auth")
@@ -380,12 +397,26 @@ class BybitPrivateStream:
                     log.info("bybit private stream connected (key %s, topics %s)", mask_key(self._key), ",".join(self.topics))
                     pinger = asyncio.create_task(self._pinger(ws))
                     await self._call(self.on_connect, reconnected)
+                    self._pong_due = 0.0
+                    last_rx = time.monotonic()
                     while not self._closing:
+                        # wake at the earlier of: no traffic for stale_after, a ping's pong overdue (checked at
+                        # least every pong_timeout, as the pinger may send a ping while this waits)
+                        deadline = min(last_rx + self.stale_after, self._pong_due or math.inf)
+                        wait = min(max(0.001, deadline - time.monotonic()), self.pong_timeout)
                         try:
-                            await self._receive(ws, self.stale_after)
+                            await self._receive(ws, wait)
+                            last_rx = time.monotonic()
+                            continue
                         except asyncio.TimeoutError:
+                            pass
+                        now = time.monotonic()
+                        if self._pong_due and now >= self._pong_due:
+                            self.stats["pong_timeouts"] += 1
+                            raise ConnectionError(f"no pong within {self.pong_timeout:.1f} s of a ping (open but mute)")
+                        if now - last_rx >= self.stale_after:
                             self.stats["stale"] += 1
-                            raise ConnectionError(f"no traffic for {self.stale_after:.1f}s") from None
+                            raise ConnectionError(f"no traffic for {self.stale_after:.1f}s")
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, ConnectionError, asyncio.TimeoutError, OSError) as exc:

@@ -20,7 +20,10 @@ import orjson
 import yarl
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.bybit.codes import BAN_MIN_S, CODES, IP_LIMIT, IP_WINDOW_S
 from liqcore.venues.bybit.h1 import H1Client, Sent
+from liqcore.venues.governor import VenueBanned, governor_for
+from liqcore.venues.outcomes import BANNED
 
 _sched_yield = getattr(os, "sched_yield", lambda: None)  # (not on every platform)
 
@@ -32,6 +35,7 @@ __all__ = [
     "BybitError",
     "BybitAPIError",
     "BybitRateLimited",
+    "BybitBanned",
     "BybitTransportError",
     "BybitREST",
     "RET_OK",
@@ -56,6 +60,7 @@ RET_TIMESTAMP = 10002
 RET_INVALID_KEY = 10003
 RET_SIGN = 10004
 RET_RATE_LIMIT = 10006
+RET_IP_RATE_LIMIT = 10018
 RET_ORDER_NOT_EXISTS = 110001
 RET_DUPLICATE_LINK_ID = 110072
 #: orders per ``/v5/order/cancel-batch`` request (linear)
@@ -81,6 +86,17 @@ class BybitAPIError(BybitError):
 
 class BybitRateLimited(BybitAPIError):
     """Still rate limited after the client's retries."""
+
+
+class BybitBanned(BybitAPIError):
+    """The host bans this IP (an HTTP 403, "access too frequent"; or the ban was already known and nothing was
+    sent).  ``line`` is the governor's one line naming the venue, the host and when the ban ends."""
+
+    def __init__(self, path: str, banned: VenueBanned, http_status: int = 403) -> None:
+        super().__init__(path, -1, str(banned), http_status)
+        self.banned = banned
+        self.line = str(banned)
+        self.args = (f"{path}: {self.line}",)  # (no retCode: the venue answered a status, or nothing was sent)
 
 
 class BybitTransportError(BybitError):
@@ -160,7 +176,8 @@ class BybitREST:
             raise ValueError("keepalive_interval: must be > 0")
         self.keepalive_interval = float(keepalive_interval)
         self._keeper: asyncio.Task | None = None
-        self.stats = {"requests": 0, "rate_limited": 0, "transport_errors": 0, "api_errors": 0, "resyncs": 0}
+        self.gov = governor_for("bybit", self.base_url, limit=IP_LIMIT, window_s=IP_WINDOW_S)
+        self.stats = {"requests": 0, "rate_limited": 0, "transport_errors": 0, "api_errors": 0, "resyncs": 0, "banned": 0}
 
     def __repr__(self) -> str:
         return f"BybitREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
@@ -176,6 +193,7 @@ class BybitREST:
             self._session = aiohttp.ClientSession(json_serialize=lambda o: orjson.dumps(o).decode())
             self._own_session = True
         if self._h1 is not None and self._keeper is None:
+            self._check_ban("/v5/market/time")
             # the create connection is opened now and kept alive with a cheap GET while it idles
             await self._h1.warm(self.timeout)
             from aiohttp.http import SERVER_SOFTWARE
@@ -183,7 +201,8 @@ class BybitREST:
             h1 = self._h1
             ping = (f"GET {h1.base_path}/v5/market/time HTTP/1.1\r\nHost: {h1.host_header}\r\nAccept: */*\r\n"
                     f"User-Agent: {SERVER_SOFTWARE}\r\n\r\n").encode("latin-1")
-            self._keeper = asyncio.get_running_loop().create_task(h1.keepalive(ping, self.keepalive_interval, self.timeout))
+            self._keeper = asyncio.get_running_loop().create_task(
+                h1.keepalive(ping, self.keepalive_interval, self.timeout, hold=lambda: self.gov.banned))
 
     async def close(self) -> None:
         if self._keeper is not None:
@@ -198,6 +217,13 @@ class BybitREST:
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None
+
+    def _check_ban(self, path: str) -> None:
+        """Raise :class:`BybitBanned` while the host bans this IP (nothing may be sent)."""
+        try:
+            self.gov.check()
+        except VenueBanned as b:
+            raise BybitBanned(path, b, 0) from None
 
     async def __aenter__(self) -> BybitREST:
         await self.start()
@@ -295,6 +321,12 @@ class BybitREST:
         h1 = self._h1
         if h1 is None or self._session is None or not h1.idle() or self._on_loop() is None:
             return False
+        gov = self.gov
+        if gov.banned_until:  # (never banned: one attribute read; else the fast lane's one governor call)
+            try:
+                gov.check()  # nothing is written into a ban
+            except VenueBanned:
+                return False
         if limiter is not None:
             try_acquire = getattr(limiter, "try_acquire", None)
             if try_acquire is None or not try_acquire():
@@ -353,6 +385,11 @@ class BybitREST:
         attempt = 0
         while True:
             pre, sent = sent, None
+            if pre is None:
+                try:
+                    await self.gov.acquire(1.0, f"{method} {path}")
+                except VenueBanned as b:
+                    raise BybitBanned(path, b, 0) from None
             if limiter is not None and pre is None:
                 try_acquire = getattr(limiter, "try_acquire", None)
                 if try_acquire is None or not try_acquire():
@@ -380,17 +417,18 @@ class BybitREST:
             try:
                 if pre is not None:
                     status, rhdrs, raw = await self._h1.finish(pre)
-                    reset_hdr = rhdrs.get("x-bapi-limit-reset-timestamp")
                 elif fast:
                     status, rhdrs, raw = await self._h1.request(self.fast_post_bytes(path, body), self.timeout)
-                    reset_hdr = rhdrs.get("x-bapi-limit-reset-timestamp")
                 else:
                     async with self._session.request(
                         method, url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
                     ) as resp:
                         status = resp.status
                         raw = await resp.read()
-                        reset_hdr = resp.headers.get("X-Bapi-Limit-Reset-Timestamp")
+                        rhdrs = resp.headers  # (case-insensitive)
+                reset_hdr = rhdrs.get("x-bapi-limit-reset-timestamp")
+                limit_status = rhdrs.get("x-bapi-limit-status")
+                retry_after = rhdrs.get("retry-after")
             except asyncio.TimeoutError:
                 self.stats["transport_errors"] += 1
                 log.warning("bybit %s %s: timeout after %.2fs", method, path, self.timeout)
@@ -399,6 +437,15 @@ class BybitREST:
                 self.stats["transport_errors"] += 1
                 log.warning("bybit %s %s: connection error %s", method, path, type(exc).__name__)
                 raise BybitTransportError(path, f"connection error: {type(exc).__name__}") from None
+            # the host's governor: a 403 bans every caller of the host for at least 10 minutes, a 429 pauses them
+            self.gov.observe(status, {"Retry-After": retry_after} if retry_after is not None else None,
+                             ban_statuses=(403,), min_ban_s=BAN_MIN_S)
+            if status == 403:
+                self.stats["banned"] += 1
+                try:
+                    self.gov.check()
+                except VenueBanned as b:
+                    raise BybitBanned(path, b, status) from None
             if status >= 500:
                 self.stats["transport_errors"] += 1
                 log.warning("bybit %s %s: HTTP %d", method, path, status)
@@ -409,12 +456,25 @@ class BybitREST:
             except orjson.JSONDecodeError:
                 doc = None
             ret_code = doc.get("retCode") if isinstance(doc, dict) else None
-            rate_limited = status in (403, 429) or ret_code == RET_RATE_LIMIT
+            if ret_code is not None and ret_code != RET_OK and CODES.what(ret_code) == BANNED:  # 10009 "IP has been banned."
+                self.gov.ban(BAN_MIN_S, f"retCode {ret_code} {doc.get('retMsg', '')}")
+                self._check_ban(path)
+            rate_limited = status == 429 or ret_code in (RET_RATE_LIMIT, RET_IP_RATE_LIMIT)
+            if not rate_limited and limit_status is not None and limiter is not None and str(limit_status).strip() == "0":
+                # the endpoint's last request of its window (X-Bapi-Limit-Status: remaining): the next waits for the reset
+                try:
+                    wait = (int(reset_hdr) - self.now_ms()) / 1000.0 if reset_hdr else 0.0
+                except ValueError:
+                    wait = 0.0
+                if 0.0 < wait <= 60.0 and hasattr(limiter, "penalise"):
+                    limiter.penalise(time.monotonic() + wait)
             if rate_limited:
                 self.stats["rate_limited"] += 1
                 attempt += 1
                 wait = self._rate_limit_wait(reset_hdr, attempt)
-                if limiter is not None and hasattr(limiter, "penalise"):
+                if ret_code == RET_IP_RATE_LIMIT:  # the IP's limit: every caller of the host waits
+                    self.gov.pause(wait, f"retCode {ret_code}")
+                elif limiter is not None and hasattr(limiter, "penalise"):
                     limiter.penalise(time.monotonic() + wait)
                 if attempt > self.rate_limit_retries:
                     msg = doc.get("retMsg", "") if isinstance(doc, dict) else f"HTTP {status}"
@@ -568,8 +628,9 @@ class BybitREST:
         return list(res.get("list") or []) if isinstance(res, dict) else []
 
     async def get_executions(self, category: str, *, symbol: str | None = None, order_link_id: str | None = None,
-                             order_id: str | None = None, start_ms: int | None = None, limit: int = 100) -> list[dict]:
-        """GET /v5/execution/list (newest first; one page)."""
+                             order_id: str | None = None, start_ms: int | None = None, limit: int = 100,
+                             all_pages: bool = False) -> list[dict]:
+        """GET /v5/execution/list (newest first; one page, or with ``all_pages`` every page by ``cursor``)."""
         params: dict = {"category": category}
         if symbol:
             params["symbol"] = symbol
@@ -580,6 +641,8 @@ class BybitREST:
         if start_ms:
             params["startTime"] = int(start_ms)
         params["limit"] = int(limit)
+        if all_pages:
+            return await self._paged("/v5/execution/list", params)
         res = await self.request("GET", "/v5/execution/list", params)
         return list(res.get("list") or []) if isinstance(res, dict) else []
 

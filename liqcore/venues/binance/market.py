@@ -1,0 +1,72 @@
+"""Binance's public market parts the rest of liqcore asks for through the venue registry: 1-minute candles
+(``GET /fapi/v1/klines``) and the whole market's subscriptions (``!forceOrder@arr``)."""
+from __future__ import annotations
+
+#: (path, most rows a request returns)
+KLINES = ("/fapi/v1/klines", 1500)
+#: the candle row's volume column ([open time, open, high, low, close, volume, ...])
+KLINE_VOLUME = 5
+
+
+def kline_params(symbol: str, lo: int, hi: int, limit: int) -> dict:
+    return {"symbol": symbol, "interval": "1m", "startTime": lo, "endTime": hi, "limit": limit}
+
+
+def kline_rows(payload, url: str) -> list:
+    """The candle rows of an answer; an error answer (``{"code": -1121, "msg": "Invalid symbol."}``): ValueError."""
+    if isinstance(payload, dict):
+        raise ValueError(f"klines: {url} answered code {payload.get('code')} ({payload.get('msg')})")
+    return payload if isinstance(payload, list) else []
+
+
+def whole_market_specs(universe: list[str], also: list[str], *, url=None, network="mainnet", book=True,
+                       tickers=False) -> list:
+    """Every liquidation (the one all-market stream, whatever the universe) and the trades (and book) of ``also``."""
+    from liqcore.venues.binance.stream import connection_specs
+
+    return connection_specs(also, url=url, network=network, all_liquidations=True, trades=True, book=book)
+
+
+def governed(base: str, path: str, params: dict | None = None):
+    """``get_json``'s ``governed`` for a public request: the host's governor, the path's documented weight and the
+    venue's reading of an answer."""
+    from liqcore.market.universe import binance_governed
+
+    return binance_governed(base, path, params)
+
+
+# ---- data on demand (liqcore.live.ondemand): a symbol's streams subscribed while it is wanted
+#: stream names per SUBSCRIBE message
+PER_MESSAGE = 200
+
+
+def ondemand_names(symbol: str, opts: dict) -> list:
+    """The per-symbol streams of ``symbol`` (its liquidations come on the all-market stream)."""
+    from liqcore.venues.binance.stream import streams
+
+    return [n for n in streams([symbol], trades=opts.get("trades", True), all_liquidations=True,
+                               book=opts.get("book", False), mark_price=opts.get("mark_price", False))
+            if not n.startswith("!")]
+
+
+def subscribe_message(op: str, names: list, msg_id: int) -> dict:
+    return {"method": op.upper(), "params": names, "id": msg_id}
+
+
+def category(name) -> str | None:
+    """The path category a stream's connection takes (``market`` and ``public`` never share one)."""
+    from liqcore.venues.binance.stream import category as cat
+
+    return cat(name)
+
+
+def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
+    """One base connection per path category the on-demand streams need: category -> spec."""
+    from liqcore.venues.binance.stream import category as cat, connection_specs
+
+    return {cat(sp.topics[0]): sp for sp in connection_specs(["X"], url=url, network=network, trades=True, book=True)}
+
+
+def wire_name(symbol: str) -> str:
+    """The name a symbol has in its per-symbol frames and candle requests (the symbol itself)."""
+    return symbol

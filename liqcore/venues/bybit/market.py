@@ -1,0 +1,70 @@
+"""Bybit's public market parts the rest of liqcore asks for through the venue registry: 1-minute candles
+(``GET /v5/market/kline``) and the whole market's subscriptions (``allLiquidation.<symbol>`` per symbol)."""
+from __future__ import annotations
+
+KLINES = ("/v5/market/kline", 1000)
+KLINE_VOLUME = 5
+
+
+def kline_params(symbol: str, lo: int, hi: int, limit: int) -> dict:
+    return {"category": "linear", "symbol": symbol, "interval": "1", "start": lo, "end": hi, "limit": limit}
+
+
+def kline_rows(payload, url: str) -> list:
+    if not isinstance(payload, dict) or payload.get("retCode") not in (0, "0"):
+        got = payload if not isinstance(payload, dict) else f"retCode {payload.get('retCode')} ({payload.get('retMsg')})"
+        raise ValueError(f"klines: {url} answered {got}")
+    rows = (payload.get("result") or {}).get("list")
+    return rows if isinstance(rows, list) else []
+
+
+def whole_market_specs(universe: list[str], also: list[str], *, url=None, network="mainnet", book=True,
+                       tickers=False) -> list:
+    """``allLiquidation.<symbol>`` for every symbol of ``universe`` (sharded over as many connections as the
+    venue's 21,000 characters of args per connection require) and the trades (and book) of ``also``."""
+    from liqcore.venues.bybit.stream import ENDPOINTS, topic_specs, topics
+
+    if url is None:
+        try:
+            url = ENDPOINTS[network]
+        except KeyError:
+            raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
+    tops = [f"allLiquidation.{s}" for s in universe]
+    have = set(tops)
+    tops += [t for t in topics(also, trades=True, tickers=tickers, book=book) if t not in have]
+    return topic_specs(tops, url)
+
+
+def governed(base: str, path: str, params: dict | None = None):
+    """``get_json``'s ``governed`` for a public request (None: public market data goes through no governor yet)."""
+    return None
+
+
+# ---- data on demand (liqcore.live.ondemand)
+PER_MESSAGE = 10
+
+
+def ondemand_names(symbol: str, opts: dict) -> list:
+    """The per-symbol topics of ``symbol`` (its liquidations apart)."""
+    from liqcore.venues.bybit.stream import topics
+
+    return [t for t in topics([symbol], trades=opts.get("trades", True), tickers=opts.get("tickers", False),
+                              book=opts.get("book", False)) if not t.startswith(("allLiquidation.", "liquidation."))]
+
+
+def subscribe_message(op: str, names: list, msg_id: int) -> dict:
+    return {"req_id": f"od{msg_id}", "op": op, "args": names}
+
+
+def category(name) -> None:
+    return None
+
+
+def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
+    from liqcore.venues.bybit.stream import connection_specs
+
+    return {None: connection_specs(symbols[:1], url=url, network=network)[0]}
+
+
+def wire_name(symbol: str) -> str:
+    return symbol

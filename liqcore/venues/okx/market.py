@@ -1,0 +1,66 @@
+"""OKX's public market parts the rest of liqcore asks for through the venue registry: 1-minute candles
+(``GET /api/v5/market/candles``) and the whole market's subscriptions (``liquidation-orders`` for SWAP)."""
+from __future__ import annotations
+
+KLINES = ("/api/v5/market/candles", 300)
+#: [ts, o, h, l, c, vol (contracts), volCcy (base), ...]: the base-unit volume
+KLINE_VOLUME = 6
+
+
+def kline_params(symbol: str, lo: int, hi: int, limit: int) -> dict:
+    return {"instId": symbol, "bar": "1m", "after": hi + 1, "before": lo - 1, "limit": limit}
+
+
+def kline_rows(payload, url: str) -> list:
+    if not isinstance(payload, dict) or str(payload.get("code")) != "0":
+        got = payload if not isinstance(payload, dict) else f"code {payload.get('code')} ({payload.get('msg')})"
+        raise ValueError(f"klines: {url} answered {got}")
+    rows = payload.get("data")
+    return rows if isinstance(rows, list) else []
+
+
+def whole_market_specs(universe: list[str], also: list[str], *, url=None, network="mainnet", book=True,
+                       tickers=False) -> list:
+    """Every swap's liquidations (one channel) and the trades (and book) of ``also``."""
+    from liqcore.venues.okx.stream import connection_specs
+
+    return connection_specs(also, url=url, network=network, trades=True, book=book)
+
+
+def governed(base: str, path: str, params: dict | None = None):
+    """``get_json``'s ``governed`` for a public request (None: public market data goes through no governor yet)."""
+    return None
+
+
+# ---- data on demand (liqcore.live.ondemand)
+PER_MESSAGE = 50
+
+
+def ondemand_names(symbol: str, opts: dict) -> list:
+    """The per-symbol channel args of ``symbol`` (its liquidations apart: one channel for every swap)."""
+    from liqcore.venues.okx.stream import args
+
+    return [a for a in args([symbol], trades=opts.get("trades", True), book=opts.get("book", False),
+                            funding=opts.get("funding", False), open_interest=opts.get("open_interest", False),
+                            mark=opts.get("mark", False)) if a.get("channel") != "liquidation-orders"]
+
+
+def subscribe_message(op: str, names: list, msg_id: int) -> dict:
+    return {"op": op, "args": names}
+
+
+def category(name) -> None:
+    return None
+
+
+def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
+    from liqcore.venues.okx.stream import connection_specs
+
+    return {None: connection_specs(symbols[:1], url=url, network=network)[0]}
+
+
+def wire_name(symbol: str) -> str:
+    """OKX asks and answers by instId (``ETHUSDT`` -> ``ETH-USDT-SWAP``; an instId stays as it is)."""
+    from liqcore.venues.okx.stream import inst_id
+
+    return inst_id(symbol)

@@ -1,0 +1,178 @@
+"""What a venue is to the rest of liqcore: one :class:`VenueSpec` per venue, in one registry.
+
+The rest of the package asks the registry (``venue_spec("okx").sampled_liquidations``, ``spec.part("market")``)
+instead of branching on a venue's name.  A venue's facts are plain attributes of its spec; what needs code (its
+candles, its whole-market subscriptions, its order gateway, its fake) is a *part*: a module of the venue's own
+folder, ``liqcore.venues.<venue>.<part>``, imported only when asked for, so that registering a venue costs nothing
+at import.  The parts a venue may have, and what each holds:
+
+=============  ==========================================================================================
+part           what the module holds
+=============  ==========================================================================================
+``market``     ``KLINES`` (path, most rows a request returns), ``kline_params(symbol, lo_ms, hi_ms, limit)``,
+               ``kline_rows(payload, url)`` (its error answers raised as ``ValueError``), ``KLINE_VOLUME``
+               (the row's volume column) and ``whole_market_specs(universe, also, url=, network=, book=,
+               tickers=)``
+``stream``     ``connection_specs(...)``: the public market-data connections
+``parse``      the frame parsers (the side convention in each parser's docstring)
+``rest``       the signed REST client
+``codes``      ``CODES``: the venue's answers sorted into refused / unknown / rate limited / banned /
+               duplicate (:mod:`liqcore.venues.outcomes`), each with the document it follows
+=============  ==========================================================================================
+
+A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
+``__init__`` (or, outside the package, from your own code: :func:`register`; ``docs`` "Adding a venue" has the
+checklist and the tests each part needs).
+
+May import: ``liqcore.types`` only (the parts are imported by name, on demand).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from types import ModuleType
+
+__all__ = ["VenueSpec", "register", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names", "registered",
+           "UnknownVenue"]
+
+
+class UnknownVenue(ValueError):
+    """A venue name no spec is registered for (one line naming the known ones)."""
+
+
+@dataclass(frozen=True)
+class VenueSpec:
+    """A venue's facts and where its parts live.
+
+    ``name``: the lower-case name used on the command line and in files; ``code``: its ``liqcore.types.Venue``
+    value (the event contract's venue column); ``package``: the dotted package holding its parts.
+
+    Facts the rest of liqcore asks for:
+
+    * ``sampled_liquidations``: the venue's liquidation stream is a sample, not every liquidation (Binance's
+      ``forceOrder`` sends at most one per symbol per second; OKX's ``liquidation-orders`` likewise): events from
+      it carry ``Flag.SAMPLED`` and counts built from them say so;
+    * ``push_batch_ms``: the public streams' push batch (Bybit pushes its liquidations in 500-ms batches; 0: each
+      message as it happens), used by the synthetic market's receive times;
+    * ``sizes_in_contracts``: order and event sizes are contracts of a ``ctVal`` (OKX), not base units;
+    * ``all_market_stream``: the one subscription that carries every symbol's liquidations (None: one topic per
+      symbol);
+    * ``symbol_style``: ``"concat"`` (``ETHUSDT``) or ``"inst_id"`` (``ETH-USDT-SWAP``);
+    * ``ticker_stream``: the mark price, funding rate and open interest come on a tickers stream that is asked
+      for (Bybit's ``tickers.<symbol>``); ``depth_levels``: a depth subscription names its level count (the
+      ``stream`` part's ``check_depth_levels``);
+    * ``needs_passphrase``: the API key comes with a passphrase (OKX).
+    """
+
+    name: str
+    code: int
+    package: str
+    sampled_liquidations: bool = False
+    push_batch_ms: int = 0
+    sizes_in_contracts: bool = False
+    all_market_stream: str | None = None
+    symbol_style: str = "concat"
+    quote: str = "USDT"
+    ticker_stream: bool = False
+    depth_levels: bool = False
+    needs_passphrase: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def part(self, name: str) -> ModuleType:
+        """The venue's module ``name`` (``liqcore.venues.<venue>.<name>``), imported on first use."""
+        try:
+            return importlib.import_module(f"{self.package}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{self.package}.{name}":
+                raise NotImplementedError(f"venue {self.name}: has no {name!r} part ({self.package}.{name})") from None
+            raise
+
+    def has_part(self, name: str) -> bool:
+        return importlib.util.find_spec(f"{self.package}.{name}") is not None
+
+    def instrument_of(self, symbol: str) -> str | None:
+        """The venue-neutral instrument (``BASE-USDT``) of one of the venue's symbols, else None."""
+        s = str(symbol).upper()
+        q = self.quote
+        if self.symbol_style == "inst_id":
+            tail = f"-{q}-SWAP"
+            return s[: -len("-SWAP")] if s.endswith(tail) and len(s) > len(tail) else None
+        if s.endswith(q) and len(s) > len(q) and "-" not in s:
+            return f"{s[: -len(q)]}-{q}"
+        return None
+
+    def symbol_for(self, base: str) -> str:
+        """The venue's symbol of a base asset's USDT perpetual."""
+        return f"{base}-{self.quote}-SWAP" if self.symbol_style == "inst_id" else f"{base}{self.quote}"
+
+
+_REGISTRY: dict[str, VenueSpec] = {}
+
+
+def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
+    """Register ``spec`` under its name (a second spec under the same name: ValueError unless ``replace``)."""
+    key = spec.name.lower()
+    if key != spec.name:
+        raise ValueError(f"venue name must be lower case: {spec.name!r}")
+    if key in _REGISTRY and not replace and _REGISTRY[key] != spec:
+        raise ValueError(f"venue {key!r} is registered already")
+    if any(s.code == spec.code and s.name != key for s in _REGISTRY.values()):
+        raise ValueError(f"venue code {spec.code} is registered already for another venue")
+    _REGISTRY[key] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    """Forget a venue (a test that registered its own)."""
+    _REGISTRY.pop(str(name).lower(), None)
+
+
+_BUILTIN = ("bybit", "binance", "okx")
+_LOADED = [False]
+
+
+def _builtin() -> None:
+    if not _LOADED[0]:
+        _LOADED[0] = True
+        # the built-in venues register themselves from their folders' __init__ (cheap: no part imported)
+        for name in _BUILTIN:
+            importlib.import_module(f"liqcore.venues.{name}")
+
+
+def venue_spec(venue) -> VenueSpec:
+    """The spec of a venue given by name, ``Venue`` member or code."""
+    _builtin()
+    if isinstance(venue, str):
+        spec = _REGISTRY.get(venue.strip().lower())
+    else:
+        code = int(venue)
+        spec = next((s for s in _REGISTRY.values() if s.code == code), None)
+    if spec is None:
+        raise UnknownVenue(f"venue: expected one of {', '.join(venue_names())}; got {venue!r}")
+    return spec
+
+
+def spec_or_none(venue) -> VenueSpec | None:
+    """:func:`venue_spec`, or None for a venue no spec is registered for (``Venue.UNKNOWN``)."""
+    try:
+        return venue_spec(venue)
+    except (UnknownVenue, ValueError):
+        return None
+
+
+def sampled_liquidations(venue) -> bool:
+    """Whether the venue's liquidation stream is a sample (False for an unknown venue)."""
+    spec = spec_or_none(venue)
+    return bool(spec is not None and spec.sampled_liquidations)
+
+
+def venue_names() -> list[str]:
+    """Every registered venue's name, in registration order."""
+    _builtin()
+    return list(_REGISTRY)
+
+
+def registered() -> list[VenueSpec]:
+    _builtin()
+    return list(_REGISTRY.values())

@@ -1,0 +1,117 @@
+"""The documentation site builds with warnings and broken links as errors (``mkdocs build --strict``), and its
+references are complete: the Python API page holds every public member of :class:`liqcore.Engine` and
+:class:`liqcore.CascadeDetector` with the first line of its docstring, and the command-line page every long
+option of every command and sub-command, generated from the parser."""
+from __future__ import annotations
+
+import argparse
+import html
+import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytest.importorskip("mkdocs", reason="the docs extra: pip install -e '.[docs]'")
+
+
+def _env():
+    return {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)], cwd=ROOT,
+                       env=_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"mkdocs build --strict failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return out
+
+
+def _text(path: Path) -> str:
+    raw = re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8"))
+    return " ".join(html.unescape(raw).replace("``", "").split())
+
+
+def _norm(s: str) -> str:
+    """Text compared without white space, back-quotes and Sphinx roles (``:meth:`x``` is shown as x)."""
+    return re.sub(r":[a-z]+:", "", "".join(s.replace("`", "").split()))
+
+
+@pytest.mark.parametrize("qual", ["liqcore.Engine", "liqcore.CascadeDetector"])
+def test_api_reference_holds_every_public_member_and_its_first_docstring_line(site, qual):
+    import liqcore
+
+    cls = getattr(liqcore, qual.split(".")[1])
+    text = _norm(_text(site / "reference" / "api" / "index.html"))
+    members = [n for n, _ in inspect.getmembers(cls) if not n.startswith("_")]
+    assert len(members) > 10
+    missing = []
+    for name in members:
+        if name not in text:
+            missing.append(name)
+            continue
+        doc = inspect.getdoc(getattr(cls, name)) or ""
+        first = _norm(doc.strip().split("\n")[0])
+        if first and first not in text:
+            missing.append(f"{name}: {first[:70]}")
+    assert missing == [], f"{qual}: not in the API reference: {missing}"
+
+
+def _long_options(p: argparse.ArgumentParser, where: str, out: dict) -> None:
+    for a in p._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, child in a.choices.items():
+                _long_options(child, f"{where} {name}", out)
+        elif a.help != argparse.SUPPRESS:
+            for o in a.option_strings:
+                if o.startswith("--") and o != "--help":
+                    out.setdefault(where, set()).add(o)
+
+
+def test_cli_reference_holds_every_long_option_of_every_command(site):
+    from liqcore.cli import build_parser
+
+    opts: dict[str, set] = {}
+    _long_options(build_parser(), "liqcore", opts)
+    assert len(opts) >= 18
+    page = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    # each command's section: from its heading to the next one
+    missing = []
+    for where, names in sorted(opts.items()):
+        if where == "liqcore":
+            continue
+        for o in sorted(names):
+            if not re.search(re.escape(o) + r"(?![a-z0-9-])", text):
+                missing.append(f"{where} {o}")
+        assert where in text, f"no section for {where}"
+    assert missing == [], f"options missing from the CLI reference: {missing}"
+
+
+def test_the_cli_reference_matches_each_commands_help(site):
+    """What ``liqcore backtest --help`` prints, option for option, is on the page (the same parser)."""
+    r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--help"], cwd=ROOT, env=_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    helped = set(re.findall(r"(--[a-z][a-z0-9-]+)", r.stdout)) - {"--help"}
+    text = html.unescape(re.sub(r"<[^>]+>", " ", (site / "reference" / "cli" / "index.html").read_text()))
+    assert helped and not [o for o in helped if o not in text]
+
+
+def test_a_broken_link_fails_the_strict_build(tmp_path):
+    """Negative control: the site's link checks are errors under --strict (a page linking to a page that is
+    not there does not build)."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("# x\n\nSee [the missing page](missing.md).\n")
+    cfg = (ROOT / "mkdocs.yml").read_text()
+    validation = cfg[cfg.index("validation:"):cfg.index("markdown_extensions:")]
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: t\ndocs_dir: docs\n{validation}")
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "out")],
+                       cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "missing.md" in (r.stdout + r.stderr)

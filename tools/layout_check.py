@@ -1,0 +1,174 @@
+"""The package's layout bars, read from the code (``python tools/layout_check.py [--json]``):
+
+* branches on a venue's name outside ``liqcore/venues/`` (a comparison with ``"bybit"``, ``"binance"``, ``"okx"``
+  or ``Venue.BYBIT`` / ``Venue.BINANCE`` / ``Venue.OKX``, a ``match`` case on one);
+* modules outside ``liqcore/venues/`` named for a venue;
+* import cycles between liqcore's top-level packages (every import, also those inside functions);
+* private names (``_x``) imported from another top-level package;
+* ``.py`` / ``.pyx`` files over 1,000 lines.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "liqcore"
+VENUES = ("bybit", "binance", "okx")
+MAX_LINES = 1000
+
+
+def _modname(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _top(mod: str) -> str:
+    parts = mod.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else parts[0]
+
+
+def _is_venue_const(node) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in VENUES:
+        return True
+    if isinstance(node, ast.Attribute) and node.attr in ("BYBIT", "BINANCE", "OKX"):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return any(_is_venue_const(e) for e in node.elts)
+    return False
+
+
+def venue_branches(files) -> list[str]:
+    out = []
+    for f in files:
+        if "venues" in f.relative_to(PKG).parts[:1]:
+            continue
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                if _is_venue_const(node.left) or any(_is_venue_const(c) for c in node.comparators):
+                    out.append(f"{f.relative_to(ROOT)}:{node.lineno}")
+            elif isinstance(node, ast.match_case) and _is_venue_const(getattr(node.pattern, "value", None)):
+                out.append(f"{f.relative_to(ROOT)}:{node.pattern.lineno}")
+    return out
+
+
+def venue_named_modules(files) -> list[str]:
+    out = []
+    for f in files:
+        rel = f.relative_to(PKG)
+        if rel.parts[0] == "venues":
+            continue
+        if any(v in part.lower() for part in rel.with_suffix("").parts for v in VENUES):
+            out.append(str(f.relative_to(ROOT)))
+    return out
+
+
+def _imports(f: Path, mod: str):
+    tree = ast.parse(f.read_text(encoding="utf-8"))
+    pkg_parts = mod.split(".") if f.name == "__init__.py" else mod.split(".")[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name, None, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg_parts[: len(pkg_parts) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for a in node.names:
+                yield target, a.name, node.lineno
+
+
+def import_graph(files):
+    edges = defaultdict(set)
+    private = []
+    for f in files:
+        if f.suffix != ".py":
+            continue
+        mod = _modname(f)
+        for target, name, line in _imports(f, mod):
+            if not target.startswith("liqcore"):
+                continue
+            a, b = _top(mod), _top(target)
+            if a != b:
+                edges[a].add(b)
+                leaf = target.split(".")[-1]
+                if (name and name.startswith("_") and not name.startswith("__")) or \
+                        (len(target.split(".")) > 2 and leaf.startswith("_") and not leaf.startswith("__")
+                         and b != "liqcore"):
+                    private.append(f"{f.relative_to(ROOT)}:{line} {target}{'.' + name if name else ''}")
+    return edges, private
+
+
+def cycles(edges) -> list[list[str]]:
+    """The strongly connected components of more than one package (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+    sys.setrecursionlimit(10000)
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in list(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def long_files(files) -> list[str]:
+    out = []
+    for f in files:
+        n = f.read_text(encoding="utf-8").count("\n")
+        if n > MAX_LINES:
+            out.append(f"{f.relative_to(ROOT)} ({n} lines)")
+    return out
+
+
+def report() -> dict:
+    files = sorted(p for p in PKG.rglob("*.py")) + sorted(PKG.rglob("*.pyx"))
+    pyfiles = [f for f in files if f.suffix == ".py"]
+    edges, private = import_graph(pyfiles)
+    return {"venue_branches": venue_branches(pyfiles), "venue_named_modules": venue_named_modules(files),
+            "cycles": cycles(edges), "private_imports": private, "long_files": long_files(files)}
+
+
+def main() -> int:
+    r = report()
+    if "--json" in sys.argv:
+        print(json.dumps(r, indent=1))
+        return 0
+    for k, v in r.items():
+        print(f"{k}: {len(v)}")
+        for x in v[:200] if "-v" in sys.argv else v[:8]:
+            print(f"  {x}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
