@@ -439,8 +439,12 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
     async def play():
         for n, step in enumerate(steps):
             tr = rep.trace
-            await wait_for(lambda: book.entry is None and not book.position_qty and not book.closing, 20, trace=tr,
-                           what=f"step {n}: the symbol idle")
+            if not await wait_for(lambda: book.entry is None and not book.position_qty and not book.closing, 20,
+                                  trace=tr, what=f"step {n}: the symbol idle"):
+                tr.append(f"  (entry {book.entry and book.entry.client_id} {book.entry_status!r}, position "
+                          f"{book.position_qty:g}, closing {book.closing!r}, unknown {list(uk.open)}; venue position "
+                          f"{rig.venue_position():g}, open orders "
+                          f"{[(o.order_link_id, o.status, o.stop_order_type) for o in rig.open_orders()]})")
             for name in step.before:
                 await _act(faults[name], rng)
             tc = t0 + 20_000 + n * 10_000

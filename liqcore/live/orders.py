@@ -86,6 +86,7 @@ class _Book:
     close_reason: str = ""  # why the engine closes it (the ledger's exit reason of that close)
     cancel_sent: bool = False
     cancel_due: bool = False  # the core's timeout came while the entry was unknown: cancelled once found resting
+    early: list = field(default_factory=list)  # exit fills that came before their entry's fill (booked after it)
     realized: float = 0.0
     trades: int = 0
     last_cascade: str = ""
@@ -399,6 +400,10 @@ class OrderManager:
             book.entry, book.entry_status, book.position_qty, book.closing, book.close_reason = None, "", 0.0, "", ""
             book.cancel_due = False
         self.protection.flat(sym)
+        if book is not None and book.early:
+            log.error("%s: %d exit fill(s) whose entry fill was never seen: %s", sym, len(book.early),
+                      ", ".join(str(x.exec_id) for x in book.early))
+            book.early = []
         self.metrics.set("liqcore_equity", self.core.equity)
         if self.journal is not None:
             self.journal.note("trade", ex, ts, key=sym)
@@ -449,6 +454,14 @@ class OrderManager:
     def report_fill(self, f: Fill) -> None:
         if self.books_q:
             self.run_books()
+        book = self.books.get(f.symbol)
+        if (f.kind != "entry" and book is not None and not self.paper and not book.position_qty
+                and book.entry is not None and book.entry_status not in ("cancelled", "rejected", "deactivated")):
+            # an exit's fill before its entry's (a reconnect's reconciliation racing the live stream): booked once
+            # the entry's fill is, so the trade is accounted in its order
+            if not any(x.exec_id == f.exec_id for x in book.early):
+                book.early.append(f)
+            return
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or self.now_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
@@ -508,6 +521,10 @@ class OrderManager:
             except Exception:
                 self.on_error()
                 log.exception("on_fill callback failed")
+        if f.kind == "entry" and book is not None and book.early and book.position_qty:
+            early, book.early = book.early, []
+            for x in early:  # the exit fills that came first, in their order
+                self.report_fill(x)
 
     # ------------------------------------------------------------------ asynchronous dispatch
     def attach(self, loop: asyncio.AbstractEventLoop | None = None) -> None:

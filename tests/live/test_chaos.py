@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from _chaos import RIGS, run_schedule, schedule
+from _chaos import RIGS, Step, run_schedule, schedule
 from liqcore.venues.governor import reset_governors
 
 #: the seeds of every run (per venue)
@@ -62,3 +62,32 @@ def test_chaos_schedule_keeps_the_invariants(venue, seed, tmp_path):
                      + f"\nsteps: {rep.steps}\ntrace: {rep.trace}")
     print(f"{venue} seed {seed}: {rep.orders} orders, {len(rep.fills_journal)} fills, longest unprotected "
           f"{rep.longest_unprotected_s:.2f} s, {rep.seconds} s wall; {rep.trace}")
+
+
+#: schedules written out (a finding narrowed to its steps): name -> (venue, steps, what is still open: "" once fixed)
+SCRIPTED = {
+    "bybit-sl-fill-while-mute": ("bybit", [Step([], "sl", ["mute_private"], [])],
+                                 "the attached stop-loss's execution (orderLinkId '') while the private socket is mute "
+                                 "is not booked after the reconnect: fills 1 vs the venue's 2, position 0.83 vs 0"),
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTED))
+def test_chaos_scripted_schedule_keeps_the_invariants(name, tmp_path, request):
+    venue, steps, open_ = SCRIPTED[name]
+    if open_:
+        request.applymarker(pytest.mark.xfail(reason=open_, strict=False))
+    reset_governors()
+
+    async def main():
+        rig = RIGS[venue]()
+        fx = await rig.open()
+        try:
+            return await run_schedule(rig, 0, steps, tmp_path / "j.sqlite")
+        finally:
+            await fx.stop()
+
+    rep = asyncio.run(main())
+    reset_governors()
+    bad = rep.violations()
+    assert not bad, f"{name} ({rep.seconds} s) broke: " + "; ".join(bad) + f"\ntrace: {rep.trace}"

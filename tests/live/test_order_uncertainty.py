@@ -224,6 +224,34 @@ def rows_now(eng, type_):
     return rows(eng.journal.path, type_)
 
 
+def test_an_exit_fill_before_its_entry_fill_is_booked_after_it():
+    """After a reconnect, a gateway's reconciliation may report the entry's fill after the exit's fill that the live
+    stream already pushed: the exit's fill waits for the entry's, then the trade is accounted as usual (before:
+    the position 0 in the book with the entry left 'filled', no trade, the core still holding a working entry)."""
+    from liqcore.live.gateway import Fill
+
+    async def main():
+        async with FakeExchange() as fx:
+            eng = await _engine(fx)
+            ds = feed(eng, cascade_frames())
+            d = ds[0]
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new", 10)
+            om = eng.order_manager
+            now = time.time_ns()
+            om.report_fill(Fill(d.client_id + "-sl", "ETHUSDT", "sell", d.stop_loss, d.qty, 0.1, False,
+                                exec_id="x-2", kind="sl", ts_ns=now))
+            assert eng.books["ETHUSDT"].position_qty == 0 and eng.books["ETHUSDT"].trades == 0
+            om.report_fill(Fill(d.client_id, "ETHUSDT", "buy", d.price, d.qty, 0.05, True, exec_id="x-1",
+                                kind="entry", ts_ns=now - 1000))
+            b = eng.books["ETHUSDT"]
+            assert b.trades == 1 and b.position_qty == 0 and b.entry is None and not b.early
+            assert eng.core.position(0)["status"] == "flat"
+            assert eng.core.result().trades()[-1]["exit_reason"] == "stop_loss"
+            await eng.shutdown(cancel_entries=False)
+
+    asyncio.run(main())
+
+
 class _BannedPaper(PaperGateway):
     """The in-process paper venue under a ban its host announced (the venue gateways read it from their
     governors; the engine's part is what it does with a signal then)."""
