@@ -268,8 +268,8 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("ping-interval", "ping_interval_ns", parse_duration, "5s", "heartbeat on every market-data socket", "feed", "DUR"),
     _Spec("stall-timeout", "stall_timeout_ns", parse_duration, "10s",
           "a feed socket silent this long is stalled: replaced, down from its last frame (> ping-interval)", "feed", "DUR"),
-    # one subscribed stream silent while the venue's other streams flow (liqcore.live.silence): reported by name,
-    # re-subscribed, then its connection reconnected; a heard stream's bound comes from its observed rate
+    # one subscribed stream silent while its connection's other streams flow (liqcore.live.silence): reported by
+    # name, re-subscribed; a connection with nothing for this long where a stream normally flows: reconnected
     _Spec("silent-after", "silent_after_ns", parse_duration, "60s",
           "a subscribed stream never heard for this long while the venue's others flow is silent: reported, "
           "re-subscribed (0 = off)", "feed", "DUR"),

@@ -128,11 +128,15 @@ def real_data_missing(path: Path = REAL_DATA) -> str | None:
 
 @pytest.fixture(scope="session", autouse=True)
 def users_cache_untouched():
-    """At the end of the session, the user's own cache directory has no file the session wrote: no test (nor
-    any command a test starts in a subprocess) fills it (:func:`_session_env.users_cache_changes`: only the
-    files the session's own tests would write are watched)."""
+    """At the end of the session, no process of the session wrote liqcore's files outside the session's cache
+    (:func:`_session_env.users_cache_changes`: a directory of the session's own stands in for the user's cache,
+    so a liqcore of the user's in another shell meanwhile is never counted)."""
     yield
     changed = _session_env.users_cache_changes()
+    if _session_env.CACHE_HOME_COVERS:
+        assert not changed, (f"a process of this session wrote liqcore's cache outside the session's cache: "
+                             f"{changed[:10]}. A test's subprocess without the session's LIQCORE_CACHE_DIR falls "
+                             "back to the default cache (here the session's stand-in, not yours)")
     assert not changed, (f"the user's cache {_session_env.USER_CACHE} holds files this session built in its own "
                          f"cache, new or written anew there since it started: {changed[:10]}. A test's subprocess "
                          "without the session's LIQCORE_CACHE_DIR writes there; so would a liqcore of yours in "

@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 
 import orjson
 
-from liqcore.venues.binance import rest as binance_rest
 from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
-from liqcore.venues.governor import VenueBanned, governor_for
+from liqcore.venues.governor import VenueBanned
+from liqcore.venues.registry import venue_spec
 
 log = logging.getLogger("liqcore.record")
 HOUR_NS = 3600 * 1_000_000_000
@@ -34,11 +34,6 @@ SNAPSHOT = {"binance": ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000}
 REST_BASES = {"binance": {"mainnet": "https://fapi.binance.com", "testnet": "https://testnet.binancefuture.com",
                           "demo": "https://demo-fapi.binance.com"},
               "okx": {"mainnet": "https://www.okx.com", "testnet": "https://www.okx.com", "demo": "https://www.okx.com"}}
-#: each venue's REST governor for the snapshots (the host's, shared with its order gateway in the same process):
-#: its weight window, the snapshot's documented weight, the statuses that ban the IP and the used-weight header
-#: (Binance USD-M: 2400 a minute, "Order Book" limit 1000 = weight 20, HTTP 418, X-MBX-USED-WEIGHT-1M)
-GOVERNED = {"binance": {"limits": binance_rest.GOVERNOR_LIMITS, "weight": binance_rest.depth_weight(1000),
-                        "observe": binance_rest.observe_answer}}
 #: snapshot requests of one venue in flight at once: after a gap every book waits for one, and they are asked
 #: for a few at a time (paced by the governor's window), never all at once
 SNAPSHOTS_IN_FLIGHT = 2
@@ -169,21 +164,21 @@ class DepthKeeper:
             self._in_flight = asyncio.Semaphore(SNAPSHOTS_IN_FLIGHT)
         path, query = SNAPSHOT[self.venue]
         url = f"{self.rest_base}{path}?{urlencode(query(sym))}"
-        g = GOVERNED.get(self.venue)
+        market = venue_spec(self.venue).part("market")
         async with self._in_flight:
-            gov = governor_for(self.venue, self.rest_base, **g["limits"]) if g else None
-            if gov is not None:
-                await gov.acquire(g["weight"], f"GET {path}")  # (waits out a 429's Retry-After; VenueBanned in a ban)
+            # the host's governor (shared with the venue's order gateway in this process), the snapshot's weight
+            gov, weight, observe = market.governed(self.rest_base, path, query(sym))
+            await gov.acquire(weight, f"GET {path}")  # (waits out a 429's Retry-After; VenueBanned in a ban)
             async with self._session.get(url) as r:
                 body = await r.read()
                 recv = self.clock()
-                if gov is not None:
-                    g["observe"](gov, r.status, r.headers)
+                observe(gov, r.status, r.headers)
                 if r.status != 200:
                     raise RuntimeError(f"HTTP {r.status} from {path}: {body[:200].decode('utf-8', 'replace')}")
         doc = orjson.loads(body)
-        if self.venue == "okx" and str(doc.get("code", "0")) != "0":
-            raise RuntimeError(f"{path}: code {doc.get('code')} {doc.get('msg', '')}".strip())
+        err = market.snapshot_error(doc)
+        if err is not None:
+            raise RuntimeError(f"{path}: {err}")
         self._roll(recv)  # (the answer's line may open the next hour's file)
         if not self._wants(sym):
             return  # (a gap line or a new hour reset the book meanwhile: it waits for the stream first)

@@ -10,8 +10,10 @@
   start, in one line).
 * Entries: ``POST /api/v5/trade/order`` with ``ordType=post_only`` (a crossing one is accepted, then canceled
   with ``cancelSource`` 31: reported as ``rejected``), ``tdMode`` (``cross`` by default), and ``clOrdId`` =
-  :func:`~liqcore.venues.okx.rest.okx_client_id` of the client id (OKX takes 1-32 letters and digits).  After a
-  timeout / 5xx the gateway asks ``GET /api/v5/trade/order?clOrdId=`` (51603: not there) before resending.
+  :func:`~liqcore.venues.okx.rest.okx_client_id` of the client id (OKX takes 1-32 letters and digits).  After an
+  answer whose outcome is unknown (a timeout, a 5xx, 50004, 51149: :mod:`liqcore.venues.okx.codes`) the gateway
+  asks ``GET /api/v5/trade/order?clOrdId=`` (51603: not there) before resending; a cancel with an unknown outcome
+  is sent again until OKX confirms the order gone.
 * Take-profit and stop-loss: when the entry FILLS (or is cancelled after a partial fill) one reduce-only algo
   order ``POST /api/v5/trade/order-algo``: ``ordType=oco`` (or ``conditional`` with one level) for the filled
   contracts, the take-profit a limit at its trigger price, the stop-loss a market order (``slOrdPx=-1``).  The
@@ -20,8 +22,11 @@
   (``POST /api/v5/trade/cancel-algos``).
 * Cancels: ``POST /api/v5/trade/cancel-order`` and ``/cancel-batch-orders`` (20 per request).
 * Private websocket ``/ws/v5/private``: ``login`` (sign of ``timestamp + "GET" + "/users/self/verify"``, timestamp
-  in seconds), then the ``orders`` and ``positions`` channels (``instType=SWAP``); kept alive with the text
-  ``ping`` (answered ``pong``); reconnected with back-off, the orders believed live re-queried.
+  in seconds), then the ``orders`` and ``positions`` channels (``instType=SWAP``); and ``/ws/v5/business`` for
+  ``orders-algo``.  Liveness as OKX's "WebSocket: Connect" asks: no message for ``ping_interval`` -> ``ping``; no
+  ``pong`` within another ``ping_interval`` -> reconnect (back-off), log in, subscribe again; then the gap's fills
+  from ``GET /api/v5/trade/fills`` booked once, the orders believed live re-queried, the pending algos polled
+  (:mod:`liqcore.live.okx_recovery`, which also watches the exits OKX cancels or fails).
 * Rate limits as documented: place and cancel order 60 requests / 2 s per instrument, algo orders 20 / 2 s.
 * Errors: every venue refusal is one line naming its code and meaning (``liqcore.venues.okx.rest.explain``);
   a wrong key, passphrase or secret fails :meth:`start` with one line that never contains the secret.
@@ -38,13 +43,16 @@ from decimal import ROUND_FLOOR, Decimal
 import orjson
 
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.live.okx_recovery import OkxRecovery
 from liqcore.live.ratelimit import SlidingWindowLimiter
 from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.okx.codes import CODES as OUTCOMES
 from liqcore.venues.okx.rest import (
     BASE_URL,
     OkxAPIError,
+    OkxBanned,
     OkxRateLimited,
     OkxREST,
     OkxTransportError,
@@ -53,8 +61,9 @@ from liqcore.venues.okx.rest import (
     ws_login_args,
 )
 from liqcore.venues.okx.stream import inst_id as _inst_id
+from liqcore.venues.outcomes import DUPLICATE, RATE_LIMITED, UNKNOWN
 
-__all__ = ["OkxGateway", "parse_order", "STATE_MAP", "WS_URLS"]
+__all__ = ["OkxGateway", "parse_order", "business_url", "STATE_MAP", "WS_URLS"]
 
 log = logging.getLogger("liqcore.okx.gateway")
 
@@ -118,7 +127,15 @@ class _StreamStats:
         self.stats = stats
 
 
-class OkxGateway(VenueGateway):
+def business_url(private_url: str) -> str:
+    """The business websocket (``orders-algo``) beside a private one: OKX v5 "Overview, Production Trading
+    Services" lists ``wss://ws.okx.com:8443/ws/v5/private`` and ``.../ws/v5/business`` on one host (demo
+    trading: ``wspap.okx.com:8443``, the same paths)."""
+    u = private_url.rstrip("/")
+    return u[: -len("/private")] + "/business" if u.endswith("/private") else u + "/business"
+
+
+class OkxGateway(OkxRecovery, VenueGateway):
     name = "okx"
     log = log
     client_id_name = "OKX clOrdId"
@@ -126,7 +143,8 @@ class OkxGateway(VenueGateway):
     def __init__(self, api_key: str | Secret, api_secret: str | Secret, passphrase: str | Secret, rest_url: str = BASE_URL,
                  private_ws_url: str | None = None, *, symbols: list[str] | None = None, network: str = "mainnet",
                  td_mode: str = "cross", timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2,
-                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, ping_interval: float = 20.0) -> None:
+                 connect_timeout: float = 10.0, reconnect_max: float = 10.0, ping_interval: float = 20.0,
+                 business_ws_url: str | None = None) -> None:
         if network == "testnet":
             network = "demo"
         if network not in WS_URLS:
@@ -149,6 +167,7 @@ class OkxGateway(VenueGateway):
         url = (private_ws_url or WS_URLS[network]).rstrip("/")
         scheme_host = url.split("://", 1)[-1]
         self.private_ws_url = url if "/" in scheme_host else url + "/ws/v5/private"
+        self.business_ws_url = business_ws_url or business_url(self.private_ws_url)
         self.symbols = list(symbols) if symbols else None
         self.max_create_attempts = int(max_create_attempts)
         self.retry_backoff = float(retry_backoff)
@@ -167,12 +186,19 @@ class OkxGateway(VenueGateway):
         self._bracket: dict[str, dict] = {}  # instId -> {"cid", "placed", "algoId", "acl"}
         self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
         self._pos_ct: dict[str, float] = {}
+        self._by_ord: dict[str, tuple[str, str]] = {}  # OKX ordId -> (liqcore client id, kind)
+        self._foreign: set[str] = set()  # ordIds of fills that are not this gateway's (asked once)
+        self._last_rx_ms = time.time() * 1000.0  # when the private stream last said anything (wall ms)
         self._init_stream_state()
         self._fatal: str | None = None
         self.connected = asyncio.Event()
+        self.business_connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
-                      "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0}
+                      "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0,
+                      "liveness_reconnects": 0, "fills_recovered": 0, "business_reconnects": 0,
+                      "exits_lost": 0, "exits_replaced": 0, "exits_closed": 0, "algo_events": 0,
+                      "resyncs": 0}
         self.stream = _StreamStats(self.stats)
 
     # ------------------------------------------------------------------ names and sizes
@@ -223,6 +249,7 @@ class OkxGateway(VenueGateway):
         self._session = aiohttp.ClientSession()
         self._closing, self._fatal = False, None
         self._stream_task = asyncio.create_task(self._stream(), name="okx-private-stream")
+        self._spawn(self._stream(business=True))
         deadline = time.monotonic() + self.connect_timeout
         while not self.connected.is_set() and self._fatal is None and time.monotonic() < deadline:
             try:
@@ -321,6 +348,8 @@ class OkxGateway(VenueGateway):
             try:
                 rows = await self.rest.request("POST", "/api/v5/trade/order", body=body,
                                                limiter=self._limiter(self._place_limits, inst))
+            except OkxBanned as exc:
+                raise GatewayError(f"okx create {cid}: not sent: {exc}") from None
             except (OkxAPIError, OkxTransportError) as exc:
                 if (done := await self._after_create_error(intent, attempt, exc, self._query)) is None:
                     continue
@@ -335,10 +364,14 @@ class OkxGateway(VenueGateway):
         raise GatewayError(f"okx create {cid}: not placed")  # pragma: no cover - the loop returns or raises
 
     def _create_error(self, exc: BaseException) -> tuple[str, str]:
+        """OKX's answer sorted by :data:`liqcore.venues.okx.codes.CODES`: a code documented as "outcome unknown"
+        (50004, 51149, a 5xx) reaches here as :class:`OkxTransportError` (never a refusal)."""
         if isinstance(exc, OkxRateLimited):
             return "rate_limited", str(exc)
         if isinstance(exc, OkxAPIError):
-            return ("duplicate" if exc.code == ERR_DUPLICATE else "refused"), explain(exc.code, exc.msg)
+            what = OUTCOMES.what(exc.code)
+            return ("duplicate" if what == DUPLICATE else "rate_limited" if what == RATE_LIMITED else "refused",
+                    explain(exc.code, exc.msg))
         return "unknown", exc.reason
 
     async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
@@ -371,20 +404,46 @@ class OkxGateway(VenueGateway):
         return await self._query(symbol, client_id, required=True)
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
+        """Cancel by clOrdId.  A cancel whose outcome is unknown (a timeout, a 5xx, 50004) is never reported
+        done: the order is queried and, while OKX still holds it live, the cancel sent again (``max_create_attempts``
+        times, backing off); still unknown after that: :class:`GatewayError` (the order manager asks again)."""
         inst = self._inst(symbol)
-        try:
-            await self.rest.request("POST", "/api/v5/trade/cancel-order",
-                                    body={"instId": inst, "clOrdId": okx_client_id(client_id)},
-                                    limiter=self._limiter(self._cancel_limits, inst))
-        except OkxRateLimited as exc:
-            raise GatewayError(f"okx cancel {client_id}: rate limited ({exc})") from None
-        except (OkxAPIError, OkxTransportError) as exc:
-            found = await self._query(symbol, client_id)
-            if found is not None and found.status in _TERMINAL:
-                return found
-            if found is None and isinstance(exc, OkxAPIError) and exc.code in ERR_CANCEL_FAILED:
-                return OrderUpdate(client_id, "rejected", symbol, reason=explain(exc.code, exc.msg), ts_ns=time.time_ns())
-            raise GatewayError(f"okx cancel {client_id}: {exc}") from None
+        last = ""
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                await self.rest.request("POST", "/api/v5/trade/cancel-order",
+                                        body={"instId": inst, "clOrdId": okx_client_id(client_id)},
+                                        limiter=self._limiter(self._cancel_limits, inst))
+            except (OkxRateLimited, OkxBanned) as exc:
+                raise GatewayError(f"okx cancel {client_id}: not sent: {exc}") from None
+            except OkxAPIError as exc:
+                found = await self._query(symbol, client_id)
+                if found is not None and found.status in _TERMINAL:
+                    return found
+                if found is None and exc.code in ERR_CANCEL_FAILED:
+                    return OrderUpdate(client_id, "rejected", symbol, reason=explain(exc.code, exc.msg), ts_ns=time.time_ns())
+                raise GatewayError(f"okx cancel {client_id}: {exc}") from None
+            except OkxTransportError as exc:
+                last = exc.reason
+                self.stats["ambiguous"] += 1
+                log.warning("okx cancel %s: outcome unknown (%s); asking the venue", client_id, exc.reason)
+                try:
+                    found = await self._query(symbol, client_id, required=True)
+                except GatewayError as qexc:
+                    last = f"{exc.reason}; {qexc}"
+                    found = None
+                else:
+                    if found is None or found.status in _TERMINAL:  # gone (or never there): what OKX holds
+                        if found is not None:
+                            await self._after_entry_state(inst, client_id, found)
+                            return found
+                        return OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
+                                           if client_id in self._intents else "entry", ts_ns=time.time_ns())
+                await asyncio.sleep(self.retry_backoff * attempt)
+                continue
+            break
+        else:
+            raise GatewayError(f"okx cancel {client_id}: outcome unknown after {self.max_create_attempts} attempts ({last})")
         u = await self._query(symbol, client_id)
         if u is None:
             return OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
@@ -402,6 +461,14 @@ class OkxGateway(VenueGateway):
         out: dict[str, tuple[str, OrderUpdate | None]] = {}
         items = list(dict.fromkeys(orders))
 
+        async def one_unknown(s, c):
+            try:
+                u = await self.cancel(s, c)
+            except GatewayError as exc:
+                out[c] = (f"error: {exc}", None)
+                return
+            out[c] = ("not_found", None) if u.status == "rejected" else ("accepted", u)
+
         async def one(chunk):
             body = [{"instId": self._inst(s), "clOrdId": okx_client_id(c)} for s, c in chunk]
             try:
@@ -413,13 +480,15 @@ class OkxGateway(VenueGateway):
                     for _, c in chunk:
                         out[c] = (f"error: {exc}", None)
                     return
-            except OkxTransportError as exc:
-                for _, c in chunk:
-                    out[c] = (f"error: {exc}", None)
+            except OkxTransportError:  # the whole batch's outcome unknown: each order cancelled until OKX confirms
+                for s, c in chunk:
+                    await one_unknown(s, c)
                 return
             for (s, c), r in zip(chunk, rows):
                 code = str((r or {}).get("sCode") or "0")
-                if code in ERR_CANCEL_FAILED:
+                if OUTCOMES.what(code) == UNKNOWN:  # this item's outcome unknown (50004, 51149 ...)
+                    await one_unknown(s, c)
+                elif code in ERR_CANCEL_FAILED:
                     out[c] = ("not_found", None)
                 elif code != "0":
                     out[c] = (f"error: {explain(code, (r or {}).get('sMsg', ''))}", None)
@@ -438,7 +507,11 @@ class OkxGateway(VenueGateway):
             rows = await self.rest.request("GET", "/api/v5/account/positions", {"instType": "SWAP", "instId": inst})
         except (OkxAPIError, OkxTransportError) as exc:
             raise GatewayError(f"okx close_position {symbol}: {exc}") from None
-        pos = sum(_f(r, "pos") for r in rows or [] if r.get("instId") == inst)
+        # long/short mode: each leg is a row with a positive pos and its posSide (OKX v5 "Get positions"); the leg
+        # closed is the open one, with its own posSide ("Close positions": posSide required in long/short mode)
+        legs = [-abs(_f(r, "pos")) if r.get("posSide") == "short" else _f(r, "pos")
+                for r in rows or [] if r.get("instId") == inst and _f(r, "pos")]
+        pos = sum(legs) if self.pos_mode != "long_short_mode" else max(legs, key=abs, default=0.0)
         if pos == 0:
             return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
         qty = float(_dec(abs(pos)) * self._spec(inst)["ctVal"])
@@ -497,20 +570,24 @@ class OkxGateway(VenueGateway):
         br = self._bracket.get(inst)
         if u.kind == "entry" and br is not None and br["cid"] == cid and not br["placed"] and (
                 u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
-            self._filled_ct.setdefault(cid, Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
+            # (the contracts the venue says filled: a push seen earlier may have said fewer, or 0 while live)
+            self._filled_ct[cid] = max(self._filled_ct.get(cid, Decimal(0)),
+                                       Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
             await self._place_bracket(inst)
 
-    async def _place_bracket(self, inst: str) -> None:
+    async def _place_bracket(self, inst: str, suffix: str = "-b") -> bool:
+        """Place the take-profit / stop-loss algo of ``inst``'s bracket for the contracts filled (its
+        ``algoClOrdId`` the entry's client id + ``suffix``); True once OKX holds it."""
         br = self._bracket.get(inst)
         if br is None or br["placed"]:
-            return
+            return False
         intent = self._intents.get(br["cid"])
         sz = self._filled_ct.get(br["cid"])
         if intent is None or not sz:
-            return
+            return False
         br["placed"] = True
         close = "sell" if intent.side == "buy" else "buy"
-        acl = self.cl_ord_id(br["cid"], "-b")
+        acl = self.cl_ord_id(br["cid"], suffix)
         br["acl"] = acl
         body = {"instId": inst, "tdMode": self.td_mode, "side": close, "sz": _fmt(sz), "algoClOrdId": acl}
         ps = self._pos_side(close, True)
@@ -524,47 +601,66 @@ class OkxGateway(VenueGateway):
         if intent.stop_loss:
             body.update(slTriggerPx=self._px(intent.symbol, intent.stop_loss), slOrdPx="-1", slTriggerPxType="last")
         body["ordType"] = "oco" if intent.take_profit and intent.stop_loss else "conditional"
+        br["ordType"] = body["ordType"]
         self.stats["brackets"] += 1
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 rows = await self.rest.request("POST", "/api/v5/trade/order-algo", body=body, limiter=self.algo_limiter)
                 br["algoId"] = str((rows or [{}])[0].get("algoId") or "")
-                return
+                return True
             except OkxAPIError as exc:
                 if exc.code == ERR_DUPLICATE:
-                    return
+                    return True
                 if isinstance(exc, OkxRateLimited):
                     await asyncio.sleep(self.retry_backoff * attempt)
                     continue
                 log.error("okx take-profit/stop-loss of %s rejected: %s", br["cid"], explain(exc.code, exc.msg))
+                br["refused"] = explain(exc.code, exc.msg)
                 for k in ("tp", "sl"):
                     await self._emit(self._update_cbs, OrderUpdate(br["cid"], "rejected", intent.symbol,
                                                                    reason=explain(exc.code, exc.msg), kind=k, ts_ns=time.time_ns()))
-                return
+                return False
             except OkxTransportError:
                 try:
                     rows = await self.rest.request("GET", "/api/v5/trade/orders-algo-pending",
                                                    {"ordType": body["ordType"], "algoClOrdId": acl})
                     if rows:
                         br["algoId"] = str(rows[0].get("algoId") or "")
-                        return
+                        return True
                 except (OkxAPIError, OkxTransportError):
                     pass
                 await asyncio.sleep(self.retry_backoff * attempt)
         log.error("okx take-profit/stop-loss of %s not confirmed after %d attempts", br["cid"], self.max_create_attempts)
+        return False
 
     async def _clear_bracket(self, inst: str) -> None:
+        """Cancel what is left of ``inst``'s take-profit / stop-loss algo (the position is flat).  A cancel whose
+        outcome is unknown is never taken as done: the algo is asked for (``GET /api/v5/trade/order-algo``) and
+        the cancel sent again while OKX still holds it live (``max_create_attempts`` times)."""
         br = self._bracket.pop(inst, None)
         if br is None or not br.get("algoId"):
             return
-        try:
-            await self.rest.request("POST", "/api/v5/trade/cancel-algos", body=[{"instId": inst, "algoId": br["algoId"]}],
-                                    limiter=self.algo_limiter)
-        except OkxAPIError as exc:
-            if exc.code not in ERR_CANCEL_FAILED:
-                log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
-        except OkxTransportError as exc:
-            log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
+        last = ""
+        for attempt in range(1, self.max_create_attempts + 1):
+            try:
+                await self.rest.request("POST", "/api/v5/trade/cancel-algos",
+                                        body=[{"instId": inst, "algoId": br["algoId"]}], limiter=self.algo_limiter)
+                return
+            except OkxAPIError as exc:
+                if exc.code not in ERR_CANCEL_FAILED:
+                    log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
+                return
+            except OkxTransportError as exc:
+                last = exc.reason
+                try:
+                    rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoId": br["algoId"]})
+                    if not rows or str(rows[0].get("state")) not in ("live", "pause"):
+                        return  # (gone: cancelled by that request, or triggered)
+                except (OkxAPIError, OkxTransportError):
+                    pass
+                await asyncio.sleep(self.retry_backoff * attempt)
+        log.error("okx cancel of the take-profit/stop-loss of %s: outcome unknown after %d attempts (%s); algo %s may "
+                  "still be live", br["cid"], self.max_create_attempts, last, br["algoId"])
 
     # ------------------------------------------------------------------ private stream
     async def _on_order(self, row: dict) -> None:
@@ -580,6 +676,8 @@ class OkxGateway(VenueGateway):
             kind = self._intents[cid].kind if cid in self._intents else ("exit" if row.get("reduceOnly") == "true" else "entry")
         u = self._update(cid, kind, u)
         self._orders[(cid, kind)] = u
+        if u.venue_order_id:
+            self._by_ord[u.venue_order_id] = (cid, kind)
         await self._emit(self._update_cbs, u)
         if fill is not None and self._first_seen(fill.exec_id):
             await self._emit(self._fill_cbs, Fill(cid, u.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker,
@@ -608,6 +706,12 @@ class OkxGateway(VenueGateway):
                 except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # one bad row: counted, the rest go on
                     self.stats["bad_events"] += 1
                     log.warning("okx order event dropped: %s", exc)
+            elif ch == "orders-algo":
+                try:
+                    await self._on_algo(row)
+                except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+                    self.stats["bad_events"] += 1
+                    log.warning("okx algo event dropped: %s", exc)
             elif ch == "positions":
                 inst = str(row.get("instId") or "")
                 try:
@@ -621,12 +725,12 @@ class OkxGateway(VenueGateway):
                 if pos == 0 and prev != 0 and br is not None and br["placed"]:
                     self._spawn(self._clear_bracket(inst))
 
-    async def _login(self, ws) -> None:
+    async def _login(self, ws, channels=("orders", "positions")) -> None:
         import aiohttp
 
         args = ws_login_args(self._key, self._secret, self._passphrase, self.rest.now_ms() // 1000)
         await ws.send_str(orjson.dumps({"op": "login", "args": [args]}).decode())
-        subs = {"orders", "positions"}
+        subs = set(channels)
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 raise ConnectionError("closed during login")
@@ -647,33 +751,52 @@ class OkxGateway(VenueGateway):
                     raise PermissionError(self._fatal)
                 raise ConnectionError(explain(code, ev.get("msg", "")))
 
-    async def _pinger(self, ws) -> None:
+    async def _receive(self, ws, business: bool = False):
+        """The next message of a private socket, under OKX's liveness rule (OKX v5 "WebSocket: Connect": when no
+        message comes within N < 30 s send the text ``ping`` and expect ``pong`` within N s, else reconnect; N is
+        ``ping_interval``).  Any message counts as alive; no message after the ping: ConnectionError."""
+        pinged = False
         while True:
-            await asyncio.sleep(self.ping_interval)
             try:
-                await ws.send_str("ping")
-            except (ConnectionError, RuntimeError):
-                self.stats["ping_failures"] += 1
-                return
+                msg = await ws.receive(timeout=self.ping_interval)
+            except asyncio.TimeoutError:
+                if pinged:
+                    self.stats["liveness_reconnects"] += 1
+                    raise ConnectionError(f"no pong within {self.ping_interval:.1f} s of a ping (mute socket)") from None
+                try:
+                    await ws.send_str("ping")
+                except (ConnectionError, RuntimeError):
+                    self.stats["ping_failures"] += 1
+                    raise ConnectionError("ping failed") from None
+                pinged = True
+                continue
+            if not business:
+                self._last_rx_ms = time.time() * 1000.0  # (where the private stream's next gap starts)
+            return msg
 
-    async def _stream(self) -> None:
+    async def _stream(self, business: bool = False) -> None:
+        """One private connection, kept up: ``/ws/v5/private`` (``orders``, ``positions``; a reconnect resyncs)
+        or, ``business``, ``/ws/v5/business`` (``orders-algo``; a reconnect polls the pending algos)."""
         import aiohttp
 
+        url, channels, up = ((self.business_ws_url, ("orders-algo",), self.business_connected) if business
+                             else (self.private_ws_url, ("orders", "positions"), self.connected))
         backoff, ever = 0.1, False
         while not self._closing:
-            pinger = None
             try:
-                async with self._session.ws_connect(self.private_ws_url, heartbeat=None) as ws:
-                    await asyncio.wait_for(self._login(ws), self.connect_timeout)
+                async with self._session.ws_connect(url, heartbeat=None,
+                                                    timeout=aiohttp.ClientWSTimeout(ws_close=1.0)) as ws:
+                    await asyncio.wait_for(self._login(ws, channels), self.connect_timeout)
                     if ever:
-                        self.stats["reconnects"] += 1
-                        self._spawn(self._resync())
+                        self.stats["business_reconnects" if business else "reconnects"] += 1
+                        self._spawn(self._poll_algos() if business else self._resync())
                     ever, backoff = True, 0.1
-                    self.connected.set()
-                    pinger = asyncio.create_task(self._pinger(ws))
-                    async for msg in ws:
+                    up.set()
+                    while True:
+                        msg = await self._receive(ws, business)
                         if msg.type != aiohttp.WSMsgType.TEXT:
-                            if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                            if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                            aiohttp.WSMsgType.CLOSING):
                                 break
                             continue
                         if msg.data == "pong":
@@ -690,25 +813,32 @@ class OkxGateway(VenueGateway):
                 break
             except (aiohttp.ClientError, ConnectionError, OSError, asyncio.TimeoutError, orjson.JSONDecodeError) as exc:
                 if not self._closing:
-                    log.warning("okx private stream down (%s); reconnecting in %.2fs", type(exc).__name__, backoff)
+                    log.warning("okx %s stream down (%s: %s); reconnecting in %.2f s", "business" if business else "private",
+                                type(exc).__name__, exc, backoff)
             finally:
-                self.connected.clear()
-                if pinger is not None:
-                    pinger.cancel()
+                up.clear()
             if self._closing:
                 break
             await asyncio.sleep(backoff * (1 + 0.2 * random.random()))
             backoff = min(backoff * 2, self.reconnect_max)
 
     async def _resync(self) -> None:
-        """After a reconnect: re-query the orders still believed live (their missed changes are reported) and
-        the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
+        """After a reconnect: book the fills missed during the gap (:meth:`_missed_fills`), re-query the orders
+        still believed live (their missed changes are reported; an entry filled meanwhile gets its take-profit /
+        stop-loss at once) and the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
+        try:
+            await self._missed_fills()
+        except (OkxAPIError, OkxTransportError) as exc:
+            log.error("okx private stream gap: the missed fills could not be fetched: %s", exc)
         for _kind, u in await self._requery_live(self._query):
             await self._after_entry_state(self._inst(u.symbol), u.client_id, u)
         try:
             await self.positions()
         except GatewayError:
+            self.stats["resyncs"] += 1
             return
         for inst, br in list(self._bracket.items()):
             if br["placed"] and not self._pos_ct.get(inst):
                 self._spawn(self._clear_bracket(inst))
+        await self._poll_algos()  # (an exit OKX ended during the gap: the same rule as its push)
+        self.stats["resyncs"] += 1

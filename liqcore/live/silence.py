@@ -1,5 +1,11 @@
-"""Silent streams: a subscribed stream that stays quiet while the other streams of its venue flow
-(:class:`StreamWatch`): reported once, re-subscribed, then its connection reconnected, with a doubling wait.
+"""Silent streams: a subscribed stream that stays quiet against evidence that it should not (:class:`StreamWatch`).
+
+A calm market is not a dead stream.  Evidence is per connection: a stream that stops while the other streams
+of its connection flow is re-subscribed (its connection is alive: never reconnected for it); a connection all
+of whose streams stop is reported and reconnected; a liquidation stream, which the venues push only when a
+liquidation happens, is never judged by its own quiet, only with its connection.  A connection that answers
+no heartbeat is the transport's (``liqcore.live.transport``: ping every ``ping-interval``, replaced after
+``stall-timeout`` with nothing received).
 The per-frame key (:func:`frame_key`) is one or two ``find`` on the frame's head and one dict store.
 The rule and its reasons: docs/live.md, "Silent streams, the watch (`liqcore.live.silence`)".
 
@@ -22,8 +28,6 @@ log = logging.getLogger("liqcore.feeds.silent")
 #: a heard stream is silent after this many of its mean intervals (with a Poisson stream, e^-10 ~ 5e-5)
 FACTOR = 10.0
 DEFAULT_SILENT_AFTER_S = 60.0
-#: a liquidation stream is judged only after this many ``silent_after`` of watching (10 min at 60 s)
-LIQ_MIN_WATCH = 10.0
 #: the longest wait between two re-subscriptions / reconnects of a stream that stays silent
 MAX_RETRY_S = 900.0
 NS = 1_000_000_000
@@ -124,6 +128,9 @@ def stream_name(venue: str, topic: str) -> str:
 
 
 def is_liquidation_stream(venue: str, topic: str) -> bool:
+    """Bybit ``allLiquidation.<SYMBOL>``, Binance ``<symbol>@forceOrder`` / ``!forceOrder@arr``, OKX
+    ``liquidation-orders``: pushed only when a liquidation happens (at most one a second a symbol on Binance and
+    OKX, 500 ms batches on Bybit), with no heartbeat of their own."""
     t = topic.lower()
     return "liquidation" in t or "forceorder" in t
 
@@ -143,16 +150,28 @@ class _Stream:
     silent_since_ns: int = 0  # the start of its silence (last heard, or subscribed)
     next_action_ns: int = 0
     retry_s: float = 0.0
-    actions: int = 0  # re-subscriptions and reconnects made while silent
+    actions: int = 0  # re-subscriptions made while silent
     all_market: bool = False
     keys: list = field(default_factory=list)
+
+
+@dataclass
+class _Conn:
+    """A connection all of whose streams stopped (``dead``): reconnected, again after a doubling wait."""
+
+    subscribed_ns: int = 0  # (re)subscribed its streams at (the watch's clock)
+    dead: bool = False
+    next_action_ns: int = 0
+    retry_s: float = 0.0
 
 
 @dataclass
 class Silence:
     """One report: ``venue``, ``stream`` (the name), ``topic`` (as subscribed), ``silent_s`` (seconds since last
     heard or subscribed), ``bound_s`` (the bound it passed), ``heard`` (False: never heard since subscribed),
-    ``since_ns`` (wall-clock ns of the silence's start), ``action`` (``resubscribe`` / ``reconnect`` / ``heard``)."""
+    ``since_ns`` (wall-clock ns of the silence's start), ``action``: ``resubscribe`` (it alone is silent: its
+    connection flows), ``reconnect`` (every stream of its connection is silent), ``heard`` (heard again) or
+    ``alive`` (a liquidation stream silent with its connection, whose streams flow again)."""
 
     venue: str
     stream: str
@@ -166,10 +185,15 @@ class Silence:
     def text(self) -> str:
         if self.action == "heard":
             return f"stream {self.venue} {self.stream} heard again after {self.silent_s:.0f} s of silence"
+        if self.action == "alive":
+            return (f"stream {self.venue} {self.stream} no longer silent: its connection's streams flow again after "
+                    f"{self.silent_s:.0f} s")
+        if self.action == "reconnect":
+            return (f"stream {self.venue} {self.stream} is silent: nothing on its connection for {self.silent_s:.0f} s "
+                    f"(bound {self.bound_s:.0f} s) where a stream normally flows; reconnecting its connection")
         what = ("never heard since it was subscribed" if not self.heard else
                 f"silent for {self.silent_s:.0f} s (bound {self.bound_s:.0f} s from its observed rate)")
-        return (f"stream {self.venue} {self.stream} is silent: {what}, while the venue's other streams flow; "
-                f"{'re-subscribed' if self.action == 'resubscribe' else 'reconnecting its connection'}")
+        return f"stream {self.venue} {self.stream} is silent: {what}, while other streams flow; re-subscribed"
 
 
 class StreamWatch:
@@ -194,6 +218,7 @@ class StreamWatch:
         self.last: dict = {}
         self._prev: dict = {}
         self._streams: dict[str, _Stream] = {}
+        self._conns: dict[int, _Conn] = {}
         self._index: dict = {}  # frame key (topic_keys) -> [_Stream]
         self._cache: dict = {}  # frame key as received -> [_Stream] (resolved by _streams_of)
         self._all_market: list[_Stream] = []  # Binance !forceOrder@arr and the like: any frame of their event
@@ -219,6 +244,7 @@ class StreamWatch:
         for t in [t for t, s in self._streams.items() if s.conn == conn and t not in keep]:
             self._forget(t)
         now = self.clock()
+        self._conns.setdefault(conn, _Conn(subscribed_ns=now))
         for t in topics:
             if t in self._streams:
                 continue
@@ -245,6 +271,7 @@ class StreamWatch:
     def subscribed(self, conn: int) -> None:
         """Connection ``conn`` (re)connected and subscribes its streams: their silence counts from now."""
         now = self.clock()
+        self._conns.setdefault(conn, _Conn()).subscribed_ns = now
         for s in self._streams.values():
             if s.conn == conn:
                 s.since_ns = now
@@ -282,24 +309,31 @@ class StreamWatch:
         return got
 
     def bound_s(self, s: _Stream, now: int) -> float | None:
-        """The silence bound of stream ``s`` now (seconds), or None: not judged (see the module docstring)."""
-        sa = self.silent_after_s
-        if s.heard_checks == 0 or s.last_heard_ns == 0:
-            if s.liq or s.heard_checks:
-                # a liquidation stream may rightly stay empty; one heard in an earlier session: its rate decides
-                return self._rate_bound(s, now)
-            return sa
-        return self._rate_bound(s, now)
+        """The silence bound of stream ``s`` alone now (seconds), or None: not judged alone (a liquidation stream
+        never is: a calm market sends none; one heard too rarely for its rate to bound its quiet)."""
+        if s.liq:
+            return None
+        if s.heard_checks == 0:
+            return self.silent_after_s
+        return self._rate_bound(s)
 
-    def _rate_bound(self, s: _Stream, now: int) -> float | None:
+    def _rate_bound(self, s: _Stream) -> float | None:
+        """``max(FACTOR x its mean interval, silent_after / 6)`` when ``FACTOR x`` its mean interval is within
+        ``silent_after``, else None (a stream heard once a minute has no 10 s bound)."""
+        if s.liq or not s.heard_checks:
+            return None
         sa = self.silent_after_s
-        if not s.heard_checks:
-            return None
-        if s.liq and s.watched_ns < LIQ_MIN_WATCH * sa * NS:
-            return None
         mean_s = max(s.watched_ns / NS, self.tick_s) / s.heard_checks
-        b = max(FACTOR * mean_s, sa / 6.0)
-        return b if FACTOR * mean_s <= sa else None
+        return max(FACTOR * mean_s, sa / 6.0) if FACTOR * mean_s <= sa else None
+
+    def _report(self, s: _Stream, out: list, quiet_ns: int, bound_s: float, action: str, wall: int) -> None:
+        rep = Silence(self.venue, s.name, s.topic, quiet_ns / NS, bound_s, bool(s.last_heard_ns), wall - quiet_ns,
+                      action)
+        out.append(rep)
+        for cb in (self.on_heard if action in ("heard", "alive") else self.on_silent):
+            cb(rep)
+        if action not in ("heard", "alive"):
+            self.reports += 1
 
     def check(self, now: int | None = None) -> list[Silence]:
         """One check (call it every :attr:`tick_s`); returns the reports made (also handed to the callbacks)."""
@@ -318,58 +352,93 @@ class StreamWatch:
         if not self.enabled:
             return out
         wall = time.time_ns()
+        by_conn: dict[int, list[_Stream]] = {}
         for s in self._streams.values():
+            by_conn.setdefault(s.conn, []).append(s)
             if dt > 0:
                 s.watched_ns += dt
             if id(s) in heard_now:
                 s.heard_checks += 1
                 if s.silent:
-                    rep = Silence(self.venue, s.name, s.topic, (now - s.silent_since_ns) / NS, 0.0, True,
-                                  wall - (now - s.silent_since_ns), "heard")
                     s.silent, s.retry_s, s.actions = False, 0.0, 0
-                    out.append(rep)
-                    for cb in self.on_heard:
-                        cb(rep)
+                    self._report(s, out, now - s.silent_since_ns, 0.0, "heard", wall)
                 s.last_heard_ns = now
+        sa_ns = int(self.silent_after_s * NS)
+        for i, streams in by_conn.items():
+            c = self._conns.setdefault(i, _Conn(subscribed_ns=now))
+            heard_ns = max(s.last_heard_ns for s in streams)
+            quiet_ns = now - max(heard_ns, c.subscribed_ns)
+            if c.dead:
+                if heard_ns == now:  # some stream of it heard now: alive again
+                    c.dead, c.retry_s = False, 0.0
+                    for s in streams:
+                        if s.silent:  # (not heard itself: e.g. a calm liquidation stream, silent only with it)
+                            s.silent, s.retry_s, s.actions = False, 0.0, 0
+                            self._report(s, out, now - s.silent_since_ns, 0.0, "alive", wall)
+                elif now >= c.next_action_ns:
+                    self._reconnect(i, c, now, now - min((s.silent_since_ns for s in streams if s.silent), default=now))
                 continue
-            start = s.last_heard_ns or s.since_ns
-            quiet_ns = now - start
-            if s.silent:
-                if now >= s.next_action_ns:
-                    self._act(s, now, now - s.silent_since_ns, again=True)
+            # dead: nothing on it for silent_after, where a stream normally flows >= FACTOR times in that time
+            if quiet_ns >= sa_ns and any(self._rate_bound(s) is not None for s in streams):
+                c.dead = True
+                for s in streams:
+                    if not s.silent:
+                        s.silent, s.silent_since_ns, s.retry_s, s.actions = True, s.last_heard_ns or s.since_ns, 0.0, 0
+                        self._report(s, out, now - s.silent_since_ns, self.silent_after_s, "reconnect", wall)
+                self._reconnect(i, c, now, quiet_ns)
                 continue
-            b = self.bound_s(s, now)
-            if b is None or quiet_ns < b * NS:
-                continue
-            if now - self._venue_heard_ns > b * NS or not self._venue_heard_ns:
-                continue  # the whole venue is quiet: not this stream's silence
-            s.silent = True
-            s.silent_since_ns = start
-            rep = Silence(self.venue, s.name, s.topic, quiet_ns / NS, b, bool(s.last_heard_ns), wall - quiet_ns,
-                          "resubscribe")
-            self.reports += 1
-            out.append(rep)
-            for cb in self.on_silent:
-                cb(rep)
-            self._act(s, now, quiet_ns, again=False)
+            for s in streams:
+                self._judge(s, streams, now, out, wall)
         return out
 
-    def _act(self, s: _Stream, now: int, quiet_ns: int, again: bool) -> None:
-        """Re-subscribe (first, and every other try) or reconnect; the next try after a doubling wait."""
-        reconnect = again and s.actions % 2 == 1
+    def _judge(self, s: _Stream, streams: list, now: int, out: list, wall: int) -> None:
+        """Stream ``s`` alone, its connection alive: silent past its bound while another stream of its connection
+        was heard within the bound; or never heard since subscribed while its venue flows (e.g. a stream the venue
+        acknowledged on a path that does not carry it).  A heard stream that stops with every other stream of its
+        connection is its connection's silence (the connection rule in :meth:`check`)."""
+        if s.silent:
+            if now >= s.next_action_ns:
+                self._resubscribe(s, now, now - s.silent_since_ns)
+            return
+        start = s.last_heard_ns or s.since_ns
+        quiet_ns = now - start
+        b = self.bound_s(s, now)
+        if b is None or quiet_ns < b * NS:
+            return
+        sib_ns = max((o.last_heard_ns for o in streams if o is not s), default=0)
+        if not (sib_ns and now - sib_ns <= b * NS) and not (
+                s.heard_checks == 0 and self._venue_heard_ns and now - self._venue_heard_ns <= b * NS):
+            return  # its connection is quiet (or the whole venue): not this stream's silence
+        s.silent, s.silent_since_ns = True, start
+        self._report(s, out, quiet_ns, b, "resubscribe", wall)
+        self._resubscribe(s, now, quiet_ns, first=True)
+
+    def _resubscribe(self, s: _Stream, now: int, quiet_ns: int, first: bool = False) -> None:
+        """Re-subscribe a stream silent alone (never a reconnect: its connection flows); again after a doubling
+        wait (at most ``MAX_RETRY_S``)."""
         s.actions += 1
         s.retry_s = min(MAX_RETRY_S, (s.retry_s * 2) if s.retry_s else self.silent_after_s)
         s.next_action_ns = now + int(s.retry_s * NS)
+        if self.resubscribe is None:
+            return
         try:
-            if reconnect and self.reconnect is not None:
-                log.warning("stream %s %s still silent after %.0f s: reconnecting its connection", self.venue, s.name,
-                            quiet_ns / NS)
-                self.reconnect(s.conn)
-            elif self.resubscribe is not None:
-                if again:
-                    log.warning("stream %s %s still silent after %.0f s: re-subscribed", self.venue, s.name,
-                                quiet_ns / NS)
-                self.resubscribe(s.conn, s.topic)
-                s.since_ns = now  # (its own clock restarts; the silence's start is kept)
+            if not first:
+                log.warning("stream %s %s still silent after %.0f s: re-subscribed", self.venue, s.name, quiet_ns / NS)
+            self.resubscribe(s.conn, s.topic)
+            s.since_ns = now  # (its own clock restarts; the silence's start is kept)
         except Exception:
-            log.exception("silent stream %s %s: the action failed", self.venue, s.name)
+            log.exception("silent stream %s %s: the re-subscription failed", self.venue, s.name)
+
+    def _reconnect(self, i: int, c: _Conn, now: int, quiet_ns: int) -> None:
+        """Reconnect connection ``i``, all of whose streams are silent; again after a doubling wait."""
+        again = bool(c.retry_s)
+        c.retry_s = min(MAX_RETRY_S, (c.retry_s * 2) if c.retry_s else self.silent_after_s)
+        c.next_action_ns = now + int(c.retry_s * NS)
+        if self.reconnect is None:
+            return
+        try:
+            if again:
+                log.warning("%s connection %d: still nothing after %.0f s: reconnecting", self.venue, i, quiet_ns / NS)
+            self.reconnect(i)
+        except Exception:
+            log.exception("%s connection %d: the reconnect failed", self.venue, i)

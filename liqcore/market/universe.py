@@ -123,8 +123,12 @@ async def get_json(session, url: str, params: dict | None = None, *, error=Unive
         raise error(f"{what}: {url} did not answer JSON ({e})") from None
 
 
-async def _get(session, url: str, params: dict | None = None):
-    return await get_json(session, url, params)
+async def _governed_get(session, venue: str, base: str, path: str, params: dict | None = None):
+    """``GET base+path`` through the venue's governor of that host (its weight, its waits and bans)."""
+    from liqcore.venues.registry import venue_spec
+
+    gov = venue_spec(venue).part("market").governed(base, path, params)
+    return await get_json(session, f"{base}{path}", params, governed=gov)
 
 
 def _take(rows, left: dict, rules: dict, checks, key: str, parse) -> None:
@@ -183,7 +187,7 @@ async def _bybit(session, base: str, quote: str, left: dict):
         p = {"category": "linear", "limit": "1000"}
         if cursor:
             p["cursor"] = cursor
-        res = await _get(session, f"{base}/v5/market/instruments-info", p)
+        res = await _governed_get(session, "bybit", base, "/v5/market/instruments-info", p)
         if not isinstance(res, dict) or res.get("retCode") not in (0, None):
             raise UniverseError(f"instrument list: {base}/v5/market/instruments-info answered "
                                 f"retCode {res.get('retCode') if isinstance(res, dict) else '?'}")
@@ -194,7 +198,7 @@ async def _bybit(session, base: str, quote: str, left: dict):
         cursor = body.get("nextPageCursor") or ""
         if not cursor:
             break
-    res = await _get(session, f"{base}/v5/market/tickers", {"category": "linear"})
+    res = await _governed_get(session, "bybit", base, "/v5/market/tickers", {"category": "linear"})
     rows = (res.get("result") or {}).get("list") if isinstance(res, dict) else None
     return rules, _turnover(rows, "symbol", lambda t: t["turnover24h"]), {}
 
@@ -206,7 +210,7 @@ def _okx_rule(row: dict) -> Instrument:
 
 
 async def _okx(session, base: str, quote: str, left: dict):
-    res = await _get(session, f"{base}/api/v5/public/instruments", {"instType": "SWAP"})
+    res = await _governed_get(session, "okx", base, "/api/v5/public/instruments", {"instType": "SWAP"})
     if not isinstance(res, dict) or str(res.get("code", "0")) != "0":
         raise UniverseError(f"instrument list: {base}/api/v5/public/instruments answered code "
                             f"{res.get('code') if isinstance(res, dict) else '?'}")
@@ -218,7 +222,7 @@ async def _okx(session, base: str, quote: str, left: dict):
     # each kept swap's ctVal (parsed already by _okx_rule: the rows that did not parse were left out)
     contract = {str(r["instId"]): float(r["ctVal"]) for r in res.get("data") or []
                 if isinstance(r, dict) and str(r.get("instId")) in rules}
-    tick = await _get(session, f"{base}/api/v5/market/tickers", {"instType": "SWAP"})
+    tick = await _governed_get(session, "okx", base, "/api/v5/market/tickers", {"instType": "SWAP"})
     rows = tick.get("data") if isinstance(tick, dict) else None
     return rules, _turnover(rows, "instId", lambda t: float(t["volCcy24h"]) * float(t["last"])), contract
 

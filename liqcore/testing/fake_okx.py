@@ -114,6 +114,14 @@ class FakeOkx(LoopbackVenue):
         self._subs: list[dict] = []  # {"ws", "tr", "endpoint", "channel", "arg", "login"}
         self._conns: list[dict] = []
         self._runner = None
+        self.code_faults: list[dict] = []  # answer_code_next: {"path", "code", "msg", "http", "process", "item"}
+        self._muted: set[int] = set()  # id() of the websockets played open but mute (mute())
+        self.cancelled_by_venue: list[str] = []  # algoIds cancel_algo_by_venue() cancelled
+        #: liquidation-orders rows pushed so far (the last 20): the first push after a new subscription repeats
+        #: them (one of an hour ago when there are none), as OKX does (tardis-node drops that message:
+        #: OkexV5LiquidationsMapper._isFirstMessage, src/mappers/okex.ts); ``replay_liquidations = False`` turns it off
+        self.liquidation_replay: list[dict] = []
+        self.replay_liquidations = True
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -163,6 +171,53 @@ class FakeOkx(LoopbackVenue):
         without being processed."""
         self.http_faults.extend(HttpFault("rate_limit", path, status=429) for _ in range(k))
 
+    def answer_code_next(self, code: str, path: str | None = None, *, process: bool, k: int = 1, http: int | None = None,
+                         msg: str | None = None, item: bool = False, method: str = "POST") -> None:
+        """The next ``k`` ``method`` requests (to ``path``) answer OKX error ``code``, after doing what they ask
+        (``process=True``: e.g. the order IS created) or without (``process=False``).  ``item=True`` answers as an
+        order endpoint does for one failed order (``code`` "1", the code in ``data[0].sCode``).  OKX v5 "Error
+        Code" (https://www.okx.com/docs-v5/en/#error-code): 50004 "API endpoint request timeout (does not mean that
+        the request was successful or failed, please check the request result)" is HTTP 400, 50001 HTTP 503,
+        50013 HTTP 200, 50011 HTTP 429; 51149 "Order timed out" is an order's sCode."""
+        default_http = {"50004": 400, "50001": 503, "50026": 500, "50011": 429, "50061": 429}.get(str(code), 200)
+        words = {"50004": "API endpoint request timeout (does not mean that the request was successful or failed, "
+                          "please check the request result)", "50001": "Service temporarily unavailable. Try again later",
+                 "50013": "Systems are busy. Please try again later.", "50011": "Too Many Requests",
+                 "51149": "Order timed out. Please try again."}
+        for _ in range(k):
+            self.code_faults.append({"path": path, "method": method, "code": str(code), "msg": msg or words.get(str(code), "error"),
+                                     "http": http or default_http, "process": process, "item": item})
+
+    def mute(self, endpoint: str = "private") -> int:
+        """Play every open ``endpoint`` websocket open but mute: no push reaches it and its ``ping`` gets no ``pong``
+        (OKX v5 "WebSocket: Connect": a client that gets no ``pong`` within N s of its ``ping`` must reconnect).
+        A connection made afterwards is served as usual.  Returns how many were muted."""
+        n = 0
+        for c in self._conns:
+            if c["endpoint"] == endpoint:
+                self._muted.add(id(c["ws"]))
+                n += 1
+        return n
+
+    def fills(self) -> list[dict]:
+        """Every fill as ``GET /api/v5/trade/fills`` lists it (oldest first)."""
+        return [self._fill_json(e) for e in self.venue.executions]
+
+    async def cancel_algo_by_venue(self, algo_cl_ord_id: str, state: str = "canceled") -> dict:
+        """OKX cancels (``state`` canceled) or fails (``order_failed``) a live algo order of its own accord (e.g. a
+        stop the risk engine cancelled): its legs leave the book and the ``orders-algo`` channel of
+        ``/ws/v5/business`` pushes it (OKX v5 "WebSocket / Algo orders channel": state live, pause, partially_effective,
+        effective, canceled, order_failed, partially_failed)."""
+        a = next(x for x in self._algos.values() if x["algoClOrdId"] == algo_cl_ord_id and x["state"] == "live")
+        a["state"] = state
+        for k in a["kids"]:
+            o = self.venue.orders[k]
+            if o.status == "Untriggered":
+                o.status, o.cancel_type = "Deactivated", "CancelByAdmin"
+        self.cancelled_by_venue.append(a["algoId"])
+        await self.publish("orders-algo", {"channel": "orders-algo", "instType": "SWAP"}, [self._algo_json(a)])
+        return a
+
     def drop(self, endpoint: str | None = None) -> int:
         n = 0
         for c in list(self._conns):
@@ -211,10 +266,11 @@ class FakeOkx(LoopbackVenue):
     async def liquidation(self, inst_id: str, price: float, sz: float, side: str = "sell") -> None:
         """One ``liquidation-orders`` push (``sz`` contracts; ``side`` sell = a long liquidated)."""
         fam = inst_id.rsplit("-", 1)[0]
-        await self.publish("liquidation-orders", {"channel": "liquidation-orders", "instType": "SWAP"}, [
-            {"details": [{"bkLoss": "0", "bkPx": fmt_num(price), "ccy": "", "posSide": "long" if side == "sell" else "short",
-                          "side": side, "sz": fmt_num(sz), "ts": str(self.now_ms())}],
-             "instFamily": fam, "instId": inst_id, "instType": "SWAP", "uly": fam}])
+        row = {"details": [{"bkLoss": "0", "bkPx": fmt_num(price), "ccy": "", "posSide": "long" if side == "sell" else "short",
+                            "side": side, "sz": fmt_num(sz), "ts": str(self.now_ms())}],
+               "instFamily": fam, "instId": inst_id, "instType": "SWAP", "uly": fam}
+        self.liquidation_replay = (self.liquidation_replay + [row])[-20:]
+        await self.publish("liquidation-orders", {"channel": "liquidation-orders", "instType": "SWAP"}, [row])
 
     async def publish(self, channel: str, arg: dict, data: list) -> None:
         if channel in self.silenced:
@@ -225,6 +281,8 @@ class FakeOkx(LoopbackVenue):
                 continue
             sa = s["arg"]
             if sa.get("instId") and sa["instId"] != (arg.get("instId") or (data[0].get("instId") if data else None)):
+                continue
+            if id(s["ws"]) in self._muted:
                 continue
             try:
                 await s["ws"].send_str(frame)
@@ -275,8 +333,9 @@ class FakeOkx(LoopbackVenue):
                 continue
             if topic == "position":
                 size = float(d["size"] or 0) * (-1 if d["side"] == "Sell" else 1)
-                out.append(("positions", {"instType": "SWAP", "instId": d["symbol"], "posSide": "net", "mgnMode": "cross",
-                                          "pos": fmt_num(size) if size >= 0 else "-" + fmt_num(-size),
+                ps, pos_s = self._pos_fields(size)
+                out.append(("positions", {"instType": "SWAP", "instId": d["symbol"], "posSide": ps, "mgnMode": "cross",
+                                          "pos": pos_s,
                                           "avgPx": d["avgPrice"], "uTime": str(self.now_ms())}))
                 continue
             o = self.venue.orders[d["orderId"]]
@@ -320,6 +379,8 @@ class FakeOkx(LoopbackVenue):
                             break
                         continue
                     if msg.data == "ping":
+                        if id(ws) in self._muted:
+                            continue  # open but mute: no pong
                         self.pings[endpoint] += 1
                         await ws.send_str("pong")
                         continue
@@ -337,6 +398,7 @@ class FakeOkx(LoopbackVenue):
             finally:
                 if conn in self._conns:
                     self._conns.remove(conn)
+                self._muted.discard(id(ws))
                 self._subs = [s for s in self._subs if s["ws"] is not ws]
             return ws
 
@@ -388,6 +450,13 @@ class FakeOkx(LoopbackVenue):
                 else:
                     self._subs = [s for s in self._subs if not (s["ws"] is conn["ws"] and s["arg"] == arg)]
                 out.append({"event": op, "arg": arg, "connId": "fake"})
+                if op == "subscribe" and ch == "liquidation-orders" and self.replay_liquidations:
+                    old = self.liquidation_replay or [{  # (none pushed yet: one of an hour ago)
+                        "details": [{"bkLoss": "0", "bkPx": "1000", "ccy": "", "posSide": "long", "side": "sell", "sz": "1",
+                                     "ts": str(self.now_ms() - 3_600_000)}], "instFamily": "ETH-USDT",
+                        "instId": "ETH-USDT-SWAP", "instType": "SWAP", "uly": "ETH-USDT"}]
+                    out.append({"arg": {"channel": ch, "instType": arg.get("instType", "SWAP")},
+                                "data": list(old)})  # (old ones, repeated)
             return out
         if op in ("order", "cancel-order"):
             rid = str(req.get("id") or "")
@@ -463,6 +532,11 @@ class FakeOkx(LoopbackVenue):
             if f.path is None or path.startswith(f.path):
                 fault = self.http_faults.pop(i)
                 break
+        cf = next((f for f in self.code_faults if f["path"] in (None, path) and f["method"] == method), None)
+        if cf is not None:
+            self.code_faults.remove(cf)
+            if not cf["process"]:
+                return self._code_answer(rec, cf, body)
         if fault is not None and fault.kind == "rate_limit":
             rec.fault, rec.http_status = fault.kind, 429
             return web.Response(status=429, body=orjson.dumps({"code": "50011", "msg": "Too Many Requests", "data": []}),
@@ -482,6 +556,8 @@ class FakeOkx(LoopbackVenue):
             rec.ret_code = e.code
         rec.http_status = status
         await self._push_private(pushes)
+        if cf is not None:  # done as asked, answered with the code
+            return self._code_answer(rec, cf, body)
         if fault is not None and fault.process:
             rec.fault = fault.kind
             if fault.kind == "delay":
@@ -490,6 +566,48 @@ class FakeOkx(LoopbackVenue):
                 rec.http_status = fault.status
                 return web.Response(status=fault.status, text="Bad Gateway")
         return web.Response(status=status, body=orjson.dumps(doc), content_type="application/json")
+
+    def _code_answer(self, rec: FakeRequest, cf: dict, body):
+        from aiohttp import web
+
+        rec.fault, rec.http_status, rec.ret_code = f"code {cf['code']}", cf["http"], cf["code"]
+        if cf["item"]:
+            items = body if isinstance(body, list) else [body if isinstance(body, dict) else {}]
+            doc = {"code": "1", "msg": "All operations failed", "data": [  # (every item failed: code 1)
+                {"sCode": cf["code"], "sMsg": cf["msg"], "clOrdId": i.get("clOrdId", ""), "ordId": i.get("ordId", ""),
+                 "ts": str(self.now_ms())} for i in items]}
+        else:
+            doc = {"code": cf["code"], "msg": cf["msg"], "data": []}
+        return web.Response(status=cf["http"], body=orjson.dumps(doc), content_type="application/json")
+
+    def _fill_json(self, e: dict) -> dict:
+        """One row of OKX v5 "Get transaction details (last 3 days)" (``GET /api/v5/trade/fills``); ``billId`` grows
+        with each fill (the fake's execution sequence), ``tradeId`` is the one the ``orders`` channel gives."""
+        o = self.venue.orders[e["orderId"]]
+        algo = self._algos.get(self._kid_algo.get(o.order_id, ""), {})
+        return {"instType": "SWAP", "instId": o.symbol, "tradeId": str(e["seq"]), "ordId": self._oid(o),
+                "clOrdId": o.order_link_id if not algo else "", "billId": str(700_000_000_000_000_000 + int(e["seq"])),
+                "subType": "1", "tag": "", "fillPx": e["execPrice"], "fillSz": e["execQty"], "side": o.side.lower(),
+                "posSide": "net", "execType": "M" if e["isMaker"] else "T", "feeCcy": "USDT",
+                "fee": ("-" + e["execFee"]) if e["execFee"] != "0" else "0", "ts": e["execTime"], "fillTime": e["execTime"]}
+
+    def _fills_page(self, q: dict) -> list[dict]:
+        """``GET /api/v5/trade/fills``: newest first; ``after`` / ``before`` a billId (older / newer rows), ``begin`` /
+        ``end`` ms on ``ts``, ``instId``, ``limit`` (default and maximum 100)."""
+        try:
+            limit = int(q.get("limit") or 100)
+        except ValueError:
+            raise _Err("51000", "Parameter limit error") from None
+        if not 1 <= limit <= 100:
+            raise _Err("51000", "Parameter limit error")
+        rows = sorted(self.fills(), key=lambda r: int(r["billId"]), reverse=True)
+        for k, keep in (("after", lambda r, v: int(r["billId"]) < v), ("before", lambda r, v: int(r["billId"]) > v),
+                        ("begin", lambda r, v: int(r["ts"]) >= v), ("end", lambda r, v: int(r["ts"]) <= v)):
+            if q.get(k):
+                rows = [r for r in rows if keep(r, int(q[k]))]
+        if q.get("instId"):
+            rows = [r for r in rows if r["instId"] == q["instId"]]
+        return rows[:limit]
 
     def _route(self, request, method, path, request_path, q, body, body_text):
         v = self.venue
@@ -536,8 +654,8 @@ class FakeOkx(LoopbackVenue):
             out = []
             for sym, pos in v.positions.items():
                 if pos.size and (not q.get("instId") or q["instId"] == sym):
-                    out.append({"instType": "SWAP", "instId": sym, "mgnMode": "cross", "posSide": "net",
-                                "pos": fmt_num(pos.size) if pos.size > 0 else "-" + fmt_num(-pos.size),
+                    ps, pos_s = self._pos_fields(pos.size)
+                    out.append({"instType": "SWAP", "instId": sym, "mgnMode": "cross", "posSide": ps, "pos": pos_s,
                                 "avgPx": fmt_num(pos.entry_price), "markPx": fmt_num(v.last_price.get(sym, pos.entry_price)),
                                 "lever": fmt_num(self.leverage), "upl": "0", "uTime": str(self.now_ms())})
             return out, []
@@ -548,6 +666,9 @@ class FakeOkx(LoopbackVenue):
             if o is None:
                 raise _Err("51603", "Order does not exist.", 200)
             return [self._order_json(o)], []
+        if path == "/api/v5/trade/fills" and method == "GET":
+            _inst_type(q, ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"))
+            return self._fills_page(q), []
         if path == "/api/v5/trade/orders-pending":
             return [self._order_json(o) for o in v.open_orders(q.get("instId") or None)
                     if o.order_id not in self._kid_algo and o.status in ("New", "PartiallyFilled")], []
@@ -559,6 +680,12 @@ class FakeOkx(LoopbackVenue):
             return self._one(self._place_algo, body)
         if path == "/api/v5/trade/cancel-algos" and method == "POST":
             return self._batch(self._cancel_algo, body, 10)
+        if path == "/api/v5/trade/order-algo" and method == "GET":  # OKX v5 "Get algo order details"
+            a = next((x for x in self._algos.values() if (q.get("algoId") and x["algoId"] == q["algoId"])
+                      or (q.get("algoClOrdId") and x["algoClOrdId"] == q["algoClOrdId"])), None)
+            if a is None:
+                raise _Err("51603", "Order does not exist.")
+            return [self._algo_json(a)], []
         if path == "/api/v5/trade/orders-algo-pending":
             return [self._algo_json(a) for a in self._algos.values() if a["state"] == "live"
                     and (not q.get("algoClOrdId") or a["algoClOrdId"] == q["algoClOrdId"])], []
@@ -646,6 +773,13 @@ class FakeOkx(LoopbackVenue):
             raise _ItemErr("51020", "Your order should meet or exceed the minimum order amount.")
         return sz
 
+    def _pos_fields(self, size: float) -> tuple[str, str]:
+        """A position's ``posSide`` and ``pos`` as OKX v5 "Get positions" gives them: net mode ``net`` with a signed
+        ``pos``; long/short mode the leg (``long`` / ``short``) with a positive ``pos`` (the fake holds one leg)."""
+        if self.pos_mode == "long_short_mode":
+            return ("long" if size >= 0 else "short"), fmt_num(abs(size))
+        return "net", fmt_num(size) if size >= 0 else "-" + fmt_num(-size)
+
     def _pos_side(self, p: dict, closing: bool) -> None:
         ps = p.get("posSide")
         if self.pos_mode == "net_mode":
@@ -653,6 +787,22 @@ class FakeOkx(LoopbackVenue):
                 raise _ItemErr("51000", "Parameter posSide error")
         elif ps not in ("long", "short"):
             raise _ItemErr("51000", "Parameter posSide error")
+
+    def _closes_leg(self, p: dict) -> bool:
+        """Long/short mode (OKX v5 "Place order": ``posSide`` "It is required in the long/short mode"; "Close
+        positions"): sell + ``long`` and buy + ``short`` close that leg, reduce-only; closing a leg that is not open
+        is 51169 "Order failed because you don't have any positions in this direction"."""
+        if self.pos_mode != "long_short_mode":
+            return False
+        ps, side = p.get("posSide"), p.get("side")
+        if (ps, side) not in (("long", "sell"), ("short", "buy")):
+            return False
+        pos = self.venue.positions.get(p.get("instId"))
+        size = pos.size if pos is not None else 0.0
+        if (ps == "long" and size <= 0) or (ps == "short" and size >= 0):
+            raise _ItemErr("51169", "Order failed because you don't have any positions in this direction for this "
+                                    "contract to reduce or close.")
+        return True
 
     def _place(self, p: dict):
         v = self.venue
@@ -675,6 +825,7 @@ class FakeOkx(LoopbackVenue):
         reduce_only = str(p.get("reduceOnly", "false")).lower() == "true"
         self._pos_side(p, reduce_only)
         sz = self._size(inst, p.get("sz"))
+        reduce_only = self._closes_leg(p) or reduce_only
         px = 0.0
         if otype != "market":
             try:

@@ -73,6 +73,14 @@ def market_streams(venue: str):
     return {"binance": binance_streams, "okx": okx_streams}[str(venue).lower()]
 
 
+def _okx_old_liquidation() -> dict:
+    """One ``liquidation-orders`` row of an hour ago (what OKX's first push after a subscription repeats)."""
+    ts = str(int(time.time() * 1000) - 3_600_000)
+    return {"details": [{"bkLoss": "0", "bkPx": "1000", "ccy": "", "posSide": "long", "side": "sell", "sz": "1",
+                         "ts": ts}], "instFamily": "ETH-USDT", "instId": "ETH-USDT-SWAP", "instType": "SWAP",
+            "uly": "ETH-USDT"}
+
+
 class FakeMarketStream:
     def __init__(self, venue: str, host: str = "127.0.0.1", instruments: dict | None = None, *, replay=None,
                  speed: float | None = None, replay_delay: float = 0.25, klines: dict | None = None) -> None:
@@ -116,6 +124,10 @@ class FakeMarketStream:
         self.depth_delay_s = 0.0  # each depth snapshot answered this late (requests in flight overlap)
         self.depth_times: list[float] = []  # monotonic time of each depth snapshot request
         self.depth_in_flight = self.depth_max_in_flight = 0
+        #: OKX: the first ``liquidation-orders`` push after each subscription repeats old liquidations (tardis-node
+        #: drops it: ``OkexV5LiquidationsMapper._isFirstMessage``, src/mappers/okex.ts); the fake sends one old
+        #: liquidation (an hour before) right after the acknowledgement.  False: no such push
+        self.okx_liquidation_replay = True
 
     @property
     def ws_url(self) -> str:
@@ -431,6 +443,9 @@ class FakeMarketStream:
                         elif op == "unsubscribe":
                             subs.discard(key)
                         await ws.send_str(orjson.dumps({"event": op, "arg": a, "connId": "fake"}).decode())
+                        if op == "subscribe" and isinstance(a, dict) and a.get("channel") == "liquidation-orders" \
+                                and self.okx_liquidation_replay:
+                            await ws.send_str(orjson.dumps({"arg": a, "data": [_okx_old_liquidation()]}).decode())
         finally:
             self._conns.pop(ws, None)
             self._acked.pop(ws, None)

@@ -320,7 +320,7 @@ def _alive_with(marker: str) -> list[int]:
 def test_ctrl_c_stops_the_reading_processes_within_a_second(two_venues, tmp_path):
     import time
 
-    from tests.cli.test_interrupt import _interrupt
+    from tests.cli.test_interrupt import LAST, _interrupt
 
     # 10-minute chunks: hundreds of ranges, read by two processes, for many seconds
     rc, took, err, done = _interrupt(["backtest", two_venues, "--read", "all", "--chunk-days", "0.007",
@@ -328,7 +328,7 @@ def test_ctrl_c_stops_the_reading_processes_within_a_second(two_venues, tmp_path
     assert not done, "the backtest finished before the interrupt: make its chunks smaller"
     assert rc == 130 and err.strip().splitlines()[-1] == "liqcore backtest: interrupted", err[-2000:]
     assert "Traceback" not in err
-    assert took < 1.0
+    assert took < 1.0, LAST[0]  # (less the time it waited for a CPU: see _interrupt)
     t0 = time.monotonic()
     while _alive_with(two_venues) and time.monotonic() - t0 < 30:  # no reading process outlives it
         time.sleep(0.05)

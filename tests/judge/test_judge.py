@@ -23,6 +23,7 @@ from liqcore.strategies.liq_trend import LiqTrend
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from _fake_openai import FakeOpenAI  # noqa: E402
+from _procs import Stopwatch  # noqa: E402
 from tests.strategies.test_strategies import REG, T0, TREND, M, _trend_rows, market  # noqa: E402
 
 KEY = "sk-test-0123456789abcdef"
@@ -113,9 +114,9 @@ def test_candle_stats_one_minute_candles():
 def _ask(fake, model, timeout=5.0, news=None, ctx=None):
     runner = JudgeRunner(OpenAIJudge(fake.url, model, Secret(KEY), news=news), timeout)
     try:
-        t = time.monotonic()
+        watch = Stopwatch()  # (the call's seconds less those this thread waited for a CPU: any load)
         v, why = runner.call(ctx or _ctx())
-        return v, why, runner.counts, time.monotonic() - t
+        return v, why, runner.counts, watch.stop().unloaded
     finally:
         runner.close()
 

@@ -1,5 +1,7 @@
-"""A subscribed stream that goes silent while its venue's other streams flow is noticed, named, re-subscribed,
-then its connection reconnected (liqcore.live.silence), on every venue, against the local fakes.
+"""A subscribed stream that goes silent while its connection's other streams flow is noticed, named and
+re-subscribed (never reconnected: its connection is alive); a connection all of whose streams stop is reported and
+reconnected; a calm liquidation stream is never silent (liqcore.live.silence), on every venue, against the local
+fakes.
 
 The silence clock is injected (``watch_clock``): the tests move it instead of waiting a minute.  Frames flow on
 real loopback sockets; every wait is on a condition, with a bound.
@@ -73,9 +75,13 @@ def _watch(topics, venue="binance", silent_after=60.0):
     clock = Clock()
     reps = []
     actions = []
+
+    def reconnect(i):  # (as the feed manager's: the connection comes back and subscribes its streams)
+        actions.append(("reconnect", i))
+        w.subscribed(i)
+
     w = StreamWatch(venue, silent_after, clock=clock, on_silent=reps.append, on_heard=reps.append,
-                    resubscribe=lambda i, t: actions.append(("resubscribe", t)),
-                    reconnect=lambda i: actions.append(("reconnect", i)))
+                    resubscribe=lambda i, t: actions.append(("resubscribe", t)), reconnect=reconnect)
     w.track(0, topics)
     w.subscribed(0)
     return w, clock, reps, actions
@@ -100,11 +106,11 @@ def test_never_heard_stream_reported_at_the_bound_while_siblings_flow():
     assert actions == [("resubscribe", "ethusdt@bookTicker")]
     # (the liquidation stream, never heard either, is not called silent: liquidations may rightly not come)
     assert [s["stream"] for s in w.silent_streams()] == ["ethusdt@bookTicker"]
-    # still silent: after another bound the connection is reconnected, then re-subscribed again (doubling waits)
+    # still silent: re-subscribed again after doubling waits (60 s, 120 s), never reconnected: its connection flows
     _run(w, clock, 61, heard=["ethusdt@aggTrade"])
-    assert actions[-1] == ("reconnect", 0)
+    assert actions == [("resubscribe", "ethusdt@bookTicker")] * 2
     _run(w, clock, 121, heard=["ethusdt@aggTrade"])
-    assert actions[-1] == ("resubscribe", "ethusdt@bookTicker")
+    assert actions == [("resubscribe", "ethusdt@bookTicker")] * 3
     assert len(reps) == 1  # reported once
     _run(w, clock, 1, heard=["ethusdt@aggTrade", "ethusdt@bookTicker"])
     assert reps[-1].action == "heard" and reps[-1].stream == "ethusdt@bookTicker"
@@ -137,17 +143,133 @@ def test_bound_follows_the_observed_rate():
     assert [r.stream for r in reps] == ["ethusdt@bookTicker"]  # markPrice's 60 s of quiet is its normal rate
 
 
-def test_liquidation_streams_judged_only_by_a_long_observed_rate():
-    """A burst of liquidations then quiet is normal; a per-symbol liquidation stream heard every second for more
-    than ten minutes that stops is silent after 10 s."""
-    w, clock, reps, _ = _watch(["ethusdt@aggTrade", "ethusdt@forceOrder"])
-    _run(w, clock, 30, heard=["ethusdt@aggTrade", "ethusdt@forceOrder"])  # a 30 s burst
-    _run(w, clock, 300, heard=["ethusdt@aggTrade"])
-    assert reps == []
-    w2, clock2, reps2, _ = _watch(["ethusdt@aggTrade", "ethusdt@forceOrder"])
-    _run(w2, clock2, 660, heard=["ethusdt@aggTrade", "ethusdt@forceOrder"])
-    _run(w2, clock2, 11, heard=["ethusdt@aggTrade"])
-    assert [r.stream for r in reps2] == ["ethusdt@forceOrder"]
+# a liquidation stream and a trade stream on one connection, as each venue's connection_specs subscribes them, and
+# the frame keys the receive path stores for them (Binance /market/ws pushes raw frames: event type and symbol)
+ONE_CONNECTION = {
+    "bybit": (["allLiquidation.ETHUSDT", "publicTrade.ETHUSDT"],
+              {"allLiquidation.ETHUSDT": b"allLiquidation.ETHUSDT", "publicTrade.ETHUSDT": b"publicTrade.ETHUSDT"}),
+    "binance": (["ethusdt@forceOrder", "ethusdt@aggTrade"],
+                {"ethusdt@forceOrder": (b"forceOrder", b"ETHUSDT"), "ethusdt@aggTrade": (b"aggTrade", b"ETHUSDT")}),
+    # (OKX: the ``arg`` object as the venue sends it)
+    "okx": (['{"channel":"liquidation-orders","instType":"SWAP"}', '{"channel":"trades","instId":"ETH-USDT-SWAP"}'],
+            {t: t.encode() for t in ['{"channel":"liquidation-orders","instType":"SWAP"}',
+                                     '{"channel":"trades","instId":"ETH-USDT-SWAP"}']}),
+}
+
+
+def _liq_trades(venue, seconds, liq_at):
+    """Trades every second for ``seconds``; a liquidation at each second in ``liq_at`` (the venue's docs: Binance
+    forceOrder at most one snapshot a second a symbol and nothing when none happens, Bybit allLiquidation in 500 ms
+    batches when there are some, OKX liquidation-orders at most one order a contract a second)."""
+    topics, keys = ONE_CONNECTION[venue]
+    liq, trade = topics
+    w, clock, reps, actions = _watch(topics, venue=venue)
+    liq_at = set(liq_at)
+    for sec in range(1, seconds + 1):
+        clock.t += NS
+        w.last[keys[trade]] = clock.t
+        if sec in liq_at:
+            w.last[keys[liq]] = clock.t
+        w.check()
+    return w, clock, reps, actions
+
+
+@pytest.mark.parametrize("venue", sorted(ONE_CONNECTION))
+def test_a_burst_of_liquidations_then_a_calm_hour_is_not_silence(venue):
+    """Issue 70 item 15: with trades flowing, 120 liquidations (one a second) then a calm hour gave 1 report and 3
+    reconnects of the connection that carries the trades.  A calm market is not a dead stream: nothing."""
+    w, clock, reps, actions = _liq_trades(venue, 120 + 3600, range(1, 121))
+    assert (reps, actions, w.reports, w.silent_streams()) == ([], [], 0, [])
+
+
+@pytest.mark.parametrize("venue", sorted(ONE_CONNECTION))
+def test_a_long_burst_then_one_liquidation_every_3_minutes_is_not_silence(venue):
+    """Issue 70 item 15: a 10-minute burst (one liquidation a second) then one every 3 minutes gave 14 reports and
+    7 reconnects in 70 minutes.  However regular the liquidations were, their pause is no evidence: nothing."""
+    w, clock, reps, actions = _liq_trades(venue, 70 * 60, list(range(1, 601)) + list(range(780, 70 * 60 + 1, 180)))
+    assert (reps, actions, w.reports) == ([], [], 0)
+
+
+def test_a_liquidation_stream_alone_on_its_connection_is_never_judged_by_the_watch():
+    """No venue documents a heartbeat on its liquidation stream, so with no sibling on its connection nothing the
+    watch sees can tell a dead subscription from a calm market: the transport's ping / pong owns that connection
+    (see test_a_liquidation_only_connection_is_replaced_when_its_pongs_stop)."""
+    w, clock, reps, actions = _watch(["!forceOrder@arr"], venue="binance")
+    w.track(1, ["ethusdt@aggTrade"])
+    w.subscribed(1)
+    keys = {"!forceOrder@arr": (b"forceOrder", b"SOLUSDT"), "ethusdt@aggTrade": (b"aggTrade", b"ETHUSDT")}
+    _run(w, clock, 900, heard=["!forceOrder@arr", "ethusdt@aggTrade"], key_of=keys.get)  # liquidations every second
+    _run(w, clock, 3600, heard=["ethusdt@aggTrade"], key_of=keys.get)  # then none for an hour
+    assert (reps, actions) == ([], [])
+
+
+@pytest.mark.parametrize("venue", sorted(ONE_CONNECTION))
+def test_a_connection_all_of_whose_streams_stop_is_reported_and_reconnected(venue):
+    """Evidence against a liquidation stream: the trades of its connection stop too.  After ``silent_after`` of
+    nothing on a connection whose trades came every second, every stream of it is reported (the liquidation stream
+    included) and the connection reconnected once; while it stays dead, again after 60 s, 120 s ...; once its trades
+    flow again both streams stop being silent, with no further action."""
+    topics, keys = ONE_CONNECTION[venue]
+    liq, trade = topics
+    w, clock, reps, actions = _liq_trades(venue, 300, range(100, 130))
+    _run(w, clock, 59)  # nothing at all (the socket answers its pings: the transport sees a live connection)
+    assert (reps, actions) == ([], [])
+    _run(w, clock, 2)
+    assert sorted((r.topic, r.action) for r in reps) == sorted([(liq, "reconnect"), (trade, "reconnect")])
+    assert all("reconnecting its connection" in r.text() for r in reps)
+    assert actions == [("reconnect", 0)] and w.reports == 2
+    _run(w, clock, 60)
+    assert actions == [("reconnect", 0)] * 2  # still nothing: again after 60 s
+    _run(w, clock, 120)
+    assert actions == [("reconnect", 0)] * 3  # then after 120 s
+    n = len(reps)
+    _run(w, clock, 1, heard=[trade], key_of=keys.get)
+    assert sorted((r.topic, r.action) for r in reps[n:]) == sorted([(liq, "alive"), (trade, "heard")])
+    assert w.silent_streams() == []
+    _run(w, clock, 3600, heard=[trade], key_of=keys.get)  # a calm hour after it: nothing
+    assert len(actions) == 3 and len(reps) == n + 2
+
+
+@pytest.mark.parametrize("venue", sorted(ONE_CONNECTION))
+def test_a_few_trades_are_no_rate_a_quiet_connection_is_not_dead(venue):
+    """An illiquid symbol: three trades in the first three seconds, then none for ten minutes, its liquidation
+    stream calm.  Its rate counts the quiet too (3 frames in 63 s: one per 21 s, far from FACTOR per
+    ``silent_after``): nothing says its connection should have sent more."""
+    topics, keys = ONE_CONNECTION[venue]
+    w, clock, reps, actions = _watch(topics, venue=venue)
+    _run(w, clock, 3, heard=[topics[1]], key_of=keys.get)
+    _run(w, clock, 600)
+    assert (reps, actions) == ([], [])
+
+
+def test_a_dead_connection_is_reconnected_and_the_live_one_beside_it_is_not():
+    """Two connections of one venue (Binance's /market trades and liquidations, /public top of book): the /market
+    one stops entirely; only it is reconnected, and the /public one's streams are not reported."""
+    w, clock, reps, actions = _watch(["ethusdt@forceOrder", "ethusdt@aggTrade"])
+    w.track(1, ["ethusdt@bookTicker"])
+    w.subscribed(1)
+    keys = {"ethusdt@aggTrade": (b"aggTrade", b"ETHUSDT"), "ethusdt@forceOrder": (b"forceOrder", b"ETHUSDT"),
+            "ethusdt@bookTicker": b"ethusdt@bookTicker"}
+    _run(w, clock, 300, heard=["ethusdt@aggTrade", "ethusdt@bookTicker"], key_of=keys.get)
+    _run(w, clock, 61, heard=["ethusdt@bookTicker"], key_of=keys.get)
+    assert actions == [("reconnect", 0)]
+    assert sorted(r.stream for r in reps) == ["ethusdt@aggTrade", "ethusdt@forceOrder"]
+
+
+def test_a_stream_that_alone_stops_while_its_connection_flows_is_resubscribed_never_reconnected():
+    """Bybit's top of book (``orderbook.1``: "Level 1 data, if 3 seconds have elapsed without a change in the
+    orderbook, a snapshot message will be pushed again", https://bybit-exchange.github.io/docs/v5/websocket/public/
+    orderbook: it never rightly stops) on the connection that carries the trades and liquidations: heard every
+    second then stopped while the trades flow.  Its subscription is what died: re-subscribed at its bound (10 x its mean interval), then after 60 s, 120 s,
+    240 s ... (at most MAX_RETRY_S); in an hour the trades' connection is never reconnected."""
+    topics = ["allLiquidation.ETHUSDT", "publicTrade.ETHUSDT", "orderbook.1.ETHUSDT"]
+    w, clock, reps, actions = _watch(topics, venue="bybit")
+    _run(w, clock, 600, heard=["publicTrade.ETHUSDT", "orderbook.1.ETHUSDT"])
+    _run(w, clock, 3600, heard=["publicTrade.ETHUSDT"])
+    assert [(r.stream, r.action, r.heard) for r in reps] == [("orderbook.1.ETHUSDT", "resubscribe", True)]
+    assert 10.0 <= reps[0].bound_s < 11.0
+    assert set(actions) == {("resubscribe", "orderbook.1.ETHUSDT")} and len(actions) == 7  # 10 s, +60, +120 ... +900
+    assert w.silent_streams()[0]["stream"] == "orderbook.1.ETHUSDT"
 
 
 def test_raw_binance_frames_attribute_to_their_stream_and_the_all_market_one():
@@ -193,7 +315,8 @@ async def _feed_case(venue, fake, silenced, push_sibling, needs):
 def test_bybit_silent_topic_reported_and_resubscribed():
     """The fake's silenced topic follows Bybit v5 "Connect" (https://bybit-exchange.github.io/docs/v5/ws/connect):
     a subscribe is answered ``{"success":true,"ret_msg":"","conn_id":"...","req_id":"","op":"subscribe"}`` as for any
-    topic; unsubscribing uses ``"op":"unsubscribe"`` with the same args.  Its frames are then never sent."""
+    topic; unsubscribing uses ``"op":"unsubscribe"`` with the same args.  Its frames are then never sent.  The
+    trades flow on the same connection: the silent topic is re-subscribed, the connection never reconnected."""
     async def main():
         async with FakeExchange() as fx:
             fx.silence("orderbook.1.ETHUSDT")
@@ -209,12 +332,15 @@ def test_bybit_silent_topic_reported_and_resubscribed():
                 # re-subscribed on its connection: the venue saw an unsubscribe then a subscribe of that topic
                 await until(lambda: [op for _, op, a, ok in fx.public_ops if a == ["orderbook.1.ETHUSDT"]]
                             == ["unsubscribe", "subscribe"], "the re-subscription")
-                # still silent: the connection is reconnected
+                # still silent while the trades flow: re-subscribed again, its connection (the trades') never
+                # reconnected
                 n = fx.stats["public_connections"]
                 clock.t += 61 * NS
                 await push()
-                await until(lambda: fm.watch.check() is not None and fx.stats["public_connections"] > n,
-                            "the reconnect")
+                book_ops = (lambda: [op for _, op, a, ok in fx.public_ops if a == ["orderbook.1.ETHUSDT"]])
+                await until(lambda: fm.watch.check() is not None and book_ops() == ["unsubscribe", "subscribe"] * 2,
+                            "the second re-subscription")
+                assert fx.stats["public_connections"] == n and fm.health()["reconnects"] == 0
                 # the venue sends it again: heard, no longer silent
                 fx.silence("orderbook.1.ETHUSDT", False)
                 await until(lambda: fx.subscribed("orderbook.1.ETHUSDT"), "subscribed again")
@@ -226,6 +352,91 @@ def test_bybit_silent_topic_reported_and_resubscribed():
                     clock.t += NS
                     fm.watch.check()
                 assert fm.health()["silent"] == []
+            finally:
+                await fm.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_bybit_a_connection_whose_streams_all_stop_is_reported_and_reconnected():
+    """The fake stops sending both topics of the trades' connection (acknowledged, never sent; its pongs still
+    answered, so the transport's stall check sees a live socket): after ``silent_after`` on the watch's clock both
+    streams are reported, the liquidation stream included, and the connection reconnected; once the trades come
+    back neither stream is silent."""
+    async def main():
+        async with FakeExchange() as fx:
+            clock = Clock()
+            reps = []
+            fm = FeedManager("bybit", ["ETHUSDT"], lambda v, p, t: None, url=fx.public_ws_url, silent_after_s=60.0,
+                             watch_clock=clock)
+            fm.watch.on_silent.append(reps.append)
+            fm.watch.on_heard.append(reps.append)
+            await fm.start()
+            try:
+                await fm.wait_connected(10)
+                await until(lambda: fx.subscribed("publicTrade.ETHUSDT"), "the trades subscribed")
+                key = b"publicTrade.ETHUSDT"
+                for _ in range(20):  # a trade every second of the watch's clock: a stream that normally flows
+                    before = fm.watch.last.get(key)
+                    await fx.push(bybit_trade("ETHUSDT", 3000, 1.0))
+                    await until(lambda: fm.watch.last.get(key) != before, "the trade heard")
+                    clock.t += NS
+                    fm.watch.check()
+                assert reps == []
+                fx.silence("publicTrade.ETHUSDT")
+                fx.silence("allLiquidation.ETHUSDT")
+                n = fx.stats["public_connections"]
+                await fx.push(bybit_trade("ETHUSDT", 3000, 1.0))  # (not sent)
+                clock.t += 61 * NS
+                fm.watch.check()
+                assert sorted((r.stream, r.action) for r in reps) == [("allLiquidation.ETHUSDT", "reconnect"),
+                                                                      ("publicTrade.ETHUSDT", "reconnect")]
+                await until(lambda: fx.stats["public_connections"] > n and fm.connected, "the reconnect")
+                fx.silence("publicTrade.ETHUSDT", False)
+                fx.silence("allLiquidation.ETHUSDT", False)
+                await until(lambda: fx.subscribed("publicTrade.ETHUSDT"), "subscribed again")
+                while fm.health()["silent"]:
+                    await fx.push(bybit_trade("ETHUSDT", 3000, 1.0))
+                    await asyncio.sleep(0.02)
+                    clock.t += NS
+                    fm.watch.check()
+                assert sorted((r.stream, r.action) for r in reps[2:]) == [("allLiquidation.ETHUSDT", "alive"),
+                                                                          ("publicTrade.ETHUSDT", "heard")]
+            finally:
+                await fm.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_liquidation_only_connection_is_replaced_when_its_pongs_stop():
+    """A connection that carries only ``allLiquidation`` (as ``FeedManager.add_topics`` opens for new listings): its
+    quiet is never judged by the watch, however long (an hour on the watch's clock, no liquidation); its evidence
+    is the heartbeat, Bybit v5 "Connect" (https://bybit-exchange.github.io/docs/v5/ws/connect): ``{"op":"ping"}``
+    answered ``"ret_msg":"pong"``.  When the fake stops answering, the transport replaces the socket."""
+    from liqcore.venues.bybit.stream import topic_specs
+
+    async def main():
+        async with FakeExchange() as fx:
+            clock = Clock()
+            reps = []
+            fm = FeedManager("bybit", ["ETHUSDT"], lambda v, p, t: None, silent_after_s=60.0, watch_clock=clock,
+                             specs=topic_specs(["allLiquidation.ETHUSDT"], fx.public_ws_url),
+                             ping_interval_s=0.2, stall_timeout_s=3.0)
+            fm.watch.on_silent.append(reps.append)
+            await fm.start()
+            try:
+                await fm.wait_connected(10)
+                await until(lambda: fx.subscribed("allLiquidation.ETHUSDT"), "subscribed")
+                await fx.push(bybit_liq("ETHUSDT", 3000, 1.0))
+                await until(lambda: fm.watch.last, "a liquidation heard")
+                await until(lambda: fm.connections[0].stats.pongs >= 3, "pongs")  # (answered: a live socket)
+                for _ in range(3600):
+                    clock.t += NS
+                    fm.watch.check()
+                assert reps == [] and fm.health()["reconnects"] == 0 and fm.health()["watchdog_kills"] == 0
+                fx.stall("public")  # no pong, no data: the socket is dead
+                await until(lambda: fm.health()["watchdog_kills"] >= 1, "the stall noticed")
+                await until(lambda: fm.health()["reconnects"] >= 1 and fm.connected, "the reconnect")
             finally:
                 await fm.stop()
 

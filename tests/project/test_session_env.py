@@ -24,6 +24,12 @@ def test_environment_inside_a_session():
     from liqcore.cache import cache_dir
 
     assert cache_dir() == cache
+    # the user's cache home is the session's own too: a child that loses LIQCORE_CACHE_DIR cannot reach the user's
+    home = Path(os.environ["XDG_CACHE_HOME"])
+    assert home.name.startswith("liqcore-test-cache-home-") and home.parent == Path(tempfile.gettempdir())
+    # other tools' caches are the user's (links), liqcore's is not
+    assert not (home / "liqcore").is_symlink()
+    assert all(e.resolve().parent != home for e in home.iterdir() if e.is_symlink())
 
 
 def test_the_users_cache_variables_change_nothing(tmp_path):
@@ -108,18 +114,19 @@ def test_a_child_without_the_session_cache():
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 '''
 
-#: the user's own liqcore, in another shell, using the user's cache while the session runs: it reads a market
-#: (its last-use time touched), trims one away and builds one the session never built
+#: the user's own liqcore, in another shell, using the user's cache (USERS_CACHE: the user's shell's
+#: ``$XDG_CACHE_HOME/liqcore``) while the session runs: it reads a market (its last-use time touched), trims one
+#: away, builds one the session never built and builds the very market the session built (the same file name)
 _USER_MEANWHILE = '''
 import os, subprocess, sys
 from pathlib import Path
 
-def test_the_user_runs_liqcore_in_another_shell(xdg_cache=Path(os.environ["XDG_CACHE_HOME"]) / "liqcore"):
+def test_the_user_runs_liqcore_in_another_shell():
     (Path(os.environ["LIQCORE_CACHE_DIR"]) / "synth-ours.npz").write_bytes(b"1")  # a market of the session
     code = ("import os; from pathlib import Path; d = Path(os.environ['LIQCORE_CACHE_DIR']); "
             "os.utime(d / 'synth-read.npz'); (d / 'synth-trimmed.npz').unlink(); "
-            "(d / 'synth-theirs.npz').write_bytes(b'2' * 10)")
-    env = {**os.environ, "LIQCORE_CACHE_DIR": str(xdg_cache)}  # the user's shell: their own cache
+            "(d / 'synth-theirs.npz').write_bytes(b'2' * 10); (d / 'synth-ours.npz').write_bytes(b'1')")
+    env = {**os.environ, "LIQCORE_CACHE_DIR": USERS_CACHE}  # the user's shell: their own cache
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
 '''
 
@@ -136,22 +143,25 @@ def _inner_session(tmp_path, test_code: str):
 
 def test_the_user_using_their_cache_meanwhile_does_not_fail_the_session(tmp_path):
     """The guard failed three tests when the user ran liqcore in another shell meanwhile (a market read
-    touches its last-use time), blaming the tests' environment: it now watches only the files the session
-    itself wrote into its own cache (new or written anew in the user's), and says what it saw."""
+    touches its last-use time), blaming the tests' environment; then (issue 70 item 10) when the user built a
+    market the session also built.  The session's processes now fall back to a cache home of the session's own,
+    and the guard watches that, never the user's cache."""
     user = tmp_path / "xdg" / "liqcore"
     user.mkdir(parents=True)
     for name in ("synth-read.npz", "synth-trimmed.npz"):
         (user / name).write_bytes(b"0" * 10)
-    xdg, r = _inner_session(tmp_path, _USER_MEANWHILE)
-    assert sorted(f.name for f in user.iterdir()) == ["synth-read.npz", "synth-theirs.npz"]  # it all happened
+    xdg, r = _inner_session(tmp_path, _USER_MEANWHILE.replace("USERS_CACHE", repr(str(user))))
+    assert sorted(f.name for f in user.iterdir()) == ["synth-ours.npz", "synth-read.npz", "synth-theirs.npz"]
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
 
 
 def test_a_session_that_writes_into_the_users_cache_fails(tmp_path):
     """The session fixture ``users_cache_untouched``: a test whose child process drops the session's cache
-    variable (and so fills the user's cache, as 3 market files of 15 MB were) makes the session fail."""
+    variable (and so would fill the user's cache, as 3 market files of 15 MB once did; now the session's
+    stand-in for it) makes the session fail, naming the file."""
     xdg, r = _inner_session(tmp_path, _WRITES_USERS_CACHE)
-    assert (xdg / "liqcore" / "synth-x.npz").is_file()  # the child did write there
+    assert not (xdg / "liqcore").exists()  # the user's cache: out of the child's reach
     out = " ".join(r.stdout.split())
-    assert r.returncode != 0 and "holds files this session built in its own cache" in out, out[-3000:] + r.stderr[-2000:]
-    assert "synth-x.npz (new, 1 bytes, modified " in out
+    assert r.returncode != 0 and "a process of this session wrote liqcore's cache outside the session's cache" \
+        in out, out[-3000:] + r.stderr[-2000:]
+    assert "synth-x.npz (written by a process of this session into " in out and ", 1 bytes, modified " in out

@@ -4,6 +4,7 @@ liqcore.market.universe as it reads the real venues), and the all-market liquida
 from __future__ import annotations
 
 import asyncio
+import time
 
 import aiohttp
 import orjson
@@ -96,6 +97,9 @@ def test_an_okx_liquidation_reaches_the_swap_wide_channel():
             arg = {"channel": "liquidation-orders", "instType": "SWAP"}
             await ws.send_str(orjson.dumps({"op": "subscribe", "args": [arg]}).decode())
             assert orjson.loads((await ws.receive(timeout=30)).data)["event"] == "subscribe"
+            # (then OKX's first push repeats old liquidations: tardis-node's OkexV5LiquidationsMapper drops it)
+            old = orjson.loads((await ws.receive(timeout=30)).data)
+            assert old["arg"] == arg and int(old["data"][0]["details"][0]["ts"]) < time.time() * 1000 - 3_000_000
             frame = {"arg": arg, "data": [{"instId": "Z001-USDT-SWAP", "details": []}]}
             _, k = fs.liquidation(frame, "Z001-USDT-SWAP")
             assert k == 1 and orjson.loads((await ws.receive(timeout=30)).data) == frame

@@ -302,6 +302,7 @@ def test_fake_websockets_endpoints_login_ping_and_wrong_url():
                 for ch in ("bbo-tbt", "books5", "trades", "liquidation-orders"):
                     arg = {"channel": ch, "instType": "SWAP"} if ch == "liquidation-orders" else {"channel": ch, "instId": "ETH-USDT-SWAP"}
                     assert (await _ask(pub, {"op": "subscribe", "args": [arg]}))["event"] == "subscribe"
+                await _replayed_liquidations(pub)
                 wrong = await _ask(pub, {"op": "subscribe", "args": [{"channel": "orders", "instType": "SWAP"}]})
                 assert (wrong["event"], wrong["code"]) == ("error", "60018") and "Wrong URL" in wrong["msg"]
                 wrong = await _ask(prv, {"op": "subscribe", "args": [{"channel": "bbo-tbt", "instId": "ETH-USDT-SWAP"}]})
@@ -381,6 +382,7 @@ def test_fake_public_pushes_and_silenced_channel():
                 for arg in ({"channel": "bbo-tbt", "instId": "ETH-USDT-SWAP"}, {"channel": "trades", "instId": "ETH-USDT-SWAP"},
                             {"channel": "liquidation-orders", "instType": "SWAP"}):
                     assert (await _ask(pub, {"op": "subscribe", "args": [arg]}))["event"] == "subscribe"
+                await _replayed_liquidations(pub)
                 await fo.trade("ETH-USDT-SWAP", 2500.0, 3)  # silenced: nothing arrives for it
                 await fo.quote("ETH-USDT-SWAP", 2499.99, 10, 2500.01, 20)
                 m = await asyncio.wait_for(pub.receive(), 5)
@@ -415,8 +417,10 @@ def test_the_live_okx_stream_subscribes_its_channels_where_they_live():
             try:
                 for m in spec.subscribe:  # (liqcore's transport writes them as text frames)
                     await pub.send_str(m.decode() if isinstance(m, bytes) else m)
-                acks = [orjson.loads((await asyncio.wait_for(pub.receive(), 5)).data) for _ in spec.topics]
+                got = [orjson.loads((await asyncio.wait_for(pub.receive(), 5)).data) for _ in range(len(spec.topics) + 1)]
+                acks = [a for a in got if "event" in a]
                 assert [a["event"] for a in acks] == ["subscribe"] * len(spec.topics), acks
+                assert [a["arg"]["channel"] for a in got if "event" not in a] == ["liquidation-orders"]  # (the replay)
                 await fo.quote("ETH-USDT-SWAP", 2499.99, 10, 2500.01, 20)
                 ev = parse((await asyncio.wait_for(pub.receive(), 5)).data.encode(), recv_ns=time.time_ns())
                 assert sorted(zip(ev["price"].tolist(), ev["qty"].tolist())) == [(2499.99, 1.0), (2500.01, 2.0)]
@@ -478,4 +482,169 @@ def test_fake_public_tickers_and_the_fee_rates_request():
             finally:
                 await rest.close()
 
+    run(main())
+
+
+# ---------------------------------------------------------------------------------------------- bad days
+async def _replayed_liquidations(ws) -> dict:
+    """The first ``liquidation-orders`` push after a subscription: old liquidations repeated (tardis-node drops it:
+    tardis-dev/tardis-node src/mappers/okex.ts ``OkexV5LiquidationsMapper._isFirstMessage``); the fake plays it."""
+    m = orjson.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+    assert m["arg"]["channel"] == "liquidation-orders" and m["data"] and "event" not in m, m
+    return m
+def _client(fo):
+    return OkxREST(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, timeout=5.0)
+
+
+def test_fake_answers_50004_as_the_error_code_table_gives_it_with_or_without_the_order_created():
+    """#error-code-rest-api-public: 50004 "API endpoint request timeout (does not mean that the request was
+    successful or failed, please check the request result)", HTTP status 400.  The fake answers it with the
+    order created (``process=True``) or not; the client raises it as an unknown outcome (never a refusal)."""
+    import aiohttp
+
+    from liqcore.venues.governor import reset_governors
+    from liqcore.venues.okx.rest import OkxTransportError
+
+    async def main():
+        reset_governors()
+        async with FakeOkx() as fo, aiohttp.ClientSession() as s:
+            fo.set_last_price("ETH-USDT-SWAP", 2500.0)
+            for process, cl in ((True, "cfA"), (False, "cfB")):
+                fo.answer_code_next("50004", "/api/v5/trade/order", process=process)
+                body = {"instId": "ETH-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "post_only",
+                        "px": "2400", "sz": "1", "clOrdId": cl}
+                c = _client(fo)
+                with pytest.raises(OkxTransportError) as ei:
+                    await c.request("POST", "/api/v5/trade/order", body=body)
+                await c.close()
+                assert ei.value.code == "50004" and ei.value.http_status == 400
+                assert len(fo.orders_with_client_id(cl)) == (1 if process else 0)
+            # the wire answer itself
+            fo.answer_code_next("50004", "/api/v5/public/time", process=False, method="GET")
+            async with s.get(fo.rest_url + "/api/v5/public/time") as r:
+                doc = orjson.loads(await r.read())
+                assert r.status == 400 and doc["code"] == "50004" and doc["data"] == []
+                assert "please check the request result" in doc["msg"]
+    run(main())
+
+
+def test_fake_trade_fills_pages_newest_first_by_bill_id():
+    """#order-book-trading-trade-get-transaction-details-last-3-days: ``GET /api/v5/trade/fills``; ``after``
+    "Pagination of data to return records earlier than the requested billId", ``before`` "... newer than the
+    requested billId", ``begin`` / ``end`` on ``ts`` (ms), ``limit`` "The maximum is 100; The default is 100"; rows
+    carry instId, tradeId, ordId, clOrdId, billId, fillPx, fillSz, side, execType (T / M), fee (negative: a charge),
+    ts, fillTime."""
+    from liqcore.venues.governor import reset_governors
+
+    async def main():
+        reset_governors()
+        async with FakeOkx() as fo:
+            fo.venue.partial_fills = True
+            c = _client(fo)
+            fo.set_last_price("ETH-USDT-SWAP", 2500.0)
+            await c.request("POST", "/api/v5/trade/order", body={"instId": "ETH-USDT-SWAP", "tdMode": "cross",
+                            "side": "buy", "ordType": "limit", "px": "2400", "sz": "3", "clOrdId": "cfF"})
+            for _ in range(3):
+                await fo.trade("ETH-USDT-SWAP", 2399.0, 1)
+            rows = await c.request("GET", "/api/v5/trade/fills", {"instType": "SWAP", "limit": "2"})
+            assert len(rows) == 2 and int(rows[0]["billId"]) > int(rows[1]["billId"])
+            older = await c.request("GET", "/api/v5/trade/fills", {"instType": "SWAP", "after": rows[-1]["billId"]})
+            assert len(older) == 1 and int(older[0]["billId"]) < int(rows[-1]["billId"])
+            newer = await c.request("GET", "/api/v5/trade/fills", {"instType": "SWAP", "before": older[0]["billId"]})
+            assert [r["billId"] for r in newer] == [r["billId"] for r in rows]
+            r = older[0]
+            assert (r["clOrdId"], r["fillSz"], r["side"], r["execType"], r["fillPx"]) == ("cfF", "1", "buy", "M", "2400")
+            assert float(r["fee"]) < 0 and r["ts"] == r["fillTime"] and r["tradeId"]
+            with pytest.raises(OkxAPIError, match="51000"):
+                await c.request("GET", "/api/v5/trade/fills", {"instType": "SWAP", "limit": "101"})
+            await c.close()
+    run(main())
+
+
+def test_fake_mute_socket_sends_no_pong_and_no_push():
+    """#overview-websocket-connect: "If there's no data return after connecting ... send the String 'ping' ...
+    Expect a 'pong' as a response. If the response message is not received within N seconds, please raise an error
+    or reconnect."  ``mute()`` plays a connection open but dead: its ``ping`` gets no ``pong``."""
+    import aiohttp
+
+    async def main():
+        async with FakeOkx() as fo, aiohttp.ClientSession() as s:
+            ws = await s.ws_connect(fo.public_ws_url)
+            await ws.send_str("ping")
+            assert (await ws.receive(timeout=5)).data == "pong"
+            assert fo.mute("public") == 1
+            await ws.send_str("ping")
+            with pytest.raises(asyncio.TimeoutError):
+                await ws.receive(timeout=0.3)
+            ws2 = await s.ws_connect(fo.public_ws_url)  # a new connection is served
+            await ws2.send_str("ping")
+            assert (await ws2.receive(timeout=5)).data == "pong"
+            await ws.close()
+            await ws2.close()
+    run(main())
+
+
+def test_fake_algo_cancelled_by_okx_is_pushed_on_orders_algo_and_listed_by_algo_details():
+    """#order-book-trading-algo-trading-ws-algo-orders-channel: ``orders-algo`` on ``/ws/v5/business`` (login
+    first), ``state`` live / effective / canceled / order_failed / partially_failed;
+    #order-book-trading-algo-trading-get-algo-order-details: ``GET /api/v5/trade/order-algo`` by algoId or
+    algoClOrdId."""
+    import aiohttp
+
+    from liqcore.venues.governor import reset_governors
+
+    async def main():
+        reset_governors()
+        async with FakeOkx() as fo, aiohttp.ClientSession() as s:
+            c = _client(fo)
+            fo.set_last_price("ETH-USDT-SWAP", 2500.0)
+            await c.request("POST", "/api/v5/trade/order", body={"instId": "ETH-USDT-SWAP", "tdMode": "cross",
+                            "side": "buy", "ordType": "market", "sz": "1", "clOrdId": "cfE"})
+            await c.request("POST", "/api/v5/trade/order-algo", body={
+                "instId": "ETH-USDT-SWAP", "tdMode": "cross", "side": "sell", "sz": "1", "ordType": "oco",
+                "reduceOnly": True, "algoClOrdId": "cfEb", "tpTriggerPx": "2600", "tpOrdPx": "2600",
+                "slTriggerPx": "2400", "slOrdPx": "-1"})
+            ws = await s.ws_connect(fo.ws_base + "/ws/v5/business")
+            await ws.send_str(orjson.dumps({"op": "login", "args": [ws_login_args(
+                fo.api_key, fo.api_secret, fo.passphrase, int(time.time()))]}).decode())
+            assert orjson.loads((await ws.receive(timeout=5)).data)["event"] == "login"
+            await ws.send_str(orjson.dumps({"op": "subscribe", "args": [{"channel": "orders-algo",
+                                                                          "instType": "SWAP"}]}).decode())
+            assert orjson.loads((await ws.receive(timeout=5)).data)["event"] == "subscribe"
+            await fo.cancel_algo_by_venue("cfEb", "order_failed")
+            push = orjson.loads((await ws.receive(timeout=5)).data)
+            assert push["arg"]["channel"] == "orders-algo"
+            assert (push["data"][0]["algoClOrdId"], push["data"][0]["state"]) == ("cfEb", "order_failed")
+            (d,) = await c.request("GET", "/api/v5/trade/order-algo", {"algoClOrdId": "cfEb"})
+            assert d["state"] == "order_failed"
+            assert await c.request("GET", "/api/v5/trade/orders-algo-pending", {"ordType": "oco"}) == []
+            await ws.close()
+            await c.close()
+    run(main())
+
+
+def test_fake_long_short_mode_closes_only_an_open_leg():
+    """#order-book-trading-trade-post-place-order: ``posSide`` "Position side. The default is net in the net mode.
+    It is required in the long/short mode, and can only be long or short"; sell + long / buy + short close that
+    leg; a leg not open: 51169 "Order failed because you don't have any positions in this direction for this
+    contract to reduce or close"; #trading-account-rest-api-get-positions: in long/short mode ``pos`` is positive
+    and ``posSide`` names the leg."""
+    from liqcore.venues.governor import reset_governors
+
+    async def main():
+        reset_governors()
+        async with FakeOkx(pos_mode="long_short_mode") as fo:
+            c = _client(fo)
+            fo.set_last_price("ETH-USDT-SWAP", 2500.0)
+            await c.request("POST", "/api/v5/trade/order", body={"instId": "ETH-USDT-SWAP", "tdMode": "cross",
+                            "side": "sell", "posSide": "short", "ordType": "market", "sz": "2", "clOrdId": "cfS"})
+            (p,) = await c.request("GET", "/api/v5/account/positions", {"instType": "SWAP"})
+            assert (p["posSide"], p["pos"]) == ("short", "2")
+            with pytest.raises(OkxAPIError, match="51169"):
+                await c.request("POST", "/api/v5/trade/order", body={"instId": "ETH-USDT-SWAP", "tdMode": "cross",
+                                "side": "sell", "posSide": "long", "ordType": "market", "sz": "2", "clOrdId": "cfL"})
+            await c.request("POST", "/api/v5/trade/order", body={"instId": "ETH-USDT-SWAP", "tdMode": "cross",
+                            "side": "buy", "posSide": "short", "ordType": "market", "sz": "2", "clOrdId": "cfC"})
+            assert await c.request("GET", "/api/v5/account/positions", {"instType": "SWAP"}) == []
+            await c.close()
     run(main())

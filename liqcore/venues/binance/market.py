@@ -35,6 +35,11 @@ def governed(base: str, path: str, params: dict | None = None):
     return binance_governed(base, path, params)
 
 
+def snapshot_error(doc) -> str | None:
+    """Binance answers an error with an HTTP status (read before): never one in a 200 answer."""
+    return None
+
+
 # ---- data on demand (liqcore.live.ondemand): a symbol's streams subscribed while it is wanted
 #: stream names per SUBSCRIBE message
 PER_MESSAGE = 200

@@ -36,7 +36,20 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
 
 
 def governed(base: str, path: str, params: dict | None = None):
-    """``get_json``'s ``governed`` for a public request (None: public market data goes through no governor yet)."""
+    """``get_json``'s ``governed`` for a public request: the host's governor (the IP limit every request counts
+    against; an HTTP 403 bans the IP for at least 10 minutes: "Rate Limit", "IP Limit"), weight 1, and the
+    reading of an answer."""
+    from liqcore.venues.bybit.codes import BAN_MIN_S, IP_LIMIT, IP_WINDOW_S
+    from liqcore.venues.governor import governor_for
+
+    def observe(gov, status, headers):
+        return gov.observe(status, headers, ban_statuses=(403,), min_ban_s=BAN_MIN_S)
+
+    return governor_for("bybit", base, limit=IP_LIMIT, window_s=IP_WINDOW_S), 1, observe
+
+
+def snapshot_error(doc) -> str | None:
+    """Bybit's depth is kept from its stream (no REST snapshot): never an error here."""
     return None
 
 

@@ -28,7 +28,20 @@ def whole_market_specs(universe: list[str], also: list[str], *, url=None, networ
 
 
 def governed(base: str, path: str, params: dict | None = None):
-    """``get_json``'s ``governed`` for a public request (None: public market data goes through no governor yet)."""
+    """``get_json``'s ``governed`` for a public request: the host's governor (OKX documents per-endpoint limits
+    and HTTP 429, no IP ban), weight 1, and the reading of an answer (a 429 pauses every caller of the host)."""
+    from liqcore.venues.governor import governor_for
+
+    def observe(gov, status, headers):
+        return gov.observe(status, headers)
+
+    return governor_for("okx", base), 1, observe
+
+
+def snapshot_error(doc) -> str | None:
+    """The error an order-book snapshot answer carries (OKX: ``code`` other than "0"), or None."""
+    if isinstance(doc, dict) and str(doc.get("code", "0")) != "0":
+        return f"code {doc.get('code')} {doc.get('msg', '')}".strip()
     return None
 
 

@@ -10,7 +10,12 @@ query string is part of the requestPath and the body is the JSON text sent.  Dem
 
 Answers are ``{"code": "0", "msg": "", "data": [...]}``; a refused request has another ``code`` (one
 failed item of a batch: ``code`` "1" or "2" and the item's ``sCode`` / ``sMsg``).  :func:`explain` says the
-codes the gateway meets in one line each.
+codes the gateway meets in one line each; what each code means for an order (refused, outcome unknown, rate
+limited) is :data:`liqcore.venues.okx.codes.CODES`.
+
+Every request goes through the governor of its host (:func:`liqcore.venues.governor.governor_for`): nothing is
+sent while the host is banned (:class:`OkxBanned`), a 429's ``Retry-After`` (or, without one, a short pause)
+holds every caller of the host, and the answer is read by :meth:`Governor.observe`.
 """
 from __future__ import annotations
 
@@ -27,10 +32,14 @@ from urllib.parse import urlencode
 import orjson
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.venues.governor import VenueBanned, governor_for
+from liqcore.venues.okx.codes import CODES as OUTCOMES
+from liqcore.venues.outcomes import RATE_LIMITED, UNKNOWN
 from liqcore.venues.rest_session import RESTSession
 
 __all__ = ["sign", "iso_timestamp", "sign_headers", "ws_login_args", "okx_client_id", "explain", "BASE_URL",
-           "OkxREST", "OkxError", "OkxAPIError", "OkxRateLimited", "OkxTransportError", "CODES"]
+           "OkxREST", "OkxError", "OkxAPIError", "OkxRateLimited", "OkxBanned", "OkxTransportError", "CODES",
+           "RATE_PAUSE_S"]
 
 BASE_URL = "https://www.okx.com"
 
@@ -38,6 +47,10 @@ BASE_URL = "https://www.okx.com"
 CODES = {
     "1": "operation failed (see the item's sCode)",
     "50001": "service temporarily unavailable",
+    "50004": "outcome unknown (the endpoint timed out)",
+    "50026": "system error",
+    "50061": "sub-account rate limit exceeded",
+    "51149": "outcome unknown (the order timed out)",
     "50011": "rate limit reached: too many requests",
     "50013": "system busy",
     "50014": "a required parameter is empty",
@@ -146,12 +159,28 @@ class OkxRateLimited(OkxAPIError):
     """Code 50011 / HTTP 429 still returned after the client's retries."""
 
 
-class OkxTransportError(OkxError):
-    """Timeout, connection failure or HTTP 5xx: the request's outcome is unknown."""
+class OkxBanned(OkxAPIError):
+    """Nothing was sent: the host's governor holds every caller (a ban, or a venue-asked wait longer than the
+    governor's bound); ``ban`` is the :class:`VenueBanned` and the message its one line."""
 
-    def __init__(self, path: str, reason: str, http_status: int = 0) -> None:
+    def __init__(self, path: str, ban: VenueBanned) -> None:
+        OkxError.__init__(self, str(ban))
+        self.path, self.code, self.msg, self.http_status, self.data = path, "banned", str(ban), 0, None
+        self.ban = ban
+
+
+class OkxTransportError(OkxError):
+    """Timeout, connection failure, HTTP 5xx or a code OKX documents as "outcome unknown" (``code``: that code,
+    e.g. 50004): the request's outcome is unknown."""
+
+    def __init__(self, path: str, reason: str, http_status: int = 0, code: str = "") -> None:
         super().__init__(f"{path}: {reason}")
-        self.path, self.reason, self.http_status = path, reason, http_status
+        self.path, self.reason, self.http_status, self.code = path, reason, http_status, code
+
+
+#: the pause every caller of the host takes after a 429 / 50011 without ``Retry-After`` (OKX's limits are
+#: counted over 2 s windows, OKX v5 Overview, Rate Limits; the pause doubles with each retry of one request)
+RATE_PAUSE_S = 0.2
 
 
 class OkxREST(RESTSession):
@@ -170,6 +199,7 @@ class OkxREST(RESTSession):
         self._passphrase = passphrase if isinstance(passphrase, Secret) else Secret(passphrase)
         self.demo = bool(demo)
         self._hold_session(base_url, timeout, rate_limit_retries, session)
+        self.gov = governor_for("okx", self.base_url)
 
     def __repr__(self) -> str:
         return f"OkxREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
@@ -192,6 +222,10 @@ class OkxREST(RESTSession):
         while True:
             if limiter is not None:
                 await limiter.acquire()
+            try:
+                await self.gov.acquire(1.0, f"{method} {path}")
+            except VenueBanned as ban:
+                raise OkxBanned(path, ban) from None
             headers = {"Content-Type": "application/json"}
             if signed:
                 headers = sign_headers(self._key, self._secret, self._passphrase, method, request_path, text,
@@ -204,32 +238,44 @@ class OkxREST(RESTSession):
                                                  timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
                     status = resp.status
                     raw = await resp.read()
+                    self.gov.observe(status, resp.headers, default_pause_s=RATE_PAUSE_S * 2 ** attempt)
             except asyncio.TimeoutError:
                 log.warning("okx %s %s: timeout after %.2fs", method, path, self.timeout)
                 raise OkxTransportError(path, "timeout") from None
             except aiohttp.ClientError as exc:
                 log.warning("okx %s %s: connection error %s", method, path, type(exc).__name__)
                 raise OkxTransportError(path, f"connection error: {type(exc).__name__}") from None
-            if status >= 500:
-                log.warning("okx %s %s: HTTP %d", method, path, status)
-                raise OkxTransportError(path, f"HTTP {status}", status)
             try:
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 doc = None
+            if status >= 500:
+                code = str(doc.get("code") or "") if isinstance(doc, dict) else ""
+                log.warning("okx %s %s: HTTP %d", method, path, status)
+                raise OkxTransportError(path, f"HTTP {status}" + (f" ({explain(code, doc.get('msg', ''))})" if code else ""),
+                                        status, code)
             if not isinstance(doc, dict) or "code" not in doc:
                 raise OkxTransportError(path, f"HTTP {status}: not an OKX answer", status)
             code, msg, data = str(doc.get("code")), str(doc.get("msg") or ""), doc.get("data")
             if code == "0":
                 return data if data is not None else []
-            if code == "50011" or status == 429:
+            item = data[0] if code in ("1", "2") and isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict) \
+                and data[0].get("sCode") else None
+            if item is not None:  # one order's answer: its own code says what happened
+                code, msg = str(item["sCode"]), str(item.get("sMsg") or "")
+            what = OUTCOMES.what(code)
+            if what == UNKNOWN:
+                log.warning("okx %s %s: %s", method, path, explain(code, msg))
+                raise OkxTransportError(path, explain(code, msg), status, code)
+            if what == RATE_LIMITED or status == 429:
                 attempt += 1
+                if status != 429:  # (a 429 paused the host in observe)
+                    self.gov.pause(RATE_PAUSE_S * 2 ** (attempt - 1), f"code {code}")
                 if limiter is not None and hasattr(limiter, "penalise"):
                     limiter.penalise(time.monotonic() + 0.2 * attempt)
                 if attempt > self.rate_limit_retries:
-                    raise OkxRateLimited(path, "50011", msg or "Too Many Requests", status, data)
-                log.warning("okx %s %s: rate limited, retry %d", method, path, attempt)
-                await asyncio.sleep(0.2 * 2 ** (attempt - 1))
+                    raise OkxRateLimited(path, code if code != "0" else "50011", msg or "Too Many Requests", status, data)
+                log.warning("okx %s %s: rate limited (%s), retry %d", method, path, code, attempt)
                 continue
             if code == "50102" and not resynced and path != "/api/v5/public/time":
                 resynced = True
@@ -238,6 +284,4 @@ class OkxREST(RESTSession):
                 except OkxError:
                     pass
                 continue
-            if code in ("1", "2") and isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("sCode"):
-                raise OkxAPIError(path, data[0]["sCode"], data[0].get("sMsg", ""), status, data)
             raise OkxAPIError(path, code, msg, status, data)

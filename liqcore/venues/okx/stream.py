@@ -4,6 +4,12 @@
 instrument (``ETHUSDT`` -> ``ETH-USDT-SWAP``). A subscribe request is kept under ``MAX_REQUEST_BYTES``
 (the venue limit is 64 KiB) and requests are spaced to stay within 3 per second. Keep-alive: send the
 text ``ping`` (every 20 s; the server closes a connection silent for 30 s) and expect ``pong``.
+
+The first ``liquidation-orders`` push after each subscription repeats liquidations that happened before it
+(tardis-node drops it: ``OkexV5LiquidationsMapper._isFirstMessage`` in src/mappers/okex.ts, tardis-dev/tardis-node
+at c1d73fb); :func:`heartbeat_filter`, the connection's ``is_pong``, drops it too, per subscription (the
+acknowledgement of a ``liquidation-orders`` subscribe arms it, that first push disarms it), so a reconnect does
+not replay old liquidations as new ones.
 """
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING"]
+__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING",
+           "heartbeat_filter"]
 
 ENDPOINTS = {
     "mainnet": "wss://ws.okx.com:8443/ws/v5/public",
@@ -46,6 +53,35 @@ QUOTES = ("USDT", "USDC", "USD")
 
 def is_pong(payload: bytes) -> bool:
     return payload == b"pong"
+
+
+_LIQ_PUSH = b'{"arg":{"channel":"liquidation-orders"'
+
+
+def heartbeat_filter():
+    """A public connection's ``is_pong``: True for the text ``pong`` and for the first ``liquidation-orders`` push
+    after each acknowledged ``liquidation-orders`` subscription (old liquidations repeated: not handed on; the
+    function's ``replays_dropped()`` counts them).  A closure, not an object: per frame one comparison, one cell
+    read and, while nothing is armed, one byte test (an event frame starts ``{"e``, a push ``{"a``)."""
+    armed = False
+    dropped = 0
+
+    def is_pong(payload: bytes) -> bool:
+        nonlocal armed, dropped
+        if payload == b"pong":
+            return True
+        if armed:
+            if payload.startswith(_LIQ_PUSH):
+                armed = False
+                dropped += 1
+                return True
+        elif len(payload) > 2 and payload[2] == 101 and payload.startswith(b'{"event":"subscribe"') \
+                and b'"liquidation-orders"' in payload:
+            armed = True  # (this subscription's first push repeats old liquidations)
+        return False
+
+    is_pong.replays_dropped = lambda: dropped
+    return is_pong
 
 
 def inst_id(symbol: str) -> str:
@@ -99,5 +135,5 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
     a = args(symbols, trades, book, funding=funding, open_interest=open_interest, mark=mark, depth=depth)
     syms = [str(s).strip().upper() for s in symbols]
     return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
-                           symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=is_pong,
+                           symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=heartbeat_filter(),
                            send_interval_s=SEND_INTERVAL_S)]
