@@ -482,8 +482,8 @@ class OrderManager:
                     self.checks["filled"] += 1
                 book.position_qty += signed
                 book.entry_price, book.entry_ns = f.price, ts
-                if not self.paper and first:
-                    self.core.external_entry_fill(ci, ts, f.price)
+                if not self.paper and first and self.core.external_entry_fill(ci, ts, f.price) is None:
+                    self._adopt_late_fill(f, book, ci, ts)
                 if first and book.entry is not None and book.entry.client_id == f.client_id:
                     # the core manages the position the venue holds: its grid TP/SL and its size
                     try:
@@ -652,6 +652,21 @@ class OrderManager:
                 book.cancel_sent = False  # try again on the core's next cancel event
             return
         self.report_update(u)
+
+    def _adopt_late_fill(self, f: Fill, book: _Book, ci: int, ts: int) -> None:
+        """An entry fill the core no longer expects (booked after the core's entry timeout, e.g. by a reconnect's
+        reconciliation): the core takes the position the venue holds, so its exits, timeout and trade are kept."""
+        e = book.entry if book.entry is not None and book.entry.client_id == f.client_id else None
+        try:
+            self.core.set_position(ci, side=f.side, entry_price=f.price, entry_ns=ts,
+                                   take_profit=(e.take_profit or None) if e else None,
+                                   stop_loss=(e.stop_loss or None) if e else None,
+                                   notional=abs(f.qty * f.price) or None)
+            log.warning("%s: entry fill %s came after its timeout: the position the venue holds is managed",
+                        f.symbol, f.client_id)
+        except ValueError as exc:
+            self.on_error()
+            log.error("%s: late entry fill %s not taken over (%s)", f.symbol, f.client_id, exc)
 
     def _trailing_hit(self, ci: int, price: float) -> bool:
         """Whether a stop-loss-kind fill at ``price`` is the trailing stop's rather than the stop-loss's."""

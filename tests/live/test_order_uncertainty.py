@@ -252,6 +252,32 @@ def test_an_exit_fill_before_its_entry_fill_is_booked_after_it():
     asyncio.run(main())
 
 
+def test_an_entry_fill_booked_after_the_entry_timeout_is_managed():
+    """The core's entry timeout passed while the fill was on its way (a reconnect's reconciliation books it late):
+    the core takes the position the venue holds, so its exit is accounted as a trade (before: the book kept the
+    entry 'filled' with no position in the core, the exit fill closed nothing, no trade)."""
+    from liqcore.live.gateway import Fill
+
+    async def main():
+        async with FakeExchange() as fx:
+            eng = await _engine(fx)
+            d = feed(eng, cascade_frames())[0]
+            await _wait(lambda: eng.books["ETHUSDT"].entry_status == "new", 10)
+            om, now = eng.order_manager, time.time_ns()
+            eng.core.external_cancel(0, now)  # the core's side of the timeout: its entry no longer works
+            om.report_fill(Fill(d.client_id, "ETHUSDT", "buy", d.price, d.qty, 0.05, True, exec_id="y-1",
+                                kind="entry", ts_ns=now))
+            assert eng.core.position(0)["status"] == "open"
+            om.report_fill(Fill("", "ETHUSDT", "sell", d.stop_loss, d.qty, 0.1, False, exec_id="y-2", kind="sl",
+                                ts_ns=now + 1000))
+            b = eng.books["ETHUSDT"]
+            assert b.trades == 1 and b.entry is None and b.position_qty == 0
+            assert eng.core.position(0)["status"] == "flat"
+            await eng.shutdown(cancel_entries=False)
+
+    asyncio.run(main())
+
+
 class _BannedPaper(PaperGateway):
     """The in-process paper venue under a ban its host announced (the venue gateways read it from their
     governors; the engine's part is what it does with a signal then)."""
