@@ -209,3 +209,9 @@ def pytest_collection_modifyitems(config, items):
         return
     rank = {m: i for i, m in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda it: rank.get(it.nodeid.split("::")[0], len(rank)))  # stable: collection order otherwise
+
+
+def pytest_addoption(parser):
+    # (an option, not a LIQCORE_* variable: the session's environment drops those, see _session_env)
+    parser.addoption("--chaos-seeds", type=int, default=0, metavar="N",
+                     help="tests/live/test_chaos.py: run seeds 1..N per venue (default: its SEEDS and REGRESSIONS)")

@@ -548,6 +548,12 @@ async def _run(runner, engine, fake_thread, duration):
                 task.cancel()
 
 
+#: the loggers whose lines are said on stderr also when ``--log`` sends the JSON log to a file: a feed that cannot
+#: connect, a silent stream, a venue's ban of this IP (and each signal skipped in it), an open position left
+#: without its take-profit or stop-loss (each line names the venue and the reason)
+_NOTICES = ("liqcore.transport.connect", "liqcore.feeds.silent", "liqcore.governor", "liqcore.protection")
+
+
 def run(args) -> int:
     import errno
     import faulthandler
@@ -574,8 +580,8 @@ def run(args) -> int:
     if args.log:  # the log goes to a file: a feed that cannot connect is still said on stderr
         notices = logging.StreamHandler(sys.stderr)
         notices.setFormatter(logging.Formatter("warning: %(message)s"))
-        logging.getLogger("liqcore.transport.connect").addHandler(notices)
-        logging.getLogger("liqcore.feeds.silent").addHandler(notices)  # (a silent stream too)
+        for name in _NOTICES:  # (a silent stream, a venue's ban, a position left unprotected too)
+            logging.getLogger(name).addHandler(notices)
     try:
         engine, runner, fake_thread = build(args)
         if args.features:  # the engine keeps them current from the stream; the runner's snapshot shows them
@@ -623,8 +629,8 @@ def run(args) -> int:
     finally:
         teardown_json_logging(log_handler)
         if notices is not None:
-            logging.getLogger("liqcore.transport.connect").removeHandler(notices)
-            logging.getLogger("liqcore.feeds.silent").removeHandler(notices)
+            for name in _NOTICES:
+                logging.getLogger(name).removeHandler(notices)
     for k, v in (getattr(args, "replay_rejects", None) or {}).items():  # lines the replay skipped
         summary.setdefault("rejects", {})[f"replay_{k}"] = v
     if args.json:

@@ -61,7 +61,7 @@ class Decision:
     dominant: str  # long | short | mixed
     action: str  # "order" | "none"
     reason: str = ""  # why nothing was placed (busy, cooldown, mixed, hours, loss_limit, max_symbols,
-    #                   no_reference_price, kill_switch, below_min_qty, not_traded)
+    #                   no_reference_price, kill_switch, halted, banned, below_min_qty, not_traded)
     side: str = ""  # order side: buy | sell
     price: float = math.nan
     qty: float = 0.0
@@ -159,12 +159,26 @@ class DecisionLog:
                 self.on_error()
                 log.exception("on_cascade callback failed")
 
+    def skipped_in_ban(self, venue: str, sid: int, ban: str, ts_ns: int) -> None:
+        """A signal skipped while ``venue`` bans this IP (``ban``: the ban's line): one line on
+        ``liqcore.governor.skip`` (stderr, also under ``liqcore run --log``) and a ``banned`` journal row; the
+        decision itself carries the reason ``banned`` (its row, the decisions output, the metrics)."""
+        try:
+            feed, symbol = self.registry.lookup(sid)
+        except (KeyError, IndexError, ValueError):
+            feed, symbol = venue, str(sid)
+        logging.getLogger("liqcore.governor.skip").error("%s: signal on %s skipped, not sent into the ban: %s",
+                                                         venue, symbol, ban)
+        if self.journal is not None:
+            self.journal.note("banned", {"venue": venue, "feed": feed, "symbol": symbol, "ban": ban}, ts_ns,
+                              key=symbol)
+
     def emit(self, d: Decision) -> None:
         """A finished decision: refusals by the kill switch or a halt counted, kept with the recent ones (and on
         its symbol's book), its metrics, journal row and ``on_decision`` callback run (or deferred)."""
         if self.annotate is not None:
             self.annotate(d)
-        if d.reason in ("kill_switch", "halted"):
+        if d.reason in ("kill_switch", "halted", "banned"):
             self.blocked[d.reason] = self.blocked.get(d.reason, 0) + 1
         k = d.reason or d.action
         self.outcomes[k] = self.outcomes.get(k, 0) + 1

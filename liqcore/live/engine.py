@@ -38,6 +38,7 @@ from liqcore.live.streampath import (FUNDING as _FUNDING, LIQUIDATION as _LIQUID
 from liqcore.live.venueclock import HOLD_MARGIN_NS, VenueClock
 from liqcore.live.views import checklist as _checklist, collect as _collect_metrics, new_checks, snapshot as _snapshot
 from liqcore.live.warm import WarmPath, seed_history as _seed_history
+from liqcore.venues.governor import governor_metrics
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
@@ -195,6 +196,9 @@ class Engine:
         self.metrics.collectors.append(self._collect)
         self.gateway.on_update(om.report_update)
         self.gateway.on_fill(om.report_fill)
+        if not self.paper:  # an open position's venue-held exits lost / replaced / closed: journaled, counted
+            self.gateway.on_protection(om.protection.on_event)
+            self.metrics.collectors.append(governor_metrics)  # the venue's bans and rate-limit waits
         if self.paper:
             self.gateway.bind(self.core, {s: ci for s, (_, ci) in self._by_symbol.items()})
             self.gateway.clock = self.now_ns  # a replay's cancels and closes at the replayed time
@@ -465,6 +469,8 @@ class Engine:
         if self.stream_path is not None:  # signals decided by now that no event revealed (a bar close)
             self.stream_path.on_clock(now)
         om.core_events(self.core.on_clock(now))
+        if om.protection.unprotected and rc is None:  # the watchdog: no position unprotected beyond 30 s
+            om.protection.check()
         self.health.flush_journal()
         return out
 
@@ -503,6 +509,10 @@ class Engine:
             return "kill_switch"
         if self.health.halted:
             return "halted"
+        ban = self.gateway.banned()
+        if ban is not None:  # nothing is sent into a known ban (it would lengthen it): skipped, and said
+            self.decision_log.skipped_in_ban(self.gateway.name, sid, ban, self.now_ns())
+            return "banned"
         return ""
 
     def _decided(self, d: Decision, res: dict | None, ci: int | None) -> Decision:

@@ -19,7 +19,7 @@ import orjson
 from liqcore.params import latency_ways
 from liqcore._tables import titled_table
 
-__all__ = ["explain_session", "format_explain", "session_trading", "COMPONENTS"]
+__all__ = ["explain_session", "format_explain", "format_incidents", "incidents", "session_trading", "COMPONENTS"]
 
 COMPONENTS = ("missed_fills", "extra_fills", "price", "fees", "timing", "size", "funding", "open_at_end")
 _QUEUE_FIELDS = ("queue_ahead", "queue_position")  # a ledger field a queue-aware fill model may keep
@@ -95,6 +95,62 @@ def _live_orders(db) -> dict:
                     else float(t["exit_price"])
         out[(sym, dec)] = row
     return out
+
+
+def incidents(db) -> dict:
+    """The session's bad-day rows (liqcore.live.unknowns, liqcore.live.protect, the engine's ban skips):
+
+    * ``unknown``: each order whose create, cancel or close outcome was unknown (client id, symbol, kind, what,
+      the reason) with how it was resolved (``resolved``: the venue's state, queries, seconds; None: never);
+    * ``protection``: each report on an open position's exits (symbol, exit, action, reason, seconds unprotected);
+    * ``banned``: each signal skipped during a ban of the venue's host (symbol, the ban's line)."""
+    done: dict[tuple, dict] = {}
+    for _, k, d in _rows(db, "unknown_resolved"):
+        done.setdefault((k, d.get("what")), d)
+    unknown = []
+    for t, k, d in _rows(db, "unknown"):
+        r = done.get((k, d.get("what")))
+        unknown.append({"ts_ns": t, "client_id": k, "symbol": d.get("symbol"), "kind": d.get("kind"),
+                        "what": d.get("what"), "reason": d.get("reason") or "",
+                        "resolved": None if r is None else {"status": r.get("status"), "queries": r.get("queries"),
+                                                            "seconds": r.get("seconds")}})
+    protection = [{"ts_ns": t, "symbol": d.get("symbol"), "exit": d.get("exit"), "action": d.get("action"),
+                   "reason": d.get("reason") or "", "unprotected_s": d.get("unprotected_s"),
+                   "source": d.get("source")} for t, _, d in _rows(db, "protection")]
+    banned = [{"ts_ns": t, "symbol": d.get("symbol"), "ban": d.get("ban")} for t, _, d in _rows(db, "banned")]
+    return {"unknown": unknown, "protection": protection, "banned": banned}
+
+
+def format_incidents(inc: dict, console) -> None:
+    """Print :func:`incidents`: the unknown outcomes and how each was resolved, the protection reports, the
+    signals skipped during a ban (nothing when the session had none)."""
+    from datetime import datetime, timezone
+
+    def when(ns) -> str:
+        return datetime.fromtimestamp(int(ns) / 1e9, tz=timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+
+    if inc.get("unknown"):
+        t = titled_table(f"{len(inc['unknown'])} orders whose outcome was unknown (asked by client id until the "
+                         "venue answered)")
+        for col in ("time UTC", "client id", "symbol", "kind", "unknown", "why", "resolved", "queries", "seconds"):
+            t.add_column(col, justify="right" if col in ("queries", "seconds") else "left", no_wrap=True)
+        for u in inc["unknown"]:
+            r = u["resolved"]
+            t.add_row(when(u["ts_ns"]), u["client_id"], str(u["symbol"]), str(u["kind"]), str(u["what"]),
+                      u["reason"][:60], "still unknown" if r is None else str(r["status"]),
+                      "-" if r is None else str(r["queries"]), "-" if r is None else _f(r["seconds"], ".3f"))
+        console.print(t)
+    if inc.get("protection"):
+        t = titled_table(f"{len(inc['protection'])} protection reports (open positions' take-profit / stop-loss)")
+        for col in ("time UTC", "symbol", "exit", "action", "unprotected s", "by", "reason"):
+            t.add_column(col, justify="right" if col == "unprotected s" else "left", no_wrap=True)
+        for p in inc["protection"]:
+            t.add_row(when(p["ts_ns"]), str(p["symbol"]), str(p["exit"]), str(p["action"]),
+                      _f(p["unprotected_s"], ".1f"), str(p.get("source") or "venue"), p["reason"][:80])
+        console.print(t)
+    for b in inc.get("banned") or ():
+        console.print(f"{when(b['ts_ns'])} signal on {b['symbol']} skipped (banned): {b['ban']}", markup=False,
+                      highlight=False)
 
 
 def _queue_estimates(db) -> dict:
@@ -317,6 +373,7 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
         "mean_price_diff_bps": _mean([r["price_diff_bps"] for r in rows if r["price_diff_bps"] is not None]),
         "mean_latency_diff_ms": _mean([r["latency_diff_ms"] for r in rows if r["latency_diff_ms"] is not None]),
         "queue_estimate": _queue_summary([r["live_queue"] for r in rows if r.get("live_queue") is not None]),
+        "incidents": incidents(db),
     }
 
 
@@ -458,3 +515,5 @@ def format_explain(ex: dict, console=None) -> None:
             parts.append(f"{nobook} with the size ahead unknown when they rested (no top of book seen with their "
                          "price the best)")
         con.print("; ".join(parts), markup=False, highlight=False)
+    if ex.get("incidents"):
+        format_incidents(ex["incidents"], con)

@@ -146,7 +146,8 @@ class FastLane:
         side = arm["sides"].get(dom)
         ci = arm["ci"]
         om = self.orders
-        if (side is None or ci in self.held or self.blocked() or om.seq + 1 != arm["seq"]
+        if (side is None or ci in self.held or self.blocked() or om.gateway.banned() is not None
+                or om.seq + 1 != arm["seq"]
                 or time.time_ns() - arm["made_ns"] >= self.arm_ttl_ns or not self.on()):
             self.counts["fallback"] += 1
             return

@@ -118,7 +118,14 @@ class Gateway(Protocol):
         return None
 
     async def equity(self) -> float | None:
-        """The account's wallet equity (quote units); None: not known to this gateway."""
+        """The account's equity (quote units: wallet balance plus the open positions' unrealized PnL); None:
+        not known to this gateway."""
+        return None
+
+    def banned(self) -> str | None:
+        """While a host of this venue bans this IP: the ban's one line (venue, host, the time it ends, the
+        venue's reason: ``str(VenueBanned)``), else None.  Synchronous and cheap: the order path asks it before
+        every send (a signal that arrives during a ban is skipped, never sent into it)."""
         return None
 
     async def sync_clock(self) -> int | None:
@@ -139,6 +146,11 @@ class Gateway(Protocol):
                                trailing: float | None = None) -> None:
         """Venue-held exits of the open position (see :attr:`venue_exits`)."""
         raise NotImplementedError(f"{self.name} holds no exits at the venue (venue_exits is False)")
+
+    def on_protection(self, cb) -> None:
+        """Register ``cb(event: dict)``, called when an open position's venue-held exit is lost, replaced or
+        the position closed instead (see :meth:`GatewayCallbacks._protection`).  Default: a gateway that holds
+        no exits at the venue never calls it."""
 
     def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
         """The last state this gateway saw of ``client_id``; None: none seen (or not tracked)."""

@@ -54,6 +54,8 @@ class Lifecycle:
         self.now_ns = now_ns
         self.replay_clock = replay_clock
         self.started = False
+        #: the venue's equity read at start (USD: wallet balance + unrealized PnL); None: not read (paper)
+        self.start_equity: float | None = None
         self.shutdown_report: dict | None = None
 
     async def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -72,10 +74,13 @@ class Lifecycle:
         self.keeper.restore()
         if not self.paper:
             await self.keeper.reconcile()
-            try:  # the venue's wallet is the equity of a live account
+            try:  # the venue's equity (wallet balance + unrealized PnL) is the equity of a live account
                 value = await self.gateway.equity()
                 if value is not None and value > 0:
                     self.core.set_equity(float(value))
+                    self.start_equity = float(value)
+                    log.info("start equity %.2f USD (wallet balance + unrealized PnL, read from %s)", value,
+                             self.gateway.name)
             except (GatewayError, TypeError, ValueError) as exc:
                 log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)
         if journal is not None:

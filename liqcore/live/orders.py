@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from liqcore.live.decisions import Decision
 from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.recovery import ANCHORS
+from liqcore.live.protect import Protection
+from liqcore.live.unknowns import Unknowns
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 
 __all__ = ["OrderManager", "make_client_id", "per_minute"]
@@ -83,6 +85,8 @@ class _Book:
     closing: str = ""  # client_id of a market close in flight
     close_reason: str = ""  # why the engine closes it (the ledger's exit reason of that close)
     cancel_sent: bool = False
+    cancel_due: bool = False  # the core's timeout came while the entry was unknown: cancelled once found resting
+    early: list = field(default_factory=list)  # exit fills that came before their entry's fill (booked after it)
     realized: float = 0.0
     trades: int = 0
     last_cascade: str = ""
@@ -169,6 +173,10 @@ class OrderManager:
         self.closing = False  # shutdown began: no create leaves any more
         self.unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
         self.ask_later: list[OrderIntent] = []  # entries the venue could not be asked about at reconcile
+        #: orders whose create, cancel or close outcome is unknown: asked about by client id, journaled
+        self.unknowns = Unknowns(self)
+        #: the open positions' protection: the gateway's reports journaled, the 30 s watchdog
+        self.protection = Protection(self)
 
     # ------------------------------------------------------------------ instruments
     def load_venue_instruments(self, traded: list) -> None:
@@ -356,6 +364,8 @@ class OrderManager:
                     and book.entry_status in ("pending", "new", "partially_filled"):
                 book.cancel_sent = True
                 self.spawn(self.cancel(sym, book.entry.client_id))
+            elif e["event"] in ("cancelled", "rejected") and book.entry is not None and book.entry_status == "unknown":
+                book.cancel_due = True  # cancelled at its timeout once the venue says it rests
             elif e["event"] in ("hold_timeout_due", "exit_due", "signal_exit_due") and not book.closing \
                     and book.position_qty:
                 # the guide's option B: an exit the engine watches, closed at market (reduce-only)
@@ -388,6 +398,12 @@ class OrderManager:
         self.checks["wins"] += pnl > 0
         if book is not None:
             book.entry, book.entry_status, book.position_qty, book.closing, book.close_reason = None, "", 0.0, "", ""
+            book.cancel_due = False
+        self.protection.flat(sym)
+        if book is not None and book.early:
+            log.error("%s: %d exit fill(s) whose entry fill was never seen: %s", sym, len(book.early),
+                      ", ".join(str(x.exec_id) for x in book.early))
+            book.early = []
         self.metrics.set("liqcore_equity", self.core.equity)
         if self.journal is not None:
             self.journal.note("trade", ex, ts, key=sym)
@@ -416,6 +432,10 @@ class OrderManager:
             if book.entry_status not in ("filled", "cancelled", "rejected") and \
                     (u.status != "pending" or book.entry_status in ("", "pending")):
                 book.entry_status = u.status
+            if book.cancel_due and not book.cancel_sent and book.entry_status in ("new", "partially_filled") \
+                    and not self.paper:  # an entry found resting after an unknown create, past its timeout
+                book.cancel_due, book.cancel_sent = False, True
+                self.spawn(self.cancel(u.symbol, u.client_id))
             if u.status in ("rejected", "cancelled", "deactivated") and not book.position_qty:
                 if not self.paper:
                     sid, ci = self.by_symbol[u.symbol]
@@ -434,6 +454,14 @@ class OrderManager:
     def report_fill(self, f: Fill) -> None:
         if self.books_q:
             self.run_books()
+        book = self.books.get(f.symbol)
+        if (f.kind != "entry" and book is not None and not self.paper and not book.position_qty
+                and book.entry is not None and book.entry_status not in ("cancelled", "rejected", "deactivated")):
+            # an exit's fill before its entry's (a reconnect's reconciliation racing the live stream): booked once
+            # the entry's fill is, so the trade is accounted in its order
+            if not any(x.exec_id == f.exec_id for x in book.early):
+                book.early.append(f)
+            return
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or self.now_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
@@ -454,8 +482,8 @@ class OrderManager:
                     self.checks["filled"] += 1
                 book.position_qty += signed
                 book.entry_price, book.entry_ns = f.price, ts
-                if not self.paper and first:
-                    self.core.external_entry_fill(ci, ts, f.price)
+                if not self.paper and first and self.core.external_entry_fill(ci, ts, f.price) is None:
+                    self._adopt_late_fill(f, book, ci, ts)
                 if first and book.entry is not None and book.entry.client_id == f.client_id:
                     # the core manages the position the venue holds: its grid TP/SL and its size
                     try:
@@ -493,6 +521,10 @@ class OrderManager:
             except Exception:
                 self.on_error()
                 log.exception("on_fill callback failed")
+        if f.kind == "entry" and book is not None and book.early and book.position_qty:
+            early, book.early = book.early, []
+            for x in early:  # the exit fills that came first, in their order
+                self.report_fill(x)
 
     # ------------------------------------------------------------------ asynchronous dispatch
     def attach(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -579,6 +611,7 @@ class OrderManager:
             # "unknown") until a later query answers; nothing is sent again under another id
             self.on_error()
             log.error("order %s not confirmed: %s", intent.client_id, exc)
+            self.unknowns.begin("create", intent.symbol, intent.client_id, intent.kind, str(exc))
             book = self.books.get(intent.symbol)
             if book is not None and book.entry is not None and book.entry.client_id == intent.client_id:
                 book.entry_status = "unknown"
@@ -595,35 +628,45 @@ class OrderManager:
             self.report_update(u)
         return u
 
-    async def _resolve_unknown(self, intent: OrderIntent, delays=(0.5, 1, 2, 5, 10, 30)) -> None:
-        """Ask the venue about an order whose create could not be confirmed, until it answers."""
-        for delay in (*delays, *([60.0] * 60)):
-            await asyncio.sleep(delay)
-            try:
-                u = await self.gateway.query(intent.symbol, intent.client_id)
-            except GatewayError as exc:
-                log.warning("order %s still unknown: %s", intent.client_id, exc)
-                continue
-            if u is None:  # the venue answered: it has no such order
-                u = OrderUpdate(intent.client_id, "rejected", intent.symbol, reason="not_at_venue",
-                                kind=intent.kind, ts_ns=self.now_ns())
-            book = self.books.get(intent.symbol)
-            if book is not None and book.entry_status == "unknown":
-                book.entry_status = "pending"
-            self.report_update(u)
+    async def _resolve_unknown(self, intent: OrderIntent) -> None:
+        """Ask the venue about an order whose create could not be confirmed, until it answers
+        (:meth:`Unknowns.resolve`: backoff, bans waited out, journaled); then it is managed like any other."""
+        u = await self.unknowns.resolve(intent)
+        if u is None:
             return
+        book = self.books.get(intent.symbol)
+        if book is not None and book.entry_status == "unknown":
+            book.entry_status = "pending"
+        self.report_update(u)
 
     async def cancel(self, symbol: str, client_id: str) -> None:
-        try:
-            u = await self.gateway.cancel(symbol, client_id)
-        except GatewayError as exc:
-            log.error("cancel %s failed: %s", client_id, exc)
+        """Cancel an order until the venue confirms it gone or filled (:meth:`Unknowns.cancel`: a cancel whose
+        outcome is unknown is queried and sent again, with backoff)."""
+        if self.paper:
+            await self.gateway.cancel(symbol, client_id)
+            return
+        u = await self.unknowns.cancel(symbol, client_id)
+        if u is None:
             book = self.books.get(symbol)
             if book is not None:
-                book.cancel_sent = False  # try again on the next clock tick
+                book.cancel_sent = False  # try again on the core's next cancel event
             return
-        if not self.paper:
-            self.report_update(u)
+        self.report_update(u)
+
+    def _adopt_late_fill(self, f: Fill, book: _Book, ci: int, ts: int) -> None:
+        """An entry fill the core no longer expects (booked after the core's entry timeout, e.g. by a reconnect's
+        reconciliation): the core takes the position the venue holds, so its exits, timeout and trade are kept."""
+        e = book.entry if book.entry is not None and book.entry.client_id == f.client_id else None
+        try:
+            self.core.set_position(ci, side=f.side, entry_price=f.price, entry_ns=ts,
+                                   take_profit=(e.take_profit or None) if e else None,
+                                   stop_loss=(e.stop_loss or None) if e else None,
+                                   notional=abs(f.qty * f.price) or None)
+            log.warning("%s: entry fill %s came after its timeout: the position the venue holds is managed",
+                        f.symbol, f.client_id)
+        except ValueError as exc:
+            self.on_error()
+            log.error("%s: late entry fill %s not taken over (%s)", f.symbol, f.client_id, exc)
 
     def _trailing_hit(self, ci: int, price: float) -> bool:
         """Whether a stop-loss-kind fill at ``price`` is the trailing stop's rather than the stop-loss's."""
@@ -662,6 +705,7 @@ class OrderManager:
             self.on_error()
             log.error("%s: venue exits not set (%s); the engine watches them", symbol, exc)
             self.core.watch_sym[ci] = self.core.watch | {"take_profit", "stop_loss", "trail"}
+            self.protection.lost(symbol, "both", f"venue exits not set: {exc}")
             return
         if tp is not None or sl is not None:
             try:
@@ -673,11 +717,24 @@ class OrderManager:
                                                "trailing": trailing}, self.now_ns(), key=symbol)
 
     async def _close(self, symbol: str, client_id: str) -> None:
+        """A market close; one whose outcome is unknown is asked about by its client id: held by the venue (it
+        closes the position: its fill follows), or not (the close may be sent again under a new id)."""
         try:
             u = await self.gateway.close_position(symbol, client_id)
         except GatewayError as exc:
             log.error("close %s failed: %s", symbol, exc)
-            self.books[symbol].closing = ""
+            self.on_error()
+            book = self.books[symbol]
+            side = "sell" if book.position_qty > 0 else "buy"
+            intent = OrderIntent(symbol, side, abs(book.position_qty), 0.0, client_id, post_only=False,
+                                 reduce_only=True, kind="exit", order_type="market")
+            self.unknowns.begin("close", symbol, client_id, "exit", str(exc))
+            u = await self.unknowns.resolve(intent, "close")
+            if u is not None and self.journal is not None:
+                self.journal.order_update(u, u.ts_ns or self.now_ns())
+            if u is None or u.status in ("rejected", "cancelled", "deactivated"):
+                if book.closing == client_id:
+                    book.closing = ""
             return
         if u.status == "rejected":
             self.books[symbol].closing = ""

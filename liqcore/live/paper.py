@@ -94,6 +94,10 @@ class PaperGateway(Gateway):
         self._emit(self._update_cbs, u)
         return u
 
+    def banned(self) -> str | None:
+        """The in-process paper venue bans nobody."""
+        return None
+
     # ------------------------------------------------------------------ protocol
     async def start(self) -> None:
         if self.core is None:

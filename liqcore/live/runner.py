@@ -360,6 +360,8 @@ class LiveRunner:
                 "cascades": eng.cascades, "cascades_by_symbol": dict(eng.checks["cascades"]),
                 "decided": dict(eng.decision_log.outcomes), "orders": eng.orders, "fills": eng.fills,
                 "fills_by_kind": dict(eng.fill_kinds), "equity": eng.equity, "day_pnl": snap["day_pnl"],
+                # the venue's equity at start: wallet balance + unrealized PnL (None: not read, e.g. paper)
+                "start_equity_usd": eng.lifecycle.start_equity,
                 "errors": snap["errors"], "errors_by_source": snap["errors_by_source"], "halted": eng.halted,
                 "alarms": snap.get("alarms", {}),
                 "halts": eng.halts, "blocked": snap["blocked"], "rejects": dict(eng.rejects),

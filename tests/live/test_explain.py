@@ -91,6 +91,8 @@ def test_explain_recovers_a_planted_reject_and_a_one_tick_worse_fill(tmp_path):
     ex = json.loads(_explain(tmp_path, "--json"))["explain"]
     rows = {r["symbol"]: r for r in ex["orders"]}
     assert set(rows) == set(SYMBOLS)
+    # no bad day in this session: no unknown outcome, no protection report, no signal skipped in a ban
+    assert ex["incidents"] == {"unknown": [], "protection": [], "banned": []}
     # the third post-only create was rejected by the venue: filled in the backtest only
     rejected = [s for s, r in rows.items() if r["live_status"] == "rejected"]
     assert len(rejected) == 1 and ex["counts"]["live_rejected"] == 1

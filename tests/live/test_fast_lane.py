@@ -164,3 +164,16 @@ def test_lane_is_off_where_it_cannot_apply(tmp_path):
 
     asyncio.run(run())
     j.close()
+
+
+def test_lane_does_not_fire_into_a_ban(tmp_path):
+    """A prepared entry is not written while the venue's host bans this IP (the lane's synchronous
+    ``gateway.banned()`` check before its write): no create goes out, the order path names the reason."""
+    line = "bybit: IP banned by api.bybit.com until 2026-11-26T09:00:00Z (HTTP 403)"
+
+    def ban(eng):
+        eng.gateway.banned = lambda: line  # (the venue gateway reads its governors; here: banned from now on)
+
+    on = _run(tmp_path, "banned", True, tamper=ban)
+    assert on["lane"]["armed"] >= 1 and on["lane"]["fired"] == 0
+    assert on["creates"] == [] and [x[:2] for x in on["decided"]] == [("none", "banned")]

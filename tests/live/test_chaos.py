@@ -1,0 +1,93 @@
+"""The chaos test (issue 67, item 7): seeded random schedules of the faults each venue's fake plays, against the
+real engine and the venue's real gateway trading several cascades; after every schedule the invariants hold
+(tests/_chaos.py): every order the venue holds is known to liqcore; no position without take-profit and stop-loss
+for more than 30 s (or left so after the stop); no fill booked twice or lost; after the stop no entry rests.
+
+In the suite: :data:`SEEDS` per venue (and the regression seeds: schedules that once failed).  Longer:
+``pytest tests/live/test_chaos.py --chaos-seeds N`` runs seeds 1..N per venue.  A failing schedule's message names its venue, seed and
+steps: add the seed to :data:`REGRESSIONS` once fixed."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from _chaos import RIGS, Step, run_schedule, schedule
+from liqcore.venues.governor import reset_governors
+
+#: the seeds of every run (per venue)
+SEEDS = (1, 2)
+#: schedules that failed (venue, seed, what is still open: "" once fixed), kept as regression cases.  A case whose
+#: finding is open is listed but not run in the suite (it runs to its 30 s limit: ~35 s); ``--chaos-seeds N`` runs
+#: it (an expected failure until fixed).  Found on the venue branches at 08:25 UTC 2026-11-26, still failing on main at 08:45.
+REGRESSIONS: tuple[tuple[str, int, str], ...] = (
+    ("binance", 3, "a fill while the user stream is mute (then reconnected) is not booked and gets no exits in 30 s"),
+    ("okx", 3, "fills while the private socket is mute (then reconnected): a position left without exits > 30 s"),
+    ("okx", 5, "POST /api/v5/trade/order-algo answered 503: the exits never placed, nothing says the position is "
+               "unprotected (no protection 'failed' report), so nothing closes it"),
+)
+
+
+def pytest_generate_tests(metafunc):
+    if "seed" in metafunc.fixturenames:
+        n = metafunc.config.getoption("--chaos-seeds", 0) or 0
+        seeds = tuple(range(1, n + 1)) if n > 0 else SEEDS
+        open_ = {(v, s): why for v, s, why in REGRESSIONS if why}
+        cases = [(v, s) for v in RIGS for s in seeds] + [(v, s) for v, s, _ in REGRESSIONS]
+        cases = list(dict.fromkeys(cases))
+        params = [pytest.param(v, s, id=f"{v}-{s}", marks=[pytest.mark.xfail(
+            reason=open_[(v, s)], run=n > 0, strict=False)] if (v, s) in open_ else []) for v, s in cases]
+        metafunc.parametrize("venue,seed", params)
+
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+def test_chaos_schedule_keeps_the_invariants(venue, seed, tmp_path):
+    reset_governors()
+
+    async def main():
+        rig = RIGS[venue]()
+        fx = await rig.open()
+        try:
+            steps = schedule(seed, rig.faults, exit_names=rig.exit_faults)
+            return await run_schedule(rig, seed, steps, tmp_path / "j.sqlite")
+        finally:
+            await fx.stop()
+
+    rep = asyncio.run(main())
+    reset_governors()
+    bad = rep.violations()
+    assert not bad, (f"{venue} seed {seed} ({rep.seconds} s, {rep.orders} orders) broke: " + "; ".join(bad)
+                     + f"\nsteps: {rep.steps}\ntrace: {rep.trace}")
+    print(f"{venue} seed {seed}: {rep.orders} orders, {len(rep.fills_journal)} fills, longest unprotected "
+          f"{rep.longest_unprotected_s:.2f} s, {rep.seconds} s wall; {rep.trace}")
+
+
+#: schedules written out (a finding narrowed to its steps): name -> (venue, steps, what is still open: "" once fixed)
+SCRIPTED = {
+    "bybit-sl-fill-while-mute": ("bybit", [Step([], "sl", ["mute_private"], [])],
+                                 "the attached stop-loss's execution (orderLinkId '') while the private socket is mute "
+                                 "is not booked after the reconnect: fills 1 vs the venue's 2, position 0.83 vs 0"),
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTED))
+def test_chaos_scripted_schedule_keeps_the_invariants(name, tmp_path, request):
+    venue, steps, open_ = SCRIPTED[name]
+    if open_:
+        request.applymarker(pytest.mark.xfail(reason=open_, strict=False))
+    reset_governors()
+
+    async def main():
+        rig = RIGS[venue]()
+        fx = await rig.open()
+        try:
+            return await run_schedule(rig, 0, steps, tmp_path / "j.sqlite")
+        finally:
+            await fx.stop()
+
+    rep = asyncio.run(main())
+    reset_governors()
+    bad = rep.violations()
+    assert not bad, f"{name} ({rep.seconds} s) broke: " + "; ".join(bad) + f"\ntrace: {rep.trace}"
