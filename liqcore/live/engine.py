@@ -45,6 +45,9 @@ __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_clie
 
 _DEPTH = int(Kind.DEPTH)
 _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
+#: a replay's clock tick: the engine settles what time alone decides (entry timeouts, order arrivals, ...) each
+#: time the replayed receive times move this far, as the live runner's wall-clock tick does live (0.1 s)
+REPLAY_TICK_NS = 1_000_000_000
 
 
 def _via(path: str, settable: bool = False) -> property:
@@ -144,6 +147,7 @@ class Engine:
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
         #: the replayed receive times instead of the wall clock
         self.replay_clock = None
+        self._replay_tick_ns = 0  # the replayed receive time of the next replay clock tick
         #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
         self.recorder = None
         #: ``run --book depth``: the traded symbols' L2 books, for the live queue estimate (liqcore.live.livedepth)
@@ -257,8 +261,39 @@ class Engine:
             recv = int(recv_ns)
             self._fed_recv_ns = recv
             self._fed_skew_ns = time.time_ns() - recv
-        if self.replay_clock is not None:  # a replay: the frame's recorded receive time
-            recv = self.replay_clock.stamp(frame, recv)
+        rc = self.replay_clock
+        if rc is not None:  # a replay: the frame's recorded receive time
+            step = getattr(rc, "step", None)  # (run --replay --live: liqcore.testing.fake_replay.Lockstep)
+            if step is not None:
+                if step.take(venue, frame, recv_ns):  # busy: held until what is on its way arrived
+                    return []
+                step.taking(frame)
+            return self._replayed_frame(venue, frame, rc.stamp(frame, recv))
+        return self._frame(venue, frame, recv)
+
+    def _replayed_frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
+        """A replayed frame at its recorded receive time ``recv``; then the replay's clock tick when that time
+        moved :data:`REPLAY_TICK_NS` past the last one (time passes on the replay's clock alone: the runner's
+        wall-clock tick does not run a replay), and the replay's :class:`~liqcore.testing.fake_replay.Lockstep`
+        (``run --replay --live``) told."""
+        out = self._frame(venue, frame, recv)
+        if recv >= self._replay_tick_ns:
+            self._replay_tick_ns = recv + REPLAY_TICK_NS
+            try:
+                self.on_clock()
+            except Exception as exc:  # as the runner's tick: counted; a streak halts new entries
+                self.health.clock_failed(exc)
+                import logging
+
+                logging.getLogger("liqcore.engine").exception("replay clock tick failed")
+            else:
+                self.health.clock_ok()
+        step = getattr(self.replay_clock, "step", None)
+        if step is not None:
+            step.frame_done()
+        return out
+
+    def _frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
         self.frames[venue] = self.frames.get(venue, 0) + 1
         if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
             self.recorder.write_frame(venue, frame, recv)
