@@ -242,8 +242,10 @@ class Engine:
         return d
 
     def warmup(self) -> None:
-        """Compile (or load) the strategy kernels and build each venue's frame decoder before the first frame, so
-        neither the first frame (the decoder's first import: 56-69 ms) nor the first cascade pays for them."""
+        """Compile (or load) the strategy kernels and the live queue estimate's and build each venue's frame
+        decoder before the first frame, so neither the first frame (the decoder's first import: 56-69 ms), the
+        first cascade nor the frame that places the first entry (the queue estimate's kernels: 72-183 ms at
+        load 7-9) pays for them."""
         self.warm.warmup()
         for v in self.venues:
             self.decoder(v)
