@@ -279,7 +279,7 @@ class Engine:
         wall-clock tick does not run a replay), and the replay's :class:`~liqcore.testing.fake_replay.Lockstep`
         (``run --replay --live``) told."""
         out = self._frame(venue, frame, recv)
-        if recv >= self._replay_tick_ns:
+        if recv >= self._replay_tick_ns and self._tick_matters():
             self._replay_tick_ns = recv + REPLAY_TICK_NS
             try:
                 self.on_clock()
@@ -294,6 +294,17 @@ class Engine:
         if step is not None:
             step.frame_done()
         return out
+
+    def _tick_matters(self) -> bool:
+        """Whether a replay tick can settle anything: an entry pending or resting (its arrival, its timeout), a
+        streaming strategy (its bar closes), held events or deferred bookkeeping.  A flat engine's tick would
+        only roll the loss limits' day, which its next decision and close roll as well."""
+        if self.stream_path is not None or self._held or self.order_manager.books_q:
+            return True
+        from liqcore._jit import sim
+
+        st = self.core.st["status"]
+        return bool(((st == sim.PENDING) | (st == sim.RESTING)).any())
 
     def _frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
         self.frames[venue] = self.frames.get(venue, 0) + 1
