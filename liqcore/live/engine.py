@@ -266,11 +266,12 @@ class Engine:
         rc = self.replay_clock
         if rc is not None:  # a replay: the frame's recorded receive time
             step = getattr(rc, "step", None)  # (run --replay --live: liqcore.testing.fake_replay.Lockstep)
-            if step is not None:
-                if step.take(venue, frame, recv_ns):  # busy: held until what is on its way arrived
-                    return []
+            if step is not None and step.take(venue, frame, recv_ns):  # busy: held until what is on its way arrived
+                return []
+            recv = rc.stamp(frame, recv)
+            if step is not None:  # (the venue matches the frame's prints at its time, before the engine sees it)
                 step.taking(frame)
-            return self._replayed_frame(venue, frame, rc.stamp(frame, recv))
+            return self._replayed_frame(venue, frame, recv)
         return self._frame(venue, frame, recv)
 
     def _replayed_frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:

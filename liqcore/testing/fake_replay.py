@@ -211,8 +211,7 @@ class ReplayClock:
         self.now_ns = 0
         #: the receive time of the replay's first frame (0 until :meth:`wrap` has seen it)
         self.start_ns = 0
-        #: the receive time of the latest frame :meth:`wrap` handed to the fake venue (the venue's side of the
-        #: replay: the time its matching engine stamps orders and fills with, ``run --replay --live``)
+        #: the receive time of the latest frame :meth:`wrap` handed to the fake venue
         self.sent_ns = 0
         #: whether the latest frame handed out was noted (one the engine receives)
         self.last_noted = False
@@ -260,9 +259,9 @@ class ReplayClock:
             yield recv_ns, data
 
     def venue_ms(self) -> int:
-        """The fake venue's clock during a replay (ms): the receive time of the frame it is sending, the
-        replay's first before any."""
-        return (self.sent_ns or self.start_ns) // 1_000_000
+        """The fake venue's clock during a replay in step with the engine (ms): the replayed time the engine has
+        reached (:meth:`time_ns`), at which the venue matches a frame's prints and takes the engine's orders."""
+        return self.time_ns() // 1_000_000
 
     def waiting(self) -> int:
         """Frames noted for the engine and not yet received by it."""
