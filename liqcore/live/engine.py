@@ -28,6 +28,7 @@ from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, trade
 from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics
 from liqcore.live.queue_estimate import LiveQueue
+from liqcore.live.replayed import replayed_frame
 from liqcore.live.fastlane import FastLane
 from liqcore.live.health import Health
 from liqcore.live.orders import OrderManager, make_client_id, per_minute  # noqa: F401
@@ -45,9 +46,6 @@ __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_clie
 
 _DEPTH = int(Kind.DEPTH)
 _RECORDED_SKEW_NS = 60_000_000_000  # receive times handed in this far from the wall clock are recorded ones (a replay)
-#: a replay's clock tick: the engine settles what time alone decides (entry timeouts, order arrivals, ...) each
-#: time the replayed receive times move this far, as the live runner's wall-clock tick does live (0.1 s)
-REPLAY_TICK_NS = 1_000_000_000
 
 
 def _via(path: str, settable: bool = False) -> property:
@@ -147,7 +145,7 @@ class Engine:
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
         #: the replayed receive times instead of the wall clock
         self.replay_clock = None
-        self._replay_tick_ns = 0  # the replayed receive time of the next replay clock tick
+        self.replay_tick_ns = 0  # the replayed receive time of the next replay tick (liqcore.live.replayed)
         #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
         self.recorder = None
         #: ``run --book depth``: the traded symbols' L2 books, for the live queue estimate (liqcore.live.livedepth)
@@ -263,51 +261,16 @@ class Engine:
             recv = int(recv_ns)
             self._fed_recv_ns = recv
             self._fed_skew_ns = time.time_ns() - recv
-        rc = self.replay_clock
-        if rc is not None:  # a replay: the frame's recorded receive time
-            step = getattr(rc, "step", None)  # (run --replay --live: liqcore.testing.fake_replay.Lockstep)
-            if step is not None and step.take(venue, frame, recv_ns):  # busy: held until what is on its way arrived
-                return []
-            recv = rc.stamp(frame, recv)
-            if step is not None:  # (the venue matches the frame's prints at its time, before the engine sees it)
-                step.taking(frame)
-            return self._replayed_frame(venue, frame, recv)
-        return self._frame(venue, frame, recv)
+        if self.replay_clock is not None:  # a replay: its receive time, its tick, its step (liqcore.live.replayed)
+            return replayed_frame(self, venue, frame, recv_ns, recv)
+        return self.process_frame(venue, frame, recv)
 
-    def _replayed_frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
-        """A replayed frame at its recorded receive time ``recv``; then the replay's clock tick when that time
-        moved :data:`REPLAY_TICK_NS` past the last one (time passes on the replay's clock alone: the runner's
-        wall-clock tick does not run a replay), and the replay's :class:`~liqcore.testing.fake_replay.Lockstep`
-        (``run --replay --live``) told."""
-        out = self._frame(venue, frame, recv)
-        if recv >= self._replay_tick_ns and self._tick_matters():
-            self._replay_tick_ns = recv + REPLAY_TICK_NS
-            try:
-                self.on_clock()
-            except Exception as exc:  # as the runner's tick: counted; a streak halts new entries
-                self.health.clock_failed(exc)
-                import logging
+    def held_events(self) -> bool:
+        """Events held for the venue clock's next measurement (a replay ticks while there are)."""
+        return bool(self._held)
 
-                logging.getLogger("liqcore.engine").exception("replay clock tick failed")
-            else:
-                self.health.clock_ok()
-        step = getattr(self.replay_clock, "step", None)
-        if step is not None:
-            step.frame_done()
-        return out
-
-    def _tick_matters(self) -> bool:
-        """Whether a replay tick can settle anything: an entry pending or resting (its arrival, its timeout), a
-        streaming strategy (its bar closes), held events or deferred bookkeeping.  A flat engine's tick would
-        only roll the loss limits' day, which its next decision and close roll as well."""
-        if self.stream_path is not None or self._held or self.order_manager.books_q:
-            return True
-        from liqcore._jit import sim
-
-        st = self.core.st["status"]
-        return bool(((st == sim.PENDING) | (st == sim.RESTING)).any())
-
-    def _frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
+    def process_frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
+        """:meth:`on_frame` at receive time ``recv`` as taken."""
         self.frames[venue] = self.frames.get(venue, 0) + 1
         if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
             self.recorder.write_frame(venue, frame, recv)
