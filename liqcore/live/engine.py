@@ -8,7 +8,8 @@ A composition: it owns the feed-side state and wires feed -> detector -> strateg
 job is an object it owns (orders, fast lane, stream path, decisions, health, venue clock, warm path,
 state keeper, lifecycle).  The strategies, exits, core path, modes and clock guard: docs/live.md,
 "Embedding the engine" and "The engine, part by part".  May import: ``live``'s parts, ``venues``,
-``strategies``, ``features.live``, ``backtest.core``, ``config``, ``types`` and the kernels.
+``strategies``, ``features.live``, ``backtest.core``, ``execution.arrays``, ``config``, ``types`` and the
+kernels.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
 from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, traded_symbols, watched_exits
 from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics
+from liqcore.execution.arrays import use_instruments
 from liqcore.live.queue_estimate import LiveQueue
 from liqcore.live.replayed import replayed_frame
 from liqcore.live.fastlane import FastLane
@@ -167,6 +169,8 @@ class Engine:
             on_error=self.health.error, on_entry_ended=self.health.entry_ended, liq_rate=self.liq_per_min,
             on_update=on_update, on_fill=on_fill, queue_est=self.queue_est)
         om = self.order_manager
+        if self.paper:  # (the paper core on the rules its orders are rounded with: liqcore.execution.arrays)
+            use_instruments(self.core.par, om.instrument, [s for _, s in self.traded])
         self.fast_lane = FastLane(om, self.detector, self._core_idx, self._held, self.registry,
                                   enabled=not self.paper and guide, blocked=self._blocked,
                                   last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
