@@ -10,8 +10,10 @@ decides synchronously, in microseconds, and returns; it never creates, owns or b
 
 It subscribes to Bybit v5 public topics (liquidations, trades, tickers) of ``--symbols``, feeds every
 frame to the engine, "places" each order decision with its own order code (here: a log, where a real
-bot calls its exchange client), and stops when the server closes the connection (or after
-``--duration`` seconds).  ``--record`` writes the frames as received, one recorder line each
+bot calls its exchange client), and stops when the server closes the connection, after ``--duration``
+seconds (whether frames arrive or not), or on Ctrl-C / SIGTERM (it says ``interrupted`` and prints its
+summary).  The ``--decisions`` and ``--cascades`` lines are written and flushed as they happen: a bot killed
+keeps what it decided.  ``--record`` writes the frames as received, one recorder line each
 (``{"recv_ns", "venue", "frame"}``), so that ``liqcore detect --json FILE`` runs on the same frames;
 ``--cascades`` the detector's records (``on_cascade``: confirmed, then ended).
 
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import gc
 import json
+import signal
 import sys
 import time
 
@@ -41,7 +44,7 @@ class MyOrders:
 
     def __init__(self, log_path: str | None) -> None:
         self.sent: list[dict] = []
-        self._log = open(log_path, "w", encoding="utf-8") if log_path else None
+        self._log = open(log_path, "w", encoding="utf-8", buffering=1) if log_path else None  # (a line at a time)
 
     def act(self, decision) -> None:
         row = {"symbol": decision.symbol, "cascade_id": decision.cascade_id, "ts_ns": decision.ts_ns,
@@ -84,7 +87,7 @@ class LoopLag:
 
 async def run_bot(args) -> dict:
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
-    cascades = open(args.cascades, "w", encoding="utf-8") if args.cascades else None
+    cascades = open(args.cascades, "w", encoding="utf-8", buffering=1) if args.cascades else None  # (flushed a line at a time)
 
     def on_cascade(rec: dict) -> None:  # the detector's records (confirmed, then ended), as they happen
         if cascades is not None:
@@ -104,13 +107,27 @@ async def run_bot(args) -> dict:
     record = open(args.record, "wb") if args.record else None
     frames = liquidations = decisions = 0
     first_liq = last_liq = None
+    interrupted = False
     topics = [f"{t}.{s}" for s in symbols for t in ("allLiquidation", "publicTrade", "tickers")]
+    # the deadline runs from the start, a quiet feed included; Ctrl-C and SIGTERM end the run as it does
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    loop, me = asyncio.get_running_loop(), asyncio.current_task()
+    signals = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, me.cancel)
+            signals.append(sig)
+        except (NotImplementedError, RuntimeError):  # (no signal handlers here: the default behaviour)
+            pass
     try:
         async with aiohttp.ClientSession() as session:
             async with session.ws_connect(args.url, heartbeat=20, max_msg_size=0) as ws:
                 await ws.send_str(json.dumps({"op": "subscribe", "args": topics}))
-                deadline = None if args.duration is None else time.monotonic() + args.duration
-                async for msg in ws:
+                while True:
+                    try:
+                        msg = await ws.receive(timeout=None if deadline is None else deadline - time.monotonic())
+                    except asyncio.TimeoutError:
+                        break  # --duration reached on a quiet feed
                     if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                         break
                     recv_ns = time.time_ns()
@@ -133,7 +150,12 @@ async def run_bot(args) -> dict:
                         orders.act(d)
                     if deadline is not None and time.monotonic() > deadline:
                         break
+    except asyncio.CancelledError:  # Ctrl-C or SIGTERM (the handlers above cancel this task)
+        interrupted = True
+        me.uncancel()
     finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
         lag.recording = False
         ticker.cancel()
         orders.close()
@@ -142,7 +164,7 @@ async def run_bot(args) -> dict:
         if record is not None:
             record.close()
     span_s = (last_liq - first_liq) / 1e9 if first_liq and last_liq and last_liq > first_liq else None
-    return {"frames": frames, "liquidations": liquidations,
+    return {"interrupted": interrupted, "frames": frames, "liquidations": liquidations,
             "liquidations_per_s": round(liquidations / span_s, 1) if span_s else None,
             "decisions": decisions, "orders": len(orders.sent),
             "lag_ticks": len(lag.lags_ms), "tick_ms": args.tick_ms,
@@ -167,8 +189,13 @@ def main(argv=None) -> int:
     except (aiohttp.ClientError, OSError) as exc:
         print(f"embed_asyncio_bot: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # (a Ctrl-C before the bot's own handler was installed)
+        print("interrupted", file=sys.stderr)
+        return 130
+    if summary["interrupted"]:
+        print("interrupted", file=sys.stderr)
     print(json.dumps(summary))
-    return 0
+    return 130 if summary["interrupted"] else 0
 
 
 if __name__ == "__main__":

@@ -107,6 +107,8 @@ class StrategyCore:
         if mode == "venue":  # a live session: the venue's answers really come late; the core acts as told
             self.par["inbound_ns"] = 0
             self.par["engine_exits"] = 0
+            # (and its orders follow the venue's own rules, which the order manager reads from the venue)
+            self.par["grid"] = self.par["lot"] = self.par["min_qty"] = 0.0
         from liqcore.execution.avoid import Avoid
 
         #: the avoided times (weekends, news, maintenance windows): no entry decided inside them, as in the
@@ -630,6 +632,7 @@ class StrategyCore:
         if self.mode == "venue":
             par["inbound_ns"] = 0
             par["engine_exits"] = 0
+            par["grid"] = par["lot"] = par["min_qty"] = 0.0  # (the venue's own rules: the order manager's)
         self.par = np.concatenate([self.par, par])
         self.st = np.concatenate([self.st, self._sim.new_state(n - n0)])
         self.counts = np.concatenate([self.counts, np.zeros((n - n0, self.counts.shape[1]), dtype=self.counts.dtype)])

@@ -352,21 +352,29 @@ def build(args):
 
             subscribed = topics(symbols, tickers=bool(feed_opts.get("tickers")))
         source = _replay_source(args, symbols, venue, subscribed)
-        if not args.live:
-            # paper trading a replay runs on the replayed receive times (cooldowns, timeouts, decisions),
-            # like a backtest of the same recording; --live trades against the fake venue in wall time
-            from liqcore.testing.fake_replay import ReplayClock
+        # a replay runs on the replayed receive times (cooldowns, timeouts, loss limits, decisions), paper and
+        # --live alike, like a backtest of the same recording
+        from liqcore.testing.fake_replay import Lockstep, ReplayClock
 
-            # (Binance, OKX: the source holds only the subscribed streams' frames)
-            replay_clock = ReplayClock(topics=subscribed if venue == "bybit" else None)
-            source = replay_clock.wrap(source)
+        # (Binance, OKX: the source holds only the subscribed streams' frames)
+        replay_clock = ReplayClock(topics=subscribed if venue == "bybit" else None)
+        source = replay_clock.wrap(source)
         if venue != "bybit":
             from liqcore.testing.fake_streams import FakeMarketStream
 
             fake_thread = FakeExchangeThread(FakeMarketStream, venue=venue, replay=source, speed=args.speed or None)
             ws_url = fake_thread.start().ws_url
         else:
-            fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
+            # --live: the fake venue's matching engine on the replay's clock and in step with the engine
+            # (liqcore.testing.fake_replay.Lockstep: the same orders and fills at any load; the engine's side
+            # of the step is set below, once the engine and its gateway exist)
+            if args.live:  # (served by the run's own loop: a step costs no thread switch)
+                from liqcore.testing.fake_exchange import FakeExchangeInLoop
+
+                fake_thread = FakeExchangeInLoop(replay=source, speed=args.speed or None,
+                                                 lockstep=Lockstep(replay_clock), venue_clock_ms=replay_clock.venue_ms)
+            else:
+                fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
             fx = fake_thread.start()
             ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None
@@ -417,6 +425,9 @@ def build(args):
         engine.kill_switch.manual = True  # (SIGUSR1 would turn it off: a read-only run keeps it on)
         engine.kill_switch.toggle = lambda: True
     engine.replay_clock = replay_clock
+    if getattr(replay_clock, "step", None) is not None:  # --replay --live: the engine's side of the step
+        replay_clock.step.idle = _engine_idle(engine, fake_thread.fx)
+        replay_clock.step.process = engine.on_frame
     if gateway is None and replay_clock is None and venue == "bybit":
         # paper trading on the venue's data: event times are judged against its clock (public time endpoint):
         # --rest-url's, else the network's -- unless the feed is not the network's (--ws-url without
@@ -469,6 +480,23 @@ def build(args):
     if listing is not None and venue == "bybit":  # a new listing's allLiquidation topic: on a connection with
         listing.on_joined = lambda syms: runner.feed.add_topics([f"allLiquidation.{s}" for s in syms])  # room left
     return engine, runner, fake_thread
+
+
+def _engine_idle(engine, fx):
+    """Whether the engine trading a replay on the fake venue ``fx`` has nothing on its way: its orders written
+    and answered, its deferred bookkeeping done and every private push the venue wrote read (the step of a
+    ``--replay --live``: :class:`liqcore.testing.fake_replay.Lockstep`)."""
+    om = engine.order_manager
+    stream = getattr(engine.gateway, "stream", None)  # (the Bybit gateway's private stream)
+
+    def idle() -> bool:
+        if om.tasks or om.inflight or om.pending or om.books_q:
+            return False
+        if stream is not None:
+            st = stream.stats
+            return st["frames"] + st["duplicates"] >= fx.stats["private_data_sent"]
+        return True
+    return idle
 
 
 def _listing_watch(args, engine, venue: str, universe, every_s: float):
@@ -583,14 +611,15 @@ def run(args) -> int:
         for name in _NOTICES:  # (a silent stream, a venue's ban, a position left unprotected too)
             logging.getLogger(name).addHandler(notices)
     try:
+        install_uvloop()  # (before build: a --replay --live venue is served by the run's own loop)
         engine, runner, fake_thread = build(args)
         if args.features:  # the engine keeps them current from the stream; the runner's snapshot shows them
             from liqcore.features.live import LiveFeatures
 
             engine.features = LiveFeatures(args.features, engine.registry, params=engine.params)
-        install_uvloop()
         try:
-            summary = asyncio.run(_run(runner, engine, fake_thread, args.duration))
+            own = getattr(fake_thread, "runner", None)  # (FakeExchangeInLoop: the venue's loop is the run's)
+            summary = (own.run if own is not None else asyncio.run)(_run(runner, engine, fake_thread, args.duration))
         finally:
             if engine.journal is not None:
                 engine.journal.close()

@@ -7,7 +7,7 @@ import numpy as np
 from liqcore.params import latency_ways, queue_power
 from liqcore.types import SymbolRegistry
 
-__all__ = ["symbol_params", "new_portfolio"]
+__all__ = ["symbol_params", "new_portfolio", "instrument_rules", "rules_of", "use_instruments"]
 
 
 def _sim():
@@ -27,6 +27,7 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np
 
         inbound = journal_inbound_ns(params.order_latency_from, float(getattr(params, "latency_split", 0.5)))
     for sid in range(n_symbols):
+        sym = None
         if registry is not None and sid < len(registry):
             venue, sym = registry.lookup(sid)
             p = params.for_symbol(sym)
@@ -57,7 +58,43 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np
         row["slippage"] = p.slippage_bps / 1e4
         row["trail"] = p.trail
         row["daily_trades"] = p.daily_trades
+        if sym is not None and getattr(p, "price_grid", "off") == "tick":
+            rules = instrument_rules(sym)
+            if rules is not None:
+                row["grid"], row["lot"], row["min_qty"] = rules
     return par
+
+
+def rules_of(inst) -> tuple[float, float, float]:
+    """``(grid, lot, min_qty)`` of an :class:`~liqcore.venues.instruments.Instrument` for the execution model: its
+    tick as ticks per unit of price (exact for a decimal tick: 0.01 -> 100), its qty step and minimum qty."""
+    units, decimals = inst.tick_grid[:2]
+    return float(10 ** decimals) / units, float(inst.qty_step), float(inst.min_qty)
+
+
+def use_instruments(par: np.ndarray, instrument_of, symbols) -> None:
+    """Paper trading's core: each symbol's row (``par``, in the order of ``symbols``) on the rules its orders are
+    rounded with (``instrument_of(symbol)``; ValueError: none, as computed), so that its fills and exits are
+    compared on the tick the order manager put the orders on, as a ``--price-grid tick`` backtest does."""
+    for i, sym in enumerate(symbols):
+        try:
+            inst = instrument_of(sym)
+        except ValueError:
+            continue
+        par[i]["grid"], par[i]["lot"], par[i]["min_qty"] = rules_of(inst)
+
+
+def instrument_rules(symbol: str) -> tuple[float, float, float] | None:
+    """``--price-grid tick``: ``(grid, lot, min_qty)`` of the symbol in the instrument table paper
+    trading rounds its orders with (:data:`liqcore.venues.instruments.DEFAULT_INSTRUMENTS`): its tick as the
+    execution model's grid (ticks per unit of price, exact for a decimal tick: 0.01 -> 100), its qty step and
+    minimum qty; None for a symbol without one (paper trades it unrounded, the backtest as computed)."""
+    from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
+
+    m = DEFAULT_INSTRUMENTS.get(str(symbol).upper())
+    if m is None:
+        return None
+    return rules_of(Instrument.from_mapping(str(symbol).upper(), m))
 
 
 def new_portfolio(params, equity: float) -> np.ndarray:

@@ -8,7 +8,8 @@ A composition: it owns the feed-side state and wires feed -> detector -> strateg
 job is an object it owns (orders, fast lane, stream path, decisions, health, venue clock, warm path,
 state keeper, lifecycle).  The strategies, exits, core path, modes and clock guard: docs/live.md,
 "Embedding the engine" and "The engine, part by part".  May import: ``live``'s parts, ``venues``,
-``strategies``, ``features.live``, ``backtest.core``, ``config``, ``types`` and the kernels.
+``strategies``, ``features.live``, ``backtest.core``, ``execution.arrays``, ``config``, ``types`` and the
+kernels.
 """
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
 from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, traded_symbols, watched_exits
 from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics
+from liqcore.execution.arrays import use_instruments
 from liqcore.live.queue_estimate import LiveQueue
+from liqcore.live.replayed import replayed_frame
 from liqcore.live.fastlane import FastLane
 from liqcore.live.health import Health
 from liqcore.live.orders import OrderManager, make_client_id, per_minute  # noqa: F401
@@ -145,6 +148,7 @@ class Engine:
         #: replay clock (``stamp(frame, recv_ns) -> recv_ns``, ``now_ns``): paper trading a replay runs on
         #: the replayed receive times instead of the wall clock
         self.replay_clock = None
+        self.replay_tick_ns = 0  # the replayed receive time of the next replay tick (liqcore.live.replayed)
         #: a :class:`liqcore.live.recorder.Recorder` that keeps every frame the engine receives (``run --record``)
         self.recorder = None
         #: ``run --book depth``: the traded symbols' L2 books, for the live queue estimate (liqcore.live.livedepth)
@@ -166,6 +170,8 @@ class Engine:
             on_error=self.health.error, on_entry_ended=self.health.entry_ended, liq_rate=self.liq_per_min,
             on_update=on_update, on_fill=on_fill, queue_est=self.queue_est)
         om = self.order_manager
+        if self.paper:  # (the paper core on the rules its orders are rounded with: liqcore.execution.arrays)
+            use_instruments(self.core.par, om.instrument, [s for _, s in self.traded])
         self.fast_lane = FastLane(om, self.detector, self._core_idx, self._held, self.registry,
                                   enabled=not self.paper and guide, blocked=self._blocked,
                                   last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
@@ -242,8 +248,10 @@ class Engine:
         return d
 
     def warmup(self) -> None:
-        """Compile (or load) the strategy kernels and build each venue's frame decoder before the first frame, so
-        neither the first frame (the decoder's first import: 56-69 ms) nor the first cascade pays for them."""
+        """Compile (or load) the strategy kernels and the live queue estimate's and build each venue's frame
+        decoder before the first frame, so neither the first frame (the decoder's first import: 56-69 ms), the
+        first cascade nor the frame that places the first entry (the queue estimate's kernels: 72-183 ms at
+        load 7-9) pays for them."""
         self.warm.warmup()
         for v in self.venues:
             self.decoder(v)
@@ -261,8 +269,16 @@ class Engine:
             recv = int(recv_ns)
             self._fed_recv_ns = recv
             self._fed_skew_ns = time.time_ns() - recv
-        if self.replay_clock is not None:  # a replay: the frame's recorded receive time
-            recv = self.replay_clock.stamp(frame, recv)
+        if self.replay_clock is not None:  # a replay: its receive time, its tick, its step (liqcore.live.replayed)
+            return replayed_frame(self, venue, frame, recv_ns, recv)
+        return self.process_frame(venue, frame, recv)
+
+    def held_events(self) -> bool:
+        """Events held for the venue clock's next measurement (a replay ticks while there are)."""
+        return bool(self._held)
+
+    def process_frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
+        """:meth:`on_frame` at receive time ``recv`` as taken."""
         self.frames[venue] = self.frames.get(venue, 0) + 1
         if self.recorder is not None:  # the session's frames with their receive times (liqcore journal --recording)
             self.recorder.write_frame(venue, frame, recv)

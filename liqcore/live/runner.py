@@ -209,7 +209,8 @@ class LiveRunner:
         while not stop.is_set():
             await asyncio.sleep(self.clock_interval_s)
             try:
-                eng.on_clock()
+                if getattr(eng, "replay_clock", None) is None:  # (a replay ticks on its own clock: Engine.on_frame)
+                    eng.on_clock()
             except Exception as exc:  # counted; a streak halts new entries (timeouts depend on the clock)
                 eng.clock_failed(exc)
                 log.exception("clock tick failed (%d in a row)", eng.clock_failures)

@@ -58,8 +58,12 @@ class WarmPath:
         self.state: dict | None = None  # scratch state of run()
 
     def warmup(self) -> None:
-        """Compile (or load from the cache) the strategy kernels on a throwaway core, so the first
-        cascade does not pay for it."""
+        """Compile (or load from the cache) the strategy kernels on a throwaway core, and the live queue
+        estimate's on a throwaway estimate (:meth:`LiveQueue.warmup`), so neither the first cascade nor the
+        frame that places the first entry pays for them."""
+        q = getattr(self.orders, "queue_est", None)
+        if q is not None:
+            q.warmup()
         from liqcore.backtest.core import StrategyCore
 
         c = StrategyCore(self.params, ["bybit:WARMUPUSDT"], equity=1000.0, mode=self.orders.core.mode)

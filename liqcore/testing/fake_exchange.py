@@ -30,7 +30,7 @@ from liqcore.testing.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
 from liqcore.testing.fake_accounts import FakeAccount
 from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
 
-__all__ = ["FakeExchange", "FakeExchangeThread", "Faults", "HttpFault", "FakeRequest", "DEFAULT_API_KEY", "DEFAULT_API_SECRET"]
+__all__ = ["FakeExchange", "FakeExchangeThread", "FakeExchangeInLoop", "Faults", "HttpFault", "FakeRequest", "DEFAULT_API_KEY", "DEFAULT_API_SECRET"]
 
 log = logging.getLogger("liqcore.testing.fake_exchange")
 
@@ -162,6 +162,8 @@ class FakeExchange(LoopbackVenue):
         reject_post_only_every: int = 0,
         order_delay_ms: float = 0.0,
         response_delay_ms: float = 0.0,
+        lockstep=None,
+        venue_clock_ms: Callable[[], int] | None = None,
     ) -> None:
         if replay_start not in ("subscribe", "immediate", "manual"):
             raise ValueError("replay_start: must be 'subscribe', 'immediate' or 'manual'")
@@ -182,9 +184,14 @@ class FakeExchange(LoopbackVenue):
         self.order_delay_ms = float(order_delay_ms)  # one way in: order requests take effect this late
         self.response_delay_ms = float(response_delay_ms)  # one way out: REST answers and private pushes
         self._private_out: asyncio.Queue | None = None
+        #: the replay in step with the engine trading on it (liqcore.testing.fake_replay.Lockstep; None: free)
+        self.lockstep = lockstep
+        # the matching engine's clock (orders' and fills' times): the replay's (venue_clock_ms) when it trades
+        # a replay, so that they fall on the replayed market's time; the local clock otherwise
         self.venue = FakeVenue(
             instruments=dict(instruments or DEFAULT_INSTRUMENTS), maker_fee=maker_fee, taker_fee=taker_fee,
-            equity=equity, fill_on_touch=fill_on_touch, partial_fills=partial_fills, clock_ms=self.now_ms,
+            equity=equity, fill_on_touch=fill_on_touch, partial_fills=partial_fills,
+            clock_ms=venue_clock_ms or self.now_ms,
             fill_worse_ticks=fill_worse_ticks, reject_post_only_every=reject_post_only_every,
         )
         self.requests: list[FakeRequest] = []
@@ -203,7 +210,7 @@ class FakeExchange(LoopbackVenue):
         #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
         self.account = FakeAccount(maker_fee=maker_fee, taker_fee=taker_fee)
         self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
-                      "drops": 0, "replayed": 0, "bad_frames": 0}
+                      "drops": 0, "replayed": 0, "bad_frames": 0, "private_data_sent": 0}
         self.replay_done: asyncio.Event | None = None
         self._conns: list[_Conn] = []
         self._runner = None
@@ -459,14 +466,39 @@ class FakeExchange(LoopbackVenue):
             except Exception:  # a test hook must not break the stream
                 log.exception("on_sent hook failed")
         if obj is not None and topic.startswith("publicTrade.") and isinstance(obj, dict):
-            pushes = []
-            for t in obj.get("data") or []:
-                try:
-                    pushes += self.venue.on_trade(t["s"], float(t["p"]), float(t.get("v") or math.inf))
-                except (KeyError, TypeError, ValueError):
-                    self.stats["bad_frames"] += 1
+            step = self.lockstep
+            if step is not None and step.clock.last_noted:  # matched when the engine takes the frame (Lockstep)
+                step.defer(data, lambda trades=obj.get("data") or []: self._match_later(trades))
+                return
+            pushes = self._match(obj.get("data") or [])
             if pushes:
                 await self._push_private(pushes)
+
+    def _match(self, trades: list) -> list:
+        """The venue's matching on a frame's prints: the private pushes it makes."""
+        pushes = []
+        for t in trades:
+            try:
+                pushes += self.venue.on_trade(t["s"], float(t["p"]), float(t.get("v") or math.inf))
+            except (KeyError, TypeError, ValueError):
+                self.stats["bad_frames"] += 1
+        return pushes
+
+    def _match_later(self, trades: list) -> None:
+        """A deferred match (:class:`~liqcore.testing.fake_replay.Lockstep`): its pushes written by a task, the
+        step's ``pushing`` counting them until they are."""
+        pushes = self._match(trades)
+        if not pushes:
+            return
+        step = self.lockstep
+        step.pushing += 1
+
+        async def push() -> None:
+            try:
+                await self._push_private(pushes)
+            finally:
+                step.pushing -= 1
+        asyncio.get_running_loop().create_task(push())
 
     async def _replay(self) -> None:
         assert self._start_evt is not None and self.replay_done is not None
@@ -553,6 +585,8 @@ class FakeExchange(LoopbackVenue):
             return
         if data_frame:
             c.sent += 1
+            if c.kind == "private":  # (the private pushes written: what a Lockstep's engine must have read)
+                self.stats["private_data_sent"] += 1
             limit = self.faults.drop_public_after if c.kind == "public" else self.faults.drop_private_after
             if limit is not None and c.sent >= limit:
                 if c.kind == "public":
@@ -938,6 +972,34 @@ class FakeExchangeThread:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class FakeExchangeInLoop:
+    """A :class:`FakeExchange` served by the caller's own event loop (an :class:`asyncio.Runner`'s), the one
+    the trading engine runs in: a replay in step with the engine (``lockstep``) then hands each frame over
+    without a thread switch, which on a loaded machine costs a scheduler wake-up each way.
+
+    ``start()`` starts the venue on :attr:`runner`'s loop (created then, under the event-loop policy of the
+    moment) and returns it; the caller runs its own coroutine with ``runner.run(...)``; ``stop()`` stops the
+    venue and closes the loop.  Same ``fx`` / ``start`` / ``stop`` as :class:`FakeExchangeThread`."""
+
+    def __init__(self, factory=None, **kwargs) -> None:
+        self.runner = asyncio.Runner()
+        self.fx = (factory or FakeExchange)(**kwargs)
+        self._started = False
+
+    def start(self) -> FakeExchange:
+        self.runner.run(self.fx.start())
+        self._started = True
+        return self.fx
+
+    def stop(self) -> None:
+        try:
+            if self._started:
+                self._started = False
+                self.runner.run(self.fx.stop())
+        finally:
+            self.runner.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,9 @@
 * :class:`ReplayClock` carries each replayed frame's recorded receive time to the engine that receives
   it (``source = clock.wrap(source)`` for the fake exchange, ``engine.replay_clock = clock``), so paper
   trading a replay runs on the recording's clock at any speed, as a backtest of it does.
+* :class:`Lockstep` holds the fake venue's replay until the engine has handled each frame and everything it
+  caused (orders, their answers, the venue's private pushes): ``run --replay ... --live`` gives the same orders
+  and fills at any machine load, as the fills then never depend on how far the replay ran ahead of the engine.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from typing import Iterable, Iterator
 import orjson
 
 __all__ = ["read_recording", "synthetic_frames", "trade_frame", "liquidation_frame", "frames_from_objects",
-           "ReplayClock", "paced", "end_task"]
+           "ReplayClock", "Lockstep", "paced", "end_task"]
 
 
 def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue: str = "bybit", *,
@@ -208,8 +211,15 @@ class ReplayClock:
         self.now_ns = 0
         #: the receive time of the replay's first frame (0 until :meth:`wrap` has seen it)
         self.start_ns = 0
+        #: the receive time of the latest frame :meth:`wrap` handed to the fake venue
+        self.sent_ns = 0
+        #: whether the latest frame handed out was noted (one the engine receives)
+        self.last_noted = False
+        self.noted = 0
         self.matched = 0
         self.unmatched = 0
+        #: a :class:`Lockstep` the engine tells each replayed frame it has handled (None: the replay runs free)
+        self.step = None
 
     @staticmethod
     def _topic(data: bytes) -> bytes | None:
@@ -237,13 +247,25 @@ class ReplayClock:
         for recv_ns, frame in source:
             data = bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else (
                 frame.encode() if isinstance(frame, str) else orjson.dumps(frame))
-            if self.topics is None or self._topic(data) in self.topics:
+            noted = self.topics is None or self._topic(data) in self.topics
+            if noted:
                 with self._lock:
                     q = self._pending.get(data)
                     if q is None:
                         q = self._pending[data] = deque()
                     q.append(int(recv_ns))
+                    self.noted += 1
+            self.sent_ns, self.last_noted = int(recv_ns), noted
             yield recv_ns, data
+
+    def venue_ms(self) -> int:
+        """The fake venue's clock during a replay in step with the engine (ms): the replayed time the engine has
+        reached (:meth:`time_ns`), at which the venue matches a frame's prints and takes the engine's orders."""
+        return self.time_ns() // 1_000_000
+
+    def waiting(self) -> int:
+        """Frames noted for the engine and not yet received by it."""
+        return self.noted - self.matched
 
     def stamp(self, frame, recv_ns: int) -> int:
         """The recorded receive time of ``frame`` (bytes as received)."""
@@ -262,3 +284,103 @@ class ReplayClock:
         if t > self.now_ns:
             self.now_ns = t
         return t
+
+
+class Lockstep:
+    """The fake venue's market in step with the engine that trades on it (``run --replay ... --live``).
+
+    Sent as fast as it can be, a replay runs ahead of the engine by however many frames the machine's load
+    lets through while an order is on its way; a venue that matched each print as it sent it would then meet
+    the order at a different print every run, and the same replay would give other fills.  In step:
+
+    * the venue sends its frames as fast as it can, but matches the prints of a frame the engine receives
+      (its resting orders, take-profits, stops) only when the engine takes that frame (:meth:`defer`,
+      :meth:`taking`): the venue's market is where the engine's is;
+    * after each frame the engine is ``idle()`` (its orders written and answered, its bookkeeping done, the
+      venue's private pushes read) or it holds the next frames (:meth:`take`) until it is: what it decided
+      reaches the venue before the venue's market moves on.
+
+    So the venue meets every order at the print it was decided on, and the fills follow, whatever the load;
+    there is no hand-over per frame, only a wait while something is on its way.  The engine's side calls
+    :meth:`take` then :meth:`taking` as a replayed frame comes in and :meth:`frame_done` once it is handled;
+    :attr:`process` (the engine's ``on_frame``) takes the held frames.  ``clock``: the :class:`ReplayClock`
+    of the replay."""
+
+    def __init__(self, clock: ReplayClock, idle=lambda: True, *, poll_s: float = 0.0005):
+        self.clock = clock
+        self.idle = idle
+        self.poll_s = float(poll_s)
+        #: the engine's ``on_frame(venue, frame, recv_ns)``: the frames held while it was busy go back to it
+        self.process = None
+        self._held: deque = deque()
+        self._busy = self._draining = self._polling = False
+        self._matches: dict[bytes, deque] = {}
+        #: the venue's private pushes of a deferred match not yet written (the engine is not idle meanwhile)
+        self.pushing = 0
+        self.holds = 0  # times the engine held frames
+        self.held_max = 0
+        clock.step = self
+
+    # ---- the fake venue's side
+    def defer(self, data: bytes, match) -> None:
+        """``match()`` (the venue's matching on the prints of frame ``data``) runs when the engine takes it."""
+        q = self._matches.get(data)
+        if q is None:
+            q = self._matches[data] = deque()
+        q.append(match)
+
+    # ---- the engine's side
+    def take(self, venue: str, frame, recv_ns) -> bool:
+        """A replayed frame came in: True when the engine is busy and the frame is held (in order) for later."""
+        if self._busy or (self._held and not self._draining):
+            self._held.append((venue, frame, recv_ns))
+            self.held_max = max(self.held_max, len(self._held))
+            return True
+        return False
+
+    def taking(self, frame) -> None:
+        """The engine takes ``frame``: the venue matches its prints first (as the venue does when it prints)."""
+        key = frame if frame.__class__ is bytes else bytes(frame)
+        q = self._matches.get(key)
+        if q:
+            match = q.popleft()
+            if not q:
+                del self._matches[key]
+            match()
+
+    def quiet(self) -> bool:
+        """Nothing on its way: no push of the venue pending and the engine ``idle()``."""
+        return self.pushing == 0 and self.idle()
+
+    def frame_done(self) -> None:
+        """The engine handled a frame: while anything is on its way, the next frames are held."""
+        if self.quiet():
+            return
+        if not self._busy:
+            self._busy = True
+            self.holds += 1
+        if not self._polling:
+            try:
+                asyncio.get_running_loop().create_task(self._poll())
+                self._polling = True
+            except RuntimeError:  # (no running loop: a synchronous caller; nothing can become idle)
+                self._busy = False
+
+    async def _poll(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.poll_s)
+                if not self.quiet():
+                    continue
+                self._busy = False
+                self._draining = True
+                try:
+                    while self._held and not self._busy:
+                        venue, frame, recv = self._held.popleft()
+                        self.process(venue, frame, recv)
+                finally:
+                    self._draining = False
+                if not self._busy:
+                    return
+        finally:
+            self._polling = False

@@ -127,7 +127,8 @@ def test_future_stamped_liquidation_through_the_fake_exchange_places_no_order(sk
 
 @pytest.mark.integration
 def test_run_live_replay_with_a_future_stamp_places_no_order(tmp_path):
-    """`liqcore run --replay FILE --live`: the gateway trades against the in-process fake venue."""
+    """`liqcore run --replay FILE --live`: the gateway trades against the in-process fake venue, on the replayed clock
+    (a frame stamped past its receive time is still refused, nothing is ordered)."""
     from liqcore.live.recorder import Recorder
 
     with Recorder(tmp_path / "rec") as rec:
@@ -139,7 +140,7 @@ def test_run_live_replay_with_a_future_stamp_places_no_order(tmp_path):
                        capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr.decode()[-3000:]
     s = json.loads(p.stdout)
-    assert s["mode"] == "live" and s["clock"] == "wall" and s["frames"] >= 10
+    assert s["mode"] == "live" and s["clock"] == "replay" and s["frames"] >= 10
     assert s["decoder"]["future_time"] == 1 and s["cascades"] == 0 and s["orders"] == 0
 
 
