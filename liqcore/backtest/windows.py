@@ -6,8 +6,11 @@ merged, read on while an order or position lives, quiet row groups passed over u
 reads and why the result is the full replay's: docs/data.md, "The default read: only what can change
 an outcome"; the chunk's way through the house: docs/design.md.
 
+Why one module: the two passes share one reader and one plan (the windows, their merge and the quiet spans
+between them); the depth rows of each window are ``depth_windows``, a span's starting books ``depth_start``.
 May import: numpy, ``types``, ``codes``, ``signals``, ``validate``, the kernels, ``dataset``, ``execution``,
-``strategies``, ``venues.common`` and this package's ``row_groups``, ``stream`` and ``chunked``.
+``strategies``, ``venues.common`` and this package's ``row_groups``, ``stream``, ``chunked``, ``depth_windows``
+and ``depth_start``.
 """
 from __future__ import annotations
 

@@ -1,35 +1,24 @@
 """OKX v5 perpetual-swap order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
 
-* Sizes: the engine speaks base units, OKX contracts.  At :meth:`start` the gateway reads
-  ``GET /api/v5/public/instruments?instType=SWAP`` (``ctVal``, ``lotSz``, ``minSz``, ``tickSz``, ``instIdCode``)
-  and offers each traded symbol to the engine as an :class:`Instrument` in base units (qty step = ``lotSz`` x
-  ``ctVal``, minimum = ``minSz`` x ``ctVal``, tick = ``tickSz``); an order's ``sz`` is its qty / ``ctVal`` on the
-  ``lotSz`` grid.  Symbols: ``ETHUSDT`` or the instId ``ETH-USDT-SWAP``; updates carry the name the caller used.
-* Account: ``GET /api/v5/account/config`` gives the position mode (``posMode``: ``net_mode`` -> no ``posSide``;
-  ``long_short_mode`` -> ``posSide`` long/short) and the key's permissions (a key without ``trade`` is refused at
-  start, in one line).
-* Entries: ``POST /api/v5/trade/order`` with ``ordType=post_only`` (a crossing one is accepted, then canceled
-  with ``cancelSource`` 31: reported as ``rejected``), ``tdMode`` (``cross`` by default), and ``clOrdId`` =
-  :func:`~liqcore.venues.okx.rest.okx_client_id` of the client id (OKX takes 1-32 letters and digits).  After an
-  answer whose outcome is unknown (a timeout, a 5xx, 50004, 51149: :mod:`liqcore.venues.okx.codes`) the gateway
-  asks ``GET /api/v5/trade/order?clOrdId=`` (51603: not there) before resending; a cancel with an unknown outcome
-  is sent again until OKX confirms the order gone.
-* Take-profit and stop-loss: when the entry FILLS (or is cancelled after a partial fill) one reduce-only algo
-  order ``POST /api/v5/trade/order-algo``: ``ordType=oco`` (or ``conditional`` with one level) for the filled
-  contracts, the take-profit a limit at its trigger price, the stop-loss a market order (``slOrdPx=-1``).  The
-  order it creates when triggered carries the algo's ``algoClOrdId`` (its ``ordType`` tells the side: limit =
-  take-profit, market = stop-loss).  When the position is flat the gateway cancels what is left
-  (``POST /api/v5/trade/cancel-algos``).
-* Cancels: ``POST /api/v5/trade/cancel-order`` and ``/cancel-batch-orders`` (20 per request).
-* Private websocket ``/ws/v5/private``: ``login`` (sign of ``timestamp + "GET" + "/users/self/verify"``, timestamp
-  in seconds), then the ``orders`` and ``positions`` channels (``instType=SWAP``); and ``/ws/v5/business`` for
-  ``orders-algo``.  Liveness as OKX's "WebSocket: Connect" asks: no message for ``ping_interval`` -> ``ping``; no
-  ``pong`` within another ``ping_interval`` -> reconnect (back-off), log in, subscribe again; then the gap's fills
-  from ``GET /api/v5/trade/fills`` booked once, the orders believed live re-queried, the pending algos polled
-  (:mod:`liqcore.live.okx_recovery`, which also watches the exits OKX cancels or fails).
-* Rate limits as documented: place and cancel order 60 requests / 2 s per instrument, algo orders 20 / 2 s.
-* Errors: every venue refusal is one line naming its code and meaning (``liqcore.venues.okx.rest.explain``);
-  a wrong key, passphrase or secret fails :meth:`start` with one line that never contains the secret.
+* Sizes: the engine speaks base units, OKX contracts of ``ctVal`` (``GET /api/v5/public/instruments``): an
+  order's ``sz`` is its qty / ``ctVal`` on the ``lotSz`` grid; symbols ``ETHUSDT`` or the instId ``ETH-USDT-SWAP``.
+* Account: ``GET /api/v5/account/config``: the position mode (``posSide`` in long/short mode) and the key's
+  permissions (a key without ``trade`` is refused at start, in one line).
+* Entries: ``POST /api/v5/trade/order`` (``post_only``; a crossing one comes back canceled, ``cancelSource`` 31:
+  ``rejected``), ``clOrdId`` from the client id.  An unknown outcome (a timeout, a 5xx, 50004, 51149:
+  :mod:`liqcore.venues.okx.codes`) is asked for by ``clOrdId`` before any resend; an unknown cancel is sent again
+  until OKX confirms the order gone.
+* Exits: on the entry's fill one reduce-only algo (``oco``, or ``conditional`` with one level) for the filled
+  contracts; what is left is cancelled when the position is flat.
+* Private sockets ``/ws/v5/private`` (``orders``, ``positions``) and ``/ws/v5/business`` (``orders-algo``), alive as
+  OKX's "WebSocket: Connect" asks (``ping`` after silence, reconnect without ``pong``); after a gap the fills from
+  ``GET /api/v5/trade/fills`` booked once, orders re-queried, pending algos polled
+  (:mod:`liqcore.live.okx_recovery`, which also replaces the exits OKX cancels or fails).
+* Rate limits as documented (orders 60 / 2 s per instrument, algos 20 / 2 s); every refusal one line naming its
+  code; a wrong key, passphrase or secret fails :meth:`start` in one line without the secret.
+
+Why one module: the order protocol, its private sockets and the bracket of exits share one state (the orders and
+algos by client id); the recovery after a gap is apart (``okx_recovery``).  The details: docs/live.md, "Trading on OKX: `OkxGateway`".
 """
 from __future__ import annotations
 
