@@ -7,9 +7,8 @@
 A composition: it owns the feed-side state and wires feed -> detector -> strategy -> orders; each other
 job is an object it owns (orders, fast lane, stream path, decisions, health, venue clock, warm path,
 state keeper, lifecycle).  The strategies, exits, core path, modes and clock guard: docs/live.md,
-"Embedding the engine" and "The engine, part by part".  May import: ``live``'s parts, ``venues``,
-``strategies``, ``features.live``, ``backtest.core``, ``execution.arrays``, ``config``, ``types`` and the
-kernels.
+"Embedding the engine" and "The engine, part by part".  May import: ``live``'s parts, ``venues``, ``strategies``,
+``features.live``, ``backtest.core``, ``execution.arrays``, ``config``, ``types`` and the kernels.
 """
 from __future__ import annotations
 
@@ -248,10 +247,8 @@ class Engine:
         return d
 
     def warmup(self) -> None:
-        """Compile (or load) the strategy kernels and the live queue estimate's and build each venue's frame
-        decoder before the first frame, so neither the first frame (the decoder's first import: 56-69 ms), the
-        first cascade nor the frame that places the first entry (the queue estimate's kernels: 72-183 ms at
-        load 7-9) pays for them."""
+        """Compile (or load) the strategy kernels and the queue estimate's and build each venue's decoder before the
+        first frame: neither the first frame, the first cascade nor the first entry's frame pays for loading."""
         self.warm.warmup()
         for v in self.venues:
             self.decoder(v)
@@ -273,8 +270,7 @@ class Engine:
             return replayed_frame(self, venue, frame, recv_ns, recv)
         return self.process_frame(venue, frame, recv)
 
-    def held_events(self) -> bool:
-        """Events held for the venue clock's next measurement (a replay ticks while there are)."""
+    def held_events(self) -> bool:  # (events held for the venue clock's next measurement: a replay ticks)
         return bool(self._held)
 
     def process_frame(self, venue: str, frame: bytes, recv: int) -> list[Decision]:
