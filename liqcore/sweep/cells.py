@@ -569,12 +569,13 @@ def _windowed(task: Task, psets: list):
     src = part.source
     rows, note = [], None
     try:
+        spans = [_open_ends(src.path, part.symbols, w) for w in task.windows]
         with keep_decoded(WINDOWED_KEEP_BYTES):
             for p in psets:
                 obj, p = resolve_strategy(None, p)  # (the source's feed latency and clock skew are the params')
-                for w in task.windows:
-                    f = replay_windows(src.path, p, obj, symbols=tuple(part.symbols), start_ns=w.start_ns,
-                                       end_ns=w.end_ns, equity=float(task.equity))
+                for a, b in spans:
+                    f = replay_windows(src.path, p, obj, symbols=tuple(part.symbols), start_ns=a, end_ns=b,
+                                       equity=float(task.equity))
                     row = _result_row(f, float(task.equity), task.with_daily)
                     row["fill_model"] = fill_label(p, bool(f.get("fill_fallback")))
                     rows.append(row)
@@ -583,6 +584,21 @@ def _windowed(task: Task, psets: list):
         return None
     _LOADS[0] += 1  # the partition's windows read once by this task (their seconds: part of the work)
     return rows, note
+
+
+def _open_ends(path, symbols, w: Window) -> tuple:
+    """(start, end) of the lone backtest a window's cells equal: a bound at or past the selection's first or
+    last UTC day is None, as ``liqcore backtest DS`` reads without ``--start`` / ``--end`` (a sweep's default
+    window is the selection's days: :func:`liqcore.commands._scale.plan_source`), so that rows received after
+    the last day's end (their event times inside it) count as in the lone backtest."""
+    from liqcore.dataset import check_selection
+
+    days = sorted({p[2] for p in check_selection(path, list(symbols) or None, None, None)})
+    lo = int(np.datetime64(days[0], "D").astype("datetime64[ns]").astype(np.int64))
+    hi = int(np.datetime64(days[-1], "D").astype("datetime64[ns]").astype(np.int64)) + NS_PER_DAY
+    a = None if w.start_ns is None or w.start_ns <= lo else int(w.start_ns)
+    b = None if w.end_ns is None or w.end_ns >= hi else int(w.end_ns)
+    return a, b
 
 
 def _result_row(f: dict, equity: float, with_daily: bool) -> dict:

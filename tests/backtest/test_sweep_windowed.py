@@ -21,20 +21,41 @@ _KEYS = {"trades": "trades", "win_rate": "win_rate", "avg_return": "avg_return",
          "fill_model": "fill_model"}
 
 
+_TAIL: dict = {}
+
+
 def _book(tmp_path_factory, seed=5):
     return _late_dataset(tmp_path_factory, seed, 3.0, 20.0, 2_000, book=True)
 
 
-@pytest.mark.parametrize("seed", [5, 11])
+def _late_tail(tmp_path_factory):
+    """A 2-day book market whose last two minutes of rows are received 20 s late: rows stamped in the last
+    day received after its end (a venue's feed lags), which a lone backtest without ``--start`` / ``--end``
+    reads."""
+    if not _TAIL:
+        from liqcore.synthetic.market import synthetic_market
+        from tests.backtest.test_backtest_default_read import _write
+
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+        ev = m.events.copy()
+        day_end = (int(ev["ts_event"].max()) // 86_400_000_000_000 + 1) * 86_400_000_000_000
+        tail = ev["ts_event"] >= day_end - 120_000_000_000
+        ev["ts_recv"][tail] += np.int64(20_000_000_000)
+        assert int(ev["ts_recv"].max()) >= day_end
+        _TAIL["path"] = _write(ev, m.registry, tmp_path_factory.mktemp("tail") / "ds", 2_000)
+    return _TAIL["path"]
+
+
+@pytest.mark.parametrize("seed", [5, 11, "tail"])
 def test_every_cell_of_a_dataset_sweep_equals_its_lone_backtest(tmp_path_factory, tmp_path, capsys, seed):
     """``liqcore sweep DS --fill queue --grid offset --grid take-profit --grid stop-loss --workers 2 --out
     T.parquet``: each of the 8 cells has the summary of ``liqcore backtest DS --fill queue`` with its
-    configuration, to the last bit."""
+    configuration, to the last bit (``tail``: rows received after the last day's end, which both read)."""
     import pandas as pd
 
     from liqcore.cli import main
 
-    path = _book(tmp_path_factory, seed)
+    path = _late_tail(tmp_path_factory) if seed == "tail" else _book(tmp_path_factory, seed)
     out = tmp_path / "t.parquet"
     capsys.readouterr()
     assert main(["sweep", path, "--fill", "queue", *GRID, "--workers", "2", "--out", str(out), "--json",
