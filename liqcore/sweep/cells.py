@@ -555,10 +555,14 @@ def _windowed(task: Task, psets: list):
     across the cells (:class:`liqcore.dataset.checked.keep_decoded`): the execution grid (offset,
     take-profit, stop-loss, ...) reads the same windows, so each group is decoded once per worker, not
     once per cell.  None (the chunked full replay instead, as the lone backtest falls back to it): not
-    a dataset, a warm-up span, a strategy that reads everything, or a plan the default read refuses."""
+    a dataset, a warm-up span, a window inside the partition (its cells trade on the whole partition's
+    detection: date ranges, walk-forward folds), a strategy that reads everything, or a plan the default
+    read refuses."""
     part = task.part
     if part.source.kind != "dataset" or part.trade_start_ns is not None or not part.chunk_days:
         return None
+    if any((w.start_ns, w.end_ns) not in ((part.start_ns, part.end_ns), (None, None)) for w in task.windows):
+        return None  # a window inside the partition (ranges, folds): traded on the partition's detection
     if any(p.strategy not in FAST_STRATEGIES or p.order_latency_from for p in psets):
         return None
     from liqcore.backtest.stream import NotStreamable
