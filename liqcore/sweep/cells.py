@@ -572,6 +572,7 @@ def _windowed(task: Task, psets: list):
 
     src = part.source
     rows, note = [], None
+    shared: dict = {}  # detection and its reads, made by the first cell (offset, take-profit, stop-loss: not read)
     try:
         spans = [_open_ends(src.path, part.symbols, w) for w in task.windows]
         with keep_decoded(WINDOWED_KEEP_BYTES):
@@ -579,7 +580,7 @@ def _windowed(task: Task, psets: list):
                 obj, p = resolve_strategy(None, p)  # (the source's feed latency and clock skew are the params')
                 for a, b in spans:
                     f = replay_windows(src.path, p, obj, symbols=tuple(part.symbols), start_ns=a, end_ns=b,
-                                       equity=float(task.equity))
+                                       equity=float(task.equity), shared=shared)
                     row = _result_row(f, float(task.equity), task.with_daily)
                     row["fill_model"] = fill_label(p, bool(f.get("fill_fallback")))
                     rows.append(row)
