@@ -122,26 +122,36 @@ def test_a_sweep_decodes_each_row_group_once_for_all_its_cells(tmp_path_factory,
     assert sum(decoded) < 0.8 * lone.read["rows_total"]
 
 
-def test_kept_row_groups_give_the_cold_replay(tmp_path_factory):
-    """A cell replayed after others, its row groups taken from those kept, equals the same cell replayed
-    cold: every ledger field, the simulator's counts, the records."""
+@pytest.mark.parametrize("seed", [11, "tail"])
+def test_kept_row_groups_give_the_cold_replay(tmp_path_factory, seed):
+    """A cell replayed after others, its row groups taken from those kept and its detection from the first
+    cell's (``replay_windows(shared=)``), equals the same cell replayed cold: every ledger field, the
+    simulator's counts, the records."""
     import liqcore.dataset.checked as ck
-    from liqcore.backtest.run import backtest_windows, resolve_strategy
+    from liqcore.backtest.run import BacktestResult, backtest_windows, resolve_strategy
+    from liqcore.backtest.windows import replay_windows
 
-    path = _book(tmp_path_factory, 11)
+    path = _late_tail(tmp_path_factory) if seed == "tail" else _book(tmp_path_factory, seed)
+    shared: dict = {}
 
-    def run(conf):
+    def run(conf, share=False):
         obj, p = resolve_strategy(None, Params.from_mapping({"fill": "queue", **conf}))
-        return backtest_windows(path, p, obj, equity=10_000.0)
+        if not share:
+            return backtest_windows(path, p, obj, equity=10_000.0)
+        f = replay_windows(path, p, obj, equity=10_000.0, shared=shared)
+        res = BacktestResult(**{k: v for k, v in f.items() if k in BacktestResult.__dataclass_fields__})
+        res.read = {"rows_read": f["rows_read"]}
+        return res
 
     a_conf, b_conf = {"offset": "0.05%", "take-profit": "1%"}, {"offset": "0.3%", "stop-loss": "0.3%"}
     ck._RECENT.clear()
     ck._recent_bytes[0] = 0
     cold = run(a_conf)
     with ck.keep_decoded(1 << 30):
-        run(b_conf)
+        run(b_conf, share=True)
         n_kept = len(ck._RECENT)
-        warm = run(a_conf)
+        warm = run(a_conf, share=True)
+        assert any(k[1] == "detection" for k in shared)  # made by the first cell, taken by the second
         assert len(ck._RECENT) >= n_kept > 8  # the groups stayed
         assert warm.read["rows_read"] < cold.read["rows_read"]  # taken from memory, not decoded again
     assert len(cold.ledger) > 0
