@@ -29,6 +29,8 @@ _EDGE = 10_000_000_000
 MOST = 0.5
 #: ... and when it holds more than this many bulk row groups (a small selection costs little either way)
 MIN_GROUPS = 64
+#: the rows of the reads a sweep's cells keep for one another (``replay_windows(shared=)``), at most
+READ_MEMO_BYTES = 1 << 30
 
 
 def window_reason(params, strategy) -> str | None:
@@ -67,8 +69,24 @@ class _Reader:
         self.rows_read = 0
         self.rows_clock = 0  # rows of the bulk row groups whose time columns were decoded for the clock
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
+        self.memo = None  # {a read's arguments: its rows}, kept across a sweep's cells (``replay_windows(shared=)``)
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
+        """The rows of the selection with event times in [start_ns, end_ns) (and receive times in ``recv``) of
+        ``kinds``, in receive order; with :attr:`memo`, a read made before is taken from it (the same rows: a
+        read is a function of its arguments and the files), a copy the caller owns."""
+        if self.memo is None:
+            return self._read(start_ns, end_ns, kinds, recv)
+        key = (start_ns, end_ns, None if kinds is None else tuple(kinds), None if recv is None else tuple(recv))
+        got = self.memo.get(key)
+        if got is None:
+            got = self._read(start_ns, end_ns, kinds, recv)
+            if self.memo.get("bytes", 0) + got.nbytes <= READ_MEMO_BYTES:
+                self.memo[key] = got
+                self.memo["bytes"] = self.memo.get("bytes", 0) + got.nbytes
+        return got.copy()  # (a step may neutralise its bad prints in place)
+
+    def _read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore._libs.sections import sort_recv
         from liqcore.execution.events import check_events, prepare_events
         from liqcore.dataset.read import load_dataset
@@ -137,6 +155,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     k0 = None if shared is None else (str(path), syms, start_ns, end_ns, _detection_key(params, strategy))
     reg = _shared(shared, k0, "registry", SymbolRegistry)  # (filled by the first replay's reads)
     rd = _Reader(path, syms, start_ns, end_ns, params, reg, sel)
+    rd.memo = _shared(shared, k0, "reads", dict) if shared is not None else None
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
     # pass 1: every row but trades and quotes; the detector over them and the bulk rows that set its
     # clock at each liquidation (:func:`_exact_detection`: the full replay's records, or NotStreamable)
