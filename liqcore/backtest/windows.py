@@ -32,6 +32,8 @@ _EDGE = 10_000_000_000
 MOST = 0.5
 #: ... and when it holds more than this many bulk row groups (a small selection costs little either way)
 MIN_GROUPS = 64
+#: the rows of the reads a sweep's cells keep for one another (``replay_windows(shared=)``), at most
+READ_MEMO_BYTES = 1 << 30
 
 
 def window_reason(params, strategy) -> str | None:
@@ -70,8 +72,24 @@ class _Reader:
         self.rows_read = 0
         self.rows_clock = 0  # rows of the bulk row groups whose time columns were decoded for the clock
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
+        self.memo = None  # {a read's arguments: its rows}, kept across a sweep's cells (``replay_windows(shared=)``)
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
+        """The rows of the selection with event times in [start_ns, end_ns) (and receive times in ``recv``) of
+        ``kinds``, in receive order; with :attr:`memo`, a read made before is taken from it (the same rows: a
+        read is a function of its arguments and the files), a copy the caller owns."""
+        if self.memo is None:
+            return self._read(start_ns, end_ns, kinds, recv)
+        key = (start_ns, end_ns, None if kinds is None else tuple(kinds), None if recv is None else tuple(recv))
+        got = self.memo.get(key)
+        if got is None:
+            got = self._read(start_ns, end_ns, kinds, recv)
+            if self.memo.get("bytes", 0) + got.nbytes <= READ_MEMO_BYTES:
+                self.memo[key] = got
+                self.memo["bytes"] = self.memo.get("bytes", 0) + got.nbytes
+        return got.copy()  # (a step may neutralise its bad prints in place)
+
+    def _read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore._libs.sections import sort_recv
         from liqcore.execution.events import check_events, prepare_events
         from liqcore.dataset.read import load_dataset
@@ -111,14 +129,16 @@ def _dtype():
 
 
 def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
-                   equity: float = 1.0):
+                   equity: float = 1.0, shared: dict | None = None):
     """The backtest of dataset ``path`` reading liquidations first, then trades only in the signals'
     windows (module docstring): a dict of :class:`liqcore.backtest.run.BacktestResult`'s fields plus
     ``detector_counts``, ``n_events`` (events read), ``kinds``, ``rows_read`` (rows of the row groups
     decoded), ``rows_total`` (rows of the partitions selected), ``rows_clock`` (rows whose two time
     columns were decoded for the detector's clock), ``clock_rows`` (the rows that moved it) and
     ``rows_skipped`` (rows of the row groups passed over as quiet).  :class:`NotStreamable` when the
-    strategy or parameters need everything."""
+    strategy or parameters need everything.  ``shared``: a dict the caller keeps across replays of the same
+    selection (a sweep's cells): what detection reads and finds depends on no offset, take-profit or
+    stop-loss, so it is made by the first replay and taken by the others (:func:`_shared`)."""
     from liqcore.backtest.chunked import _Delays
     from liqcore.backtest.stream import _Cell, _Chunk, _note, cheapest_trade
     from liqcore.codes import KIND_NAMES
@@ -135,12 +155,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         raise NotStreamable(why)
     syms = tuple(symbols or ())
     lo, hi, sel = _span(path, syms, start_ns, end_ns)
-    reg = SymbolRegistry()
+    k0 = None if shared is None else (str(path), syms, start_ns, end_ns, _detection_key(params, strategy))
+    reg = _shared(shared, k0, "registry", SymbolRegistry)  # (filled by the first replay's reads)
     rd = _Reader(path, syms, start_ns, end_ns, params, reg, sel)
+    rd.memo = _shared(shared, k0, "reads", dict) if shared is not None else None
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
     # pass 1: every row but trades and quotes; the detector over them and the bulk rows that set its
     # clock at each liquidation (:func:`_exact_detection`: the full replay's records, or NotStreamable)
-    det_ev, dropped = clean_prints(rd.read(lo, hi, kinds=rare))
+    det_ev, dropped = _shared(shared, k0, "pass 1", lambda: clean_prints(rd.read(lo, hi, kinds=rare)))
+    dropped = dict(dropped)
     if params.fill == "queue" and _has_depth(rd, det_ev, rare, lo, hi):
         raise NotStreamable("the queue at depth: DEPTH rows inside the partitions (convert again: depth is kept "
                             "in its own files, with the checkpoints a window starts from)")
@@ -151,15 +174,17 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         v, s_ = sel[0][0], sel[0][1]
         if has_depth(path, [s_]):
             depth_pair = (v, s_)
-    n_total, n_groups = rows_total(path, list(syms) or None, start_ns, end_ns, groups=True)
+    n_total, n_groups = _shared(shared, k0, "rows", lambda: rows_total(path, list(syms) or None, start_ns, end_ns,
+                                                                      groups=True))
     gap = int((hi - lo) / max(n_groups, 1))
-    g = _bulk_groups(rd.path, sel)
-    cover = plan_coverage(det_ev, params, strategy, g, gap) if len(g["where"]) > MIN_GROUPS else 0.0
+    g = _shared(shared, k0, "groups", lambda: _bulk_groups(rd.path, sel))
+    cover = _shared(shared, k0, "cover", lambda: plan_coverage(det_ev, params, strategy, g, gap)
+                    if len(g["where"]) > MIN_GROUPS else 0.0)
     if cover > MOST:
         raise NotStreamable(f"the signals' windows meet row groups holding {100 * cover:.0f} % of the bulk rows: "
                             "the plain sequential read")
-    rec_all, det_counts, n_witness, (t_first, t_last), clock = _exact_detection(rd, det_ev, params, sel, lo, hi,
-                                                                                gap, g=g)
+    rec_all, det_counts, n_witness, (t_first, t_last), clock = _shared(
+        shared, k0, "detection", lambda: _exact_detection(rd, det_ev, params, sel, lo, hi, gap, g=g))
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     before, after = type(strategy).window_ns(params)
     n_sym = max(len(reg), 1, int(det_ev["symbol_id"].max()) + 1 if len(det_ev) else 1)
@@ -171,7 +196,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
     cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, sim_dtype)
     if needs_grid(params):  # the full replay's price grid: from the span's first prints
-        for sid, g_sid in _first_prints_grid(rd, lo, hi, t_first, t_last, len(cell.par)).items():
+        for sid, g_sid in _shared(shared, k0, ("grid", len(cell.par)),
+                                  lambda: _first_prints_grid(rd, lo, hi, t_first, t_last, len(cell.par))).items():
             cell.par["grid"][sid] = g_sid
     book = params.fill == "queue"  # the QUOTE rows are replayed in the windows (the book, the queue)
     fallback = False
@@ -333,6 +359,23 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                rows_skipped=n_skipped, clock_indexed=clock.indexed,
                depth_read=None if feed is None else feed.summary())
     return res
+
+
+def _detection_key(params, strategy) -> str:
+    """What detection and its reads depend on: every parameter but the execution grid's offset, take-profit and
+    stop-loss (which only the simulator reads), and the strategy."""
+    d = {k: v for k, v in params.to_dict().items() if k not in ("offset", "take_profit", "stop_loss")}
+    return repr((type(strategy).name, sorted(d.items(), key=lambda kv: kv[0])))
+
+
+def _shared(shared: dict | None, k0, name, make):
+    """``make()``, or (``shared`` given) what it made for the same selection and detection parameters ``k0``."""
+    if shared is None:
+        return make()
+    key = (k0, name)
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
 
 
 def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> float:

@@ -360,6 +360,29 @@ _RECENT_BYTES = 64 << 20
 _recent_bytes = [0]
 
 
+class keep_decoded:  # noqa: N801 - used as a context manager, named as the others of its kind
+    """Within it, the row groups decoded stay in memory while they fit in ``max_bytes`` (instead of
+    :data:`_RECENT_BYTES`): a sweep's worker replays many configurations over the same signals' windows,
+    and each row group is then decoded once for all of them, not once per configuration.  On leaving,
+    the bound is restored and what is over it let go; reads give the same rows either way."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = int(max_bytes)
+
+    def __enter__(self):
+        global _RECENT_BYTES
+        self._was = _RECENT_BYTES
+        _RECENT_BYTES = max(self._was, self.max_bytes)
+        return self
+
+    def __exit__(self, *exc):
+        global _RECENT_BYTES
+        _RECENT_BYTES = self._was
+        while len(_RECENT) > _RECENT_GROUPS and _recent_bytes[0] > _RECENT_BYTES:
+            _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
+        return False
+
+
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
 
 

@@ -405,11 +405,13 @@ def _prepared(part: Partition) -> Prepared:
 
 
 def share_partitions(parts: list) -> tuple[int, float]:
-    """Load ``parts`` into :data:`SHARED` in this process (before a fork); (loads, seconds)."""
+    """Load ``parts`` into :data:`SHARED` in this process (before a fork); (loads, seconds).  A partition
+    read in time chunks (``chunk_days``: its tasks read it themselves, window-local or chunk by chunk) is
+    not loaded whole."""
     n, secs = 0, 0.0
     for p in parts:
         k = _hash(p.ident())
-        if k in SHARED:
+        if k in SHARED or p.chunk_days:
             continue
         t0 = time.perf_counter()
         ev, reg = load_partition(p)
@@ -484,7 +486,9 @@ def run_task(task: Task) -> list[dict]:
     per detector configuration (cached), evaluate every cell; rows carry their cell keys."""
     det = Params.from_mapping(task.det_values, base=task.base)
     psets = [Params.from_mapping({**task.det_values, **ev}, base=task.base) for ev in task.exec_values]
-    streamed = _streamed(task, det, psets)
+    streamed = _windowed(task, psets)
+    if streamed is None:
+        streamed = _streamed(task, det, psets)
     if streamed is not None:
         rows, note = streamed
     else:
@@ -536,6 +540,86 @@ def _streamed(task: Task, det: Params, psets: list):
     _LOADS[0] += 1  # a chunked pass reads the partition once per task (its seconds: part of the work)
     _CHUNKED[0] += 1
     return out
+
+
+#: decoded row groups a worker keeps for the cells of a task read window-local (:func:`_windowed`): the
+#: groups the signals' windows meet, decoded once for every configuration (the 30-day book dataset's windows
+#: hold about 7 M events, under this)
+WINDOWED_KEEP_BYTES = 1536 << 20
+
+
+def _windowed(task: Task, psets: list):
+    """(rows, data note) of a dataset task whose cells each run exactly as a lone ``liqcore backtest DS``
+    of their configuration does by default (:func:`liqcore.backtest.windows.replay_windows`: detection
+    over the liquidations, then only the signals' windows read), the row groups decoded kept in memory
+    across the cells (:class:`liqcore.dataset.checked.keep_decoded`): the execution grid (offset,
+    take-profit, stop-loss, ...) reads the same windows, so each group is decoded once per worker, not
+    once per cell.  None (the chunked full replay instead, as the lone backtest falls back to it): not
+    a dataset, a warm-up span, a window inside the partition (its cells trade on the whole partition's
+    detection: date ranges, walk-forward folds), a strategy that reads everything, or a plan the default
+    read refuses."""
+    part = task.part
+    if part.source.kind != "dataset" or part.trade_start_ns is not None or not part.chunk_days:
+        return None
+    if any((w.start_ns, w.end_ns) not in ((part.start_ns, part.end_ns), (None, None)) for w in task.windows):
+        return None  # a window inside the partition (ranges, folds): traded on the partition's detection
+    if any(p.strategy not in FAST_STRATEGIES or p.order_latency_from for p in psets):
+        return None
+    from liqcore.backtest.stream import NotStreamable
+    from liqcore.backtest.windows import replay_windows
+    from liqcore.dataset.checked import keep_decoded
+    from liqcore.strategies import resolve_strategy
+
+    src = part.source
+    rows, note = [], None
+    shared: dict = {}  # detection and its reads, made by the first cell (offset, take-profit, stop-loss: not read)
+    try:
+        spans = [_open_ends(src.path, part.symbols, w) for w in task.windows]
+        with keep_decoded(WINDOWED_KEEP_BYTES):
+            for p in psets:
+                obj, p = resolve_strategy(None, p)  # (the source's feed latency and clock skew are the params')
+                for a, b in spans:
+                    f = replay_windows(src.path, p, obj, symbols=tuple(part.symbols), start_ns=a, end_ns=b,
+                                       equity=float(task.equity), shared=shared)
+                    row = _result_row(f, float(task.equity), task.with_daily)
+                    row["fill_model"] = fill_label(p, bool(f.get("fill_fallback")))
+                    rows.append(row)
+                    note = note or f.get("note")
+    except NotStreamable:  # the lone backtest's own fallback: the full replay (the chunked pass, next)
+        return None
+    _LOADS[0] += 1  # the partition's windows read once by this task (their seconds: part of the work)
+    return rows, note
+
+
+def _open_ends(path, symbols, w: Window) -> tuple:
+    """(start, end) of the lone backtest a window's cells equal: a bound at or past the selection's first or
+    last UTC day is None, as ``liqcore backtest DS`` reads without ``--start`` / ``--end`` (a sweep's default
+    window is the selection's days: :func:`liqcore.commands._scale.plan_source`), so that rows received after
+    the last day's end (their event times inside it) count as in the lone backtest."""
+    from liqcore.dataset import check_selection
+
+    days = sorted({p[2] for p in check_selection(path, list(symbols) or None, None, None)})
+    lo = int(np.datetime64(days[0], "D").astype("datetime64[ns]").astype(np.int64))
+    hi = int(np.datetime64(days[-1], "D").astype("datetime64[ns]").astype(np.int64)) + NS_PER_DAY
+    a = None if w.start_ns is None or w.start_ns <= lo else int(w.start_ns)
+    b = None if w.end_ns is None or w.end_ns >= hi else int(w.end_ns)
+    return a, b
+
+
+def _result_row(f: dict, equity: float, with_daily: bool) -> dict:
+    """A metrics row from :func:`~liqcore.backtest.windows.replay_windows`'s fields: the summary a lone
+    backtest prints (:meth:`liqcore.backtest.run.BacktestResult.summary`), in the sweep's columns."""
+    from liqcore.backtest import metrics as M
+
+    ledger = f["ledger"]
+    s = M.summarize(ledger, f["counts"], equity, int(f["start_ns"]), int(f["end_ns"]),
+                    open_at_end=int(f["open_at_end"].sum()), working_at_end=int(f["working_at_end"].sum()))
+    row = {k: s.get(_SUMMARY_KEY.get(k, k)) for k in METRICS}
+    row["wins"] = int(np.sum(ledger["ret"] > 0)) if len(ledger) else 0
+    row["range_start_ns"], row["range_end_ns"] = int(f["start_ns"]), int(f["end_ns"])
+    if with_daily:
+        row["day0"], row["daily"] = _daily_vector(ledger, equity, int(f["start_ns"]), int(f["end_ns"]))
+    return row
 
 
 #: why chunked tasks ran on the whole partition instead: reason -> tasks; tasks run in chunks (this process)

@@ -111,7 +111,11 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
         raise ValueError("sweep: needs pandas (pip install 'liqcore[sweep]')") from None
     store = Store(out)
     if chunk is None and any(p.chunk_days for p in partitions):
-        chunk = len(cells)  # a partition read in chunks is read once per task: one task per detector configuration
+        # a partition read in chunks is read once per task: one task per detector configuration, split in
+        # as many as it takes for every worker to get cells (each worker reads the partition once for its own)
+        n_groups = max(1, len({tuple(str(c.get(n)) for n in det_names) for c in cells}) * len(partitions))
+        splits = max(1, math.ceil(max(1, getattr(runner, "workers", 1) or 1) / n_groups))
+        chunk = max(1, math.ceil(len(cells) / splits))
     if chunk is None:
         n_groups = max(1, len({tuple(str(c.get(n)) for n in det_names) for c in cells}) * len(partitions))
         per_group = math.ceil(len(cells) * len(partitions) / n_groups)

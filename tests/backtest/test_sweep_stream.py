@@ -90,7 +90,8 @@ def test_chunked_dataset_partition_reads_ranges_and_equals_whole(tmp_path, monke
     real = D.load_dataset
 
     def spy(*a, **kw):
-        calls.append((kw.get("start_ns"), kw.get("end_ns")))
+        if kw.get("kinds") is None:  # (the default read's detection pass, which refuses these unchecked files,
+            calls.append((kw.get("start_ns"), kw.get("end_ns")))  # reads the liquidations' kinds first)
         return real(*a, **kw)
 
     part = S.Partition(src, ("BTCUSDT",))

@@ -1,0 +1,181 @@
+"""A sweep over a dataset shares what it reads: each cell is replayed exactly as a lone ``liqcore backtest DS``
+of its configuration (the default, window-local read), the row groups its windows decode kept in memory for
+the next cell, so a worker decodes each group once for every configuration of an execution grid (offset,
+take-profit, stop-loss), and the cells are split across the workers.  Every cell equals its lone backtest
+(summary, trades); a replay whose groups come from the kept ones equals a cold one (every ledger field)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from liqcore.config import Params
+from tests.backtest.test_backtest_default_read import _late_dataset, _same_ledger
+
+GRID = ["--grid", "offset=0.05%,0.2%", "--grid", "take-profit=0.3%,1%", "--grid", "stop-loss=0.5%,1%"]
+#: the sweep's metric columns and the lone backtest summary's keys for them
+_KEYS = {"trades": "trades", "win_rate": "win_rate", "avg_return": "avg_return", "total_return": "total_return",
+         "sharpe": "sharpe", "max_drawdown": "max_drawdown", "fills": "fills", "orders": "orders",
+         "n_take_profit": "take_profit", "n_stop_loss": "stop_loss", "n_timeout": "timeout", "exposure": "exposure",
+         "fill_model": "fill_model"}
+
+
+_TAIL: dict = {}
+
+
+def _book(tmp_path_factory, seed=5):
+    return _late_dataset(tmp_path_factory, seed, 3.0, 20.0, 2_000, book=True)
+
+
+def _late_tail(tmp_path_factory):
+    """A 2-day book market whose last two minutes of rows are received 20 s late: rows stamped in the last
+    day received after its end (a venue's feed lags), which a lone backtest without ``--start`` / ``--end``
+    reads."""
+    if not _TAIL:
+        from liqcore.synthetic.market import synthetic_market
+        from tests.backtest.test_backtest_default_read import _write
+
+        m = synthetic_market(days=2, symbols=("BTCUSDT",), seed=5, cache=False, effects={"book": True})
+        ev = m.events.copy()
+        day_end = (int(ev["ts_event"].max()) // 86_400_000_000_000 + 1) * 86_400_000_000_000
+        tail = ev["ts_event"] >= day_end - 120_000_000_000
+        ev["ts_recv"][tail] += np.int64(20_000_000_000)
+        assert int(ev["ts_recv"].max()) >= day_end
+        _TAIL["path"] = _write(ev, m.registry, tmp_path_factory.mktemp("tail") / "ds", 2_000)
+    return _TAIL["path"]
+
+
+@pytest.mark.parametrize("seed", [5, 11, "tail"])
+def test_every_cell_of_a_dataset_sweep_equals_its_lone_backtest(tmp_path_factory, tmp_path, capsys, seed):
+    """``liqcore sweep DS --fill queue --grid offset --grid take-profit --grid stop-loss --workers 2 --out
+    T.parquet``: each of the 8 cells has the summary of ``liqcore backtest DS --fill queue`` with its
+    configuration, to the last bit (``tail``: rows received after the last day's end, which both read)."""
+    import pandas as pd
+
+    from liqcore.cli import main
+
+    path = _late_tail(tmp_path_factory) if seed == "tail" else _book(tmp_path_factory, seed)
+    out = tmp_path / "t.parquet"
+    capsys.readouterr()
+    assert main(["sweep", path, "--fill", "queue", *GRID, "--workers", "2", "--out", str(out), "--json",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    table = pd.read_parquet(out)
+    assert len(table) == 8 and int(table["trades"].sum()) > 0
+    for _, row in table.iterrows():
+        conf = ["--offset", row["offset"], "--take-profit", row["take-profit"], "--stop-loss", row["stop-loss"]]
+        assert main(["backtest", path, "--fill", "queue", "--equity", "10000", "--json", *conf]) == 0
+        s = json.loads(capsys.readouterr().out)["summary"]
+        assert s["read"]["path"] == "windows"  # the lone backtest's default read
+        for col, key in _KEYS.items():
+            a, b = row[col], s.get(key)
+            assert (a == b) or (a != a and b is None), (conf, col, a, b)
+
+
+def test_a_sweep_decodes_each_row_group_once_for_all_its_cells(tmp_path_factory, monkeypatch):
+    """In one worker, 8 cells of an execution grid decode each row group (and set of its columns) once: the
+    groups the first cells decoded are kept for the others (a cell reading on while its position lives adds
+    the groups it reaches), far fewer rows than the full replay, which the sweep of a dataset ran before
+    (every row decoded for every task)."""
+    import pyarrow.parquet as pq
+
+    import liqcore.dataset.checked as ck
+    from liqcore.backtest.run import backtest
+    from liqcore.sweep import cells as S, grid as SG, runners as SR, store as SS
+
+    path = _book(tmp_path_factory)
+    decoded, seen = [], []
+    real = pq.ParquetFile.read_row_groups
+
+    def counting(self, groups, *a, **kw):
+        t = real(self, groups, *a, **kw)
+        cols = tuple(kw.get("columns") or (a[0] if a else ()))
+        if cols != ("ts_event_ns", "ts_recv_ns"):  # (the detector's clock, read per cell: not the windows' rows)
+            decoded.append(t.num_rows)
+            md = self.metadata  # the file, by its footer
+            seen.extend(((md.num_rows, md.serialized_size), int(g), cols) for g in groups)
+        return t
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counting)
+    ck._RECENT.clear()
+    ck._recent_bytes[0] = 0
+    short = {"fill": "queue", "entry-timeout": "90s", "hold-timeout": "5m"}  # windows of ~7 minutes
+    lone = backtest([path], Params.from_mapping(short), equity=10_000.0)
+    one = sum(decoded)
+    assert lone.read["path"] == "windows" and one > 0
+    ck._RECENT.clear()
+    ck._recent_bytes[0] = 0
+    decoded.clear()
+    seen.clear()
+    grid = SG.validate_grid({"offset": ["0.05%", "0.2%"], "take-profit": ["0.3%", "1%"], "stop-loss": ["0.5%", "1%"]})
+    base = Params.from_mapping(short)
+    from liqcore.backtest.chunked import default_chunk_days
+
+    src = S.Source("dataset", path=path)
+    part = S.Partition(src, ("BTCUSDT",), chunk_days=default_chunk_days(path))
+    df, stats = SS.run_cells(SG.expand_cells(grid), [part], [S.Window()], base, [], equity=10_000.0,
+                             runner=SR.LocalRunner(1))
+    assert len(df) == 8 and stats["tasks"] == 1
+    assert seen and len(seen) == len(set(seen)), "a row group decoded twice"  # each once, not once per cell
+    assert sum(decoded) < 2 * one, (sum(decoded), one)  # (8 cells: 8 x one before the groups were kept)
+    assert sum(decoded) < 0.8 * lone.read["rows_total"]
+
+
+@pytest.mark.parametrize("seed", [11, "tail"])
+def test_kept_row_groups_give_the_cold_replay(tmp_path_factory, seed):
+    """A cell replayed after others, its row groups taken from those kept and its detection from the first
+    cell's (``replay_windows(shared=)``), equals the same cell replayed cold: every ledger field, the
+    simulator's counts, the records."""
+    import liqcore.dataset.checked as ck
+    from liqcore.backtest.run import BacktestResult, backtest_windows, resolve_strategy
+    from liqcore.backtest.windows import replay_windows
+
+    path = _late_tail(tmp_path_factory) if seed == "tail" else _book(tmp_path_factory, seed)
+    shared: dict = {}
+
+    def run(conf, share=False):
+        obj, p = resolve_strategy(None, Params.from_mapping({"fill": "queue", **conf}))
+        if not share:
+            return backtest_windows(path, p, obj, equity=10_000.0)
+        f = replay_windows(path, p, obj, equity=10_000.0, shared=shared)
+        res = BacktestResult(**{k: v for k, v in f.items() if k in BacktestResult.__dataclass_fields__})
+        res.read = {"rows_read": f["rows_read"]}
+        return res
+
+    a_conf, b_conf = {"offset": "0.05%", "take-profit": "1%"}, {"offset": "0.3%", "stop-loss": "0.3%"}
+    ck._RECENT.clear()
+    ck._recent_bytes[0] = 0
+    cold = run(a_conf)
+    with ck.keep_decoded(1 << 30):
+        run(b_conf, share=True)
+        n_kept = len(ck._RECENT)
+        warm = run(a_conf, share=True)
+        assert any(k[1] == "detection" for k in shared)  # made by the first cell, taken by the second
+        assert any(k[1] == "reads" and len(v) > 2 for k, v in shared.items())  # the reads kept for the next cells
+        assert len(ck._RECENT) >= n_kept > 8  # the groups stayed
+        assert warm.read["rows_read"] < cold.read["rows_read"]  # taken from memory, not decoded again
+    assert len(cold.ledger) > 0
+    _same_ledger(warm.ledger, cold.ledger)
+    assert np.array_equal(warm.counts, cold.counts) and np.array_equal(warm.records, cold.records)
+    assert warm.trades() == cold.trades()
+    assert ck._recent_bytes[0] <= max(ck._RECENT_BYTES, sum(ck._nbytes(g) for g in list(ck._RECENT.values())[:8]))
+
+
+def test_a_dataset_sweeps_cells_are_split_across_the_workers(tmp_path_factory):
+    """One partition, one detector configuration, two workers: two tasks of half the cells each (one task
+    held every cell before: one worker busy); the table is the one worker's."""
+    from liqcore.backtest.chunked import default_chunk_days
+    from liqcore.sweep import cells as S, grid as SG, runners as SR, store as SS
+
+    path = _book(tmp_path_factory)
+    grid = SG.validate_grid({"offset": ["0.05%", "0.2%"], "take-profit": ["0.3%", "1%"]})
+    base = Params.from_mapping({"fill": "queue"})
+    part = S.Partition(S.Source("dataset", path=path), ("BTCUSDT",), chunk_days=default_chunk_days(path))
+    tables = []
+    for n in (1, 2):
+        df, stats = SS.run_cells(SG.expand_cells(grid), [part], [S.Window()], base, [], equity=10_000.0,
+                                 runner=SR.LocalRunner(n))
+        assert stats["tasks"] == n, stats
+        tables.append(df.drop(columns=["cell"]))
+    assert tables[0].equals(tables[1]) and int(tables[0]["trades"].sum()) > 0
