@@ -1,6 +1,6 @@
 """Readers of JSON lines: websocket messages one per line as the venues send them (``raw``), the lines
 ``liqcore record`` writes (``recorder``), and files mixing JSON-line kinds (``jsonl``, each line told
-by its own keys).  Decoded by :class:`liqcore.venues.decoder.LineDecoder`."""
+by its own keys).  Decoded by :class:`liqcore.venues.lines.LineDecoder`."""
 from __future__ import annotations
 
 from liqcore.io.base import TIER_ENVELOPE, TIER_JSON, Reader
@@ -12,8 +12,8 @@ def is_json(s: bytes) -> bool:
 
 
 def line_decoder(sink, fmt: str, prose: bool | None = None):
-    """The decoder of the line formats: a :class:`~liqcore.venues.decoder.LineDecoder` for ``fmt``."""
-    from liqcore.venues.decoder import LineDecoder
+    """The decoder of the line formats: a :class:`~liqcore.venues.lines.LineDecoder` for ``fmt``."""
+    from liqcore.venues.lines import LineDecoder
 
     return LineDecoder(sink, fmt, prose=prose)
 

@@ -15,7 +15,7 @@ import orjson
 from liqcore.types import Venue
 from liqcore.venues.bybit.stream import KINDS as _BYBIT_KINDS
 from liqcore.venues.common import Reject
-from liqcore.venues.decoder import depth_rows
+from liqcore.venues.lines import depth_rows
 from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
 
 #: Bybit's depth stream of a live run: ``orderbook.<LEVELS>.<symbol>``, the one its feed subscribes
@@ -33,7 +33,7 @@ def attach(engine, venue: str) -> "LiveDepth":
 class LiveDepth:
     """``venue``'s books: ``frame_rows`` / ``rest_rows`` / ``gap_rows`` give the engine's row tuples
     (EVENT_DTYPE order) of one depth frame, REST snapshot or feed gap (a recording's rows:
-    :func:`liqcore.venues.decoder.depth_rows`), ids and OKX contract values from ``sink`` (the venue decoder's:
+    :func:`liqcore.venues.lines.depth_rows`), ids and OKX contract values from ``sink`` (the venue decoder's:
     :class:`liqcore.venues.common.Sink`).  ``bad_frames``: depth frames that did not parse (dropped).
     On an engine (:func:`attach`): :meth:`on_frame`, :meth:`on_snapshot` and :meth:`on_gap` feed it the rows;
     ``keeper`` (a :class:`DepthKeeper`) is asked for the snapshots the books then wait for."""
