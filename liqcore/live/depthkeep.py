@@ -124,10 +124,10 @@ class DepthKeeper:
         wait = RETRY_S
         while self._wants(sym):
             try:
-                if self.venue == "bybit":
-                    await self._resubscribe(sym)
-                else:
+                if venue_spec(self.venue).rest_depth_snapshots:
                     await self._fetch(sym)
+                else:  # (the stream's own snapshot after a resubscription)
+                    await self._resubscribe(sym)
             except asyncio.CancelledError:
                 raise
             except VenueBanned as ban:  # (the host bans this IP: nothing is asked of it until the ban ends)

@@ -16,11 +16,11 @@ import time
 from typing import Callable
 
 import numpy as np
-import orjson
 
 from liqcore.live.silence import DEFAULT_SILENT_AFTER_S, StreamWatch, watch_handler
 from liqcore.live.transport import OWN_STOP, ConnectionSpec, Coverage, WsConnection
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
+from liqcore.venues.registry import venue_spec
 
 __all__ = ["FeedManager", "gap_events", "stream_module", "feed_options", "VENUES"]
 
@@ -180,9 +180,12 @@ class FeedManager:
         connections that still have room within the venue's args limit (``MAX_ARGS_CHARS`` a connection), the
         rest on new connections (at ``url``, default the last connection's); each one's subscribe list keeps
         them for its reconnects.  Returns the topics added (one subscribed already is left out)."""
-        if self.venue != "bybit":
-            raise ValueError(f"add_topics: per-topic subscriptions are Bybit's; got {self.venue}")
-        from liqcore.venues.bybit.stream import MAX_ARGS_CHARS, args_chars, subscribe_messages, topic_specs
+        spec_v = venue_spec(self.venue)
+        if not spec_v.per_topic_subscriptions:
+            raise ValueError(f"add_topics: per-topic subscriptions are not {self.venue}'s")
+        st = spec_v.part("stream")
+        MAX_ARGS_CHARS, args_chars, subscribe_messages, topic_specs = (st.MAX_ARGS_CHARS, st.args_chars,
+                                                                       st.subscribe_messages, st.topic_specs)
 
         held = {t for sp in self.specs for t in sp.topics}
         todo = [t for t in dict.fromkeys(topics) if t not in held]
@@ -211,27 +214,12 @@ class FeedManager:
 
     def _messages(self, op: str, topics: list[str]) -> list[bytes]:
         """The venue's ``op`` requests for ``topics`` (as the specs hold them: OKX args as JSON text)."""
-        v = self.venue
-        if v == "bybit":
-            from liqcore.venues.bybit.stream import subscribe_messages
-
-            return subscribe_messages(topics, req_prefix="unsub" if op == "unsubscribe" else "sub", op=op)
-        if v == "binance":
-            from liqcore.venues.binance.stream import subscribe_messages
-
-            return subscribe_messages(topics, op=op)
-        from liqcore.venues.okx.stream import subscribe_messages
-
-        return subscribe_messages([orjson.loads(t) for t in topics], op=op)
+        return venue_spec(self.venue).part("market").stream_messages(op, topics)
 
     def _symbol_of(self, topic: str) -> str:
         """The symbol of a per-symbol stream ("" for an all-market one): Bybit ``<topic>.<SYMBOL>``, Binance
         ``<symbol>@<stream>``, OKX args with an ``instId``."""
-        if self.venue == "bybit":
-            return topic.rsplit(".", 1)[-1]
-        if self.venue == "binance":
-            return "" if topic.startswith("!") else topic.split("@", 1)[0].upper()
-        return str(orjson.loads(topic).get("instId") or "").upper()
+        return venue_spec(self.venue).part("market").topic_symbol(topic)
 
     def symbol_topics(self, symbols) -> list[str]:
         """The per-symbol streams the connections hold for ``symbols``."""
@@ -250,11 +238,10 @@ class FeedManager:
             if not drop:
                 continue
             spec.topics = [t for t in spec.topics if t not in gone]
-            in_url = self.venue == "binance" and "streams=" in spec.url
+            new_url = venue_spec(self.venue).part("market").url_without(spec.url, drop)
+            in_url = new_url is not None  # (a combined-stream URL names its streams: it loses them)
             if in_url:
-                from liqcore.venues.binance.stream import url_without
-
-                spec.url = url_without(spec.url, drop)
+                spec.url = new_url
             if spec.subscribe or not in_url:
                 spec.subscribe = self._messages("subscribe", spec.topics)  # (what a reconnect sends)
             left = {self._symbol_of(t) for t in drop} - {self._symbol_of(t) for t in spec.topics}

@@ -18,6 +18,7 @@ from liqcore.live.decisions import record_dict
 from liqcore.live.gateway import OrderIntent
 from liqcore.live.orders import _rand_topup, make_client_id
 from liqcore.types import EVENT_DTYPE, Kind, Venue
+from liqcore.venues.registry import venue_spec
 
 __all__ = ["WarmPath", "seed_history"]
 
@@ -196,11 +197,12 @@ class WarmPath:
         except ValueError:
             pass
         frame = None
-        if venue in ("bybit", "binance"):  # the venue's own sample frame (venues/<venue>/samples.py)
+        spec = venue_spec(venue)
+        # the venue's own sample frame (venues/<venue>/samples.py; sizes in contracts need the venue's contract values)
+        if spec.has_part("samples") and not spec.sizes_in_contracts:
             import functools
-            import importlib
 
-            sample = importlib.import_module(f"liqcore.venues.{venue}.samples").liquidation_frame
+            sample = spec.part("samples").liquidation_frame
             frame = functools.partial(_sample_frame, functools.partial(sample, sym), price)
         from liqcore.venues.decoder import Decoder
 

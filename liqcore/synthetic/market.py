@@ -23,6 +23,7 @@ import numpy as np
 
 from liqcore.synthetic import wire
 from liqcore.synthetic.cache import cache_path, read_market, write_market
+from liqcore.venues.registry import venue_spec
 from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = [
@@ -413,7 +414,7 @@ class Market:
         v = Venue.parse(venue or self.venue)
         ev = self.events
         mask = np.ones(len(ev), dtype=bool)
-        if v == Venue.BYBIT:
+        if not venue_spec(v).sampled_liquidations:  # (every liquidation shown)
             return mask
         liq = np.flatnonzero(ev["kind"] == Kind.LIQUIDATION)
         mask[liq] = _throttle(ev["ts_event"][liq], ev["symbol_id"][liq], 1000 * NS_PER_MS)
@@ -468,8 +469,9 @@ def _set_recv(ev: np.ndarray, venue: Venue, feed_latency_ns: int, recv_seed: int
 
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(recv_seed), int(venue), 1])))
     z = rng.standard_normal(len(ev)) if feed_latency_ns > 0 else np.zeros(1)
-    batch_ns = 500 * NS_PER_MS if venue == Venue.BYBIT else 0
-    liq_flags = int(Flag.SYNTHETIC) | (0 if venue == Venue.BYBIT else int(Flag.SAMPLED))
+    spec = venue_spec(int(venue))
+    batch_ns = spec.push_batch_ms * NS_PER_MS
+    liq_flags = int(Flag.SYNTHETIC) | (int(Flag.SAMPLED) if spec.sampled_liquidations else 0)
     ev["venue"] = int(venue)
     recv_times(ev, z, int(feed_latency_ns), batch_ns, max(n_symbols, 1), int(Flag.SYNTHETIC), liq_flags)
 
@@ -498,13 +500,9 @@ def _render(ev: np.ndarray, registry: SymbolRegistry, venue: Venue, shown: np.nd
     kind_l = ev["kind"].tolist()
     shown_l = shown.tolist()
     order_l = order.tolist()
-    if venue == Venue.BYBIT:
-        yield from wire.render_bybit(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, names, pdec, qdec)
-    elif venue == Venue.BINANCE:
-        yield from wire.render_binance(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec,
-                                       qdec, _FUND_MEAN)
-    else:
-        yield from wire.render_okx(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec)
+    # each venue's frames (liqcore.synthetic.wire: render_<venue>)
+    render = getattr(wire, f"render_{venue_spec(int(venue)).name}")
+    yield from render(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec, _FUND_MEAN)
 
 
 # ----------------------------------------------------------------------------------- generation

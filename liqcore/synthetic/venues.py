@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from liqcore.venues.registry import venue_spec
 from liqcore.types import EVENT_DTYPE, NS_PER_MS, NS_PER_S, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = ["VenueMarket", "venue_market", "throttled"]
@@ -35,8 +36,9 @@ class VenueMarket:
 
 def _venue_symbol(venue: str, symbol: str) -> str:
     s = symbol.upper()
-    if venue == "okx" and s.endswith("USDT"):
-        return f"{s[:-4]}-USDT-SWAP"
+    spec = venue_spec(venue)
+    if spec.symbol_style == "inst_id" and s.endswith(spec.quote):
+        return spec.symbol_for(s[: -len(spec.quote)])
     return s
 
 

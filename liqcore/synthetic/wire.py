@@ -26,7 +26,8 @@ def _fmt(x: float, dec: int) -> str:
     return f"{x:.{dec}f}"
 
 
-def render_bybit(order, ts, recv, px, q, sid, side, kind, names, pdec, qdec):
+def render_bybit(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec, fund_mean=None):
+    """Bybit frames (every event shown: ``shown`` unused; the funding rate comes on the tickers: ``fund_mean`` unused)."""
     seen_ticker: set[int] = set()
     trade_seq = 0
     i = 0
@@ -128,7 +129,8 @@ def render_binance(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, 
         yield r, msg.encode()
 
 
-def render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec):
+def render_okx(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec, fund_mean=None):
+    """OKX frames (the funding rate comes on its own channel: ``fund_mean`` unused)."""
     from liqcore.venues.instruments import OKX_CT_VAL  # the table the OKX codec reads sizes with
 
     trade_id = 0

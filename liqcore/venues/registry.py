@@ -62,7 +62,11 @@ class VenueSpec:
     * ``ticker_stream``: the mark price, funding rate and open interest come on a tickers stream that is asked
       for (Bybit's ``tickers.<symbol>``); ``depth_levels``: a depth subscription names its level count (the
       ``stream`` part's ``check_depth_levels``);
-    * ``needs_passphrase``: the API key comes with a passphrase (OKX).
+    * ``needs_passphrase``: the API key comes with a passphrase (OKX);
+    * ``per_topic_subscriptions``: every symbol's liquidations are a topic of their own, sharded over connections
+      by the venue's args limit (Bybit), so topics are added while running;
+    * ``rest_depth_snapshots``: a depth book starts from a REST snapshot (Binance, OKX) rather than from the
+      stream's own snapshot after a resubscription (Bybit).
     """
 
     name: str
@@ -77,6 +81,8 @@ class VenueSpec:
     ticker_stream: bool = False
     depth_levels: bool = False
     needs_passphrase: bool = False
+    per_topic_subscriptions: bool = False
+    rest_depth_snapshots: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:

@@ -3,4 +3,4 @@ from liqcore.venues.registry import VenueSpec, register
 
 # forceOrder: at most one liquidation snapshot per symbol per second (the stream is a sample)
 SPEC = register(VenueSpec(name="binance", code=2, package="liqcore.venues.binance", sampled_liquidations=True,
-                          all_market_stream="!forceOrder@arr"))
+                          all_market_stream="!forceOrder@arr", rest_depth_snapshots=True))

@@ -41,6 +41,27 @@ def snapshot_error(doc) -> str | None:
     return None
 
 
+# ---- the feed manager's requests (liqcore.live.feeds)
+def stream_messages(op: str, topics: list) -> list[bytes]:
+    from liqcore.venues.binance.stream import subscribe_messages
+
+    return subscribe_messages(topics, op=op)
+
+
+def topic_symbol(topic: str) -> str:
+    """``<symbol>@<stream>`` -> SYMBOL; "" for an all-market stream (``!forceOrder@arr``)."""
+    return "" if topic.startswith("!") else topic.split("@", 1)[0].upper()
+
+
+def url_without(url: str, topics: list):
+    """A combined-stream URL (``/stream?streams=a/b/c``) without ``topics`` (None: a raw URL names none)."""
+    if "streams=" not in url:
+        return None
+    from liqcore.venues.binance.stream import url_without as drop
+
+    return drop(url, topics)
+
+
 # ---- data on demand (liqcore.live.ondemand): a symbol's streams subscribed while it is wanted
 #: stream names per SUBSCRIBE message
 PER_MESSAGE = 200

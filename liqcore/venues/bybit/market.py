@@ -53,6 +53,24 @@ def snapshot_error(doc) -> str | None:
     return None
 
 
+# ---- the feed manager's requests (liqcore.live.feeds)
+def stream_messages(op: str, topics: list) -> list[bytes]:
+    """The ``op`` ("subscribe" | "unsubscribe") requests for ``topics``."""
+    from liqcore.venues.bybit.stream import subscribe_messages
+
+    return subscribe_messages(topics, req_prefix="unsub" if op == "unsubscribe" else "sub", op=op)
+
+
+def topic_symbol(topic: str) -> str:
+    """The symbol of a topic (``<topic>.<SYMBOL>``)."""
+    return topic.rsplit(".", 1)[-1]
+
+
+def url_without(url: str, topics: list):
+    """The connection URL once ``topics`` are dropped (None: no stream is named in a Bybit URL)."""
+    return None
+
+
 # ---- data on demand (liqcore.live.ondemand)
 PER_MESSAGE = 10
 

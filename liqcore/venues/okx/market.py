@@ -45,6 +45,27 @@ def snapshot_error(doc) -> str | None:
     return None
 
 
+# ---- the feed manager's requests (liqcore.live.feeds)
+def stream_messages(op: str, topics: list) -> list[bytes]:
+    """The ``op`` requests for ``topics`` (the channel args as JSON text, as the specs hold them)."""
+    import orjson
+
+    from liqcore.venues.okx.stream import subscribe_messages
+
+    return subscribe_messages([orjson.loads(t) for t in topics], op=op)
+
+
+def topic_symbol(topic: str) -> str:
+    """The ``instId`` of a channel's args ("" for a whole-market channel)."""
+    import orjson
+
+    return str(orjson.loads(topic).get("instId") or "").upper()
+
+
+def url_without(url: str, topics: list):
+    return None
+
+
 # ---- data on demand (liqcore.live.ondemand)
 PER_MESSAGE = 50
 
