@@ -59,15 +59,17 @@ def commands(code: str) -> list[str]:
     return out
 
 
-def skip_reason(cmd: str) -> str | None:
-    for pattern, why in SKIP.items():
+def skip_reason(cmd: str, skip: dict | None = None) -> str | None:
+    """Why ``cmd`` is not run (``skip``: a pattern -> reason list, :data:`SKIP` by default), or None."""
+    for pattern, why in (SKIP if skip is None else skip).items():
         if re.search(pattern, cmd):
             return why
     return None
 
 
-def script(code: str) -> str:
-    """The block as a bash script with the skipped commands replaced by a note."""
+def script(code: str, skip: dict | None = None) -> str:
+    """The block as a bash script with the skipped commands (``skip``, :data:`SKIP` by default) replaced by a
+    note."""
     lines, end = [], None
     for line in code.splitlines():
         if end is not None:
@@ -76,11 +78,11 @@ def script(code: str) -> str:
                 end = None
             continue
         cmd = line.strip()
-        if cmd and not cmd.startswith("#") and any(skip_reason(p.strip()) for p in cmd.split(" && ")):
+        if cmd and not cmd.startswith("#") and any(skip_reason(p.strip(), skip) for p in cmd.split(" && ")):
             # a chain `a && b`: each skipped command becomes a note, the others still run
             parts = []
             for part in (p.strip() for p in cmd.split(" && ")):
-                why = skip_reason(part)
+                why = skip_reason(part, skip)
                 parts.append(": " + shlex.quote(f"skipped: {part} - {why}") if why else part)
             lines.append(" && ".join(parts))
             continue
