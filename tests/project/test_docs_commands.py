@@ -39,6 +39,7 @@ SKIP = {
                                                   "runs each against an unreachable address)",
     r"s3://|gs://": "object storage: needs a bucket and the network",
     r"tcp://": "a Dask scheduler on another machine: needs a cluster",
+    r"--judge openai\b": "asks a language model's endpoint: needs the network and its key",
 }
 #: commands that read a file of the reader's own which the page does not create yet (pending: the page should
 #: create it, or use the bundled sample); each is listed so the list can only shrink
@@ -46,6 +47,8 @@ USER_FILES = {
     r"\bgrid\.toml\b": "the grid file of how-to/sweep.md's \"The grid\" (a ```toml block, not written by a command)",
     r"\bnew-day\.jsonl\.zst\b": "a further day of the reader's own recording",
     r"\brec/binance\.csv\b": "the reader's own Binance liquidation CSV",
+    r"\breplay:answers\.jsonl\b": "the answers the skipped --judge openai run records",
+    r"\binstruments\.toml\b": "the reader's own instrument table (and liquidations of one instrument on two venues)",
     r"--plugin my_features\.py\b": "the reader's own feature module (reference/features.md, \"Your own features\")",
 }
 
