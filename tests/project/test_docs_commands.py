@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ PENDING = ("live.md", "backtest.md")
 SKIP = {
     r"^pip install\b": "installs the package: the tests run from an installed checkout",
     r"^liqcore record\b": "records a venue's public websocket: needs the network, runs until stopped",
-    r"^liqcore run --venue\b": "trades on a venue's live data: needs the network, runs until stopped",
+    r"^liqcore run\b(?!.*--replay)": "trades on the venues' live data: needs the network, runs until stopped",
     r"(^|\s)([A-Z_]+=\S+\s+)?liqcore download\b": "fetches from the venues' archives: needs the network "
                                                   "(test_download_examples_fail_on_the_network_not_on_their_dates "
                                                   "runs each against an unreachable address)",
@@ -75,7 +76,7 @@ def _page_params():
     for p in pages():
         blocks = page_blocks(p)
         if blocks:
-            out.append(pytest.param(p, id=p.relative_to(DOCS).as_posix(), marks=[pytest.mark.slow]))
+            out.append(pytest.param(p, id=p.relative_to(DOCS).as_posix(), marks=[pytest.mark.slow, pytest.mark.timeout(2400)]))
     return out
 
 
@@ -90,13 +91,26 @@ def test_pages_hold_blocks_and_the_skip_list_is_short():
     assert len(skipped) <= len(cmds) // 3, skipped
 
 
+def _run_group(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """``argv`` in its own process group; on the timeout the whole group is stopped (no command of a block
+    outlives its test), then the timeout is raised."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 @pytest.mark.parametrize("page", _page_params())
 def test_every_bash_block_of_the_page_runs_as_written(page, tmp_path):
     subprocess.run([sys.executable, "-m", "liqcore.data", "recordings/"], cwd=tmp_path, env=_env(), check=True,
                    capture_output=True, timeout=120)
     for code, line in page_blocks(page):
-        proc = subprocess.run(["bash", "-c", script(code, {**SKIP, **USER_FILES})], cwd=tmp_path, env=_env(), capture_output=True,
-                              text=True, timeout=1800)
+        proc = _run_group(["bash", "-c", script(code, {**SKIP, **USER_FILES})], tmp_path, timeout=1800)
         assert proc.returncode == 0, (f"{page.relative_to(ROOT)}:{line}: exit {proc.returncode}\n--- stderr (tail)\n"
                                       f"{proc.stderr[-4000:]}")
 
