@@ -76,7 +76,8 @@ def _page_params():
     for p in pages():
         blocks = page_blocks(p)
         if blocks:
-            out.append(pytest.param(p, id=p.relative_to(DOCS).as_posix(), marks=[pytest.mark.slow, pytest.mark.timeout(2400)]))
+            marks = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a page's blocks run in one test
+            out.append(pytest.param(p, id=p.relative_to(DOCS).as_posix(), marks=marks))
     return out
 
 
