@@ -40,6 +40,8 @@ SKIP = {
                                                   "runs each against an unreachable address)",
     r"s3://|gs://": "object storage: needs a bucket and the network",
     r"tcp://": "a Dask scheduler on another machine: needs a cluster",
+    r"^minio server\b|^dask (scheduler|worker)\b|S3FileSystem\(\)": "the S3 store and Dask cluster of how-to/dask-s3.md's "
+                                                            "recipe: servers each started in its own terminal",
     r"--judge openai\b": "asks a language model's endpoint: needs the network and its key",
 }
 #: commands that read a file of the reader's own which the page does not create yet (pending: the page should
