@@ -8,7 +8,7 @@ A synthetic market of ``--days`` days is written as a dataset in a temporary dir
 ``liqcore backtest DS`` runs in this process under ``sys.setprofile``.  An *entry* is a call whose room
 differs from its caller's room; the report gives the entries per room over the whole run and over
 the per-chunk loop (between the first and the last call of the chunk pass, ``fuse_chunk``), and the
-room sequence of one chunk.  docs/design.md, "How a chunk flows", quotes its figures.
+room sequence of one chunk.  docs/maintainers/design.md, "How a chunk flows", quotes its figures.
 """
 from __future__ import annotations
 

@@ -291,7 +291,7 @@ Examples:
     "download": r"""Download the venues' public archives or tardis.dev's datasets, into a dataset or a directory.
 
     liqcore download binance-vision --symbols BTCUSDT,ETHUSDT --types aggTrades,bookTicker \
-        --from 2024-08-01 --to 2024-08-07 --dataset ds/
+        --from 2024-03-01 --to 2024-03-07 --dataset ds/
     liqcore download bybit-archive --symbols BTCUSDT --from 2024-08-01 --to 2024-08-07 --out files/
     liqcore download okx-archive --symbols BTC-USDT-SWAP --from 2024-08-01 --to 2024-08-07 --dataset ds/
     TARDIS_API_KEY=... liqcore download tardis --exchange binance-futures --symbols BTCUSDT \

@@ -1,6 +1,6 @@
 """Parameters from the command line and TOML files, and every configuration name in one place.
 
-The details: docs/design.md, "The parameter vocabulary's layers".
+The details: docs/maintainers/design.md, "The parameter vocabulary's layers".
 
 May import: ``params`` and ``units``.
 """

@@ -1,6 +1,6 @@
 """Ctrl-C (SIGINT) for every command: one mechanism, installed by :func:`liqcore.cli.main`.
 
-The details: docs/commands.md, "Ctrl-C, for every command".
+The details: docs/reference/commands.md, "Ctrl-C, for every command".
 
 May import: the standard library.
 """

@@ -1,6 +1,6 @@
 """The parameter vocabulary: one set of names for CLI flags, TOML keys and Python fields.
 
-The details: docs/design.md, "The parameter vocabulary".
+The details: docs/maintainers/design.md, "The parameter vocabulary".
 
 May import: ``units``.
 """

@@ -2,8 +2,8 @@
 
 A strategy turns point-in-time inputs into rows of :data:`SIGNAL_DTYPE`; the one execution model
 (``execution`` over ``_jit.sim``) fills them.  The fields, their "use the run's parameter" values and
-the exit notices of streaming strategies: docs/strategies.md, "Signals" and "The signal contract,
-field by field".
+the exit notices of streaming strategies: docs/reference/execution-model.md, "Signals" and docs/maintainers/strategies.md,
+"The signal contract, field by field".
 
 The floor of the strategy layer: it imports numpy only, so the kernels, the execution front, the
 features and the strategies can import it.  A new field or code of the contract goes here (the Numba

@@ -3,7 +3,7 @@
 :func:`recv_plan` plans the chunk over its two time columns (and fills the receive times not recorded);
 :func:`fuse_chunk` then takes the read and the rows carried from the previous read row by row, in
 receive-time order, into the chunk or the next carry, looking at each row once.  The twin is
-``pysrc/chunks.py``; the row rules: docs/design.md, "One pass over a chunk: the row rules".
+``pysrc/chunks.py``; the row rules: docs/maintainers/design.md, "One pass over a chunk: the row rules".
 
 May import: numpy, numba, ``types``.  Nothing compiles at import (Numba's cache, on first call).
 """

@@ -3,7 +3,7 @@
 One hash table (tick index -> size) per (symbol, side) in a typed list, and a ``meta`` array per symbol
 (best bid and ask as tick keys, the receive time of the snapshot run in progress, whether the book is
 known).  The rules of a DEPTH row (a level's NEW total size, 0 removes it; SNAPSHOT runs replace the
-book; DEPTH_GAP empties it and makes it unknown until the next snapshot run): docs/data.md, "Depth".
+book; DEPTH_GAP empties it and makes it unknown until the next snapshot run): docs/how-to/backtest-with-depth.md, "Depth".
 Twin: ``pysrc/depthbook.py``.  May import: numpy, numba, ``liqcore.types``.
 """
 from __future__ import annotations

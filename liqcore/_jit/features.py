@@ -1,6 +1,6 @@
 """Numba kernel of the feature store: the maximum of ``values[lo:hi]`` for many index ranges at once.
 
-The details: docs/research.md, "The feature store's kernels".
+The details: docs/maintainers/research.md, "The feature store's kernels".
 
 May import: ``numba`` and ``numpy``.
 """

@@ -4,7 +4,7 @@ One model for every strategy, backtest and paper trading alike: :func:`run_exec`
 :func:`run_sim` (the cascade market-maker on detector records) and ``backtest.core.StrategyCore`` (one
 call per live event) share the step functions; twin ``pysrc/execmodel.py``.  State: ``st``
 (:data:`STATE_DTYPE`), ``port`` (:data:`PORT_DTYPE`), ``par`` (:data:`PARAM_DTYPE`), ``ledger``
-(:data:`LEDGER_DTYPE`), ``counts`` (``C_*``).  Rules: docs/strategies.md, "The execution model, rule by rule".
+(:data:`LEDGER_DTYPE`), ``counts`` (``C_*``).  Rules: docs/maintainers/strategies.md, "The execution model, rule by rule".
 
 In parts: the vocabulary and layouts (``simdefs.py``), the queue rule and the step functions
 (``simcore.py``), and here the queue rule on its own (the live estimate's), the queue at depth and the runs;

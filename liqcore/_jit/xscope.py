@@ -1,7 +1,7 @@
 """Numba kernel of the chunked instrument-scope read: which events the cross-venue rule needs (:func:`sparse_keep`).
 
 It walks one chunk in the detector's order and lists the events that keep the cross-venue rule's
-result when it is run over them alone.  The rules: docs/design.md, "The chunked instrument-scope
+result when it is run over them alone.  The rules: docs/maintainers/design.md, "The chunked instrument-scope
 read"; twin ``pysrc/xscope.py``.
 
 May import: numpy and numba only.

@@ -1,6 +1,6 @@
 """Numba kernel of the ``zone-bounce`` strategy: a trailing liquidation heatmap walked with the trades.
 
-The details: docs/design.md, "The zone-bounce heatmap walk".
+The details: docs/maintainers/design.md, "The zone-bounce heatmap walk".
 
 May import: ``numba`` and ``numpy``.
 """

@@ -1,6 +1,6 @@
 """Instrument-scope detection over a dataset read in chunks (``backtest DS --scope instrument``).
 
-The details: docs/design.md, "Instrument scope in chunks".
+The details: docs/maintainers/design.md, "Instrument scope in chunks".
 
 May import: ``numpy``, ``_jit.xscope``, ``_libs.detector``, ``_libs.xvenue``, ``instruments``, ``types`` and
 this package's ``stream``.

@@ -3,7 +3,7 @@
 One backtest per strategy over the whole input, its trades split by decision time into walk-forward
 folds (in sample, out of sample, all), with confidence intervals, daily Sharpe ratios and drawdowns;
 :func:`market` builds the default or the null synthetic market.  What it measures and why:
-docs/strategies.md, "Comparing strategies".
+docs/how-to/compare-strategies.md, "Comparing strategies".
 
 May import: numpy, pandas (inside functions), ``types``, ``params``, ``config``, ``instruments``, ``_atomic``,
 ``strategies``, ``synthetic``, this package's ``run`` and ``metrics``, and from ``sweep`` the folds only.

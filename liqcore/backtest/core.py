@@ -2,7 +2,7 @@
 
 It holds the backtest loop's state arrays and calls the same Numba step functions (``liqcore._jit.sim``),
 so paper trading fills as a backtest does.  The API, venue mode and the live shell's methods:
-docs/strategies.md, "`StrategyCore`, one event at a time".
+docs/maintainers/strategies.md, "`StrategyCore`, one event at a time".
 
 Why one module: every method wraps the same state arrays and Numba steps.  May import: numpy, ``types``,
 ``codes``, ``config``, ``signals``, ``_jit``, ``execution``, ``strategies`` and this package's ``run``.

@@ -3,7 +3,7 @@
 :class:`DepthFeed` hands :func:`liqcore.backtest.windows.replay_windows` the DEPTH rows of every step it
 reads and, where a window starts after rows nobody replayed, puts the symbol's depth book back as the
 full replay has it there: the checkpoint before it (``liqcore.dataset.depth.DepthIndex``) and the rows
-between.  Why the result is the full replay's: docs/data.md, "The default read with depth".
+between.  Why the result is the full replay's: docs/how-to/backtest-with-depth.md, "The default read with depth".
 
 May import: numpy, ``_jit``, ``dataset``, ``types`` and this package's ``stream`` and ``row_groups``.
 """

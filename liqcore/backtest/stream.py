@@ -1,6 +1,6 @@
 """A sweep task over a long partition in time chunks: memory holds one chunk of events, not the span.
 
-The details: docs/design.md, "A sweep task in time chunks".
+The details: docs/maintainers/design.md, "A sweep task in time chunks".
 
 May import: ``numpy``, ``_jit``, ``_libs.detector``, ``dataset.read``, ``execution.detect``,
 ``execution.events``, ``execution.replay``, ``synthetic.chunks``, ``types`` and ``venues.common``.

@@ -3,8 +3,8 @@
 For a strategy that declares ``reads = "windows"`` (``cascade-mm``): pass 1 reads the rows that are not
 trades or quotes for detection, pass 2 reads and replays the window around each confirmed record,
 merged, read on while an order or position lives, quiet row groups passed over undecoded.  What it
-reads and why the result is the full replay's: docs/data.md, "The default read: only what can change
-an outcome"; the chunk's way through the house: docs/design.md.
+reads and why the result is the full replay's: docs/explanation/read-plan.md, "The default read: only what can change
+an outcome"; the chunk's way through the house: docs/maintainers/design.md.
 
 Why one module: the two passes share one reader and one plan (the windows, their merge and the quiet spans
 between them); the depth rows of each window are ``depth_windows``, a span's starting books ``depth_start``.

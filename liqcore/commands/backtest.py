@@ -3,7 +3,7 @@
 strategies that use it, the cascade detector's records) into signals; the execution model replays
 trades and signals into orders, fills and trades.
 
-The details: docs/commands.md, "`liqcore backtest`".
+The details: docs/reference/commands.md, "`liqcore backtest`".
 
 May import: ``numpy``, ``orjson``, ``backtest.chunked``, ``backtest.report``, ``backtest.rules``,
 ``backtest.run``, ``backtest.stream``, ``cache``, ``config``, ``dataset``, ``dataset.read``,

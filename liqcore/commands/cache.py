@@ -1,7 +1,7 @@
 """Show or clear liqcore's cache of regenerable data (the synthetic markets built by ``demo``,
 ``backtest --synthetic``, ``sweep --synthetic`` and ``run --replay synthetic``).
 
-The details: docs/commands.md, "`liqcore cache`".
+The details: docs/reference/commands.md, "`liqcore cache`".
 
 May import: ``orjson``, ``cache``, ``judge.cache`` and this package's ``inputs``.
 """

@@ -1,7 +1,7 @@
 """``liqcore compare``: every strategy on the same inputs, in and out of sample, in one table.
 
-Folds, columns, the null market and the examples: docs/commands.md, "`liqcore compare`", and
-docs/strategies.md, "Comparing strategies".
+Folds, columns, the null market and the examples: docs/reference/commands.md, "`liqcore compare`", and
+docs/how-to/compare-strategies.md, "Comparing strategies".
 
 May import: the layers below the command line (``backtest.compare``, ``synthetic``, ``config``, ``_atomic``) and
 this package's shared ``inputs`` and ``outputs``.

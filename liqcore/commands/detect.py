@@ -1,7 +1,7 @@
 """``liqcore detect``: liquidation cascades in recorded events, one row (or JSON line) per cascade.
 
 Usage, the columns, ``--json``, ``--scope instrument``, ``--symbols all`` and the empty-input rule:
-docs/commands.md, "`liqcore detect`".
+docs/reference/commands.md, "`liqcore detect`".
 
 May import: the layers below the command line (``io``, ``_libs.detector``, ``market``, ``features``,
 ``instruments``, ``config``) and this package's shared ``inputs`` and ``_market``.

@@ -1,6 +1,6 @@
 """``liqcore download``: the venues' public archives or tardis.dev's datasets, into a dataset or a directory.
 
-Sources, ``--dataset`` / ``--out``, retries, resuming and the tardis.dev key: docs/commands.md,
+Sources, ``--dataset`` / ``--out``, retries, resuming and the tardis.dev key: docs/how-to/get-data.md,
 "`liqcore download`".
 
 May import: the layers below the command line (``download``, ``secrets``, ``config``) and this

@@ -1,6 +1,6 @@
 """``liqcore events``: normalised events from recordings, or a summary per venue / symbol / kind.
 
-Usage, the tables, ``--json`` and the formats: docs/commands.md, "`liqcore events`", and docs/data.md.
+Usage, the tables, ``--json`` and the formats: docs/reference/commands.md, "`liqcore events`", and docs/data.md.
 
 May import: the layers below the command line (``io``, ``types``, ``validate``, ``venues.common``) and
 this package's shared ``inputs``.

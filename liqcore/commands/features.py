@@ -1,6 +1,6 @@
 """Named point-in-time features at given times, the list of feature names, or feature bars.
 
-The details: docs/commands.md, "`liqcore features`".
+The details: docs/reference/commands.md, "`liqcore features`".
 
 May import: ``orjson``, ``pandas``, ``_atomic``, ``backtest.metrics``, ``config``, ``features.registry``,
 ``features.store``, ``research.features`` and this package's ``inputs``, ``outputs``.

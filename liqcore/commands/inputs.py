@@ -1,6 +1,6 @@
 """The input side every command shares: its arguments and its loading.
 
-The details: docs/design.md, "The inputs every command shares".
+The details: docs/maintainers/design.md, "The inputs every command shares".
 
 May import: ``numpy``, ``_jit.synth``, ``config``, ``dataset``, ``execution.latency``, ``features.store``,
 ``instruments``, ``io``, ``io.mapped``, ``synthetic.market``, ``types`` and ``venues.common``.

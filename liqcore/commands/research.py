@@ -1,6 +1,6 @@
 """Run every research study and write the findings report.
 
-The details: docs/commands.md, "`liqcore research`".
+The details: docs/reference/commands.md, "`liqcore research`".
 
 May import: ``numpy``, ``orjson``, ``config``, ``research.report``, ``research.studies``,
 ``synthetic.market`` and this package's ``inputs``.

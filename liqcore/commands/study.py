@@ -2,7 +2,7 @@
 default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes,
 lead-lag.
 
-The details: docs/commands.md, "`liqcore study`".
+The details: docs/reference/commands.md, "`liqcore study`".
 
 May import: ``matplotlib``, ``orjson``, ``_atomic``, ``backtest.metrics``, ``config``, ``instruments``,
 ``research.report``, ``research.studies``, ``research.study``, ``synthetic.venues``, ``venues.common`` and

@@ -1,6 +1,6 @@
 """``liqcore sweep``: every combination of a grid x partitions x date ranges, on a process pool or dask.
 
-Examples, grid files and resuming: docs/commands.md, "`liqcore sweep`", and docs/sweeps.md.
+Examples, grid files and resuming: docs/reference/commands.md, "`liqcore sweep`", and docs/how-to/sweep.md.
 
 May import: the layers below the command line (``sweep``, ``backtest.results``, ``io.storage``,
 ``config``, ``_atomic``) and this package's shared ``inputs``, ``outputs`` and ``_scale``.

@@ -3,7 +3,7 @@
 A file written from loaded events is marked in the dataset's :data:`MARKS_FILE` (size, SHA-256 of
 its bytes, footer and row groups: :func:`mark_of`); a read verifies what it decodes
 (:func:`verify_groups`) and lays the rows out as events without judging them again.  Footers and
-digests are cached per process.  The rule and its reasons: docs/data.md, "The dataset's files".
+digests are cached per process.  The rule and its reasons: docs/maintainers/data.md, "The dataset's files".
 
 May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's
 ``decoded`` and ``file_events``.

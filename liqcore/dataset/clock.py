@@ -1,6 +1,6 @@
 """The clock index of a partition file: for each liquidation and gap, the bulk row (trade or quote) of
 the same file that sets the detector's clock there, written into the file's footer at write time so a
-backtest's detection pass need not decode the time columns of every bulk row group (docs/data.md,
+backtest's detection pass need not decode the time columns of every bulk row group (docs/maintainers/data.md,
 "The clock index").  The search of a section is the kernel :func:`liqcore._libs.eventscan.clock_witness` (twin
 ``pysrc/eventscan.py``); may import numpy and the kernels only."""
 from __future__ import annotations

@@ -4,7 +4,7 @@ Depth is the largest stream by far, and read in receive order and by price, so i
 compact files, ``_depth/venue=V/symbol=S/date=D/depth.parquet`` (``date``: the UTC day of the receive
 time), beside the partitions of the other kinds (the leading ``_`` keeps it out of their reads): rows
 in receive order, the price as an integer number of 10^-k (k per file), row groups whose statistics let
-a read skip what cannot touch a time or a price range.  Layout and rules: docs/data.md, "Depth in a
+a read skip what cannot touch a time or a price range.  Layout and rules: docs/how-to/backtest-with-depth.md, "Depth in a
 dataset".  May import what the package may.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Only the partitions a venue / symbol / time filter selects are opened (on object storage: one listing,
 the selected files fetched concurrently); checked files are read the fast way (``checked``), the
 others the checking way; older formats still load.  The columns, sections, format file and formats
-1-3: docs/data.md, "The dataset's files".
+1-3: docs/maintainers/data.md, "The dataset's files".
 
 May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, the readers'
 base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked``.

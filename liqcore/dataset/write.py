@@ -3,7 +3,7 @@
 Each partition a write touches is rewritten as the union of its old and new rows, in sections, its
 checked mark taken of the bytes written, the manifest and marks updated, under :func:`dataset_lock`
 (a ``flock``, or a lock object on object storage).  Layout, duplicates, the manifest, the lock:
-docs/data.md, "The dataset's files"; converting and killed converts: docs/sweeps.md, "Partitioned datasets".
+docs/maintainers/data.md, "The dataset's files"; converting and killed converts: docs/how-to/dask-s3.md, "Partitioned datasets".
 
 Why one module: writing a partition is one transaction, each step reading the state the one before left
 (the rows' layout and their merge: ``rows.py``; the writer lock: ``lock.py``).  May import: numpy, pyarrow, ``types``, ``validate``, ``_atomic``,

@@ -4,7 +4,7 @@ datasets, kept as downloaded (``--out``) or converted into a dataset as they arr
 ``sources`` (each source's URL layout, names, checksums, types), ``fetch`` (concurrent HTTP with
 retries, checksums, 404s), ``run`` (the plan, the skips, downloads ahead of the in-order conversion,
 progress, summary), ``feeder`` (files another writer closes, converted in the background).
-The sources and their rules: docs/commands.md, "`liqcore download`".
+The sources and their rules: docs/how-to/get-data.md, "`liqcore download`".
 
 May import: the standard library, aiohttp, rich, ``io``, ``dataset``, ``secrets``, ``progress``,
 ``cache``, ``interrupt`` and ``_atomic``; never backtest, research, strategies, live or commands.

@@ -1,6 +1,6 @@
 """The sources ``liqcore download`` knows, laid out as each publishes its files.
 
-The details: docs/commands.md, "The sources liqcore download knows, laid out as each publishes its files
+The details: docs/maintainers/data.md, "The sources liqcore download knows, laid out as each publishes its files
 (liqcore.download.sources)".
 
 May import: the standard library.

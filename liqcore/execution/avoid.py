@@ -3,7 +3,7 @@ no new entry on weekends (``avoid-weekends``), around scheduled news (``news-cal
 ``news-before`` to ``news-after`` around each time) or inside exchange maintenance windows
 (``maintenance-calendar``).  Positions already open keep their exits.
 
-The details: docs/strategies.md, "The avoid rules, as applied".
+The details: docs/maintainers/strategies.md, "The avoid rules, as applied".
 
 May import: ``numpy`` and ``signals``.
 """

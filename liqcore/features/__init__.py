@@ -2,7 +2,7 @@
 
 ``registry`` (names ``family[/all].name@window[:transform]``, the catalogue, :func:`register_feature`),
 ``store`` (:class:`FeatureStore`, :func:`historical`), ``live`` (:class:`LiveFeatures`), ``book``.
-The grammar and families: docs/research.md, "Named features".
+The grammar and families: docs/reference/features.md, "Named features".
 
 May import: numpy, ``types``, ``params``, the kernels, ``execution``,
 ``instruments``, ``market.wide``, ``venues.registry`` and ``io``; pandas only inside functions; never strategies, backtest,

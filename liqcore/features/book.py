@@ -1,7 +1,7 @@
 """The ``book`` feature family: top of book (quote rows: best bid and best ask with their displayed
 sizes), point in time.
 
-The details: docs/research.md, "The `book` family".
+The details: docs/reference/features.md, "The `book` family".
 
 May import: ``numpy``.
 """

@@ -1,6 +1,6 @@
 """Named features kept current from a live stream.
 
-The details: docs/research.md, "Live features, kept current".
+The details: docs/maintainers/research.md, "Live features, kept current".
 
 May import: ``numpy``, ``_libs.detector``, ``params``, ``types`` and this package's ``book``, ``registry``,
 ``store``.

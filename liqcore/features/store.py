@@ -2,7 +2,8 @@
 
 :func:`historical` and :class:`FeatureStore`: a value at ``t`` uses the events with ``ts_recv <= t``,
 windows are ``(t - W, t]``, computed from prefix sums (bit-for-bit the live store's).  The rules and
-nulls: docs/research.md, "The value of a feature at time `t`" and "How it is computed, and how fast".
+nulls: docs/explanation/point-in-time.md, "The value of a feature at time `t`", and
+docs/maintainers/research.md, "How it is computed, and how fast".
 
 Why one module: the caches, windows and transforms are one object's state.  May import: numpy,
 pandas, ``types``, ``params``, ``instruments``, ``io``, ``execution``, ``market.wide``, ``_jit.features``

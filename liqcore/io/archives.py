@@ -1,7 +1,7 @@
 """What the readers of the venues' public archives share: opening, typed reading, times, row checks.
 
 The fast typed pyarrow read with its lenient fallback, time units told by magnitude, the row checks
-and the end of every load: docs/archives.md, "What every archive reader shares".
+and the end of every load: docs/reference/archives.md, "What every archive reader shares".
 
 May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's ``base``
 and ``files``.

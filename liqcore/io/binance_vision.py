@@ -1,7 +1,7 @@
 """Readers of Binance's public data files of USD-M futures (data.binance.vision).
 
 ``binance-aggtrades``, ``binance-trades``, ``binance-bookticker``, ``binance-metrics`` and
-``binance-funding``, daily or monthly zips (or their CSV).  Columns, sides and times: docs/archives.md,
+``binance-funding``, daily or monthly zips (or their CSV).  Columns, sides and times: docs/reference/archives.md,
 "Formats" and "Binance public data, column by column".
 
 May import: numpy, ``types`` and this package's ``base`` and ``archives``.

@@ -2,7 +2,7 @@
 was received, decoded by the venue decoders (:mod:`liqcore.venues.decoder`: the venue told by each
 frame's shape) with that time as ``ts_recv``:
 
-The details: docs/data.md, "Raw captures with a receive-time prefix".
+The details: docs/how-to/convert.md, "Raw captures with a receive-time prefix".
 
 May import: ``orjson``, ``validate``, ``venues.common``, ``venues.decoder`` and this package's ``base``.
 """

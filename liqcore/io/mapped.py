@@ -2,7 +2,7 @@
 line (``--columns ts=T,symbol=s,side=S,price=p,qty=q --ts-unit ms --side-means order --kind
 liquidation``, optional ``venue=`` and ``ts_recv=`` columns, or ``--venue``), format ``columns``.
 
-The details: docs/data.md, "Homemade files through a column mapping".
+The details: docs/how-to/convert.md, "Homemade files through a column mapping".
 
 May import: ``numpy``, ``pandas``, ``pyarrow``, ``types``, ``validate``, ``venues.common`` and this
 package's ``base``.

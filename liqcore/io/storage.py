@@ -2,7 +2,8 @@
 
 :func:`is_url`, :func:`set_options` (never printed), :func:`write_bytes` (whole objects),
 :func:`object_lock` (a dataset's writer lock on object storage) and :func:`stage`.  Credentials and
-the rules: docs/sweeps.md, "Data on object storage" and "URLs, credentials and whole-object writes".
+the rules: docs/how-to/dask-s3.md, "Data on object storage", and docs/maintainers/sweeps.md,
+"URLs, credentials and whole-object writes".
 
 May import: fsspec and pyarrow inside functions, ``_atomic``, ``secrets``; no other io module.
 """

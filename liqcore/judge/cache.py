@@ -1,6 +1,6 @@
 """The judge's answers on disk: a backtest asks a language model once per question, ever.
 
-The details: docs/strategies.md, "The judge's answers on disk".
+The details: docs/maintainers/strategies.md, "The judge's answers on disk".
 
 May import: ``_atomic``, ``cache`` and this package's ``core``.
 """

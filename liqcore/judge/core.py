@@ -1,7 +1,7 @@
 """The decision matrix, the judge's verdict and answer format, and the judges that need no network.
 
 The matrix (intensity x candle alignment x news), the answer a language-model judge must return and
-what refuses it (:class:`JudgeError`): docs/strategies.md, "The judge's decision matrix and answer format".
+what refuses it (:class:`JudgeError`): docs/maintainers/strategies.md, "The judge's decision matrix and answer format".
 
 May import: numpy and this package's ``news``; never the network clients (``judge.openai``).
 """
@@ -167,7 +167,7 @@ class Judge:
     """A judge: :meth:`answer` ``(context) -> Verdict`` (a coroutine).  ``instant`` judges answer at
     once without I/O (:meth:`answer_now`) and are called inline; the others run off the caller's thread
     (:class:`liqcore.judge.runner.JudgeRunner`).  The context is one dict per would-be entry (see
-    ``docs/strategies.md``); a judge must be point in time (use only what was known at ``ts_ns``)."""
+    ``docs/reference/strategies.md``); a judge must be point in time (use only what was known at ``ts_ns``)."""
 
     instant = False
     name = "judge"

@@ -1,6 +1,6 @@
 """A judge asking any OpenAI-compatible chat-completions endpoint (``POST {url}/chat/completions``).
 
-The details: docs/strategies.md, "A judge behind an OpenAI-compatible endpoint".
+The details: docs/maintainers/strategies.md, "A judge behind an OpenAI-compatible endpoint".
 
 May import: ``aiohttp``, ``secrets`` and this package's ``cache``, ``core``.
 """

@@ -1,6 +1,6 @@
 """Market-wide cascades: cascades confirming on several unrelated instruments at once.
 
-The details: docs/research.md, "Market-wide cascades, the rule".
+The details: docs/maintainers/research.md, "Market-wide cascades, the rule".
 
 May import: ``numpy``, ``instruments`` and ``types``.
 """

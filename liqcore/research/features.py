@@ -1,6 +1,6 @@
 """Point-in-time feature bars per (venue, symbol, bar) from liquidations, trades and funding.
 
-The details: docs/research.md, "Feature bars, how they are built".
+The details: docs/maintainers/research.md, "Feature bars, how they are built".
 
 May import: ``numpy``, ``pandas``, ``_libs.zscore``, ``config``, ``execution.detect``, ``execution.events``
 and ``types``.

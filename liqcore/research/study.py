@@ -1,6 +1,6 @@
 """Post-cascade event study: what the price did after every confirmed cascade.
 
-The details: docs/research.md, "The event study, how it is computed".
+The details: docs/maintainers/research.md, "The event study, how it is computed".
 
 May import: ``numpy``, ``pandas``, ``_atomic``, ``backtest.report``, ``config``, ``types`` and this
 package's ``features``.
@@ -55,7 +55,7 @@ def event_study(events, registry: SymbolRegistry | None, records: np.ndarray | N
                 horizons=DEFAULT_HORIZONS, *, symbols=None, max_ref_age=None):
     """One row per CONFIRMED cascade with the forward (signed) returns and excursions of the last
     trade price at each horizon after the decision time; a pandas DataFrame (columns in the module
-    docstring and ``docs/research.md``).  ``records``: the detector's records on ``events`` (default:
+    docstring and ``docs/how-to/research.md``).  ``records``: the detector's records on ``events`` (default:
     run the compiled detector with ``params``, default :class:`liqcore.config.Params`).
     ``max_ref_age``: the oldest usable reference trade (a duration; default ``params.max_ref_age_ns``,
     the strategy's 5 s); an older one leaves the cascade without a reference (every return NaN,

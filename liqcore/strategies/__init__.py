@@ -2,7 +2,7 @@
 
 :func:`get_strategy`, :func:`strategy_names`, :func:`register_strategy` (a user's own subclass, see
 ``examples/``) and :func:`resolve_strategy`; the signal contract lives in ``liqcore.signals`` and is
-re-exported here, the base class in ``base``.  Writing one: docs/strategies.md, "Writing a strategy".
+re-exported here, the base class in ``base``.  Writing one: docs/how-to/write-a-strategy.md, "Writing a strategy".
 
 May import: ``types``, ``signals``, ``units``, ``params`` (never ``config``), the kernels, ``execution``
 and ``features``; never backtest, research or live (``tests/project/test_layering.py``).  A new

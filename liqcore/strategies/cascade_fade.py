@@ -1,7 +1,7 @@
 """``cascade-fade``: fade a large liquidation cascade (the research plan's strategy 1).
 
 Rules (running notional, trigger, direction, entry, the continuation exit) and parameters:
-docs/strategies.md, "The rules of `cascade-fade`, in full".
+docs/maintainers/strategies.md, "The rules of `cascade-fade`, in full".
 
 May import: numpy, ``types``, ``execution.detect`` and this package's ``base`` and ``_common``.
 """

@@ -1,6 +1,6 @@
 """``cascade-mm``: the trading guide's cascade market-maker as a strategy.
 
-Rules: docs/strategies.md, "The rules of `cascade-mm`, in full".
+Rules: docs/maintainers/strategies.md, "The rules of `cascade-mm`, in full".
 
 May import: ``numpy``, ``execution.detect``, ``types`` and this package's ``base``.
 """

@@ -1,7 +1,7 @@
 """``cascade-score``: ride a scored liquidation cascade (the second strategy article).
 
 Rules (window, trigger, entry, the 0-10 score, the funding and score filters, size, the scaled
-stop, the exits) and parameters: docs/strategies.md, "`cascade-score`: ride a scored cascade".
+stop, the exits) and parameters: docs/reference/strategies-scored.md, "`cascade-score`: ride a scored cascade".
 
 Why one module: the score's terms, its filters and the stream that feeds them are one rule, read and
 tested together.  May import: numpy, ``types``, ``units`` and this package's ``base``, ``_common`` and

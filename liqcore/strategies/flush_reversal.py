@@ -1,7 +1,7 @@
 """``flush-reversal-rule``: the feature rule "longs flushed, flow turned, crowd short -> UP this hour".
 
 Rules (features, rule, trade, binary scoring: :func:`evaluate_binary`) and parameters:
-docs/strategies.md, "`flush-reversal-rule`".
+docs/reference/strategies-scored.md, "`flush-reversal-rule`".
 
 May import: numpy, ``types``, ``units``, ``execution.detect``, ``features`` (the named point-in-time
 features) and this package's ``base`` and ``_common``.

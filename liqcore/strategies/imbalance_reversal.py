@@ -1,7 +1,7 @@
 """``imbalance-reversal``: trade against an extreme one-sided liquidation imbalance (strategy 2).
 
 Rules (bars, the trailing imbalance, entry, the normalised / worsens exits) and parameters:
-docs/strategies.md, "The rules of `imbalance-reversal`, in full".
+docs/maintainers/strategies.md, "The rules of `imbalance-reversal`, in full".
 
 May import: numpy, ``units`` and this package's ``base`` and ``_common``.
 """

@@ -1,7 +1,7 @@
 """``liq-trend``: follow the side that is being wiped out (the first strategy article).
 
 Rules (segments, z-score trigger, candle check, the judge, execution) and parameters:
-docs/strategies.md, "`liq-trend`: follow the side being wiped out".
+docs/reference/strategies-scored.md, "`liq-trend`: follow the side being wiped out".
 
 May import: numpy, ``units``, ``_libs.zscore``, ``judge`` (the decision matrix or a language model) and
 this package's ``base``, ``_common`` and ``vol_breakout``.

@@ -1,6 +1,6 @@
 """``vol-breakout``: follow the price when the liquidation rate spikes (the research plan's strategy 4).
 
-Rules (bars, the rate z-score trigger, direction, the exits) and parameters: docs/strategies.md,
+Rules (bars, the rate z-score trigger, direction, the exits) and parameters: docs/maintainers/strategies.md,
 "The rules of `vol-breakout`, in full".
 
 May import: numpy, ``units``, ``_libs.windows`` and this package's ``base`` and ``_common``.

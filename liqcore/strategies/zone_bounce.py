@@ -1,7 +1,7 @@
 """``zone-bounce``: trade the bounce off a price level where many positions were liquidated (strategy 3).
 
 Rules (the log-spaced heatmap, zones, the trigger on entering one, exits) and parameters:
-docs/strategies.md, "The rules of `zone-bounce`, in full".  The heatmap walk is the Numba kernel
+docs/maintainers/strategies.md, "The rules of `zone-bounce`, in full".  The heatmap walk is the Numba kernel
 ``liqcore._jit.zones.zone_entries`` (twin ``pysrc/zones.py``).
 
 May import: numpy, ``units``, ``_jit.zones`` and this package's ``base`` and ``_common``.

@@ -4,7 +4,7 @@ Detection runs once per (detector configuration, partition), every execution var
 its records; :func:`evaluate_cells` is the one seam between the machinery and the strategy;
 :func:`plan_tasks` groups cells into tasks, :func:`run_task` runs one against this process's
 partition cache (:data:`SHARED` and the private one; they share state, so they live here).
-Sources, partitions and windows: docs/sweeps.md, "Cells, partitions and windows".
+Sources, partitions and windows: docs/how-to/sweep.md, "Cells, partitions and windows".
 
 May import: numpy, ``types``, ``params``, ``config``, ``_jit``, ``io``, ``dataset``, ``synthetic``,
 ``execution``, ``venues.common``, ``backtest`` and this package's ``schedule``.

@@ -1,6 +1,6 @@
 """Overfitting statistics of a parameter search: :func:`pbo` (CSCV) and :func:`deflated_sharpe`.
 
-The formulas and their sources: docs/sweeps.md, "The overfitting statistics, as computed".
+The formulas and their sources: docs/maintainers/sweeps.md, "The overfitting statistics, as computed".
 
 May import: numpy only.
 """

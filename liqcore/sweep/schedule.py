@@ -3,7 +3,7 @@
 Tasks come planned partition after partition; :func:`assign` cuts the line into one segment per worker
 (McNaughton's rule), :class:`PinnedPool` pins each segment to a worker, :class:`Counters` adds up what
 the tasks cost, :class:`WarmPlugin` warms a dask worker.  The rules and the numbers reported:
-docs/sweeps.md, "How the work is scheduled".
+docs/maintainers/sweeps.md, "How the work is scheduled".
 
 It knows tasks only by ``task.keys`` and ``task.part_key``; it imports the standard library only, and
 ``cells`` / ``runners`` import it, never the other way round.

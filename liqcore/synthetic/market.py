@@ -2,7 +2,7 @@
 
 ``synthetic_market(days=30, symbols=(...), seed=7, venue="bybit")`` returns a :class:`Market`: events,
 the generator's own cascade episodes (``.truth``) and ``.frames(venue)`` (via ``wire``).  The model,
-its calibration, receive times and effect knobs: docs/research.md, "The synthetic market's model" and
+its calibration, receive times and effect knobs: docs/explanation/synthetic-market.md, "The synthetic market's model" and
 "Synthetic-market knobs and presets"; its kernel: ``liqcore/_jit/synth.py`` (twin ``pysrc/synth.py``).
 
 Why one module: the front end (parameters, calibration, the cache key, frames) of one model of the

@@ -1,7 +1,7 @@
 """One instrument on several venues: the ground truth of the lead-lag study (:func:`venue_market`).
 
 The generator runs once per venue, every cascade scheduled from one latent event with each venue's
-lead and jitter, and each venue's liquidation stream throttled as its feed is: docs/research.md, "One
+lead and jitter, and each venue's liquidation stream throttled as its feed is: docs/explanation/synthetic-market.md, "One
 instrument on several synthetic venues".
 
 May import: numpy, ``types``, ``_jit`` and this package's ``market``.

@@ -1,6 +1,6 @@
 """Instruments of the venues: the order grid of a symbol (:class:`Instrument`) and OKX contract sizes.
 
-The details: docs/data.md, "Instruments of the venues (liqcore.venues.instruments)".
+The details: docs/maintainers/data.md, "Instruments of the venues (liqcore.venues.instruments)".
 
 May import: ``orjson``.
 """

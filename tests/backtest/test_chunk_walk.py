@@ -1,6 +1,6 @@
 """The walk of a chunked dataset backtest through the rooms, counted with cProfile: each chunk's data is
 read from the dataset once, made into a chunk by one compiled pass, given to the detector once and its
-records taken once (docs/design.md, "How a chunk flows"; benches/trace_rooms.py prints the whole walk)."""
+records taken once (docs/maintainers/design.md, "How a chunk flows"; benches/trace_rooms.py prints the whole walk)."""
 from __future__ import annotations
 
 import cProfile

@@ -50,7 +50,7 @@ def test_a_docstring_that_names_a_docs_page_names_one_that_exists():
     missing = []
     for f in sorted(PKG.rglob("*.py")):
         doc = ast.get_docstring(ast.parse(f.read_text(encoding="utf-8"))) or ""
-        for page in re.findall(r"docs/([a-z_-]+\.md)", doc):
+        for page in re.findall(r"docs/([a-z_/-]+\.md)", doc):
             if not (ROOT / "docs" / page).is_file():
                 missing.append(f"{f.relative_to(ROOT)} names docs/{page}")
     assert missing == [], "\n".join(missing)
@@ -68,7 +68,7 @@ def named_sections(doc: str) -> list[tuple[str, str]]:
     """``(page, section)`` pairs a docstring names: ``docs/<page>.md, "<section>"`` (several quoted
     sections may follow one page, joined by ``and`` or commas, or in parentheses)."""
     out = []
-    for m in re.finditer(r"docs/([a-z_-]+\.md)((?:[\s,(]*(?:and\s+)?\"[^\"]+\")+)", doc):
+    for m in re.finditer(r"docs/([a-z_/-]+\.md)((?:[\s,(]*(?:and\s+)?\"[^\"]+\")+)", doc):
         out += [(m.group(1), s) for s in re.findall(r"\"([^\"]+)\"", m.group(2))]
     return out
 

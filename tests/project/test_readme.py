@@ -59,15 +59,17 @@ def commands(code: str) -> list[str]:
     return out
 
 
-def skip_reason(cmd: str) -> str | None:
-    for pattern, why in SKIP.items():
+def skip_reason(cmd: str, skip: dict | None = None) -> str | None:
+    """Why ``cmd`` is not run (``skip``: a pattern -> reason list, :data:`SKIP` by default), or None."""
+    for pattern, why in (SKIP if skip is None else skip).items():
         if re.search(pattern, cmd):
             return why
     return None
 
 
-def script(code: str) -> str:
-    """The block as a bash script with the skipped commands replaced by a note."""
+def script(code: str, skip: dict | None = None) -> str:
+    """The block as a bash script with the skipped commands (``skip``, :data:`SKIP` by default) replaced by a
+    note."""
     lines, end = [], None
     for line in code.splitlines():
         if end is not None:
@@ -76,11 +78,11 @@ def script(code: str) -> str:
                 end = None
             continue
         cmd = line.strip()
-        if cmd and not cmd.startswith("#") and any(skip_reason(p.strip()) for p in cmd.split(" && ")):
+        if cmd and not cmd.startswith("#") and any(skip_reason(p.strip(), skip) for p in cmd.split(" && ")):
             # a chain `a && b`: each skipped command becomes a note, the others still run
             parts = []
             for part in (p.strip() for p in cmd.split(" && ")):
-                why = skip_reason(part)
+                why = skip_reason(part, skip)
                 parts.append(": " + shlex.quote(f"skipped: {part} - {why}") if why else part)
             lines.append(" && ".join(parts))
             continue
@@ -170,7 +172,8 @@ def test_readme_counts_and_names_the_studies_liqcore_runs():
 
 
 # ------------------------------------------------------------------ the README's figures, as the commands print them
-#: the strategies' figures of README.md ("What the numbers say") and of docs/strategies.md's table come from this
+#: the strategies' figures of the docs' page on the measured edge (docs/explanation/edge.md, "What the numbers say"
+#: as the README had it) and of docs/how-to/compare-strategies.md's table come from this
 #: command (the default market is 30 days x 5 symbols, seed 7, its null twin beside it)
 COMPARE = ["compare", "--synthetic", "--no-progress"]
 _ROW = re.compile(r"│ (?P<name>[a-z][^│]*?)\s*│ all\s*│\s*(?P<trades>\d+) │[^│]*│\s*(?P<gross>[+-]\d+\.\d) "
@@ -205,9 +208,10 @@ def compare_printed(tmp_path_factory) -> dict:
 
 @pytest.mark.slow
 def test_the_readmes_strategy_figures_are_the_ones_compare_prints(compare_printed):
-    """Each figure of the README's paragraph on the other strategies (issue 70: the README said +12.9 bp net for
-    cascade-fade where ``compare`` printed +12.8) is the one the command prints, as printed (1 decimal)."""
-    text = _flat(README.read_text(encoding="utf-8"))
+    """Each figure of the paragraph on the other strategies (issue 70: the README said +12.9 bp net for
+    cascade-fade where ``compare`` printed +12.8; the paragraph is now docs/explanation/edge.md's) is the one the
+    command prints, as printed (1 decimal)."""
+    text = _flat((ROOT / "docs" / "explanation" / "edge.md").read_text(encoding="utf-8"))
     d = compare_printed["rows"]["default"]
     m = re.search(r"`cascade-fade`, which [^(]*? makes ([+-]\d+\.\d) bp gross, ([+-]\d+\.\d) bp net per trade "
                   r"\(95 % interval ([+-]\d+\.\d) to ([+-]\d+\.\d) bp, (\d+) trades\)", text)
@@ -242,8 +246,9 @@ def test_the_readmes_strategy_figures_are_the_ones_compare_prints(compare_printe
 
 @pytest.mark.slow
 def test_the_strategies_table_in_the_docs_is_the_one_compare_prints(compare_printed):
-    """docs/strategies.md's table of ``compare --synthetic``: every cell the command's ``all`` row, as printed."""
-    text = (ROOT / "docs" / "strategies.md").read_text(encoding="utf-8").replace("−", "-")
+    """The docs' table of ``compare --synthetic`` (docs/how-to/compare-strategies.md): every cell the command's
+    ``all`` row, as printed."""
+    text = (ROOT / "docs" / "how-to" / "compare-strategies.md").read_text(encoding="utf-8").replace("−", "-")
     head = "| strategy | default: trades | default: gross | default: net | null: trades | null: gross | null: net |"
     lines = text[text.index(head):].splitlines()[2:]
     table = {c[0]: c[1:] for c in ([x.strip() for x in ln.strip("|").split("|")] for ln in lines

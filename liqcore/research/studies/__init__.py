@@ -1,7 +1,7 @@
 """The research plan's studies: one module per study, ``study_<name>(panel, ...)``, run by :func:`run_study`.
 
 Every study says when it cannot run (``res.available``, ``res.reason``) and judges significance with
-block bootstraps over time or tests on independent units.  What each measures: docs/research.md, "The
+block bootstraps over time or tests on independent units.  What each measures: docs/how-to/studies.md, "The
 studies: `liqcore study NAME`".  ``_common.py`` holds what studies share (units, :class:`Panel`,
 :class:`StudyResult`, the bootstrap, OLS) and imports no study.  A study may import ``_common``,
 ``types``, the feature store, the event study and the layers research builds on (backtest,

@@ -1,6 +1,6 @@
 """The ``lag`` study: the timing of liquidations against price, on the exchange's clock.
 
-The details: docs/research.md, "The `lag` study, in full".
+The details: docs/maintainers/research.md, "The `lag` study, in full".
 
 May import: ``numpy``, ``pandas``, ``backtest.report``, ``types`` and this package's ``_common``.
 """

@@ -1,6 +1,6 @@
 """The ``lead-lag`` study: which venue of one instrument fires first in a cascade, by how many ms.
 
-The details: docs/research.md, "The `lead-lag` study, in full".
+The details: docs/maintainers/research.md, "The `lead-lag` study, in full".
 
 May import: ``numpy``, ``pandas``, ``backtest.report``, ``config``, ``instruments``, ``types`` and this
 package's ``_common``.

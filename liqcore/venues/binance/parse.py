@@ -2,8 +2,8 @@
 
 ``forceOrder``, ``aggTrade``, ``markPriceUpdate``, ``trade``, ``bookTicker`` (``depthUpdate`` counted as
 ``depth_skipped``), control frames, and the CSV dumps (:func:`parse_csv_liquidations`,
-:func:`parse_csv_agg_trades`).  Each frame's fields, sides and flags: docs/data.md, "The venues'
-websocket frames, decoded" and "Sides".
+:func:`parse_csv_agg_trades`).  Each frame's fields, sides and flags: docs/maintainers/data.md, "The venues'
+websocket frames, decoded", and docs/data.md, "Sides".
 
 May import: the standard library, numpy and ``venues.common``.
 """

@@ -2,8 +2,8 @@
 
 ``allLiquidation``, legacy ``liquidation``, ``publicTrade``, ``tickers`` (snapshot then deltas, merged per
 connection in ``sink.tickers``), ``orderbook.1`` (deeper books counted as ``depth_skipped``) and control
-frames.  Each frame's fields, sides and flags: docs/data.md, "The venues' websocket frames, decoded"
-and "Sides".
+frames.  Each frame's fields, sides and flags: docs/maintainers/data.md, "The venues' websocket frames, decoded",
+and docs/data.md, "Sides".
 
 May import: the standard library, numpy and ``venues.common``.
 """

@@ -3,7 +3,8 @@
 ``liquidation-orders``, ``trades``, ``funding-rate``, ``bbo-tbt`` (depth channels counted as
 ``depth_skipped``), ``mark-price``, ``open-interest`` and control frames; contract sizes times the
 instrument's ctVal (an instId without one: ``unknown_instrument``).  Each frame's fields, sides and
-flags: docs/data.md, "The venues' websocket frames, decoded" and "Sides".
+flags: docs/maintainers/data.md, "The venues' websocket frames, decoded", and docs/data.md,
+"Sides".
 
 May import: the standard library, numpy and ``venues.common``.
 """

@@ -1,0 +1,165 @@
+"""Every command the documentation site shows runs as written, and no example is one liqcore refuses.
+
+Each ```bash (or ```sh) block of a page under docs/ runs with the README test's machinery
+(tests/project/test_readme.py: ``set -euo pipefail``, ``liqcore`` is ``python -m liqcore`` of this
+checkout), the blocks of one page in page order in one fresh directory that first receives the bundled
+sample recording as ``recordings/`` (the tour's first command, which the pages build on).  Only the
+commands of :data:`SKIP` are left out, each for the reason given.  Every ``liqcore download`` example
+of the README, the pages and ``liqcore download --help`` runs against an unreachable base URL: it must
+fail on the network, never on a refusal of its own dates or types.
+
+docs/live.md and docs/backtest.md are :data:`PENDING`: they are being split on other branches, and
+join these checks when they are.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.project.test_readme import _env, commands, script, skip_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+#: pages still being split on other branches (issue 69): not yet held to these checks
+PENDING = ("live.md", "backtest.md")
+
+#: commands not run (pattern on the command line -> why); keep this list short
+SKIP = {
+    r"^pip install\b": "installs the package: the tests run from an installed checkout",
+    r"^liqcore record\b": "records a venue's public websocket: needs the network, runs until stopped",
+    r"^liqcore run\b(?!.*--replay)": "trades on the venues' live data: needs the network, runs until stopped",
+    r"(^|\s)([A-Z_]+=\S+\s+)?liqcore download\b": "fetches from the venues' archives: needs the network "
+                                                  "(test_download_examples_fail_on_the_network_not_on_their_dates "
+                                                  "runs each against an unreachable address)",
+    r"s3://|gs://": "object storage: needs a bucket and the network",
+    r"tcp://": "a Dask scheduler on another machine: needs a cluster",
+    r"^minio server\b|^dask (scheduler|worker)\b|S3FileSystem\(\)": "the S3 store and Dask cluster of how-to/dask-s3.md's "
+                                                            "recipe: servers each started in its own terminal",
+    r"--judge openai\b": "asks a language model's endpoint: needs the network and its key",
+}
+#: commands that read a file of the reader's own which the page does not create yet (pending: the page should
+#: create it, or use the bundled sample); each is listed so the list can only shrink
+USER_FILES = {
+    r"\bgrid\.toml\b": "the grid file of how-to/sweep.md's \"The grid\" (a ```toml block, not written by a command)",
+    r"\bnew-day\.jsonl\.zst\b": "a further day of the reader's own recording",
+    r"\brec/binance\.csv\b": "the reader's own Binance liquidation CSV",
+    r"\breplay:answers\.jsonl\b": "the answers the skipped --judge openai run records",
+    r"\binstruments\.toml\b": "the reader's own instrument table (and liquidations of one instrument on two venues)",
+    r"--plugin my_features\.py\b": "the reader's own feature module (reference/features.md, \"Your own features\")",
+}
+
+_BLOCK = re.compile(r"^[ \t]*```(bash|sh)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
+
+
+def pages() -> list[Path]:
+    """Every page under docs/ held to the checks (all but :data:`PENDING`)."""
+    return [p for p in sorted(DOCS.rglob("*.md")) if p.relative_to(DOCS).as_posix() not in PENDING]
+
+
+def joined(code: str) -> str:
+    """The block with its backslash-continued lines joined into one line each."""
+    return re.sub(r"\\\n[ \t]*", " ", code)
+
+
+def page_blocks(page: Path) -> list[tuple[str, int]]:
+    text = page.read_text(encoding="utf-8")
+    return [(joined(m.group(2)), text.count("\n", 0, m.start()) + 1) for m in _BLOCK.finditer(text)]
+
+
+def _page_params():
+    out = []
+    for p in pages():
+        blocks = page_blocks(p)
+        if blocks:
+            marks = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a page's blocks run in one test
+            out.append(pytest.param(p, id=p.relative_to(DOCS).as_posix(), marks=marks))
+    return out
+
+
+def test_pages_hold_blocks_and_the_skip_list_is_short():
+    cmds = [c for p in pages() for code, _ in page_blocks(p) for c in commands(code)]
+    assert len(cmds) >= 20, cmds
+    for pattern in SKIP:  # no stale entry: each skips a command some page shows
+        assert any(re.search(pattern, c) for c in cmds), pattern
+    for pattern in USER_FILES:
+        assert any(re.search(pattern, c) for c in cmds), pattern
+    skipped = [c for c in cmds if skip_reason(c, {**SKIP, **USER_FILES})]
+    assert len(skipped) <= len(cmds) // 3, skipped
+
+
+def _run_group(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    """``argv`` in its own process group; on the timeout the whole group is stopped (no command of a block
+    outlives its test), then the timeout is raised."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("page", _page_params())
+def test_every_bash_block_of_the_page_runs_as_written(page, tmp_path):
+    subprocess.run([sys.executable, "-m", "liqcore.data", "recordings/"], cwd=tmp_path, env=_env(), check=True,
+                   capture_output=True, timeout=120)
+    for code, line in page_blocks(page):
+        proc = _run_group(["bash", "-c", script(code, {**SKIP, **USER_FILES})], tmp_path, timeout=1800)
+        assert proc.returncode == 0, (f"{page.relative_to(ROOT)}:{line}: exit {proc.returncode}\n--- stderr (tail)\n"
+                                      f"{proc.stderr[-4000:]}")
+
+
+# --- liqcore download examples -------------------------------------------------------------------------------
+
+_DOWNLOAD = re.compile(r"^[ \t]*(?:[A-Z_]+=\S+[ \t]+)?liqcore download [a-z].*$", re.M)
+
+
+def download_examples() -> list[tuple[str, str]]:
+    """``(where, command line)`` of every ``liqcore download`` example: README.md, the pages and the command's
+    own help.  A line shown after a ``$`` prompt is a transcript (its output follows it, e.g. a refusal the
+    page explains) and is not an example to run."""
+    from liqcore.cli import build_parser
+
+    sources = {"README.md": (ROOT / "README.md").read_text(encoding="utf-8")}
+    sources.update({p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in pages()})
+    sub = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    sources["liqcore download --help"] = sub.choices["download"].format_help()
+    out = []
+    for where, text in sources.items():
+        for m in _DOWNLOAD.finditer(joined(text)):
+            line = m.group(0).split("  #")[0].strip()
+            if "..." in line.split("liqcore download", 1)[1] or "|" in line:
+                continue  # a usage line (SOURCE|..., --symbols ...), not an example
+            out.append((where, line))
+    return out
+
+
+def test_the_download_examples_are_found():
+    where = {w for w, _ in download_examples()}
+    assert "liqcore download --help" in where and "docs/how-to/get-data.md" in where
+    assert len(download_examples()) >= 8
+
+
+@pytest.mark.parametrize("where,cmd", download_examples(), ids=lambda x: x if len(x) < 40 else x[:60])
+def test_download_examples_fail_on_the_network_not_on_their_dates(where, cmd, tmp_path):
+    words = shlex.split(cmd)
+    env = _env()
+    while "=" in words[0]:
+        k, _, _ = words.pop(0).partition("=")
+        env[k] = "test-key-not-a-secret"
+    assert words[:2] == ["liqcore", "download"], cmd
+    argv = [sys.executable, "-m", "liqcore", *words[1:], "--base-url", "http://127.0.0.1:9", "--retries", "0",
+            "--timeout", "2s", "--no-progress"]
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    err = proc.stderr + proc.stdout
+    assert proc.returncode == 1, f"{where}: {cmd}\nexit {proc.returncode}: {err[-1500:]}"
+    assert "Cannot connect" in err or "Connect call failed" in err, f"{where}: {cmd}\n{err[-1500:]}"
