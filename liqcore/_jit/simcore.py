@@ -1,6 +1,6 @@
 """The execution model's step functions (signals -> orders -> fills -> trades) and the queue rule they share:
 one call per event of a symbol, on the state layouts of :mod:`liqcore._jit.simdefs`.  The runs over whole arrays
-and the queue at depth: :mod:`liqcore._jit.sim`; twin ``pysrc/execmodel.py``.  Rules: docs/strategies.md, "The
+and the queue at depth: :mod:`liqcore._jit.sim`; twin ``pysrc/execmodel.py``.  Rules: docs/maintainers/strategies.md, "The
 execution model, rule by rule".
 
 Why one module: the step functions call each other and compile into one state machine; its sections (the

@@ -1,6 +1,6 @@
 """A span's depth books at its start (``--start``): the checkpoint before it and the rows between, found
 (:func:`span_books`) and put back (:func:`put_back`) the same way by every read: the default read at each
-window's start, ``--read all`` and the whole load (why the result is the full replay's: docs/data.md, "The default
+window's start, ``--read all`` and the whole load (why the result is the full replay's: docs/how-to/backtest-with-depth.md, "The default
 read with depth").
 
 May import: numpy, ``_jit``, ``dataset``, ``types`` and this package's ``errors``.

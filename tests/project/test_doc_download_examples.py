@@ -20,12 +20,12 @@ TODAY = parse_day("2026-01-01", "today")  # (the examples' days are all older: a
 
 def examples() -> list[tuple[str, str]]:
     found = []
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         text = re.sub(r"\\\n\s*", " ", path.read_text())  # continuation lines joined
         for line in text.splitlines():
             cmd = re.sub(r"^\s*(\w+=\S+\s+)*", "", line)  # TARDIS_API_KEY=... prefix
             if cmd.startswith("liqcore download ") and "--from" in cmd and "DAY" not in cmd:
-                found.append((f"{path.name}: {cmd.strip()}", cmd.strip()))
+                found.append((f"{path.relative_to(ROOT)}: {cmd.strip()}", cmd.strip()))
     return found
 
 
@@ -33,7 +33,7 @@ EXAMPLES = examples()
 
 
 def test_the_docs_hold_download_examples():
-    assert len(EXAMPLES) >= 8 and any("bookTicker" in c for _, c in EXAMPLES)
+    assert len(EXAMPLES) >= 5 and any("bookTicker" in c for _, c in EXAMPLES)  # (each source once: the pages hold no copies)
 
 
 @pytest.mark.parametrize("cmd", [c for _, c in EXAMPLES], ids=[i for i, _ in EXAMPLES])
