@@ -249,6 +249,7 @@ class BinanceGateway(VenueGateway):
                 kind = self._intents[cid].kind if cid in self._intents else u.kind
                 u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
                 self._orders[(cid, kind)] = u
+                self._entry_done(u)
                 return u
             await asyncio.sleep(self.retry_backoff * (i + 1))
         if required:
@@ -257,6 +258,17 @@ class BinanceGateway(VenueGateway):
 
     async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
         return await self._query(symbol, client_id, required=True)
+
+    def _entry_done(self, u: OrderUpdate) -> None:
+        """An entry with a bracket found filled (or cancelled after a partial fill) by an order query rather than
+        by the stream (a cancel at the entry's timeout, an unknown create resolved, a reconnect's re-query, while
+        the user stream was mute or down): its exits go out at once, as on the stream's ``ORDER_TRADE_UPDATE``
+        (:meth:`_place_bracket` places them once).  Without this the entry, known final, is never asked about
+        again and its position stays without take-profit and stop-loss (chaos seed binance-3)."""
+        br = self._bracket.get(u.symbol)
+        if u.kind == "entry" and br is not None and br["cid"] == u.client_id and not br["placed"] and (
+                u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
+            self._spawn(self._place_bracket(u.symbol, u.filled_qty))
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
         """Cancel by client id.  A cancel whose outcome is unknown (-1006, -1007, HTTP 408/5xx, a timeout) is never

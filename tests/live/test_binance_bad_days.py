@@ -365,6 +365,37 @@ def test_user_stream_open_but_mute_no_pong_is_found_dead_and_the_missed_fill_boo
 
 
 @pytest.mark.integration
+def test_entry_filled_while_mute_and_cancelled_at_its_timeout_gets_its_exits_after_the_reconnect():
+    """Chaos seed binance-3 (issue 67): the entry fills while the user stream is mute, then the engine cancels it
+    at its timeout: the cancel (-2011) and its order query (GET /fapi/v1/order: FILLED) learn the fill before the
+    stream does.  The reconciliation after the reconnect books the fill (userTrades) once and, though the order
+    query already said FILLED, places its take-profit and stop-loss at once."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, heartbeat=0.4)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(entry("mute-tmo-1"))
+                fb.mute_user_stream = True
+                await fb.trade("ETHUSDT", 2496.0)
+                u = await gw.cancel("ETHUSDT", "mute-tmo-1")  # (the engine's entry timeout)
+                assert u.status == "filled"
+                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await rec.wait(lambda: len(_open_exits(fb)) == 2)  # the late fill's exits
+                fb.mute_user_stream = False
+                await asyncio.sleep(0.5)
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+                await invariants(fb, gw, rec)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
 def test_user_stream_is_opened_again_before_the_24_hour_limit_and_nothing_is_booked_twice():
     """User Data Streams, Connect: "A single connection is only valid for 24 hours": the gateway opens a new one
     before (here after 0.5 s) and reconciles; a fill before the switch is booked once."""
