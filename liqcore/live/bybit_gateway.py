@@ -623,11 +623,23 @@ class BybitGateway(VenueGateway):
                 await asyncio.sleep(self.retry_backoff * attempt)
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
-        """Market-close ``symbol``'s position (reduce-only) with ``client_id`` as its orderLinkId."""
-        try:
-            rows = await self.rest.get_positions(self.category, symbol=symbol)
-        except (BybitAPIError, BybitTransportError) as exc:
-            raise GatewayError(f"bybit close_position {symbol}: {exc}") from None
+        """Market-close ``symbol``'s position (reduce-only) with ``client_id`` as its orderLinkId.  The position
+        is read first (``GET /v5/position/list``): a read that fails with a server error, a timeout or a rate
+        limit is asked again (4 tries, backing off; nothing is sent yet, so a retry is safe), else a close the
+        engine never sends again would leave the position past its hold (chaos bybit seed 8)."""
+        rows: list[dict] = []
+        for i in range(4):
+            try:
+                rows = await self.rest.get_positions(self.category, symbol=symbol)
+                break
+            except BybitBanned as exc:
+                raise GatewayError(f"bybit close_position {symbol}: {exc.line}") from None
+            except (BybitAPIError, BybitTransportError) as exc:
+                again = isinstance(exc, (BybitTransportError, BybitRateLimited)) or \
+                    CODES.what(exc.ret_code) in (UNKNOWN, RATE_LIMITED)
+                if not again or i == 3:
+                    raise GatewayError(f"bybit close_position {symbol}: {exc}") from None
+                await asyncio.sleep(self.retry_backoff * (i + 1))
         pos = None
         for r in rows:
             try:

@@ -396,6 +396,29 @@ def test_fills_during_a_disconnect_are_reconciled_once_after_reconnect():
     run(main())
 
 
+@pytest.mark.integration
+def test_close_position_reads_the_position_again_after_a_server_error():
+    """Chaos bybit seed 8 (issue 67): the hold timeout's market close first reads the position
+    (GET /v5/position/list); an HTTP 500 there (nothing sent yet: "Error Codes", HTTP 5xx is the server's) was
+    a failed close the engine never sent again, and the position outlived its hold.  The read is asked again
+    (bounded, with backoff) and the reduce-only close goes out: the venue ends flat."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            book = Book(gw)
+            await gw.start()
+            try:
+                await _filled_position(fx, gw, book, "cl-1")
+                fx.fail_next(2, status=500, path="/v5/position/list")
+                u = await gw.close_position("ETHUSDT", "cl-1-x")
+                assert u.status not in ("rejected", "cancelled"), u
+                await until(lambda: fx.venue.position("ETHUSDT").size == 0, what="the position closed")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
 # ----------------------------------------------------------------- exits the venue cancels
 async def _filled_position(fx, gw, book, cid):
     await fx.trade("ETHUSDT", 2500.0)
