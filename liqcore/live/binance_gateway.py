@@ -365,10 +365,19 @@ class BinanceGateway(VenueGateway):
         return [str(r.get("clientOrderId") or r.get("orderId") or "") for r in before if isinstance(r, dict)]
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
-        try:
-            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
-        except (BinanceAPIError, BinanceTransportError) as exc:
-            raise GatewayError(f"binance close_position {symbol}: {exc}") from None
+        """Market-close ``symbol``'s position (reduce-only).  The position is read first
+        (``GET /fapi/v3/positionRisk``): a read answered with an unknown outcome (HTTP 5xx / 408, -1006, -1007, a
+        timeout) or a rate limit is asked again (4 tries, backing off; nothing is sent yet, so a retry is safe),
+        else a close the engine never sends again leaves the position past its hold (as chaos bybit seed 8)."""
+        rows: list = []
+        for i in range(4):
+            try:
+                rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
+                break
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                if _what(exc) not in (UNKNOWN, RATE_LIMITED) or i == 3:
+                    raise GatewayError(f"binance close_position {symbol}: {exc}") from None
+                await asyncio.sleep(self.retry_backoff * (i + 1))
         amt = sum(float(r.get("positionAmt") or 0) for r in rows if r.get("symbol") == symbol)
         if amt == 0:
             return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
