@@ -396,6 +396,41 @@ def test_entry_filled_while_mute_and_cancelled_at_its_timeout_gets_its_exits_aft
 
 
 @pytest.mark.integration
+def test_order_query_that_finds_trades_the_mute_stream_missed_books_them_before_it_answers():
+    """The entry fills while the user stream is mute and the mute is not yet found (a stop or a cancel right after
+    it): the cancel's order query (GET /fapi/v1/order: FILLED, executedQty 0.5) shows a trade the stream never
+    brought, so the gateway reconciles GET /fapi/v1/userTrades before it answers: the fill is booked once, with
+    the venue's trade id, by the time the cancel returns (not made up later from the order's state), and the
+    reconnect's reconciliation books nothing again."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, heartbeat=5.0)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(entry("gap-1"))
+                fb.mute_user_stream = True
+                await fb.trade("ETHUSDT", 2496.0)
+                u = await gw.cancel("ETHUSDT", "gap-1")
+                assert u.status == "filled" and gw.stats["reconnects"] == 0
+                fills = [f for f in rec.fills if f.kind == "entry"]
+                assert len(fills) == 1 and fills[0].client_id == "gap-1" and fills[0].qty == 0.5
+                assert gw.stats["gap_reconciles"] == 1
+                fb.mute_user_stream = False
+                assert fb.drop() >= 1  # the reconnect's reconciliation: nothing booked again
+                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+                await rec.wait(lambda: len(_open_exits(fb)) == 2)
+                await asyncio.sleep(0.5)
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+                await invariants(fb, gw, rec)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
 def test_user_stream_is_opened_again_before_the_24_hour_limit_and_nothing_is_booked_twice():
     """User Data Streams, Connect: "A single connection is only valid for 24 hours": the gateway opens a new one
     before (here after 0.5 s) and reconciles; a fill before the switch is booked once."""
