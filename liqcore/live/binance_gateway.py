@@ -131,13 +131,17 @@ class BinanceGateway(VenueGateway):
         self._algo_cid: dict[str, str] = {}  # clientAlgoId -> entry client_id
         self._triggered: dict[str, tuple[str, str]] = {}  # order id a conditional order triggered -> (entry cid, kind)
         self._cancelling: set[str] = set()  # clientAlgoIds we asked the venue to cancel (their CANCELED is ours)
+        #: orderId -> the quantity of its trades booked (stream or reconciliation): an order query reporting more
+        #: (executedQty) shows trades the user stream missed (:meth:`_missed_fills`)
+        self._exec_qty: dict[str, float] = {}
+        self._conn_ms = 0  # when the current user-stream connection opened (venue ms): a reconcile's start
         #: the user-stream events asked for (the private route's ``events`` allow list)
         self.user_events = tuple(user_events)
         self._init_stream_state()
         self.connected = asyncio.Event()
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
-                      "brackets": 0, "bad_events": 0, "listen_key_renewed": 0, "exits_lost": 0, "exits_replaced": 0,
+                      "brackets": 0, "bad_events": 0, "listen_key_renewed": 0, "gap_reconciles": 0, "exits_lost": 0, "exits_replaced": 0,
                       "exits_closed": 0}
 
     # ------------------------------------------------------------------ lifecycle
@@ -249,6 +253,8 @@ class BinanceGateway(VenueGateway):
                 kind = self._intents[cid].kind if cid in self._intents else u.kind
                 u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
                 self._orders[(cid, kind)] = u
+                self._entry_done(u)
+                await self._missed_fills(u)
                 return u
             await asyncio.sleep(self.retry_backoff * (i + 1))
         if required:
@@ -257,6 +263,36 @@ class BinanceGateway(VenueGateway):
 
     async def query(self, symbol: str, client_id: str) -> OrderUpdate | None:
         return await self._query(symbol, client_id, required=True)
+
+    def _booked(self, order_id: str, qty: float) -> None:
+        if order_id:
+            self._exec_qty[order_id] = self._exec_qty.get(order_id, 0.0) + qty
+            if len(self._exec_qty) > 8192:
+                self._exec_qty.pop(next(iter(self._exec_qty)))
+
+    async def _missed_fills(self, u: OrderUpdate) -> None:
+        """An order query answered ``u`` with more executed (executedQty) than the trades booked for it: the user
+        stream missed them (mute or down, not yet found so).  The trades since the current connection opened are
+        reconciled now (:meth:`_book_trades`, once each), before the query's answer is used: a stop or a cancel
+        right after a fill on a mute stream books the venue's trades, not a fill made up from the order's state
+        (as chaos case bybit-sl-fill-while-mute on Bybit).  A failed reconcile is logged; the reconnect's runs later."""
+        if not u.venue_order_id or u.filled_qty <= self._exec_qty.get(u.venue_order_id, 0.0) + 1e-12:
+            return
+        self.stats["gap_reconciles"] += 1
+        log.warning("binance %s: the venue reports %g executed, %g seen on the user stream: reconciling trades",
+                    u.client_id, u.filled_qty, self._exec_qty.get(u.venue_order_id, 0.0))
+        await self._book_trades({u.symbol}, self._conn_ms or self.rest.now_ms() - 3_600_000)
+
+    def _entry_done(self, u: OrderUpdate) -> None:
+        """An entry with a bracket found filled (or cancelled after a partial fill) by an order query rather than
+        by the stream (a cancel at the entry's timeout, an unknown create resolved, a reconnect's re-query, while
+        the user stream was mute or down): its exits go out at once, as on the stream's ``ORDER_TRADE_UPDATE``
+        (:meth:`_place_bracket` places them once).  Without this the entry, known final, is never asked about
+        again and its position stays without take-profit and stop-loss (chaos seed binance-3)."""
+        br = self._bracket.get(u.symbol)
+        if u.kind == "entry" and br is not None and br["cid"] == u.client_id and not br["placed"] and (
+                u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
+            self._spawn(self._place_bracket(u.symbol, u.filled_qty))
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
         """Cancel by client id.  A cancel whose outcome is unknown (-1006, -1007, HTTP 408/5xx, a timeout) is never
@@ -353,10 +389,19 @@ class BinanceGateway(VenueGateway):
         return [str(r.get("clientOrderId") or r.get("orderId") or "") for r in before if isinstance(r, dict)]
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
-        try:
-            rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
-        except (BinanceAPIError, BinanceTransportError) as exc:
-            raise GatewayError(f"binance close_position {symbol}: {exc}") from None
+        """Market-close ``symbol``'s position (reduce-only).  The position is read first
+        (``GET /fapi/v3/positionRisk``): a read answered with an unknown outcome (HTTP 5xx / 408, -1006, -1007, a
+        timeout) or a rate limit is asked again (4 tries, backing off; nothing is sent yet, so a retry is safe),
+        else a close the engine never sends again leaves the position past its hold (as chaos bybit seed 8)."""
+        rows: list = []
+        for i in range(4):
+            try:
+                rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
+                break
+            except (BinanceAPIError, BinanceTransportError) as exc:
+                if _what(exc) not in (UNKNOWN, RATE_LIMITED) or i == 3:
+                    raise GatewayError(f"binance close_position {symbol}: {exc}") from None
+                await asyncio.sleep(self.retry_backoff * (i + 1))
         amt = sum(float(r.get("positionAmt") or 0) for r in rows if r.get("symbol") == symbol)
         if amt == 0:
             return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
@@ -602,6 +647,7 @@ class BinanceGateway(VenueGateway):
             self._orders[(cid, kind)] = u
             await self._emit(self._update_cbs, u)
             if fill is not None and self._first_seen(fill.exec_id):
+                self._booked(u.venue_order_id, fill.qty)
                 fill = Fill(cid, fill.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker, fill.exec_id, kind, fill.ts_ns)
                 await self._emit(self._fill_cbs, fill)
             br = self._bracket.get(u.symbol)
@@ -683,7 +729,7 @@ class BinanceGateway(VenueGateway):
                     if ever:
                         self.stats["reconnects"] += 1
                         self._spawn(self._resync(connected_ms))
-                    connected_ms = self.rest.now_ms()
+                    connected_ms = self._conn_ms = self.rest.now_ms()
                     ever, backoff = True, 0.1
                     self.connected.set()
                     ka = asyncio.create_task(self._keepalive(ws))
@@ -721,10 +767,28 @@ class BinanceGateway(VenueGateway):
         """After a reconnect: report the fills and order changes missed while the stream was down (trades from
         ``GET /fapi/v1/userTrades`` since the previous connection, de-duplicated with the stream's ids), then
         re-query the orders still believed live and the positions."""
-        by_oid = {u.venue_order_id: (cid, kind) for (cid, kind), u in self._orders.items() if u.venue_order_id}
-        by_oid.update(self._triggered)  # (the orders conditional TP/SLs triggered, named by their ALGO_UPDATE)
         symbols = {u.symbol for u in self._orders.values() if u.symbol and u.status not in _TERMINAL} | set(self._bracket) | \
             {s for s, q in self._pos_qty.items() if q}
+        await self._book_trades(symbols, since_ms)
+        for kind, u in await self._requery_live(self._query):
+            br = self._bracket.get(u.symbol)
+            if kind == "entry" and br is not None and br["cid"] == u.client_id and u.status == "filled":
+                self._spawn(self._place_bracket(u.symbol, u.filled_qty))
+        try:
+            await self.positions()
+        except GatewayError:
+            return
+        for sym, br in list(self._bracket.items()):
+            if br["placed"] and not self._pos_qty.get(sym):
+                self._spawn(self._clear_bracket(sym))  # closed while the stream was down
+        await self._check_exits()
+
+    async def _book_trades(self, symbols, since_ms: int) -> None:
+        """Book the trades of ``symbols`` since ``since_ms`` (``GET /fapi/v1/userTrades``) the stream did not bring,
+        each once (de-duplicated with the stream's ids); a trade of an order we do not know by id (a triggered
+        TP/SL) is named by the symbol's bracket."""
+        by_oid = {u.venue_order_id: (cid, kind) for (cid, kind), u in self._orders.items() if u.venue_order_id}
+        by_oid.update(self._triggered)  # (the orders conditional TP/SLs triggered, named by their ALGO_UPDATE)
         for sym in sorted(symbols):
             try:
                 trades = await self.rest.request("GET", "/fapi/v1/userTrades", {"symbol": sym, "startTime": max(since_ms - 1000, 0)})
@@ -749,18 +813,7 @@ class BinanceGateway(VenueGateway):
                     above = price >= (it.take_profit or math.inf) if it.side == "buy" else price <= (it.take_profit or -math.inf)
                     kind = "tp" if above else "sl"
                 self._first_seen(exec_id)
+                self._booked(str(t.get("orderId") or ""), qty)
                 await self._emit(self._fill_cbs, Fill(cid or str(t.get("orderId")), sym, side, price, qty,
                                                       float(t.get("commission") or 0), bool(t.get("maker")), exec_id, kind or "entry",
                                                       int(t.get("time") or 0) * 1_000_000))
-        for kind, u in await self._requery_live(self._query):
-            br = self._bracket.get(u.symbol)
-            if kind == "entry" and br is not None and br["cid"] == u.client_id and u.status == "filled":
-                self._spawn(self._place_bracket(u.symbol, u.filled_qty))
-        try:
-            await self.positions()
-        except GatewayError:
-            return
-        for sym, br in list(self._bracket.items()):
-            if br["placed"] and not self._pos_qty.get(sym):
-                self._spawn(self._clear_bracket(sym))  # closed while the stream was down
-        await self._check_exits()

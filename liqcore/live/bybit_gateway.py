@@ -133,12 +133,15 @@ class BybitGateway(VenueGateway):
         self._positions: dict[str, PositionInfo] = {}
         self._seen_exec: deque[str] = deque(maxlen=8192)
         self._seen_exec_set: set[str] = set()
+        #: venue orderId -> the quantity of its executions booked (stream or reconciliation): an order query that
+        #: reports more (cumExecQty) shows executions the private stream missed (:meth:`_missed_executions`)
+        self._exec_qty: dict[str, float] = {}
         self._changed = asyncio.Condition()
         self._last_connect_ms = 0
         self._resync_task: asyncio.Task | None = None
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"creates": 0, "create_retries": 0, "ambiguous": 0, "duplicates_resolved": 0,
-                      "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0, "banned": 0}
+                      "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0, "banned": 0, "gap_reconciles": 0}
         self._started = False
         # (symbol, side) -> the create body of a bracketed post-only limit entry as bytes fragments around
         # its variable slots (qty, price, client id, TP, SL); see prebuild()
@@ -455,8 +458,26 @@ class BybitGateway(VenueGateway):
                 except ValueError:
                     continue
                 self._store(u)
+                await self._missed_executions(u)
                 return u
         return None
+
+    async def _missed_executions(self, u: OrderUpdate) -> None:
+        """An order query answered ``u`` with more executed (cumExecQty) than the executions booked for it: the
+        private stream missed them (mute, or down, and not yet found so).  The executions since the last sync
+        are reconciled now (:meth:`_book_executions`, once each by execId), before the query's answer is used:
+        a stop right after a fill on a mute socket (the stop's cancel finds the entry gone and asks) books the
+        entry's fill and those of its attached TP/SL (empty orderLinkId), not a fill made up from the order's
+        state (chaos case bybit-sl-fill-while-mute).  A failed reconcile is logged; the reconnect's runs later."""
+        if not u.venue_order_id or u.filled_qty <= self._exec_qty.get(u.venue_order_id, 0.0) + 1e-12:
+            return
+        self.stats["gap_reconciles"] += 1
+        log.warning("bybit %s: the venue reports %g executed, %g seen on the private stream: reconciling executions",
+                    u.client_id, u.filled_qty, self._exec_qty.get(u.venue_order_id, 0.0))
+        try:
+            await self._book_executions({u.symbol}, self._synced_ms or self._last_connect_ms)
+        except (BybitAPIError, BybitTransportError, GatewayError) as exc:
+            log.warning("bybit execution reconcile for %s failed: %s", u.client_id, exc)
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
         """Cancel ``client_id``; returns its terminal state (or the venue's view when it is already closed).
@@ -602,11 +623,23 @@ class BybitGateway(VenueGateway):
                 await asyncio.sleep(self.retry_backoff * attempt)
 
     async def close_position(self, symbol: str, client_id: str) -> OrderUpdate:
-        """Market-close ``symbol``'s position (reduce-only) with ``client_id`` as its orderLinkId."""
-        try:
-            rows = await self.rest.get_positions(self.category, symbol=symbol)
-        except (BybitAPIError, BybitTransportError) as exc:
-            raise GatewayError(f"bybit close_position {symbol}: {exc}") from None
+        """Market-close ``symbol``'s position (reduce-only) with ``client_id`` as its orderLinkId.  The position
+        is read first (``GET /v5/position/list``): a read that fails with a server error, a timeout or a rate
+        limit is asked again (4 tries, backing off; nothing is sent yet, so a retry is safe), else a close the
+        engine never sends again would leave the position past its hold (chaos bybit seed 8)."""
+        rows: list[dict] = []
+        for i in range(4):
+            try:
+                rows = await self.rest.get_positions(self.category, symbol=symbol)
+                break
+            except BybitBanned as exc:
+                raise GatewayError(f"bybit close_position {symbol}: {exc.line}") from None
+            except (BybitAPIError, BybitTransportError) as exc:
+                again = isinstance(exc, (BybitTransportError, BybitRateLimited)) or \
+                    CODES.what(exc.ret_code) in (UNKNOWN, RATE_LIMITED)
+                if not again or i == 3:
+                    raise GatewayError(f"bybit close_position {symbol}: {exc}") from None
+                await asyncio.sleep(self.retry_backoff * (i + 1))
         pos = None
         for r in rows:
             try:
@@ -732,6 +765,10 @@ class BybitGateway(VenueGateway):
                 self._seen_exec_set.discard(self._seen_exec[0])
             self._seen_exec.append(f.exec_id)
             self._seen_exec_set.add(f.exec_id)
+        if order_id:
+            self._exec_qty[order_id] = self._exec_qty.get(order_id, 0.0) + f.qty
+            if len(self._exec_qty) > 8192:
+                self._exec_qty.pop(next(iter(self._exec_qty)))
         cid, kind = f.client_id, f.kind
         if cid and cid in self._intents and kind == "entry":
             kind = self._intents[cid].kind
@@ -786,17 +823,7 @@ class BybitGateway(VenueGateway):
         try:
             live = [u for u in list(self._orders.values()) if u.status not in _TERMINAL and u.symbol]
             symbols = {u.symbol for u in live} | set(self._bracket) | {s for s, p in self._positions.items() if p.size > 0}
-            for sym in sorted(symbols):
-                execs = await self.rest.get_executions(self.category, symbol=sym, start_ms=max(since_ms - 1000, 0),
-                                                       all_pages=True)
-                for e in reversed(execs):
-                    try:
-                        f = parse_execution(e)
-                    except ValueError:
-                        self.stats["bad_pushes"] += 1
-                        continue
-                    if f is not None:
-                        await self._handle_fill(f, e.get("orderId", ""))
+            await self._book_executions(symbols, since_ms)
             for u in live:
                 if u.venue_order_id:
                     rows = await self._find_order(u.symbol, order_id=u.venue_order_id)
@@ -812,6 +839,21 @@ class BybitGateway(VenueGateway):
             log.warning("bybit resync after reconnect failed: %s", exc)
         await self._notify()
         return ok
+
+    async def _book_executions(self, symbols, since_ms: int) -> None:
+        """Book the executions of ``symbols`` since ``since_ms`` (``GET /v5/execution/list``, every page, oldest
+        first), each once (:meth:`_handle_fill` drops an execId already booked)."""
+        for sym in sorted(symbols):
+            execs = await self.rest.get_executions(self.category, symbol=sym, start_ms=max(since_ms - 1000, 0),
+                                                   all_pages=True)
+            for e in reversed(execs):
+                try:
+                    f = parse_execution(e)
+                except ValueError:
+                    self.stats["bad_pushes"] += 1
+                    continue
+                if f is not None:
+                    await self._handle_fill(f, e.get("orderId", ""))
 
     # ------------------------------------------------------------------ exits the venue cancels
     def _exit_gone(self, symbol: str, d: dict, reason: str) -> None:

@@ -365,6 +365,72 @@ def test_user_stream_open_but_mute_no_pong_is_found_dead_and_the_missed_fill_boo
 
 
 @pytest.mark.integration
+def test_entry_filled_while_mute_and_cancelled_at_its_timeout_gets_its_exits_after_the_reconnect():
+    """Chaos seed binance-3 (issue 67): the entry fills while the user stream is mute, then the engine cancels it
+    at its timeout: the cancel (-2011) and its order query (GET /fapi/v1/order: FILLED) learn the fill before the
+    stream does.  The reconciliation after the reconnect books the fill (userTrades) once and, though the order
+    query already said FILLED, places its take-profit and stop-loss at once."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, heartbeat=0.4)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(entry("mute-tmo-1"))
+                fb.mute_user_stream = True
+                await fb.trade("ETHUSDT", 2496.0)
+                u = await gw.cancel("ETHUSDT", "mute-tmo-1")  # (the engine's entry timeout)
+                assert u.status == "filled"
+                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                await rec.wait(lambda: len(_open_exits(fb)) == 2)  # the late fill's exits
+                fb.mute_user_stream = False
+                await asyncio.sleep(0.5)
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+                await invariants(fb, gw, rec)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_order_query_that_finds_trades_the_mute_stream_missed_books_them_before_it_answers():
+    """The entry fills while the user stream is mute and the mute is not yet found (a stop or a cancel right after
+    it): the cancel's order query (GET /fapi/v1/order: FILLED, executedQty 0.5) shows a trade the stream never
+    brought, so the gateway reconciles GET /fapi/v1/userTrades before it answers: the fill is booked once, with
+    the venue's trade id, by the time the cancel returns (not made up later from the order's state), and the
+    reconnect's reconciliation books nothing again."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, heartbeat=5.0)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(entry("gap-1"))
+                fb.mute_user_stream = True
+                await fb.trade("ETHUSDT", 2496.0)
+                u = await gw.cancel("ETHUSDT", "gap-1")
+                assert u.status == "filled" and gw.stats["reconnects"] == 0
+                fills = [f for f in rec.fills if f.kind == "entry"]
+                assert len(fills) == 1 and fills[0].client_id == "gap-1" and fills[0].qty == 0.5
+                assert gw.stats["gap_reconciles"] == 1
+                fb.mute_user_stream = False
+                assert fb.drop() >= 1  # the reconnect's reconciliation: nothing booked again
+                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+                await rec.wait(lambda: len(_open_exits(fb)) == 2)
+                await asyncio.sleep(0.5)
+                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+                await invariants(fb, gw, rec)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
 def test_user_stream_is_opened_again_before_the_24_hour_limit_and_nothing_is_booked_twice():
     """User Data Streams, Connect: "A single connection is only valid for 24 hours": the gateway opens a new one
     before (here after 0.5 s) and reconciles; a fill before the switch is booked once."""
@@ -398,6 +464,30 @@ async def _filled_with_exits(fb, gw, rec, cid):
     await fb.trade("ETHUSDT", 2496.0)
     await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
     await rec.wait(lambda: len([o for o in _algos(fb).values() if o.status == "Untriggered"]) == 2)
+
+
+@pytest.mark.integration
+def test_close_position_reads_the_position_again_after_a_server_error():
+    """"General Info", HTTP Return Codes: "HTTP 5XX return codes are used for internal errors; the issue is on
+    Binance's side ... the execution status is UNKNOWN".  The market close first reads the position
+    (GET /fapi/v3/positionRisk); a 5xx there, before any order is sent, was a failed close the engine never sent
+    again (the position outlived its hold, as chaos bybit seed 8).  The read is asked again and the reduce-only
+    close goes out: the venue ends flat."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await _filled_with_exits(fb, gw, rec, "cl-1")
+                fb.fail_next(2, status=500, path="/fapi/v3/positionRisk")
+                u = await gw.close_position("ETHUSDT", "cl-1-x")
+                assert u.status not in ("rejected", "cancelled"), u
+                await rec.wait(lambda: not fb.venue.positions.get("ETHUSDT") or fb.venue.positions["ETHUSDT"].size == 0)
+            finally:
+                await gw.close()
+
+    run(main())
 
 
 def _open_exits(fb):

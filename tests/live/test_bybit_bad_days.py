@@ -282,6 +282,82 @@ def test_mute_private_socket_is_found_by_its_missing_pong_and_the_missed_fill_bo
     run(main())
 
 
+async def _entry_and_stop_loss_while_mute(fx, gw, book, cid):
+    """An entry with its attached TP/SL fills while the private socket is mute, then its stop-loss triggers: two
+    executions the socket never pushes, the stop-loss's with ``stopOrderType`` PartialStopLoss and an empty
+    ``orderLinkId`` (Execution: "orderLinkId ... empty for ... TP/SL orders of a position")."""
+    await fx.trade("ETHUSDT", 2500.0)
+    intent = entry(gw, cid)
+    await gw.place(intent)
+    await until(lambda: any(u.client_id == cid and u.status == "new" for u in book.updates))
+    assert fx.stall("private") == 1
+    await fx.trade("ETHUSDT", intent.price - 0.05)  # the entry fills
+    await fx.trade("ETHUSDT", intent.stop_loss)  # its stop-loss triggers
+    await fx.trade("ETHUSDT", intent.stop_loss - 0.5)
+    sl = [e for e in fx.venue.executions if e["stopOrderType"]]
+    assert len(fx.venue.executions) == 2 and len(sl) == 1 and sl[0]["orderLinkId"] == ""
+    assert fx.venue.position("ETHUSDT").size == 0
+    return intent
+
+
+def _booked_once(book, cid):
+    fills = [f for f in book.fills if f.client_id == cid]
+    assert sorted(f.kind for f in fills) == ["entry", "sl"], fills
+    assert len({f.exec_id for f in fills}) == 2
+    assert sum(f.qty if f.side == "buy" else -f.qty for f in fills) == pytest.approx(0.0)
+
+
+@pytest.mark.integration
+def test_attached_stop_loss_execution_while_mute_is_booked_once_after_the_reconnect():
+    """Chaos case bybit-sl-fill-while-mute (issue 67): the entry's fill and its attached stop-loss's execution
+    (empty orderLinkId) both made while the socket is mute are booked once each by the reconciliation after the
+    reconnect (GET /v5/execution/list), the stop-loss's under its entry's client id as kind "sl"."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, ping_interval=0.3, pong_timeout=0.6, stale_after=60.0)
+            book = Book(gw)
+            await gw.start()
+            try:
+                await _entry_and_stop_loss_while_mute(fx, gw, book, "msl-1")
+                await until(lambda: gw.stream.stats["reconnects"] >= 1 and gw.stream.connected.is_set())
+                await until(lambda: len([f for f in book.fills if f.client_id == "msl-1"]) >= 2, what="fills booked")
+                await until(lambda: gw._resync_task is not None and gw._resync_task.done())
+                await asyncio.sleep(0.3)
+                _booked_once(book, "msl-1")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_order_query_that_finds_fills_the_mute_socket_missed_books_them_before_it_answers():
+    """The same executions, but the socket's silence is not yet found (a stop right after them, as on SIGINT):
+    the order query of the entry (the stop's cancel finds it gone and asks; GET /v5/order/realtime says Filled,
+    cumExecQty 0.5) shows fills the socket never brought, so the gateway reconciles executions
+    (GET /v5/execution/list) before it answers: the entry's fill and its stop-loss's are booked once each, and
+    the reconnect's reconciliation later books nothing again."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx, ping_interval=0.3, pong_timeout=0.6, stale_after=60.0)
+            book = Book(gw)
+            await gw.start()
+            try:
+                await _entry_and_stop_loss_while_mute(fx, gw, book, "msl-2")
+                assert not gw.stream.stats["pong_timeouts"]  # (the silence not found yet)
+                u = await gw.query("ETHUSDT", "msl-2")
+                assert u.status == "filled"
+                _booked_once(book, "msl-2")
+                await until(lambda: gw.stream.stats["reconnects"] >= 1 and gw.stream.connected.is_set())
+                await until(lambda: gw._resync_task is not None and gw._resync_task.done())
+                await asyncio.sleep(0.3)
+                _booked_once(book, "msl-2")
+            finally:
+                await gw.close()
+
+    run(main())
+
+
 @pytest.mark.integration
 def test_fills_during_a_disconnect_are_reconciled_once_after_reconnect():
     """Execution (GET /v5/execution/list, since the last connection): fills made while the private stream could
@@ -314,6 +390,29 @@ def test_fills_during_a_disconnect_are_reconciled_once_after_reconnect():
                 assert sorted(live_exits(fx)) == ["PartialStopLoss"] * 2 + ["PartialTakeProfit"] * 2
                 assert not [e for e in book.protection if e["action"] == "lost"]
                 venue_matches_gateway(fx, gw)
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+@pytest.mark.integration
+def test_close_position_reads_the_position_again_after_a_server_error():
+    """Chaos bybit seed 8 (issue 67): the hold timeout's market close first reads the position
+    (GET /v5/position/list); an HTTP 500 there (nothing sent yet: "Error Codes", HTTP 5xx is the server's) was
+    a failed close the engine never sent again, and the position outlived its hold.  The read is asked again
+    (bounded, with backoff) and the reduce-only close goes out: the venue ends flat."""
+    async def main():
+        async with FakeExchange() as fx:
+            gw = make_gw(fx)
+            book = Book(gw)
+            await gw.start()
+            try:
+                await _filled_position(fx, gw, book, "cl-1")
+                fx.fail_next(2, status=500, path="/v5/position/list")
+                u = await gw.close_position("ETHUSDT", "cl-1-x")
+                assert u.status not in ("rejected", "cancelled"), u
+                await until(lambda: fx.venue.position("ETHUSDT").size == 0, what="the position closed")
             finally:
                 await gw.close()
 
