@@ -8,8 +8,9 @@
   ``rejected``), ``clOrdId`` from the client id.  An unknown outcome (a timeout, a 5xx, 50004, 51149:
   :mod:`liqcore.venues.okx.codes`) is asked for by ``clOrdId`` before any resend; an unknown cancel is sent again
   until OKX confirms the order gone.
-* Exits: on the entry's fill one reduce-only algo (``oco``, or ``conditional`` with one level) for the filled
-  contracts; what is left is cancelled when the position is flat.
+* Exits: on the entry's fill (pushed, or found by asking) one reduce-only algo (``oco``, or ``conditional`` with
+  one level) for the filled contracts; a placement of unknown outcome is asked for by ``algoClOrdId``, and still
+  unknown is said lost and placed again or the position closed; what is left is cancelled when flat.
 * Private sockets ``/ws/v5/private`` (``orders``, ``positions``) and ``/ws/v5/business`` (``orders-algo``), alive as
   OKX's "WebSocket: Connect" asks (``ping`` after silence, reconnect without ``pong``); after a gap the fills from
   ``GET /api/v5/trade/fills`` booked once, orders re-queried, pending algos polled
@@ -383,6 +384,11 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 kind = self._intents[cid].kind if cid in self._intents else u.kind
                 u = self._update(cid, kind, u)
                 self._orders[(cid, kind)] = u
+                br = self._bracket.get(inst)
+                if kind == "entry" and br is not None and br["cid"] == cid and not br["placed"]:
+                    # (a fill found by asking, e.g. a cancel refused as the entry filled while the socket was
+                    # mute: the exits go out now, not after the reconnect, which finds the order final)
+                    self._spawn(self._after_entry_state(inst, cid, u))
                 return u
             await asyncio.sleep(self.retry_backoff * (i + 1))
         if required:
@@ -562,7 +568,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
             # (the contracts the venue says filled: a push seen earlier may have said fewer, or 0 while live)
             self._filled_ct[cid] = max(self._filled_ct.get(cid, Decimal(0)),
                                        Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
-            await self._place_bracket(inst)
+            await self._protect(inst)
 
     async def _place_bracket(self, inst: str, suffix: str = "-b") -> bool:
         """Place the take-profit / stop-loss algo of ``inst``'s bracket for the contracts filled (its
@@ -575,6 +581,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
         if intent is None or not sz:
             return False
         br["placed"] = True
+        br.pop("unknown", None)
         close = "sell" if intent.side == "buy" else "buy"
         acl = self.cl_ord_id(br["cid"], suffix)
         br["acl"] = acl
@@ -598,7 +605,8 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 br["algoId"] = str((rows or [{}])[0].get("algoId") or "")
                 return True
             except OkxAPIError as exc:
-                if exc.code == ERR_DUPLICATE:
+                if exc.code == ERR_DUPLICATE:  # (placed by an earlier attempt whose answer was lost)
+                    await self._algo_placed(br, acl)
                     return True
                 if isinstance(exc, OkxRateLimited):
                     await asyncio.sleep(self.retry_backoff * attempt)
@@ -609,18 +617,49 @@ class OkxGateway(OkxRecovery, VenueGateway):
                     await self._emit(self._update_cbs, OrderUpdate(br["cid"], "rejected", intent.symbol,
                                                                    reason=explain(exc.code, exc.msg), kind=k, ts_ns=time.time_ns()))
                 return False
-            except OkxTransportError:
-                try:
-                    rows = await self.rest.request("GET", "/api/v5/trade/orders-algo-pending",
-                                                   {"ordType": body["ordType"], "algoClOrdId": acl})
-                    if rows:
-                        br["algoId"] = str(rows[0].get("algoId") or "")
-                        return True
-                except (OkxAPIError, OkxTransportError):
-                    pass
+            except OkxTransportError as exc:
+                self.stats["ambiguous"] += 1
+                br["unknown"] = f"outcome unknown ({exc.reason})"
+                if await self._algo_placed(br, acl):
+                    return True
                 await asyncio.sleep(self.retry_backoff * attempt)
-        log.error("okx take-profit/stop-loss of %s not confirmed after %d attempts", br["cid"], self.max_create_attempts)
+        log.error("okx take-profit/stop-loss of %s: outcome unknown after %d attempts (%s)", br["cid"],
+                  self.max_create_attempts, br.get("unknown", ""))
         return False
+
+    async def _algo_placed(self, br: dict, acl: str) -> bool:
+        """Whether OKX holds the algo ``acl`` whose placement had an unknown outcome, asked for by ``algoClOrdId``
+        (OKX v5 "Get algo order details", ``GET /api/v5/trade/order-algo``: ``algoId`` or ``algoClOrdId``; 51603
+        when there is none).  Found: its ``algoId`` kept (one ended already goes the lost-exit way)."""
+        try:
+            rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoClOrdId": acl})
+        except OkxAPIError as exc:
+            if exc.code != ERR_NO_ORDER:
+                log.warning("okx algo %s: not found out (%s)", acl, exc)
+            return False
+        except OkxTransportError as exc:
+            log.warning("okx algo %s: not found out (%s)", acl, exc.reason)
+            return False
+        row = (rows or [{}])[0]
+        if not row.get("algoId"):
+            return False
+        br["algoId"] = str(row["algoId"])
+        if str(row.get("state") or "") not in ("live", "pause", "effective", "partially_effective"):
+            self._spawn(self._on_algo(row))
+        return True
+
+    async def _protect(self, inst: str) -> None:
+        """Place ``inst``'s take-profit / stop-loss on the entry's fill; a placement whose outcome stays unknown
+        after every attempt is not left in silence: the position's exits are said lost and placed again, or the
+        position closed, within :attr:`EXIT_CONFIRM_S` (:meth:`_exit_lost`, the rule of an exit OKX ends)."""
+        br = self._bracket.get(inst)
+        if await self._place_bracket(inst) or br is None or self._bracket.get(inst) is not br:
+            return
+        if br["placed"] and not br.get("algoId") and br.get("unknown") and not br.get("refused"):
+            if br.get("acl") and await self._algo_placed(br, br["acl"]):  # (asked once more: OKX up again)
+                return
+            await self._exit_lost(inst, br, f"the take-profit/stop-loss placement's {br['unknown']} after "
+                                            f"{self.max_create_attempts} attempts")
 
     async def _clear_bracket(self, inst: str) -> None:
         """Cancel what is left of ``inst``'s take-profit / stop-loss algo (the position is flat).  A cancel whose
@@ -676,7 +715,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
             br = self._bracket.get(inst)
             if br is not None and br["cid"] == cid and not br["placed"] and (
                     u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
-                self._spawn(self._place_bracket(inst))
+                self._spawn(self._protect(inst))
 
     async def _handle(self, msg: dict) -> None:
         arg = msg.get("arg") or {}

@@ -178,7 +178,7 @@ class OkxRecovery:
         self.stats["exits_lost"] += 1
         self._protection(sym, kind, "lost", reason, client_id=br["cid"], algo_id=br.get("algoId", ""))
         gen = br["gen"] = br.get("gen", 0) + 1
-        br.update(placed=False, algoId="", acl="", refused="")
+        br.update(placed=False, algoId="", acl="", refused="", unknown="")
         self._filled_ct[br["cid"]] = _dec(abs(pos))  # the position's contracts, at the same levels
         try:
             ok = await asyncio.wait_for(self._replace_exit(inst, br, f"-b{gen}"), self.EXIT_CONFIRM_S)
