@@ -625,7 +625,26 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 await asyncio.sleep(self.retry_backoff * attempt)
         log.error("okx take-profit/stop-loss of %s: outcome unknown after %d attempts (%s)", br["cid"],
                   self.max_create_attempts, br.get("unknown", ""))
+        br.setdefault("stale", []).append(acl)  # (OKX may hold it after all: cancelled once found, see _cancel_stale)
         return False
+
+    async def _cancel_stale(self, inst: str, br: dict) -> None:
+        """Cancel the algos of ``br``'s placements of unknown outcome (``stale`` algoClOrdIds) that OKX holds live
+        after all, once the bracket has another algo or the position is flat: no second exit left behind.  One
+        still not found out is kept for the next call."""
+        for acl in list(br.get("stale") or ()):
+            try:
+                rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoClOrdId": acl})
+                row = (rows or [{}])[0]
+                if str(row.get("state") or "") in ("live", "pause") and row.get("algoId"):
+                    await self.rest.request("POST", "/api/v5/trade/cancel-algos",
+                                            body=[{"instId": inst, "algoId": str(row["algoId"])}], limiter=self.algo_limiter)
+            except OkxAPIError as exc:
+                if exc.code != ERR_NO_ORDER and exc.code not in ERR_CANCEL_FAILED:
+                    continue
+            except OkxTransportError:
+                continue
+            br["stale"].remove(acl)
 
     async def _algo_placed(self, br: dict, acl: str) -> bool:
         """Whether OKX holds the algo ``acl`` whose placement had an unknown outcome, asked for by ``algoClOrdId``
@@ -666,6 +685,8 @@ class OkxGateway(OkxRecovery, VenueGateway):
         outcome is unknown is never taken as done: the algo is asked for (``GET /api/v5/trade/order-algo``) and
         the cancel sent again while OKX still holds it live (``max_create_attempts`` times)."""
         br = self._bracket.pop(inst, None)
+        if br is not None and br.get("stale"):
+            await self._cancel_stale(inst, br)
         if br is None or not br.get("algoId"):
             return
         last = ""

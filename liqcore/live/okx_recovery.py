@@ -188,6 +188,8 @@ class OkxRecovery:
             self.stats["exits_replaced"] += 1
             self._protection(sym, kind, "replaced", f"algo order {br['acl']} live at the same levels", client_id=br["cid"],
                              algo_id=br["algoId"])
+            if br.get("stale"):  # (an earlier placement of unknown outcome OKX holds after all: cancelled)
+                await self._cancel_stale(inst, br)
             return
         why = br.get("refused") or f"no live exit confirmed within {self.EXIT_CONFIRM_S:g} s"
         close_id = f"{br['cid'][:32]}-x{gen}"

@@ -725,3 +725,31 @@ def test_exit_placement_unknown_after_every_attempt_is_said_lost_and_placed_agai
             finally:
                 await gw.close()
     run(main())
+
+
+def test_exit_placement_unknown_but_created_is_cancelled_once_its_replacement_is_live():
+    """Every ``POST /api/v5/trade/order-algo`` answered 503 AFTER OKX created the algo, and every ``GET
+    /api/v5/trade/order-algo`` asking for it answered 503 too: the gateway cannot know, says "lost" and places the
+    exits again; once the replacement is live the first algo, found by its algoClOrdId, is cancelled: one exit
+    for the position, not two."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.fail_next(2 * gw.max_create_attempts + 1, status=503, path="/api/v5/trade/order-algo", process=True)
+                await fo.trade(INST, 2496.2)
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
+                await rec.wait(lambda: len([a for a in fo.algos().values() if a["state"] == "live"]) == 1)
+                (live,) = [a for a in fo.algos().values() if a["state"] == "live"]
+                assert live["algoClOrdId"] == gw._bracket[INST]["acl"] and live["sz"] == "5"
+                assert len(fo.algos()) == 2 and not gw._bracket[INST].get("stale")
+                assert_invariants(fo, gw, rec)
+            finally:
+                await gw.close()
+    run(main())
