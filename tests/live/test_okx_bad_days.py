@@ -649,7 +649,7 @@ def test_entry_filled_while_mute_then_cancelled_at_its_timeout_gets_its_exits():
     then, at once; the fill is booked once after the reconnect (``GET /api/v5/trade/fills``)."""
     async def main():
         async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=3.0)
+            gw = make_gw(fo, ping_interval=5.0)
             rec = GatewayRecorder(gw, default_timeout=10.0)
             await gw.start()
             try:
@@ -659,10 +659,10 @@ def test_entry_filled_while_mute_then_cancelled_at_its_timeout_gets_its_exits():
                 await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
                 u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # (the engine's entry timeout)
                 assert u.status == "filled" and gw.stats["reconnects"] == 0
-                await rec.wait(lambda: len(fo.algos()) == 1, timeout=2.0)  # before the reconnect (3-6 s away)
+                await rec.wait(lambda: len(fo.algos()) == 1, timeout=4.0)  # before the reconnect (>= 10 s away)
                 (algo,) = fo.algos().values()
                 assert algo["state"] == "live" and algo["sz"] == "5"
-                await rec.wait(lambda: gw.stats["resyncs"] == 1 and len(rec.fills) == 1)
+                await rec.wait(lambda: gw.stats["resyncs"] == 1 and len(rec.fills) == 1, timeout=25.0)
                 assert len(fo.algos()) == 1
                 assert_invariants(fo, gw, rec)
             finally:
