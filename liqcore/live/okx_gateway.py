@@ -251,7 +251,19 @@ class OkxGateway(OkxRecovery, VenueGateway):
             await self.close()
             raise GatewayError(f"okx private stream: {why}")
 
+    #: how long the last reading of the fills at :meth:`close` may take (s)
+    CLOSE_FILLS_S = 3.0
+
     async def close(self) -> None:
+        """Stop.  A stop while the private socket is open but mute (or down) would lose the fills of that gap,
+        never healed by a reconnect: the fills are read once more (``GET /api/v5/trade/fills``, booked once, the
+        same as after a reconnect) within :attr:`CLOSE_FILLS_S`, then the sockets and the session close."""
+        if self._session is not None and not self._closing:
+            try:
+                await asyncio.wait_for(self._missed_fills(), self.CLOSE_FILLS_S)
+            except (OkxAPIError, OkxTransportError, GatewayError, asyncio.TimeoutError) as exc:
+                log.warning("okx stop: the fills since the last private message could not be read: %s",
+                            exc or type(exc).__name__)
         await self._stop_tasks()
 
     async def load_instruments(self) -> dict[str, Instrument]:

@@ -24,6 +24,7 @@ REGRESSIONS: tuple[tuple[str, int, str], ...] = (
     ("binance", 3, "a fill while the user stream is mute (then reconnected) is not booked and gets no exits in 30 s"),
     ("okx", 3, ""),
     ("okx", 5, ""),
+    ("okx", 15, ""),
 )
 
 

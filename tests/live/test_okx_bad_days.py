@@ -753,3 +753,26 @@ def test_exit_placement_unknown_but_created_is_cancelled_once_its_replacement_is
             finally:
                 await gw.close()
     run(main())
+
+
+def test_fills_while_mute_are_booked_once_when_the_gateway_stops_before_the_reconnect():
+    """Chaos ``("okx", 15)``: the entry fills while the private socket is open but mute and the run stops (SIGINT)
+    before the liveness rule reconnects: the stop reads ``GET /api/v5/trade/fills`` once more and books the fill
+    (once), so no fill of the gap is lost."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=5.0)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            fo.mute("private")
+            await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+            assert fo.fills() and rec.fills == []
+            await gw.close()
+            assert gw.stats["reconnects"] == 0
+            assert [(f.client_id, f.kind, f.exec_id) for f in rec.fills] == [
+                ("lc-ETH-1-abc123", "entry", f"{INST}-{fo.fills()[0]['tradeId']}")]
+            await gw.close()  # (closed already: nothing read, nothing booked again)
+            assert len(rec.fills) == 1
+    run(main())
