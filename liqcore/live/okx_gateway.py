@@ -887,10 +887,12 @@ class OkxGateway(OkxRecovery, VenueGateway):
         """After a reconnect: book the fills missed during the gap (:meth:`_missed_fills`), re-query the orders
         still believed live (their missed changes are reported; an entry filled meanwhile gets its take-profit /
         stop-loss at once) and the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
+        since = self._last_rx_ms
         try:
-            await self._missed_fills()
+            await self._missed_fills(since)
         except (OkxAPIError, OkxTransportError) as exc:
-            log.error("okx private stream gap: the missed fills could not be fetched: %s", exc)
+            log.warning("okx private stream gap: the missed fills could not be fetched (%s); asking again", exc)
+            self._spawn(self._missed_fills_until_read(since, exc))
         for _kind, u in await self._requery_live(self._query):
             await self._after_entry_state(self._inst(u.symbol), u.client_id, u)
         try:

@@ -776,3 +776,26 @@ def test_fills_while_mute_are_booked_once_when_the_gateway_stops_before_the_reco
             await gw.close()  # (closed already: nothing read, nothing booked again)
             assert len(rec.fills) == 1
     run(main())
+
+
+def test_missed_fills_whose_first_reading_fails_are_asked_for_again():
+    """Chaos ``("okx", 17)``: after a private stream gap ``GET /api/v5/trade/fills`` is answered 500 (OKX v5
+    "Error Code": a 5xx, try again): the fills of the gap are asked for again from the same start, backing off,
+    and the entry's fill is booked once (before: not until the next gap, the engine's position 0 beside OKX's)."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.3)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.mute("private")
+                fo.fail_next(2, status=500, path="/api/v5/trade/fills")
+                await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+                await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
+                assert len(fo.requests_to("/api/v5/trade/fills", "GET")) >= 3 and gw.stats["reconnects"] == 1
+                assert_invariants(fo, gw, rec)
+            finally:
+                await gw.close()
+    run(main())
