@@ -8,8 +8,9 @@
   ``rejected``), ``clOrdId`` from the client id.  An unknown outcome (a timeout, a 5xx, 50004, 51149:
   :mod:`liqcore.venues.okx.codes`) is asked for by ``clOrdId`` before any resend; an unknown cancel is sent again
   until OKX confirms the order gone.
-* Exits: on the entry's fill one reduce-only algo (``oco``, or ``conditional`` with one level) for the filled
-  contracts; what is left is cancelled when the position is flat.
+* Exits: on the entry's fill (pushed, or found by asking) one reduce-only algo (``oco``, or ``conditional`` with
+  one level) for the filled contracts; a placement of unknown outcome is asked for by ``algoClOrdId``, and still
+  unknown is said lost and placed again or the position closed; what is left is cancelled when flat.
 * Private sockets ``/ws/v5/private`` (``orders``, ``positions``) and ``/ws/v5/business`` (``orders-algo``), alive as
   OKX's "WebSocket: Connect" asks (``ping`` after silence, reconnect without ``pong``); after a gap the fills from
   ``GET /api/v5/trade/fills`` booked once, orders re-queried, pending algos polled
@@ -250,7 +251,19 @@ class OkxGateway(OkxRecovery, VenueGateway):
             await self.close()
             raise GatewayError(f"okx private stream: {why}")
 
+    #: how long the last reading of the fills at :meth:`close` may take (s)
+    CLOSE_FILLS_S = 3.0
+
     async def close(self) -> None:
+        """Stop.  A stop while the private socket is open but mute (or down) would lose the fills of that gap,
+        never healed by a reconnect: the fills are read once more (``GET /api/v5/trade/fills``, booked once, the
+        same as after a reconnect) within :attr:`CLOSE_FILLS_S`, then the sockets and the session close."""
+        if self._session is not None and not self._closing:
+            try:
+                await asyncio.wait_for(self._missed_fills(), self.CLOSE_FILLS_S)
+            except (OkxAPIError, OkxTransportError, GatewayError, asyncio.TimeoutError) as exc:
+                log.warning("okx stop: the fills since the last private message could not be read: %s",
+                            exc or type(exc).__name__)
         await self._stop_tasks()
 
     async def load_instruments(self) -> dict[str, Instrument]:
@@ -383,6 +396,11 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 kind = self._intents[cid].kind if cid in self._intents else u.kind
                 u = self._update(cid, kind, u)
                 self._orders[(cid, kind)] = u
+                br = self._bracket.get(inst)
+                if kind == "entry" and br is not None and br["cid"] == cid and not br["placed"]:
+                    # (a fill found by asking, e.g. a cancel refused as the entry filled while the socket was
+                    # mute: the exits go out now, not after the reconnect, which finds the order final)
+                    self._spawn(self._after_entry_state(inst, cid, u))
                 return u
             await asyncio.sleep(self.retry_backoff * (i + 1))
         if required:
@@ -562,7 +580,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
             # (the contracts the venue says filled: a push seen earlier may have said fewer, or 0 while live)
             self._filled_ct[cid] = max(self._filled_ct.get(cid, Decimal(0)),
                                        Decimal(self.contracts(u.symbol, u.filled_qty, check_min=False)))
-            await self._place_bracket(inst)
+            await self._protect(inst)
 
     async def _place_bracket(self, inst: str, suffix: str = "-b") -> bool:
         """Place the take-profit / stop-loss algo of ``inst``'s bracket for the contracts filled (its
@@ -575,6 +593,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
         if intent is None or not sz:
             return False
         br["placed"] = True
+        br.pop("unknown", None)
         close = "sell" if intent.side == "buy" else "buy"
         acl = self.cl_ord_id(br["cid"], suffix)
         br["acl"] = acl
@@ -598,7 +617,8 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 br["algoId"] = str((rows or [{}])[0].get("algoId") or "")
                 return True
             except OkxAPIError as exc:
-                if exc.code == ERR_DUPLICATE:
+                if exc.code == ERR_DUPLICATE:  # (placed by an earlier attempt whose answer was lost)
+                    await self._algo_placed(br, acl)
                     return True
                 if isinstance(exc, OkxRateLimited):
                     await asyncio.sleep(self.retry_backoff * attempt)
@@ -609,24 +629,76 @@ class OkxGateway(OkxRecovery, VenueGateway):
                     await self._emit(self._update_cbs, OrderUpdate(br["cid"], "rejected", intent.symbol,
                                                                    reason=explain(exc.code, exc.msg), kind=k, ts_ns=time.time_ns()))
                 return False
-            except OkxTransportError:
-                try:
-                    rows = await self.rest.request("GET", "/api/v5/trade/orders-algo-pending",
-                                                   {"ordType": body["ordType"], "algoClOrdId": acl})
-                    if rows:
-                        br["algoId"] = str(rows[0].get("algoId") or "")
-                        return True
-                except (OkxAPIError, OkxTransportError):
-                    pass
+            except OkxTransportError as exc:
+                self.stats["ambiguous"] += 1
+                br["unknown"] = f"outcome unknown ({exc.reason})"
+                if await self._algo_placed(br, acl):
+                    return True
                 await asyncio.sleep(self.retry_backoff * attempt)
-        log.error("okx take-profit/stop-loss of %s not confirmed after %d attempts", br["cid"], self.max_create_attempts)
+        log.error("okx take-profit/stop-loss of %s: outcome unknown after %d attempts (%s)", br["cid"],
+                  self.max_create_attempts, br.get("unknown", ""))
+        br.setdefault("stale", []).append(acl)  # (OKX may hold it after all: cancelled once found, see _cancel_stale)
         return False
+
+    async def _cancel_stale(self, inst: str, br: dict) -> None:
+        """Cancel the algos of ``br``'s placements of unknown outcome (``stale`` algoClOrdIds) that OKX holds live
+        after all, once the bracket has another algo or the position is flat: no second exit left behind.  One
+        still not found out is kept for the next call."""
+        for acl in list(br.get("stale") or ()):
+            try:
+                rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoClOrdId": acl})
+                row = (rows or [{}])[0]
+                if str(row.get("state") or "") in ("live", "pause") and row.get("algoId"):
+                    await self.rest.request("POST", "/api/v5/trade/cancel-algos",
+                                            body=[{"instId": inst, "algoId": str(row["algoId"])}], limiter=self.algo_limiter)
+            except OkxAPIError as exc:
+                if exc.code != ERR_NO_ORDER and exc.code not in ERR_CANCEL_FAILED:
+                    continue
+            except OkxTransportError:
+                continue
+            br["stale"].remove(acl)
+
+    async def _algo_placed(self, br: dict, acl: str) -> bool:
+        """Whether OKX holds the algo ``acl`` whose placement had an unknown outcome, asked for by ``algoClOrdId``
+        (OKX v5 "Get algo order details", ``GET /api/v5/trade/order-algo``: ``algoId`` or ``algoClOrdId``; 51603
+        when there is none).  Found: its ``algoId`` kept (one ended already goes the lost-exit way)."""
+        try:
+            rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoClOrdId": acl})
+        except OkxAPIError as exc:
+            if exc.code != ERR_NO_ORDER:
+                log.warning("okx algo %s: not found out (%s)", acl, exc)
+            return False
+        except OkxTransportError as exc:
+            log.warning("okx algo %s: not found out (%s)", acl, exc.reason)
+            return False
+        row = (rows or [{}])[0]
+        if not row.get("algoId"):
+            return False
+        br["algoId"] = str(row["algoId"])
+        if str(row.get("state") or "") not in ("live", "pause", "effective", "partially_effective"):
+            self._spawn(self._on_algo(row))
+        return True
+
+    async def _protect(self, inst: str) -> None:
+        """Place ``inst``'s take-profit / stop-loss on the entry's fill; a placement whose outcome stays unknown
+        after every attempt is not left in silence: the position's exits are said lost and placed again, or the
+        position closed, within :attr:`EXIT_CONFIRM_S` (:meth:`_exit_lost`, the rule of an exit OKX ends)."""
+        br = self._bracket.get(inst)
+        if await self._place_bracket(inst) or br is None or self._bracket.get(inst) is not br:
+            return
+        if br["placed"] and not br.get("algoId") and br.get("unknown") and not br.get("refused"):
+            if br.get("acl") and await self._algo_placed(br, br["acl"]):  # (asked once more: OKX up again)
+                return
+            await self._exit_lost(inst, br, f"the take-profit/stop-loss placement's {br['unknown']} after "
+                                            f"{self.max_create_attempts} attempts")
 
     async def _clear_bracket(self, inst: str) -> None:
         """Cancel what is left of ``inst``'s take-profit / stop-loss algo (the position is flat).  A cancel whose
         outcome is unknown is never taken as done: the algo is asked for (``GET /api/v5/trade/order-algo``) and
         the cancel sent again while OKX still holds it live (``max_create_attempts`` times)."""
         br = self._bracket.pop(inst, None)
+        if br is not None and br.get("stale"):
+            await self._cancel_stale(inst, br)
         if br is None or not br.get("algoId"):
             return
         last = ""
@@ -676,7 +748,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
             br = self._bracket.get(inst)
             if br is not None and br["cid"] == cid and not br["placed"] and (
                     u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
-                self._spawn(self._place_bracket(inst))
+                self._spawn(self._protect(inst))
 
     async def _handle(self, msg: dict) -> None:
         arg = msg.get("arg") or {}
@@ -815,10 +887,12 @@ class OkxGateway(OkxRecovery, VenueGateway):
         """After a reconnect: book the fills missed during the gap (:meth:`_missed_fills`), re-query the orders
         still believed live (their missed changes are reported; an entry filled meanwhile gets its take-profit /
         stop-loss at once) and the positions (a position closed meanwhile clears its take-profit / stop-loss)."""
+        since = self._last_rx_ms
         try:
-            await self._missed_fills()
+            await self._missed_fills(since)
         except (OkxAPIError, OkxTransportError) as exc:
-            log.error("okx private stream gap: the missed fills could not be fetched: %s", exc)
+            log.warning("okx private stream gap: the missed fills could not be fetched (%s); asking again", exc)
+            self._spawn(self._missed_fills_until_read(since, exc))
         for _kind, u in await self._requery_live(self._query):
             await self._after_entry_state(self._inst(u.symbol), u.client_id, u)
         try:

@@ -47,14 +47,34 @@ class OkxRecovery:
     #: before the last message we saw may have been pushed after it
     FILLS_LOOKBACK_MS = 60_000
 
-    async def _missed_fills(self) -> int:
+    #: how long the fills of a gap are asked for again when the first reading fails (s), backing off to 2 s
+    FILLS_RETRY_S = 30.0
+
+    async def _missed_fills_until_read(self, since_ms: float, first: BaseException) -> None:
+        """The fills of a gap whose first reading failed (a 5xx, a timeout: OKX busy), asked for again from the
+        same start, backing off, for up to :attr:`FILLS_RETRY_S`: a fill of the gap is not left unbooked until
+        the next gap or the stop."""
+        last, delay = first, self.retry_backoff
+        t_end = time.monotonic() + self.FILLS_RETRY_S
+        while not self._closing and time.monotonic() < t_end:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            try:
+                await self._missed_fills(since_ms)
+                return
+            except (OkxAPIError, OkxTransportError) as exc:
+                last = exc
+        if not self._closing:
+            log.error("okx private stream gap: the missed fills could not be read in %.0f s: %s", self.FILLS_RETRY_S, last)
+
+    async def _missed_fills(self, since_ms: float | None = None) -> int:
         """The fills of a gap in the private stream, from OKX v5 "Get transaction details (last 3 days)"
         (``GET /api/v5/trade/fills``: newest first, ``limit`` <= 100, ``after`` = a ``billId`` pages to older
         rows, ``begin`` = the earliest ``ts`` in ms), from the last message seen before the gap (less
         :attr:`FILLS_LOOKBACK_MS`).  Each fill of ours not yet reported is booked, oldest first, EXACTLY ONCE
         (its id ``instId-tradeId`` is the one the ``orders`` channel gives); returns how many were booked."""
-        params = {"instType": "SWAP", "limit": str(self.FILLS_PAGE),
-                  "begin": str(int(self._last_rx_ms - self.FILLS_LOOKBACK_MS))}
+        since = self._last_rx_ms if since_ms is None else since_ms
+        params = {"instType": "SWAP", "limit": str(self.FILLS_PAGE), "begin": str(int(since - self.FILLS_LOOKBACK_MS))}
         rows: list[dict] = []
         for _ in range(self.FILLS_MAX_PAGES):
             page = await self.rest.request("GET", "/api/v5/trade/fills", params) or []
@@ -178,7 +198,7 @@ class OkxRecovery:
         self.stats["exits_lost"] += 1
         self._protection(sym, kind, "lost", reason, client_id=br["cid"], algo_id=br.get("algoId", ""))
         gen = br["gen"] = br.get("gen", 0) + 1
-        br.update(placed=False, algoId="", acl="", refused="")
+        br.update(placed=False, algoId="", acl="", refused="", unknown="")
         self._filled_ct[br["cid"]] = _dec(abs(pos))  # the position's contracts, at the same levels
         try:
             ok = await asyncio.wait_for(self._replace_exit(inst, br, f"-b{gen}"), self.EXIT_CONFIRM_S)
@@ -188,6 +208,8 @@ class OkxRecovery:
             self.stats["exits_replaced"] += 1
             self._protection(sym, kind, "replaced", f"algo order {br['acl']} live at the same levels", client_id=br["cid"],
                              algo_id=br["algoId"])
+            if br.get("stale"):  # (an earlier placement of unknown outcome OKX holds after all: cancelled)
+                await self._cancel_stale(inst, br)
             return
         why = br.get("refused") or f"no live exit confirmed within {self.EXIT_CONFIRM_S:g} s"
         close_id = f"{br['cid'][:32]}-x{gen}"

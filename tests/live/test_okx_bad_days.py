@@ -639,3 +639,163 @@ def test_exit_algo_cancel_answered_50004_when_flat_is_confirmed_gone(process):
             finally:
                 await gw.close()
     run(main())
+
+
+# ------------------------------------------------------------------------------- chaos regressions (issue 67)
+def test_entry_filled_while_mute_then_cancelled_at_its_timeout_gets_its_exits():
+    """Chaos ``("okx", 3)``: the entry fills while the private socket is open but mute, and the engine's entry
+    timeout cancels it before the liveness reconnect: OKX refuses the cancel (51401, the order is filled) and the
+    order, asked for by clOrdId (``GET /api/v5/trade/order``), is ``filled``.  The take-profit / stop-loss go out
+    then, at once; the fill is booked once after the reconnect (``GET /api/v5/trade/fills``)."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=5.0)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.mute("private")
+                await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+                u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # (the engine's entry timeout)
+                assert u.status == "filled" and gw.stats["reconnects"] == 0
+                await rec.wait(lambda: len(fo.algos()) == 1, timeout=4.0)  # before the reconnect (>= 10 s away)
+                (algo,) = fo.algos().values()
+                assert algo["state"] == "live" and algo["sz"] == "5"
+                await rec.wait(lambda: gw.stats["resyncs"] == 1 and len(rec.fills) == 1, timeout=25.0)
+                assert len(fo.algos()) == 1
+                assert_invariants(fo, gw, rec)
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_exit_placement_answered_503_with_the_algo_created_is_resolved_by_algoclordid():
+    """OKX v5 "Error Code": a 5xx does not say whether the algo was placed.  ``POST /api/v5/trade/order-algo``
+    answered 503 after OKX created the algo: the gateway asks for it by ``algoClOrdId`` (OKX v5 "Get algo order
+    details", ``GET /api/v5/trade/order-algo``) and keeps it: one algo, nothing placed twice, nothing lost."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.fail_next(1, status=503, path="/api/v5/trade/order-algo", process=True)
+                await fo.trade(INST, 2496.2)
+                await rec.wait(lambda: gw._bracket.get(INST, {}).get("algoId"))
+                asked = [r for r in fo.requests_to("/api/v5/trade/order-algo", "GET")]
+                assert asked and asked[0].query.get("algoClOrdId") == gw._bracket[INST]["acl"]
+                assert len(fo.algos()) == 1 and len(fo.requests_to("/api/v5/trade/order-algo", "POST")) == 1
+                assert events == []
+                assert_invariants(fo, gw, rec)
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_exit_placement_unknown_after_every_attempt_is_said_lost_and_placed_again():
+    """Chaos ``("okx", 5)``: every ``POST /api/v5/trade/order-algo`` of the entry's exits answered 503 without the
+    algo created, and so is each ``GET /api/v5/trade/order-algo`` asking for it by algoClOrdId (OKX down for a
+    while; asked once more after: 51603, not there).  The position is not left unprotected in silence: "lost" is
+    said, the exits are placed again (a new algoClOrdId) -> "replaced", within the 30 s bound."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.fail_next(2 * gw.max_create_attempts, status=503, path="/api/v5/trade/order-algo", process=False)
+                t0 = time.monotonic()
+                await fo.trade(INST, 2496.2)
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
+                assert time.monotonic() - t0 < 30.0
+                assert "outcome unknown" in events[0]["reason"] and events[0]["exit"] == "both"
+                live = [a for a in fo.algos().values() if a["state"] == "live"]
+                assert len(live) == 1 and live[0]["sz"] == "5"
+                assert fo.venue.positions[INST].size == 5
+                assert_invariants(fo, gw, rec)
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_exit_placement_unknown_but_created_is_cancelled_once_its_replacement_is_live():
+    """Every ``POST /api/v5/trade/order-algo`` answered 503 AFTER OKX created the algo, and every ``GET
+    /api/v5/trade/order-algo`` asking for it answered 503 too: the gateway cannot know, says "lost" and places the
+    exits again; once the replacement is live the first algo, found by its algoClOrdId, is cancelled: one exit
+    for the position, not two."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            events = []
+            gw.on_protection(events.append)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.fail_next(2 * gw.max_create_attempts + 1, status=503, path="/api/v5/trade/order-algo", process=True)
+                await fo.trade(INST, 2496.2)
+                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
+                await rec.wait(lambda: len([a for a in fo.algos().values() if a["state"] == "live"]) == 1)
+                (live,) = [a for a in fo.algos().values() if a["state"] == "live"]
+                assert live["algoClOrdId"] == gw._bracket[INST]["acl"] and live["sz"] == "5"
+                assert len(fo.algos()) == 2 and not gw._bracket[INST].get("stale")
+                assert_invariants(fo, gw, rec)
+            finally:
+                await gw.close()
+    run(main())
+
+
+def test_fills_while_mute_are_booked_once_when_the_gateway_stops_before_the_reconnect():
+    """Chaos ``("okx", 15)``: the entry fills while the private socket is open but mute and the run stops (SIGINT)
+    before the liveness rule reconnects: the stop reads ``GET /api/v5/trade/fills`` once more and books the fill
+    (once), so no fill of the gap is lost."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=5.0)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            fo.mute("private")
+            await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+            assert fo.fills() and rec.fills == []
+            await gw.close()
+            assert gw.stats["reconnects"] == 0
+            assert [(f.client_id, f.kind, f.exec_id) for f in rec.fills] == [
+                ("lc-ETH-1-abc123", "entry", f"{INST}-{fo.fills()[0]['tradeId']}")]
+            await gw.close()  # (closed already: nothing read, nothing booked again)
+            assert len(rec.fills) == 1
+    run(main())
+
+
+def test_missed_fills_whose_first_reading_fails_are_asked_for_again():
+    """Chaos ``("okx", 17)``: after a private stream gap ``GET /api/v5/trade/fills`` is answered 500 (OKX v5
+    "Error Code": a 5xx, try again): the fills of the gap are asked for again from the same start, backing off,
+    and the entry's fill is booked once (before: not until the next gap, the engine's position 0 beside OKX's)."""
+    async def main():
+        async with FakeOkx() as fo:
+            gw = make_gw(fo, ping_interval=0.3)
+            rec = GatewayRecorder(gw, default_timeout=10.0)
+            await gw.start()
+            try:
+                await fo.trade(INST, 2500.0)
+                await gw.place(entry())
+                fo.mute("private")
+                fo.fail_next(2, status=500, path="/api/v5/trade/fills")
+                await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+                await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
+                assert len(fo.requests_to("/api/v5/trade/fills", "GET")) >= 3 and gw.stats["reconnects"] == 1
+                assert_invariants(fo, gw, rec)
+            finally:
+                await gw.close()
+    run(main())
