@@ -2,7 +2,8 @@
 
 The details: docs/live.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
 
-May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
+Why one module: the order protocol, its user stream and the exits it keeps share one state (the orders and algo
+exits by client id).  May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
 ``venues.instruments``, ``venues.outcomes`` and this package's ``gateway``, ``ratelimit``, ``venue_gateway``.
 """
 from __future__ import annotations

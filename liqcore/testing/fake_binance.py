@@ -4,7 +4,7 @@ against the last trade, resting limits fill on prints strictly through, stops tr
 
 The details: docs/live.md, "A fake Binance USD-M futures venue (liqcore.testing.fake_binance)".
 
-May import: ``aiohttp``, ``orjson`` and this package's ``fake_book``, ``fake_exchange``, ``fake_universe``.
+May import: ``aiohttp``, ``orjson`` and this package's ``fake_book``, ``loopback``, ``fake_universe``.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.testing.fake_exchange import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.testing.loopback import FakeRequest, HttpFault, LoopbackVenue
 
 __all__ = ["FakeBinance", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
 

@@ -6,8 +6,8 @@ and the REST API (signed as the venue signs), replays frames, moves its market w
 What it serves and the faults: docs/live.md, "The fake exchange (Bybit v5)".
 
 Why one module: one fake venue speaking one wire protocol (REST and both websockets share the book,
-accounts and request log).  May import: aiohttp, orjson and this package's ``fake_book``,
-``fake_replay``, ``fake_universe``.
+accounts and request log; what every fake venue shares is ``loopback.py``).  May import: aiohttp, orjson and
+this package's ``fake_book``, ``fake_replay``, ``fake_universe``, ``fake_accounts`` and ``loopback``.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 import orjson
 
 from liqcore.testing.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
+from liqcore.testing.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue  # noqa: F401 (the fakes' base)
 from liqcore.testing.fake_accounts import FakeAccount
 from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
 
@@ -38,79 +39,6 @@ DEFAULT_API_KEY = "fake-api-key-0001"
 DEFAULT_API_SECRET = "fake-api-secret-do-not-use"
 
 _PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
-
-
-class LoopbackVenue:
-    """What the fake venues share: the test key pair, the loopback REST URL and the venue clock.
-    Subclasses set ``host``, ``port``, ``api_keys`` (key -> secret) and ``time_offset_ms``."""
-
-    host: str
-    port: int
-    api_keys: dict
-    time_offset_ms: int
-
-    @property
-    def api_key(self) -> str:
-        return next(iter(self.api_keys))
-
-    @property
-    def api_secret(self) -> str:
-        return self.api_keys[self.api_key]
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def now_ms(self) -> int:
-        """The fake venue's clock (local clock + ``time_offset_ms``)."""
-        return time.time_ns() // 1_000_000 + self.time_offset_ms
-
-    # HTTP faults of a venue that keeps them in ``self.http_faults`` (the fake Binance and OKX venues; the fake
-    # Bybit exchange keeps its own in ``self.faults`` and overrides these)
-    def fail_next(self, k: int = 1, status: int = 503, path: str | None = None, process: bool = False) -> None:
-        """The next ``k`` matching requests get HTTP ``status``; with ``process`` the request is handled first."""
-        self.http_faults.extend(HttpFault("status", path, status=status, process=process) for _ in range(k))
-
-    def delay_next(self, k: int = 1, seconds: float = 1.0, path: str | None = None, process: bool = True) -> None:
-        """Delay the next ``k`` matching responses; ``process=True``: the request takes effect before the delay."""
-        self.http_faults.extend(HttpFault("delay", path, delay=seconds, process=process) for _ in range(k))
-
-
-@dataclass
-class HttpFault:
-    """One queued HTTP fault.  ``path`` (a prefix) limits it to some endpoints; ``None`` = any request."""
-
-    kind: str  # "status" | "rate_limit" | "delay"
-    path: str | None = None
-    status: int = 500
-    delay: float = 0.0
-    process: bool = False  # status/delay: handle the request (e.g. create the order) before failing/delaying
-    reset_after_ms: int = 200  # rate_limit: X-Bapi-Limit-Reset-Timestamp = now + this
-    message: str = ""  # retcode: the venue's retMsg (``status`` holds the retCode)
-
-
-@dataclass
-class Faults:
-    """Fault settings; change them at any time (``fx.faults.duplicate_public = True``)."""
-
-    drop_public_after: int | None = None  # close each public connection abruptly after N pushed frames (fires once)
-    drop_private_after: int | None = None
-    duplicate_public: bool = False
-    duplicate_private: bool = False
-    http: list[HttpFault] = field(default_factory=list)
-
-
-@dataclass
-class FakeRequest:
-    method: str
-    path: str
-    query: dict
-    body: dict | None
-    headers: dict
-    recv_ns: int
-    http_status: int = 0
-    ret_code: int | None = None
-    fault: str = ""
 
 
 #: the venue's limit on one public connection's subscribed ``args`` (Bybit v5 "Connect": "you cannot have

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from liqcore.testing.fake_book import FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.testing.fake_exchange import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.testing.loopback import FakeRequest, HttpFault, LoopbackVenue
 
 __all__ = ["FakeOkx", "OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE", "OKX_INSTRUMENTS"]
 
