@@ -239,7 +239,7 @@ PARAMS: tuple[_Spec, ...] = (
     _Spec("taker-fee-bps", "taker_fee_bps", parse_fee, 5.5, "taker fee in basis points", "execution", "BPS"),
     _Spec("slippage-bps", "slippage_bps", parse_bps, 0.0, "taker fills (market entries, stops, timed and signal exits) move this much against the taker", "execution", "BPS"),
     _Spec("fill", "fill", _fill, "through", "fill rule: 'through' (strictly through the limit), 'touch' or 'queue' (behind the displayed size)", "execution", "RULE"),
-    _Spec("price-grid", "price_grid", _price_grid, "off", "maker limits (entries, take-profits) on each symbol's price grid: 'off' (default: as computed), 'tick' (the instrument's tick and qty step, as paper and live round them; a symbol without one as computed) or 'auto' (the grid read from its trade prints; --fill queue implies it)", "execution", "GRID"),
+    _Spec("price-grid", "price_grid", _price_grid, "tick", "maker limits (entries, take-profits) on each symbol's price grid: 'tick' (default: the instrument's tick and qty step, as paper and live round them; a symbol without one as computed), 'off' (as computed) or 'auto' (the grid read from its trade prints; --fill queue implies it)", "execution", "GRID"),
     _Spec("queue-model", "queue_model", _queue_model, "risk-averse", "fill queue: how a fall in displayed size moves the queue ahead ('risk-averse' or 'prob:N')", "execution", "MODEL"),
     _Spec("partial", "partial", parse_bool, False, "fill queue: a print at a limit entry's price that brings the traded size past the queue ahead by less than the order fills that part; the position opens with it (exits for the filled size) and the rest keeps resting until the entry's timeout (on/off)", "execution", "on|off"),
     _Spec("queue-unseen", "queue_unseen", _queue_unseen, "seen", "fill queue: a limit behind the best has ahead of it the size displayed when its level is first the best ('seen') or nothing ('empty': hftbacktest on a top-of-book feed)", "execution", "RULE"),
@@ -461,7 +461,7 @@ class Params:
     queue_model: str = "risk-averse"
     queue_unseen: str = "seen"
     partial: bool = False
-    price_grid: str = "off"
+    price_grid: str = "tick"
     daily_loss: float = 0.01
     weekly_loss: float = 0.02
     max_symbols: int = 4

@@ -102,7 +102,7 @@ class StrategyCore:
         if len(self.registry) != len(symbols):
             raise ValueError("symbols: duplicate symbol")
         n = len(self.registry)
-        self.par = symbol_params(params, self.registry, n)
+        self.par = symbol_params(params, self.registry, n, float(equity))
         self.par["partial"] = 0  # (a backtest fill model: paper fills one event at a time fill whole orders)
         if mode == "venue":  # a live session: the venue's answers really come late; the core acts as told
             self.par["inbound_ns"] = 0
@@ -627,7 +627,7 @@ class StrategyCore:
                 raise ValueError(f"symbols: {name} is traded already")
             self.registry.id(Venue.parse(v or venue), s)
         n = len(self.registry)
-        par = symbol_params(self.params, self.registry, n)[n0:]
+        par = symbol_params(self.params, self.registry, n, self.equity0)[n0:]
         par["partial"] = 0
         if self.mode == "venue":
             par["inbound_ns"] = 0

@@ -7,7 +7,13 @@ import numpy as np
 from liqcore.params import latency_ways, queue_power
 from liqcore.types import SymbolRegistry
 
-__all__ = ["symbol_params", "new_portfolio", "instrument_rules", "rules_of", "use_instruments"]
+__all__ = ["symbol_params", "new_portfolio", "instrument_rules", "rules_of", "use_instruments", "UNIT_EQUITY"]
+
+#: the Python API's default equity: P&L in units of the starting equity (returns), not an account's quote.  Its
+#: positions are fractions of 1, not quantities a venue could take: under ``--price-grid tick`` their prices go
+#: on the tick, but the instrument's qty step and minimum qty (set for an account's sizes: 0.01 ETH) are not
+#: applied, or every entry of such a run would be refused as below the minimum (compare's returns: no fills)
+UNIT_EQUITY = 1.0
 
 
 def _sim():
@@ -16,9 +22,12 @@ def _sim():
     return sim
 
 
-def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np.ndarray:
+def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int,
+                  equity: float | None = None) -> np.ndarray:
     """Per-symbol parameter rows (PARAM_DTYPE) with the symbol presets applied
-    (``Params.for_symbol``); ids beyond the registry get the base parameters."""
+    (``Params.for_symbol``); ids beyond the registry get the base parameters.  ``equity``: the run's starting
+    equity; at :data:`UNIT_EQUITY` (returns, no fixed ``notional``) ``--price-grid tick`` puts prices on the
+    tick and leaves sizes as computed (None: an account's equity, sizes on the qty step)."""
     sim = _sim()
     par = np.zeros(n_symbols, dtype=sim.PARAM_DTYPE)
     inbound = None  # a journal's draws carry the way out only: the way back is the journal's median
@@ -61,7 +70,9 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int) -> np
         if sym is not None and getattr(p, "price_grid", "off") == "tick":
             rules = instrument_rules(sym)
             if rules is not None:
-                row["grid"], row["lot"], row["min_qty"] = rules
+                row["grid"] = rules[0]
+                if not (equity is not None and float(equity) == UNIT_EQUITY and not p.notional > 0):
+                    row["lot"], row["min_qty"] = rules[1:]
     return par
 
 

@@ -36,7 +36,7 @@ def new_replay(params, registry, n_sym: int, equity: float, capacity: int) -> Re
     ``equity`` and a ledger of ``capacity`` rows."""
     from liqcore._jit import sim
 
-    return Replay(par=symbol_params(params, registry, n_sym), st=sim.new_state(n_sym),
+    return Replay(par=symbol_params(params, registry, n_sym, equity), st=sim.new_state(n_sym),
                   port=new_portfolio(params, equity), ledger=np.zeros(capacity, dtype=sim.LEDGER_DTYPE),
                   counts=np.zeros((n_sym, sim.N_COUNTS), dtype=np.int64))
 

@@ -54,11 +54,15 @@ def small_params(**kw):
 
 def test_backtest_end_to_end_on_a_handmade_cascade():
     ev, reg = cascade_market()
-    res = backtest(ev, small_params(), registry=reg, equity=1000.0)
+    # the prices as computed (off ETHUSDT's 0.01 tick: the take-profit 99.999775), checked by formula below
+    res = backtest(ev, small_params(**{"price-grid": "off"}), registry=reg, equity=1000.0)
     s = res.summary()
     assert s["cascades"] == 1 and s["orders"] == 1 and s["fills"] == 1 and s["take_profit"] == 1
     (t,) = res.trades()
     assert set(t) == TRADE_KEYS
+    # by default (tick) the take-profit sell goes to the tick at or above, as paper rounds it: 100.00
+    (tick,) = backtest(ev, small_params(), registry=reg, equity=1000.0).trades()
+    assert tick["entry_price"] == 99.85 and tick["exit_price"] == 100.0 and tick["exit_reason"] == "take_profit"
     assert t["venue"] == "binance" and t["symbol"] == "ETHUSDT" and t["side"] == "long"
     assert t["entry_price"] == pytest.approx(100.0 * (1 - 0.0015))
     assert t["exit_price"] == pytest.approx(t["entry_price"] * 1.0015)

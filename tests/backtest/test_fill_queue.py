@@ -94,7 +94,8 @@ def _cli(*args, env_extra=None):
 
 def test_cli_queue_without_book_says_so_once_and_fills_as_through(tmp_path):
     common = ["backtest", "--synthetic", "--days", "2", "--symbols", "ETHUSDT,SOLUSDT", "--no-progress", "--json"]
-    q = _cli(*common, "--fill", "queue", "--knob", "book=0", env_extra=str(tmp_path))
+    # (both on the grid of the prints, which --fill queue implies; sizes as computed, not on the tick's qty step)
+    q = _cli(*common, "--fill", "queue", "--price-grid", "auto", "--knob", "book=0", env_extra=str(tmp_path))
     t = _cli(*common, "--fill", "through", "--price-grid", "auto", env_extra=str(tmp_path))
     assert q.returncode == 0 and t.returncode == 0, q.stderr + t.stderr
     assert q.stderr.count(NO_BOOK_WARNING) == 1 and NO_BOOK_WARNING not in t.stderr

@@ -14,7 +14,9 @@ T0 = 1_767_225_600 * S + 14 * 3600 * S  # 2026-01-01 14:00 UTC (a Thursday)
 
 
 def core(symbols=("ETHUSDT",), **kw):
-    return StrategyCore(Params.from_mapping(kw), list(symbols), equity=1000.0)
+    """A core on hand-made prices checked by formula (100.0 x (1 - offset)): the prices as computed, off the
+    listed symbols' ticks (``price-grid off``; the default puts them on the instrument's tick)."""
+    return StrategyCore(Params.from_mapping({"price-grid": "off", **kw}), list(symbols), equity=1000.0)
 
 
 def cascade(sid, ts, dominant="long", cid=0):

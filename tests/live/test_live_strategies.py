@@ -257,14 +257,14 @@ def test_paper_replay_equals_the_backtest_for_every_live_strategy(synthetic_reco
     """Every strategy that runs live (cascade-mm, and every registered strategy with a streaming form): paper
     trading a recording of a synthetic market gives exactly the backtest's trades on the same recording, their
     prices and returns: paper puts limits on the instrument's tick (a buy down, a sell up) and sizes on its qty
-    step, as the venue would, and so does the backtest under ``--price-grid tick`` (the synthetic market's levels
-    are off the tick: with the backtest's limits as computed, ``off``, the two differ)."""
+    step, as the venue would, and so does the backtest by default (``--price-grid tick``; the synthetic market's
+    levels are off the tick: with the backtest's limits as computed, ``off``, the two differ)."""
     from liqcore.backtest.run import backtest
     from liqcore.testing.fake_replay import ReplayClock, read_recording
 
     files, loaded = synthetic_recording
     params = Params(strategy=name)
-    bt = backtest(loaded, Params.from_mapping({"strategy": name, "price-grid": "tick"}), equity=10_000.0)
+    bt = backtest(loaded, params, equity=10_000.0)
     eng = Engine(params, symbols=["ETHUSDT", "SOLUSDT"], equity=10_000.0)
     rc = ReplayClock()
     eng.replay_clock = rc
@@ -295,9 +295,10 @@ def test_paper_replay_equals_the_backtest_for_every_live_strategy(synthetic_reco
 
 
 def test_backtest_and_paper_agree_to_the_cent_on_the_bundled_recording(tmp_path):
-    """The README's path, on the bundled recording: ``liqcore backtest --price-grid tick`` and ``liqcore run
-    --replay`` (paper) give the same trades at the same prices and the same P&L.  The backtest's limits as
-    computed (``--price-grid off``, still the default) are off the tick: -6.20 USD against paper's -6.10."""
+    """The README's path, on the bundled recording: ``liqcore backtest`` (default parameters: ``--price-grid
+    tick``) and ``liqcore run --replay`` (paper) give the same trades at the same prices and the same P&L.  Before,
+    the backtest's limits were off the tick by default: -6.20 USD against paper's -6.10 (``--price-grid off``
+    keeps that reading)."""
     import json
     import subprocess
     import sys
@@ -310,14 +311,14 @@ def test_backtest_and_paper_agree_to_the_cent_on_the_bundled_recording(tmp_path)
                            timeout=170)
         assert p.returncode == 0, p.stderr.decode()[-2000:]
         return json.loads(p.stdout)
-    bt = cli("backtest", "recordings/", "--symbols", "ETHUSDT", "--price-grid", "tick")
+    bt = cli("backtest", "recordings/", "--symbols", "ETHUSDT")  # (the default: tick)
     paper = cli("run", "--replay", "recordings/", "--symbols", "ETHUSDT", "--no-dashboard", "--duration", "120")
     keys = ("symbol", "side", "signal_ns", "entry_ns", "entry_price", "limit_price", "exit_ns", "exit_price",
             "exit_reason", "fill_rule")
     assert bt["trades"] and [[t[k] for k in keys] for t in bt["trades"]] == [[t[k] for k in keys] for t in paper["trades"]]
     assert [t["return"] for t in bt["trades"]] == pytest.approx([t["return"] for t in paper["trades"]], rel=1e-12)
     assert round(bt["summary"]["pnl"], 2) == round(paper["equity"] - 10_000.0, 2) == -6.10  # USD
-    off = cli("backtest", "recordings/", "--symbols", "ETHUSDT")  # (the default: off)
+    off = cli("backtest", "recordings/", "--symbols", "ETHUSDT", "--price-grid", "off")  # the old reading, kept
     assert round(off["summary"]["pnl"], 2) == -6.20 and off["trades"][0]["limit_price"] != bt["trades"][0]["limit_price"]
 
 
