@@ -64,10 +64,24 @@ def run(args) -> int:
 
 
 def _symbols(text: str) -> list[str]:
-    out = [s.strip().upper() for s in str(text).split(",") if s.strip()]
+    """``--symbols`` as the synthetic market names them (``ETHUSDT``; OKX's ``ETH-USDT-SWAP`` accepted too)."""
+    out = []
+    for s in str(text).split(","):
+        s = s.strip().upper()
+        if s.endswith("-USDT-SWAP"):
+            s = s[:-len("-USDT-SWAP")] + "USDT"
+        if s:
+            out.append(s)
     if not out:
         raise ValueError("symbols: give at least one, e.g. ETHUSDT")
     return out
+
+
+def venue_symbol(venue: str, symbol: str) -> str:
+    """``symbol`` (``ETHUSDT``) as ``venue`` lists its USDT perpetual: OKX ``ETH-USDT-SWAP``, the others as is."""
+    if venue == "okx" and symbol.endswith("USDT"):
+        return f"{symbol[:-4]}-USDT-SWAP"
+    return symbol
 
 
 def _replay_source(args, symbols):
@@ -107,7 +121,7 @@ def _write_key_file(path: Path, text: str) -> None:
 def run_line(venue: str, symbols, port: int, key_file: str) -> str:
     """The ``liqcore run`` command that trades on the fake venue at ``port``."""
     base = f"ws://127.0.0.1:{port}"
-    argv = ["liqcore", "run", "--venue", venue, "--symbols", ",".join(symbols), "--live", "--key-file", key_file,
+    argv = ["liqcore", "run", "--venue", venue, "--symbols", ",".join(venue_symbol(venue, s) for s in symbols), "--live", "--key-file", key_file,
             "--rest-url", f"http://127.0.0.1:{port}", "--ws-url", base, "--private-ws-url", base]
     return " ".join(shlex.quote(a) for a in argv)
 
