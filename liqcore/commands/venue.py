@@ -136,16 +136,28 @@ def _start_fake(venue: str, port: int, source, speed: float):
     return (FakeBinance if venue == "binance" else FakeOkx)(host="127.0.0.1", port=port)
 
 
+def _remove_key_dir(tmp: str) -> None:
+    try:
+        os.unlink(Path(tmp) / "keys.env")
+        os.rmdir(tmp)
+    except OSError:
+        pass
+
+
 async def _serve(args, symbols, source) -> None:
+    from liqcore.interrupt import drop_forced_exit, on_forced_exit
+
     venue = args.venue
     fv = _start_fake(venue, args.port, source, args.speed)
     await fv.start()
-    tmp = None
+    cleanup = None
     try:
         if args.key_file:
             key_path = Path(args.key_file)
-        else:
+        else:  # a throwaway: removed on exit, a Ctrl-C's forced exit included (which skips this finally)
             tmp = tempfile.mkdtemp(prefix=f"liqcore-venue-{venue}-")
+            cleanup = lambda: _remove_key_dir(tmp)  # noqa: E731
+            on_forced_exit(cleanup)
             key_path = Path(tmp) / "keys.env"
         _write_key_file(key_path, key_lines(venue, fv))
         line = run_line(venue, symbols, fv.port, str(key_path))
@@ -162,13 +174,10 @@ async def _serve(args, symbols, source) -> None:
         print(f"replay finished: {replayed} frames; serving until Ctrl-C", file=sys.stderr, flush=True)
         await asyncio.Event().wait()
     finally:
+        if cleanup is not None:
+            cleanup()
+            drop_forced_exit(cleanup)
         await fv.stop()
-        if tmp is not None:
-            try:
-                os.unlink(Path(tmp) / "keys.env")
-                os.rmdir(tmp)
-            except OSError:
-                pass
 
 
 async def _replay_bybit(fx) -> int:

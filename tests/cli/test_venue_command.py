@@ -1,0 +1,92 @@
+"""``liqcore venue --venue V``: the documented way to try ``liqcore run --live`` offline on every venue.  For
+Binance, Bybit and OKX: the command, in a child process, serves its local fake venue on 127.0.0.1 and prints
+the ``liqcore run ... --live`` line that points at it; that very line, run in a second child with
+``--duration --json``, trades on the replayed synthetic market: orders placed and answered by the venue, their
+entries filled by prints through them, brackets closing them, all journaled; both exit cleanly (the run 0;
+the venue on Ctrl-C, "interrupted", 130, within a second of its own CPU time) and the throwaway key file
+is gone with the venue; no test key or secret reaches the run's outputs."""
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from _procs import Stopwatch, wait_exit, wait_until
+
+pytestmark = pytest.mark.integration
+
+DURATION_S = 30  # the run's --duration: the synthetic day replays in ~11 s at load 5
+
+
+def _journal(path: Path, sql: str) -> list[tuple]:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _run_line(out: Path) -> str | None:
+    text = out.read_text() if out.exists() else ""
+    return next((ln for ln in text.splitlines() if ln.startswith("liqcore run ")), None)
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
+def test_venue_command_serves_a_live_run_end_to_end(tmp_path, venue):
+    out, err = tmp_path / "venue.out", tmp_path / "venue.err"
+    with open(out, "w") as fo, open(err, "w") as fe:
+        server = subprocess.Popen([sys.executable, "-m", "liqcore", "venue", "--venue", venue, "--port", "0"],
+                                  cwd=tmp_path, stdout=fo, stderr=fe)
+    try:
+        wait_until(server, lambda: _run_line(out) is not None, f"liqcore venue --venue {venue}: its run line", 180)
+        assert server.poll() is None, err.read_text()[-2000:]
+        line = _run_line(out)
+        argv = shlex.split(line)
+        assert argv[:6] == ["liqcore", "run", "--venue", venue, "--symbols", argv[5]] and "--live" in argv, line
+        opts = dict(zip(argv[6:], argv[7:]))  # each option with the token after it
+        for flag in ("--rest-url", "--ws-url", "--private-ws-url"):
+            assert opts[flag].split("//", 1)[1].startswith("127.0.0.1:"), line  # loopback only
+        key_file = Path(opts["--key-file"])
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        keys = dict(ln.split("=", 1) for ln in key_file.read_text().splitlines())
+        prefix = venue.upper() + "_API_"
+        assert {k for k in keys if k.startswith(prefix)} >= {prefix + "KEY", prefix + "SECRET"}, sorted(keys)
+
+        journal = tmp_path / "j.sqlite"
+        run = subprocess.run([sys.executable, "-m", "liqcore", *argv[1:], "--duration", str(DURATION_S),
+                              "--json", "--no-dashboard", "--journal", str(journal)],
+                             cwd=tmp_path, capture_output=True, timeout=DURATION_S + 150)
+        assert run.returncode == 0, run.stderr.decode()[-2000:]
+        summary = orjson.loads(run.stdout.decode().strip().splitlines()[-1])
+        assert summary["venue"] == venue and summary["mode"] == "live", summary["mode"]
+        assert summary["cascades"] > 0 and summary["orders"] >= 1, {k: summary[k] for k in ("cascades", "decided")}
+        assert summary["fills_by_kind"]["entry"] >= 1, summary["fills_by_kind"]  # the replay crosses the entries
+        assert summary["errors"] == 0 and not summary["halted"], summary
+        answered = _journal(journal, "SELECT client_id FROM orders WHERE venue_order_id != ''")
+        assert len(answered) >= summary["orders"], answered  # every order acknowledged with the venue's id
+        assert _journal(journal, "SELECT count(*) FROM fills")[0][0] >= 1
+        secrets = [v for v in keys.values() if len(v) >= 8]
+        blob = run.stdout + run.stderr
+        assert not [s for s in secrets if s.encode() in blob], "a test key or secret in the run's output"
+
+        assert server.poll() is None, err.read_text()[-2000:]  # still serving after the run
+        watch = Stopwatch(server.pid)
+        server.send_signal(signal.SIGINT)
+        wait_exit(server, watch, 30, f"liqcore venue --venue {venue}, interrupted")
+        assert server.returncode == 130, err.read_text()[-2000:]
+        assert err.read_text().strip().splitlines()[-1] == "liqcore venue: interrupted", err.read_text()[-2000:]
+        assert watch.unloaded < 1.0, f"Ctrl-C to exit: {watch}"
+        assert not key_file.exists(), "the throwaway key file outlived the venue"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
