@@ -6,7 +6,8 @@ as that venue's frames) and its trades moving the fake's matching, so that order
 It prints the ``liqcore run ... --live`` line that points at it and writes a throwaway key file holding the
 fake's test keys.  Usage: docs/commands.md, "`liqcore venue`".
 
-May import: ``testing`` (the fake venues and their replay), ``synthetic`` and this package's ``inputs``.
+May import: ``testing`` (the fake venues and their replay), ``synthetic`` (the market replayed) and
+``interrupt`` (the throwaway key file removed on a forced exit).
 """
 from __future__ import annotations
 

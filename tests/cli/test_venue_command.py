@@ -39,12 +39,28 @@ def _run_line(out: Path) -> str | None:
     return next((ln for ln in text.splitlines() if ln.startswith("liqcore run ")), None)
 
 
+def _recording(tmp_path: Path, venue: str) -> Path:
+    """A recording of ``venue`` in the recorder's line format (``{"venue", "recv_ns", "frame"}``, one a line):
+    the synthetic day's frames as that venue sends them."""
+    from liqcore.synthetic.market import synthetic_market
+
+    path = tmp_path / f"{venue}.jsonl"
+    market = synthetic_market(days=1, symbols=("ETHUSDT", "SOLUSDT"), seed=11, venue=venue)
+    with open(path, "wb") as f:
+        for recv_ns, frame in market.frames(venue):
+            f.write(orjson.dumps({"venue": venue, "recv_ns": int(recv_ns), "frame": bytes(frame).decode()}) + b"\n")
+    return path
+
+
 @pytest.mark.timeout(400)
-@pytest.mark.parametrize("venue", ["binance", "bybit", "okx"])
-def test_venue_command_serves_a_live_run_end_to_end(tmp_path, venue):
+@pytest.mark.parametrize("venue, replay", [("binance", None), ("bybit", None), ("okx", None),
+                                           ("okx", "recording"), ("binance", "recording")])
+def test_venue_command_serves_a_live_run_end_to_end(tmp_path, venue, replay):
+    """The venue on the synthetic market (the default), or on a recording of that venue (``--replay FILE``)."""
     out, err = tmp_path / "venue.out", tmp_path / "venue.err"
+    extra = ["--replay", str(_recording(tmp_path, venue))] if replay else []
     with open(out, "w") as fo, open(err, "w") as fe:
-        server = subprocess.Popen([sys.executable, "-m", "liqcore", "venue", "--venue", venue, "--port", "0"],
+        server = subprocess.Popen([sys.executable, "-m", "liqcore", "venue", "--venue", venue, "--port", "0", *extra],
                                   cwd=tmp_path, stdout=fo, stderr=fe)
     try:
         wait_until(server, lambda: _run_line(out) is not None, f"liqcore venue --venue {venue}: its run line", 180)
@@ -90,3 +106,41 @@ def test_venue_command_serves_a_live_run_end_to_end(tmp_path, venue):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("args, says", [
+    (["--venue", "okx", "--port", "70000"], "liqcore venue: error: port: must be 0..65535; got 70000"),
+    (["--venue", "binance", "--replay", "no-such-recording"], "liqcore venue: error: replay: no-such-recording does not exist"),
+    (["--venue", "bybit", "--speed", "-1"], "liqcore venue: error: speed: must be >= 0"),
+])
+def test_venue_command_bad_values_are_one_line(tmp_path, args, says):
+    p = subprocess.run([sys.executable, "-m", "liqcore", "venue", *args], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=100)
+    assert p.returncode == 2 and p.stdout == "", (p.returncode, p.stdout)
+    assert len(p.stderr.splitlines()) == 1 and p.stderr.startswith(says), p.stderr
+
+
+@pytest.mark.timeout(120)
+def test_venue_command_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "liqcore", "venue", "--venue", "binance", "--port", str(port),
+                            "--replay-days", "0.05"], cwd=tmp_path, capture_output=True, text=True, timeout=100)
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert len(p.stderr.splitlines()) == 1 and "liqcore venue: error:" in p.stderr, p.stderr
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("venue, symbols", [("binance", "ETHUSDT"), ("okx", "ETH-USDT-SWAP")])
+def test_run_replay_live_points_at_the_venue_command(tmp_path, venue, symbols):
+    """``run --replay --live`` is the fake Bybit's; on Binance or OKX its refusal names the way that works."""
+    p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--venue", venue, "--symbols", symbols, "--replay",
+                        "synthetic", "--live", "--no-dashboard"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=100)
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1, p.stderr[-2000:]
+    assert f"`liqcore venue --venue {venue}`" in p.stderr, p.stderr
