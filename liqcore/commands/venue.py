@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import shlex
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -171,14 +172,22 @@ async def _serve(args, symbols, source) -> None:
                   f"its test keys are in {key_path}", flush=True)
             print("trade on it (add --duration S, --json, --journal FILE as you like):", flush=True)
             print(line, flush=True)
-        replayed = await (_replay_bybit(fv) if venue == "bybit" else _replay(fv, venue, symbols, source, args.speed))
-        print(f"replay finished: {replayed} frames; serving until Ctrl-C", file=sys.stderr, flush=True)
-        await asyncio.Event().wait()
+        stop = asyncio.Event()  # SIGTERM (a service manager's stop): the same clean end as the key file's
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        replay = asyncio.ensure_future(_replay_and_say(fv, venue, symbols, source, args.speed))
+        await stop.wait()
+        replay.cancel()
+        print(f"liqcore venue: stopped (SIGTERM); port {fv.port} closed", file=sys.stderr, flush=True)
     finally:
         if cleanup is not None:
             cleanup()
             drop_forced_exit(cleanup)
         await fv.stop()
+
+
+async def _replay_and_say(fv, venue: str, symbols, source, speed: float) -> None:
+    replayed = await (_replay_bybit(fv) if venue == "bybit" else _replay(fv, venue, symbols, source, speed))
+    print(f"replay finished: {replayed} frames; serving until Ctrl-C", file=sys.stderr, flush=True)
 
 
 async def _replay_bybit(fx) -> int:
