@@ -37,6 +37,7 @@ COMMANDS = {
     "leak-audit": "liqcore.commands.leak_audit",
     "research": "liqcore.commands.research",
     "download": "liqcore.commands.download",
+    "venue": "liqcore.commands.venue",
 }
 
 #: the extras a command cannot run without (``liqcore._extras``); the others run on the lean core, and
@@ -68,6 +69,7 @@ _HELP = {
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",
     "download": "download Binance/Bybit/OKX public archives or tardis.dev datasets into a dataset or a directory",
+    "venue": "serve a local fake Binance, Bybit or OKX (REST, private and market streams) with a replayed market, to try --live offline",
 }
 
 

@@ -313,4 +313,16 @@ run the same command again to resume.
 The tardis.dev key comes from TARDIS_API_KEY or --key-file (mode 0600: TARDIS_API_KEY=... or the key
 alone), never from the command line, and is never printed.
 """,
+    "venue": r"""A local fake venue on 127.0.0.1 to try ``liqcore run --live`` offline: the venue's order REST API,
+private stream and public market streams on one base URL, with a market replayed through it.
+
+    liqcore venue --venue binance --port 8900                 # the synthetic market as Binance frames
+    liqcore venue --venue okx --replay rec/ --speed 10        # an OKX recording (liqcore record --venue okx)
+
+Prints the ``liqcore run --venue V ... --live --key-file F --rest-url ... --ws-url ... --private-ws-url ...``
+line that trades on it, and writes the fake's test keys to F (a temporary 0600 file removed on exit, or
+``--key-file``).  The replay starts when the run subscribes its trades; each replayed trade moves the fake's
+matching, so resting limits fill and brackets trigger.  It serves until Ctrl-C ("interrupted", exit 130) or
+SIGTERM (exit 0).  Details: docs/commands.md, "`liqcore venue`".
+""",
 }

@@ -327,8 +327,9 @@ def build(args):
     if args.speed < 0:
         raise ValueError("speed: must be >= 0")
     if args.live and args.replay and venue != "bybit":
-        raise ValueError("live: --replay --live trades against the fake Bybit exchange; use --venue bybit, or drop "
-                         "--replay to trade on " + venue)
+        raise ValueError(f"live: --replay --live trades against the fake Bybit exchange; to try the {venue} order "
+                         f"path offline, start `liqcore venue --venue {venue}` and run the line it prints (or drop "
+                         f"--replay to trade on {venue})")
     from liqcore.live.gateways import venue_urls
 
     # a base (scheme://host:port) gets the venue's documented paths; a full URL is used as it is

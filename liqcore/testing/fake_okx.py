@@ -255,6 +255,11 @@ class FakeOkx(LoopbackVenue):
             {"instId": inst_id, "tradeId": str(next(self._ids)), "px": fmt_num(price),
              "sz": fmt_num(sz if math.isfinite(sz) else 1), "side": side, "ts": str(now), "count": "1"}])
 
+    async def match_trade(self, inst_id: str, price: float, sz: float) -> None:
+        """A trade of ``sz`` contracts at ``price`` through the simulated book (fills, triggers and their private
+        pushes) without a ``trades`` push: for a replay that sends its own recorded trade frames."""
+        await self._push_private(self.venue.on_trade(inst_id, float(price), float(sz)))
+
     async def quote(self, inst_id: str, bid: float, bid_sz: float, ask: float, ask_sz: float) -> None:
         """Top of book on ``bbo-tbt`` and ``books5`` (sizes in contracts)."""
         now = str(self.now_ms())
