@@ -109,36 +109,28 @@ def import_graph(files):
 
 
 def cycles(edges) -> list[list[str]]:
-    """The strongly connected components of more than one package (Tarjan)."""
-    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
-    sys.setrecursionlimit(10000)
+    """The import cycles between packages, one per cycle found (``graphlib``: a cycle found, one of its edges taken
+    away, searched again)."""
+    from graphlib import CycleError, TopologicalSorter
 
-    def visit(v):
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in edges.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
+    graph = {k: set(v) for k, v in edges.items()}
+    out = []
+    while True:
+        try:
+            tuple(TopologicalSorter(graph).static_order())
+            return out
+        except CycleError as exc:
+            loop = exc.args[1]  # [a, b, ..., a]
+            out.append(sorted(set(loop)))
+            for x, y in zip(loop, loop[1:]):  # (one edge of it, whichever way graphlib walked it)
+                if y in graph.get(x, ()):
+                    graph[x].discard(y)
                     break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    for v in list(edges):
-        if v not in index:
-            visit(v)
-    return out
+                if x in graph.get(y, ()):
+                    graph[y].discard(x)
+                    break
+            else:
+                return out
 
 
 def long_files(files) -> list[str]:

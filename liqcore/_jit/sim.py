@@ -18,18 +18,6 @@ import math
 import numpy as np
 from numba import njit
 
-from liqcore.codes import (  # noqa: F401  (the exit reasons: one home, the contract's codes)
-    EXIT_NAMES,
-    EXTERNAL,
-    MAX_HOLD,
-    REPLACED,
-    SIGNAL_EXIT,
-    STOP_LOSS,
-    STOP_PRICE,
-    TAKE_PROFIT,
-    TIMEOUT,
-    TRAIL,
-)
 from liqcore.signals import ENTRY_LIMIT, ENTRY_MARKET, NEVER, SKIP_EXIT, SKIP_MIXED, empty_signals  # noqa: F401
 from liqcore._jit import depth as _dp
 from liqcore.types import Kind
@@ -39,11 +27,12 @@ from liqcore._jit.simdefs import (
     C_LEVERAGE, C_LOSS_LIMIT, C_MAX_HOLD, C_MAX_POSITIONS, C_MAX_SYMBOLS, C_MIXED, C_NO_REF, C_ORDERS,
     C_REJECTED, C_REPLACED, C_SIGNALS, C_SIGNAL_EXIT, C_SKIPPED, C_STOP_LOSS, C_STOP_PRICE, C_TAKE_PROFIT,
     C_TIMEOUT, C_TRAIL, C_UNFILLED, D_CROSSED, D_CROSSED_REST, D_RULE_CROSSED, EV_CANCELLED, EV_CLOSED,
-    EV_FILLED, EV_REJECTED, EXIT_COUNT_COLUMN, FILL_RULE_NAMES, FLAT, LEDGER_DTYPE, NO_TIME, NS_PER_DAY,
-    NS_PER_HOUR, N_COUNTS, OPEN, PARAM_DTYPE, PENDING, PORT_DTYPE, Q_EPS, REASON_NAMES, RESTING, R_BUSY,
-    R_COOLDOWN, R_DAILY_TRADES, R_EXIT, R_HOURS, R_LOSS_LIMIT, R_MAX_POSITIONS, R_MAX_SYMBOLS, R_MIXED,
-    R_NO_POSITION, R_NO_REF, R_ORDER, R_SKIPPED, R_UNKNOWN_SYMBOL, STATE_DTYPE, _BID, _DEPTH, _FUNDING, _QUOTE,
-    _TRADE, _reset_spec, new_port, new_state,
+    EV_FILLED, EV_REJECTED, EXIT_COUNT_COLUMN, EXIT_NAMES, EXTERNAL, FILL_RULE_NAMES, FLAT, LEDGER_DTYPE,
+    MAX_HOLD, NO_TIME, NS_PER_DAY, NS_PER_HOUR, N_COUNTS, OPEN, PARAM_DTYPE, PENDING, PORT_DTYPE, Q_EPS,
+    REASON_NAMES, REPLACED, RESTING, R_BUSY, R_COOLDOWN, R_DAILY_TRADES, R_EXIT, R_HOURS, R_LOSS_LIMIT,
+    R_MAX_POSITIONS, R_MAX_SYMBOLS, R_MIXED, R_NO_POSITION, R_NO_REF, R_ORDER, R_SKIPPED, R_UNKNOWN_SYMBOL,
+    SIGNAL_EXIT, STATE_DTYPE, STOP_LOSS, STOP_PRICE, TAKE_PROFIT, TIMEOUT, TRAIL, _BID, _DEPTH, _FUNDING,
+    _QUOTE, _TRADE, _reset_spec, new_port, new_state,
 )  # noqa: F401  (every name of the parts, from here)
 from liqcore._jit.simcore import (
     NO_CLOCK, _add_sat, _close, _exit_due, _lot_down, _on_grid, _open, _place_queued, _q_depth, _q_hit,
