@@ -323,6 +323,6 @@ Prints the ``liqcore run --venue V ... --live --key-file F --rest-url ... --ws-u
 line that trades on it, and writes the fake's test keys to F (a temporary 0600 file removed on exit, or
 ``--key-file``).  The replay starts when the run subscribes its trades; each replayed trade moves the fake's
 matching, so resting limits fill and brackets trigger.  It serves until Ctrl-C ("interrupted", exit 130) or
-SIGTERM (exit 0).  Details: docs/commands.md, "`liqcore venue`".
+SIGTERM (exit 0).  Details: the how-to page "Try live trading offline".
 """,
 }

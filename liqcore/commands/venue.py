@@ -4,7 +4,7 @@ its public market streams on one base URL, the market replayed (a recording, or 
 as that venue's frames) and its trades moving the fake's matching, so that orders rest, fill and trigger.
 
 It prints the ``liqcore run ... --live`` line that points at it and writes a throwaway key file holding the
-fake's test keys.  Usage: docs/commands.md, "`liqcore venue`".
+fake's test keys.  Usage: docs/how-to/try-live-offline.md, "Try live trading offline: a local venue".
 
 May import: ``testing`` (the fake venues and their replay), ``synthetic`` (the market replayed) and
 ``interrupt`` (the throwaway key file removed on a forced exit).

@@ -24,6 +24,7 @@ The venue wire knowledge (paths, answers, signing) is in ``liqcore.venues.<venue
 from __future__ import annotations
 
 import asyncio
+import types
 import importlib
 import logging
 import math
@@ -253,76 +254,9 @@ async def _key_rows(http: _Http, acct, venue: str, symbols, creds, spot_base: st
                                                 if tk > taker_bps + 1e-9 else f" <= assumed {taker_bps:g} bps")))
         return out
 
-    if venue == "bybit":
-        async def perms():
-            return perm_rows(acct.permissions(await call(acct.QUERY_API)))
-
-        async def margin():
-            return [Row("margin mode", venue, "PASS", acct.margin_mode(await call(acct.ACCOUNT_INFO)))]
-
-        await row("permissions", "trading", perms)
-        await row("margin mode", venue, margin)
-        modes = set()
-        for s in symbols:
-            async def pos(s=s):
-                p = acct.position(await call(acct.POSITION_LIST, {"category": "linear", "symbol": s}), s)
-                modes.add(p["mode"])
-                return [lev_row(s, p["leverage"], p["margin"])]
-
-            async def fee(s=s):
-                return fee_rows(s, *acct.fee_rates(await call(acct.FEE_RATE, {"category": "linear", "symbol": s}), s))
-
-            await row("leverage", s, pos)
-            await row("fees", s, fee)
-        if modes:
-            rows.insert(3, mode_row("hedge" if "hedge" in modes else "one-way"))
-    elif venue == "binance":
-        async def perms():
-            if not spot_base:
-                return [Row("permissions", "trading", "WARN", "no spot REST base to read the key's restrictions on "
-                                                              "(testnet has none): not checked")]
-            return perm_rows(acct.permissions(await call(acct.API_RESTRICTIONS, base=spot_base)))
-
-        async def mode():
-            return [mode_row(acct.position_mode(await call(acct.DUAL)))]
-
-        async def margin():
-            multi = acct.multi_assets(await call(acct.MULTI_ASSETS))
-            return [Row("margin mode", venue, "PASS", "multi-assets" if multi else "single-asset")]
-
-        await row("permissions", "trading", perms)
-        await row("position mode", venue, mode)
-        await row("margin mode", venue, margin)
-        for s in symbols:
-            async def pos(s=s):
-                p = acct.position(await call(acct.SYMBOL_CONFIG, {"symbol": s}), s)
-                return [lev_row(s, p["leverage"], p["margin"])]
-
-            async def fee(s=s):
-                return fee_rows(s, *acct.fee_rates(await call(acct.COMMISSION, {"symbol": s}), s))
-
-            await row("leverage", s, pos)
-            await row("fees", s, fee)
-    else:  # okx
-        from liqcore.venues.okx.stream import inst_id
-
-        async def conf():
-            c = acct.config(await call(acct.CONFIG))
-            return [*perm_rows(c), mode_row(c["mode"]),
-                    Row("margin mode", venue, "FAIL" if c["margin"].startswith("spot") else "PASS", c["margin"])]
-
-        await row("permissions", "trading", conf)
-        for s in symbols:
-            async def pos(s=s):
-                p = acct.leverage(await call(acct.LEVERAGE, {"instId": inst_id(s), "mgnMode": "cross"}))
-                return [lev_row(s, p["leverage"], p["margin"])]
-
-            async def fee(s=s):
-                body = await call(acct.TRADE_FEE, {"instType": "SWAP", "instFamily": acct.inst_family(s)})
-                return fee_rows(s, *acct.fee_rates(body))
-
-            await row("leverage", s, pos)
-            await row("fees", s, fee)
+    kit = types.SimpleNamespace(venue=venue, symbols=symbols, call=call, row=row, rows=rows, spot_base=spot_base,
+                                Row=Row, perm_rows=perm_rows, mode_row=mode_row, lev_row=lev_row, fee_rows=fee_rows)
+    await acct.preflight_checks(kit)  # (each venue's own: liqcore.venues.<venue>.account)
     return rows
 
 

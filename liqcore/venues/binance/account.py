@@ -88,3 +88,37 @@ def position(body, symbol: str) -> dict:
 def fee_rates(body: dict, symbol: str) -> tuple[float, float]:
     b = check_answer(body)
     return float(b["makerCommissionRate"]), float(b["takerCommissionRate"])
+
+
+async def preflight_checks(k) -> None:
+    """``liqcore preflight``'s account checks on this venue: the key's restrictions (on the spot REST base), position
+    mode (dual side), margin mode (multi-assets), each symbol's leverage (symbol config) and commission. ``k``:
+    the preflight's kit (``call(path, params, base=)`` a signed GET, ``row(check, target, fn)`` one row of an
+    awaited check, ``Row``, ``perm_rows``, ``mode_row``, ``lev_row``, ``fee_rows``, ``symbols``, ``rows``,
+    ``venue``, ``spot_base``)."""
+    async def perms():
+        if not k.spot_base:
+            return [k.Row("permissions", "trading", "WARN", "no spot REST base to read the key's restrictions on "
+                                                          "(testnet has none): not checked")]
+        return k.perm_rows(permissions(await k.call(API_RESTRICTIONS, base=k.spot_base)))
+
+    async def mode():
+        return [k.mode_row(position_mode(await k.call(DUAL)))]
+
+    async def margin():
+        multi = multi_assets(await k.call(MULTI_ASSETS))
+        return [k.Row("margin mode", k.venue, "PASS", "multi-assets" if multi else "single-asset")]
+
+    await k.row("permissions", "trading", perms)
+    await k.row("position mode", k.venue, mode)
+    await k.row("margin mode", k.venue, margin)
+    for s in k.symbols:
+        async def pos(s=s):
+            p = position(await k.call(SYMBOL_CONFIG, {"symbol": s}), s)
+            return [k.lev_row(s, p["leverage"], p["margin"])]
+
+        async def fee(s=s):
+            return k.fee_rows(s, *fee_rates(await k.call(COMMISSION, {"symbol": s}), s))
+
+        await k.row("leverage", s, pos)
+        await k.row("fees", s, fee)

@@ -105,3 +105,33 @@ def fee_rates(body: dict, symbol: str) -> tuple[float, float]:
         if x.get("symbol") in (symbol, None, ""):
             return float(x["makerFeeRate"]), float(x["takerFeeRate"])
     raise BybitAnswerError(f"no fee rate for {symbol}")
+
+
+async def preflight_checks(k) -> None:
+    """``liqcore preflight``'s account checks on this venue: the key's permissions (query-api), margin mode (account
+    info), each symbol's position mode and leverage (position list) and fee rates. ``k``: the preflight's kit
+    (``call(path, params, base=)`` a signed GET, ``row(check, target, fn)`` one row of an awaited check,
+    ``Row``, ``perm_rows``, ``mode_row``, ``lev_row``, ``fee_rows``, ``symbols``, ``rows``, ``venue``,
+    ``spot_base``)."""
+    async def perms():
+        return k.perm_rows(permissions(await k.call(QUERY_API)))
+
+    async def margin():
+        return [k.Row("margin mode", k.venue, "PASS", margin_mode(await k.call(ACCOUNT_INFO)))]
+
+    await k.row("permissions", "trading", perms)
+    await k.row("margin mode", k.venue, margin)
+    modes = set()
+    for s in k.symbols:
+        async def pos(s=s):
+            p = position(await k.call(POSITION_LIST, {"category": "linear", "symbol": s}), s)
+            modes.add(p["mode"])
+            return [k.lev_row(s, p["leverage"], p["margin"])]
+
+        async def fee(s=s):
+            return k.fee_rows(s, *fee_rates(await k.call(FEE_RATE, {"category": "linear", "symbol": s}), s))
+
+        await k.row("leverage", s, pos)
+        await k.row("fees", s, fee)
+    if modes:
+        k.rows.insert(3, k.mode_row("hedge" if "hedge" in modes else "one-way"))

@@ -102,3 +102,29 @@ def fee_rates(body: dict, usdt: bool = True) -> tuple[float, float]:
     mk = d.get("makerU") if usdt and d.get("makerU") not in (None, "") else d.get("maker")
     tk = d.get("takerU") if usdt and d.get("takerU") not in (None, "") else d.get("taker")
     return -float(mk), -float(tk)
+
+
+async def preflight_checks(k) -> None:
+    """``liqcore preflight``'s account checks on this venue: the account config (permissions, position mode, margin
+    mode), each symbol's leverage and fee rates. ``k``: the preflight's kit (``call(path, params, base=)`` a
+    signed GET, ``row(check, target, fn)`` one row of an awaited check, ``Row``, ``perm_rows``, ``mode_row``,
+    ``lev_row``, ``fee_rows``, ``symbols``, ``rows``, ``venue``, ``spot_base``)."""
+    from liqcore.venues.okx.stream import inst_id
+
+    async def conf():
+        c = config(await k.call(CONFIG))
+        return [*k.perm_rows(c), k.mode_row(c["mode"]),
+                k.Row("margin mode", k.venue, "FAIL" if c["margin"].startswith("spot") else "PASS", c["margin"])]
+
+    await k.row("permissions", "trading", conf)
+    for s in k.symbols:
+        async def pos(s=s):
+            p = leverage(await k.call(LEVERAGE, {"instId": inst_id(s), "mgnMode": "cross"}))
+            return [k.lev_row(s, p["leverage"], p["margin"])]
+
+        async def fee(s=s):
+            body = await k.call(TRADE_FEE, {"instType": "SWAP", "instFamily": inst_family(s)})
+            return k.fee_rows(s, *fee_rates(body))
+
+        await k.row("leverage", s, pos)
+        await k.row("fees", s, fee)
