@@ -17,6 +17,8 @@ import sys
 
 import orjson
 
+from liqcore.venues.registry import spec_or_none, venue_spec
+
 HELP = "live runner: feeds, detector, strategy, paper or the venue's order gateway, dashboard"
 
 
@@ -137,7 +139,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
     from liqcore.testing.fake_replay import read_recording, synthetic_frames
 
     if args.replay == "synthetic":
-        if venue != "bybit":
+        if venue_spec(venue).fake != "exchange":
             raise ValueError("replay: the synthetic market is replayed as Bybit frames; use --venue bybit")
         from liqcore.synthetic.market import synthetic_market
 
@@ -152,7 +154,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
 
     if not Path(args.replay).exists():
         raise ValueError(f"replay: {args.replay} does not exist")
-    if venue in ("binance", "okx"):
+    if venue_spec(venue).fake == "streams":
         from liqcore.testing.fake_streams import market_streams
 
         route = market_streams(venue)
@@ -169,7 +171,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
     _check_replay(args.replay, venue, wanted, what, args.allow_empty)
     args.replay_rejects = {}  # lines the replay skips (implausible receive times, malformed): in the summary
     frames = read_recording(args.replay, venue, stats=args.replay_rejects)
-    return (f for f in frames if wanted(f[1])) if venue in ("binance", "okx") else frames
+    return (f for f in frames if wanted(f[1])) if venue_spec(venue).fake == "streams" else frames
 
 
 def _check_replay(path, venue: str, wanted, what: str, allow_empty: bool) -> None:
@@ -326,7 +328,7 @@ def build(args):
         raise ValueError("notional: give either --notional or --size, not both")
     if args.speed < 0:
         raise ValueError("speed: must be >= 0")
-    if args.live and args.replay and venue != "bybit":
+    if args.live and args.replay and venue_spec(venue).fake != "exchange":
         raise ValueError(f"live: --replay --live trades against the fake Bybit exchange; to try the {venue} order "
                          f"path offline, start `liqcore venue --venue {venue}` and run the line it prints (or drop "
                          f"--replay to trade on {venue})")
@@ -341,12 +343,12 @@ def build(args):
         entry(venue).gateway_class()  # (a gateway this installation lacks: said before anything starts)
     fake_thread = replay_clock = None
     if args.replay:
-        if venue not in ("bybit", "binance", "okx"):
+        if spec_or_none(venue) is None:
             raise ValueError("replay: the fake venues replay Bybit, Binance and OKX recordings; use --venue bybit, "
                              "binance or okx")
         from liqcore.testing.fake_exchange import FakeExchangeThread
 
-        if venue != "bybit" or universe is not None:  # (the streams the run subscribes)
+        if venue_spec(venue).fake == "streams" or universe is not None:  # (the streams the run subscribes)
             subscribed = {t for sp in _feed_specs(venue, symbols, universe, args, feed_opts, None) for t in sp.topics}
         else:
             from liqcore.venues.bybit.stream import topics
@@ -358,9 +360,9 @@ def build(args):
         from liqcore.testing.fake_replay import Lockstep, ReplayClock
 
         # (Binance, OKX: the source holds only the subscribed streams' frames)
-        replay_clock = ReplayClock(topics=subscribed if venue == "bybit" else None)
+        replay_clock = ReplayClock(topics=subscribed if venue_spec(venue).fake == "exchange" else None)
         source = replay_clock.wrap(source)
-        if venue != "bybit":
+        if venue_spec(venue).fake == "streams":
             from liqcore.testing.fake_streams import FakeMarketStream
 
             fake_thread = FakeExchangeThread(FakeMarketStream, venue=venue, replay=source, speed=args.speed or None)
@@ -429,7 +431,7 @@ def build(args):
     if getattr(replay_clock, "step", None) is not None:  # --replay --live: the engine's side of the step
         replay_clock.step.idle = _engine_idle(engine, fake_thread.fx)
         replay_clock.step.process = engine.on_frame
-    if gateway is None and replay_clock is None and venue == "bybit":
+    if gateway is None and replay_clock is None and venue_spec(venue).public_clock:
         # paper trading on the venue's data: event times are judged against its clock (public time endpoint):
         # --rest-url's, else the network's -- unless the feed is not the network's (--ws-url without
         # --rest-url): its clock is then unknown, and asking the network's would ask a venue the run never
@@ -478,8 +480,9 @@ def build(args):
         listing.runner = runner  # (its traded symbols and data on demand follow the list)
         # a delisted symbol's streams (Bybit: its liquidations; its trades and book of --also): unsubscribed
         listing.on_left = lambda syms: runner.feed.remove_topics(runner.feed.symbol_topics(syms))
-    if listing is not None and venue == "bybit":  # a new listing's allLiquidation topic: on a connection with
-        listing.on_joined = lambda syms: runner.feed.add_topics([f"allLiquidation.{s}" for s in syms])  # room left
+    if listing is not None and venue_spec(venue).per_topic_subscriptions:  # a new listing's liquidation topic: on
+        topic = venue_spec(venue).part("market").liquidation_topic  # a connection with room left
+        listing.on_joined = lambda syms: runner.feed.add_topics([topic(s) for s in syms])
     return engine, runner, fake_thread
 
 

@@ -66,7 +66,10 @@ class VenueSpec:
     * ``per_topic_subscriptions``: every symbol's liquidations are a topic of their own, sharded over connections
       by the venue's args limit (Bybit), so topics are added while running;
     * ``rest_depth_snapshots``: a depth book starts from a REST snapshot (Binance, OKX) rather than from the
-      stream's own snapshot after a resubscription (Bybit).
+      stream's own snapshot after a resubscription (Bybit);
+    * ``fake``: which local fake replays its recordings in ``liqcore run --replay``: ``"exchange"`` (a whole fake
+      venue that also matches orders: ``--replay --live``) or ``"streams"`` (its public market streams alone);
+    * ``public_clock``: its public REST time endpoint sets the clock guard's offset in paper trading.
     """
 
     name: str
@@ -83,6 +86,8 @@ class VenueSpec:
     needs_passphrase: bool = False
     per_topic_subscriptions: bool = False
     rest_depth_snapshots: bool = False
+    fake: str = "streams"
+    public_clock: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:

@@ -2,4 +2,5 @@
 from liqcore.venues.registry import VenueSpec, register
 
 SPEC = register(VenueSpec(name="bybit", code=1, package="liqcore.venues.bybit", push_batch_ms=500,
-                          ticker_stream=True, depth_levels=True, per_topic_subscriptions=True))
+                          ticker_stream=True, depth_levels=True, per_topic_subscriptions=True, fake="exchange",
+                          public_clock=True))

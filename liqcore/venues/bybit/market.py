@@ -71,6 +71,11 @@ def url_without(url: str, topics: list):
     return None
 
 
+def liquidation_topic(symbol: str) -> str:
+    """The topic of one symbol's liquidations (a new listing's, subscribed while running)."""
+    return f"allLiquidation.{symbol}"
+
+
 # ---- data on demand (liqcore.live.ondemand)
 PER_MESSAGE = 10
 
