@@ -1,6 +1,6 @@
 """Binance USD-M futures order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
 
-The details: docs/live.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
+The details: docs/maintainers/live-gateways.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
 
 May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
 ``venues.instruments``, ``venues.outcomes`` and this package's ``gateway``, ``ratelimit``, ``venue_gateway``.
