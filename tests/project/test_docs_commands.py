@@ -30,6 +30,7 @@ SKIP = {
     r"^pip install\b": "installs the package: the tests run from an installed checkout",
     r"^liqcore record\b": "records a venue's public websocket: needs the network, runs until stopped",
     r"^liqcore run\b(?!.*--replay)": "trades on the venues' live data: needs the network, runs until stopped",
+    r"^liqcore preflight\b": "asks the venue's REST for its trading rules (and the account): needs the network",
     r"(^|\s)([A-Z_]+=\S+\s+)?liqcore download\b": "fetches from the venues' archives: needs the network "
                                                   "(test_download_examples_fail_on_the_network_not_on_their_dates "
                                                   "runs each against an unreachable address)",
