@@ -1,6 +1,6 @@
 """Atomic outputs: a file or a report directory is either wholly the old one or wholly the new one.
 
-The details: docs/backtest.md, "Atomic outputs".
+The details: docs/reference/backtest-outputs.md, "Atomic outputs".
 
 May import: the standard library.
 """

@@ -1,7 +1,7 @@
 """Where liqcore keeps regenerable data (the synthetic-market ``.npz`` files), and how to inspect or clear it.
 
 The directory, what :func:`clear_cache` deletes, the size cap (:func:`enforce_limit`) and the market
-file's lossless column encoding (:func:`save_market` / :func:`load_market`): docs/backtest.md, "The cache".
+file's lossless column encoding (:func:`save_market` / :func:`load_market`): docs/reference/backtest-outputs.md, "The cache".
 
 May import: numpy, zstandard and platformdirs (inside functions) and the standard library; never the
 synthetic market itself (``synthetic.cache`` calls it).

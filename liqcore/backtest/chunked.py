@@ -3,7 +3,7 @@
 :func:`replay_chunked` runs the detector and the simulator over each chunk carrying their state; the
 result is the whole load's, trade for trade.  :func:`chunk_reason` names why a run cannot be chunked
 (the caller then loads the span whole).  What is read, the fill rules in chunks and the exceptions:
-docs/backtest.md, "A dataset is read in time chunks"; a chunk's way through: docs/maintainers/design.md.
+docs/how-to/backtest.md, "A dataset is read in time chunks"; a chunk's way through: docs/maintainers/design.md.
 
 May import: numpy, ``types``, ``codes``, ``_libs``, ``io``, ``dataset``, ``execution``, ``strategies`` and
 this package's ``stream``, ``rules`` and ``chunked_scope``.

@@ -1,7 +1,7 @@
 """Trading rules and the traded symbols of a whole-market backtest (``liqcore backtest PATH --symbols all``),
 the same ones the live runner applies (:mod:`liqcore.commands._market`, :mod:`liqcore.live.orders`):
 
-The details: docs/backtest.md, "Trading rules of a whole-market backtest".
+The details: docs/explanation/fill-model.md, "Trading rules of a whole-market backtest".
 
 May import: ``numpy``, ``market.universe``, ``types`` and ``venues.instruments``.
 """

@@ -349,7 +349,7 @@ def event_span(events: np.ndarray) -> tuple[int, int]:
     """The first and last receive time of ``events`` (receive order) that are not DEPTH rows: the span a
     backtest reports (``start_ns``, ``end_ns``, the base of its exposure) is its events', and depth rows
     received before the first or after the last of them (a day's book kept where its trades are missing)
-    leave it as it is, as in every read of a dataset (docs/backtest.md).  (0, 0): no such event."""
+    leave it as it is, as in every read of a dataset (docs/how-to/backtest.md).  (0, 0): no such event."""
     from liqcore.types import Kind
 
     if not len(events):

@@ -1,7 +1,7 @@
 """``liqcore record``: raw websocket frames with their receive times (zstd, hourly files per venue).
 
 Usage, ``--symbols all``, the frames subscribed, the line format, ``--dataset`` and the exit status:
-docs/how-to/get-data.md, "`liqcore record`", and docs/live.md, "Recording".
+docs/how-to/get-data.md, "`liqcore record`", and docs/how-to/record.md, "Recording".
 
 May import: the layers below the command line (``live`` feeds and recorder, ``market``, ``venues``,
 ``download.feeder``, ``config``) and this package's shared ``inputs``, ``outputs`` and ``_market``.

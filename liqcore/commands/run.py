@@ -2,7 +2,7 @@
 order gateway (Bybit, Binance, OKX).
 
 Usage, ``--symbols all``, replays, ``--live`` and keys, the kill switch, ``--web``, signals and the
-exit status: docs/reference/commands.md, "`liqcore run`", and docs/live.md.
+exit status: docs/reference/commands.md, "`liqcore run`", and docs/how-to/run-live.md.
 
 May import: the layers below the command line (``live``, ``testing`` for ``--replay``, ``venues``,
 ``market``, ``features``, ``strategies``, ``synthetic``, ``io``, ``secrets``, ``config``) and this

@@ -201,7 +201,7 @@ def price_grids(events: np.ndarray, n_sym: int) -> np.ndarray:
     though no two of them are 0.01 apart), snapped to a whole number of ticks per unit when within 1e-6 of
     one (a decimal tick such as 0.01 gives 100).  The first prints, not all: a backtest read in chunks
     knows the grid after its first chunks (:class:`liqcore.backtest.stream._GridGate`) and must find the
-    same one; a finer tick first printed after them is compared off the grid (docs/backtest.md)."""
+    same one; a finer tick first printed after them is compared off the grid (docs/explanation/fill-model.md)."""
     global _last_grids
     key = (events.__array_interface__["data"][0], len(events), n_sym)
     # the same array object again (a run per fill rule); an address alone could be a new array's, once

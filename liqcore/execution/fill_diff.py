@@ -1,6 +1,6 @@
 """Which entries two fill models fill differently, and why.
 
-The details: docs/backtest.md, "Why two fill models fill different entries".
+The details: docs/explanation/fill-model.md, "Why two fill models fill different entries".
 
 May import: ``numpy``.
 """

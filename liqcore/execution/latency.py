@@ -2,7 +2,7 @@
 
 :func:`split_latency`, :func:`journal_inbound_ns`, :func:`apply_feed_latency`, :func:`apply_order_latency`,
 :func:`feed_latency_note`.  The rules (samples, rate buckets, the outbound share, feed latency modes):
-docs/backtest.md, "Latency" and "Latency as measured: the rules".
+docs/explanation/fill-model.md, "Latency" and "Latency as measured: the rules".
 
 May import: numpy, ``types``, ``params`` and ``io.sqlite_reader`` (the journal).
 """

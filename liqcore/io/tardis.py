@@ -3,7 +3,7 @@
 ``tardis-liquidations``, ``tardis-trades``, ``tardis-derivative-ticker``, ``tardis-quotes`` and
 ``tardis-book-snapshot``: read with pyarrow's CSV reader in batches, converted column-wise; a bad cell
 costs its row (the lenient path), never the file.  Sides, times, units, venues and what tells
-trades from liquidations: docs/backtest.md, "tardis.dev exports and raw captures", and docs/data.md.
+trades from liquidations: docs/how-to/backtest.md, "tardis.dev exports and raw captures", and docs/data.md.
 
 May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``,
 ``_libs.readrows`` and this package's ``base``, ``files`` and ``tardis_liquidations``.

@@ -1,6 +1,6 @@
 """A new listing traded without a restart: :func:`admit` makes symbols traded symbols of a running engine.
 
-The details: docs/live.md, "A new listing traded without a restart (liqcore.live.admit)".
+The details: docs/maintainers/live-feeds.md, "A new listing traded without a restart (liqcore.live.admit)".
 
 May import: the standard library.
 """

@@ -1,6 +1,6 @@
 """Binance USD-M futures order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
 
-The details: docs/live.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
+The details: docs/maintainers/live-gateways.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
 
 Why one module: the order protocol, its user stream and the exits it keeps share one state (the orders and algo
 exits by client id).  May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),

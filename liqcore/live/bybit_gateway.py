@@ -1,7 +1,7 @@
 """Bybit v5 order gateway (USDT linear perpetuals), implementing :class:`liqcore.live.gateway.Gateway`.
 
 Start (clock sync, instruments, reconcile, the private stream), idempotent creates keyed by
-``orderLinkId``, rate limits, TP/SL modes and reconnects: docs/live.md, "The Bybit order gateway".
+``orderLinkId``, rate limits, TP/SL modes and reconnects: docs/maintainers/live-gateways.md, "The Bybit order gateway".
 Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first four characters.
 
 Why one module: one class, the venue's order state machine; its parts share the orders in flight.

@@ -7,7 +7,7 @@ and OKX ``GET /api/v5/market/books?instId=I&sz=400`` (the answer written to the 
 where the reader takes it), Bybit a re-subscription of the ``orderbook.N.S`` topic (the venue sends a snapshot on
 subscribe).  A book waits at its first update, after a sequence break (Binance ``pu`` not the previous ``u``,
 OKX ``prevSeqId`` not the previous ``seqId``, Bybit a ``u`` that does not increase), after a snapshot older than
-the stream, and after every gap line (a lost connection).  Rules: docs/live.md, "Depth streams".
+the stream, and after every gap line (a lost connection).  Rules: docs/explanation/live-engine.md, "Depth streams".
 
 May import: the standard library, aiohttp, orjson and ``liqcore.venues``.
 """

@@ -6,8 +6,8 @@
 
 A composition: it owns the feed-side state and wires feed -> detector -> strategy -> orders; each other
 job is an object it owns (orders, fast lane, stream path, decisions, health, venue clock, warm path,
-state keeper, lifecycle).  The strategies, exits, core path, modes and clock guard: docs/live.md,
-"Embedding the engine" and "The engine, part by part".  May import: ``live``'s parts, ``venues``, ``strategies``,
+state keeper, lifecycle).  The strategies, exits, core path, modes and clock guard: docs/how-to/embed-engine.md,
+"Embedding the engine", and docs/explanation/live-engine.md, "The engine, part by part".  May import: ``live``'s parts, ``venues``, ``strategies``,
 ``features.live``, ``backtest.core``, ``execution.arrays``, ``config``, ``types`` and the kernels.
 """
 from __future__ import annotations

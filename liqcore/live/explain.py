@@ -3,7 +3,8 @@
 The session's recording is replayed through the backtest with the session's parameters, rules and
 equity; every entry order is lined up on its decision (:func:`session_trading`,
 :func:`one_way_latency`) and the pnl gap decomposed into parts that add up.  The categories, columns
-and parts: docs/live.md, "Live versus backtest, explained" and "`--explain`, column by column".
+and parts: docs/how-to/preflight.md, "Live versus backtest, explained", and
+docs/reference/journal.md, "`--explain`, column by column".
 
 May import: numpy, orjson, ``params``, ``venues.instruments`` and the kernels (``_jit``).
 """

@@ -1,6 +1,6 @@
 """The fast lane: an entry prepared before its cascade confirms (an object the engine owns).
 
-The details: docs/live.md, "The fast lane (liqcore.live.fastlane)".
+The details: docs/maintainers/live-gateways.md, "The fast lane (liqcore.live.fastlane)".
 
 May import: the standard library.
 """

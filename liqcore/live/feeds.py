@@ -1,6 +1,6 @@
 """Feed manager: the market-data connections of one venue, frames out, GAP events on every drop.
 
-The details: docs/live.md, "Feed manager (liqcore.live.feeds)".
+The details: docs/maintainers/live-feeds.md, "Feed manager (liqcore.live.feeds)".
 
 May import: ``numpy``, ``orjson``, ``types``, ``venues.binance.stream``, ``venues.bybit.stream``,
 ``venues.okx.stream`` and this package's ``transport`` and

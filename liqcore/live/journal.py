@@ -2,8 +2,8 @@
 change, and the state a restart resumes from (:class:`Journal`).
 
 An order intent is durable in the memory-mapped intent log before its create request is sent; its
-rows follow in SQLite.  The durability model, the tables, schema versions and migrations: docs/live.md,
-"Journal and restart" and "The journal's durability model and tables".
+rows follow in SQLite.  The durability model, the tables, schema versions and migrations: docs/how-to/journal.md,
+"Journal and restart", and docs/reference/journal.md, "The journal's durability model and tables".
 
 Why one module: the intent log and the SQLite journal are one durability protocol, kept together so
 the order between the two reads in one place (the file machinery: ``intent_log``; the read-only

@@ -1,6 +1,6 @@
 """The venue's instrument list while a whole-market run goes on (``liqcore run --symbols all``).
 
-The details: docs/live.md, "The venue's instrument list during a whole-market run (liqcore.live.listing)".
+The details: docs/maintainers/live-feeds.md, "The venue's instrument list during a whole-market run (liqcore.live.listing)".
 
 May import: ``orjson``, ``market.universe`` and this package's ``admit``, ``orders``.
 """

@@ -19,7 +19,7 @@
   code; a wrong key, passphrase or secret fails :meth:`start` in one line without the secret.
 
 Why one module: the order protocol, its private sockets and the bracket of exits share one state (the orders and
-algos by client id); the recovery after a gap is apart (``okx_recovery``).  The details: docs/live.md, "Trading on OKX: `OkxGateway`".
+algos by client id); the recovery after a gap is apart (``okx_recovery``).  The details: docs/how-to/embed-engine.md, "Trading on OKX: `OkxGateway`".
 """
 from __future__ import annotations
 

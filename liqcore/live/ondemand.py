@@ -2,7 +2,7 @@
 
 Every ``interval_s`` the wanted set (live signals, resting orders or positions, the always-on list) is
 compared with the subscribed one; a replay gates the recorded streams on replay time (:meth:`gate`).
-The rules, the venues' messages and limits: docs/live.md, "Data on demand".
+The rules, the venues' messages and limits: docs/how-to/record.md, "Data on demand".
 
 May import: numpy, orjson, ``types``, ``venues`` (``common``, ``spec``), ``market.klines`` and this
 package's ``feeds``.

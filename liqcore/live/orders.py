@@ -1,6 +1,6 @@
 """The order manager: the life of every order the engine decides, and its journal rows.
 
-The details: docs/live.md, "The order manager (liqcore.live.orders)".
+The details: docs/maintainers/live-gateways.md, "The order manager (liqcore.live.orders)".
 
 Why one module: its single job is the order lifecycle, from the decision to the final
 state at shutdown (build, journal ahead, send, read the answers and fills back, close, cancel and confirm

@@ -1,7 +1,7 @@
 """The live queue-position estimate of each resting post-only entry: the size ahead of it and the chance
 that it fills, from the top of book (or, with ``--book depth``, the L2 depth) and the prints the engine receives.
 
-The details: docs/live.md, "The live queue-position estimate of each resting post-only entry
+The details: docs/maintainers/live-gateways.md, "The live queue-position estimate of each resting post-only entry
 (liqcore.live.queue_estimate)".
 
 May import: ``numpy``, ``scipy``, ``_jit``, ``params`` and ``types``.

@@ -1,6 +1,6 @@
 """Recovery: what a (re)started engine learns from its journal and the venue.
 
-The details: docs/live.md, "Recovery (liqcore.live.recovery)".
+The details: docs/maintainers/live-gateways.md, "Recovery (liqcore.live.recovery)".
 
 May import: the standard library this package's ``gateway``.
 """

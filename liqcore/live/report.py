@@ -1,6 +1,6 @@
 """The go-live checklist as a report, from a session's journal (``liqcore journal PATH``, the dashboard).
 
-The details: docs/live.md, "The go-live checklist as a report (liqcore.live.report)".
+The details: docs/maintainers/live-gateways.md, "The go-live checklist as a report (liqcore.live.report)".
 
 May import: ``numpy``, ``orjson``, ``backtest.run``, ``config``, ``io.sqlite_reader`` and this package's
 ``explain``.

@@ -1,7 +1,7 @@
 """The live runner: feeds -> engine -> gateway, with clock, metrics endpoint, dashboard, kill switch
 and a clean shutdown.
 
-The details: docs/live.md, "The live runner (liqcore.live.runner)".
+The details: docs/maintainers/live-gateways.md, "The live runner (liqcore.live.runner)".
 
 May import: ``features.registry``, ``interrupt`` and this package's ``dashboard``, ``feeds``, ``metrics``,
 ``ondemand``, ``views``, ``web``.

@@ -7,7 +7,7 @@ liquidation happens, is never judged by its own quiet, only with its connection.
 no heartbeat is the transport's (``liqcore.live.transport``: ping every ``ping-interval``, replaced after
 ``stall-timeout`` with nothing received).
 The per-frame key (:func:`frame_key`) is one or two ``find`` on the frame's head and one dict store.
-The rule and its reasons: docs/live.md, "Silent streams, the watch (`liqcore.live.silence`)".
+The rule and its reasons: docs/explanation/live-engine.md, "Silent streams, the watch (`liqcore.live.silence`)".
 
 Each venue's frame keys and topic names are its own (``liqcore.venues.<venue>.watch``, through the registry);
 the receive path stamps frames with one compiled call (``liqcore.venues.decoder.stream_stamp``).

@@ -1,6 +1,6 @@
 """Websocket transport for market-data feeds: one reconnecting connection per :class:`ConnectionSpec`.
 
-The details: docs/live.md, "Websocket transport for market-data feeds (liqcore.live.transport)".
+The details: docs/maintainers/live-feeds.md, "Websocket transport for market-data feeds (liqcore.live.transport)".
 
 May import: ``venues.spec``.
 """

@@ -1,6 +1,6 @@
 """The venue's clock, as the clock guard sees it.
 
-The details: docs/live.md, "The venue's clock, as the clock guard sees it (liqcore.live.venueclock)".
+The details: docs/maintainers/live-feeds.md, "The venue's clock, as the clock guard sees it (liqcore.live.venueclock)".
 
 May import: the standard library.
 """

@@ -1,6 +1,6 @@
 """The live runner's web dashboard: an aiohttp server in the runner's process, off the decision path.
 
-The details: docs/live.md, "The live runner's web dashboard (liqcore.live.web)".
+The details: docs/maintainers/live-feeds.md, "The live runner's web dashboard (liqcore.live.web)".
 
 May import: ``aiohttp``, ``orjson``, ``types`` and this package's ``orders``, ``report``, ``views``,
 ``web_rank``.

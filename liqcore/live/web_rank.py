@@ -2,7 +2,7 @@
 False), ranked by its current anomaly, and the view cut to
 the page a browser shows (:func:`page_view`), so 400 symbols never cross the websocket whole at 4 Hz.
 
-The details: docs/live.md, "The web page at whole-market scale (liqcore.live.web_rank)".
+The details: docs/maintainers/live-feeds.md, "The web page at whole-market scale (liqcore.live.web_rank)".
 
 May import: the standard library this package's ``report``.
 """

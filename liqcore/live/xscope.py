@@ -1,6 +1,6 @@
 """Instrument scope, live: one detector over the liquidation streams of every venue of an instrument.
 
-The details: docs/live.md, "Instrument scope, live (liqcore.live.xscope)".
+The details: docs/maintainers/live-feeds.md, "Instrument scope, live (liqcore.live.xscope)".
 
 May import: ``numpy``, ``_libs.detector``, ``instruments`` and ``types``.
 """

@@ -1,6 +1,6 @@
 """A symbol's 1-minute candles from its venue's public REST API, for a span the live stream has no history of.
 
-The details: docs/live.md, "1-minute candles from the venues".
+The details: docs/maintainers/live-feeds.md, "1-minute candles from the venues".
 
 Each venue's endpoint, request and answer are its own (``liqcore.venues.<venue>.market``, through the venue
 registry).

@@ -1,6 +1,6 @@
 """A venue's whole universe of USDT perpetuals, with each one's trading rules, from its public REST API.
 
-The details: docs/live.md, "A venue's universe of perpetuals".
+The details: docs/maintainers/live-feeds.md, "A venue's universe of perpetuals".
 
 May import: ``aiohttp``, ``_atomic``, ``cache``, ``venues.instruments``, ``venues.governor`` and
 ``venues.binance.rest`` (the governor of Binance's REST host).

@@ -2,7 +2,7 @@
 user-data stream, sharing the matching rules of :mod:`liqcore.testing.fake_book` (post-only checked
 against the last trade, resting limits fill on prints strictly through, stops trigger at/through).
 
-The details: docs/live.md, "A fake Binance USD-M futures venue (liqcore.testing.fake_binance)".
+The details: docs/maintainers/fakes.md, "A fake Binance USD-M futures venue (liqcore.testing.fake_binance)".
 
 May import: ``aiohttp``, ``orjson`` and this package's ``fake_book``, ``loopback``, ``fake_universe``.
 """

@@ -1,7 +1,7 @@
 """Order, position and account state of the fake Bybit v5 venue (no I/O; the server in
 :mod:`liqcore.testing.fake_exchange` wraps it).
 
-The details: docs/live.md, "Order, position and account state of the fake Bybit v5 venue
+The details: docs/maintainers/fakes.md, "Order, position and account state of the fake Bybit v5 venue
 (liqcore.testing.fake_book)".
 
 May import: the standard library.

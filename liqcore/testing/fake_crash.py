@@ -2,7 +2,7 @@
 to whatever is subscribed: every liquidation goes to the all-market ``!forceOrder@arr`` and to its symbol's
 ``<symbol>@forceOrder``, so a runner on a symbol list and one on the whole market see the same frames.
 
-The details: docs/live.md, "A market-wide crash, played by the fake Binance market stream
+The details: docs/maintainers/fakes.md, "A market-wide crash, played by the fake Binance market stream
 (liqcore.testing.fake_crash)".
 
 May import: ``venues.binance.samples``.

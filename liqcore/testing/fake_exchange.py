@@ -3,7 +3,7 @@
 ``async with FakeExchange(replay=frames, speed=10) as fx:`` serves the public and private websockets
 and the REST API (signed as the venue signs), replays frames, moves its market with every print
 (``fake_book``) and injects faults and one-way delays; :class:`FakeExchangeThread` runs one in a thread.
-What it serves and the faults: docs/live.md, "The fake exchange (Bybit v5)".
+What it serves and the faults: docs/maintainers/fakes.md, "The fake exchange (Bybit v5)".
 
 Why one module: one fake venue speaking one wire protocol (REST and both websockets share the book,
 accounts and request log; what every fake venue shares is ``loopback.py``).  May import: aiohttp, orjson and

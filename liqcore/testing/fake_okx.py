@@ -1,7 +1,7 @@
 """A fake OKX v5 venue: a real aiohttp server on 127.0.0.1 laid out like OKX (REST ``/api/v5/...``, websockets
 ``/ws/v5/public``, ``/ws/v5/private``, ``/ws/v5/business``), sharing the matching rules of
 :mod:`liqcore.testing.fake_book`; sizes in contracts.  What it enforces, as OKX does, and its faults:
-docs/live.md, "A fake OKX v5 venue (`liqcore.testing.fake_okx`)"; the documents it follows are named in
+docs/maintainers/fakes.md, "A fake OKX v5 venue (`liqcore.testing.fake_okx`)"; the documents it follows are named in
 tests/venues/test_okx_conformance.py.
 
 Why one module: one server's REST and websocket handlers share its book, orders and keys.

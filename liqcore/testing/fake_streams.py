@@ -2,7 +2,7 @@
 
 ``async with FakeMarketStream("binance") as fs:`` serves ``fs.ws_url`` in the venue's protocol, its
 instruments and klines over REST, ``fs.push`` / ``fs.liquidation`` and replays (:func:`binance_streams`,
-:func:`okx_streams`).  What it serves: docs/live.md, "The fake market streams (Binance, OKX)".
+:func:`okx_streams`).  What it serves: docs/maintainers/fakes.md, "The fake market streams (Binance, OKX)".
 
 May import: aiohttp, orjson and this package (``fake_replay``, ``fake_universe``).
 """

@@ -3,7 +3,7 @@
 ``Decoder(venue).feed(frame, recv_ns)`` gives an event array and never raises on a bad frame: every
 frame is accepted, rejected (counted by reason) or control.  The clock guard, duplicate suppression
 and the decoding paths (compiled scanner, regular expressions, orjson and the venue codecs, all equal):
-docs/live.md, "The decoder: every frame counted, the clock guard, duplicates".
+docs/explanation/live-engine.md, "The decoder: every frame counted, the clock guard, duplicates".
 
 The line decoder of the bulk loader, on the same parsing rules: ``lines.py`` (property tests compare them).
 May import: numpy, orjson, ``types`` and ``venues`` (the codecs, ``common``, ``instruments``, the compiled scanner).

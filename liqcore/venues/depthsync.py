@@ -5,7 +5,7 @@ Each ``feed_*`` call takes one decoded message and returns the DEPTH rows it yie
 SNAPSHOT rows replace the book; one DEPTH_GAP row, price 0 qty 0, marks a break) plus whether a break
 was found; ``wants_snapshot()`` says when the caller must get a snapshot (Binance: ``GET /fapi/v1/depth``;
 OKX: ``GET /api/v5/market/books``; Bybit: re-subscribe).  :class:`DepthLines` runs them over recorded
-lines.  The rules are in docs/live.md ("Depth streams").
+lines.  The rules are in docs/explanation/live-engine.md ("Depth streams").
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ so ``backtest DS --fill queue --start T`` gives the same trades and P&L either w
 start (no snapshot run before it) is said in both (``depth_note``).  Depth rows received before the first or
 after the last event of the span (a day whose first trades are missing but whose depth is kept) leave the
 span (``start_ns``, ``end_ns``) and so the exposure as they are.  The day: ``benches/bench_depth_backtest.py``'s,
-scaled down (docs/backtest.md, "The queue at depth")."""
+scaled down (docs/explanation/fill-model.md, "The queue at depth")."""
 from __future__ import annotations
 
 import shutil

@@ -153,7 +153,7 @@ def test_the_price_grid_is_the_greatest_common_step_of_the_prints():
 
 def test_the_price_grid_is_read_from_each_symbols_first_prints():
     """The grid is read from each symbol's first GRID_PRINTS (262,144) prints, as a backtest read in chunks
-    knows it after its first chunks (docs/backtest.md, "When prices are compared as floats"): a 0.01 print
+    knows it after its first chunks (docs/explanation/fill-model.md, "When prices are compared as floats"): a 0.01 print
     among them makes the grid 0.01; the same print after them leaves it at 0.1."""
     from liqcore.execution.events import GRID_PRINTS
     from liqcore.types import EVENT_DTYPE

@@ -356,7 +356,7 @@ def test_partial_fills_go_down_to_the_lot():
 @pytest.mark.parametrize("model", [0.0, 2.0])
 def test_a_print_through_the_limit_is_named_print_not_the_queue(model):
     """The odd episodes' prints at LEVEL leave part of the queue ahead; then a seller prints a tick through
-    LEVEL, which fills the order whatever its queue: its ``fill_rule`` is -1 (``print``, docs/backtest.md), not
+    LEVEL, which fills the order whatever its queue: its ``fill_rule`` is -1 (``print``, docs/explanation/fill-model.md), not
     the queue at depth (1), which the even episodes' fills (the queue traded away at LEVEL) keep; the pysrc
     twin says the same, field for field."""
     from pysrc import execmodel as twin

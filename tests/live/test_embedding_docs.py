@@ -1,4 +1,4 @@
-"""docs/live.md's embedding snippet, run as written on the bundled recording, decides what the backtest
+"""docs/how-to/embed-engine.md's embedding snippet, run as written on the bundled recording, decides what the backtest
 decides: ``eng.on_clock()`` with no argument follows the recorded frames' time (it read the wall clock,
 so every hold timeout and cascade expiry fired at once: 13 cascades / 0 fills against the backtest's 2 / 2)."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import orjson
 from liqcore.data import SAMPLE_RECORDING
 from liqcore.live.recorder import read_lines
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "live.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "embed-engine.md"
 
 
 def _snippet() -> tuple[str, str, str]:
@@ -35,7 +35,7 @@ def test_docs_embedding_snippet_on_the_bundled_recording_gives_the_backtests_ord
     ns: dict = {"print": lambda *a, **k: None}
     exec(ctor, ns)
     eng = ns["eng"]
-    frame_code, clock_code = compile(frame, "live.md", "exec"), compile(clock, "live.md", "exec")
+    frame_code, clock_code = compile(frame, "embed-engine.md", "exec"), compile(clock, "embed-engine.md", "exec")
     decisions = []
     for ln in read_lines(SAMPLE_RECORDING):
         r = orjson.loads(ln)

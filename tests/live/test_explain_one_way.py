@@ -116,7 +116,7 @@ def _recovered(ex, fed, price=True):
         assert r["category"] in ("both", "neither"), r
         if r["category"] == "both":
             # the session's fill model is the queue rule on top of book (its recording has no depth); a fill by a
-            # print through the limit is named print (docs/backtest.md)
+            # print through the limit is named print (docs/explanation/fill-model.md)
             assert r["backtest_fill_rule"] in ("queue (top of book)", "print"), r
             if price:
                 assert abs(r["live_price"] - r["backtest_price"]) <= TICK + 1e-9

@@ -1,6 +1,6 @@
 """The live queue-position estimate (liqcore.live.queue_estimate) against an independent oracle: the pysrc twin
 of the fill model (``pysrc/execmodel.py`` and ``pysrc/depthbook.py``, the queue rule written again in plain
-Python from docs/backtest.md, "The queue rule", sharing no code with the kernel the estimate calls).  The
+Python from docs/explanation/fill-model.md, "The queue rule", sharing no code with the kernel the estimate calls).  The
 other tests of the estimate compare it with the kernel, which moves the queue with the very functions the
 estimate calls (``_q_join``, ``_q_move``, ``_q_hit``, ``_d_row``): a mistake in one of those would pass them.
 Here, fed event by event on the same top-of-book and L2 streams, the estimate's size ahead, displayed size at

@@ -1,9 +1,6 @@
 """The documentation stays readable in a sitting (issue 69): README.md at most 15,000 characters, every page
 under docs/ at most 40,000, BENCHMARKS.md at most 20,000 with table rows of at most 600.  Characters are
-counted as Python counts them (a "×" is one).
-
-docs/live.md and docs/backtest.md are :data:`PENDING`: they are being split on other branches and join the
-page bar when they are."""
+counted as Python counts them (a "×" is one).  No page is exempt."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +11,6 @@ README_MAX = 15_000
 PAGE_MAX = 40_000
 BENCHMARKS_MAX = 20_000
 ROW_MAX = 600
-#: pages still being split on other branches (issue 69): exempt from the page bar until then
-PENDING = ("live.md", "backtest.md")
 
 
 def _chars(path: Path) -> int:
@@ -28,16 +23,10 @@ def test_readme_is_at_most_15000_characters():
 
 
 def test_every_page_under_docs_is_at_most_40000_characters():
-    pages = [p for p in sorted(DOCS.rglob("*.md")) if p.relative_to(DOCS).as_posix() not in PENDING]
+    pages = sorted(DOCS.rglob("*.md"))
     assert len(pages) >= 20, "the pages under docs/ were not found"
     long = [f"{p.relative_to(ROOT)}: {_chars(p):,} characters" for p in pages if _chars(p) > PAGE_MAX]
     assert long == [], f"pages over {PAGE_MAX:,} characters (split them by kind):\n" + "\n".join(long)
-
-
-def test_the_pending_pages_are_still_there():
-    """The exemption names pages that exist: once one is split away, drop it from PENDING."""
-    for name in PENDING:
-        assert (DOCS / name).is_file(), f"docs/{name} is gone: remove it from PENDING"
 
 
 def test_benchmarks_is_at_most_20000_characters_with_rows_of_at_most_600():

@@ -7,9 +7,6 @@ sample recording as ``recordings/`` (the tour's first command, which the pages b
 commands of :data:`SKIP` are left out, each for the reason given.  Every ``liqcore download`` example
 of the README, the pages and ``liqcore download --help`` runs against an unreachable base URL: it must
 fail on the network, never on a refusal of its own dates or types.
-
-docs/live.md and docs/backtest.md are :data:`PENDING`: they are being split on other branches, and
-join these checks when they are.
 """
 from __future__ import annotations
 
@@ -27,14 +24,13 @@ from tests.project.test_readme import _env, commands, script, skip_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-#: pages still being split on other branches (issue 69): not yet held to these checks
-PENDING = ("live.md", "backtest.md")
 
 #: commands not run (pattern on the command line -> why); keep this list short
 SKIP = {
     r"^pip install\b": "installs the package: the tests run from an installed checkout",
     r"^liqcore record\b": "records a venue's public websocket: needs the network, runs until stopped",
     r"^liqcore run\b(?!.*--replay)": "trades on the venues' live data: needs the network, runs until stopped",
+    r"^liqcore preflight\b": "asks the venue's REST for its trading rules (and the account): needs the network",
     r"(^|\s)([A-Z_]+=\S+\s+)?liqcore download\b": "fetches from the venues' archives: needs the network "
                                                   "(test_download_examples_fail_on_the_network_not_on_their_dates "
                                                   "runs each against an unreachable address)",
@@ -59,8 +55,8 @@ _BLOCK = re.compile(r"^[ \t]*```(bash|sh)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.M |
 
 
 def pages() -> list[Path]:
-    """Every page under docs/ held to the checks (all but :data:`PENDING`)."""
-    return [p for p in sorted(DOCS.rglob("*.md")) if p.relative_to(DOCS).as_posix() not in PENDING]
+    """Every page under docs/ held to the checks."""
+    return sorted(DOCS.rglob("*.md"))
 
 
 def joined(code: str) -> str:

@@ -91,6 +91,7 @@ def test_a_section_a_docstring_names_is_a_heading_of_that_page():
 
 def test_the_section_finder_reads_every_form():
     doc = ('Rules: docs/data.md, "The dataset\'s files"; docs/data.md ("Formats", "Compressed, damaged")\n'
-           'and docs/live.md, "Recording" and "Feeds".')
+           'and docs/how-to/record.md, "Recording" and "Data on demand".')
     assert named_sections(doc) == [("data.md", "The dataset's files"), ("data.md", "Formats"),
-                                   ("data.md", "Compressed, damaged"), ("live.md", "Recording"), ("live.md", "Feeds")]
+                                   ("data.md", "Compressed, damaged"), ("how-to/record.md", "Recording"),
+                                   ("how-to/record.md", "Data on demand")]

@@ -1,7 +1,7 @@
 """Sample Binance USD-M public frames, built from values: the engine's warm path (and tests) use these
 instead of writing frames by hand.  The shapes are the ones :mod:`liqcore.venues.binance.parse` reads.
 
-The details: docs/live.md, "Sample Binance USD-M public frames, built from values
+The details: docs/maintainers/fakes.md, "Sample Binance USD-M public frames, built from values
 (liqcore.venues.binance.samples)".
 
 May import: the standard library.

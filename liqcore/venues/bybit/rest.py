@@ -1,6 +1,6 @@
 """Bybit v5 REST: request signing and an asynchronous (aiohttp) client.
 
-The details: docs/live.md, "Bybit v5 REST: request signing and an asynchronous (aiohttp) client
+The details: docs/maintainers/live-gateways.md, "Bybit v5 REST: request signing and an asynchronous (aiohttp) client
 (liqcore.venues.bybit.rest)".
 
 May import: ``aiohttp``, ``orjson``, ``secrets`` and this package's ``h1``.

@@ -1,7 +1,7 @@
 """Sample OKX v5 public frames, built from values (for tests and warm paths).  The shapes are the ones
 :mod:`liqcore.venues.okx.parse` reads.
 
-The details: docs/live.md, "Sample OKX v5 public frames, built from values (for tests and warm paths)
+The details: docs/maintainers/fakes.md, "Sample OKX v5 public frames, built from values (for tests and warm paths)
 (liqcore.venues.okx.samples)".
 
 May import: the standard library.
