@@ -3,7 +3,7 @@
 One module per job: ``registry`` (the readers, detection), ``_core`` (the per-file loop, merge,
 duplicates), ``base`` / ``files``, one reader module per format family, ``plausible``, ``require``,
 ``save``, ``storage`` (URLs).  Formats, sides, times, duplicates: docs/data.md ("Formats", "Compressed,
-damaged and repeated files").  May import: numpy, ``types``, ``venues``, ``validate``, ``_atomic``,
+damaged and repeated files").  May import: numpy, ``types``, ``codes`` (the kind names), ``venues``, ``validate``, ``_atomic``,
 ``secrets``, the row kernels of ``_libs``, pyarrow / zstandard / fsspec inside functions; ``dataset``
 only inside :func:`load_events` (the dataset builds on this package).  A new format: a reader module
 ``io/<family>.py``, added to ``READERS`` in ``registry``, its row in docs/data.md.

@@ -333,7 +333,7 @@ def test_block_fast_path_matches_the_json_path(tmp_path, monkeypatch):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from liqcore.venues import decoder as D
+    from liqcore.venues import lines as D
 
     nums = st.one_of(st.sampled_from(["0", "0.0", "1", "-1", "00.5", "1e5", "NaN", "0.001", "123456.789", "9" * 400, "0." + "0" * 400 + "1"]),
                      st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False).map(str))
@@ -397,7 +397,7 @@ def test_compact_line_matchers_agree_under_byte_edits(tmp_path, monkeypatch):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from liqcore.venues import decoder as D
+    from liqcore.venues import lines as D
 
     base = [bybit_liq(T0, "Buy", "0.017", "71182.70", "BTCUSDT"), binance_liq(T0, "SELL", "0.014", "9910"),
             b'{"recv_ns":1739502303000000000,"venue":"bybit","frame":' + bybit_liq(T0 + 1) + b"}",

@@ -55,7 +55,7 @@ def test_io_never_imports_the_dataset_writer():
 
 def test_io_imports_only_what_its_docstring_allows():
     """liqcore.io sits below backtest, research, live, strategies and commands (and the dataset writer)."""
-    allowed = ("liqcore.io", "liqcore.types", "liqcore.venues", "liqcore.validate", "liqcore._atomic", "liqcore.secrets",
+    allowed = ("liqcore.io", "liqcore.types", "liqcore.codes", "liqcore.venues", "liqcore.validate", "liqcore._atomic", "liqcore.secrets",
                "liqcore._libs", "liqcore.dataset.read")
     files = _io_files()
     bad = [f"{f.relative_to(ROOT)} imports {m}" for f in files for m in sorted(_imports(f))

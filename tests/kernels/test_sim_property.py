@@ -155,7 +155,7 @@ def test_kernel_matches_twin_on_a_synthetic_market_with_detected_cascades(tmp_pa
     ev = prepare_events(m.events)
     params = Params.from_mapping({"min-history": 30})
     rec = _confirmed(detect(ev, params)[0])
-    par = symbol_params(params, m.registry, len(m.registry))
+    par = symbol_params(params, m.registry, len(m.registry), equity=1.0)  # (the run below is in units of equity)
     rows = [{k: par[i][k].item() for k in par.dtype.names} for i in range(len(par))]
     ledger, counts, port, _ = run_kernel(ev, rec, rows, equity=1.0)
     ref = twin.simulate_records(ev, rec, rows, equity=1.0, end_ns=int(ev["ts_recv"][-1]))
