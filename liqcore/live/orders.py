@@ -133,7 +133,7 @@ class OrderManager:
 
     def __init__(self, core, gateway, journal, metrics, checks, traded: list, by_symbol: dict, *, paper: bool,
                  exits: str, notional: float | None, instruments: dict, now_ns, on_error, on_entry_ended, liq_rate,
-                 on_update=None, on_fill=None, queue_est=None):
+                 on_update=None, on_fill=None, queue_est=None, local_ns=None):
         self.core = core
         self.gateway = gateway
         self.journal = journal
@@ -144,6 +144,9 @@ class OrderManager:
         self.exits = exits
         self.notional = notional
         self.now_ns = now_ns
+        #: a wall-clock time of this machine on the engine's clock (a replay's: its date; live: itself), for the
+        #: reaction times journaled (a create written, an answer read against the decision's receive time)
+        self.local_ns = local_ns if local_ns is not None else int
         self.on_error = on_error
         self.on_entry_ended = on_entry_ended
         self.liq_rate = liq_rate
@@ -558,6 +561,7 @@ class OrderManager:
 
     def _count_order(self, item: tuple) -> None:
         intent, recv_ns, sent_ns = item
+        sent_ns = self.local_ns(sent_ns)
         if intent.kind == "entry":
             self.checks["entries"] += 1
         if recv_ns:
@@ -622,7 +626,7 @@ class OrderManager:
             # the venue's answer to the create came back: with the "sent" row, the order latency a backtest can
             # draw from (order-latency-from); both on the local clock
             self.journal.note("ack", {"client_id": intent.client_id, "kind": intent.kind, "status": u.status,
-                                      "ack_ns": time.time_ns(), "venue_ns": int(getattr(u, "venue_ns", 0) or 0) or None},
+                                      "ack_ns": self.local_ns(time.time_ns()), "venue_ns": int(getattr(u, "venue_ns", 0) or 0) or None},
                               self.now_ns(), key=intent.client_id)
         if not self.paper:
             self.report_update(u)

@@ -220,6 +220,8 @@ class ReplayClock:
         self.unmatched = 0
         #: a :class:`Lockstep` the engine tells each replayed frame it has handled (None: the replay runs free)
         self.step = None
+        #: the wall clock minus the replayed receive time when the engine took the latest frame (:meth:`local_ns`)
+        self.wall_offset_ns = 0
 
     @staticmethod
     def _topic(data: bytes) -> bytes | None:
@@ -283,7 +285,14 @@ class ReplayClock:
         self.matched += 1
         if t > self.now_ns:
             self.now_ns = t
+        self.wall_offset_ns = time.time_ns() - t  # (the engine takes the frame now: its wall time, replayed)
         return t
+
+    def local_ns(self, wall_ns: int) -> int:
+        """A wall-clock time of this machine (an order written, an answer read) on the replay's clock: the
+        replayed receive time of the frame the engine took last plus the wall time since it took it, so that a
+        reaction time (decision -> create written) is the engine's own, whatever the replay's date."""
+        return int(wall_ns) - self.wall_offset_ns if self.matched else int(wall_ns)
 
 
 class Lockstep:

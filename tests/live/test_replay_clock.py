@@ -129,12 +129,12 @@ def test_feed_coverage_and_gaps_on_the_replayed_clock():
     assert fm.coverage_by_hour() == {1_000 * HOUR_NS: pytest.approx(0.75)}
 
 
-def _demo_run(cwd) -> dict:
+def _demo_run(cwd, *extra: str) -> dict:
     """The live demo of the issue (a synthetic market replayed through the fake Bybit venue, --live, --duration
     30) on half a day: the whole day's replay takes 16-28 s of the 30 at load 10 on 2 cores (a run cut short by
     --duration ends at a frame the load decides), half of it leaves the bound a margin."""
     p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT,SOLUSDT", "--replay", "synthetic",
-                        "--replay-days", "0.5", "--live", "--no-dashboard", "--duration", "30", "--json"],
+                        "--replay-days", "0.5", "--live", "--no-dashboard", "--duration", "30", "--json", *extra],
                        capture_output=True, cwd=cwd, timeout=170)
     assert p.returncode == 0, p.stderr.decode()[-3000:]
     return json.loads(p.stdout)
@@ -147,7 +147,7 @@ def test_live_replay_demo_gives_the_same_orders_and_equity_twice(tmp_path):
     engine: two runs, the same decisions, orders, trades and equity, at any load.  (Before: 3 orders / 9993.87
     then 4 orders / 10002.76, 7 to 14 of the 20 cascades refused "cooldown" on the wall clock.)  Each run ends
     when the replay has been sent whole (``--duration 30`` is the bound, not the end: the frames say so)."""
-    a = _demo_run(tmp_path)
+    a = _demo_run(tmp_path, "--journal", str(tmp_path / "a.sqlite"))
     b = _demo_run(tmp_path)
     assert a["clock"] == b["clock"] == "replay" and a["mode"] == "live"
     assert not a["interrupted"] and a["frames"] == b["frames"] > 20_000  # the whole replay (24,803 frames), both times
@@ -164,3 +164,13 @@ def test_live_replay_demo_gives_the_same_orders_and_equity_twice(tmp_path):
     first, last = a["decisions"][0]["ts_ns"], a["decisions"][-1]["ts_ns"]
     assert all(first <= t["entry_ns"] <= t["exit_ns"] for t in a["trades"])  # fills on the replayed time
     assert last - first > 3_600 * 10**9  # (the decisions span hours of replayed time, not seconds of wall time)
+    # the journal's reaction times are the engine's own (decision -> create written -> answer read), on the
+    # replay's clock: before, a wall-clock send against a replayed decision read "p50 28098357827.8 ms" (the
+    # replay's date 325 days back) and "0 of 11 within 3 s", and the answer, on the venue's ms clock, -0.6 ms
+    rep = subprocess.run([sys.executable, "-m", "liqcore", "journal", str(tmp_path / "a.sqlite"), "--json"],
+                         capture_output=True, cwd=tmp_path, timeout=120)
+    assert rep.returncode == 0, rep.stderr.decode()[-2000:]
+    reaction = json.loads(rep.stdout)["reaction_ms"]
+    assert reaction["send"]["n"] > 0 and reaction["ack"]["n"] > 0
+    assert 0 <= reaction["send"]["p50"] <= reaction["send"]["max"] < 3_000
+    assert 0 <= reaction["ack"]["p50"] <= reaction["ack"]["max"] < 60_000
