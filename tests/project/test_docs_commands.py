@@ -109,7 +109,7 @@ def test_every_bash_block_of_the_page_runs_as_written(page, tmp_path):
     subprocess.run([sys.executable, "-m", "liqcore.data", "recordings/"], cwd=tmp_path, env=_env(), check=True,
                    capture_output=True, timeout=120)
     for code, line in page_blocks(page):
-        proc = _run_group(["bash", "-c", script(code, {**SKIP, **USER_FILES})], tmp_path, timeout=1800)
+        proc = _run_group(["bash", "-c", script(code, {**SKIP, **USER_FILES})], tmp_path, timeout=900)
         assert proc.returncode == 0, (f"{page.relative_to(ROOT)}:{line}: exit {proc.returncode}\n--- stderr (tail)\n"
                                       f"{proc.stderr[-4000:]}")
 
