@@ -275,6 +275,8 @@ class LocalMarket:
         self._sent: dict[str, tuple] = {}  # symbol -> (book, update id, monotonic time sent)
         self._ids = 0
         self._clock = (0, 0.0)  # (the replay's latest print time in ms, monotonic time then)
+        #: the market's steps so far (one each 50 ms: sessions, subscriptions and books looked at)
+        self.steps = 0
 
     # ---- the top of book
     def _book(self, sym: str):
@@ -388,6 +390,7 @@ class LocalMarket:
         self._task = asyncio.ensure_future(self._replay(rec))
 
     async def _step(self) -> None:
+        self.steps += 1
         now = time.monotonic()
         if self.side.sessions() > 0:
             if self._last_private is None or now - self._last_private > SESSION_GAP_S:
