@@ -1,35 +1,23 @@
 """The market of the local venue (``liqcore venue``): its replay, run once for each trading session, and its top
-of book, streamed as the venue streams it.
+of book, streamed as the venue streams it.  The rules, as a user meets them: docs/how-to/try-live-offline.md.
 
 A real venue streams its top of book all the time, a quiet market included; the local venue renders one from its
-own state and sends it on each venue's documented top-of-book stream:
+own state on each venue's documented stream: Binance USD-M ``<symbol>@bookTicker`` ("Individual Symbol Book
+Ticker Streams"), Bybit v5 ``orderbook.1.<SYMBOL>`` ("Orderbook": snapshots only at level 1, one again with the
+same ``u`` after 3 s without a change), OKX v5 ``bbo-tbt`` ("Order book channel"; sizes in contracts).  The book
+sits one tick either side of the last print (the replay's first print before any), each side showing
+:data:`BOOK_DEPTH_TRADES` median sizes of the symbol's last prints plus the client's own resting limits there; it
+carries the time of the print that moved it.  It is sent to a new subscriber at once, on each change and,
+unchanged, every :data:`BOOK_RESEND_S` seconds with the same update id (Binance and OKX document no re-send: one a
+second, so a quiet symbol never looks like a dead stream).  A replay that carries the venue's own top-of-book
+frames (a recording) keeps them, re-sent as they are.
 
-* Binance USD-M ``<symbol>@bookTicker`` ("Individual Symbol Book Ticker Streams": ``e``, ``u``, ``E``, ``T``, ``s``,
-  ``b``, ``B``, ``a``, ``A``; "Update Speed: Real-time");
-* Bybit v5 ``orderbook.1.<SYMBOL>`` (WebSocket Stream, Public, "Orderbook": a ``snapshot`` ``{"s", "b", "a", "u",
-  "seq"}`` with ``ts`` and ``cts``; level 1 pushes snapshots only, and one again with the same ``u`` after 3 s
-  without a change);
-* OKX v5 ``bbo-tbt`` ("Order book channel": ``asks`` / ``bids`` levels ``[price, size, "0", orders]``, ``ts``,
-  ``seqId``; sizes in contracts).
-
-The book sits one tick either side of the last trade (the replay's first print of the symbol before any): the best
-bid at ``last - tick`` and the best ask at ``last + tick``, each showing :data:`BOOK_DEPTH_TRADES` median sizes of
-the symbol's last prints, plus the client's own resting limit orders at that price.  Prices at or inside it are
-what the fake's matching takes as maker (a post-only buy below the last trade rests), the ones at or beyond the
-other side cross.  It is sent to a new subscriber at once, on each change and, unchanged, every
-:data:`BOOK_RESEND_S` seconds (Bybit's documented 3 s, with the same ``u``; Binance and OKX document no re-send
-for a quiet book: every second here, with the same update id, so a quiet symbol is never mistaken for a dead
-stream).  A replay that carries the venue's own top-of-book frames (a recording) keeps them: the rendered book is
-off for those symbols, and the last recorded frame is re-sent as is.
-
-The replay rule (docs/how-to/try-live-offline.md): the replay starts when a trade stream is subscribed and starts
-over once for each trading session, a client that opened the venue's private stream (Binance: a listenKey's user
-stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and subscribed a trade
-stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while no replay runs gets
-one of its own, which the next trading session starts over: a preflight's probes see a live market and never
-consume the run's.  A session's private stream that reconnects within :data:`SESSION_GAP_S` is the same session.
-The matching stays the replay's: each replayed print goes through the fake's matching as it is sent, whichever
-replay it belongs to, so a run's resting orders fill against the prints it receives.
+The replay starts over for each trading session: a client that opened the venue's private stream (Binance: a
+listenKey's user stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and
+subscribed a trade stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while
+no replay runs gets one of its own, which the next session starts over.  A private stream reopened within
+:data:`SESSION_GAP_S` is the same session.  Each replayed print goes through the fake's matching as it is sent,
+so a run's resting orders fill against the prints it receives.
 
 May import: ``orjson`` and this package's ``fake_replay``.
 """
@@ -418,9 +406,16 @@ class LocalMarket:
     async def run(self) -> None:
         """Serve the market until cancelled."""
         await asyncio.get_running_loop().run_in_executor(None, self._opening_prices)
+        failed: set[str] = set()
         try:
             while True:
-                await self._step()
+                try:
+                    await self._step()
+                except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:  # (said once, served on)
+                    why = f"{type(exc).__name__}: {exc}"
+                    if why not in failed:
+                        failed.add(why)
+                        self.say(f"liqcore venue: the market's step failed ({why}); serving on")
                 await asyncio.sleep(_TICK_S)
         finally:
             if self._task is not None:
