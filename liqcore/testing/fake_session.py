@@ -320,7 +320,7 @@ class LocalMarket:
         """The market's clock (ms): the replay's latest print time, moved on by the time since (at ``speed``); a book
         carries the time of the print that moved it (the book changed with that trade), an unchanged one re-sent
         this clock: their times fall among the replayed frames' (a replay at speed 0 runs far ahead of the wall
-        clock), never ahead of the prints that follow."""
+        clock), not at the wall clock's."""
         t_ms, then = self._clock
         if not t_ms:
             return self.fv.now_ms()
