@@ -219,3 +219,40 @@ def test_a_client_without_a_trading_session_never_consumes_the_sessions_replay()
             await fv.stop()
 
     asyncio.run(asyncio.wait_for(main(), 100))
+
+
+@pytest.mark.timeout(120)
+def test_the_book_shows_the_clients_own_resting_order():
+    """Binance: a post-only buy resting at the best bid (one tick under the last print) adds its size to the bid
+    the book shows (the venue's book holds the client's order), sent at once as a change with a new update id;
+    cancelled, the bid shows the market's size again."""
+    async def main():
+        fv = _fake("binance")
+        await fv.start()
+        market = LocalMarket(fv, "binance", ["ETHUSDT"], lambda: _frames("binance"), 0.0, _send, say=lambda t: None)
+        task = asyncio.ensure_future(market.run())
+        try:
+            async with aiohttp.ClientSession() as s:
+                trades = await s.ws_connect(f"ws://127.0.0.1:{fv.port}/market/ws")
+                await trades.send_str(orjson.dumps(_TRADES["binance"][1]).decode())
+                await _until(lambda: market.replays and market.replays[-1][1] == 400, "the replay sent")
+                ws = await s.ws_connect(f"ws://127.0.0.1:{fv.port}/public/ws")
+                await ws.send_str(orjson.dumps(_BOOK["binance"][1]).decode())
+                ((_, first, _),) = await _book_frames(ws, "binance", 1)
+                shown = float(first["B"])
+                res, _ = fv.venue.create({"category": "linear", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit",
+                                          "qty": "1.5", "price": "2499.99", "timeInForce": "PostOnly",
+                                          "orderLinkId": "own-1"})
+                ((_, mine, _),) = await _book_frames(ws, "binance", 1)
+                assert (mine["b"], float(mine["B"])) == ("2499.99", pytest.approx(shown + 1.5)) and mine["u"] > first["u"]
+                fv.venue.cancel({"orderId": res["orderId"]})
+                ((_, after, _),) = await _book_frames(ws, "binance", 1)
+                assert float(after["B"]) == pytest.approx(shown) and after["u"] > mine["u"], after
+                await ws.close()
+                await trades.close()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await fv.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 100))
