@@ -321,8 +321,12 @@ private stream and public market streams on one base URL, with a market replayed
 
 Prints the ``liqcore run --venue V ... --live --key-file F --rest-url ... --ws-url ... --private-ws-url ...``
 line that trades on it, and writes the fake's test keys to F (a temporary 0600 file removed on exit, or
-``--key-file``).  The replay starts when the run subscribes its trades; each replayed trade moves the fake's
-matching, so resting limits fill and brackets trigger.  It serves until Ctrl-C ("interrupted", exit 130) or
-SIGTERM (exit 0).  Details: the how-to page "Try live trading offline".
+``--key-file``).  It streams a top of book (Binance ``bookTicker``, Bybit ``orderbook.1``, OKX ``bbo-tbt``) one
+tick either side of the last trade, on each change and re-sent while quiet, so ``liqcore preflight`` with the
+same URLs and key file passes.  The replay starts over for each trading session: a client that opened the
+private stream (the run) and subscribed trades; a client without one (the preflight) gets a replay of its own
+and never consumes the run's.  Each replayed trade moves the fake's matching, so resting limits fill and
+brackets trigger.  It serves until Ctrl-C ("interrupted", exit 130) or SIGTERM (exit 0).  Details: the how-to
+page "Try live trading offline".
 """,
 }

@@ -25,12 +25,6 @@ import orjson
 HELP = "serve a local fake Binance, Bybit or OKX (REST, private and market streams) with a replayed market, to try --live offline"
 
 VENUES = ("binance", "bybit", "okx")
-#: the venues' public trade streams a live run subscribes: the replay starts once one is subscribed
-_TRADES_SUBSCRIBED = {
-    "binance": lambda fv, syms: any(fv.market.subscribed(f"{s.lower()}@aggTrade") for s in syms),
-    "okx": lambda fv, syms: fv.subscribed("trades"),
-}
-_SUBSCRIBE_GRACE_S = 0.25  # after the first trade stream's subscription: the client's remaining subscriptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -87,13 +81,14 @@ def venue_symbol(venue: str, symbol: str) -> str:
 
 
 def _replay_source(args, symbols):
-    """The frames to replay, ``(recv_ns, bytes)`` in this venue's wire format."""
+    """The frames to replay: a callable giving ``(recv_ns, bytes)`` in this venue's wire format afresh (each
+    trading session replays them from the beginning)."""
     from liqcore.testing.fake_replay import read_recording, synthetic_frames
 
     if args.replay != "synthetic":
         if not Path(args.replay).exists():
             raise ValueError(f"replay: {args.replay} does not exist")
-        return read_recording(args.replay, args.venue)
+        return lambda: read_recording(args.replay, args.venue)
     if not args.replay_days > 0:
         raise ValueError("replay-days: must be positive")
     from liqcore.synthetic.market import build_params, synthetic_market
@@ -101,7 +96,7 @@ def _replay_source(args, symbols):
 
     check_fits({s: build_params(s, args.replay_days) for s in symbols}, args.replay_days, option="replay-days")
     market = synthetic_market(days=args.replay_days, symbols=tuple(symbols), seed=args.seed, venue=args.venue)
-    return synthetic_frames(market, args.venue)
+    return lambda: synthetic_frames(market, args.venue)
 
 
 def key_lines(venue: str, fv) -> str:
@@ -133,8 +128,8 @@ def _start_fake(venue: str, port: int, source, speed: float):
     from liqcore.testing.fake_exchange import FakeExchange
     from liqcore.testing.fake_okx import FakeOkx
 
-    if venue == "bybit":  # the Bybit fake replays and matches its own frames (from the first subscription)
-        return FakeExchange(host="127.0.0.1", port=port, replay=source, speed=speed, replay_start="subscribe")
+    if venue == "bybit":  # (the replay is the local market's: liqcore.testing.fake_session)
+        return FakeExchange(host="127.0.0.1", port=port)
     return (FakeBinance if venue == "binance" else FakeOkx)(host="127.0.0.1", port=port)
 
 
@@ -174,7 +169,11 @@ async def _serve(args, symbols, source) -> None:
             print(line, flush=True)
         stop = asyncio.Event()  # SIGTERM (a service manager's stop): the same clean end as the key file's
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        replay = asyncio.ensure_future(_replay_and_say(fv, venue, symbols, source, args.speed))
+        from liqcore.testing.fake_session import LocalMarket
+
+        send = {"binance": _binance_frame, "bybit": _bybit_frame, "okx": _okx_frame}[venue]
+        market = LocalMarket(fv, venue, [venue_symbol(venue, s) for s in symbols], source, args.speed, send)
+        replay = asyncio.ensure_future(market.run())
         await stop.wait()
         replay.cancel()
         print(f"liqcore venue: stopped (SIGTERM); port {fv.port} closed", file=sys.stderr, flush=True)
@@ -185,30 +184,10 @@ async def _serve(args, symbols, source) -> None:
         await fv.stop()
 
 
-async def _replay_and_say(fv, venue: str, symbols, source, speed: float) -> None:
-    replayed = await (_replay_bybit(fv) if venue == "bybit" else _replay(fv, venue, symbols, source, speed))
-    print(f"replay finished: {replayed} frames; serving until Ctrl-C", file=sys.stderr, flush=True)
-
-
-async def _replay_bybit(fx) -> int:
-    await fx.replay_done.wait()
-    return int(fx.stats["replayed"])
-
-
-async def _replay(fv, venue: str, symbols, source, speed: float) -> int:
-    """Send ``source`` on the fake's market streams once a client subscribed to a trade stream; each trade also
-    goes through the fake's matching (a resting limit fills on a print through it, a stop triggers)."""
-    from liqcore.testing.fake_replay import paced
-
-    subscribed = _TRADES_SUBSCRIBED[venue]
-    while not subscribed(fv, symbols):
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(_SUBSCRIBE_GRACE_S)
-    n = 0
-    send = _binance_frame if venue == "binance" else _okx_frame
-    async for _, data in paced(source, speed):
-        n += await send(fv, data)
-    return n
+async def _bybit_frame(fx, data: bytes) -> int:
+    """One Bybit push: to the subscribers of its topic, and a ``publicTrade`` to the matching."""
+    await fx.push(data)
+    return 1
 
 
 async def _binance_frame(fb, data: bytes) -> int:

@@ -188,6 +188,10 @@ class FakeBinance(LoopbackVenue):
     def set_last_price(self, symbol: str, price: float) -> None:
         self.venue.last_price[symbol] = float(price)
 
+    def user_streams(self) -> int:
+        """The user-data streams (a valid listenKey's) open now: a trading session's private stream."""
+        return sum(1 for ws, _tr, _ev, _k in self._conns if not ws.closed)
+
     async def trade(self, symbol: str, price: float, qty: float = math.inf) -> None:
         await self._push(self.venue.on_trade(symbol, float(price), float(qty)))
 

@@ -282,6 +282,10 @@ class FakeExchange(LoopbackVenue):
     def connections(self, kind: str | None = None) -> int:
         return sum(1 for c in self._conns if not c.closed and (kind is None or c.kind == kind))
 
+    def authed_private(self) -> int:
+        """The private websockets open now that authenticated: a trading session's private stream."""
+        return sum(1 for c in self._conns if not c.closed and c.kind == "private" and c.authed)
+
     def silence(self, topic: str, silent: bool = True) -> None:
         """Fault: public ``topic`` is acknowledged when subscribed, as ever, and never sent; ``silent=False`` ends it."""
         (self.silenced.add if silent else self.silenced.discard)(topic)

@@ -227,6 +227,10 @@ class FakeOkx(LoopbackVenue):
                 n += 1
         return n
 
+    def logged_in(self, endpoint: str = "private") -> int:
+        """The ``endpoint`` websockets open now that logged in: a trading session's private stream."""
+        return sum(1 for c in self._conns if c["endpoint"] == endpoint and c["login"] is not None and not c["ws"].closed)
+
     def subscribed(self, channel: str, endpoint: str | None = None) -> bool:
         return any(s["channel"] == channel and (endpoint is None or s["endpoint"] == endpoint) for s in self._subs)
 

@@ -1,0 +1,422 @@
+"""The market of the local venue (``liqcore venue``): its replay, run once for each trading session, and its top
+of book, streamed as the venue streams it.  The rules, as a user meets them: docs/how-to/try-live-offline.md.
+
+A real venue streams its top of book all the time, a quiet market included; the local venue renders one from its
+own state on each venue's documented stream: Binance USD-M ``<symbol>@bookTicker`` ("Individual Symbol Book
+Ticker Streams"), Bybit v5 ``orderbook.1.<SYMBOL>`` ("Orderbook": snapshots only at level 1, one again with the
+same ``u`` after 3 s without a change), OKX v5 ``bbo-tbt`` ("Order book channel"; sizes in contracts).  The book
+sits one tick either side of the last print (the replay's first print before any), each side showing
+:data:`BOOK_DEPTH_TRADES` median sizes of the symbol's last prints plus the client's own resting limits there; it
+carries the time of the print that moved it.  It is sent to a new subscriber at once, on each change and,
+unchanged, every :data:`BOOK_RESEND_S` seconds with the same update id (Binance and OKX document no re-send: one a
+second, so a quiet symbol never looks like a dead stream).  A replay that carries the venue's own top-of-book
+frames (a recording) keeps them, re-sent as they are.
+
+The replay starts over for each trading session: a client that opened the venue's private stream (Binance: a
+listenKey's user stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and
+subscribed a trade stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while
+no replay runs gets one of its own, which the next session starts over.  A private stream reopened within
+:data:`SESSION_GAP_S` is the same session.  Each replayed print goes through the fake's matching as it is sent,
+so a run's resting orders fill against the prints it receives.
+
+May import: ``orjson`` and this package's ``fake_replay``.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import sys
+import time
+from collections import deque
+
+import orjson
+
+from liqcore.testing.fake_replay import paced
+
+__all__ = ["LocalMarket", "BOOK_DEPTH_TRADES", "BOOK_RESEND_S", "SESSION_GAP_S", "book_frame"]
+
+#: the size each side of the rendered book shows, in median sizes of the symbol's last prints (the synthetic
+#: market's own top of book: ``Effects.book_depth``)
+BOOK_DEPTH_TRADES = 20
+#: the prints whose median size the book shows
+_SIZE_WINDOW = 32
+#: an unchanged top of book sent again after this many seconds (Bybit: documented; the others: see the docstring)
+BOOK_RESEND_S = {"binance": 1.0, "bybit": 3.0, "okx": 1.0}
+#: a private stream that opens within this many seconds of the last one closing continues the same session
+SESSION_GAP_S = 10.0
+#: a trade stream subscribed this long before a session's private stream opened still starts the session's replay
+_SUB_BEFORE_S = 2.0
+_TICK_S = 0.05
+_GRACE_S = 0.25  # after the trigger: the client's remaining subscriptions
+
+
+def _decimals(step: float) -> int:
+    """The decimals of a tick or lot (0.01 -> 2, 1 -> 0)."""
+    if not step > 0:
+        return 8
+    return max(0, min(12, -math.floor(math.log10(step) + 1e-9)))
+
+
+def book_frame(venue: str, symbol: str, update_id: int, t_ms: int, bid: str, bid_qty: str, ask: str,
+               ask_qty: str) -> tuple[bytes, dict | None]:
+    """One top-of-book push of ``venue`` in its documented form (see the module docstring), prices and sizes as
+    the venue's decimal strings: ``(frame bytes, None)``; OKX ``(frame bytes, its data row)`` (the fake publishes
+    the row on ``bbo-tbt``)."""
+    if venue == "binance":
+        return orjson.dumps({"e": "bookTicker", "u": update_id, "E": t_ms, "T": t_ms, "s": symbol, "b": bid,
+                             "B": bid_qty, "a": ask, "A": ask_qty}), None
+    if venue == "bybit":
+        return orjson.dumps({"topic": f"orderbook.1.{symbol}", "type": "snapshot", "ts": t_ms,
+                             "data": {"s": symbol, "b": [[bid, bid_qty]], "a": [[ask, ask_qty]], "u": update_id,
+                                      "seq": update_id}, "cts": t_ms}), None
+    row = {"asks": [[ask, ask_qty, "0", "1"]], "bids": [[bid, bid_qty, "0", "1"]], "ts": str(t_ms), "seqId": update_id}
+    return orjson.dumps({"arg": {"channel": "bbo-tbt", "instId": symbol}, "data": [row]}), row
+
+
+# ---------------------------------------------------------------------------------------------- the venues' sides
+class _Binance:
+    """What the local venue reads and writes on the fake Binance (``FakeBinance`` with its market streams)."""
+
+    def __init__(self, fv):
+        self.fv = fv
+
+    def sessions(self) -> int:
+        return self.fv.user_streams()
+
+    def subscriptions(self, since: int) -> tuple[int, list[str], list[str]]:
+        """``(next index, symbols whose trades were subscribed, symbols whose book was)`` of the requests since."""
+        ops = self.fv.market.ops
+        trades, books = [], []
+        for op, names in ops[since:]:
+            if op not in ("subscribe", "url"):
+                continue
+            for n in names:
+                sym, _, stream = n.partition("@")
+                if stream in ("aggTrade", "trade"):
+                    trades.append(sym.upper())
+                elif stream == "bookTicker":
+                    books.append(sym.upper())
+        return len(ops), trades, books
+
+    def trades_held(self, symbols) -> bool:
+        m = self.fv.market
+        return any(m.subscribed(f"{s.lower()}@aggTrade") or m.subscribed(f"{s.lower()}@trade") for s in symbols)
+
+    @staticmethod
+    def prints(data: bytes) -> list[tuple[str, float, float, int]]:
+        if b'"aggTrade"' not in data:
+            return []
+        try:
+            m = orjson.loads(data)
+            ev = m.get("data", m)
+            return [(ev["s"], float(ev["p"]), float(ev["q"]), int(ev["T"]))]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            return []
+
+    @staticmethod
+    def recorded_book(data: bytes) -> str | None:
+        if b'"bookTicker"' not in data:
+            return None
+        try:
+            m = orjson.loads(data)
+            return str(m.get("data", m)["s"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return None
+
+    async def send_book(self, symbol: str, frame: bytes, row) -> None:
+        if frame.startswith(b'{"stream":"'):  # (a recorded combined-stream frame: sent as its event)
+            frame = frame[frame.find(b'"data":') + 7:frame.rindex(b"}")]
+        self.fv.market.write_any(frame, (f"{symbol.lower()}@bookTicker",))
+
+
+class _Bybit:
+    """... on the fake Bybit (``FakeExchange``)."""
+
+    def __init__(self, fv):
+        self.fv = fv
+
+    def sessions(self) -> int:
+        return self.fv.authed_private()
+
+    def subscriptions(self, since: int):
+        ops = self.fv.public_ops
+        trades, books = [], []
+        for _cid, op, args, ok in ops[since:]:
+            if op != "subscribe" or not ok:
+                continue
+            for a in args:
+                if a.startswith("publicTrade."):
+                    trades.append(a[12:])
+                elif a.startswith("orderbook.1."):
+                    books.append(a[12:])
+        return len(ops), trades, books
+
+    def trades_held(self, symbols) -> bool:
+        return any(self.fv.subscribed(f"publicTrade.{s}") for s in symbols)
+
+    @staticmethod
+    def prints(data: bytes) -> list[tuple[str, float, float, int]]:
+        if not data.startswith(b'{"topic":"publicTrade.'):
+            return []
+        try:
+            return [(t["s"], float(t["p"]), float(t["v"]), int(t["T"])) for t in orjson.loads(data)["data"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return []
+
+    @staticmethod
+    def recorded_book(data: bytes) -> str | None:
+        if not data.startswith(b'{"topic":"orderbook.1.'):
+            return None
+        return data[22:data.index(b'"', 22)].decode()
+
+    async def send_book(self, symbol: str, frame: bytes, row) -> None:
+        await self.fv.push(frame)
+
+
+class _Okx:
+    """... on the fake OKX (``FakeOkx``; sizes in contracts)."""
+
+    def __init__(self, fv):
+        self.fv = fv
+
+    def sessions(self) -> int:
+        return self.fv.logged_in("private")
+
+    def subscriptions(self, since: int):
+        log = self.fv.ws_log
+        trades, books = [], []
+        for ep, req in log[since:]:
+            if ep != "public" or req.get("op") != "subscribe":
+                continue
+            for a in req.get("args") or []:
+                if not isinstance(a, dict):
+                    continue
+                if a.get("channel") == "trades":
+                    trades.append(str(a.get("instId")))
+                elif a.get("channel") == "bbo-tbt":
+                    books.append(str(a.get("instId")))
+        return len(log), trades, books
+
+    def trades_held(self, symbols) -> bool:
+        return self.fv.subscribed("trades", "public")
+
+    @staticmethod
+    def prints(data: bytes) -> list[tuple[str, float, float, int]]:
+        if b'"channel":"trades"' not in data[:64]:
+            return []
+        try:
+            return [(r["instId"], float(r["px"]), float(r["sz"]), int(r["ts"])) for r in orjson.loads(data)["data"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return []
+
+    @staticmethod
+    def recorded_book(data: bytes) -> str | None:
+        if b'"channel":"bbo-tbt"' not in data[:64]:
+            return None
+        try:
+            return str(orjson.loads(data)["arg"]["instId"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return None
+
+    async def send_book(self, symbol: str, frame: bytes, row) -> None:
+        if row is None:  # (a recorded frame: its own rows)
+            try:
+                row = orjson.loads(frame)["data"][0]
+            except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+                return
+        await self.fv.publish("bbo-tbt", {"channel": "bbo-tbt", "instId": symbol}, [row])
+
+
+_SIDES = {"binance": _Binance, "bybit": _Bybit, "okx": _Okx}
+
+
+# ---------------------------------------------------------------------------------------------- the market
+class LocalMarket:
+    """The replay and the top of book of the local venue ``fv`` (``venue``: binance, bybit or okx).
+
+    ``symbols``: as the venue names them (OKX ``ETH-USDT-SWAP``); ``source``: a callable giving the replay's
+    ``(recv_ns, frame bytes)`` afresh (each trading session replays it from its beginning); ``speed`` as
+    :func:`~liqcore.testing.fake_replay.paced` takes it; ``send(fv, data)``: one replayed frame to the fake's
+    streams and its prints to the fake's matching (returns the frames sent).  :meth:`run` serves until cancelled;
+    ``say`` (default: stderr) is told each replay's start and end, one line each."""
+
+    def __init__(self, fv, venue: str, symbols, source, speed: float, send, say=None):
+        self.fv, self.venue, self.symbols = fv, venue, list(symbols)
+        self.side = _SIDES[venue](fv)
+        self.source, self.speed, self.send = source, speed, send
+        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.resend_s = BOOK_RESEND_S[venue]
+        #: the trading sessions seen (a new one each time a private stream opens with none open for SESSION_GAP_S)
+        self.sessions = 0
+        #: replays started: ``(session or None, frames sent)`` (None: for a client without a trading session)
+        self.replays: list[list] = []
+        self._task: asyncio.Task | None = None
+        self._replay_session: int | None = -1  # the session the latest replay was for (-1: none started)
+        self._last_private: float | None = None
+        self._session_t = 0.0
+        self._sub_idx = 0
+        self._trade_sub_t: float | None = None
+        self._sizes: dict[str, deque] = {s: deque(maxlen=_SIZE_WINDOW) for s in self.symbols}
+        self._opening: dict[str, float] = {}
+        self._recorded: dict[str, bytes] = {}  # symbol -> the replay's latest top-of-book frame
+        self._sent: dict[str, tuple] = {}  # symbol -> (book, update id, monotonic time sent)
+        self._ids = 0
+        self._clock = (0, 0.0)  # (the replay's latest print time in ms, monotonic time then)
+        #: the market's steps so far (one each 50 ms: sessions, subscriptions and books looked at)
+        self.steps = 0
+
+    # ---- the top of book
+    def _book(self, sym: str):
+        """``(bid, bid size, ask, ask size)`` as strings, or None before any price is known."""
+        v = self.fv.venue
+        last = v.last_price.get(sym) or self._opening.get(sym)
+        inst = v.instruments.get(sym)
+        if not last or inst is None:
+            return None
+        tick = float(inst["tickSize"])
+        step = float(inst.get("qtyStep") or 0.0)
+        k = round(last / tick)
+        sizes = self._sizes.get(sym)
+        shown = statistics.median(sizes) * BOOK_DEPTH_TRADES if sizes else BOOK_DEPTH_TRADES * (step or 1.0)
+        bq = aq = shown
+        for o in v.open_orders(sym):  # the client's own resting limits at the best prices
+            if o.order_type != "Limit" or o.status not in ("New", "PartiallyFilled"):
+                continue
+            rest = max(o.qty - o.cum_exec_qty, 0.0)
+            at = round(o.price / tick)
+            if o.side == "Buy" and at == k - 1:
+                bq += rest
+            elif o.side == "Sell" and at == k + 1:
+                aq += rest
+        pd, qd = _decimals(tick), _decimals(step) if step > 0 else 4
+        q = (lambda x: f"{max(round(x / step) * step, step):.{qd}f}") if step > 0 else (lambda x: f"{x:.{qd}f}")
+        return f"{(k - 1) * tick:.{pd}f}", q(bq), f"{(k + 1) * tick:.{pd}f}", q(aq)
+
+    async def _send_book(self, sym: str, force: bool = False, t_ms: int | None = None) -> None:
+        now = time.monotonic()
+        if sym in self._recorded:
+            prev = self._sent.get(sym)
+            if force or prev is None or now - prev[2] >= self.resend_s:
+                await self.side.send_book(sym, self._recorded[sym], None)
+                self._sent[sym] = (None, 0, now)
+            return
+        book = self._book(sym)
+        if book is None:
+            return
+        prev = self._sent.get(sym)
+        if prev is not None and prev[0] == book and not force and now - prev[2] < self.resend_s:
+            return
+        if prev is None or prev[0] != book:
+            self._ids += 1
+            uid = self._ids
+        else:
+            uid = prev[1]  # unchanged: sent again with the same update id
+        frame, row = book_frame(self.venue, sym, uid, t_ms or self.replay_ms(), *book)
+        await self.side.send_book(sym, frame, row)
+        self._sent[sym] = (book, uid, now)
+
+    def replay_ms(self) -> int:
+        """The market's clock (ms): the replay's latest print time, moved on by the time since (at ``speed``); a book
+        carries the time of the print that moved it (the book changed with that trade), an unchanged one re-sent
+        this clock: their times fall among the replayed frames' (a replay at speed 0 runs far ahead of the wall
+        clock), not at the wall clock's."""
+        t_ms, then = self._clock
+        if not t_ms:
+            return self.fv.now_ms()
+        return t_ms + int((time.monotonic() - then) * 1000 * (self.speed or 1.0))
+
+    def _opening_prices(self) -> None:
+        """Each symbol's first print in the replay: where its book sits before anything traded (at the time of the
+        replay's first print)."""
+        want = set(self.symbols)
+        for n, (_recv, data) in enumerate(self.source()):
+            if n > 200_000 or not want:
+                break
+            for sym, px, _q, t_ms in self.side.prints(bytes(data)):
+                if not self._clock[0]:
+                    self._clock = (t_ms, time.monotonic())
+                if sym in want:
+                    self._opening[sym] = px
+                    want.discard(sym)
+
+    # ---- the replay
+    async def _frame(self, data: bytes, rec: list) -> None:
+        """One replayed frame: sent (and matched), then the book of each symbol it printed on."""
+        rec[1] += await self.send(self.fv, data)
+        booked = self.side.recorded_book(data)
+        if booked is not None:
+            self._recorded[booked] = data
+            await self._send_book(booked, force=True)
+            return
+        for sym, _px, qty, t_ms in self.side.prints(data):
+            self._clock = (t_ms, time.monotonic())
+            if sym in self._sizes and qty > 0:
+                self._sizes[sym].append(qty)
+                await self._send_book(sym, t_ms=t_ms)
+
+    async def _replay(self, rec: list) -> None:
+        await asyncio.sleep(_GRACE_S)
+        async for _, data in paced(self.source(), self.speed):
+            await asyncio.shield(self._frame(data, rec))  # (a restart never cuts a frame's matching short)
+        self.say(f"replay finished: {rec[1]} frames; serving until Ctrl-C")
+
+    async def _start(self, session: int | None) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._replay_session = session
+        rec = [session, 0]
+        self.replays.append(rec)
+        self.say("replay started" + (f" for trading session {session} (a private stream and a trade stream)"
+                                     if session is not None else
+                                     " for a client without a trading session (the next trading session starts "
+                                     "it over)"))
+        self._task = asyncio.ensure_future(self._replay(rec))
+
+    async def _step(self) -> None:
+        self.steps += 1
+        now = time.monotonic()
+        if self.side.sessions() > 0:
+            if self._last_private is None or now - self._last_private > SESSION_GAP_S:
+                self.sessions += 1
+                self._session_t = now
+            self._last_private = now
+        in_session = self._last_private is not None and now - self._last_private <= SESSION_GAP_S
+        self._sub_idx, trades, books = self.side.subscriptions(self._sub_idx)
+        new_trades = any(s in self._sizes for s in trades)
+        if new_trades:
+            self._trade_sub_t = now
+        for sym in books:
+            if sym in self._sizes:
+                await self._send_book(sym, force=True)
+        idle = self._task is None or self._task.done()
+        if in_session:
+            if (self._replay_session != self.sessions and self._trade_sub_t is not None
+                    and self._trade_sub_t >= self._session_t - _SUB_BEFORE_S and self.side.trades_held(self.symbols)):
+                await self._start(self.sessions)
+        elif new_trades and idle:
+            await self._start(None)
+        for sym in self.symbols:
+            await self._send_book(sym)
+
+    async def run(self) -> None:
+        """Serve the market until cancelled."""
+        await asyncio.get_running_loop().run_in_executor(None, self._opening_prices)
+        failed: set[str] = set()
+        try:
+            while True:
+                try:
+                    await self._step()
+                except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:  # (said once, served on)
+                    why = f"{type(exc).__name__}: {exc}"
+                    if why not in failed:
+                        failed.add(why)
+                        self.say(f"liqcore venue: the market's step failed ({why}); serving on")
+                await asyncio.sleep(_TICK_S)
+        finally:
+            if self._task is not None:
+                self._task.cancel()
