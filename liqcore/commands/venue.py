@@ -24,17 +24,19 @@ import orjson
 
 HELP = "serve a local fake Binance, Bybit or OKX (REST, private and market streams) with a replayed market, to try --live offline"
 
-VENUES = ("binance", "bybit", "okx")
-#: the venues' public trade streams a live run subscribes: the replay starts once one is subscribed
-_TRADES_SUBSCRIBED = {
-    "binance": lambda fv, syms: any(fv.market.subscribed(f"{s.lower()}@aggTrade") for s in syms),
-    "okx": lambda fv, syms: fv.subscribed("trades"),
-}
 _SUBSCRIBE_GRACE_S = 0.25  # after the first trade stream's subscription: the client's remaining subscriptions
 
 
+def venues() -> list[str]:
+    """The venues with a whole local fake (their spec's ``local_fake``), sorted by name."""
+    from liqcore.venues.registry import registered
+
+    return sorted(s.name for s in registered() if s.local_fake)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--venue", required=True, choices=VENUES, help="the venue to play: binance | bybit | okx")
+    names = venues()
+    p.add_argument("--venue", required=True, choices=names, help=f"the venue to play: {' | '.join(names)}")
     p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: a free one, printed)")
     p.add_argument("--symbols", default="ETHUSDT,SOLUSDT",
                    help="comma list of the synthetic market's symbols (default ETHUSDT,SOLUSDT); the fakes list "
@@ -80,10 +82,11 @@ def _symbols(text: str) -> list[str]:
 
 
 def venue_symbol(venue: str, symbol: str) -> str:
-    """``symbol`` (``ETHUSDT``) as ``venue`` lists its USDT perpetual: OKX ``ETH-USDT-SWAP``, the others as is."""
-    if venue == "okx" and symbol.endswith("USDT"):
-        return f"{symbol[:-4]}-USDT-SWAP"
-    return symbol
+    """``symbol`` (``ETHUSDT``) as ``venue`` lists its USDT perpetual (its spec's ``symbol_for``: OKX
+    ``ETH-USDT-SWAP``, the others as is)."""
+    from liqcore.venues.registry import venue_spec
+
+    return venue_spec(venue).symbol_for(symbol[:-4]) if symbol.endswith("USDT") else symbol
 
 
 def _replay_source(args, symbols):
@@ -105,12 +108,15 @@ def _replay_source(args, symbols):
 
 
 def key_lines(venue: str, fv) -> str:
-    """The key file ``liqcore run --live --key-file`` reads for ``venue``, with the fake's test keys."""
-    if venue == "okx":
-        return (f"OKX_API_KEY={fv.api_key}\nOKX_API_SECRET={fv.api_secret}\n"
-                f"OKX_API_PASSPHRASE={fv.passphrase}\n")
+    """The key file ``liqcore run --live --key-file`` reads for ``venue``, with the fake's test keys (and its
+    passphrase where the venue's keys have one: the spec's ``needs_passphrase``)."""
+    from liqcore.venues.registry import venue_spec
+
     name = venue.upper()
-    return f"{name}_API_KEY={fv.api_key}\n{name}_API_SECRET={fv.api_secret}\n"
+    text = f"{name}_API_KEY={fv.api_key}\n{name}_API_SECRET={fv.api_secret}\n"
+    if venue_spec(venue).needs_passphrase:
+        text += f"{name}_API_PASSPHRASE={fv.passphrase}\n"
+    return text
 
 
 def _write_key_file(path: Path, text: str) -> None:
@@ -129,13 +135,17 @@ def run_line(venue: str, symbols, port: int, key_file: str) -> str:
 
 
 def _start_fake(venue: str, port: int, source, speed: float):
-    from liqcore.testing.fake_binance import FakeBinance
-    from liqcore.testing.fake_exchange import FakeExchange
-    from liqcore.testing.fake_okx import FakeOkx
+    """The venue's whole local fake (its spec's ``local_fake``, ``module:Class``)."""
+    import importlib
 
-    if venue == "bybit":  # the Bybit fake replays and matches its own frames (from the first subscription)
-        return FakeExchange(host="127.0.0.1", port=port, replay=source, speed=speed, replay_start="subscribe")
-    return (FakeBinance if venue == "binance" else FakeOkx)(host="127.0.0.1", port=port)
+    from liqcore.venues.registry import venue_spec
+
+    spec = venue_spec(venue)
+    module, _, name = spec.local_fake.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    if spec.fake == "exchange":  # (Bybit's) a fake that replays and matches its own frames (from the first subscription)
+        return cls(host="127.0.0.1", port=port, replay=source, speed=speed, replay_start="subscribe")
+    return cls(host="127.0.0.1", port=port)
 
 
 def _remove_key_dir(tmp: str) -> None:
@@ -186,11 +196,14 @@ async def _serve(args, symbols, source) -> None:
 
 
 async def _replay_and_say(fv, venue: str, symbols, source, speed: float) -> None:
-    replayed = await (_replay_bybit(fv) if venue == "bybit" else _replay(fv, venue, symbols, source, speed))
+    from liqcore.venues.registry import venue_spec
+
+    own = venue_spec(venue).fake == "exchange"  # (the fake replays its own frames)
+    replayed = await (_replay_own(fv) if own else _replay(fv, venue, symbols, source, speed))
     print(f"replay finished: {replayed} frames; serving until Ctrl-C", file=sys.stderr, flush=True)
 
 
-async def _replay_bybit(fx) -> int:
+async def _replay_own(fx) -> int:
     await fx.replay_done.wait()
     return int(fx.stats["replayed"])
 
@@ -199,60 +212,13 @@ async def _replay(fv, venue: str, symbols, source, speed: float) -> int:
     """Send ``source`` on the fake's market streams once a client subscribed to a trade stream; each trade also
     goes through the fake's matching (a resting limit fills on a print through it, a stop triggers)."""
     from liqcore.testing.fake_replay import paced
+    from liqcore.venues.registry import venue_spec
 
-    subscribed = _TRADES_SUBSCRIBED[venue]
-    while not subscribed(fv, symbols):
+    proto = venue_spec(venue).part("fake_streams")  # (liqcore.venues.<venue>.fake_streams)
+    while not proto.trades_subscribed(fv, symbols):
         await asyncio.sleep(0.05)
     await asyncio.sleep(_SUBSCRIBE_GRACE_S)
     n = 0
-    send = _binance_frame if venue == "binance" else _okx_frame
     async for _, data in paced(source, speed):
-        n += await send(fv, data)
+        n += await proto.replay_frame(fv, data)
     return n
-
-
-async def _binance_frame(fb, data: bytes) -> int:
-    """One Binance push: to every stream that carries its event, and an aggTrade to the matching.  A recorded
-    or rendered combined-stream frame (``{"stream": ..., "data": ...}``) is sent as its event, as the raw
-    stream sends it: the wrapper names one of the event's streams, not necessarily the one subscribed
-    (``!forceOrder@arr`` for a client of ``<symbol>@forceOrder``)."""
-    from liqcore.testing.fake_streams import binance_streams
-
-    if data.startswith(b'{"stream":"'):
-        at = data.find(b'"data":')
-        if at < 0:
-            return 0
-        data = data[at + 7:data.rindex(b"}")]
-    names = binance_streams(data)
-    if not names:
-        return 0
-    fb.market.write_any(data, names)
-    if b'"aggTrade"' in data:
-        try:
-            ev = orjson.loads(data)
-            sym, px, qty = ev["s"], float(ev["p"]), float(ev["q"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return 1
-        if sym in fb.venue.instruments:
-            await fb.trade(sym, px, qty)
-    return 1
-
-
-async def _okx_frame(fo, data: bytes) -> int:
-    """One OKX push ``{"arg", "data"}``: to the subscribers of its channel, and a trade to the matching."""
-    try:
-        msg = orjson.loads(data)
-        arg, rows = msg["arg"], msg["data"]
-        channel = arg["channel"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return 0
-    if channel == "trades":
-        for row in rows:
-            inst = row.get("instId")
-            if inst in fo.instruments:
-                try:
-                    await fo.match_trade(inst, float(row["px"]), float(row["sz"]))
-                except (KeyError, ValueError):
-                    continue
-    await fo.publish(channel, arg, rows)
-    return 1

@@ -33,7 +33,8 @@ import importlib.util
 from dataclasses import dataclass, field
 from types import ModuleType
 
-__all__ = ["VenueSpec", "register", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names", "registered",
+
+__all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names", "registered",
            "UnknownVenue"]
 
 
@@ -69,7 +70,11 @@ class VenueSpec:
       stream's own snapshot after a resubscription (Bybit);
     * ``fake``: which local fake replays its recordings in ``liqcore run --replay``: ``"exchange"`` (a whole fake
       venue that also matches orders: ``--replay --live``) or ``"streams"`` (its public market streams alone);
-    * ``public_clock``: its public REST time endpoint sets the clock guard's offset in paper trading.
+    * ``public_clock``: its public REST time endpoint sets the clock guard's offset in paper trading;
+    * ``local_fake``: ``"module:Class"`` of the venue's whole local fake (its order REST, private stream and
+      market streams on one port: ``liqcore venue``); None: it has none;
+    * ``rules_from_instrument_list``: a paper run on a symbol list takes each symbol's trading rules from the
+      venue's instrument list (Binance, OKX); False: the shipped table (Bybit's gateway loads its list itself).
     """
 
     name: str
@@ -88,6 +93,8 @@ class VenueSpec:
     rest_depth_snapshots: bool = False
     fake: str = "streams"
     public_clock: bool = False
+    local_fake: str | None = None
+    rules_from_instrument_list: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:
