@@ -6,23 +6,37 @@ candles, its whole-market subscriptions, its order gateway, its fake) is a *part
 folder, ``liqcore.venues.<venue>.<part>``, imported only when asked for, so that registering a venue costs nothing
 at import.  The parts a venue may have, and what each holds:
 
-=============  ==========================================================================================
-part           what the module holds
-=============  ==========================================================================================
-``market``     ``KLINES`` (path, most rows a request returns), ``kline_params(symbol, lo_ms, hi_ms, limit)``,
-               ``kline_rows(payload, url)`` (its error answers raised as ``ValueError``), ``KLINE_VOLUME``
-               (the row's volume column) and ``whole_market_specs(universe, also, url=, network=, book=,
-               tickers=)``
-``stream``     ``connection_specs(...)``: the public market-data connections
-``parse``      the frame parsers (the side convention in each parser's docstring)
-``rest``       the signed REST client
-``codes``      ``CODES``: the venue's answers sorted into refused / unknown / rate limited / banned /
-               duplicate (:mod:`liqcore.venues.outcomes`), each with the document it follows
-=============  ==========================================================================================
+=================  ======================================================================================
+part               what the module holds (who asks for it)
+=================  ======================================================================================
+``parse``          ``parse_obj(obj, sink)``: a JSON-decoded frame into event rows, CONTROL, or ``Reject``
+                   (the side convention in each parser's docstring; the decoder)
+``stream``         ``KINDS`` (event kind -> the options that subscribe it) and ``connection_specs(...)``: the
+                   public market-data connections (the feed manager, preflight)
+``watch``          the frames' stream keys for the silent-stream watch: ``frame_key``, ``on_frame_handler``,
+                   ``topic_keys``, ``stream_name``, ``all_market``, ``key_aliases``, ``hears_all_market``
+``market``         ``KLINES`` (path, most rows a request returns), ``kline_params(symbol, lo_ms, hi_ms, limit)``,
+                   ``kline_rows(payload, url)`` (its error answers raised as ``ValueError``), ``KLINE_VOLUME``
+                   (the row's volume column), ``whole_market_specs(universe, also, url=, network=, book=,
+                   tickers=)``, the subscribe messages and topics of a running feed, the on-demand names,
+                   ``governed`` (the REST rate governor's host and weight)
+``account``        preflight's signed account reads: ``TIME_PATH``, ``SKEW_LIMIT_MS``, ``TICKERS``,
+                   ``server_time_ms``, ``last_prices``, ``signed``, ``preflight_checks(kit)`` (optional:
+                   ``sign_options``, ``listed_symbol``, ``SPOT_REST``, ``SPOT_ON_REST_URL``)
+``samples``        frames built from values, in the shapes ``parse`` reads (tests, the warm path)
+``fake_streams``   how the shared local fake (``liqcore.testing.fake_streams.FakeMarketStream``) speaks the
+                   public streams: ``WS_PATH``, ``WS_ROUTES``, ``MOUNT_ROUTES``, ``streams(frame)``,
+                   ``liquidation_streams``, ``trade_streams``, ``rest_routes(fs, fu)``, ``on_open``, ``on_text``
+                   (and ``trades_subscribed``, ``replay_frame`` for ``liqcore venue``)
+``rest``           the signed REST client
+``codes``          ``CODES``: the venue's answers sorted into refused / unknown / rate limited / banned /
+                   duplicate (:mod:`liqcore.venues.outcomes`), each with the document it follows
+=================  ======================================================================================
 
 A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
-``__init__`` (or, outside the package, from your own code: :func:`register`; ``docs`` "Adding a venue" has the
-checklist and the tests each part needs).
+``__init__`` (or, outside the package, from your own code: :func:`register`, which also gives it its
+:class:`liqcore.types.Venue` member).  docs/maintainers/adding-a-venue.md, "Adding a venue", has every fact and
+part, the tests each part needs and the checklist; tests/venues/test_custom_venue.py registers one from a test.
 
 May import: ``liqcore.types`` only (the parts are imported by name, on demand).
 """
@@ -33,13 +47,10 @@ import importlib.util
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from liqcore.types import UnknownVenue, add_venue, drop_venue
 
 __all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names", "registered",
            "UnknownVenue"]
-
-
-class UnknownVenue(ValueError):
-    """A venue name no spec is registered for (one line naming the known ones)."""
 
 
 @dataclass(frozen=True)
@@ -137,13 +148,16 @@ def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
         raise ValueError(f"venue {key!r} is registered already")
     if any(s.code == spec.code and s.name != key for s in _REGISTRY.values()):
         raise ValueError(f"venue code {spec.code} is registered already for another venue")
+    add_venue(spec.code, key)  # (its liqcore.types.Venue member: the built-ins' are there already)
     _REGISTRY[key] = spec
     return spec
 
 
 def unregister(name: str) -> None:
-    """Forget a venue (a test that registered its own)."""
-    _REGISTRY.pop(str(name).lower(), None)
+    """Forget a venue (a test that registered its own) and the :class:`~liqcore.types.Venue` member it added."""
+    spec = _REGISTRY.pop(str(name).lower(), None)
+    if spec is not None:
+        drop_venue(spec.code)
 
 
 _BUILTIN = ("bybit", "binance", "okx")
