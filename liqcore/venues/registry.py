@@ -1,37 +1,19 @@
 """What a venue is to the rest of liqcore: one :class:`VenueSpec` per venue, in one registry.
 
 The rest of the package asks the registry (``venue_spec("okx").sampled_liquidations``, ``spec.part("market")``)
-instead of branching on a venue's name.  A venue's facts are plain attributes of its spec; what needs code (its
-candles, its whole-market subscriptions, its order gateway, its fake) is a *part*: a module of the venue's own
-folder, ``liqcore.venues.<venue>.<part>``, imported only when asked for, so that registering a venue costs nothing
-at import.  The parts a venue may have, and what each holds:
+instead of branching on a venue's name.  A venue's facts are plain attributes of its spec; what needs code is a
+*part*: a module of the venue's own folder, ``liqcore.venues.<venue>.<part>``, imported only when asked for, so
+that registering a venue costs nothing at import.  The parts, each with who asks for it:
 
-=================  ======================================================================================
-part               what the module holds (who asks for it)
-=================  ======================================================================================
-``parse``          ``parse_obj(obj, sink)``: a JSON-decoded frame into event rows, CONTROL, or ``Reject``
-                   (the side convention in each parser's docstring; the decoder)
-``stream``         ``KINDS`` (event kind -> the options that subscribe it) and ``connection_specs(...)``: the
-                   public market-data connections (the feed manager, preflight)
-``watch``          the frames' stream keys for the silent-stream watch: ``frame_key``, ``on_frame_handler``,
-                   ``topic_keys``, ``stream_name``, ``all_market``, ``key_aliases``, ``hears_all_market``
-``market``         ``KLINES`` (path, most rows a request returns), ``kline_params(symbol, lo_ms, hi_ms, limit)``,
-                   ``kline_rows(payload, url)`` (its error answers raised as ``ValueError``), ``KLINE_VOLUME``
-                   (the row's volume column), ``whole_market_specs(universe, also, url=, network=, book=,
-                   tickers=)``, the subscribe messages and topics of a running feed, the on-demand names,
-                   ``governed`` (the REST rate governor's host and weight)
-``account``        preflight's signed account reads: ``TIME_PATH``, ``SKEW_LIMIT_MS``, ``TICKERS``,
-                   ``server_time_ms``, ``last_prices``, ``signed``, ``preflight_checks(kit)`` (optional:
-                   ``sign_options``, ``listed_symbol``, ``SPOT_REST``, ``SPOT_ON_REST_URL``)
-``samples``        frames built from values, in the shapes ``parse`` reads (tests, the warm path)
-``fake_streams``   how the shared local fake (``liqcore.testing.fake_streams.FakeMarketStream``) speaks the
-                   public streams: ``WS_PATH``, ``WS_ROUTES``, ``MOUNT_ROUTES``, ``streams(frame)``,
-                   ``liquidation_streams``, ``trade_streams``, ``rest_routes(fs, fu)``, ``on_open``, ``on_text``
-                   (and ``trades_subscribed``, ``replay_frame`` for ``liqcore venue``)
-``rest``           the signed REST client
-``codes``          ``CODES``: the venue's answers sorted into refused / unknown / rate limited / banned /
-                   duplicate (:mod:`liqcore.venues.outcomes`), each with the document it follows
-=================  ======================================================================================
+* ``parse`` (``parse_obj(obj, sink)``: frames into events, the side convention in its docstring; the decoder),
+  ``stream`` (``KINDS``, ``connection_specs``: the public connections; the feed manager), ``watch`` (the frames'
+  stream keys; the silent-stream watch);
+* ``market`` (candles, whole-market subscriptions, on-demand names, the REST governor's weights; ``liqcore.market``,
+  the feed manager, the depth keeper), ``account`` (preflight's signed account reads; ``liqcore preflight``);
+* ``samples`` (frames built from values; the warm path, tests), ``fake_streams`` (its public streams in the shared
+  fake, ``liqcore.testing.fake_streams``; ``run --replay``, ``liqcore venue``);
+* ``rest`` (signing, the signed client) and ``codes`` (``CODES``: its answers sorted into the outcome classes of
+  :mod:`liqcore.venues.outcomes`), for its order gateway.
 
 A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
 ``__init__`` (or, outside the package, from your own code: :func:`register`, which also gives it its
