@@ -130,6 +130,9 @@ def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
         raise ValueError(f"venue {key!r} is registered already")
     if any(s.code == spec.code and s.name != key for s in _REGISTRY.values()):
         raise ValueError(f"venue code {spec.code} is registered already for another venue")
+    old = _REGISTRY.get(key)
+    if old is not None and old.code != spec.code:  # (replaced under a new code: the old code is free again)
+        drop_venue(old.code)
     add_venue(spec.code, key)  # (its liqcore.types.Venue member: the built-ins' are there already)
     _REGISTRY[key] = spec
     return spec

@@ -295,3 +295,22 @@ def test_an_unregistered_venue_is_the_one_line_unknown_venue_error():
         from liqcore.live.feeds import FeedManager
 
         FeedManager("rekt", ["ROCKET_PERP"], lambda v, p, t: None)
+
+
+def test_a_venue_code_is_its_own_and_a_built_in_one_is_never_taken():
+    from liqcore.types import Venue, add_venue
+    from liqcore.venues.registry import VenueSpec, register, unregister, venue_spec
+
+    with pytest.raises(ValueError, match="venue code 3 is registered already for another venue"):
+        register(VenueSpec(name="rekt", code=3, package="rekt_venue"))
+    with pytest.raises(ValueError, match="venue code 1 is bybit's"):  # (the enum guards its own members too)
+        add_venue(1, "rekt")
+    with pytest.raises(ValueError, match=r"venue code: must be 1\.\.127 \(the events' venue column is an i1\)"):
+        register(VenueSpec(name="rekt", code=200, package="rekt_venue"))
+    try:
+        register(VenueSpec(name="rekt", code=90, package="rekt_venue"))
+        register(VenueSpec(name="rekt", code=91, package="rekt_venue"), replace=True)  # (a new code: 90 is free)
+        assert Venue.parse("rekt") == 91 and venue_spec(91).name == "rekt" and 90 not in Venue._value2member_map_
+    finally:
+        unregister("rekt")
+    assert "REKT" not in Venue.__members__ and [int(v) for v in Venue] == [0, 1, 2, 3]
