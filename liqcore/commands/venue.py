@@ -143,7 +143,7 @@ def _start_fake(venue: str, port: int, source, speed: float):
     spec = venue_spec(venue)
     module, _, name = spec.local_fake.partition(":")
     cls = getattr(importlib.import_module(module), name)
-    if spec.fake == "exchange":  # (Bybit's) a fake that replays and matches its own frames (from the first subscription)
+    if spec.fake == "exchange":  # (Bybit's) a fake that replays and matches its own frames (from the 1st subscription)
         return cls(host="127.0.0.1", port=port, replay=source, speed=speed, replay_start="subscribe")
     return cls(host="127.0.0.1", port=port)
 

@@ -162,7 +162,8 @@ class FakeMarketStream:
         self._subscribed = asyncio.Event()
 
     def candles(self, name, lo: int, hi: int, limit: int, newest_first: bool) -> list:
-        """The 1-minute candles of ``name`` opened in ``[lo, hi]`` ms, at most ``limit`` (the venues' klines answers)."""
+        """The 1-minute candles of ``name`` opened in ``[lo, hi]`` ms, at most ``limit`` (the venues' klines
+        answers)."""
         rows = [r for r in self.klines.get(name, ()) if lo <= r[0] <= hi]
         return rows[-limit:][::-1] if newest_first else rows[:limit]
 

@@ -31,8 +31,8 @@ from types import ModuleType
 
 from liqcore.types import UnknownVenue, add_venue, drop_venue
 
-__all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names", "registered",
-           "UnknownVenue"]
+__all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names",
+           "registered", "UnknownVenue"]
 
 
 @dataclass(frozen=True)

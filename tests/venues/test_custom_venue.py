@@ -3,8 +3,9 @@
 The test writes a minimal venue, "rekt" (code 77), to ``tmp_path``: its own frame format (``{"ch": "rekt" |
 "fills", "d": [...]}``) and its own side convention (a liquidation's ``w`` names the position WIPED OUT: ``L`` a
 long, ``S`` a short; a fill's ``a`` the aggressor: ``b`` / ``s``), as the four parts a paper run asks for:
-``parse`` (frames -> events), ``stream`` (the public connection: URL, subscribe message, what it delivers) and
-``watch`` (its frames' stream keys, for the silent-stream watch) and ``fake_streams`` (how the shared local fake, :class:`liqcore.testing.fake_streams.FakeMarketStream`, serves it).
+``parse`` (frames -> events), ``stream`` (the public connection: URL, subscribe message, what it delivers),
+``watch`` (its frames' stream keys, for the silent-stream watch) and ``fake_streams`` (how the shared local fake,
+:class:`liqcore.testing.fake_streams.FakeMarketStream`, serves it).
 Nothing in the package names it: its frames are decoded into events with the right sides, and a paper run over a
 local websocket on 127.0.0.1 (the runner, the engine, the detector, the paper venue, the journal, the summary line)
 detects its cascades and books an order and a fill.  An unregistered name is the one-line UnknownVenue error.
@@ -216,6 +217,8 @@ def test_its_frames_decode_into_events_with_its_own_side_convention(rekt):
     assert len(dec.feed(b'{"ch":"candles","d":[]}', t)) == 0 and dec.counters["unknown_topic"] == 1
 
 
+@pytest.mark.integration
+@pytest.mark.timeout(180)
 def test_a_paper_run_over_its_local_stream_detects_cascades_and_books_an_order_and_a_fill(rekt, tmp_path):
     from liqcore.commands.run import summary_line
     from liqcore.config import Params
@@ -237,7 +240,7 @@ def test_a_paper_run_over_its_local_stream_detects_cascades_and_books_an_order_a
             stop = asyncio.Event()
             task = asyncio.create_task(runner.run(stop=stop))
             try:
-                await runner.feed.wait_connected(10)
+                await runner.feed.wait_connected(60)
                 await _until(lambda: fs.subscribed(f"rekt.{sym}"))
                 t0 = int(time.time() * 1000) - 10_000
                 px = 2.51237
@@ -249,7 +252,7 @@ def test_a_paper_run_over_its_local_stream_detects_cascades_and_books_an_order_a
                     fs.liquidation(_liq(sym, now + i, q, px * (1 - 0.0005 * i)), sym)
                 await _until(lambda: eng.orders >= 1)
                 entry = eng.books[sym].entry
-                assert entry is not None and entry.side in ("buy", "Buy", 1)
+                assert entry is not None and entry.side == "buy"  # (longs wiped out: the strategy buys the dip)
                 # the market trades through the resting buy once it has reached the venue (the paper venue's order
                 # latency after the decision): the paper venue fills it
                 arrived_ns = eng.decisions[-1].ts_ns + eng.params.order_latency_ns
@@ -270,12 +273,13 @@ def test_a_paper_run_over_its_local_stream_detects_cascades_and_books_an_order_a
     # the journal holds the run's intents and fills under the venue's symbol
     check = Journal(tmp_path / "journal.db")
     try:
-        assert check.db.execute("SELECT COUNT(*) FROM fills").fetchone()[0] >= 1
+        rows = check.db.execute("SELECT symbol FROM fills").fetchall()
+        assert len(rows) == summary["fills"] and {r[0] for r in rows} == {sym}
     finally:
         check.close()
 
 
-async def _until(cond, timeout: float = 20.0) -> None:
+async def _until(cond, timeout: float = 60.0) -> None:
     t0 = time.monotonic()
     while not cond():
         if time.monotonic() - t0 > timeout:

@@ -57,7 +57,8 @@ def streams(frame: bytes) -> tuple[str, ...]:
 
 
 def liquidation_streams(symbol: str) -> tuple[str, ...]:
-    """Where the venue sends a liquidation of ``symbol``: the all-market ``!forceOrder@arr`` and ``<symbol>@forceOrder``."""
+    """Where the venue sends a liquidation of ``symbol``: the all-market ``!forceOrder@arr`` and
+    ``<symbol>@forceOrder``."""
     return ("!forceOrder@arr", f"{symbol.lower()}@forceOrder")
 
 
