@@ -20,6 +20,11 @@ __all__ = [
     "Side",
     "Kind",
     "Venue",
+    "UnknownVenue",
+    "add_venue",
+    "drop_venue",
+    "VENUE_CODE_BY_NAME",
+    "VENUE_NAME_BY_CODE",
     "Flag",
     "Dominant",
     "RecordKind",
@@ -64,7 +69,15 @@ class Kind(IntEnum):
     DEPTH = 8
 
 
+class UnknownVenue(ValueError):
+    """A venue name or code no venue is registered for (one line naming the known ones)."""
+
+
 class Venue(IntEnum):
+    """A venue's code (the event contract's ``venue`` column, an ``i1``): the built-in three here, and any
+    venue registered from outside the package (:func:`liqcore.venues.registry.register` adds its member through
+    :func:`add_venue`), so ``Venue(code)``, ``Venue[name]``, ``Venue.parse`` and ``.name`` work for every one."""
+
     UNKNOWN = 0
     BYBIT = 1
     BINANCE = 2
@@ -75,13 +88,74 @@ class Venue(IntEnum):
         if isinstance(value, Venue):
             return value
         if isinstance(value, (int, np.integer)):
-            return cls(int(value))
+            try:
+                return cls(int(value))
+            except ValueError:
+                raise UnknownVenue(f"venue: unknown venue code {int(value)} (expected one of {cls._known()})") from None
         try:
             return cls[str(value).strip().upper()]
         except KeyError:
-            raise ValueError(
-                f"venue: unknown venue {value!r} (expected one of bybit, binance, okx)"
-            ) from None
+            raise UnknownVenue(f"venue: unknown venue {value!r} (expected one of {cls._known()})") from None
+
+    @classmethod
+    def _known(cls) -> str:
+        return ", ".join(v.name.lower() for v in cls if v)
+
+
+#: venue name (lower case) -> code, every venue but UNKNOWN; venue code -> name (UNKNOWN's "unknown" too).  One
+#: object each, kept current by :func:`add_venue` / :func:`drop_venue` (``venues.common.VENUE_BY_NAME`` is the first)
+VENUE_CODE_BY_NAME = {v.name.lower(): int(v) for v in Venue if v}
+VENUE_NAME_BY_CODE = {int(v): v.name.lower() for v in Venue}
+#: the codes of the members written in the class (the others were added by :func:`add_venue`)
+_BUILTIN_VENUE_CODES = frozenset(int(v) for v in Venue)
+#: the codes the ``i1`` venue column holds for a venue (0 is UNKNOWN)
+VENUE_CODES = range(1, 128)
+
+
+def add_venue(code: int, name: str) -> Venue:
+    """The :class:`Venue` member of a venue registered from outside the package: code ``code`` (1..127, not a
+    built-in's), name ``name`` (``Venue.ACME``'s ``.name`` is ``"ACME"``).  Adding the same pair again returns the
+    member it made; another name for a code already added replaces it (a test registering its own venue again).
+    Called by :func:`liqcore.venues.registry.register`, which checks the names and codes of every spec."""
+    code, key = int(code), str(name).strip().upper()
+    if code not in VENUE_CODES:
+        raise ValueError(f"venue code: must be {VENUE_CODES.start}..{VENUE_CODES.stop - 1} (the events' venue column "
+                         f"is an i1); got {code}")
+    if not key.isidentifier():
+        raise ValueError(f"venue name: must be a Python identifier (letters, digits, _); got {name!r}")
+    have = Venue._value2member_map_.get(code)
+    if have is not None and have.name == key:
+        return have
+    if code in _BUILTIN_VENUE_CODES:
+        raise ValueError(f"venue code {code} is {Venue(code).name.lower()}'s")
+    other = Venue._member_map_.get(key)
+    if other is not None and int(other) != code:
+        raise ValueError(f"venue name {key.lower()!r} has code {int(other)} already")
+    if have is not None:
+        drop_venue(code)
+    member = int.__new__(Venue, code)
+    member._name_, member._value_, member.__objclass__ = key, code, Venue
+    member._sort_order_ = len(Venue._member_names_)
+    Venue._value2member_map_[code] = member
+    Venue._member_map_[key] = member
+    Venue._member_names_.append(key)
+    VENUE_CODE_BY_NAME[key.lower()] = code
+    VENUE_NAME_BY_CODE[code] = key.lower()
+    return member
+
+
+def drop_venue(code: int) -> None:
+    """Forget a member :func:`add_venue` made (a built-in one stays)."""
+    code = int(code)
+    if code in _BUILTIN_VENUE_CODES:
+        return
+    member = Venue._value2member_map_.pop(code, None)
+    if member is not None:
+        Venue._member_map_.pop(member.name, None)
+        VENUE_CODE_BY_NAME.pop(member.name.lower(), None)
+        VENUE_NAME_BY_CODE.pop(code, None)
+        if member.name in Venue._member_names_:
+            Venue._member_names_.remove(member.name)
 
 
 class Flag(IntFlag):

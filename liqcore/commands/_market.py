@@ -78,16 +78,17 @@ async def fetch_selection(args, venue: str, rest_url: str | None, max_age_s: flo
 
 
 def list_rules(args, venue: str, symbols: list[str]) -> dict | None:
-    """A symbol list traded on Binance or OKX (paper): each symbol's trading rules from the venue's instrument
-    list (its REST API at ``--rest-url``, else the cache or the venue's own URL); a listed symbol the venue does
+    """A symbol list traded on Binance or OKX (paper; the spec's ``rules_from_instrument_list``): each symbol's
+    trading rules from the venue's instrument list (its REST API at ``--rest-url``, else the cache or the venue's own URL); a listed symbol the venue does
     not hold is said on stderr (its cascades are refused: ``no_instrument``).  None (the shipped table, Bybit's
     grids of the majors) for Bybit (its gateway loads the venue's list), for a replay or a ``--ws-url`` feed
     without ``--rest-url`` (the venue is not the one the run talks to), or when the list cannot be had (said)."""
     import sys
 
     from liqcore.market.universe import UniverseError, load_universe
+    from liqcore.venues.registry import venue_spec
 
-    if venue not in ("binance", "okx") or (not args.rest_url and (args.replay or args.ws_url)):
+    if not venue_spec(venue).rules_from_instrument_list or (not args.rest_url and (args.replay or args.ws_url)):
         return None
     try:
         u = asyncio.run(load_universe(venue, base_url=args.rest_url, quote=args.quote))

@@ -24,11 +24,18 @@ import orjson
 
 HELP = "serve a local fake Binance, Bybit or OKX (REST, private and market streams) with a replayed market, to try --live offline"
 
-VENUES = ("binance", "bybit", "okx")
+
+
+def venues() -> list[str]:
+    """The venues with a whole local fake (their spec's ``local_fake``), sorted by name."""
+    from liqcore.venues.registry import registered
+
+    return sorted(s.name for s in registered() if s.local_fake)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--venue", required=True, choices=VENUES, help="the venue to play: binance | bybit | okx")
+    names = venues()
+    p.add_argument("--venue", required=True, choices=names, help=f"the venue to play: {' | '.join(names)}")
     p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: a free one, printed)")
     p.add_argument("--symbols", default="ETHUSDT,SOLUSDT",
                    help="comma list of the synthetic market's symbols (default ETHUSDT,SOLUSDT); the fakes list "
@@ -74,10 +81,11 @@ def _symbols(text: str) -> list[str]:
 
 
 def venue_symbol(venue: str, symbol: str) -> str:
-    """``symbol`` (``ETHUSDT``) as ``venue`` lists its USDT perpetual: OKX ``ETH-USDT-SWAP``, the others as is."""
-    if venue == "okx" and symbol.endswith("USDT"):
-        return f"{symbol[:-4]}-USDT-SWAP"
-    return symbol
+    """``symbol`` (``ETHUSDT``) as ``venue`` lists its USDT perpetual (its spec's ``symbol_for``: OKX
+    ``ETH-USDT-SWAP``, the others as is)."""
+    from liqcore.venues.registry import venue_spec
+
+    return venue_spec(venue).symbol_for(symbol[:-4]) if symbol.endswith("USDT") else symbol
 
 
 def _replay_source(args, symbols):
@@ -100,12 +108,15 @@ def _replay_source(args, symbols):
 
 
 def key_lines(venue: str, fv) -> str:
-    """The key file ``liqcore run --live --key-file`` reads for ``venue``, with the fake's test keys."""
-    if venue == "okx":
-        return (f"OKX_API_KEY={fv.api_key}\nOKX_API_SECRET={fv.api_secret}\n"
-                f"OKX_API_PASSPHRASE={fv.passphrase}\n")
+    """The key file ``liqcore run --live --key-file`` reads for ``venue``, with the fake's test keys (and its
+    passphrase where the venue's keys have one: the spec's ``needs_passphrase``)."""
+    from liqcore.venues.registry import venue_spec
+
     name = venue.upper()
-    return f"{name}_API_KEY={fv.api_key}\n{name}_API_SECRET={fv.api_secret}\n"
+    text = f"{name}_API_KEY={fv.api_key}\n{name}_API_SECRET={fv.api_secret}\n"
+    if venue_spec(venue).needs_passphrase:
+        text += f"{name}_API_PASSPHRASE={fv.passphrase}\n"
+    return text
 
 
 def _write_key_file(path: Path, text: str) -> None:
@@ -124,13 +135,14 @@ def run_line(venue: str, symbols, port: int, key_file: str) -> str:
 
 
 def _start_fake(venue: str, port: int, source, speed: float):
-    from liqcore.testing.fake_binance import FakeBinance
-    from liqcore.testing.fake_exchange import FakeExchange
-    from liqcore.testing.fake_okx import FakeOkx
+    """The venue's whole local fake (its spec's ``local_fake``, ``module:Class``); the replay is the local
+    market's (:mod:`liqcore.testing.fake_session`)."""
+    import importlib
 
-    if venue == "bybit":  # (the replay is the local market's: liqcore.testing.fake_session)
-        return FakeExchange(host="127.0.0.1", port=port)
-    return (FakeBinance if venue == "binance" else FakeOkx)(host="127.0.0.1", port=port)
+    from liqcore.venues.registry import venue_spec
+
+    module, _, name = venue_spec(venue).local_fake.partition(":")
+    return getattr(importlib.import_module(module), name)(host="127.0.0.1", port=port)
 
 
 def _remove_key_dir(tmp: str) -> None:
@@ -171,7 +183,10 @@ async def _serve(args, symbols, source) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         from liqcore.testing.fake_session import LocalMarket
 
-        send = {"binance": _binance_frame, "bybit": _bybit_frame, "okx": _okx_frame}[venue]
+        from liqcore.venues.registry import venue_spec
+
+        spec = venue_spec(venue)  # (a fake of its own matching: its frames pushed; else the venue's fake_streams part)
+        send = _exchange_frame if spec.fake == "exchange" else spec.part("fake_streams").replay_frame
         market = LocalMarket(fv, venue, [venue_symbol(venue, s) for s in symbols], source, args.speed, send)
         replay = asyncio.ensure_future(market.run())
         await stop.wait()
@@ -184,54 +199,7 @@ async def _serve(args, symbols, source) -> None:
         await fv.stop()
 
 
-async def _bybit_frame(fx, data: bytes) -> int:
-    """One Bybit push: to the subscribers of its topic, and a ``publicTrade`` to the matching."""
+async def _exchange_frame(fx, data: bytes) -> int:
+    """One push of a fake with its own matching (Bybit's): to the subscribers of its topic, and a ``publicTrade`` to the matching."""
     await fx.push(data)
-    return 1
-
-
-async def _binance_frame(fb, data: bytes) -> int:
-    """One Binance push: to every stream that carries its event, and an aggTrade to the matching.  A recorded
-    or rendered combined-stream frame (``{"stream": ..., "data": ...}``) is sent as its event, as the raw
-    stream sends it: the wrapper names one of the event's streams, not necessarily the one subscribed
-    (``!forceOrder@arr`` for a client of ``<symbol>@forceOrder``)."""
-    from liqcore.testing.fake_streams import binance_streams
-
-    if data.startswith(b'{"stream":"'):
-        at = data.find(b'"data":')
-        if at < 0:
-            return 0
-        data = data[at + 7:data.rindex(b"}")]
-    names = binance_streams(data)
-    if not names:
-        return 0
-    fb.market.write_any(data, names)
-    if b'"aggTrade"' in data:
-        try:
-            ev = orjson.loads(data)
-            sym, px, qty = ev["s"], float(ev["p"]), float(ev["q"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return 1
-        if sym in fb.venue.instruments:
-            await fb.trade(sym, px, qty)
-    return 1
-
-
-async def _okx_frame(fo, data: bytes) -> int:
-    """One OKX push ``{"arg", "data"}``: to the subscribers of its channel, and a trade to the matching."""
-    try:
-        msg = orjson.loads(data)
-        arg, rows = msg["arg"], msg["data"]
-        channel = arg["channel"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return 0
-    if channel == "trades":
-        for row in rows:
-            inst = row.get("instId")
-            if inst in fo.instruments:
-                try:
-                    await fo.match_trade(inst, float(row["px"]), float(row["sz"]))
-                except (KeyError, ValueError):
-                    continue
-    await fo.publish(channel, arg, rows)
     return 1

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from liqcore.live.gateway import OrderIntent
-from liqcore.types import CASCADE_DTYPE, RecordKind, SymbolRegistry, Venue, dominant_name
+from liqcore.types import CASCADE_DTYPE, RecordKind, SymbolRegistry, dominant_name, venue_name
 
 __all__ = ["Decision", "DecisionLog", "record_dict"]
 
@@ -36,7 +36,7 @@ def record_dict(rec, registry: SymbolRegistry, names: dict | None = None) -> dic
             if names is not None:
                 names[sid] = (vname, sym)
         except (IndexError, ValueError):
-            vname, sym = Venue(int(rec["venue"])).name.lower() if int(rec["venue"]) in (1, 2, 3) else "?", "?"
+            vname, sym = venue_name(int(rec["venue"])) if int(rec["venue"]) else "?", "?"
     return {
         "record": "confirmed" if int(rec["record"]) == _CONFIRMED else "ended",
         "venue": vname, "symbol": sym, "symbol_id": sid, "cascade_id": int(rec["cascade_id"]),

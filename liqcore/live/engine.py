@@ -167,7 +167,7 @@ class Engine:
             self.core, self.gateway, journal, self.metrics, self.checks, self.traded, self._by_symbol,
             paper=self.paper, exits=self.exits, notional=notional, instruments=instruments, now_ns=self.now_ns,
             on_error=self.health.error, on_entry_ended=self.health.entry_ended, liq_rate=self.liq_per_min,
-            on_update=on_update, on_fill=on_fill, queue_est=self.queue_est, local_ns=self.local_ns)
+            on_update=on_update, on_fill=on_fill, queue_est=self.queue_est, replay_clock=lambda: self.replay_clock)
         om = self.order_manager
         if self.paper:  # (the paper core on the rules its orders are rounded with: liqcore.execution.arrays)
             use_instruments(self.core.par, om.instrument, [s for _, s in self.traded])
@@ -225,13 +225,6 @@ class Engine:
             if t:
                 return t
         return time.time_ns()
-
-    def local_ns(self, wall_ns: int) -> int:
-        """A wall-clock time of this machine on :meth:`now_ns`'s clock: itself live, the replayed date during a
-        replay (the replay's time of the frame taken last plus the wall time since), so reaction times are the
-        engine's own on either."""
-        rc = self.replay_clock
-        return rc.local_ns(wall_ns) if rc is not None and hasattr(rc, "local_ns") else int(wall_ns)
 
     def _blocked(self) -> bool:
         """New entries are refused (kill switch, halt)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import logging
 import time
 from typing import Callable
@@ -31,10 +30,11 @@ VENUES = ("bybit", "binance", "okx")
 
 
 def stream_module(venue: str):
-    v = Venue.parse(venue).name.lower()
-    if v not in VENUES:
+    """The venue's ``stream`` part (``liqcore.venues.<venue>.stream``, or a registered venue's own)."""
+    v = Venue.parse(venue)
+    if not v:
         raise ValueError(f"venue: unknown venue {venue!r}")
-    return importlib.import_module(f"liqcore.venues.{v}.stream")
+    return venue_spec(v).part("stream")
 
 
 def feed_options(venue: str, needs, who: str = "the strategy") -> dict:

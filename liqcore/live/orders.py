@@ -113,8 +113,8 @@ class OrderManager:
     the venue's reports go to), ``gateway``, ``journal`` (or None), ``metrics``, ``checks`` (the go-live
     tallies: :func:`liqcore.live.views.new_checks`), ``traded`` ((venue, symbol) in core order), ``by_symbol``
     (symbol -> (symbol id, core index)), ``paper``, ``exits``, ``notional``, the instrument table
-    (``instruments``: symbol -> mapping, the caller's), ``now_ns`` (the engine's clock), and the user's
-    ``on_update`` / ``on_fill`` callbacks.
+    (``instruments``: symbol -> mapping, the caller's), ``now_ns`` (the engine's clock), ``replay_clock``
+    (() -> the replay's clock, None live: :meth:`local_ns`), and the user's ``on_update`` / ``on_fill`` callbacks.
 
     Calls back: ``on_error()`` (a failure caught: the engine's error count), ``on_entry_ended(filled)`` (the
     fill-rate alarm's window) and ``liq_rate(t_ns)`` (the liquidation rate journaled with each send).
@@ -133,7 +133,7 @@ class OrderManager:
 
     def __init__(self, core, gateway, journal, metrics, checks, traded: list, by_symbol: dict, *, paper: bool,
                  exits: str, notional: float | None, instruments: dict, now_ns, on_error, on_entry_ended, liq_rate,
-                 on_update=None, on_fill=None, queue_est=None, local_ns=None):
+                 on_update=None, on_fill=None, queue_est=None, replay_clock=None):
         self.core = core
         self.gateway = gateway
         self.journal = journal
@@ -144,9 +144,7 @@ class OrderManager:
         self.exits = exits
         self.notional = notional
         self.now_ns = now_ns
-        #: a wall-clock time of this machine on the engine's clock (a replay's: its date; live: itself), for the
-        #: reaction times journaled (a create written, an answer read against the decision's receive time)
-        self.local_ns = local_ns if local_ns is not None else int
+        self.replay_clock = replay_clock  # () -> the engine's replay clock (None live): see local_ns
         self.on_error = on_error
         self.on_entry_ended = on_entry_ended
         self.liq_rate = liq_rate
@@ -558,6 +556,13 @@ class OrderManager:
         self.inflight.add(sent)
         sent.fut.add_done_callback(lambda _f, i=intent, r=recv_ns, s=sent: self._answered(i, r, s))
         self.defer(self._count_order, (intent, recv_ns, sent.written_ns))
+
+    def local_ns(self, wall_ns: int) -> int:
+        """A wall-clock time of this machine (a create written, an answer read) on the engine's clock: itself
+        live, the replayed date during a replay (:meth:`ReplayClock.local_ns`), so that the reaction times
+        journaled against a decision's receive time are the engine's own on either."""
+        rc = self.replay_clock() if self.replay_clock is not None else None
+        return rc.local_ns(wall_ns) if rc is not None and hasattr(rc, "local_ns") else int(wall_ns)
 
     def _count_order(self, item: tuple) -> None:
         intent, recv_ns, sent_ns = item

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import types
-import importlib
 import logging
 import math
 import time
 from dataclasses import asdict, dataclass
+
+from liqcore.venues.registry import venue_spec
 
 __all__ = ["Row", "preflight", "REST_BASES", "GUIDE_MAX_MAKER_BPS", "GUIDE_MAX_LEVERAGE"]
 
@@ -162,12 +163,10 @@ async def _order_rows(http: _Http, acct, venue: str, symbols, rest_url, notional
         prices = acct.last_prices(body)
     except Exception as e:  # (the minimum notional alone is still judged)
         log.info("preflight: no last prices (%s)", e)
-    if venue == "okx":  # (OKX lists instIds: ETHUSDT is ETH-USDT-SWAP; its sizes are contracts of ctVal base units)
-        from liqcore.venues.okx.stream import inst_id
-
-        key = {s: inst_id(s) for s in symbols}
-    else:
-        key = {s: s for s in symbols}
+    # the venue's own names of the symbols (OKX lists instIds: ETHUSDT is ETH-USDT-SWAP; its sizes are contracts
+    # of ctVal base units)
+    listed = getattr(acct, "listed_symbol", None)
+    key = {s: listed(s) if listed is not None else s for s in symbols}
     rows = []
     for s in symbols:
         r = u.rules.get(key[s])
@@ -203,7 +202,7 @@ async def _key_rows(http: _Http, acct, venue: str, symbols, creds, spot_base: st
 
     async def call(path, params=None, base=None):
         now = int(time.time() * 1000)
-        extra = {"passphrase": passphrase, "demo": network != "mainnet"} if venue == "okx" else {}
+        extra = acct.sign_options(passphrase, network) if hasattr(acct, "sign_options") else {}  # (OKX's)
         target, headers = acct.signed(key, secret, path, dict(params or {}), now, **extra)
         try:
             status, body, _ = await http.get(target, headers, base=base)
@@ -268,9 +267,10 @@ async def preflight(venue: str, symbols, *, ws_url: str | None = None, rest_url:
     import aiohttp
 
     venue = venue.lower()
-    acct = importlib.import_module(f"liqcore.venues.{venue}.account")
+    acct = venue_spec(venue).part("account")  # (liqcore.venues.<venue>.account)
     base = (rest_url or REST_BASES[venue][network]).rstrip("/")
-    spot = spot_rest_url or (rest_url if venue == "binance" and rest_url else
+    # the spot API's base (Binance's permissions): --rest-url's when the venue serves both there (its fake does)
+    spot = spot_rest_url or (rest_url if rest_url and getattr(acct, "SPOT_ON_REST_URL", False) else
                              getattr(acct, "SPOT_REST", {}).get(network))
     rows: list[Row] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:

@@ -28,8 +28,9 @@ def crash_symbols(n: int, prefix: str = "Z") -> list[str]:
 
 class CrashPlay:
     def __init__(self, fs, symbols: list[str], *, seed: int = 7) -> None:
-        if fs.venue != "binance":
-            raise ValueError("crash: the crash is played on the fake Binance stream")
+        if not fs.routes(liquidation_frame("ZPROBEUSDT", 1, 1.0, 1.0, "SELL")):  # (the stream's own router asked)
+            raise ValueError(f"crash: the crash is played in Binance's frames; the fake {fs.venue} market stream "
+                             "does not route them")
         self.fs = fs
         self.symbols = list(symbols)
         self.rng = random.Random(seed)

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from liqcore.codes import KIND_NAMES  # the one code -> name table of the event kinds (re-exported)
-from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
+from liqcore.types import EVENT_DTYPE, VENUE_CODE_BY_NAME, Flag, Kind, Side, SymbolRegistry, Venue
 from liqcore.validate import symbol_problem
 
 __all__ = [
@@ -342,7 +342,7 @@ SIDE_BY_NAME = {
 }
 KIND_BY_NAME = {k.name.lower(): int(k) for k in Kind}
 KIND_BY_NAME["oi"] = int(Kind.OPEN_INTEREST)
-VENUE_BY_NAME = {v.name.lower(): int(v) for v in Venue if v != Venue.UNKNOWN}
+VENUE_BY_NAME = VENUE_CODE_BY_NAME  # (liqcore.types': a registered venue's name too)
 
 
 def trade_id(value) -> int:

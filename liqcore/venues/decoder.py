@@ -52,6 +52,13 @@ def stream_stamp(venue: str, last: dict):
     return _SCAN.StreamKeys(venue, last).stamp
 
 
+def _registered_parser(venue):
+    """The frame parser of a venue registered outside the built-ins: its ``parse`` part's ``parse_obj(obj, sink)``."""
+    from liqcore.venues.registry import venue_spec
+
+    return venue_spec(venue).part("parse").parse_obj
+
+
 def _no_match(frame):
     return None
 
@@ -190,8 +197,8 @@ def _combined_payload(frame: bytes):
 class Decoder:
     """Per-connection frame decoder: ``feed(frame, recv_ns) -> events``.
 
-    ``venue``: "bybit", "binance", "okx" (or a :class:`Venue`), or None/"auto" to tell the venue of
-    each frame by its shape.  ``registry``: symbol ids (a new registry when None).  ``instruments``:
+    ``venue``: "bybit", "binance", "okx", a registered venue's name (its ``parse`` part's ``parse_obj``), or a
+    :class:`Venue`; or None/"auto" to tell the venue of each frame by its shape (the built-in three).  ``registry``: symbol ids (a new registry when None).  ``instruments``:
     OKX instId -> ctVal added to the shipped table.  ``dedupe_horizon``: events remembered per kind
     for duplicate suppression (0 disables it).  ``max_clock_skew_ns``: events stamped further ahead of
     their receive time are dropped as ``future_time`` (None disables the check).
@@ -208,7 +215,7 @@ class Decoder:
             self.venue = Venue.parse(venue)
             if self.venue == Venue.UNKNOWN:
                 raise ValueError("venue: expected bybit, binance, okx or auto")
-            self._parse = PARSERS[int(self.venue)]
+            self._parse = PARSERS.get(int(self.venue)) or _registered_parser(self.venue)
         self.registry = registry if registry is not None else SymbolRegistry()
         self.sink = Sink(self.registry, load_instruments(instruments))
         self.counters: dict[str, int] = self.sink.counters

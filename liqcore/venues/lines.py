@@ -11,7 +11,7 @@ from operator import add as _add
 
 import numpy as np
 
-from liqcore.types import EVENT_DTYPE, Kind, Venue
+from liqcore.types import EVENT_DTYPE, VENUE_NAME_BY_CODE, Kind, Venue
 from liqcore.venues.binance import parse as _binance
 from liqcore.venues.bybit import parse as _bybit
 from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, RECV_UNKNOWN, Reject, Sink
@@ -84,7 +84,7 @@ def depth_rows(sink, venue: int, recv: int, got, out: list) -> int:
 
 
 #: venue code -> the name the depth books use (a dict lookup: ``Venue(code).name.lower()`` costs ~0.5 us a line)
-_VENUE_NAMES = {int(v): v.name.lower() for v in Venue}
+_VENUE_NAMES = VENUE_NAME_BY_CODE  # (liqcore.types': a registered venue's code too)
 _NAN = float("nan")
 
 

@@ -1,28 +1,24 @@
 """What a venue is to the rest of liqcore: one :class:`VenueSpec` per venue, in one registry.
 
 The rest of the package asks the registry (``venue_spec("okx").sampled_liquidations``, ``spec.part("market")``)
-instead of branching on a venue's name.  A venue's facts are plain attributes of its spec; what needs code (its
-candles, its whole-market subscriptions, its order gateway, its fake) is a *part*: a module of the venue's own
-folder, ``liqcore.venues.<venue>.<part>``, imported only when asked for, so that registering a venue costs nothing
-at import.  The parts a venue may have, and what each holds:
+instead of branching on a venue's name.  A venue's facts are plain attributes of its spec; what needs code is a
+*part*: a module of the venue's own folder, ``liqcore.venues.<venue>.<part>``, imported only when asked for, so
+that registering a venue costs nothing at import.  The parts, each with who asks for it:
 
-=============  ==========================================================================================
-part           what the module holds
-=============  ==========================================================================================
-``market``     ``KLINES`` (path, most rows a request returns), ``kline_params(symbol, lo_ms, hi_ms, limit)``,
-               ``kline_rows(payload, url)`` (its error answers raised as ``ValueError``), ``KLINE_VOLUME``
-               (the row's volume column) and ``whole_market_specs(universe, also, url=, network=, book=,
-               tickers=)``
-``stream``     ``connection_specs(...)``: the public market-data connections
-``parse``      the frame parsers (the side convention in each parser's docstring)
-``rest``       the signed REST client
-``codes``      ``CODES``: the venue's answers sorted into refused / unknown / rate limited / banned /
-               duplicate (:mod:`liqcore.venues.outcomes`), each with the document it follows
-=============  ==========================================================================================
+* ``parse`` (``parse_obj(obj, sink)``: frames into events, the side convention in its docstring; the decoder),
+  ``stream`` (``KINDS``, ``connection_specs``: the public connections; the feed manager), ``watch`` (the frames'
+  stream keys; the silent-stream watch);
+* ``market`` (candles, whole-market subscriptions, on-demand names, the REST governor's weights; ``liqcore.market``,
+  the feed manager, the depth keeper), ``account`` (preflight's signed account reads; ``liqcore preflight``);
+* ``samples`` (frames built from values; the warm path, tests), ``fake_streams`` (its public streams in the shared
+  fake, ``liqcore.testing.fake_streams``; ``run --replay``, ``liqcore venue``);
+* ``rest`` (signing, the signed client) and ``codes`` (``CODES``: its answers sorted into the outcome classes of
+  :mod:`liqcore.venues.outcomes`), for its order gateway.
 
 A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
-``__init__`` (or, outside the package, from your own code: :func:`register`; ``docs`` "Adding a venue" has the
-checklist and the tests each part needs).
+``__init__`` (or, outside the package, from your own code: :func:`register`, which also gives it its
+:class:`liqcore.types.Venue` member).  docs/maintainers/adding-a-venue.md, "Adding a venue", has every fact and
+part, the tests each part needs and the checklist; tests/venues/test_custom_venue.py registers one from a test.
 
 May import: ``liqcore.types`` only (the parts are imported by name, on demand).
 """
@@ -33,12 +29,10 @@ import importlib.util
 from dataclasses import dataclass, field
 from types import ModuleType
 
-__all__ = ["VenueSpec", "register", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names", "registered",
-           "UnknownVenue"]
+from liqcore.types import UnknownVenue, add_venue, drop_venue
 
-
-class UnknownVenue(ValueError):
-    """A venue name no spec is registered for (one line naming the known ones)."""
+__all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names",
+           "registered", "UnknownVenue"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +63,11 @@ class VenueSpec:
       stream's own snapshot after a resubscription (Bybit);
     * ``fake``: which local fake replays its recordings in ``liqcore run --replay``: ``"exchange"`` (a whole fake
       venue that also matches orders: ``--replay --live``) or ``"streams"`` (its public market streams alone);
-    * ``public_clock``: its public REST time endpoint sets the clock guard's offset in paper trading.
+    * ``public_clock``: its public REST time endpoint sets the clock guard's offset in paper trading;
+    * ``local_fake``: ``"module:Class"`` of the venue's whole local fake (its order REST, private stream and
+      market streams on one port: ``liqcore venue``); None: it has none;
+    * ``rules_from_instrument_list``: a paper run on a symbol list takes each symbol's trading rules from the
+      venue's instrument list (Binance, OKX); False: the shipped table (Bybit's gateway loads its list itself).
     """
 
     name: str
@@ -88,6 +86,8 @@ class VenueSpec:
     rest_depth_snapshots: bool = False
     fake: str = "streams"
     public_clock: bool = False
+    local_fake: str | None = None
+    rules_from_instrument_list: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:
@@ -130,13 +130,19 @@ def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
         raise ValueError(f"venue {key!r} is registered already")
     if any(s.code == spec.code and s.name != key for s in _REGISTRY.values()):
         raise ValueError(f"venue code {spec.code} is registered already for another venue")
+    old = _REGISTRY.get(key)
+    if old is not None and old.code != spec.code:  # (replaced under a new code: the old code is free again)
+        drop_venue(old.code)
+    add_venue(spec.code, key)  # (its liqcore.types.Venue member: the built-ins' are there already)
     _REGISTRY[key] = spec
     return spec
 
 
 def unregister(name: str) -> None:
-    """Forget a venue (a test that registered its own)."""
-    _REGISTRY.pop(str(name).lower(), None)
+    """Forget a venue (a test that registered its own) and the :class:`~liqcore.types.Venue` member it added."""
+    spec = _REGISTRY.pop(str(name).lower(), None)
+    if spec is not None:
+        drop_venue(spec.code)
 
 
 _BUILTIN = ("bybit", "binance", "okx")

@@ -59,10 +59,13 @@ def _frames(venue: str, n: int = 400, start_ms: int = 1_795_690_800_000):
 
 async def _send(fv, data: bytes) -> int:
     """The venue command's own per-venue send (liqcore.commands.venue)."""
-    from liqcore.commands import venue as vc
+    from liqcore.commands.venue import _exchange_frame
+    from liqcore.venues.registry import venue_spec
 
-    send = {"FakeBinance": vc._binance_frame, "FakeExchange": vc._bybit_frame, "FakeOkx": vc._okx_frame}
-    return await send[type(fv).__name__](fv, data)
+    venue = {"FakeBinance": "binance", "FakeExchange": "bybit", "FakeOkx": "okx"}[type(fv).__name__]
+    spec = venue_spec(venue)
+    send = _exchange_frame if spec.fake == "exchange" else spec.part("fake_streams").replay_frame
+    return await send(fv, data)
 
 
 def _fake(venue: str):

@@ -21,13 +21,15 @@ from urllib.parse import urlencode
 
 from liqcore.venues.binance.rest import sign
 
-__all__ = ["TIME_PATH", "TICKERS", "SPOT_REST", "RECV_WINDOW_MS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices",
-           "signed", "check_answer", "permissions", "position_mode", "multi_assets", "position", "fee_rates"]
+__all__ = ["TIME_PATH", "TICKERS", "SPOT_REST", "SPOT_ON_REST_URL", "RECV_WINDOW_MS", "SKEW_LIMIT_MS", "server_time_ms",
+           "last_prices", "signed", "check_answer", "permissions", "position_mode", "multi_assets", "position", "fee_rates"]
 
 TIME_PATH = "/fapi/v1/time"
 TICKERS = ("/fapi/v1/ticker/24hr", {})
 #: the SPOT REST base, where the key's restrictions are read
 SPOT_REST = {"mainnet": "https://api.binance.com"}
+#: preflight: a ``--rest-url`` serves the spot API too (the fake Binance does), so the permissions are asked there
+SPOT_ON_REST_URL = True
 RECV_WINDOW_MS = 5000
 SKEW_LIMIT_MS = (RECV_WINDOW_MS, 1000)
 API_RESTRICTIONS = "/sapi/v1/account/apiRestrictions"

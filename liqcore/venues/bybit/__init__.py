@@ -1,6 +1,8 @@
 """Bybit v5 (linear USDT perpetuals): its wire knowledge and its spec in the venue registry."""
 from liqcore.venues.registry import VenueSpec, register
 
-SPEC = register(VenueSpec(name="bybit", code=1, package="liqcore.venues.bybit", push_batch_ms=500,
+SPEC = register(VenueSpec(name="bybit", code=1, package="liqcore.venues.bybit",
+                          local_fake="liqcore.testing.fake_exchange:FakeExchange",
+                          push_batch_ms=500,
                           ticker_stream=True, depth_levels=True, per_topic_subscriptions=True, fake="exchange",
                           public_clock=True))

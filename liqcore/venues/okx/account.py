@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-__all__ = ["TIME_PATH", "TICKERS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed", "data_of",
-           "config", "leverage", "fee_rates", "inst_family"]
+__all__ = ["TIME_PATH", "TICKERS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed", "sign_options",
+           "listed_symbol", "data_of", "config", "leverage", "fee_rates", "inst_family"]
 
 TIME_PATH = "/api/v5/public/time"
 TICKERS = ("/api/v5/market/tickers", {"instType": "SWAP"})
@@ -64,6 +64,19 @@ def inst_family(symbol: str) -> str:
 
 def last_prices(body: dict) -> dict[str, float]:
     return {_symbol(str(x["instId"])): float(x["last"]) for x in data_of(body) if x.get("last") not in (None, "")}
+
+
+def sign_options(passphrase: str, network: str) -> dict:
+    """What :func:`signed` takes beyond the key and secret (preflight asks): the key's passphrase, and demo
+    trading's header off mainnet."""
+    return {"passphrase": passphrase, "demo": network != "mainnet"}
+
+
+def listed_symbol(symbol: str) -> str:
+    """The instrument list's name of ``symbol`` (preflight asks): ``ETHUSDT`` -> ``ETH-USDT-SWAP``; an instId as is."""
+    from liqcore.venues.okx.stream import inst_id
+
+    return inst_id(symbol)
 
 
 def signed(api_key: str, secret, path: str, params: dict, now_ms: int, passphrase: str = "",
