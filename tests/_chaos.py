@@ -148,13 +148,13 @@ class BybitRig(Rig):
     venue, symbol, create_path = "bybit", "ETHUSDT", "/v5/order/create"
 
     async def open(self):
-        from liqcore.testing.fake_exchange import FakeExchange
+        from tests._bad_days import FakeExchange
 
         self.fx = await FakeExchange().start()
         return self.fx
 
     def gateway(self):
-        from liqcore.live.bybit_gateway import BybitGateway
+        from tests._bad_days import BybitGateway
 
         fx = self.fx
         return BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=[self.symbol],
@@ -205,14 +205,14 @@ class BinanceRig(Rig):
     venue, symbol, create_path = "binance", "ETHUSDT", "/fapi/v1/order"
 
     async def open(self):
-        from liqcore.testing.fake_binance import FakeBinance
+        from tests._bad_days import FakeBinance
 
         self.fx = await FakeBinance().start()
         self.fx.set_last_price(self.symbol, 3000.0)
         return self.fx
 
     def gateway(self):
-        from liqcore.live.binance_gateway import BinanceGateway
+        from tests._bad_days import BinanceGateway
 
         fx = self.fx
         return BinanceGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.ws_base, symbols=[self.symbol],
@@ -270,14 +270,14 @@ class OkxRig(Rig):
     venue, symbol, create_path, ct_val = "okx", "ETH-USDT-SWAP", "/api/v5/trade/order", 0.1
 
     async def open(self):
-        from liqcore.testing.fake_okx import FakeOkx
+        from tests._bad_days import FakeOkx
 
         self.fx = await FakeOkx().start()
         self.fx.set_last_price(self.symbol, 3000.0)
         return self.fx
 
     def gateway(self):
-        from liqcore.live.okx_gateway import OkxGateway
+        from tests._bad_days import OkxGateway
 
         fx = self.fx
         return OkxGateway(fx.api_key, fx.api_secret, fx.passphrase, fx.rest_url, fx.ws_base, symbols=[self.symbol],

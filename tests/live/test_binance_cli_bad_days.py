@@ -12,13 +12,13 @@ the venue (a flat one none)."""
 from __future__ import annotations
 
 import signal
+import time
 
 import orjson
 import pytest
 
-from liqcore.testing.fake_binance import FakeBinance
-from liqcore.testing.fake_exchange import FakeExchangeThread
-from tests.live.test_live_cli_venues import _binance_cascade_to_entry, _binance_run, journal_rows, on_loop, params
+from tests._bad_days import FakeBinance, FakeExchangeThread, binance_cascade, binance_cascade_to_entry, binance_run, \
+    journal_rows, key_file, on_loop, params, start
 
 from _procs import signal_and_wait, wait_until
 
@@ -67,8 +67,8 @@ def test_cli_listen_key_keepalive_answered_minus_1125_renews_the_stream_and_book
     fb = th.start()
     try:
         on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
-        child = _binance_run(tmp_path, fb, ["--listen-key-keepalive", "0.5"])
-        entry = _binance_cascade_to_entry(th, fb, child)
+        child = binance_run(tmp_path, fb, ["--listen-key-keepalive", "0.5"])
+        entry = binance_cascade_to_entry(th, fb, child)
         cid = entry["newClientOrderId"]
         on_loop(th, fb.expire_listen_keys)  # (the open stream gets nothing from now on)
         _fill_entry_and_wait_for_exits(th, fb, child, entry)
@@ -90,14 +90,15 @@ def test_cli_entry_create_answered_minus_1007_with_the_order_made_is_found_and_m
     try:
         on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
         on_loop(th, lambda: fb.unknown_outcome_next(1, code=-1007, status=408, created=True))
-        child = _binance_run(tmp_path, fb)
+        child = binance_run(tmp_path, fb)
         # (the entry's create is answered -1007 while the venue makes the order)
         entry_posts = []
 
         def made():
             entry_posts[:] = [r for r in fb.requests_to("/fapi/v1/order", "POST")]
             return entry_posts and fb.orders_with_client_id(entry_posts[0].query["newClientOrderId"])
-        _binance_cascade_to_entry_unknown(th, fb, child, made)
+        _play_cascade(th, fb, child)
+        wait_until(child, made, "the entry made at the venue")
         cid = entry_posts[0].query["newClientOrderId"]
         assert entry_posts[0].ret_code == -1007 and entry_posts[0].http_status == 408
         wait_until(child, lambda: [r for r in fb.requests_to("/fapi/v1/order", "GET")
@@ -117,20 +118,16 @@ def test_cli_entry_create_answered_minus_1007_with_the_order_made_is_found_and_m
         th.stop()
 
 
-def _binance_cascade_to_entry_unknown(th, fb, child, made):
-    """The cascade of :func:`_binance_cascade_to_entry`, waiting for the entry the venue made (its create answered
-    with an unknown outcome, so no HTTP 200)."""
-    import time
-
-    from tests.live.test_live_cli_venues import binance_cascade
-
+def _play_cascade(th, fb, child):
+    """Wait (bounded) until the child subscribed the liquidations, trades and top of book and its user stream is
+    connected, then play the cascade (:func:`binance_cascade`, 30 s ago) on the fake's market streams (the entry
+    it makes is the caller's to wait for: its create may meet a fault)."""
     wait_until(child, lambda: fb.market.subscribed("ethusdt@forceOrder") and fb.market.subscribed("ethusdt@aggTrade")
                and fb._conns and fb.market.subscribed("ethusdt@bookTicker"), "streams subscribed, user stream connected")
     t0 = int(time.time() * 1000) - 30_000
     for kind, f in binance_cascade(t0):
         on_loop(th, (lambda f=f: fb.market.liquidation(f, "ETHUSDT")) if kind == "liq"
                 else (lambda f=f: fb.market.trade(f, "ETHUSDT")))
-    wait_until(child, made, "the entry made at the venue")
 
 
 @pytest.mark.timeout(240)
@@ -143,19 +140,10 @@ def test_cli_http_418_with_retry_after_stops_every_request_until_it_ends_and_say
     fb = th.start()
     try:
         on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
-        child = _binance_run(tmp_path, fb)
+        child = binance_run(tmp_path, fb)
         wait_until(child, lambda: fb._conns, "user stream connected")
         on_loop(th, lambda: fb.ban_next(retry_after_s=4))
-        import time
-
-        from tests.live.test_live_cli_venues import binance_cascade
-
-        wait_until(child, lambda: fb.market.subscribed("ethusdt@forceOrder") and fb.market.subscribed("ethusdt@bookTicker"),
-                   "streams subscribed")
-        t0 = int(time.time() * 1000) - 30_000
-        for kind, f in binance_cascade(t0):
-            on_loop(th, (lambda f=f: fb.market.liquidation(f, "ETHUSDT")) if kind == "liq"
-                    else (lambda f=f: fb.market.trade(f, "ETHUSDT")))
+        _play_cascade(th, fb, child)
         wait_until(child, lambda: any(r.http_status == 418 for r in fb.requests), "a request met the ban")
         time.sleep(4.5)  # (the ban's length: the test checks nothing was sent in it)
         assert fb.requests_in_ban == 0, [(r.method, r.path) for r in fb.requests if r.http_status == 418]
@@ -187,7 +175,7 @@ def test_cli_start_equity_includes_unrealized_pnl_from_the_v3_account_and_v2_is_
             fb.set_last_price("XRPUSDT", 1.0)  # (+0.5 x 100 = +50 USDT unrealized)
         on_loop(th, setup)
         wallet = fb.venue.wallet_balance
-        child = _binance_run(tmp_path, fb)
+        child = binance_run(tmp_path, fb)
         wait_until(child, lambda: journal_rows(tmp_path / "j.sqlite", "SELECT 1 FROM log WHERE type='equity'"),
                    "the start equity journaled")
         (row,) = journal_rows(tmp_path / "j.sqlite", "SELECT data FROM log WHERE type='equity' AND key='start'")
@@ -207,8 +195,8 @@ def test_cli_fill_during_a_dropped_user_stream_is_booked_once_with_its_exits(tmp
     fb = th.start()
     try:
         on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
-        child = _binance_run(tmp_path, fb)
-        entry = _binance_cascade_to_entry(th, fb, child)
+        child = binance_run(tmp_path, fb)
+        entry = binance_cascade_to_entry(th, fb, child)
         cid = entry["newClientOrderId"]
 
         def stall():
@@ -241,8 +229,8 @@ def test_cli_exit_cancelled_by_the_venue_is_replaced_and_said_once(tmp_path):
     fb = th.start()
     try:
         on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
-        child = _binance_run(tmp_path, fb)
-        entry = _binance_cascade_to_entry(th, fb, child)
+        child = binance_run(tmp_path, fb)
+        entry = binance_cascade_to_entry(th, fb, child)
         cid = entry["newClientOrderId"]
         exits = _fill_entry_and_wait_for_exits(th, fb, child, entry)
         sl = next(p for p in exits if p["type"] == "STOP_MARKET")
@@ -266,8 +254,6 @@ def test_cli_book_depth_snapshot_answered_429_with_retry_after_is_asked_again_on
     """``--book depth``: the book waits for ``GET /fapi/v1/depth`` ("Order Book"); answered HTTP 429 with
     Retry-After 2 s ("General Info", HTTP Return Codes), the snapshot (and every other request to the host) waits
     for it through the host's governor, then the book is taken."""
-    import time
-
     th = FakeExchangeThread(FakeBinance)
     fb = th.start()
     try:
@@ -276,7 +262,7 @@ def test_cli_book_depth_snapshot_answered_429_with_retry_after_is_asked_again_on
             fb.market.depth_books["ETHUSDT"] = lambda: (100, [["2999.90", "5"]], [["3000.10", "4"]])
             fb.rate_limit_next(1, path="/fapi/v1/depth", retry_after_s=2)
         on_loop(th, setup)
-        child = _binance_run(tmp_path, fb, ["--book", "depth"])
+        child = binance_run(tmp_path, fb, ["--book", "depth"])
         wait_until(child, lambda: fb.market.subscribed("ethusdt@depth@100ms") and fb._conns, "the depth stream subscribed")
         now = int(time.time() * 1000)
         frame = orjson.dumps({"e": "depthUpdate", "E": now, "T": now, "s": "ETHUSDT", "U": 95, "u": 101, "pu": 94,
@@ -298,8 +284,6 @@ def test_cli_book_depth_snapshot_answered_429_with_retry_after_is_asked_again_on
 
 
 def test_cli_listen_key_keepalive_of_zero_is_one_line_and_a_non_zero_exit(tmp_path):
-    from tests.live.test_live_cli_venues import key_file, start
-
     kf = key_file(tmp_path, "BINANCE_API_KEY=abc\nBINANCE_API_SECRET=def\n")
     child = start(["--venue", "binance", "--symbols", "ETHUSDT", "--live", "--key-file", str(kf), "--rest-url",
                    "http://127.0.0.1:9", "--ws-url", "ws://127.0.0.1:9", "--private-ws-url", "ws://127.0.0.1:9",
