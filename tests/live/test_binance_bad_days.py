@@ -27,6 +27,14 @@ def entry(cid, symbol="ETHUSDT", qty=0.5, price=2496.25):
     return OrderIntent(symbol, "buy", qty, price, cid, take_profit=2500.0, stop_loss=2490.01)
 
 
+async def _entry_filled_while_mute(fb, gw, cid):
+    """The entry ``cid`` placed, then filled while the user stream is open but mute (no event, no pong)."""
+    await fb.trade("ETHUSDT", 2500.0)
+    await gw.place(entry(cid))
+    fb.mute_user_stream = True
+    await fb.trade("ETHUSDT", 2496.0)
+
+
 def test_code_table_follows_the_error_codes_and_general_info_documents():
     # "Error Codes" 10xx and "General Info" HTTP Return Codes, as the table says them
     assert CODES.what(-1007) == UNKNOWN and "Send status unknown; execution status unknown." in CODES["-1007"].message
@@ -257,10 +265,7 @@ def test_user_stream_open_but_mute_no_pong_is_found_dead_and_the_missed_fill_boo
     once, with its exits."""
     async def main():
         async with binance_day(heartbeat=0.4) as (fb, gw, rec):
-            await fb.trade("ETHUSDT", 2500.0)
-            await gw.place(entry("mute-1"))
-            fb.mute_user_stream = True
-            await fb.trade("ETHUSDT", 2496.0)
+            await _entry_filled_while_mute(fb, gw, "mute-1")
             await rec.wait(lambda: gw.stats["reconnects"] >= 1)
             await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
             await rec.wait(lambda: len(_algos(fb)) == 2)  # exits placed for the late fill
@@ -280,10 +285,7 @@ def test_entry_filled_while_mute_and_cancelled_at_its_timeout_gets_its_exits_aft
     query already said FILLED, places its take-profit and stop-loss at once."""
     async def main():
         async with binance_day(heartbeat=0.4) as (fb, gw, rec):
-            await fb.trade("ETHUSDT", 2500.0)
-            await gw.place(entry("mute-tmo-1"))
-            fb.mute_user_stream = True
-            await fb.trade("ETHUSDT", 2496.0)
+            await _entry_filled_while_mute(fb, gw, "mute-tmo-1")
             u = await gw.cancel("ETHUSDT", "mute-tmo-1")  # (the engine's entry timeout)
             assert u.status == "filled"
             await rec.wait(lambda: gw.stats["reconnects"] >= 1)
@@ -306,10 +308,7 @@ def test_order_query_that_finds_trades_the_mute_stream_missed_books_them_before_
     reconnect's reconciliation books nothing again."""
     async def main():
         async with binance_day(heartbeat=5.0) as (fb, gw, rec):
-            await fb.trade("ETHUSDT", 2500.0)
-            await gw.place(entry("gap-1"))
-            fb.mute_user_stream = True
-            await fb.trade("ETHUSDT", 2496.0)
+            await _entry_filled_while_mute(fb, gw, "gap-1")
             u = await gw.cancel("ETHUSDT", "gap-1")
             assert u.status == "filled" and gw.stats["reconnects"] == 0
             fills = [f for f in rec.fills if f.kind == "entry"]

@@ -29,6 +29,17 @@ def entry(gw, cid, ref=2500.0, qty=0.5):
     return OrderIntent("ETHUSDT", "buy", qty, px, cid, take_profit=tp, stop_loss=sl)
 
 
+#: a mute private socket found within a second: a ping every 0.3 s, its pong missing 0.6 s later ends the socket
+#: (stale_after long: only the pong rule can find it in time)
+PONG_RULE = dict(ping_interval=0.3, pong_timeout=0.6, stale_after=60.0)
+
+
+async def _reconnected_and_reconciled(gw):
+    """Wait until the private socket was opened again and the reconciliation after it has run."""
+    await until(lambda: gw.stream.stats["reconnects"] >= 1 and gw.stream.connected.is_set())
+    await until(lambda: gw._resync_task is not None and gw._resync_task.done())
+
+
 def live_exits(fx, symbol="ETHUSDT"):
     return sorted(o.stop_order_type for o in fx.venue.open_orders(symbol) if o.stop_order_type)
 
@@ -174,8 +185,7 @@ def test_mute_private_socket_is_found_by_its_missing_pong_and_the_missed_fill_bo
     socket open but mute (no pushes, no pong) is replaced when a ping's pong does not come within pong_timeout;
     the fill pushed into the mute socket is reconciled from /v5/execution/list once, with its TP/SL live."""
     async def main():
-        # (stale_after long: only the pong rule can find the mute socket in time)
-        async with bybit_day(ping_interval=0.3, pong_timeout=0.6, stale_after=60.0) as (fx, gw, book):
+        async with bybit_day(**PONG_RULE) as (fx, gw, book):
             await fx.trade("ETHUSDT", 2500.0)
             intent = entry(gw, "mu-1")
             await gw.place(intent)
@@ -226,11 +236,10 @@ def test_attached_stop_loss_execution_while_mute_is_booked_once_after_the_reconn
     (empty orderLinkId) both made while the socket is mute are booked once each by the reconciliation after the
     reconnect (GET /v5/execution/list), the stop-loss's under its entry's client id as kind "sl"."""
     async def main():
-        async with bybit_day(ping_interval=0.3, pong_timeout=0.6, stale_after=60.0) as (fx, gw, book):
+        async with bybit_day(**PONG_RULE) as (fx, gw, book):
             await _entry_and_stop_loss_while_mute(fx, gw, book, "msl-1")
-            await until(lambda: gw.stream.stats["reconnects"] >= 1 and gw.stream.connected.is_set())
+            await _reconnected_and_reconciled(gw)
             await until(lambda: len([f for f in book.fills if f.client_id == "msl-1"]) >= 2, what="fills booked")
-            await until(lambda: gw._resync_task is not None and gw._resync_task.done())
             await asyncio.sleep(0.3)
             _booked_once(book, "msl-1")
 
@@ -245,14 +254,13 @@ def test_order_query_that_finds_fills_the_mute_socket_missed_books_them_before_i
     (GET /v5/execution/list) before it answers: the entry's fill and its stop-loss's are booked once each, and
     the reconnect's reconciliation later books nothing again."""
     async def main():
-        async with bybit_day(ping_interval=0.3, pong_timeout=0.6, stale_after=60.0) as (fx, gw, book):
+        async with bybit_day(**PONG_RULE) as (fx, gw, book):
             await _entry_and_stop_loss_while_mute(fx, gw, book, "msl-2")
             assert not gw.stream.stats["pong_timeouts"]  # (the silence not found yet)
             u = await gw.query("ETHUSDT", "msl-2")
             assert u.status == "filled"
             _booked_once(book, "msl-2")
-            await until(lambda: gw.stream.stats["reconnects"] >= 1 and gw.stream.connected.is_set())
-            await until(lambda: gw._resync_task is not None and gw._resync_task.done())
+            await _reconnected_and_reconciled(gw)
             await asyncio.sleep(0.3)
             _booked_once(book, "msl-2")
 
@@ -405,7 +413,7 @@ def test_seeded_bad_day_schedule_keeps_the_invariants(seed):
     rnd = random.Random(seed)
 
     async def main():
-        async with bybit_day(ping_interval=0.3, pong_timeout=0.6, stale_after=60.0) as (fx, gw, book):
+        async with bybit_day(**PONG_RULE) as (fx, gw, book):
             for i in range(4):
                 await fx.trade("ETHUSDT", 2500.0)
                 cid = f"sd{seed}-{i}"

@@ -39,6 +39,14 @@ def live_orders(fo, cl):
     return [o for o in fo.orders_with_client_id(cl) if o.status in ("New", "PartiallyFilled")]
 
 
+async def _entry_filled_while_mute(fo, gw):
+    """The entry placed, then filled while the private socket is open but mute: the push never comes."""
+    await fo.trade(INST, 2500.0)
+    await gw.place(entry())
+    fo.mute("private")
+    await fo.trade(INST, 2496.2)  # fills the bid
+
+
 def test_code_table_sorts_okx_error_codes_by_their_documented_words():
     """OKX v5 "Error Code": "please check the request result" / a 5xx -> unknown; "try again later" before doing
     anything / 429 -> rate limited; 51016 duplicate; no documented IP ban -> no banned code."""
@@ -200,10 +208,7 @@ def test_entry_filled_while_the_socket_is_mute_is_booked_once_from_trade_fills_a
     take-profit / stop-loss goes out at once."""
     async def main():
         async with okx_day(ping_interval=0.3) as (fo, gw, rec):
-            await fo.trade(INST, 2500.0)
-            await gw.place(entry())
-            fo.mute("private")
-            await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+            await _entry_filled_while_mute(fo, gw)
             assert fo.fills() and rec.fills == []
             await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
             f = rec.fills[0]
@@ -487,10 +492,7 @@ def test_entry_filled_while_mute_then_cancelled_at_its_timeout_gets_its_exits():
     then, at once; the fill is booked once after the reconnect (``GET /api/v5/trade/fills``)."""
     async def main():
         async with okx_day(ping_interval=5.0) as (fo, gw, rec):
-            await fo.trade(INST, 2500.0)
-            await gw.place(entry())
-            fo.mute("private")
-            await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+            await _entry_filled_while_mute(fo, gw)
             u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # (the engine's entry timeout)
             assert u.status == "filled" and gw.stats["reconnects"] == 0
             await rec.wait(lambda: len(fo.algos()) == 1, timeout=4.0)  # before the reconnect (>= 10 s away)
@@ -569,10 +571,7 @@ def test_fills_while_mute_are_booked_once_when_the_gateway_stops_before_the_reco
     (once), so no fill of the gap is lost."""
     async def main():
         async with okx_day(ping_interval=5.0) as (fo, gw, rec):
-            await fo.trade(INST, 2500.0)
-            await gw.place(entry())
-            fo.mute("private")
-            await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+            await _entry_filled_while_mute(fo, gw)
             assert fo.fills() and rec.fills == []
             await gw.close()
             assert gw.stats["reconnects"] == 0
