@@ -48,7 +48,7 @@ __all__ = [
     "booked_once", "bybit_day", "bybit_invariants", "fresh_governors", "okx_day", "okx_invariants", "run", "until",
     # the command line's
     "DETECTOR", "binance_cascade", "binance_cascade_to_entry", "binance_run", "bybit_run", "journal_rows", "key_file",
-    "okx_cascade", "okx_push", "okx_run", "on_loop", "params", "start",
+    "okx_cascade", "okx_push", "okx_run", "on_loop", "params", "start", "venue_thread", "binance_thread",
 ]
 
 #: OKX's linear swap in the fake: ctVal 0.1 ETH, lotSz 0.01, tickSz 0.01
@@ -207,6 +207,26 @@ def okx_invariants(fo, gw, rec):
 
 
 # --------------------------------------------------------------------------------------------- the command line
+@contextlib.contextmanager
+def venue_thread(factory=None, prices=None):
+    """``with venue_thread(FakeBinance, {"ETHUSDT": 3000.0}) as (th, fake)``: a fake venue (the Bybit exchange when
+    ``factory`` is None) on a thread of its own, for a child process to trade with; ``prices``: last prices set on
+    its loop first.  Stopped after."""
+    th = FakeExchangeThread(factory)
+    fake = th.start()
+    try:
+        for symbol, price in (prices or {}).items():
+            on_loop(th, lambda symbol=symbol, price=price: fake.set_last_price(symbol, price))
+        yield th, fake
+    finally:
+        th.stop()
+
+
+def binance_thread():
+    """``with binance_thread() as (th, fb)``: the fake Binance on its thread, ETHUSDT last traded at 3000."""
+    return venue_thread(FakeBinance, {"ETHUSDT": 3000.0})
+
+
 def bybit_run(tmp_path: Path, fx, duration: str = "150"):
     """``liqcore run --venue bybit --live`` on ETHUSDT against the fake Bybit exchange ``fx`` (its keys in a
     0600 key file; journal ``j.sqlite`` in ``tmp_path``; ``--json``; the detector of :data:`DETECTOR`)."""

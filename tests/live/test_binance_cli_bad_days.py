@@ -17,8 +17,8 @@ import time
 import orjson
 import pytest
 
-from tests._bad_days import FakeBinance, FakeExchangeThread, binance_cascade, binance_cascade_to_entry, binance_run, \
-    journal_rows, key_file, on_loop, params, start
+from tests._bad_days import binance_cascade, binance_cascade_to_entry, binance_run, \
+    binance_thread, journal_rows, key_file, on_loop, params, start
 
 from _procs import signal_and_wait, wait_until
 
@@ -63,10 +63,7 @@ def _venue_orders_known(fb, tmp_path):
 
 @pytest.mark.timeout(240)
 def test_cli_listen_key_keepalive_answered_minus_1125_renews_the_stream_and_books_the_missed_fill_once(tmp_path):
-    th = FakeExchangeThread(FakeBinance)
-    fb = th.start()
-    try:
-        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+    with binance_thread() as (th, fb):
         child = binance_run(tmp_path, fb, ["--listen-key-keepalive", "0.5"])
         entry = binance_cascade_to_entry(th, fb, child)
         cid = entry["newClientOrderId"]
@@ -79,16 +76,11 @@ def test_cli_listen_key_keepalive_answered_minus_1125_renews_the_stream_and_book
         summary, err = _stop_and_summary(child, tmp_path)
         assert summary["fills_by_kind"]["entry"] == 1, summary["fills_by_kind"]
         _venue_orders_known(fb, tmp_path)
-    finally:
-        th.stop()
 
 
 @pytest.mark.timeout(240)
 def test_cli_entry_create_answered_minus_1007_with_the_order_made_is_found_and_managed(tmp_path):
-    th = FakeExchangeThread(FakeBinance)
-    fb = th.start()
-    try:
-        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+    with binance_thread() as (th, fb):
         on_loop(th, lambda: fb.unknown_outcome_next(1, code=-1007, status=408, created=True))
         child = binance_run(tmp_path, fb)
         # (the entry's create is answered -1007 while the venue makes the order)
@@ -114,8 +106,6 @@ def test_cli_entry_create_answered_minus_1007_with_the_order_made_is_found_and_m
         assert summary["fills_by_kind"]["entry"] == 1
         assert not journal_rows(tmp_path / "j.sqlite", f"SELECT 1 FROM orders WHERE client_id='{cid}' AND status='rejected'")
         _venue_orders_known(fb, tmp_path)
-    finally:
-        th.stop()
 
 
 def _play_cascade(th, fb, child):
@@ -136,10 +126,7 @@ def test_cli_http_418_with_retry_after_stops_every_request_until_it_ends_and_say
     in one line naming the venue and its end (in the run's log, stderr without --log); nothing reaches the venue
     until it ends (no request of any caller of the run in the ban); the entry of a cascade in the ban is not
     sent; the run goes on and stops cleanly."""
-    th = FakeExchangeThread(FakeBinance)
-    fb = th.start()
-    try:
-        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+    with binance_thread() as (th, fb):
         child = binance_run(tmp_path, fb)
         wait_until(child, lambda: fb._conns, "user stream connected")
         on_loop(th, lambda: fb.ban_next(retry_after_s=4))
@@ -157,8 +144,6 @@ def test_cli_http_418_with_retry_after_stops_every_request_until_it_ends_and_say
         assert refused, "the entry met the ban: not sent, and said with the ban's line"
         assert not fb.orders_with_client_id("") and all(o.order_link_id for o in fb.venue.orders.values())
         _venue_orders_known(fb, tmp_path)
-    finally:
-        th.stop()
 
 
 @pytest.mark.timeout(240)
@@ -166,11 +151,8 @@ def test_cli_start_equity_includes_unrealized_pnl_from_the_v3_account_and_v2_is_
     """"Account Information V3": the run's start equity (journaled, and ``equity`` in ``--json``) is the wallet
     plus the unrealized PnL of a position held before the start (here XRPUSDT, +50 USDT); the retired v2
     account paths are never asked."""
-    th = FakeExchangeThread(FakeBinance)
-    fb = th.start()
-    try:
+    with binance_thread() as (th, fb):
         def setup():
-            fb.set_last_price("ETHUSDT", 3000.0)
             fb.venue.set_position("XRPUSDT", 100.0, 0.5)
             fb.set_last_price("XRPUSDT", 1.0)  # (+0.5 x 100 = +50 USDT unrealized)
         on_loop(th, setup)
@@ -183,18 +165,13 @@ def test_cli_start_equity_includes_unrealized_pnl_from_the_v3_account_and_v2_is_
         summary, err = _stop_and_summary(child, tmp_path)
         assert not [r.path for r in fb.requests if r.path.startswith("/fapi/v2/")]
         assert fb.requests_to("/fapi/v3/account")
-    finally:
-        th.stop()
 
 
 @pytest.mark.timeout(240)
 def test_cli_fill_during_a_dropped_user_stream_is_booked_once_with_its_exits(tmp_path):
     """The user stream dropped while the entry fills (the events lost with it): after the reconnect the fill comes
     from ``GET /fapi/v1/userTrades`` ("Account Trade List"), booked once, and its exits are placed at once."""
-    th = FakeExchangeThread(FakeBinance)
-    fb = th.start()
-    try:
-        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+    with binance_thread() as (th, fb):
         child = binance_run(tmp_path, fb)
         entry = binance_cascade_to_entry(th, fb, child)
         cid = entry["newClientOrderId"]
@@ -216,8 +193,6 @@ def test_cli_fill_during_a_dropped_user_stream_is_booked_once_with_its_exits(tmp
         summary, err = _stop_and_summary(child, tmp_path)
         assert summary["fills_by_kind"]["entry"] == 1
         _venue_orders_known(fb, tmp_path)
-    finally:
-        th.stop()
 
 
 @pytest.mark.timeout(240)
@@ -225,10 +200,7 @@ def test_cli_exit_cancelled_by_the_venue_is_replaced_and_said_once(tmp_path):
     """"Event: Algo Order Update": the open position's stop-loss CANCELED by the venue: said on
     ``liqcore.protection`` (lost, then replaced), a new stop-loss at the same level under a new clientAlgoId;
     the position is never left without both exits beyond that."""
-    th = FakeExchangeThread(FakeBinance)
-    fb = th.start()
-    try:
-        on_loop(th, lambda: fb.set_last_price("ETHUSDT", 3000.0))
+    with binance_thread() as (th, fb):
         child = binance_run(tmp_path, fb)
         entry = binance_cascade_to_entry(th, fb, child)
         cid = entry["newClientOrderId"]
@@ -245,8 +217,6 @@ def test_cli_exit_cancelled_by_the_venue_is_replaced_and_said_once(tmp_path):
         said = [x["msg"] for x in log if x["logger"] == "liqcore.protection"]
         assert len(said) == 2 and "binance" in said[0] and "lost" in said[0] and "replaced" in said[1], said
         _venue_orders_known(fb, tmp_path)
-    finally:
-        th.stop()
 
 
 @pytest.mark.timeout(240)
@@ -254,11 +224,8 @@ def test_cli_book_depth_snapshot_answered_429_with_retry_after_is_asked_again_on
     """``--book depth``: the book waits for ``GET /fapi/v1/depth`` ("Order Book"); answered HTTP 429 with
     Retry-After 2 s ("General Info", HTTP Return Codes), the snapshot (and every other request to the host) waits
     for it through the host's governor, then the book is taken."""
-    th = FakeExchangeThread(FakeBinance)
-    fb = th.start()
-    try:
+    with binance_thread() as (th, fb):
         def setup():
-            fb.set_last_price("ETHUSDT", 3000.0)
             fb.market.depth_books["ETHUSDT"] = lambda: (100, [["2999.90", "5"]], [["3000.10", "4"]])
             fb.rate_limit_next(1, path="/fapi/v1/depth", retry_after_s=2)
         on_loop(th, setup)
@@ -279,8 +246,6 @@ def test_cli_book_depth_snapshot_answered_429_with_retry_after_is_asked_again_on
         assert gap_s >= 1.9, f"the next request to the host {gap_s:.3f} s after a 429 with Retry-After 2 s"
         assert tries[1].query["limit"] == "1000"
         summary, err = _stop_and_summary(child, tmp_path)
-    finally:
-        th.stop()
 
 
 def test_cli_listen_key_keepalive_of_zero_is_one_line_and_a_non_zero_exit(tmp_path):

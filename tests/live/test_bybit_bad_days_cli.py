@@ -9,7 +9,7 @@ import signal
 import orjson
 import pytest
 
-from tests._bad_days import FakeExchangeThread, bybit_run, journal_rows
+from tests._bad_days import bybit_run, journal_rows, venue_thread
 
 from _live_helpers import cascade_frames
 from _procs import signal_and_wait, wait_until
@@ -21,9 +21,7 @@ pytestmark = pytest.mark.integration
 def test_run_against_a_banned_host_says_so_in_one_line(tmp_path):
     """Rate Limit, HTTP IP limit: the host answers 403 "access too frequent": the run stops at once with one line
     naming bybit and the ban (the time it ends), and sends nothing more to the host after the 403."""
-    th = FakeExchangeThread()
-    fx = th.start()
-    try:
+    with venue_thread() as (th, fx):
         fx.ban(3600)
         child = bybit_run(tmp_path, fx, "60")
         out, err = child.communicate(timeout=90)
@@ -35,17 +33,13 @@ def test_run_against_a_banned_host_says_so_in_one_line(tmp_path):
         assert gov["logger"] == "liqcore.governor" and gov["msg"].startswith("bybit: IP banned by 127.0.0.1:")
         assert "bybit" in lines[-1] and "IP banned" in lines[-1] and "until" in lines[-1], lines
         assert sum(1 for r in fx.requests if r.http_status == 403) == 1, [(r.path, r.http_status) for r in fx.requests]
-    finally:
-        th.stop()
 
 
 @pytest.mark.timeout(240)
 def test_run_entry_server_timeout_then_fill_during_a_disconnect_is_booked_once(tmp_path):
     """Error Codes 10000 "Server Timeout" with the order created: the run asks by orderLinkId and manages the order
     (never journaled rejected); its fill during a private-stream outage is journaled once after the reconnect."""
-    th = FakeExchangeThread()
-    fx = th.start()
-    try:
+    with venue_thread() as (th, fx):
         child = bybit_run(tmp_path, fx)
         wait_until(child, lambda: fx.connections("public") >= 1 and fx.connections("private") >= 1, "connected")
         wait_until(child, lambda: fx.subscribed("allLiquidation.ETHUSDT") and fx.subscribed("orderbook.1.ETHUSDT"),
@@ -76,5 +70,3 @@ def test_run_entry_server_timeout_then_fill_during_a_disconnect_is_booked_once(t
         assert "rejected" not in statuses, statuses
         summary = orjson.loads(out.decode().strip().splitlines()[-1])
         assert summary["fills_by_kind"]["entry"] == 1
-    finally:
-        th.stop()

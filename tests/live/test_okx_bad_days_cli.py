@@ -18,8 +18,8 @@ import time
 import orjson
 import pytest
 
-from tests._bad_days import OKX_INST as INST, FakeExchangeThread, FakeOkx, journal_rows, okx_cascade, okx_push, okx_run, \
-    on_loop
+from tests._bad_days import OKX_INST as INST, FakeOkx, journal_rows, okx_cascade, okx_push, okx_run, on_loop, \
+    venue_thread
 
 from _procs import signal_and_wait, wait_until
 
@@ -28,10 +28,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.timeout(240)
 def test_okx_live_run_through_unknown_create_mute_socket_missed_fill_and_a_cancelled_exit(tmp_path):
-    th = FakeExchangeThread(FakeOkx)
-    fo = th.start()
-    try:
-        on_loop(th, lambda: fo.set_last_price(INST, 3000.0))
+    with venue_thread(FakeOkx, {INST: 3000.0}) as (th, fo):
         child = okx_run(tmp_path, fo)
         journal = tmp_path / "j.sqlite"
         wait_until(child, lambda: fo.subscribed("liquidation-orders", "public") and fo.subscribed("trades", "public")
@@ -90,5 +87,3 @@ def test_okx_live_run_through_unknown_create_mute_socket_missed_fill_and_a_cance
         blob = out + err + b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != "keys.env")
         for secret in (fo.api_key, fo.api_secret, fo.passphrase):  # (no key, secret or passphrase in any output)
             assert secret.encode() not in blob
-    finally:
-        th.stop()
