@@ -491,11 +491,12 @@ def test_entry_filled_while_mute_then_cancelled_at_its_timeout_gets_its_exits():
     order, asked for by clOrdId (``GET /api/v5/trade/order``), is ``filled``.  The take-profit / stop-loss go out
     then, at once; the fill is booked once after the reconnect (``GET /api/v5/trade/fills``)."""
     async def main():
-        async with okx_day(ping_interval=5.0) as (fo, gw, rec):
+        async with okx_day(ping_interval=2.5) as (fo, gw, rec):
             await _entry_filled_while_mute(fo, gw)
             u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # (the engine's entry timeout)
             assert u.status == "filled" and gw.stats["reconnects"] == 0
-            await rec.wait(lambda: len(fo.algos()) == 1, timeout=4.0)  # before the reconnect (>= 10 s away)
+            await rec.wait(lambda: len(fo.algos()) == 1, timeout=4.0)  # before the reconnect (ping + pong: >= 5 s)
+            assert gw.stats["reconnects"] == 0 and gw.stats["resyncs"] == 0  # (the exits came from the cancel's query)
             (algo,) = fo.algos().values()
             assert algo["state"] == "live" and algo["sz"] == "5"
             await rec.wait(lambda: gw.stats["resyncs"] == 1 and len(rec.fills) == 1, timeout=25.0)
