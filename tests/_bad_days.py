@@ -9,8 +9,9 @@ so that each test reads as: the set-up by name, the fault, the assertions that m
 * the invariants a bad day must leave intact, one function a venue (:func:`bybit_invariants`,
   :func:`binance_invariants`, :func:`okx_invariants`): every order the venue holds is one the gateway knows, in
   the same state; no fill booked twice (:func:`booked_once`); an open position keeps its exits;
-* ``liqcore run --live`` in a child process: the venues' runs and cascades (:func:`bybit_run`, and the ones
-  ``tests/live/test_live_cli_venues.py`` keeps), read back through :func:`journal_rows`.
+* ``liqcore run --live`` in a child process: the fake venue on a thread of its own (:func:`venue_thread`,
+  :func:`binance_thread`), the venues' runs and cascades (:func:`bybit_run`, and the ones
+  ``tests/live/test_live_cli_venues.py`` keeps), the child's journal read back through :func:`journal_rows`.
 
 The venue modules (gateways, fakes) are imported here, and nowhere else in those tests: a move of them changes
 this one import block.  The chaos schedules (``tests/_chaos.py``) play the same fakes and gateways by their rigs.
