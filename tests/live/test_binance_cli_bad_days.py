@@ -124,15 +124,20 @@ def _play_cascade(th, fb, child):
 def test_cli_http_418_with_retry_after_stops_every_request_until_it_ends_and_says_so_once(tmp_path):
     """[General Info, IP Limits] a request of the run answered HTTP 418 with Retry-After 4 s: the ban is said once,
     in one line naming the venue and its end (in the run's log, stderr without --log); nothing reaches the venue
-    until it ends (no request of any caller of the run in the ban); the entry of a cascade in the ban is not
-    sent; the run goes on and stops cleanly."""
+    until it ends (no request of any caller of the run in the ban, its listenKey keepalive every 0.5 s included);
+    the signal of a cascade in the ban is skipped, not sent, and said with the ban's line; after the ban requests
+    go out again; the run goes on and stops cleanly.  (The ban is met by a keepalive before the cascade is played:
+    the signal always comes in a known ban, never as the request that meets it; the gateway's own refusal of a
+    create in a ban is tested in-process, test_binance_bad_days.py.)"""
     with binance_thread() as (th, fb):
-        child = binance_run(tmp_path, fb)
+        child = binance_run(tmp_path, fb, ["--listen-key-keepalive", "0.5"])
         wait_until(child, lambda: fb._conns, "user stream connected")
         on_loop(th, lambda: fb.ban_next(retry_after_s=4))
-        _play_cascade(th, fb, child)
         wait_until(child, lambda: any(r.http_status == 418 for r in fb.requests), "a request met the ban")
-        time.sleep(4.5)  # (the ban's length: the test checks nothing was sent in it)
+        _play_cascade(th, fb, child)
+        wait_until(child, lambda: time.monotonic() > fb.ban_until, "the ban over")
+        n = len(fb.requests)
+        wait_until(child, lambda: any(r.http_status == 200 for r in fb.requests[n:]), "a request sent after the ban")
         assert fb.requests_in_ban == 0, [(r.method, r.path) for r in fb.requests if r.http_status == 418]
         summary, err = _stop_and_summary(child, tmp_path)
         log = [orjson.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines() if x.strip()]
@@ -140,8 +145,11 @@ def test_cli_http_418_with_retry_after_stops_every_request_until_it_ends_and_say
         assert len(bans) == 1 and bans[0].startswith("binance: IP banned by 127.0.0.1:") and "until" in bans[0] \
             and "HTTP 418, Retry-After 4 s" in bans[0], bans  # (the --log file takes the run's lines; else stderr)
         assert "\n" not in bans[0]
-        refused = [x["msg"] for x in log if "not sent: binance: IP banned by" in x["msg"]]
-        assert refused, "the entry met the ban: not sent, and said with the ban's line"
+        # the signal in the known ban: skipped, not sent, said with the ban's line (liqcore.governor.skip)
+        skipped = [x["msg"] for x in log if x["logger"] == "liqcore.governor.skip"]
+        assert skipped and all("ETHUSDT skipped, not sent into the ban: binance: IP banned by 127.0.0.1:" in m
+                               for m in skipped), skipped
+        assert not fb.requests_to("/fapi/v1/order", "POST")  # (no entry reached the venue, in the ban or after)
         assert not fb.orders_with_client_id("") and all(o.order_link_id for o in fb.venue.orders.values())
         _venue_orders_known(fb, tmp_path)
 
