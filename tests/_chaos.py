@@ -62,13 +62,21 @@ class Rig:
     symbol = ""
     create_path = ""
     ct_val = 1.0  # base units per venue quantity unit (OKX: contracts)
+    fake = ""  # the fake venue's class, by its name in tests/_bad_days.py
+    start_price = None  # the symbol's last price set at the start (where the fake needs one)
 
     def __init__(self):
         self.fx = None
 
     # ---- set-up
     async def open(self):
-        raise NotImplementedError
+        """Start the venue's fake (its symbol's last price at :attr:`start_price`, where set); returned."""
+        import tests._bad_days as days
+
+        self.fx = await getattr(days, self.fake)().start()
+        if self.start_price is not None:
+            self.fx.set_last_price(self.symbol, self.start_price)
+        return self.fx
 
     def gateway(self):
         raise NotImplementedError
@@ -145,16 +153,10 @@ class Rig:
 
 
 class BybitRig(Rig):
-    venue, symbol, create_path = "bybit", "ETHUSDT", "/v5/order/create"
-
-    async def open(self):
-        from liqcore.testing.fake_exchange import FakeExchange
-
-        self.fx = await FakeExchange().start()
-        return self.fx
+    venue, symbol, create_path, fake = "bybit", "ETHUSDT", "/v5/order/create", "FakeExchange"
 
     def gateway(self):
-        from liqcore.live.bybit_gateway import BybitGateway
+        from tests._bad_days import BybitGateway
 
         fx = self.fx
         return BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=[self.symbol],
@@ -202,17 +204,10 @@ class BybitRig(Rig):
 
 
 class BinanceRig(Rig):
-    venue, symbol, create_path = "binance", "ETHUSDT", "/fapi/v1/order"
-
-    async def open(self):
-        from liqcore.testing.fake_binance import FakeBinance
-
-        self.fx = await FakeBinance().start()
-        self.fx.set_last_price(self.symbol, 3000.0)
-        return self.fx
+    venue, symbol, create_path, fake, start_price = "binance", "ETHUSDT", "/fapi/v1/order", "FakeBinance", 3000.0
 
     def gateway(self):
-        from liqcore.live.binance_gateway import BinanceGateway
+        from tests._bad_days import BinanceGateway
 
         fx = self.fx
         return BinanceGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.ws_base, symbols=[self.symbol],
@@ -268,16 +263,10 @@ class BinanceRig(Rig):
 
 class OkxRig(Rig):
     venue, symbol, create_path, ct_val = "okx", "ETH-USDT-SWAP", "/api/v5/trade/order", 0.1
-
-    async def open(self):
-        from liqcore.testing.fake_okx import FakeOkx
-
-        self.fx = await FakeOkx().start()
-        self.fx.set_last_price(self.symbol, 3000.0)
-        return self.fx
+    fake, start_price = "FakeOkx", 3000.0
 
     def gateway(self):
-        from liqcore.live.okx_gateway import OkxGateway
+        from tests._bad_days import OkxGateway
 
         fx = self.fx
         return OkxGateway(fx.api_key, fx.api_secret, fx.passphrase, fx.rest_url, fx.ws_base, symbols=[self.symbol],

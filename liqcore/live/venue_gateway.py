@@ -149,28 +149,14 @@ class VenueGateway(GatewayCallbacks, Gateway):
         return changed
 
     # ------------------------------------------------------------------ bans
-    def _governors(self) -> list:
-        """The governors of the REST hosts this gateway sends to: its REST client's ``gov`` when it keeps one, else
-        the process's governors of this venue at the REST client's host."""
-        rest = getattr(self, "rest", None)
-        gov = getattr(rest, "gov", None)
-        if gov is not None:
-            return [gov]
-        if rest is None or not getattr(rest, "base_url", None):
-            return []
-        from liqcore.venues.governor import governors, host_of
-
-        host = host_of(rest.base_url)
-        return [g for g in governors() if g.venue == self.name and g.host == host]
-
     def banned(self) -> str | None:
-        """The ban line (``str(VenueBanned)``) of the first of this gateway's REST hosts that bans this IP now,
-        else None: the order manager skips a signal while it is not None (nothing is sent into a ban)."""
-        for gov in self._governors():
-            try:
-                gov.check()
-            except VenueBanned as ban:
-                return str(ban)
+        """The ban line (``str(VenueBanned)``) while the REST host's governor (the REST client's ``gov``: every
+        venue's client keeps its host's) bans this IP now, else None: the order manager skips a signal while it
+        is not None (nothing is sent into a ban)."""
+        try:
+            self.rest.gov.check()
+        except VenueBanned as ban:
+            return str(ban)
         return None
 
     # ------------------------------------------------------------------ the venue's clock

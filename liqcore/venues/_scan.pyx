@@ -752,20 +752,23 @@ cdef class LiveScan:
 
 
 # ---------------------------------------------------------------------------- the silent-stream watch's stamp
+cdef inline Py_ssize_t _index(Py_ssize_t n, Py_ssize_t i) noexcept:
+    """An index ``i`` into a sequence of ``n`` as Python's slices and finds take it: negative from the end,
+    clamped to ``[0, n]``."""
+    if i < 0:
+        i += n
+        if i < 0:
+            return 0
+    elif i > n:
+        return n
+    return i
+
+
 cdef inline Py_ssize_t _pyfind(const char *s, Py_ssize_t n, const char *sub, Py_ssize_t m, Py_ssize_t start,
                                Py_ssize_t end) noexcept:
     """``bytes.find(sub, start, end)`` (Python's index rules: negative from the end, clamped)."""
-    if start < 0:
-        start += n
-        if start < 0:
-            start = 0
-    if end > n:
-        end = n
-    elif end < 0:
-        end += n
-        if end < 0:
-            end = 0
-    cdef Py_ssize_t i = start
+    end = _index(n, end)
+    cdef Py_ssize_t i = _index(n, start)
     while i + m <= end:
         if s[i] == sub[0] and memcmp(s + i, sub, m) == 0:
             return i
@@ -775,18 +778,8 @@ cdef inline Py_ssize_t _pyfind(const char *s, Py_ssize_t n, const char *sub, Py_
 
 cdef inline void _slice(Py_ssize_t n, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *lo, Py_ssize_t *hi) noexcept:
     """``[a:b]`` of a sequence of ``n`` as Python cuts it: ``[lo, hi)``."""
-    if a < 0:
-        a += n
-        if a < 0:
-            a = 0
-    elif a > n:
-        a = n
-    if b < 0:
-        b += n
-        if b < 0:
-            b = 0
-    elif b > n:
-        b = n
+    a = _index(n, a)
+    b = _index(n, b)
     if b < a:
         b = a
     lo[0] = a
@@ -847,21 +840,28 @@ cdef class StreamKeys:
             self.keys[h] = k
         return k
 
+    cdef bint _stamp1(self, const char *s, Py_ssize_t n, const char *head, Py_ssize_t m, const char *stop,
+                      Py_ssize_t within, Py_ssize_t keep, recv_ns) except -1:
+        """The stamp of a frame whose key is one run: a frame that starts with ``head`` (``m`` bytes) is keyed
+        by ``payload[m:payload.find(stop, m, within) + keep]`` (Bybit's topic, Binance's combined stream name,
+        OKX's ``arg`` object with its closing brace) and stamped: True; another frame: False, nothing stored."""
+        cdef Py_ssize_t a, b
+        if n < m or memcmp(s, head, m) != 0:
+            return False
+        _slice(n, m, _pyfind(s, n, stop, 1, m, within) + keep, &a, &b)
+        self.last[self._key1(s, a, b)] = recv_ns
+        return True
+
     def stamp(self, bytes payload, recv_ns):
         cdef const char *s = PyBytes_AS_STRING(payload)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef Py_ssize_t e, j, k, a, b, c, d
         if self.v == 1:
-            if n >= 10 and memcmp(s, b'{"topic":"', 10) == 0:
-                e = _pyfind(s, n, b'"', 1, 10, 96)
-                _slice(n, 10, e, &a, &b)
-                self.last[self._key1(s, a, b)] = recv_ns
+            self._stamp1(s, n, b'{"topic":"', 10, b'"', 96, 0, recv_ns)
         elif self.v == 2:
-            if n >= 11 and memcmp(s, b'{"stream":"', 11) == 0:
-                e = _pyfind(s, n, b'"', 1, 11, 96)
-                _slice(n, 11, e, &a, &b)
-                self.last[self._key1(s, a, b)] = recv_ns
-            elif n >= 6 and memcmp(s, b'{"e":"', 6) == 0:
+            # the combined stream's name; else a raw stream's event type and symbol
+            if not self._stamp1(s, n, b'{"stream":"', 11, b'"', 96, 0, recv_ns) and n >= 6 \
+                    and memcmp(s, b'{"e":"', 6) == 0:
                 j = _pyfind(s, n, b'"', 1, 6, 40)
                 k = _pyfind(s, n, b'"s":"', 5, j, n)
                 if k > 0:
@@ -869,7 +869,5 @@ cdef class StreamKeys:
                     _slice(n, 6, j, &a, &b)
                     _slice(n, k + 5, e, &c, &d)
                     self.last[self._key2(s, a, b, c, d)] = recv_ns
-        elif n >= 7 and memcmp(s, b'{"arg":', 7) == 0:
-            e = _pyfind(s, n, b"}", 1, 7, 160)
-            _slice(n, 7, e + 1, &a, &b)
-            self.last[self._key1(s, a, b)] = recv_ns
+        else:
+            self._stamp1(s, n, b'{"arg":', 7, b"}", 160, 1, recv_ns)

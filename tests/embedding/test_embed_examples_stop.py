@@ -63,6 +63,26 @@ def _wait_lines(path: Path, n: int, proc, timeout: float = 90.0) -> list[str]:
     raise AssertionError(f"{path.name}: fewer than {n} lines after {timeout} s")
 
 
+def _interrupted(p: subprocess.Popen, sig, ready) -> dict:
+    """Once ``ready()`` returned (it waits, bounded, for what the example wrote), send ``sig`` to the example
+    ``p`` and check how it ended: exit 130, ``interrupted`` on stderr and no traceback, its last stdout line the
+    summary (returned), which says ``interrupted``.  ``p`` is killed if any of it fails."""
+    try:
+        ready()
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(20)
+    err = err.decode()
+    assert p.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err, err[-2000:]
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["interrupted"] is True
+    return summary
+
+
 def test_asyncio_bot_duration_ends_on_a_quiet_feed(exchange, tmp_path):
     """The whole sample is sent at once, then nothing: ``--duration 5`` still ends the bot, exit 0, its summary
     printed, well within 20 s (it ran for ever: the deadline was only looked at when a frame arrived)."""
@@ -85,21 +105,13 @@ def test_asyncio_bot_interrupted_says_so_keeps_its_summary_and_its_files(exchang
     p = subprocess.Popen([sys.executable, str(EXAMPLES / "embed_asyncio_bot.py"), "--url", exchange, "--symbols",
                           "ETHUSDT", "--decisions", str(dec), "--cascades", str(cas)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), cwd=tmp_path)
-    try:
-        before = _wait_lines(dec, 2, p)  # the sample's two cascades, decided (the bot still running)
+    before = []
+
+    def decided():
+        before[:] = _wait_lines(dec, 2, p)  # the sample's two cascades, decided (the bot still running)
         assert len(_wait_lines(cas, 2, p)) >= 2
         assert all(json.loads(x)["symbol"] == "ETHUSDT" for x in before)
-        p.send_signal(sig)
-        out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(20)
-    err = err.decode()
-    assert p.returncode == 130, err[-2000:]
-    assert "interrupted" in err and "Traceback" not in err, err[-2000:]
-    summary = json.loads(out.decode().strip().splitlines()[-1])
-    assert summary["interrupted"] is True
+    summary = _interrupted(p, sig, decided)
     assert len(dec.read_text().splitlines()) == summary["decisions"] >= 2
     assert dec.read_text().splitlines()[:len(before)] == before
 
@@ -114,20 +126,12 @@ def test_sync_loop_ctrl_c_says_interrupted_and_prints_its_summary(tmp_path):
     p = subprocess.Popen([sys.executable, str(EXAMPLES / "embed_sync_loop.py"), "-", "--decisions", str(dec)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(),
                          cwd=tmp_path)
-    try:
+
+    def decided():
         for line in read_lines(sample_recording()):
             p.stdin.write(line if line.endswith(b"\n") else line + b"\n")
         p.stdin.flush()  # (the pipe stays open: the script waits for more)
         _wait_lines(dec, 2, p)
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(20)
-    err = err.decode()
-    assert p.returncode == 130, err[-2000:]
-    assert "interrupted" in err and "Traceback" not in err, err[-2000:]
-    summary = json.loads(out.decode().strip().splitlines()[-1])
-    assert summary["interrupted"] is True and summary["frames"] > 0
+    summary = _interrupted(p, signal.SIGINT, decided)
+    assert summary["frames"] > 0
     assert len(dec.read_text().splitlines()) == summary["decisions"] >= 2

@@ -16,66 +16,31 @@ import time
 
 import pytest
 
-from liqcore.live.binance_gateway import BinanceGateway
 from liqcore.live.gateway import GatewayError, OrderIntent
-from liqcore.testing.fake_binance import FakeBinance
 from liqcore.venues.binance.codes import CODES
-from liqcore.venues.governor import reset_governors
 from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, REFUSED, UNKNOWN
-from tests._live_helpers import GatewayRecorder
-
-
-@pytest.fixture(autouse=True)
-def _fresh_governors():
-    reset_governors()  # (one governor per host and process: each test starts with none)
-    yield
-    reset_governors()
-
-
-def run(coro, timeout: float = 60.0):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-def make_gw(fb, **kw):
-    opts = dict(timeout=5.0, retry_backoff=0.05)
-    opts.update(kw)
-    return BinanceGateway(fb.api_key, fb.api_secret, fb.rest_url, fb.ws_base, **opts)
+from tests._bad_days import BinanceGateway, binance_day, binance_invariants, run
+from tests._bad_days import fresh_governors  # noqa: F401 (autouse: no host governor before or after a test)
 
 
 def entry(cid, symbol="ETHUSDT", qty=0.5, price=2496.25):
     return OrderIntent(symbol, "buy", qty, price, cid, take_profit=2500.0, stop_loss=2490.01)
 
 
-_STATE = {"New": "new", "PartiallyFilled": "partially_filled", "Filled": "filled", "Cancelled": "cancelled",
-          "Rejected": "rejected"}
+async def _entry_booked_once(fb, gw, rec, settle_s=0.5):
+    """``settle_s`` seconds more for what may still come (reconnects, their reconciliations): the entry's fill is
+    still booked once, and the bad day's invariants hold."""
+    await asyncio.sleep(settle_s)
+    assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+    await binance_invariants(fb, gw, rec)
 
 
-async def invariants(fb, gw, rec, symbol="ETHUSDT"):
-    """After a bad day: every regular order the venue holds is known to the gateway under the same client id in
-    the same state; no fill booked twice; an open position holds its take-profit and stop-loss (reduce-only, its
-    size) at the venue, a flat one none."""
-    def held():
-        for o in fb.venue.orders.values():
-            if o.stop_order_type:
-                continue
-            k = gw.known(o.order_link_id, "exit") or gw.known(o.order_link_id, "entry")
-            if k is None or k.status != _STATE.get(o.status, o.status):
-                return False
-        return True
-    await rec.wait(held)
-    ids = [f.exec_id for f in rec.fills]
-    assert len(ids) == len(set(ids)), ids
-    pos = fb.venue.positions.get(symbol)
-    size = pos.size if pos is not None else 0.0
-
-    def protected():
-        pending = [o for o in fb.venue.orders.values() if o.stop_order_type and o.status == "Untriggered"
-                   and o.symbol == symbol]
-        if not size:
-            return not pending
-        return sorted(o.stop_order_type for o in pending) == ["StopLoss", "TakeProfit"] and \
-            all(o.qty == abs(size) and o.reduce_only for o in pending)
-    await rec.wait(protected)
+async def _entry_filled_while_mute(fb, gw, cid):
+    """The entry ``cid`` placed, then filled while the user stream is open but mute (no event, no pong)."""
+    await fb.trade("ETHUSDT", 2500.0)
+    await gw.place(entry(cid))
+    fb.mute_user_stream = True
+    await fb.trade("ETHUSDT", 2496.0)
 
 
 def test_code_table_follows_the_error_codes_and_general_info_documents():
@@ -95,23 +60,18 @@ def test_error_codes_minus_1007_and_1006_on_create_are_unknown_never_rejected(co
     """Error Codes -1007 / -1006: the create's outcome is unknown; the gateway asks the venue for the client id
     (GET /fapi/v1/order?origClientOrderId=) and returns what it holds, sending again only when it holds nothing."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            await gw.start()
-            try:
-                fb.set_last_price("ETHUSDT", 2500.0)
-                fb.unknown_outcome_next(1, code=code, status=status, created=created)
-                u = await gw.place(entry("unk-1"))
-                assert (u.client_id, u.status) == ("unk-1", "new")
-                assert len(fb.orders_with_client_id("unk-1")) == 1  # never doubled
-                posts = fb.requests_to("/fapi/v1/order", "POST")
-                assert len(posts) == (1 if created else 2)
-                queries = [r for r in fb.requests_to("/fapi/v1/order", "GET") if r.query.get("origClientOrderId") == "unk-1"]
-                assert queries, "the unknown outcome was resolved by a query of the client id"
-                assert gw.known("unk-1").status == "new"
-                await invariants(fb, gw, GatewayRecorder(gw, default_timeout=10.0))
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            fb.set_last_price("ETHUSDT", 2500.0)
+            fb.unknown_outcome_next(1, code=code, status=status, created=created)
+            u = await gw.place(entry("unk-1"))
+            assert (u.client_id, u.status) == ("unk-1", "new")
+            assert len(fb.orders_with_client_id("unk-1")) == 1  # never doubled
+            posts = fb.requests_to("/fapi/v1/order", "POST")
+            assert len(posts) == (1 if created else 2)
+            queries = [r for r in fb.requests_to("/fapi/v1/order", "GET") if r.query.get("origClientOrderId") == "unk-1"]
+            assert queries, "the unknown outcome was resolved by a query of the client id"
+            assert gw.known("unk-1").status == "new"
+            await binance_invariants(fb, gw, rec)
 
     run(main())
 
@@ -121,20 +81,14 @@ def test_error_code_minus_1007_on_every_create_attempt_leaves_the_order_unknown_
     """-1007 on every attempt (the order never made): a GatewayError (the order manager keeps the order
     ``unknown`` and keeps asking), never a ``rejected`` update."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb, max_create_attempts=3)
-            rec = GatewayRecorder(gw, default_timeout=5.0)
-            await gw.start()
-            try:
-                fb.set_last_price("ETHUSDT", 2500.0)
-                fb.unknown_outcome_next(3, created=False)
-                with pytest.raises(GatewayError, match="not placed after 3 attempts"):
-                    await gw.place(entry("unk-2"))
-                assert not any(u.status == "rejected" for u in rec.updates)
-                assert gw.known("unk-2") is None or gw.known("unk-2").status != "rejected"
-                assert not fb.orders_with_client_id("unk-2")
-            finally:
-                await gw.close()
+        async with binance_day(max_create_attempts=3) as (fb, gw, rec):
+            fb.set_last_price("ETHUSDT", 2500.0)
+            fb.unknown_outcome_next(3, created=False)
+            with pytest.raises(GatewayError, match="not placed after 3 attempts"):
+                await gw.place(entry("unk-2"))
+            assert not any(u.status == "rejected" for u in rec.updates)
+            assert gw.known("unk-2") is None or gw.known("unk-2").status != "rejected"
+            assert not fb.orders_with_client_id("unk-2")
 
     run(main())
 
@@ -144,19 +98,14 @@ def test_error_code_minus_1007_on_every_create_attempt_leaves_the_order_unknown_
 def test_error_code_minus_1007_on_cancel_is_retried_until_the_venue_says_gone(created):
     """A cancel answered -1007 is not done until the venue confirms: queried, and sent again while the order lives."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            await gw.start()
-            try:
-                fb.set_last_price("ETHUSDT", 2500.0)
-                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "cx-1"))
-                fb.unknown_outcome_next(1, method="DELETE", created=created)
-                u = await gw.cancel("ETHUSDT", "cx-1")
-                assert u.status == "cancelled"
-                assert fb.orders_with_client_id("cx-1")[0].status == "Cancelled"
-                assert len(fb.requests_to("/fapi/v1/order", "DELETE")) == (1 if created else 2)
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            fb.set_last_price("ETHUSDT", 2500.0)
+            await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "cx-1"))
+            fb.unknown_outcome_next(1, method="DELETE", created=created)
+            u = await gw.cancel("ETHUSDT", "cx-1")
+            assert u.status == "cancelled"
+            assert fb.orders_with_client_id("cx-1")[0].status == "Cancelled"
+            assert len(fb.requests_to("/fapi/v1/order", "DELETE")) == (1 if created else 2)
 
     run(main())
 
@@ -167,36 +116,31 @@ def test_general_info_http_418_with_retry_after_bans_every_caller_of_the_host(ca
     to the host until then (queries, positions, orders alike); the ban is said once in one line and a create
     in it is a GatewayError carrying that line; after it, requests go out again."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            await gw.start()
-            try:
-                fb.set_last_price("ETHUSDT", 2500.0)
-                assert gw.banned() is None
-                fb.ban_next(retry_after_s=2)
-                with caplog.at_level(logging.ERROR, logger="liqcore.governor"):
-                    with pytest.raises(GatewayError, match="IP banned by"):
-                        await gw.positions()
-                line = gw.banned()
-                assert line is not None and line.startswith("binance: IP banned by 127.0.0.1:") and "HTTP 418" in line
-                sent = len(fb.requests)
-                with pytest.raises(GatewayError, match="not sent: binance: IP banned by"):
-                    await gw.place(entry("ban-1"))
-                with pytest.raises(GatewayError, match="IP banned"):
-                    await gw.open_orders()
-                with pytest.raises(GatewayError, match="IP banned"):
-                    await gw.query("ETHUSDT", "whatever")
-                assert len(fb.requests) == sent and fb.requests_in_ban == 0  # nothing sent into the ban
-                bans = [r for r in caplog.records if r.name == "liqcore.governor" and "IP banned" in r.getMessage()]
-                assert len(bans) == 1 and "until" in bans[0].getMessage()
-                t0 = time.monotonic()
-                while gw.banned() is not None:
-                    assert time.monotonic() - t0 < 5.0
-                    await asyncio.sleep(0.05)
-                u = await gw.place(entry("ban-2"))
-                assert u.status == "new" and fb.requests_in_ban == 0
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            fb.set_last_price("ETHUSDT", 2500.0)
+            assert gw.banned() is None
+            fb.ban_next(retry_after_s=2)
+            with caplog.at_level(logging.ERROR, logger="liqcore.governor"):
+                with pytest.raises(GatewayError, match="IP banned by"):
+                    await gw.positions()
+            line = gw.banned()
+            assert line is not None and line.startswith("binance: IP banned by 127.0.0.1:") and "HTTP 418" in line
+            sent = len(fb.requests)
+            with pytest.raises(GatewayError, match="not sent: binance: IP banned by"):
+                await gw.place(entry("ban-1"))
+            with pytest.raises(GatewayError, match="IP banned"):
+                await gw.open_orders()
+            with pytest.raises(GatewayError, match="IP banned"):
+                await gw.query("ETHUSDT", "whatever")
+            assert len(fb.requests) == sent and fb.requests_in_ban == 0  # nothing sent into the ban
+            bans = [r for r in caplog.records if r.name == "liqcore.governor" and "IP banned" in r.getMessage()]
+            assert len(bans) == 1 and "until" in bans[0].getMessage()
+            t0 = time.monotonic()
+            while gw.banned() is not None:
+                assert time.monotonic() - t0 < 5.0
+                await asyncio.sleep(0.05)
+            u = await gw.place(entry("ban-2"))
+            assert u.status == "new" and fb.requests_in_ban == 0
 
     run(main())
 
@@ -206,21 +150,16 @@ def test_general_info_http_429_retry_after_pauses_every_caller_then_retries():
     """HTTP 429 with Retry-After: the governor holds every caller of the host for that long, then the request
     is sent again (bounded)."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            await gw.start()
-            try:
-                fb.set_last_price("ETHUSDT", 2500.0)
-                fb.rate_limit_next(1, path="/fapi/v1/order", retry_after_s=1)
-                t0 = time.monotonic()
-                placed, others = await asyncio.gather(gw.place(entry("rl-1")), _later(gw.open_orders(), 0.2))
-                assert placed.status == "new"
-                after = [r for r in fb.requests if r.recv_ns > fb.requests_to("/fapi/v1/order", "POST")[0].recv_ns]
-                gap_s = (after[0].recv_ns - fb.requests_to("/fapi/v1/order", "POST")[0].recv_ns) / 1e9
-                assert gap_s >= 0.9, f"the next request went out {gap_s:.3f} s after the 429 (Retry-After 1 s)"
-                assert time.monotonic() - t0 >= 0.9
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            fb.set_last_price("ETHUSDT", 2500.0)
+            fb.rate_limit_next(1, path="/fapi/v1/order", retry_after_s=1)
+            t0 = time.monotonic()
+            placed, others = await asyncio.gather(gw.place(entry("rl-1")), _later(gw.open_orders(), 0.2))
+            assert placed.status == "new"
+            after = [r for r in fb.requests if r.recv_ns > fb.requests_to("/fapi/v1/order", "POST")[0].recv_ns]
+            gap_s = (after[0].recv_ns - fb.requests_to("/fapi/v1/order", "POST")[0].recv_ns) / 1e9
+            assert gap_s >= 0.9, f"the next request went out {gap_s:.3f} s after the 429 (Retry-After 1 s)"
+            assert time.monotonic() - t0 >= 0.9
 
     run(main())
 
@@ -235,22 +174,19 @@ def test_account_information_v3_equity_includes_unrealized_pnl_and_v2_is_not_use
     """Account Information V3: the asset's marginBalance (wallet + unrealized); positions from Position Information
     V3; the v2 balance / positionRisk endpoints (retired in the fake, -5000) never asked."""
     async def main():
-        async with FakeBinance() as fb:
+        def held_before_the_start(fb, gw):
             fb.venue.set_position("ETHUSDT", 2.0, 2500.0)
             fb.set_last_price("ETHUSDT", 2510.0)
-            gw = make_gw(fb)
-            await gw.start()
-            try:
-                eq = await gw.equity()
-                assert eq == pytest.approx(fb.venue.wallet_balance + 2.0 * 10.0)
-                (p,) = await gw.positions()
-                assert (p.symbol, p.side, p.size, p.entry_price) == ("ETHUSDT", "buy", 2.0, 2500.0)
-                assert not [r for r in fb.requests if r.path.startswith("/fapi/v2/")]
-                assert fb.requests_to("/fapi/v3/account") and fb.requests_to("/fapi/v3/positionRisk")
-                u = await gw.close_position("ETHUSDT", "close-1")
-                assert u.kind == "exit"
-            finally:
-                await gw.close()
+
+        async with binance_day(setup=held_before_the_start) as (fb, gw, rec):
+            eq = await gw.equity()
+            assert eq == pytest.approx(fb.venue.wallet_balance + 2.0 * 10.0)
+            (p,) = await gw.positions()
+            assert (p.symbol, p.side, p.size, p.entry_price) == ("ETHUSDT", "buy", 2.0, 2500.0)
+            assert not [r for r in fb.requests if r.path.startswith("/fapi/v2/")]
+            assert fb.requests_to("/fapi/v3/account") and fb.requests_to("/fapi/v3/positionRisk")
+            u = await gw.close_position("ETHUSDT", "close-1")
+            assert u.kind == "exit"
 
     run(main())
 
@@ -312,26 +248,20 @@ def test_user_data_streams_keepalive_minus_1125_posts_a_new_listen_key_and_books
     means the key and its stream are gone: the gateway POSTs a new listenKey, opens a new stream and reconciles
     (userTrades + order query): the fill made meanwhile is booked once and its exits go out at once."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb, keepalive=0.3)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fb.trade("ETHUSDT", 2500.0)
-                await gw.place(entry("lk-1"))
-                fb.expire_listen_keys()  # (the open stream gets nothing more)
-                await fb.trade("ETHUSDT", 2496.0)  # the entry fills unseen
-                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
-                await rec.wait(lambda: len(_algos(fb)) == 2)
-                assert -1125 in fb.keepalive_answers and gw.stats["listen_key_renewed"] >= 1
-                assert len(fb.requests_to("/fapi/v1/listenKey", "POST")) >= 2
-                assert len({u.split("listenKey=")[1].split("&")[0] for u in fb.user_urls}) >= 2
-                await asyncio.sleep(0.5)
-                assert [f.exec_id for f in rec.fills].count(rec.fills[0].exec_id) == 1
-                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
-                await invariants(fb, gw, rec)
-            finally:
-                await gw.close()
+        async with binance_day(keepalive=0.3) as (fb, gw, rec):
+            await fb.trade("ETHUSDT", 2500.0)
+            await gw.place(entry("lk-1"))
+            fb.expire_listen_keys()  # (the open stream gets nothing more)
+            await fb.trade("ETHUSDT", 2496.0)  # the entry fills unseen
+            await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+            await rec.wait(lambda: len(_algos(fb)) == 2)
+            assert -1125 in fb.keepalive_answers and gw.stats["listen_key_renewed"] >= 1
+            assert len(fb.requests_to("/fapi/v1/listenKey", "POST")) >= 2
+            assert len({u.split("listenKey=")[1].split("&")[0] for u in fb.user_urls}) >= 2
+            await asyncio.sleep(0.5)
+            assert [f.exec_id for f in rec.fills].count(rec.fills[0].exec_id) == 1
+            assert len([f for f in rec.fills if f.kind == "entry"]) == 1
+            await binance_invariants(fb, gw, rec)
 
     run(main())
 
@@ -342,24 +272,13 @@ def test_user_stream_open_but_mute_no_pong_is_found_dead_and_the_missed_fill_boo
     the connection is closed and opened again, and the reconciliation books the fill the mute stream never sent,
     once, with its exits."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb, heartbeat=0.4)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fb.trade("ETHUSDT", 2500.0)
-                await gw.place(entry("mute-1"))
-                fb.mute_user_stream = True
-                await fb.trade("ETHUSDT", 2496.0)
-                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
-                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
-                await rec.wait(lambda: len(_algos(fb)) == 2)  # exits placed for the late fill
-                fb.mute_user_stream = False
-                await asyncio.sleep(1.0)  # (more reconnects may come: none books the fill again)
-                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
-                await invariants(fb, gw, rec)
-            finally:
-                await gw.close()
+        async with binance_day(heartbeat=0.4) as (fb, gw, rec):
+            await _entry_filled_while_mute(fb, gw, "mute-1")
+            await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+            await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+            await rec.wait(lambda: len(_algos(fb)) == 2)  # exits placed for the late fill
+            fb.mute_user_stream = False
+            await _entry_booked_once(fb, gw, rec, settle_s=1.0)
 
     run(main())
 
@@ -371,26 +290,15 @@ def test_entry_filled_while_mute_and_cancelled_at_its_timeout_gets_its_exits_aft
     stream does.  The reconciliation after the reconnect books the fill (userTrades) once and, though the order
     query already said FILLED, places its take-profit and stop-loss at once."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb, heartbeat=0.4)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fb.trade("ETHUSDT", 2500.0)
-                await gw.place(entry("mute-tmo-1"))
-                fb.mute_user_stream = True
-                await fb.trade("ETHUSDT", 2496.0)
-                u = await gw.cancel("ETHUSDT", "mute-tmo-1")  # (the engine's entry timeout)
-                assert u.status == "filled"
-                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
-                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
-                await rec.wait(lambda: len(_open_exits(fb)) == 2)  # the late fill's exits
-                fb.mute_user_stream = False
-                await asyncio.sleep(0.5)
-                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
-                await invariants(fb, gw, rec)
-            finally:
-                await gw.close()
+        async with binance_day(heartbeat=0.4) as (fb, gw, rec):
+            await _entry_filled_while_mute(fb, gw, "mute-tmo-1")
+            u = await gw.cancel("ETHUSDT", "mute-tmo-1")  # (the engine's entry timeout)
+            assert u.status == "filled"
+            await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+            await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+            await rec.wait(lambda: len(_open_exits(fb)) == 2)  # the late fill's exits
+            fb.mute_user_stream = False
+            await _entry_booked_once(fb, gw, rec)
 
     run(main())
 
@@ -403,29 +311,18 @@ def test_order_query_that_finds_trades_the_mute_stream_missed_books_them_before_
     the venue's trade id, by the time the cancel returns (not made up later from the order's state), and the
     reconnect's reconciliation books nothing again."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb, heartbeat=5.0)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fb.trade("ETHUSDT", 2500.0)
-                await gw.place(entry("gap-1"))
-                fb.mute_user_stream = True
-                await fb.trade("ETHUSDT", 2496.0)
-                u = await gw.cancel("ETHUSDT", "gap-1")
-                assert u.status == "filled" and gw.stats["reconnects"] == 0
-                fills = [f for f in rec.fills if f.kind == "entry"]
-                assert len(fills) == 1 and fills[0].client_id == "gap-1" and fills[0].qty == 0.5
-                assert gw.stats["gap_reconciles"] == 1
-                fb.mute_user_stream = False
-                assert fb.drop() >= 1  # the reconnect's reconciliation: nothing booked again
-                await rec.wait(lambda: gw.stats["reconnects"] >= 1)
-                await rec.wait(lambda: len(_open_exits(fb)) == 2)
-                await asyncio.sleep(0.5)
-                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
-                await invariants(fb, gw, rec)
-            finally:
-                await gw.close()
+        async with binance_day(heartbeat=5.0) as (fb, gw, rec):
+            await _entry_filled_while_mute(fb, gw, "gap-1")
+            u = await gw.cancel("ETHUSDT", "gap-1")
+            assert u.status == "filled" and gw.stats["reconnects"] == 0
+            fills = [f for f in rec.fills if f.kind == "entry"]
+            assert len(fills) == 1 and fills[0].client_id == "gap-1" and fills[0].qty == 0.5
+            assert gw.stats["gap_reconciles"] == 1
+            fb.mute_user_stream = False
+            assert fb.drop() >= 1  # the reconnect's reconciliation: nothing booked again
+            await rec.wait(lambda: gw.stats["reconnects"] >= 1)
+            await rec.wait(lambda: len(_open_exits(fb)) == 2)
+            await _entry_booked_once(fb, gw, rec)
 
     run(main())
 
@@ -435,20 +332,14 @@ def test_user_stream_is_opened_again_before_the_24_hour_limit_and_nothing_is_boo
     """User Data Streams, Connect: "A single connection is only valid for 24 hours": the gateway opens a new one
     before (here after 0.5 s) and reconciles; a fill before the switch is booked once."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb, max_connection_s=0.5)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fb.trade("ETHUSDT", 2500.0)
-                await gw.place(entry("day-1"))
-                await fb.trade("ETHUSDT", 2496.0)
-                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
-                await rec.wait(lambda: gw.stats["reconnects"] >= 2)
-                assert len(fb.user_urls) >= 3
-                assert len([f for f in rec.fills if f.kind == "entry"]) == 1
-            finally:
-                await gw.close()
+        async with binance_day(max_connection_s=0.5) as (fb, gw, rec):
+            await fb.trade("ETHUSDT", 2500.0)
+            await gw.place(entry("day-1"))
+            await fb.trade("ETHUSDT", 2496.0)
+            await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+            await rec.wait(lambda: gw.stats["reconnects"] >= 2)
+            assert len(fb.user_urls) >= 3
+            assert len([f for f in rec.fills if f.kind == "entry"]) == 1
 
     run(main())
 
@@ -474,18 +365,12 @@ def test_close_position_reads_the_position_again_after_a_server_error():
     again (the position outlived its hold, as chaos bybit seed 8).  The read is asked again and the reduce-only
     close goes out: the venue ends flat."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await _filled_with_exits(fb, gw, rec, "cl-1")
-                fb.fail_next(2, status=500, path="/fapi/v3/positionRisk")
-                u = await gw.close_position("ETHUSDT", "cl-1-x")
-                assert u.status not in ("rejected", "cancelled"), u
-                await rec.wait(lambda: not fb.venue.positions.get("ETHUSDT") or fb.venue.positions["ETHUSDT"].size == 0)
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "cl-1")
+            fb.fail_next(2, status=500, path="/fapi/v3/positionRisk")
+            u = await gw.close_position("ETHUSDT", "cl-1-x")
+            assert u.status not in ("rejected", "cancelled"), u
+            await rec.wait(lambda: not fb.venue.positions.get("ETHUSDT") or fb.venue.positions["ETHUSDT"].size == 0)
 
     run(main())
 
@@ -501,32 +386,24 @@ def test_event_algo_order_update_exit_ended_by_the_venue_is_replaced_at_once(sta
     REJECTED, not at our request): said as ``lost``, placed again at once at the same level under a new
     clientAlgoId, said as ``replaced``; the position keeps both exits."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await _filled_with_exits(fb, gw, rec, "ex-1")
-                await fb.venue_cancels_algo("ex-1-tp", status, reason="Reduce Only reject" if status == "REJECTED" else "")
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
-                assert events[0]["exit"] == "tp" and status in events[0]["reason"]
-                exits = _open_exits(fb)
-                assert set(exits) == {"ex-1-sl", "ex-1-r1-tp"}
-                tp = exits["ex-1-r1-tp"]
-                assert (tp.trigger_price, tp.price, tp.qty, tp.side, tp.reduce_only) == (2500.0, 2500.0, 0.5, "Sell", True)
-                assert fb.venue.positions["ETHUSDT"].size == 0.5
-                # the new take-profit works: its fill is the position's exit, booked once, the stop-loss cleared
-                await fb.trade("ETHUSDT", 2500.0)
-                await fb.trade("ETHUSDT", 2500.5)
-                await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
-                await rec.wait(lambda: not _open_exits(fb))
-                assert [f.client_id for f in rec.fills if f.kind == "tp"] == ["ex-1"]
-                assert [e["action"] for e in events] == ["lost", "replaced"]  # (our own cancel of the SL: not lost)
-                await invariants(fb, gw, rec)
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "ex-1")
+            await fb.venue_cancels_algo("ex-1-tp", status, reason="Reduce Only reject" if status == "REJECTED" else "")
+            await rec.wait(lambda: rec.actions() == ["lost", "replaced"])
+            assert rec.protection[0]["exit"] == "tp" and status in rec.protection[0]["reason"]
+            exits = _open_exits(fb)
+            assert set(exits) == {"ex-1-sl", "ex-1-r1-tp"}
+            tp = exits["ex-1-r1-tp"]
+            assert (tp.trigger_price, tp.price, tp.qty, tp.side, tp.reduce_only) == (2500.0, 2500.0, 0.5, "Sell", True)
+            assert fb.venue.positions["ETHUSDT"].size == 0.5
+            # the new take-profit works: its fill is the position's exit, booked once, the stop-loss cleared
+            await fb.trade("ETHUSDT", 2500.0)
+            await fb.trade("ETHUSDT", 2500.5)
+            await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+            await rec.wait(lambda: not _open_exits(fb))
+            assert [f.client_id for f in rec.fills if f.kind == "tp"] == ["ex-1"]
+            assert rec.actions() == ["lost", "replaced"]  # (our own cancel of the SL: not lost)
+            await binance_invariants(fb, gw, rec)
 
     run(main())
 
@@ -536,26 +413,18 @@ def test_event_algo_order_update_exit_lost_and_refused_again_closes_the_position
     """A stop-loss the venue rejected, and its replacement refused (-2019 "Margin is insufficient."): the position
     is closed at market, reduce-only, and said as ``closed``; nothing stays open."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await _filled_with_exits(fb, gw, rec, "ex-2")
-                fb.refuse_next("/fapi/v1/algoOrder")
-                await fb.venue_cancels_algo("ex-2-sl", "REJECTED", reason="Margin is insufficient.")
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "closed"])
-                await rec.wait(lambda: fb.venue.positions["ETHUSDT"].size == 0)
-                await rec.wait(lambda: not _open_exits(fb))
-                closes = [r for r in fb.requests_to("/fapi/v1/order", "POST") if r.query.get("type") == "MARKET"]
-                assert len(closes) == 1 and closes[0].query["reduceOnly"] == "true" and closes[0].query["side"] == "SELL"
-                await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
-                assert len([f for f in rec.fills if f.kind == "exit"]) == 1
-                await invariants(fb, gw, rec)
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "ex-2")
+            fb.refuse_next("/fapi/v1/algoOrder")
+            await fb.venue_cancels_algo("ex-2-sl", "REJECTED", reason="Margin is insufficient.")
+            await rec.wait(lambda: rec.actions() == ["lost", "closed"])
+            await rec.wait(lambda: fb.venue.positions["ETHUSDT"].size == 0)
+            await rec.wait(lambda: not _open_exits(fb))
+            closes = [r for r in fb.requests_to("/fapi/v1/order", "POST") if r.query.get("type") == "MARKET"]
+            assert len(closes) == 1 and closes[0].query["reduceOnly"] == "true" and closes[0].query["side"] == "SELL"
+            await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
+            assert len([f for f in rec.fills if f.kind == "exit"]) == 1
+            await binance_invariants(fb, gw, rec)
 
     run(main())
 
@@ -565,24 +434,16 @@ def test_exit_cancelled_by_the_venue_while_the_stream_was_down_is_found_after_th
     """The ALGO_UPDATE lost with the connection: after reconnecting, the open algo orders are polled
     (GET /fapi/v1/openAlgoOrders); the exit gone CANCELED is treated as lost and placed again."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await _filled_with_exits(fb, gw, rec, "ex-3")
-                fb.stalled = True
-                await fb.venue_cancels_algo("ex-3-sl", "CANCELED")
-                fb.stalled = False
-                fb.drop()
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
-                assert set(_open_exits(fb)) == {"ex-3-tp", "ex-3-r1-sl"}
-                assert fb.requests_to("/fapi/v1/openAlgoOrders")
-                await invariants(fb, gw, rec)
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "ex-3")
+            fb.stalled = True
+            await fb.venue_cancels_algo("ex-3-sl", "CANCELED")
+            fb.stalled = False
+            fb.drop()
+            await rec.wait(lambda: rec.actions() == ["lost", "replaced"])
+            assert set(_open_exits(fb)) == {"ex-3-tp", "ex-3-r1-sl"}
+            assert fb.requests_to("/fapi/v1/openAlgoOrders")
+            await binance_invariants(fb, gw, rec)
 
     run(main())
 
@@ -591,20 +452,12 @@ def test_exit_cancelled_by_the_venue_while_the_stream_was_down_is_found_after_th
 def test_exit_expired_with_the_position_closed_is_not_a_lost_exit():
     """EXPIRED "when ... closes all positions on that symbol" (the Algo Status list): flat, nothing to protect."""
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await _filled_with_exits(fb, gw, rec, "ex-4")
-                fb.venue.set_position("ETHUSDT", 0.0, 0.0)  # (closed elsewhere; the ACCOUNT_UPDATE not seen yet)
-                await fb.venue_cancels_algo("ex-4-tp", "EXPIRED")
-                await asyncio.sleep(0.5)
-                assert not events and not fb.requests_to("/fapi/v1/order", "POST")[1:]
-            finally:
-                await gw.close()
+        async with binance_day() as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "ex-4")
+            fb.venue.set_position("ETHUSDT", 0.0, 0.0)  # (closed elsewhere; the ACCOUNT_UPDATE not seen yet)
+            await fb.venue_cancels_algo("ex-4-tp", "EXPIRED")
+            await asyncio.sleep(0.5)
+            assert not rec.protection and not fb.requests_to("/fapi/v1/order", "POST")[1:]
 
     run(main())
 
@@ -616,28 +469,22 @@ def test_every_rest_request_of_the_gateway_goes_through_the_hosts_governor():
     from liqcore.venues.governor import governor_for
 
     async def main():
-        async with FakeBinance() as fb:
-            gw = make_gw(fb, keepalive=0.2)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await _filled_with_exits(fb, gw, rec, "gv-1")
-                await gw.query("ETHUSDT", "gv-1")
-                await gw.positions()
-                await gw.equity()
-                fb.drop()
-                await rec.wait(lambda: gw.stats["reconnects"] >= 1 and fb.requests_to("/fapi/v1/openAlgoOrders"))
-                await rec.wait(lambda: fb.keepalive_answers)
-                await gw.close_position("ETHUSDT", "gv-x")
-                await rec.wait(lambda: not _open_exits(fb))
-            finally:
-                await gw.close()
-            gov = governor_for("binance", fb.rest_url)
-            assert gov is gw.rest.gov
-            assert gov.requests == len(fb.requests), (gov.requests, [(r.method, r.path) for r in fb.requests])
-            assert {r.path for r in fb.requests} >= {"/fapi/v1/time", "/fapi/v1/exchangeInfo", "/fapi/v1/listenKey",
-                                                     "/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v3/positionRisk",
-                                                     "/fapi/v3/account", "/fapi/v1/userTrades", "/fapi/v1/openOrders"}
+        async with binance_day(keepalive=0.2) as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "gv-1")
+            await gw.query("ETHUSDT", "gv-1")
+            await gw.positions()
+            await gw.equity()
+            fb.drop()
+            await rec.wait(lambda: gw.stats["reconnects"] >= 1 and fb.requests_to("/fapi/v1/openAlgoOrders"))
+            await rec.wait(lambda: fb.keepalive_answers)
+            await gw.close_position("ETHUSDT", "gv-x")
+            await rec.wait(lambda: not _open_exits(fb))
+        gov = governor_for("binance", fb.rest_url)
+        assert gov is gw.rest.gov
+        assert gov.requests == len(fb.requests), (gov.requests, [(r.method, r.path) for r in fb.requests])
+        assert {r.path for r in fb.requests} >= {"/fapi/v1/time", "/fapi/v1/exchangeInfo", "/fapi/v1/listenKey",
+                                                 "/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v3/positionRisk",
+                                                 "/fapi/v3/account", "/fapi/v1/userTrades", "/fapi/v1/openOrders"}
 
     run(main())
 

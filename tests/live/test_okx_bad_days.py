@@ -13,39 +13,22 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 
 import pytest
 
 from liqcore.live.gateway import GatewayError, OrderIntent
-from liqcore.live.okx_gateway import OkxGateway
-from liqcore.testing.fake_okx import FakeOkx
-from liqcore.venues.governor import reset_governors
 from liqcore.venues.okx.codes import CODES
 from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, UNKNOWN
-from tests._live_helpers import GatewayRecorder
+from tests._bad_days import OKX_INST as INST, FakeOkx, business_url, okx_day, okx_invariants, until
+from tests._bad_days import fresh_governors  # noqa: F401 (autouse: no host governor before or after a test)
+from tests._bad_days import run as _run
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-INST = "ETH-USDT-SWAP"  # ctVal 0.1 ETH, lotSz 0.01, tickSz 0.01 in the fake
 ORDER = "/api/v5/trade/order"
-
-
-@pytest.fixture(autouse=True)
-def _governors():
-    reset_governors()
-    yield
-    reset_governors()
-
-
-def run(coro, timeout: float = 45.0):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-def make_gw(fo, **kw):
-    opts = dict(symbols=["ETHUSDT", "SOLUSDT"], timeout=5.0, retry_backoff=0.05, connect_timeout=5.0)
-    opts.update(kw)
-    return OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, fo.ws_base, **opts)
+run = functools.partial(_run, timeout=45.0)  # (inside the 60 s test timeout)
 
 
 def entry(cid="lc-ETH-1-abc123", qty=0.5, px=2496.25, tp=2500.0, sl=2490.01):
@@ -56,24 +39,12 @@ def live_orders(fo, cl):
     return [o for o in fo.orders_with_client_id(cl) if o.status in ("New", "PartiallyFilled")]
 
 
-def assert_invariants(fo, gw, rec):
-    """After a bad day (the issue's invariants): every order and algo OKX holds live is one the gateway knows, in
-    the same state; every fill OKX made is booked exactly once; an open position has a live take-profit /
-    stop-loss algo for its whole size."""
-    for o in fo.venue.orders.values():
-        if o.status in ("New", "PartiallyFilled") and o.order_link_id:
-            cid = gw._cl.get(o.order_link_id)
-            assert cid is not None, f"OKX holds {o.order_link_id} unknown to the gateway"
-            k = gw.known(cid, gw._intents[cid].kind)
-            assert k is not None and k.status in ("new", "partially_filled"), (o.order_link_id, k)
-    live_algos = [a for a in fo.algos().values() if a["state"] == "live"]
-    assert all(a["algoClOrdId"] in gw._cl for a in live_algos), live_algos
-    booked = [f.exec_id for f in rec.fills]
-    assert len(booked) == len(set(booked)), booked
-    assert sorted(booked) == sorted(f"{r['instId']}-{r['tradeId']}" for r in fo.fills()), (booked, fo.fills())
-    for inst, pos in fo.venue.positions.items():
-        if pos.size:
-            assert [a for a in live_algos if a["instId"] == inst and float(a["sz"]) == abs(pos.size)], (inst, pos.size)
+async def _entry_filled_while_mute(fo, gw):
+    """The entry placed, then filled while the private socket is open but mute: the push never comes."""
+    await fo.trade(INST, 2500.0)
+    await gw.place(entry())
+    fo.mute("private")
+    await fo.trade(INST, 2496.2)  # fills the bid
 
 
 def test_code_table_sorts_okx_error_codes_by_their_documented_words():
@@ -93,55 +64,40 @@ def test_create_answered_50004_is_asked_for_by_clordid_never_rejected(process):
     ``GET /api/v5/trade/order?clOrdId=`` and returns what OKX holds (created: that order, sent once; not created:
     the same request sent again): one live order either way."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                fo.answer_code_next("50004", ORDER, process=process)
-                u = await gw.place(entry())
-                assert u.status == "new" and u.client_id == "lc-ETH-1-abc123"
-                cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
-                assert len(live_orders(fo, cl)) == 1
-                assert len(fo.requests_to(ORDER, "POST")) == (1 if process else 2)
-                assert any(r.query.get("clOrdId") == cl for r in fo.requests_to(ORDER, "GET"))
-                assert gw.stats["ambiguous"] == 1 and gw.stats["rejected"] == 0
-                assert_invariants(fo, gw, GatewayRecorder(gw))
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            fo.answer_code_next("50004", ORDER, process=process)
+            u = await gw.place(entry())
+            assert u.status == "new" and u.client_id == "lc-ETH-1-abc123"
+            cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
+            assert len(live_orders(fo, cl)) == 1
+            assert len(fo.requests_to(ORDER, "POST")) == (1 if process else 2)
+            assert any(r.query.get("clOrdId") == cl for r in fo.requests_to(ORDER, "GET"))
+            assert gw.stats["ambiguous"] == 1 and gw.stats["rejected"] == 0
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
 def test_create_item_scode_51149_with_the_order_created_is_the_order_okx_holds():
     """OKX v5 "Error Code" 51149 "Order timed out" as the order's ``sCode`` (``code`` "1"): outcome unknown."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                fo.answer_code_next("51149", ORDER, process=True, item=True)
-                u = await gw.place(entry())
-                assert u.status == "new" and u.venue_order_id
-                assert len(fo.requests_to(ORDER, "POST")) == 1
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            fo.answer_code_next("51149", ORDER, process=True, item=True)
+            u = await gw.place(entry())
+            assert u.status == "new" and u.venue_order_id
+            assert len(fo.requests_to(ORDER, "POST")) == 1
     run(main())
 
 
 def test_create_unknown_after_every_attempt_is_a_gateway_error_not_a_rejection():
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, max_create_attempts=2)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                fo.answer_code_next("50004", ORDER, process=False, k=2)
-                with pytest.raises(GatewayError, match="not placed after 2 attempts.*50004"):
-                    await gw.place(entry())
-                assert gw.known("lc-ETH-1-abc123") is None or gw.known("lc-ETH-1-abc123").status != "rejected"
-            finally:
-                await gw.close()
+        async with okx_day(max_create_attempts=2) as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            fo.answer_code_next("50004", ORDER, process=False, k=2)
+            with pytest.raises(GatewayError, match="not placed after 2 attempts.*50004"):
+                await gw.place(entry())
+            assert gw.known("lc-ETH-1-abc123") is None or gw.known("lc-ETH-1-abc123").status != "rejected"
     run(main())
 
 
@@ -150,60 +106,45 @@ def test_cancel_answered_50004_is_retried_until_okx_confirms_the_order_gone(proc
     """A cancel with outcome unknown is never reported done on faith: the order is asked for, and while OKX still
     holds it live the cancel is sent again; the answer is the order's final state at OKX."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
-                fo.answer_code_next("50004", "/api/v5/trade/cancel-order", process=process)
-                u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
-                assert u.status == "cancelled"
-                assert live_orders(fo, cl) == []
-                assert len(fo.requests_to("/api/v5/trade/cancel-order")) == (1 if process else 2)
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
+            fo.answer_code_next("50004", "/api/v5/trade/cancel-order", process=process)
+            u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
+            assert u.status == "cancelled"
+            assert live_orders(fo, cl) == []
+            assert len(fo.requests_to("/api/v5/trade/cancel-order")) == (1 if process else 2)
     run(main())
 
 
 def test_cancel_still_unknown_after_its_attempts_raises_and_leaves_the_order_tracked():
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, max_create_attempts=3)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
-                fo.answer_code_next("50004", "/api/v5/trade/cancel-order", process=False, k=3)
-                with pytest.raises(GatewayError, match="outcome unknown after 3 attempts"):
-                    await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
-                assert len(live_orders(fo, cl)) == 1  # (still live at OKX: not reported cancelled)
-                assert gw.known("lc-ETH-1-abc123").status == "new"
-                u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # the manager's next try
-                assert u.status == "cancelled" and live_orders(fo, cl) == []
-            finally:
-                await gw.close()
+        async with okx_day(max_create_attempts=3) as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            cl = fo.requests_to(ORDER, "POST")[0].body["clOrdId"]
+            fo.answer_code_next("50004", "/api/v5/trade/cancel-order", process=False, k=3)
+            with pytest.raises(GatewayError, match="outcome unknown after 3 attempts"):
+                await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
+            assert len(live_orders(fo, cl)) == 1  # (still live at OKX: not reported cancelled)
+            assert gw.known("lc-ETH-1-abc123").status == "new"
+            u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # the manager's next try
+            assert u.status == "cancelled" and live_orders(fo, cl) == []
     run(main())
 
 
 def test_cancel_batch_item_with_unknown_outcome_is_confirmed_one_by_one():
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry("lc-a", px=2490.0))
-                await gw.place(entry("lc-b", px=2491.0))
-                fo.answer_code_next("50004", "/api/v5/trade/cancel-batch-orders", process=False, item=True)
-                out = await gw.cancel_batch([("ETHUSDT", "lc-a"), ("ETHUSDT", "lc-b")])
-                assert {c: o for c, (o, _) in out.items()} == {"lc-a": "accepted", "lc-b": "accepted"}
-                assert out["lc-a"][1].status == "cancelled" and out["lc-b"][1].status == "cancelled"
-                assert live_orders(fo, "lc-a") == [] and live_orders(fo, "lc-b") == []
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry("lc-a", px=2490.0))
+            await gw.place(entry("lc-b", px=2491.0))
+            fo.answer_code_next("50004", "/api/v5/trade/cancel-batch-orders", process=False, item=True)
+            out = await gw.cancel_batch([("ETHUSDT", "lc-a"), ("ETHUSDT", "lc-b")])
+            assert {c: o for c, (o, _) in out.items()} == {"lc-a": "accepted", "lc-b": "accepted"}
+            assert out["lc-a"][1].status == "cancelled" and out["lc-b"][1].status == "cancelled"
+            assert live_orders(fo, "lc-a") == [] and live_orders(fo, "lc-b") == []
     run(main())
 
 
@@ -211,23 +152,18 @@ def test_429_pauses_every_caller_of_the_host_then_the_request_is_retried():
     """OKX v5 "Overview, Rate Limits": 50011 / HTTP 429; the governor holds every caller of the host (not only
     the one that saw it) before the request is sent again."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                fo.rate_limit_next(1, ORDER)
-                place = asyncio.create_task(gw.place(entry()))
-                await asyncio.wait_for(_until(lambda: gw.rest.gov.paused_until > 0), 10)  # (the 429 read)
-                limited = next(r for r in fo.requests if r.http_status == 429)
-                await gw.positions()  # another caller of the host, after the 429: held too
-                (pos_req,) = [r for r in fo.requests_to("/api/v5/account/positions") if r.recv_ns > limited.recv_ns]
-                assert pos_req.recv_ns - limited.recv_ns >= 0.15e9  # (the pause is 0.2 s without Retry-After)
-                u = await place
-                assert u.status == "new" and len(fo.requests_to(ORDER, "POST")) == 2
-                assert gw.rest.gov.rate_waits >= 1
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            fo.rate_limit_next(1, ORDER)
+            place = asyncio.create_task(gw.place(entry()))
+            await until(lambda: gw.rest.gov.paused_until > 0, 10)  # (the 429 read)
+            limited = next(r for r in fo.requests if r.http_status == 429)
+            await gw.positions()  # another caller of the host, after the 429: held too
+            (pos_req,) = [r for r in fo.requests_to("/api/v5/account/positions") if r.recv_ns > limited.recv_ns]
+            assert pos_req.recv_ns - limited.recv_ns >= 0.15e9  # (the pause is 0.2 s without Retry-After)
+            u = await place
+            assert u.status == "new" and len(fo.requests_to(ORDER, "POST")) == 2
+            assert gw.rest.gov.rate_waits >= 1
     run(main())
 
 
@@ -235,22 +171,17 @@ def test_a_held_ban_sends_nothing_and_says_the_ban_line():
     """OKX documents no IP ban status; a ban the host's governor holds (e.g. a wait longer than its bound) stops
     every order before it is sent: ``place`` raises a GatewayError with the ban's line, ``banned()`` says it."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            await gw.start()
-            try:
-                assert gw.banned() is None
-                gw.rest.gov.ban(600, "test: Retry-After 600 s")
-                line = gw.banned()
-                assert line and line.startswith("okx: IP banned by 127.0.0.1:") and "until" in line
-                n0 = len(fo.requests_to(ORDER, "POST"))
-                with pytest.raises(GatewayError, match="okx create lc-ETH-1-abc123: not sent: okx: IP banned"):
-                    await gw.place(entry())
-                with pytest.raises(GatewayError, match="IP banned"):
-                    await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
-                assert len(fo.requests_to(ORDER, "POST")) == n0
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            assert gw.banned() is None
+            gw.rest.gov.ban(600, "test: Retry-After 600 s")
+            line = gw.banned()
+            assert line and line.startswith("okx: IP banned by 127.0.0.1:") and "until" in line
+            n0 = len(fo.requests_to(ORDER, "POST"))
+            with pytest.raises(GatewayError, match="okx create lc-ETH-1-abc123: not sent: okx: IP banned"):
+                await gw.place(entry())
+            with pytest.raises(GatewayError, match="IP banned"):
+                await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")
+            assert len(fo.requests_to(ORDER, "POST")) == n0
     run(main())
 
 
@@ -258,22 +189,16 @@ def test_mute_private_socket_is_reconnected_after_an_unanswered_ping():
     """OKX v5 "WebSocket: Connect": no message within N s -> send ``ping``; no ``pong`` within N s -> reconnect
     (login and subscriptions again)."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=0.3)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await rec.wait(lambda: fo.pings["private"] >= 1)  # a quiet socket is pinged and answered
-                assert gw.stats["liveness_reconnects"] == 0 and gw.stats["reconnects"] == 0
-                assert fo.mute("private") == 1
-                t0 = time.monotonic()
-                await rec.wait(lambda: gw.stats["liveness_reconnects"] == 1 and gw.connected.is_set()
-                               and gw.stats["reconnects"] == 1)
-                assert time.monotonic() - t0 < 8.0  # (ping 0.3 s + pong 0.3 s + a reconnect; a loaded machine)
-                logins = [m for ep, m in fo.ws_log if ep == "private" and m.get("op") == "login"]
-                assert len(logins) == 2 and fo.subscribed("orders", "private")
-            finally:
-                await gw.close()
+        async with okx_day(ping_interval=0.3) as (fo, gw, rec):
+            await rec.wait(lambda: fo.pings["private"] >= 1)  # a quiet socket is pinged and answered
+            assert gw.stats["liveness_reconnects"] == 0 and gw.stats["reconnects"] == 0
+            assert fo.mute("private") == 1
+            t0 = time.monotonic()
+            await rec.wait(lambda: gw.stats["liveness_reconnects"] == 1 and gw.connected.is_set()
+                           and gw.stats["reconnects"] == 1)
+            assert time.monotonic() - t0 < 8.0  # (ping 0.3 s + pong 0.3 s + a reconnect; a loaded machine)
+            logins = [m for ep, m in fo.ws_log if ep == "private" and m.get("op") == "login"]
+            assert len(logins) == 2 and fo.subscribed("orders", "private")
     run(main())
 
 
@@ -282,32 +207,23 @@ def test_entry_filled_while_the_socket_is_mute_is_booked_once_from_trade_fills_a
     ``GET /api/v5/trade/fills``, booked EXACTLY once (a second gap books nothing again), and the entry's
     take-profit / stop-loss goes out at once."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=0.3)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                fo.mute("private")
-                await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
-                assert fo.fills() and rec.fills == []
-                await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
-                f = rec.fills[0]
-                assert (f.client_id, f.kind, f.price, f.qty, f.is_maker) == ("lc-ETH-1-abc123", "entry", 2496.25,
-                                                                             pytest.approx(0.5), True)
-                assert f.exec_id == f"{INST}-{fo.fills()[0]['tradeId']}"
-                assert gw.stats["fills_recovered"] == 1
-                assert fo.requests_to("/api/v5/trade/fills", "GET")
-                (algo,) = fo.algos().values()
-                assert algo["state"] == "live" and algo["sz"] == "5"
-                fo.drop("private")  # another gap: the same fill is listed again, booked not again
-                await rec.wait(lambda: gw.stats["reconnects"] == 2 and gw.stats["resyncs"] == 2)
-                assert len(fo.requests_to("/api/v5/trade/fills")) >= 2
-                assert len(rec.fills) == 1 and len(fo.algos()) == 1
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day(ping_interval=0.3) as (fo, gw, rec):
+            await _entry_filled_while_mute(fo, gw)
+            assert fo.fills() and rec.fills == []
+            await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
+            f = rec.fills[0]
+            assert (f.client_id, f.kind, f.price, f.qty, f.is_maker) == ("lc-ETH-1-abc123", "entry", 2496.25,
+                                                                         pytest.approx(0.5), True)
+            assert f.exec_id == f"{INST}-{fo.fills()[0]['tradeId']}"
+            assert gw.stats["fills_recovered"] == 1
+            assert fo.requests_to("/api/v5/trade/fills", "GET")
+            (algo,) = fo.algos().values()
+            assert algo["state"] == "live" and algo["sz"] == "5"
+            fo.drop("private")  # another gap: the same fill is listed again, booked not again
+            await rec.wait(lambda: gw.stats["reconnects"] == 2 and gw.stats["resyncs"] == 2)
+            assert len(fo.requests_to("/api/v5/trade/fills")) >= 2
+            assert len(rec.fills) == 1 and len(fo.algos()) == 1
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
@@ -315,26 +231,20 @@ def test_trade_fills_are_paged_with_after_billid_and_booked_oldest_first():
     """``GET /api/v5/trade/fills``: at most ``limit`` rows a page, newest first; ``after`` = the last billId reads
     older rows: a gap with more fills than a page books every one, oldest first."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=0.3)
+        async with okx_day(ping_interval=0.3) as (fo, gw, rec):
             gw.FILLS_PAGE = 2
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry("lc-p"))
-                fo.mute("private")
-                fo.venue.partial_fills = True
-                for _ in range(5):  # five partial fills of 1 contract (0.1 ETH) through the bid
-                    await fo.trade(INST, 2496.2, 1)
-                await rec.wait(lambda: len(rec.fills) == 5)
-                assert [f.exec_id for f in rec.fills] == [f"{INST}-{r['tradeId']}" for r in fo.fills()]
-                await rec.wait(lambda: gw.stats["resyncs"] >= 1 and len(fo.algos()) == 1)  # (filled: its exits)
-                assert_invariants(fo, gw, rec)
-                afters = [r.query.get("after") for r in fo.requests_to("/api/v5/trade/fills")]
-                assert afters[0] is None and len([a for a in afters if a]) >= 2
-            finally:
-                await gw.close()
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry("lc-p"))
+            fo.mute("private")
+            fo.venue.partial_fills = True
+            for _ in range(5):  # five partial fills of 1 contract (0.1 ETH) through the bid
+                await fo.trade(INST, 2496.2, 1)
+            await rec.wait(lambda: len(rec.fills) == 5)
+            assert [f.exec_id for f in rec.fills] == [f"{INST}-{r['tradeId']}" for r in fo.fills()]
+            await rec.wait(lambda: gw.stats["resyncs"] >= 1 and len(fo.algos()) == 1)  # (filled: its exits)
+            okx_invariants(fo, gw, rec)
+            afters = [r.query.get("after") for r in fo.requests_to("/api/v5/trade/fills")]
+            assert afters[0] is None and len([a for a in afters if a]) >= 2
     run(main())
 
 
@@ -342,27 +252,17 @@ def test_close_position_in_long_short_mode_closes_the_short_leg_with_its_own_pos
     """OKX v5 "Close positions" / "Place order": ``posSide`` is required in long/short mode; a short leg is closed
     with buy + ``posSide=short`` (buy + ``long`` would open a long)."""
     async def main():
-        async with FakeOkx(pos_mode="long_short_mode") as fo:
-            gw = make_gw(fo)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(OrderIntent("ETHUSDT", "sell", 0.5, 2503.0, "lc-s", post_only=True))
-                await fo.trade(INST, 2503.5)  # fills the ask: short 5 contracts
-                await asyncio.wait_for(_until(lambda: fo.venue.positions[INST].size == -5), 10)
-                u = await gw.close_position("ETHUSDT", "lc-close")
-                assert u.status in ("new", "filled")
-                body = fo.requests_to(ORDER, "POST")[-1].body
-                assert (body["side"], body["posSide"], body["ordType"], body["sz"]) == ("buy", "short", "market", "5")
-                await asyncio.wait_for(_until(lambda: fo.venue.positions[INST].size == 0), 10)
-            finally:
-                await gw.close()
+        async with okx_day(fake_opts=dict(pos_mode="long_short_mode")) as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(OrderIntent("ETHUSDT", "sell", 0.5, 2503.0, "lc-s", post_only=True))
+            await fo.trade(INST, 2503.5)  # fills the ask: short 5 contracts
+            await until(lambda: fo.venue.positions[INST].size == -5, 10)
+            u = await gw.close_position("ETHUSDT", "lc-close")
+            assert u.status in ("new", "filled")
+            body = fo.requests_to(ORDER, "POST")[-1].body
+            assert (body["side"], body["posSide"], body["ordType"], body["sz"]) == ("buy", "short", "market", "5")
+            await until(lambda: fo.venue.positions[INST].size == 0, 10)
     run(main())
-
-
-async def _until(pred):
-    while not pred():
-        await asyncio.sleep(0.01)
 
 
 # ---------------------------------------------------------------------------------------------- exits watched
@@ -378,8 +278,6 @@ async def _filled_long_with_exits(fo, gw, rec):
 
 def test_business_url_sits_beside_the_private_one():
     """OKX v5 "Overview": ``wss://ws.okx.com:8443/ws/v5/private`` and ``/ws/v5/business`` on one host."""
-    from liqcore.live.okx_gateway import business_url
-
     assert business_url("wss://ws.okx.com:8443/ws/v5/private") == "wss://ws.okx.com:8443/ws/v5/business"
     assert business_url("ws://127.0.0.1:9/ws/v5/private/") == "ws://127.0.0.1:9/ws/v5/business"
 
@@ -390,54 +288,38 @@ def test_exit_algo_okx_ends_while_the_position_is_open_is_said_lost_and_placed_a
     ``canceled`` / ``order_failed``, not by us, while the position is open -> "lost", placed again at once at the
     same levels for the position's contracts under a new algoClOrdId -> "replaced"."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                acl = await _filled_long_with_exits(fo, gw, rec)
-                old = fo.algos()[acl]
-                await fo.cancel_algo_by_venue(acl, state)
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
-                assert all(e["exit"] == "both" and e["symbol"] == "ETHUSDT" and e["venue"] == "okx" for e in events)
-                assert state in events[0]["reason"]
-                live = [a for a in fo.algos().values() if a["state"] == "live"]
-                assert len(live) == 1 and live[0]["algoClOrdId"] != acl
-                assert [live[0][k] for k in ("ordType", "side", "sz", "tpTriggerPx", "slTriggerPx", "slOrdPx")] == \
-                    [old[k] for k in ("ordType", "side", "sz", "tpTriggerPx", "slTriggerPx", "slOrdPx")]
-                assert gw.stats["exits_lost"] == 1 and gw.stats["exits_replaced"] == 1
-                assert fo.venue.positions[INST].size == 5  # (still open, protected again)
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            acl = await _filled_long_with_exits(fo, gw, rec)
+            old = fo.algos()[acl]
+            await fo.cancel_algo_by_venue(acl, state)
+            await rec.wait(lambda: rec.actions() == ["lost", "replaced"])
+            assert all(e["exit"] == "both" and e["symbol"] == "ETHUSDT" and e["venue"] == "okx" for e in rec.protection)
+            assert state in rec.protection[0]["reason"]
+            live = [a for a in fo.algos().values() if a["state"] == "live"]
+            assert len(live) == 1 and live[0]["algoClOrdId"] != acl
+            assert [live[0][k] for k in ("ordType", "side", "sz", "tpTriggerPx", "slTriggerPx", "slOrdPx")] == \
+                [old[k] for k in ("ordType", "side", "sz", "tpTriggerPx", "slTriggerPx", "slOrdPx")]
+            assert gw.stats["exits_lost"] == 1 and gw.stats["exits_replaced"] == 1
+            assert fo.venue.positions[INST].size == 5  # (still open, protected again)
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
 def test_exit_lost_and_its_replacement_refused_closes_the_position_at_market_reduce_only():
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                acl = await _filled_long_with_exits(fo, gw, rec)
-                fo.answer_code_next("51008", "/api/v5/trade/order-algo", process=False, item=True,
-                                    msg="Order failed. Insufficient USDT margin in account")
-                await fo.cancel_algo_by_venue(acl)
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "closed"])
-                assert "51008" in events[1]["reason"] and "reduce-only" in events[1]["reason"]
-                close = fo.requests_to(ORDER, "POST")[-1].body
-                assert (close["side"], close["ordType"], close["sz"], close["reduceOnly"]) == ("sell", "market", "5", True)
-                await rec.wait(lambda: fo.venue.positions[INST].size == 0)
-                assert [a for a in fo.algos().values() if a["state"] == "live"] == []
-                await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            acl = await _filled_long_with_exits(fo, gw, rec)
+            fo.answer_code_next("51008", "/api/v5/trade/order-algo", process=False, item=True,
+                                msg="Order failed. Insufficient USDT margin in account")
+            await fo.cancel_algo_by_venue(acl)
+            await rec.wait(lambda: rec.actions() == ["lost", "closed"])
+            assert "51008" in rec.protection[1]["reason"] and "reduce-only" in rec.protection[1]["reason"]
+            close = fo.requests_to(ORDER, "POST")[-1].body
+            assert (close["side"], close["ordType"], close["sz"], close["reduceOnly"]) == ("sell", "market", "5", True)
+            await rec.wait(lambda: fo.venue.positions[INST].size == 0)
+            assert [a for a in fo.algos().values() if a["state"] == "live"] == []
+            await rec.wait(lambda: any(f.kind == "exit" for f in rec.fills))
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
@@ -445,24 +327,17 @@ def test_exit_replacement_not_confirmed_within_the_bound_closes_the_position():
     """No live exit confirmed within EXIT_CONFIRM_S (30 s by default; 0.5 s here): the position is closed at
     market instead, and the late algo cancelled."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            gw.EXIT_CONFIRM_S = 0.5
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
+        async with okx_day(setup=lambda fo, gw: setattr(gw, "EXIT_CONFIRM_S", 0.5)) as (fo, gw, rec):
+            acl = await _filled_long_with_exits(fo, gw, rec)
+            fo.answer_code_next("50001", "/api/v5/trade/orders-algo-pending", process=False, k=1000, method="GET")
             try:
-                acl = await _filled_long_with_exits(fo, gw, rec)
-                fo.answer_code_next("50001", "/api/v5/trade/orders-algo-pending", process=False, k=1000, method="GET")
                 await fo.cancel_algo_by_venue(acl)
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "closed"])
-                assert "no live exit confirmed within 0.5 s" in events[1]["reason"]
+                await rec.wait(lambda: rec.actions() == ["lost", "closed"])
+                assert "no live exit confirmed within 0.5 s" in rec.protection[1]["reason"]
                 await rec.wait(lambda: fo.venue.positions[INST].size == 0
                                and not [a for a in fo.algos().values() if a["state"] == "live"])
             finally:
-                fo.code_faults.clear()
-                await gw.close()
+                fo.code_faults.clear()  # (the gateway's close reads OKX again)
     run(main())
 
 
@@ -471,41 +346,25 @@ def test_exit_okx_ended_while_the_business_socket_was_mute_is_found_by_the_poll_
     gateway polls ``GET /api/v5/trade/orders-algo-pending`` and ``GET /api/v5/trade/order-algo``: the algo is
     ``canceled`` -> lost -> placed again."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=0.3)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                acl = await _filled_long_with_exits(fo, gw, rec)
-                assert fo.mute("business") == 1
-                await fo.cancel_algo_by_venue(acl)
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
-                assert gw.stats["business_reconnects"] >= 1
-                assert fo.requests_to("/api/v5/trade/order-algo", "GET")
-                assert len([a for a in fo.algos().values() if a["state"] == "live"]) == 1
-            finally:
-                await gw.close()
+        async with okx_day(ping_interval=0.3) as (fo, gw, rec):
+            acl = await _filled_long_with_exits(fo, gw, rec)
+            assert fo.mute("business") == 1
+            await fo.cancel_algo_by_venue(acl)
+            await rec.wait(lambda: rec.actions() == ["lost", "replaced"])
+            assert gw.stats["business_reconnects"] >= 1
+            assert fo.requests_to("/api/v5/trade/order-algo", "GET")
+            assert len([a for a in fo.algos().values() if a["state"] == "live"]) == 1
     run(main())
 
 
 def test_our_own_exit_cancel_when_the_position_closes_is_not_a_lost_exit():
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await _filled_long_with_exits(fo, gw, rec)
-                await gw.close_position("ETHUSDT", "lc-flat")  # flat -> the gateway cancels its algo
-                await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"])
-                await rec.wait(lambda: gw._bracket == {} and gw.stats["algo_events"] >= 1)  # our cancel's push read
-                assert events == [] and gw.stats["exits_lost"] == 0
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await _filled_long_with_exits(fo, gw, rec)
+            await gw.close_position("ETHUSDT", "lc-flat")  # flat -> the gateway cancels its algo
+            await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"])
+            await rec.wait(lambda: gw._bracket == {} and gw.stats["algo_events"] >= 1)  # our cancel's push read
+            assert rec.protection == [] and gw.stats["exits_lost"] == 0
     run(main())
 
 
@@ -543,15 +402,15 @@ def test_public_stream_reconnect_does_not_hand_on_the_replayed_liquidations():
             conn.start()
             try:
                 await conn.wait_connected(5)
-                await asyncio.wait_for(_until(lambda: fo.subscribed("liquidation-orders", "public")
-                                              and spec.is_pong.replays_dropped() == 1), 10)
+                await until(lambda: fo.subscribed("liquidation-orders", "public")
+                            and spec.is_pong.replays_dropped() == 1, 10)
                 await fo.liquidation(INST, 2390.0, 3.0)  # a new one
-                await asyncio.wait_for(_until(lambda: any(b'"bkPx":"2390"' in p for p in got)), 10)
+                await until(lambda: any(b'"bkPx":"2390"' in p for p in got), 10)
                 assert not any(b'"bkPx":"2400"' in p for p in got)
                 fo.drop("public")  # reconnect: the replay repeats both
-                await asyncio.wait_for(_until(lambda: spec.is_pong.replays_dropped() == 2), 10)
+                await until(lambda: spec.is_pong.replays_dropped() == 2, 10)
                 await fo.liquidation(INST, 2380.0, 1.0)
-                await asyncio.wait_for(_until(lambda: any(b'"bkPx":"2380"' in p for p in got)), 10)
+                await until(lambda: any(b'"bkPx":"2380"' in p for p in got), 10)
                 liqs = [p for p in got if p.startswith(b'{"arg":{"channel":"liquidation-orders"')]
                 assert len(liqs) == 2  # 2390 and 2380, each once; 2400 never
             finally:
@@ -565,29 +424,23 @@ def test_take_profit_filled_during_a_gap_is_booked_once_as_tp_from_its_ordid():
     (``GET /api/v5/trade/order``, whose ``algoClOrdId`` names the bracket): booked once as ``tp``; the position is
     flat, the bracket's other leg gone."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=0.3)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                await fo.trade(INST, 2496.2)
-                await rec.wait(lambda: len(fo.algos()) == 1 and rec.fills)
-                fo.mute("private")
-                await fo.trade(INST, 2500.0)  # triggers the take-profit: a sell limit at 2500
-                await fo.trade(INST, 2500.5)  # through it
-                assert fo.venue.positions[INST].size == 0 and len(fo.fills()) == 2
-                await rec.wait(lambda: [f.kind for f in rec.fills] == ["entry", "tp"] and gw.stats["resyncs"] >= 1)
-                tp = rec.fills[1]
-                assert (tp.client_id, tp.side, tp.price, tp.qty) == ("lc-ETH-1-abc123", "sell", 2500.0, pytest.approx(0.5))
-                assert any(r.query.get("ordId") for r in fo.requests_to(ORDER, "GET"))
-                fo.drop("private")  # one more gap: nothing booked twice
-                await rec.wait(lambda: gw.stats["resyncs"] >= 2)
-                assert [f.kind for f in rec.fills] == ["entry", "tp"]
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day(ping_interval=0.3) as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            await fo.trade(INST, 2496.2)
+            await rec.wait(lambda: len(fo.algos()) == 1 and rec.fills)
+            fo.mute("private")
+            await fo.trade(INST, 2500.0)  # triggers the take-profit: a sell limit at 2500
+            await fo.trade(INST, 2500.5)  # through it
+            assert fo.venue.positions[INST].size == 0 and len(fo.fills()) == 2
+            await rec.wait(lambda: [f.kind for f in rec.fills] == ["entry", "tp"] and gw.stats["resyncs"] >= 1)
+            tp = rec.fills[1]
+            assert (tp.client_id, tp.side, tp.price, tp.qty) == ("lc-ETH-1-abc123", "sell", 2500.0, pytest.approx(0.5))
+            assert any(r.query.get("ordId") for r in fo.requests_to(ORDER, "GET"))
+            fo.drop("private")  # one more gap: nothing booked twice
+            await rec.wait(lambda: gw.stats["resyncs"] >= 2)
+            assert [f.kind for f in rec.fills] == ["entry", "tp"]
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
@@ -597,10 +450,7 @@ def test_a_fill_of_another_clients_order_in_the_gap_is_not_booked():
     from liqcore.venues.okx.rest import OkxREST
 
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=0.3)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
+        async with okx_day(ping_interval=0.3) as (fo, gw, rec):
             other = OkxREST(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url)
             try:
                 await fo.trade(INST, 2500.0)
@@ -615,7 +465,6 @@ def test_a_fill_of_another_clients_order_in_the_gap_is_not_booked():
                 assert len([r for r in fo.requests_to(ORDER, "GET") if r.query.get("ordId")]) == 1
             finally:
                 await other.close()
-                await gw.close()
     run(main())
 
 
@@ -624,20 +473,14 @@ def test_exit_algo_cancel_answered_50004_when_flat_is_confirmed_gone(process):
     """The position closed: its algo's ``cancel-algos`` answered 50004 (outcome unknown) is never taken as done: the
     algo is asked for (``GET /api/v5/trade/order-algo``) and cancelled again while OKX still holds it live."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await _filled_long_with_exits(fo, gw, rec)
-                fo.answer_code_next("50004", "/api/v5/trade/cancel-algos", process=process)
-                await gw.close_position("ETHUSDT", "lc-flat")
-                await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"]
-                               and fo.requests_to("/api/v5/trade/order-algo", "GET"))  # (asked what became of it)
-                await rec.wait(lambda: gw._bracket == {})
-                assert len(fo.requests_to("/api/v5/trade/cancel-algos")) == (1 if process else 2)
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await _filled_long_with_exits(fo, gw, rec)
+            fo.answer_code_next("50004", "/api/v5/trade/cancel-algos", process=process)
+            await gw.close_position("ETHUSDT", "lc-flat")
+            await rec.wait(lambda: not [a for a in fo.algos().values() if a["state"] == "live"]
+                           and fo.requests_to("/api/v5/trade/order-algo", "GET"))  # (asked what became of it)
+            await rec.wait(lambda: gw._bracket == {})
+            assert len(fo.requests_to("/api/v5/trade/cancel-algos")) == (1 if process else 2)
     run(main())
 
 
@@ -648,25 +491,17 @@ def test_entry_filled_while_mute_then_cancelled_at_its_timeout_gets_its_exits():
     order, asked for by clOrdId (``GET /api/v5/trade/order``), is ``filled``.  The take-profit / stop-loss go out
     then, at once; the fill is booked once after the reconnect (``GET /api/v5/trade/fills``)."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=5.0)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                fo.mute("private")
-                await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
-                u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # (the engine's entry timeout)
-                assert u.status == "filled" and gw.stats["reconnects"] == 0
-                await rec.wait(lambda: len(fo.algos()) == 1, timeout=4.0)  # before the reconnect (>= 10 s away)
-                (algo,) = fo.algos().values()
-                assert algo["state"] == "live" and algo["sz"] == "5"
-                await rec.wait(lambda: gw.stats["resyncs"] == 1 and len(rec.fills) == 1, timeout=25.0)
-                assert len(fo.algos()) == 1
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day(ping_interval=2.5) as (fo, gw, rec):
+            await _entry_filled_while_mute(fo, gw)
+            u = await gw.cancel("ETHUSDT", "lc-ETH-1-abc123")  # (the engine's entry timeout)
+            assert u.status == "filled" and gw.stats["reconnects"] == 0
+            await rec.wait(lambda: len(fo.algos()) == 1, timeout=4.0)  # before the reconnect (ping + pong: >= 5 s)
+            assert gw.stats["reconnects"] == 0 and gw.stats["resyncs"] == 0  # (the exits came from the cancel's query)
+            (algo,) = fo.algos().values()
+            assert algo["state"] == "live" and algo["sz"] == "5"
+            await rec.wait(lambda: gw.stats["resyncs"] == 1 and len(rec.fills) == 1, timeout=25.0)
+            assert len(fo.algos()) == 1
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
@@ -675,25 +510,17 @@ def test_exit_placement_answered_503_with_the_algo_created_is_resolved_by_algocl
     answered 503 after OKX created the algo: the gateway asks for it by ``algoClOrdId`` (OKX v5 "Get algo order
     details", ``GET /api/v5/trade/order-algo``) and keeps it: one algo, nothing placed twice, nothing lost."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                fo.fail_next(1, status=503, path="/api/v5/trade/order-algo", process=True)
-                await fo.trade(INST, 2496.2)
-                await rec.wait(lambda: gw._bracket.get(INST, {}).get("algoId"))
-                asked = [r for r in fo.requests_to("/api/v5/trade/order-algo", "GET")]
-                assert asked and asked[0].query.get("algoClOrdId") == gw._bracket[INST]["acl"]
-                assert len(fo.algos()) == 1 and len(fo.requests_to("/api/v5/trade/order-algo", "POST")) == 1
-                assert events == []
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            fo.fail_next(1, status=503, path="/api/v5/trade/order-algo", process=True)
+            await fo.trade(INST, 2496.2)
+            await rec.wait(lambda: gw._bracket.get(INST, {}).get("algoId"))
+            asked = [r for r in fo.requests_to("/api/v5/trade/order-algo", "GET")]
+            assert asked and asked[0].query.get("algoClOrdId") == gw._bracket[INST]["acl"]
+            assert len(fo.algos()) == 1 and len(fo.requests_to("/api/v5/trade/order-algo", "POST")) == 1
+            assert rec.protection == []
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
@@ -703,27 +530,19 @@ def test_exit_placement_unknown_after_every_attempt_is_said_lost_and_placed_agai
     while; asked once more after: 51603, not there).  The position is not left unprotected in silence: "lost" is
     said, the exits are placed again (a new algoClOrdId) -> "replaced", within the 30 s bound."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                fo.fail_next(2 * gw.max_create_attempts, status=503, path="/api/v5/trade/order-algo", process=False)
-                t0 = time.monotonic()
-                await fo.trade(INST, 2496.2)
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
-                assert time.monotonic() - t0 < 30.0
-                assert "outcome unknown" in events[0]["reason"] and events[0]["exit"] == "both"
-                live = [a for a in fo.algos().values() if a["state"] == "live"]
-                assert len(live) == 1 and live[0]["sz"] == "5"
-                assert fo.venue.positions[INST].size == 5
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            fo.fail_next(2 * gw.max_create_attempts, status=503, path="/api/v5/trade/order-algo", process=False)
+            t0 = time.monotonic()
+            await fo.trade(INST, 2496.2)
+            await rec.wait(lambda: rec.actions() == ["lost", "replaced"])
+            assert time.monotonic() - t0 < 30.0
+            assert "outcome unknown" in rec.protection[0]["reason"] and rec.protection[0]["exit"] == "both"
+            live = [a for a in fo.algos().values() if a["state"] == "live"]
+            assert len(live) == 1 and live[0]["sz"] == "5"
+            assert fo.venue.positions[INST].size == 5
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
@@ -733,25 +552,17 @@ def test_exit_placement_unknown_but_created_is_cancelled_once_its_replacement_is
     exits again; once the replacement is live the first algo, found by its algoClOrdId, is cancelled: one exit
     for the position, not two."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            events = []
-            gw.on_protection(events.append)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                fo.fail_next(2 * gw.max_create_attempts + 1, status=503, path="/api/v5/trade/order-algo", process=True)
-                await fo.trade(INST, 2496.2)
-                await rec.wait(lambda: [e["action"] for e in events] == ["lost", "replaced"])
-                await rec.wait(lambda: len([a for a in fo.algos().values() if a["state"] == "live"]) == 1)
-                (live,) = [a for a in fo.algos().values() if a["state"] == "live"]
-                assert live["algoClOrdId"] == gw._bracket[INST]["acl"] and live["sz"] == "5"
-                assert len(fo.algos()) == 2 and not gw._bracket[INST].get("stale")
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            fo.fail_next(2 * gw.max_create_attempts + 1, status=503, path="/api/v5/trade/order-algo", process=True)
+            await fo.trade(INST, 2496.2)
+            await rec.wait(lambda: rec.actions() == ["lost", "replaced"])
+            await rec.wait(lambda: len([a for a in fo.algos().values() if a["state"] == "live"]) == 1)
+            (live,) = [a for a in fo.algos().values() if a["state"] == "live"]
+            assert live["algoClOrdId"] == gw._bracket[INST]["acl"] and live["sz"] == "5"
+            assert len(fo.algos()) == 2 and not gw._bracket[INST].get("stale")
+            okx_invariants(fo, gw, rec)
     run(main())
 
 
@@ -760,14 +571,8 @@ def test_fills_while_mute_are_booked_once_when_the_gateway_stops_before_the_reco
     before the liveness rule reconnects: the stop reads ``GET /api/v5/trade/fills`` once more and books the fill
     (once), so no fill of the gap is lost."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=5.0)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            await fo.trade(INST, 2500.0)
-            await gw.place(entry())
-            fo.mute("private")
-            await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+        async with okx_day(ping_interval=5.0) as (fo, gw, rec):
+            await _entry_filled_while_mute(fo, gw)
             assert fo.fills() and rec.fills == []
             await gw.close()
             assert gw.stats["reconnects"] == 0
@@ -783,19 +588,13 @@ def test_missed_fills_whose_first_reading_fails_are_asked_for_again():
     "Error Code": a 5xx, try again): the fills of the gap are asked for again from the same start, backing off,
     and the entry's fill is booked once (before: not until the next gap, the engine's position 0 beside OKX's)."""
     async def main():
-        async with FakeOkx() as fo:
-            gw = make_gw(fo, ping_interval=0.3)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fo.trade(INST, 2500.0)
-                await gw.place(entry())
-                fo.mute("private")
-                fo.fail_next(2, status=500, path="/api/v5/trade/fills")
-                await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
-                await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
-                assert len(fo.requests_to("/api/v5/trade/fills", "GET")) >= 3 and gw.stats["reconnects"] == 1
-                assert_invariants(fo, gw, rec)
-            finally:
-                await gw.close()
+        async with okx_day(ping_interval=0.3) as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            fo.mute("private")
+            fo.fail_next(2, status=500, path="/api/v5/trade/fills")
+            await fo.trade(INST, 2496.2)  # fills the bid; the push never comes
+            await rec.wait(lambda: len(rec.fills) == 1 and len(fo.algos()) == 1)
+            assert len(fo.requests_to("/api/v5/trade/fills", "GET")) >= 3 and gw.stats["reconnects"] == 1
+            okx_invariants(fo, gw, rec)
     run(main())

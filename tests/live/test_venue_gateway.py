@@ -60,3 +60,23 @@ def test_one_intent_check_names_the_venues_client_id(cls, name):
         gw.check_intent(bad)
     with pytest.raises(ValueError, match="side: must be 'buy' or 'sell'"):
         gw.check_intent(OrderIntent(symbol="BTCUSDT", side="up", qty=1.0, price=100.0, client_id="a"))
+
+
+@pytest.mark.parametrize("cls, args", [(BybitGateway, ("k", "s", "http://127.0.0.1:9", "ws://127.0.0.1:9")),
+                                       (BinanceGateway, ("k", "s", "http://127.0.0.1:9", "ws://127.0.0.1:9")),
+                                       (OkxGateway, ("k", "s", "p", "http://127.0.0.1:9", "ws://127.0.0.1:9"))])
+def test_banned_reads_the_governor_the_rest_client_keeps_for_its_host(cls, args):
+    """Every venue's REST client keeps its host's governor (``rest.gov``, the process's one for that host): the
+    gateway's ``banned()`` asks that one alone (no look-up of governors by host beside it)."""
+    from liqcore.venues.governor import governor_for, reset_governors
+
+    reset_governors()
+    try:
+        gw = cls(*args)
+        assert gw.rest.gov is governor_for(gw.name, "http://127.0.0.1:9")
+        assert gw.banned() is None
+        gw.rest.gov.ban(600, "test: Retry-After 600 s")
+        line = gw.banned()
+        assert line and line.startswith(f"{gw.name}: IP banned by 127.0.0.1:9") and "until" in line, line
+    finally:
+        reset_governors()
