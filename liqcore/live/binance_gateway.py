@@ -50,6 +50,11 @@ ERR_NO_LISTEN_KEY = -1125  # "This listenKey does not exist." (User Data Streams
 MAX_CONNECTION_S = 23.5 * 3600
 
 
+#: an algo order's ``algoStatus`` while it may still trigger (USD-M futures user data streams, "Event: Algo Order
+#: Update": NEW, TRIGGERING; then TRIGGERED, FINISHED, CANCELED, REJECTED, EXPIRED)
+_ALGO_WORKING = ("NEW", "TRIGGERING")
+
+
 def _what(exc: BaseException) -> str:
     """The class of a failed request (:mod:`liqcore.venues.binance.codes`): a transport failure is unknown."""
     if isinstance(exc, BinanceBanned):
@@ -546,13 +551,39 @@ class BinanceGateway(VenueGateway):
             if not caid:
                 continue
             self._cancelling.add(caid)  # (its CANCELED is ours: not a lost exit)
+            await self._cancel_algo(symbol, caid)
+
+    async def _cancel_algo(self, symbol: str, caid: str) -> bool:
+        """Cancel an exit (``DELETE /fapi/v1/algoOrder``).  A cancel whose outcome is unknown (HTTP 408/5xx,
+        -1006, -1007, a timeout) or rate limited is never taken as done: the exit is queried (``GET
+        /fapi/v1/algoOrder``) and the cancel sent again until the venue no longer holds it working (at most
+        ``max_create_attempts`` rounds, then said once; the reconnect's resync of the open algo orders meets it
+        again).  True when the venue holds it no longer."""
+        last = ""
+        for attempt in range(1, self.max_create_attempts + 1):
             try:
-                await self.rest.request("DELETE", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid}, limiter=self.limiter)
+                await self.rest.request("DELETE", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid},
+                                        limiter=self.limiter)
+                return True
             except BinanceAPIError as exc:
-                if exc.code not in (ERR_UNKNOWN_ORDER, ERR_NO_SUCH_ORDER):
-                    log.warning("binance cancel of %s failed: %s", caid, exc)
+                if exc.code in (ERR_UNKNOWN_ORDER, ERR_NO_SUCH_ORDER):
+                    return True
+                if _what(exc) not in (UNKNOWN, RATE_LIMITED):
+                    log.warning("binance cancel of %s refused: %s", caid, exc)
+                    return False
+                last = str(exc)
             except BinanceTransportError as exc:
-                log.warning("binance cancel of %s failed: %s", caid, exc)
+                last = str(exc)
+            status = await self._algo_status(symbol, caid)
+            if status is not None and status not in _ALGO_WORKING:
+                return True  # ("": not held; CANCELED, FINISHED, EXPIRED, ...: ended)
+            self.stats["ambiguous"] += 1
+            log.warning("binance cancel of %s: outcome unknown (%s); the exit is %s: cancelling again", caid, last,
+                        status or "not known")
+            await asyncio.sleep(self.retry_backoff * attempt)
+        log.error("binance cancel of %s: outcome still unknown after %d attempts (%s)", caid, self.max_create_attempts,
+                  last)
+        return False
 
     # ------------------------------------------------------------------ exits the venue ends
     async def _position_amt(self, symbol: str) -> float | None:

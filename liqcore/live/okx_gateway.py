@@ -707,12 +707,12 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 await self.rest.request("POST", "/api/v5/trade/cancel-algos",
                                         body=[{"instId": inst, "algoId": br["algoId"]}], limiter=self.algo_limiter)
                 return
-            except OkxAPIError as exc:
-                if exc.code not in ERR_CANCEL_FAILED:
-                    log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
-                return
-            except OkxTransportError as exc:
-                last = exc.reason
+            except (OkxAPIError, OkxTransportError) as exc:
+                if isinstance(exc, OkxAPIError) and OUTCOMES.what(exc.code) not in (UNKNOWN, RATE_LIMITED):
+                    if exc.code not in ERR_CANCEL_FAILED:
+                        log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
+                    return
+                last = exc.reason if isinstance(exc, OkxTransportError) else f"{exc.code} {exc}"
                 try:
                     rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoId": br["algoId"]})
                     if not rows or str(rows[0].get("state")) not in ("live", "pause"):

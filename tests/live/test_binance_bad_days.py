@@ -463,6 +463,32 @@ def test_exit_expired_with_the_position_closed_is_not_a_lost_exit():
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("code,status", [(-1007, 408), (-1006, 500)])
+def test_cancel_of_the_other_exit_with_an_unknown_outcome_is_sent_again_until_the_venue_holds_it_no_more(code, status):
+    """The take-profit filled: the stop-loss is cancelled (``DELETE /fapi/v1/algoOrder``).  Answered with an unknown
+    outcome ("Error Codes" -1007 / -1006, "General Info": HTTP 5xx "the execution status is UNKNOWN") and not done,
+    it was logged and forgotten: a reduce-only stop left working at the venue with the position flat (chaos
+    binance seed 2).  Now the exit is queried (``GET /fapi/v1/algoOrder``) and the cancel sent again until the
+    venue no longer holds it."""
+    async def main():
+        async with binance_day() as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "ex-6")
+            fb.unknown_outcome_next(1, path="/fapi/v1/algoOrder", method="DELETE", code=code, status=status,
+                                    created=False)
+            await fb.trade("ETHUSDT", 2500.0)
+            await fb.trade("ETHUSDT", 2500.5)
+            await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+            await rec.wait(lambda: not _open_exits(fb))
+            assert fb.venue.positions["ETHUSDT"].size == 0
+            assert len(fb.requests_to("/fapi/v1/algoOrder", "DELETE")) == 2
+            assert fb.requests_to("/fapi/v1/algoOrder", "GET")  # (asked before sending again)
+            assert not rec.protection  # (our own cancel: not a lost exit)
+            await binance_invariants(fb, gw, rec)
+
+    run(main())
+
+
+@pytest.mark.integration
 def test_every_rest_request_of_the_gateway_goes_through_the_hosts_governor():
     """Rule: every REST caller (start's reconciliation, instruments, server time, listenKey, orders, queries,
     algo orders, positions, account, userTrades after a reconnect) is accounted by the one governor of the host."""
