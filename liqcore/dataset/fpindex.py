@@ -76,6 +76,7 @@ class Builder:
         self.rows = 0
         self.groups = 0
         self.parts: list = []
+        self.bad = False  # a row group mixing bulk rows with others, or two bulk kinds: no index is written
 
     def add(self, table, row_group_size: int) -> None:
         n = table.num_rows
@@ -100,13 +101,19 @@ class Builder:
                               self.rows)
             if got is not None:
                 self.parts.append(got)
+            elif bool(np.isin(kind[a:b], _BULK).any()):
+                self.bad = True
             self.groups += 1
             self.rows += b - a
 
-    def encode(self) -> bytes:
+    def encode(self) -> bytes | None:
         """The index as the footer keeps it: a JSON header line (its block size, the file's rows and row
-        groups), then base64 of the blocks (:data:`BLOCK_DTYPE`, little-endian)."""
+        groups), then base64 of the blocks (:data:`BLOCK_DTYPE`, little-endian); None when a row group holds bulk
+        rows of two kinds or with other rows (every group without blocks holds no trade and no quote)."""
         import orjson
+
+        if self.bad:
+            return None
 
         blocks = np.concatenate(self.parts) if self.parts else np.zeros(0, BLOCK_DTYPE)
         head = orjson.dumps({"block": BLOCK, "rows": self.rows, "groups": self.groups})

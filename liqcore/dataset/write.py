@@ -189,8 +189,9 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
         index = _clock_index(parts)
         if index is not None:
             w.add_key_value_metadata({CLOCK_KEY: index})
-        if fp is not None:
-            w.add_key_value_metadata({FP_KEY: fp.encode()})
+        fp_index = None if fp is None else fp.encode()
+        if fp_index is not None:
+            w.add_key_value_metadata({FP_KEY: fp_index})
 
 
 def _clock_index(parts: list) -> bytes | None:
