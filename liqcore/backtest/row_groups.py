@@ -206,6 +206,9 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     s = st[int(live[0])]
     g = clock.g
     near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
+    fine = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
+    if fine is not None:
+        g, near = fine, (fine["tr_max"] >= a) & (fine["tr_min"] < b) & (fine["kind"] == 7)
     grid = float(cell.par[int(live[0])]["grid"])
 
     def tk(x):

@@ -633,6 +633,7 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         return np.floor(x * grid + 0.5) if grid > 0.0 else x
 
     g = clock.g
+    fine = g if g.get("blocks") is None else g["blocks"]  # the first-passage blocks where the files index them
     side = int(s["side"])
     if int(s["status"]) == OPEN:
         if float(s["trail"]) > 0.0:
@@ -642,21 +643,22 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         sp = float(s["stop_price"])
         if side > 0:
             lvl = sp if sp > lvl else lvl
-            quiet = (g["p_min"] > lvl) & (tk(g["p_max"]) < tk(float(s["tp_price"])))
+            quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < tk(float(s["tp_price"])))
         else:
             lvl = sp if sp < lvl else lvl
-            quiet = (g["p_max"] < lvl) & (tk(g["p_min"]) > tk(float(s["tp_price"])))
+            quiet = (fine["p_max"] < lvl) & (tk(fine["p_min"]) > tk(float(s["tp_price"])))
     elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
         due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
         kl = tk(float(s["limit_price"]))
-        quiet = tk(g["p_min"]) > kl if side > 0 else tk(g["p_max"]) < kl
+        quiet = tk(fine["p_min"]) > kl if side > 0 else tk(fine["p_max"]) < kl
     else:
         return b
     k = int(np.searchsorted(fund_recv, b, "left"))
     end = min(due, stop, int(fund_recv[k]) if k < len(fund_recv) else stop)
+    # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
+    loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
+    to = min(end, int(fine["tr_min"][loud].min())) if loud.any() else end
     near = (g["tr_max"] >= b) & (g["tr_min"] < end)
-    loud = near & ~quiet
-    to = min(end, int(g["tr_min"][loud].min())) if loud.any() else end
     if to <= b or not np.any(near & (g["tr_min"] < to)):
         return b
     ids = np.flatnonzero(near & (g["tr_min"] < to))
