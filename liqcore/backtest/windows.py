@@ -410,7 +410,9 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
 
 
 def _same_rows(a: np.ndarray, b: np.ndarray) -> bool:
-    return all(np.array_equal(a[c], b[c]) for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))
+    """(A gap's price is NaN: the same row in both reads.)"""
+    return all(np.array_equal(a[c], b[c], equal_nan=a[c].dtype.kind == "f")
+               for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))
 
 
 def _cheapest_trade(rd: _Reader, lo: int, hi: int):

@@ -65,6 +65,9 @@ def _partitioning():
     return ds.HivePartitioning.discover(infer_dictionary=True)
 
 
+_FORMATS: dict = {}  # format file path -> (its size, modification time and inode, its bytes)
+
+
 def read_format(path) -> dict | None:
     """The dataset's format file (:data:`FORMAT_FILE`) as a dict, or None (a dataset written before
     format 2, or none yet)."""
@@ -76,8 +79,18 @@ def read_format(path) -> dict | None:
         if storage.is_url(path):
             url = storage.join(path, FORMAT_FILE)
             return orjson.loads(storage.read_bytes(url)) if storage.isfile(url) else None
-        f = Path(path) / FORMAT_FILE
-        return orjson.loads(f.read_bytes()) if f.is_file() else None
+        f = os.path.join(str(path), FORMAT_FILE)
+        try:
+            st = os.stat(f)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        key = (st.st_size, st.st_mtime_ns, st.st_ino)
+        hit = _FORMATS.get(f)
+        if hit is None or hit[0] != key:  # (a window read asks it hundreds of times: its bytes kept while they stay)
+            if len(_FORMATS) > 10_000:
+                _FORMATS.clear()
+            hit = _FORMATS[f] = (key, Path(f).read_bytes())
+        return orjson.loads(hit[1])  # (each caller its own dict)
     except orjson.JSONDecodeError:
         raise ValueError(f"dataset: {storage.display(path) if storage.is_url(path) else path}/{FORMAT_FILE} "
                          "is not valid JSON") from None
