@@ -73,6 +73,16 @@ def _warm_child(ds: str, warm_end: str) -> None:
                                      "read": d["summary"].get("read")}), flush=True)
 
 
+def _ask(proc) -> dict:
+    """One whole-span run of a warm process (:func:`_warm_child`), its figures."""
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    line = proc.stdout.readline()
+    if not line.startswith("BENCH "):
+        raise SystemExit("bench: a warm process ended early")
+    return json.loads(line[6:])
+
+
 def _profile(ds: str, warm_end: str, out: str, top: int) -> None:
     import cProfile
     import pstats
@@ -107,6 +117,8 @@ def main(argv=None) -> int:
                     "and summary")
     ap.add_argument("--profile", metavar="OUT", help="cProfile one warm run (top lines into OUT) and stop")
     ap.add_argument("--top", type=int, default=40, help="profile lines (default 40)")
+    ap.add_argument("--base", metavar="DIR", help="a source tree of the code before (its compiled extensions "
+                    "built): its warm process too, alternated with this one's, on the same dataset")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -128,7 +140,12 @@ def main(argv=None) -> int:
           f"{load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs", flush=True)
     warm = subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
-    fig = {"warm": [], "fresh": [], "floor": [], "load": [list(load0)]}
+    base = None
+    if a.base:  # the code before, in its own warm process (its tree first on the path)
+        env = {**os.environ, "PYTHONPATH": a.base, "PYTHONDONTWRITEBYTECODE": "1"}
+        base = subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, env=env)
+    fig = {"warm": [], "fresh": [], "floor": [], "base": [], "load": [list(load0)]}
     fresh_cmd = [py, "-m", "liqcore", "backtest", a.ds, "--fill", "queue", "--json", "--no-progress"]
     default_out = None
     try:
@@ -137,12 +154,12 @@ def main(argv=None) -> int:
             fr = measured(fresh_cmd)
             default_out = json.loads(fr.pop("_stdout"))
             fr["trades"] = len(default_out["trades"])
-            warm.stdin.write("go\n")
-            warm.stdin.flush()
-            line = warm.stdout.readline()
-            if not line.startswith("BENCH "):
-                raise SystemExit("bench: the warm process ended early")
-            w = json.loads(line[6:])
+            w = _ask(warm)
+            if base is not None:
+                b = _ask(base)
+                fig["base"].append(b)
+                print(f"round {r + 1}: before (--base) warm {b['cpu_s']:.2f} s CPU ({b['wall_s']:.2f} s wall, "
+                      f"{b['trades']} trades)", flush=True)
             fl.pop("_stdout", None)
             fig["floor"].append(fl)
             fig["fresh"].append(fr)
@@ -154,8 +171,10 @@ def main(argv=None) -> int:
                   f"({fl['cpu_s']:.2f} s CPU, peak {fl['peak_gib']:.2f} GiB); fresh / floor "
                   f"{fr['wall_s'] / fl['wall_s']:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
-        warm.stdin.close()
-        warm.wait(timeout=600)
+        for p in (warm, base):
+            if p is not None:
+                p.stdin.close()
+                p.wait(timeout=600)
     med = {k: float(np.median([x[f] for x in fig[k]])) for k, f in (("warm", "cpu_s"), ("fresh", "wall_s"),
                                                                      ("floor", "wall_s"))}
     ratio = float(np.median([fr["wall_s"] / fl["wall_s"] for fr, fl in zip(fig["fresh"], fig["floor"])]))
@@ -164,6 +183,12 @@ def main(argv=None) -> int:
           f"fresh / pyarrow streaming {ratio:.2f}x wall (bar <= 0.25x: {'met' if ratio <= 0.25 else 'NOT met'}); "
           f"a year of 15 streams: {year:,.0f} CPU-s, about {year / 2:,.0f} s on 2 cores", flush=True)
     fig.update(median=med, fresh_over_floor=ratio, year_cpu_s=year)
+    if fig["base"]:
+        b_med = float(np.median([x["cpu_s"] for x in fig["base"]]))
+        same = all(x["trades"] == w["trades"] for x, w in zip(fig["base"], fig["warm"]))
+        print(f"before (--base): warm {b_med:.2f} s CPU (median); now / before {med['warm'] / b_med:.2f}x; "
+              f"same trade count: {same}", flush=True)
+        fig["median"]["base"] = b_med
     if a.check:
         full = measured(fresh_cmd + ["--read", "all"])
         ref = json.loads(full.pop("_stdout"))
