@@ -133,10 +133,27 @@ def _bulk_groups(path, sel) -> dict:
     out["has_quotes"] = cat("has_quotes", bool)
     # the blocks of the first-passage indexes (``group``: the group's place in ``where``); None when a file of
     # the selection has none (the quiet spans are then proven at the grain of row groups alone)
-    out["blocks"] = (np.concatenate(blk) if blk else None) if len(blk) == len(files) else None
+    b = (np.concatenate(blk) if blk else None) if len(blk) == len(files) else None
+    if b is not None:  # in receive-time order of their first rows, with the widest block's span: a span's
+        b = b[np.argsort(b["tr_min"], kind="stable")]  # blocks found by two binary searches (:func:`blocks_in`)
+        out["blocks_span"] = int((b["tr_max"] - b["tr_min"]).max(initial=0))
+    out["blocks"] = b
     out["where"] = where
     out["files"] = _file_spans(files, len(where))
     return out
+
+
+def blocks_in(g: dict, a: int, b: int):
+    """The first-passage blocks of ``g`` (:func:`_bulk_groups`) that can hold rows received in [a, b) (their
+    receive-time ranges meet it), or None when the selection's files are not all indexed."""
+    blk = g.get("blocks")
+    if blk is None:
+        return None
+    tr = blk["tr_min"]
+    i0 = int(np.searchsorted(tr, a - g["blocks_span"], "left"))
+    i1 = int(np.searchsorted(tr, b, "left"))
+    got = blk[i0:i1]
+    return got[got["tr_max"] >= a]
 
 
 def _from_index(md, ft):
@@ -206,9 +223,9 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     s = st[int(live[0])]
     g = clock.g
     near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
-    fine = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
+    fine = blocks_in(g, a, b)  # the first-passage blocks where the files index them: finer ranges than the groups'
     if fine is not None:
-        g, near = fine, (fine["tr_max"] >= a) & (fine["tr_min"] < b) & (fine["kind"] == 7)
+        g, near = fine, fine["kind"] == 7
     grid = float(cell.par[int(live[0])]["grid"])
 
     def tk(x):

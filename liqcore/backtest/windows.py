@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups, _quotes_quiet
+from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups, _quotes_quiet, blocks_in
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 from liqcore.dataset.clock import NONE as CLOCK_NONE
 
@@ -635,7 +635,10 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         return np.floor(x * grid + 0.5) if grid > 0.0 else x
 
     g = clock.g
-    fine = g if g.get("blocks") is None else g["blocks"]  # the first-passage blocks where the files index them
+    k = int(np.searchsorted(fund_recv, b, "left"))
+    end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
+    fine = blocks_in(g, b, end)  # the first-passage blocks where the files index them (else the groups)
+    fine = g if fine is None else fine
     side = int(s["side"])
     if int(s["status"]) == OPEN:
         if float(s["trail"]) > 0.0:
@@ -655,8 +658,7 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         quiet = tk(fine["p_min"]) > kl if side > 0 else tk(fine["p_max"]) < kl
     else:
         return b
-    k = int(np.searchsorted(fund_recv, b, "left"))
-    end = min(due, stop, int(fund_recv[k]) if k < len(fund_recv) else stop)
+    end = min(due, end)
     # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
     loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
     to = min(end, int(fine["tr_min"][loud].min())) if loud.any() else end
