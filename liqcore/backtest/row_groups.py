@@ -65,26 +65,34 @@ def _bulk_groups(path, sel) -> dict:
         for f in parquet_files(os.path.join(str(path), name)):
             ft = footer(f)
             mark = marks.get(f"{name}/{os.path.basename(f)}")
-            md = pq.read_metadata(f)
             if not (ft.checked and isinstance(mark, dict) and verify_groups(f, ft, mark, [])):
-                if md.num_rows:
+                if int(ft.rows.sum()):
                     raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
                 continue
-            if stat_key(f) != ft.key:  # the statistics read are the verified footer's
-                raise NotStreamable(f"{f} changed while it was read")
-            names = [md.schema.column(j).path for j in range(md.num_columns)]
+            box: list = []
+
+            def meta(f=f, ft=ft, box=box):  # the verified footer's metadata, read once and only if needed
+                if not box:
+                    box.append(pq.read_metadata(f))
+                    if stat_key(f) != ft.key:  # the statistics read are the verified footer's
+                        raise NotStreamable(f"{f} changed while it was read")
+                return box[0]
+
             # the file's clock index, from the verified footer (None: none written; its rows are decoded)
-            files.append((len(where), clock_index.decode((md.metadata or {}).get(clock_index.KEY, b"")) if
-                          clock_index.KEY in (md.metadata or {}) else None))
-            fast = _from_index(md, ft) if FIRST_PASSAGE else None
+            files.append((len(where), _kept(("clock", f, ft.key), lambda: clock_index.decode(
+                (meta().metadata or {}).get(clock_index.KEY, b"")) if clock_index.KEY in (meta().metadata or {})
+                else None)))
+            fast = _kept(("fp", f, ft.key), lambda: _from_index(meta(), ft)) if FIRST_PASSAGE else None
             if fast is not None:  # the file's first-passage index: every bulk group's ranges at once
-                grp, blocks = fast
+                grp, blocks = fast[0], fast[1].copy()
                 blocks["group"] += len(where)  # (the groups' places in ``where``)
                 blk.append(blocks)
                 for c in cols:
                     cols[c].append(grp[c])
                 where.extend((f, int(rid), int(n), ft, mark) for rid, n in zip(grp["rid"], grp["n"]))
                 continue
+            md = meta()
+            names = [md.schema.column(j).path for j in range(md.num_columns)]
             slow = {c: [] for c in cols}  # (this file's groups from their Parquet statistics)
             for rid in range(md.num_row_groups):
                 rg = md.row_group(rid)
@@ -141,6 +149,19 @@ def _bulk_groups(path, sel) -> dict:
     out["where"] = where
     out["files"] = _file_spans(files, len(where))
     return out
+
+
+_KEPT: dict = {}  # (what, file path, its footer's stat key) -> what was read of that footer
+
+
+def _kept(key, make):
+    """``make()``, kept per process under ``key`` (which holds the file's footer key: a file changed since is
+    another key): a warm process's runs do not parse a footer again for the indexes it carries."""
+    if key not in _KEPT:
+        if len(_KEPT) > 192:  # (a few hundred files' indexes: a few hundred MB at most)
+            _KEPT.clear()
+        _KEPT[key] = make()
+    return _KEPT[key]
 
 
 def blocks_in(g: dict, a: int, b: int):
