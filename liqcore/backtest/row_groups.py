@@ -182,7 +182,8 @@ def _from_index(md, ft):
     statistics :func:`_bulk_groups` takes of each (the blocks' ranges merged per group: the groups' own, the index
     proven against the footer's time ranges), and its blocks -> ``(groups, blocks)``; None without a usable index
     (then every group's Parquet statistics are read, as before it): none written, not this footer's, a group with
-    a price or size range that is not a number, a group without blocks whose kind statistics allow only bulk kinds."""
+    a price or size range that is not a number, a group without blocks whose kind statistics say it holds trades
+    or quotes alone (a group without blocks holds neither: the writer writes no index otherwise)."""
     from liqcore.dataset import fpindex
 
     raw = (md.metadata or {}).get(fpindex.KEY)
@@ -191,8 +192,9 @@ def _from_index(md, ft):
         return None
     ug, at = np.unique(b["group"], return_index=True)
     rest = np.setdiff1d(np.arange(len(ft.rows)), ug)
-    if np.any((ft.kd[rest, 0] >= 2) & (ft.kd[rest, 1] <= 7) & (ft.rows[rest] > 0)):
-        return None  # (a group of kinds 2-7 alone but no blocks: let the statistics say what it holds)
+    only_bulk = (ft.kd[rest, 0] == ft.kd[rest, 1]) & np.isin(ft.kd[rest, 0], (2, 7))
+    if np.any(only_bulk & (ft.rows[rest] > 0)):
+        return None  # (a group of trades or quotes alone, by its statistics, but no blocks: not this file's index)
     grp = {"rid": ug, "n": ft.rows[ug]}
     for c, f in (("te_min", np.minimum), ("te_max", np.maximum), ("tr_min", np.minimum), ("tr_max", np.maximum),
                  ("p_min", np.fmin), ("p_max", np.fmax), ("q_max", np.fmax)):
