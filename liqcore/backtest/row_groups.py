@@ -14,6 +14,8 @@ from liqcore.backtest.stream import NotStreamable
 
 #: the detector's clock: row groups decoded ahead in one call (two time columns: 16 MB at 32 x 16,384 rows)
 _PREFETCH = 32
+#: read the files' first-passage indexes (off: every group's Parquet statistics and no blocks, as before them)
+FIRST_PASSAGE = True
 _BID, _ASK = 3, 4  # Side.BUY: a QUOTE row of the best bid; any other side: the best ask (the simulator's)
 
 
@@ -56,23 +58,42 @@ def _bulk_groups(path, sel) -> dict:
                             "has_quotes")}
     where = []
     files = []  # (the file's first entry in ``where``, its clock index)
+    blk = []  # the files' first-passage blocks
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
     for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
         name = f"venue={v}/symbol={s}/date={d}"
         for f in parquet_files(os.path.join(str(path), name)):
             ft = footer(f)
             mark = marks.get(f"{name}/{os.path.basename(f)}")
-            md = pq.read_metadata(f)
             if not (ft.checked and isinstance(mark, dict) and verify_groups(f, ft, mark, [])):
-                if md.num_rows:
+                if int(ft.rows.sum()):
                     raise NotStreamable(f"{f} has no verified checked mark (its rows are judged on reading)")
                 continue
-            if stat_key(f) != ft.key:  # the statistics read are the verified footer's
-                raise NotStreamable(f"{f} changed while it was read")
-            names = [md.schema.column(j).path for j in range(md.num_columns)]
+            box: list = []
+
+            def meta(f=f, ft=ft, box=box):  # the verified footer's metadata, read once and only if needed
+                if not box:
+                    box.append(pq.read_metadata(f))
+                    if stat_key(f) != ft.key:  # the statistics read are the verified footer's
+                        raise NotStreamable(f"{f} changed while it was read")
+                return box[0]
+
             # the file's clock index, from the verified footer (None: none written; its rows are decoded)
-            files.append((len(where), clock_index.decode((md.metadata or {}).get(clock_index.KEY, b"")) if
-                          clock_index.KEY in (md.metadata or {}) else None))
+            files.append((len(where), _kept(("clock", f, ft.key), lambda: clock_index.decode(
+                (meta().metadata or {}).get(clock_index.KEY, b"")) if clock_index.KEY in (meta().metadata or {})
+                else None)))
+            fast = _kept(("fp", f, ft.key), lambda: _from_index(meta(), ft)) if FIRST_PASSAGE else None
+            if fast is not None:  # the file's first-passage index: every bulk group's ranges at once
+                grp, blocks = fast[0], fast[1].copy()
+                blocks["group"] += len(where)  # (the groups' places in ``where``)
+                blk.append(blocks)
+                for c in cols:
+                    cols[c].append(grp[c])
+                where.extend((f, int(rid), int(n), ft, mark) for rid, n in zip(grp["rid"], grp["n"]))
+                continue
+            md = meta()
+            names = [md.schema.column(j).path for j in range(md.num_columns)]
+            slow = {c: [] for c in cols}  # (this file's groups from their Parquet statistics)
             for rid in range(md.num_row_groups):
                 rg = md.row_group(rid)
                 st = {}
@@ -90,10 +111,10 @@ def _bulk_groups(path, sel) -> dict:
                     continue  # a group of the rare section: its rows are read whole
                 if st["ts_recv_ns"][0] < 946_684_800_000_000_000:  # rows without a receive time
                     raise NotStreamable("bulk rows without a recorded receive time")
-                cols["te_min"].append(st["ts_event_ns"][0])
-                cols["te_max"].append(st["ts_event_ns"][1])
-                cols["tr_min"].append(st["ts_recv_ns"][0])
-                cols["tr_max"].append(st["ts_recv_ns"][1])
+                slow["te_min"].append(st["ts_event_ns"][0])
+                slow["te_max"].append(st["ts_event_ns"][1])
+                slow["tr_min"].append(st["ts_recv_ns"][0])
+                slow["tr_max"].append(st["ts_recv_ns"][1])
                 p_lo, p_hi, q_hi = st["price"][0], st["price"][1], st["qty"][1]
                 for c in ("ask_price", "ask_qty"):  # format 3: a quote row carries its ask too
                     x = rg.column(names.index(c)).statistics if c in names else None
@@ -102,19 +123,92 @@ def _bulk_groups(path, sel) -> dict:
                             p_lo, p_hi = min(p_lo, x.min), max(p_hi, x.max)
                         else:
                             q_hi = max(q_hi, x.max)
-                cols["p_min"].append(p_lo)
-                cols["p_max"].append(p_hi)
-                cols["q_max"].append(q_hi)
-                cols["has_trades"].append(2 in kinds)
-                cols["has_quotes"].append(7 in kinds)
+                slow["p_min"].append(p_lo)
+                slow["p_max"].append(p_hi)
+                slow["q_max"].append(q_hi)
+                slow["has_trades"].append(2 in kinds)
+                slow["has_quotes"].append(7 in kinds)
                 where.append((f, rid, rg.num_rows, ft, mark))
-    out = {k: np.asarray(v, dtype=np.int64) for k, v in cols.items() if k.startswith("t")}
-    out.update({k: np.asarray(cols[k], dtype=np.float64) for k in ("p_min", "p_max", "q_max")})
-    out["has_trades"] = np.asarray(cols["has_trades"], dtype=bool)
-    out["has_quotes"] = np.asarray(cols["has_quotes"], dtype=bool)
+            for c in cols:
+                cols[c].append(slow[c])
+
+    def cat(k, dtype):  # (each file's part in its own type: receive times are not rounded through floats)
+        return np.concatenate([np.asarray(x, dtype) for x in cols[k]]) if cols[k] else np.zeros(0, dtype)
+
+    out = {k: cat(k, np.int64) for k in cols if k.startswith("t")}
+    out.update({k: cat(k, np.float64) for k in ("p_min", "p_max", "q_max")})
+    out["has_trades"] = cat("has_trades", bool)
+    out["has_quotes"] = cat("has_quotes", bool)
+    # the blocks of the first-passage indexes (``group``: the group's place in ``where``); None when a file of
+    # the selection has none (the quiet spans are then proven at the grain of row groups alone)
+    b = (np.concatenate(blk) if blk else None) if len(blk) == len(files) else None
+    if b is not None:  # in receive-time order of their first rows, with the widest block's span: a span's
+        b = b[np.argsort(b["tr_min"], kind="stable")]  # blocks found by two binary searches (:func:`blocks_in`)
+        out["blocks_span"] = int((b["tr_max"] - b["tr_min"]).max(initial=0))
+    out["blocks"] = b
     out["where"] = where
     out["files"] = _file_spans(files, len(where))
     return out
+
+
+_KEPT: dict = {}  # (what, file path, its footer's stat key) -> what was read of that footer
+
+
+def _kept(key, make):
+    """``make()``, kept per process under ``key`` (which holds the file's footer key: a file changed since is
+    another key): a warm process's runs do not parse a footer again for the indexes it carries."""
+    if key not in _KEPT:
+        if len(_KEPT) > 192:  # (a few hundred files' indexes: a few hundred MB at most)
+            _KEPT.clear()
+        _KEPT[key] = make()
+    return _KEPT[key]
+
+
+def blocks_in(g: dict, a: int, b: int):
+    """The first-passage blocks of ``g`` (:func:`_bulk_groups`) that can hold rows received in [a, b) (their
+    receive-time ranges meet it), or None when the selection's files are not all indexed."""
+    blk = g.get("blocks")
+    if blk is None:
+        return None
+    tr = blk["tr_min"]
+    i0 = int(np.searchsorted(tr, a - g["blocks_span"], "left"))
+    i1 = int(np.searchsorted(tr, b, "left"))
+    got = blk[i0:i1]
+    return got[got["tr_max"] >= a]
+
+
+def _from_index(md, ft):
+    """A verified file's bulk row groups from its first-passage index (:mod:`liqcore.dataset.fpindex`), the
+    statistics :func:`_bulk_groups` takes of each (the blocks' ranges merged per group: the groups' own, the index
+    proven against the footer's time ranges), and its blocks -> ``(groups, blocks)``; None without a usable index
+    (then every group's Parquet statistics are read, as before it): none written, not this footer's, a group with
+    a price or size range that is not a number, a group without blocks whose kind statistics say it holds trades
+    or quotes alone (a group without blocks holds neither: the writer writes no index otherwise)."""
+    from liqcore.dataset import fpindex
+
+    raw = (md.metadata or {}).get(fpindex.KEY)
+    b = None if raw is None else fpindex.decode(raw, ft.rows, ft.ev, ft.rv)
+    if b is None:
+        return None
+    ug, at = np.unique(b["group"], return_index=True)
+    rest = np.setdiff1d(np.arange(len(ft.rows)), ug)
+    only_bulk = (ft.kd[rest, 0] == ft.kd[rest, 1]) & np.isin(ft.kd[rest, 0], (2, 7))
+    if np.any(only_bulk & (ft.rows[rest] > 0)):
+        return None  # (a group of trades or quotes alone, by its statistics, but no blocks: not this file's index)
+    grp = {"rid": ug, "n": ft.rows[ug]}
+    for c, f in (("te_min", np.minimum), ("te_max", np.maximum), ("tr_min", np.minimum), ("tr_max", np.maximum),
+                 ("p_min", np.fmin), ("p_max", np.fmax), ("q_max", np.fmax)):
+        grp[c] = f.reduceat(b[c], at) if len(b) else b[c][:0]
+    if not (np.all(np.isfinite(grp["p_min"])) and np.all(np.isfinite(grp["p_max"]))
+            and np.all(np.isfinite(grp["q_max"]))):
+        return None
+    if len(grp["tr_min"]) and int(grp["tr_min"].min()) < 946_684_800_000_000_000:
+        return None  # (rows without a receive time: the statistics path says so)
+    k = b["kind"][at]
+    grp["has_trades"], grp["has_quotes"] = k == 2, k == 7
+    blocks = b.copy()
+    blocks["group"] = np.searchsorted(ug, b["group"])
+    return grp, blocks
 
 
 def _file_spans(files: list, n: int) -> list:
@@ -152,6 +246,9 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     s = st[int(live[0])]
     g = clock.g
     near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
+    fine = blocks_in(g, a, b)  # the first-passage blocks where the files index them: finer ranges than the groups'
+    if fine is not None:
+        g, near = fine, fine["kind"] == 7
     grid = float(cell.par[int(live[0])]["grid"])
 
     def tk(x):
@@ -286,18 +383,24 @@ class _ClockRows:
         can = (f_te[None, :] > np.asarray(r_te)[:, None]) & (f_tr[None, :] < np.asarray(r_tr)[:, None])
         ncan = can.sum(axis=1)
         done[ncan == 0] = True
-        for k in np.flatnonzero(ncan == 1):
-            index = files[int(np.flatnonzero(can[k])[0])][2]
+        one = np.flatnonzero(ncan == 1)
+        which = np.argmax(can[one], axis=1)  # (the one file each of them can be set by)
+        for fi in np.unique(which):
+            index = files[int(fi)][2]
             if index is None or not len(index):
                 continue
-            hit = np.flatnonzero((index[:, 0] == r_te[k]) & (index[:, 1] == r_tr[k]))
-            if not len(hit):
-                continue
-            te, tr = int(index[hit[0], 2]), int(index[hit[0], 3])
-            if te == NONE:
-                done[k] = True
-            elif bool(self._kept(np.array([te]), np.array([tr]))[0]):
-                done[k], w_te[k], w_tr[k] = True, te, tr
+            first: dict = {}  # (event time, receive time) -> the index's first row of it
+            for j, key in enumerate(zip(index[:, 0].tolist(), index[:, 1].tolist())):
+                first.setdefault(key, j)
+            ks = one[which == fi]
+            hit = np.array([first.get(key, -1) for key in zip(np.asarray(r_te)[ks].tolist(),
+                                                               np.asarray(r_tr)[ks].tolist())], np.int64)
+            ks, hit = ks[hit >= 0], hit[hit >= 0]
+            te, tr = index[hit, 2], index[hit, 3]
+            none = te == NONE
+            done[ks[none]] = True
+            kept = ~none & self._kept(te, tr)
+            done[ks[kept]], w_te[ks[kept]], w_tr[ks[kept]] = True, te[kept], tr[kept]
         self.indexed = int(done.sum())
         return done, w_te, w_tr
 

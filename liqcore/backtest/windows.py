@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups, _quotes_quiet
+from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups, _quotes_quiet, blocks_in
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 from liqcore.dataset.clock import NONE as CLOCK_NONE
 
@@ -410,7 +410,9 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
 
 
 def _same_rows(a: np.ndarray, b: np.ndarray) -> bool:
-    return all(np.array_equal(a[c], b[c]) for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))
+    """(A gap's price is NaN: the same row in both reads.)"""
+    return all(np.array_equal(a[c], b[c], equal_nan=a[c].dtype.kind == "f")
+               for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))
 
 
 def _cheapest_trade(rd: _Reader, lo: int, hi: int):
@@ -633,6 +635,10 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         return np.floor(x * grid + 0.5) if grid > 0.0 else x
 
     g = clock.g
+    k = int(np.searchsorted(fund_recv, b, "left"))
+    end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
+    fine = blocks_in(g, b, end)  # the first-passage blocks where the files index them (else the groups)
+    fine = g if fine is None else fine
     side = int(s["side"])
     if int(s["status"]) == OPEN:
         if float(s["trail"]) > 0.0:
@@ -642,21 +648,21 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         sp = float(s["stop_price"])
         if side > 0:
             lvl = sp if sp > lvl else lvl
-            quiet = (g["p_min"] > lvl) & (tk(g["p_max"]) < tk(float(s["tp_price"])))
+            quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < tk(float(s["tp_price"])))
         else:
             lvl = sp if sp < lvl else lvl
-            quiet = (g["p_max"] < lvl) & (tk(g["p_min"]) > tk(float(s["tp_price"])))
+            quiet = (fine["p_max"] < lvl) & (tk(fine["p_min"]) > tk(float(s["tp_price"])))
     elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
         due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
         kl = tk(float(s["limit_price"]))
-        quiet = tk(g["p_min"]) > kl if side > 0 else tk(g["p_max"]) < kl
+        quiet = tk(fine["p_min"]) > kl if side > 0 else tk(fine["p_max"]) < kl
     else:
         return b
-    k = int(np.searchsorted(fund_recv, b, "left"))
-    end = min(due, stop, int(fund_recv[k]) if k < len(fund_recv) else stop)
+    end = min(due, end)
+    # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
+    loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
+    to = min(end, int(fine["tr_min"][loud].min())) if loud.any() else end
     near = (g["tr_max"] >= b) & (g["tr_min"] < end)
-    loud = near & ~quiet
-    to = min(end, int(g["tr_min"][loud].min())) if loud.any() else end
     if to <= b or not np.any(near & (g["tr_min"] < to)):
         return b
     ids = np.flatnonzero(near & (g["tr_min"] < to))

@@ -65,6 +65,9 @@ def _partitioning():
     return ds.HivePartitioning.discover(infer_dictionary=True)
 
 
+_FORMATS: dict = {}  # format file path -> (its size, modification time and inode, its bytes)
+
+
 def read_format(path) -> dict | None:
     """The dataset's format file (:data:`FORMAT_FILE`) as a dict, or None (a dataset written before
     format 2, or none yet)."""
@@ -76,8 +79,18 @@ def read_format(path) -> dict | None:
         if storage.is_url(path):
             url = storage.join(path, FORMAT_FILE)
             return orjson.loads(storage.read_bytes(url)) if storage.isfile(url) else None
-        f = Path(path) / FORMAT_FILE
-        return orjson.loads(f.read_bytes()) if f.is_file() else None
+        f = os.path.join(str(path), FORMAT_FILE)
+        try:
+            st = os.stat(f)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        key = (st.st_size, st.st_mtime_ns, st.st_ino)
+        hit = _FORMATS.get(f)
+        if hit is None or hit[0] != key:  # (a window read asks it hundreds of times: its bytes kept while they stay)
+            if len(_FORMATS) > 10_000:
+                _FORMATS.clear()
+            hit = _FORMATS[f] = (key, Path(f).read_bytes())
+        return orjson.loads(hit[1])  # (each caller its own dict)
     except orjson.JSONDecodeError:
         raise ValueError(f"dataset: {storage.display(path) if storage.is_url(path) else path}/{FORMAT_FILE} "
                          "is not valid JSON") from None
@@ -504,9 +517,30 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
     for p in parts:
         flt = p if flt is None else flt & p
     _ = pa
-    metas = [f.metadata for f in dset.get_fragments(filter=flt)]
-    n = sum(m.num_rows for m in metas)
-    return (n, sum(m.num_row_groups for m in metas)) if groups else n
+    counts = [_counts(f) for f in dset.get_fragments(filter=flt)]
+    n = sum(c[0] for c in counts)
+    return (n, sum(c[1] for c in counts)) if groups else n
+
+
+_COUNTS: dict = {}  # local file path -> (its size, modification time and inode, (rows, row groups))
+
+
+def _counts(frag) -> tuple:
+    """A fragment's (rows, row groups) from its footer, kept per process while a local file's stat stays (a
+    window read asks every run; a footer carrying a first-passage index is worth not parsing again)."""
+    try:
+        s = os.stat(frag.path)
+    except (OSError, TypeError, ValueError):  # (not a local file: its footer, each time)
+        m = frag.metadata
+        return m.num_rows, m.num_row_groups
+    key = (s.st_size, s.st_mtime_ns, s.st_ino)
+    hit = _COUNTS.get(frag.path)
+    if hit is None or hit[0] != key:
+        if len(_COUNTS) > 100_000:
+            _COUNTS.clear()
+        m = frag.metadata
+        hit = _COUNTS[frag.path] = (key, (m.num_rows, m.num_row_groups))
+    return hit[1]
 
 
 def trade_symbols(path, start_ns: int | None = None, end_ns: int | None = None) -> set[str] | None:

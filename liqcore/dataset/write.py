@@ -7,7 +7,7 @@ docs/maintainers/data.md, "The dataset's files"; converting and killed converts:
 
 Why one module: writing a partition is one transaction, each step reading the state the one before left
 (the rows' layout and their merge: ``rows.py``; the writer lock: ``lock.py``).  May import: numpy, pyarrow, ``types``, ``validate``, ``_atomic``,
-``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``read``, ``checked``.
+``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``read``, ``checked``, ``clock``, ``fpindex``.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import numpy as np
 from liqcore._atomic import replace_durably
 from liqcore.dataset.checked import ASK_COLS
 from liqcore.dataset.clock import KEY as CLOCK_KEY
+from liqcore.dataset.fpindex import KEY as FP_KEY, Builder as FirstPassage
 from liqcore.dataset.lock import LOCK, DatasetLocked, dataset_lock, remove_stale_temporaries  # noqa: F401
 from liqcore.dataset.read import FORMAT, MANIFEST, NS_PER_DAY
 from liqcore.dataset.rows import (_FILE_COLUMNS, _ROW_DTYPE, _equal_time_runs, _merge_rows, _merge_runs,  # noqa: F401
@@ -156,12 +157,16 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     # times (sorted, or nearly) and the trade ids (counting up) as deltas: a fifth less disk than plain
     # values (a day of 3 M trades and 6 M quotes: 153 -> 117 MB), decoded as fast
     enc = {c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS} if _WRITE_FORMAT >= 3 else None
+    fp = FirstPassage() if _WRITE_FORMAT >= 3 else None  # the first-passage index (its module: why)
     with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
                           column_encoding=enc) as w:
         for j, section in enumerate(parts):
             if j < 2:
                 for a in range(0, len(section), step):
-                    w.write_table(_file_table(section[a:a + step], *meta), row_group_size=ROW_GROUP_ROWS)
+                    t = _file_table(section[a:a + step], *meta)
+                    w.write_table(t, row_group_size=ROW_GROUP_ROWS)
+                    if fp is not None:
+                        fp.add(t, ROW_GROUP_ROWS)
                 continue
             carry = None  # compacted rows short of a whole row group, written with the next block
             a = 0
@@ -177,11 +182,16 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
                 whole = t.num_rows if b >= len(section) else t.num_rows // ROW_GROUP_ROWS * ROW_GROUP_ROWS
                 if whole:
                     w.write_table(t.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
+                    if fp is not None:
+                        fp.add(t.slice(0, whole), ROW_GROUP_ROWS)
                 carry = t.slice(whole) if whole < t.num_rows else None
                 a = b
         index = _clock_index(parts)
         if index is not None:
             w.add_key_value_metadata({CLOCK_KEY: index})
+        fp_index = None if fp is None else fp.encode()
+        if fp_index is not None:
+            w.add_key_value_metadata({FP_KEY: fp_index})
 
 
 def _clock_index(parts: list) -> bytes | None:

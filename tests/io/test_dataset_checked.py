@@ -403,12 +403,15 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
                               use_dictionary=["kind", "side", "flags"],
                               column_encoding={c: "DELTA_BINARY_PACKED" for c in DS._DELTA_COLUMNS}) as w:
             trades = pc.equal(table.column("kind"), pa.scalar(2, pa.int8()))
+            fp = DS.FirstPassage()  # the footer's first-passage index, of the row groups as written here
             for part in (table.filter(pc.invert(bulk)), table.filter(trades), quotes):
                 if part.num_rows:
                     w.write_table(part, row_group_size=groups)
+                    fp.add(part, groups)
             index = DS._clock_index(DS._by_section(rows))  # the footer's clock index (liquidations, gaps)
             if index is not None:
                 w.add_key_value_metadata({DS.CLOCK_KEY: index})
+            w.add_key_value_metadata({DS.FP_KEY: fp.encode()})
     assert (d / "new.parquet").read_bytes() == (d / "ref.parquet").read_bytes()
 
 

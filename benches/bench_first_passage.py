@@ -1,0 +1,212 @@
+"""The 30-day book backtest under the queue rule, as issue 71's bars measure it (item 5), in one run, alternated:
+
+* warm: ``liqcore.cli.main`` in one long-lived process (a warm-up on the first day with ``--end``, then the whole
+  span each round), stdout redirected to a text stream over a bytes buffer; its CPU seconds (bar <= 1.0 s);
+* fresh: ``python -m liqcore backtest DS --fill queue --json`` in a new process, wall, CPU and peak RSS;
+* the floor: pyarrow streaming every row of the dataset (``pyarrow.dataset(DS).to_batches()``) in a new process,
+  wall (bar: fresh <= 0.25 x it);
+
+then a year of fifteen such streams extrapolated from the warm CPU (x 365 / days x 15; on two cores: half).
+``--check``: the full replay (``--read all``) once, its trades and summary (less what a read says of itself)
+compared with the default read's.  ``--profile OUT``: cProfile of one warm run instead, its top lines in OUT.
+
+    python benches/bench_density.py --days 30 --quotes 6000000 --direct --dir D --keep --skip-backtest \\
+        --skip-sweep --skip-inprocess --skip-whole      # the dataset, once
+    python benches/bench_first_passage.py --ds D/ds --repeat 3 --check
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_density import measured, stream_floor  # noqa: E402
+
+GIB = 1 << 30
+#: summary fields that say how a read went (its rows, its feed-delay note over them), not what the backtest found
+_READ_FIELDS = ("read", "feed_latency_model", "feed_latency_model_of_rows_read")
+
+
+def _days(ds: str) -> list[str]:
+    return sorted({p.name.split("=", 1)[1] for p in Path(ds).rglob("date=*") if p.is_dir()})
+
+
+def _cli(args: list[str]) -> tuple[int, bytes]:
+    """``liqcore.cli.main(args)`` with stdout a text stream over a bytes buffer (the issue's interface)."""
+    from liqcore.cli import main
+
+    buf = io.BytesIO()
+    out = io.TextIOWrapper(buf, encoding="utf-8")
+    old = sys.stdout
+    sys.stdout = out
+    try:
+        rc = main(args)
+    finally:
+        out.flush()
+        sys.stdout = old
+    return rc, buf.getvalue()
+
+
+def _warm_child(ds: str, warm_end: str) -> None:
+    """The warm process: warms up, then one whole-span backtest per line read from stdin, a BENCH line each."""
+    import resource
+
+    args = ["backtest", ds, "--fill", "queue", "--json", "--no-progress"]
+    rc, _o = _cli(args + ["--end", warm_end])
+    if rc:
+        raise SystemExit(f"warm-up failed (exit {rc})")
+    for _line in sys.stdin:
+        c0, t0 = time.process_time(), time.perf_counter()
+        rc, out = _cli(args)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        if rc:
+            raise SystemExit(f"backtest failed (exit {rc})")
+        d = json.loads(out)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
+        print("BENCH " + json.dumps({"cpu_s": cpu, "wall_s": wall, "peak_gib": peak, "trades": len(d["trades"]),
+                                     "read": d["summary"].get("read")}), flush=True)
+
+
+def _ask(proc) -> dict:
+    """One whole-span run of a warm process (:func:`_warm_child`), its figures."""
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    line = proc.stdout.readline()
+    if not line.startswith("BENCH "):
+        raise SystemExit("bench: a warm process ended early")
+    return json.loads(line[6:])
+
+
+def _profile(ds: str, warm_end: str, out: str, top: int) -> None:
+    import cProfile
+    import pstats
+
+    args = ["backtest", ds, "--fill", "queue", "--json", "--no-progress"]
+    _cli(args + ["--end", warm_end])
+    c0 = time.process_time()
+    pr = cProfile.Profile()
+    pr.enable()
+    _cli(args)
+    pr.disable()
+    cpu = time.process_time() - c0
+    s = io.StringIO()
+    pstats.Stats(pr, stream=s).sort_stats("cumulative").print_stats(top)
+    Path(out).write_text(f"warm run: {cpu:.2f} s CPU (under cProfile), load {os.getloadavg()}\n" + s.getvalue())
+    print(f"profile: {cpu:.2f} s CPU under cProfile; top {top} lines in {out}")
+
+
+def _child_floor(ds: str) -> None:
+    print("BENCH " + json.dumps({"rows": stream_floor(ds)}))
+
+
+def _strip(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k not in _READ_FIELDS}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ds", required=True, help="the dataset (bench_density.py --days 30 --quotes 6000000 --direct)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of warm / fresh / floor, alternated (default 3)")
+    ap.add_argument("--check", action="store_true", help="also the full replay (--read all) once: the same trades "
+                    "and summary")
+    ap.add_argument("--profile", metavar="OUT", help="cProfile one warm run (top lines into OUT) and stop")
+    ap.add_argument("--top", type=int, default=40, help="profile lines (default 40)")
+    ap.add_argument("--base", metavar="DIR", help="a source tree of the code before (its compiled extensions "
+                    "built): its warm process too, alternated with this one's, on the same dataset")
+    ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        {"warm": lambda: _warm_child(a.ds, a.child[1]), "floor": lambda: _child_floor(a.ds)}[a.child[0]]()
+        return 0
+    days = _days(a.ds)
+    if not days:
+        raise SystemExit(f"bench: no date= partitions under {a.ds}")
+    import numpy as np
+
+    warm_end = str(np.datetime64(days[0], "D") + 1)
+    if a.profile:
+        _profile(a.ds, warm_end, a.profile, a.top)
+        return 0
+    py = sys.executable
+    load0 = os.getloadavg()
+    print(f"bench_first_passage: {a.ds}, {len(days)} day(s) {days[0]} .. {days[-1]}; load at start "
+          f"{load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs", flush=True)
+    warm = subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    base = None
+    if a.base:  # the code before, in its own warm process (its tree first on the path)
+        env = {**os.environ, "PYTHONPATH": a.base, "PYTHONDONTWRITEBYTECODE": "1"}
+        base = subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, env=env)
+    fig = {"warm": [], "fresh": [], "floor": [], "base": [], "load": [list(load0)]}
+    fresh_cmd = [py, "-m", "liqcore", "backtest", a.ds, "--fill", "queue", "--json", "--no-progress"]
+    default_out = None
+    try:
+        for r in range(a.repeat):
+            fl = measured([py, __file__, "--ds", a.ds, "--child", "floor", "x"])
+            fr = measured(fresh_cmd)
+            default_out = json.loads(fr.pop("_stdout"))
+            fr["trades"] = len(default_out["trades"])
+            w = _ask(warm)
+            if base is not None:
+                b = _ask(base)
+                fig["base"].append(b)
+                print(f"round {r + 1}: before (--base) warm {b['cpu_s']:.2f} s CPU ({b['wall_s']:.2f} s wall, "
+                      f"{b['trades']} trades)", flush=True)
+            fl.pop("_stdout", None)
+            fig["floor"].append(fl)
+            fig["fresh"].append(fr)
+            fig["warm"].append(w)
+            fig["load"].append(list(os.getloadavg()))
+            print(f"round {r + 1}: warm {w['cpu_s']:.2f} s CPU ({w['wall_s']:.2f} s wall, peak {w['peak_gib']:.2f} GiB, "
+                  f"{w['trades']} trades); fresh {fr['wall_s']:.2f} s wall ({fr['cpu_s']:.2f} s CPU, peak "
+                  f"{fr['peak_gib']:.2f} GiB); pyarrow streaming {fl['rows']:,} rows {fl['wall_s']:.2f} s wall "
+                  f"({fl['cpu_s']:.2f} s CPU, peak {fl['peak_gib']:.2f} GiB); fresh / floor "
+                  f"{fr['wall_s'] / fl['wall_s']:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
+    finally:
+        for p in (warm, base):
+            if p is not None:
+                p.stdin.close()
+                p.wait(timeout=600)
+    med = {k: float(np.median([x[f] for x in fig[k]])) for k, f in (("warm", "cpu_s"), ("fresh", "wall_s"),
+                                                                     ("floor", "wall_s"))}
+    ratio = float(np.median([fr["wall_s"] / fl["wall_s"] for fr, fl in zip(fig["fresh"], fig["floor"])]))
+    year = med["warm"] * 365 / len(days) * 15
+    print(f"median: warm {med['warm']:.2f} s CPU (bar <= 1.0 s: {'met' if med['warm'] <= 1.0 else 'NOT met'}); "
+          f"fresh / pyarrow streaming {ratio:.2f}x wall (bar <= 0.25x: {'met' if ratio <= 0.25 else 'NOT met'}); "
+          f"a year of 15 streams: {year:,.0f} CPU-s, about {year / 2:,.0f} s on 2 cores", flush=True)
+    fig.update(median=med, fresh_over_floor=ratio, year_cpu_s=year)
+    if fig["base"]:
+        b_med = float(np.median([x["cpu_s"] for x in fig["base"]]))
+        same = all(x["trades"] == w["trades"] for x, w in zip(fig["base"], fig["warm"]))
+        print(f"before (--base): warm {b_med:.2f} s CPU (median); now / before {med['warm'] / b_med:.2f}x; "
+              f"same trade count: {same}", flush=True)
+        fig["median"]["base"] = b_med
+    if a.check:
+        full = measured(fresh_cmd + ["--read", "all"])
+        ref = json.loads(full.pop("_stdout"))
+        same_trades = ref["trades"] == default_out["trades"]
+        same_summary = _strip(ref["summary"]) == _strip(default_out["summary"])
+        print(f"--read all: {full['wall_s']:.1f} s wall ({full['cpu_s']:.1f} s CPU, peak {full['peak_gib']:.2f} GiB), "
+              f"{len(ref['trades'])} trades; same trades: {same_trades}; same summary: {same_summary}", flush=True)
+        fig["read_all"] = {**full, "same_trades": same_trades, "same_summary": same_summary}
+        if not (same_trades and same_summary):
+            diff = sorted(k for k in set(_strip(ref["summary"])) | set(_strip(default_out["summary"]))
+                          if _strip(ref["summary"]).get(k) != _strip(default_out["summary"]).get(k))
+            raise SystemExit(f"bench: the default read differs from --read all (summary fields {diff})")
+    load1 = os.getloadavg()
+    print(f"load at end: {load1[0]:.1f} / {load1[1]:.1f} / {load1[2]:.1f} (1 / 5 / 15 min)")
+    if a.json:
+        Path(a.json).write_text(json.dumps(fig, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
