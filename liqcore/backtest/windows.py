@@ -132,7 +132,7 @@ def _dtype():
 
 
 def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
-                   equity: float = 1.0, shared: dict | None = None):
+                   equity: float = 1.0, shared: dict | None = None, feed_note: bool = True):
     """The backtest of dataset ``path`` reading liquidations first, then trades only in the signals'
     windows (module docstring): a dict of :class:`liqcore.backtest.run.BacktestResult`'s fields plus
     ``detector_counts``, ``n_events`` (events read), ``kinds``, ``rows_read`` (rows of the row groups
@@ -141,7 +141,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     ``rows_skipped`` (rows of the row groups passed over as quiet).  :class:`NotStreamable` when the
     strategy or parameters need everything.  ``shared``: a dict the caller keeps across replays of the same
     selection (a sweep's cells): what detection reads and finds depends on no offset, take-profit or
-    stop-loss, so it is made by the first replay and taken by the others (:func:`_shared`)."""
+    stop-loss, so it is made by the first replay and taken by the others (:func:`_shared`).  ``feed_note=False``: the
+    feed-latency note over the rows read (``latency["feed_rows_read"]``) is not made (None): a sweep's cells
+    print none, and its median and p99 over the rows of every step were a tenth of a cell's CPU."""
     from liqcore.backtest.chunked import _Delays
     from liqcore.backtest.stream import _Cell, _Chunk, _note, cheapest_trade
     from liqcore.codes import KIND_NAMES
@@ -226,8 +228,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
     min_trade = None
-    delays = _Delays()
-    delays.add(det_ev)
+    delays = _Delays() if feed_note else None
+    if delays is not None:
+        delays.add(det_ev)
     kinds = {int(k) for k in np.unique(det_ev["kind"])}
     n_events = len(det_ev)
     o = so = 0
@@ -291,14 +294,15 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
             r = rec[m].copy()
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
-            ch = _Chunk(w, o, so, book=book)
+            ch = _Chunk(w, o, so, book=book, cleaned=True)
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
             # (the prints: a bad one was neutralised by clean_prints; a gather of whole rows, not field by field)
             tr = take_records(w, np.flatnonzero((w["kind"] == int(Kind.TRADE)) if d else is_tr))
             if len(tr):
                 min_trade = cheapest_trade(tr, min_trade)
                 kinds.add(int(Kind.TRADE))
-            delays.add(tr)
+            if delays is not None:
+                delays.add(tr)
             n_events += len(tr)
             if book:
                 n_q = int(np.count_nonzero(is_q))  # (clean_prints leaves quotes as they are)
@@ -355,7 +359,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         depth_note=depth_note,
         latency={"order": order_latency_note(params, None),
-                 "feed_rows_read": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
+                 "feed_rows_read": None if delays is None else
+                 delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
