@@ -154,6 +154,7 @@ def test_kept_row_groups_give_the_cold_replay(tmp_path_factory, seed):
         warm = run(a_conf, share=True)
         assert any(k[1] == "detection" for k in shared)  # made by the first cell, taken by the second
         assert any(k[1] == "reads" and len(v) > 2 for k, v in shared.items())  # the reads kept for the next cells
+        assert any(k[1] == "steps" and len(v) > 2 for k, v in shared.items())  # what the steps found, kept too
         assert len(ck._RECENT) >= n_kept > 8  # the groups stayed
         assert warm.read["rows_read"] < cold.read["rows_read"]  # taken from memory, not decoded again
     assert len(cold.ledger) > 0
