@@ -591,13 +591,17 @@ class _GridGate:
 class _Chunk:
     """One chunk's events cleaned as :class:`liqcore.sweep.cells.Prepared` cleans a partition."""
 
-    def __init__(self, events, o: int, so: int, book: bool = False):
+    def __init__(self, events, o: int, so: int, book: bool = False, cleaned: bool = False):
         """``book``: the top of book (QUOTE rows) is replayed too (the queue rule), not only the
-        trade prints and funding."""
+        trade prints and funding; ``cleaned``: ``events`` are :func:`~liqcore.execution.events.clean_prints`'s
+        output already (the window read's steps: their bad prints counted there), not scanned again."""
         from liqcore.execution.events import clean_prints
         from liqcore.types import Kind, take_records
 
-        ev, self.dropped = clean_prints(np.ascontiguousarray(events))
+        if cleaned:
+            ev, self.dropped = np.ascontiguousarray(events), {}
+        else:
+            ev, self.dropped = clean_prints(np.ascontiguousarray(events))
         self.events, self.o, self.so = ev, o, so
         self.ts = np.ascontiguousarray(ev["ts_recv"])
         if book:  # most rows are the book's: the simulator reads the chunk as it is (it skips the other kinds)

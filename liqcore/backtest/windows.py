@@ -77,7 +77,10 @@ class _Reader:
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         """The rows of the selection with event times in [start_ns, end_ns) (and receive times in ``recv``) of
         ``kinds``, in receive order; with :attr:`memo`, a read made before is taken from it (the same rows: a
-        read is a function of its arguments and the files), a copy the caller owns."""
+        read is a function of its arguments and the files), the kept array itself, not a copy: no step writes
+        to the rows it reads (a bad print is neutralised in a copy, :func:`~liqcore.execution.events.clean_prints`;
+        tests/backtest/test_sweep_windowed.py checks the kept reads against fresh ones after a sweep's cells).
+        A copy of each read for each cell was a quarter of a 64-cell sweep's CPU."""
         if self.memo is None:
             return self._read(start_ns, end_ns, kinds, recv)
         key = (start_ns, end_ns, None if kinds is None else tuple(kinds), None if recv is None else tuple(recv))
@@ -87,7 +90,7 @@ class _Reader:
             if self.memo.get("bytes", 0) + got.nbytes <= READ_MEMO_BYTES:
                 self.memo[key] = got
                 self.memo["bytes"] = self.memo.get("bytes", 0) + got.nbytes
-        return got.copy()  # (a step may neutralise its bad prints in place)
+        return got
 
     def _read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore._libs.sections import sort_recv
@@ -129,7 +132,7 @@ def _dtype():
 
 
 def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
-                   equity: float = 1.0, shared: dict | None = None):
+                   equity: float = 1.0, shared: dict | None = None, feed_note: bool = True):
     """The backtest of dataset ``path`` reading liquidations first, then trades only in the signals'
     windows (module docstring): a dict of :class:`liqcore.backtest.run.BacktestResult`'s fields plus
     ``detector_counts``, ``n_events`` (events read), ``kinds``, ``rows_read`` (rows of the row groups
@@ -138,7 +141,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     ``rows_skipped`` (rows of the row groups passed over as quiet).  :class:`NotStreamable` when the
     strategy or parameters need everything.  ``shared``: a dict the caller keeps across replays of the same
     selection (a sweep's cells): what detection reads and finds depends on no offset, take-profit or
-    stop-loss, so it is made by the first replay and taken by the others (:func:`_shared`)."""
+    stop-loss, so it is made by the first replay and taken by the others (:func:`_shared`).  ``feed_note=False``: the
+    feed-latency note over the rows read (``latency["feed_rows_read"]``) is not made (None): a sweep's cells
+    print none, and its median and p99 over the rows of every step were a tenth of a cell's CPU."""
     from liqcore.backtest.chunked import _Delays
     from liqcore.backtest.stream import _Cell, _Chunk, _note, cheapest_trade
     from liqcore.codes import KIND_NAMES
@@ -223,8 +228,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
     min_trade = None
-    delays = _Delays()
-    delays.add(det_ev)
+    delays = _Delays() if feed_note else None
+    if delays is not None:
+        delays.add(det_ev)
     kinds = {int(k) for k in np.unique(det_ev["kind"])}
     n_events = len(det_ev)
     o = so = 0
@@ -237,6 +243,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     skew = params.max_clock_skew_ns
     fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
     n_skipped = 0
+    steps = _shared(shared, k0, "steps", dict) if shared is not None else None  # (:func:`_step_rows`)
     # windows closer than a row group's time span (``gap``) are read as one (the prints between them
     # reach a flat simulator, which only notes their price, as the full replay does)
     # a window is read a step at a time, on only while a position or order is live: a signal the
@@ -275,30 +282,27 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 n_events += n_d
             cur_end = b
             book_at = b if q_now else book_at
-            kd = raw["kind"]
-            is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
-            rare_pos = np.flatnonzero(~(is_tr | is_q | (kd == int(Kind.DEPTH))))
-            w, d = clean_prints(raw)
+            # what a step finds in its rows (a function of the read's arguments and the files): a sweep's cells
+            # that make the same step take it from the first (:func:`_step_rows`)
+            sk = None if steps is None or feed is not None else (lo, e_hi, q_now, a_pre, a, b, len(raw))
+            kept = steps.get(sk) if sk is not None else None
+            w, d, rare_pos, n_tr, cheap, n_q = (raw, {}) + kept if kept is not None else \
+                _step_rows(raw, det_ev, det_recv, a, b, steps, sk)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
-            # the pass-1 rows of this window, as the detector saw them (their indices) and here
             p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
-            if len(rare_pos) != p1 - p0 or not _same_rows(w[rare_pos], det_ev[p0:p1]):
-                raise NotStreamable("the window's liquidations differ from the detection pass's")
             m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
             r = rec[m].copy()
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
-            ch = _Chunk(w, o, so, book=book)
+            ch = _Chunk(w, o, so, book=book, cleaned=True)
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
-            # (the prints: a bad one was neutralised by clean_prints; a gather of whole rows, not field by field)
-            tr = take_records(w, np.flatnonzero((w["kind"] == int(Kind.TRADE)) if d else is_tr))
-            if len(tr):
-                min_trade = cheapest_trade(tr, min_trade)
+            if n_tr:
+                min_trade = cheapest_trade(cheap, min_trade)
                 kinds.add(int(Kind.TRADE))
-            delays.add(tr)
-            n_events += len(tr)
+            if delays is not None:  # (the prints: a bad one was neutralised by clean_prints)
+                delays.add(take_records(w, np.flatnonzero(w["kind"] == int(Kind.TRADE))))
+            n_events += n_tr
             if book:
-                n_q = int(np.count_nonzero(is_q))  # (clean_prints leaves quotes as they are)
                 n_events += n_q
                 if n_q:
                     kinds.add(int(Kind.QUOTE))
@@ -352,7 +356,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
         depth_note=depth_note,
         latency={"order": order_latency_note(params, None),
-                 "feed_rows_read": delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
+                 "feed_rows_read": None if delays is None else
+                 delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
@@ -407,6 +412,35 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
     k = np.searchsorted(ends, g["tr_min"], "right")
     meet = (k < len(starts)) & (starts[np.minimum(k, len(starts) - 1)] <= g["tr_max"])
     return float(n[meet].sum() / n.sum())
+
+
+def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int, b: int, steps, key):
+    """What a window step of :func:`replay_windows` finds in its rows ``raw`` (received in [a, b)): the rows with
+    their bad prints neutralised and the counts of them, the positions of the rare rows (checked against the
+    detection pass's ``det_ev``: :class:`NotStreamable` when they differ), the trade prints' count and the cheapest
+    one (a one-row array, None without a print), and the quotes' count.  A function of the rows alone, which are a
+    function of the read's arguments (``key``): kept in ``steps`` for a sweep's next cells, which would find the
+    same in the same rows (a cell's own state is not read here); the rows themselves are not kept (they are the
+    read's, in its memo or not), so a step whose rows hold a bad print (cleaned in a copy) is not kept."""
+    from liqcore.backtest.stream import cheapest_trade
+    from liqcore.execution.events import clean_prints
+    from liqcore.types import Kind
+
+    kd = raw["kind"]
+    is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
+    rare_pos = np.flatnonzero(~(is_tr | is_q | (kd == int(Kind.DEPTH))))
+    w, d = clean_prints(raw)
+    # the pass-1 rows of this window, as the detector saw them (their indices) and here
+    p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
+    if len(rare_pos) != p1 - p0 or not _same_rows(w[rare_pos], det_ev[p0:p1]):
+        raise NotStreamable("the window's liquidations differ from the detection pass's")
+    prints = (w["kind"] == int(Kind.TRADE)) if d else is_tr
+    n_tr = int(np.count_nonzero(prints))
+    cheap = cheapest_trade(w, None) if n_tr else None
+    found = (rare_pos, n_tr, cheap, int(np.count_nonzero(is_q)))  # (clean_prints leaves quotes as they are)
+    if steps is not None and key is not None and not d:
+        steps[key] = found
+    return (w, d) + found
 
 
 def _same_rows(a: np.ndarray, b: np.ndarray) -> bool:

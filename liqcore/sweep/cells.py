@@ -580,7 +580,7 @@ def _windowed(task: Task, psets: list):
                 obj, p = resolve_strategy(None, p)  # (the source's feed latency and clock skew are the params')
                 for a, b in spans:
                     f = replay_windows(src.path, p, obj, symbols=tuple(part.symbols), start_ns=a, end_ns=b,
-                                       equity=float(task.equity), shared=shared)
+                                       equity=float(task.equity), shared=shared, feed_note=False)
                     row = _result_row(f, float(task.equity), task.with_daily)
                     row["fill_model"] = fill_label(p, bool(f.get("fill_fallback")))
                     rows.append(row)

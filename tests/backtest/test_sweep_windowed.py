@@ -138,7 +138,8 @@ def test_kept_row_groups_give_the_cold_replay(tmp_path_factory, seed):
         obj, p = resolve_strategy(None, Params.from_mapping({"fill": "queue", **conf}))
         if not share:
             return backtest_windows(path, p, obj, equity=10_000.0)
-        f = replay_windows(path, p, obj, equity=10_000.0, shared=shared)
+        f = replay_windows(path, p, obj, equity=10_000.0, shared=shared, feed_note=False)  # (as a sweep's cells)
+        assert f["latency"]["feed_rows_read"] is None
         res = BacktestResult(**{k: v for k, v in f.items() if k in BacktestResult.__dataclass_fields__})
         res.read = {"rows_read": f["rows_read"]}
         return res
@@ -153,6 +154,7 @@ def test_kept_row_groups_give_the_cold_replay(tmp_path_factory, seed):
         warm = run(a_conf, share=True)
         assert any(k[1] == "detection" for k in shared)  # made by the first cell, taken by the second
         assert any(k[1] == "reads" and len(v) > 2 for k, v in shared.items())  # the reads kept for the next cells
+        assert any(k[1] == "steps" and len(v) > 2 for k, v in shared.items())  # what the steps found, kept too
         assert len(ck._RECENT) >= n_kept > 8  # the groups stayed
         assert warm.read["rows_read"] < cold.read["rows_read"]  # taken from memory, not decoded again
     assert len(cold.ledger) > 0
@@ -160,6 +162,24 @@ def test_kept_row_groups_give_the_cold_replay(tmp_path_factory, seed):
     assert np.array_equal(warm.counts, cold.counts) and np.array_equal(warm.records, cold.records)
     assert warm.trades() == cold.trades()
     assert ck._recent_bytes[0] <= max(ck._RECENT_BYTES, sum(ck._nbytes(g) for g in list(ck._RECENT.values())[:8]))
+    # the kept reads are handed to the cells as they are (no copy per cell): after three cells each still holds
+    # the rows a fresh read of its arguments gives (no step wrote to the rows it was handed)
+    from liqcore.backtest.windows import _Reader
+    from liqcore.dataset.read import check_selection
+
+    memo = next(v for k, v in shared.items() if k[1] == "reads")
+    reg = next(v for k, v in shared.items() if k[1] == "registry")
+    sel = check_selection(path, None, None, None)
+    fresh = _Reader(path, (), None, None, Params.from_mapping({"fill": "queue"}), reg, sel)
+    kept = [(k, v) for k, v in memo.items() if k != "bytes"]
+    assert len(kept) > 2
+    for (a, b, kinds, recv), rows in kept:
+        again = fresh._read(a, b, None if kinds is None else list(kinds), recv)
+        assert rows.dtype == again.dtype and np.array_equal(rows, again), (a, b, kinds, recv)
+    warm_rd = _Reader(path, (), None, None, Params.from_mapping({"fill": "queue"}), reg, sel)
+    warm_rd.memo = memo
+    (a, b, kinds, recv), rows = kept[-1]
+    assert warm_rd.read(a, b, None if kinds is None else list(kinds), recv) is rows
 
 
 def test_a_dataset_sweeps_cells_are_split_across_the_workers(tmp_path_factory):
