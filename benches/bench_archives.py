@@ -76,7 +76,7 @@ def _warm_file() -> str:
 
 
 def run_liqcore(path: str) -> dict:
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     load_events(_warm_file())
     t0 = time.perf_counter()

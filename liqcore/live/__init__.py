@@ -4,7 +4,7 @@ dashboard and the recorder.
 
 May import: the data contract (``liqcore.types``, ``liqcore.validate``), the parameter vocabulary
 (``liqcore.config``), the kernels (``_libs``), ``venues`` (wire formats, REST/private clients), the
-readers (``liqcore.io``), ``strategies``, ``backtest`` (the paper core :class:`StrategyCore`, the
+readers (``liqcore.io``, and ``liqcore.dataset.load`` for files and datasets together), ``strategies``, ``backtest`` (the paper core :class:`StrategyCore`, the
 same fill model as a backtest) and ``research`` (live features), ``secrets``.  Imported only by
 ``commands`` (and the user's own scripts); ``venues`` never imports it.
 

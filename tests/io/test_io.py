@@ -9,7 +9,8 @@ import orjson
 import pytest
 import zstandard
 
-from liqcore.io import FORMATS, LoadResult, dedupe, detect_format, load_events, save_events
+from liqcore.io import FORMATS, LoadResult, dedupe, detect_format, save_events
+from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -10,7 +10,8 @@ import numpy as np
 import orjson
 import pytest
 
-from liqcore.io import detect_format, load_events, save_events
+from liqcore.io import detect_format, save_events
+from liqcore.dataset.load import load_events
 from tests.project.test_layering import _module_name, module_deps
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "liqcore" / "__init__.py").is_file())  # tests/ or tests/<group>/

@@ -74,7 +74,7 @@ def test_engine_on_events_applies_the_same_guard():
 
 def test_loaders_and_backtest_apply_the_same_guard(tmp_path):
     from liqcore.backtest.run import backtest
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.live.recorder import Recorder
 
     with Recorder(tmp_path / "rec") as rec:

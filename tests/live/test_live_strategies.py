@@ -243,7 +243,7 @@ def _live_names():
 def synthetic_recording(tmp_path_factory):
     """One recording of the synthetic market for every strategy below (read only): its files, and their events
     as the backtest reads them (read once, as ``backtest`` reads files with the default parameters)."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     files = _synthetic_recording(tmp_path_factory.mktemp("rec"))
     p = Params()
