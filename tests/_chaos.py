@@ -154,7 +154,7 @@ class BybitRig(Rig):
         return self.fx
 
     def gateway(self):
-        from liqcore.live.bybit_gateway import BybitGateway
+        from liqcore.venues.bybit.gateway import BybitGateway
 
         fx = self.fx
         return BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=[self.symbol],
@@ -212,7 +212,7 @@ class BinanceRig(Rig):
         return self.fx
 
     def gateway(self):
-        from liqcore.live.binance_gateway import BinanceGateway
+        from liqcore.venues.binance.gateway import BinanceGateway
 
         fx = self.fx
         return BinanceGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.ws_base, symbols=[self.symbol],
@@ -277,7 +277,7 @@ class OkxRig(Rig):
         return self.fx
 
     def gateway(self):
-        from liqcore.live.okx_gateway import OkxGateway
+        from liqcore.venues.okx.gateway import OkxGateway
 
         fx = self.fx
         return OkxGateway(fx.api_key, fx.api_secret, fx.passphrase, fx.rest_url, fx.ws_base, symbols=[self.symbol],

@@ -8,7 +8,7 @@ readers (``liqcore.io``, and ``liqcore.dataset.load`` for files and datasets tog
 same fill model as a backtest) and ``research`` (live features), ``secrets``.  Imported only by
 ``commands`` (and the user's own scripts); ``venues`` never imports it.
 
-A new venue gateway goes here as ``<venue>_gateway.py`` implementing :mod:`liqcore.live.gateway`'s
+A new venue gateway goes here as ``<venue>_gateway.py`` implementing :mod:`liqcore.venues.gateway`'s
 protocol, while the venue's wire knowledge (parsers, endpoints, signing, sample frames) goes to
 ``liqcore/venues/<venue>/``; a new engine part (a collaborator of the engine) is one module here.
 """

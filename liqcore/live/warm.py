@@ -15,7 +15,7 @@ import logging
 import numpy as np
 
 from liqcore.live.decisions import record_dict
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.gateway import OrderIntent
 from liqcore.live.orders import _rand_topup, make_client_id
 from liqcore.types import EVENT_DTYPE, Kind, Venue
 from liqcore.venues.registry import venue_spec

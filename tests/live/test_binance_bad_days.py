@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from liqcore.live.binance_gateway import BinanceGateway
-from liqcore.live.gateway import GatewayError, OrderIntent
+from liqcore.venues.binance.gateway import BinanceGateway
+from liqcore.venues.gateway import GatewayError, OrderIntent
 from liqcore.testing.fake_binance import FakeBinance
 from liqcore.venues.binance.codes import CODES
 from liqcore.venues.governor import reset_governors

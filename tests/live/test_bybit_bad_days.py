@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from liqcore.live.bybit_gateway import BybitGateway, public_clock_offset
-from liqcore.live.gateway import GatewayError, OrderIntent
+from liqcore.venues.bybit.gateway import BybitGateway, public_clock_offset
+from liqcore.venues.gateway import GatewayError, OrderIntent
 from liqcore.testing import FakeExchange
 from liqcore.venues.bybit.codes import BAN_MIN_S, CODES, ERROR_DOC, RATE_LIMIT_DOC
 from liqcore.venues.governor import VenueBanned, reset_governors

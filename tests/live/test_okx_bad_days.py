@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from liqcore.live.gateway import GatewayError, OrderIntent
-from liqcore.live.okx_gateway import OkxGateway
+from liqcore.venues.gateway import GatewayError, OrderIntent
+from liqcore.venues.okx.gateway import OkxGateway
 from liqcore.testing.fake_okx import FakeOkx
 from liqcore.venues.governor import reset_governors
 from liqcore.venues.okx.codes import CODES
@@ -378,7 +378,7 @@ async def _filled_long_with_exits(fo, gw, rec):
 
 def test_business_url_sits_beside_the_private_one():
     """OKX v5 "Overview": ``wss://ws.okx.com:8443/ws/v5/private`` and ``/ws/v5/business`` on one host."""
-    from liqcore.live.okx_gateway import business_url
+    from liqcore.venues.okx.gateway import business_url
 
     assert business_url("wss://ws.okx.com:8443/ws/v5/private") == "wss://ws.okx.com:8443/ws/v5/business"
     assert business_url("ws://127.0.0.1:9/ws/v5/private/") == "ws://127.0.0.1:9/ws/v5/business"

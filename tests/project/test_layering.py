@@ -107,8 +107,8 @@ def test_the_walker_sees_every_import_form(tmp_path, monkeypatch, src, expected)
 
 
 def test_old_import_paths_still_work():
-    from liqcore.live import gateway, transport
-    from liqcore.venues import orders, spec
+    from liqcore.live import transport
+    from liqcore.venues import gateway, orders, spec
 
     assert transport.ConnectionSpec is spec.ConnectionSpec
     for name in ("Fill", "OrderUpdate", "PositionInfo"):
@@ -410,7 +410,7 @@ def test_kernels_import_no_io():
 
 # ---- no shims, no private names across packages --------------------------------------------------
 def _package(module: str) -> str:
-    """The top-level part of the package a module belongs to: ``liqcore.io.files`` -> ``liqcore.io``."""
+    """The top-level part of the package a module belongs to: ``liqcore.venues.files`` -> ``liqcore.venues``."""
     return ".".join(module.split(".")[:2])
 
 

@@ -337,8 +337,8 @@ def test_fake_ws_order_op_needs_inst_id_code():
     ``instId`` with "Will be deprecated on February 2026".  An order without it is refused with 50014 ("Parameter
     {param0} can not be empty.", #error-code-rest-api; the venue's own text "Parameter instIdCode can not be empty."
     is quoted in public client tests).  The code comes from #public-data-rest-api-get-instruments (``instIdCode``)."""
-    from liqcore.live.gateway import OrderIntent
-    from liqcore.live.okx_gateway import OkxGateway
+    from liqcore.venues.gateway import OrderIntent
+    from liqcore.venues.okx.gateway import OkxGateway
 
     async def main():
         async with FakeOkx() as fo:
