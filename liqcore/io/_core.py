@@ -14,7 +14,7 @@ import numpy as np
 import liqcore.io.registry as _registry
 from liqcore._libs.eventscan import event_scan
 from liqcore.io.base import LoadResult, FileState, unreadable_why, warn_stderr, dedupe, file_report
-from liqcore.io.files import Blocks, _base_name
+from liqcore.venues.files import Blocks, base_name
 from liqcore.io.plausible import future_mask, _sane, sane_ids  # noqa: F401
 from liqcore.io.registry import MIX, expand_paths, canonical_format
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
@@ -96,7 +96,7 @@ def load_files(
             continue
         sink = Sink(registry, _with_recording(inst, instruments, path))
         sink.depth = carry[0]  # recorded depth books go on from the file before (the files in time order)
-        reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
+        reader = forced if forced is not None else (readers.by_suffix(base_name(path)) or readers.container(path))
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
         else:
