@@ -270,7 +270,7 @@ class OkxRig(Rig):
     venue, symbol, create_path, ct_val = "okx", "ETH-USDT-SWAP", "/api/v5/trade/order", 0.1
 
     async def open(self):
-        from liqcore.testing.fake_okx import FakeOkx
+        from liqcore.venues.okx.fake import FakeOkx
 
         self.fx = await FakeOkx().start()
         self.fx.set_last_price(self.symbol, 3000.0)

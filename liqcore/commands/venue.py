@@ -131,7 +131,7 @@ def run_line(venue: str, symbols, port: int, key_file: str) -> str:
 def _start_fake(venue: str, port: int, source, speed: float):
     from liqcore.testing.fake_binance import FakeBinance
     from liqcore.testing.fake_exchange import FakeExchange
-    from liqcore.testing.fake_okx import FakeOkx
+    from liqcore.venues.okx.fake import FakeOkx
 
     if venue == "bybit":  # the Bybit fake replays and matches its own frames (from the first subscription)
         return FakeExchange(host="127.0.0.1", port=port, replay=source, speed=speed, replay_start="subscribe")

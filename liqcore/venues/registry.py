@@ -21,6 +21,7 @@ part           what the module holds
                ``build(creds, rest_url, private_url, symbols, network, opts)`` (``liqcore run --live``)
 ``archives``   ``READERS``: the readers (:class:`liqcore.venues.reader.Reader`) of the venue's own file formats
                (its public archives, third-party recordings of it), registered by :mod:`liqcore.io.registry`
+``fake``       ``FAKE``: the venue's whole local fake (REST, private and public websockets on 127.0.0.1)
 ``codes``      ``CODES``: the venue's answers sorted into refused / unknown / rate limited / banned /
                duplicate (:mod:`liqcore.venues.outcomes`), each with the document it follows
 =============  ==========================================================================================

@@ -19,7 +19,7 @@ import pytest
 
 from liqcore.venues.gateway import GatewayError, OrderIntent
 from liqcore.venues.okx.gateway import OkxGateway
-from liqcore.testing.fake_okx import FakeOkx
+from liqcore.venues.okx.fake import FakeOkx
 from liqcore.venues.governor import reset_governors
 from liqcore.venues.okx.codes import CODES
 from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, UNKNOWN

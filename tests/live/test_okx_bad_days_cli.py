@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from liqcore.testing.fake_exchange import FakeExchangeThread
-from liqcore.testing.fake_okx import FakeOkx
+from liqcore.venues.okx.fake import FakeOkx
 
 from _live_helpers import BASELINE
 from _procs import signal_and_wait, wait_until
