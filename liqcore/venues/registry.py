@@ -13,14 +13,11 @@ part           what the module holds
                ``kline_rows(payload, url)`` (its error answers raised as ``ValueError``), ``KLINE_VOLUME``
                (the row's volume column) and ``whole_market_specs(universe, also, url=, network=, book=,
                tickers=)``
-``stream``     ``connection_specs(...)``: the public market-data connections; ``rest_url(network)`` and
-               ``private_ws_url(network)``: where the order gateway connects by default
+``stream``     ``connection_specs(...)``: the public market-data connections; ``rest_url`` / ``private_ws_url(network)``
 ``parse``      the frame parsers (the side convention in each parser's docstring)
 ``rest``       the signed REST client
-``gateway``    the order gateway: ``GATEWAY`` (a :class:`liqcore.venues.gateway_core.VenueGateway`) and
-               ``build(creds, rest_url, private_url, symbols, network, opts)`` (``liqcore run --live``)
-``archives``   ``READERS``: the readers (:class:`liqcore.venues.reader.Reader`) of the venue's own file formats
-               (its public archives, third-party recordings of it), registered by :mod:`liqcore.io.registry`
+``gateway``    the order gateway: ``GATEWAY`` and ``build(creds, rest_url, private_url, symbols, network, opts)``
+``archives``   ``READERS``: the readers of the venue's own file formats (:mod:`liqcore.io.registry` registers them)
 ``fake``       ``FAKE``: the venue's whole local fake (REST, private and public websockets on 127.0.0.1)
 ``codes``      ``CODES``: the venue's answers sorted into refused / unknown / rate limited / banned /
                duplicate (:mod:`liqcore.venues.outcomes`), each with the document it follows
