@@ -76,7 +76,7 @@ def _warm_file() -> str:
 
 
 def run_liqcore(path: str) -> dict:
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     load_events(_warm_file())
     t0 = time.perf_counter()
@@ -91,7 +91,7 @@ def run_reader(path: str) -> dict:
     """The reader alone: the file to its event array (checked rows, in time order), without the
     load's shared plausibility pass, merge and duplicate removal."""
     from liqcore.io.base import FileState
-    from liqcore.io.binance_vision import load_aggtrades
+    from liqcore.venues.binance.archives import load_aggtrades
     from liqcore.venues.common import Sink
 
     load_aggtrades(Path(_warm_file()), FileState("warm", Sink(), False, "binance-aggtrades"))

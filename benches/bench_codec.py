@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from liqcore.io import load_events  # noqa: E402
+from liqcore.dataset.load import load_events  # noqa: E402
 from liqcore.types import EVENT_DTYPE  # noqa: E402
 from liqcore.venues.decoder import Decoder  # noqa: E402
 

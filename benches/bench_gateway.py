@@ -28,8 +28,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's liqcore, not an installed one
 
-from liqcore.live.bybit_gateway import BybitGateway  # noqa: E402
-from liqcore.live.gateway import OrderIntent  # noqa: E402
+from liqcore.venues.bybit.gateway import BybitGateway  # noqa: E402
+from liqcore.venues.gateway import OrderIntent  # noqa: E402
 from liqcore.testing import FakeExchange, liquidation_frame  # noqa: E402
 from liqcore.venues.bybit.private import parse_order  # noqa: E402
 
@@ -78,7 +78,7 @@ async def bench_place(n: int) -> dict:
 
 
 async def bench_place_binance(n: int) -> dict:
-    from liqcore.live.binance_gateway import BinanceGateway
+    from liqcore.venues.binance.gateway import BinanceGateway
     from liqcore.testing import FakeBinance
     from liqcore.venues.binance.rest import signed_query
 

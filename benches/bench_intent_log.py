@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import liqcore.live.intent_log as ilog  # noqa: E402
 import liqcore.live.journal as jm  # noqa: E402
-from liqcore.live.gateway import OrderIntent  # noqa: E402
+from liqcore.venues.gateway import OrderIntent  # noqa: E402
 
 
 def cold(n: int, idle_ms: float) -> None:

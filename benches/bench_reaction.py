@@ -119,7 +119,7 @@ def instrument(eng, gw, marks: dict) -> None:
 
 async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = False) -> None:
     from liqcore.config import Params
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
     from liqcore.live.engine import Engine
     from liqcore.live.journal import Journal
     from liqcore.live.runner import LiveRunner
@@ -230,7 +230,7 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
     # the in-process part on the same kind of frames: the same live-mode engine (a BybitGateway that is
     # never started, so intents stay in engine.pending), same journal mode; each entry is then
     # reported cancelled to free the symbol
-    from liqcore.live.gateway import OrderUpdate
+    from liqcore.venues.gateway import OrderUpdate
 
     inproc = []
     j2 = Journal(Path(tmp.name) / "inproc.sqlite") if use_journal else None
@@ -284,7 +284,9 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
           f"p99 <= 1000 us {'OK' if pct(us, .99) <= 1000 else 'MISSED'}")
 
 
-ORDER_PATH = ("liqcore/live/ratelimit.py", "liqcore/venues/bybit/rest.py", "liqcore/live/bybit_gateway.py",
+#: the order path's files (at a revision from issue 68's move of the gateways into venues/ on: before it, the
+#: limiter was liqcore/live/ratelimit.py and the gateway liqcore/live/bybit_gateway.py, importing modules now gone)
+ORDER_PATH = ("liqcore/venues/ratelimit.py", "liqcore/venues/bybit/rest.py", "liqcore/venues/bybit/gateway.py",
               "liqcore/live/engine.py")
 
 

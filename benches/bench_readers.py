@@ -78,7 +78,7 @@ def run_liqcore(path: Path) -> int:
 def run_liqcore_full(path: Path) -> int:
     """What a user calls: ``load_events`` -- the reader, then the plausibility rule, time order,
     duplicates and the per-file report."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     return len(load_events([path]).events)
 

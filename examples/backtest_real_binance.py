@@ -38,7 +38,7 @@ def main() -> int:
     from liqcore.backtest.report import write_report
     from liqcore.backtest.run import backtest
     from liqcore.config import Params
-    from liqcore.io import load_events
+    from liqcore import load_events
     from liqcore.types import Kind
 
     data = Path(args.data)

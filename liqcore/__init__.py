@@ -66,7 +66,7 @@ _LAZY = {
     "BucketZScore": ("liqcore._libs.zscore", "BucketZScore"),
     "CascadeDetector": ("liqcore._libs.detector", "CascadeDetector"),
     "Decoder": ("liqcore.venues.decoder", "Decoder"),
-    "load_events": ("liqcore.io", "load_events"),
+    "load_events": ("liqcore.dataset.load", "load_events"),
     "Engine": ("liqcore.live.engine", "Engine"),
     # the package, callable as its function backtest() (see liqcore/_callable.py): the same object
     # whatever the import order, where a name bound to the function was replaced by the package

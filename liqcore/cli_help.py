@@ -64,7 +64,7 @@ lines; .gz/.zst read transparently):
   columns             any CSV or Parquet through --columns (homemade files)
 """,
     "backtest": r"""Backtest a strategy (default: the cascade market-maker, ``cascade-mm``) on recordings (any format
-``liqcore.io.load_events`` reads) or on a synthetic market.  The strategy turns the events (and, for
+``liqcore.load_events`` reads) or on a synthetic market.  The strategy turns the events (and, for
 strategies that use it, the cascade detector's records) into signals; the execution model replays
 trades and signals into orders, fills and trades.
 
@@ -163,7 +163,7 @@ top of book (best bid and ask with their sizes: Binance ``bookTicker``, Bybit ``
 Each line: ``{"recv_ns":..,"venue":..,"frame":<frame JSON or string>}``; feed losses are recorded
 as ``{"recv_ns":..,"venue":..,"gap":{"reason":..}}``; for a stalled socket (nothing received for
 ``--stall-timeout``) the gap's ``recv_ns`` is the last frame received, where the blind time began.
-Read back with ``liqcore events`` / ``liqcore.io.load_events``.  With ``--dataset DS`` each hourly file
+Read back with ``liqcore events`` / ``liqcore.load_events``.  With ``--dataset DS`` each hourly file
 is also converted into the dataset DS as it closes (as ``liqcore convert --dataset`` would), in the
 background; a run starts by converting the files of ``--out`` not converted yet, so a recorder that was
 stopped or killed catches up.

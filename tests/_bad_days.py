@@ -26,12 +26,12 @@ from pathlib import Path
 import pytest
 
 # ---- the venue modules, in one place
-from liqcore.live.binance_gateway import BinanceGateway
-from liqcore.live.bybit_gateway import BybitGateway, public_clock_offset
-from liqcore.live.okx_gateway import OkxGateway, business_url
+from liqcore.venues.binance.gateway import BinanceGateway
+from liqcore.venues.bybit.gateway import BybitGateway, public_clock_offset
+from liqcore.venues.okx.gateway import OkxGateway, business_url
 from liqcore.testing.fake_binance import FakeBinance
 from liqcore.testing.fake_exchange import FakeExchange, FakeExchangeThread
-from liqcore.testing.fake_okx import FakeOkx
+from liqcore.venues.okx.fake import FakeOkx
 from liqcore.venues.governor import reset_governors
 from tests._live_helpers import GatewayRecorder
 

@@ -366,14 +366,14 @@ def event_span(events: np.ndarray) -> tuple[int, int]:
 
 def _resolve_source(source, registry=None, params: Params | None = None):
     """(events, registry) from a Market / LoadResult (``.events`` + ``.registry``), an event array, or
-    paths read with :func:`liqcore.io.load_events`."""
+    paths read with :func:`liqcore.load_events`."""
     if hasattr(source, "events") and hasattr(source, "registry"):
         return apply_feed_latency(source.events, params), source.registry
     if isinstance(source, np.ndarray):
         return apply_feed_latency(source, params), registry
     if isinstance(source, (str, Path)) or (isinstance(source, (list, tuple)) and source
                                            and all(isinstance(p, (str, Path)) for p in source)):
-        from liqcore.io import load_events
+        from liqcore.dataset.load import load_events
 
         p = params or Params()
         res = load_events(source, registry=registry, feed_latency_ns=p.feed_latency_ns,

@@ -61,7 +61,7 @@ def judged_strategy(args, strategy, *, live: bool = False):
     key = getattr(judge, "key", None)
     for s in (key, getattr(judge, "userinfo", None)):
         if s:  # a second line of defence: the live log's redaction filter knows it too
-            from liqcore.live.logging import register_secret
+            from liqcore.secrets import register_secret
 
             register_secret(s.reveal())
             if ":" in s.reveal():  # (the URL's password alone, as a message might hold it)

@@ -162,7 +162,8 @@ def plan_source(args, params, opts: dict):
     else:
         if not args.paths:
             raise ValueError("paths: give recordings (files, directories or a dataset), or --synthetic")
-        from liqcore.io import load_events, require_events
+        from liqcore.io import require_events
+        from liqcore.dataset.load import load_events
 
         from liqcore.commands.inputs import _say_mapping, column_mapping
 

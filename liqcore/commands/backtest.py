@@ -1,5 +1,5 @@
 """Backtest a strategy (default: the cascade market-maker, ``cascade-mm``) on recordings (any format
-``liqcore.io.load_events`` reads) or on a synthetic market.  The strategy turns the events (and, for
+``liqcore.load_events`` reads) or on a synthetic market.  The strategy turns the events (and, for
 strategies that use it, the cascade detector's records) into signals; the execution model replays
 trades and signals into orders, fills and trades.
 

@@ -5,7 +5,7 @@
 
 Columns: ts_event_ns, ts_recv_ns (int64), venue, symbol, kind, side (strings), price, qty (float64),
 flags (uint8), trade_id (int64: the venue's trade id, 0 for none); readable by pandas, polars, duckdb
-and ``liqcore.io.load_events``.  An --out ending in .csv writes the contract CSV instead.
+and ``liqcore.load_events``.  An --out ending in .csv writes the contract CSV instead.
 
 --out and --dataset may be URLs (s3://bucket/ds, gs://..., any fsspec URL; credentials from the
 environment, profile files or --storage-option KEY=VALUE), and so may the recordings.

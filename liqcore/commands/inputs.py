@@ -410,7 +410,8 @@ def _load_source(args, params, steps=None, *, filter_symbols: bool = False):
         return events, m.registry, label
     if not args.paths:
         raise ValueError("paths: give recordings, or --synthetic")
-    from liqcore.io import load_events, require_events
+    from liqcore.io import require_events
+    from liqcore.dataset.load import load_events
 
     from liqcore.dataset import is_dataset, load_dataset
 
@@ -466,7 +467,7 @@ def load_recordings(args, *, feed_latency_ns: int | None = None, max_clock_skew_
                     paths=None):
     """The :class:`liqcore.io.LoadResult` of the recording arguments (``--format``, ``--strict``,
     ``--feed-latency``, ``--instruments``)."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     if feed_latency_ns is None:
         from liqcore.config import parse_duration

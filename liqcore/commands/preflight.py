@@ -98,7 +98,7 @@ def run(args) -> int:
     from liqcore.commands._market import traded_symbols
     from liqcore.config import params_from_args
     from liqcore.live.feeds import VENUES
-    from liqcore.live.logging import register_secret
+    from liqcore.secrets import register_secret
     from liqcore.live.preflight import preflight
     from liqcore.strategies import resolve_strategy
 

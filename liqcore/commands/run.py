@@ -383,7 +383,7 @@ def build(args):
     gateway = None
     if args.live:  # the venue's order gateway (liqcore.live.gateways: one table for the three venues)
         from liqcore.live.gateways import load_keys, make_gateway
-        from liqcore.live.logging import register_secret
+        from liqcore.secrets import register_secret
         from liqcore.secrets import Credentials, Secret
 
         if fake_thread is not None:
@@ -438,7 +438,7 @@ def build(args):
         # connected to
         import functools
 
-        from liqcore.live.bybit_gateway import public_clock_offset
+        from liqcore.venues.bybit.gateway import public_clock_offset
         from liqcore.venues.bybit import stream as bybit_stream
 
         if rest_url or not ws_url:
@@ -553,7 +553,7 @@ async def _stop_after_replay(fx, engine, stop: asyncio.Event, settle_s: float = 
 
 async def _run(runner, engine, fake_thread, duration):
     """The runner until ``duration``, a signal, or (a replay) the end of the recording."""
-    from liqcore.live.gateway import GatewayError
+    from liqcore.venues.gateway import GatewayError
 
     stop = asyncio.Event()
     watcher = listing = None
@@ -592,7 +592,7 @@ def run(args) -> int:
     import sqlite3
 
     from liqcore.cli import install_uvloop
-    from liqcore.live.gateway import GatewayError
+    from liqcore.venues.gateway import GatewayError
 
     if not faulthandler.is_enabled():  # a fatal signal (SIGSEGV, SIGBUS, ...) leaves its traceback on stderr
         faulthandler.enable()

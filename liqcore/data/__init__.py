@@ -4,7 +4,7 @@
   frames for ETHUSDT (``allLiquidation``, ``publicTrade``, ``tickers``) from the synthetic market,
   in the recorder's line format (``{"recv_ns": ..., "venue": "bybit", "frame": {...}}``, zstd), as
   ``liqcore record`` writes them: 180 liquidations, 4,542 trades, two cascades under the default
-  parameters.  It is readable by every command and by :func:`liqcore.io.load_events`, and
+  parameters.  It is readable by every command and by :func:`liqcore.load_events`, and
   replayable with ``liqcore run --replay``.
 * :data:`SAMPLE_LIQUIDATIONS` (``sample_liquidations.csv``): 12 hours of liquidations with injected
   cascades, in the contract CSV layout (``liqcore detect --sample``): BTC on Bybit, Binance and OKX

@@ -2,20 +2,22 @@
 
 * ``write`` -- writing and converting into a dataset, the manifest of converted files; ``rows`` -- a partition's
   row layout and the merge of two runs of rows with their duplicates; ``lock`` -- the writer lock;
+* ``load`` -- :func:`load_events`, the one loader of recordings: files (read by ``io``) and datasets together;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
 * ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price;
 * ``clock`` -- the clock index in each partition file's footer (each liquidation's clock-setting row).
 
 May import: the contract and vocabulary, the kernels, ``venues`` and the readers of ``io`` (``base``,
-``contract``, ``plausible``, ``storage``, ``file_events``); ``io`` reaches in only to load a dataset
-directory.  A new piece of the format goes into the module of its side, its rule into docs/data.md.
+``contract``, ``plausible``, ``storage``, ``file_events``, ``load_files``); ``io`` never imports it (the
+dataset builds on io).  A new piece of the format goes into the module of its side, its rule into docs/data.md.
 """
 from __future__ import annotations
 
 from liqcore._lazy import lazy_exports
 
 _LAZY = {
+    "load_events": ("liqcore.dataset.load", "load_events"),
     "write_dataset": ("liqcore.dataset.write", "write_dataset"),
     "convert_to_dataset": ("liqcore.dataset.write", "convert_to_dataset"),
     "read_manifest": ("liqcore.dataset.write", "read_manifest"),

@@ -660,7 +660,7 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
 
 def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
                     warn, days=None) -> dict:
-    from liqcore.io import load_events
+    from liqcore.io import load_files
 
     manifest = _read_manifest(out)
     sel = _selection(kinds, symbols, days)
@@ -683,7 +683,7 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         import pyarrow as pa
 
         try:
-            return load_events([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+            return load_files([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
                                instruments=instruments, warn=warn)
         finally:  # the CSV reader's buffers go back to the system, not kept beside the next day's write
             pa.default_memory_pool().release_unused()

@@ -5,7 +5,7 @@
 The grammar and families: docs/reference/features.md, "Named features".
 
 May import: numpy, ``types``, ``params``, the kernels, ``execution``,
-``instruments``, ``market.wide``, ``venues.registry`` and ``io``; pandas only inside functions; never strategies, backtest,
+``instruments``, ``market.wide``, ``venues.registry``, ``io`` and the loader of files and datasets (``dataset.load``); pandas only inside functions; never strategies, backtest,
 research or live.  A new built-in family goes in ``registry.py`` (batch in ``store.py``, streaming in
 ``live.py``, equal bit for bit); a user's own feature is registered with :func:`register_feature`.
 """

@@ -938,7 +938,7 @@ def as_store(source, **kw) -> FeatureStore:
 
     if isinstance(source, (str, Path)) or (isinstance(source, (list, tuple)) and source
                                             and all(isinstance(p, (str, Path)) for p in source)):
-        from liqcore.io import load_events
+        from liqcore.dataset.load import load_events
 
         res = load_events([source] if isinstance(source, (str, Path)) else list(source))
         if len(res.events) == 0:

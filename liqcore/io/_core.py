@@ -1,7 +1,9 @@
-"""The per-file loop of :func:`load_events`: for each file, the reader the registry names (or the
+"""The per-file loop of :func:`load_files`: for each file, the reader the registry names (or the
 forced one), its events through the plausibility rule and the clock guard, then every file merged,
-sorted by ``ts_event`` (stable) and deduplicated; datasets (directories) read by
-:mod:`liqcore.dataset.read`.  Of several files, one that cannot be read is skipped (:func:`_load_each`).
+sorted by ``ts_event`` (stable) and deduplicated.  Of several files, one that cannot be read is skipped
+(:func:`_load_each`).  Datasets (directories written by ``liqcore convert --dataset``) are read above this
+package, by :func:`liqcore.dataset.load.load_events`, which reads files through this one: the dataset builds
+on ``io``, never the other way.
 """
 from __future__ import annotations
 
@@ -12,14 +14,14 @@ import numpy as np
 import liqcore.io.registry as _registry
 from liqcore._libs.eventscan import event_scan
 from liqcore.io.base import LoadResult, FileState, unreadable_why, warn_stderr, dedupe, file_report
-from liqcore.io.files import Blocks, _base_name
+from liqcore.venues.files import Blocks, base_name
 from liqcore.io.plausible import future_mask, _sane, sane_ids  # noqa: F401
 from liqcore.io.registry import MIX, expand_paths, canonical_format
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 from liqcore.venues.common import DEFAULT_MAX_CLOCK_SKEW_NS, Sink, drop_future, fill_recv
 
 
-def load_events(
+def load_files(
     paths,
     format: str | None = None,
     registry: SymbolRegistry | None = None,
@@ -31,8 +33,9 @@ def load_events(
     columns=None,
     *,
     _depth_carry: list | None = None,
+    none_readable_ok: bool = False,
 ) -> LoadResult:
-    """Read recordings into one sorted, deduplicated event array.
+    """Read recording files into one sorted, deduplicated event array (datasets: :func:`liqcore.load_events`).
 
     ``paths``: a path or an iterable of paths (directories are walked).  ``format``: one of
     :data:`FORMATS` to force it for every line, ``None`` to detect per file (and per line in files
@@ -55,6 +58,8 @@ def load_events(
     Recorded depth books go on from one file to the next (the files in time order: a directory's are).
 
     Each file's entry in ``files`` reports what was read from it (:func:`liqcore.io.base.file_report`).
+    ``none_readable_ok``: of several files, none readable is an empty result with every file in ``skipped``
+    rather than a ValueError (the caller has other sources: a dataset).
     """
     if warn is None:
         warn = warn_stderr
@@ -67,15 +72,12 @@ def load_events(
     registry = registry if registry is not None else SymbolRegistry()
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    paths = list(paths)
-    from liqcore.dataset.read import is_dataset, load_dataset  # the dataset builds on io: reached when called
-
-    datasets = [p for p in paths if is_dataset(p)]  # partitioned datasets (liqcore convert --dataset)
-    files = expand_paths([p for p in paths if not is_dataset(p)])
+    files = expand_paths(list(paths))
     if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down
-        return _load_each(files, datasets, warn=warn, format=format, registry=registry, strict=strict,
+        return _load_each(files, warn=warn, format=format, registry=registry, strict=strict,
                           feed_latency_ns=feed_latency_ns, instruments=instruments,
-                          max_clock_skew_ns=max_clock_skew_ns, columns=columns, _depth_carry=[None])
+                          max_clock_skew_ns=max_clock_skew_ns, columns=columns, _depth_carry=[None],
+                          none_readable_ok=none_readable_ok)
     from liqcore.venues.instruments import load_instruments
 
     inst = load_instruments(instruments)
@@ -94,7 +96,7 @@ def load_events(
             continue
         sink = Sink(registry, _with_recording(inst, instruments, path))
         sink.depth = carry[0]  # recorded depth books go on from the file before (the files in time order)
-        reader = forced if forced is not None else (readers.by_suffix(_base_name(path)) or readers.container(path))
+        reader = forced if forced is not None else (readers.by_suffix(base_name(path)) or readers.container(path))
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
         else:
@@ -178,14 +180,6 @@ def load_events(
         last = (arr, scan)
         carry[0] = sink.depth  # (into the next file, of this load or of a load file by file)
         result.sources.append(str(path))
-    for d in datasets:
-        dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
-        chunks.append(dres.events)
-        id_chunks.append(dres.trade_ids)
-        for k, v in dres.rejects.items():
-            totals[k] = totals.get(k, 0) + v
-        result.files[str(d)] = dres.files[str(d)]
-        result.sources.append(str(d))
     events = (chunks[0] if len(chunks) == 1 else np.concatenate(chunks)) if chunks else np.zeros(0, EVENT_DTYPE)
     tids = _join_ids(chunks, id_chunks)
     chunks = []
@@ -215,8 +209,8 @@ def _empty_file(result: LoadResult, path, what: str) -> None:
     result.sources.append(str(path))
 
 
-def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadResult:
-    """:func:`load_events` of several files, file by file: a file that cannot be read is skipped
+def _load_each(files, *, warn, strict: bool, registry, none_readable_ok: bool = False, **kw) -> LoadResult:
+    """:func:`load_files` of several files, file by file: a file that cannot be read is skipped
     and named (``strict``: it stops the load); the results are merged as one load would give them
     (same order, same duplicates removed)."""
     registry = registry if registry is not None else SymbolRegistry()
@@ -225,7 +219,7 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
     notes: list[str] = []
     for path in files:
         try:
-            parts.append(load_events([path], registry=registry, strict=strict, warn=warn, **kw))
+            parts.append(load_files([path], registry=registry, strict=strict, warn=warn, **kw))
             for p, info in parts[-1].files.items():  # an empty file among others: said, not only listed
                 if info.get("empty"):
                     note = f"{p} {info['empty']}: no events from it"
@@ -239,13 +233,18 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
             note = f"skipped {path}: {why}"
             notes.append(note)
             warn(note)
-    if not parts and not datasets:
+    if not parts and not none_readable_ok:
         listed = "; ".join(f"{p}: {w}" for p, w in list(skipped.items())[:3])
         more = f" (+{len(skipped) - 3} more)" if len(skipped) > 3 else ""
         raise ValueError(f"paths: none of the {len(files)} files could be read ({listed}{more})")
-    if datasets:
-        parts.append(load_events(datasets, registry=registry, strict=strict, warn=warn, **kw))
-    result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry, skipped=skipped)
+    return merge_loads(parts, registry, skipped, notes)
+
+
+def merge_loads(parts: list, registry, skipped: dict | None = None, notes=()) -> LoadResult:
+    """Several loads of one ``registry`` merged as one load would give them: rejects, recovered rows, sources,
+    files and warnings added up; the events in time order (stable) and their duplicates across loads removed
+    (counted in ``duplicates`` with each load's own)."""
+    result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry, skipped=dict(skipped or {}))
     for r in parts:
         for k, v in r.rejects.items():
             result.rejects[k] = result.rejects.get(k, 0) + v
@@ -254,6 +253,7 @@ def _load_each(files, datasets, *, warn, strict: bool, registry, **kw) -> LoadRe
         result.duplicates += r.duplicates
         result.sources.extend(r.sources)
         result.files.update(r.files)
+        result.skipped.update(r.skipped)
         result.warnings.extend(r.warnings)
     result.warnings.extend(notes)
     events = np.concatenate([r.events for r in parts]) if parts else np.zeros(0, EVENT_DTYPE)

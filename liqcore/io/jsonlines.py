@@ -3,19 +3,7 @@
 by its own keys).  Decoded by :class:`liqcore.venues.lines.LineDecoder`."""
 from __future__ import annotations
 
-from liqcore.io.base import TIER_ENVELOPE, TIER_JSON, Reader
-
-
-def is_json(s: bytes) -> bool:
-    """A stripped line that is a JSON object or array (by its first byte)."""
-    return s[:1] == b"{" or s[:1] == b"["
-
-
-def line_decoder(sink, fmt: str, prose: bool | None = None):
-    """The decoder of the line formats: a :class:`~liqcore.venues.lines.LineDecoder` for ``fmt``."""
-    from liqcore.venues.lines import LineDecoder
-
-    return LineDecoder(sink, fmt, prose=prose)
+from liqcore.venues.reader import TIER_ENVELOPE, TIER_JSON, Reader, is_json, line_decoder
 
 
 def _sniff_recorder(s: bytes) -> bool:

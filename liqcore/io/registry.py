@@ -2,28 +2,48 @@
 (:meth:`Registry.detect`, asking each reader), the names ``--format`` takes, and which files of a
 directory are recordings.
 
-A new format is a module of :mod:`liqcore.io` declaring its :class:`~liqcore.io.base.Reader`, added
-to :data:`READERS` here -- the one place a reader is registered.
+A new format is a module of :mod:`liqcore.io` declaring its :class:`~liqcore.venues.reader.Reader`, added
+to :data:`READERS` here -- the one place a reader is registered.  A venue's own file formats are its registry
+part ``archives`` (``liqcore.venues.<venue>.archives``, its ``READERS``), asked of the venue registry: the
+built-in venues' readers keep their places in :data:`READERS` (the order ``--format`` lists them and
+detection breaks ties by); the readers of another venue registered before this module is imported are added
+before ``columns``.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from liqcore.io import binance, bybit, captures, contract, jsonlines, mapped, tardis, tardis_depth
-from liqcore.io import binance_vision, bybit_public, okx_public  # the venues' public archives
+from liqcore.io import captures, contract, jsonlines, mapped, tardis, tardis_depth
 from liqcore.io.base import SHAPES, Reader
-from liqcore.io.files import _base_name, open_binary
+from liqcore.venues.files import base_name, open_binary
+from liqcore.venues.registry import registered, venue_spec
+
+
+def _venue_reader(venue: str, name: str):
+    """A reader (or tuple of readers) the venue's ``archives`` part declares, the part imported by name."""
+    return getattr(venue_spec(venue).part("archives"), name)
+
+
+def _other_venues_readers(listed) -> tuple:
+    """The readers of every registered venue's ``archives`` part not listed already."""
+    seen = {r.name for r in listed}
+    out = []
+    for spec in registered():
+        if spec.has_part("archives"):
+            out += [r for r in spec.part("archives").READERS if r.name not in seen]
+    return tuple(out)
+
 
 #: every reader, in the order ``--format`` lists them: a new format's reader is added here
-READERS = (
+_LISTED = (
     jsonlines.RAW,
     jsonlines.RECORDER,
-    bybit.ARCHIVE,
-    binance.LOG,
+    _venue_reader("bybit", "ARCHIVE"),
+    _venue_reader("binance", "LOG"),
     jsonlines.JSONL,
-    binance.CSV,
-    binance.TRADES_CSV,
+    _venue_reader("binance", "CSV"),
+    _venue_reader("binance", "TRADES_CSV"),
     contract.CSV,
     contract.PARQUET,
     tardis.LIQUIDATIONS,
@@ -35,11 +55,11 @@ READERS = (
     tardis.BOOK_SNAPSHOT,
     captures.TARDIS_RAW,
     captures.HFTBACKTEST,
-    *binance_vision.READERS,
-    bybit_public.READER,
-    okx_public.READER,
-    mapped.COLUMNS,
+    *_venue_reader("binance", "VISION_READERS"),
+    _venue_reader("bybit", "TRADES"),
+    _venue_reader("okx", "TRADES"),
 )
+READERS = (*_LISTED, *_other_venues_readers(_LISTED), mapped.COLUMNS)
 #: the format of a file whose lines are of several ``mix`` readers: decoded line by line by kind
 MIX = "jsonl"
 #: suffixes of the text recordings a directory is walked for (the readers' own ``suffixes`` are added)
@@ -100,7 +120,7 @@ class Registry:
     def container(self, path: Path) -> Reader | None:
         """The reader of a binary container whose name it shares and whose content it recognises
         (``sniff_file``, shown the first 64 KiB), told before the file is read as lines."""
-        base = _base_name(path)
+        base = base_name(path)
         if not any(r.shape == "path" and r.sniff_file is not None and r.suffixes and base.endswith(r.suffixes)
                    for r in self._readers.values()):
             return None
@@ -126,7 +146,7 @@ class Registry:
         inside it (``sniff_file``), its first bytes, then its first 200 lines (the format most of
         them have; JSON lines of several kinds: ``jsonl``; a log file: its log lines outnumber its
         JSON lines)."""
-        base = _base_name(path)
+        base = base_name(path)
         r = self.by_suffix(base)
         if r is not None:
             return r.name, {}
@@ -198,7 +218,7 @@ def detect_format(path, head: bytes | None = None) -> str:
 
 
 def _base_suffix(path: Path) -> str:
-    return Path(_base_name(path)).suffix.lower()
+    return Path(base_name(path)).suffix.lower()
 
 
 def expand_paths(paths) -> list[Path]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from liqcore.io.base import LoadResult
 from liqcore.codes import KIND_TABLE
-from liqcore.io.files import _base_name, _compression
+from liqcore.venues.files import base_name, compression
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 
 
@@ -105,7 +105,7 @@ def save_events(result, path, registry: SymbolRegistry | None = None, trade_ids:
     url = str(path) if storage.is_url(str(path)) else None
     path = Path(path) if url is None else Path(url.rsplit("/", 1)[-1])
     table = events_to_table(events, registry, trade_ids)
-    base = _base_name(path)
+    base = base_name(path)
     if url is not None and (base.endswith(".parquet") or base.endswith(".pq")):  # one object, whole
         import pyarrow.parquet as pq
 
@@ -129,11 +129,11 @@ def save_events(result, path, registry: SymbolRegistry | None = None, trade_ids:
         # floats in their shortest round-trip form (as repr), no quoting (names hold no commas)
         pacsv.write_csv(table.select(order), buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
         data = buf.getvalue()
-        if _compression(path) == "gz":
+        if compression(path) == "gz":
             import gzip
 
             data = gzip.compress(data)
-        elif _compression(path) == "zst":
+        elif compression(path) == "zst":
             import zstandard
 
             data = zstandard.ZstdCompressor().compress(data)

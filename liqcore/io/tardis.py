@@ -20,7 +20,7 @@ from liqcore._libs.readrows import quote_rows, trade_rows
 from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import RowBuffer
-from liqcore.io.files import Blocks
+from liqcore.venues.files import Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
 from liqcore.types import EVENT_DTYPE, Kind, Side
 
@@ -110,7 +110,7 @@ def _file_sniffer(line_sniff, tradeish: str | None = None):
 
 
 class _Stream(_io.RawIOBase):
-    """A file's decompressed blocks (:class:`liqcore.io.files.Blocks`: gzip members, zstd frames, a
+    """A file's decompressed blocks (:class:`liqcore.venues.files.Blocks`: gzip members, zstd frames, a
     file cut short read up to the cut) as a binary stream for pyarrow."""
 
     def __init__(self, blocks):
@@ -150,7 +150,7 @@ def _batches(path: Path, cols: tuple, st: FileState, lenient: bool, robust: bool
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from liqcore.io.files import _compression
+    from liqcore.venues.files import compression
 
     binary = pa.binary()
     dict_bin = pa.dictionary(pa.int32(), pa.binary())
@@ -185,7 +185,7 @@ def _batches(path: Path, cols: tuple, st: FileState, lenient: bool, robust: bool
         # hands it over as text)
         source = _Stream((b.decode("utf-8", "replace").encode() for b in blk) if clean else blk)
     else:
-        comp = {"gz": "gzip", "zst": "zstd"}.get(_compression(path))
+        comp = {"gz": "gzip", "zst": "zstd"}.get(compression(path))
         source = None
         if comp == "gzip":
             try:  # python-isal when installed: gzip decompressed about twice as fast, in its own thread
@@ -626,7 +626,7 @@ _KINDS = {
 
 
 def _load(fmt: str, path: Path, st: FileState) -> np.ndarray:
-    from liqcore.io.files import open_binary
+    from liqcore.venues.files import open_binary
 
     cols, convert = _KINDS[fmt]
     with open_binary(path) as fh:

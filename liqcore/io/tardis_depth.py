@@ -202,7 +202,7 @@ def _load_l2(path, st) -> np.ndarray:
 
 
 def _load_snapshots(path, st) -> np.ndarray:
-    from liqcore.io.files import open_binary
+    from liqcore.venues.files import open_binary
     from liqcore.io.tardis import _KINDS, _header, _load
 
     with open_binary(path) as fh:

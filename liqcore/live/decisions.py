@@ -10,7 +10,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.gateway import OrderIntent
 from liqcore.types import CASCADE_DTYPE, RecordKind, SymbolRegistry, dominant_name, venue_name
 
 __all__ = ["Decision", "DecisionLog", "record_dict"]

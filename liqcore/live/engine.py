@@ -23,7 +23,7 @@ import numpy as np
 from liqcore.config import Params
 from liqcore.live.panels import PanelState
 from liqcore.live.decisions import Decision, DecisionLog, record_dict as _record_dict  # noqa: F401 (Decision: re-exported)
-from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
+from liqcore.venues.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
 from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, traded_symbols, watched_exits
 from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics

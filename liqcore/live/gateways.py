@@ -1,9 +1,11 @@
-"""The order gateways of ``liqcore run --live``, one table for the three venues.
+"""The order gateways of ``liqcore run --live``, asked of the venue registry.
 
-Each entry says which class sends the venue's orders (imported when used: an OKX run imports the OKX
-gateway, nothing else does), which names its key file holds, and where the venue's REST API and
-private websocket are on each network.  Every default comes from the venue's own module
-(``liqcore.venues.<venue>``), so a venue's endpoints are written in one place.
+A venue's order gateway is its registry part ``gateway`` (``liqcore.venues.<venue>.gateway``: ``GATEWAY``, the
+class, and ``build(creds, rest_url, private_url, symbols, network, opts)``), imported when used: an OKX run imports
+the OKX gateway, nothing else does.  Its key file holds ``<VENUE>_API_KEY`` and ``<VENUE>_API_SECRET`` (and
+``<VENUE>_API_PASSPHRASE`` for a venue whose spec says ``needs_passphrase``); where the venue's REST API and
+private websocket are on each network is its ``stream`` part's ``rest_url(network)`` / ``private_ws_url(network)``,
+so a venue's endpoints are written in one place.
 
 URLs given by the user (``--ws-url``, ``--rest-url``, ``--private-ws-url``) are either a full URL (with a
 path: used as it is) or a base ``scheme://host:port`` (no path): the venue's documented path is then
@@ -21,119 +23,72 @@ okx        ``/ws/v5/public``             ``/ws/v5/private``          ``/api/v5/.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
 from liqcore.secrets import Credentials, load_credentials
+from liqcore.venues.registry import UnknownVenue, registered, spec_or_none, venue_spec
 
-__all__ = ["GatewayEntry", "GATEWAYS", "entry", "with_venue_path", "venue_urls", "load_keys", "make_gateway"]
-
-
-def _host(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` (its path and query dropped)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _bybit_rest(network: str) -> str:
-    from liqcore.venues.bybit import stream
-
-    return stream.REST_ENDPOINTS[network]
-
-
-def _bybit_private(network: str) -> str:
-    from liqcore.venues.bybit import stream
-
-    return stream.PRIVATE_ENDPOINTS[network]
-
-
-def _binance_rest(network: str) -> str:
-    from liqcore.venues.binance import rest
-
-    return rest.BASE_URL if network == "mainnet" else rest.TESTNET_URL
-
-
-def _binance_private(network: str) -> str:
-    # the user-data stream is on the market streams' host; the gateway appends its own path to this base
-    from liqcore.venues.binance import stream
-
-    return _host(stream.ENDPOINTS[network])
-
-
-def _okx_rest(network: str) -> str:
-    from liqcore.venues.okx import stream
-
-    return stream.REST_ENDPOINTS[network]
-
-
-def _okx_private(network: str) -> str:
-    from liqcore.venues.okx import stream
-
-    return stream.PRIVATE_ENDPOINTS[network]
-
-
-def _build_bybit(cls, creds: Credentials, rest_url: str, private_url: str, symbols, network: str, opts: dict):
-    return cls(creds.api_key, creds.api_secret, rest_url, private_url, symbols=symbols,
-               ping_interval=opts.get("ping_interval", 20.0), stale_after=opts.get("stale_after", 60.0))
-
-
-def _build_binance(cls, creds: Credentials, rest_url: str, private_url: str, symbols, network: str, opts: dict):
-    return cls(creds.api_key, creds.api_secret, rest_url, private_url, symbols=symbols,
-               keepalive=opts.get("listen_key_keepalive", 1800.0))
-
-
-def _build_okx(cls, creds: Credentials, rest_url: str, private_url: str, symbols, network: str, opts: dict):
-    return cls(creds.api_key, creds.api_secret, creds.passphrase, rest_url, private_url, symbols=symbols,
-               network=network)
+__all__ = ["GatewayEntry", "entry", "with_venue_path", "venue_urls", "load_keys", "make_gateway"]
 
 
 @dataclass(frozen=True)
 class GatewayEntry:
-    """One venue's order gateway: its module and class (imported on use), the names its key file holds,
-    the network's default REST base and private websocket, and how the class is constructed."""
+    """One venue's order gateway as the registry gives it: its module (the venue's ``gateway`` part, imported on
+    use), the names its key file holds, the network's default REST base and private websocket, and how the class
+    is constructed."""
 
     venue: str
     module: str
-    cls: str
     credentials: tuple[str, ...]
     rest: Callable[[str], str]
     private_ws: Callable[[str], str]
-    build: Callable
 
     @property
     def passphrase(self) -> bool:
         return len(self.credentials) > 2
 
-    def gateway_class(self):
-        """The gateway class; a module that is not there (yet) is a one-line ValueError."""
+    def part(self):
+        """The venue's ``gateway`` part; a venue without one, or an installation lacking what it imports, is a
+        one-line ValueError."""
         try:
-            mod = importlib.import_module(self.module)
+            return venue_spec(self.venue).part("gateway")
+        except NotImplementedError:
+            raise ValueError(f"live: no order gateway for {self.venue!r} ({self.module} does not exist)") from None
         except ImportError as exc:
-            raise ValueError(f"live: {self.venue} orders need {self.module}, which this installation does not "
-                             f"have ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+            raise ValueError(f"live: {self.venue} orders need {self.module}, which this installation cannot import "
+                             f"({exc.msg if hasattr(exc, 'msg') else exc})") from None
+
+    def gateway_class(self):
+        """The gateway class (the part's ``GATEWAY``)."""
         try:
-            return getattr(mod, self.cls)
+            return self.part().GATEWAY
         except AttributeError:
-            raise ValueError(f"live: {self.module} has no {self.cls}") from None
+            raise ValueError(f"live: {self.module} has no GATEWAY") from None
 
-
-GATEWAYS: dict[str, GatewayEntry] = {
-    "bybit": GatewayEntry("bybit", "liqcore.live.bybit_gateway", "BybitGateway",
-                          ("BYBIT_API_KEY", "BYBIT_API_SECRET"), _bybit_rest, _bybit_private, _build_bybit),
-    "binance": GatewayEntry("binance", "liqcore.live.binance_gateway", "BinanceGateway",
-                            ("BINANCE_API_KEY", "BINANCE_API_SECRET"), _binance_rest, _binance_private, _build_binance),
-    "okx": GatewayEntry("okx", "liqcore.live.okx_gateway", "OkxGateway",
-                        ("OKX_API_KEY", "OKX_API_SECRET", "OKX_API_PASSPHRASE"), _okx_rest, _okx_private, _build_okx),
-}
+    def build(self, creds: Credentials, rest_url: str, private_url: str, symbols, network: str, opts: dict):
+        return self.part().build(creds, rest_url, private_url, symbols, network, opts)
 
 
 def entry(venue: str) -> GatewayEntry:
+    """The order gateway of a registered venue (ValueError naming the venues that have one)."""
     try:
-        return GATEWAYS[str(venue).lower()]
-    except KeyError:
-        raise ValueError(f"live: no order gateway for {venue!r} (bybit, binance, okx)") from None
+        spec = venue_spec(venue)
+    except UnknownVenue:
+        have = ", ".join(s.name for s in registered() if s.has_part("gateway"))
+        raise ValueError(f"live: no order gateway for {venue!r} ({have})") from None
+    prefix = spec.name.upper()
+    names = (f"{prefix}_API_KEY", f"{prefix}_API_SECRET") + ((f"{prefix}_API_PASSPHRASE",) if spec.needs_passphrase
+                                                             else ())
+
+    def rest(network: str) -> str:
+        return spec.part("stream").rest_url(network)
+
+    def private_ws(network: str) -> str:
+        return spec.part("stream").private_ws_url(network)
+
+    return GatewayEntry(spec.name, f"{spec.package}.gateway", names, rest, private_ws)
 
 
 def with_venue_path(url: str | None, default: str) -> str | None:
@@ -173,7 +128,8 @@ def venue_urls(venue: str, network: str, ws_url: str | None = None, rest_url: st
         public = mod.ENDPOINTS[network]
     except KeyError:
         raise ValueError(f"network: expected one of {', '.join(mod.ENDPOINTS)}; got {network!r}") from None
-    e = GATEWAYS.get(str(venue).lower())
+    spec = spec_or_none(venue)
+    e = entry(venue) if spec is not None and spec.has_part("gateway") else None  # (no gateway: no private socket)
     rest = with_venue_path(rest_url, "")
     return VenueUrls(with_venue_path(ws_url, public), rest.rstrip("/") if rest else rest,
                      with_venue_path(private_ws_url, e.private_ws(network)) if e is not None else private_ws_url)
@@ -192,6 +148,6 @@ def make_gateway(venue: str, creds: Credentials, network: str = "mainnet", *, re
     :func:`venue_urls` returns them); ``opts``: the Bybit gateway's ``ping_interval`` / ``stale_after``, the Binance gateway's
     ``listen_key_keepalive`` (s)."""
     e = entry(venue)
-    cls = e.gateway_class()
-    return e.build(cls, creds, rest_url or e.rest(network), private_ws_url or e.private_ws(network),
+    e.part()  # (a venue without a gateway: said before its endpoints are asked for)
+    return e.build(creds, rest_url or e.rest(network), private_ws_url or e.private_ws(network),
                    list(symbols) if symbols else None, network, opts)

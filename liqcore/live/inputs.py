@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from liqcore.live.gateway import missing_members
+from liqcore.venues.gateway import missing_members
 from liqcore.types import SymbolRegistry, Venue
 
 __all__ = ["traded_symbols", "check_amounts", "check_gateway", "symbol_maps", "watched_exits", "DEFAULT_SYMBOLS"]
@@ -52,11 +52,11 @@ def check_amounts(equity, notional) -> None:
 
 
 def check_gateway(gateway) -> None:
-    """A TypeError naming what ``gateway`` lacks of the :class:`~liqcore.live.gateway.Gateway` protocol."""
+    """A TypeError naming what ``gateway`` lacks of the :class:`~liqcore.venues.gateway.Gateway` protocol."""
     missing = missing_members(gateway)
     if missing:
         raise TypeError(f"gateway {type(gateway).__name__} lacks {', '.join(missing)} of the Gateway "
-                        f"protocol (subclass liqcore.live.gateway.Gateway: it has the defaults)")
+                        f"protocol (subclass liqcore.venues.gateway.Gateway: it has the defaults)")
 
 
 def symbol_maps(registry: SymbolRegistry, traded: list[tuple[str, str]]) -> tuple[dict, dict]:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 
-from liqcore.live.gateway import GatewayError
+from liqcore.venues.gateway import GatewayError
 
 __all__ = ["Lifecycle"]
 

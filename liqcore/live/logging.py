@@ -1,5 +1,6 @@
 """JSON logs for the live runner: one object per line (``ts``, ``level``, ``logger``, ``msg`` and any
-``extra`` fields), to a file or stderr. Values that look like credentials are masked."""
+``extra`` fields), to a file or stderr. Values that look like credentials are masked, and so is every value
+given to :func:`liqcore.secrets.register_secret`."""
 from __future__ import annotations
 
 import logging
@@ -9,17 +10,12 @@ import time
 
 import orjson
 
+from liqcore.secrets import registered_secrets
+
 __all__ = ["JsonFormatter", "setup_json_logging", "teardown_json_logging", "redact"]
 
 _SECRET_KEYS = re.compile(r"(secret|api_?key|password|passphrase|sign(ature)?|token)", re.I)
 _STD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime", "taskName"}
-_SECRETS: list[str] = []
-
-
-def register_secret(value: str) -> None:
-    """Make sure ``value`` never appears in a log line (replaced by ``***``)."""
-    if value and len(value) >= 4 and value not in _SECRETS:
-        _SECRETS.append(value)
 
 
 #: the ``user:password@`` of a URL in a message
@@ -29,7 +25,7 @@ _URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@?#]+@")
 def redact(text: str) -> str:
     if "@" in text:
         text = _URL_USERINFO.sub(r"\1***@", text)
-    for s in _SECRETS:
+    for s in registered_secrets():
         if s in text:
             text = text.replace(s, "***")
     return text

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from liqcore.live.decisions import Decision
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
+from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.recovery import ANCHORS
 from liqcore.live.protect import Protection
 from liqcore.live.unknowns import Unknowns

@@ -1,4 +1,4 @@
-"""Paper gateway: the :class:`~liqcore.live.gateway.Gateway` protocol on top of the backtest's fill
+"""Paper gateway: the :class:`~liqcore.venues.gateway.Gateway` protocol on top of the backtest's fill
 model.
 
 There is no second fill model here. The engine's :class:`liqcore.backtest.core.StrategyCore` (paper
@@ -17,7 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from liqcore.live.gateway import Fill, Gateway, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.venues.gateway import Fill, Gateway, OrderIntent, OrderUpdate, PositionInfo
 
 __all__ = ["PaperGateway"]
 

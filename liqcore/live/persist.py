@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from liqcore.live.gateway import GatewayError
+from liqcore.venues.gateway import GatewayError
 from liqcore.live.recovery import reconcile_entry, restore_plan, unknown_positions
 
 __all__ = ["StateKeeper"]

@@ -2,7 +2,7 @@
 closes a position left without its take-profit and stop-loss.
 
 A venue gateway says what happens to an open position's venue-held exits through ``on_protection``
-(:meth:`liqcore.live.gateway.GatewayCallbacks._protection`): ``lost`` (the venue cancelled, expired, rejected or
+(:meth:`liqcore.venues.gateway.GatewayCallbacks._protection`): ``lost`` (the venue cancelled, expired, rejected or
 failed a take-profit or stop-loss while the position is open), ``replaced``, ``closed`` or ``failed``.  The order
 manager adds what it knows itself: venue exits it could not set on a fill (``set_trading_stop`` refused).
 

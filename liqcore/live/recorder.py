@@ -1,6 +1,6 @@
 """Raw frame recorder: one JSON line per received frame, zstd-compressed, one file per venue and UTC hour.
 
-Line formats (what ``liqcore.io.load_events`` reads back)::
+Line formats (what ``liqcore.load_events`` reads back)::
 
     {"recv_ns":<int>,"venue":"bybit","frame":<the frame as JSON>}      # a JSON frame, embedded as is
     {"recv_ns":<int>,"venue":"bybit","frame":"<text>"}                 # a frame that is not JSON: a string

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate
+from liqcore.venues.gateway import Fill, OrderIntent, OrderUpdate
 
 __all__ = ["RestorePlan", "BookPlan", "EntryPlan", "restore_plan", "reconcile_entry", "is_stale",
            "unknown_positions", "ANCHORS"]

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 
-from liqcore.live.gateway import GatewayError, OrderIntent, OrderUpdate
+from liqcore.venues.gateway import GatewayError, OrderIntent, OrderUpdate
 from liqcore.venues.governor import governors
 
 __all__ = ["Unknowns", "ban_left", "TERMINAL"]

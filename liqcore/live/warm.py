@@ -15,7 +15,7 @@ import logging
 import numpy as np
 
 from liqcore.live.decisions import record_dict
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.gateway import OrderIntent
 from liqcore.live.orders import _rand_topup, make_client_id
 from liqcore.types import EVENT_DTYPE, Kind, Venue
 from liqcore.venues.registry import venue_spec
@@ -219,7 +219,7 @@ def seed_history(source, now_ns: int | None, *, detector, registry, params, venu
     ``seed(events)`` method (``liq-trend``: its segment baseline) is fed the same recording's events
     of the engine's venues received at or before ``now_ns``.
 
-    ``source``: recording path(s) (anything :func:`liqcore.io.load_events` reads, symbol ids taken
+    ``source``: recording path(s) (anything :func:`liqcore.load_events` reads, symbol ids taken
     from the engine's registry) or an EVENT_DTYPE array with the engine's symbol ids.  Only
     liquidations of the engine's venues received at or before ``now_ns`` (default: now) are used,
     the last ``history`` of each (venue, symbol), oldest first.  Returns ``{"venue:SYMBOL": n}``."""
@@ -228,7 +228,7 @@ def seed_history(source, now_ns: int | None, *, detector, registry, params, venu
             raise ValueError("source: expected an EVENT_DTYPE array or recording paths")
         ev = source
     else:
-        from liqcore.io import load_events
+        from liqcore.dataset.load import load_events
 
         ev = load_events(source, registry=registry, max_clock_skew_ns=params.max_clock_skew_ns).events
     now = time.time_ns() if now_ns is None else int(now_ns)

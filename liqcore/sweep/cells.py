@@ -154,7 +154,7 @@ def load_partition(part: Partition):
         fill_recv(res.events, src.feed_latency_ns)
         ev, reg = res.events, res.registry
     elif src.kind == "files":
-        from liqcore.io import load_events
+        from liqcore.dataset.load import load_events
 
         res = load_events(list(src.paths), format=src.format, feed_latency_ns=src.feed_latency_ns,
                           max_clock_skew_ns=src.max_clock_skew_ns)

@@ -1,10 +1,11 @@
 """A fake Binance USD-M futures venue: a real aiohttp server on 127.0.0.1 for the order REST API and the
-user-data stream, sharing the matching rules of :mod:`liqcore.testing.fake_book` (post-only checked
+user-data stream, sharing the matching rules of :mod:`liqcore.venues.fake_book` (post-only checked
 against the last trade, resting limits fill on prints strictly through, stops trigger at/through).
 
 The details: docs/maintainers/fakes.md, "A fake Binance USD-M futures venue (liqcore.testing.fake_binance)".
 
-May import: ``aiohttp``, ``orjson`` and this package's ``fake_book``, ``loopback``, ``fake_universe``.
+May import: ``aiohttp``, ``orjson``, the venues' shared ``fake_book`` and ``loopback`` and this package's
+``fake_universe``, ``fake_accounts`` and ``fake_streams``.
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.testing.loopback import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
+from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue
 
 __all__ = ["FakeBinance", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
 

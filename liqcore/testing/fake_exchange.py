@@ -2,12 +2,13 @@
 
 ``async with FakeExchange(replay=frames, speed=10) as fx:`` serves the public and private websockets
 and the REST API (signed as the venue signs), replays frames, moves its market with every print
-(``fake_book``) and injects faults and one-way delays; :class:`FakeExchangeThread` runs one in a thread.
+(``liqcore.venues.fake_book``) and injects faults and one-way delays; :class:`FakeExchangeThread` runs one in a thread.
 What it serves and the faults: docs/maintainers/fakes.md, "The fake exchange (Bybit v5)".
 
 Why one module: one fake venue speaking one wire protocol (REST and both websockets share the book,
-accounts and request log; what every fake venue shares is ``loopback.py``).  May import: aiohttp, orjson and
-this package's ``fake_book``, ``fake_replay``, ``fake_universe``, ``fake_accounts`` and ``loopback``.
+accounts and request log; what every fake venue shares is ``liqcore/venues/loopback.py``).  May import: aiohttp,
+orjson, the venues' shared ``fake_book`` and ``loopback`` and this package's ``fake_replay``, ``fake_universe`` and
+``fake_accounts``.
 """
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ from typing import Callable, Iterable
 import orjson
 
 from liqcore.testing.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
-from liqcore.testing.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue  # noqa: F401 (the fakes' base)
+from liqcore.venues.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue  # noqa: F401 (the fakes' base)
 from liqcore.testing.fake_accounts import FakeAccount
-from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
+from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
 
 __all__ = ["FakeExchange", "FakeExchangeThread", "FakeExchangeInLoop", "Faults", "HttpFault", "FakeRequest", "DEFAULT_API_KEY", "DEFAULT_API_SECRET"]
 

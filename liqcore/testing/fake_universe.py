@@ -11,13 +11,13 @@ are the ones each venue's public REST API gives (the shapes :mod:`liqcore.market
   contracts; :func:`okx_instruments`) and ``/api/v5/market/tickers?instType=SWAP`` (:func:`okx_tickers`).
 
 A row is a dict: ``tickSize``, ``qtyStep``, ``minOrderQty`` (base units), ``minNotional`` (quote), ``price``,
-``turnover`` (24 h, quote): the first three are what :class:`liqcore.testing.fake_book.FakeVenue` matches on.
+``turnover`` (24 h, quote): the first three are what :class:`liqcore.venues.fake_book.FakeVenue` matches on.
 """
 from __future__ import annotations
 
 import random
 
-from liqcore.testing.fake_book import DEFAULT_INSTRUMENTS, fmt_num
+from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, fmt_num
 
 __all__ = ["market_instruments", "binance_exchange_info", "binance_tickers", "bybit_instruments_page",
            "bybit_tickers", "okx_instruments", "okx_tickers", "okx_inst_id"]

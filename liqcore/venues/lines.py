@@ -90,7 +90,7 @@ _NAN = float("nan")
 
 
 class LineDecoder:
-    """Decodes the line-oriented recording formats for :func:`liqcore.io.load_events`.
+    """Decodes the line-oriented recording formats for :func:`liqcore.load_events`.
 
     ``fmt``: "raw", "recorder", "bybit-archive", "binance-log" (one format for every line), or
     "jsonl": the format of each line told by the line itself (a JSON object by its keys: recorder,

@@ -2,7 +2,7 @@
 :class:`PositionInfo`, plus the normalised order statuses.
 
 They live in the venue layer because the venue parsers (e.g. ``liqcore.venues.bybit.private``) build
-them; the gateway protocol (``liqcore.live.gateway``) re-exports them.
+them; the gateway protocol (``liqcore.venues.gateway``) re-exports them.
 """
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ that registering a venue costs nothing at import.  The parts, each with who asks
   the feed manager, the depth keeper), ``account`` (preflight's signed account reads; ``liqcore preflight``);
 * ``samples`` (frames built from values; the warm path, tests), ``fake_streams`` (its public streams in the shared
   fake, ``liqcore.testing.fake_streams``; ``run --replay``, ``liqcore venue``);
-* ``rest`` (signing, the signed client) and ``codes`` (``CODES``: its answers sorted into the outcome classes of
-  :mod:`liqcore.venues.outcomes`), for its order gateway.
+* ``rest`` (signing, the signed client), ``codes`` (``CODES``: its answers in the classes of
+  :mod:`liqcore.venues.outcomes`) and ``gateway`` (``GATEWAY``, ``build(...)``: its order gateway; ``live.gateways``);
+* ``archives`` (``READERS``: its file formats; ``liqcore.io.registry``), ``fake`` (``FAKE``: its whole local fake).
 
 A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
 ``__init__`` (or, outside the package, from your own code: :func:`register`, which also gives it its

@@ -320,7 +320,7 @@ def test_default_read_on_the_real_binance_recordings(real_data, tmp_path_factory
     with the guide's parameters and with a lower threshold that confirms more cascades."""
     from liqcore.backtest.run import backtest_windows, resolve_strategy
     from liqcore.dataset import load_dataset
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     checked = 0
     for folder in ("binance-forceorder-2024-08", "binance-forceorder-2025-01", "binance-forceorder-2025-12"):

@@ -181,7 +181,7 @@ def test_symbols_all_on_real_binance_recordings(real_data, folder, tmp_path, cap
 
     from liqcore.cli import main
     from liqcore.execution.events import grid_of_prices
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.types import Kind
 
     src = real_data / folder

@@ -16,7 +16,7 @@ from pysrc import execmodel as twin
 
 from liqcore.backtest.core import StrategyCore
 from liqcore.config import Params
-from liqcore.live.gateway import Gateway, OrderIntent, OrderUpdate
+from liqcore.venues.gateway import Gateway, OrderIntent, OrderUpdate
 
 S = 1_000_000_000
 MS = 1_000_000
@@ -323,7 +323,7 @@ def test_engine_venue_cancel_is_unfilled_and_reject_is_rejected():
 
 
 def test_engine_venue_fill_takes_the_venue_tp_sl_and_size():
-    from liqcore.live.gateway import Fill
+    from liqcore.venues.gateway import Fill
 
     eng, _ = _venue_engine()
     eng._on_fill(Fill("lc-ETH-1-abc", "ETHUSDT", "buy", 2496.25, 0.1, 0.0, True, exec_id="e1", kind="entry",

@@ -134,7 +134,7 @@ def test_cli_walkforward_short_recording_folds_follow_the_data(tmp_path, capsys,
 
     from liqcore.commands.walkforward import plot_walkforward
     from liqcore.data import sample_recording
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     ds, out = tmp_path / "ds", tmp_path / "wf"
     assert main(["convert", str(sample_recording()), "--dataset", str(ds)]) == 0

@@ -28,7 +28,7 @@ def largest_cascade_notional() -> float:
     """The detector's own total (long + short notional at the cascade's end) of the sample's largest cascade."""
     from liqcore.backtest.run import detect, prepare_events
     from liqcore.config import Params
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.types import RecordKind
 
     ev = prepare_events(load_events(sample_recording()).events)

@@ -10,7 +10,7 @@ import pytest
 
 from liqcore.cli import main
 from liqcore.commands.detect import SAMPLE
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore._libs.detector import CascadeDetector
 from liqcore.types import RecordKind
 

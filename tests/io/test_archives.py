@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from liqcore.io import detect_format, load_events
+from liqcore.io import detect_format
+from liqcore.dataset.load import load_events
 from liqcore.types import Flag, Kind, Side, Venue
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from liqcore.io import detect_format, load_events
+from liqcore.io import detect_format
+from liqcore.dataset.load import load_events
 from liqcore.types import Kind, Side, Venue
 
 ROOT = Path(__file__).resolve().parents[2]

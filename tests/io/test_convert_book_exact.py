@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import liqcore.dataset.write as DS
 import liqcore.dataset.read as IO
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.types import Kind
 
 T0_US = 1_722_470_400_000_000  # 2024-08-01T00:00Z

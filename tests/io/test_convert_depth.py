@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 from liqcore.codes import KIND_NAMES
-from liqcore.io import load_events, save_events
+from liqcore.io import save_events
+from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 from tests.depthmarket import depth_market
 

@@ -116,7 +116,7 @@ def test_each_partition_is_written_once_and_a_day_leaves_memory_before_the_next_
     raw.mkdir()
     files = sorted(_day_files(raw, 0, 1) + _day_files(raw, 1, 2) + _day_files(raw, 2, 3))
     seq = []
-    real_put, real_load = dataset_mod._put_partition, io_mod.load_events
+    real_put, real_load = dataset_mod._put_partition, io_mod.load_files
 
     def put(out_dir, url, key, rows, *a, **k):
         seq.append(("put", key[2]))
@@ -127,7 +127,7 @@ def test_each_partition_is_written_once_and_a_day_leaves_memory_before_the_next_
         return real_load(paths, *a, **k)
 
     monkeypatch.setattr(dataset_mod, "_put_partition", put)
-    monkeypatch.setattr(io_mod, "load_events", load)
+    monkeypatch.setattr(io_mod, "load_files", load)
     ds = tmp_path / "ds"
     done = convert_to_dataset(files, ds)
     puts = [d for w, d in seq if w == "put"]

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqcore.cli import main
-from liqcore.io import events_to_table, load_events, save_events
+from liqcore.io import events_to_table, save_events
+from liqcore.dataset.load import load_events
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
 

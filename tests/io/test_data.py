@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import liqcore.data as data
-from liqcore.io import detect_format, load_events
+from liqcore.io import detect_format
+from liqcore.dataset.load import load_events
 from liqcore.types import Kind, Venue
 
 

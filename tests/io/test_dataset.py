@@ -8,7 +8,8 @@ import pytest
 from liqcore.synthetic.market import synthetic_market
 from liqcore.cli import main
 from liqcore.dataset import dataset_info, load_dataset
-from liqcore.io import load_events, save_events
+from liqcore.io import save_events
+from liqcore.dataset.load import load_events
 
 D = 86_400_000_000_000
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from liqcore.synthetic.market import synthetic_market
 from liqcore.dataset import load_dataset, write_dataset
-from liqcore.io import load_events, save_events
+from liqcore.io import save_events
+from liqcore.dataset.load import load_events
 from liqcore.dataset import read as io_dataset
 from liqcore.types import Kind
 from tests.io.test_trade_ids import reference_keep  # the duplicate rule written out row by row

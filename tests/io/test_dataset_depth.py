@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from liqcore.dataset import load_dataset, load_depth, write_dataset
 from liqcore.dataset.depth import DEPTH_DIR, _read_file, price_decimals
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -195,7 +195,7 @@ def test_real_recordings_written_twice_and_as_overlapping_halves_load_as_the_uni
     folder's busiest symbol, with a top of book made from its trades (bid and ask about each trade's price
     at its stamp, the ask coming back within the stamp at every fifth: X, Y, X), written twice, and as two
     halves overlapping by whole stamps: loaded back, a load's rule over the union, every repeat kept."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     for folder in sorted(p for p in real_data.iterdir() if p.is_dir()):
         res = load_events(sorted(folder.glob("*.csv")), warn=lambda _line: None)

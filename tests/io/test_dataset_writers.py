@@ -19,7 +19,8 @@ from liqcore.cli import main
 from liqcore.dataset.write import LOCK
 from liqcore.dataset.read import MANIFEST
 from liqcore.dataset import dataset_lock, load_dataset
-from liqcore.io import load_events, save_events
+from liqcore.io import save_events
+from liqcore.dataset.load import load_events
 
 ROOT = Path(__file__).resolve().parents[2]
 

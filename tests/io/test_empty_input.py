@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from liqcore.cli import main
-from liqcore.io import NoUsableInput, load_events, require_events
+from liqcore.io import NoUsableInput, require_events
+from liqcore.dataset.load import load_events
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "liqcore" / "data" / "sample_liquidations.csv"

@@ -8,7 +8,8 @@ import pytest
 
 from liqcore.synthetic.market import DEFAULT_START_NS, synthetic_market
 from liqcore.dataset import load_dataset, write_dataset
-from liqcore.io import load_events, save_events
+from liqcore.io import save_events
+from liqcore.dataset.load import load_events
 from liqcore.validate import FILE_TIME_MAX_NS, implausible_times, time_max_ns
 
 D = 86_400_000_000_000

@@ -9,7 +9,8 @@ import orjson
 import pytest
 import zstandard
 
-from liqcore.io import FORMATS, LoadResult, dedupe, detect_format, load_events, save_events
+from liqcore.io import FORMATS, LoadResult, dedupe, detect_format, save_events
+from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, SymbolRegistry, Venue
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -510,7 +511,7 @@ def test_gap_events_roundtrip_through_parquet_and_csv(tmp_path):
 @pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])
 def test_streaming_blocks_give_the_same_result(tmp_path, monkeypatch, suffix):
     """Line files are read in blocks of whole lines: tiny blocks change nothing, line numbers included."""
-    import liqcore.io as lio
+    import liqcore.venues.files as files_mod
 
     lines = []
     for i in range(400):
@@ -526,7 +527,7 @@ def test_streaming_blocks_give_the_same_result(tmp_path, monkeypatch, suffix):
     whole = load_events(p)
     with pytest.raises(ValueError) as e_whole:
         load_events(p, strict=True)
-    monkeypatch.setattr(lio, "_BLOCK_BYTES", 997)
+    monkeypatch.setattr(files_mod, "BLOCK_BYTES", 997)
     small = load_events(p)
     _same_events(whole, small)
     assert whole.rejects == small.rejects == {"non_positive": 1}

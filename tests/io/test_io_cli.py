@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from liqcore.cli import main
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 WIRE = DATA / "wire_examples.jsonl"

@@ -14,7 +14,7 @@ import pytest
 import zstandard
 
 from liqcore.cli import main
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 
 T0 = 1739502303204
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.io.mapped import KINDS, make_mapping, mapping_report
 from liqcore.types import Flag, Kind, Side, Venue
 

@@ -3,6 +3,8 @@ as one reader registered in one place, and imports that point one way (io never 
 writer; no import circle between the modules of the package and liqcore.dataset)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,7 +12,8 @@ import numpy as np
 import orjson
 import pytest
 
-from liqcore.io import detect_format, load_events, save_events
+from liqcore.io import detect_format, save_events
+from liqcore.dataset.load import load_events
 from tests.project.test_layering import _module_name, module_deps
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "liqcore" / "__init__.py").is_file())  # tests/ or tests/<group>/
@@ -43,20 +46,19 @@ def _io_files() -> list[Path]:
 
 
 def test_io_never_imports_the_dataset_writer():
-    """liqcore.dataset builds on liqcore.io: io reaches the dataset's reader in one place only, the
-    per-file loop of load_events (a dataset directory among the paths), and never its writer."""
+    """liqcore.dataset builds on liqcore.io: io imports nothing of it (files and datasets are loaded together
+    above both, by liqcore.dataset.load)."""
     files = _io_files()
     assert files
     bad = [f"{f.relative_to(ROOT)} imports {m}" for f in files for m in sorted(_imports(f))
-           if (m == "liqcore.dataset" or m.startswith("liqcore.dataset."))
-           and not (f.name == "_core.py" and m == "liqcore.dataset.read")]
+           if (m == "liqcore.dataset" or m.startswith("liqcore.dataset."))]
     assert bad == [], "liqcore.dataset builds on liqcore.io, never the other way round:\n" + "\n".join(bad)
 
 
 def test_io_imports_only_what_its_docstring_allows():
     """liqcore.io sits below backtest, research, live, strategies and commands (and the dataset writer)."""
     allowed = ("liqcore.io", "liqcore.types", "liqcore.codes", "liqcore.venues", "liqcore.validate", "liqcore._atomic", "liqcore.secrets",
-               "liqcore._libs", "liqcore.dataset.read")
+               "liqcore._libs")
     files = _io_files()
     bad = [f"{f.relative_to(ROOT)} imports {m}" for f in files for m in sorted(_imports(f))
            if not any(m == a or m.startswith(a + ".") for a in allowed)]
@@ -173,8 +175,8 @@ def _pipe_reader():
 def _zip_reader():
     """A binary container: a zip of headerless Binance liquidation CSVs (``*-liquidations.csv``), read
     from its path; other zips are not its own (``sniff_file`` looks inside)."""
-    from liqcore.io import binance
     from liqcore.io.base import Reader
+    from liqcore.venues.binance import archives as binance
 
     def mine(path, head):
         if not head.startswith(b"PK\x03\x04"):
@@ -242,3 +244,51 @@ def test_the_registry_refuses_a_reader_it_could_not_tell_apart():
     with pytest.raises(ValueError, match="shape must be one of lines, bytes, path"):
         reg.register(Reader("new", "no shape", "rows", lambda *a: None))
     assert reg.names == registry.FORMATS  # a refused reader is not half registered
+
+
+def test_the_venues_readers_are_their_archives_parts_asked_of_the_registry():
+    """A venue's file formats are its registry part ``archives`` (``liqcore.venues.<venue>.archives``), which io's
+    reader registry asks for: every reader of each part is registered, and none is a module of ``io``."""
+    from liqcore.io import registry
+    from liqcore.venues.registry import registered
+
+    for spec in registered():
+        part = spec.part("archives")
+        assert part.__name__ == f"liqcore.venues.{spec.name}.archives"
+        for r in part.READERS:
+            assert registry.REGISTRY.get(r.name) is r, r.name
+    assert not [f for f in _io_files() if any(v in f.stem for v in ("bybit", "binance", "okx"))]
+
+
+def test_a_venue_registered_before_io_is_imported_has_its_readers_registered(tmp_path):
+    """A venue defined outside the package (its ``archives`` part declaring a reader) and registered before
+    ``liqcore.io`` is imported: its format is detected and read like a built-in one."""
+    pkg = tmp_path / "pipevenue"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "archives.py").write_text(
+        "from liqcore.types import Kind, Venue\n"
+        "from liqcore.venues.common import RECV_UNKNOWN, SIDE_BY_NAME\n"
+        "from liqcore.venues.reader import TIER_MARKED, Reader\n"
+        "def _load(data, st):\n"
+        "    for line in data.split(b'\\n')[1:]:\n"
+        "        if line.strip():\n"
+        "            st.records += 1\n"
+        "            ts, sym, side, px, qty = line.decode().split('|')\n"
+        "            st.sink.rows.append((int(ts) * 10**6, RECV_UNKNOWN, float(px), float(qty),\n"
+        "                                 st.sink.sid(int(Venue.BYBIT), sym), SIDE_BY_NAME[side],\n"
+        "                                 int(Kind.LIQUIDATION), int(Venue.BYBIT), 0))\n"
+        "PIPE = Reader('pipe-venue', '#pipe, then ts_ms|symbol|side|price|qty', 'bytes', _load,\n"
+        "              lambda s: s.startswith(b'#pipe'), TIER_MARKED)\n"
+        "READERS = (PIPE,)\n")
+    rec = tmp_path / "r.txt"
+    rec.write_text("#pipe\n1700000000000|ETHUSDT|buy|2000.5|1.5\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+            "from liqcore.venues.registry import VenueSpec, register\n"
+            "register(VenueSpec(name='pipevenue', code=97, package='pipevenue'))\n"
+            "from liqcore.io import detect_format, load_files\n"
+            "print(detect_format(sys.argv[2]), len(load_files(sys.argv[2]).events))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path), str(rec)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["pipe-venue", "1"]

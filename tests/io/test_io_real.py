@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.types import Flag, Kind, Side, Venue
 from liqcore.venues.binance.parse import restore_symbol
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from liqcore.dataset import write_dataset
-from liqcore.io import load_events, save_events
+from liqcore.io import save_events
+from liqcore.dataset.load import load_events
 from liqcore.dataset.read import load_dataset
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry, Venue
 
@@ -91,7 +92,7 @@ def test_every_reader_of_top_of_book_keeps_and_counts_a_crossed_update(tmp_path)
     import gzip
     import zipfile
 
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     t0_ms = 1_722_470_400_000
     # tardis quotes: exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount

@@ -213,7 +213,7 @@ def test_recordings_from_s3_are_converted_once(aws, recording, tmp_path):
     # convert --out to an object, read back as a recording
     r = cli(["convert", str(rec), "--out", f"s3://{BUCKET}/copy.parquet"], aws.env, tmp_path)
     assert r.returncode == 0, r.stderr
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     back = load_events([f"s3://{BUCKET}/copy.parquet"])
     assert _key(back.events, back.registry) == _key(m.events, m.registry)
@@ -222,7 +222,8 @@ def test_recordings_from_s3_are_converted_once(aws, recording, tmp_path):
 
 def test_any_fsspec_url_memory(recording, tmp_path, monkeypatch):
     from liqcore.dataset import convert_to_dataset, load_dataset
-    from liqcore.io import load_events, save_events
+    from liqcore.io import save_events
+    from liqcore.dataset.load import load_events
 
     monkeypatch.chdir(tmp_path)
     rec, m = recording

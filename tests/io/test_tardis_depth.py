@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liqcore.io import detect_format, load_events
+from liqcore.io import detect_format
+from liqcore.dataset.load import load_events
 from liqcore.types import Flag, Kind, Side
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 import liqcore.io.tardis as T
 import pysrc.readrows as twin
 from liqcore.dataset.write import _ROW_DTYPE, _rows_of
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from tests.io.test_tardis_shortcuts import QUOTES, TRADES, _rows, loaded, real_tardis_files
 
 

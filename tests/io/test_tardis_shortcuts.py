@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import liqcore.io.tardis as T
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 
 T0_US = 1_722_470_400_000_000  # 2024-08-01T00:00Z
 QUOTES = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqcore.dataset import convert_to_dataset, load_dataset
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.types import Kind
 
 T0_MS = 1_723_161_255_000  # 2024-08-08

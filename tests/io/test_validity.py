@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from liqcore._libs.detector import CascadeDetector as KDetector
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Kind, RecordKind, Side, SymbolRegistry
 from pysrc.detector import CascadeDetector as PDetector
 

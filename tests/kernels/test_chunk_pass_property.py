@@ -204,7 +204,7 @@ def test_the_fused_read_equals_the_old_passes(seed, n, n_parts, margin, book, sp
 def test_the_fused_read_equals_the_old_passes_on_the_real_recordings(real_data, monkeypatch, folder):
     """The real Binance recordings (liquidations and aggTrades, receive times as recorded), read in
     parts both ways, under both fill rules, with and without a receive-time span."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     res = load_events([real_data / folder / "binance.csv", real_data / folder / "binance_trades.csv"],
                       warn=lambda _m: None)

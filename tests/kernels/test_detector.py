@@ -343,7 +343,7 @@ def test_records_are_cascade_dtype_and_update_matches_run():
 def test_real_binance_liquidations(real_data):
     """The detector on the real Binance forceOrder recordings (loaded by liqcore.io): kernel and twin
     agree record for record, and the confirmed cascades are consistent with their input."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     files = sorted(f for f in real_data.glob("*/binance*.csv") if "trades" not in f.name)
     assert files

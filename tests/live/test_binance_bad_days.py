@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from liqcore.live.gateway import GatewayError, OrderIntent
+from liqcore.venues.gateway import GatewayError, OrderIntent
 from liqcore.venues.binance.codes import CODES
 from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, REFUSED, UNKNOWN
 from tests._bad_days import BinanceGateway, binance_day, binance_invariants, run

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from liqcore.live.binance_gateway import BinanceGateway, parse_order_update
-from liqcore.live.gateway import Gateway, GatewayError, OrderIntent
+from liqcore.venues.binance.gateway import BinanceGateway, parse_order_update
+from liqcore.venues.gateway import Gateway, GatewayError, OrderIntent
 from liqcore.testing.fake_binance import FakeBinance
 from tests._live_helpers import GatewayRecorder
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from liqcore.live.gateway import GatewayError, OrderIntent
+from liqcore.venues.gateway import GatewayError, OrderIntent
 from liqcore.venues.bybit.codes import BAN_MIN_S, CODES, ERROR_DOC, RATE_LIMIT_DOC
 from liqcore.venues.governor import VenueBanned
 from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, REFUSED, UNKNOWN

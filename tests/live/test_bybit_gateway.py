@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from liqcore.live.bybit_gateway import BybitGateway
-from liqcore.live.gateway import Gateway, GatewayError, OrderIntent
-from liqcore.live.ratelimit import SlidingWindowLimiter, TokenBucket
+from liqcore.venues.bybit.gateway import BybitGateway
+from liqcore.venues.gateway import Gateway, GatewayError, OrderIntent
+from liqcore.venues.ratelimit import SlidingWindowLimiter, TokenBucket
 from liqcore.testing import FakeExchange
 
 
@@ -523,7 +523,7 @@ def _order(**kw):
     ("PartiallyFilledCanceled", "cancelled"),
 ])
 def test_order_status_mapping(venue_status, status):
-    from liqcore.live.gateway import ORDER_STATUSES
+    from liqcore.venues.gateway import ORDER_STATUSES
     from liqcore.venues.bybit.private import parse_order
 
     u = parse_order(_order(orderStatus=venue_status))

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore.live.bybit_gateway import BybitGateway
+from liqcore.venues.bybit.gateway import BybitGateway
 from liqcore.venues.instruments import Instrument
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.gateway import OrderIntent
 from liqcore.testing import FakeExchange
 
 GRIDS = {

@@ -57,7 +57,7 @@ def _gateway_calls() -> set[str]:
 
 
 def test_every_gateway_member_the_engine_uses_is_declared():
-    from liqcore.live.gateway import Gateway
+    from liqcore.venues.gateway import Gateway
 
     used = _gateway_calls()
     assert {"place", "send_now", "cancel_batch", "prepare", "equity"} <= used
@@ -95,7 +95,7 @@ def test_a_gateway_without_the_protocol_is_refused_at_construction():
 def test_the_protocol_defaults_say_none_and_cancel_one_by_one():
     import asyncio
 
-    from liqcore.live.gateway import Gateway, OrderUpdate
+    from liqcore.venues.gateway import Gateway, OrderUpdate
 
     class OneByOne(Gateway):
         name = "one-by-one"
@@ -119,8 +119,8 @@ def test_the_protocol_defaults_say_none_and_cancel_one_by_one():
     assert not (gw.can_prepare or gw.venue_exits or gw.native_trailing) and gw.stream is None
     with pytest.raises(NotImplementedError):
         asyncio.run(gw.place(None))
-    for cls in ("liqcore.live.paper:PaperGateway", "liqcore.live.bybit_gateway:BybitGateway",
-                "liqcore.live.binance_gateway:BinanceGateway"):
+    for cls in ("liqcore.live.paper:PaperGateway", "liqcore.venues.bybit.gateway:BybitGateway",
+                "liqcore.venues.binance.gateway:BinanceGateway"):
         import importlib
 
         mod, _, name = cls.partition(":")

@@ -69,7 +69,7 @@ def test_live_feed_subscribes_the_top_of_book_whatever_the_fill_rule():
     rule (the live queue estimate of a resting entry and the silent-stream watch read it); paper trading
     asks for it only under the queue rule."""
     from liqcore.live.feeds import FeedManager
-    from liqcore.live.okx_gateway import OkxGateway
+    from liqcore.venues.okx.gateway import OkxGateway
     from liqcore.live.runner import book_needs, strategy_needs
 
     assert book_needs(False, True) == book_needs(True, False) == {"quote"} and not book_needs(False, False)

@@ -34,7 +34,7 @@ def _session(tmp_path, **planted):
     closed by a print through its take-profit.  Journal and recording in tmp_path."""
 
     async def main():
-        from liqcore.live.bybit_gateway import BybitGateway
+        from liqcore.venues.bybit.gateway import BybitGateway
 
         async with FakeExchange(**planted) as fx:
             syms = list(SYMBOLS)

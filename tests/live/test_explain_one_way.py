@@ -48,7 +48,7 @@ def _session(tmp_path, print_after_s, **delay):
     fed = []
 
     async def main():
-        from liqcore.live.bybit_gateway import BybitGateway
+        from liqcore.venues.bybit.gateway import BybitGateway
 
         async with FakeExchange(**delay) as fx:
             fx.set_last_price("ETHUSDT", 3000.0)

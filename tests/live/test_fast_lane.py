@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from liqcore.config import Params
-from liqcore.live.bybit_gateway import BybitGateway
+from liqcore.venues.bybit.gateway import BybitGateway
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.testing.fake_exchange import FakeExchange

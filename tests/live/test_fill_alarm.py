@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 def test_fill_rate_alarm_raised_by_an_unfilled_entry_and_cleared_by_a_fill():
     async def main():
         async with FakeExchange() as fx:
-            from liqcore.live.bybit_gateway import BybitGateway
+            from liqcore.venues.bybit.gateway import BybitGateway
 
             params = PARAMS.replace(entry_timeout_ns=300_000_000, window_ns=3_000_000_000, fill_alarm_entries=1)
             assert params.fill_alarm == 0.40  # the guide's 40 %, the default

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from liqcore.live.gateways import GATEWAYS, entry, load_keys, make_gateway, venue_urls, with_venue_path
+from liqcore.live.gateways import entry, load_keys, make_gateway, venue_urls, with_venue_path
 from liqcore.secrets import Credentials, Secret
 from liqcore.venues.binance import stream as binance_stream
 from liqcore.venues.bybit import stream as bybit_stream
@@ -50,12 +50,12 @@ def test_a_full_url_is_kept_and_nothing_given_stays_the_networks():
 
 
 def test_network_defaults_come_from_the_venue_modules():
-    assert GATEWAYS["bybit"].rest("testnet") == bybit_stream.REST_ENDPOINTS["testnet"]
-    assert GATEWAYS["bybit"].private_ws("demo") == bybit_stream.PRIVATE_ENDPOINTS["demo"]
-    assert GATEWAYS["okx"].private_ws("mainnet") == "wss://ws.okx.com:8443/ws/v5/private"
-    assert GATEWAYS["okx"].rest("mainnet") == "https://www.okx.com"
-    assert GATEWAYS["binance"].rest("mainnet") == "https://fapi.binance.com"
-    assert GATEWAYS["binance"].private_ws("mainnet") == "wss://fstream.binance.com"
+    assert entry("bybit").rest("testnet") == bybit_stream.REST_ENDPOINTS["testnet"]
+    assert entry("bybit").private_ws("demo") == bybit_stream.PRIVATE_ENDPOINTS["demo"]
+    assert entry("okx").private_ws("mainnet") == "wss://ws.okx.com:8443/ws/v5/private"
+    assert entry("okx").rest("mainnet") == "https://www.okx.com"
+    assert entry("binance").rest("mainnet") == "https://fapi.binance.com"
+    assert entry("binance").private_ws("mainnet") == "wss://fstream.binance.com"
 
 
 def test_key_names_per_venue(tmp_path):
@@ -87,3 +87,36 @@ def test_make_gateway_binance_on_a_base():
         asyncio.run(gw.rest.close())
     gw = make_gateway("bybit", creds, "testnet", symbols=["ETHUSDT"])
     assert type(gw).__name__ == "BybitGateway"
+
+
+@pytest.mark.parametrize("venue", ["bybit", "binance", "okx"])
+def test_each_gateway_is_its_venues_registry_part(venue):
+    """The gateway ``liqcore run --live`` builds is the venue folder's ``gateway`` part (``venues/<venue>/gateway.py``),
+    asked of the registry; its defaults are the venue's ``stream`` part's."""
+    from liqcore.venues.registry import venue_spec
+
+    spec = venue_spec(venue)
+    part = spec.part("gateway")
+    assert part.__name__ == f"liqcore.venues.{venue}.gateway"
+    e = entry(venue)
+    assert e.gateway_class() is part.GATEWAY and e.module == part.__name__
+    assert e.rest("mainnet") == spec.part("stream").rest_url("mainnet")
+    assert e.passphrase is spec.needs_passphrase
+
+
+def test_a_venue_without_a_gateway_part_is_one_line(tmp_path, monkeypatch):
+    """A venue registered without a ``gateway`` part (a test's own package, which has none) has no order gateway:
+    ``make_gateway`` says so in one line naming the module it looked for."""
+    from liqcore.venues.registry import VenueSpec, register, unregister
+
+    (tmp_path / "nogate_venue").mkdir()
+    (tmp_path / "nogate_venue" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    register(VenueSpec(name="nogate", code=97, package="nogate_venue"))
+    try:
+        with pytest.raises(ValueError, match=r"no order gateway for 'nogate' \(nogate_venue\.gateway does not "
+                                             r"exist\)") as e:
+            make_gateway("nogate", Credentials(Secret("key-abcdef"), Secret("secret-123456")))
+        assert "\n" not in str(e.value) and "secret-123456" not in str(e.value)
+    finally:
+        unregister("nogate")

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from liqcore.config import Params
-from liqcore.live.gateway import Fill, OrderIntent, OrderUpdate
+from liqcore.venues.gateway import Fill, OrderIntent, OrderUpdate
 from liqcore.live.intent_log import INTENT_LOG_TRUNCATE_BYTES
 from liqcore.live.journal import Journal
 
@@ -117,7 +117,7 @@ def test_sigkill_loses_nothing_committed(tmp_path):
     code = textwrap.dedent(f"""
         import sys
         from liqcore.live.journal import Journal
-        from liqcore.live.gateway import OrderIntent, OrderUpdate
+        from liqcore.venues.gateway import OrderIntent, OrderUpdate
         j = Journal({str(path)!r})
         i = 0
         while True:
@@ -156,7 +156,7 @@ def test_sigkill_after_the_write_ahead_replays_intents_only_the_mapped_log_holds
     code = textwrap.dedent(f"""
         import os, signal, sys
         from liqcore.live.journal import Journal
-        from liqcore.live.gateway import OrderIntent
+        from liqcore.venues.gateway import OrderIntent
         j = Journal({str(path)!r})
         for i in range(5):
             j.intent_ahead(OrderIntent("ETHUSDT", "buy", 1.0, 100.0 + i, "lc-M-%d" % i), {T} + i, seq=i)
@@ -291,7 +291,7 @@ def test_intent_survives_sigkill_before_any_commit(tmp_path):
     code = textwrap.dedent(f"""
         import os, signal
         from liqcore.live.journal import Journal
-        from liqcore.live.gateway import OrderIntent
+        from liqcore.venues.gateway import OrderIntent
         j = Journal({str(path)!r}, batch_interval_s=3600)
         j.intent(OrderIntent("ETHUSDT", "buy", 0.5, 2995.5, "lc-ETH-7-aa", take_profit=3000.0), {T}, seq=7)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -314,7 +314,7 @@ def test_intent_ahead_alone_survives_sigkill_and_rows_equal_intent(tmp_path):
     code = textwrap.dedent(f"""
         import os, signal
         from liqcore.live.journal import Journal
-        from liqcore.live.gateway import OrderIntent
+        from liqcore.venues.gateway import OrderIntent
         j = Journal({str(path)!r}, batch_interval_s=3600)
         j.intent_ahead(OrderIntent("ETHUSDT", "sell", 0.5, 3004.5, "lc-ETH-9-bb"), {T}, seq=9)
         os.kill(os.getpid(), signal.SIGKILL)

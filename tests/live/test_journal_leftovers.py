@@ -9,7 +9,7 @@ import pytest
 
 from liqcore.execution.latency import journal_latencies
 from liqcore.io.sqlite_reader import open_reader
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.gateway import OrderIntent
 from liqcore.live.journal import Journal
 from liqcore.live.report import journal_report
 

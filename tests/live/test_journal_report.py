@@ -39,7 +39,7 @@ def _session(tmp_path):
     whose entry never fills (cancelled at shutdown).  Journal and recording of the session in tmp_path."""
 
     async def main():
-        from liqcore.live.bybit_gateway import BybitGateway
+        from liqcore.venues.bybit.gateway import BybitGateway
 
         async with FakeExchange() as fx:
             gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url,

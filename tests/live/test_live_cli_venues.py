@@ -20,7 +20,7 @@ import pytest
 
 from liqcore.testing.fake_binance import FakeBinance
 from liqcore.testing.fake_exchange import FakeExchangeThread
-from liqcore.testing.fake_okx import FakeOkx
+from liqcore.venues.okx.fake import FakeOkx
 from liqcore.venues.binance.samples import agg_trade_frame, liquidation_frame
 
 from _live_helpers import BASELINE, cascade_frames

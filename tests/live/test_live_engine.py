@@ -186,7 +186,7 @@ def test_restart_resumes_open_order_from_journal(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- live
 async def _live_engine(fx, journal=None, **kw):
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
 
     gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],
                       retry_backoff=0.02, timeout=2.0)
@@ -401,7 +401,7 @@ def test_sigkill_mid_run_loses_nothing_the_venue_acknowledged(tmp_path):
         assert acked["status"] in ("pending", "new")
 
         async def restart():
-            from liqcore.live.bybit_gateway import BybitGateway
+            from liqcore.venues.bybit.gateway import BybitGateway
 
             gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"])
             fills = []
@@ -431,7 +431,7 @@ def test_sigkill_mid_run_loses_nothing_the_venue_acknowledged(tmp_path):
 def test_live_entry_timeout_cancels_on_the_venue_and_hold_timeout_closes():
     async def main():
         async with FakeExchange() as fx:
-            from liqcore.live.bybit_gateway import BybitGateway
+            from liqcore.venues.bybit.gateway import BybitGateway
 
             params = PARAMS.replace(entry_timeout_ns=300_000_000, hold_timeout_ns=300_000_000, window_ns=3_000_000_000)
             gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"])

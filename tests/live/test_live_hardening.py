@@ -74,7 +74,7 @@ def test_engine_on_events_applies_the_same_guard():
 
 def test_loaders_and_backtest_apply_the_same_guard(tmp_path):
     from liqcore.backtest.run import backtest
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.live.recorder import Recorder
 
     with Recorder(tmp_path / "rec") as rec:
@@ -99,7 +99,7 @@ def test_future_stamped_liquidation_through_the_fake_exchange_places_no_order(sk
     """`run --live` path: BybitGateway against the fake venue; the public frames arrive over its websocket."""
     async def main():
         async with FakeExchange() as fx:
-            from liqcore.live.bybit_gateway import BybitGateway
+            from liqcore.venues.bybit.gateway import BybitGateway
 
             params = P.replace(max_clock_skew_ns=Params.from_mapping({"max-clock-skew": skew}).max_clock_skew_ns)
             gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"])
@@ -244,7 +244,7 @@ def test_runner_clock_failures_reach_metrics_endpoint_and_summary():
 def test_private_stream_ping_failure_is_counted_and_reconnects(monkeypatch):
     import aiohttp
 
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
 
     real = aiohttp.ClientWebSocketResponse.send_str
     failed = []

@@ -59,7 +59,8 @@ def test_metrics_endpoint_serves_on_loopback():
 
 
 def test_json_logs_mask_secrets(tmp_path, capsys):
-    from liqcore.live.logging import register_secret, setup_json_logging
+    from liqcore.live.logging import setup_json_logging
+    from liqcore.secrets import register_secret
 
     path = tmp_path / "log.jsonl"
     h = setup_json_logging(str(path), "INFO")

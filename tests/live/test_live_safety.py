@@ -55,7 +55,7 @@ async def _live_against_offset_venue(offset_ms: int, jump_to_ms: int | None = No
     machine's; with ``jump_to_ms`` the venue's clock jumps after the engine started (with ``probe`` a probe
     liquidation is then sent first and the re-measure awaited, as a real feed would keep sending; without,
     the cascade's frames come right after the jump).  Returns (create requests, summary, metrics text)."""
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
 
     async with FakeExchange(time_offset_ms=offset_ms) as fx:
         gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"])
@@ -257,7 +257,7 @@ def test_truncating_the_intent_log_of_a_running_paper_bot_does_not_kill_it(tmp_p
 def test_a_journal_without_lease_checks_the_file_on_the_quiet_tick_before_touching_it(tmp_path):
     """Embedding without a lease: the quiet tick's touch checks the file's size (one fstat) first, so a file
     truncated by another program is left, not stored into (which would be a SIGBUS), and intents go on."""
-    from liqcore.live.gateway import OrderIntent
+    from liqcore.venues.gateway import OrderIntent
 
     path = tmp_path / "e.sqlite"
     with Journal(path, batch_interval_s=3600) as j:
@@ -468,7 +468,7 @@ def test_paper_trading_judges_events_by_the_venues_public_clock(caplog):
     public time endpoint (as `liqcore run` does for Bybit) and the cascade is traded on paper."""
     import functools
 
-    from liqcore.live.bybit_gateway import public_clock_offset
+    from liqcore.venues.bybit.gateway import public_clock_offset
 
     caplog.set_level(logging.WARNING, logger="liqcore.engine")
 

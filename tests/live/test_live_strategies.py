@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 async def _engine(fx, params, journal=None):
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
 
     gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],
                       retry_backoff=0.02, timeout=2.0)
@@ -163,7 +163,7 @@ def test_cascade_mm_with_engine_exits_sends_no_venue_levels_and_closes_at_market
 def test_binance_market_entry_and_trailing_stop_watched_by_the_engine():
     """Binance has no position trailing stop here: a market entry (MARKET) whose take-profit, stop-loss
     and trailing stop the engine watches, closing at market (reduce-only) when the trailing stop is hit."""
-    from liqcore.live.binance_gateway import BinanceGateway
+    from liqcore.venues.binance.gateway import BinanceGateway
     from liqcore.testing.fake_binance import FakeBinance
 
     async def main():
@@ -243,7 +243,7 @@ def _live_names():
 def synthetic_recording(tmp_path_factory):
     """One recording of the synthetic market for every strategy below (read only): its files, and their events
     as the backtest reads them (read once, as ``backtest`` reads files with the default parameters)."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     files = _synthetic_recording(tmp_path_factory.mktemp("rec"))
     p = Params()

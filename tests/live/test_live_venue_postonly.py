@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 def test_crossing_print_before_the_clock_tick_does_not_cancel_an_accepted_entry():
     async def main():
-        from liqcore.live.bybit_gateway import BybitGateway
+        from liqcore.venues.bybit.gateway import BybitGateway
 
         async with FakeExchange() as fx:
             gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],

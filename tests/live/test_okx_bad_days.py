@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from liqcore.live.gateway import GatewayError, OrderIntent
+from liqcore.venues.gateway import GatewayError, OrderIntent
 from liqcore.venues.okx.codes import CODES
 from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, UNKNOWN
 from tests._bad_days import OKX_INST as INST, FakeOkx, business_url, okx_day, okx_invariants, until

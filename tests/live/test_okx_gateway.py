@@ -11,9 +11,9 @@ import time
 import orjson
 import pytest
 
-from liqcore.live.gateway import Gateway, GatewayError, OrderIntent
-from liqcore.live.okx_gateway import OkxGateway, parse_order
-from liqcore.testing.fake_okx import FakeOkx
+from liqcore.venues.gateway import Gateway, GatewayError, OrderIntent
+from liqcore.venues.okx.gateway import OkxGateway, parse_order
+from liqcore.venues.okx.fake import FakeOkx
 from tests._live_helpers import GatewayRecorder
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -69,7 +69,7 @@ def rows(path, type_):
 
 
 async def _engine(fx, journal=None, params=PARAMS, **kw):
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
 
     gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],
                       retry_backoff=0.02, timeout=2.0)
@@ -228,7 +228,7 @@ def test_an_exit_fill_before_its_entry_fill_is_booked_after_it():
     """After a reconnect, a gateway's reconciliation may report the entry's fill after the exit's fill that the live
     stream already pushed: the exit's fill waits for the entry's, then the trade is accounted as usual (before:
     the position 0 in the book with the entry left 'filled', no trade, the core still holding a working entry)."""
-    from liqcore.live.gateway import Fill
+    from liqcore.venues.gateway import Fill
 
     async def main():
         async with FakeExchange() as fx:
@@ -256,7 +256,7 @@ def test_an_entry_fill_booked_after_the_entry_timeout_is_managed():
     """The core's entry timeout passed while the fill was on its way (a reconnect's reconciliation books it late):
     the core takes the position the venue holds, so its exit is accounted as a trade (before: the book kept the
     entry 'filled' with no position in the core, the exit fill closed nothing, no trade)."""
-    from liqcore.live.gateway import Fill
+    from liqcore.venues.gateway import Fill
 
     async def main():
         async with FakeExchange() as fx:

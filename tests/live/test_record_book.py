@@ -50,7 +50,7 @@ def _topics(lines):
 
 
 def test_record_subscribes_top_of_book_by_default_and_it_loads_as_quotes(tmp_path):
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.live.recorder import read_lines
     from liqcore.types import Kind
 

@@ -46,7 +46,7 @@ def _rests(out):
 
 
 def _depth(out):
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     res = load_events(out)
     ev = res.events[res.events["kind"] == Kind.DEPTH]
@@ -266,7 +266,7 @@ def test_each_hourly_file_gets_its_own_snapshot_and_one_pass_over_both_keeps_the
     """The recording moves to the next UTC hour: the keeper starts the books again as a reader of that file alone
     does, so the new file holds a snapshot of its own; read alone, each file gives its book; read in one pass,
     the book goes on across the boundary (the new file's snapshot passed over, no gap)."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.live.depthkeep import HOUR_NS, DepthKeeper
     from liqcore.live.recorder import Recorder
     from liqcore.testing.fake_streams import FakeMarketStream

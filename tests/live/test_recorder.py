@@ -95,7 +95,7 @@ def test_record_from_loopback_server_and_reload(tmp_path):
     assert gaps and gaps[0]["gap"]["reason"]
     io = pytest.importorskip("liqcore.io")
     pytest.importorskip("liqcore.venues.decoder")
-    ev = io.load_events(sorted(tmp_path.iterdir())[0]).events
+    ev = io.load_files(sorted(tmp_path.iterdir())[0]).events
     from liqcore.types import Kind
     kinds = set(int(k) for k in ev["kind"])
     assert int(Kind.LIQUIDATION) in kinds and int(Kind.TRADE) in kinds
@@ -125,7 +125,7 @@ def test_record_command_against_the_fake_exchange(tmp_path):
     topics = [x["frame"].get("topic") for x in lines if isinstance(x.get("frame"), dict)]
     assert {"allLiquidation.ETHUSDT", "publicTrade.ETHUSDT", "allLiquidation.SOLUSDT"} <= set(topics)
     pytest.importorskip("liqcore.venues.decoder")
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.types import Kind
 
     res = load_events(out)
@@ -153,7 +153,7 @@ def test_bybit_recorder_subscribes_tickers_and_keeps_open_interest(tmp_path):
 
     asyncio.run(main())
     assert {"allLiquidation.ETHUSDT", "publicTrade.ETHUSDT", "tickers.ETHUSDT"} <= set(subscribed)
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.types import Kind
 
     ev = load_events(sorted(tmp_path.iterdir())).events

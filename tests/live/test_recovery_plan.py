@@ -6,7 +6,7 @@ import time
 import pytest
 
 from liqcore.config import Params
-from liqcore.live.gateway import GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.venues.gateway import GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.live.journal import Journal
 from liqcore.live.recovery import reconcile_entry, restore_plan, unknown_positions
 

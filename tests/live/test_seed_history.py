@@ -84,7 +84,7 @@ def test_seed_from_a_recorder_file(tmp_path):
 def test_seeding_equals_having_seen_the_liquidations_live(real_data):
     """Real Binance forceOrder recordings: a detector seeded with a symbol's first n-1 liquidations
     computes at the n-th the same threshold as one that processed all n."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     path = real_data / "binance-forceorder-2025-12" / "binance.csv"
     eng = Engine(PARAMS, venues=["binance"], symbols=["binance:ETHUSDT"])

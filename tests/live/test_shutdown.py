@@ -42,7 +42,7 @@ wait = functools.partial(wait_until, timeout=10.0)
 async def working_engine(fx, tmp_path, n: int, partial: int, unknown: bool):
     """A runner on the fake with ``n`` resting entries: ``partial`` of them partially filled, and (with
     ``unknown``) the last one created at the venue but never confirmed (status ``unknown``)."""
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
 
     syms = symbols(n)
     gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=syms, retry_backoff=0.02,
@@ -152,8 +152,8 @@ def test_shutdown_names_what_it_could_not_confirm(tmp_path):
 def test_binance_batch_cancel_and_cancel_all_against_the_fake(tmp_path):
     """DELETE /fapi/v1/batchOrders (10 ids per request, one answer per id) and /fapi/v1/allOpenOrders, signed
     like every other endpoint; then an engine on the Binance gateway shuts down with its user stream silent."""
-    from liqcore.live.binance_gateway import BinanceGateway
-    from liqcore.live.gateway import OrderIntent
+    from liqcore.venues.binance.gateway import BinanceGateway
+    from liqcore.venues.gateway import OrderIntent
     from liqcore.testing.fake_binance import FakeBinance
 
     syms = symbols(6)
@@ -220,8 +220,8 @@ def test_binance_batch_cancel_and_cancel_all_against_the_fake(tmp_path):
 def test_bybit_cancel_batch_codes_and_cancel_all_filter():
     """POST /v5/order/cancel-batch answers per order in retExtInfo (110001 for an order that is not open);
     more than 20 orders per request are refused; cancel-all with orderFilter=Order leaves TP/SL in place."""
-    from liqcore.live.bybit_gateway import BybitGateway
-    from liqcore.live.gateway import OrderIntent
+    from liqcore.venues.bybit.gateway import BybitGateway
+    from liqcore.venues.gateway import OrderIntent
     from liqcore.venues.bybit.rest import BybitAPIError
 
     async def main():

@@ -9,7 +9,7 @@ import pytest
 
 from liqcore.config import Params
 from liqcore.live.engine import Engine
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.gateway import OrderIntent
 from liqcore.live.journal import Journal
 from liqcore.testing.fake_exchange import FakeExchange
 
@@ -29,7 +29,7 @@ def journal_with_pending(path, symbol: str, cid: str, age_s: float) -> OrderInte
 
 
 async def restarted(fx, path, symbols, drain=True):
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
 
     gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=symbols, retry_backoff=0.02,
                       timeout=2.0)

@@ -1,5 +1,5 @@
 """One gateway core: what the Bybit and Binance gateways share lives once, in
-liqcore.live.venue_gateway; the venue files keep only what differs."""
+liqcore.venues.gateway_core; the venue files keep only what differs."""
 from __future__ import annotations
 
 import ast
@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from liqcore.live.binance_gateway import BinanceGateway
-from liqcore.live.bybit_gateway import BybitGateway
-from liqcore.live.gateway import OrderIntent
-from liqcore.live.okx_gateway import OkxGateway
-from liqcore.live.venue_gateway import VenueGateway
+from liqcore.venues.binance.gateway import BinanceGateway
+from liqcore.venues.bybit.gateway import BybitGateway
+from liqcore.venues.gateway import OrderIntent
+from liqcore.venues.okx.gateway import OkxGateway
+from liqcore.venues.gateway_core import VenueGateway
 
-LIVE = Path(__file__).resolve().parents[2] / "liqcore" / "live"
-VENUES = (LIVE / "bybit_gateway.py", LIVE / "binance_gateway.py", LIVE / "okx_gateway.py")
+VENUE_DIR = Path(__file__).resolve().parents[2] / "liqcore" / "venues"
+VENUES = (VENUE_DIR / "bybit" / "gateway.py", VENUE_DIR / "binance" / "gateway.py", VENUE_DIR / "okx" / "gateway.py")
 
 
 def _class_defs(path: Path, name: str) -> set[str]:
@@ -24,7 +24,7 @@ def _class_defs(path: Path, name: str) -> set[str]:
 
 
 def test_the_venue_gateways_take_the_shared_part_from_the_core():
-    shared = _class_defs(LIVE / "venue_gateway.py", "VenueGateway") - {"_create_error"}
+    shared = _class_defs(VENUE_DIR / "gateway_core.py", "VenueGateway") - {"_create_error"}
     assert {"instrument", "round_price", "round_qty", "sync_clock", "known", "check_intent",
             "_after_create_error", "_retry_after_unknown_outcome", "_hold_keys"} <= shared
     for path, cls in zip(VENUES, (BybitGateway, BinanceGateway, OkxGateway)):

@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 from liqcore.config import Params
-from liqcore.live.bybit_gateway import BybitGateway
+from liqcore.venues.bybit.gateway import BybitGateway
 from liqcore.live.engine import Engine
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.gateway import OrderIntent
 from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
 from liqcore.testing.fake_exchange import FakeExchange

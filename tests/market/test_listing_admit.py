@@ -91,7 +91,7 @@ def test_an_okx_listing_s_liquidations_are_sized_and_traded_once_the_refreshed_l
 @pytest.mark.timeout(120)
 def test_a_listing_admitted_while_running_sends_its_order_through_the_bybit_gateway_on_its_grid():
     from liqcore.live.admit import admit
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
     from liqcore.live.engine import Engine
     from liqcore.testing.fake_exchange import FakeExchange
 

@@ -227,7 +227,7 @@ def test_detect_lists_market_wide_cascades(tmp_path, capsys):
     import orjson
 
     from liqcore.cli import main
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     f = tmp_path / "liqs.csv"
     tb = _burst_csv(f)

@@ -26,7 +26,7 @@ def _frames(symbol: str, px: float):
 @pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_a_long_tail_symbol_trades_on_its_own_tick_and_lot_and_an_unknown_one_sends_nothing():
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
     from liqcore.live.engine import Engine
     from liqcore.testing.fake_exchange import FakeExchange
 

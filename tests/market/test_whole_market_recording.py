@@ -31,7 +31,7 @@ def _cascades(rec):
 
 def test_each_symbol_of_the_whole_market_keeps_its_own_threshold_and_cascades(recording):
     from liqcore._libs.detector import CascadeDetector
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     res = load_events([recording])
     ev = res.events
@@ -75,7 +75,7 @@ def _record_okx(out_dir, inst: dict, play, *flags: str):
     from aiohttp import web
 
     from liqcore.cli import main
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.testing.fake_exchange import FakeExchangeThread
     from liqcore.testing.fake_streams import FakeMarketStream
     from liqcore.testing.fake_universe import okx_instruments, okx_tickers
@@ -131,7 +131,7 @@ def _record_okx(out_dir, inst: dict, play, *flags: str):
 def _check_sized(out_dir, pushed: dict, ct: dict) -> np.ndarray:
     """The recording read back: every pushed liquidation in base units (contracts x ctVal) and its notional
     (that x price), symbol by symbol; returns the liquidations read."""
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.types import Kind
 
     res = load_events([out_dir])
@@ -155,7 +155,7 @@ def test_an_okx_whole_market_recording_keeps_its_instrument_list_and_reads_back_
     import shutil
     import time
 
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.testing.fake_universe import market_instruments, okx_inst_id
     from liqcore.venues.instruments import RECORDING_INSTRUMENTS
 

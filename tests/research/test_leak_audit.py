@@ -48,7 +48,7 @@ def test_every_named_feature_passes_on_the_synthetic_market(small_market):
 @pytest.mark.parametrize("folder", ["binance-forceorder-2025-01", "binance-forceorder-2024-08",
                                     "binance-forceorder-2025-12"])
 def test_every_named_feature_passes_on_real_recordings(real_data, folder):
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     res = load_events([real_data / folder])
     ev = res.events

@@ -398,7 +398,7 @@ def test_real_binance_window_study_and_bars(real_data, capsys):
     """Binance forceOrder + aggTrade recordings of 2025-01-27 (16:50-17:20 UTC overlap). The trades
     file holds only prints above ~$15k notional, so references and paths are coarse."""
     from liqcore.cli import main
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
 
     d = real_data / "binance-forceorder-2025-01"
     res = load_events([d / "binance.csv", d / "binance_trades.csv"])

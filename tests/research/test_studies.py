@@ -379,7 +379,7 @@ def test_cli_research_on_a_recording_without_trades_or_tickers(tmp_path):
 @pytest.mark.slow
 def test_studies_on_a_real_binance_recording(real_data):
     # sparse, filtered trades and recording gaps: every study either runs or states why it cannot
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.research.report import criteria, run_all
 
     r = load_events([real_data / "binance-forceorder-2025-01"])
@@ -421,7 +421,7 @@ def test_study_features_are_point_in_time():
 def test_strategies_study_a_strategy_without_its_inputs_reads_na_the_rest_run():
     # the bundled recording has no funding events; the feature rule needs them, the others do not
     from liqcore.data import sample_recording
-    from liqcore.io import load_events
+    from liqcore.dataset.load import load_events
     from liqcore.research.report import _md_table
 
     res_in = load_events(sample_recording())

@@ -71,7 +71,7 @@ async def _send(fv, data: bytes) -> int:
 def _fake(venue: str):
     from liqcore.testing.fake_binance import FakeBinance
     from liqcore.testing.fake_exchange import FakeExchange
-    from liqcore.testing.fake_okx import FakeOkx
+    from liqcore.venues.okx.fake import FakeOkx
 
     return {"binance": FakeBinance, "bybit": FakeExchange, "okx": FakeOkx}[venue](host="127.0.0.1", port=0)
 

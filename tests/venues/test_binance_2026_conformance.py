@@ -39,8 +39,8 @@ import aiohttp
 import orjson
 import pytest
 
-from liqcore.live.binance_gateway import BinanceGateway
-from liqcore.live.gateway import OrderIntent
+from liqcore.venues.binance.gateway import BinanceGateway
+from liqcore.venues.gateway import OrderIntent
 from liqcore.testing.fake_binance import FakeBinance
 from liqcore.testing.fake_streams import MAX_STREAMS, FakeMarketStream
 from liqcore.venues.binance import stream as bs

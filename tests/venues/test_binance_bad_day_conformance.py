@@ -210,7 +210,7 @@ def test_a_mute_user_stream_sends_no_pong_and_an_empty_events_list_receives_noth
 def test_every_answer_carries_the_ips_used_weight_and_the_client_governor_reads_it():
     """[GENERAL] IP Limits: every answer has ``X-MBX-USED-WEIGHT-1M``, the IP's weight this minute (other programs
     on the IP included); the gateway's governor takes the venue's count when it is above its own."""
-    from liqcore.live.binance_gateway import BinanceGateway
+    from liqcore.venues.binance.gateway import BinanceGateway
     from liqcore.venues.governor import reset_governors
 
     async def go():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.io.mapped import make_mapping
 from liqcore.types import Flag, Kind, Venue
 from liqcore.venues.binance.parse import parse as binance_parse

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Kind, Side
 from liqcore.venues.decoder import Decoder
 

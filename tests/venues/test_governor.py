@@ -161,7 +161,7 @@ def test_code_table_classes_and_documents():
 
 
 def test_protection_events_are_said_in_one_line_and_handed_on(caplog):
-    from liqcore.live.gateway import GatewayCallbacks
+    from liqcore.venues.gateway import GatewayCallbacks
 
     class G(GatewayCallbacks):
         name = "okx"

@@ -14,8 +14,8 @@ from liqcore.venues.instruments import Instrument
 
 
 def test_engine_and_gateways_share_one_instrument_class():
-    import liqcore.live.binance_gateway as bn
-    import liqcore.live.bybit_gateway as bb
+    import liqcore.venues.binance.gateway as bn
+    import liqcore.venues.bybit.gateway as bb
     import liqcore.live.engine as eng
 
     assert eng.Instrument is Instrument and bb.Instrument is Instrument
@@ -39,7 +39,7 @@ def test_engine_and_gateways_share_one_instrument_class():
 @pytest.mark.integration
 @pytest.mark.timeout(60)
 def test_venue_grid_and_min_notional_reach_the_engine():
-    from liqcore.live.bybit_gateway import BybitGateway
+    from liqcore.venues.bybit.gateway import BybitGateway
     from liqcore.live.engine import Engine
     from liqcore.testing.fake_exchange import FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame, trade_frame

@@ -1,5 +1,5 @@
 """OKX v5 conformance: the signing of :mod:`liqcore.venues.okx.rest` and what the fake OKX venue
-(:mod:`liqcore.testing.fake_okx`) enforces, each against the document it follows (quoted in the docstring).
+(:mod:`liqcore.venues.okx.fake`) enforces, each against the document it follows (quoted in the docstring).
 
 The documents are OKX's API v5 reference (https://www.okx.com/docs-v5/en/), read as it stands in 2026
 (sections named by their anchors), the python-okx client (github.com/okxapi/python-okx) and public issue threads
@@ -12,7 +12,7 @@ import time
 import orjson
 import pytest
 
-from liqcore.testing.fake_okx import FakeOkx
+from liqcore.venues.okx.fake import FakeOkx
 from liqcore.venues.okx.rest import (
     OkxAPIError,
     OkxREST,
@@ -236,7 +236,7 @@ def test_fake_order_rules_clordid_lot_size_pos_side_and_post_only():
     #order-book-trading-trade-ws-order-channel ``cancelSource`` "31: The post-only order will take liquidity in taker
     orders"."""
     async def main():
-        from liqcore.testing.fake_okx import OKX_INSTRUMENTS
+        from liqcore.venues.okx.fake import OKX_INSTRUMENTS
 
         insts = {"ETH-USDT-SWAP": {**OKX_INSTRUMENTS["ETH-USDT-SWAP"], "minSz": 0.1}}
         async with FakeOkx(pos_mode="long_short_mode", instruments=insts) as fo:
@@ -337,8 +337,8 @@ def test_fake_ws_order_op_needs_inst_id_code():
     ``instId`` with "Will be deprecated on February 2026".  An order without it is refused with 50014 ("Parameter
     {param0} can not be empty.", #error-code-rest-api; the venue's own text "Parameter instIdCode can not be empty."
     is quoted in public client tests).  The code comes from #public-data-rest-api-get-instruments (``instIdCode``)."""
-    from liqcore.live.gateway import OrderIntent
-    from liqcore.live.okx_gateway import OkxGateway
+    from liqcore.venues.gateway import OrderIntent
+    from liqcore.venues.okx.gateway import OkxGateway
 
     async def main():
         async with FakeOkx() as fo:

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from liqcore.io import load_events
+from liqcore.dataset.load import load_events
 from liqcore.types import Kind, Side
 from liqcore.venues.binance import parse as binance_parse
 from liqcore.venues.binance import samples as bsamples

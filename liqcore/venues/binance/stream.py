@@ -19,7 +19,7 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "CATEGORIES", "USER_EVENTS", "category", "category_url", "root_url", "streams",
+__all__ = ["KINDS", "ENDPOINTS", "CATEGORIES", "rest_url", "private_ws_url", "USER_EVENTS", "category", "category_url", "root_url", "streams",
            "subscribe_messages", "connection_specs", "combined_url", "url_without", "user_stream_url",
            "MAX_STREAMS", "SEND_INTERVAL_S", "PARAMS_PER_REQUEST"]
 
@@ -193,3 +193,17 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
                                         ping_payload=None, ping_interval_s=None, is_pong=None,
                                         send_interval_s=SEND_INTERVAL_S))
     return specs
+
+
+# ---- the order gateway's defaults on a network (liqcore.live.gateways asks them through the registry)
+def rest_url(network: str) -> str:
+    """The REST base of ``network`` (:mod:`liqcore.venues.binance.rest`'s; the gateway appends its paths)."""
+    from liqcore.venues.binance import rest
+
+    return rest.BASE_URL if network == "mainnet" else rest.TESTNET_URL
+
+
+def private_ws_url(network: str) -> str:
+    """The user-data stream's base: the market streams' host (the gateway appends its own path to it)."""
+    u = urlsplit(ENDPOINTS[network])
+    return f"{u.scheme}://{u.netloc}"

@@ -10,7 +10,7 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "REST_ENDPOINTS", "topics", "subscribe_messages",
+__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "rest_url", "private_ws_url", "REST_ENDPOINTS", "topics", "subscribe_messages",
            "connection_specs", "topic_specs", "is_pong", "PING", "MAX_ARGS_CHARS", "ARGS_PER_REQUEST", "args_chars"]
 
 ENDPOINTS = {
@@ -143,3 +143,14 @@ def topic_specs(tops: list[str], url: str, *, max_chars: int = MAX_ARGS_CHARS,
                                     topics=group, symbols=syms, ping_payload=PING,
                                     ping_interval_s=PING_INTERVAL_S, is_pong=is_pong, send_interval_s=0.0))
     return specs
+
+
+# ---- the order gateway's defaults on a network (liqcore.live.gateways asks them through the registry)
+def rest_url(network: str) -> str:
+    """The REST base of ``network`` (the order gateway appends its own paths)."""
+    return REST_ENDPOINTS[network]
+
+
+def private_ws_url(network: str) -> str:
+    """The private websocket of ``network``."""
+    return PRIVATE_ENDPOINTS[network]

@@ -17,7 +17,7 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING",
+__all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "rest_url", "private_ws_url", "BUSINESS_ENDPOINTS", "REST_ENDPOINTS", "inst_id", "args", "subscribe_messages", "connection_specs", "is_pong", "PING",
            "heartbeat_filter"]
 
 ENDPOINTS = {
@@ -137,3 +137,14 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
     return [ConnectionSpec(venue="okx", url=url, subscribe=subscribe_messages(a), topics=[orjson.dumps(x).decode() for x in a],
                            symbols=syms, ping_payload=PING, ping_interval_s=PING_INTERVAL_S, is_pong=heartbeat_filter(),
                            send_interval_s=SEND_INTERVAL_S)]
+
+
+# ---- the order gateway's defaults on a network (liqcore.live.gateways asks them through the registry)
+def rest_url(network: str) -> str:
+    """The REST base of ``network`` (the order gateway appends its own paths)."""
+    return REST_ENDPOINTS[network]
+
+
+def private_ws_url(network: str) -> str:
+    """The private websocket of ``network``."""
+    return PRIVATE_ENDPOINTS[network]

@@ -1,5 +1,6 @@
-"""Reader of Bybit's public trade archive (public.bybit.com/trading: ``<SYMBOL><YYYY-MM-DD>.csv.gz``,
-e.g. ``BTCUSDT2024-01-01.csv.gz``), format ``bybit-trades``.
+"""Readers of Bybit's files (the registry's ``archives`` part): the liquidation archive lines (``bybit-archive``,
+:data:`ARCHIVE`) and the public trade archive (public.bybit.com/trading: ``<SYMBOL><YYYY-MM-DD>.csv.gz``, e.g.
+``BTCUSDT2024-01-01.csv.gz``), format ``bybit-trades`` (:data:`TRADES`).
 
 Header ``timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,
 foreignNotional`` (recent files add ``RPI``).  One TRADE per row: ``timestamp`` in seconds with a
@@ -7,8 +8,10 @@ fraction (kept to the microsecond; a cell in ms / µs / ns is told by its magnit
 its column, ``side`` = the taker (``Buy`` -> Side.BUY), ``size`` in base units for linear contracts
 (``...USDT``, ``...USDC``, ``...PERP``); for inverse contracts (``BTCUSD``, ``BTCUSDH24``: one
 contract = 1 USD) the base quantity is ``size / price``.  The archive lists a day newest first: rows
-are put in time order (counted in the file's ``reordered``).  See :mod:`liqcore.io.archives` for
+are put in time order (counted in the file's ``reordered``).  See :mod:`liqcore.venues.archives` for
 what every archive reader shares.
+
+May import: numpy, ``types`` and the venues' shared ``archives`` and ``reader``.
 """
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns
-from liqcore.io.base import Reader, FileState
+from liqcore.venues.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns
+from liqcore.venues.reader import TIER_ENVELOPE, FileState, Reader, is_json, line_decoder
+
+__all__ = ["ARCHIVE", "TRADES", "READERS"]
 
 VENUE = 1  # Venue.BYBIT
 _TRADE = 2
@@ -60,6 +65,19 @@ def _sniff(path, head) -> bool:
     return cells[:5] == ["timestamp", "symbol", "side", "size", "price"]
 
 
-READER = Reader("bybit-trades", "Bybit public trade archive (BTCUSDT2024-01-01.csv.gz; timestamp,symbol,side,size,"
+TRADES = Reader("bybit-trades", "Bybit public trade archive (BTCUSDT2024-01-01.csv.gz; timestamp,symbol,side,size,"
                 "price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional[,RPI])", "path", load,
                 suffixes=(".csv",), sniff_file=_sniff)
+
+
+# ---- the liquidation archive lines
+def _sniff_archive(s: bytes) -> bool:
+    return is_json(s) and b'"exchange"' in s and b'"result"' in s
+
+
+ARCHIVE = Reader("bybit-archive", 'Bybit liquidation archive lines: {"ts": <recv ms>, "exchange": "bybit", '
+                 '"stream": "liquidation", ..., "result": {"ts": ..., "data": [<allLiquidation items>]}}',
+                 "lines", line_decoder, _sniff_archive, TIER_ENVELOPE, aliases=("seed004",), mix=True)
+
+#: every reader of this part (:mod:`liqcore.io.registry` registers them)
+READERS = (ARCHIVE, TRADES)

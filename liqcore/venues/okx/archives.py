@@ -1,4 +1,4 @@
-"""Reader of OKX's trade archive (OKX historical data: ``<instId>-trades-<YYYY-MM-DD>.zip`` holding one
+"""Reader of OKX's files (the registry's ``archives`` part): the trade archive (OKX historical data: ``<instId>-trades-<YYYY-MM-DD>.zip`` holding one
 CSV, e.g. ``BTC-USDT-SWAP-trades-2024-01-01.zip``; the CSV itself, ``.gz`` or ``.zst`` too), format
 ``okx-trades``.
 
@@ -9,8 +9,10 @@ s / µs / ns is told by its magnitude), ``side`` = the taker (``buy`` -> Side.BU
 CONTRACTS for swaps and futures: the base quantity is ``size x ctVal`` (the instrument table of
 :mod:`liqcore.venues.instruments`, extended with ``--instruments``); an instrument without a ctVal is
 ``unknown_instrument`` (never a guess), so such a file is an error naming it.  Spot instruments
-(``BTC-USDT``) are sized in base units.  See :mod:`liqcore.io.archives` for what every archive
+(``BTC-USDT``) are sized in base units.  See :mod:`liqcore.venues.archives` for what every archive
 reader shares.
+
+May import: numpy, ``types``, ``venues.instruments`` and the venues' shared ``archives`` and ``reader``.
 """
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.archives import Layout, Rows, build, finish, first_line, header_cells, name_symbol, read_columns
-from liqcore.io.base import Reader, FileState
+from liqcore.venues.archives import Layout, Rows, build, finish, first_line, header_cells, name_symbol, read_columns
+from liqcore.venues.reader import FileState, Reader
+
+__all__ = ["TRADES", "READERS"]
 
 VENUE = 3  # Venue.OKX
 _TRADE = 2
@@ -61,6 +65,9 @@ def _sniff(path, head) -> bool:
     return cells[:5] == ["trade_id", "side", "size", "price", "created_time"]
 
 
-READER = Reader("okx-trades", "OKX trade archive (BTC-USDT-SWAP-trades-2024-01-01.zip; trade_id/交易id,side/交易方向,"
+TRADES = Reader("okx-trades", "OKX trade archive (BTC-USDT-SWAP-trades-2024-01-01.zip; trade_id/交易id,side/交易方向,"
                 "size/数量,price/价格,created_time/成交时间; size in contracts x ctVal)", "path", load,
                 suffixes=(".zip", ".csv"), sniff_file=_sniff)
+
+#: every reader of this part (:mod:`liqcore.io.registry` registers them)
+READERS = (TRADES,)

@@ -1,6 +1,6 @@
 """The order-gateway protocol: Paper (default), Bybit v5, Binance USD-M and OKX v5 implement it.
 
-The details: docs/maintainers/live-gateways.md, "The order-gateway protocol (liqcore.live.gateway)".
+The details: docs/maintainers/live-gateways.md, "The order-gateway protocol (liqcore.venues.gateway)".
 
 May import: ``venues.orders``.
 """

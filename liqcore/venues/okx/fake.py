@@ -1,11 +1,12 @@
 """A fake OKX v5 venue: a real aiohttp server on 127.0.0.1 laid out like OKX (REST ``/api/v5/...``, websockets
 ``/ws/v5/public``, ``/ws/v5/private``, ``/ws/v5/business``), sharing the matching rules of
-:mod:`liqcore.testing.fake_book`; sizes in contracts.  What it enforces, as OKX does, and its faults:
-docs/maintainers/fakes.md, "A fake OKX v5 venue (`liqcore.testing.fake_okx`)"; the documents it follows are named in
+:mod:`liqcore.venues.fake_book`; sizes in contracts.  What it enforces, as OKX does, and its faults:
+docs/maintainers/fakes.md, "A fake OKX v5 venue (`liqcore.venues.okx.fake`)"; the documents it follows are named in
 tests/venues/test_okx_conformance.py.
 
 Why one module: one server's REST and websocket handlers share its book, orders and keys.
-May import: ``aiohttp``, ``orjson`` and this package's ``fake_book``.
+This module is the OKX venue's registry part ``fake`` (:data:`FAKE`).
+May import: ``aiohttp``, ``orjson`` and the venues' shared ``fake_book`` and ``loopback``.
 """
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from liqcore.testing.fake_book import FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.testing.loopback import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.venues.fake_book import FakeOrder, FakeVenue, VenueError, fmt_num
+from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue
 
-__all__ = ["FakeOkx", "OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE", "OKX_INSTRUMENTS"]
+__all__ = ["FakeOkx", "FAKE", "OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE", "OKX_INSTRUMENTS"]
 
 OKX_API_KEY = "fake-okx-key-0001"
 OKX_API_SECRET = "FAKEOKXSECRET0000DONOTUSE"
@@ -935,3 +936,8 @@ class FakeOkx(LoopbackVenue):
             lambda: asyncio.ensure_future(self.publish("orders-algo", {"channel": "orders-algo", "instType": "SWAP"},
                                                        [self._algo_json(a)])))
         return {"algoId": a["algoId"], "algoClOrdId": a["algoClOrdId"], "sCode": "0", "sMsg": ""}, []
+
+
+# ---- the registry's ``fake`` part (liqcore.venues.registry)
+#: the venue's whole local fake (REST, private and public websockets on 127.0.0.1)
+FAKE = FakeOkx

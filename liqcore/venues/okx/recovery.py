@@ -12,7 +12,7 @@
   closed at market, reduce-only (``"closed"``); placed and confirmed: ``"replaced"``.  After a reconnect the
   pending algos are polled and the same rule applies to any bracket's algo that is gone.
 
-A mixin of :class:`liqcore.live.okx_gateway.OkxGateway` (its REST client, bracket table and callbacks).
+A mixin of :class:`liqcore.venues.okx.gateway.OkxGateway` (its REST client, bracket table and callbacks).
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ import logging
 import time
 from decimal import Decimal
 
-from liqcore.live.gateway import Fill, GatewayError
-from liqcore.live.venue_gateway import field_float as _f
+from liqcore.venues.gateway import Fill, GatewayError
+from liqcore.venues.gateway_core import field_float as _f
 from liqcore.venues.okx.rest import OkxAPIError, OkxTransportError
 
 __all__ = ["OkxRecovery", "ALGO_GONE"]

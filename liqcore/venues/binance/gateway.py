@@ -1,10 +1,11 @@
-"""Binance USD-M futures order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
+"""Binance USD-M futures order gateway, implementing :class:`liqcore.venues.gateway.Gateway`.
 
-The details: docs/maintainers/live-gateways.md, "Binance USD-M futures order gateway (liqcore.live.binance_gateway)".
+The details: docs/maintainers/live-gateways.md, "Binance USD-M futures order gateway (liqcore.venues.binance.gateway)".
 
 Why one module: the order protocol, its user stream and the exits it keeps share one state (the orders and algo
 exits by client id).  May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
-``venues.instruments``, ``venues.outcomes`` and this package's ``gateway``, ``ratelimit``, ``venue_gateway``.
+``venues.instruments``, ``venues.outcomes`` and the venues' shared
+``gateway``, ``ratelimit`` and ``gateway_core`` (never ``live``).
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import time
 
 import orjson
 
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
-from liqcore.live.ratelimit import SlidingWindowLimiter
-from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
+from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.venues.ratelimit import SlidingWindowLimiter
+from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.binance.codes import what_of
@@ -849,3 +850,15 @@ class BinanceGateway(VenueGateway):
                 await self._emit(self._fill_cbs, Fill(cid or str(t.get("orderId")), sym, side, price, qty,
                                                       float(t.get("commission") or 0), bool(t.get("maker")), exec_id, kind or "entry",
                                                       int(t.get("time") or 0) * 1_000_000))
+
+
+# ---- the registry's ``gateway`` part (liqcore.venues.registry): what ``liqcore run --live`` builds
+#: the class that sends the venue's orders
+GATEWAY = BinanceGateway
+
+
+def build(creds, rest_url: str, private_url: str, symbols, network: str, opts: dict) -> BinanceGateway:
+    """The run's gateway: ``creds`` (:class:`liqcore.secrets.Credentials`), the REST base and private websocket
+    (the network's unless given), the symbols traded; ``opts``: ``listen_key_keepalive`` (s)."""
+    return BinanceGateway(creds.api_key, creds.api_secret, rest_url, private_url, symbols=symbols,
+                          keepalive=opts.get("listen_key_keepalive", 1800.0))

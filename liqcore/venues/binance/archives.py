@@ -1,10 +1,13 @@
-"""Readers of Binance's public data files of USD-M futures (data.binance.vision).
+"""Readers of Binance's files (the registry's ``archives`` part): the public data files of USD-M futures
+(data.binance.vision), liquidation log lines (``binance-log``) and the headerless CSVs third-party recorders write
+of ``!forceOrder@arr`` (``binance-csv``) and aggTrades (``binance-trades-csv``), whose rows are parsed by
+:mod:`liqcore.venues.binance.parse`.
 
 ``binance-aggtrades``, ``binance-trades``, ``binance-bookticker``, ``binance-metrics`` and
 ``binance-funding``, daily or monthly zips (or their CSV).  Columns, sides and times: docs/reference/archives.md,
 "Formats" and "Binance public data, column by column".
 
-May import: numpy, ``types`` and this package's ``base`` and ``archives``.
+May import: numpy, ``types``, this venue's ``parse`` and the venues' shared ``archives`` and ``reader``.
 """
 from __future__ import annotations
 
@@ -13,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.archives import (Layout, Rows, build, finish, first_line, header_cells, kept_in_order, name_symbol,
-                                read_columns)
-from liqcore.io.base import Reader, FileState
+from liqcore.venues.archives import (Layout, Rows, build, finish, first_line, header_cells, kept_in_order,
+                                     name_symbol, read_columns)
+from liqcore.venues.reader import TIER_HEADERLESS, TIER_MARKED, FileState, Reader, line_decoder
 from liqcore.types import Kind
 
 VENUE = 2  # Venue.BINANCE
@@ -185,4 +188,46 @@ FUNDING_READER = Reader(
     "binance-funding", "Binance public data USD-M fundingRate (.zip/.csv; calc_time,funding_interval_hours,"
     "last_funding_rate) -> FUNDING", "path", load_funding, suffixes=_SUFFIXES,
     sniff_file=_sniffer("fundingRate", FUNDING, "iif"))
-READERS = (AGGTRADES_READER, TRADES_READER, BOOKTICKER_READER, METRICS_READER, FUNDING_READER)
+#: the data.binance.vision readers
+VISION_READERS = (AGGTRADES_READER, TRADES_READER, BOOKTICKER_READER, METRICS_READER, FUNDING_READER)
+
+
+# ---- liquidation log lines and the headerless CSVs of third-party recorders
+def _load_binance_csv(data: bytes, st: FileState) -> None:
+    from liqcore.venues.binance.parse import parse_csv_liquidations
+
+    parse_csv_liquidations(data, st)
+
+
+def _load_binance_trades_csv(data: bytes, st: FileState) -> None:
+    from liqcore.venues.binance.parse import parse_csv_agg_trades
+
+    parse_csv_agg_trades(data, st)
+
+
+def _sniff_log(s: bytes) -> bool:
+    return b" Liquidation: {" in s
+
+
+def _sniff_csv(s: bytes) -> bool:
+    parts = s.split(b",")
+    return len(parts) >= 12 and parts[1].strip() in (b"BUY", b"SELL")
+
+
+def _sniff_trades_csv(s: bytes) -> bool:
+    parts = s.split(b",")
+    return len(parts) >= 7 and parts[0].strip().isdigit() and parts[2].strip().isdigit()
+
+
+LOG = Reader("binance-log", 'Binance liquidation log lines 2026-03-10 13:10:19 Liquidation: {<forceOrder "o" '
+             "object>}; other text lines are not_a_record", "lines", line_decoder, _sniff_log, TIER_MARKED,
+             aliases=("seed001",), prose=True)
+CSV = Reader("binance-csv", "headerless s,S,o,f,q,p,ap,X,l,z,T,usd_size[,tier] (USDT stripped from s)", "bytes",
+             _load_binance_csv, _sniff_csv, TIER_HEADERLESS,
+             columns=("s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T", "usd_size"))
+TRADES_CSV = Reader("binance-trades-csv", "headerless E,symbol,a,p,q,T,m[,usd_size,tier] aggTrades", "bytes",
+                    _load_binance_trades_csv, _sniff_trades_csv, TIER_HEADERLESS,
+                    columns=("E", "symbol", "a", "p", "q", "T", "m", "usd_size"))
+
+#: every reader of this part (:mod:`liqcore.io.registry` registers them)
+READERS = (LOG, CSV, TRADES_CSV, *VISION_READERS)

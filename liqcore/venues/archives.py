@@ -3,8 +3,9 @@
 The fast typed pyarrow read with its lenient fallback, time units told by magnitude, the row checks
 and the end of every load: docs/reference/archives.md, "What every archive reader shares".
 
-May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's ``base``
-and ``files``.
+Each venue's archive readers (``liqcore.venues.<venue>.archives``, the registry's ``archives`` part) build on
+this module, which sits in the venue layer, below ``io``.  May import: numpy, pyarrow (inside functions),
+``types`` and this package's ``common``, ``reader`` and ``files``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.base import FileState
+from liqcore.venues.reader import FileState, fmt_ns
 from liqcore.types import EVENT_DTYPE
 from liqcore.venues.common import RECV_UNKNOWN
 
@@ -83,7 +84,7 @@ def open_csv_bytes(path: Path):
             with zf.open(info) as fh:
                 yield fh
         return
-    from liqcore.io.files import open_binary
+    from liqcore.venues.files import open_binary
 
     with open_binary(path) as fh:
         yield fh
@@ -405,7 +406,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from liqcore.io.files import Blocks
+    from liqcore.venues.files import Blocks
 
     truncated = False
     if _is_zip(path):
@@ -694,7 +695,6 @@ def name_symbol(path: Path, pattern: re.Pattern) -> str | None:
 def finish(events: np.ndarray, st: FileState, rows: Rows, fmt: str, group: int = 1) -> np.ndarray:
     """The end of every archive load: the bulk check, time order (rows moved counted), and the file's
     report (``reordered``, ``span``, ``found``: venue, symbols and kinds)."""
-    from liqcore.io.base import _fmt_ns
     from liqcore.venues.common import KIND_NAMES
     from liqcore.types import Venue
 
@@ -704,7 +704,7 @@ def finish(events: np.ndarray, st: FileState, rows: Rows, fmt: str, group: int =
     rows.cols.values.clear()
     _give_back_memory()  # before the plausibility rule, which needs about twice the events' size
     if len(events):
-        st.info["span"] = f"{_fmt_ns(int(events['ts_event'].min()))}..{_fmt_ns(int(events['ts_event'].max()))}"
+        st.info["span"] = f"{fmt_ns(int(events['ts_event'].min()))}..{fmt_ns(int(events['ts_event'].max()))}"
         reg = st.sink.registry
         names = []
         for sid in np.unique(events["symbol_id"])[:5]:

@@ -24,8 +24,8 @@ import math
 import time
 from collections import deque
 
-from liqcore.live.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
-from liqcore.secrets import Secret, mask_key
+from liqcore.venues.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
+from liqcore.secrets import Secret, mask_key, register_secret
 from liqcore.venues.governor import VenueBanned
 from liqcore.venues.instruments import Instrument
 
@@ -60,13 +60,8 @@ class VenueGateway(GatewayCallbacks, Gateway):
         formatter, which masks registered values as a second line of defence."""
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         self._secret = api_secret if isinstance(api_secret, Secret) else Secret(api_secret)
-        try:
-            from liqcore.live.logging import register_secret
-
-            register_secret(self._secret.reveal())
-            register_secret(self._key.reveal())
-        except ImportError:
-            pass
+        register_secret(self._secret.reveal())
+        register_secret(self._key.reveal())
         self._instruments: dict[str, Instrument] = {}
         self._orders: dict[tuple[str, str], OrderUpdate] = {}  # (client_id, kind) -> last known state
         self._intents: dict[str, OrderIntent] = {}

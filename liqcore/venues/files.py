@@ -1,13 +1,15 @@
 """Opening recording files: ``.gz`` / ``.zst`` read transparently (several gzip members or zstd frames,
 a file cut short or corrupt part-way read up to the damage), files streamed as blocks of whole lines
-(:class:`Blocks`, :data:`_BLOCK_BYTES`).  Imports nothing else from the package."""
+(:class:`Blocks`, :data:`BLOCK_BYTES`).  Shared by :mod:`liqcore.io`'s readers and the venues' archive readers
+(``liqcore.venues.<venue>.archives``), which sit below ``io``.  Imports nothing else from the package."""
 from __future__ import annotations
 
 import io as _io
 from pathlib import Path
 
 
-def _compression(path: Path) -> str | None:
+def compression(path: Path) -> str | None:
+    """``"gz"``, ``"zst"`` or None, by the file's name."""
     name = path.name.lower()
     if name.endswith(".gz"):
         return "gz"
@@ -16,7 +18,8 @@ def _compression(path: Path) -> str | None:
     return None
 
 
-def _base_name(path: Path) -> str:
+def base_name(path: Path) -> str:
+    """The file's lower-case name without its compression suffix (``x.csv.gz`` -> ``x.csv``)."""
     name = path.name.lower()
     for suf in (".gz", ".zst", ".zstd"):
         if name.endswith(suf):
@@ -49,7 +52,7 @@ def open_binary(path) -> _io.BufferedIOBase:
     """Open a possibly .gz/.zst compressed file for binary reading (one named so that is not:
     ValueError naming the file)."""
     path = Path(path)
-    comp = _compression(path)
+    comp = compression(path)
     if comp is not None:
         _check_magic(path, comp)
     if comp == "gz":
@@ -70,7 +73,7 @@ def open_text(path):
 
 
 #: bytes per block when streaming line files (memory use stays about one block plus the events)
-_BLOCK_BYTES = 64 << 20
+BLOCK_BYTES = 64 << 20
 
 
 class Blocks:
@@ -82,7 +85,7 @@ class Blocks:
 
     def __init__(self, path: Path, size: int | None = None):
         self.path = path
-        self.size = size or _BLOCK_BYTES
+        self.size = size or BLOCK_BYTES
         self.truncated = False
         self.error = ""  # why a compressed stream stopped early ("" when it ends early but is not corrupt)
         self.consumed = 0  # compressed bytes read
@@ -91,7 +94,7 @@ class Blocks:
 
     def truncation_note(self) -> str:
         """One line on a compressed file that ended early: what was read before the cut."""
-        comp = {"gz": "gzip", "zst": "zstd"}.get(_compression(self.path), "compressed")
+        comp = {"gz": "gzip", "zst": "zstd"}.get(compression(self.path), "compressed")
         try:
             size = self.path.stat().st_size
         except OSError:
@@ -101,7 +104,7 @@ class Blocks:
                 f"from {self.consumed:,} of {size:,} compressed bytes; whatever followed is missing")
 
     def _raw(self):
-        comp = _compression(self.path)
+        comp = compression(self.path)
         with open(self.path, "rb") as fh:
             if comp is None:
                 while True:

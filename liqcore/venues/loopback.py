@@ -1,7 +1,8 @@
 """What the fake venues share (the fake Bybit exchange, the fake Binance and OKX venues): the loopback base of a
 fake venue (its test key pair, REST URL and clock, its queued HTTP faults: :class:`LoopbackVenue`), one queued
 fault (:class:`HttpFault`), the Bybit fake's fault settings (:class:`Faults`) and the record of one request
-(:class:`FakeRequest`).
+(:class:`FakeRequest`).  It sits in the venue layer, below the venue folders' fakes (``liqcore.venues.<venue>.fake``),
+which import it.
 
 May import: the standard library.
 """

@@ -1,4 +1,4 @@
-"""Bybit v5 order gateway (USDT linear perpetuals), implementing :class:`liqcore.live.gateway.Gateway`.
+"""Bybit v5 order gateway (USDT linear perpetuals), implementing :class:`liqcore.venues.gateway.Gateway`.
 
 Start (clock sync, instruments, reconcile, the private stream), idempotent creates keyed by
 ``orderLinkId``, rate limits, TP/SL modes and reconnects: docs/maintainers/live-gateways.md, "The Bybit order gateway".
@@ -6,7 +6,7 @@ Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first fo
 
 Why one module: one class, the venue's order state machine; its parts share the orders in flight.
 May import: ``secrets``, ``venues.bybit`` (REST, private stream), ``venues.instruments`` and this
-package's ``gateway``, ``venue_gateway`` and ``ratelimit``.
+venues' shared ``gateway``, ``gateway_core`` and ``ratelimit`` (never ``live``).
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from collections import deque
 
 import orjson
 
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
-from liqcore.live.ratelimit import SlidingWindowLimiter
-from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway
+from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.venues.ratelimit import SlidingWindowLimiter
+from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
 from liqcore.venues.instruments import Instrument
@@ -970,3 +970,15 @@ class BybitGateway(VenueGateway):
             return False
         self._protection(symbol, kind, "closed", why, client_id=u.client_id)
         return True
+
+
+# ---- the registry's ``gateway`` part (liqcore.venues.registry): what ``liqcore run --live`` builds
+#: the class that sends the venue's orders
+GATEWAY = BybitGateway
+
+
+def build(creds, rest_url: str, private_url: str, symbols, network: str, opts: dict) -> BybitGateway:
+    """The run's gateway: ``creds`` (:class:`liqcore.secrets.Credentials`), the REST base and private websocket
+    (the network's unless given), the symbols traded; ``opts``: ``ping_interval`` / ``stale_after`` (s)."""
+    return BybitGateway(creds.api_key, creds.api_secret, rest_url, private_url, symbols=symbols,
+                        ping_interval=opts.get("ping_interval", 20.0), stale_after=opts.get("stale_after", 60.0))

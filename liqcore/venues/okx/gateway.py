@@ -1,4 +1,4 @@
-"""OKX v5 perpetual-swap order gateway, implementing :class:`liqcore.live.gateway.Gateway`.
+"""OKX v5 perpetual-swap order gateway, implementing :class:`liqcore.venues.gateway.Gateway`.
 
 * Sizes: the engine speaks base units, OKX contracts of ``ctVal`` (``GET /api/v5/public/instruments``): an
   order's ``sz`` is its qty / ``ctVal`` on the ``lotSz`` grid; symbols ``ETHUSDT`` or the instId ``ETH-USDT-SWAP``.
@@ -14,12 +14,12 @@
 * Private sockets ``/ws/v5/private`` (``orders``, ``positions``) and ``/ws/v5/business`` (``orders-algo``), alive as
   OKX's "WebSocket: Connect" asks (``ping`` after silence, reconnect without ``pong``); after a gap the fills from
   ``GET /api/v5/trade/fills`` booked once, orders re-queried, pending algos polled
-  (:mod:`liqcore.live.okx_recovery`, which also replaces the exits OKX cancels or fails).
+  (:mod:`liqcore.venues.okx.recovery`, which also replaces the exits OKX cancels or fails).
 * Rate limits as documented (orders 60 / 2 s per instrument, algos 20 / 2 s); every refusal one line naming its
   code; a wrong key, passphrase or secret fails :meth:`start` in one line without the secret.
 
 Why one module: the order protocol, its private sockets and the bracket of exits share one state (the orders and
-algos by client id); the recovery after a gap is apart (``okx_recovery``).  The details: docs/how-to/embed-engine.md, "Trading on OKX: `OkxGateway`".
+algos by client id); the recovery after a gap is apart (``recovery``).  The details: docs/how-to/embed-engine.md, "Trading on OKX: `OkxGateway`".
 """
 from __future__ import annotations
 
@@ -32,11 +32,11 @@ from decimal import ROUND_FLOOR, Decimal
 
 import orjson
 
-from liqcore.live.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
-from liqcore.live.okx_recovery import OkxRecovery
-from liqcore.live.ratelimit import SlidingWindowLimiter
-from liqcore.live.venue_gateway import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
-from liqcore.secrets import Secret
+from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
+from liqcore.venues.okx.recovery import OkxRecovery
+from liqcore.venues.ratelimit import SlidingWindowLimiter
+from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
+from liqcore.secrets import Secret, register_secret
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.okx.codes import CODES as OUTCOMES
 from liqcore.venues.okx.rest import (
@@ -143,12 +143,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
             raise ValueError(f"td_mode: expected cross or isolated, got {td_mode!r}")
         self._hold_keys(api_key, api_secret)
         self._passphrase = passphrase if isinstance(passphrase, Secret) else Secret(passphrase)
-        try:
-            from liqcore.live.logging import register_secret
-
-            register_secret(self._passphrase.reveal())
-        except ImportError:
-            pass
+        register_secret(self._passphrase.reveal())
         self.network, self.td_mode = network, td_mode
         base = (rest_url or BASE_URL).rstrip("/")
         if base.endswith("/api/v5"):
@@ -905,3 +900,15 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 self._spawn(self._clear_bracket(inst))
         await self._poll_algos()  # (an exit OKX ended during the gap: the same rule as its push)
         self.stats["resyncs"] += 1
+
+
+# ---- the registry's ``gateway`` part (liqcore.venues.registry): what ``liqcore run --live`` builds
+#: the class that sends the venue's orders
+GATEWAY = OkxGateway
+
+
+def build(creds, rest_url: str, private_url: str, symbols, network: str, opts: dict) -> OkxGateway:
+    """The run's gateway: ``creds`` (:class:`liqcore.secrets.Credentials`), the REST base and private websocket
+    (the network's unless given), the symbols traded; ``opts``: none."""
+    return OkxGateway(creds.api_key, creds.api_secret, creds.passphrase, rest_url, private_url, symbols=symbols,
+                      network=network)

@@ -1,8 +1,9 @@
 """Order, position and account state of the fake Bybit v5 venue (no I/O; the server in
-:mod:`liqcore.testing.fake_exchange` wraps it).
+:mod:`liqcore.testing.fake_exchange` wraps it), whose matching rules the fake Binance and OKX venues share.  It sits
+in the venue layer, below the venue folders' fakes (``liqcore.venues.<venue>.fake``), which import it.
 
 The details: docs/maintainers/fakes.md, "Order, position and account state of the fake Bybit v5 venue
-(liqcore.testing.fake_book)".
+(liqcore.venues.fake_book)".
 
 May import: the standard library.
 """

@@ -1,0 +1,84 @@
+"""The one loader of recordings: :func:`load_events` reads files (through :func:`liqcore.io.load_files`) and
+datasets (directories written by ``liqcore convert --dataset``, through :func:`liqcore.dataset.read.load_dataset`)
+into one sorted, deduplicated event array.
+
+It sits here, above both readers, because a dataset builds on ``io`` (its writer converts recordings read by
+``io``; its reader returns ``io``'s :class:`~liqcore.io.base.LoadResult`): ``io`` never imports the dataset.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from liqcore.dataset.read import is_dataset, load_dataset
+from liqcore.io import LoadResult, dedupe, load_files, merge_loads
+from liqcore.io.registry import canonical_format
+from liqcore.types import EVENT_DTYPE, SymbolRegistry
+from liqcore.venues.common import DEFAULT_MAX_CLOCK_SKEW_NS, fill_recv
+
+__all__ = ["load_events"]
+
+
+def load_events(
+    paths,
+    format: str | None = None,
+    registry: SymbolRegistry | None = None,
+    strict: bool = False,
+    feed_latency_ns: int = 0,
+    instruments=None,
+    max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS,
+    warn=None,
+    columns=None,
+) -> LoadResult:
+    """Read recordings -- files and datasets -- into one sorted, deduplicated event array.
+
+    ``paths``: a path or an iterable of paths (directories are walked; a directory written by ``liqcore convert
+    --dataset`` is read as a dataset).  Every other argument is :func:`liqcore.io.load_files`'s, which reads the
+    files (its docstring says what each does: formats, bad records, unreadable files, the clock guard); a
+    dataset's events get the same receive-time rule (``feed_latency_ns``) and clock guard (``max_clock_skew_ns``).
+    Files and datasets together: merged as one load, in time order, duplicates across them removed.
+    """
+    feed_latency_ns = int(feed_latency_ns)
+    if feed_latency_ns < 0:
+        raise ValueError("feed_latency_ns: must be >= 0")
+    canonical_format(format)  # an unknown --format: said before any dataset is read
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    datasets = [p for p in paths if is_dataset(p)]
+    kw = dict(format=format, strict=strict, feed_latency_ns=feed_latency_ns, instruments=instruments,
+              max_clock_skew_ns=max_clock_skew_ns, warn=warn, columns=columns)
+    if not datasets:
+        return load_files(paths, registry=registry, **kw)
+    registry = registry if registry is not None else SymbolRegistry()
+    files = [p for p in paths if not is_dataset(p)]
+    parts = [load_files(files, registry=registry, none_readable_ok=True, **kw)] if files else []
+    parts.append(_load_datasets(datasets, registry, feed_latency_ns, max_clock_skew_ns))
+    return parts[0] if len(parts) == 1 else merge_loads(parts, registry)
+
+
+def _load_datasets(datasets, registry, feed_latency_ns: int, max_clock_skew_ns) -> LoadResult:
+    """Every dataset of ``datasets`` in one result: events in time order, the receive time given to those
+    recorded without one, duplicates across datasets removed."""
+    result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry)
+    chunks, ids = [], []
+    for d in datasets:
+        dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
+        chunks.append(dres.events)
+        ids.append(dres.trade_ids)
+        for k, v in dres.rejects.items():
+            result.rejects[k] = result.rejects.get(k, 0) + v
+        result.files[str(d)] = dres.files[str(d)]
+        result.sources.append(str(d))
+    events = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    tids = None
+    if any(i is not None for i in ids):
+        tids = np.concatenate([i if i is not None else np.zeros(len(c), np.int64) for c, i in zip(chunks, ids)])
+    fill_recv(events, feed_latency_ns)
+    ts = events["ts_event"]
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        order = np.argsort(ts, kind="stable")
+        events = events[order]
+        tids = tids[order] if tids is not None else None
+    result.events, result.trade_ids, result.duplicates = dedupe(events, tids, with_ids=True)
+    result.checked = True
+    return result
