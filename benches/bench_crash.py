@@ -121,7 +121,7 @@ async def wait_for(cond, timeout: float, what: str, proc=None) -> None:
 async def play(args, tmp: Path) -> dict:
     """Run the whole replay; returns the measurements (and the runner's summary)."""
     from liqcore.testing.fake_crash import CrashPlay, crash_symbols
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
 
     symbols = crash_symbols(args.symbols)
     fs = await FakeMarketStream("binance").start()

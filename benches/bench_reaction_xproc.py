@@ -12,7 +12,7 @@ process, which is this script), taken in turn cascade by cascade (the order rota
 * ``liqcore``: ``python -m liqcore run --live`` (the real runner, Bybit gateway and SQLite journal) pointed
   at its fake with ``--ws-url/--rest-url/--private-ws-url``;
 * ``liqcore-x``: the same with ``--scope instrument --trade-venue bybit --watch-venues bybit,binance``: it
-  also watches a fake Binance liquidation stream (``liqcore.testing.fake_streams``, in this process too).
+  also watches a fake Binance liquidation stream (``liqcore.venues.fake_streams``, in this process too).
   Each of its cascades is split across the two venues: one large liquidation on one venue, the confirming
   one on the other (``--confirm-on``: alternately Bybit and Binance by default, reported apart); the
   order goes to Bybit.  ``liqcore-x/liqcore`` p50 is the cost of instrument scope (bar <= 1.3).
@@ -414,7 +414,7 @@ async def server(args) -> None:
                    "--no-dashboard", "--log", str(Path(tmp.name) / f"{c.name}.log"), "--log-level", "WARNING",
                    "--min-history", "100", "--history", "1000", *args.liqcore_args]
             if c.name == "liqcore-x":
-                from liqcore.testing.fake_streams import FakeMarketStream
+                from liqcore.venues.fake_streams import FakeMarketStream
 
                 c.fb = await FakeMarketStream("binance").start()
                 cmd += ["--scope", "instrument", "--trade-venue", "bybit", "--watch-venues", "bybit,binance",

@@ -29,7 +29,7 @@ import pytest
 from liqcore.venues.binance.gateway import BinanceGateway
 from liqcore.venues.bybit.gateway import BybitGateway, public_clock_offset
 from liqcore.venues.okx.gateway import OkxGateway, business_url
-from liqcore.testing.fake_binance import FakeBinance
+from liqcore.venues.binance.fake import FakeBinance
 from liqcore.testing.fake_exchange import FakeExchange, FakeExchangeThread
 from liqcore.venues.okx.fake import FakeOkx
 from liqcore.venues.governor import reset_governors

@@ -155,7 +155,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
     if not Path(args.replay).exists():
         raise ValueError(f"replay: {args.replay} does not exist")
     if venue_spec(venue).fake == "streams":
-        from liqcore.testing.fake_streams import market_streams
+        from liqcore.venues.fake_streams import market_streams
 
         route = market_streams(venue)
 
@@ -363,7 +363,7 @@ def build(args):
         replay_clock = ReplayClock(topics=subscribed if venue_spec(venue).fake == "exchange" else None)
         source = replay_clock.wrap(source)
         if venue_spec(venue).fake == "streams":
-            from liqcore.testing.fake_streams import FakeMarketStream
+            from liqcore.venues.fake_streams import FakeMarketStream
 
             fake_thread = FakeExchangeThread(FakeMarketStream, venue=venue, replay=source, speed=args.speed or None)
             ws_url = fake_thread.start().ws_url

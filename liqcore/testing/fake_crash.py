@@ -1,4 +1,4 @@
-"""A market-wide crash, played by the fake Binance market stream (:class:`liqcore.testing.fake_streams.FakeMarketStream`)
+"""A market-wide crash, played by the fake Binance market stream (:class:`liqcore.venues.fake_streams.FakeMarketStream`)
 to whatever is subscribed: every liquidation goes to the all-market ``!forceOrder@arr`` and to its symbol's
 ``<symbol>@forceOrder``, so a runner on a symbol list and one on the whole market see the same frames.
 

@@ -27,9 +27,9 @@ from typing import Callable, Iterable
 
 import orjson
 
-from liqcore.testing.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
+from liqcore.venues.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
 from liqcore.venues.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue  # noqa: F401 (the fakes' base)
-from liqcore.testing.fake_accounts import FakeAccount
+from liqcore.venues.fake_accounts import FakeAccount
 from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
 
 __all__ = ["FakeExchange", "FakeExchangeThread", "FakeExchangeInLoop", "Faults", "HttpFault", "FakeRequest", "DEFAULT_API_KEY", "DEFAULT_API_SECRET"]
@@ -136,7 +136,7 @@ class FakeExchange(LoopbackVenue):
         #: best first): a subscription of ``orderbook.N.<symbol>`` (N > 1) is sent its N best levels a side as a
         #: ``snapshot`` right after the acknowledgement, as the venue does
         self.books: dict = {}
-        #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
+        #: the key and the account its account endpoints report (liqcore.venues.fake_accounts)
         self.account = FakeAccount(maker_fee=maker_fee, taker_fee=taker_fee)
         self.stats = {"public_frames": 0, "private_frames": 0, "public_connections": 0, "private_connections": 0,
                       "drops": 0, "replayed": 0, "bad_frames": 0, "private_data_sent": 0}
@@ -191,7 +191,7 @@ class FakeExchange(LoopbackVenue):
             sender.cancel()
             self._private_sender = None
             self._private_out = None
-        from liqcore.testing.fake_replay import end_task
+        from liqcore.venues.fake_streams import end_task
 
         await end_task(self._replay_task)
         for c in list(self._conns):
@@ -439,7 +439,7 @@ class FakeExchange(LoopbackVenue):
             await self._start_evt.wait()
             if self.replay_start == "subscribe" and self.replay_delay > 0:
                 await asyncio.sleep(self.replay_delay)  # let the client send its remaining subscriptions
-            from liqcore.testing.fake_replay import paced
+            from liqcore.venues.fake_streams import paced
 
             async for _, frame in paced(self.replay_source, self.speed):
                 await self._publish(frame)
@@ -753,7 +753,7 @@ class FakeExchange(LoopbackVenue):
             ("POST", "/v5/order/cancel-batch"), ("POST", "/v5/position/trading-stop"),
             ("GET", "/v5/order/realtime"), ("GET", "/v5/order/history"), ("GET", "/v5/execution/list"), ("GET", "/v5/position/list"), ("GET", "/v5/account/wallet-balance"),
             ("GET", "/v5/market/time"), ("GET", "/v5/market/instruments-info"), ("GET", "/v5/market/tickers"),
-            *(("GET", p) for p in ACCOUNT_PATHS),  # (liqcore preflight's: liqcore.testing.fake_accounts)
+            *(("GET", p) for p in ACCOUNT_PATHS),  # (liqcore preflight's: liqcore.venues.fake_accounts)
         }
         if (method, path) not in routes:
             return 404, 0, "Not Found", None, headers
@@ -776,14 +776,14 @@ class FakeExchange(LoopbackVenue):
             elif path == "/v5/market/instruments-info":
                 if query.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")
-                from liqcore.testing.fake_universe import bybit_instruments_page
+                from liqcore.venues.fake_universe import bybit_instruments_page
 
                 try:  # (paged by cursor, as the venue does: a whole market is more than one page)
                     result = bybit_instruments_page(self.venue.instruments, query)
                 except ValueError as e:
                     raise VenueError(10001, str(e)) from None
             elif path == "/v5/market/tickers":
-                from liqcore.testing.fake_universe import bybit_tickers
+                from liqcore.venues.fake_universe import bybit_tickers
 
                 if query.get("category") != "linear":
                     raise VenueError(10001, "params error: category must be linear")
@@ -822,12 +822,12 @@ class FakeExchange(LoopbackVenue):
                     raise VenueError(10001, "params error: category must be linear")
                 rows = self.venue.position_list(query)
                 if self.account is not None:  # (the account's position mode and leverage: preflight reads them)
-                    from liqcore.testing.fake_accounts import bybit_position_fields
+                    from liqcore.venues.fake_accounts import bybit_position_fields
 
                     rows = [bybit_position_fields(self.account, r) for r in rows]
                 result = {"category": "linear", "list": rows, "nextPageCursor": ""}
             elif path in ACCOUNT_PATHS:
-                from liqcore.testing.fake_accounts import bybit_answer
+                from liqcore.venues.fake_accounts import bybit_answer
 
                 try:
                     result = bybit_answer(self.account, path, query, request.headers.get("X-BAPI-API-KEY", ""),
@@ -850,7 +850,7 @@ class FakeExchangeThread:
     ``with FakeExchangeThread(replay=..., speed=...) as fx:`` yields the started exchange (its URLs are
     ready); :meth:`call` runs a coroutine (e.g. ``fx.trade(...)``) in the exchange's loop from any thread.
     ``factory``: another fake venue with the same ``start`` / ``stop`` coroutines (e.g.
-    :class:`liqcore.testing.fake_streams.FakeMarketStream`, the Binance replay), built with ``kwargs``.
+    :class:`liqcore.venues.fake_streams.FakeMarketStream`, the Binance replay), built with ``kwargs``.
     """
 
     def __init__(self, factory=None, **kwargs) -> None:

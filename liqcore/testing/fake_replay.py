@@ -29,7 +29,7 @@ from typing import Iterable, Iterator
 import orjson
 
 __all__ = ["read_recording", "synthetic_frames", "trade_frame", "liquidation_frame", "frames_from_objects",
-           "ReplayClock", "Lockstep", "paced", "end_task"]
+           "ReplayClock", "Lockstep"]
 
 
 def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue: str = "bybit", *,
@@ -144,31 +144,6 @@ def frames_from_objects(items: Iterable[tuple[int, object]]) -> Iterator[tuple[i
 def synthetic_frames(market, venue: str = "bybit") -> Iterator[tuple[int, bytes]]:
     """Frames of a synthetic market (an object with ``.frames(venue)``) as ``(recv_ns, bytes)``."""
     return frames_from_objects(market.frames(venue))
-
-
-async def paced(source: Iterable[tuple[int, object]], speed: float | None):
-    """The fake venues' replay: ``(recv_ns, frame_bytes)`` of ``source`` at ``speed`` times the recorded pace
-    (None or 0: as fast as possible, letting the event loop run every 128 frames)."""
-    t0_wall, t0_rec = time.monotonic(), None
-    for n, (recv_ns, frame) in enumerate(source):
-        if t0_rec is None:
-            t0_rec = recv_ns
-        if speed:
-            await asyncio.sleep(max(t0_wall + (recv_ns - t0_rec) / 1e9 / speed - time.monotonic(), 0))
-        elif n % 128 == 0:
-            await asyncio.sleep(0)
-        yield recv_ns, (bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else orjson.dumps(frame))
-
-
-async def end_task(task) -> None:
-    """Cancel ``task`` (None: nothing) and wait for it, whatever it ended with."""
-    if task is None:
-        return
-    task.cancel()
-    try:
-        await task
-    except (asyncio.CancelledError, Exception):
-        pass
 
 
 def _ms(ts_ms: int | None) -> int:

@@ -32,7 +32,7 @@ from collections import deque
 
 import orjson
 
-from liqcore.testing.fake_replay import paced
+from liqcore.venues.fake_streams import paced
 
 __all__ = ["LocalMarket", "BOOK_DEPTH_TRADES", "BOOK_RESEND_S", "SESSION_GAP_S", "book_frame"]
 
@@ -237,7 +237,7 @@ class LocalMarket:
 
     ``symbols``: as the venue names them (OKX ``ETH-USDT-SWAP``); ``source``: a callable giving the replay's
     ``(recv_ns, frame bytes)`` afresh (each trading session replays it from its beginning); ``speed`` as
-    :func:`~liqcore.testing.fake_replay.paced` takes it; ``send(fv, data)``: one replayed frame to the fake's
+    :func:`~liqcore.venues.fake_streams.paced` takes it; ``send(fv, data)``: one replayed frame to the fake's
     streams and its prints to the fake's matching (returns the frames sent).  :meth:`run` serves until cancelled;
     ``say`` (default: stderr) is told each replay's start and end, one line each."""
 

@@ -11,7 +11,7 @@ that registering a venue costs nothing at import.  The parts, each with who asks
 * ``market`` (candles, whole-market subscriptions, on-demand names, the REST governor's weights; ``liqcore.market``,
   the feed manager, the depth keeper), ``account`` (preflight's signed account reads; ``liqcore preflight``);
 * ``samples`` (frames built from values; the warm path, tests), ``fake_streams`` (its public streams in the shared
-  fake, ``liqcore.testing.fake_streams``; ``run --replay``, ``liqcore venue``);
+  fake, ``liqcore.venues.fake_streams``; ``run --replay``, ``liqcore venue``);
 * ``rest`` (signing, the signed client), ``codes`` (``CODES``: its answers in the classes of
   :mod:`liqcore.venues.outcomes`) and ``gateway`` (``GATEWAY``, ``build(...)``: its order gateway; ``live.gateways``);
 * ``archives`` (``READERS``: its file formats; ``liqcore.io.registry``), ``fake`` (``FAKE``: its whole local fake).

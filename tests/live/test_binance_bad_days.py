@@ -200,7 +200,7 @@ def test_depth_snapshots_after_a_gap_go_through_the_governor_honour_429_retry_af
     import orjson
 
     from liqcore.live.depthkeep import SNAPSHOTS_IN_FLIGHT, DepthKeeper
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.depthsync import DepthLines
     from liqcore.venues.governor import governor_for
 
@@ -522,7 +522,7 @@ def test_instrument_list_and_klines_go_through_the_governor_and_send_nothing_int
     symbol 40, klines by limit), and nothing is sent while the host bans this IP (General Info, IP Limits)."""
     from liqcore.market.klines import KlinesError, fetch_klines
     from liqcore.market.universe import UniverseError, fetch_universe
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.governor import governor_for
 
     async def main():

@@ -9,7 +9,7 @@ import pytest
 
 from liqcore.venues.binance.gateway import BinanceGateway, parse_order_update
 from liqcore.venues.gateway import Gateway, GatewayError, OrderIntent
-from liqcore.testing.fake_binance import FakeBinance
+from liqcore.venues.binance.fake import FakeBinance
 from tests._live_helpers import GatewayRecorder
 
 

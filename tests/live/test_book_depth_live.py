@@ -68,7 +68,7 @@ def test_bybit_book_depth_reads_the_level_behind_the_best():
 
 def test_binance_book_depth_takes_its_rest_snapshot_and_a_gap_makes_the_level_unknown():
     async def main():
-        from liqcore.testing.fake_streams import FakeMarketStream
+        from liqcore.venues.fake_streams import FakeMarketStream
 
         async with FakeMarketStream("binance") as fs:
             fs.depth_books["ETHUSDT"] = lambda: (100, [["3000.00", "2"], ["2996.50", "3.5"]], [["3000.01", "1"]])

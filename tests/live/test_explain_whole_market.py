@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from liqcore.testing.fake_crash import CrashPlay
-from liqcore.testing.fake_streams import FakeMarketStream
+from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import trade_frame
 
 from _fake_market_run import ROOT, decoded, free_port, start_run, stop_run, until

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from liqcore.testing.fake_binance import FakeBinance
+from liqcore.venues.binance.fake import FakeBinance
 from liqcore.testing.fake_exchange import FakeExchangeThread
 from liqcore.venues.okx.fake import FakeOkx
 from liqcore.venues.binance.samples import agg_trade_frame, liquidation_frame

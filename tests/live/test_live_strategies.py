@@ -164,7 +164,7 @@ def test_binance_market_entry_and_trailing_stop_watched_by_the_engine():
     """Binance has no position trailing stop here: a market entry (MARKET) whose take-profit, stop-loss
     and trailing stop the engine watches, closing at market (reduce-only) when the trailing stop is hit."""
     from liqcore.venues.binance.gateway import BinanceGateway
-    from liqcore.testing.fake_binance import FakeBinance
+    from liqcore.venues.binance.fake import FakeBinance
 
     async def main():
         async with FakeBinance() as fb:

@@ -13,7 +13,7 @@ import pytest
 
 from liqcore.live.ondemand import OnDemand
 from liqcore.testing.fake_crash import CrashPlay, crash_symbols
-from liqcore.testing.fake_streams import FakeMarketStream
+from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import trade_frame
 
 from _fake_market_run import decoded, free_port, start_run, stop_run, until

@@ -92,7 +92,7 @@ async def _recording(venue, out, fs_kwargs, drive, depth=1, **rec):
 
 
 def test_binance_depth_recorded_with_its_rest_snapshots_and_a_break_refetched(tmp_path):
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
 
     out = tmp_path / "rec"
     book = {"uid": 100, "bids": [["100.0", "5"], ["99.9", "2"]], "asks": [["100.1", "1"], ["100.2", "3"]]}
@@ -147,7 +147,7 @@ def test_binance_depth_recorded_with_its_rest_snapshots_and_a_break_refetched(tm
 
 
 def test_okx_books_updates_only_on_a_rest_snapshot_and_a_seq_break_refetched(tmp_path):
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
 
     out = tmp_path / "rec"
     inst = "BTC-USDT-SWAP"
@@ -269,7 +269,7 @@ def test_each_hourly_file_gets_its_own_snapshot_and_one_pass_over_both_keeps_the
     from liqcore.dataset.load import load_events
     from liqcore.live.depthkeep import HOUR_NS, DepthKeeper
     from liqcore.live.recorder import Recorder
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
 
     out = tmp_path / "rec"
     h = (time.time_ns() // HOUR_NS + 1) * HOUR_NS  # the next hour boundary (the venue's own times before it)

@@ -154,7 +154,7 @@ def test_binance_batch_cancel_and_cancel_all_against_the_fake(tmp_path):
     like every other endpoint; then an engine on the Binance gateway shuts down with its user stream silent."""
     from liqcore.venues.binance.gateway import BinanceGateway
     from liqcore.venues.gateway import OrderIntent
-    from liqcore.testing.fake_binance import FakeBinance
+    from liqcore.venues.binance.fake import FakeBinance
 
     syms = symbols(6)
 

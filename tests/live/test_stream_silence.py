@@ -18,7 +18,7 @@ from liqcore.live.silence import NS, StreamWatch, frame_key, watch_handler
 from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame as bybit_liq
 from liqcore.testing.fake_replay import trade_frame as bybit_trade
-from liqcore.testing.fake_streams import FakeMarketStream
+from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance import samples as bn
 from liqcore.venues.okx import samples as ok
 

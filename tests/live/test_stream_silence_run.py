@@ -13,7 +13,7 @@ import orjson
 from _fake_market_run import _metrics, free_port, start_run, stop_run, until
 
 from liqcore.live.recorder import read_lines
-from liqcore.testing.fake_streams import FakeMarketStream
+from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance import samples as bn
 
 GAUGE = re.compile(r'^liqcore_stream_silent\{stream="ethusdt@bookTicker",venue="binance"\} 1$', re.M)

@@ -65,7 +65,7 @@ def test_bybit_all_at_400_symbols_shards_resubscribes_and_every_symbol_reaches_t
     from liqcore.commands.run import _run, build
     from liqcore.testing.fake_exchange import FakeExchangeThread
     from liqcore.testing.fake_replay import liquidation_frame
-    from liqcore.testing.fake_universe import market_instruments
+    from liqcore.venues.fake_universe import market_instruments
 
     inst = market_instruments(400, prefix="LONGTAIL")  # the five majors and LONGTAIL000USDT ... (a long tail)
     names = sorted(inst)

@@ -180,7 +180,7 @@ def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and
     frame of them arrives after, and the reconnects after the venue drops the connections ask for the URLs
     without them."""
     from liqcore.live.feeds import FeedManager
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.binance.samples import trade_frame
     from liqcore.venues.binance.stream import connection_specs
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from liqcore.testing.fake_streams import FakeMarketStream
+from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import liquidation_frame, trade_frame
 
 from _fake_market_run import free_port, metric_total, start_run, stop_run, until

@@ -84,7 +84,7 @@ def _on_grid(x: float, step: str) -> bool:
 def test_a_refreshed_list_stops_orders_on_delisted_symbols_and_watches_new_listings(delisted, tmp_path, capsys):
     from liqcore.cli import main
     from liqcore.testing.fake_exchange import FakeExchangeThread
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.binance.samples import liquidation_frame
 
     names = [f"C{i:03d}USDT" for i in range(10)]

@@ -185,7 +185,7 @@ def test_run_all_on_okx_sizes_a_long_tail_swap_with_its_listed_contract_value(tm
 
     from liqcore.cli import main
     from liqcore.testing.fake_exchange import FakeExchangeThread
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.okx.samples import liquidation_frame
 
     from tests.market._venues import _okx_app
@@ -262,7 +262,7 @@ def test_a_binance_symbol_list_trades_on_the_venue_s_rules_not_the_shipped_table
 
 
 def test_the_fake_binance_stream_routes_each_push_to_its_streams():
-    from liqcore.testing.fake_streams import binance_streams
+    from liqcore.venues.fake_streams import binance_streams
     from liqcore.venues.binance.samples import book_ticker_frame, liquidation_frame, trade_frame
 
     assert binance_streams(liquidation_frame("ARCUSDT", 1, 2.0, 3.0)) == ("!forceOrder@arr", "arcusdt@forceOrder")

@@ -77,8 +77,8 @@ def _record_okx(out_dir, inst: dict, play, *flags: str):
     from liqcore.cli import main
     from liqcore.dataset.load import load_events
     from liqcore.testing.fake_exchange import FakeExchangeThread
-    from liqcore.testing.fake_streams import FakeMarketStream
-    from liqcore.testing.fake_universe import okx_instruments, okx_tickers
+    from liqcore.venues.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_universe import okx_instruments, okx_tickers
     from liqcore.venues.okx.samples import liquidation_frame
 
     from tests.market._venues import Server, wait_for
@@ -156,7 +156,7 @@ def test_an_okx_whole_market_recording_keeps_its_instrument_list_and_reads_back_
     import time
 
     from liqcore.dataset.load import load_events
-    from liqcore.testing.fake_universe import market_instruments, okx_inst_id
+    from liqcore.venues.fake_universe import market_instruments, okx_inst_id
     from liqcore.venues.instruments import RECORDING_INSTRUMENTS
 
     inst = market_instruments(400, seed=3)
@@ -200,7 +200,7 @@ def test_a_swap_listed_while_recording_joins_the_kept_list_and_reads_back_sized(
     liquidations of a swap the venue lists mid-recording (ctVal 7, in no table) read back in base units too."""
     import time
 
-    from liqcore.testing.fake_universe import market_instruments, okx_inst_id
+    from liqcore.venues.fake_universe import market_instruments, okx_inst_id
     from liqcore.venues.instruments import RECORDING_INSTRUMENTS
 
     from tests.market._venues import wait_for

@@ -1,4 +1,4 @@
-"""Conformance of the fake venues' account endpoints (liqcore.testing.fake_accounts) with the venues' documentation
+"""Conformance of the fake venues' account endpoints (liqcore.venues.fake_accounts) with the venues' documentation
 as it stands, and of liqcore's readers (liqcore.venues.<venue>.account) with the documented answers, OKX's
 included (its fake comes with the OKX gateway).  Every request here is signed and sent to a real local server."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 import aiohttp
 import pytest
 
-from liqcore.testing.fake_binance import BINANCE_API_KEY, BINANCE_API_SECRET, FakeBinance
+from liqcore.venues.binance.fake import BINANCE_API_KEY, BINANCE_API_SECRET, FakeBinance
 from liqcore.testing.fake_exchange import FakeExchange
 from liqcore.venues.binance import account as bna
 from liqcore.venues.bybit import account as bya

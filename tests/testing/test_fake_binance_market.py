@@ -17,7 +17,7 @@ import asyncio
 import aiohttp
 import orjson
 
-from liqcore.testing.fake_binance import FakeBinance
+from liqcore.venues.binance.fake import FakeBinance
 from liqcore.venues.binance.samples import agg_trade_frame, liquidation_frame
 
 

@@ -69,7 +69,7 @@ async def _send(fv, data: bytes) -> int:
 
 
 def _fake(venue: str):
-    from liqcore.testing.fake_binance import FakeBinance
+    from liqcore.venues.binance.fake import FakeBinance
     from liqcore.testing.fake_exchange import FakeExchange
     from liqcore.venues.okx.fake import FakeOkx
 
@@ -178,7 +178,7 @@ def test_a_client_without_a_trading_session_never_consumes_the_sessions_replay()
     """Binance: a public client's trade subscription (a preflight's probe) starts a replay of its own; a trading
     session (a listenKey's user stream open, then its trades subscribed) starts it over from the beginning, once:
     its second trade subscription (a reconnect) does not; the replay's prints reach the session's client."""
-    from liqcore.testing.fake_binance import BINANCE_API_KEY
+    from liqcore.venues.binance.fake import BINANCE_API_KEY
 
     async def main():
         fv = _fake("binance")

@@ -11,10 +11,10 @@ import orjson
 import pytest
 
 from liqcore.market.universe import fetch_universe
-from liqcore.testing.fake_binance import FakeBinance
+from liqcore.venues.binance.fake import FakeBinance
 from liqcore.testing.fake_exchange import FakeExchange
-from liqcore.testing.fake_streams import FakeMarketStream
-from liqcore.testing.fake_universe import market_instruments, okx_inst_id
+from liqcore.venues.fake_streams import FakeMarketStream
+from liqcore.venues.fake_universe import market_instruments, okx_inst_id
 from liqcore.venues.binance.samples import liquidation_frame
 
 INST = market_instruments(400)

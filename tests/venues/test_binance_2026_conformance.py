@@ -41,8 +41,8 @@ import pytest
 
 from liqcore.venues.binance.gateway import BinanceGateway
 from liqcore.venues.gateway import OrderIntent
-from liqcore.testing.fake_binance import FakeBinance
-from liqcore.testing.fake_streams import MAX_STREAMS, FakeMarketStream
+from liqcore.venues.binance.fake import FakeBinance
+from liqcore.venues.fake_streams import MAX_STREAMS, FakeMarketStream
 from liqcore.venues.binance import stream as bs
 from liqcore.venues.binance.parse import parse
 from liqcore.venues.binance.rest import sign

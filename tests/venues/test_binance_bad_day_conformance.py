@@ -21,7 +21,7 @@ import aiohttp
 import orjson
 import pytest
 
-from liqcore.testing.fake_binance import FakeBinance
+from liqcore.venues.binance.fake import FakeBinance
 from liqcore.venues.binance.rest import sign
 
 pytestmark = pytest.mark.integration

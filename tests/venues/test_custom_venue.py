@@ -5,7 +5,7 @@ The test writes a minimal venue, "rekt" (code 77), to ``tmp_path``: its own fram
 long, ``S`` a short; a fill's ``a`` the aggressor: ``b`` / ``s``), as the four parts a paper run asks for:
 ``parse`` (frames -> events), ``stream`` (the public connection: URL, subscribe message, what it delivers),
 ``watch`` (its frames' stream keys, for the silent-stream watch) and ``fake_streams`` (how the shared local fake,
-:class:`liqcore.testing.fake_streams.FakeMarketStream`, serves it).
+:class:`liqcore.venues.fake_streams.FakeMarketStream`, serves it).
 Nothing in the package names it: its frames are decoded into events with the right sides, and a paper run over a
 local websocket on 127.0.0.1 (the runner, the engine, the detector, the paper venue, the journal, the summary line)
 detects its cascades and books an order and a fill.  An unregistered name is the one-line UnknownVenue error.
@@ -225,7 +225,7 @@ def test_a_paper_run_over_its_local_stream_detects_cascades_and_books_an_order_a
     from liqcore.live.engine import Engine
     from liqcore.live.journal import Journal
     from liqcore.live.runner import LiveRunner
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.instruments import Instrument
 
     sym = "ROCKET_PERP"

@@ -26,7 +26,7 @@ ASKS = [[f"{100.1 + i / 10:.1f}", "2"] for i in range(1200)]
 def _answers(venue: str, symbol: str, path: str, queries) -> dict:
     """The fake ``venue``'s answers (status, JSON) to ``GET path?q`` for each of ``queries``, ``symbol``'s book
     set to BIDS / ASKS with update id 777."""
-    from liqcore.testing.fake_streams import FakeMarketStream
+    from liqcore.venues.fake_streams import FakeMarketStream
 
     async def main():
         async with FakeMarketStream(venue) as fs, aiohttp.ClientSession() as s:
@@ -41,7 +41,7 @@ def _answers(venue: str, symbol: str, path: str, queries) -> dict:
 
 
 def test_binance_fake_depth_snapshot_takes_the_documented_limits_only():
-    from liqcore.testing.fake_streams import binance_streams
+    from liqcore.venues.fake_streams import binance_streams
 
     got = _answers("binance", "BTCUSDT", "/fapi/v1/depth", ("symbol=BTCUSDT", "symbol=BTCUSDT&limit=1000",
                                                            "symbol=BTCUSDT&limit=5", "symbol=BTCUSDT&limit=7",

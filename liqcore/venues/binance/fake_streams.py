@@ -1,6 +1,6 @@
 """Binance USD-M futures' public market streams as a local fake speaks them (the ``fake_streams`` part).
 
-The shared server (:class:`liqcore.testing.fake_streams.FakeMarketStream`) asks this module for what is Binance's
+The shared server (:class:`liqcore.venues.fake_streams.FakeMarketStream`) asks this module for what is Binance's
 own: the paths it serves and the category each carries, the streams a push belongs to, the public REST answers,
 the subscribe protocol (``{"method": "SUBSCRIBE", "params": [names], "id": n}`` answered ``{"result": null, "id":
 n}``; > 10 messages a second or > 1024 streams close the connection, code 1008), and, for ``liqcore venue``, how a
@@ -70,7 +70,7 @@ def trade_streams(symbol: str) -> tuple[str, ...]:
 
 def rest_routes(fs, fu) -> dict:
     """The public REST answers (path -> ``answer(query)``: a body, or ``(body, status)``) of the server ``fs``, its
-    instrument list rendered by ``fu`` (:mod:`liqcore.testing.fake_universe`)."""
+    instrument list rendered by ``fu`` (:mod:`liqcore.venues.fake_universe`)."""
     return {"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(fs.instruments, int(time.time() * 1000)),
             "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(fs.instruments),
             "/fapi/v1/klines": lambda q: _klines(fs, q),

@@ -1,6 +1,6 @@
 """OKX v5's public market streams as a local fake speaks them (the ``fake_streams`` part).
 
-The shared server (:class:`liqcore.testing.fake_streams.FakeMarketStream`) asks this module for what is OKX's own:
+The shared server (:class:`liqcore.venues.fake_streams.FakeMarketStream`) asks this module for what is OKX's own:
 its one path ``/ws/v5/public``, the subscription a push belongs to, the public REST answers, the subscribe protocol
 (``{"op": "subscribe", "args": [...]}`` answered with one ``{"event": "subscribe", "arg": ..., "connId": ...}``
 per argument; the text ``ping`` answered ``pong``; the first ``liquidation-orders`` push after a subscription
@@ -56,7 +56,7 @@ def trade_streams(symbol: str) -> tuple[str, ...]:
 
 def rest_routes(fs, fu) -> dict:
     """The public REST answers (path -> ``answer(query)``: a body, or ``(body, status)``) of the server ``fs``, its
-    instrument list rendered by ``fu`` (:mod:`liqcore.testing.fake_universe`)."""
+    instrument list rendered by ``fu`` (:mod:`liqcore.venues.fake_universe`)."""
     return {"/api/v5/public/instruments": lambda q: fu.okx_instruments(fs.instruments),
             "/api/v5/market/tickers": lambda q: fu.okx_tickers(fs.instruments),
             "/api/v5/market/candles": lambda q: _candles(fs, q),

@@ -2,10 +2,11 @@
 user-data stream, sharing the matching rules of :mod:`liqcore.venues.fake_book` (post-only checked
 against the last trade, resting limits fill on prints strictly through, stops trigger at/through).
 
-The details: docs/maintainers/fakes.md, "A fake Binance USD-M futures venue (liqcore.testing.fake_binance)".
+The details: docs/maintainers/fakes.md, "A fake Binance USD-M futures venue (liqcore.venues.binance.fake)".
+This module is the Binance venue's registry part ``fake`` (:data:`FAKE`).
 
-May import: ``aiohttp``, ``orjson``, the venues' shared ``fake_book`` and ``loopback`` and this package's
-``fake_universe``, ``fake_accounts`` and ``fake_streams``.
+May import: ``aiohttp``, ``orjson``, the venues' shared ``fake_book``, ``loopback``, ``fake_accounts`` and
+``fake_streams`` (the venue layer's; never ``liqcore.testing``).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import orjson
 from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
 from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue
 
-__all__ = ["FakeBinance", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
+__all__ = ["FakeBinance", "FAKE", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
 
 BINANCE_API_KEY = "fake-binance-key-0001"
 BINANCE_API_SECRET = "fake-binance-secret-do-not-use"
@@ -77,8 +78,8 @@ class FakeBinance(LoopbackVenue):
         self.ban_until = 0.0  # monotonic: every request answered HTTP 418 until then
         self.requests_in_ban = 0  # requests that reached the fake during a ban (each one lengthens a real ban)
         self.keepalive_answers: list[int] = []  # the code of each listenKey keepalive (0: ok, -1125: no such key)
-        #: the key and the account its account endpoints report (liqcore.testing.fake_accounts)
-        from liqcore.testing.fake_accounts import FakeAccount
+        #: the key and the account its account endpoints report (liqcore.venues.fake_accounts)
+        from liqcore.venues.fake_accounts import FakeAccount
 
         self.account = FakeAccount(maker_fee=maker_fee, taker_fee=taker_fee)
         self.market = None  # its market streams (FakeMarketStream), once started
@@ -91,7 +92,7 @@ class FakeBinance(LoopbackVenue):
     async def start(self) -> FakeBinance:
         from aiohttp import web
 
-        from liqcore.testing.fake_streams import FakeMarketStream
+        from liqcore.venues.fake_streams import FakeMarketStream
 
         app = web.Application()
         app.router.add_get("/private/ws", self._user_ws)
@@ -446,7 +447,7 @@ class FakeBinance(LoopbackVenue):
         if path == "/fapi/v1/time":
             return {"serverTime": self.now_ms()}, []
         if path == "/fapi/v1/exchangeInfo":
-            from liqcore.testing.fake_universe import binance_exchange_info
+            from liqcore.venues.fake_universe import binance_exchange_info
 
             return binance_exchange_info(v.instruments, self.now_ms()), []
         if path == "/fapi/v1/depth" and method == "GET" and self.market is not None:
@@ -457,7 +458,7 @@ class FakeBinance(LoopbackVenue):
                 raise _Err(got[1], got[0]["code"], got[0]["msg"])
             return got, []
         if path == "/fapi/v1/ticker/24hr":
-            from liqcore.testing.fake_universe import binance_tickers
+            from liqcore.venues.fake_universe import binance_tickers
 
             return binance_tickers(v.instruments), []
         if path == "/fapi/v1/listenKey":
@@ -593,9 +594,9 @@ class FakeBinance(LoopbackVenue):
                 "assets": [asset], "positions": positions}
 
     def _account_route(self, request, path: str, raw_qs: str):
-        """The account endpoints ``liqcore preflight`` reads (:mod:`liqcore.testing.fake_accounts`), signed; None for
+        """The account endpoints ``liqcore preflight`` reads (:mod:`liqcore.venues.fake_accounts`), signed; None for
         any other path."""
-        from liqcore.testing.fake_accounts import BINANCE_PATHS, binance_answer
+        from liqcore.venues.fake_accounts import BINANCE_PATHS, binance_answer
 
         if path not in BINANCE_PATHS or request.method != "GET":
             return None
@@ -703,3 +704,6 @@ class FakeBinance(LoopbackVenue):
             raise _Err(400, -1102, "Mandatory parameter 'price' was not sent.")
         o, pushes = self.venue.place_conditional(symbol, p["side"].capitalize(), kind, trig, qty, otype, price, caid)
         return self._algo_json(o), pushes
+
+
+FAKE = FakeBinance

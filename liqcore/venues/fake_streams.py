@@ -14,13 +14,39 @@ from __future__ import annotations
 import asyncio
 import time
 from types import SimpleNamespace
+from typing import Iterable
 
 import orjson
 from aiohttp import WSMsgType, web
 
-from liqcore.testing.fake_replay import end_task, paced
 from liqcore.venues.binance import fake_streams as _binance_fs
 from liqcore.venues.okx import fake_streams as _okx_fs
+
+
+async def paced(source: Iterable[tuple[int, object]], speed: float | None):
+    """The fake venues' replay: ``(recv_ns, frame_bytes)`` of ``source`` at ``speed`` times the recorded pace
+    (None or 0: as fast as possible, letting the event loop run every 128 frames)."""
+    t0_wall, t0_rec = time.monotonic(), None
+    for n, (recv_ns, frame) in enumerate(source):
+        if t0_rec is None:
+            t0_rec = recv_ns
+        if speed:
+            await asyncio.sleep(max(t0_wall + (recv_ns - t0_rec) / 1e9 / speed - time.monotonic(), 0))
+        elif n % 128 == 0:
+            await asyncio.sleep(0)
+        yield recv_ns, (bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else orjson.dumps(frame))
+
+
+async def end_task(task) -> None:
+    """Cancel ``task`` (None: nothing) and wait for it, whatever it ended with."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except (asyncio.CancelledError, Exception):
+        pass
+
 
 __all__ = ["FakeMarketStream", "binance_streams", "okx_streams", "market_streams"]
 
@@ -57,7 +83,7 @@ class FakeMarketStream:
         venue = str(venue).lower()
         self._proto = _protocol(venue)  # the venue's own protocol: liqcore.venues.<venue>.fake_streams
         self.venue = venue
-        #: the instrument list its public REST serves (liqcore.testing.fake_universe rows; default: 400 of them)
+        #: the instrument list its public REST serves (liqcore.venues.fake_universe rows; default: 400 of them)
         self.instruments = instruments
         #: symbol -> 1-minute candles its klines endpoint serves (the module docstring)
         self.klines = dict(klines or {})
@@ -108,7 +134,7 @@ class FakeMarketStream:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> "FakeMarketStream":
-        from liqcore.testing import fake_universe as fu
+        from liqcore.venues import fake_universe as fu
 
         if self.instruments is None:
             self.instruments = fu.market_instruments(400)
