@@ -453,7 +453,9 @@ class FakeBinance(LoopbackVenue):
         if path == "/fapi/v1/depth" and method == "GET" and self.market is not None:
             # ("Order Book": the market stream's books, ``fb.market.depth_books``; a 429 with Retry-After on it:
             # ``fb.rate_limit_next(path="/fapi/v1/depth", retry_after_s=...)``)
-            got = self.market._binance_depth(request.query)
+            from liqcore.venues.binance.fake_streams import depth_snapshot
+
+            got = depth_snapshot(self.market, request.query)
             if isinstance(got, tuple):
                 raise _Err(got[1], got[0]["code"], got[0]["msg"])
             return got, []

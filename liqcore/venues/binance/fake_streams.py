@@ -16,7 +16,7 @@ import time
 
 import orjson
 
-__all__ = ["WS_PATH", "WS_ROUTES", "MOUNT_ROUTES", "RATE_LIMITED_PATH", "DEPTH_LIMITS", "MAX_STREAMS", "MAX_MSGS_PER_S",
+__all__ = ["depth_snapshot", "WS_PATH", "WS_ROUTES", "MOUNT_ROUTES", "RATE_LIMITED_PATH", "DEPTH_LIMITS", "MAX_STREAMS", "MAX_MSGS_PER_S",
            "streams", "liquidation_streams", "trade_streams", "rest_routes", "rate_limited", "on_open", "on_text",
            "trades_subscribed", "replay_frame"]
 
@@ -74,7 +74,7 @@ def rest_routes(fs, fu) -> dict:
     return {"/fapi/v1/exchangeInfo": lambda q: fu.binance_exchange_info(fs.instruments, int(time.time() * 1000)),
             "/fapi/v1/ticker/24hr": lambda q: fu.binance_tickers(fs.instruments),
             "/fapi/v1/klines": lambda q: _klines(fs, q),
-            "/fapi/v1/depth": lambda q: _depth(fs, q)}
+            "/fapi/v1/depth": lambda q: depth_snapshot(fs, q)}
 
 
 def rate_limited(retry_after: int) -> tuple[dict, int]:
@@ -91,7 +91,7 @@ def _klines(fs, q):
             for t, o, h, lo, c, v in rows]
 
 
-def _depth(fs, q):
+def depth_snapshot(fs, q):
     """``GET /fapi/v1/depth``: ``symbol`` (required), ``limit`` one of 5, 10, 20, 50, 100, 500, 1000 (default
     500) -> ``{"lastUpdateId", "E", "T", "bids", "asks"}``."""
     book = fs.depth_books.get(q.get("symbol", ""))
