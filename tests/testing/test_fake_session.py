@@ -23,6 +23,7 @@ last print and the best ask one tick over it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -76,6 +77,22 @@ def _fake(venue: str):
     return {"binance": FakeBinance, "bybit": FakeExchange, "okx": FakeOkx}[venue](host="127.0.0.1", port=0)
 
 
+@contextlib.asynccontextmanager
+async def _local_market(venue: str, symbol: str = "ETHUSDT", say=None):
+    """``async with _local_market(venue) as (fv, market)``: the venue's fake started and the local market over
+    the test's frames running on it, as ``liqcore venue`` runs them; both stopped after."""
+    fv = _fake(venue)
+    await fv.start()
+    market = LocalMarket(fv, venue, [symbol], lambda: _frames(venue), 0.0, _send, say=say or (lambda text: None))
+    task = asyncio.ensure_future(market.run())
+    try:
+        yield fv, market
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await fv.stop()
+
+
 async def _until(cond, what: str, bound_s: float = 20.0) -> None:
     deadline = time.monotonic() + bound_s
     while not cond():
@@ -124,12 +141,7 @@ def test_the_local_venue_streams_its_top_of_book_as_documented(venue):
     in the venue's documented frame, decoded by liqcore's codec as a bid and an ask; unchanged, it is sent again
     after the venue's re-send interval with the same update id."""
     async def main():
-        fv = _fake(venue)
-        await fv.start()
-        market = LocalMarket(fv, venue, ["ETH-USDT-SWAP" if venue == "okx" else "ETHUSDT"], lambda: _frames(venue),
-                             0.0, _send, say=lambda text: None)
-        task = asyncio.ensure_future(market.run())
-        try:
+        async with _local_market(venue, "ETH-USDT-SWAP" if venue == "okx" else "ETHUSDT") as (fv, market):
             async with aiohttp.ClientSession() as s:
                 path, sub = _TRADES[venue]  # a client without a trading session: a replay of its own
                 trades = await s.ws_connect(f"ws://127.0.0.1:{fv.port}{path}")
@@ -165,10 +177,6 @@ def test_the_local_venue_streams_its_top_of_book_as_documented(venue):
                     [(int(Side.BUY), 2499.99), (int(Side.SELL), 2500.01)])
                 await ws.close()
                 await trades.close()
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await fv.stop()
 
     asyncio.run(asyncio.wait_for(main(), 100))
 
@@ -181,13 +189,9 @@ def test_a_client_without_a_trading_session_never_consumes_the_sessions_replay()
     from liqcore.venues.binance.fake import BINANCE_API_KEY
 
     async def main():
-        fv = _fake("binance")
-        await fv.start()
         said: list[str] = []
-        market = LocalMarket(fv, "binance", ["ETHUSDT"], lambda: _frames("binance"), 0.0, _send, say=said.append)
-        task = asyncio.ensure_future(market.run())
-        base = f"ws://127.0.0.1:{fv.port}"
-        try:
+        async with _local_market("binance", say=said.append) as (fv, market):
+            base = f"ws://127.0.0.1:{fv.port}"
             async with aiohttp.ClientSession() as s:
                 probe = await s.ws_connect(f"{base}/market/ws")
                 await probe.send_str(orjson.dumps(_TRADES["binance"][1]).decode())
@@ -216,10 +220,6 @@ def test_a_client_without_a_trading_session_never_consumes_the_sessions_replay()
                 assert [r[0] for r in market.replays] == [None, 1], said
                 for w in (again, run, user):
                     await w.close()
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await fv.stop()
 
     asyncio.run(asyncio.wait_for(main(), 100))
 
@@ -230,11 +230,7 @@ def test_the_book_shows_the_clients_own_resting_order():
     the book shows (the venue's book holds the client's order), sent at once as a change with a new update id;
     cancelled, the bid shows the market's size again."""
     async def main():
-        fv = _fake("binance")
-        await fv.start()
-        market = LocalMarket(fv, "binance", ["ETHUSDT"], lambda: _frames("binance"), 0.0, _send, say=lambda t: None)
-        task = asyncio.ensure_future(market.run())
-        try:
+        async with _local_market("binance") as (fv, market):
             async with aiohttp.ClientSession() as s:
                 trades = await s.ws_connect(f"ws://127.0.0.1:{fv.port}/market/ws")
                 await trades.send_str(orjson.dumps(_TRADES["binance"][1]).decode())
@@ -253,9 +249,5 @@ def test_the_book_shows_the_clients_own_resting_order():
                 assert float(after["B"]) == pytest.approx(shown) and after["u"] > mine["u"], after
                 await ws.close()
                 await trades.close()
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await fv.stop()
 
     asyncio.run(asyncio.wait_for(main(), 100))
