@@ -69,6 +69,20 @@ async def public_clock_offset(rest_url: str, timeout: float = 3.0) -> int:
     return int(srv - (t0 + t1) // 2 // 1_000_000)
 
 
+def _open_position(rows, symbol: str):
+    """The open position of ``symbol`` among ``/v5/position/list`` rows (the last one listed), None when flat;
+    a row that does not parse is skipped."""
+    pos = None
+    for r in rows:
+        try:
+            p = parse_position(r)
+        except ValueError:
+            continue
+        if p.symbol == symbol and p.size > 0:
+            pos = p
+    return pos
+
+
 class BybitGateway(VenueGateway):
     name = "bybit"
     log = log
@@ -640,14 +654,7 @@ class BybitGateway(VenueGateway):
                 if not again or i == 3:
                     raise GatewayError(f"bybit close_position {symbol}: {exc}") from None
                 await asyncio.sleep(self.retry_backoff * (i + 1))
-        pos = None
-        for r in rows:
-            try:
-                p = parse_position(r)
-            except ValueError:
-                continue
-            if p.symbol == symbol and p.size > 0:
-                pos = p
+        pos = _open_position(rows, symbol)
         if pos is None:
             return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
         intent = OrderIntent(symbol=symbol, side="sell" if pos.side == "buy" else "buy", qty=pos.size, price=0.0,
@@ -907,17 +914,10 @@ class BybitGateway(VenueGateway):
         PartialStopLoss / TrailingStop, Untriggered; "Get Open & Closed Orders": without ``orderFilter`` every kind
         of order is returned) or the position's own ``takeProfit`` / ``stopLoss``."""
         rows = await self.rest.get_positions(self.category, symbol=symbol)
-        size, level = 0.0, 0.0
-        for r in rows:
-            try:
-                p = parse_position(r)
-            except ValueError:
-                continue
-            if p.symbol == symbol and p.size > 0:
-                size = p.size
-                level = (p.take_profit if kind == "tp" else p.stop_loss) or 0.0
-        if size <= 0:
+        pos = _open_position(rows, symbol)
+        if pos is None:
             return 0.0, False
+        size, level = pos.size, (pos.take_profit if kind == "tp" else pos.stop_loss) or 0.0
         types = ("TakeProfit", "PartialTakeProfit") if kind == "tp" else ("StopLoss", "PartialStopLoss", "TrailingStop")
         for r in await self.rest.get_orders(self.category, symbol=symbol, open_only=0):
             if r.get("stopOrderType") in types and r.get("orderStatus") in ("Untriggered", "New"):
