@@ -131,16 +131,16 @@ def _report(db, recording, explain: bool = False) -> dict:
                   if k not in sent_keys and int(d.get("decision_ns") or 0) > 0]
     out["orders_journaled"] = len(entry_intents)
     first_ack: dict[str, int] = {}
-    _read_acks: set[str] = set()
     for ts, k, d in _rows(db, "order_update"):
         if d.get("status") not in ("pending", "rejected") and k not in first_ack and (d.get("kind") or "entry") == "entry":
             first_ack[k] = ts
     # the answer as this machine read it ("ack" rows: the local clock, as the decision's) before the order
     # update's own time (the venue's clock, which may be skewed or, in ms, truncated below the decision)
+    read: dict[str, int] = {}
     for _, k, d in _rows(db, "ack"):
         if d.get("ack_ns"):
-            first_ack[k] = min(int(d["ack_ns"]), first_ack[k]) if k in _read_acks else int(d["ack_ns"])
-            _read_acks.add(k)
+            read[k] = min(int(d["ack_ns"]), read.get(k, int(d["ack_ns"])))
+    first_ack.update(read)
     acks = [(first_ack[c] - int(it.get("decision_ns") or 0)) / 1e6 for c, it in intents.items()
             if c in first_ack and it.get("kind", "entry") == "entry" and int(it.get("decision_ns") or 0) > 0]
     out["reaction_ms"] = {"send": _pct(sends), "ack": _pct(acks)}
