@@ -40,12 +40,9 @@ def _bulk_groups(path, sel) -> dict:
     Each file's layout in sections (every group holds bulk kinds only or none: the detection read
     passes over the bulk groups) is proven from its verified bytes (:func:`_group_kinds`), not taken
     from the dataset's format file."""
-    import pyarrow.parquet as pq
-
     from liqcore.io import storage
-    from liqcore.dataset import clock as clock_index
-    from liqcore.dataset.checked import footer, read_marks, stat_key, verify_groups
-    from liqcore.dataset.read import BULK_KINDS, parquet_files, read_format
+    from liqcore.dataset.checked import footer, read_marks
+    from liqcore.dataset.read import parquet_files, read_format
 
     if storage.is_url(path):
         raise NotStreamable("a dataset on object storage is read the checking way (no verified marks)")
@@ -54,6 +51,34 @@ def _bulk_groups(path, sel) -> dict:
         raise NotStreamable("the dataset keeps trades and liquidations in shared row groups (written before "
                             "sections: convert it again)")
     marks = read_marks(path)
+    # the whole answer, kept per process for the same files (each its footer's stat key and its mark's footer
+    # digest): a warm process's runs over one selection do not gather a month's groups and blocks again
+    key = ["groups", FIRST_PASSAGE]
+    for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
+        name = f"venue={v}/symbol={s}/date={d}"
+        for f in parquet_files(os.path.join(str(path), name)):
+            mark = marks.get(f"{name}/{os.path.basename(f)}")
+            key.append((f, footer(f).key, str(mark.get("footer")) if isinstance(mark, dict) else None))
+    key = tuple(key)
+    hit = _WHOLE.get(key)
+    if hit is not None:
+        return dict(hit)
+    out = _gather_groups(path, sel, marks)
+    _WHOLE.clear()  # (the last selection's: a month's arrays, a few MB)
+    _WHOLE[key] = out
+    return dict(out)
+
+
+#: :func:`_bulk_groups`' last answer, under its files' keys
+_WHOLE: dict = {}
+
+
+def _gather_groups(path, sel, marks) -> dict:
+    """:func:`_bulk_groups`, made."""
+    from liqcore.dataset import clock as clock_index
+    from liqcore.dataset.checked import footer, metadata, stat_key, verify_groups
+    from liqcore.dataset.read import BULK_KINDS, parquet_files
+
     cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades",
                             "has_quotes")}
     where = []
@@ -73,7 +98,10 @@ def _bulk_groups(path, sel) -> dict:
 
             def meta(f=f, ft=ft, box=box):  # the verified footer's metadata, read once and only if needed
                 if not box:
-                    box.append(pq.read_metadata(f))
+                    try:  # (parsed once per process for this stat key: the verified footer's)
+                        box.append(metadata(f, ft.key))
+                    except ValueError:
+                        raise NotStreamable(f"{f} changed while it was read") from None
                     if stat_key(f) != ft.key:  # the statistics read are the verified footer's
                         raise NotStreamable(f"{f} changed while it was read")
                 return box[0]

@@ -617,14 +617,14 @@ def backtest_windows(path, params: Params, strategy, *, symbols=None, start_ns: 
 
     f = replay_windows(path, params, strategy, symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity)
     extra = {k: f.pop(k) for k in ("detector_counts", "n_events", "kinds", "rows_read", "rows_total", "rows_clock",
-                                   "clock_rows", "rows_skipped", "clock_indexed", "depth_read")}
+                                   "clock_rows", "rows_skipped", "clock_indexed", "depth_read", "windows_unread")}
     res = BacktestResult(**f)
     res.detector_counts = extra["detector_counts"]
     res.n_events, res.kinds = extra["n_events"], extra["kinds"]
     res.read = {"path": "windows", "rows_read": extra["rows_read"], "rows_total": extra["rows_total"],
                 "rows_clock": extra["rows_clock"], "clock_rows": extra["clock_rows"],
                 "rows_skipped": extra["rows_skipped"], "clock_indexed": extra["clock_indexed"],
-                "depth": extra["depth_read"]}
+                "windows_unread": extra["windows_unread"], "depth": extra["depth_read"]}
     return res
 
 

@@ -73,6 +73,7 @@ class _Reader:
         self.rows_clock = 0  # rows of the bulk row groups whose time columns were decoded for the clock
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
         self.memo = None  # {a read's arguments: its rows}, kept across a sweep's cells (``replay_windows(shared=)``)
+        self._files = self._keys = None  # (:meth:`_partitions`)
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         """The rows of the selection with event times in [start_ns, end_ns) (and receive times in ``recv``) of
@@ -92,6 +93,57 @@ class _Reader:
                 self.memo["bytes"] = self.memo.get("bytes", 0) + got.nbytes
         return got
 
+    def _partitions(self, a: int, b: int, recv) -> list:
+        """The selection's partitions a read of event times [a, b) received in ``recv`` can find a row in: those
+        with a file whose footer (:func:`~liqcore.dataset.checked.footer`) can hold one, by the test the read
+        applies to each file (:func:`~liqcore.dataset.checked.groups_to_read`); the others would give it nothing.
+        A month's read of a few seconds then looks at one or two day files, not thirty.  The footers are the
+        ones of the files as they were at the first read (their size, modification time and inode kept):
+        :meth:`check_unchanged` proves at the end that every file is still that one."""
+        from liqcore.venues.common import RECV_UNKNOWN
+
+        if recv is None:
+            return self.partitions
+        if self._files is None:
+            self._files = self._file_table()
+        t = self._files
+        lo, hi, fl = int(recv[0]), int(recv[1]), self.fl
+        ok = (t["ev_hi"] >= a) & (t["ev_lo"] < b) & (
+            ((t["rv_hi"] >= lo) & (t["rv_lo"] < hi))
+            | ((t["rv_lo"] <= RECV_UNKNOWN) & (t["rv_hi"] >= RECV_UNKNOWN) & (t["ev_hi"] >= lo - fl)
+               & (t["ev_lo"] < hi - fl)))
+        return [self.partitions[k] for k in np.unique(t["part"][ok])]
+
+    def _file_table(self):
+        """One row per file of the selection's partitions: its partition's place in :attr:`partitions` and its
+        footer's event and receive time bounds; the files' stat keys kept in :attr:`_keys`."""
+        import os
+
+        from liqcore.dataset.checked import footer
+        from liqcore.dataset.read import parquet_files
+
+        rows, self._keys = [], {}
+        for k, p in enumerate(self.partitions):
+            folder = os.path.join(self.path, f"venue={p[0]}/symbol={p[1]}/date={p[2]}")
+            self._keys[folder] = tuple(parquet_files(folder))
+            for f in self._keys[folder]:
+                ft = footer(f)
+                self._keys[f] = ft.key
+                rows.append((k, ft.ev_lo, ft.ev_hi, ft.rv_lo, ft.rv_hi))
+        dt = [("part", np.int64), ("ev_lo", np.int64), ("ev_hi", np.int64), ("rv_lo", np.int64), ("rv_hi", np.int64)]
+        return np.array(rows, dtype=dt)
+
+    def check_unchanged(self) -> None:
+        """ValueError unless every file :meth:`_partitions` judged by its footer is still the file it was
+        (size, modification time, inode) and no partition folder gained or lost one: a file changed during the
+        run could have held rows a read passed over."""
+        from liqcore.dataset.checked import stat_key
+        from liqcore.dataset.read import parquet_files
+
+        for name, key in (self._keys or {}).items():  # (a folder: its files; a file: its stat key)
+            if (stat_key(name) if name.endswith(".parquet") else tuple(parquet_files(name))) != key:
+                raise ValueError(f"dataset: {name} changed while it was read; read it again")
+
     def _read(self, start_ns, end_ns, kinds=None, recv=None):
         from liqcore._libs.sections import sort_recv
         from liqcore.execution.events import check_events, prepare_events
@@ -104,7 +156,8 @@ class _Reader:
         if a >= b:
             return np.zeros(0, _dtype())
         res = load_dataset(self.path, symbols=self.symbols, start_ns=a, end_ns=b, max_clock_skew_ns=self.skew,
-                           check=False, registry=self.reg, kinds=kinds, trade_ids=False, partitions=self.partitions,
+                           check=False, registry=self.reg, kinds=kinds, trade_ids=False,
+                           partitions=self._partitions(a, b, recv),
                            recv_range=None if recv is None else (recv[0], recv[1], self.fl))
         self.rows_read += int(res.files[self.path].get("rows_read") or 0)
         if len(self.reg) > 1:
@@ -255,9 +308,34 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     # (:func:`_quiet_until`) instead of decoding a whole step of trades (and quotes) after each signal
     lat = max(int(getattr(params, "order_latency_ns", 0) or 0), 0)
     first = min(step, 2 * lat + 1_000_000_000)
+    from liqcore._jit import sim as _sim
+
+    tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`_last_in_tail`)
+    n_refused = 0  # signals refused whatever the prints (:func:`_refused`): their windows not read
     while i < len(rec):
         a = int(starts[i])
         b = min(int(ends[i]), int(t_rec[i]) + first)
+        if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + gap) \
+                and not bool(np.any(cell.st["status"] != 0)) and not (cell.carry is not None and len(cell.carry[0])) \
+                and _refused(cell, rec[i]):
+            # a flat simulator refuses this lone signal for a reason no print or quote changes (a cooldown, the
+            # loss limits, ...): its window's trades and quotes would only set the last price and the book,
+            # which the next window reads for itself; it is decided on the rare rows alone, as the full replay
+            # decides it (the same state, the same time)
+            p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
+            m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
+            r = rec[m].copy()
+            r["event_index"] += o - p0
+            ch = _Chunk(det_ev[p0:p1], o, so, book=book, cleaned=True)
+            cell.feed(ch, r, ch.sim_index(r["event_index"]))
+            if cell.carry is not None and len(cell.carry[0]):  # (no print after it: decided now)
+                cell._run(ch.sim[:0], so + len(ch.sim), len(cell.carry[0]), _sim.NO_CLOCK)
+            o += len(ch.events)
+            so += len(ch.sim)
+            cur_end = b
+            n_refused += 1
+            i += 1
+            continue
         j = i + 1
         while True:
             while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
@@ -275,8 +353,12 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b))
             if q_now and (a_pre < a or book_at < a):  # (back to ``book_at``: every quote before it was replayed)
                 k_a = int(np.searchsorted(raw["ts_recv"], a, "left"))
-                _book_before(cell, rd, raw[:k_a], lo, hi, book_at, a_pre)
+                pre, back = raw[:k_a], a_pre
+                if tail is not None and tail[1] == a_pre and tail[0] >= book_at:  # (the rows before the skip's end)
+                    pre, back = np.concatenate([tail[2], pre]), tail[0]
+                _book_before(cell, rd, pre, lo, hi, book_at, back)
                 raw = raw[k_a:]
+            tail = None
             if feed is not None:  # the DEPTH rows received with the step's events (after them at one time)
                 raw, n_d = feed.merge(cell, raw, a, b, q_now, signals=signals_in(det_recv, rec, a, b))
                 n_events += n_d
@@ -314,18 +396,25 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 break
             # a position or order still live: read on, past the row groups in which every print is a
             # quiet one for it (:func:`_quiet_until`)
-            to = b if carry else _quiet_until(cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi),
-                                              fund_recv, rd, (lo, hi))
+            to, loud_end = (b, None) if carry else _quiet_until(
+                cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi), fund_recv, rd, (lo, hi))
+            # the next step: to the end of the first block where a level may be reached (a second at least),
+            # not a row group's span (the rows after it: the next step's, quiet again or not)
+            # (a level reached by no block ahead, a deadline already past: the plain step, a sparse recording's
+            # position may wait days for its next print)
+            nxt = step if loud_end is None or loud_end < to else min(step, max(loud_end + 1 - to, 1_000_000_000))
             if to > b:  # (the skipped quotes: read back by the next step that decodes quotes, from book_at)
                 n_skipped += clock.skipped
+                tail = clock.tail  # (the last second before ``to``, read for its last print: its quotes too)
                 if feed is not None:  # the depth rows received there still move the queue (no print reaches it)
                     o, so, n_d = feed.skip(cell, b, to, o, so, rec[:0], book)
                     n_events += n_d
-                a, b = to, min(to + step, hi)
+                a, b = to, min(to + nxt, hi)
                 cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
             else:
-                a, b = b, min(b + step, hi)
+                a, b = b, min(b + nxt, hi)
         i = j
+    rd.check_unchanged()  # (the reads passed over files by their footers as they were)
     kinds |= {int(Kind.DEPTH)} if feed is not None and feed.rows_read else set()
     for k, flag in ((int(Kind.TRADE), "has_trades"), (int(Kind.QUOTE), "has_quotes")):
         if k not in kinds and _has_kind(rd, clock.g, lo, hi, k, flag):  # what the data holds, not what was read
@@ -361,9 +450,34 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     )
     res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
                rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
-               rows_skipped=n_skipped, clock_indexed=clock.indexed,
+               rows_skipped=n_skipped, clock_indexed=clock.indexed, windows_unread=n_refused,
                depth_read=None if feed is None else feed.summary())
     return res
+
+
+#: what :func:`liqcore._jit.sim.step_entry` answers, for a flat symbol, before it reads a price or the book
+_REFUSED_WHATEVER_THE_PRINTS = (1, 2, 3, 4, 5, 9, 10)  # R_BUSY, R_COOLDOWN, R_MIXED, R_HOURS, R_LOSS_LIMIT, R_SKIPPED,
+# R_DAILY_TRADES (liqcore._jit.simdefs; tests/backtest/test_first_passage.py checks the codes)
+
+
+def _refused(cell, r) -> bool:
+    """Whether the simulator of ``cell`` (flat, nothing carried) refuses the signal of CONFIRMED record ``r`` for a
+    reason decided before any price or the book is read: :func:`~liqcore._jit.sim.step_entry` itself on copies of
+    the state (what a flat simulator's prints change, the last price and the book, is read only after these
+    reasons).  One symbol (the window plan's): another symbol's working orders are not looked at."""
+    from liqcore._jit import sim
+
+    if len(cell.st) != 1:
+        return False
+    one = lambda x: np.asarray([x], np.int64)  # noqa: E731
+    g = sim.records_signals(one(r["confirm_recv_ns"]), one(0), one(r["symbol_id"]), one(r["dominant"]),
+                            one(r["cascade_id"]), cell.par)[0]
+    st, port, counts = cell.st.copy(), cell.port.copy(), cell.counts.copy()
+    code = sim.step_entry(st, port, cell.par.copy(), g["symbol_id"], g["ts_ns"], g["direction"], g["skip_code"],
+                          g["entry"], g["confidence"], g["size_mult"], g["offset"], g["take_profit"], g["stop_loss"],
+                          g["trail"], g["stop_price"], g["max_hold_ns"], g["entry_timeout_ns"], g["exit_ns"],
+                          g["exit_code"], g["tag"], counts)
+    return int(code) in _REFUSED_WHATEVER_THE_PRINTS
 
 
 def _detection_key(params, strategy) -> str:
@@ -652,7 +766,9 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
     set as the symbol's last price, as the full replay leaves it; the skipped quotes (the queue rule:
     none at or through the limit, the groups' statistics say) only set the book in force, read back by
     the next step that replays quotes (:func:`_book_before`).
-    Returns the receive time to read on from (``b``: nothing to skip).  ``rd``, ``span`` (``lo``,
+    Returns the receive time to read on from (``b``: nothing to skip) and the last receive time of the first
+    block (else row group) past it that can reach a level (``stop`` or a deadline before it when none does; None:
+    not asked).  ``rd``, ``span`` (``lo``,
     ``hi``): the last print is read through the window reader (:func:`_last_in_tail`)."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
@@ -660,7 +776,7 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
     st = cell.st
     live = np.flatnonzero(st["status"] != 0)
     if len(live) != 1:
-        return b
+        return b, None
     sid = int(live[0])
     s = st[sid]
     grid = float(cell.par[sid]["grid"])
@@ -676,7 +792,7 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
     side = int(s["side"])
     if int(s["status"]) == OPEN:
         if float(s["trail"]) > 0.0:
-            return b
+            return b, None
         due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
         lvl = float(s["sl_price"])
         sp = float(s["stop_price"])
@@ -691,24 +807,28 @@ def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span
         kl = tk(float(s["limit_price"]))
         quiet = tk(fine["p_min"]) > kl if side > 0 else tk(fine["p_max"]) < kl
     else:
-        return b
+        return b, None
     end = min(due, end)
     # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
     loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
-    to = min(end, int(fine["tr_min"][loud].min())) if loud.any() else end
+    if loud.any():
+        k = int(np.argmin(np.where(loud, fine["tr_min"], np.iinfo(np.int64).max)))
+        to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
+    else:  # (none before the deadline, the next signal or funding: the step after it starts there)
+        to = loud_end = end
     near = (g["tr_max"] >= b) & (g["tr_min"] < end)
     if to <= b or not np.any(near & (g["tr_min"] < to)):
-        return b
+        return b, loud_end
     ids = np.flatnonzero(near & (g["tr_min"] < to))
-    last = _last_in_tail(rd, clock, ids, b, to, *span)
+    last = _last_in_tail(rd, clock, ids, b, to, *span, resting=int(s["status"]) == RESTING)
     if last is None:
-        return b  # an exact tie between the last prints: read them
+        return b, loud_end  # an exact tie between the last prints: read them
     if last:
         s["last_price"], s["last_ns"] = last[1], last[0]
-    return to
+    return to, loud_end
 
 
-def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int):
+def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: bool = False):
     """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
     its rows, back from ``to``: the trades received in the last second before it, then in spans
     doubling back down to ``b``, until the last print is found, as events in the full replay's order,
@@ -723,9 +843,15 @@ def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int):
     g = clock.g
     last = None
     a, step = to, _PRE
+    clock.tail = None
     while a > b and last is None:
         a0 = max(b, a - step)
-        ev = rd.read(lo, hi, kinds=(int(Kind.TRADE),), recv=(a0, a))
+        # the first read, the last second, takes the quotes too (the queue rule, a ``resting`` entry: the next
+        # step replays quotes): the book in force at ``to``, set from them (:func:`_book_before`), not read back
+        book = a == to and getattr(clock, "book", False) and resting
+        ev = rd.read(lo, hi, kinds=(int(Kind.TRADE), int(Kind.QUOTE)) if book else (int(Kind.TRADE),), recv=(a0, a))
+        if book:
+            clock.tail = (a0, to, ev)
         px = ev["price"]
         pr = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
         if len(pr):

@@ -369,7 +369,9 @@ def _chunked(args, params, strategy, steps):
                       f"{r['rows_skipped']:,} rows passed over in row groups where nothing could reach the live "
                       f"order or position), and the time columns of {r['rows_clock']:,} trade rows for the "
                       f"detector's clock ({r.get('clock_indexed', 0):,} liquidations' clock setters from the "
-                      "files' clock index; --read all replays every event)", file=sys.stderr)
+                      "files' clock index; --read all replays every event); "
+                      f"{r.get('windows_unread', 0):,} signal(s) refused whatever the prints (a cooldown, the loss "
+                      "limits, ...): their windows not read", file=sys.stderr)
                 if r.get("depth"):
                     dd = r["depth"]
                     print(f"backtest: the queue at depth: {dd['rows']:,} depth rows read (each window's, its book "

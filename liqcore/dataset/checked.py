@@ -47,13 +47,13 @@ class Footer:
     rv_lo: int = _I64_MIN
     rv_hi: int = _I64_MAX
     # each row group's bytes in the file ([start, end): its column chunks) and the footer's length in bytes
-    spans: tuple = ()
+    spans: tuple = ()  # (a :class:`_Spans`: made group by group when asked)
     meta_len: int = 0
     asks: bool = False  # the file has the ask columns of format 3 (a quote row carries its bid and ask)
     events: int = -1  # the events its rows give (a quote row carrying an ask: two), from the statistics
     # per row group, the columns of :data:`_FIXED` its statistics prove it needs no decode for: name -> the
     # value of every row (min == max, no null), or None when every row is null (a trade group's ask columns)
-    fixed: tuple = ()
+    fixed: tuple = ()  # (a :class:`_Fixed`: made group by group when asked)
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -62,14 +62,13 @@ _FOOTERS: dict[str, tuple] = {}
 def footer(path: str) -> Footer:
     """The footer of the partition file at ``path`` (cached while its size and modification time stay)."""
     import orjson
-    import pyarrow.parquet as pq
 
     s = os.stat(path)
     key = (s.st_size, s.st_mtime_ns, s.st_ino)
     hit = _FOOTERS.get(path)
     if hit is not None and hit[0] == key:
         return hit[1]
-    md = pq.read_metadata(path)
+    md = metadata(path, key)
     meta = (md.metadata or {}).get(b"liqcore")
     try:
         checked = bool(meta) and orjson.loads(meta).get("checked") is True
@@ -79,57 +78,36 @@ def footer(path: str) -> Footer:
     g = md.num_row_groups
     rows = np.zeros(g, np.int64)
     ranges = {c: np.tile(np.array([_I64_MIN, _I64_MAX], np.int64), (g, 1)) for c in ("ts_event_ns", "ts_recv_ns", "kind")}
+    asks = all(c in names for c in ASK_COLS)
+    # one pass over the groups (a day file has hundreds): the time and kind ranges, the asks' null counts; the
+    # fixed columns and the spans are made for the groups a read decodes (:class:`_Fixed`, :class:`_Spans`)
+    rng = [(names.index(c), r) for c, r in ranges.items() if c in names]
+    fix = [(names.index(c), c) for c in _FIXED if c in names]
+    j_ask = names.index("ask_price") if asks else -1
+    events = 0
     for i in range(g):
         rg = md.row_group(i)
-        rows[i] = rg.num_rows
-        for c, r in ranges.items():
-            if c not in names:
-                continue
-            st = rg.column(names.index(c)).statistics
+        n = rows[i] = rg.num_rows
+        events += n
+        for j, r in rng:
+            st = rg.column(j).statistics
             if st is not None and st.has_min_max:
                 r[i] = (int(st.min), int(st.max))
+        if j_ask >= 0:  # every non-null ask is a second event (null counts: from the statistics; none: every row)
+            st = rg.column(j_ask).statistics
+            events += n - (st.null_count if st is not None and st.has_null_count else 0)
     if not all(c in names for c in _COLS):
         checked = False
     ev, rv = ranges["ts_event_ns"], ranges["ts_recv_ns"]
     bounds = (int(ev[:, 0].min()), int(ev[:, 1].max()), int(rv[:, 0].min()), int(rv[:, 1].max())) if g else ()
     if not bounds:
         bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
-    asks = all(c in names for c in ASK_COLS)
-    events = int(rows.sum())
-    if asks:  # every non-null ask is a second event (null counts: from the statistics; none: every row)
-        j = names.index("ask_price")
-        for i in range(g):
-            st = md.row_group(i).column(j).statistics
-            nulls = st.null_count if st is not None and st.has_null_count else 0
-            events += int(rows[i]) - int(nulls)
-    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=group_spans(md),
-               meta_len=int(md.serialized_size), asks=asks, events=events, fixed=_fixed_columns(md, names))
+    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=_Spans(path, key, g),
+               meta_len=int(md.serialized_size), asks=asks, events=int(events), fixed=_Fixed(path, key, g, tuple(fix)))
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
     return f
-
-
-def _fixed_columns(md, names: list) -> tuple:
-    """Per row group of the Parquet metadata ``md``: the columns of :data:`_FIXED` whose statistics prove
-    every row's value (min == max and no null: that value; every row null: None) -> a dict each.  The
-    footer they are read from is the one a read verifies against the file's checked mark."""
-    out = []
-    idx = [(c, names.index(c)) for c in _FIXED if c in names]
-    for i in range(md.num_row_groups):
-        rg = md.row_group(i)
-        n = rg.num_rows
-        got = {}
-        for c, j in idx:
-            st = rg.column(j).statistics
-            if st is None or not st.has_null_count:
-                continue
-            if n and st.null_count == n and c in ASK_COLS:
-                got[c] = None
-            elif st.null_count == 0 and st.has_min_max and st.min == st.max and c not in ASK_COLS:
-                got[c] = int(st.min)
-        out.append(got)
-    return tuple(out)
 
 
 #: the dataset's list of checked partition files (in its root): {"format": 1, "digest": "sha256", "files":
@@ -147,6 +125,30 @@ def _stat_key(path: str) -> tuple | None:
     except FileNotFoundError:
         return None
     return (s.st_size, s.st_mtime_ns, s.st_ino)
+
+
+_META: OrderedDict = OrderedDict()  # path -> (stat key, its parsed Parquet metadata), the last files read
+
+
+def metadata(path: str, key: tuple | None = None):
+    """The Parquet metadata of the file at ``path``, parsed once per process while its size, modification time and
+    inode stay ``key`` (default: as they are now): a day file's footer (with its first-passage index, megabytes)
+    was parsed again by each of the footer read, the bulk groups, the file's opening and the row count.
+    ValueError when the file changes while it is parsed."""
+    import pyarrow.parquet as pq
+
+    key = _stat_key(path) if key is None else tuple(key)
+    hit = _META.get(path)
+    if hit is not None and hit[0] == key:
+        _META.move_to_end(path)
+        return hit[1]
+    md = pq.read_metadata(path)
+    if _stat_key(path) != key:
+        raise ValueError(f"dataset: {path} changed while it was read; read it again")
+    _META[path] = (key, md)
+    while len(_META) > 256:
+        _META.popitem(last=False)
+    return md
 
 
 def stat_key(path: str) -> tuple | None:
@@ -210,16 +212,83 @@ def group_spans(md) -> tuple:
     out = []
     for i in range(md.num_row_groups):
         rg = md.row_group(i)
-        lo, hi = None, 0
-        for j in range(rg.num_columns):
-            c = rg.column(j)
-            start = int(c.data_page_offset)
-            if c.has_dictionary_page and c.dictionary_page_offset is not None and int(c.dictionary_page_offset) > 0:
-                start = min(start, int(c.dictionary_page_offset))
-            lo = start if lo is None else min(lo, start)
-            hi = max(hi, start + int(c.total_compressed_size))
-        out.append((lo or 0, hi))
+        out.append(_span_of([rg.column(j) for j in range(rg.num_columns)]))
     return tuple(out)
+
+
+class _Fixed:
+    """Per row group, the columns of :data:`_FIXED` whose statistics prove every row's value (min == max and no
+    null: that value; every row null: None), a dict each, made for a group when asked (:class:`_Spans`)."""
+
+    __slots__ = ("path", "key", "n", "fix", "_got")
+
+    def __init__(self, path: str, key: tuple, n: int, fix: tuple):
+        self.path, self.key, self.n, self.fix, self._got = path, key, n, fix, {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, g: int) -> dict:
+        g = int(g)
+        if not 0 <= g < self.n:
+            raise IndexError(g)
+        hit = self._got.get(g)
+        if hit is None:
+            rg = metadata(self.path, self.key).row_group(g)
+            n = rg.num_rows
+            hit = {}
+            for j, c in self.fix:
+                st = rg.column(j).statistics
+                if st is None or not st.has_null_count:
+                    continue
+                if n and st.null_count == n and c in ASK_COLS:
+                    hit[c] = None
+                elif st.null_count == 0 and st.has_min_max and st.min == st.max and c not in ASK_COLS:
+                    hit[c] = int(st.min)
+            self._got[g] = hit
+        return hit
+
+    def __eq__(self, other) -> bool:
+        return len(self) == len(other) and all(self[i] == other[i] for i in range(len(self)))
+
+
+class _Spans:
+    """A file's row groups' spans (:func:`group_spans`) made on demand, group by group, from its metadata
+    (:func:`metadata`, for the stat key its footer was read with): a read verifies the few groups it decodes,
+    and a day file has hundreds (their column chunks were most of a footer read's time)."""
+
+    __slots__ = ("path", "key", "n", "_got")
+
+    def __init__(self, path: str, key: tuple, n: int):
+        self.path, self.key, self.n, self._got = path, key, n, {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, g: int) -> tuple:
+        g = int(g)
+        if not 0 <= g < self.n:
+            raise IndexError(g)
+        hit = self._got.get(g)
+        if hit is None:
+            rg = metadata(self.path, self.key).row_group(g)
+            hit = self._got[g] = _span_of([rg.column(j) for j in range(rg.num_columns)])
+        return hit
+
+    def __eq__(self, other) -> bool:
+        return len(self) == len(other) and all(self[i] == other[i] for i in range(len(self)))
+
+
+def _span_of(chunks) -> tuple:
+    """A row group's bytes ``(start, end)`` from its column chunks' metadata (:func:`group_spans`)."""
+    lo, hi = None, 0
+    for c in chunks:
+        start = int(c.data_page_offset)
+        if c.has_dictionary_page and c.dictionary_page_offset is not None and int(c.dictionary_page_offset) > 0:
+            start = min(start, int(c.dictionary_page_offset))
+        lo = start if lo is None else min(lo, start)
+        hi = max(hi, start + int(c.total_compressed_size))
+    return (lo or 0, hi)
 
 
 def _sha(fd: int, lo: int, hi: int) -> str:
@@ -287,7 +356,10 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # not the file its footer was read from
             return False
         for g in todo:
-            lo, hi = (f.key[0] - 8 - f.meta_len, f.key[0]) if g < 0 else f.spans[g]
+            try:
+                lo, hi = (f.key[0] - 8 - f.meta_len, f.key[0]) if g < 0 else f.spans[g]
+            except ValueError:  # (the file changed since its footer was read)
+                return False
             if _sha(fd, lo, hi) != (mark.get("footer") if g < 0 else sums[g]):
                 return False
             ok.add(g)
@@ -327,26 +399,32 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
         if not (f.rv_hi >= lo and f.rv_lo < hi) and not (f.rv_lo <= RECV_UNKNOWN <= f.rv_hi
                                                         and f.ev_hi >= lo - fl and f.ev_lo < hi - fl):
             return np.zeros(0, np.int64)
-    ok = f.rows > 0
+    # (the receive range first: a read of a few seconds of a day file keeps a few of its hundreds of groups,
+    # and the other tests look at those alone)
+    if recv_range is not None:
+        recorded = (f.rv[:, 1] >= lo) & (f.rv[:, 0] < hi)
+        if f.rv_lo <= RECV_UNKNOWN <= f.rv_hi:
+            recorded |= (f.rv[:, 0] <= RECV_UNKNOWN) & (f.rv[:, 1] >= RECV_UNKNOWN) \
+                & (f.ev[:, 1] >= lo - fl) & (f.ev[:, 0] < hi - fl)
+        idx = np.flatnonzero(recorded)
+    else:
+        idx = np.arange(len(f.rows))
+    ok = f.rows[idx] > 0
     if start_ns is not None:
-        ok &= f.ev[:, 1] >= int(start_ns)
+        ok &= f.ev[idx, 1] >= int(start_ns)
     if end_ns is not None:
-        ok &= f.ev[:, 0] < int(end_ns)
+        ok &= f.ev[idx, 0] < int(end_ns)
     if kinds is not None:
+        kd = f.kd[idx]
         codes = np.asarray(sorted(kinds), np.int64)
-        hit = ((codes[None, :] >= f.kd[:, :1]) & (codes[None, :] <= f.kd[:, 1:])).any(axis=1)
+        hit = ((codes[None, :] >= kd[:, :1]) & (codes[None, :] <= kd[:, 1:])).any(axis=1)
         if bulk:
             bk = np.asarray(bulk, np.int64)
             b = codes[np.isin(codes, bk)]
-            in_bulk = ((b[None, :] >= f.kd[:, :1]) & (b[None, :] <= f.kd[:, 1:])).any(axis=1)
-            hit = np.where(np.isin(f.kd[:, 0], bk), in_bulk, hit)
+            in_bulk = ((b[None, :] >= kd[:, :1]) & (b[None, :] <= kd[:, 1:])).any(axis=1)
+            hit = np.where(np.isin(kd[:, 0], bk), in_bulk, hit)
         ok &= hit
-    if recv_range is not None:
-        recorded = (f.rv[:, 1] >= lo) & (f.rv[:, 0] < hi)
-        unknown = (f.rv[:, 0] <= RECV_UNKNOWN) & (f.rv[:, 1] >= RECV_UNKNOWN) \
-            & (f.ev[:, 1] >= lo - fl) & (f.ev[:, 0] < hi - fl)
-        ok &= recorded | unknown
-    return np.flatnonzero(ok)
+    return idx[ok]
 
 
 #: the row groups decoded last (path, footer, group, columns -> a :class:`~liqcore.dataset.decoded.DecodedGroup`): a
@@ -384,6 +462,9 @@ class keep_decoded:  # noqa: N801 - used as a context manager, named as the othe
 
 
 _OPEN: OrderedDict = OrderedDict()  # (path, footer key) -> an open ParquetFile (the last few)
+#: files kept open: a window-local backtest's steps, the book read back and the last prints move among a
+#: month's day files (opening one parses its footer again, a first-passage index included)
+_OPEN_FILES = 32
 
 
 def _open(path: str, f: Footer):
@@ -397,8 +478,8 @@ def _open(path: str, f: Footer):
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digest were of these bytes)
             fh.close()
             raise ValueError(f"dataset: {path} was replaced while being read; read it again")
-        pf = _OPEN[k] = pq.ParquetFile(fh)
-        while len(_OPEN) > 4:
+        pf = _OPEN[k] = pq.ParquetFile(fh, metadata=metadata(path, f.key))
+        while len(_OPEN) > _OPEN_FILES:
             _OPEN.popitem(last=False)[1].close(force=True)  # (and the file it was opened on)
     _OPEN.move_to_end(k)
     return pf
@@ -417,13 +498,13 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
     for dec, gs in by_cols.items():
         pf = _open(path, f)
         t = pf.read_row_groups(gs, columns=list(dec), use_threads=True)
+        sch = _schema(pf) if len(dec) < len(cols) else None  # (the fixed columns' types)
         o = 0
         for g in gs:
             n = int(f.rows[g])
             part = t.slice(o, n)
             got = {name: part.column(k).to_numpy() for k, name in enumerate(dec)}
-            dg = _RECENT[(key, g)] = DecodedGroup(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n,
-                                                              pf.schema_arrow))
+            dg = _RECENT[(key, g)] = DecodedGroup(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n, sch))
             _recent_bytes[0] += _nbytes(dg)
             o += n
         del t
@@ -434,6 +515,18 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
     while len(_RECENT) > max(_RECENT_GROUPS, len(groups)) and _recent_bytes[0] > _RECENT_BYTES:
         _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
     return parts, int(f.rows[todo].sum()) if todo else 0
+
+
+_SCHEMAS: dict = {}  # id of an open ParquetFile -> (it, its Arrow schema: built from the metadata on each ask)
+
+
+def _schema(pf):
+    hit = _SCHEMAS.get(id(pf))
+    if hit is None or hit[0] is not pf:
+        if len(_SCHEMAS) > 64:
+            _SCHEMAS.clear()
+        hit = _SCHEMAS[id(pf)] = (pf, pf.schema_arrow)
+    return hit[1]
 
 
 def _nbytes(dg: DecodedGroup) -> int:

@@ -536,9 +536,14 @@ def _counts(frag) -> tuple:
     key = (s.st_size, s.st_mtime_ns, s.st_ino)
     hit = _COUNTS.get(frag.path)
     if hit is None or hit[0] != key:
+        from liqcore.dataset.checked import metadata
+
         if len(_COUNTS) > 100_000:
             _COUNTS.clear()
-        m = frag.metadata
+        try:
+            m = metadata(frag.path, key)  # (parsed once per process: the footer read and the groups share it)
+        except ValueError:
+            m = frag.metadata
         hit = _COUNTS[frag.path] = (key, (m.num_rows, m.num_row_groups))
     return hit[1]
 

@@ -517,8 +517,8 @@ def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_column
     real = W._last_in_tail
     seen = []
 
-    def check(rd, clock, ids, b, to, lo, hi):
-        got = real(rd, clock, ids, b, to, lo, hi)
+    def check(rd, clock, ids, b, to, lo, hi, **kw):
+        got = real(rd, clock, ids, b, to, lo, hi, **kw)
         if got is not None:
             skipped = clock.skipped
             ref = clock.last_print(ids, b, to)
@@ -610,9 +610,9 @@ def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_
             spans.append(recv)
         return real_read(self, start_ns, end_ns, kinds=kinds, recv=recv)
 
-    def tail(rd, clock, ids, b, to, lo, hi):
+    def tail(rd, clock, ids, b, to, lo, hi, **kw):
         spans.clear()
-        got = real_tail(rd, clock, ids, b, to, lo, hi)
+        got = real_tail(rd, clock, ids, b, to, lo, hi, **kw)
         reach = min(x[0] for x in spans) if spans else to
         ev = real_read(rd, lo, hi, kinds=[int(K.TRADE), int(K.QUOTE)], recv=(b, to))
         k = ev["kind"]

@@ -115,6 +115,58 @@ def test_the_plan_that_asks_the_index_equals_the_full_replay(tmp_path_factory, s
     assert fast.read["rows_skipped"] >= slow.read["rows_skipped"]
 
 
+_UNREAD: list = []  # (the examples below in which windows went unread: some must)
+
+
+@pytest.mark.parametrize("shape", ["trades", "book", "late", "gaps"])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.sampled_from([5, 11]), fill=st.sampled_from(["queue", "through"]),
+       cooldown=st.sampled_from(["0s", "5m", "2h", "12h"]), daily=st.sampled_from(["0.05%", "0.3%", "1%"]),
+       hours=st.sampled_from(["all", "8-20", "22-6"]), dense=st.booleans())
+def test_signals_refused_whatever_the_prints_are_decided_without_their_windows(tmp_path_factory, shape, seed, fill,
+                                                                              cooldown, daily, hours, dense):
+    """A signal a flat simulator refuses before it reads a price (a cooldown, the daily or weekly loss limit, the
+    trading hours, a bot that has not heard its last order end) is decided on its liquidations alone, its window
+    of trades and quotes left unread: the full replay's trades, ledger, records, counts and summary all the
+    same, over random cooldowns, loss limits and hours (dense signals: a lower threshold)."""
+    path, symbols = _shape(tmp_path_factory, shape, seed)
+    m = {"fill": fill, "cooldown": cooldown, "daily-loss": daily, "hours": hours}
+    if dense:
+        m.update({"min-history": "20"})
+    full, fast, slow = _runs(path, Params.from_mapping(m), symbols)
+    assert fast.read["path"] == "windows"
+    for other in (full, slow):
+        assert fast.trades() == other.trades()
+        _same_ledger(fast.ledger, other.ledger)
+        _same_records(fast.records, other.records)
+        assert _summary(fast) == _summary(other)
+        assert (fast.counts == other.counts).all()
+    _UNREAD.append(fast.read["windows_unread"])
+
+
+def test_some_refused_signals_left_their_windows_unread(tmp_path_factory):
+    """(After the examples above, in the same worker: a cooldown of twelve hours refuses most signals, and their
+    windows are not read, with the full replay's result.)"""
+    path, symbols = _shape(tmp_path_factory, "book", 5)
+    p = Params.from_mapping({"fill": "queue", "cooldown": "12h", "min-history": "20"})
+    full, fast, _slow = _runs(path, p, symbols)
+    refused = int(fast.counts[:, 10].sum())  # (C_COOLDOWN)
+    assert refused > 0 and 0 < fast.read["windows_unread"] <= refused + int(fast.counts[:, 13].sum())
+    assert fast.trades() == full.trades() and _summary(fast) == _summary(full)
+
+
+def test_the_refusals_decided_before_any_price_are_the_kernels_codes():
+    """The reasons the window plan decides without a window are the kernel's codes that ``step_entry`` returns
+    before it reads the last price or the book."""
+    from liqcore._jit import simdefs as D
+    from liqcore.backtest.windows import _REFUSED_WHATEVER_THE_PRINTS
+
+    assert set(_REFUSED_WHATEVER_THE_PRINTS) == {D.R_BUSY, D.R_COOLDOWN, D.R_MIXED, D.R_HOURS, D.R_LOSS_LIMIT,
+                                                 D.R_SKIPPED, D.R_DAILY_TRADES}
+    assert D.R_NO_REF not in _REFUSED_WHATEVER_THE_PRINTS and D.R_ORDER not in _REFUSED_WHATEVER_THE_PRINTS
+    assert D.C_COOLDOWN == 10 and D.C_LOSS_LIMIT == 13  # (the counts' columns read above)
+
+
 def test_the_index_agrees_with_the_row_groups_statistics(tmp_path_factory):
     """The groups' ranges merged from the index's blocks are the Parquet statistics, group for group (the fast
     path of ``_bulk_groups`` and the slow one), on the book with late rows."""

@@ -17,23 +17,25 @@ _PARAMS = [{"fill": "queue"}, {"fill": "queue", "offset": "0.3%", "entry-timeout
 
 @pytest.mark.parametrize("params", _PARAMS)
 def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch, params):
-    """The last print of a quiet span is read from its trades alone (the tail read asks for no quote)."""
+    """The last print of a quiet span is read from its trades alone (the tail read asks for no quote), but for a
+    resting entry: the step after the span replays quotes from the book in force at its end, which the tail's
+    first read (its last second) then holds, so the quotes are not read back a second time."""
     import liqcore.backtest.windows as W
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
     real_tail, real_read = W._last_in_tail, W._Reader.read
     asked: list = []
-    inside = [False]
+    inside = [False, False, None]
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         if inside[0]:
-            asked.append(None if kinds is None else tuple(kinds))
+            asked.append((None if kinds is None else tuple(kinds), inside[1], recv[1] == inside[2]))
         return real_read(self, start_ns, end_ns, kinds=kinds, recv=recv)
 
-    def tail(*a):
-        inside[0] = True
+    def tail(*a, **kw):
+        inside[:] = [True, kw.get("resting", False), a[4]]  # (the span's end)
         try:
-            return real_tail(*a)
+            return real_tail(*a, **kw)
         finally:
             inside[0] = False
 
@@ -41,7 +43,10 @@ def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch
     monkeypatch.setattr(W, "_last_in_tail", tail)
     full, dflt = _equal(path, Params.from_mapping(params))
     assert dflt.read["path"] == "windows" and asked, "no quiet span was passed over"
-    assert all(k is not None and int(Kind.QUOTE) not in k for k in asked), asked
+    # quotes: only for a resting entry, and only in the first read (the last second before the span's end)
+    assert all(k is not None and (int(Kind.QUOTE) not in k or (resting and first)) for k, resting, first in asked), \
+        asked
+    assert any(int(Kind.QUOTE) not in k for k, _r, _f in asked)
 
 
 @pytest.mark.parametrize("params", _PARAMS)
@@ -80,10 +85,10 @@ def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_pa
     real_quiet = W._quiet_until
 
     def quiet(cell, clock, b, *a):
-        to = real_quiet(cell, clock, b, *a)
+        to, loud_end = real_quiet(cell, clock, b, *a)
         if to > b:
             skips.append((b, to))
-        return to
+        return to, loud_end
 
     monkeypatch.setattr(W, "_quiet_until", quiet)
     full, dflt = _equal(path, p)
