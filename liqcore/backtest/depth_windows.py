@@ -5,7 +5,7 @@ reads and, where a window starts after rows nobody replayed, puts the symbol's d
 full replay has it there: the checkpoint before it (``liqcore.dataset.depth.DepthIndex``) and the rows
 between.  Why the result is the full replay's: docs/how-to/backtest-with-depth.md, "The default read with depth".
 
-May import: numpy, ``_jit``, ``dataset``, ``types`` and this package's ``stream`` and ``row_groups``.
+May import: numpy, ``_jit``, ``dataset``, ``types`` and this package's ``stream``, ``row_groups`` and ``passage``.
 """
 from __future__ import annotations
 
@@ -204,7 +204,7 @@ def first_quotes(rd, g: dict, lo: int, hi: int):
     """The receive times of the selection's first best bid and first best ask rows (None: no quote; a
     side never quoted in the first groups holding quotes: never, so no window starts after both), read
     from the first bulk row groups (``g``: :func:`liqcore.backtest.row_groups._bulk_groups`) that hold quotes."""
-    from liqcore.backtest.row_groups import _ASK, _BID
+    from liqcore.backtest.passage import ASK as _ASK, BID as _BID
     from liqcore.types import Kind
 
     got: dict = {}

@@ -16,7 +16,6 @@ from liqcore.backtest.stream import NotStreamable
 _PREFETCH = 32
 #: read the files' first-passage indexes (off: every group's Parquet statistics and no blocks, as before them)
 FIRST_PASSAGE = True
-_BID, _ASK = 3, 4  # Side.BUY: a QUOTE row of the best bid; any other side: the best ask (the simulator's)
 
 
 def _last_row(te: np.ndarray, tr: np.ndarray, *vals):
@@ -253,7 +252,7 @@ def _file_spans(files: list, n: int) -> list:
 def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     """Whether the quote rows received in ``[a, b)`` can only set the book in force, which nothing reads
     before ``b``, so the window read may leave them undecoded (the queue rule; the book is read back at
-    the next step that decodes quotes, :func:`liqcore.backtest.windows._book_before`).  The simulator
+    the next step that decodes quotes, :func:`liqcore.backtest.passage.book_before`).  The simulator
     (``liqcore._jit.sim``) reads the book at an order's arrival (the post-only check, its queue) and at an
     entry's fill (the take-profit's queue); a quote moves a queue only on the working limit's side at or
     past its price.  So: the symbol's one live state is an open position with no replacement queued, no
@@ -445,7 +444,7 @@ class _ClockRows:
         return keep
 
     def last_print(self, ids, b: int, to: int):
-        """(From the groups' columns: the reference :func:`liqcore.backtest.windows._last_in_tail`, which
+        """(From the groups' columns: the reference :func:`liqcore.backtest.passage.last_in_tail`, which
         the window read uses, is tested against.)  The last trade print received in [b, to) among row
         groups ``ids`` (the only ones holding
         rows received there), in the full replay's order, as ``(ts_recv, price)``; ``()`` when there

@@ -7,16 +7,18 @@ reads and why the result is the full replay's: docs/explanation/read-plan.md, "T
 an outcome"; the chunk's way through the house: docs/maintainers/design.md.
 
 Why one module: the two passes share one reader and one plan (the windows, their merge and the quiet spans
-between them); the depth rows of each window are ``depth_windows``, a span's starting books ``depth_start``.
+between them); what a live order lets it pass over and read back is ``passage``, the depth rows of each
+window ``depth_windows``, a span's starting books ``depth_start``.
 May import: numpy, ``types``, ``codes``, ``signals``, ``validate``, the kernels, ``dataset``, ``execution``,
-``strategies``, ``venues.common`` and this package's ``row_groups``, ``stream``, ``chunked``, ``depth_windows``
-and ``depth_start``.
+``strategies``, ``venues.common`` and this package's ``row_groups``, ``passage``, ``stream``, ``chunked``,
+``depth_windows`` and ``depth_start``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import _ASK, _BID, _ClockRows, _bulk_groups, _quotes_quiet, blocks_in
+from liqcore.backtest.passage import PRE, book_before, quiet_until, refused
+from liqcore.backtest.row_groups import _ClockRows, _bulk_groups, _quotes_quiet
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 from liqcore.dataset.clock import NONE as CLOCK_NONE
 
@@ -24,7 +26,7 @@ from liqcore.dataset.clock import NONE as CLOCK_NONE
 READ_MODES = ("auto", "windows", "all")
 _HOUR = 3_600_000_000_000
 #: under the queue rule, a window's read starts this much early for the book in force at its start
-_PRE = 1_000_000_000
+_PRE = PRE
 #: the first span read at each end of the selection (:func:`_edges`), doubling until it holds rows
 _EDGE = 10_000_000_000
 #: the window plan gives way to the plain sequential read (``--read all``) when the row groups its
@@ -305,19 +307,19 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     step = max(min(gap, after), 1_000_000_000)
     # a window's first step ends once its order has arrived (the order latency there and back, and a
     # second): from there a resting order away from the prints lets the quiet row groups be passed over
-    # (:func:`_quiet_until`) instead of decoding a whole step of trades (and quotes) after each signal
+    # (:func:`quiet_until`) instead of decoding a whole step of trades (and quotes) after each signal
     lat = max(int(getattr(params, "order_latency_ns", 0) or 0), 0)
     first = min(step, 2 * lat + 1_000_000_000)
     from liqcore._jit import sim as _sim
 
-    tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`_last_in_tail`)
-    n_refused = 0  # signals refused whatever the prints (:func:`_refused`): their windows not read
+    tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`last_in_tail`)
+    n_refused = 0  # signals refused whatever the prints (:func:`refused`): their windows not read
     while i < len(rec):
         a = int(starts[i])
         b = min(int(ends[i]), int(t_rec[i]) + first)
         if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + gap) \
                 and not bool(np.any(cell.st["status"] != 0)) and not (cell.carry is not None and len(cell.carry[0])) \
-                and _refused(cell, rec[i]):
+                and refused(cell, rec[i]):
             # a flat simulator refuses this lone signal for a reason no print or quote changes (a cooldown, the
             # loss limits, ...): its window's trades and quotes would only set the last price and the book,
             # which the next window reads for itself; it is decided on the rare rows alone, as the full replay
@@ -356,7 +358,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 pre, back = raw[:k_a], a_pre
                 if tail is not None and tail[1] == a_pre and tail[0] >= book_at:  # (the rows before the skip's end)
                     pre, back = np.concatenate([tail[2], pre]), tail[0]
-                _book_before(cell, rd, pre, lo, hi, book_at, back)
+                book_before(cell, rd, pre, lo, hi, book_at, back)
                 raw = raw[k_a:]
             tail = None
             if feed is not None:  # the DEPTH rows received with the step's events (after them at one time)
@@ -395,8 +397,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             if not live or b >= hi:
                 break
             # a position or order still live: read on, past the row groups in which every print is a
-            # quiet one for it (:func:`_quiet_until`)
-            to, loud_end = (b, None) if carry else _quiet_until(
+            # quiet one for it (:func:`quiet_until`)
+            to, loud_end = (b, None) if carry else quiet_until(
                 cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi), fund_recv, rd, (lo, hi))
             # the next step: to the end of the first block where a level may be reached (a second at least),
             # not a row group's span (the rows after it: the next step's, quiet again or not)
@@ -410,7 +412,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                     o, so, n_d = feed.skip(cell, b, to, o, so, rec[:0], book)
                     n_events += n_d
                 a, b = to, min(to + nxt, hi)
-                cur_end = to  # the skipped rows set the simulator's last price and book (:func:`_quiet_until`)
+                cur_end = to  # the skipped rows set the simulator's last price and book (:func:`quiet_until`)
             else:
                 a, b = b, min(b + nxt, hi)
         i = j
@@ -453,31 +455,6 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                rows_skipped=n_skipped, clock_indexed=clock.indexed, windows_unread=n_refused,
                depth_read=None if feed is None else feed.summary())
     return res
-
-
-#: what :func:`liqcore._jit.sim.step_entry` answers, for a flat symbol, before it reads a price or the book
-_REFUSED_WHATEVER_THE_PRINTS = (1, 2, 3, 4, 5, 9, 10)  # R_BUSY, R_COOLDOWN, R_MIXED, R_HOURS, R_LOSS_LIMIT, R_SKIPPED,
-# R_DAILY_TRADES (liqcore._jit.simdefs; tests/backtest/test_first_passage.py checks the codes)
-
-
-def _refused(cell, r) -> bool:
-    """Whether the simulator of ``cell`` (flat, nothing carried) refuses the signal of CONFIRMED record ``r`` for a
-    reason decided before any price or the book is read: :func:`~liqcore._jit.sim.step_entry` itself on copies of
-    the state (what a flat simulator's prints change, the last price and the book, is read only after these
-    reasons).  One symbol (the window plan's): another symbol's working orders are not looked at."""
-    from liqcore._jit import sim
-
-    if len(cell.st) != 1:
-        return False
-    one = lambda x: np.asarray([x], np.int64)  # noqa: E731
-    g = sim.records_signals(one(r["confirm_recv_ns"]), one(0), one(r["symbol_id"]), one(r["dominant"]),
-                            one(r["cascade_id"]), cell.par)[0]
-    st, port, counts = cell.st.copy(), cell.port.copy(), cell.counts.copy()
-    code = sim.step_entry(st, port, cell.par.copy(), g["symbol_id"], g["ts_ns"], g["direction"], g["skip_code"],
-                          g["entry"], g["confidence"], g["size_mult"], g["offset"], g["take_profit"], g["stop_loss"],
-                          g["trail"], g["stop_price"], g["max_hold_ns"], g["entry_timeout_ns"], g["exit_ns"],
-                          g["exit_code"], g["tag"], counts)
-    return int(code) in _REFUSED_WHATEVER_THE_PRINTS
 
 
 def _detection_key(params, strategy) -> str:
@@ -752,149 +729,6 @@ def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
             t, step = (b, step * 2) if forward else (a, step * 2)
         out.append(np.concatenate(parts if forward else parts[::-1]))
     return out[0], out[1]
-
-
-def _quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span) -> int:
-    """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
-    print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
-    statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
-    price) holds for a row group's whole price range -- an open position's stop below and
-    take-profit above it (mirrored for a short), no trailing stop to move, its hold and exit
-    deadlines after it; a resting limit entry's price below it (a buy), its deadlines after it.
-    Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
-    trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
-    set as the symbol's last price, as the full replay leaves it; the skipped quotes (the queue rule:
-    none at or through the limit, the groups' statistics say) only set the book in force, read back by
-    the next step that replays quotes (:func:`_book_before`).
-    Returns the receive time to read on from (``b``: nothing to skip) and the last receive time of the first
-    block (else row group) past it that can reach a level (``stop`` or a deadline before it when none does; None:
-    not asked).  ``rd``, ``span`` (``lo``,
-    ``hi``): the last print is read through the window reader (:func:`_last_in_tail`)."""
-    from liqcore._jit.sim import OPEN, RESTING
-    from liqcore.signals import ENTRY_LIMIT
-
-    st = cell.st
-    live = np.flatnonzero(st["status"] != 0)
-    if len(live) != 1:
-        return b, None
-    sid = int(live[0])
-    s = st[sid]
-    grid = float(cell.par[sid]["grid"])
-
-    def tk(x):
-        return np.floor(x * grid + 0.5) if grid > 0.0 else x
-
-    g = clock.g
-    k = int(np.searchsorted(fund_recv, b, "left"))
-    end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
-    fine = blocks_in(g, b, end)  # the first-passage blocks where the files index them (else the groups)
-    fine = g if fine is None else fine
-    side = int(s["side"])
-    if int(s["status"]) == OPEN:
-        if float(s["trail"]) > 0.0:
-            return b, None
-        due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
-        lvl = float(s["sl_price"])
-        sp = float(s["stop_price"])
-        if side > 0:
-            lvl = sp if sp > lvl else lvl
-            quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < tk(float(s["tp_price"])))
-        else:
-            lvl = sp if sp < lvl else lvl
-            quiet = (fine["p_max"] < lvl) & (tk(fine["p_min"]) > tk(float(s["tp_price"])))
-    elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
-        due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
-        kl = tk(float(s["limit_price"]))
-        quiet = tk(fine["p_min"]) > kl if side > 0 else tk(fine["p_max"]) < kl
-    else:
-        return b, None
-    end = min(due, end)
-    # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
-    loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
-    if loud.any():
-        k = int(np.argmin(np.where(loud, fine["tr_min"], np.iinfo(np.int64).max)))
-        to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
-    else:  # (none before the deadline, the next signal or funding: the step after it starts there)
-        to = loud_end = end
-    near = (g["tr_max"] >= b) & (g["tr_min"] < end)
-    if to <= b or not np.any(near & (g["tr_min"] < to)):
-        return b, loud_end
-    ids = np.flatnonzero(near & (g["tr_min"] < to))
-    last = _last_in_tail(rd, clock, ids, b, to, *span, resting=int(s["status"]) == RESTING)
-    if last is None:
-        return b, loud_end  # an exact tie between the last prints: read them
-    if last:
-        s["last_price"], s["last_ns"] = last[1], last[0]
-    return to, loud_end
-
-
-def _last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: bool = False):
-    """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
-    its rows, back from ``to``: the trades received in the last second before it, then in spans
-    doubling back down to ``b``, until the last print is found, as events in the full replay's order,
-    so the last one there is the last one (no tie to judge).  A busy symbol's last second holds it: the
-    passes over rows are a second's, not those of the latest groups' whole span.  The skipped quotes
-    (the queue rule) are not read here: they only set the book in force, which the next step that
-    decodes quotes reads back (:func:`_book_before`, from ``book_at``); a step that does not cannot
-    read the book.  Returns ``(ts_recv, price)``, ``()`` when no print was received in ``[b, to)``;
-    sets :attr:`_ClockRows.skipped`."""
-    from liqcore.types import Kind
-
-    g = clock.g
-    last = None
-    a, step = to, _PRE
-    clock.tail = None
-    while a > b and last is None:
-        a0 = max(b, a - step)
-        # the first read, the last second, takes the quotes too (the queue rule, a ``resting`` entry: the next
-        # step replays quotes): the book in force at ``to``, set from them (:func:`_book_before`), not read back
-        book = a == to and getattr(clock, "book", False) and resting
-        ev = rd.read(lo, hi, kinds=(int(Kind.TRADE), int(Kind.QUOTE)) if book else (int(Kind.TRADE),), recv=(a0, a))
-        if book:
-            clock.tail = (a0, to, ev)
-        px = ev["price"]
-        pr = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
-        if len(pr):
-            last = (int(ev["ts_recv"][pr[-1]]), float(px[pr[-1]]))
-        a, step = a0, step * 2
-    inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
-    clock.skipped = int(sum(g["where"][i][2] for i in inside))
-    return () if last is None else last
-
-
-def _put_quotes(st, q: np.ndarray, have: set) -> set:
-    """Set the book in force of ``st`` (STATE_DTYPE) from the last best bid and best ask rows of
-    ``q`` (events in the full replay's order), for the sides not in ``have``; the sides set."""
-    from liqcore.types import Kind
-
-    got = set()
-    q = q[q["kind"] == int(Kind.QUOTE)]
-    for side, m in ((_BID, q["side"] == _BID), (_ASK, q["side"] != _BID)):
-        k = np.flatnonzero(m)
-        if side in have or not len(k):
-            continue
-        e = q[k[-1]]
-        sid = int(e["symbol_id"])
-        if 0 <= sid < len(st):
-            col = "bid" if side == _BID else "ask"
-            st[sid][col], st[sid][col + "_qty"] = e["price"], e["qty"]
-        got.add(side)
-    return got
-
-
-def _book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int) -> None:
-    """Between windows the simulator is flat, and a quote there only sets the book in force: set it
-    as the full replay leaves it at a window's start, from the last best bid and ask rows received
-    before it -- in ``pre`` (the rows read from ``a`` on), else read back from ``a`` in doubling steps
-    down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's)."""
-    from liqcore.types import Kind
-
-    have = _put_quotes(cell.st, pre, set())
-    step = _PRE
-    while len(have) < 2 and a > floor:
-        a0 = max(floor, a - step)
-        have |= _put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
-        a, step = a0, step * 2
 
 
 def _first_prints_grid(rd, lo: int, hi: int, t_first: int, t_last: int, n_sym: int) -> dict:

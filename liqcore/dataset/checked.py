@@ -5,6 +5,11 @@ its bytes, footer and row groups: :func:`mark_of`); a read verifies what it deco
 (:func:`verify_groups`) and lays the rows out as events without judging them again.  Footers and
 digests are cached per process.  The rule and its reasons: docs/maintainers/data.md, "The dataset's files".
 
+Why one module: the footer read (its groups' ranges, spans and fixed columns), the marks, the verification of
+what is decoded and the read that decodes it are one chain of proof -- each step trusts only what the one
+before it checked, under the same stat key -- and splitting it would pass that key and the footers' caches
+across modules.
+
 May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's
 ``decoded`` and ``file_events``.
 """

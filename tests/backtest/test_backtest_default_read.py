@@ -507,14 +507,14 @@ def test_a_windows_first_step_ends_once_its_order_has_arrived(tmp_path_factory, 
 def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_columns(tmp_path_factory, monkeypatch,
                                                                                    params):
     """A quiet span passed over sets the symbol's last print from its latest row groups: read as the
-    window reads rows (events in the full replay's order, :func:`_last_in_tail`) it is the one the
+    window reads rows (events in the full replay's order, :func:`~liqcore.backtest.passage.last_in_tail`) it is the one the
     groups' columns give (:meth:`_ClockRows.last_print`), wherever both answer; the same ledger as the
     full replay (under the queue rule the span's quotes are read back by the next step that decodes
     quotes: tests/backtest/test_windows_book_readback.py)."""
-    import liqcore.backtest.windows as W
+    import liqcore.backtest.passage as P
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
-    real = W._last_in_tail
+    real = P.last_in_tail
     seen = []
 
     def check(rd, clock, ids, b, to, lo, hi, **kw):
@@ -528,7 +528,7 @@ def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_column
             clock.skipped = skipped
         return got
 
-    monkeypatch.setattr(W, "_last_in_tail", check)
+    monkeypatch.setattr(P, "last_in_tail", check)
     full, dflt = _equal(path, Params.from_mapping(params))
     assert dflt.read["path"] == "windows" and seen, "no quiet span was compared"
 
@@ -594,14 +594,15 @@ def test_the_price_grid_read_stops_near_the_prints_it_needs(tmp_path_factory, mo
 @pytest.mark.parametrize("params", [{"fill": "queue"}, {"fill": "through", "take-profit": "1%", "hold-timeout": "4h"}])
 def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_path_factory, monkeypatch, params):
     """The last print of a quiet span passed over is read back from the span's end in doubling spans
-    (:func:`_last_in_tail`), not from the latest row groups' first receive time: the rows read reach
+    (:func:`~liqcore.backtest.passage.last_in_tail`), not from the latest row groups' first receive time: the rows read reach
     back at most twice the distance of that last print, plus a second; the same ledger as the full
     replay."""
+    import liqcore.backtest.passage as P
     import liqcore.backtest.windows as W
     from liqcore.types import Kind as K
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
-    real_tail, real_read = W._last_in_tail, W._Reader.read
+    real_tail, real_read = P.last_in_tail, W._Reader.read
     spans: list = []
     checked = []
 
@@ -625,7 +626,7 @@ def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_
         return got
 
     monkeypatch.setattr(W._Reader, "read", read)
-    monkeypatch.setattr(W, "_last_in_tail", tail)
+    monkeypatch.setattr(P, "last_in_tail", tail)
     full, dflt = _equal(path, Params.from_mapping(params))
     assert dflt.read["path"] == "windows" and checked, "no quiet span was read back"
 

@@ -159,7 +159,7 @@ def test_the_refusals_decided_before_any_price_are_the_kernels_codes():
     """The reasons the window plan decides without a window are the kernel's codes that ``step_entry`` returns
     before it reads the last price or the book."""
     from liqcore._jit import simdefs as D
-    from liqcore.backtest.windows import _REFUSED_WHATEVER_THE_PRINTS
+    from liqcore.backtest.passage import REFUSED_WHATEVER_THE_PRINTS as _REFUSED_WHATEVER_THE_PRINTS
 
     assert set(_REFUSED_WHATEVER_THE_PRINTS) == {D.R_BUSY, D.R_COOLDOWN, D.R_MIXED, D.R_HOURS, D.R_LOSS_LIMIT,
                                                  D.R_SKIPPED, D.R_DAILY_TRADES}

@@ -20,10 +20,11 @@ def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch
     """The last print of a quiet span is read from its trades alone (the tail read asks for no quote), but for a
     resting entry: the step after the span replays quotes from the book in force at its end, which the tail's
     first read (its last second) then holds, so the quotes are not read back a second time."""
+    import liqcore.backtest.passage as P
     import liqcore.backtest.windows as W
 
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
-    real_tail, real_read = W._last_in_tail, W._Reader.read
+    real_tail, real_read = P.last_in_tail, W._Reader.read
     asked: list = []
     inside = [False, False, None]
 
@@ -40,7 +41,7 @@ def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch
             inside[0] = False
 
     monkeypatch.setattr(W._Reader, "read", read)
-    monkeypatch.setattr(W, "_last_in_tail", tail)
+    monkeypatch.setattr(P, "last_in_tail", tail)
     full, dflt = _equal(path, Params.from_mapping(params))
     assert dflt.read["path"] == "windows" and asked, "no quiet span was passed over"
     # quotes: only for a resting entry, and only in the first read (the last second before the span's end)
@@ -55,6 +56,7 @@ def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_pa
     sizes) is the last best bid and ask the full replay received before the chunk's first row -- also
     after spans passed over undecoded (their quotes read back by that step)."""
     import liqcore.backtest.stream as S
+    import liqcore.backtest.passage as P
     import liqcore.backtest.windows as W
     from liqcore.types import SymbolRegistry
 
@@ -82,7 +84,7 @@ def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_pa
 
     monkeypatch.setattr(S._Cell, "feed", feed)
     skips = []
-    real_quiet = W._quiet_until
+    real_quiet = P.quiet_until
 
     def quiet(cell, clock, b, *a):
         to, loud_end = real_quiet(cell, clock, b, *a)
@@ -90,7 +92,7 @@ def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_pa
             skips.append((b, to))
         return to, loud_end
 
-    monkeypatch.setattr(W, "_quiet_until", quiet)
+    monkeypatch.setattr(W, "quiet_until", quiet)
     full, dflt = _equal(path, p)
     assert dflt.read["path"] == "windows" and len(checked) > 5
     # and some step replaying quotes came right after a span passed over (its book read back)

@@ -1,0 +1,187 @@
+"""What a live order or position lets the window plan (:mod:`liqcore.backtest.windows`) pass over, and what it
+reads back at the end of a span passed over: where a resting entry's level, or an open position's stop-loss or
+take-profit, is first reached (:func:`quiet_until`, from the first-passage blocks where the files index them, else
+the row groups' statistics), the last print and the book in force there (:func:`last_in_tail`,
+:func:`book_before`), and the signals a flat simulator refuses before it reads any price (:func:`refused`), whose
+windows are not read at all.  Why each is the full replay's answer: their docstrings.
+
+May import: numpy, the kernels (``liqcore._jit``), ``signals``, ``types`` and this package's ``row_groups``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from liqcore.backtest.row_groups import blocks_in
+
+#: under the queue rule, how far back the book in force is first looked for (and the last print): a second
+PRE = 1_000_000_000
+#: a QUOTE row's side: BID (Side.BUY) the best bid; any other side the best ask (as the simulator reads them)
+BID, ASK = 3, 4
+
+
+#: what :func:`liqcore._jit.sim.step_entry` answers, for a flat symbol, before it reads a price or the book
+REFUSED_WHATEVER_THE_PRINTS = (1, 2, 3, 4, 5, 9, 10)  # R_BUSY, R_COOLDOWN, R_MIXED, R_HOURS, R_LOSS_LIMIT, R_SKIPPED,
+# R_DAILY_TRADES (liqcore._jit.simdefs; tests/backtest/test_first_passage.py checks the codes)
+
+
+def refused(cell, r) -> bool:
+    """Whether the simulator of ``cell`` (flat, nothing carried) refuses the signal of CONFIRMED record ``r`` for a
+    reason decided before any price or the book is read: :func:`~liqcore._jit.sim.step_entry` itself on copies of
+    the state (what a flat simulator's prints change, the last price and the book, is read only after these
+    reasons).  One symbol (the window plan's): another symbol's working orders are not looked at."""
+    from liqcore._jit import sim
+
+    if len(cell.st) != 1:
+        return False
+    one = lambda x: np.asarray([x], np.int64)  # noqa: E731
+    g = sim.records_signals(one(r["confirm_recv_ns"]), one(0), one(r["symbol_id"]), one(r["dominant"]),
+                            one(r["cascade_id"]), cell.par)[0]
+    st, port, counts = cell.st.copy(), cell.port.copy(), cell.counts.copy()
+    code = sim.step_entry(st, port, cell.par.copy(), g["symbol_id"], g["ts_ns"], g["direction"], g["skip_code"],
+                          g["entry"], g["confidence"], g["size_mult"], g["offset"], g["take_profit"], g["stop_loss"],
+                          g["trail"], g["stop_price"], g["max_hold_ns"], g["entry_timeout_ns"], g["exit_ns"],
+                          g["exit_code"], g["tag"], counts)
+    return int(code) in REFUSED_WHATEVER_THE_PRINTS
+
+
+def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span) -> int:
+    """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
+    print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
+    statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
+    price) holds for a row group's whole price range -- an open position's stop below and
+    take-profit above it (mirrored for a short), no trailing stop to move, its hold and exit
+    deadlines after it; a resting limit entry's price below it (a buy), its deadlines after it.
+    Nothing happens to a resting buy at L until a trade reaches L, nor to an open position until a
+    trade reaches its stop or target or its timer runs out.  The skipped prints' last one is then
+    set as the symbol's last price, as the full replay leaves it; the skipped quotes (the queue rule:
+    none at or through the limit, the groups' statistics say) only set the book in force, read back by
+    the next step that replays quotes (:func:`book_before`).
+    Returns the receive time to read on from (``b``: nothing to skip) and the last receive time of the first
+    block (else row group) past it that can reach a level (``stop`` or a deadline before it when none does; None:
+    not asked).  ``rd``, ``span`` (``lo``,
+    ``hi``): the last print is read through the window reader (:func:`last_in_tail`)."""
+    from liqcore._jit.sim import OPEN, RESTING
+    from liqcore.signals import ENTRY_LIMIT
+
+    st = cell.st
+    live = np.flatnonzero(st["status"] != 0)
+    if len(live) != 1:
+        return b, None
+    sid = int(live[0])
+    s = st[sid]
+    grid = float(cell.par[sid]["grid"])
+
+    def tk(x):
+        return np.floor(x * grid + 0.5) if grid > 0.0 else x
+
+    g = clock.g
+    k = int(np.searchsorted(fund_recv, b, "left"))
+    end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
+    fine = blocks_in(g, b, end)  # the first-passage blocks where the files index them (else the groups)
+    fine = g if fine is None else fine
+    side = int(s["side"])
+    if int(s["status"]) == OPEN:
+        if float(s["trail"]) > 0.0:
+            return b, None
+        due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
+        lvl = float(s["sl_price"])
+        sp = float(s["stop_price"])
+        if side > 0:
+            lvl = sp if sp > lvl else lvl
+            quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < tk(float(s["tp_price"])))
+        else:
+            lvl = sp if sp < lvl else lvl
+            quiet = (fine["p_max"] < lvl) & (tk(fine["p_min"]) > tk(float(s["tp_price"])))
+    elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
+        due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
+        kl = tk(float(s["limit_price"]))
+        quiet = tk(fine["p_min"]) > kl if side > 0 else tk(fine["p_max"]) < kl
+    else:
+        return b, None
+    end = min(due, end)
+    # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
+    loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
+    if loud.any():
+        k = int(np.argmin(np.where(loud, fine["tr_min"], np.iinfo(np.int64).max)))
+        to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
+    else:  # (none before the deadline, the next signal or funding: the step after it starts there)
+        to = loud_end = end
+    near = (g["tr_max"] >= b) & (g["tr_min"] < end)
+    if to <= b or not np.any(near & (g["tr_min"] < to)):
+        return b, loud_end
+    ids = np.flatnonzero(near & (g["tr_min"] < to))
+    last = last_in_tail(rd, clock, ids, b, to, *span, resting=int(s["status"]) == RESTING)
+    if last is None:
+        return b, loud_end  # an exact tie between the last prints: read them
+    if last:
+        s["last_price"], s["last_ns"] = last[1], last[0]
+    return to, loud_end
+
+
+def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: bool = False):
+    """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
+    its rows, back from ``to``: the trades received in the last second before it, then in spans
+    doubling back down to ``b``, until the last print is found, as events in the full replay's order,
+    so the last one there is the last one (no tie to judge).  A busy symbol's last second holds it: the
+    passes over rows are a second's, not those of the latest groups' whole span.  The skipped quotes
+    (the queue rule) are not read here: they only set the book in force, which the next step that
+    decodes quotes reads back (:func:`book_before`, from ``book_at``); a step that does not cannot
+    read the book.  Returns ``(ts_recv, price)``, ``()`` when no print was received in ``[b, to)``;
+    sets :attr:`_ClockRows.skipped`."""
+    from liqcore.types import Kind
+
+    g = clock.g
+    last = None
+    a, step = to, PRE
+    clock.tail = None
+    while a > b and last is None:
+        a0 = max(b, a - step)
+        # the first read, the last second, takes the quotes too (the queue rule, a ``resting`` entry: the next
+        # step replays quotes): the book in force at ``to``, set from them (:func:`book_before`), not read back
+        book = a == to and getattr(clock, "book", False) and resting
+        ev = rd.read(lo, hi, kinds=(int(Kind.TRADE), int(Kind.QUOTE)) if book else (int(Kind.TRADE),), recv=(a0, a))
+        if book:
+            clock.tail = (a0, to, ev)
+        px = ev["price"]
+        pr = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
+        if len(pr):
+            last = (int(ev["ts_recv"][pr[-1]]), float(px[pr[-1]]))
+        a, step = a0, step * 2
+    inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
+    clock.skipped = int(sum(g["where"][i][2] for i in inside))
+    return () if last is None else last
+
+
+def put_quotes(st, q: np.ndarray, have: set) -> set:
+    """Set the book in force of ``st`` (STATE_DTYPE) from the last best bid and best ask rows of
+    ``q`` (events in the full replay's order), for the sides not in ``have``; the sides set."""
+    from liqcore.types import Kind
+
+    got = set()
+    q = q[q["kind"] == int(Kind.QUOTE)]
+    for side, m in ((BID, q["side"] == BID), (ASK, q["side"] != BID)):
+        k = np.flatnonzero(m)
+        if side in have or not len(k):
+            continue
+        e = q[k[-1]]
+        sid = int(e["symbol_id"])
+        if 0 <= sid < len(st):
+            col = "bid" if side == BID else "ask"
+            st[sid][col], st[sid][col + "_qty"] = e["price"], e["qty"]
+        got.add(side)
+    return got
+
+
+def book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int) -> None:
+    """Between windows the simulator is flat, and a quote there only sets the book in force: set it
+    as the full replay leaves it at a window's start, from the last best bid and ask rows received
+    before it -- in ``pre`` (the rows read from ``a`` on), else read back from ``a`` in doubling steps
+    down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's)."""
+    from liqcore.types import Kind
+
+    have = put_quotes(cell.st, pre, set())
+    step = PRE
+    while len(have) < 2 and a > floor:
+        a0 = max(floor, a - step)
+        have |= put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
+        a, step = a0, step * 2
