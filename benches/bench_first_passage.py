@@ -1,7 +1,7 @@
 """The 30-day book backtest under the queue rule, as issue 71's bars measure it (item 5), in one run, alternated:
 
-* warm: ``liqcore.cli.main`` in one long-lived process (a warm-up on the first day with ``--end``, then the whole
-  span each round), stdout redirected to a text stream over a bytes buffer; its CPU seconds (bar <= 1.0 s);
+* warm: ``liqcore.cli.main`` in a warm process (a warm-up on the first day with ``--end``, then the whole span; a new
+  process each round), stdout redirected to a text stream over a bytes buffer; its CPU seconds (bar <= 1.0 s);
 * fresh: ``python -m liqcore backtest DS --fill queue --json`` in a new process, wall, CPU and peak RSS;
 * the floor: pyarrow streaming every row of the dataset (``pyarrow.dataset(DS).to_batches()``) in a new process,
   wall (bar: fresh <= 0.25 x it);
@@ -57,6 +57,13 @@ def _warm_child(ds: str, warm_end: str) -> None:
     """The warm process: warms up, then one whole-span backtest per line read from stdin, a BENCH line each."""
     import resource
 
+    base = os.environ.get("LIQCORE_BENCH_BASE")
+    if base:  # the code before: its tree first on the path (bench_density put this checkout there)
+        sys.path.insert(0, base)
+        for m in [m for m in sys.modules if m == "liqcore" or m.startswith("liqcore.")]:
+            del sys.modules[m]
+    import liqcore
+
     args = ["backtest", ds, "--fill", "queue", "--json", "--no-progress"]
     rc, _o = _cli(args + ["--end", warm_end])
     if rc:
@@ -70,7 +77,8 @@ def _warm_child(ds: str, warm_end: str) -> None:
         d = json.loads(out)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
         print("BENCH " + json.dumps({"cpu_s": cpu, "wall_s": wall, "peak_gib": peak, "trades": len(d["trades"]),
-                                     "read": d["summary"].get("read")}), flush=True)
+                                     "read": d["summary"].get("read"), "code": str(Path(liqcore.__file__).parent)}),
+              flush=True)
 
 
 def _ask(proc) -> dict:
@@ -138,43 +146,45 @@ def main(argv=None) -> int:
     load0 = os.getloadavg()
     print(f"bench_first_passage: {a.ds}, {len(days)} day(s) {days[0]} .. {days[-1]}; load at start "
           f"{load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs", flush=True)
-    warm = subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    base = None
-    if a.base:  # the code before, in its own warm process (its tree first on the path)
-        env = {**os.environ, "PYTHONPATH": a.base, "PYTHONDONTWRITEBYTECODE": "1"}
-        base = subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
+
+    def warm_process(base_tree=None):
+        """A new warm process (the issue's: a warm-up on the first day, then the whole span, once), each round:
+        a process kept across rounds would run its later spans on what the first one cached (footers, digests)."""
+        env = {**os.environ, "LIQCORE_BENCH_BASE": base_tree, "PYTHONDONTWRITEBYTECODE": "1"} if base_tree else None
+        return subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True, env=env)
+
+    def once(proc) -> dict:
+        try:
+            return _ask(proc)
+        finally:
+            proc.stdin.close()
+            proc.wait(timeout=600)
+
     fig = {"warm": [], "fresh": [], "floor": [], "base": [], "load": [list(load0)]}
     fresh_cmd = [py, "-m", "liqcore", "backtest", a.ds, "--fill", "queue", "--json", "--no-progress"]
     default_out = None
-    try:
-        for r in range(a.repeat):
-            fl = measured([py, __file__, "--ds", a.ds, "--child", "floor", "x"])
-            fr = measured(fresh_cmd)
-            default_out = json.loads(fr.pop("_stdout"))
-            fr["trades"] = len(default_out["trades"])
-            w = _ask(warm)
-            if base is not None:
-                b = _ask(base)
-                fig["base"].append(b)
-                print(f"round {r + 1}: before (--base) warm {b['cpu_s']:.2f} s CPU ({b['wall_s']:.2f} s wall, "
-                      f"{b['trades']} trades)", flush=True)
-            fl.pop("_stdout", None)
-            fig["floor"].append(fl)
-            fig["fresh"].append(fr)
-            fig["warm"].append(w)
-            fig["load"].append(list(os.getloadavg()))
-            print(f"round {r + 1}: warm {w['cpu_s']:.2f} s CPU ({w['wall_s']:.2f} s wall, peak {w['peak_gib']:.2f} GiB, "
-                  f"{w['trades']} trades); fresh {fr['wall_s']:.2f} s wall ({fr['cpu_s']:.2f} s CPU, peak "
-                  f"{fr['peak_gib']:.2f} GiB); pyarrow streaming {fl['rows']:,} rows {fl['wall_s']:.2f} s wall "
-                  f"({fl['cpu_s']:.2f} s CPU, peak {fl['peak_gib']:.2f} GiB); fresh / floor "
-                  f"{fr['wall_s'] / fl['wall_s']:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
-    finally:
-        for p in (warm, base):
-            if p is not None:
-                p.stdin.close()
-                p.wait(timeout=600)
+    for r in range(a.repeat):
+        fl = measured([py, __file__, "--ds", a.ds, "--child", "floor", "x"])
+        fr = measured(fresh_cmd)
+        default_out = json.loads(fr.pop("_stdout"))
+        fr["trades"] = len(default_out["trades"])
+        w = once(warm_process())
+        if a.base:
+            b = once(warm_process(a.base))
+            fig["base"].append(b)
+            print(f"round {r + 1}: before (--base) warm {b['cpu_s']:.2f} s CPU ({b['wall_s']:.2f} s wall, "
+                  f"{b['trades']} trades; code {b['code']})", flush=True)
+        fl.pop("_stdout", None)
+        fig["floor"].append(fl)
+        fig["fresh"].append(fr)
+        fig["warm"].append(w)
+        fig["load"].append(list(os.getloadavg()))
+        print(f"round {r + 1}: warm {w['cpu_s']:.2f} s CPU ({w['wall_s']:.2f} s wall, peak {w['peak_gib']:.2f} GiB, "
+              f"{w['trades']} trades); fresh {fr['wall_s']:.2f} s wall ({fr['cpu_s']:.2f} s CPU, peak "
+              f"{fr['peak_gib']:.2f} GiB); pyarrow streaming {fl['rows']:,} rows {fl['wall_s']:.2f} s wall "
+              f"({fl['cpu_s']:.2f} s CPU, peak {fl['peak_gib']:.2f} GiB); fresh / floor "
+              f"{fr['wall_s'] / fl['wall_s']:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
     med = {k: float(np.median([x[f] for x in fig[k]])) for k, f in (("warm", "cpu_s"), ("fresh", "wall_s"),
                                                                      ("floor", "wall_s"))}
     ratio = float(np.median([fr["wall_s"] / fl["wall_s"] for fr, fl in zip(fig["fresh"], fig["floor"])]))

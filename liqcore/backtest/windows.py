@@ -75,7 +75,7 @@ class _Reader:
         self.rows_clock = 0  # rows of the bulk row groups whose time columns were decoded for the clock
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
         self.memo = None  # {a read's arguments: its rows}, kept across a sweep's cells (``replay_windows(shared=)``)
-        self._files = self._keys = None  # (:meth:`_partitions`)
+        self._files = self._keys = self._fast = None  # (:meth:`_partitions`, :meth:`_read_files`)
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         """The rows of the selection with event times in [start_ns, end_ns) (and receive times in ``recv``) of
@@ -124,7 +124,7 @@ class _Reader:
         from liqcore.dataset.checked import footer
         from liqcore.dataset.read import parquet_files
 
-        rows, self._keys = [], {}
+        rows, self._keys, paths = [], {}, []
         for k, p in enumerate(self.partitions):
             folder = os.path.join(self.path, f"venue={p[0]}/symbol={p[1]}/date={p[2]}")
             self._keys[folder] = tuple(parquet_files(folder))
@@ -132,8 +132,77 @@ class _Reader:
                 ft = footer(f)
                 self._keys[f] = ft.key
                 rows.append((k, ft.ev_lo, ft.ev_hi, ft.rv_lo, ft.rv_hi))
+                paths.append((f, p))
+        self._fast = self._checked_files(paths)
         dt = [("part", np.int64), ("ev_lo", np.int64), ("ev_hi", np.int64), ("rv_lo", np.int64), ("rv_hi", np.int64)]
         return np.array(rows, dtype=dt)
+
+    def _checked_files(self, paths: list):
+        """``(files, marks, bulk, pair)`` when every file of the selection is one
+        :func:`liqcore.dataset.read.load_dataset` reads the checked way (a local dataset of format 2 or later,
+        each file marked checked in its footer and in the marks file with its size, one valid (venue, symbol)
+        pair), so a read of a few files calls :func:`~liqcore.dataset.checked.read_checked` on them as that read
+        would; else None (every read goes through ``load_dataset``)."""
+        import os
+
+        from liqcore.dataset.checked import footer, read_marks
+        from liqcore.dataset.read import BULK_KINDS, read_format
+        from liqcore.io import storage
+        from liqcore.validate import symbol_problem
+        from liqcore.venues.common import VENUE_BY_NAME
+
+        fmt = None if storage.is_url(self.path) else read_format(self.path)
+        if fmt is None:
+            return None
+        marks = read_marks(self.path)
+        files, mine = [], {}
+        for f, p in paths:
+            ft = footer(f)
+            mark = marks.get(f"venue={p[0]}/symbol={p[1]}/date={p[2]}/{os.path.basename(f)}")
+            if p[0] not in VENUE_BY_NAME or not ft.checked or not isinstance(mark, dict) \
+                    or mark.get("size") != ft.key[0]:
+                return None
+            files.append((f, VENUE_BY_NAME[p[0]], 0))
+            mine[f] = mark
+        pairs = {(VENUE_BY_NAME[p[0]], p[1]) for _f, p in paths}
+        if len(pairs) != 1:
+            return None
+        pair = next(iter(pairs))
+        if pair[1] == "*" or symbol_problem(*pair):
+            return None
+        return files, mine, BULK_KINDS if fmt.get("sections") else None, pair
+
+    def _read_files(self, a: int, b: int, kinds, recv):
+        """The events of a read by receive time from the day files that can hold them, through
+        :func:`~liqcore.dataset.checked.read_checked` as ``load_dataset``'s checked read calls it (the same
+        files in the same order, the same symbol id), or None (not such a selection, or a file not the bytes its
+        mark was taken of: ``load_dataset`` then reads, and says so)."""
+        from liqcore.dataset.checked import Unverified, read_checked
+        from liqcore.venues.common import RECV_UNKNOWN, Sink
+
+        if self._files is None:
+            self._files = self._file_table()
+        if not self._fast:
+            return None
+        files, marks, bulk, pair = self._fast
+        t = self._files
+        lo, hi, fl = int(recv[0]), int(recv[1]), self.fl
+        ok = (t["ev_hi"] >= a) & (t["ev_lo"] < b) & (
+            ((t["rv_hi"] >= lo) & (t["rv_lo"] < hi))
+            | ((t["rv_lo"] <= RECV_UNKNOWN) & (t["rv_hi"] >= RECV_UNKNOWN) & (t["ev_hi"] >= lo - fl)
+               & (t["ev_lo"] < hi - fl)))
+        sub = sorted(files[i] for i in np.flatnonzero(ok))
+        try:
+            ev, _ids, _n, decoded, _fut, present = read_checked(sub, a, b, kinds, (lo, hi, fl), self.skew, False,
+                                                                marks=marks, bulk=bulk)
+        except Unverified:
+            return None
+        if present:
+            sid = Sink(self.reg, None).sid(*pair)
+            if len(ev) and sid != 0:
+                ev["symbol_id"] = sid
+        self.rows_read += int(decoded)
+        return ev
 
     def check_unchanged(self) -> None:
         """ValueError unless every file :meth:`_partitions` judged by its footer is still the file it was
@@ -157,14 +226,17 @@ class _Reader:
         b = end_ns if self.end_ns is None else min(end_ns, self.end_ns)
         if a >= b:
             return np.zeros(0, _dtype())
-        res = load_dataset(self.path, symbols=self.symbols, start_ns=a, end_ns=b, max_clock_skew_ns=self.skew,
-                           check=False, registry=self.reg, kinds=kinds, trade_ids=False,
-                           partitions=self._partitions(a, b, recv),
-                           recv_range=None if recv is None else (recv[0], recv[1], self.fl))
-        self.rows_read += int(res.files[self.path].get("rows_read") or 0)
+        got = None if recv is None else self._read_files(a, b, kinds, recv)
+        if got is None:
+            res = load_dataset(self.path, symbols=self.symbols, start_ns=a, end_ns=b, max_clock_skew_ns=self.skew,
+                               check=False, registry=self.reg, kinds=kinds, trade_ids=False,
+                               partitions=self._partitions(a, b, recv),
+                               recv_range=None if recv is None else (recv[0], recv[1], self.fl))
+            self.rows_read += int(res.files[self.path].get("rows_read") or 0)
+            got = res.events
         if len(self.reg) > 1:
             raise NotStreamable("the selection holds more than one (venue, symbol) pair")
-        ev = fill_recv(res.events, self.fl)
+        ev = fill_recv(got, self.fl)
         tr = ev["ts_recv"]
         m = None
         for x, y in ((self.start_ns, self.end_ns), recv or (None, None)):
