@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import blocks_in
+from liqcore.backtest.row_groups import blocks_in, groups_in
 
 #: under the queue rule, how far back the book in force is first looked for (and the last print): a second
 PRE = 1_000_000_000
@@ -24,18 +24,16 @@ REFUSED_WHATEVER_THE_PRINTS = (1, 2, 3, 4, 5, 9, 10)  # R_BUSY, R_COOLDOWN, R_MI
 # R_DAILY_TRADES (liqcore._jit.simdefs; tests/backtest/test_first_passage.py checks the codes)
 
 
-def refused(cell, r) -> bool:
-    """Whether the simulator of ``cell`` (flat, nothing carried) refuses the signal of CONFIRMED record ``r`` for a
-    reason decided before any price or the book is read: :func:`~liqcore._jit.sim.step_entry` itself on copies of
-    the state (what a flat simulator's prints change, the last price and the book, is read only after these
-    reasons).  One symbol (the window plan's): another symbol's working orders are not looked at."""
+def refused(cell, g) -> bool:
+    """Whether the simulator of ``cell`` (flat, nothing carried) refuses signal ``g`` (a CONFIRMED record's, as
+    :func:`~liqcore._jit.sim.records_signals` makes it) for a reason decided before any price or the book is
+    read: :func:`~liqcore._jit.sim.step_entry` itself on copies of the state (what a flat simulator's prints
+    change, the last price and the book, is read only after these reasons).  One symbol (the window plan's):
+    another symbol's working orders are not looked at."""
     from liqcore._jit import sim
 
     if len(cell.st) != 1:
         return False
-    one = lambda x: np.asarray([x], np.int64)  # noqa: E731
-    g = sim.records_signals(one(r["confirm_recv_ns"]), one(0), one(r["symbol_id"]), one(r["dominant"]),
-                            one(r["cascade_id"]), cell.par)[0]
     st, port, counts = cell.st.copy(), cell.port.copy(), cell.counts.copy()
     code = sim.step_entry(st, port, cell.par.copy(), g["symbol_id"], g["ts_ns"], g["direction"], g["skip_code"],
                           g["entry"], g["confidence"], g["size_mult"], g["offset"], g["take_profit"], g["stop_loss"],
@@ -106,10 +104,10 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span)
         to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
     else:  # (none before the deadline, the next signal or funding: the step after it starts there)
         to = loud_end = end
-    near = (g["tr_max"] >= b) & (g["tr_min"] < end)
-    if to <= b or not np.any(near & (g["tr_min"] < to)):
+    near = groups_in(g, b, end)  # (the groups whose receive times meet [b, end))
+    ids = near[g["tr_min"][near] < to]
+    if to <= b or not len(ids):
         return b, loud_end
-    ids = np.flatnonzero(near & (g["tr_min"] < to))
     last = last_in_tail(rd, clock, ids, b, to, *span, resting=int(s["status"]) == RESTING)
     if last is None:
         return b, loud_end  # an exact tie between the last prints: read them

@@ -173,6 +173,10 @@ def _gather_groups(path, sel, marks) -> dict:
         b = b[np.argsort(b["tr_min"], kind="stable")]  # blocks found by two binary searches (:func:`blocks_in`)
         out["blocks_span"] = int((b["tr_max"] - b["tr_min"]).max(initial=0))
     out["blocks"] = b
+    # the groups in receive-time order of their first rows, with the widest group's span (:func:`groups_in`)
+    out["g_order"] = np.argsort(out["tr_min"], kind="stable")
+    out["g_tr_sorted"] = out["tr_min"][out["g_order"]]
+    out["g_span"] = int((out["tr_max"] - out["tr_min"]).max(initial=0))
     out["where"] = where
     out["files"] = _file_spans(files, len(where))
     return out
@@ -189,6 +193,17 @@ def _kept(key, make):
             _KEPT.clear()
         _KEPT[key] = make()
     return _KEPT[key]
+
+
+def groups_in(g: dict, a: int, b: int) -> np.ndarray:
+    """Indices (ascending) of the bulk groups of ``g`` (:func:`_bulk_groups`) whose receive-time ranges meet
+    [a, b): ``tr_max >= a`` and ``tr_min < b``, found by two binary searches instead of a pass over a month's
+    groups."""
+    order, tr = g["g_order"], g["g_tr_sorted"]
+    i0 = int(np.searchsorted(tr, a - g["g_span"], "left"))
+    i1 = int(np.searchsorted(tr, b, "left"))
+    got = order[i0:i1]
+    return np.sort(got[g["tr_max"][got] >= a])
 
 
 def blocks_in(g: dict, a: int, b: int):

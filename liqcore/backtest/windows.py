@@ -384,6 +384,10 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     first = min(step, 2 * lat + 1_000_000_000)
     from liqcore._jit import sim as _sim
 
+    # the records' signals, as the simulator makes them (:func:`~liqcore.backtest.passage.refused` asks it of each)
+    sigs = _sim.records_signals(t_rec, np.zeros(len(rec), np.int64), rec["symbol_id"].astype(np.int64),
+                                rec["dominant"].astype(np.int64), rec["cascade_id"].astype(np.int64), cell.par)
+
     tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`last_in_tail`)
     n_refused = 0  # signals refused whatever the prints (:func:`refused`): their windows not read
     while i < len(rec):
@@ -391,7 +395,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         b = min(int(ends[i]), int(t_rec[i]) + first)
         if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + gap) \
                 and not bool(np.any(cell.st["status"] != 0)) and not (cell.carry is not None and len(cell.carry[0])) \
-                and refused(cell, rec[i]):
+                and refused(cell, sigs[i]):
             # a flat simulator refuses this lone signal for a reason no print or quote changes (a cooldown, the
             # loss limits, ...): its window's trades and quotes would only set the last price and the book,
             # which the next window reads for itself; it is decided on the rare rows alone, as the full replay
