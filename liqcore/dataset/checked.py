@@ -234,7 +234,7 @@ class _Fixed:
         return self.n
 
     def __getitem__(self, g: int) -> dict:
-        g = int(g)
+        g = int(g) + (self.n if int(g) < 0 else 0)
         if not 0 <= g < self.n:
             raise IndexError(g)
         hit = self._got.get(g)
@@ -260,7 +260,9 @@ class _Fixed:
 class _Spans:
     """A file's row groups' spans (:func:`group_spans`) made on demand, group by group, from its metadata
     (:func:`metadata`, for the stat key its footer was read with): a read verifies the few groups it decodes,
-    and a day file has hundreds (their column chunks were most of a footer read's time)."""
+    and a day file has hundreds (their column chunks were most of a footer read's time).  A group not asked
+    before the file changed cannot be made after (ValueError: the file is not the one its footer was read of;
+    :func:`verify_groups` checks the file first)."""
 
     __slots__ = ("path", "key", "n", "_got")
 
@@ -271,7 +273,7 @@ class _Spans:
         return self.n
 
     def __getitem__(self, g: int) -> tuple:
-        g = int(g)
+        g = int(g) + (self.n if int(g) < 0 else 0)
         if not 0 <= g < self.n:
             raise IndexError(g)
         hit = self._got.get(g)
