@@ -435,11 +435,16 @@ def records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par) -> np.ndarra
     return sig
 
 
+_NO_SIGNALS = empty_signals(0)
+
+
 def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns, depth=None):
     """The guide's strategy on CONFIRMED cascade records (sorted by (decision time, event index)):
     the records become its signals and :func:`run_exec` replays them (``depth``: the depth books,
     :func:`new_depth`, for DEPTH rows).  Returns the number of trade prints processed."""
-    sig = records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par)
+    # (most calls of a window plan's steps hand out no record: one empty signal array for all of them, which
+    # run_exec only reads)
+    sig = records_signals(rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par) if len(rec_t) else _NO_SIGNALS
     if depth is not None:
         return run_exec(ev, sig, st, port, par, ledger, counts, end_ns, depth[0], depth[1])
     return run_exec(ev, sig, st, port, par, ledger, counts, end_ns)

@@ -408,6 +408,9 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
 
 
 # ---------------------------------------------------------------------------------------- one cell
+_NO_RECORDS = tuple(np.zeros(0, np.int64) for _ in range(5))  # (a replay part that hands out no record; read only)
+
+
 class _Cell:
     """One (parameter set, window) replayed chunk after chunk."""
 
@@ -484,7 +487,7 @@ class _Cell:
             give = tuple(np.ascontiguousarray(a[:due]) for a in self.carry)
             self.carry = tuple(a[due:] for a in self.carry)
         else:
-            give = tuple(np.zeros(0, np.int64) for _ in range(5))
+            give = _NO_RECORDS
         n = int(self.port[0]["n_trades"])
         need = n + len(give[0]) + 1  # at most one ledger row per record (as the whole run sizes it)
         if need > len(self.ledger):

@@ -629,9 +629,12 @@ _CHUNKED = [0]
 
 def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Window], base: Params,
                det_names: list[str], equity: float = 1.0, with_daily: bool = False, chunk: int = 250,
-               done: set | None = None) -> tuple[list[Task], list[str]]:
+               done: set | None = None, interleave: bool = False) -> tuple[list[Task], list[str]]:
     """Group cells into tasks (partition x detector configuration x up to ``chunk`` execution cells);
-    cells whose keys are in ``done`` are left out.  Returns (tasks, every cell key in order)."""
+    cells whose keys are in ``done`` are left out.  ``interleave``: a group's cells are dealt to its tasks in
+    turn (every ``n``-th cell to one of ``n`` tasks) instead of in runs, so tasks cut for the workers each hold
+    a mix of the grid (the cells of one offset cost alike, and a run of them made one worker the last to
+    finish).  Returns (tasks, every cell key in the cells' order)."""
     done = done or set()
     order: list[str] = []
     tasks: list[Task] = []
@@ -647,9 +650,15 @@ def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Win
         for _gk, (dv, execs) in groups.items():
             pending: list = []
             pkeys: list = []
-            for ev in execs:
-                ks = [cell_key({**dv, **ev}, part, w, base) for w in wins]
+            keys = [[cell_key({**dv, **ev}, part, w, base) for w in wins] for ev in execs]
+            for ks in keys:  # (the table's order: the cells')
                 order.extend(ks)
+            at = list(range(len(execs)))
+            if interleave and len(execs) > chunk:  # (every task a mix of the grid: tasks of like cost)
+                n = -(-len(execs) // chunk)
+                at = [i for k in range(n) for i in at[k::n]]
+            for i in at:
+                ev, ks = execs[i], keys[i]
                 if all(k in done for k in ks):
                     continue
                 pending.append(ev)

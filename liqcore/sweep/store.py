@@ -110,6 +110,7 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
     except ImportError:  # pragma: no cover
         raise ValueError("sweep: needs pandas (pip install 'liqcore[sweep]')") from None
     store = Store(out)
+    interleave = chunk is None and any(p.chunk_days for p in partitions)
     if chunk is None and any(p.chunk_days for p in partitions):
         # a partition read in chunks is read once per task: one task per detector configuration, split in
         # as many as it takes for every worker to get cells (each worker reads the partition once for its own)
@@ -122,7 +123,7 @@ def run_cells(cells: list[dict], partitions: list[Partition], windows: list[Wind
         splits = math.ceil(4 * max(1, getattr(runner, "workers", 1) or 1) / n_groups)
         chunk = max(10, min(250, math.ceil(per_group / splits)))
     tasks, order = plan_tasks(cells, partitions, windows, base, det_names, equity, with_daily, chunk,
-                              done=set(store.rows))
+                              done=set(store.rows), interleave=interleave)
     stats = {"cells": len(order), "cached": len(order) - sum(len(t.keys) for t in tasks), "tasks": len(tasks)}
     runner = runner or LocalRunner(1)
     from contextlib import nullcontext

@@ -189,3 +189,21 @@ def test_an_interrupted_pool_run_stops_its_workers_and_resumes(tmp_path):
     again, stats = _run(PARTS3, out=out, chunk=1, runner=SR.LocalRunner(2))
     assert stats["cached"] == 5 and stats["ran"] == 31
     assert again[METRIC_COLS].equals(full[METRIC_COLS])
+
+
+def test_interleaved_tasks_deal_the_grid_in_turn_and_keep_the_cells_order():
+    """A partition's cells cut into tasks for the workers (``interleave``): each task gets every n-th cell, so
+    each holds every offset of the grid (the cells of one offset cost alike: runs of them left one worker last
+    to finish); every cell is in exactly one task, and the table's order is the cells' own, as without it."""
+    grid = SG.validate_grid({"offset": ["0.05%", "0.1%", "0.2%", "0.3%"], "take-profit": ["0.3%", "0.5%"],
+                             "stop-loss": ["0.3%", "1%"]})
+    det, _ = SG.split_grid(grid)
+    cells = SG.expand_cells(grid)
+    plain, order0 = S.plan_tasks(cells, PARTS3[:1], [S.Window()], Params(), det, chunk=8)
+    mixed, order1 = S.plan_tasks(cells, PARTS3[:1], [S.Window()], Params(), det, chunk=8, interleave=True)
+    assert order1 == order0 and len(mixed) == len(plain) == 2
+    assert sorted(k for t in mixed for k in t.keys) == sorted(order0)
+    assert [len({c["offset"] for c in t.exec_values}) for t in plain] == [2, 2]  # runs: two offsets a task
+    assert [len({c["offset"] for c in t.exec_values}) for t in mixed] == [4, 4]  # dealt in turn: all four each
+    assert [t.exec_values for t in mixed] == [[cells[i] for i in range(0, 16, 2)],
+                                              [cells[i] for i in range(1, 16, 2)]]
