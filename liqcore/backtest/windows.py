@@ -102,19 +102,24 @@ class _Reader:
         A month's read of a few seconds then looks at one or two day files, not thirty.  The footers are the
         ones of the files as they were at the first read (their size, modification time and inode kept):
         :meth:`check_unchanged` proves at the end that every file is still that one."""
-        from liqcore.venues.common import RECV_UNKNOWN
-
         if recv is None:
             return self.partitions
         if self._files is None:
             self._files = self._file_table()
         t = self._files
+        return [self.partitions[k] for k in np.unique(t["part"][self._meets(a, b, recv)])]
+
+    def _meets(self, a: int, b: int, recv) -> np.ndarray:
+        """Per row of :attr:`_files`: whether the file's footer can hold a row of event time in [a, b) received in
+        ``recv`` (the test :func:`~liqcore.dataset.checked.groups_to_read` makes of a whole file)."""
+        from liqcore.venues.common import RECV_UNKNOWN
+
+        t = self._files
         lo, hi, fl = int(recv[0]), int(recv[1]), self.fl
-        ok = (t["ev_hi"] >= a) & (t["ev_lo"] < b) & (
+        return (t["ev_hi"] >= a) & (t["ev_lo"] < b) & (
             ((t["rv_hi"] >= lo) & (t["rv_lo"] < hi))
             | ((t["rv_lo"] <= RECV_UNKNOWN) & (t["rv_hi"] >= RECV_UNKNOWN) & (t["ev_hi"] >= lo - fl)
                & (t["ev_lo"] < hi - fl)))
-        return [self.partitions[k] for k in np.unique(t["part"][ok])]
 
     def _file_table(self):
         """One row per file of the selection's partitions: its partition's place in :attr:`partitions` and its
@@ -178,20 +183,15 @@ class _Reader:
         files in the same order, the same symbol id), or None (not such a selection, or a file not the bytes its
         mark was taken of: ``load_dataset`` then reads, and says so)."""
         from liqcore.dataset.checked import Unverified, read_checked
-        from liqcore.venues.common import RECV_UNKNOWN, Sink
+        from liqcore.venues.common import Sink
 
         if self._files is None:
             self._files = self._file_table()
         if not self._fast:
             return None
         files, marks, bulk, pair = self._fast
-        t = self._files
         lo, hi, fl = int(recv[0]), int(recv[1]), self.fl
-        ok = (t["ev_hi"] >= a) & (t["ev_lo"] < b) & (
-            ((t["rv_hi"] >= lo) & (t["rv_lo"] < hi))
-            | ((t["rv_lo"] <= RECV_UNKNOWN) & (t["rv_hi"] >= RECV_UNKNOWN) & (t["ev_hi"] >= lo - fl)
-               & (t["ev_lo"] < hi - fl)))
-        sub = sorted(files[i] for i in np.flatnonzero(ok))
+        sub = sorted(files[i] for i in np.flatnonzero(self._meets(a, b, recv)))
         try:
             ev, _ids, _n, decoded, _fut, present = read_checked(sub, a, b, kinds, (lo, hi, fl), self.skew, False,
                                                                 marks=marks, bulk=bulk)

@@ -221,48 +221,12 @@ def group_spans(md) -> tuple:
     return tuple(out)
 
 
-class _Fixed:
-    """Per row group, the columns of :data:`_FIXED` whose statistics prove every row's value (min == max and no
-    null: that value; every row null: None), a dict each, made for a group when asked (:class:`_Spans`)."""
-
-    __slots__ = ("path", "key", "n", "fix", "_got")
-
-    def __init__(self, path: str, key: tuple, n: int, fix: tuple):
-        self.path, self.key, self.n, self.fix, self._got = path, key, n, fix, {}
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, g: int) -> dict:
-        g = int(g) + (self.n if int(g) < 0 else 0)
-        if not 0 <= g < self.n:
-            raise IndexError(g)
-        hit = self._got.get(g)
-        if hit is None:
-            rg = metadata(self.path, self.key).row_group(g)
-            n = rg.num_rows
-            hit = {}
-            for j, c in self.fix:
-                st = rg.column(j).statistics
-                if st is None or not st.has_null_count:
-                    continue
-                if n and st.null_count == n and c in ASK_COLS:
-                    hit[c] = None
-                elif st.null_count == 0 and st.has_min_max and st.min == st.max and c not in ASK_COLS:
-                    hit[c] = int(st.min)
-            self._got[g] = hit
-        return hit
-
-    def __eq__(self, other) -> bool:
-        return len(self) == len(other) and all(self[i] == other[i] for i in range(len(self)))
-
-
-class _Spans:
-    """A file's row groups' spans (:func:`group_spans`) made on demand, group by group, from its metadata
-    (:func:`metadata`, for the stat key its footer was read with): a read verifies the few groups it decodes,
-    and a day file has hundreds (their column chunks were most of a footer read's time).  A group not asked
-    before the file changed cannot be made after (ValueError: the file is not the one its footer was read of;
-    :func:`verify_groups` checks the file first)."""
+class _PerGroup:
+    """A per-row-group value of a file's footer, made on demand, group by group, from its metadata
+    (:func:`metadata`, for the stat key its footer was read with): a read looks at the few groups it decodes,
+    and a day file has hundreds (walking all their column chunks was most of a footer read's time).  A group
+    not asked before the file changed cannot be made after (ValueError: the file is not the one its footer
+    was read of; :func:`verify_groups` and the read check the file first)."""
 
     __slots__ = ("path", "key", "n", "_got")
 
@@ -272,18 +236,52 @@ class _Spans:
     def __len__(self) -> int:
         return self.n
 
-    def __getitem__(self, g: int) -> tuple:
+    def __getitem__(self, g: int):
         g = int(g) + (self.n if int(g) < 0 else 0)
         if not 0 <= g < self.n:
             raise IndexError(g)
-        hit = self._got.get(g)
-        if hit is None:
-            rg = metadata(self.path, self.key).row_group(g)
-            hit = self._got[g] = _span_of([rg.column(j) for j in range(rg.num_columns)])
-        return hit
+        if g not in self._got:
+            self._got[g] = self._make(metadata(self.path, self.key).row_group(g))
+        return self._got[g]
 
     def __eq__(self, other) -> bool:
         return len(self) == len(other) and all(self[i] == other[i] for i in range(len(self)))
+
+    def _make(self, rg):
+        raise NotImplementedError
+
+
+class _Fixed(_PerGroup):
+    """Per row group, the columns of :data:`_FIXED` whose statistics prove every row's value (min == max and no
+    null: that value; every row null: None), a dict each."""
+
+    __slots__ = ("fix",)
+
+    def __init__(self, path: str, key: tuple, n: int, fix: tuple):
+        super().__init__(path, key, n)
+        self.fix = fix
+
+    def _make(self, rg) -> dict:
+        n = rg.num_rows
+        got = {}
+        for j, c in self.fix:
+            st = rg.column(j).statistics
+            if st is None or not st.has_null_count:
+                continue
+            if n and st.null_count == n and c in ASK_COLS:
+                got[c] = None
+            elif st.null_count == 0 and st.has_min_max and st.min == st.max and c not in ASK_COLS:
+                got[c] = int(st.min)
+        return got
+
+
+class _Spans(_PerGroup):
+    """Each row group's bytes in the file (:func:`group_spans`)."""
+
+    __slots__ = ()
+
+    def _make(self, rg) -> tuple:
+        return _span_of([rg.column(j) for j in range(rg.num_columns)])
 
 
 def _span_of(chunks) -> tuple:

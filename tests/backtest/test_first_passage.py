@@ -81,6 +81,16 @@ def _runs(path, p, symbols):
     return full, fast, slow
 
 
+def _same_result(fast, *others) -> None:
+    """The same trades, ledger (every field), records, summary and counts as each of ``others``."""
+    for other in others:
+        assert fast.trades() == other.trades()
+        _same_ledger(fast.ledger, other.ledger)
+        _same_records(fast.records, other.records)
+        assert _summary(fast) == _summary(other)
+        assert (fast.counts == other.counts).all()
+
+
 def _blocks(path, symbols):
     from liqcore.backtest.row_groups import _bulk_groups
     from liqcore.dataset.read import check_selection
@@ -105,17 +115,9 @@ def test_the_plan_that_asks_the_index_equals_the_full_replay(tmp_path_factory, s
     assert _blocks(path, symbols) is not None  # every file of the selection carries its index, and it is taken
     full, fast, slow = _runs(path, p, symbols)
     assert fast.read["path"] == "windows"
-    for other in (full, slow):
-        assert fast.trades() == other.trades()
-        _same_ledger(fast.ledger, other.ledger)
-        _same_records(fast.records, other.records)
-        assert _summary(fast) == _summary(other)
-        assert (fast.counts == other.counts).all()
+    _same_result(fast, full, slow)
     # the blocks only ever narrow what is decoded and replayed
     assert fast.read["rows_skipped"] >= slow.read["rows_skipped"]
-
-
-_UNREAD: list = []  # (the examples below in which windows went unread: some must)
 
 
 @pytest.mark.parametrize("shape", ["trades", "book", "late", "gaps"])
@@ -135,18 +137,12 @@ def test_signals_refused_whatever_the_prints_are_decided_without_their_windows(t
         m.update({"min-history": "20"})
     full, fast, slow = _runs(path, Params.from_mapping(m), symbols)
     assert fast.read["path"] == "windows"
-    for other in (full, slow):
-        assert fast.trades() == other.trades()
-        _same_ledger(fast.ledger, other.ledger)
-        _same_records(fast.records, other.records)
-        assert _summary(fast) == _summary(other)
-        assert (fast.counts == other.counts).all()
-    _UNREAD.append(fast.read["windows_unread"])
+    _same_result(fast, full, slow)
 
 
 def test_some_refused_signals_left_their_windows_unread(tmp_path_factory):
-    """(After the examples above, in the same worker: a cooldown of twelve hours refuses most signals, and their
-    windows are not read, with the full replay's result.)"""
+    """A cooldown of twelve hours refuses most signals: their windows are not read, with the full replay's
+    result."""
     path, symbols = _shape(tmp_path_factory, "book", 5)
     p = Params.from_mapping({"fill": "queue", "cooldown": "12h", "min-history": "20"})
     full, fast, _slow = _runs(path, p, symbols)
