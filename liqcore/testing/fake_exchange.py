@@ -205,12 +205,6 @@ class FakeExchange(LoopbackVenue):
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeExchange:
-        return await self.start()
-
-    async def __aexit__(self, *exc) -> None:
-        await self.stop()
-
     # ------------------------------------------------------------------ fault controls
     def fail_next(self, k: int = 1, status: int = 500, path: str | None = None, process: bool = False) -> None:
         """The next ``k`` matching requests get HTTP ``status``; with ``process`` the request is handled first."""

@@ -15,8 +15,8 @@ __all__ = ["LoopbackVenue", "HttpFault", "Faults", "FakeRequest"]
 
 
 class LoopbackVenue:
-    """What the fake venues share: the test key pair, the loopback REST URL and the venue clock.
-    Subclasses set ``host``, ``port``, ``api_keys`` (key -> secret) and ``time_offset_ms``."""
+    """What the fake venues share: the test key pair, the loopback REST URL, the venue clock and ``async with``.
+    Subclasses define ``start()`` and ``stop()`` and set ``host``, ``port``, ``api_keys`` (key -> secret) and ``time_offset_ms``."""
 
     host: str
     port: int
@@ -38,6 +38,13 @@ class LoopbackVenue:
     def now_ms(self) -> int:
         """The fake venue's clock (local clock + ``time_offset_ms``)."""
         return time.time_ns() // 1_000_000 + self.time_offset_ms
+
+    # ``async with``: the subclass's own ``start()`` (which returns the venue) and ``stop()``
+    async def __aenter__(self):
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
 
     # HTTP faults of a venue that keeps them in ``self.http_faults`` (the fake Binance and OKX venues; the fake
     # Bybit exchange keeps its own in ``self.faults`` and overrides these)

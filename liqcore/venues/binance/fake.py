@@ -120,12 +120,6 @@ class FakeBinance(LoopbackVenue):
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeBinance:
-        return await self.start()
-
-    async def __aexit__(self, *exc) -> None:
-        await self.stop()
-
     # ------------------------------------------------------------------ controls
     def rate_limit_next(self, k: int = 1, path: str | None = None, retry_after_s: int = 0) -> None:
         self.http_faults.extend(HttpFault("rate_limit", path, status=429, reset_after_ms=retry_after_s * 1000) for _ in range(k))

@@ -160,12 +160,6 @@ class FakeOkx(LoopbackVenue):
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeOkx:
-        return await self.start()
-
-    async def __aexit__(self, *exc) -> None:
-        await self.stop()
-
     # ------------------------------------------------------------------ controls
     def rate_limit_next(self, k: int = 1, path: str | None = None) -> None:
         """The next ``k`` requests (to ``path``) answer HTTP 429 ``{"code": "50011", "msg": "Too Many Requests"}``
