@@ -169,11 +169,7 @@ class FakeExchange(LoopbackVenue):
         app.router.add_get("/v5/public/linear", self._public_ws)
         app.router.add_get("/v5/private", self._private_ws)
         app.router.add_route("*", "/{tail:.*}", self._http)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        await self._serve(app)
         self._start_evt = asyncio.Event()
         self._req_evt = asyncio.Event()
         self.replay_done = asyncio.Event()
@@ -201,9 +197,7 @@ class FakeExchange(LoopbackVenue):
             except Exception:
                 pass
         self._conns.clear()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._unserve()
 
     # ------------------------------------------------------------------ fault controls
     def fail_next(self, k: int = 1, status: int = 500, path: str | None = None, process: bool = False) -> None:

@@ -4,7 +4,7 @@ fault (:class:`HttpFault`), the Bybit fake's fault settings (:class:`Faults`) an
 (:class:`FakeRequest`).  It sits in the venue layer, below the venue folders' fakes (``liqcore.venues.<venue>.fake``),
 which import it.
 
-May import: the standard library.
+May import: the standard library and ``aiohttp`` (inside the serving methods).
 """
 from __future__ import annotations
 
@@ -38,6 +38,21 @@ class LoopbackVenue:
     def now_ms(self) -> int:
         """The fake venue's clock (local clock + ``time_offset_ms``)."""
         return time.time_ns() // 1_000_000 + self.time_offset_ms
+
+    async def _serve(self, app) -> None:
+        """Serve the aiohttp ``app`` on ``host``:``port`` (port 0: a free one, then kept in ``port``)."""
+        from aiohttp import web
+
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def _unserve(self) -> None:
+        """Stop serving (:meth:`_serve`); nothing when not serving."""
+        if getattr(self, "_runner", None) is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     # ``async with``: the subclass's own ``start()`` (which returns the venue) and ``stop()``
     async def __aenter__(self):

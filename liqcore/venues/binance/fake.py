@@ -101,10 +101,7 @@ class FakeBinance(LoopbackVenue):
         self.market = FakeMarketStream("binance", host=self.host)
         self.market.mount(app)
         app.router.add_route("*", "/{tail:.*}", self._http)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
-        self.port = self._runner.addresses[0][1]
+        await self._serve(app)
         return self
 
     async def stop(self) -> None:
@@ -116,9 +113,7 @@ class FakeBinance(LoopbackVenue):
         self._conns.clear()
         if self.market is not None:
             await self.market.drop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._unserve()
 
     # ------------------------------------------------------------------ controls
     def rate_limit_next(self, k: int = 1, path: str | None = None, retry_after_s: int = 0) -> None:

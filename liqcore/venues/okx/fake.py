@@ -148,17 +148,12 @@ class FakeOkx(LoopbackVenue):
         for ep in ("public", "private", "business"):
             app.router.add_get(f"/ws/v5/{ep}", self._ws_handler(ep))
         app.router.add_route("*", "/{tail:.*}", self._http)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
-        self.port = self._runner.addresses[0][1]
+        await self._serve(app)
         return self
 
     async def stop(self) -> None:
         self.drop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._unserve()
 
     # ------------------------------------------------------------------ controls
     def rate_limit_next(self, k: int = 1, path: str | None = None) -> None:
