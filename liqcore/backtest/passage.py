@@ -136,7 +136,7 @@ def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: boo
         a0 = max(b, a - step)
         # the first read, the last second, takes the quotes too (the queue rule, a ``resting`` entry: the next
         # step replays quotes): the book in force at ``to``, set from them (:func:`book_before`), not read back
-        book = a == to and getattr(clock, "book", False) and resting
+        book = a == to and clock.book and resting
         ev = rd.read(lo, hi, kinds=(int(Kind.TRADE), int(Kind.QUOTE)) if book else (int(Kind.TRADE),), recv=(a0, a))
         if book:
             clock.tail = (a0, to, ev)

@@ -346,6 +346,9 @@ class _ClockRows:
         self.indexed = 0  # liquidations and gaps whose clock setter a file's clock index gave
         self.skipped = 0  # rows of the row groups the last :meth:`last_print` proved quiet
         self.book = False  # the queue rule (the QUOTE rows replayed: :func:`_quotes_quiet`)
+        #: (start, end, rows of every bulk kind) of the last second before a skip's end, read for its last print
+        #: (liqcore.backtest.passage.last_in_tail; None: no quotes read with it)
+        self.tail = None
 
     def open(self, i):
         """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
