@@ -441,26 +441,31 @@ _RECENT_GROUPS = 8
 #: same groups again, each decoded once (the bound keeps a 30-day read's peak)
 _RECENT_BYTES = 64 << 20
 _recent_bytes = [0]
+#: inside :class:`keep_decoded`: row groups decoded whole (each once for every configuration), not their parts
+_keeping = [False]
 
 
 class keep_decoded:  # noqa: N801 - used as a context manager, named as the others of its kind
     """Within it, the row groups decoded stay in memory while they fit in ``max_bytes`` (instead of
     :data:`_RECENT_BYTES`): a sweep's worker replays many configurations over the same signals' windows,
     and each row group is then decoded once for all of them, not once per configuration.  On leaving,
-    the bound is restored and what is over it let go; reads give the same rows either way."""
+    the bound is restored and what is over it let go; reads give the same rows either way.  Within it a
+    group is decoded whole, not the part of it one read needs (:func:`row_spans`): the next configuration's
+    read of another part finds it decoded."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = int(max_bytes)
 
     def __enter__(self):
         global _RECENT_BYTES
-        self._was = _RECENT_BYTES
-        _RECENT_BYTES = max(self._was, self.max_bytes)
+        self._was = _RECENT_BYTES, _keeping[0]
+        _RECENT_BYTES = max(self._was[0], self.max_bytes)
+        _keeping[0] = True
         return self
 
     def __exit__(self, *exc):
         global _RECENT_BYTES
-        _RECENT_BYTES = self._was
+        _RECENT_BYTES, _keeping[0] = self._was
         while len(_RECENT) > _RECENT_GROUPS and _recent_bytes[0] > _RECENT_BYTES:
             _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
         return False
@@ -490,48 +495,173 @@ def _open(path: str, f: Footer):
     return pf
 
 
-def _groups(path: str, f: Footer, groups: np.ndarray, cols: list):
+def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
     """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a
     :class:`~liqcore.dataset.decoded.DecodedGroup`, the ones decoded by the last reads taken from memory ->
-    ``([group], rows decoded now)``."""
+    ``([group], rows decoded now)``.  ``spans``: per group its rows ``(r0, r1)`` to decode (None: all of it;
+    :func:`row_spans`): a part of a group is decoded page by page (:mod:`liqcore.dataset.pages`), a group
+    decoded whole before is sliced."""
     key = (path, f.key, tuple(cols))
-    todo = [int(g) for g in groups if (key, int(g)) not in _RECENT]
+    want = []  # (cache key, group, r0, r1)
+    for k, g in enumerate(groups.tolist()):
+        n = int(f.rows[g])
+        r0, r1 = (0, n) if spans is None or spans[k] is None else spans[k]
+        want.append(((key, g) if (r0, r1) == (0, n) or (key, g) in _RECENT else (key, g, r0, r1), g, r0, r1))
+    todo = [w for w in want if w[0] not in _RECENT]
     by_cols: dict = {}  # the columns each group needs decoded (its fixed ones filled in): one call per set
-    for g in todo:
-        fx = f.fixed[g] if f.fixed else {}
-        by_cols.setdefault(tuple(c for c in cols if c not in fx), []).append(g)
-    for dec, gs in by_cols.items():
-        pf = _open(path, f)
-        t = pf.read_row_groups(gs, columns=list(dec), use_threads=True)
-        sch = _schema(pf) if len(dec) < len(cols) else None  # (the fixed columns' types)
-        o = 0
-        for g in gs:
-            n = int(f.rows[g])
-            part = t.slice(o, n)
-            got = {name: part.column(k).to_numpy() for k, name in enumerate(dec)}
-            dg = _RECENT[(key, g)] = DecodedGroup(_with_fixed(got, cols, f.fixed[g] if f.fixed else {}, n, sch))
+    for w in todo:
+        fx = f.fixed[w[1]] if f.fixed else {}
+        by_cols.setdefault(tuple(c for c in cols if c not in fx), []).append(w)
+    decoded = 0
+    for dec, ws in by_cols.items():
+        got = _decode_pages(path, f, ws, list(dec))
+        whole = [w for w in ws if w[0] not in got]
+        if whole:  # (the pages' layout not one the page decoder knows: pyarrow's decoder, whole groups)
+            pf = _open(path, f)
+            t = pf.read_row_groups([w[1] for w in whole], columns=list(dec), use_threads=True)
+            o = 0
+            for w in whole:
+                n = int(f.rows[w[1]])
+                part = t.slice(o + w[2], w[3] - w[2])
+                got[w[0]] = {name: part.column(k).to_numpy() for k, name in enumerate(dec)}
+                o += n
+            del t
+        for w in ws:
+            n = w[3] - w[2]
+            dg = _RECENT[w[0]] = DecodedGroup(_with_fixed(got[w[0]], cols, f.fixed[w[1]] if f.fixed else {}, n,
+                                                          _arrow_schema(path, f)))
             _recent_bytes[0] += _nbytes(dg)
-            o += n
-        del t
+            decoded += n
     parts = []
-    for g in groups.tolist():
-        _RECENT.move_to_end((key, g))
-        parts.append(_RECENT[(key, g)])
+    for w in want:
+        dg = _RECENT[w[0]]
+        _RECENT.move_to_end(w[0])
+        if len(w[0]) == 2 and (w[2], w[3]) != (0, int(f.rows[w[1]])):  # (a part of a group decoded whole before)
+            dg = DecodedGroup({name: v[w[2]:w[3]] for name, v in dg.cols.items()})
+        parts.append(dg)
     while len(_RECENT) > max(_RECENT_GROUPS, len(groups)) and _recent_bytes[0] > _RECENT_BYTES:
         _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
-    return parts, int(f.rows[todo].sum()) if todo else 0
+    return parts, decoded
 
 
-_SCHEMAS: dict = {}  # id of an open ParquetFile -> (it, its Arrow schema: built from the metadata on each ask)
+#: decode row groups page by page (:mod:`liqcore.dataset.pages`; off: pyarrow's decoder, whole groups)
+PAGES = False
 
 
-def _schema(pf):
-    hit = _SCHEMAS.get(id(pf))
-    if hit is None or hit[0] is not pf:
-        if len(_SCHEMAS) > 64:
+def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
+    """The columns ``dec`` of the rows ``(r0, r1)`` of each ``(cache key, group, r0, r1)`` of ``ws`` decoded
+    page by page -> cache key -> columns; the ones the page decoder does not know left out (the caller decodes
+    them with pyarrow)."""
+    out: dict = {}
+    if not PAGES or not dec:
+        return out
+    from liqcore.dataset import pages
+
+    md = metadata(path, f.key)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        s = os.fstat(fd)
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
+            raise ValueError(f"dataset: {path} was replaced while being read; read it again")
+        for w in ws:
+            got = pages.read_rows(fd, md, w[1], dec, w[2], w[3])
+            if got is not None:
+                out[w[0]] = got
+    finally:
+        os.close(fd)
+    return out
+
+
+def _arrow_schema(path: str, f: Footer):
+    """The Arrow schema of the file at ``path`` (the fixed columns' types), from its verified footer."""
+    hit = _SCHEMAS.get((path, f.key))
+    if hit is None:
+        if len(_SCHEMAS) > 256:
             _SCHEMAS.clear()
-        hit = _SCHEMAS[id(pf)] = (pf, pf.schema_arrow)
-    return hit[1]
+        hit = _SCHEMAS[(path, f.key)] = metadata(path, f.key).schema.to_arrow_schema()
+    return hit
+
+
+_FP_BLOCKS: OrderedDict = OrderedDict()  # (path, stat key) -> the file's first-passage blocks (None: none)
+
+
+def fp_blocks(path: str, f: Footer):
+    """The first-passage blocks of the file at ``path`` (:mod:`liqcore.dataset.fpindex`: per block of a bulk row
+    group its rows' place and its time and price ranges), from its footer ``f``'s metadata, proven to be this
+    footer's (:func:`~liqcore.dataset.fpindex.decode`); None without a usable index.  Kept per process."""
+    from liqcore.dataset import fpindex
+
+    k = (path, f.key)
+    if k in _FP_BLOCKS:
+        _FP_BLOCKS.move_to_end(k)
+        return _FP_BLOCKS[k]
+    raw = (metadata(path, f.key).metadata or {}).get(fpindex.KEY)
+    b = None if raw is None else fpindex.decode(raw, f.rows, f.ev, f.rv)
+    _FP_BLOCKS[k] = b
+    while len(_FP_BLOCKS) > 256:
+        _FP_BLOCKS.popitem(last=False)
+    return b
+
+
+def row_spans(path: str, f: Footer, groups: np.ndarray, start_ns, end_ns, recv_range) -> list | None:
+    """Per row group of ``groups`` (of the file at ``path``, footer ``f``) the rows a read of event times
+    [start_ns, end_ns) received in ``recv_range`` can match, from the file's first-passage blocks
+    (:func:`fp_blocks`): ``(r0, r1)`` from the first block that can hold such a row to the end of the last;
+    ``(0, 0)`` when none can; None for a group every block of which can (or without blocks).  A block can
+    hold one unless its event times lie outside the range, or every row of it has a receive time and those
+    lie outside the receive range (the row filter of :func:`read_checked` drops every row of it then).  None
+    for every group when the file has no index or the read no event-time bound."""
+    from liqcore.venues.common import RECV_UNKNOWN
+
+    if start_ns is None and end_ns is None:
+        return None
+    b = fp_blocks(path, f)
+    if b is None or not len(b):
+        return None
+    first = _first_rows(path, f)
+    out = []
+    gb = b["group"]
+    for g in groups.tolist():
+        i0, i1 = int(np.searchsorted(gb, g, "left")), int(np.searchsorted(gb, g, "right"))
+        if i1 <= i0:
+            out.append(None)
+            continue
+        x = b[i0:i1]
+        ok = np.ones(len(x), bool)
+        if start_ns is not None:
+            ok &= x["te_max"] >= int(start_ns)
+        if end_ns is not None:
+            ok &= x["te_min"] < int(end_ns)
+        if recv_range is not None:
+            lo, hi = int(recv_range[0]), int(recv_range[1])
+            ok &= (x["tr_min"] <= RECV_UNKNOWN) | ((x["tr_max"] >= lo) & (x["tr_min"] < hi))
+        if ok.all():
+            out.append(None)
+            continue
+        hit = np.flatnonzero(ok)
+        if not len(hit):
+            out.append((0, 0))
+            continue
+        r0 = int(x["row0"][hit[0]]) - first[g]
+        r1 = int(x["row0"][hit[-1]] + x["n"][hit[-1]]) - first[g]
+        out.append((r0, r1))
+    return out
+
+
+_FIRST: dict = {}  # (path, stat key) -> each row group's first row in the file
+
+
+def _first_rows(path: str, f: Footer) -> list:
+    k = (path, f.key)
+    hit = _FIRST.get(k)
+    if hit is None:
+        if len(_FIRST) > 1024:
+            _FIRST.clear()
+        hit = _FIRST[k] = np.concatenate([[0], np.cumsum(f.rows)[:-1]]).astype(np.int64).tolist()
+    return hit
+
+
+_SCHEMAS: dict = {}  # (path, stat key) -> the file's Arrow schema
 
 
 def _nbytes(dg: DecodedGroup) -> int:
@@ -629,7 +759,14 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         if not len(groups):
             continue
         cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
-        parts, n_new = _groups(path, f, groups, cols)
+        spans = row_spans(path, f, groups, start_ns, end_ns, recv_range) \
+            if marks is not None and not _keeping[0] else None
+        if spans is not None:  # (groups none of whose rows can match: not decoded)
+            keep = [k for k, sp in enumerate(spans) if sp != (0, 0)]
+            groups, spans = groups[keep], [spans[k] for k in keep]
+            if not len(groups):
+                continue
+        parts, n_new = _groups(path, f, groups, cols, spans)
         decoded += n_new
         kept, kept_at = [], []  # each row group's columns, the selection's rows, quotes as their two sides
         for gi, part in zip(groups.tolist(), parts):
