@@ -125,16 +125,16 @@ class Reader:
         return size, t
 
     def expect_list(self, what: str, want: int) -> int:
-        """A list header whose elements must be of wire type ``want`` (bool: 1 or 2): its size."""
+        """A list header whose elements must be of wire type ``want``: its size."""
         start = self.pos
         size, t = self.list_header()
-        if t != want and not (want == FALSE and t == TRUE):
+        if t != want:
             raise ValueError(f"{what}: list of thrift type {t} at offset {start}, expected {want}")
         return size
 
     def skip(self, t: int, depth: int, element: bool = False) -> None:
-        """Skip one value of wire type ``t`` (an element of a list, set or map when ``element``: a bool
-        then takes a byte) nested ``depth`` structs deep."""
+        """Skip one value of wire type ``t`` (1-13: the readers of headers refuse any other; an element of a
+        list, set or map when ``element``: a bool then takes a byte) nested ``depth`` structs deep."""
         if depth > MAX_DEPTH:
             raise ValueError(f"nesting deeper than {MAX_DEPTH} at offset {self.pos}")
         if t in (TRUE, FALSE):
@@ -175,8 +175,6 @@ class Reader:
                     return
                 last = fid
                 self.skip(ft, depth + 1)
-        else:
-            raise ValueError(f"unknown thrift type {t} at offset {self.pos}")
 
 
 def _schema_element(r: Reader, depth: int) -> dict:
