@@ -102,7 +102,7 @@ if sizeof(Chunk) != CHUNK_DTYPE.itemsize:
 
 # ---- the compact protocol ----
 
-cdef int _take(Cur* r, uint64_t k) except -1:
+cdef inline int _take(Cur* r, uint64_t k) except -1:
     """Step over the next ``k`` bytes (ValueError unless they are there)."""
     if k > <uint64_t>(r.n - r.pos):
         raise ValueError(f"footer truncated at offset {r.pos}")
@@ -118,12 +118,16 @@ cdef inline int _byte(Cur* r, uint8_t* out) except -1:
     return 0
 
 
-cdef int _varint(Cur* r, uint64_t* out) except -1:
+cdef inline int _varint(Cur* r, uint64_t* out) except -1:
     """An unsigned LEB128 varint of at most 10 bytes, kept to 64 bits."""
     cdef Py_ssize_t start = r.pos
     cdef uint64_t v = 0
     cdef uint8_t b
     cdef int i
+    if r.pos < r.n and r.b[r.pos] < 0x80:  # (one byte: most of a footer's varints)
+        out[0] = r.b[r.pos]
+        r.pos += 1
+        return 0
     for i in range(10):
         _byte(r, &b)
         v |= (<uint64_t>(b & 0x7F)) << (7 * i)
@@ -140,7 +144,7 @@ cdef inline int _zigzag(Cur* r, int64_t* out) except -1:
     return 0
 
 
-cdef int _i32(Cur* r, int32_t* out) except -1:
+cdef inline int _i32(Cur* r, int32_t* out) except -1:
     """A zigzag varint that must fit 32 bits (i32 and enum fields)."""
     cdef Py_ssize_t start = r.pos
     cdef int64_t v
@@ -151,7 +155,7 @@ cdef int _i32(Cur* r, int32_t* out) except -1:
     return 0
 
 
-cdef int _binary(Cur* r, Py_ssize_t* off, Py_ssize_t* length) except -1:
+cdef inline int _binary(Cur* r, Py_ssize_t* off, Py_ssize_t* length) except -1:
     """A binary value: where its bytes are (``off``, ``length``), stepped over."""
     cdef Py_ssize_t start = r.pos
     cdef uint64_t k
@@ -171,7 +175,7 @@ cdef bytes _bytes(Cur* r):
     return r.b[off:off + length]
 
 
-cdef int _field(Cur* r, int64_t last, int64_t* fid, int* t) except -1:
+cdef inline int _field(Cur* r, int64_t last, int64_t* fid, int* t) except -1:
     """The next field header of a struct whose previous field id is ``last``; ``t`` T_STOP at its end."""
     cdef Py_ssize_t start = r.pos
     cdef uint8_t h
@@ -192,7 +196,7 @@ cdef int _field(Cur* r, int64_t last, int64_t* fid, int* t) except -1:
     return 0
 
 
-cdef int _list_header(Cur* r, uint64_t* size, int* t) except -1:
+cdef inline int _list_header(Cur* r, uint64_t* size, int* t) except -1:
     """A list (or set) header; the size no more than the bytes left (each element takes a byte or more)."""
     cdef Py_ssize_t start = r.pos
     cdef uint8_t h
