@@ -24,6 +24,7 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
                                                    ("clock_witness", "clock_witness"))),
     "liqcore._libs.sections": ("pysrc.sections", (("section_events", "section_events"),
                                                  ("sort_recv", "sort_recv"))),
+    "liqcore._libs.pqfooter": ("pysrc.pqfooter", (("scan_footer", "scan_footer"),)),
     "liqcore.venues._scan": ("pysrc.scan", (("LiveScan", "LiveScan"), ("StreamKeys", "StreamKeys"))),
     "liqcore._jit.features": ("pysrc.features", (("range_max", "range_max"),
                                                  ("history_transform", "history_transform"),
