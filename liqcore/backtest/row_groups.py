@@ -106,10 +106,10 @@ def _gather_groups(path, sel, marks) -> dict:
                 return box[0]
 
             # the file's clock index, from the verified footer (None: none written; its rows are decoded)
-            files.append((len(where), _kept(("clock", f, ft.key), lambda: clock_index.decode(
-                (meta().metadata or {}).get(clock_index.KEY, b"")) if clock_index.KEY in (meta().metadata or {})
-                else None)))
-            fast = _kept(("fp", f, ft.key), lambda: _from_index(meta(), ft)) if FIRST_PASSAGE else None
+            kv = ft.kv or {}  # (the verified footer's key-value metadata)
+            files.append((len(where), _kept(("clock", f, ft.key), lambda: clock_index.decode(kv[clock_index.KEY])
+                                            if clock_index.KEY in kv else None)))
+            fast = _kept(("fp", f, ft.key), lambda: _from_index(f, ft)) if FIRST_PASSAGE else None
             if fast is not None:  # the file's first-passage index: every bulk group's ranges at once
                 grp, blocks = fast[0], fast[1].copy()
                 blocks["group"] += len(where)  # (the groups' places in ``where``)
@@ -219,17 +219,16 @@ def blocks_in(g: dict, a: int, b: int):
     return got[got["tr_max"] >= a]
 
 
-def _from_index(md, ft):
+def _from_index(path, ft):
     """A verified file's bulk row groups from its first-passage index (:mod:`liqcore.dataset.fpindex`), the
     statistics :func:`_bulk_groups` takes of each (the blocks' ranges merged per group: the groups' own, the index
     proven against the footer's time ranges), and its blocks -> ``(groups, blocks)``; None without a usable index
     (then every group's Parquet statistics are read, as before it): none written, not this footer's, a group with
     a price or size range that is not a number, a group without blocks whose kind statistics say it holds trades
     or quotes alone (a group without blocks holds neither: the writer writes no index otherwise)."""
-    from liqcore.dataset import fpindex
+    from liqcore.dataset.checked import fp_blocks
 
-    raw = (md.metadata or {}).get(fpindex.KEY)
-    b = None if raw is None else fpindex.decode(raw, ft.rows, ft.ev, ft.rv)
+    b = fp_blocks(path, ft)
     if b is None:
         return None
     ug, at = np.unique(b["group"], return_index=True)

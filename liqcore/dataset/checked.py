@@ -59,56 +59,69 @@ class Footer:
     # per row group, the columns of :data:`_FIXED` its statistics prove it needs no decode for: name -> the
     # value of every row (min == max, no null), or None when every row is null (a trade group's ask columns)
     fixed: tuple = ()  # (a :class:`_Fixed`: made group by group when asked)
+    kv: dict = None  # the footer's key-value metadata (bytes -> bytes)
 
 
 _FOOTERS: dict[str, tuple] = {}
 
 
 def footer(path: str) -> Footer:
-    """The footer of the partition file at ``path`` (cached while its size and modification time stay)."""
+    """The footer of the partition file at ``path`` (cached while its size, modification time and inode stay),
+    read by the compiled footer scan (:mod:`liqcore.dataset.footer_scan`: a day file's 2 MB footer in about a
+    millisecond, where pyarrow's parse and a walk of its statistics took 30).  ValueError when the file is not
+    Parquet or changes while it is read."""
     import orjson
 
-    s = os.stat(path)
-    key = (s.st_size, s.st_mtime_ns, s.st_ino)
+    from liqcore.dataset.footer_scan import scan
+
+    key = _stat_key(path)
+    if key is None:
+        raise FileNotFoundError(path)
     hit = _FOOTERS.get(path)
     if hit is not None and hit[0] == key:
         return hit[1]
-    md = metadata(path, key)
-    meta = (md.metadata or {}).get(b"liqcore")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        s = os.fstat(fd)
+        key = (s.st_size, s.st_mtime_ns, s.st_ino)
+        sc = scan(fd, s.st_size)
+        s = os.fstat(fd)
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != key:
+            raise ValueError(f"dataset: {path} changed while it was read; read it again")
+    finally:
+        os.close(fd)
+    kv = sc["kv"]
+    meta = kv.get(b"liqcore")
     try:
         checked = bool(meta) and orjson.loads(meta).get("checked") is True
     except (orjson.JSONDecodeError, AttributeError):
         checked = False
-    names = [md.schema.column(j).path for j in range(md.num_columns)]
-    g = md.num_row_groups
-    rows = np.zeros(g, np.int64)
-    ranges = {c: np.tile(np.array([_I64_MIN, _I64_MAX], np.int64), (g, 1)) for c in ("ts_event_ns", "ts_recv_ns", "kind")}
+    names = [c[0] for c in sc["schema"]]
+    ch = sc["chunks"]
+    rows = np.asarray(sc["rows"], np.int64)
+    g = len(rows)
+    ranges = {}
+    for c in ("ts_event_ns", "ts_recv_ns", "kind"):  # (no statistics: the widest range, never pruned)
+        r = np.tile(np.array([_I64_MIN, _I64_MAX], np.int64), (g, 1))
+        if c in names and g:
+            x = ch[:, names.index(c)]
+            has = x["has_min_max"] != 0
+            r[has, 0], r[has, 1] = x["min_int"][has], x["max_int"][has]
+        ranges[c] = r
     asks = all(c in names for c in ASK_COLS)
-    # one pass over the groups (a day file has hundreds): the time and kind ranges, the asks' null counts; the
-    # fixed columns and the spans are made for the groups a read decodes (:class:`_Fixed`, :class:`_Spans`)
-    rng = [(names.index(c), r) for c, r in ranges.items() if c in names]
-    fix = [(names.index(c), c) for c in _FIXED if c in names]
-    j_ask = names.index("ask_price") if asks else -1
-    events = 0
-    for i in range(g):
-        rg = md.row_group(i)
-        n = rows[i] = rg.num_rows
-        events += n
-        for j, r in rng:
-            st = rg.column(j).statistics
-            if st is not None and st.has_min_max:
-                r[i] = (int(st.min), int(st.max))
-        if j_ask >= 0:  # every non-null ask is a second event (null counts: from the statistics; none: every row)
-            st = rg.column(j_ask).statistics
-            events += n - (st.null_count if st is not None and st.has_null_count else 0)
+    events = int(rows.sum())
+    if asks and g:  # every non-null ask is a second event (null counts: from the statistics; none: every row)
+        nulls = ch[:, names.index("ask_price")]["null_count"]
+        events += int((rows - np.where(nulls >= 0, nulls, 0)).sum())
     if not all(c in names for c in _COLS):
         checked = False
     ev, rv = ranges["ts_event_ns"], ranges["ts_recv_ns"]
     bounds = (int(ev[:, 0].min()), int(ev[:, 1].max()), int(rv[:, 0].min()), int(rv[:, 1].max())) if g else ()
     if not bounds:
         bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
-    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=_Spans(path, key, g),
-               meta_len=int(md.serialized_size), asks=asks, events=int(events), fixed=_Fixed(path, key, g, tuple(fix)))
+    fix = tuple((names.index(c), c) for c in _FIXED if c in names)
+    f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=_Spans(ch, rows),
+               meta_len=int(sc["meta_len"]), asks=asks, events=events, fixed=_Fixed(ch, rows, fix), kv=kv)
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
@@ -222,32 +235,31 @@ def group_spans(md) -> tuple:
 
 
 class _PerGroup:
-    """A per-row-group value of a file's footer, made on demand, group by group, from its metadata
-    (:func:`metadata`, for the stat key its footer was read with): a read looks at the few groups it decodes,
-    and a day file has hundreds (walking all their column chunks was most of a footer read's time).  A group
-    not asked before the file changed cannot be made after (ValueError: the file is not the one its footer
-    was read of; :func:`verify_groups` and the read check the file first)."""
+    """A per-row-group value of a file's footer, made on demand, group by group, from the footer scan's column
+    chunks (``chunks``: groups x columns, :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`): a read looks at the few
+    groups it decodes, and a day file has hundreds."""
 
-    __slots__ = ("path", "key", "n", "_got")
+    __slots__ = ("chunks", "rows", "_got")
 
-    def __init__(self, path: str, key: tuple, n: int):
-        self.path, self.key, self.n, self._got = path, key, n, {}
+    def __init__(self, chunks: np.ndarray, rows: np.ndarray):
+        self.chunks, self.rows, self._got = chunks, rows, {}
 
     def __len__(self) -> int:
-        return self.n
+        return len(self.rows)
 
     def __getitem__(self, g: int):
-        g = int(g) + (self.n if int(g) < 0 else 0)
-        if not 0 <= g < self.n:
+        n = len(self.rows)
+        g = int(g) + (n if int(g) < 0 else 0)
+        if not 0 <= g < n:
             raise IndexError(g)
         if g not in self._got:
-            self._got[g] = self._make(metadata(self.path, self.key).row_group(g))
+            self._got[g] = self._make(g)
         return self._got[g]
 
     def __eq__(self, other) -> bool:
         return len(self) == len(other) and all(self[i] == other[i] for i in range(len(self)))
 
-    def _make(self, rg):
+    def _make(self, g: int):
         raise NotImplementedError
 
 
@@ -257,21 +269,22 @@ class _Fixed(_PerGroup):
 
     __slots__ = ("fix",)
 
-    def __init__(self, path: str, key: tuple, n: int, fix: tuple):
-        super().__init__(path, key, n)
+    def __init__(self, chunks: np.ndarray, rows: np.ndarray, fix: tuple):
+        super().__init__(chunks, rows)
         self.fix = fix
 
-    def _make(self, rg) -> dict:
-        n = rg.num_rows
+    def _make(self, g: int) -> dict:
+        n = int(self.rows[g])
         got = {}
         for j, c in self.fix:
-            st = rg.column(j).statistics
-            if st is None or not st.has_null_count:
+            x = self.chunks[g, j]
+            nulls = int(x["null_count"])
+            if nulls < 0:  # (no null count: nothing proven)
                 continue
-            if n and st.null_count == n and c in ASK_COLS:
+            if n and nulls == n and c in ASK_COLS:
                 got[c] = None
-            elif st.null_count == 0 and st.has_min_max and st.min == st.max and c not in ASK_COLS:
-                got[c] = int(st.min)
+            elif nulls == 0 and x["has_min_max"] and int(x["min_int"]) == int(x["max_int"]) and c not in ASK_COLS:
+                got[c] = int(x["min_int"])
         return got
 
 
@@ -280,8 +293,14 @@ class _Spans(_PerGroup):
 
     __slots__ = ()
 
-    def _make(self, rg) -> tuple:
-        return _span_of([rg.column(j) for j in range(rg.num_columns)])
+    def _make(self, g: int) -> tuple:
+        x = self.chunks[g]
+        if not len(x):
+            return (0, 0)
+        start = x["data_page_offset"].copy()
+        dic = x["dictionary_page_offset"]
+        start = np.where(dic > 0, np.minimum(start, dic), start)
+        return (int(start.min()), int((start + x["total_compressed_size"]).max()))
 
 
 def _span_of(chunks) -> tuple:
@@ -595,7 +614,7 @@ def fp_blocks(path: str, f: Footer):
     if k in _FP_BLOCKS:
         _FP_BLOCKS.move_to_end(k)
         return _FP_BLOCKS[k]
-    raw = (metadata(path, f.key).metadata or {}).get(fpindex.KEY)
+    raw = (f.kv or {}).get(fpindex.KEY)
     b = None if raw is None else fpindex.decode(raw, f.rows, f.ev, f.rv)
     _FP_BLOCKS[k] = b
     while len(_FP_BLOCKS) > 256:
@@ -760,7 +779,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
             continue
         cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
         spans = row_spans(path, f, groups, start_ns, end_ns, recv_range) \
-            if marks is not None and not _keeping[0] else None
+            if PAGES and marks is not None and not _keeping[0] else None
         if spans is not None:  # (groups none of whose rows can match: not decoded)
             keep = [k for k, sp in enumerate(spans) if sp != (0, 0)]
             groups, spans = groups[keep], [spans[k] for k in keep]

@@ -11,6 +11,8 @@ Why one module: writing a partition is one transaction, each step reading the st
 """
 from __future__ import annotations
 
+import functools
+
 import os
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import numpy as np
 from liqcore._atomic import replace_durably
 from liqcore.dataset.checked import ASK_COLS
 from liqcore.dataset.clock import KEY as CLOCK_KEY
-from liqcore.dataset.fpindex import KEY as FP_KEY, Builder as FirstPassage
+from liqcore.dataset.fpindex import BLOCK as FP_BLOCK, KEY as FP_KEY, Builder as FirstPassage
 from liqcore.dataset.lock import LOCK, DatasetLocked, dataset_lock, remove_stale_temporaries  # noqa: F401
 from liqcore.dataset.read import FORMAT, MANIFEST, NS_PER_DAY
 from liqcore.dataset.rows import (_FILE_COLUMNS, _ROW_DTYPE, _equal_time_runs, _merge_rows, _merge_runs,  # noqa: F401
@@ -158,8 +160,12 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     # values (a day of 3 M trades and 6 M quotes: 153 -> 117 MB), decoded as fast
     enc = {c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS} if _WRITE_FORMAT >= 3 else None
     fp = FirstPassage() if _WRITE_FORMAT >= 3 else None  # the first-passage index (its module: why)
+    # pages of one first-passage block each (format 3): a read of a few seconds decodes the pages of the blocks
+    # that can hold them, not the whole row group (liqcore.dataset.pages)
+    # (a pyarrow before 22 has no such option: its pages are then larger, read the same way)
+    pages = {"max_rows_per_page": FP_BLOCK} if _WRITE_FORMAT >= 3 and _page_rows_option() else {}
     with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
-                          column_encoding=enc) as w:
+                          column_encoding=enc, **pages) as w:
         for j, section in enumerate(parts):
             if j < 2:
                 for a in range(0, len(section), step):
@@ -192,6 +198,16 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
         fp_index = None if fp is None else fp.encode()
         if fp_index is not None:
             w.add_key_value_metadata({FP_KEY: fp_index})
+
+
+@functools.lru_cache(maxsize=1)
+def _page_rows_option() -> bool:
+    """Whether this pyarrow's ParquetWriter takes ``max_rows_per_page``."""
+    import inspect
+
+    import pyarrow.parquet as pq
+
+    return "max_rows_per_page" in inspect.signature(pq.ParquetWriter.__init__).parameters
 
 
 def _clock_index(parts: list) -> bytes | None:
