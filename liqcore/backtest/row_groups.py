@@ -226,7 +226,7 @@ def _from_index(path, ft):
     (then every group's Parquet statistics are read, as before it): none written, not this footer's, a group with
     a price or size range that is not a number, a group without blocks whose kind statistics say it holds trades
     or quotes alone (a group without blocks holds neither: the writer writes no index otherwise)."""
-    from liqcore.dataset.checked import fp_blocks
+    from liqcore.dataset.blocks import fp_blocks
 
     b = fp_blocks(path, ft)
     if b is None:

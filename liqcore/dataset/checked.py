@@ -11,7 +11,7 @@ before it checked, under the same stat key -- and splitting it would pass that k
 across modules.
 
 May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's
-``decoded`` and ``file_events``.
+``decoded``, ``file_events``, ``footer_scan``, ``blocks`` and ``pages``.
 """
 from __future__ import annotations
 
@@ -60,6 +60,10 @@ class Footer:
     # value of every row (min == max, no null), or None when every row is null (a trade group's ask columns)
     fixed: tuple = ()  # (a :class:`_Fixed`: made group by group when asked)
     kv: dict = None  # the footer's key-value metadata (bytes -> bytes)
+    # the footer scan's leaf columns ((name, physical type, repetition, converted type), thrift codes) and
+    # column chunks (groups x columns: :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`), for the page decoder
+    schema: tuple = ()
+    chunks: np.ndarray = None
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -121,7 +125,8 @@ def footer(path: str) -> Footer:
         bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
     fix = tuple((names.index(c), c) for c in _FIXED if c in names)
     f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=_Spans(ch, rows),
-               meta_len=int(sc["meta_len"]), asks=asks, events=events, fixed=_Fixed(ch, rows, fix), kv=kv)
+               meta_len=int(sc["meta_len"]), asks=asks, events=events, fixed=_Fixed(ch, rows, fix), kv=kv,
+               schema=tuple(tuple(c) for c in sc["schema"]), chunks=ch)
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)
@@ -548,7 +553,7 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
         for w in ws:
             n = w[3] - w[2]
             dg = _RECENT[w[0]] = DecodedGroup(_with_fixed(got[w[0]], cols, f.fixed[w[1]] if f.fixed else {}, n,
-                                                          _arrow_schema(path, f)))
+                                                          _column_types(path, f)))
             _recent_bytes[0] += _nbytes(dg)
             decoded += n
     parts = []
@@ -564,26 +569,32 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
 
 
 #: decode row groups page by page (:mod:`liqcore.dataset.pages`; off: pyarrow's decoder, whole groups)
-PAGES = False
+PAGES = True
+
+
+#: the numpy type each column of a partition file is read as (its Arrow type's): the page decoder decodes a
+#: column stored as that type plainly, else the group is read by pyarrow
+_DTYPES = {"ts_event_ns": np.int64, "ts_recv_ns": np.int64, "kind": np.int8, "side": np.int8, "price": np.float64,
+           "qty": np.float64, "flags": np.uint8, "trade_id": np.int64, "ask_price": np.float64, "ask_qty": np.float64}
 
 
 def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
     """The columns ``dec`` of the rows ``(r0, r1)`` of each ``(cache key, group, r0, r1)`` of ``ws`` decoded
-    page by page -> cache key -> columns; the ones the page decoder does not know left out (the caller decodes
-    them with pyarrow)."""
+    page by page (:mod:`liqcore.dataset.pages`, from the verified footer's column chunks) -> cache key ->
+    columns; the ones the page decoder does not know left out (the caller decodes them with pyarrow)."""
     out: dict = {}
-    if not PAGES or not dec:
+    if not PAGES or not dec or f.chunks is None:
         return out
     from liqcore.dataset import pages
 
-    md = metadata(path, f.key)
     fd = os.open(path, os.O_RDONLY)
     try:
         s = os.fstat(fd)
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
             raise ValueError(f"dataset: {path} was replaced while being read; read it again")
         for w in ws:
-            got = pages.read_rows(fd, md, w[1], dec, w[2], w[3])
+            chunks = pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES)
+            got = None if chunks is None else pages.read_rows(fd, chunks, dec, w[2], w[3])
             if got is not None:
                 out[w[0]] = got
     finally:
@@ -591,103 +602,32 @@ def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
     return out
 
 
-def _arrow_schema(path: str, f: Footer):
-    """The Arrow schema of the file at ``path`` (the fixed columns' types), from its verified footer."""
+def _column_types(path: str, f: Footer) -> dict:
+    """The numpy type of each column of the file at ``path`` as a decoder gives it (the fixed columns' types):
+    from the footer scan's physical and converted types (:func:`liqcore.dataset.pages.dtype_of`), else from the
+    Arrow schema of its verified footer."""
+    from liqcore.dataset.pages import dtype_of
+
     hit = _SCHEMAS.get((path, f.key))
     if hit is None:
         if len(_SCHEMAS) > 256:
             _SCHEMAS.clear()
-        hit = _SCHEMAS[(path, f.key)] = metadata(path, f.key).schema.to_arrow_schema()
+        hit = {c[0]: dtype_of(c) for c in f.schema}
+        if not f.schema or any(v is None for v in hit.values()):
+            sch = metadata(path, f.key).schema.to_arrow_schema()
+            hit = {name: np.dtype(sch.field(name).type.to_pandas_dtype()) for name in sch.names}
+        _SCHEMAS[(path, f.key)] = hit
     return hit
 
 
-_FP_BLOCKS: OrderedDict = OrderedDict()  # (path, stat key) -> the file's first-passage blocks (None: none)
-
-
-def fp_blocks(path: str, f: Footer):
-    """The first-passage blocks of the file at ``path`` (:mod:`liqcore.dataset.fpindex`: per block of a bulk row
-    group its rows' place and its time and price ranges), from its footer ``f``'s metadata, proven to be this
-    footer's (:func:`~liqcore.dataset.fpindex.decode`); None without a usable index.  Kept per process."""
-    from liqcore.dataset import fpindex
-
-    k = (path, f.key)
-    if k in _FP_BLOCKS:
-        _FP_BLOCKS.move_to_end(k)
-        return _FP_BLOCKS[k]
-    raw = (f.kv or {}).get(fpindex.KEY)
-    b = None if raw is None else fpindex.decode(raw, f.rows, f.ev, f.rv)
-    _FP_BLOCKS[k] = b
-    while len(_FP_BLOCKS) > 256:
-        _FP_BLOCKS.popitem(last=False)
-    return b
-
-
-def row_spans(path: str, f: Footer, groups: np.ndarray, start_ns, end_ns, recv_range) -> list | None:
-    """Per row group of ``groups`` (of the file at ``path``, footer ``f``) the rows a read of event times
-    [start_ns, end_ns) received in ``recv_range`` can match, from the file's first-passage blocks
-    (:func:`fp_blocks`): ``(r0, r1)`` from the first block that can hold such a row to the end of the last;
-    ``(0, 0)`` when none can; None for a group every block of which can (or without blocks).  A block can
-    hold one unless its event times lie outside the range, or every row of it has a receive time and those
-    lie outside the receive range (the row filter of :func:`read_checked` drops every row of it then).  None
-    for every group when the file has no index or the read no event-time bound."""
-    from liqcore.venues.common import RECV_UNKNOWN
-
-    if start_ns is None and end_ns is None:
-        return None
-    b = fp_blocks(path, f)
-    if b is None or not len(b):
-        return None
-    first = _first_rows(path, f)
-    out = []
-    gb = b["group"]
-    for g in groups.tolist():
-        i0, i1 = int(np.searchsorted(gb, g, "left")), int(np.searchsorted(gb, g, "right"))
-        if i1 <= i0:
-            out.append(None)
-            continue
-        x = b[i0:i1]
-        ok = np.ones(len(x), bool)
-        if start_ns is not None:
-            ok &= x["te_max"] >= int(start_ns)
-        if end_ns is not None:
-            ok &= x["te_min"] < int(end_ns)
-        if recv_range is not None:
-            lo, hi = int(recv_range[0]), int(recv_range[1])
-            ok &= (x["tr_min"] <= RECV_UNKNOWN) | ((x["tr_max"] >= lo) & (x["tr_min"] < hi))
-        if ok.all():
-            out.append(None)
-            continue
-        hit = np.flatnonzero(ok)
-        if not len(hit):
-            out.append((0, 0))
-            continue
-        r0 = int(x["row0"][hit[0]]) - first[g]
-        r1 = int(x["row0"][hit[-1]] + x["n"][hit[-1]]) - first[g]
-        out.append((r0, r1))
-    return out
-
-
-_FIRST: dict = {}  # (path, stat key) -> each row group's first row in the file
-
-
-def _first_rows(path: str, f: Footer) -> list:
-    k = (path, f.key)
-    hit = _FIRST.get(k)
-    if hit is None:
-        if len(_FIRST) > 1024:
-            _FIRST.clear()
-        hit = _FIRST[k] = np.concatenate([[0], np.cumsum(f.rows)[:-1]]).astype(np.int64).tolist()
-    return hit
-
-
-_SCHEMAS: dict = {}  # (path, stat key) -> the file's Arrow schema
+_SCHEMAS: dict = {}  # (path, stat key) -> its columns' numpy types
 
 
 def _nbytes(dg: DecodedGroup) -> int:
     return sum(int(a.nbytes) for a in dg.cols.values())
 
 
-def _with_fixed(got: dict, cols: list, fx: dict, n: int, schema) -> dict:
+def _with_fixed(got: dict, cols: list, fx: dict, n: int, types: dict) -> dict:
     """A row group's columns ``cols`` (``n`` rows): the decoded ones ``got``, the fixed ones ``fx`` (a value:
     every row's, laid out as the decoder gives it, the file's column type); the ask columns of a group
     without a quote (``fx`` None: every row null) are left out (its rows are one event each)."""
@@ -696,7 +636,7 @@ def _with_fixed(got: dict, cols: list, fx: dict, n: int, schema) -> dict:
         if c in got:
             out[c] = got[c]
         elif fx[c] is not None:
-            out[c] = np.full(n, fx[c], schema.field(c).type.to_pandas_dtype())
+            out[c] = np.full(n, fx[c], types[c])
     return out
 
 
@@ -764,6 +704,8 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     section of files written in sections (:func:`groups_to_read`)."""
     from liqcore.types import take_records
     from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
+
+    from liqcore.dataset.blocks import row_spans
 
     pieces, id_pieces = [], []
     pend = []  # the pieces whose section order is still to be applied

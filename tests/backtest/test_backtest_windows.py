@@ -77,12 +77,23 @@ def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
     decoded = []
     real = pq.ParquetFile.read_row_groups
 
-    def counting(self, groups, *a, **kw):  # every row of each row group read is decoded
+    def counting(self, groups, *a, **kw):  # every row of each row group read by pyarrow is decoded
         t = real(self, groups, *a, **kw)
         decoded.append(t.num_rows)
         return t
 
+    from liqcore.dataset import pages
+
+    real_pages = pages.read_rows
+
+    def counting_pages(fd, chunks, names, r0, r1):  # (the rows of a group decoded page by page)
+        got = real_pages(fd, chunks, names, r0, r1)
+        if got is not None:
+            decoded.append(r1 - r0)
+        return got
+
     monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counting)
+    monkeypatch.setattr(pages, "read_rows", counting_pages)
     p = Params.from_mapping({"entry-timeout": "90s", "hold-timeout": "5m"})  # windows of ~7 minutes
     res = backtest([path], p, equity=10_000.0, read="windows")  # window-local (cascade-mm declares it)
     # the rows decoded whole, and the two time columns of the groups read for the detector's clock

@@ -97,7 +97,18 @@ def test_a_sweep_decodes_each_row_group_once_for_all_its_cells(tmp_path_factory,
             seen.extend(((md.num_rows, md.serialized_size), int(g), cols) for g in groups)
         return t
 
+    real_pages = ck._decode_pages
+
+    def counting_pages(path_, f, ws, dec):  # (row groups decoded page by page)
+        got = real_pages(path_, f, ws, dec)
+        for w in ws:
+            if w[0] in got:
+                decoded.append(w[3] - w[2])
+                seen.append(((int(f.rows.sum()), f.meta_len), int(w[1]), tuple(dec)))
+        return got
+
     monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counting)
+    monkeypatch.setattr(ck, "_decode_pages", counting_pages)
     ck._RECENT.clear()
     ck._recent_bytes[0] = 0
     short = {"fill": "queue", "entry-timeout": "90s", "hold-timeout": "5m"}  # windows of ~7 minutes

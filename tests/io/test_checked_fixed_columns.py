@@ -35,9 +35,10 @@ def book(tmp_path_factory):
 
 
 def _spy(monkeypatch):
-    """Record the columns of every row-group decode of the checked read: (groups' kind range, columns)."""
+    """Record the columns of every row-group decode of the checked read, by pyarrow or page by page:
+    (groups' kind range, columns)."""
     calls = []
-    real = C._open
+    real, real_pages = C._open, C._decode_pages
 
     class Spy:
         def __init__(self, pf, path, f):
@@ -48,12 +49,22 @@ def _spy(monkeypatch):
             calls.append(({(int(self.f.kd[g, 0]), int(self.f.kd[g, 1])) for g in gs}, tuple(columns)))
             return self.pf.read_row_groups(gs, columns=columns, use_threads=use_threads)
 
+    def pages(path, f, ws, dec):
+        got = real_pages(path, f, ws, dec)
+        done = [w for w in ws if w[0] in got]
+        if done:
+            calls.append(({(int(f.kd[w[1], 0]), int(f.kd[w[1], 1])) for w in done}, tuple(dec)))
+        return got
+
     monkeypatch.setattr(C, "_open", lambda path, f: Spy(real(path, f), path, f))
+    monkeypatch.setattr(C, "_decode_pages", pages)
     return calls
 
 
-def test_quote_and_trade_groups_decode_only_the_columns_their_statistics_leave_open(book, monkeypatch):
+@pytest.mark.parametrize("by_pages", [True, False], ids=["pages", "pyarrow"])
+def test_quote_and_trade_groups_decode_only_the_columns_their_statistics_leave_open(book, monkeypatch, by_pages):
     ds, _m = book
+    monkeypatch.setattr(C, "PAGES", by_pages)
     files = sorted(ds.glob("venue=*/symbol=*/date=*/*.parquet"))
     md = pq.read_metadata(files[0])
     assert "ask_price" in md.schema.names  # format 3: a quote row is one row

@@ -1,0 +1,444 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The byte-level pieces of a Parquet column chunk, for :mod:`liqcore.dataset.pages` (a decoder of only the
+data pages a row range needs):
+
+* :func:`page_headers`: the page headers of a column chunk (Thrift compact protocol structs, each followed
+  by its page's payload), one :data:`PAGE_DTYPE` record per page.
+* :func:`delta_binary_packed`: the first values of a DELTA_BINARY_PACKED stream and where the stream ends.
+* :func:`rle_hybrid`: the first values of an RLE / bit-packed hybrid stream (levels, dictionary indices).
+
+The formats: apache/parquet-format ``src/main/thrift/parquet.thrift``, ``Encodings.md``, and Apache
+Thrift's compact protocol.  Every read is checked against the range given (the checks are explicit: the
+module compiles without Cython's own), so truncated or malformed bytes raise ValueError.  The
+specification is the reference twin ``pysrc/pqpages.py``, which the property tests hold equal, errors
+included.  (Multi-byte loads assume a little-endian host, as the rest of the kernels do.)
+"""
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy
+
+import numpy as np
+
+#: one page of a column chunk: its type (0 data v1, 1 index, 2 dictionary, 3 data v2), its payload's offset
+#: in the buffer and compressed / uncompressed sizes, its value count and encoding, the definition levels'
+#: encoding (v1; -1 otherwise), the null count (v2; -1 otherwise), the levels' byte lengths (v2; 0 otherwise)
+#: and whether the values are compressed (v2's is_compressed, default 1; 1 for the other pages)
+PAGE_DTYPE = np.dtype([("type", np.int32), ("data", np.int64), ("csize", np.int64), ("usize", np.int64),
+                       ("nvalues", np.int64), ("encoding", np.int32), ("def_encoding", np.int32),
+                       ("nnulls", np.int64), ("def_len", np.int64), ("rep_len", np.int64),
+                       ("compressed", np.int8)])
+
+cdef enum:
+    MAX_DEPTH = 64  # nesting of Thrift structs / lists / maps a skipped value may have
+    # the fields of a page's sub-header (DataPageHeader, DictionaryPageHeader, DataPageHeaderV2)
+    S_NV = 0
+    S_ENC = 1
+    S_DEFENC = 2
+    S_NNULLS = 3
+    S_DEFLEN = 4
+    S_REPLEN = 5
+    S_COMP = 6
+    NSLOTS = 7
+
+
+cdef struct Cur:
+    const uint8_t* p
+    Py_ssize_t pos
+    Py_ssize_t end
+
+
+cdef struct Sub:
+    int64_t v[NSLOTS]
+    int have[NSLOTS]
+
+
+cdef int _init(Cur* c, const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end) except -1:
+    """``c`` over ``buf[pos:end]``, after checking ``0 <= pos <= end <= len(buf)``."""
+    cdef Py_ssize_t size = buf.shape[0]
+    if not (0 <= pos <= end <= size):
+        raise ValueError(f"range [{pos}, {end}) outside a buffer of {size} bytes")
+    c.p = &buf[0] if size > 0 else NULL
+    c.pos = pos
+    c.end = end
+    return 0
+
+
+cdef inline int _skip(Cur* c, uint64_t n) except -1:
+    if n > <uint64_t>(c.end - c.pos):
+        raise ValueError("truncated")
+    c.pos += <Py_ssize_t>n
+    return 0
+
+
+cdef inline int _byte(Cur* c, uint32_t* out) except -1:
+    if c.pos >= c.end:
+        raise ValueError("truncated")
+    out[0] = c.p[c.pos]
+    c.pos += 1
+    return 0
+
+
+cdef inline int _uvarint(Cur* c, uint64_t* out) except -1:
+    """An unsigned LEB128 varint of at most 10 bytes, taken modulo 2**64."""
+    cdef uint64_t v = 0
+    cdef uint32_t b
+    cdef int k
+    for k in range(10):
+        _byte(c, &b)
+        v |= (<uint64_t>(b & 0x7F)) << (7 * k)
+        if b < 0x80:
+            out[0] = v
+            return 0
+    raise ValueError("varint longer than 10 bytes")
+
+
+cdef inline int _zigzag(Cur* c, int64_t* out) except -1:
+    cdef uint64_t u
+    _uvarint(c, &u)
+    out[0] = <int64_t>((u >> 1) ^ (<uint64_t>0 - (u & 1)))
+    return 0
+
+
+cdef int _i32(Cur* c, int64_t* out) except -1:
+    _zigzag(c, out)
+    if not (-2147483648 <= out[0] <= 2147483647):
+        raise ValueError("i32 out of range")
+    return 0
+
+
+cdef int _field(Cur* c, int64_t last, int* t, int64_t* fid) except -1:
+    """The next field header of a struct: its type (0: the struct's end) and id."""
+    cdef uint32_t h = 0
+    cdef int64_t v
+    _byte(c, &h)
+    t[0] = h & 0x0F
+    if t[0] == 0:
+        fid[0] = 0
+        return 0
+    if h >> 4:
+        fid[0] = last + (h >> 4)
+        return 0
+    _zigzag(c, &v)
+    if not (-32768 <= v <= 32767):
+        raise ValueError("field id out of range")
+    fid[0] = v
+    return 0
+
+
+cdef int _skip_value(Cur* c, int t, int depth, bint in_list) except -1:
+    """Skip a value of compact type ``t`` (a bool is one byte in a list or map, none in a struct field)."""
+    cdef uint64_t n, u, i
+    cdef uint32_t h = 0
+    if depth > MAX_DEPTH:
+        raise ValueError("too deeply nested")
+    if t == 1 or t == 2:
+        if in_list:
+            _skip(c, 1)
+    elif t == 3:
+        _skip(c, 1)
+    elif t == 4 or t == 5 or t == 6:
+        _uvarint(c, &u)
+    elif t == 7:
+        _skip(c, 8)
+    elif t == 8:
+        _uvarint(c, &n)
+        _skip(c, n)
+    elif t == 9 or t == 10:
+        _byte(c, &h)
+        n = h >> 4
+        if n == 15:
+            _uvarint(c, &n)
+        i = 0
+        while i < n:
+            _skip_value(c, h & 0x0F, depth + 1, True)
+            i += 1
+    elif t == 11:
+        _uvarint(c, &n)
+        if n:
+            _byte(c, &h)
+            i = 0
+            while i < n:
+                _skip_value(c, h >> 4, depth + 1, True)
+                _skip_value(c, h & 0x0F, depth + 1, True)
+                i += 1
+    elif t == 12:
+        _skip_struct(c, depth + 1)
+    elif t == 13:
+        _skip(c, 16)
+    else:
+        raise ValueError(f"unknown compact type {t}")
+    return 0
+
+
+cdef int _skip_struct(Cur* c, int depth) except -1:
+    cdef int t
+    cdef int64_t fid = 0
+    while True:
+        _field(c, fid, &t, &fid)
+        if t == 0:
+            return 0
+        _skip_value(c, t, depth, False)
+
+
+cdef int _slot(int kind, int64_t fid):
+    """The sub-header slot of field ``fid`` of a sub-header (PageHeader field ``kind``: 5, 7 or 8); -1: none."""
+    if kind == 5:
+        return S_NV if fid == 1 else S_ENC if fid == 2 else S_DEFENC if fid == 3 else -1
+    if kind == 7:
+        return S_NV if fid == 1 else S_ENC if fid == 2 else -1
+    if fid == 1:
+        return S_NV
+    if fid == 2:
+        return S_NNULLS
+    if fid == 4:
+        return S_ENC
+    if fid == 5:
+        return S_DEFLEN
+    if fid == 6:
+        return S_REPLEN
+    if fid == 7:
+        return S_COMP
+    return -1
+
+
+cdef int _sub_header(Cur* c, int kind, Sub* s) except -1:
+    """Sub-header ``kind`` (5, 7, 8) into ``s``: its i32 fields and is_compressed; other fields skipped."""
+    cdef int t, k, slot
+    cdef int64_t fid = 0
+    for k in range(NSLOTS):
+        s.have[k] = 0
+        s.v[k] = 0
+    while True:
+        _field(c, fid, &t, &fid)
+        if t == 0:
+            return 0
+        slot = _slot(kind, fid)
+        if slot < 0:
+            _skip_value(c, t, 1, False)
+        elif slot == S_COMP:
+            if t != 1 and t != 2:
+                raise ValueError("is_compressed is not a bool")
+            s.v[slot] = 1 if t == 1 else 0
+            s.have[slot] = 1
+        else:
+            if t != 5:
+                raise ValueError(f"a field of compact type {t} where 5 belongs")
+            _i32(c, &s.v[slot])
+            s.have[slot] = 1
+
+
+def page_headers(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end):
+    """The pages of the column chunk in ``buf[pos:end]``, in order: one :data:`PAGE_DTYPE` record each.
+
+    Each page is a PageHeader struct then ``compressed_page_size`` payload bytes; the pages must fill the
+    range exactly.  A data page (type 0), dictionary page (2) or data page v2 (3) must carry its
+    sub-header with its required fields; other page types are listed with their sizes only.  ValueError
+    on a truncated or malformed header, a negative size or count, a payload past ``end``, or v2 levels
+    longer than the payload."""
+    cdef Cur c
+    cdef Sub subs[3]
+    cdef Sub* s
+    cdef int have_sub[3]
+    cdef int t, k, which
+    cdef int64_t fid, v, ptype, usize, csize
+    cdef bint got_type, got_u, got_c
+    cdef int64_t nv, enc, defenc, nnulls, deflen, replen, comp
+    cdef Py_ssize_t data
+    _init(&c, buf, pos, end)
+    rows = []
+    while c.pos < c.end:
+        got_type = got_u = got_c = False
+        ptype = usize = csize = 0
+        have_sub[0] = have_sub[1] = have_sub[2] = 0
+        fid = 0
+        while True:
+            _field(&c, fid, &t, &fid)
+            if t == 0:
+                break
+            if 1 <= fid <= 4:
+                if t != 5:
+                    raise ValueError(f"a field of compact type {t} where 5 belongs")
+                _i32(&c, &v)
+                if fid == 1:
+                    ptype = v
+                    got_type = True
+                elif fid == 2:
+                    usize = v
+                    got_u = True
+                elif fid == 3:
+                    csize = v
+                    got_c = True
+            elif fid == 5 or fid == 7 or fid == 8:
+                if t != 12:
+                    raise ValueError(f"a field of compact type {t} where 12 belongs")
+                which = 0 if fid == 5 else 1 if fid == 7 else 2
+                _sub_header(&c, <int>fid, &subs[which])
+                have_sub[which] = 1
+            else:
+                _skip_value(&c, t, 1, False)
+        if not (got_type and got_u and got_c):
+            raise ValueError("a page header without its type or sizes")
+        if usize < 0 or csize < 0:
+            raise ValueError("a negative page size")
+        nv, enc, defenc, nnulls, deflen, replen, comp = 0, -1, -1, -1, 0, 0, 1
+        if ptype == 0 or ptype == 2 or ptype == 3:
+            which = 0 if ptype == 0 else 1 if ptype == 2 else 2
+            s = &subs[which]
+            if not have_sub[which] or not (s.have[S_NV] and s.have[S_ENC]) or (
+                    ptype == 3 and not (s.have[S_NNULLS] and s.have[S_DEFLEN] and s.have[S_REPLEN])):
+                raise ValueError(f"a page of type {ptype} without its header's required fields")
+            nv = s.v[S_NV]
+            enc = s.v[S_ENC]
+            for k in range(NSLOTS):
+                if s.have[k]:
+                    if k == S_DEFENC:
+                        defenc = s.v[k]
+                    elif k == S_NNULLS:
+                        nnulls = s.v[k]
+                    elif k == S_DEFLEN:
+                        deflen = s.v[k]
+                    elif k == S_REPLEN:
+                        replen = s.v[k]
+                    elif k == S_COMP:
+                        comp = s.v[k]
+            if nv < 0 or (ptype == 3 and nnulls < 0):
+                raise ValueError("a negative count")
+            if deflen < 0 or replen < 0 or deflen + replen > min(csize, usize):
+                raise ValueError("levels longer than the page")
+        data = c.pos
+        if csize > c.end - data:
+            raise ValueError("a page payload past the chunk's end")
+        c.pos = data + csize
+        rows.append((ptype, data, csize, usize, nv, enc, defenc, nnulls, deflen, replen, comp))
+    return np.array(rows, dtype=PAGE_DTYPE)
+
+
+cdef inline uint64_t _bits(const uint8_t* p, Py_ssize_t end, Py_ssize_t body, uint64_t bitpos,
+                           int width) noexcept nogil:
+    """``width`` (0..64) bits at bit ``bitpos`` past byte ``body``, least significant bit first (the bits
+    must lie before byte ``end``)."""
+    cdef Py_ssize_t at = body + <Py_ssize_t>(bitpos >> 3)
+    cdef int sh = bitpos & 7
+    cdef uint64_t word, v = 0
+    cdef int k
+    if width == 0:
+        return 0
+    if at + 8 <= end:
+        memcpy(&word, p + at, 8)
+        v = word >> sh
+        if sh + width > 64:
+            v |= (<uint64_t>p[at + 8]) << (64 - sh)
+    else:
+        for k in range(end - at):
+            v |= (<uint64_t>p[at + k]) << (8 * k)
+        v >>= sh
+    if width < 64:
+        v &= ((<uint64_t>1) << width) - 1
+    return v
+
+
+def delta_binary_packed(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t n):
+    """The first ``n`` values (int64) of the DELTA_BINARY_PACKED stream at ``buf[pos:end]``, and the offset
+    just past the whole stream (every value its header counts).
+
+    The stream: a header (block size -- a positive multiple of 128 --, miniblocks per block -- dividing it
+    into miniblocks of a multiple of 32 values --, the value count, the first value as a zigzag varint),
+    then blocks: the block's minimum delta (zigzag varint), one bit width (0..64) per miniblock, then the
+    miniblocks, each its value count times its bit width bits, the deltas less the minimum, least
+    significant bit first.  A value is the one before plus its delta, modulo 2**64.  The last block's
+    miniblocks past the last value have no bytes (their widths are present, and ignored).  ValueError when
+    the stream is truncated or malformed, or holds fewer than ``n`` values."""
+    cdef Cur c
+    cdef uint64_t block, per_block, total, per_mini, left, k, i, j, m, cur, md
+    cdef int64_t first, min_delta
+    cdef Py_ssize_t widths, body, got
+    cdef int w
+    _init(&c, buf, pos, end)
+    if n < 0:
+        raise ValueError("a negative count")
+    _uvarint(&c, &block)
+    _uvarint(&c, &per_block)
+    _uvarint(&c, &total)
+    _zigzag(&c, &first)
+    if block == 0 or block % 128 or per_block == 0 or block % per_block or (block // per_block) % 32:
+        raise ValueError("a malformed DELTA_BINARY_PACKED header")
+    if total < <uint64_t>n:
+        raise ValueError(f"the stream holds {total} values, fewer than {n}")
+    out = np.zeros(n, np.int64)
+    cdef int64_t[::1] o = out
+    if total == 0:
+        return out, c.pos
+    per_mini = block // per_block
+    cur = <uint64_t>first
+    if n:
+        o[0] = first
+    got = 1
+    left = total - 1
+    while left:
+        _zigzag(&c, &min_delta)
+        md = <uint64_t>min_delta
+        widths = c.pos
+        _skip(&c, per_block)
+        i = 0
+        while i < per_block and left:
+            w = c.p[widths + i]
+            i += 1
+            if w > 64:
+                raise ValueError(f"a miniblock bit width {w} > 64")
+            body = c.pos
+            if w and per_mini // 8 > <uint64_t>(c.end - c.pos):
+                raise ValueError("truncated")
+            _skip(&c, per_mini // 8 * w)
+            k = per_mini if per_mini < left else left
+            m = 0 if got >= n else k if k < <uint64_t>(n - got) else <uint64_t>(n - got)
+            for j in range(m):
+                cur = cur + md + _bits(c.p, c.end, body, j * w, w)
+                o[got] = <int64_t>cur
+                got += 1
+            left -= k
+    return out, c.pos
+
+
+def rle_hybrid(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, int bit_width, Py_ssize_t n):
+    """The first ``n`` values (uint32) of the RLE / bit-packed hybrid stream at ``buf[pos:end]`` with values
+    of ``bit_width`` bits (0..32), without a length prefix.
+
+    The stream is runs, each a varint header: odd, ``header >> 1`` groups of 8 bit-packed values (the
+    groups' bytes, least significant bit first); even, ``header >> 1`` repeats of one value held in
+    ``ceil(bit_width / 8)`` little-endian bytes.  Only the bytes of the values taken are required (a last
+    bit-packed run may be cut short after them).  ValueError when the stream ends before ``n`` values."""
+    cdef Cur c
+    cdef uint64_t h, groups, take, j
+    cdef Py_ssize_t got = 0, body, need
+    cdef int nbytes, k
+    cdef uint32_t value
+    _init(&c, buf, pos, end)
+    if not (0 <= bit_width <= 32):
+        raise ValueError(f"bit width {bit_width} outside 0..32")
+    if n < 0:
+        raise ValueError("a negative count")
+    out = np.zeros(n, np.uint32)
+    cdef uint32_t[::1] o = out
+    nbytes = (bit_width + 7) // 8
+    while got < n:
+        need = n - got
+        _uvarint(&c, &h)
+        if h & 1:
+            groups = h >> 1
+            take = <uint64_t>need if groups >= <uint64_t>((need + 7) // 8) else groups * 8
+            body = c.pos
+            _skip(&c, (take * bit_width + 7) // 8)
+            for j in range(take):
+                o[got + <Py_ssize_t>j] = <uint32_t>_bits(c.p, c.end, body, j * bit_width, bit_width)
+        else:
+            take = h >> 1
+            if take > <uint64_t>need:
+                take = need
+            body = c.pos
+            _skip(&c, nbytes)
+            value = 0
+            for k in range(nbytes):
+                value |= (<uint32_t>c.p[body + k]) << (8 * k)
+            for j in range(take):
+                o[got + <Py_ssize_t>j] = value
+        got += <Py_ssize_t>take
+    return out
