@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3
 """The byte-level pieces of a Parquet column chunk, for :mod:`liqcore.dataset.pages` (a decoder of only the
 data pages a row range needs):
 
@@ -8,10 +8,10 @@ data pages a row range needs):
 * :func:`rle_hybrid`: the first values of an RLE / bit-packed hybrid stream (levels, dictionary indices).
 
 The formats: apache/parquet-format ``src/main/thrift/parquet.thrift``, ``Encodings.md``, and Apache
-Thrift's compact protocol.  Every read is checked against the range given (the checks are explicit: the
-module compiles without Cython's own), so truncated or malformed bytes raise ValueError.  The
-specification is the reference twin ``pysrc/pqpages.py``, which the property tests hold equal, errors
-included.  (Multi-byte loads assume a little-endian host, as the rest of the kernels do.)
+Thrift's compact protocol.  Every read is checked against the range given, explicitly (the release build
+compiles without Cython's bounds checks; the debug build, ``LIQCORE_DEBUG=1``, adds them), so truncated
+or malformed bytes raise ValueError.  The specification is the reference twin ``pysrc/pqpages.py``, which
+the property tests hold equal, errors included.  (Multi-byte loads assume a little-endian host, as the rest of the kernels do.)
 """
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy

@@ -6,8 +6,8 @@ or two per column.
 
 What is decoded is what pyarrow's ``read_row_groups(...).column(c).to_numpy()`` gives, value for value and
 bit for bit: data pages v1 and v2; no compression, ZSTD, and the other codecs through pyarrow's own
-decompressors; PLAIN, DELTA_BINARY_PACKED and dictionary (RLE_DICTIONARY, PLAIN_DICTIONARY over a PLAIN
-dictionary page) values; a flat column, required or optional (its definition levels, RLE / bit-packed); a
+decompressors; PLAIN, DELTA_BINARY_PACKED, BYTE_STREAM_SPLIT and dictionary (RLE_DICTIONARY, PLAIN_DICTIONARY
+over a PLAIN dictionary page) values; a flat column, required or optional (its definition levels, RLE / bit-packed); a
 null of a floating column NaN.  Anything else -- another encoding, a nested column, a null in an integer
 column, a page that does not add up -- is not decoded here (None) and the caller reads the group with
 pyarrow.  The byte-level pieces (page headers, DELTA_BINARY_PACKED, RLE / bit-packed runs) are the compiled
@@ -28,14 +28,16 @@ __all__ = ["Chunk", "chunks_of", "decode", "dtype_of", "read_rows"]
 # Thrift codes (parquet.thrift): physical types, repetition, converted types, codecs, encodings, page types
 _INT32, _INT64, _FLOAT, _DOUBLE = 1, 2, 4, 5
 _REQUIRED, _OPTIONAL = 0, 1
-_INT_8, _UINT_8, _INT_16, _UINT_16 = 15, 11, 16, 12
+_INT_8, _UINT_8, _INT_16, _UINT_16, _INT_32, _UINT_32, _INT_64, _UINT_64 = 15, 11, 16, 12, 17, 13, 18, 14
 _UNCOMPRESSED, _ZSTD = 0, 6
 _CODEC_NAMES = {1: "snappy", 2: "gzip", 4: "brotli", 7: "lz4_raw"}
-_PLAIN, _PLAIN_DICTIONARY, _RLE, _DELTA, _RLE_DICTIONARY = 0, 2, 3, 5, 8
+_PLAIN, _PLAIN_DICTIONARY, _RLE, _DELTA, _RLE_DICTIONARY, _BYTE_STREAM_SPLIT = 0, 2, 3, 5, 8, 9
 _DATA_V1, _DICTIONARY, _DATA_V2 = 0, 2, 3
 
 #: the numpy type a column gives, by its physical type and converted type (-1: none)
 _DTYPES = {(_INT64, -1): np.dtype(np.int64), (_INT32, -1): np.dtype(np.int32),
+           (_INT64, _INT_64): np.dtype(np.int64), (_INT32, _INT_32): np.dtype(np.int32),
+           (_INT64, _UINT_64): np.dtype(np.uint64), (_INT32, _UINT_32): np.dtype(np.uint32),
            (_INT32, _INT_8): np.dtype(np.int8), (_INT32, _UINT_8): np.dtype(np.uint8),
            (_INT32, _INT_16): np.dtype(np.int16), (_INT32, _UINT_16): np.dtype(np.uint16),
            (_DOUBLE, -1): np.dtype(np.float64), (_FLOAT, -1): np.dtype(np.float32)}
@@ -98,11 +100,17 @@ def _decompress(codec: int, data, usize: int):
             import zstandard
 
             _ZSTD_D.append(zstandard.ZstdDecompressor())
-        out = _ZSTD_D[0].decompress(data, max_output_size=max(usize, 1))
+        try:
+            out = _ZSTD_D[0].decompress(data, max_output_size=max(usize, 1))
+        except Exception as e:  # (zstandard.ZstdError: not a frame, or a broken one)
+            raise ValueError(f"a page does not decompress: {e}") from None
     elif codec in _CODEC_NAMES:
         import pyarrow as pa
 
-        out = memoryview(pa.Codec(_CODEC_NAMES[codec]).decompress(data, decompressed_size=usize))
+        try:
+            out = memoryview(pa.Codec(_CODEC_NAMES[codec]).decompress(data, decompressed_size=usize)).cast("B")
+        except (pa.ArrowException, OSError) as e:
+            raise ValueError(f"a page does not decompress: {e}") from None
     else:
         return None
     if len(out) != usize:
@@ -119,6 +127,11 @@ def _values(enc: int, physical: int, buf, n: int, dictionary):
         if len(buf) < n * dt.itemsize:
             raise ValueError("a PLAIN page shorter than its values")
         return np.frombuffer(buf, dt, n)
+    if enc == _BYTE_STREAM_SPLIT:  # byte k of every value, then byte k + 1 ...
+        w = _PHYSICAL[physical].itemsize
+        if len(buf) < n * w:
+            raise ValueError("a BYTE_STREAM_SPLIT page shorter than its values")
+        return np.frombuffer(buf, np.uint8, n * w).reshape(w, n).T.copy().view(_PHYSICAL[physical]).reshape(n)
     if enc == _DELTA and physical in (_INT32, _INT64):
         v, _end = delta_binary_packed(buf, 0, len(buf), n)
         return v.astype(_PHYSICAL[physical]) if physical == _INT32 else v
@@ -145,6 +158,7 @@ def decode(buf, c: Chunk, r0: int, r1: int) -> np.ndarray | None:
     buf = memoryview(buf)
     dictionary = None
     parts, row, first = [], 0, None
+    nulls = None  # per page decoded, where an integer column has a null (pyarrow gives floats there: not ours)
     # (the records as tuples: type, payload offset, compressed and uncompressed sizes, values, encoding,
     # definition levels' encoding, nulls, definition and repetition levels' lengths, compressed)
     for t, lo, size, usize, n, enc, def_enc, _nulls, def_len, rep_len, compressed in \
@@ -187,12 +201,15 @@ def decode(buf, c: Chunk, r0: int, r1: int) -> np.ndarray | None:
         v = _values(enc, c.physical, vals, present, dictionary)
         if v is None:
             return None
-        if present < n:  # nulls: NaN in a floating column, as pyarrow gives them; an integer column is not ours
-            if c.dtype.kind != "f":
-                return None
-            full = np.full(n, np.nan, c.dtype)
+        if present < n:  # nulls: NaN in a floating column, as pyarrow gives them (in an integer column: below)
+            full = np.full(n, np.nan, c.dtype) if c.dtype.kind == "f" else np.zeros(n, v.dtype)
             full[defs != 0] = v
             v = full
+            if c.dtype.kind != "f":
+                nulls = nulls or [None] * len(parts)
+                nulls.append(defs == 0)
+        if nulls is not None and len(nulls) == len(parts):
+            nulls.append(None)
         first = row if first is None else first
         parts.append(v)
         row += n
@@ -201,6 +218,10 @@ def decode(buf, c: Chunk, r0: int, r1: int) -> np.ndarray | None:
     if row != c.rows:
         raise ValueError(f"the pages hold {row} rows, the row group {c.rows}")
     v = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if nulls is not None:
+        gaps = np.concatenate([np.zeros(len(p), bool) if m is None else m for p, m in zip(parts, nulls)])
+        if gaps[r0 - first:r1 - first].any():
+            return None
     return np.array(v[r0 - first:r1 - first], c.dtype)
 
 

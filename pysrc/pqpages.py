@@ -1,0 +1,326 @@
+"""Reference twin of ``liqcore._libs.pqpages``: the byte-level pieces of a Parquet column chunk, read
+byte by byte for reading's sake (the kernel's specification; the property tests hold the two equal,
+errors included).
+
+* :func:`page_headers`: the page headers of a column chunk (Thrift compact protocol structs, each followed
+  by its page's payload), one :data:`PAGE_DTYPE` record per page.
+* :func:`delta_binary_packed`: the first values of a DELTA_BINARY_PACKED stream and where the stream ends.
+* :func:`rle_hybrid`: the first values of an RLE / bit-packed hybrid stream (levels, dictionary indices).
+
+The formats: apache/parquet-format ``src/main/thrift/parquet.thrift`` (PageHeader, DataPageHeader,
+DictionaryPageHeader, DataPageHeaderV2), ``Encodings.md``, and Apache Thrift's compact protocol.  Every
+read is bounds-checked: bytes that are truncated or malformed raise ValueError.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: one page of a column chunk: its type (0 data v1, 1 index, 2 dictionary, 3 data v2), its payload's offset
+#: in the buffer and compressed / uncompressed sizes, its value count and encoding, the definition levels'
+#: encoding (v1; -1 otherwise), the null count (v2; -1 otherwise), the levels' byte lengths (v2; 0 otherwise)
+#: and whether the values are compressed (v2's is_compressed, default 1; 1 for the other pages)
+PAGE_DTYPE = np.dtype([("type", np.int32), ("data", np.int64), ("csize", np.int64), ("usize", np.int64),
+                       ("nvalues", np.int64), ("encoding", np.int32), ("def_encoding", np.int32),
+                       ("nnulls", np.int64), ("def_len", np.int64), ("rep_len", np.int64),
+                       ("compressed", np.int8)])
+
+_U64 = (1 << 64) - 1
+_MAX_DEPTH = 64  # nesting of Thrift structs / lists / maps a skipped value may have
+# compact protocol types
+_T_TRUE, _T_FALSE, _T_BYTE, _T_I16, _T_I32, _T_I64, _T_DOUBLE, _T_BINARY = 1, 2, 3, 4, 5, 6, 7, 8
+_T_LIST, _T_SET, _T_MAP, _T_STRUCT, _T_UUID = 9, 10, 11, 12, 13
+
+
+def _bounds(buf, pos: int, end: int) -> memoryview:
+    """``buf`` as a byte view, after checking ``0 <= pos <= end <= len(buf)``."""
+    view = memoryview(buf).cast("B")
+    pos, end = int(pos), int(end)
+    if not 0 <= pos <= end <= len(view):
+        raise ValueError(f"range [{pos}, {end}) outside a buffer of {len(view)} bytes")
+    return view
+
+
+class _Reader:
+    """A cursor over ``buf[pos:end]``: each read past ``end`` raises ValueError."""
+
+    def __init__(self, buf: memoryview, pos: int, end: int) -> None:
+        self.buf, self.pos, self.end = buf, pos, end
+
+    def byte(self) -> int:
+        if self.pos >= self.end:
+            raise ValueError("truncated")
+        self.pos += 1
+        return self.buf[self.pos - 1]
+
+    def skip(self, n: int) -> None:
+        if n < 0 or n > self.end - self.pos:
+            raise ValueError("truncated")
+        self.pos += n
+
+    def uvarint(self) -> int:
+        """An unsigned LEB128 varint of at most 10 bytes, taken modulo 2**64."""
+        v = 0
+        for k in range(10):
+            b = self.byte()
+            v |= (b & 0x7F) << (7 * k)
+            if b < 0x80:
+                return v & _U64
+        raise ValueError("varint longer than 10 bytes")
+
+    def zigzag(self) -> int:
+        """A zigzag varint: a signed 64-bit integer."""
+        u = self.uvarint()
+        return (u >> 1) ^ -(u & 1)
+
+    def i32(self) -> int:
+        v = self.zigzag()
+        if not -(1 << 31) <= v < (1 << 31):
+            raise ValueError("i32 out of range")
+        return v
+
+    def field(self, last: int) -> tuple[int, int]:
+        """The next field header of a struct: (type, id); type 0 is the struct's end."""
+        h = self.byte()
+        t = h & 0x0F
+        if t == 0:
+            return 0, 0
+        d = h >> 4
+        if d:
+            return t, last + d
+        fid = self.zigzag()
+        if not -(1 << 15) <= fid < (1 << 15):
+            raise ValueError("field id out of range")
+        return t, fid
+
+    def skip_value(self, t: int, depth: int, in_list: bool = False) -> None:
+        """Skip a value of compact type ``t`` (a bool is one byte in a list or map, none in a struct field)."""
+        if depth > _MAX_DEPTH:
+            raise ValueError("too deeply nested")
+        if t in (_T_TRUE, _T_FALSE):
+            if in_list:
+                self.skip(1)
+        elif t == _T_BYTE:
+            self.skip(1)
+        elif t in (_T_I16, _T_I32, _T_I64):
+            self.uvarint()
+        elif t == _T_DOUBLE:
+            self.skip(8)
+        elif t == _T_BINARY:
+            n = self.uvarint()
+            if n > self.end - self.pos:
+                raise ValueError("truncated")
+            self.pos += n
+        elif t in (_T_LIST, _T_SET):
+            h = self.byte()
+            n = h >> 4
+            if n == 15:
+                n = self.uvarint()
+            for _ in range(n):
+                self.skip_value(h & 0x0F, depth + 1, True)
+        elif t == _T_MAP:
+            n = self.uvarint()
+            if n:
+                kv = self.byte()
+                for _ in range(n):
+                    self.skip_value(kv >> 4, depth + 1, True)
+                    self.skip_value(kv & 0x0F, depth + 1, True)
+        elif t == _T_STRUCT:
+            self.skip_struct(depth + 1)
+        elif t == _T_UUID:
+            self.skip(16)
+        else:
+            raise ValueError(f"unknown compact type {t}")
+
+    def skip_struct(self, depth: int) -> None:
+        last = 0
+        while True:
+            t, last = self.field(last)
+            if t == 0:
+                return
+            self.skip_value(t, depth)
+
+
+def _expect(t: int, want: int) -> None:
+    if t != want:
+        raise ValueError(f"a field of compact type {t} where {want} belongs")
+
+
+def _sub_header(r: _Reader, ids: dict[int, str]) -> dict[str, int]:
+    """One of DataPageHeader / DictionaryPageHeader / DataPageHeaderV2: its i32 fields named in ``ids``,
+    ``is_compressed`` (id 7 of v2) as a bool; every other field skipped."""
+    got: dict[str, int] = {}
+    last = 0
+    while True:
+        t, last = r.field(last)
+        if t == 0:
+            return got
+        name = ids.get(last)
+        if name is None:
+            r.skip_value(t, 1)
+        elif name == "compressed":
+            if t not in (_T_TRUE, _T_FALSE):
+                raise ValueError("is_compressed is not a bool")
+            got[name] = 1 if t == _T_TRUE else 0
+        else:
+            _expect(t, _T_I32)
+            got[name] = r.i32()
+
+
+_V1 = {1: "nvalues", 2: "encoding", 3: "def_encoding"}
+_DICT = {1: "nvalues", 2: "encoding"}
+_V2 = {1: "nvalues", 2: "nnulls", 4: "encoding", 5: "def_len", 6: "rep_len", 7: "compressed"}
+_REQUIRED = {0: ("nvalues", "encoding"), 2: ("nvalues", "encoding"),
+             3: ("nvalues", "nnulls", "encoding", "def_len", "rep_len")}
+
+
+def page_headers(buf, pos: int, end: int) -> np.ndarray:
+    """The pages of the column chunk in ``buf[pos:end]``, in order: one :data:`PAGE_DTYPE` record each.
+
+    Each page is a PageHeader struct then ``compressed_page_size`` payload bytes; the pages must fill the
+    range exactly.  A data page (type 0), dictionary page (2) or data page v2 (3) must carry its
+    sub-header with its required fields; other page types are listed with their sizes only.  ValueError
+    on a truncated or malformed header, a negative size or count, a payload past ``end``, or v2 levels
+    longer than the payload."""
+    view = _bounds(buf, pos, end)
+    pos, end = int(pos), int(end)
+    r = _Reader(view, pos, end)
+    rows = []
+    while r.pos < end:
+        ptype = usize = csize = None
+        subs: dict[int, dict[str, int]] = {}
+        last = 0
+        while True:
+            t, last = r.field(last)
+            if t == 0:
+                break
+            if last in (1, 2, 3, 4):
+                _expect(t, _T_I32)
+                v = r.i32()
+                if last == 1:
+                    ptype = v
+                elif last == 2:
+                    usize = v
+                elif last == 3:
+                    csize = v
+            elif last in (5, 7, 8):
+                _expect(t, _T_STRUCT)
+                subs[last] = _sub_header(r, {5: _V1, 7: _DICT, 8: _V2}[last])
+            else:
+                r.skip_value(t, 1)
+        if ptype is None or usize is None or csize is None:
+            raise ValueError("a page header without its type or sizes")
+        if usize < 0 or csize < 0:
+            raise ValueError("a negative page size")
+        rec = {"nvalues": 0, "encoding": -1, "def_encoding": -1, "nnulls": -1, "def_len": 0, "rep_len": 0,
+               "compressed": 1}
+        if ptype in _REQUIRED:
+            sub = subs.get({0: 5, 2: 7, 3: 8}[ptype])
+            if sub is None or any(k not in sub for k in _REQUIRED[ptype]):
+                raise ValueError(f"a page of type {ptype} without its header's required fields")
+            rec.update(sub)
+            if rec["nvalues"] < 0 or (ptype == 3 and rec["nnulls"] < 0):
+                raise ValueError("a negative count")
+            if rec["def_len"] < 0 or rec["rep_len"] < 0 or rec["def_len"] + rec["rep_len"] > min(csize, usize):
+                raise ValueError("levels longer than the page")
+        data = r.pos
+        if csize > end - data:
+            raise ValueError("a page payload past the chunk's end")
+        r.pos = data + csize
+        rows.append((ptype, data, csize, usize, rec["nvalues"], rec["encoding"], rec["def_encoding"],
+                     rec["nnulls"], rec["def_len"], rec["rep_len"], rec["compressed"]))
+    return np.array(rows, dtype=PAGE_DTYPE)
+
+
+def _bits(view: memoryview, bitpos: int, width: int) -> int:
+    """``width`` bits at bit ``bitpos`` of ``view``, least significant bit first."""
+    v = 0
+    for k in range(width):
+        p = bitpos + k
+        v |= ((view[p >> 3] >> (p & 7)) & 1) << k
+    return v
+
+
+def delta_binary_packed(buf, pos: int, end: int, n: int) -> tuple[np.ndarray, int]:
+    """The first ``n`` values (int64) of the DELTA_BINARY_PACKED stream at ``buf[pos:end]``, and the offset
+    just past the whole stream (every value its header counts).
+
+    The stream: a header (block size -- a positive multiple of 128 --, miniblocks per block -- dividing it
+    into miniblocks of a multiple of 32 values --, the value count, the first value as a zigzag varint),
+    then blocks: the block's minimum delta (zigzag varint), one bit width (0..64) per miniblock, then the
+    miniblocks, each its value count times its bit width bits, the deltas less the minimum, least
+    significant bit first.  A value is the one before plus its delta, modulo 2**64.  The last block's
+    miniblocks past the last value have no bytes (their widths are present, and ignored).  ValueError when
+    the stream is truncated or malformed, or holds fewer than ``n`` values."""
+    view = _bounds(buf, pos, end)
+    pos, end, n = int(pos), int(end), int(n)
+    if n < 0:
+        raise ValueError("a negative count")
+    r = _Reader(view, pos, end)
+    block, per_block, total = r.uvarint(), r.uvarint(), r.uvarint()
+    first = r.zigzag()
+    if block == 0 or block % 128 or per_block == 0 or block % per_block or (block // per_block) % 32:
+        raise ValueError("a malformed DELTA_BINARY_PACKED header")
+    if total < n:
+        raise ValueError(f"the stream holds {total} values, fewer than {n}")
+    out = np.zeros(n, np.int64)
+    if total == 0:
+        return out, r.pos
+    per_mini = block // per_block
+    cur = first & _U64
+    if n:
+        out[0] = first
+    got, left = 1, total - 1
+    while left:
+        min_delta = r.zigzag() & _U64
+        widths = view[r.pos:r.pos + per_block]
+        r.skip(per_block)
+        for w in widths:
+            if not left:
+                break
+            if w > 64:
+                raise ValueError(f"a miniblock bit width {w} > 64")
+            body = r.pos
+            r.skip(per_mini * w // 8)
+            k = min(per_mini, left)
+            for j in range(min(k, n - got)):
+                cur = (cur + min_delta + _bits(view, body * 8 + j * w, w)) & _U64
+                out[got] = cur - (1 << 64) if cur >> 63 else cur
+                got += 1
+            left -= k
+    return out, r.pos
+
+
+def rle_hybrid(buf, pos: int, end: int, bit_width: int, n: int) -> np.ndarray:
+    """The first ``n`` values (uint32) of the RLE / bit-packed hybrid stream at ``buf[pos:end]`` with values
+    of ``bit_width`` bits (0..32), without a length prefix.
+
+    The stream is runs, each a varint header: odd, ``header >> 1`` groups of 8 bit-packed values (the
+    groups' bytes, least significant bit first); even, ``header >> 1`` repeats of one value held in
+    ``ceil(bit_width / 8)`` little-endian bytes.  Only the bytes of the values taken are required (a last
+    bit-packed run may be cut short after them).  ValueError when the stream ends before ``n`` values."""
+    view = _bounds(buf, pos, end)
+    pos, end, bit_width, n = int(pos), int(end), int(bit_width), int(n)
+    if not 0 <= bit_width <= 32:
+        raise ValueError(f"bit width {bit_width} outside 0..32")
+    if n < 0:
+        raise ValueError("a negative count")
+    r = _Reader(view, pos, end)
+    out = np.zeros(n, np.uint32)
+    got = 0
+    while got < n:
+        h = r.uvarint()
+        if h & 1:
+            groups = h >> 1
+            take = n - got if groups >= (n - got + 7) // 8 else groups * 8
+            body = r.pos
+            r.skip((take * bit_width + 7) // 8)
+            for j in range(take):
+                out[got + j] = _bits(view, body * 8 + j * bit_width, bit_width)
+        else:
+            take = min(h >> 1, n - got)
+            nbytes = (bit_width + 7) // 8
+            body = r.pos
+            r.skip(nbytes)
+            out[got:got + take] = int.from_bytes(view[body:body + nbytes], "little")
+        got += take
+    return out

@@ -1,0 +1,312 @@
+"""The Parquet page kernel (liqcore._libs.pqpages) vs its twin (pysrc.pqpages), and the page reader
+(liqcore.dataset.pages) vs pyarrow.
+
+Kernel vs twin, on the bytes pyarrow writes (page headers of every chunk, the DELTA_BINARY_PACKED values
+of a page, definition levels and dictionary indices) and on those bytes cut short or with bytes changed:
+the same results, or ValueError from both.  Reader vs pyarrow, bit for bit and dtype for dtype: random
+tables (timestamps random and sorted, few-valued int8 / uint8 dictionary columns, floats with NaN and
+nulls, DELTA_BINARY_PACKED and BYTE_STREAM_SPLIT columns) written with random codecs, page versions,
+page and group sizes and statistics, read at random row ranges of random groups; a page outside the
+range corrupted (pyarrow's read of the group fails, the reader's is still right: it did not decode
+it); None where the reader does not go (a null in an integer column, a boolean column); and the
+layout liqcore's dataset writer gives its files (with one page per chunk and with 1024-row pages)."""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liqcore._libs import pqpages as kernel
+from liqcore._libs.pqfooter import scan_footer
+from liqcore.dataset import pages
+from pysrc import pqpages as twin
+
+pytestmark = pytest.mark.property
+
+_TS = 1_700_000_000_000_000_000
+
+
+def _same(name: str, *args):
+    """Kernel and twin function ``name`` on ``args``: both raise ValueError, or both give equal results
+    (arrays: dtype and bytes); the result, or None after a ValueError."""
+    try:
+        want = getattr(twin, name)(*args)
+    except ValueError:
+        with pytest.raises(ValueError):
+            getattr(kernel, name)(*args)
+        return None
+    got = getattr(kernel, name)(*args)
+    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        if isinstance(w, np.ndarray):
+            assert g.dtype == w.dtype and g.tobytes() == w.tobytes()
+        else:
+            assert g == w
+    return got
+
+
+def _table(seed: int, n: int) -> pa.Table:
+    """A table of ``n`` rows of every column kind the reader is for (and random ones)."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(100.0, 10.0, n).round(2)
+    f[rng.random(n) < 0.05] = np.nan
+    return pa.table({
+        "ts": np.sort(_TS + rng.integers(0, 10**12, n)),
+        "recv": _TS + rng.integers(0, 10**12, n),
+        "delta": np.cumsum(rng.integers(-5, 1000, n)) + _TS,
+        "wide": rng.integers(-2**63, 2**63 - 1, n, dtype=np.int64),
+        "kind": pa.array(rng.integers(0, 4, n).astype(np.int8)),
+        "flags": pa.array(rng.choice(np.array([0, 1, 255], np.uint8), n)),
+        "i32": pa.array(rng.integers(-2**31, 2**31 - 1, n, dtype=np.int64).astype(np.int32)),
+        "price": pa.array(f, mask=rng.random(n) < 0.05),
+        "f4": rng.normal(size=n).astype(np.float32),
+    })
+
+
+@st.composite
+def _written(draw):
+    """(table, parquet bytes, write options) of a random table written with random options."""
+    n = draw(st.integers(1, 2000))
+    t = _table(draw(st.integers(0, 2**32 - 1)), n)
+    enc = {"delta": "DELTA_BINARY_PACKED", "wide": "DELTA_BINARY_PACKED"}
+    if draw(st.booleans()):
+        enc["i32"] = "DELTA_BINARY_PACKED"
+    if draw(st.booleans()):
+        enc.update(price="BYTE_STREAM_SPLIT", f4="BYTE_STREAM_SPLIT")
+    opts = dict(
+        compression=draw(st.sampled_from(["zstd", "none", "snappy"])),
+        data_page_version=draw(st.sampled_from(["1.0", "2.0"])),
+        max_rows_per_page=draw(st.one_of(st.none(), st.integers(1, 2000))),
+        row_group_size=draw(st.integers(1, 3000)),
+        write_statistics=draw(st.booleans()),
+        use_dictionary=["kind", "flags"] + [c for c in ("ts", "i32") if c not in enc and draw(st.booleans())],
+        column_encoding=enc,
+    )
+    buf = io.BytesIO()
+    pq.write_table(t, buf, **opts)
+    return t, buf.getvalue(), opts
+
+
+def _chunks_of(raw: bytes, g: int, names: list) -> list | None:
+    """pages.chunks_of of group ``g`` of the Parquet file ``raw``, from its footer scan, each column read as its
+    Arrow type's numpy type (as the checked read asks for its columns)."""
+    n = int.from_bytes(raw[-8:-4], "little")
+    sc = scan_footer(raw[len(raw) - 8 - n:len(raw) - 8])
+    arrow = pq.ParquetFile(io.BytesIO(raw)).schema_arrow
+    want = {}
+    for name in names:
+        try:
+            want[name] = np.dtype(arrow.field(name).type.to_pandas_dtype())
+        except (KeyError, NotImplementedError, TypeError):
+            return None
+    return pages.chunks_of(tuple(tuple(c) for c in sc["schema"]), sc["chunks"], sc["rows"], g, names, want)
+
+
+def _read_rows(fd: int, raw: bytes, g: int, names: list, lo: int, hi: int):
+    chunks = _chunks_of(raw, g, names)
+    return None if chunks is None else pages.read_rows(fd, chunks, names, lo, hi)
+
+
+def _chunk_ranges(raw: bytes):
+    md = pq.ParquetFile(io.BytesIO(raw)).metadata
+    for g in range(md.num_row_groups):
+        yield from _chunks_of(raw, g, md.schema.names) or ()
+
+
+def test_page_dtype_is_the_twins():
+    assert kernel.PAGE_DTYPE == twin.PAGE_DTYPE
+
+
+@settings(max_examples=15, deadline=None)
+@given(_written(), st.data())
+def test_page_headers_as_the_twin(w, data):
+    _, raw, _ = w
+    chunks = list(_chunk_ranges(raw))
+    assert len(chunks) >= 9
+    for c in chunks[:18]:
+        heads = _same("page_headers", raw, c.start, c.end)
+        assert heads is not None and len(heads) and heads["nvalues"][heads["type"] != 2].sum() == c.rows
+    c = data.draw(st.sampled_from(chunks))
+    cut = data.draw(st.integers(c.start, c.end))
+    _same("page_headers", raw, c.start, cut)
+    spoilt = bytearray(raw[c.start:c.end])
+    for _ in range(data.draw(st.integers(1, 4))):
+        spoilt[data.draw(st.integers(0, len(spoilt) - 1))] = data.draw(st.integers(0, 255))
+    _same("page_headers", bytes(spoilt), 0, len(spoilt))
+    _same("page_headers", raw, c.start, c.end + 1)  # past the chunk: the next page header, or out of range
+
+
+def _pages_of(raw: bytes, c: pages.Chunk):
+    """(page record, its payload uncompressed: levels then values) of each data page of chunk ``c``."""
+    for p in kernel.page_headers(raw, c.start, c.end):
+        p = p.tolist()
+        ptype, at, csize, usize = p[:4]
+        body = memoryview(raw)[at:at + csize]
+        if ptype == 0:
+            yield p, bytes(pages._decompress(c.codec, body, usize))
+        elif ptype == 3:
+            d = p[8]
+            rest = pages._decompress(c.codec, body[d:], usize - d) if p[10] else body[d:]
+            yield p, bytes(body[:d]) + bytes(rest)
+
+
+@settings(max_examples=15, deadline=None)
+@given(_written(), st.data())
+def test_streams_as_the_twin(w, data):
+    t, raw, opts = w
+    md = pq.ParquetFile(io.BytesIO(raw)).metadata
+    g = data.draw(st.integers(0, md.num_row_groups - 1))
+    names = ["delta", "wide", "price", "kind"]
+    first = sum(md.row_group(i).num_rows for i in range(g))
+    for name, c in zip(names, _chunks_of(raw, g, names)):
+        row = first
+        for p, page in _pages_of(raw, c):
+            nvalues, enc, v2, d = p[4], p[5], p[0] == 3, p[8]
+            lev = (0, d) if v2 else (4, 4 + int.from_bytes(page[:4], "little"))
+            defs = _same("rle_hybrid", page, lev[0], lev[1], 1, nvalues)
+            assert np.array_equal(defs.astype(bool), t[name].is_valid().to_numpy()[row:row + nvalues])
+            _same("rle_hybrid", page, lev[0], lev[1], 1, nvalues + data.draw(st.integers(0, 100)))
+            at, k = lev[1], int(defs.sum())
+            if enc == 5:
+                n = data.draw(st.integers(0, k))
+                vals, end = _same("delta_binary_packed", page, at, len(page), n)
+                assert end == len(page)
+                assert np.array_equal(vals, t[name].to_numpy()[row:row + n])
+                _same("delta_binary_packed", page, at, data.draw(st.integers(at, len(page))), n)
+                _same("delta_binary_packed", page, at, len(page), k + 1)
+            elif enc in (2, 8) and at < len(page):
+                _same("rle_hybrid", page, at + 1, len(page), page[at], k)
+                _same("rle_hybrid", page, at + 1, data.draw(st.integers(at + 1, len(page))), page[at], k)
+            row += nvalues
+    blob = data.draw(st.binary(max_size=64))
+    _same("delta_binary_packed", blob, 0, len(blob), data.draw(st.integers(0, 300)))
+    _same("rle_hybrid", blob, 0, len(blob), data.draw(st.integers(0, 33)), data.draw(st.integers(0, 300)))
+    _same("page_headers", blob, 0, len(blob))
+    _same("rle_hybrid", blob, 0, len(blob) + 1, 1, 1)
+
+
+def _check(raw: bytes, g: int, names: list[str], lo: int, hi: int, path) -> None:
+    """read_rows of rows [lo, hi) of group g equals pyarrow's, bit for bit."""
+    path.write_bytes(raw)
+    pf = pq.ParquetFile(path)
+    ref = pf.read_row_groups([g], columns=names).slice(lo, hi - lo)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = _read_rows(fd, raw, g, names, lo, hi)
+    finally:
+        os.close(fd)
+    assert got is not None
+    for name in names:
+        want = ref.column(name).to_numpy()
+        assert got[name].dtype == want.dtype and got[name].tobytes() == want.tobytes(), name
+
+
+@settings(max_examples=30, deadline=None)
+@given(_written(), st.data())
+def test_read_rows_as_pyarrow(tmp_path_factory, w, data):
+    t, raw, opts = w
+    md = pq.ParquetFile(io.BytesIO(raw)).metadata
+    g = data.draw(st.integers(0, md.num_row_groups - 1))
+    rows = md.row_group(g).num_rows
+    lo = data.draw(st.integers(0, rows))
+    hi = data.draw(st.integers(lo, rows))
+    names = data.draw(st.lists(st.sampled_from(t.column_names), min_size=1, unique=True))
+    _check(raw, g, names, lo, hi, tmp_path_factory.mktemp("pq") / "t.parquet")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["1.0", "2.0"]), st.integers(0, 9), st.integers(1, 99))
+def test_only_the_pages_of_the_rows_are_decoded(seed, version, page, width):
+    t = _table(seed, 1000)
+    buf = io.BytesIO()
+    pq.write_table(t, buf, compression="zstd", data_page_version=version, max_rows_per_page=100,
+                   column_encoding={"delta": "DELTA_BINARY_PACKED"}, use_dictionary=["kind"])
+    raw = bytearray(buf.getvalue())
+    md = pq.ParquetFile(io.BytesIO(bytes(raw))).metadata
+    names = ["delta", "kind", "price"]
+    chunks = _chunks_of(bytes(raw), 0, names)
+    for c in chunks:  # page `page` of every column: its compressed payload zeroed
+        p = [h for h in kernel.page_headers(bytes(raw), c.start, c.end) if h["type"] != 2][page]
+        raw[int(p["data"]) + int(p["def_len"]):int(p["data"]) + int(p["csize"])] = bytes(
+            int(p["csize"]) - int(p["def_len"]))
+    with pytest.raises(Exception):
+        pq.ParquetFile(io.BytesIO(bytes(raw))).read_row_groups([0], columns=names)
+    lo = 0 if page else 100  # rows of the pages before the spoilt one, or after it
+    hi = page * 100 if page else min(1000, 100 + width * 10)
+    view = memoryview(bytes(raw))
+    for name, c in zip(names, chunks):
+        got = pages.decode(view[c.start:c.end], c, lo, hi)
+        assert got.tobytes() == t[name].to_numpy()[lo:hi].tobytes()
+        with pytest.raises(ValueError):
+            pages.decode(view[c.start:c.end], c, page * 100, page * 100 + 1)
+
+
+def test_what_it_does_not_read_is_none(tmp_path):
+    n = 3000
+    t = pa.table({"i": pa.array(np.arange(n), mask=np.arange(n) % 7 == 3), "b": np.arange(n) % 2 == 0,
+                  "x": np.arange(n, dtype=np.float64)})
+    path = tmp_path / "t.parquet"
+    pq.write_table(t, path, max_rows_per_page=500)
+    raw = path.read_bytes()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_rows(fd, raw, 0, ["i"], 0, 10) is None  # a null in an integer column
+        assert _read_rows(fd, raw, 0, ["i"], 0, 3)["i"].tobytes() == np.arange(3).tobytes()
+        assert _chunks_of(raw, 0, ["b"]) is None  # boolean
+        assert _chunks_of(raw, 0, ["nope"]) is None
+        with pytest.raises(ValueError):
+            _read_rows(fd, raw, 0, ["x"], 0, n + 1)
+    finally:
+        os.close(fd)
+    pq.write_table(t, path, compression="lz4")
+    raw = path.read_bytes()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        # (pyarrow's "lz4" is the footer's LZ4_RAW, code 7: decoded through pyarrow's own decompressor)
+        assert _read_rows(fd, raw, 0, ["x"], 0, 10)["x"].tobytes() == np.arange(10, dtype=np.float64).tobytes()
+    finally:
+        os.close(fd)
+
+
+def _dataset_like(n: int, seed: int) -> pa.Table:
+    """Columns of a liqcore partition file, with their types (a time-sorted block of trades and quotes)."""
+    rng = np.random.default_rng(seed)
+    ts = np.sort(_TS + rng.integers(0, 86_400 * 10**9, n))
+    price = 60_000 + np.cumsum(rng.integers(-3, 4, n)) * 0.1
+    ask = price + 0.1
+    ask[rng.random(n) < 0.4] = np.nan
+    return pa.table({
+        "ts_event_ns": ts, "ts_recv_ns": ts + rng.integers(10**5, 10**8, n),
+        "kind": pa.array(rng.choice(np.array([1, 2], np.int8), n)),
+        "side": pa.array(rng.choice(np.array([1, 2, 3, 4], np.int8), n)),
+        "price": price.round(1), "qty": rng.exponential(0.1, n).round(4),
+        "flags": pa.array(rng.choice(np.array([0, 1], np.uint8), n)),
+        "trade_id": np.where(rng.random(n) < 0.5, np.arange(n) + 10**9, 0),
+        "ask_price": ask, "ask_qty": np.where(np.isnan(ask), np.nan, 1.0),
+    })
+
+
+@pytest.mark.parametrize("page_rows", [None, 1024])
+def test_the_dataset_writers_layout(tmp_path, page_rows):
+    """The options of liqcore.dataset.write._write_parquet (zstd, dictionaries for kind / side / flags,
+    DELTA_BINARY_PACKED times and trade ids, 16384-row groups), one page per chunk or 1024-row pages."""
+    from liqcore.dataset.read import ROW_GROUP_ROWS
+    from liqcore.dataset.write import _DELTA_COLUMNS
+
+    t = _dataset_like(40_000, 7)
+    path = tmp_path / "part-0.parquet"
+    with pq.ParquetWriter(path, t.schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
+                          column_encoding={c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS},
+                          max_rows_per_page=page_rows) as w:
+        w.write_table(t, row_group_size=ROW_GROUP_ROWS)
+    raw = path.read_bytes()
+    md = pq.ParquetFile(path).metadata
+    assert md.row_group(0).num_rows == ROW_GROUP_ROWS
+    for g, lo, hi in [(0, 0, ROW_GROUP_ROWS), (0, 1024, 2048), (1, 1000, 1030), (1, 16383, 16384),
+                      (2, 0, md.row_group(2).num_rows), (2, 5000, 7000)]:
+        _check(raw, g, t.column_names, lo, hi, path)
