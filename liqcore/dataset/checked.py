@@ -465,31 +465,28 @@ _RECENT_GROUPS = 8
 #: same groups again, each decoded once (the bound keeps a 30-day read's peak)
 _RECENT_BYTES = 64 << 20
 _recent_bytes = [0]
-#: inside :class:`keep_decoded`: row groups decoded whole (each once for every configuration), not their parts
-_keeping = [False]
 
 
 class keep_decoded:  # noqa: N801 - used as a context manager, named as the others of its kind
     """Within it, the row groups decoded stay in memory while they fit in ``max_bytes`` (instead of
     :data:`_RECENT_BYTES`): a sweep's worker replays many configurations over the same signals' windows,
     and each row group is then decoded once for all of them, not once per configuration.  On leaving,
-    the bound is restored and what is over it let go; reads give the same rows either way.  Within it a
-    group is decoded whole, not the part of it one read needs (:func:`row_spans`): the next configuration's
-    read of another part finds it decoded."""
+    the bound is restored and what is over it let go; reads give the same rows either way.  (A read decodes
+    the part of a group its rows can be in, :func:`~liqcore.dataset.blocks.row_spans`: the configurations
+    whose reads meet the same blocks share that part.)"""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = int(max_bytes)
 
     def __enter__(self):
         global _RECENT_BYTES
-        self._was = _RECENT_BYTES, _keeping[0]
-        _RECENT_BYTES = max(self._was[0], self.max_bytes)
-        _keeping[0] = True
+        self._was = _RECENT_BYTES
+        _RECENT_BYTES = max(self._was, self.max_bytes)
         return self
 
     def __exit__(self, *exc):
         global _RECENT_BYTES
-        _RECENT_BYTES, _keeping[0] = self._was
+        _RECENT_BYTES = self._was
         while len(_RECENT) > _RECENT_GROUPS and _recent_bytes[0] > _RECENT_BYTES:
             _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
         return False
@@ -721,7 +718,7 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
             continue
         cols = list(_COLS) + (["trade_id"] if trade_ids else []) + (list(ASK_COLS) if f.asks else [])
         spans = row_spans(path, f, groups, start_ns, end_ns, recv_range) \
-            if PAGES and marks is not None and not _keeping[0] else None
+            if PAGES and marks is not None else None
         if spans is not None:  # (groups none of whose rows can match: not decoded)
             keep = [k for k, sp in enumerate(spans) if sp != (0, 0)]
             groups, spans = groups[keep], [spans[k] for k in keep]
