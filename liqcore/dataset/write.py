@@ -160,10 +160,11 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     # values (a day of 3 M trades and 6 M quotes: 153 -> 117 MB), decoded as fast
     enc = {c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS} if _WRITE_FORMAT >= 3 else None
     fp = FirstPassage() if _WRITE_FORMAT >= 3 else None  # the first-passage index (its module: why)
-    # pages of one first-passage block each (format 3): a read of a few seconds decodes the pages of the blocks
-    # that can hold them, not the whole row group (liqcore.dataset.pages)
+    # pages of two first-passage blocks each (format 3): a read of a few seconds decodes the pages of the blocks
+    # that can hold them, not the whole row group (liqcore.dataset.pages); pages of one block cost the write a
+    # fifth more CPU (a page's header, statistics and compression each) for a read decoding half as many rows.
     # (a pyarrow before 22 has no such option: its pages are then larger, read the same way)
-    pages = {"max_rows_per_page": FP_BLOCK} if _WRITE_FORMAT >= 3 and _page_rows_option() else {}
+    pages = {"max_rows_per_page": PAGE_ROWS} if _WRITE_FORMAT >= 3 and _page_rows_option() else {}
     with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
                           column_encoding=enc, **pages) as w:
         for j, section in enumerate(parts):
@@ -198,6 +199,10 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
         fp_index = None if fp is None else fp.encode()
         if fp_index is not None:
             w.add_key_value_metadata({FP_KEY: fp_index})
+
+
+#: the rows of a data page of a format-3 file (two first-passage blocks)
+PAGE_ROWS = 2 * FP_BLOCK
 
 
 @functools.lru_cache(maxsize=1)
