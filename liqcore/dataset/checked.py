@@ -229,16 +229,6 @@ def file_digest(path: str) -> tuple[tuple, str]:
     return _DIGESTS[path]
 
 
-def group_spans(md) -> tuple:
-    """Each row group's bytes in a Parquet file (``md`` its metadata): ``(start, end)``, from its column
-    chunks' first page (the dictionary page where there is one) to their end."""
-    out = []
-    for i in range(md.num_row_groups):
-        rg = md.row_group(i)
-        out.append(_span_of([rg.column(j) for j in range(rg.num_columns)]))
-    return tuple(out)
-
-
 class _PerGroup:
     """A per-row-group value of a file's footer, made on demand, group by group, from the footer scan's column
     chunks (``chunks``: groups x columns, :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`): a read looks at the few
@@ -294,7 +284,8 @@ class _Fixed(_PerGroup):
 
 
 class _Spans(_PerGroup):
-    """Each row group's bytes in the file (:func:`group_spans`)."""
+    """Each row group's bytes in the file ``(start, end)``: from its column chunks' first page (the dictionary
+    page where there is one) to their end."""
 
     __slots__ = ()
 
@@ -306,18 +297,6 @@ class _Spans(_PerGroup):
         dic = x["dictionary_page_offset"]
         start = np.where(dic > 0, np.minimum(start, dic), start)
         return (int(start.min()), int((start + x["total_compressed_size"]).max()))
-
-
-def _span_of(chunks) -> tuple:
-    """A row group's bytes ``(start, end)`` from its column chunks' metadata (:func:`group_spans`)."""
-    lo, hi = None, 0
-    for c in chunks:
-        start = int(c.data_page_offset)
-        if c.has_dictionary_page and c.dictionary_page_offset is not None and int(c.dictionary_page_offset) > 0:
-            start = min(start, int(c.dictionary_page_offset))
-        lo = start if lo is None else min(lo, start)
-        hi = max(hi, start + int(c.total_compressed_size))
-    return (lo or 0, hi)
 
 
 def _sha(fd: int, lo: int, hi: int) -> str:
@@ -336,19 +315,17 @@ def _sha(fd: int, lo: int, hi: int) -> str:
 def mark_of(path: str) -> dict:
     """The checked mark of the file at ``path`` as the marks file keeps it: its size, the SHA-256 of its
     bytes, of its footer (the Parquet metadata and its length: every row group's place, size and
-    statistics) and of each row group's bytes (:func:`group_spans`), so a read verifies what it decodes."""
-    import pyarrow.parquet as pq
-
+    statistics) and of each row group's bytes (``Footer.spans``), so a read verifies what it decodes."""
     key, digest = file_digest(path)
-    md = pq.read_metadata(path)
+    f = footer(path)
     fd = os.open(path, os.O_RDONLY)
     try:
         s = os.fstat(fd)
-        if (s.st_size, s.st_mtime_ns, s.st_ino) != key:
+        if (s.st_size, s.st_mtime_ns, s.st_ino) != key or tuple(f.key) != key:
             raise ValueError(f"dataset: {path} changed while it was marked")
-        tail = key[0] - 8 - int(md.serialized_size)
+        tail = key[0] - 8 - f.meta_len
         return {"size": int(key[0]), "sha256": digest, "footer": _sha(fd, tail, key[0]),
-                "groups": [_sha(fd, lo, hi) for lo, hi in group_spans(md)]}
+                "groups": [_sha(fd, *f.spans[g]) for g in range(len(f.spans))]}
     finally:
         os.close(fd)
 
