@@ -324,3 +324,122 @@ def rle_hybrid(buf, pos: int, end: int, bit_width: int, n: int) -> np.ndarray:
             out[got:got + take] = int.from_bytes(view[body:body + nbytes], "little")
         got += take
     return out
+
+
+# physical types and encodings (parquet.thrift) of :func:`decode_chunk`
+_INT32, _INT64, _FLOAT, _DOUBLE = 1, 2, 4, 5
+_PLAIN, _PLAIN_DICTIONARY, _RLE, _DELTA, _RLE_DICTIONARY, _BYTE_STREAM_SPLIT = 0, 2, 3, 5, 8, 9
+_PHYSICAL = {_INT32: np.dtype("<i4"), _INT64: np.dtype("<i8"), _FLOAT: np.dtype("<f4"), _DOUBLE: np.dtype("<f8")}
+
+
+def _values(enc: int, physical: int, buf, n: int, dictionary):
+    """``n`` values (the physical type) of one page's value section ``buf``; None for an encoding not decoded."""
+    dt = _PHYSICAL[physical]
+    if enc == _PLAIN:
+        if len(buf) < n * dt.itemsize:
+            raise ValueError("a PLAIN page shorter than its values")
+        return np.frombuffer(buf, dt, n)
+    if enc == _BYTE_STREAM_SPLIT:  # byte k of every value, then byte k + 1 ...
+        if len(buf) < n * dt.itemsize:
+            raise ValueError("a BYTE_STREAM_SPLIT page shorter than its values")
+        return np.frombuffer(buf, np.uint8, n * dt.itemsize).reshape(dt.itemsize, n).T.copy().view(dt).reshape(n)
+    if enc == _DELTA and physical in (_INT32, _INT64):
+        v, _end = delta_binary_packed(buf, 0, len(buf), n)
+        return v.astype(dt)
+    if enc in (_RLE_DICTIONARY, _PLAIN_DICTIONARY) and dictionary is not None:
+        if n == 0:
+            return dictionary[:0]
+        if not len(buf):
+            raise ValueError("a dictionary page's indices are missing")
+        idx = rle_hybrid(buf, 1, len(buf), int(memoryview(buf).cast("B")[0]), n)
+        if len(idx) and int(idx.max()) >= len(dictionary):
+            raise ValueError("a dictionary index past the dictionary")
+        return dictionary[idx]
+    return None
+
+
+def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: int, r1: int, decompress):
+    """Rows ``[r0, r1)`` of one flat column chunk whose bytes are ``buf`` (its pages from the dictionary page
+    on), decoding only the data pages that hold them (and the dictionary page): an array of the physical type
+    (INT32, INT64, FLOAT, DOUBLE: ``<i4 <i8 <f4 <f8``); None where the chunk is not one decoded here (another
+    physical type or encoding, a dictionary page after data or over another encoding, v2 repetition levels,
+    v1 levels not RLE, a null of an integer column among the rows).  ``codec``: the chunk's (Thrift code);
+    ``max_def``: 1 optional, 0 required; ``rows``: its row group's rows; ``decompress(codec, data, size)``:
+    a page's payload uncompressed (None: a codec not decoded).  A null of a floating column is NaN.
+    ValueError when the bytes do not add up (any page header, a page's values, the pages' row count).
+
+    The pages: a data page v1 is its payload uncompressed, then (optional column) a 4-byte length and the
+    definition levels (RLE / bit-packed, width 1), then the values; a v2 page holds its levels uncompressed
+    before its (maybe compressed) values.  Values: PLAIN, BYTE_STREAM_SPLIT (byte k of every value, then
+    byte k + 1), DELTA_BINARY_PACKED (integers), or dictionary indices (a bit width byte, then RLE /
+    bit-packed indices into the dictionary page's PLAIN values)."""
+    if not 0 <= r0 <= r1 <= rows:
+        raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows}")
+    dt = _PHYSICAL.get(physical)
+    if dt is None:
+        return None
+    buf = memoryview(buf).cast("B")
+    heads = page_headers(buf, 0, len(buf)).tolist()
+    dictionary = None
+    parts, row, first = [], 0, None
+    int_null = False
+    for t, lo, size, usize, n, enc, def_enc, _nulls, def_len, rep_len, compressed in heads:
+        if t == 2:
+            if dictionary is not None or row or enc not in (_PLAIN, _PLAIN_DICTIONARY):
+                return None
+            raw = decompress(codec, buf[lo:lo + size], usize)
+            if raw is None:
+                return None
+            dictionary = _values(_PLAIN, physical, raw, n, None)
+            continue
+        if t not in (0, 3):
+            continue  # (an index page: nothing of the rows)
+        if row + n <= r0 or row >= r1:  # a page of no row asked for: passed over undecoded
+            row += n
+            continue
+        defs = None
+        if t == 0:
+            raw = decompress(codec, buf[lo:lo + size], usize)
+            if raw is None:
+                return None
+            raw = memoryview(raw).cast("B")
+            pos = 0
+            if max_def:
+                if def_enc != _RLE or len(raw) < 4:
+                    return None
+                k = int.from_bytes(raw[:4], "little")
+                defs = rle_hybrid(raw, 4, 4 + k, 1, n)
+                pos = 4 + k
+            vals = raw[pos:]
+        else:
+            lv = rep_len + def_len
+            if rep_len or lv > size:
+                return None
+            if max_def:
+                defs = rle_hybrid(buf, lo, lo + lv, 1, n)
+            body = buf[lo + lv:lo + size]
+            vals = decompress(codec, body, usize - lv) if compressed else body
+            if vals is None:
+                return None
+        present = n if defs is None else int(np.count_nonzero(defs))
+        v = _values(enc, physical, vals, present, dictionary)
+        if v is None:
+            return None
+        if present < n:  # nulls: NaN in a floating column; in an integer column none may be asked for
+            full = np.full(n, np.nan, dt) if dt.kind == "f" else np.zeros(n, dt)
+            full[defs != 0] = v
+            a, z = max(r0 - row, 0), min(r1 - row, n)
+            if dt.kind != "f" and z > a and not defs[a:z].all():
+                int_null = True
+            v = full
+        first = row if first is None else first
+        parts.append(v)
+        row += n
+    if first is None:
+        return np.zeros(0, dt) if r0 == r1 and row == rows else None
+    if row != rows:
+        raise ValueError(f"the pages hold {row} rows, the row group {rows}")
+    if int_null:
+        return None
+    v = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.array(v[r0 - first:r1 - first], dt)

@@ -14,7 +14,8 @@ or malformed bytes raise ValueError.  The specification is the reference twin ``
 the property tests hold equal, errors included.  (Multi-byte loads assume a little-endian host, as the rest of the kernels do.)
 """
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
+from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 
 import numpy as np
 
@@ -226,6 +227,97 @@ cdef int _sub_header(Cur* c, int kind, Sub* s) except -1:
             s.have[slot] = 1
 
 
+cdef struct Page:
+    int64_t ptype
+    int64_t data
+    int64_t csize
+    int64_t usize
+    int64_t nv
+    int64_t enc
+    int64_t defenc
+    int64_t nnulls
+    int64_t deflen
+    int64_t replen
+    int64_t comp
+
+
+cdef int _page(Cur* c, Page* pg) except -1:
+    """The page header at ``c`` into ``pg``, ``c`` moved past its payload (:func:`page_headers`' checks)."""
+    cdef Sub subs[3]
+    cdef Sub* s
+    cdef int have_sub[3]
+    cdef int t, k, which
+    cdef int64_t fid, v, ptype, usize, csize
+    cdef bint got_type, got_u, got_c
+    cdef int64_t nv, enc, defenc, nnulls, deflen, replen, comp
+    cdef Py_ssize_t data
+    got_type = got_u = got_c = False
+    ptype = usize = csize = 0
+    have_sub[0] = have_sub[1] = have_sub[2] = 0
+    fid = 0
+    while True:
+        _field(c, fid, &t, &fid)
+        if t == 0:
+            break
+        if 1 <= fid <= 4:
+            if t != 5:
+                raise ValueError(f"a field of compact type {t} where 5 belongs")
+            _i32(c, &v)
+            if fid == 1:
+                ptype = v
+                got_type = True
+            elif fid == 2:
+                usize = v
+                got_u = True
+            elif fid == 3:
+                csize = v
+                got_c = True
+        elif fid == 5 or fid == 7 or fid == 8:
+            if t != 12:
+                raise ValueError(f"a field of compact type {t} where 12 belongs")
+            which = 0 if fid == 5 else 1 if fid == 7 else 2
+            _sub_header(c, <int>fid, &subs[which])
+            have_sub[which] = 1
+        else:
+            _skip_value(c, t, 1, False)
+    if not (got_type and got_u and got_c):
+        raise ValueError("a page header without its type or sizes")
+    if usize < 0 or csize < 0:
+        raise ValueError("a negative page size")
+    nv, enc, defenc, nnulls, deflen, replen, comp = 0, -1, -1, -1, 0, 0, 1
+    if ptype == 0 or ptype == 2 or ptype == 3:
+        which = 0 if ptype == 0 else 1 if ptype == 2 else 2
+        s = &subs[which]
+        if not have_sub[which] or not (s.have[S_NV] and s.have[S_ENC]) or (
+                ptype == 3 and not (s.have[S_NNULLS] and s.have[S_DEFLEN] and s.have[S_REPLEN])):
+            raise ValueError(f"a page of type {ptype} without its header's required fields")
+        nv = s.v[S_NV]
+        enc = s.v[S_ENC]
+        for k in range(NSLOTS):
+            if s.have[k]:
+                if k == S_DEFENC:
+                    defenc = s.v[k]
+                elif k == S_NNULLS:
+                    nnulls = s.v[k]
+                elif k == S_DEFLEN:
+                    deflen = s.v[k]
+                elif k == S_REPLEN:
+                    replen = s.v[k]
+                elif k == S_COMP:
+                    comp = s.v[k]
+        if nv < 0 or (ptype == 3 and nnulls < 0):
+            raise ValueError("a negative count")
+        if deflen < 0 or replen < 0 or deflen + replen > min(csize, usize):
+            raise ValueError("levels longer than the page")
+    data = c.pos
+    if csize > c.end - data:
+        raise ValueError("a page payload past the chunk's end")
+    c.pos = data + csize
+    pg.ptype, pg.data, pg.csize, pg.usize, pg.nv, pg.enc = ptype, data, csize, usize, nv, enc
+    pg.defenc, pg.nnulls, pg.deflen, pg.replen, pg.comp = defenc, nnulls, deflen, replen, comp
+    return 0
+
+
 def page_headers(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end):
     """The pages of the column chunk in ``buf[pos:end]``, in order: one :data:`PAGE_DTYPE` record each.
 
@@ -235,80 +327,13 @@ def page_headers(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end):
     on a truncated or malformed header, a negative size or count, a payload past ``end``, or v2 levels
     longer than the payload."""
     cdef Cur c
-    cdef Sub subs[3]
-    cdef Sub* s
-    cdef int have_sub[3]
-    cdef int t, k, which
-    cdef int64_t fid, v, ptype, usize, csize
-    cdef bint got_type, got_u, got_c
-    cdef int64_t nv, enc, defenc, nnulls, deflen, replen, comp
-    cdef Py_ssize_t data
+    cdef Page pg
     _init(&c, buf, pos, end)
     rows = []
     while c.pos < c.end:
-        got_type = got_u = got_c = False
-        ptype = usize = csize = 0
-        have_sub[0] = have_sub[1] = have_sub[2] = 0
-        fid = 0
-        while True:
-            _field(&c, fid, &t, &fid)
-            if t == 0:
-                break
-            if 1 <= fid <= 4:
-                if t != 5:
-                    raise ValueError(f"a field of compact type {t} where 5 belongs")
-                _i32(&c, &v)
-                if fid == 1:
-                    ptype = v
-                    got_type = True
-                elif fid == 2:
-                    usize = v
-                    got_u = True
-                elif fid == 3:
-                    csize = v
-                    got_c = True
-            elif fid == 5 or fid == 7 or fid == 8:
-                if t != 12:
-                    raise ValueError(f"a field of compact type {t} where 12 belongs")
-                which = 0 if fid == 5 else 1 if fid == 7 else 2
-                _sub_header(&c, <int>fid, &subs[which])
-                have_sub[which] = 1
-            else:
-                _skip_value(&c, t, 1, False)
-        if not (got_type and got_u and got_c):
-            raise ValueError("a page header without its type or sizes")
-        if usize < 0 or csize < 0:
-            raise ValueError("a negative page size")
-        nv, enc, defenc, nnulls, deflen, replen, comp = 0, -1, -1, -1, 0, 0, 1
-        if ptype == 0 or ptype == 2 or ptype == 3:
-            which = 0 if ptype == 0 else 1 if ptype == 2 else 2
-            s = &subs[which]
-            if not have_sub[which] or not (s.have[S_NV] and s.have[S_ENC]) or (
-                    ptype == 3 and not (s.have[S_NNULLS] and s.have[S_DEFLEN] and s.have[S_REPLEN])):
-                raise ValueError(f"a page of type {ptype} without its header's required fields")
-            nv = s.v[S_NV]
-            enc = s.v[S_ENC]
-            for k in range(NSLOTS):
-                if s.have[k]:
-                    if k == S_DEFENC:
-                        defenc = s.v[k]
-                    elif k == S_NNULLS:
-                        nnulls = s.v[k]
-                    elif k == S_DEFLEN:
-                        deflen = s.v[k]
-                    elif k == S_REPLEN:
-                        replen = s.v[k]
-                    elif k == S_COMP:
-                        comp = s.v[k]
-            if nv < 0 or (ptype == 3 and nnulls < 0):
-                raise ValueError("a negative count")
-            if deflen < 0 or replen < 0 or deflen + replen > min(csize, usize):
-                raise ValueError("levels longer than the page")
-        data = c.pos
-        if csize > c.end - data:
-            raise ValueError("a page payload past the chunk's end")
-        c.pos = data + csize
-        rows.append((ptype, data, csize, usize, nv, enc, defenc, nnulls, deflen, replen, comp))
+        _page(&c, &pg)
+        rows.append((pg.ptype, pg.data, pg.csize, pg.usize, pg.nv, pg.enc, pg.defenc, pg.nnulls, pg.deflen,
+                     pg.replen, pg.comp))
     return np.array(rows, dtype=PAGE_DTYPE)
 
 
@@ -336,6 +361,55 @@ cdef inline uint64_t _bits(const uint8_t* p, Py_ssize_t end, Py_ssize_t body, ui
     return v
 
 
+cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n) except -1:
+    """:func:`delta_binary_packed` at ``c`` into ``o`` (``n`` values), ``c`` moved past the stream."""
+    cdef uint64_t block, per_block, total, per_mini, left, k, i, j, m, cur, md
+    cdef int64_t first, min_delta
+    cdef Py_ssize_t widths, body, got
+    cdef int w
+    if n < 0:
+        raise ValueError("a negative count")
+    _uvarint(c, &block)
+    _uvarint(c, &per_block)
+    _uvarint(c, &total)
+    _zigzag(c, &first)
+    if block == 0 or block % 128 or per_block == 0 or block % per_block or (block // per_block) % 32:
+        raise ValueError("a malformed DELTA_BINARY_PACKED header")
+    if total < <uint64_t>n:
+        raise ValueError(f"the stream holds {total} values, fewer than {n}")
+    if total == 0:
+        return 0
+    per_mini = block // per_block
+    cur = <uint64_t>first
+    if n:
+        o[0] = first
+    got = 1
+    left = total - 1
+    while left:
+        _zigzag(c, &min_delta)
+        md = <uint64_t>min_delta
+        widths = c.pos
+        _skip(c, per_block)
+        i = 0
+        while i < per_block and left:
+            w = c.p[widths + i]
+            i += 1
+            if w > 64:
+                raise ValueError(f"a miniblock bit width {w} > 64")
+            body = c.pos
+            if w and per_mini // 8 > <uint64_t>(c.end - c.pos):
+                raise ValueError("truncated")
+            _skip(c, per_mini // 8 * w)
+            k = per_mini if per_mini < left else left
+            m = 0 if got >= n else k if k < <uint64_t>(n - got) else <uint64_t>(n - got)
+            for j in range(m):
+                cur = cur + md + _bits(c.p, c.end, body, j * w, w)
+                o[got] = <int64_t>cur
+                got += 1
+            left -= k
+    return 0
+
+
 def delta_binary_packed(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t n):
     """The first ``n`` values (int64) of the DELTA_BINARY_PACKED stream at ``buf[pos:end]``, and the offset
     just past the whole stream (every value its header counts).
@@ -348,54 +422,49 @@ def delta_binary_packed(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, 
     miniblocks past the last value have no bytes (their widths are present, and ignored).  ValueError when
     the stream is truncated or malformed, or holds fewer than ``n`` values."""
     cdef Cur c
-    cdef uint64_t block, per_block, total, per_mini, left, k, i, j, m, cur, md
-    cdef int64_t first, min_delta
-    cdef Py_ssize_t widths, body, got
-    cdef int w
     _init(&c, buf, pos, end)
     if n < 0:
         raise ValueError("a negative count")
-    _uvarint(&c, &block)
-    _uvarint(&c, &per_block)
-    _uvarint(&c, &total)
-    _zigzag(&c, &first)
-    if block == 0 or block % 128 or per_block == 0 or block % per_block or (block // per_block) % 32:
-        raise ValueError("a malformed DELTA_BINARY_PACKED header")
-    if total < <uint64_t>n:
-        raise ValueError(f"the stream holds {total} values, fewer than {n}")
     out = np.zeros(n, np.int64)
     cdef int64_t[::1] o = out
-    if total == 0:
-        return out, c.pos
-    per_mini = block // per_block
-    cur = <uint64_t>first
-    if n:
-        o[0] = first
-    got = 1
-    left = total - 1
-    while left:
-        _zigzag(&c, &min_delta)
-        md = <uint64_t>min_delta
-        widths = c.pos
-        _skip(&c, per_block)
-        i = 0
-        while i < per_block and left:
-            w = c.p[widths + i]
-            i += 1
-            if w > 64:
-                raise ValueError(f"a miniblock bit width {w} > 64")
-            body = c.pos
-            if w and per_mini // 8 > <uint64_t>(c.end - c.pos):
-                raise ValueError("truncated")
-            _skip(&c, per_mini // 8 * w)
-            k = per_mini if per_mini < left else left
-            m = 0 if got >= n else k if k < <uint64_t>(n - got) else <uint64_t>(n - got)
-            for j in range(m):
-                cur = cur + md + _bits(c.p, c.end, body, j * w, w)
-                o[got] = <int64_t>cur
-                got += 1
-            left -= k
+    _delta(&c, &o[0] if n else NULL, n)
     return out, c.pos
+
+
+cdef int _rle(Cur* c, int bit_width, uint32_t* o, Py_ssize_t n) except -1:
+    """:func:`rle_hybrid` at ``c`` into ``o`` (``n`` values)."""
+    cdef uint64_t h, groups, take, j
+    cdef Py_ssize_t got = 0, body, need
+    cdef int nbytes, k
+    cdef uint32_t value
+    if not (0 <= bit_width <= 32):
+        raise ValueError(f"bit width {bit_width} outside 0..32")
+    if n < 0:
+        raise ValueError("a negative count")
+    nbytes = (bit_width + 7) // 8
+    while got < n:
+        need = n - got
+        _uvarint(c, &h)
+        if h & 1:
+            groups = h >> 1
+            take = <uint64_t>need if groups >= <uint64_t>((need + 7) // 8) else groups * 8
+            body = c.pos
+            _skip(c, (take * bit_width + 7) // 8)
+            for j in range(take):
+                o[got + <Py_ssize_t>j] = <uint32_t>_bits(c.p, c.end, body, j * bit_width, bit_width)
+        else:
+            take = h >> 1
+            if take > <uint64_t>need:
+                take = need
+            body = c.pos
+            _skip(c, nbytes)
+            value = 0
+            for k in range(nbytes):
+                value |= (<uint32_t>c.p[body + k]) << (8 * k)
+            for j in range(take):
+                o[got + <Py_ssize_t>j] = value
+        got += <Py_ssize_t>take
+    return 0
 
 
 def rle_hybrid(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, int bit_width, Py_ssize_t n):
@@ -407,10 +476,6 @@ def rle_hybrid(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, int bit_w
     ``ceil(bit_width / 8)`` little-endian bytes.  Only the bytes of the values taken are required (a last
     bit-packed run may be cut short after them).  ValueError when the stream ends before ``n`` values."""
     cdef Cur c
-    cdef uint64_t h, groups, take, j
-    cdef Py_ssize_t got = 0, body, need
-    cdef int nbytes, k
-    cdef uint32_t value
     _init(&c, buf, pos, end)
     if not (0 <= bit_width <= 32):
         raise ValueError(f"bit width {bit_width} outside 0..32")
@@ -418,27 +483,221 @@ def rle_hybrid(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, int bit_w
         raise ValueError("a negative count")
     out = np.zeros(n, np.uint32)
     cdef uint32_t[::1] o = out
-    nbytes = (bit_width + 7) // 8
-    while got < n:
-        need = n - got
-        _uvarint(&c, &h)
-        if h & 1:
-            groups = h >> 1
-            take = <uint64_t>need if groups >= <uint64_t>((need + 7) // 8) else groups * 8
-            body = c.pos
-            _skip(&c, (take * bit_width + 7) // 8)
-            for j in range(take):
-                o[got + <Py_ssize_t>j] = <uint32_t>_bits(c.p, c.end, body, j * bit_width, bit_width)
-        else:
-            take = h >> 1
-            if take > <uint64_t>need:
-                take = need
-            body = c.pos
-            _skip(&c, nbytes)
-            value = 0
-            for k in range(nbytes):
-                value |= (<uint32_t>c.p[body + k]) << (8 * k)
-            for j in range(take):
-                o[got + <Py_ssize_t>j] = value
-        got += <Py_ssize_t>take
+    _rle(&c, bit_width, &o[0] if n else NULL, n)
     return out
+
+
+cdef enum:
+    T_INT32 = 1
+    T_INT64 = 2
+    T_FLOAT = 4
+    T_DOUBLE = 5
+    E_PLAIN = 0
+    E_PLAIN_DICTIONARY = 2
+    E_RLE = 3
+    E_DELTA = 5
+    E_RLE_DICTIONARY = 8
+    E_BSS = 9
+
+
+_DTYPE_OF = {T_INT32: np.dtype("<i4"), T_INT64: np.dtype("<i8"), T_FLOAT: np.dtype("<f4"),
+             T_DOUBLE: np.dtype("<f8")}
+
+
+cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t present, object dictionary):
+    """The ``present`` values (physical type) of one page's value section ``vals``, as bytes of ``present * w``;
+    None for an encoding not decoded here (the twin's ``_values``)."""
+    cdef const uint8_t[::1] v = vals
+    cdef Py_ssize_t size = v.shape[0], i, k
+    cdef Cur c
+    cdef int64_t[::1] d64
+    cdef uint32_t[::1] idx
+    cdef uint8_t[::1] o8
+    cdef const uint8_t[::1] dct
+    cdef uint32_t top
+    cdef Py_ssize_t nd
+    if enc == E_PLAIN:
+        if size < present * w:
+            raise ValueError("a PLAIN page shorter than its values")
+        return np.frombuffer(vals, np.uint8, present * w)
+    if enc == E_BSS:
+        if size < present * w:
+            raise ValueError("a BYTE_STREAM_SPLIT page shorter than its values")
+        out = np.empty(present * w, np.uint8)
+        o8 = out
+        for k in range(w):
+            for i in range(present):
+                o8[i * w + k] = v[k * present + i]
+        return out
+    if enc == E_DELTA and (physical == T_INT32 or physical == T_INT64):
+        _init(&c, v, 0, size)
+        d = np.zeros(present, np.int64)
+        d64 = d
+        _delta(&c, &d64[0] if present else NULL, present)
+        return (d.astype(np.int32) if physical == T_INT32 else d).view(np.uint8)
+    if (enc == E_RLE_DICTIONARY or enc == E_PLAIN_DICTIONARY) and dictionary is not None:
+        dct = dictionary
+        nd = dct.shape[0] // w
+        if present == 0:
+            return np.zeros(0, np.uint8)
+        if size == 0:
+            raise ValueError("a dictionary page's indices are missing")
+        _init(&c, v, 1, size)
+        ix = np.zeros(present, np.uint32)
+        idx = ix
+        _rle(&c, v[0], &idx[0], present)
+        top = 0
+        for i in range(present):
+            if idx[i] > top:
+                top = idx[i]
+        if <Py_ssize_t>top >= nd:
+            raise ValueError("a dictionary index past the dictionary")
+        out = np.empty(present * w, np.uint8)
+        o8 = out
+        for i in range(present):
+            memcpy(&o8[i * w], &dct[idx[i] * w], w)
+        return out
+    return None
+
+
+def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_ssize_t r0, Py_ssize_t r1,
+                 decompress):
+    """Rows ``[r0, r1)`` of one flat column chunk whose bytes are ``buf`` (its pages from the dictionary page
+    on), decoding only the data pages that hold them (and the dictionary page): an array of the physical type
+    (INT32, INT64, FLOAT, DOUBLE: ``<i4 <i8 <f4 <f8``); None where the chunk is not one decoded here (another
+    physical type or encoding, a dictionary page after data or over another encoding, v2 repetition levels,
+    v1 levels not RLE, a null of an integer column among the rows).  ``codec``: the chunk's (Thrift code);
+    ``max_def``: 1 optional, 0 required; ``rows``: its row group's rows; ``decompress(codec, data, size)``:
+    a page's payload uncompressed (None: a codec not decoded).  A null of a floating column is NaN.
+    ValueError when the bytes do not add up (any page header, a page's values, the pages' row count)."""
+    cdef const uint8_t[::1] b = buf
+    cdef Py_ssize_t size = b.shape[0], n_pages = 0, cap = 16, i, row = 0, n, present, j, a, z, at, kv
+    cdef Py_ssize_t lo, csz, usz, lv, k, dst, first = -1
+    cdef Cur c
+    cdef Page* pg
+    cdef Page* pp
+    cdef int w
+    cdef bint int_null = False, is_float, has_defs
+    cdef int64_t t
+    cdef uint32_t[::1] defs
+    cdef const uint8_t[::1] src
+    cdef uint8_t[::1] o
+    cdef uint64_t nan64 = 0x7FF8000000000000ULL
+    cdef uint32_t nan32 = 0x7FC00000U
+    cdef Cur dc
+    if not (0 <= r0 <= r1 <= rows):
+        raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows}")
+    dt = _DTYPE_OF.get(physical)
+    if dt is None:
+        return None
+    w = dt.itemsize
+    is_float = physical == T_FLOAT or physical == T_DOUBLE
+    mv = memoryview(buf).cast("B") if not isinstance(buf, bytes) else memoryview(buf)
+    # every page header first (a malformed one anywhere is an error before any page is decoded)
+    _init(&c, b, 0, size)
+    pg = <Page*>PyMem_Malloc(cap * sizeof(Page))
+    if pg == NULL:
+        raise MemoryError()
+    try:
+        while c.pos < c.end:
+            if n_pages == cap:
+                cap *= 2
+                pp = <Page*>PyMem_Realloc(pg, cap * sizeof(Page))
+                if pp == NULL:
+                    raise MemoryError()
+                pg = pp
+            _page(&c, &pg[n_pages])
+            n_pages += 1
+        out = np.empty((r1 - r0) * w, np.uint8)
+        o = out
+        dictionary = None
+        for i in range(n_pages):
+            t = pg[i].ptype
+            lo, csz, usz, n = pg[i].data, pg[i].csize, pg[i].usize, pg[i].nv
+            if t == 2:
+                if dictionary is not None or row or (pg[i].enc != E_PLAIN and pg[i].enc != E_PLAIN_DICTIONARY):
+                    return None
+                raw = decompress(codec, mv[lo:lo + csz], usz)
+                if raw is None:
+                    return None
+                dictionary = _page_values(E_PLAIN, physical, w, raw, n, None)
+                continue
+            if t != 0 and t != 3:
+                continue  # (an index page: nothing of the rows)
+            if row + n <= r0 or row >= r1:  # a page of no row asked for: passed over undecoded
+                row += n
+                continue
+            has_defs = False
+            if t == 0:
+                raw = decompress(codec, mv[lo:lo + csz], usz)
+                if raw is None:
+                    return None
+                src = raw
+                at = 0
+                if max_def:
+                    if pg[i].defenc != E_RLE or src.shape[0] < 4:
+                        return None
+                    kv = src[0] | (src[1] << 8) | (src[2] << 16) | (<Py_ssize_t>src[3] << 24)
+                    _init(&dc, src, 4, 4 + kv)
+                    dd = np.zeros(n, np.uint32)
+                    defs = dd
+                    _rle(&dc, 1, &defs[0] if n else NULL, n)
+                    has_defs = True
+                    at = 4 + kv
+                vals = raw[at:] if at else raw
+            else:
+                lv = pg[i].replen + pg[i].deflen
+                if pg[i].replen or lv > csz:
+                    return None
+                if max_def:
+                    _init(&dc, b, lo, lo + lv)
+                    dd = np.zeros(n, np.uint32)
+                    defs = dd
+                    _rle(&dc, 1, &defs[0] if n else NULL, n)
+                    has_defs = True
+                body = mv[lo + lv:lo + csz]
+                vals = decompress(codec, body, usz - lv) if pg[i].comp else body
+                if vals is None:
+                    return None
+            present = n
+            if has_defs:
+                present = 0
+                for j in range(n):
+                    if defs[j] != 0:
+                        present += 1
+            got = _page_values(pg[i].enc, physical, w, vals, present, dictionary)
+            if got is None:
+                return None
+            src = got
+            first = row if first < 0 else first
+            a = r0 - row if r0 > row else 0  # the page's rows asked for: [a, z)
+            z = r1 - row if r1 < row + n else n
+            if not has_defs or present == n:
+                if z > a:
+                    memcpy(&o[(row + a - r0) * w], &src[a * w], (z - a) * w)
+            else:
+                k = 0  # the value of row j: the k-th present one
+                for j in range(z):
+                    if defs[j] != 0:
+                        if j >= a:
+                            memcpy(&o[(row + j - r0) * w], &src[k * w], w)
+                        k += 1
+                    elif j >= a:
+                        dst = (row + j - r0) * w
+                        if not is_float:
+                            int_null = True
+                            memset(&o[dst], 0, w)
+                        elif w == 8:
+                            memcpy(&o[dst], &nan64, 8)
+                        else:
+                            memcpy(&o[dst], &nan32, 4)
+            row += n
+    finally:
+        PyMem_Free(pg)
+    if first < 0:
+        return np.zeros(0, dt) if r0 == r1 and row == rows else None
+    if row != rows:
+        raise ValueError(f"the pages hold {row} rows, the row group {rows}")
+    if int_null:
+        return None
+    return out.view(dt)

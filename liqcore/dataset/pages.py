@@ -1,7 +1,7 @@
 """Rows of a Parquet row group decoded page by page: the data pages that hold rows ``[r0, r1)`` of a column
 chunk, not the whole chunk (:func:`read_rows`).  pyarrow reads a row group whole (a call costs about a
-millisecond for 16,384 rows); a checked partition file of format 3 is written in pages of one first-passage
-block (1,024 rows: :mod:`liqcore.dataset.write`), so a read of a few seconds decompresses and decodes a page
+millisecond for 16,384 rows); a checked partition file of format 3 is written in pages of two first-passage
+blocks (2,048 rows: :mod:`liqcore.dataset.write`), so a read of a few seconds decompresses and decodes a page
 or two per column.
 
 What is decoded is what pyarrow's ``read_row_groups(...).column(c).to_numpy()`` gives, value for value and
@@ -10,8 +10,9 @@ decompressors; PLAIN, DELTA_BINARY_PACKED, BYTE_STREAM_SPLIT and dictionary (RLE
 over a PLAIN dictionary page) values; a flat column, required or optional (its definition levels, RLE / bit-packed); a
 null of a floating column NaN.  Anything else -- another encoding, a nested column, a null in an integer
 column, a page that does not add up -- is not decoded here (None) and the caller reads the group with
-pyarrow.  The byte-level pieces (page headers, DELTA_BINARY_PACKED, RLE / bit-packed runs) are the compiled
-kernel :mod:`liqcore._libs.pqpages` (its twin ``pysrc/pqpages.py``).  The formats: the Parquet format's
+pyarrow.  The page loop and its byte-level pieces (page headers, DELTA_BINARY_PACKED, RLE / bit-packed runs,
+dictionaries, nulls) are the compiled kernel :func:`liqcore._libs.pqpages.decode_chunk` (its twin
+``pysrc/pqpages.py``: a Python loop of about 25 us a chunk there, one call here).  The formats: the Parquet format's
 Thrift definitions (``PageHeader``) and encodings.
 
 May import: numpy, zstandard, pyarrow (inside functions), ``liqcore._libs.pqpages``.
@@ -31,8 +32,6 @@ _REQUIRED, _OPTIONAL = 0, 1
 _INT_8, _UINT_8, _INT_16, _UINT_16, _INT_32, _UINT_32, _INT_64, _UINT_64 = 15, 11, 16, 12, 17, 13, 18, 14
 _UNCOMPRESSED, _ZSTD = 0, 6
 _CODEC_NAMES = {1: "snappy", 2: "gzip", 4: "brotli", 7: "lz4_raw"}
-_PLAIN, _PLAIN_DICTIONARY, _RLE, _DELTA, _RLE_DICTIONARY, _BYTE_STREAM_SPLIT = 0, 2, 3, 5, 8, 9
-_DATA_V1, _DICTIONARY, _DATA_V2 = 0, 2, 3
 
 #: the numpy type a column gives, by its physical type and converted type (-1: none)
 _DTYPES = {(_INT64, -1): np.dtype(np.int64), (_INT32, -1): np.dtype(np.int32),
@@ -41,7 +40,6 @@ _DTYPES = {(_INT64, -1): np.dtype(np.int64), (_INT32, -1): np.dtype(np.int32),
            (_INT32, _INT_8): np.dtype(np.int8), (_INT32, _UINT_8): np.dtype(np.uint8),
            (_INT32, _INT_16): np.dtype(np.int16), (_INT32, _UINT_16): np.dtype(np.uint16),
            (_DOUBLE, -1): np.dtype(np.float64), (_FLOAT, -1): np.dtype(np.float32)}
-_PHYSICAL = {_INT32: np.dtype("<i4"), _INT64: np.dtype("<i8"), _FLOAT: np.dtype("<f4"), _DOUBLE: np.dtype("<f8")}
 
 
 def dtype_of(column: tuple) -> np.dtype | None:
@@ -118,111 +116,17 @@ def _decompress(codec: int, data, usize: int):
     return out
 
 
-def _values(enc: int, physical: int, buf, n: int, dictionary):
-    """``n`` values of one page's value section ``buf`` (None: an encoding not decoded here)."""
-    from liqcore._libs.pqpages import delta_binary_packed, rle_hybrid
-
-    if enc == _PLAIN:
-        dt = _PHYSICAL[physical]
-        if len(buf) < n * dt.itemsize:
-            raise ValueError("a PLAIN page shorter than its values")
-        return np.frombuffer(buf, dt, n)
-    if enc == _BYTE_STREAM_SPLIT:  # byte k of every value, then byte k + 1 ...
-        w = _PHYSICAL[physical].itemsize
-        if len(buf) < n * w:
-            raise ValueError("a BYTE_STREAM_SPLIT page shorter than its values")
-        return np.frombuffer(buf, np.uint8, n * w).reshape(w, n).T.copy().view(_PHYSICAL[physical]).reshape(n)
-    if enc == _DELTA and physical in (_INT32, _INT64):
-        v, _end = delta_binary_packed(buf, 0, len(buf), n)
-        return v.astype(_PHYSICAL[physical]) if physical == _INT32 else v
-    if enc in (_RLE_DICTIONARY, _PLAIN_DICTIONARY) and dictionary is not None:
-        if n == 0:
-            return dictionary[:0]
-        if not len(buf):
-            raise ValueError("a dictionary page's indices are missing")
-        idx = rle_hybrid(buf, 1, len(buf), int(buf[0]), n)
-        if len(idx) and int(idx.max()) >= len(dictionary):
-            raise ValueError("a dictionary index past the dictionary")
-        return dictionary[idx]
-    return None
-
-
 def decode(buf, c: Chunk, r0: int, r1: int) -> np.ndarray | None:
     """Rows ``[r0, r1)`` of the column chunk ``c`` whose bytes are ``buf`` (the file's ``[c.start, c.end)``),
-    decoding only the data pages that hold them (and the dictionary page); None where the chunk is not one this
+    decoding only the data pages that hold them (and the dictionary page): the compiled
+    :func:`~liqcore._libs.pqpages.decode_chunk`, its values as ``c.dtype``; None where the chunk is not one this
     module decodes (module docstring).  ValueError when its bytes do not add up."""
-    from liqcore._libs.pqpages import page_headers, rle_hybrid
+    from liqcore._libs.pqpages import decode_chunk
 
-    if not 0 <= r0 <= r1 <= c.rows:
-        raise ValueError(f"rows [{r0}, {r1}) outside a row group of {c.rows}")
-    buf = memoryview(buf)
-    dictionary = None
-    parts, row, first = [], 0, None
-    nulls = None  # per page decoded, where an integer column has a null (pyarrow gives floats there: not ours)
-    # (the records as tuples: type, payload offset, compressed and uncompressed sizes, values, encoding,
-    # definition levels' encoding, nulls, definition and repetition levels' lengths, compressed)
-    for t, lo, size, usize, n, enc, def_enc, _nulls, def_len, rep_len, compressed in \
-            page_headers(buf, 0, len(buf)).tolist():
-        if t == _DICTIONARY:
-            if dictionary is not None or row or enc not in (_PLAIN, _PLAIN_DICTIONARY):
-                return None
-            raw = _decompress(c.codec, buf[lo:lo + size], usize)
-            if raw is None:
-                return None
-            dictionary = _values(_PLAIN, c.physical, raw, n, None)
-            continue
-        if t != _DATA_V1 and t != _DATA_V2:
-            continue  # (an index page: nothing of the rows)
-        if row + n <= r0 or row >= r1:  # a page of no row asked for: passed over undecoded
-            row += n
-            continue
-        if t == _DATA_V1:
-            raw = _decompress(c.codec, buf[lo:lo + size], usize)
-            if raw is None:
-                return None
-            pos, defs = 0, None
-            if c.max_def:
-                if def_enc != _RLE or len(raw) < 4:
-                    return None
-                k = int.from_bytes(raw[:4], "little")
-                defs = rle_hybrid(raw, 4, 4 + k, 1, n)
-                pos = 4 + k
-            vals = raw[pos:]
-        else:
-            lv = rep_len + def_len
-            if rep_len or lv > size:
-                return None
-            defs = rle_hybrid(buf, lo, lo + lv, 1, n) if c.max_def else None
-            body = buf[lo + lv:lo + size]
-            vals = _decompress(c.codec, body, usize - lv) if compressed else body
-            if vals is None:
-                return None
-        present = n if defs is None else int(np.count_nonzero(defs))
-        v = _values(enc, c.physical, vals, present, dictionary)
-        if v is None:
-            return None
-        if present < n:  # nulls: NaN in a floating column, as pyarrow gives them (in an integer column: below)
-            full = np.full(n, np.nan, c.dtype) if c.dtype.kind == "f" else np.zeros(n, v.dtype)
-            full[defs != 0] = v
-            v = full
-            if c.dtype.kind != "f":
-                nulls = nulls or [None] * len(parts)
-                nulls.append(defs == 0)
-        if nulls is not None and len(nulls) == len(parts):
-            nulls.append(None)
-        first = row if first is None else first
-        parts.append(v)
-        row += n
-    if first is None:
-        return np.zeros(0, c.dtype) if r0 == r1 and row == c.rows else None
-    if row != c.rows:
-        raise ValueError(f"the pages hold {row} rows, the row group {c.rows}")
-    v = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    if nulls is not None:
-        gaps = np.concatenate([np.zeros(len(p), bool) if m is None else m for p, m in zip(parts, nulls)])
-        if gaps[r0 - first:r1 - first].any():
-            return None
-    return np.array(v[r0 - first:r1 - first], c.dtype)
+    v = decode_chunk(buf, c.codec, c.physical, c.max_def, c.rows, r0, r1, _decompress)
+    if v is None or v.dtype == c.dtype:
+        return v
+    return v.astype(c.dtype)
 
 
 def read_rows(fd: int, chunks: list, names, r0: int, r1: int) -> dict | None:
