@@ -82,7 +82,7 @@ def _gather_groups(path, sel, marks) -> dict:
                             "has_quotes")}
     where = []
     files = []  # (the file's first entry in ``where``, its clock index)
-    blk = []  # the files' first-passage blocks
+    blk = []  # the files' first-passage blocks, each with its first group's place in ``where``
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
     for v, s, d in sorted({(v, s, d) for v, s, d in sel}):
         name = f"venue={v}/symbol={s}/date={d}"
@@ -111,9 +111,8 @@ def _gather_groups(path, sel, marks) -> dict:
                                             if clock_index.KEY in kv else None)))
             fast = _kept(("fp", f, ft.key), lambda: _from_index(f, ft)) if FIRST_PASSAGE else None
             if fast is not None:  # the file's first-passage index: every bulk group's ranges at once
-                grp, blocks = fast[0], fast[1].copy()
-                blocks["group"] += len(where)  # (the groups' places in ``where``)
-                blk.append(blocks)
+                grp = fast[0]
+                blk.append((fast[1], len(where)))  # (its groups' places in ``where``: from here on)
                 for c in cols:
                     cols[c].append(grp[c])
                 where.extend((f, int(rid), int(n), ft, mark) for rid, n in zip(grp["rid"], grp["n"]))
@@ -168,7 +167,10 @@ def _gather_groups(path, sel, marks) -> dict:
     out["has_quotes"] = cat("has_quotes", bool)
     # the blocks of the first-passage indexes (``group``: the group's place in ``where``); None when a file of
     # the selection has none (the quiet spans are then proven at the grain of row groups alone)
-    b = (np.concatenate(blk) if blk else None) if len(blk) == len(files) else None
+    b = None
+    if blk and len(blk) == len(files):  # (one copy of a month's blocks, each group's place in ``where``)
+        b = np.concatenate([x for x, _ in blk])
+        b["group"] += np.repeat(np.array([k for _, k in blk], np.int64), [len(x) for x, _ in blk])
     if b is not None:  # in receive-time order of their first rows, with the widest block's span: a span's
         b = b[np.argsort(b["tr_min"], kind="stable")]  # blocks found by two binary searches (:func:`blocks_in`)
         out["blocks_span"] = int((b["tr_max"] - b["tr_min"]).max(initial=0))
