@@ -422,15 +422,26 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
         ok &= f.ev[idx, 0] < int(end_ns)
     if kinds is not None:
         kd = f.kd[idx]
-        codes = np.asarray(sorted(kinds), np.int64)
-        hit = ((codes[None, :] >= kd[:, :1]) & (codes[None, :] <= kd[:, 1:])).any(axis=1)
-        if bulk:
-            bk = np.asarray(bulk, np.int64)
-            b = codes[np.isin(codes, bk)]
-            in_bulk = ((b[None, :] >= kd[:, :1]) & (b[None, :] <= kd[:, 1:])).any(axis=1)
-            hit = np.where(np.isin(kd[:, 0], bk), in_bulk, hit)
+        lo_k, hi_k = kd[:, 0], kd[:, 1]
+        codes = sorted({int(k) for k in kinds})
+        hit = _any_within(codes, lo_k, hi_k)
+        if bulk:  # (a few codes each side: comparisons, not np.isin's sort, on a read's few groups)
+            bk = {int(k) for k in bulk}
+            in_bulk = _any_within([c for c in codes if c in bk], lo_k, hi_k)
+            starts_bulk = np.zeros(len(kd), bool)
+            for k in bk:
+                starts_bulk |= lo_k == k
+            hit = np.where(starts_bulk, in_bulk, hit)
         ok &= hit
     return idx[ok]
+
+
+def _any_within(codes: list, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Per row: whether one of ``codes`` lies in ``[lo, hi]``."""
+    out = np.zeros(len(lo), bool)
+    for c in codes:
+        out |= (lo <= c) & (c <= hi)
+    return out
 
 
 #: the row groups decoded last (path, footer, group, columns -> a :class:`~liqcore.dataset.decoded.DecodedGroup`): a
@@ -552,6 +563,9 @@ _DTYPES = {"ts_event_ns": np.int64, "ts_recv_ns": np.int64, "kind": np.int8, "si
            "qty": np.float64, "flags": np.uint8, "trade_id": np.int64, "ask_price": np.float64, "ask_qty": np.float64}
 
 
+_CHUNKS: dict = {}  # (path, stat key, row group, columns) -> their pages.Chunk s (None: not page-decoded)
+
+
 def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
     """The columns ``dec`` of the rows ``(r0, r1)`` of each ``(cache key, group, r0, r1)`` of ``ws`` decoded
     page by page (:mod:`liqcore.dataset.pages`, from the verified footer's column chunks) -> cache key ->
@@ -566,8 +580,14 @@ def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
         s = os.fstat(fd)
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
             raise ValueError(f"dataset: {path} was replaced while being read; read it again")
+        names = tuple(dec)
         for w in ws:
-            chunks = pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES)
+            ck = (path, f.key, w[1], names)
+            chunks = _CHUNKS.get(ck, _CHUNKS)
+            if chunks is _CHUNKS:
+                if len(_CHUNKS) > 200_000:
+                    _CHUNKS.clear()
+                chunks = _CHUNKS[ck] = pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES)
             got = None if chunks is None else pages.read_rows(fd, chunks, dec, w[2], w[3])
             if got is not None:
                 out[w[0]] = got
