@@ -515,6 +515,8 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
     for k, g in enumerate(groups.tolist()):
         n = int(f.rows[g])
         r0, r1 = (0, n) if spans is None or spans[k] is None else spans[k]
+        if r1 > r0:  # (widened to the writer's pages, decoded whole anyway: reads meeting the same pages share them)
+            r0, r1 = r0 - r0 % SPAN_ROWS, min(n, -(-r1 // SPAN_ROWS) * SPAN_ROWS)
         want.append(((key, g) if (r0, r1) == (0, n) or (key, g) in _RECENT else (key, g, r0, r1), g, r0, r1))
     todo = [w for w in want if w[0] not in _RECENT]
     by_cols: dict = {}  # the columns each group needs decoded (its fixed ones filled in): one call per set
@@ -555,6 +557,10 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
 
 #: decode row groups page by page (:mod:`liqcore.dataset.pages`; off: pyarrow's decoder, whole groups)
 PAGES = True
+#: the grain of the parts of row groups decoded (the rows of a data page the writer writes,
+#: :data:`liqcore.dataset.write.PAGE_ROWS`): a part is widened to it, so two reads whose rows lie in the same
+#: pages share one decode (the rows a read cannot match are dropped by its row filter, as in a whole group)
+SPAN_ROWS = 2048
 
 
 #: the numpy type each column of a partition file is read as (its Arrow type's): the page decoder decodes a

@@ -154,3 +154,12 @@ def test_row_tests_the_statistics_prove_make_no_pass(book, monkeypatch):
     inside = [c for c in calls if c[4] is None]  # groups wholly inside the receive range: no receive pass
     # (only a group at each end of a file's section is cut: two days, three sections)
     assert len(inside) >= len(calls) - 12 and len(inside) > len(calls) // 2, calls
+
+
+def test_parts_are_decoded_at_the_grain_of_the_writers_pages():
+    """A part of a row group is widened to the pages the writer writes (``SPAN_ROWS``), so reads meeting the same
+    pages share one decode; the grain is the writer's page size (a finer writer would decode parts twice, a
+    coarser one would decode pages over again)."""
+    from liqcore.dataset.write import PAGE_ROWS
+
+    assert C.SPAN_ROWS == PAGE_ROWS
