@@ -542,6 +542,8 @@ def _counts(frag) -> tuple:
             _COUNTS.clear()
         try:  # (the compiled footer scan, kept per process: the reads share it; pyarrow's parse took 7 ms a day)
             f = footer(frag.path)
+            if tuple(f.key) != key:  # (the file changed since it was looked at: its footer as pyarrow reads it)
+                raise ValueError("changed")
             counts = (int(f.rows.sum()), len(f.rows))
         except (ValueError, OSError):
             m = frag.metadata
