@@ -592,7 +592,7 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
         return None
     w = dt.itemsize
     is_float = physical == T_FLOAT or physical == T_DOUBLE
-    mv = memoryview(buf).cast("B") if not isinstance(buf, bytes) else memoryview(buf)
+    mv = memoryview(buf).cast("B")
     # every page header first (a malformed one anywhere is an error before any page is decoded)
     _init(&c, b, 0, size)
     pg = <Page*>PyMem_Malloc(cap * sizeof(Page))

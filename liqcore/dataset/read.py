@@ -542,10 +542,11 @@ def _counts(frag) -> tuple:
             _COUNTS.clear()
         try:  # (the compiled footer scan, kept per process: the reads share it; pyarrow's parse took 7 ms a day)
             f = footer(frag.path)
-            if tuple(f.key) != key:  # (the file changed since it was looked at: its footer as pyarrow reads it)
-                raise ValueError("changed")
-            counts = (int(f.rows.sum()), len(f.rows))
         except (ValueError, OSError):
+            f = None
+        if f is not None and tuple(f.key) == key:
+            counts = (int(f.rows.sum()), len(f.rows))
+        else:  # (not Parquet the scan reads, or changed since it was looked at: its footer as pyarrow reads it)
             m = frag.metadata
             counts = (m.num_rows, m.num_row_groups)
         hit = _COUNTS[frag.path] = (key, counts)
