@@ -34,6 +34,9 @@ _PATTERNS = ("synth-*.npz",)
 #: the judge's answers (``liqcore.judge.cache``): cleared with the rest, never evicted by the size cap
 #: (answers cost a model call each, markets only a regeneration)
 _JUDGE_PATTERNS = ("judge-answers.sqlite", "judge-answers.sqlite-wal", "judge-answers.sqlite-shm")
+#: the datasets' verification ledger (``liqcore.dataset.ledger``: the row groups already hashed): cleared with
+#: the rest (a read then hashes again what it decodes), never evicted by the size cap (a few kB)
+_LEDGER_PATTERNS = ("verified-groups.json",)
 
 
 def cache_dir() -> Path:
@@ -165,7 +168,8 @@ def clear_cache(path: str | Path | None = None) -> dict:
     removed when that leaves it empty.  Returns ``{"path", "files", "bytes"}`` of what was deleted."""
     d = Path(path) if path is not None else cache_dir()
     n = size = 0
-    for f in cache_files(d) + _judge_files(d):
+    ledger = sorted(f for pat in _LEDGER_PATTERNS for f in d.glob(pat) if f.is_file()) if d.is_dir() else []
+    for f in cache_files(d) + _judge_files(d) + ledger:
         try:
             st = f.stat().st_size
             f.unlink()

@@ -3,7 +3,7 @@
 A file written from loaded events is marked in the dataset's :data:`MARKS_FILE` (size, SHA-256 of
 its bytes, footer and row groups: :func:`mark_of`); a read verifies what it decodes
 (:func:`verify_groups`) and lays the rows out as events without judging them again.  Footers and
-digests are cached per process.  The rule and its reasons: docs/maintainers/data.md, "The dataset's files".
+digests are cached per process, the groups verified also across processes (:mod:`.ledger`).  The rule and its reasons: docs/maintainers/data.md, "The dataset's files".
 
 Why one module: the footer read (its groups' ranges, spans and fixed columns), the marks, the verification of
 what is decoded and the read that decodes it are one chain of proof -- each step trusts only what the one
@@ -11,11 +11,12 @@ before it checked, under the same stat key -- and splitting it would pass that k
 across modules.
 
 May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's
-``decoded``, ``file_events``, ``footer_scan``, ``blocks`` and ``pages``.
+``decoded``, ``file_events``, ``footer_scan``, ``blocks``, ``ledger`` and ``pages``.
 """
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -331,12 +332,14 @@ def mark_of(path: str) -> dict:
 
 
 _GROUPS_OK: dict = {}  # (path, stat key, the mark's footer digest) -> the row groups verified (-1: the footer)
+_RECALLED: set = set()  # the keys of _GROUPS_OK whose groups verified by earlier processes were looked up
 
 
 def verify_groups(path: str, f: Footer, mark, groups) -> bool:
     """Whether the footer ``f`` of the file at ``path`` and its row groups ``groups`` are the bytes ``mark``
     was taken of (the footer's SHA-256, each group's; a mark without them: the whole file's).  Each is
-    digested once per process while the file's size, modification time and inode stay."""
+    digested once per process while the file's size, modification time and inode stay, and not at all where
+    an earlier process digested it while the file had the same whole stat identity (:mod:`.ledger`)."""
     if not isinstance(mark, dict) or not f.key or mark.get("size") != f.key[0]:
         return False
     sums = mark.get("groups")
@@ -349,10 +352,13 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
     if ok is None:
         if len(_GROUPS_OK) > 100_000:
             _GROUPS_OK.clear()
+            _RECALLED.clear()
         ok = _GROUPS_OK[ck] = set()
     todo = ([-1] if -1 not in ok else []) + [int(g) for g in groups if int(g) not in ok]
     if not todo:
         return True
+    from liqcore.dataset import ledger
+
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -361,6 +367,13 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
         s = os.fstat(fd)
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # not the file its footer was read from
             return False
+        ident, mid = ledger.identity(s), None
+        if ck not in _RECALLED:  # (the groups an earlier process hashed while the file had this whole identity)
+            _RECALLED.add(ck)
+            mid = ledger.mark_id(mark)
+            ok |= ledger.recalled(os.path.abspath(path), ident, mid)
+            todo = [g for g in todo if g not in ok]
+        t0 = time.time_ns()
         for g in todo:
             try:
                 lo, hi = (f.key[0] - 8 - f.meta_len, f.key[0]) if g < 0 else f.spans[g]
@@ -371,6 +384,8 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
             ok.add(g)
     finally:
         os.close(fd)
+    if todo:
+        ledger.record(os.path.abspath(path), ident, mid or ledger.mark_id(mark), ok, t0)
     return True
 
 
