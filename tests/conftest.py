@@ -71,6 +71,21 @@ def loopback_only_guard():
                     pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_as_found():
+    """Every test starts with Ctrl-C (SIGINT) raising KeyboardInterrupt in this process, and fails if it leaves
+    it ignored: an ignored SIGINT is inherited by every process a later test starts (exec keeps it), whose
+    Ctrl-C then does nothing -- a test of a child's Ctrl-C failing for another test's leftover."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        pytest.fail("the test left Ctrl-C (SIGINT) ignored in the test process", pytrace=False)
+
+
 @pytest.hookimpl(optionalhook=True)  # (a session run with -p no:xdist has no such hook)
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (the default, in ``pyproject.toml``): one worker per core plus one.  About a fifth of
