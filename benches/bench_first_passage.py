@@ -128,8 +128,13 @@ def main(argv=None) -> int:
     ap.add_argument("--base", metavar="DIR", help="a source tree of the code before (its compiled extensions "
                     "built): its warm process too, alternated with this one's, on the same dataset")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    ap.add_argument("--verify-always", action="store_true",
+                    help="every process digests the row groups it reads (LIQCORE_VERIFY=always: a first run over the "
+                         "files; default: the verification ledger keeps what an earlier process digested)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.verify_always:
+        os.environ["LIQCORE_VERIFY"] = "always"
     if a.child:
         {"warm": lambda: _warm_child(a.ds, a.child[1]), "floor": lambda: _child_floor(a.ds)}[a.child[0]]()
         return 0
@@ -145,7 +150,8 @@ def main(argv=None) -> int:
     py = sys.executable
     load0 = os.getloadavg()
     print(f"bench_first_passage: {a.ds}, {len(days)} day(s) {days[0]} .. {days[-1]}; load at start "
-          f"{load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs", flush=True)
+          f"{load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs; row groups "
+          f"{'digested in every process' if a.verify_always else 'digested once (the verification ledger)'}", flush=True)
 
     def warm_process(base_tree=None):
         """A new warm process (the issue's: a warm-up on the first day, then the whole span, once), each round:

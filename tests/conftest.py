@@ -218,7 +218,29 @@ def _scale_examples(items) -> None:
         fn._hypothesis_internal_use_settings = settings(own, max_examples=max(1, round(own.max_examples * scale)))
 
 
+#: the long tier (``-m slow``): the tests listed in tests/long_tier.txt (measured at 5 s or more) and every test
+#: using one of these fixtures (each built once per module at a cost of half a minute or more: the lean wheel's
+#: virtual environment, the eight strategies' compare run the README quotes, the documentation site's build)
+LONG_FIXTURES = frozenset({"lean_python", "compare_printed", "site"})
+
+
+def _long_tier() -> frozenset:
+    lines = (ROOT / "tests" / "long_tier.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip())
+
+
+def _mark_long_tier(items) -> None:
+    """Marks the long tier's tests ``slow``: the README's test command (``-m "not slow"`` in pyproject.toml's
+    addopts) leaves them out, ``python -m pytest -m slow`` runs them, CI runs both."""
+    long = _long_tier()
+    for item in items:
+        if item.nodeid in long or LONG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)  # (before the -m selection, which reads the marks added here)
 def pytest_collection_modifyitems(config, items):
+    _mark_long_tier(items)
     _scale_examples(items)
     if not hasattr(config, "workerinput"):  # not an xdist worker: the order the files were named in
         return
