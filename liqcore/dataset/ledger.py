@@ -114,19 +114,23 @@ def recalled(path: str, ident: list, mark: str) -> set:
     mark ``mark`` (:func:`mark_id`) while the file had identity ``ident``; empty when it holds none."""
     if not enabled():
         return set()
-    e = _state["dirty"].get(path) or _files().get(path)
+    d = _state["dirty"].get(path)
+    if d is not None and d[0] == ident and d[1] == mark:
+        return set(d[2])
+    e = _files().get(path)
     if not isinstance(e, dict) or e.get("id") != ident or e.get("mark") != mark or not isinstance(e.get("groups"), str):
         return set()
     return _groups(e["groups"])
 
 
 def record(path: str, ident: list, mark: str, groups: set, hashed_at_ns: int) -> None:
-    """Keep ``groups`` (every group of the file at ``path`` verified so far against ``mark`` with identity
-    ``ident``, hashed from ``hashed_at_ns`` on, :func:`time.time_ns`) for later processes, unless the file
-    changed too recently to tell a later write by its times (:data:`SETTLED_NS`)."""
+    """Keep ``groups`` (the set of every group of the file at ``path`` verified so far against ``mark`` with
+    identity ``ident``, hashed from ``hashed_at_ns`` on, :func:`time.time_ns`; kept by reference: the caller
+    adds to it) for later processes, unless the file changed too recently to tell a later write by its times
+    (:data:`SETTLED_NS`)."""
     if not enabled() or not groups or hashed_at_ns - max(ident[1], ident[2]) < SETTLED_NS:
         return
-    _state["dirty"][path] = {"id": ident, "mark": mark, "groups": _bits(groups)}
+    _state["dirty"][path] = (ident, mark, groups)
     if not _state["hooked"]:
         _state["hooked"] = True
         atexit.register(flush)
@@ -142,16 +146,19 @@ def flush() -> None:
     dirty = _state["dirty"]
     if not dirty:
         return
+    todo = list(dirty.items())  # (taken first: a thread may record meanwhile; it is written next time)
+    for path, _e in todo:
+        dirty.pop(path, None)
     _state["flushed"] = time.monotonic_ns()
     p = _path()
     files = dict(_files())
-    for path, e in dirty.items():
+    for path, (ident, mark, groups) in todo:
+        both = set(groups)
         old = files.pop(path, None)
-        if isinstance(old, dict) and old.get("id") == e["id"] and old.get("mark") == e["mark"] \
+        if isinstance(old, dict) and old.get("id") == ident and old.get("mark") == mark \
                 and isinstance(old.get("groups"), str):  # (another process verified other groups of it)
-            both = _groups(old["groups"]) | _groups(e["groups"])
-            e = dict(e, groups=_bits(both))
-        files[path] = e  # (last: the latest)
+            both |= _groups(old["groups"])
+        files[path] = {"id": ident, "mark": mark, "groups": _bits(both)}  # (last: the latest)
     while len(files) > MAX_FILES:
         files.pop(next(iter(files)))
     tmp = f"{p}.{os.getpid()}.tmp"
@@ -165,7 +172,5 @@ def flush() -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        dirty.clear()
         return
-    dirty.clear()
     _state["key"], _state["files"] = _stat_key(p), files
