@@ -5,11 +5,13 @@
 * ``load`` -- :func:`load_events`, the one loader of recordings: files (read by ``io``) and datasets together;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
+  ``ledger`` -- the row groups verified by earlier processes (in the cache directory);
 * ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price;
 * ``clock`` -- the clock index in each partition file's footer (each liquidation's clock-setting row).
 
-May import: the contract and vocabulary, the kernels, ``venues`` and the readers of ``io`` (``base``,
-``contract``, ``plausible``, ``storage``, ``file_events``, ``load_files``); ``io`` never imports it (the
+May import: the contract and vocabulary, the kernels, ``venues``, the cache directory (``cache``) and the
+readers of ``io`` (``base``, ``contract``, ``plausible``, ``storage``, ``file_events``, ``load_files``); ``io``
+never imports it (the
 dataset builds on io).  A new piece of the format goes into the module of its side, its rule into docs/data.md.
 """
 from __future__ import annotations

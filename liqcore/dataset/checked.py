@@ -3,7 +3,8 @@
 A file written from loaded events is marked in the dataset's :data:`MARKS_FILE` (size, SHA-256 of
 its bytes, footer and row groups: :func:`mark_of`); a read verifies what it decodes
 (:func:`verify_groups`) and lays the rows out as events without judging them again.  Footers and
-digests are cached per process, the groups verified also across processes (:mod:`.ledger`).  The rule and its reasons: docs/maintainers/data.md, "The dataset's files".
+digests are cached per process, the groups verified also across processes (:mod:`.ledger`).  The rule and
+its reasons: docs/maintainers/data.md, "The dataset's files".
 
 Why one module: the footer read (its groups' ranges, spans and fixed columns), the marks, the verification of
 what is decoded and the read that decodes it are one chain of proof -- each step trusts only what the one
