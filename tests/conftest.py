@@ -218,7 +218,8 @@ def _scale_examples(items) -> None:
         fn._hypothesis_internal_use_settings = settings(own, max_examples=max(1, round(own.max_examples * scale)))
 
 
-#: the long tier (``-m slow``): the tests listed in tests/long_tier.txt (measured at 5 s or more) and every test
+#: the long tier (``-m slow``): the tests listed in tests/long_tier.txt (measured at 5 s or more; a test named
+#: without its parameters: every one of them) and every test
 #: using one of these fixtures (each built once per module at a cost of half a minute or more: the lean wheel's
 #: virtual environment, the eight strategies' compare run the README quotes, the documentation site's build)
 LONG_FIXTURES = frozenset({"lean_python", "compare_printed", "site"})
@@ -234,7 +235,8 @@ def _mark_long_tier(items) -> None:
     addopts) leaves them out, ``python -m pytest -m slow`` runs them, CI runs both."""
     long = _long_tier()
     for item in items:
-        if item.nodeid in long or LONG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if item.nodeid in long or item.nodeid.split("[", 1)[0] in long \
+                or LONG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

@@ -78,6 +78,7 @@ def test_the_tiers_split_the_suite_as_documented():
     assert fast and long and not fast & long and fast | long == both
     listed = {ln.split("#", 1)[0].strip() for ln in (ROOT / "tests" / "long_tier.txt").read_text().splitlines()}
     listed.discard("")
-    assert listed <= long, sorted(listed - long)[:5]  # (a listed test renamed or gone: the list is stale)
+    stale = {t for t in listed if t not in long and not any(i.startswith(t + "[") for i in long)}
+    assert not stale, sorted(stale)[:5]  # (a listed test renamed or gone: the list is stale)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "python -m pytest -m slow" in readme
