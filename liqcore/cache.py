@@ -75,14 +75,15 @@ def cache_info(path: str | Path | None = None) -> dict:
     ``max_bytes`` is the cap in force (None: unlimited)."""
     d = Path(path) if path is not None else cache_dir()
     files = _sizes(cache_files(d))
-    judge = _sizes(_judge_files(d))
+    judge = _sizes(_named_files(d, _JUDGE_PATTERNS))
     return {"path": str(d), "exists": d.is_dir(), "files": len(files),
             "bytes": sum(size for _f, size, _t in files), "max_bytes": max_bytes(),
             "judge_bytes": sum(size for _f, size, _t in judge)}
 
 
-def _judge_files(d: Path) -> list[Path]:
-    return sorted(f for pat in _JUDGE_PATTERNS for f in d.glob(pat) if f.is_file()) if d.is_dir() else []
+def _named_files(d: Path, patterns) -> list[Path]:
+    """The files of ``d`` matching ``patterns``, sorted ([] without ``d``)."""
+    return sorted(f for pat in patterns for f in d.glob(pat) if f.is_file()) if d.is_dir() else []
 
 
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
@@ -168,8 +169,7 @@ def clear_cache(path: str | Path | None = None) -> dict:
     removed when that leaves it empty.  Returns ``{"path", "files", "bytes"}`` of what was deleted."""
     d = Path(path) if path is not None else cache_dir()
     n = size = 0
-    ledger = sorted(f for pat in _LEDGER_PATTERNS for f in d.glob(pat) if f.is_file()) if d.is_dir() else []
-    for f in cache_files(d) + _judge_files(d) + ledger:
+    for f in cache_files(d) + _named_files(d, _JUDGE_PATTERNS + _LEDGER_PATTERNS):
         try:
             st = f.stat().st_size
             f.unlink()

@@ -11,8 +11,8 @@
 
 May import: the contract and vocabulary, the kernels, ``venues``, the cache directory (``cache``) and the
 readers of ``io`` (``base``, ``contract``, ``plausible``, ``storage``, ``file_events``, ``load_files``); ``io``
-never imports it (the
-dataset builds on io).  A new piece of the format goes into the module of its side, its rule into docs/data.md.
+never imports it (the dataset builds on io).  A new piece of the format goes into the module of its side, its
+rule into docs/data.md.
 """
 from __future__ import annotations
 

@@ -333,7 +333,7 @@ def mark_of(path: str) -> dict:
 
 
 _GROUPS_OK: dict = {}  # (path, stat key, the mark's footer digest) -> the row groups verified (-1: the footer)
-_RECALLED: set = set()  # the keys of _GROUPS_OK whose groups verified by earlier processes were looked up
+_MARK_IDS: dict = {}  # a key of _GROUPS_OK -> its mark's ledger id, once the ledger was asked for it (ledger.mark_id)
 
 
 def verify_groups(path: str, f: Footer, mark, groups) -> bool:
@@ -353,7 +353,7 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
     if ok is None:
         if len(_GROUPS_OK) > 100_000:
             _GROUPS_OK.clear()
-            _RECALLED.clear()
+            _MARK_IDS.clear()
         ok = _GROUPS_OK[ck] = set()
     todo = ([-1] if -1 not in ok else []) + [int(g) for g in groups if int(g) not in ok]
     if not todo:
@@ -368,10 +368,9 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
         s = os.fstat(fd)
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # not the file its footer was read from
             return False
-        ident, mid = ledger.identity(s), None
-        if ck not in _RECALLED:  # (the groups an earlier process hashed while the file had this whole identity)
-            _RECALLED.add(ck)
-            mid = ledger.mark_id(mark)
+        ident, mid = ledger.identity(s), _MARK_IDS.get(ck)
+        if mid is None:  # (the groups an earlier process hashed while the file had this whole identity)
+            mid = _MARK_IDS[ck] = ledger.mark_id(mark)
             ok |= ledger.recalled(os.path.abspath(path), ident, mid)
             todo = [g for g in todo if g not in ok]
         t0 = time.time_ns()
@@ -386,7 +385,7 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
     finally:
         os.close(fd)
     if todo:
-        ledger.record(os.path.abspath(path), ident, mid or ledger.mark_id(mark), ok, t0)
+        ledger.record(os.path.abspath(path), ident, mid, ok, t0)
     return True
 
 

@@ -58,7 +58,7 @@ def cache(tmp_path, monkeypatch):
 def _new_process():
     """What a new process starts from: no group verified, no footer read, the ledger not read."""
     C._GROUPS_OK.clear()
-    C._RECALLED.clear()
+    C._MARK_IDS.clear()
     ledger._state.update(key=None, files={}, dirty={})
 
 

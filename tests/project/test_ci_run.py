@@ -76,8 +76,9 @@ def test_the_tiers_split_the_suite_as_documented():
 
     fast, long, both = ids(), ids("-m", "slow"), ids("-m", "")
     assert fast and long and not fast & long and fast | long == both
-    listed = {ln.split("#", 1)[0].strip() for ln in (ROOT / "tests" / "long_tier.txt").read_text().splitlines()}
-    listed.discard("")
+    from tests.conftest import _long_tier
+
+    listed = _long_tier()
     stale = {t for t in listed if t not in long and not any(i.startswith(t + "[") for i in long)}
     assert not stale, sorted(stale)[:5]  # (a listed test renamed or gone: the list is stale)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
