@@ -15,6 +15,8 @@ from liqcore.backtest.row_groups import blocks_in, groups_in
 
 #: under the queue rule, how far back the book in force is first looked for (and the last print): a second
 PRE = 1_000_000_000
+#: the last rows of a span passed over from the first-passage blocks (:func:`_tail_from_blocks`; off: read back)
+TAIL_FROM_BLOCKS = True
 #: a QUOTE row's side: BID (Side.BUY) the best bid; any other side the best ask (as the simulator reads them)
 BID, ASK = 3, 4
 
@@ -124,14 +126,21 @@ def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: boo
     passes over rows are a second's, not those of the latest groups' whole span.  The skipped quotes
     (the queue rule) are not read here: they only set the book in force, which the next step that
     decodes quotes reads back (:func:`book_before`, from ``book_at``); a step that does not cannot
-    read the book.  Returns ``(ts_recv, price)``, ``()`` when no print was received in ``[b, to)``;
-    sets :attr:`_ClockRows.skipped`."""
+    read the book.  Where the files are indexed the blocks say where those last rows are, and only their
+    pages are decoded (:func:`_tail_from_blocks`, the same answer); the reads are the way where they cannot.
+    Returns ``(ts_recv, price)``, ``()`` when no print was received in ``[b, to)``; sets
+    :attr:`_ClockRows.skipped`."""
     from liqcore.types import Kind
 
     g = clock.g
+    clock.tail = None
+    inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
+    clock.skipped = int(sum(g["where"][i][2] for i in inside))
+    got = _tail_from_blocks(rd, clock, b, to, clock.book and resting) if TAIL_FROM_BLOCKS else None
+    if got is not None:
+        return got
     last = None
     a, step = to, PRE
-    clock.tail = None
     while a > b and last is None:
         a0 = max(b, a - step)
         # the first read, the last second, takes the quotes too (the queue rule, a ``resting`` entry: the next
@@ -145,9 +154,33 @@ def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: boo
         if len(pr):
             last = (int(ev["ts_recv"][pr[-1]]), float(px[pr[-1]]))
         a, step = a0, step * 2
-    inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
-    clock.skipped = int(sum(g["where"][i][2] for i in inside))
     return () if last is None else last
+
+
+def _tail_from_blocks(rd, clock, b: int, to: int, book: bool):
+    """:func:`last_in_tail` from the first-passage blocks (:meth:`~liqcore.backtest.row_groups._ClockRows.last_rows`):
+    the last print received in ``[b, to)`` and, with ``book``, the last best bid and ask received in the last
+    second before ``to`` (as the rows :attr:`_ClockRows.tail` keeps: what :func:`put_quotes` takes of that
+    second's rows), decoding only the pages that hold them; None where the blocks cannot say (not every file
+    indexed, a file not the bytes of its mark, two last rows tied with different values): the caller reads."""
+    from liqcore.types import EVENT_DTYPE, Kind
+
+    pr = clock.last_rows(rd, b, to, int(Kind.TRADE))
+    if pr is None:
+        return None
+    if book:
+        a0 = max(b, to - PRE)
+        q = clock.last_rows(rd, a0, to, int(Kind.QUOTE))
+        sid = rd.symbol_id()
+        if q is None or sid is None:
+            return None
+        rows = [(side, x) for side, x in zip((BID, ASK), q) if x]
+        ev = np.zeros(len(rows), EVENT_DTYPE)
+        for k, (side, x) in enumerate(rows):  # (a QUOTE event of the symbol: all put_quotes reads of it)
+            ev[k]["ts_event"], ev[k]["ts_recv"], ev[k]["price"], ev[k]["qty"] = x
+            ev[k]["kind"], ev[k]["side"], ev[k]["symbol_id"] = int(Kind.QUOTE), side, sid
+        clock.tail = (a0, to, ev)
+    return () if not pr[0] else (int(pr[0][1]), float(pr[0][2]))
 
 
 def put_quotes(st, q: np.ndarray, have: set) -> set:

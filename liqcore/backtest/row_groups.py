@@ -505,6 +505,91 @@ class _ClockRows:
         got = last(m, "has_trades", r["price"][m])
         return got if not got else (got[1], got[2])
 
+    def last_rows(self, rd, a: int, to: int, kind: int):
+        """The last rows of bulk ``kind`` received in ``[a, to)`` in the full replay's order (receive time, then
+        event time), among the rows a read of the selection keeps (:meth:`_kept`), from the first-passage blocks:
+        only the pages of the blocks that can hold them are decoded, the latest first, through the pages the reads
+        share (:func:`~liqcore.dataset.checked.rows_of`, each group verified first), until no block left can hold
+        a row received as late.  Per slot -- TRADE: the last print (a finite, positive price); QUOTE: the last best
+        bid and the last best ask, a quote row carrying its ask being its bid then its ask (as a read lays it out)
+        -- ``(ts_event, ts_recv, price, qty)``, ``()`` for none.  None when the files are not all indexed, a group
+        is not the bytes of its mark, or the last rows of a slot are two that tie in both times with different
+        values (their order is the read's: the caller reads them).  ``rd``: the window reader, which counts the rows decoded."""
+        memo = self.__dict__.setdefault("_last_memo", {})  # (a sweep's cells share the clock: asked once each)
+        key = (int(a), int(to), int(kind))
+        if key not in memo:
+            if len(memo) > 200_000:
+                memo.clear()
+            memo[key] = self._last_rows(rd, a, to, kind)
+        return memo[key]
+
+    def _last_rows(self, rd, a: int, to: int, kind: int):
+        from liqcore.dataset.blocks import first_rows
+        from liqcore.dataset.checked import SPAN_ROWS, Unverified, rows_of
+        from liqcore.types import Kind
+
+        blk = blocks_in(self.g, a, to)
+        if blk is None:
+            return None
+        blk = blk[(blk["kind"] == int(kind)) & (blk["te_max"] >= self.lo) & (blk["te_min"] < self.hi)]
+        ub = np.minimum(blk["tr_max"], to - 1)  # (the latest receive time a row of the block can bring)
+        trade = int(kind) == int(Kind.TRADE)
+        best: list = [None] if trade else [None, None]  # per slot: [(ts_recv, ts_event), {values}]
+        seen = set()
+        for k in np.argsort(-ub, kind="stable").tolist():
+            if all(x is not None and x[0][0] > int(ub[k]) for x in best):
+                break  # (no block left can bring a row received as late as every slot's last)
+            wi = int(blk["group"][k])
+            path, rid, _n, ft, mark = self.g["where"][wi]
+            r0 = int(blk["row0"][k]) - first_rows(path, ft)[rid]
+            if (wi, r0 - r0 % SPAN_ROWS) in seen:  # (a page holds two blocks: its rows taken once)
+                continue
+            seen.add((wi, r0 - r0 % SPAN_ROWS))
+            try:
+                dg, _p0, n_new = rows_of(path, ft, mark, rid, r0, r0 + int(blk["n"][k]))
+            except Unverified:  # (not the bytes of its mark: the read says so, and reads the checking way)
+                return None
+            rd.rows_read += n_new
+            i0, i1 = dg.recv_slice(a, to)  # (the rows outside cannot be received in [a, to))
+            if i1 <= i0:
+                continue
+            c = {name: v[i0:i1] for name, v in dg.cols.items()}
+            te, tr, px, qty = c["ts_event_ns"], c["ts_recv_ns"], c["price"], c["qty"]
+            keep = self._kept(te, tr) & (tr >= a) & (tr < to) & (c["kind"] == int(kind))
+            if trade:
+                slots = [(keep & np.isfinite(px) & (px > 0), px, qty)]
+            else:  # (a row's last event of each side: its bid, side buy; its ask, the row's own side if not buy)
+                ap = c.get("ask_price")
+                paired = np.zeros(len(te), bool) if ap is None else ~np.isnan(ap)
+                bid = c["side"] == 3
+                slots = [(keep & bid, px, qty),
+                         (keep & (paired | ~bid), px if ap is None else np.where(paired, ap, px),
+                          qty if ap is None else np.where(paired, c["ask_qty"], qty))]
+            for s, (m, p, q) in enumerate(slots):
+                i = np.flatnonzero(m)
+                if not len(i):
+                    continue
+                j = i[np.lexsort((te[i], tr[i]))[-1]]
+                key = (int(tr[j]), int(te[j]))
+                if best[s] is not None and best[s][0] > key:
+                    continue
+                tie = i[(tr[i] == tr[j]) & (te[i] == te[j])]
+                vals = {(float(p[t]), float(q[t])) for t in tie.tolist()}
+                if best[s] is not None and best[s][0] == key:
+                    best[s][1] |= vals
+                else:
+                    best[s] = [key, vals]
+        out = []
+        for x in best:
+            if x is None:
+                out.append(())
+                continue
+            if len({v[:1] if trade else v for v in x[1]}) > 1:
+                return None  # (two last rows, different values: the read's order decides)
+            p, q = next(iter(x[1]))
+            out.append((x[0][1], x[0][0], p, q))
+        return out
+
     def rows(self, a: int, b: int):
         """(ts_event, ts_recv) of the rows received in [a, b), in event-time order."""
         g = self.g

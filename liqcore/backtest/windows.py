@@ -204,6 +204,17 @@ class _Reader:
         self.rows_read += int(decoded)
         return ev
 
+    def symbol_id(self) -> int | None:
+        """The symbol id the reads give the selection's rows (:meth:`_read_files`), None when the reads are not
+        of checked files (each goes through ``load_dataset``)."""
+        from liqcore.venues.common import Sink
+
+        if self._files is None:
+            self._files = self._file_table()
+        if not self._fast:
+            return None
+        return Sink(self.reg, None).sid(*self._fast[3])
+
     def check_unchanged(self) -> None:
         """ValueError unless every file :meth:`_partitions` judged by its footer is still the file it was
         (size, modification time, inode) and no partition folder gained or lost one: a file changed during the

@@ -48,7 +48,7 @@ def row_spans(path: str, f, groups: np.ndarray, start_ns, end_ns, recv_range) ->
     b = fp_blocks(path, f)
     if b is None or not len(b):
         return None
-    first = _first_rows(path, f)
+    first = first_rows(path, f)
     out = []
     gb = b["group"]
     for g in groups.tolist():
@@ -81,7 +81,8 @@ def row_spans(path: str, f, groups: np.ndarray, start_ns, end_ns, recv_range) ->
 _FIRST: dict = {}  # (path, stat key) -> each row group's first row in the file
 
 
-def _first_rows(path: str, f) -> list:
+def first_rows(path: str, f) -> list:
+    """Each row group's first row in the file at ``path`` (footer ``f``), kept per process."""
     k = (path, f.key)
     hit = _FIRST.get(k)
     if hit is None:

@@ -523,17 +523,28 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
     """The row groups ``groups`` of the file at ``path`` (columns ``cols``), each a
     :class:`~liqcore.dataset.decoded.DecodedGroup`, the ones decoded by the last reads taken from memory ->
     ``([group], rows decoded now)``.  ``spans``: per group its rows ``(r0, r1)`` to decode (None: all of it;
-    :func:`row_spans`): a part of a group is decoded page by page (:mod:`liqcore.dataset.pages`), a group
+    :func:`row_spans`): a part of a group is decoded page by page (:mod:`liqcore.dataset.pages`) and kept page by
+    page (:data:`SPAN_ROWS`: two reads meeting the same page decode it once, whatever else they span), a group
     decoded whole before is sliced."""
     key = (path, f.key, tuple(cols))
-    want = []  # (cache key, group, r0, r1)
+    want = []  # (cache key of a whole group, or None: of its pages; group, r0, r1, the pages' keys)
+    todo = []  # (cache key, group, r0, r1): what is decoded now (a part: the pages missing, in one span)
     for k, g in enumerate(groups.tolist()):
         n = int(f.rows[g])
         r0, r1 = (0, n) if spans is None or spans[k] is None else spans[k]
         if r1 > r0:  # (widened to the writer's pages, decoded whole anyway: reads meeting the same pages share them)
             r0, r1 = r0 - r0 % SPAN_ROWS, min(n, -(-r1 // SPAN_ROWS) * SPAN_ROWS)
-        want.append(((key, g) if (r0, r1) == (0, n) or (key, g) in _RECENT else (key, g, r0, r1), g, r0, r1))
-    todo = [w for w in want if w[0] not in _RECENT]
+        if (r0, r1) == (0, n) or (key, g) in _RECENT or r1 <= r0:
+            w = ((key, g) if (r0, r1) == (0, n) or (key, g) in _RECENT else (key, g, r0, r1), g, r0, r1)
+            want.append(w + (None,))
+            if w[0] not in _RECENT and all(t[0] != w[0] for t in todo):
+                todo.append(w)
+            continue
+        pages = [(key, g, p, min(n, p + SPAN_ROWS)) for p in range(r0, r1, SPAN_ROWS)]
+        miss = [pk for pk in pages if pk not in _RECENT]
+        want.append((None, g, r0, r1, pages))
+        if miss:
+            todo.append(((key, g, miss[0][2], miss[-1][3]), g, miss[0][2], miss[-1][3]))
     by_cols: dict = {}  # the columns each group needs decoded (its fixed ones filled in): one call per set
     for w in todo:
         fx = f.fixed[w[1]] if f.fixed else {}
@@ -554,20 +565,41 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
             del t
         for w in ws:
             n = w[3] - w[2]
-            dg = _RECENT[w[0]] = DecodedGroup(_with_fixed(got[w[0]], cols, f.fixed[w[1]] if f.fixed else {}, n,
-                                                          _column_types(path, f)))
-            _recent_bytes[0] += _nbytes(dg)
+            c = _with_fixed(got[w[0]], cols, f.fixed[w[1]] if f.fixed else {}, n, _column_types(path, f))
             decoded += n
+            if len(w[0]) == 2 or w[3] - w[2] <= SPAN_ROWS or w[3] <= w[2]:
+                _keep(w[0], DecodedGroup(c))
+                continue
+            for p in range(w[2], w[3], SPAN_ROWS):  # (a span of pages: kept page by page, each its own copy)
+                q = min(w[3], p + SPAN_ROWS)
+                _keep((key, w[1], p, q), DecodedGroup({name: v[p - w[2]:q - w[2]].copy() for name, v in c.items()}))
     parts = []
-    for w in want:
-        dg = _RECENT[w[0]]
-        _RECENT.move_to_end(w[0])
-        if len(w[0]) == 2 and (w[2], w[3]) != (0, int(f.rows[w[1]])):  # (a part of a group decoded whole before)
-            dg = DecodedGroup({name: v[w[2]:w[3]] for name, v in dg.cols.items()})
+    for ck, g, r0, r1, pages in want:
+        if pages is None:
+            dg = _RECENT[ck]
+            _RECENT.move_to_end(ck)
+            if len(ck) == 2 and (r0, r1) != (0, int(f.rows[g])):  # (a part of a group decoded whole before)
+                dg = DecodedGroup({name: v[r0:r1] for name, v in dg.cols.items()})
+        else:
+            got = []
+            for pk in pages:
+                _RECENT.move_to_end(pk)
+                got.append(_RECENT[pk])
+            dg = got[0] if len(got) == 1 else DecodedGroup({name: np.concatenate([x.cols[name] for x in got])
+                                                            for name in got[0].cols})
         parts.append(dg)
     while len(_RECENT) > max(_RECENT_GROUPS, len(groups)) and _recent_bytes[0] > _RECENT_BYTES:
         _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
     return parts, decoded
+
+
+def _keep(ck, dg: DecodedGroup) -> None:
+    """``dg`` into the decoded groups kept (:data:`_RECENT`) under ``ck``, its bytes counted."""
+    old = _RECENT.pop(ck, None)
+    if old is not None:
+        _recent_bytes[0] -= _nbytes(old)
+    _RECENT[ck] = dg
+    _recent_bytes[0] += _nbytes(dg)
 
 
 #: decode row groups page by page (:mod:`liqcore.dataset.pages`; off: pyarrow's decoder, whole groups)
@@ -705,6 +737,23 @@ def _events(m, two, n: int) -> int:
     if two is None:
         return n if m is None else int(np.count_nonzero(m))
     return (n + int(np.count_nonzero(two))) if m is None else int(np.count_nonzero(m)) + int(np.count_nonzero(m & two))
+
+
+def rows_of(path: str, f: Footer, mark, group: int, r0: int, r1: int):
+    """The columns of rows ``[r0, r1)`` of row group ``group`` of the checked file at ``path`` (footer ``f``) as a
+    read decodes them (its event columns, the ask columns where the file has them, the fixed ones filled in),
+    the group verified against ``mark`` first (:class:`Unverified` when it is not those bytes) -> ``(rows, p0,
+    rows decoded now)``: a :class:`~liqcore.dataset.decoded.DecodedGroup` of the rows from ``p0``, the span widened
+    to the writer's pages, the same decoded pages the reads share (:data:`SPAN_ROWS`): a look-up of a few rows next
+    to a read's decodes nothing again."""
+    if not verify_groups(path, f, mark, [int(group)]):
+        raise Unverified(path)
+    cols = list(_COLS) + (list(ASK_COLS) if f.asks else [])
+    n = int(f.rows[int(group)])
+    p0, p1 = int(r0) - int(r0) % SPAN_ROWS, min(n, -(-int(r1) // SPAN_ROWS) * SPAN_ROWS)
+    parts, decoded = _groups(path, f, np.array([int(group)], np.int64), cols,
+                             None if (p0, p1) == (0, n) else [(p0, p1)])
+    return parts[0], p0, decoded
 
 
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,

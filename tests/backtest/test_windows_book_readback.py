@@ -15,39 +15,56 @@ _PARAMS = [{"fill": "queue"}, {"fill": "queue", "offset": "0.3%", "entry-timeout
            {"fill": "queue", "take-profit": "1%", "hold-timeout": "4h", "queue-model": "prob:2"}]
 
 
+@pytest.mark.parametrize("blocks", [True, False], ids=["from-blocks", "read"])
 @pytest.mark.parametrize("params", _PARAMS)
-def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch, params):
+def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch, params, blocks):
     """The last print of a quiet span is read from its trades alone (the tail read asks for no quote), but for a
     resting entry: the step after the span replays quotes from the book in force at its end, which the tail's
-    first read (its last second) then holds, so the quotes are not read back a second time."""
+    first read (its last second) then holds, so the quotes are not read back a second time.  The same of the
+    look-up from the first-passage blocks (``blocks``; else the reads it replaces): it takes the quotes' last
+    rows for a resting entry alone, over the last second."""
     import liqcore.backtest.passage as P
+    import liqcore.backtest.row_groups as R
     import liqcore.backtest.windows as W
 
+    monkeypatch.setattr(P, "TAIL_FROM_BLOCKS", blocks)
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
-    real_tail, real_read = P.last_in_tail, W._Reader.read
+    real_tail, real_read, real_rows = P.last_in_tail, W._Reader.read, R._ClockRows.last_rows
     asked: list = []
-    inside = [False, False, None]
+    looked: list = []  # (kind, resting, the look-up's span) of each look-up in the blocks
+    inside = [False, False, None, None]
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         if inside[0]:
             asked.append((None if kinds is None else tuple(kinds), inside[1], recv[1] == inside[2]))
         return real_read(self, start_ns, end_ns, kinds=kinds, recv=recv)
 
+    def rows(self, rd, a, to, kind):
+        looked.append((kind, inside[1], a, to, inside[3]))
+        return real_rows(self, rd, a, to, kind)
+
     def tail(*a, **kw):
-        inside[:] = [True, kw.get("resting", False), a[4]]  # (the span's end)
+        inside[:] = [True, kw.get("resting", False), a[4], a[3]]  # (the span's end, its start)
         try:
             return real_tail(*a, **kw)
         finally:
             inside[0] = False
 
     monkeypatch.setattr(W._Reader, "read", read)
+    monkeypatch.setattr(R._ClockRows, "last_rows", rows)
     monkeypatch.setattr(P, "last_in_tail", tail)
     full, dflt = _equal(path, Params.from_mapping(params))
-    assert dflt.read["path"] == "windows" and asked, "no quiet span was passed over"
+    assert dflt.read["path"] == "windows" and (looked if blocks else asked), "no quiet span was passed over"
     # quotes: only for a resting entry, and only in the first read (the last second before the span's end)
     assert all(k is not None and (int(Kind.QUOTE) not in k or (resting and first)) for k, resting, first in asked), \
         asked
-    assert any(int(Kind.QUOTE) not in k for k, _r, _f in asked)
+    if not blocks:
+        assert not looked and any(int(Kind.QUOTE) not in k for k, _r, _f in asked)
+        return
+    assert not asked, "the blocks said where the last rows are: no read"
+    assert all(k == int(Kind.TRADE) and a == b or k == int(Kind.QUOTE) and resting and a == max(b, to - P.PRE)
+               for k, resting, a, to, b in looked), looked
+    assert any(k == int(Kind.TRADE) for k, *_ in looked)
 
 
 @pytest.mark.parametrize("params", _PARAMS)
