@@ -189,10 +189,14 @@ def put_quotes(st, q: np.ndarray, have: set) -> set:
     from liqcore.types import Kind
 
     got = set()
-    q = q[q["kind"] == int(Kind.QUOTE)]
-    for side, m in ((BID, q["side"] == BID), (ASK, q["side"] != BID)):
+    if len(have) >= 2 or not len(q):
+        return got
+    isq, bid = q["kind"] == int(Kind.QUOTE), q["side"] == BID  # (masks over the fields: no row copied)
+    for side, m in ((BID, isq & bid), (ASK, isq & ~bid)):
+        if side in have:
+            continue
         k = np.flatnonzero(m)
-        if side in have or not len(k):
+        if not len(k):
             continue
         e = q[k[-1]]
         sid = int(e["symbol_id"])

@@ -218,7 +218,11 @@ def blocks_in(g: dict, a: int, b: int):
     i0 = int(np.searchsorted(tr, a - g["blocks_span"], "left"))
     i1 = int(np.searchsorted(tr, b, "left"))
     got = blk[i0:i1]
-    return got[got["tr_max"] >= a]
+    m = got["tr_max"] >= a
+    k = np.flatnonzero(m)
+    if len(k) and int(k[-1]) + 1 - int(k[0]) == len(k):  # (one run of them, as blocks in receive order are: a view)
+        return got[int(k[0]):int(k[-1]) + 1]
+    return got[m]
 
 
 def _from_index(path, ft):
