@@ -627,14 +627,36 @@ _WHOLE: dict = {}
 _CHUNKED = [0]
 
 
+#: the execution parameters only an open position's exit reads: cells that differ in these alone place the same
+#: entries, and their window reads are the same until a fill (a task's cells share them, :func:`_dealt`)
+EXIT_ONLY = ("take-profit", "stop-loss")
+
+
+def _dealt(execs: list[dict], n: int) -> list[int]:
+    """The order in which execution cells ``execs`` are cut into ``n`` tasks of like cost: the cells that share
+    their entry (every parameter but :data:`EXIT_ONLY`) dealt to the tasks in turn, a whole entry group at a
+    time, so each task holds a mix of the grid's entries and its cells share the reads of their entries' windows
+    (a worker reads each entry's windows once); with fewer entry groups than tasks, the cells one at a time."""
+    groups: dict = {}
+    for i, ev in enumerate(execs):
+        groups.setdefault(tuple(sorted((k, str(v)) for k, v in ev.items() if k not in EXIT_ONLY)), []).append(i)
+    if len(groups) < n or len(groups) == len(execs):
+        at = list(range(len(execs)))
+        return [i for k in range(n) for i in at[k::n]]
+    tasks: list[list[int]] = [[] for _ in range(n)]
+    for k, grp in enumerate(groups.values()):
+        tasks[k % n].extend(grp)
+    return [i for t in tasks for i in t]
+
+
 def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Window], base: Params,
                det_names: list[str], equity: float = 1.0, with_daily: bool = False, chunk: int = 250,
                done: set | None = None, interleave: bool = False) -> tuple[list[Task], list[str]]:
     """Group cells into tasks (partition x detector configuration x up to ``chunk`` execution cells);
     cells whose keys are in ``done`` are left out.  ``interleave``: a group's cells are dealt to its tasks in
-    turn (every ``n``-th cell to one of ``n`` tasks) instead of in runs, so tasks cut for the workers each hold
-    a mix of the grid (the cells of one offset cost alike, and a run of them made one worker the last to
-    finish).  Returns (tasks, every cell key in the cells' order)."""
+    turn instead of in runs (:func:`_dealt`: the cells of one entry, which share their windows' reads, a group at a
+    time), so tasks cut for the workers each hold a mix of the grid (the cells of one offset cost alike, and a run
+    of them made one worker the last to finish).  Returns (tasks, every cell key in the cells' order)."""
     done = done or set()
     order: list[str] = []
     tasks: list[Task] = []
@@ -655,8 +677,7 @@ def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Win
                 order.extend(ks)
             at = list(range(len(execs)))
             if interleave and len(execs) > chunk:  # (every task a mix of the grid: tasks of like cost)
-                n = -(-len(execs) // chunk)
-                at = [i for k in range(n) for i in at[k::n]]
+                at = _dealt(execs, -(-len(execs) // chunk))
             for i in at:
                 ev, ks = execs[i], keys[i]
                 if all(k in done for k in ks):

@@ -192,9 +192,11 @@ def test_an_interrupted_pool_run_stops_its_workers_and_resumes(tmp_path):
 
 
 def test_interleaved_tasks_deal_the_grid_in_turn_and_keep_the_cells_order():
-    """A partition's cells cut into tasks for the workers (``interleave``): each task gets every n-th cell, so
-    each holds every offset of the grid (the cells of one offset cost alike: runs of them left one worker last
-    to finish); every cell is in exactly one task, and the table's order is the cells' own, as without it."""
+    """A partition's cells cut into tasks for the workers (``interleave``): the cells of one entry (every parameter
+    but take-profit and stop-loss: they share their windows' reads) are dealt to the tasks in turn, a group at a
+    time, so each task holds offsets from across the grid (the cells of one offset cost alike: runs of them left
+    one worker last to finish) and each offset's cells are in one task; with fewer entries than tasks, the cells
+    one at a time.  Every cell is in exactly one task, and the table's order is the cells' own, as without it."""
     grid = SG.validate_grid({"offset": ["0.05%", "0.1%", "0.2%", "0.3%"], "take-profit": ["0.3%", "0.5%"],
                              "stop-loss": ["0.3%", "1%"]})
     det, _ = SG.split_grid(grid)
@@ -203,7 +205,13 @@ def test_interleaved_tasks_deal_the_grid_in_turn_and_keep_the_cells_order():
     mixed, order1 = S.plan_tasks(cells, PARTS3[:1], [S.Window()], Params(), det, chunk=8, interleave=True)
     assert order1 == order0 and len(mixed) == len(plain) == 2
     assert sorted(k for t in mixed for k in t.keys) == sorted(order0)
-    assert [len({c["offset"] for c in t.exec_values}) for t in plain] == [2, 2]  # runs: two offsets a task
-    assert [len({c["offset"] for c in t.exec_values}) for t in mixed] == [4, 4]  # dealt in turn: all four each
-    assert [t.exec_values for t in mixed] == [[cells[i] for i in range(0, 16, 2)],
-                                              [cells[i] for i in range(1, 16, 2)]]
+    offsets = [c["offset"] for c in cells]
+    assert [sorted({c["offset"] for c in t.exec_values}) for t in plain] == [sorted(set(offsets[:8])),
+                                                                             sorted(set(offsets[8:]))]  # runs
+    by_offset = {o: [c for c in cells if c["offset"] == o] for o in grid["offset"]}
+    first, second = list(by_offset.values())[0::2], list(by_offset.values())[1::2]
+    assert [t.exec_values for t in mixed] == [[c for g in first for c in g], [c for g in second for c in g]]
+    # an offset alone, four take-profits: fewer entries than tasks, the cells dealt one at a time
+    one = SG.expand_cells(SG.validate_grid({"offset": ["0.1%"], "take-profit": ["0.3%", "0.5%", "1%", "2%"]}))
+    dealt, _ = S.plan_tasks(one, PARTS3[:1], [S.Window()], Params(), det, chunk=2, interleave=True)
+    assert [t.exec_values for t in dealt] == [[one[0], one[2]], [one[1], one[3]]]
