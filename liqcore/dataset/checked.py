@@ -12,7 +12,7 @@ before it checked, under the same stat key -- and splitting it would pass that k
 across modules.
 
 May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and this package's
-``decoded``, ``file_events``, ``footer_scan``, ``blocks``, ``ledger`` and ``pages``.
+``decoded``, ``file_events``, ``footer_scan``, ``blocks``, ``ledger``, ``pages`` and ``rows``.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import numpy as np
 
 from liqcore.dataset.decoded import DecodedGroup
 from liqcore.dataset.file_events import file_events
+from liqcore.dataset.rows import event_order
 from liqcore.types import EVENT_DTYPE, Kind
 
 #: the event columns of a partition file, as read (trade ids only when asked)
@@ -878,37 +879,6 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     if tids is not None and not tids.any():
         tids = None
     return ev, tids, matched, decoded, n_future, present
-
-
-def event_order(ts: np.ndarray) -> np.ndarray | None:
-    """The stable event-time order of ``ts`` (None: already in order), as ``np.argsort(ts, kind="stable")``.
-    Two sorted runs of which one is short (a partition file's first section, the liquidations, marks
-    and funding, then its trades and quotes) are merged by placing the short run's rows among the
-    long run's (a binary search each), not by sorting every row."""
-    n = len(ts)
-    if n < 2:
-        return None
-    down = np.flatnonzero(ts[1:] < ts[:-1])
-    if not len(down):
-        return None
-    if len(down) > 1 or min(int(down[0]) + 1, n - int(down[0]) - 1) > n // 8:
-        return np.argsort(ts, kind="stable")
-    b = int(down[0]) + 1
-    a, z = ts[:b], ts[b:]
-    order = np.empty(n, np.int64)
-    if b <= n - b:  # the first run is short: each of its rows goes before the later rows of its time or more
-        at = np.arange(b) + np.searchsorted(z, a, "left")
-        rest = np.ones(n, dtype=bool)
-        rest[at] = False
-        order[at] = np.arange(b)
-        order[rest] = np.arange(b, n)
-    else:  # the second run is short: each of its rows goes after the earlier rows of its time or less
-        at = np.arange(n - b) + np.searchsorted(a, z, "right")
-        rest = np.ones(n, dtype=bool)
-        rest[at] = False
-        order[at] = np.arange(b, n)
-        order[rest] = np.arange(b)
-    return order
 
 
 def row_problems(rows: np.ndarray, symbol: str) -> int:

@@ -309,3 +309,34 @@ def _run_duplicates(sub: np.ndarray):
         if f is not None:
             ev[f] = sub[c]
     return duplicate_keep(ev, sub["trade_id"] if sub["trade_id"].any() else None)
+
+
+def event_order(ts: np.ndarray) -> np.ndarray | None:
+    """The stable event-time order of ``ts`` (None: already in order), as ``np.argsort(ts, kind="stable")``.
+    Two sorted runs of which one is short (a partition file's first section, the liquidations, marks
+    and funding, then its trades and quotes) are merged by placing the short run's rows among the
+    long run's (a binary search each), not by sorting every row."""
+    n = len(ts)
+    if n < 2:
+        return None
+    down = np.flatnonzero(ts[1:] < ts[:-1])
+    if not len(down):
+        return None
+    if len(down) > 1 or min(int(down[0]) + 1, n - int(down[0]) - 1) > n // 8:
+        return np.argsort(ts, kind="stable")
+    b = int(down[0]) + 1
+    a, z = ts[:b], ts[b:]
+    order = np.empty(n, np.int64)
+    if b <= n - b:  # the first run is short: each of its rows goes before the later rows of its time or more
+        at = np.arange(b) + np.searchsorted(z, a, "left")
+        rest = np.ones(n, dtype=bool)
+        rest[at] = False
+        order[at] = np.arange(b)
+        order[rest] = np.arange(b, n)
+    else:  # the second run is short: each of its rows goes after the earlier rows of its time or less
+        at = np.arange(n - b) + np.searchsorted(a, z, "right")
+        rest = np.ones(n, dtype=bool)
+        rest[at] = False
+        order[at] = np.arange(b, n)
+        order[rest] = np.arange(b)
+    return order

@@ -342,7 +342,7 @@ def test_a_partitions_rows_merge_as_a_lexicographic_sort(te, data):
 def test_the_section_merge_is_the_stable_sort(a, z, sort):
     """A partition file's two sections (each sorted by event time) come out in ``np.argsort(kind="stable")``
     order, whichever run is the short one; any other order falls back to that sort."""
-    from liqcore.dataset.checked import event_order
+    from liqcore.dataset.rows import event_order
 
     ts = np.asarray((sorted(a) + sorted(z)) if sort else (a + z), dtype=np.int64)
     got = event_order(ts)

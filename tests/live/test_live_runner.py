@@ -118,8 +118,9 @@ def test_run_replay_of_a_recording_offline(tmp_path, live):
     """`liqcore run --replay FILE` (paper, and --live with BybitGateway against the in-process fake)."""
     files = _cascade_recording(tmp_path / "rec", int(time.time() * 1000) - 60_000)
     journal = tmp_path / "j.sqlite"
+    # (a replay stops when the recording ends: --duration only bounds a run that a busy machine slows down)
     cmd = [sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(files[0]), "--speed", "5",
-           "--duration", "6", "--no-dashboard", "--json", "--min-history", "5", "--history", "50",
+           "--duration", "90", "--no-dashboard", "--json", "--min-history", "5", "--history", "50",
            "--journal", str(journal), "--log", str(tmp_path / "log.jsonl")] + (["--live"] if live else [])
     p = subprocess.run(cmd, capture_output=True, timeout=110)
     assert p.returncode == 0, p.stderr.decode()[-3000:]
