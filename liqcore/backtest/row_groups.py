@@ -354,6 +354,7 @@ class _ClockRows:
         #: (start, end, rows of every bulk kind) of the last second before a skip's end, read for its last print
         #: (liqcore.backtest.passage.last_in_tail; None: no quotes read with it)
         self.tail = None
+        self.last_memo: dict = {}  # (a, to, kind) -> what :meth:`last_rows` found
 
     def open(self, i):
         """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
@@ -519,7 +520,7 @@ class _ClockRows:
         -- ``(ts_event, ts_recv, price, qty)``, ``()`` for none.  None when the files are not all indexed, a group
         is not the bytes of its mark, or the last rows of a slot are two that tie in both times with different
         values (their order is the read's: the caller reads them).  ``rd``: the window reader, which counts the rows decoded."""
-        memo = self.__dict__.setdefault("_last_memo", {})  # (a sweep's cells share the clock: asked once each)
+        memo = self.last_memo  # (a sweep's cells share the clock: each span asked once)
         key = (int(a), int(to), int(kind))
         if key not in memo:
             if len(memo) > 200_000:
