@@ -551,7 +551,7 @@ class _ClockRows:
                 continue
             seen.add((wi, r0 - r0 % SPAN_ROWS))
             try:
-                dg, _p0, n_new = rows_of(path, ft, mark, rid, r0, r0 + int(blk["n"][k]))
+                dg, n_new = rows_of(path, ft, mark, rid, r0, r0 + int(blk["n"][k]))
             except Unverified:  # (not the bytes of its mark: the read says so, and reads the checking way)
                 return None
             rd.rows_read += n_new

@@ -183,13 +183,12 @@ class _Reader:
         files in the same order, the same symbol id), or None (not such a selection, or a file not the bytes its
         mark was taken of: ``load_dataset`` then reads, and says so)."""
         from liqcore.dataset.checked import Unverified, read_checked
-        from liqcore.venues.common import Sink
 
         if self._files is None:
             self._files = self._file_table()
         if not self._fast:
             return None
-        files, marks, bulk, pair = self._fast
+        files, marks, bulk, _pair = self._fast
         lo, hi, fl = int(recv[0]), int(recv[1]), self.fl
         sub = sorted(files[i] for i in np.flatnonzero(self._meets(a, b, recv)))
         try:
@@ -198,7 +197,7 @@ class _Reader:
         except Unverified:
             return None
         if present:
-            sid = Sink(self.reg, None).sid(*pair)
+            sid = self.symbol_id()
             if len(ev) and sid != 0:
                 ev["symbol_id"] = sid
         self.rows_read += int(decoded)

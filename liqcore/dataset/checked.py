@@ -551,6 +551,7 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
         fx = f.fixed[w[1]] if f.fixed else {}
         by_cols.setdefault(tuple(c for c in cols if c not in fx), []).append(w)
     decoded = 0
+    fresh: dict = {}  # (group, r0, r1) -> the columns of a span of pages decoded now (a read of just them: as they are)
     for dec, ws in by_cols.items():
         got = _decode_pages(path, f, ws, list(dec))
         whole = [w for w in ws if w[0] not in got]
@@ -571,6 +572,7 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
             if len(w[0]) == 2 or w[3] - w[2] <= SPAN_ROWS or w[3] <= w[2]:
                 _keep(w[0], DecodedGroup(c))
                 continue
+            fresh[(w[1], w[2], w[3])] = c
             for p in range(w[2], w[3], SPAN_ROWS):  # (a span of pages: kept page by page, each its own copy)
                 q = min(w[3], p + SPAN_ROWS)
                 _keep((key, w[1], p, q), DecodedGroup({name: v[p - w[2]:q - w[2]].copy() for name, v in c.items()}))
@@ -586,8 +588,9 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
             for pk in pages:
                 _RECENT.move_to_end(pk)
                 got.append(_RECENT[pk])
-            dg = got[0] if len(got) == 1 else DecodedGroup({name: np.concatenate([x.cols[name] for x in got])
-                                                            for name in got[0].cols})
+            c = fresh.get((g, r0, r1))
+            dg = got[0] if len(got) == 1 else DecodedGroup(c) if c is not None else \
+                DecodedGroup({name: np.concatenate([x.cols[name] for x in got]) for name in got[0].cols})
         parts.append(dg)
     while len(_RECENT) > max(_RECENT_GROUPS, len(groups)) and _recent_bytes[0] > _RECENT_BYTES:
         _recent_bytes[0] -= _nbytes(_RECENT.popitem(last=False)[1])
@@ -741,20 +744,16 @@ def _events(m, two, n: int) -> int:
 
 
 def rows_of(path: str, f: Footer, mark, group: int, r0: int, r1: int):
-    """The columns of rows ``[r0, r1)`` of row group ``group`` of the checked file at ``path`` (footer ``f``) as a
-    read decodes them (its event columns, the ask columns where the file has them, the fixed ones filled in),
-    the group verified against ``mark`` first (:class:`Unverified` when it is not those bytes) -> ``(rows, p0,
-    rows decoded now)``: a :class:`~liqcore.dataset.decoded.DecodedGroup` of the rows from ``p0``, the span widened
-    to the writer's pages, the same decoded pages the reads share (:data:`SPAN_ROWS`): a look-up of a few rows next
-    to a read's decodes nothing again."""
+    """The rows ``[r0, r1)`` of row group ``group`` of the checked file at ``path`` (footer ``f``) as a read decodes
+    them (its event columns, the ask columns where the file has them, the fixed ones filled in), the group verified
+    against ``mark`` first (:class:`Unverified` when it is not those bytes) -> ``(rows, rows decoded now)``: a
+    :class:`~liqcore.dataset.decoded.DecodedGroup` of the span widened to the writer's pages, the same decoded
+    pages the reads share (:data:`SPAN_ROWS`): a look-up of a few rows next to a read's decodes nothing again."""
     if not verify_groups(path, f, mark, [int(group)]):
         raise Unverified(path)
     cols = list(_COLS) + (list(ASK_COLS) if f.asks else [])
-    n = int(f.rows[int(group)])
-    p0, p1 = int(r0) - int(r0) % SPAN_ROWS, min(n, -(-int(r1) // SPAN_ROWS) * SPAN_ROWS)
-    parts, decoded = _groups(path, f, np.array([int(group)], np.int64), cols,
-                             None if (p0, p1) == (0, n) else [(p0, p1)])
-    return parts[0], p0, decoded
+    parts, decoded = _groups(path, f, np.array([int(group)], np.int64), cols, [(int(r0), int(r1))])
+    return parts[0], decoded
 
 
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,
