@@ -5,7 +5,7 @@ The numpy passes :func:`liqcore.dataset.checked.read_checked` ran before the ker
 the property tests hold the kernel to, byte for byte: the sections' rows written as events (rare rows and
 trades one event a row; a quote row its bid -- the row's side, price and size -- then its ask, side SELL,
 the ask's price and size, both with the row's times, kind and flags), laid out as format 2 held them
-(:func:`liqcore.dataset.checked.bulk_order`: trades and quotes merged by event time, quotes first at ties, a
+(:func:`liqcore.dataset.rows.bulk_order`: trades and quotes merged by event time, quotes first at ties, a
 run of one event time whose receive times go down ordered by receive time, quotes first), then in event-time
 order, stable (:func:`liqcore.dataset.checked.event_order`), gathered once.
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.dataset.checked import bulk_order, event_order
+from liqcore.dataset.rows import bulk_order, event_order
 from liqcore.types import EVENT_DTYPE, Kind, Side, take_records
 
 _COLS = ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")

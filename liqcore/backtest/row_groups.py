@@ -16,6 +16,8 @@ from liqcore.backtest.stream import NotStreamable
 _PREFETCH = 32
 #: read the files' first-passage indexes (off: every group's Parquet statistics and no blocks, as before them)
 FIRST_PASSAGE = True
+#: a window's reads of trades and quotes found from the blocks (:func:`span_events`; off: through the files' read)
+SPAN_READS = True
 
 
 def _last_row(te: np.ndarray, tr: np.ndarray, *vals):
@@ -174,6 +176,7 @@ def _gather_groups(path, sel, marks) -> dict:
     if b is not None:  # in receive-time order of their first rows, with the widest block's span: a span's
         b = b[np.argsort(b["tr_min"], kind="stable")]  # blocks found by two binary searches (:func:`blocks_in`)
         out["blocks_span"] = int((b["tr_max"] - b["tr_min"]).max(initial=0))
+        out["group_blocks"] = np.bincount(b["group"], minlength=len(where))  # (each group's blocks: span_events)
     out["blocks"] = b
     # the groups in receive-time order of their first rows, with the widest group's span (:func:`groups_in`)
     out["g_order"] = np.argsort(out["tr_min"], kind="stable")
@@ -223,6 +226,88 @@ def blocks_in(g: dict, a: int, b: int):
     if len(k) and int(k[-1]) + 1 - int(k[0]) == len(k):  # (one run of them, as blocks in receive order are: a view)
         return got[int(k[0]):int(k[-1]) + 1]
     return got[m]
+
+
+def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, skew, venue: int, bulk):
+    """The events a read of ``kinds`` with event times in [a, b) received in ``recv`` (``(lo, hi, feed latency)``)
+    finds in the file at ``path`` (of the selection ``g``, :func:`_bulk_groups`; its checked ``mark``), as
+    :func:`~liqcore.dataset.checked.read_checked` lays them out for a read of that file alone (symbol id 0;
+    ``skew``: its clock guard; ``bulk``: the kinds of the bulk section), with the bulk groups and their rows found
+    from the first-passage blocks: the blocks whose ranges meet the read, the rows of each group from its first such
+    block to the end of its last (the whole group where every block of it is one: the spans
+    :func:`~liqcore.dataset.blocks.row_spans` gives), and the groups of the rare kinds the footer's statistics
+    select; decoded as the reads decode them (:func:`~liqcore.dataset.checked.decoded_spans`, each group verified
+    first), each group's rows kept by the read's own tests (:func:`~liqcore.dataset.checked.selected_rows`), laid
+    out by one compiled pass (:func:`~liqcore.dataset.file_events.file_events`) -> ``(events, rows decoded now)``.
+    The bulk groups no block meets are not looked at.  None where the blocks cannot say alone (the files not all
+    indexed, a group not the bytes of its mark, the file not the one the blocks were taken of, a quote row without
+    its ask): the caller reads the file."""
+    from liqcore.dataset.blocks import first_rows
+    from liqcore.dataset.checked import Unverified, decoded_spans, footer, groups_to_read, selected_rows
+    from liqcore.dataset.file_events import file_events
+    from liqcore.types import EVENT_DTYPE
+    from liqcore.venues.common import RECV_UNKNOWN
+
+    lo, hi = int(recv[0]), int(recv[1])
+    blk = blocks_in(g, lo, hi)
+    if blk is None or "group_blocks" not in g or not isinstance(mark, dict):
+        return None
+    kk = sorted({int(k) for k in kinds})
+    where, per_group = g["where"], g["group_blocks"]
+    spans: dict = {}  # row group -> [first row, end row, blocks met, its place in ``where``] of the blocks met
+    ft = None
+    for wi, kind, row0, n, te0, te1 in zip(*(blk[c].tolist() for c in ("group", "kind", "row0", "n", "te_min",
+                                                                       "te_max"))):
+        if te1 < a or te0 >= b or kind not in kk:  # (a few blocks: scalar tests, not array passes)
+            continue
+        w = where[wi]
+        if w[0] != path:
+            return None  # (another file's blocks: the read of several files lays them out)
+        ft = w[3]
+        x = spans.get(w[1])
+        if x is None:
+            spans[w[1]] = [row0, row0 + n, 1, wi]
+        else:
+            x[0], x[1], x[2] = min(x[0], row0), max(x[1], row0 + n), x[2] + 1
+    if ft is None:
+        ft = footer(path)
+    elif ft.key != footer(path).key:
+        return None  # (not the file the blocks were taken of)
+    if spans:
+        first = first_rows(path, ft)
+        spans = {r: None if x[2] == per_group[x[3]] else (x[0] - first[r], x[1] - first[r]) for r, x in spans.items()}
+    if any(k not in bulk for k in kk):  # (the other groups: their statistics, as the files' read selects them)
+        near = [r for r in _rare_groups(path, ft, bulk) if ft.rv[r, 1] >= lo and ft.rv[r, 0] < hi
+                or ft.rv[r, 0] <= RECV_UNKNOWN]  # (a scalar look at a day's few groups first)
+        for r in (groups_to_read(ft, a, b, kk, recv, bulk, only=near).tolist() if near else ()):
+            spans.setdefault(int(r), None)
+    if not spans:
+        return np.zeros(0, EVENT_DTYPE), 0
+    rids = np.array(sorted(spans), np.int64)
+    try:
+        parts, decoded = decoded_spans(path, ft, mark, rids, [spans[r] for r in rids.tolist()])
+    except Unverified:
+        return None
+    kept, kept_at = [], []
+    for rid, part in zip(rids.tolist(), parts):
+        c, _k, _f = selected_rows(ft, rid, part, a, b, kinds, recv, skew)
+        if c is None:
+            continue
+        if "ask_price" in c and np.isnan(c["ask_price"]).any():
+            return None  # (a row without its ask: the files' read expands it)
+        kept.append(c)
+        kept_at.append(rid)
+    if not kept:
+        return np.zeros(0, EVENT_DTYPE), decoded
+    ev = file_events(kept, ft.kd[kept_at], 0, venue)
+    return None if ev is None else (ev, decoded)
+
+
+def _rare_groups(path: str, ft, bulk) -> np.ndarray:
+    """The row groups of the file at ``path`` (footer ``ft``) that can hold rows of kinds outside ``bulk`` (their
+    kind statistics not one bulk kind alone), kept per file."""
+    return _kept(("rare", path, ft.key, tuple(bulk)), lambda: np.flatnonzero(
+        ~((ft.kd[:, 0] == ft.kd[:, 1]) & np.isin(ft.kd[:, 0], list(bulk)))).tolist())
 
 
 def _from_index(path, ft):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from liqcore.backtest.passage import PRE, book_before, quiet_until, refused
+from liqcore.backtest import row_groups
 from liqcore.backtest.row_groups import _ClockRows, _bulk_groups, _quotes_quiet
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 from liqcore.dataset.clock import NONE as CLOCK_NONE
@@ -76,6 +77,7 @@ class _Reader:
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
         self.memo = None  # {a read's arguments: its rows}, kept across a sweep's cells (``replay_windows(shared=)``)
         self._files = self._keys = self._fast = None  # (:meth:`_partitions`, :meth:`_read_files`)
+        self.g = None  # the selection's bulk groups and blocks, once the plan has them (:meth:`_read_files`)
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
         """The rows of the selection with event times in [start_ns, end_ns) (and receive times in ``recv``) of
@@ -191,6 +193,16 @@ class _Reader:
         files, marks, bulk, _pair = self._fast
         lo, hi, fl = int(recv[0]), int(recv[1]), self.fl
         sub = sorted(files[i] for i in np.flatnonzero(self._meets(a, b, recv)))
+        if len(sub) == 1 and self.g is not None and bulk and kinds is not None and row_groups.SPAN_READS:
+            got = row_groups.span_events(self.g, sub[0][0], marks.get(sub[0][0]), a, b, kinds, (lo, hi, fl), self.skew,
+                                         sub[0][1], bulk)  # (None: the files' read)
+            if got is not None:
+                ev, n = got
+                self.rows_read += int(n)
+                sid = self.symbol_id()
+                if len(ev) and sid != 0:
+                    ev["symbol_id"] = sid
+                return ev
         try:
             ev, _ids, _n, decoded, _fut, present = read_checked(sub, a, b, kinds, (lo, hi, fl), self.skew, False,
                                                                 marks=marks, bulk=bulk)
@@ -320,6 +332,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                                                                       groups=True))
     gap = int((hi - lo) / max(n_groups, 1))
     g = _shared(shared, k0, "groups", lambda: _bulk_groups(rd.path, sel))
+    rd.g = g
     cover = _shared(shared, k0, "cover", lambda: plan_coverage(det_ev, params, strategy, g, gap)
                     if len(g["where"]) > MIN_GROUPS else 0.0)
     if cover > MOST:

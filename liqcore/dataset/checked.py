@@ -25,7 +25,7 @@ import numpy as np
 
 from liqcore.dataset.decoded import DecodedGroup
 from liqcore.dataset.file_events import file_events
-from liqcore.dataset.rows import event_order
+from liqcore.dataset.rows import bulk_order, event_order
 from liqcore.types import EVENT_DTYPE, Kind
 
 #: the event columns of a partition file, as read (trade ids only when asked)
@@ -403,13 +403,14 @@ def verified(path: str, mark, key: tuple | None = None) -> bool:
     return k[0] == mark.get("size") and digest == mark["sha256"] and (key is None or k == tuple(key))
 
 
-def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) -> np.ndarray:
+def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None, only=None) -> np.ndarray:
     """Indices of the row groups of ``f`` whose statistics can hold a row of the selection (the same
     conditions as the row filter of :func:`read_checked`).  ``bulk``: the file is written in sections
     (its dataset's format file says so) and these are the kinds of its bulk section
     (:data:`liqcore.dataset.read.BULK_KINDS`), so a row group whose ``kind`` minimum is one of them
     (trade, quote) holds only those -- a read of liquidations and marks passes over a group of trades
-    and quotes, though its kind range [2, 7] spans the codes of marks."""
+    and quotes, though its kind range [2, 7] spans the codes of marks.  ``only``: the groups to test (ascending;
+    None: every group)."""
     from liqcore.venues.common import RECV_UNKNOWN
 
     # the whole file first: most files of a long span lie outside a short read
@@ -423,14 +424,14 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) ->
             return np.zeros(0, np.int64)
     # (the receive range first: a read of a few seconds of a day file keeps a few of its hundreds of groups,
     # and the other tests look at those alone)
+    idx = np.arange(len(f.rows)) if only is None else np.asarray(only, np.int64)
     if recv_range is not None:
-        recorded = (f.rv[:, 1] >= lo) & (f.rv[:, 0] < hi)
+        rv, ev = (f.rv, f.ev) if only is None else (f.rv[idx], f.ev[idx])
+        recorded = (rv[:, 1] >= lo) & (rv[:, 0] < hi)
         if f.rv_lo <= RECV_UNKNOWN <= f.rv_hi:
-            recorded |= (f.rv[:, 0] <= RECV_UNKNOWN) & (f.rv[:, 1] >= RECV_UNKNOWN) \
-                & (f.ev[:, 1] >= lo - fl) & (f.ev[:, 0] < hi - fl)
-        idx = np.flatnonzero(recorded)
-    else:
-        idx = np.arange(len(f.rows))
+            recorded |= (rv[:, 0] <= RECV_UNKNOWN) & (rv[:, 1] >= RECV_UNKNOWN) & (ev[:, 1] >= lo - fl) \
+                & (ev[:, 0] < hi - fl)
+        idx = idx[recorded]
     ok = f.rows[idx] > 0
     if start_ns is not None:
         ok &= f.ev[idx, 1] >= int(start_ns)
@@ -749,11 +750,55 @@ def rows_of(path: str, f: Footer, mark, group: int, r0: int, r1: int):
     against ``mark`` first (:class:`Unverified` when it is not those bytes) -> ``(rows, rows decoded now)``: a
     :class:`~liqcore.dataset.decoded.DecodedGroup` of the span widened to the writer's pages, the same decoded
     pages the reads share (:data:`SPAN_ROWS`): a look-up of a few rows next to a read's decodes nothing again."""
-    if not verify_groups(path, f, mark, [int(group)]):
-        raise Unverified(path)
-    cols = list(_COLS) + (list(ASK_COLS) if f.asks else [])
-    parts, decoded = _groups(path, f, np.array([int(group)], np.int64), cols, [(int(r0), int(r1))])
+    parts, decoded = decoded_spans(path, f, mark, np.array([int(group)], np.int64), [(int(r0), int(r1))])
     return parts[0], decoded
+
+
+def decoded_spans(path: str, f: Footer, mark, groups: np.ndarray, spans: list):
+    """:func:`rows_of` of several row groups at once (``spans``: per group ``(r0, r1)``, None for all of it), each
+    verified against ``mark`` first -> ``([rows], rows decoded now)``, decoded as :func:`read_checked` decodes them
+    (the same pages, kept and shared with its reads)."""
+    if not verify_groups(path, f, mark, groups):
+        raise Unverified(path)
+    return _groups(path, f, groups, list(_COLS) + (list(ASK_COLS) if f.asks else []), spans)
+
+
+def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range, skew):
+    """The rows of row group ``gi`` (its decoded ``part``, of the verified footer ``f``) a read of event times
+    [start_ns, end_ns), ``kinds`` and ``recv_range`` keeps (less those ahead of their receive time by more than
+    ``skew``, the live engine's clock guard) -> ``(columns or None for none, events matched, events dropped as
+    ahead)``; the columns are views where no row is dropped."""
+    from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
+
+    c = part.cols
+    # (every row has a receive time, not every one inside the range: its statistics say so)
+    if recv_range is not None and int(f.rv[gi, 0]) > RECV_UNKNOWN \
+            and not (int(recv_range[0]) <= int(f.rv[gi, 0]) and int(f.rv[gi, 1]) < int(recv_range[1])):
+        i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
+        if i1 <= i0:
+            return None, 0, 0
+        if i1 - i0 < len(c["ts_recv_ns"]):
+            c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
+    te, tr = c["ts_event_ns"], c["ts_recv_ns"]
+    m = _row_mask(te, tr, c["kind"], *_open_terms(f, gi, start_ns, end_ns, kinds, recv_range))
+    two = ~np.isnan(c["ask_price"]) if "ask_price" in c else None  # rows that are two events (counted so)
+    matched = n_future = 0
+    matched += _events(m, two, len(te))
+    if skew is not None:  # the live engine's clock guard (drop_future)
+        ahead = (tr >= RECV_CLOCK_MIN_NS) & (te - tr > int(skew))
+        if m is not None:
+            ahead &= m
+        k = _events(ahead, two, len(te))
+        if k:
+            n_future += k
+            m = ~ahead if m is None else m & ~ahead
+    if m is not None and not m.all():  # (a row group at the range's edges: one run of rows, as a rule: views)
+        k = np.flatnonzero(m)
+        if len(k) and int(k[-1]) - int(k[0]) + 1 == len(k):
+            c = {name: v[int(k[0]):int(k[-1]) + 1] for name, v in c.items()}
+        else:
+            c = {name: v[m] for name, v in c.items()}
+    return (c if len(c["ts_event_ns"]) else None), matched, n_future
 
 
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,
@@ -767,7 +812,6 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     (:func:`verify_groups`; :class:`Unverified` when one is not).  ``bulk``: the kinds of the bulk
     section of files written in sections (:func:`groups_to_read`)."""
     from liqcore.types import take_records
-    from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
 
     from liqcore.dataset.blocks import row_spans
 
@@ -795,30 +839,9 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         decoded += n_new
         kept, kept_at = [], []  # each row group's columns, the selection's rows, quotes as their two sides
         for gi, part in zip(groups.tolist(), parts):
-            c = part.cols
-            # (every row has a receive time, not every one inside the range: its statistics say so)
-            if recv_range is not None and int(f.rv[gi, 0]) > RECV_UNKNOWN \
-                    and not (int(recv_range[0]) <= int(f.rv[gi, 0]) and int(f.rv[gi, 1]) < int(recv_range[1])):
-                i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
-                if i1 <= i0:
-                    continue
-                if i1 - i0 < len(c["ts_recv_ns"]):
-                    c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
-            te, tr = c["ts_event_ns"], c["ts_recv_ns"]
-            m = _row_mask(te, tr, c["kind"], *_open_terms(f, gi, start_ns, end_ns, kinds, recv_range))
-            two = ~np.isnan(c["ask_price"]) if "ask_price" in c else None  # rows that are two events (counted so)
-            matched += _events(m, two, len(te))
-            if skew is not None:  # the live engine's clock guard (drop_future)
-                ahead = (tr >= RECV_CLOCK_MIN_NS) & (te - tr > skew)
-                if m is not None:
-                    ahead &= m
-                k = _events(ahead, two, len(te))
-                if k:
-                    n_future += k
-                    m = ~ahead if m is None else m & ~ahead
-            if m is not None and not m.all():  # (a row group at the range's edges)
-                c = {name: v[m] for name, v in c.items()}
-            if len(c["ts_event_ns"]):
+            c, k_m, k_f = selected_rows(f, gi, part, start_ns, end_ns, kinds, recv_range, skew)
+            matched, n_future = matched + k_m, n_future + k_f
+            if c is not None:
                 kept.append(c if "ask_price" in c and _all_paired(c) else expand_pairs(c))
                 kept_at.append(gi)
         # a file in sections: its rows laid out in event order by one compiled pass (None: the numpy passes)
@@ -943,46 +966,4 @@ def expand_pairs(c: dict) -> dict:
     out["qty"][second] = aq[paired]
     if "trade_id" in out:
         out["trade_id"][second] = 0
-    return out
-
-
-def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray | None:
-    """The order (a permutation, None: as they are) that lays one format-3 partition file's rows, read in
-    its section order (the rare kinds, then the trades, then the quotes, each sorted by event time, then
-    receive time), out as the same file in format 2 held them: the rare kinds, then trades and quotes in
-    one section sorted by (event time, receive time), quotes first where both tie (the writer's rule,
-    :func:`liqcore.dataset.write._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
-    runs); only runs of one event time whose receive times then go down are sorted again."""
-    n = len(te)
-    isq = kind == int(Kind.QUOTE)
-    if not n or not isq[-1]:
-        return None
-    tail = int(np.argmin(isq[::-1]))  # the quotes at the end (0: every row is one)
-    c0 = n - tail if tail else 0
-    if int(np.count_nonzero(isq)) != n - c0:  # not one trailing section: as they are
-        return None
-    b0 = c0 - int(np.count_nonzero(kind[:c0] == int(Kind.TRADE)))
-    teb, tec = te[b0:c0], te[c0:]
-    if not len(teb) or int(teb[-1]) < int(tec[0]):
-        return None  # no trade after the first quote: the sections are in order already
-    # by event time, quotes first at equal times (the book in force when a trade of that time prints): a
-    # stable sort of the two sorted runs, quotes laid first (a merge, not a sort)
-    cand = np.concatenate([np.arange(c0, n), np.arange(b0, c0)])
-    bulk = cand[np.argsort(te[cand], kind="stable")]
-    # runs of one event time whose receive times are out of order (a trade received before a quote of its
-    # event time): those runs ordered by receive time, quotes first at ties
-    tb, rb = te[bulk], tr[bulk]
-    same = tb[1:] == tb[:-1]
-    bad = np.flatnonzero(same & (rb[1:] < rb[:-1]))
-    if len(bad):
-        run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
-        hit = np.zeros(int(run[-1]) + 1, dtype=bool)
-        hit[run[bad]] = True
-        idx = np.flatnonzero(hit[run])
-        src = (bulk[idx] < c0).astype(np.int8)  # (0: a quote, first at ties)
-        order = np.lexsort((src, rb[idx], tb[idx]))
-        bulk[idx] = bulk[idx][order]
-    out = np.empty(n, np.int64)
-    out[:b0] = np.arange(b0)
-    out[b0:] = bulk
     return out

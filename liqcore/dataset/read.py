@@ -615,11 +615,12 @@ def expand_table(table):
     """A table of partition-file rows (one or more partitions' files, each in its section order) with
     each format-3 quote row that carries the ask (``ask_price`` not null) as two rows, its bid (side buy)
     then its ask (side sell), and each partition's trades and quotes laid out as format 2 holds them
-    (:func:`liqcore.dataset.checked.bulk_order`); the ask columns dropped.  Null prices stay null."""
+    (:func:`liqcore.dataset.rows.bulk_order`); the ask columns dropped.  Null prices stay null."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from liqcore.dataset.checked import ASK_COLS, bulk_order
+    from liqcore.dataset.checked import ASK_COLS
+    from liqcore.dataset.rows import bulk_order
     from liqcore.types import Kind
 
     if "ask_price" not in table.column_names:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.types import take_records
+from liqcore.types import Kind, take_records
 
 #: the columns of a partition file (format 2) and their types
 _FILE_COLUMNS = (("ts_event_ns", "int64", "ts_event"), ("ts_recv_ns", "int64", "ts_recv"), ("kind", "int8", "kind"),
@@ -41,7 +41,7 @@ def _merge_rows(rows: np.ndarray, src: np.ndarray | None = None) -> np.ndarray:
     data written twice, overlapping recordings) are each cancelled by the equal row already there (a
     multiset difference: writing equals a load of the union of the sources).  (Quotes before trades of the
     same times, the book in force when the trade prints: the order a format-3 file, whose quotes are a
-    section of their own, gives back, :func:`liqcore.dataset.checked.bulk_order`; at equal times, kind and
+    section of their own, gives back, :func:`liqcore.dataset.rows.bulk_order`; at equal times, kind and
     receive time the order the rows came in: old rows first, then each source's in its order.)  ``rows``
     (and ``src``) are the caller's to give away: runs of one event time out of (receive time, quotes
     first) order are reordered in them, in place (a copy of a day's rows costs more than the merge)."""
@@ -340,3 +340,45 @@ def event_order(ts: np.ndarray) -> np.ndarray | None:
         order[at] = np.arange(b, n)
         order[rest] = np.arange(b)
     return order
+
+
+def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray | None:
+    """The order (a permutation, None: as they are) that lays one format-3 partition file's rows, read in
+    its section order (the rare kinds, then the trades, then the quotes, each sorted by event time, then
+    receive time), out as the same file in format 2 held them: the rare kinds, then trades and quotes in
+    one section sorted by (event time, receive time), quotes first where both tie (the writer's rule,
+    :func:`liqcore.dataset.write._merge_rows`).  The two sorted runs are merged by a stable sort (a merge of
+    runs); only runs of one event time whose receive times then go down are sorted again."""
+    n = len(te)
+    isq = kind == int(Kind.QUOTE)
+    if not n or not isq[-1]:
+        return None
+    tail = int(np.argmin(isq[::-1]))  # the quotes at the end (0: every row is one)
+    c0 = n - tail if tail else 0
+    if int(np.count_nonzero(isq)) != n - c0:  # not one trailing section: as they are
+        return None
+    b0 = c0 - int(np.count_nonzero(kind[:c0] == int(Kind.TRADE)))
+    teb, tec = te[b0:c0], te[c0:]
+    if not len(teb) or int(teb[-1]) < int(tec[0]):
+        return None  # no trade after the first quote: the sections are in order already
+    # by event time, quotes first at equal times (the book in force when a trade of that time prints): a
+    # stable sort of the two sorted runs, quotes laid first (a merge, not a sort)
+    cand = np.concatenate([np.arange(c0, n), np.arange(b0, c0)])
+    bulk = cand[np.argsort(te[cand], kind="stable")]
+    # runs of one event time whose receive times are out of order (a trade received before a quote of its
+    # event time): those runs ordered by receive time, quotes first at ties
+    tb, rb = te[bulk], tr[bulk]
+    same = tb[1:] == tb[:-1]
+    bad = np.flatnonzero(same & (rb[1:] < rb[:-1]))
+    if len(bad):
+        run = np.concatenate([[0], np.cumsum(~same)])  # each row's run of equal event times
+        hit = np.zeros(int(run[-1]) + 1, dtype=bool)
+        hit[run[bad]] = True
+        idx = np.flatnonzero(hit[run])
+        src = (bulk[idx] < c0).astype(np.int8)  # (0: a quote, first at ties)
+        order = np.lexsort((src, rb[idx], tb[idx]))
+        bulk[idx] = bulk[idx][order]
+    out = np.empty(n, np.int64)
+    out[:b0] = np.arange(b0)
+    out[b0:] = bulk
+    return out
