@@ -756,12 +756,14 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
                 if len(before_it):
                     j = int(i0[x] + before_it[-1])
                     wit.append((int(te[j]), int(tr[j])))
-    w = np.zeros(len(set(wit)), det_ev.dtype)
+    u = np.array(wit, np.int64).reshape(-1, 2)  # (event, receive time) of each witness: distinct ones, by
+    u = u[np.lexsort((u[:, 0], u[:, 1]))]  # receive time, then event time
+    u = u[np.concatenate([[True], np.any(u[1:] != u[:-1], axis=1)])] if len(u) else u
+    w = np.zeros(len(u), det_ev.dtype)
     if len(w):
         # a bulk row only times the detector's clock (its price: no reference the plausibility rule
         # needs, proven above): it enters as a mark without a price, which does nothing else
-        u = sorted(set(wit), key=lambda x: (x[1], x[0]))
-        w["ts_event"], w["ts_recv"] = [x[0] for x in u], [x[1] for x in u]
+        w["ts_event"], w["ts_recv"] = u[:, 0], u[:, 1]
         w["price"] = np.nan
         w["kind"] = int(Kind.MARK)
         one = det_ev[det_ev["symbol_id"] >= 0][:1]  # the symbol's id (a venue-wide gap carries -1)
