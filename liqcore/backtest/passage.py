@@ -17,6 +17,9 @@ from liqcore.backtest.row_groups import blocks_in, groups_in
 PRE = 1_000_000_000
 #: the last rows of a span passed over from the first-passage blocks (:func:`_tail_from_blocks`; off: read back)
 TAIL_FROM_BLOCKS = True
+#: the last print of a span passed over taken from the next step's own read of the span's last second, where one
+#: is there (:func:`settle_tail`; the look-up, :func:`last_in_tail`, only where none is; off: looked up at once)
+DEFER_TAIL = True
 #: a QUOTE row's side: BID (Side.BUY) the best bid; any other side the best ask (as the simulator reads them)
 BID, ASK = 3, 4
 
@@ -44,7 +47,7 @@ def refused(cell, g) -> bool:
     return int(code) in REFUSED_WHATEVER_THE_PRINTS
 
 
-def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span) -> int:
+def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span, defer: bool = False) -> int:
     """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
     print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
     statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
@@ -59,7 +62,10 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span)
     Returns the receive time to read on from (``b``: nothing to skip) and the last receive time of the first
     block (else row group) past it that can reach a level (``stop`` or a deadline before it when none does; None:
     not asked).  ``rd``, ``span`` (``lo``,
-    ``hi``): the last print is read through the window reader (:func:`last_in_tail`)."""
+    ``hi``): the last print is read through the window reader (:func:`last_in_tail`).  ``defer``: it is not
+    (nor the book of a resting entry's last second): :attr:`_ClockRows.pending` says which span's it is, and the
+    caller's next step, which reads on from the span's end, reads its last second too and settles it
+    (:func:`settle_tail`) before it replays a row."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
 
@@ -110,6 +116,10 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span)
     ids = near[g["tr_min"][near] < to]
     if to <= b or not len(ids):
         return b, loud_end
+    if defer:
+        clock.tail, clock.skipped = None, _skipped(g, ids, b, to)
+        clock.pending = (b, to, ids, sid)
+        return to, loud_end
     last = last_in_tail(rd, clock, ids, b, to, *span, resting=int(s["status"]) == RESTING)
     if last is None:
         return b, loud_end  # an exact tie between the last prints: read them
@@ -118,7 +128,34 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span)
     return to, loud_end
 
 
-def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: bool = False):
+def _skipped(g: dict, ids, b: int, to: int) -> int:
+    """The rows of the groups ``ids`` received wholly inside ``[b, to)`` (a span passed over: the summary's count)."""
+    return int(sum(g["where"][int(i)][2] for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to))
+
+
+def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> None:
+    """Set the last print of a span passed over by :func:`quiet_until` with ``defer`` (``pending``: ``(b, to, the
+    groups met, the symbol)``) as the full replay leaves it: the last print of ``pre`` -- the rows the next step
+    read of the span's last second (from ``max(b, to - PRE)`` to ``to``), in the full replay's order, so its last
+    print is the last one (no tie to judge) -- else, none there, looked up or read back over the whole span
+    (:func:`last_in_tail`: the blocks, or the reads where two last prints tie); none received in it: unchanged."""
+    from liqcore.types import Kind
+
+    b, to, ids, sid = pending
+    px = pre["price"]
+    pr = np.flatnonzero((pre["kind"] == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
+    if len(pr):
+        last = (int(pre["ts_recv"][pr[-1]]), float(px[pr[-1]]))
+    else:
+        last = last_in_tail(rd, clock, ids, b, to, lo, hi)
+        if last is None:  # (two last prints tied in both times: their order is the read's)
+            last = last_in_tail(rd, clock, ids, b, to, lo, hi, blocks=False)
+    if last:
+        s = cell.st[sid]
+        s["last_price"], s["last_ns"] = last[1], last[0]
+
+
+def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: bool = False, blocks: bool = True):
     """:meth:`_ClockRows.last_print` of row groups ``ids`` over ``[b, to)`` read as the window reads
     its rows, back from ``to``: the trades received in the last second before it, then in spans
     doubling back down to ``b``, until the last print is found, as events in the full replay's order,
@@ -129,14 +166,12 @@ def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: boo
     read the book.  Where the files are indexed the blocks say where those last rows are, and only their
     pages are decoded (:func:`_tail_from_blocks`, the same answer); the reads are the way where they cannot.
     Returns ``(ts_recv, price)``, ``()`` when no print was received in ``[b, to)``; sets
-    :attr:`_ClockRows.skipped`."""
+    :attr:`_ClockRows.skipped`.  ``blocks=False``: read back, not looked up."""
     from liqcore.types import Kind
 
-    g = clock.g
     clock.tail = None
-    inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
-    clock.skipped = int(sum(g["where"][i][2] for i in inside))
-    got = _tail_from_blocks(rd, clock, b, to, clock.book and resting) if TAIL_FROM_BLOCKS else None
+    clock.skipped = _skipped(clock.g, ids, b, to)
+    got = _tail_from_blocks(rd, clock, b, to, clock.book and resting) if TAIL_FROM_BLOCKS and blocks else None
     if got is not None:
         return got
     last = None

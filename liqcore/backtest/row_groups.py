@@ -448,6 +448,9 @@ class _ClockRows:
         #: (start, end, rows of every bulk kind) of the last second before a skip's end, read for its last print
         #: (liqcore.backtest.passage.last_in_tail; None: no quotes read with it)
         self.tail = None
+        #: (b, to, groups, symbol) of a span passed over whose last print the next step settles (``quiet_until``
+        #: with ``defer``; the caller takes it at once)
+        self.pending = None
         self.last_memo: dict = {}  # (a, to, kind) -> what :meth:`last_rows` found
 
     def open(self, i):

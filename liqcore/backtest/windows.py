@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.passage import PRE, book_before, quiet_until, refused
+from liqcore.backtest import passage
+from liqcore.backtest.passage import PRE, book_before, quiet_until, refused, settle_tail
 from liqcore.backtest import row_groups
 from liqcore.backtest.row_groups import _ClockRows, _bulk_groups, _quotes_quiet
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
@@ -412,6 +413,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                                 rec["dominant"].astype(np.int64), rec["cascade_id"].astype(np.int64), cell.par)
 
     tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`last_in_tail`)
+    pend = None  # a span passed over whose last print the next step's read settles (:func:`settle_tail`)
     n_refused = 0  # signals refused whatever the prints (:func:`refused`): their windows not read
     while i < len(rec):
         a = int(starts[i])
@@ -451,14 +453,19 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # book, which nothing reads before the next signal (:func:`_quotes_quiet`): not decoded
             q_now = book and not _quotes_quiet(clock, cell, a, b, t_rec)
             a_pre = max(floor, a - _PRE) if q_now else a  # the book in force at the window's start
+            if pend is not None:  # (and the last second of the span passed over: its last print, its book)
+                a_pre = min(a_pre, max(pend[0], a - _PRE))
             raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b))
+            k_a = int(np.searchsorted(raw["ts_recv"], a, "left")) if a_pre < a else 0
+            if pend is not None:  # (the rows before ``a``, none replayed: the last print before it)
+                settle_tail(cell, rd, clock, pend, raw[:k_a], lo, hi)
+                pend = None
             if q_now and (a_pre < a or book_at < a):  # (back to ``book_at``: every quote before it was replayed)
-                k_a = int(np.searchsorted(raw["ts_recv"], a, "left"))
                 pre, back = raw[:k_a], a_pre
                 if tail is not None and tail[1] == a_pre and tail[0] >= book_at:  # (the rows before the skip's end)
                     pre, back = np.concatenate([tail[2], pre]), tail[0]
                 book_before(cell, rd, pre, lo, hi, book_at, back)
-                raw = raw[k_a:]
+            raw = raw[k_a:]
             tail = None
             if feed is not None:  # the DEPTH rows received with the step's events (after them at one time)
                 raw, n_d = feed.merge(cell, raw, a, b, q_now, signals=signals_in(det_recv, rec, a, b))
@@ -498,7 +505,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # a position or order still live: read on, past the row groups in which every print is a
             # quiet one for it (:func:`quiet_until`)
             to, loud_end = (b, None) if carry else quiet_until(
-                cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi), fund_recv, rd, (lo, hi))
+                cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi), fund_recv, rd, (lo, hi),
+                defer=feed is None and passage.DEFER_TAIL)
+            pend, clock.pending = clock.pending, None
             # the next step: to the end of the first block where a level may be reached (a second at least),
             # not a row group's span (the rows after it: the next step's, quiet again or not)
             # (a level reached by no block ahead, a deadline already past: the plain step, a sparse recording's

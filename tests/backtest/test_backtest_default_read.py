@@ -513,6 +513,7 @@ def test_the_last_print_and_book_of_a_quiet_span_read_as_events_equal_the_column
     quotes: tests/backtest/test_windows_book_readback.py)."""
     import liqcore.backtest.passage as P
 
+    monkeypatch.setattr(P, "DEFER_TAIL", False)  # (looked up at once: tests/backtest/test_tail_from_blocks.py defers)
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
     real = P.last_in_tail
     seen = []
@@ -601,6 +602,7 @@ def test_the_last_print_and_book_of_a_quiet_span_are_read_back_from_its_end(tmp_
     import liqcore.backtest.windows as W
     from liqcore.types import Kind as K
 
+    monkeypatch.setattr(P, "DEFER_TAIL", False)  # (read back at once: tests/backtest/test_tail_from_blocks.py defers)
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
     real_tail, real_read = P.last_in_tail, W._Reader.read
     spans: list = []

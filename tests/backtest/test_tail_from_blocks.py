@@ -127,6 +127,7 @@ def test_a_backtest_with_the_blocks_tail_equals_the_reads(tmp_path_factory, monk
     tail's rows give :func:`put_quotes` the same bid and ask); the ledger equals the full replay's."""
     import liqcore.backtest.passage as P
 
+    monkeypatch.setattr(P, "DEFER_TAIL", False)  # (every span's tail looked up at once: the look-up under test)
     path = _tied_dataset(tmp_path_factory) if shape == "tied" else _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700,
                                                                                  book=True)
     real = P.last_in_tail
@@ -170,3 +171,54 @@ def test_the_last_print_is_the_last_received_not_the_last_stamped(tmp_path_facto
         t = rows[rows["kind"] == int(Kind.TRADE)]
         differ += int(np.argmax(t["ts_event"])) != len(t) - 1
     assert differ >= 5, differ
+
+
+
+@pytest.mark.parametrize("shape", ["late", "tied"])
+@pytest.mark.parametrize("params", [{"fill": "queue"}, {"fill": "queue", "offset": "0.3%", "entry-timeout": "30m"},
+                                    {"fill": "through", "take-profit": "1%", "hold-timeout": "4h"}])
+def test_a_span_passed_over_settled_by_the_next_read_gives_the_reads_last_print(tmp_path_factory, monkeypatch, shape,
+                                                                                 params):
+    """A span passed over whose last print the next step settles from its own read of the span's last second
+    (:func:`liqcore.backtest.passage.settle_tail`): the last print set is the one a read back of the whole span
+    gives (``last_in_tail(blocks=False)``), taken from the last second itself for most spans (no look-up), and the
+    ledger equals the full replay's.  Negative control: leaving the last price as it was before the span is told
+    apart by the same comparison."""
+    import liqcore.backtest.passage as P
+    import liqcore.backtest.windows as W
+    from tests.backtest.test_backtest_default_read import backtest
+
+    path = _tied_dataset(tmp_path_factory) if shape == "tied" else _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700,
+                                                                                 book=True)
+    real_settle, real_tail = P.settle_tail, P.last_in_tail
+    seen, looked, wrong = [], [], []
+
+    def tail(*a, **kw):
+        looked.append(1)
+        return real_tail(*a, **kw)
+
+    def left_as_is(cell, rd, clock, pending, pre, lo, hi):  # (the negative control: the span's prints not set)
+        return None
+
+    def check(settle):
+        def run(cell, rd, clock, pending, pre, lo, hi):
+            b, to, ids, sid = pending
+            keep = clock.tail, clock.skipped
+            ref = real_tail(rd, clock, ids, b, to, lo, hi, blocks=False)  # (the whole span read back)
+            clock.tail, clock.skipped = keep
+            before = (float(cell.st[sid]["last_price"]), int(cell.st[sid]["last_ns"]))
+            settle(cell, rd, clock, pending, pre, lo, hi)
+            got = (float(cell.st[sid]["last_price"]), int(cell.st[sid]["last_ns"]))
+            want = (ref[1], ref[0]) if ref else before
+            (seen if got == want else wrong).append(1)
+        return run
+
+    monkeypatch.setattr(P, "last_in_tail", tail)
+    monkeypatch.setattr(W, "settle_tail", check(real_settle))
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert dflt.read["path"] == "windows" and len(seen) >= 3 and not wrong, (len(seen), len(wrong))
+    assert len(looked) < len(seen), "the spans' last seconds hold their last prints: few look-ups"
+    seen.clear()
+    monkeypatch.setattr(W, "settle_tail", check(left_as_is))
+    backtest([path], Params.from_mapping(params), equity=10_000.0)
+    assert wrong, "a span's last print left unset was not told apart"

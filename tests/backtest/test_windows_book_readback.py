@@ -28,6 +28,7 @@ def test_a_quiet_span_passed_over_decodes_no_quote(tmp_path_factory, monkeypatch
     import liqcore.backtest.windows as W
 
     monkeypatch.setattr(P, "TAIL_FROM_BLOCKS", blocks)
+    monkeypatch.setattr(P, "DEFER_TAIL", False)  # (the look-up at once: the next step does not read the span's end)
     path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
     real_tail, real_read, real_rows = P.last_in_tail, W._Reader.read, R._ClockRows.last_rows
     asked: list = []
@@ -103,8 +104,8 @@ def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_pa
     skips = []
     real_quiet = P.quiet_until
 
-    def quiet(cell, clock, b, *a):
-        to, loud_end = real_quiet(cell, clock, b, *a)
+    def quiet(cell, clock, b, *a, **kw):
+        to, loud_end = real_quiet(cell, clock, b, *a, **kw)
         if to > b:
             skips.append((b, to))
         return to, loud_end
