@@ -252,7 +252,7 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
     indexed, a group not the bytes of its mark, the file not the one the blocks were taken of, a quote row without
     its ask): the caller reads the file."""
     from liqcore.dataset.blocks import first_rows
-    from liqcore.dataset.checked import Unverified, decoded_spans, footer, groups_to_read, selected_rows
+    from liqcore.dataset.checked import Unverified, decoded_spans, footer, selected_rows
     from liqcore.dataset.file_events import file_events
     from liqcore.types import EVENT_DTYPE
     from liqcore.venues.common import RECV_UNKNOWN
@@ -278,18 +278,20 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
             spans[w[1]] = [row0, row0 + n, 1, wi]
         else:
             x[0], x[1], x[2] = min(x[0], row0), max(x[1], row0 + n), x[2] + 1
-    if ft is None:
-        ft = footer(path)
-    elif ft.key != footer(path).key:
-        return None  # (not the file the blocks were taken of)
+    if ft is None:  # (else the footer the blocks were taken of: a decode checks the file is still that one, and
+        ft = footer(path)  # the reader proves at its end that no file changed, :meth:`_Reader.check_unchanged`)
+    bulk_rids = set(spans)
     if spans:
         first = first_rows(path, ft)
         spans = {r: None if x[2] == per_group[x[3]] else (x[0] - first[r], x[1] - first[r]) for r, x in spans.items()}
-    if any(k not in bulk for k in kk):  # (the other groups: their statistics, as the files' read selects them)
-        near = [r for r in _rare_groups(path, ft, bulk) if ft.rv[r, 1] >= lo and ft.rv[r, 0] < hi
-                or ft.rv[r, 0] <= RECV_UNKNOWN]  # (a scalar look at a day's few groups first)
-        for r in (groups_to_read(ft, a, b, kk, recv, bulk, only=near).tolist() if near else ()):
-            spans.setdefault(int(r), None)
+    if any(k not in bulk for k in kk):  # (the other groups: the files' read's tests of their statistics, scalars)
+        fl = int(recv[2])
+        for r, n, ev0, ev1, rv0, rv1, k0, k1 in _rare_groups(path, ft, bulk):
+            if not ((rv1 >= lo and rv0 < hi) or (rv0 <= RECV_UNKNOWN <= rv1 and ev1 >= lo - fl and ev0 < hi - fl)) \
+                    or n <= 0 or ev1 < a or ev0 >= b:
+                continue
+            if any(k0 <= k <= k1 for k in kk if k0 not in bulk or k in bulk):
+                spans.setdefault(r, None)
     if not spans:
         return np.zeros(0, EVENT_DTYPE), 0
     rids = np.array(sorted(spans), np.int64)
@@ -299,7 +301,9 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
         return None
     kept, kept_at = [], []
     for rid, part in zip(rids.tolist(), parts):
-        c, _k, _f = selected_rows(ft, rid, part, a, b, kinds, recv, skew)
+        lean = rid in bulk_rids and int(ft.kd[rid, 0]) == int(ft.kd[rid, 1]) and int(ft.rv[rid, 0]) > RECV_UNKNOWN
+        c = _bulk_rows(ft, rid, part, a, b, lo, hi, skew) if lean else \
+            selected_rows(ft, rid, part, a, b, kinds, recv, skew)[0]
         if c is None:
             continue
         if "ask_price" in c and np.isnan(c["ask_price"]).any():
@@ -312,11 +316,45 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
     return None if ev is None else (ev, decoded)
 
 
-def _rare_groups(path: str, ft, bulk) -> np.ndarray:
+def _bulk_rows(ft, rid: int, part, a: int, b: int, lo: int, hi: int, skew):
+    """The rows of bulk row group ``rid`` (its decoded ``part``; one bulk kind, asked for, every row with a receive
+    time) that a read of event times [a, b) received in [lo, hi) keeps, less those stamped more than ``skew`` after
+    their receive time (the clock guard): :func:`~liqcore.dataset.checked.selected_rows`' tests for such a group,
+    its counts not made -> the columns (views where the rows kept are one run), None for none."""
+    from liqcore.venues.common import RECV_CLOCK_MIN_NS
+
+    c = part.cols
+    if not (lo <= int(ft.rv[rid, 0]) and int(ft.rv[rid, 1]) < hi):
+        i0, i1 = part.recv_slice(lo, hi)
+        if i1 <= i0:
+            return None
+        if i1 - i0 < len(c["ts_recv_ns"]):
+            c = {name: v[i0:i1] for name, v in c.items()}
+    te, tr = c["ts_event_ns"], c["ts_recv_ns"]
+    m = (tr >= lo) & (tr < hi)
+    if int(ft.ev[rid, 0]) < a or int(ft.ev[rid, 1]) >= b:
+        m &= (te >= a) & (te < b)
+    if skew is not None:
+        m &= ~((tr >= RECV_CLOCK_MIN_NS) & (te - tr > int(skew)))
+    k = np.flatnonzero(m)
+    if not len(k):
+        return None
+    if len(k) == len(m):
+        return c
+    if int(k[-1]) - int(k[0]) + 1 == len(k):
+        return {name: v[int(k[0]):int(k[-1]) + 1] for name, v in c.items()}
+    return {name: v[m] for name, v in c.items()}
+
+
+def _rare_groups(path: str, ft, bulk) -> list:
     """The row groups of the file at ``path`` (footer ``ft``) that can hold rows of kinds outside ``bulk`` (their
-    kind statistics not one bulk kind alone), kept per file."""
-    return _kept(("rare", path, ft.key, tuple(bulk)), lambda: np.flatnonzero(
-        ~((ft.kd[:, 0] == ft.kd[:, 1]) & np.isin(ft.kd[:, 0], list(bulk)))).tolist())
+    kind statistics not one bulk kind alone), each ``(group, rows, event and receive time ranges, kind range)``,
+    kept per file."""
+    def make():
+        rs = np.flatnonzero(~((ft.kd[:, 0] == ft.kd[:, 1]) & np.isin(ft.kd[:, 0], list(bulk))))
+        return list(zip(rs.tolist(), ft.rows[rs].tolist(), ft.ev[rs, 0].tolist(), ft.ev[rs, 1].tolist(),
+                        ft.rv[rs, 0].tolist(), ft.rv[rs, 1].tolist(), ft.kd[rs, 0].tolist(), ft.kd[rs, 1].tolist()))
+    return _kept(("rare", path, ft.key, tuple(bulk)), make)
 
 
 def _from_index(path, ft):
@@ -537,9 +575,9 @@ class _ClockRows:
             index = files[int(fi)][2]
             if index is None or not len(index):
                 continue
-            first: dict = {}  # (event time, receive time) -> the index's first row of it
-            for j, key in enumerate(zip(index[:, 0].tolist(), index[:, 1].tolist())):
-                first.setdefault(key, j)
+            # (event time, receive time) -> the index's first row of it (built from the last row back: the first
+            # one of a key is the one kept)
+            first = dict(zip(zip(index[::-1, 0].tolist(), index[::-1, 1].tolist()), range(len(index) - 1, -1, -1)))
             ks = one[which == fi]
             hit = np.array([first.get(key, -1) for key in zip(np.asarray(r_te)[ks].tolist(),
                                                                np.asarray(r_tr)[ks].tolist())], np.int64)

@@ -737,7 +737,7 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
     # the setters the files' clock indexes prove (written at convert time); the others from decoded rows
     done, w_te, w_tr = clock.witness_of(det_ev["ts_event"][who], det_ev["ts_recv"][who])
     found = done & (w_te != CLOCK_NONE)
-    wit = list(zip(w_te[found].tolist(), w_tr[found].tolist()))
+    wit: list = []  # (the witnesses of the liquidations the indexes leave: from decoded rows)
     who = who[~done]
     k = 0
     spans = []
@@ -765,7 +765,8 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
                 if len(before_it):
                     j = int(i0[x] + before_it[-1])
                     wit.append((int(te[j]), int(tr[j])))
-    u = np.array(wit, np.int64).reshape(-1, 2)  # (event, receive time) of each witness: distinct ones, by
+    u = np.concatenate([np.stack([w_te[found], w_tr[found]], axis=1).astype(np.int64),
+                        np.array(wit, np.int64).reshape(-1, 2)])  # (event, receive time) of each witness: distinct, by
     u = u[np.lexsort((u[:, 0], u[:, 1]))]  # receive time, then event time
     u = u[np.concatenate([[True], np.any(u[1:] != u[:-1], axis=1)])] if len(u) else u
     w = np.zeros(len(u), det_ev.dtype)
