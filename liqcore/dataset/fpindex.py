@@ -129,9 +129,12 @@ def decode(value, rows: np.ndarray, ev: np.ndarray, rv: np.ndarray) -> np.ndarra
     import orjson
 
     try:
-        head, _, body = bytes(value).partition(b"\n")
-        h = orjson.loads(head)
-        raw = pybase64.b64decode(body, validate=True)
+        value = value if isinstance(value, bytes) else bytes(value)
+        cut = value.find(b"\n")
+        if cut < 0:
+            return None
+        h = orjson.loads(value[:cut])
+        raw = pybase64.b64decode(memoryview(value)[cut + 1:], validate=True)  # (the body not copied first)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         return None
     if not isinstance(h, dict) or len(raw) % BLOCK_DTYPE.itemsize:
