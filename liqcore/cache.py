@@ -30,7 +30,7 @@ _OLD_ENV_VAR = "LIQCORE_CACHE"
 #: the directory older versions created in the working directory
 LEGACY_DIR_NAME = ".liqcore-cache"
 #: the files liqcore writes into the cache directory
-_PATTERNS = ("synth-*.npz",)
+_PATTERNS = ("synth-*.npz", "footer-*.bin")  # (footer-: :mod:`liqcore.dataset.footcache`)
 #: the judge's answers (``liqcore.judge.cache``): cleared with the rest, never evicted by the size cap
 #: (answers cost a model call each, markets only a regeneration)
 _JUDGE_PATTERNS = ("judge-answers.sqlite", "judge-answers.sqlite-wal", "judge-answers.sqlite-shm")

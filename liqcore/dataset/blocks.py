@@ -25,8 +25,11 @@ def fp_blocks(path: str, f):
     if k in _FP_BLOCKS:
         _FP_BLOCKS.move_to_end(k)
         return _FP_BLOCKS[k]
-    raw = (f.kv or {}).get(fpindex.KEY)
-    b = None if raw is None else fpindex.decode(raw, f.rows, f.ev, f.rv)
+    if getattr(f, "fp", ()):  # (decoded with the footer, or kept with it by an earlier process)
+        b = f.fp[0]
+    else:
+        raw = (f.kv or {}).get(fpindex.KEY)
+        b = None if raw is None else fpindex.decode(raw, f.rows, f.ev, f.rv)
     _FP_BLOCKS[k] = b
     while len(_FP_BLOCKS) > 256:
         _FP_BLOCKS.popitem(last=False)

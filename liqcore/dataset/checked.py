@@ -67,6 +67,9 @@ class Footer:
     # column chunks (groups x columns: :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`), for the page decoder
     schema: tuple = ()
     chunks: np.ndarray = None
+    # its first-passage blocks, decoded and proven against it (``(blocks or None)``; empty: not decoded yet,
+    # :func:`liqcore.dataset.blocks.fp_blocks` decodes them from ``kv``)
+    fp: tuple = ()
 
 
 _FOOTERS: dict[str, tuple] = {}
@@ -81,22 +84,30 @@ def footer(path: str) -> Footer:
 
     from liqcore.dataset.footer_scan import scan
 
-    key = _stat_key(path)
-    if key is None:
-        raise FileNotFoundError(path)
+    from liqcore.dataset import footcache
+
+    try:
+        s = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(path) from None
+    key = (s.st_size, s.st_mtime_ns, s.st_ino)
     hit = _FOOTERS.get(path)
     if hit is not None and hit[0] == key:
         return hit[1]
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        s = os.fstat(fd)
-        key = (s.st_size, s.st_mtime_ns, s.st_ino)
-        sc = scan(fd, s.st_size)
-        s = os.fstat(fd)
-        if (s.st_size, s.st_mtime_ns, s.st_ino) != key:
-            raise ValueError(f"dataset: {path} changed while it was read; read it again")
-    finally:
-        os.close(fd)
+    kept = footcache.load(path, s)  # (an earlier process's read of this very file: path and whole identity)
+    if kept is None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            s = os.fstat(fd)
+            key = (s.st_size, s.st_mtime_ns, s.st_ino)
+            sc = scan(fd, s.st_size)
+            s = os.fstat(fd)
+            if (s.st_size, s.st_mtime_ns, s.st_ino) != key:
+                raise ValueError(f"dataset: {path} changed while it was read; read it again")
+        finally:
+            os.close(fd)
+    else:
+        sc = kept[0]
     kv = sc["kv"]
     meta = kv.get(b"liqcore")
     try:
@@ -127,9 +138,15 @@ def footer(path: str) -> Footer:
     if not bounds:
         bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
     fix = tuple((names.index(c), c) for c in _FIXED if c in names)
+    fp = () if kept is None else (kept[1],)
+    if kept is None and footcache.enabled():  # (kept for later processes with its first-passage blocks)
+        from liqcore.dataset import fpindex
+
+        fp = (None if fpindex.KEY not in kv else fpindex.decode(kv[fpindex.KEY], rows, ev, rv),)
+        footcache.save(path, s, sc, fp[0])
     f = Footer(checked, rows, ev, rv, ranges["kind"], key, *bounds, spans=_Spans(ch, rows),
                meta_len=int(sc["meta_len"]), asks=asks, events=events, fixed=_Fixed(ch, rows, fix), kv=kv,
-               schema=tuple(tuple(c) for c in sc["schema"]), chunks=ch)
+               schema=tuple(tuple(c) for c in sc["schema"]), chunks=ch, fp=fp)
     if len(_FOOTERS) > 100_000:  # a long-lived process reading many datasets: start afresh
         _FOOTERS.clear()
     _FOOTERS[path] = (key, f)

@@ -1,0 +1,155 @@
+"""A partition file's footer, as read and decoded, kept between processes: :func:`load` and :func:`save`.
+
+A backtest over a month first looks at every day file's footer: a busy day's footer is about 2 MB (its
+first-passage index, :mod:`liqcore.dataset.fpindex`, most of it), read, scanned (:mod:`liqcore.dataset.footer_scan`)
+and its index decoded -- several milliseconds a file, a tenth of a warm backtest of a month.  A later process
+takes them from here instead: the footer scan's results (row counts, leaf schema, column chunks, the key-value
+metadata but the index's) and the index's blocks as decoded and proven against that footer.
+
+An entry is kept under the file's path and its whole stat identity (size, modification and change times,
+inode, device: :func:`liqcore.dataset.ledger.identity`), as the verification ledger keeps what it verified: any
+write to the file, a rename over it, ``touch``, a copy or a restore gives another identity, and an entry of
+another identity is passed over (the footer is read again).  An entry is written only for a file last changed
+at least :data:`~liqcore.dataset.ledger.SETTLED_NS` before (a write in the same clock tick could leave its
+times as they were).  What the entry holds is checked on loading (its format, path, identity, every array's
+type); an entry that does not load is passed over.  Entries are ``footer-*.bin`` files in liqcore's cache
+directory (:func:`liqcore.cache.cache_dir`): evicted with its other files by the size cap, listed by ``liqcore
+cache info`` and removed by ``liqcore cache clear``; writing one is best effort (a read-only cache only costs
+the reads).  ``LIQCORE_VERIFY=always`` (every process hashes and reads afresh): not used.
+
+May import: the standard library, numpy, orjson, ``liqcore.cache``, ``liqcore._libs.pqfooter`` and this
+package's ``ledger`` and ``fpindex``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import numpy as np
+
+#: the entries' layout (an entry of another is passed over)
+FORMAT = 1
+#: the entries' file names in the cache directory
+PATTERN = "footer-*.bin"
+_evicted = [False]  # (the cache's cap enforced once per process, at its first entry written)
+
+
+def enabled() -> bool:
+    """Whether entries are kept and taken (not under ``LIQCORE_VERIFY=always``)."""
+    from liqcore.dataset import ledger
+
+    return ledger.enabled()
+
+
+def _entry(path: str):
+    from liqcore.cache import cache_dir
+
+    name = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:32]
+    return cache_dir() / f"footer-{name}.bin"
+
+
+_MAGIC = b"liqcore-footer\n"
+
+
+def load(path: str, st: os.stat_result):
+    """The footer scan (the dict :func:`~liqcore.dataset.footer_scan.scan` gives, less the first-passage index's
+    value) and the index's blocks (None: no usable index) kept for the file at ``path`` while its stat was ``st``
+    -> ``(scan, blocks)``; None when no entry of that identity loads.  The arrays are views of the entry's bytes
+    (read-only)."""
+    import orjson
+
+    from liqcore._libs.pqfooter import CHUNK_DTYPE
+    from liqcore.dataset import ledger
+    from liqcore.dataset.fpindex import BLOCK_DTYPE
+
+    if not enabled():
+        return None
+    try:
+        with open(_entry(path), "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    try:  # (an entry that does not load, whatever the way: passed over, the footer is read)
+        if not data.startswith(_MAGIC):
+            return None
+        at = len(_MAGIC) + 8
+        n = int.from_bytes(data[len(_MAGIC):at], "little")
+        head = orjson.loads(data[at:at + n])
+        at += n
+        if not isinstance(head, dict) or head.get("format") != FORMAT \
+                or head.get("path") != os.path.abspath(path) or head.get("id") != ledger.identity(st) \
+                or head.get("dtypes") != [str(CHUNK_DTYPE.descr), str(BLOCK_DTYPE.descr)]:
+            return None
+        parts = []
+        for size in head["sizes"]:
+            if at + size > len(data):
+                return None
+            parts.append(memoryview(data)[at:at + size])
+            at += size
+        if at != len(data):
+            return None
+        g, c = head["shape"]
+        rows = np.frombuffer(parts[0], np.int64)
+        chunks = np.frombuffer(parts[1], CHUNK_DTYPE).reshape(g, c)
+        blocks = np.frombuffer(parts[2], BLOCK_DTYPE) if head["blocks"] else None
+        if len(rows) != g:
+            return None
+        kv = {bytes(parts[3 + 2 * k]): bytes(parts[4 + 2 * k]) for k in range(head["kv"])}
+        sc = {"num_rows": int(head["num_rows"]), "created_by": str(head["created_by"]),
+              "schema": [tuple(x) for x in head["schema"]], "rows": rows, "chunks": chunks,
+              "meta_len": int(head["meta_len"]), "kv": kv}
+    except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+        return None
+    return sc, blocks
+
+
+def save(path: str, st: os.stat_result, sc: dict, blocks) -> None:
+    """Keep the footer scan ``sc`` of the file at ``path`` (stat ``st`` when it was read) and its first-passage
+    ``blocks`` (None: no usable index) for later processes (best effort), unless the file changed too recently
+    to tell a later write by its times."""
+    import orjson
+
+    from liqcore._libs.pqfooter import CHUNK_DTYPE
+    from liqcore.dataset import ledger
+    from liqcore.dataset.fpindex import BLOCK_DTYPE, KEY
+
+    ident = ledger.identity(st)
+    if not enabled() or time.time_ns() - max(ident[1], ident[2]) < ledger.SETTLED_NS:
+        return
+    rows = np.ascontiguousarray(sc["rows"], np.int64)
+    chunks = np.ascontiguousarray(sc["chunks"])
+    if chunks.dtype != CHUNK_DTYPE or chunks.ndim != 2 or (blocks is not None and blocks.dtype != BLOCK_DTYPE):
+        return
+    kv = [(k, v) for k, v in sc["kv"].items() if k != KEY]
+    parts = [rows.tobytes(), chunks.tobytes(), b"" if blocks is None else np.ascontiguousarray(blocks).tobytes()]
+    for k, v in kv:
+        parts += [bytes(k), bytes(v)]
+    head = orjson.dumps({"format": FORMAT, "path": os.path.abspath(path), "id": ident,
+                         "dtypes": [str(CHUNK_DTYPE.descr), str(BLOCK_DTYPE.descr)], "shape": list(chunks.shape),
+                         "num_rows": int(sc["num_rows"]), "created_by": str(sc["created_by"]),
+                         "schema": [list(x) for x in sc["schema"]], "meta_len": int(sc["meta_len"]),
+                         "blocks": blocks is not None, "kv": len(kv), "sizes": [len(x) for x in parts]})
+    p = _entry(path)
+    tmp = p.with_name(f"{p.name}.{os.getpid()}.tmp")
+    try:
+        os.makedirs(p.parent, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(_MAGIC + len(head).to_bytes(8, "little") + head)
+            for x in parts:
+                fh.write(x)
+        os.replace(tmp, p)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return
+    if not _evicted[0]:
+        _evicted[0] = True
+        from liqcore.cache import enforce_limit
+
+        try:
+            enforce_limit(keep=p)
+        except (OSError, ValueError):
+            pass

@@ -1,0 +1,142 @@
+"""A partition file's footer kept between processes (:mod:`liqcore.dataset.footcache`): a later process takes the
+footer scan and the first-passage blocks from the cache instead of reading the footer, and gets the same
+:class:`~liqcore.dataset.checked.Footer` and blocks; an entry of another identity (the file written, touched or
+replaced), a broken entry, a file changed too recently and ``LIQCORE_VERIFY=always`` read the footer; ``cache
+clear`` removes the entries."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from liqcore.dataset import blocks as B
+from liqcore.dataset import checked as C
+from liqcore.dataset import footcache, ledger
+from tests.backtest.test_backtest_default_read import _late_dataset
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A cache directory of the test's own, the settling time 0 (the test's files were just written)."""
+    monkeypatch.setenv("LIQCORE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(ledger.ENV_VAR, raising=False)
+    monkeypatch.setattr(ledger, "SETTLED_NS", 0)
+    monkeypatch.setattr(footcache, "_evicted", [False])
+    _new_process()
+    return tmp_path / "cache"
+
+
+def _new_process():
+    """What a new process starts from: no footer read, no blocks decoded."""
+    C._FOOTERS.clear()
+    B._FP_BLOCKS.clear()
+
+
+def _files(tmp_path_factory, tmp_path):
+    """A copy of an indexed two-day book dataset of the test's own (its files' identities its own)."""
+    src = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 3_000, book=True)
+    dst = tmp_path / "ds"
+    shutil.copytree(src, dst)
+    return sorted(str(p) for p in dst.glob("venue=*/symbol=*/date=*/*.parquet"))
+
+
+def _scans(monkeypatch) -> list:
+    seen = []
+    from liqcore.dataset import footer_scan
+
+    real = footer_scan.scan
+
+    def scan(fd, size):
+        seen.append(size)
+        return real(fd, size)
+
+    monkeypatch.setattr(footer_scan, "scan", scan)
+    return seen
+
+
+def _same(a: C.Footer, b: C.Footer) -> None:
+    for name in ("rows", "ev", "rv", "kd", "chunks"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes(), name
+    for name in ("checked", "key", "ev_lo", "ev_hi", "rv_lo", "rv_hi", "meta_len", "asks", "events", "schema"):
+        assert getattr(a, name) == getattr(b, name), name
+    from liqcore.dataset.fpindex import KEY
+
+    assert {k: v for k, v in a.kv.items() if k != KEY} == {k: v for k, v in b.kv.items() if k != KEY}
+    assert [a.fixed[g] for g in range(len(a.rows))] == [b.fixed[g] for g in range(len(b.rows))]
+    assert [a.spans[g] for g in range(len(a.rows))] == [b.spans[g] for g in range(len(b.rows))]
+
+
+def test_a_later_process_takes_the_footer_and_blocks_from_the_cache(tmp_path_factory, tmp_path, cache, monkeypatch):
+    files = _files(tmp_path_factory, tmp_path)
+    scans = _scans(monkeypatch)
+    first = [C.footer(p) for p in files]
+    blocks = [B.fp_blocks(p, f) for p, f in zip(files, first)]
+    assert len(scans) == len(files) and all(b is not None and len(b) for b in blocks)
+    assert all(footcache._entry(p).is_file() for p in files)
+    _new_process()
+    scans.clear()
+    again = [C.footer(p) for p in files]
+    assert scans == [], "the footers were read again"
+    for p, f, g, b in zip(files, first, again, blocks):
+        _same(f, g)
+        got = B.fp_blocks(p, g)
+        assert got.dtype == b.dtype and got.tobytes() == b.tobytes()
+    # the cache's files: counted by cache info, removed by cache clear
+    from liqcore.cache import cache_info, clear_cache
+
+    n = len(list(cache.glob(footcache.PATTERN)))
+    assert n >= len(files) and cache_info(cache)["files"] >= n
+    assert clear_cache(cache)["files"] >= n and not list(cache.glob(footcache.PATTERN))
+
+
+def test_another_identity_or_a_broken_entry_reads_the_footer(tmp_path_factory, tmp_path, cache, monkeypatch):
+    files = _files(tmp_path_factory, tmp_path)
+    scans = _scans(monkeypatch)
+    ref = [C.footer(p) for p in files]
+    assert all(footcache._entry(p).is_file() for p in files)
+    # the file touched (its times: another identity): read again, the entry written anew
+    st = os.stat(files[0])
+    os.utime(files[0], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000))
+    _new_process()
+    scans.clear()
+    f0 = C.footer(files[0])
+    assert len(scans) == 1 and f0.key != ref[0].key
+    _new_process()
+    scans.clear()
+    assert C.footer(files[0]).key == f0.key and scans == []  # (the new entry taken)
+    # broken entries: truncated, garbage, another file's, of another format: each read again, the same footer
+    e1 = footcache._entry(files[1])
+    good = e1.read_bytes()
+    other = footcache._entry(files[0]).read_bytes()
+    for bad in (good[: len(good) // 2], b"not an entry", other, good.replace(b'"format":1', b'"format":9', 1),
+                good + b"tail"):
+        e1.write_bytes(bad)
+        _new_process()
+        scans.clear()
+        _same(C.footer(files[1]), ref[1])
+        assert len(scans) == 1, bad[:40]
+    # a file changed within the settling time: no entry written
+    monkeypatch.setattr(ledger, "SETTLED_NS", 10**18)
+    e2 = footcache._entry(files[1])
+    e2.unlink()
+    _new_process()
+    C.footer(files[1])
+    assert not e2.exists()
+
+
+def test_verify_always_neither_keeps_nor_takes_entries(tmp_path_factory, tmp_path, cache, monkeypatch):
+    files = _files(tmp_path_factory, tmp_path)
+    scans = _scans(monkeypatch)
+    ref = C.footer(files[0])
+    assert footcache._entry(files[0]).exists()
+    monkeypatch.setenv(ledger.ENV_VAR, "always")
+    _new_process()
+    scans.clear()
+    f = C.footer(files[0])
+    assert len(scans) == 1 and f.fp == ()  # (read, its blocks decoded when asked)
+    _same(f, ref)
+    assert B.fp_blocks(files[0], f).tobytes() == B.fp_blocks(files[0], ref).tobytes()
+    C.footer(files[1])
+    assert not footcache._entry(files[1]).exists()
