@@ -5,7 +5,8 @@
 * ``load`` -- :func:`load_events`, the one loader of recordings: files (read by ``io``) and datasets together;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
-  ``ledger`` -- the row groups verified by earlier processes (in the cache directory);
+  ``ledger`` -- the row groups verified by earlier processes, ``footcache`` -- the footers read by them (both in the
+  cache directory);
 * ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price;
 * ``clock`` -- the clock index in each partition file's footer (each liquidation's clock-setting row).
 

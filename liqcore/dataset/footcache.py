@@ -65,8 +65,9 @@ def load(path: str, st: os.stat_result):
 
     if not enabled():
         return None
+    p = _entry(path)
     try:
-        with open(_entry(path), "rb") as fh:
+        with open(p, "rb") as fh:
             data = fh.read()
     except OSError:
         return None
@@ -101,6 +102,9 @@ def load(path: str, st: os.stat_result):
               "meta_len": int(head["meta_len"]), "kv": kv}
     except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):
         return None
+    from liqcore.cache import touch
+
+    touch(p)  # (used now: the size cap evicts the least recently used first)
     return sc, blocks
 
 
