@@ -246,8 +246,9 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
     block to the end of its last (the whole group where every block of it is one: the spans
     :func:`~liqcore.dataset.blocks.row_spans` gives), and the groups of the rare kinds the footer's statistics
     select; decoded as the reads decode them (:func:`~liqcore.dataset.checked.decoded_spans`, each group verified
-    first), each group's rows kept by the read's own tests (:func:`~liqcore.dataset.checked.selected_rows`), laid
-    out by one compiled pass (:func:`~liqcore.dataset.file_events.file_events`) -> ``(events, rows decoded now)``.
+    first), each group's rows kept by the read's own tests (:func:`_bulk_rows` for a bulk group, which holds one
+    kind and receive times alone; :func:`~liqcore.dataset.checked.selected_rows` for the others), laid out by one
+    compiled pass (:func:`~liqcore.dataset.file_events.file_events`) -> ``(events, rows decoded now)``.
     The bulk groups no block meets are not looked at.  None where the blocks cannot say alone (the files not all
     indexed, a group not the bytes of its mark, the file not the one the blocks were taken of, a quote row without
     its ask): the caller reads the file."""

@@ -453,12 +453,12 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # book, which nothing reads before the next signal (:func:`_quotes_quiet`): not decoded
             q_now = book and not _quotes_quiet(clock, cell, a, b, t_rec)
             a_pre = max(floor, a - _PRE) if q_now else a  # the book in force at the window's start
-            if pend is not None:  # (and the last second of the span passed over: its last print, its book)
-                a_pre = min(a_pre, max(pend[0], a - _PRE))
+            if pend is not None and pend[1] == a:  # (and the last second of the span passed over: its last print,
+                a_pre = min(a_pre, max(pend[0], a - _PRE))  # its book)
             raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b))
             k_a = int(np.searchsorted(raw["ts_recv"], a, "left")) if a_pre < a else 0
-            if pend is not None:  # (the rows before ``a``, none replayed: the last print before it)
-                settle_tail(cell, rd, clock, pend, raw[:k_a], lo, hi)
+            if pend is not None:  # (the rows before ``a``, none replayed, are the span's last: its last print)
+                settle_tail(cell, rd, clock, pend, raw[:k_a] if pend[1] == a else raw[:0], lo, hi)
                 pend = None
             if q_now and (a_pre < a or book_at < a):  # (back to ``book_at``: every quote before it was replayed)
                 pre, back = raw[:k_a], a_pre

@@ -420,14 +420,13 @@ def verified(path: str, mark, key: tuple | None = None) -> bool:
     return k[0] == mark.get("size") and digest == mark["sha256"] and (key is None or k == tuple(key))
 
 
-def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None, only=None) -> np.ndarray:
+def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None) -> np.ndarray:
     """Indices of the row groups of ``f`` whose statistics can hold a row of the selection (the same
     conditions as the row filter of :func:`read_checked`).  ``bulk``: the file is written in sections
     (its dataset's format file says so) and these are the kinds of its bulk section
     (:data:`liqcore.dataset.read.BULK_KINDS`), so a row group whose ``kind`` minimum is one of them
     (trade, quote) holds only those -- a read of liquidations and marks passes over a group of trades
-    and quotes, though its kind range [2, 7] spans the codes of marks.  ``only``: the groups to test (ascending;
-    None: every group)."""
+    and quotes, though its kind range [2, 7] spans the codes of marks."""
     from liqcore.venues.common import RECV_UNKNOWN
 
     # the whole file first: most files of a long span lie outside a short read
@@ -441,14 +440,14 @@ def groups_to_read(f: Footer, start_ns, end_ns, kinds, recv_range, bulk=None, on
             return np.zeros(0, np.int64)
     # (the receive range first: a read of a few seconds of a day file keeps a few of its hundreds of groups,
     # and the other tests look at those alone)
-    idx = np.arange(len(f.rows)) if only is None else np.asarray(only, np.int64)
     if recv_range is not None:
-        rv, ev = (f.rv, f.ev) if only is None else (f.rv[idx], f.ev[idx])
-        recorded = (rv[:, 1] >= lo) & (rv[:, 0] < hi)
+        recorded = (f.rv[:, 1] >= lo) & (f.rv[:, 0] < hi)
         if f.rv_lo <= RECV_UNKNOWN <= f.rv_hi:
-            recorded |= (rv[:, 0] <= RECV_UNKNOWN) & (rv[:, 1] >= RECV_UNKNOWN) & (ev[:, 1] >= lo - fl) \
-                & (ev[:, 0] < hi - fl)
-        idx = idx[recorded]
+            recorded |= (f.rv[:, 0] <= RECV_UNKNOWN) & (f.rv[:, 1] >= RECV_UNKNOWN) \
+                & (f.ev[:, 1] >= lo - fl) & (f.ev[:, 0] < hi - fl)
+        idx = np.flatnonzero(recorded)
+    else:
+        idx = np.arange(len(f.rows))
     ok = f.rows[idx] > 0
     if start_ns is not None:
         ok &= f.ev[idx, 1] >= int(start_ns)
