@@ -1,5 +1,6 @@
 """Show or clear liqcore's cache of regenerable data (the synthetic markets built by ``demo``,
-``backtest --synthetic``, ``sweep --synthetic`` and ``run --replay synthetic``).
+``backtest --synthetic``, ``sweep --synthetic`` and ``run --replay synthetic``, and the dataset files' footers as
+read).
 
 The details: docs/reference/commands.md, "`liqcore cache`".
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = ("the synthetic-market cache: where and how large (info), delete it (clear), fit it to its cap "
-             "(trim), export the judge's answers (export-judge)")
+HELP = ("the cache of synthetic markets and dataset footers: where and how large (info), delete it (clear), fit it "
+        "to its cap (trim), export the judge's answers (export-judge)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
