@@ -14,8 +14,9 @@ at least :data:`~liqcore.dataset.ledger.SETTLED_NS` before (a write in the same 
 times as they were).  What the entry holds is checked on loading (its format, path, identity, every array's
 type); an entry that does not load is passed over.  Entries are ``footer-*.bin`` files in liqcore's cache
 directory (:func:`liqcore.cache.cache_dir`): evicted with its other files by the size cap, listed by ``liqcore
-cache info`` and removed by ``liqcore cache clear``; writing one is best effort (a read-only cache only costs
-the reads).  ``LIQCORE_VERIFY=always`` (every process hashes and reads afresh): not used.
+cache info`` and removed by ``liqcore cache clear``; a process writes no more entries than the cap leaves room
+for (a read of a year of busy day files, 1.7 MB each, keeps the first ones); writing one is best effort (a
+read-only cache only costs the reads).  ``LIQCORE_VERIFY=always`` (every process hashes and reads afresh): not used.
 
 May import: the standard library, numpy, orjson, ``liqcore.cache``, ``liqcore._libs.pqfooter`` and this
 package's ``ledger`` and ``fpindex``.
@@ -32,7 +33,9 @@ import numpy as np
 FORMAT = 1
 #: the entries' file names in the cache directory
 PATTERN = "footer-*.bin"
-_evicted = [False]  # (the cache's cap enforced once per process, at its first entry written)
+#: the bytes of entries this process may still write (None: not known yet; known at its first entry): the cache's
+#: cap less what the cache holds then, so a read of more files than the cap holds writes no more than the cap
+_budget: list = [None]
 
 
 def enabled() -> bool:
@@ -135,6 +138,9 @@ def save(path: str, st: os.stat_result, sc: dict, blocks) -> None:
                          "schema": [list(x) for x in sc["schema"]], "meta_len": int(sc["meta_len"]),
                          "blocks": blocks is not None, "kv": len(kv), "sizes": [len(x) for x in parts]})
     p = _entry(path)
+    size = len(_MAGIC) + 8 + len(head) + sum(len(x) for x in parts)
+    if not _room(p, size):
+        return
     tmp = p.with_name(f"{p.name}.{os.getpid()}.tmp")
     try:
         os.makedirs(p.parent, exist_ok=True)
@@ -148,12 +154,26 @@ def save(path: str, st: os.stat_result, sc: dict, blocks) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        return
-    if not _evicted[0]:
-        _evicted[0] = True
-        from liqcore.cache import enforce_limit
 
+
+def _room(p, size: int) -> bool:
+    """Whether an entry of ``size`` bytes fits what this process may still write (:data:`_budget`, set at its
+    first entry from the cache's cap and what it holds then, after the cap is enforced); taken from it if so."""
+    from liqcore.cache import cache_info, enforce_limit, max_bytes
+
+    if _budget[0] is None:
         try:
-            enforce_limit(keep=p)
+            cap = max_bytes()
+            if cap is not None:
+                enforce_limit()  # (the least recently used files first, down to the cap)
+                _budget[0] = max(cap - int(cache_info()["bytes"]), 0)
+            else:
+                _budget[0] = -1  # (no cap)
         except (OSError, ValueError):
-            pass
+            _budget[0] = 0
+    if _budget[0] < 0:
+        return True
+    if size > _budget[0]:
+        return False
+    _budget[0] -= size
+    return True

@@ -22,7 +22,8 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LIQCORE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv(ledger.ENV_VAR, raising=False)
     monkeypatch.setattr(ledger, "SETTLED_NS", 0)
-    monkeypatch.setattr(footcache, "_evicted", [False])
+    monkeypatch.setattr(footcache, "_budget", [None])
+    monkeypatch.delenv("LIQCORE_CACHE_MAX", raising=False)
     _new_process()
     return tmp_path / "cache"
 
@@ -140,3 +141,29 @@ def test_verify_always_neither_keeps_nor_takes_entries(tmp_path_factory, tmp_pat
     assert B.fp_blocks(files[0], f).tobytes() == B.fp_blocks(files[0], ref).tobytes()
     C.footer(files[1])
     assert not footcache._entry(files[1]).exists()
+
+
+def test_a_process_writes_no_more_entries_than_the_cap_leaves_room_for(tmp_path_factory, tmp_path, cache,
+                                                                          monkeypatch):
+    """The cache's cap bounds the entries a process writes (a read of more files than the cap holds writes the
+    first ones, not one for every file): with room for one entry and a half, one of the two files gets one."""
+    files = _files(tmp_path_factory, tmp_path)
+    C.footer(files[0])
+    size = footcache._entry(files[0]).stat().st_size
+    from liqcore.cache import cache_info
+
+    held = int(cache_info(cache)["bytes"])
+    for p in files:
+        footcache._entry(p).unlink(missing_ok=True)
+    monkeypatch.setenv("LIQCORE_CACHE_MAX", str(held - size + size * 3 // 2))
+    monkeypatch.setattr(footcache, "_budget", [None])
+    _new_process()
+    for p in files:
+        C.footer(p)
+    assert [footcache._entry(p).exists() for p in files] == [True, False]
+    monkeypatch.setenv("LIQCORE_CACHE_MAX", "unlimited")
+    monkeypatch.setattr(footcache, "_budget", [None])
+    _new_process()
+    for p in files:
+        C.footer(p)
+    assert all(footcache._entry(p).exists() for p in files)
