@@ -246,9 +246,8 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
     block to the end of its last (the whole group where every block of it is one: the spans
     :func:`~liqcore.dataset.blocks.row_spans` gives), and the groups of the rare kinds the footer's statistics
     select; decoded as the reads decode them (:func:`~liqcore.dataset.checked.decoded_spans`, each group verified
-    first), each group's rows kept by the read's own tests (:func:`_bulk_rows` for a bulk group, which holds one
-    kind and receive times alone; :func:`~liqcore.dataset.checked.selected_rows` for the others), laid out by one
-    compiled pass (:func:`~liqcore.dataset.file_events.file_events`) -> ``(events, rows decoded now)``.
+    first), each group's rows kept by the read's own tests (:func:`~liqcore.dataset.checked.selected_rows`, its
+    counts not made: a bulk group by its receive and event times alone), laid out by one compiled pass (:func:`~liqcore.dataset.file_events.file_events`) -> ``(events, rows decoded now)``.
     The bulk groups no block meets are not looked at.  None where the blocks cannot say alone (the files not all
     indexed, a group not the bytes of its mark, the file not the one the blocks were taken of, a quote row without
     its ask): the caller reads the file."""
@@ -281,7 +280,6 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
             x[0], x[1], x[2] = min(x[0], row0), max(x[1], row0 + n), x[2] + 1
     if ft is None:  # (else the footer the blocks were taken of: a decode checks the file is still that one, and
         ft = footer(path)  # the reader proves at its end that no file changed, :meth:`_Reader.check_unchanged`)
-    bulk_rids = set(spans)
     if spans:
         first = first_rows(path, ft)
         spans = {r: None if x[2] == per_group[x[3]] else (x[0] - first[r], x[1] - first[r]) for r, x in spans.items()}
@@ -302,9 +300,7 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
         return None
     kept, kept_at = [], []
     for rid, part in zip(rids.tolist(), parts):
-        lean = rid in bulk_rids and int(ft.kd[rid, 0]) == int(ft.kd[rid, 1]) and int(ft.rv[rid, 0]) > RECV_UNKNOWN
-        c = _bulk_rows(ft, rid, part, a, b, lo, hi, skew) if lean else \
-            selected_rows(ft, rid, part, a, b, kinds, recv, skew)[0]
+        c = selected_rows(ft, rid, part, a, b, kinds, recv, skew, counts=False)[0]
         if c is None:
             continue
         if "ask_price" in c and np.isnan(c["ask_price"]).any():
@@ -315,36 +311,6 @@ def span_events(g: dict, path: str, mark, a: int, b: int, kinds, recv: tuple, sk
         return np.zeros(0, EVENT_DTYPE), decoded
     ev = file_events(kept, ft.kd[kept_at], 0, venue)
     return None if ev is None else (ev, decoded)
-
-
-def _bulk_rows(ft, rid: int, part, a: int, b: int, lo: int, hi: int, skew):
-    """The rows of bulk row group ``rid`` (its decoded ``part``; one bulk kind, asked for, every row with a receive
-    time) that a read of event times [a, b) received in [lo, hi) keeps, less those stamped more than ``skew`` after
-    their receive time (the clock guard): :func:`~liqcore.dataset.checked.selected_rows`' tests for such a group,
-    its counts not made -> the columns (views where the rows kept are one run), None for none."""
-    from liqcore.venues.common import RECV_CLOCK_MIN_NS
-
-    c = part.cols
-    if not (lo <= int(ft.rv[rid, 0]) and int(ft.rv[rid, 1]) < hi):
-        i0, i1 = part.recv_slice(lo, hi)
-        if i1 <= i0:
-            return None
-        if i1 - i0 < len(c["ts_recv_ns"]):
-            c = {name: v[i0:i1] for name, v in c.items()}
-    te, tr = c["ts_event_ns"], c["ts_recv_ns"]
-    m = (tr >= lo) & (tr < hi)
-    if int(ft.ev[rid, 0]) < a or int(ft.ev[rid, 1]) >= b:
-        m &= (te >= a) & (te < b)
-    if skew is not None:
-        m &= ~((tr >= RECV_CLOCK_MIN_NS) & (te - tr > int(skew)))
-    k = np.flatnonzero(m)
-    if not len(k):
-        return None
-    if len(k) == len(m):
-        return c
-    if int(k[-1]) - int(k[0]) + 1 == len(k):
-        return {name: v[int(k[0]):int(k[-1]) + 1] for name, v in c.items()}
-    return {name: v[m] for name, v in c.items()}
 
 
 def _rare_groups(path: str, ft, bulk) -> list:

@@ -25,7 +25,7 @@ def fp_blocks(path: str, f):
     if k in _FP_BLOCKS:
         _FP_BLOCKS.move_to_end(k)
         return _FP_BLOCKS[k]
-    if getattr(f, "fp", ()):  # (decoded with the footer, or kept with it by an earlier process)
+    if f.fp:  # (decoded with the footer, or kept with it by an earlier process)
         b = f.fp[0]
     else:
         raw = (f.kv or {}).get(fpindex.KEY)

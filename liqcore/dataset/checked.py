@@ -139,7 +139,7 @@ def footer(path: str) -> Footer:
         bounds = (_I64_MIN, _I64_MAX, _I64_MIN, _I64_MAX)
     fix = tuple((names.index(c), c) for c in _FIXED if c in names)
     fp = () if kept is None else (kept[1],)
-    if kept is None and footcache.enabled():  # (kept for later processes with its first-passage blocks)
+    if kept is None and footcache.keeps(s):  # (kept for later processes with its first-passage blocks)
         from liqcore.dataset import fpindex
 
         fp = (None if fpindex.KEY not in kv else fpindex.decode(kv[fpindex.KEY], rows, ev, rv),)
@@ -779,16 +779,17 @@ def decoded_spans(path: str, f: Footer, mark, groups: np.ndarray, spans: list):
     return _groups(path, f, groups, list(_COLS) + (list(ASK_COLS) if f.asks else []), spans)
 
 
-def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range, skew):
+def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range, skew, counts: bool = True):
     """The rows of row group ``gi`` (its decoded ``part``, of the verified footer ``f``) a read of event times
     [start_ns, end_ns), ``kinds`` and ``recv_range`` keeps (less those ahead of their receive time by more than
     ``skew``, the live engine's clock guard) -> ``(columns or None for none, events matched, events dropped as
-    ahead)``; the columns are views where no row is dropped."""
+    ahead)``, views where the rows kept are one run.  ``counts=False``: no counts (0), and a group of one kind asked
+    for, every row with a receive time (a bulk group), tested by its receive and event times alone."""
     from liqcore.venues.common import RECV_CLOCK_MIN_NS, RECV_UNKNOWN
 
     c = part.cols
-    # (every row has a receive time, not every one inside the range: its statistics say so)
-    if recv_range is not None and int(f.rv[gi, 0]) > RECV_UNKNOWN \
+    recorded = int(f.rv[gi, 0]) > RECV_UNKNOWN  # (every row has a receive time: its statistics say so)
+    if recv_range is not None and recorded \
             and not (int(recv_range[0]) <= int(f.rv[gi, 0]) and int(f.rv[gi, 1]) < int(recv_range[1])):
         i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
         if i1 <= i0:
@@ -796,10 +797,17 @@ def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range,
         if i1 - i0 < len(c["ts_recv_ns"]):
             c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
     te, tr = c["ts_event_ns"], c["ts_recv_ns"]
+    if not counts and recorded and recv_range is not None and kinds is not None \
+            and int(f.kd[gi, 0]) == int(f.kd[gi, 1]) and int(f.kd[gi, 0]) in {int(k) for k in kinds}:
+        m = (tr >= int(recv_range[0])) & (tr < int(recv_range[1]))
+        m &= (te >= int(start_ns)) if start_ns is not None and int(f.ev[gi, 0]) < int(start_ns) else True
+        m &= (te < int(end_ns)) if end_ns is not None and int(f.ev[gi, 1]) >= int(end_ns) else True
+        if skew is not None:
+            m &= ~((tr >= RECV_CLOCK_MIN_NS) & (te - tr > int(skew)))
+        return _kept(c, m), 0, 0
     m = _row_mask(te, tr, c["kind"], *_open_terms(f, gi, start_ns, end_ns, kinds, recv_range))
     two = ~np.isnan(c["ask_price"]) if "ask_price" in c else None  # rows that are two events (counted so)
-    matched = n_future = 0
-    matched += _events(m, two, len(te))
+    matched, n_future = _events(m, two, len(te)), 0
     if skew is not None:  # the live engine's clock guard (drop_future)
         ahead = (tr >= RECV_CLOCK_MIN_NS) & (te - tr > int(skew))
         if m is not None:
@@ -808,13 +816,18 @@ def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range,
         if k:
             n_future += k
             m = ~ahead if m is None else m & ~ahead
-    if m is not None and not m.all():  # (a row group at the range's edges: one run of rows, as a rule: views)
+    return _kept(c, m), matched, n_future
+
+
+def _kept(c: dict, m):
+    """``c`` less the rows mask ``m`` drops (None: none): views where those kept are one run; None for none kept."""
+    if m is not None and not m.all():
         k = np.flatnonzero(m)
         if len(k) and int(k[-1]) - int(k[0]) + 1 == len(k):
             c = {name: v[int(k[0]):int(k[-1]) + 1] for name, v in c.items()}
         else:
             c = {name: v[m] for name, v in c.items()}
-    return (c if len(c["ts_event_ns"]) else None), matched, n_future
+    return c if len(c["ts_event_ns"]) else None
 
 
 def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None, max_clock_skew_ns=None,

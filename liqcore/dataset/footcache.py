@@ -45,6 +45,14 @@ def enabled() -> bool:
     return ledger.enabled()
 
 
+def keeps(st: os.stat_result) -> bool:
+    """Whether a file of stat ``st`` gets an entry: entries kept, and the file last changed at least
+    :data:`~liqcore.dataset.ledger.SETTLED_NS` ago (a later write in the same clock tick could leave its times)."""
+    from liqcore.dataset import ledger
+
+    return enabled() and time.time_ns() - max(int(st.st_mtime_ns), int(st.st_ctime_ns)) >= ledger.SETTLED_NS
+
+
 def _entry(path: str):
     from liqcore.cache import cache_dir
 
@@ -121,9 +129,9 @@ def save(path: str, st: os.stat_result, sc: dict, blocks) -> None:
     from liqcore.dataset import ledger
     from liqcore.dataset.fpindex import BLOCK_DTYPE, KEY
 
-    ident = ledger.identity(st)
-    if not enabled() or time.time_ns() - max(ident[1], ident[2]) < ledger.SETTLED_NS:
+    if not keeps(st):
         return
+    ident = ledger.identity(st)
     rows = np.ascontiguousarray(sc["rows"], np.int64)
     chunks = np.ascontiguousarray(sc["chunks"])
     if chunks.dtype != CHUNK_DTYPE or chunks.ndim != 2 or (blocks is not None and blocks.dtype != BLOCK_DTYPE):
