@@ -177,10 +177,15 @@ def _gather_groups(path, sel, marks) -> dict:
         at = np.empty(len(order), np.int64)
         at[order] = np.arange(len(order))
         b = np.empty(len(order), blk[0][0].dtype)
-        o = 0
+        w = b.dtype.itemsize // 8 if b.dtype.itemsize % 8 == 0 else 0
+        rows = b.view(np.uint64).reshape(len(b), w) if w else None  # (the records as words: a row copy is a
+        o = 0  # fancy-indexed copy of plain words, not numpy's per-field structured transfer, a third as long)
         for x, k in blk:
             p = at[o:o + len(x)]
-            b[p] = x
+            if rows is not None and x.dtype == b.dtype and x.flags.c_contiguous:
+                rows[p] = x.view(np.uint64).reshape(len(x), w)
+            else:
+                b[p] = x
             b["group"][p] = k
             o += len(x)
     if b is not None:  # with the widest block's span: a span's blocks found by two binary searches (:func:`blocks_in`)

@@ -19,8 +19,9 @@ May import: numpy, zstandard, pyarrow (inside functions), ``liqcore._libs.pqpage
 """
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,11 +49,10 @@ def dtype_of(column: tuple) -> np.dtype | None:
     return _DTYPES.get((int(column[1]), int(column[3])))
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(NamedTuple):
     """One column chunk of a row group: its bytes ``[start, end)`` in the file (from its dictionary page when it
     has one), its codec, physical type and maximum definition level (Thrift codes), the numpy type of its
-    values and the rows of its row group."""
+    values and the rows of its row group.  (A named tuple: a read makes one per column and row group.)"""
 
     start: int
     end: int
@@ -68,7 +68,30 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
     (``(name, physical, repetition, converted)`` each) and column ``chunks`` (groups x columns,
     :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`); ``want``: name -> the numpy type the caller reads it as (its
     Arrow type's).  None when a column is missing, nested or repeated, or not stored as that type plainly."""
+    cols = _columns(schema, tuple(names), tuple(want.items()))
+    if cols is None:
+        return None
+    fields = chunks.dtype.names
+    k_codec, k_data, k_dict, k_size = (fields.index(k) for k in ("codec", "data_page_offset", "dictionary_page_offset",
+                                                                 "total_compressed_size"))
+    row = chunks[g].tolist()  # (the group's chunks as tuples: a numpy record's field costs a microsecond a read)
+    n_rows = int(rows[g])
+    out = []
+    for j, physical, max_def, dtype in cols:
+        x = row[j]
+        start = int(x[k_data])
+        if int(x[k_dict]) > 0:
+            start = min(start, int(x[k_dict]))
+        out.append(Chunk(start, start + int(x[k_size]), int(x[k_codec]), physical, max_def, dtype, n_rows))
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _columns(schema: tuple, names: tuple, want: tuple) -> tuple | None:
+    """:func:`chunks_of`'s part that depends on the schema alone: per column ``names``, ``(its place, physical
+    type, maximum definition level, numpy type)``; None where one is missing or not stored as its type plainly."""
     at = {c[0]: j for j, c in enumerate(schema)}
+    want = dict(want)
     out = []
     for name in names:
         j = at.get(name)
@@ -78,13 +101,8 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
         dtype = _DTYPES.get((int(physical), int(converted)))
         if dtype is None or dtype != np.dtype(want.get(name, dtype)) or int(repetition) not in (_REQUIRED, _OPTIONAL):
             return None
-        x = chunks[g, j]
-        start = int(x["data_page_offset"])
-        if int(x["dictionary_page_offset"]) > 0:
-            start = min(start, int(x["dictionary_page_offset"]))
-        out.append(Chunk(start, start + int(x["total_compressed_size"]), int(x["codec"]), int(physical),
-                         int(repetition == _OPTIONAL), dtype, int(rows[g])))
-    return out
+        out.append((j, int(physical), int(repetition == _OPTIONAL), dtype))
+    return tuple(out)
 
 
 _ZSTD_D: list = []  # the process's zstd decompressor (made on first use)
