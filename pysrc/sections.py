@@ -91,3 +91,46 @@ def sort_recv(events) -> bool:
         if moves > budget:
             return False
     return True
+
+
+def bulk_keep(te, tr, lo: int, hi: int, has_start: bool, start: int, has_end: bool, end: int, has_skew: bool,
+              skew: int, clock_min: int):
+    """The rows of a bulk row group a read keeps (the kernel's docstring), the numpy way: a mask of the tests,
+    then its kept rows one run or not."""
+    te, tr = np.asarray(te, np.int64), np.asarray(tr, np.int64)
+    if len(te) != len(tr):
+        raise ValueError("sections: bulk_keep takes columns of one length")
+    m = (tr >= lo) & (tr < hi)
+    if has_start:
+        m &= te >= start
+    if has_end:
+        m &= te < end
+    if has_skew:
+        with np.errstate(over="ignore"):
+            m &= ~((tr >= clock_min) & ((te - tr) > skew))
+    k = np.flatnonzero(m)
+    if not len(k):
+        return 0, 0, None
+    if int(k[-1]) - int(k[0]) + 1 == len(k):
+        return int(k[0]), int(k[-1]) + 1, None
+    return 0, 0, m
+
+
+def step_scan(events):
+    """What a window step finds in its events (the kernel's docstring), the numpy way: the masks of
+    ``bad_prints``, the rare rows by kind, and ``np.argmin`` of the prints' notional (others +inf)."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: step_scan takes contiguous EVENT_DTYPE events")
+    kd, px = events["kind"], events["price"]
+    is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
+    bad_t = int(np.count_nonzero(is_tr & ~(np.isfinite(px) & (px > 0))))
+    bad_f = int(np.count_nonzero((kd == int(Kind.FUNDING)) & ~np.isfinite(px)))
+    rare = np.flatnonzero(~(is_tr | is_q | (kd == int(Kind.DEPTH)))).astype(np.int64)
+    k = -1
+    if is_tr.any():
+        with np.errstate(invalid="ignore", over="ignore"):
+            notional = np.where(is_tr, px * events["qty"], np.inf)
+        k = int(np.argmin(notional))
+        if not is_tr[k]:
+            k = int(np.argmax(is_tr))
+    return bad_t, bad_f, rare, int(np.count_nonzero(is_tr)), int(np.count_nonzero(is_q)), k

@@ -27,13 +27,18 @@ the rows move a few places each, instead of numpy's sort of the receive times an
 a new array (whose pages cost more than the sort); False when the rows would move too far (the caller then
 sorts them the numpy way).
 
+And before both, a read's test of the rows of one bulk row group (every row with a receive time):
+:func:`bulk_keep`, the rows received in a range, stamped in an event-time range and not ahead of their receive
+time by more than the clock guard's skew, in one pass, and whether they are one run of rows (then the caller
+takes views of the columns: no mask, no gather).
+
 The specification is the reference twin ``pysrc/sections.py``; the property tests hold the two equal, byte
 for byte, and both to the numpy passes.
 """
-from libc.math cimport isnan
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+from libc.math cimport isfinite, isnan
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
-from liqcore._libs.events cimport KIND_QUOTE, KIND_TRADE, SIDE_SELL, Event
+from liqcore._libs.events cimport KIND_DEPTH, KIND_FUNDING, KIND_QUOTE, KIND_TRADE, SIDE_SELL, Event
 
 import numpy as np
 
@@ -211,3 +216,93 @@ def sort_recv(events):
         with nogil:
             done = _insertion(&o[0], n, budget)
     return done
+
+
+def bulk_keep(const int64_t[::1] te, const int64_t[::1] tr, int64_t lo, int64_t hi, bint has_start, int64_t start,
+              bint has_end, int64_t end, bint has_skew, int64_t skew, int64_t clock_min):
+    """Which rows of a bulk row group (event times ``te``, receive times ``tr``, every row with one) a read keeps:
+    ``lo <= tr < hi``, with ``has_start`` ``te >= start``, with ``has_end`` ``te < end``, with ``has_skew`` not
+    ``tr >= clock_min and te - tr > skew`` (the difference modulo 2**64, as numpy's int64 arithmetic) ->
+    ``(i0, i1, None)`` when the rows kept are exactly ``[i0, i1)`` (none: ``i0 == i1``), else ``(0, 0, mask)``
+    (a bool array, True for each row kept)."""
+    cdef Py_ssize_t n = te.shape[0], i, first = -1, last = -1, count = 0
+    cdef bint k
+    if tr.shape[0] != n:
+        raise ValueError("sections: bulk_keep takes columns of one length")
+    for i in range(n):
+        k = lo <= tr[i] < hi
+        if k and has_start:
+            k = te[i] >= start
+        if k and has_end:
+            k = te[i] < end
+        if k and has_skew and tr[i] >= clock_min:
+            k = not (<int64_t>(<uint64_t>te[i] - <uint64_t>tr[i]) > skew)
+        if k:
+            if first < 0:
+                first = i
+            last = i
+            count += 1
+    if count == 0:
+        return 0, 0, None
+    if count == last - first + 1:
+        return first, last + 1, None
+    m = np.zeros(n, np.bool_)
+    cdef uint8_t[::1] mv = m.view(np.uint8)
+    for i in range(first, last + 1):
+        k = lo <= tr[i] < hi
+        if k and has_start:
+            k = te[i] >= start
+        if k and has_end:
+            k = te[i] < end
+        if k and has_skew and tr[i] >= clock_min:
+            k = not (<int64_t>(<uint64_t>te[i] - <uint64_t>tr[i]) > skew)
+        mv[i] = k
+    return 0, 0, m
+
+
+def step_scan(events):
+    """One pass over ``EVENT_DTYPE`` events (one-dimensional, contiguous) -> ``(bad prints, bad funding rates,
+    rare positions, prints, quotes, cheapest)``: the TRADE rows whose price is not a positive number and the
+    FUNDING rows whose rate (price) is not a number (as :func:`liqcore.execution.events.bad_prints` counts them),
+    the positions (int64, ascending) of the rows of any kind but TRADE, QUOTE and DEPTH, the TRADE rows and the
+    QUOTE rows counted, and the position of the cheapest print -- ``np.argmin`` of price times size over the
+    TRADE rows (every other row +inf): the first NaN product, else the first least one, else the first TRADE row;
+    -1 for none -- as :func:`liqcore.backtest.stream.cheapest_trade` finds it.  The cheapest is of every TRADE
+    row: where a print is bad the caller cleans the rows and looks again."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: step_scan takes contiguous EVENT_DTYPE events")
+    cdef const Event[::1] e = events
+    cdef Py_ssize_t n = e.shape[0], i, n_rare = 0, k_nan = -1, k_min = -1
+    cdef int64_t bad_t = 0, bad_f = 0, n_tr = 0, n_q = 0
+    cdef int8_t kd
+    cdef double v, best = 0.0, px
+    for i in range(n):
+        kd = e[i].kind
+        if kd == KIND_TRADE:
+            n_tr += 1
+            px = e[i].price
+            if not (isfinite(px) and px > 0):
+                bad_t += 1
+            v = px * e[i].qty
+            if isnan(v):
+                if k_nan < 0:
+                    k_nan = i
+            elif k_min < 0 or v < best:
+                best = v
+                k_min = i
+        elif kd == KIND_QUOTE:
+            n_q += 1
+        elif kd != KIND_DEPTH:
+            n_rare += 1
+            if kd == KIND_FUNDING and not isfinite(e[i].price):
+                bad_f += 1
+    rare = np.empty(n_rare, np.int64)
+    cdef int64_t[::1] r = rare
+    cdef Py_ssize_t j = 0
+    if n_rare:
+        for i in range(n):
+            kd = e[i].kind
+            if kd != KIND_TRADE and kd != KIND_QUOTE and kd != KIND_DEPTH:
+                r[j] = i
+                j += 1
+    return bad_t, bad_f, rare, n_tr, n_q, (k_nan if k_nan >= 0 else k_min)

@@ -613,6 +613,10 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
     return float(n[meet].sum() / n.sum())
 
 
+#: a window step's rows scanned by one compiled pass (:func:`liqcore._libs.sections.step_scan`; off: numpy's passes)
+STEP_SCAN = True
+
+
 def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int, b: int, steps, key):
     """What a window step of :func:`replay_windows` finds in its rows ``raw`` (received in [a, b)): the rows with
     their bad prints neutralised and the counts of them, the positions of the rare rows (checked against the
@@ -621,22 +625,30 @@ def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int
     function of the read's arguments (``key``): kept in ``steps`` for a sweep's next cells, which would find the
     same in the same rows (a cell's own state is not read here); the rows themselves are not kept (they are the
     read's, in its memo or not), so a step whose rows hold a bad print (cleaned in a copy) is not kept."""
+    from liqcore._libs.sections import step_scan
     from liqcore.backtest.stream import cheapest_trade
     from liqcore.execution.events import clean_prints
-    from liqcore.types import Kind
+    from liqcore.types import EVENT_DTYPE, Kind
 
-    kd = raw["kind"]
-    is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
-    rare_pos = np.flatnonzero(~(is_tr | is_q | (kd == int(Kind.DEPTH))))
-    w, d = clean_prints(raw)
+    if STEP_SCAN and raw.dtype == EVENT_DTYPE and raw.ndim == 1 and raw.flags.c_contiguous:
+        bad_t, bad_f, rare_pos, n_tr, n_q, k = step_scan(raw)  # (one compiled pass: the numpy passes below)
+        w, d = (raw, {}) if not (bad_t or bad_f) else clean_prints(raw)
+        if d:  # (a bad print, neutralised in a copy: the prints and the cheapest one are the clean rows')
+            n_tr = int(np.count_nonzero(w["kind"] == int(Kind.TRADE)))
+            k = None
+    else:
+        kd = raw["kind"]
+        is_tr, is_q = kd == int(Kind.TRADE), kd == int(Kind.QUOTE)
+        rare_pos = np.flatnonzero(~(is_tr | is_q | (kd == int(Kind.DEPTH))))
+        w, d = clean_prints(raw)
+        prints = (w["kind"] == int(Kind.TRADE)) if d else is_tr
+        n_tr, n_q, k = int(np.count_nonzero(prints)), int(np.count_nonzero(is_q)), None
     # the pass-1 rows of this window, as the detector saw them (their indices) and here
     p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
     if len(rare_pos) != p1 - p0 or not _same_rows(w[rare_pos], det_ev[p0:p1]):
         raise NotStreamable("the window's liquidations differ from the detection pass's")
-    prints = (w["kind"] == int(Kind.TRADE)) if d else is_tr
-    n_tr = int(np.count_nonzero(prints))
-    cheap = cheapest_trade(w, None) if n_tr else None
-    found = (rare_pos, n_tr, cheap, int(np.count_nonzero(is_q)))  # (clean_prints leaves quotes as they are)
+    cheap = cheapest_trade(w, None, k) if n_tr else None
+    found = (rare_pos, n_tr, cheap, n_q)  # (clean_prints leaves quotes as they are)
     if steps is not None and key is not None and not d:
         steps[key] = found
     return (w, d) + found

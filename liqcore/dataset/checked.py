@@ -789,6 +789,11 @@ def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range,
 
     c = part.cols
     recorded = int(f.rv[gi, 0]) > RECV_UNKNOWN  # (every row has a receive time: its statistics say so)
+    if BULK_KEEP and not counts and recorded and recv_range is not None and kinds is not None \
+            and int(f.kd[gi, 0]) == int(f.kd[gi, 1]) and int(f.kd[gi, 0]) in {int(k) for k in kinds}:
+        got = _bulk_kept(f, gi, c, start_ns, end_ns, recv_range, skew, RECV_CLOCK_MIN_NS)
+        if got is not _NOT_HERE:
+            return got, 0, 0
     if recv_range is not None and recorded \
             and not (int(recv_range[0]) <= int(f.rv[gi, 0]) and int(f.rv[gi, 1]) < int(recv_range[1])):
         i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
@@ -817,6 +822,36 @@ def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range,
             n_future += k
             m = ~ahead if m is None else m & ~ahead
     return _kept(c, m), matched, n_future
+
+
+#: a bulk group's rows kept by one compiled pass (:func:`liqcore._libs.sections.bulk_keep`; off: numpy's passes)
+BULK_KEEP = True
+_NOT_HERE = object()
+_I64 = (-(2**63), 2**63 - 1)
+
+
+def _bulk_kept(f: Footer, gi: int, c: dict, start_ns, end_ns, recv_range, skew, clock_min):
+    """:func:`selected_rows`' test of a bulk group (one kind asked for, every row with a receive time) in one
+    compiled pass: the columns kept, views where they are one run (None: none); :data:`_NOT_HERE` where a bound
+    lies outside int64 or a time column is not contiguous int64 (the numpy passes then)."""
+    from liqcore._libs.sections import bulk_keep
+
+    s_on = start_ns is not None and int(f.ev[gi, 0]) < int(start_ns)
+    e_on = end_ns is not None and int(f.ev[gi, 1]) >= int(end_ns)
+    args = (int(recv_range[0]), int(recv_range[1]), int(start_ns) if s_on else 0, int(end_ns) if e_on else 0,
+            int(skew) if skew is not None else 0)
+    if not all(_I64[0] <= x <= _I64[1] for x in args):
+        return _NOT_HERE
+    te, tr = c["ts_event_ns"], c["ts_recv_ns"]
+    if not all(x.dtype == np.int64 and x.flags.c_contiguous for x in (te, tr)):
+        return _NOT_HERE
+    i0, i1, m = bulk_keep(te, tr, args[0], args[1], s_on, args[2], e_on, args[3], skew is not None,
+                          args[4], int(clock_min))
+    if m is not None:
+        return {name: v[m] for name, v in c.items()}
+    if i1 <= i0:
+        return None
+    return c if i1 - i0 == len(te) else {name: v[i0:i1] for name, v in c.items()}
 
 
 def _kept(c: dict, m):

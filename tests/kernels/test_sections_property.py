@@ -148,3 +148,81 @@ def test_sort_recv_gives_up_on_rows_far_from_their_place_and_refuses_other_array
         sort_recv(np.zeros(3, np.int64))
     with pytest.raises(ValueError):
         sort_recv(ev[::2])
+
+
+_I64 = st.integers(-(2**63), 2**63 - 1)
+_NEAR = st.integers(1_700_000_000_000_000_000 - 20, 1_700_000_000_000_000_000 + 20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_bulk_keep_matches_the_twin(data):
+    """The rows of a bulk group a read keeps: the compiled pass equals the numpy passes (run or mask), with times
+    near each other (ties at every bound) and anywhere in int64 (differences that wrap)."""
+    from liqcore._libs.sections import bulk_keep
+
+    n = data.draw(st.integers(0, 40))
+    ts = _I64 if data.draw(st.booleans()) else _NEAR
+    te = np.array(data.draw(st.lists(ts, min_size=n, max_size=n)), np.int64)
+    tr = np.array(data.draw(st.lists(ts, min_size=n, max_size=n)), np.int64)
+    lo, hi, start, end = (data.draw(ts) for _ in range(4))
+    flags = [data.draw(st.booleans()) for _ in range(3)]
+    skew, clock_min = data.draw(st.one_of(_I64, st.integers(-5, 5))), data.draw(ts)
+    args = (lo, hi, flags[0], start, flags[1], end, flags[2], skew, clock_min)
+    got, want = bulk_keep(te, tr, *args), twin.bulk_keep(te, tr, *args)
+    assert got[:2] == want[:2] and (got[2] is None) == (want[2] is None)
+    if got[2] is not None:
+        assert got[2].dtype == np.bool_ and np.array_equal(got[2], want[2])
+        assert not (int(np.flatnonzero(got[2])[-1]) - int(np.flatnonzero(got[2])[0]) + 1
+                    == np.count_nonzero(got[2]))  # (a mask only for rows that are not one run)
+
+
+def test_bulk_keep_tells_a_run_from_a_mask():
+    """Negative control: rows kept with a hole are a mask, not the run around them; a skew that wraps counts."""
+    from liqcore._libs.sections import bulk_keep
+
+    te = np.arange(10, dtype=np.int64) + 100
+    tr = te + 1
+    assert bulk_keep(te, tr, 103, 107, False, 0, False, 0, False, 0, 0)[:2] == (2, 6)
+    tr[4] = 200  # (received later: out of the range)
+    i0, i1, m = bulk_keep(te, tr, 103, 107, False, 0, False, 0, False, 0, 0)
+    assert (i0, i1) == (0, 0) and np.flatnonzero(m).tolist() == [2, 3, 5]
+    te2 = np.array([2**63 - 1, 0], np.int64)
+    tr2 = np.array([-(2**63), 0], np.int64)  # te - tr wraps to -1: not ahead
+    assert bulk_keep(te2, tr2, -(2**63), 2**63 - 1, False, 0, False, 0, True, 0, -(2**63))[:2] == (0, 2)
+
+
+_ODD = st.sampled_from([float("nan"), float("inf"), -float("inf"), 0.0, -0.0, -1.0, 5e-324, 1e308])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_step_scan_matches_the_twin(data):
+    """A window step's scan: bad prints and funding rates, rare positions, counts and the cheapest print equal to
+    the numpy passes', with every kind, odd prices and sizes (NaN, infinities, zero, negative, overflowing
+    products) and ties of notional."""
+    from liqcore._libs.sections import step_scan
+
+    n = data.draw(st.integers(0, 30))
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["kind"] = data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n))
+    ev["price"] = data.draw(st.lists(st.one_of(st.sampled_from([1.0, 2.0, 100.0]), _ODD), min_size=n, max_size=n))
+    ev["qty"] = data.draw(st.lists(st.one_of(st.sampled_from([1.0, 0.5, 2.0]), _ODD), min_size=n, max_size=n))
+    got, want = step_scan(ev), twin.step_scan(ev)
+    assert got[:2] == want[:2] and got[3:] == want[3:], (got, want)
+    assert got[2].dtype == np.int64 and np.array_equal(got[2], want[2])
+
+
+def test_step_scan_finds_the_first_cheapest_and_the_first_nan():
+    """Negative control: the first of two equal cheapest prints, a NaN product before a smaller one, a print of
+    +inf notional only: the first print (not the row before it)."""
+    from liqcore._libs.sections import step_scan
+
+    ev = np.zeros(5, EVENT_DTYPE)
+    ev["kind"] = [3, 2, 2, 7, 2]
+    ev["price"], ev["qty"] = [1.0, 2.0, 1.0, 1.0, 1.0], [1.0, 1.0, 2.0, 1.0, 3.0]
+    assert step_scan(ev)[5] == 1 and step_scan(ev)[3:5] == (3, 1) and step_scan(ev)[2].tolist() == [0]
+    ev["qty"][4] = float("nan")
+    assert step_scan(ev)[5] == 4
+    ev["qty"][1:] = float("inf")
+    assert step_scan(ev)[5] == 1
