@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liqcore.dataset.decoded import DecodedGroup
+from liqcore.dataset import file_events as one_pass
 from liqcore.dataset.file_events import file_events
 from liqcore.dataset.rows import bulk_order, event_order
 from liqcore.types import EVENT_DTYPE, Kind
@@ -637,9 +638,6 @@ _DTYPES = {"ts_event_ns": np.int64, "ts_recv_ns": np.int64, "kind": np.int8, "si
            "qty": np.float64, "flags": np.uint8, "trade_id": np.int64, "ask_price": np.float64, "ask_qty": np.float64}
 
 
-_CHUNKS: dict = {}  # (path, stat key, row group, columns) -> their pages.Chunk s (None: not page-decoded)
-
-
 def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
     """The columns ``dec`` of the rows ``(r0, r1)`` of each ``(cache key, group, r0, r1)`` of ``ws`` decoded
     page by page (:mod:`liqcore.dataset.pages`, from the verified footer's column chunks) -> cache key ->
@@ -654,14 +652,8 @@ def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
         s = os.fstat(fd)
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
             raise ValueError(f"dataset: {path} was replaced while being read; read it again")
-        names = tuple(dec)
-        for w in ws:
-            ck = (path, f.key, w[1], names)
-            chunks = _CHUNKS.get(ck, _CHUNKS)
-            if chunks is _CHUNKS:
-                if len(_CHUNKS) > 200_000:
-                    _CHUNKS.clear()
-                chunks = _CHUNKS[ck] = pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES)
+        for w in ws:  # (a group's chunks from its footer row: about 17 us, made again rather than kept)
+            chunks = pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES)
             got = None if chunks is None else pages.read_rows(fd, chunks, dec, w[2], w[3])
             if got is not None:
                 out[w[0]] = got
@@ -789,11 +781,12 @@ def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range,
 
     c = part.cols
     recorded = int(f.rv[gi, 0]) > RECV_UNKNOWN  # (every row has a receive time: its statistics say so)
-    if BULK_KEEP and not counts and recorded and recv_range is not None and kinds is not None \
-            and int(f.kd[gi, 0]) == int(f.kd[gi, 1]) and int(f.kd[gi, 0]) in {int(k) for k in kinds}:
-        got = _bulk_kept(f, gi, c, start_ns, end_ns, recv_range, skew, RECV_CLOCK_MIN_NS)
-        if got is not _NOT_HERE:
-            return got, 0, 0
+    lean = not counts and recorded and recv_range is not None and kinds is not None \
+        and int(f.kd[gi, 0]) == int(f.kd[gi, 1]) and int(f.kd[gi, 0]) in {int(k) for k in kinds}
+    got = one_pass.bulk_kept(f.ev[gi], c, start_ns, end_ns, recv_range, skew, RECV_CLOCK_MIN_NS) \
+        if lean and one_pass.BULK_KEEP else one_pass.NOT_HERE
+    if got is not one_pass.NOT_HERE:
+        return got, 0, 0
     if recv_range is not None and recorded \
             and not (int(recv_range[0]) <= int(f.rv[gi, 0]) and int(f.rv[gi, 1]) < int(recv_range[1])):
         i0, i1 = part.recv_slice(int(recv_range[0]), int(recv_range[1]))
@@ -802,8 +795,7 @@ def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range,
         if i1 - i0 < len(c["ts_recv_ns"]):
             c = {name: v[i0:i1] for name, v in c.items()}  # (views: the rows outside cannot match)
     te, tr = c["ts_event_ns"], c["ts_recv_ns"]
-    if not counts and recorded and recv_range is not None and kinds is not None \
-            and int(f.kd[gi, 0]) == int(f.kd[gi, 1]) and int(f.kd[gi, 0]) in {int(k) for k in kinds}:
+    if lean:
         m = (tr >= int(recv_range[0])) & (tr < int(recv_range[1]))
         m &= (te >= int(start_ns)) if start_ns is not None and int(f.ev[gi, 0]) < int(start_ns) else True
         m &= (te < int(end_ns)) if end_ns is not None and int(f.ev[gi, 1]) >= int(end_ns) else True
@@ -822,36 +814,6 @@ def selected_rows(f: Footer, gi: int, part, start_ns, end_ns, kinds, recv_range,
             n_future += k
             m = ~ahead if m is None else m & ~ahead
     return _kept(c, m), matched, n_future
-
-
-#: a bulk group's rows kept by one compiled pass (:func:`liqcore._libs.sections.bulk_keep`; off: numpy's passes)
-BULK_KEEP = True
-_NOT_HERE = object()
-_I64 = (-(2**63), 2**63 - 1)
-
-
-def _bulk_kept(f: Footer, gi: int, c: dict, start_ns, end_ns, recv_range, skew, clock_min):
-    """:func:`selected_rows`' test of a bulk group (one kind asked for, every row with a receive time) in one
-    compiled pass: the columns kept, views where they are one run (None: none); :data:`_NOT_HERE` where a bound
-    lies outside int64 or a time column is not contiguous int64 (the numpy passes then)."""
-    from liqcore._libs.sections import bulk_keep
-
-    s_on = start_ns is not None and int(f.ev[gi, 0]) < int(start_ns)
-    e_on = end_ns is not None and int(f.ev[gi, 1]) >= int(end_ns)
-    args = (int(recv_range[0]), int(recv_range[1]), int(start_ns) if s_on else 0, int(end_ns) if e_on else 0,
-            int(skew) if skew is not None else 0)
-    if not all(_I64[0] <= x <= _I64[1] for x in args):
-        return _NOT_HERE
-    te, tr = c["ts_event_ns"], c["ts_recv_ns"]
-    if not all(x.dtype == np.int64 and x.flags.c_contiguous for x in (te, tr)):
-        return _NOT_HERE
-    i0, i1, m = bulk_keep(te, tr, args[0], args[1], s_on, args[2], e_on, args[3], skew is not None,
-                          args[4], int(clock_min))
-    if m is not None:
-        return {name: v[m] for name, v in c.items()}
-    if i1 <= i0:
-        return None
-    return c if i1 - i0 == len(te) else {name: v[i0:i1] for name, v in c.items()}
 
 
 def _kept(c: dict, m):
