@@ -130,7 +130,10 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
 
 def _skipped(g: dict, ids, b: int, to: int) -> int:
     """The rows of the groups ``ids`` received wholly inside ``[b, to)`` (a span passed over: the summary's count)."""
-    return int(sum(g["where"][int(i)][2] for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to))
+    ids = np.asarray(ids, np.int64)
+    inside = ids[(g["tr_min"][ids] >= b) & (g["tr_max"][ids] < to)]
+    rows = g.get("rows")
+    return int(rows[inside].sum()) if rows is not None else int(sum(g["where"][int(i)][2] for i in inside))
 
 
 def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> None:

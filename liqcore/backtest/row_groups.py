@@ -197,6 +197,7 @@ def _gather_groups(path, sel, marks) -> dict:
     out["g_tr_sorted"] = out["tr_min"][out["g_order"]]
     out["g_span"] = int((out["tr_max"] - out["tr_min"]).max(initial=0))
     out["where"] = where
+    out["rows"] = np.fromiter((w[2] for w in where), np.int64, len(where))  # (each group's rows, as an array)
     out["files"] = _file_spans(files, len(where))
     return out
 
@@ -587,7 +588,8 @@ class _ClockRows:
 
         g = self.g
         inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
-        self.skipped = int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
+        self.skipped = int(g["rows"][np.asarray(inside, np.int64)].sum()) if "rows" in g \
+            else int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
         tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
         cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
         parts = []
