@@ -181,10 +181,14 @@ def page_headers(buf, pos: int, end: int) -> np.ndarray:
     sub-header with its required fields; other page types are listed with their sizes only.  ValueError
     on a truncated or malformed header, a negative size or count, a payload past ``end``, or v2 levels
     longer than the payload."""
+    return np.array(list(_walk(buf, pos, end)), dtype=PAGE_DTYPE)
+
+
+def _walk(buf, pos: int, end: int):
+    """:func:`page_headers`' records one page at a time (a caller may stop early; an error where it is met)."""
     view = _bounds(buf, pos, end)
     pos, end = int(pos), int(end)
     r = _Reader(view, pos, end)
-    rows = []
     while r.pos < end:
         ptype = usize = csize = None
         subs: dict[int, dict[str, int]] = {}
@@ -226,9 +230,8 @@ def page_headers(buf, pos: int, end: int) -> np.ndarray:
         if csize > end - data:
             raise ValueError("a page payload past the chunk's end")
         r.pos = data + csize
-        rows.append((ptype, data, csize, usize, rec["nvalues"], rec["encoding"], rec["def_encoding"],
-                     rec["nnulls"], rec["def_len"], rec["rep_len"], rec["compressed"]))
-    return np.array(rows, dtype=PAGE_DTYPE)
+        yield (ptype, data, csize, usize, rec["nvalues"], rec["encoding"], rec["def_encoding"], rec["nnulls"],
+               rec["def_len"], rec["rep_len"], rec["compressed"])
 
 
 def _bits(view: memoryview, bitpos: int, width: int) -> int:
@@ -358,7 +361,8 @@ def _values(enc: int, physical: int, buf, n: int, dictionary):
     return None
 
 
-def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: int, r1: int, decompress):
+def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: int, r1: int, decompress,
+                 prefix: bool = False):
     """Rows ``[r0, r1)`` of one flat column chunk whose bytes are ``buf`` (its pages from the dictionary page
     on), decoding only the data pages that hold them (and the dictionary page): an array of the physical type
     (INT32, INT64, FLOAT, DOUBLE: ``<i4 <i8 <f4 <f8``); None where the chunk is not one decoded here (another
@@ -372,14 +376,29 @@ def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: in
     definition levels (RLE / bit-packed, width 1), then the values; a v2 page holds its levels uncompressed
     before its (maybe compressed) values.  Values: PLAIN, BYTE_STREAM_SPLIT (byte k of every value, then
     byte k + 1), DELTA_BINARY_PACKED (integers), or dictionary indices (a bit width byte, then RLE /
-    bit-packed indices into the dictionary page's PLAIN values)."""
+    bit-packed indices into the dictionary page's PLAIN values).
+
+    ``prefix``: ``buf`` may be the chunk's first bytes only; its pages are walked up to the first one that
+    completes row ``r1`` (the later ones, and the row count, not looked at) and ValueError where the bytes end
+    before it, within a page's header or payload or after the last whole page (the caller then reads the chunk
+    whole)."""
     if not 0 <= r0 <= r1 <= rows:
         raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows}")
     dt = _PHYSICAL.get(physical)
     if dt is None:
         return None
     buf = memoryview(buf).cast("B")
-    heads = page_headers(buf, 0, len(buf)).tolist()
+    if prefix:
+        heads, held = [], 0
+        for h in _walk(buf, 0, len(buf)):
+            heads.append(h)
+            held += h[4] if h[0] in (0, 3) else 0
+            if held >= r1 and h[0] in (0, 3):
+                break
+        else:
+            raise ValueError("the chunk's first bytes end before the rows asked for")
+    else:
+        heads = page_headers(buf, 0, len(buf)).tolist()
     dictionary = None
     parts, row, first = [], 0, None
     int_null = False
@@ -437,7 +456,7 @@ def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: in
         row += n
     if first is None:
         return np.zeros(0, dt) if r0 == r1 and row == rows else None
-    if row != rows:
+    if row != rows and not prefix:
         raise ValueError(f"the pages hold {row} rows, the row group {rows}")
     if int_null:
         return None

@@ -571,7 +571,7 @@ cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t p
 
 
 def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_ssize_t r0, Py_ssize_t r1,
-                 decompress):
+                 decompress, bint prefix=False):
     """Rows ``[r0, r1)`` of one flat column chunk whose bytes are ``buf`` (its pages from the dictionary page
     on), decoding only the data pages that hold them (and the dictionary page): an array of the physical type
     (INT32, INT64, FLOAT, DOUBLE: ``<i4 <i8 <f4 <f8``); None where the chunk is not one decoded here (another
@@ -579,10 +579,13 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     v1 levels not RLE, a null of an integer column among the rows).  ``codec``: the chunk's (Thrift code);
     ``max_def``: 1 optional, 0 required; ``rows``: its row group's rows; ``decompress(codec, data, size)``:
     a page's payload uncompressed (None: a codec not decoded).  A null of a floating column is NaN.
-    ValueError when the bytes do not add up (any page header, a page's values, the pages' row count)."""
+    ValueError when the bytes do not add up (any page header, a page's values, the pages' row count).
+    ``prefix``: ``buf`` may be the chunk's first bytes only: the pages are walked up to the first one that
+    completes row ``r1`` (the twin's docstring), ValueError where the bytes end before it."""
     cdef const uint8_t[::1] b = buf
     cdef Py_ssize_t size = b.shape[0], n_pages = 0, cap = 16, i, row = 0, n, present, j, a, z, at, kv
-    cdef Py_ssize_t lo, csz, usz, lv, k, dst, first = -1
+    cdef Py_ssize_t lo, csz, usz, lv, k, dst, first = -1, held = 0
+    cdef bint complete = False
     cdef Cur c
     cdef Page* pg
     cdef Page* pp
@@ -618,6 +621,13 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
                 pg = pp
             _page(&c, &pg[n_pages])
             n_pages += 1
+            if prefix and (pg[n_pages - 1].ptype == 0 or pg[n_pages - 1].ptype == 3):
+                held += pg[n_pages - 1].nv
+                if held >= r1:
+                    complete = True
+                    break
+        if prefix and not complete:
+            raise ValueError("the chunk's first bytes end before the rows asked for")
         out = np.empty((r1 - r0) * w, np.uint8)
         o = out
         dictionary = None
@@ -706,7 +716,7 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
         PyMem_Free(pg)
     if first < 0:
         return np.zeros(0, dt) if r0 == r1 and row == rows else None
-    if row != rows:
+    if row != rows and not prefix:
         raise ValueError(f"the pages hold {row} rows, the row group {rows}")
     if int_null:
         return None

@@ -22,6 +22,7 @@ TAIL_FROM_BLOCKS = True
 DEFER_TAIL = True
 #: a QUOTE row's side: BID (Side.BUY) the best bid; any other side the best ask (as the simulator reads them)
 BID, ASK = 3, 4
+_I64_MAX = 2**63 - 1
 
 
 #: what :func:`liqcore._jit.sim.step_entry` answers, for a flat symbol, before it reads a price or the book
@@ -108,7 +109,7 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
     loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
     if loud.any():
-        k = int(np.argmin(np.where(loud, fine["tr_min"], np.iinfo(np.int64).max)))
+        k = int(np.argmin(np.where(loud, fine["tr_min"], _I64_MAX)))
         to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
     else:  # (none before the deadline, the next signal or funding: the step after it starts there)
         to = loud_end = end

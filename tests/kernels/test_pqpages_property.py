@@ -348,3 +348,76 @@ def test_decode_chunk_as_the_twin(w, data):
     _same_chunk(bytes(spoilt), c, r0, data.draw(st.integers(r0, rows)))
     blob = data.draw(st.binary(max_size=64))
     _same_chunk(blob, c, 0, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_written(), st.data())
+def test_a_chunks_first_bytes_decode_as_the_whole_chunk(w, data):
+    """``prefix=True`` (the chunk's first bytes): kernel and twin alike, cut anywhere, spoilt or not; where the
+    bytes hold every page up to the one that completes the rows, the same values as the whole chunk's decode;
+    cut before the end of that page, ValueError from both (the caller then reads the whole chunk)."""
+    t, raw, _ = w
+    md = pq.ParquetFile(io.BytesIO(raw)).metadata
+    g = data.draw(st.integers(0, md.num_row_groups - 1))
+    rows = md.row_group(g).num_rows
+    for c in _chunks_of(raw, g, t.column_names) or ():
+        r0 = data.draw(st.integers(0, rows))
+        r1 = data.draw(st.integers(r0, rows))
+        whole = _same_chunk(raw[c.start:c.end], c, r0, r1)
+        heads = kernel.page_headers(raw, c.start, c.end)
+        held, need = 0, None  # (the end of the page that completes row r1)
+        for h in heads:
+            held += int(h["nvalues"]) if int(h["type"]) in (0, 3) else 0
+            if int(h["type"]) in (0, 3) and held >= r1:
+                need = int(h["data"]) + int(h["csize"])
+                break
+        cut = data.draw(st.integers(c.start, c.end))
+        args = (c.codec, c.physical, c.max_def, c.rows, r0, r1, pages._decompress, True)
+        got = _same("decode_chunk", raw[c.start:cut], *args)
+        if need is not None and cut >= need and whole is not None:
+            assert got is not None and got.tobytes() == whole.tobytes()
+        elif need is not None and cut < need:
+            with pytest.raises(ValueError):
+                kernel.decode_chunk(raw[c.start:cut], *args)
+    c = data.draw(st.sampled_from(_chunks_of(raw, g, t.column_names)))
+    spoilt = bytearray(raw[c.start:c.end])
+    for _ in range(data.draw(st.integers(1, 4))):
+        spoilt[data.draw(st.integers(0, len(spoilt) - 1))] = data.draw(st.integers(0, 255))
+    r0 = data.draw(st.integers(0, rows))
+    cut = data.draw(st.integers(0, len(spoilt)))
+    _same("decode_chunk", bytes(spoilt[:cut]), c.codec, c.physical, c.max_def, c.rows, r0,
+          data.draw(st.integers(r0, rows)), pages._decompress, True)
+
+
+def test_read_rows_reads_a_prefix_and_falls_back_to_the_whole_chunk(tmp_path, monkeypatch):
+    """A read of the first rows of a group reads the chunk's first bytes only; a prefix that ends too soon (the
+    estimate of a chunk whose first pages are larger) is read again whole; both give pyarrow's values.  Negative
+    control: with prefixes off every read is whole."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    x = np.concatenate([rng.normal(size=1000), np.zeros(n - 1000)])  # (the first pages random, the rest constant)
+    t = pa.table({"x": x})
+    path = tmp_path / "t.parquet"
+    pq.write_table(t, path, compression="zstd", max_rows_per_page=200, use_dictionary=False)
+    raw = path.read_bytes()
+    c = _chunks_of(raw, 0, ["x"])[0]
+    sizes = []
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda f, size, at: sizes.append(size) or real(f, size, at))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for lo, hi, prefix_only in ((3000, 3100, False), (0, 100, True), (800, 1000, False)):
+            sizes.clear()
+            got = _read_rows(fd, raw, 0, ["x"], lo, hi)["x"]
+            assert got.tobytes() == x[lo:hi].tobytes()
+            if prefix_only:
+                assert sizes == [sizes[0]] and sizes[0] < (c.end - c.start) / 2
+        sizes.clear()
+        _read_rows(fd, raw, 0, ["x"], 800, 1000)  # (the first fifth of the rows, most of the bytes: read again)
+        assert sizes[-1] == c.end - c.start and len(sizes) == 2
+        monkeypatch.setattr(pages, "PREFIX_READS", False)
+        sizes.clear()
+        _read_rows(fd, raw, 0, ["x"], 0, 100)
+        assert sizes == [c.end - c.start]
+    finally:
+        os.close(fd)
