@@ -487,7 +487,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             ch = _Chunk(w, o, so, book=book, cleaned=True)
             cell.feed(ch, r, ch.sim_index(r["event_index"]))
             if n_tr:
-                min_trade = cheapest_trade(cheap, min_trade)
+                min_trade = cheapest_trade(cheap, min_trade, 0)  # (``cheap``: the step's cheapest print, one row)
                 kinds.add(int(Kind.TRADE))
             if delays is not None:  # (the prints: a bad one was neutralised by clean_prints)
                 delays.add(take_records(w, np.flatnonzero(w["kind"] == int(Kind.TRADE))))
