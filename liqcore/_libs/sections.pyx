@@ -218,6 +218,18 @@ def sort_recv(events):
     return done
 
 
+cdef inline bint _keeps(int64_t e, int64_t r, int64_t lo, int64_t hi, bint has_start, int64_t start, bint has_end,
+                        int64_t end, bint has_skew, int64_t skew, int64_t clock_min) noexcept nogil:
+    """One row's test of :func:`bulk_keep` (event time ``e``, receive time ``r``)."""
+    if not (lo <= r < hi):
+        return False
+    if has_start and e < start:
+        return False
+    if has_end and e >= end:
+        return False
+    return not (has_skew and r >= clock_min and <int64_t>(<uint64_t>e - <uint64_t>r) > skew)
+
+
 def bulk_keep(const int64_t[::1] te, const int64_t[::1] tr, int64_t lo, int64_t hi, bint has_start, int64_t start,
               bint has_end, int64_t end, bint has_skew, int64_t skew, int64_t clock_min):
     """Which rows of a bulk row group (event times ``te``, receive times ``tr``, every row with one) a read keeps:
@@ -230,13 +242,7 @@ def bulk_keep(const int64_t[::1] te, const int64_t[::1] tr, int64_t lo, int64_t 
     if tr.shape[0] != n:
         raise ValueError("sections: bulk_keep takes columns of one length")
     for i in range(n):
-        k = lo <= tr[i] < hi
-        if k and has_start:
-            k = te[i] >= start
-        if k and has_end:
-            k = te[i] < end
-        if k and has_skew and tr[i] >= clock_min:
-            k = not (<int64_t>(<uint64_t>te[i] - <uint64_t>tr[i]) > skew)
+        k = _keeps(te[i], tr[i], lo, hi, has_start, start, has_end, end, has_skew, skew, clock_min)
         if k:
             if first < 0:
                 first = i
@@ -249,13 +255,7 @@ def bulk_keep(const int64_t[::1] te, const int64_t[::1] tr, int64_t lo, int64_t 
     m = np.zeros(n, np.bool_)
     cdef uint8_t[::1] mv = m.view(np.uint8)
     for i in range(first, last + 1):
-        k = lo <= tr[i] < hi
-        if k and has_start:
-            k = te[i] >= start
-        if k and has_end:
-            k = te[i] < end
-        if k and has_skew and tr[i] >= clock_min:
-            k = not (<int64_t>(<uint64_t>te[i] - <uint64_t>tr[i]) > skew)
+        k = _keeps(te[i], tr[i], lo, hi, has_start, start, has_end, end, has_skew, skew, clock_min)
         mv[i] = k
     return 0, 0, m
 

@@ -159,8 +159,8 @@ def read_rows(fd: int, chunks: list, names, r0: int, r1: int) -> dict | None:
     file open as ``fd`` -> name -> values; None when one of them is not decoded here.  Where the rows end well
     before the chunk's end, its first bytes are read -- as many as the rows' share of the chunk's, a sixteenth and
     a kilobyte more (a writer's pages hold about as many rows each) -- and decoded up to the page that holds the
-    last row (the pages after it not read: the row group was verified whole before any of it is decoded); where
-    those bytes end before that page, the chunk is read whole."""
+    last row (the pages after it are not read, as those before the rows are not decompressed; a checked read has
+    verified the row group's bytes before); where those bytes end before that page, the chunk is read whole."""
     out = {}
     for name, c in zip(names, chunks):
         size = c.end - c.start
