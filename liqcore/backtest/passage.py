@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import blocks_in, groups_in
+from liqcore.backtest.row_groups import blocks_in, groups_in, rows_within
 
 #: under the queue rule, how far back the book in force is first looked for (and the last print): a second
 PRE = 1_000_000_000
@@ -118,7 +118,7 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     if to <= b or not len(ids):
         return b, loud_end
     if defer:
-        clock.tail, clock.skipped = None, _skipped(g, ids, b, to)
+        clock.tail, clock.skipped = None, rows_within(g, ids, b, to)
         clock.pending = (b, to, ids, sid)
         return to, loud_end
     last = last_in_tail(rd, clock, ids, b, to, *span, resting=int(s["status"]) == RESTING)
@@ -127,14 +127,6 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     if last:
         s["last_price"], s["last_ns"] = last[1], last[0]
     return to, loud_end
-
-
-def _skipped(g: dict, ids, b: int, to: int) -> int:
-    """The rows of the groups ``ids`` received wholly inside ``[b, to)`` (a span passed over: the summary's count)."""
-    ids = np.asarray(ids, np.int64)
-    inside = ids[(g["tr_min"][ids] >= b) & (g["tr_max"][ids] < to)]
-    rows = g.get("rows")
-    return int(rows[inside].sum()) if rows is not None else int(sum(g["where"][int(i)][2] for i in inside))
 
 
 def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> None:
@@ -174,7 +166,7 @@ def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: boo
     from liqcore.types import Kind
 
     clock.tail = None
-    clock.skipped = _skipped(clock.g, ids, b, to)
+    clock.skipped = rows_within(clock.g, ids, b, to)
     got = _tail_from_blocks(rd, clock, b, to, clock.book and resting) if TAIL_FROM_BLOCKS and blocks else None
     if got is not None:
         return got

@@ -215,6 +215,12 @@ def _kept(key, make):
     return _KEPT[key]
 
 
+def rows_within(g: dict, ids, b: int, to: int) -> int:
+    """The rows of the bulk groups ``ids`` of ``g`` (:func:`_bulk_groups`) received wholly inside ``[b, to)``."""
+    ids = np.asarray(ids, np.int64)
+    return int(g["rows"][ids[(g["tr_min"][ids] >= b) & (g["tr_max"][ids] < to)]].sum())
+
+
 def groups_in(g: dict, a: int, b: int) -> np.ndarray:
     """Indices (ascending) of the bulk groups of ``g`` (:func:`_bulk_groups`) whose receive-time ranges meet
     [a, b): ``tr_max >= a`` and ``tr_min < b``, found by two binary searches instead of a pass over a month's
@@ -587,9 +593,7 @@ class _ClockRows:
         from liqcore.types import Kind
 
         g = self.g
-        inside = [int(i) for i in ids if g["tr_min"][int(i)] >= b and g["tr_max"][int(i)] < to]
-        self.skipped = int(g["rows"][np.asarray(inside, np.int64)].sum()) if "rows" in g \
-            else int(sum(g["where"][i][2] for i in inside))  # rows of the groups wholly passed over
+        self.skipped = rows_within(g, ids, b, to)  # rows of the groups wholly passed over
         tail = [int(i) for i in ids if g["tr_max"][int(i)] >= int(g["tr_min"][ids].max())]
         cols = ["ts_event_ns", "ts_recv_ns", "kind", "price"]
         parts = []

@@ -593,7 +593,7 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
     from liqcore.execution.detect import confirmed_records
     from liqcore.types import CASCADE_DTYPE
 
-    n = g["rows"] if "rows" in g else np.asarray([w[2] for w in g["where"]], dtype=np.int64)
+    n = g["rows"]
     if not len(det_ev) or not len(n) or not int(n.sum()):
         return 0.0
     rec, _c = CascadeDetector.from_params(params).run(det_ev, flush=True)
