@@ -30,22 +30,17 @@ REFUSED_WHATEVER_THE_PRINTS = (1, 2, 3, 4, 5, 9, 10)  # R_BUSY, R_COOLDOWN, R_MI
 # R_DAILY_TRADES (liqcore._jit.simdefs; tests/backtest/test_first_passage.py checks the codes)
 
 
-def refused(cell, g) -> bool:
-    """Whether the simulator of ``cell`` (flat, nothing carried) refuses signal ``g`` (a CONFIRMED record's, as
-    :func:`~liqcore._jit.sim.records_signals` makes it) for a reason decided before any price or the book is
-    read: :func:`~liqcore._jit.sim.step_entry` itself on copies of the state (what a flat simulator's prints
-    change, the last price and the book, is read only after these reasons; the parameters it only reads).  One
-    symbol (the window plan's): another symbol's working orders are not looked at."""
+def refused(cell, sigs: np.ndarray, i: int) -> bool:
+    """Whether the simulator of ``cell`` (flat, nothing carried) refuses signal ``sigs[i]`` (a CONFIRMED record's,
+    as :func:`~liqcore._jit.sim.records_signals` makes it) for a reason decided before any price or the book is
+    read: :func:`~liqcore._jit.sim.step_entry` itself on copies of the state (:func:`~liqcore._jit.sim.entry_code`;
+    what a flat simulator's prints change, the last price and the book, is read only after these reasons; the
+    parameters it only reads).  One symbol (the window plan's): another symbol's working orders are not looked at."""
     from liqcore._jit import sim
 
     if len(cell.st) != 1:
         return False
-    st, port, counts = cell.st.copy(), cell.port.copy(), cell.counts.copy()
-    code = sim.step_entry(st, port, cell.par, g["symbol_id"], g["ts_ns"], g["direction"], g["skip_code"],
-                          g["entry"], g["confidence"], g["size_mult"], g["offset"], g["take_profit"], g["stop_loss"],
-                          g["trail"], g["stop_price"], g["max_hold_ns"], g["entry_timeout_ns"], g["exit_ns"],
-                          g["exit_code"], g["tag"], counts)
-    return int(code) in REFUSED_WHATEVER_THE_PRINTS
+    return int(sim.entry_code(cell.st, cell.port, cell.par, cell.counts, sigs, i)) in REFUSED_WHATEVER_THE_PRINTS
 
 
 def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span, defer: bool = False) -> int:

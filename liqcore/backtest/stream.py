@@ -430,6 +430,7 @@ class _Cell:
         self.carry = None  # records not yet handed to the simulator (global sim indices)
         self.n_prints = 0  # trade prints replayed
         self.sim_seconds = 0.0  # in the simulator
+        self.depth_free = False  # the caller knows no chunk holds a DEPTH row (:meth:`_run` does not look for one)
 
     def feed(self, chunk, rec, ni_glob):
         """One chunk (a :class:`_Chunk`), its CONFIRMED records in decision order with their global
@@ -470,6 +471,41 @@ class _Cell:
         due = int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
         self._run(chunk.sim[j0:j1], chunk.so + j0, due, sim.NO_CLOCK)
 
+    def feed_rows(self, ev, o: int, so: int, rec) -> None:
+        """:meth:`feed` of ``_Chunk(ev, o, so, book=True, cleaned=True)`` and its records ``rec`` (``event_index``
+        global, :meth:`_Chunk.sim_index` giving their print indices) for a cell whose window is unbounded and whose
+        rows hold no DEPTH row (:attr:`depth_free`): the same calls of the simulator without the chunk's copy of
+        the receive times and the masks a bounded window needs -- the window plan's steps, a thousand a run
+        (tests/backtest/test_backtest_windows.py: the runs equal the full replay's)."""
+        w = self.w
+        if w.start_ns is not None or w.end_ns is not None or not self.depth_free:
+            ch = _Chunk(ev, o, so, book=True, cleaned=True)
+            self.feed(ch, rec, ch.sim_index(rec["event_index"]))
+            return
+        from liqcore._jit import sim
+
+        n = len(ev)
+        if n:
+            ts = ev["ts_recv"]
+            if self.start_ns is None:
+                self.start_ns = int(ts[0])
+            self.last_ns = int(ts[n - 1])
+            if self.base is None:
+                self.base = so  # the window's prints start here (as the whole run cuts them)
+        if len(rec):
+            t = int(rec["confirm_recv_ns"].max())
+            self.rec_max = max(self.rec_max or t, t)
+            self._add(rec, np.clip(rec["event_index"].astype(np.int64) - o, -1, n - 1) + so)
+        if not n:
+            return
+        due = 0
+        if self.carry is not None and len(self.carry[0]):
+            t_last, g_last = int(ev["ts_recv"][n - 1]), so + n - 1
+            nt, ni = self.carry[0], self.carry[1]
+            # a record is handed out with the first print it precedes: (time, index) before the last one's
+            due = int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
+        self._run(ev, so, due, sim.NO_CLOCK)
+
     def _add(self, r, ni):
         cols = (r["confirm_recv_ns"].astype(np.int64), ni.astype(np.int64), r["symbol_id"].astype(np.int64),
                 r["dominant"].astype(np.int64), r["cascade_id"].astype(np.int64))
@@ -497,7 +533,8 @@ class _Cell:
         t, ni, sid, dom, cid = give
         if self.seed:
             self._put_back()
-        if self.depth is None and len(ev) and self.par["queue"].any() and bool((ev["kind"] == int(Kind.DEPTH)).any()):
+        if self.depth is None and not self.depth_free and len(ev) and self.par["queue"].any() \
+                and bool((ev["kind"] == int(Kind.DEPTH)).any()):
             self.depth = sim.new_depth(len(self.par))  # (before it: no DEPTH row, the books empty and unread)
         t0 = time.perf_counter()
         self.n_prints += sim.run_sim(np.ascontiguousarray(ev), t, np.ascontiguousarray(ni - g0), sid, dom, cid,

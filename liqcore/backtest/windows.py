@@ -295,7 +295,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     feed-latency note over the rows read (``latency["feed_rows_read"]``) is not made (None): a sweep's cells
     print none, and its median and p99 over the rows of every step were a tenth of a cell's CPU."""
     from liqcore.backtest.chunked import _Delays
-    from liqcore.backtest.stream import _Cell, _Chunk, _note, cheapest_trade
+    from liqcore.backtest.stream import _Cell, _note, cheapest_trade
     from liqcore.codes import KIND_NAMES
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.events import clean_prints
@@ -375,6 +375,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             from liqcore.backtest.depth_start import span_books
 
             depth_note = span_books(path, reg, int(start_ns))[1]
+    # (under the queue rule without depth files the reads hold no DEPTH row: partitions with one were refused above)
+    cell.depth_free = feed is None and params.fill == "queue"
     t_rec = rec["confirm_recv_ns"].astype(np.int64)
     starts, ends = t_rec - before, t_rec + after
     det_recv = det_ev["ts_recv"]
@@ -420,7 +422,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         b = min(int(ends[i]), int(t_rec[i]) + first)
         if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + gap) \
                 and not bool(np.any(cell.st["status"] != 0)) and not (cell.carry is not None and len(cell.carry[0])) \
-                and refused(cell, sigs[i]):
+                and refused(cell, sigs, i):
             # a flat simulator refuses this lone signal for a reason no print or quote changes (a cooldown, the
             # loss limits, ...): its window's trades and quotes would only set the last price and the book,
             # which the next window reads for itself; it is decided on the rare rows alone, as the full replay
@@ -429,12 +431,11 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
             r = rec[m].copy()
             r["event_index"] += o - p0
-            ch = _Chunk(det_ev[p0:p1], o, so, book=book, cleaned=True)
-            cell.feed(ch, r, ch.sim_index(r["event_index"]))
+            n_ev, n_sim = _feed(cell, det_ev[p0:p1], o, so, r, book)
             if cell.carry is not None and len(cell.carry[0]):  # (no print after it: decided now)
-                cell._run(ch.sim[:0], so + len(ch.sim), len(cell.carry[0]), _sim.NO_CLOCK)
-            o += len(ch.events)
-            so += len(ch.sim)
+                cell._run(det_ev[:0], so + n_sim, len(cell.carry[0]), _sim.NO_CLOCK)
+            o += n_ev
+            so += n_sim
             cur_end = b
             n_refused += 1
             i += 1
@@ -484,8 +485,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
             r = rec[m].copy()
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
-            ch = _Chunk(w, o, so, book=book, cleaned=True)
-            cell.feed(ch, r, ch.sim_index(r["event_index"]))
+            n_ev, n_sim = _feed(cell, w, o, so, r, book)
             if n_tr:
                 min_trade = cheapest_trade(cheap, min_trade, 0)  # (``cheap``: the step's cheapest print, one row)
                 kinds.add(int(Kind.TRADE))
@@ -496,8 +496,8 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 n_events += n_q
                 if n_q:
                     kinds.add(int(Kind.QUOTE))
-            o += len(ch.events)
-            so += len(ch.sim)
+            o += n_ev
+            so += n_sim
             carry = cell.carry is not None and len(cell.carry[0]) > 0
             live = bool(np.any(cell.st["status"] != 0)) or carry
             if not live or b >= hi:
@@ -563,6 +563,20 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                rows_skipped=n_skipped, clock_indexed=clock.indexed, windows_unread=n_refused,
                depth_read=None if feed is None else feed.summary())
     return res
+
+
+def _feed(cell, rows: np.ndarray, o: int, so: int, rec: np.ndarray, book: bool) -> tuple:
+    """Hand a step's rows (events ``o``.., prints ``so``..) and its records to ``cell``: every row the simulator's
+    under the queue rule (:meth:`~liqcore.backtest.stream._Cell.feed_rows`), else the prints and funding of a
+    :class:`~liqcore.backtest.stream._Chunk`; ``(events, simulator rows)`` handed."""
+    from liqcore.backtest.stream import _Chunk
+
+    if book:
+        cell.feed_rows(rows, o, so, rec)
+        return len(rows), len(rows)
+    ch = _Chunk(rows, o, so, book=False, cleaned=True)
+    cell.feed(ch, rec, ch.sim_index(rec["event_index"]))
+    return len(ch.events), len(ch.sim)
 
 
 def _detection_key(params, strategy) -> str:

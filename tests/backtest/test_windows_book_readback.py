@@ -84,11 +84,10 @@ def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_pa
     every = W._Reader(path, (), None, None, p, SymbolRegistry(), sel).read(lo, hi)  # all rows, in replay order
     q = every[every["kind"] == int(Kind.QUOTE)]
     bid, ask = q[q["side"] == 3], q[q["side"] != 3]
-    real_feed = S._Cell.feed
+    real_feed, real_rows = S._Cell.feed, S._Cell.feed_rows
     checked = []
 
-    def feed(self, chunk, rec, ni):
-        ev = getattr(chunk, "events", None)  # (the full replay's chunks too: the same holds there)
+    def check(self, ev):
         if ev is not None and len(ev) and (ev["kind"] == int(Kind.QUOTE)).any():
             t0 = int(ev["ts_recv"][0])
             s = self.st[0]
@@ -98,9 +97,17 @@ def test_every_step_that_replays_quotes_starts_from_the_full_replays_book(tmp_pa
                 got = (s[col], s[col + "_qty"])
                 assert np.array_equal(np.asarray(got), np.asarray(want), equal_nan=True), (col, t0, got, want)
             checked.append(t0)
+
+    def feed(self, chunk, rec, ni):
+        check(self, getattr(chunk, "events", None))  # (the full replay's chunks too: the same holds there)
         return real_feed(self, chunk, rec, ni)
 
+    def feed_rows(self, ev, o, so, rec):  # (the window plan's steps under the queue rule: their rows, no chunk)
+        check(self, ev)
+        return real_rows(self, ev, o, so, rec)
+
     monkeypatch.setattr(S._Cell, "feed", feed)
+    monkeypatch.setattr(S._Cell, "feed_rows", feed_rows)
     skips = []
     real_quiet = P.quiet_until
 
