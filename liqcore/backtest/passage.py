@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import blocks_in, groups_in, rows_within
+from liqcore.backtest.row_groups import groups_in, rows_within
 
 #: under the queue rule, how far back the book in force is first looked for (and the last print): a second
 PRE = 1_000_000_000
@@ -23,6 +23,8 @@ DEFER_TAIL = True
 #: a QUOTE row's side: BID (Side.BUY) the best bid; any other side the best ask (as the simulator reads them)
 BID, ASK = 3, 4
 _I64_MAX = 2**63 - 1
+#: the first-passage block found by one compiled walk of the block table (:func:`_first_loud`; off: numpy's masks)
+FIRST_LOUD = True
 
 
 #: what :func:`liqcore._jit.sim.step_entry` answers, for a flat symbol, before it reads a price or the book
@@ -79,32 +81,26 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     g = clock.g
     k = int(np.searchsorted(fund_recv, b, "left"))
     end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
-    fine = blocks_in(g, b, end)  # the first-passage blocks where the files index them (else the groups)
-    fine = g if fine is None else fine
     side = int(s["side"])
+    lvl = 0.0
     if int(s["status"]) == OPEN:
         if float(s["trail"]) > 0.0:
             return b, None
         due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
         lvl = float(s["sl_price"])
         sp = float(s["stop_price"])
-        if side > 0:
-            lvl = sp if sp > lvl else lvl
-            quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < tk(float(s["tp_price"])))
-        else:
-            lvl = sp if sp < lvl else lvl
-            quiet = (fine["p_max"] < lvl) & (tk(fine["p_min"]) > tk(float(s["tp_price"])))
+        lvl = (sp if sp > lvl else lvl) if side > 0 else (sp if sp < lvl else lvl)
+        mode, level = (0 if side > 0 else 1), tk(float(s["tp_price"]))
     elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
         due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
-        kl = tk(float(s["limit_price"]))
-        quiet = tk(fine["p_min"]) > kl if side > 0 else tk(fine["p_max"]) < kl
+        mode, level = (2 if side > 0 else 3), tk(float(s["limit_price"]))
     else:
         return b, None
-    end = min(due, end)
     # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
-    loud = (fine["tr_max"] >= b) & (fine["tr_min"] < end) & ~quiet
-    if loud.any():
-        k = int(np.argmin(np.where(loud, fine["tr_min"], _I64_MAX)))
+    k = _first_loud(g, b, end, min(due, end), mode, lvl, level, grid, tk)
+    end = min(due, end)
+    if k is not None:
+        fine = g if g.get("blocks") is None else g["blocks"]
         to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
     else:  # (none before the deadline, the next signal or funding: the step after it starts there)
         to = loud_end = end
@@ -122,6 +118,39 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     if last:
         s["last_price"], s["last_ns"] = last[1], last[0]
     return to, loud_end
+
+
+def _first_loud(g: dict, b: int, end: int, until: int, mode: int, lvl: float, level, grid: float, tk):
+    """The place of the first-passage block (in ``g["blocks"]``, else of the group in ``g``'s groups) of
+    :func:`quiet_until`: among the blocks that can hold rows received in ``[b, end)``, the one with the earliest
+    first receive time before ``until`` whose price range is not quiet for ``mode`` (0/1: an open long / short,
+    stop ``lvl``, take-profit ``level`` on the grid; 2/3: a resting buy / sell limit at ``level`` on the grid);
+    None for none.  The blocks walked forward by a compiled pass (:func:`liqcore._libs.passage.first_loud`, to the
+    first loud block), the groups (files without blocks) by numpy's."""
+    blk = g.get("blocks")
+    if blk is not None and FIRST_LOUD:
+        from liqcore._libs.passage import first_loud
+
+        tr = blk["tr_min"]
+        i0 = int(np.searchsorted(tr, b - g["blocks_span"], "left"))  # (as :func:`blocks_in`: none before meets b)
+        k = first_loud(tr, blk["tr_max"], blk["p_min"], blk["p_max"], i0, b, until, mode, lvl, float(level), grid)
+        return None if k < 0 else int(k)
+    fine, base = g, 0
+    if blk is not None:  # (the blocks :func:`blocks_in` gives and those before ``b`` it leaves out: none is loud)
+        base = int(np.searchsorted(blk["tr_min"], b - g["blocks_span"], "left"))
+        fine = blk[base:int(np.searchsorted(blk["tr_min"], end, "left"))]
+    if mode == 0:
+        quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < level)
+    elif mode == 1:
+        quiet = (fine["p_max"] < lvl) & (tk(fine["p_min"]) > level)
+    elif mode == 2:
+        quiet = tk(fine["p_min"]) > level
+    else:
+        quiet = tk(fine["p_max"]) < level
+    loud = (fine["tr_max"] >= b) & (fine["tr_min"] < until) & ~quiet
+    if not loud.any():
+        return None
+    return base + int(np.argmin(np.where(loud, fine["tr_min"], _I64_MAX)))
 
 
 def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> None:

@@ -403,16 +403,21 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
         return False
     s = st[int(live[0])]
     g = clock.g
-    near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
-    fine = blocks_in(g, a, b)  # the first-passage blocks where the files index them: finer ranges than the groups'
-    if fine is not None:
-        g, near = fine, fine["kind"] == 7
     grid = float(cell.par[int(live[0])]["grid"])
 
     def tk(x):
         return np.floor(x * grid + 0.5) if grid > 0.0 else x
 
     tp = tk(float(s["tp_price"]))
+    blk = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
+    if blk is not None:  # (walked by a compiled pass from the first that can meet ``a``, as :func:`blocks_in` finds)
+        from liqcore._libs.passage import quotes_reach
+
+        tr = blk["tr_min"]
+        i0 = int(np.searchsorted(tr, a - g["blocks_span"], "left"))
+        return not quotes_reach(tr, blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"], i0, a, b,
+                                int(s["side"]) > 0, float(tp), grid)
+    near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
     quiet = tk(g["p_max"][near]) < tp if int(s["side"]) > 0 else tk(g["p_min"][near]) > tp
     return bool(np.all(quiet))
 
