@@ -104,8 +104,7 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
         to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
     else:  # (none before the deadline, the next signal or funding: the step after it starts there)
         to = loud_end = end
-    near = groups_in(g, b, end)  # (the groups whose receive times meet [b, end))
-    ids = near[g["tr_min"][near] < to]
+    ids = groups_in(g, b, to) if to > b else ()  # (the groups whose receive times meet [b, to))
     if to <= b or not len(ids):
         return b, loud_end
     if defer:

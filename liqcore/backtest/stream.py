@@ -495,7 +495,7 @@ class _Cell:
         if len(rec):
             t = int(rec["confirm_recv_ns"].max())
             self.rec_max = max(self.rec_max or t, t)
-            self._add(rec, np.clip(rec["event_index"].astype(np.int64) - o, -1, n - 1) + so)
+            self._add(rec, np.minimum(np.maximum(rec["event_index"].astype(np.int64) - o, -1), n - 1) + so)
         if not n:
             return
         due = 0
