@@ -134,3 +134,19 @@ def step_scan(events):
         if not is_tr[k]:
             k = int(np.argmax(is_tr))
     return bad_t, bad_f, rare, int(np.count_nonzero(is_tr)), int(np.count_nonzero(is_q)), k
+
+
+def last_rows(events):
+    """The positions of the last print, best bid and best ask (the kernel's docstring), -1 for none, by numpy's
+    masks over every row."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: last_rows takes contiguous EVENT_DTYPE events")
+    kd, px = events["kind"], events["price"]
+    with np.errstate(invalid="ignore"):
+        pr = np.flatnonzero((kd == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))
+    isq, bid = kd == int(Kind.QUOTE), events["side"] == int(Side.BUY)
+    out = []
+    for m in (None, isq & bid, isq & ~bid):
+        k = pr if m is None else np.flatnonzero(m)
+        out.append(int(k[-1]) if len(k) else -1)
+    return tuple(out)

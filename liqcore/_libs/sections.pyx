@@ -38,7 +38,7 @@ for byte, and both to the numpy passes.
 from libc.math cimport isfinite, isnan
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
-from liqcore._libs.events cimport KIND_DEPTH, KIND_FUNDING, KIND_QUOTE, KIND_TRADE, SIDE_SELL, Event
+from liqcore._libs.events cimport KIND_DEPTH, KIND_FUNDING, KIND_QUOTE, KIND_TRADE, SIDE_BUY, SIDE_SELL, Event
 
 import numpy as np
 
@@ -306,3 +306,32 @@ def step_scan(events):
                 r[j] = i
                 j += 1
     return bad_t, bad_f, rare, n_tr, n_q, (k_nan if k_nan >= 0 else k_min)
+
+
+def last_rows(events):
+    """The positions of the last print (a TRADE row whose price is a positive number), the last best bid (a QUOTE
+    row of side BUY) and the last best ask (a QUOTE row of any other side) of ``EVENT_DTYPE`` events
+    (one-dimensional, contiguous), -1 for none: one pass back from the end that stops once all three are found
+    (the window plan's last print of a span passed over, :func:`liqcore.backtest.passage.settle_tail`, and the
+    book in force, :func:`liqcore.backtest.passage.put_quotes`: numpy's masks over every row before)."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: last_rows takes contiguous EVENT_DTYPE events")
+    cdef const Event[::1] e = events
+    cdef Py_ssize_t i = e.shape[0] - 1, k_tr = -1, k_bid = -1, k_ask = -1
+    cdef int8_t kd
+    cdef double px
+    while i >= 0 and (k_tr < 0 or k_bid < 0 or k_ask < 0):
+        kd = e[i].kind
+        if kd == KIND_TRADE:
+            if k_tr < 0:
+                px = e[i].price
+                if isfinite(px) and px > 0:
+                    k_tr = i
+        elif kd == KIND_QUOTE:
+            if e[i].side == SIDE_BUY:
+                if k_bid < 0:
+                    k_bid = i
+            elif k_ask < 0:
+                k_ask = i
+        i -= 1
+    return k_tr, k_bid, k_ask

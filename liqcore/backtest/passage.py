@@ -158,13 +158,10 @@ def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> 
     read of the span's last second (from ``max(b, to - PRE)`` to ``to``), in the full replay's order, so its last
     print is the last one (no tie to judge) -- else, none there, looked up or read back over the whole span
     (:func:`last_in_tail`: the blocks, or the reads where two last prints tie); none received in it: unchanged."""
-    from liqcore.types import Kind
-
     b, to, ids, sid = pending
-    px = pre["price"]
-    pr = np.flatnonzero((pre["kind"] == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
-    if len(pr):
-        last = (int(pre["ts_recv"][pr[-1]]), float(px[pr[-1]]))
+    k = _last_rows(pre)[0]  # (a bad print is no print)
+    if k >= 0:
+        last = (int(pre["ts_recv"][k]), float(pre["price"][k]))
     else:
         last = last_in_tail(rd, clock, ids, b, to, lo, hi)
         if last is None:  # (two last prints tied in both times: their order is the read's)
@@ -203,10 +200,9 @@ def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: boo
         ev = rd.read(lo, hi, kinds=(int(Kind.TRADE), int(Kind.QUOTE)) if book else (int(Kind.TRADE),), recv=(a0, a))
         if book:
             clock.tail = (a0, to, ev)
-        px = ev["price"]
-        pr = np.flatnonzero((ev["kind"] == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))  # (a bad print is no print)
-        if len(pr):
-            last = (int(ev["ts_recv"][pr[-1]]), float(px[pr[-1]]))
+        k = _last_rows(ev)[0]  # (a bad print is no print)
+        if k >= 0:
+            last = (int(ev["ts_recv"][k]), float(ev["price"][k]))
         a, step = a0, step * 2
     return () if last is None else last
 
@@ -240,25 +236,36 @@ def _tail_from_blocks(rd, clock, b: int, to: int, book: bool):
 def put_quotes(st, q: np.ndarray, have: set) -> set:
     """Set the book in force of ``st`` (STATE_DTYPE) from the last best bid and best ask rows of
     ``q`` (events in the full replay's order), for the sides not in ``have``; the sides set."""
-    from liqcore.types import Kind
-
     got = set()
     if len(have) >= 2 or not len(q):
         return got
-    isq, bid = q["kind"] == int(Kind.QUOTE), q["side"] == BID  # (masks over the fields: no row copied)
-    for side, m in ((BID, isq & bid), (ASK, isq & ~bid)):
-        if side in have:
+    for side, k in zip((BID, ASK), _last_rows(q)[1:]):
+        if side in have or k < 0:
             continue
-        k = np.flatnonzero(m)
-        if not len(k):
-            continue
-        e = q[k[-1]]
+        e = q[k]
         sid = int(e["symbol_id"])
         if 0 <= sid < len(st):
             col = "bid" if side == BID else "ask"
             st[sid][col], st[sid][col + "_qty"] = e["price"], e["qty"]
         got.add(side)
     return got
+
+
+def _last_rows(ev: np.ndarray) -> tuple:
+    """The positions of the last print (a finite, positive price), best bid and best ask of events ``ev``, -1 for
+    none: one compiled pass back from the end (:func:`liqcore._libs.sections.last_rows`) for the reads' own
+    arrays, numpy's masks for any other."""
+    from liqcore.types import EVENT_DTYPE, Kind
+
+    if ev.dtype == EVENT_DTYPE and ev.ndim == 1 and ev.flags.c_contiguous:
+        from liqcore._libs.sections import last_rows
+
+        return last_rows(ev)
+    kd, px = ev["kind"], ev["price"]
+    with np.errstate(invalid="ignore"):
+        pr = np.flatnonzero((kd == int(Kind.TRADE)) & np.isfinite(px) & (px > 0))
+    isq, bid = kd == int(Kind.QUOTE), ev["side"] == BID
+    return tuple(int(k[-1]) if len(k) else -1 for k in (pr, np.flatnonzero(isq & bid), np.flatnonzero(isq & ~bid)))
 
 
 def book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int) -> None:

@@ -226,3 +226,39 @@ def test_step_scan_finds_the_first_cheapest_and_the_first_nan():
     assert step_scan(ev)[5] == 4
     ev["qty"][1:] = float("inf")
     assert step_scan(ev)[5] == 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_last_rows_matches_the_twin(data):
+    """The last print (a finite, positive price), best bid and best ask of a read's events equal to the numpy
+    masks', with every kind and side, odd prices and rows of none of them."""
+    from liqcore._libs.sections import last_rows
+
+    n = data.draw(st.integers(0, 30))
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["kind"] = data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n))
+    ev["side"] = data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    ev["price"] = data.draw(st.lists(st.one_of(st.sampled_from([1.0, 2.0, 100.0]), _ODD), min_size=n, max_size=n))
+    assert last_rows(ev) == twin.last_rows(ev)
+    with pytest.raises(ValueError, match="contiguous"):
+        last_rows(np.zeros(4, EVENT_DTYPE)[::2])
+
+
+def test_last_rows_skips_a_bad_last_print_and_tells_the_sides_apart():
+    """Negative control: a last print of price NaN, 0 or below is no print; a quote of side SELL (or any side but
+    BUY) is the ask, of side BUY the bid; none of a kind: -1."""
+    from liqcore._libs.sections import last_rows
+
+    ev = np.zeros(6, EVENT_DTYPE)
+    ev["kind"] = [2, 7, 7, 2, 2, 1]
+    ev["side"] = [0, 3, 4, 0, 0, 0]
+    ev["price"] = [5.0, 4.0, 6.0, float("nan"), 0.0, 1.0]
+    assert last_rows(ev) == (0, 1, 2)
+    ev["side"][2] = 0  # (a quote row of no side: the ask, as the simulator reads it)
+    assert last_rows(ev) == (0, 1, 2)
+    ev["side"][2] = 3
+    assert last_rows(ev) == (0, 2, -1)
+    ev["price"][3] = 5.5
+    assert last_rows(ev)[0] == 3
+    assert last_rows(ev[:0]) == (-1, -1, -1)
