@@ -150,3 +150,18 @@ def last_rows(events):
         k = pr if m is None else np.flatnonzero(m)
         out.append(int(k[-1]) if len(k) else -1)
     return tuple(out)
+
+
+def trade_delays(events, seen: int, stride: int, est_flag: int):
+    """The feed-latency note's sample of a step's trades (the kernel's docstring), the numpy way: the TRADE rows
+    taken, the estimated ones masked out, the delays sliced from the first global position that is a multiple of
+    ``stride``."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: trade_delays takes contiguous EVENT_DTYPE events")
+    if stride < 1:
+        raise ValueError("sections: trade_delays takes a stride of at least 1")
+    ev = events[events["kind"] == int(Kind.TRADE)]
+    est = (ev["flags"] & est_flag) != 0
+    d = (ev["ts_recv"][~est] - ev["ts_event"][~est]).astype(np.int64)
+    first = (-seen) % stride
+    return d[first::stride].copy(), len(d), int(est.sum())

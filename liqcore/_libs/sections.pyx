@@ -335,3 +335,31 @@ def last_rows(events):
                 k_ask = i
         i -= 1
     return k_tr, k_bid, k_ask
+
+
+def trade_delays(events, Py_ssize_t seen, Py_ssize_t stride, int est_flag):
+    """The feed-latency note's sample of ``EVENT_DTYPE`` events (one-dimensional, contiguous): over the TRADE rows
+    whose receive time was recorded (``flags & est_flag`` clear), their delays ``ts_recv - ts_event`` at the
+    global positions 0, ``stride``, 2 x ``stride``... counted from ``seen`` rows before these; ``(delays (int64),
+    the recorded TRADE rows, the TRADE rows with an estimated receive time)``
+    (:meth:`liqcore.backtest.chunked._Delays.add` of the trades: a mask, a copy of the trades and a slice before)."""
+    if events.dtype != EVENT_DTYPE or events.ndim != 1 or not events.flags.c_contiguous:
+        raise ValueError("sections: trade_delays takes contiguous EVENT_DTYPE events")
+    if stride < 1:
+        raise ValueError("sections: trade_delays takes a stride of at least 1")
+    cdef const Event[::1] e = events
+    cdef Py_ssize_t n = e.shape[0], i, j = 0, m = 0, n_est = 0
+    cdef Py_ssize_t first = (stride - seen % stride) % stride if seen > 0 else 0
+    out = np.empty(n // stride + 1, np.int64)
+    cdef int64_t[::1] o = out
+    for i in range(n):
+        if e[i].kind != KIND_TRADE:
+            continue
+        if e[i].flags & est_flag:
+            n_est += 1
+            continue
+        if j >= first and (j - first) % stride == 0:
+            o[m] = e[i].ts_recv - e[i].ts_event
+            m += 1
+        j += 1
+    return out[:m].copy(), j, n_est

@@ -128,6 +128,18 @@ class _Delays:
         # a copy: a strided view would keep the chunk's whole array alive
         self.add_sample(d[first::self.stride].copy(), len(d), int(est.sum()))
 
+    def add_trades(self, ev):
+        """:meth:`add` of the TRADE rows of events ``ev`` (a window step's rows): one compiled pass
+        (:func:`liqcore._libs.sections.trade_delays`) where they are a read's own contiguous array."""
+        from liqcore.types import EVENT_DTYPE, Flag, Kind
+
+        if ev.dtype == EVENT_DTYPE and ev.ndim == 1 and ev.flags.c_contiguous:
+            from liqcore._libs.sections import trade_delays
+
+            self.add_sample(*trade_delays(ev, self.seen, self.stride, int(Flag.RECV_ESTIMATED)))
+        else:
+            self.add(ev[ev["kind"] == int(Kind.TRADE)])
+
     def add_sample(self, d, n_rec: int, n_est: int):
         """The delays ``d`` of a chunk's recorded events at the global positions 0, stride, 2 x stride...
         (of its ``n_rec`` recorded events; ``n_est`` more had an estimated receive time)."""

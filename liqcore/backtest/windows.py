@@ -303,7 +303,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.execution.replay import at_end
     from liqcore.dataset.read import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
-    from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry, take_records
+    from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry
 
     why = window_reason(params, strategy)
     if why:
@@ -490,7 +490,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 min_trade = cheapest_trade(cheap, min_trade, 0)  # (``cheap``: the step's cheapest print, one row)
                 kinds.add(int(Kind.TRADE))
             if delays is not None:  # (the prints: a bad one was neutralised by clean_prints)
-                delays.add(take_records(w, np.flatnonzero(w["kind"] == int(Kind.TRADE))))
+                delays.add_trades(w)
             n_events += n_tr
             if book:
                 n_events += n_q

@@ -262,3 +262,39 @@ def test_last_rows_skips_a_bad_last_print_and_tells_the_sides_apart():
     ev["price"][3] = 5.5
     assert last_rows(ev)[0] == 3
     assert last_rows(ev[:0]) == (-1, -1, -1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_trade_delays_matches_the_twin(data):
+    """The feed-latency note's sample of a step's trades: the delays at the global positions that are multiples of
+    the stride (counted across steps), the recorded and the estimated trades counted, as the numpy passes'."""
+    from liqcore._libs.sections import trade_delays
+    from liqcore.types import Flag
+
+    n = data.draw(st.integers(0, 40))
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["kind"] = data.draw(st.lists(st.sampled_from([1, 2, 2, 2, 7]), min_size=n, max_size=n))
+    ev["flags"] = data.draw(st.lists(st.sampled_from([0, 0, 4, 5, 1, 255]), min_size=n, max_size=n))
+    ev["ts_event"] = data.draw(st.lists(st.integers(-2**40, 2**40), min_size=n, max_size=n))
+    ev["ts_recv"] = ev["ts_event"] + np.array(data.draw(st.lists(st.integers(-10**9, 10**10), min_size=n,
+                                                                  max_size=n)), np.int64)
+    seen, stride = data.draw(st.integers(0, 100)), data.draw(st.sampled_from([1, 2, 3, 4, 8, 64]))
+    got, want = trade_delays(ev, seen, stride, int(Flag.RECV_ESTIMATED)), twin.trade_delays(
+        ev, seen, stride, int(Flag.RECV_ESTIMATED))
+    assert got[1:] == want[1:] and got[0].dtype == np.int64 and np.array_equal(got[0], want[0])
+
+
+def test_trade_delays_counts_positions_across_steps():
+    """Negative control: the stride's positions run on from the rows seen before (a sample that restarted at each
+    step would take other rows), and an estimated receive time is counted, not sampled."""
+    from liqcore._libs.sections import trade_delays
+
+    ev = np.zeros(6, EVENT_DTYPE)
+    ev["kind"], ev["ts_recv"] = 2, np.arange(6) * 10
+    assert trade_delays(ev, 0, 2, 4)[0].tolist() == [0, 20, 40]
+    assert trade_delays(ev, 1, 2, 4)[0].tolist() == [10, 30, 50]
+    ev["flags"][1] = 4
+    assert trade_delays(ev, 0, 2, 4)[1:] == (5, 1) and trade_delays(ev, 0, 2, 4)[0].tolist() == [0, 30, 50]
+    with pytest.raises(ValueError, match="stride"):
+        trade_delays(ev, 0, 0, 4)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from simdata import DAY, S, param_array, param_rows, random_market, run_kernel
+from simdata import DAY, S, param_array, param_rows, random_market
 
 from liqcore._jit import sim
 from liqcore.signals import ENTRY_LIMIT, SKIP_MIXED, empty_signals
