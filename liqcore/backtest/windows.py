@@ -414,6 +414,16 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     sigs = _sim.records_signals(t_rec, np.zeros(len(rec), np.int64), rec["symbol_id"].astype(np.int64),
                                 rec["dominant"].astype(np.int64), rec["cascade_id"].astype(np.int64), cell.par)
 
+    rec_at = np.ascontiguousarray(rec["event_index"], np.int64)
+    rec_sorted = bool(np.all(rec_at[1:] >= rec_at[:-1]))  # (decision order: the confirming rows' order, as a rule)
+
+    def in_rows(p0: int, p1: int) -> np.ndarray:
+        """The records (a copy) whose event is one of the detection pass's rows ``[p0, p1)``: a slice where the
+        records are in the rows' order, else a mask over them."""
+        if rec_sorted:
+            return rec[int(np.searchsorted(rec_at, p0, "left")):int(np.searchsorted(rec_at, p1, "left"))].copy()
+        return rec[(rec_at >= p0) & (rec_at < p1)].copy()
+
     tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`last_in_tail`)
     pend = None  # a span passed over whose last print the next step's read settles (:func:`settle_tail`)
     n_refused = 0  # signals refused whatever the prints (:func:`refused`): their windows not read
@@ -421,15 +431,14 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         a = int(starts[i])
         b = min(int(ends[i]), int(t_rec[i]) + first)
         if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + gap) \
-                and not bool(np.any(cell.st["status"] != 0)) and not (cell.carry is not None and len(cell.carry[0])) \
+                and not bool(cell.st["status"].any()) and not (cell.carry is not None and len(cell.carry[0])) \
                 and refused(cell, sigs, i):
             # a flat simulator refuses this lone signal for a reason no print or quote changes (a cooldown, the
             # loss limits, ...): its window's trades and quotes would only set the last price and the book,
             # which the next window reads for itself; it is decided on the rare rows alone, as the full replay
             # decides it (the same state, the same time)
             p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
-            m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
-            r = rec[m].copy()
+            r = in_rows(p0, p1)
             r["event_index"] += o - p0
             n_ev, n_sim = _feed(cell, det_ev[p0:p1], o, so, r, book)
             if cell.carry is not None and len(cell.carry[0]):  # (no print after it: decided now)
@@ -482,8 +491,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
             p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
-            m = (rec["event_index"] >= p0) & (rec["event_index"] < p1)
-            r = rec[m].copy()
+            r = in_rows(p0, p1)
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
             n_ev, n_sim = _feed(cell, w, o, so, r, book)
             if n_tr:
@@ -499,7 +507,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             o += n_ev
             so += n_sim
             carry = cell.carry is not None and len(cell.carry[0]) > 0
-            live = bool(np.any(cell.st["status"] != 0)) or carry
+            live = bool(cell.st["status"].any()) or carry
             if not live or b >= hi:
                 break
             # a position or order still live: read on, past the row groups in which every print is a

@@ -243,41 +243,55 @@ class PinnedPool:
 
 
 # -------------------------------------------------------------------------------------- warming
-try:  # the plugin class needs distributed; the rest of the module does not
-    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
-except ImportError:  # pragma: no cover - dask is optional
-    _WorkerPlugin = object
+def _warm_plugin_class():
+    """The :class:`WarmPlugin` class, made on first use: its base class is dask's, and importing
+    ``distributed`` costs a local sweep half a second it never needs (a local pool warms its workers by forking)."""
+    try:
+        from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
+    except ImportError:  # pragma: no cover - dask is optional
+        _WorkerPlugin = object
+
+    class WarmPlugin(_WorkerPlugin):
+        """A dask worker plugin: every worker (those running now and any that joins later) runs ``fn``
+        (a module-level function, e.g. :func:`liqcore.sweep.cells.warm_kernels`: imports liqcore and
+        loads its kernels) when it starts, before it takes sweep tasks; ``worker.liqcore_warm_s`` keeps
+        what ``fn`` returned (seconds)."""
+
+        name = "liqcore-warm"
+        #: seconds the warm-up may hold a worker's registration; past it the worker takes tasks, warm or not
+        WAIT_S = 120.0
+
+        def __init__(self, fn):
+            self.fn = fn
+
+        async def setup(self, worker):
+            """``fn`` on a thread of its own, not on the worker's event loop: the worker keeps answering the
+            scheduler's heartbeats however long the kernels take to load on a busy machine (a loop blocked for
+            minutes gets the worker declared dead and restarted mid-sweep), and its registration waits at most
+            :attr:`WAIT_S` (``liqcore_warm_s`` None then: the first tasks load what is left)."""
+            import asyncio
+            import logging
+
+            worker.liqcore_warm_s = None
+            fut = asyncio.get_running_loop().run_in_executor(None, self.fn)
+            try:
+                worker.liqcore_warm_s = await asyncio.wait_for(asyncio.shield(fut), self.WAIT_S)
+            except asyncio.TimeoutError:
+                logging.getLogger("liqcore.sweep").warning(
+                    "dask worker %s: liqcore's kernels still loading after %.0f s; it takes tasks now",
+                    getattr(worker, "address", "?"), self.WAIT_S)
+
+    # (pickled by reference, as this module's ``WarmPlugin``: a worker's import of the module makes it again)
+    WarmPlugin.__module__, WarmPlugin.__qualname__ = __name__, "WarmPlugin"
+    return WarmPlugin
 
 
-class WarmPlugin(_WorkerPlugin):
-    """A dask worker plugin: every worker (those running now and any that joins later) runs ``fn``
-    (a module-level function, e.g. :func:`liqcore.sweep.cells.warm_kernels`: imports liqcore and
-    loads its kernels) when it starts, before it takes sweep tasks; ``worker.liqcore_warm_s`` keeps
-    what ``fn`` returned (seconds)."""
-
-    name = "liqcore-warm"
-    #: seconds the warm-up may hold a worker's registration; past it the worker takes tasks, warm or not
-    WAIT_S = 120.0
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    async def setup(self, worker):
-        """``fn`` on a thread of its own, not on the worker's event loop: the worker keeps answering the
-        scheduler's heartbeats however long the kernels take to load on a busy machine (a loop blocked for
-        minutes gets the worker declared dead and restarted mid-sweep), and its registration waits at most
-        :attr:`WAIT_S` (``liqcore_warm_s`` None then: the first tasks load what is left)."""
-        import asyncio
-        import logging
-
-        worker.liqcore_warm_s = None
-        fut = asyncio.get_running_loop().run_in_executor(None, self.fn)
-        try:
-            worker.liqcore_warm_s = await asyncio.wait_for(asyncio.shield(fut), self.WAIT_S)
-        except asyncio.TimeoutError:
-            logging.getLogger("liqcore.sweep").warning(
-                "dask worker %s: liqcore's kernels still loading after %.0f s; it takes tasks now",
-                getattr(worker, "address", "?"), self.WAIT_S)
+def __getattr__(name: str):
+    """``WarmPlugin``, made on first access (:func:`_warm_plugin_class`)."""
+    if name == "WarmPlugin":
+        cls = globals()["WarmPlugin"] = _warm_plugin_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def describe(stats: dict) -> str | None:
