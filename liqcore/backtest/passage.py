@@ -79,7 +79,7 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
         return np.floor(x * grid + 0.5) if grid > 0.0 else x
 
     g = clock.g
-    k = int(np.searchsorted(fund_recv, b, "left"))
+    k = int(fund_recv.searchsorted(b, "left"))
     end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
     side = int(s["side"])
     lvl = 0.0
@@ -131,7 +131,7 @@ def _first_loud(g: dict, b: int, end: int, until: int, mode: int, lvl: float, le
         from liqcore._libs.passage import first_loud
 
         tr = blk["tr_min"]
-        i0 = int(np.searchsorted(tr, b - g["blocks_span"], "left"))  # (as :func:`blocks_in`: none before meets b)
+        i0 = int(tr.searchsorted(b - g["blocks_span"], "left"))  # (as :func:`blocks_in`: none before meets b)
         k = first_loud(tr, blk["tr_max"], blk["p_min"], blk["p_max"], i0, b, until, mode, lvl, float(level), grid)
         return None if k < 0 else int(k)
     fine, base = g, 0

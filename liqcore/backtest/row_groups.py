@@ -226,8 +226,8 @@ def groups_in(g: dict, a: int, b: int) -> np.ndarray:
     [a, b): ``tr_max >= a`` and ``tr_min < b``, found by two binary searches instead of a pass over a month's
     groups."""
     order, tr = g["g_order"], g["g_tr_sorted"]
-    i0 = int(np.searchsorted(tr, a - g["g_span"], "left"))
-    i1 = int(np.searchsorted(tr, b, "left"))
+    i0 = int(tr.searchsorted(a - g["g_span"], "left"))
+    i1 = int(tr.searchsorted(b, "left"))
     got = order[i0:i1]
     return np.sort(got[g["tr_max"][got] >= a])
 
@@ -239,8 +239,8 @@ def blocks_in(g: dict, a: int, b: int):
     if blk is None:
         return None
     tr = blk["tr_min"]
-    i0 = int(np.searchsorted(tr, a - g["blocks_span"], "left"))
-    i1 = int(np.searchsorted(tr, b, "left"))
+    i0 = int(tr.searchsorted(a - g["blocks_span"], "left"))
+    i1 = int(tr.searchsorted(b, "left"))
     got = blk[i0:i1]
     m = got["tr_max"] >= a
     k = np.flatnonzero(m)
@@ -414,7 +414,7 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
         from liqcore._libs.passage import quotes_reach
 
         tr = blk["tr_min"]
-        i0 = int(np.searchsorted(tr, a - g["blocks_span"], "left"))
+        i0 = int(tr.searchsorted(a - g["blocks_span"], "left"))
         return not quotes_reach(tr, blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"], i0, a, b,
                                 int(s["side"]) > 0, float(tp), grid)
     near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]

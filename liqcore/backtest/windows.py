@@ -421,7 +421,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         """The records (a copy) whose event is one of the detection pass's rows ``[p0, p1)``: a slice where the
         records are in the rows' order, else a mask over them."""
         if rec_sorted:
-            return rec[int(np.searchsorted(rec_at, p0, "left")):int(np.searchsorted(rec_at, p1, "left"))].copy()
+            return rec[int(rec_at.searchsorted(p0, "left")):int(rec_at.searchsorted(p1, "left"))].copy()
         return rec[(rec_at >= p0) & (rec_at < p1)].copy()
 
     tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`last_in_tail`)
@@ -437,7 +437,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # loss limits, ...): its window's trades and quotes would only set the last price and the book,
             # which the next window reads for itself; it is decided on the rare rows alone, as the full replay
             # decides it (the same state, the same time)
-            p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
+            p0, p1 = int(det_recv.searchsorted(a, "left")), int(det_recv.searchsorted(b, "left"))
             r = in_rows(p0, p1)
             r["event_index"] += o - p0
             n_ev, n_sim = _feed(cell, det_ev[p0:p1], o, so, r, book)
@@ -466,7 +466,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             if pend is not None and pend[1] == a:  # (and the last second of the span passed over: its last print,
                 a_pre = min(a_pre, max(pend[0], a - _PRE))  # its book)
             raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b))
-            k_a = int(np.searchsorted(raw["ts_recv"], a, "left")) if a_pre < a else 0
+            k_a = int(raw["ts_recv"].searchsorted(a, "left")) if a_pre < a else 0
             if pend is not None:  # (the rows before ``a``, none replayed, are the span's last: its last print)
                 settle_tail(cell, rd, clock, pend, raw[:k_a] if pend[1] == a else raw[:0], lo, hi)
                 pend = None
@@ -490,7 +490,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
                 _step_rows(raw, det_ev, det_recv, a, b, steps, sk)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
-            p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
+            p0, p1 = int(det_recv.searchsorted(a, "left")), int(det_recv.searchsorted(b, "left"))
             r = in_rows(p0, p1)
             r["event_index"] = rare_pos[r["event_index"] - p0] + o
             n_ev, n_sim = _feed(cell, w, o, so, r, book)
