@@ -16,7 +16,7 @@ The specification is the reference twin ``pysrc/passage.py`` (the numpy passes);
 equal.
 """
 from libc.math cimport floor
-from libc.stdint cimport int8_t, int64_t
+from libc.stdint cimport int64_t
 
 
 cdef inline double _tk(double x, double grid) noexcept nogil:

@@ -222,3 +222,31 @@ def test_a_span_passed_over_settled_by_the_next_read_gives_the_reads_last_print(
     monkeypatch.setattr(W, "settle_tail", check(left_as_is))
     backtest([path], Params.from_mapping(params), equity=10_000.0)
     assert wrong, "a span's last print left unset was not told apart"
+
+
+@pytest.mark.parametrize("params", [{"fill": "queue"}, {"fill": "queue", "offset": "0.3%", "entry-timeout": "30m"},
+                                    {"fill": "through", "take-profit": "1%", "stop-loss": "0.5%", "hold-timeout": "4h"}])
+def test_the_compiled_first_passage_is_the_numpy_masks_at_every_step(tmp_path_factory, monkeypatch, params):
+    """Every first-passage question of a backtest answered both ways -- the compiled walk of the block table
+    (``passage.FIRST_LOUD``) and numpy's masks over the blocks -- gives the same block (or none); the ledger
+    equals the full replay's."""
+    import liqcore.backtest.passage as P
+
+    path = _late_dataset(tmp_path_factory, 5, 3.0, 20.0, 700, book=True)
+    real = P._first_loud
+    asked = []
+
+    def both(g, b, end, until, mode, lvl, level, grid, tk):
+        monkeypatch.setattr(P, "FIRST_LOUD", True)
+        fast = real(g, b, end, until, mode, lvl, level, grid, tk)
+        monkeypatch.setattr(P, "FIRST_LOUD", False)
+        slow = real(g, b, end, until, mode, lvl, level, grid, tk)
+        monkeypatch.setattr(P, "FIRST_LOUD", True)
+        assert fast == slow, (b, end, until, mode, lvl, level, grid)
+        asked.append(fast)
+        return fast
+
+    monkeypatch.setattr(P, "_first_loud", both)
+    full, dflt = _equal(path, Params.from_mapping(params))
+    assert dflt.read["path"] == "windows" and asked, "no first-passage question was asked"
+    assert any(k is not None for k in asked), "no question found a block that can reach the level"
