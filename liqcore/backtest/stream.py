@@ -472,11 +472,9 @@ class _Cell:
         self._run(chunk.sim[j0:j1], chunk.so + j0, due, sim.NO_CLOCK)
 
     def feed_rows(self, ev, o: int, so: int, rec) -> None:
-        """:meth:`feed` of ``_Chunk(ev, o, so, book=True, cleaned=True)`` and its records ``rec`` (``event_index``
-        global, :meth:`_Chunk.sim_index` giving their print indices) for a cell whose window is unbounded and whose
-        rows hold no DEPTH row (:attr:`depth_free`): the same calls of the simulator without the chunk's copy of
-        the receive times and the masks a bounded window needs -- the window plan's steps, a thousand a run
-        (tests/backtest/test_backtest_windows.py: the runs equal the full replay's)."""
+        """:meth:`feed` of ``_Chunk(ev, o, so, book=True, cleaned=True)`` and its records ``rec`` for a cell of an
+        unbounded window whose rows hold no DEPTH row (:attr:`depth_free`): the same simulator calls without the
+        chunk's copies and a bounded window's masks (the window plan's steps, a thousand a run)."""
         w = self.w
         if w.start_ns is not None or w.end_ns is not None or not self.depth_free:
             ch = _Chunk(ev, o, so, book=True, cleaned=True)
