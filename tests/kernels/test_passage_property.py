@@ -49,12 +49,18 @@ def _tk(x, grid):
     return np.floor(x * grid + 0.5) if grid > 0.0 else x
 
 
+def _span(t, a: int, b: int, from_zero: bool) -> tuple:
+    """The drawn span's ends as receive times, and the walk's start: 0, or the caller's binary search (the first
+    block whose first receive time is within the widest block's span before ``a``)."""
+    base = 1_700_000_000_000_000_000
+    a, b = base + a, base + b
+    span = int((t["tr_max"] - t["tr_min"]).max(initial=0))
+    return a, b, 0 if from_zero else int(np.searchsorted(t["tr_min"], a - span, "left"))
+
+
 @given(**_ARGS)
 def test_first_loud_is_the_numpy_masks_answer(t, b, until, mode, lvl, level, grid, contiguous, from_zero):
-    base = 1_700_000_000_000_000_000
-    b, until = base + b, base + until
-    span = int((t["tr_max"] - t["tr_min"]).max(initial=0))
-    i0 = 0 if from_zero else int(np.searchsorted(t["tr_min"], b - span, "left"))
+    b, until, i0 = _span(t, b, until, from_zero)
     tr_min, tr_max, p_min, p_max, _kind = _cols(t, contiguous)
     level = float(_tk(level, grid))
     got = first_loud(tr_min, tr_max, p_min, p_max, i0, b, until, mode, lvl, level, grid)
@@ -66,10 +72,7 @@ def test_first_loud_is_the_numpy_masks_answer(t, b, until, mode, lvl, level, gri
 
 @given(**_ARGS)
 def test_quotes_reach_is_the_numpy_masks_answer(t, b, until, mode, lvl, level, grid, contiguous, from_zero):
-    base = 1_700_000_000_000_000_000
-    a, b = base + b, base + until
-    span = int((t["tr_max"] - t["tr_min"]).max(initial=0))
-    i0 = 0 if from_zero else int(np.searchsorted(t["tr_min"], a - span, "left"))
+    a, b, i0 = _span(t, b, until, from_zero)
     cols = _cols(t, contiguous)
     tp = float(_tk(level, grid))
     up = mode % 2 == 0
