@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.backtest.row_groups import groups_in, rows_within
+from liqcore.backtest.row_groups import first_block, groups_in, rows_within
 
 #: under the queue rule, how far back the book in force is first looked for (and the last print): a second
 PRE = 1_000_000_000
@@ -127,17 +127,17 @@ def _first_loud(g: dict, b: int, end: int, until: int, mode: int, lvl: float, le
     None for none.  The blocks walked forward by a compiled pass (:func:`liqcore._libs.passage.first_loud`, to the
     first loud block), the groups (files without blocks) by numpy's."""
     blk = g.get("blocks")
-    if blk is not None and FIRST_LOUD:
-        from liqcore._libs.passage import first_loud
-
-        tr = blk["tr_min"]
-        i0 = int(tr.searchsorted(b - g["blocks_span"], "left"))  # (as :func:`blocks_in`: none before meets b)
-        k = first_loud(tr, blk["tr_max"], blk["p_min"], blk["p_max"], i0, b, until, mode, lvl, float(level), grid)
-        return None if k < 0 else int(k)
     fine, base = g, 0
-    if blk is not None:  # (the blocks :func:`blocks_in` gives and those before ``b`` it leaves out: none is loud)
-        base = int(np.searchsorted(blk["tr_min"], b - g["blocks_span"], "left"))
-        fine = blk[base:int(np.searchsorted(blk["tr_min"], end, "left"))]
+    if blk is not None:
+        base = first_block(g, b)
+        if FIRST_LOUD:
+            from liqcore._libs.passage import first_loud
+
+            k = first_loud(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], base, b, until, mode, lvl,
+                           float(level), grid)
+            return None if k < 0 else int(k)
+        # (the blocks :func:`blocks_in` gives, and those of them that end before ``b``: none is loud)
+        fine = blk[base:int(blk["tr_min"].searchsorted(end, "left"))]
     if mode == 0:
         quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < level)
     elif mode == 1:

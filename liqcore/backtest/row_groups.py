@@ -232,16 +232,20 @@ def groups_in(g: dict, a: int, b: int) -> np.ndarray:
     return np.sort(got[g["tr_max"][got] >= a])
 
 
+def first_block(g: dict, a: int) -> int:
+    """The place in ``g["blocks"]`` (sorted by first receive time) of the first block that can hold a row received
+    at ``a`` or later: none before it ends at or after ``a`` (no block spans more than ``g["blocks_span"]``)."""
+    return int(g["blocks"]["tr_min"].searchsorted(a - g["blocks_span"], "left"))
+
+
 def blocks_in(g: dict, a: int, b: int):
     """The first-passage blocks of ``g`` (:func:`_bulk_groups`) that can hold rows received in [a, b) (their
     receive-time ranges meet it), or None when the selection's files are not all indexed."""
     blk = g.get("blocks")
     if blk is None:
         return None
-    tr = blk["tr_min"]
-    i0 = int(tr.searchsorted(a - g["blocks_span"], "left"))
-    i1 = int(tr.searchsorted(b, "left"))
-    got = blk[i0:i1]
+    i0 = first_block(g, a)
+    got = blk[i0:int(blk["tr_min"].searchsorted(b, "left"))]
     m = got["tr_max"] >= a
     k = np.flatnonzero(m)
     if len(k) and int(k[-1]) + 1 - int(k[0]) == len(k):  # (one run of them, as blocks in receive order are: a view)
@@ -413,10 +417,8 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     if blk is not None:  # (walked by a compiled pass from the first that can meet ``a``, as :func:`blocks_in` finds)
         from liqcore._libs.passage import quotes_reach
 
-        tr = blk["tr_min"]
-        i0 = int(tr.searchsorted(a - g["blocks_span"], "left"))
-        return not quotes_reach(tr, blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"], i0, a, b,
-                                int(s["side"]) > 0, float(tp), grid)
+        return not quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"],
+                                first_block(g, a), a, b, int(s["side"]) > 0, float(tp), grid)
     near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
     quiet = tk(g["p_max"][near]) < tp if int(s["side"]) > 0 else tk(g["p_min"][near]) > tp
     return bool(np.all(quiet))

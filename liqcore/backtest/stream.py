@@ -464,12 +464,8 @@ class _Cell:
             if j1 > j0:
                 self._run(chunk.sim[j0:j1], chunk.so + j0, 0, sim.NO_CLOCK)
             return
-        t_last = int(chunk.sim_ts[j1 - 1])
-        g_last = chunk.so + j1 - 1
-        nt, ni = self.carry[0], self.carry[1]
-        # a record is handed out with the first print it precedes: (time, index) before the last one's
-        due = int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
-        self._run(chunk.sim[j0:j1], chunk.so + j0, due, sim.NO_CLOCK)
+        self._run(chunk.sim[j0:j1], chunk.so + j0, self._due(int(chunk.sim_ts[j1 - 1]), chunk.so + j1 - 1),
+                  sim.NO_CLOCK)
 
     def feed_rows(self, ev, o: int, so: int, rec) -> None:
         """:meth:`feed` of ``_Chunk(ev, o, so, book=True, cleaned=True)`` and its records ``rec`` for a cell of an
@@ -496,13 +492,14 @@ class _Cell:
             self._add(rec, np.minimum(np.maximum(rec["event_index"].astype(np.int64) - o, -1), n - 1) + so)
         if not n:
             return
-        due = 0
-        if self.carry is not None and len(self.carry[0]):
-            t_last, g_last = int(ev["ts_recv"][n - 1]), so + n - 1
-            nt, ni = self.carry[0], self.carry[1]
-            # a record is handed out with the first print it precedes: (time, index) before the last one's
-            due = int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
-        self._run(ev, so, due, sim.NO_CLOCK)
+        carried = self.carry is not None and len(self.carry[0])
+        self._run(ev, so, self._due(int(ev["ts_recv"][n - 1]), so + n - 1) if carried else 0, sim.NO_CLOCK)
+
+    def _due(self, t_last: int, g_last: int) -> int:
+        """The carried records a run ending at print ``g_last`` (received at ``t_last``) hands out: a record is
+        handed out with the first print it precedes, (time, index) before the last one's."""
+        nt, ni = self.carry[0], self.carry[1]
+        return int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
 
     def _add(self, r, ni):
         cols = (r["confirm_recv_ns"].astype(np.int64), ni.astype(np.int64), r["symbol_id"].astype(np.int64),
