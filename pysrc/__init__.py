@@ -25,7 +25,7 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "liqcore._libs.sections": ("pysrc.sections", (("section_events", "section_events"),
                                                  ("sort_recv", "sort_recv"), ("bulk_keep", "bulk_keep"),
                                                  ("step_scan", "step_scan"), ("last_rows", "last_rows"),
-                                                 ("trade_delays", "trade_delays"))),
+                                                 ("trade_delays", "trade_delays"), ("same_rare", "same_rare"))),
     "liqcore._libs.pqfooter": ("pysrc.pqfooter", (("scan_footer", "scan_footer"),)),
     "liqcore._libs.passage": ("pysrc.passage", (("first_loud", "first_loud"), ("quotes_reach", "quotes_reach"))),
     "liqcore._libs.pqpages": ("pysrc.pqpages", (("page_headers", "page_headers"),

@@ -165,3 +165,21 @@ def trade_delays(events, seen: int, stride: int, est_flag: int):
     d = (ev["ts_recv"][~est] - ev["ts_event"][~est]).astype(np.int64)
     first = (-seen) % stride
     return d[first::stride].copy(), len(d), int(est.sum())
+
+
+def same_rare(events, pos, det, p0: int, p1: int) -> bool:
+    """Whether the rows ``pos`` of ``events`` are the rows ``[p0, p1)`` of ``det`` (the kernel's docstring), the
+    numpy way: the rows gathered, then each field compared whole (NaN equal to NaN in the price and size)."""
+    for x in (events, det):
+        if x.dtype != EVENT_DTYPE or x.ndim != 1 or not x.flags.c_contiguous:
+            raise ValueError("sections: same_rare takes contiguous EVENT_DTYPE events")
+    pos = np.asarray(pos, np.int64)
+    if p0 < 0 or p1 < p0 or p1 > len(det):
+        raise ValueError("sections: same_rare's rows [p0, p1) outside the detection rows")
+    if len(pos) != p1 - p0:
+        return False
+    if len(pos) and (int(pos.min()) < 0 or int(pos.max()) >= len(events)):
+        raise ValueError("sections: same_rare's position outside the events")
+    a, b = events[pos], det[p0:p1]
+    return all(np.array_equal(a[c], b[c], equal_nan=a[c].dtype.kind == "f")
+               for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))

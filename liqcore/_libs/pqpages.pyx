@@ -361,8 +361,9 @@ cdef inline uint64_t _bits(const uint8_t* p, Py_ssize_t end, Py_ssize_t body, ui
     return v
 
 
-cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n) except -1:
-    """:func:`delta_binary_packed` at ``c`` into ``o`` (``n`` values), ``c`` moved past the stream."""
+cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n, Py_ssize_t need=-1) except -1:
+    """:func:`delta_binary_packed` at ``c`` into ``o`` (``n`` values), ``c`` moved past the stream; ``need``: the
+    values the stream must hold (``n`` when -1; more than the ``n`` decoded where a caller reads only the first)."""
     cdef uint64_t block, per_block, total, per_mini, left, k, i, j, m, cur, md
     cdef int64_t first, min_delta
     cdef Py_ssize_t widths, body, got
@@ -375,8 +376,10 @@ cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n) except -1:
     _zigzag(c, &first)
     if block == 0 or block % 128 or per_block == 0 or block % per_block or (block // per_block) % 32:
         raise ValueError("a malformed DELTA_BINARY_PACKED header")
-    if total < <uint64_t>n:
-        raise ValueError(f"the stream holds {total} values, fewer than {n}")
+    if need < n:
+        need = n
+    if total < <uint64_t>need:
+        raise ValueError(f"the stream holds {total} values, fewer than {need}")
     if total == 0:
         return 0
     per_mini = block // per_block
@@ -504,9 +507,12 @@ _DTYPE_OF = {T_INT32: np.dtype("<i4"), T_INT64: np.dtype("<i8"), T_FLOAT: np.dty
              T_DOUBLE: np.dtype("<f8")}
 
 
-cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t present, object dictionary):
+cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t present, object dictionary,
+                         Py_ssize_t upto=-1):
     """The ``present`` values (physical type) of one page's value section ``vals``, as bytes of ``present * w``;
-    None for an encoding not decoded here (the twin's ``_values``)."""
+    None for an encoding not decoded here (the twin's ``_values``).  ``upto`` (0 <= upto <= present): a
+    DELTA_BINARY_PACKED page's first ``upto`` values only (the stream's headers all checked, the values past them
+    not decoded: the bytes are ``upto * w``), where the caller reads no later one."""
     cdef const uint8_t[::1] v = vals
     cdef Py_ssize_t size = v.shape[0], i, k
     cdef Cur c
@@ -530,10 +536,12 @@ cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t p
                 o8[i * w + k] = v[k * present + i]
         return out
     if enc == E_DELTA and (physical == T_INT32 or physical == T_INT64):
+        if upto < 0 or upto > present:
+            upto = present
         _init(&c, v, 0, size)
-        d = np.zeros(present, np.int64)
+        d = np.empty(upto, np.int64)
         d64 = d
-        _delta(&c, &d64[0] if present else NULL, present)
+        _delta(&c, &d64[0] if upto else NULL, upto, present)
         return (d.astype(np.int32) if physical == T_INT32 else d).view(np.uint8)
     if (enc == E_RLE_DICTIONARY or enc == E_PLAIN_DICTIONARY) and dictionary is not None:
         dct = dictionary
@@ -685,7 +693,9 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
                 for j in range(n):
                     if defs[j] != 0:
                         present += 1
-            got = _page_values(pg[i].enc, physical, w, vals, present, dictionary)
+            z = r1 - row if r1 < row + n else n  # (the page's rows asked for end at row ``z`` of it: its values
+            got = _page_values(pg[i].enc, physical, w, vals, present, dictionary, z if z < present else present)
+            # past them are not needed, a delta stream's not decoded)
             if got is None:
                 return None
             src = got

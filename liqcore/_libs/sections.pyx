@@ -363,3 +363,35 @@ def trade_delays(events, Py_ssize_t seen, Py_ssize_t stride, int est_flag):
             m += 1
         j += 1
     return out[:m].copy(), j, n_est
+
+
+cdef inline bint _same_f(double a, double b) noexcept nogil:
+    return a == b or (isnan(a) and isnan(b))
+
+
+def same_rare(events, const int64_t[::1] pos, det, Py_ssize_t p0, Py_ssize_t p1):
+    """Whether the rows ``pos`` of ``events`` are the rows ``[p0, p1)`` of ``det`` (both ``EVENT_DTYPE``,
+    one-dimensional, contiguous), one for one: as many, each with the same event and receive times, kind and side,
+    and the same price and size (equal numbers, or NaN in both: a gap's price) -- the window step's test of its
+    rare rows against the detection pass's (:func:`liqcore.backtest.windows._step_rows`), without numpy's gather
+    of the rows and a comparison per field."""
+    for x in (events, det):
+        if x.dtype != EVENT_DTYPE or x.ndim != 1 or not x.flags.c_contiguous:
+            raise ValueError("sections: same_rare takes contiguous EVENT_DTYPE events")
+    cdef const Event[::1] e = events
+    cdef const Event[::1] d = det
+    cdef Py_ssize_t n = pos.shape[0], k, i
+    if p0 < 0 or p1 < p0 or p1 > d.shape[0]:
+        raise ValueError("sections: same_rare's rows [p0, p1) outside the detection rows")
+    if n != p1 - p0:
+        return False
+    for k in range(n):
+        if pos[k] < 0 or pos[k] >= e.shape[0]:
+            raise ValueError("sections: same_rare's position outside the events")
+    for k in range(n):
+        i = pos[k]
+        if e[i].ts_event != d[p0 + k].ts_event or e[i].ts_recv != d[p0 + k].ts_recv or e[i].kind != d[p0 + k].kind \
+                or e[i].side != d[p0 + k].side or not _same_f(e[i].price, d[p0 + k].price) \
+                or not _same_f(e[i].qty, d[p0 + k].qty):
+            return False
+    return True

@@ -77,7 +77,7 @@ class _Reader:
         self.rows_clock = 0  # rows of the bulk row groups whose time columns were decoded for the clock
         self.partitions = partitions  # the selection's partitions, listed once for the hundreds of reads
         self.memo = None  # {a read's arguments: its rows}, kept across a sweep's cells (``replay_windows(shared=)``)
-        self._files = self._keys = self._fast = None  # (:meth:`_partitions`, :meth:`_read_files`)
+        self._files = self._keys = self._fast = self._sid = None  # (:meth:`_partitions`, :meth:`_read_files`)
         self.g = None  # the selection's bulk groups and blocks, once the plan has them (:meth:`_read_files`)
 
     def read(self, start_ns, end_ns, kinds=None, recv=None):
@@ -225,7 +225,9 @@ class _Reader:
             self._files = self._file_table()
         if not self._fast:
             return None
-        return Sink(self.reg, None).sid(*self._fast[3])
+        if self._sid is None:  # (the registry's id of the one pair: made once, it never changes)
+            self._sid = Sink(self.reg, None).sid(*self._fast[3])
+        return self._sid
 
     def check_unchanged(self) -> None:
         """ValueError unless every file :meth:`_partitions` judged by its footer is still the file it was
@@ -647,12 +649,12 @@ def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int
     function of the read's arguments (``key``): kept in ``steps`` for a sweep's next cells, which would find the
     same in the same rows (a cell's own state is not read here); the rows themselves are not kept (they are the
     read's, in its memo or not), so a step whose rows hold a bad print (cleaned in a copy) is not kept."""
-    from liqcore._libs.sections import step_scan
+    from liqcore._libs.sections import same_rare, step_scan
     from liqcore.backtest.stream import cheapest_trade
     from liqcore.execution.events import clean_prints
-    from liqcore.types import EVENT_DTYPE, Kind
+    from liqcore.types import Kind
 
-    if STEP_SCAN and raw.dtype == EVENT_DTYPE and raw.ndim == 1 and raw.flags.c_contiguous:
+    if STEP_SCAN and raw.dtype == _dtype() and raw.ndim == 1 and raw.flags.c_contiguous:
         bad_t, bad_f, rare_pos, n_tr, n_q, k = step_scan(raw)  # (one compiled pass: the numpy passes below)
         w, d = (raw, {}) if not (bad_t or bad_f) else clean_prints(raw)
         if d:  # (a bad print, neutralised in a copy: the prints and the cheapest one are the clean rows')
@@ -666,20 +668,14 @@ def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int
         prints = (w["kind"] == int(Kind.TRADE)) if d else is_tr
         n_tr, n_q, k = int(np.count_nonzero(prints)), int(np.count_nonzero(is_q)), None
     # the pass-1 rows of this window, as the detector saw them (their indices) and here
-    p0, p1 = int(np.searchsorted(det_recv, a, "left")), int(np.searchsorted(det_recv, b, "left"))
-    if len(rare_pos) != p1 - p0 or not _same_rows(w[rare_pos], det_ev[p0:p1]):
+    p0, p1 = int(det_recv.searchsorted(a, "left")), int(det_recv.searchsorted(b, "left"))
+    if not same_rare(np.ascontiguousarray(w), rare_pos, np.ascontiguousarray(det_ev), p0, p1):  # (NaN = NaN)
         raise NotStreamable("the window's liquidations differ from the detection pass's")
     cheap = cheapest_trade(w, None, k) if n_tr else None
     found = (rare_pos, n_tr, cheap, n_q)  # (clean_prints leaves quotes as they are)
     if steps is not None and key is not None and not d:
         steps[key] = found
     return (w, d) + found
-
-
-def _same_rows(a: np.ndarray, b: np.ndarray) -> bool:
-    """(A gap's price is NaN: the same row in both reads.)"""
-    return all(np.array_equal(a[c], b[c], equal_nan=a[c].dtype.kind == "f")
-               for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))
 
 
 def _cheapest_trade(rd: _Reader, lo: int, hi: int):

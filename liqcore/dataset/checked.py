@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liqcore.dataset.decoded import DecodedGroup
+from liqcore.dataset.decoded import DecodedGroup, filled as _filled
 from liqcore.dataset import file_events as one_pass
 from liqcore.dataset.file_events import file_events
 from liqcore.dataset.rows import bulk_order, event_order
@@ -591,9 +591,9 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
                 _keep(w[0], DecodedGroup(c))
                 continue
             fresh[(w[1], w[2], w[3])] = c
-            for p in range(w[2], w[3], SPAN_ROWS):  # (a span of pages: kept page by page, each its own copy)
-                q = min(w[3], p + SPAN_ROWS)
-                _keep((key, w[1], p, q), DecodedGroup({name: v[p - w[2]:q - w[2]].copy() for name, v in c.items()}))
+            for p in range(w[2], w[3], SPAN_ROWS):  # (a span of pages: kept page by page, views of the span's
+                q = min(w[3], p + SPAN_ROWS)  # arrays, which live while a page of them is kept; copies were a
+                _keep((key, w[1], p, q), DecodedGroup({name: v[p - w[2]:q - w[2]] for name, v in c.items()}))  # 20th
     parts = []
     for ck, g, r0, r1, pages in want:
         if pages is None:
@@ -696,8 +696,9 @@ def _with_fixed(got: dict, cols: list, fx: dict, n: int, types: dict) -> dict:
         if c in got:
             out[c] = got[c]
         elif fx[c] is not None:
-            out[c] = np.full(n, fx[c], types[c])
+            out[c] = _filled(n, fx[c], types[c])
     return out
+
 
 
 def _open_terms(f: Footer, g: int, start_ns, end_ns, kinds, recv_range) -> tuple:

@@ -1,6 +1,6 @@
 """One decoded row group of a checked partition file (:mod:`liqcore.dataset.checked`): its columns as numpy
 arrays, converted once and kept among the groups decoded last, and the slice of its rows a read by
-receive time needs to look at (:meth:`DecodedGroup.recv_slice`)."""
+receive time needs to look at (:meth:`DecodedGroup.recv_slice`); and a fixed column's rows (:func:`filled`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -55,3 +55,19 @@ def _search(sorted_ts: np.ndarray, x: int) -> int:
     if x > _I64_MAX:
         return len(sorted_ts)
     return int(np.searchsorted(sorted_ts, x, "left"))
+
+
+def filled(n: int, value, dtype) -> np.ndarray:
+    """``np.full(n, value, dtype)``, read-only and shared by every group asking for the same (a bulk group's kind
+    and flags: the same few columns thousands of times a run), the last few hundred kept."""
+    key = (n, np.dtype(dtype).str, type(value).__name__, repr(value))  # (NaN: one key, as its repr)
+    got = _FILLED.get(key)
+    if got is None:
+        if len(_FILLED) > 256:
+            _FILLED.clear()
+        got = _FILLED[key] = np.full(n, value, dtype)
+        got.flags.writeable = False
+    return got
+
+
+_FILLED: dict = {}  # (rows, type, the value's type and repr) -> a read-only array of them

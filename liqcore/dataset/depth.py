@@ -95,6 +95,8 @@ def _table(rows: np.ndarray, venue: str, symbol: str):
 def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
     import pyarrow.parquet as pq
 
+    from liqcore.io.contract import column_codecs
+
     from liqcore._atomic import replace_durably
 
     table = _table(rows, venue, symbol)
@@ -103,7 +105,7 @@ def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
     book = dest.with_name(BOOK_FILE)
     book.unlink(missing_ok=True)  # (a checkpoint file never outlives the rows it was made from)
     tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-    pq.write_table(table, tmp, row_group_size=DEPTH_GROUP_ROWS, compression="zstd",
+    pq.write_table(table, tmp, row_group_size=DEPTH_GROUP_ROWS, compression=column_codecs(table.column_names),
                    use_dictionary=["side", "flags"], column_encoding=enc or None, write_statistics=True)
     replace_durably(tmp, dest)
     import orjson

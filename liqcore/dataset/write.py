@@ -165,8 +165,10 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     # fifth more CPU (a page's header, statistics and compression each) for a read decoding half as many rows.
     # (a pyarrow before 22 has no such option: its pages are then larger, read the same way)
     pages = {"max_rows_per_page": PAGE_ROWS} if _WRITE_FORMAT >= 3 and _page_rows_option() else {}
-    with pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
-                          column_encoding=enc, **pages) as w:
+    from liqcore.io.contract import column_codecs
+
+    with pq.ParquetWriter(where, schema, compression=column_codecs(schema.names),  # (the times and codes: none)
+                          use_dictionary=["kind", "side", "flags"], column_encoding=enc, **pages) as w:
         for j, section in enumerate(parts):
             if j < 2:
                 for a in range(0, len(section), step):

@@ -6,6 +6,8 @@ not those the dataset's mark (size, SHA-256) was taken of (rewritten with its fo
 another dataset) is read the checking way, its bad rows counted and dropped."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -374,6 +376,50 @@ def test_duplicates_are_found_by_hash_then_compared_whole(te, data, buckets):
         _assert_equal_groups(DS, r, idx)
 
 
+def test_a_partition_file_stores_its_times_and_codes_plain_and_its_prices_and_sizes_compressed(tmp_path):
+    """The writer's codecs by column: the delta-packed times and the dictionary-coded kind, side and flags without
+    compression (zstd made them no smaller: their pages are decoded as they lie), the prices and sizes (and the
+    quotes' ask) with zstd; the page decoder reads every column of such a file as pyarrow does."""
+    import pyarrow.parquet as pq
+
+    from liqcore.dataset import pages
+    from liqcore.dataset import write as DS
+
+    n = 4000
+    rows = np.zeros(n, DS._ROW_DTYPE)
+    rows["ts_event_ns"] = np.arange(n) * 1_000_000 + 1_700_000_000_000_000_000
+    rows["ts_recv_ns"] = rows["ts_event_ns"] + 5_000_000
+    rows["kind"] = np.where(np.arange(n) % 3 == 0, 2, 7)
+    rows["side"] = np.where(rows["kind"] == 7, 3 + np.arange(n) % 2, 1)
+    rows["price"] = 100.0 + (np.arange(n) % 50) * 0.5
+    rows["qty"] = 1.0 + np.arange(n) % 7
+    f = str(tmp_path / "p.parquet")
+    DS._write_parquet(rows, ("binance", "BTCUSDT"), f)
+    md = pq.ParquetFile(f).metadata
+    codecs = {md.row_group(g).column(j).path_in_schema: md.row_group(g).column(j).compression
+              for g in range(md.num_row_groups) for j in range(md.num_columns)}
+    assert {c: codecs[c] for c in ("ts_event_ns", "ts_recv_ns", "kind", "side", "flags")} == dict.fromkeys(
+        ("ts_event_ns", "ts_recv_ns", "kind", "side", "flags"), "UNCOMPRESSED")
+    assert {c: codecs[c] for c in ("price", "qty", "ask_price", "ask_qty")} == dict.fromkeys(
+        ("price", "qty", "ask_price", "ask_qty"), "ZSTD")
+    from liqcore._libs.pqfooter import scan_footer
+
+    raw = open(f, "rb").read()
+    sc = scan_footer(raw[-int.from_bytes(raw[-8:-4], "little") - 8:-8])
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        for g in range(md.num_row_groups):
+            want = pq.ParquetFile(f).read_row_group(g)
+            names = [c for c in ("ts_event_ns", "ts_recv_ns", "side", "price", "qty") if c in want.column_names]
+            ch = pages.chunks_of(tuple(sc["schema"]), sc["chunks"], sc["rows"], g, names,
+                                 {c: want.column(c).to_numpy().dtype for c in names})
+            got = pages.read_rows(fd, ch, names, 0, want.num_rows)
+            for c in names:
+                assert np.array_equal(got[c], want.column(c).to_numpy()), (g, c)
+    finally:
+        os.close(fd)
+
+
 @settings(max_examples=25, deadline=None)
 @given(kinds=st.lists(st.sampled_from([1, 2, 2, 2, 3, 7, 7]), min_size=1, max_size=1200), groups=st.sampled_from([1, 3, 7, 50]))
 def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_were(tmp_path_factory, kinds, groups):
@@ -386,6 +432,7 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
 
     from liqcore.dataset import write as DS
     from liqcore.dataset import read as IO
+    from liqcore.io.contract import column_codecs
 
     n = len(kinds)
     rows = np.zeros(n, DS._ROW_DTYPE)
@@ -400,7 +447,7 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
         mp.setattr(IO, "ROW_GROUP_ROWS", groups)
         DS._write_parquet(rows, ("binance", "BTCUSDT"), str(d / "new.parquet"))
         bulk = pc.is_in(table.column("kind"), value_set=pa.array(IO.BULK_KINDS, pa.int8()))
-        with pq.ParquetWriter(str(d / "ref.parquet"), table.schema, compression="zstd",
+        with pq.ParquetWriter(str(d / "ref.parquet"), table.schema, compression=column_codecs(table.schema.names),
                               use_dictionary=["kind", "side", "flags"],
                               column_encoding={c: "DELTA_BINARY_PACKED" for c in DS._DELTA_COLUMNS}) as w:
             trades = pc.equal(table.column("kind"), pa.scalar(2, pa.int8()))

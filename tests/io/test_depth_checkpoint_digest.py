@@ -70,8 +70,10 @@ def _same_size_rewrite(f, rows):
         a = t.set_column(t.schema.get_field_index("qty_ticks"), "qty_ticks", pa.array(alt))
         from liqcore.dataset.depth import DEPTH_GROUP_ROWS
 
-        pq.write_table(a, tmp, row_group_size=DEPTH_GROUP_ROWS, compression="zstd", use_dictionary=["side", "flags"],
-                       column_encoding=enc, write_statistics=True)
+        from liqcore.io.contract import column_codecs
+
+        pq.write_table(a, tmp, row_group_size=DEPTH_GROUP_ROWS, compression=column_codecs(a.column_names),
+                       use_dictionary=["side", "flags"], column_encoding=enc, write_statistics=True)
         if tmp.stat().st_size == size:
             tmp.replace(f)
             return i

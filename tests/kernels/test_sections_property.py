@@ -298,3 +298,59 @@ def test_trade_delays_counts_positions_across_steps():
     assert trade_delays(ev, 0, 2, 4)[1:] == (5, 1) and trade_delays(ev, 0, 2, 4)[0].tolist() == [0, 30, 50]
     with pytest.raises(ValueError, match="stride"):
         trade_delays(ev, 0, 0, 4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_same_rare_matches_the_twin(data):
+    """A step's rare rows against the detection pass's: the compiled test equal to the twin's gather and field
+    comparisons, on rows drawn from few values (so that equal and unequal rows both occur), NaN and signed zero
+    prices and sizes, positions of any length and a detection span anywhere."""
+    from liqcore._libs.sections import same_rare
+
+    def rows(n):
+        ev = np.zeros(n, EVENT_DTYPE)
+        for f, vals in (("ts_event", [0, 1]), ("ts_recv", [0, 1]), ("kind", [1, 2]), ("side", [0, 1]),
+                        ("price", [1.0, float("nan"), 0.0, -0.0]), ("qty", [1.0, float("nan")]),
+                        ("symbol_id", [0, 5])):
+            ev[f] = data.draw(st.lists(st.sampled_from(vals), min_size=n, max_size=n))
+        return ev
+
+    ev, det = rows(data.draw(st.integers(1, 12))), rows(data.draw(st.integers(0, 8)))
+    pos = np.array(data.draw(st.lists(st.integers(0, len(ev) - 1), max_size=6)), np.int64)
+    p0 = data.draw(st.integers(0, len(det)))
+    p1 = data.draw(st.integers(p0, len(det)))
+    if data.draw(st.booleans()) and p1 - p0 <= len(ev):  # (often the same rows: a copy of the detection span)
+        pos = np.sort(np.array(data.draw(st.lists(st.integers(0, len(ev) - 1), min_size=p1 - p0, max_size=p1 - p0,
+                                                  unique=True)), np.int64))
+        ev[pos] = det[p0:p1]
+    assert same_rare(ev, pos, det, p0, p1) == twin.same_rare(ev, pos, det, p0, p1)
+
+
+def test_same_rare_tells_a_changed_field_and_refuses_what_it_cannot_test():
+    """Negative control: each compared field changed in one row makes the rows differ (the symbol id, not compared,
+    does not); a NaN price equals a NaN price, not a number; a count short of the span differs; a position outside
+    the events or a span outside the detection rows is an error, as a strided array is."""
+    from liqcore._libs.sections import same_rare
+
+    det = np.zeros(3, EVENT_DTYPE)
+    det["ts_event"], det["ts_recv"], det["kind"], det["price"], det["qty"] = [1, 2, 3], [4, 5, 6], 1, float("nan"), 2.0
+    ev = np.zeros(5, EVENT_DTYPE)
+    pos = np.array([0, 2, 4], np.int64)
+    ev[pos] = det
+    for f in (same_rare, twin.same_rare):
+        assert f(ev, pos, det, 0, 3)
+        assert not f(ev, pos[:2], det, 0, 3) and f(ev, pos[:2], det, 0, 2)
+        for name, v in (("ts_event", 9), ("ts_recv", 9), ("kind", 2), ("side", 1), ("price", 1.0), ("qty", 3.0)):
+            x = ev.copy()
+            x[name][2] = v
+            assert not f(x, pos, det, 0, 3), name
+        x = ev.copy()
+        x["symbol_id"] = 7
+        assert f(x, pos, det, 0, 3)
+        with pytest.raises(ValueError, match="outside"):
+            f(ev, np.array([0, 2, 5], np.int64), det, 0, 3)
+        with pytest.raises(ValueError, match="outside"):
+            f(ev, pos, det, 1, 4)
+        with pytest.raises(ValueError, match="contiguous"):
+            f(np.zeros(10, EVENT_DTYPE)[::2], pos, det, 0, 3)
