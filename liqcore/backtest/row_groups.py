@@ -6,6 +6,7 @@ last print and the last best bid and ask of a span passed over).  Every access t
 layout is here, so a change of the on-disk layout is a change of this module."""
 from __future__ import annotations
 
+import bisect
 import os
 
 import numpy as np
@@ -82,7 +83,7 @@ def _gather_groups(path, sel, marks) -> dict:
 
     cols = {c: [] for c in ("te_min", "te_max", "tr_min", "tr_max", "p_min", "p_max", "q_max", "has_trades",
                             "has_quotes")}
-    where = []
+    where = _Where()
     files = []  # (the file's first entry in ``where``, its clock index)
     blk = []  # the files' first-passage blocks, each with its first group's place in ``where``
     need = ("ts_event_ns", "ts_recv_ns", "kind", "price", "qty")
@@ -117,11 +118,12 @@ def _gather_groups(path, sel, marks) -> dict:
                 blk.append((fast[1], fast[2] + len(where)))  # (its groups' places in ``where``: from here on)
                 for c in cols:
                     cols[c].append(grp[c])
-                where.extend((f, int(rid), int(n), ft, mark) for rid, n in zip(grp["rid"], grp["n"]))
+                where.add(f, ft, mark, grp["rid"], grp["n"])
                 continue
             md = meta()
             names = [md.schema.column(j).path for j in range(md.num_columns)]
             slow = {c: [] for c in cols}  # (this file's groups from their Parquet statistics)
+            slow_at = []  # (their places and rows)
             for rid in range(md.num_row_groups):
                 rg = md.row_group(rid)
                 st = {}
@@ -156,7 +158,8 @@ def _gather_groups(path, sel, marks) -> dict:
                 slow["q_max"].append(q_hi)
                 slow["has_trades"].append(2 in kinds)
                 slow["has_quotes"].append(7 in kinds)
-                where.append((f, rid, rg.num_rows, ft, mark))
+                slow_at.append((rid, rg.num_rows))
+            where.add(f, ft, mark, [r for r, _n in slow_at], [n for _r, n in slow_at])
             for c in cols:
                 cols[c].append(slow[c])
 
@@ -197,9 +200,44 @@ def _gather_groups(path, sel, marks) -> dict:
     out["g_tr_sorted"] = out["tr_min"][out["g_order"]]
     out["g_span"] = int((out["tr_max"] - out["tr_min"]).max(initial=0))
     out["where"] = where
-    out["rows"] = np.fromiter((w[2] for w in where), np.int64, len(where))  # (each group's rows, as an array)
+    out["rows"] = where.rows()  # (each group's rows, as an array)
     out["files"] = _file_spans(files, len(where))
     return out
+
+
+class _Where:
+    """The selection's bulk row groups in order, ``where[i]`` -> ``(file path, group, rows, its footer, its mark)``,
+    kept as each file's arrays of groups and rows (a month's sixteen thousand tuples made on a warm process's first
+    look were a fifth of its gathering) and made one at a time when asked."""
+
+    __slots__ = ("_starts", "_parts", "_n")
+
+    def __init__(self):
+        self._starts, self._parts, self._n = [], [], 0
+
+    def add(self, f, ft, mark, rids, ns) -> None:
+        """A file's groups ``rids`` (rows ``ns`` each), after those added before."""
+        rids, ns = np.asarray(rids, np.int64), np.asarray(ns, np.int64)
+        if len(rids):
+            self._starts.append(self._n)
+            self._parts.append((f, ft, mark, rids, ns))
+            self._n += len(rids)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        i = int(i)
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        k = bisect.bisect_right(self._starts, i) - 1
+        f, ft, mark, rids, ns = self._parts[k]
+        j = i - self._starts[k]
+        return f, int(rids[j]), int(ns[j]), ft, mark
+
+    def rows(self) -> np.ndarray:
+        """Each group's rows (int64), in order."""
+        return np.concatenate([p[4] for p in self._parts]) if self._parts else np.zeros(0, np.int64)
 
 
 _KEPT: dict = {}  # (what, file path, its footer's stat key) -> what was read of that footer

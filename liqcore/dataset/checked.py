@@ -292,15 +292,18 @@ class _Fixed(_PerGroup):
     def _make(self, g: int) -> dict:
         n = int(self.rows[g])
         got = {}
+        row = self.chunks[g].tolist()  # (the group's chunks as tuples: a numpy record's field is a microsecond)
+        k_null, k_mm, k_lo, k_hi = (self.chunks.dtype.names.index(k) for k in ("null_count", "has_min_max", "min_int",
+                                                                                "max_int"))
         for j, c in self.fix:
-            x = self.chunks[g, j]
-            nulls = int(x["null_count"])
+            x = row[j]
+            nulls = int(x[k_null])
             if nulls < 0:  # (no null count: nothing proven)
                 continue
             if n and nulls == n and c in ASK_COLS:
                 got[c] = None
-            elif nulls == 0 and x["has_min_max"] and int(x["min_int"]) == int(x["max_int"]) and c not in ASK_COLS:
-                got[c] = int(x["min_int"])
+            elif nulls == 0 and x[k_mm] and int(x[k_lo]) == int(x[k_hi]) and c not in ASK_COLS:
+                got[c] = int(x[k_lo])
         return got
 
 
