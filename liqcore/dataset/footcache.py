@@ -24,7 +24,6 @@ package's ``ledger`` and ``fpindex``.
 from __future__ import annotations
 
 import hashlib
-import mmap
 import os
 import time
 
@@ -78,13 +77,13 @@ def load(path: str, st: os.stat_result):
     if not enabled():
         return None
     p = _entry(path)
-    try:  # (mapped, not read: a month's entries are tens of MB, whose copy and fresh pages were a tenth of a warm
-        with open(p, "rb") as fh:  # run; an entry is replaced by a new file, never written in place: :func:`save`)
-            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # (ValueError: an empty file cannot be mapped)
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read()
+    except OSError:
         return None
     try:  # (an entry that does not load, whatever the way: passed over, the footer is read)
-        if data[:len(_MAGIC)] != _MAGIC:
+        if not data.startswith(_MAGIC):
             return None
         at = len(_MAGIC) + 8
         n = int.from_bytes(data[len(_MAGIC):at], "little")

@@ -295,14 +295,17 @@ def _dataset_like(n: int, seed: int) -> pa.Table:
 
 @pytest.mark.parametrize("page_rows", [None, 1024])
 def test_the_dataset_writers_layout(tmp_path, page_rows):
-    """The options of liqcore.dataset.write._write_parquet (zstd, dictionaries for kind / side / flags,
-    DELTA_BINARY_PACKED times and trade ids, 16384-row groups), one page per chunk or 1024-row pages."""
+    """The options of liqcore.dataset.write._write_parquet (zstd by column -- none for the times and the codes --,
+    dictionaries for kind / side / flags, DELTA_BINARY_PACKED times and trade ids, 16384-row groups), one page per
+    chunk or 1024-row pages."""
     from liqcore.dataset.read import ROW_GROUP_ROWS
     from liqcore.dataset.write import _DELTA_COLUMNS
+    from liqcore.io.contract import column_codecs
 
     t = _dataset_like(40_000, 7)
     path = tmp_path / "part-0.parquet"
-    with pq.ParquetWriter(path, t.schema, compression="zstd", use_dictionary=["kind", "side", "flags"],
+    with pq.ParquetWriter(path, t.schema, compression=column_codecs(t.column_names),
+                          use_dictionary=["kind", "side", "flags"],
                           column_encoding={c: "DELTA_BINARY_PACKED" for c in _DELTA_COLUMNS},
                           max_rows_per_page=page_rows) as w:
         w.write_table(t, row_group_size=ROW_GROUP_ROWS)
