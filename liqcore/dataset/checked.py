@@ -703,7 +703,6 @@ def _with_fixed(got: dict, cols: list, fx: dict, n: int, types: dict) -> dict:
     return out
 
 
-
 def _open_terms(f: Footer, g: int, start_ns, end_ns, kinds, recv_range) -> tuple:
     """``(start_ns, end_ns, kinds, recv_range)`` of a read, each left None where row group ``g``'s
     statistics (of the verified footer ``f``) prove every row of it passes that test: its event times

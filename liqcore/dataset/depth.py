@@ -95,9 +95,8 @@ def _table(rows: np.ndarray, venue: str, symbol: str):
 def _write_file(rows: np.ndarray, venue: str, symbol: str, dest: Path) -> None:
     import pyarrow.parquet as pq
 
-    from liqcore.io.contract import column_codecs
-
     from liqcore._atomic import replace_durably
+    from liqcore.io.contract import column_codecs
 
     table = _table(rows, venue, symbol)
     enc = {c: "DELTA_BINARY_PACKED" for c in ("ts_recv_ns", "ts_event_ns", "price_ticks") if c in table.column_names}

@@ -21,7 +21,7 @@ CONTRACT_OPTIONAL = ("kind", "ts_recv_ns", "flags", "trade_id")
 #: the columns liqcore writes to Parquet without compression: the times, delta-packed (DELTA_BINARY_PACKED: zstd
 #: took 1-3 % off them, a day of a busy symbol's trades and quotes 61.1 -> 62.2 MB), and the dictionary-coded
 #: few-valued ones (zstd made them larger); a read then decodes their pages as they lie, without a decompression
-#: (two of the five or six columns of every page a backtest's window reads), and a write compresses two fifths
+#: (two of the five or six columns of every page a backtest's window reads), and a write compresses a fifth
 #: fewer bytes
 STORED_PLAIN = ("ts_event_ns", "ts_recv_ns", "kind", "side", "flags", "venue", "symbol")
 
