@@ -109,7 +109,7 @@ def test_bybit_all_at_400_symbols_shards_resubscribes_and_every_symbol_reaches_t
             seen["dropped"] = ft.call(_on_loop(fx.drop, "public"))  # (on the fake's loop: its sockets are that loop's)
             seen["shards"] = len(shards["first"])
             steps["dropped"] = seen["dropped"] == seen["shards"]
-            steps["resubscribed"] = _wait(lambda: all(fx.subscribed(t) for t in liq)
+            steps["resubscribed"] = _wait(lambda: all(fx.subscribed(t) for t in every)
                                           and sum(map(len, groups(fx.public_ops[n:]).values()))
                                           == sum(map(len, shards["first"].values())), deadline)
             shards["again"] = groups(fx.public_ops[n:])
