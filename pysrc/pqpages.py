@@ -455,7 +455,7 @@ def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: in
         parts.append(v)
         row += n
     if first is None:
-        return np.zeros(0, dt) if r0 == r1 and row == rows else None
+        return np.zeros(0, dt) if r0 == r1 and (row == rows or prefix) else None  # (a prefix: walked to r1)
     if row != rows and not prefix:
         raise ValueError(f"the pages hold {row} rows, the row group {rows}")
     if int_null:

@@ -725,7 +725,7 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     finally:
         PyMem_Free(pg)
     if first < 0:
-        return np.zeros(0, dt) if r0 == r1 and row == rows else None
+        return np.zeros(0, dt) if r0 == r1 and (row == rows or prefix) else None  # (a prefix: walked to r1)
     if row != rows and not prefix:
         raise ValueError(f"the pages hold {row} rows, the row group {rows}")
     if int_null:

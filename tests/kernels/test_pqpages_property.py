@@ -392,6 +392,27 @@ def test_a_chunks_first_bytes_decode_as_the_whole_chunk(w, data):
           data.draw(st.integers(r0, rows)), pages._decompress, True)
 
 
+def test_no_rows_at_a_page_boundary_from_a_prefix_as_from_the_whole_chunk(tmp_path):
+    """No rows asked for at a page's first row ([0, 0), [200, 200)): the chunk's first bytes give the empty array the
+    whole chunk gives, kernel and twin alike (they gave None: a prefix walked to no row decoded none).  Negative
+    control: bytes cut before the page that completes the rows are an error from both."""
+    t = pa.table({"x": np.arange(1000, dtype=np.int64)})
+    path = tmp_path / "t.parquet"
+    pq.write_table(t, path, compression="zstd", max_rows_per_page=200, use_dictionary=False,
+                   column_encoding={"x": "DELTA_BINARY_PACKED"})
+    raw = path.read_bytes()
+    c = _chunks_of(raw, 0, ["x"])[0]
+    for r in (0, 200):
+        args = (c.codec, c.physical, c.max_def, c.rows, r, r, pages._decompress)
+        whole = _same("decode_chunk", raw[c.start:c.end], *args)
+        got = _same("decode_chunk", raw[c.start:c.end], *args, True)
+        assert whole is not None and got is not None and len(got) == 0 and got.dtype == whole.dtype
+    for impl in (kernel, twin):
+        with pytest.raises(ValueError):
+            impl.decode_chunk(raw[c.start:c.start + 3], c.codec, c.physical, c.max_def, c.rows, 0, 0,
+                              pages._decompress, True)
+
+
 def test_read_rows_reads_a_prefix_and_falls_back_to_the_whole_chunk(tmp_path, monkeypatch):
     """A read of the first rows of a group reads the chunk's first bytes only; a prefix that ends too soon (the
     estimate of a chunk whose first pages are larger) is read again whole; both give pyarrow's values.  Negative
