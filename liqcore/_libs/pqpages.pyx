@@ -693,15 +693,13 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
                 for j in range(n):
                     if defs[j] != 0:
                         present += 1
-            z = r1 - row if r1 < row + n else n  # (the page's rows asked for end at row ``z`` of it: its values
+            a = r0 - row if r0 > row else 0  # the page's rows asked for: [a, z) (its values past z not needed: a
+            z = r1 - row if r1 < row + n else n  # delta stream's not decoded)
             got = _page_values(pg[i].enc, physical, w, vals, present, dictionary, z if z < present else present)
-            # past them are not needed, a delta stream's not decoded)
             if got is None:
                 return None
             src = got
             first = row if first < 0 else first
-            a = r0 - row if r0 > row else 0  # the page's rows asked for: [a, z)
-            z = r1 - row if r1 < row + n else n
             if not has_defs or present == n:
                 if z > a:
                     memcpy(&o[(row + a - r0) * w], &src[a * w], (z - a) * w)

@@ -140,17 +140,13 @@ def decode(buf, c: Chunk, r0: int, r1: int, prefix: bool = False) -> np.ndarray 
     :func:`~liqcore._libs.pqpages.decode_chunk`, its values as ``c.dtype``; None where the chunk is not one this
     module decodes (module docstring).  ValueError when its bytes do not add up.  ``prefix``: ``buf`` may be the
     chunk's first bytes only (:func:`read_rows`; ValueError where they end before the rows)."""
-    if not _KERNEL:
-        from liqcore._libs.pqpages import decode_chunk
+    from liqcore._libs.pqpages import decode_chunk
 
-        _KERNEL.append(decode_chunk)
-    v = _KERNEL[0](buf, c.codec, c.physical, c.max_def, c.rows, r0, r1, _decompress, prefix)
+    v = decode_chunk(buf, c.codec, c.physical, c.max_def, c.rows, r0, r1, _decompress, prefix)
     if v is None or v.dtype == c.dtype:
         return v
     return v.astype(c.dtype)
 
-
-_KERNEL: list = []  # (the compiled page decoder, imported on first use: importing this module compiles nothing)
 
 #: read a chunk's first bytes only where the rows asked for end well before its last page (off: every chunk whole)
 PREFIX_READS = True
