@@ -25,6 +25,11 @@ BID, ASK = 3, 4
 _I64_MAX = 2**63 - 1
 #: the first-passage block found by one compiled walk of the block table (:func:`_first_loud`; off: numpy's masks)
 FIRST_LOUD = True
+#: within the first-passage block, the first row that can reach a level (:func:`_first_loud_row`; off: the block's
+#: first receive time, and its whole span read)
+ROW_PASSAGE = True
+#: a skip found at the grain of rows ends on a whole second of receive time (a sweep's cells then make the same reads)
+SECOND = 1_000_000_000
 
 
 #: what :func:`liqcore._jit.sim.step_entry` answers, for a flat symbol, before it reads a price or the book
@@ -45,7 +50,8 @@ def refused(cell, sigs: np.ndarray, i: int) -> bool:
     return int(sim.entry_code(cell.st, cell.port, cell.par, cell.counts, sigs, i)) in REFUSED_WHATEVER_THE_PRINTS
 
 
-def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span, defer: bool = False) -> int:
+def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span, defer: bool = False,
+                rows: list | None = None) -> int:
     """How far past receive time ``b`` (before ``stop``: the next signal, or the span's end) every
     print is a quiet one for the symbol's working order or position, proven from the bulk row groups'
     statistics: the simulator's own test (``liqcore._jit.sim``: a print that changes only the last
@@ -63,7 +69,11 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     ``hi``): the last print is read through the window reader (:func:`last_in_tail`).  ``defer``: it is not
     (nor the book of a resting entry's last second): :attr:`_ClockRows.pending` says which span's it is, and the
     caller's next step, which reads on from the span's end, reads its last second too and settles it
-    (:func:`settle_tail`) before it replays a row."""
+    (:func:`settle_tail`) before it replays a row.  ``rows`` (the caller's ``[run]``, kept across its steps): the
+    first passage found at the grain of rows inside the blocks (:func:`_first_loud_row`): the span passed over ends
+    on the second of the first row that can reach a level, and the block's rows before it are not read; where that
+    row is within the second after ``b`` (nothing to pass over), the steps read on in spans doubling from a second
+    (``run``: how many such steps in a row) up to the block's end."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
 
@@ -99,7 +109,18 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
     k = _first_loud(g, b, end, min(due, end), mode, lvl, level, grid, tk)
     end = min(due, end)
-    if k is not None:
+    t = None if k is None or rows is None or not ROW_PASSAGE or g.get("blocks") is None else \
+        _first_loud_row(rd, clock, k, b, end, mode, lvl, level, grid)
+    if t is not None:  # (the first row that can reach a level, at or after ``b``; _I64_MAX: none before ``end``)
+        to = loud_end = min(end, t)
+        if to < end:
+            to = max(b, to - to % SECOND)
+            if to > b:
+                rows[0] = 0
+            else:  # (nothing to pass over: read on, a second, then two, ... up to the block's end)
+                loud_end = min(int(g["blocks"]["tr_max"][k]), b + (SECOND << min(rows[0], 20)) - 1)
+                rows[0] += 1
+    elif k is not None:
         fine = g if g.get("blocks") is None else g["blocks"]
         to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
     else:  # (none before the deadline, the next signal or funding: the step after it starts there)
@@ -150,6 +171,49 @@ def _first_loud(g: dict, b: int, end: int, until: int, mode: int, lvl: float, le
     if not loud.any():
         return None
     return base + int(np.argmin(np.where(loud, fine["tr_min"], _I64_MAX)))
+
+
+def _first_loud_row(rd, clock, k: int, b: int, until: int, mode: int, lvl: float, level, grid: float):
+    """The earliest receive time at or after ``b`` of a row that is not quiet for ``mode`` (:func:`_first_loud`'s
+    test, of one row's price range: a quote row's bid and ask; a price that is not a number reaches every level),
+    among the rows of the first-passage block ``k`` (the first loud one) and of every loud block after it that
+    begins before the answer and ``until``; ``_I64_MAX`` for none, None where the blocks' rows cannot be read (a
+    group not the bytes of its mark: the block's grain).  Every row received in ``[b, answer)`` is then quiet: the
+    blocks before ``k`` are (their ranges are), and a block beginning at or after the answer holds no row received
+    before it.  The rows are those of the pages that hold each block (:meth:`~liqcore.backtest.row_groups.
+    _ClockRows.block_rows`: the pages the reads share), a row outside the block a real row too."""
+    from liqcore._libs.passage import first_loud
+
+    blk = clock.g["blocks"]
+    best = _I64_MAX
+    while k >= 0:
+        got = clock.block_rows(rd, k)
+        if got is None:
+            return None
+        best = min(best, loud_from(*got, b, mode, lvl, float(level), grid))
+        k = first_loud(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], k + 1, b, min(best, until), mode,
+                       lvl, float(level), grid)
+    return best
+
+
+def loud_from(tr: np.ndarray, lo: np.ndarray, hi: np.ndarray, b: int, mode: int, lvl: float, tp: float,
+              grid: float) -> int:
+    """The earliest receive time ``tr`` at or after ``b`` of a row whose price range ``[lo, hi]`` is not quiet
+    for ``mode`` (:func:`_first_loud`'s test, row by row; NaN is not quiet), ``_I64_MAX`` for none."""
+    def tk(x):
+        return np.floor(x * grid + 0.5) if grid > 0.0 else x
+
+    with np.errstate(invalid="ignore"):
+        if mode == 0:
+            quiet = (lo > lvl) & (tk(hi) < tp)
+        elif mode == 1:
+            quiet = (hi < lvl) & (tk(lo) > tp)
+        elif mode == 2:
+            quiet = tk(lo) > tp
+        else:
+            quiet = tk(hi) < tp
+    t = tr[~quiet & (tr >= b)]
+    return int(t.min()) if len(t) else _I64_MAX
 
 
 def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> None:

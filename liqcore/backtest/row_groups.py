@@ -514,6 +514,7 @@ class _ClockRows:
         #: with ``defer``; the caller takes it at once)
         self.pending = None
         self.last_memo: dict = {}  # (a, to, kind) -> what :meth:`last_rows` found
+        self.block_memo: dict = {}  # (group, first row) -> what :meth:`block_rows` found
 
     def open(self, i):
         """Row group ``i``'s file, opened once, after verifying the group's bytes against the file's
@@ -667,6 +668,34 @@ class _ClockRows:
         m = r["kind"] == int(Kind.TRADE)
         got = last(m, "has_trades", r["price"][m])
         return got if not got else (got[1], got[2])
+
+    def block_rows(self, rd, k: int):
+        """``(receive times, lowest, highest price)`` of the rows of the pages that hold first-passage block ``k``
+        (``g["blocks"]``; a quote row's range its bid and ask), decoded through the pages the reads share
+        (:func:`~liqcore.dataset.checked.rows_of`, the group verified first) and kept for the next question (a
+        sweep's cells share the clock); None when the group is not the bytes of its mark."""
+        from liqcore.dataset.blocks import first_rows
+        from liqcore.dataset.checked import Unverified, rows_of
+
+        blk = self.g["blocks"]
+        wi = int(blk["group"][k])
+        path, rid, _n, ft, mark = self.g["where"][wi]
+        r0 = int(blk["row0"][k]) - first_rows(path, ft)[rid]
+        key = (wi, r0)
+        hit = self.block_memo.get(key)
+        if hit is None:
+            try:
+                dg, n_new = rows_of(path, ft, mark, rid, r0, r0 + int(blk["n"][k]))
+            except Unverified:
+                return None
+            rd.rows_read += n_new
+            c = dg.cols
+            px, ap = c["price"], c.get("ask_price")
+            hit = (c["ts_recv_ns"], px, px) if ap is None else (c["ts_recv_ns"], np.fmin(px, ap), np.fmax(px, ap))
+            if len(self.block_memo) >= 1024:  # (a thousand pages' three columns: tens of MB at most)
+                self.block_memo.clear()
+            self.block_memo[key] = hit
+        return hit
 
     def last_rows(self, rd, a: int, to: int, kind: int):
         """The last rows of bulk ``kind`` received in ``[a, to)`` in the full replay's order (receive time, then

@@ -38,6 +38,8 @@ MOST = 0.5
 MIN_GROUPS = 64
 #: the rows of the reads a sweep's cells keep for one another (``replay_windows(shared=)``), at most
 READ_MEMO_BYTES = 1 << 30
+#: windows (and a live step and the next window) closer than this and than a row group's span are read as one
+NEAR = 2_000_000_000
 
 
 def window_reason(params, strategy) -> str | None:
@@ -399,12 +401,13 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
     n_skipped = 0
     steps = _shared(shared, k0, "steps", dict) if shared is not None else None  # (:func:`_step_rows`)
-    # windows closer than a row group's time span (``gap``) are read as one (the prints between them
+    # windows closer than ``near`` are read as one (the prints between them
     # reach a flat simulator, which only notes their price, as the full replay does)
     # a window is read a step at a time, on only while a position or order is live: a signal the
     # strategy refuses (loss limit, cooldown, busy) or an order that fills and exits soon costs one
     # step, not the whole plan (the trades are the same: between steps the simulator is flat)
     step = max(min(gap, after), 1_000_000_000)
+    near = min(gap, NEAR)  # (a read's fixed cost is about that of a second's rows of a busy symbol)
     # a window's first step ends once its order has arrived (the order latency there and back, and a
     # second): from there a resting order away from the prints lets the quiet row groups be passed over
     # (:func:`quiet_until`) instead of decoding a whole step of trades (and quotes) after each signal
@@ -429,10 +432,12 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     tail = None  # (start, end, rows) of every bulk kind received just before a skip's end (:func:`last_in_tail`)
     pend = None  # a span passed over whose last print the next step's read settles (:func:`settle_tail`)
     n_refused = 0  # signals refused whatever the prints (:func:`refused`): their windows not read
+    run = [0]  # steps in a row whose first passage was within their first second (:func:`quiet_until`'s ``rows``;
+    # not in a sweep: its cells' skips at the grain of blocks make the same reads, which the first decodes for all)
     while i < len(rec):
         a = int(starts[i])
         b = min(int(ends[i]), int(t_rec[i]) + first)
-        if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + gap) \
+        if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + near) \
                 and not bool(cell.st["status"].any()) and not (cell.carry is not None and len(cell.carry[0])) \
                 and refused(cell, sigs, i):
             # a flat simulator refuses this lone signal for a reason no print or quote changes (a cooldown, the
@@ -453,7 +458,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             continue
         j = i + 1
         while True:
-            while j < len(rec) and starts[j] < b + gap:  # windows closer than a row group: one read
+            while j < len(rec) and starts[j] < b + near:  # windows closer than ``near``: one read
                 b = max(b, min(int(ends[j]), int(t_rec[j]) + first))
                 j += 1
             floor = t_first if cur_end is None else cur_end  # every row received before it was replayed
@@ -516,7 +521,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             # quiet one for it (:func:`quiet_until`)
             to, loud_end = (b, None) if carry else quiet_until(
                 cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi), fund_recv, rd, (lo, hi),
-                defer=feed is None and passage.DEFER_TAIL)
+                defer=feed is None and passage.DEFER_TAIL, rows=run if shared is None else None)
             pend, clock.pending = clock.pending, None
             # the next step: to the end of the first block where a level may be reached (a second at least),
             # not a row group's span (the rows after it: the next step's, quiet again or not)
