@@ -2,8 +2,10 @@
 (:mod:`liqcore.backtest.windows`) uses them: their min/max statistics from the Parquet footers of
 files whose checked marks verify (:func:`_bulk_groups`), and two or a few of their columns decoded
 directly, each group verified against its mark first (:class:`_ClockRows`: the detector's clock, the
-last print and the last best bid and ask of a span passed over).  Every access to the row-group
-layout is here, so a change of the on-disk layout is a change of this module."""
+last print and the last best bid and ask of a span passed over).
+
+Why one module: every access to the row-group layout is here, so a change of the on-disk layout is a change of
+this module."""
 from __future__ import annotations
 
 import bisect

@@ -457,6 +457,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             i += 1
             continue
         j = i + 1
+        run[0] = 0  # (a window's own steps)
         while True:
             while j < len(rec) and starts[j] < b + near:  # windows closer than ``near``: one read
                 b = max(b, min(int(ends[j]), int(t_rec[j]) + first))

@@ -160,6 +160,10 @@ async def _serve(args, symbols, source) -> None:
     fv = _start_fake(venue, args.port, source, args.speed)
     await fv.start()
     cleanup = None
+    # SIGTERM (a service manager's stop): the same clean end as the key file's, its handler in place before the run
+    # line says the fake is ready (a stop sent on reading it found the default action: killed, the keys left)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
         if args.key_file:
             key_path = Path(args.key_file)
@@ -179,8 +183,6 @@ async def _serve(args, symbols, source) -> None:
                   f"its test keys are in {key_path}", flush=True)
             print("trade on it (add --duration S, --json, --journal FILE as you like):", flush=True)
             print(line, flush=True)
-        stop = asyncio.Event()  # SIGTERM (a service manager's stop): the same clean end as the key file's
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         from liqcore.testing.fake_session import LocalMarket
 
         from liqcore.venues.registry import venue_spec
