@@ -692,9 +692,9 @@ class _ClockRows:
                 return None
             rd.rows_read += n_new
             c = dg.cols
-            px, ap = c["price"], c.get("ask_price")
-            hit = (c["ts_recv_ns"], px, px) if ap is None else (c["ts_recv_ns"], np.fmin(px, ap), np.fmax(px, ap))
-            if len(self.block_memo) >= 1024:  # (a thousand pages' three columns: tens of MB at most)
+            px, ap, tr = c["price"], c.get("ask_price"), c["ts_recv_ns"].copy()  # (not a view pinning a span's pages)
+            hit = (tr,) + ((px.copy(),) * 2 if ap is None else (np.fmin(px, ap), np.fmax(px, ap)))
+            if len(self.block_memo) >= 256:  # (a block is asked again soon or not at all: a few MB kept at most)
                 self.block_memo.clear()
             self.block_memo[key] = hit
         return hit
