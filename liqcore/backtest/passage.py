@@ -159,14 +159,7 @@ def _first_loud(g: dict, b: int, end: int, until: int, mode: int, lvl: float, le
             return None if k < 0 else int(k)
         # (the blocks :func:`blocks_in` gives, and those of them that end before ``b``: none is loud)
         fine = blk[base:int(blk["tr_min"].searchsorted(end, "left"))]
-    if mode == 0:
-        quiet = (fine["p_min"] > lvl) & (tk(fine["p_max"]) < level)
-    elif mode == 1:
-        quiet = (fine["p_max"] < lvl) & (tk(fine["p_min"]) > level)
-    elif mode == 2:
-        quiet = tk(fine["p_min"]) > level
-    else:
-        quiet = tk(fine["p_max"]) < level
+    quiet = _quiet(mode, fine["p_min"], fine["p_max"], lvl, level, tk)
     loud = (fine["tr_max"] >= b) & (fine["tr_min"] < until) & ~quiet
     if not loud.any():
         return None
@@ -204,16 +197,21 @@ def loud_from(tr: np.ndarray, lo: np.ndarray, hi: np.ndarray, b: int, mode: int,
         return np.floor(x * grid + 0.5) if grid > 0.0 else x
 
     with np.errstate(invalid="ignore"):
-        if mode == 0:
-            quiet = (lo > lvl) & (tk(hi) < tp)
-        elif mode == 1:
-            quiet = (hi < lvl) & (tk(lo) > tp)
-        elif mode == 2:
-            quiet = tk(lo) > tp
-        else:
-            quiet = tk(hi) < tp
+        quiet = _quiet(mode, lo, hi, lvl, tp, tk)
     t = tr[~quiet & (tr >= b)]
     return int(t.min()) if len(t) else _I64_MAX
+
+
+def _quiet(mode: int, lo, hi, lvl: float, level, tk):
+    """Per price range ``[lo, hi]``: whether it is quiet for ``mode`` (:func:`_first_loud`: 0/1 an open long / short,
+    stop ``lvl``, take-profit ``level`` on the grid ``tk``; 2/3 a resting buy / sell limit at ``level``)."""
+    if mode == 0:
+        return (lo > lvl) & (tk(hi) < level)
+    if mode == 1:
+        return (hi < lvl) & (tk(lo) > level)
+    if mode == 2:
+        return tk(lo) > level
+    return tk(hi) < level
 
 
 def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> None:

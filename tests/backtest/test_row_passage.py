@@ -49,19 +49,13 @@ def test_a_row_is_loud_when_a_block_of_it_alone_is(rows, b, mode, lvl, level, gr
 
 def _event_loud(ev, b, until, mode, lvl, tp, grid) -> int:
     """The reference: the earliest receive time in ``[b, until)`` of a trade or quote event (a quote row's bid and
-    ask are two events) whose price, as a one-point range, is not quiet for ``mode``; ``_MAX`` for none."""
-    px = ev["price"]
-    with np.errstate(invalid="ignore"):
-        if mode == 0:
-            quiet = (px > lvl) & (_tk(px, grid) < tp)
-        elif mode == 1:
-            quiet = (px < lvl) & (_tk(px, grid) > tp)
-        elif mode == 2:
-            quiet = _tk(px, grid) > tp
-        else:
-            quiet = _tk(px, grid) < tp
-    t = ev["ts_recv"][~quiet & (ev["ts_recv"] >= b) & (ev["ts_recv"] < until)]
-    return int(t.min()) if len(t) else _MAX
+    ask are two events) whose price, as a one-point range, is not quiet for ``mode`` -- the twin's walk
+    (``pysrc.passage.first_loud``, the specification) over a table of one-event blocks; ``_MAX`` for none."""
+    from pysrc.passage import first_loud as twin
+
+    tr, px = np.ascontiguousarray(ev["ts_recv"]), np.ascontiguousarray(ev["price"])
+    k = twin(tr, tr, px, px, 0, b, until, mode, lvl, tp, grid)
+    return _MAX if k < 0 else int(tr[k])
 
 
 @pytest.mark.parametrize("shape", ["late", "ahead"])
