@@ -9,9 +9,11 @@ May import: numpy, the kernels (``liqcore._jit``), ``signals``, ``types`` and th
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from liqcore.backtest.row_groups import first_block, groups_in, rows_within
+from liqcore.backtest.row_groups import first_block, groups_in, on_grid, rows_within
 
 #: under the queue rule, how far back the book in force is first looked for (and the last print): a second
 PRE = 1_000_000_000
@@ -84,10 +86,7 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     sid = int(live[0])
     s = st[sid]
     grid = float(cell.par[sid]["grid"])
-
-    def tk(x):
-        return np.floor(x * grid + 0.5) if grid > 0.0 else x
-
+    tk = functools.partial(on_grid, grid=grid)
     g = clock.g
     k = int(fund_recv.searchsorted(b, "left"))
     end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
@@ -193,11 +192,8 @@ def loud_from(tr: np.ndarray, lo: np.ndarray, hi: np.ndarray, b: int, mode: int,
               grid: float) -> int:
     """The earliest receive time ``tr`` at or after ``b`` of a row whose price range ``[lo, hi]`` is not quiet
     for ``mode`` (:func:`_first_loud`'s test, row by row; NaN is not quiet), ``_I64_MAX`` for none."""
-    def tk(x):
-        return np.floor(x * grid + 0.5) if grid > 0.0 else x
-
     with np.errstate(invalid="ignore"):
-        quiet = _quiet(mode, lo, hi, lvl, tp, tk)
+        quiet = _quiet(mode, lo, hi, lvl, tp, functools.partial(on_grid, grid=grid))
     t = tr[~quiet & (tr >= b)]
     return int(t.min()) if len(t) else _I64_MAX
 

@@ -9,6 +9,7 @@ this module."""
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 
 import numpy as np
@@ -255,6 +256,12 @@ def _kept(key, make):
     return _KEPT[key]
 
 
+def on_grid(x, grid: float):
+    """Prices ``x`` on the price grid as the simulator compares them (``floor(x * grid + 0.5)``; the prices themselves
+    with no grid)."""
+    return np.floor(x * grid + 0.5) if grid > 0.0 else x
+
+
 def rows_within(g: dict, ids, b: int, to: int) -> int:
     """The rows of the bulk groups ``ids`` of ``g`` (:func:`_bulk_groups`) received wholly inside ``[b, to)``."""
     ids = np.asarray(ids, np.int64)
@@ -448,10 +455,7 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     s = st[int(live[0])]
     g = clock.g
     grid = float(cell.par[int(live[0])]["grid"])
-
-    def tk(x):
-        return np.floor(x * grid + 0.5) if grid > 0.0 else x
-
+    tk = functools.partial(on_grid, grid=grid)
     tp = tk(float(s["tp_price"]))
     blk = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
     if blk is not None:  # (walked by a compiled pass from the first that can meet ``a``, as :func:`blocks_in` finds)
