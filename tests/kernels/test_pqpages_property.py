@@ -12,6 +12,7 @@ it); None where the reader does not go (a null in an integer column, a boolean c
 layout liqcore's dataset writer gives its files (with one page per chunk and with 1024-row pages)."""
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 
@@ -106,7 +107,13 @@ def _chunks_of(raw: bytes, g: int, names: list) -> list | None:
             want[name] = np.dtype(arrow.field(name).type.to_pandas_dtype())
         except (KeyError, NotImplementedError, TypeError):
             return None
-    return pages.chunks_of(tuple(tuple(c) for c in sc["schema"]), sc["chunks"], sc["rows"], g, names, want)
+    args = (tuple(tuple(c) for c in sc["schema"]), sc["chunks"], sc["rows"], g, names, want)
+    made = pages.chunks_of(*args)
+    # kept under the footer's key: the same answer, and the kept one the next time (a key is a footer's identity)
+    key = ("mem", hashlib.sha256(raw).hexdigest())
+    kept = pages.chunks_of(*args, key=key)
+    assert kept == made and pages.chunks_of(*args, key=key) is kept
+    return made
 
 
 def _read_rows(fd: int, raw: bytes, g: int, names: list, lo: int, hi: int):
