@@ -680,18 +680,14 @@ class _ClockRows:
         (``g["blocks"]``; a quote row's range its bid and ask), decoded through the pages the reads share
         (:func:`~liqcore.dataset.checked.rows_of`, the group verified first) and kept for the next question (a
         sweep's cells share the clock); None when the group is not the bytes of its mark."""
-        from liqcore.dataset.blocks import first_rows
         from liqcore.dataset.checked import Unverified, rows_of
 
-        blk = self.g["blocks"]
-        wi = int(blk["group"][k])
-        path, rid, _n, ft, mark = self.g["where"][wi]
-        r0 = int(blk["row0"][k]) - first_rows(path, ft)[rid]
+        wi, path, rid, ft, mark, r0 = self._block_at(self.g["blocks"], k)
         key = (wi, r0)
         hit = self.block_memo.get(key)
         if hit is None:
             try:
-                dg, n_new = rows_of(path, ft, mark, rid, r0, r0 + int(blk["n"][k]))
+                dg, n_new = rows_of(path, ft, mark, rid, r0, r0 + int(self.g["blocks"]["n"][k]))
             except Unverified:
                 return None
             rd.rows_read += n_new
@@ -702,6 +698,15 @@ class _ClockRows:
                 self.block_memo.clear()
             self.block_memo[key] = hit
         return hit
+
+    def _block_at(self, blk, k: int) -> tuple:
+        """Where block ``k`` of ``blk`` (first-passage blocks of :attr:`g`) lies: its group's place in ``g["where"]``,
+        the file's path, the group, the file's footer, its mark and the block's first row in the group (a tuple)."""
+        from liqcore.dataset.blocks import first_rows
+
+        wi = int(blk["group"][k])
+        path, rid, _n, ft, mark = self.g["where"][wi]
+        return wi, path, rid, ft, mark, int(blk["row0"][k]) - first_rows(path, ft)[rid]
 
     def last_rows(self, rd, a: int, to: int, kind: int):
         """The last rows of bulk ``kind`` received in ``[a, to)`` in the full replay's order (receive time, then
@@ -722,7 +727,6 @@ class _ClockRows:
         return memo[key]
 
     def _last_rows(self, rd, a: int, to: int, kind: int):
-        from liqcore.dataset.blocks import first_rows
         from liqcore.dataset.checked import SPAN_ROWS, Unverified, rows_of
         from liqcore.types import Kind
 
@@ -737,9 +741,7 @@ class _ClockRows:
         for k in np.argsort(-ub, kind="stable").tolist():
             if all(x is not None and x[0][0] > int(ub[k]) for x in best):
                 break  # (no block left can bring a row received as late as every slot's last)
-            wi = int(blk["group"][k])
-            path, rid, _n, ft, mark = self.g["where"][wi]
-            r0 = int(blk["row0"][k]) - first_rows(path, ft)[rid]
+            wi, path, rid, ft, mark, r0 = self._block_at(blk, k)
             if (wi, r0 - r0 % SPAN_ROWS) in seen:  # (a page holds two blocks: its rows taken once)
                 continue
             seen.add((wi, r0 - r0 % SPAN_ROWS))

@@ -52,7 +52,7 @@ def dtype_of(column: tuple) -> np.dtype | None:
 class Chunk(NamedTuple):
     """One column chunk of a row group: its bytes ``[start, end)`` in the file (from its dictionary page when it
     has one), its codec, physical type and maximum definition level (Thrift codes), the numpy type of its
-    values and the rows of its row group.  (A named tuple: a read makes one per column and row group.)"""
+    values and the rows of its row group.  (A named tuple: one per column and row group, kept per footer by :func:`chunks_of`.)"""
 
     start: int
     end: int
@@ -72,7 +72,7 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
     ``key``: what identifies the footer (its file's path and stat key): the answer is kept under it for the next
     read of the group (:data:`_KEPT_CHUNKS`; about 17 us a group made, a dict look-up kept)."""
     if key is not None:
-        k = (key, g, tuple(names))
+        k = (key, g, tuple(names), tuple(want.items()))  # (the answer depends on the types asked for too)
         hit = _KEPT_CHUNKS.get(k, _MISSING)
         if hit is _MISSING:
             if len(_KEPT_CHUNKS) >= 4096:
