@@ -211,7 +211,8 @@ class BinanceRig(Rig):
 
         fx = self.fx
         return BinanceGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.ws_base, symbols=[self.symbol],
-                              timeout=2.0, retry_backoff=0.05, keepalive=1.0, **self.opts(BinanceGateway, heartbeat=1.0))
+                              timeout=2.0, retry_backoff=0.05, keepalive=1.0,
+                              **self.opts(BinanceGateway, heartbeat=1.0, reconcile_s=1.0))
 
     def liq(self, t_ms, qty, price):
         from liqcore.venues.binance.samples import liquidation_frame

@@ -94,6 +94,49 @@ class VenueGateway(GatewayCallbacks, Gateway):
         self._stream_task: asyncio.Task | None = None
         self._session = None
         self._closing = False
+        self._last_heard = time.monotonic()  # the private stream's last event (the quiet clock)
+
+    # ------------------------------------------------------------------ reconciliation while the stream is quiet
+    #: seconds of a quiet private stream (no event) after which the venue is read again while something is open;
+    #: each venue's gateway sets it (its ``reconcile_s`` option)
+    reconcile_s = 5.0
+
+    def _heard(self) -> None:
+        """The private stream brought an event: the quiet clock starts again."""
+        self._last_heard = time.monotonic()
+
+    def _open_anything(self) -> bool:
+        """Whether an order may still change or a position is open (each venue says it from its own state)."""
+        return any(u.status not in TERMINAL and cid in self._intents for (cid, _), u in self._orders.items())
+
+    async def _quiet_reconcile(self) -> None:
+        """Read the venue's orders, exit orders, fills and positions again (each venue's own requests)."""
+        raise NotImplementedError
+
+    def _weight_room(self) -> bool:
+        """Whether the REST host may be asked for a reconciliation now: not banned, and no more than half of the
+        weight window spent (the host governor's count; a venue without a limit always has room)."""
+        gov = self.rest.gov
+        if gov.banned:
+            return False
+        return not gov.limit or gov.used() <= 0.5 * gov.limit
+
+    async def _quiet_loop(self) -> None:
+        """Every :attr:`reconcile_s` seconds: when the private stream has said nothing for that long and an order or
+        a position is open, the venue is read again (:meth:`_quiet_reconcile`, counted in ``stats["quiet_reconciles"]``).
+        A stream that drops pushes without closing (a mute shorter than the liveness check) then loses nothing for
+        good.  Bounded by the venue's weights: skipped while the host bans this IP or more than half of its weight
+        window is spent (every request goes through the host's governor)."""
+        while not self._closing:
+            await asyncio.sleep(self.reconcile_s)
+            if time.monotonic() - self._last_heard < self.reconcile_s or not self._open_anything() \
+                    or not self._weight_room():
+                continue
+            self.stats["quiet_reconciles"] = self.stats.get("quiet_reconciles", 0) + 1
+            try:
+                await self._quiet_reconcile()
+            except GatewayError as exc:
+                self.log.warning("%s reconciliation of a quiet private stream failed: %s", self.name, exc)
 
     def _spawn(self, coro) -> None:
         t = asyncio.create_task(coro)

@@ -219,7 +219,10 @@ class FakeBinance(LoopbackVenue):
         return {"algoId": self._aid(o), "clientAlgoId": o.order_link_id, "algoType": "CONDITIONAL", "orderType": otype,
                 "symbol": o.symbol, "side": o.side.upper(), "algoStatus": _ALGO_STATUS.get(o.status, "NEW"),
                 "triggerPrice": fmt_num(o.trigger_price), "price": fmt_num(o.price), "quantity": fmt_num(o.qty),
-                "reduceOnly": True, "createTime": o.created_ms, "updateTime": o.updated_ms}
+                "reduceOnly": True, "createTime": o.created_ms, "updateTime": o.updated_ms,
+                # ("Query Algo Order": the order the conditional order got in the matching engine once triggered)
+                "actualOrderId": str(self._iid(o)) if o.order_id in self._triggered else "",
+                "actualPrice": fmt_num(o.avg_price) if o.order_id in self._triggered else ""}
 
     def _events(self, pushes: list[tuple[str, dict]]) -> list[dict]:
         out = []

@@ -114,7 +114,8 @@ class BinanceGateway(VenueGateway):
                  timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2, keepalive: float = 1800.0,
                  connect_timeout: float = 10.0, reconnect_max: float = 10.0, order_rate: int = 10,
                  user_events: tuple[str, ...] = USER_EVENTS, heartbeat: float = 30.0,
-                 max_connection_s: float = MAX_CONNECTION_S, exit_confirm_s: float = 30.0) -> None:
+                 max_connection_s: float = MAX_CONNECTION_S, exit_confirm_s: float = 30.0,
+                 reconcile_s: float = 5.0) -> None:
         self._hold_keys(api_key, api_secret)
         self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
         self.ws_base = ws_base.rstrip("/")
@@ -130,6 +131,11 @@ class BinanceGateway(VenueGateway):
         self.max_connection_s = float(max_connection_s)
         #: a lost exit not confirmed live again within this long: the position is closed at market
         self.exit_confirm_s = float(exit_confirm_s)
+        #: the user stream quiet this long while an order or a position is open: the venue is read again
+        #: (:meth:`_quiet_reconcile`), as after a reconnect (a mute shorter than the heartbeat causes none)
+        if not reconcile_s > 0:
+            raise ValueError(f"reconcile_s: must be > 0 seconds, got {reconcile_s!r}")
+        self.reconcile_s = float(reconcile_s)
         self.connect_timeout = float(connect_timeout)
         self.reconnect_max = float(reconnect_max)
         self.limiter = SlidingWindowLimiter(order_rate, 1.0)
@@ -142,6 +148,10 @@ class BinanceGateway(VenueGateway):
         #: (executedQty) shows trades the user stream missed (:meth:`_missed_fills`)
         self._exec_qty: dict[str, float] = {}
         self._conn_ms = 0  # when the current user-stream connection opened (venue ms): a reconcile's start
+        self._synced_ms = 0  # the start of the last reconciliation that read the trades (venue ms)
+        #: orderId -> (symbol, trades) read from ``GET /fapi/v1/userTrades`` whose order the gateway cannot name yet:
+        #: booked once the venue says whose they are (:meth:`_match_unmatched`), never guessed
+        self._unmatched: dict[str, tuple[str, list[dict]]] = {}
         #: the user-stream events asked for (the private route's ``events`` allow list)
         self.user_events = tuple(user_events)
         self._init_stream_state()
@@ -149,7 +159,7 @@ class BinanceGateway(VenueGateway):
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"reconnects": 0, "ambiguous": 0, "create_retries": 0, "duplicates_resolved": 0, "rejected": 0,
                       "brackets": 0, "bad_events": 0, "listen_key_renewed": 0, "gap_reconciles": 0, "exits_lost": 0, "exits_replaced": 0,
-                      "exits_closed": 0}
+                      "exits_closed": 0, "exits_unplaced": 0, "quiet_reconciles": 0, "stray_exits": 0}
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -164,9 +174,62 @@ class BinanceGateway(VenueGateway):
         except asyncio.TimeoutError:
             await self.close()
             raise GatewayError("binance user stream did not connect") from None
+        # the restart check: the exit orders live in the venue's algo service, not among its open orders
+        self.reconciled["algo_orders"] = await self._stray_exits()
+        self._spawn(self._quiet_loop())
 
     async def close(self) -> None:
+        """Stop.  First the exits of positions closed meanwhile are cancelled, read from the venue (a take-profit
+        filled just before the stop leaves its stop-loss resting otherwise: the task that clears it is cancelled
+        with the others), bounded by ``exit_confirm_s`` / 6 seconds; then the stream and its tasks end."""
+        if self._session is not None and not self._closing:
+            try:
+                await asyncio.wait_for(self._stray_exits(), max(1.0, self.exit_confirm_s / 6))
+            except asyncio.TimeoutError:
+                log.error("binance stop: the exits of closed positions not all cancelled in time")
         await self._stop_tasks()
+
+    async def _stray_exits(self, symbols=None) -> list[dict]:
+        """Our exits (clientAlgoId ``...-tp`` / ``...-sl``) the venue still holds for a flat position, cancelled:
+        listed from the venue (``GET /fapi/v1/openAlgoOrders``, then ``GET /fapi/v3/positionRisk``), not from this
+        gateway's memory (a restart, a stop right after a take-profit's fill, a clear that failed).  ``symbols``:
+        those only (default: every symbol).  Returns the algo orders listed (empty when the venue did not say)."""
+        rows: list = []
+        try:
+            for q in ([{"symbol": x} for x in sorted(symbols)] if symbols is not None else [{}]):
+                got = await self.rest.request("GET", "/fapi/v1/openAlgoOrders", q)
+                rows += [r for r in got or [] if isinstance(r, dict)]
+            ours = [r for r in rows if str(r.get("clientAlgoId") or "").endswith(("-tp", "-sl"))
+                    and r.get("algoStatus", "NEW") in _ALGO_WORKING]
+            if not ours:
+                return rows
+            await self.positions()
+        except (BinanceAPIError, BinanceTransportError, GatewayError) as exc:
+            log.warning("binance exit orders not listed: %s", exc)
+            return rows
+        for r in ours:
+            sym, caid = str(r.get("symbol") or ""), str(r.get("clientAlgoId"))
+            if self._pos_qty.get(sym):
+                continue
+            br = self._bracket.get(sym)
+            if br is not None and caid in (br.get("tp"), br.get("sl")):
+                self._bracket.pop(sym, None)  # (closed: its bracket is done)
+            self.stats["stray_exits"] += 1
+            log.warning("binance %s: exit %s rests at the venue with the position flat: cancelled", sym, caid)
+            self._cancelling.add(caid)
+            await self._cancel_algo(sym, caid)
+        return rows
+
+    def _open_anything(self) -> bool:
+        return super()._open_anything() or bool(self._bracket) or bool(self._unmatched) or \
+            any(q for q in self._pos_qty.values())
+
+    async def _quiet_reconcile(self) -> None:
+        """The user stream said nothing for ``reconcile_s`` s with something open: the trades since the last
+        reconciliation, the live orders, the positions and the exit orders are read again (:meth:`_resync`; each
+        trade booked once), and exits resting for a flat position cancelled (:meth:`_stray_exits`)."""
+        await self._resync(max((self._synced_ms or self._conn_ms) - 4000, 0))
+        await self._stray_exits(set(self._bracket) | {s for s, q in self._pos_qty.items() if q is not None})
 
     # ------------------------------------------------------------------ instruments
     async def load_instruments(self) -> dict[str, Instrument]:
@@ -228,6 +291,7 @@ class BinanceGateway(VenueGateway):
             u = _order_rest(res)
             u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
             self._orders[(cid, kind)] = u
+            await self._match_unmatched(u.venue_order_id)
             return u
         raise GatewayError(f"binance create {cid}: not placed")  # pragma: no cover - loop always returns/raises
 
@@ -261,6 +325,7 @@ class BinanceGateway(VenueGateway):
                 u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
                 self._orders[(cid, kind)] = u
                 self._entry_done(u)
+                await self._match_unmatched(u.venue_order_id)
                 await self._missed_fills(u)
                 return u
             await asyncio.sleep(self.retry_backoff * (i + 1))
@@ -537,12 +602,85 @@ class BinanceGateway(VenueGateway):
         self.stats["brackets"] += 1
         for suffix in ("tp", "sl"):
             self._algo_cid[f"{base}-{suffix}"] = br["cid"]
-        if intent.take_profit:
-            br["tp"] = f"{base}-tp"
-            await self._algo(symbol, br["tp"], self._exit_params(symbol, "tp", br["tp"], qty, close))
-        if intent.stop_loss:
-            br["sl"] = f"{base}-sl"
-            await self._algo(symbol, br["sl"], self._exit_params(symbol, "sl", br["sl"], qty, close))
+        missing = []
+        for kind, level in (("tp", intent.take_profit), ("sl", intent.stop_loss)):
+            if level:
+                br[kind] = f"{base}-{kind}"
+                got = await self._algo(symbol, br[kind], self._exit_params(symbol, kind, br[kind], qty, close))
+                if got != "placed":
+                    missing.append((kind, got))
+        if missing:
+            self._spawn(self._exits_unplaced(symbol, br, missing))
+
+    async def _exits_unplaced(self, symbol: str, br: dict, missing: list[tuple[str, str]]) -> None:
+        """Exits of a fresh position whose placement was refused or has an unknown outcome (a ban, 5xx, timeouts):
+        said ``lost`` at once (the order manager's 30 s watchdog counts from now), then placed again under the SAME
+        clientAlgoId (idempotent: an exit the venue did create answers as a duplicate), waiting out a ban, until
+        ``exit_confirm_s``; placed: ``replaced``; else the position is closed at market (:meth:`_close_unprotected`)."""
+        kinds = [k for k, _ in missing]
+        what = kinds[0] if len(kinds) == 1 else "both"
+        self.stats["exits_unplaced"] += 1
+        self._protection(symbol, what, "lost", "placement " + ", ".join(f"{k} {g}" for k, g in missing),
+                         client_id=br["cid"])
+        todo = {k: br[k] for k in kinds}
+        got = await self._hold_exits(symbol, br, todo, time.monotonic() + self.exit_confirm_s)
+        if self._bracket.get(symbol) is not br:
+            return  # (the position closed meanwhile: its bracket was cleared)
+        if got == "placed":
+            self.stats["exits_replaced"] += 1
+            self._protection(symbol, what, "replaced", "placed after " + ", ".join(f"{k} {g}" for k, g in missing),
+                             client_id=br["cid"])
+            return
+        await self._close_unprotected(symbol, br, what, got, list(todo.values()))
+
+    async def _hold_exits(self, symbol: str, br: dict, todo: dict[str, str], deadline: float) -> str:
+        """Place the exits ``todo`` (kind -> clientAlgoId) of ``br`` until the venue holds them all (``"placed"``), one
+        is refused (``"refused"``), the position is gone, or ``deadline`` (monotonic s) passes (``"unknown"``).  Nothing
+        is sent into a ban: each round waits for its end first (bounded by the deadline)."""
+        attempt = 0
+        while todo:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "unknown"
+            ban = self.rest.gov.ban_left()
+            if ban > 0:
+                await asyncio.sleep(min(ban, left))
+                continue
+            if self._bracket.get(symbol) is not br:
+                return "unknown"  # (the position closed: its bracket was cleared, nothing to protect)
+            for kind, caid in list(todo.items()):
+                try:
+                    got = await asyncio.wait_for(self._algo(symbol, caid, self._exit_params(
+                        symbol, kind, caid, br.get("qty", 0.0), br["close"]), report=False), max(left, 0.01))
+                except asyncio.TimeoutError:
+                    return "unknown"
+                if got == "refused":
+                    return got
+                if got == "placed":
+                    del todo[kind]
+                    if self._bracket.get(symbol) is not br:  # (cleared meanwhile: the exit must not outlive it)
+                        self._cancelling.add(caid)
+                        await self._cancel_algo(symbol, caid)
+                        return "unknown"
+            if todo:
+                attempt += 1
+                await asyncio.sleep(min(self.retry_backoff * attempt, max(0.0, deadline - time.monotonic())))
+        return "placed"
+
+    async def _close_unprotected(self, symbol: str, br: dict, kind: str, got: str, caids: list[str]) -> None:
+        """An exit that could not be made whole (``got``): the position is closed at market, reduce-only (``closed``;
+        ``failed`` when that fails too); the exits asked for are cancelled if they appear after all."""
+        cid = br["cid"]
+        n = br["n"] = br.get("n", 0) + 1
+        self._cancelling.update(caids)
+        try:
+            u = await self.close_position(symbol, f"{cid[:26]}-x{n}")
+        except GatewayError as exc:
+            self._protection(symbol, kind, "failed", f"exit {got} and the market close failed: {exc}", client_id=cid)
+            return
+        self.stats["exits_closed"] += 1
+        self._protection(symbol, kind, "closed", f"exit {got} when placed again: closed at market ({u.status})",
+                         client_id=cid, close_client_id=u.client_id)
 
     async def _clear_bracket(self, symbol: str) -> None:
         br = self._bracket.pop(symbol, None)
@@ -613,29 +751,19 @@ class BinanceGateway(VenueGateway):
             self.stats["exits_lost"] += 1
             cid = br["cid"]
             self._protection(symbol, kind, "lost", reason, client_id=cid, client_algo_id=caid)
-            qty = abs(amt) if amt else br.get("qty", 0.0)
             n = br["n"] = br.get("n", 0) + 1
             new = f"{cid[:26]}-r{n}-{kind}"
             self._algo_cid[new] = cid
-            try:
-                got = await asyncio.wait_for(self._algo(symbol, new, self._exit_params(symbol, kind, new, qty, br["close"]),
-                                                        report=False), self.exit_confirm_s)
-            except asyncio.TimeoutError:
-                got = "unknown"
+            if amt:
+                br["qty"] = abs(amt)
+            got = await self._hold_exits(symbol, br, {kind: new}, time.monotonic() + self.exit_confirm_s)
             if got == "placed":
                 br[kind] = new
                 self.stats["exits_replaced"] += 1
                 self._protection(symbol, kind, "replaced", f"placed again as {new}", client_id=cid, client_algo_id=new)
                 return
-            self._cancelling.add(new)
-            try:
-                u = await self.close_position(symbol, f"{cid[:26]}-x{n}")
-            except GatewayError as exc:
-                self._protection(symbol, kind, "failed", f"exit {got} and the market close failed: {exc}", client_id=cid)
-                return
-            self.stats["exits_closed"] += 1
-            self._protection(symbol, kind, "closed", f"exit {got} when placed again: closed at market ({u.status})",
-                             client_id=cid, close_client_id=u.client_id)
+            if self._bracket.get(symbol) is br:
+                await self._close_unprotected(symbol, br, kind, got, [new])
         finally:
             br["repairing"].discard(caid)
 
@@ -683,6 +811,7 @@ class BinanceGateway(VenueGateway):
                 self._booked(u.venue_order_id, fill.qty)
                 fill = Fill(cid, fill.symbol, fill.side, fill.price, fill.qty, fill.fee, fill.is_maker, fill.exec_id, kind, fill.ts_ns)
                 await self._emit(self._fill_cbs, fill)
+            await self._match_unmatched(u.venue_order_id)
             br = self._bracket.get(u.symbol)
             if kind == "entry" and br is not None and br["cid"] == cid and (
                     u.status == "filled" or (u.status == "cancelled" and u.filled_qty > 0)):
@@ -717,6 +846,7 @@ class BinanceGateway(VenueGateway):
                 self._triggered[ai] = (cid, caid[-2:])
                 if len(self._triggered) > 8192:
                     self._triggered.pop(next(iter(self._triggered)))
+                await self._match_unmatched(ai)
             await self._emit(self._update_cbs, OrderUpdate(cid, st, sym, str(o.get("aid") or ""),
                                                            {"BUY": "buy", "SELL": "sell"}.get(o.get("S"), ""), _f(o, "tp"), _f(o, "q"),
                                                            _f(o, "aq"), _f(o, "ap"), str(o.get("rm") or ""),
@@ -768,6 +898,7 @@ class BinanceGateway(VenueGateway):
                     ka = asyncio.create_task(self._keepalive(ws))
                     limit = asyncio.create_task(self._end_at_limit(ws))
                     async for msg in ws:
+                        self._heard()
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             if msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                                 break
@@ -818,38 +949,105 @@ class BinanceGateway(VenueGateway):
 
     async def _book_trades(self, symbols, since_ms: int) -> None:
         """Book the trades of ``symbols`` since ``since_ms`` (``GET /fapi/v1/userTrades``) the stream did not bring,
-        each once (de-duplicated with the stream's ids); a trade of an order we do not know by id (a triggered
-        TP/SL) is named by the symbol's bracket."""
-        by_oid = {u.venue_order_id: (cid, kind) for (cid, kind), u in self._orders.items() if u.venue_order_id}
-        by_oid.update(self._triggered)  # (the orders conditional TP/SLs triggered, named by their ALGO_UPDATE)
-        for sym in sorted(symbols):
+        each once (de-duplicated with the stream's ids).  A trade's role (entry, take-profit, stop-loss, exit) is the
+        one of the venue's order it belongs to (its ``orderId``: :meth:`_role_of`), never guessed from its price; a
+        trade of an order the gateway cannot name yet is kept (:attr:`_unmatched`) and booked once the venue says
+        whose it is (the order's or the exit's own update, or the next reconciliation)."""
+        self._synced_ms = self.rest.now_ms()
+        for sym in sorted(set(symbols) | {s for s, _ in self._unmatched.values()}):
             try:
                 trades = await self.rest.request("GET", "/fapi/v1/userTrades", {"symbol": sym, "startTime": max(since_ms - 1000, 0)})
             except (BinanceAPIError, BinanceTransportError) as exc:
                 log.warning("binance resync of %s trades failed: %s", sym, exc)
                 continue
             for t in trades:
-                exec_id = f"{sym}-{t.get('id')}-{t.get('orderId')}"
-                if exec_id in self._seen_set:
+                if not isinstance(t, dict) or f"{sym}-{t.get('id')}-{t.get('orderId')}" in self._seen_set:
                     continue
-                try:
-                    side = "buy" if t.get("buyer") else "sell"
-                    price, qty = float(t["price"]), float(t["qty"])
-                except (KeyError, TypeError, ValueError):
-                    self.stats["bad_events"] += 1
-                    continue
-                cid, kind = by_oid.get(str(t.get("orderId")), ("", ""))
-                br = self._bracket.get(sym)
-                if not cid and br is not None and br["cid"] in self._intents:
-                    it = self._intents[br["cid"]]
-                    cid = br["cid"]
-                    above = price >= (it.take_profit or math.inf) if it.side == "buy" else price <= (it.take_profit or -math.inf)
-                    kind = "tp" if above else "sl"
-                self._first_seen(exec_id)
-                self._booked(str(t.get("orderId") or ""), qty)
-                await self._emit(self._fill_cbs, Fill(cid or str(t.get("orderId")), sym, side, price, qty,
-                                                      float(t.get("commission") or 0), bool(t.get("maker")), exec_id, kind or "entry",
-                                                      int(t.get("time") or 0) * 1_000_000))
+                oid = str(t.get("orderId") or "")
+                kept = self._unmatched.setdefault(oid, (sym, []))[1]
+                if all(x.get("id") != t.get("id") for x in kept):
+                    kept.append(t)
+        for oid, (sym, _) in list(self._unmatched.items()):
+            role = await self._role_of(sym, oid)
+            if role is not None:
+                await self._book_unmatched(oid, *role)
+
+    def _known_role(self, oid: str) -> tuple[str, str] | None:
+        """``(client id, kind)`` of the venue order ``oid`` as the venue already named it to this gateway (an order's
+        answer, query or update; a conditional exit's ``ALGO_UPDATE`` ``ai``), or None."""
+        if oid in self._triggered:
+            return self._triggered[oid]
+        for (cid, kind), u in self._orders.items():
+            if u.venue_order_id == oid and cid in self._intents:
+                return cid, kind
+        return None
+
+    async def _role_of(self, symbol: str, oid: str) -> tuple[str, str] | None:
+        """Whose is the venue order ``oid``: as known (:meth:`_known_role`), else asked of the venue by its id
+        (``GET /fapi/v1/order``: its clientOrderId, or the type of a triggered take-profit / stop-loss), else the
+        working exits' own records (``GET /fapi/v1/algoOrder``: ``actualOrderId``, the order a conditional order
+        triggered).  None when the venue did not say (asked again at the next reconciliation)."""
+        if (role := self._known_role(oid)) is not None:
+            return role
+        try:
+            d = await self.rest.request("GET", "/fapi/v1/order", {"symbol": symbol, "orderId": oid})
+        except BinanceAPIError as exc:
+            if exc.code != ERR_NO_SUCH_ORDER:
+                return None
+            d = None  # (not a plain order: the order a conditional exit triggered)
+        except BinanceTransportError:
+            return None
+        br = self._bracket.get(symbol) or {}
+        if isinstance(d, dict):
+            cid = str(d.get("clientOrderId") or "")
+            if cid in self._intents:
+                return cid, self._intents[cid].kind
+            if cid in self._algo_cid:
+                return self._algo_cid[cid], cid[-2:]
+            kind = _kind_of(d)
+            if kind in ("tp", "sl") and br.get("cid"):
+                return br["cid"], kind
+            if kind in ("entry", "exit"):  # a plain order of someone else's (another client of the account)
+                log.warning("binance %s order %s (%s) is not this session's: its trades are not booked", symbol, oid,
+                            cid or "no client id")
+                self._unmatched.pop(oid, None)
+                return None
+        for kind in ("tp", "sl"):
+            caid = br.get(kind)
+            if not caid:
+                continue
+            try:
+                a = await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
+            except (BinanceAPIError, BinanceTransportError):
+                continue
+            if str((a or {}).get("actualOrderId") or "") == oid:
+                self._triggered[oid] = (br["cid"], kind)
+                return br["cid"], kind
+        return None
+
+    async def _match_unmatched(self, oid: str) -> None:
+        """Trades kept for the venue order ``oid`` are booked now that the venue named it (:meth:`_known_role`)."""
+        if oid in self._unmatched and (role := self._known_role(oid)) is not None:
+            await self._book_unmatched(oid, *role)
+
+    async def _book_unmatched(self, oid: str, cid: str, kind: str) -> None:
+        sym, trades = self._unmatched.pop(oid, ("", []))
+        for t in sorted(trades, key=lambda x: (int(x.get("time") or 0), str(x.get("id")))):
+            exec_id = f"{sym}-{t.get('id')}-{t.get('orderId')}"
+            try:
+                side = "buy" if t.get("buyer") else "sell"
+                price, qty = float(t["price"]), float(t["qty"])
+            except (KeyError, TypeError, ValueError):
+                self.stats["bad_events"] += 1
+                continue
+            if not self._first_seen(exec_id):
+                continue
+            self._booked(oid, qty)
+            await self._emit(self._fill_cbs, Fill(cid, sym, side, price, qty, float(t.get("commission") or 0),
+                                                  bool(t.get("maker")), exec_id, kind, int(t.get("time") or 0) * 1_000_000))
+        known = self._orders.get((cid, kind))
+        if kind == "entry" and cid in self._intents and (known is None or known.status not in _TERMINAL):
+            self._spawn(self._query(sym, cid))  # (its state: a filled entry's exits go out, :meth:`_entry_done`)
 
 
 # ---- the registry's ``gateway`` part (liqcore.venues.registry): what ``liqcore run --live`` builds
