@@ -57,6 +57,7 @@ def test_a_ban_while_the_entry_fills_places_the_exits_once_it_ends():
             assert rec.protection[0]["exit"] == "both" and "unknown" in rec.protection[0]["reason"]
             assert set(_open_exits(fb)) == {"ban-1-tp", "ban-1-sl"}
             assert fb.venue.positions["ETHUSDT"].size == 0.5
+            assert fb.requests_in_ban == 0  # (nothing sent into the ban)
             await binance_invariants(fb, gw, rec)
 
     run(main())
