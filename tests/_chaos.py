@@ -161,7 +161,7 @@ class BybitRig(Rig):
         fx = self.fx
         return BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=[self.symbol],
                             retry_backoff=0.02, timeout=2.0,
-                            **self.opts(BybitGateway, ping_interval=1.0, pong_timeout=1.0))
+                            **self.opts(BybitGateway, ping_interval=1.0, pong_timeout=1.0, reconcile_s=1.0))
 
     def liq(self, t_ms, qty, price):
         import orjson
@@ -271,7 +271,7 @@ class OkxRig(Rig):
 
         fx = self.fx
         return OkxGateway(fx.api_key, fx.api_secret, fx.passphrase, fx.rest_url, fx.ws_base, symbols=[self.symbol],
-                          retry_backoff=0.02, timeout=2.0, **self.opts(OkxGateway, ping_interval=1.0))
+                          retry_backoff=0.02, timeout=2.0, **self.opts(OkxGateway, ping_interval=1.0, reconcile_s=1.0))
 
     def liq(self, t_ms, qty, price):
         from liqcore.venues.okx.samples import liquidation_frame

@@ -112,6 +112,7 @@ class BybitGateway(VenueGateway):
         cancel_wait: float = 1.0,
         settle_coin: str = "USDT",
         fast_create: bool = True,
+        reconcile_s: float = 5.0,
     ) -> None:
         if category != "linear":
             raise ValueError("category: only 'linear' is supported")
@@ -119,7 +120,15 @@ class BybitGateway(VenueGateway):
             raise ValueError("tp_mode: must be 'limit' or 'market'")
         if max_create_attempts < 1:
             raise ValueError("max_create_attempts: must be >= 1")
+        if not reconcile_s > 0:
+            raise ValueError(f"reconcile_s: must be > 0 seconds, got {reconcile_s!r}")
         self._hold_keys(api_key, api_secret)
+        #: the private stream quiet this long while an order or a position is open: the venue is read again
+        #: (:meth:`_quiet_reconcile`), as after a reconnect (a mute shorter than the liveness check causes none)
+        self.reconcile_s = float(reconcile_s)
+        self._closing = False
+        self._last_heard = time.monotonic()
+        self._quiet_task: asyncio.Task | None = None
         self.category = category
         self.symbols = list(symbols) if symbols else None
         self.tp_mode = tp_mode
@@ -155,7 +164,8 @@ class BybitGateway(VenueGateway):
         self._resync_task: asyncio.Task | None = None
         self.reconciled: dict[str, list] = {"orders": [], "positions": []}
         self.stats = {"creates": 0, "create_retries": 0, "ambiguous": 0, "duplicates_resolved": 0,
-                      "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0, "banned": 0, "gap_reconciles": 0}
+                      "rejected": 0, "cancels": 0, "resyncs": 0, "bad_pushes": 0, "banned": 0, "gap_reconciles": 0,
+                      "quiet_reconciles": 0}
         self._started = False
         # (symbol, side) -> the create body of a bracketed post-only limit entry as bytes fragments around
         # its variable slots (qty, price, client id, TP, SL); see prebuild()
@@ -173,13 +183,16 @@ class BybitGateway(VenueGateway):
             err = self.stream.last_error or "timeout"
             await self.stream.close()
             raise GatewayError(f"bybit private stream did not connect: {err}")
-        self._started = True
+        self._started, self._closing = True, False
+        self._quiet_task = asyncio.create_task(self._quiet_loop(), name="bybit-quiet-reconcile")
         log.info("bybit gateway started (key %s, %d instruments, clock offset %d ms)", mask_key(self._key),
                  len(self._instruments), self.rest.time_offset_ms)
 
     async def close(self) -> None:
-        if self._resync_task is not None:
-            self._resync_task.cancel()
+        self._closing = True
+        for t in (self._resync_task, self._quiet_task):
+            if t is not None:
+                t.cancel()
         for t in list(self._exit_checks.values()):
             t.cancel()
         await self.stream.close()
@@ -740,7 +753,19 @@ class BybitGateway(VenueGateway):
         async with self._changed:
             self._changed.notify_all()
 
+    def _open_anything(self) -> bool:
+        return super()._open_anything() or bool(self._bracket) or any(p.size > 0 for p in self._positions.values())
+
+    async def _quiet_reconcile(self) -> None:
+        """The private stream said nothing for ``reconcile_s`` s with something open: the executions since the
+        last reconciliation, the live orders, the positions and their exits are read again (:meth:`_resync`; each
+        execution booked once)."""
+        start = self.rest.now_ms()
+        if await self._resync(max((self._synced_ms or self._last_connect_ms) - 4000, 0)):
+            self._synced_ms = max(self._synced_ms, start)
+
     async def _on_message(self, topic: str, data: list) -> None:
+        self._heard()
         for d in data:
             try:
                 if topic == "order":

@@ -134,7 +134,12 @@ class OkxGateway(OkxRecovery, VenueGateway):
                  private_ws_url: str | None = None, *, symbols: list[str] | None = None, network: str = "mainnet",
                  td_mode: str = "cross", timeout: float = 5.0, max_create_attempts: int = 4, retry_backoff: float = 0.2,
                  connect_timeout: float = 10.0, reconnect_max: float = 10.0, ping_interval: float = 20.0,
-                 business_ws_url: str | None = None) -> None:
+                 business_ws_url: str | None = None, reconcile_s: float = 5.0) -> None:
+        if not reconcile_s > 0:
+            raise ValueError(f"reconcile_s: must be > 0 seconds, got {reconcile_s!r}")
+        #: the private stream quiet this long while an order or a position is open: the venue is read again
+        #: (:meth:`_quiet_reconcile`), as after a reconnect (a mute shorter than the liveness check causes none)
+        self.reconcile_s = float(reconcile_s)
         if network == "testnet":
             network = "demo"
         if network not in WS_URLS:
@@ -183,7 +188,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
                       "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0,
                       "liveness_reconnects": 0, "fills_recovered": 0, "business_reconnects": 0,
                       "exits_lost": 0, "exits_replaced": 0, "exits_closed": 0, "algo_events": 0,
-                      "resyncs": 0}
+                      "resyncs": 0, "quiet_reconciles": 0}
         self.stream = _StreamStats(self.stats)
 
     # ------------------------------------------------------------------ names and sizes
@@ -245,6 +250,16 @@ class OkxGateway(OkxRecovery, VenueGateway):
             why = self._fatal or "did not connect"
             await self.close()
             raise GatewayError(f"okx private stream: {why}")
+        self._spawn(self._quiet_loop())
+
+    def _open_anything(self) -> bool:
+        return super()._open_anything() or bool(self._bracket) or any(q for q in self._pos_ct.values())
+
+    async def _quiet_reconcile(self) -> None:
+        """The private stream said nothing for ``reconcile_s`` s with something open: the fills (from the last
+        message seen, less :attr:`FILLS_LOOKBACK_MS`), the live orders, the positions and the exit algos are read
+        again (:meth:`_resync`; each fill booked once)."""
+        await self._resync()
 
     #: how long the last reading of the fills at :meth:`close` may take (s)
     CLOSE_FILLS_S = 3.0
@@ -857,6 +872,8 @@ class OkxGateway(OkxRecovery, VenueGateway):
                             continue
                         if msg.data == "pong":
                             continue
+                        if not business:
+                            self._heard()
                         try:
                             ev = orjson.loads(msg.data)
                             await self._handle(ev if isinstance(ev, dict) else {})
