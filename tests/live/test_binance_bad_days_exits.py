@@ -220,3 +220,25 @@ def test_a_trade_whose_order_the_venue_cannot_name_yet_is_kept_and_booked_once_i
             await binance_invariants(fb, gw, rec)
 
     run(main())
+
+
+def test_a_take_profit_trade_read_after_its_bracket_was_cleared_is_the_take_profits():
+    """Chaos seed binance-35 at 40 seeds: the take-profit fills while the user stream drops its pushes; a
+    reconciliation reads the trades just before that fill and the position just after it (flat: the bracket is
+    cleared).  The next one reads the take-profit's trade: its order (``GET /fapi/v1/algoOrder`` of the cleared
+    bracket's exits: ``actualOrderId``) names it the take-profit's, booked once; it was kept unbooked for good."""
+    async def main():
+        async with binance_day(reconcile_s=60.0) as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "late-1")
+            fb.stalled = True
+            since = fb.now_ms()
+            await fb.trade("ETHUSDT", 2500.0)
+            await fb.trade("ETHUSDT", 2500.5)
+            assert fb.venue.positions["ETHUSDT"].size == 0
+            await gw.positions()
+            await gw._clear_bracket("ETHUSDT")  # (as the reconciliation that found the position flat)
+            await gw._book_trades({"ETHUSDT"}, since)
+            assert [(f.client_id, f.kind, f.qty) for f in rec.fills] == [("late-1", "entry", 0.5), ("late-1", "tp", 0.5)]
+            assert not gw._unmatched and not _open_exits(fb)
+
+    run(main())

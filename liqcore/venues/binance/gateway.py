@@ -14,6 +14,7 @@ import logging
 import math
 import random
 import time
+from collections import deque
 
 import orjson
 
@@ -152,6 +153,8 @@ class BinanceGateway(VenueGateway):
         #: orderId -> (symbol, trades) read from ``GET /fapi/v1/userTrades`` whose order the gateway cannot name yet:
         #: booked once the venue says whose they are (:meth:`_match_unmatched`), never guessed
         self._unmatched: dict[str, tuple[str, list[dict]]] = {}
+        #: the last brackets cleared, ``(symbol, bracket)``: a trade read late may be one of their exits'
+        self._cleared: deque[tuple[str, dict]] = deque(maxlen=16)
         #: the user-stream events asked for (the private route's ``events`` allow list)
         self.user_events = tuple(user_events)
         self._init_stream_state()
@@ -213,7 +216,7 @@ class BinanceGateway(VenueGateway):
                 continue
             br = self._bracket.get(sym)
             if br is not None and caid in (br.get("tp"), br.get("sl")):
-                self._bracket.pop(sym, None)  # (closed: its bracket is done)
+                self._cleared.append((sym, self._bracket.pop(sym)))  # (closed: its bracket is done)
             self.stats["stray_exits"] += 1
             log.warning("binance %s: exit %s rests at the venue with the position flat: cancelled", sym, caid)
             self._cancelling.add(caid)
@@ -221,8 +224,7 @@ class BinanceGateway(VenueGateway):
         return rows
 
     def _open_anything(self) -> bool:
-        return super()._open_anything() or bool(self._bracket) or bool(self._unmatched) or \
-            any(q for q in self._pos_qty.values())
+        return super()._open_anything() or bool(self._bracket) or any(q for q in self._pos_qty.values())
 
     async def _quiet_reconcile(self) -> None:
         """The user stream said nothing for ``reconcile_s`` s with something open: the trades since the last
@@ -686,6 +688,7 @@ class BinanceGateway(VenueGateway):
         br = self._bracket.pop(symbol, None)
         if br is None:
             return
+        self._cleared.append((symbol, br))
         for caid in (br.get("tp"), br.get("sl")):
             if not caid:
                 continue
@@ -997,7 +1000,8 @@ class BinanceGateway(VenueGateway):
             d = None  # (not a plain order: the order a conditional exit triggered)
         except BinanceTransportError:
             return None
-        br = self._bracket.get(symbol) or {}
+        # the brackets it may belong to: the symbol's live one, then those cleared, newest first
+        brs = [b for b in [self._bracket.get(symbol), *(b for s, b in reversed(self._cleared) if s == symbol)] if b]
         if isinstance(d, dict):
             cid = str(d.get("clientOrderId") or "")
             if cid in self._intents:
@@ -1005,24 +1009,25 @@ class BinanceGateway(VenueGateway):
             if cid in self._algo_cid:
                 return self._algo_cid[cid], cid[-2:]
             kind = _kind_of(d)
-            if kind in ("tp", "sl") and br.get("cid"):
-                return br["cid"], kind
+            if kind in ("tp", "sl") and brs:
+                return brs[0]["cid"], kind
             if kind in ("entry", "exit"):  # a plain order of someone else's (another client of the account)
                 log.warning("binance %s order %s (%s) is not this session's: its trades are not booked", symbol, oid,
                             cid or "no client id")
                 self._unmatched.pop(oid, None)
                 return None
-        for kind in ("tp", "sl"):
-            caid = br.get(kind)
-            if not caid:
-                continue
-            try:
-                a = await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
-            except (BinanceAPIError, BinanceTransportError):
-                continue
-            if str((a or {}).get("actualOrderId") or "") == oid:
-                self._triggered[oid] = (br["cid"], kind)
-                return br["cid"], kind
+        for br in brs:
+            for kind in ("tp", "sl"):
+                caid = br.get(kind)
+                if not caid:
+                    continue
+                try:
+                    a = await self.rest.request("GET", "/fapi/v1/algoOrder", {"symbol": symbol, "clientAlgoId": caid})
+                except (BinanceAPIError, BinanceTransportError):
+                    continue
+                if str((a or {}).get("actualOrderId") or "") == oid:
+                    self._triggered[oid] = (br["cid"], kind)
+                    return br["cid"], kind
         return None
 
     async def _match_unmatched(self, oid: str) -> None:
