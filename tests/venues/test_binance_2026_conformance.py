@@ -27,6 +27,9 @@ Documents quoted (fetched 2026):
   bytex #7 measured "/public carries book tickers, trades and depth" (the raw ``@trade``; ``@aggTrade`` on /market).
 * [ALGO] https://developers.binance.com/docs/derivatives/usds-margined-futures/user-data-streams/Event-Algo-Order-Update
 * [ORDER] https://developers.binance.com/docs/derivatives/usds-margined-futures/user-data-streams/Event-Order-Update
+* [QUERY-ALGO] https://developers.binance.com/docs/derivatives/usds-margined-futures/trade/rest-api/Query-Algo-Order
+  (``GET /fapi/v1/algoOrder`` by ``algoId`` or ``clientAlgoId``): the response carries ``actualOrderId`` and
+  ``actualPrice``, the order the conditional order got in the matching engine once triggered ("" before).
 * [GENERAL] https://developers.binance.com/docs/derivatives/usds-margined-futures/general-info (SIGNED endpoint
   examples: the HMAC-SHA256 vector below).
 """
@@ -394,3 +397,30 @@ def test_the_gateway_books_a_triggered_take_profit_through_the_private_route():
     tp = [f for f in fills if f.kind == "tp"][0]
     assert (tp.client_id, tp.side, tp.price, tp.qty) == ("cf-2", "sell", 2500.0, 0.5)
     assert ("cf-2", "tp") in triggered.values()
+
+
+def test_the_fake_answers_a_triggered_conditional_orders_actual_order_id():
+    """[QUERY-ALGO]: before the trigger ``actualOrderId`` is empty; once triggered it is the order id the
+    triggered order's trades carry (``GET /fapi/v1/userTrades`` ``orderId``, the [ALGO] ``ai``)."""
+    from liqcore.venues.binance.rest import BinanceREST
+
+    async def go():
+        async with FakeBinance() as fb:
+            rest = BinanceREST(fb.api_key, fb.api_secret, fb.rest_url)
+            await fb.trade("ETHUSDT", 2500.0)
+            fb.venue.set_position("ETHUSDT", 0.5, 2496.0)
+            await rest.request("POST", "/fapi/v1/algoOrder", {
+                "algoType": "CONDITIONAL", "symbol": "ETHUSDT", "side": "SELL", "type": "TAKE_PROFIT_MARKET",
+                "quantity": "0.5", "triggerPrice": "2501", "reduceOnly": "true", "clientAlgoId": "cf-q-tp"})
+            q = {"symbol": "ETHUSDT", "clientAlgoId": "cf-q-tp"}
+            before = await rest.request("GET", "/fapi/v1/algoOrder", q)
+            await fb.trade("ETHUSDT", 2501.0)
+            await fb.trade("ETHUSDT", 2501.5)
+            after = await rest.request("GET", "/fapi/v1/algoOrder", q)
+            trades = await rest.request("GET", "/fapi/v1/userTrades", {"symbol": "ETHUSDT"})
+            await rest.close()
+            return before, after, trades
+
+    before, after, trades = run(go())
+    assert before["actualOrderId"] == "" and after["algoStatus"] in ("TRIGGERED", "FINISHED")
+    assert after["actualOrderId"] and [str(t["orderId"]) for t in trades] == [after["actualOrderId"]]
