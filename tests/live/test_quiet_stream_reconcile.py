@@ -65,3 +65,33 @@ def test_a_quiet_stream_with_nothing_open_costs_no_request(venue):
             assert gw.stats["quiet_reconciles"] == 0 and len(fx.requests) == n
 
     run(main())
+
+
+def test_okx_the_stop_cancels_the_exit_algo_of_a_position_closed_just_before():
+    """The position closed at market just before the stop, the task that cancels its take-profit / stop-loss
+    algo still asking (its cancel answered 50001, a 5xx): the stop lists the pending algos
+    (``GET /api/v5/trade/orders-algo-pending``) and cancels this session's algo of the flat position; the start
+    lists them too (``reconciled["algo_orders"]``)."""
+    from tests._bad_days import FakeOkx, OkxGateway, OKX_OPTS
+
+    async def main():
+        async with FakeOkx() as fo:
+            gw = OkxGateway(fo.api_key, fo.api_secret, fo.passphrase, fo.rest_url, fo.ws_base,
+                            **{**OKX_OPTS, "retry_backoff": 0.3})
+            await gw.start()
+            assert gw.reconciled["algo_orders"] == []
+            try:
+                await fo.trade("ETH-USDT-SWAP", 2500.0)
+                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2496.25, "lc-ETH-1-st1", take_profit=2500.0,
+                                           stop_loss=2490.01))
+                await fo.trade("ETH-USDT-SWAP", 2496.2)
+                await until(lambda: [a for a in fo.algos().values() if a["state"] == "live"], what="the exits placed")
+                fo.fail_next(3, status=503, path="/api/v5/trade/cancel-algos")
+                await gw.close_position("ETHUSDT", "lc-ETH-1-x1")
+                await until(lambda: not gw._pos_ct.get("ETH-USDT-SWAP") and "ETH-USDT-SWAP" not in gw._bracket,
+                            what="the position flat, its bracket clearing")
+            finally:
+                await gw.close()
+            assert not [a for a in fo.algos().values() if a["state"] == "live"]
+
+    run(main())

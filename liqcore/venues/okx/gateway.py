@@ -250,6 +250,10 @@ class OkxGateway(OkxRecovery, VenueGateway):
             why = self._fatal or "did not connect"
             await self.close()
             raise GatewayError(f"okx private stream: {why}")
+        try:  # the restart check: the exits live among the algo orders, not the open orders
+            self.reconciled["algo_orders"] = await self._pending_algos()
+        except (OkxAPIError, OkxTransportError) as exc:
+            log.warning("okx start: the pending algo orders not listed: %s", exc)
         self._spawn(self._quiet_loop())
 
     def _open_anything(self) -> bool:
@@ -274,7 +278,41 @@ class OkxGateway(OkxRecovery, VenueGateway):
             except (OkxAPIError, OkxTransportError, GatewayError, asyncio.TimeoutError) as exc:
                 log.warning("okx stop: the fills since the last private message could not be read: %s",
                             exc or type(exc).__name__)
+            try:
+                await asyncio.wait_for(self._stray_algos(), self.CLOSE_FILLS_S)
+            except asyncio.TimeoutError:
+                log.error("okx stop: the exits of closed positions not all cancelled in time")
         await self._stop_tasks()
+
+    async def _pending_algos(self) -> list[dict]:
+        """The algo orders OKX holds pending (``GET /api/v5/trade/orders-algo-pending``, the ``oco`` and
+        ``conditional`` ones: a bracket's take-profit / stop-loss); raises on a failed read."""
+        rows: dict[str, dict] = {}
+        for ord_type in ("oco", "conditional"):
+            got = await self.rest.request("GET", "/api/v5/trade/orders-algo-pending", {"ordType": ord_type})
+            rows.update((str(r.get("algoId")), r) for r in got or [] if isinstance(r, dict))
+        return list(rows.values())
+
+    async def _stray_algos(self) -> int:
+        """At the stop: this session's take-profit / stop-loss algos (their ``algoClOrdId`` ours) that OKX still
+        holds for a flat position, read from OKX (the pending algos, then the positions), cancelled: the task that
+        clears a closed position's exits is cancelled with the others.  Returns how many."""
+        try:
+            ours = [r for r in await self._pending_algos() if str(r.get("algoClOrdId") or "") in self._cl]
+            if not ours:
+                return 0
+            await self.positions()
+        except (OkxAPIError, OkxTransportError, GatewayError) as exc:
+            log.warning("okx stop: the pending algo orders not listed: %s", exc)
+            return 0
+        n = 0
+        for r in ours:
+            inst = str(r.get("instId") or "")
+            if self._pos_ct.get(inst) or not r.get("algoId"):
+                continue
+            log.warning("okx %s: exit algo %s rests with the position flat: cancelled", inst, r.get("algoClOrdId"))
+            n += await self._cancel_algo(inst, str(r["algoId"]), self._cl[str(r["algoClOrdId"])])
+        return n
 
     async def load_instruments(self) -> dict[str, Instrument]:
         rows = await self.rest.request("GET", "/api/v5/public/instruments", {"instType": "SWAP"}, signed=False)
@@ -711,27 +749,35 @@ class OkxGateway(OkxRecovery, VenueGateway):
             await self._cancel_stale(inst, br)
         if br is None or not br.get("algoId"):
             return
+        await self._cancel_algo(inst, br["algoId"], br["cid"])
+
+    async def _cancel_algo(self, inst: str, algo_id: str, cid: str) -> bool:
+        """Cancel the algo ``algo_id`` (``cid``'s take-profit / stop-loss).  A cancel whose outcome is unknown is
+        never taken as done: the algo is asked for (``GET /api/v5/trade/order-algo``) and the cancel sent again
+        while OKX still holds it live (``max_create_attempts`` times).  True once OKX holds it live no more."""
         last = ""
         for attempt in range(1, self.max_create_attempts + 1):
             try:
                 await self.rest.request("POST", "/api/v5/trade/cancel-algos",
-                                        body=[{"instId": inst, "algoId": br["algoId"]}], limiter=self.algo_limiter)
-                return
+                                        body=[{"instId": inst, "algoId": algo_id}], limiter=self.algo_limiter)
+                return True
             except (OkxAPIError, OkxTransportError) as exc:
                 if isinstance(exc, OkxAPIError) and OUTCOMES.what(exc.code) not in (UNKNOWN, RATE_LIMITED):
                     if exc.code not in ERR_CANCEL_FAILED:
-                        log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", br["cid"], exc)
-                    return
+                        log.warning("okx cancel of the take-profit/stop-loss of %s failed: %s", cid, exc)
+                        return False
+                    return True
                 last = exc.reason if isinstance(exc, OkxTransportError) else f"{exc.code} {exc}"
                 try:
-                    rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoId": br["algoId"]})
+                    rows = await self.rest.request("GET", "/api/v5/trade/order-algo", {"algoId": algo_id})
                     if not rows or str(rows[0].get("state")) not in ("live", "pause"):
-                        return  # (gone: cancelled by that request, or triggered)
+                        return True  # (gone: cancelled by that request, or triggered)
                 except (OkxAPIError, OkxTransportError):
                     pass
                 await asyncio.sleep(self.retry_backoff * attempt)
         log.error("okx cancel of the take-profit/stop-loss of %s: outcome unknown after %d attempts (%s); algo %s may "
-                  "still be live", br["cid"], self.max_create_attempts, last, br["algoId"])
+                  "still be live", cid, self.max_create_attempts, last, algo_id)
+        return False
 
     # ------------------------------------------------------------------ private stream
     async def _on_order(self, row: dict) -> None:
