@@ -242,3 +242,69 @@ def test_a_take_profit_trade_read_after_its_bracket_was_cleared_is_the_take_prof
             assert not gw._unmatched and not _open_exits(fb)
 
     run(main())
+
+
+def test_exits_never_placed_after_a_ban_during_the_fill_make_the_watchdog_flatten(tmp_path):
+    """The engine's side of a ban during the entry's fill: the exits' placement keeps failing (HTTP 418, then
+    503 on every ``POST /fapi/v1/algoOrder``), so the gateway's report ``lost`` reaches the order manager's
+    watchdog at once; past its limit (1 s here, 30 s live) the watchdog closes the position at market once the
+    ban is over, and journals ``closed``."""
+    import math
+    import sqlite3
+    import time
+
+    import orjson
+
+    from liqcore.live.engine import Engine
+    from liqcore.live.journal import Journal
+    from tests._chaos import BASELINE, PARAMS, BinanceRig
+
+    async def main():
+        rig = BinanceRig()
+        fb = await rig.open()
+        gw = rig.gateway()
+        eng = Engine(PARAMS, venues=("binance",), symbols=["ETHUSDT"], gateway=gw, journal=Journal(tmp_path / "j.sqlite"))
+        await eng.start()
+        om, book = eng.order_manager, eng.books["ETHUSDT"]
+        om.protection.limit_s = 1.0
+        try:
+            t0, recv = int(time.time() * 1000) - 120_000, time.time_ns()
+            for i, q in enumerate(BASELINE):
+                eng.on_frame("binance", rig.liq(t0 + i * 1000, q, 3000.0), recv + i)
+            ds = [d for f in (rig.print_(t0 + 20_000, 3000.0), rig.liq(t0 + 21_000, 10.0, 3000.0),
+                              rig.liq(t0 + 22_000, 12.0, 2999.0)) for d in eng.on_frame("binance", f, time.time_ns())]
+            d = next(x for x in ds if x.action == "order")
+            await _until(lambda: book.entry_status == "new")
+            fb.fail_next(1000, status=503, path="/fapi/v1/algoOrder")
+            fb.ban_next(1.0)
+            await rig.trade(d.price - 1.0 if d.side == "buy" else d.price + 1.0)
+            await _until(lambda: book.position_qty and "ETHUSDT" in om.protection.unprotected)
+
+            async def ticking():
+                while True:
+                    eng.on_clock()
+                    await asyncio.sleep(0.05)
+            tick = asyncio.create_task(ticking())
+            await _until(lambda: abs(rig.venue_position()) < 1e-12 and not book.position_qty, 20)
+            tick.cancel()
+            assert not _open_exits(fb)
+        finally:
+            await eng.shutdown(timeout=5)
+            await fb.stop()
+        with sqlite3.connect(tmp_path / "j.sqlite") as db:
+            rows = [orjson.loads(x) for x, in db.execute("SELECT data FROM log WHERE type='protection' ORDER BY id")]
+        acts = [(r["action"], r["source"]) for r in rows]
+        assert acts[0] == ("lost", "venue") and ("closed", "engine") in acts, acts
+        closed = next(r for r in rows if r["action"] == "closed")
+        assert closed["unprotected_s"] >= 1.0 and not math.isnan(closed["unprotected_s"])
+
+    run(main(), timeout=60)
+
+
+async def _until(pred, timeout=10.0):
+    import time
+
+    t = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < t, "condition not met in time"
+        await asyncio.sleep(0.02)
