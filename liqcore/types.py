@@ -25,6 +25,10 @@ __all__ = [
     "drop_venue",
     "VENUE_CODE_BY_NAME",
     "VENUE_NAME_BY_CODE",
+    "VENUE_SPAN",
+    "venue_slot",
+    "venue_slot_names",
+    "venue_registered",
     "Flag",
     "Dominant",
     "RecordKind",
@@ -110,6 +114,35 @@ VENUE_NAME_BY_CODE = {int(v): v.name.lower() for v in Venue}
 _BUILTIN_VENUE_CODES = frozenset(int(v) for v in Venue)
 #: the codes the ``i1`` venue column holds for a venue (0 is UNKNOWN)
 VENUE_CODES = range(1, 128)
+#: how many venue values a packed (symbol, venue) key keeps apart: every value of the ``i1`` venue column, so a
+#: key ``(sid + 1) * VENUE_SPAN + venue_slot(venue)`` (the dataset writer's partitions, the readers' symbol
+#: tables) never aliases one venue to another or to the next symbol, whatever code a venue is registered with
+VENUE_SPAN = 256
+
+
+def venue_slot(venue):
+    """A venue code (or an array of them) as its place in ``0..VENUE_SPAN-1`` (the ``i1`` value as unsigned)."""
+    if isinstance(venue, np.ndarray):
+        return venue.astype(np.int64) & (VENUE_SPAN - 1)
+    return int(venue) & (VENUE_SPAN - 1)
+
+
+def venue_registered(codes: np.ndarray) -> np.ndarray:
+    """Whether each venue code of ``codes`` (any integers) is a registered venue's (0 and the rest: False)."""
+    known = np.zeros(VENUE_SPAN, dtype=bool)
+    known[[c & (VENUE_SPAN - 1) for c in list(VENUE_NAME_BY_CODE) if c]] = True
+    codes = np.asarray(codes, dtype=np.int64)
+    return (codes >= VENUE_CODES.start) & (codes < VENUE_CODES.stop) & known[codes & (VENUE_SPAN - 1)]
+
+
+def venue_slot_names(unknown: str = "") -> list[str]:
+    """The name of each venue slot (``venue_slot_names()[venue_slot(code)]``): a registered venue's lower-case
+    name, ``unknown`` for code 0 and for a code no venue is registered with."""
+    out = [unknown] * VENUE_SPAN
+    for code, name in list(VENUE_NAME_BY_CODE.items()):
+        if code:
+            out[code & (VENUE_SPAN - 1)] = name
+    return out
 
 
 def add_venue(code: int, name: str) -> Venue:

@@ -101,7 +101,10 @@ class VenueSpec:
             raise
 
     def has_part(self, name: str) -> bool:
-        return importlib.util.find_spec(f"{self.package}.{name}") is not None
+        try:
+            return importlib.util.find_spec(f"{self.package}.{name}") is not None
+        except ModuleNotFoundError:  # (its package is not importable: it has no parts)
+            return False
 
     def instrument_of(self, symbol: str) -> str | None:
         """The venue-neutral instrument (``BASE-USDT``) of one of the venue's symbols, else None."""
