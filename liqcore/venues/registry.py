@@ -33,7 +33,7 @@ from types import ModuleType
 from liqcore.types import UnknownVenue, add_venue, drop_venue
 
 __all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names",
-           "registered", "UnknownVenue"]
+           "registered", "UnknownVenue", "part_cache", "part_function"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,22 @@ class VenueSpec:
 
 
 _REGISTRY: dict[str, VenueSpec] = {}
+#: tables that keep what they found through the registry (venue code -> a part's function): emptied whenever a
+#: venue is registered or forgotten, so that they never answer for a spec that is gone
+_CACHES: list[dict] = []
+
+
+def part_cache(d: dict | None = None) -> dict:
+    """``d`` (None: a new dict) for keeping what was found through the registry, emptied on every
+    (un)registration."""
+    d = {} if d is None else d
+    _CACHES.append(d)
+    return d
+
+
+def _forget_found() -> None:
+    for d in _CACHES:
+        d.clear()
 
 
 def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
@@ -139,6 +155,7 @@ def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
         drop_venue(old.code)
     add_venue(spec.code, key)  # (its liqcore.types.Venue member: the built-ins' are there already)
     _REGISTRY[key] = spec
+    _forget_found()
     return spec
 
 
@@ -147,6 +164,7 @@ def unregister(name: str) -> None:
     spec = _REGISTRY.pop(str(name).lower(), None)
     if spec is not None:
         drop_venue(spec.code)
+        _forget_found()
 
 
 _BUILTIN = ("bybit", "binance", "okx")
@@ -197,3 +215,18 @@ def venue_names() -> list[str]:
 def registered() -> list[VenueSpec]:
     _builtin()
     return list(_REGISTRY.values())
+
+
+def part_function(cache: dict, venue, part: str, name: str):
+    """The function ``name`` of ``venue``'s (a code or name) part ``part``, kept in ``cache`` (a
+    :func:`part_cache`); None when no venue is registered by it, it has no such part or the part no such name."""
+    try:
+        return cache[venue]
+    except KeyError:
+        pass
+    spec = spec_or_none(venue)
+    fn = None
+    if spec is not None and spec.has_part(part):
+        fn = getattr(spec.part(part), name, None)
+    cache[venue] = fn
+    return fn
