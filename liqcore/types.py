@@ -22,6 +22,7 @@ __all__ = [
     "Venue",
     "UnknownVenue",
     "add_venue",
+    "load_venues",
     "drop_venue",
     "VENUE_CODE_BY_NAME",
     "VENUE_NAME_BY_CODE",
@@ -92,24 +93,60 @@ class Venue(IntEnum):
         if isinstance(value, Venue):
             return value
         if isinstance(value, (int, np.integer)):
-            try:
-                return cls(int(value))
-            except ValueError:
-                raise UnknownVenue(f"venue: unknown venue code {int(value)} (expected one of {cls._known()})") from None
-        try:
-            return cls[str(value).strip().upper()]
-        except KeyError:
-            raise UnknownVenue(f"venue: unknown venue {value!r} (expected one of {cls._known()})") from None
+            for _ in (0, 1):
+                if int(value) in cls._value2member_map_:
+                    return cls(int(value))
+                if not load_venues():
+                    break
+            raise UnknownVenue(f"venue: unknown venue code {int(value)} (expected one of {cls._known()})") from None
+        key = str(value).strip().upper()
+        for _ in (0, 1):
+            if key in cls._member_map_:
+                return cls[key]
+            if not load_venues():
+                break
+        raise UnknownVenue(f"venue: unknown venue {value!r} (expected one of {cls._known()})") from None
 
     @classmethod
     def _known(cls) -> str:
         return ", ".join(v.name.lower() for v in cls if v)
 
 
+#: what :func:`load_venues` calls: the venue registry adds its loading of every venue there is (the built-in
+#: folders, the plugins of the ``liqcore.venues`` entry point group) when it is imported
+VENUE_LOADERS: list = []
+_VENUES_LOADED = [False]
+
+
+def load_venues() -> bool:
+    """Registers every venue there is, once (a name or code not known yet may be a plugin's: the lookups here call
+    this before they give up) -> whether it ran now (False: it had, or no registry is imported)."""
+    if _VENUES_LOADED[0] or not VENUE_LOADERS:
+        return False
+    _VENUES_LOADED[0] = True
+    for load in list(VENUE_LOADERS):
+        load()
+    return True
+
+
+class _VenueTable(dict):
+    """A name/code table that registers every venue (:func:`load_venues`) before it answers that one is unknown."""
+
+    def __missing__(self, key):
+        if load_venues() and dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        if dict.__contains__(self, key) or (load_venues() and dict.__contains__(self, key)):
+            return dict.__getitem__(self, key)
+        return default
+
+
 #: venue name (lower case) -> code, every venue but UNKNOWN; venue code -> name (UNKNOWN's "unknown" too).  One
 #: object each, kept current by :func:`add_venue` / :func:`drop_venue` (``venues.common.VENUE_BY_NAME`` is the first)
-VENUE_CODE_BY_NAME = {v.name.lower(): int(v) for v in Venue if v}
-VENUE_NAME_BY_CODE = {int(v): v.name.lower() for v in Venue}
+VENUE_CODE_BY_NAME = _VenueTable({v.name.lower(): int(v) for v in Venue if v})
+VENUE_NAME_BY_CODE = _VenueTable({int(v): v.name.lower() for v in Venue})
 #: the codes of the members written in the class (the others were added by :func:`add_venue`)
 _BUILTIN_VENUE_CODES = frozenset(int(v) for v in Venue)
 #: the codes the ``i1`` venue column holds for a venue (0 is UNKNOWN)

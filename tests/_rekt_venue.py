@@ -59,13 +59,15 @@ from liqcore.venues.spec import ConnectionSpec
 
 #: what the stream delivers, each with the connection_specs options it needs
 KINDS = {"liquidation": {}, "trade": {}}
+#: the public websocket of each network it has (``--network``; ``--ws-url`` replaces the host)
+ENDPOINTS = {"mainnet": "wss://stream.rekt.invalid/v1"}
 
 
 def connection_specs(symbols, url=None, network="mainnet", trades=True, **opts):
     chans = ["rekt"] + (["fills"] if trades else [])
     topics = [f"{c}.{s}" for c in chans for s in symbols]
     sub = orjson.dumps({"op": "subscribe", "args": topics})
-    return [ConnectionSpec(venue="rekt", url=url or "wss://stream.rekt.invalid/v1", subscribe=[sub], topics=topics,
+    return [ConnectionSpec(venue="rekt", url=url or ENDPOINTS[network], subscribe=[sub], topics=topics,
                            symbols=list(symbols))]
 '''
 

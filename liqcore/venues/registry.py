@@ -17,11 +17,13 @@ that registering a venue costs nothing at import.  The parts, each with who asks
 * ``archives`` (``READERS``: its file formats; ``liqcore.io.registry``), ``fake`` (``FAKE``: its whole local fake).
 
 A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
-``__init__`` (or, outside the package, from your own code: :func:`register`, which also gives it its
-:class:`liqcore.types.Venue` member).  docs/maintainers/adding-a-venue.md, "Adding a venue", has every fact and
+``__init__``; or a package of its own that names its spec in the ``liqcore.venues`` entry point group (found by
+:func:`load_plugins` when the registry is first asked: docs/how-to/write-a-venue-plugin.md); or, from your own
+code, :func:`register`, which also gives it its :class:`liqcore.types.Venue` member.  docs/maintainers/adding-a-venue.md, "Adding a venue", has every fact and
 part, the tests each part needs and the checklist; tests/venues/test_custom_venue.py registers one from a test.
 
-May import: ``liqcore.types`` only (the parts are imported by name, on demand).
+May import: ``liqcore.types`` only (the parts are imported by name, on demand; the plugins through
+``importlib.metadata``).
 """
 from __future__ import annotations
 
@@ -30,10 +32,11 @@ import importlib.util
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from liqcore.types import UnknownVenue, add_venue, drop_venue
+from liqcore.types import VENUE_LOADERS, UnknownVenue, add_venue, drop_venue
 
 __all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names",
-           "registered", "UnknownVenue", "part_cache", "part_function"]
+           "registered", "UnknownVenue", "part_cache", "part_function", "load_plugins", "ENTRY_POINT_GROUP",
+           "PLUGIN_ERRORS", "VenuePluginWarning"]
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,15 @@ def unregister(name: str) -> None:
 
 _BUILTIN = ("bybit", "binance", "okx")
 _LOADED = [False]
+#: the entry point group a venue shipped as a package of its own registers under (``pyproject.toml``:
+#: ``[project.entry-points."liqcore.venues"]`` ``<name> = "<package>:SPEC"``)
+ENTRY_POINT_GROUP = "liqcore.venues"
+#: entry point name -> why it was not loaded (one line), for ``liqcore venue --list`` and the tests
+PLUGIN_ERRORS: dict[str, str] = {}
+
+
+class VenuePluginWarning(UserWarning):
+    """A plugin of the ``liqcore.venues`` entry point group that could not be loaded (the others are)."""
 
 
 def _builtin() -> None:
@@ -177,6 +189,45 @@ def _builtin() -> None:
         # the built-in venues register themselves from their folders' __init__ (cheap: no part imported)
         for name in _BUILTIN:
             importlib.import_module(f"liqcore.venues.{name}")
+        load_plugins()
+
+
+def _entry_points():
+    from importlib.metadata import entry_points
+
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def load_plugins(entry_points=None) -> list[str]:
+    """Register the venues of the ``liqcore.venues`` entry point group (``entry_points``: those instead, a test's)
+    -> the names registered.  An entry point is named for its venue and loads its :class:`VenueSpec` (``pkg:SPEC``),
+    a callable returning one, or a module that registers its venue when imported; its ``package`` holds the parts.
+    One that fails (it does not import, names another venue, takes a code already taken) is left out with a
+    :class:`VenuePluginWarning` and its reason in :data:`PLUGIN_ERRORS`; the built-in venues and the other
+    plugins are registered all the same."""
+    if entry_points is None:
+        entry_points = _entry_points()
+    done = []
+    for ep in entry_points:
+        try:
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, (VenueSpec, ModuleType)):
+                obj = obj()
+            if isinstance(obj, VenueSpec):
+                if obj.name != ep.name:
+                    raise ValueError(f"its spec is named {obj.name!r}")
+                register(obj)
+            elif ep.name not in _REGISTRY:
+                raise ValueError(f"{ep.value} registered no venue named {ep.name!r}")
+            done.append(ep.name)
+            PLUGIN_ERRORS.pop(ep.name, None)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin leaves the others and the built-ins working
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            PLUGIN_ERRORS[ep.name] = why
+            import warnings
+
+            warnings.warn(f"venue plugin {ep.name!r} ({ep.value}) not loaded: {why}", VenuePluginWarning, stacklevel=2)
+    return done
 
 
 def venue_spec(venue) -> VenueSpec:
@@ -230,3 +281,6 @@ def part_function(cache: dict, venue, part: str, name: str):
         fn = getattr(spec.part(part), name, None)
     cache[venue] = fn
     return fn
+
+
+VENUE_LOADERS.append(_builtin)  # (a lookup in liqcore.types that misses registers every venue first)
