@@ -42,8 +42,12 @@ __all__ = [
     "side_name",
     "venue_name",
     "NS_PER_MS",
+    "DEFAULT_VENUE",
     "NS_PER_S",
 ]
+
+#: the venue a command or an API call uses when none is named (the one place a venue's name is a default)
+DEFAULT_VENUE = "bybit"
 
 NS_PER_US = 1_000
 NS_PER_MS = 1_000_000

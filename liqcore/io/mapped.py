@@ -29,9 +29,6 @@ SIDE_MEANS = ("order", "position")
 KINDS = ("liquidation", "trade")
 #: the calendar a file's times must fall in: 2017-01-01 .. 2100-01-01
 _T_MIN_NS = 1_483_228_800_000_000_000
-#: venue spellings besides liqcore's names (tardis.dev exchange ids)
-_VENUE_ALIASES = {"binance-futures": "binance", "binance_futures": "binance", "binancef": "binance",
-                  "okex-swap": "okx", "okex": "okx", "bybit-spot": "bybit"}
 _BUY = frozenset({"BUY", "B", "BID"})
 _SELL = frozenset({"SELL", "S", "ASK"})
 _LONG = frozenset({"LONG", "L"})
@@ -105,9 +102,9 @@ def make_mapping(columns: str, ts_unit: str | None, side_means: str | None, kind
 
 
 def _venue_name(text) -> str | None:
-    t = str(text or "").strip().lower()
-    t = _VENUE_ALIASES.get(t, t)
-    return t if t in VENUE_BY_NAME else None
+    from liqcore.venues.registry import venue_by_alias
+
+    return venue_by_alias(text)  # (a registered venue's name, or a spelling it has in files: its aliases)
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -389,8 +386,10 @@ def read_mapped(path, st: FileState, m: ColumnMapping) -> np.ndarray:
     out["kind"] = kind
     out["venue"] = venue[ok]
     if kind == Kind.LIQUIDATION:
-        # the venues' liquidation streams push at most one liquidation per symbol per second
-        throttled = np.isin(out["venue"], [int(Venue.BINANCE), int(Venue.OKX)])
+        # the venues whose liquidation streams push at most one liquidation per symbol per second
+        from liqcore.venues.registry import registered
+
+        throttled = np.isin(out["venue"], [s.code for s in registered() if s.sampled_liquidations])
         out["flags"][throttled] = int(Flag.THROTTLED)
     st.info["mapping"] = _describe_file(m, out, meaning, venues_seen, st.sink.registry)
     return out

@@ -24,7 +24,7 @@ import numpy as np
 from liqcore.synthetic import wire
 from liqcore.synthetic.cache import cache_path, read_market, write_market
 from liqcore.venues.registry import venue_spec
-from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
+from liqcore.types import DEFAULT_VENUE, EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = [
     "synthetic_market",
@@ -555,7 +555,7 @@ def _check_args(days, symbols, seed, venue, start_ns, feed_latency_ns):
         raise ValueError(f"seed: expected a non-negative integer; got {seed!r}")
     v = Venue.parse(venue)
     if v == Venue.UNKNOWN:
-        raise ValueError("venue: expected bybit, binance or okx")
+        raise ValueError(f"venue: expected one of {Venue._known()}")
     if isinstance(start_ns, bool) or not isinstance(start_ns, (int, np.integer)) or start_ns < 0:
         raise ValueError(f"start_ns: expected a non-negative integer (ns since the epoch); got {start_ns!r}")
     if isinstance(feed_latency_ns, bool) or not isinstance(feed_latency_ns, (int, np.integer)) or feed_latency_ns < 0:
@@ -567,7 +567,7 @@ def synthetic_market(
     days=30,
     symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"),
     seed=7,
-    venue="bybit",
+    venue=DEFAULT_VENUE,
     start_ns=DEFAULT_START_NS,
     feed_latency_ns=50_000_000,
     cache=True,

@@ -35,7 +35,7 @@ from types import ModuleType
 from liqcore.types import VENUE_LOADERS, UnknownVenue, add_venue, drop_venue
 
 __all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names",
-           "registered", "UnknownVenue", "part_cache", "part_function", "load_plugins", "ENTRY_POINT_GROUP",
+           "registered", "UnknownVenue", "part_cache", "part_function", "venue_by_alias", "load_plugins", "ENTRY_POINT_GROUP",
            "PLUGIN_ERRORS", "VenuePluginWarning"]
 
 
@@ -71,7 +71,9 @@ class VenueSpec:
     * ``local_fake``: ``"module:Class"`` of the venue's whole local fake (its order REST, private stream and
       market streams on one port: ``liqcore venue``); None: it has none;
     * ``rules_from_instrument_list``: a paper run on a symbol list takes each symbol's trading rules from the
-      venue's instrument list (Binance, OKX); False: the shipped table (Bybit's gateway loads its list itself).
+      venue's instrument list (Binance, OKX); False: the shipped table (Bybit's gateway loads its list itself);
+    * ``aliases``: other names files give the venue (tardis.dev exchange ids: ``binance-futures``, ``okex-swap``),
+      read as its name in a file's venue column.
     """
 
     name: str
@@ -92,6 +94,7 @@ class VenueSpec:
     public_clock: bool = False
     local_fake: str | None = None
     rules_from_instrument_list: bool = False
+    aliases: tuple = ()
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:
@@ -249,6 +252,15 @@ def spec_or_none(venue) -> VenueSpec | None:
         return venue_spec(venue)
     except (UnknownVenue, ValueError):
         return None
+
+
+def venue_by_alias(name) -> str | None:
+    """The registered venue's name of ``name`` (its name or one of its ``aliases``, any case), else None."""
+    key = str(name or "").strip().lower()
+    _builtin()
+    if key in _REGISTRY:
+        return key
+    return next((s.name for s in _REGISTRY.values() if key in s.aliases), None)
 
 
 def sampled_liquidations(venue) -> bool:

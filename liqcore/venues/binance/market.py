@@ -36,6 +36,10 @@ def governed(base: str, path: str, params: dict | None = None):
     return governor_for("binance", base, **br.GOVERNOR_LIMITS), br.weight_of("GET", path, params), br.observe_answer
 
 
+#: the depth keeper's REST snapshot: the path, and the query of a symbol (1,000 levels)
+DEPTH_SNAPSHOT = ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000})
+
+
 def snapshot_error(doc) -> str | None:
     """Binance answers an error with an HTTP status (read before): never one in a 200 answer."""
     return None
@@ -97,3 +101,16 @@ def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
 def wire_name(symbol: str) -> str:
     """The name a symbol has in its per-symbol frames and candle requests (the symbol itself)."""
     return symbol
+
+
+# data on demand: the symbol of a per-symbol stream's frame (the gate's)
+def frame_symbol(data: bytes) -> str | None:
+    """The symbol of a Binance per-symbol stream's event (raw or combined; its ``"s"``); None for a liquidation
+    (``forceOrder``) or a frame without one (an answer, an all-market array)."""
+    i = data.find(b'"e":"')
+    if i < 0 or data.startswith(b"forceOrder", i + 5):
+        return None
+    j = data.find(b'"s":"', i)
+    if j < 0:
+        return None
+    return data[j + 5:data.find(b'"', j + 5)].decode()

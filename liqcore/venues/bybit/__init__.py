@@ -5,4 +5,4 @@ SPEC = register(VenueSpec(name="bybit", code=1, package="liqcore.venues.bybit",
                           local_fake="liqcore.testing.fake_exchange:FakeExchange",
                           push_batch_ms=500,
                           ticker_stream=True, depth_levels=True, per_topic_subscriptions=True, fake="exchange",
-                          public_clock=True))
+                          public_clock=True, aliases=("bybit-spot",)))

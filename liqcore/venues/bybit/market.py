@@ -104,3 +104,16 @@ def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
 
 def wire_name(symbol: str) -> str:
     return symbol
+
+
+# data on demand: the symbol of a per-symbol stream's frame (the gate's)
+def frame_symbol(data: bytes) -> str | None:
+    """The symbol of a Bybit per-symbol stream's frame (its topic's last part); None for a liquidation."""
+    i = data.find(b'"topic":"', 0, 64)
+    if i < 0:
+        return None
+    j = data.find(b'"', i + 9)
+    topic = data[i + 9:j]
+    if topic.startswith((b"allLiquidation.", b"liquidation.")):
+        return None
+    return topic.rsplit(b".", 1)[-1].decode()

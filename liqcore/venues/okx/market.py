@@ -38,6 +38,10 @@ def governed(base: str, path: str, params: dict | None = None):
     return governor_for("okx", base), 1, observe
 
 
+#: the depth keeper's REST snapshot: the path, and the query of an instrument (400 levels)
+DEPTH_SNAPSHOT = ("/api/v5/market/books", lambda s: {"instId": s, "sz": 400})
+
+
 def snapshot_error(doc) -> str | None:
     """The error an order-book snapshot answer carries (OKX: ``code`` other than "0"), or None."""
     if isinstance(doc, dict) and str(doc.get("code", "0")) != "0":
@@ -98,3 +102,18 @@ def wire_name(symbol: str) -> str:
     from liqcore.venues.okx.stream import inst_id
 
     return inst_id(symbol)
+
+
+# data on demand: the symbol of a per-symbol stream's frame (the gate's)
+def frame_symbol(data: bytes) -> str | None:
+    """The instId of an OKX per-symbol channel's push (its ``arg``: ``trades``, ``bbo-tbt``, ``books5``,
+    ``funding-rate``, ...); None for ``liquidation-orders`` (its ``arg`` names the ``instType``, every swap's
+    liquidations), for an answer (``{"event": ...}``) and for a frame without an ``arg``."""
+    i = data.find(b'"arg":{', 0, 64)
+    if i < 0 or data.find(b'"event":', 0, i) >= 0:
+        return None
+    end = data.find(b"}", i + 7)
+    j = data.find(b'"instId":"', i + 7, end)
+    if j < 0:
+        return None
+    return data[j + 10:data.find(b'"', j + 10)].decode()
