@@ -1,13 +1,13 @@
 """The synthetic market's generator: seeded, calibrated ticks for several perpetuals (:func:`synthetic_market`).
 
 ``synthetic_market(days=30, symbols=(...), seed=7, venue="bybit")`` returns a :class:`Market`: events,
-the generator's own cascade episodes (``.truth``) and ``.frames(venue)`` (via ``wire``).  The model,
+the generator's own cascade episodes (``.truth``) and ``.frames(venue)`` (the venue's ``samples`` part's ``render_synthetic``).  The model,
 its calibration, receive times and effect knobs: docs/explanation/synthetic-market.md, "The synthetic market's model" and
 "Synthetic-market knobs and presets"; its kernel: ``liqcore/_jit/synth.py`` (twin ``pysrc/synth.py``).
 
 Why one module: the front end (parameters, calibration, the cache key, frames) of one model of the
-market.  May import: numpy, ``types``, ``params``, ``_jit``, ``_libs`` (the detector) and this
-package's ``cache`` and ``wire``.
+market.  May import: numpy, ``types``, ``params``, ``_jit``, ``_libs`` (the detector), ``venues`` (the registry) and
+this package's ``cache``.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from typing import Iterator
 
 import numpy as np
 
-from liqcore.synthetic import wire
 from liqcore.synthetic.cache import cache_path, read_market, write_market
 from liqcore.venues.registry import venue_spec
 from liqcore.types import DEFAULT_VENUE, EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
@@ -500,8 +499,8 @@ def _render(ev: np.ndarray, registry: SymbolRegistry, venue: Venue, shown: np.nd
     kind_l = ev["kind"].tolist()
     shown_l = shown.tolist()
     order_l = order.tolist()
-    # each venue's frames (liqcore.synthetic.wire: render_<venue>)
-    render = getattr(wire, f"render_{venue_spec(int(venue)).name}")
+    # each venue's frames: its samples part's render_synthetic (liqcore.venues.<venue>.samples)
+    render = venue_spec(int(venue)).part("samples").render_synthetic
     yield from render(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec, _FUND_MEAN)
 
 
@@ -512,7 +511,7 @@ def _code_digest() -> str:
     """Digest of the generator's code (kernel and front): a changed model never loads a stale entry."""
     h = hashlib.sha256()
     here = Path(__file__).resolve()
-    for path in (here, here.parent / "synthetic_cache.py", here.parent / "synthetic_wire.py", here.parents[1] / "_jit" / "synth.py"):
+    for path in (here, here.parent / "synthetic_cache.py", here.parents[1] / "_jit" / "synth.py"):
         try:
             h.update(path.read_bytes())
         except OSError:
