@@ -40,6 +40,19 @@ def governed(base: str, path: str, params: dict | None = None):
 DEPTH_SNAPSHOT = ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000})
 
 
+async def fetch_instruments(kit, base: str, quote: str, left: dict):
+    """The USD-M perpetuals settled in ``quote`` that trade (``GET /fapi/v1/exchangeInfo``) with their rules, and
+    each one's 24 h turnover (``GET /fapi/v1/ticker/24hr``'s ``quoteVolume``) -> ``(rules, turnover, {})``; ``kit``:
+    :class:`liqcore.market.universe._Kit`."""
+    info = await kit.get("/fapi/v1/exchangeInfo")
+    rules: dict = {}
+    kit.take(info.get("symbols") if isinstance(info, dict) else None, left, rules,
+             (("contractType", "PERPETUAL", "not_perpetual"), ("quoteAsset", quote, "other_quote"),
+              ("status", "TRADING", "not_trading")), "symbol", kit.Instrument.from_binance)
+    tick = await kit.get("/fapi/v1/ticker/24hr")
+    return rules, kit.turnover(tick if isinstance(tick, list) else None, "symbol", lambda t: t["quoteVolume"]), {}
+
+
 def snapshot_error(doc) -> str | None:
     """Binance answers an error with an HTTP status (read before): never one in a 200 answer."""
     return None

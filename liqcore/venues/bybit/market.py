@@ -117,3 +117,30 @@ def frame_symbol(data: bytes) -> str | None:
     if topic.startswith((b"allLiquidation.", b"liquidation.")):
         return None
     return topic.rsplit(b".", 1)[-1].decode()
+
+
+# the whole market: the instrument list
+async def fetch_instruments(kit, base: str, quote: str, left: dict):
+    """The linear perpetuals settled in ``quote`` that trade (``GET /v5/market/instruments-info``, every page) with
+    their rules, and each one's 24 h turnover (``GET /v5/market/tickers``' ``turnover24h``) -> ``(rules, turnover,
+    {})``; ``kit``: :class:`liqcore.market.universe._Kit`."""
+    rules: dict = {}
+    cursor = ""
+    for _ in range(100):
+        p = {"category": "linear", "limit": "1000"}
+        if cursor:
+            p["cursor"] = cursor
+        res = await kit.get("/v5/market/instruments-info", p)
+        if not isinstance(res, dict) or res.get("retCode") not in (0, None):
+            raise kit.error(f"instrument list: {base}/v5/market/instruments-info answered "
+                            f"retCode {res.get('retCode') if isinstance(res, dict) else '?'}")
+        body = res.get("result") or {}
+        kit.take(body.get("list"), left, rules,
+                 (("contractType", "LinearPerpetual", "not_perpetual"), ("quoteCoin", quote, "other_quote"),
+                  ("status", "Trading", "not_trading")), "symbol", kit.Instrument.from_bybit)
+        cursor = body.get("nextPageCursor") or ""
+        if not cursor:
+            break
+    res = await kit.get("/v5/market/tickers", {"category": "linear"})
+    rows = (res.get("result") or {}).get("list") if isinstance(res, dict) else None
+    return rules, kit.turnover(rows, "symbol", lambda t: t["turnover24h"]), {}
