@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per event instead of the summary")
     p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest,quote,depth")
     p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
-    p.add_argument("--venue", default=None, help="comma list of venues: bybit,binance,okx")
+    p.add_argument("--venue", default=None, help="comma list of venue names")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
     from liqcore.commands.inputs import add_mapping_arguments
 
