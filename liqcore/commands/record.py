@@ -235,8 +235,10 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
     if depth:
         from liqcore.live.depthkeep import DepthKeeper
 
+        market = venue_spec(venue).part("market")  # (books restarted by a resubscription: its depth_topic)
+        topic = getattr(market, "depth_topic", None)
         keeper = DepthKeeper(venue, rec, rest_base=rest_url, network=network, resubscribe=fm.resubscribe,
-                             depth_topic=lambda s: f"orderbook.{int(depth)}.{s}")
+                             depth_topic=(lambda s: topic(s, int(depth))) if topic is not None else None)
 
     def on_silent(r):  # a subscribed stream silent while the others flow: a gap line naming it (the feed logs it)
         now = time.time_ns()

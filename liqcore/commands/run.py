@@ -151,7 +151,7 @@ def _replay_source(args, symbols, venue: str = DEFAULT_VENUE, topics=None):
         from liqcore.synthetic.memory import check_fits
 
         check_fits({s: build_params(s, args.replay_days) for s in symbols}, args.replay_days, option="replay-days")
-        return synthetic_frames(synthetic_market(days=args.replay_days, symbols=tuple(symbols), venue="bybit"))
+        return synthetic_frames(synthetic_market(days=args.replay_days, symbols=tuple(symbols), venue=venue), venue)
     from pathlib import Path
 
     if not Path(args.replay).exists():
@@ -354,9 +354,8 @@ def build(args):
         if venue_spec(venue).fake == "streams" or universe is not None:  # (the streams the run subscribes)
             subscribed = {t for sp in _feed_specs(venue, symbols, universe, args, feed_opts, None) for t in sp.topics}
         else:
-            from liqcore.venues.bybit.stream import topics
-
-            subscribed = topics(symbols, tickers=bool(feed_opts.get("tickers")))
+            # (a venue whose whole fake exchange serves the replay: its stream part's topics of the symbols)
+            subscribed = venue_spec(venue).part("stream").topics(symbols, tickers=bool(feed_opts.get("tickers")))
         source = _replay_source(args, symbols, venue, subscribed)
         # a replay runs on the replayed receive times (cooldowns, timeouts, loss limits, decisions), paper and
         # --live alike, like a backtest of the same recording
@@ -441,12 +440,10 @@ def build(args):
         # connected to
         import functools
 
-        from liqcore.venues.bybit.gateway import public_clock_offset
-        from liqcore.venues.bybit import stream as bybit_stream
-
+        spec = venue_spec(venue)  # (its public_clock: its gateway part's public_clock_offset(rest base))
         if rest_url or not ws_url:
-            engine.venue_clock = functools.partial(public_clock_offset,
-                                                   rest_url or bybit_stream.REST_ENDPOINTS[args.network])
+            engine.venue_clock = functools.partial(spec.part("gateway").public_clock_offset,
+                                                   rest_url or spec.part("stream").REST_ENDPOINTS[args.network])
         else:
             logging.getLogger("liqcore.run").info(
                 "venue clock: --ws-url without --rest-url: event times are judged by this machine's clock "

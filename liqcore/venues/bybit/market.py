@@ -144,3 +144,12 @@ async def fetch_instruments(kit, base: str, quote: str, left: dict):
     res = await kit.get("/v5/market/tickers", {"category": "linear"})
     rows = (res.get("result") or {}).get("list") if isinstance(res, dict) else None
     return rules, kit.turnover(rows, "symbol", lambda t: t["turnover24h"]), {}
+
+
+# depth: the resubscription a book waits for (Bybit sends a snapshot on each subscription, no REST snapshot)
+def depth_topic(symbol: str, levels: int | None = None) -> str:
+    """The depth stream a book of ``symbol`` is resubscribed on: ``orderbook.<levels>.<symbol>`` (default: the
+    depth a live run's feed subscribes, the stream part's ``KINDS``)."""
+    from liqcore.venues.bybit.stream import KINDS
+
+    return f"orderbook.{int(levels if levels is not None else KINDS['depth']['depth'])}.{symbol}"
