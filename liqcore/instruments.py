@@ -73,11 +73,11 @@ def instrument_of(venue: str, symbol: str) -> str | None:
 
 def default_table() -> Table:
     """Every base of the shipped instrument tables, on every venue (each spelling it by its ``symbol_for``)."""
-    from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, OKX_CT_VAL
+    from liqcore.venues.instruments import shipped_bases
     from liqcore.venues.registry import registered
 
     specs = registered()
-    bases = {s[:-4] for s in DEFAULT_INSTRUMENTS} | {s[:-10] for s in OKX_CT_VAL}
+    bases = shipped_bases()
     return Table({f"{b}-USDT": {s.name: s.symbol_for(b) for s in specs} for b in sorted(bases)})
 
 
