@@ -69,3 +69,11 @@ def test_the_count_sees_tables_lists_identifiers_and_strings_not_prose(tmp_path)
     lc.PKG, lc.ROOT = pkg, tmp_path
     found = lc.venue_mentions(sorted(pkg.rglob("*.py")))
     assert sorted(found) == sorted(f"liqcore/live/{n}" for n in forms if n != "prose.py")
+
+
+def test_the_venues_shared_layer_never_imports_a_venue_folder():
+    """``liqcore/venues/*.py`` (the decoder, the line loader, the shared fake streams, ...) sits under the venue
+    folders and finds a venue's parts through the registry (the loader and the decoder imported the three parsers
+    by name; the shared fake streams imported two folders' parts that imported it back)."""
+    found = _layout_check().report()["shared_venue_imports"]
+    assert found == [], f"the venues' shared layer imports venue folders: {found}"
