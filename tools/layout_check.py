@@ -25,6 +25,17 @@ VENUES = ("bybit", "binance", "okx")
 MAX_LINES = 1000
 
 
+_TREES: dict = {}
+
+
+def _tree(f: Path):
+    """The module's syntax tree, parsed once per run (every check walks it)."""
+    t = _TREES.get(f)
+    if t is None:
+        t = _TREES[f] = ast.parse(f.read_text(encoding="utf-8"))
+    return t
+
+
 def _modname(path: Path) -> str:
     rel = path.relative_to(ROOT).with_suffix("")
     parts = list(rel.parts)
@@ -53,7 +64,7 @@ def venue_branches(files) -> list[str]:
     for f in files:
         if "venues" in f.relative_to(PKG).parts[:1]:
             continue
-        tree = ast.parse(f.read_text(encoding="utf-8"))
+        tree = _tree(f)
         for node in ast.walk(tree):
             if isinstance(node, ast.Compare):
                 if _is_venue_const(node.left) or any(_is_venue_const(c) for c in node.comparators):
@@ -108,7 +119,7 @@ def venue_mentions(files) -> dict[str, list[str]]:
     for f in files:
         if f.suffix != ".py" or "venues" in f.relative_to(PKG).parts[:1]:
             continue
-        tree = ast.parse(f.read_text(encoding="utf-8"))
+        tree = _tree(f)
         docs = _docstrings(tree)
         found = []
         for node in ast.walk(tree):
@@ -154,7 +165,7 @@ def venue_named_modules(files) -> list[str]:
 
 
 def _imports(f: Path, mod: str):
-    tree = ast.parse(f.read_text(encoding="utf-8"))
+    tree = _tree(f)
     pkg_parts = mod.split(".") if f.name == "__init__.py" else mod.split(".")[:-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
