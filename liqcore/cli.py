@@ -68,8 +68,8 @@ _HELP = {
              "(trim), export the judge's answers (export-judge)"),
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",
     "research": "run every research study; --report DIR writes FINDINGS.md + an HTML page with figures and criteria",
-    "download": "download Binance/Bybit/OKX public archives or tardis.dev datasets into a dataset or a directory",
-    "venue": "serve a local fake Binance, Bybit or OKX (REST, private and market streams) with a replayed market, to try --live offline",
+    "download": "download the venues' public archives or tardis.dev datasets into a dataset or a directory",
+    "venue": "serve a venue's local fake (REST, private and market streams) with a replayed market, to try --live offline",
 }
 
 

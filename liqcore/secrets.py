@@ -23,6 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
+from liqcore.types import DEFAULT_VENUE
 
 __all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "load_named_secret", "mask_key", "redact_url", "url_userinfo",
            "RedactingFilter", "KEY_FILE_ENV", "register_secret", "registered_secrets"]
@@ -172,7 +173,7 @@ def parse_key_file(text: str, path: Path) -> dict[str, str]:
 
 
 def load_credentials(
-    venue: str = "bybit",
+    venue: str = DEFAULT_VENUE,
     key_file: str | os.PathLike | None = None,
     env: Mapping[str, str] | None = None,
     passphrase: bool = False,

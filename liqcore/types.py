@@ -22,9 +22,14 @@ __all__ = [
     "Venue",
     "UnknownVenue",
     "add_venue",
+    "load_venues",
     "drop_venue",
     "VENUE_CODE_BY_NAME",
     "VENUE_NAME_BY_CODE",
+    "VENUE_SPAN",
+    "venue_slot",
+    "venue_slot_names",
+    "venue_registered",
     "Flag",
     "Dominant",
     "RecordKind",
@@ -37,8 +42,12 @@ __all__ = [
     "side_name",
     "venue_name",
     "NS_PER_MS",
+    "DEFAULT_VENUE",
     "NS_PER_S",
 ]
+
+#: the venue a command or an API call uses when none is named (the one place a venue's name is a default)
+DEFAULT_VENUE = "bybit"
 
 NS_PER_US = 1_000
 NS_PER_MS = 1_000_000
@@ -88,28 +97,93 @@ class Venue(IntEnum):
         if isinstance(value, Venue):
             return value
         if isinstance(value, (int, np.integer)):
-            try:
-                return cls(int(value))
-            except ValueError:
-                raise UnknownVenue(f"venue: unknown venue code {int(value)} (expected one of {cls._known()})") from None
-        try:
-            return cls[str(value).strip().upper()]
-        except KeyError:
-            raise UnknownVenue(f"venue: unknown venue {value!r} (expected one of {cls._known()})") from None
+            for _ in (0, 1):
+                if int(value) in cls._value2member_map_:
+                    return cls(int(value))
+                if not load_venues():
+                    break
+            raise UnknownVenue(f"venue: unknown venue code {int(value)} (expected one of {cls._known()})") from None
+        key = str(value).strip().upper()
+        for _ in (0, 1):
+            if key in cls._member_map_:
+                return cls[key]
+            if not load_venues():
+                break
+        raise UnknownVenue(f"venue: unknown venue {value!r} (expected one of {cls._known()})") from None
 
     @classmethod
     def _known(cls) -> str:
         return ", ".join(v.name.lower() for v in cls if v)
 
 
+#: what :func:`load_venues` calls: the venue registry adds its loading of every venue there is (the built-in
+#: folders, the plugins of the ``liqcore.venues`` entry point group) when it is imported
+VENUE_LOADERS: list = []
+_VENUES_LOADED = [False]
+
+
+def load_venues() -> bool:
+    """Registers every venue there is, once (a name or code not known yet may be a plugin's: the lookups here call
+    this before they give up) -> whether it ran now (False: it had, or no registry is imported)."""
+    if _VENUES_LOADED[0] or not VENUE_LOADERS:
+        return False
+    _VENUES_LOADED[0] = True
+    for load in list(VENUE_LOADERS):
+        load()
+    return True
+
+
+class _VenueTable(dict):
+    """A name/code table that registers every venue (:func:`load_venues`) before it answers that one is unknown."""
+
+    def __missing__(self, key):
+        if load_venues() and dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        if dict.__contains__(self, key) or (load_venues() and dict.__contains__(self, key)):
+            return dict.__getitem__(self, key)
+        return default
+
+
 #: venue name (lower case) -> code, every venue but UNKNOWN; venue code -> name (UNKNOWN's "unknown" too).  One
 #: object each, kept current by :func:`add_venue` / :func:`drop_venue` (``venues.common.VENUE_BY_NAME`` is the first)
-VENUE_CODE_BY_NAME = {v.name.lower(): int(v) for v in Venue if v}
-VENUE_NAME_BY_CODE = {int(v): v.name.lower() for v in Venue}
+VENUE_CODE_BY_NAME = _VenueTable({v.name.lower(): int(v) for v in Venue if v})
+VENUE_NAME_BY_CODE = _VenueTable({int(v): v.name.lower() for v in Venue})
 #: the codes of the members written in the class (the others were added by :func:`add_venue`)
 _BUILTIN_VENUE_CODES = frozenset(int(v) for v in Venue)
 #: the codes the ``i1`` venue column holds for a venue (0 is UNKNOWN)
 VENUE_CODES = range(1, 128)
+#: how many venue values a packed (symbol, venue) key keeps apart: every value of the ``i1`` venue column, so a
+#: key ``(sid + 1) * VENUE_SPAN + venue_slot(venue)`` (the dataset writer's partitions, the readers' symbol
+#: tables) never aliases one venue to another or to the next symbol, whatever code a venue is registered with
+VENUE_SPAN = 256
+
+
+def venue_slot(venue):
+    """A venue code (or an array of them) as its place in ``0..VENUE_SPAN-1`` (the ``i1`` value as unsigned)."""
+    if isinstance(venue, np.ndarray):
+        return venue.astype(np.int64) & (VENUE_SPAN - 1)
+    return int(venue) & (VENUE_SPAN - 1)
+
+
+def venue_registered(codes: np.ndarray) -> np.ndarray:
+    """Whether each venue code of ``codes`` (any integers) is a registered venue's (0 and the rest: False)."""
+    known = np.zeros(VENUE_SPAN, dtype=bool)
+    known[[c & (VENUE_SPAN - 1) for c in list(VENUE_NAME_BY_CODE) if c]] = True
+    codes = np.asarray(codes, dtype=np.int64)
+    return (codes >= VENUE_CODES.start) & (codes < VENUE_CODES.stop) & known[codes & (VENUE_SPAN - 1)]
+
+
+def venue_slot_names(unknown: str = "") -> list[str]:
+    """The name of each venue slot (``venue_slot_names()[venue_slot(code)]``): a registered venue's lower-case
+    name, ``unknown`` for code 0 and for a code no venue is registered with."""
+    out = [unknown] * VENUE_SPAN
+    for code, name in list(VENUE_NAME_BY_CODE.items()):
+        if code:
+            out[code & (VENUE_SPAN - 1)] = name
+    return out
 
 
 def add_venue(code: int, name: str) -> Venue:

@@ -9,7 +9,7 @@ into the folder of the liqcore package it mainly exercises: ``io`` (io, dataset,
 ``research``, ``live``, ``testing`` (the fake exchanges), ``config`` (config, secrets), ``cli`` (behaviour
 common to every command: cli, commands, interrupt, atomic outputs), ``project`` (the repository as a whole:
 layering, import, README, this session). Helper modules (``_live_helpers``, ``_live_strategy``, ``simdata``,
-``streamcheck``, ``_session_env``, ``_procs``, ``_agreement``, ``depthmarket``, ``depth_episodes``) and ``data/`` stay here, on sys.path, importable by name from
+``streamcheck``, ``_session_env``, ``_procs``, ``_agreement``, ``depthmarket``, ``depth_episodes``, ``_rekt_venue``) and ``data/`` stay here, on sys.path, importable by name from
 every folder (``_netguard/``: the loopback guard, below); a fixture only one folder uses goes into that folder's ``conftest.py``, one all use stays here."""
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 
 * branches on a venue's name outside ``liqcore/venues/`` (a comparison with ``"bybit"``, ``"binance"``, ``"okx"``
   or ``Venue.BYBIT`` / ``Venue.BINANCE`` / ``Venue.OKX``, a ``match`` case on one);
+* modules outside ``liqcore/venues/`` that name a venue in code (:func:`venue_mentions`: identifiers and strings,
+  tables and lists, not only comparisons);
 * modules outside ``liqcore/venues/`` named for a venue;
+* the venues' shared layer (``liqcore/venues/*.py``) importing a venue's folder;
 * import cycles between liqcore's top-level packages (every import, also those inside functions);
 * private names (``_x``) imported from another top-level package;
 * ``.py`` / ``.pyx`` files over 1,000 lines.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -19,6 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "liqcore"
 VENUES = ("bybit", "binance", "okx")
 MAX_LINES = 1000
+
+
+_TREES: dict = {}
+
+
+def _tree(f: Path):
+    """The module's syntax tree, parsed once per run (every check walks it)."""
+    t = _TREES.get(f)
+    if t is None:
+        t = _TREES[f] = ast.parse(f.read_text(encoding="utf-8"))
+    return t
 
 
 def _modname(path: Path) -> str:
@@ -49,13 +64,92 @@ def venue_branches(files) -> list[str]:
     for f in files:
         if "venues" in f.relative_to(PKG).parts[:1]:
             continue
-        tree = ast.parse(f.read_text(encoding="utf-8"))
+        tree = _tree(f)
         for node in ast.walk(tree):
             if isinstance(node, ast.Compare):
                 if _is_venue_const(node.left) or any(_is_venue_const(c) for c in node.comparators):
                     out.append(f"{f.relative_to(ROOT)}:{node.lineno}")
             elif isinstance(node, ast.match_case) and _is_venue_const(getattr(node.pattern, "value", None)):
                 out.append(f"{f.relative_to(ROOT)}:{node.pattern.lineno}")
+    return out
+
+
+_VENUE_WORD = re.compile(r"(?<![a-z])(" + "|".join(VENUES) + r")(?![a-z])", re.I)
+
+
+def _docstrings(tree) -> set[int]:
+    """ids of the docstring constants of a module and its classes and functions (left aside: prose)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                out.add(id(first.value))
+    return out
+
+
+def _names_of(node) -> list[str]:
+    """The identifiers a node introduces or uses (a name, an attribute, a definition, an argument, an import)."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute):
+        return [node.attr]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, ast.keyword) and node.arg:
+        return [node.arg]
+    if isinstance(node, ast.alias):
+        return [node.name, node.asname or ""]
+    if isinstance(node, ast.ImportFrom) and node.module:
+        return [node.module]
+    return []
+
+
+def venue_mentions(files) -> dict[str, list[str]]:
+    """Each module outside ``liqcore/venues/`` that names a venue in code -> where (``line: text``): an identifier
+    (a name, attribute, definition, argument or import) or a string (a dict key, a list or tuple item, a default,
+    a comparison, a URL, a message) holding ``bybit``, ``binance`` or ``okx`` as a word of its own (``okx``,
+    ``render_okx``, ``"api.bybit.com"``, ``Venue.OKX``); comments and docstrings are prose and left aside.  What a
+    reader adding a venue would have to find and edit: a table keyed by venue or a closed list of venues is a
+    mention of each venue it names."""
+    out: dict[str, list[str]] = {}
+    for f in files:
+        if f.suffix != ".py" or "venues" in f.relative_to(PKG).parts[:1]:
+            continue
+        tree = _tree(f)
+        docs = _docstrings(tree)
+        found = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                words = [node.value]
+            else:
+                words = [w.replace("_", " ") for w in _names_of(node)]
+            for w in words:
+                m = _VENUE_WORD.search(w)
+                if m:
+                    found.append(f"{node.lineno}: {m.group(1).lower()} in {w[:60]!r}")
+                    break
+        if found:
+            out[str(f.relative_to(ROOT))] = found
+    return out
+
+
+def shared_venue_imports(files) -> list[str]:
+    """Imports of a venue's folder (``liqcore.venues.<venue>``) by the shared layer, the modules directly in
+    ``liqcore/venues/``: it sits under the folders and finds them through the registry."""
+    out = []
+    for f in files:
+        rel = f.relative_to(PKG)
+        if f.suffix != ".py" or rel.parts[:1] != ("venues",) or len(rel.parts) != 2:
+            continue
+        for target, name, line in _imports(f, _modname(f)):
+            parts = target.split(".")
+            folder = parts[2] if len(parts) > 2 else (name or "")
+            if target.startswith("liqcore.venues") and folder in VENUES:
+                out.append(f"{f.relative_to(ROOT)}:{line} {target}{'.' + name if name and len(parts) <= 2 else ''}")
     return out
 
 
@@ -71,7 +165,7 @@ def venue_named_modules(files) -> list[str]:
 
 
 def _imports(f: Path, mod: str):
-    tree = ast.parse(f.read_text(encoding="utf-8"))
+    tree = _tree(f)
     pkg_parts = mod.split(".") if f.name == "__init__.py" else mod.split(".")[:-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -146,7 +240,8 @@ def report() -> dict:
     files = sorted(p for p in PKG.rglob("*.py")) + sorted(PKG.rglob("*.pyx"))
     pyfiles = [f for f in files if f.suffix == ".py"]
     edges, private = import_graph(pyfiles)
-    return {"venue_branches": venue_branches(pyfiles), "venue_named_modules": venue_named_modules(files),
+    return {"venue_branches": venue_branches(pyfiles), "venue_mentions": sorted(venue_mentions(pyfiles)),
+            "venue_named_modules": venue_named_modules(files), "shared_venue_imports": shared_venue_imports(pyfiles),
             "cycles": cycles(edges), "private_imports": private, "long_files": long_files(files)}
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from liqcore.config import Params
 from liqcore.codes import EXIT_NAMES
-from liqcore.types import SymbolRegistry, Venue
+from liqcore.types import DEFAULT_VENUE, SymbolRegistry, Venue
 
 _REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
 # the execution model's exit reasons (their one home, liqcore.codes: importing it compiles nothing)
@@ -81,7 +81,7 @@ class StrategyCore:
     ``symbols``: names like ``"ETHUSDT"`` or ``"bybit:ETHUSDT"`` (venue defaults to ``venue``).
     Per-symbol presets (``Params.for_symbol``) apply.  ``equity``: starting equity (quote units)."""
 
-    def __init__(self, params: Params, symbols: list[str], equity: float = 1.0, *, venue: str = "bybit",
+    def __init__(self, params: Params, symbols: list[str], equity: float = 1.0, *, venue: str = DEFAULT_VENUE,
                  mode: str = "paper", ledger_capacity: int = 256):
         from liqcore._jit import sim
         from liqcore.execution.arrays import new_portfolio, symbol_params
@@ -613,7 +613,7 @@ class StrategyCore:
             hold = _int("hold_deadline_ns", hold_deadline_ns)
         return bool(self._sim.set_open(self.st, sid, sign, ts, px, tp, sl, no, hold, 0.0))
 
-    def add_symbols(self, symbols: list[str], *, venue: str = "bybit") -> list[int]:
+    def add_symbols(self, symbols: list[str], *, venue: str = DEFAULT_VENUE) -> list[int]:
         """Grow the core by ``symbols`` (names as the constructor takes them; a venue's new listing traded
         without a restart): each gets a flat state row, its parameter row (presets applied, the mode's
         settings as at construction) and zero counts; the rows held are kept as they are.  Returns their

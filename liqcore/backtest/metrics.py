@@ -153,7 +153,7 @@ def data_note(events: np.ndarray, threshold: float = 5_000.0) -> str | None:
         notes.append("no trade prints in the data: no reference prices, no orders")
     elif m >= threshold:
         notes.append(f"the trade prints hold only trades of at least ~${m:,.0f} notional (a filtered feed, e.g. "
-                     "the recorded Binance aggTrade files keep trades above ~$15k): reference prices are "
+                     "a venue's aggregated-trade archive of trades above ~$15k): reference prices are "
                      "stale more often, and fills and exits are judged on sparse prints")
     throttled = throttle_note(events)  # liquidations from a throttled stream: lower bounds
     if throttled:

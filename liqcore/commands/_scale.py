@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from liqcore.types import DEFAULT_VENUE
 
 NS_PER_DAY = 86_400_000_000_000
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT")
@@ -136,7 +137,7 @@ def plan_source(args, params, opts: dict):
 
         if not args.days > 0:
             raise ValueError("days: must be positive")
-        src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue or "bybit")
+        src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue or DEFAULT_VENUE)
         symbols = symbols or list(DEFAULT_SYMBOLS)
         lo, hi = DEFAULT_START_NS, DEFAULT_START_NS + int(args.days * NS_PER_DAY)
         s0, s1 = max(lo, start) if start is not None else lo, min(hi, end) if end is not None else hi

@@ -65,10 +65,9 @@ def add_arguments(parser) -> None:
                          "instrument (a strategy that reads cascades then trades the venue that fired first, or "
                          "--trade-venue)")
     xv.add_argument("--trade-venue", default=None, metavar="V",
-                    help="--scope instrument: trade every cascade on this venue's symbol of the instrument (bybit, "
-                         "binance, okx)")
+                    help="--scope instrument: trade every cascade on this venue's symbol of the instrument")
     xv.add_argument("--instrument-table", default=None, metavar="TOML",
-                    help="--scope instrument: instrument overrides ([instruments.<id>] bybit/binance/okx = symbol)")
+                    help="--scope instrument: instrument overrides ([instruments.<id>] <venue> = symbol)")
     from liqcore.commands._judge import add_judge_arguments
 
     add_judge_arguments(parser)

@@ -12,6 +12,7 @@ import sys
 from liqcore._extras import need
 
 from liqcore._tables import titled_table
+from liqcore.types import DEFAULT_VENUE
 
 HELP = "compare every strategy in and out of sample on recordings, the default and the null synthetic market"
 
@@ -193,7 +194,7 @@ def run(args) -> int:
                 label = f"synthetic {symbol} on {', '.join(m.venues)} ({args.days:g} days, seed {args.seed})"
             else:
                 steps.step(f"{kind} synthetic market: {args.days:g} days")
-                m = market(kind, days=args.days, seed=args.seed, venue=args.venue or "bybit", **synthetic_kw)
+                m = market(kind, days=args.days, seed=args.seed, venue=args.venue or DEFAULT_VENUE, **synthetic_kw)
                 events = inputs.apply_time_window(m.events, start, end)
                 label = (f"{kind} synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed})"
                          + (" " + inputs.selection_label(start=args.start, end=args.end) if len(events) != len(m.events)

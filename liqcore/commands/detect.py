@@ -26,8 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     add_recording_arguments(p, nargs="*", feed_latency="param", format_choices=False)
     p.add_argument("--sample", action="store_true",
-                   help="run on the bundled synthetic sample (12 h of liquidations on Bybit, Binance and OKX)")
-    p.add_argument("--venue", default=None, metavar="V", help="only these venues (comma list: bybit,binance,okx)")
+                   help="run on the bundled synthetic sample (12 h of liquidations on each built-in venue)")
+    p.add_argument("--venue", default=None, metavar="V", help="only these venues (comma list of venue names)")
     p.add_argument("--symbol", default=None, metavar="S", help="only these symbols (comma list, venue spelling)")
     wm = p.add_argument_group("whole market (--symbols all)")
     wm.add_argument("--symbols", default=None, metavar="SYMS|all",
@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="venue (default): cascades per (venue, symbol); instrument: the 2-in-window rule counts "
                         "large liquidations across the venues of one instrument")
     p.add_argument("--instrument-table", default=None, metavar="TOML",
-                   help="--scope instrument: instrument overrides ([instruments.<id>] bybit/binance/okx = symbol)")
+                   help="--scope instrument: instrument overrides ([instruments.<id>] <venue> = symbol)")
     p.add_argument("--market-wide", type=int, default=None, metavar="K",
                    help="also list market-wide cascades: moments when cascades confirm on at least K unrelated "
                         "instruments (a contract on several venues counts once) within --market-window")

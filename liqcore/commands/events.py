@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per event instead of the summary")
     p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest,quote,depth")
     p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
-    p.add_argument("--venue", default=None, help="comma list of venues: bybit,binance,okx")
+    p.add_argument("--venue", default=None, help="comma list of venue names")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
     from liqcore.commands.inputs import add_mapping_arguments
 
@@ -37,7 +37,9 @@ def write_json_lines(events: np.ndarray, registry, out, trade_ids: np.ndarray | 
     venue's id carries it as ``trade_id``."""
     import orjson
 
-    vnames = ("?", "bybit", "binance", "okx")
+    from liqcore.types import venue_slot, venue_slot_names
+
+    vnames = venue_slot_names("?")
     snames = ("none", "long", "short", "buy", "sell")
     from liqcore.codes import KIND_TABLE
 
@@ -48,7 +50,7 @@ def write_json_lines(events: np.ndarray, registry, out, trade_ids: np.ndarray | 
     for (ts, tr, price, qty, sid, side, kind, venue, _flags), tid in zip(events.tolist(), ids):
         notional = price * qty if kind in (1, 2) else None
         row = {
-            "venue": vnames[venue] if 0 <= venue < 4 else "?",
+            "venue": vnames[venue_slot(venue)],
             "symbol": syms[sid] if sid >= 0 else "*",
             "kind": knames[kind] if 0 <= kind < len(knames) else "?",
             "side": snames[side] if 0 <= side < 5 else "?",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from liqcore.types import DEFAULT_VENUE
 
 __all__ = [
     "Steps", "add_source_arguments", "add_synthetic_arguments", "add_time_arguments", "add_recording_arguments",
@@ -101,7 +102,7 @@ def add_mapping_arguments(parser) -> None:
     if "--kind" not in have:
         g.add_argument("--kind", default=None, help="with --columns: what every row is, liquidation or trade")
     if "--venue" not in have:
-        g.add_argument("--venue", default=None, help="with --columns: the venue of every row (bybit, binance, okx)")
+        g.add_argument("--venue", default=None, help="with --columns: the venue of every row (a registered venue's name)")
 
 
 def column_mapping(args):
@@ -167,7 +168,7 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
                           "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
     src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
     src.add_argument("--venue", default=None,
-                     help="synthetic market venue (default bybit); with --columns, the recordings' venue")
+                     help=f"synthetic market venue (default {DEFAULT_VENUE}); with --columns, the recordings' venue")
     add_cache_max_argument(src)
     src.add_argument("--preset", default=None,
                      help="named synthetic market: default, null (liquidations move no price, no effects), "
@@ -227,7 +228,7 @@ def synthetic_from_args(args, steps=None, *, preset: str | None = None, book: bo
         kw["effects"] = {**book, **(getattr(args, "synthetic_effects", None) or {}), **eff}
     if steps is not None:
         steps.step(f"synthetic market: {args.days:g} days" + (f", preset {preset}" if preset else ""))
-    m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue or "bybit", preset=preset, **kw)
+    m = synthetic_market(days=args.days, seed=args.seed, venue=args.venue or DEFAULT_VENUE, preset=preset, **kw)
     what = f", preset {preset}" if preset else ""
     return m, f"synthetic market ({m.days:g} days, {', '.join(m.symbols)}, seed {m.seed}{what})"
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.registry import venue_spec
+from liqcore.types import DEFAULT_VENUE
 
 HELP = "before going live: streams, clock skew, REST, key permissions, modes, leverage, fees, minimum order sizes"
 
@@ -39,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
 
-    p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
+    p.add_argument("--venue", default=DEFAULT_VENUE, help=f"a registered venue's name, built in or a plugin's (default {DEFAULT_VENUE})")
     p.add_argument("--symbols", default="ETHUSDT", help="comma-separated symbols the run would trade (default ETHUSDT)")
     p.add_argument("--key-file", metavar="FILE", help="0600 file with the venue's API key and secret (OKX: and "
                                                       "OKX_API_PASSPHRASE); default: the environment")
@@ -97,14 +98,14 @@ def run(args) -> int:
 
     from liqcore.commands._market import traded_symbols
     from liqcore.config import params_from_args
-    from liqcore.live.feeds import VENUES
     from liqcore.secrets import register_secret
+    from liqcore.venues.registry import venue_names
     from liqcore.live.preflight import preflight
     from liqcore.strategies import resolve_strategy
 
     venue = str(args.venue).lower()
-    if venue not in VENUES:
-        raise ValueError(f"venue: expected one of {', '.join(VENUES)}; got {args.venue!r}")
+    if venue not in venue_names():
+        raise ValueError(f"venue: expected one of {', '.join(venue_names())}; got {args.venue!r}")
     symbols = traded_symbols(args.symbols)
     params = params_from_args(args)
     strat = type(resolve_strategy(None, params)[0])

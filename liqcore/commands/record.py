@@ -18,6 +18,7 @@ import time
 from datetime import datetime, timezone
 
 from liqcore.venues.registry import venue_spec
+from liqcore.types import DEFAULT_VENUE
 
 HELP = "record raw websocket frames with receive times (zstd, hourly files)"
 
@@ -25,7 +26,7 @@ HELP = "record raw websocket frames with receive times (zstd, hourly files)"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
-    p.add_argument("--venue", default="bybit", help="bybit | binance | okx (default bybit)")
+    p.add_argument("--venue", default=DEFAULT_VENUE, help=f"a registered venue's name, built in or a plugin's (default {DEFAULT_VENUE})")
     p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT; or all (every liquidation of "
                                                     "the venue)")
     from liqcore.commands._market import add_universe_arguments
@@ -234,8 +235,10 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
     if depth:
         from liqcore.live.depthkeep import DepthKeeper
 
+        market = venue_spec(venue).part("market")  # (books restarted by a resubscription: its depth_topic)
+        topic = getattr(market, "depth_topic", None)
         keeper = DepthKeeper(venue, rec, rest_base=rest_url, network=network, resubscribe=fm.resubscribe,
-                             depth_topic=lambda s: f"orderbook.{int(depth)}.{s}")
+                             depth_topic=(lambda s: topic(s, int(depth))) if topic is not None else None)
 
     def on_silent(r):  # a subscribed stream silent while the others flow: a gap line naming it (the feed logs it)
         now = time.time_ns()

@@ -18,6 +18,7 @@ import sys
 import orjson
 
 from liqcore.venues.registry import spec_or_none, venue_spec
+from liqcore.types import DEFAULT_VENUE
 
 HELP = "live runner: feeds, detector, strategy, paper or the venue's order gateway, dashboard"
 
@@ -38,7 +39,8 @@ def _feature_names(text: str) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
-    p.add_argument("--venue", default="bybit", help="market-data venue: bybit | binance | okx (default bybit)")
+    p.add_argument("--venue", default=DEFAULT_VENUE,
+                   help=f"market-data venue: a registered venue's name, built in or a plugin's (default {DEFAULT_VENUE})")
     p.add_argument("--symbols", default="DOGEUSDT,SOLUSDT,ETHUSDT",
                    help="comma list of traded symbols; or all (every perpetual of the venue: its all-market "
                         "liquidation stream, the traded symbols and their trading rules from its instrument list)")
@@ -133,7 +135,7 @@ def _symbols(text: str) -> list[str]:
     return traded_symbols(text)
 
 
-def _replay_source(args, symbols, venue: str = "bybit", topics=None):
+def _replay_source(args, symbols, venue: str = DEFAULT_VENUE, topics=None):
     """The frames a ``--replay`` sends; Binance, OKX: only those of the subscribed ``topics`` (Binance stream names,
     OKX args as JSON)."""
     from liqcore.testing.fake_replay import read_recording, synthetic_frames
@@ -149,7 +151,7 @@ def _replay_source(args, symbols, venue: str = "bybit", topics=None):
         from liqcore.synthetic.memory import check_fits
 
         check_fits({s: build_params(s, args.replay_days) for s in symbols}, args.replay_days, option="replay-days")
-        return synthetic_frames(synthetic_market(days=args.replay_days, symbols=tuple(symbols), venue="bybit"))
+        return synthetic_frames(synthetic_market(days=args.replay_days, symbols=tuple(symbols), venue=venue), venue)
     from pathlib import Path
 
     if not Path(args.replay).exists():
@@ -209,27 +211,28 @@ def _instrument_scope(args, params, venue: str, symbols: list[str]):
             raise ValueError("trade-venue: with --scope venue the trade venue is --venue")
         return (), None, None
     from liqcore.instruments import load_table
-    from liqcore.live.feeds import VENUES
     from liqcore.live.xscope import InstrumentDetector
+    from liqcore.venues.registry import venue_names
     from liqcore.strategies import resolve_strategy
     from liqcore.types import SymbolRegistry
 
-    if venue not in VENUES:
-        raise ValueError(f"trade-venue: unknown venue {venue!r} (bybit, binance, okx)")
+    names = venue_names()
+    if venue not in names:
+        raise ValueError(f"trade-venue: unknown venue {venue!r} ({', '.join(names)})")
     strat, p = resolve_strategy(None, params)
     if strat.name != "cascade-mm":
         raise ValueError(f"scope: --scope instrument runs the detector-driven cascade-mm live; got --strategy {strat.name}")
     if args.replay:
         raise ValueError("scope: --replay serves one venue; --scope instrument needs every venue's live feed")
     venues = [v.strip().lower() for v in str(args.watch_venues).split(",") if v.strip()]
-    bad = [v for v in venues if v not in VENUES]
+    bad = [v for v in venues if v not in names]
     if bad:
-        raise ValueError(f"watch-venues: unknown venue {bad[0]!r} (bybit, binance, okx)")
+        raise ValueError(f"watch-venues: unknown venue {bad[0]!r} ({', '.join(names)})")
     urls = {}
     for item in args.venue_url:
         v, sep, url = str(item).partition("=")
-        if not sep or v.strip().lower() not in VENUES or not url:
-            raise ValueError(f"venue-url: expected VENUE=URL with VENUE one of bybit, binance, okx; got {item!r}")
+        if not sep or v.strip().lower() not in names or not url:
+            raise ValueError(f"venue-url: expected VENUE=URL with VENUE one of {', '.join(names)}; got {item!r}")
         urls[v.strip().lower()] = url
     table = load_table()
     watch = []
@@ -351,9 +354,8 @@ def build(args):
         if venue_spec(venue).fake == "streams" or universe is not None:  # (the streams the run subscribes)
             subscribed = {t for sp in _feed_specs(venue, symbols, universe, args, feed_opts, None) for t in sp.topics}
         else:
-            from liqcore.venues.bybit.stream import topics
-
-            subscribed = topics(symbols, tickers=bool(feed_opts.get("tickers")))
+            # (a venue whose whole fake exchange serves the replay: its stream part's topics of the symbols)
+            subscribed = venue_spec(venue).part("stream").topics(symbols, tickers=bool(feed_opts.get("tickers")))
         source = _replay_source(args, symbols, venue, subscribed)
         # a replay runs on the replayed receive times (cooldowns, timeouts, loss limits, decisions), paper and
         # --live alike, like a backtest of the same recording
@@ -438,12 +440,10 @@ def build(args):
         # connected to
         import functools
 
-        from liqcore.venues.bybit.gateway import public_clock_offset
-        from liqcore.venues.bybit import stream as bybit_stream
-
+        spec = venue_spec(venue)  # (its public_clock: its gateway part's public_clock_offset(rest base))
         if rest_url or not ws_url:
-            engine.venue_clock = functools.partial(public_clock_offset,
-                                                   rest_url or bybit_stream.REST_ENDPOINTS[args.network])
+            engine.venue_clock = functools.partial(spec.part("gateway").public_clock_offset,
+                                                   rest_url or spec.part("stream").REST_ENDPOINTS[args.network])
         else:
             logging.getLogger("liqcore.run").info(
                 "venue clock: --ws-url without --rest-url: event times are judged by this machine's clock "

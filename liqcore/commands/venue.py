@@ -22,7 +22,7 @@ from pathlib import Path
 
 import orjson
 
-HELP = "serve a local fake Binance, Bybit or OKX (REST, private and market streams) with a replayed market, to try --live offline"
+HELP = "serve a venue's local fake (REST, private and market streams) with a replayed market, to try --live offline"
 
 
 
@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: a free one, printed)")
     p.add_argument("--symbols", default="ETHUSDT,SOLUSDT",
                    help="comma list of the synthetic market's symbols (default ETHUSDT,SOLUSDT); the fakes list "
-                        "BTC, ETH, SOL, XRP (and DOGE on Binance and Bybit)")
+                        "BTC, ETH, SOL, XRP (and DOGE on most)")
     p.add_argument("--replay", default="synthetic", metavar="PATH|synthetic",
                    help="recorder files or a directory of this venue's frames, or synthetic (default): the seeded "
                         "synthetic market rendered as this venue's frames")

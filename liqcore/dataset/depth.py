@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.types import EVENT_DTYPE, Flag, Kind, take_records
+from liqcore.types import (EVENT_DTYPE, VENUE_CODE_BY_NAME, VENUE_SPAN, Flag, Kind, take_records, venue_slot,
+                           venue_slot_names)
 
 #: the directory of a dataset that holds its depth, and the version of the depth files' layout
 DEPTH_DIR = "_depth"
@@ -23,7 +24,6 @@ DEPTH_FORMAT = 1
 DEPTH_GROUP_ROWS = 65_536
 _RUN = int(Flag.SNAPSHOT) | int(Flag.DEPTH_GAP)
 _NS_PER_DAY = 86_400_000_000_000
-_VENUES = ("", "bybit", "binance", "okx")
 #: the fields a depth file keeps (the symbol and venue: its partition's names)
 _STORED = ("ts_event", "ts_recv", "price", "qty", "side", "flags")
 #: a :func:`liqcore._jit.depth.pack_rows` mask that keeps every row
@@ -35,8 +35,8 @@ BOOK_GROUP_ROWS = 65_536
 
 
 def _venue_code(venue: str) -> int:
-    """The event contract's venue code of a depth partition's ``venue`` name (0: not one of liqcore's)."""
-    return _VENUES.index(venue) if venue in _VENUES else 0
+    """The event contract's venue code of a depth partition's ``venue`` name (0: no venue registered by it)."""
+    return VENUE_CODE_BY_NAME.get(venue, 0)
 
 
 def price_decimals(price: np.ndarray) -> int | None:
@@ -306,10 +306,10 @@ def write_depth(out_dir, events: np.ndarray, registry) -> dict:
     d0, d1 = int(recv.min()) // _NS_PER_DAY, int(recv.max()) // _NS_PER_DAY
     if d0 == d1 and int(sid.min()) == int(sid.max()) and int(ven.min()) == int(ven.max()):
         # the usual file: one symbol and one day, one partition (no grouping pass)
-        uniq = np.array([(int(sid[0]) * 4 + int(ven[0])) * 1_000_000 + d0])
+        uniq = np.array([(int(sid[0]) * VENUE_SPAN + venue_slot(ven[0])) * 1_000_000 + d0])
         order, bounds = None, np.array([0, len(ev)])
     else:
-        key = (sid.astype(np.int64) * 4 + ven.astype(np.int64)) * 1_000_000 + recv // _NS_PER_DAY
+        key = (sid.astype(np.int64) * VENUE_SPAN + venue_slot(ven)) * 1_000_000 + recv // _NS_PER_DAY
         uniq, inv = np.unique(key, return_inverse=True)
         del key
         order = np.argsort(inv.reshape(-1), kind="stable")  # each partition's rows, in their order
@@ -317,13 +317,14 @@ def write_depth(out_dir, events: np.ndarray, registry) -> dict:
         del inv
     have = _partitions(out_dir)
     syms = registry.symbols_array()
+    vnames = venue_slot_names()
     written = added = 0
     for j, g in enumerate(uniq.tolist()):
         rest, d = divmod(g, 1_000_000)
-        sid, v = divmod(rest, 4)
-        venue, symbol = _VENUES[v] if 0 <= v < 4 else str(v), str(syms[sid])
+        sid, v = divmod(rest, VENUE_SPAN)
+        venue, symbol = vnames[v], str(syms[sid])
         date = str(np.datetime64(d, "D"))
-        if not symbol or "/" in symbol or symbol.startswith("."):
+        if not venue or not symbol or "/" in symbol or symbol.startswith("."):
             continue
         new = ev if order is None else take_records(ev, order[bounds[j]:bounds[j + 1]])  # (never written to)
         r = new["ts_recv"]

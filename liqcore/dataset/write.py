@@ -423,7 +423,7 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
     refused)``: each partition's rows (:data:`_ROW_DTYPE`, in the events' order), keyed by the
     partition's names (from the codes, never from a pass over names); rows whose venue or symbol cannot
     name a directory inside the dataset (``root``; None: object storage) are refused."""
-    from liqcore.types import take_records
+    from liqcore.types import VENUE_SPAN, take_records, venue_slot, venue_slot_names
 
     if not len(events):
         return [], 0
@@ -441,14 +441,14 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
         cut = np.searchsorted(te, np.arange(d0 + 1, d0 + ndays, dtype=np.int64) * NS_PER_DAY, side="left")
         bounds = np.concatenate([[0], cut, [len(te)]])
         held = np.flatnonzero(bounds[1:] > bounds[:-1])  # the days that have rows
-        g0 = ((int(sid[0]) + 1) * 4 + int(venue[0])) * ndays - d0
+        g0 = ((int(sid[0]) + 1) * VENUE_SPAN + venue_slot(venue[0])) * ndays - d0
         uniq = g0 + d0 + held
         bounds = np.append(bounds[held], len(te))
         order = None
         del cut, held
         contiguous = True
     else:
-        group = ((sid.astype(np.int64) + 1) * 4 + venue.astype(np.int64)) * ndays + (te // NS_PER_DAY - d0)
+        group = ((sid.astype(np.int64) + 1) * VENUE_SPAN + venue_slot(venue)) * ndays + (te // NS_PER_DAY - d0)
         uniq, inv = np.unique(group, return_inverse=True)
         del group
         inv = inv.reshape(-1)
@@ -457,15 +457,15 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
         del inv
         contiguous = order is None
     syms = registry.symbols_array()
-    vnames = ("", "bybit", "binance", "okx")
+    vnames = venue_slot_names()  # (a slot no venue is registered with: "", refused by _safe_key)
     out, refused = [], 0
     for j, g in enumerate(uniq.tolist()):
         rest, dd = divmod(g, ndays)
-        s_id, v = divmod(rest, 4)
+        s_id, v = divmod(rest, VENUE_SPAN)
         s_id -= 1
         date = str(np.datetime64(d0 + dd, "D"))
         name = "*" if s_id < 0 else (str(syms[s_id]) if s_id < len(syms) else "")
-        key = {"venue": vnames[v] if 0 <= v < 4 else str(v), "symbol": name, "date": date}
+        key = {"venue": vnames[v], "symbol": name, "date": date}
         sel = slice(int(bounds[j]), int(bounds[j + 1])) if contiguous else order[bounds[j]:bounds[j + 1]]
         if not name or not _safe_key(key, root):  # a name that cannot be a directory inside the dataset
             refused += int(bounds[j + 1] - bounds[j])

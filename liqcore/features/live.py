@@ -18,7 +18,7 @@ from liqcore.features.inputs import check_lookback
 from liqcore.features.store import (
     MAX_NOTIONAL, OK, REASONS, FeatureStore, _Inst, _Stream, DEFAULT_LOOKBACK, DEFAULT_MIN_PERIODS,
 )
-from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, RecordKind, Side, SymbolRegistry
+from liqcore.types import DEFAULT_VENUE, CASCADE_DTYPE, EVENT_DTYPE, Flag, Kind, RecordKind, Side, SymbolRegistry
 from liqcore.venues.registry import sampled_liquidations
 
 __all__ = ["LiveFeatures"]
@@ -406,7 +406,7 @@ class LiveFeatures:
         if symbol is None:
             sids = sorted(s for s in self.store._insts if not isinstance(s, tuple))
             if len(sids) != 1:
-                raise ValueError("symbol: several instruments are live; name one (ETHUSDT or bybit:ETHUSDT)")
+                raise ValueError(f"symbol: several instruments are live; name one (ETHUSDT or {DEFAULT_VENUE}:ETHUSDT)")
             return sids[0]
         if isinstance(symbol, (int, np.integer)):
             return int(symbol)

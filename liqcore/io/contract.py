@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.base import TIER_MARKED, Reader, FileState
-from liqcore.types import EVENT_DTYPE, Kind, Venue
+from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Kind, Venue, venue_registered
 from liqcore.venues.common import KIND_BY_NAME, RECV_UNKNOWN, SIDE_BY_NAME, VENUE_BY_NAME, Reject, Sink
 
 _I64_MAX = 2**63 - 1
@@ -247,7 +247,9 @@ def contract_table(table, st: FileState, where, null_reason: str, kept: list | N
     out["ts_event"] = ts
     # venue
     venue = names_to_codes("venue", VENUE_BY_NAME)
-    reject((venue < 1) | (venue > 3), "unknown_venue", "venue")
+    known_venue = venue_registered(venue)
+    reject(~known_venue, "unknown_venue", "venue")
+    venue = np.where(known_venue, venue, 0)
     # symbol ("*" = every symbol of the venue, as written for venue-wide GAP events): the distinct
     # names (a dictionary) are cleaned, the rows carry their index
     if n:
@@ -292,13 +294,13 @@ def contract_table(table, st: FileState, where, null_reason: str, kept: list | N
         out["flags"] = (ints("flags", 0) & 0xFF).astype(np.uint8)
     # symbol ids per distinct (venue, symbol): a table over (venue code, name index), filled for the
     # pairs present (one counting pass over small integers)
-    pair = np.clip(venue, 0, 9) * n_sym + sym_idx
-    ids = np.full(10 * n_sym, -2, dtype=np.int32)
-    for k in np.flatnonzero(np.bincount(pair, minlength=10 * n_sym)).tolist():
+    pair = venue * n_sym + sym_idx  # (venue: a registered code or 0)
+    ids = np.full(VENUE_SPAN * n_sym, -2, dtype=np.int32)
+    for k in np.flatnonzero(np.bincount(pair, minlength=VENUE_SPAN * n_sym)).tolist():
         vi, name = divmod(k, n_sym)
         name = sym_names[name]
         try:
-            ids[k] = -1 if name == "*" else (sink.sid(vi, name) if (1 <= vi <= 3 and name) else -2)
+            ids[k] = -1 if name == "*" else (sink.sid(vi, name) if (vi and name) else -2)
         except Reject:  # outside the venue's symbol alphabet (checked last, as on the row path)
             ids[k] = -3
     sid = ids[pair]
@@ -309,7 +311,7 @@ def contract_table(table, st: FileState, where, null_reason: str, kept: list | N
         raise ValueError(f"{where(row)}: {reason} ({what})")
     out["side"] = np.clip(side, 0, 4)
     out["kind"] = np.clip(kind, 0, int(max(Kind)))
-    out["venue"] = np.clip(venue, 0, 3)
+    out["venue"] = venue
     if kept is not None:  # the caller's side arrays (trade ids) follow the rows kept
         kept.append(~bad)
     return out[~bad] if bad.any() else out  # (a copy of every record only when some go)

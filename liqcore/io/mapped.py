@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.io.base import Reader, FileState
-from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, Venue
+from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Flag, Kind, Side, Venue
 from liqcore.venues.common import RECV_UNKNOWN, VENUE_BY_NAME, Reject
 
 #: the fields a mapping names (``ts``, ``symbol``, ``side``, ``price``, ``qty`` are required)
@@ -29,9 +29,6 @@ SIDE_MEANS = ("order", "position")
 KINDS = ("liquidation", "trade")
 #: the calendar a file's times must fall in: 2017-01-01 .. 2100-01-01
 _T_MIN_NS = 1_483_228_800_000_000_000
-#: venue spellings besides liqcore's names (tardis.dev exchange ids)
-_VENUE_ALIASES = {"binance-futures": "binance", "binance_futures": "binance", "binancef": "binance",
-                  "okex-swap": "okx", "okex": "okx", "bybit-spot": "bybit"}
 _BUY = frozenset({"BUY", "B", "BID"})
 _SELL = frozenset({"SELL", "S", "ASK"})
 _LONG = frozenset({"LONG", "L"})
@@ -98,16 +95,16 @@ def make_mapping(columns: str, ts_unit: str | None, side_means: str | None, kind
     if venue:
         v = _venue_name(venue)
         if v is None:
-            raise ValueError(f"venue: unknown venue {venue!r} (expected one of bybit, binance, okx)")
+            raise ValueError(f"venue: unknown venue {venue!r} (expected one of {', '.join(VENUE_BY_NAME)})")
     elif "venue" not in cols:
-        raise ValueError("venue: --columns needs --venue bybit|binance|okx or a venue=COLUMN mapping")
+        raise ValueError(f"venue: --columns needs --venue {'|'.join(VENUE_BY_NAME)} or a venue=COLUMN mapping")
     return ColumnMapping(columns=cols, ts_unit=unit, side_means=means, kind=k, venue=v)
 
 
 def _venue_name(text) -> str | None:
-    t = str(text or "").strip().lower()
-    t = _VENUE_ALIASES.get(t, t)
-    return t if t in VENUE_BY_NAME else None
+    from liqcore.venues.registry import venue_by_alias
+
+    return venue_by_alias(text)  # (a registered venue's name, or a spelling it has in files: its aliases)
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -352,7 +349,7 @@ def read_mapped(path, st: FileState, m: ColumnMapping) -> np.ndarray:
         if n and np.count_nonzero(venue == 0) * 2 > n:
             bad = [repr(u) for u, c in zip(uv, vcodes) if c == 0][:5]
             raise ValueError(f"columns: venue={m.columns['venue']}: {path} has venues that are not recognised "
-                             f"({', '.join(bad)}; expected bybit, binance, okx)")
+                             f"({', '.join(bad)}; expected one of {', '.join(VENUE_BY_NAME)})")
         drop(venue == 0, "unknown_venue", "venue")
         venues_seen = {}
 
@@ -361,8 +358,8 @@ def read_mapped(path, st: FileState, m: ColumnMapping) -> np.ndarray:
     if n:
         syms, syinv, _ = _distinct(cols["symbol"])
         key = venue.astype(np.int64) * len(syms) + syinv  # small integers: a lookup table, no sort
-        seen = np.flatnonzero(np.bincount(key, minlength=4 * len(syms)))
-        ids = np.full(4 * len(syms), -1, dtype=np.int32)
+        seen = np.flatnonzero(np.bincount(key, minlength=VENUE_SPAN * len(syms)))
+        ids = np.full(VENUE_SPAN * len(syms), -1, dtype=np.int32)  # (venue: a registered code, 1..127, or 0)
         for k in seen.tolist():
             v, s_ = divmod(k, len(syms))
             if v == 0:
@@ -389,8 +386,10 @@ def read_mapped(path, st: FileState, m: ColumnMapping) -> np.ndarray:
     out["kind"] = kind
     out["venue"] = venue[ok]
     if kind == Kind.LIQUIDATION:
-        # the venues' liquidation streams push at most one liquidation per symbol per second
-        throttled = np.isin(out["venue"], [int(Venue.BINANCE), int(Venue.OKX)])
+        # the venues whose liquidation streams push at most one liquidation per symbol per second
+        from liqcore.venues.registry import registered
+
+        throttled = np.isin(out["venue"], [s.code for s in registered() if s.sampled_liquidations])
         out["flags"][throttled] = int(Flag.THROTTLED)
     st.info["mapping"] = _describe_file(m, out, meaning, venues_seen, st.sink.registry)
     return out

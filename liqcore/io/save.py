@@ -11,7 +11,7 @@ from liqcore.io.base import LoadResult
 from liqcore.io.contract import CONTRACT_COLUMNS, CONTRACT_OPTIONAL, column_codecs
 from liqcore.codes import KIND_TABLE
 from liqcore.venues.files import base_name, compression
-from liqcore.types import EVENT_DTYPE, SymbolRegistry
+from liqcore.types import EVENT_DTYPE, SymbolRegistry, venue_slot, venue_slot_names
 
 
 def events_to_table(events: np.ndarray, registry: SymbolRegistry, trade_ids: np.ndarray | None = None):
@@ -30,7 +30,7 @@ def events_to_table(events: np.ndarray, registry: SymbolRegistry, trade_ids: np.
         {
             "ts_event_ns": _column(events["ts_event"], pa.int64()),
             "ts_recv_ns": _column(events["ts_recv"], pa.int64()),
-            "venue": _names(_VENUES, events["venue"]),
+            "venue": _names(venue_slot_names(), venue_slot(events["venue"])),
             "symbol": _names([*syms.tolist(), "*", ""], sym_idx),
             "kind": _names(_KINDS, events["kind"]),
             "side": _names(_SIDES, events["side"]),
@@ -53,7 +53,6 @@ PARQUET_OPTIONS = {
                         "trade_id": "DELTA_BINARY_PACKED"},
 }
 
-_VENUES = ["", "bybit", "binance", "okx"]
 _SIDES = ["none", "long", "short", "buy", "sell"]
 _KINDS = list(KIND_TABLE)  # every event kind (liqcore.codes: the one table)
 

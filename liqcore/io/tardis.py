@@ -22,7 +22,7 @@ from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import RowBuffer
 from liqcore.venues.files import Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
-from liqcore.types import EVENT_DTYPE, Kind, Side
+from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Kind, Side
 
 #: tardis exchange ids -> venue codes (1 Bybit, 2 Binance, 3 OKX)
 EXCHANGES = {b"bybit": 1, b"binance-futures": 2, b"okex-swap": 3}
@@ -346,12 +346,12 @@ class _Conv:
             # one symbol id per (venue, symbol) -- a table over the (tiny) dictionaries --; OKX contract
             # values; Bybit inverse contracts
             key = venue * width + np.where(sy_idx < 0, len(sy_vals), sy_idx)
-            present = np.flatnonzero(np.bincount(key, minlength=4 * width))
-        sids = np.zeros(4 * width, dtype=np.int64)
-        scale = np.ones(4 * width, dtype=np.float64)
-        inverse = np.zeros(4 * width, dtype=bool)
-        sym_bad = np.zeros(4 * width, dtype=bool)
-        inst_bad = np.zeros(4 * width, dtype=bool)
+            present = np.flatnonzero(np.bincount(key, minlength=VENUE_SPAN * width))
+        sids = np.zeros(VENUE_SPAN * width, dtype=np.int64)
+        scale = np.ones(VENUE_SPAN * width, dtype=np.float64)
+        inverse = np.zeros(VENUE_SPAN * width, dtype=bool)
+        sym_bad = np.zeros(VENUE_SPAN * width, dtype=bool)
+        inst_bad = np.zeros(VENUE_SPAN * width, dtype=bool)
         from liqcore.venues.common import Reject
 
         for j in present.tolist():

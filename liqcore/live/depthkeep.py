@@ -27,13 +27,6 @@ from liqcore.venues.registry import venue_spec
 log = logging.getLogger("liqcore.record")
 HOUR_NS = 3600 * 1_000_000_000
 
-#: the REST snapshot of each venue that has one: (path, query of a symbol)
-SNAPSHOT = {"binance": ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000}),
-            "okx": ("/api/v5/market/books", lambda s: {"instId": s, "sz": 400})}
-#: the REST base of each venue and network
-REST_BASES = {"binance": {"mainnet": "https://fapi.binance.com", "testnet": "https://testnet.binancefuture.com",
-                          "demo": "https://demo-fapi.binance.com"},
-              "okx": {"mainnet": "https://www.okx.com", "testnet": "https://www.okx.com", "demo": "https://www.okx.com"}}
 #: snapshot requests of one venue in flight at once: after a gap every book waits for one, and they are asked
 #: for a few at a time (paced by the governor's window), never all at once
 SNAPSHOTS_IN_FLIGHT = 2
@@ -64,7 +57,11 @@ class DepthKeeper:
         self.rec = rec
         self.lines = lines if lines is not None else DepthLines()
         self.on_snapshot = on_snapshot or self._record
-        self.rest_base = (rest_base or REST_BASES.get(venue, {}).get(network, "")).rstrip("/")
+        # the venue's REST base of the network (its stream part's REST_ENDPOINTS) and snapshot request (its market
+        # part's DEPTH_SNAPSHOT: path, query of a symbol)
+        spec = venue_spec(venue)
+        bases = getattr(spec.part("stream"), "REST_ENDPOINTS", {}) if spec.has_part("stream") else {}
+        self.rest_base = (rest_base or bases.get(network, "")).rstrip("/")
         self.resubscribe = resubscribe
         self.depth_topic = depth_topic
         self.timeout_s = float(timeout_s)
@@ -162,7 +159,7 @@ class DepthKeeper:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(SNAPSHOTS_IN_FLIGHT)
-        path, query = SNAPSHOT[self.venue]
+        path, query = venue_spec(self.venue).part("market").DEPTH_SNAPSHOT
         url = f"{self.rest_base}{path}?{urlencode(query(sym))}"
         market = venue_spec(self.venue).part("market")
         async with self._in_flight:

@@ -42,7 +42,7 @@ from liqcore.live.views import checklist as _checklist, collect as _collect_metr
 from liqcore.live.warm import WarmPath, seed_history as _seed_history
 from liqcore.venues.governor import governor_metrics
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
-from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
+from liqcore.types import DEFAULT_VENUE, EVENT_DTYPE, Kind, SymbolRegistry, Venue
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
 
@@ -74,7 +74,7 @@ class Engine:
 
     listed: set | None = None  #: registry ids of the symbols whose trading rules are known (see _refusal)
 
-    def __init__(self, params: Params | None = None, venues: Iterable[str] | str = ("bybit",), gateway=None,
+    def __init__(self, params: Params | None = None, venues: Iterable[str] | str = (DEFAULT_VENUE,), gateway=None,
                  registry: SymbolRegistry | None = None, journal=None,
                  on_decision: Callable[[Decision], None] | None = None,
                  on_cascade: Callable[[dict], None] | None = None,

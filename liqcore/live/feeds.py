@@ -21,12 +21,11 @@ from liqcore.live.transport import OWN_STOP, ConnectionSpec, Coverage, WsConnect
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 from liqcore.venues.registry import venue_spec
 
-__all__ = ["FeedManager", "gap_events", "stream_module", "feed_options", "VENUES"]
+__all__ = ["FeedManager", "gap_events", "stream_module", "feed_options"]
 
 log = logging.getLogger("liqcore.feeds")
 #: the silent-stream reports, one line each (a command that logs to a file still shows these on stderr)
 silent_log = logging.getLogger("liqcore.feeds.silent")
-VENUES = ("bybit", "binance", "okx")
 
 
 def stream_module(venue: str):

@@ -13,13 +13,10 @@ from __future__ import annotations
 import orjson
 
 from liqcore.types import Venue
-from liqcore.venues.bybit.stream import KINDS as _BYBIT_KINDS
 from liqcore.venues.common import Reject
 from liqcore.venues.lines import depth_rows
 from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
 
-#: Bybit's depth stream of a live run: ``orderbook.<LEVELS>.<symbol>``, the one its feed subscribes
-BYBIT_LEVELS = int(_BYBIT_KINDS["depth"]["depth"])
 
 
 def attach(engine, venue: str) -> "LiveDepth":

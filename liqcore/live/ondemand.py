@@ -286,7 +286,8 @@ class OnDemand:
         traded symbol not subscribed now."""
         if self.clock is None:
             raise ValueError("on demand: the gate runs on a replay's clock")
-        on_frame, symbol_of, step_ns = engine.on_frame, _SYMBOL_OF[self.venue], int(self.interval_s * 1e9)
+        on_frame, step_ns = engine.on_frame, int(self.interval_s * 1e9)
+        symbol_of = self._market.frame_symbol  # (the symbol of a per-symbol stream's frame)
         traded, subscribed, tick, seen = self._wire_names(), self.subscribed, [None], [self._changes]
         rc = getattr(engine, "replay_clock", None)
         note, fill = self._recorded_candles(engine) or (None, None)
@@ -387,43 +388,3 @@ class OnDemand:
                 **({"klines": {**self.klines, **({"source": "recording"} if self.clock is not None else {})}}
                    if self.klines["asked"] else {})}
 
-
-def _bybit_symbol(data: bytes) -> str | None:
-    """The symbol of a Bybit per-symbol stream's frame (its topic's last part); None for a liquidation."""
-    i = data.find(b'"topic":"', 0, 64)
-    if i < 0:
-        return None
-    j = data.find(b'"', i + 9)
-    topic = data[i + 9:j]
-    if topic.startswith((b"allLiquidation.", b"liquidation.")):
-        return None
-    return topic.rsplit(b".", 1)[-1].decode()
-
-
-def _binance_symbol(data: bytes) -> str | None:
-    """The symbol of a Binance per-symbol stream's event (raw or combined; its ``"s"``); None for a liquidation
-    (``forceOrder``) or a frame without one (an answer, an all-market array)."""
-    i = data.find(b'"e":"')
-    if i < 0 or data.startswith(b"forceOrder", i + 5):
-        return None
-    j = data.find(b'"s":"', i)
-    if j < 0:
-        return None
-    return data[j + 5:data.find(b'"', j + 5)].decode()
-
-
-def _okx_symbol(data: bytes) -> str | None:
-    """The instId of an OKX per-symbol channel's push (its ``arg``: ``trades``, ``bbo-tbt``, ``books5``,
-    ``funding-rate``, ...); None for ``liquidation-orders`` (its ``arg`` names the ``instType``, every swap's
-    liquidations), for an answer (``{"event": ...}``) and for a frame without an ``arg``."""
-    i = data.find(b'"arg":{', 0, 64)
-    if i < 0 or data.find(b'"event":', 0, i) >= 0:
-        return None
-    end = data.find(b"}", i + 7)
-    j = data.find(b'"instId":"', i + 7, end)
-    if j < 0:
-        return None
-    return data[j + 10:data.find(b'"', j + 10)].decode()
-
-
-_SYMBOL_OF = {"bybit": _bybit_symbol, "binance": _binance_symbol, "okx": _okx_symbol}

@@ -32,17 +32,10 @@ from dataclasses import asdict, dataclass
 
 from liqcore.venues.registry import venue_spec
 
-__all__ = ["Row", "preflight", "REST_BASES", "GUIDE_MAX_MAKER_BPS", "GUIDE_MAX_LEVERAGE"]
+__all__ = ["Row", "preflight", "GUIDE_MAX_MAKER_BPS", "GUIDE_MAX_LEVERAGE"]
 
 log = logging.getLogger("liqcore.preflight")
 
-REST_BASES = {
-    "bybit": {"mainnet": "https://api.bybit.com", "testnet": "https://api-testnet.bybit.com",
-              "demo": "https://api-demo.bybit.com"},
-    "binance": {"mainnet": "https://fapi.binance.com", "testnet": "https://testnet.binancefuture.com",
-                "demo": "https://testnet.binancefuture.com"},
-    "okx": {"mainnet": "https://www.okx.com", "testnet": "https://www.okx.com", "demo": "https://www.okx.com"},
-}
 #: the trading guide: the cascade edge needs a maker fee of at most 2 bps, and never more than 10x leverage
 GUIDE_MAX_MAKER_BPS = 2.0
 GUIDE_MAX_LEVERAGE = 10.0
@@ -268,7 +261,7 @@ async def preflight(venue: str, symbols, *, ws_url: str | None = None, rest_url:
 
     venue = venue.lower()
     acct = venue_spec(venue).part("account")  # (liqcore.venues.<venue>.account)
-    base = (rest_url or REST_BASES[venue][network]).rstrip("/")
+    base = (rest_url or venue_spec(venue).part("stream").REST_ENDPOINTS[network]).rstrip("/")  # (its REST base)
     # the spot API's base (Binance's permissions): --rest-url's when the venue serves both there (its fake does)
     spot = spot_rest_url or (rest_url if rest_url and getattr(acct, "SPOT_ON_REST_URL", False) else
                              getattr(acct, "SPOT_REST", {}).get(network))

@@ -151,13 +151,16 @@ class LiveRunner:
         self.depth_keeper = None
         if book_depth:
             from liqcore.live.depthkeep import DepthKeeper
-            from liqcore.live.livedepth import BYBIT_LEVELS, attach
+            from liqcore.live.livedepth import attach
+            from liqcore.venues.registry import venue_spec
 
             books = attach(engine, venue)
+            market = venue_spec(venue).part("market")  # (a venue whose books restart on a resubscription: its
+            # depth_topic; one with REST snapshots has none)
             self.depth_keeper = books.keeper = DepthKeeper(
                 books.venue, lines=books.lines, on_snapshot=books.on_snapshot, rest_base=rest_url,
                 network=network, resubscribe=self.feed.resubscribe, hourly=False,
-                depth_topic=lambda s: f"orderbook.{BYBIT_LEVELS}.{s}")
+                depth_topic=getattr(market, "depth_topic", None))
         for f in self.feeds:  # a silent stream: metrics, journal, recording (the feed logs the line itself)
             f.watch.on_silent.append(self._stream_silent)
             f.watch.on_heard.append(self._stream_heard)

@@ -17,7 +17,7 @@ import numpy as np
 from liqcore.live.decisions import record_dict
 from liqcore.venues.gateway import OrderIntent
 from liqcore.live.orders import _rand_topup, make_client_id
-from liqcore.types import EVENT_DTYPE, Kind, Venue
+from liqcore.types import DEFAULT_VENUE, EVENT_DTYPE, Kind, Venue
 from liqcore.venues.registry import venue_spec
 
 __all__ = ["WarmPath", "seed_history"]
@@ -67,7 +67,7 @@ class WarmPath:
             q.warmup()
         from liqcore.backtest.core import StrategyCore
 
-        c = StrategyCore(self.params, ["bybit:WARMUPUSDT"], equity=1000.0, mode=self.orders.core.mode)
+        c = StrategyCore(self.params, [f"{DEFAULT_VENUE}:WARMUPUSDT"], equity=1000.0, mode=self.orders.core.mode)
         c.on_trade(0, 1, 100.0)
         c.on_cascade({"symbol_idx": 0, "ts_ns": 2, "dominant": 1, "cascade_id": 0})
         c.on_clock(3)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from liqcore.market.universe import REST_URLS, get_json
+from liqcore.market.universe import get_json, rest_base
 
 __all__ = ["KLINE_DTYPE", "KlinesError", "fetch_klines", "parse_klines", "MINUTE_MS"]
 
@@ -90,7 +90,7 @@ async def fetch_klines(venue: str, symbol: str, start_ms: int, end_ms: int, *, b
     if end_ms < start_ms:
         raise KlinesError(f"klines: the span ends ({end_ms} ms) before it starts ({start_ms} ms)")
     path, limit = market.KLINES
-    base = (base_url or REST_URLS[v]).rstrip("/")
+    base = (base_url or rest_base(v)).rstrip("/")
     url = base + path
     own = session is None
     if own:

@@ -2,8 +2,8 @@
 
 The details: docs/maintainers/live-feeds.md, "A venue's universe of perpetuals".
 
-May import: ``aiohttp``, ``_atomic``, ``cache``, ``venues.instruments``, ``venues.governor`` and
-``venues.binance.rest`` (the governor of Binance's REST host).
+May import: ``aiohttp``, ``_atomic``, ``cache``, ``venues.instruments`` and ``venues.registry`` (each venue's
+``market`` part fetches its list: ``fetch_instruments(kit, base, quote, left)``, with the kit of :class:`_Kit`).
 """
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from pathlib import Path
 
 from liqcore.venues.instruments import Instrument
 
-__all__ = ["Universe", "fetch_universe", "load_universe", "cache_path", "REST_URLS", "UniverseError",
+__all__ = ["Universe", "fetch_universe", "load_universe", "cache_path", "rest_base", "UniverseError",
            "keep_with_recording"]
 
-REST_URLS = {"binance": "https://fapi.binance.com", "bybit": "https://api.bybit.com", "okx": "https://www.okx.com"}
 _TIMEOUT_S = 15.0
 
 
@@ -123,14 +122,6 @@ async def get_json(session, url: str, params: dict | None = None, *, error=Unive
         raise error(f"{what}: {url} did not answer JSON ({e})") from None
 
 
-async def _governed_get(session, venue: str, base: str, path: str, params: dict | None = None):
-    """``GET base+path`` through the venue's governor of that host (its weight, its waits and bans)."""
-    from liqcore.venues.registry import venue_spec
-
-    gov = venue_spec(venue).part("market").governed(base, path, params)
-    return await get_json(session, f"{base}{path}", params, governed=gov)
-
-
 def _take(rows, left: dict, rules: dict, checks, key: str, parse) -> None:
     """Each row that passes ``checks`` (``(field, wanted value, reason left out)``, in order) into ``rules``
     (``rules[row[key]] = parse(row)``); the others counted in ``left`` by reason (``malformed``: not a row, or
@@ -160,74 +151,36 @@ def _turnover(rows, key: str, value) -> dict:
     return out
 
 
-def binance_governed(base: str, path: str, params: dict | None = None):
-    """``get_json``'s ``governed`` for a Binance USD-M request: the host's governor, the path's documented weight
-    and the venue's reading of an answer (:mod:`liqcore.venues.binance.rest`)."""
-    from liqcore.venues.binance import rest as br
-    from liqcore.venues.governor import governor_for
+class _Kit:
+    """What a venue's ``market`` part's ``fetch_instruments(kit, base, quote, left)`` is handed: ``get(path,
+    params)`` (a GET through the venue's governor of the host, :func:`get_json`'s checks), ``take`` (:func:`_take`),
+    ``turnover`` (:func:`_turnover`), ``error`` (:class:`UniverseError`) and ``Instrument``."""
 
-    return governor_for("binance", base, **br.GOVERNOR_LIMITS), br.weight_of("GET", path, params), br.observe_answer
+    def __init__(self, session, venue: str, base: str):
+        self._session, self._market, self.base = session, _market(venue), base
+        self.take, self.turnover, self.error, self.Instrument = _take, _turnover, UniverseError, Instrument
 
-
-async def _binance(session, base: str, quote: str, left: dict):
-    info = await get_json(session, f"{base}/fapi/v1/exchangeInfo",
-                          governed=binance_governed(base, "/fapi/v1/exchangeInfo"))
-    rules: dict = {}
-    _take(info.get("symbols") if isinstance(info, dict) else None, left, rules,
-          (("contractType", "PERPETUAL", "not_perpetual"), ("quoteAsset", quote, "other_quote"),
-           ("status", "TRADING", "not_trading")), "symbol", Instrument.from_binance)
-    tick = await get_json(session, f"{base}/fapi/v1/ticker/24hr", governed=binance_governed(base, "/fapi/v1/ticker/24hr"))
-    return rules, _turnover(tick if isinstance(tick, list) else None, "symbol", lambda t: t["quoteVolume"]), {}
+    async def get(self, path: str, params: dict | None = None):
+        return await get_json(self._session, f"{self.base}{path}", params,
+                              governed=self._market.governed(self.base, path, params))
 
 
-async def _bybit(session, base: str, quote: str, left: dict):
-    rules: dict = {}
-    cursor = ""
-    for _ in range(100):
-        p = {"category": "linear", "limit": "1000"}
-        if cursor:
-            p["cursor"] = cursor
-        res = await _governed_get(session, "bybit", base, "/v5/market/instruments-info", p)
-        if not isinstance(res, dict) or res.get("retCode") not in (0, None):
-            raise UniverseError(f"instrument list: {base}/v5/market/instruments-info answered "
-                                f"retCode {res.get('retCode') if isinstance(res, dict) else '?'}")
-        body = res.get("result") or {}
-        _take(body.get("list"), left, rules,
-              (("contractType", "LinearPerpetual", "not_perpetual"), ("quoteCoin", quote, "other_quote"),
-               ("status", "Trading", "not_trading")), "symbol", Instrument.from_bybit)
-        cursor = body.get("nextPageCursor") or ""
-        if not cursor:
-            break
-    res = await _governed_get(session, "bybit", base, "/v5/market/tickers", {"category": "linear"})
-    rows = (res.get("result") or {}).get("list") if isinstance(res, dict) else None
-    return rules, _turnover(rows, "symbol", lambda t: t["turnover24h"]), {}
+def _market(venue: str):
+    """The venue's ``market`` part (an unknown venue, or one without the part: UniverseError naming those with one)."""
+    from liqcore.venues.registry import registered, spec_or_none
+
+    spec = spec_or_none(venue)
+    if spec is None or not spec.has_part("market") or not hasattr(spec.part("market"), "fetch_instruments"):
+        have = [s.name for s in registered() if s.has_part("market") and hasattr(s.part("market"), "fetch_instruments")]
+        raise UniverseError(f"venue: expected one of {', '.join(have)}; got {venue!r}")
+    return spec.part("market")
 
 
-def _okx_rule(row: dict) -> Instrument:
-    """OKX's grid in base units: ``tickSz``; lot and minimum in contracts of ``ctVal`` base units each."""
-    ct = float(row["ctVal"])
-    return Instrument(str(row["instId"]), float(row["tickSz"]), float(row["lotSz"]) * ct, float(row["minSz"]) * ct)
+def rest_base(venue: str, network: str = "mainnet") -> str:
+    """The venue's public REST base of ``network`` (its ``stream`` part's ``REST_ENDPOINTS``)."""
+    from liqcore.venues.registry import venue_spec
 
-
-async def _okx(session, base: str, quote: str, left: dict):
-    res = await _governed_get(session, "okx", base, "/api/v5/public/instruments", {"instType": "SWAP"})
-    if not isinstance(res, dict) or str(res.get("code", "0")) != "0":
-        raise UniverseError(f"instrument list: {base}/api/v5/public/instruments answered code "
-                            f"{res.get('code') if isinstance(res, dict) else '?'}")
-    rules: dict = {}
-    _take(res.get("data"), left, rules,  # (ctType inverse: the coin-margined swaps)
-          (("ctType", "linear", "not_perpetual"), ("settleCcy", quote, "other_quote"),
-           ("state", "live", "not_trading")),
-          "instId", _okx_rule)
-    # each kept swap's ctVal (parsed already by _okx_rule: the rows that did not parse were left out)
-    contract = {str(r["instId"]): float(r["ctVal"]) for r in res.get("data") or []
-                if isinstance(r, dict) and str(r.get("instId")) in rules}
-    tick = await _governed_get(session, "okx", base, "/api/v5/market/tickers", {"instType": "SWAP"})
-    rows = tick.get("data") if isinstance(tick, dict) else None
-    return rules, _turnover(rows, "instId", lambda t: float(t["volCcy24h"]) * float(t["last"])), contract
-
-
-_FETCH = {"binance": _binance, "bybit": _bybit, "okx": _okx}
+    return venue_spec(venue).part("stream").REST_ENDPOINTS[network]
 
 
 async def fetch_universe(venue: str, *, base_url: str | None = None, quote: str = "USDT",
@@ -236,12 +189,11 @@ async def fetch_universe(venue: str, *, base_url: str | None = None, quote: str 
     import aiohttp
 
     v = str(venue).lower()
-    if v not in _FETCH:
-        raise UniverseError(f"venue: expected one of {', '.join(_FETCH)}; got {venue!r}")
-    base = (base_url or REST_URLS[v]).rstrip("/")
+    market = _market(v)  # (its fetch_instruments: liqcore.venues.<venue>.market)
+    base = (base_url or rest_base(v)).rstrip("/")
     left: dict[str, int] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
-        rules, turnover, contract = await _FETCH[v](s, base, str(quote).upper(), left)
+        rules, turnover, contract = await market.fetch_instruments(_Kit(s, v, base), base, str(quote).upper(), left)
     if not rules:
         raise UniverseError(f"instrument list: {base} lists no {quote} perpetual that trades")
     return Universe(v, str(quote).upper(), rules, {s: turnover.get(s, math.nan) for s in rules}, time.time_ns(), left,
@@ -261,8 +213,9 @@ def _cache_path(venue: str, quote: str, cache_dir: str | Path | None, base_url: 
         from liqcore.cache import cache_dir as default_dir
 
         cache_dir = default_dir()
-    base = (base_url or REST_URLS[venue]).rstrip("/")
-    tail = "" if base == REST_URLS[venue].rstrip("/") else "-" + hashlib.sha256(base.encode()).hexdigest()[:12]
+    own = rest_base(venue).rstrip("/")
+    base = (base_url or own).rstrip("/")
+    tail = "" if base == own else "-" + hashlib.sha256(base.encode()).hexdigest()[:12]
     return Path(cache_dir) / f"universe-{venue}-{quote.lower()}{tail}.json"
 
 
@@ -274,8 +227,7 @@ async def load_universe(venue: str, *, base_url: str | None = None, quote: str =
     from liqcore._atomic import atomic_path
 
     v, q = str(venue).lower(), str(quote).upper()
-    if v not in _FETCH:
-        raise UniverseError(f"venue: expected one of {', '.join(_FETCH)}; got {venue!r}")
+    _market(v)  # (a venue without an instrument list: UniverseError naming those with one)
     path = _cache_path(v, q, cache_dir, base_url)
     cached = None
     try:

@@ -21,6 +21,7 @@ import numpy as np
 
 from liqcore.config import Params
 from liqcore.params import fill_label
+from liqcore.types import DEFAULT_VENUE
 
 NS_PER_DAY = 86_400_000_000_000
 METRICS = ("trades", "win_rate", "avg_return", "total_return", "sharpe", "max_drawdown", "fills", "orders",
@@ -63,7 +64,7 @@ class Source:
     format: str | None = None
     days: float = 30.0
     seed: int = 7
-    venue: str = "bybit"
+    venue: str = DEFAULT_VENUE
     feed_latency_ns: int = 0
     max_clock_skew_ns: int | None = 5_000_000_000
     cache: bool = True
@@ -474,7 +475,7 @@ def warm_kernels() -> float:
     burst = slice(300, 340)
     ev["kind"][burst] = int(Kind.LIQUIDATION)
     ev["qty"][burst] = 50.0
-    prep = Prepared(ev, SymbolRegistry([("bybit", "WARMUPUSDT")]))
+    prep = Prepared(ev, SymbolRegistry([(DEFAULT_VENUE, "WARMUPUSDT")]))
     p = Params()
     rec = detect_partition(prep, p)
     evaluate_cells(prep, p, rec, [p], [Window()], 1.0, True)

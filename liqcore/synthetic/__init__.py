@@ -1,6 +1,7 @@
 """The synthetic market: seeded, calibrated ticks for several perpetuals, as events and as wire frames.
 
-* ``market`` -- the generator (:func:`synthetic_market` -> ``Market``); ``wire`` -- its venues' frames;
+* ``market`` -- the generator (:func:`synthetic_market` -> ``Market``; its frames in a venue's wire format are the
+  venue's own: its ``samples`` part's ``render_synthetic``);
 * ``chunks`` -- a market generated day by day; ``venues`` -- one market seen by several venues;
 * ``cache`` -- generated markets kept on disk.
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from liqcore.venues.registry import venue_spec
+from liqcore.types import DEFAULT_VENUE
 
 NS_PER_MS = 1_000_000
 #: uniforms drawn per block (8 MB) and rows per kernel call
@@ -63,7 +64,7 @@ def symbol_rows(p: np.ndarray, seed: int, symbol: str, regime=None, u_block: int
             u = np.concatenate([u, gen.random(int(u_block))])
 
 
-def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = "bybit", start_ns: int | None = None,
+def market_chunks(symbol: str, days: float, seed: int = 7, venue: str = DEFAULT_VENUE, start_ns: int | None = None,
                   feed_latency_ns: int = 50_000_000, u_block: int | None = None, row_block: int | None = None):
     """Yield ``(events, registry)``: the events of ``synthetic_market(days, (symbol,), seed, venue)``
     (default effects) in consecutive parts, event-time order; concatenated, exactly that market's."""

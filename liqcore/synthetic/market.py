@@ -1,13 +1,13 @@
 """The synthetic market's generator: seeded, calibrated ticks for several perpetuals (:func:`synthetic_market`).
 
 ``synthetic_market(days=30, symbols=(...), seed=7, venue="bybit")`` returns a :class:`Market`: events,
-the generator's own cascade episodes (``.truth``) and ``.frames(venue)`` (via ``wire``).  The model,
+the generator's own cascade episodes (``.truth``) and ``.frames(venue)`` (the venue's ``samples`` part's ``render_synthetic``).  The model,
 its calibration, receive times and effect knobs: docs/explanation/synthetic-market.md, "The synthetic market's model" and
 "Synthetic-market knobs and presets"; its kernel: ``liqcore/_jit/synth.py`` (twin ``pysrc/synth.py``).
 
 Why one module: the front end (parameters, calibration, the cache key, frames) of one model of the
-market.  May import: numpy, ``types``, ``params``, ``_jit``, ``_libs`` (the detector) and this
-package's ``cache`` and ``wire``.
+market.  May import: numpy, ``types``, ``params``, ``_jit``, ``_libs`` (the detector), ``venues`` (the registry) and
+this package's ``cache``.
 """
 from __future__ import annotations
 
@@ -21,10 +21,9 @@ from typing import Iterator
 
 import numpy as np
 
-from liqcore.synthetic import wire
 from liqcore.synthetic.cache import cache_path, read_market, write_market
 from liqcore.venues.registry import venue_spec
-from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
+from liqcore.types import DEFAULT_VENUE, EVENT_DTYPE, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = [
     "synthetic_market",
@@ -500,8 +499,8 @@ def _render(ev: np.ndarray, registry: SymbolRegistry, venue: Venue, shown: np.nd
     kind_l = ev["kind"].tolist()
     shown_l = shown.tolist()
     order_l = order.tolist()
-    # each venue's frames (liqcore.synthetic.wire: render_<venue>)
-    render = getattr(wire, f"render_{venue_spec(int(venue)).name}")
+    # each venue's frames: its samples part's render_synthetic (liqcore.venues.<venue>.samples)
+    render = venue_spec(int(venue)).part("samples").render_synthetic
     yield from render(order_l, ts_l, recv_l, px_l, q_l, sid_l, side_l, kind_l, shown_l, names, pdec, qdec, _FUND_MEAN)
 
 
@@ -512,7 +511,7 @@ def _code_digest() -> str:
     """Digest of the generator's code (kernel and front): a changed model never loads a stale entry."""
     h = hashlib.sha256()
     here = Path(__file__).resolve()
-    for path in (here, here.parent / "synthetic_cache.py", here.parent / "synthetic_wire.py", here.parents[1] / "_jit" / "synth.py"):
+    for path in (here, here.parent / "synthetic_cache.py", here.parents[1] / "_jit" / "synth.py"):
         try:
             h.update(path.read_bytes())
         except OSError:
@@ -555,7 +554,7 @@ def _check_args(days, symbols, seed, venue, start_ns, feed_latency_ns):
         raise ValueError(f"seed: expected a non-negative integer; got {seed!r}")
     v = Venue.parse(venue)
     if v == Venue.UNKNOWN:
-        raise ValueError("venue: expected bybit, binance or okx")
+        raise ValueError(f"venue: expected one of {Venue._known()}")
     if isinstance(start_ns, bool) or not isinstance(start_ns, (int, np.integer)) or start_ns < 0:
         raise ValueError(f"start_ns: expected a non-negative integer (ns since the epoch); got {start_ns!r}")
     if isinstance(feed_latency_ns, bool) or not isinstance(feed_latency_ns, (int, np.integer)) or feed_latency_ns < 0:
@@ -567,7 +566,7 @@ def synthetic_market(
     days=30,
     symbols=("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"),
     seed=7,
-    venue="bybit",
+    venue=DEFAULT_VENUE,
     start_ns=DEFAULT_START_NS,
     feed_latency_ns=50_000_000,
     cache=True,

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import orjson
+from liqcore.types import DEFAULT_VENUE
 
 __all__ = ["read_recording", "synthetic_frames", "trade_frame", "liquidation_frame", "frames_from_objects",
            "ReplayClock", "Lockstep"]
 
 
-def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue: str = "bybit", *,
+def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue: str = DEFAULT_VENUE, *,
                    strict: bool = False, stats: dict | None = None, warn=None) -> Iterator[tuple[int, bytes]]:
     """Yield ``(recv_ns, frame_bytes)`` of ``venue`` from recorder files (in the given order; a directory
     is read in sorted file-name order; ``.zst`` and ``.gz`` are decompressed).  A compressed file cut
@@ -141,7 +142,7 @@ def frames_from_objects(items: Iterable[tuple[int, object]]) -> Iterator[tuple[i
             yield int(recv_ns), orjson.dumps(frame)
 
 
-def synthetic_frames(market, venue: str = "bybit") -> Iterator[tuple[int, bytes]]:
+def synthetic_frames(market, venue: str = DEFAULT_VENUE) -> Iterator[tuple[int, bytes]]:
     """Frames of a synthetic market (an object with ``.frames(venue)``) as ``(recv_ns, bytes)``."""
     return frames_from_objects(market.frames(venue))
 

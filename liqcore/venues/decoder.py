@@ -18,11 +18,9 @@ import numpy as np
 import orjson
 
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
-from liqcore.venues.binance import parse as _binance
-from liqcore.venues.bybit import parse as _bybit
 from liqcore.venues.common import (_MS_MAX, _MS_MIN, CONTROL, DEFAULT_MAX_CLOCK_SKEW_NS, RECV_CLOCK_MIN_NS, RECV_UNKNOWN,
                                    Reject, Sink)
-from liqcore.venues.okx import parse as _okx
+from liqcore.venues.registry import part_cache, part_function
 
 try:  # the compiled matcher of the dominant liquidation lines (pure-Python equivalent below)
     from liqcore.venues import _scan as _SCAN
@@ -31,7 +29,28 @@ except ImportError:  # pragma: no cover - extension not built: the regex path do
 
 __all__ = ["Decoder", "detect_venue", "PARSERS", "stream_stamp"]
 
-PARSERS = {1: _bybit.parse_obj, 2: _binance.parse_obj, 3: _okx.parse_obj}
+
+
+class _Parsers(dict):
+    """Venue code -> its frame parser, the ``parse`` part's ``parse_obj(obj, sink)`` of the venue registered with
+    that code, found through the registry on first use (a KeyError for a code without one); emptied whenever a
+    venue is registered or forgotten (:func:`liqcore.venues.registry.part_cache`)."""
+
+    def __missing__(self, code):
+        fn = part_function({}, code, "parse", "parse_obj")
+        if fn is None:
+            raise KeyError(code)
+        self[code] = fn
+        return fn
+
+    def get(self, code, default=None):
+        try:
+            return self[code]
+        except KeyError:
+            return default
+
+
+PARSERS = part_cache(_Parsers())
 _pack = struct.Struct("<qqddibbbB").pack  # EVENT_DTYPE's 40-byte layout
 assert struct.calcsize("<qqddibbbB") == EVENT_DTYPE.itemsize
 _frombuffer = np.frombuffer
@@ -215,7 +234,7 @@ class Decoder:
             self.venue = Venue.parse(venue)
             if self.venue == Venue.UNKNOWN:
                 raise ValueError("venue: expected bybit, binance, okx or auto")
-            self._parse = PARSERS.get(int(self.venue)) or _registered_parser(self.venue)
+            self._parse = PARSERS.get(int(self.venue)) or _registered_parser(self.venue)  # (the latter: its error)
         self.registry = registry if registry is not None else SymbolRegistry()
         self.sink = Sink(self.registry, load_instruments(instruments))
         self.counters: dict[str, int] = self.sink.counters

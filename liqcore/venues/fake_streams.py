@@ -1,8 +1,7 @@
 """Fake public market-data websockets of Binance USD-M futures and OKX: a real aiohttp server on 127.0.0.1.
 
 ``async with FakeMarketStream("binance") as fs:`` serves ``fs.ws_url`` in the venue's protocol, its
-instruments and klines over REST, ``fs.push`` / ``fs.liquidation`` and replays (:func:`binance_streams`,
-:func:`okx_streams`).  What it serves: docs/maintainers/fakes.md, "The fake market streams (Binance, OKX)".
+instruments and klines over REST, ``fs.push`` / ``fs.liquidation`` and replays (:func:`market_streams`).  What it serves: docs/maintainers/fakes.md, "The fake market streams (Binance, OKX)".
 The server is shared; what is a venue's own (paths, routing, REST answers, subscribe protocol) is its
 ``fake_streams`` part (``liqcore.venues.<venue>.fake_streams``), so a registered venue with one is served too.
 
@@ -19,8 +18,6 @@ from typing import Iterable
 import orjson
 from aiohttp import WSMsgType, web
 
-from liqcore.venues.binance import fake_streams as _binance_fs
-from liqcore.venues.okx import fake_streams as _okx_fs
 
 
 async def paced(source: Iterable[tuple[int, object]], speed: float | None):
@@ -48,15 +45,8 @@ async def end_task(task) -> None:
         pass
 
 
-__all__ = ["FakeMarketStream", "binance_streams", "okx_streams", "market_streams"]
+__all__ = ["FakeMarketStream", "market_streams"]
 
-#: re-exported from the venues' ``fake_streams`` parts (what the tests and the venue command import from here)
-BINANCE_DEPTH_LIMITS = _binance_fs.DEPTH_LIMITS
-OKX_BOOKS_MAX_SZ = _okx_fs.BOOKS_MAX_SZ
-MAX_STREAMS = _binance_fs.MAX_STREAMS
-MAX_MSGS_PER_S = _binance_fs.MAX_MSGS_PER_S
-binance_streams = _binance_fs.streams
-okx_streams = _okx_fs.streams
 _REPLAY_HIGH_WATER = 4 << 20  # bytes queued on a connection before the replay waits for it to drain
 
 
@@ -72,8 +62,7 @@ def _protocol(venue: str):
 
 
 def market_streams(venue: str):
-    """The router of a venue's replayed pushes (its ``fake_streams`` part's ``streams``: :func:`binance_streams`,
-    :func:`okx_streams`, a registered venue's own)."""
+    """The router of a venue's replayed pushes (its ``fake_streams`` part's ``streams``)."""
     return _protocol(str(venue).lower()).streams
 
 

@@ -12,11 +12,9 @@ from operator import add as _add
 import numpy as np
 
 from liqcore.types import EVENT_DTYPE, VENUE_NAME_BY_CODE, Kind, Venue
-from liqcore.venues.binance import parse as _binance
-from liqcore.venues.bybit import parse as _bybit
 from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, RECV_UNKNOWN, Reject, Sink
 from liqcore.venues.depthsync import is_depth_frame
-from liqcore.venues.okx import parse as _okx
+from liqcore.venues.registry import part_cache, part_function
 from liqcore.venues.decoder import (_BINANCE_LIQ, _BYBIT_LIQ, _FAST_BINANCE, _FAST_BYBIT, _FAST_REC_BINANCE,  # noqa: F401
                                     _FAST_REC_BYBIT, _I64_MAX, _INF, _SCAN, PARSERS, _auto, _is_control_text,
                                     _JSONError, _loads)
@@ -65,17 +63,24 @@ _SLICE_BYTES = 1 << 20
 _LOG_LINE = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
 _GAP_KIND = int(Kind.GAP)
 _DEPTH_KIND = int(Kind.DEPTH)
-_OKX_CODE = int(Venue.OKX)
+#: venue code -> its ``parse`` part's ``contract_value(sink, symbol)`` (None: its sizes are base units)
+_CONTRACT_VALUE = part_cache()
+#: the parse functions of the two venue-specific line formats, found through the registry
+_FORMAT_PARSERS = part_cache()
+
+
 def depth_rows(sink, venue: int, recv: int, got, out: list) -> int:
     """The row tuples (EVENT_DTYPE order) of ``got`` (``[(symbol, ts_event or None, rows)]`` of
     :class:`~liqcore.venues.depthsync.DepthLines`) appended to ``out``, received at ``recv``, ids from ``sink``
-    (OKX sizes: contracts x the sink's contract value; Reject for a symbol without one).  Returns how many."""
+    (a venue whose parse part has ``contract_value(sink, symbol)``, OKX's: sizes are contracts x that value, a
+    Reject for a symbol without one; None: the symbol is sized in base units).  Returns how many."""
     n = 0
+    contract_value = part_function(_CONTRACT_VALUE, venue, "parse", "contract_value")
     for sym, t, rows in got:
         sid = sink.sid(venue, sym)
         t = recv if t is None else t
-        if venue == _OKX_CODE and _okx._is_contract(sym):
-            ct = _okx._ct_val(sink, sym)
+        ct = contract_value(sink, sym) if contract_value is not None else None
+        if ct is not None:
             out.extend([(t, recv, p, q * ct, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
         else:
             out.extend([(t, recv, p, q, sid, side, _DEPTH_KIND, venue, f) for side, p, q, f in rows])
@@ -185,7 +190,8 @@ class LineDecoder:
         if res.__class__ is not dict:
             raise Reject("missing_field", "result")
         sym = obj.get("symbol")
-        return _bybit.parse_liquidation_items(res.get("data"), sink, sym if sym.__class__ is str else None)
+        parse = part_function(_FORMAT_PARSERS, "bybit", "parse", "parse_liquidation_items")
+        return parse(res.get("data"), sink, sym if sym.__class__ is str else None)
 
     def _jsonl(self, obj) -> int:
         if obj.__class__ is dict:
@@ -439,7 +445,7 @@ class LineDecoder:
             st.bad(lineno, "malformed_json")
             return
         try:
-            _binance.parse_force_order(obj, sink)
+            part_function(_FORMAT_PARSERS, "binance", "parse", "parse_force_order")(obj, sink)
         except Reject as r:
             st.bad(lineno, r.reason, r.field)
 

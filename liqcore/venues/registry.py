@@ -17,11 +17,13 @@ that registering a venue costs nothing at import.  The parts, each with who asks
 * ``archives`` (``READERS``: its file formats; ``liqcore.io.registry``), ``fake`` (``FAKE``: its whole local fake).
 
 A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
-``__init__`` (or, outside the package, from your own code: :func:`register`, which also gives it its
-:class:`liqcore.types.Venue` member).  docs/maintainers/adding-a-venue.md, "Adding a venue", has every fact and
+``__init__``; or a package of its own that names its spec in the ``liqcore.venues`` entry point group (found by
+:func:`load_plugins` when the registry is first asked: docs/how-to/write-a-venue-plugin.md); or, from your own
+code, :func:`register`, which also gives it its :class:`liqcore.types.Venue` member.  docs/maintainers/adding-a-venue.md, "Adding a venue", has every fact and
 part, the tests each part needs and the checklist; tests/venues/test_custom_venue.py registers one from a test.
 
-May import: ``liqcore.types`` only (the parts are imported by name, on demand).
+May import: ``liqcore.types`` only (the parts are imported by name, on demand; the plugins through
+``importlib.metadata``).
 """
 from __future__ import annotations
 
@@ -30,10 +32,11 @@ import importlib.util
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from liqcore.types import UnknownVenue, add_venue, drop_venue
+from liqcore.types import VENUE_LOADERS, UnknownVenue, add_venue, drop_venue
 
 __all__ = ["VenueSpec", "register", "unregister", "venue_spec", "spec_or_none", "sampled_liquidations", "venue_names",
-           "registered", "UnknownVenue"]
+           "registered", "UnknownVenue", "part_cache", "part_function", "venue_by_alias", "load_plugins", "ENTRY_POINT_GROUP",
+           "PLUGIN_ERRORS", "VenuePluginWarning"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,11 @@ class VenueSpec:
     * ``local_fake``: ``"module:Class"`` of the venue's whole local fake (its order REST, private stream and
       market streams on one port: ``liqcore venue``); None: it has none;
     * ``rules_from_instrument_list``: a paper run on a symbol list takes each symbol's trading rules from the
-      venue's instrument list (Binance, OKX); False: the shipped table (Bybit's gateway loads its list itself).
+      venue's instrument list (Binance, OKX); False: the shipped table (Bybit's gateway loads its list itself);
+    * ``sampled_before_ns``: the liquidation stream was a sample (one per symbol per second) before this time (ns;
+      Bybit's ``allLiquidation`` carries every liquidation since about 2025-02-01 UTC);
+    * ``aliases``: other names files give the venue (tardis.dev exchange ids: ``binance-futures``, ``okex-swap``),
+      read as its name in a file's venue column.
     """
 
     name: str
@@ -89,6 +96,8 @@ class VenueSpec:
     public_clock: bool = False
     local_fake: str | None = None
     rules_from_instrument_list: bool = False
+    aliases: tuple = ()
+    sampled_before_ns: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:
@@ -101,7 +110,10 @@ class VenueSpec:
             raise
 
     def has_part(self, name: str) -> bool:
-        return importlib.util.find_spec(f"{self.package}.{name}") is not None
+        try:
+            return importlib.util.find_spec(f"{self.package}.{name}") is not None
+        except ModuleNotFoundError:  # (its package is not importable: it has no parts)
+            return False
 
     def instrument_of(self, symbol: str) -> str | None:
         """The venue-neutral instrument (``BASE-USDT``) of one of the venue's symbols, else None."""
@@ -120,6 +132,22 @@ class VenueSpec:
 
 
 _REGISTRY: dict[str, VenueSpec] = {}
+#: tables that keep what they found through the registry (venue code -> a part's function): emptied whenever a
+#: venue is registered or forgotten, so that they never answer for a spec that is gone
+_CACHES: list[dict] = []
+
+
+def part_cache(d: dict | None = None) -> dict:
+    """``d`` (None: a new dict) for keeping what was found through the registry, emptied on every
+    (un)registration."""
+    d = {} if d is None else d
+    _CACHES.append(d)
+    return d
+
+
+def _forget_found() -> None:
+    for d in _CACHES:
+        d.clear()
 
 
 def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
@@ -136,6 +164,7 @@ def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
         drop_venue(old.code)
     add_venue(spec.code, key)  # (its liqcore.types.Venue member: the built-ins' are there already)
     _REGISTRY[key] = spec
+    _forget_found()
     return spec
 
 
@@ -144,10 +173,20 @@ def unregister(name: str) -> None:
     spec = _REGISTRY.pop(str(name).lower(), None)
     if spec is not None:
         drop_venue(spec.code)
+        _forget_found()
 
 
 _BUILTIN = ("bybit", "binance", "okx")
 _LOADED = [False]
+#: the entry point group a venue shipped as a package of its own registers under (``pyproject.toml``:
+#: ``[project.entry-points."liqcore.venues"]`` ``<name> = "<package>:SPEC"``)
+ENTRY_POINT_GROUP = "liqcore.venues"
+#: entry point name -> why it was not loaded (one line), for ``liqcore venue --list`` and the tests
+PLUGIN_ERRORS: dict[str, str] = {}
+
+
+class VenuePluginWarning(UserWarning):
+    """A plugin of the ``liqcore.venues`` entry point group that could not be loaded (the others are)."""
 
 
 def _builtin() -> None:
@@ -156,6 +195,45 @@ def _builtin() -> None:
         # the built-in venues register themselves from their folders' __init__ (cheap: no part imported)
         for name in _BUILTIN:
             importlib.import_module(f"liqcore.venues.{name}")
+        load_plugins()
+
+
+def _entry_points():
+    from importlib.metadata import entry_points
+
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def load_plugins(entry_points=None) -> list[str]:
+    """Register the venues of the ``liqcore.venues`` entry point group (``entry_points``: those instead, a test's)
+    -> the names registered.  An entry point is named for its venue and loads its :class:`VenueSpec` (``pkg:SPEC``),
+    a callable returning one, or a module that registers its venue when imported; its ``package`` holds the parts.
+    One that fails (it does not import, names another venue, takes a code already taken) is left out with a
+    :class:`VenuePluginWarning` and its reason in :data:`PLUGIN_ERRORS`; the built-in venues and the other
+    plugins are registered all the same."""
+    if entry_points is None:
+        entry_points = _entry_points()
+    done = []
+    for ep in entry_points:
+        try:
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, (VenueSpec, ModuleType)):
+                obj = obj()
+            if isinstance(obj, VenueSpec):
+                if obj.name != ep.name:
+                    raise ValueError(f"its spec is named {obj.name!r}")
+                register(obj)
+            elif ep.name not in _REGISTRY:
+                raise ValueError(f"{ep.value} registered no venue named {ep.name!r}")
+            done.append(ep.name)
+            PLUGIN_ERRORS.pop(ep.name, None)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin leaves the others and the built-ins working
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            PLUGIN_ERRORS[ep.name] = why
+            import warnings
+
+            warnings.warn(f"venue plugin {ep.name!r} ({ep.value}) not loaded: {why}", VenuePluginWarning, stacklevel=2)
+    return done
 
 
 def venue_spec(venue) -> VenueSpec:
@@ -179,6 +257,15 @@ def spec_or_none(venue) -> VenueSpec | None:
         return None
 
 
+def venue_by_alias(name) -> str | None:
+    """The registered venue's name of ``name`` (its name or one of its ``aliases``, any case), else None."""
+    key = str(name or "").strip().lower()
+    _builtin()
+    if key in _REGISTRY:
+        return key
+    return next((s.name for s in _REGISTRY.values() if key in s.aliases), None)
+
+
 def sampled_liquidations(venue) -> bool:
     """Whether the venue's liquidation stream is a sample (False for an unknown venue)."""
     spec = spec_or_none(venue)
@@ -194,3 +281,21 @@ def venue_names() -> list[str]:
 def registered() -> list[VenueSpec]:
     _builtin()
     return list(_REGISTRY.values())
+
+
+def part_function(cache: dict, venue, part: str, name: str):
+    """The function ``name`` of ``venue``'s (a code or name) part ``part``, kept in ``cache`` (a
+    :func:`part_cache`); None when no venue is registered by it, it has no such part or the part no such name."""
+    try:
+        return cache[venue]
+    except KeyError:
+        pass
+    spec = spec_or_none(venue)
+    fn = None
+    if spec is not None and spec.has_part(part):
+        fn = getattr(spec.part(part), name, None)
+    cache[venue] = fn
+    return fn
+
+
+VENUE_LOADERS.append(_builtin)  # (a lookup in liqcore.types that misses registers every venue first)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqcore.synthetic import market as S
-from liqcore.synthetic.wire import okx_inst
+from liqcore.venues.okx.samples import okx_inst
 from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, Venue
 from pysrc import synth as T
 

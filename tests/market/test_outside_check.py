@@ -26,15 +26,16 @@ def test_an_instrument_list_from_one_url_is_never_served_for_another(tmp_path):
         asyncio.run(load_universe("binance", base_url="http://127.0.0.1:1", cache_dir=tmp_path, warn=warned.append))
     assert "\n" not in str(e.value) and len(warned) == 1
     # the venue's own URL (unreachable from a test: 127.0.0.1 only): not served the mirror's list either
-    import liqcore.market.universe as uni
+    from liqcore.venues.registry import venue_spec
 
-    saved = uni.REST_URLS["binance"]
-    uni.REST_URLS["binance"] = "http://127.0.0.1:1"
+    bases = venue_spec("binance").part("stream").REST_ENDPOINTS
+    saved = bases["mainnet"]
+    bases["mainnet"] = "http://127.0.0.1:1"
     try:
         with pytest.raises(UniverseError, match="cannot reach"):
             asyncio.run(load_universe("binance", cache_dir=tmp_path, warn=warned.append))
     finally:
-        uni.REST_URLS["binance"] = saved
+        bases["mainnet"] = saved
 
 
 @pytest.mark.timeout(60)

@@ -262,7 +262,7 @@ def test_a_binance_symbol_list_trades_on_the_venue_s_rules_not_the_shipped_table
 
 
 def test_the_fake_binance_stream_routes_each_push_to_its_streams():
-    from liqcore.venues.fake_streams import binance_streams
+    from liqcore.venues.binance.fake_streams import streams as binance_streams
     from liqcore.venues.binance.samples import book_ticker_frame, liquidation_frame, trade_frame
 
     assert binance_streams(liquidation_frame("ARCUSDT", 1, 2.0, 3.0)) == ("!forceOrder@arr", "arcusdt@forceOrder")

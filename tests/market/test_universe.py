@@ -15,7 +15,8 @@ import orjson
 import pytest
 from aiohttp import web
 
-from liqcore.market.universe import REST_URLS, Universe, UniverseError, fetch_universe, load_universe
+from liqcore.market.universe import Universe, UniverseError, fetch_universe, load_universe
+from liqcore.venues.registry import venue_spec
 
 from tests.market._venues import N, Server, _binance_app, _bybit_app, _names, _okx_app  # noqa: F401
 
@@ -55,7 +56,8 @@ def test_the_list_is_cached_with_its_time_and_served_when_the_venue_is_down(tmp_
     seen = []
     with Server(_bybit_app(seen)) as srv:
         url = srv.url
-        monkeypatch.setitem(REST_URLS, "bybit", url)  # (the local server stands for the venue's own URL)
+        # (the local server stands for the venue's own URL: its stream part's REST base)
+        monkeypatch.setitem(venue_spec("bybit").part("stream").REST_ENDPOINTS, "mainnet", url)
         u = asyncio.run(load_universe("bybit", base_url=url, cache_dir=tmp_path))
         assert len(seen) == 2
     path = tmp_path / "universe-bybit-usdt.json"

@@ -568,7 +568,7 @@ def test_the_engine_module_is_short():
 # ---- one room per job: the synthetic market, sweeps and the dataset -------------------------------
 #: the rooms and what each holds (the module files of each package)
 ROOMS = {
-    "synthetic": {"market.py", "wire.py", "chunks.py", "venues.py", "cache.py"},
+    "synthetic": {"market.py", "chunks.py", "venues.py", "cache.py"},
     "sweep": {"cells.py", "grid.py", "runners.py", "schedule.py", "store.py", "walkforward.py", "overfit.py"},
     "dataset": {"write.py", "read.py", "checked.py", "decoded.py", "file_events.py"},
 }

@@ -1,12 +1,22 @@
-"""Issue 68's bar, read from the code by ``tools/layout_check.py``: at most 10 branches on a venue's name (a
-comparison with ``"bybit"``, ``"binance"``, ``"okx"`` or ``Venue.BYBIT`` / ``.BINANCE`` / ``.OKX``, a ``match``
-case on one) outside ``liqcore/venues/``: what a venue knows is asked of its spec or its parts."""
+"""The venue layout's bars, read from the code by ``tools/layout_check.py``: outside ``liqcore/venues/``, at most 10
+branches on a venue's name (a comparison with ``"bybit"``, ``"binance"``, ``"okx"`` or ``Venue.BYBIT`` /
+``.BINANCE`` / ``.OKX``, a ``match`` case on one), and at most :data:`MAX_MODULES_NAMING_A_VENUE` modules that name a
+venue in code at all (identifiers and strings: a table keyed by venue, a closed list of venues, a default, a URL,
+a message; comments and docstrings left aside): what a venue knows is asked of its spec or its parts.  The bound is
+what the code reaches now (53 modules before the venue tables moved into the venues' folders); it only goes down."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.lru_cache(maxsize=1)
+def _report() -> dict:
+    """The repository's layout report, read once for the tests of this module (a read parses every module)."""
+    return _layout_check().report()
 
 
 def _layout_check():
@@ -16,8 +26,12 @@ def _layout_check():
     return mod
 
 
+#: modules outside liqcore/venues/ naming a venue in code, at most (the goal: 3, DEFAULT_VENUE's among them)
+MAX_MODULES_NAMING_A_VENUE = 21
+
+
 def test_at_most_ten_branches_on_a_venue_s_name_outside_venues():
-    found = _layout_check().report()["venue_branches"]
+    found = _report()["venue_branches"]
     assert len(found) <= 10, f"{len(found)} branches on a venue's name outside liqcore/venues/: {found}"
 
 
@@ -31,3 +45,42 @@ def test_the_check_sees_a_branch(tmp_path):
     lc.PKG, lc.ROOT = pkg, tmp_path
     assert lc.venue_branches([pkg / "live" / "x.py"]) == ["liqcore/live/x.py:1", "liqcore/live/x.py:3",
                                                           "liqcore/live/x.py:6"]
+
+
+def test_few_modules_outside_venues_name_a_venue_in_code():
+    found = _report()["venue_mentions"]
+    assert len(found) <= MAX_MODULES_NAMING_A_VENUE, (
+        f"{len(found)} modules outside liqcore/venues/ name a venue in code (at most {MAX_MODULES_NAMING_A_VENUE}; "
+        f"`python tools/layout_check.py -v` says where): {found}")
+
+
+def test_the_count_sees_tables_lists_identifiers_and_strings_not_prose(tmp_path):
+    """Each form a reader adding a venue would have to find is counted, in the module it is in; a docstring or a
+    comment naming a venue is not, and neither is a word that merely contains a venue's name."""
+    lc = _layout_check()
+    pkg = tmp_path / "liqcore"
+    (pkg / "live").mkdir(parents=True)
+    (pkg / "venues" / "acme").mkdir(parents=True)
+    forms = {
+        "table.py": 'REST = {"bybit": "https://api.example"}\n',
+        "closed.py": 'VENUES = ("binance", "okx")\n',
+        "name.py": "def render_okx(x):\n    return x\n",
+        "attr.py": "import liqcore.types as T\nv = T.Venue.BINANCE\n",
+        "url.py": 'BASE = "https://api.bybit.com/v5"\n',
+        "default.py": 'def f(venue="okx"):\n    return venue\n',
+        "prose.py": '"""Reads Bybit, Binance and OKX frames."""\n# bybit: a comment\nOKEXPLAIN = "bybitish"\n',
+    }
+    for name, text in forms.items():
+        (pkg / "live" / name).write_text(text)
+    (pkg / "venues" / "acme" / "x.py").write_text('ME = "okx"\n')  # (inside venues/: not counted)
+    lc.PKG, lc.ROOT = pkg, tmp_path
+    found = lc.venue_mentions(sorted(pkg.rglob("*.py")))
+    assert sorted(found) == sorted(f"liqcore/live/{n}" for n in forms if n != "prose.py")
+
+
+def test_the_venues_shared_layer_never_imports_a_venue_folder():
+    """``liqcore/venues/*.py`` (the decoder, the line loader, the shared fake streams, ...) sits under the venue
+    folders and finds a venue's parts through the registry (the loader and the decoder imported the three parsers
+    by name; the shared fake streams imported two folders' parts that imported it back)."""
+    found = _report()["shared_venue_imports"]
+    assert found == [], f"the venues' shared layer imports venue folders: {found}"

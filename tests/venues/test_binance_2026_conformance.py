@@ -45,7 +45,8 @@ import pytest
 from liqcore.venues.binance.gateway import BinanceGateway
 from liqcore.venues.gateway import OrderIntent
 from liqcore.venues.binance.fake import FakeBinance
-from liqcore.venues.fake_streams import MAX_STREAMS, FakeMarketStream
+from liqcore.venues.binance.fake_streams import MAX_STREAMS
+from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance import stream as bs
 from liqcore.venues.binance.parse import parse
 from liqcore.venues.binance.rest import sign

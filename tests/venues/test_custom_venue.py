@@ -1,6 +1,6 @@
 """A venue defined outside the package, registered at run time (issue 68): the registry is the whole interface.
 
-The test writes a minimal venue, "rekt" (code 77), to ``tmp_path``: its own frame format (``{"ch": "rekt" |
+The test writes a minimal venue, "rekt" (code 77; its source: tests/_rekt_venue.py), to ``tmp_path``: its own frame format (``{"ch": "rekt" |
 "fills", "d": [...]}``) and its own side convention (a liquidation's ``w`` names the position WIPED OUT: ``L`` a
 long, ``S`` a short; a fill's ``a`` the aggressor: ``b`` / ``s``), as the four parts a paper run asks for:
 ``parse`` (frames -> events), ``stream`` (the public connection: URL, subscribe message, what it delivers),
@@ -8,163 +8,20 @@ long, ``S`` a short; a fill's ``a`` the aggressor: ``b`` / ``s``), as the four p
 :class:`liqcore.venues.fake_streams.FakeMarketStream`, serves it).
 Nothing in the package names it: its frames are decoded into events with the right sides, and a paper run over a
 local websocket on 127.0.0.1 (the runner, the engine, the detector, the paper venue, the journal, the summary line)
-detects its cascades and books an order and a fill.  An unregistered name is the one-line UnknownVenue error.
+detects its cascades and books an order and a fill; a recording of it loads, converts into a dataset and reads
+back with its events under its own code.  An unregistered name is the one-line UnknownVenue error.
 """
 from __future__ import annotations
 
 import asyncio
 import importlib
 import sys
-import textwrap
 import time
 
 import numpy as np
 import pytest
 
-CODE = 77
-
-PARSE = '''
-"""rekt's public frames -> events: ``{"ch": "rekt"|"fills", "d": [{"i", "p", "q", "ts", "w"|"a"}]}``."""
-from liqcore.venues.common import CONTROL, Reject, ms_to_ns, pos, side_of
-
-VENUE = 77
-#: a liquidation's "w": the position wiped out (L: a long -> liqcore's LONG 1, S: a short -> SHORT 2)
-_WIPED = {"L": 1, "S": 2}
-#: a fill's "a": the aggressor (b: the taker bought -> BUY 3, s: sold -> SELL 4)
-_AGGRESSOR = {"b": 3, "s": 4}
-
-
-def parse_obj(obj, sink):
-    if obj.__class__ is not dict:
-        raise Reject("unknown_topic", "frame")
-    if obj.get("op") == "subscribed":
-        return CONTROL
-    ch, data = obj.get("ch"), obj.get("d")
-    if ch not in ("rekt", "fills"):
-        raise Reject("unknown_topic", "ch")
-    if data.__class__ is not list:
-        raise Reject("missing_field", "d")
-    liq = ch == "rekt"
-    n = 0
-    for d in data:
-        try:
-            if d.__class__ is not dict:
-                raise Reject("missing_field", "d[]")
-            side = side_of(_WIPED, d.get("w"), "w") if liq else side_of(_AGGRESSOR, d.get("a"), "a")
-            sink.rows.append((ms_to_ns(d.get("ts"), "ts"), sink.recv_ns, pos(d.get("p"), "p"), pos(d.get("q"), "q"),
-                              sink.sid(VENUE, d.get("i")), side, 1 if liq else 2, VENUE, 0))
-            n += 1
-        except Reject as r:
-            sink.reject_item(r)
-    return n
-'''
-
-STREAM = '''
-"""rekt's public stream: one connection, one subscribe message naming the symbols."""
-import orjson
-
-from liqcore.venues.spec import ConnectionSpec
-
-#: what the stream delivers, each with the connection_specs options it needs
-KINDS = {"liquidation": {}, "trade": {}}
-
-
-def connection_specs(symbols, url=None, network="mainnet", trades=True, **opts):
-    chans = ["rekt"] + (["fills"] if trades else [])
-    topics = [f"{c}.{s}" for c in chans for s in symbols]
-    sub = orjson.dumps({"op": "subscribe", "args": topics})
-    return [ConnectionSpec(venue="rekt", url=url or "wss://stream.rekt.invalid/v1", subscribe=[sub], topics=topics,
-                           symbols=list(symbols))]
-'''
-
-WATCH = '''
-"""What the silent-stream watch needs of rekt's frames: a push's key is ``<ch>.<symbol>`` of its first row."""
-import re
-
-_KEY = re.compile(rb'^\\{"ch":"([a-z]+)","d":\\[\\{"i":"([A-Za-z0-9_]+)"')
-
-
-def frame_key(payload):
-    m = _KEY.match(payload)
-    return m.group(1) + b"." + m.group(2) if m else None
-
-
-def on_frame_handler(last, cb, a0):
-    def on_frame(payload, recv_ns):
-        key = frame_key(payload)
-        if key is not None:
-            last[key] = recv_ns
-        cb(a0, payload, recv_ns)
-    return on_frame
-
-
-def topic_keys(topic):
-    return [topic.encode()]
-
-
-def stream_name(topic):
-    return topic
-
-
-def all_market(topic):
-    return False
-
-
-def key_aliases(key):
-    return []
-
-
-def hears_all_market(key):
-    return False
-'''
-
-FAKE_STREAMS = '''
-"""rekt's public stream as the shared local fake serves it."""
-import orjson
-
-WS_PATH = "/v1"
-WS_ROUTES = {WS_PATH: None}
-MOUNT_ROUTES = (WS_PATH,)
-RATE_LIMITED_PATH = None
-
-
-def streams(frame):
-    try:
-        m = orjson.loads(frame)
-        return tuple(f"{m['ch']}.{d['i']}" for d in m["d"][:1])
-    except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
-        return ()
-
-
-def liquidation_streams(symbol):
-    return (f"rekt.{symbol}",)
-
-
-def trade_streams(symbol):
-    return (f"fills.{symbol}",)
-
-
-def rest_routes(fs, fu):
-    return {}
-
-
-def rate_limited(retry_after):
-    raise NotImplementedError
-
-
-async def on_open(fs, ws, request, conn):
-    return True
-
-
-async def on_text(fs, ws, conn, text):
-    m = orjson.loads(text)
-    if m.get("op") == "subscribe":
-        conn.subs.update(m["args"])
-        fs.ops.append(("subscribe", list(m["args"])))
-        fs.mark_subscribed()
-        await ws.send_str(orjson.dumps({"op": "subscribed", "args": m["args"]}).decode())
-    return True
-'''
+from _rekt_venue import CODE, fill_frame, liq_frame, write_package
 
 
 @pytest.fixture
@@ -172,11 +29,7 @@ def rekt(tmp_path, monkeypatch):
     """The venue "rekt" written to ``tmp_path`` as the package ``rekt_venue`` and registered; forgotten after."""
     from liqcore.venues.registry import VenueSpec, register, unregister
 
-    pkg = tmp_path / "rekt_venue"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text('"""A venue the test defines."""\n')
-    for name, text in (("parse", PARSE), ("stream", STREAM), ("watch", WATCH), ("fake_streams", FAKE_STREAMS)):
-        (pkg / f"{name}.py").write_text(textwrap.dedent(text))
+    write_package(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
     spec = register(VenueSpec(name="rekt", code=CODE, package="rekt_venue"))
@@ -188,14 +41,7 @@ def rekt(tmp_path, monkeypatch):
             del sys.modules[m]
 
 
-def _liq(sym: str, t_ms: int, q: float, p: float, wiped: str = "L") -> bytes:
-    return b'{"ch":"rekt","d":[{"i":"%s","p":"%s","q":"%s","ts":%d,"w":"%s"}]}' % (
-        sym.encode(), repr(p).encode(), repr(q).encode(), t_ms, wiped.encode())
-
-
-def _fill(sym: str, t_ms: int, q: float, p: float, aggressor: str = "s") -> bytes:
-    return b'{"ch":"fills","d":[{"i":"%s","p":"%s","q":"%s","ts":%d,"a":"%s"}]}' % (
-        sym.encode(), repr(p).encode(), repr(q).encode(), t_ms, aggressor.encode())
+_liq, _fill = liq_frame, fill_frame
 
 
 def test_its_frames_decode_into_events_with_its_own_side_convention(rekt):
@@ -318,3 +164,35 @@ def test_a_venue_code_is_its_own_and_a_built_in_one_is_never_taken():
     finally:
         unregister("rekt")
     assert "REKT" not in Venue.__members__ and [int(v) for v in Venue] == [0, 1, 2, 3]
+
+
+def test_a_recording_of_it_loads_converts_and_reads_back(rekt, tmp_path):
+    """Recorder lines of the venue (``{"recv_ns", "venue": "rekt", "frame"}``, the frame as text and as an object)
+    load through the registry's parser (the loader had a table of three: every line a bad frame, 0 events),
+    convert into a dataset under ``venue=rekt`` and read back the same events."""
+    import orjson
+
+    from liqcore.dataset.load import load_events
+    from liqcore.dataset.read import load_dataset
+    from liqcore.dataset.write import convert_to_dataset
+    from liqcore.types import Kind, Side
+
+    t0 = 1_767_225_600_000  # 2026-01-01 in ms
+    frames = [liq_frame("ROCKET_PERP", t0 + i * 1000, 1.0 + i, 2.5 + i / 100, "LS"[i % 2]) for i in range(6)]
+    frames += [fill_frame("ROCKET_PERP", t0 + 500 + i * 1000, 2.0, 2.5, "bs"[i % 2]) for i in range(4)]
+    lines = [orjson.dumps({"recv_ns": (t0 + 10 + k) * 1_000_000, "venue": "rekt",
+                           "frame": f.decode() if k % 2 else orjson.loads(f)}) for k, f in enumerate(frames)]
+    rec = tmp_path / "rekt.jsonl"
+    rec.write_bytes(b"\n".join(lines) + b"\n")
+    res = load_events(rec)
+    ev = res.events
+    assert len(ev) == 10 and not res.rejects and set(ev["venue"].tolist()) == {CODE}
+    assert sorted(ev["kind"].tolist()) == [int(Kind.LIQUIDATION)] * 6 + [int(Kind.TRADE)] * 4
+    liq = ev[ev["kind"] == int(Kind.LIQUIDATION)]
+    assert liq["side"].tolist() == [int(Side.LONG), int(Side.SHORT)] * 3
+    assert res.registry.items() == [("rekt", "ROCKET_PERP")]
+    convert_to_dataset([rec], tmp_path / "ds")
+    assert [p.name for p in (tmp_path / "ds").glob("venue=*")] == ["venue=rekt"]
+    back = load_dataset(tmp_path / "ds")
+    key = ["ts_event", "ts_recv", "price", "qty", "side", "kind", "venue"]
+    assert np.array_equal(np.sort(back.events[key], order=key), np.sort(ev[key], order=key))

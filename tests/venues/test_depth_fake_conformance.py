@@ -41,7 +41,7 @@ def _answers(venue: str, symbol: str, path: str, queries) -> dict:
 
 
 def test_binance_fake_depth_snapshot_takes_the_documented_limits_only():
-    from liqcore.venues.fake_streams import binance_streams
+    from liqcore.venues.binance.fake_streams import streams as binance_streams
 
     got = _answers("binance", "BTCUSDT", "/fapi/v1/depth", ("symbol=BTCUSDT", "symbol=BTCUSDT&limit=1000",
                                                            "symbol=BTCUSDT&limit=5", "symbol=BTCUSDT&limit=7",

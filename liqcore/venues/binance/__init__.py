@@ -5,4 +5,5 @@ from liqcore.venues.registry import VenueSpec, register
 SPEC = register(VenueSpec(name="binance", code=2, package="liqcore.venues.binance",
                           local_fake="liqcore.venues.binance.fake:FakeBinance", rules_from_instrument_list=True,
                           sampled_liquidations=True,
-                          all_market_stream="!forceOrder@arr", rest_depth_snapshots=True))
+                          all_market_stream="!forceOrder@arr", rest_depth_snapshots=True,
+                          aliases=("binance-futures", "binance_futures", "binancef")))

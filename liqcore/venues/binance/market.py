@@ -36,6 +36,23 @@ def governed(base: str, path: str, params: dict | None = None):
     return governor_for("binance", base, **br.GOVERNOR_LIMITS), br.weight_of("GET", path, params), br.observe_answer
 
 
+#: the depth keeper's REST snapshot: the path, and the query of a symbol (1,000 levels)
+DEPTH_SNAPSHOT = ("/fapi/v1/depth", lambda s: {"symbol": s, "limit": 1000})
+
+
+async def fetch_instruments(kit, base: str, quote: str, left: dict):
+    """The USD-M perpetuals settled in ``quote`` that trade (``GET /fapi/v1/exchangeInfo``) with their rules, and
+    each one's 24 h turnover (``GET /fapi/v1/ticker/24hr``'s ``quoteVolume``) -> ``(rules, turnover, {})``; ``kit``:
+    :class:`liqcore.market.universe._Kit`."""
+    info = await kit.get("/fapi/v1/exchangeInfo")
+    rules: dict = {}
+    kit.take(info.get("symbols") if isinstance(info, dict) else None, left, rules,
+             (("contractType", "PERPETUAL", "not_perpetual"), ("quoteAsset", quote, "other_quote"),
+              ("status", "TRADING", "not_trading")), "symbol", kit.Instrument.from_binance)
+    tick = await kit.get("/fapi/v1/ticker/24hr")
+    return rules, kit.turnover(tick if isinstance(tick, list) else None, "symbol", lambda t: t["quoteVolume"]), {}
+
+
 def snapshot_error(doc) -> str | None:
     """Binance answers an error with an HTTP status (read before): never one in a 200 answer."""
     return None
@@ -97,3 +114,36 @@ def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
 def wire_name(symbol: str) -> str:
     """The name a symbol has in its per-symbol frames and candle requests (the symbol itself)."""
     return symbol
+
+
+# data on demand: the symbol of a per-symbol stream's frame (the gate's)
+def frame_symbol(data: bytes) -> str | None:
+    """The symbol of a Binance per-symbol stream's event (raw or combined; its ``"s"``); None for a liquidation
+    (``forceOrder``) or a frame without one (an answer, an all-market array)."""
+    i = data.find(b'"e":"')
+    if i < 0 or data.startswith(b"forceOrder", i + 5):
+        return None
+    j = data.find(b'"s":"', i)
+    if j < 0:
+        return None
+    return data[j + 5:data.find(b'"', j + 5)].decode()
+
+
+def answer_rules(obj) -> dict | None:
+    """symbol -> Instrument of the perpetuals that trade in an ``exchangeInfo`` answer (a file the user kept: the
+    backtest's ``--instruments``); None when ``obj`` is not one (a malformed row: that symbol left out)."""
+    from liqcore.venues.instruments import Instrument
+
+    if not (isinstance(obj, dict) and isinstance(obj.get("symbols"), list)):
+        return None
+    rows = [r for r in obj["symbols"] if isinstance(r, dict) and r.get("contractType") == "PERPETUAL"
+            and r.get("status") == "TRADING"]
+    parse = Instrument.from_binance
+
+    out = {}
+    for r in rows:
+        try:
+            out[str(r["symbol"])] = parse(r)
+        except (ValueError, KeyError):
+            pass  # a malformed row: that symbol has no known rules
+    return out

@@ -19,7 +19,7 @@ import orjson
 
 from liqcore.venues.spec import ConnectionSpec
 
-__all__ = ["KINDS", "ENDPOINTS", "CATEGORIES", "rest_url", "private_ws_url", "USER_EVENTS", "category", "category_url", "root_url", "streams",
+__all__ = ["KINDS", "ENDPOINTS", "REST_ENDPOINTS", "CATEGORIES", "rest_url", "private_ws_url", "USER_EVENTS", "category", "category_url", "root_url", "streams",
            "subscribe_messages", "connection_specs", "combined_url", "url_without", "user_stream_url",
            "MAX_STREAMS", "SEND_INTERVAL_S", "PARAMS_PER_REQUEST"]
 
@@ -30,6 +30,10 @@ ENDPOINTS = {
     "testnet": "wss://fstream.binancefuture.com",
     "demo": "wss://demo-fstream.binance.com",
 }
+#: the REST base of each network (what preflight and the depth keeper ask; demo trading: ``demo-fapi``, beside
+#: its ``demo-fstream``)
+REST_ENDPOINTS = {"mainnet": "https://fapi.binance.com", "testnet": "https://testnet.binancefuture.com",
+                  "demo": "https://demo-fapi.binance.com"}
 #: the path categories: ``public`` (high-frequency book data), ``market`` (everything else public), ``private``
 CATEGORIES = ("public", "market", "private")
 #: the user-stream events liqcore acts on: the ``events`` allow list of the private route (an event left out

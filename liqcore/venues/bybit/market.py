@@ -104,3 +104,72 @@ def connection_bases(symbols: list, *, url=None, network="mainnet") -> dict:
 
 def wire_name(symbol: str) -> str:
     return symbol
+
+
+# data on demand: the symbol of a per-symbol stream's frame (the gate's)
+def frame_symbol(data: bytes) -> str | None:
+    """The symbol of a Bybit per-symbol stream's frame (its topic's last part); None for a liquidation."""
+    i = data.find(b'"topic":"', 0, 64)
+    if i < 0:
+        return None
+    j = data.find(b'"', i + 9)
+    topic = data[i + 9:j]
+    if topic.startswith((b"allLiquidation.", b"liquidation.")):
+        return None
+    return topic.rsplit(b".", 1)[-1].decode()
+
+
+# the whole market: the instrument list
+async def fetch_instruments(kit, base: str, quote: str, left: dict):
+    """The linear perpetuals settled in ``quote`` that trade (``GET /v5/market/instruments-info``, every page) with
+    their rules, and each one's 24 h turnover (``GET /v5/market/tickers``' ``turnover24h``) -> ``(rules, turnover,
+    {})``; ``kit``: :class:`liqcore.market.universe._Kit`."""
+    rules: dict = {}
+    cursor = ""
+    for _ in range(100):
+        p = {"category": "linear", "limit": "1000"}
+        if cursor:
+            p["cursor"] = cursor
+        res = await kit.get("/v5/market/instruments-info", p)
+        if not isinstance(res, dict) or res.get("retCode") not in (0, None):
+            raise kit.error(f"instrument list: {base}/v5/market/instruments-info answered "
+                            f"retCode {res.get('retCode') if isinstance(res, dict) else '?'}")
+        body = res.get("result") or {}
+        kit.take(body.get("list"), left, rules,
+                 (("contractType", "LinearPerpetual", "not_perpetual"), ("quoteCoin", quote, "other_quote"),
+                  ("status", "Trading", "not_trading")), "symbol", kit.Instrument.from_bybit)
+        cursor = body.get("nextPageCursor") or ""
+        if not cursor:
+            break
+    res = await kit.get("/v5/market/tickers", {"category": "linear"})
+    rows = (res.get("result") or {}).get("list") if isinstance(res, dict) else None
+    return rules, kit.turnover(rows, "symbol", lambda t: t["turnover24h"]), {}
+
+
+# depth: the resubscription a book waits for (Bybit sends a snapshot on each subscription, no REST snapshot)
+def depth_topic(symbol: str, levels: int | None = None) -> str:
+    """The depth stream a book of ``symbol`` is resubscribed on: ``orderbook.<levels>.<symbol>`` (default: the
+    depth a live run's feed subscribes, the stream part's ``KINDS``)."""
+    from liqcore.venues.bybit.stream import KINDS
+
+    return f"orderbook.{int(levels if levels is not None else KINDS['depth']['depth'])}.{symbol}"
+
+
+def answer_rules(obj) -> dict | None:
+    """symbol -> Instrument of the linear perpetuals that trade in an ``instruments-info`` answer (a file the user
+    kept: the backtest's ``--instruments``); None when ``obj`` is not one (a malformed row: that symbol left out)."""
+    from liqcore.venues.instruments import Instrument
+
+    if not (isinstance(obj, dict) and isinstance((obj.get("result") or {}).get("list"), list)):
+        return None
+    rows = [r for r in obj["result"]["list"] if isinstance(r, dict)
+            and r.get("contractType") == "LinearPerpetual" and r.get("status") == "Trading"]
+    parse = Instrument.from_bybit
+
+    out = {}
+    for r in rows:
+        try:
+            out[str(r["symbol"])] = parse(r)
+        except (ValueError, KeyError):
+            pass  # a malformed row: that symbol has no known rules
+    return out

@@ -14,7 +14,7 @@ of writing frames by hand.  The shapes are the ones :mod:`liqcore.venues.bybit.p
 """
 from __future__ import annotations
 
-__all__ = ["liquidation_frame", "orderbook_frame"]
+__all__ = ["liquidation_frame", "orderbook_frame", "render_synthetic"]
 
 _LIQ = (b'{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"%s",'
         b'"v":"%.4f","p":"%.2f"}]}')
@@ -40,3 +40,75 @@ def orderbook_frame(symbol: str, t_ms: int, bid: float, bid_qty: float, ask: flo
     b = b"" if bid_qty is None else b'["%.2f","%.3f"]' % (bid, bid_qty)
     a = b"" if ask_qty is None else b'["%.2f","%.3f"]' % (ask, ask_qty)
     return _BOOK % (s, kind.encode(), t_ms + 2, s, b, a, update_id, update_id, t_ms)
+
+
+# ---- the synthetic market's frames (liqcore.synthetic.market.Market.frames asks for them through the registry)
+_NS_PER_MS = 1_000_000
+
+
+def _fmt(x: float, dec: int) -> str:
+    return f"{x:.{dec}f}"
+
+
+def render_synthetic(order, ts, recv, px, q, sid, side, kind, shown, names, pdec, qdec, fund_mean=None):
+    """Bybit frames (every event shown: ``shown`` unused; the funding rate comes on the tickers: ``fund_mean`` unused)."""
+    from liqcore.types import Kind, Side  # (the events' codes: the synthetic market's columns)
+
+    seen_ticker: set[int] = set()
+    trade_seq = 0
+    i = 0
+    n = len(order)
+    while i < n:
+        j = order[i]
+        s = sid[j]
+        sym = names[s]
+        k = kind[j]
+        ms = ts[j] // _NS_PER_MS
+        if k == Kind.LIQUIDATION:
+            # a 500 ms batch: consecutive (in receive order) liquidations of the symbol, same recv
+            items = []
+            r = recv[j]
+            while i < n:
+                j2 = order[i]
+                if kind[j2] != Kind.LIQUIDATION or sid[j2] != s or recv[j2] != r:
+                    break
+                items.append(
+                    '{"T":%d,"s":"%s","S":"%s","v":"%s","p":"%s"}'
+                    % (ts[j2] // _NS_PER_MS, sym, "Buy" if side[j2] == Side.LONG else "Sell",
+                       _fmt(q[j2], qdec[s]), _fmt(px[j2], pdec[s]))
+                )
+                i += 1
+            msg = '{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[%s]}' % (
+                sym, r // _NS_PER_MS, ",".join(items))
+            yield r, msg.encode()
+            continue
+        if k == Kind.TRADE:
+            trade_seq += 1
+            msg = (
+                '{"topic":"publicTrade.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"%s",'
+                '"v":"%s","p":"%s","L":"ZeroPlusTick","i":"syn-%d","BT":false,"seq":%d}]}'
+                % (sym, ms, ms, sym, "Buy" if side[j] == Side.BUY else "Sell", _fmt(q[j], qdec[s]),
+                   _fmt(px[j], pdec[s]), trade_seq, trade_seq)
+            )
+        elif k == Kind.MARK:
+            typ = "delta" if s in seen_ticker else "snapshot"
+            seen_ticker.add(s)
+            extra = ""
+            if i + 1 < n:
+                j2 = order[i + 1]
+                if kind[j2] == Kind.OPEN_INTEREST and sid[j2] == s and recv[j2] == recv[j] and ts[j2] == ts[j]:
+                    extra = ',"openInterest":"%s"' % _fmt(q[j2], qdec[s])
+                    i += 1
+            msg = '{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","markPrice":"%s"%s}}' % (
+                sym, typ, ms, ms, sym, _fmt(px[j], pdec[s]), extra)
+        elif k == Kind.FUNDING:
+            typ = "delta" if s in seen_ticker else "snapshot"
+            seen_ticker.add(s)
+            next_ms = (ms // 28_800_000 + 1) * 28_800_000
+            msg = ('{"topic":"tickers.%s","type":"%s","ts":%d,"cs":%d,"data":{"symbol":"%s","fundingRate":"%s",'
+                   '"nextFundingTime":"%d"}}' % (sym, typ, ms, ms, sym, _fmt(px[j], 6), next_ms))
+        else:
+            i += 1
+            continue
+        yield recv[j], msg.encode()
+        i += 1

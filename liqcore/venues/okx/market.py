@@ -38,6 +38,10 @@ def governed(base: str, path: str, params: dict | None = None):
     return governor_for("okx", base), 1, observe
 
 
+#: the depth keeper's REST snapshot: the path, and the query of an instrument (400 levels)
+DEPTH_SNAPSHOT = ("/api/v5/market/books", lambda s: {"instId": s, "sz": 400})
+
+
 def snapshot_error(doc) -> str | None:
     """The error an order-book snapshot answer carries (OKX: ``code`` other than "0"), or None."""
     if isinstance(doc, dict) and str(doc.get("code", "0")) != "0":
@@ -98,3 +102,46 @@ def wire_name(symbol: str) -> str:
     from liqcore.venues.okx.stream import inst_id
 
     return inst_id(symbol)
+
+
+# data on demand: the symbol of a per-symbol stream's frame (the gate's)
+def frame_symbol(data: bytes) -> str | None:
+    """The instId of an OKX per-symbol channel's push (its ``arg``: ``trades``, ``bbo-tbt``, ``books5``,
+    ``funding-rate``, ...); None for ``liquidation-orders`` (its ``arg`` names the ``instType``, every swap's
+    liquidations), for an answer (``{"event": ...}``) and for a frame without an ``arg``."""
+    i = data.find(b'"arg":{', 0, 64)
+    if i < 0 or data.find(b'"event":', 0, i) >= 0:
+        return None
+    end = data.find(b"}", i + 7)
+    j = data.find(b'"instId":"', i + 7, end)
+    if j < 0:
+        return None
+    return data[j + 10:data.find(b'"', j + 10)].decode()
+
+
+# the whole market: the instrument list
+def _rule(row: dict, Instrument):
+    """OKX's grid in base units: ``tickSz``; lot and minimum in contracts of ``ctVal`` base units each."""
+    ct = float(row["ctVal"])
+    return Instrument(str(row["instId"]), float(row["tickSz"]), float(row["lotSz"]) * ct, float(row["minSz"]) * ct)
+
+
+async def fetch_instruments(kit, base: str, quote: str, left: dict):
+    """The linear swaps settled in ``quote`` that trade (``GET /api/v5/public/instruments?instType=SWAP``) with
+    their rules, each one's 24 h turnover (``GET /api/v5/market/tickers``: ``volCcy24h`` x ``last``) and each
+    one's ``ctVal`` -> ``(rules, turnover, contract)``; ``kit``: :class:`liqcore.market.universe._Kit`."""
+    res = await kit.get("/api/v5/public/instruments", {"instType": "SWAP"})
+    if not isinstance(res, dict) or str(res.get("code", "0")) != "0":
+        raise kit.error(f"instrument list: {base}/api/v5/public/instruments answered code "
+                        f"{res.get('code') if isinstance(res, dict) else '?'}")
+    rules: dict = {}
+    kit.take(res.get("data"), left, rules,  # (ctType inverse: the coin-margined swaps)
+             (("ctType", "linear", "not_perpetual"), ("settleCcy", quote, "other_quote"),
+              ("state", "live", "not_trading")),
+             "instId", lambda row: _rule(row, kit.Instrument))
+    # each kept swap's ctVal (parsed already by _rule: the rows that did not parse were left out)
+    contract = {str(r["instId"]): float(r["ctVal"]) for r in res.get("data") or []
+                if isinstance(r, dict) and str(r.get("instId")) in rules}
+    tick = await kit.get("/api/v5/market/tickers", {"instType": "SWAP"})
+    rows = tick.get("data") if isinstance(tick, dict) else None
+    return rules, kit.turnover(rows, "instId", lambda t: float(t["volCcy24h"]) * float(t["last"])), contract

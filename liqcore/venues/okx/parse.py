@@ -43,6 +43,12 @@ def _is_contract(inst: str) -> bool:
     return inst.count("-") >= 2
 
 
+def contract_value(sink: Sink, inst) -> float | None:
+    """The base units of one contract of ``inst`` (its ``ctVal`` in ``sink.instruments``; Reject when unknown), None
+    for an instrument sized in base units (spot): what the shared depth rows multiply an OKX size by."""
+    return _ct_val(sink, inst) if _is_contract(inst) else None
+
+
 def _liquidations(data, sink: Sink) -> int:
     rows = sink.rows
     recv = sink.recv_ns
