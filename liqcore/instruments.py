@@ -1,4 +1,4 @@
-"""Instruments across venues: one id for the same contract on Bybit, Binance and OKX.
+"""Instruments across venues: one id for the same contract on every venue.
 
 The details: docs/data.md, "Instruments across venues".
 
@@ -16,27 +16,28 @@ from liqcore.types import EVENT_DTYPE, Flag, Venue
 
 __all__ = ["Table", "default_table", "load_table", "instrument_of", "groups", "merged_tape", "throttle_ns",
            "known_symbols", "unknown_symbol_note",
-           "VENUE_THROTTLE_NS", "BYBIT_ALL_LIQUIDATION_NS", "detect_instruments", "retarget"]
+           "detect_instruments", "retarget"]
 
-#: Bybit's allLiquidation topic (every liquidation) since about 2025-02-01 UTC; 1 per second before
-BYBIT_ALL_LIQUIDATION_NS = 1_738_368_000_000_000_000
-#: the liquidation stream's throttle per venue (ns; 0 = every event) as of today
-VENUE_THROTTLE_NS = {int(Venue.BYBIT): 0, int(Venue.BINANCE): 1_000_000_000, int(Venue.OKX): 1_000_000_000}
-_VENUES = ("bybit", "binance", "okx")
+#: a sampled liquidation stream's throttle: at most one liquidation per symbol per second
+_SAMPLED_NS = 1_000_000_000
 
 
 def throttle_ns(venue, ts_ns: int | None = None, flags: int | None = None) -> int:
     """The venue's liquidation-stream throttle (ns, 0: every event) at ``ts_ns`` (default: now);
     an event flagged THROTTLED is throttled to one per second whatever its venue, and a SYNTHETIC one
     is throttled only when so flagged (the synthetic market says which stream it throttled)."""
-    v = int(Venue.parse(venue))
+    from liqcore.venues.registry import spec_or_none
+
+    spec = spec_or_none(Venue.parse(venue))  # (its sampled_liquidations, and sampled_before_ns: a sample until then)
     if flags is not None and int(flags) & int(Flag.THROTTLED):
-        return 1_000_000_000
+        return _SAMPLED_NS
     if flags is not None and int(flags) & int(Flag.SYNTHETIC):
         return 0
-    if v == int(Venue.BYBIT) and ts_ns is not None and int(ts_ns) < BYBIT_ALL_LIQUIDATION_NS:
-        return 1_000_000_000
-    return VENUE_THROTTLE_NS.get(v, 0)
+    if spec is None:
+        return 0
+    if spec.sampled_liquidations or (ts_ns is not None and int(ts_ns) < spec.sampled_before_ns):
+        return _SAMPLED_NS
+    return 0
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Table:
 
 
 def instrument_of(venue: str, symbol: str) -> str | None:
-    """``BASE-USDT`` for ``BASEUSDT`` (Bybit, Binance) or ``BASE-USDT-SWAP`` (OKX), else None."""
+    """The venue-neutral instrument (``BASE-USDT``) of a venue's symbol (its spec's ``instrument_of``), else None."""
     from liqcore.venues.registry import spec_or_none
 
     spec = spec_or_none(venue)
@@ -71,17 +72,18 @@ def instrument_of(venue: str, symbol: str) -> str | None:
 
 
 def default_table() -> Table:
-    """Every base of the venues' instrument tables, on all three venues."""
-    from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, OKX_CT_VAL
+    """Every base of the shipped instrument tables, on every venue (each spelling it by its ``symbol_for``)."""
+    from liqcore.venues.instruments import shipped_bases
+    from liqcore.venues.registry import registered
 
-    bases = {s[:-4] for s in DEFAULT_INSTRUMENTS} | {s[:-10] for s in OKX_CT_VAL}
-    return Table({f"{b}-USDT": {"bybit": f"{b}USDT", "binance": f"{b}USDT", "okx": f"{b}-USDT-SWAP"}
-                  for b in sorted(bases)})
+    specs = registered()
+    bases = shipped_bases()
+    return Table({f"{b}-USDT": {s.name: s.symbol_for(b) for s in specs} for b in sorted(bases)})
 
 
 def known_symbols(table: Table | None = None) -> list[str]:
-    """Every venue symbol of the instrument table (default: :func:`default_table`), sorted: Bybit's and
-    Binance's ``BASEUSDT``, OKX's ``BASE-USDT-SWAP``."""
+    """Every venue symbol of the instrument table (default: :func:`default_table`), sorted (``BASEUSDT``,
+    ``BASE-USDT-SWAP``, as each venue spells it)."""
     t = table or default_table()
     return sorted({str(v).upper() for row in t.rows.values() for v in row.values()})
 
@@ -97,12 +99,14 @@ def unknown_symbol_note(symbol: str, table: Table | None = None) -> str | None:
         return None
     close = difflib.get_close_matches(sym, known, n=1, cutoff=0.5)
     hint = f"the closest is {close[0]}" if close else f"known: {', '.join(s for s in known if '-' not in s)}"
-    return f"symbol {sym} is not an instrument liqcore knows on Bybit, Binance or OKX ({hint})"
+    return f"symbol {sym} is not an instrument liqcore knows on its venues ({hint})"
 
 
 def load_table(source: "str | Path | Mapping | None" = None) -> Table:
-    """The default table updated with a TOML file (``[instruments.<id>]`` with ``bybit``,
-    ``binance``, ``okx`` keys) or a mapping of the same shape."""
+    """The default table updated with a TOML file (``[instruments.<id>]`` with a key per venue name) or a mapping
+    of the same shape."""
+    from liqcore.venues.registry import venue_names
+
     rows = {k: dict(v) for k, v in default_table().rows.items()}
     if source is None:
         return Table(rows)
@@ -124,8 +128,8 @@ def load_table(source: "str | Path | Mapping | None" = None) -> Table:
         if not isinstance(row, Mapping) or not row:
             raise ValueError(f"instruments: {inst}: expected a table of venue = symbol")
         for venue, sym in row.items():
-            if venue not in _VENUES:
-                raise ValueError(f"instruments: {inst}: unknown venue {venue!r} (bybit, binance, okx)")
+            if venue not in venue_names():
+                raise ValueError(f"instruments: {inst}: unknown venue {venue!r} ({', '.join(venue_names())})")
             if not isinstance(sym, str) or not sym:
                 raise ValueError(f"instruments: {inst}.{venue}: expected a symbol string")
             # a symbol moved to this instrument leaves its old one

@@ -21,29 +21,18 @@ __all__ = ["load_rules", "quote_of", "rule_columns", "apply_rules", "refusals", 
 REFUSALS = ("no_instrument", "not_traded", "no_market_data")
 
 
-def _from_venue_answer(obj) -> dict | None:
-    """symbol -> Instrument of a venue's own instrument answer (Binance exchangeInfo, Bybit instruments-info),
-    the perpetuals that trade; None when ``obj`` is neither."""
-    from liqcore.venues.instruments import Instrument
+def _from_venue_answer(obj, venue: str) -> dict | None:
+    """symbol -> Instrument of a venue's own instrument answer, the perpetuals that trade (its ``market`` part's
+    ``answer_rules``: ``venue``'s first, then every other venue's that reads one); None when no venue reads ``obj``."""
+    from liqcore.venues.registry import registered, spec_or_none
 
-    rows, parse = None, None
-    if isinstance(obj, dict) and isinstance(obj.get("symbols"), list):
-        rows = [r for r in obj["symbols"] if isinstance(r, dict) and r.get("contractType") == "PERPETUAL"
-                and r.get("status") == "TRADING"]
-        parse = Instrument.from_binance
-    elif isinstance(obj, dict) and isinstance((obj.get("result") or {}).get("list"), list):
-        rows = [r for r in obj["result"]["list"] if isinstance(r, dict)
-                and r.get("contractType") == "LinearPerpetual" and r.get("status") == "Trading"]
-        parse = Instrument.from_bybit
-    if rows is None:
-        return None
-    out = {}
-    for r in rows:
-        try:
-            out[str(r["symbol"])] = parse(r)
-        except (ValueError, KeyError):
-            pass  # a malformed row: that symbol has no known rules
-    return out
+    first = spec_or_none(venue)
+    for spec in ([first] if first is not None else []) + [s for s in registered() if s is not first]:
+        read = getattr(spec.part("market"), "answer_rules", None) if spec.has_part("market") else None
+        rules = read(obj) if read is not None else None
+        if rules is not None:
+            return rules
+    return None
 
 
 def kept_list(paths) -> str | None:
@@ -74,10 +63,10 @@ def load_rules(path: str | None, venue: str, quote: str = "USDT", cache_dir=None
             except (KeyError, TypeError, ValueError) as e:
                 raise ValueError(f"instruments: {p}: malformed instrument list ({e})") from None
             return u, f"{p} (fetched {_when(u.fetched_ns)})"
-        rules = _from_venue_answer(obj)
+        rules = _from_venue_answer(obj, venue)
         if rules is None:
             raise ValueError(f"instruments: {p}: expected a liqcore instrument list (universe-<venue>-<quote>.json) "
-                             "or the venue's answer (Binance exchangeInfo, Bybit instruments-info)")
+                             "or the venue's own instrument-list answer")
         mtime = int(p.stat().st_mtime * 1e9)
         return Universe(venue, quote.upper(), rules, {}, mtime, source="file"), f"{p} (the venue's answer)"
     cached = cache_path(venue, quote.upper(), cache_dir, base_url)

@@ -102,10 +102,10 @@ BUILTIN: dict[str, BaseFeature] = {b.key: b for b in [
        ("1s", "5s", "1m", "5m", "15m", "1h")),
     _b("liquidations", "liq_long_volume", "liq", f"notional of liquidated LONG positions in (t-W, t]; {_LIQ_SIDE}", ("1m",)),
     _b("liquidations", "liq_short_volume", "liq", "notional of liquidated SHORT positions in (t-W, t]", ("1m",)),
-    _b("liquidations", "liq_buy_volume", "liq", "notional of Buy-side liquidations in (t-W, t], Bybit's side convention "
-       "(Buy = a long liquidated; = liq_long_volume)", ("1m",)),
-    _b("liquidations", "liq_sell_volume", "liq", "notional of Sell-side liquidations in (t-W, t], Bybit's side convention "
-       "(Sell = a short liquidated; = liq_short_volume)", ("1m",)),
+    _b("liquidations", "liq_buy_volume", "liq", "notional of Buy-side liquidations in (t-W, t], the side convention of the venues "
+       "that name the liquidated position (Buy = a long liquidated; = liq_long_volume)", ("1m",)),
+    _b("liquidations", "liq_sell_volume", "liq", "notional of Sell-side liquidations in (t-W, t], the side convention of the venues "
+       "that name the liquidated position (Sell = a short liquidated; = liq_short_volume)", ("1m",)),
     _b("liquidations", "liq_count", "liq", "number of liquidations received in (t-W, t]", ("1m",)),
     _b("liquidations", "liq_long_count", "liq", "number of liquidated longs in (t-W, t]", ("1m",)),
     _b("liquidations", "liq_short_count", "liq", "number of liquidated shorts in (t-W, t]", ("1m",)),

@@ -14,8 +14,8 @@ def _sniff_raw(s: bytes) -> bool:
     return is_json(s) or s.lower() == b"pong" or s.lower() == b"ping"
 
 
-RAW = Reader("raw", "one websocket message per line (Bybit, Binance, OKX; venue told by shape)", "lines",
+RAW = Reader("raw", "one websocket message per line (a built-in venue's; venue told by shape)", "lines",
              line_decoder, _sniff_raw, TIER_JSON, mix=True)
-RECORDER = Reader("recorder", '{"recv_ns": <int>, "venue": "bybit", "frame": {...} | "<json text>"} '
+RECORDER = Reader("recorder", '{"recv_ns": <int>, "venue": "<venue name>", "frame": {...} | "<json text>"} '
                   "(what liqcore record writes)", "lines", line_decoder, _sniff_recorder, TIER_ENVELOPE, mix=True)
 JSONL = Reader("jsonl", "any mix of the JSON-line and log-line formats, told line by line", "lines", line_decoder)

@@ -12,7 +12,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Mapping
 
 __all__ = ["RECORDING_INSTRUMENTS", "recording_instruments", "Instrument", "DEFAULT_INSTRUMENTS", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
-           "OKX_CT_VAL", "default_instruments", "parse_okx_instruments", "load_instruments"]
+           "OKX_CT_VAL", "shipped_bases", "default_instruments", "parse_okx_instruments", "load_instruments"]
 
 HALF_EVEN, FLOOR, CEILING = 0, 1, 2
 
@@ -368,3 +368,9 @@ def recording_instruments(path) -> dict[str, float]:
         raise ValueError(f"instruments: {side} is not an instrument list (a JSON object with a 'contract' "
                          "object of instId -> ctVal)") from None
     return {str(k): _check(k, v) for k, v in contract.items()}
+
+
+def shipped_bases() -> set[str]:
+    """The base assets of the shipped instrument tables (``BTC`` of ``BTCUSDT`` and of ``BTC-USDT-SWAP``)."""
+    return {s[:-4] for s in DEFAULT_INSTRUMENTS if s.endswith("USDT")} | {s[:-10] for s in OKX_CT_VAL
+                                                                           if s.endswith("-USDT-SWAP")}

@@ -73,6 +73,8 @@ class VenueSpec:
       market streams on one port: ``liqcore venue``); None: it has none;
     * ``rules_from_instrument_list``: a paper run on a symbol list takes each symbol's trading rules from the
       venue's instrument list (Binance, OKX); False: the shipped table (Bybit's gateway loads its list itself);
+    * ``sampled_before_ns``: the liquidation stream was a sample (one per symbol per second) before this time (ns;
+      Bybit's ``allLiquidation`` carries every liquidation since about 2025-02-01 UTC);
     * ``aliases``: other names files give the venue (tardis.dev exchange ids: ``binance-futures``, ``okex-swap``),
       read as its name in a file's venue column.
     """
@@ -96,6 +98,7 @@ class VenueSpec:
     local_fake: str | None = None
     rules_from_instrument_list: bool = False
     aliases: tuple = ()
+    sampled_before_ns: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:

@@ -127,3 +127,23 @@ def frame_symbol(data: bytes) -> str | None:
     if j < 0:
         return None
     return data[j + 5:data.find(b'"', j + 5)].decode()
+
+
+def answer_rules(obj) -> dict | None:
+    """symbol -> Instrument of the perpetuals that trade in an ``exchangeInfo`` answer (a file the user kept: the
+    backtest's ``--instruments``); None when ``obj`` is not one (a malformed row: that symbol left out)."""
+    from liqcore.venues.instruments import Instrument
+
+    if not (isinstance(obj, dict) and isinstance(obj.get("symbols"), list)):
+        return None
+    rows = [r for r in obj["symbols"] if isinstance(r, dict) and r.get("contractType") == "PERPETUAL"
+            and r.get("status") == "TRADING"]
+    parse = Instrument.from_binance
+
+    out = {}
+    for r in rows:
+        try:
+            out[str(r["symbol"])] = parse(r)
+        except (ValueError, KeyError):
+            pass  # a malformed row: that symbol has no known rules
+    return out

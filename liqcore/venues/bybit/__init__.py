@@ -5,4 +5,6 @@ SPEC = register(VenueSpec(name="bybit", code=1, package="liqcore.venues.bybit",
                           local_fake="liqcore.testing.fake_exchange:FakeExchange",
                           push_batch_ms=500,
                           ticker_stream=True, depth_levels=True, per_topic_subscriptions=True, fake="exchange",
-                          public_clock=True, aliases=("bybit-spot",)))
+                          public_clock=True, aliases=("bybit-spot",),
+                          # allLiquidation (every liquidation) since about 2025-02-01 UTC; 1 per second before
+                          sampled_before_ns=1_738_368_000_000_000_000))
