@@ -1,0 +1,134 @@
+"""Gate end to end: ``record --venue gate`` against the local fake Gate streams (127.0.0.1), and a synthetic Gate
+recording (the synthetic market rendered in Gate's frames) loaded, converted into a dataset and backtested.
+
+The fake follows Gate Futures WebSocket v4 (the subscribe request and its answer, ``futures.ping`` /
+``futures.pong``, ``!all`` for every contract's liquidations: tests/venues/test_gate_conformance.py cites the
+document); the frames are the ``samples`` part's, in the shapes Gate documents.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import orjson
+import pytest
+
+from liqcore.types import Flag, Kind, Side
+
+
+async def _until(cond, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_record_venue_gate_keeps_every_liquidation_and_the_recording_loads_in_base_units(tmp_path):
+    from liqcore.commands.record import record
+    from liqcore.dataset.load import load_events
+    from liqcore.venues.fake_streams import FakeMarketStream
+    from liqcore.venues.gate.samples import bbo_frame, liquidation_frame, trade_frame
+
+    out = tmp_path / "rec"
+
+    async def main():
+        async with FakeMarketStream("gate") as fs:
+            stop = asyncio.Event()
+            task = asyncio.create_task(record("gate", ["BTC_USDT"], str(out), ws_url=fs.ws_url, flush_s=0.1,
+                                              stop_event=stop))
+            try:
+                all_liq = '{"channel":"futures.public_liquidates","payload":["!all"]}'
+                await _until(lambda: fs.subscribed(all_liq) and fs.subscribed(
+                    '{"channel":"futures.trades","payload":["BTC_USDT"]}') and fs.subscribed(
+                    '{"channel":"futures.book_ticker","payload":["BTC_USDT"]}'))
+                t = int(time.time() * 1000)
+                # a long (positive size) and a short (negative) of BTC_USDT, one of ETH_USDT (every contract: !all)
+                fs.liquidation(liquidation_frame("BTC_USDT", t, 120, 60000.5, "long"), "BTC_USDT")
+                fs.liquidation(liquidation_frame("BTC_USDT", t + 1, 2.5, 60001.0, "short"), "BTC_USDT")
+                fs.liquidation(liquidation_frame("ETH_USDT", t + 2, 30, 3000.25, "long"), "ETH_USDT")
+                fs.trade(trade_frame("BTC_USDT", t + 3, 7, 60000.0, "sell", trade_id=11), "BTC_USDT")
+                fs.write(bbo_frame("BTC_USDT", t + 4, 59999.9, 100, 60000.1, 250),
+                         '{"channel":"futures.book_ticker","payload":["BTC_USDT"]}')
+                await asyncio.sleep(0.3)
+            finally:
+                stop.set()
+                res = await task
+            return res, list(fs.gate_size_decimal), [m for m in fs.messages]
+
+    res, size_decimal, sent = asyncio.run(main())
+    assert res["failure"] is None and res["lines"] >= 5, res
+    assert size_decimal and all(h == "1" for h in size_decimal)  # sizes asked as decimal strings
+    subs = [orjson.loads(m) for m in sent if b'"subscribe"' in m]
+    assert {"channel": "futures.public_liquidates", "payload": ["!all"]} in [
+        {"channel": s["channel"], "payload": s["payload"]} for s in subs]
+    got = load_events(out)
+    ev = got.events
+    assert got.n_rejected == 0, got.rejects
+    liq = ev[ev["kind"] == Kind.LIQUIDATION]
+    assert liq["side"].tolist() == [Side.LONG, Side.SHORT, Side.LONG]
+    assert liq["qty"].tolist() == [pytest.approx(120 * 0.0001), pytest.approx(2.5 * 0.0001), pytest.approx(30 * 0.01)]
+    assert all(f & Flag.SAMPLED for f in liq["flags"].tolist()) and set(ev["venue"].tolist()) == {4}
+    names = dict((sid, sym) for sid, v, sym in got.registry)
+    assert sorted(names[s] for s in set(liq["symbol_id"].tolist())) == ["BTC_USDT", "ETH_USDT"]
+    trades = ev[ev["kind"] == Kind.TRADE]
+    assert trades["side"].tolist() == [Side.SELL] and trades["qty"].tolist() == [pytest.approx(0.0007)]
+    assert (ev["kind"] == Kind.QUOTE).sum() == 2
+
+
+@pytest.fixture(scope="module")
+def gate_market():
+    from liqcore.synthetic.market import synthetic_market
+
+    return synthetic_market(days=2, symbols=("BTCUSDT", "ETHUSDT"), seed=11, venue="gate", cache=False)
+
+
+def test_a_synthetic_gate_recording_loads_converts_and_backtests(gate_market, tmp_path, capsys):
+    import json
+
+    from liqcore.cli import main
+    from liqcore.dataset.load import load_events
+    from liqcore.dataset.read import load_dataset
+    from liqcore.live.recorder import Recorder
+
+    m = gate_market
+    rec = Recorder(tmp_path / "rec")
+    n = 0
+    for recv_ns, frame in m.frames("gate"):
+        assert frame.startswith(b'{"time":') and b'"channel":"futures.' in frame
+        rec.write_frame("gate", frame, recv_ns)
+        n += 1
+    rec.close()
+    got = load_events(tmp_path / "rec")
+    ev = got.events
+    assert got.n_rejected == 0 and len(ev) == n
+    # the same liquidations as the market shows Gate's stream (one a contract a second), in base units
+    want = m.events[(m.events["kind"] == Kind.LIQUIDATION) & m.sampled_mask("gate")]
+    liq = ev[ev["kind"] == Kind.LIQUIDATION]
+    assert len(liq) == len(want) > 0
+    key = np.lexsort((want["price"], want["ts_event"]))
+    key2 = np.lexsort((liq["price"], liq["ts_event"]))
+    assert liq["side"][key2].tolist() == want["side"][key].tolist()
+    assert np.allclose(liq["qty"][key2], want["qty"][key], rtol=1e-9)
+    assert {sym for _s, _v, sym in got.registry} == {"BTC_USDT", "ETH_USDT"}
+
+    ds = tmp_path / "ds"
+    assert main(["convert", str(tmp_path / "rec"), "--dataset", str(ds)]) == 0
+    assert [p.name for p in ds.glob("venue=*")] == ["venue=gate"]
+    back = load_dataset(ds)
+    assert len(back.events) == len(ev) and set(back.events["venue"].tolist()) == {4}
+    capsys.readouterr()
+    assert main(["backtest", str(ds), "--equity", "10000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["summary"]["cascades"] > 0 and len(out["trades"]) > 0
+
+
+def test_synthetic_gate_frames_refuse_a_contract_without_a_known_multiplier():
+    from liqcore.synthetic.market import synthetic_market
+
+    m = synthetic_market(days=1, symbols=("DOGEUSDT",), seed=3, venue="gate", cache=False)
+    with pytest.raises(ValueError, match="no Gate contract size .* DOGE_USDT"):
+        next(iter(m.frames("gate")))
