@@ -79,34 +79,38 @@ def test_record_venue_gate_keeps_every_liquidation_and_the_recording_loads_in_ba
     assert (ev["kind"] == Kind.QUOTE).sum() == 2
 
 
-@pytest.fixture(scope="module")
-def gate_market():
+def _synthetic_recording(tmp_path, days: int, hours: float | None = None):
+    """The synthetic market (BTCUSDT, ETHUSDT) in Gate's frames (received in its first ``hours``), written by the
+    recorder -> (market, its dir, frames, the receive time the frames end before)."""
+    from liqcore.live.recorder import Recorder
     from liqcore.synthetic.market import synthetic_market
 
-    return synthetic_market(days=2, symbols=("BTCUSDT", "ETHUSDT"), seed=11, venue="gate", cache=False)
-
-
-def test_a_synthetic_gate_recording_loads_converts_and_backtests(gate_market, tmp_path, capsys):
-    import json
-
-    from liqcore.cli import main
-    from liqcore.dataset.load import load_events
-    from liqcore.dataset.read import load_dataset
-    from liqcore.live.recorder import Recorder
-
-    m = gate_market
+    m = synthetic_market(days=days, symbols=("BTCUSDT", "ETHUSDT"), seed=11, venue="gate", cache=False)
     rec = Recorder(tmp_path / "rec")
     n = 0
+    end = int(m.events["ts_recv"].min() + hours * 3600e9) if hours else 2**62
     for recv_ns, frame in m.frames("gate"):
+        if recv_ns >= end:
+            break
         assert frame.startswith(b'{"time":') and b'"channel":"futures.' in frame
         rec.write_frame("gate", frame, recv_ns)
         n += 1
     rec.close()
-    got = load_events(tmp_path / "rec")
+    return m, tmp_path / "rec", n, end
+
+
+@pytest.mark.slow
+def test_a_synthetic_gate_recording_loads_and_converts_into_a_dataset(tmp_path):
+    from liqcore.cli import main
+    from liqcore.dataset.load import load_events
+    from liqcore.dataset.read import load_dataset
+
+    m, rec, n, end = _synthetic_recording(tmp_path, 1, hours=2)
+    got = load_events(rec)
     ev = got.events
     assert got.n_rejected == 0 and len(ev) == n
     # the same liquidations as the market shows Gate's stream (one a contract a second), in base units
-    want = m.events[(m.events["kind"] == Kind.LIQUIDATION) & m.sampled_mask("gate")]
+    want = m.events[(m.events["kind"] == Kind.LIQUIDATION) & m.sampled_mask("gate") & (m.events["ts_recv"] < end)]
     liq = ev[ev["kind"] == Kind.LIQUIDATION]
     assert len(liq) == len(want) > 0
     key = np.lexsort((want["price"], want["ts_event"]))
@@ -114,21 +118,58 @@ def test_a_synthetic_gate_recording_loads_converts_and_backtests(gate_market, tm
     assert liq["side"][key2].tolist() == want["side"][key].tolist()
     assert np.allclose(liq["qty"][key2], want["qty"][key], rtol=1e-9)
     assert {sym for _s, _v, sym in got.registry} == {"BTC_USDT", "ETH_USDT"}
-
     ds = tmp_path / "ds"
-    assert main(["convert", str(tmp_path / "rec"), "--dataset", str(ds)]) == 0
+    assert main(["convert", str(rec), "--dataset", str(ds)]) == 0
     assert [p.name for p in ds.glob("venue=*")] == ["venue=gate"]
     back = load_dataset(ds)
     assert len(back.events) == len(ev) and set(back.events["venue"].tolist()) == {4}
+
+
+@pytest.mark.slow
+def test_a_backtest_runs_on_a_gate_dataset(tmp_path, capsys):
+    import json
+
+    from liqcore.cli import main
+
+    _m, rec, _n, _end = _synthetic_recording(tmp_path, 2)
+    ds = tmp_path / "ds"
+    assert main(["convert", str(rec), "--dataset", str(ds)]) == 0
     capsys.readouterr()
     assert main(["backtest", str(ds), "--equity", "10000", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["summary"]["cascades"] > 0 and len(out["trades"]) > 0
 
 
-def test_synthetic_gate_frames_refuse_a_contract_without_a_known_multiplier():
-    from liqcore.synthetic.market import synthetic_market
+def test_the_synthetic_markets_gate_frames_decode_into_the_events_they_render():
+    """The samples part's ``render_synthetic`` (what ``Market.frames("gate")`` yields): liquidations signed by
+    the position, trades by the taker, sizes in contracts of the bundled multiplier; tickers not rendered."""
+    from liqcore.venues.decoder import Decoder
+    from liqcore.venues.gate.samples import render_synthetic
 
-    m = synthetic_market(days=1, symbols=("DOGEUSDT",), seed=3, venue="gate", cache=False)
+    t = 1_767_225_600_000_000_000
+    rows = [(t, 60000.5, 0.0123, 0, Side.LONG, Kind.LIQUIDATION, True),
+            (t + 1, 60000.0, 0.5, 0, Side.SHORT, Kind.LIQUIDATION, True),
+            (t + 2, 3000.25, 1.37, 1, Side.SELL, Kind.TRADE, True),
+            (t + 3, 3000.25, 9.0, 1, Side.LONG, Kind.LIQUIDATION, False),   # not shown by a sampled stream
+            (t + 4, 3000.3, 0.0, 1, 0, Kind.MARK, True)]
+    cols = list(zip(*rows))
+    frames = list(render_synthetic(range(len(rows)), cols[0], [x + 5 for x in cols[0]], cols[1], cols[2], cols[3],
+                                   cols[4], cols[5], cols[6], {0: "BTCUSDT", 1: "ETHUSDT"}, {0: 1, 1: 2},
+                                   {0: 4, 1: 2}))
+    assert len(frames) == 3
+    dec = Decoder("gate")
+    ev = np.concatenate([dec.feed(f, r) for r, f in frames])
+    assert ev["kind"].tolist() == [Kind.LIQUIDATION, Kind.LIQUIDATION, Kind.TRADE]
+    assert ev["side"].tolist() == [Side.LONG, Side.SHORT, Side.SELL]
+    assert ev["qty"].tolist() == [pytest.approx(0.0123), pytest.approx(0.5), pytest.approx(1.37)]
+    assert ev["price"].tolist() == [60000.5, 60000.0, 3000.25]
+    assert b'"size":"-' in frames[1][1] and b'"contract":"BTC_USDT"' in frames[0][1]
+
+
+def test_synthetic_gate_frames_refuse_a_contract_without_a_known_multiplier():
+    from liqcore.venues.gate.samples import render_synthetic
+
+    frames = render_synthetic([0], [1], [2], [0.1], [100.0], [0], [Side.LONG], [Kind.LIQUIDATION], [True],
+                              {0: "DOGEUSDT"}, {0: 5}, {0: 0})
     with pytest.raises(ValueError, match="no Gate contract size .* DOGE_USDT"):
-        next(iter(m.frames("gate")))
+        next(iter(frames))
