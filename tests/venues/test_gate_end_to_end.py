@@ -173,3 +173,25 @@ def test_synthetic_gate_frames_refuse_a_contract_without_a_known_multiplier():
                               {0: "DOGEUSDT"}, {0: 5}, {0: 0})
     with pytest.raises(ValueError, match="no Gate contract size .* DOGE_USDT"):
         next(iter(frames))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_run_replay_of_a_gate_recording_paper_trades_what_the_backtest_finds(tmp_path, capsys):
+    """``liqcore run --venue gate --replay REC`` serves the recording through the fake Gate streams (its
+    ``fake_streams`` part), trades it on paper with the bundled contracts' rules, and books the trades
+    ``liqcore backtest REC`` finds on the same recording."""
+    import json
+    import re
+
+    from liqcore.cli import main
+
+    _m, rec, _n, _end = _synthetic_recording(tmp_path, 1)
+    capsys.readouterr()
+    assert main(["run", "--venue", "gate", "--symbols", "BTC_USDT,ETH_USDT", "--replay", str(rec), "--speed", "0",
+                 "--no-dashboard"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("paper gate BTC_USDT,ETH_USDT: ") and "no_instrument" not in line
+    paper = int(re.search(r" trades=(\d+)", line).group(1))
+    assert main(["backtest", str(rec), "--equity", "10000", "--json"]) == 0
+    assert paper == len(json.loads(capsys.readouterr().out)["trades"]) > 0

@@ -124,3 +124,28 @@ async def fetch_instruments(kit, base: str, quote: str, left: dict):
     tick = await kit.get(f"{API}/tickers")
     return rules, kit.turnover(tick if isinstance(tick, list) else [], "contract",
                                lambda t: float(t["volume_24h_quote"])), contract
+
+
+def answer_rules(obj) -> dict | None:
+    """contract -> Instrument of the contracts that trade in a ``GET /api/v4/futures/usdt/contracts`` answer (a
+    file the user kept: the backtest's ``--instruments``); None when ``obj`` is not one."""
+    from liqcore.venues.gate.contracts import is_contract_list
+    from liqcore.venues.instruments import Instrument
+
+    if not is_contract_list(obj):
+        return None
+    out = {}
+    for r in obj:
+        if r.get("type", "direct") == "direct" and not r.get("in_delisting", False):
+            try:
+                out[str(r["name"])] = _rule(r, Instrument)
+            except (ValueError, KeyError, TypeError):
+                pass  # a malformed row: that contract has no known rules
+    return out
+
+
+def shipped_rules() -> dict:
+    """contract -> Instrument of the bundled contract list (a replay's paper orders: no list is asked of Gate)."""
+    from liqcore.venues.gate.contracts import shipped_contracts
+
+    return answer_rules(list(shipped_contracts())) or {}
