@@ -88,8 +88,17 @@ def list_rules(args, venue: str, symbols: list[str]) -> dict | None:
     from liqcore.market.universe import UniverseError, load_universe
     from liqcore.venues.registry import venue_spec
 
-    if not venue_spec(venue).rules_from_instrument_list or (not args.rest_url and (args.replay or args.ws_url)):
+    if not venue_spec(venue).rules_from_instrument_list:
         return None
+    if not args.rest_url and (args.replay or args.ws_url):
+        # a replay: the rules the venue ships, when it ships some (its market part's shipped_rules: Gate's bundled
+        # contract list), else the shipped table
+        market = venue_spec(venue).part("market") if venue_spec(venue).has_part("market") else None
+        shipped = getattr(market, "shipped_rules", None)
+        if shipped is None:
+            return None
+        rules = shipped()
+        return {s: rules[s] for s in symbols if s in rules}
     try:
         u = asyncio.run(load_universe(venue, base_url=args.rest_url, quote=args.quote))
     except UniverseError as e:

@@ -24,8 +24,28 @@ from liqcore.venues.files import Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
 from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Kind, Side
 
-#: tardis exchange ids -> venue codes (1 Bybit, 2 Binance, 3 OKX)
+#: tardis exchange ids -> venue codes (1 Bybit, 2 Binance, 3 OKX); any other id is looked up among the registered
+#: venues' names and ``aliases`` (Gate's ``gate-io-futures``), :func:`_exchange_code`
 EXCHANGES = {b"bybit": 1, b"binance-futures": 2, b"okex-swap": 3}
+
+
+def _exchange_code(name: bytes) -> int:
+    """The venue code of a tardis exchange id (0: no registered venue has it)."""
+    code = EXCHANGES.get(name)
+    if code is None:
+        from liqcore.venues.registry import venue_by_alias, venue_spec
+
+        venue = venue_by_alias(name.decode("utf-8", "replace"))
+        code = venue_spec(venue).code if venue else 0
+    return code
+
+
+def _in_contracts(code: int) -> bool:
+    """Whether the venue's tardis sizes are contracts (OKX, Gate: ``amount`` = |size| in contracts)."""
+    from liqcore.venues.registry import spec_or_none
+
+    spec = spec_or_none(code)
+    return bool(spec is not None and spec.sizes_in_contracts)
 _COMMON = ("exchange", "symbol", "timestamp", "local_timestamp")
 _TRADES = _COMMON + ("id", "side", "price", "amount")
 _TICKER = _COMMON + ("funding_timestamp", "funding_rate", "open_interest", "mark_price")
@@ -327,7 +347,7 @@ class _Conv:
         sink = self.st.sink
         ex_idx, ex_vals = self.codes(batch, "exchange")
         sy_idx, sy_vals = self.codes(batch, "symbol")
-        vcode = np.array([EXCHANGES.get(v.lower(), 0) for v in ex_vals] + [0], dtype=np.int64)
+        vcode = np.array([_exchange_code(v.lower()) for v in ex_vals] + [0], dtype=np.int64)
         width = len(sy_vals) + 1
         # the usual file: one exchange and one symbol in every row (each dictionary one value, no empty
         # cell) -- every per-row table lookup below is that one value (no gather, no mask of n rows)
@@ -364,7 +384,7 @@ class _Conv:
             except (UnicodeDecodeError, Reject):
                 sym_bad[j] = True
                 continue
-            if v == 3:
+            if _in_contracts(v):
                 ct = sink.instruments.get(name.upper())
                 if ct is None:
                     inst_bad[j] = True
@@ -702,7 +722,11 @@ def _bulk_check(path, fmt: str, st: FileState, conv: _Conv) -> None:
     shows = f", e.g. {', '.join(repr(s) for s in sample)}" if sample else ""
     extra = ""
     if reason == "unknown_venue":
-        extra = f"; liqcore reads the exchanges {', '.join(e.decode() for e in EXCHANGES)}"
+        from liqcore.venues.registry import registered
+
+        ids = [e.decode() for e in EXCHANGES] + [a for sp in registered() for a in sp.aliases[:1]
+                                                 if a.encode() not in EXCHANGES]
+        extra = f"; liqcore reads the exchanges {', '.join(dict.fromkeys(ids))}"
     what = f"column {column!r} looks wrong" if column else "its rows look wrong"
     raise ValueError(f"format: {path} ({fmt}): {what}: {reason} in {n:,} of {rows:,} rows{shows}{extra}")
 

@@ -67,7 +67,8 @@ class OnDemand:
             self._cats = list(dict.fromkeys(self._market.category(n) for n in probe)) or [next(iter(bases))]
         self.specs = [ConnectionSpec(venue=self.venue, url=bases[c].url, subscribe=[], topics=[], symbols=[],
                                      ping_payload=bases[c].ping_payload, ping_interval_s=bases[c].ping_interval_s,
-                                     is_pong=bases[c].is_pong, send_interval_s=bases[c].send_interval_s)
+                                     is_pong=bases[c].is_pong, send_interval_s=bases[c].send_interval_s,
+                                     headers=bases[c].headers)
                       for c in self._cats]
         self._resubscribe_list()
         self._send = None  # the connection's send, once run() has it

@@ -328,7 +328,8 @@ class WsConnection:
             ssl_ctx = ssl.create_default_context()
         transport, _ = await asyncio.wait_for(
             pw.ws_connect(listener_cls, self.spec.url, ssl_context=ssl_ctx, enable_auto_pong=True,
-                          websocket_handshake_timeout=self.connect_timeout_s),
+                          websocket_handshake_timeout=self.connect_timeout_s,
+                          extra_headers=self.spec.headers or None),
             self.connect_timeout_s,
         )
         if self._stop:  # stopped while it connected (a cancel the connect's wait_for let pass): not used

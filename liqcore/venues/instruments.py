@@ -2,7 +2,7 @@
 
 The details: docs/maintainers/data.md, "Instruments of the venues (liqcore.venues.instruments)".
 
-May import: ``orjson``.
+May import: ``orjson`` and the venue registry (the contract sizes a venue ships, its ``contracts`` module).
 """
 from __future__ import annotations
 
@@ -249,9 +249,36 @@ OKX_CT_VAL: Mapping[str, float] = {
 }
 
 
+def _venue_contracts(fn: str, *args):
+    """What each registered venue sized in contracts answers through its ``contracts`` module's ``fn`` (its
+    shipped contract sizes; a contract list of its own read into sizes), merged; None when none answers."""
+    from liqcore.venues.registry import registered
+
+    out = None
+    for spec in registered():
+        if not spec.sizes_in_contracts or not spec.has_part("contracts"):
+            continue
+        got = getattr(spec.part("contracts"), fn)(*args)
+        if got is not None:
+            out = {**(out or {}), **got}
+    return out
+
+
+_SHIPPED: dict = {}
+_SHIPPED_KEPT = [False]
+
+
 def default_instruments() -> dict[str, float]:
-    """A fresh copy of the shipped instId -> ctVal table."""
-    return dict(OKX_CT_VAL)
+    """A fresh copy of the shipped symbol -> contract size table: OKX's ctVal (``BTC-USDT-SWAP``) and the
+    contract sizes other venues sized in contracts ship (Gate's ``quanto_multiplier``, ``BTC_USDT``)."""
+    if "t" not in _SHIPPED:
+        if not _SHIPPED_KEPT[0]:
+            from liqcore.venues.registry import part_cache
+
+            part_cache(_SHIPPED)  # (emptied when a venue is registered or forgotten)
+            _SHIPPED_KEPT[0] = True
+        _SHIPPED["t"] = {**OKX_CT_VAL, **(_venue_contracts("shipped_contract_sizes") or {})}
+    return dict(_SHIPPED["t"])
 
 
 def _check(inst: str, v) -> float:
@@ -300,7 +327,10 @@ def load_instruments(mapping_or_path=None) -> dict[str, float]:
     elif isinstance(obj, dict):
         table.update({str(k): _check(k, v) for k, v in obj.items()})
     else:
-        raise ValueError(f"instruments: {mapping_or_path}: expected a JSON object")
+        sizes = _venue_contracts("contract_sizes", obj)  # (a venue's own contract list: Gate's is an array)
+        if sizes is None:
+            raise ValueError(f"instruments: {mapping_or_path}: expected a JSON object or a venue's contract list")
+        table.update(sizes)
     return table
 
 

@@ -56,7 +56,8 @@ class VenueSpec:
     * ``sizes_in_contracts``: order and event sizes are contracts of a ``ctVal`` (OKX), not base units;
     * ``all_market_stream``: the one subscription that carries every symbol's liquidations (None: one topic per
       symbol);
-    * ``symbol_style``: ``"concat"`` (``ETHUSDT``) or ``"inst_id"`` (``ETH-USDT-SWAP``);
+    * ``symbol_style``: ``"concat"`` (``ETHUSDT``), ``"inst_id"`` (``ETH-USDT-SWAP``) or ``"underscore"``
+      (``ETH_USDT``, Gate's contract names);
     * ``ticker_stream``: the mark price, funding rate and open interest come on a tickers stream that is asked
       for (Bybit's ``tickers.<symbol>``); ``depth_levels``: a depth subscription names its level count (the
       ``stream`` part's ``check_depth_levels``);
@@ -122,12 +123,17 @@ class VenueSpec:
         if self.symbol_style == "inst_id":
             tail = f"-{q}-SWAP"
             return s[: -len("-SWAP")] if s.endswith(tail) and len(s) > len(tail) else None
+        if self.symbol_style == "underscore":
+            tail = f"_{q}"
+            return f"{s[: -len(tail)]}-{q}" if s.endswith(tail) and len(s) > len(tail) else None
         if s.endswith(q) and len(s) > len(q) and "-" not in s:
             return f"{s[: -len(q)]}-{q}"
         return None
 
     def symbol_for(self, base: str) -> str:
         """The venue's symbol of a base asset's USDT perpetual."""
+        if self.symbol_style == "underscore":
+            return f"{base}_{self.quote}"
         return f"{base}-{self.quote}-SWAP" if self.symbol_style == "inst_id" else f"{base}{self.quote}"
 
 
@@ -176,7 +182,7 @@ def unregister(name: str) -> None:
         _forget_found()
 
 
-_BUILTIN = ("bybit", "binance", "okx")
+_BUILTIN = ("bybit", "binance", "okx", "gate")
 _LOADED = [False]
 #: the entry point group a venue shipped as a package of its own registers under (``pyproject.toml``:
 #: ``[project.entry-points."liqcore.venues"]`` ``<name> = "<package>:SPEC"``)

@@ -30,3 +30,5 @@ class ConnectionSpec:
     ping_interval_s: float | None = None  # the venue's longest heartbeat interval (None: no requirement)
     is_pong: Callable[[bytes], bool] | None = None
     send_interval_s: float = 0.0  # spacing between subscribe messages
+    #: HTTP headers of the websocket handshake (Gate: ``X-Gate-Size-Decimal: 1``, sizes as decimal strings)
+    headers: dict = field(default_factory=dict)

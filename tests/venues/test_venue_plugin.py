@@ -92,7 +92,7 @@ def test_a_lookup_by_name_registers_the_plugins_first(rekt_module, monkeypatch):
     assert "rekt" not in registry._REGISTRY
     assert T.VENUE_CODE_BY_NAME.get("rekt") == CODE and T.Venue.parse("REKT") == CODE
     assert T.VENUE_CODE_BY_NAME.get("kraken") is None  # (loaded once: a second miss loads nothing again)
-    with pytest.raises(T.UnknownVenue, match="expected one of bybit, binance, okx, rekt"):
+    with pytest.raises(T.UnknownVenue, match="expected one of bybit, binance, okx, gate, rekt"):
         T.Venue.parse("kraken")
 
 

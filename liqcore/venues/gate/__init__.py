@@ -1,0 +1,19 @@
+"""Gate USDT-margined perpetual futures (API v4): its wire knowledge and its spec in the venue registry.
+
+Facts, each from Gate's documents (docs/maintainers/venues/gate.md has the sources):
+
+* ``futures.public_liquidates`` pushes "up to one liquidate order data every 1 second" per contract (Gate Futures
+  WebSocket v4, "public liquidates order API"): a sample, like Binance's and OKX's streams;
+  ``!all`` subscribes every contract;
+* sizes are contracts of the contract's ``quanto_multiplier`` (``GET /api/v4/futures/usdt/contracts``);
+* names are ``BTC_USDT`` (``symbol_style`` ``"underscore"``), shown as Gate's users see them;
+* the order book starts from ``GET /api/v4/futures/usdt/order_book?with_id=true`` (its ``id``), then
+  ``futures.order_book_update`` (``U``/``u``).
+"""
+from liqcore.venues.registry import VenueSpec, register
+
+SPEC = register(VenueSpec(name="gate", code=4, package="liqcore.venues.gate",
+                          sampled_liquidations=True, sizes_in_contracts=True, symbol_style="underscore",
+                          rest_depth_snapshots=True, rules_from_instrument_list=True,
+                          all_market_stream='{"channel":"futures.public_liquidates","payload":["!all"]}',
+                          aliases=("gate-io-futures", "gateio", "gate-io")))

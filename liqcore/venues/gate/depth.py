@@ -1,0 +1,83 @@
+"""Gate's futures order book: ``futures.order_book_update`` on a REST snapshot, by Gate's documented update-id rule.
+
+Gate ("How to maintain local order book", futures and spot WebSocket v4): cache the notifications (each carries
+``U`` and ``u``, the first and last update id since the previous one); take a base book from REST
+(``GET /api/v4/futures/usdt/order_book?contract=BTC_USDT&limit=100&with_id=true``, its ``id`` the baseID);
+drop the notifications with ``u < baseID+1``; start from the one with ``U <= baseID+1 <= u``; a base book older
+than the first notification (``baseID+1 < U``) or a later notification whose ``U`` is not the previous ``u`` + 1
+means updates were lost: take a new base book.  Sizes are absolute (0 removes the level) and in contracts: rows
+carry ``size x quanto_multiplier``.
+
+The machine speaks the shared depth machines' language (:mod:`liqcore.venues.depthsync`): ``event`` /
+``snapshot`` return ``(side, price, qty, flags)`` rows, one DEPTH_GAP row marking a break.
+
+May import: ``types`` and ``venues.depthsync``.
+"""
+from __future__ import annotations
+
+from liqcore.types import Flag, Side
+from liqcore.venues.depthsync import GAP
+
+__all__ = ["GateDepthSync"]
+
+
+def _levels(side, levels, flags, ct):
+    side = int(side)
+    return [(side, float(x["p"]), float(x["s"]) * ct, flags) for x in levels]
+
+
+class GateDepthSync:
+    """One contract's book: ``multiplier`` its ``quanto_multiplier`` (rows in base units)."""
+
+    #: notifications kept while the snapshot is fetched (the oldest dropped beyond: the snapshot is newer anyway)
+    MAX_BUFFER = 10_000
+
+    def __init__(self, multiplier: float = 1.0):
+        self.ct = float(multiplier)
+        self.base_id = None  # the snapshot's id, then the last applied u
+        self.started = False
+        self.buffer: list = []
+
+    def wants_snapshot(self) -> bool:
+        return self.base_id is None and bool(self.buffer)
+
+    def is_live(self) -> bool:
+        return self.base_id is not None
+
+    def snapshot(self, snap: dict) -> list:
+        """A ``GET .../order_book?with_id=true`` answer (``id``, ``asks``/``bids`` of ``{"p", "s"}``)."""
+        self.base_id = int(snap["id"])
+        self.started = False
+        rows = (_levels(Side.BUY, snap["bids"], int(Flag.SNAPSHOT), self.ct)
+                + _levels(Side.SELL, snap["asks"], int(Flag.SNAPSHOT), self.ct))
+        buffered, self.buffer = self.buffer, []
+        for ev in buffered:
+            out, resync = self.event(ev)
+            rows += out
+            if resync:
+                break
+        return rows
+
+    def event(self, ev: dict) -> tuple[list, bool]:
+        """One ``futures.order_book_update`` ``result`` (``U``, ``u``, ``b``, ``a``)."""
+        if self.base_id is None:
+            self.buffer.append(ev)
+            if len(self.buffer) > self.MAX_BUFFER:
+                del self.buffer[0]
+            return [], False
+        big_u, u = int(ev["U"]), int(ev["u"])
+        nxt = self.base_id + 1
+        if not self.started:
+            if u < nxt:  # older than the base book
+                return [], False
+            if big_u > nxt:  # the base book is behind the notifications
+                return self._gap(ev)
+        elif big_u != nxt:  # an update lost
+            return self._gap(ev)
+        self.started = True
+        self.base_id = u
+        return _levels(Side.BUY, ev.get("b") or [], 0, self.ct) + _levels(Side.SELL, ev.get("a") or [], 0, self.ct), False
+
+    def _gap(self, ev):
+        self.base_id, self.started, self.buffer = None, False, [ev]
+        return [GAP], True

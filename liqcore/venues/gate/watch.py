@@ -1,0 +1,66 @@
+"""What the silent-stream watch (:mod:`liqcore.live.silence`) needs to know of Gate's public frames: a push
+names its ``channel`` near its head and its contract inside ``result`` (``"contract":"BTC_USDT"``, the book
+ticker's ``"s":"BTC_USDT"``); a subscribed topic (``{"channel", "payload"}``) is heard by ``(channel,
+contract)``, and ``futures.public_liquidates`` with ``!all`` by any liquidation push."""
+from __future__ import annotations
+
+import orjson
+
+_CH = b'"channel":"'
+_LIQ = b"futures.public_liquidates"
+
+
+def _contract(payload: bytes, start: int) -> bytes:
+    for tag in (b'"contract":"', b'"s":"'):
+        k = payload.find(tag, start)
+        if k > 0:
+            k += len(tag)
+            return payload[k:payload.find(b'"', k)]
+    return b""
+
+
+def frame_key(payload: bytes):
+    """``(channel, contract)`` bytes of a data push, None for an answer or a pong."""
+    i = payload.find(_CH, 0, 96)
+    if i < 0 or b'"event":"update"' not in payload[:160]:
+        return None
+    i += len(_CH)
+    j = payload.find(b'"', i)
+    return payload[i:j], _contract(payload, j)
+
+
+def on_frame_handler(last: dict, cb, a0):
+    """``on_frame(payload, recv_ns)``: ``last[frame_key(payload)] = recv_ns`` (the receive path)."""
+    def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0, _key=frame_key):
+        k = _key(payload)
+        if k is not None:
+            _last[k] = recv_ns
+        _cb(_a, payload, recv_ns)
+    return on_frame
+
+
+def topic_keys(topic: str) -> list:
+    try:
+        d = orjson.loads(topic)
+        return [(d["channel"].encode(), str(d["payload"][0]).encode())]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+        return []
+
+
+def stream_name(topic: str) -> str:
+    """``channel:contract`` (``futures.public_liquidates:!all``)."""
+    keys = topic_keys(topic)
+    return f"{keys[0][0].decode()}:{keys[0][1].decode()}" if keys else topic
+
+
+def all_market(topic: str) -> bool:
+    return topic_keys(topic) == [(_LIQ, b"!all")]
+
+
+def key_aliases(key) -> list:
+    return []
+
+
+def hears_all_market(key) -> bool:
+    """Any liquidation push is heard by the ``!all`` liquidation topic."""
+    return isinstance(key, tuple) and key[0] == _LIQ

@@ -1,0 +1,200 @@
+"""Gate USDT perpetuals (futures API v4) against Gate's documents: the public frames decoded into events, the
+side of a liquidation, contract sizes, and the order book's update-id rule.
+
+Sources (each frame below is the document's own, or its shape with the values named in the test):
+
+* Gate Futures WebSocket v4 (https://www.gate.com/docs/developers/futures/ws/en/): the common frame
+  ``{"time", "time_ms", "channel", "event", "error", "result"}``; "public liquidates order API"
+  (``futures.public_liquidates``, ``!all`` for every contract, "each contract can push up to one liquidate order
+  data every 1 second", the notification ``{"price": 215.1, "size": -124, "time_ms": 1541486601123,
+  "contract": "BTC_USD"}``); ``futures.trades`` (``size`` signed: the taker's side; ``is_internal``, added
+  2023-09-21); ``futures.book_ticker`` (``t``, ``u``, ``s``, ``b``, ``B``, ``a``, ``A``); ``futures.ping`` ->
+  ``futures.pong``; ``futures.system`` ``update`` with ``result.type`` ``upgrade`` (the service-upgrade notice,
+  documented 2026-07); ``futures.order_book_update`` (``U``/``u``, levels ``{"p", "s"}``) and "How to maintain
+  local order book" (baseID from ``order_book?with_id=true``; start at ``U <= baseID+1 <= u``; drop
+  ``u < baseID+1``; ``baseID+1 < U`` or a lost update: a new base book).
+* Gate API v4 REST (https://www.gate.com/docs/developers/apiv4/en/): ``GET /futures/{settle}/liq_orders``
+  (public; ``size`` "User position size", ``order_size`` "Number of forced liquidation orders", ``order_price``
+  "Liquidation order price", ``fill_price`` "Liquidation order average taker price") and the liquidation record's
+  example (``size`` 600, ``entry_price`` "3536.123", ``liq_price`` "3421.54", ``order_price`` "3405",
+  ``fill_price`` "3424"); ``GET /futures/{settle}/contracts`` (``name``, ``quanto_multiplier``: BTC_USDT "0.0001",
+  ETH_USDT "0.01"); the SDK gateapi-python's ``FuturesLiquidate`` model (``size`` "Position size").
+* Independent clients read for agreement: tardis-node's ``gate-io-futures`` mappers (src/mappers/gateiofutures.ts:
+  trades' ``size`` < 0 a sell, ``book_ticker`` and ``order_book_update``), ccxt's gate.py (contract markets with
+  ``quanto_multiplier`` as the contract size), and Gate SDK users reading a public liquidation as
+  ``|size| x quanto_multiplier``.
+
+The side: a positive ``size`` in a liquidation is a LONG position liquidated (Gate's REST field is the position,
+and its example record is a long: entry above the liquidation price, closed by a sell that filled above its
+limit); see liqcore.venues.gate.parse's docstring for the whole argument.
+"""
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from liqcore.types import Flag, Kind, Side
+
+T0 = 1_541_486_601_123
+
+
+def _frame(channel, result, event="update", time_ms=1_541_505_434_123):
+    return orjson.dumps({"channel": channel, "event": event, "time": time_ms // 1000, "time_ms": time_ms,
+                         "error": None, "result": result})
+
+
+@pytest.fixture
+def dec():
+    from liqcore.venues.decoder import Decoder
+
+    return Decoder("gate")
+
+
+def test_the_venue_is_registered_with_its_facts_and_shows_gates_names():
+    from liqcore.types import Venue
+    from liqcore.venues.registry import venue_by_alias, venue_spec
+
+    spec = venue_spec("gate")
+    assert spec.code == 4 and Venue.parse("gate") == 4 and Venue(4).name.lower() == "gate"
+    assert spec.sampled_liquidations and spec.sizes_in_contracts and spec.rest_depth_snapshots
+    assert spec.instrument_of("BTC_USDT") == "BTC-USDT" and spec.symbol_for("ETH") == "ETH_USDT"
+    assert spec.instrument_of("BTCUSDT") is None
+    assert venue_by_alias("gate-io-futures") == "gate"
+
+
+def test_the_documented_public_liquidation_decodes_into_a_short_liquidated_in_base_units(dec):
+    # the document's notification, on a USDT contract the bundled list knows (BTC_USDT: 0.0001 BTC a contract)
+    ev = dec.feed(_frame("futures.public_liquidates",
+                         [{"price": 215.1, "size": -124, "time_ms": T0, "contract": "BTC_USDT"}]), T0 * 10**6 + 5)
+    assert len(ev) == 1
+    e = ev[0]
+    assert e["kind"] == Kind.LIQUIDATION and e["side"] == Side.SHORT and e["venue"] == 4
+    assert e["ts_event"] == T0 * 1_000_000 and e["price"] == 215.1
+    assert e["qty"] == pytest.approx(124 * 0.0001) and e["flags"] & Flag.SAMPLED
+    assert dec.registry.items() == [("gate", "BTC_USDT")]
+
+
+def test_a_positive_size_is_a_long_liquidated_as_gates_rest_record_of_the_same_liquidation_says():
+    """Gate's REST example of a liquidation (``/futures/{settle}/liq_orders`` and ``/liquidates``): ``size`` 600
+    (the position), ``entry_price`` 3536.123 above ``liq_price`` 3421.54 (a long: it is liquidated when the price
+    falls), ``fill_price`` 3424 above ``order_price`` 3405 (a SELL fills at or above its limit: the order that
+    closes a long).  Both say long; the parser reads a positive ``size`` as Side.LONG."""
+    from liqcore.venues.gate.parse import liquidation_side
+
+    rest = {"time": 1548654951, "contract": "BTC_USDT", "size": 600, "leverage": "25", "margin": "0.006705256878",
+            "entry_price": "3536.123", "liq_price": "3421.54", "mark_price": "3420.27", "order_id": 317393847,
+            "order_price": "3405", "fill_price": "3424", "left": 0}
+    long_position = float(rest["entry_price"]) > float(rest["liq_price"])
+    sell_order = float(rest["fill_price"]) > float(rest["order_price"])
+    assert long_position and sell_order
+    assert liquidation_side(rest["size"]) == Side.LONG
+    assert liquidation_side(-rest["size"]) == Side.SHORT
+
+
+def test_one_object_or_a_batched_list_and_decimal_string_sizes_never_floored(dec):
+    one = _frame("futures.public_liquidates", {"price": "3000.5", "size": "3", "time_ms": T0, "contract": "ETH_USDT"})
+    batch = _frame("futures.public_liquidates", [
+        {"price": "3000.4", "size": "0.5", "time_ms": T0 + 1, "contract": "ETH_USDT"},   # X-Gate-Size-Decimal: 1
+        {"price": "60000", "size": "-2.25", "time_ms": T0 + 2, "contract": "BTC_USDT"},
+        {"price": "1", "size": "1", "time_ms": T0 + 3, "contract": "NOPE_USDT"},       # no multiplier known
+        {"price": "2990", "size": "0", "time_ms": T0 + 4, "contract": "ETH_USDT"},      # no size
+    ])
+    a = dec.feed(one, T0 * 10**6)
+    b = dec.feed(batch, T0 * 10**6 + 9)
+    assert a["side"].tolist() == [Side.LONG] and a["qty"].tolist() == [pytest.approx(0.03)]
+    assert b["side"].tolist() == [Side.LONG, Side.SHORT]
+    assert b["qty"].tolist() == [pytest.approx(0.005), pytest.approx(2.25 * 0.0001)]
+    assert dec.counters["unknown_instrument"] == 1 and dec.counters["non_positive"] == 1
+
+
+def test_trades_sign_is_the_takers_side_and_internal_trades_are_left_out(dec):
+    f = _frame("futures.trades", [
+        {"size": -108, "id": 27753479, "create_time": 1545136464, "create_time_ms": 1545136464123, "price": "96.4",
+         "contract": "ETH_USDT", "is_internal": False},
+        {"size": "2", "id": 27753480, "create_time": 1545136464, "create_time_ms": 1545136464124, "price": "96.5",
+         "contract": "ETH_USDT"},
+        {"size": 5, "id": 27753481, "create_time": 1545136464, "create_time_ms": 1545136464125, "price": "90",
+         "contract": "ETH_USDT", "is_internal": True},
+    ])
+    ev = dec.feed(f, 1545136464200 * 10**6)
+    assert ev["kind"].tolist() == [Kind.TRADE, Kind.TRADE]
+    assert ev["side"].tolist() == [Side.SELL, Side.BUY]
+    assert ev["qty"].tolist() == [pytest.approx(1.08), pytest.approx(0.02)]
+    assert dec.sink.counters["internal_trade"] == 1
+
+
+def test_book_ticker_is_two_quotes_and_an_empty_side_is_zero(dec):
+    f = _frame("futures.book_ticker", {"t": 1615366379123, "u": 2517661076, "s": "BTC_USDT", "b": "54696.6",
+                                       "B": 37000, "a": "54696.7", "A": "47061"})
+    ev = dec.feed(f, 1615366379200 * 10**6)
+    assert ev["kind"].tolist() == [Kind.QUOTE, Kind.QUOTE] and ev["side"].tolist() == [Side.BUY, Side.SELL]
+    assert ev["price"].tolist() == [54696.6, 54696.7]
+    assert ev["qty"].tolist() == [pytest.approx(3.7), pytest.approx(4.7061)]
+    empty = dec.feed(_frame("futures.book_ticker", {"t": 1615366379124, "u": 2517661077, "s": "BTC_USDT", "b": "",
+                                                    "B": 0, "a": "54696.7", "A": 1}), 1615366379300 * 10**6)
+    assert empty["price"].tolist()[0] == 0.0 and empty["qty"].tolist()[0] == 0.0
+
+
+def test_pong_subscribe_answers_and_system_notices_are_control_depth_is_counted(dec):
+    from liqcore.venues.common import CONTROL, Sink
+    from liqcore.venues.gate.parse import parse_obj
+
+    sink = Sink()
+    assert parse_obj({"time": 1545404023, "time_ms": 1545404023123, "channel": "futures.pong", "event": "",
+                      "result": None}, sink) == CONTROL
+    assert parse_obj({"time": 1545404023, "channel": "futures.public_liquidates", "event": "subscribe",
+                      "result": {"status": "success"}}, sink) == CONTROL
+    notice = {"time": 1782378978, "time_ms": 1782378978107, "channel": "futures.system", "event": "update",
+              "result": {"type": "upgrade", "msg": "The connection will soon be closed for a service upgrade. "
+                                                   "Please reconnect."}}
+    assert parse_obj(notice, sink) == CONTROL and sink.counters["system_upgrade"] == 1
+    upd = {"channel": "futures.order_book_update", "event": "update", "time_ms": 1615366381417,
+           "result": {"t": 1615366381417, "s": "BTC_USDT", "U": 2517661101, "u": 2517661113,
+                      "b": [{"p": "54672.1", "s": 0}], "a": [{"p": "54743.6", "s": 0}]}}
+    assert parse_obj(upd, sink) == 0 and sink.counters["depth_skipped"] == 1
+    assert len(dec.feed(b'{"channel":"futures.candles_unknown","event":"update","result":[]}', 1)) == 0
+    assert dec.counters["unknown_topic"] == 1
+
+
+def test_the_bundled_contracts_are_shaped_as_documented_and_a_contract_list_file_is_read(tmp_path):
+    from liqcore.venues.gate.contracts import shipped_contracts
+    from liqcore.venues.instruments import default_instruments, load_instruments
+
+    rows = shipped_contracts()
+    assert {"name", "type", "quanto_multiplier", "order_price_round", "order_size_min", "order_size_max",
+            "mark_price_round", "leverage_max", "in_delisting"} <= set(rows[0])
+    table = default_instruments()
+    assert table["BTC_USDT"] == 0.0001 and table["ETH_USDT"] == 0.01 and table["BTC-USDT-SWAP"] == 0.01
+    other = tmp_path / "contracts.json"
+    other.write_bytes(orjson.dumps([{"name": "PEPE_USDT", "type": "direct", "quanto_multiplier": "10000000",
+                                     "order_price_round": "0.000000001", "order_size_min": 1}]))
+    assert load_instruments(other)["PEPE_USDT"] == 10_000_000.0
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(orjson.dumps([{"name": "X_USDT", "quanto_multiplier": "0"}]))
+    with pytest.raises(ValueError, match="quanto_multiplier of 'X_USDT'"):
+        load_instruments(bad)
+
+
+def test_the_order_book_follows_gates_update_id_rule():
+    from liqcore.venues.gate.depth import GateDepthSync
+
+    s = GateDepthSync(0.0001)
+    upd = lambda U, u, b=(), a=(): {"t": 1, "s": "BTC_USDT", "U": U, "u": u,  # noqa: E731
+                                    "b": [{"p": p, "s": q} for p, q in b], "a": [{"p": p, "s": q} for p, q in a]}
+    assert s.event(upd(95, 99, b=[("99", 1)])) == ([], False)      # cached until the base book
+    s.event(upd(100, 104, b=[("100", 5)]))
+    assert s.wants_snapshot()
+    rows = s.snapshot({"id": 101, "current": 1, "update": 1,
+                       "bids": [{"p": "100", "s": 10}], "asks": [{"p": "101", "s": 20}]})
+    # the base book, then the one cached update that holds baseID+1 = 102 (100 <= 102 <= 104); 95..99 dropped
+    assert rows[:2] == [(Side.BUY, 100.0, pytest.approx(0.001), Flag.SNAPSHOT),
+                        (Side.SELL, 101.0, pytest.approx(0.002), Flag.SNAPSHOT)]
+    assert rows[2:] == [(Side.BUY, 100.0, pytest.approx(0.0005), 0)] and s.is_live()
+    assert s.event(upd(105, 106, a=[("101", 0)]))[0] == [(Side.SELL, 101.0, 0.0, 0)]
+    out, resync = s.event(upd(108, 109))                            # 107 lost
+    assert resync and out[0][3] == Flag.DEPTH_GAP and s.wants_snapshot()
+    # a base book older than the first cached notification (baseID+1 < U): a break, ask again
+    s2 = GateDepthSync()
+    s2.event(upd(200, 210))
+    rows = s2.snapshot({"id": 150, "bids": [], "asks": []})
+    assert rows[-1][3] == Flag.DEPTH_GAP and s2.wants_snapshot()
