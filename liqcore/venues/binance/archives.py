@@ -224,12 +224,16 @@ def load_liquidations(path, st: FileState) -> np.ndarray:
             [("i", "min")]).column("i_min").to_numpy()
         dup[:] = True
         dup[first] = False
-    rows.reject(dup, "duplicate", "time")
     sid = rows.symbols(sym, VENUE, st.sink)
     rows.check_bulk(fmt)
+    keep = rows.keep()
+    dup &= keep  # counted apart from the bad rows: the archive's pairs are not bad rows (nor the bulk check's)
+    if dup.any():
+        st.sink.count("duplicate", int(np.count_nonzero(dup)))
+        keep &= ~dup
     if inverse:
         filled = to_base(filled, price, sym)
-    idx = kept_in_order(ts, rows.keep(), st)
+    idx = kept_in_order(ts, keep, st)
     n = len(ts) if isinstance(idx, slice) else len(idx)
     ev = build(n, ts, price, filled, sid, side, _LIQ, VENUE, idx=idx)
     return finish(ev, st, rows, fmt)
