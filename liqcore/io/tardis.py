@@ -5,7 +5,7 @@
 costs its row (the lenient path), never the file.  Sides, times, units, venues and what tells
 trades from liquidations: docs/how-to/backtest.md, "tardis.dev exports and raw captures", and docs/data.md.
 
-May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``,
+May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, ``venues.binance.contracts``,
 ``_libs.readrows`` and this package's ``base``, ``files`` and ``tardis_liquidations``.
 """
 from __future__ import annotations
@@ -20,12 +20,13 @@ from liqcore._libs.readrows import quote_rows, trade_rows
 from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import RowBuffer
+from liqcore.venues.binance.contracts import contract_usd, is_coin_m
 from liqcore.venues.files import Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
 from liqcore.types import EVENT_DTYPE, Kind, Side
 
 #: tardis exchange ids -> venue codes (1 Bybit, 2 Binance, 3 OKX)
-EXCHANGES = {b"bybit": 1, b"binance-futures": 2, b"okex-swap": 3}
+EXCHANGES = {b"bybit": 1, b"binance-futures": 2, b"binance-delivery": 2, b"okex-swap": 3}  # binance-delivery: COIN-M
 _COMMON = ("exchange", "symbol", "timestamp", "local_timestamp")
 _TRADES = _COMMON + ("id", "side", "price", "amount")
 _TICKER = _COMMON + ("funding_timestamp", "funding_rate", "open_interest", "mark_price")
@@ -37,6 +38,9 @@ _SAMPLED = 8
 _NAN = float("nan")
 #: Bybit inverse contracts (1 USD each): perpetuals ``BTCUSD``, futures ``BTCUSDZ24``
 _BYBIT_INVERSE = re.compile(r"^[A-Z0-9]+USD(?:[FGHJKMNQUVXZ]\d\d)?$")
+#: inverse rows: ``scale`` is the USD value of one contract (Bybit 1; Binance COIN-M ``btcusd_perp``, tardis's
+#: binance-delivery: its contract size, 100 for BTCUSD, 10 for the other pairs), the base quantity
+#: ``amount x scale / price``
 _INT_RE = r"^\s*(?:\d{1,18}|[1-8]\d{18})\s*$"
 _FLOAT_RE = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
 #: a file with more than this share of its rows rejected is an error naming the column
@@ -321,7 +325,8 @@ class _Conv:
 
     # -- the common columns
     def common(self, batch):
-        """(bad, venue, sid, ts, recv, scale, inverse) of a batch; scale = contract value (OKX) or 1."""
+        """(bad, venue, sid, ts, recv, scale, inverse) of a batch; scale = contract value (OKX; an inverse row:
+        USD per contract) or 1."""
         n = batch.num_rows
         bad = np.zeros(n, dtype=bool)
         sink = self.st.sink
@@ -372,6 +377,9 @@ class _Conv:
                     scale[j] = ct
             elif v == 1 and _BYBIT_INVERSE.match(name.upper()):
                 inverse[j] = True
+            elif v == 2 and is_coin_m(name.upper()):  # Binance COIN-M: contracts of contract_usd USD
+                inverse[j] = True
+                scale[j] = contract_usd(name.upper())
         def per_row(table):  # each row's value of a (venue, symbol) table
             return np.full(n, table[key0]) if one else table[key]
 
@@ -477,7 +485,7 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
         qty = amount  # sizes as read: a size not finite and > 0 is a row rejected above
     else:
         with np.errstate(all="ignore"):
-            qty = np.where(inverse, amount / price, amount * scale)
+            qty = np.where(inverse, amount * scale / price, amount * scale)
         c.reject(bad, ~np.isfinite(qty) | (qty <= 0), "non_finite", "amount")
     c._strict()
     tids = _trade_ids(batch.column("id")) if "id" in batch.schema.names else None
@@ -519,6 +527,8 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
     keep = None if _SHORTCUTS and not bad.any() else ~bad  # None: every row kept (no gather)
     # sizes as read unless a row is of a Bybit inverse contract or an OKX one (contracts x contract value)
     plain = _sizes_as_read(inverse, scale)
+    if not plain and inverse.any():  # an inverse row's USD size: contracts x USD per contract (then / price)
+        bq, aq = np.where(inverse, bq * scale, bq), np.where(inverse, aq * scale, aq)
     return quote_rows(ts, recv, bp, bq, ap, aq, sid, venue, keep, None if plain else inverse, None if plain else scale)
 
 
@@ -588,7 +598,7 @@ def _ticker(c: _Conv, batch) -> np.ndarray:
         ov = oi[oi_i]
         ch = oi_i[ov != np.r_[last["oi"], ov[:-1]]]
         with np.errstate(all="ignore"):
-            q = np.where(inverse[ch], oi[ch] / mark_ff[ch], oi[ch] * scale[ch])
+            q = np.where(inverse[ch], oi[ch] * scale[ch] / mark_ff[ch], oi[ch] * scale[ch])
         usable = np.isfinite(q)
         c.reject(quiet.copy(), np.isin(ar, ch[~usable]), "missing_field", "mark_price")
         ch, q = ch[usable], q[usable]

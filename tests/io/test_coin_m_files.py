@@ -100,3 +100,36 @@ def test_a_forced_usd_m_trades_format_does_not_read_a_coin_m_file(tmp_path, caps
     err = capsys.readouterr().err
     assert "cannot tell the contract type" in err or "does not fit --format binance-trades" in err
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_tardis_binance_delivery_files_are_read_in_usd_not_coins(tmp_path):
+    """tardis.dev's binance-delivery (COIN-M) trades, liquidations and quotes: amounts as the exchange gives them,
+    in contracts; read as base units at each row's price."""
+    import gzip
+
+    us = T0 * 1000
+    trades = ("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+              f"binance-delivery,BTCUSD_PERP,{us + 5},{us + 900},11,buy,42000.0,56\n"
+              f"binance-delivery,ETHUSD_PERP,{us + 7},{us + 950},12,sell,2000.0,12\n")
+    (tmp_path / "binance-delivery_trades_2024-01-01_BTCUSD_PERP.csv.gz").write_bytes(gzip.compress(trades.encode()))
+    quotes = ("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+              f"binance-delivery,BTCUSD_PERP,{us + 5},{us + 900},30,42000.1,42000.0,20\n")
+    (tmp_path / "binance-delivery_quotes_2024-01-01_BTCUSD_PERP.csv.gz").write_bytes(gzip.compress(quotes.encode()))
+    ev = load_files(sorted(tmp_path.glob("*.csv.gz"))).events
+    tr = ev[ev["kind"] == int(Kind.TRADE)]
+    np.testing.assert_allclose(np.sort(tr["price"] * tr["qty"]), [120.0, 5600.0], rtol=1e-12)
+    qu = ev[ev["kind"] == int(Kind.QUOTE)]
+    np.testing.assert_allclose(np.sort(qu["price"] * qu["qty"]), [2000.0, 3000.0], rtol=1e-12)
+
+
+def test_a_coin_m_force_order_in_a_log_is_read_in_usd_not_coins(tmp_path):
+    """The COIN-M stream's forceOrder (``s`` BTCUSD_PERP, ``z`` in contracts) in a Binance log line."""
+    line = ('2024-01-01 00:00:01 Liquidation: {"s":"BTCUSD_PERP","ps":"BTCUSD","S":"SELL","o":"LIMIT","f":"IOC",'
+            '"q":"7","p":"41500.0","ap":"41800.5","X":"FILLED","l":"7","z":"7","T":1704067201000}\n'
+            '2024-01-01 00:00:02 Liquidation: {"s":"BTCUSDT","S":"BUY","o":"LIMIT","f":"IOC",'
+            '"q":"0.5","p":"42500.0","ap":"42100.0","X":"FILLED","l":"0.5","z":"0.5","T":1704067202000}\n')
+    p = tmp_path / "liq.log"
+    p.write_text(line)
+    ev = load_files([p]).events
+    assert ev["side"].tolist() == [int(Side.LONG), int(Side.SHORT)]
+    np.testing.assert_allclose(ev["price"] * ev["qty"], [700.0, 21050.0], rtol=1e-12)
