@@ -104,3 +104,42 @@ def test_each_liquidation_once_on_its_side_with_usd_notional_contracts_x_contrac
     assert len(tr) == len(d.trades)  # as the file holds them
     np.testing.assert_allclose(np.sort(tr["price"] * tr["qty"]),
                                np.sort([q * CONTRACT[sym] for _ms, _p, q, _m in d.trades]), rtol=1e-12)
+
+
+def test_a_mirror_goes_download_dataset_events_backtest_with_the_inverse_pnl(tmp_path, capsys):
+    """The whole way on a local mirror: each liquidation once, on its side, its USD notional contracts x contract
+    size (``events --json``); aggTrades counted as the files hold them; the cascades found; every trade's P&L in
+    BTC the inverse formula (fees each on its own fill's coin value) and its USD P&L that BTC at the exit."""
+    import json
+
+    days = ("2024-03-01", "2024-03-02")
+    files, held = coin_m_archive(["BTCUSD_PERP"], days, types=("liquidationSnapshot", "aggTrades", "bookTicker"),
+                                 n_trades=12_000)
+    ds = tmp_path / "ds"
+    with ArchiveServer(files) as srv:
+        assert main(_args(srv.url, ds, days=days)) == 0
+    capsys.readouterr()
+    want = sorted((ms * 1_000_000, "long" if s == "SELL" else "short", ap * (q * 100.0 / ap), q)
+                  for day in days for ms, s, ap, q in held[("BTCUSD_PERP", day)].liq)
+    assert main(["events", str(ds), "--json", "--kind", "liquidation"]) == 0
+    got = sorted((r["ts_event_ns"], r["side"], r["notional"], 0) for r in map(json.loads,
+                 capsys.readouterr().out.splitlines()))
+    assert [g[:2] for g in got] == [w[:2] for w in want]  # each once, on the liquidated position's side
+    np.testing.assert_allclose([g[2] for g in got], [w[3] * 100.0 for w in want], rtol=1e-12)  # contracts x 100 USD
+    ev = load_dataset(ds).events
+    assert int((ev["kind"] == int(Kind.TRADE)).sum()) == sum(len(held[("BTCUSD_PERP", d)].agg) for d in days)
+    maker, taker = 2e-4, 5e-4
+    assert main(["backtest", str(ds), "--json", "--maker-fee-bps", "2", "--taker-fee-bps", "5", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["summary"]["cascades"] >= 4 and out["trades"], out["summary"]  # three crashes a day, one warm-up
+    coin = 0.0
+    for t in out["trades"]:
+        assert t["coin"] == "BTC" and t["contracts"] == round(t["contracts"]) >= 1
+        n, e, x = t["contracts"] * 100.0, t["entry_price"], t["exit_price"]
+        d = 1 if t["side"] == "long" else -1
+        fee_in = maker if t["limit_price"] is not None else taker
+        fee_out = maker if t["exit_reason"] == "take_profit" else taker
+        assert t["pnl_coin"] == pytest.approx(d * n * (1 / e - 1 / x) - fee_in * n / e - fee_out * n / x, rel=1e-12)
+        assert t["pnl_usd"] == pytest.approx(t["pnl_coin"] * x, rel=1e-12)
+        coin += t["pnl_coin"]
+    assert out["summary"]["pnl_coin"]["BTC"]["pnl"] == pytest.approx(coin, rel=1e-12)
