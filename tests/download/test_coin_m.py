@@ -143,3 +143,29 @@ def test_a_mirror_goes_download_dataset_events_backtest_with_the_inverse_pnl(tmp
         assert t["pnl_usd"] == pytest.approx(t["pnl_coin"] * x, rel=1e-12)
         coin += t["pnl_coin"]
     assert out["summary"]["pnl_coin"]["BTC"]["pnl"] == pytest.approx(coin, rel=1e-12)
+
+
+def test_research_on_a_coin_m_dataset_says_what_it_measured(tmp_path, capsys):
+    """``liqcore research`` on the archive's COIN-M files: the cascades found, the liquidations counted once, and
+    the two things the archive means for the answer said with it: one liquidation per symbol per second at most
+    (counts and notionals lower bounds) and notionals in USD from contracts."""
+    import json
+
+    from liqcore.dataset import convert_to_dataset
+
+    days = ("2024-03-01", "2024-03-02")
+    files, held = coin_m_archive(["BTCUSD_PERP"], days, types=("liquidationSnapshot", "aggTrades"), n_trades=8000)
+    src = tmp_path / "files"
+    src.mkdir()
+    for path, body in files.items():
+        if path.endswith(".zip"):
+            (src / path.rsplit("/", 1)[1]).write_bytes(body)
+    convert_to_dataset([src], tmp_path / "ds")
+    assert main(["research", str(tmp_path / "ds"), "--studies", "event,distributions", "--json", "--no-progress"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    n_liq = sum(len(held[("BTCUSD_PERP", d)].liq) for d in days)
+    assert any("at most one liquidation per symbol per second" in n and f"{n_liq:,} liquidations" in n
+               for n in out["notes"]), out["notes"]
+    assert any("BTCUSD_PERP (100 USD a contract)" in n and "USD (contracts x contract size)" in n for n in out["notes"])
+    assert out["studies"]["event"]["available"] and "confirmed cascades" in out["studies"]["event"]["findings"][0]
+    assert f"over {n_liq:,} liquidations" in out["studies"]["distributions"]["findings"][0]

@@ -26,13 +26,14 @@ import numpy as np
 from liqcore.venues.archives import (Layout, Rows, build, finish, first_line, header_cells, kept_in_order,
                                      name_symbol, read_columns)
 from liqcore.venues.reader import TIER_HEADERLESS, TIER_MARKED, FileState, Reader, line_decoder
-from liqcore.types import Kind
+from liqcore.types import Flag, Kind
 from liqcore.venues.binance.contracts import contract_usd, is_coin_m
 
 VENUE = 2  # Venue.BINANCE
 _TRADE, _FUNDING, _OI, _QUOTE = int(Kind.TRADE), int(Kind.FUNDING), int(Kind.OPEN_INTEREST), int(Kind.QUOTE)
 _BUY, _SELL = 3, 4
 _LIQ = int(Kind.LIQUIDATION)
+_THROTTLED = int(Flag.THROTTLED)
 _LONG, _SHORT = 1, 2  # the liquidated position: a forced SELL closes a LONG
 _NAME = re.compile(r"^([A-Za-z0-9_]+)-(aggTrades|trades|bookTicker|metrics|fundingRate|liquidationSnapshot)-"
                    r"\d{4}-\d{2}(?:-\d{2})?\.", re.IGNORECASE)
@@ -236,6 +237,7 @@ def load_liquidations(path, st: FileState) -> np.ndarray:
     idx = kept_in_order(ts, keep, st)
     n = len(ts) if isinstance(idx, slice) else len(idx)
     ev = build(n, ts, price, filled, sid, side, _LIQ, VENUE, idx=idx)
+    ev["flags"] = _THROTTLED  # the stream's snapshot rule: at most one liquidation per symbol per second
     return finish(ev, st, rows, fmt)
 
 
