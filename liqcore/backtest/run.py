@@ -138,11 +138,12 @@ class BacktestResult:
 
     def coin_of(self, sid: int) -> str:
         """The margin coin of an inverse contract (``BTCUSD_PERP`` -> ``BTC``)."""
-        from liqcore.venues.binance.contracts import pair_of
+        from liqcore.execution.arrays import margin_coin
 
-        name = self.registry.symbol(sid) if sid < len(self.registry) else str(sid)
-        pair = pair_of(name)
-        return pair[:-3] if pair else name
+        if sid >= len(self.registry):
+            return str(sid)
+        venue, name = self.registry.lookup(sid)
+        return margin_coin(int(venue), name) or name
 
     def coin_pnl(self) -> dict:
         """Inverse contracts' P&L net of fees and funding, summed per margin coin: ``{"BTC": {"pnl": x, "unit":

@@ -8,7 +8,7 @@ from liqcore.params import latency_ways, queue_power
 from liqcore.types import SymbolRegistry
 
 __all__ = ["symbol_params", "new_portfolio", "instrument_rules", "rules_of", "use_instruments", "UNIT_EQUITY",
-           "inverse_contract_usd"]
+           "inverse_contract_usd", "margin_coin"]
 
 #: the Python API's default equity: P&L in units of the starting equity (returns), not an account's quote.  Its
 #: positions are fractions of 1, not quantities a venue could take: under ``--price-grid tick`` their prices go
@@ -82,15 +82,25 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int,
     return par
 
 
-def inverse_contract_usd(venue: int, symbol: str) -> float:
-    """The USD value of one contract of an inverse (coin-margined) ``symbol`` of ``venue``: Binance COIN-M
-    (``BTCUSD_PERP``: :mod:`liqcore.venues.binance.contracts`); 0.0 for a linear one."""
-    from liqcore.types import Venue
-    from liqcore.venues.binance.contracts import contract_usd, is_coin_m
+def _contracts_part(venue):
+    """The venue's ``contracts`` part (inverse contracts: ``inverse_contract_usd``, ``margin_coin``), or None."""
+    from liqcore.venues.registry import spec_or_none
 
-    if int(venue) == int(Venue.BINANCE) and is_coin_m(str(symbol)):
-        return contract_usd(str(symbol))
-    return 0.0
+    spec = spec_or_none(venue)
+    return spec.part("contracts") if spec is not None and spec.has_part("contracts") else None
+
+
+def inverse_contract_usd(venue: int, symbol: str) -> float:
+    """The USD value of one contract of an inverse (coin-margined) ``symbol`` of ``venue`` (its ``contracts``
+    part: Binance COIN-M ``BTCUSD_PERP``); 0.0 for a linear one."""
+    part = _contracts_part(venue)
+    return float(part.inverse_contract_usd(str(symbol))) if part is not None else 0.0
+
+
+def margin_coin(venue: int, symbol: str) -> str:
+    """The coin an inverse ``symbol`` of ``venue`` settles in (``BTC``); '' for a linear one."""
+    part = _contracts_part(venue)
+    return part.margin_coin(str(symbol)) if part is not None else ""
 
 
 def rules_of(inst) -> tuple[float, float, float]:

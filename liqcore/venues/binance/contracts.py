@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["COIN_M_SYMBOL", "CONTRACT_USD", "OTHER_PAIRS_USD", "is_coin_m", "contract_usd", "pair_of"]
+__all__ = ["COIN_M_SYMBOL", "CONTRACT_USD", "OTHER_PAIRS_USD", "is_coin_m", "contract_usd", "pair_of",
+           "inverse_contract_usd", "margin_coin"]
 
 #: ``<COIN>USD_PERP`` or ``<COIN>USD_<YYMMDD>``: group 1 the pair (``BTCUSD``), group 2 ``PERP`` or the date
 COIN_M_SYMBOL = re.compile(r"^([A-Z0-9]+USD)_(PERP|\d{6})$")
@@ -41,3 +42,17 @@ def contract_usd(symbol: str) -> float:
     if pair is None:
         raise ValueError(f"symbol: {symbol!r} is not a Binance COIN-M symbol (<COIN>USD_PERP or <COIN>USD_<YYMMDD>)")
     return CONTRACT_USD.get(pair, OTHER_PAIRS_USD)
+
+
+# ---- the venue's ``contracts`` part: what the execution model and the reports ask of any venue
+
+
+def inverse_contract_usd(symbol: str) -> float:
+    """The USD value of one contract of an inverse ``symbol``; 0.0 for a linear one."""
+    return contract_usd(symbol) if is_coin_m(symbol) else 0.0
+
+
+def margin_coin(symbol: str) -> str:
+    """The coin an inverse ``symbol`` is margined and settled in (``BTCUSD_PERP`` -> ``BTC``); '' for a linear one."""
+    pair = pair_of(symbol)
+    return pair[:-3] if pair else ""
