@@ -76,3 +76,34 @@ def test_without_fees_an_inverse_trades_usd_pnl_is_the_linear_one_and_linear_row
         assert (a["entry_ns"], a["exit_ns"], a["entry_price"], a["exit_price"]) == \
             (b["entry_ns"], b["exit_ns"], b["entry_price"], b["exit_price"])
         assert np.isclose(a["pnl"], b["pnl"], rtol=1e-9, atol=1e-15)
+
+
+def test_paper_trading_reports_an_inverse_trades_pnl_in_the_coin_and_in_usd():
+    """The paper core (the backtest's fill model, one event at a time) on Binance COIN-M BTCUSD_PERP: whole
+    contracts of 100 USD, the exit's P&L in BTC the inverse formula and in USD at the exit, each with its unit."""
+    from liqcore.backtest.core import StrategyCore
+    from liqcore.config import Params
+
+    s, t0 = 10**9, 1_767_225_600 * 10**9
+    c = StrategyCore(Params.from_mapping({"maker_fee_bps": 2, "taker_fee_bps": 5}), ["binance:BTCUSD_PERP"],
+                     equity=10_000.0, mode="paper")
+    c.on_trade(0, t0, 30_000.0)
+    assert c.on_cascade({"symbol_idx": 0, "ts_ns": t0 + s, "dominant": "long", "cascade_id": 0})["action"] == "order"
+    events = [e for i, p in enumerate((29_900.0, 29_800.0)) for e in c.on_trade(0, t0 + (5 + 5 * i) * s, p)]
+    ex = [e for e in events if e["event"] == "exit"]
+    assert len(ex) == 1
+    t = ex[0]
+    n, e, x = t["contracts"] * 100.0, t["entry_price"], t["exit_price"]
+    assert t["contracts"] == 25.0  # 25 % of 10,000 USD: 2,500 USD, 25 contracts
+    assert t["pnl_coin"] == pytest.approx(n * (1 / e - 1 / x) - 2e-4 * n / e - 5e-4 * n / x, rel=1e-12)
+    assert t["pnl"] == pytest.approx(t["pnl_coin"] * x, rel=1e-12)
+    assert t["pnl_units"] == {"pnl_coin": "BTC", "pnl": "USD at the exit price"}
+    lin = StrategyCore(Params.from_mapping({"maker_fee_bps": 2, "taker_fee_bps": 5}), ["binance:BTCUSDT"],
+                       equity=10_000.0, mode="paper")  # the same market on a linear contract: as before
+    lin.on_trade(0, t0, 30_000.0)
+    lin.on_cascade({"symbol_idx": 0, "ts_ns": t0 + s, "dominant": "long", "cascade_id": 0})
+    lx = [e for i, p in enumerate((29_900.0, 29_800.0)) for e in lin.on_trade(0, t0 + (5 + 5 * i) * s, p)
+          if e["event"] == "exit"][0]
+    assert "pnl_coin" not in lx
+    assert lx["return"] == pytest.approx((x - e) / e - 2e-4 - 5e-4 * x / e, rel=1e-12)
+    assert lx["pnl"] == pytest.approx(2_500.0 * lx["return"], rel=1e-12)
