@@ -106,4 +106,4 @@ def test_paper_trading_reports_an_inverse_trades_pnl_in_the_coin_and_in_usd():
           if e["event"] == "exit"][0]
     assert "pnl_coin" not in lx
     assert lx["return"] == pytest.approx((x - e) / e - 2e-4 - 5e-4 * x / e, rel=1e-12)
-    assert lx["pnl"] == pytest.approx(2_500.0 * lx["return"], rel=1e-12)
+    assert lx["equity"] == pytest.approx(10_000.0 + lx["pnl"], rel=1e-12)  # (its size on the lot: 0.083 BTC)
