@@ -107,3 +107,12 @@ def test_paper_trading_reports_an_inverse_trades_pnl_in_the_coin_and_in_usd():
     assert "pnl_coin" not in lx
     assert lx["return"] == pytest.approx((x - e) / e - 2e-4 - 5e-4 * x / e, rel=1e-12)
     assert lx["equity"] == pytest.approx(10_000.0 + lx["pnl"], rel=1e-12)  # (its size on the lot: 0.083 BTC)
+
+
+def test_the_verdict_says_the_coin_pnl_with_its_unit_and_a_linear_one_is_unchanged():
+    from liqcore.backtest.report import verdict
+
+    base = {"total_return": -0.0028, "trades": 3, "days": 2}
+    assert "coin" not in verdict(base)
+    v = verdict({**base, "pnl_coin": {"BTC": {"pnl": -0.00088, "unit": "BTC", "trades": 3}}})
+    assert "In the coin (inverse contracts): -0.00088 BTC over 3 trades" in v and "USD at each exit's price" in v
