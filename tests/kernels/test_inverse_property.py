@@ -116,3 +116,21 @@ def test_the_verdict_says_the_coin_pnl_with_its_unit_and_a_linear_one_is_unchang
     assert "coin" not in verdict(base)
     v = verdict({**base, "pnl_coin": {"BTC": {"pnl": -0.00088, "unit": "BTC", "trades": 3}}})
     assert "In the coin (inverse contracts): -0.00088 BTC over 3 trades" in v and "USD at each exit's price" in v
+
+
+def test_a_bybit_inverse_contract_is_one_usd_and_its_pnl_in_the_coin():
+    """Bybit's inverse ``BTCUSD`` (1 USD a contract) through the paper core: 2,500 contracts, P&L in BTC."""
+    from liqcore.backtest.core import StrategyCore
+    from liqcore.config import Params
+
+    s, t0 = 10**9, 1_767_225_600 * 10**9
+    c = StrategyCore(Params.from_mapping({"maker_fee_bps": 2, "taker_fee_bps": 5}), ["bybit:BTCUSD"],
+                     equity=10_000.0, mode="paper")
+    c.on_trade(0, t0, 30_000.0)
+    c.on_cascade({"symbol_idx": 0, "ts_ns": t0 + s, "dominant": "long", "cascade_id": 0})
+    t = [e for i, p in enumerate((29_900.0, 29_800.0)) for e in c.on_trade(0, t0 + (5 + 5 * i) * s, p)
+         if e["event"] == "exit"][0]
+    e, x = t["entry_price"], t["exit_price"]
+    assert t["contracts"] == 2_500.0 and t["pnl_units"]["pnl_coin"] == "BTC"
+    assert t["pnl_coin"] == pytest.approx(2_500.0 * (1 / e - 1 / x) - 2e-4 * 2_500.0 / e - 5e-4 * 2_500.0 / x,
+                                          rel=1e-12)
