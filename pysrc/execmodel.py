@@ -155,6 +155,7 @@ class State:
     p_done: float = 0.0
     p_fills: int = 0
     p_rest: bool = False
+    funding_coin: float = 0.0  # an inverse contract's funding so far, in the coin
 
 
 @dataclass
@@ -183,7 +184,8 @@ class Model:
         # fields a row may leave out are zero, as in the kernel's zero-filled PARAM_DTYPE array
         self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
                      "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, "lot": 0.0, "min_qty": 0.0,
-                     "min_notional": 0.0, "max_qty": 0.0, "partial": 0, **p}
+                     "min_notional": 0.0, "max_qty": 0.0, "partial": 0, "contract_usd": 0.0,
+                     "whole_contracts": 0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
@@ -415,7 +417,15 @@ class Model:
                 self.counts[sid]["leverage"] += 1
                 return False
             notional = min(notional, room)
-        if q["lot"] > 0:  # the venue's lot: the quantity down to it, and its minimums checked
+        if q["contract_usd"] > 0 and q["whole_contracts"]:  # inverse: whole contracts of contract_usd USD
+            n_ct = math.floor(notional / q["contract_usd"] + 1e-9)
+            if n_ct < 1:
+                s.status = FLAT
+                self.counts[sid]["below_minimum"] += 1
+                return False
+            notional = n_ct * q["contract_usd"]
+            s.p_qty = notional / price
+        elif q["lot"] > 0:  # the venue's lot: the quantity down to it, and its minimums checked
             raw = min(notional / price, q["max_qty"]) if q["max_qty"] > 0 else notional / price
             qty = math.floor(raw / q["lot"] + 1e-9) * q["lot"]
             if not qty > 0 or qty < q["min_qty"] - 1e-12 or qty * price < q["min_notional"] - 1e-9:
@@ -448,6 +458,7 @@ class Model:
         s.peak = price
         s.notional = notional
         s.funding = 0.0
+        s.funding_coin = 0.0
         s.entry_queue = s.q_first if (q["queue"] != 0 and s.entry_kind == LIMIT and s.q_first < math.inf) else -1.0
         s.entry_rule = (1 if s.d_on else 0) if (q["queue"] != 0 and s.entry_kind == LIMIT) else -1
         if q["queue"] != 0:
@@ -463,9 +474,19 @@ class Model:
         s, q = self.states[sid], self.par[sid]
         self.roll(ts)
         entry_fee = q["maker_fee"] if s.entry_kind == LIMIT else q["taker_fee"]
-        fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
-        ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
-        pnl = s.notional * ret
+        contracts = pnl_coin = 0.0
+        if q["contract_usd"] > 0:  # inverse: P&L and fees in the coin; the USD P&L that coin at the exit price
+            usd = s.notional
+            contracts = usd / q["contract_usd"]
+            fee_coin = entry_fee * usd / s.entry_price + exit_fee * usd / price
+            pnl_coin = s.side * usd * (1.0 / s.entry_price - 1.0 / price) - fee_coin - s.funding_coin
+            pnl = pnl_coin * price
+            fees = fee_coin * price / usd
+            ret = pnl / usd
+        else:
+            fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
+            ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
+            pnl = s.notional * ret
         self.equity += pnl
         self.ledger.append(dict(
             symbol_id=sid, venue=q["venue"], side=s.side, cascade_id=s.cascade_id, signal_ns=s.signal_ns,
@@ -475,6 +496,7 @@ class Model:
             entry_kind=s.entry_kind, exit_code=s.exit_code if reason == SIGNAL_EXIT else 0,
             confidence=s.confidence, size_mult=s.size_mult, queue_ahead=s.entry_queue, fill_rule=s.entry_rule,
             fills=s.p_fills if s.p_fills > 0 else 1, filled=s.p_done / s.p_qty if s.p_qty > 0.0 else 1.0,
+            contracts=contracts, pnl_coin=pnl_coin,
         ))
         s.p_rest = False
         s.status = FLAT
@@ -613,6 +635,7 @@ class Model:
         s = self.states[sid]
         if s.status == OPEN and s.entry_price > 0.0 and s.last_price == s.last_price:
             s.funding += s.side * rate * s.last_price / s.entry_price
+            s.funding_coin += s.side * rate * s.notional / s.last_price  # an inverse contract's, in the coin
 
     def on_exit(self, sid: int, ts: int, exit_code: int, tag: int, latency_ns: int | None = None) -> str:
         """An exit notice: the working entry / position of the signal tagged ``tag`` gets its signal
@@ -891,6 +914,7 @@ class Model:
         s.status, s.side, s.entry_ns, s.entry_price = OPEN, side, entry_ns, entry_price
         s.tp_price, s.sl_price, s.notional = tp_price, sl_price, notional
         s.hold_deadline_ns, s.funding = hold_deadline_ns, funding
+        s.funding_coin = 0.0
         s.seen_ns = entry_ns  # (a position the bot was told of: known from its entry)
         return True
 

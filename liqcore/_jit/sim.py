@@ -588,5 +588,6 @@ def set_open(st, sid, side, entry_ns, entry_price, tp_price, sl_price, notional,
     s.notional = notional
     s.hold_deadline_ns = hold_deadline_ns
     s.funding = funding
+    s.funding_coin = 0.0
     s.seen_ns = entry_ns  # (a position the bot was told of: known from its entry)
     return 1

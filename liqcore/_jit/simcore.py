@@ -247,7 +247,15 @@ def _open(st, port, par, sid, ts, price, counts, capped):
             return 0
         if notional > room:
             notional = room
-    if q.lot > 0.0:  # the venue's lot: the quantity down to it, and its minimums checked
+    if q.contract_usd > 0.0 and q.whole_contracts != 0:  # inverse: whole contracts of contract_usd USD
+        n_ct = math.floor(notional / q.contract_usd + 1e-9)
+        if n_ct < 1.0:
+            s.status = FLAT
+            counts[sid, C_BELOW_MINIMUM] += 1
+            return 0
+        notional = n_ct * q.contract_usd
+        s.p_qty = notional / price
+    elif q.lot > 0.0:  # the venue's lot: the quantity down to it, and its minimums checked
         raw = notional / price
         if q.max_qty > 0.0 and raw > q.max_qty:
             raw = q.max_qty
@@ -285,6 +293,7 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s.peak = price
     s.notional = notional
     s.funding = 0.0
+    s.funding_coin = 0.0
     s.entry_queue = s.q_first if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT and s.q_first < np.inf) else -1.0
     s.entry_rule = (1 if s.d_on != 0 else 0) if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT) else -1
     if q.queue != 0:
@@ -305,9 +314,20 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     _roll(port, ts)
     p = port[0]
     entry_fee = q.maker_fee if s.entry_kind == ENTRY_LIMIT else q.taker_fee
-    fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
-    ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
-    pnl = s.notional * ret
+    contracts = 0.0
+    pnl_coin = 0.0
+    if q.contract_usd > 0.0:  # inverse: P&L and fees in the coin, the USD P&L that coin at the exit price
+        usd = s.notional  # contracts x contract_usd
+        contracts = usd / q.contract_usd
+        fee_coin = entry_fee * usd / s.entry_price + exit_fee * usd / price
+        pnl_coin = s.side * usd * (1.0 / s.entry_price - 1.0 / price) - fee_coin - s.funding_coin
+        pnl = pnl_coin * price
+        fees = fee_coin * price / usd
+        ret = pnl / usd
+    else:
+        fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
+        ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
+        pnl = s.notional * ret
     p.equity += pnl
     k = p.n_trades
     if k < ledger.shape[0]:
@@ -340,6 +360,8 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         row.fill_rule = s.entry_rule
         row.fills = s.p_fills if s.p_fills > 0 else 1
         row.filled = s.p_done / s.p_qty if s.p_qty > 0.0 else 1.0
+        row.contracts = contracts
+        row.pnl_coin = pnl_coin
     p.n_trades = k + 1
     s.p_rest = 0
     s.status = FLAT
@@ -812,6 +834,7 @@ def step_funding(st, sid, ts, rate):
     s = st[sid]
     if s.status == OPEN and s.entry_price > 0.0 and s.last_price == s.last_price:
         s.funding += s.side * rate * s.last_price / s.entry_price
+        s.funding_coin += s.side * rate * s.notional / s.last_price  # an inverse contract's, in the coin
 
 
 @njit(cache=True, nogil=True)

@@ -146,6 +146,8 @@ STATE_DTYPE = np.dtype([
     # the entry's quantity (base units) and how much of it is filled; the fills that made the position; p_rest 1
     # while a remainder of a partially filled entry rests (``--partial on``: the position is open meanwhile)
     ("p_qty", "<f8"), ("p_done", "<f8"), ("p_fills", "<i8"), ("p_rest", "<i8"),
+    # an inverse contract's funding paid so far, in the coin (``side x rate x notional / price`` per funding event)
+    ("funding_coin", "<f8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -184,6 +186,11 @@ PARAM_DTYPE = np.dtype([
     # ``--partial on`` (queue rule, limit entries): a print at the entry's price that brings the traded size past
     # the queue ahead by less than the order fills that part; the rest keeps resting (at the front) until its timeout
     ("partial", "<i8"),
+    # an inverse (coin-margined) contract: the USD value of one contract (0: a linear contract); its position is
+    # contracts x contract_usd USD (``whole_contracts`` 1: the entry's size down to whole contracts, fewer than one
+    # not opened, below_minimum), its P&L and fees in the coin (``direction x contracts x contract_usd x
+    # (1/entry - 1/exit)``), its ledger's USD P&L that coin at the exit price
+    ("contract_usd", "<f8"), ("whole_contracts", "<i8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -203,6 +210,9 @@ LEDGER_DTYPE = np.dtype([
     # the fills that made the position (1: the whole order at once) and the share of the entry's quantity filled
     # (1.0: all of it; below 1 only under ``--partial on``, the remainder cancelled at the entry's timeout or exit)
     ("fills", "<i8"), ("filled", "<f8"),
+    # inverse contracts (contract_usd > 0): the position in contracts and its P&L net of fees and funding in the
+    # coin (``pnl`` is that at the exit price, in USD); 0 for a linear contract
+    ("contracts", "<f8"), ("pnl_coin", "<f8"),
 ], align=True)
 
 #: the ledger's ``fill_rule`` by name (the backtest's ``--json`` trades, the journal's ``--explain``)

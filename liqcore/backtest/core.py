@@ -34,8 +34,9 @@ _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "ent
                "p_fills", "p_rest")
 _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_price", "notional", "funding",
                  "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult",
-                 "p_qty", "p_done")  # (the entry's quantity, base units, and how much of it filled)
-_SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac")  # may be negative (-1 = no such level)
+                 "p_qty", "p_done",  # (the entry's quantity, base units, and how much of it filled)
+                 "funding_coin")  # (an inverse contract's funding so far, in the coin)
+_SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac", "funding_coin")  # may be negative (-1 = no such level)
 _SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
 
 
@@ -170,7 +171,15 @@ class StrategyCore:
             "tag": int(r["cascade_id"]), "fees": float(r["fees"]),
             "funding": float(r["funding"]), "return": float(r["ret"]), "pnl": float(r["pnl"]),
             "equity": float(r["equity_after"]),
+            **({"contracts": float(r["contracts"]), "pnl_coin": float(r["pnl_coin"]),  # an inverse contract:
+                "pnl_units": {"pnl_coin": self._coin(sid), "pnl": "USD at the exit price"}}  # both P&Ls, with units
+               if r["contracts"] > 0 else {}),
         }
+
+    def _coin(self, sid: int) -> str:
+        from liqcore.execution.arrays import margin_coin
+
+        return margin_coin(int(self.registry.venue(sid)), self.registry.symbol(sid))
 
     def _events(self, sid: int, ts: int, bits: int, n_before: int) -> list[dict]:
         sim = self._sim

@@ -82,15 +82,25 @@ def verdict(summary: dict, min_trades: int = MIN_TRADES) -> str:
     wr = summary.get("win_rate")
     sh = summary.get("sharpe")
     head = f"The strategy {word} {abs(tr) * 100:.2f}% over {summary.get('days', 0)} day(s) and {_trades(n)}"
+    coin = _coin_sentence(summary)
     if n < min_trades:
         return (f"{head}: too few to judge (fewer than {min_trades}); the win rate, Sharpe and the other "
-                "figures are not compared with the guide's claims.")
-    parts = [head + "."]
+                f"figures are not compared with the guide's claims.{coin}")
+    parts = [head + "." + coin]
     parts.append(f"Win rate {wr * 100:.1f}% vs the guide's claimed ~{GUIDE['win_rate'] * 100:.0f}%."
                  if wr is not None else "")
     parts.append(f"Sharpe {sh:.2f} vs the guide's claimed {GUIDE['sharpe_portfolio']}." if sh is not None else
                  "Sharpe undefined (too few days or no variation).")
     return " ".join(p for p in parts if p)
+
+
+def _coin_sentence(summary: dict) -> str:
+    """Inverse contracts: their P&L in each margin coin (`` In the coin: -0.00088 BTC over 3 inverse trades ...``)."""
+    coin = summary.get("pnl_coin") or {}
+    if not coin:
+        return ""
+    each = ", ".join(f"{c['pnl']:+.8g} {c['unit']} over {_trades(int(c['trades']))}" for c in coin.values())
+    return f" In the coin (inverse contracts): {each}; the % above counts them in USD at each exit's price."
 
 
 def breakeven_win_rate(params, symbol: str = "ETHUSDT") -> float:

@@ -131,6 +131,31 @@ class BacktestResult:
         read = getattr(self, "read", None)
         if read:  # a dataset read window-local: the path and the rows of the row groups decoded
             out["read"] = dict(read)
+        coin = self.coin_pnl()
+        if coin:  # inverse contracts: their P&L in each margin coin (the USD P&L is in the metrics above)
+            out["pnl_coin"] = coin
+        return out
+
+    def coin_of(self, sid: int) -> str:
+        """The margin coin of an inverse contract (``BTCUSD_PERP`` -> ``BTC``)."""
+        from liqcore.execution.arrays import margin_coin
+
+        if sid >= len(self.registry):
+            return str(sid)
+        venue, name = self.registry.lookup(sid)
+        return margin_coin(int(venue), name) or name
+
+    def coin_pnl(self) -> dict:
+        """Inverse contracts' P&L net of fees and funding, summed per margin coin: ``{"BTC": {"pnl": x, "unit":
+        "BTC", "trades": n}}`` (empty without inverse trades)."""
+        out: dict = {}
+        if not len(self.ledger) or "contracts" not in self.ledger.dtype.names:
+            return out
+        for r in self.ledger[self.ledger["contracts"] > 0]:
+            coin = self.coin_of(int(r["symbol_id"]))
+            c = out.setdefault(coin, {"pnl": 0.0, "unit": coin, "trades": 0})
+            c["pnl"] += float(r["pnl_coin"])
+            c["trades"] += 1
         return out
 
     def symbol_name(self, sid: int) -> str:
@@ -176,7 +201,7 @@ class BacktestResult:
     def trades(self, detail: bool = False) -> list[dict]:
         """The ledger in the ``--json`` shape: venue, symbol, side, signal_ns, entry_ns, entry_price,
         exit_ns, exit_price, exit_reason, fees, return, limit_price, fill_rule (``--partial on``: fills, filled,
-        notional).  ``detail=True`` adds the strategy, the
+        notional; an inverse contract: contracts, notional_usd, pnl_coin in its ``coin``, pnl_usd at the exit price).  ``detail=True`` adds the strategy, the
         signal's tag, entry type, confidence, size multiplier, the signal exit's code name and the
         strategy's ``inputs`` of the signal."""
         out = []
@@ -206,6 +231,11 @@ class BacktestResult:
             }
             if partial:  # --partial on: the fills that made the position, the share of the order they filled
                 row.update(fills=int(r["fills"]), filled=float(r["filled"]), notional=float(r["notional"]))
+            if "contracts" in r.dtype.names and r["contracts"] > 0:  # an inverse contract: size and P&L, with units
+                coin = self.coin_of(sid)
+                row.update(contracts=float(r["contracts"]), notional_usd=float(r["notional"]),
+                           pnl_coin=float(r["pnl_coin"]), coin=coin, pnl_usd=float(r["pnl"]),
+                           units={"pnl_coin": coin, "pnl_usd": "USD at the exit price", "notional_usd": "USD"})
             if detail:
                 row.update(strategy=self.strategy, tag=int(r["cascade_id"]),
                            entry="market" if r["entry_kind"] == 1 else "limit", confidence=float(r["confidence"]),

@@ -30,6 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exchange", default=None, help="tardis: the exchange id (binance-futures, bybit, okex-swap, ...)")
     p.add_argument("--key-file", default=None, metavar="FILE", help="tardis: a 0600 file holding the API key")
     p.add_argument("--base-url", default=None, metavar="URL", help="the source's address (a mirror)")
+    p.add_argument("--market", default="usd-m", choices=("usd-m", "coin-m"),
+                   help="binance-vision: USD-M (linear, default) or COIN-M (coin-margined, inverse) futures")
     p.add_argument("--monthly", action="store_true",
                    help="binance-vision: monthly files for the types that have them (a month's events in memory)")
     p.add_argument("--jobs", type=int, default=4, help="downloads at a time (default 4)")
@@ -84,6 +86,8 @@ def _run(args) -> int:
         raise ValueError(f"key-file: {args.source} needs no key (only tardis does)")
     elif args.exchange:
         raise ValueError(f"exchange: {args.source} serves one exchange (only tardis takes --exchange)")
+    if args.market != "usd-m" and args.source != "binance-vision":
+        raise ValueError(f"market: {args.source} serves one market (only binance-vision takes --market)")
     summary = download(
         args.source, args.symbols.split(","), (args.types or "").split(","), start, end,
         dataset=args.dataset, out=args.out, exchange=args.exchange, base_url=args.base_url, jobs=args.jobs,
@@ -91,7 +95,7 @@ def _run(args) -> int:
         timeout_s=parse_duration(args.timeout, "timeout") / 1e9, strict=args.strict, monthly=args.monthly,
         api_key=key, lock_wait=parse_duration(args.lock_wait, "lock-wait") / 1e9,
         feed_latency_ns=parse_duration(args.feed_latency, "feed-latency"), instruments=args.instruments,
-        progress=not args.no_progress)
+        progress=not args.no_progress, market=args.market if args.source == "binance-vision" else None)
     for line in summary.lines():
         print(line, file=sys.stderr)
     if not summary.ok:

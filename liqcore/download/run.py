@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from liqcore.download.fetch import ChecksumMismatch, Fetcher, FetchFailed, HostUnresolved, KeyRefused, Missing
-from liqcore.download.sources import SOURCES, Unit, plan
+from liqcore.download.sources import Unit, plan, source_of
 
 __all__ = ["download", "DownloadSummary", "STAGE_PREFIX"]
 
@@ -115,30 +115,30 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
              base_url: str | None = None, jobs: int = 4, retries: int = 5, backoff_s: float = 1.0,
              strict: bool = False, monthly: bool = False, api_key=None, lock_wait: float | None = None,
              feed_latency_ns: int = 0, instruments=None, progress: bool = False, warn=None,
-             timeout_s: float = 60.0) -> DownloadSummary:
+             timeout_s: float = 60.0, market: str | None = None) -> DownloadSummary:
     """Fetch ``source``'s files of ``symbols`` x ``types`` from ``start`` to ``end`` (dates, both
     included) into the dataset ``dataset`` or the directory ``out`` (exactly one); see the module
     docstring.  ``api_key``: a :class:`liqcore.secrets.Secret` (tardis), sent as a Bearer token and
     never shown.  ``strict``: a file the source does not have (404) stops the run.  Raises ValueError
     for a bad request, a refused key or (``strict``) a missing file; refused and failed files are in
-    the summary (``ok`` False)."""
+    the summary (``ok`` False).  ``market``: binance-vision's ``usd-m`` (default) or ``coin-m`` archive."""
     if (dataset is None) == (out is None):
         raise ValueError("out: give exactly one of --dataset DS or --out DIR")
     if int(jobs) < 1:
         raise ValueError(f"jobs: must be at least 1, got {jobs}")
     if int(retries) < 0:
         raise ValueError(f"retries: must be 0 or more, got {retries}")
-    src = SOURCES.get(source)
+    src = source_of(source, market)
     notes: list[str] = []  # the request cut to the days the source publishes (said before any transfer)
     units = plan(source, symbols, types, start, end, base_url=base_url, exchange=exchange, monthly=monthly,
-                 notes=notes)
+                 notes=notes, market=market)
     for line in notes:
         (warn or _warn)(line)
     if dataset is not None:
         unreadable = sorted({u.type for u in units if not src.can_read(u.type)})
         if unreadable:
             raise ValueError(f"types: liqcore cannot read {source} {', '.join(unreadable)} files into a dataset "
-                             f"(it reads {', '.join(src.types())}); use --out to keep them as downloaded")
+                             f"(it reads {', '.join(src.readable or src.types())}); use --out to keep them as downloaded")
     if src.needs_key and not api_key:
         keyed = [u for u in units if not (src.keyless_first_of_month and u.period.endswith("-01"))]
         if keyed:
@@ -321,7 +321,7 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, have,
     bar = None
     async with aiohttp.ClientSession(headers=headers, timeout=timeout, auto_decompress=False,
                                      raise_for_status=False) as session:
-        src = SOURCES[source]
+        src = source_of(source)
         fetcher = Fetcher(session, jobs=jobs, retries=retries, backoff_s=backoff_s, on_bytes=lambda n: bar.bytes(n),
                           missing_status=src.missing_status, refused_status=src.refused_status)
         try:  # the files already there that the source has republished since: fetched again

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-__all__ = ["Source", "Unit", "SOURCES", "Span", "SPANS", "TARDIS_SPANS", "published_span", "plan", "parse_day"]
+__all__ = ["Source", "Unit", "SOURCES", "MARKETS", "COIN_M", "Span", "SPANS", "TARDIS_SPANS", "published_span", "plan",
+           "parse_day", "source_of"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,30 @@ SOURCES: dict[str, Source] = {
 }
 
 
+#: binance-vision's futures markets: ``--market`` -> the archive's folder (data/futures/<folder>/...)
+MARKETS = {"usd-m": "um", "coin-m": "cm"}
+#: data.binance.vision's COIN-M (coin-margined, inverse) futures archive: the same file families as USD-M under
+#: data/futures/cm/, plus the daily ``liquidationSnapshot`` files (quantities in contracts: the readers convert them
+#: with the symbol's contract size).  ``metrics`` (open interest in contracts) is kept as downloaded (--out) only.
+COIN_M = Source("binance-vision", "https://data.binance.vision",
+                daily=("aggTrades", "trades", "bookTicker", "liquidationSnapshot", "metrics"),
+                monthly=("aggTrades", "trades", "bookTicker"),
+                readable=("aggTrades", "trades", "bookTicker", "liquidationSnapshot"))
+
+
+def source_of(source: str, market: str | None = None) -> Source:
+    """The :class:`Source` of ``source`` (binance-vision: of its ``market``, ``usd-m`` by default)."""
+    if source not in SOURCES:
+        raise ValueError(f"source: unknown source {source!r} (one of {', '.join(SOURCES)})")
+    if market in (None, "", "usd-m"):
+        return SOURCES[source]
+    if source != "binance-vision":
+        raise ValueError(f"market: only binance-vision takes --market ({source} serves one market)")
+    if market not in MARKETS:
+        raise ValueError(f"market: {market!r} is not a binance-vision market (one of {', '.join(MARKETS)})")
+    return COIN_M
+
+
 @dataclass(frozen=True)
 class Span:
     """The days a source publishes one data type for: ``first`` .. ``last`` (inclusive; None: no bound known
@@ -117,6 +142,25 @@ SPANS: dict[tuple[str, str], Span] = {
                                             "start in 2020-01", older="for older funding use liqcore download tardis "
                                             "--exchange binance-futures --types derivative_ticker"),
 }
+_CM = "binance-vision coin-m"
+_CM_LIQ = "data.binance.vision published COIN-M liquidationSnapshot files for a span of days only (discontinued)"
+_CM_BOOK = "data.binance.vision published COIN-M bookTicker files up to 2024-10-14 only (discontinued)"
+#: data.binance.vision, COIN-M futures (keyed by ``binance-vision coin-m``): ``liquidationSnapshot`` daily files exist
+#: from 2023-06-25 (BTCUSD_PERP-liquidationSnapshot-2023-06-25.zip the first) to 2024-10-14: the archive stopped
+#: them (binance/binance-public-data issue #361, 2024-10-15: "this data is no longer provided"; issue #337: the
+#: COIN-M files went on after USD-M's stopped on 2024-03-31); ``bookTicker`` stops on the same day (issue #380: the
+#: cm/daily/bookTicker folders last updated 2024-10-15); ``aggTrades`` and ``trades`` go on (no bound known: a
+#: day the archive lacks answers 404 and is listed).
+SPANS.update({
+    (_CM, "liquidationSnapshot"): Span(_D(2023, 6, 25), _D(2024, 10, 14), after=_CM_LIQ, before=_CM_LIQ,
+                                       older="for older liquidations use liqcore download tardis --exchange "
+                                       "binance-delivery --types liquidations",
+                                       newer="for newer liquidations use liqcore download tardis --exchange "
+                                       "binance-delivery --types liquidations, or record them with liqcore record"),
+    (_CM, "bookTicker"): Span(None, _D(2024, 10, 14), after=_CM_BOOK,
+                              newer="for the top of book after that use liqcore download tardis --exchange "
+                              "binance-delivery --types quotes"),
+})
 _NO_LIQ = ("liquidationSnapshot", "data.binance.vision published USD-M liquidationSnapshot files only up to "
            "2024-03-31 and has since removed them; for liquidations use liqcore download tardis --types "
            "liquidations, or record them with liqcore record")
@@ -145,12 +189,13 @@ def _utc_today() -> _dt.date:
 
 
 def published_span(source: str, type_: str, *, exchange: str | None = None, symbol: str = "",
-                   monthly: bool = False, today: _dt.date | None = None) -> Span:
-    """The span of days ``source`` publishes ``type_`` for (tardis: of ``exchange`` and ``symbol``), its
-    last day at most yesterday (UTC: a day's files come the next day; ``monthly``: the last day of the
-    last month that ended)."""
+                   monthly: bool = False, today: _dt.date | None = None, market: str | None = None) -> Span:
+    """The span of days ``source`` publishes ``type_`` for (tardis: of ``exchange`` and ``symbol``;
+    binance-vision: of ``market``), its last day at most yesterday (UTC: a day's files come the next day;
+    ``monthly``: the last day of the last month that ended)."""
     today = today or _utc_today()
-    span = SPANS.get((source, type_), Span())
+    key = f"{source} {market}" if market not in (None, "", "usd-m") else source
+    span = SPANS.get((key, type_), Span())
     if source == "tardis" and exchange:
         first = TARDIS_SPANS.get((exchange, type_)) or TARDIS_SPANS.get((exchange, "*"))
         linear = TARDIS_SPANS.get((exchange, "linear"))
@@ -177,17 +222,22 @@ def _clip(source: str, t: str, start: _dt.date, end: _dt.date, span: Span, notes
     lo, hi = start, end
     if span.first is not None and lo < span.first:
         if end < span.first:
-            raise ValueError(f"from: {source} {t}: {span.before}; the first published day is {span.first} "
-                             f"(requested {start}..{end}); {span.older}")
+            raise ValueError(f"from: {source} {t}: {span.before}; the first published day is {span.first}"
+                             f"{_whole(span)} (requested {start}..{end}); {span.older}")
         lo = span.first
         _note(notes, f"note: {source} {t}: cut to {lo}..{min(hi, span.last or hi)}: {span.before}; {span.older}")
     if span.last is not None and hi > span.last:
         if start > span.last:
-            raise ValueError(f"to: {source} {t}: {span.after}; the last published day is {span.last} "
-                             f"(requested {start}..{end}); {span.newer}")
+            raise ValueError(f"to: {source} {t}: {span.after}; the last published day is {span.last}"
+                             f"{_whole(span)} (requested {start}..{end}); {span.newer}")
         hi = span.last
         _note(notes, f"note: {source} {t}: cut to {lo}..{hi}: {span.after}; {span.newer}")
     return lo, hi
+
+
+def _whole(span: Span) -> str:
+    """`` (published span A..B)`` for a span bounded on both sides, else nothing."""
+    return f" (published span {span.first}..{span.last})" if span.first and span.last else ""
 
 
 def _note(notes: list | None, line: str) -> None:
@@ -229,26 +279,41 @@ def _symbol(source: str, s: str) -> str:
     return s
 
 
+def _market_symbols(symbols: list[str], coin_m: bool) -> None:
+    """binance-vision: every symbol of the market asked for (a COIN-M symbol under USD-M or the reverse is a
+    ValueError naming ``--market``)."""
+    from liqcore.venues.binance.contracts import is_coin_m
+
+    wrong = [s for s in symbols if is_coin_m(s) != coin_m]
+    if wrong and coin_m:
+        raise ValueError(f"symbols: {', '.join(wrong)}: not COIN-M: a COIN-M symbol is <COIN>USD_PERP or "
+                         "<COIN>USD_<YYMMDD> (e.g. BTCUSD_PERP); drop --market coin-m for USD-M symbols")
+    if wrong:
+        raise ValueError(f"symbols: {', '.join(wrong)}: COIN-M (coin-margined) symbols: add --market coin-m")
+
+
 def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_url: str | None = None,
          exchange: str | None = None, monthly: bool = False, notes: list | None = None,
-         today: _dt.date | None = None) -> list[Unit]:
+         today: _dt.date | None = None, market: str | None = None) -> list[Unit]:
     """The files of a request, one :class:`Unit` each, ordered by (symbol, period, type).  ``monthly``:
     Binance's monthly files for the types that have them (months overlapping the range); types with
     only one period (``metrics``: daily, ``fundingRate``: monthly) always take theirs.  Each type's days
     are cut to its published span (:func:`published_span`, as of ``today``, default today UTC): a cut is
     appended to ``notes`` (one line each); a type with no published day in the range is a ValueError
-    naming the first or last published day and what to use instead."""
-    if source not in SOURCES:
-        raise ValueError(f"source: unknown source {source!r} (one of {', '.join(SOURCES)})")
-    src = SOURCES[source]
+    naming the first or last published day and what to use instead.  ``market`` (binance-vision only):
+    ``usd-m`` (the default) or ``coin-m``."""
+    src = source_of(source, market)
+    coin_m = src is COIN_M
     if end < start:
         raise ValueError(f"to: {end} is before --from {start}")
     symbols = [_symbol(source, s) for s in symbols if s.strip()]
     if not symbols:
         raise ValueError("symbols: give at least one symbol")
+    if source == "binance-vision":
+        _market_symbols(symbols, coin_m)
     known = {t.lower(): t for t in src.types()}  # aggtrades -> aggTrades
     types = [known.get(t.strip().lower(), t.strip()) for t in types if t.strip()] or list(src.daily[:1])
-    if source == "binance-vision" and _NO_LIQ[0].lower() in {t.lower() for t in types}:
+    if source == "binance-vision" and not coin_m and _NO_LIQ[0].lower() in {t.lower() for t in types}:
         raise ValueError(f"types: {_NO_LIQ[1]}")
     unknown = [t for t in types if t not in src.types()]
     if unknown and not src.any_type:
@@ -267,22 +332,24 @@ def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_ur
         rows: list[tuple[str, str]] = []  # (period, type)
         for t in types:
             month = t in src.monthly and (monthly or t not in src.daily)
-            span = published_span(source, t, exchange=exchange, symbol=sym, monthly=month, today=today)
-            lo, hi = _clip(source if source != "tardis" else f"tardis {exchange}", t, start, end, span, notes)
+            span = published_span(source, t, exchange=exchange, symbol=sym, monthly=month, today=today,
+                                  market="coin-m" if coin_m else None)
+            where = f"tardis {exchange}" if source == "tardis" else _CM if coin_m else source
+            lo, hi = _clip(where, t, start, end, span, notes)
             if month:
                 rows += [(m, t) for m in _months(lo, hi)]
             else:
                 rows += [(d.isoformat(), t) for d in _days(lo, hi)]
         for period, t in sorted(rows):
-            units.append(_unit(source, base, sym, t, period, exchange))
+            units.append(_unit(source, base, sym, t, period, exchange, "cm" if coin_m else "um"))
     return units
 
 
-def _unit(source: str, base: str, sym: str, t: str, period: str, exchange: str | None) -> Unit:
+def _unit(source: str, base: str, sym: str, t: str, period: str, exchange: str | None, folder: str = "um") -> Unit:
     if source == "binance-vision":
         freq = "monthly" if len(period) == 7 else "daily"
         name = f"{sym}-{t}-{period}.zip"
-        url = f"{base}/data/futures/um/{freq}/{t}/{sym}/{name}"
+        url = f"{base}/data/futures/{folder}/{freq}/{t}/{sym}/{name}"
         return Unit(source, t, sym, period, url, name, url + ".CHECKSUM")
     if source == "bybit-archive":
         name = f"{sym}{period}.csv.gz"

@@ -7,7 +7,8 @@ import numpy as np
 from liqcore.params import latency_ways, queue_power
 from liqcore.types import SymbolRegistry
 
-__all__ = ["symbol_params", "new_portfolio", "instrument_rules", "rules_of", "use_instruments", "UNIT_EQUITY"]
+__all__ = ["symbol_params", "new_portfolio", "instrument_rules", "rules_of", "use_instruments", "UNIT_EQUITY",
+           "inverse_contract_usd", "margin_coin"]
 
 #: the Python API's default equity: P&L in units of the starting equity (returns), not an account's quote.  Its
 #: positions are fractions of 1, not quantities a venue could take: under ``--price-grid tick`` their prices go
@@ -67,6 +68,11 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int,
         row["slippage"] = p.slippage_bps / 1e4
         row["trail"] = p.trail
         row["daily_trades"] = p.daily_trades
+        usd = inverse_contract_usd(int(row["venue"]), sym) if sym is not None else 0.0
+        if usd > 0.0:  # an inverse contract: P&L in the coin; whole contracts unless P&L is in returns
+            row["contract_usd"] = usd
+            row["whole_contracts"] = 0 if (equity is not None and float(equity) == UNIT_EQUITY
+                                           and not p.notional > 0) else 1
         if sym is not None and getattr(p, "price_grid", "off") == "tick":
             rules = instrument_rules(sym)
             if rules is not None:
@@ -74,6 +80,27 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int,
                 if not (equity is not None and float(equity) == UNIT_EQUITY and not p.notional > 0):
                     row["lot"], row["min_qty"] = rules[1:]
     return par
+
+
+def _contracts_part(venue):
+    """The venue's ``contracts`` part (inverse contracts: ``inverse_contract_usd``, ``margin_coin``), or None."""
+    from liqcore.venues.registry import spec_or_none
+
+    spec = spec_or_none(venue)
+    return spec.part("contracts") if spec is not None and spec.has_part("contracts") else None
+
+
+def inverse_contract_usd(venue: int, symbol: str) -> float:
+    """The USD value of one contract of an inverse (coin-margined) ``symbol`` of ``venue`` (its ``contracts``
+    part: Binance COIN-M ``BTCUSD_PERP``); 0.0 for a linear one."""
+    part = _contracts_part(venue)
+    return float(part.inverse_contract_usd(str(symbol))) if part is not None else 0.0
+
+
+def margin_coin(venue: int, symbol: str) -> str:
+    """The coin an inverse ``symbol`` of ``venue`` settles in (``BTC``); '' for a linear one."""
+    part = _contracts_part(venue)
+    return part.margin_coin(str(symbol)) if part is not None else ""
 
 
 def rules_of(inst) -> tuple[float, float, float]:

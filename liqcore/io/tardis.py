@@ -5,7 +5,7 @@
 costs its row (the lenient path), never the file.  Sides, times, units, venues and what tells
 trades from liquidations: docs/how-to/backtest.md, "tardis.dev exports and raw captures", and docs/data.md.
 
-May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``,
+May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, ``venues.registry``,
 ``_libs.readrows`` and this package's ``base``, ``files`` and ``tardis_liquidations``.
 """
 from __future__ import annotations
@@ -20,13 +20,14 @@ from liqcore._libs.readrows import quote_rows, trade_rows
 from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import RowBuffer
+from liqcore.venues.registry import part_cache, part_function
 from liqcore.venues.files import Blocks
 from liqcore.io.tardis_liquidations import _not_liquidations
 from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Kind, Side
 
 #: tardis exchange ids -> venue codes (1 Bybit, 2 Binance, 3 OKX); any other id is looked up among the registered
 #: venues' names and ``aliases`` (Gate's ``gate-io-futures``), :func:`_exchange_code`
-EXCHANGES = {b"bybit": 1, b"binance-futures": 2, b"okex-swap": 3}
+EXCHANGES = {b"bybit": 1, b"binance-futures": 2, b"binance-delivery": 2, b"okex-swap": 3}  # binance-delivery: COIN-M
 
 
 def _exchange_code(name: bytes) -> int:
@@ -46,6 +47,15 @@ def _in_contracts(code: int) -> bool:
 
     spec = spec_or_none(code)
     return bool(spec is not None and spec.sizes_in_contracts)
+
+
+_INVERSE_USD = part_cache()
+
+
+def _inverse_usd(code: int, name: str) -> float:
+    """The USD value of one contract of the venue's inverse ``name`` (its ``contracts`` part); 0.0: linear."""
+    fn = part_function(_INVERSE_USD, code, "contracts", "inverse_contract_usd")
+    return float(fn(name)) if fn is not None else 0.0
 _COMMON = ("exchange", "symbol", "timestamp", "local_timestamp")
 _TRADES = _COMMON + ("id", "side", "price", "amount")
 _TICKER = _COMMON + ("funding_timestamp", "funding_rate", "open_interest", "mark_price")
@@ -55,8 +65,9 @@ _INT_COLS = frozenset({"timestamp", "local_timestamp", "funding_timestamp"})
 _STR_COLS = frozenset({"exchange", "symbol", "side", "id", "is_snapshot"})
 _SAMPLED = 8
 _NAN = float("nan")
-#: Bybit inverse contracts (1 USD each): perpetuals ``BTCUSD``, futures ``BTCUSDZ24``
-_BYBIT_INVERSE = re.compile(r"^[A-Z0-9]+USD(?:[FGHJKMNQUVXZ]\d\d)?$")
+#: inverse rows: ``scale`` is the USD value of one contract (Bybit 1; Binance COIN-M ``btcusd_perp``, tardis's
+#: binance-delivery: its contract size, 100 for BTCUSD, 10 for the other pairs), the base quantity
+#: ``amount x scale / price``
 _INT_RE = r"^\s*(?:\d{1,18}|[1-8]\d{18})\s*$"
 _FLOAT_RE = r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$"
 #: a file with more than this share of its rows rejected is an error naming the column
@@ -341,7 +352,8 @@ class _Conv:
 
     # -- the common columns
     def common(self, batch):
-        """(bad, venue, sid, ts, recv, scale, inverse) of a batch; scale = contract value (OKX) or 1."""
+        """(bad, venue, sid, ts, recv, scale, inverse) of a batch; scale = contract value (OKX; an inverse row:
+        USD per contract) or 1."""
         n = batch.num_rows
         bad = np.zeros(n, dtype=bool)
         sink = self.st.sink
@@ -390,8 +402,11 @@ class _Conv:
                     inst_bad[j] = True
                 else:
                     scale[j] = ct
-            elif v == 1 and _BYBIT_INVERSE.match(name.upper()):
-                inverse[j] = True
+            else:  # an inverse contract (Bybit's BTCUSD, Binance COIN-M): amounts are contracts of that many USD
+                usd = _inverse_usd(v, name.upper())
+                if usd > 0:
+                    inverse[j] = True
+                    scale[j] = usd
         def per_row(table):  # each row's value of a (venue, symbol) table
             return np.full(n, table[key0]) if one else table[key]
 
@@ -497,7 +512,7 @@ def _tradeish(c: _Conv, batch, liquidations: bool) -> np.ndarray:
         qty = amount  # sizes as read: a size not finite and > 0 is a row rejected above
     else:
         with np.errstate(all="ignore"):
-            qty = np.where(inverse, amount / price, amount * scale)
+            qty = np.where(inverse, amount * scale / price, amount * scale)
         c.reject(bad, ~np.isfinite(qty) | (qty <= 0), "non_finite", "amount")
     c._strict()
     tids = _trade_ids(batch.column("id")) if "id" in batch.schema.names else None
@@ -539,6 +554,8 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
     keep = None if _SHORTCUTS and not bad.any() else ~bad  # None: every row kept (no gather)
     # sizes as read unless a row is of a Bybit inverse contract or an OKX one (contracts x contract value)
     plain = _sizes_as_read(inverse, scale)
+    if not plain and inverse.any():  # an inverse row's USD size: contracts x USD per contract (then / price)
+        bq, aq = np.where(inverse, bq * scale, bq), np.where(inverse, aq * scale, aq)
     return quote_rows(ts, recv, bp, bq, ap, aq, sid, venue, keep, None if plain else inverse, None if plain else scale)
 
 
@@ -608,7 +625,7 @@ def _ticker(c: _Conv, batch) -> np.ndarray:
         ov = oi[oi_i]
         ch = oi_i[ov != np.r_[last["oi"], ov[:-1]]]
         with np.errstate(all="ignore"):
-            q = np.where(inverse[ch], oi[ch] / mark_ff[ch], oi[ch] * scale[ch])
+            q = np.where(inverse[ch], oi[ch] * scale[ch] / mark_ff[ch], oi[ch] * scale[ch])
         usable = np.isfinite(q)
         c.reject(quiet.copy(), np.isin(ar, ch[~usable]), "missing_field", "mark_price")
         ch, q = ch[usable], q[usable]

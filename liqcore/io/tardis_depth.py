@@ -120,7 +120,7 @@ def _l2(c, batch) -> np.ndarray:
 
     if not _sizes_as_read(inverse, scale):  # OKX contracts x contract value, Bybit inverse USD / price
         with np.errstate(all="ignore"):
-            qty = np.where(inverse, qty / price, qty * scale)
+            qty = np.where(inverse, qty * scale / price, qty * scale)
     keep = ~bad if bad.any() else None  # None: every row kept (no gather)
     rows = trade_rows(ts, recv, price, qty, sid, side, venue, _DEPTH, 0, keep)  # (one compiled pass)
     is_snap = snap == 1 if keep is None else snap[keep] == 1
@@ -172,7 +172,7 @@ def _snapshots(c, batch) -> np.ndarray:
     S[bad] = 0
     r, lv = np.nonzero(S)  # row-major: each snapshot's levels together, in column order
     with np.errstate(all="ignore"):
-        q = np.where(inverse[r], Q[r, lv] / P[r, lv], Q[r, lv] * scale[r])
+        q = np.where(inverse[r], Q[r, lv] * scale[r] / P[r, lv], Q[r, lv] * scale[r])
     rows = _rows(ts[r], recv[r], P[r, lv], q, sid[r], S[r, lv], venue[r], np.full(len(r), _SNAP))
     # every snapshot is a run of its own: a gap row before each (but a symbol's first), so that two whole
     # snapshots in a row are two runs

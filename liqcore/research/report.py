@@ -49,7 +49,35 @@ def run_all(events, registry, params=None, symbols=None, progress=None, only=Non
 
     note = throttle_note(events)
     out["_notes"] = [note] if note else []  # said by the report and the command: lower bounds
+    inverse = inverse_note(events, registry)
+    if inverse:
+        out["_notes"].append(inverse)
     return out
+
+
+def inverse_note(events, registry) -> str | None:
+    """What the report's notionals of inverse (coin-margined) contracts are: USD, contracts x contract size
+    (Binance COIN-M); None when the events hold none."""
+    import numpy as np
+
+    from liqcore.execution.arrays import inverse_contract_usd
+
+    if events is None or not len(events) or registry is None:
+        return None
+    inv = []
+    for sid in np.unique(events["symbol_id"]).tolist():
+        try:
+            venue, sym = registry.lookup(int(sid))
+        except Exception:  # noqa: BLE001 - a symbol the registry does not hold: not described
+            continue
+        usd = inverse_contract_usd(int(venue), sym)
+        if usd > 0:
+            inv.append(f"{sym} ({usd:g} USD a contract)")
+    if not inv:
+        return None
+    return (f"{', '.join(inv)}: inverse (coin-margined) contracts, whose files give quantities in contracts; every "
+            "notional here is in USD (contracts x contract size) and every quantity in the coin (USD / price); "
+            "a backtest's P&L of them is in the coin and in USD at the exit price")
 
 
 def _num(x):

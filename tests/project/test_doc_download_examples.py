@@ -41,5 +41,6 @@ def test_a_download_example_is_planned_in_full(cmd):
     args = build_parser(only="download").parse_args(shlex.split(cmd)[1:])
     notes: list = []
     units = plan(args.source, args.symbols.split(","), (args.types or "").split(","), parse_day(args.start, "from"),
-                 parse_day(args.end, "to"), exchange=args.exchange, monthly=args.monthly, notes=notes, today=TODAY)
+                 parse_day(args.end, "to"), exchange=args.exchange, monthly=args.monthly, notes=notes, today=TODAY,
+                 market=getattr(args, "market", None))
     assert units and not notes, notes

@@ -1,13 +1,20 @@
-"""Readers of Binance's files (the registry's ``archives`` part): the public data files of USD-M futures
+"""Readers of Binance's files (the registry's ``archives`` part): the public data files of USD-M and COIN-M futures
 (data.binance.vision), liquidation log lines (``binance-log``) and the headerless CSVs third-party recorders write
 of ``!forceOrder@arr`` (``binance-csv``) and aggTrades (``binance-trades-csv``), whose rows are parsed by
 :mod:`liqcore.venues.binance.parse`.
 
 ``binance-aggtrades``, ``binance-trades``, ``binance-bookticker``, ``binance-metrics`` and
-``binance-funding``, daily or monthly zips (or their CSV).  Columns, sides and times: docs/reference/archives.md,
-"Formats" and "Binance public data, column by column".
+``binance-funding``, daily or monthly zips (or their CSV); ``binance-cm-trades`` (COIN-M ``trades``: ``base_qty``
+where USD-M has ``quote_qty``) and ``binance-liquidations`` (``liquidationSnapshot``).  Columns, sides and times:
+docs/reference/archives.md, "Formats" and "Binance public data, column by column".
 
-May import: numpy, ``types``, this venue's ``parse`` and the venues' shared ``archives`` and ``reader``.
+COIN-M (inverse) files are told by their symbol (``BTCUSD_PERP``, ``ETHUSD_241227``:
+:mod:`liqcore.venues.binance.contracts`): their quantities are contracts, read as base units
+``contracts x contract size / price`` (so a fill's notional is ``contracts x contract size`` USD).  A file whose
+columns say one market and whose name the other is refused, never read with the wrong units.
+
+May import: numpy, ``types``, this venue's ``parse`` and ``contracts`` and the venues' shared ``archives`` and
+``reader``.
 """
 from __future__ import annotations
 
@@ -19,19 +26,34 @@ import numpy as np
 from liqcore.venues.archives import (Layout, Rows, build, finish, first_line, header_cells, kept_in_order,
                                      name_symbol, read_columns)
 from liqcore.venues.reader import TIER_HEADERLESS, TIER_MARKED, FileState, Reader, line_decoder
-from liqcore.types import Kind
+from liqcore.types import Flag, Kind
+from liqcore.venues.binance.contracts import contract_usd, is_coin_m
 
 VENUE = 2  # Venue.BINANCE
 _TRADE, _FUNDING, _OI, _QUOTE = int(Kind.TRADE), int(Kind.FUNDING), int(Kind.OPEN_INTEREST), int(Kind.QUOTE)
 _BUY, _SELL = 3, 4
-_NAME = re.compile(r"^([A-Za-z0-9_]+)-(aggTrades|trades|bookTicker|metrics|fundingRate)-\d{4}-\d{2}(?:-\d{2})?\.",
-                   re.IGNORECASE)
+_LIQ = int(Kind.LIQUIDATION)
+_THROTTLED = int(Flag.THROTTLED)
+_LONG, _SHORT = 1, 2  # the liquidated position: a forced SELL closes a LONG
+_NAME = re.compile(r"^([A-Za-z0-9_]+)-(aggTrades|trades|bookTicker|metrics|fundingRate|liquidationSnapshot)-"
+                   r"\d{4}-\d{2}(?:-\d{2})?\.", re.IGNORECASE)
 
 AGG = Layout(("agg_trade_id", "price", "quantity", "first_trade_id", "last_trade_id", "transact_time",
               "is_buyer_maker"),
              {"price": "float", "quantity": "float", "transact_time": "int", "is_buyer_maker": "bool"})
 TRADES = Layout(("id", "price", "qty", "quote_qty", "time", "is_buyer_maker"),
-                {"price": "float", "qty": "float", "time": "int", "is_buyer_maker": "bool"})
+                {"price": "float", "qty": "float", "time": "int", "is_buyer_maker": "bool"},
+                required=("price", "qty", "quote_qty", "time", "is_buyer_maker"))
+#: COIN-M trades: ``qty`` in contracts, ``base_qty`` in coins
+CM_TRADES = Layout(("id", "price", "qty", "base_qty", "time", "is_buyer_maker"),
+                   {"price": "float", "qty": "float", "time": "int", "is_buyer_maker": "bool"},
+                   required=("price", "qty", "base_qty", "time", "is_buyer_maker"))
+LIQUIDATIONS = Layout(("time", "side", "order_type", "time_in_force", "original_quantity", "price", "average_price",
+                       "order_status", "last_fill_quantity", "accumulated_fill_quantity"),
+                      {"time": "int", "side": "str", "original_quantity": "str", "price": "str",
+                       "average_price": "float", "order_status": "str", "last_fill_quantity": "str",
+                       "accumulated_fill_quantity": "float"},
+                      required=("time", "side", "average_price", "accumulated_fill_quantity"))
 BOOK = Layout(("update_id", "best_bid_price", "best_bid_qty", "best_ask_price", "best_ask_qty", "transaction_time",
                "event_time"),
               {"best_bid_price": "float", "best_bid_qty": "float", "best_ask_price": "float", "best_ask_qty": "float",
@@ -51,9 +73,28 @@ def _symbol(path: Path, st: FileState, fmt: str) -> str:
     return sym
 
 
-def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col: str) -> np.ndarray:
+def _market(path: Path, sym: str, fmt: str, coin_m: bool | None) -> bool:
+    """Whether ``sym`` is COIN-M; ``coin_m`` (what the file's columns say, None: they do not tell) must agree."""
+    named = is_coin_m(sym)
+    if coin_m is not None and coin_m != named:
+        says = "COIN-M (base_qty)" if coin_m else "USD-M (quote_qty)"
+        raise ValueError(f"{path}: cannot tell the contract type: its columns are {says}, its symbol {sym} is "
+                         f"{'COIN-M' if named else 'USD-M'}; liqcore reads neither (the quantities would be in the "
+                         "wrong unit): name the file <SYMBOL>-<kind>-<date> with its own symbol")
+    return named
+
+
+def to_base(qty: np.ndarray, price: np.ndarray, sym: str) -> np.ndarray:
+    """COIN-M contracts -> base units at ``price`` (``contracts x contract size / price``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return qty * contract_usd(sym) / price
+
+
+def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col: str,
+            coin_m: bool | None = None) -> np.ndarray:
     path = Path(path)
     sym = _symbol(path, st, fmt)
+    inverse = _market(path, sym, fmt, coin_m)
     cols = read_columns(path, st, layout, fmt)
     rows = Rows(st, cols, path)
     ts = rows.time(ts_col)
@@ -67,6 +108,8 @@ def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col:
     side = np.where(maker, _SELL, _BUY).astype(np.int8)  # the buyer made the book: the taker sold
     sid = rows.symbols(sym, VENUE, st.sink)
     rows.check_bulk(fmt)
+    if inverse:
+        qty = to_base(qty, price, sym)
     idx = kept_in_order(ts, rows.keep(), st)
     del cols, maker
     rows.cols.values.clear()  # the columns are gathered below: nothing else holds them
@@ -81,12 +124,17 @@ def load_aggtrades(path, st: FileState) -> np.ndarray:
 
 
 def load_trades(path, st: FileState) -> np.ndarray:
-    return _trades(path, st, st.fmt, TRADES, "qty", "time")
+    return _trades(path, st, st.fmt, TRADES, "qty", "time", coin_m=False)
+
+
+def load_cm_trades(path, st: FileState) -> np.ndarray:
+    return _trades(path, st, st.fmt, CM_TRADES, "qty", "time", coin_m=True)
 
 
 def load_bookticker(path, st: FileState) -> np.ndarray:
     path = Path(path)
     sym = _symbol(path, st, st.fmt)
+    inverse = _market(path, sym, st.fmt, None)
     cols = read_columns(path, st, BOOK, st.fmt)
     rows = Rows(st, cols, path)
     ts = rows.time("transaction_time")
@@ -96,6 +144,8 @@ def load_bookticker(path, st: FileState) -> np.ndarray:
     ask_q = rows.positive("best_ask_qty", allow_zero=True)
     # a crossed book (bid >= ask): kept and counted (``crossed_book``) by the plausibility pass
     sid = rows.symbols(sym, VENUE, st.sink)
+    if inverse:  # sizes in contracts: base units at each side's own price
+        bid_q, ask_q = to_base(bid_q, bid, sym), to_base(ask_q, ask, sym)
     keep = rows.keep()
     n = int(keep.sum())
     ev = build(2 * n, np.repeat(ts[keep], 2), np.column_stack((bid[keep], ask[keep])).reshape(-1),
@@ -110,6 +160,17 @@ def load_metrics(path, st: FileState) -> np.ndarray:
     rows = Rows(st, cols, path)
     ts = rows.time("create_time")
     oi = rows.positive("sum_open_interest", allow_zero=True)
+    named = name_symbol(path, _NAME)
+    if "symbol" in cols.values:
+        import pyarrow.compute as pc
+
+        held = set(pc.unique(cols.values["symbol"]).to_pylist()) - {None}
+    else:
+        held = {_symbol(path, st, st.fmt)}
+    coin_m = sorted(s for s in held | ({named} if named else set()) if is_coin_m(str(s).strip().upper()))
+    if coin_m:  # COIN-M open interest is in contracts, at no price the file gives
+        raise ValueError(f"{path}: COIN-M metrics ({coin_m[0]}): open interest in contracts, which liqcore does not "
+                         "read (it would be taken for coins); keep the file as downloaded")
     if "symbol" in cols.values:
         sid = rows.symbols("symbol", VENUE, st.sink)
     else:
@@ -133,6 +194,53 @@ def load_funding(path, st: FileState) -> np.ndarray:
     return finish(ev, st, rows, st.fmt)
 
 
+def load_liquidations(path, st: FileState) -> np.ndarray:
+    """``liquidationSnapshot`` (one forced order per row, each row written twice by the archive): exact duplicate
+    rows collapsed (counted ``duplicate``; two rows differing in any cell stay two), side from the forced order
+    (SELL: a LONG liquidated), price = ``average_price``, quantity = ``accumulated_fill_quantity`` (COIN-M: in
+    contracts, read as base units at ``average_price``); a row with nothing filled is dropped (``no_fill``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    path = Path(path)
+    fmt = st.fmt
+    sym = _symbol(path, st, fmt)
+    inverse = is_coin_m(sym)
+    cols = read_columns(path, st, LIQUIDATIONS, fmt)
+    rows = Rows(st, cols, path)
+    ts = rows.time("time")
+    side = rows.side("side", {"sell": _LONG, "buy": _SHORT})
+    price = rows.positive("average_price", allow_zero=True)
+    filled = rows.positive("accumulated_fill_quantity", allow_zero=True)
+    rows.reject((filled == 0) | (price == 0), "no_fill", "accumulated_fill_quantity")
+    # exact duplicates: every cell of a row equal to an earlier row's
+    texts = [c for c in ("side", "original_quantity", "price", "order_status", "last_fill_quantity")
+             if c in cols.values and cols.values[c] is not None]
+    table = pa.table({"t": ts, "p": price, "q": filled,
+                      **{c: pc.utf8_trim_whitespace(cols.values[c]) for c in texts}})
+    dup = np.zeros(cols.n, dtype=bool)
+    if cols.n > 1:
+        keys = table.append_column("i", pa.array(np.arange(cols.n)))
+        first = keys.group_by([c for c in keys.column_names if c != "i"], use_threads=False).aggregate(
+            [("i", "min")]).column("i_min").to_numpy()
+        dup[:] = True
+        dup[first] = False
+    sid = rows.symbols(sym, VENUE, st.sink)
+    rows.check_bulk(fmt)
+    keep = rows.keep()
+    dup &= keep  # counted apart from the bad rows: the archive's pairs are not bad rows (nor the bulk check's)
+    if dup.any():
+        st.sink.count("duplicate", int(np.count_nonzero(dup)))
+        keep &= ~dup
+    if inverse:
+        filled = to_base(filled, price, sym)
+    idx = kept_in_order(ts, keep, st)
+    n = len(ts) if isinstance(idx, slice) else len(idx)
+    ev = build(n, ts, price, filled, sid, side, _LIQ, VENUE, idx=idx)
+    ev["flags"] = _THROTTLED  # the stream's snapshot rule: at most one liquidation per symbol per second
+    return finish(ev, st, rows, fmt)
+
+
 # -------------------------------------------------------------------------------------- telling
 
 _NUM = re.compile(rb"^-?[0-9]+(\.[0-9]+)?(e-?[0-9]+)?$", re.IGNORECASE)
@@ -153,7 +261,8 @@ def _shape(cells: list, kinds: str) -> bool:
     return True
 
 
-def _sniffer(kind: str, layout: Layout, shape: str | None):
+def _sniffer(kind: str, layout: Layout, shape: str | None, coin_m: bool | None = None):
+    """``coin_m`` (True / False): a headerless file is this format only for a COIN-M / USD-M symbol in its name."""
     def sniff(path, head) -> bool:
         path = Path(path)
         line = first_line(path, head)
@@ -164,6 +273,7 @@ def _sniffer(kind: str, layout: Layout, shape: str | None):
             return cells[: len(layout.names)] == list(layout.names)[: len(cells)] and layout.header_fits(cells)
         m = _NAME.match(path.name)
         return (shape is not None and bool(m) and m.group(2).lower() == kind.lower()
+                and (coin_m is None or is_coin_m(m.group(1).upper()) == coin_m)
                 and _shape(line.split(b","), shape))
 
     return sniff
@@ -176,7 +286,16 @@ AGGTRADES_READER = Reader(
     suffixes=_SUFFIXES, sniff_file=_sniffer("aggTrades", AGG, "iffiiib"))
 TRADES_READER = Reader(
     "binance-trades", "Binance public data USD-M trades (.zip/.csv; id,price,qty,quote_qty,time,is_buyer_maker)",
-    "path", load_trades, suffixes=_SUFFIXES, sniff_file=_sniffer("trades", TRADES, "ifffib"))
+    "path", load_trades, suffixes=_SUFFIXES, sniff_file=_sniffer("trades", TRADES, "ifffib", coin_m=False))
+CM_TRADES_READER = Reader(
+    "binance-cm-trades", "Binance public data COIN-M trades (.zip/.csv; id,price,qty,base_qty,time,is_buyer_maker; "
+    "qty in contracts)", "path", load_cm_trades, suffixes=_SUFFIXES,
+    sniff_file=_sniffer("trades", CM_TRADES, "ifffib", coin_m=True))
+LIQUIDATIONS_READER = Reader(
+    "binance-liquidations", "Binance public data liquidationSnapshot (.zip/.csv; time,side,order_type,time_in_force,"
+    "original_quantity,price,average_price,order_status,last_fill_quantity,accumulated_fill_quantity) -> "
+    "LIQUIDATION rows, duplicates collapsed", "path", load_liquidations, suffixes=_SUFFIXES,
+    sniff_file=_sniffer("liquidationSnapshot", LIQUIDATIONS, None))
 BOOKTICKER_READER = Reader(
     "binance-bookticker", "Binance public data USD-M bookTicker (.zip/.csv; update_id,best_bid_price,best_bid_qty,"
     "best_ask_price,best_ask_qty,transaction_time,event_time) -> QUOTE rows", "path", load_bookticker,
@@ -189,7 +308,8 @@ FUNDING_READER = Reader(
     "last_funding_rate) -> FUNDING", "path", load_funding, suffixes=_SUFFIXES,
     sniff_file=_sniffer("fundingRate", FUNDING, "iif"))
 #: the data.binance.vision readers
-VISION_READERS = (AGGTRADES_READER, TRADES_READER, BOOKTICKER_READER, METRICS_READER, FUNDING_READER)
+VISION_READERS = (AGGTRADES_READER, TRADES_READER, CM_TRADES_READER, BOOKTICKER_READER, METRICS_READER,
+                  FUNDING_READER, LIQUIDATIONS_READER)
 
 
 # ---- liquidation log lines and the headerless CSVs of third-party recorders

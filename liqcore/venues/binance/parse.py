@@ -46,18 +46,31 @@ _TIME_RECOVERED = 16  # Flag.TIME_RECOVERED
 _LIQ_SIDE = {"SELL": 1, "BUY": 2, "Sell": 1, "Buy": 2, "sell": 1, "buy": 2}
 
 
+def _base(sym, qty: float, price: float) -> float:
+    """A size in base units: a COIN-M symbol's (``BTCUSD_PERP``: contracts) at ``price``, else as given."""
+    if sym.__class__ is str and "USD_" in sym:
+        from liqcore.venues.binance.contracts import contract_usd, is_coin_m
+
+        if is_coin_m(sym):
+            return qty * contract_usd(sym) / price if qty > 0 else 0.0
+    return qty
+
+
 def parse_force_order(o, sink: Sink) -> int:
-    """Append one forceOrder ``o`` object (also the payload of Binance log lines)."""
+    """Append one forceOrder ``o`` object (also the payload of Binance log lines; a COIN-M symbol's sizes are
+    contracts, read as base units at the average price)."""
     if o.__class__ is not dict:
         raise Reject("missing_field", "o")
     side = side_of(_LIQ_SIDE, o.get("S"), "o.S")
+    ap = pos(o.get("ap"), "o.ap")
+    sym = o.get("s")
     sink.rows.append(
         (
             ms_to_ns(o.get("T"), "o.T"),
             sink.recv_ns,
-            pos(o.get("ap"), "o.ap"),
-            pos(o.get("z"), "o.z"),
-            sink.sid(VENUE, o.get("s")),
+            ap,
+            _base(sym, pos(o.get("z"), "o.z"), ap),
+            sink.sid(VENUE, sym),
             side,
             _LIQ,
             VENUE,
@@ -76,13 +89,15 @@ def _agg_trade(d: dict, sink: Sink) -> int:
     else:
         raise Reject("missing_field" if m is None else "bad_side", "m")
     rows = sink.rows
+    p = pos(d.get("p"), "p")
+    sym = d.get("s")
     rows.append(
         (
             ms_to_ns(d.get("T"), "T"),
             sink.recv_ns,
-            pos(d.get("p"), "p"),
-            pos(d.get("q"), "q"),
-            sink.sid(VENUE, d.get("s")),
+            p,
+            _base(sym, pos(d.get("q"), "q"), p),
+            sink.sid(VENUE, sym),
             side,
             _TRADE,
             VENUE,
@@ -120,8 +135,10 @@ def _book_ticker(d: dict, sink: Sink) -> int:
     ts = ms_to_ns(t if t not in (None, 0) else d.get("E"), "T")
     bid, bid_qty = _side_of_book(d.get("b"), d.get("B"), "b", "B")
     ask, ask_qty = _side_of_book(d.get("a"), d.get("A"), "a", "A")
-    sid = sink.sid(VENUE, d.get("s"))
+    sym = d.get("s")
+    sid = sink.sid(VENUE, sym)
     recv = sink.recv_ns
+    bid_qty, ask_qty = _base(sym, bid_qty, bid), _base(sym, ask_qty, ask)
     sink.rows.append((ts, recv, bid, bid_qty, sid, 3, _QUOTE, VENUE, 0))
     sink.rows.append((ts, recv, ask, ask_qty, sid, 4, _QUOTE, VENUE, 0))
     return 2

@@ -11,7 +11,7 @@ contract = 1 USD) the base quantity is ``size / price``.  The archive lists a da
 are put in time order (counted in the file's ``reordered``).  See :mod:`liqcore.venues.archives` for
 what every archive reader shares.
 
-May import: numpy, ``types`` and the venues' shared ``archives`` and ``reader``.
+May import: numpy, ``types``, this venue's ``contracts`` and the venues' shared ``archives`` and ``reader``.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liqcore.venues.bybit.contracts import is_inverse
 from liqcore.venues.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns
 from liqcore.venues.reader import TIER_ENVELOPE, FileState, Reader, is_json, line_decoder
 
@@ -30,14 +31,6 @@ _SIDES = {"buy": 3, "sell": 4}
 LAYOUT = Layout(("timestamp", "symbol", "side", "size", "price", "tickdirection", "trdmatchid", "grossvalue",
                  "homenotional", "foreignnotional"),
                 {"timestamp": "float", "symbol": "str", "side": "str", "size": "float", "price": "float"})
-
-
-def _inverse(name: str) -> bool:
-    """An inverse contract (sized in USD): ``BTCUSD``, or a dated one such as ``BTCUSDH24``."""
-    n = name.upper()
-    if n.endswith(("USDT", "USDC", "PERP")) or "-" in n:
-        return False
-    return n.endswith("USD") or (len(n) > 3 and n[-3:-2].isalpha() and n[-2:].isdigit() and n[:-3].endswith("USD"))
 
 
 def load(path, st: FileState) -> np.ndarray:
@@ -53,7 +46,7 @@ def load(path, st: FileState) -> np.ndarray:
     reg = st.sink.registry
     qty = size.copy()
     for s in np.unique(sid[keep]):
-        if _inverse(reg.symbol(int(s))):
+        if is_inverse(reg.symbol(int(s))):
             m = sid == s
             qty[m] = size[m] / price[m]
     ev = build(int(keep.sum()), ts[keep], price[keep], qty[keep], sid[keep], side[keep], _TRADE, VENUE)
