@@ -176,7 +176,8 @@ class Engine:
                                   last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
         self.decision_log = DecisionLog(self.registry, self._core_idx, om, self.checks, self.metrics, journal,
                                         on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision,
-                                        annotate=getattr(self.detector, "annotate", None))  # (instrument scope)
+                                        annotate=getattr(self.detector, "annotate", None),  # (instrument scope)
+                                        clock=self._record_ns)
         self.venue_clock_guard = VenueClock(self.params, self.gateway, self.paper, self.health, self._decoders,
                                             self.rejects, om)
         if guide:  # (the detector-driven path holds events past the bound for a new measurement of the clock)
@@ -225,6 +226,14 @@ class Engine:
             if t:
                 return t
         return time.time_ns()
+
+    def _record_ns(self) -> int:
+        """When a detector record became known, on the clock of the journal's other rows (an ``ended`` record's
+        row: its ``emit_ns`` is the market's event time, a replayed market's months away from the receive clock):
+        the fed frames' receive time when the caller hands recorded ones, else :meth:`now_ns`."""
+        if self.replay_clock is None and self._fed_recv_ns and abs(self._fed_skew_ns) > _RECORDED_SKEW_NS:
+            return self._fed_recv_ns
+        return self.now_ns()
 
     def _blocked(self) -> bool:
         """New entries are refused (kill switch, halt)."""
