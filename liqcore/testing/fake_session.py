@@ -15,8 +15,9 @@ frames (a recording) keeps them, re-sent as they are.
 The replay starts over for each trading session: a client that opened the venue's private stream (Binance: a
 listenKey's user stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and
 subscribed a trade stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while
-no replay runs gets one of its own, which the next session starts over.  A private stream reopened within
-:data:`SESSION_GAP_S` is the same session.  Each replayed print goes through the fake's matching as it is sent,
+no private stream is open and no replay runs gets one of its own, which the next session starts over.  A private
+stream reopened within :data:`SESSION_GAP_S` while its session's replay runs is the same session; one opened once
+that replay finished (or another runs) starts a new one.  Each replayed print goes through the fake's matching as it is sent,
 so a run's resting orders fill against the prints it receives.
 
 May import: ``orjson`` and this package's ``fake_replay``.
@@ -254,6 +255,7 @@ class LocalMarket:
         self._task: asyncio.Task | None = None
         self._replay_session: int | None = -1  # the session the latest replay was for (-1: none started)
         self._last_private: float | None = None
+        self._private_open = False  # a private stream was open at the last step
         self._session_t = 0.0
         self._sub_idx = 0
         self._trade_sub_t: float | None = None
@@ -380,11 +382,19 @@ class LocalMarket:
     async def _step(self) -> None:
         self.steps += 1
         now = time.monotonic()
-        if self.side.sessions() > 0:
-            if self._last_private is None or now - self._last_private > SESSION_GAP_S:
+        idle = self._task is None or self._task.done()
+        private = self.side.sessions() > 0
+        if private:
+            # a private stream opened after the gap, or while the session's own replay no longer runs (finished:
+            # a run started right after the last one ended, nothing left to go on with; or a probe's replay runs),
+            # is a new trading session; one reopened while its session's replay runs is a reconnect
+            opened = not self._private_open
+            if (self._last_private is None or now - self._last_private > SESSION_GAP_S
+                    or (opened and (idle or self._replay_session != self.sessions))):
                 self.sessions += 1
                 self._session_t = now
             self._last_private = now
+        self._private_open = private
         in_session = self._last_private is not None and now - self._last_private <= SESSION_GAP_S
         self._sub_idx, trades, books = self.side.subscriptions(self._sub_idx)
         new_trades = any(s in self._sizes for s in trades)
@@ -393,12 +403,13 @@ class LocalMarket:
         for sym in books:
             if sym in self._sizes:
                 await self._send_book(sym, force=True)
-        idle = self._task is None or self._task.done()
-        if in_session:
-            if (self._replay_session != self.sessions and self._trade_sub_t is not None
-                    and self._trade_sub_t >= self._session_t - _SUB_BEFORE_S and self.side.trades_held(self.symbols)):
-                await self._start(self.sessions)
-        elif new_trades and idle:
+        if private and in_session and (self._replay_session != self.sessions and self._trade_sub_t is not None
+                           and self._trade_sub_t >= self._session_t - _SUB_BEFORE_S
+                           and self.side.trades_held(self.symbols)):
+            await self._start(self.sessions)
+        elif new_trades and idle and not private:
+            # a client without a trading session (none open now: a preflight right after a run) while no replay
+            # runs: one of its own
             await self._start(None)
         for sym in self.symbols:
             await self._send_book(sym)
