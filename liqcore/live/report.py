@@ -105,7 +105,8 @@ def _report(db, recording, explain: bool = False) -> dict:
     # ---- orders, fills, fill rate
     cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
     orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
-    entries = [o for o in orders if o["kind"] == "entry"]
+    # (an entry journaled once a shutdown began and never sent is no entry of the session's)
+    entries = [o for o in orders if o["kind"] == "entry" and o.get("reason") != "never_sent"]
     working = [o for o in entries if o["status"] in ("pending", "new", "partially_filled", "unknown")
                and not (o["filled_qty"] or 0) > 0]
     filled = [o for o in entries if (o["filled_qty"] or 0) > 0]

@@ -16,8 +16,8 @@ The replay starts over for each trading session: a client that opened the venue'
 listenKey's user stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and
 subscribed a trade stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while
 no private stream is open and no replay runs gets one of its own, which the next session starts over.  A private
-stream reopened within :data:`SESSION_GAP_S` while its session's replay runs is the same session; one opened once
-that replay finished (or another runs) starts a new one.  Each replayed print goes through the fake's matching as it is sent,
+stream reopened within :data:`SESSION_GAP_S` is the same session (a reconnect), unless the session ended
+meanwhile: its private stream and its trade streams all closed (a run that stopped); the next one is a new session.  Each replayed print goes through the fake's matching as it is sent,
 so a run's resting orders fill against the prints it receives.
 
 May import: ``orjson`` and this package's ``fake_replay``.
@@ -255,7 +255,7 @@ class LocalMarket:
         self._task: asyncio.Task | None = None
         self._replay_session: int | None = -1  # the session the latest replay was for (-1: none started)
         self._last_private: float | None = None
-        self._private_open = False  # a private stream was open at the last step
+        self._ended = False  # the last session's private stream and trade streams all closed
         self._session_t = 0.0
         self._sub_idx = 0
         self._trade_sub_t: float | None = None
@@ -385,16 +385,15 @@ class LocalMarket:
         idle = self._task is None or self._task.done()
         private = self.side.sessions() > 0
         if private:
-            # a private stream opened after the gap, or while the session's own replay no longer runs (finished:
-            # a run started right after the last one ended, nothing left to go on with; or a probe's replay runs),
-            # is a new trading session; one reopened while its session's replay runs is a reconnect
-            opened = not self._private_open
-            if (self._last_private is None or now - self._last_private > SESSION_GAP_S
-                    or (opened and (idle or self._replay_session != self.sessions))):
+            # a private stream opened after the gap, or once the last session ended (its private stream and its
+            # trade streams all closed: a run that stopped; a reconnect drops one of them), is a new trading session
+            if self._last_private is None or now - self._last_private > SESSION_GAP_S or self._ended:
                 self.sessions += 1
                 self._session_t = now
             self._last_private = now
-        self._private_open = private
+            self._ended = False
+        elif self._last_private is not None and not self._ended and not self.side.trades_held(self.symbols):
+            self._ended = True
         in_session = self._last_private is not None and now - self._last_private <= SESSION_GAP_S
         self._sub_idx, trades, books = self.side.subscriptions(self._sub_idx)
         new_trades = any(s in self._sizes for s in trades)

@@ -289,8 +289,11 @@ def test_right_after_a_run_a_probe_gets_prints_and_a_second_run_gets_the_whole_m
                 await _until(lambda: market._task is not None and market._task.done(), "the run's replay finished")
                 for w in (run, user):
                     await w.close()
-                await _until(lambda: fv.user_streams() == 0, "the run's user stream closed")
+                await _until(lambda: fv.user_streams() == 0 and not fv.market.subscribed("ethusdt@aggTrade"),
+                             "the run's user stream and trade stream closed")
                 closed = time.monotonic()
+                k = market.steps
+                await _until(lambda: market.steps >= k + 2, "two steps of the market")  # (the run seen gone)
                 probe = await s.ws_connect(f"{base}/market/ws")
                 await probe.send_str(orjson.dumps(_TRADES["binance"][1]).decode())
                 assert len(await prints(probe, 10)) == 10
