@@ -298,12 +298,15 @@ class WalkForwardResult(dict):
             "out-of-sample trades": f["out_of_sample"].get("trades")} for f in self["folds"]])
 
     def _line(self) -> str:
+        from liqcore.sweep.walkforward import degradation_text
+
         m, ov = self["metric"], self["overall"]
         oos = ov.get("out_of_sample") or {}
         p, d = self.get("pbo") or {}, self.get("dsr") or {}
         return (f"{self['scheme']}, {len(self['folds'])} folds, {self['cells']} cells, chosen by {m}: "
                 f"in-sample mean {_fmt_metric(m, ov.get('in_sample_mean'))}, out-of-sample mean "
-                f"{_fmt_metric(m, ov.get('out_of_sample_mean'))} (degradation {_fmt_metric(m, ov.get('degradation'))}); "
+                f"{_fmt_metric(m, ov.get('out_of_sample_mean'))} "
+                f"({degradation_text(ov.get('degradation'), _fmt_metric(m, ov.get('degradation')))}); "
                 f"test folds joined: total return {_fmt_metric('total_return', oos.get('total_return'))}, "
                 f"{oos.get('trades', 0)} trades; PBO {_fmt_metric('pbo', p.get('pbo'))}, "
                 f"DSR {_fmt_metric('dsr', d.get('dsr'))}")

@@ -3,7 +3,7 @@
 The details: docs/maintainers/live-gateways.md, "The go-live checklist as a report (liqcore.live.report)".
 
 May import: ``numpy``, ``orjson``, ``backtest.run``, ``config``, ``io.sqlite_reader`` and this package's
-``explain``.
+``explain`` and ``journal`` (its constants).
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+
+from liqcore.live.journal import NEVER_SENT
 
 __all__ = ["journal_report", "format_report", "SESSION_NOTE", "TARGETS"]
 
@@ -106,7 +108,7 @@ def _report(db, recording, explain: bool = False) -> dict:
     cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
     orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
     # (an entry journaled once a shutdown began and never sent is no entry of the session's)
-    entries = [o for o in orders if o["kind"] == "entry" and o.get("reason") != "never_sent"]
+    entries = [o for o in orders if o["kind"] == "entry" and o.get("reason") != NEVER_SENT]
     working = [o for o in entries if o["status"] in ("pending", "new", "partially_filled", "unknown")
                and not (o["filled_qty"] or 0) > 0]
     filled = [o for o in entries if (o["filled_qty"] or 0) > 0]

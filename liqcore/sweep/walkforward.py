@@ -134,6 +134,16 @@ def join_folds(fold_metrics: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([days[d] for d in sorted(days)], dtype=float), np.array(steps, dtype=float)
 
 
+def degradation_text(value, shown: str) -> str:
+    """The overall degradation in words: ``shown`` (the value as its metric is printed) and which way it went
+    (the degradation is how much worse the out-of-sample mean is than the in-sample mean, in the metric's better
+    direction: negative when out of sample was better)."""
+    if value is None or not math.isfinite(float(value)):
+        return f"degradation {shown}"
+    way = "worse out of sample" if value > 0 else ("better out of sample" if value < 0 else "the same out of sample")
+    return f"degradation {shown} ({way})"
+
+
 def _score(metric: str, v) -> float:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return -math.inf
@@ -252,7 +262,9 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
                      + "; ".join(whys)
                      + (" (on a span of a few days choose by --metric total_return)" if metric == "sharpe" else ""))
     overall = {"metric": metric, "in_sample_mean": is_mean, "out_of_sample_mean": oos_mean,
-               "degradation": (oos_mean - is_mean) if (is_mean is not None and oos_mean is not None) else None,
+               # how much worse out of sample, in the metric's better direction (< 0: better out of sample)
+               "degradation": (_score(metric, is_mean) - _score(metric, oos_mean))
+               if (is_mean is not None and oos_mean is not None) else None,
                "out_of_sample": overall_oos}
     # 3) overfitting statistics over the whole grid, from each cell's daily returns over the span
     span_m = [combine(by[(cid, "span")]) for cid in cell_ids]
