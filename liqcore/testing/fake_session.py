@@ -82,6 +82,10 @@ class _Binance:
     def __init__(self, fv):
         self.fv = fv
 
+    def start_over(self) -> None:
+        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
+        pass  # (its streams keep no market memory)
+
     def sessions(self) -> int:
         return self.fv.user_streams()
 
@@ -137,6 +141,10 @@ class _Bybit:
     def __init__(self, fv):
         self.fv = fv
 
+    def start_over(self) -> None:
+        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
+        pass  # (its streams keep no market memory)
+
     def sessions(self) -> int:
         return self.fv.authed_private()
 
@@ -180,6 +188,10 @@ class _Okx:
 
     def __init__(self, fv):
         self.fv = fv
+
+    def start_over(self) -> None:
+        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
+        self.fv.liquidation_replay.clear()  # (its liquidation-orders channel's first push repeats them)
 
     def sessions(self) -> int:
         return self.fv.logged_in("private")
@@ -265,6 +277,7 @@ class LocalMarket:
         self._sent: dict[str, tuple] = {}  # symbol -> (book, update id, monotonic time sent)
         self._ids = 0
         self._clock = (0, 0.0)  # (the replay's latest print time in ms, monotonic time then)
+        self._first_ms = 0  # the replay's first print time (ms)
         #: the market's steps so far (one each 50 ms: sessions, subscriptions and books looked at)
         self.steps = 0
 
@@ -338,6 +351,7 @@ class LocalMarket:
             for sym, px, _q, t_ms in self.side.prints(bytes(data)):
                 if not self._clock[0]:
                     self._clock = (t_ms, time.monotonic())
+                    self._first_ms = t_ms
                 if sym in want:
                     self._opening[sym] = px
                     want.discard(sym)
@@ -363,14 +377,20 @@ class LocalMarket:
             await asyncio.shield(self._frame(data, rec))  # (a restart never cuts a frame's matching short)
         self.say(f"replay finished: {rec[1]} frames; serving until Ctrl-C")
 
-    async def _start(self, session: int | None) -> None:
+    async def _stop_replay(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             try:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
+
+    async def _start(self, session: int | None) -> None:
+        await self._stop_replay()
         self._replay_session = session
+        self.side.start_over()
+        if self._first_ms:  # the market's clock back at its first print: a book re-sent now is stamped there
+            self._clock = (self._first_ms, time.monotonic())
         rec = [session, 0]
         self.replays.append(rec)
         self.say("replay started" + (f" for trading session {session} (a private stream and a trade stream)"
@@ -382,7 +402,6 @@ class LocalMarket:
     async def _step(self) -> None:
         self.steps += 1
         now = time.monotonic()
-        idle = self._task is None or self._task.done()
         private = self.side.sessions() > 0
         if private:
             # a private stream opened after the gap, or once the last session ended (its private stream and its
@@ -390,11 +409,15 @@ class LocalMarket:
             if self._last_private is None or now - self._last_private > SESSION_GAP_S or self._ended:
                 self.sessions += 1
                 self._session_t = now
+                # the last replay stops at once: the new session's market starts over once it subscribes its
+                # trades, and none of the old one's later prints reaches it first (an event clock gone ahead)
+                await self._stop_replay()
             self._last_private = now
             self._ended = False
         elif self._last_private is not None and not self._ended and not self.side.trades_held(self.symbols):
             self._ended = True
         in_session = self._last_private is not None and now - self._last_private <= SESSION_GAP_S
+        idle = self._task is None or self._task.done()
         self._sub_idx, trades, books = self.side.subscriptions(self._sub_idx)
         new_trades = any(s in self._sizes for s in trades)
         if new_trades:
