@@ -377,6 +377,16 @@ class LocalMarket:
             await asyncio.shield(self._frame(data, rec))  # (a restart never cuts a frame's matching short)
         self.say(f"replay finished: {rec[1]} frames; serving until Ctrl-C")
 
+    def _start_over(self) -> None:
+        """The market back at its beginning before a replay (or a new session) starts: its clock at the first print
+        (a book sent now is stamped there, never at the last replay's later time), each symbol's last price its
+        opening one (the book sits there), and what the venue remembers of the last replay's market gone."""
+        self.side.start_over()
+        if self._first_ms:
+            self._clock = (self._first_ms, time.monotonic())
+        for sym, px in self._opening.items():
+            self.fv.venue.last_price[sym] = px
+
     async def _stop_replay(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
@@ -388,9 +398,7 @@ class LocalMarket:
     async def _start(self, session: int | None) -> None:
         await self._stop_replay()
         self._replay_session = session
-        self.side.start_over()
-        if self._first_ms:  # the market's clock back at its first print: a book re-sent now is stamped there
-            self._clock = (self._first_ms, time.monotonic())
+        self._start_over()
         rec = [session, 0]
         self.replays.append(rec)
         self.say("replay started" + (f" for trading session {session} (a private stream and a trade stream)"
@@ -412,6 +420,7 @@ class LocalMarket:
                 # the last replay stops at once: the new session's market starts over once it subscribes its
                 # trades, and none of the old one's later prints reaches it first (an event clock gone ahead)
                 await self._stop_replay()
+                self._start_over()
             self._last_private = now
             self._ended = False
         elif self._last_private is not None and not self._ended and not self.side.trades_held(self.symbols):
