@@ -175,3 +175,24 @@ def test_venue_command_stops_on_sigterm_and_removes_its_keys(tmp_path):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_the_run_line_scales_the_runs_wall_clock_times_to_the_replays_pace():
+    """At the default pace (600x) the printed run line carries the cooldown, entry and hold timeouts divided by the
+    speed (in whole ms), so the run decides on the market's clock; the recorded pace (1) and "as fast as possible"
+    (0) print the defaults (none given)."""
+    from liqcore.commands.venue import DEFAULT_SPEED, paced_options, run_line
+    from liqcore.config import Params
+    from liqcore.units import parse_duration
+
+    par = Params()
+    opts = paced_options(DEFAULT_SPEED)
+    given = dict(zip(opts[::2], opts[1::2]))
+    assert set(given) == {"--cooldown", "--entry-timeout", "--hold-timeout"}, opts
+    for flag, ns in (("--cooldown", par.cooldown_ns), ("--entry-timeout", par.entry_timeout_ns),
+                     ("--hold-timeout", par.hold_timeout_ns)):
+        assert abs(parse_duration(given[flag]) - ns / DEFAULT_SPEED) <= 1_000_000, (flag, given[flag])
+    assert paced_options(1.0) == [] and paced_options(0.0) == []
+    line = run_line("okx", ["ETHUSDT"], 4321, "/tmp/k.env", DEFAULT_SPEED)
+    assert line.endswith(" ".join(opts)) and "ETH-USDT-SWAP" in line, line
+    assert "--cooldown" not in run_line("okx", ["ETHUSDT"], 4321, "/tmp/k.env", 0.0)
