@@ -194,14 +194,15 @@ def _span(db) -> tuple[list[int], int]:
     replayed one in an in-process replay); a row more than :data:`_OFF_CLOCK_NS` outside it (an ``ended``
     cascade row on the market's event time, as an older version wrote them) counts as off the clock and never
     stretches the span, so a short session is never judged as a long one."""
-    rows = [(int(t), typ, d) for t, typ, d in db.execute(
-        "SELECT ts_ns, type, data FROM log WHERE ts_ns > 946684800000000000")]
-    own = {"session", "decision", "equity", "shutdown"}
-    span = [t for t, typ, d in rows if typ in own or (typ == "cascade" and '"record":"confirmed"' in d)]
+    span = [int(t) for t, in db.execute(
+        "SELECT ts_ns FROM log WHERE ts_ns > 946684800000000000 AND (type IN ('session','decision','equity',"
+        "'shutdown') OR (type='cascade' AND instr(data, '\"record\":\"confirmed\"') > 0))")]
     if not span:
         return [], 0
     lo, hi = min(span) - _OFF_CLOCK_NS, max(span) + _OFF_CLOCK_NS
-    return span, sum(1 for t, _, _ in rows if not lo <= t <= hi)
+    (off,) = db.execute("SELECT count(*) FROM log WHERE ts_ns > 946684800000000000 AND (ts_ns < ? OR ts_ns > ?)",
+                        (lo, hi)).fetchone()
+    return span, int(off)
 
 
 def _verdict(ok: bool | None) -> str:
