@@ -58,7 +58,9 @@ def _recording(tmp_path: Path, venue: str) -> Path:
 def test_venue_command_serves_a_live_run_end_to_end(tmp_path, venue, replay):
     """The venue on the synthetic market (the default), or on a recording of that venue (``--replay FILE``)."""
     out, err = tmp_path / "venue.out", tmp_path / "venue.err"
-    extra = ["--replay", str(_recording(tmp_path, venue))] if replay else []
+    # (a recording as fast as possible: its whole day within the run's 30 s; the default pace's session is
+    # tests/cli/test_venue_session.py's)
+    extra = ["--replay", str(_recording(tmp_path, venue)), "--speed", "0"] if replay else []
     with open(out, "w") as fo, open(err, "w") as fe:
         server = subprocess.Popen([sys.executable, "-m", "liqcore", "venue", "--venue", venue, "--port", "0", *extra],
                                   cwd=tmp_path, stdout=fo, stderr=fe)
