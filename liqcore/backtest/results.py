@@ -56,6 +56,16 @@ def averaged_over(table, names: list[str], shown: list[str]) -> str:
     return ("mean over " + ", ".join(over) + ", equal weights") if over else "one cell per point"
 
 
+def degradation_text(value, shown: str) -> str:
+    """The overall degradation in words: ``shown`` (the value as its metric is printed) and which way it went
+    (the degradation is how much worse the out-of-sample mean is than the in-sample mean, in the metric's better
+    direction: negative when out of sample was better)."""
+    if value is None or not math.isfinite(float(value)):
+        return f"degradation {shown}"
+    way = "worse out of sample" if value > 0 else ("better out of sample" if value < 0 else "the same out of sample")
+    return f"degradation {shown} ({way})"
+
+
 def _fmt_metric(metric: str, v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
@@ -298,8 +308,6 @@ class WalkForwardResult(dict):
             "out-of-sample trades": f["out_of_sample"].get("trades")} for f in self["folds"]])
 
     def _line(self) -> str:
-        from liqcore.sweep.walkforward import degradation_text
-
         m, ov = self["metric"], self["overall"]
         oos = ov.get("out_of_sample") or {}
         p, d = self.get("pbo") or {}, self.get("dsr") or {}

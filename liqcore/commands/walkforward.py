@@ -181,7 +181,7 @@ def print_report(rep: dict, args) -> None:
     for n in rep.get("notes", []):
         console.print(f"n/a: {n}", highlight=False, markup=False)
     ov = rep["overall"]
-    from liqcore.sweep.walkforward import degradation_text
+    from liqcore.backtest.results import degradation_text
 
     console.print(f"overall {m}: in-sample mean {fmt(ov['in_sample_mean'])}, out-of-sample mean "
                   f"{fmt(ov['out_of_sample_mean'])}, {degradation_text(ov['degradation'], fmt(ov['degradation']))}",

@@ -6,7 +6,8 @@ Why one module: its single job is the order lifecycle, from the decision to the 
 state at shutdown (build, journal ahead, send, read the answers and fills back, close, cancel and confirm
 at shutdown); the shutdown's batch cancel-and-confirm loop is the largest part and reads the same books.
 
-May import: ``venues.instruments`` and this package's ``decisions``, ``gateway``, ``recovery``.
+May import: ``venues.instruments`` and this package's ``decisions``, ``gateway``, ``recovery``, ``journal`` (its
+constants).
 """
 from __future__ import annotations
 

@@ -134,16 +134,6 @@ def join_folds(fold_metrics: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([days[d] for d in sorted(days)], dtype=float), np.array(steps, dtype=float)
 
 
-def degradation_text(value, shown: str) -> str:
-    """The overall degradation in words: ``shown`` (the value as its metric is printed) and which way it went
-    (the degradation is how much worse the out-of-sample mean is than the in-sample mean, in the metric's better
-    direction: negative when out of sample was better)."""
-    if value is None or not math.isfinite(float(value)):
-        return f"degradation {shown}"
-    way = "worse out of sample" if value > 0 else ("better out of sample" if value < 0 else "the same out of sample")
-    return f"degradation {shown} ({way})"
-
-
 def _score(metric: str, v) -> float:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return -math.inf

@@ -178,7 +178,8 @@ def test_cli_walkforward_short_recording_folds_follow_the_data(tmp_path, capsys,
 def test_the_degradation_says_which_way_out_of_sample_went():
     """Positive: worse out of sample, in the metric's better direction (a drawdown: lower is better); negative:
     better out of sample, and said so in words (never "degradation 5.95" for an improvement)."""
-    from liqcore.sweep.walkforward import _score, degradation_text
+    from liqcore.backtest.results import degradation_text
+    from liqcore.sweep.walkforward import _score
 
     def deg(metric, is_mean, oos_mean):
         return _score(metric, is_mean) - _score(metric, oos_mean)
