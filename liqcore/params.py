@@ -631,6 +631,8 @@ class Params:
                 out[spec.name] = "all" if v is None else f"{v[0]}-{v[1]}"
             elif isinstance(v, bool):
                 out[spec.name] = "on" if v else "off"
+            elif v is None or v == "":  # (an optional input not given: a file, a calendar)
+                out[spec.name] = "not set"
             else:
                 out[spec.name] = str(v)
         reg = strategy_registry()

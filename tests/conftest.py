@@ -131,14 +131,26 @@ REAL_DATA_HELP = (
     "github.com/riftfern/data-streams (commit ce9e4d3) respectively")
 
 
+#: the start of every real-data skip's reason (short: each skipped test repeats it; how to get the recordings,
+#: REAL_DATA_HELP, is said once at the end of the run: pytest_terminal_summary)
+REAL_DATA_SKIP = "real Binance recordings"
+
+
 def real_data_missing(path: Path = REAL_DATA) -> str | None:
-    """Why the real-data tests cannot run (None when they can)."""
+    """Why the real-data tests cannot run, in one short line (None when they can)."""
     if not path.is_dir():
-        return "real Binance recordings not found: " + REAL_DATA_HELP
+        return f"{REAL_DATA_SKIP} not found (set LIQCORE_REAL_DATA; how: the end of the run)"
     missing = [f for f in REAL_DATA_FOLDERS if not (path / f / "binance.csv").is_file()]
     if missing:
-        return f"real Binance recordings incomplete in {path} (no {', '.join(missing)}): " + REAL_DATA_HELP
+        return f"{REAL_DATA_SKIP} incomplete in {path} (no {', '.join(missing)}; how: the end of the run)"
     return None
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Once, after the run's summary: how to get the real recordings, when a test skipped for want of them."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(REAL_DATA_SKIP in str(getattr(r, "longrepr", "")) for r in skipped):
+        terminalreporter.write_line(f"{REAL_DATA_SKIP}: " + REAL_DATA_HELP)
 
 
 @pytest.fixture(scope="session", autouse=True)

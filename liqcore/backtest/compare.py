@@ -245,6 +245,7 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
 
     from liqcore.backtest.run import detect, input_kinds, prepare_events, run_strategy
     from liqcore.config import Params
+    from liqcore.execution.events import fallback_said_by_caller
 
     if not 0.0 < float(ci) < 1.0:
         raise ValueError(f"ci: must be in (0, 1); got {ci!r}")
@@ -312,7 +313,11 @@ def compare(events: np.ndarray, registry, strategies=None, params=None, *, n_fol
             ran_on = book
         else:
             ran_on = events
-        res = run_strategy(ran_on, registry, p, obj, equity=equity, records=rec)
+        if p.fill == "queue" and params.fill != "queue":  # (a fill-rule row: its label says a fallback)
+            with fallback_said_by_caller():
+                res = run_strategy(ran_on, registry, p, obj, equity=equity, records=rec)
+        else:
+            res = run_strategy(ran_on, registry, p, obj, equity=equity, records=rec)
         secs[shown] = time.perf_counter() - t0
         t_sig = res.ledger["signal_ns"]
         fill = fill_label(p, res.fill_fallback)

@@ -30,7 +30,8 @@ _COLS = [
     ("cascades", "cascades"), ("signals", "signals"), ("orders", "orders"), ("rejected", "rejected"),
     ("fills", "fills"), ("unfilled", "unfilled"), ("working_at_end", "working"), ("take_profit", "TP"),
     ("stop_loss", "SL"),
-    ("timeout", "timeout"), ("fill_rate", "fill rate"), ("win_rate", "win rate"), ("avg_hold_s", "avg hold"),
+    # (fills per order; the guide's fill rate is per signal: its own row, named so, in the comparison)
+    ("timeout", "timeout"), ("fill_rate", "fills/orders"), ("win_rate", "win rate"), ("avg_hold_s", "avg hold"),
     ("avg_return", "ret/trade"), ("total_return", "total ret"), ("sharpe", "Sharpe"),
     ("max_drawdown", "max DD"), ("exposure", "exposure"),
 ]

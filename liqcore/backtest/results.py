@@ -56,6 +56,16 @@ def averaged_over(table, names: list[str], shown: list[str]) -> str:
     return ("mean over " + ", ".join(over) + ", equal weights") if over else "one cell per point"
 
 
+def degradation_text(value, shown: str) -> str:
+    """The overall degradation in words: ``shown`` (the value as its metric is printed) and which way it went
+    (the degradation is how much worse the out-of-sample mean is than the in-sample mean, in the metric's better
+    direction: negative when out of sample was better)."""
+    if value is None or not math.isfinite(float(value)):
+        return f"degradation {shown}"
+    way = "worse out of sample" if value > 0 else ("better out of sample" if value < 0 else "the same out of sample")
+    return f"degradation {shown} ({way})"
+
+
 def _fmt_metric(metric: str, v) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
@@ -303,7 +313,8 @@ class WalkForwardResult(dict):
         p, d = self.get("pbo") or {}, self.get("dsr") or {}
         return (f"{self['scheme']}, {len(self['folds'])} folds, {self['cells']} cells, chosen by {m}: "
                 f"in-sample mean {_fmt_metric(m, ov.get('in_sample_mean'))}, out-of-sample mean "
-                f"{_fmt_metric(m, ov.get('out_of_sample_mean'))} (degradation {_fmt_metric(m, ov.get('degradation'))}); "
+                f"{_fmt_metric(m, ov.get('out_of_sample_mean'))} "
+                f"({degradation_text(ov.get('degradation'), _fmt_metric(m, ov.get('degradation')))}); "
                 f"test folds joined: total return {_fmt_metric('total_return', oos.get('total_return'))}, "
                 f"{oos.get('trades', 0)} trades; PBO {_fmt_metric('pbo', p.get('pbo'))}, "
                 f"DSR {_fmt_metric('dsr', d.get('dsr'))}")

@@ -24,6 +24,10 @@ import orjson
 
 HELP = "serve a venue's local fake (REST, private and market streams) with a replayed market, to try --live offline"
 
+#: the replay's default pace: a synthetic day in 2.4 minutes, steady enough for a run to keep up with (the run
+#: line's cooldown and timeouts scaled to it: :func:`paced_options`), so a session decides as on the market's clock
+DEFAULT_SPEED = 600.0
+
 
 
 def venues() -> list[str]:
@@ -45,8 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "synthetic market rendered as this venue's frames")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market (default 1)")
     p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market (default 7)")
-    p.add_argument("--speed", type=float, default=0.0,
-                   help="replay speed factor: 1 = the recorded pace, 0 = as fast as possible (default 0)")
+    p.add_argument("--speed", type=float, default=DEFAULT_SPEED,
+                   help=f"replay speed factor: 1 = the recorded pace, {DEFAULT_SPEED:g} (default) a day in "
+                        f"{86400 / DEFAULT_SPEED / 60:g} min, the run line's cooldown and timeouts scaled to it; "
+                        "0 = as fast as possible (the run's cooldown and timeouts then pass in wall time: most "
+                        "cascades fall in them)")
     p.add_argument("--key-file", metavar="FILE",
                    help="where to write the fake's test keys (mode 0600; default: a temporary file removed on exit)")
     p.add_argument("--json", action="store_true", help="print the URLs, the key file and the run line as one JSON line")
@@ -126,11 +133,30 @@ def _write_key_file(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def run_line(venue: str, symbols, port: int, key_file: str) -> str:
-    """The ``liqcore run`` command that trades on the fake venue at ``port``."""
+def paced_options(speed: float) -> list[str]:
+    """The run's options whose time passes on the wall clock (the cooldown after a close, the entry and the hold
+    timeouts), their defaults divided by the replay's ``speed``: at the replay's pace they last what they last on
+    the market's clock (a 5-minute cooldown is 5 minutes of replayed market), so the run decides on the cascades a
+    backtest of the same market decides on.  None at the recorded pace (1) or as fast as possible (0: no pace)."""
+    from liqcore.config import Params
+    from liqcore.units import format_duration
+
+    if not speed > 0 or speed == 1:
+        return []
+    par = Params()
+    out = []
+    for flag, ns in (("--cooldown", par.cooldown_ns), ("--entry-timeout", par.entry_timeout_ns),
+                     ("--hold-timeout", par.hold_timeout_ns)):
+        out += [flag, format_duration(max(int(round(int(ns) / speed / 1e6)), 1) * 1_000_000)]  # (whole ms)
+    return out
+
+
+def run_line(venue: str, symbols, port: int, key_file: str, speed: float = 0.0) -> str:
+    """The ``liqcore run`` command that trades on the fake venue at ``port`` (its times scaled to the replay's
+    ``speed``: :func:`paced_options`)."""
     base = f"ws://127.0.0.1:{port}"
     argv = ["liqcore", "run", "--venue", venue, "--symbols", ",".join(venue_symbol(venue, s) for s in symbols), "--live", "--key-file", key_file,
-            "--rest-url", f"http://127.0.0.1:{port}", "--ws-url", base, "--private-ws-url", base]
+            "--rest-url", f"http://127.0.0.1:{port}", "--ws-url", base, "--private-ws-url", base, *paced_options(speed)]
     return " ".join(shlex.quote(a) for a in argv)
 
 
@@ -173,14 +199,21 @@ async def _serve(args, symbols, source) -> None:
             on_forced_exit(cleanup)
             key_path = Path(tmp) / "keys.env"
         _write_key_file(key_path, key_lines(venue, fv))
-        line = run_line(venue, symbols, fv.port, str(key_path))
+        line = run_line(venue, symbols, fv.port, str(key_path), args.speed)
+        paced = paced_options(args.speed)
         if args.json:
             print(orjson.dumps({"venue": venue, "port": fv.port, "rest_url": f"http://127.0.0.1:{fv.port}",
                                 "ws_url": f"ws://127.0.0.1:{fv.port}", "key_file": str(key_path),
-                                "run": line}).decode(), flush=True)
+                                "speed": args.speed, "paced": paced, "run": line}).decode(), flush=True)
         else:
             print(f"fake {venue} serving on 127.0.0.1:{fv.port} (REST, private stream and market streams); "
                   f"its test keys are in {key_path}", flush=True)
+            if paced:
+                print(f"the market replays at {args.speed:g}x its pace: the run's cooldown, entry and hold timeouts "
+                      f"are scaled to it ({' '.join(paced)}), so it decides as on the market's clock", flush=True)
+            elif args.speed == 0:
+                print("the market replays as fast as possible: the run's cooldown (5m) and timeouts pass in wall "
+                      "time, most cascades fall in them", flush=True)
             print("trade on it (add --duration S, --json, --journal FILE as you like):", flush=True)
             print(line, flush=True)
         from liqcore.testing.fake_session import LocalMarket

@@ -181,8 +181,11 @@ def print_report(rep: dict, args) -> None:
     for n in rep.get("notes", []):
         console.print(f"n/a: {n}", highlight=False, markup=False)
     ov = rep["overall"]
+    from liqcore.backtest.results import degradation_text
+
     console.print(f"overall {m}: in-sample mean {fmt(ov['in_sample_mean'])}, out-of-sample mean "
-                  f"{fmt(ov['out_of_sample_mean'])}, degradation {fmt(ov['degradation'])}", highlight=False)
+                  f"{fmt(ov['out_of_sample_mean'])}, {degradation_text(ov['degradation'], fmt(ov['degradation']))}",
+                  highlight=False)
     oo = ov["out_of_sample"]
     console.print(f"out-of-sample (test folds joined): return {_pct(oo['total_return'])}, Sharpe "
                   f"{_num(oo['sharpe'])}, max drawdown {_pct(oo['max_drawdown'])}, {oo['trades']} trades",

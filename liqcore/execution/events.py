@@ -2,6 +2,8 @@
 symbol selection, cleaning bad prints, the input kinds present and the starting equity check."""
 from __future__ import annotations
 
+import contextlib
+
 import weakref
 
 import numpy as np
@@ -11,7 +13,7 @@ from liqcore.types import EVENT_DTYPE, Kind
 
 __all__ = ["check_events", "recv_order", "sort_recv", "take_events", "prepare_events", "follow_order",
            "select_symbols", "clean_prints", "bad_prints", "input_kinds", "check_equity", "queue_fallback",
-           "NO_BOOK_WARNING", "price_grids", "grid_of_prices", "apply_price_grid",
+           "NO_BOOK_WARNING", "fallback_said_by_caller", "price_grids", "grid_of_prices", "apply_price_grid",
            "book_view"]
 
 #: said once per process when ``--fill queue`` meets an input without top of book
@@ -142,6 +144,22 @@ def depth_books(par: np.ndarray, events: np.ndarray):
     return sim.new_depth(len(par))
 
 
+_said_by_caller = 0  # > 0: a caller says the fallback itself (compare's fill-rule rows): no process warning
+
+
+@contextlib.contextmanager
+def fallback_said_by_caller():
+    """Within it :func:`queue_fallback` prints no :data:`NO_BOOK_WARNING`: the caller ran the queue rule on its
+    own (``liqcore compare``'s ``cascade-mm · queue`` row, the user never gave ``--fill queue``) and says the
+    fallback where the result is shown (its fill label)."""
+    global _said_by_caller
+    _said_by_caller += 1
+    try:
+        yield
+    finally:
+        _said_by_caller -= 1
+
+
 def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
     """The queue rule needs a book (QUOTE or DEPTH rows): when ``par`` (PARAM_DTYPE) asks for it and
     ``events`` holds neither, its symbols fall back to ``through`` (``par`` changed in place) and the warning
@@ -152,7 +170,7 @@ def queue_fallback(par: np.ndarray, events: np.ndarray) -> bool:
     if len(events) and bool(((events["kind"] == int(Kind.QUOTE)) | (events["kind"] == int(Kind.DEPTH))).any()):
         return False
     par["queue"] = 0
-    if not _warned_no_book:
+    if not _warned_no_book and not _said_by_caller:
         import sys
 
         _warned_no_book = True

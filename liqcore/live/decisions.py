@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 
 from liqcore.venues.gateway import OrderIntent
@@ -105,7 +106,7 @@ class DecisionLog:
     finished decision)."""
 
     def __init__(self, registry, core_idx: dict, orders, checks: dict, metrics, journal, *, on_error,
-                 on_cascade=None, on_decision=None, annotate=None):
+                 on_cascade=None, on_decision=None, annotate=None, clock=None):
         self.registry = registry
         self.core_idx = core_idx
         self.orders = orders
@@ -116,6 +117,7 @@ class DecisionLog:
         self.on_cascade = on_cascade
         self.on_decision = on_decision
         self.annotate = annotate
+        self.clock = clock or time.time_ns
         self.decisions: list[Decision] = []  # recent decisions (bounded)
         self.cascades = 0
         self.blocked: dict[str, int] = {}  # cascades the shell refused (kill_switch, halted)
@@ -134,20 +136,25 @@ class DecisionLog:
                 book = self.orders.books.get(info["symbol"])
                 if book is not None:
                     book.last_cascade = f"{info['dominant']} {info['n_large']} large"
+        # its journal row's time: on the receive clock of every other row (a confirmed record's own receive time;
+        # an ended one's emit_ns is the market's event time, so the time it became known here)
+        ts = info["confirm_recv_ns"] if info["record"] == "confirmed" else self.clock()
         om = self.orders
         if om.deferring():
-            om.defer(self._record_books, info)
+            om.defer(self._record_books_at, (info, ts))
         else:
-            self._record_books(info)
+            self._record_books(info, ts)
         return info
 
-    def _record_books(self, info: dict) -> None:
-        """A detector record's metrics, journal row and ``on_cascade`` callback."""
+    def _record_books_at(self, item: tuple) -> None:  # (a deferred call's one argument: the record and its time)
+        self._record_books(*item)
+
+    def _record_books(self, info: dict, ts: int) -> None:
+        """A detector record's metrics, journal row (at ``ts``) and ``on_cascade`` callback."""
         try:
             if info["record"] == "confirmed":
                 self.metrics.inc("liqcore_cascades_total", venue=info["venue"], symbol=info["symbol"])
             if self.journal is not None:
-                ts = info["confirm_recv_ns"] if info["record"] == "confirmed" else info["emit_ns"]
                 self.journal.cascade(info, ts)
         except Exception:
             self.on_error()

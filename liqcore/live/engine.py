@@ -176,7 +176,7 @@ class Engine:
                                   last_event_wall=lambda: self._last_event_wall, on_error=self.health.error)
         self.decision_log = DecisionLog(self.registry, self._core_idx, om, self.checks, self.metrics, journal,
                                         on_error=self.health.error, on_cascade=on_cascade, on_decision=on_decision,
-                                        annotate=getattr(self.detector, "annotate", None))  # (instrument scope)
+                                        annotate=getattr(self.detector, "annotate", None), clock=self._record_ns)
         self.venue_clock_guard = VenueClock(self.params, self.gateway, self.paper, self.health, self._decoders,
                                             self.rejects, om)
         if guide:  # (the detector-driven path holds events past the bound for a new measurement of the clock)
@@ -225,6 +225,10 @@ class Engine:
             if t:
                 return t
         return time.time_ns()
+
+    def _record_ns(self) -> int:  # the receive clock now (a detector record's journal time): recorded frames' own
+        fed = self.replay_clock is None and abs(self._fed_skew_ns) > _RECORDED_SKEW_NS and self._fed_recv_ns
+        return fed or self.now_ns()  # (an embedded replay's: never the wall clock, which would expire every hold)
 
     def _blocked(self) -> bool:
         """New entries are refused (kill switch, halt)."""
@@ -455,12 +459,8 @@ class Engine:
             if not rc.now_ns:
                 return []  # nothing replayed yet: no time has passed
             now = rc.now_ns  # the latest replayed receive time
-        elif now_ns is None and self._fed_recv_ns and abs(self._fed_skew_ns) > _RECORDED_SKEW_NS:
-            # the caller hands recorded frames with their recorded receive times (an embedded replay):
-            # time is the frames' time, never the wall clock (which would expire every hold at once)
-            now = self._fed_recv_ns
-        else:
-            now = time.time_ns() if now_ns is None else int(now_ns)
+        else:  # (recorded frames handed in with their receive times, an embedded replay: their time)
+            now = self._record_ns() if now_ns is None else int(now_ns)
         out: list[dict] = []
         om = self.order_manager
         if om.books_q:

@@ -26,7 +26,7 @@ import orjson
 from liqcore.live import intent_log as ilog
 from liqcore.live import journal_queries as queries
 
-__all__ = ["Journal", "JournalBusy", "TERMINAL_STATUSES", "OPEN_STATUSES"]
+__all__ = ["Journal", "JournalBusy", "TERMINAL_STATUSES", "OPEN_STATUSES", "NEVER_SENT"]
 
 log = logging.getLogger("liqcore.journal")
 
@@ -85,6 +85,8 @@ _ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", 
                "venue_order_id", "reason", "intent", "created_ns", "updated_ns")
 
 TERMINAL_STATUSES = frozenset({"filled", "cancelled", "rejected", "deactivated"})
+#: the reason of an entry journaled once a shutdown began and never sent to the venue (status ``cancelled``)
+NEVER_SENT = "never_sent"
 OPEN_STATUSES = frozenset({"pending", "new", "partially_filled", "triggered", "untriggered"})
 
 _ORDERS_TABLE = """CREATE TABLE IF NOT EXISTS orders (client_id TEXT NOT NULL, symbol TEXT,
@@ -668,6 +670,12 @@ class Journal:
     def order(self, client_id: str, kind: str = "entry") -> dict | None:
         """The row of one order (:func:`liqcore.live.journal_queries.order`)."""
         return queries.order(self.db, client_id, kind)
+
+    def open_entries(self) -> list[dict]:
+        """The entry rows still open (:data:`OPEN_STATUSES`), batched rows committed first
+        (:func:`liqcore.live.journal_queries.open_entries`)."""
+        self.flush()
+        return queries.open_entries(self.db, OPEN_STATUSES)
 
     def orders_of(self, client_id: str) -> dict[str, dict]:
         """Every row under ``client_id`` by kind (:func:`liqcore.live.journal_queries.orders_of`)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-__all__ = ["Recovered", "recover", "history", "order", "orders_of"]
+__all__ = ["Recovered", "recover", "history", "order", "orders_of", "open_entries"]
 
 
 @dataclass
@@ -79,3 +79,11 @@ def orders_of(db: sqlite3.Connection, client_id: str) -> dict[str, dict]:
     cols = [d[1] for d in db.execute("PRAGMA table_info(orders)")]
     return {r[cols.index("kind")]: dict(zip(cols, r))
             for r in db.execute("SELECT * FROM orders WHERE client_id=?", (client_id,))}
+
+
+def open_entries(db: sqlite3.Connection, statuses) -> list[dict]:
+    """The entry rows whose status is one of ``statuses`` (the open ones), oldest first."""
+    st = sorted(statuses)
+    return [{"client_id": c, "symbol": s, "status": x} for c, s, x in db.execute(
+        f"SELECT client_id, symbol, status FROM orders WHERE kind='entry' AND status IN ({','.join('?' * len(st))})"
+        " ORDER BY created_ns", st)]

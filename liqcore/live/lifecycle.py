@@ -12,11 +12,39 @@ import asyncio
 import logging
 import time
 
-from liqcore.venues.gateway import GatewayError
+from liqcore.venues.gateway import GatewayError, OrderUpdate
 
-__all__ = ["Lifecycle"]
+__all__ = ["Lifecycle", "settled_rows"]
 
 log = logging.getLogger("liqcore.engine")
+
+
+_TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+
+
+def settled_rows(open_rows: list[dict], report: dict, now_ns: int, known=None) -> list[OrderUpdate]:
+    """The journal rows a shutdown settled: each entry row still open in the journal (``open_rows``: its
+    ``client_id``, ``symbol``, ``status``) whose end the shutdown learned (``report["confirmed"]``: cancelled,
+    filled, rejected) gets that end, whoever reported it to the engine (the gateway's push, once seen, is not
+    reported again: its row is written here), with the venue's last word on it where ``known(client_id)`` (the
+    gateway's) holds one (its filled quantity and price); a row the shutdown did not settle stays as it is
+    (``unconfirmed`` names what may still rest at the venue)."""
+    confirmed = report.get("confirmed") or {}
+    out = []
+    for r in open_rows:
+        cid = r["client_id"]
+        status = confirmed.get(cid)
+        if status not in _TERMINAL:
+            continue
+        k = known(cid) if known is not None else None
+        if isinstance(k, OrderUpdate) and k.status == status:
+            out.append(OrderUpdate(cid, status, k.symbol or r.get("symbol") or "", k.venue_order_id, k.side, k.price,
+                                   k.qty, k.filled_qty, k.avg_price, k.reason or "confirmed at shutdown", "entry",
+                                   int(k.ts_ns or now_ns)))
+        else:
+            out.append(OrderUpdate(cid, status, r.get("symbol") or "", reason="confirmed at shutdown", kind="entry",
+                                   ts_ns=int(now_ns)))
+    return out
 
 
 class Lifecycle:
@@ -129,6 +157,8 @@ class Lifecycle:
         report = await self.orders.cancel_all(cancel_entries, budget)
         self.shutdown_report = report
         if self.journal is not None:
+            for u in settled_rows(self.journal.open_entries(), report, self.now_ns(), self.gateway.known):
+                self.journal.order_update(u, u.ts_ns)
             self.journal.note("shutdown", report, self.now_ns())
             self.keeper.save_stream()
             self.journal.flush()

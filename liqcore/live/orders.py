@@ -6,7 +6,8 @@ Why one module: its single job is the order lifecycle, from the decision to the 
 state at shutdown (build, journal ahead, send, read the answers and fills back, close, cancel and confirm
 at shutdown); the shutdown's batch cancel-and-confirm loop is the largest part and reads the same books.
 
-May import: ``venues.instruments`` and this package's ``decisions``, ``gateway``, ``recovery``.
+May import: ``venues.instruments`` and this package's ``decisions``, ``gateway``, ``recovery``, ``journal`` (its
+constants).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from liqcore.live.decisions import Decision
+from liqcore.live.journal import NEVER_SENT
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.recovery import ANCHORS
 from liqcore.live.protect import Protection
@@ -778,8 +780,11 @@ class OrderManager:
             t.cancel()
         # answers of creates and cancels already in flight first (bounded: a quarter of the budget, <= 1 s)
         await self.drain(min(1.0, budget / 4))
+        # (issue 87) entries journaled once the stop began and never sent: marked so, never cancelled at the venue
+        never_sent = self.mark_never_sent()
         targets = self.working_entries() if cancel_entries else []
-        report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": []}
+        report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": [],
+                        "never_sent": never_sent}
         if targets:
             if self.paper:
                 for sym, cid, _ in targets:
@@ -800,6 +805,21 @@ class OrderManager:
         elif targets:
             log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
         return report
+
+    def mark_never_sent(self) -> list[str]:
+        """The entry intents held back since the shutdown began (:attr:`pending`: journaled, their create never
+        sent): each ends ``cancelled`` with the reason :data:`NEVER_SENT` in the journal and on its book.
+        Returns their client ids."""
+        held, self.pending = self.pending, []
+        out = []
+        for intent, _recv in held:
+            if intent.kind != "entry":
+                continue
+            self.report_update(OrderUpdate(intent.client_id, "cancelled", intent.symbol, side=intent.side,
+                                           price=intent.price, qty=intent.qty, reason=NEVER_SENT, kind="entry",
+                                           ts_ns=self.now_ns()))
+            out.append(intent.client_id)
+        return out
 
     def resolve_later(self) -> None:
         """Ask the venue (in tasks, until it answers) about the entries reconcile could not ask about."""

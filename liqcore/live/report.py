@@ -3,7 +3,7 @@
 The details: docs/maintainers/live-gateways.md, "The go-live checklist as a report (liqcore.live.report)".
 
 May import: ``numpy``, ``orjson``, ``backtest.run``, ``config``, ``io.sqlite_reader`` and this package's
-``explain``.
+``explain`` and ``journal`` (its constants).
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+
+from liqcore.live.journal import NEVER_SENT
 
 __all__ = ["journal_report", "format_report", "SESSION_NOTE", "TARGETS"]
 
@@ -95,18 +97,18 @@ def _report(db, recording, explain: bool = False) -> dict:
         last = ts if last is None else max(last, ts)
         if d.get("record") == "confirmed":
             per[d.get("symbol", "?")][_day(ts)] += 1
-    # the session's span: from its start note to its shutdown note (both on the replayed clock in a replay)
-    span = [int(t) for t, in db.execute("SELECT ts_ns FROM log WHERE type IN ('session','cascade','decision',"
-                                        "'equity','shutdown') AND ts_ns > 946684800000000000")]
+    span, off_clock = _span(db)
     hours = (max(span) - min(span)) / (_NS_DAY / 24) if span else None
     days = max(1.0, (max(span) - min(span)) / _NS_DAY) if span else None
     out["cascades"] = {"per_day": {s: dict(sorted(v.items())) for s, v in sorted(per.items())},
                        "total": int(sum(sum(v.values()) for v in per.values())), "hours": hours, "days": days,
-                       "mean_per_day": {s: sum(v.values()) / days for s, v in sorted(per.items())} if days else {}}
+                       "mean_per_day": {s: sum(v.values()) / days for s, v in sorted(per.items())} if days else {},
+                       "off_clock": off_clock}
     # ---- orders, fills, fill rate
     cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
     orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
-    entries = [o for o in orders if o["kind"] == "entry"]
+    # (an entry journaled once a shutdown began and never sent is no entry of the session's)
+    entries = [o for o in orders if o["kind"] == "entry" and o.get("reason") != NEVER_SENT]
     working = [o for o in entries if o["status"] in ("pending", "new", "partially_filled", "unknown")
                and not (o["filled_qty"] or 0) > 0]
     filled = [o for o in entries if (o["filled_qty"] or 0) > 0]
@@ -179,6 +181,28 @@ def _report(db, recording, explain: bool = False) -> dict:
                 out["explain"] = explain_session(db, session, res)
     out["targets"] = _targets(db, out, session, sends, trades, span)
     return out
+
+
+#: a row this far outside the session's span is on another clock (a replayed market's event time in a journal
+#: written before every row took the receive clock): left out of the span, counted
+_OFF_CLOCK_NS = 3_600_000_000_000
+
+
+def _span(db) -> tuple[list[int], int]:
+    """The session's span on its own clock, and how many rows lie off it.  The span: the engine's own rows (its
+    start and shutdown notes, decisions, equity, confirmed cascades: all stamped on the receive clock, the
+    replayed one in an in-process replay); a row more than :data:`_OFF_CLOCK_NS` outside it (an ``ended``
+    cascade row on the market's event time, as an older version wrote them) counts as off the clock and never
+    stretches the span, so a short session is never judged as a long one."""
+    span = [int(t) for t, in db.execute(
+        "SELECT ts_ns FROM log WHERE ts_ns > 946684800000000000 AND (type IN ('session','decision','equity',"
+        "'shutdown') OR (type='cascade' AND instr(data, '\"record\":\"confirmed\"') > 0))")]
+    if not span:
+        return [], 0
+    lo, hi = min(span) - _OFF_CLOCK_NS, max(span) + _OFF_CLOCK_NS
+    (off,) = db.execute("SELECT count(*) FROM log WHERE ts_ns > 946684800000000000 AND (ts_ns < ? OR ts_ns > ?)",
+                        (lo, hi)).fetchone()
+    return span, int(off)
 
 
 def _verdict(ok: bool | None) -> str:
@@ -385,6 +409,9 @@ def format_report(rep: dict) -> str:
     c = rep["cascades"]
     lines.append(f"cascades: {c['total']} confirmed in a session of {_f(c.get('hours'), '.2f')} h; per-day means "
                  f"over {_f(c['days'], '.2f')} days (a session shorter than a day counts as one)")
+    if c.get("off_clock"):
+        lines.append(f"  {c['off_clock']} journal rows lie more than 1 h outside the session's span (another clock:"
+                     f" a replayed market's event time); left out of the span")
     for sym, per in c["per_day"].items():
         lines.append(f"  {sym}: {_f(c['mean_per_day'].get(sym), '.1f')}/day  "
                      + ", ".join(f"{d} {n}" for d, n in per.items()))

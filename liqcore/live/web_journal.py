@@ -4,8 +4,9 @@
 session (``source`` is ``"journal"``): the account (the last equity row, the closed trades' P&L, the
 positions the journal still holds open), the signals (the last decisions), the cascades (the confirmed
 cascade rows, with their threshold and dominant side and the decision taken), the entries still working
-at the end (the ``orders`` table), the equity curve (the ``equity`` rows), the fills (the ``fills`` table)
-with the price line they trace, and the go-live targets of :func:`liqcore.live.report.journal_report`.
+at the end (the ``orders`` table), the equity curve (the ``equity`` rows), the fills (the ``fills`` table),
+a price line through the decisions' reference prices and the fills' prices (:data:`PRICE_NOTE` says so),
+and the go-live targets of :func:`liqcore.live.report.journal_report`.
 The journal is opened read-only.
 """
 from __future__ import annotations
@@ -20,6 +21,8 @@ from liqcore.live.report import TARGETS, journal_report
 __all__ = ["journal_view"]
 
 _WORKING = ("pending", "new", "partially_filled")
+#: what the price line of a journal's view joins (a journal keeps no trade prints)
+PRICE_NOTE = "from the journal (it keeps no trades): the line joins each decision's reference price and each fill's price"
 
 
 def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
@@ -30,6 +33,21 @@ def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
         except orjson.JSONDecodeError:  # a damaged row is left out of the view
             continue
     return out
+
+
+def _stops(session: dict) -> dict:
+    """The session's exits and loss limits as the live view gives them (fractions; the hold timeout in s), from
+    the parameters its start note keeps (a value it does not hold: its default)."""
+    from liqcore.config import Params
+
+    try:
+        par = Params.from_mapping({k: v for k, v in (session.get("params") or {}).items() if hasattr(Params, k)})
+    except (TypeError, ValueError):
+        par = Params()
+    weekly = getattr(par, "weekly_loss", None)
+    return {"stop_loss": float(par.stop_loss), "take_profit": float(par.take_profit), "trail": float(par.trail),
+            "hold_timeout_s": int(par.hold_timeout_ns) / 1e9, "daily_loss": float(par.daily_loss),
+            "weekly_loss": None if weekly is None else float(weekly)}
 
 
 def journal_view(path) -> dict:
@@ -78,6 +96,12 @@ def _view(db, rep: dict) -> dict:
         fills.append({"t": int(ts) / 1e9, "symbol": sym, "price": price, "side": f.get("side"),
                       "kind": f.get("kind") or ""})
         prices.setdefault(sym, []).append([int(ts) / 1e9, price])
+    for d in decisions:  # the market's price at each decision (its reference price) joins the fills' prices
+        ref, t = d.get("ref_price"), int(d.get("ts_ns") or 0)
+        if isinstance(ref, (int, float)) and ref > 0 and t > 0 and d.get("symbol"):
+            prices.setdefault(d["symbol"], []).append([t / 1e9, float(ref)])
+    for pts in prices.values():
+        pts.sort(key=lambda p: p[0])
     cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
     orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
     open_pos = {}
@@ -109,13 +133,15 @@ def _view(db, rep: dict) -> dict:
                 "judge": d.get("notes") or "", "decision": d.get("reason") if d.get("action") != "order" else
                 f"{d.get('side')} {d.get('qty')} @ {d.get('price')}"} for d in decisions[-8:]]
     end = max(span + [int(e[0] * 1e9) for e in equity] + [0])
+    entries = sum(1 for o in orders if o["kind"] == "entry")  # (the orders a run counts: its brackets are exits)
     snap = {"mode": session.get("mode", "paper"), "equity": balance, "day_pnl": None, "week_pnl": None,
-            "cascades": rep["cascades"]["total"], "orders": len(orders), "fills": rep.get("fills", len(fills)),
+            "cascades": rep["cascades"]["total"], "orders": entries, "fills": rep.get("fills", len(fills)),
             "symbols": rows, "positions": positions, "signals": signals, "feeds": [], "alarms": {},
             "killed": False, "halted": "", "errors": 0, "venue_clock_offset_ms": None,
             "account": {"balance": balance, "open_positions": len(positions), "realized_pnl": realized,
-                        "unrealized_pnl": None, "cumulative_pnl": realized, "stops": {}},
+                        "unrealized_pnl": None, "cumulative_pnl": realized, "stops": _stops(session)},
             "checklist": {}}
     return {"source": "journal", "now_ns": end, "snapshot": snap, "control": False, "targets": TARGETS,
             "report_targets": rep.get("targets") or [],
-            "history": {"equity": equity, "prices": prices, "cascades": cascades, "fills": fills}}
+            "history": {"equity": equity, "prices": prices, "cascades": cascades, "fills": fills,
+                        "price_note": PRICE_NOTE}}

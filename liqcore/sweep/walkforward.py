@@ -252,7 +252,9 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
                      + "; ".join(whys)
                      + (" (on a span of a few days choose by --metric total_return)" if metric == "sharpe" else ""))
     overall = {"metric": metric, "in_sample_mean": is_mean, "out_of_sample_mean": oos_mean,
-               "degradation": (oos_mean - is_mean) if (is_mean is not None and oos_mean is not None) else None,
+               # how much worse out of sample, in the metric's better direction (< 0: better out of sample)
+               "degradation": (_score(metric, is_mean) - _score(metric, oos_mean))
+               if (is_mean is not None and oos_mean is not None) else None,
                "out_of_sample": overall_oos}
     # 3) overfitting statistics over the whole grid, from each cell's daily returns over the span
     span_m = [combine(by[(cid, "span")]) for cid in cell_ids]

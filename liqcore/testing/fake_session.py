@@ -15,8 +15,9 @@ frames (a recording) keeps them, re-sent as they are.
 The replay starts over for each trading session: a client that opened the venue's private stream (Binance: a
 listenKey's user stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and
 subscribed a trade stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while
-no replay runs gets one of its own, which the next session starts over.  A private stream reopened within
-:data:`SESSION_GAP_S` is the same session.  Each replayed print goes through the fake's matching as it is sent,
+no private stream is open and no replay runs gets one of its own, which the next session starts over.  A private
+stream reopened within :data:`SESSION_GAP_S` is the same session (a reconnect), unless the session ended
+meanwhile: its private stream and its trade streams all closed (a run that stopped); the next one is a new session.  Each replayed print goes through the fake's matching as it is sent,
 so a run's resting orders fill against the prints it receives.
 
 May import: ``orjson`` and this package's ``fake_replay``.
@@ -81,6 +82,10 @@ class _Binance:
     def __init__(self, fv):
         self.fv = fv
 
+    def start_over(self) -> None:
+        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
+        pass  # (its streams keep no market memory)
+
     def sessions(self) -> int:
         return self.fv.user_streams()
 
@@ -136,6 +141,10 @@ class _Bybit:
     def __init__(self, fv):
         self.fv = fv
 
+    def start_over(self) -> None:
+        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
+        pass  # (its streams keep no market memory)
+
     def sessions(self) -> int:
         return self.fv.authed_private()
 
@@ -179,6 +188,10 @@ class _Okx:
 
     def __init__(self, fv):
         self.fv = fv
+
+    def start_over(self) -> None:
+        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
+        self.fv.liquidation_replay.clear()  # (its liquidation-orders channel's first push repeats them)
 
     def sessions(self) -> int:
         return self.fv.logged_in("private")
@@ -254,6 +267,7 @@ class LocalMarket:
         self._task: asyncio.Task | None = None
         self._replay_session: int | None = -1  # the session the latest replay was for (-1: none started)
         self._last_private: float | None = None
+        self._ended = False  # the last session's private stream and trade streams all closed
         self._session_t = 0.0
         self._sub_idx = 0
         self._trade_sub_t: float | None = None
@@ -263,6 +277,7 @@ class LocalMarket:
         self._sent: dict[str, tuple] = {}  # symbol -> (book, update id, monotonic time sent)
         self._ids = 0
         self._clock = (0, 0.0)  # (the replay's latest print time in ms, monotonic time then)
+        self._first_ms = 0  # the replay's first print time (ms)
         #: the market's steps so far (one each 50 ms: sessions, subscriptions and books looked at)
         self.steps = 0
 
@@ -336,6 +351,7 @@ class LocalMarket:
             for sym, px, _q, t_ms in self.side.prints(bytes(data)):
                 if not self._clock[0]:
                     self._clock = (t_ms, time.monotonic())
+                    self._first_ms = t_ms
                 if sym in want:
                     self._opening[sym] = px
                     want.discard(sym)
@@ -361,14 +377,28 @@ class LocalMarket:
             await asyncio.shield(self._frame(data, rec))  # (a restart never cuts a frame's matching short)
         self.say(f"replay finished: {rec[1]} frames; serving until Ctrl-C")
 
-    async def _start(self, session: int | None) -> None:
+    def _start_over(self) -> None:
+        """The market back at its beginning before a replay (or a new session) starts: its clock at the first print
+        (a book sent now is stamped there, never at the last replay's later time), each symbol's last price its
+        opening one (the book sits there), and what the venue remembers of the last replay's market gone."""
+        self.side.start_over()
+        if self._first_ms:
+            self._clock = (self._first_ms, time.monotonic())
+        for sym, px in self._opening.items():
+            self.fv.venue.last_price[sym] = px
+
+    async def _stop_replay(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             try:
                 await self._task
             except (asyncio.CancelledError, Exception):
                 pass
+
+    async def _start(self, session: int | None) -> None:
+        await self._stop_replay()
         self._replay_session = session
+        self._start_over()
         rec = [session, 0]
         self.replays.append(rec)
         self.say("replay started" + (f" for trading session {session} (a private stream and a trade stream)"
@@ -380,12 +410,23 @@ class LocalMarket:
     async def _step(self) -> None:
         self.steps += 1
         now = time.monotonic()
-        if self.side.sessions() > 0:
-            if self._last_private is None or now - self._last_private > SESSION_GAP_S:
+        private = self.side.sessions() > 0
+        if private:
+            # a private stream opened after the gap, or once the last session ended (its private stream and its
+            # trade streams all closed: a run that stopped; a reconnect drops one of them), is a new trading session
+            if self._last_private is None or now - self._last_private > SESSION_GAP_S or self._ended:
                 self.sessions += 1
                 self._session_t = now
+                # the last replay stops at once: the new session's market starts over once it subscribes its
+                # trades, and none of the old one's later prints reaches it first (an event clock gone ahead)
+                await self._stop_replay()
+                self._start_over()
             self._last_private = now
+            self._ended = False
+        elif self._last_private is not None and not self._ended and not self.side.trades_held(self.symbols):
+            self._ended = True
         in_session = self._last_private is not None and now - self._last_private <= SESSION_GAP_S
+        idle = self._task is None or self._task.done()
         self._sub_idx, trades, books = self.side.subscriptions(self._sub_idx)
         new_trades = any(s in self._sizes for s in trades)
         if new_trades:
@@ -393,12 +434,13 @@ class LocalMarket:
         for sym in books:
             if sym in self._sizes:
                 await self._send_book(sym, force=True)
-        idle = self._task is None or self._task.done()
-        if in_session:
-            if (self._replay_session != self.sessions and self._trade_sub_t is not None
-                    and self._trade_sub_t >= self._session_t - _SUB_BEFORE_S and self.side.trades_held(self.symbols)):
-                await self._start(self.sessions)
-        elif new_trades and idle:
+        if private and in_session and (self._replay_session != self.sessions and self._trade_sub_t is not None
+                           and self._trade_sub_t >= self._session_t - _SUB_BEFORE_S
+                           and self.side.trades_held(self.symbols)):
+            await self._start(self.sessions)
+        elif new_trades and idle and not private:
+            # a client without a trading session (none open now: a preflight right after a run) while no replay
+            # runs: one of its own
             await self._start(None)
         for sym in self.symbols:
             await self._send_book(sym)

@@ -232,6 +232,11 @@ class FakeVenue:
             return time.time_ns() // 1_000_000
         return int(self.clock_ms())
 
+    def contract_value(self, symbol: str) -> float:
+        """Coins one unit of an order's size is worth (the instrument's ``contractValue``: OKX sizes count
+        contracts of ``ctVal`` coins; 1 where sizes are coins): fees, pnl and value are on size x this x price."""
+        return float(self.instruments.get(symbol, {}).get("contractValue", 1.0))
+
     def position(self, symbol: str) -> FakePosition:
         pos = self.positions.get(symbol)
         if pos is None:
@@ -582,7 +587,8 @@ class FakeVenue:
         return out
 
     def wallet(self) -> dict:
-        upnl = sum((self.last_price.get(s, p.entry_price) - p.entry_price) * p.size for s, p in self.positions.items() if p.size)
+        upnl = sum((self.last_price.get(s, p.entry_price) - p.entry_price) * p.size * self.contract_value(s)
+                   for s, p in self.positions.items() if p.size)
         eq = self.wallet_balance + upnl
         coin = {"coin": "USDT", "equity": fmt_num(eq), "walletBalance": fmt_num(self.wallet_balance),
                 "unrealisedPnl": fmt_num(upnl), "cumRealisedPnl": fmt_num(self.wallet_balance - self.equity),
@@ -652,7 +658,8 @@ class FakeVenue:
                 o.status, o.cancel_type = ("Deactivated" if o.stop_order_type else "Cancelled"), "CancelByReduceOnly"
                 return [self._touch(o)]
         fee_rate = self.maker_fee if is_maker else self.taker_fee
-        fee = price * qty * fee_rate
+        ct = self.contract_value(o.symbol)
+        fee = price * qty * ct * fee_rate
         now = self.now_ms()
         o.cum_exec_qty += qty
         o.cum_exec_value += price * qty
@@ -668,7 +675,7 @@ class FakeVenue:
                 pos.created_ms = now
         else:
             closed = min(abs(old), qty)
-            pnl = (price - pos.entry_price) * closed * (1 if old > 0 else -1)
+            pnl = (price - pos.entry_price) * closed * ct * (1 if old > 0 else -1)
             pos.cum_realised_pnl += pnl
             self.wallet_balance += pnl
             new = old + signed

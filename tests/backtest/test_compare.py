@@ -390,3 +390,24 @@ def test_every_strategy_trades_at_least_five_times_on_the_default_market(default
     few = {n: (r["trades"], r.get("why") or r.get("na")) for n, r in rows.items() if not (r["trades"] or 0) >= 5}
     assert not few, few
 
+
+
+def test_compare_says_its_own_queue_rows_fallback_in_the_row_not_as_a_warning_about_an_option(tmp_path, monkeypatch,
+                                                                                              capsys):
+    """On events without a top of book, compare's ``cascade-mm · queue`` row (a rule the user never asked for)
+    falls back to through and says so in its fill label; no "--fill queue falls back" warning on stderr.  A user's
+    own ``--fill queue`` still gets the warning."""
+    from liqcore.backtest.run import backtest
+    from liqcore.config import Params
+    from liqcore.execution import events as E
+    from liqcore.types import Kind
+
+    m = market("default", days=1, cache_dir=tmp_path / "cache")
+    ev = m.events[(m.events["kind"] != int(Kind.QUOTE)) & (m.events["kind"] != int(Kind.DEPTH))]
+    monkeypatch.setattr(E, "_warned_no_book", False)
+    res = compare(ev, m.registry, ["cascade-mm"], fills=("queue",), label="default")
+    row = res.row(fill_variant("queue"), "all")
+    assert row["fill"].startswith("through (queue asked; no top of book in the input)"), row["fill"]
+    assert "--fill queue" not in capsys.readouterr().err
+    backtest(ev, Params(fill="queue"), registry=m.registry)  # the user's own --fill queue: warned once
+    assert E.NO_BOOK_WARNING in capsys.readouterr().err

@@ -298,6 +298,12 @@ def test_the_guides_fill_rate_is_compared_per_signal():
     (row,) = [r for r in guide_comparison(s, result.params, min_trades=1) if r[0].startswith("fill rate")]
     assert row[1] == f"{100 * s['fills'] / s['signals']:.2f}%" and row[2] == "50-80 % of signals"
     assert "per signal" in row[0]
+    # one "fill rate" on the page: the table's own figure is named by its basis (fills per order)
+    from liqcore.backtest.report import summary_rows
+
+    _, rows = summary_rows(result, s)
+    labels = [r[0] for r in rows]
+    assert "fills/orders" in labels and not [x for x in labels if "fill rate" in x], labels
 
 
 def test_a_narrow_table_keeps_its_title_on_one_line(result):

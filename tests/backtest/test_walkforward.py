@@ -94,7 +94,8 @@ def test_walkforward_picks_the_train_best_and_runs_it_alone_on_the_test_fold():
         assert fr["out_of_sample"]["total_return"] == pytest.approx(oos["total_return"])
         assert fr["out_of_sample"]["trades"] == oos["trades"]
     ov = rep["overall"]
-    assert ov["degradation"] == pytest.approx(ov["out_of_sample_mean"] - ov["in_sample_mean"])
+    # how much worse out of sample (total return: higher is better)
+    assert ov["degradation"] == pytest.approx(ov["in_sample_mean"] - ov["out_of_sample_mean"])
     assert 0.0 <= rep["pbo"]["pbo"] <= 1.0 and rep["pbo"]["combinations"] == 6
     assert rep["dsr"]["trials"] == len(cells)
 
@@ -172,3 +173,19 @@ def test_cli_walkforward_short_recording_folds_follow_the_data(tmp_path, capsys,
     table = capsys.readouterr().out
     assert "n/a: < 2 days" in table and "first cell: no sharpe" in table and "Sharpe ratio of daily returns needs" in table
     assert Path(out / "walkforward.png").stat().st_size > 0
+
+
+def test_the_degradation_says_which_way_out_of_sample_went():
+    """Positive: worse out of sample, in the metric's better direction (a drawdown: lower is better); negative:
+    better out of sample, and said so in words (never "degradation 5.95" for an improvement)."""
+    from liqcore.backtest.results import degradation_text
+    from liqcore.sweep.walkforward import _score
+
+    def deg(metric, is_mean, oos_mean):
+        return _score(metric, is_mean) - _score(metric, oos_mean)
+
+    assert deg("sharpe", 1.0, 6.95) == pytest.approx(-5.95)
+    assert degradation_text(deg("sharpe", 1.0, 6.95), "-5.95") == "degradation -5.95 (better out of sample)"
+    assert degradation_text(deg("sharpe", 2.0, 0.5), "1.50") == "degradation 1.50 (worse out of sample)"
+    assert deg("max_drawdown", 0.02, 0.05) == pytest.approx(0.03)  # a deeper drawdown out of sample: worse
+    assert degradation_text(None, "n/a") == "degradation n/a"

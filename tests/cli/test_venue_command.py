@@ -58,7 +58,9 @@ def _recording(tmp_path: Path, venue: str) -> Path:
 def test_venue_command_serves_a_live_run_end_to_end(tmp_path, venue, replay):
     """The venue on the synthetic market (the default), or on a recording of that venue (``--replay FILE``)."""
     out, err = tmp_path / "venue.out", tmp_path / "venue.err"
-    extra = ["--replay", str(_recording(tmp_path, venue))] if replay else []
+    # (a recording as fast as possible: its whole day within the run's 30 s; the default pace's session is
+    # tests/cli/test_venue_session.py's)
+    extra = ["--replay", str(_recording(tmp_path, venue)), "--speed", "0"] if replay else []
     with open(out, "w") as fo, open(err, "w") as fe:
         server = subprocess.Popen([sys.executable, "-m", "liqcore", "venue", "--venue", venue, "--port", "0", *extra],
                                   cwd=tmp_path, stdout=fo, stderr=fe)
@@ -175,3 +177,24 @@ def test_venue_command_stops_on_sigterm_and_removes_its_keys(tmp_path):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_the_run_line_scales_the_runs_wall_clock_times_to_the_replays_pace():
+    """At the default pace (600x) the printed run line carries the cooldown, entry and hold timeouts divided by the
+    speed (in whole ms), so the run decides on the market's clock; the recorded pace (1) and "as fast as possible"
+    (0) print the defaults (none given)."""
+    from liqcore.commands.venue import DEFAULT_SPEED, paced_options, run_line
+    from liqcore.config import Params
+    from liqcore.units import parse_duration
+
+    par = Params()
+    opts = paced_options(DEFAULT_SPEED)
+    given = dict(zip(opts[::2], opts[1::2]))
+    assert set(given) == {"--cooldown", "--entry-timeout", "--hold-timeout"}, opts
+    for flag, ns in (("--cooldown", par.cooldown_ns), ("--entry-timeout", par.entry_timeout_ns),
+                     ("--hold-timeout", par.hold_timeout_ns)):
+        assert abs(parse_duration(given[flag]) - ns / DEFAULT_SPEED) <= 1_000_000, (flag, given[flag])
+    assert paced_options(1.0) == [] and paced_options(0.0) == []
+    line = run_line("okx", ["ETHUSDT"], 4321, "/tmp/k.env", DEFAULT_SPEED)
+    assert line.endswith(" ".join(opts)) and "ETH-USDT-SWAP" in line, line
+    assert "--cooldown" not in run_line("okx", ["ETHUSDT"], 4321, "/tmp/k.env", 0.0)

@@ -139,3 +139,13 @@ def test_record_marks_a_stall_from_the_last_frame_received(tmp_path):
     assert g <= marks["stalled_ns"] + 0.05e9
     assert after and after[0]["recv_ns"] - g >= 0.75e9
     assert any(str(x["frame"].get("topic", "")).startswith("publicTrade") for x in after)
+
+
+def test_the_parameters_described_never_read_none():
+    """The report's parameter table: an optional input not given (a latency journal, a calendar) reads "not set",
+    never Python's ``None``."""
+    from liqcore.config import Params
+
+    d = Params().describe()
+    assert not [k for k, v in d.items() if v in ("None", "")], d
+    assert d["order-latency-from"] == "not set" and d["news-calendar"] == "not set"

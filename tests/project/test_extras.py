@@ -138,3 +138,26 @@ def test_every_package_the_tests_import_is_in_the_test_extra():
                     missing.setdefault(root, set()).add(str(path.relative_to(ROOT)))
     assert not missing, "imported by the tests, not in the test extra: " + "; ".join(
         f"{m} ({', '.join(sorted(p)[:2])})" for m, p in sorted(missing.items()))
+
+
+def test_the_test_extra_bounds_boto3_and_aiobotocore_to_versions_that_resolve_together():
+    """Without bounds pip backtracks through ~20 boto3 versions to fit s3fs's aiobotocore, which pins botocore to a
+    few patch releases: the test extra bounds both, and the bounds hold the installed versions, whose botocore
+    ranges overlap (the installed botocore is in both)."""
+    from importlib.metadata import PackageNotFoundError, requires, version
+
+    from packaging.requirements import Requirement
+
+    reqs = {Requirement(r).name.lower(): Requirement(r) for r in _extras()["test"]}
+    for name in ("boto3", "aiobotocore"):
+        assert name in reqs and any(sp.operator in ("<", "<=", "==", "~=") for sp in reqs[name].specifier), \
+            f"{name}: no upper bound in the test extra"
+    try:
+        got = {n: version(n) for n in ("boto3", "aiobotocore", "botocore")}
+    except PackageNotFoundError as exc:
+        pytest.skip(f"the test extra is not installed here ({exc})")
+    for name in ("boto3", "aiobotocore"):
+        assert reqs[name].specifier.contains(got[name]), (name, got[name], str(reqs[name].specifier))
+    for name in ("boto3", "aiobotocore"):
+        bc = [Requirement(r) for r in requires(name) or [] if Requirement(r).name == "botocore" and not Requirement(r).marker]
+        assert bc and all(r.specifier.contains(got["botocore"]) for r in bc), (name, [str(r) for r in bc])

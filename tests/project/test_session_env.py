@@ -82,15 +82,32 @@ def test_no_nanobind_report_after_the_summary(tmp_path):
     assert "a line of the program's own" in quiet.stderr  # everything else still reaches stderr
 
 
-def test_real_data_skips_say_how_to_get_the_recordings(tmp_path):
-    from tests.conftest import REAL_DATA_FOLDERS, real_data_missing
+def test_real_data_skips_say_how_to_get_the_recordings_once(tmp_path):
+    """Each skipped test's reason is one short line (30 tests skip for it); how to get the recordings is said
+    once, at the end of the run."""
+    from tests.conftest import REAL_DATA_FOLDERS, REAL_DATA_HELP, pytest_terminal_summary, real_data_missing
 
     why = real_data_missing(tmp_path / "nowhere")
-    assert why.startswith("real Binance recordings not found: set LIQCORE_REAL_DATA to a folder")
-    assert str(tmp_path) not in why
+    assert why.startswith("real Binance recordings not found (set LIQCORE_REAL_DATA") and len(why) <= 100, why
+    assert str(tmp_path) not in why and "github.com" not in why
     for repo in ("BandsThoBaby/Data_Streams_Project", "PauliusMinialga/data_streams_for_crypto",
                  "riftfern/data-streams"):
-        assert f"github.com/{repo}" in why
+        assert f"github.com/{repo}" in REAL_DATA_HELP
+
+    class Skip:
+        longrepr = ("tests/x.py", 1, f"Skipped: {why}")
+
+    class Reporter:
+        def __init__(self, n):
+            self.stats, self.lines = {"skipped": [Skip()] * n}, []
+
+        def write_line(self, text):
+            self.lines.append(text)
+
+    for n, said in ((30, 1), (0, 0)):
+        rep = Reporter(n)
+        pytest_terminal_summary(rep, 0, None)
+        assert len(rep.lines) == said and all(REAL_DATA_HELP in ln for ln in rep.lines), rep.lines
     (tmp_path / REAL_DATA_FOLDERS[0]).mkdir()
     (tmp_path / REAL_DATA_FOLDERS[0] / "binance.csv").write_text("")
     why = real_data_missing(tmp_path)

@@ -181,13 +181,24 @@ def test_the_local_venue_streams_its_top_of_book_as_documented(venue):
     asyncio.run(asyncio.wait_for(main(), 100))
 
 
+async def _binance_session(s, base: str, fv):
+    """A run's connections to the fake Binance: a listenKey's user stream, then a market stream with its trades
+    subscribed; returns ``(user, run)``."""
+    from liqcore.venues.binance.fake import BINANCE_API_KEY
+
+    async with s.post(f"http://127.0.0.1:{fv.port}/fapi/v1/listenKey", headers={"X-MBX-APIKEY": BINANCE_API_KEY}) as r:
+        lk = (await r.json())["listenKey"]
+    user = await s.ws_connect(f"{base}/private/ws/{lk}")
+    run = await s.ws_connect(f"{base}/market/ws")
+    await run.send_str(orjson.dumps(_TRADES["binance"][1]).decode())
+    return user, run
+
+
 @pytest.mark.timeout(120)
 def test_a_client_without_a_trading_session_never_consumes_the_sessions_replay():
     """Binance: a public client's trade subscription (a preflight's probe) starts a replay of its own; a trading
     session (a listenKey's user stream open, then its trades subscribed) starts it over from the beginning, once:
     its second trade subscription (a reconnect) does not; the replay's prints reach the session's client."""
-    from liqcore.venues.binance.fake import BINANCE_API_KEY
-
     async def main():
         said: list[str] = []
         async with _local_market("binance", say=said.append) as (fv, market):
@@ -198,12 +209,7 @@ def test_a_client_without_a_trading_session_never_consumes_the_sessions_replay()
                 await _until(lambda: market.replays and market.replays[-1][1] == 400, "the probe's replay")
                 assert [r[0] for r in market.replays] == [None]
                 await probe.close()
-                async with s.post(f"http://127.0.0.1:{fv.port}/fapi/v1/listenKey",
-                                  headers={"X-MBX-APIKEY": BINANCE_API_KEY}) as r:
-                    lk = (await r.json())["listenKey"]
-                user = await s.ws_connect(f"{base}/private/ws/{lk}")
-                run = await s.ws_connect(f"{base}/market/ws")
-                await run.send_str(orjson.dumps(_TRADES["binance"][1]).decode())
+                user, run = await _binance_session(s, base, fv)
                 got = 0
                 while got < 400:  # every print of the replay, from its first
                     m = orjson.loads((await asyncio.wait_for(run.receive(), 20)).data)
@@ -249,5 +255,52 @@ def test_the_book_shows_the_clients_own_resting_order():
                 assert float(after["B"]) == pytest.approx(shown) and after["u"] > mine["u"], after
                 await ws.close()
                 await trades.close()
+
+    asyncio.run(asyncio.wait_for(main(), 100))
+
+
+@pytest.mark.timeout(120)
+def test_right_after_a_run_a_probe_gets_prints_and_a_second_run_gets_the_whole_market():
+    """Binance: a run (a listenKey's user stream and its trades) consumes its replay and ends; at once (well within
+    SESSION_GAP_S of its user stream closing) a public client's trade subscription (``liqcore preflight``'s probe)
+    gets a replay of its own, its prints arriving; a second run that opens its user stream right after (the first
+    run's replay finished) is a new trading session: the replay starts over for it, from its first print."""
+    from liqcore.testing.fake_session import SESSION_GAP_S
+
+    async def prints(ws, n: int) -> list[int]:
+        ids: list[int] = []
+        while len(ids) < n:
+            m = orjson.loads((await asyncio.wait_for(ws.receive(), 20)).data)
+            if m.get("e") == "aggTrade":
+                ids.append(m["a"])
+        return ids
+
+    async def main():
+        said: list[str] = []
+        async with _local_market("binance", say=said.append) as (fv, market):
+            base = f"ws://127.0.0.1:{fv.port}"
+            async with aiohttp.ClientSession() as s:
+                user, run = await _binance_session(s, base, fv)
+                assert (await prints(run, 400))[0] == 1
+                await _until(lambda: market._task is not None and market._task.done(), "the run's replay finished")
+                for w in (run, user):
+                    await w.close()
+                await _until(lambda: fv.user_streams() == 0 and not fv.market.subscribed("ethusdt@aggTrade"),
+                             "the run's user stream and trade stream closed")
+                closed = time.monotonic()
+                k = market.steps
+                await _until(lambda: market.steps >= k + 2, "two steps of the market")  # (the run seen gone)
+                probe = await s.ws_connect(f"{base}/market/ws")
+                await probe.send_str(orjson.dumps(_TRADES["binance"][1]).decode())
+                assert len(await prints(probe, 10)) == 10
+                assert time.monotonic() - closed < SESSION_GAP_S, "the probe's prints came after the session's gap"
+                assert [r[0] for r in market.replays] == [1, None], said
+                await probe.close()
+                user2, run2 = await _binance_session(s, base, fv)
+                got = await prints(run2, 400)  # (the probe's replay may still send a few before the restart)
+                assert got[got.index(1):] == list(range(1, 401 - got.index(1)))  # the market again, from its first
+                assert [r[0] for r in market.replays] == [1, None, 2], said
+                for w in (run2, user2):
+                    await w.close()
 
     asyncio.run(asyncio.wait_for(main(), 100))

@@ -648,3 +648,44 @@ def test_fake_long_short_mode_closes_only_an_open_leg():
             assert await c.request("GET", "/api/v5/account/positions", {"instType": "SWAP"}) == []
             await c.close()
     run(main())
+
+
+def test_fake_fees_and_pnl_are_on_the_notional_in_coins():
+    """#public-data-rest-api-get-instruments: ``ctVal`` "Contract value" (ETH-USDT-SWAP: 0.1 ETH a contract;
+    ``sz`` and ``fillSz`` count contracts, "Quantity to buy or sell" in contracts for SWAP);
+    #trading-account-rest-api-get-fee-rates: ``makerU`` / ``takerU`` the USDT-margined contracts' fee rates,
+    charged on the trade's value: contracts x ``ctVal`` x price.  A maker fill of 2 contracts at 2400 is 0.2 ETH,
+    480 USDT of notional: its fee at the endpoint's 2 bps is 0.096 USDT; a taker close of the same at 2500 pays
+    5 bps of 500 USDT, 0.25 USDT, and realises (2500 - 2400) x 0.2 = 20 USDT (the account's cash balance moves by
+    exactly that less both fees)."""
+    from liqcore.venues.governor import reset_governors
+
+    async def main():
+        reset_governors()
+        async with FakeOkx() as fo:
+            c = _client(fo)
+            (fee,) = await c.request("GET", "/api/v5/account/trade-fee", {"instType": "SWAP"})
+            maker, taker = -float(fee["makerU"]), -float(fee["takerU"])
+            (ins,) = await c.request("GET", "/api/v5/public/instruments", {"instType": "SWAP",
+                                                                            "instId": "ETH-USDT-SWAP"})
+            ct = float(ins["ctVal"])
+            (bal0,) = await c.request("GET", "/api/v5/account/balance", {})
+            fo.set_last_price("ETH-USDT-SWAP", 2450.0)
+            await c.request("POST", "/api/v5/trade/order", body={"instId": "ETH-USDT-SWAP", "tdMode": "cross",
+                            "side": "buy", "ordType": "limit", "px": "2400", "sz": "2", "clOrdId": "cfM"})
+            await fo.trade("ETH-USDT-SWAP", 2399.0, 5)
+            fo.set_last_price("ETH-USDT-SWAP", 2500.0)
+            await c.request("POST", "/api/v5/trade/order", body={"instId": "ETH-USDT-SWAP", "tdMode": "cross",
+                            "side": "sell", "ordType": "market", "sz": "2", "clOrdId": "cfT", "reduceOnly": True})
+            rows = {r["clOrdId"]: r for r in await c.request("GET", "/api/v5/trade/fills", {"instType": "SWAP"})}
+            assert rows["cfM"]["execType"] == "M" and rows["cfT"]["execType"] == "T", rows
+            for cid, rate in (("cfM", maker), ("cfT", taker)):
+                r = rows[cid]
+                notional = float(r["fillSz"]) * ct * float(r["fillPx"])  # USDT
+                assert -float(r["fee"]) == pytest.approx(notional * rate, rel=1e-9), (cid, r, notional)
+            assert -float(rows["cfM"]["fee"]) == pytest.approx(0.096) and -float(rows["cfT"]["fee"]) == pytest.approx(0.25)
+            (bal1,) = await c.request("GET", "/api/v5/account/balance", {})
+            cash = [float(b["details"][0]["cashBal"]) for b in (bal0, bal1)]
+            assert cash[1] - cash[0] == pytest.approx(20.0 - 0.096 - 0.25, abs=1e-9), cash
+            await c.close()
+    run(main())

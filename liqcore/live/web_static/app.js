@@ -173,7 +173,7 @@ function drawCharts(v, s) {
   pc.dataset.cascades = String(casc.filter(m => Number.isFinite(m.y)).length);
   pc.dataset.fills = String(fills.length);
   const note = $("price-note");
-  note.textContent = h.price_bucket_s ? `every trade; per ${fmt(h.price_bucket_s, h.price_bucket_s < 1 ? 3 : 0)} s its first, low, high and last` : "";
+  note.textContent = h.price_note ? h.price_note : h.price_bucket_s ? `every trade; per ${fmt(h.price_bucket_s, h.price_bucket_s < 1 ? 3 : 0)} s its first, low, high and last` : "";
 }
 
 function draw(v) {

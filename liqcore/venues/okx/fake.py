@@ -98,7 +98,9 @@ class FakeOkx(LoopbackVenue):
         self.pos_mode, self.acct_lv, self.demo = pos_mode, acct_lv, bool(demo)
         self.time_offset_ms = int(time_offset_ms)
         self.leverage = float(leverage)
-        grid = {i: {"tickSize": m["tickSz"], "qtyStep": m["lotSz"], "minOrderQty": m["minSz"]} for i, m in self.instruments.items()}
+        # (sizes count contracts: the matching charges fees and books pnl on contracts x ctVal coins)
+        grid = {i: {"tickSize": m["tickSz"], "qtyStep": m["lotSz"], "minOrderQty": m["minSz"],
+                    "contractValue": float(m["ctVal"])} for i, m in self.instruments.items()}
         self.venue = FakeVenue(instruments=grid, maker_fee=maker_fee, taker_fee=taker_fee, equity=equity,
                                auto_deactivate=False, clock_ms=self.now_ms)
         self.requests: list[FakeRequest] = []
