@@ -11,7 +11,6 @@ May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues
 from __future__ import annotations
 
 import io as _io
-import re
 from pathlib import Path
 
 import numpy as np
