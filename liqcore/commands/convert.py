@@ -75,19 +75,18 @@ def _to_dataset(args) -> int:
 
     output_dir(args.dataset, "--dataset", url_ok=True)
     latency = parse_duration(args.feed_latency, "feed-latency")
-    kinds = [k.strip() for k in args.kind.split(",") if k.strip()] if args.kind else None
-    if kinds:
-        from liqcore.venues.common import KIND_BY_NAME
+    from liqcore.commands.inputs import column_mapping, kind_names
 
-        bad = [k for k in kinds if k not in KIND_BY_NAME]
-        if bad:
-            raise ValueError(f"kind: unknown kind(s) {', '.join(bad)}")
+    kinds = kind_names(args.kind) if args.kind else None
+    columns = column_mapping(args)  # a homemade file's mapping (--columns): the same as --out reads it with
     syms = [s.strip() for s in args.symbol.split(",") if s.strip()] if args.symbol else None
     lock_wait = parse_duration(args.lock_wait, "lock-wait") / 1e9
     res = convert_to_dataset(args.paths, args.dataset, format=args.format, feed_latency_ns=latency,
                              strict=args.strict, instruments=args.instruments, force=args.force,
-                             kinds=kinds, symbols=syms, lock_wait=lock_wait,
+                             kinds=kinds, symbols=syms, lock_wait=lock_wait, columns=columns,
                              on_wait=lambda line: print(line, file=sys.stderr, flush=True))
+    if res.get("mapping"):
+        print(res["mapping"], file=sys.stderr)
     bad = f", {len(res['unreadable'])} unreadable (named above)" if res["unreadable"] else ""
     from liqcore.io.storage import display
 

@@ -641,7 +641,7 @@ def _selection(kinds, symbols, days=None) -> dict | None:
 
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
                        instruments=None, force: bool = False, kinds=None, symbols=None, days=None,
-                       lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
+                       lock_wait: float | None = None, on_wait=None, warn=None, columns=None) -> dict:
     """Convert recording files into the dataset ``out_dir``, holding the dataset's writer lock throughout
     (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, ahead of
     the writes by at most one big file (:class:`_ReadAhead`), in the order of the dates their names carry (tardis names a day's trades, quotes and
@@ -653,7 +653,9 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     filters (a filtered convert records its filters, so a later whole convert still takes the rest).
     ``days``: ``(first, last)`` UTC days (``YYYY-MM-DD``, both kept): only the events of those days are taken
     (a month's archive file cut to a request's days; the rows left out are counted in ``rejects`` as
-    ``outside_days``).
+    ``outside_days``).  ``columns``: a :class:`liqcore.io.mapped.ColumnMapping` every file is read through (a
+    user's own CSV, Parquet or JSON-lines file); ``"mapping"`` in the result then says what each column was
+    taken as (:func:`liqcore.io.mapped.mapping_report`, over the files read).
     Of several files, one that cannot be read is skipped (``unreadable``: path -> why; not marked
     converted) unless ``strict``; ``warn``: called with each warning line (default: stderr).  A
     completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
@@ -676,13 +678,13 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
         done = _convert_locked(files, out, format=format, feed_latency_ns=feed_latency_ns, strict=strict,
                                instruments=instruments, force=force, kinds=kinds, symbols=symbols, days=days,
-                               warn=warn)
+                               warn=warn, columns=columns)
         done["stale_removed"] = remove_stale_temporaries(out)
     return done
 
 
 def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
-                    warn, days=None) -> dict:
+                    warn, days=None, columns=None) -> dict:
     from liqcore.io import load_files
 
     manifest = _read_manifest(out)
@@ -706,19 +708,30 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         import pyarrow as pa
 
         try:
-            return load_files([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
-                               instruments=instruments, warn=warn)
+            res = load_files([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                             instruments=instruments, warn=warn, columns=columns)
+            if columns is not None:
+                mapped.extend(v["mapping"] for v in res.files.values() if isinstance(v, dict) and v.get("mapping"))
+            return res
         finally:  # the CSV reader's buffers go back to the system, not kept beside the next day's write
             pa.default_memory_pool().release_unused()
 
+    mapped: list = []  # what each mapped file's columns were taken as (--columns)
     ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read ahead (_ReadAhead)
     plan = _plan(files, ahead)
     reader = _ReadAhead([files[i] for i in plan], load)
     try:
-        return _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
-                              days)
+        got = _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
+                             days)
     finally:
         reader.close()
+    if mapped:
+        from types import SimpleNamespace
+
+        from liqcore.io.mapped import mapping_report
+
+        got["mapping"] = mapping_report(SimpleNamespace(files={i: {"mapping": m} for i, m in enumerate(mapped)}))
+    return got
 
 
 #: a date in a recording file's name (tardis: ``binance-futures_trades_2024-08-01_BTCUSDT.csv.gz``)
