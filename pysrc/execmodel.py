@@ -209,8 +209,8 @@ class Model:
             lp = s.last_price
             queue = self.par[sid]["queue"] != 0
             best = s.ask if s.side > 0 else s.bid
-            if s.entry_kind == LIMIT and queue and not math.isnan(best):
-                lp = best  # the queue rule: post-only against the quote in force
+            if s.entry_kind == LIMIT and queue and best > 0:
+                lp = best  # the queue rule: post-only against the quote in force (an empty side, price 0: none)
             g = self.par[sid]["grid"]
             kl, kq = tick(s.limit_price, g), tick(lp, g)
             if s.entry_kind == LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):

@@ -193,8 +193,8 @@ def _settle(st, par, sid, ts, counts):
     ev = 0
     if s.status == PENDING and ts >= s.arrive_ns:
         lp = s.last_price
-        if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0 and (s.ask == s.ask if s.side > 0 else s.bid == s.bid):
-            lp = s.ask if s.side > 0 else s.bid  # queue: post-only against the quote in force
+        if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0 and (s.ask > 0.0 if s.side > 0 else s.bid > 0.0):
+            lp = s.ask if s.side > 0 else s.bid  # queue: post-only against the quote in force (empty side: none)
         kl = _tk(s.limit_price, par[sid].grid)
         kq = _tk(lp, par[sid].grid)
         if s.entry_kind == ENTRY_LIMIT and ((s.side > 0 and kl >= kq) or (s.side < 0 and kl <= kq)):

@@ -115,7 +115,10 @@ def summarize(ledger: np.ndarray, counts: np.ndarray, equity0: float, start_ns: 
     out["win_rate"] = float(np.mean(trades["ret"] > 0)) if n else None
     out["avg_hold_s"] = float(np.mean(trades["exit_ns"] - trades["entry_ns"]) / 1e9) if n else None
     out["avg_return"] = float(np.mean(trades["ret"])) if n else None
-    out["fees_total"] = float(np.sum(trades["fees"] * trades["notional"])) / equity0 if n else 0.0
+    # the fees paid, in quote currency (each trade's fees, a fraction of its entry notional, x that notional: the
+    # ledger's fees_quote summed), and as a fraction of the starting equity
+    out["fees_quote"] = float(np.sum(trades["fees"] * trades["notional"])) if n else 0.0
+    out["fees_total"] = out["fees_quote"] / equity0
     pnl = float(np.sum(trades["pnl"])) if n else 0.0
     out["pnl"] = pnl
     if mask is None:

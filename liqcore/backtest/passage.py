@@ -99,6 +99,8 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
         lvl = float(s["sl_price"])
         sp = float(s["stop_price"])
         lvl = (sp if sp > lvl else lvl) if side > 0 else (sp if sp < lvl else lvl)
+        if int(s["p_rest"]):  # the rest of a partially filled entry fills at a print at or through its price
+            lvl = rest_level(lvl, float(s["entry_price"]), side, grid)
         mode, level = (0 if side > 0 else 1), tk(float(s["tp_price"]))
     elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
         due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
@@ -137,6 +139,25 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     if last:
         s["last_price"], s["last_ns"] = last[1], last[0]
     return to, loud_end
+
+
+#: how far past the rest's price on the grid the stop-side bound is set (a relative margin far above a float
+#: product's rounding: a price judged quiet is one whose tick is past the entry's, never one on it)
+_REST_MARGIN = 1e-12
+
+
+def rest_level(lvl: float, entry: float, side: int, grid: float) -> float:
+    """The stop-side bound of :func:`_quiet` (modes 0/1: a long is quiet above it, a short below it) for an open
+    position whose partially filled entry still rests at ``entry`` (``--partial on``): the simulator fills more of
+    it at a print whose tick (``floor(price x grid + 0.5)``) is at or through the entry's, so the bound is the
+    farther of the stop ``lvl`` and the price where that tick begins (a hair beyond it: quiet only when surely
+    past; the price itself with no grid)."""
+    if grid > 0.0:
+        ke = float(np.floor(entry * grid + 0.5))
+        edge = (ke + 0.5) / grid * (1.0 + _REST_MARGIN) if side > 0 else (ke - 0.5) / grid * (1.0 - _REST_MARGIN)
+    else:
+        edge = entry
+    return max(lvl, edge) if side > 0 else min(lvl, edge)
 
 
 def _first_loud(g: dict, b: int, end: int, until: int, mode: int, lvl: float, level, grid: float, tk):

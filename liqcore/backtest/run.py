@@ -200,8 +200,10 @@ class BacktestResult:
 
     def trades(self, detail: bool = False) -> list[dict]:
         """The ledger in the ``--json`` shape: venue, symbol, side, signal_ns, entry_ns, entry_price,
-        exit_ns, exit_price, exit_reason, fees, return, limit_price, fill_rule (``--partial on``: fills, filled,
-        notional; an inverse contract: contracts, notional_usd, pnl_coin in its ``coin``, pnl_usd at the exit price).  ``detail=True`` adds the strategy, the
+        exit_ns, exit_price, exit_reason, fees (a fraction of the entry notional), fees_quote (the same in quote
+        currency: fees x the entry notional), return, limit_price, fill_rule (``--partial on``: fills, filled,
+        notional; an inverse contract: contracts, notional_usd, pnl_coin in its ``coin``, pnl_usd at the exit
+        price).  ``detail=True`` adds the strategy, the
         signal's tag, entry type, confidence, size multiplier, the signal exit's code name and the
         strategy's ``inputs`` of the signal."""
         out = []
@@ -224,6 +226,7 @@ class BacktestResult:
                 "exit_price": float(r["exit_price"]),
                 "exit_reason": _EXIT_NAMES.get(int(r["exit_reason"]), "?"),
                 "fees": float(r["fees"]),
+                "fees_quote": float(r["fees"] * r["notional"]),
                 "return": float(r["ret"]),
                 # the entry's limit (a market entry has none) and the rule that decided its fill
                 "limit_price": float(r["entry_price"]) if int(r["entry_kind"]) != 1 else None,
@@ -276,6 +279,7 @@ class BacktestResult:
             if name in ("venue", "side", "exit_reason", "entry_kind", "exit_code"):
                 continue
             cols["return" if name == "ret" else name] = L[name]
+        cols["fees_quote"] = L["fees"] * L["notional"]  # (fees: a fraction of the entry notional; this: quote units)
         return pa.table(cols)
 
     def to_frame(self):

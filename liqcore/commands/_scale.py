@@ -63,8 +63,9 @@ def parse_time(value, name: str) -> int | None:
                          f"got {value!r}") from None
 
 
-def collect_grid(args) -> tuple[dict, dict]:
-    """(validated grid, [sweep] options) from --grid flags and TOML files."""
+def collect_grid(args, base=None) -> tuple[dict, dict]:
+    """(validated grid, [sweep] options) from --grid flags and TOML files; the values checked beside ``base``
+    (the command's own parameters)."""
     from liqcore.sweep.grid import load_grid_file, validate_grid
 
     raw: dict = {}
@@ -90,7 +91,7 @@ def collect_grid(args) -> tuple[dict, dict]:
         raw[name] = vals
     if not args.grid:
         raise ValueError("grid: give at least one --grid NAME=V1,V2,... or --grid FILE.toml")
-    return validate_grid(raw), opts
+    return validate_grid(raw, base), opts
 
 
 def make_runner(args):
@@ -268,8 +269,8 @@ def _is_dataset(path) -> bool:
     return is_dataset(path)
 
 
-def cells_from(grid: dict, args, opts: dict) -> list[dict]:
-    from liqcore.sweep.grid import expand_cells
+def cells_from(grid: dict, args, opts: dict, base=None) -> list[dict]:
+    from liqcore.sweep.grid import check_cells, expand_cells
 
     samples = args.samples if args.samples is not None else opts.get("samples")
     seed = args.sample_seed if args.sample_seed is not None else opts.get("seed", 0)
@@ -278,4 +279,5 @@ def cells_from(grid: dict, args, opts: dict) -> list[dict]:
     cells = expand_cells(grid, None if samples is None else int(samples), int(seed))
     if not cells:
         raise ValueError("grid: empty")
+    check_cells(cells, base)
     return cells

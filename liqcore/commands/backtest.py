@@ -294,9 +294,11 @@ def _show(args, res, judged, label: str, n_events: int) -> int:
                   f"strategy [bold]{res.strategy}[/]: {tot['cascades']:,} cascades, {tot['signals']:,} signals")
     if args.synthetic:
         from liqcore.cache import cache_dir
+        from liqcore.synthetic.cache import UNWRITABLE
 
-        console.print(f"market cache: {cache_dir()} ('liqcore cache info' / 'liqcore cache clear')",
-                      markup=False, highlight=False, soft_wrap=True)
+        if str(cache_dir()) not in UNWRITABLE:  # (an unwritable cache: said once, where its write failed)
+            console.print(f"market cache: {cache_dir()} ('liqcore cache info' / 'liqcore cache clear')",
+                          markup=False, highlight=False, soft_wrap=True)
     print_summary(res, console, min_trades=args.min_trades)
     why = res.strategy_obj.why_no_decision(res) if not tot["signals"] and res.strategy_obj is not None else None
     if why:  # "0 cascades" alone does not say whether the data, the detector or the strategy's rule decided

@@ -17,6 +17,7 @@ files, one that cannot be read is skipped with a warning naming it (--strict: an
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 HELP = "convert recordings to the event contract as Parquet"
@@ -70,30 +71,52 @@ def _to_dataset(args) -> int:
     """``--dataset DIR``: add the recordings to the partitioned dataset (files already converted are
     skipped by name, size, mtime and filters unless ``--force``), one writer at a time."""
     from liqcore.commands.outputs import output_dir
+    from liqcore.io import storage
+
+    fresh = not storage.is_url(args.dataset) and not os.path.exists(args.dataset)
+    output_dir(args.dataset, "--dataset", url_ok=True)
+    try:
+        return _convert_into(args)
+    except BaseException:
+        if fresh:  # a failed convert leaves no dataset folder it made (the writer lock, an empty manifest)
+            from pathlib import Path
+
+            from liqcore.dataset.write import remove_unwritten
+
+            remove_unwritten(Path(args.dataset))
+        raise
+
+
+def _convert_into(args) -> int:
     from liqcore.config import parse_duration
     from liqcore.dataset import convert_to_dataset
 
-    output_dir(args.dataset, "--dataset", url_ok=True)
     latency = parse_duration(args.feed_latency, "feed-latency")
-    kinds = [k.strip() for k in args.kind.split(",") if k.strip()] if args.kind else None
-    if kinds:
-        from liqcore.venues.common import KIND_BY_NAME
+    from liqcore.commands.inputs import column_mapping, kind_names
 
-        bad = [k for k in kinds if k not in KIND_BY_NAME]
-        if bad:
-            raise ValueError(f"kind: unknown kind(s) {', '.join(bad)}")
+    kinds = kind_names(args.kind) if args.kind else None
+    columns = column_mapping(args)  # a homemade file's mapping (--columns): the same as --out reads it with
     syms = [s.strip() for s in args.symbol.split(",") if s.strip()] if args.symbol else None
     lock_wait = parse_duration(args.lock_wait, "lock-wait") / 1e9
     res = convert_to_dataset(args.paths, args.dataset, format=args.format, feed_latency_ns=latency,
                              strict=args.strict, instruments=args.instruments, force=args.force,
-                             kinds=kinds, symbols=syms, lock_wait=lock_wait,
+                             kinds=kinds, symbols=syms, lock_wait=lock_wait, columns=columns,
+                             allow_empty=getattr(args, "allow_empty", False),
                              on_wait=lambda line: print(line, file=sys.stderr, flush=True))
+    if res.get("mapping"):
+        print(res["mapping"], file=sys.stderr)
     bad = f", {len(res['unreadable'])} unreadable (named above)" if res["unreadable"] else ""
     from liqcore.io.storage import display
 
     print(f"converted {len(res['converted'])} file(s), skipped {len(res['skipped'])} already converted{bad}; "
           f"{res['rows_added']} new rows in {res['partitions']} partition(s) of {display(args.dataset)}",
           file=sys.stderr)
+    dup, there = res.get("duplicates", 0), res.get("rows_offered", 0) - res["rows_added"]
+    if dup or there > 0:  # what was not added, and why (the one duplicate rule of loads and datasets)
+        from liqcore.io.base import DUPLICATE_RULE
+
+        print(f"not added: {dup} duplicate(s) within the files read ({DUPLICATE_RULE}), {max(there, 0)} row(s) "
+              "already in the dataset (by the same rule)", file=sys.stderr)
     if res["stale_removed"]:
         print(f"removed {len(res['stale_removed'])} temporary file(s) left by interrupted writers", file=sys.stderr)
     if res["rejects"]:

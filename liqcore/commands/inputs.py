@@ -109,6 +109,8 @@ def column_mapping(args):
     """The :class:`liqcore.io.mapped.ColumnMapping` of ``--columns`` (None without it); ValueError
     naming the option that is missing or wrong."""
     cols = getattr(args, "columns", None)
+    if getattr(args, "kind", None):
+        kind_names(args.kind)  # (the same names, whatever --kind says on this command)
     if not cols:
         for opt in ("ts_unit", "side_means"):
             if getattr(args, opt, None):
@@ -320,6 +322,27 @@ def apply_time_window(events: np.ndarray, start: int | None, end: int | None) ->
     return events if mask.all() else events[mask]
 
 
+def kind_names(kind) -> list[str]:
+    """The event kinds of a ``--kind`` value (a comma list; a plural -- ``liquidations``, as ``download --types``
+    names them -- is its kind), each its one name (``liquidation``); ValueError for an unknown one.  Every
+    command's ``--kind`` (a filter, or what the rows of a mapped file are) goes through this."""
+    from liqcore.types import Kind
+    from liqcore.venues.common import KIND_BY_NAME
+
+    out = []
+    for k in str(kind).split(","):
+        k = k.strip().lower()
+        if not k:
+            continue
+        if k not in KIND_BY_NAME and k.endswith("s") and k[:-1] in KIND_BY_NAME:
+            k = k[:-1]
+        if k not in KIND_BY_NAME:
+            raise ValueError(f"kind: unknown kind {k!r} (expected {', '.join(x.name.lower() for x in Kind)})")
+        if k not in out:
+            out.append(k)
+    return out
+
+
 def select(events: np.ndarray, registry, *, kind=None, symbol=None, venue=None, start=None, end=None,
            keep_global: bool = False, mask: bool = False) -> np.ndarray:
     """Events filtered by kind / symbol / venue names (comma lists) and receive time [start, end).
@@ -331,17 +354,7 @@ def select(events: np.ndarray, registry, *, kind=None, symbol=None, venue=None, 
     ev = events
     keep = np.ones(len(ev), dtype=bool)
     if kind:
-        codes = []
-        for k in str(kind).split(","):
-            k = k.strip().lower()
-            if not k:
-                continue
-            if k.endswith("s") and k[:-1] in KIND_BY_NAME:
-                k = k[:-1]
-            if k not in KIND_BY_NAME:
-                raise ValueError(f"kind: unknown kind {k!r} (expected {', '.join(x.name.lower() for x in Kind)})")
-            codes.append(KIND_BY_NAME[k])
-        keep &= np.isin(ev["kind"], codes)
+        keep &= np.isin(ev["kind"], [KIND_BY_NAME[k] for k in kind_names(kind)])
     if venue:
         vs = [int(Venue.parse(v)) for v in str(venue).split(",") if v.strip()]
         keep &= np.isin(ev["venue"], vs)

@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
                         "open-interest levels and the base-unit taker volumes; see liqcore features --list)")
     r.add_argument("--report", metavar="DIR", default=None, help="write FINDINGS.md, index.html, figures, findings.json")
     r.add_argument("--json", action="store_true", help="print every study's result as JSON")
+    r.add_argument("--max-ref-age", dest="param_max_ref_age_ns", default=None, metavar="DUR",
+                   help="event study: the oldest usable reference trade at the decision (default 5s, the strategy's; "
+                        "e.g. 61s on 1-minute prices)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_param_arguments(parser, groups=("detector",))
 

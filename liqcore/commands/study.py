@@ -243,12 +243,13 @@ def run_event(args) -> int:
         steps.step(f"detecting cascades and measuring returns in {len(events):,} events")
         df = event_study(events, registry, params=params, horizons=horizons, symbols=symbols)
         steps.step("recovery times, size buckets, sessions, regimes")
-        splits = None
+        splits, warnings = None, []
         if len(df):
             from liqcore.research.studies import Panel, study_event
 
             ext = study_event(Panel(events, registry, symbols), frame=df, n_boot=1)
             splits = ext.tables.get("splits") if ext.available else None
+            warnings = [f[len("warning: "):] for f in ext.findings if f.startswith("warning: ")]
         steps.step("bootstrapping")
         summ = summarize_study(df, ci=args.ci, n_boot=args.boot, by_symbol=not args.pooled)
         if args.out:
@@ -263,7 +264,7 @@ def run_event(args) -> int:
 
     note = data_note(events)
     if args.json:
-        doc = {"source": label, "cascades": int(len(df)), "with_reference": with_ref,
+        doc = {"source": label, "cascades": int(len(df)), "with_reference": with_ref, "warnings": warnings,
                "horizons": horizons, "params": params.describe(), "data_note": note,
                "summary": summ.astype(object).where(summ.notna(), None).to_dict(orient="records"),
                "splits": [] if splits is None else splits.astype(object).where(splits.notna(), None).to_dict(
@@ -295,6 +296,8 @@ def run_event(args) -> int:
                       + ", ".join(hidden[:12]) + (" ..." if len(hidden) > 12 else ""))
     if note:
         console.print(f"[yellow]note:[/] {note}")
+    for w in warnings:  # (prices coarser than the horizons, cascades left without a reference price)
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if args.out:
         console.print(f"cascades written to {args.out}")
     if args.plot:

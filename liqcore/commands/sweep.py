@@ -137,7 +137,7 @@ def run(args) -> int:
     from liqcore.config import params_from_args
 
     params = params_from_args(args)
-    grid, opts = collect_grid(args)
+    grid, opts = collect_grid(args, params)
     det_names, _ = split_grid(grid)
     if not args.equity > 0:
         raise ValueError("equity: must be positive")
@@ -163,7 +163,7 @@ def run(args) -> int:
         raise ValueError(f"metric: expected one of {', '.join(METRICS)}; got {args.metric!r}")
     if args.sort not in METRICS + ("partition", "range") and args.sort not in grid:
         raise ValueError(f"sort: expected a metric ({', '.join(METRICS)}) or a grid parameter; got {args.sort!r}")
-    cells = cells_from(grid, args, opts)
+    cells = cells_from(grid, args, opts, params)
     runner = make_runner(args)
     with runner:  # a dask scheduler is reached (or refused) before anything is read
         parts, span, label = plan_source(args, params, opts)

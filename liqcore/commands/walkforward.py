@@ -60,7 +60,7 @@ def run(args) -> int:
     from liqcore.config import params_from_args
 
     params = params_from_args(args)
-    grid, opts = collect_grid(args)
+    grid, opts = collect_grid(args, params)
     det_names, _ = split_grid(grid)
     if args.metric not in SELECT_METRICS:
         raise ValueError(f"metric: expected one of {', '.join(SELECT_METRICS)}; got {args.metric!r}")
@@ -68,7 +68,7 @@ def run(args) -> int:
         raise ValueError("cscv-blocks: must be an even number >= 2")
     if not args.equity > 0:
         raise ValueError("equity: must be positive")
-    cells = cells_from(grid, args, opts)
+    cells = cells_from(grid, args, opts, params)
     if len(cells) < 2:
         raise ValueError("grid: a walk-forward needs at least 2 parameter sets to choose from")
     runner = make_runner(args)

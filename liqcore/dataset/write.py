@@ -641,7 +641,8 @@ def _selection(kinds, symbols, days=None) -> dict | None:
 
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
                        instruments=None, force: bool = False, kinds=None, symbols=None, days=None,
-                       lock_wait: float | None = None, on_wait=None, warn=None) -> dict:
+                       lock_wait: float | None = None, on_wait=None, warn=None, columns=None,
+                       allow_empty: bool = False) -> dict:
     """Convert recording files into the dataset ``out_dir``, holding the dataset's writer lock throughout
     (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, ahead of
     the writes by at most one big file (:class:`_ReadAhead`), in the order of the dates their names carry (tardis names a day's trades, quotes and
@@ -653,7 +654,12 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     filters (a filtered convert records its filters, so a later whole convert still takes the rest).
     ``days``: ``(first, last)`` UTC days (``YYYY-MM-DD``, both kept): only the events of those days are taken
     (a month's archive file cut to a request's days; the rows left out are counted in ``rejects`` as
-    ``outside_days``).
+    ``outside_days``).  ``columns``: a :class:`liqcore.io.mapped.ColumnMapping` every file is read through (a
+    user's own CSV, Parquet or JSON-lines file); ``"mapping"`` in the result then says what each column was
+    taken as (:func:`liqcore.io.mapped.mapping_report`, over the files read).  A convert of one file that holds
+    no usable event (empty, a header alone) raises :class:`liqcore.io.NoUsableInput` as ``convert --out`` does
+    (``allow_empty``: a warning); of several, such a file is named in a warning.  A convert that fails leaves no
+    dataset folder it created (its writer lock, an empty manifest).
     Of several files, one that cannot be read is skipped (``unreadable``: path -> why; not marked
     converted) unless ``strict``; ``warn``: called with each warning line (default: stderr).  A
     completed run removes the temporary files of writers that died.  Returns ``{"converted": [...],
@@ -673,16 +679,35 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     files = expand_paths(paths)
     if not files:
         raise ValueError("paths: no recording files found")
-    with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
-        done = _convert_locked(files, out, format=format, feed_latency_ns=feed_latency_ns, strict=strict,
-                               instruments=instruments, force=force, kinds=kinds, symbols=symbols, days=days,
-                               warn=warn)
-        done["stale_removed"] = remove_stale_temporaries(out)
+    fresh = not isinstance(out, str) and not out.exists()  # (a folder this convert makes)
+    try:
+        with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
+            done = _convert_locked(files, out, format=format, feed_latency_ns=feed_latency_ns, strict=strict,
+                                   instruments=instruments, force=force, kinds=kinds, symbols=symbols, days=days,
+                                   warn=warn, columns=columns, allow_empty=allow_empty)
+            done["stale_removed"] = remove_stale_temporaries(out)
+    except BaseException:
+        if fresh:
+            remove_unwritten(out)
+        raise
     return done
 
 
+def remove_unwritten(out: Path) -> None:
+    """Remove the dataset folder ``out`` a failed convert created, when it holds nothing but the writer lock and
+    the manifest (no partition written)."""
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        names = {p.name for p in out.iterdir()}
+        if names <= {LOCK, MANIFEST}:
+            for n in names:
+                (out / n).unlink()
+            out.rmdir()
+
+
 def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
-                    warn, days=None) -> dict:
+                    warn, days=None, columns=None, allow_empty: bool = False) -> dict:
     from liqcore.io import load_files
 
     manifest = _read_manifest(out)
@@ -706,19 +731,30 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
         import pyarrow as pa
 
         try:
-            return load_files([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
-                               instruments=instruments, warn=warn)
+            res = load_files([f], format=format, strict=strict, feed_latency_ns=feed_latency_ns,
+                             instruments=instruments, warn=warn, columns=columns)
+            if columns is not None:
+                mapped.extend(v["mapping"] for v in res.files.values() if isinstance(v, dict) and v.get("mapping"))
+            return res
         finally:  # the CSV reader's buffers go back to the system, not kept beside the next day's write
             pa.default_memory_pool().release_unused()
 
+    mapped: list = []  # what each mapped file's columns were taken as (--columns)
     ahead = [i for i, f in enumerate(files) if not state(f)[5]]  # the files to read, read ahead (_ReadAhead)
     plan = _plan(files, ahead)
     reader = _ReadAhead([files[i] for i in plan], load)
     try:
-        return _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
-                              days)
+        got = _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
+                             days, allow_empty)
     finally:
         reader.close()
+    if mapped:
+        from types import SimpleNamespace
+
+        from liqcore.io.mapped import mapping_report
+
+        got["mapping"] = mapping_report(SimpleNamespace(files={i: {"mapping": m} for i, m in enumerate(mapped)}))
+    return got
 
 
 #: a date in a recording file's name (tardis: ``binance-futures_trades_2024-08-01_BTCUSDT.csv.gz``)
@@ -831,7 +867,7 @@ class _ReadAhead:
 
 
 def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
-                   days=None) -> dict:
+                   days=None, allow_empty: bool = False) -> dict:
     """The convert's loop: the files of ``plan`` read in its order (ahead: :class:`_ReadAhead`), each file's rows cut into
     partitions and held until no later file of the plan can add to them (its name names a later day,
     :func:`_plan`), then each such partition written once, merged with its old rows (the same file as
@@ -882,6 +918,14 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
         if res is not None and (key, str(sel)) in seen:  # listed twice: converted above
             done["skipped"].append(str(f))
             res = None
+        if res is not None and not len(res.events):  # an empty or header-only file: refused as by --out
+            from liqcore.io.require import require_events
+
+            import io
+
+            said = io.StringIO()
+            require_events(res, [f], allow_empty=allow_empty or len(plan) > 1, warn=said)  # (of several: said)
+            warn(said.getvalue().strip().removeprefix("warning: "))
         if res is not None:
             seen.add((key, str(sel)))
             ev, tids = res.events, res.trade_ids
@@ -913,10 +957,13 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
                 del depth
                 done["partitions"] += d["partitions"]
                 done["rows_added"] += d["rows_added"]
+                done["rows_offered"] = done.get("rows_offered", 0) + d["rows_added"]
             parts, refused = _split(np.asarray(ev), res.registry, tids, root)
             del ev, tids
             for k, v in res.rejects.items():
                 done["rejects"][k] = done["rejects"].get(k, 0) + v
+            done["duplicates"] = done.get("duplicates", 0) + int(res.duplicates)  # (dropped within the files)
+            done["rows_offered"] = done.get("rows_offered", 0) + sum(len(r) for _k, r in parts)
             if refused:
                 done["rejects"]["bad_symbol"] = done["rejects"].get("bad_symbol", 0) + refused
             checked = bool(res.checked)

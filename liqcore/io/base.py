@@ -76,7 +76,8 @@ class LoadResult:
     def summary(self) -> str:
         """A few human lines: totals, per-file counts, rejects by reason."""
         ev = self.events
-        lines = [f"{len(ev)} events from {len(self.sources)} file(s); {self.duplicates} duplicates removed"]
+        lines = [f"{len(ev)} events from {len(self.sources)} file(s); {self.duplicates} duplicates removed"
+                 + (f" ({DUPLICATE_RULE})" if self.duplicates else "")]
         if len(ev):
             kinds = np.bincount(ev["kind"].astype(np.int64), minlength=7)
             parts = [f"{KIND_NAMES.get(k, k)}={int(c)}" for k, c in enumerate(kinds) if c]
@@ -170,6 +171,11 @@ def unreadable_why(path, exc: Exception) -> str:
     if why.startswith("format: "):
         why = why[len("format: "):]
     return why.replace(f" of {path}", "")
+
+
+#: the duplicate rule (:func:`dedupe`) in the words a load's summary and a convert say it with
+DUPLICATE_RULE = ("an event seen twice -- the same row, or a trade's same id -- is kept once; a repeated quote or "
+                  "depth row is a state of the book and kept")
 
 
 def dedupe(events: np.ndarray, trade_ids: np.ndarray | None = None, *, with_ids: bool = False):

@@ -109,8 +109,9 @@ def _venue_name(text) -> str | None:
 
 # ------------------------------------------------------------------------------------------- reading
 def _read_table(path: Path):
-    """The file as a pyarrow Table: Parquet (by its magic bytes or name), else CSV (every column as
-    text, so a mapping's checks see what the file holds)."""
+    """The file as a pyarrow Table: Parquet (by its magic bytes or name), JSON lines (one object a line, the
+    first non-blank byte ``{``; its keys the columns), else CSV (every column as text, so a mapping's checks see
+    what the file holds); a ``.gz`` / ``.zst`` / ``.bz2`` name is decompressed."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
@@ -120,6 +121,17 @@ def _read_table(path: Path):
         magic = fh.read(4)
     if magic == b"PAR1" or name.endswith((".parquet", ".pq")):
         return pq.read_table(path)
+    with pa.input_stream(str(path), compression="detect") as fh:
+        head = fh.read(4096).lstrip()
+    if head[:1] == b"{":
+        import pyarrow.json as pjson
+
+        try:
+            with pa.input_stream(str(path), compression="detect") as fh:
+                return pjson.read_json(fh)
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"format: {path} is not JSON lines pyarrow can read ({str(exc).splitlines()[0]})") \
+                from None
     try:
         return pcsv.read_csv(str(path), convert_options=pcsv.ConvertOptions(
             column_types=None, strings_can_be_null=True, quoted_strings_can_be_null=True))

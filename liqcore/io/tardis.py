@@ -532,7 +532,7 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
         q, q_null, q_text = c.floats(batch, qname)
         if _clean_side(p, p_null, p_text, q, q_null, q_text):  # nothing to reject: no mask of n rows
             empty = q == 0  # an empty side of the book
-            sides.append((np.where(empty, _NAN, p), np.where(empty, 0.0, q), empty) if empty.any() else (p, q, empty))
+            sides.append((np.where(empty, 0.0, p), np.where(empty, 0.0, q), empty) if empty.any() else (p, q, empty))
             continue
         for t, name in ((p_text, pname), (q_text, qname)):
             if t is not None:
@@ -543,7 +543,7 @@ def _top_of_book(c: _Conv, batch, cols) -> np.ndarray:
         c.reject(bad, ~q_null & ~np.isfinite(q), "non_finite", qname)
         c.reject(bad, ~q_null & (q < 0), "non_positive", qname, lambda i, q=q: repr(float(q[i])))
         empty = p_null | (~q_null & (q == 0))  # an empty side of the book
-        sides.append((np.where(empty, _NAN, p), np.where(empty | q_null, 0.0, q), empty))
+        sides.append((np.where(empty, 0.0, p), np.where(empty | q_null, 0.0, q), empty))
     (bp, bq, b_empty), (ap, aq, a_empty) = sides
     c.reject(bad, b_empty & a_empty, "missing_field", f"{bid_p},{ask_p}")
     # a crossed book (bid >= ask) is kept and counted (``crossed_book``) by the plausibility pass, as

@@ -148,8 +148,9 @@ def load_partition(part: Partition):
     elif src.kind == "dataset":
         from liqcore.dataset import load_dataset
 
-        res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=part.start_ns,
-                           end_ns=part.end_ns, max_clock_skew_ns=src.max_clock_skew_ns, check=False, trade_ids=False)
+        a, b = _open_ends(src.path, part.symbols, Window(part.start_ns, part.end_ns))  # (a lone backtest's span)
+        res = load_dataset(src.path, symbols=list(part.symbols) or None, start_ns=a, end_ns=b,
+                           max_clock_skew_ns=src.max_clock_skew_ns, check=False, trade_ids=False)
         from liqcore.venues.common import fill_recv
 
         fill_recv(res.events, src.feed_latency_ns)
@@ -487,6 +488,7 @@ def run_task(task: Task) -> list[dict]:
     per detector configuration (cached), evaluate every cell; rows carry their cell keys."""
     det = Params.from_mapping(task.det_values, base=task.base)
     psets = [Params.from_mapping({**task.det_values, **ev}, base=task.base) for ev in task.exec_values]
+    task = lone_spans(task)
     streamed = _windowed(task, psets)
     if streamed is None:
         streamed = _streamed(task, det, psets)
@@ -590,6 +592,18 @@ def _windowed(task: Task, psets: list):
         return None
     _LOADS[0] += 1  # the partition's windows read once by this task (their seconds: part of the work)
     return rows, note
+
+
+def lone_spans(task: Task) -> Task:
+    """``task`` with each window the span of the lone backtest its cells equal (:func:`_open_ends`: a bound at or
+    past a dataset selection's first or last UTC day is open), the one definition of a cell's span whichever way
+    its partition is read (window-local, in chunks, whole); other sources' windows as they are."""
+    import dataclasses
+
+    if task.part.source.kind != "dataset":
+        return task
+    wins = [Window(*_open_ends(task.part.source.path, task.part.symbols, w), w.name) for w in task.windows]
+    return dataclasses.replace(task, windows=wins)
 
 
 def _open_ends(path, symbols, w: Window) -> tuple:

@@ -10,16 +10,19 @@ import random
 
 from liqcore.config import DETECTOR_PARAMS, Params
 
-__all__ = ["validate_grid", "is_detector", "split_grid", "expand_cells", "load_grid_file"]
+__all__ = ["validate_grid", "check_cells", "is_detector", "split_grid", "expand_cells", "load_grid_file"]
 
 
 def _canon(name: str) -> str:
     return str(name).strip().replace("_", "-")
 
 
-def validate_grid(grid: dict) -> dict[str, list]:
-    """Check names and values (each parsed by its parameter's own parser); returns name -> values
-    with CLI names.  Unknown names, empty lists and an empty grid are ValueErrors."""
+def validate_grid(grid: dict, base: Params | None = None) -> dict[str, list]:
+    """Check names and values (each parsed by its parameter's own parser, and checked with the other parameters
+    of ``base``: the sweep's own, e.g. ``partial=on`` under its ``--fill queue``); returns name -> values
+    with CLI names.  Unknown names, empty lists and an empty grid are ValueErrors.  A value refused only beside
+    ``base`` while another grid parameter may make it valid is left to :func:`check_cells` (each cell's whole
+    configuration)."""
     if not grid:
         raise ValueError("grid: empty; give at least one parameter with a list of values")
     out: dict[str, list] = {}
@@ -33,15 +36,47 @@ def validate_grid(grid: dict) -> dict[str, list]:
             raise ValueError(f"grid: {n!r} given twice")
         for v in values:
             try:
-                Params.from_mapping({n: v})
+                Params.from_mapping({n: v}, base=base)
             except ValueError as exc:
-                raise ValueError(f"grid: {exc}") from None
-        if Params.from_mapping({n: values[0]}).explicit & {"feed_latency_ns", "max_clock_skew_ns",
-                                                              "ping_interval_ns", "stall_timeout_ns",
-                                                              "shutdown_timeout_ns"}:
+                if not _valid_beside(n, v, grid, base):
+                    raise ValueError(f"grid: {exc}") from None
+        if _field(n) in {"feed_latency_ns", "max_clock_skew_ns", "ping_interval_ns", "stall_timeout_ns",
+                         "shutdown_timeout_ns"}:
             raise ValueError(f"grid: {n!r} is not a detector, strategy, execution or risk parameter")
         out[n] = list(values)
     return out
+
+
+def _field(name: str) -> str | None:
+    """The Params field a CLI name sets (None: a strategy's own parameter)."""
+    from liqcore.params import _BY_NAME
+
+    spec = _BY_NAME.get(name)
+    return None if spec is None else spec.field
+
+
+def _valid_beside(name: str, value, grid: dict, base: Params | None, most: int = 256) -> bool:
+    """Whether ``name=value`` is valid beside some values of the grid's other parameters (over ``base``; the first
+    ``most`` combinations): a value only another grid value makes valid (``partial=on`` with ``fill=queue``)."""
+    others = [(_canon(k), v if isinstance(v, (list, tuple)) else [v]) for k, v in grid.items() if _canon(k) != name]
+    for combo in itertools.islice(itertools.product(*[vals for _k, vals in others]), most):
+        try:
+            Params.from_mapping({**{k: c for (k, _v), c in zip(others, combo)}, name: value}, base=base)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+def check_cells(cells: list[dict], base: Params | None = None) -> None:
+    """Refuse, in one line naming the first, a cell whose configuration (its grid values over ``base``) is not a
+    valid one (``partial=on`` beside ``fill=through``): every cell is what a lone backtest with its values runs."""
+    for c in cells:
+        try:
+            Params.from_mapping(c, base=base)
+        except ValueError as exc:
+            cell = ", ".join(f"{k}={v}" for k, v in c.items())
+            raise ValueError(f"grid: the cell {cell}: {exc}") from None
 
 
 def is_detector(name: str) -> bool:

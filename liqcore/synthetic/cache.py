@@ -48,6 +48,10 @@ def read_market(path: Path, event_dtype: np.dtype, truth_dtype: np.dtype) -> tup
     return None
 
 
+#: cache directories a write failed in, this process: directory -> the system's reason (said once, on stderr)
+UNWRITABLE: dict = {}
+
+
 def write_market(path: Path, events: np.ndarray, truth: np.ndarray) -> Path | None:
     """Cache ``(events, truth)`` at ``path``; returns the path, or None when nothing was written (the cache
     is off, the entry is bigger than the cap (said on stderr), or the directory cannot be written)."""
@@ -69,12 +73,18 @@ def write_market(path: Path, events: np.ndarray, truth: np.ndarray) -> Path | No
         else:
             os.replace(tmp, path)
             written = path
-    except OSError:
+    except OSError as exc:
         try:
             tmp.unlink()
         except OSError:
             pass
-        # a read-only directory only costs the next call a regeneration
+        # a read-only directory only costs the next call a regeneration: said once per directory and process
+        where = str(path.parent)
+        if where not in UNWRITABLE:
+            UNWRITABLE[where] = exc.strerror or type(exc).__name__
+            print(f"synthetic market: not cached: the cache directory {where} cannot be written "
+                  f"({UNWRITABLE[where]}); the market is generated again on each run ($LIQCORE_CACHE_DIR sets "
+                  "another)", file=sys.stderr)
     if written is not None:
         enforce_limit(path.parent, keep=path)  # least recently used first, down to the cap
     return written

@@ -22,7 +22,7 @@ T0 = 1_767_225_600 * S  # 2026-01-01 00:00 UTC
 SUMMARY_COUNTS = ("cascades", "signals", "orders", "rejected", "fills", "unfilled", "take_profit", "stop_loss",
                   "timeout")
 TRADE_KEYS = {"venue", "symbol", "side", "signal_ns", "entry_ns", "entry_price", "exit_ns", "exit_price",
-              "exit_reason", "fees", "return", "limit_price", "fill_rule"}
+              "exit_reason", "fees", "fees_quote", "return", "limit_price", "fill_rule"}
 
 
 def cascade_market():

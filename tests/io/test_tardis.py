@@ -265,7 +265,7 @@ def test_quotes_two_rows_per_update_bid_buy_ask_sell(tmp_path, unit):
     assert bids["ts_event"][0] == T0_US * 1000
     assert np.allclose(bids["price"], [64000 + i * 0.1 for i in range(300)])
     assert np.allclose(bids["qty"], [0.5 + i % 3 for i in range(300)])
-    assert np.isnan(asks["price"][7]) and asks["qty"][7] == 0  # an empty side of the book
+    assert asks["price"][7] == 0 and asks["qty"][7] == 0  # an empty side of the book (price 0, size 0, as the contract)
     assert np.allclose(np.delete(asks["qty"], 7), [1 + i % 4 for i in range(300) if i != 7])
 
 

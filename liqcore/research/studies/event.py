@@ -92,7 +92,10 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
         for val, g in groups:
             if str(val) == "?":
                 continue
-            row = {"split": label, "group": str(val), "n": int(len(g))}
+            fin = np.isfinite(g[f"signed_ret_{h_main}"].to_numpy())
+            # n: the cascades whose return at the main horizon was measured (a reference trade, the horizon
+            # inside the data): the ones the means are of; cascades: all of the group
+            row = {"split": label, "group": str(val), "n": int(fin.sum()), "cascades": int(len(g))}
             for h in (h_first, h_main):
                 x = g[f"signed_ret_{h}"].to_numpy()
                 x = x[np.isfinite(x)]
@@ -123,13 +126,29 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
         if len(splits) else math.nan,
         "recovered_1h": float(splits.loc[splits.split == "all", "recovered_1h"].iloc[0]) if len(splits) else math.nan,
     }
+    used = int(np.isfinite(df[f"signed_ret_{h_main}"].to_numpy()).sum())
+    spacing = _price_spacing_ns(panel)
+    coarse = [lab for lab, hn in zip(hs, df.attrs["horizons_ns"]) if spacing is not None and hn <= COARSE * spacing]
+    res.headline.update(used=used, price_spacing_s=None if spacing is None else spacing / NS_S,
+                        coarse_horizons=coarse, max_ref_age_s=df.attrs["max_ref_age_ns"] / NS_S)
     h = res.headline
     verdict = ("reversion" if h["ci_low_bp"] > 0 else "continuation" if h["ci_high_bp"] < 0 else
                "no significant move" if np.isfinite(h["ci_low_bp"]) else "too few observations to judge")
     res.findings.append(
-        f"{h['cascades']} confirmed cascades ({h['with_reference']} with a reference trade); mean signed return at "
-        f"{h_main}: {_bp(h['mean_signed_bp'])} (95% CI [{_bp(h['ci_low_bp'])}, {_bp(h['ci_high_bp'])}], "
+        f"{h['cascades']} confirmed cascades ({h['with_reference']} with a reference trade within "
+        f"{h['max_ref_age_s']:g} s of the decision); mean signed return at {h_main} over the {used} of them measured "
+        f"there: {_bp(h['mean_signed_bp'])} (95% CI [{_bp(h['ci_low_bp'])}, {_bp(h['ci_high_bp'])}], "
         f"+ = reversion): {verdict}.")
+    if coarse:
+        res.findings.append(
+            f"warning: the prices are {spacing / NS_S:g} s apart (median gap between trade prices): the "
+            f"horizon{'s' if len(coarse) > 1 else ''} {', '.join(coarse)} span{'' if len(coarse) > 1 else 's'} at most "
+            f"{COARSE} such gaps, so the returns there are partly the series' resolution, not the market's move.")
+    if h["with_reference"] * 2 < h["cascades"]:
+        res.findings.append(
+            f"warning: {h['cascades'] - h['with_reference']} of {h['cascades']} cascades have no trade within "
+            f"{h['max_ref_age_s']:g} s before the decision and no returns (--max-ref-age sets the oldest usable "
+            "reference price).")
     med = h["median_recovery_s"]
     res.findings.append(
         f"At {h_first} after the decision: {_bp(h['first_mean_signed_bp'])} (t = {h['first_t_stat']:.1f}); "
@@ -150,6 +169,17 @@ def study_event(panel: Panel, params=None, horizons=("10s", "30s", "1m", "5m", "
     res.plots.append(("cascade_examples.png", lambda p: _plot_cascade_examples(panel, df, p)))
     res._frame = df  # the per-cascade rows (for callers that want them)
     return res
+
+
+#: a horizon of at most this many median gaps between prices is measured on a series too coarse for it (a warning)
+COARSE = 5
+
+
+def _price_spacing_ns(panel: Panel) -> float | None:
+    """The median gap (ns) between consecutive trade prices of the panel's symbols pooled (None: fewer than two)."""
+    gaps = [np.diff(d["t_trade"]) for d in panel.sym.values() if len(d["t_trade"]) > 1]
+    gaps = np.concatenate(gaps) if gaps else np.zeros(0)
+    return float(np.median(gaps)) if len(gaps) else None
 
 
 def _plot_cascade_examples(panel: Panel, df, path, k: int = 4):
