@@ -32,8 +32,16 @@ def _shown(actions) -> list[argparse.Action]:
             and a.help != argparse.SUPPRESS]
 
 
+#: a Sphinx role (``:mod:`x```): shown as the plain name
+_ROLE = re.compile(r":(?:class|func|meth|attr|mod|data|exc|obj|const):`~?([^`]*)`")
+
+
+def plain(text: str) -> str:
+    return _ROLE.sub(r"\1", text)
+
+
 def _help(a: argparse.Action) -> str:
-    helptext = (a.help or "").replace("%(default)s", str(a.default)).replace("%%", "%")
+    helptext = plain(a.help or "").replace("%(default)s", str(a.default)).replace("%%", "%")
     if a.choices and not isinstance(a.choices, dict) and len(a.choices) <= 40:
         helptext += " Choices: " + ", ".join(f"`{c}`" for c in a.choices) + "."
     if a.option_strings and a.default not in (None, False, argparse.SUPPRESS, [], "") and a.nargs != 0 \
@@ -122,7 +130,7 @@ class CliReference:
     def _section(self, p: argparse.ArgumentParser, title: str, level: int, out: list, here: str) -> None:
         out.append(f"{'#' * level} `{title}`\n")
         if p.description:
-            out.append("```text\n" + p.description.strip() + "\n```\n")
+            out.append("```text\n" + plain(p.description.strip()) + "\n```\n")
         out.append("```text\n" + _usage(p) + "\n```\n")
         h = min(level + 1, 4)
         for g in p._action_groups:

@@ -20,10 +20,11 @@ from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import docs_api  # noqa: E402
 import docs_cli  # noqa: E402
 
 #: the navigation entries (titles in mkdocs.yml's nav) whose pages are generated here
-GENERATED_NAV = {"Command line": lambda: docs_cli.cli_reference().nav()}
+GENERATED_NAV = {"Command line": lambda: docs_cli.cli_reference().nav(), "Python API": docs_api.nav}
 
 _pages: dict[str, str] = {}
 
@@ -32,6 +33,7 @@ def generated_pages() -> dict[str, str]:
     """Every generated page: path relative to the docs directory -> Markdown."""
     if not _pages:
         _pages.update(docs_cli.cli_reference().pages())
+        _pages.update(docs_api.pages())
     return _pages
 
 
@@ -62,9 +64,14 @@ def on_files(files, config):
     return files
 
 
-#: a Sphinx role before a code span (``:class:`x``` rendered as ``:class:<code>x</code>``)
-_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj|const|ref|term):(?=<code>)")
+#: a Sphinx role before a code span (``:class:`x``` rendered as ``:class:<code>x</code>``; ``~a.b.C`` shows ``C``)
+_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj|const|ref|term):<code>(~?)([^<]*)</code>")
+
+
+def plain_roles(html: str) -> str:
+    """Sphinx cross-reference roles of docstrings and pages as plain code spans."""
+    return _ROLE.sub(lambda m: f"<code>{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}</code>", html)
 
 
 def on_page_content(html, page, config, files):
-    return _ROLE.sub("", html)
+    return plain_roles(html)

@@ -44,12 +44,12 @@ def _norm(s: str) -> str:
     return re.sub(r":[a-z]+:", "", "".join(s.replace("`", "").split()))
 
 
-@pytest.mark.parametrize("qual", ["liqcore.Engine", "liqcore.CascadeDetector"])
-def test_api_reference_holds_every_public_member_and_its_first_docstring_line(site, qual):
+@pytest.mark.parametrize("qual,page", [("liqcore.Engine", "engine"), ("liqcore.CascadeDetector", "detector")])
+def test_api_reference_holds_every_public_member_and_its_first_docstring_line(site, qual, page):
     import liqcore
 
     cls = getattr(liqcore, qual.split(".")[1])
-    text = _norm(_text(site / "reference" / "api" / "index.html"))
+    text = _norm(_text(site / "reference" / "api" / page / "index.html"))
     members = [n for n, _ in inspect.getmembers(cls) if not n.startswith("_")]
     assert len(members) > 10
     missing = []
@@ -62,6 +62,49 @@ def test_api_reference_holds_every_public_member_and_its_first_docstring_line(si
         if first and first not in text:
             missing.append(f"{name}: {first[:70]}")
     assert missing == [], f"{qual}: not in the API reference: {missing}"
+
+
+def test_every_name_of_liqcore_all_is_in_the_site_with_its_docstring(site):
+    """Each name of ``liqcore.__all__`` has a heading of its own on an API page, the import line that works for
+    it, and the first sentence of its own docstring."""
+    import liqcore
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import docs_api
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    pages = {p.parent.name: (p.read_text(encoding="utf-8"), _norm(_text(p)))
+             for p in (site / "reference" / "api").glob("*/index.html")}
+    missing = []
+    for name in liqcore.__all__:
+        found = [k for k, (raw, _) in pages.items() if f'id="{docs_api.anchor(name)}"' in raw]
+        if not found:
+            missing.append(f"{name}: no heading")
+            continue
+        text = pages[found[0]][1]
+        module, _, path = next(e for g in docs_api.GROUPS for e in g[3] if e[1] == name)
+        doc = docs_api.docstring(docs_api.object_path(module, name, path))
+        doc = re.sub(r":[a-z]+:`~(?:[\w.]*\.)?(\w+)`", r"\1", doc)  # (~a.b.C is shown as C)
+        first = _norm(re.split(r"(?<=[a-z)])\.\s", doc.strip(), maxsplit=1)[0])[:60]
+        if _norm(f"from {module} import {name}") not in text:
+            missing.append(f"{name}: no import line")
+        if not first or first not in text:
+            missing.append(f"{name}: not its docstring ({first!r})")
+    assert missing == [], missing
+
+
+#: a Sphinx role left raw in a built page's text
+_RAW_ROLE = re.compile(r"(?<![\w/]):(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj|const|ref|term):`?")
+
+
+def test_no_page_shows_a_raw_sphinx_role(site):
+    raw = {}
+    for p in site.rglob("*.html"):
+        hits = _RAW_ROLE.findall(html.unescape(re.sub(r"<[^>]+>", "", p.read_text(encoding="utf-8"))))
+        if hits:
+            raw[p.relative_to(site).as_posix()] = len(hits)
+    assert raw == {}, raw
 
 
 def _long_options(p: argparse.ArgumentParser, where: str, out: dict) -> None:
