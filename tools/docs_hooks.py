@@ -6,7 +6,9 @@ The pages that describe the code are generated from it at every build, so they c
   group, from the parser;
 * the Python API reference (``reference/api/``, :mod:`docs_api`): a page per group of public names, each name
   rendered from its own docstring;
-* a page per venue (``venues/``, :mod:`docs_venues`): from the venue's registered facts and parts.
+* a page per venue (``venues/``, :mod:`docs_venues`): from the venue's registered facts and parts;
+* the install extras of the Getting started page (:mod:`docs_extras`): from ``pyproject.toml`` and the commands'
+  needs.
 
 The hooks also render Sphinx cross-reference roles (``:class:`x``` in a docstring or a page) as plain code.
 """
@@ -22,9 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import docs_api  # noqa: E402
 import docs_cli  # noqa: E402
+import docs_extras  # noqa: E402
+import docs_venues  # noqa: E402
 
 #: the navigation entries (titles in mkdocs.yml's nav) whose pages are generated here
-GENERATED_NAV = {"Command line": lambda: docs_cli.cli_reference().nav(), "Python API": docs_api.nav}
+GENERATED_NAV = {"Command line": lambda: docs_cli.cli_reference().nav(), "Python API": docs_api.nav,
+                 "Venues": docs_venues.nav}
 
 _pages: dict[str, str] = {}
 
@@ -34,6 +39,7 @@ def generated_pages() -> dict[str, str]:
     if not _pages:
         _pages.update(docs_cli.cli_reference().pages())
         _pages.update(docs_api.pages())
+        _pages.update(docs_venues.pages())
     return _pages
 
 
@@ -71,6 +77,10 @@ _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj|const|ref
 def plain_roles(html: str) -> str:
     """Sphinx cross-reference roles of docstrings and pages as plain code spans."""
     return _ROLE.sub(lambda m: f"<code>{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}</code>", html)
+
+
+def on_page_markdown(markdown, page, config, files):
+    return docs_extras.fill(markdown)
 
 
 def on_page_content(html, page, config, files):

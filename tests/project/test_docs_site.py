@@ -212,3 +212,20 @@ def test_a_broken_link_fails_the_strict_build(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "out")],
                        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode != 0 and "missing.md" in (r.stdout + r.stderr)
+
+
+def test_the_start_concepts_and_venue_pages_are_built(site):
+    """Getting started (get the code, install, the extras), the concepts page with its glossary (and "the guide"
+    said once for what it is), and a page per registered venue."""
+    from liqcore.venues.registry import registered
+
+    start = _article_text(site / "getting-started" / "index.html")
+    assert "Get the code" in start and "pip install -e ." in start and "Which command needs which extra" in start
+    concepts = _article_text(site / "concepts" / "index.html")
+    for term in ("Cascade.", "P95 threshold.", "Dominant side.", "Queue (queue position).", "First passage.",
+                 "The guide"):
+        assert term in concepts, term
+    for spec in registered():
+        page = site / "venues" / spec.name / "index.html"
+        assert page.exists(), spec.name
+        assert f"--venue {spec.name}" in _article_text(page)
