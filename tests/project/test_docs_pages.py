@@ -95,3 +95,32 @@ def test_a_registered_venue_brings_its_page(tools):
     finally:
         unregister(spec.name)
     assert "venues/docsvenue.md" not in docs_venues.pages()
+
+
+def test_the_okx_run_line_is_the_one_liqcore_venue_prints():
+    """paper-to-live.md shows the ``liqcore run`` line ``liqcore venue --venue okx`` prints (its port and key file
+    written as placeholders): the same options and the symbols as OKX names them."""
+    from liqcore.commands.venue import run_line
+
+    text = re.sub(r"\\\n\s*", " ", (DOCS / "tutorials" / "paper-to-live.md").read_text(encoding="utf-8"))
+    shown = " ".join(next(ln for ln in text.splitlines() if ln.strip().startswith("liqcore run --venue okx")).split())
+    printed = run_line("okx", ["ETHUSDT", "SOLUSDT"], 12345, "/tmp/liqcore-venue-okx-abc/keys.env")
+    want = printed.replace("12345", "PORT").replace("/tmp/liqcore-venue-okx-abc/keys.env",
+                                                    "/tmp/liqcore-venue-okx-.../keys.env")
+    assert shown.startswith(want), f"page: {shown}\nprinted: {want}"
+
+
+def test_the_bundled_samples_length_is_said_as_it_is():
+    """Every page that says how long the bundled sample recording is says its span of receive times."""
+    import liqcore
+    from liqcore.data import sample_recording
+
+    events = liqcore.load_events(sample_recording()).events
+    minutes = round(int(events["ts_recv"].max() - events["ts_recv"].min()) / 60e9)
+    said = f"{minutes // 60} h {minutes % 60} min"
+    pages = {"README.md": (ROOT / "README.md").read_text(encoding="utf-8")}
+    pages.update({p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in DOCS.rglob("*.md")})
+    claims = [(w, m.group(0)) for w, t in pages.items()
+              for m in re.finditer(r"(?:bundled sample is|ships a small recording[^:(]*[:(])\s*(an hour|[0-9]+ h [0-9]+ min)", t)]
+    assert len(claims) >= 3, claims
+    assert [c for c in claims if said not in c[1]] == []
