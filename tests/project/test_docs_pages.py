@@ -124,3 +124,13 @@ def test_the_bundled_samples_length_is_said_as_it_is():
               for m in re.finditer(r"(?:bundled sample is|ships a small recording[^:(]*[:(])\s*(an hour|[0-9]+ h [0-9]+ min)", t)]
     assert len(claims) >= 3, claims
     assert [c for c in claims if said not in c[1]] == []
+
+
+def test_the_site_names_its_repository_and_has_a_changelog():
+    """mkdocs.yml sets ``repo_url`` (from LIQCORE_REPO_URL where the site is built) and the nav holds the changelog,
+    whose sections are days, newest first."""
+    cfg = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert re.search(r"^repo_url: !ENV \[LIQCORE_REPO_URL", cfg, re.M)
+    assert re.search(r"^  - Changelog: changelog\.md$", cfg, re.M)
+    days = re.findall(r"^## (\d{4}-\d{2}-\d{2})$", (DOCS / "changelog.md").read_text(encoding="utf-8"), re.M)
+    assert len(days) >= 5 and days == sorted(days, reverse=True) and len(set(days)) == len(days)
