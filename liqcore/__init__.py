@@ -32,6 +32,7 @@ if _sys.argv and (_sys.argv[0] == "-m" or _sys.argv[0].rsplit("/", 1)[-1] == "li
         _signal.signal(_signal.SIGINT, _early_interrupt)
 
 __version__ = "0.1.0"
+"""The installed liqcore's version (``liqcore --version`` prints it)."""
 
 from liqcore.types import (  # noqa: F401  (the data contract is always loaded)
     CASCADE_DTYPE,

@@ -423,7 +423,8 @@ def validate_params(p: Any) -> None:
 
 @dataclass(frozen=True)
 class Params:
-    """Every tunable of detector, strategy, execution and risk, with the guide's defaults.
+    """Every tunable of detector, strategy, execution and risk, with its default (the trading guide's, for
+    the default strategy ``cascade-mm``: see the documentation's Concepts page, "the guide").
 
     Construct with the parameters' names and units (``Params(window="30s", offset="0.2%")``), with
     the field values (``Params(window_ns=30_000_000_000)``), or from a mapping of strings via

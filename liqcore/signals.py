@@ -39,15 +39,30 @@ SIGNAL_DTYPE = np.dtype([
     ("tag", "i8"),
     ("latency_ns", "i8"),
 ])
+"""The signal contract: one row per signal a strategy emits, what the execution model fills.  ``ts_ns`` (the
+decision time, int64 ns) and ``ev_idx`` (the index of the event it was decided on), ``symbol_id``,
+``direction`` (+1 long, -1 short, 0 none), ``entry`` (:data:`ENTRY_LIMIT` or :data:`ENTRY_MARKET`),
+``skip_code`` (:data:`SKIP_NONE`, :data:`SKIP_MIXED`, :data:`SKIP_EXIT`, ...); per-signal overrides of the run's
+parameters, NaN or :data:`USE_PARAM` meaning "the run's": ``offset``, ``take_profit``, ``stop_loss``,
+``trail`` (fractions of price), ``stop_price``, ``max_hold_ns``, ``entry_timeout_ns``; ``exit_ns`` (a
+signal exit's time, :data:`NEVER` for none) and ``exit_code``; ``confidence``, ``size_mult``, ``tag`` and
+``latency_ns``.  :func:`empty_signals` makes rows with every field at its neutral value."""
 
 ENTRY_LIMIT = 0
+"""A signal's ``entry``: a post-only limit order at the signal's offset from the reference price."""
 ENTRY_MARKET = 1
+"""A signal's ``entry``: a market order (taker fee, slippage)."""
 SKIP_NONE = 0
+"""A signal's ``skip_code``: a signal to trade."""
 SKIP_MIXED = 1
+"""A signal's ``skip_code``: no dominant side (direction 0), counted as ``mixed`` and not traded."""
 SKIP_EXIT = 2  # an exit notice (direction 0): close the position of the signal with this tag
+"""A signal's ``skip_code``: an exit notice (direction 0), closing the position of the signal with its ``tag``."""
 SKIP_AVOID = 3  # an entry inside an avoided time (weekend, news or maintenance window): not traded
 NEVER = np.iinfo(np.int64).max  # exit_ns of a signal without a signal exit
+"""A signal's ``exit_ns`` when the strategy sets no exit time of its own (the largest int64)."""
 USE_PARAM = -1  # max_hold_ns / entry_timeout_ns: the run's parameter
+"""A signal's ``max_hold_ns`` or ``entry_timeout_ns``: use the run's parameter."""
 
 
 def empty_signals(n: int = 0) -> np.ndarray:

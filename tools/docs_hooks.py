@@ -1,88 +1,87 @@
 """MkDocs hooks of liqcore's documentation site (``mkdocs.yml``: ``hooks: [tools/docs_hooks.py]``).
 
-The command-line reference is generated from the parser itself at every build (``reference/cli.md``): every
-command, its sub-commands and every option with its help, exactly as ``liqcore COMMAND --help`` has them, so the
-reference cannot drift from the code.
+The pages that describe the code are generated from it at every build, so they cannot drift from it:
+
+* the command-line reference (``reference/cli/``, :mod:`docs_cli`): a page per command and per shared parameter
+  group, from the parser;
+* the Python API reference (``reference/api/``, :mod:`docs_api`): a page per group of public names, each name
+  rendered from its own docstring;
+* a page per venue (``venues/``, :mod:`docs_venues`): from the venue's registered facts and parts;
+* the install extras of the Getting started page (:mod:`docs_extras`): from ``pyproject.toml`` and the commands'
+  needs.
+
+The hooks also render Sphinx cross-reference roles (``:class:`x``` in a docstring or a page) as plain code.
 """
 from __future__ import annotations
 
-import argparse
-import html
+import re
+import sys
+from pathlib import Path
 
 from mkdocs.structure.files import File
 
-CLI_PAGE = "reference/cli.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import docs_api  # noqa: E402
+import docs_cli  # noqa: E402
+import docs_extras  # noqa: E402
+import docs_venues  # noqa: E402
+
+#: the navigation entries (titles in mkdocs.yml's nav) whose pages are generated here
+GENERATED_NAV = {"Command line": lambda: docs_cli.cli_reference().nav(), "Python API": docs_api.nav,
+                 "Venues": docs_venues.nav}
+
+_pages: dict[str, str] = {}
 
 
-def _subparsers(p: argparse.ArgumentParser):
-    for a in p._actions:  # argparse keeps its actions here; there is no public accessor
-        if isinstance(a, argparse._SubParsersAction):
-            return a
-    return None
+def generated_pages() -> dict[str, str]:
+    """Every generated page: path relative to the docs directory -> Markdown."""
+    if not _pages:
+        _pages.update(docs_cli.cli_reference().pages())
+        _pages.update(docs_api.pages())
+        _pages.update(docs_venues.pages())
+    return _pages
 
 
-def _usage(p: argparse.ArgumentParser) -> str:
-    return " ".join(p.format_usage().split())[len("usage: "):]
-
-
-def _option_rows(p: argparse.ArgumentParser) -> list[str]:
-    rows = []
-    for a in p._actions:
-        if isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) or a.help == argparse.SUPPRESS:
-            continue
-        if a.option_strings:
-            names = ", ".join(f"`{o}`" + (f" `{a.metavar or a.dest.upper()}`" if a.nargs != 0 else "")
-                              for o in a.option_strings)
+def _replace_nav(nav, cache):
+    out = []
+    for item in nav:
+        if isinstance(item, dict):
+            (title, value), = item.items()
+            if title in GENERATED_NAV:
+                value = cache.setdefault(title, GENERATED_NAV[title]())
+            elif isinstance(value, list):
+                value = _replace_nav(value, cache)
+            out.append({title: value})
         else:
-            names = f"`{a.metavar or a.dest}`"
-        helptext = (a.help or "").replace("%(default)s", str(a.default)).replace("%%", "%")
-        if a.choices and not isinstance(a.choices, dict) and len(a.choices) <= 40:
-            helptext += " Choices: " + ", ".join(f"`{c}`" for c in a.choices) + "."
-        if a.option_strings and a.default not in (None, False, argparse.SUPPRESS, [], "") and a.nargs != 0 \
-                and "default" not in helptext.lower():
-            helptext += f" Default: `{a.default}`."
-        cell = html.escape(" ".join(helptext.split())).replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
-        rows.append(f"| {names} | {cell} |")
-    return rows
+            out.append(item)
+    return out
 
 
-def _section(p: argparse.ArgumentParser, title: str, level: int, out: list[str]) -> None:
-    out.append(f"{'#' * level} `{title}`\n")
-    if p.description:
-        out.append("```text\n" + p.description.strip() + "\n```\n")
-    out.append("```text\n" + _usage(p) + "\n```\n")
-    rows = _option_rows(p)
-    if rows:
-        out.append("| option | meaning |\n| --- | --- |")
-        out.extend(rows)
-        out.append("")
-    sub = _subparsers(p)
-    if sub is not None:
-        for name, child in sub.choices.items():
-            _section(child, f"{title} {name}", min(level + 1, 4), out)
-
-
-def cli_reference() -> str:
-    """The command-line reference page as Markdown, from :func:`liqcore.cli.build_parser`."""
-    from liqcore.cli import COMMANDS, build_parser
-
-    parser = build_parser()
-    out = ["# Command-line reference\n",
-           "Generated from the parser at every build of this site: every command and every option, as "
-           "`liqcore COMMAND --help` prints them.\n"]
-    sub = _subparsers(parser)
-    out.append("| command | what it does |\n| --- | --- |")
-    for name in COMMANDS:
-        if name in sub.choices:
-            helptext = next((c.help for c in sub._choices_actions if c.dest == name), "") or ""
-            out.append(f"| [`liqcore {name}`](#liqcore-{name.replace(' ', '-')}) | {html.escape(helptext)} |")
-    out.append("")
-    for name in COMMANDS:
-        if name in sub.choices:
-            _section(sub.choices[name], f"liqcore {name}", 2, out)
-    return "\n".join(out) + "\n"
+def on_config(config):
+    _pages.clear()
+    config["nav"] = _replace_nav(config["nav"], {})
+    return config
 
 
 def on_files(files, config):
-    files.append(File.generated(config, CLI_PAGE, content=cli_reference()))
+    for path, text in generated_pages().items():
+        files.append(File.generated(config, path, content=text))
     return files
+
+
+#: a Sphinx role before a code span (``:class:`x``` rendered as ``:class:<code>x</code>``; ``~a.b.C`` shows ``C``)
+_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj|const|ref|term):<code>(~?)([^<]*)</code>")
+
+
+def plain_roles(html: str) -> str:
+    """Sphinx cross-reference roles of docstrings and pages as plain code spans."""
+    return _ROLE.sub(lambda m: f"<code>{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}</code>", html)
+
+
+def on_page_markdown(markdown, page, config, files):
+    return docs_extras.fill(markdown)
+
+
+def on_page_content(html, page, config, files):
+    return plain_roles(html)

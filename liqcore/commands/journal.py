@@ -11,7 +11,7 @@ Cascades per UTC day per symbol, fill rate, win rate, reaction time (decision to
 decision to the venue's acknowledgement: p50/p99), the fee the venue charged beside the fee model, and
 (with ``--recording``) every live entry fill beside the one the backtest's fill model gives on the same
 frames with the session's parameters; with ``--explain``, every order lined up live vs backtest and the
-pnl gap decomposed (missed fills, extra fills, price, fees, timing: :mod:`liqcore.live.explain`).
+pnl gap decomposed (missed fills, extra fills, price, fees, timing: liqcore.live.explain).
 """
 from __future__ import annotations
 

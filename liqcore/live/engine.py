@@ -61,7 +61,22 @@ def _via(path: str, settable: bool = False) -> property:
 
 
 class Engine:
-    """See the module docstring. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
+    """The live engine, to embed in a bot: venue frames (or event rows) in, trading decisions and orders out.
+
+    It runs the same per-symbol cascade detector and strategy as the backtest on the live stream: hand it each
+    websocket frame as it arrives (:meth:`on_frame`, synchronous, about a microsecond or two a frame) or
+    decoded event rows (:meth:`on_events`), tick it with :meth:`on_clock`, and it returns the
+    :class:`Decision` of each cascade it acts on.  Inside a running event loop, :meth:`start` connects its
+    order gateway (paper by default; a venue's gateway for real orders) and :meth:`shutdown` cancels entries and
+    stops; the bot owns the loop and its policy.  ``on_decision``, ``on_cascade``, ``on_fill`` and
+    ``on_update`` are called back as things happen::
+
+        eng = Engine(Params(), symbols=["ETHUSDT", "SOLUSDT"])          # paper gateway by default
+        decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())   # synchronous core
+        await eng.start()                                                 # inside a running loop: orders go out
+
+    ``params``: the :class:`~liqcore.Params` (detector, strategy, execution, risk); ``venues``: the venues whose
+    frames it reads. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
     ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
     quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
     ``notional``: fixed quote notional per trade (default: ``params.size`` x equity).

@@ -78,6 +78,7 @@ def strategy_names() -> list[str]:
 
 
 def all_strategies() -> list[type]:
+    """Every registered :class:`Strategy` class, in :func:`strategy_names`' order."""
     _load_builtins()
     return [_REGISTRY[n] for n in strategy_names()]
 

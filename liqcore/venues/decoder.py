@@ -214,7 +214,8 @@ def _combined_payload(frame: bytes):
 
 
 class Decoder:
-    """Per-connection frame decoder: ``feed(frame, recv_ns) -> events``.
+    """Turns a venue's websocket frames into event rows (:data:`~liqcore.EVENT_DTYPE`), one decoder per
+    connection: ``feed(frame, recv_ns) -> events``; a malformed frame is counted by reason and dropped.
 
     ``venue``: "bybit", "binance", "okx", a registered venue's name (its ``parse`` part's ``parse_obj``), or a
     :class:`Venue`; or None/"auto" to tell the venue of each frame by its shape (the built-in three).  ``registry``: symbol ids (a new registry when None).  ``instruments``:

@@ -34,6 +34,12 @@ class GatewayError(RuntimeError):
 
 @dataclass(frozen=True)
 class OrderIntent:
+    """An order the engine asks a gateway to place: symbol, order side (``"buy"``/``"sell"``, not the
+    liquidated side), quantity (base units, on the instrument's lot) and limit price (on its tick), the
+    idempotency key ``client_id`` (at most 36 characters), post-only or reduce-only, the attached take-profit
+    and stop-loss prices, which order it is (``kind``: entry, exit, tp, sl), limit or market, and when the
+    engine decided (``decision_ns``, for the latency accounts)."""
+
     symbol: str  # venue symbol, e.g. ETHUSDT
     side: str  # "buy" | "sell" (the order side, not the liquidated side)
     qty: float  # base units, already rounded to the instrument's qty step
@@ -55,7 +61,8 @@ FillCallback = Callable[[Fill], "Awaitable[None] | None"]
 
 @runtime_checkable
 class Gateway(Protocol):
-    """What the engine may call on a gateway.  The first block is required (a gateway that does not
+    """The order gateway protocol: everything the live engine may call on a gateway (paper, a venue's REST and
+    private stream, or your own).  The first block is required (a gateway that does not
     implement them raises ``NotImplementedError``); the rest has defaults meaning "this venue has none"."""
 
     name: str = "gateway"

@@ -12,10 +12,18 @@ __all__ = ["OrderUpdate", "Fill", "PositionInfo", "ORDER_STATUSES"]
 
 #: normalised order statuses
 ORDER_STATUSES = ("pending", "new", "partially_filled", "filled", "cancelled", "rejected", "triggered", "deactivated")
+"""Every value of :class:`OrderUpdate`'s ``status``, in a gateway's words (each venue's statuses are mapped to
+these)."""
 
 
 @dataclass(frozen=True)
 class OrderUpdate:
+    """A change of an order's state, as a gateway reports it to the engine (``on_update``): its ``status``
+    (one of :data:`ORDER_STATUSES`), the quantities filled so far (base units) and the average price, the
+    venue's ``reason`` for a refusal or cancel (e.g. ``EC_PostOnlyWillTakeLiquidity``, ``-5022``,
+    ``timeout``), which order of the bracket it is (``kind``: entry, tp, sl, exit) and when (``ts_ns``, local
+    clock; ``venue_ns``, the venue's processing time on the local clock, 0 when unknown)."""
+
     client_id: str
     status: str  # one of ORDER_STATUSES
     symbol: str = ""
@@ -35,6 +43,10 @@ class OrderUpdate:
 
 @dataclass(frozen=True)
 class Fill:
+    """One execution of an order, as a gateway reports it (``on_fill``): price, quantity (base units), the fee
+    (quote currency, positive when paid), maker or taker, the venue's execution id and which order of the
+    bracket filled (``kind``: entry, tp, sl, exit)."""
+
     client_id: str
     symbol: str
     side: str  # "buy" | "sell"
@@ -49,6 +61,10 @@ class Fill:
 
 @dataclass(frozen=True)
 class PositionInfo:
+    """A venue's open position in one symbol, as a gateway reads it at start and after a reconnect (what
+    recovery compares with the journal): side (``"buy"`` long, ``"sell"`` short, ``""`` flat), size (base
+    units), entry price and the attached take-profit and stop-loss prices, if any."""
+
     symbol: str
     side: str  # "buy" (long) | "sell" (short) | "" (flat)
     size: float

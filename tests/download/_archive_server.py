@@ -184,3 +184,65 @@ def tardis(exchange: str, symbol: str, days, types=("liquidations", "trades", "q
             y, m, d = day.split("-")
             out[f"/v1/{exchange}/{t}/{y}/{m}/{d}/{symbol}.csv.gz"] = gzip.compress((text + "\n").encode(), mtime=0)
     return out
+
+
+# ---- a local mirror of each source's layout, for any planned download
+
+def bybit_trades_csv(sym: str, day: str, n: int = 30) -> str:
+    """public.bybit.com/trading's columns, newest first, times in seconds."""
+    t0, p = day_ms(day), PRICE.get(sym, 100.0)
+    return "timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional\n" + \
+        "\n".join(f"{(t0 + 5000 * (n - i)) / 1000:.4f},{sym},{'Buy' if i % 2 else 'Sell'},0.00{i % 5 + 1},"
+                  f"{p + i * 0.5:.1f},PlusTick,id{i},1,1,1" for i in range(n)) + "\n"
+
+
+def okx_trades_csv(day: str, n: int = 20, price: float = 60000.0) -> str:
+    """OKX historical data's trade columns (bilingual header), times in milliseconds."""
+    t0 = day_ms(day)
+    return "trade_id/交易id,side/交易方向,size/数量,price/价格,created_time/成交时间\n" + \
+        "\n".join(f"{100 + i},{'buy' if i % 2 else 'sell'},{i % 4 + 1},{price + i * 0.5:.1f},{t0 + 4000 * i}"
+                  for i in range(n)) + "\n"
+
+
+def tardis_l2_csv(exchange: str, sym: str, day: str) -> str:
+    """tardis.dev's incremental_book_L2 columns: a snapshot of ten levels, then thirty updates (times in us)."""
+    t0, p = day_ms(day) * 1000, PRICE.get(sym, 100.0)
+    rows = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
+    rows += [f"{exchange},{sym},{t0},{t0 + 500},true,{'bid' if i % 2 else 'ask'},{p + (i - 5) * 0.1:.1f},1.5"
+             for i in range(10)]
+    rows += [f"{exchange},{sym},{t0 + 1000 * i},{t0 + 1000 * i + 500},false,bid,{p - 1 - i * 0.1:.1f},{i % 3}"
+             for i in range(1, 31)]
+    return "\n".join(rows) + "\n"
+
+
+def mirror(units) -> dict[str, bytes]:
+    """The files of ``units`` (:func:`liqcore.download.sources.plan`'s), at their URLs' paths, each laid out and
+    encoded as its source publishes it: data.binance.vision's zips with their ``.CHECKSUM``, public.bybit.com's
+    and datasets.tardis.dev's ``.csv.gz``, OKX's zips."""
+    from urllib.parse import urlparse
+
+    out: dict[str, bytes] = {}
+    for u in units:
+        path = urlparse(u.url).path
+        host = urlparse(u.url).netloc
+        parts = path.strip("/").split("/")
+        if host == "data.binance.vision":  # /data/futures/um/daily/<type>/<SYM>/<SYM>-<type>-<day>.zip
+            typ, sym = parts[4], parts[5]
+            day = u.name[len(f"{sym}-{typ}-"):-len(".zip")]
+            out.update({k: v for k, v in binance_vision([sym], [day], (typ,)).items()})
+        elif host == "public.bybit.com":  # /trading/<SYM>/<SYM><day>.csv.gz
+            sym = parts[1]
+            out[path] = gzip.compress(bybit_trades_csv(sym, u.name[len(sym):-len(".csv.gz")]).encode(), mtime=0)
+        elif host == "static.okx.com":  # .../trades/daily/<YYYYMMDD>/<INST>-trades-<day>.zip
+            day = u.name.rsplit("-trades-", 1)[1][:-len(".zip")]
+            out[path] = zipped(u.name, okx_trades_csv(day))
+        elif host == "datasets.tardis.dev":  # /v1/<exchange>/<type>/<YYYY>/<MM>/<DD>/<SYMBOL>.csv.gz
+            exchange, typ, y, m, d, name = parts[1:7]
+            sym, day = name[:-len(".csv.gz")], f"{y}-{m}-{d}"
+            if typ == "incremental_book_L2":
+                out[path] = gzip.compress(tardis_l2_csv(exchange, sym, day).encode(), mtime=0)
+            else:
+                out.update(tardis(exchange, sym, [day], (typ,)))
+        else:
+            raise ValueError(f"mirror: no layout for {u.url}")
+    return out

@@ -5,8 +5,9 @@ Each ```bash (or ```sh) block of a page under docs/ runs with the README test's 
 checkout), the blocks of one page in page order in one fresh directory that first receives the bundled
 sample recording as ``recordings/`` (the tour's first command, which the pages build on).  Only the
 commands of :data:`SKIP` are left out, each for the reason given.  Every ``liqcore download`` example
-of the README, the pages and ``liqcore download --help`` runs against an unreachable base URL: it must
-fail on the network, never on a refusal of its own dates or types.
+of the README, the pages and ``liqcore download --help`` runs against an unreachable base URL, where it must
+fail on the network, never on a refusal of its own dates or types; and against a local mirror of its source's
+layout (tests/download/_archive_server.py, ``mirror``), where it must succeed and write what it asked for.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from liqcore.cli import build_parser
+from liqcore.download.sources import parse_day as _parse_day
 from tests.project.test_readme import _env, commands, script, skip_reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +36,9 @@ SKIP = {
     r"^liqcore preflight\b": "asks the venue's REST for its trading rules (and the account): needs the network",
     r"(^|\s)([A-Z_]+=\S+\s+)?liqcore download\b": "fetches from the venues' archives: needs the network "
                                                   "(test_download_examples_fail_on_the_network_not_on_their_dates "
-                                                  "runs each against an unreachable address)",
+                                                  "runs each against an unreachable address, "
+                                                  "test_download_examples_run_against_a_local_mirror_of_the_archive "
+                                                  "against a local mirror of its archive)",
     r"s3://|gs://": "object storage: needs a bucket and the network",
     r"tcp://": "a Dask scheduler on another machine: needs a cluster",
     r"^minio server\b|^dask (scheduler|worker)\b|S3FileSystem\(\)": "the S3 store and Dask cluster of how-to/dask-s3.md's "
@@ -159,3 +164,40 @@ def test_download_examples_fail_on_the_network_not_on_their_dates(where, cmd, tm
     err = proc.stderr + proc.stdout
     assert proc.returncode == 1, f"{where}: {cmd}\nexit {proc.returncode}: {err[-1500:]}"
     assert "Cannot connect" in err or "Connect call failed" in err, f"{where}: {cmd}\n{err[-1500:]}"
+
+
+#: a fixed "today" for planning the examples (their days are all older): the test stays still
+_TODAY = _parse_day("2026-01-01", "today")
+
+
+@pytest.mark.parametrize("where,cmd", download_examples(), ids=lambda x: x if len(x) < 40 else x[:60])
+def test_download_examples_run_against_a_local_mirror_of_the_archive(where, cmd, tmp_path):
+    """Each example, as written, against a local HTTP server laid out as its source publishes (the paths of its
+    URLs, the files' encodings, binance-vision's checksums, tardis's key): it exits 0 and what it writes holds
+    the events of every symbol it asked for."""
+    from liqcore.dataset import load_dataset
+    from liqcore.download.sources import parse_day, plan
+    from tests.download._archive_server import ArchiveServer, mirror
+
+    words = shlex.split(cmd)
+    env, key = _env(), None
+    while "=" in words[0]:
+        k, _, _ = words.pop(0).partition("=")
+        env[k] = key = "test-key-not-a-secret"
+    args = build_parser(only="download").parse_args(words[1:])
+    symbols = args.symbols.split(",")
+    units = plan(args.source, symbols, (args.types or "").split(","), parse_day(args.start, "from"),
+                 parse_day(args.end, "to"), exchange=args.exchange, monthly=args.monthly, today=_TODAY)
+    with ArchiveServer(mirror(units), key=key) as srv:
+        argv = [sys.executable, "-m", "liqcore", *words[1:], "--base-url", srv.url, "--no-progress"]
+        proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        fetched = {r[0] for r in srv.log if r[2] == 200}
+    assert proc.returncode == 0, f"{where}: {cmd}\nexit {proc.returncode}: {(proc.stderr + proc.stdout)[-1500:]}"
+    assert {u.url.split("://", 1)[1].split("/", 1)[1] for u in units} <= {p.lstrip("/") for p in fetched}
+    if args.dataset:
+        res = load_dataset(tmp_path / args.dataset)
+        names = {res.registry.symbol(int(i)).upper().replace("-", "").replace("SWAP", "")
+                 for i in set(res.events["symbol_id"].tolist())}
+        assert len(res.events) > 0 and {s.upper().replace("-", "").replace("SWAP", "") for s in symbols} <= names
+    else:
+        assert sorted(p.name for p in (tmp_path / args.out).rglob("*") if p.is_file()) == sorted(u.name for u in units)

@@ -44,12 +44,12 @@ def _norm(s: str) -> str:
     return re.sub(r":[a-z]+:", "", "".join(s.replace("`", "").split()))
 
 
-@pytest.mark.parametrize("qual", ["liqcore.Engine", "liqcore.CascadeDetector"])
-def test_api_reference_holds_every_public_member_and_its_first_docstring_line(site, qual):
+@pytest.mark.parametrize("qual,page", [("liqcore.Engine", "engine"), ("liqcore.CascadeDetector", "detector")])
+def test_api_reference_holds_every_public_member_and_its_first_docstring_line(site, qual, page):
     import liqcore
 
     cls = getattr(liqcore, qual.split(".")[1])
-    text = _norm(_text(site / "reference" / "api" / "index.html"))
+    text = _norm(_text(site / "reference" / "api" / page / "index.html"))
     members = [n for n, _ in inspect.getmembers(cls) if not n.startswith("_")]
     assert len(members) > 10
     missing = []
@@ -64,6 +64,49 @@ def test_api_reference_holds_every_public_member_and_its_first_docstring_line(si
     assert missing == [], f"{qual}: not in the API reference: {missing}"
 
 
+def test_every_name_of_liqcore_all_is_in_the_site_with_its_docstring(site):
+    """Each name of ``liqcore.__all__`` has a heading of its own on an API page, the import line that works for
+    it, and the first sentence of its own docstring."""
+    import liqcore
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import docs_api
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    pages = {p.parent.name: (p.read_text(encoding="utf-8"), _norm(_text(p)))
+             for p in (site / "reference" / "api").glob("*/index.html")}
+    missing = []
+    for name in liqcore.__all__:
+        found = [k for k, (raw, _) in pages.items() if f'id="{docs_api.anchor(name)}"' in raw]
+        if not found:
+            missing.append(f"{name}: no heading")
+            continue
+        text = pages[found[0]][1]
+        module, _, path = next(e for g in docs_api.GROUPS for e in g[3] if e[1] == name)
+        doc = docs_api.docstring(docs_api.object_path(module, name, path))
+        doc = re.sub(r":[a-z]+:`~(?:[\w.]*\.)?(\w+)`", r"\1", doc)  # (~a.b.C is shown as C)
+        first = _norm(re.split(r"(?<=[a-z)])\.\s", doc.strip(), maxsplit=1)[0])[:60]
+        if _norm(f"from {module} import {name}") not in text:
+            missing.append(f"{name}: no import line")
+        if not first or first not in text:
+            missing.append(f"{name}: not its docstring ({first!r})")
+    assert missing == [], missing
+
+
+#: a Sphinx role left raw in a built page's text
+_RAW_ROLE = re.compile(r"(?<![\w/]):(?:py:)?(?:class|func|meth|attr|mod|data|exc|obj|const|ref|term):`?")
+
+
+def test_no_page_shows_a_raw_sphinx_role(site):
+    raw = {}
+    for p in site.rglob("*.html"):
+        hits = _RAW_ROLE.findall(html.unescape(re.sub(r"<[^>]+>", "", p.read_text(encoding="utf-8"))))
+        if hits:
+            raw[p.relative_to(site).as_posix()] = len(hits)
+    assert raw == {}, raw
+
+
 def _long_options(p: argparse.ArgumentParser, where: str, out: dict) -> None:
     for a in p._actions:
         if isinstance(a, argparse._SubParsersAction):
@@ -73,6 +116,19 @@ def _long_options(p: argparse.ArgumentParser, where: str, out: dict) -> None:
             for o in a.option_strings:
                 if o.startswith("--") and o != "--help":
                     out.setdefault(where, set()).add(o)
+
+
+def _page_text(site: Path, page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", (site / page).read_text(encoding="utf-8")))
+
+
+def _cli_page(site: Path, where: str) -> str:
+    """The text of a command's page and of the shared parameter groups' pages it links to."""
+    cmd = where.split()[1]
+    page = (site / "reference" / "cli" / cmd / "index.html").read_text(encoding="utf-8")
+    linked = set(re.findall(r'href="\.\./groups/([a-z0-9-]+)/', page))
+    return " ".join([_page_text(site, f"reference/cli/{cmd}/index.html")]
+                    + [_page_text(site, f"reference/cli/groups/{g}/index.html") for g in sorted(linked)])
 
 
 def test_cli_reference_holds_every_long_option_of_every_command(site):
@@ -86,28 +142,63 @@ def test_cli_reference_holds_every_long_option_of_every_command(site):
     assert r.returncode == 0, r.stderr[-2000:]
     opts = {k: set(v) for k, v in json.loads(r.stdout).items()}
     assert len(opts) >= 18
-    page = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
-    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
-    # each command's section: from its heading to the next one
     missing = []
     for where, names in sorted(opts.items()):
         if where == "liqcore":
             continue
+        text = _cli_page(site, where)
+        assert where in text, f"no section for {where}"
         for o in sorted(names):
             if not re.search(re.escape(o) + r"(?![a-z0-9-])", text):
                 missing.append(f"{where} {o}")
-        assert where in text, f"no section for {where}"
     assert missing == [], f"options missing from the CLI reference: {missing}"
 
 
 def test_the_cli_reference_matches_each_commands_help(site):
-    """What ``liqcore backtest --help`` prints, option for option, is on the page (the same parser)."""
+    """What ``liqcore backtest --help`` prints, option for option, is on its page or a group page it links to,
+    with its help text (the same parser)."""
     r = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--help"], cwd=ROOT, env=_env(),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0
     helped = set(re.findall(r"(--[a-z][a-z0-9-]+)", r.stdout)) - {"--help"}
-    text = html.unescape(re.sub(r"<[^>]+>", " ", (site / "reference" / "cli" / "index.html").read_text()))
+    text = _cli_page(site, "liqcore backtest")
     assert helped and not [o for o in helped if o not in text]
+    # the help of --take-profit (a shared group's option: on the group's page only)
+    want = " ".join(r.stdout.split("--take-profit FRAC", 1)[1].split("--", 1)[0].split())[:40]
+    assert want and want in " ".join(text.split())
+
+
+def test_shared_parameter_groups_are_described_once(site):
+    """The detector parameters are on a page of their own, linked from every command that takes them, not
+    repeated on each command's page."""
+    cli = site / "reference" / "cli"
+    group = _article_text(cli / "groups" / "detector-parameters" / "index.html")
+    assert "--quantile" in group and re.search(r"--min-large K ?:", group)
+    for cmd in ("backtest", "sweep", "run", "detect"):
+        page = (cli / cmd / "index.html").read_text(encoding="utf-8")
+        assert 'href="../groups/detector-parameters/' in page, cmd
+        assert "--min-large" in page  # named, linked to its meaning
+        help_words = " ".join(re.split(r"--min-large K ?:", group)[1].split()[:8])  # (the option's help)
+        assert len(help_words) > 20 and help_words not in _article_text(cli / cmd / "index.html"), cmd
+
+
+def _article_text(path: Path) -> str:
+    """A built page's own text (its article: without the site's navigation), white space collapsed."""
+    page = path.read_text(encoding="utf-8")
+    m = re.search(r"<article[^>]*>(.*)</article>", page, re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", m.group(1) if m else page)).split())
+
+
+#: the most text one built page may hold (characters, white space collapsed): a page is read in a sitting
+PAGE_MAX_CHARS = 40_000
+
+
+def test_every_built_page_is_at_most_40000_characters_of_text(site):
+    sizes = {p.relative_to(site).as_posix(): len(_article_text(p)) for p in site.rglob("*.html")
+             if p.name == "index.html"}
+    assert len(sizes) > 40 and max(sizes.values()) > 5_000  # (the measure reads the pages' text)
+    over = {p: n for p, n in sizes.items() if n > PAGE_MAX_CHARS}
+    assert over == {}, f"pages over {PAGE_MAX_CHARS} characters of text: {over}"
 
 
 def test_a_broken_link_fails_the_strict_build(tmp_path):
@@ -121,3 +212,20 @@ def test_a_broken_link_fails_the_strict_build(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "out")],
                        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode != 0 and "missing.md" in (r.stdout + r.stderr)
+
+
+def test_the_start_concepts_and_venue_pages_are_built(site):
+    """Getting started (get the code, install, the extras), the concepts page with its glossary (and "the guide"
+    said once for what it is), and a page per registered venue."""
+    from liqcore.venues.registry import registered
+
+    start = _article_text(site / "getting-started" / "index.html")
+    assert "Get the code" in start and "pip install -e ." in start and "Which command needs which extra" in start
+    concepts = _article_text(site / "concepts" / "index.html")
+    for term in ("Cascade.", "P95 threshold.", "Dominant side.", "Queue (queue position).", "First passage.",
+                 "The guide"):
+        assert term in concepts, term
+    for spec in registered():
+        page = site / "venues" / spec.name / "index.html"
+        assert page.exists(), spec.name
+        assert f"--venue {spec.name}" in _article_text(page)
