@@ -100,6 +100,9 @@ class VenueGateway(GatewayCallbacks, Gateway):
     #: seconds of a quiet private stream (no event) after which the venue is read again while something is open;
     #: each venue's gateway sets it (its ``reconcile_s`` option)
     reconcile_s = 5.0
+    #: readings after nothing is open any more (a reading that finds the position flat may come just after the
+    #: fill that closed it, before the fill could be read)
+    LINGER = 2
 
     def _heard(self) -> None:
         """The private stream brought an event: the quiet clock starts again."""
@@ -127,9 +130,15 @@ class VenueGateway(GatewayCallbacks, Gateway):
         A stream that drops pushes without closing (a mute shorter than the liveness check) then loses nothing for
         good.  Bounded by the venue's weights: skipped while the host bans this IP or more than half of its weight
         window is spent (every request goes through the host's governor)."""
+        open_seen = -math.inf  # the last time something was open (monotonic s)
         while not self._closing:
             await asyncio.sleep(self.reconcile_s)
-            if time.monotonic() - self._last_heard < self.reconcile_s or not self._open_anything() \
+            now = time.monotonic()
+            if self._open_anything():
+                open_seen = now
+            # (read LINGER more times after the last open thing is gone: a fill made just before a reading found
+            # the position flat is read by the next one)
+            if now - self._last_heard < self.reconcile_s or now - open_seen > self.LINGER * self.reconcile_s \
                     or not self._weight_room():
                 continue
             self.stats["quiet_reconciles"] = self.stats.get("quiet_reconciles", 0) + 1

@@ -308,3 +308,45 @@ async def _until(pred, timeout=10.0):
     while not pred():
         assert time.monotonic() < t, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+def test_a_trade_left_unnamed_keeps_the_quiet_reconciliation_going_until_it_is_booked():
+    """Chaos seed binance-71 at 80 seeds: the take-profit fills while the user stream gets nothing (its listenKey
+    gone); the reconciliation reads its trade but the question that names it fails (``GET /fapi/v1/algoOrder``
+    answered 503), then finds the position flat and clears the bracket: nothing is open any more, yet the trade
+    is still unbooked, so the quiet stream is reconciled again until the venue names it: booked as the
+    take-profit's, once."""
+    async def main():
+        async with binance_day(reconcile_s=0.3) as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "unn-1")
+            fb.stalled = True
+            fb.fail_next(2, status=503, path="/fapi/v1/algoOrder")
+            await fb.trade("ETHUSDT", 2500.0)
+            await fb.trade("ETHUSDT", 2500.5)
+            await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+            assert [(f.client_id, f.kind, f.qty) for f in rec.fills] == [("unn-1", "entry", 0.5), ("unn-1", "tp", 0.5)]
+            assert not gw._unmatched and fb.venue.positions["ETHUSDT"].size == 0
+            await rec.wait(lambda: not _open_exits(fb))
+
+    run(main())
+
+
+def test_a_fill_made_just_before_a_reading_found_the_position_flat_is_read_by_the_next():
+    """Chaos seed binance-71 again: a reconciliation of the quiet stream reads the trades, then the take-profit
+    fills (its pushes lost), then the same reconciliation reads the position: flat, the bracket cleared, nothing
+    open any more.  The quiet stream is read again after that (twice), so the take-profit's trade is booked."""
+    async def main():
+        async with binance_day(reconcile_s=0.3) as (fb, gw, rec):
+            await _filled_with_exits(fb, gw, rec, "race-1")
+            await rec.wait(lambda: gw.stats["quiet_reconciles"] >= 1)  # (the position held a while, read quietly)
+            fb.stalled = True
+            await gw._book_trades({"ETHUSDT"}, fb.now_ms() - 5000)  # (the reading of the trades: none new)
+            await fb.trade("ETHUSDT", 2500.0)
+            await fb.trade("ETHUSDT", 2500.5)
+            await gw.positions()  # (then the position: flat)
+            await gw._clear_bracket("ETHUSDT")
+            assert not gw._open_anything()
+            await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+            assert [(f.client_id, f.kind) for f in rec.fills] == [("race-1", "entry"), ("race-1", "tp")]
+
+    run(main())

@@ -34,6 +34,8 @@ REGRESSIONS: tuple[tuple[str, int, str], ...] = (
     ("binance", 35, ""),  # a mute shorter than the heartbeat: the quiet stream reconciled (_quiet_reconcile)
     ("binance", 38, ""),  # a ban while the entry fills (as 18)
     ("binance", 40, ""),  # a trade of an order not known by id: its role from the venue's order (_role_of)
+    # found at 80 seeds per venue (issue 84):
+    ("binance", 71, ""),  # a trade left unnamed keeps the quiet reconciliation going until it is booked
 )
 
 

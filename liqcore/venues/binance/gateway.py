@@ -153,6 +153,7 @@ class BinanceGateway(VenueGateway):
         #: orderId -> (symbol, trades) read from ``GET /fapi/v1/userTrades`` whose order the gateway cannot name yet:
         #: booked once the venue says whose they are (:meth:`_match_unmatched`), never guessed
         self._unmatched: dict[str, tuple[str, list[dict]]] = {}
+        self._unmatched_asks: dict[str, int] = {}  # orderId -> how many times the venue was asked whose it is
         #: the last brackets cleared, ``(symbol, bracket)``: a trade read late may be one of their exits'
         self._cleared: deque[tuple[str, dict]] = deque(maxlen=16)
         #: the user-stream events asked for (the private route's ``events`` allow list)
@@ -223,8 +224,13 @@ class BinanceGateway(VenueGateway):
             await self._cancel_algo(sym, caid)
         return rows
 
+    #: readings of the trades in which a trade's order stays unnamed before it no longer keeps the quiet
+    #: reconciliation going (its trades stay kept, and are booked if a later update or reading names the order)
+    UNMATCHED_ASKS = 30
+
     def _open_anything(self) -> bool:
-        return super()._open_anything() or bool(self._bracket) or any(q for q in self._pos_qty.values())
+        return super()._open_anything() or bool(self._bracket) or any(q for q in self._pos_qty.values()) or \
+            any(self._unmatched_asks.get(oid, 0) < self.UNMATCHED_ASKS for oid in self._unmatched)
 
     async def _quiet_reconcile(self) -> None:
         """The user stream said nothing for ``reconcile_s`` s with something open: the trades since the last
@@ -935,7 +941,7 @@ class BinanceGateway(VenueGateway):
         ``GET /fapi/v1/userTrades`` since the previous connection, de-duplicated with the stream's ids), then
         re-query the orders still believed live and the positions."""
         symbols = {u.symbol for u in self._orders.values() if u.symbol and u.status not in _TERMINAL} | set(self._bracket) | \
-            {s for s, q in self._pos_qty.items() if q}
+            {s for s, q in self._pos_qty.items() if q} | {s for s, _ in self._cleared}  # (an exit's late trades)
         await self._book_trades(symbols, since_ms)
         for kind, u in await self._requery_live(self._query):
             br = self._bracket.get(u.symbol)
@@ -974,6 +980,11 @@ class BinanceGateway(VenueGateway):
             role = await self._role_of(sym, oid)
             if role is not None:
                 await self._book_unmatched(oid, *role)
+                continue
+            n = self._unmatched_asks[oid] = self._unmatched_asks.get(oid, 0) + 1
+            if n == self.UNMATCHED_ASKS:
+                log.error("binance %s: the trades of order %s are not booked: the venue did not say whose order it is "
+                          "in %d readings (kept: booked if it does later)", sym, oid, n)
 
     def _known_role(self, oid: str) -> tuple[str, str] | None:
         """``(client id, kind)`` of the venue order ``oid`` as the venue already named it to this gateway (an order's
@@ -1015,6 +1026,7 @@ class BinanceGateway(VenueGateway):
                 log.warning("binance %s order %s (%s) is not this session's: its trades are not booked", symbol, oid,
                             cid or "no client id")
                 self._unmatched.pop(oid, None)
+                self._unmatched_asks.pop(oid, None)
                 return None
         for br in brs:
             for kind in ("tp", "sl"):
@@ -1037,6 +1049,7 @@ class BinanceGateway(VenueGateway):
 
     async def _book_unmatched(self, oid: str, cid: str, kind: str) -> None:
         sym, trades = self._unmatched.pop(oid, ("", []))
+        self._unmatched_asks.pop(oid, None)
         for t in sorted(trades, key=lambda x: (int(x.get("time") or 0), str(x.get("id")))):
             exec_id = f"{sym}-{t.get('id')}-{t.get('orderId')}"
             try:
