@@ -5,6 +5,7 @@
 * modules outside ``liqcore/venues/`` that name a venue in code (:func:`venue_mentions`: identifiers and strings,
   tables and lists, not only comparisons);
 * modules outside ``liqcore/venues/`` named for a venue;
+* the venues' shared layer (``liqcore/venues/*.py``) importing a venue's folder;
 * import cycles between liqcore's top-level packages (every import, also those inside functions);
 * private names (``_x``) imported from another top-level package;
 * ``.py`` / ``.pyx`` files over 1,000 lines.
@@ -22,6 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "liqcore"
 VENUES = ("bybit", "binance", "okx")
 MAX_LINES = 1000
+
+
+_TREES: dict = {}
+
+
+def _tree(f: Path):
+    """The module's syntax tree, parsed once per run (every check walks it)."""
+    t = _TREES.get(f)
+    if t is None:
+        t = _TREES[f] = ast.parse(f.read_text(encoding="utf-8"))
+    return t
 
 
 def _modname(path: Path) -> str:
@@ -52,7 +64,7 @@ def venue_branches(files) -> list[str]:
     for f in files:
         if "venues" in f.relative_to(PKG).parts[:1]:
             continue
-        tree = ast.parse(f.read_text(encoding="utf-8"))
+        tree = _tree(f)
         for node in ast.walk(tree):
             if isinstance(node, ast.Compare):
                 if _is_venue_const(node.left) or any(_is_venue_const(c) for c in node.comparators):
@@ -107,7 +119,7 @@ def venue_mentions(files) -> dict[str, list[str]]:
     for f in files:
         if f.suffix != ".py" or "venues" in f.relative_to(PKG).parts[:1]:
             continue
-        tree = ast.parse(f.read_text(encoding="utf-8"))
+        tree = _tree(f)
         docs = _docstrings(tree)
         found = []
         for node in ast.walk(tree):
@@ -125,6 +137,22 @@ def venue_mentions(files) -> dict[str, list[str]]:
     return out
 
 
+def shared_venue_imports(files) -> list[str]:
+    """Imports of a venue's folder (``liqcore.venues.<venue>``) by the shared layer, the modules directly in
+    ``liqcore/venues/``: it sits under the folders and finds them through the registry."""
+    out = []
+    for f in files:
+        rel = f.relative_to(PKG)
+        if f.suffix != ".py" or rel.parts[:1] != ("venues",) or len(rel.parts) != 2:
+            continue
+        for target, name, line in _imports(f, _modname(f)):
+            parts = target.split(".")
+            folder = parts[2] if len(parts) > 2 else (name or "")
+            if target.startswith("liqcore.venues") and folder in VENUES:
+                out.append(f"{f.relative_to(ROOT)}:{line} {target}{'.' + name if name and len(parts) <= 2 else ''}")
+    return out
+
+
 def venue_named_modules(files) -> list[str]:
     out = []
     for f in files:
@@ -137,7 +165,7 @@ def venue_named_modules(files) -> list[str]:
 
 
 def _imports(f: Path, mod: str):
-    tree = ast.parse(f.read_text(encoding="utf-8"))
+    tree = _tree(f)
     pkg_parts = mod.split(".") if f.name == "__init__.py" else mod.split(".")[:-1]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -213,7 +241,7 @@ def report() -> dict:
     pyfiles = [f for f in files if f.suffix == ".py"]
     edges, private = import_graph(pyfiles)
     return {"venue_branches": venue_branches(pyfiles), "venue_mentions": sorted(venue_mentions(pyfiles)),
-            "venue_named_modules": venue_named_modules(files),
+            "venue_named_modules": venue_named_modules(files), "shared_venue_imports": shared_venue_imports(pyfiles),
             "cycles": cycles(edges), "private_imports": private, "long_files": long_files(files)}
 
 

@@ -10,6 +10,8 @@ only -- never ``live``, ``backtest``, ``strategies`` or ``commands``.  Imported 
 (``liqcore.io``, ``liqcore.dataset``), ``backtest``, ``live`` and ``commands``.
 
 A new venue is a new folder ``venues/<venue>/`` (parse, stream, rest; the raw frame it parses in
-each parser's docstring) and its ``Venue`` member in ``liqcore.types``; a new message of a known
-venue goes into that venue's ``parse.py``.
+each parser's docstring) with its spec registered in the venue registry (``registry.py``), or a package of
+its own registered through the ``liqcore.venues`` entry point group; the shared modules here find a venue's
+parts through the registry and never import a venue's folder.  A new message of a known venue goes into
+that venue's ``parse.py``.
 """

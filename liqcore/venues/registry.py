@@ -187,7 +187,7 @@ _LOADED = [False]
 #: the entry point group a venue shipped as a package of its own registers under (``pyproject.toml``:
 #: ``[project.entry-points."liqcore.venues"]`` ``<name> = "<package>:SPEC"``)
 ENTRY_POINT_GROUP = "liqcore.venues"
-#: entry point name -> why it was not loaded (one line), for ``liqcore venue --list`` and the tests
+#: entry point name -> why it was not loaded (one line; also said by a VenuePluginWarning)
 PLUGIN_ERRORS: dict[str, str] = {}
 
 

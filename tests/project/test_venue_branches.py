@@ -6,10 +6,17 @@ a message; comments and docstrings left aside): what a venue knows is asked of i
 what the code reaches now (53 modules before the venue tables moved into the venues' folders); it only goes down."""
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.lru_cache(maxsize=1)
+def _report() -> dict:
+    """The repository's layout report, read once for the tests of this module (a read parses every module)."""
+    return _layout_check().report()
 
 
 def _layout_check():
@@ -24,7 +31,7 @@ MAX_MODULES_NAMING_A_VENUE = 21
 
 
 def test_at_most_ten_branches_on_a_venue_s_name_outside_venues():
-    found = _layout_check().report()["venue_branches"]
+    found = _report()["venue_branches"]
     assert len(found) <= 10, f"{len(found)} branches on a venue's name outside liqcore/venues/: {found}"
 
 
@@ -41,7 +48,7 @@ def test_the_check_sees_a_branch(tmp_path):
 
 
 def test_few_modules_outside_venues_name_a_venue_in_code():
-    found = _layout_check().report()["venue_mentions"]
+    found = _report()["venue_mentions"]
     assert len(found) <= MAX_MODULES_NAMING_A_VENUE, (
         f"{len(found)} modules outside liqcore/venues/ name a venue in code (at most {MAX_MODULES_NAMING_A_VENUE}; "
         f"`python tools/layout_check.py -v` says where): {found}")
@@ -69,3 +76,11 @@ def test_the_count_sees_tables_lists_identifiers_and_strings_not_prose(tmp_path)
     lc.PKG, lc.ROOT = pkg, tmp_path
     found = lc.venue_mentions(sorted(pkg.rglob("*.py")))
     assert sorted(found) == sorted(f"liqcore/live/{n}" for n in forms if n != "prose.py")
+
+
+def test_the_venues_shared_layer_never_imports_a_venue_folder():
+    """``liqcore/venues/*.py`` (the decoder, the line loader, the shared fake streams, ...) sits under the venue
+    folders and finds a venue's parts through the registry (the loader and the decoder imported the three parsers
+    by name; the shared fake streams imported two folders' parts that imported it back)."""
+    found = _report()["shared_venue_imports"]
+    assert found == [], f"the venues' shared layer imports venue folders: {found}"
