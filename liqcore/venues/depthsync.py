@@ -23,6 +23,26 @@ def _levels(side, levels, flags):
     return [(side, float(x[0]), float(x[1]), flags) for x in levels]
 
 
+def keep_for_snapshot(sync, ev) -> tuple[list, bool]:
+    """An update that waits for the REST snapshot: kept in ``sync.buffer`` (the oldest dropped beyond
+    ``sync.MAX_BUFFER``: the snapshot is newer anyway); no rows yet."""
+    sync.buffer.append(ev)
+    if len(sync.buffer) > sync.MAX_BUFFER:
+        del sync.buffer[0]
+    return [], False
+
+
+def replay_buffer(sync, rows: list) -> list:
+    """``rows`` (a snapshot's) and then the kept updates through ``sync.event``, up to a break."""
+    buffered, sync.buffer = sync.buffer, []
+    for ev in buffered:
+        out, resync = sync.event(ev)
+        rows += out
+        if resync:
+            break
+    return rows
+
+
 class BinanceDepthSync:
     """USD-M diff depth: buffer events, snapshot lastUpdateId, drop u < lastUpdateId, the first applied
     event has U <= lastUpdateId <= u, then each event's pu equals the previous event's u."""
@@ -47,20 +67,11 @@ class BinanceDepthSync:
         self.last_update_id = int(snap["lastUpdateId"])
         self.prev_u = None
         rows = _levels(Side.BUY, snap["bids"], int(Flag.SNAPSHOT)) + _levels(Side.SELL, snap["asks"], int(Flag.SNAPSHOT))
-        buffered, self.buffer = self.buffer, []
-        for ev in buffered:
-            out, resync = self.event(ev)
-            rows += out
-            if resync:
-                break
-        return rows
+        return replay_buffer(self, rows)
 
     def event(self, ev: dict) -> tuple[list, bool]:
         if self.last_update_id is None:
-            self.buffer.append(ev)
-            if len(self.buffer) > self.MAX_BUFFER:
-                del self.buffer[0]
-            return [], False
+            return keep_for_snapshot(self, ev)
         big_u, u, pu = int(ev["U"]), int(ev["u"]), int(ev["pu"])
         if self.prev_u is None:
             if u < self.last_update_id:

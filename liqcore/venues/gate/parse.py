@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, parse_frame, pos, trade_id
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, contract_size, ms_to_ns, num, parse_frame, pos, trade_id
 
 __all__ = ["parse_obj", "parse", "VENUE", "liquidation_side", "contract_value"]
 
@@ -34,12 +34,7 @@ _CONTROL_CHANNELS = frozenset({"futures.pong", "futures.ping"})
 
 def contract_value(sink: Sink, contract) -> float:
     """The base units of one contract of ``contract`` (its ``quanto_multiplier`` in ``sink.instruments``)."""
-    if contract.__class__ is not str or not contract:
-        raise Reject("missing_field", "contract")
-    v = sink.instruments.get(contract)
-    if v is None:
-        raise Reject("unknown_instrument", contract)
-    return v
+    return contract_size(sink, contract, "contract")
 
 
 def liquidation_side(size: float) -> int:
