@@ -68,6 +68,8 @@ class GateDepthSync:
         self.base_id = u
         return _levels(Side.BUY, ev.get("b") or [], 0, self.ct) + _levels(Side.SELL, ev.get("a") or [], 0, self.ct), False
 
+    message = event  # (the shared machines' name for a stream message)
+
     def _gap(self, ev):
         self.base_id, self.started, self.buffer = None, False, [ev]
         return [GAP], True
