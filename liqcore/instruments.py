@@ -2,7 +2,7 @@
 
 The details: docs/data.md, "Instruments across venues".
 
-May import: ``numpy``, ``_libs.detector``, ``_libs.xvenue``, ``types`` and ``venues.instruments``.
+May import: ``numpy``, ``_libs.detector``, ``_libs.xvenue``, ``types``, ``venues.instruments`` and ``venues.registry``.
 """
 from __future__ import annotations
 

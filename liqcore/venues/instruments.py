@@ -12,7 +12,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Mapping
 
 __all__ = ["RECORDING_INSTRUMENTS", "recording_instruments", "Instrument", "DEFAULT_INSTRUMENTS", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
-           "OKX_CT_VAL", "shipped_bases", "default_instruments", "parse_okx_instruments", "load_instruments"]
+           "OKX_CT_VAL", "shipped_bases", "rules_of", "default_instruments", "parse_okx_instruments", "load_instruments"]
 
 HALF_EVEN, FLOOR, CEILING = 0, 1, 2
 
@@ -375,3 +375,14 @@ def shipped_bases() -> set[str]:
     """The base assets of the shipped instrument tables (``BTC`` of ``BTCUSDT`` and of ``BTC-USDT-SWAP``)."""
     return {s[:-4] for s in DEFAULT_INSTRUMENTS if s.endswith("USDT")} | {s[:-10] for s in OKX_CT_VAL
                                                                            if s.endswith("-USDT-SWAP")}
+
+
+def rules_of(rows, parse, key: str = "symbol") -> dict:
+    """``row[key]`` -> ``parse(row)`` of a venue's instrument rows (a malformed row: that symbol has no known rules)."""
+    out = {}
+    for r in rows:
+        try:
+            out[str(r[key])] = parse(r)
+        except (ValueError, KeyError):
+            pass
+    return out

@@ -164,3 +164,26 @@ def test_all_market_venues_subscribe_their_one_stream(venue, stream):
     topics = [t for s in specs for t in s.topics]
     assert topics[0] == stream and len(topics) == 2 and "ETH" in topics[1].upper()
     assert not math.isnan(0.0)
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
+def test_a_kept_instrument_answer_is_read_by_its_venue_s_market_part(tmp_path, venue):
+    """``backtest --instruments FILE`` with the venue's own answer (Binance ``exchangeInfo``, Bybit
+    ``instruments-info``): each trading perpetual's rules, read by the venue's market part (``answer_rules``)
+    found through the registry, whichever venue the run names; a JSON no venue reads is the one-line error."""
+    from liqcore.backtest.rules import load_rules
+    from liqcore.venues.fake_universe import binance_exchange_info, bybit_instruments_page, market_instruments
+
+    inst = market_instruments(12)
+    answer = (binance_exchange_info(inst) if venue == "binance"
+              else {"retCode": 0, "retMsg": "OK", "result": bybit_instruments_page(inst, {"limit": "1000"})})
+    (tmp_path / "answer.json").write_text(json.dumps(answer))
+    other = "bybit" if venue == "binance" else "binance"
+    for named in (venue, other):
+        u, source = load_rules(str(tmp_path / "answer.json"), named)
+        assert sorted(u.rules) == sorted(inst) and source.endswith("(the venue's answer)")
+        s = sorted(inst)[0]
+        assert u.rules[s].tick_size == pytest.approx(inst[s]["tickSize"])
+    (tmp_path / "other.json").write_text(json.dumps({"data": []}))
+    with pytest.raises(ValueError, match=r"^instruments: .*other\.json: expected a liqcore instrument list"):
+        load_rules(str(tmp_path / "other.json"), venue)

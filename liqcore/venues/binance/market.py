@@ -132,7 +132,7 @@ def frame_symbol(data: bytes) -> str | None:
 def answer_rules(obj) -> dict | None:
     """symbol -> Instrument of the perpetuals that trade in an ``exchangeInfo`` answer (a file the user kept: the
     backtest's ``--instruments``); None when ``obj`` is not one (a malformed row: that symbol left out)."""
-    from liqcore.venues.instruments import Instrument
+    from liqcore.venues.instruments import Instrument, rules_of
 
     if not (isinstance(obj, dict) and isinstance(obj.get("symbols"), list)):
         return None
@@ -140,10 +140,4 @@ def answer_rules(obj) -> dict | None:
             and r.get("status") == "TRADING"]
     parse = Instrument.from_binance
 
-    out = {}
-    for r in rows:
-        try:
-            out[str(r["symbol"])] = parse(r)
-        except (ValueError, KeyError):
-            pass  # a malformed row: that symbol has no known rules
-    return out
+    return rules_of(rows, parse)

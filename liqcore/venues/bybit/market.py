@@ -158,7 +158,7 @@ def depth_topic(symbol: str, levels: int | None = None) -> str:
 def answer_rules(obj) -> dict | None:
     """symbol -> Instrument of the linear perpetuals that trade in an ``instruments-info`` answer (a file the user
     kept: the backtest's ``--instruments``); None when ``obj`` is not one (a malformed row: that symbol left out)."""
-    from liqcore.venues.instruments import Instrument
+    from liqcore.venues.instruments import Instrument, rules_of
 
     if not (isinstance(obj, dict) and isinstance((obj.get("result") or {}).get("list"), list)):
         return None
@@ -166,10 +166,4 @@ def answer_rules(obj) -> dict | None:
             and r.get("contractType") == "LinearPerpetual" and r.get("status") == "Trading"]
     parse = Instrument.from_bybit
 
-    out = {}
-    for r in rows:
-        try:
-            out[str(r["symbol"])] = parse(r)
-        except (ValueError, KeyError):
-            pass  # a malformed row: that symbol has no known rules
-    return out
+    return rules_of(rows, parse)
