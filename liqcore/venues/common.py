@@ -36,6 +36,7 @@ __all__ = [
     "RECV_CLOCK_MIN_NS",
     "QUOTE_SUFFIXES",
     "side_of",
+    "contract_size",
 ]
 
 #: sentinel ts_recv for "not recorded" (replaced by the loader)
@@ -320,6 +321,17 @@ def fill_recv(events: np.ndarray, feed_latency_ns: int = 0) -> np.ndarray:
         events["ts_recv"][unknown] = events["ts_event"][unknown] + int(feed_latency_ns)
         events["flags"][unknown] |= np.uint8(Flag.RECV_ESTIMATED)
     return events
+
+
+def contract_size(sink: "Sink", name, field: str) -> float:
+    """The base units of one contract of ``name`` (``sink.instruments``: OKX's ctVal, Gate's quanto_multiplier);
+    ``missing_field`` (``field``) without a name, ``unknown_instrument`` for one the table does not hold."""
+    if name.__class__ is not str or not name:
+        raise Reject("missing_field", field)
+    v = sink.instruments.get(name)
+    if v is None:
+        raise Reject("unknown_instrument", name)
+    return v
 
 
 def side_of(table: dict, value, field: str) -> int:

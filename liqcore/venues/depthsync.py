@@ -23,6 +23,26 @@ def _levels(side, levels, flags):
     return [(side, float(x[0]), float(x[1]), flags) for x in levels]
 
 
+def keep_for_snapshot(sync, ev) -> tuple[list, bool]:
+    """An update that waits for the REST snapshot: kept in ``sync.buffer`` (the oldest dropped beyond
+    ``sync.MAX_BUFFER``: the snapshot is newer anyway); no rows yet."""
+    sync.buffer.append(ev)
+    if len(sync.buffer) > sync.MAX_BUFFER:
+        del sync.buffer[0]
+    return [], False
+
+
+def replay_buffer(sync, rows: list) -> list:
+    """``rows`` (a snapshot's) and then the kept updates through ``sync.event``, up to a break."""
+    buffered, sync.buffer = sync.buffer, []
+    for ev in buffered:
+        out, resync = sync.event(ev)
+        rows += out
+        if resync:
+            break
+    return rows
+
+
 class BinanceDepthSync:
     """USD-M diff depth: buffer events, snapshot lastUpdateId, drop u < lastUpdateId, the first applied
     event has U <= lastUpdateId <= u, then each event's pu equals the previous event's u."""
@@ -47,20 +67,11 @@ class BinanceDepthSync:
         self.last_update_id = int(snap["lastUpdateId"])
         self.prev_u = None
         rows = _levels(Side.BUY, snap["bids"], int(Flag.SNAPSHOT)) + _levels(Side.SELL, snap["asks"], int(Flag.SNAPSHOT))
-        buffered, self.buffer = self.buffer, []
-        for ev in buffered:
-            out, resync = self.event(ev)
-            rows += out
-            if resync:
-                break
-        return rows
+        return replay_buffer(self, rows)
 
     def event(self, ev: dict) -> tuple[list, bool]:
         if self.last_update_id is None:
-            self.buffer.append(ev)
-            if len(self.buffer) > self.MAX_BUFFER:
-                del self.buffer[0]
-            return [], False
+            return keep_for_snapshot(self, ev)
         big_u, u, pu = int(ev["U"]), int(ev["u"]), int(ev["pu"])
         if self.prev_u is None:
             if u < self.last_update_id:
@@ -226,6 +237,19 @@ class OkxDepthSync:
 OKX_BOOKS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
 
 
+def _protocol(venue: str):
+    """Another venue's depth protocol: its ``market`` part's ``DEPTH_PROTOCOL`` (an object with ``sync()``, a new
+    machine with ``message``/``snapshot``/``wants_snapshot``/``is_live``; ``HEAD``, the bytes that tell a depth
+    frame; ``message(frame)``, (symbol, message) or None; ``event_ms(message)``; ``snapshot_ms(body)``), else
+    None."""
+    from liqcore.venues.registry import spec_or_none
+
+    spec = spec_or_none(venue)
+    if spec is None or not spec.has_part("market"):
+        return None
+    return getattr(spec.part("market"), "DEPTH_PROTOCOL", None)
+
+
 def _frame_symbol_msg(venue: str, frame: dict):
     """(symbol, message) of one recorded depth frame, or None when the frame is not depth (Bybit
     ``orderbook.1`` is the top of book, read as quotes)."""
@@ -241,6 +265,9 @@ def _frame_symbol_msg(venue: str, frame: dict):
         arg = frame.get("arg") or {}
         if arg.get("channel") in OKX_BOOKS and "data" in frame:
             return arg["instId"], frame
+    else:
+        proto = _protocol(venue)
+        return proto.message(frame) if proto is not None else None
     return None
 
 
@@ -252,6 +279,9 @@ def is_depth_payload(venue: str, payload: bytes) -> bool:
     """Whether a raw frame of ``venue`` may be a depth message (told by its head, not decoded; Bybit
     ``orderbook.1`` is the top of book)."""
     head = payload[:160]
+    if venue not in _DEPTH_HEADS:
+        proto = _protocol(venue)
+        return proto is not None and proto.HEAD in head
     return _DEPTH_HEADS[venue] in head and not (venue == "bybit" and b'"orderbook.1.' in head)
 
 
@@ -276,11 +306,24 @@ def _event_ms(venue: str, msg: dict):
         return msg.get("E")
     if venue == "bybit":
         return msg.get("ts")
+    if venue != "okx":
+        proto = _protocol(venue)
+        return proto.event_ms(msg) if proto is not None else None
     d = msg.get("data")
     return d[0].get("ts") if isinstance(d, list) and d and isinstance(d[0], dict) else None
 
 
 _KINDS = {"binance": BinanceDepthSync, "bybit": BybitDepthSync, "okx": OkxDepthSync}
+
+
+def _new_sync(venue: str):
+    kind = _KINDS.get(venue)
+    if kind is not None:
+        return kind()
+    proto = _protocol(venue)
+    if proto is None:
+        raise KeyError(venue)
+    return proto.sync()
 
 
 class DepthLines:
@@ -296,7 +339,7 @@ class DepthLines:
     def _sync(self, venue: str, sym: str):
         s = self.syncs.get((venue, sym))
         if s is None:
-            s = self.syncs[(venue, sym)] = _KINDS[venue]()
+            s = self.syncs[(venue, sym)] = _new_sync(venue)
         return s
 
     def frame(self, venue: str, frame: dict):
@@ -316,7 +359,8 @@ class DepthLines:
         the file before it) goes on without it."""
         sym = str(rest["symbol"])
         body = rest["body"]
-        if venue not in ("binance", "okx"):
+        proto = None if venue in ("binance", "okx") else _protocol(venue)
+        if venue not in ("binance", "okx") and proto is None:
             raise ValueError(f"a REST depth snapshot of {venue}")
         s = self._sync(venue, sym)
         d = body["data"][0] if venue == "okx" and "data" in body else body
@@ -325,7 +369,8 @@ class DepthLines:
         rows = s.snapshot(body)
         # every row of the line carries the snapshot's time: the buffered updates applied on it come after it
         # in a replay ordered by (receive time, event time)
-        t = _ms(d.get("ts") if venue == "okx" else (d.get("E") or d.get("T")))
+        t = _ms(proto.snapshot_ms(body) if proto is not None else
+                d.get("ts") if venue == "okx" else (d.get("E") or d.get("T")))
         return sym, t, rows
 
     def reset(self, venue: str, resubscribe: bool = False) -> None:
@@ -333,7 +378,7 @@ class DepthLines:
         its next snapshot; ``resubscribe``: a Bybit book asks for one (:meth:`BybitDepthSync.wants_snapshot`)."""
         for (v, sym) in list(self.syncs):
             if v == venue:
-                s = self.syncs[(v, sym)] = _KINDS[v]()
+                s = self.syncs[(v, sym)] = _new_sync(v)
                 if resubscribe and v == "bybit":
                     s.broken = True
 
@@ -343,7 +388,7 @@ class DepthLines:
         out = []
         for (v, sym) in list(self.syncs):
             if v == venue:
-                self.syncs[(v, sym)] = _KINDS[v]()
+                self.syncs[(v, sym)] = _new_sync(v)
                 out.append((sym, None, [GAP]))
         return out
 

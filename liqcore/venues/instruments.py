@@ -281,13 +281,14 @@ def default_instruments() -> dict[str, float]:
     return dict(_SHIPPED["t"])
 
 
-def _check(inst: str, v) -> float:
+def _check(inst: str, v, field: str = "ctVal") -> float:
+    """``v`` as a contract size (a finite number > 0), else a ValueError naming ``field`` of ``inst``."""
     try:
         x = float(v)
     except (TypeError, ValueError):
-        raise ValueError(f"instruments: ctVal of {inst!r} is not a number: {v!r}") from None
+        raise ValueError(f"instruments: {field} of {inst!r} is not a number: {v!r}") from None
     if not math.isfinite(x) or x <= 0:
-        raise ValueError(f"instruments: ctVal of {inst!r} must be finite and > 0, got {v!r}")
+        raise ValueError(f"instruments: {field} of {inst!r} must be finite and > 0, got {v!r}")
     return x
 
 

@@ -198,3 +198,25 @@ def test_the_order_book_follows_gates_update_id_rule():
     s2.event(upd(200, 210))
     rows = s2.snapshot({"id": 150, "bids": [], "asks": []})
     assert rows[-1][3] == Flag.DEPTH_GAP and s2.wants_snapshot()
+
+
+def test_tardis_gate_io_futures_files_read_under_gate_in_base_units(tmp_path):
+    """tardis.dev's ``gate-io-futures`` CSVs (tardis-node's gate-io-futures mappers: ``amount`` = ``|size|`` in
+    contracts, ``side`` from the sign of ``size``) read under the venue gate, each amount x quanto_multiplier."""
+    from liqcore.dataset.load import load_events
+
+    t0 = 1_722_470_400_000_000
+    trades = tmp_path / "gate-io-futures_trades_2024-08-01_BTC_USDT.csv"
+    trades.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n" + "".join(
+        f"gate-io-futures,BTC_USDT,{t0 + i * 1000},{t0 + i * 1000 + 50},{900 + i},{'buy' if i % 2 else 'sell'},"
+        f"64000.{i},{10 + i}\n" for i in range(6)))
+    res = load_events(trades)
+    ev = res.events
+    assert len(ev) == 6 and set(ev["venue"].tolist()) == {4} and res.registry.items() == [("gate", "BTC_USDT")]
+    assert ev["qty"].tolist() == [pytest.approx((10 + i) * 0.0001) for i in range(6)]
+    assert ev["side"].tolist() == [Side.SELL, Side.BUY] * 3
+    quotes = tmp_path / "gate-io-futures_quotes_2024-08-01_ETH_USDT.csv"
+    quotes.write_text("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
+                      f"gate-io-futures,ETH_USDT,{t0},{t0 + 10},250,3000.5,3000.4,100\n")
+    q = load_events(quotes).events
+    assert sorted(q["qty"].tolist()) == [pytest.approx(1.0), pytest.approx(2.5)]

@@ -195,3 +195,86 @@ def test_run_replay_of_a_gate_recording_paper_trades_what_the_backtest_finds(tmp
     paper = int(re.search(r" trades=(\d+)", line).group(1))
     assert main(["backtest", str(rec), "--equity", "10000", "--json"]) == 0
     assert paper == len(json.loads(capsys.readouterr().out)["trades"]) > 0
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_record_depth_gate_keeps_the_book_by_gates_update_id_rule(tmp_path):
+    """``record --venue gate --depth``: ``futures.order_book_update`` frames and the REST base books
+    (``GET /api/v4/futures/usdt/order_book?with_id=true``) the recorder asks for, read back as the book: updates
+    older than the base book dropped, the one holding baseID+1 applied, a lost update a gap and a new base book
+    (Gate, "How to maintain local order book")."""
+    from liqcore.commands.record import record
+    from liqcore.dataset.load import load_events
+    from liqcore.live.recorder import read_lines
+    from liqcore.venues.fake_streams import FakeMarketStream
+
+    out = tmp_path / "rec"
+    book = {"id": 100, "bids": [["60000", "50"], ["59999.9", "20"]], "asks": [["60000.1", "10"]]}
+    topic = '{"channel":"futures.order_book_update","payload":["BTC_USDT","100ms","20"]}'
+    t = int(time.time() * 1000)
+
+    def upd(U, u, b=(), a=()):
+        return {"time": t // 1000, "time_ms": t, "channel": "futures.order_book_update", "event": "update",
+                "result": {"t": t + u, "s": "BTC_USDT", "U": U, "u": u, "b": [{"p": p, "s": q} for p, q in b],
+                           "a": [{"p": p, "s": q} for p, q in a]}}
+
+    def lines():
+        got = []
+        for f in sorted(out.glob("*.jsonl.zst")):
+            try:
+                got += [orjson.loads(x) for x in read_lines(f)]
+            except Exception:  # noqa: BLE001 - a file being written: what was flushed so far
+                pass
+        return got
+
+    async def main():
+        async with FakeMarketStream("gate") as fs:
+            fs.depth_books["BTC_USDT"] = lambda: (book["id"], book["bids"], book["asks"])
+            stop = asyncio.Event()
+            task = asyncio.create_task(record("gate", ["BTC_USDT"], str(out), ws_url=fs.ws_url, rest_url=fs.rest_url,
+                                              flush_s=0.05, stop_event=stop, book=False, depth=1))
+            try:
+                await _until(lambda: fs.subscribed(topic))
+                fs.write(upd(95, 99, [["59999", "7"]]), topic)           # older than the base book: dropped
+                fs.write(upd(100, 102, [["60000", "40"]]), topic)        # 100 <= 101 <= 102: the first applied
+                await _until(lambda: sum("rest" in x for x in lines()) == 1)
+                fs.write(upd(103, 103, (), [["60000.1", "0"]]), topic)
+                book.update(id=110, bids=[["60000", "80"]], asks=[["60000.5", "10"]])
+                fs.write(upd(106, 111, [["59990", "10"]]), topic)        # 104..105 lost: a break
+                await _until(lambda: sum("rest" in x for x in lines()) == 2)
+                fs.write(upd(112, 112, (), [["60000.6", "20"]]), topic)
+                await _until(lambda: sum(isinstance(x.get("frame"), dict) for x in lines()) >= 5)
+            finally:
+                stop.set()
+                res = await asyncio.wait_for(task, 30)
+            return res, list(fs.rest_requests)
+
+    res, rest = asyncio.run(asyncio.wait_for(main(), 90))
+    assert rest.count("/api/v4/futures/usdt/order_book") == 2 and res["depth"]["snapshots"] == 2
+    got = load_events(out)
+    assert got.n_rejected == 0, got.rejects
+    ev = got.events[got.events["kind"] == Kind.DEPTH]
+    ev = ev[np.argsort(ev["ts_recv"], kind="stable")]
+    stops = [x["recv_ns"] for x in lines() if x.get("gap", {}).get("reason") == "stopped"]
+    ev = ev[ev["ts_recv"] < min(stops)]
+    book_rows, run = {}, None
+    flags = ev["flags"].tolist()
+    assert flags.count(int(Flag.DEPTH_GAP)) == 1
+    for e in ev:
+        if e["flags"] & Flag.DEPTH_GAP:
+            book_rows, run = {}, None
+            continue
+        if e["flags"] & Flag.SNAPSHOT:
+            if run != int(e["ts_recv"]):
+                book_rows, run = {}, int(e["ts_recv"])
+        else:
+            run = None
+        k = (int(e["side"]), float(e["price"]))
+        if e["qty"] > 0:
+            book_rows[k] = round(float(e["qty"]) / 0.0001, 6)  # contracts (BTC_USDT: 0.0001 BTC each)
+        else:
+            book_rows.pop(k, None)
+    # after the break: the new base book (id 110), the straddling update (106..111 holds 111) and 112
+    assert book_rows == {(Side.BUY, 60000.0): 80.0, (Side.BUY, 59990.0): 10.0, (Side.SELL, 60000.5): 10.0,
+                         (Side.SELL, 60000.6): 20.0}

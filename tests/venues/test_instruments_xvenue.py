@@ -1,4 +1,4 @@
-"""Instruments across venues: one id joins Bybit, Binance and OKX; user overrides; the merged tape;
+"""Instruments across venues: one id joins Bybit, Binance, OKX and Gate; user overrides; the merged tape;
 throttles; instrument-scope detection through the public function."""
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from liqcore.instruments import (default_table, detect_instruments, groups, load
 from liqcore.types import EVENT_DTYPE, Flag, Kind, RecordKind, Side, SymbolRegistry, Venue
 
 
-def test_btc_joins_three_venues():
+def test_btc_joins_the_four_venues():
     t = default_table()
-    assert t.members("BTC-USDT") == {"bybit": "BTCUSDT", "binance": "BTCUSDT", "okx": "BTC-USDT-SWAP"}
+    assert t.members("BTC-USDT") == {"bybit": "BTCUSDT", "binance": "BTCUSDT", "okx": "BTC-USDT-SWAP",
+                                     "gate": "BTC_USDT"}
     assert t.lookup("okx", "BTC-USDT-SWAP") == "BTC-USDT"
+    assert t.lookup("gate", "ETH_USDT") == "ETH-USDT" and t.lookup("gate", "ETHUSDT") is None
     assert t.lookup("binance", "btcusdt") == "BTC-USDT"
     assert t.lookup("bybit", "NEWCOINUSDT") == "NEWCOIN-USDT"  # the naming rule
     assert t.lookup("bybit", "BTCPERP") is None
@@ -38,6 +40,7 @@ def test_overrides_from_toml(tmp_path):
 def test_throttles():
     assert throttle_ns("binance") == 1_000_000_000
     assert throttle_ns("okx") == 1_000_000_000
+    assert throttle_ns("gate") == 1_000_000_000  # (Gate: up to one liquidation a contract a second)
     assert throttle_ns("bybit", 1_750_000_000_000_000_000) == 0
     assert throttle_ns("bybit", 1_700_000_000_000_000_000) == 1_000_000_000  # before allLiquidation
     assert throttle_ns("bybit", flags=int(Flag.THROTTLED)) == 1_000_000_000

@@ -1,6 +1,6 @@
 """Gate USDT-margined perpetual futures (API v4): its wire knowledge and its spec in the venue registry.
 
-Facts, each from Gate's documents (docs/maintainers/venues/gate.md has the sources):
+Facts, each from Gate's documents (docs/maintainers/data.md, "Gate futures v4 (USDT perpetuals)", has the sources):
 
 * ``futures.public_liquidates`` pushes "up to one liquidate order data every 1 second" per contract (Gate Futures
   WebSocket v4, "public liquidates order API"): a sample, like Binance's and OKX's streams;

@@ -5,11 +5,10 @@ A snapshot of real contract records, shaped exactly as Gate documents the answer
 objects), ships in ``data/contracts-usdt.json`` for offline reading; ``--instruments FILE`` reads another answer
 (or a plain ``{"BTC_USDT": 0.0001}``), and ``record --symbols all`` keeps the live one with the recording.
 
-May import: the standard library and orjson.
+May import: the standard library, orjson and ``venues.instruments`` (its contract-size check).
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,16 +25,6 @@ def is_contract_list(obj) -> bool:
         isinstance(r, dict) and "name" in r and "quanto_multiplier" in r for r in obj)
 
 
-def _multiplier(name, v) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"instruments: quanto_multiplier of {name!r} is not a number: {v!r}") from None
-    if not math.isfinite(x) or x <= 0:
-        raise ValueError(f"instruments: quanto_multiplier of {name!r} must be finite and > 0, got {v!r}")
-    return x
-
-
 def contract_sizes(obj) -> dict[str, float] | None:
     """``name`` -> ``quanto_multiplier`` of a Gate contract list (JSON text, bytes or the decoded array); None when
     ``obj`` is not one.  A record whose multiplier is not a positive number is a ValueError naming it."""
@@ -43,7 +32,9 @@ def contract_sizes(obj) -> dict[str, float] | None:
         obj = orjson.loads(obj)
     if not is_contract_list(obj):
         return None
-    return {str(r["name"]): _multiplier(r["name"], r["quanto_multiplier"]) for r in obj}
+    from liqcore.venues.instruments import _check
+
+    return {str(r["name"]): _check(r["name"], r["quanto_multiplier"], "quanto_multiplier") for r in obj}
 
 
 @lru_cache(maxsize=1)

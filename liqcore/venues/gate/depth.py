@@ -16,7 +16,7 @@ May import: ``types`` and ``venues.depthsync``.
 from __future__ import annotations
 
 from liqcore.types import Flag, Side
-from liqcore.venues.depthsync import GAP
+from liqcore.venues.depthsync import GAP, keep_for_snapshot, replay_buffer
 
 __all__ = ["GateDepthSync"]
 
@@ -48,23 +48,13 @@ class GateDepthSync:
         """A ``GET .../order_book?with_id=true`` answer (``id``, ``asks``/``bids`` of ``{"p", "s"}``)."""
         self.base_id = int(snap["id"])
         self.started = False
-        rows = (_levels(Side.BUY, snap["bids"], int(Flag.SNAPSHOT), self.ct)
-                + _levels(Side.SELL, snap["asks"], int(Flag.SNAPSHOT), self.ct))
-        buffered, self.buffer = self.buffer, []
-        for ev in buffered:
-            out, resync = self.event(ev)
-            rows += out
-            if resync:
-                break
-        return rows
+        return replay_buffer(self, _levels(Side.BUY, snap["bids"], int(Flag.SNAPSHOT), self.ct)
+                             + _levels(Side.SELL, snap["asks"], int(Flag.SNAPSHOT), self.ct))
 
     def event(self, ev: dict) -> tuple[list, bool]:
         """One ``futures.order_book_update`` ``result`` (``U``, ``u``, ``b``, ``a``)."""
         if self.base_id is None:
-            self.buffer.append(ev)
-            if len(self.buffer) > self.MAX_BUFFER:
-                del self.buffer[0]
-            return [], False
+            return keep_for_snapshot(self, ev)
         big_u, u = int(ev["U"]), int(ev["u"])
         nxt = self.base_id + 1
         if not self.started:
@@ -77,6 +67,8 @@ class GateDepthSync:
         self.started = True
         self.base_id = u
         return _levels(Side.BUY, ev.get("b") or [], 0, self.ct) + _levels(Side.SELL, ev.get("a") or [], 0, self.ct), False
+
+    message = event  # (the shared machines' name for a stream message)
 
     def _gap(self, ev):
         self.base_id, self.started, self.buffer = None, False, [ev]

@@ -5,7 +5,7 @@ its path ``/v4/ws/usdt``; the topics a push belongs to (``{"channel", "payload"}
 contract; a liquidation also to ``!all``); the subscribe protocol (``{"time", "channel", "event": "subscribe",
 "payload": [...]}`` answered ``{"time", "time_ms", "channel", "event": "subscribe", "error": null, "result":
 {"status": "success"}}``; ``futures.ping`` answered ``futures.pong``; an unknown channel answered ``error``
-``{"code": 2, "message": "unknown channel"}`` as the document's error table has it: code 2, "invalid argument");
+``{"code": 2, "message": "invalid argument"}``, the document's error table);
 the public REST answers (``GET /api/v4/futures/usdt/contracts`` and ``/tickers`` of the server's instrument list,
 ``/order_book?with_id=true`` of its depth books); and, for ``liqcore venue``, how a replayed push reaches the
 subscribers.  Each rule follows Gate Futures WebSocket v4 and API v4 (tests/venues/test_gate_streams.py quotes
@@ -148,7 +148,7 @@ async def on_text(fs, ws, conn, text: str) -> bool:
         return True
     payload = m.get("payload") or []
     if ch not in CHANNELS or not isinstance(payload, list):
-        await ws.send_str(_answer(ch, ev, payload, {"code": 2, "message": "unknown channel"}))
+        await ws.send_str(_answer(ch, ev, payload, {"code": 2, "message": "invalid argument"}))
         return True
     keys = [_topic(ch, payload)] if ch == "futures.order_book_update" else [_topic(ch, [c]) for c in payload]
     fs.ops.append((ev, keys))

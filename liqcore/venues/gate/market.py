@@ -11,6 +11,40 @@ API = "/api/v4/futures/usdt"
 DEPTH_SNAPSHOT = (f"{API}/order_book", lambda s: {"contract": s, "limit": 50, "with_id": "true"})
 
 
+class _DepthProtocol:
+    """Gate's depth protocol for the shared depth lines (:class:`liqcore.venues.depthsync.DepthLines`): the
+    machine (:class:`liqcore.venues.gate.depth.GateDepthSync`, rows in contracts: the line reader multiplies
+    them by the contract's size), the frames it reads (``futures.order_book_update``) and their times."""
+
+    HEAD = b'"futures.order_book_update"'
+
+    @staticmethod
+    def sync():
+        from liqcore.venues.gate.depth import GateDepthSync
+
+        return GateDepthSync()
+
+    @staticmethod
+    def message(frame: dict):
+        if frame.get("channel") == "futures.order_book_update" and frame.get("event") == "update":
+            r = frame.get("result")
+            if isinstance(r, dict) and "s" in r:
+                return r["s"], r
+        return None
+
+    @staticmethod
+    def event_ms(msg: dict):
+        return msg.get("t")
+
+    @staticmethod
+    def snapshot_ms(body: dict):
+        cur = body.get("current")
+        return int(float(cur) * 1000) if cur is not None else None
+
+
+DEPTH_PROTOCOL = _DepthProtocol()
+
+
 def whole_market_specs(universe: list[str], also: list[str], *, url=None, network="mainnet", book=True,
                        tickers=False) -> list:
     """Every contract's liquidations (``!all``) and the trades (and book ticker) of ``also``."""

@@ -1,43 +1,16 @@
 """Gate futures WebSocket v4 (USDT settle) public frames -> events.  Pure: no I/O, no asyncio.
 
-Every frame is ``{"time", "time_ms", "channel", "event", "error", "result"}``.  Decoded:
+``futures.public_liquidates`` (one object or a batched list; flagged SAMPLED), ``futures.trades`` (internal
+trades counted and dropped), ``futures.book_ticker`` (two quotes), ``futures.order_book_update`` (counted
+``depth_skipped``: :mod:`liqcore.venues.gate.depth`), and as control ``futures.pong``, subscribe answers and
+``futures.system`` notices (an ``upgrade`` counted ``system_upgrade``).  Sizes are contracts:
+``|size| x quanto_multiplier`` of the contract (``sink.instruments``; unknown: ``unknown_instrument``), decimal
+strings (``X-Gate-Size-Decimal: 1``) or integers, never rounded.
 
-* ``futures.public_liquidates`` (``event`` ``update``): ``result`` one object or a list of them (since 2026-08-20
-  a second's liquidations come batched), each ``{"price", "size", "time_ms", "contract"}``::
-
-      {"channel":"futures.public_liquidates","event":"update","time":1541505434,"time_ms":1541505434123,
-       "result":[{"price":215.1,"size":-124,"time_ms":1541486601123,"contract":"BTC_USD"}]}
-
-  ``size`` is the liquidated **position**, signed as Gate signs positions: positive a long, negative a short
-  (the side convention, and the evidence for it, below).  One LIQUIDATION per row, flagged SAMPLED (Gate pushes
-  "up to one liquidate order data every 1 second" per contract).
-* ``futures.trades``: ``result`` a list of ``{"id", "create_time_ms", "contract", "size", "price",
-  "is_internal"}``; the sign of ``size`` is the taker's side (positive a buy).  An internal trade (the
-  insurance fund or ADL taking over a liquidation: not matched on the book, Gate keeps it out of its candles)
-  is counted ``internal_trade`` and dropped.
-* ``futures.book_ticker``: ``result`` ``{"t", "u", "s", "b", "B", "a", "A"}``: two QUOTE rows (bid, ask); an
-  empty side (``""`` price or size 0) is a row of price 0 and size 0.
-* ``futures.order_book_update`` / ``futures.order_book``: counted ``depth_skipped`` (the depth protocol is
-  :mod:`liqcore.venues.gate.depth`).
-* ``futures.pong``, subscribe / unsubscribe answers and ``futures.system`` notices (an ``upgrade`` counted
-  ``system_upgrade``): CONTROL.
-
-Sizes are contracts: the base quantity is ``|size| x quanto_multiplier`` of the contract
-(``sink.instruments``: Gate's ``BTC_USDT`` -> its multiplier, from ``GET /api/v4/futures/usdt/contracts``;
-a contract without one is ``unknown_instrument``, never a guess).  Sizes arrive as strings when the
-connection asks ``X-Gate-Size-Decimal: 1`` (fractional contracts) and as integers otherwise: both are read as
-they are, never floored.
-
-The side of a liquidation.  Gate's WebSocket page does not say what the sign of ``size`` means in
-``futures.public_liquidates``.  Gate documents the same record on REST, ``GET /futures/{settle}/liq_orders``
-(and the private ``/liquidates``): ``size`` "User position size" (a Position's ``size`` is positive long,
-negative short), beside ``order_size`` "Number of forced liquidation orders", ``order_price`` "Liquidation order
-price" and ``fill_price`` "Liquidation order average taker price".  Gate's own example record has ``size`` 600,
-``entry_price`` 3536.123 above ``liq_price`` 3421.54 (a position that is liquidated when the price falls: a
-long), and ``fill_price`` 3424 above ``order_price`` 3405 (an order that filled above its limit: a SELL, the
-order that closes a long).  So a positive ``size`` is a long liquidated (``Side.LONG``), a negative one a short
-(``Side.SHORT``).  Some third-party clients read the sign as the forced order's (negative = sell = long
-liquidated); that contradicts Gate's REST field definition and its example, and liqcore follows Gate.
+The sides: a liquidation's ``size`` is the liquidated POSITION (positive a long, negative a short), pinned from
+Gate's REST record of the same liquidation (``/futures/{settle}/liq_orders``: ``size`` "User position size"; its
+example, a long closed by a sell that filled above its limit); a trade's ``size`` is the taker's side.  Frames,
+fields and the evidence: docs/maintainers/data.md, "Gate futures v4 (USDT perpetuals)", and docs/data.md, "Sides".
 
 May import: the standard library, numpy and ``venues.common``.
 """
@@ -45,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, parse_frame, pos, trade_id
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, contract_size, ms_to_ns, num, parse_frame, pos, trade_id
 
 __all__ = ["parse_obj", "parse", "VENUE", "liquidation_side", "contract_value"]
 
@@ -61,12 +34,7 @@ _CONTROL_CHANNELS = frozenset({"futures.pong", "futures.ping"})
 
 def contract_value(sink: Sink, contract) -> float:
     """The base units of one contract of ``contract`` (its ``quanto_multiplier`` in ``sink.instruments``)."""
-    if contract.__class__ is not str or not contract:
-        raise Reject("missing_field", "contract")
-    v = sink.instruments.get(contract)
-    if v is None:
-        raise Reject("unknown_instrument", contract)
-    return v
+    return contract_size(sink, contract, "contract")
 
 
 def liquidation_side(size: float) -> int:

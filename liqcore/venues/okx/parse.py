@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
+from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, contract_size, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
 __all__ = ["parse_obj", "parse", "VENUE"]
 
@@ -30,12 +30,7 @@ _TAKER_SIDE = {"buy": 3, "sell": 4}
 
 
 def _ct_val(sink: Sink, inst) -> float:
-    if inst.__class__ is not str or not inst:
-        raise Reject("missing_field", "instId")
-    v = sink.instruments.get(inst)
-    if v is None:
-        raise Reject("unknown_instrument", inst)
-    return v
+    return contract_size(sink, inst, "instId")
 
 
 def _is_contract(inst: str) -> bool:
