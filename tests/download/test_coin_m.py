@@ -143,6 +143,12 @@ def test_a_mirror_goes_download_dataset_events_backtest_with_the_inverse_pnl(tmp
         assert t["pnl_usd"] == pytest.approx(t["pnl_coin"] * x, rel=1e-12)
         coin += t["pnl_coin"]
     assert out["summary"]["pnl_coin"]["BTC"]["pnl"] == pytest.approx(coin, rel=1e-12)
+    btc = out["trades"][0]["equity_coin"] - out["trades"][0]["pnl_coin"]  # the BTC account: each exit adds its P&L
+    assert out["summary"]["pnl_coin"]["BTC"]["equity_start"] == pytest.approx(btc, rel=1e-12)
+    for t in out["trades"]:
+        btc += t["pnl_coin"]
+        assert t["equity_coin"] == pytest.approx(btc, rel=1e-12) and t["units"]["equity_coin"] == "BTC"
+    assert out["summary"]["pnl_coin"]["BTC"]["equity_end"] == pytest.approx(btc, rel=1e-12)
 
 
 def test_research_on_a_coin_m_dataset_says_what_it_measured(tmp_path, capsys):
