@@ -156,6 +156,19 @@ class State:
     p_fills: int = 0
     p_rest: bool = False
     funding_coin: float = 0.0  # an inverse contract's funding so far, in the coin
+    # the margin-coin account kept here for the inverse symbols whose margin_sid is this one (NaN: not started):
+    # its equity in the coin and the loss limits' anchors (its value at the start of the UTC day / ISO week)
+    coin_equity: float = math.nan
+    coin_day_start: float = 0.0
+    coin_week_start: float = 0.0
+    coin_day: int = NO_TIME
+    coin_week: int = NO_TIME
+
+
+def loss_hit(equity, day_start, week_start, daily, weekly) -> bool:
+    """The daily / weekly loss limit reached, in the account's own unit (USD, or an inverse symbol's coin)."""
+    return (daily > 0 and equity - day_start <= -daily * day_start) or (
+        weekly > 0 and equity - week_start <= -weekly * week_start)
 
 
 @dataclass
@@ -185,11 +198,12 @@ class Model:
         self.par = [{"trail": 0.0, "slippage": 0.0, "daily_trades": 0, "queue": 0, "queue_pow": 0.0, "grid": 0.0,
                      "queue_unseen": 0, "inbound_ns": 0, "engine_exits": 0, "lot": 0.0, "min_qty": 0.0,
                      "min_notional": 0.0, "max_qty": 0.0, "partial": 0, "contract_usd": 0.0,
-                     "whole_contracts": 0, **p}
+                     "whole_contracts": 0, "margin_sid": 0, **p}
                     for p in self.par]
         self.states = [State() for _ in self.par]
         self.counts = [dict.fromkeys(COUNT_NAMES, 0) for _ in self.par]
         self.day_start_equity = self.week_start_equity = self.equity
+        self.equity0 = self.equity
 
     # ---- portfolio ------------------------------------------------------------------------------
     def roll(self, ts):
@@ -201,6 +215,26 @@ class Model:
             if week != self.week:
                 self.week = week
                 self.week_start_equity = self.equity
+
+    @staticmethod
+    def coin_roll(a, ts):
+        """A margin-coin account's loss-limit anchors (kept in state ``a``) to the day / week of ``ts``."""
+        if not math.isnan(a.coin_equity):
+            day = ts // NS_PER_DAY
+            if day != a.coin_day:
+                a.coin_day, a.coin_day_start = day, a.coin_equity
+                week = (day + 3) // 7
+                if week != a.coin_week:
+                    a.coin_week, a.coin_week_start = week, a.coin_equity
+
+    def coin_account(self, sid, price, ts):
+        """The state keeping inverse ``sid``'s margin-coin account, started (if not yet) at the run's starting
+        equity (USD) in the coin at ``price``."""
+        a = self.states[int(self.par[sid]["margin_sid"])]
+        if math.isnan(a.coin_equity):
+            a.coin_equity = self.equity0 / price
+            self.coin_roll(a, ts)
+        return a
 
     # ---- transitions ----------------------------------------------------------------------------
     def settle(self, sid, ts):
@@ -407,11 +441,16 @@ class Model:
 
     def open(self, sid, ts, price, capped=True) -> bool:
         s, q = self.states[sid], self.par[sid]
-        base = self.notional if self.notional > 0 else self.equity * self.size
+        inv = q["contract_usd"] > 0
+        # the account's equity in USD: USD, or an inverse symbol's margin coin at the entry's price
+        equity = self.coin_account(sid, price, ts).coin_equity * price if inv else self.equity
+        base = self.notional if self.notional > 0 else equity * self.size
         notional = base * s.size_mult
         if capped and self.leverage > 0:
-            used = sum(o.notional for j, o in enumerate(self.states) if j != sid and o.status == OPEN)
-            room = self.leverage * self.equity - used
+            used = sum(o.notional for j, o in enumerate(self.states) if j != sid and o.status == OPEN
+                       and (self.par[j]["contract_usd"] > 0) == inv
+                       and (not inv or self.par[j]["margin_sid"] == q["margin_sid"]))
+            room = self.leverage * equity - used
             if not room > 0:
                 s.status = FLAT
                 self.counts[sid]["leverage"] += 1
@@ -474,15 +513,21 @@ class Model:
         s, q = self.states[sid], self.par[sid]
         self.roll(ts)
         entry_fee = q["maker_fee"] if s.entry_kind == LIMIT else q["taker_fee"]
-        contracts = pnl_coin = 0.0
+        contracts = pnl_coin = equity_coin = 0.0
         if q["contract_usd"] > 0:  # inverse: P&L and fees in the coin; the USD P&L that coin at the exit price
             usd = s.notional
             contracts = usd / q["contract_usd"]
+            if q["whole_contracts"]:
+                contracts = math.floor(contracts + 0.5)  # (a whole number: n x contract_usd / contract_usd)
             fee_coin = entry_fee * usd / s.entry_price + exit_fee * usd / price
             pnl_coin = s.side * usd * (1.0 / s.entry_price - 1.0 / price) - fee_coin - s.funding_coin
             pnl = pnl_coin * price
             fees = fee_coin * price / usd
             ret = pnl / usd
+            a = self.coin_account(sid, s.entry_price, ts)
+            self.coin_roll(a, ts)
+            a.coin_equity += pnl_coin
+            equity_coin = a.coin_equity
         else:
             fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
             ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
@@ -496,7 +541,7 @@ class Model:
             entry_kind=s.entry_kind, exit_code=s.exit_code if reason == SIGNAL_EXIT else 0,
             confidence=s.confidence, size_mult=s.size_mult, queue_ahead=s.entry_queue, fill_rule=s.entry_rule,
             fills=s.p_fills if s.p_fills > 0 else 1, filled=s.p_done / s.p_qty if s.p_qty > 0.0 else 1.0,
-            contracts=contracts, pnl_coin=pnl_coin,
+            contracts=contracts, pnl_coin=pnl_coin, equity_coin_after=equity_coin,
         ))
         s.p_rest = False
         s.status = FLAT
@@ -697,8 +742,15 @@ class Model:
                 c["hours"] += 1
                 return "hours"
         self.roll(ts)
-        if (self.daily_loss > 0 and self.equity - self.day_start_equity <= -self.daily_loss * self.day_start_equity) or (
-                self.weekly_loss > 0 and self.equity - self.week_start_equity <= -self.weekly_loss * self.week_start_equity):
+        if q["contract_usd"] > 0:  # an inverse symbol: the limits of its margin coin's account, in the coin
+            a = self.states[int(q["margin_sid"])]
+            self.coin_roll(a, ts)
+            hit = not math.isnan(a.coin_equity) and loss_hit(a.coin_equity, a.coin_day_start, a.coin_week_start,
+                                                             self.daily_loss, self.weekly_loss)
+        else:
+            hit = loss_hit(self.equity, self.day_start_equity, self.week_start_equity, self.daily_loss,
+                           self.weekly_loss)
+        if hit:
             c["loss_limit"] += 1
             return "loss_limit"
         if q["daily_trades"] > 0 and s.fill_day == ts // NS_PER_DAY and s.day_fills >= q["daily_trades"]:

@@ -46,6 +46,37 @@ def _roll(port, ts):
 
 
 @njit(cache=True, nogil=True)
+def _coin_roll(a, ts):
+    """Move a margin-coin account's loss-limit anchors (the state ``a`` that keeps it) to the UTC day / ISO week of
+    ``ts``, as :func:`_roll` does the USD equity's; an account not yet started (NaN) stays as it is."""
+    if a.coin_equity == a.coin_equity:
+        day = ts // NS_PER_DAY
+        if day != a.coin_day:
+            a.coin_day = day
+            a.coin_day_start = a.coin_equity
+            week = (day + 3) // 7
+            if week != a.coin_week:
+                a.coin_week = week
+                a.coin_week_start = a.coin_equity
+
+
+@njit(cache=True, nogil=True)
+def _coin_start(a, equity0, price, ts):
+    """Start a margin-coin account (if not yet): the run's starting equity (USD) in the coin at ``price``."""
+    if a.coin_equity != a.coin_equity:
+        a.coin_equity = equity0 / price
+        _coin_roll(a, ts)
+
+
+@njit(cache=True, nogil=True)
+def _loss_hit(equity, day_start, week_start, daily, weekly):
+    """The daily / weekly loss limit reached: the equity down by ``daily`` (``weekly``) x its value at the start of
+    the UTC day (ISO week), in the account's own unit (USD, or an inverse symbol's margin coin)."""
+    return (daily > 0.0 and equity - day_start <= -daily * day_start) or (
+        weekly > 0.0 and equity - week_start <= -weekly * week_start)
+
+
+@njit(cache=True, nogil=True)
 def _add_sat(a, b):
     """``a + b`` saturating at NEVER (b >= 0)."""
     if a > NEVER - b:
@@ -233,14 +264,21 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s = st[sid]
     q = par[sid]
     p = port[0]
-    base = p.notional if p.notional > 0.0 else p.equity * p.size
+    inv = q.contract_usd > 0.0
+    equity = p.equity  # the account's equity in USD: USD, or an inverse symbol's margin coin at the entry's price
+    if inv:
+        a = st[q.margin_sid]
+        _coin_start(a, p.equity0, price, ts)
+        equity = a.coin_equity * price
+    base = p.notional if p.notional > 0.0 else equity * p.size
     notional = base * s.size_mult
     if capped and p.leverage > 0.0:
-        used = 0.0
+        used = 0.0  # the open positions of the same account (the linear symbols', or the same margin coin's)
         for j in range(st.shape[0]):
-            if j != sid and st[j].status == OPEN:
+            if j != sid and st[j].status == OPEN and (par[j].contract_usd > 0.0) == inv and (
+                    not inv or par[j].margin_sid == q.margin_sid):
                 used += st[j].notional
-        room = p.leverage * p.equity - used
+        room = p.leverage * equity - used
         if not room > 0.0:
             s.status = FLAT
             counts[sid, C_LEVERAGE] += 1
@@ -316,14 +354,22 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     entry_fee = q.maker_fee if s.entry_kind == ENTRY_LIMIT else q.taker_fee
     contracts = 0.0
     pnl_coin = 0.0
+    equity_coin = 0.0
     if q.contract_usd > 0.0:  # inverse: P&L and fees in the coin, the USD P&L that coin at the exit price
         usd = s.notional  # contracts x contract_usd
         contracts = usd / q.contract_usd
+        if q.whole_contracts != 0:
+            contracts = math.floor(contracts + 0.5)  # (a whole number: n x contract_usd / contract_usd)
         fee_coin = entry_fee * usd / s.entry_price + exit_fee * usd / price
         pnl_coin = s.side * usd * (1.0 / s.entry_price - 1.0 / price) - fee_coin - s.funding_coin
         pnl = pnl_coin * price
         fees = fee_coin * price / usd
         ret = pnl / usd
+        a = st[q.margin_sid]
+        _coin_start(a, p.equity0, s.entry_price, ts)
+        _coin_roll(a, ts)
+        a.coin_equity += pnl_coin
+        equity_coin = a.coin_equity
     else:
         fees = entry_fee + exit_fee * price / s.entry_price  # the exit's fee on its own notional
         ret = s.side * (price - s.entry_price) / s.entry_price - fees - s.funding
@@ -362,6 +408,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         row.filled = s.p_done / s.p_qty if s.p_qty > 0.0 else 1.0
         row.contracts = contracts
         row.pnl_coin = pnl_coin
+        row.equity_coin_after = equity_coin
     p.n_trades = k + 1
     s.p_rest = 0
     s.status = FLAT
@@ -717,9 +764,14 @@ def step_entry(st, port, par, sid, ts, direction, skip_code, entry, confidence, 
             counts[sid, C_HOURS] += 1
             return R_HOURS
     _roll(port, ts)
-    if (p.daily_loss > 0.0 and p.equity - p.day_start_equity <= -p.daily_loss * p.day_start_equity) or (
-        p.weekly_loss > 0.0 and p.equity - p.week_start_equity <= -p.weekly_loss * p.week_start_equity
-    ):
+    if q.contract_usd > 0.0:  # an inverse symbol: the limits of its margin coin's account, in the coin
+        a = st[q.margin_sid]
+        _coin_roll(a, ts)
+        hit = a.coin_equity == a.coin_equity and _loss_hit(a.coin_equity, a.coin_day_start, a.coin_week_start,
+                                                           p.daily_loss, p.weekly_loss)
+    else:
+        hit = _loss_hit(p.equity, p.day_start_equity, p.week_start_equity, p.daily_loss, p.weekly_loss)
+    if hit:
         counts[sid, C_LOSS_LIMIT] += 1
         return R_LOSS_LIMIT
     if q.daily_trades > 0 and s.fill_day == ts // NS_PER_DAY and s.day_fills >= q.daily_trades:

@@ -148,6 +148,11 @@ STATE_DTYPE = np.dtype([
     ("p_qty", "<f8"), ("p_done", "<f8"), ("p_fills", "<i8"), ("p_rest", "<i8"),
     # an inverse contract's funding paid so far, in the coin (``side x rate x notional / price`` per funding event)
     ("funding_coin", "<f8"),
+    # the margin-coin account of the inverse symbols whose ``margin_sid`` is this symbol (NaN: not yet started):
+    # its equity in the coin, started at the run's equity (USD) / the first entry's price on that coin, and the
+    # loss limits' anchors (the coin equity at the start of the UTC day / ISO week, and that day and week)
+    ("coin_equity", "<f8"), ("coin_day_start", "<f8"), ("coin_week_start", "<f8"), ("coin_day", "<i8"),
+    ("coin_week", "<i8"),
 ], align=True)
 
 PORT_DTYPE = np.dtype([
@@ -191,6 +196,9 @@ PARAM_DTYPE = np.dtype([
     # not opened, below_minimum), its P&L and fees in the coin (``direction x contracts x contract_usd x
     # (1/entry - 1/exit)``), its ledger's USD P&L that coin at the exit price
     ("contract_usd", "<f8"), ("whole_contracts", "<i8"),
+    # an inverse symbol's margin-coin account: the symbol whose state keeps it (the run's first symbol margined in
+    # the same coin): sizing from equity, the leverage cap and the loss limits of an inverse symbol are that coin's
+    ("margin_sid", "<i8"),
 ], align=True)
 
 LEDGER_DTYPE = np.dtype([
@@ -213,6 +221,8 @@ LEDGER_DTYPE = np.dtype([
     # inverse contracts (contract_usd > 0): the position in contracts and its P&L net of fees and funding in the
     # coin (``pnl`` is that at the exit price, in USD); 0 for a linear contract
     ("contracts", "<f8"), ("pnl_coin", "<f8"),
+    # an inverse contract's margin-coin equity after the trade, in the coin (0 for a linear contract)
+    ("equity_coin_after", "<f8"),
 ], align=True)
 
 #: the ledger's ``fill_rule`` by name (the backtest's ``--json`` trades, the journal's ``--explain``)
@@ -246,6 +256,9 @@ def new_state(n_symbols: int) -> np.ndarray:
     st["entry_rule"] = -1
     st["seen_ns"] = NO_TIME
     st["free_ns"] = NO_TIME
+    st["coin_equity"] = np.nan
+    st["coin_day"] = NO_TIME
+    st["coin_week"] = NO_TIME
     return st
 
 

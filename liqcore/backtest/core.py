@@ -31,12 +31,17 @@ _INT_FIELDS = ("cascade_id", "signal_ns", "arrive_ns", "entry_deadline_ns", "ent
                # when the core's bot learnt of its position (the fill + the order latency's way back)
                "seen_ns", "free_ns",
                # the fills that made the position, a partial fill's rest (a backtest's: 0 here)
-               "p_fills", "p_rest")
+               "p_fills", "p_rest",
+               # the UTC day / ISO week of a margin-coin account's loss-limit anchors
+               "coin_day", "coin_week")
 _FLOAT_FIELDS = ("ref_price", "limit_price", "entry_price", "tp_price", "sl_price", "notional", "funding",
                  "last_price", "tp_frac", "sl_frac", "trail", "peak", "stop_price", "confidence", "size_mult",
                  "p_qty", "p_done",  # (the entry's quantity, base units, and how much of it filled)
-                 "funding_coin")  # (an inverse contract's funding so far, in the coin)
-_SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac", "funding_coin")  # may be negative (-1 = no such level)
+                 "funding_coin",  # (an inverse contract's funding so far, in the coin)
+                 # the margin-coin account this symbol keeps (inverse contracts; None: not started), in the coin
+                 "coin_equity", "coin_day_start", "coin_week_start")
+_SIGNED_FLOATS = ("funding", "tp_frac", "sl_frac", "funding_coin", "coin_equity", "coin_day_start",
+                  "coin_week_start")  # may be negative (-1 = no such level)
 _SIDES = {"buy": 1, "long": 1, "sell": -1, "short": -1}
 
 
@@ -172,7 +177,9 @@ class StrategyCore:
             "funding": float(r["funding"]), "return": float(r["ret"]), "pnl": float(r["pnl"]),
             "equity": float(r["equity_after"]),
             **({"contracts": float(r["contracts"]), "pnl_coin": float(r["pnl_coin"]),  # an inverse contract:
-                "pnl_units": {"pnl_coin": self._coin(sid), "pnl": "USD at the exit price"}}  # both P&Ls, with units
+                "equity_coin": float(r["equity_coin_after"]),  # both P&Ls and its margin coin's equity, with units
+                "pnl_units": {"pnl_coin": self._coin(sid), "equity_coin": self._coin(sid),
+                              "pnl": "USD at the exit price", "equity": "USD (inverse P&L at each exit's price)"}}
                if r["contracts"] > 0 else {}),
         }
 
@@ -307,7 +314,9 @@ class StrategyCore:
             "take_profit": lim * (1.0 + tp_f) if long_ else lim * (1.0 - tp_f),
             "stop_loss": lim * (1.0 - sl_f) if long_ else lim * (1.0 + sl_f),
             "arrive_ns": int(st["arrive_ns"][sid]), "expires_ns": int(st["entry_deadline_ns"][sid]),
-            "notional": float(port["equity"][0] * port["size"][0]),
+            # (an inverse symbol: size x its margin coin's equity at the limit)
+            "notional": float(port["equity"][0] * port["size"][0]) if not par["contract_usd"][sid] > 0
+            else self.entry_notional(sid),
         }
 
     def preview_cascade(self, symbol_idx: int, ts_ns: int, dominant: int) -> tuple[dict, tuple[float, float]]:
@@ -447,10 +456,17 @@ class StrategyCore:
 
     def entry_notional(self, symbol_idx: int) -> float:
         """The quote notional the working entry of the symbol opens (fixed ``notional`` or size x equity,
-        times the signal's size multiplier), before the leverage cap."""
+        times the signal's size multiplier), before the leverage cap.  An inverse symbol's equity is its margin
+        coin's, in USD at the entry's limit (else the last print); before that coin's first entry, the run's
+        starting equity."""
         sid = self._sid(symbol_idx)
-        p = self.port[0]
+        p, q = self.port[0], self.par[sid]
         base = float(p["notional"]) if float(p["notional"]) > 0 else float(p["equity"] * p["size"])
+        if not float(p["notional"]) > 0 and float(q["contract_usd"]) > 0:
+            coin = float(self.st["coin_equity"][int(q["margin_sid"])])
+            px = float(self.st["limit_price"][sid])
+            px = px if 0 < px < math.inf else float(self.st["last_price"][sid])
+            base = float(p["equity0"] * p["size"]) if coin != coin or not px > 0 else coin * px * float(p["size"])
         return base * float(self.st["size_mult"][sid])
 
     def exit_fractions(self, symbol_idx: int) -> tuple[float, float]:

@@ -100,7 +100,9 @@ def _coin_sentence(summary: dict) -> str:
     coin = summary.get("pnl_coin") or {}
     if not coin:
         return ""
-    each = ", ".join(f"{c['pnl']:+.8g} {c['unit']} over {_trades(int(c['trades']))}" for c in coin.values())
+    each = ", ".join(f"{c['pnl']:+.8g} {c['unit']} over {_trades(int(c['trades']))}"
+                     + (f" (equity {c['equity_start']:.8g} -> {c['equity_end']:.8g} {c['unit']})"
+                        if "equity_end" in c else "") for c in coin.values())
     return f" In the coin (inverse contracts): {each}; the % above counts them in USD at each exit's price."
 
 

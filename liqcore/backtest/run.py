@@ -146,16 +146,25 @@ class BacktestResult:
         return margin_coin(int(venue), name) or name
 
     def coin_pnl(self) -> dict:
-        """Inverse contracts' P&L net of fees and funding, summed per margin coin: ``{"BTC": {"pnl": x, "unit":
-        "BTC", "trades": n}}`` (empty without inverse trades)."""
+        """Inverse contracts' P&L net of fees and funding, summed per margin coin, and that coin's equity (the margin
+        accounts in it, one per venue, summed) at its first entry and after its last exit: ``{"BTC": {"pnl": x,
+        "unit": "BTC", "trades": n, "equity_start": a, "equity_end": b}}`` (empty without inverse trades)."""
         out: dict = {}
         if not len(self.ledger) or "contracts" not in self.ledger.dtype.names:
             return out
+        accounts: dict = {}  # (venue, coin) -> [equity at the account's start, after its latest exit]
         for r in self.ledger[self.ledger["contracts"] > 0]:
             coin = self.coin_of(int(r["symbol_id"]))
             c = out.setdefault(coin, {"pnl": 0.0, "unit": coin, "trades": 0})
             c["pnl"] += float(r["pnl_coin"])
             c["trades"] += 1
+            if "equity_coin_after" in r.dtype.names:
+                after = float(r["equity_coin_after"])
+                accounts.setdefault((int(r["venue"]), coin), [after - float(r["pnl_coin"]), after])[1] = after
+        for (_v, coin), (start, end) in accounts.items():
+            c = out[coin]
+            c["equity_start"] = c.get("equity_start", 0.0) + start
+            c["equity_end"] = c.get("equity_end", 0.0) + end
         return out
 
     def symbol_name(self, sid: int) -> str:
@@ -238,7 +247,9 @@ class BacktestResult:
                 coin = self.coin_of(sid)
                 row.update(contracts=float(r["contracts"]), notional_usd=float(r["notional"]),
                            pnl_coin=float(r["pnl_coin"]), coin=coin, pnl_usd=float(r["pnl"]),
-                           units={"pnl_coin": coin, "pnl_usd": "USD at the exit price", "notional_usd": "USD"})
+                           equity_coin=float(r["equity_coin_after"]),
+                           units={"pnl_coin": coin, "pnl_usd": "USD at the exit price", "notional_usd": "USD",
+                                  "equity_coin": coin})
             if detail:
                 row.update(strategy=self.strategy, tag=int(r["cascade_id"]),
                            entry="market" if r["entry_kind"] == 1 else "limit", confidence=float(r["confidence"]),

@@ -82,11 +82,12 @@ SOURCES: dict[str, Source] = {
 MARKETS = {"usd-m": "um", "coin-m": "cm"}
 #: data.binance.vision's COIN-M (coin-margined, inverse) futures archive: the same file families as USD-M under
 #: data/futures/cm/, plus the daily ``liquidationSnapshot`` files (quantities in contracts: the readers convert them
-#: with the symbol's contract size).  ``metrics`` (open interest in contracts) is kept as downloaded (--out) only.
+#: with the symbol's contract size), and the monthly ``fundingRate`` files (a rate: no unit to convert; there is no
+#: daily one).  ``metrics`` (open interest in contracts) is kept as downloaded (--out) only.
 COIN_M = Source("binance-vision", "https://data.binance.vision",
                 daily=("aggTrades", "trades", "bookTicker", "liquidationSnapshot", "metrics"),
-                monthly=("aggTrades", "trades", "bookTicker"),
-                readable=("aggTrades", "trades", "bookTicker", "liquidationSnapshot"))
+                monthly=("aggTrades", "trades", "bookTicker", "fundingRate"),
+                readable=("aggTrades", "trades", "bookTicker", "liquidationSnapshot", "fundingRate"))
 
 
 def source_of(source: str, market: str | None = None) -> Source:

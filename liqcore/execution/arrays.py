@@ -36,6 +36,7 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int,
         from liqcore.execution.latency import journal_inbound_ns
 
         inbound = journal_inbound_ns(params.order_latency_from, float(getattr(params, "latency_split", 0.5)))
+    accounts: dict = {}  # (venue, margin coin) -> the symbol whose state keeps that coin's account
     for sid in range(n_symbols):
         sym = None
         if registry is not None and sid < len(registry):
@@ -71,6 +72,8 @@ def symbol_params(params, registry: SymbolRegistry | None, n_symbols: int,
         usd = inverse_contract_usd(int(row["venue"]), sym) if sym is not None else 0.0
         if usd > 0.0:  # an inverse contract: P&L in the coin; whole contracts unless P&L is in returns
             row["contract_usd"] = usd
+            # its margin coin's account: kept by the run's first symbol of the same venue and coin
+            row["margin_sid"] = accounts.setdefault((int(row["venue"]), margin_coin(int(row["venue"]), sym)), sid)
             row["whole_contracts"] = 0 if (equity is not None and float(equity) == UNIT_EQUITY
                                            and not p.notional > 0) else 1
         if sym is not None and getattr(p, "price_grid", "off") == "tick":

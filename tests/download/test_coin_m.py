@@ -143,6 +143,12 @@ def test_a_mirror_goes_download_dataset_events_backtest_with_the_inverse_pnl(tmp
         assert t["pnl_usd"] == pytest.approx(t["pnl_coin"] * x, rel=1e-12)
         coin += t["pnl_coin"]
     assert out["summary"]["pnl_coin"]["BTC"]["pnl"] == pytest.approx(coin, rel=1e-12)
+    btc = out["trades"][0]["equity_coin"] - out["trades"][0]["pnl_coin"]  # the BTC account: each exit adds its P&L
+    assert out["summary"]["pnl_coin"]["BTC"]["equity_start"] == pytest.approx(btc, rel=1e-12)
+    for t in out["trades"]:
+        btc += t["pnl_coin"]
+        assert t["equity_coin"] == pytest.approx(btc, rel=1e-12) and t["units"]["equity_coin"] == "BTC"
+    assert out["summary"]["pnl_coin"]["BTC"]["equity_end"] == pytest.approx(btc, rel=1e-12)
 
 
 def test_research_on_a_coin_m_dataset_says_what_it_measured(tmp_path, capsys):
@@ -169,3 +175,22 @@ def test_research_on_a_coin_m_dataset_says_what_it_measured(tmp_path, capsys):
     assert any("BTCUSD_PERP (100 USD a contract)" in n and "USD (contracts x contract size)" in n for n in out["notes"])
     assert out["studies"]["event"]["available"] and "confirmed cascades" in out["studies"]["event"]["findings"][0]
     assert f"over {n_liq:,} liquidations" in out["studies"]["distributions"]["findings"][0]
+
+
+def test_coin_m_funding_comes_from_the_monthly_files_and_is_read_as_a_rate(tmp_path, capsys):
+    """COIN-M ``fundingRate`` exists as monthly files only (``data/futures/cm/monthly/fundingRate/<SYM>/``); a rate
+    has no contract unit, so it is read as it is."""
+    from tests.download._archive_server import day_ms, zipped
+    import hashlib
+
+    name = "BTCUSD_PERP-fundingRate-2024-01.zip"
+    body = zipped(name, "calc_time,funding_interval_hours,last_funding_rate\n"
+                  f"{day_ms('2024-01-01')},8,0.00010000\n{day_ms('2024-01-01') + 8 * 3600_000},8,-0.00002500\n")
+    path = f"/data/futures/cm/monthly/fundingRate/BTCUSD_PERP/{name}"
+    files = {path: body, path + ".CHECKSUM": f"{hashlib.sha256(body).hexdigest()}  {name}\n".encode()}
+    ds = tmp_path / "ds"
+    with ArchiveServer(files) as srv:
+        assert main(_args(srv.url, ds, types="fundingRate", days=("2024-01-01", "2024-01-31"))) == 0
+        assert [r[0] for r in srv.requests(".zip")] == [path]
+    ev = load_dataset(ds).events
+    assert ev["kind"].tolist() == [int(Kind.FUNDING)] * 2 and ev["price"].tolist() == [0.0001, -0.000025]
