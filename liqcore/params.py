@@ -25,7 +25,7 @@ from liqcore.units import (  # noqa: F401  (the parsers the specs below name)
     parse_signed_fraction,
 )
 
-__all__ = [
+__all__ = ["param_spec", 
     "Params",
     "PARAMS",
     "DETECTOR_PARAMS",
@@ -284,6 +284,11 @@ PARAMS: tuple[_Spec, ...] = (
 )
 _BY_FIELD = {s.field: s for s in PARAMS}
 _BY_NAME = {s.name: s for s in PARAMS}
+
+
+def param_spec(name: str):
+    """The parameter a command-line name (``take-profit``) sets, None for a name no parameter has."""
+    return _BY_NAME.get(name)
 DETECTOR_PARAMS = tuple(s.field for s in PARAMS if s.group == "detector")
 STRATEGY_PARAMS = tuple(s.field for s in PARAMS if s.group not in ("detector", "feed"))
 

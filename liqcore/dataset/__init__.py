@@ -23,7 +23,7 @@ _LAZY = {
     "load_events": ("liqcore.dataset.load", "load_events"),
     "write_dataset": ("liqcore.dataset.write", "write_dataset"),
     "convert_to_dataset": ("liqcore.dataset.write", "convert_to_dataset"),
-    "read_manifest": ("liqcore.dataset.write", "read_manifest"),
+    "read_manifest": ("liqcore.dataset.manifest", "read_manifest"),
     "dataset_lock": ("liqcore.dataset.write", "dataset_lock"),
     "DatasetLocked": ("liqcore.dataset.write", "DatasetLocked"),
     "load_dataset": ("liqcore.dataset.read", "load_dataset"),

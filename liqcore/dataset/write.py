@@ -7,7 +7,7 @@ docs/maintainers/data.md, "The dataset's files"; converting and killed converts:
 
 Why one module: writing a partition is one transaction, each step reading the state the one before left
 (the rows' layout and their merge: ``rows.py``; the writer lock: ``lock.py``).  May import: numpy, pyarrow, ``types``, ``validate``, ``_atomic``,
-``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``read``, ``checked``, ``clock``, ``fpindex``.
+``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``manifest``, ``read``, ``checked``, ``clock``, ``fpindex``.
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from liqcore.dataset.checked import ASK_COLS
 from liqcore.dataset.clock import KEY as CLOCK_KEY
 from liqcore.dataset.fpindex import BLOCK as FP_BLOCK, KEY as FP_KEY, Builder as FirstPassage
 from liqcore.dataset.lock import LOCK, DatasetLocked, dataset_lock, remove_stale_temporaries  # noqa: F401
+from liqcore.dataset.manifest import load as _read_manifest, read_manifest, save as _save_manifest  # noqa: F401
+from liqcore.dataset.manifest import selection as _selection
 from liqcore.dataset.read import FORMAT, MANIFEST, NS_PER_DAY
 from liqcore.dataset.rows import (_FILE_COLUMNS, _ROW_DTYPE, _equal_time_runs, _merge_rows, _merge_runs,  # noqa: F401
                                   _not_quotes, _run_duplicates, _runs_at)
@@ -606,37 +608,6 @@ def _safe_key(key: dict, root: Path) -> bool:
     return part.parent.parent == root
 
 
-def _read_manifest(out) -> dict:
-    import orjson
-
-    from liqcore.io import storage
-
-    if storage.is_url(out):
-        url = storage.join(out, MANIFEST)
-        if not storage.isfile(url):
-            return {}
-        try:
-            return orjson.loads(storage.read_bytes(url))
-        except orjson.JSONDecodeError:
-            raise ValueError(f"dataset: {storage.display(url)} is not valid JSON") from None
-    p = out / MANIFEST
-    if not p.is_file():
-        return {}
-    try:
-        return orjson.loads(p.read_bytes())
-    except orjson.JSONDecodeError:
-        raise ValueError(f"dataset: {p} is not valid JSON") from None
-
-
-def _selection(kinds, symbols, days=None) -> dict | None:
-    """The filters of a convert as stored in the manifest (None: the whole file); ``days``: ``(first, last)``
-    UTC days ``YYYY-MM-DD`` (a month's file cut to the days asked for)."""
-    if not kinds and not symbols and not days:
-        return None
-    out = {"kind": sorted(set(kinds)) if kinds else None, "symbol": sorted(set(symbols)) if symbols else None}
-    if days:
-        out["days"] = [str(days[0]), str(days[1])]
-    return out
 
 
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
@@ -997,26 +968,3 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
 
 def _day_of(date: str) -> int:
     return int(np.datetime64(date, "D").astype(np.int64))
-
-
-def _save_manifest(out, manifest: dict) -> None:
-    """The dataset's manifest written (object storage: whole in one request, after the partitions)."""
-    import orjson
-
-    from liqcore.io import storage
-
-    body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    if storage.is_url(out):
-        storage.write_bytes(storage.join(out, MANIFEST), body)
-        return
-    tmp = out / f".{MANIFEST}.tmp{os.getpid()}"
-    tmp.write_bytes(body)
-    replace_durably(tmp, out / MANIFEST)
-
-
-def read_manifest(out_dir) -> dict:
-    """The dataset's manifest (``MANIFEST``): what was converted into it, keyed by path or, for a file
-    fetched from a URL, by the URL; ``{}`` when there is none."""
-    from liqcore.io import storage
-
-    return _read_manifest(out_dir if storage.is_url(out_dir) else Path(out_dir))

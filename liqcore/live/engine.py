@@ -63,29 +63,16 @@ def _via(path: str, settable: bool = False) -> property:
 class Engine:
     """The live engine, to embed in a bot: venue frames (or event rows) in, trading decisions and orders out.
 
-    It runs the same per-symbol cascade detector and strategy as the backtest on the live stream: hand it each
-    websocket frame as it arrives (:meth:`on_frame`, synchronous, about a microsecond or two a frame) or
-    decoded event rows (:meth:`on_events`), tick it with :meth:`on_clock`, and it returns the
-    :class:`Decision` of each cascade it acts on.  Inside a running event loop, :meth:`start` connects its
-    order gateway (paper by default; a venue's gateway for real orders) and :meth:`shutdown` cancels entries and
-    stops; the bot owns the loop and its policy.  ``on_decision``, ``on_cascade``, ``on_fill`` and
-    ``on_update`` are called back as things happen::
-
-        eng = Engine(Params(), symbols=["ETHUSDT", "SOLUSDT"])          # paper gateway by default
-        decisions = eng.on_frame("bybit", frame_bytes, time.time_ns())   # synchronous core
-        await eng.start()                                                 # inside a running loop: orders go out
-
-    ``params``: the :class:`~liqcore.Params` (detector, strategy, execution, risk); ``venues``: the venues whose
-    frames it reads. ``symbols``: the traded symbols (``"ETHUSDT"`` on the first venue, or
-    ``"binance:ETHUSDT"``); defaults to the guide's DOGE, SOL, ETH. ``equity``: starting equity in
-    quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a journal has one).
-    ``notional``: fixed quote notional per trade (default: ``params.size`` x equity).
-
-    Owns: the strategy, its core and stream, the detector, the decoders, the coalesced idle prints, the
-    event, frame and reject counts, the kill switch, the replay clock and recorder, and its parts
-    (``order_manager``, ``fast_lane``, ``stream_path``, ``decision_log``, ``health``, ``venue_clock_guard``,
-    ``warm``, ``keeper``, ``lifecycle``); the parts' state is read through them (the delegating properties
-    below keep the older names working)."""
+    The backtest's detector and strategy on the live stream: :meth:`on_frame` (each websocket frame, synchronous)
+    or :meth:`on_events` (decoded rows) and :meth:`on_clock` return the :class:`Decision` of each cascade acted on;
+    inside the bot's running loop :meth:`start` connects the order gateway (paper by default) and :meth:`shutdown`
+    cancels entries and stops. Callbacks: ``on_decision``, ``on_cascade``, ``on_fill``, ``on_update``.
+    ``params``: the :class:`~liqcore.Params`; ``venues``: the venues whose frames it reads; ``symbols``: the traded
+    symbols (``"ETHUSDT"`` on the first venue, or ``"binance:ETHUSDT"``; default the guide's DOGE, SOL, ETH);
+    ``equity``: starting equity in quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a
+    journal has one); ``notional``: fixed quote notional per trade (default ``params.size`` x equity).
+    Its parts (``order_manager``, ``fast_lane``, ``stream_path``, ``decision_log``, ``health``, ``venue_clock_guard``,
+    ``warm``, ``keeper``, ``lifecycle``) hold their state; the delegating properties keep the older names."""
 
     listed: set | None = None  #: registry ids of the symbols whose trading rules are known (see _refusal)
 
@@ -103,8 +90,7 @@ class Engine:
         from liqcore.live.risk import KillSwitch, RiskView
         from liqcore.strategies import resolve_strategy
 
-        # the strategy (``params.strategy``; a name, a Strategy class or instance may also be given as
-        # ``strategy=``): its defaults apply to the shared parameters the user did not set
+        # the strategy (``params.strategy``, or a name/class/instance as ``strategy=``): its defaults fill the unset
         self.strategy, self.params = resolve_strategy(strategy, params if params is not None else Params())
         self.venues, self.traded = traded_symbols(venues, symbols)  # (liqcore.live.inputs: the checks)
         check_amounts(equity, notional)
@@ -115,8 +101,7 @@ class Engine:
         self.paper = isinstance(self.gateway, PaperGateway)
         self.core = StrategyCore(self.params, [f"{v}:{s}" for v, s in self.traded], equity=float(equity),
                                  mode="paper" if self.paper else "venue")
-        # the shell sends (or paper-registers) the entries the core decides at a signal; a same-symbol
-        # replacement's entry, queued in the core until the close, would not reach it: off here
+        # the shell sends the entries the core decides (a same-symbol replacement's, queued in the core, would not)
         self.core.port["replace_same"] = 0
         #: who watches the exits in venue mode: "venue" (take-profit, stop-loss and, where the gateway has one,
         #: the trailing stop held by the venue) or "engine" (every exit watched here and closed at market)

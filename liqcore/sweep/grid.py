@@ -49,9 +49,9 @@ def validate_grid(grid: dict, base: Params | None = None) -> dict[str, list]:
 
 def _field(name: str) -> str | None:
     """The Params field a CLI name sets (None: a strategy's own parameter)."""
-    from liqcore.params import _BY_NAME
+    from liqcore.params import param_spec
 
-    spec = _BY_NAME.get(name)
+    spec = param_spec(name)
     return None if spec is None else spec.field
 
 

@@ -87,10 +87,11 @@ def test_dataset_of_the_release_before_reads_back_unchanged(tmp_path):
 
 @pytest.fixture
 def more_venues():
-    """Venues ``acme`` (4), ``bolt`` (5) and ``rekt`` (77) registered for the test, forgotten after it."""
+    """Venues ``bolt`` (5) and ``rekt`` (77) registered for the test beside the built-in ``gate`` (4), forgotten
+    after it."""
     from liqcore.venues.registry import VenueSpec, register, unregister
 
-    names = {"acme": 4, "bolt": 5, "rekt": 77}
+    names = {"bolt": 5, "rekt": 77}
     for name, code in names.items():
         register(VenueSpec(name=name, code=code, package=f"tests_{name}_venue"), replace=True)
     yield names
@@ -107,7 +108,7 @@ def test_dataset_keeps_any_registered_venue_apart(tmp_path, more_venues):
     ev, reg = _events(symbols)
     write_dataset(ev, tmp_path / "ds", reg)
     parts = sorted(p.name for p in (tmp_path / "ds").glob("venue=*"))
-    assert parts == ["venue=acme", "venue=binance", "venue=bolt", "venue=bybit", "venue=rekt"]
+    assert parts == ["venue=binance", "venue=bolt", "venue=bybit", "venue=gate", "venue=rekt"]
     assert sorted(p.name for p in (tmp_path / "ds" / "_depth").glob("venue=*")) == parts
     rows, depth = _read_back(tmp_path / "ds")
     want_rows, want_depth = _expected(symbols)
