@@ -685,3 +685,22 @@ class BybitREST:
             if not cursor:
                 break
         return out
+
+
+async def public_clock_offset(rest_url: str, timeout: float = 3.0) -> int:
+    """The venue's clock minus the local clock (ms, midpoint of the round trip) from Bybit's public
+    ``/v5/market/time`` (no key): what paper trading judges event times by (``Engine.venue_clock``)."""
+    import aiohttp
+
+    gov = governor_for("bybit", rest_url, limit=IP_LIMIT, window_s=IP_WINDOW_S)
+    await gov.acquire(1.0, "GET /v5/market/time")  # (VenueBanned during a ban: nothing is sent)
+    t0 = time.time_ns()
+    async with aiohttp.ClientSession() as s:
+        async with s.get(rest_url.rstrip("/") + "/v5/market/time", timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            gov.observe(r.status, r.headers, ban_statuses=(403,), min_ban_s=BAN_MIN_S)
+            gov.check()
+            body = orjson.loads(await r.read())
+    t1 = time.time_ns()
+    res = body.get("result") or {}
+    srv = int(res["timeNano"]) // 1_000_000 if "timeNano" in res else int(res["timeSecond"]) * 1000
+    return int(srv - (t0 + t1) // 2 // 1_000_000)
