@@ -2,7 +2,7 @@
 
 The details: docs/maintainers/live-gateways.md, "Binance USD-M futures order gateway (liqcore.venues.binance.gateway)".
 
-Why one class: the order protocol, its user stream and the exits it keeps share one state (the orders and algo
+Why one module: the order protocol, its user stream and the exits it keeps share one state (the orders and algo
 exits by client id); the exits' methods (the bracket, its repair) are in ``exits.py``, a part of the class.  May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
 ``venues.instruments``, ``venues.outcomes`` and the venues' shared
 ``gateway``, ``ratelimit`` and ``gateway_core`` (never ``live``).
