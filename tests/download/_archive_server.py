@@ -229,6 +229,11 @@ def mirror(units) -> dict[str, bytes]:
         if host == "data.binance.vision":  # /data/futures/um/daily/<type>/<SYM>/<SYM>-<type>-<day>.zip
             typ, sym = parts[4], parts[5]
             day = u.name[len(f"{sym}-{typ}-"):-len(".zip")]
+            if parts[2] == "cm":  # COIN-M: contracts of a contract size (tests/download/_coinm_archive.py)
+                from tests.download._coinm_archive import coin_m_archive
+
+                out.update(coin_m_archive([sym], [day], (typ,), n_trades=2_000)[0])
+                continue
             out.update({k: v for k, v in binance_vision([sym], [day], (typ,)).items()})
         elif host == "public.bybit.com":  # /trading/<SYM>/<SYM><day>.csv.gz
             sym = parts[1]

@@ -112,7 +112,7 @@ def test_every_package_the_tests_import_is_in_the_test_extra():
     import importlib.metadata as md
 
     local = {"liqcore", "tests", "pysrc", "benches"}
-    for d in ("tests", "benches", "examples"):
+    for d in ("tests", "benches", "examples", "tools"):
         local |= {p.stem for p in (ROOT / d).rglob("*.py")} | {p.name for p in (ROOT / d).rglob("*") if p.is_dir()}
     provides = md.packages_distributions()
     listed = _requirement_names("test")
