@@ -96,14 +96,14 @@ def _contracts_part(venue):
 def inverse_contract_usd(venue: int, symbol: str) -> float:
     """The USD value of one contract of an inverse (coin-margined) ``symbol`` of ``venue`` (its ``contracts``
     part: Binance COIN-M ``BTCUSD_PERP``); 0.0 for a linear one."""
-    part = _contracts_part(venue)
-    return float(part.inverse_contract_usd(str(symbol))) if part is not None else 0.0
+    fn = getattr(_contracts_part(venue), "inverse_contract_usd", None)  # a part without it: linear contracts
+    return float(fn(str(symbol))) if fn is not None else 0.0
 
 
 def margin_coin(venue: int, symbol: str) -> str:
     """The coin an inverse ``symbol`` of ``venue`` settles in (``BTC``); '' for a linear one."""
-    part = _contracts_part(venue)
-    return part.margin_coin(str(symbol)) if part is not None else ""
+    fn = getattr(_contracts_part(venue), "margin_coin", None)
+    return str(fn(str(symbol))) if fn is not None else ""
 
 
 def rules_of(inst) -> tuple[float, float, float]:

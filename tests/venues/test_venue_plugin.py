@@ -113,8 +113,8 @@ def _host_site_packages(host: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def plugin_python(tmp_path_factory) -> str:
-    """A fresh virtual environment holding the plugin package ``liqcore-rekt``, installed by pip from its source
-    (``pyproject.toml`` with its entry point), and seeing the host interpreter's packages through a ``.pth`` file
+    """A fresh virtual environment holding the plugin package ``liqcore-rekt``, built by pip from its source
+    (``pyproject.toml`` with its entry point) into a wheel and installed from it by pip, and seeing the host interpreter's packages through a ``.pth`` file
     (the host: ``$LEAN_PYTHON`` when given, else this interpreter; liqcore itself from the host, or the checkout on
     ``PYTHONPATH``) -> its interpreter."""
     work = tmp_path_factory.mktemp("plugin")
@@ -128,8 +128,16 @@ def plugin_python(tmp_path_factory) -> str:
     site_dir = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                               capture_output=True, text=True, timeout=120, check=True).stdout.strip()
     Path(site_dir, "_host_packages.pth").write_text("\n".join(_host_site_packages(host)) + "\n")
-    out = subprocess.run([host, "-m", "pip", "--python", py, "install", "-q", "--no-deps", "--no-build-isolation",
-                          "--no-index", str(src)], capture_output=True, text=True, timeout=600, env=_env())
+    # built into a wheel by this interpreter (its setuptools builds wheels; the lean host's bundled one may not),
+    # then the wheel installed into the fresh environment by pip: no build backend runs there
+    wheels = work / "wheels"
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                          "--no-index", "-w", str(wheels), str(src)], capture_output=True, text=True, timeout=600,
+                         env=_env())
+    assert out.returncode == 0, out.stderr[-3000:]
+    (wheel,) = wheels.glob("liqcore_rekt-*.whl")
+    out = subprocess.run([host, "-m", "pip", "--python", py, "install", "-q", "--no-deps", "--no-index", str(wheel)],
+                         capture_output=True, text=True, timeout=600, env=_env())
     assert out.returncode == 0, out.stderr[-3000:]
     assert (Path(site_dir) / "rekt_venue" / "parse.py").is_file()
     return py

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import orjson
 
-__all__ = ["SNAPSHOT", "contract_sizes", "shipped_contract_sizes", "shipped_contracts", "is_contract_list"]
+__all__ = ["SNAPSHOT", "contract_sizes", "shipped_contract_sizes", "shipped_contracts", "is_contract_list",
+           "inverse_contract_usd", "margin_coin"]
 
 SNAPSHOT = Path(__file__).with_name("data") / "contracts-usdt.json"
 
@@ -46,3 +47,13 @@ def shipped_contracts() -> tuple:
 def shipped_contract_sizes() -> dict[str, float]:
     """``name`` -> ``quanto_multiplier`` of the bundled snapshot."""
     return contract_sizes(list(shipped_contracts())) or {}
+
+
+def inverse_contract_usd(symbol: str) -> float:
+    """0.0: Gate's USDT perpetuals are linear (P&L in USDT), so no contract of theirs is an inverse one."""
+    return 0.0
+
+
+def margin_coin(symbol: str) -> str:
+    """'': a linear contract has no coin margin of its own (USDT)."""
+    return ""
