@@ -196,3 +196,20 @@ def test_a_recording_of_it_loads_converts_and_reads_back(rekt, tmp_path):
     back = load_dataset(tmp_path / "ds")
     key = ["ts_event", "ts_recv", "price", "qty", "side", "kind", "venue"]
     assert np.array_equal(np.sort(back.events[key], order=key), np.sort(ev[key], order=key))
+
+
+def test_a_contracts_part_without_inverse_functions_means_linear_contracts(rekt, tmp_path):
+    """A venue's ``contracts`` part may hold other things (contract sizes): without ``inverse_contract_usd`` its
+    contracts are linear (0.0 USD an inverse contract, no margin coin); with it, its answer is used."""
+    from liqcore.execution.arrays import inverse_contract_usd, margin_coin
+
+    part = tmp_path / "rekt_venue" / "contracts.py"
+    part.write_text("def contract_sizes(obj):\n    return {'BTC-R': 0.001}\n")
+    importlib.invalidate_caches()
+    assert inverse_contract_usd(CODE, "BTC-R") == 0.0 and margin_coin(CODE, "BTC-R") == ""
+    sys.modules.pop("rekt_venue.contracts", None)
+    part.write_text("def inverse_contract_usd(s):\n    return 100.0 if s == 'BTC-RI' else 0.0\n\n"
+                    "def margin_coin(s):\n    return 'BTC' if s == 'BTC-RI' else ''\n")
+    importlib.invalidate_caches()
+    assert inverse_contract_usd(CODE, "BTC-RI") == 100.0 and margin_coin(CODE, "BTC-RI") == "BTC"
+    assert inverse_contract_usd(CODE, "BTC-R") == 0.0

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+import liqcore
+
 from _rekt_venue import CODE, fill_frame, liq_frame, write_package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,20 +116,21 @@ def _host_site_packages(host: str) -> list[str]:
 @pytest.fixture(scope="module")
 def plugin_python(tmp_path_factory) -> str:
     """A fresh virtual environment holding the plugin package ``liqcore-rekt``, built by pip from its source
-    (``pyproject.toml`` with its entry point) into a wheel and installed from it by pip, and seeing the host interpreter's packages through a ``.pth`` file
-    (the host: ``$LEAN_PYTHON`` when given, else this interpreter; liqcore itself from the host, or the checkout on
-    ``PYTHONPATH``) -> its interpreter."""
+    (``pyproject.toml`` with its entry point) into a wheel and installed from it by pip, and seeing this
+    interpreter's packages and liqcore's folder through a ``.pth`` file -> its interpreter."""
     work = tmp_path_factory.mktemp("plugin")
     src = work / "liqcore-rekt"
     write_package(src, init=SPEC_INIT)
     (src / "pyproject.toml").write_text(PYPROJECT)
-    host = os.environ.get("LEAN_PYTHON") or sys.executable
+    host = sys.executable  # (not the lean environment: convert and the backtest need the research extra)
     venv = work / "venv"
     subprocess.run([host, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
     py = str(venv / "bin" / "python")
     site_dir = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                               capture_output=True, text=True, timeout=120, check=True).stdout.strip()
-    Path(site_dir, "_host_packages.pth").write_text("\n".join(_host_site_packages(host)) + "\n")
+    # the host's packages, and liqcore's folder (an editable install's own .pth is not read from a .pth's folder)
+    liqcore_root = str(Path(liqcore.__file__).resolve().parent.parent)
+    Path(site_dir, "_host_packages.pth").write_text("\n".join([*_host_site_packages(host), liqcore_root]) + "\n")
     # built into a wheel by this interpreter (its setuptools builds wheels; the lean host's bundled one may not),
     # then the wheel installed into the fresh environment by pip: no build backend runs there
     wheels = work / "wheels"
@@ -198,7 +201,11 @@ def test_a_plugin_venue_records_converts_and_backtests_with_no_liqcore_file_touc
                                        "rekt_venue.__file__, liqcore.__file__)"],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_env())
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.startswith("['bybit', 'binance', 'okx', 'rekt'] {} ")
+    from liqcore.venues.registry import venue_names
+
+    built_in = [n for n in venue_names() if n != "rekt"]  # the built-in venues, then the plugin's
+    assert built_in[:3] == ["bybit", "binance", "okx"] and len(built_in) >= 4
+    assert listed.stdout.startswith(f"{[*built_in, 'rekt']} {{}} ")
     plugin_file, liqcore_file = listed.stdout.split()[-2:]
     assert Path(plugin_file).is_relative_to(Path(py).parent.parent)  # in the venv's site-packages ...
     assert not list(Path(liqcore_file).parent.rglob("*rekt*"))  # ... and nothing of it in liqcore's folder
