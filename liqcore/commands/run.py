@@ -376,10 +376,12 @@ def build(args):
             if args.live:  # (served by the run's own loop: a step costs no thread switch)
                 from liqcore.testing.fake_exchange import FakeExchangeInLoop
 
-                fake_thread = FakeExchangeInLoop(replay=source, speed=args.speed or None,
+                fake_thread = FakeExchangeInLoop(venue_spec(venue).part("fake").FAKE, replay=source,
+                                                 speed=args.speed or None,
                                                  lockstep=Lockstep(replay_clock), venue_clock_ms=replay_clock.venue_ms)
             else:
-                fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
+                fake_thread = FakeExchangeThread(venue_spec(venue).part("fake").FAKE, replay=source,
+                                                 speed=args.speed or None)
             fx = fake_thread.start()
             ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None

@@ -74,3 +74,5 @@ ARCHIVE = Reader("bybit-archive", 'Bybit liquidation archive lines: {"ts": <recv
 
 #: every reader of this part (:mod:`liqcore.io.registry` registers them)
 READERS = (ARCHIVE, TRADES)
+#: where liqcore.io.registry lists them: the archive lines after the recorder's (TRADES: with the public archives)
+READER_SLOTS = {"recorded": (ARCHIVE,)}

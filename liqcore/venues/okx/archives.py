@@ -27,6 +27,8 @@ from liqcore.venues.reader import FileState, Reader
 __all__ = ["TRADES", "READERS"]
 
 VENUE = 3  # Venue.OKX
+#: tardis.dev leaves the ``id`` of OKX's liquidations empty (a file of them with distinct ids holds trades)
+TARDIS_LIQUIDATION_IDS_EMPTY = True
 _TRADE = 2
 _SIDES = {"buy": 3, "sell": 4}
 _NAME = re.compile(r"^([A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)-(?:agg)?trades-\d{4}-\d{2}(?:-\d{2})?\.", re.IGNORECASE)
