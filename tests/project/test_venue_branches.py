@@ -28,7 +28,7 @@ def _layout_check():
 
 
 #: modules outside liqcore/venues/ naming a venue in code, at most (the goal: 3, DEFAULT_VENUE's among them)
-MAX_MODULES_NAMING_A_VENUE = 21
+MAX_MODULES_NAMING_A_VENUE = 10
 
 
 def test_at_most_ten_branches_on_a_venue_s_name_outside_venues():

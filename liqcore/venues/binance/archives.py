@@ -359,3 +359,7 @@ READERS = (LOG, CSV, TRADES_CSV, *VISION_READERS)
 #: where liqcore.io.registry lists them: the log lines after the recorder's, the headerless CSVs after plain JSON
 #: lines (VISION_READERS: with the public archives)
 READER_SLOTS = {"recorded": (LOG,), "jsonl": (CSV, TRADES_CSV)}
+
+#: tardis.dev's first day per (exchange id, data type or ``*``), from its "Historical data details": Binance USDT
+#: futures "available since 2019-11-17", COIN futures 2020-06-16 (``liqcore download tardis``)
+TARDIS_SPANS = {("binance-futures", "*"): (2019, 11, 17), ("binance-delivery", "*"): (2020, 6, 16)}

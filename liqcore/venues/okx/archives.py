@@ -73,3 +73,8 @@ TRADES = Reader("okx-trades", "OKX trade archive (BTC-USDT-SWAP-trades-2024-01-0
 
 #: every reader of this part (:mod:`liqcore.io.registry` registers them)
 READERS = (TRADES,)
+
+#: tardis.dev's first day per (exchange id, data type or ``*``), from its "Historical data details": OKX swaps and
+#: futures since 2019-03-30, liquidations since 2020-12-18 (``liqcore download tardis``)
+TARDIS_SPANS = {("okex-swap", "*"): (2019, 3, 30), ("okex-swap", "liquidations"): (2020, 12, 18),
+                ("okex-futures", "*"): (2019, 3, 30), ("okex-futures", "liquidations"): (2020, 12, 18)}
