@@ -53,6 +53,8 @@ class Source:
     refused_status: tuple[int, ...] = (401, 403)
     #: the days served without a key where a key is otherwise needed (tardis: the first day of each month)
     keyless_first_of_month: bool = False
+    #: the futures markets it serves apart (``--market``; the first is the default), none: one market
+    markets: tuple[str, ...] = ()
 
     def types(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.daily + self.monthly))
@@ -64,7 +66,7 @@ class Source:
 SOURCES: dict[str, Source] = {
     "binance-vision": Source("binance-vision", "https://data.binance.vision",
                              daily=("aggTrades", "trades", "bookTicker", "metrics"),
-                             monthly=("aggTrades", "trades", "bookTicker", "fundingRate")),
+                             monthly=("aggTrades", "trades", "bookTicker", "fundingRate"), markets=("usd-m", "coin-m")),
     "bybit-archive": Source("bybit-archive", "https://public.bybit.com", daily=("trades",)),
     # OKX's archive is an object store behind its CDN (static.okx.com: the host OKX's own market-data-history
     # endpoint links each file on): a file it does not have is answered 403 (no public listing), never 404 only
