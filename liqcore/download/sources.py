@@ -183,7 +183,13 @@ def tardis_spans() -> dict[tuple[str, str], _dt.date]:
     return _TARDIS_SPANS
 
 
-_TARDIS_SPANS: dict[tuple[str, str], _dt.date] = {}
+def _found() -> dict:
+    from liqcore.venues.registry import part_cache
+
+    return part_cache()  # (emptied whenever a venue is registered or forgotten)
+
+
+_TARDIS_SPANS: dict[tuple[str, str], _dt.date] = _found()
 
 
 def _utc_today() -> _dt.date:
