@@ -98,7 +98,7 @@ def main() -> int:
         return lambda: numpy_passes_read(carry, raw, MARGIN, None, None, book, 1, {}, C._Delays(), 0, 0)
 
     def fused(book):
-        return lambda: ST._Fuse(book=book, gate=ST._GridGate(True), delays=C._Delays()).read(carry, raw, MARGIN, 1)
+        return lambda: ST._Fuse(book=book, grid=ST._GridGate(True), delays=C._Delays()).read(carry, raw, MARGIN, 1)
 
     for book, rule in ((True, "queue"), (False, "through")):
         fused(book)()  # compiled, or loaded from Numba's cache

@@ -1,7 +1,7 @@
 """The market-wide crash replay: a fake Binance market stream in this process plays a crash to a ``liqcore run``
 paper process on 127.0.0.1, and the bars are measured in the same run.
 
-Phases (``liqcore.testing.fake_crash.CrashPlay``): warm-up (a trade and ``--warm`` small liquidations per symbol,
+Phases (``liqcore.testing.CrashPlay``): warm-up (a trade and ``--warm`` small liquidations per symbol,
 so every threshold exists), ``--probes`` quiet-feed cascades (one large liquidation, 25-50 ms of silence, the
 confirming one), the crash (``--seconds`` s of ``--rate`` liquidations/s spread over every symbol, each symbol in
 waves of large liquidations so cascades confirm and end all through it), then quiet again (``--settle`` s) and
@@ -120,7 +120,7 @@ async def wait_for(cond, timeout: float, what: str, proc=None) -> None:
 
 async def play(args, tmp: Path) -> dict:
     """Run the whole replay; returns the measurements (and the runner's summary)."""
-    from liqcore.testing.fake_crash import CrashPlay, crash_symbols
+    from liqcore.testing import CrashPlay, crash_symbols
     from liqcore.venues.fake_streams import FakeMarketStream
 
     symbols = crash_symbols(args.symbols)

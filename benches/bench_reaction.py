@@ -123,7 +123,7 @@ async def main(n: int, use_journal: bool, stages: bool = False, burst: bool = Fa
     from liqcore.live.engine import Engine
     from liqcore.live.journal import Journal
     from liqcore.live.runner import LiveRunner
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
     params = Params(min_history=100, history=1000, refresh_ns=0)

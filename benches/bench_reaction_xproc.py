@@ -369,7 +369,7 @@ async def _page_connected(port: int, timeout: float = 30.0) -> None:
 
 
 async def server(args) -> None:
-    from liqcore.testing.fake_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeExchange
+    from liqcore.venues.bybit.fake import DEFAULT_API_KEY, DEFAULT_API_SECRET, FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame, trade_frame
     from liqcore.venues.binance.samples import liquidation_frame as binance_liq
 
@@ -653,7 +653,7 @@ if __name__ == "__main__":
                     "pids to this JSON file")
     a = ap.parse_args()
     if a.role == "floor":
-        from liqcore.testing.fake_exchange import DEFAULT_API_KEY, DEFAULT_API_SECRET
+        from liqcore.venues.bybit.fake import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
         floor_client(a.urls[0], a.urls[1], DEFAULT_API_KEY, DEFAULT_API_SECRET, a.stamps)
     else:

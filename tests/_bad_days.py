@@ -30,7 +30,8 @@ from liqcore.venues.binance.gateway import BinanceGateway
 from liqcore.venues.bybit.gateway import BybitGateway, public_clock_offset
 from liqcore.venues.okx.gateway import OkxGateway, business_url
 from liqcore.venues.binance.fake import FakeBinance
-from liqcore.testing.fake_exchange import FakeExchange, FakeExchangeThread
+from liqcore.testing.fake_exchange import FakeExchangeThread
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.venues.okx.fake import FakeOkx
 from liqcore.venues.governor import reset_governors
 from tests._live_helpers import GatewayRecorder

@@ -1,7 +1,7 @@
 """The package's layout bars, read from the code (``python tools/layout_check.py [--json]``):
 
-* branches on a venue's name outside ``liqcore/venues/`` (a comparison with ``"bybit"``, ``"binance"``, ``"okx"``
-  or ``Venue.BYBIT`` / ``Venue.BINANCE`` / ``Venue.OKX``, a ``match`` case on one);
+* branches on a venue's name outside ``liqcore/venues/`` (a comparison with a registered venue's name or alias,
+  ``"okx"``, or its ``Venue`` member, ``Venue.OKX``, a ``match`` case on one);
 * modules outside ``liqcore/venues/`` that name a venue in code (:func:`venue_mentions`: identifiers and strings,
   tables and lists, not only comparisons);
 * modules outside ``liqcore/venues/`` named for a venue;
@@ -21,8 +21,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "liqcore"
-VENUES = ("bybit", "binance", "okx")
 MAX_LINES = 1000
+
+
+def _registered_words() -> tuple[str, ...]:
+    """Every registered venue's name and aliases (the built-in folders' and the installed plugins'), longest first:
+    the words a reader adding a venue would search the code for."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from liqcore.venues.registry import registered
+
+    words = {w.lower() for s in registered() for w in (s.name, *s.aliases)}
+    return tuple(sorted(words, key=lambda w: (-len(w), w)))
+
+
+#: the registered venues' names and aliases (``okx``, ``okex-swap``, ``gate-io``, ...)
+VENUES = _registered_words()
 
 
 _TREES: dict = {}
@@ -52,7 +66,7 @@ def _top(mod: str) -> str:
 def _is_venue_const(node) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in VENUES:
         return True
-    if isinstance(node, ast.Attribute) and node.attr in ("BYBIT", "BINANCE", "OKX"):
+    if isinstance(node, ast.Attribute) and node.attr.isupper() and node.attr.lower() in VENUES:
         return True
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         return any(_is_venue_const(e) for e in node.elts)
@@ -74,7 +88,12 @@ def venue_branches(files) -> list[str]:
     return out
 
 
-_VENUE_WORD = re.compile(r"(?<![a-z])(" + "|".join(VENUES) + r")(?![a-z])", re.I)
+def _word_pattern(words) -> re.Pattern:
+    """A venue's name or alias as a word of its own (not inside a longer word; ``_`` and ``-`` separate words)."""
+    return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(w) for w in words) + r")(?![a-z0-9])", re.I)
+
+
+_VENUE_WORD = _word_pattern(VENUES)
 
 
 def _docstrings(tree) -> set[int]:
@@ -111,8 +130,9 @@ def _names_of(node) -> list[str]:
 def venue_mentions(files) -> dict[str, list[str]]:
     """Each module outside ``liqcore/venues/`` that names a venue in code -> where (``line: text``): an identifier
     (a name, attribute, definition, argument or import) or a string (a dict key, a list or tuple item, a default,
-    a comparison, a URL, a message) holding ``bybit``, ``binance`` or ``okx`` as a word of its own (``okx``,
-    ``render_okx``, ``"api.bybit.com"``, ``Venue.OKX``); comments and docstrings are prose and left aside.  What a
+    a comparison, a URL, a message) holding a registered venue's name or alias (:data:`VENUES`) as a word of its own
+    (``okx``, ``render_okx``, ``"api.bybit.com"``, ``Venue.OKX``, ``"okex-swap"``); comments and docstrings are
+    prose and left aside.  What a
     reader adding a venue would have to find and edit: a table keyed by venue or a closed list of venues is a
     mention of each venue it names."""
     out: dict[str, list[str]] = {}
@@ -148,7 +168,7 @@ def shared_venue_imports(files) -> list[str]:
         for target, name, line in _imports(f, _modname(f)):
             parts = target.split(".")
             folder = parts[2] if len(parts) > 2 else (name or "")
-            if target.startswith("liqcore.venues") and folder in VENUES:
+            if target.startswith("liqcore.venues") and folder and (PKG / "venues" / folder / "__init__.py").is_file():
                 out.append(f"{f.relative_to(ROOT)}:{line} {target}{'.' + name if name and len(parts) <= 2 else ''}")
     return out
 
@@ -159,7 +179,7 @@ def venue_named_modules(files) -> list[str]:
         rel = f.relative_to(PKG)
         if rel.parts[0] == "venues":
             continue
-        if any(v in part.lower() for part in rel.with_suffix("").parts for v in VENUES):
+        if any(_VENUE_WORD.search(part) for part in rel.with_suffix("").parts):
             out.append(str(f.relative_to(ROOT)))
     return out
 

@@ -241,7 +241,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
 
     # one compiled pass per chunk: the whole load keeps receive times in [start_ns, end_ns) too
     for ch, reg in fused_chunks(part, int(chunk_days * NS_PER_DAY), book=book, recv_lo=start_ns, recv_hi=end_ns,
-                                gate=grid, delays=delays, defer_clean=True):
+                                grid=grid, delays=delays, defer_clean=True):
         if not len(ch.events):
             continue
         tail = boundary_tail(tail, ch.events["ts_event"], o, jump)

@@ -254,11 +254,11 @@ _NO_ORDER = np.zeros(0, np.int64)  # (the rows are in receive-time order as they
 class _Fuse:
     """The one compiled pass (:func:`liqcore._jit.chunks.fuse_chunk`) of each chunk, and what it
     needs of its caller: the fill rule (``book``: the simulator reads the whole chunk), the receive
-    times kept (``[lo, hi)``), the price grid's prints still needed (``gate``, a :class:`_GridGate`)
+    times kept (``[lo, hi)``), the price grid's prints still needed (``grid``, a :class:`_GridGate`)
     and the receive delays' sampler (``delays``: ``seen``, ``stride``, ``add_sample``)."""
 
-    def __init__(self, *, book=False, lo=None, hi=None, gate=None, delays=None, clean=True, defer_clean=False):
-        self.book, self.gate, self.delays, self.clean = bool(book), gate, delays, bool(clean)
+    def __init__(self, *, book=False, lo=None, hi=None, grid=None, delays=None, clean=True, defer_clean=False):
+        self.book, self.grid, self.delays, self.clean = bool(book), grid, delays, bool(clean)
         self.defer_clean = bool(defer_clean)  # the caller cleans the chunk (:meth:`_Chunk.clean`)
         self.lo = _INT64_MIN if lo is None else int(lo)
         self.hi = _INT64_MAX if hi is None else int(hi)
@@ -297,9 +297,9 @@ class _Fuse:
         ts, liq, bad = np.empty(k, np.int64), np.empty(int(counts[1]), np.int64), np.empty(int(counts[3]), np.int64)
         cap = 0 if self.book else int(counts[0])
         sim, sim_ts, kept = np.empty(cap, dt), np.empty(cap, np.int64), np.empty(cap, np.int64)
-        gate = self.gate
-        if gate is not None and gate.on:
-            need = np.array([GRID_PRINTS - min(gate.seen.get(s, 0), GRID_PRINTS) for s in range(max(n_sym, 1))],
+        grid = self.grid
+        if grid is not None and grid.on:
+            need = np.array([GRID_PRINTS - min(grid.seen.get(s, 0), GRID_PRINTS) for s in range(max(n_sym, 1))],
                             np.int64)
         else:
             need = np.zeros(0, np.int64)
@@ -343,12 +343,12 @@ class _Fuse:
 
 
 def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo: int | None = None,
-                 recv_hi: int | None = None, gate=None, delays=None, clean: bool = True, defer_clean: bool = False,
+                 recv_hi: int | None = None, grid=None, delays=None, clean: bool = True, defer_clean: bool = False,
                  fuse=None):
     """Yield ``(chunk, registry)``: the partition's events in receive-time order (stable: the order
     :func:`liqcore.sweep.cells.load_partition` gives), cut into consecutive chunks of about
     ``chunk_ns`` of time, each a :class:`_Chunk` made in one compiled pass (:class:`_Fuse`: ``book``,
-    the receive times kept ``[recv_lo, recv_hi)``, the grid ``gate``, the ``delays`` sampler, ``clean``
+    the receive times kept ``[recv_lo, recv_hi)``, the grid's ``grid``, the ``delays`` sampler, ``clean``
     the bad prints, at once or, ``defer_clean``, when the caller says (:meth:`_Chunk.clean`); ``fuse``: a
     :class:`_Fuse` to use instead).  A dataset is read one time range at a
     time, a one-symbol synthetic market generated in parts; other sources are loaded whole
@@ -356,7 +356,7 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
     passes: the plan over its two time columns (:func:`liqcore._jit.chunks.recv_plan`: the cut and
     whether it is in receive-time order; a stable sort of the receive times when not) and the chunk's
     pass, which moves each row once, into the chunk or the next carry."""
-    fuse = fuse if fuse is not None else _Fuse(book=book, lo=recv_lo, hi=recv_hi, gate=gate, delays=delays,
+    fuse = fuse if fuse is not None else _Fuse(book=book, lo=recv_lo, hi=recv_hi, grid=grid, delays=delays,
                                                clean=clean, defer_clean=defer_clean)
     src = part.source
     fill_ns = -1  # (receive times filled by the reader)
@@ -738,11 +738,11 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
     cells = None
     bare: list = []  # per cell under the queue rule: its run without a book, until a quote shows
     book = any(p.fill == "queue" for p in param_sets)  # the QUOTE rows go to the simulator too
-    gate = _GridGate(any(needs_grid(p) for p in param_sets))
+    grid = _GridGate(any(needs_grid(p) for p in param_sets))
     o = so = 0
     tail = np.zeros(0, np.int64)  # the last event times of the previous chunk (the stray test's neighbours)
     min_trade, liqs = None, []
-    for ch, reg in fused_chunks(part, int(chunk_ns), load, book=book, gate=gate):
+    for ch, reg in fused_chunks(part, int(chunk_ns), load, book=book, grid=grid):
         if not len(ch.events):
             continue
         tail = boundary_tail(tail, ch.events["ts_event"], o, jump)
@@ -763,7 +763,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
         ni = ch.sim_index(rec["event_index"])
         if any(b is not None for b in bare) and ch.has_quote():
             bare = [None] * len(cells)  # the partition has a book: the queue rule holds
-        gate.feed(cells + [b for b in bare if b is not None], ch, rec, ni)
+        grid.feed(cells + [b for b in bare if b is not None], ch, rec, ni)
         min_trade = cheapest_trade(ch.events, min_trade, ch.cheapest)
         liqs.append(ch.liquidations())
         o += len(ch.events)
@@ -772,7 +772,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
         del ch
     if cells is None:
         raise NotStreamable("the partition has no events")
-    gate.flush(cells + [b for b in bare if b is not None])
+    grid.flush(cells + [b for b in bare if b is not None])
     note = _note(min_trade, liqs)
     rows = []
     for c, b in zip(cells, bare):

@@ -53,8 +53,8 @@ def add_arguments(parser) -> None:
     wm = parser.add_argument_group("whole market (--symbols all)")
     wm.add_argument("--instruments", default=None, metavar="FILE",
                     help="--symbols all: the instrument list with each symbol's trading rules: the file liqcore run / "
-                         "record --symbols all cache (universe-<venue>-<quote>.json) or the venue's answer (Binance "
-                         "exchangeInfo, Bybit instruments-info); default: the venue's cached list")
+                         "record --symbols all cache (universe-<venue>-<quote>.json) or the venue's own answer to its "
+                         "instrument-list request; default: the venue's cached list")
     from liqcore.commands._market import add_cached_list_argument, add_universe_arguments
 
     add_cached_list_argument(wm)

@@ -13,27 +13,33 @@ import os
 import argparse
 import sys
 
-HELP = "download Binance/Bybit/OKX public archives or tardis.dev datasets into a dataset or a directory"
+from liqcore.commands._venues import venues_where
+from liqcore.types import DEFAULT_VENUE
+
+HELP = "download the venues' public archives or tardis.dev datasets into a dataset or a directory"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.download.sources import SOURCES
 
     p.add_argument("source", choices=list(SOURCES), help="where from")
-    p.add_argument("--symbols", required=True, help="comma list (BTCUSDT; OKX: BTC-USDT-SWAP)")
+    p.add_argument("--symbols", required=True, help="comma list, as the source names them (BTCUSDT, BTC-USDT-SWAP)")
     p.add_argument("--types", default=None,
                    help="comma list of file types (default: the source's first: aggTrades, trades, liquidations)")
     p.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD", help="first UTC day")
     p.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last UTC day (included)")
     p.add_argument("--dataset", default=None, metavar="DS", help="convert into the partitioned dataset DS")
     p.add_argument("--out", default=None, metavar="DIR", help="keep the files as downloaded in DIR")
-    p.add_argument("--exchange", default=None, help="tardis: the exchange id (binance-futures, bybit, okex-swap, ...)")
+    p.add_argument("--exchange", default=None, help=f"tardis: the exchange id, as tardis.dev names it (e.g. {DEFAULT_VENUE})")
     p.add_argument("--key-file", default=None, metavar="FILE", help="tardis: a 0600 file holding the API key")
     p.add_argument("--base-url", default=None, metavar="URL", help="the source's address (a mirror)")
-    p.add_argument("--market", default="usd-m", choices=("usd-m", "coin-m"),
-                   help="binance-vision: USD-M (linear, default) or COIN-M (coin-margined, inverse) futures")
+    split = [s for s in SOURCES.values() if s.markets]
+    p.add_argument("--market", default="usd-m", choices=list(dict.fromkeys(m for s in split for m in s.markets)),
+                   help=f"{', '.join(s.name for s in split)}: USD-M (linear, default) or COIN-M (coin-margined, "
+                        "inverse) futures")
     p.add_argument("--monthly", action="store_true",
-                   help="binance-vision: monthly files for the types that have them (a month's events in memory)")
+                   help=f"{', '.join(s.name for s in SOURCES.values() if s.monthly)}: monthly files for the types "
+                        "that have them (a month's events in memory)")
     p.add_argument("--jobs", type=int, default=4, help="downloads at a time (default 4)")
     p.add_argument("--retries", type=int, default=5, help="retries of a file on 429, 5xx or a cut connection (default 5)")
     p.add_argument("--backoff", default="1s", metavar="DUR",
@@ -45,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feed-latency", default="0", metavar="DUR",
                    help="receive time = event time + this, for files without receive times (default 0)")
     p.add_argument("--instruments", default=None, metavar="FILE",
-                   help="contract values of instruments liqcore does not ship (OKX swaps)")
+                   help="contract values of instruments liqcore does not ship (swaps of "
+                        f"{venues_where('sizes_in_contracts')})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -86,8 +93,12 @@ def _run(args) -> int:
         raise ValueError(f"key-file: {args.source} needs no key (only tardis does)")
     elif args.exchange:
         raise ValueError(f"exchange: {args.source} serves one exchange (only tardis takes --exchange)")
-    if args.market != "usd-m" and args.source != "binance-vision":
-        raise ValueError(f"market: {args.source} serves one market (only binance-vision takes --market)")
+    from liqcore.download.sources import SOURCES
+
+    src = SOURCES[args.source]
+    if args.market != "usd-m" and not src.markets:
+        split = ", ".join(s.name for s in SOURCES.values() if s.markets)
+        raise ValueError(f"market: {args.source} serves one market (only {split} takes --market)")
     summary = download(
         args.source, args.symbols.split(","), (args.types or "").split(","), start, end,
         dataset=args.dataset, out=args.out, exchange=args.exchange, base_url=args.base_url, jobs=args.jobs,
@@ -95,7 +106,7 @@ def _run(args) -> int:
         timeout_s=parse_duration(args.timeout, "timeout") / 1e9, strict=args.strict, monthly=args.monthly,
         api_key=key, lock_wait=parse_duration(args.lock_wait, "lock-wait") / 1e9,
         feed_latency_ns=parse_duration(args.feed_latency, "feed-latency"), instruments=args.instruments,
-        progress=not args.no_progress, market=args.market if args.source == "binance-vision" else None)
+        progress=not args.no_progress, market=args.market if src.markets else None)
     for line in summary.lines():
         print(line, file=sys.stderr)
     if not summary.ok:

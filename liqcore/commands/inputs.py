@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 from liqcore.types import DEFAULT_VENUE
+from liqcore.commands._venues import venues_where
 
 __all__ = [
     "Steps", "add_source_arguments", "add_synthetic_arguments", "add_time_arguments", "add_recording_arguments",
@@ -278,7 +279,9 @@ def add_recording_arguments(parser, *, nargs: str = "+", feed_latency: str = "du
     add_storage_arguments(parser)
     if instruments:
         parser.add_argument("--instruments", metavar="FILE",
-                            help="OKX instId -> ctVal JSON (plain mapping or an /api/v5/public/instruments response)")
+                            help="symbol -> contract value JSON of a venue whose sizes are contracts "
+                                 f"({venues_where('sizes_in_contracts')}): a plain mapping or the venue's "
+                                 "instrument-list response")
 
 
 # ---- filters ------------------------------------------------------------------------------------------

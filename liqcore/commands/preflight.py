@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 
 from liqcore.secrets import Secret, mask_key
+from liqcore.commands._venues import venues_where
 from liqcore.venues.registry import venue_spec
 from liqcore.types import DEFAULT_VENUE
 
@@ -42,17 +43,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--venue", default=DEFAULT_VENUE, help=f"a registered venue's name, built in or a plugin's (default {DEFAULT_VENUE})")
     p.add_argument("--symbols", default="ETHUSDT", help="comma-separated symbols the run would trade (default ETHUSDT)")
-    p.add_argument("--key-file", metavar="FILE", help="0600 file with the venue's API key and secret (OKX: and "
-                                                      "OKX_API_PASSPHRASE); default: the environment")
+    p.add_argument("--key-file", metavar="FILE", help="0600 file with the venue's API key and secret, <VENUE>_API_KEY "
+                                                      "and <VENUE>_API_SECRET (and <VENUE>_API_PASSPHRASE on "
+                                                      f"{venues_where('needs_passphrase')}); default: the environment")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
     p.add_argument("--ws-url", metavar="URL", help="public websocket URL as `liqcore run --ws-url` takes it: a full URL "
-                                                "(e.g. wss://ws.okx.com:8443/ws/v5/public) or a scheme://host:port base "
-                                                "the venue's paths are appended to")
+                                                "(e.g. wss://127.0.0.1:8443/<the venue's path>) or a scheme://host:port "
+                                                "base the venue's paths are appended to")
     p.add_argument("--rest-url", metavar="URL", help="REST base (scheme://host:port)")
     p.add_argument("--private-ws-url", metavar="URL", help="private websocket base (as `liqcore run` takes it; "
                                                            "not connected by these checks)")
-    p.add_argument("--spot-rest-url", metavar="URL", help="Binance: the spot REST base the key's restrictions are "
-                                                          "read from (default: --rest-url, else api.binance.com)")
+    p.add_argument("--spot-rest-url", metavar="URL", help="a venue whose key's restrictions are read from its spot "
+                                                          "API: that REST base (default: --rest-url, else the venue's "
+                                                          "spot host)")
     p.add_argument("--timeout", type=duration, default=10.0, metavar="DUR",
                    help="how long each stream may take to deliver its first frame, and each request (default 10s)")
     p.add_argument("--json", action="store_true", help="the rows as JSON")
@@ -86,9 +89,10 @@ def _credentials(venue: str, key_file):
         return creds
     from liqcore.secrets import load_named_secret
 
-    passphrase = load_named_secret("OKX_API_PASSPHRASE", key_file)
+    name = f"{venue.upper()}_API_PASSPHRASE"  # (the name liqcore.secrets.load_credentials reads it by)
+    passphrase = load_named_secret(name, key_file)
     if passphrase is None:
-        raise ValueError("OKX_API_PASSPHRASE: OKX keys need their passphrase (in --key-file or the environment)")
+        raise ValueError(f"{name}: {venue} keys need their passphrase (in --key-file or the environment)")
 
     return _WithPassphrase(creds.api_key, creds.api_secret, passphrase)
 

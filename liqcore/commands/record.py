@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from liqcore.commands._venues import venues_where
 from liqcore.venues.registry import venue_spec
 from liqcore.types import DEFAULT_VENUE
 
@@ -31,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                     "the venue)")
     from liqcore.commands._market import add_universe_arguments
 
-    add_universe_arguments(p, also="recorded", narrowed="left out (Bybit)")
+    add_universe_arguments(p, also="recorded", narrowed=f"left out ({venues_where('per_topic_subscriptions')})")
     p.add_argument("--rest-url", default=None, metavar="URL",
                    help="the venue's REST base URL (mirrors, tests): --symbols all takes its instrument list there, "
                         "--depth its order-book snapshots")
@@ -48,14 +49,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not record the top of book (best bid/ask and sizes; recorded by default)")
     p.add_argument("--depth", action="store_true",
                    help="also record each symbol's order-book depth, its venue's snapshot-plus-delta protocol followed "
-                        "(Binance <s>@depth@100ms with REST snapshots, Bybit orderbook.N.S, OKX books with REST "
-                        "snapshots); a sequence break gets a new snapshot and is marked as a gap in the data")
+                        f"(a REST snapshot, then the stream's deltas: {venues_where('rest_depth_snapshots')}; the "
+                        f"stream's own snapshot: {venues_where('rest_depth_snapshots', False)}); a sequence break "
+                        "gets a new snapshot and is marked as a gap in the data")
     p.add_argument("--depth-levels", type=int, default=1000, metavar="N",
-                   help="--depth on Bybit: the orderbook.N stream (50, 200 or 1000 levels a side; default 1000)")
+                   help=f"--depth on {venues_where('depth_levels')}: the depth stream's levels a side (one of the "
+                        "counts the venue's stream offers; default 1000)")
     p.add_argument("--instruments-refresh", default="1h", metavar="DUR",
-                   help="--venue okx --symbols all: ask the venue for its instrument list again every DUR (default 1h; "
-                        "0: never) and merge it into the one kept with the recording (a swap listed while recording "
-                        "is sized when read back)")
+                   help=f"--symbols all on {venues_where('sizes_in_contracts')} (sizes in contracts): ask the venue "
+                        "for its instrument list again every DUR (default 1h; 0: never) and merge it into the one kept "
+                        "with the recording (a swap listed while recording is sized when read back)")
     add_param_arguments(p, groups=("feed",))
 
 
@@ -149,7 +152,8 @@ def _whole_market(args, venue: str) -> tuple[list[str], list, object]:
     if venue in ALL_MARKET_STREAM:
         if args.exclude or args.min_volume is not None:
             raise ValueError(f"symbols: {venue}'s all-market liquidation stream carries every symbol and cannot be "
-                             "narrowed (--exclude / --min-volume are for Bybit); select symbols when reading "
+                             "narrowed (--exclude / --min-volume are for "
+                             f"{venues_where('per_topic_subscriptions')}); select symbols when reading "
                              "(liqcore events --symbol)")
         kept = None
         if venue_spec(venue).sizes_in_contracts:  # every swap's contract value is kept with the recording

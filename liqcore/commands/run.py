@@ -17,6 +17,7 @@ import sys
 
 import orjson
 
+from liqcore.commands._venues import venue_list, venues_where, venues_with_part
 from liqcore.venues.registry import spec_or_none, venue_spec
 from liqcore.types import DEFAULT_VENUE
 
@@ -60,28 +61,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "venue's threshold, orders on the trade venue only")
     p.add_argument("--trade-venue", metavar="V", help="the venue orders go to (default: --venue); with --scope "
                    "instrument its symbols are the traded ones")
-    p.add_argument("--watch-venues", default="bybit,binance,okx", metavar="V[,V...]",
-                   help="--scope instrument: the venues whose liquidation streams are watched (default all three)")
+    p.add_argument("--watch-venues", default=venue_list(","), metavar="V[,V...]",
+                   help="--scope instrument: the venues whose liquidation streams are watched (default every "
+                        f"registered venue: {venue_list(',')})")
     p.add_argument("--venue-url", action="append", default=[], metavar="VENUE=URL",
                    help="--scope instrument: a public websocket URL override for one watched venue (repeatable)")
     p.add_argument("--network", default="mainnet", choices=("mainnet", "testnet", "demo"))
     p.add_argument("--ws-url", metavar="URL", help="public websocket override: a full URL, or a scheme://host:port "
-                   "base to which the venue's path is appended (Bybit /v5/public/linear, Binance its market-stream "
-                   "path, OKX /ws/v5/public)")
+                   "base to which the venue's documented public path is appended")
     p.add_argument("--rest-url", metavar="URL", help="REST base override (scheme://host:port): the order gateway's "
-                   "(--live) and the venue's instrument list (--symbols all; a symbol list on Binance or OKX)")
+                   "(--live) and the venue's instrument list (--symbols all; a symbol list on "
+                   f"{venues_where('rules_from_instrument_list')})")
     p.add_argument("--private-ws-url", metavar="URL", help="private websocket override (--live): a full URL, or a "
-                   "scheme://host:port base (Bybit /v5/private, Binance its user-data stream, OKX /ws/v5/private)")
+                   "scheme://host:port base to which the venue's documented private path is appended")
     p.add_argument("--live", action="store_true", help="send real orders through the venue's order gateway "
-                   "(bybit, binance, okx)")
+                   f"({venues_with_part('gateway')})")
     p.add_argument("--listen-key-keepalive", type=float, default=1800.0, metavar="SECONDS",
-                   help="--live --venue binance: seconds between the user stream's listenKey keepalives (default 1800; "
+                   help="--live on a venue whose user stream lives on a listenKey: seconds between its keepalives "
+                        "(default 1800; "
                         "a keepalive answered -1125 gets a new listenKey and a new stream)")
-    p.add_argument("--key-file", metavar="FILE", help="--live: 0600 file with BYBIT_API_KEY/BYBIT_API_SECRET, "
-                   "BINANCE_API_KEY/BINANCE_API_SECRET or OKX_API_KEY/OKX_API_SECRET/OKX_API_PASSPHRASE")
+    p.add_argument("--key-file", metavar="FILE", help="--live: 0600 file with <VENUE>_API_KEY and <VENUE>_API_SECRET "
+                   f"(and <VENUE>_API_PASSPHRASE on {venues_where('needs_passphrase')}; e.g. "
+                   f"{DEFAULT_VENUE.upper()}_API_KEY)")
     p.add_argument("--replay", metavar="PATH|synthetic",
-                   help="replay recordings (or a synthetic market) through a local fake exchange (Bybit; --venue "
-                        "binance: Binance recordings through a fake Binance market stream)")
+                   help="replay recordings (or a synthetic market) through a local fake: the venue's whole fake "
+                        f"exchange ({venues_where('fake', 'exchange')}) or its fake market streams "
+                        f"({venues_where('fake', 'streams')})")
     p.add_argument("--allow-empty", action="store_true",
                    help="run (with a warning) even when --replay or --seed-history recordings have nothing usable")
     p.add_argument("--replay-days", type=float, default=1.0, help="days of synthetic market for --replay synthetic")
@@ -142,7 +147,8 @@ def _replay_source(args, symbols, venue: str = DEFAULT_VENUE, topics=None):
 
     if args.replay == "synthetic":
         if venue_spec(venue).fake != "exchange":
-            raise ValueError("replay: the synthetic market is replayed as Bybit frames; use --venue bybit")
+            raise ValueError("replay: the synthetic market is replayed through a whole fake exchange; use --venue "
+                             f"{venues_where('fake', 'exchange', sep=' or ')}")
         from liqcore.synthetic.market import synthetic_market
 
         if not args.replay_days > 0:
@@ -332,7 +338,8 @@ def build(args):
     if args.speed < 0:
         raise ValueError("speed: must be >= 0")
     if args.live and args.replay and venue_spec(venue).fake != "exchange":
-        raise ValueError(f"live: --replay --live trades against the fake Bybit exchange; to try the {venue} order "
+        raise ValueError(f"live: --replay --live trades against a whole fake exchange "
+                         f"({venues_where('fake', 'exchange')}); to try the {venue} order "
                          f"path offline, start `liqcore venue --venue {venue}` and run the line it prints (or drop "
                          f"--replay to trade on {venue})")
     from liqcore.live.gateways import venue_urls
@@ -347,8 +354,8 @@ def build(args):
     fake_thread = replay_clock = None
     if args.replay:
         if spec_or_none(venue) is None:
-            raise ValueError("replay: the fake venues replay Bybit, Binance and OKX recordings; use --venue bybit, "
-                             "binance or okx")
+            raise ValueError("replay: the fake venues replay the registered venues' recordings; use --venue "
+                             f"{venue_list(' or ')}")
         from liqcore.testing.fake_exchange import FakeExchangeThread
 
         if venue_spec(venue).fake == "streams" or universe is not None:  # (the streams the run subscribes)
@@ -376,10 +383,12 @@ def build(args):
             if args.live:  # (served by the run's own loop: a step costs no thread switch)
                 from liqcore.testing.fake_exchange import FakeExchangeInLoop
 
-                fake_thread = FakeExchangeInLoop(replay=source, speed=args.speed or None,
+                fake_thread = FakeExchangeInLoop(venue_spec(venue).part("fake").FAKE, replay=source,
+                                                 speed=args.speed or None,
                                                  lockstep=Lockstep(replay_clock), venue_clock_ms=replay_clock.venue_ms)
             else:
-                fake_thread = FakeExchangeThread(replay=source, speed=args.speed or None)
+                fake_thread = FakeExchangeThread(venue_spec(venue).part("fake").FAKE, replay=source,
+                                                 speed=args.speed or None)
             fx = fake_thread.start()
             ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from liqcore._extras import need
+from liqcore.types import DEFAULT_VENUE
 
 HELP = "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes, lead-lag"
 
@@ -35,14 +36,18 @@ def add_arguments(parser) -> None:
                     help="ic study: the named features to test (default: the named features except the price and "
                          "open-interest levels and the base-unit taker volumes; see liqcore features --list)")
     xv = parser.add_argument_group("lead-lag study (one instrument on several venues)")
-    xv.add_argument("--venues", default="bybit,binance", metavar="V[,V...]",
-                    help="--synthetic: the venues of the multi-venue synthetic market (default bybit,binance)")
+    from liqcore.venues.registry import venue_names
+
+    two = ",".join(venue_names()[:2])
+    xv.add_argument("--venues", default=two, metavar="V[,V...]",
+                    help=f"--synthetic: the venues of the multi-venue synthetic market (default {two})")
     xv.add_argument("--lead", default=None, metavar="VENUE=MS[,...]",
-                    help="--synthetic: plant a lead, e.g. bybit=150 (Bybit's cascades start 150 ms first; default none)")
+                    help=f"--synthetic: plant a lead, e.g. {DEFAULT_VENUE}=150 ({DEFAULT_VENUE}'s cascades start "
+                         "150 ms first; default none)")
     xv.add_argument("--throttle", default=None, metavar="VENUE=MS[,...]",
-                    help="--synthetic: throttle venues' liquidation streams, e.g. binance=1000 (default none)")
+                    help=f"--synthetic: throttle venues' liquidation streams, e.g. {DEFAULT_VENUE}=1000 (default none)")
     xv.add_argument("--instrument-table", default=None, metavar="TOML",
-                    help="instrument overrides: [instruments.<id>] with bybit/binance/okx = symbol")
+                    help=f"instrument overrides: [instruments.<id>] with {'/'.join(venue_names())} = symbol")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help='print the result as JSON (event: {"summary": [...], '
                      '"cascades": N, ...})')
@@ -197,9 +202,9 @@ def _venue_ms(text, what: str) -> dict:
         try:
             out[v.strip().lower()] = float(ms)
         except ValueError:
-            raise ValueError(f"{what}: expected VENUE=MS[,...] (e.g. bybit=150); got {text!r}") from None
+            raise ValueError(f"{what}: expected VENUE=MS[,...] (e.g. {DEFAULT_VENUE}=150); got {text!r}") from None
         if not sep:
-            raise ValueError(f"{what}: expected VENUE=MS[,...] (e.g. bybit=150); got {text!r}")
+            raise ValueError(f"{what}: expected VENUE=MS[,...] (e.g. {DEFAULT_VENUE}=150); got {text!r}")
     return out
 
 

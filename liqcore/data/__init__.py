@@ -19,15 +19,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-__all__ = ["DATA_DIR", "SAMPLE_RECORDING", "SAMPLE_LIQUIDATIONS", "sample_recording", "copy_sample"]
+__all__ = ["DATA_DIR", "SAMPLE_RECORDING", "SAMPLE_VENUE", "SAMPLE_LIQUIDATIONS", "sample_recording", "copy_sample"]
 
 DATA_DIR = Path(__file__).resolve().parent
-SAMPLE_RECORDING = DATA_DIR / "sample-bybit.jsonl.zst"
+#: the bundled recording, ``sample-<venue>.jsonl.zst`` (its venue in its name: :data:`SAMPLE_VENUE`)
+SAMPLE_RECORDING = next(DATA_DIR.glob("sample-*.jsonl.zst"))
+SAMPLE_VENUE = SAMPLE_RECORDING.name[len("sample-"):-len(".jsonl.zst")]
 SAMPLE_LIQUIDATIONS = DATA_DIR / "sample_liquidations.csv"
 
 
 def sample_recording() -> Path:
-    """Path of the bundled Bybit recording (recorder line format, zstd)."""
+    """Path of the bundled recording of :data:`SAMPLE_VENUE`'s frames (recorder line format, zstd)."""
     return SAMPLE_RECORDING
 
 

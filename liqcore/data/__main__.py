@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from liqcore.data import copy_sample
+from liqcore.data import SAMPLE_VENUE, copy_sample
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m liqcore.data",
-                                 description="copy liqcore's bundled sample recording (Bybit frames, recorder format, zstd) into a directory")
+                                 description=f"copy liqcore's bundled sample recording ({SAMPLE_VENUE} frames, recorder format, "
+                                             "zstd) into a directory")
     ap.add_argument("dest", metavar="DIR", help="directory to copy into (created when missing)")
     args = ap.parse_args(argv)
     try:

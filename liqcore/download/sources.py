@@ -3,14 +3,14 @@
 The details: docs/maintainers/data.md, "The sources liqcore download knows, laid out as each publishes its files
 (liqcore.download.sources)".
 
-May import: the standard library.
+May import: the standard library and the venue registry (the venues' tardis spans: their ``archives`` parts).
 """
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
 
-__all__ = ["Source", "Unit", "SOURCES", "MARKETS", "COIN_M", "Span", "SPANS", "TARDIS_SPANS", "published_span", "plan",
+__all__ = ["Source", "Unit", "SOURCES", "MARKETS", "COIN_M", "Span", "SPANS", "tardis_spans", "published_span", "plan",
            "parse_day", "source_of"]
 
 
@@ -53,6 +53,8 @@ class Source:
     refused_status: tuple[int, ...] = (401, 403)
     #: the days served without a key where a key is otherwise needed (tardis: the first day of each month)
     keyless_first_of_month: bool = False
+    #: the futures markets it serves apart (``--market``; the first is the default), none: one market
+    markets: tuple[str, ...] = ()
 
     def types(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.daily + self.monthly))
@@ -64,7 +66,7 @@ class Source:
 SOURCES: dict[str, Source] = {
     "binance-vision": Source("binance-vision", "https://data.binance.vision",
                              daily=("aggTrades", "trades", "bookTicker", "metrics"),
-                             monthly=("aggTrades", "trades", "bookTicker", "fundingRate")),
+                             monthly=("aggTrades", "trades", "bookTicker", "fundingRate"), markets=("usd-m", "coin-m")),
     "bybit-archive": Source("bybit-archive", "https://public.bybit.com", daily=("trades",)),
     # OKX's archive is an object store behind its CDN (static.okx.com: the host OKX's own market-data-history
     # endpoint links each file on): a file it does not have is answered 403 (no public listing), never 404 only
@@ -167,22 +169,27 @@ _NO_LIQ = ("liquidationSnapshot", "data.binance.vision published USD-M liquidati
            "liquidations, or record them with liqcore record")
 
 _TARDIS_DOC = "tardis.dev has no {exchange} {type} before {first}"
-#: (tardis exchange, data type or ``*``) -> the first day tardis.dev has (its "Historical data details"
-#: pages: Binance USDT futures "available since 2019-11-17", COIN futures 2020-06-16; Bybit inverse
-#: 2019-11-07, linear (USDT symbols) 2020-05-28, "Liquidations datasets are available since 2020-12-18";
-#: OKX swaps and futures 2019-03-30, liquidations 2020-12-18); ``linear``: the first day of a Bybit USDT
-#: or USDC symbol.
-TARDIS_SPANS: dict[tuple[str, str], _dt.date] = {
-    ("binance-futures", "*"): _D(2019, 11, 17),
-    ("binance-delivery", "*"): _D(2020, 6, 16),
-    ("bybit", "*"): _D(2019, 11, 7),
-    ("bybit", "linear"): _D(2020, 5, 28),
-    ("bybit", "liquidations"): _D(2020, 12, 18),
-    ("okex-swap", "*"): _D(2019, 3, 30),
-    ("okex-swap", "liquidations"): _D(2020, 12, 18),
-    ("okex-futures", "*"): _D(2019, 3, 30),
-    ("okex-futures", "liquidations"): _D(2020, 12, 18),
-}
+def tardis_spans() -> dict[tuple[str, str], _dt.date]:
+    """(tardis exchange id, data type or ``*``; ``linear``: the first day of a USDT or USDC symbol) -> the first day
+    tardis.dev has: every registered venue's ``archives`` part's ``TARDIS_SPANS`` (its "Historical data details"
+    pages, quoted there), read once."""
+    if not _TARDIS_SPANS:
+        from liqcore.venues.registry import registered
+
+        for spec in registered():
+            if spec.has_part("archives"):
+                for key, ymd in getattr(spec.part("archives"), "TARDIS_SPANS", {}).items():
+                    _TARDIS_SPANS[key] = _D(*ymd)
+    return _TARDIS_SPANS
+
+
+def _found() -> dict:
+    from liqcore.venues.registry import part_cache
+
+    return part_cache()  # (emptied whenever a venue is registered or forgotten)
+
+
+_TARDIS_SPANS: dict[tuple[str, str], _dt.date] = _found()
 
 
 def _utc_today() -> _dt.date:
@@ -198,8 +205,9 @@ def published_span(source: str, type_: str, *, exchange: str | None = None, symb
     key = f"{source} {market}" if market not in (None, "", "usd-m") else source
     span = SPANS.get((key, type_), Span())
     if source == "tardis" and exchange:
-        first = TARDIS_SPANS.get((exchange, type_)) or TARDIS_SPANS.get((exchange, "*"))
-        linear = TARDIS_SPANS.get((exchange, "linear"))
+        spans = tardis_spans()
+        first = spans.get((exchange, type_)) or spans.get((exchange, "*"))
+        linear = spans.get((exchange, "linear"))
         what = type_
         if linear is not None and symbol.endswith(("USDT", "USDC")) and (first is None or linear > first):
             first, what = linear, f"{type_} of {symbol} (a linear contract)"
@@ -324,7 +332,8 @@ def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_ur
             raise ValueError(f"types: {t!r} is not a data type name")
     if source == "tardis":
         if not exchange:
-            raise ValueError("exchange: tardis needs --exchange (e.g. binance-futures, bybit, okex-swap)")
+            raise ValueError("exchange: tardis needs --exchange (e.g. "
+                             f"{', '.join(dict.fromkeys(e for e, _ in tardis_spans()))})")
         if not exchange.replace("-", "").isalnum():
             raise ValueError(f"exchange: {exchange!r} is not an exchange id")
     base = (base_url or src.base_url).rstrip("/")

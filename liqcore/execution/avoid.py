@@ -123,10 +123,10 @@ def avoid_signals(signals: np.ndarray, params) -> np.ndarray:
     """The entry signals (direction != 0) decided in an avoided time turned into skips (direction 0,
     ``skip_code`` :data:`SKIP_AVOID`); exit notices and skips unchanged.  Returns ``signals`` itself when
     nothing is avoided, else a copy."""
-    gate = Avoid.from_params(params)
-    if gate is None or not len(signals):
+    rule = Avoid.from_params(params)
+    if rule is None or not len(signals):
         return signals
-    hit = (signals["direction"] != 0) & gate.mask(signals["ts_ns"])
+    hit = (signals["direction"] != 0) & rule.mask(signals["ts_ns"])
     if not hit.any():
         return signals
     out = signals.copy()
@@ -137,8 +137,8 @@ def avoid_signals(signals: np.ndarray, params) -> np.ndarray:
 
 def avoid_records(records: np.ndarray, params) -> np.ndarray:
     """The cascade records without the CONFIRMED ones decided (``confirm_recv_ns``) in an avoided time."""
-    gate = Avoid.from_params(params)
-    if gate is None or not len(records):
+    rule = Avoid.from_params(params)
+    if rule is None or not len(records):
         return records
-    drop = (records["record"] == 1) & gate.mask(records["confirm_recv_ns"])
+    drop = (records["record"] == 1) & rule.mask(records["confirm_recv_ns"])
     return records[~drop] if drop.any() else records

@@ -4,10 +4,10 @@ directory are recordings.
 
 A new format is a module of :mod:`liqcore.io` declaring its :class:`~liqcore.venues.reader.Reader`, added
 to :data:`READERS` here -- the one place a reader is registered.  A venue's own file formats are its registry
-part ``archives`` (``liqcore.venues.<venue>.archives``, its ``READERS``), asked of the venue registry: the
-built-in venues' readers keep their places in :data:`READERS` (the order ``--format`` lists them and
-detection breaks ties by); the readers of another venue registered before this module is imported are added
-before ``columns``.
+part ``archives`` (``liqcore.venues.<venue>.archives``, its ``READERS``), asked of the venue registry, each in
+the slot of :data:`READERS` its ``READER_SLOTS`` names (:data:`SLOTS`; the order ``--format`` lists them and
+detection breaks ties by), the venues in the order they were registered (those registered before this module is
+imported).
 """
 from __future__ import annotations
 
@@ -17,33 +17,43 @@ from pathlib import Path
 from liqcore.io import captures, contract, jsonlines, mapped, tardis, tardis_depth
 from liqcore.io.base import SHAPES, Reader
 from liqcore.venues.files import base_name, open_binary
-from liqcore.venues.registry import registered, venue_spec
+from liqcore.venues.registry import registered
 
 
-def _venue_reader(venue: str, name: str):
-    """A reader (or tuple of readers) the venue's ``archives`` part declares, the part imported by name."""
-    return getattr(venue_spec(venue).part("archives"), name)
+#: where a venue's readers go in :data:`READERS` (its ``archives`` part's ``READER_SLOTS``: slot -> readers; a reader
+#: of its ``READERS`` in none of them goes to ``archives``): ``recorded`` after the recorder's lines (liquidation
+#: lines third-party recorders write), ``jsonl`` after plain JSON lines (headerless CSVs), ``archives`` after the
+#: shared formats (the venue's public archives)
+SLOTS = ("recorded", "jsonl", "archives")
 
 
-def _other_venues_readers(listed) -> tuple:
-    """The readers of every registered venue's ``archives`` part not listed already."""
-    seen = {r.name for r in listed}
-    out = []
+def _venue_slots() -> dict:
+    """slot -> the registered venues' readers placed there, in the order the venues were registered."""
+    out = {slot: [] for slot in SLOTS}
     for spec in registered():
-        if spec.has_part("archives"):
-            out += [r for r in spec.part("archives").READERS if r.name not in seen]
-    return tuple(out)
+        if not spec.has_part("archives"):
+            continue
+        part = spec.part("archives")
+        placed = getattr(part, "READER_SLOTS", {})
+        unknown = set(placed) - set(SLOTS)
+        if unknown:
+            raise ValueError(f"venue {spec.name}: archives.READER_SLOTS: unknown slot {', '.join(sorted(unknown))} "
+                             f"(one of {', '.join(SLOTS)})")
+        seen = {r.name for rs in placed.values() for r in rs}
+        for slot in SLOTS:
+            out[slot] += placed.get(slot, ())
+        out["archives"] += [r for r in part.READERS if r.name not in seen]
+    return out
 
 
+_SLOTTED = _venue_slots()
 #: every reader, in the order ``--format`` lists them: a new format's reader is added here
-_LISTED = (
+READERS = (
     jsonlines.RAW,
     jsonlines.RECORDER,
-    _venue_reader("bybit", "ARCHIVE"),
-    _venue_reader("binance", "LOG"),
+    *_SLOTTED["recorded"],
     jsonlines.JSONL,
-    _venue_reader("binance", "CSV"),
-    _venue_reader("binance", "TRADES_CSV"),
+    *_SLOTTED["jsonl"],
     contract.CSV,
     contract.PARQUET,
     tardis.LIQUIDATIONS,
@@ -55,11 +65,9 @@ _LISTED = (
     tardis.BOOK_SNAPSHOT,
     captures.TARDIS_RAW,
     captures.HFTBACKTEST,
-    *_venue_reader("binance", "VISION_READERS"),
-    _venue_reader("bybit", "TRADES"),
-    _venue_reader("okx", "TRADES"),
+    *_SLOTTED["archives"],
+    mapped.COLUMNS,
 )
-READERS = (*_LISTED, *_other_venues_readers(_LISTED), mapped.COLUMNS)
 #: the format of a file whose lines are of several ``mix`` readers: decoded line by line by kind
 MIX = "jsonl"
 #: suffixes of the text recordings a directory is walked for (the readers' own ``suffixes`` are added)

@@ -1,7 +1,7 @@
 """Data on demand: a symbol's trades and top of book subscribed only while the symbol needs them.
 
 Every ``interval_s`` the wanted set (live signals, resting orders or positions, the always-on list) is
-compared with the subscribed one; a replay gates the recorded streams on replay time (:meth:`gate`).
+compared with the subscribed one; a replay gates the recorded streams on replay time (:meth:`hold_back`).
 The rules, the venues' messages and limits: docs/how-to/record.md, "Data on demand".
 
 May import: numpy, orjson, ``types``, ``venues`` (``common``, ``spec``), ``market.klines`` and this
@@ -48,7 +48,7 @@ class OnDemand:
                                                                          "funding", "open_interest", "mark")}
         self.opts.setdefault("trades", True)
         self.linger_s, self.interval_s = float(linger_s), float(interval_s)
-        #: the replay's clock (ns; None: the wall clock); :attr:`gated`: frames :meth:`gate` dropped
+        #: the replay's clock (ns; None: the wall clock); :attr:`gated`: frames :meth:`hold_back` dropped
         self.clock, self.gated = clock, 0
         self._changes = 0  # traded symbols added or dropped (the gate's set made again)
         self._names: dict[str, list] = {}  # symbol -> its per-symbol streams
@@ -281,12 +281,12 @@ class OnDemand:
         log.info("on demand: %s: %d 1-minute candles from the venue's klines (%d rows dropped)", symbol,
                  len(candles), dropped)
 
-    def gate(self, engine):
+    def hold_back(self, engine):
         """A replay's ``on_frame(venue, frame, recv_ns)`` for the one feed (see the module docstring): the step
         taken on replay time, then the frame passed to ``engine.on_frame`` unless it is a per-symbol stream of a
         traded symbol not subscribed now."""
         if self.clock is None:
-            raise ValueError("on demand: the gate runs on a replay's clock")
+            raise ValueError("on demand: holding frames back runs on a replay's clock")
         on_frame, step_ns = engine.on_frame, int(self.interval_s * 1e9)
         symbol_of = self._market.frame_symbol  # (the symbol of a per-symbol stream's frame)
         traded, subscribed, tick, seen = self._wire_names(), self.subscribed, [None], [self._changes]

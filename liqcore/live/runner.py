@@ -129,8 +129,8 @@ class LiveRunner:
             syms = feed_symbols or self.symbols
             self.on_demand = OnDemand(venue, syms, opts=feed_options(venue, self.needs), url=ws_url, network=network,
                                       clock=engine.now_ns if replay else None, **on_demand)
-        if on_demand is not None and replay:  # every stream on the one feed, gated on replay time (ondemand.gate)
-            on_frame = self.on_demand.gate(engine)
+        if on_demand is not None and replay:  # every stream on the one feed, gated on replay time (ondemand.hold_back)
+            on_frame = self.on_demand.hold_back(engine)
         elif on_demand is not None:
             if specs is None:  # (--symbols all: its specs already carry the liquidations alone)
                 specs = _liquidation_specs(venue, syms, ws_url, network)

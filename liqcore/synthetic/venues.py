@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from liqcore.venues.registry import venue_spec
+from liqcore.venues.registry import venue_names, venue_spec
 from liqcore.types import EVENT_DTYPE, NS_PER_MS, NS_PER_S, Flag, Kind, SymbolRegistry, Venue
 
 __all__ = ["VenueMarket", "venue_market", "throttled"]
@@ -54,13 +54,15 @@ def throttled(ts: np.ndarray, window_ns: int) -> tuple[np.ndarray, np.ndarray]:
     return keep, (b + 1) * window_ns
 
 
-def venue_market(days: float = 4.0, symbol: str = "BTCUSDT", venues=("bybit", "binance"), lead_ms=None,
+def venue_market(days: float = 4.0, symbol: str = "BTCUSDT", venues=None, lead_ms=None,
                  throttle_ms=None, jitter_ms: float = 40.0, seed: int = 7, cascades_per_day: float | None = None,
                  feed_latency_ms: float = 50.0, start_ns: int = _DEFAULT_START_NS) -> VenueMarket:
-    """Generate the market (see the module)."""
+    """Generate the market (see the module); ``venues`` None: the first two registered venues."""
     from liqcore._jit import synth as k
     from liqcore.synthetic.market import build_params, simulate_symbol
 
+    if venues is None:
+        venues = venue_names()[:2]
     venues = tuple(Venue.parse(v).name.lower() for v in venues)
     if len(venues) < 2 or len(set(venues)) != len(venues):
         raise ValueError(f"venues: give two or three different venues; got {', '.join(venues)}")

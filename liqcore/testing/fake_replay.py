@@ -153,11 +153,12 @@ def _ms(ts_ms: int | None) -> int:
 
 def trade_frame(symbol: str, price: float | str, qty: float | str = 1.0, side: str = "Sell", ts_ms: int | None = None,
                 trade_id: str = "t") -> dict:
-    """A Bybit ``publicTrade.{symbol}`` frame with one trade (``side`` is the taker side)."""
-    t = _ms(ts_ms)
-    return {"topic": f"publicTrade.{symbol}", "type": "snapshot", "ts": t,
-            "data": [{"T": t, "s": symbol, "S": side, "v": str(qty), "p": str(price), "L": "MinusTick",
-                      "i": trade_id, "BT": False}]}
+    """A Bybit ``publicTrade.{symbol}`` frame with one trade (``side`` is the taker side): the default venue's
+    ``samples.trade_obj``."""
+    from liqcore.venues.registry import venue_spec
+
+    return venue_spec(DEFAULT_VENUE).part("samples").trade_obj(symbol, price, qty, side, ts_ms=_ms(ts_ms),
+                                                               trade_id=trade_id)
 
 
 def liquidation_frame(symbol: str, price: float | str, qty: float | str, side: str = "Buy", ts_ms: int | None = None) -> dict:

@@ -8,7 +8,7 @@ same ``u`` after 3 s without a change), OKX v5 ``bbo-tbt`` ("Order book channel"
 sits one tick either side of the last print (the replay's first print before any), each side showing
 :data:`BOOK_DEPTH_TRADES` median sizes of the symbol's last prints plus the client's own resting limits there; it
 carries the time of the print that moved it.  It is sent to a new subscriber at once, on each change and,
-unchanged, every :data:`BOOK_RESEND_S` seconds with the same update id (Binance and OKX document no re-send: one a
+unchanged, every :func:`book_resend_s` seconds with the same update id (Binance and OKX document no re-send: one a
 second, so a quiet symbol never looks like a dead stream).  A replay that carries the venue's own top-of-book
 frames (a recording) keeps them, re-sent as they are.
 
@@ -20,7 +20,10 @@ stream reopened within :data:`SESSION_GAP_S` is the same session (a reconnect), 
 meanwhile: its private stream and its trade streams all closed (a run that stopped); the next one is a new session.  Each replayed print goes through the fake's matching as it is sent,
 so a run's resting orders fill against the prints it receives.
 
-May import: ``orjson`` and this package's ``fake_replay``.
+Each venue's side (what the market reads of its fake, and its top-of-book frame) is its ``fake_session`` part's
+``LocalMarketSide``, found through the venue registry.
+
+May import: the venue registry, the venues' shared ``fake_streams`` and this package's ``fake_replay``.
 """
 from __future__ import annotations
 
@@ -31,19 +34,17 @@ import sys
 import time
 from collections import deque
 
-import orjson
 
 from liqcore.venues.fake_streams import paced
+from liqcore.venues.registry import venue_spec
 
-__all__ = ["LocalMarket", "BOOK_DEPTH_TRADES", "BOOK_RESEND_S", "SESSION_GAP_S", "book_frame"]
+__all__ = ["LocalMarket", "BOOK_DEPTH_TRADES", "SESSION_GAP_S", "book_frame", "book_resend_s", "market_side"]
 
 #: the size each side of the rendered book shows, in median sizes of the symbol's last prints (the synthetic
 #: market's own top of book: ``Effects.book_depth``)
 BOOK_DEPTH_TRADES = 20
 #: the prints whose median size the book shows
 _SIZE_WINDOW = 32
-#: an unchanged top of book sent again after this many seconds (Bybit: documented; the others: see the docstring)
-BOOK_RESEND_S = {"binance": 1.0, "bybit": 3.0, "okx": 1.0}
 #: a private stream that opens within this many seconds of the last one closing continues the same session
 SESSION_GAP_S = 10.0
 #: a trade stream subscribed this long before a session's private stream opened still starts the session's replay
@@ -59,189 +60,26 @@ def _decimals(step: float) -> int:
     return max(0, min(12, -math.floor(math.log10(step) + 1e-9)))
 
 
+# ---------------------------------------------------------------------------------------------- the venues' sides
+def market_side(venue: str):
+    """The venue's side of the local market: its ``fake_session`` part's ``LocalMarketSide`` (built with the fake venue;
+    ``BOOK_RESEND_S``, ``book_frame(...)``, and what the market reads of the fake: sessions, subscriptions,
+    prints, recorded books)."""
+    return venue_spec(venue).part("fake_session").LocalMarketSide
+
+
 def book_frame(venue: str, symbol: str, update_id: int, t_ms: int, bid: str, bid_qty: str, ask: str,
                ask_qty: str) -> tuple[bytes, dict | None]:
     """One top-of-book push of ``venue`` in its documented form (see the module docstring), prices and sizes as
-    the venue's decimal strings: ``(frame bytes, None)``; OKX ``(frame bytes, its data row)`` (the fake publishes
-    the row on ``bbo-tbt``)."""
-    if venue == "binance":
-        return orjson.dumps({"e": "bookTicker", "u": update_id, "E": t_ms, "T": t_ms, "s": symbol, "b": bid,
-                             "B": bid_qty, "a": ask, "A": ask_qty}), None
-    if venue == "bybit":
-        return orjson.dumps({"topic": f"orderbook.1.{symbol}", "type": "snapshot", "ts": t_ms,
-                             "data": {"s": symbol, "b": [[bid, bid_qty]], "a": [[ask, ask_qty]], "u": update_id,
-                                      "seq": update_id}, "cts": t_ms}), None
-    row = {"asks": [[ask, ask_qty, "0", "1"]], "bids": [[bid, bid_qty, "0", "1"]], "ts": str(t_ms), "seqId": update_id}
-    return orjson.dumps({"arg": {"channel": "bbo-tbt", "instId": symbol}, "data": [row]}), row
+    the venue's decimal strings: ``(frame bytes, its data row or None)`` (OKX: the fake publishes the row on
+    ``bbo-tbt``)."""
+    return market_side(venue).book_frame(symbol, update_id, t_ms, bid, bid_qty, ask, ask_qty)
 
 
-# ---------------------------------------------------------------------------------------------- the venues' sides
-class _Binance:
-    """What the local venue reads and writes on the fake Binance (``FakeBinance`` with its market streams)."""
+def book_resend_s(venue: str) -> float:
+    """Seconds after which ``venue``'s unchanged top of book is sent again (see the module docstring)."""
+    return float(market_side(venue).BOOK_RESEND_S)
 
-    def __init__(self, fv):
-        self.fv = fv
-
-    def start_over(self) -> None:
-        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
-        pass  # (its streams keep no market memory)
-
-    def sessions(self) -> int:
-        return self.fv.user_streams()
-
-    def subscriptions(self, since: int) -> tuple[int, list[str], list[str]]:
-        """``(next index, symbols whose trades were subscribed, symbols whose book was)`` of the requests since."""
-        ops = self.fv.market.ops
-        trades, books = [], []
-        for op, names in ops[since:]:
-            if op not in ("subscribe", "url"):
-                continue
-            for n in names:
-                sym, _, stream = n.partition("@")
-                if stream in ("aggTrade", "trade"):
-                    trades.append(sym.upper())
-                elif stream == "bookTicker":
-                    books.append(sym.upper())
-        return len(ops), trades, books
-
-    def trades_held(self, symbols) -> bool:
-        m = self.fv.market
-        return any(m.subscribed(f"{s.lower()}@aggTrade") or m.subscribed(f"{s.lower()}@trade") for s in symbols)
-
-    @staticmethod
-    def prints(data: bytes) -> list[tuple[str, float, float, int]]:
-        if b'"aggTrade"' not in data:
-            return []
-        try:
-            m = orjson.loads(data)
-            ev = m.get("data", m)
-            return [(ev["s"], float(ev["p"]), float(ev["q"]), int(ev["T"]))]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-            return []
-
-    @staticmethod
-    def recorded_book(data: bytes) -> str | None:
-        if b'"bookTicker"' not in data:
-            return None
-        try:
-            m = orjson.loads(data)
-            return str(m.get("data", m)["s"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            return None
-
-    async def send_book(self, symbol: str, frame: bytes, row) -> None:
-        if frame.startswith(b'{"stream":"'):  # (a recorded combined-stream frame: sent as its event)
-            frame = frame[frame.find(b'"data":') + 7:frame.rindex(b"}")]
-        self.fv.market.write_any(frame, (f"{symbol.lower()}@bookTicker",))
-
-
-class _Bybit:
-    """... on the fake Bybit (``FakeExchange``)."""
-
-    def __init__(self, fv):
-        self.fv = fv
-
-    def start_over(self) -> None:
-        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
-        pass  # (its streams keep no market memory)
-
-    def sessions(self) -> int:
-        return self.fv.authed_private()
-
-    def subscriptions(self, since: int):
-        ops = self.fv.public_ops
-        trades, books = [], []
-        for _cid, op, args, ok in ops[since:]:
-            if op != "subscribe" or not ok:
-                continue
-            for a in args:
-                if a.startswith("publicTrade."):
-                    trades.append(a[12:])
-                elif a.startswith("orderbook.1."):
-                    books.append(a[12:])
-        return len(ops), trades, books
-
-    def trades_held(self, symbols) -> bool:
-        return any(self.fv.subscribed(f"publicTrade.{s}") for s in symbols)
-
-    @staticmethod
-    def prints(data: bytes) -> list[tuple[str, float, float, int]]:
-        if not data.startswith(b'{"topic":"publicTrade.'):
-            return []
-        try:
-            return [(t["s"], float(t["p"]), float(t["v"]), int(t["T"])) for t in orjson.loads(data)["data"]]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return []
-
-    @staticmethod
-    def recorded_book(data: bytes) -> str | None:
-        if not data.startswith(b'{"topic":"orderbook.1.'):
-            return None
-        return data[22:data.index(b'"', 22)].decode()
-
-    async def send_book(self, symbol: str, frame: bytes, row) -> None:
-        await self.fv.push(frame)
-
-
-class _Okx:
-    """... on the fake OKX (``FakeOkx``; sizes in contracts)."""
-
-    def __init__(self, fv):
-        self.fv = fv
-
-    def start_over(self) -> None:
-        """The market replays from its beginning: what the venue remembers of the last replay's market goes."""
-        self.fv.liquidation_replay.clear()  # (its liquidation-orders channel's first push repeats them)
-
-    def sessions(self) -> int:
-        return self.fv.logged_in("private")
-
-    def subscriptions(self, since: int):
-        log = self.fv.ws_log
-        trades, books = [], []
-        for ep, req in log[since:]:
-            if ep != "public" or req.get("op") != "subscribe":
-                continue
-            for a in req.get("args") or []:
-                if not isinstance(a, dict):
-                    continue
-                if a.get("channel") == "trades":
-                    trades.append(str(a.get("instId")))
-                elif a.get("channel") == "bbo-tbt":
-                    books.append(str(a.get("instId")))
-        return len(log), trades, books
-
-    def trades_held(self, symbols) -> bool:
-        return self.fv.subscribed("trades", "public")
-
-    @staticmethod
-    def prints(data: bytes) -> list[tuple[str, float, float, int]]:
-        if b'"channel":"trades"' not in data[:64]:
-            return []
-        try:
-            return [(r["instId"], float(r["px"]), float(r["sz"]), int(r["ts"])) for r in orjson.loads(data)["data"]]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return []
-
-    @staticmethod
-    def recorded_book(data: bytes) -> str | None:
-        if b'"channel":"bbo-tbt"' not in data[:64]:
-            return None
-        try:
-            return str(orjson.loads(data)["arg"]["instId"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return None
-
-    async def send_book(self, symbol: str, frame: bytes, row) -> None:
-        if row is None:  # (a recorded frame: its own rows)
-            try:
-                row = orjson.loads(frame)["data"][0]
-            except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
-                return
-        await self.fv.publish("bbo-tbt", {"channel": "bbo-tbt", "instId": symbol}, [row])
-
-
-_SIDES = {"binance": _Binance, "bybit": _Bybit, "okx": _Okx}
 
 
 # ---------------------------------------------------------------------------------------------- the market
@@ -256,10 +94,10 @@ class LocalMarket:
 
     def __init__(self, fv, venue: str, symbols, source, speed: float, send, say=None):
         self.fv, self.venue, self.symbols = fv, venue, list(symbols)
-        self.side = _SIDES[venue](fv)
+        self.side = market_side(venue)(fv)
         self.source, self.speed, self.send = source, speed, send
         self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
-        self.resend_s = BOOK_RESEND_S[venue]
+        self.resend_s = book_resend_s(venue)
         #: the trading sessions seen (a new one each time a private stream opens with none open for SESSION_GAP_S)
         self.sessions = 0
         #: replays started: ``(session or None, frames sent)`` (None: for a client without a trading session)

@@ -1,5 +1,5 @@
 """Order, position and account state of the fake Bybit v5 venue (no I/O; the server in
-:mod:`liqcore.testing.fake_exchange` wraps it), whose matching rules the fake Binance and OKX venues share.  It sits
+:mod:`liqcore.venues.bybit.fake` wraps it), whose matching rules the fake Binance and OKX venues share.  It sits
 in the venue layer, below the venue folders' fakes (``liqcore.venues.<venue>.fake``), which import it.
 
 The details: docs/maintainers/fakes.md, "Order, position and account state of the fake Bybit v5 venue

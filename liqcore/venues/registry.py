@@ -14,7 +14,10 @@ that registering a venue costs nothing at import.  The parts, each with who asks
   fake, ``liqcore.venues.fake_streams``; ``run --replay``, ``liqcore venue``);
 * ``rest`` (signing, the signed client), ``codes`` (``CODES``: its answers in the classes of
   :mod:`liqcore.venues.outcomes`) and ``gateway`` (``GATEWAY``, ``build(...)``: its order gateway; ``live.gateways``);
-* ``archives`` (``READERS``: its file formats; ``liqcore.io.registry``), ``fake`` (``FAKE``: its whole local fake).
+* ``archives`` (``READERS``: its file formats, ``READER_SLOTS``: where ``liqcore.io.registry`` lists them; what its
+  tardis liquidations cannot hold: ``liqcore.io.tardis_liquidations``), ``fake`` (``FAKE``: its whole local fake;
+  its public names are ``liqcore.testing``'s), ``fake_session`` (``LocalMarketSide``: its side of the local venue's
+  market, ``liqcore.testing.fake_session``).
 
 A new venue: a folder ``venues/<name>/`` with those modules and a :class:`VenueSpec` registered from the folder's
 ``__init__``; or a package of its own that names its spec in the ``liqcore.venues`` entry point group (found by

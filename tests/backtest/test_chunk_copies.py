@@ -53,10 +53,10 @@ def test_one_read_allocates_the_events_once(book, carried):
     ev = _events(3, N + carried, n_sym=1)
     carry = ev[:carried][np.argsort(ev["ts_recv"][:carried], kind="stable")].copy()
     raw = ev[carried:].copy()
-    warm = ST._Fuse(book=book, gate=ST._GridGate(False), delays=C._Delays())
+    warm = ST._Fuse(book=book, grid=ST._GridGate(False), delays=C._Delays())
     warm.read(carry[:10], raw[:100], 0, 1)  # compiled (or loaded from the cache) before the measure
 
-    fuse = ST._Fuse(book=book, gate=ST._GridGate(False), delays=C._Delays())
+    fuse = ST._Fuse(book=book, grid=ST._GridGate(False), delays=C._Delays())
     new, (_lo, _cut, k, ch, rest) = _peak(lambda: fuse.read(carry, raw, 0, 1))
     assert fuse.passes == 1 and k > N // 2 and len(ch.events) + len(rest) == N + carried
     bound = _fused_bound(ev, book)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from liqcore.venues.binance.fake import BINANCE_API_KEY, BINANCE_API_SECRET, FakeBinance
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.venues.okx.fake import OKX_API_KEY, OKX_API_SECRET, OKX_PASSPHRASE, FakeOkx
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 from liqcore.venues.fake_streams import FakeMarketStream

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from liqcore.download.sources import SPANS, TARDIS_SPANS, plan, published_span
+from liqcore.download.sources import SPANS, plan, published_span, tardis_spans
 from tests.download._archive_server import ArchiveServer, binance_vision, tardis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def test_tardis_spans_as_published():
     assert f("binance-futures", "liquidations") == dt.date(2019, 11, 17)
     assert f("bybit", "trades", "BTCUSD") == dt.date(2019, 11, 7) and f("bybit", "trades") == dt.date(2020, 5, 28)
     assert f("bybit", "liquidations") == dt.date(2020, 12, 18) == f("okex-swap", "liquidations", "BTC-USDT-SWAP")
-    assert f("okex-swap", "trades", "BTC-USDT-SWAP") == TARDIS_SPANS[("okex-swap", "*")]
+    assert f("okex-swap", "trades", "BTC-USDT-SWAP") == tardis_spans()[("okex-swap", "*")]
     assert f("bitmex", "trades", "XBTUSD") is None  # no span known: the archive's own 404s tell
     assert published_span("tardis", "trades", exchange="bitmex", today=TODAY).last == dt.date(2026, 11, 24)
 

@@ -135,7 +135,7 @@ def _same_reads(ev, n_parts, seed, margin, book, span, grid_prints, monkeypatch)
     hi = int(t[4 * len(t) // 5]) if span else None
     gate = ST._GridGate(True)
     d_new, d_old = C._Delays(), C._Delays()
-    fuse = ST._Fuse(book=book, lo=lo, hi=hi, gate=gate, delays=d_new)
+    fuse = ST._Fuse(book=book, lo=lo, hi=hi, grid=gate, delays=d_new)
     carry_new = carry_old = np.zeros(0, EVENT_DTYPE)
     o = so = 0
     chunks = 0

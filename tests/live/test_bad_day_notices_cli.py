@@ -11,7 +11,9 @@ import sys
 import orjson
 import pytest
 
-from liqcore.testing.fake_exchange import FakeExchange, FakeExchangeThread
+from liqcore.testing.fake_exchange import FakeExchangeThread
+
+from liqcore.venues.bybit.fake import FakeExchange
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

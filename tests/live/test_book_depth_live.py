@@ -32,7 +32,7 @@ def _ahead(eng, symbol, side, price):
 
 def test_bybit_book_depth_reads_the_level_behind_the_best():
     async def main():
-        from liqcore.testing.fake_exchange import FakeExchange
+        from liqcore.venues.bybit.fake import FakeExchange
 
         async with FakeExchange() as fx:
             book = {"u": 7, "bids": [["3000.0", "2"], ["2997.0", "6.5"]], "asks": [["3000.1", "1"]]}

@@ -27,7 +27,7 @@ import pytest
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.live.recorder import Recorder
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import trade_frame
 from liqcore.venues.bybit.samples import orderbook_frame
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from liqcore.testing.fake_crash import CrashPlay
+from liqcore.testing import CrashPlay
 from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import trade_frame
 

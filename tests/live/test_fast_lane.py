@@ -13,7 +13,7 @@ from liqcore.config import Params
 from liqcore.venues.bybit.gateway import BybitGateway
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
 pytestmark = pytest.mark.timeout(60)

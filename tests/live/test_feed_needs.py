@@ -15,7 +15,7 @@ from liqcore.live.engine import Engine
 from liqcore.live.feeds import feed_options
 from liqcore.live.runner import LiveRunner
 from liqcore.strategies.flush_reversal import FEATURES, FlushReversal
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from _live_helpers import wait_until  # noqa: E402

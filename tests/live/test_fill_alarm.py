@@ -11,7 +11,7 @@ import pytest
 
 from liqcore.live.engine import Engine
 from liqcore.live.runner import LiveRunner
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from _live_helpers import PARAMS, cascade_frames  # noqa: E402

@@ -9,7 +9,7 @@ import pytest
 
 from _live_helpers import until_subscribed, wait_until
 from liqcore.cli import build_parser
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import liquidation_frame as binance_liquidation

@@ -22,7 +22,7 @@ wait = functools.partial(wait_until, timeout=10.0)
 @pytest.mark.timeout(60)
 def test_tp_sl_children_keep_their_own_rows(tmp_path):
     from liqcore.venues.bybit.gateway import BybitGateway
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
 
     async def main():
         async with FakeExchange() as fx:

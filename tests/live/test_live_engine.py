@@ -11,7 +11,7 @@ import pytest
 from liqcore.live.engine import Engine, Instrument, make_client_id
 from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import trade_frame
 
 from _live_helpers import PARAMS, cascade_frames

@@ -15,7 +15,7 @@ import pytest
 from liqcore.config import Params
 from liqcore.live.engine import Engine
 from liqcore.live.runner import LiveRunner
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
 pytestmark = pytest.mark.timeout(90)

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from liqcore.live.ondemand import OnDemand
-from liqcore.testing.fake_crash import CrashPlay, crash_symbols
+from liqcore.testing import CrashPlay, crash_symbols
 from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.binance.samples import trade_frame
 
@@ -128,7 +128,7 @@ def test_a_resting_order_keeps_its_symbol_wanted_after_the_cascade_ends():
 def test_bybit_topics_come_and_go_with_a_signal(tmp_path):
     """The same against the fake Bybit: ``publicTrade.SOLUSDT`` subscribed on SOL's large liquidation and
     unsubscribed once its signal lapsed (no confirming one within the 2 s window), XRP's always on."""
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame as bybit_liq
 
     syms = ["SOLUSDT", "XRPUSDT", "DOGEUSDT"]
@@ -186,7 +186,7 @@ def test_an_okx_replay_gate_reads_the_instid_of_each_channel():
                           _by_symbol={s: (i, i) for i, s in enumerate(syms)}, decisions=[], liq_seen={},
                           core=SimpleNamespace(st={"status": np.zeros(2, np.int8)}))
     od = OnDemand("okx", syms, always=["ETHUSDT"], url="ws://127.0.0.1:1/ws/v5/public", clock=lambda: 10**18)
-    gate = od.gate(eng)
+    gate = od.hold_back(eng)
     books5 = (b'{"arg":{"channel":"books5","instId":"SOL-USDT-SWAP"},"data":[{"asks":[["1","1","0","1"]],'
               b'"bids":[["0.9","1","0","1"]],"instId":"SOL-USDT-SWAP","ts":"1723161255030","seqId":1}]}')
     answer = b'{"event":"subscribe","arg":{"channel":"trades","instId":"SOL-USDT-SWAP"},"connId":"a"}'

@@ -25,7 +25,7 @@ from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.live.paper import PaperGateway
 from liqcore.venues.governor import VenueBanned, governor_for, reset_governors
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 
 from _live_helpers import PARAMS, cascade_frames
 from _live_helpers import wait_until as _wait

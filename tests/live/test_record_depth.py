@@ -194,7 +194,7 @@ def test_okx_books_updates_only_on_a_rest_snapshot_and_a_seq_break_refetched(tmp
 
 
 def test_bybit_depth_break_resubscribes_for_a_new_snapshot(tmp_path):
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
 
     out = tmp_path / "rec"
     book = {"u": 10, "bids": [["3000.0", "5"], ["2999.9", "2"]], "asks": [["3000.1", "1"]]}

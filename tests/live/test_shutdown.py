@@ -16,7 +16,7 @@ from liqcore.config import Params
 from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 
 from _live_helpers import cascade_frames, until_subscribed, wait_until
 

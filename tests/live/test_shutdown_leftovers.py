@@ -9,7 +9,7 @@ import time
 import pytest
 
 from liqcore.live.journal import OPEN_STATUSES, Journal
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 
 from _live_helpers import PARAMS, cascade_frames
 

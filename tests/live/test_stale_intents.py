@@ -11,7 +11,7 @@ from liqcore.config import Params
 from liqcore.live.engine import Engine
 from liqcore.venues.gateway import OrderIntent
 from liqcore.live.journal import Journal
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -15,7 +15,7 @@ import pytest
 
 from liqcore.live.feeds import FeedManager
 from liqcore.live.silence import NS, StreamWatch, frame_key, watch_handler
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame as bybit_liq
 from liqcore.testing.fake_replay import trade_frame as bybit_trade
 from liqcore.venues.fake_streams import FakeMarketStream

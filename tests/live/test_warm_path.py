@@ -18,7 +18,7 @@ from liqcore.live.engine import Engine
 from liqcore.venues.gateway import OrderIntent
 from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
 pytestmark = pytest.mark.timeout(60)

@@ -93,7 +93,7 @@ def test_a_listing_admitted_while_running_sends_its_order_through_the_bybit_gate
     from liqcore.live.admit import admit
     from liqcore.venues.bybit.gateway import BybitGateway
     from liqcore.live.engine import Engine
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
 
     from tests.market.test_symbol_rules import _frames
 

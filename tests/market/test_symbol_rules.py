@@ -28,7 +28,7 @@ def _frames(symbol: str, px: float):
 def test_a_long_tail_symbol_trades_on_its_own_tick_and_lot_and_an_unknown_one_sends_nothing():
     from liqcore.venues.bybit.gateway import BybitGateway
     from liqcore.live.engine import Engine
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
 
     # ARCUSDT: tick 0.0001, lot 10 (a long-tail contract); FOOUSDT: listed by no venue, in no table
     inst = {"ARCUSDT": {"tickSize": 0.0001, "qtyStep": 10.0, "minOrderQty": 10.0}}

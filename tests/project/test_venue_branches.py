@@ -3,7 +3,8 @@ branches on a venue's name (a comparison with ``"bybit"``, ``"binance"``, ``"okx
 ``.BINANCE`` / ``.OKX``, a ``match`` case on one), and at most :data:`MAX_MODULES_NAMING_A_VENUE` modules that name a
 venue in code at all (identifiers and strings: a table keyed by venue, a closed list of venues, a default, a URL,
 a message; comments and docstrings left aside): what a venue knows is asked of its spec or its parts.  The bound is
-what the code reaches now (53 modules before the venue tables moved into the venues' folders); it only goes down."""
+what the code reaches now (53 modules before the venue tables moved into the venues' folders, 25 once every
+registered venue's name and alias was counted, 3 since); it only goes down."""
 from __future__ import annotations
 
 import functools
@@ -26,8 +27,10 @@ def _layout_check():
     return mod
 
 
-#: modules outside liqcore/venues/ naming a venue in code, at most (the goal: 3, DEFAULT_VENUE's among them)
-MAX_MODULES_NAMING_A_VENUE = 21
+#: modules outside liqcore/venues/ naming a venue in code, at most: types.py (DEFAULT_VENUE and the built-in venues'
+#: Venue members), cli_help.py (the commands' descriptions and their examples) and download/sources.py (the
+#: venues' public archives as sources of ``liqcore download``)
+MAX_MODULES_NAMING_A_VENUE = 3
 
 
 def test_at_most_ten_branches_on_a_venue_s_name_outside_venues():
@@ -68,7 +71,11 @@ def test_the_count_sees_tables_lists_identifiers_and_strings_not_prose(tmp_path)
         "attr.py": "import liqcore.types as T\nv = T.Venue.BINANCE\n",
         "url.py": 'BASE = "https://api.bybit.com/v5"\n',
         "default.py": 'def f(venue="okx"):\n    return venue\n',
-        "prose.py": '"""Reads Bybit, Binance and OKX frames."""\n# bybit: a comment\nOKEXPLAIN = "bybitish"\n',
+        "alias.py": 'TARDIS = ["okex-swap"]\n',  # (a registered venue's alias: a file's name for it)
+        "fourth.py": 'WS = {"x": "wss://fx-ws.gateio.ws/v4/ws/usdt"}\n',  # (the fourth venue, by its alias)
+        "upper.py": 'KEY = env["GATE_API_KEY"]\n',
+        "prose.py": '"""Reads Bybit, Binance and OKX frames."""\n# bybit: a comment\nOKEXPLAIN = "bybitish"\n'
+                    'from liqcore.live import gateways\nGATEWAY = gateways.aggregate\n',
     }
     for name, text in forms.items():
         (pkg / "live" / name).write_text(text)
@@ -76,6 +83,17 @@ def test_the_count_sees_tables_lists_identifiers_and_strings_not_prose(tmp_path)
     lc.PKG, lc.ROOT = pkg, tmp_path
     found = lc.venue_mentions(sorted(pkg.rglob("*.py")))
     assert sorted(found) == sorted(f"liqcore/live/{n}" for n in forms if n != "prose.py")
+
+
+def test_the_count_knows_every_registered_venue():
+    """The words counted are the registry's: every registered venue's name and aliases, the fourth venue's too (a
+    table of tardis ids would otherwise hide behind ``"okex-swap"``)."""
+    from liqcore.venues.registry import registered
+
+    lc = _layout_check()
+    for spec in registered():
+        for word in (spec.name, *spec.aliases):
+            assert word.lower() in lc.VENUES, word
 
 
 def test_the_venues_shared_layer_never_imports_a_venue_folder():

@@ -9,7 +9,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from liqcore.testing.fake_crash import CrashPlay, crash_symbols
+from liqcore.testing import CrashPlay, crash_symbols
 from liqcore.venues.fake_streams import FakeMarketStream
 
 from _fake_market_run import decoded, free_port, start_run, stop_run, until

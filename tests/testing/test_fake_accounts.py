@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from liqcore.venues.binance.fake import BINANCE_API_KEY, BINANCE_API_SECRET, FakeBinance
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.venues.binance import account as bna
 from liqcore.venues.bybit import account as bya
 from liqcore.venues.okx import account as oka

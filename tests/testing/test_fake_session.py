@@ -30,7 +30,7 @@ import aiohttp
 import orjson
 import pytest
 
-from liqcore.testing.fake_session import BOOK_RESEND_S, LocalMarket
+from liqcore.testing.fake_session import LocalMarket, book_resend_s
 from liqcore.types import Kind, Side
 
 pytestmark = pytest.mark.integration
@@ -71,7 +71,7 @@ async def _send(fv, data: bytes) -> int:
 
 def _fake(venue: str):
     from liqcore.venues.binance.fake import FakeBinance
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
     from liqcore.venues.okx.fake import FakeOkx
 
     return {"binance": FakeBinance, "bybit": FakeExchange, "okx": FakeOkx}[venue](host="127.0.0.1", port=0)
@@ -150,7 +150,7 @@ def test_the_local_venue_streams_its_top_of_book_as_documented(venue):
                 path, sub = _BOOK[venue]
                 ws = await s.ws_connect(f"ws://127.0.0.1:{fv.port}{path}")
                 await ws.send_str(orjson.dumps(sub).decode())
-                (t0, first, raw), (t1, again, _) = await _book_frames(ws, venue, 2, 3 * BOOK_RESEND_S[venue] + 10)
+                (t0, first, raw), (t1, again, _) = await _book_frames(ws, venue, 2, 3 * book_resend_s(venue) + 10)
                 if venue == "binance":
                     assert list(first) == ["e", "u", "E", "T", "s", "b", "B", "a", "A"], first
                     assert (first["s"], first["b"], first["a"]) == ("ETHUSDT", "2499.99", "2500.01")
@@ -170,7 +170,7 @@ def test_the_local_venue_streams_its_top_of_book_as_documented(venue):
                     assert (bid[0], ask[0], bid[2], ask[2]) == ("2499.99", "2500.01", "0", "0") and len(bid) == 4
                     uid, uid2 = row["seqId"], again["data"][0]["seqId"]
                 assert uid2 == uid, (first, again)  # unchanged: the same update id
-                assert t1 - t0 >= BOOK_RESEND_S[venue] * 0.9, (t0, t1)
+                assert t1 - t0 >= book_resend_s(venue) * 0.9, (t0, t1)
                 ev = _decode(venue, raw)
                 assert list(ev["kind"]) == [int(Kind.QUOTE)] * 2, ev
                 assert sorted(zip(ev["side"].tolist(), ev["price"].tolist())) == sorted(

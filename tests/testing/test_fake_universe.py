@@ -12,7 +12,7 @@ import pytest
 
 from liqcore.market.universe import fetch_universe
 from liqcore.venues.binance.fake import FakeBinance
-from liqcore.testing.fake_exchange import FakeExchange
+from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.venues.fake_streams import FakeMarketStream
 from liqcore.venues.fake_universe import market_instruments, okx_inst_id
 from liqcore.venues.binance.samples import liquidation_frame

@@ -71,7 +71,7 @@ def test_okx_fake_books_snapshot_default_one_level_at_most_400_with_seq_id():
 
 
 def test_bybit_fake_sends_the_book_snapshot_right_after_the_subscription():
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
 
     async def main():
         async with FakeExchange() as fx, aiohttp.ClientSession() as s:

@@ -41,7 +41,7 @@ def test_engine_and_gateways_share_one_instrument_class():
 def test_venue_grid_and_min_notional_reach_the_engine():
     from liqcore.venues.bybit.gateway import BybitGateway
     from liqcore.live.engine import Engine
-    from liqcore.testing.fake_exchange import FakeExchange
+    from liqcore.venues.bybit.fake import FakeExchange
     from liqcore.testing.fake_replay import liquidation_frame, trade_frame
 
     inst = {"ETHUSDT": {"tickSize": 0.2, "qtyStep": 0.001, "minOrderQty": 0.001},

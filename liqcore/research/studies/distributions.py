@@ -133,7 +133,7 @@ def study_distributions(panel: Panel, params=None, n_boot: int = 300, seed: int 
             "long_notional_share_lo": sn_lo, "long_notional_share_hi": sn_hi, "long_notional_p": sn_p}
     res.findings.append(
         f"Buy/sell split over {len(n):,} liquidations in {span_days:.1f} days, all symbols: long positions "
-        f"liquidated (forced sells, Bybit side \"Buy\") are {_pct(sc)} of the count [95% {_pct(sc_lo)}, {_pct(sc_hi)}] "
+        f"liquidated (forced sells) are {_pct(sc)} of the count [95% {_pct(sc_lo)}, {_pct(sc_hi)}] "
         f"and {_pct(sn)} of the notional [{_pct(sn_lo)}, {_pct(sn_hi)}] (hour-block bootstrap; against 50 %: "
         f"{_fmt_p(sc_p)} for the count, {_fmt_p(sn_p)} for the notional); per symbol in table buy_sell.")
     # size histogram: log-spaced notional bins, by side

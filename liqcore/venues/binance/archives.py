@@ -30,6 +30,11 @@ from liqcore.types import Flag, Kind
 from liqcore.venues.binance.contracts import contract_usd, is_coin_m
 
 VENUE = 2  # Venue.BINANCE
+#: tardis.dev leaves the ``id`` of Binance's liquidations empty (a file of them with distinct ids holds trades)
+TARDIS_LIQUIDATION_IDS_EMPTY = True
+#: Binance has sent at most one liquidation per symbol per second (the latest of each 1,000 ms) since
+#: 2021-04-27: three of one symbol within a second cannot occur in its feed from then on
+ONE_LIQUIDATION_PER_SECOND_SINCE_NS = 1_619_481_600_000_000_000
 _TRADE, _FUNDING, _OI, _QUOTE = int(Kind.TRADE), int(Kind.FUNDING), int(Kind.OPEN_INTEREST), int(Kind.QUOTE)
 _BUY, _SELL = 3, 4
 _LIQ = int(Kind.LIQUIDATION)
@@ -351,3 +356,10 @@ TRADES_CSV = Reader("binance-trades-csv", "headerless E,symbol,a,p,q,T,m[,usd_si
 
 #: every reader of this part (:mod:`liqcore.io.registry` registers them)
 READERS = (LOG, CSV, TRADES_CSV, *VISION_READERS)
+#: where liqcore.io.registry lists them: the log lines after the recorder's, the headerless CSVs after plain JSON
+#: lines (VISION_READERS: with the public archives)
+READER_SLOTS = {"recorded": (LOG,), "jsonl": (CSV, TRADES_CSV)}
+
+#: tardis.dev's first day per (exchange id, data type or ``*``), from its "Historical data details": Binance USDT
+#: futures "available since 2019-11-17", COIN futures 2020-06-16 (``liqcore download tardis``)
+TARDIS_SPANS = {("binance-futures", "*"): (2019, 11, 17), ("binance-delivery", "*"): (2020, 6, 16)}

@@ -6,7 +6,8 @@ The details: docs/maintainers/fakes.md, "A fake Binance USD-M futures venue (liq
 This module is the Binance venue's registry part ``fake`` (:data:`FAKE`).
 
 May import: ``aiohttp``, ``orjson``, the venues' shared ``fake_book``, ``loopback``, ``fake_accounts`` and
-``fake_streams`` (the venue layer's; never ``liqcore.testing``).
+``fake_streams`` (the venue layer's; never ``liqcore.testing``) and this venue's ``crash`` (a market-wide crash
+on its market stream, handed on to ``liqcore.testing``).
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ import orjson
 
 from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
 from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.venues.binance.crash import CrashPlay, crash_symbols  # (its market stream's crash: handed on)
 
-__all__ = ["FakeBinance", "FAKE", "BINANCE_API_KEY", "BINANCE_API_SECRET"]
+__all__ = ["FakeBinance", "FAKE", "BINANCE_API_KEY", "BINANCE_API_SECRET", "CrashPlay", "crash_symbols"]
 
 BINANCE_API_KEY = "fake-binance-key-0001"
 BINANCE_API_SECRET = "fake-binance-secret-do-not-use"

@@ -2,7 +2,7 @@
 from liqcore.venues.registry import VenueSpec, register
 
 SPEC = register(VenueSpec(name="bybit", code=1, package="liqcore.venues.bybit",
-                          local_fake="liqcore.testing.fake_exchange:FakeExchange",
+                          local_fake="liqcore.venues.bybit.fake:FakeExchange",
                           push_batch_ms=500,
                           ticker_stream=True, depth_levels=True, per_topic_subscriptions=True, fake="exchange",
                           public_clock=True, aliases=("bybit-spot",),

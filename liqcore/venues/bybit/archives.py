@@ -74,3 +74,11 @@ ARCHIVE = Reader("bybit-archive", 'Bybit liquidation archive lines: {"ts": <recv
 
 #: every reader of this part (:mod:`liqcore.io.registry` registers them)
 READERS = (ARCHIVE, TRADES)
+#: where liqcore.io.registry lists them: the archive lines after the recorder's (TRADES: with the public archives)
+READER_SLOTS = {"recorded": (ARCHIVE,)}
+
+#: tardis.dev's first day per (exchange id, data type or ``*``; ``linear``: the first day of a USDT or USDC symbol),
+#: from its "Historical data details": Bybit Derivatives inverse contracts since 2019-11-07, linear since
+#: 2020-05-28, "Liquidations datasets are available since 2020-12-18" (``liqcore download tardis``)
+TARDIS_SPANS = {("bybit", "*"): (2019, 11, 7), ("bybit", "linear"): (2020, 5, 28),
+                ("bybit", "liquidations"): (2020, 12, 18)}

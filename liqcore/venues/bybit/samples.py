@@ -14,7 +14,7 @@ of writing frames by hand.  The shapes are the ones :mod:`liqcore.venues.bybit.p
 """
 from __future__ import annotations
 
-__all__ = ["liquidation_frame", "orderbook_frame", "render_synthetic"]
+__all__ = ["liquidation_frame", "orderbook_frame", "trade_obj", "render_synthetic"]
 
 _LIQ = (b'{"topic":"allLiquidation.%s","type":"snapshot","ts":%d,"data":[{"T":%d,"s":"%s","S":"%s",'
         b'"v":"%.4f","p":"%.2f"}]}')
@@ -28,6 +28,17 @@ def liquidation_frame(symbol: str, t_ms: int, qty: float, price: float, side: st
 
 
 _BOOK = b'{"topic":"orderbook.1.%s","type":"%s","ts":%d,"data":{"s":"%s","b":[%s],"a":[%s],"u":%d,"seq":%d},"cts":%d}'
+
+
+def trade_obj(symbol: str, price, qty=1.0, side: str = "Sell", ts_ms: int | None = None, trade_id: str = "t") -> dict:
+    """A ``publicTrade.{symbol}`` push of one trade, as a dict (``side``: the taker side; ``ts_ms``: its time, ms,
+    None: now; price and size as the decimal strings of ``price`` and ``qty``)."""
+    import time
+
+    t = int(time.time() * 1000) if ts_ms is None else int(ts_ms)
+    return {"topic": f"publicTrade.{symbol}", "type": "snapshot", "ts": t,
+            "data": [{"T": t, "s": symbol, "S": side, "v": str(qty), "p": str(price), "L": "MinusTick",
+                      "i": trade_id, "BT": False}]}
 
 
 def orderbook_frame(symbol: str, t_ms: int, bid: float, bid_qty: float, ask: float, ask_qty: float,

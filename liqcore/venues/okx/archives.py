@@ -27,6 +27,8 @@ from liqcore.venues.reader import FileState, Reader
 __all__ = ["TRADES", "READERS"]
 
 VENUE = 3  # Venue.OKX
+#: tardis.dev leaves the ``id`` of OKX's liquidations empty (a file of them with distinct ids holds trades)
+TARDIS_LIQUIDATION_IDS_EMPTY = True
 _TRADE = 2
 _SIDES = {"buy": 3, "sell": 4}
 _NAME = re.compile(r"^([A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)-(?:agg)?trades-\d{4}-\d{2}(?:-\d{2})?\.", re.IGNORECASE)
@@ -71,3 +73,8 @@ TRADES = Reader("okx-trades", "OKX trade archive (BTC-USDT-SWAP-trades-2024-01-0
 
 #: every reader of this part (:mod:`liqcore.io.registry` registers them)
 READERS = (TRADES,)
+
+#: tardis.dev's first day per (exchange id, data type or ``*``), from its "Historical data details": OKX swaps and
+#: futures since 2019-03-30, liquidations since 2020-12-18 (``liqcore download tardis``)
+TARDIS_SPANS = {("okex-swap", "*"): (2019, 3, 30), ("okex-swap", "liquidations"): (2020, 12, 18),
+                ("okex-futures", "*"): (2019, 3, 30), ("okex-futures", "liquidations"): (2020, 12, 18)}

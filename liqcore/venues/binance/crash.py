@@ -2,10 +2,10 @@
 to whatever is subscribed: every liquidation goes to the all-market ``!forceOrder@arr`` and to its symbol's
 ``<symbol>@forceOrder``, so a runner on a symbol list and one on the whole market see the same frames.
 
-The details: docs/maintainers/fakes.md, "A market-wide crash, played by the fake Binance market stream
-(liqcore.testing.fake_crash)".
+The details: docs/maintainers/fakes.md, "A market-wide crash, played by the fake Binance market stream".  Its
+names are handed on by this venue's ``fake`` part (``liqcore.testing.CrashPlay``, through the venue registry).
 
-May import: ``venues.binance.samples``.
+May import: this venue's ``samples``.
 """
 from __future__ import annotations
 
