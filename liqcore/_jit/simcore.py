@@ -115,17 +115,19 @@ def _snap(px, grid):
 
 
 @njit(cache=True, nogil=True)
-def _q_join(s, qside, px, grid, unseen):
+def _q_join(s, qside, px, grid, unseen, cu):
     """A maker limit at ``px`` on the bid (``qside`` 1) or the ask (-1) joins the book: the size
     ahead of it is the size displayed at its price if that is the best on its side, 0 if it improves
     the best, unknown (inf) if it lies behind the best (``unseen`` 1: 0, hftbacktest's rule) or no quote
     is in force.  Prices compared on the grid (:func:`_tk`).  With depth (``d_on``): the size displayed
-    at its level is ahead of it (0: no level there), unknown while the book is."""
+    at its level is ahead of it (0: no level there), unknown while the book is.  Sizes in the queue's unit
+    (:func:`_q_units`, ``cu``)."""
     if s.d_on != 0:
         s.q_traded = 0.0
         if abs(px) < np.inf and s.d_key == _dp.dkey(px, grid) and s.d_side == qside:
-            s.q_ahead = s.d_lvl if s.d_known != 0 else np.inf
-            s.q_level = s.d_lvl
+            lvl = _q_units(cu, s.d_lvl, px)
+            s.q_ahead = lvl if s.d_known != 0 else np.inf
+            s.q_level = lvl
         else:  # its level is looked up by the replay before the next row (run_exec's _d_track)
             s.q_ahead = np.inf
             s.q_level = 0.0
@@ -138,7 +140,7 @@ def _q_join(s, qside, px, grid, unseen):
         kp = _tk(px, grid)
         kb = _tk(best, grid)
         if kp == kb:
-            a = qty
+            a = _q_units(cu, qty, best)
         elif (qside > 0 and kp > kb) or (qside < 0 and kp < kb):
             a = 0.0
         elif unseen != 0 and abs(px) < np.inf:
@@ -149,7 +151,7 @@ def _q_join(s, qside, px, grid, unseen):
 
 
 @njit(cache=True, nogil=True)
-def _q_depth(s, pw, qside, px, grid):
+def _q_depth(s, pw, qside, px, grid, cu):
     """The quote on the maker limit's side changed: what it says of the size displayed at ``px``
     moves the queue ahead (risk-averse, ``pw`` 0: only down to that size; power ``pw``: a fall not
     explained by trades is split between ahead and behind, the share f(ahead)/(f(ahead)+f(behind))
@@ -157,7 +159,7 @@ def _q_depth(s, pw, qside, px, grid):
     kb = _tk(s.bid if qside > 0 else s.ask, grid)
     kp = _tk(px, grid)
     if kb == kp:
-        new = s.bid_qty if qside > 0 else s.ask_qty
+        new = _q_units(cu, s.bid_qty if qside > 0 else s.ask_qty, s.bid if qside > 0 else s.ask)
     elif (qside > 0 and kb < kp) or (qside < 0 and kb > kp):
         new = 0.0
     else:
@@ -197,7 +199,7 @@ def _q_move(s, pw, new):
 
 
 @njit(cache=True, nogil=True)
-def _q_hit(s, price, lim, qside, qty, grid):
+def _q_hit(s, price, lim, qside, qty, grid, cu):
     """Does a print at ``price`` (size ``qty``) fill the maker limit ``lim`` on side ``qside`` under
     the queue rule?  Through the price: yes; at it (the same tick): it consumes the queue ahead first,
     and fills the whole order once more than that queue has traded."""
@@ -206,6 +208,7 @@ def _q_hit(s, price, lim, qside, qty, grid):
     if (qside > 0 and kp < kl) or (qside < 0 and kp > kl):
         return True
     if kp == kl:
+        qty = _q_units(cu, qty, price)
         s.q_ahead -= qty
         s.q_traded += qty
         # more traded than was ahead; an exact tie (sizes are decimal lots) is not a fill, whatever the
@@ -214,6 +217,27 @@ def _q_hit(s, price, lim, qside, qty, grid):
     return False
 
 
+@njit(cache=True, nogil=True)
+def _q_units(cu, qty, price):
+    """A size of the data (a book level's, a print's, at ``price``) in the queue's unit: as is for a linear
+    symbol (``cu`` 0); for an inverse one (``cu`` USD a contract) in contracts, ``qty x price / cu`` (the
+    readers' base units, contracts x cu / price, spelled back), snapped to the whole number within 1e-6."""
+    if cu <= 0.0:
+        return qty
+    c = qty * price / cu
+    r = math.floor(c + 0.5)
+    return r if abs(c - r) <= 1e-6 else c
+
+
+@njit(cache=True, nogil=True)
+def _q_fill(q, x, price):
+    """``x`` in the queue's unit filled at ``price``, as the order's quantity (base units): down to the lot (none:
+    as is); an inverse symbol's down to whole contracts (``whole_contracts`` 0: as is), ``contracts x cu / price``."""
+    if q.contract_usd > 0.0:
+        if q.whole_contracts != 0:
+            x = math.floor(x + 1e-9)
+        return x * q.contract_usd / price
+    return _lot_down(x, q.lot)
 
 
 @njit(cache=True, nogil=True)
@@ -235,7 +259,7 @@ def _settle(st, par, sid, ts, counts):
             return EV_REJECTED
         s.status = RESTING
         if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0:
-            _q_join(s, s.side, s.limit_price, par[sid].grid, par[sid].queue_unseen)
+            _q_join(s, s.side, s.limit_price, par[sid].grid, par[sid].queue_unseen, par[sid].contract_usd)
             s.q_first = s.q_ahead
     if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
@@ -335,7 +359,8 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s.entry_queue = s.q_first if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT and s.q_first < np.inf) else -1.0
     s.entry_rule = (1 if s.d_on != 0 else 0) if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT) else -1
     if q.queue != 0:
-        _q_join(s, -s.side, s.tp_price, q.grid, q.queue_unseen)  # the take-profit is a maker limit on the other side
+        # the take-profit is a maker limit on the other side
+        _q_join(s, -s.side, s.tp_price, q.grid, q.queue_unseen, q.contract_usd)
     day = ts // NS_PER_DAY
     if day != s.fill_day:
         s.fill_day = day
@@ -360,6 +385,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         contracts = usd / q.contract_usd
         if q.whole_contracts != 0:
             contracts = math.floor(contracts + 0.5)  # (a whole number: n x contract_usd / contract_usd)
+            usd = contracts * q.contract_usd
         fee_coin = entry_fee * usd / s.entry_price + exit_fee * usd / price
         pnl_coin = s.side * usd * (1.0 / s.entry_price - 1.0 / price) - fee_coin - s.funding_coin
         pnl = pnl_coin * price
@@ -500,7 +526,7 @@ def _rest_print(s, q, ts, price, qty):
     if (s.side > 0 and kp < ke) or (s.side < 0 and kp > ke):
         x = s.p_qty - s.p_done
     elif kp == ke:
-        x = _lot_down(qty, q.lot)
+        x = _q_fill(q, _q_units(q.contract_usd, qty, price), s.entry_price)
     _rest_fill(s, ts, x)
 
 
@@ -550,9 +576,9 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
             lim = s.limit_price
             part = -1.0
             if q.queue != 0:
-                hit = _q_hit(s, price, lim, s.side, qty, q.grid)
+                hit = _q_hit(s, price, lim, s.side, qty, q.grid, q.contract_usd)
                 if hit and q.partial != 0 and _tk(price, q.grid) == _tk(lim, q.grid):
-                    part = _lot_down(-s.q_ahead, q.lot)  # printed beyond the queue ahead: that much of it fills
+                    part = _q_fill(q, -s.q_ahead, lim)  # printed beyond the queue ahead: that much of it fills
                     if not part > 0.0:
                         hit = False  # less than a lot: nothing fills yet
             else:
@@ -600,7 +626,7 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
                     _close(st, port, par, sid, ts, _taker_px(price, -1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
                 elif (kp > kt or (q.touch != 0 and kp == kt)) if q.queue == 0 else \
-                        (kp >= kt and _q_hit(s, price, s.tp_price, -1, qty, q.grid)):
+                        (kp >= kt and _q_hit(s, price, s.tp_price, -1, qty, q.grid, q.contract_usd)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
             else:
@@ -608,7 +634,7 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
                     _close(st, port, par, sid, ts, _taker_px(price, 1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
                 elif (kp < kt or (q.touch != 0 and kp == kt)) if q.queue == 0 else \
-                        (kp <= kt and _q_hit(s, price, s.tp_price, 1, qty, q.grid)):
+                        (kp <= kt and _q_hit(s, price, s.tp_price, 1, qty, q.grid, q.contract_usd)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
     s.last_price = price
@@ -912,10 +938,10 @@ def step_quote(st, par, sid, ts, side, price, qty, counts):
     if q.queue != 0 and s.d_on == 0:  # with depth, the depth decides the queue
         if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
             if (side == _BID) == (s.side > 0):
-                _q_depth(s, q.queue_pow, s.side, s.limit_price, q.grid)
+                _q_depth(s, q.queue_pow, s.side, s.limit_price, q.grid, q.contract_usd)
         elif s.status == OPEN and s.tp_price == s.tp_price and abs(s.tp_price) < np.inf:
             if (side == _BID) == (s.side < 0):
-                _q_depth(s, q.queue_pow, -s.side, s.tp_price, q.grid)
+                _q_depth(s, q.queue_pow, -s.side, s.tp_price, q.grid, q.contract_usd)
     return ev
 
 
