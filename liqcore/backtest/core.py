@@ -186,6 +186,11 @@ class StrategyCore:
                if r["contracts"] > 0 else {}),
         }
 
+    def contract_usd(self, symbol_idx: int) -> float:
+        """The USD value of one contract of an inverse symbol (its venue sizes, fills and positions in contracts,
+        fees and P&L in the coin); 0.0 for a linear one."""
+        return float(self.par[symbol_idx]["contract_usd"])
+
     def _coin(self, sid: int) -> str:
         from liqcore.execution.arrays import margin_coin
 

@@ -1,0 +1,74 @@
+"""Bybit v5 inverse contracts (``category=inverse``: ``BTCUSD``, one contract = 1 USD, margined and settled in BTC)
+through the Bybit gateway against the fake exchange on loopback, and the fake's inverse rules against Bybit's v5 API
+documentation ("Place Order": ``category`` linear / inverse, an inverse ``qty`` in contracts; "Get Execution":
+``execValue`` and ``execFee`` of an inverse fill in the coin; "Get Instruments Info": ``contractType``
+InversePerpetual, ``settleCoin`` the coin)."""
+from __future__ import annotations
+
+import pytest
+
+from liqcore.testing import FakeExchange
+from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
+from liqcore.venues.gateway import OrderIntent
+from tests.live.test_bybit_gateway import Recorder, make_gw, run
+
+BTCUSD = {"tickSize": 0.5, "qtyStep": 1.0, "minOrderQty": 1.0, "contractType": "InversePerpetual"}
+INSTRUMENTS = {**DEFAULT_INSTRUMENTS, "BTCUSD": BTCUSD}
+
+
+@pytest.mark.integration
+def test_an_inverse_order_goes_out_in_contracts_and_its_fills_and_pnl_are_in_the_coin():
+    """A post-only BUY of 2,500 BTCUSD contracts (2,500 USD) with a limit take-profit: sent with ``category=inverse``
+    and ``qty`` 2500; its fills are 2,500 contracts with fees in BTC (maker 2 bps of 2,500 / price); the venue's
+    BTC balance moves by ``2,500 x (1/entry - 1/exit)`` less both fees; a linear symbol beside it stays linear."""
+    async def main():
+        async with FakeExchange(instruments=INSTRUMENTS) as fx:
+            gw = make_gw(fx, symbols=["BTCUSD", "ETHUSDT"])
+            rec = Recorder(gw)
+            await gw.start()
+            try:
+                inst = gw.instrument("BTCUSD")
+                assert (inst.tick_size, inst.qty_step, inst.min_qty) == (0.5, 1.0, 1.0)
+                assert gw.cat("BTCUSD") == "inverse" and gw.cat("ETHUSDT") == "linear"
+                await fx.trade("BTCUSD", 30_000.0)
+                px, tp, sl = 29_955.0, 30_000.0, 29_880.0
+                u = await gw.place(OrderIntent("BTCUSD", "buy", 2_500.0, px, "inv-1", take_profit=tp, stop_loss=sl))
+                assert u.status in ("pending", "new")
+                (req,) = fx.requests_to("/v5/order/create")
+                assert req.body["category"] == "inverse" and req.body["qty"] == "2500" and req.body["price"] == "29955"
+                await fx.trade("BTCUSD", px - 0.5)
+                await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills))
+                f = [f for f in rec.fills if f.kind == "entry"][0]
+                assert (f.symbol, f.qty, f.price, f.is_maker) == ("BTCUSD", 2_500.0, px, True)
+                assert f.fee == pytest.approx(2_500.0 / px * 0.0002, abs=1e-10)  # BTC, on the venue's 10 decimals
+                (pos,) = await gw.positions()
+                assert (pos.symbol, pos.side, pos.size, pos.entry_price) == ("BTCUSD", "buy", 2_500.0, px)
+                await fx.trade("BTCUSD", tp + 0.5)
+                await rec.wait(lambda: any(f.kind == "tp" for f in rec.fills))
+                x = [f for f in rec.fills if f.kind == "tp"][0]
+                assert x.qty == 2_500.0 and x.price == tp and x.fee == pytest.approx(2_500.0 / tp * 0.0002, abs=1e-10)
+                want = 2_500.0 * (1 / px - 1 / tp) - f.fee - x.fee
+                assert fx.venue.coin_balance["BTC"] == pytest.approx(want, abs=2e-10)
+                assert await gw.positions() == []
+                await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2_000.0, "lin-1"))
+                assert fx.requests_to("/v5/order/create")[-1].body["category"] == "linear"
+                assert {o.client_id for o in await gw.open_orders()} == {"lin-1"}
+            finally:
+                await gw.close()
+
+    run(main())
+
+
+def test_the_fake_answers_for_the_category_asked_and_refuses_a_symbol_of_the_other():
+    """Bybit v5 lists a symbol in one category: an order for ``BTCUSD`` under ``category=linear`` (or ``ETHUSDT``
+    under ``inverse``) names no symbol of it (10001); instruments-info answers the category's symbols only."""
+    from liqcore.venues.fake_universe import bybit_instruments_page
+
+    v = FakeVenue(instruments=INSTRUMENTS)
+    for cat, sym in (("linear", "BTCUSD"), ("inverse", "ETHUSDT")):
+        with pytest.raises(VenueError) as e:
+            v.create({"category": cat, "symbol": sym, "side": "Buy", "orderType": "Market", "qty": "1"})
+        assert e.value.ret_code == 10001
+    inv = bybit_instruments_page(INSTRUMENTS, {"category": "inverse"})["list"]
+    assert [(r["symbol"], r["contractType"], r["settleCoin"]) for r in inv] == [("BTCUSD", "InversePerpetual", "BTC")]
+    assert "BTCUSD" not in {r["symbol"] for r in bybit_instruments_page(INSTRUMENTS, {"category": "linear"})["list"]}
