@@ -84,3 +84,27 @@ def test_a_fills_value_and_usd_are_the_contracts_formula_or_qty_times_price(qty,
         assert fill_value(qty, price, cu) == qty * cu / price and fill_usd(qty, price, cu) == qty * cu
     else:
         assert fill_value(qty, price, cu) == qty * price == fill_usd(qty, price, cu)
+
+
+def test_the_journal_report_gives_inverse_fees_in_usd_and_the_coin_pnl(tmp_path):
+    """A session on Bybit's ``BTCUSD`` (1 USD a contract): the fee rate is the fills' coin fees at their price over
+    their contracts' USD (2 bps, not 2 / price bps), and the trades' P&L and fees in BTC are summed with their unit."""
+    from liqcore.live.journal import Journal
+    from liqcore.live.report import SESSION_NOTE, format_report, journal_report
+    from liqcore.venues.gateway import Fill
+
+    j = Journal(tmp_path / "j.db")
+    j.note(SESSION_NOTE, {"mode": "live", "venue": "bybit", "symbols": ["BTCUSD"], "maker_fee_bps": 2.0}, T0)
+    e, x = 30_000.0, 30_300.0
+    j.fill(Fill("c1", "BTCUSD", "buy", e, 2_500.0, 2e-4 * 2_500.0 / e, True, "x1", "entry", T0 + S))
+    j.fill(Fill("c1", "BTCUSD", "sell", x, 2_500.0, 2e-4 * 2_500.0 / x, True, "x2", "tp", T0 + 2 * S))
+    pnl = 2_500.0 * (1 / e - 1 / x) - 2e-4 * 2_500.0 * (1 / e + 1 / x)
+    j.note("trade", {"symbol": "BTCUSD", "pnl": pnl * x, "pnl_coin": pnl, "fees_coin": 2e-4 * 2_500.0 * (1 / e + 1 / x),
+                     "pnl_units": {"pnl_coin": "BTC"}}, T0 + 2 * S, key="BTCUSD")
+    j.close()
+    rep = journal_report(tmp_path / "j.db")
+    assert rep["fees"]["maker"]["bps"] == pytest.approx(2.0, rel=1e-12)
+    assert rep["fees"]["maker"]["notional"] == pytest.approx(5_000.0, rel=1e-12)  # 2 x 2,500 USD
+    btc = rep["win_rate"]["pnl_coin"]["BTC"]
+    assert btc["pnl"] == pytest.approx(pnl, rel=1e-12) and btc["trades"] == 1 and btc["unit"] == "BTC"
+    assert f"inverse contracts: pnl {pnl:+.8g} BTC" in format_report(rep)
