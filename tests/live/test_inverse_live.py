@@ -108,3 +108,39 @@ def test_the_journal_report_gives_inverse_fees_in_usd_and_the_coin_pnl(tmp_path)
     btc = rep["win_rate"]["pnl_coin"]["BTC"]
     assert btc["pnl"] == pytest.approx(pnl, rel=1e-12) and btc["trades"] == 1 and btc["unit"] == "BTC"
     assert f"inverse contracts: pnl {pnl:+.8g} BTC" in format_report(rep)
+
+
+def test_binance_coin_m_symbols_are_refused_live_in_one_line():
+    """The Binance gateway sends USD-M (``/fapi``) orders: a COIN-M symbol is refused when the gateway is built,
+    naming it, before any request; a USD-M symbol builds as before."""
+    from liqcore.venues.binance.gateway import BinanceGateway
+
+    with pytest.raises(ValueError, match=r"^symbols: BTCUSD_PERP: Binance COIN-M \(inverse\) futures are not traded"):
+        BinanceGateway("k" * 16, "s" * 16, "http://127.0.0.1:9", symbols=["ETHUSDT", "BTCUSD_PERP"])
+    assert BinanceGateway("k" * 16, "s" * 16, "http://127.0.0.1:9", symbols=["ETHUSDT"]).symbols == ["ETHUSDT"]
+
+
+def test_okx_inverse_swaps_are_refused_live_in_one_line():
+    """OKX lists ``BTC-USD-SWAP`` with ``ctType`` inverse (ctVal 100 USD, settled in BTC): the OKX gateway, which sizes
+    linear swaps, refuses to start on it, naming it, rather than sizing it as coins."""
+    import asyncio
+
+    from liqcore.venues.gateway import GatewayError
+    from liqcore.venues.okx.fake import OKX_INSTRUMENTS, FakeOkx
+    from tests.live.test_okx_gateway import make_gw
+
+    inst = {**OKX_INSTRUMENTS, "BTC-USD-SWAP": {"ctVal": 100.0, "lotSz": 1.0, "minSz": 1.0, "tickSz": 0.1,
+                                                "instIdCode": 10001}}
+
+    async def main():
+        async with FakeOkx(instruments=inst) as fo:
+            gw = make_gw(fo, symbols=["ETHUSDT", "BTC-USD-SWAP"])
+            with pytest.raises(GatewayError, match="BTC-USD-SWAP is an inverse"):
+                await gw.start()
+            await gw.close()
+            ok = make_gw(fo)  # the linear swaps as before
+            await ok.start()
+            assert ok.instrument("ETHUSDT").qty_step == pytest.approx(0.001)
+            await ok.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
