@@ -185,7 +185,8 @@ def _report(db, recording, explain: bool = False) -> dict:
         fs = [f for f in fills if bool(f.get("is_maker", f.get("maker"))) == (side == "maker")]
         # (an inverse contract's fill: qty in contracts of cu USD, its fee in the coin, in USD at its price)
         notional = sum(abs(fill_usd(float(f["qty"]), float(f["price"]), cu(f.get("symbol")))) for f in fs)
-        charged = sum(float(f.get("fee") or 0) * (float(f["price"]) if cu(f.get("symbol")) > 0 else 1.0) for f in fs)
+        charged = sum(float(f.get("fee") or 0) * (float(f["price"]) if cu(f.get("symbol")) > 0 else 1.0)
+                      for f in fs)
         fee[side] = {"fills": len(fs), "notional": notional, "fee": charged,
                      "bps": (charged / notional * 1e4) if notional else None,
                      "model_bps": session.get(f"{side}_fee_bps")}

@@ -1,4 +1,4 @@
-"""Reports of inverse contracts: a backtest's trades and summary, and a paper session's exits, give the P&L and
+"""Reports of inverse contracts: a backtest's trades and summary give the P&L and
 the fees both in the margin coin and in USD at the exit price, each with its unit."""
 from __future__ import annotations
 
@@ -59,17 +59,3 @@ def test_a_linear_backtest_reports_no_coin_fields():
     assert len(res.trades()) == 2 and "pnl_coin" not in res.summary()
     assert not {"fees_coin", "fees_usd", "pnl_coin"} & set(res.trades()[0])
 
-
-def test_a_paper_exit_of_an_inverse_contract_gives_its_fees_in_the_coin_and_in_usd():
-    from liqcore.backtest.core import StrategyCore
-
-    c = StrategyCore(Params.from_mapping({"maker_fee_bps": 2, "taker_fee_bps": 5}), ["binance:BTCUSD_PERP"],
-                     equity=10_000.0, mode="paper")
-    c.on_trade(0, T0, 30_000.0)
-    c.on_cascade({"symbol_idx": 0, "ts_ns": T0 + S, "dominant": "long", "cascade_id": 0})
-    t = [e for i, p in enumerate((29_900.0, 29_800.0)) for e in c.on_trade(0, T0 + (5 + 5 * i) * S, p)
-         if e["event"] == "exit"][0]
-    n, e, x = t["contracts"] * 100.0, t["entry_price"], t["exit_price"]
-    fee = 2e-4 * n / e + 5e-4 * n / x  # a limit (maker) entry, a stop (taker) exit
-    assert t["fees_coin"] == pytest.approx(fee, rel=1e-12) and t["fees_usd"] == pytest.approx(fee * x, rel=1e-12)
-    assert t["pnl_units"]["fees_coin"] == "BTC" and t["pnl_units"]["fees_usd"] == "USD at the exit price"
