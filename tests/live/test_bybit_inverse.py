@@ -72,3 +72,31 @@ def test_the_fake_answers_for_the_category_asked_and_refuses_a_symbol_of_the_oth
     inv = bybit_instruments_page(INSTRUMENTS, {"category": "inverse"})["list"]
     assert [(r["symbol"], r["contractType"], r["settleCoin"]) for r in inv] == [("BTCUSD", "InversePerpetual", "BTC")]
     assert "BTCUSD" not in {r["symbol"] for r in bybit_instruments_page(INSTRUMENTS, {"category": "linear"})["list"]}
+
+
+def test_an_inverse_symbols_public_frames_are_read_in_base_units_and_subscribed_on_the_inverse_stream():
+    """``allLiquidation.BTCUSD`` of 30,000 contracts (USD) at 30,000: 1 BTC, a notional of 30,000 USD (not 9e8); its
+    trades and top of book likewise; a linear symbol's sizes as sent.  Its topics go to ``/v5/public/inverse``."""
+    import orjson
+
+    from liqcore.types import Kind
+    from liqcore.venues.bybit.parse import parse
+    from liqcore.venues.bybit.stream import connection_specs
+
+    def frame(topic, data, **kw):
+        return orjson.dumps({"topic": topic, "type": "snapshot", "ts": 1_767_225_600_000, "data": data, **kw})
+
+    liq = parse(frame("allLiquidation.BTCUSD", [{"T": 1_767_225_600_000, "s": "BTCUSD", "S": "Buy", "v": "30000",
+                                                  "p": "30000"}]))
+    assert (liq["qty"][0], liq["price"][0] * liq["qty"][0]) == (1.0, 30_000.0)
+    tr = parse(frame("publicTrade.BTCUSD", [{"T": 1_767_225_600_000, "s": "BTCUSD", "S": "Sell", "v": "600",
+                                             "p": "30000", "i": "t1"}]))
+    assert tr["qty"][0] == pytest.approx(0.02, rel=1e-12) and tr["kind"][0] == int(Kind.TRADE)
+    ob = parse(frame("orderbook.1.BTCUSD", {"s": "BTCUSD", "b": [["29999.5", "59999"]], "a": [["30000", "1500"]]},
+                     cts=1_767_225_600_000))
+    assert ob["qty"].tolist() == pytest.approx([59_999 / 29_999.5, 1_500 / 30_000], rel=1e-12)
+    lin = parse(frame("allLiquidation.BTCUSDT", [{"T": 1_767_225_600_000, "s": "BTCUSDT", "S": "Buy", "v": "0.5",
+                                                   "p": "30000"}]))
+    assert lin["qty"][0] == 0.5
+    specs = {s.url.rsplit("/", 1)[1]: s.symbols for s in connection_specs(["ETHUSDT", "BTCUSD"])}
+    assert specs == {"linear": ["ETHUSDT"], "inverse": ["BTCUSD"]}
