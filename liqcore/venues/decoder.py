@@ -265,9 +265,12 @@ class Decoder:
         # where those frames have the "l" of "liquidation" (auto decoders: always try)
         self._obj_at = {1: 10, 3: 19}.get(int(self.venue), 0)
         self._obj_l = b"l" if int(self.venue) in (1, 3) else b"{"
+        checked = self._checked_only()  # a symbol only the venue's checked parser reads right: no fast path
+        if checked:
+            self._fast, self._match, self._scan_venue, self._obj_row = self._fast_none, _no_match, -1, None
         # the compiled whole fast path (match, ids, clock guard, dedupe, rows/array) over this state
         self._live = None
-        if _SCAN is not None and hasattr(_SCAN, "LiveScan"):  # (an extension built before LiveScan: regex path)
+        if _SCAN is not None and hasattr(_SCAN, "LiveScan") and not checked:  # (an extension built before LiveScan: regex path)
             self._live = _SCAN.LiveScan(int(self.venue), self._ids, self.sink.sid, self.counters, self._seen_liq,
                                         self._ring_liq, self.dedupe_horizon, self.max_clock_skew_ns,
                                         self.sink.instruments)
@@ -277,6 +280,15 @@ class Decoder:
                 # the plain (bytes, int) calls go straight to the compiled path (one Python frame less)
                 self.feed = self._live.feed
                 self.feed_rows = self._live.feed_rows
+
+    def _checked_only(self) -> bool:
+        """Whether a symbol of the registry needs the venue's checked parser (its ``parse`` part's ``checked_only``:
+        Bybit's inverse contracts, whose sizes in contracts it turns into base units), which the fast paths skip."""
+        fn = part_function({}, int(self.venue), "parse", "checked_only") if int(self.venue) else None
+        if fn is None:
+            return False
+        return any(int(v) == int(self.venue) and fn(s)
+                   for v, s in (self.registry.lookup(i) for i in range(len(self.registry))))
 
     # the compiled fast path keeps its own copy of these two settings
     @property

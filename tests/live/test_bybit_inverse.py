@@ -100,3 +100,26 @@ def test_an_inverse_symbols_public_frames_are_read_in_base_units_and_subscribed_
     assert lin["qty"][0] == 0.5
     specs = {s.url.rsplit("/", 1)[1]: s.symbols for s in connection_specs(["ETHUSDT", "BTCUSD"])}
     assert specs == {"linear": ["ETHUSDT"], "inverse": ["BTCUSD"]}
+
+
+def test_the_live_decoder_reads_an_inverse_symbols_liquidations_in_base_units():
+    """The live decoder's fast paths read a liquidation's size as sent; with an inverse symbol registered the
+    decoder takes the checked parser for every frame: 30,000 contracts at 30,000 are 1 BTC, as a linear one's
+    0.5 BTC stays 0.5."""
+    import orjson
+
+    from liqcore.types import SymbolRegistry
+    from liqcore.venues.decoder import Decoder
+
+    def liq(sym, v):
+        return orjson.dumps({"topic": f"allLiquidation.{sym}", "type": "snapshot", "ts": 1_767_225_600_000,
+                             "data": [{"T": 1_767_225_600_000, "s": sym, "S": "Buy", "v": v, "p": "30000"}]})
+
+    reg = SymbolRegistry([("bybit", "BTCUSD"), ("bybit", "BTCUSDT")])
+    d = Decoder("bybit", registry=reg)
+    got = [d.feed(liq("BTCUSD", "30000"), 1_767_225_600_000_000_000), d.feed(liq("BTCUSDT", "0.5"),
+                                                                             1_767_225_600_000_000_000)]
+    assert [float(a["qty"][0]) for a in got] == [1.0, 0.5]
+    lin = Decoder("bybit", registry=SymbolRegistry([("bybit", "BTCUSDT")]))  # a linear session keeps its fast path
+    assert lin._live is not None or lin._match is not None
+    assert float(lin.feed(liq("BTCUSDT", "0.5"), 1_767_225_600_000_000_000)["qty"][0]) == 0.5

@@ -14,7 +14,7 @@ import numpy as np
 from liqcore.venues.bybit.contracts import CONTRACT_USD, inverse_contract_usd
 from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
-__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE"]
+__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE", "checked_only"]
 
 VENUE = 1  # Venue.BYBIT
 _LIQ = 1
@@ -260,6 +260,12 @@ def parse_obj(obj, sink: Sink) -> int:
                 if r[6] in _SIZED and r[2] > 0.0:
                     rows[i] = (r[0], r[1], r[2], r[3] * CONTRACT_USD / r[2], *r[4:])
     return n
+
+
+def checked_only(symbol: str) -> bool:
+    """Whether ``symbol``'s frames must take :func:`parse_obj` (the decoder's fast paths read sizes as sent): an
+    inverse contract's, whose sizes in contracts it turns into base units."""
+    return inverse_contract_usd(str(symbol)) > 0.0
 
 
 #: symbol -> whether it is an inverse contract (sizes in contracts of 1 USD)
