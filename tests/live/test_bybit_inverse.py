@@ -72,6 +72,11 @@ def test_the_fake_answers_for_the_category_asked_and_refuses_a_symbol_of_the_oth
     inv = bybit_instruments_page(INSTRUMENTS, {"category": "inverse"})["list"]
     assert [(r["symbol"], r["contractType"], r["settleCoin"]) for r in inv] == [("BTCUSD", "InversePerpetual", "BTC")]
     assert "BTCUSD" not in {r["symbol"] for r in bybit_instruments_page(INSTRUMENTS, {"category": "linear"})["list"]}
+    from liqcore.venues.fake_accounts import FakeAccount, bybit_answer
+
+    fee = bybit_answer(FakeAccount(), "/v5/account/fee-rate", {"category": "inverse", "symbol": "BTCUSD"}, "k",
+                       INSTRUMENTS)  # ("Get Fee Rate": category linear or inverse)
+    assert fee["category"] == "inverse" and [r["symbol"] for r in fee["list"]] == ["BTCUSD"]
 
 
 def test_an_inverse_symbols_public_frames_are_read_in_base_units_and_subscribed_on_the_inverse_stream():
@@ -123,3 +128,34 @@ def test_the_live_decoder_reads_an_inverse_symbols_liquidations_in_base_units():
     lin = Decoder("bybit", registry=SymbolRegistry([("bybit", "BTCUSDT")]))  # a linear session keeps its fast path
     assert lin._live is not None or lin._match is not None
     assert float(lin.feed(liq("BTCUSDT", "0.5"), 1_767_225_600_000_000_000)["qty"][0]) == 0.5
+
+
+def test_the_preflight_reads_an_inverse_symbols_position_and_fees_under_its_category():
+    """``liqcore preflight``'s Bybit account checks ask ``/v5/position/list`` and ``/v5/account/fee-rate`` of
+    ``BTCUSD`` with ``category=inverse`` (v5 lists it there only), of ``ETHUSDT`` with ``linear``."""
+    import asyncio
+
+    from liqcore.venues.bybit.account import FEE_RATE, POSITION_LIST, preflight_checks
+
+    class Kit:  # the preflight's kit, recording the requests (the answers' checks are the preflight's own tests)
+        symbols, venue, rows = ["BTCUSD", "ETHUSDT"], "bybit", []
+        calls: list = []
+
+        async def call(self, path, params=None, base=None):
+            self.calls.append((path, dict(params or {})))
+            raise ValueError("not answered here")
+
+        def __getattr__(self, name):  # the kit's row builders (perm_rows, lev_row, fee_rows, ...): not needed here
+            return lambda *a, **kw: []
+
+        async def row(self, check, target, fn):
+            try:
+                await fn()
+            except ValueError:  # (not answered)
+                pass
+
+    k = Kit()
+    asyncio.run(preflight_checks(k))
+    asked = {(p, q.get("symbol"), q.get("category")) for p, q in k.calls if p in (POSITION_LIST, FEE_RATE)}
+    assert asked == {(POSITION_LIST, "BTCUSD", "inverse"), (FEE_RATE, "BTCUSD", "inverse"),
+                     (POSITION_LIST, "ETHUSDT", "linear"), (FEE_RATE, "ETHUSDT", "linear")}
