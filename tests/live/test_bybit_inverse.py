@@ -108,26 +108,30 @@ def test_an_inverse_symbols_public_frames_are_read_in_base_units_and_subscribed_
 
 
 def test_the_live_decoder_reads_an_inverse_symbols_liquidations_in_base_units():
-    """The live decoder's fast paths read a liquidation's size as sent; with an inverse symbol registered the
-    decoder takes the checked parser for every frame: 30,000 contracts at 30,000 are 1 BTC, as a linear one's
-    0.5 BTC stays 0.5."""
+    """The live decoder's fast paths read a liquidation's size as sent; an inverse symbol's frames take the checked
+    parser, registered or not, every time: 30,000 contracts at 30,000 are 1 BTC, as a linear one's 0.5 BTC stays
+    0.5 (on the fast path)."""
     import orjson
 
     from liqcore.types import SymbolRegistry
     from liqcore.venues.decoder import Decoder
 
-    def liq(sym, v):
-        return orjson.dumps({"topic": f"allLiquidation.{sym}", "type": "snapshot", "ts": 1_767_225_600_000,
-                             "data": [{"T": 1_767_225_600_000, "s": sym, "S": "Buy", "v": v, "p": "30000"}]})
+    def liq(sym, v, k=0):  # (k: a later liquidation, not a repeat the decoder drops as a duplicate)
+        return orjson.dumps({"topic": f"allLiquidation.{sym}", "type": "snapshot", "ts": 1_767_225_600_000 + k,
+                             "data": [{"T": 1_767_225_600_000 + k, "s": sym, "S": "Buy", "v": v, "p": "30000"}]})
 
-    reg = SymbolRegistry([("bybit", "BTCUSD"), ("bybit", "BTCUSDT")])
-    d = Decoder("bybit", registry=reg)
-    got = [d.feed(liq("BTCUSD", "30000"), 1_767_225_600_000_000_000), d.feed(liq("BTCUSDT", "0.5"),
-                                                                             1_767_225_600_000_000_000)]
-    assert [float(a["qty"][0]) for a in got] == [1.0, 0.5]
-    lin = Decoder("bybit", registry=SymbolRegistry([("bybit", "BTCUSDT")]))  # a linear session keeps its fast path
-    assert lin._live is not None or lin._match is not None
-    assert float(lin.feed(liq("BTCUSDT", "0.5"), 1_767_225_600_000_000_000)["qty"][0]) == 0.5
+    for d in (Decoder("bybit", registry=SymbolRegistry([("bybit", "BTCUSD")])), Decoder("bybit"), Decoder("auto")):
+        for k in range(3):  # (the first frame of a symbol and the ones after it, its id known)
+            now = 1_767_225_600_100_000_000
+            got = [d.feed(liq("BTCUSD", "30000", k), now), d.feed(liq("BTCUSDT", "0.5", k), now)]
+            assert [float(a["qty"][0]) for a in got] == [1.0, 0.5]
+        rows = d.feed_rows(liq("BTCUSD", "60000", 5), 1_767_225_600_100_000_000)
+        assert [r[3] for r in rows] == [2.0]
+        # the linear symbol went the fast path (its id cached under the frame's bytes), the inverse one never did
+        assert (1, b"BTCUSDT") in d._ids and (1, b"BTCUSD") not in d._ids
+    legacy = orjson.dumps({"topic": "liquidation.BTCUSD", "type": "snapshot", "ts": 1_767_225_600_000, "data": {
+        "updatedTime": 1_767_225_600_000, "symbol": "BTCUSD", "side": "Sell", "size": "3000", "price": "30000"}})
+    assert float(Decoder("bybit").feed(legacy, 1_767_225_600_000_000_000)["qty"][0]) == pytest.approx(0.1)
 
 
 def test_the_preflight_reads_an_inverse_symbols_position_and_fees_under_its_category():
