@@ -105,7 +105,7 @@ class BinanceGateway(BinanceExits, VenueGateway):
         coin_m = [s for s in symbols or () if is_coin_m(s)]
         if coin_m:  # COIN-M orders go to /dapi/v1 (another API), which this gateway does not speak
             raise ValueError(f"symbols: {', '.join(coin_m)}: Binance COIN-M (inverse) futures are not traded live "
-                             "(the gateway sends USD-M /fapi orders); paper trading and backtests take them")
+                             "(the gateway sends USD-M /fapi orders); backtests on their archive take them")
         self._hold_keys(api_key, api_secret)
         self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
         self.ws_base = ws_base.rstrip("/")
