@@ -58,6 +58,8 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("external_close", "Model.external_close"),
         ("external_reject", "Model.external_reject"),
     )),
+    "liqcore._jit.simgrid": ("pysrc.execmodel", (("_on_grid", "on_grid"), ("_tk", "tick"), ("_lot_down", "lot_down"),
+                                                 ("_q_units", "q_units"), ("_q_fill", "q_fill"))),
     "liqcore._jit.synth": ("pysrc.synth", (("simulate_symbol", "simulate_symbol"),
                                            ("make_distinct", "make_distinct"),
                                            ("assemble", "assemble"),

@@ -89,6 +89,27 @@ def lot_down(x: float, lot: float) -> float:
     return math.floor(x / lot + 1e-9) * lot if lot > 0 else x
 
 
+def q_units(cu: float, qty: float, price: float) -> float:
+    """A size of the data (a book level's, a print's, at ``price``) in the queue's unit: as is for a linear symbol
+    (``cu`` 0); an inverse one's (``cu`` USD a contract) in contracts, ``qty x price / cu`` (the readers' base
+    units, contracts x cu / price, spelled back), snapped to the whole number within 1e-6."""
+    if cu <= 0:
+        return qty
+    c = qty * price / cu
+    r = math.floor(c + 0.5)
+    return float(r) if abs(c - r) <= 1e-6 else c
+
+
+def q_fill(q, x: float, price: float) -> float:
+    """``x`` in the queue's unit filled at ``price``, as the order's quantity (base units): down to the lot (none: as
+    is); an inverse symbol's down to whole contracts (``whole_contracts`` 0: as is), ``contracts x cu / price``."""
+    if q["contract_usd"] > 0:
+        if q["whole_contracts"]:
+            x = math.floor(x + 1e-9)
+        return x * q["contract_usd"] / price
+    return lot_down(x, q["lot"])
+
+
 def _sat(a: int, b: int) -> int:
     return NEVER if a > NEVER - b else a + b
 
@@ -270,11 +291,11 @@ class Model:
             if not abs(px) < math.inf:  # no take-profit: no limit in the queue
                 s.q_ahead, s.q_level, s.q_traded = math.inf, 0.0, 0.0
                 return
-            lvl = self.book.size(sid, qside > 0, px)
+            lvl = q_units(q["contract_usd"], self.book.size(sid, qside > 0, px), px)
             s.q_ahead = lvl if self.book.known[sid] else math.inf
             s.q_level, s.q_traded = lvl, 0.0
             return
-        self.q_join(s, qside, px, q["grid"], q["queue_unseen"])
+        self.q_join(s, qside, px, q["grid"], q["queue_unseen"], q["contract_usd"])
 
     @staticmethod
     def working(s):
@@ -292,7 +313,8 @@ class Model:
         s.d_pend = False
         w = self.working(s)
         if w is not None:
-            self.q_move(s, self.par[sid]["queue_pow"], self.book.size(sid, w[1] > 0, w[0]))
+            q = self.par[sid]
+            self.q_move(s, q["queue_pow"], q_units(q["contract_usd"], self.book.size(sid, w[1] > 0, w[0]), w[0]))
 
     def on_depth(self, sid, ts, side, price, qty, flags):
         """A DEPTH row (queue rule): an order due by ``ts`` arrives first (it joins the book before this
@@ -330,7 +352,7 @@ class Model:
         kw = dkey(w[0], q["grid"])
         if (side == BID) == (w[1] > 0):
             if k == kw:
-                self.q_move(s, q["queue_pow"], qty)
+                self.q_move(s, q["queue_pow"], q_units(q["contract_usd"], qty, price))
         elif qty > 0 and self.book.known[sid] and (k <= kw if w[1] > 0 else k >= kw):
             self.cross(sid, ts)  # size on the other side at or through the limit: it traded
 
@@ -351,7 +373,7 @@ class Model:
             self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
 
     @staticmethod
-    def q_join(s, qside, px, grid=0.0, unseen=0):
+    def q_join(s, qside, px, grid=0.0, unseen=0, cu=0.0):
         """A maker limit at ``px`` on the bid (qside 1) / ask (-1) joins: the size ahead is the size
         displayed at its price if it is the best, 0 if it improves the best, unknown (inf) if behind
         the best (``unseen`` 1: 0, hftbacktest's rule) or without a quote.  Prices compared in ticks."""
@@ -360,7 +382,7 @@ class Model:
         if not math.isnan(best):
             kp, kb = tick(px, grid), tick(best, grid)
             if kp == kb:
-                a = qty
+                a = q_units(cu, qty, best)
             elif (qside > 0 and kp > kb) or (qside < 0 and kp < kb):
                 a = 0.0
             elif unseen and abs(px) < math.inf:
@@ -368,14 +390,14 @@ class Model:
         s.q_ahead, s.q_level, s.q_traded = a, (a if a < math.inf else 0.0), 0.0
 
     @staticmethod
-    def q_depth(s, pw, qside, px, grid=0.0):
+    def q_depth(s, pw, qside, px, grid=0.0, cu=0.0):
         """The quote on the limit's side changed: risk-averse (pw 0) takes the queue ahead down to the
         size displayed at its price; power pw splits a fall not explained by trades, the share
         f(ahead)/(f(ahead)+f(behind)) of it ahead (f(x) = x**pw, hftbacktest's expected form).  A best
         behind ``px`` says nothing; a best past it: nothing left at ``px``."""
         kb, kp = tick(s.bid if qside > 0 else s.ask, grid), tick(px, grid)
         if kb == kp:
-            new = s.bid_qty if qside > 0 else s.ask_qty
+            new = q_units(cu, s.bid_qty if qside > 0 else s.ask_qty, s.bid if qside > 0 else s.ask)
         elif (qside > 0 and kb < kp) or (qside < 0 and kb > kp):
             new = 0.0
         else:
@@ -406,13 +428,14 @@ class Model:
         s.q_level, s.q_traded = new, 0.0
 
     @staticmethod
-    def q_hit(s, price, lim, qside, qty, grid=0.0) -> bool:
+    def q_hit(s, price, lim, qside, qty, grid=0.0, cu=0.0) -> bool:
         """A print through ``lim`` fills; one at it (the same tick) consumes the queue ahead and fills
         the whole order once more than that queue has traded."""
         kp, kl = tick(price, grid), tick(lim, grid)
         if (qside > 0 and kp < kl) or (qside < 0 and kp > kl):
             return True
         if kp == kl:
+            qty = q_units(cu, qty, price)
             s.q_ahead -= qty
             s.q_traded += qty
             return s.q_ahead < -Q_EPS * max(qty, 1.0)  # an exact tie (decimal lots) is not a fill
@@ -434,10 +457,10 @@ class Model:
         if q["queue"] != 0 and not s.d_on:  # with depth, the depth decides the queue
             if s.status == RESTING and s.entry_kind == LIMIT:
                 if (side == BID) == (s.side > 0):
-                    self.q_depth(s, q["queue_pow"], s.side, s.limit_price, q["grid"])
+                    self.q_depth(s, q["queue_pow"], s.side, s.limit_price, q["grid"], q["contract_usd"])
             elif s.status == OPEN and abs(s.tp_price) < math.inf:
                 if (side == BID) == (s.side < 0):
-                    self.q_depth(s, q["queue_pow"], -s.side, s.tp_price, q["grid"])
+                    self.q_depth(s, q["queue_pow"], -s.side, s.tp_price, q["grid"], q["contract_usd"])
 
     def open(self, sid, ts, price, capped=True) -> bool:
         s, q = self.states[sid], self.par[sid]
@@ -519,6 +542,7 @@ class Model:
             contracts = usd / q["contract_usd"]
             if q["whole_contracts"]:
                 contracts = math.floor(contracts + 0.5)  # (a whole number: n x contract_usd / contract_usd)
+                usd = contracts * q["contract_usd"]
             fee_coin = entry_fee * usd / s.entry_price + exit_fee * usd / price
             pnl_coin = s.side * usd * (1.0 / s.entry_price - 1.0 / price) - fee_coin - s.funding_coin
             pnl = pnl_coin * price
@@ -583,6 +607,7 @@ class Model:
             self.settle(sid, ts)
         touch = q["touch"] != 0
         queue = q["queue"] != 0
+        cu = q["contract_usd"]
         if s.status == RESTING:
             if s.entry_kind == MARKET:
                 self.open(sid, ts, self.taker(price, s.side, q["slippage"]))
@@ -591,9 +616,9 @@ class Model:
                 kp, kl = tick(price, q["grid"]), tick(lim, q["grid"])
                 part = -1.0
                 if queue:
-                    hit = self.q_hit(s, price, lim, s.side, qty, q["grid"])
+                    hit = self.q_hit(s, price, lim, s.side, qty, q["grid"], q["contract_usd"])
                     if hit and q["partial"] and kp == kl:
-                        part = lot_down(-s.q_ahead, q["lot"])  # printed beyond the queue ahead: that much fills
+                        part = q_fill(q, -s.q_ahead, lim)  # printed beyond the queue ahead: that much fills
                         if not part > 0:
                             hit = False  # less than a lot: nothing fills yet
                 elif s.side > 0:
@@ -624,13 +649,13 @@ class Model:
                 if s.side > 0:
                     if price <= lvl:
                         self.close(sid, ts, self.taker(price, -1, q["slippage"]), why, q["taker_fee"])
-                    elif (kp >= kt and self.q_hit(s, price, s.tp_price, -1, qty, q["grid"])) if queue else \
+                    elif (kp >= kt and self.q_hit(s, price, s.tp_price, -1, qty, q["grid"], cu)) if queue else \
                             (kp > kt or (touch and kp == kt)):
                         self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
                 else:
                     if price >= lvl:
                         self.close(sid, ts, self.taker(price, 1, q["slippage"]), why, q["taker_fee"])
-                    elif (kp <= kt and self.q_hit(s, price, s.tp_price, 1, qty, q["grid"])) if queue else \
+                    elif (kp <= kt and self.q_hit(s, price, s.tp_price, 1, qty, q["grid"], cu)) if queue else \
                             (kp < kt or (touch and kp == kt)):
                         self.close(sid, ts, s.tp_price, TAKE_PROFIT, q["maker_fee"])
         s.last_price = price
@@ -662,7 +687,7 @@ class Model:
         if (s.side > 0 and kp < ke) or (s.side < 0 and kp > ke):
             x = s.p_qty - s.p_done
         elif kp == ke:
-            x = lot_down(qty, q["lot"])
+            x = q_fill(q, q_units(q["contract_usd"], qty, price), s.entry_price)
         self.rest_fill(s, ts, x)
 
     @staticmethod

@@ -35,8 +35,8 @@ from liqcore._jit.simdefs import (
     _QUOTE, _TRADE, _reset_spec, new_port, new_state,
 )  # noqa: F401  (every name of the parts, from here)
 from liqcore._jit.simcore import (
-    NO_CLOCK, _add_sat, _close, _exit_due, _lot_down, _on_grid, _open, _place_queued, _q_depth, _q_hit,
-    _q_join, _q_move, _queue_entry, _replaces_same, _rest_add, _rest_fill, _rest_print, _restore_latency,
+    NO_CLOCK, _add_sat, _close, _exit_due, _lot_down, _on_grid, _open, _place_queued, _q_depth, _q_fill, _q_hit,
+    _q_join, _q_move, _q_units, _queue_entry, _replaces_same, _rest_add, _rest_fill, _rest_print, _restore_latency,
     _roll, _settle, _signal_latency, _snap, _stop, _taker_px, _tk, external_close, external_entry_fill,
     external_reject, step_clock, step_entry, step_exit, step_funding, step_price, step_print, step_quote,
     step_signal, step_trade, tp_level,
@@ -45,7 +45,8 @@ from liqcore._jit.simcore import (
 
 # ---- the queue rule on its own (the live queue-position estimate, liqcore.live.queue_estimate) -------
 # One resting maker limit per row of a STATE_DTYPE array, moved by exactly the functions the fill model
-# uses (_q_join, _q_depth, _q_hit): the live estimate and the backtest cannot drift apart.
+# uses (_q_join, _q_depth, _q_hit): the live estimate and the backtest cannot drift apart.  The live estimate
+# counts sizes as the stream gives them (``cu`` 0: no conversion to contracts, whatever the symbol).
 
 @njit(cache=True, nogil=True)
 def queue_rest(st, i, side, price, grid, unseen):
@@ -55,7 +56,7 @@ def queue_rest(st, i, side, price, grid, unseen):
     s.status = RESTING
     s.side = side
     s.limit_price = price
-    _q_join(s, side, price, grid, unseen)
+    _q_join(s, side, price, grid, unseen, 0.0)
     s.q_first = s.q_ahead
 
 
@@ -72,7 +73,7 @@ def queue_quote(st, i, side, price, qty, pw, grid):
         s.ask = price
         s.ask_qty = qty
     if s.status == RESTING and s.d_on == 0 and (side == _BID) == (s.side > 0):  # (with depth: the depth's)
-        _q_depth(s, pw, s.side, s.limit_price, grid)
+        _q_depth(s, pw, s.side, s.limit_price, grid, 0.0)
 
 
 @njit(cache=True, nogil=True)
@@ -85,7 +86,7 @@ def queue_rest_depth(st, par, tables, meta, i, side, price, unseen):
     s.entry_kind = ENTRY_LIMIT
     s.side = side
     s.limit_price = price
-    _q_join(s, side, price, par[i].grid, unseen)
+    _q_join(s, side, price, par[i].grid, unseen, par[i].contract_usd)
     _d_track(st, par, tables, meta, i)
     s.q_first = s.q_ahead
 
@@ -114,7 +115,7 @@ def queue_print(st, i, price, qty, grid):
     s = st[i]
     if s.status != RESTING:
         return False
-    return _q_hit(s, price, s.limit_price, s.side, qty, grid)
+    return _q_hit(s, price, s.limit_price, s.side, qty, grid, 0.0)
 
 
 # ---- the queue at depth (DEPTH rows: the L2 book, liqcore._jit.depth) ---------------------------------
@@ -172,8 +173,9 @@ def _d_track(st, par, tables, meta, sid):
         s.d_lvl = _dp.size_at(tables, sid, side > 0, key)
     if s.d_rejoin != 0:
         s.d_rejoin = 0
-        s.q_ahead = s.d_lvl if s.d_known != 0 else np.inf
-        s.q_level = s.d_lvl
+        lvl = _q_units(par[sid].contract_usd, s.d_lvl, px)
+        s.q_ahead = lvl if s.d_known != 0 else np.inf
+        s.q_level = lvl
         s.q_traded = 0.0
 
 
@@ -184,7 +186,8 @@ def _d_settle_run(st, par, tables, sid):
     s = st[sid]
     s.d_pend = 0
     if s.d_key != _dp.NO_LEVEL and _d_working(s) != 0:
-        _q_move(s, par[sid].queue_pow, s.d_lvl)
+        px = s.limit_price if s.status == RESTING else s.tp_price  # the working limit's level
+        _q_move(s, par[sid].queue_pow, _q_units(par[sid].contract_usd, s.d_lvl, px))
 
 
 @njit(cache=True, nogil=True)
@@ -231,7 +234,7 @@ def _d_row(st, par, tables, meta, sid, ts, side, price, qty, flags, counts):
         return 0
     if own:
         if key == s.d_key:
-            _q_move(s, q.queue_pow, qty)
+            _q_move(s, q.queue_pow, _q_units(q.contract_usd, qty, price))
         return 0
     if qty > 0.0 and s.d_known != 0 and ((key <= s.d_key) if s.d_side > 0 else (key >= s.d_key)):
         return D_CROSSED

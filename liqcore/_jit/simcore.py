@@ -4,8 +4,8 @@ and the queue at depth: :mod:`liqcore._jit.sim`; twin ``pysrc/execmodel.py``.  R
 execution model, rule by rule".
 
 Why one module: the step functions call each other and compile into one state machine; its sections (the
-banners below) keep one job each.  May import: numpy, numba, ``types``, ``signals``, ``codes``, ``_jit.depth``
-and ``_jit.simdefs``.
+banners below) keep one job each.  May import: numpy, numba, ``types``, ``signals``, ``codes``, ``_jit.depth``,
+``_jit.simdefs`` and ``_jit.simgrid`` (the tick, the lot and the queue's unit).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from numba import njit
 from liqcore.signals import ENTRY_LIMIT, ENTRY_MARKET, NEVER, SKIP_EXIT, SKIP_MIXED, empty_signals  # noqa: F401
 from liqcore._jit import depth as _dp
 from liqcore.types import Kind
+from liqcore._jit.simgrid import _add_sat, _lot_down, _on_grid, _q_fill, _q_units, _snap, _tk  # noqa: F401
 from liqcore._jit.simdefs import (
     C_BELOW_MINIMUM, C_BUSY, C_CASCADES, C_COOLDOWN, C_DAILY_TRADES, C_EXTERNAL, C_FILLS, C_HOURS, C_LEVERAGE,
     C_LOSS_LIMIT, C_MAX_POSITIONS, C_MAX_SYMBOLS, C_MIXED, C_NO_REF, C_ORDERS, C_REJECTED, C_SIGNALS,
@@ -77,55 +78,19 @@ def _loss_hit(equity, day_start, week_start, daily, weekly):
 
 
 @njit(cache=True, nogil=True)
-def _add_sat(a, b):
-    """``a + b`` saturating at NEVER (b >= 0)."""
-    if a > NEVER - b:
-        return NEVER
-    return a + b
-
-
-@njit(cache=True, nogil=True)
-def _on_grid(px, side, grid):
-    """A maker limit on the price grid (``grid`` ticks per unit; 0: as is): a buy (``side`` > 0) to
-    the tick at or below ``px``, a sell to the tick at or above it -- never more aggressive."""
-    if grid > 0.0 and abs(px) < np.inf:
-        if side > 0:
-            return math.floor(px * grid + 1e-9) / grid
-        return math.ceil(px * grid - 1e-9) / grid
-    return px
-
-
-@njit(cache=True, nogil=True)
-def _tk(px, grid):
-    """``px`` as its tick index on the price grid (``grid`` ticks per unit; a whole number held in a
-    float, so that +-inf and NaN stay what they are), or as is without a grid.  Every comparison of a
-    maker price with a print or a quote goes through this: 300.2 and 30020 x 0.01 are the same tick."""
-    if grid > 0.0:
-        return np.floor(px * grid + 0.5)
-    return px
-
-
-@njit(cache=True, nogil=True)
-def _snap(px, grid):
-    """A print's price on the grid (its nearest tick; as is without one): the reference of a limit, so that
-    a print spelled in float32 (300.21 -> 300.2099914...) puts the limit where the tick says."""
-    if grid > 0.0 and abs(px) < np.inf:
-        return np.floor(px * grid + 0.5) / grid
-    return px
-
-
-@njit(cache=True, nogil=True)
-def _q_join(s, qside, px, grid, unseen):
+def _q_join(s, qside, px, grid, unseen, cu):
     """A maker limit at ``px`` on the bid (``qside`` 1) or the ask (-1) joins the book: the size
     ahead of it is the size displayed at its price if that is the best on its side, 0 if it improves
     the best, unknown (inf) if it lies behind the best (``unseen`` 1: 0, hftbacktest's rule) or no quote
     is in force.  Prices compared on the grid (:func:`_tk`).  With depth (``d_on``): the size displayed
-    at its level is ahead of it (0: no level there), unknown while the book is."""
+    at its level is ahead of it (0: no level there), unknown while the book is.  Sizes in the queue's unit
+    (:func:`_q_units`, ``cu``)."""
     if s.d_on != 0:
         s.q_traded = 0.0
         if abs(px) < np.inf and s.d_key == _dp.dkey(px, grid) and s.d_side == qside:
-            s.q_ahead = s.d_lvl if s.d_known != 0 else np.inf
-            s.q_level = s.d_lvl
+            lvl = _q_units(cu, s.d_lvl, px)
+            s.q_ahead = lvl if s.d_known != 0 else np.inf
+            s.q_level = lvl
         else:  # its level is looked up by the replay before the next row (run_exec's _d_track)
             s.q_ahead = np.inf
             s.q_level = 0.0
@@ -138,7 +103,7 @@ def _q_join(s, qside, px, grid, unseen):
         kp = _tk(px, grid)
         kb = _tk(best, grid)
         if kp == kb:
-            a = qty
+            a = _q_units(cu, qty, best)
         elif (qside > 0 and kp > kb) or (qside < 0 and kp < kb):
             a = 0.0
         elif unseen != 0 and abs(px) < np.inf:
@@ -149,7 +114,7 @@ def _q_join(s, qside, px, grid, unseen):
 
 
 @njit(cache=True, nogil=True)
-def _q_depth(s, pw, qside, px, grid):
+def _q_depth(s, pw, qside, px, grid, cu):
     """The quote on the maker limit's side changed: what it says of the size displayed at ``px``
     moves the queue ahead (risk-averse, ``pw`` 0: only down to that size; power ``pw``: a fall not
     explained by trades is split between ahead and behind, the share f(ahead)/(f(ahead)+f(behind))
@@ -157,7 +122,7 @@ def _q_depth(s, pw, qside, px, grid):
     kb = _tk(s.bid if qside > 0 else s.ask, grid)
     kp = _tk(px, grid)
     if kb == kp:
-        new = s.bid_qty if qside > 0 else s.ask_qty
+        new = _q_units(cu, s.bid_qty if qside > 0 else s.ask_qty, s.bid if qside > 0 else s.ask)
     elif (qside > 0 and kb < kp) or (qside < 0 and kb > kp):
         new = 0.0
     else:
@@ -197,7 +162,7 @@ def _q_move(s, pw, new):
 
 
 @njit(cache=True, nogil=True)
-def _q_hit(s, price, lim, qside, qty, grid):
+def _q_hit(s, price, lim, qside, qty, grid, cu):
     """Does a print at ``price`` (size ``qty``) fill the maker limit ``lim`` on side ``qside`` under
     the queue rule?  Through the price: yes; at it (the same tick): it consumes the queue ahead first,
     and fills the whole order once more than that queue has traded."""
@@ -206,14 +171,13 @@ def _q_hit(s, price, lim, qside, qty, grid):
     if (qside > 0 and kp < kl) or (qside < 0 and kp > kl):
         return True
     if kp == kl:
+        qty = _q_units(cu, qty, price)
         s.q_ahead -= qty
         s.q_traded += qty
         # more traded than was ahead; an exact tie (sizes are decimal lots) is not a fill, whatever the
         # last binary digit of the running difference says
         return s.q_ahead < -Q_EPS * max(qty, 1.0)
     return False
-
-
 
 
 @njit(cache=True, nogil=True)
@@ -235,7 +199,7 @@ def _settle(st, par, sid, ts, counts):
             return EV_REJECTED
         s.status = RESTING
         if s.entry_kind == ENTRY_LIMIT and par[sid].queue != 0:
-            _q_join(s, s.side, s.limit_price, par[sid].grid, par[sid].queue_unseen)
+            _q_join(s, s.side, s.limit_price, par[sid].grid, par[sid].queue_unseen, par[sid].contract_usd)
             s.q_first = s.q_ahead
     if (s.status == RESTING or s.status == PENDING) and (ts >= s.entry_deadline_ns or ts >= s.exit_due_ns):
         s.status = FLAT
@@ -335,7 +299,8 @@ def _open(st, port, par, sid, ts, price, counts, capped):
     s.entry_queue = s.q_first if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT and s.q_first < np.inf) else -1.0
     s.entry_rule = (1 if s.d_on != 0 else 0) if (q.queue != 0 and s.entry_kind == ENTRY_LIMIT) else -1
     if q.queue != 0:
-        _q_join(s, -s.side, s.tp_price, q.grid, q.queue_unseen)  # the take-profit is a maker limit on the other side
+        # the take-profit is a maker limit on the other side
+        _q_join(s, -s.side, s.tp_price, q.grid, q.queue_unseen, q.contract_usd)
     day = ts // NS_PER_DAY
     if day != s.fill_day:
         s.fill_day = day
@@ -360,6 +325,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         contracts = usd / q.contract_usd
         if q.whole_contracts != 0:
             contracts = math.floor(contracts + 0.5)  # (a whole number: n x contract_usd / contract_usd)
+            usd = contracts * q.contract_usd
         fee_coin = entry_fee * usd / s.entry_price + exit_fee * usd / price
         pnl_coin = s.side * usd * (1.0 / s.entry_price - 1.0 / price) - fee_coin - s.funding_coin
         pnl = pnl_coin * price
@@ -459,14 +425,6 @@ def _taker_px(price, side, slip):
 
 
 @njit(cache=True, nogil=True)
-def _lot_down(x, lot):
-    """``x`` down to the lot (no lot: ``x``)."""
-    if lot > 0.0:
-        return math.floor(x / lot + 1e-9) * lot
-    return x
-
-
-@njit(cache=True, nogil=True)
 def _rest_add(s, x):
     """``x`` more of a partially filled entry fills (at its limit, the position's entry price): all of the
     remainder when ``x`` reaches it."""
@@ -500,7 +458,7 @@ def _rest_print(s, q, ts, price, qty):
     if (s.side > 0 and kp < ke) or (s.side < 0 and kp > ke):
         x = s.p_qty - s.p_done
     elif kp == ke:
-        x = _lot_down(qty, q.lot)
+        x = _q_fill(q, _q_units(q.contract_usd, qty, price), s.entry_price)
     _rest_fill(s, ts, x)
 
 
@@ -550,9 +508,9 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
             lim = s.limit_price
             part = -1.0
             if q.queue != 0:
-                hit = _q_hit(s, price, lim, s.side, qty, q.grid)
+                hit = _q_hit(s, price, lim, s.side, qty, q.grid, q.contract_usd)
                 if hit and q.partial != 0 and _tk(price, q.grid) == _tk(lim, q.grid):
-                    part = _lot_down(-s.q_ahead, q.lot)  # printed beyond the queue ahead: that much of it fills
+                    part = _q_fill(q, -s.q_ahead, lim)  # printed beyond the queue ahead: that much of it fills
                     if not part > 0.0:
                         hit = False  # less than a lot: nothing fills yet
             else:
@@ -600,7 +558,7 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
                     _close(st, port, par, sid, ts, _taker_px(price, -1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
                 elif (kp > kt or (q.touch != 0 and kp == kt)) if q.queue == 0 else \
-                        (kp >= kt and _q_hit(s, price, s.tp_price, -1, qty, q.grid)):
+                        (kp >= kt and _q_hit(s, price, s.tp_price, -1, qty, q.grid, q.contract_usd)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
             else:
@@ -608,7 +566,7 @@ def step_print(st, port, par, sid, ts, price, qty, ledger, counts):
                     _close(st, port, par, sid, ts, _taker_px(price, 1, q.slippage), why, q.taker_fee, ledger, counts)
                     ev |= EV_CLOSED
                 elif (kp < kt or (q.touch != 0 and kp == kt)) if q.queue == 0 else \
-                        (kp <= kt and _q_hit(s, price, s.tp_price, 1, qty, q.grid)):
+                        (kp <= kt and _q_hit(s, price, s.tp_price, 1, qty, q.grid, q.contract_usd)):
                     _close(st, port, par, sid, ts, s.tp_price, TAKE_PROFIT, q.maker_fee, ledger, counts)
                     ev |= EV_CLOSED
     s.last_price = price
@@ -912,10 +870,10 @@ def step_quote(st, par, sid, ts, side, price, qty, counts):
     if q.queue != 0 and s.d_on == 0:  # with depth, the depth decides the queue
         if s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
             if (side == _BID) == (s.side > 0):
-                _q_depth(s, q.queue_pow, s.side, s.limit_price, q.grid)
+                _q_depth(s, q.queue_pow, s.side, s.limit_price, q.grid, q.contract_usd)
         elif s.status == OPEN and s.tp_price == s.tp_price and abs(s.tp_price) < np.inf:
             if (side == _BID) == (s.side < 0):
-                _q_depth(s, q.queue_pow, -s.side, s.tp_price, q.grid)
+                _q_depth(s, q.queue_pow, -s.side, s.tp_price, q.grid, q.contract_usd)
     return ev
 
 

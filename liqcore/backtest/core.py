@@ -16,6 +16,7 @@ import numpy as np
 
 from liqcore.config import Params
 from liqcore.codes import EXIT_NAMES
+from liqcore.execution.arrays import coin_fees
 from liqcore.types import DEFAULT_VENUE, SymbolRegistry, Venue
 
 _REASONS = {"take_profit": 1, "stop_loss": 2, "timeout": 3, "external": 4}
@@ -177,11 +178,18 @@ class StrategyCore:
             "funding": float(r["funding"]), "return": float(r["ret"]), "pnl": float(r["pnl"]),
             "equity": float(r["equity_after"]),
             **({"contracts": float(r["contracts"]), "pnl_coin": float(r["pnl_coin"]),  # an inverse contract:
-                "equity_coin": float(r["equity_coin_after"]),  # both P&Ls and its margin coin's equity, with units
-                "pnl_units": {"pnl_coin": self._coin(sid), "equity_coin": self._coin(sid),
-                              "pnl": "USD at the exit price", "equity": "USD (inverse P&L at each exit's price)"}}
+                "fees_coin": coin_fees(r), "fees_usd": float(r["fees"] * r["notional"]),  # both P&Ls and fees
+                "equity_coin": float(r["equity_coin_after"]),  # and its margin coin's equity, with units
+                "pnl_units": {"pnl_coin": self._coin(sid), "equity_coin": self._coin(sid), "fees_coin": self._coin(sid),
+                              "pnl": "USD at the exit price", "fees_usd": "USD at the exit price",
+                              "equity": "USD (inverse P&L at each exit's price)"}}
                if r["contracts"] > 0 else {}),
         }
+
+    def contract_usd(self, symbol_idx: int) -> float:
+        """The USD value of one contract of an inverse symbol (its venue sizes, fills and positions in contracts,
+        fees and P&L in the coin); 0.0 for a linear one."""
+        return float(self.par[symbol_idx]["contract_usd"])
 
     def _coin(self, sid: int) -> str:
         from liqcore.execution.arrays import margin_coin

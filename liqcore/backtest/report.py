@@ -101,6 +101,8 @@ def _coin_sentence(summary: dict) -> str:
     if not coin:
         return ""
     each = ", ".join(f"{c['pnl']:+.8g} {c['unit']} over {_trades(int(c['trades']))}"
+                     + (f", fees {c['fees']:.8g} {c['unit']} ({c['fees_usd']:.2f} USD at each exit's price)"
+                        if "fees" in c else "")
                      + (f" (equity {c['equity_start']:.8g} -> {c['equity_end']:.8g} {c['unit']})"
                         if "equity_end" in c else "") for c in coin.values())
     return f" In the coin (inverse contracts): {each}; the % above counts them in USD at each exit's price."

@@ -19,6 +19,7 @@ import numpy as np
 from liqcore.backtest import metrics as M
 from liqcore.config import Params
 from liqcore.execution.arrays import new_portfolio, symbol_params  # noqa: F401  (re-exported: the old path)
+from liqcore.execution.arrays import coin_fees
 from liqcore.codes import EXIT_NAMES
 from liqcore.execution.detect import confirmed_records, detect  # noqa: F401  (detect re-exported)
 from liqcore.execution.events import (  # noqa: F401  (prepare_events, input_kinds re-exported)
@@ -51,6 +52,11 @@ def _confirmed(records: np.ndarray) -> np.ndarray:  # the old private name
 #: (the default read's feed delays) says so in its own name, so no two reads share a field of different meaning
 LATENCY_FIELDS = {"order": "order_latency_model", "feed": "feed_latency_model",
                   "feed_rows_read": "feed_latency_model_of_rows_read"}
+
+def _coin_units(coin: str) -> dict:
+    return {"pnl": coin, "fees": coin, "pnl_usd": "USD at each exit's price", "fees_usd": "USD at each exit's price",
+            "equity_start": coin, "equity_end": coin}
+
 
 @dataclass
 class BacktestResult:
@@ -146,17 +152,23 @@ class BacktestResult:
         return margin_coin(int(venue), name) or name
 
     def coin_pnl(self) -> dict:
-        """Inverse contracts' P&L net of fees and funding, summed per margin coin, and that coin's equity (the margin
-        accounts in it, one per venue, summed) at its first entry and after its last exit: ``{"BTC": {"pnl": x,
-        "unit": "BTC", "trades": n, "equity_start": a, "equity_end": b}}`` (empty without inverse trades)."""
+        """Inverse contracts' P&L net of fees and funding and their fees, summed per margin coin in the coin and in
+        USD at each exit's price, and that coin's equity (the margin accounts in it, one per venue, summed) at its
+        first entry and after its last exit: ``{"BTC": {"pnl": x, "fees": f, "unit": "BTC", "pnl_usd": u,
+        "fees_usd": g, "trades": n, "equity_start": a, "equity_end": b, "units": {...}}}`` (empty without inverse
+        trades)."""
         out: dict = {}
         if not len(self.ledger) or "contracts" not in self.ledger.dtype.names:
             return out
         accounts: dict = {}  # (venue, coin) -> [equity at the account's start, after its latest exit]
         for r in self.ledger[self.ledger["contracts"] > 0]:
             coin = self.coin_of(int(r["symbol_id"]))
-            c = out.setdefault(coin, {"pnl": 0.0, "unit": coin, "trades": 0})
+            c = out.setdefault(coin, {"pnl": 0.0, "fees": 0.0, "unit": coin, "pnl_usd": 0.0, "fees_usd": 0.0,
+                                      "trades": 0, "units": _coin_units(coin)})
             c["pnl"] += float(r["pnl_coin"])
+            c["fees"] += coin_fees(r)
+            c["pnl_usd"] += float(r["pnl"])
+            c["fees_usd"] += float(r["fees"] * r["notional"])
             c["trades"] += 1
             if "equity_coin_after" in r.dtype.names:
                 after = float(r["equity_coin_after"])
@@ -247,9 +259,10 @@ class BacktestResult:
                 coin = self.coin_of(sid)
                 row.update(contracts=float(r["contracts"]), notional_usd=float(r["notional"]),
                            pnl_coin=float(r["pnl_coin"]), coin=coin, pnl_usd=float(r["pnl"]),
+                           fees_coin=coin_fees(r), fees_usd=float(r["fees"] * r["notional"]),
                            equity_coin=float(r["equity_coin_after"]),
                            units={"pnl_coin": coin, "pnl_usd": "USD at the exit price", "notional_usd": "USD",
-                                  "equity_coin": coin})
+                                  "fees_coin": coin, "fees_usd": "USD at the exit price", "equity_coin": coin})
             if detail:
                 row.update(strategy=self.strategy, tag=int(r["cascade_id"]),
                            entry="market" if r["entry_kind"] == 1 else "limit", confidence=float(r["confidence"]),

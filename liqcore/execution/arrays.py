@@ -8,7 +8,7 @@ from liqcore.params import latency_ways, queue_power
 from liqcore.types import SymbolRegistry
 
 __all__ = ["symbol_params", "new_portfolio", "instrument_rules", "rules_of", "use_instruments", "UNIT_EQUITY",
-           "inverse_contract_usd", "margin_coin"]
+           "inverse_contract_usd", "margin_coin", "coin_fees", "fill_value", "fill_usd"]
 
 #: the Python API's default equity: P&L in units of the starting equity (returns), not an account's quote.  Its
 #: positions are fractions of 1, not quantities a venue could take: under ``--price-grid tick`` their prices go
@@ -104,6 +104,24 @@ def margin_coin(venue: int, symbol: str) -> str:
     """The coin an inverse ``symbol`` of ``venue`` settles in (``BTC``); '' for a linear one."""
     fn = getattr(_contracts_part(venue), "margin_coin", None)
     return str(fn(str(symbol))) if fn is not None else ""
+
+
+def fill_value(qty: float, price: float, contract_usd: float) -> float:
+    """What a fill of ``qty`` at ``price`` is worth in the unit its fee and P&L are in: a linear contract's ``qty x
+    price`` (quote), an inverse one's ``qty`` contracts of ``contract_usd`` USD in the coin, ``qty x contract_usd /
+    price``."""
+    return qty * contract_usd / price if contract_usd > 0 else qty * price
+
+
+def fill_usd(qty: float, price: float, contract_usd: float) -> float:
+    """A fill's notional in USD (quote): ``qty x price``, or an inverse contract's ``qty x contract_usd``."""
+    return qty * contract_usd if contract_usd > 0 else qty * price
+
+
+def coin_fees(r) -> float:
+    """An inverse contract's ledger row's fees in its coin (each fill's fee on its own fill's coin value): the row's
+    ``fees`` are that coin at the exit price as a fraction of the USD notional, ``fee_coin x exit / notional``."""
+    return float(r["fees"] * r["notional"] / r["exit_price"])
 
 
 def rules_of(inst) -> tuple[float, float, float]:

@@ -6,8 +6,8 @@ Why one module: its single job is the order lifecycle, from the decision to the 
 state at shutdown (build, journal ahead, send, read the answers and fills back, close, cancel and confirm
 at shutdown); the shutdown's batch cancel-and-confirm loop is the largest part and reads the same books.
 
-May import: ``venues.instruments`` and this package's ``decisions``, ``gateway``, ``recovery``, ``journal`` (its
-constants).
+May import: ``venues.instruments``, ``execution.arrays`` (inverse fills in USD) and this package's ``decisions``,
+``gateway``, ``recovery``, ``journal`` (its constants).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from liqcore.live.decisions import Decision
 from liqcore.live.journal import NEVER_SENT
+from liqcore.execution.arrays import fill_usd
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.recovery import ANCHORS
 from liqcore.live.protect import Protection
@@ -290,9 +291,15 @@ class OrderManager:
             notional = float(res["notional"])
         else:
             notional = self.core.entry_notional(ci)
-        qty = inst.order_qty(notional, price)
-        if qty <= 0:
-            return None, "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional", ()
+        cu = self.core.contract_usd(ci)
+        if cu > 0:  # an inverse contract: whole contracts of cu USD (the venue's qty), the instrument's step on them
+            qty = inst.round_qty(notional / cu)
+            if qty <= 0:
+                return None, "below_min_qty", ()
+        else:
+            qty = inst.order_qty(notional, price)
+            if qty <= 0:
+                return None, "below_min_qty" if inst.round_qty(notional / price) <= 0 else "below_min_notional", ()
         # TP/SL from the rounded entry price (the fill price of a maker limit entry); a market entry's levels
         # follow its fill (set on the position then)
         tp = sl = 0.0
@@ -469,8 +476,9 @@ class OrderManager:
             return  # already journaled (a redelivered execution)
         self.fills += 1
         acc = self.checks["fees"]["maker" if f.is_maker else "taker"]
-        acc[0] += float(f.fee or 0.0)
-        acc[1] += abs(float(f.price) * float(f.qty))
+        cu = self.core.contract_usd(self.by_symbol[f.symbol][1]) if f.symbol in self.by_symbol else 0.0
+        acc[0] += float(f.fee or 0.0) * (float(f.price) if cu > 0 else 1.0)  # an inverse fill's fee (coin) in USD
+        acc[1] += abs(fill_usd(float(f.qty), float(f.price), cu))
         acc[2] += 1
         self.fill_kinds["entry" if f.kind == "entry" else "exit"] += 1
         self.metrics.inc("liqcore_fills_total", kind=f.kind)
@@ -491,7 +499,8 @@ class OrderManager:
                     # the core manages the position the venue holds: its grid TP/SL and its size
                     try:
                         self.core.set_exit_levels(ci, book.entry.take_profit or None, book.entry.stop_loss or None,
-                                                  notional=abs(book.position_qty) * f.price or None)
+                                                  notional=abs(fill_usd(book.position_qty, f.price,
+                                                                        self.core.contract_usd(ci))) or None)
                     except ValueError as exc:  # levels on the wrong side of the fill: the core keeps its own
                         log.warning("%s: venue TP/SL not taken over (%s)", f.symbol, exc)
                     if not self.paper and self.exits == "venue" and (
@@ -672,7 +681,7 @@ class OrderManager:
             self.core.set_position(ci, side=f.side, entry_price=f.price, entry_ns=ts,
                                    take_profit=(e.take_profit or None) if e else None,
                                    stop_loss=(e.stop_loss or None) if e else None,
-                                   notional=abs(f.qty * f.price) or None)
+                                   notional=abs(fill_usd(f.qty, f.price, self.core.contract_usd(ci))) or None)
             log.warning("%s: entry fill %s came after its timeout: the position the venue holds is managed",
                         f.symbol, f.client_id)
         except ValueError as exc:

@@ -17,6 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from liqcore.execution.arrays import fill_value
 from liqcore.venues.gateway import Fill, Gateway, OrderIntent, OrderUpdate, PositionInfo
 
 __all__ = ["PaperGateway"]
@@ -198,7 +199,9 @@ class PaperGateway(Gateway):
                 w.status, w.filled_qty, w.entry_price = "filled", it.qty, float(e["price"])
                 self._update(it.client_id, "filled", it, ts, filled=it.qty, avg=w.entry_price)
                 maker = it.order_type != "market"  # a market entry takes liquidity
-                fee = float(it.qty * w.entry_price * self.core.fee_rates(self._index[sym])[0 if maker else 1])
+                cu = self.core.contract_usd(self._index[sym])  # an inverse contract: qty in contracts, fee in coin
+                rate = self.core.fee_rates(self._index[sym])[0 if maker else 1]
+                fee = float(fill_value(it.qty, w.entry_price, cu) * rate)
                 self._fill(it.client_id, sym, it.side, w.entry_price, it.qty, fee, maker, "entry", ts)
             elif ev == "exit":
                 del self._working[sym]
@@ -210,7 +213,8 @@ class PaperGateway(Gateway):
                 cid = e.get("close_client_id") or it.client_id
                 self.stats["exits"] += 1
                 # each fill pays its own notional x the rate (the fill model's accounting too)
-                f = self._fill(cid, sym, side, px, w.filled_qty, w.filled_qty * px * fee_rate, kind == "tp", kind, ts)
+                fee = fill_value(w.filled_qty, px, self.core.contract_usd(self._index[sym])) * fee_rate
+                f = self._fill(cid, sym, side, px, w.filled_qty, fee, kind == "tp", kind, ts)
                 self._update(cid, "filled", OrderIntent(sym, side, w.filled_qty, px, cid, kind=kind), ts, kind=kind,
                              filled=f.qty, avg=px)
                 self._emit(self._exit_cbs, e)

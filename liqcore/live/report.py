@@ -2,8 +2,8 @@
 
 The details: docs/maintainers/live-gateways.md, "The go-live checklist as a report (liqcore.live.report)".
 
-May import: ``numpy``, ``orjson``, ``backtest.run``, ``config``, ``io.sqlite_reader`` and this package's
-``explain`` and ``journal`` (its constants).
+May import: ``numpy``, ``orjson``, ``backtest.run``, ``execution.arrays``, ``config``, ``types``,
+``io.sqlite_reader`` and this package's ``explain`` and ``journal`` (its constants).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from liqcore.execution.arrays import fill_usd, inverse_contract_usd
 from liqcore.live.journal import NEVER_SENT
 
 __all__ = ["journal_report", "format_report", "SESSION_NOTE", "TARGETS"]
@@ -36,6 +37,25 @@ TARGETS = {
     "fill_diff_bps": 1.0,  # --explain: a live entry filled worse than the model's by more than this fails
 }
 
+
+
+def _contract_usd(venue_name):
+    """symbol -> the USD value of one contract of an inverse symbol of the session's venue (0.0: linear)."""
+    from liqcore.types import Venue
+
+    try:
+        code = int(Venue.parse(venue_name)) if venue_name else -1
+    except (ValueError, KeyError):
+        code = -1
+    memo: dict = {}
+
+    def cu(symbol) -> float:
+        if code < 0 or not symbol:
+            return 0.0
+        if symbol not in memo:
+            memo[symbol] = inverse_contract_usd(code, str(symbol))
+        return memo[symbol]
+    return cu
 
 def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
     return [(int(t), k, orjson.loads(d)) for t, k, d in
@@ -120,6 +140,16 @@ def _report(db, recording, explain: bool = False) -> dict:
     wins = sum(1 for t in trades if float(t.get("pnl") or 0) > 0)
     out["win_rate"] = {"trades": len(trades), "wins": wins, "rate": (wins / len(trades)) if trades else None,
                        "pnl": float(sum(float(t.get("pnl") or 0) for t in trades))}
+    coin: dict = {}  # inverse contracts' trades: P&L and fees in each margin coin (the USD pnl above: at each exit)
+    for t in trades:
+        if "pnl_coin" in t:
+            u = str((t.get("pnl_units") or {}).get("pnl_coin") or "coin")
+            c = coin.setdefault(u, {"pnl": 0.0, "fees": 0.0, "trades": 0, "unit": u})
+            c["pnl"] += float(t["pnl_coin"])
+            c["fees"] += float(t.get("fees_coin") or 0.0)
+            c["trades"] += 1
+    if coin:
+        out["win_rate"]["pnl_coin"] = coin
     # ---- reaction times
     sent_rows = _rows(db, "sent")
     sends = [(d["sent_ns"] - d["recv_ns"]) / 1e6 for _, _, d in sent_rows if d.get("recv_ns") and d.get("sent_ns")]
@@ -150,10 +180,13 @@ def _report(db, recording, explain: bool = False) -> dict:
     # ---- fees charged vs the model
     fills = [orjson.loads(d) for d, in db.execute("SELECT data FROM fills ORDER BY ts_ns")]
     fee: dict = {}
+    cu = _contract_usd(session.get("venue"))
     for side in ("maker", "taker"):
         fs = [f for f in fills if bool(f.get("is_maker", f.get("maker"))) == (side == "maker")]
-        notional = sum(abs(float(f["price"]) * float(f["qty"])) for f in fs)
-        charged = sum(float(f.get("fee") or 0) for f in fs)
+        # (an inverse contract's fill: qty in contracts of cu USD, its fee in the coin, in USD at its price)
+        notional = sum(abs(fill_usd(float(f["qty"]), float(f["price"]), cu(f.get("symbol")))) for f in fs)
+        charged = sum(float(f.get("fee") or 0) * (float(f["price"]) if cu(f.get("symbol")) > 0 else 1.0)
+                      for f in fs)
         fee[side] = {"fills": len(fs), "notional": notional, "fee": charged,
                      "bps": (charged / notional * 1e4) if notional else None,
                      "model_bps": session.get(f"{side}_fee_bps")}
@@ -421,6 +454,9 @@ def format_report(rep: dict) -> str:
     w = rep["win_rate"]
     lines.append(f"win rate: {_f(w['rate'] and 100 * w['rate'], '.1f')}% ({w['wins']} of {w['trades']} trades; "
                  f"pnl {w['pnl']:.2f} in the quote currency)")
+    for c in (w.get("pnl_coin") or {}).values():
+        lines.append(f"  inverse contracts: pnl {c['pnl']:+.8g} {c['unit']}, fees {c['fees']:.8g} {c['unit']} "
+                     f"over {c['trades']} trades (the pnl above has them in USD at each exit's price)")
     to = rep.get("reaction_send_to", "the venue")
     for k, v in rep["reaction_ms"].items():
         what = {"send": f"decision -> order sent to {to}", "ack": "decision -> first answer"}.get(k, k)

@@ -31,6 +31,22 @@ __all__ = ["Decoder", "detect_venue", "PARSERS", "stream_stamp"]
 
 
 
+class _CheckedOnly(Exception):
+    """A fast path met a symbol only the venue's checked parser reads right."""
+
+
+_CHECKED_FNS = part_cache({})  # venue code -> its parse part's checked_only (None: none)
+
+
+def _checked_only(venue: int, name: str) -> bool:
+    """Whether ``name``'s frames need the venue's checked parser (its ``parse`` part's ``checked_only``: Bybit's
+    inverse contracts, sizes in contracts it turns into base units), which the fast paths leave to it."""
+    if venue not in _CHECKED_FNS:
+        _CHECKED_FNS[venue] = part_function({}, venue, "parse", "checked_only")
+    fn = _CHECKED_FNS[venue]
+    return fn is not None and bool(fn(name))
+
+
 class _Parsers(dict):
     """Venue code -> its frame parser, the ``parse`` part's ``parse_obj(obj, sink)`` of the venue registered with
     that code, found through the registry on first use (a KeyError for a code without one); emptied whenever a
@@ -139,6 +155,8 @@ def _bybit_legacy_row(obj, sink, recv_ns):
         return None
     pq = _positive_pair(d.get("price"), d.get("size"))
     if pq is None:
+        return None
+    if _checked_only(1, sym):
         return None
     try:
         sid = sink.sid(1, sym)
@@ -268,7 +286,7 @@ class Decoder:
         # the compiled whole fast path (match, ids, clock guard, dedupe, rows/array) over this state
         self._live = None
         if _SCAN is not None and hasattr(_SCAN, "LiveScan"):  # (an extension built before LiveScan: regex path)
-            self._live = _SCAN.LiveScan(int(self.venue), self._ids, self.sink.sid, self.counters, self._seen_liq,
+            self._live = _SCAN.LiveScan(int(self.venue), self._ids, self._fast_sid, self.counters, self._seen_liq,
                                         self._ring_liq, self.dedupe_horizon, self.max_clock_skew_ns,
                                         self.sink.instruments)
             cls = type(self)
@@ -277,6 +295,14 @@ class Decoder:
                 # the plain (bytes, int) calls go straight to the compiled path (one Python frame less)
                 self.feed = self._live.feed
                 self.feed_rows = self._live.feed_rows
+
+    def _fast_sid(self, venue: int, name: str):
+        """A fast path's symbol id (on its cache miss): _CheckedOnly for a symbol only the venue's checked parser
+        reads right (:func:`_checked_only`), so that its frames take the checked path, every time (the fast paths
+        cache no id of it)."""
+        if _checked_only(venue, name):
+            raise _CheckedOnly(name)
+        return self.sink.sid(venue, name)
 
     # the compiled fast path keeps its own copy of these two settings
     @property
@@ -368,7 +394,10 @@ class Decoder:
                     key = (venue, sym)
                     sid = self._ids.get(key)
                     if sid is None:
-                        sid = self._ids[key] = self.sink.sid(venue, sym.decode())
+                        try:
+                            sid = self._ids[key] = self._fast_sid(venue, sym.decode())
+                        except _CheckedOnly:
+                            return self._array(self._checked_rows(frame, recv_ns))
                     row = (t * 1_000_000, recv_ns, price, qty, sid, side, 1, venue, flags)
                     if self._take(row):
                         return _frombuffer(bytearray(_pack(*row)), EVENT_DTYPE)
@@ -443,7 +472,10 @@ class Decoder:
             key = (venue, sym)
             sid = self._ids.get(key)
             if sid is None:
-                sid = self._ids[key] = self.sink.sid(venue, sym.decode())
+                try:
+                    sid = self._ids[key] = self._fast_sid(venue, sym.decode())
+                except _CheckedOnly:
+                    return None  # (the checked path reads it)
             return (t * 1_000_000, recv_ns, price, qty, sid, side, 1, venue, flags)
         return None  # values needing a reject: the checked path names the reason
 

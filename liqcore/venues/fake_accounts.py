@@ -60,10 +60,11 @@ def bybit_answer(acct: FakeAccount, path: str, query: dict, api_key: str, symbol
                 "unifiedMarginStatus": 5, "dcpStatus": "OFF", "timeWindow": 0, "smpGroup": 0, "isMasterTrader": False,
                 "spotHedgingStatus": "OFF"}
     # /v5/account/fee-rate
-    if query.get("category") != "linear":
-        raise ValueError("params error: category must be linear")
+    cat = query.get("category")
+    if cat not in ("linear", "inverse"):
+        raise ValueError("params error: category must be linear or inverse")
     syms = [query["symbol"]] if query.get("symbol") else sorted(symbols)
-    return {"category": "linear", "list": [{"symbol": s, "baseCoin": "", "takerFeeRate": _fee(acct.taker_fee),
+    return {"category": cat, "list": [{"symbol": s, "baseCoin": "", "takerFeeRate": _fee(acct.taker_fee),
                                             "makerFeeRate": _fee(acct.maker_fee)} for s in syms]}
 
 

@@ -16,6 +16,12 @@ from dataclasses import dataclass, field
 
 __all__ = ["FakeOrder", "FakePosition", "FakeVenue", "DEFAULT_INSTRUMENTS", "VenueError", "fmt_num"]
 
+def bybit_category(instrument: dict) -> str:
+    """A fake instrument's Bybit category: ``inverse`` for ``contractType`` InversePerpetual / InverseFutures (sizes
+    in contracts of 1 USD, margined and settled in the coin), else ``linear``."""
+    return "inverse" if str(instrument.get("contractType", "")).startswith("Inverse") else "linear"
+
+
 #: tick size, qty step and minimum qty of the symbols the fake lists by default
 DEFAULT_INSTRUMENTS: dict[str, dict[str, float]] = {
     "BTCUSDT": {"tickSize": 0.1, "qtyStep": 0.001, "minOrderQty": 0.001},
@@ -94,7 +100,7 @@ class FakeOrder:
 
     def wire(self) -> dict:
         return {
-            "category": "linear",
+            "category": self.category,
             "symbol": self.symbol,
             "orderId": self.order_id,
             "orderLinkId": self.order_link_id,
@@ -112,7 +118,8 @@ class FakeOrder:
             "leavesQty": fmt_num(self.leaves_qty),
             "leavesValue": fmt_num(self.leaves_qty * self.price),
             "cumExecQty": fmt_num(self.cum_exec_qty),
-            "cumExecValue": fmt_num(self.cum_exec_value),
+            "cumExecValue": fmt_num(self.cum_exec_value if self.category == "linear" else  # (inverse: in the coin)
+                                    (self.cum_exec_qty / self.avg_price if self.cum_exec_qty > 0 else 0.0)),
             "cumExecFee": fmt_num(self.cum_exec_fee),
             "orderType": self.order_type,
             "stopOrderType": self.stop_order_type,
@@ -137,6 +144,8 @@ class FakeOrder:
             "updatedTime": str(self.updated_ms),
         }
 
+    category: str = "linear"  # inverse: qty in contracts of 1 USD, values and fees in the coin
+
 
 @dataclass
 class FakePosition:
@@ -150,6 +159,7 @@ class FakePosition:
     cum_realised_pnl: float = 0.0
     created_ms: int = 0
     updated_ms: int = 0
+    category: str = "linear"  # inverse: size in contracts of 1 USD, value and P&L in the coin
 
     @property
     def side(self) -> str:
@@ -157,9 +167,13 @@ class FakePosition:
 
     def wire(self, mark: float) -> dict:
         size = abs(self.size)
-        upnl = (mark - self.entry_price) * self.size if size and mark else 0.0
+        inverse = self.category == "inverse"  # sizes in USD contracts, value and P&L in the coin
+        if inverse:
+            upnl = self.size * (1.0 / self.entry_price - 1.0 / mark) if size and mark else 0.0
+        else:
+            upnl = (mark - self.entry_price) * self.size if size and mark else 0.0
         return {
-            "category": "linear",
+            "category": self.category,
             "symbol": self.symbol,
             "positionIdx": 0,
             "tradeMode": 0,
@@ -168,7 +182,7 @@ class FakePosition:
             "size": fmt_num(size),
             "avgPrice": fmt_num(self.entry_price) if size else "0",
             "entryPrice": fmt_num(self.entry_price) if size else "0",
-            "positionValue": fmt_num(size * self.entry_price),
+            "positionValue": fmt_num(size / self.entry_price if inverse and size else size * self.entry_price),
             "markPrice": fmt_num(mark),
             "leverage": "10",
             "positionStatus": "Normal",
@@ -220,6 +234,7 @@ class FakeVenue:
         self.by_link: dict[str, str] = {}
         self.positions: dict[str, FakePosition] = {}
         self.wallet_balance = float(self.equity)
+        self.coin_balance: dict[str, float] = {}  # inverse symbols' P&L less fees, in each coin
         self.executions: list[dict] = []
         self._exec_seq = itertools.count(1)
         self._post_only_seen = 0
@@ -232,6 +247,38 @@ class FakeVenue:
             return time.time_ns() // 1_000_000
         return int(self.clock_ms())
 
+    def category(self, symbol: str) -> str:
+        """The symbol's category (Bybit v5 ``category``): ``inverse`` for an instrument whose ``contractType`` is
+        InversePerpetual / InverseFutures, else ``linear``."""
+        return bybit_category(self.instruments.get(symbol, {}))
+
+    def check_category(self, p: dict, symbol: str | None = None) -> str:
+        """The request's ``category``: linear or inverse, and the symbol's own when one is named (the venue lists a
+        symbol in one category only: another names no symbol of it, 10001)."""
+        cat = p.get("category")
+        if cat not in ("linear", "inverse"):
+            raise VenueError(10001, "params error: category must be linear or inverse")
+        if symbol and symbol in self.instruments and self.category(symbol) != cat:
+            raise VenueError(10001, "params error: symbol invalid")
+        return cat
+
+    def _order(self, *args, **kw) -> FakeOrder:
+        o = FakeOrder(*args, **kw)
+        o.category = self.category(o.symbol)
+        return o
+
+    def _credit(self, symbol: str, amount: float) -> None:
+        """P&L or a fee (negative) to the account: a linear symbol's in USDT, an inverse one's in its coin
+        (``coin_balance``, e.g. ``{"BTC": -0.0001}``)."""
+        if self.category(symbol) == "inverse":
+            coin = symbol[:symbol.rindex("USD")]
+            self.coin_balance[coin] = self.coin_balance.get(coin, 0.0) + amount
+        else:
+            self.wallet_balance += amount
+
+    def _new_position(self, symbol: str) -> FakePosition:
+        return FakePosition(symbol, category=self.category(symbol))
+
     def contract_value(self, symbol: str) -> float:
         """Coins one unit of an order's size is worth (the instrument's ``contractValue``: OKX sizes count
         contracts of ``ctVal`` coins; 1 where sizes are coins): fees, pnl and value are on size x this x price."""
@@ -240,7 +287,7 @@ class FakeVenue:
     def position(self, symbol: str) -> FakePosition:
         pos = self.positions.get(symbol)
         if pos is None:
-            pos = self.positions[symbol] = FakePosition(symbol)
+            pos = self.positions[symbol] = self._new_position(symbol)
         return pos
 
     def order_by_link(self, link: str) -> FakeOrder | None:
@@ -262,7 +309,7 @@ class FakeVenue:
     def place_resting(self, symbol: str, side: str, qty: float, price: float, order_link_id: str = "") -> FakeOrder:
         """Put a resting order straight on the book (test set-up, no checks)."""
         now = self.now_ms()
-        o = FakeOrder(str(uuid.uuid4()), order_link_id, symbol, side, "Limit", price, qty, "GTC", created_ms=now, updated_ms=now)
+        o = self._order(str(uuid.uuid4()), order_link_id, symbol, side, "Limit", price, qty, "GTC", created_ms=now, updated_ms=now)
         self.orders[o.order_id] = o
         if order_link_id:
             self.by_link[order_link_id] = o.order_id
@@ -272,7 +319,7 @@ class FakeVenue:
                           limit_price: float = 0.0, order_link_id: str = "") -> tuple[FakeOrder, list[tuple[str, dict]]]:
         """A standalone reduce-only conditional order (``stop_kind`` TakeProfit | StopLoss), status Untriggered."""
         now = self.now_ms()
-        o = FakeOrder(str(uuid.uuid4()), order_link_id, symbol, side, order_type, limit_price if order_type == "Limit" else 0.0,
+        o = self._order(str(uuid.uuid4()), order_link_id, symbol, side, order_type, limit_price if order_type == "Limit" else 0.0,
                       qty, "GTC" if order_type == "Limit" else "IOC", reduce_only=True, status="Untriggered",
                       stop_order_type=stop_kind, trigger_price=trigger, created_ms=now, updated_ms=now)
         self.orders[o.order_id] = o
@@ -285,9 +332,8 @@ class FakeVenue:
         trailing stop as full-position Market conditional orders (``stopOrderType`` TakeProfit, StopLoss,
         TrailingStop; ``"0"`` cancels a level).  A trailing stop's trigger starts at the last price minus
         (long) / plus (short) ``trailingStop`` and follows the best print."""
-        if p.get("category") != "linear":
-            raise VenueError(10001, "params error: category must be linear")
         symbol = p.get("symbol")
+        self.check_category(p, symbol)
         if symbol not in self.instruments:
             raise VenueError(10001, "params error: symbol invalid")
         if p.get("tpslMode") not in ("Full", "Partial"):
@@ -332,7 +378,7 @@ class FakeVenue:
             if not v:
                 continue
             trig = v if kind != "TrailingStop" else (last - v if long_ else last + v)
-            o = FakeOrder(str(uuid.uuid4()), "", symbol, close_side, "Market", 0.0, abs(pos.size), "IOC",
+            o = self._order(str(uuid.uuid4()), "", symbol, close_side, "Market", 0.0, abs(pos.size), "IOC",
                           reduce_only=True, status="Untriggered", stop_order_type=kind, trigger_price=trig,
                           tpsl_mode="Full", trail_distance=v if kind == "TrailingStop" else 0.0,
                           created_ms=now, updated_ms=now)
@@ -359,9 +405,8 @@ class FakeVenue:
     # ------------------------------------------------------------ requests
     def create(self, p: dict) -> tuple[dict, list[tuple[str, dict]]]:
         """POST /v5/order/create: returns (result, pushes) or raises VenueError."""
-        if p.get("category") != "linear":
-            raise VenueError(10001, "params error: category must be linear")
         symbol = p.get("symbol")
+        self.check_category(p, symbol)
         if symbol not in self.instruments:
             raise VenueError(10001, "params error: symbol invalid")
         inst = self.instruments[symbol]
@@ -425,7 +470,7 @@ class FakeVenue:
         if otype == "Market" and not last:
             raise VenueError(10001, "params error: no market price for a Market order")
         now = self.now_ms()
-        o = FakeOrder(
+        o = self._order(
             order_id=str(uuid.uuid4()), order_link_id=link, symbol=symbol, side=side, order_type=otype,
             price=price, qty=qty, time_in_force=tif, reduce_only=reduce_only, take_profit=tp, stop_loss=sl,
             tpsl_mode=tpsl_mode if (tp or sl) else "", tp_order_type=tp_type if tp else "", sl_order_type=sl_type if sl else "",
@@ -504,10 +549,10 @@ class FakeVenue:
             try:
                 res, ps = self.cancel(item)
             except VenueError as e:
-                rows.append({"category": "linear", "symbol": sym, "orderId": "", "orderLinkId": link})
+                rows.append({"category": self.category(sym), "symbol": sym, "orderId": "", "orderLinkId": link})
                 ext.append({"code": e.ret_code, "msg": e.ret_msg})
                 continue
-            rows.append({"category": "linear", "symbol": sym, **res})
+            rows.append({"category": self.category(sym), "symbol": sym, **res})
             ext.append({"code": 0, "msg": "OK"})
             pushes += ps
         return {"list": rows}, ext, pushes
@@ -535,7 +580,8 @@ class FakeVenue:
             is_open = o.status in OPEN_STATUSES
             return [o.wire()] if is_open == (open_only == "0") else []
         symbol = p.get("symbol")
-        if not symbol and not p.get("settleCoin") and not p.get("baseCoin"):
+        if not symbol and not p.get("settleCoin") and not p.get("baseCoin") and p.get("category") != "inverse":
+            # (linear only: "For linear, either symbol, baseCoin, settleCoin is required")
             raise VenueError(10001, "params error: symbol, settleCoin or baseCoin is required")
         orders = [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
         if open_only == "0":
@@ -583,7 +629,7 @@ class FakeVenue:
                 continue
             out.append(pos.wire(self.last_price.get(sym, pos.entry_price)))
         if symbol and not out and symbol in self.instruments:
-            out.append(FakePosition(symbol).wire(self.last_price.get(symbol, 0.0)))
+            out.append(self._new_position(symbol).wire(self.last_price.get(symbol, 0.0)))
         return out
 
     def wallet(self) -> dict:
@@ -659,7 +705,9 @@ class FakeVenue:
                 return [self._touch(o)]
         fee_rate = self.maker_fee if is_maker else self.taker_fee
         ct = self.contract_value(o.symbol)
-        fee = price * qty * ct * fee_rate
+        inverse = o.category == "inverse"  # qty in contracts of 1 USD: value, fee and P&L in the coin
+        value = qty / price if inverse else price * qty
+        fee = value * fee_rate if inverse else price * qty * ct * fee_rate
         now = self.now_ms()
         o.cum_exec_qty += qty
         o.cum_exec_value += price * qty
@@ -675,19 +723,22 @@ class FakeVenue:
                 pos.created_ms = now
         else:
             closed = min(abs(old), qty)
-            pnl = (price - pos.entry_price) * closed * ct * (1 if old > 0 else -1)
+            if inverse:
+                pnl = closed * (1.0 / pos.entry_price - 1.0 / price) * (1 if old > 0 else -1)
+            else:
+                pnl = (price - pos.entry_price) * closed * ct * (1 if old > 0 else -1)
             pos.cum_realised_pnl += pnl
-            self.wallet_balance += pnl
+            self._credit(o.symbol, pnl)
             new = old + signed
             if abs(new) < 1e-12:
                 new = 0.0
             elif (new > 0) != (old > 0):
                 pos.entry_price = price
         pos.size = new
-        self.wallet_balance -= fee
+        self._credit(o.symbol, -fee)
         exec_data = {
-            "category": "linear", "symbol": o.symbol, "execFee": fmt_num(fee), "execId": str(uuid.uuid4()),
-            "execPrice": fmt_num(price), "execQty": fmt_num(qty), "execType": "Trade", "execValue": fmt_num(price * qty),
+            "category": o.category, "symbol": o.symbol, "execFee": fmt_num(fee), "execId": str(uuid.uuid4()),
+            "execPrice": fmt_num(price), "execQty": fmt_num(qty), "execType": "Trade", "execValue": fmt_num(value),
             "feeRate": fmt_num(fee_rate), "isMaker": is_maker, "orderId": o.order_id, "orderLinkId": o.order_link_id,
             "orderPrice": fmt_num(o.price), "orderQty": fmt_num(o.qty), "orderType": o.order_type,
             "stopOrderType": o.stop_order_type, "side": o.side, "execTime": str(now), "leavesQty": fmt_num(o.leaves_qty),
@@ -724,7 +775,7 @@ class FakeVenue:
                                        ("StopLoss", entry.stop_loss, entry.sl_order_type, entry.sl_limit_price)):
             if not trig:
                 continue
-            child = FakeOrder(
+            child = self._order(
                 order_id=str(uuid.uuid4()), order_link_id="", symbol=entry.symbol, side=close_side,
                 order_type=otype or "Market", price=lim if otype == "Limit" else 0.0, qty=entry.cum_exec_qty,
                 time_in_force="GTC" if otype == "Limit" else "IOC", reduce_only=True, status="Untriggered",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 
-from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, fmt_num
+from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, bybit_category, fmt_num
 
 __all__ = ["market_instruments", "binance_exchange_info", "binance_tickers", "bybit_instruments_page",
            "bybit_tickers", "okx_instruments", "okx_tickers", "okx_inst_id"]
@@ -61,23 +61,25 @@ def binance_tickers(instruments: dict) -> list[dict]:
 
 
 def bybit_instruments_page(instruments: dict, query: dict) -> dict:
-    """One page of ``/v5/market/instruments-info`` (``symbol`` narrows it; ``limit`` 1-1000, default 500;
-    ``cursor``: where the previous page ended)."""
+    """One page of ``/v5/market/instruments-info`` (``category`` linear or inverse: its symbols; ``symbol`` narrows
+    it; ``limit`` 1-1000, default 500; ``cursor``: where the previous page ended)."""
     sym = query.get("symbol")
-    rows = [(s, i) for s, i in instruments.items() if not sym or s == sym]
+    cat = query.get("category", "linear")
+    rows = [(s, i) for s, i in instruments.items() if (not sym or s == sym) and bybit_category(i) == cat]
     try:
         limit = min(1000, max(1, int(query.get("limit") or 500)))
         start = int(query.get("cursor") or 0)
     except ValueError:
         raise ValueError("params error: limit and cursor are integers") from None
     page = rows[start:start + limit]
-    return {"category": "linear", "list": [
-        {"symbol": s, "contractType": "LinearPerpetual", "status": "Trading", "baseCoin": s[:-4], "quoteCoin": "USDT",
-         "settleCoin": "USDT",
+    return {"category": cat, "list": [
+        {"symbol": s, "contractType": i.get("contractType", "LinearPerpetual"), "status": "Trading",
+         **({"baseCoin": s[:-4], "quoteCoin": "USDT", "settleCoin": "USDT"} if cat == "linear" else
+            {"baseCoin": s[:s.rindex("USD")], "quoteCoin": "USD", "settleCoin": s[:s.rindex("USD")]}),
          "priceFilter": {"minPrice": fmt_num(i["tickSize"]), "maxPrice": "1999999", "tickSize": fmt_num(i["tickSize"])},
          "lotSizeFilter": {"maxOrderQty": "1000000", "minOrderQty": fmt_num(i["minOrderQty"]),
                            "qtyStep": fmt_num(i["qtyStep"]), "postOnlyMaxOrderQty": "1000000",
-                           "minNotionalValue": fmt_num(i.get("minNotional", 5.0))},
+                           **({"minNotionalValue": fmt_num(i.get("minNotional", 5.0))} if cat == "linear" else {})},
          "leverageFilter": {"minLeverage": "1", "maxLeverage": "100", "leverageStep": "0.01"}, "fundingInterval": 480}
         for s, i in page], "nextPageCursor": str(start + limit) if start + limit < len(rows) else ""}
 

@@ -43,16 +43,17 @@ class OrderUpdate:
 
 @dataclass(frozen=True)
 class Fill:
-    """One execution of an order, as a gateway reports it (``on_fill``): price, quantity (base units), the fee
-    (quote currency, positive when paid), maker or taker, the venue's execution id and which order of the
-    bracket filled (``kind``: entry, tp, sl, exit)."""
+    """One execution of an order, as a gateway reports it (``on_fill``): price, quantity (base units; an inverse
+    contract's in contracts, as the venue counts them), the fee (quote currency; an inverse contract's in its coin;
+    positive when paid), maker or taker, the venue's execution id and which order of the bracket filled (``kind``:
+    entry, tp, sl, exit)."""
 
     client_id: str
     symbol: str
     side: str  # "buy" | "sell"
     price: float
     qty: float
-    fee: float  # in quote currency, positive = paid
+    fee: float  # in quote currency (an inverse contract's: the coin), positive = paid
     is_maker: bool
     exec_id: str = ""
     kind: str = "entry"  # which order of the bracket filled: entry | tp | sl | exit

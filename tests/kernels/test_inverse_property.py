@@ -155,7 +155,10 @@ def test_paper_trading_reports_an_inverse_trades_pnl_in_the_coin_and_in_usd():
     assert t["contracts"] == 25.0  # 25 % of 10,000 USD: 2,500 USD, 25 contracts
     assert t["pnl_coin"] == pytest.approx(n * (1 / e - 1 / x) - 2e-4 * n / e - 5e-4 * n / x, rel=1e-12)
     assert t["pnl"] == pytest.approx(t["pnl_coin"] * x, rel=1e-12)
-    assert t["pnl_units"] == {"pnl_coin": "BTC", "equity_coin": "BTC", "pnl": "USD at the exit price",
+    fee = 2e-4 * n / e + 5e-4 * n / x  # a limit (maker) entry, a stop (taker) exit: BTC
+    assert t["fees_coin"] == pytest.approx(fee, rel=1e-12) and t["fees_usd"] == pytest.approx(fee * x, rel=1e-12)
+    assert t["pnl_units"] == {"pnl_coin": "BTC", "equity_coin": "BTC", "fees_coin": "BTC",
+                              "pnl": "USD at the exit price", "fees_usd": "USD at the exit price",
                               "equity": "USD (inverse P&L at each exit's price)"}
     assert t["equity_coin"] == pytest.approx(10_000.0 / e + t["pnl_coin"], rel=1e-12)  # the coin's equity, BTC
     lin = StrategyCore(Params.from_mapping({"maker_fee_bps": 2, "taker_fee_bps": 5}), ["binance:BTCUSDT"],

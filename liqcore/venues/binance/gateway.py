@@ -23,6 +23,7 @@ from liqcore.venues.ratelimit import SlidingWindowLimiter
 from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.binance.contracts import is_coin_m
 from liqcore.venues.binance.stream import USER_EVENTS, user_stream_url
 from liqcore.venues.binance.rest import (
     BinanceAPIError,
@@ -101,6 +102,10 @@ class BinanceGateway(BinanceExits, VenueGateway):
                  user_events: tuple[str, ...] = USER_EVENTS, heartbeat: float = 30.0,
                  max_connection_s: float = MAX_CONNECTION_S, exit_confirm_s: float = 30.0,
                  reconcile_s: float = 5.0) -> None:
+        coin_m = [s for s in symbols or () if is_coin_m(s)]
+        if coin_m:  # COIN-M orders go to /dapi/v1 (another API), which this gateway does not speak
+            raise ValueError(f"symbols: {', '.join(coin_m)}: Binance COIN-M (inverse) futures are not traded live "
+                             "(the gateway sends USD-M /fapi orders); backtests on their archive take them")
         self._hold_keys(api_key, api_secret)
         self.rest = BinanceREST(self._key, self._secret, rest_url, recv_window=recv_window, timeout=timeout)
         self.ws_base = ws_base.rstrip("/")

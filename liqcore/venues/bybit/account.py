@@ -8,10 +8,10 @@ Pure request builders and readers of the documented answers (``{"retCode":0,"ret
   (``ContractTrade: ["Order", "Position"]``, ``Wallet: [..., "Withdraw"]``, ...);
 * ``GET /v5/account/info`` -> ``result.marginMode`` (``ISOLATED_MARGIN``, ``REGULAR_MARGIN`` = cross,
   ``PORTFOLIO_MARGIN``);
-* ``GET /v5/position/list?category=linear&symbol=S`` -> ``result.list[]``: ``positionIdx`` (0 one-way, 1/2 hedge),
-  ``leverage``, ``tradeMode`` (0 cross, 1 isolated);
-* ``GET /v5/account/fee-rate?category=linear&symbol=S`` -> ``result.list[]``: ``makerFeeRate``, ``takerFeeRate``
-  (fractions; negative = a rebate);
+* ``GET /v5/position/list?category=linear&symbol=S`` (``inverse`` for an inverse symbol) -> ``result.list[]``:
+  ``positionIdx`` (0 one-way, 1/2 hedge), ``leverage``, ``tradeMode`` (0 cross, 1 isolated);
+* ``GET /v5/account/fee-rate?category=linear&symbol=S`` (likewise) -> ``result.list[]``: ``makerFeeRate``,
+  ``takerFeeRate`` (fractions; negative = a rebate);
 * ``GET /v5/market/tickers?category=linear`` -> ``result.list[]``: ``symbol``, ``lastPrice``.
 
 Signing (private GETs): headers ``X-BAPI-API-KEY``, ``X-BAPI-TIMESTAMP``, ``X-BAPI-RECV-WINDOW``, ``X-BAPI-SIGN`` =
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from liqcore.venues.bybit.inverse import category_of
 from liqcore.venues.bybit.signing import rest_signature
 
 __all__ = ["TIME_PATH", "TICKERS", "RECV_WINDOW_MS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed",
@@ -124,12 +125,12 @@ async def preflight_checks(k) -> None:
     modes = set()
     for s in k.symbols:
         async def pos(s=s):
-            p = position(await k.call(POSITION_LIST, {"category": "linear", "symbol": s}), s)
+            p = position(await k.call(POSITION_LIST, {"category": category_of(s), "symbol": s}), s)
             modes.add(p["mode"])
             return [k.lev_row(s, p["leverage"], p["margin"])]
 
         async def fee(s=s):
-            return k.fee_rows(s, *fee_rates(await k.call(FEE_RATE, {"category": "linear", "symbol": s}), s))
+            return k.fee_rows(s, *fee_rates(await k.call(FEE_RATE, {"category": category_of(s), "symbol": s}), s))
 
         await k.row("leverage", s, pos)
         await k.row("fees", s, fee)

@@ -48,6 +48,11 @@ _PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
 MAX_PUBLIC_ARGS_CHARS = 21_000
 
 
+def _in(category: str, rows: list[dict]) -> list[dict]:
+    """The rows of one category (a v5 list answers for the category asked)."""
+    return [r for r in rows if r.get("category", "linear") == category]
+
+
 def _args_chars(topics) -> int:
     """The length of the connection's topics as one JSON ``args`` array."""
     return len(orjson.dumps(sorted(topics)))
@@ -763,8 +768,7 @@ class FakeExchange(LoopbackVenue):
                 ns = time.time_ns() + self.time_offset_ms * 1_000_000
                 result = {"timeSecond": str(ns // 1_000_000_000), "timeNano": str(ns)}
             elif path == "/v5/market/instruments-info":
-                if query.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
+                self.venue.check_category(query)
                 from liqcore.venues.fake_universe import bybit_instruments_page
 
                 try:  # (paged by cursor, as the venue does: a whole market is more than one page)
@@ -782,39 +786,32 @@ class FakeExchange(LoopbackVenue):
             elif path == "/v5/position/trading-stop":
                 result, pushes = self.venue.trading_stop(body)
             elif path == "/v5/order/cancel":
-                if body.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
+                self.venue.check_category(body, body.get("symbol"))
                 result, pushes = self.venue.cancel(body)
             elif path == "/v5/order/cancel-all":
-                if body.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
+                self.venue.check_category(body, body.get("symbol"))
                 result, pushes = self.venue.cancel_all(body)
             elif path == "/v5/order/cancel-batch":
-                if body.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
+                self.venue.check_category(body)
                 result, ext, pushes = self.venue.cancel_batch(body)
                 result["__retExtInfo__"] = {"list": ext}
             elif path == "/v5/order/realtime":
-                if query.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
-                result = {"category": "linear", "list": self.venue.query(query), "nextPageCursor": ""}
+                cat = self.venue.check_category(query, query.get("symbol"))
+                result = {"category": cat, "list": _in(cat, self.venue.query(query)), "nextPageCursor": ""}
             elif path == "/v5/order/history":
-                if query.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
-                result = {"category": "linear", "list": self.venue.history(query), "nextPageCursor": ""}
+                cat = self.venue.check_category(query, query.get("symbol"))
+                result = {"category": cat, "list": _in(cat, self.venue.history(query)), "nextPageCursor": ""}
             elif path == "/v5/execution/list":
-                if query.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
-                result = {"category": "linear", "list": self.venue.execution_list(query), "nextPageCursor": ""}
+                cat = self.venue.check_category(query, query.get("symbol"))
+                result = {"category": cat, "list": _in(cat, self.venue.execution_list(query)), "nextPageCursor": ""}
             elif path == "/v5/position/list":
-                if query.get("category") != "linear":
-                    raise VenueError(10001, "params error: category must be linear")
-                rows = self.venue.position_list(query)
+                cat = self.venue.check_category(query, query.get("symbol"))
+                rows = _in(cat, self.venue.position_list(query))
                 if self.account is not None:  # (the account's position mode and leverage: preflight reads them)
                     from liqcore.venues.fake_accounts import bybit_position_fields
 
                     rows = [bybit_position_fields(self.account, r) for r in rows]
-                result = {"category": "linear", "list": rows, "nextPageCursor": ""}
+                result = {"category": cat, "list": rows, "nextPageCursor": ""}
             elif path in ACCOUNT_PATHS:
                 from liqcore.venues.fake_accounts import bybit_answer
 

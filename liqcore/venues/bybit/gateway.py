@@ -1,4 +1,5 @@
-"""Bybit v5 order gateway (USDT linear perpetuals), implementing :class:`liqcore.venues.gateway.Gateway`.
+"""Bybit v5 order gateway (USDT linear perpetuals; inverse contracts in their own category, :mod:`.inverse`),
+implementing :class:`liqcore.venues.gateway.Gateway`.
 
 Start (clock sync, instruments, reconcile, the private stream), idempotent creates keyed by
 ``orderLinkId``, rate limits, TP/SL modes and reconnects: docs/maintainers/live-gateways.md, "The Bybit order gateway".
@@ -27,6 +28,8 @@ from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.bybit.codes import CODES
+from liqcore.venues.bybit import inverse
+from liqcore.venues.bybit.inverse import category_of
 from liqcore.venues.bybit.rest import (
     CANCEL_BATCH_MAX,
     RET_ORDER_NOT_EXISTS,
@@ -180,7 +183,7 @@ class BybitGateway(VenueGateway):
 
     # ------------------------------------------------------------------ instruments
     async def load_instruments(self, symbols: list[str] | None = None) -> dict[str, Instrument]:
-        rows = await self.rest.get_instruments(self.category, symbols)
+        rows = await inverse.instruments(self.rest, self.category, symbols)
         for r in rows:
             try:
                 inst = Instrument.from_bybit(r)
@@ -195,6 +198,10 @@ class BybitGateway(VenueGateway):
                 raise GatewayError(f"bybit instruments: unknown symbols {missing}")
         return dict(self._instruments)
 
+    def cat(self, symbol: str) -> str:
+        """The v5 ``category`` of ``symbol``: ``inverse`` for an inverse contract (:mod:`.inverse`), else ``linear``."""
+        return category_of(symbol, self.category)
+
     # ------------------------------------------------------------------ orders
     def order_body(self, intent: OrderIntent) -> dict:
         """The ``/v5/order/create`` body for an intent (validated; prices/qty formatted on the grid)."""
@@ -203,7 +210,7 @@ class BybitGateway(VenueGateway):
         if intent.qty < inst.min_qty - 1e-12:
             raise ValueError(f"qty: {intent.qty} is below {intent.symbol}'s minimum {inst.min_qty}")
         side = "Buy" if intent.side == "buy" else "Sell"
-        body: dict = {"category": self.category, "symbol": intent.symbol, "side": side}
+        body: dict = {"category": self.cat(intent.symbol), "symbol": intent.symbol, "side": side}
         if intent.order_type == "market":
             body["orderType"] = "Market"
             body["qty"] = inst.qty_str(intent.qty)
@@ -428,10 +435,10 @@ class BybitGateway(VenueGateway):
         recent closed ones (``openOnly=1``), then the order history.  ``[]`` when the venue has none."""
         kw = {"order_link_id": client_id} if not order_id else {"order_id": order_id}
         for open_only in (0, 1):
-            rows = await self.rest.get_orders(self.category, symbol=symbol, open_only=open_only, **kw)
+            rows = await self.rest.get_orders(self.cat(symbol), symbol=symbol, open_only=open_only, **kw)
             if rows:
                 return rows
-        return await self.rest.get_order_history(self.category, symbol=symbol, **kw)
+        return await self.rest.get_order_history(self.cat(symbol), symbol=symbol, **kw)
 
     async def _query_venue(self, symbol: str, client_id: str, required: bool = False) -> OrderUpdate | None:
         """The venue's state of ``client_id`` (``None`` when it has no such order).  With ``required`` a query
@@ -491,7 +498,7 @@ class BybitGateway(VenueGateway):
         self.stats["cancels"] += 1
         for attempt in range(1, 4):
             try:
-                await self.rest.cancel_order(self.category, symbol, order_link_id=client_id, limiter=self.cancel_limiter)
+                await self.rest.cancel_order(self.cat(symbol), symbol, order_link_id=client_id, limiter=self.cancel_limiter)
                 break
             except BybitBanned as exc:
                 raise GatewayError(f"bybit cancel {client_id}: {exc.line}") from None
@@ -543,7 +550,7 @@ class BybitGateway(VenueGateway):
         async def one(chunk: list[tuple[str, str]]) -> None:
             items = [{"symbol": sym, "orderLinkId": cid} for sym, cid in chunk]
             try:
-                res = await self.rest.cancel_batch(self.category, items, limiter=self.cancel_limiter)
+                res = await self.rest.cancel_batch(self.cat(chunk[0][0]), items, limiter=self.cancel_limiter)
             except (BybitAPIError, BybitTransportError) as exc:
                 for _, cid in chunk:
                     out[cid] = (f"error: {exc}", None)
@@ -560,7 +567,10 @@ class BybitGateway(VenueGateway):
                 else:
                     out[cid] = (f"error: {code} {msg}", None)
 
-        chunks = [orders[i:i + CANCEL_BATCH_MAX] for i in range(0, len(orders), CANCEL_BATCH_MAX)]
+        chunks = []  # a batch is of one category (linear or inverse)
+        for cat in sorted({self.cat(s) for s, _ in orders}):
+            same = [o for o in orders if self.cat(o[0]) == cat]
+            chunks += [same[i:i + CANCEL_BATCH_MAX] for i in range(0, len(same), CANCEL_BATCH_MAX)]
         await asyncio.gather(*(one(c) for c in chunks))
         return out
 
@@ -569,7 +579,7 @@ class BybitGateway(VenueGateway):
         ``orderFilter=Order`` (attached TP/SL and other conditional orders stay).  Returns the cancelled
         orders' client ids (venue order ids for orders without one)."""
         try:
-            rows = await self.rest.cancel_all(self.category, symbol=symbol, order_filter="Order", limiter=self.cancel_limiter)
+            rows = await self.rest.cancel_all(self.cat(symbol), symbol=symbol, order_filter="Order", limiter=self.cancel_limiter)
         except (BybitAPIError, BybitTransportError) as exc:
             raise GatewayError(f"bybit cancel-all {symbol}: {exc}") from None
         return [str(r.get("orderLinkId") or r.get("orderId") or "") for r in rows]
@@ -613,7 +623,7 @@ class BybitGateway(VenueGateway):
             return
         for attempt in range(1, 4):
             try:
-                await self.rest.set_trading_stop(self.category, symbol, **kw)
+                await self.rest.set_trading_stop(self.cat(symbol), symbol, **kw)
                 if take_profit:
                     self._exit_levels[(symbol, "tp")] = float(take_profit)
                 if stop_loss:
@@ -636,7 +646,7 @@ class BybitGateway(VenueGateway):
         rows: list[dict] = []
         for i in range(4):
             try:
-                rows = await self.rest.get_positions(self.category, symbol=symbol)
+                rows = await self.rest.get_positions(self.cat(symbol), symbol=symbol)
                 break
             except BybitBanned as exc:
                 raise GatewayError(f"bybit close_position {symbol}: {exc.line}") from None
@@ -661,7 +671,7 @@ class BybitGateway(VenueGateway):
 
     async def open_orders(self) -> list[OrderUpdate]:
         try:
-            rows = await self.rest.get_orders(self.category, open_only=0, settle_coin=self.settle_coin)
+            rows = await inverse.all_orders(self.rest, self.category, self.settle_coin, self.symbols)
         except (BybitAPIError, BybitTransportError) as exc:
             raise GatewayError(f"bybit open_orders: {exc}") from None
         out = []
@@ -677,7 +687,7 @@ class BybitGateway(VenueGateway):
 
     async def positions(self) -> list[PositionInfo]:
         try:
-            rows = await self.rest.get_positions(self.category, settle_coin=self.settle_coin)
+            rows = await inverse.all_positions(self.rest, self.category, self.settle_coin, self.symbols)
         except (BybitAPIError, BybitTransportError) as exc:
             raise GatewayError(f"bybit positions: {exc}") from None
         out = []
@@ -841,7 +851,7 @@ class BybitGateway(VenueGateway):
                 else:
                     rows = await self._find_order(u.symbol, client_id=u.client_id)
                 await self._refresh(rows)
-            await self._refresh(await self.rest.get_orders(self.category, open_only=0, settle_coin=self.settle_coin))
+            await self._refresh(await inverse.all_orders(self.rest, self.category, self.settle_coin, self.symbols))
             for p in await self.positions():
                 for kind in ("tp", "sl"):
                     self._schedule_exit_check(p.symbol, kind, "checked after a reconnect", None)
@@ -855,7 +865,7 @@ class BybitGateway(VenueGateway):
         """Book the executions of ``symbols`` since ``since_ms`` (``GET /v5/execution/list``, every page, oldest
         first), each once (:meth:`_handle_fill` drops an execId already booked)."""
         for sym in sorted(symbols):
-            execs = await self.rest.get_executions(self.category, symbol=sym, start_ms=max(since_ms - 1000, 0),
+            execs = await self.rest.get_executions(self.cat(sym), symbol=sym, start_ms=max(since_ms - 1000, 0),
                                                    all_pages=True)
             for e in reversed(execs):
                 try:
@@ -917,13 +927,13 @@ class BybitGateway(VenueGateway):
         orders of ``symbol`` (``/v5/order/realtime``; stopOrderType TakeProfit / PartialTakeProfit or StopLoss /
         PartialStopLoss / TrailingStop, Untriggered; "Get Open & Closed Orders": without ``orderFilter`` every kind
         of order is returned) or the position's own ``takeProfit`` / ``stopLoss``."""
-        rows = await self.rest.get_positions(self.category, symbol=symbol)
+        rows = await self.rest.get_positions(self.cat(symbol), symbol=symbol)
         pos = _open_position(rows, symbol)
         if pos is None:
             return 0.0, False
         size, level = pos.size, (pos.take_profit if kind == "tp" else pos.stop_loss) or 0.0
         types = ("TakeProfit", "PartialTakeProfit") if kind == "tp" else ("StopLoss", "PartialStopLoss", "TrailingStop")
-        for r in await self.rest.get_orders(self.category, symbol=symbol, open_only=0):
+        for r in await self.rest.get_orders(self.cat(symbol), symbol=symbol, open_only=0):
             if r.get("stopOrderType") in types and r.get("orderStatus") in ("Untriggered", "New"):
                 return size, True
         return size, bool(level)  # (tpslMode Full: the position's own level is its exit)

@@ -5,15 +5,16 @@ connection in ``sink.tickers``), ``orderbook.1`` (deeper books counted as ``dept
 frames.  Each frame's fields, sides and flags: docs/maintainers/data.md, "The venues' websocket frames, decoded",
 and docs/data.md, "Sides".
 
-May import: the standard library, numpy and ``venues.common``.
+May import: the standard library, numpy, ``venues.common`` and this venue's ``contracts``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from liqcore.venues.bybit.contracts import CONTRACT_USD, inverse_contract_usd
 from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
-__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE"]
+__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE", "checked_only"]
 
 VENUE = 1  # Venue.BYBIT
 _LIQ = 1
@@ -242,7 +243,37 @@ def _top_of_book(obj: dict, sink: Sink, topic_symbol: str) -> int:
 
 def parse_obj(obj, sink: Sink) -> int:
     """Decode one Bybit frame (already JSON-decoded) into ``sink``.  Returns the number of events
-    appended, or CONTROL for a control frame.  Raises Reject for a frame that is unusable as a whole."""
+    appended, or CONTROL for a control frame.  Raises Reject for a frame that is unusable as a whole.
+    An inverse symbol's (``BTCUSD``: sizes in contracts of 1 USD) liquidation, trade and book sizes become base
+    units at each row's price, ``contracts x 1 / price``, as every reader of the venue's files reads them."""
+    n0 = len(sink.rows)
+    n = _parse_obj(obj, sink)
+    if n > 0:
+        sym = obj["topic"].rpartition(".")[2]
+        inv = _INVERSE.get(sym)
+        if inv is None:
+            inv = _INVERSE[sym] = inverse_contract_usd(sym) > 0.0
+        if inv:
+            rows = sink.rows
+            for i in range(n0, len(rows)):
+                r = rows[i]
+                if r[6] in _SIZED and r[2] > 0.0:
+                    rows[i] = (r[0], r[1], r[2], r[3] * CONTRACT_USD / r[2], *r[4:])
+    return n
+
+
+def checked_only(symbol: str) -> bool:
+    """Whether ``symbol``'s frames must take :func:`parse_obj` (the decoder's fast paths read sizes as sent): an
+    inverse contract's, whose sizes in contracts it turns into base units."""
+    return inverse_contract_usd(str(symbol)) > 0.0
+
+
+#: symbol -> whether it is an inverse contract (sizes in contracts of 1 USD)
+_INVERSE: dict[str, bool] = {}
+_SIZED = (_LIQ, _TRADE, _QUOTE)
+
+
+def _parse_obj(obj, sink: Sink) -> int:
     if obj.__class__ is not dict:
         raise Reject("unknown_topic", "frame")
     topic = obj.get("topic")

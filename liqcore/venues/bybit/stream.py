@@ -1,4 +1,5 @@
-"""Bybit v5 public linear stream: endpoints, topics, chunked subscriptions and the heartbeat.
+"""Bybit v5 public linear stream (and the inverse one, for inverse symbols): endpoints, topics, chunked
+subscriptions and the heartbeat.
 
 Limits honoured: ``args`` of one public connection <= 21,000 characters (new connections are opened
 beyond that; counted as the array is sent), at most ``ARGS_PER_REQUEST`` topics per subscribe request, heartbeat
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import orjson
 
+from liqcore.venues.bybit.contracts import is_inverse
 from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["KINDS", "ENDPOINTS", "PRIVATE_ENDPOINTS", "rest_url", "private_ws_url", "REST_ENDPOINTS", "topics", "subscribe_messages",
@@ -18,6 +20,8 @@ ENDPOINTS = {
     "testnet": "wss://stream-testnet.bybit.com/v5/public/linear",
     "demo": "wss://stream.bybit.com/v5/public/linear",  # demo trading uses mainnet market data
 }
+#: the inverse contracts' public stream (``BTCUSD``, ``BTCUSDH24``): v5 serves each category on its own path
+INVERSE_ENDPOINTS = {k: v.replace("/public/linear", "/public/inverse") for k, v in ENDPOINTS.items()}
 PRIVATE_ENDPOINTS = {
     "mainnet": "wss://stream.bybit.com/v5/private",
     "testnet": "wss://stream-testnet.bybit.com/v5/private",
@@ -123,12 +127,22 @@ def subscribe_messages(tops: list[str], per_request: int = ARGS_PER_REQUEST, req
 def connection_specs(symbols, url: str | None = None, network: str = "mainnet", *, trades: bool = True,
                      tickers: bool = False, legacy: bool = False, max_chars: int = MAX_ARGS_CHARS,
                      per_request: int = ARGS_PER_REQUEST, book: bool = False, depth: int = 0) -> list[ConnectionSpec]:
-    """One :class:`ConnectionSpec` per connection needed for the symbols' topics."""
+    """One :class:`ConnectionSpec` per connection needed for the symbols' topics; without a ``url``, inverse
+    symbols (:mod:`.contracts`) on the network's inverse stream, the others on its linear one."""
     if url is None:
         try:
             url = ENDPOINTS[network]
         except KeyError:
             raise ValueError(f"network: expected one of {', '.join(ENDPOINTS)}; got {network!r}") from None
+        symbols = list(symbols)
+        inverse = [s for s in symbols if is_inverse(s)]
+        if inverse:
+            linear = [s for s in symbols if not is_inverse(s)]
+            return (connection_specs(linear, url, network, trades=trades, tickers=tickers, legacy=legacy,
+                                     max_chars=max_chars, per_request=per_request, book=book, depth=depth)
+                    + connection_specs(inverse, INVERSE_ENDPOINTS[network], network, trades=trades, tickers=tickers,
+                                       legacy=legacy, max_chars=max_chars, per_request=per_request, book=book,
+                                       depth=depth))
     return topic_specs(topics(symbols, trades, tickers, legacy, book, depth), url, max_chars=max_chars,
                        per_request=per_request)
 

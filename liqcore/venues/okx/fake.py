@@ -724,9 +724,10 @@ class FakeOkx(LoopbackVenue):
 
     def _inst_json(self, i: str, m: dict) -> dict:
         base, quote = i.split("-")[0], i.split("-")[1]
+        inv = quote == "USD"  # an inverse swap (BTC-USD-SWAP): ctVal USD a contract, settled in the coin
         return {"instType": "SWAP", "instId": i, "instIdCode": m["instIdCode"], "uly": f"{base}-{quote}",
-                "instFamily": f"{base}-{quote}", "settleCcy": quote, "ctVal": fmt_num(m["ctVal"]), "ctMult": "1",
-                "ctValCcy": base, "ctType": "linear", "lotSz": fmt_num(m["lotSz"]), "minSz": fmt_num(m["minSz"]),
+                "instFamily": f"{base}-{quote}", "settleCcy": base if inv else quote, "ctVal": fmt_num(m["ctVal"]),
+                "ctMult": "1", "ctValCcy": "USD" if inv else base, "ctType": "inverse" if inv else "linear", "lotSz": fmt_num(m["lotSz"]), "minSz": fmt_num(m["minSz"]),
                 "tickSz": fmt_num(m["tickSz"]), "maxLmtSz": "100000000", "maxMktSz": "10000", "lever": "100",
                 "state": "live", "listTime": "1611916800000", "expTime": "", "ruleType": "normal"}
 

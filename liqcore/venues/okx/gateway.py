@@ -322,6 +322,11 @@ class OkxGateway(OkxRecovery, VenueGateway):
                 inst = str(r["instId"])
                 if wanted is not None and inst not in wanted:
                     continue
+                if str(r.get("ctType") or "") == "inverse":  # ctVal in USD, settled in the coin: not sized here
+                    if wanted is not None:
+                        raise GatewayError(f"okx: {inst} is an inverse (coin-margined) swap, not traded live (the "
+                                           "gateway sizes linear swaps); backtests take it")
+                    continue
                 spec = {k: Decimal(str(r[k])) for k in ("ctVal", "lotSz", "minSz", "tickSz")}
                 if min(spec.values()) <= 0:
                     raise ValueError
