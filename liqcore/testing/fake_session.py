@@ -20,7 +20,7 @@ stream reopened within :data:`SESSION_GAP_S` is the same session (a reconnect), 
 meanwhile: its private stream and its trade streams all closed (a run that stopped); the next one is a new session.  Each replayed print goes through the fake's matching as it is sent,
 so a run's resting orders fill against the prints it receives.
 
-May import: ``orjson`` and this package's ``fake_replay``.
+May import: ``orjson``, this package's ``fake_replay`` and the venue registry (a venue's own market side).
 """
 from __future__ import annotations
 
@@ -244,6 +244,16 @@ class _Okx:
 _SIDES = {"binance": _Binance, "bybit": _Bybit, "okx": _Okx}
 
 
+def _side(venue: str, fv):
+    """The market's side of ``venue``'s fake ``fv``: one above, or the venue's own (its ``fake`` part's
+    ``MARKET_SIDE``: ``resend_s``, ``book_frame`` and the methods above)."""
+    if venue in _SIDES:
+        return _SIDES[venue](fv)
+    from liqcore.venues.registry import venue_spec
+
+    return venue_spec(venue).part("fake").MARKET_SIDE(fv)
+
+
 # ---------------------------------------------------------------------------------------------- the market
 class LocalMarket:
     """The replay and the top of book of the local venue ``fv`` (``venue``: binance, bybit or okx).
@@ -256,10 +266,10 @@ class LocalMarket:
 
     def __init__(self, fv, venue: str, symbols, source, speed: float, send, say=None):
         self.fv, self.venue, self.symbols = fv, venue, list(symbols)
-        self.side = _SIDES[venue](fv)
+        self.side = _side(venue, fv)
         self.source, self.speed, self.send = source, speed, send
         self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
-        self.resend_s = BOOK_RESEND_S[venue]
+        self.resend_s = BOOK_RESEND_S[venue] if venue in BOOK_RESEND_S else self.side.resend_s
         #: the trading sessions seen (a new one each time a private stream opens with none open for SESSION_GAP_S)
         self.sessions = 0
         #: replays started: ``(session or None, frames sent)`` (None: for a client without a trading session)
@@ -327,7 +337,9 @@ class LocalMarket:
             uid = self._ids
         else:
             uid = prev[1]  # unchanged: sent again with the same update id
-        frame, row = book_frame(self.venue, sym, uid, t_ms or self.replay_ms(), *book)
+        render = getattr(self.side, "book_frame", None)  # (a venue's own side renders its book)
+        frame, row = (render(sym, uid, t_ms or self.replay_ms(), *book) if render is not None else
+                      book_frame(self.venue, sym, uid, t_ms or self.replay_ms(), *book))
         await self.side.send_book(sym, frame, row)
         self._sent[sym] = (book, uid, now)
 

@@ -139,8 +139,13 @@ class FakeGate(LoopbackVenue):
                 n += 1
         return n
 
-    def subscribed(self, channel: str, private: bool | None = None) -> bool:
-        return any(channel in c["channels"] for c in self._conns)
+    def subscribed(self, name: str) -> bool:
+        """Whether a connection holds ``name``: a private channel, or a public topic (``{"channel", "payload"}``)."""
+        return any(name in c["channels"] or name in c["topics"] for c in self._conns)
+
+    def authed_private(self) -> int:
+        """The connections holding a private channel (a trading session's private stream)."""
+        return sum(1 for c in self._conns if c["private"] and c["channels"])
 
     def requests_to(self, path: str, method: str | None = None) -> list[FakeRequest]:
         return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
@@ -175,6 +180,26 @@ class FakeGate(LoopbackVenue):
                               "result": [{"contract": contract, "size": fmt_num(sz), "id": next(self._tid),
                                           "create_time": now // 1000, "create_time_ms": now, "price": fmt_num(price)}]})
         await self.publish(frame)
+
+    async def match_frame(self, data: bytes) -> int:
+        """One replayed public push: its prints (``futures.trades``) through the matching first, then the push to
+        its subscribers; 1 when it was a push of a public channel, else 0."""
+        if not streams(data):
+            return 0
+        try:
+            m = orjson.loads(data)
+            rows = m["result"] if m.get("channel") == "futures.trades" else []
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            rows = []
+        for r in rows if isinstance(rows, list) else []:
+            try:
+                c, px, sz = str(r["contract"]), float(r["price"]), abs(float(r["size"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            if c in self.contracts:
+                await self._push_all(self.venue.on_trade(c, px, sz))
+        await self.publish(data)
+        return 1
 
     async def publish(self, frame: bytes) -> int:
         """One public push to the connections subscribed to its topics."""
@@ -448,6 +473,10 @@ class FakeGate(LoopbackVenue):
                      "order_price_round": fmt_num(m["tick"]), "mark_price_round": fmt_num(m["tick"]),
                      "order_size_min": m["min"], "order_size_max": 1000000, "in_delisting": False,
                      "status": "trading", "enable_decimal": True} for c, m in self.contracts.items()], []
+        if path == _FUT + "/tickers":
+            return [{"contract": c, "last": fmt_num(self.venue.last_price.get(c, 0.0)),
+                     "mark_price": fmt_num(self.venue.last_price.get(c, 0.0)), "volume_24h_quote": "1000000"}
+                    for c in self.contracts if q.get("contract") in (None, c)], []
         if not path.startswith(_FUT):
             raise _Err("NOT_FOUND", f"{path} not found", 404)
         self._auth(request, method, path, qs, body_text)
@@ -628,5 +657,69 @@ def _int_sizes(doc):
     return doc
 
 
-#: the registry's ``fake`` part: the whole local fake of ``liqcore venue``
+# ---------------------------------------------------------------------------------------------- liqcore venue
+class MarketSide:
+    """What the local venue's market (:class:`liqcore.testing.fake_session.LocalMarket`) reads and writes on the
+    fake Gate: its trading sessions (connections holding a private channel), the trades and book tickers a client
+    subscribed, the prints of a ``futures.trades`` push and the top of book as ``futures.book_ticker`` (sizes in
+    contracts; an unchanged book sent again every second, as the other fakes without a documented re-send do)."""
+
+    resend_s = 1.0
+
+    def __init__(self, fv: FakeGate):
+        self.fv = fv
+
+    def start_over(self) -> None:
+        """Nothing of the last replay's market is kept by the fake Gate."""
+
+    def sessions(self) -> int:
+        return self.fv.authed_private()
+
+    def subscriptions(self, since: int):
+        log = self.fv.ws_log
+        trades, books = [], []
+        for req in log[since:]:
+            if req.get("event") != "subscribe" or not isinstance(req.get("payload"), list):
+                continue
+            if req.get("channel") == "futures.trades":
+                trades += [str(c) for c in req["payload"]]
+            elif req.get("channel") == "futures.book_ticker":
+                books += [str(c) for c in req["payload"]]
+        return len(log), trades, books
+
+    def trades_held(self, symbols) -> bool:
+        return any(self.fv.subscribed(_topic("futures.trades", [s])) for s in symbols)
+
+    @staticmethod
+    def prints(data: bytes) -> list[tuple[str, float, float, int]]:
+        if b'"channel":"futures.trades"' not in data[:96]:
+            return []
+        try:
+            return [(str(r["contract"]), float(r["price"]), abs(float(r["size"])), int(r["create_time_ms"]))
+                    for r in orjson.loads(data)["result"]]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return []
+
+    @staticmethod
+    def recorded_book(data: bytes) -> str | None:
+        if b'"channel":"futures.book_ticker"' not in data[:96]:
+            return None
+        try:
+            return str(orjson.loads(data)["result"]["s"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return None
+
+    @staticmethod
+    def book_frame(symbol: str, update_id: int, t_ms: int, bid: str, bid_qty: str, ask: str,
+                   ask_qty: str) -> tuple[bytes, None]:
+        from liqcore.venues.gate.samples import bbo_frame
+
+        return bbo_frame(symbol, t_ms, float(bid), float(bid_qty), float(ask), float(ask_qty), update_id), None
+
+    async def send_book(self, symbol: str, frame: bytes, row) -> None:
+        await self.fv.publish(frame)
+
+
+#: the registry's ``fake`` part: the whole local fake of ``liqcore venue`` and its market's side
 FAKE = FakeGate
+MARKET_SIDE = MarketSide
