@@ -181,6 +181,13 @@ class FakeGate(LoopbackVenue):
                                           "create_time": now // 1000, "create_time_ms": now, "price": fmt_num(price)}]})
         await self.publish(frame)
 
+    async def liquidation(self, contract: str, price: float, size: float) -> None:
+        """A ``futures.public_liquidates`` push of ``size`` contracts (positive: a long liquidated)."""
+        from liqcore.venues.gate.samples import liquidation_frame
+
+        await self.publish(liquidation_frame(contract, self.now_ms(), abs(size), price,
+                                             "long" if size > 0 else "short"))
+
     async def match_frame(self, data: bytes) -> int:
         """One replayed public push: its prints (``futures.trades``) through the matching first, then the push to
         its subscribers; 1 when it was a push of a public channel, else 0."""
@@ -504,6 +511,9 @@ class FakeGate(LoopbackVenue):
                     raise _Err("ORDER_NOT_FOUND", "Order not found", 404)
                 _, pushes = self.venue.cancel({"orderId": o.order_id})
                 return self._order_json(o), pushes
+        if tail == "/fee" and method == "GET":
+            return {c: {"maker_fee": fmt_num(self.maker_fee), "taker_fee": fmt_num(self.taker_fee)}
+                    for c in self.contracts if q.get("contract") in (None, c)}, []
         if tail == "/my_trades" and method == "GET":
             rows = [self._trade_json(e) for e in self.venue.executions if q.get("contract") in (None, e["symbol"])]
             return list(reversed(rows))[: int(q.get("limit", 100))], []
