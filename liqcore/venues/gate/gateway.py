@@ -112,6 +112,7 @@ class GateGateway(VenueGateway):
         self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
         self._pos_ct: dict[str, Decimal] = {}  # contract -> signed contracts
         self._cancelling: set[str] = set()  # price-triggered order ids this gateway cancels
+        self._exits: dict[tuple[str, str], OrderUpdate] = {}  # (client id, tp|sl) -> the exit's last state
         self._last_rx_ms = time.time() * 1000.0
         self._init_stream_state()
         self._fatal: str | None = None
@@ -158,6 +159,25 @@ class GateGateway(VenueGateway):
         t = gate_text(client_id, suffix)
         self._text[t] = (client_id, kind)
         return t
+
+    def client_id_of(self, text: str) -> tuple[str, str]:
+        """(liqcore client id, kind) of a Gate ``text`` this gateway sent (an entry, an exit, a close), else the text
+        and ``entry``."""
+        return self._who(text)
+
+    def known(self, client_id: str, kind: str = "entry") -> OrderUpdate | None:
+        """The last state seen of ``client_id``'s order ``kind``; a take-profit / stop-loss: its price-triggered
+        order's (``new`` while Gate holds it open, ``triggered``, ``cancelled``), or the order it triggered."""
+        if kind in ("tp", "sl"):
+            return self._exits.get((client_id, kind))
+        return self._orders.get((client_id, kind))
+
+    def _exit_state(self, cid: str, which: str, status: str, aid: str = "", reason: str = "") -> None:
+        intent = self._intents.get(cid)
+        old = self._exits.get((cid, which))
+        self._exits[(cid, which)] = OrderUpdate(cid, status, intent.symbol if intent else "",
+                                                aid or (old.venue_order_id if old else ""), reason=reason, kind=which,
+                                                ts_ns=time.time_ns())
 
     def _who(self, text: str, oid: str = "") -> tuple[str, str]:
         """(client id, kind) of a Gate order's ``text`` (or its order id), or the text and ``entry``."""
@@ -269,8 +289,12 @@ class GateGateway(VenueGateway):
         cid, kind = self._who(u.client_id, u.venue_order_id)
         u = self._update(cid, kind, u)
         if u.venue_order_id:
-            self._oid[cid] = u.venue_order_id
             self._by_oid[u.venue_order_id] = (cid, kind)
+        if kind in ("tp", "sl"):  # (the order a price-triggered exit placed: not asked for again by its text)
+            self._exits[(cid, kind)] = u
+            return u, c
+        if u.venue_order_id:
+            self._oid[cid] = u.venue_order_id
         self._orders[(cid, kind)] = u
         if kind == "entry":
             self._filled_ct[cid] = abs(dec(row.get("size"))) - abs(dec(row.get("left")))
@@ -515,6 +539,7 @@ class GateGateway(VenueGateway):
             try:
                 r = await self.rest.request("POST", FUTURES + "/price_orders", body=body, limiter=self.order_limiter)
                 br[which] = str((r or {}).get("id") or "")
+                self._exit_state(br["cid"], which, "new", br[which])
                 return True
             except GateRateLimited:
                 await asyncio.sleep(self.retry_backoff * attempt)
@@ -535,6 +560,7 @@ class GateGateway(VenueGateway):
                 found = await self._find_auto(c, text)
                 if found:
                     br[which] = found
+                    self._exit_state(br["cid"], which, "new", found)
                     return True
                 await asyncio.sleep(self.retry_backoff * attempt)
         br["stale"].append(text)  # (Gate may hold it after all: cancelled when found, see _clear_bracket)
@@ -588,8 +614,8 @@ class GateGateway(VenueGateway):
         if br is None:
             return
         for which in ("tp", "sl"):
-            if br.get(which):
-                await self._cancel_auto(br[which])
+            if br.get(which) and await self._cancel_auto(br[which]):
+                self._exit_state(br["cid"], which, "cancelled", reason="the position is flat")
         for text in br["stale"]:
             if found := await self._find_auto(c, text):
                 await self._cancel_auto(found)
@@ -607,6 +633,7 @@ class GateGateway(VenueGateway):
         if br is None or br["cid"] != cid or br.get(which) != aid:
             return
         br[which] = ""
+        self._exit_state(cid, which, "triggered" if why in TRIGGERED else "cancelled", aid, why)
         if why in TRIGGERED or aid in self._cancelling:
             return
         intent = self._intents.get(cid)
