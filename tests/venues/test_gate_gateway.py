@@ -343,3 +343,23 @@ def test_engine_trades_one_cascade_through_the_gate_gateway():
                 await eng.shutdown(timeout=2)
 
     run(main())
+
+
+def test_rate_limit_headers_and_the_websocket_auth_as_documented():
+    """Gate API v4 "Frequency limit rule": ``X-Gate-RateLimit-Reset-Timestamp`` is when the limit resets once no
+    request remains (read in seconds or milliseconds); Futures WebSocket v4 "Authentication": ``SIGN`` is the hex
+    HMAC-SHA512 of ``channel=<channel>&event=<event>&time=<time>``."""
+    import hashlib
+    import hmac
+
+    from liqcore.venues.gate.rest import rate_limit_reset_s, ws_auth
+
+    now = 1_700_000_000.0
+    h = {"X-Gate-RateLimit-Requests-Remain": "0", "X-Gate-RateLimit-Reset-Timestamp": "1700000002"}
+    assert rate_limit_reset_s(h, now) == 2.0
+    assert rate_limit_reset_s({**h, "X-Gate-RateLimit-Reset-Timestamp": "1700000002500"}, now) == pytest.approx(2.5)
+    assert rate_limit_reset_s({**h, "X-Gate-RateLimit-Requests-Remain": "7"}, now) is None
+    assert rate_limit_reset_s({}, now) is None
+    a = ws_auth("k", "s", "futures.orders", "subscribe", 1541503698)
+    want = hmac.new(b"s", b"channel=futures.orders&event=subscribe&time=1541503698", hashlib.sha512).hexdigest()
+    assert a == {"method": "api_key", "KEY": "k", "SIGN": want}

@@ -27,7 +27,7 @@
 
 Why one module: the order protocol, its private socket and the exits share one state (the orders, texts and
 price-triggered orders by client id).  May import: aiohttp, orjson, ``liqcore.secrets`` and the venue layer
-(``gateway``, ``gateway_core``, ``instruments``, ``ratelimit``, ``outcomes`` and ``gate.*``).
+(``gateway``, ``gateway_core``, ``instruments``, ``private_link``, ``ratelimit`` and ``gate.*``).
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ from liqcore.venues.gate.stream import ENDPOINTS, HEADERS, contract as _contract
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.venues.gateway_core import TERMINAL, VenueGateway
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.private_link import StreamStats, receive_alive, wait_connected
 from liqcore.venues.ratelimit import SlidingWindowLimiter
 
 __all__ = ["GateGateway", "GATEWAY", "build", "ORDER_LIMIT_PER_S"]
@@ -61,15 +62,6 @@ ERR_NOT_FOUND = ("ORDER_NOT_FOUND", "AUTO_ORDER_NOT_FOUND", "NOT_FOUND")
 _AUTH_ERRORS = ("INVALID_KEY", "INVALID_SIGNATURE", "FORBIDDEN", "READ_ONLY", "MISSING_REQUIRED_HEADER")
 #: a price-triggered order that ended by triggering (Gate API v4 ``FuturesPriceTriggeredOrder.finish_as``)
 TRIGGERED = ("succeeded",)
-
-
-class _StreamStats:
-    """What the engine's health reads of a private stream (``stats``: ``ping_failures``, ``callback_errors``)."""
-
-    __slots__ = ("stats",)
-
-    def __init__(self, stats: dict) -> None:
-        self.stats = stats
 
 
 class GateGateway(VenueGateway):
@@ -122,7 +114,7 @@ class GateGateway(VenueGateway):
                       "brackets": 0, "bad_events": 0, "ping_failures": 0, "callback_errors": 0,
                       "liveness_reconnects": 0, "fills_recovered": 0, "exits_lost": 0, "exits_replaced": 0,
                       "resyncs": 0, "quiet_reconciles": 0}
-        self.stream = _StreamStats(self.stats)
+        self.stream = StreamStats(self.stats)
 
     # ------------------------------------------------------------------ names and sizes
     def _c(self, symbol: str) -> str:
@@ -191,17 +183,15 @@ class GateGateway(VenueGateway):
     async def start(self) -> None:
         import aiohttp
 
-        await self._reconcile_at_start(self.load_instruments, (GateAPIError, GateTransportError))
+        try:
+            await self._reconcile_at_start(self.load_instruments, (GateAPIError, GateTransportError))
+        except GatewayError:
+            await self.rest.close()  # (a refused key: nothing left open)
+            raise
         self._session = aiohttp.ClientSession()
         self._closing, self._fatal = False, None
         self._stream_task = asyncio.create_task(self._stream(), name="gate-private-stream")
-        deadline = time.monotonic() + self.connect_timeout
-        while not self.connected.is_set() and self._fatal is None and time.monotonic() < deadline:
-            try:
-                await asyncio.wait_for(self.connected.wait(), 0.05)
-            except asyncio.TimeoutError:
-                pass
-        if not self.connected.is_set():
+        if not await wait_connected(self.connected, lambda: self._fatal, self.connect_timeout):
             why = self._fatal or "did not connect"
             await self.close()
             raise GatewayError(f"gate private stream: {why}")
@@ -731,23 +721,12 @@ class GateGateway(VenueGateway):
     async def _receive(self, ws):
         """The next message, under the liveness rule: ``futures.ping`` after ``ping_interval`` s of silence, a
         ConnectionError when nothing comes within another ``ping_interval``."""
-        pinged = False
-        while True:
-            try:
-                msg = await ws.receive(timeout=self.ping_interval)
-            except asyncio.TimeoutError:
-                if pinged:
-                    self.stats["liveness_reconnects"] += 1
-                    raise ConnectionError(f"no futures.pong within {self.ping_interval:.1f} s of a ping") from None
-                try:
-                    await ws.send_str(orjson.dumps({"time": int(time.time()), "channel": "futures.ping"}).decode())
-                except (ConnectionError, RuntimeError):
-                    self.stats["ping_failures"] += 1
-                    raise ConnectionError("ping failed") from None
-                pinged = True
-                continue
-            self._last_rx_ms = time.time() * 1000.0
-            return msg
+        async def ping():
+            await ws.send_str(orjson.dumps({"time": int(time.time()), "channel": "futures.ping"}).decode())
+
+        msg = await receive_alive(ws, self.ping_interval, ping, self.stats, "futures.pong")
+        self._last_rx_ms = time.time() * 1000.0
+        return msg
 
     async def _stream(self) -> None:
         """The private connection, kept up; a reconnect resyncs (:meth:`_resync`)."""
