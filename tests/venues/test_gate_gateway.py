@@ -363,3 +363,26 @@ def test_rate_limit_headers_and_the_websocket_auth_as_documented():
     a = ws_auth("k", "s", "futures.orders", "subscribe", 1541503698)
     want = hmac.new(b"s", b"channel=futures.orders&event=subscribe&time=1541503698", hashlib.sha512).hexdigest()
     assert a == {"method": "api_key", "KEY": "k", "SIGN": want}
+
+
+def test_a_cancel_while_the_create_is_unanswered_stops_its_resend():
+    """The engine cancels an entry (its timeout) while the create's outcome is still being asked for: the create is
+    not sent again after that, so no order Gate makes afterwards is left resting unknown (chaos seed gate-29)."""
+    async def main():
+        async with FakeGate() as fg:
+            gw = make_gw(fg, timeout=2.0)
+            await gw.start()
+            try:
+                await fg.trade(C, 2500.0)
+                fg.fail_next(1, status=503, path=ORDERS)  # the create not made, answered 503: outcome unknown
+                fg.delay_next(1, seconds=0.5, path=f"{ORDERS}/t-race-1", process=True)  # its query slow to answer
+                placing = asyncio.ensure_future(gw.place(long_entry("race-1")))
+                await wait_until(lambda: fg.requests_to(f"{ORDERS}/t-race-1", "GET"), 10)
+                u = await gw.cancel("ETHUSDT", "race-1")
+                p = await placing
+                assert p.status == "cancelled" and u.status == "cancelled", (p, u)
+                assert len(fg.requests_to(ORDERS, "POST")) == 1 and not fg.orders_with_text("t-race-1")
+            finally:
+                await gw.close()
+
+    run(main())
