@@ -386,3 +386,30 @@ def test_a_cancel_while_the_create_is_unanswered_stops_its_resend():
                 await gw.close()
 
     run(main())
+
+
+def test_a_position_reading_older_than_a_push_does_not_undo_it():
+    """A positions reading answered after a ``futures.positions`` push (the fill came while it was on its way) keeps
+    the push's size: the exit Gate then ends is still placed again (chaos seed gate-1: the stale flat reading left
+    the position without its take-profit)."""
+    async def main():
+        async with FakeGate() as fg:
+            gw = make_gw(fg)
+            await gw.start()
+            try:
+                await fg.trade(C, 2500.0)
+                await gw.place(long_entry("stale-1"))
+                fg.delay_next(1, seconds=0.5, path="/api/v4/futures/usdt/positions", process=True)  # read flat
+                n = len(fg.requests_to("/api/v4/futures/usdt/positions", "GET"))
+                reading = asyncio.ensure_future(gw.positions())
+                await wait_until(lambda: len(fg.requests_to("/api/v4/futures/usdt/positions", "GET")) > n, 10)
+                await fg.trade(C, 2496.0)  # the fill (and its position push) while the reading is on its way
+                await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
+                assert await reading == []  # (the venue's answer as read: flat)
+                await fg.end_auto_by_venue("t-stale-1-sl2", "cancelled")
+                await wait_until(lambda: gw.stats["exits_replaced"] == 1, 10)
+                assert {r["initial"]["text"] for r in fg.auto_orders("open")} == {"t-stale-1-tp1", "t-stale-1-sl3"}
+            finally:
+                await gw.close()
+
+    run(main())

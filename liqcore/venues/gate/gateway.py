@@ -103,6 +103,7 @@ class GateGateway(VenueGateway):
         self._bracket: dict[str, dict] = {}  # contract -> {"cid", "placed", "tp", "sl", "n", "stale"}
         self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
         self._pos_ct: dict[str, Decimal] = {}  # contract -> signed contracts
+        self._pos_pushes: dict[str, int] = {}  # contract -> futures.positions pushes seen (a reading's freshness)
         self._cancelling: set[str] = set()  # price-triggered order ids this gateway cancels
         self._exits: dict[tuple[str, str], OrderUpdate] = {}  # (client id, tp|sl) -> the exit's last state
         self._placing: dict[str, asyncio.Event] = {}  # client id -> set once its create is answered (or given up)
@@ -483,20 +484,26 @@ class GateGateway(VenueGateway):
         return out
 
     async def positions(self) -> list[PositionInfo]:
+        """The open positions (``GET /api/v4/futures/usdt/positions``).  A contract whose ``futures.positions`` push
+        came while the reading was on its way keeps the push's size (the newer one): a reading never undoes it."""
+        pushed = dict(self._pos_pushes)
         try:
             rows = await self.rest.request("GET", FUTURES + "/positions")
         except (GateAPIError, GateTransportError) as exc:
             raise GatewayError(f"gate positions: {exc}") from None
         out = []
-        for c in list(self._pos_ct):
-            self._pos_ct[c] = Decimal(0)
+        stale = {c for c, n in self._pos_pushes.items() if n != pushed.get(c)}  # (pushed while it was read)
+        for c in self._pos_ct:
+            if c not in stale:
+                self._pos_ct[c] = Decimal(0)
         for r in rows or []:
             try:
                 c, pos = str(r.get("contract") or ""), position_size(r)
             except (ValueError, AttributeError):
                 self.stats["bad_events"] += 1
                 continue
-            self._pos_ct[c] = self._pos_ct.get(c, Decimal(0)) + pos  # (hedge mode: one row per leg)
+            if c not in stale:
+                self._pos_ct[c] = self._pos_ct.get(c, Decimal(0)) + pos  # (hedge mode: one row per leg)
             if pos and c in self._gate:
                 out.append(PositionInfo(self._name(c), "buy" if pos > 0 else "sell", float(abs(pos) * self._gate[c]["mult"]),
                                         float(dec(r.get("entry_price")))))
@@ -693,6 +700,7 @@ class GateGateway(VenueGateway):
         pos = position_size(row)
         prev = self._pos_ct.get(c, Decimal(0))
         self._pos_ct[c] = pos
+        self._pos_pushes[c] = self._pos_pushes.get(c, 0) + 1
         br = self._bracket.get(c)
         if pos == 0 and prev != 0 and br is not None and br["placed"]:
             self._spawn(self._clear_bracket(c))
