@@ -26,8 +26,10 @@
   once, the live orders asked again, the positions and the price-triggered orders read again.
 
 Why one module: the order protocol, its private socket and the exits share one state (the orders, texts and
-price-triggered orders by client id).  May import: aiohttp, orjson, ``liqcore.secrets`` and the venue layer
-(``gateway``, ``gateway_core``, ``instruments``, ``private_link``, ``ratelimit`` and ``gate.*``).
+price-triggered orders by client id).
+
+May import: aiohttp, orjson, ``liqcore.secrets`` and the venue layer (``gateway``, ``gateway_core``,
+``instruments``, ``private_link``, ``ratelimit`` and ``gate.*``).
 """
 from __future__ import annotations
 
