@@ -3,10 +3,9 @@
 * Sizes: the engine speaks base units, Gate signed contracts of ``quanto_multiplier`` (``GET
   /api/v4/futures/usdt/contracts``; ``order_size_min`` contracts at least, ``order_price_round`` the tick): an
   order's ``size`` is ``+n`` to buy, ``-n`` to sell, sent as a decimal string with ``X-Gate-Size-Decimal: 1``.
-* Entries: ``POST /api/v4/futures/usdt/orders`` (Gate API v4, "Create a futures order"): post-only ``tif`` ``poc``
-  (a crossing one is refused, ``ORDER_POC_IMMEDIATE``: ``rejected``), a market order ``price`` ``"0"`` with ``tif``
-  ``ioc``, closes ``reduce_only``; the client id in ``text`` (``t-`` + at most 28 bytes:
-  :func:`liqcore.venues.gate.rest.gate_text`).
+* Entries: ``POST /api/v4/futures/usdt/orders`` ("Create a futures order"): post-only ``tif`` ``poc`` (a crossing
+  one refused: ``rejected``), a market order ``price`` ``"0"`` with ``tif`` ``ioc``, closes ``reduce_only``; the
+  client id in ``text`` (:func:`liqcore.venues.gate.rest.gate_text`).
 * The bad days: an unknown outcome (a timeout, a 5xx, ``INTERNAL`` / ``SERVER_ERROR`` / ``TOO_BUSY``:
   :mod:`liqcore.venues.gate.codes`) is asked for by its ``text`` before any resend (``GET
   /api/v4/futures/usdt/orders/{order_id}`` takes the text "when the order is in orderbook", and finished "within 60
@@ -25,8 +24,7 @@
   reconnect, or a quiet stream while something is open) the fills of ``GET /api/v4/futures/usdt/my_trades`` booked
   once, the live orders asked again, the positions and the price-triggered orders read again.
 
-Why one module: the order protocol, its private socket and the exits share one state (the orders, texts and
-price-triggered orders by client id).
+Why one module: the orders, the private socket and the exits share one state (the orders and exits by text).
 
 May import: aiohttp, orjson, ``liqcore.secrets`` and the venue layer (``gateway``, ``gateway_core``,
 ``instruments``, ``private_link``, ``ratelimit`` and ``gate.*``).
