@@ -6,6 +6,7 @@ private socket reconciled), wrong keys in one line, and the real Engine trading 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -33,6 +34,21 @@ def make_gw(fg, **kw):
     opts = dict(symbols=["ETHUSDT", "BTCUSDT"], timeout=5.0, retry_backoff=0.05, connect_timeout=5.0)
     opts.update(kw)
     return GateGateway(fg.api_key, fg.api_secret, fg.rest_url, fg.ws_base, **opts)
+
+
+@contextlib.asynccontextmanager
+async def gate_session(**kw):
+    """The fake Gate with ETH_USDT last traded at 2500, a started gateway on it (``kw`` over :func:`make_gw`'s) and
+    a recorder of its updates and fills; the gateway closed after."""
+    async with FakeGate() as fg:
+        gw = make_gw(fg, **kw)
+        rec = GatewayRecorder(gw, default_timeout=10.0)
+        await gw.start()
+        try:
+            await fg.trade(C, 2500.0)
+            yield fg, gw, rec
+        finally:
+            await gw.close()
 
 
 def long_entry(cid="lc-ETH-1-abc123", qty=0.5, px=2496.25):
@@ -84,38 +100,31 @@ def test_post_only_entry_fill_then_price_triggered_tp_sl_for_the_filled_contract
 
 def test_short_entry_close_position_cancel_and_post_only_refusal():
     async def main():
-        async with FakeGate() as fg:
-            gw = make_gw(fg)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fg.trade(C, 2500.0)
-                u = await gw.place(OrderIntent("ETHUSDT", "sell", 0.3, 2499.0, "short-1"))  # would take: refused
-                assert u.status == "rejected" and "ORDER_POC_IMMEDIATE" in u.reason
-                assert gw.stats["rejected"] == 1
-                u = await gw.place(OrderIntent("ETHUSDT", "sell", 0.3, 2501.0, "short-2", take_profit=2480.0,
-                                               stop_loss=2520.0))
-                assert fg.requests_to(ORDERS, "POST")[-1].body["size"] == "-30"
-                await fg.trade(C, 2502.0)
-                await rec.wait(lambda: any(f.client_id == "short-2" for f in rec.fills))
-                await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
-                for r in fg.auto_orders("open"):
-                    assert r["initial"]["size"] == "30" and r["order_type"] == "plan-close-short-position"
-                    assert r["trigger"]["rule"] == (2 if r["trigger"]["price"] == "2480" else 1)
-                (p,) = await gw.positions()
-                assert (p.side, p.size, p.entry_price) == ("sell", pytest.approx(0.3), 2501.0)
-                u = await gw.close_position("ETHUSDT", "close-1")  # a reduce-only IOC market buy of 30 contracts
-                b = fg.requests_to(ORDERS, "POST")[-1].body
-                assert (b["size"], b["price"], b["tif"], b["reduce_only"]) == ("30", "0", "ioc", True)
-                assert u.status == "filled" and u.kind == "exit"
-                await wait_until(lambda: not fg.auto_orders("open"), 10)
-                await gw.place(OrderIntent("ETHUSDT", "buy", 0.1, 2400.0, "rest-1"))
-                u = await gw.cancel("ETHUSDT", "rest-1")
-                assert u.status == "cancelled" and u.client_id == "rest-1"
-                assert (await gw.query("ETHUSDT", "rest-1")).status == "cancelled"
-                assert (await gw.close_position("ETHUSDT", "close-2")).reason == "no_position"
-            finally:
-                await gw.close()
+        async with gate_session() as (fg, gw, rec):
+            u = await gw.place(OrderIntent("ETHUSDT", "sell", 0.3, 2499.0, "short-1"))  # would take: refused
+            assert u.status == "rejected" and "ORDER_POC_IMMEDIATE" in u.reason
+            assert gw.stats["rejected"] == 1
+            u = await gw.place(OrderIntent("ETHUSDT", "sell", 0.3, 2501.0, "short-2", take_profit=2480.0,
+                                           stop_loss=2520.0))
+            assert fg.requests_to(ORDERS, "POST")[-1].body["size"] == "-30"
+            await fg.trade(C, 2502.0)
+            await rec.wait(lambda: any(f.client_id == "short-2" for f in rec.fills))
+            await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
+            for r in fg.auto_orders("open"):
+                assert r["initial"]["size"] == "30" and r["order_type"] == "plan-close-short-position"
+                assert r["trigger"]["rule"] == (2 if r["trigger"]["price"] == "2480" else 1)
+            (p,) = await gw.positions()
+            assert (p.side, p.size, p.entry_price) == ("sell", pytest.approx(0.3), 2501.0)
+            u = await gw.close_position("ETHUSDT", "close-1")  # a reduce-only IOC market buy of 30 contracts
+            b = fg.requests_to(ORDERS, "POST")[-1].body
+            assert (b["size"], b["price"], b["tif"], b["reduce_only"]) == ("30", "0", "ioc", True)
+            assert u.status == "filled" and u.kind == "exit"
+            await wait_until(lambda: not fg.auto_orders("open"), 10)
+            await gw.place(OrderIntent("ETHUSDT", "buy", 0.1, 2400.0, "rest-1"))
+            u = await gw.cancel("ETHUSDT", "rest-1")
+            assert u.status == "cancelled" and u.client_id == "rest-1"
+            assert (await gw.query("ETHUSDT", "rest-1")).status == "cancelled"
+            assert (await gw.close_position("ETHUSDT", "close-2")).reason == "no_position"
 
     run(main())
 
@@ -127,37 +136,31 @@ def test_create_faults_never_double_an_order(fault):
     before any resend (Gate takes a second order with the same text: nothing but the query stops a double); 429 is
     retried after the pause every caller of the host takes: one order at the venue whatever happened."""
     async def main():
-        async with FakeGate() as fg:
-            gw = make_gw(fg, timeout=0.3)
-            await gw.start()
-            try:
-                await fg.trade(C, 2500.0)
-                if fault == "timeout_created":
-                    fg.delay_next(1, seconds=0.7, path=ORDERS, process=True)
-                elif fault == "502_created":
-                    fg.fail_next(1, status=502, path=ORDERS, process=True)
-                elif fault == "503_not_created":
-                    fg.fail_next(1, status=503, path=ORDERS)
-                elif fault == "rate_limit":
-                    fg.rate_limit_next(2, path=ORDERS)
-                else:
-                    label = {"INTERNAL_created": "INTERNAL", "TOO_BUSY_not_created": "TOO_BUSY",
-                             "SERVER_ERROR_created": "SERVER_ERROR"}[fault]
-                    fg.answer_label_next(label, ORDERS, process="not_" not in fault,
-                                         http=503 if label == "TOO_BUSY" else 500)
-                u = await gw.place(long_entry("idem1"))
-                assert u.client_id == "idem1" and u.status == "new"
-                assert len(fg.orders_with_text("t-idem1")) == 1
-                posts = fg.requests_to(ORDERS, "POST")
-                assert len(posts) == (3 if fault == "rate_limit" else 2 if "not_" in fault else 1)
-                if fault != "rate_limit":
-                    # asked first, by its text (or by Gate's id where a push already named it)
-                    assert any(r.method == "GET" and r.path.startswith(ORDERS + "/") for r in fg.requests)
-                    assert gw.stats["ambiguous"] >= 1
-                else:
-                    assert gw.rest.gov.paused_until > 0  # every caller of the host paused by the 429
-            finally:
-                await gw.close()
+        async with gate_session(timeout=0.3) as (fg, gw, rec):
+            if fault == "timeout_created":
+                fg.delay_next(1, seconds=0.7, path=ORDERS, process=True)
+            elif fault == "502_created":
+                fg.fail_next(1, status=502, path=ORDERS, process=True)
+            elif fault == "503_not_created":
+                fg.fail_next(1, status=503, path=ORDERS)
+            elif fault == "rate_limit":
+                fg.rate_limit_next(2, path=ORDERS)
+            else:
+                label = {"INTERNAL_created": "INTERNAL", "TOO_BUSY_not_created": "TOO_BUSY",
+                         "SERVER_ERROR_created": "SERVER_ERROR"}[fault]
+                fg.answer_label_next(label, ORDERS, process="not_" not in fault,
+                                     http=503 if label == "TOO_BUSY" else 500)
+            u = await gw.place(long_entry("idem1"))
+            assert u.client_id == "idem1" and u.status == "new"
+            assert len(fg.orders_with_text("t-idem1")) == 1
+            posts = fg.requests_to(ORDERS, "POST")
+            assert len(posts) == (3 if fault == "rate_limit" else 2 if "not_" in fault else 1)
+            if fault != "rate_limit":
+                # asked first, by its text (or by Gate's id where a push already named it)
+                assert any(r.method == "GET" and r.path.startswith(ORDERS + "/") for r in fg.requests)
+                assert gw.stats["ambiguous"] >= 1
+            else:
+                assert gw.rest.gov.paused_until > 0  # every caller of the host paused by the 429
 
     run(main())
 
@@ -168,72 +171,52 @@ def test_query_by_gate_id_after_the_text_window(monkeypatch):
     monkeypatch.setattr(fake_mod, "TEXT_WINDOW_MS", -1)  # (the window already past)
 
     async def main():
-        async with FakeGate() as fg:
-            gw = make_gw(fg)
-            await gw.start()
-            try:
-                await fg.trade(C, 2500.0)
-                u = await gw.place(OrderIntent("ETHUSDT", "buy", 0.1, 2400.0, "win-1"))
-                await gw.cancel("ETHUSDT", "win-1")
-                got = await gw.query("ETHUSDT", "win-1")
-                assert got.status == "cancelled" and got.venue_order_id == u.venue_order_id
-                assert fg.requests_to(f"{ORDERS}/{u.venue_order_id}", "GET")
-                with pytest.raises(Exception):
-                    fg._find("t-win-1")  # (the fake no longer knows it by text)
-            finally:
-                await gw.close()
+        async with gate_session() as (fg, gw, rec):
+            u = await gw.place(OrderIntent("ETHUSDT", "buy", 0.1, 2400.0, "win-1"))
+            await gw.cancel("ETHUSDT", "win-1")
+            got = await gw.query("ETHUSDT", "win-1")
+            assert got.status == "cancelled" and got.venue_order_id == u.venue_order_id
+            assert fg.requests_to(f"{ORDERS}/{u.venue_order_id}", "GET")
+            with pytest.raises(Exception):
+                fg._find("t-win-1")  # (the fake no longer knows it by text)
 
     run(main())
 
 
 def test_an_exit_gate_ends_while_the_position_is_open_is_replaced():
     async def main():
-        async with FakeGate() as fg:
-            gw = make_gw(fg)
+        async with gate_session() as (fg, gw, rec):
             events = []
             gw.on_protection(events.append)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fg.trade(C, 2500.0)
-                await gw.place(long_entry("ex-1"))
-                await fg.trade(C, 2496.0)
-                await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
-                await fg.end_auto_by_venue("t-ex-1-sl2", "expired")
-                await wait_until(lambda: gw.stats["exits_replaced"] == 1, 10)
-                texts = {r["initial"]["text"] for r in fg.auto_orders("open")}
-                assert texts == {"t-ex-1-tp1", "t-ex-1-sl3"}
-                assert [(e["exit"], e["action"]) for e in events] == [("sl", "lost"), ("sl", "replaced")]
-                await fg.trade(C, 2489.0)  # the new stop-loss closes the position
-                await rec.wait(lambda: any(f.kind == "sl" for f in rec.fills))
-                await wait_until(lambda: not fg.auto_orders("open"), 10)
-            finally:
-                await gw.close()
+            await gw.place(long_entry("ex-1"))
+            await fg.trade(C, 2496.0)
+            await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
+            await fg.end_auto_by_venue("t-ex-1-sl2", "expired")
+            await wait_until(lambda: gw.stats["exits_replaced"] == 1, 10)
+            texts = {r["initial"]["text"] for r in fg.auto_orders("open")}
+            assert texts == {"t-ex-1-tp1", "t-ex-1-sl3"}
+            assert [(e["exit"], e["action"]) for e in events] == [("sl", "lost"), ("sl", "replaced")]
+            await fg.trade(C, 2489.0)  # the new stop-loss closes the position
+            await rec.wait(lambda: any(f.kind == "sl" for f in rec.fills))
+            await wait_until(lambda: not fg.auto_orders("open"), 10)
 
     run(main())
 
 
 def test_reconnect_books_the_fills_of_the_gap_once():
     async def main():
-        async with FakeGate() as fg:
-            gw = make_gw(fg)
-            rec = GatewayRecorder(gw, default_timeout=10.0)
-            await gw.start()
-            try:
-                await fg.trade(C, 2500.0)
-                await gw.place(long_entry("gap-1"))
-                fg.mute()  # the fill happens while the private socket hears nothing
-                await fg.trade(C, 2496.0)
-                assert not rec.fills
-                fg.drop()
-                await wait_until(lambda: gw.stats["reconnects"] >= 1 and gw.stats["resyncs"] >= 1, 10)
-                await rec.wait(lambda: len(rec.fills) == 1)
-                assert gw.stats["fills_recovered"] == 1 and gw.known("gap-1").status == "filled"
-                await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)  # the exits of the fill found by asking
-                await asyncio.sleep(0.2)
-                assert len(rec.fills) == 1  # booked once
-            finally:
-                await gw.close()
+        async with gate_session() as (fg, gw, rec):
+            await gw.place(long_entry("gap-1"))
+            fg.mute()  # the fill happens while the private socket hears nothing
+            await fg.trade(C, 2496.0)
+            assert not rec.fills
+            fg.drop()
+            await wait_until(lambda: gw.stats["reconnects"] >= 1 and gw.stats["resyncs"] >= 1, 10)
+            await rec.wait(lambda: len(rec.fills) == 1)
+            assert gw.stats["fills_recovered"] == 1 and gw.known("gap-1").status == "filled"
+            await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)  # the exits of the fill found by asking
+            await asyncio.sleep(0.2)
+            assert len(rec.fills) == 1  # booked once
 
     run(main())
 
@@ -369,21 +352,15 @@ def test_a_cancel_while_the_create_is_unanswered_stops_its_resend():
     """The engine cancels an entry (its timeout) while the create's outcome is still being asked for: the create is
     not sent again after that, so no order Gate makes afterwards is left resting unknown (chaos seed gate-29)."""
     async def main():
-        async with FakeGate() as fg:
-            gw = make_gw(fg, timeout=2.0)
-            await gw.start()
-            try:
-                await fg.trade(C, 2500.0)
-                fg.fail_next(1, status=503, path=ORDERS)  # the create not made, answered 503: outcome unknown
-                fg.delay_next(1, seconds=0.5, path=f"{ORDERS}/t-race-1", process=True)  # its query slow to answer
-                placing = asyncio.ensure_future(gw.place(long_entry("race-1")))
-                await wait_until(lambda: fg.requests_to(f"{ORDERS}/t-race-1", "GET"), 10)
-                u = await gw.cancel("ETHUSDT", "race-1")
-                p = await placing
-                assert p.status == "cancelled" and u.status == "cancelled", (p, u)
-                assert len(fg.requests_to(ORDERS, "POST")) == 1 and not fg.orders_with_text("t-race-1")
-            finally:
-                await gw.close()
+        async with gate_session(timeout=2.0) as (fg, gw, rec):
+            fg.fail_next(1, status=503, path=ORDERS)  # the create not made, answered 503: outcome unknown
+            fg.delay_next(1, seconds=0.5, path=f"{ORDERS}/t-race-1", process=True)  # its query slow to answer
+            placing = asyncio.ensure_future(gw.place(long_entry("race-1")))
+            await wait_until(lambda: fg.requests_to(f"{ORDERS}/t-race-1", "GET"), 10)
+            u = await gw.cancel("ETHUSDT", "race-1")
+            p = await placing
+            assert p.status == "cancelled" and u.status == "cancelled", (p, u)
+            assert len(fg.requests_to(ORDERS, "POST")) == 1 and not fg.orders_with_text("t-race-1")
 
     run(main())
 
@@ -393,23 +370,17 @@ def test_a_position_reading_older_than_a_push_does_not_undo_it():
     the push's size: the exit Gate then ends is still placed again (chaos seed gate-1: the stale flat reading left
     the position without its take-profit)."""
     async def main():
-        async with FakeGate() as fg:
-            gw = make_gw(fg)
-            await gw.start()
-            try:
-                await fg.trade(C, 2500.0)
-                await gw.place(long_entry("stale-1"))
-                fg.delay_next(1, seconds=0.5, path="/api/v4/futures/usdt/positions", process=True)  # read flat
-                n = len(fg.requests_to("/api/v4/futures/usdt/positions", "GET"))
-                reading = asyncio.ensure_future(gw.positions())
-                await wait_until(lambda: len(fg.requests_to("/api/v4/futures/usdt/positions", "GET")) > n, 10)
-                await fg.trade(C, 2496.0)  # the fill (and its position push) while the reading is on its way
-                await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
-                assert await reading == []  # (the venue's answer as read: flat)
-                await fg.end_auto_by_venue("t-stale-1-sl2", "cancelled")
-                await wait_until(lambda: gw.stats["exits_replaced"] == 1, 10)
-                assert {r["initial"]["text"] for r in fg.auto_orders("open")} == {"t-stale-1-tp1", "t-stale-1-sl3"}
-            finally:
-                await gw.close()
+        async with gate_session() as (fg, gw, rec):
+            await gw.place(long_entry("stale-1"))
+            fg.delay_next(1, seconds=0.5, path="/api/v4/futures/usdt/positions", process=True)  # read flat
+            n = len(fg.requests_to("/api/v4/futures/usdt/positions", "GET"))
+            reading = asyncio.ensure_future(gw.positions())
+            await wait_until(lambda: len(fg.requests_to("/api/v4/futures/usdt/positions", "GET")) > n, 10)
+            await fg.trade(C, 2496.0)  # the fill (and its position push) while the reading is on its way
+            await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
+            assert await reading == []  # (the venue's answer as read: flat)
+            await fg.end_auto_by_venue("t-stale-1-sl2", "cancelled")
+            await wait_until(lambda: gw.stats["exits_replaced"] == 1, 10)
+            assert {r["initial"]["text"] for r in fg.auto_orders("open")} == {"t-stale-1-tp1", "t-stale-1-sl3"}
 
     run(main())
