@@ -2,7 +2,8 @@
 while the real engine and the venue's real gateway trade several cascades, and the invariants every schedule
 must leave intact.
 
-One rig per venue (:class:`Rig`: Bybit ``FakeExchange``, Binance ``FakeBinance``, OKX ``FakeOkx``) knows how to
+One rig per venue (:class:`Rig`: Bybit ``FakeExchange``, Binance ``FakeBinance``, OKX ``FakeOkx``, Gate
+``FakeGate``) knows how to
 start its fake and gateway, write a cascade in the venue's wire format, move the venue's market and inject the
 faults its fake plays (:attr:`Rig.faults`: name -> action).  :func:`schedule` draws a schedule from a seed;
 :func:`run_schedule` plays it and returns a :class:`Report` whose :meth:`Report.violations` names each broken
@@ -309,7 +310,69 @@ class OkxRig(Rig):
         return {"venue_cancels_algo": cancel}
 
 
-RIGS = {"bybit": BybitRig, "binance": BinanceRig, "okx": OkxRig}
+class GateRig(Rig):
+    venue, symbol, create_path, ct_val = "gate", "ETH_USDT", "/api/v4/futures/usdt/orders", 0.01
+    start_price = 3000.0
+
+    async def open(self):
+        from liqcore.venues.gate.fake import FakeGate
+
+        self.fx = await FakeGate().start()
+        self.fx.venue.last_price[self.symbol] = self.start_price
+        return self.fx
+
+    def gateway(self):
+        from liqcore.venues.gate.gateway import GateGateway
+
+        fx = self.fx
+        self.gw = GateGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.ws_base, symbols=[self.symbol],
+                              retry_backoff=0.02, timeout=2.0, ping_interval=1.0, reconcile_s=1.0)
+        return self.gw
+
+    def liq(self, t_ms, qty, price):
+        from liqcore.venues.gate.samples import liquidation_frame
+
+        return liquidation_frame(self.symbol, t_ms, round(qty / self.ct_val, 4), price, "long")
+
+    def print_(self, t_ms, price):
+        from liqcore.venues.gate.samples import trade_frame
+
+        return trade_frame(self.symbol, t_ms, 1, price, "sell")
+
+    def drop_private(self):
+        return self.fx.drop()
+
+    def venue_faults(self):
+        fx, path = self.fx, self.create_path
+        # Gate API v4 "label list", server errors: the outcome unknown, the order created or not
+        return {"INTERNAL_create_processed": lambda rng: fx.answer_label_next("INTERNAL", path, process=True),
+                "TOO_BUSY_create": lambda rng: fx.answer_label_next("TOO_BUSY", path, process=False, http=503),
+                "mute_private": lambda rng: fx.mute()}
+
+    @property
+    def exit_faults(self):
+        fx = self.fx
+
+        async def end(rng):  # Gate ends a price-triggered exit of its own accord
+            texts = [r["initial"]["text"] for r in fx.auto_orders("open") if r["initial"]["contract"] == self.symbol]
+            if texts:
+                await fx.end_auto_by_venue(texts[0], rng.choice(["cancelled", "failed", "expired"]))
+
+        return {"venue_ends_exit": end}
+
+    def open_orders(self) -> list:
+        """The orders Gate holds open, each named by the liqcore client id its ``text`` stands for."""
+        from types import SimpleNamespace
+
+        out = []
+        for o in self.fx.venue.open_orders(self.symbol):
+            cid, _ = self.gw.client_id_of(self.fx._text.get(o.order_id, ""))
+            out.append(SimpleNamespace(order_link_id=cid, status=o.status, stop_order_type=o.stop_order_type,
+                                       reduce_only=o.reduce_only))
+        return out
+
+
+RIGS = {"bybit": BybitRig, "binance": BinanceRig, "okx": OkxRig, "gate": GateRig}
 
 
 # --------------------------------------------------------------------------------------------- schedules

@@ -1,6 +1,6 @@
 """One page per venue (``venues/<name>.md``), generated at every build from the venue's own parts: its
 ``VenueSpec`` facts, the endpoints and event kinds of its ``stream`` part, the side convention of its ``parse``
-part, its answers' classes (``codes``), its REST limits (``rest``), its archives, preflight and local fake, each
+part, its answers' classes (``codes``), its REST limits (``rest``), its order gateway, archives, preflight and local fake, each
 part's docstring saying what it does.  A venue registered with a folder of its own brings its page; a part it
 lacks is left out of its page."""
 from __future__ import annotations
@@ -34,9 +34,10 @@ _SIDES = {1: "LONG position liquidated", 2: "SHORT position liquidated", 3: "tak
 
 
 def _doc(mod) -> str:
-    """A part's docstring as Markdown: its paragraphs, without the layering note (``May import: ...``)."""
+    """A part's docstring as Markdown: its paragraphs, without the layering notes (``May import: ...``, ``Why one
+    module: ...``)."""
     doc = inspect.getdoc(mod) or ""
-    paras = [p for p in doc.split("\n\n") if not p.startswith("May import")]
+    paras = [p for p in doc.split("\n\n") if not p.startswith(("May import", "Why one module"))]
     return "\n\n".join(" ".join(p.split()) if not p.startswith(("*", "    ")) else p for p in paras)
 
 
@@ -134,7 +135,7 @@ def venue_page(spec) -> str:
     codes = _part(spec, "codes")
     if codes is not None:
         out += ["## The venue's answers\n", _doc(codes) + "\n"] + _codes(codes)
-    for part, heading in (("account", "Preflight"), ("archives", "Public archives")):
+    for part, heading in (("gateway", "Orders (`--live`)"), ("account", "Preflight"), ("archives", "Public archives")):
         mod = _part(spec, part)
         if mod is not None:
             out += [f"## {heading}\n", _doc(mod) + "\n"]

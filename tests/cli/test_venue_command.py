@@ -1,5 +1,5 @@
 """``liqcore venue --venue V``: the documented way to try ``liqcore run --live`` offline on every venue.  For
-Binance, Bybit and OKX: the command, in a child process, serves its local fake venue on 127.0.0.1 and prints
+Binance, Bybit, OKX and Gate: the command, in a child process, serves its local fake venue on 127.0.0.1 and prints
 the ``liqcore run ... --live`` line that points at it; that very line, run in a second child with
 ``--duration --json``, trades on the replayed synthetic market: orders placed and answered by the venue, their
 entries filled by prints through them, brackets closing them, all journaled; both exit cleanly (the run 0;
@@ -53,7 +53,7 @@ def _recording(tmp_path: Path, venue: str) -> Path:
 
 
 @pytest.mark.timeout(400)
-@pytest.mark.parametrize("venue, replay", [("binance", None), ("bybit", None), ("okx", None),
+@pytest.mark.parametrize("venue, replay", [("binance", None), ("bybit", None), ("okx", None), ("gate", None),
                                            ("okx", "recording"), ("binance", "recording")])
 def test_venue_command_serves_a_live_run_end_to_end(tmp_path, venue, replay):
     """The venue on the synthetic market (the default), or on a recording of that venue (``--replay FILE``)."""

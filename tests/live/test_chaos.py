@@ -36,6 +36,8 @@ REGRESSIONS: tuple[tuple[str, int, str], ...] = (
     ("binance", 40, ""),  # a trade of an order not known by id: its role from the venue's order (_role_of)
     # found at 80 seeds per venue (issue 84):
     ("binance", 71, ""),  # a trade left unnamed keeps the quiet reconciliation going until it is booked
+    # found with the Gate rig (issue 85), fixed in venues/gate/gateway.py:
+    ("gate", 29, ""),  # the engine's timeout cancel while the create was unanswered: its resend stopped
 )
 
 

@@ -15,5 +15,6 @@ from liqcore.venues.registry import VenueSpec, register
 SPEC = register(VenueSpec(name="gate", code=4, package="liqcore.venues.gate",
                           sampled_liquidations=True, sizes_in_contracts=True, symbol_style="underscore",
                           rest_depth_snapshots=True, rules_from_instrument_list=True,
+                          local_fake="liqcore.venues.gate.fake:FakeGate",
                           all_market_stream='{"channel":"futures.public_liquidates","payload":["!all"]}',
                           aliases=("gate-io-futures", "gateio", "gate-io")))

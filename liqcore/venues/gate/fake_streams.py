@@ -168,9 +168,13 @@ def trades_subscribed(fv, symbols) -> bool:
 
 
 async def replay_frame(fv, data: bytes) -> int:
-    """One Gate push: to the subscribers of its topics."""
+    """One Gate push: to the subscribers of its topics (the whole fake Gate, ``liqcore venue``'s: its prints
+    matched first, :meth:`liqcore.venues.gate.fake.FakeGate.match_frame`)."""
     names = streams(data)
     if not names:
         return 0
+    match = getattr(fv, "match_frame", None)
+    if match is not None:
+        return await match(data)
     fv.write_any(data, names)
     return 1

@@ -19,12 +19,14 @@ import orjson
 from liqcore.venues.spec import ConnectionSpec
 
 __all__ = ["KINDS", "ENDPOINTS", "REST_ENDPOINTS", "contract", "topics", "subscribe_messages", "connection_specs",
-           "is_pong", "PING", "HEADERS", "LIQUIDATIONS_ALL", "rest_url"]
+           "is_pong", "PING", "HEADERS", "LIQUIDATIONS_ALL", "rest_url", "private_ws_url", "PRIVATE_ENDPOINTS"]
 
 ENDPOINTS = {
     "mainnet": "wss://fx-ws.gateio.ws/v4/ws/usdt",
     "testnet": "wss://ws-testnet.gate.com/v4/ws/futures/usdt",
 }
+#: the private channels (``futures.orders``, ...) are asked on the same connection as the public ones, with an ``auth``
+PRIVATE_ENDPOINTS = dict(ENDPOINTS)
 REST_ENDPOINTS = {"mainnet": "https://api.gateio.ws", "testnet": "https://api-testnet.gateapi.io"}
 #: the event kinds this stream can deliver, and the ``connection_specs`` option each one needs
 KINDS = {"liquidation": {}, "trade": {"trades": True}, "quote": {"book": True}, "depth": {"depth": True}}
@@ -101,3 +103,8 @@ def connection_specs(symbols, url: str | None = None, network: str = "mainnet", 
 def rest_url(network: str) -> str:
     """The REST base of ``network``."""
     return REST_ENDPOINTS[network]
+
+
+def private_ws_url(network: str) -> str:
+    """The private websocket of ``network`` (the order gateway's ``futures.orders`` and the others)."""
+    return PRIVATE_ENDPOINTS[network]

@@ -34,6 +34,7 @@ import orjson
 
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.venues.okx.recovery import OkxRecovery
+from liqcore.venues.private_link import StreamStats, receive_alive, wait_connected
 from liqcore.venues.ratelimit import SlidingWindowLimiter
 from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret, register_secret
@@ -108,15 +109,6 @@ def parse_order(o: dict, ct_val: float) -> tuple[OrderUpdate, Fill | None]:
     return u, fill
 
 
-class _StreamStats:
-    """What the engine's health reads of a private stream (``stats``: ``ping_failures``, ``callback_errors``)."""
-
-    __slots__ = ("stats",)
-
-    def __init__(self, stats: dict) -> None:
-        self.stats = stats
-
-
 def business_url(private_url: str) -> str:
     """The business websocket (``orders-algo``) beside a private one: OKX v5 "Overview, Production Trading
     Services" lists ``wss://ws.okx.com:8443/ws/v5/private`` and ``.../ws/v5/business`` on one host (demo
@@ -189,7 +181,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
                       "liveness_reconnects": 0, "fills_recovered": 0, "business_reconnects": 0,
                       "exits_lost": 0, "exits_replaced": 0, "exits_closed": 0, "algo_events": 0,
                       "resyncs": 0, "quiet_reconciles": 0}
-        self.stream = _StreamStats(self.stats)
+        self.stream = StreamStats(self.stats)
 
     # ------------------------------------------------------------------ names and sizes
     def _inst(self, symbol: str) -> str:
@@ -240,13 +232,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
         self._closing, self._fatal = False, None
         self._stream_task = asyncio.create_task(self._stream(), name="okx-private-stream")
         self._spawn(self._stream(business=True))
-        deadline = time.monotonic() + self.connect_timeout
-        while not self.connected.is_set() and self._fatal is None and time.monotonic() < deadline:
-            try:
-                await asyncio.wait_for(self.connected.wait(), 0.05)
-            except asyncio.TimeoutError:
-                pass
-        if not self.connected.is_set():
+        if not await wait_connected(self.connected, lambda: self._fatal, self.connect_timeout):
             why = self._fatal or "did not connect"
             await self.close()
             raise GatewayError(f"okx private stream: {why}")
@@ -877,24 +863,10 @@ class OkxGateway(OkxRecovery, VenueGateway):
         """The next message of a private socket, under OKX's liveness rule (OKX v5 "WebSocket: Connect": when no
         message comes within N < 30 s send the text ``ping`` and expect ``pong`` within N s, else reconnect; N is
         ``ping_interval``).  Any message counts as alive; no message after the ping: ConnectionError."""
-        pinged = False
-        while True:
-            try:
-                msg = await ws.receive(timeout=self.ping_interval)
-            except asyncio.TimeoutError:
-                if pinged:
-                    self.stats["liveness_reconnects"] += 1
-                    raise ConnectionError(f"no pong within {self.ping_interval:.1f} s of a ping (mute socket)") from None
-                try:
-                    await ws.send_str("ping")
-                except (ConnectionError, RuntimeError):
-                    self.stats["ping_failures"] += 1
-                    raise ConnectionError("ping failed") from None
-                pinged = True
-                continue
-            if not business:
-                self._last_rx_ms = time.time() * 1000.0  # (where the private stream's next gap starts)
-            return msg
+        msg = await receive_alive(ws, self.ping_interval, lambda: ws.send_str("ping"), self.stats)
+        if not business:
+            self._last_rx_ms = time.time() * 1000.0  # (where the private stream's next gap starts)
+        return msg
 
     async def _stream(self, business: bool = False) -> None:
         """One private connection, kept up: ``/ws/v5/private`` (``orders``, ``positions``; a reconnect resyncs)
