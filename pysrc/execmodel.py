@@ -537,8 +537,8 @@ class Model:
         self.roll(ts)
         entry_fee = q["maker_fee"] if s.entry_kind == LIMIT else q["taker_fee"]
         contracts = pnl_coin = equity_coin = 0.0
+        usd = s.notional  # the ledger's notional (USD); an inverse trade's whole contracts x contract_usd below
         if q["contract_usd"] > 0:  # inverse: P&L and fees in the coin; the USD P&L that coin at the exit price
-            usd = s.notional
             contracts = usd / q["contract_usd"]
             if q["whole_contracts"]:
                 contracts = math.floor(contracts + 0.5)  # (a whole number: n x contract_usd / contract_usd)
@@ -561,7 +561,7 @@ class Model:
             symbol_id=sid, venue=q["venue"], side=s.side, cascade_id=s.cascade_id, signal_ns=s.signal_ns,
             arrive_ns=s.arrive_ns, entry_ns=s.entry_ns, exit_ns=ts, exit_reason=reason, ref_price=s.ref_price,
             entry_price=s.entry_price, exit_price=price, tp_price=s.tp_price, sl_price=s.sl_price, fees=fees,
-            funding=s.funding, ret=ret, notional=s.notional, pnl=pnl, equity_after=self.equity,
+            funding=s.funding, ret=ret, notional=usd, pnl=pnl, equity_after=self.equity,
             entry_kind=s.entry_kind, exit_code=s.exit_code if reason == SIGNAL_EXIT else 0,
             confidence=s.confidence, size_mult=s.size_mult, queue_ahead=s.entry_queue, fill_rule=s.entry_rule,
             fills=s.p_fills if s.p_fills > 0 else 1, filled=s.p_done / s.p_qty if s.p_qty > 0.0 else 1.0,

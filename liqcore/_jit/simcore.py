@@ -320,8 +320,8 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
     contracts = 0.0
     pnl_coin = 0.0
     equity_coin = 0.0
+    usd = s.notional  # the ledger's notional (USD); an inverse trade's whole contracts x contract_usd below
     if q.contract_usd > 0.0:  # inverse: P&L and fees in the coin, the USD P&L that coin at the exit price
-        usd = s.notional  # contracts x contract_usd
         contracts = usd / q.contract_usd
         if q.whole_contracts != 0:
             contracts = math.floor(contracts + 0.5)  # (a whole number: n x contract_usd / contract_usd)
@@ -361,7 +361,7 @@ def _close(st, port, par, sid, ts, price, reason, exit_fee, ledger, counts):
         row.fees = fees
         row.funding = s.funding
         row.ret = ret
-        row.notional = s.notional
+        row.notional = usd
         row.pnl = pnl
         row.equity_after = p.equity
         row.entry_kind = s.entry_kind
