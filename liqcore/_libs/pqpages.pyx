@@ -734,15 +734,51 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     return out.view(dt)
 
 
+cdef int64_t _locations(Cur* c, const uint8_t[::1] buf) except -1:
+    """The header of OffsetIndex's page_locations list (a list of structs) -> its length."""
+    cdef uint32_t h = 0
+    cdef uint64_t n = 0
+    _byte(c, &h)
+    n = h >> 4
+    if n == 15:
+        _uvarint(c, &n)
+    if (h & 0x0F) != 12:
+        raise ValueError(f"a field of compact type {h & 0x0F} where 12 belongs")
+    if n > <uint64_t>buf.shape[0]:
+        raise ValueError("truncated")
+    return <int64_t>n
+
+
+cdef int _location(Cur* c, int64_t* off, int64_t* size, int64_t* first) except -1:
+    """One PageLocation: offset=1 (i64), compressed_page_size=2 (i32), first_row_index=3 (i64), all required."""
+    cdef int t2, got = 0
+    cdef int64_t f = 0
+    while True:
+        _field(c, f, &t2, &f)
+        if t2 == 0:
+            break
+        if f == 1 and t2 == 6:
+            _zigzag(c, off)
+            got |= 1
+        elif f == 3 and t2 == 6:
+            _zigzag(c, first)
+            got |= 4
+        elif f == 2 and t2 == 5:
+            _i32(c, size)
+            got |= 2
+        else:
+            _skip_value(c, t2, 2, False)
+    if got != 7:
+        raise ValueError("a page location without offset, size or first row")
+    return 0
+
+
 def offset_index(const uint8_t[::1] buf):
     """A column chunk's offset index (Thrift ``OffsetIndex``) -> int64 array (pages, 3): each data page's
     offset in the file, its bytes and its first row (the twin's docstring).  ValueError when malformed."""
     cdef Cur c
-    cdef int t, t2
-    cdef int64_t last = 0, f, v, n_i, i
-    cdef uint32_t h = 0
-    cdef uint64_t n = 0
-    cdef int got
+    cdef int t
+    cdef int64_t last = 0, f, n, i
     cdef int64_t[:, ::1] o
     _init(&c, buf, 0, buf.shape[0])
     out = None
@@ -752,36 +788,11 @@ def offset_index(const uint8_t[::1] buf):
             break
         last = f
         if f == 1 and t == 9:
-            _byte(&c, &h)
-            n = h >> 4
-            if n == 15:
-                _uvarint(&c, &n)
-            if (h & 0x0F) != 12:
-                raise ValueError(f"a field of compact type {h & 0x0F} where 12 belongs")
-            if n > <uint64_t>buf.shape[0]:
-                raise ValueError("truncated")
-            n_i = <int64_t>n
-            out = np.zeros((n_i, 3), np.int64)
+            n = _locations(&c, buf)
+            out = np.zeros((n, 3), np.int64)
             o = out
-            for i in range(n_i):
-                got = 0
-                f = 0
-                while True:
-                    _field(&c, f, &t2, &f)
-                    if t2 == 0:
-                        break
-                    if (f == 1 or f == 3) and t2 == 6:
-                        _zigzag(&c, &v)
-                        o[i, 0 if f == 1 else 2] = v
-                        got |= 1 if f == 1 else 4
-                    elif f == 2 and t2 == 5:
-                        _i32(&c, &v)
-                        o[i, 1] = v
-                        got |= 2
-                    else:
-                        _skip_value(&c, t2, 2, False)
-                if got != 7:
-                    raise ValueError("a page location without offset, size or first row")
+            for i in range(n):
+                _location(&c, &o[i, 0], &o[i, 1], &o[i, 2])
         else:
             _skip_value(&c, t, 1, False)
     if out is None:
@@ -796,11 +807,9 @@ def page_span(const uint8_t[::1] buf, int64_t first_page, int64_t end, int64_t r
     ``first_page``, each next where the one before ends, the last ending at ``end``; first rows from 0 up, each
     below ``rows``).  ValueError when its bytes are malformed (the twin's docstring)."""
     cdef Cur c
-    cdef int t, t2, got
-    cdef int64_t last = 0, f, v, off, size, first, i, n_i
+    cdef int t
+    cdef int64_t last = 0, f, off, size, first, i, n
     cdef int64_t at = first_page, prev_first = -1, lo = -1, hi = -1, row0 = -1, row_end = -1
-    cdef uint32_t h = 0
-    cdef uint64_t n = 0
     cdef bint seen = False, placed = True
     if not (0 <= r0 < r1 <= rows):
         raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows} (or none)")
@@ -810,38 +819,13 @@ def page_span(const uint8_t[::1] buf, int64_t first_page, int64_t end, int64_t r
         if t == 0:
             break
         last = f
-        if f == 1 and t == 9 and not seen:
+        if f == 1 and t == 9:  # (a list given twice: the last one, as the twin's offset_index keeps it)
             seen = True
-            _byte(&c, &h)
-            n = h >> 4
-            if n == 15:
-                _uvarint(&c, &n)
-            if (h & 0x0F) != 12:
-                raise ValueError(f"a field of compact type {h & 0x0F} where 12 belongs")
-            if n > <uint64_t>buf.shape[0]:
-                raise ValueError("truncated")
-            n_i = <int64_t>n
-            for i in range(n_i):
-                got = 0
-                f = 0
+            at, prev_first, lo, hi, row0, row_end, placed = first_page, -1, -1, -1, -1, -1, True
+            n = _locations(&c, buf)
+            for i in range(n):
                 off = size = first = 0
-                while True:
-                    _field(&c, f, &t2, &f)
-                    if t2 == 0:
-                        break
-                    if f == 1 and t2 == 6:
-                        _zigzag(&c, &off)
-                        got |= 1
-                    elif f == 3 and t2 == 6:
-                        _zigzag(&c, &first)
-                        got |= 4
-                    elif f == 2 and t2 == 5:
-                        _i32(&c, &size)
-                        got |= 2
-                    else:
-                        _skip_value(&c, t2, 2, False)
-                if got != 7:
-                    raise ValueError("a page location without offset, size or first row")
+                _location(&c, &off, &size, &first)
                 if off != at or size <= 0 or first <= prev_first or first >= rows or (i == 0 and first != 0):
                     placed = False  # (the rest still parsed: malformed bytes after it are ValueError, as the twin's)
                 if first <= r0:
