@@ -1,5 +1,4 @@
-"""Build: one Cython Extension per liqcore/**/*.pyx, and one more, ``liqcore._libs._cyutility``, holding the Cython
-utility code they share (Cython >= 3.1: compiled once, not once per kernel).
+"""Build: one Cython Extension per liqcore/**/*.pyx.
 
 Environment knobs (build time):
   LIQCORE_DEBUG=1        bounds/wraparound checks on, assertions kept, -O0 -g (the debug build the
@@ -41,21 +40,6 @@ def extensions():
     return exts
 
 
-#: one extension module holds Cython's own utility code (the memoryview type and its helpers, about 1 MB of C
-#: per module otherwise: most of each kernel's compile time) shared by every kernel (Cython >= 3.1); with an older
-#: Cython each module carries its own copy, as before
-SHARED = "liqcore._libs._cyutility"
-_CYTHON = tuple(int(p) for p in __import__("Cython").__version__.split(".")[:2] if p.isdigit())
-
-
-def shared_utility():
-    if _CYTHON < (3, 1) or ONLY:
-        return [], {}
-    return [Extension(SHARED, sources=[SHARED.replace(".", "/") + ".c"],
-                      extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O2", "-g0"]))], \
-        {"shared_utility_qualified_name": SHARED}
-
-
 directives = {
     "language_level": "3",
     "boundscheck": DEBUG,
@@ -77,12 +61,11 @@ class ParallelBuildExt(build_ext):
 setup(
     cmdclass={"build_ext": ParallelBuildExt},
     ext_modules=cythonize(
-        extensions() + shared_utility()[0],
+        extensions(),
         compiler_directives=directives,
         compile_time_env={"LIQCORE_DEBUG": DEBUG},
         build_dir="build/cython-debug" if DEBUG else "build/cython",
         nthreads=os.cpu_count() or 1,
         quiet=True,
-        **shared_utility()[1],
     ),
 )

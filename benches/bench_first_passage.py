@@ -53,7 +53,7 @@ def _cli(args: list[str]) -> tuple[int, bytes]:
     return rc, buf.getvalue()
 
 
-def _warm_child(ds: str, warm_end: str) -> None:
+def _warm_child(ds: str, warm_end: str, extra: list | None = None) -> None:
     """The warm process: warms up, then one whole-span backtest per line read from stdin, a BENCH line each."""
     import resource
 
@@ -64,7 +64,7 @@ def _warm_child(ds: str, warm_end: str) -> None:
             del sys.modules[m]
     import liqcore
 
-    args = ["backtest", ds, "--fill", "queue", "--json", "--no-progress"]
+    args = ["backtest", ds, "--fill", "queue", "--json", "--no-progress", *(extra or [])]
     rc, _o = _cli(args + ["--end", warm_end])
     if rc:
         raise SystemExit(f"warm-up failed (exit {rc})")
@@ -145,16 +145,19 @@ def main(argv=None) -> int:
                     "built): its warm process too, alternated with this one's, on the same dataset")
     ap.add_argument("--warm-only", action="store_true", help="the warm processes alone (no fresh run, no pyarrow "
                     "floor): with --base, pairs of warm runs, their order alternated round by round")
+    ap.add_argument("--signals", metavar="ARGS", default="",
+                    help="backtest options added to every run, e.g. \"--quantile 0.5 --min-history 20\" (dense signals)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     ap.add_argument("--verify-always", action="store_true",
                     help="every process digests the row groups it reads (LIQCORE_VERIFY=always: a first run over the "
                          "files; default: the verification ledger keeps what an earlier process digested)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    extra = a.signals.split()
     if a.verify_always:
         os.environ["LIQCORE_VERIFY"] = "always"
     if a.child:
-        {"warm": lambda: _warm_child(a.ds, a.child[1]), "floor": lambda: _child_floor(a.ds)}[a.child[0]]()
+        {"warm": lambda: _warm_child(a.ds, a.child[1], a.signals.split()), "floor": lambda: _child_floor(a.ds)}[a.child[0]]()
         return 0
     days = _days(a.ds)
     if not days:
@@ -178,7 +181,8 @@ def main(argv=None) -> int:
         # entries differ would be rewritten by each in turn, each run paying the other's)
         env = {**os.environ, "LIQCORE_BENCH_BASE": base_tree, "PYTHONDONTWRITEBYTECODE": "1",
                "LIQCORE_CACHE_DIR": base_cache} if base_tree else None
-        return subprocess.Popen([py, __file__, "--ds", a.ds, "--child", "warm", warm_end], stdin=subprocess.PIPE,
+        return subprocess.Popen([py, __file__, "--ds", a.ds, f"--signals={a.signals}", "--child", "warm", warm_end],
+                                stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True, env=env)
 
     def once(proc) -> dict:
@@ -189,7 +193,7 @@ def main(argv=None) -> int:
             proc.wait(timeout=600)
 
     fig = {"warm": [], "fresh": [], "floor": [], "base": [], "load": [list(load0)]}
-    fresh_cmd = [py, "-m", "liqcore", "backtest", a.ds, "--fill", "queue", "--json", "--no-progress"]
+    fresh_cmd = [py, "-m", "liqcore", "backtest", a.ds, "--fill", "queue", "--json", "--no-progress", *extra]
     default_out = None
     import tempfile
 
