@@ -30,6 +30,7 @@ CHUNK_DTYPE = np.dtype([
     ("total_compressed_size", "<i8"), ("total_uncompressed_size", "<i8"), ("num_values", "<i8"),
     ("null_count", "<i8"), ("has_min_max", "i1"), ("min_i8", "<u8"), ("max_i8", "<u8"),
     ("min_int", "<i8"), ("max_int", "<i8"), ("min_f", "<f8"), ("max_f", "<f8"),
+    ("offset_index_offset", "<i8"), ("offset_index_length", "<i8"),
 ])
 
 #: structs nested deeper than this (counting the file's own struct as 0) are refused
@@ -267,8 +268,10 @@ def _column_meta(r: Reader, depth: int) -> dict:
 
 
 def _column_chunk(r: Reader, depth: int) -> dict:
-    """ColumnChunk: meta_data=3 (required here: encrypted column metadata is not read)."""
+    """ColumnChunk: meta_data=3 (required here: encrypted column metadata is not read), offset_index_offset=4
+    and offset_index_length=5 (where the chunk's page index is: -1 and 0 when absent)."""
     meta = None
+    place = {"offset_index_offset": -1, "offset_index_length": 0}
     last = 0
     while True:
         fid, t = r.field(last)
@@ -277,10 +280,15 @@ def _column_chunk(r: Reader, depth: int) -> dict:
         last = fid
         if fid == 3 and t == STRUCT:
             meta = _column_meta(r, depth + 1)
+        elif fid == 4 and t == I64:
+            place["offset_index_offset"] = r.zigzag()
+        elif fid == 5 and t == I32:
+            place["offset_index_length"] = r.i32()
         else:
             r.skip(t, depth + 1)
     if meta is None:
         raise ValueError("column chunk without meta_data")
+    meta.update(place)
     return meta
 
 
@@ -386,7 +394,7 @@ def _float(raw: bytes, fmt: str, width: int) -> float:
 
 def _fill(out: np.void, m: dict, ptype: int, type_order: bool) -> None:
     """One chunk's record from its parsed ColumnMetaData ``m``."""
-    for k in ("codec",) + _META_REQUIRED[1:] + ("dictionary_page_offset",):
+    for k in ("codec",) + _META_REQUIRED[1:] + ("dictionary_page_offset", "offset_index_offset", "offset_index_length"):
         out[k] = m[k]
     s = m["stats"]
     out["null_count"] = -1 if s is None else s["null_count"]

@@ -362,7 +362,7 @@ def _values(enc: int, physical: int, buf, n: int, dictionary):
 
 
 def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: int, r1: int, decompress,
-                 prefix: bool = False):
+                 prefix: bool = False, row0: int = 0):
     """Rows ``[r0, r1)`` of one flat column chunk whose bytes are ``buf`` (its pages from the dictionary page
     on), decoding only the data pages that hold them (and the dictionary page): an array of the physical type
     (INT32, INT64, FLOAT, DOUBLE: ``<i4 <i8 <f4 <f8``); None where the chunk is not one decoded here (another
@@ -381,15 +381,19 @@ def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: in
     ``prefix``: ``buf`` may be the chunk's first bytes only; its pages are walked up to the first one that
     completes row ``r1`` (the later ones, and the row count, not looked at) and ValueError where the bytes end
     before it, within a page's header or payload or after the last whole page (the caller then reads the chunk
-    whole)."""
-    if not 0 <= r0 <= r1 <= rows:
+    whole).
+
+    ``row0``: the row the first data page in ``buf`` starts at (``buf`` the chunk's dictionary page, if any,
+    then its data pages from one holding row ``r0``, as the chunk's offset index places them: :func:`offset_index`);
+    its rows are counted from there, and without ``prefix`` they must end at ``rows``."""
+    if not 0 <= row0 <= r0 <= r1 <= rows:
         raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows}")
     dt = _PHYSICAL.get(physical)
     if dt is None:
         return None
     buf = memoryview(buf).cast("B")
     if prefix:
-        heads, held = [], 0
+        heads, held = [], row0
         for h in _walk(buf, 0, len(buf)):
             heads.append(h)
             held += h[4] if h[0] in (0, 3) else 0
@@ -400,11 +404,11 @@ def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: in
     else:
         heads = page_headers(buf, 0, len(buf)).tolist()
     dictionary = None
-    parts, row, first = [], 0, None
+    parts, row, first = [], row0, None
     int_null = False
     for t, lo, size, usize, n, enc, def_enc, _nulls, def_len, rep_len, compressed in heads:
         if t == 2:
-            if dictionary is not None or row or enc not in (_PLAIN, _PLAIN_DICTIONARY):
+            if dictionary is not None or row != row0 or enc not in (_PLAIN, _PLAIN_DICTIONARY):
                 return None
             raw = decompress(codec, buf[lo:lo + size], usize)
             if raw is None:
@@ -462,3 +466,73 @@ def decode_chunk(buf, codec: int, physical: int, max_def: int, rows: int, r0: in
         return None
     v = parts[0] if len(parts) == 1 else np.concatenate(parts)
     return np.array(v[r0 - first:r1 - first], dt)
+
+
+def offset_index(buf) -> np.ndarray:
+    """A column chunk's offset index (Thrift ``OffsetIndex``: page_locations=1, a list of ``PageLocation``
+    structs: offset=1 (i64), compressed_page_size=2 (i32), first_row_index=3 (i64), all required; other fields
+    skipped) -> int64 array (pages, 3): each data page's offset in the file, its bytes (header included) and its
+    first row in the row group.  ValueError when the bytes are malformed or truncated or a field is missing."""
+    view = _bounds(buf, 0, len(memoryview(buf).cast("B")))
+    r = _Reader(view, 0, len(view))
+    out = None
+    last = 0
+    while True:
+        t, last = r.field(last)
+        if t == 0:
+            break
+        if last == 1 and t == _T_LIST:
+            h = r.byte()
+            n = h >> 4
+            if n == 15:
+                n = r.uvarint()
+            _expect(h & 0x0F, _T_STRUCT)
+            if n > len(view):
+                raise ValueError("truncated")
+            out = np.zeros((n, 3), np.int64)
+            for i in range(n):
+                got = {}
+                f = 0
+                while True:
+                    t2, f = r.field(f)
+                    if t2 == 0:
+                        break
+                    if f in (1, 3) and t2 == _T_I64:
+                        got[f] = r.zigzag()
+                    elif f == 2 and t2 == _T_I32:
+                        got[f] = r.i32()
+                    else:
+                        r.skip_value(t2, 2)
+                if len(got) != 3:
+                    raise ValueError("a page location without offset, size or first row")
+                out[i] = got[1], got[2], got[3]
+        else:
+            r.skip_value(t, 1)
+    if out is None:
+        raise ValueError("an offset index without page_locations")
+    return out
+
+
+def page_span(buf, first_page: int, end: int, rows: int, r0: int, r1: int):
+    """The data pages of rows ``[r0, r1)`` (``r0 < r1``) of a column chunk, from its offset index ``buf``
+    (:func:`offset_index`) -> ``(lo, hi, row0, row_end)``: the bytes ``[lo, hi)`` in the file of the pages from
+    the one holding row ``r0`` to the one holding row ``r1 - 1``, and the rows ``[row0, row_end)`` they hold.
+    None where the index does not place the chunk's pages exactly: the first page at ``first_page`` (the footer's
+    first data page), each next one where the one before ends, the last one ending at ``end`` (the chunk's end),
+    every size positive, first rows strictly increasing from 0 and below ``rows`` -- so the pages read through it
+    are the chunk's own bytes.  ValueError when its bytes are malformed (:func:`offset_index`) or the rows are
+    not within ``[0, rows)``."""
+    if not 0 <= r0 < r1 <= rows:
+        raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows} (or none)")
+    at = offset_index(buf)
+    if not len(at):
+        return None
+    off, size, first = at[:, 0], at[:, 1], at[:, 2]
+    starts_ok = int(off[0]) == first_page and bool(np.all(off[1:] == off[:-1] + size[:-1]))
+    if not (starts_ok and int(off[-1] + size[-1]) == end and bool(np.all(size > 0)) and int(first[0]) == 0
+            and bool(np.all(first[1:] > first[:-1])) and int(first[-1]) < rows):
+        return None
+    i0 = int(np.searchsorted(first, r0, "right")) - 1
+    i1 = int(np.searchsorted(first, r1, "left")) - 1
+    row_end = int(first[i1 + 1]) if i1 + 1 < len(first) else rows
+    return int(off[i0]), int(off[i1] + size[i1]), int(first[i0]), row_end

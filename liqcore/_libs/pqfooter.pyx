@@ -27,6 +27,7 @@ CHUNK_DTYPE = np.dtype([
     ("total_compressed_size", "<i8"), ("total_uncompressed_size", "<i8"), ("num_values", "<i8"),
     ("null_count", "<i8"), ("has_min_max", "i1"), ("min_i8", "<u8"), ("max_i8", "<u8"),
     ("min_int", "<i8"), ("max_int", "<i8"), ("min_f", "<f8"), ("max_f", "<f8"),
+    ("offset_index_offset", "<i8"), ("offset_index_length", "<i8"),
 ])
 
 #: structs nested deeper than this (counting the file's own struct as 0) are refused
@@ -81,6 +82,8 @@ cdef packed struct Chunk:
     int64_t max_int
     double min_f
     double max_f
+    int64_t offset_index_offset
+    int64_t offset_index_length
 
 
 cdef struct Stat:
@@ -416,8 +419,10 @@ cdef int _column_meta(Cur* r, Chunk* c, Stat* s, int depth) except -1:
 
 
 cdef int _column_chunk(Cur* r, Chunk* c, Stat* s, int depth) except -1:
-    """ColumnChunk: meta_data=3 (required: encrypted column metadata is not read)."""
-    cdef int64_t last = 0, fid
+    """ColumnChunk: meta_data=3 (required: encrypted column metadata is not read), offset_index_offset=4 and
+    offset_index_length=5 (the page index's places; -1 and 0 when absent)."""
+    cdef int64_t last = 0, fid, v, oi_off = -1, oi_len = 0
+    cdef int32_t v32
     cdef int t
     cdef bint meta = False
     while True:
@@ -428,10 +433,18 @@ cdef int _column_chunk(Cur* r, Chunk* c, Stat* s, int depth) except -1:
         if fid == 3 and t == T_STRUCT:
             _column_meta(r, c, s, depth + 1)
             meta = True
+        elif fid == 4 and t == T_I64:
+            _zigzag(r, &v)
+            oi_off = v
+        elif fid == 5 and t == T_I32:
+            _i32(r, &v32)
+            oi_len = v32
         else:
             _skip(r, t, depth + 1, False)
     if not meta:
         raise ValueError("column chunk without meta_data")
+    c.offset_index_offset = oi_off
+    c.offset_index_length = oi_len
     return 0
 
 

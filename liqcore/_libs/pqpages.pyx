@@ -579,7 +579,7 @@ cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t p
 
 
 def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_ssize_t r0, Py_ssize_t r1,
-                 decompress, bint prefix=False):
+                 decompress, bint prefix=False, Py_ssize_t row0=0):
     """Rows ``[r0, r1)`` of one flat column chunk whose bytes are ``buf`` (its pages from the dictionary page
     on), decoding only the data pages that hold them (and the dictionary page): an array of the physical type
     (INT32, INT64, FLOAT, DOUBLE: ``<i4 <i8 <f4 <f8``); None where the chunk is not one decoded here (another
@@ -589,7 +589,9 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     a page's payload uncompressed (None: a codec not decoded).  A null of a floating column is NaN.
     ValueError when the bytes do not add up (any page header, a page's values, the pages' row count).
     ``prefix``: ``buf`` may be the chunk's first bytes only: the pages are walked up to the first one that
-    completes row ``r1`` (the twin's docstring), ValueError where the bytes end before it."""
+    completes row ``r1`` (the twin's docstring), ValueError where the bytes end before it.  ``row0``: the row
+    the first data page in ``buf`` starts at (the chunk's dictionary page, then its data pages from one holding
+    ``r0``: :func:`offset_index`)."""
     cdef const uint8_t[::1] b = buf
     cdef Py_ssize_t size = b.shape[0], n_pages = 0, cap = 16, i, row = 0, n, present, j, a, z, at, kv
     cdef Py_ssize_t lo, csz, usz, lv, k, dst, first = -1, held = 0
@@ -606,7 +608,7 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     cdef uint64_t nan64 = 0x7FF8000000000000ULL
     cdef uint32_t nan32 = 0x7FC00000U
     cdef Cur dc
-    if not (0 <= r0 <= r1 <= rows):
+    if not (0 <= row0 <= r0 <= r1 <= rows):
         raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows}")
     dt = _DTYPE_OF.get(physical)
     if dt is None:
@@ -616,6 +618,7 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     mv = memoryview(buf).cast("B")
     # every page header first (a malformed one anywhere is an error before any page is decoded)
     _init(&c, b, 0, size)
+    row = held = row0
     pg = <Page*>PyMem_Malloc(cap * sizeof(Page))
     if pg == NULL:
         raise MemoryError()
@@ -643,7 +646,7 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
             t = pg[i].ptype
             lo, csz, usz, n = pg[i].data, pg[i].csize, pg[i].usize, pg[i].nv
             if t == 2:
-                if dictionary is not None or row or (pg[i].enc != E_PLAIN and pg[i].enc != E_PLAIN_DICTIONARY):
+                if dictionary is not None or row != row0 or (pg[i].enc != E_PLAIN and pg[i].enc != E_PLAIN_DICTIONARY):
                     return None
                 raw = decompress(codec, mv[lo:lo + csz], usz)
                 if raw is None:
@@ -729,3 +732,114 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     if int_null:
         return None
     return out.view(dt)
+
+
+cdef int64_t _locations(Cur* c, const uint8_t[::1] buf) except -1:
+    """The header of OffsetIndex's page_locations list (a list of structs) -> its length."""
+    cdef uint32_t h = 0
+    cdef uint64_t n = 0
+    _byte(c, &h)
+    n = h >> 4
+    if n == 15:
+        _uvarint(c, &n)
+    if (h & 0x0F) != 12:
+        raise ValueError(f"a field of compact type {h & 0x0F} where 12 belongs")
+    if n > <uint64_t>buf.shape[0]:
+        raise ValueError("truncated")
+    return <int64_t>n
+
+
+cdef int _location(Cur* c, int64_t* off, int64_t* size, int64_t* first) except -1:
+    """One PageLocation: offset=1 (i64), compressed_page_size=2 (i32), first_row_index=3 (i64), all required."""
+    cdef int t2, got = 0
+    cdef int64_t f = 0
+    while True:
+        _field(c, f, &t2, &f)
+        if t2 == 0:
+            break
+        if f == 1 and t2 == 6:
+            _zigzag(c, off)
+            got |= 1
+        elif f == 3 and t2 == 6:
+            _zigzag(c, first)
+            got |= 4
+        elif f == 2 and t2 == 5:
+            _i32(c, size)
+            got |= 2
+        else:
+            _skip_value(c, t2, 2, False)
+    if got != 7:
+        raise ValueError("a page location without offset, size or first row")
+    return 0
+
+
+def offset_index(const uint8_t[::1] buf):
+    """A column chunk's offset index (Thrift ``OffsetIndex``) -> int64 array (pages, 3): each data page's
+    offset in the file, its bytes and its first row (the twin's docstring).  ValueError when malformed."""
+    cdef Cur c
+    cdef int t
+    cdef int64_t last = 0, f, n, i
+    cdef int64_t[:, ::1] o
+    _init(&c, buf, 0, buf.shape[0])
+    out = None
+    while True:
+        _field(&c, last, &t, &f)
+        if t == 0:
+            break
+        last = f
+        if f == 1 and t == 9:
+            n = _locations(&c, buf)
+            out = np.zeros((n, 3), np.int64)
+            o = out
+            for i in range(n):
+                _location(&c, &o[i, 0], &o[i, 1], &o[i, 2])
+        else:
+            _skip_value(&c, t, 1, False)
+    if out is None:
+        raise ValueError("an offset index without page_locations")
+    return out
+
+
+def page_span(const uint8_t[::1] buf, int64_t first_page, int64_t end, int64_t rows, int64_t r0, int64_t r1):
+    """The data pages of rows ``[r0, r1)`` (``r0 < r1``) of a column chunk, from its offset index ``buf`` (as
+    :func:`offset_index` reads it) -> ``(lo, hi, row0, row_end)``: their bytes ``[lo, hi)`` in the file and their
+    rows ``[row0, row_end)``; None where the index does not place the chunk's pages exactly (the first at
+    ``first_page``, each next where the one before ends, the last ending at ``end``; first rows from 0 up, each
+    below ``rows``).  ValueError when its bytes are malformed (the twin's docstring)."""
+    cdef Cur c
+    cdef int t
+    cdef int64_t last = 0, f, off, size, first, i, n
+    cdef int64_t at = first_page, prev_first = -1, lo = -1, hi = -1, row0 = -1, row_end = -1
+    cdef bint seen = False, placed = True
+    if not (0 <= r0 < r1 <= rows):
+        raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows} (or none)")
+    _init(&c, buf, 0, buf.shape[0])
+    while True:
+        _field(&c, last, &t, &f)
+        if t == 0:
+            break
+        last = f
+        if f == 1 and t == 9:  # (a list given twice: the last one, as the twin's offset_index keeps it)
+            seen = True
+            at, prev_first, lo, hi, row0, row_end, placed = first_page, -1, -1, -1, -1, -1, True
+            n = _locations(&c, buf)
+            for i in range(n):
+                off = size = first = 0
+                _location(&c, &off, &size, &first)
+                if off != at or size <= 0 or first <= prev_first or first >= rows or (i == 0 and first != 0):
+                    placed = False  # (the rest still parsed: malformed bytes after it are ValueError, as the twin's)
+                if first <= r0:
+                    lo, row0 = off, first
+                if first < r1:
+                    hi = off + size
+                elif row_end < 0:
+                    row_end = first
+                at = off + size
+                prev_first = first
+        else:
+            _skip_value(&c, t, 1, False)
+    if not seen:
+        raise ValueError("an offset index without page_locations")
+    if not placed or prev_first < 0 or at != end:
+        return None
+    return lo, hi, row0, (rows if row_end < 0 else row_end)

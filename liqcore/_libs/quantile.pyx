@@ -332,6 +332,7 @@ cdef class RollingQuantile:
         rq_free(self._s)
         self._s = NULL
 
+    @cython.always_allow_keywords(False)  # (one positional argument: the METH_O call, no keyword parsing)
     cpdef double update(self, double x) except? -1.0:
         """Push ``x`` and return the quantile of the window after the push."""
         if not isfinite(x):

@@ -352,7 +352,9 @@ def _chunked(args, params, strategy, steps):
         how = "all"
     if how == "windows" or (how == "auto" and args.chunk_days is None):  # --chunk-days: the full replay's chunks
         from liqcore.backtest.run import backtest_windows
+        from liqcore.dataset.pages import UNPLACED
 
+        unplaced = UNPLACED[0]
         try:
             res = backtest_windows(args.paths[0], params, strategy, symbols=syms, start_ns=start, end_ns=end,
                                    equity=args.equity)
@@ -373,6 +375,11 @@ def _chunked(args, params, strategy, steps):
                       "files' clock index; --read all replays every event); "
                       f"{r.get('windows_unread', 0):,} signal(s) refused whatever the prints (a cooldown, the loss "
                       "limits, ...): their windows not read", file=sys.stderr)
+            if UNPLACED[0] > unplaced:
+                print(f"backtest: note: {args.paths[0]} was written without its pages' places (the Parquet offset "
+                      "index, which a convert writes now): each window reads its column chunks from "
+                      "their start; converting the source files into a new dataset writes them, and a window then "
+                      "reads only the pages it decodes", file=sys.stderr)
                 if r.get("depth"):
                     dd = r["depth"]
                     print(f"backtest: the queue at depth: {dd['rows']:,} depth rows read (each window's, its book "

@@ -655,9 +655,11 @@ def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
         s = os.fstat(fd)
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
             raise ValueError(f"dataset: {path} was replaced while being read; read it again")
-        for w in ws:  # (a group's chunks from its footer row: kept under the footer's stat key)
-            chunks = pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES, key=(path, tuple(f.key)))
-            got = None if chunks is None else pages.read_rows(fd, chunks, dec, w[2], w[3])
+        key = (path, tuple(f.key))  # (a group's chunks from its footer row: kept under the footer's stat key)
+        each = [pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES, key=key) for w in ws]
+        index = pages.index_bytes(fd, each)  # (their pages' places, in one read)
+        for w, chunks in zip(ws, each):
+            got = None if chunks is None else pages.read_rows(fd, chunks, dec, w[2], w[3], index)
             if got is not None:
                 out[w[0]] = got
     finally:

@@ -61,6 +61,9 @@ class Chunk(NamedTuple):
     max_def: int
     dtype: np.dtype
     rows: int
+    first_page: int = -1  # its first data page's offset (the footer's data_page_offset)
+    index_at: int = -1  # its offset index's place and length in the file (the Parquet page index; -1: none)
+    index_len: int = 0
 
 
 def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names, want: dict,
@@ -85,6 +88,7 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
     fields = chunks.dtype.names
     k_codec, k_data, k_dict, k_size = (fields.index(k) for k in ("codec", "data_page_offset", "dictionary_page_offset",
                                                                  "total_compressed_size"))
+    k_oi, k_oil = (fields.index(k) for k in ("offset_index_offset", "offset_index_length"))
     row = chunks[g].tolist()  # (the group's chunks as tuples: a numpy record's field costs a microsecond a read)
     n_rows = int(rows[g])
     out = []
@@ -93,7 +97,8 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
         start = int(x[k_data])
         if int(x[k_dict]) > 0:
             start = min(start, int(x[k_dict]))
-        out.append(Chunk(start, start + int(x[k_size]), int(x[k_codec]), physical, max_def, dtype, n_rows))
+        out.append(Chunk(start, start + int(x[k_size]), int(x[k_codec]), physical, max_def, dtype, n_rows,
+                         int(x[k_data]), int(x[k_oi]), int(x[k_oil])))
     return out
 
 
@@ -145,15 +150,18 @@ def _decompress(codec: int, data, usize: int):
     return out
 
 
-def decode(buf, c: Chunk, r0: int, r1: int, prefix: bool = False) -> np.ndarray | None:
+def decode(buf, c: Chunk, r0: int, r1: int, prefix: bool = False, row0: int = 0,
+           rows: int | None = None) -> np.ndarray | None:
     """Rows ``[r0, r1)`` of the column chunk ``c`` whose bytes are ``buf`` (the file's ``[c.start, c.end)``),
     decoding only the data pages that hold them (and the dictionary page): the compiled
     :func:`~liqcore._libs.pqpages.decode_chunk`, its values as ``c.dtype``; None where the chunk is not one this
     module decodes (module docstring).  ValueError when its bytes do not add up.  ``prefix``: ``buf`` may be the
-    chunk's first bytes only (:func:`read_rows`; ValueError where they end before the rows)."""
+    chunk's first bytes only (:func:`read_rows`; ValueError where they end before the rows).  ``row0``,
+    ``rows``: ``buf`` is the dictionary page and the data pages of rows ``[row0, rows)`` alone (:func:`_pages`)."""
     from liqcore._libs.pqpages import decode_chunk
 
-    v = decode_chunk(buf, c.codec, c.physical, c.max_def, c.rows, r0, r1, _decompress, prefix)
+    v = decode_chunk(buf, c.codec, c.physical, c.max_def, c.rows if rows is None else rows, r0, r1, _decompress,
+                     prefix, row0)
     if v is None or v.dtype == c.dtype:
         return v
     return v.astype(c.dtype)
@@ -165,21 +173,59 @@ _MARGIN = 16  # (a prefix read: the rows' share of the chunk's bytes, a sixteent
 # in a 30-day run 3 of 8,124 reads fell short and read the chunk again, and a third fewer bytes were read)
 
 
-def read_rows(fd: int, chunks: list, names, r0: int, r1: int) -> dict | None:
+#: read only the pages that hold the rows where a chunk has an offset index (off: the prefix read below)
+PAGE_INDEX = True
+#: bytes read by :func:`read_rows` since the process started (what the benches report), and the chunks it read
+#: without an offset index (a file written before the writer wrote one: ``backtest`` notes it)
+READ_BYTES = [0]
+UNPLACED = [0]
+
+
+def index_bytes(fd: int, chunk_lists) -> tuple | None:
+    """The offset indexes of the chunks of ``chunk_lists`` (lists of :class:`Chunk`) in one read of the file open
+    as ``fd`` -> ``(first byte, bytes)`` for :func:`read_rows`'s ``index`` (a writer puts them one after another
+    before the footer: one read, not one per chunk); None where none has one, or they lie over
+    :data:`_INDEX_READ` bytes apart."""
+    lo = hi = -1
+    for chunks in chunk_lists:
+        for c in chunks or ():
+            if c.index_len > 0 and c.index_at >= 0:
+                lo = c.index_at if lo < 0 else min(lo, c.index_at)
+                hi = max(hi, c.index_at + c.index_len)
+    if lo < 0 or hi - lo > _INDEX_READ:
+        return None
+    raw = os.pread(fd, hi - lo, lo)
+    READ_BYTES[0] += len(raw)
+    return lo, raw
+
+
+_INDEX_READ = 1 << 20  # (a read's chunks' offset indexes farther apart: read chunk by chunk)
+
+
+def read_rows(fd: int, chunks: list, names, r0: int, r1: int, index: tuple | None = None) -> dict | None:
     """Rows ``[r0, r1)`` of the columns ``names`` (their :class:`Chunk` s ``chunks``, :func:`chunks_of`) of the
     file open as ``fd`` -> name -> values; None when one of them is not decoded here.  Where the rows end well
     before the chunk's end, its first bytes are read -- as many as the rows' share of the chunk's, a sixteenth and
     a kilobyte more (a writer's pages hold about as many rows each) -- and decoded up to the page that holds the
     last row (the pages after it are not read, as those before the rows are not decompressed; a checked read has
-    verified the row group's bytes before); where those bytes end before that page, the chunk is read whole."""
+    verified the row group's bytes before); where those bytes end before that page, the chunk is read whole.
+
+    A chunk with an offset index (a file written with the Parquet page index: :mod:`liqcore.dataset.write`) reads
+    its dictionary page and the data pages that hold the rows alone (:func:`_pages`); a file written before has
+    none and is read as above.  ``index``: the chunks' offset indexes as read already (:func:`index_bytes`)."""
     out = {}
     for name, c in zip(names, chunks):
         size = c.end - c.start
         v, want = _MISSING, size
+        if PAGE_INDEX and c.index_len > 0 and r1 > r0:
+            v = _pages(fd, c, r0, r1, index)
+        elif c.index_len <= 0:
+            UNPLACED[0] += 1
         if PREFIX_READS and r1 > r0 and c.rows > 0:
             want = min(size, size * r1 // c.rows + size // _MARGIN + 1024)
-        if want < size:
+        if v is _MISSING and want < size:
             head = os.pread(fd, want, c.start)
+            READ_BYTES[0] += len(head)
             if len(head) == want:
                 try:
                     v = decode(head, c, r0, r1, prefix=True)
@@ -187,6 +233,7 @@ def read_rows(fd: int, chunks: list, names, r0: int, r1: int) -> dict | None:
                     v = _MISSING
         if v is _MISSING:
             buf = os.pread(fd, size, c.start)
+            READ_BYTES[0] += len(buf)
             if len(buf) != size:
                 raise ValueError("a column chunk past the file's end")
             v = decode(buf, c, r0, r1)
@@ -196,6 +243,41 @@ def read_rows(fd: int, chunks: list, names, r0: int, r1: int) -> dict | None:
     return out
 
 
+def _pages(fd: int, c: Chunk, r0: int, r1: int, index: tuple | None = None):
+    """Rows ``[r0, r1)`` of chunk ``c`` from its dictionary page and the data pages that hold them alone, placed by
+    its offset index (:func:`liqcore._libs.pqpages.page_span`: an index that does not place the chunk's pages
+    exactly within its bytes, which the footer's checked mark covers, is not used); :data:`_MISSING` where it has
+    none usable or the bytes do not decode (the caller reads the chunk as without an index)."""
+    from liqcore._libs.pqpages import page_span
+
+    a = -1 if index is None else c.index_at - index[0]
+    if 0 <= a and a + c.index_len <= len(index[1]):
+        raw = memoryview(index[1])[a:a + c.index_len]
+    else:
+        raw = os.pread(fd, c.index_len, c.index_at) if c.index_at >= 0 else b""
+        READ_BYTES[0] += len(raw)
+    try:
+        span = page_span(raw, c.first_page, c.end, c.rows, r0, r1) if len(raw) == c.index_len else None
+        if span is None:
+            return _MISSING
+        lo, hi, row0, row_end = span
+        head = c.first_page - c.start  # (the dictionary page: before the first data page)
+        if row0 == 0 or not head:
+            lo = c.start if row0 == 0 else lo
+            buf = os.pread(fd, hi - lo, lo)
+            ok = len(buf) == hi - lo
+        else:
+            d, body = os.pread(fd, head, c.start), os.pread(fd, hi - lo, lo)
+            ok = len(d) == head and len(body) == hi - lo
+            buf = d + body
+        READ_BYTES[0] += len(buf)
+        # (the pages read must hold exactly the rows their places say: the kernel counts them to row_end)
+        return decode(buf, c, r0, r1, row0=row0, rows=row_end) if ok else _MISSING
+    except ValueError:
+        return _MISSING
+
+
 _MISSING = object()
 #: :func:`chunks_of`'s answers kept, under (footer, group, columns)
 _KEPT_CHUNKS: dict = {}
+

@@ -167,6 +167,10 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
     # fifth more CPU (a page's header, statistics and compression each) for a read decoding half as many rows.
     # (a pyarrow before 22 has no such option: its pages are then larger, read the same way)
     pages = {"max_rows_per_page": PAGE_ROWS} if _WRITE_FORMAT >= 3 and _page_rows_option() else {}
+    # and each chunk's page places (Parquet's page index: its offset index), so a read of a few pages reads
+    # their bytes alone, not the chunk's bytes before them (liqcore.dataset.pages.read_rows)
+    if _WRITE_FORMAT >= 3 and PAGE_INDEX:
+        pages["write_page_index"] = True
     from liqcore.io.contract import column_codecs
 
     with pq.ParquetWriter(where, schema, compression=column_codecs(schema.names),  # (the times and codes: none)
@@ -205,6 +209,8 @@ def _write_parquet(rows: np.ndarray, meta: tuple, where) -> None:
             w.add_key_value_metadata({FP_KEY: fp_index})
 
 
+#: write each column chunk's page places (off: files as written before them, for the tests of reading those)
+PAGE_INDEX = True
 #: the rows of a data page of a format-3 file (two first-passage blocks)
 PAGE_ROWS = 2 * FP_BLOCK
 

@@ -86,8 +86,8 @@ def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
 
     real_pages = pages.read_rows
 
-    def counting_pages(fd, chunks, names, r0, r1):  # (the rows of a group decoded page by page)
-        got = real_pages(fd, chunks, names, r0, r1)
+    def counting_pages(fd, chunks, names, r0, r1, *index):  # (the rows of a group decoded page by page)
+        got = real_pages(fd, chunks, names, r0, r1, *index)
         if got is not None:
             decoded.append(r1 - r0)
         return got

@@ -448,7 +448,7 @@ def test_a_partition_file_is_written_a_row_group_at_a_time_as_whole_sections_wer
         DS._write_parquet(rows, ("binance", "BTCUSDT"), str(d / "new.parquet"))
         bulk = pc.is_in(table.column("kind"), value_set=pa.array(IO.BULK_KINDS, pa.int8()))
         with pq.ParquetWriter(str(d / "ref.parquet"), table.schema, compression=column_codecs(table.schema.names),
-                              use_dictionary=["kind", "side", "flags"],
+                              use_dictionary=["kind", "side", "flags"], write_page_index=DS.PAGE_INDEX,
                               column_encoding={c: "DELTA_BINARY_PACKED" for c in DS._DELTA_COLUMNS}) as w:
             trades = pc.equal(table.column("kind"), pa.scalar(2, pa.int8()))
             fp = DS.FirstPassage()  # the footer's first-passage index, of the row groups as written here

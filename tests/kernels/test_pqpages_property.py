@@ -452,3 +452,162 @@ def test_read_rows_reads_a_prefix_and_falls_back_to_the_whole_chunk(tmp_path, mo
         assert sizes == [c.end - c.start]
     finally:
         os.close(fd)
+
+
+def _indexed(seed: int, n: int, page: int, version: str, codec: str = "zstd") -> bytes:
+    """A table of ``n`` rows written with pages of ``page`` rows and the Parquet page index (offset index)."""
+    buf = io.BytesIO()
+    pq.write_table(_table(seed, n), buf, compression=codec, data_page_version=version, max_rows_per_page=page,
+                   column_encoding={"delta": "DELTA_BINARY_PACKED"}, use_dictionary=["kind", "flags"],
+                   write_page_index=True, row_group_size=max(n // 2, 1))
+    return buf.getvalue()
+
+
+def _index_of(raw: bytes, c) -> bytes:
+    return raw[c.index_at:c.index_at + c.index_len]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 1500), st.integers(1, 400), st.sampled_from(["1.0", "2.0"]),
+       st.data())
+def test_the_offset_index_and_the_page_span_are_the_twins_and_pyarrows(seed, n, page, version, data):
+    """offset_index and page_span of kernel and twin agree, on the offset indexes pyarrow writes (each page where
+    its header is, its first row the rows before it) and on them cut short or with a byte changed; the span of
+    random rows is the pages holding them."""
+    raw = _indexed(seed, n, page, version)
+    for c in _chunk_ranges(raw):
+        idx = _index_of(raw, c)
+        assert c.index_len > 0 and c.first_page >= c.start
+        at = _same("offset_index", idx)
+        heads = [h for h in kernel.page_headers(raw, c.start, c.end) if h["type"] in (0, 3)]
+        assert len(at) == len(heads) and at[0, 0] == c.first_page and int(at[-1, 0] + at[-1, 1]) == c.end
+        assert at[:, 2].tolist() == np.concatenate([[0], np.cumsum([h["nvalues"] for h in heads])[:-1]]).tolist()
+        if c.rows:
+            r0 = data.draw(st.integers(0, c.rows - 1))
+            r1 = data.draw(st.integers(r0 + 1, c.rows))
+            lo, hi, row0, row_end = _same("page_span", idx, c.first_page, c.end, c.rows, r0, r1)
+            first = at[:, 2].tolist() + [c.rows]
+            i0 = max(i for i in range(len(at)) if first[i] <= r0)
+            i1 = max(i for i in range(len(at)) if first[i] < r1)
+            assert (lo, hi, row0, row_end) == (at[i0, 0], at[i1, 0] + at[i1, 1], first[i0], first[i1 + 1])
+            _same("page_span", idx, c.first_page + 1, c.end, c.rows, r0, r1)  # (not where the footer says: None)
+            _same("page_span", idx, c.first_page, c.end - 1, c.rows, r0, r1)
+            _same("page_span", idx, c.first_page, c.end, c.rows, r0, r0)  # (no rows: ValueError)
+        cut = data.draw(st.integers(0, len(idx)))
+        _same("offset_index", idx[:cut])
+        bad = bytearray(idx)
+        bad[data.draw(st.integers(0, len(idx) - 1))] = data.draw(st.integers(0, 255))
+        _same("offset_index", bytes(bad))
+        if c.rows:
+            _same("page_span", bytes(bad), c.first_page, c.end, c.rows, 0, c.rows)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 1500), st.integers(1, 300), st.sampled_from(["1.0", "2.0"]),
+       st.data())
+def test_decode_chunk_from_a_page_on_is_the_twins_and_pyarrows(seed, n, page, version, data):
+    """decode_chunk given the dictionary page and the data pages from the one holding r0 (``row0``: its first
+    row, ``rows``: where the last one read ends) gives kernel and twin alike what pyarrow reads; the pages read
+    holding fewer or more rows than said is ValueError from both."""
+    raw = _indexed(seed, n, page, version)
+    tab = pq.ParquetFile(io.BytesIO(raw))
+    g = data.draw(st.integers(0, tab.metadata.num_row_groups - 1))
+    names = ["ts", "delta", "kind", "price", "f4"]
+    want = tab.read_row_groups([g], columns=names)
+    for name, c in zip(names, _chunks_of(raw, g, names)):
+        if not c.rows:
+            continue
+        r0 = data.draw(st.integers(0, c.rows - 1))
+        r1 = data.draw(st.integers(r0 + 1, c.rows))
+        lo, hi, row0, row_end = kernel.page_span(_index_of(raw, c), c.first_page, c.end, c.rows, r0, r1)
+        buf = raw[c.start:c.first_page] + raw[lo:hi] if row0 else raw[c.start:hi]
+        args = (c.codec, c.physical, c.max_def)
+        got = _same("decode_chunk", buf, *args, row_end, r0, r1, pages._decompress, False, row0)
+        if got is not None:
+            ref = want.column(name).to_numpy()[r0:r1]
+            assert got.astype(c.dtype).tobytes() == ref.astype(c.dtype).tobytes(), name
+        if row_end > r1:  # (rows said to end elsewhere than the pages do)
+            _same("decode_chunk", buf, *args, row_end - 1, r0, r1, pages._decompress, False, row0)
+        _same("decode_chunk", buf, *args, row_end, r0, r1, pages._decompress, False, max(row0 - 1, 0)) \
+            if row0 else None
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 9), st.sampled_from(["1.0", "2.0"]))
+def test_a_chunk_with_an_offset_index_reads_only_the_pages_of_the_rows(tmp_path_factory, seed, page, version):
+    """Every byte of the pages before the rows' pages (headers too) zeroed: read_rows still gives pyarrow's rows of
+    the untouched pages (it reads the dictionary page and the rows' pages alone); without the offset index (the
+    same file's chunks as written before it) the read fails on the spoilt bytes."""
+    raw = bytearray(_indexed(seed, 1000, 100, version))
+    names = ["ts", "delta", "kind", "price"]
+    want = pq.ParquetFile(io.BytesIO(bytes(raw))).read_row_groups([0], columns=names)
+    chunks = _chunks_of(bytes(raw), 0, names)
+    lo_row = page * 50  # (groups of 500 rows: the pages from row lo_row's on are kept)
+    for c in chunks:
+        at = kernel.offset_index(_index_of(bytes(raw), c))
+        keep = int(at[np.searchsorted(at[:, 2], lo_row, "right") - 1, 0])
+        raw[c.first_page:keep] = bytes(keep - c.first_page)
+    path = tmp_path_factory.mktemp("pq") / "t.parquet"
+    path.write_bytes(bytes(raw))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = pages.read_rows(fd, chunks, names, lo_row, 500)
+        for name in names:
+            assert got[name].tobytes() == want.column(name).to_numpy()[lo_row:].tobytes(), name
+        before = [c._replace(index_at=-1, index_len=0) for c in chunks]
+        with pytest.raises(ValueError):
+            pages.read_rows(fd, before, names, lo_row, 500)
+    finally:
+        os.close(fd)
+
+
+def test_an_offset_index_that_misplaces_the_pages_is_not_used(tmp_path):
+    """An offset index whose first rows are shifted by one page (a file changed outside the checked bytes) does not
+    place the chunk's pages as they are: the read takes the chunk as without an index and gives pyarrow's rows."""
+    raw = _indexed(3, 1000, 100, "1.0", codec="none")
+    names = ["ts", "price"]
+    want = pq.ParquetFile(io.BytesIO(raw)).read_row_groups([0], columns=names)
+    chunks = _chunks_of(raw, 0, names)
+    path = tmp_path / "t.parquet"
+    path.write_bytes(raw)
+    # the same locations with each first row one page later (the last page's first row past the rows: refused)
+    forged = []
+    for c in chunks:
+        at = kernel.offset_index(_index_of(raw, c))
+        assert kernel.page_span(_index_of(raw, c), c.first_page, c.end, c.rows, 150, 250) is not None
+        at[:, 2] = np.append(at[1:, 2], c.rows)
+        forged.append(_offset_index_bytes(at))
+        assert kernel.page_span(forged[-1], c.first_page, c.end, c.rows, 150, 250) is None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        index = (0, b"".join(forged))
+        placed = []
+        for c, b in zip(chunks, forged):
+            placed.append(c._replace(index_at=sum(len(x) for x in forged[:len(placed)]), index_len=len(b)))
+        got = pages.read_rows(fd, placed, names, 150, 250, index)
+        for name in names:
+            assert got[name].tobytes() == want.column(name).to_numpy()[150:250].tobytes(), name
+    finally:
+        os.close(fd)
+
+
+def _offset_index_bytes(at: np.ndarray) -> bytes:
+    """An OffsetIndex struct (Thrift compact) of the page locations ``at`` (offset, size, first row each)."""
+    def varint(u: int) -> bytes:
+        out = bytearray()
+        while True:
+            b = u & 0x7F
+            u >>= 7
+            out.append(b | (0x80 if u else 0))
+            if not u:
+                return bytes(out)
+
+    def zz(v: int) -> bytes:
+        return varint((v << 1) ^ (v >> 63))
+
+    body = bytearray([0x19])  # field 1, a list
+    n = len(at)
+    body += bytes([(n << 4) | 12]) if n < 15 else bytes([0xFC]) + varint(n)
+    for off, size, first in at.tolist():
+        body += bytes([0x16]) + zz(off) + bytes([0x15]) + zz(size) + bytes([0x16]) + zz(first) + b"\0"
+    return bytes(body + b"\0")
