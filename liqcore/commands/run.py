@@ -392,7 +392,7 @@ def build(args):
             fx = fake_thread.start()
             ws_url, rest_url, priv_url = fx.public_ws_url, fx.rest_url, fx.private_ws_url
     gateway = None
-    if args.live:  # the venue's order gateway (liqcore.live.gateways: one table for the three venues)
+    if args.live:  # the venue's order gateway (liqcore.live.gateways: each venue's gateway part, through the registry)
         from liqcore.live.gateways import load_keys, make_gateway
         from liqcore.secrets import register_secret
         from liqcore.secrets import Credentials, Secret

@@ -37,7 +37,7 @@ class VenueMarket:
 def _venue_symbol(venue: str, symbol: str) -> str:
     s = symbol.upper()
     spec = venue_spec(venue)
-    if spec.symbol_style == "inst_id" and s.endswith(spec.quote):
+    if spec.symbol_style != "concat" and s.endswith(spec.quote) and len(s) > len(spec.quote):  # ETH-USDT-SWAP, ETH_USDT
         return spec.symbol_for(s[: -len(spec.quote)])
     return s
 
@@ -65,7 +65,7 @@ def venue_market(days: float = 4.0, symbol: str = "BTCUSDT", venues=None, lead_m
         venues = venue_names()[:2]
     venues = tuple(Venue.parse(v).name.lower() for v in venues)
     if len(venues) < 2 or len(set(venues)) != len(venues):
-        raise ValueError(f"venues: give two or three different venues; got {', '.join(venues)}")
+        raise ValueError(f"venues: give two or more different venues; got {', '.join(venues)}")
     lead_ms = {Venue.parse(v).name.lower(): float(x) for v, x in (lead_ms or {}).items()}
     throttle_ms = {Venue.parse(v).name.lower(): float(x) for v, x in (throttle_ms or {}).items()}
     for name, d in (("lead_ms", lead_ms), ("throttle_ms", throttle_ms)):

@@ -171,3 +171,18 @@ def test_cli_study_lead_lag_json(tmp_path, capsysbinary):
     assert 130 <= doc["headline"]["bybit_binance_median_ms_event"] <= 170
     assert png.stat().st_size > 0
     assert main(["study", "lead-lag", "--synthetic", "--days", "1", "--lead", "bybit150"]) != 0
+
+
+def test_four_venues_each_under_its_own_names_and_a_planted_gate_lead_is_found():
+    """Four venues of one instrument (Gate's names ``BTC_USDT``, OKX's ``BTC-USDT-SWAP``): every pair is measured and
+    a lead planted on Gate is found against the others; before Gate's name was made its own, Gate's events were
+    under ``BTCUSDT``, no instrument of it, and no pair with Gate had a cascade."""
+    m = venue_market(days=3.0, venues=("bybit", "binance", "okx", "gate"), lead_ms={"gate": 150.0}, seed=7)
+    assert sorted(m.registry.symbol(i) for i in range(4)) == ["BTC-USDT-SWAP", "BTCUSDT", "BTCUSDT", "BTC_USDT"]
+    res = run_study("lead-lag", m.events, m.registry, n_boot=300)
+    assert res.available, res.reason
+    for other in ("bybit", "okx"):
+        assert res.headline[f"{other}_gate_verdict"] == "gate leads", res.findings
+        assert res.headline[f"{other}_gate_median_ms_event"] < 0
+    fired = res.tables["fired_first"].set_index("venue")["fired_first"]
+    assert fired["gate"] == fired.max()
