@@ -174,6 +174,7 @@ class OrderManager:
         self.inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
         self.stopping = False
         self.closing = False  # shutdown began: no create leaves any more
+        self._entry_booked: dict[str, float] = {}  # client_id -> the entry fills' quantity booked this session
         self.unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
         self.ask_later: list[OrderIntent] = []  # entries the venue could not be asked about at reconcile
         #: orders whose create, cancel or close outcome is unknown: asked about by client id, journaled
@@ -468,6 +469,8 @@ class OrderManager:
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or self.now_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
+        if f.kind == "entry":
+            self._entry_booked[f.client_id] = self._entry_booked.get(f.client_id, 0.0) + float(f.qty)
         acc = self.checks["fees"]["maker" if f.is_maker else "taker"]
         acc[0] += float(f.fee or 0.0)
         acc[1] += abs(float(f.price) * float(f.qty))
@@ -774,7 +777,8 @@ class OrderManager:
         cancelled.  Returns the shutdown report (see :meth:`Engine.shutdown`)."""
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        cancel_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
+        cancel_deadline = t0 + 0.7 * budget
+        reconcile_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
         self.closing = True
         for t in list(self.unknown_tasks):  # the cancel below settles those orders
             t.cancel()
@@ -785,14 +789,20 @@ class OrderManager:
         targets = self.working_entries() if cancel_entries else []
         report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": [],
                         "never_sent": never_sent}
+        finals: list[OrderUpdate] = []
         if targets:
             if self.paper:
                 for sym, cid, _ in targets:
                     u = await self.gateway.cancel(sym, cid)
                     report["confirmed"][cid] = u.status
             else:
-                confirmed, unconfirmed = await self._cancel_working(targets, cancel_deadline)
+                confirmed, unconfirmed, finals = await self._cancel_working(targets, cancel_deadline)
                 report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
+        if not self.paper:
+            # the venue's own record before anything is booked: a private stream can drop pushes without closing
+            report["reconciled"], report["unreconciled"] = await self._reconcile_at_stop(reconcile_deadline, finals)
+            for u in report["unreconciled"]:  # (its journal row stays open: the next start settles it with the venue)
+                report["confirmed"].pop(u["client_id"], None)
         self.stopping = True
         self.run_books()
         for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
@@ -804,7 +814,48 @@ class OrderManager:
                       ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unconfirmed"]))
         elif targets:
             log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
+        if report.get("unreconciled"):
+            log.error("shutdown: %d entries booked unreconciled (the venue reports more filled than the journal "
+                      "holds; their fills were not read): %s", len(report["unreconciled"]),
+                      ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unreconciled"]))
         return report
+
+    async def _reconcile_at_stop(self, deadline: float, finals: list[OrderUpdate]) -> tuple[str, list[dict]]:
+        """Before the stop books its final state: the gateway reads the venue's fills, orders and positions once
+        (:meth:`Gateway.reconcile`, bounded by ``deadline``; what it finds comes through the callbacks, each fill
+        once), then the terminal states the stop learned (``finals``) are booked.  A fill is never inferred: an
+        entry the venue reports more filled than its booked fills keeps its state and is named unreconciled.
+        Returns (``"yes"`` or why not, the unreconciled entries: ``symbol``, ``client_id``, ``venue_filled``,
+        ``booked``, ``reason``)."""
+        loop = asyncio.get_running_loop()
+        left = deadline - loop.time()
+        try:
+            if left <= 0:
+                raise asyncio.TimeoutError
+            done = "yes" if await asyncio.wait_for(self.gateway.reconcile(), left) else "not read"
+        except asyncio.TimeoutError:
+            done = f"not read before the shutdown deadline ({max(left, 0.0):.2f} s left)"
+        except GatewayError as exc:
+            done = f"the venue could not be read: {exc}"
+        if done != "yes":
+            log.warning("shutdown: the venue's fills, orders and positions were not read again (%s): the journal "
+                        "holds what the private stream reported", done)
+        out = []
+        for u in finals:
+            booked = self.booked_entry_qty(u.client_id)
+            if u.filled_qty > booked + 1e-12:
+                out.append({"symbol": u.symbol, "client_id": u.client_id, "venue_filled": u.filled_qty,
+                            "booked": booked, "reason": f"reconcile {done}" if done != "yes"
+                            else "the venue's fills of it were not found"})
+                continue
+            self._apply_final(u)
+        return done, out
+
+    def booked_entry_qty(self, client_id: str) -> float:
+        """The quantity of the entry fills booked for ``client_id`` (the journal's, else this session's)."""
+        if self.journal is not None:
+            return self.journal.booked_qty(client_id, "entry")
+        return self._entry_booked.get(client_id, 0.0)
 
     def mark_never_sent(self) -> list[str]:
         """The entry intents held back since the shutdown began (:attr:`pending`: journaled, their create never
@@ -952,24 +1003,14 @@ class OrderManager:
                     final[cid] = u
                 elif u is None:  # the venue has no such order: the create never arrived
                     final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=self.now_ns())
-        for cid, u in final.items():
-            if cid not in pushed:
-                self._apply_final(u)
         confirmed = {cid: (final[cid].status if cid in final else "not_resting") for cid in [*final, *gone]}
         unconfirmed = [{"symbol": sym, "client_id": cid, "status": status0.get(cid, ""), "reason": reasons[cid]}
                        for cid, sym in remaining.items()]
-        return confirmed, unconfirmed
+        return confirmed, unconfirmed, [u for cid, u in final.items() if cid not in pushed]
 
     def _apply_final(self, u: OrderUpdate) -> None:
-        """A terminal state learned at shutdown: journal it, and apply a fill the engine has not seen (the
-        private stream was down) so the position the venue holds is journaled too."""
-        book = self.books.get(u.symbol)
-        if book is not None and book.entry is not None and book.entry.client_id == u.client_id \
-                and u.filled_qty > abs(book.position_qty) + 1e-12:
-            missing = u.filled_qty - abs(book.position_qty)
-            self.report_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
-                               True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
-                               ts_ns=u.ts_ns or self.now_ns()))
+        """A terminal state learned at shutdown: journal it (its fills come from the venue's own record:
+        :meth:`_reconcile_at_stop`)."""
         if u.kind != "entry":
             u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
                             u.avg_price, u.reason, "entry", u.ts_ns)

@@ -112,9 +112,15 @@ class VenueGateway(GatewayCallbacks, Gateway):
         """Whether an order may still change or a position is open (each venue says it from its own state)."""
         return any(u.status not in TERMINAL and cid in self._intents for (cid, _), u in self._orders.items())
 
-    async def _quiet_reconcile(self) -> None:
-        """Read the venue's orders, exit orders, fills and positions again (each venue's own requests)."""
+    async def _quiet_reconcile(self) -> bool | None:
+        """Read the venue's orders, exit orders, fills and positions again (each venue's own requests); False:
+        the venue could not be read."""
         raise NotImplementedError
+
+    async def reconcile(self) -> bool:
+        """:meth:`Gateway.reconcile`: the quiet stream's reading (:meth:`_quiet_reconcile`), once, now."""
+        self.stats["stop_reconciles"] = self.stats.get("stop_reconciles", 0) + 1
+        return await self._quiet_reconcile() is not False
 
     def _weight_room(self) -> bool:
         """Whether the REST host may be asked for a reconciliation now: not banned, and no more than half of the
