@@ -157,3 +157,62 @@ def test_a_venue_that_cannot_be_read_at_stop_leaves_the_entry_unreconciled_withi
             assert notes and notes[-1]["unreconciled"][0]["client_id"] == e.client_id
 
     run(main(), timeout=60.0)
+
+
+def test_liqcore_run_says_not_reconciled_for_an_entry_whose_fills_could_not_be_read(tmp_path):
+    """`liqcore run --live` in a child process: an entry fills while the private stream is mute and the venue's
+    fills cannot be read; SIGINT: the run ends within --shutdown-timeout, names the entry on stderr as NOT
+    RECONCILED, books no fill for it and leaves its journal row open."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from _procs import Stopwatch, wait_exit
+
+    from liqcore.testing.fake_exchange import FakeExchangeThread
+
+    th = FakeExchangeThread()
+    fx = th.start()
+    try:
+        env = dict(os.environ, BYBIT_API_KEY=fx.api_key, BYBIT_API_SECRET=fx.api_secret)
+        cmd = [sys.executable, "-m", "liqcore", "run", "--symbols", SYM, "--live", "--no-dashboard",
+               "--ws-url", fx.public_ws_url, "--rest-url", fx.rest_url, "--private-ws-url", fx.private_ws_url,
+               "--journal", str(tmp_path / "j.sqlite"), "--min-history", "5", "--history", "50",
+               "--shutdown-timeout", "3s", "--json", "--log", str(tmp_path / "log.jsonl")]
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        t = time.monotonic()
+        while fx.connections("public") < 1 or fx.connections("private") < 1:
+            assert child.poll() is None, child.stderr.read().decode()[-2000:]
+            assert time.monotonic() - t < 30, "child did not connect"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        for f in cascade_frames(SYM, int(time.time() * 1000) - 30_000):
+            th.call(fx.push(f))
+        while not [o for o in fx.venue.open_orders() if o.order_link_id and o.status == "New"]:
+            assert time.monotonic() - t < 60, "entry not resting"
+            time.sleep(0.05)
+        cid = next(o.order_link_id for o in fx.venue.open_orders() if o.order_link_id)
+        time.sleep(1.0)  # the child's strategy core has seen the entry arrive
+        fx.stall("private")
+        th.call(fx.trade(SYM, 2990.0, 5.0, side="Sell"))  # filled at the venue; the child hears nothing
+        fx.fail_next(10_000, status=502, path="/v5/execution/list")  # and its fills cannot be read
+        watch = Stopwatch(child.pid)
+        child.send_signal(signal.SIGINT)
+        wait_exit(child, watch, 30, "liqcore run after SIGINT")
+        out, err = child.stdout.read(), child.stderr.read()
+        child.stdout.close()
+        child.stderr.close()
+        assert child.returncode == 0, err.decode()[-2000:]
+        sd = orjson.loads(out.decode().strip().splitlines()[-1])["shutdown"]
+        assert [u["client_id"] for u in sd["unreconciled"]] == [cid] and sd["seconds"] < 3.0, sd
+        assert watch.unloaded < 3.0 + 2.0, str(watch)
+        assert f"NOT RECONCILED (the venue reports 0.83 filled, 0 booked; the next start settles it): {SYM} {cid}" \
+            in err.decode(), err.decode()[-2000:]
+        journal = Journal(tmp_path / "j.sqlite")
+        try:
+            assert _fills(journal) == [] and journal.order(cid)["status"] == "new"
+        finally:
+            journal.close()
+    finally:
+        th.stop()
