@@ -837,6 +837,9 @@ class OrderManager:
             done = f"not read before the shutdown deadline ({max(left, 0.0):.2f} s left)"
         except GatewayError as exc:
             done = f"the venue could not be read: {exc}"
+        except Exception as exc:  # (a stop books what it knows whatever a venue's reading raised)
+            log.exception("shutdown: reading the venue again failed")
+            done = f"the venue's reading failed: {type(exc).__name__}: {exc}"
         if done != "yes":
             log.warning("shutdown: the venue's fills, orders and positions were not read again (%s): the journal "
                         "holds what the private stream reported", done)
