@@ -11,7 +11,8 @@
 
 * the background tasks of a private stream (:meth:`_init_stream_state`, :meth:`_spawn`, :meth:`_stop_tasks`),
   the fills already reported (:meth:`_first_seen`) and the re-query of live orders after a reconnect
-  (:meth:`_requery_live`); :func:`field_float` reads a venue's decimal string field.
+  (:meth:`_requery_live`); the venue read again while the private stream is quiet (:meth:`_quiet_loop`) and at a
+  stop (:meth:`reconcile`); :func:`field_float` reads a venue's decimal string field.
 
 A venue gateway subclasses :class:`VenueGateway` and keeps only what its venue does differently: the
 request bodies, the create/query/cancel protocol with its error codes, and its private stream.
