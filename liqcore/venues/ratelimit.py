@@ -33,9 +33,13 @@ class SlidingWindowLimiter:
 
     A slot is taken by :meth:`acquire` (or :meth:`try_acquire`) just before the request is sent and is IN FLIGHT
     until :meth:`release` (its answer came, or it failed: call it in a ``finally``); it is then counted for one
-    window from the release.  ``async with limiter.slot():`` around the send and the read does both.  A slot not
-    released within ``max_hold_s`` seconds (a caller that forgot) is counted as answered then, and said once on
-    the ``liqcore.ratelimit`` logger, so that a forgotten release slows the limiter instead of stopping it."""
+    window from the release.  ``async with limiter.slot():`` around the send and the read does both.
+
+    A slot :meth:`acquire` took belongs to the task that took it: :meth:`release` frees the calling task's slot
+    (else one :meth:`try_acquire` took, which belongs to no task).  A task waits for one request at a time, so a
+    caller that never releases still counts right, only longer: its slot is released when the same task takes
+    its next slot of this limiter, or ends (both after the answer was read).  A slot held ``max_hold_s`` seconds
+    is counted as answered then, said once on the ``liqcore.ratelimit`` logger."""
 
     def __init__(self, max_calls: int = 10, period: float = 1.0, margin: float = 0.05, clock=time.monotonic,
                  max_hold_s: float = 60.0) -> None:
@@ -61,6 +65,10 @@ class SlidingWindowLimiter:
         self.released = 0
         self.overheld = 0  # slots never released, counted as answered after max_hold_s
         self._owed = 0  # releases still to come for those slots (they free nothing more)
+        self._owned: dict[asyncio.Task, int] = {}  # task -> the slots acquire() took in it, not yet released
+        self._watched: set[asyncio.Task] = set()  # tasks whose end releases what they still hold
+        self._anon = 0  # slots try_acquire() took, not yet released (they belong to no task)
+        self.auto_released = 0  # slots released by their task's next acquire() or its end
 
     @property
     def in_flight(self) -> int:
@@ -108,10 +116,30 @@ class SlidingWindowLimiter:
         if self._expire(now) >= self.max_calls:
             return False
         self._take(now)
+        self._anon += 1
         return True
 
+    @staticmethod
+    def _task():
+        try:
+            return asyncio.current_task()
+        except RuntimeError:  # (no running loop)
+            return None
+
+    def _task_ended(self, task) -> None:
+        self._watched.discard(task)
+        for _ in range(self._owned.pop(task, 0)):
+            self.auto_released += 1
+            self._free()
+
     async def acquire(self) -> None:
-        """Wait for a free slot and take it (in flight until :meth:`release`)."""
+        """Wait for a free slot and take it (in flight until :meth:`release`, or the task's next acquire or end)."""
+        task = self._task()
+        if task is not None and self._owned.get(task):  # its previous request was answered: it is here again
+            n = self._owned.pop(task)
+            self.auto_released += n
+            for _ in range(n):
+                self._free()
         self._queued += 1
         try:
             async with self._lock:
@@ -131,12 +159,34 @@ class SlidingWindowLimiter:
                 self.waited += waited
         finally:
             self._queued -= 1
+        if task is not None:
+            self._owned[task] = self._owned.get(task, 0) + 1
+            if task not in self._watched:
+                self._watched.add(task)
+                task.add_done_callback(self._task_ended)
 
     def release(self) -> None:
-        """The answer of a request of this limiter came (or the request failed): its slot counts for one more
-        window from now.  One call per slot taken."""
-        if self._owed or not self._flying:  # (the release of a slot already counted as answered after max_hold_s)
-            self._owed = max(0, self._owed - 1)
+        """The answer of a request of this limiter came (or the request failed): the calling task's slot (else
+        one :meth:`try_acquire` took) counts for one more window from now.  Nothing when the caller holds none."""
+        task = self._task()
+        n = self._owned.get(task, 0) if task is not None else 0
+        if n:
+            if n == 1:
+                del self._owned[task]
+            else:
+                self._owned[task] = n - 1
+        elif self._anon:
+            self._anon -= 1
+        else:
+            return
+        self._free()
+
+    def _free(self) -> None:
+        """One slot's answer is in: it counts for one more window from now."""
+        if self._owed:  # (that slot was counted as answered after max_hold_s already)
+            self._owed -= 1
+            return
+        if not self._flying:
             return
         self._flying.popleft()
         self.released += 1

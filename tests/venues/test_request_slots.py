@@ -67,6 +67,32 @@ def test_a_slot_never_released_counts_as_answered_after_max_hold(caplog):
     assert lim.in_flight == 1 and "not released within 10 s" in caplog.text
 
 
+def test_a_caller_that_never_releases_frees_its_slot_at_its_next_acquire_or_its_end():
+    async def main():
+        lim = SlidingWindowLimiter(1, 0.2, margin=0.0, max_hold_s=30.0)
+        loop = asyncio.get_running_loop()
+        stamps = []
+
+        async def forgetful(n):  # acquire() before each request, release() never (its answers read in between)
+            for _ in range(n):
+                await lim.acquire()
+                stamps.append(loop.time())
+
+        await forgetful(3)  # in this task: each acquire frees the slot before it, then waits one window
+        assert all(b - a >= 0.19 for a, b in zip(stamps, stamps[1:])), stamps
+        assert lim.auto_released == 2 and lim.in_flight == 1  # the last one held: this task goes on
+        other = asyncio.ensure_future(forgetful(1))  # another task: waits while this task holds the only slot
+        await asyncio.sleep(0.3)
+        assert not other.done() and lim.overheld == 0
+        freed = loop.time()
+        await forgetful(1)  # this task again: its slot freed now; the other task's turn one window later, ...
+        assert other.done() and stamps[-2] - freed >= 0.19
+        assert stamps[-1] - stamps[-2] >= 0.19  # ... then, its task ended, this one's one window after that
+        assert lim.auto_released == 4 and lim.in_flight == 1 and lim.overheld == 0
+
+    run(main())
+
+
 # --------------------------------------------------------------------------------------------- the venues
 async def _bybit(proxy_for):
     fx = await FakeExchange().start()
