@@ -23,6 +23,7 @@ from liqcore.live.journal import NEVER_SENT
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.recovery import ANCHORS
 from liqcore.live.protect import Protection
+from liqcore.live.stopread import read_venue, split_finals
 from liqcore.live.unknowns import Unknowns
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 
@@ -798,11 +799,13 @@ class OrderManager:
             else:
                 confirmed, unconfirmed, finals = await self._cancel_working(targets, cancel_deadline)
                 report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
-        if not self.paper:
-            # the venue's own record before anything is booked: a private stream can drop pushes without closing
-            report["reconciled"], report["unreconciled"] = await self._reconcile_at_stop(reconcile_deadline, finals)
+        if not self.paper:  # the venue's own record before anything is booked (liqcore.live.stopread)
+            report["reconciled"] = done = await read_venue(self.gateway, reconcile_deadline - loop.time())
+            finals, report["unreconciled"] = split_finals(finals, done, self.booked_entry_qty)
             for u in report["unreconciled"]:  # (its journal row stays open: the next start settles it with the venue)
                 report["confirmed"].pop(u["client_id"], None)
+        for u in finals:
+            self._apply_final(u)
         self.stopping = True
         self.run_books()
         for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
@@ -814,45 +817,7 @@ class OrderManager:
                       ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unconfirmed"]))
         elif targets:
             log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
-        if report.get("unreconciled"):
-            log.error("shutdown: %d entries booked unreconciled (the venue reports more filled than the journal "
-                      "holds; their fills were not read): %s", len(report["unreconciled"]),
-                      ", ".join(f"{u['symbol']} {u['client_id']} ({u['reason']})" for u in report["unreconciled"]))
         return report
-
-    async def _reconcile_at_stop(self, deadline: float, finals: list[OrderUpdate]) -> tuple[str, list[dict]]:
-        """Before the stop books its final state: the gateway reads the venue's fills, orders and positions once
-        (:meth:`Gateway.reconcile`, bounded by ``deadline``; what it finds comes through the callbacks, each fill
-        once), then the terminal states the stop learned (``finals``) are booked.  A fill is never inferred: an
-        entry the venue reports more filled than its booked fills keeps its state and is named unreconciled.
-        Returns (``"yes"`` or why not, the unreconciled entries: ``symbol``, ``client_id``, ``venue_filled``,
-        ``booked``, ``reason``)."""
-        loop = asyncio.get_running_loop()
-        left = deadline - loop.time()
-        try:
-            if left <= 0:
-                raise asyncio.TimeoutError
-            done = "yes" if await asyncio.wait_for(self.gateway.reconcile(), left) else "not read"
-        except asyncio.TimeoutError:
-            done = f"not read before the shutdown deadline ({max(left, 0.0):.2f} s left)"
-        except GatewayError as exc:
-            done = f"the venue could not be read: {exc}"
-        except Exception as exc:  # (a stop books what it knows whatever a venue's reading raised)
-            log.exception("shutdown: reading the venue again failed")
-            done = f"the venue's reading failed: {type(exc).__name__}: {exc}"
-        if done != "yes":
-            log.warning("shutdown: the venue's fills, orders and positions were not read again (%s): the journal "
-                        "holds what the private stream reported", done)
-        out = []
-        for u in finals:
-            booked = self.booked_entry_qty(u.client_id)
-            if u.filled_qty > booked + 1e-12:
-                out.append({"symbol": u.symbol, "client_id": u.client_id, "venue_filled": u.filled_qty,
-                            "booked": booked, "reason": f"reconcile {done}" if done != "yes"
-                            else "the venue's fills of it were not found"})
-                continue
-            self._apply_final(u)
-        return done, out
 
     def booked_entry_qty(self, client_id: str) -> float:
         """The quantity of the entry fills booked for ``client_id`` (the journal's, else this session's)."""
@@ -1013,7 +978,7 @@ class OrderManager:
 
     def _apply_final(self, u: OrderUpdate) -> None:
         """A terminal state learned at shutdown: journal it (its fills come from the venue's own record:
-        :meth:`_reconcile_at_stop`)."""
+        :mod:`liqcore.live.stopread`)."""
         if u.kind != "entry":
             u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
                             u.avg_price, u.reason, "entry", u.ts_ns)

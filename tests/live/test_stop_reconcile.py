@@ -1,4 +1,4 @@
-"""A stop reads the venue's own record before it books (liqcore.live.orders.OrderManager._reconcile_at_stop): a
+"""A stop reads the venue's own record before it books (liqcore.live.stopread): a
 private stream can go mute without closing, and what happened meanwhile (an entry filled, a take-profit filled)
 is booked from the venue's fills, with their ids and fees, never inferred from an order's state.  On each venue's
 local fake, with its private stream muted; and bounded: a venue that cannot be read leaves the entry named
