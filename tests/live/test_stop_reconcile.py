@@ -17,7 +17,7 @@ from liqcore.live.engine import Engine
 from liqcore.live.journal import Journal
 from tests._bad_days import BinanceGateway, BybitGateway, FakeBinance, FakeExchange, FakeOkx, OkxGateway, run
 from tests._bad_days import fresh_governors  # noqa: F401 (autouse: no host governor before or after a test)
-from tests._live_helpers import cascade_frames, wait_until
+from tests._live_helpers import bybit_live_child, cascade_frames, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -163,10 +163,7 @@ def test_liqcore_run_says_not_reconciled_for_an_entry_whose_fills_could_not_be_r
     """`liqcore run --live` in a child process: an entry fills while the private stream is mute and the venue's
     fills cannot be read; SIGINT: the run ends within --shutdown-timeout, names the entry on stderr as NOT
     RECONCILED, books no fill for it and leaves its journal row open."""
-    import os
     import signal
-    import subprocess
-    import sys
 
     from _procs import Stopwatch, wait_exit
 
@@ -175,17 +172,8 @@ def test_liqcore_run_says_not_reconciled_for_an_entry_whose_fills_could_not_be_r
     th = FakeExchangeThread()
     fx = th.start()
     try:
-        env = dict(os.environ, BYBIT_API_KEY=fx.api_key, BYBIT_API_SECRET=fx.api_secret)
-        cmd = [sys.executable, "-m", "liqcore", "run", "--symbols", SYM, "--live", "--no-dashboard",
-               "--ws-url", fx.public_ws_url, "--rest-url", fx.rest_url, "--private-ws-url", fx.private_ws_url,
-               "--journal", str(tmp_path / "j.sqlite"), "--min-history", "5", "--history", "50",
-               "--shutdown-timeout", "3s", "--json", "--log", str(tmp_path / "log.jsonl")]
-        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = bybit_live_child(fx, tmp_path, SYM)
         t = time.monotonic()
-        while fx.connections("public") < 1 or fx.connections("private") < 1:
-            assert child.poll() is None, child.stderr.read().decode()[-2000:]
-            assert time.monotonic() - t < 30, "child did not connect"
-            time.sleep(0.05)
         time.sleep(0.5)
         for f in cascade_frames(SYM, int(time.time() * 1000) - 30_000):
             th.call(fx.push(f))
