@@ -85,3 +85,25 @@ async def until_subscribed(fx, frames, timeout=10.0):
     frames pushed then reach the subscriber (the subscription acknowledged, not a fixed sleep)."""
     tops = frame_topics(frames)
     await wait_until(lambda: all(fx.subscribed(t) for t in tops), timeout)
+
+
+def bybit_live_child(fx, tmp_path, symbols: str):
+    """``liqcore run --live`` on ``symbols`` against the fake Bybit exchange ``fx`` in a child process (its keys in
+    the environment, ``--shutdown-timeout 3s``, ``--json``; journal ``j.sqlite`` and log ``log.jsonl`` in
+    ``tmp_path``), returned once it holds both streams (bounded: 30 s on a loaded machine)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, BYBIT_API_KEY=fx.api_key, BYBIT_API_SECRET=fx.api_secret)
+    cmd = [sys.executable, "-m", "liqcore", "run", "--symbols", symbols, "--live", "--no-dashboard",
+           "--ws-url", fx.public_ws_url, "--rest-url", fx.rest_url, "--private-ws-url", fx.private_ws_url,
+           "--journal", str(tmp_path / "j.sqlite"), "--min-history", "5", "--history", "50",
+           "--shutdown-timeout", "3s", "--json", "--log", str(tmp_path / "log.jsonl")]
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = time.monotonic()
+    while fx.connections("public") < 1 or fx.connections("private") < 1:
+        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        assert time.monotonic() - t < 30, "child did not connect"
+        time.sleep(0.05)
+    return child

@@ -687,6 +687,9 @@ def run(args) -> int:
     for u in sd.get("unconfirmed") or []:
         print(f"NOT CONFIRMED CANCELLED (may still rest at the venue): {u['symbol']} {u['client_id']} "
               f"({u['reason']})", file=sys.stderr)
+    for u in sd.get("unreconciled") or []:
+        print(f"NOT RECONCILED (the venue reports {u['venue_filled']:g} filled, {u['booked']:g} booked; the next "
+              f"start settles it): {u['symbol']} {u['client_id']} ({u['reason']})", file=sys.stderr)
     rec = summary.get("recorder") or {}
     if rec.get("error"):  # --record lost frames (e.g. a full disk): said once in the log, counted, a failed run
         print(f"liqcore run: error: --record: cannot write {rec['error']}: {rec['unwritten']} lines not written",

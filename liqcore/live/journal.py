@@ -671,6 +671,11 @@ class Journal:
         """The row of one order (:func:`liqcore.live.journal_queries.order`)."""
         return queries.order(self.db, client_id, kind)
 
+    def booked_qty(self, client_id: str, kind: str = "entry") -> float:
+        """The quantity of the fills journaled for ``client_id`` (:func:`liqcore.live.journal_queries.booked_qty`)."""
+        self.flush()
+        return queries.booked_qty(self.db, client_id, kind)
+
     def open_entries(self) -> list[dict]:
         """The entry rows still open (:data:`OPEN_STATUSES`), batched rows committed first
         (:func:`liqcore.live.journal_queries.open_entries`)."""

@@ -81,6 +81,12 @@ def orders_of(db: sqlite3.Connection, client_id: str) -> dict[str, dict]:
             for r in db.execute("SELECT * FROM orders WHERE client_id=?", (client_id,))}
 
 
+def booked_qty(db: sqlite3.Connection, client_id: str, kind: str = "entry") -> float:
+    """The quantity (base units) of the fills journaled for ``client_id`` with ``kind``."""
+    return sum(float(d.get("qty") or 0.0) for d in (orjson.loads(r[0]) for r in db.execute(
+        "SELECT data FROM fills WHERE client_id=?", (client_id,))) if d.get("kind") == kind)
+
+
 def open_entries(db: sqlite3.Connection, statuses) -> list[dict]:
     """The entry rows whose status is one of ``statuses`` (the open ones), oldest first."""
     st = sorted(statuses)

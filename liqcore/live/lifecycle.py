@@ -3,8 +3,9 @@
 :meth:`Lifecycle.start` warms the order path, starts the gateway, takes the venue's clock offset measured for
 signing, loads the venue's instruments, restores the journal's state (and, with a venue gateway, reconciles
 it with the venue and reads the wallet's equity), journals the session and attaches the order manager to the
-running loop.  :meth:`Lifecycle.shutdown` cancels the working entries within the shutdown budget, journals the
-report, saves a streaming strategy's state and closes the gateway.
+running loop.  :meth:`Lifecycle.shutdown` cancels the working entries within the shutdown budget, reads the venue's
+fills, orders and positions once before booking, journals the report, saves a streaming strategy's state and closes
+the gateway.
 """
 from __future__ import annotations
 
@@ -147,10 +148,14 @@ class Lifecycle:
 
         With a venue gateway the cancels go out at once through its batch endpoint (all requests in parallel),
         and each is confirmed: by the gateway's pushes when the private stream is up, otherwise by one listing
-        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Returns (and
-        keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed": {client_id: status},
-        "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "seconds"}``: ``unconfirmed`` names every
-        entry that may still rest at the venue."""
+        of the venue's open orders; still-resting entries are cancelled again until the deadline.  Then, before
+        anything is booked, the venue's fills, orders and positions are read once (a private stream can drop
+        pushes without closing; bounded by the same deadline): fills are booked from the venue's own record,
+        never inferred.  Returns (and keeps in :attr:`shutdown_report`) ``{"timeout_s", "working", "confirmed":
+        {client_id: status}, "unconfirmed": [{"symbol", "client_id", "status", "reason"}], "reconciled": "yes" or
+        why not, "unreconciled": [{"symbol", "client_id", "venue_filled", "booked", "reason"}], "seconds"}``:
+        ``unconfirmed`` names every entry that may still rest at the venue, ``unreconciled`` every entry the venue
+        reports more filled than its booked fills (its journal row stays open: the next start settles it)."""
         loop = asyncio.get_running_loop()
         budget = self.params().shutdown_timeout_ns / 1e9 if timeout is None else float(timeout)
         t0 = loop.time()

@@ -24,6 +24,7 @@ from liqcore.execution.arrays import fill_usd
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
 from liqcore.live.recovery import ANCHORS
 from liqcore.live.protect import Protection
+from liqcore.live.stopread import read_venue, split_finals
 from liqcore.live.unknowns import Unknowns
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
 
@@ -175,6 +176,7 @@ class OrderManager:
         self.inflight: set = set()  # creates written by the gateway's send_now, answer not yet read
         self.stopping = False
         self.closing = False  # shutdown began: no create leaves any more
+        self._entry_booked: dict[str, float] = {}  # client_id -> the entry fills' quantity booked this session
         self.unknown_tasks: set[asyncio.Task] = set()  # queries of creates the venue never confirmed
         self.ask_later: list[OrderIntent] = []  # entries the venue could not be asked about at reconcile
         #: orders whose create, cancel or close outcome is unknown: asked about by client id, journaled
@@ -475,6 +477,8 @@ class OrderManager:
         if self.journal is not None and not self.journal.fill(f, f.ts_ns or self.now_ns()):
             return  # already journaled (a redelivered execution)
         self.fills += 1
+        if f.kind == "entry":
+            self._entry_booked[f.client_id] = self._entry_booked.get(f.client_id, 0.0) + float(f.qty)
         acc = self.checks["fees"]["maker" if f.is_maker else "taker"]
         cu = self.core.contract_usd(self.by_symbol[f.symbol][1]) if f.symbol in self.by_symbol else 0.0
         acc[0] += float(f.fee or 0.0) * (float(f.price) if cu > 0 else 1.0)  # an inverse fill's fee (coin) in USD
@@ -783,7 +787,8 @@ class OrderManager:
         cancelled.  Returns the shutdown report (see :meth:`Engine.shutdown`)."""
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        cancel_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
+        cancel_deadline = t0 + 0.7 * budget
+        reconcile_deadline = t0 + 0.9 * budget  # the last tenth: journal flush and gateway close
         self.closing = True
         for t in list(self.unknown_tasks):  # the cancel below settles those orders
             t.cancel()
@@ -794,14 +799,22 @@ class OrderManager:
         targets = self.working_entries() if cancel_entries else []
         report: dict = {"timeout_s": budget, "working": len(targets), "confirmed": {}, "unconfirmed": [],
                         "never_sent": never_sent}
+        finals: list[OrderUpdate] = []
         if targets:
             if self.paper:
                 for sym, cid, _ in targets:
                     u = await self.gateway.cancel(sym, cid)
                     report["confirmed"][cid] = u.status
             else:
-                confirmed, unconfirmed = await self._cancel_working(targets, cancel_deadline)
+                confirmed, unconfirmed, finals = await self._cancel_working(targets, cancel_deadline)
                 report["confirmed"], report["unconfirmed"] = confirmed, unconfirmed
+        if not self.paper:  # the venue's own record before anything is booked (liqcore.live.stopread)
+            report["reconciled"] = done = await read_venue(self.gateway, reconcile_deadline - loop.time())
+            finals, report["unreconciled"] = split_finals(finals, done, self.booked_entry_qty)
+            for u in report["unreconciled"]:  # (its journal row stays open: the next start settles it with the venue)
+                report["confirmed"].pop(u["client_id"], None)
+        for u in finals:
+            self._apply_final(u)
         self.stopping = True
         self.run_books()
         for t in list(self.tasks):  # e.g. a query for an order the venue never confirmed
@@ -814,6 +827,12 @@ class OrderManager:
         elif targets:
             log.info("shutdown: %d working entries cancelled and confirmed in %.2fs", len(targets), report["seconds"])
         return report
+
+    def booked_entry_qty(self, client_id: str) -> float:
+        """The quantity of the entry fills booked for ``client_id`` (the journal's, else this session's)."""
+        if self.journal is not None:
+            return self.journal.booked_qty(client_id, "entry")
+        return self._entry_booked.get(client_id, 0.0)
 
     def mark_never_sent(self) -> list[str]:
         """The entry intents held back since the shutdown began (:attr:`pending`: journaled, their create never
@@ -961,24 +980,14 @@ class OrderManager:
                     final[cid] = u
                 elif u is None:  # the venue has no such order: the create never arrived
                     final[cid] = OrderUpdate(cid, "rejected", sym, reason="not_at_venue", ts_ns=self.now_ns())
-        for cid, u in final.items():
-            if cid not in pushed:
-                self._apply_final(u)
         confirmed = {cid: (final[cid].status if cid in final else "not_resting") for cid in [*final, *gone]}
         unconfirmed = [{"symbol": sym, "client_id": cid, "status": status0.get(cid, ""), "reason": reasons[cid]}
                        for cid, sym in remaining.items()]
-        return confirmed, unconfirmed
+        return confirmed, unconfirmed, [u for cid, u in final.items() if cid not in pushed]
 
     def _apply_final(self, u: OrderUpdate) -> None:
-        """A terminal state learned at shutdown: journal it, and apply a fill the engine has not seen (the
-        private stream was down) so the position the venue holds is journaled too."""
-        book = self.books.get(u.symbol)
-        if book is not None and book.entry is not None and book.entry.client_id == u.client_id \
-                and u.filled_qty > abs(book.position_qty) + 1e-12:
-            missing = u.filled_qty - abs(book.position_qty)
-            self.report_fill(Fill(u.client_id, u.symbol, book.entry.side, u.avg_price or book.entry.price, missing, 0.0,
-                               True, exec_id=f"shutdown-{u.client_id}-{u.filled_qty:g}", kind="entry",
-                               ts_ns=u.ts_ns or self.now_ns()))
+        """A terminal state learned at shutdown: journal it (its fills come from the venue's own record:
+        :mod:`liqcore.live.stopread`)."""
         if u.kind != "entry":
             u = OrderUpdate(u.client_id, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty,
                             u.avg_price, u.reason, "entry", u.ts_ns)

@@ -139,6 +139,13 @@ class Gateway(Protocol):
         """Measure the venue's clock offset again (ms); None: this gateway cannot."""
         return None
 
+    async def reconcile(self) -> bool:
+        """Read the venue's fills, orders and positions once now and report what the private stream missed
+        through the callbacks (each fill once): a stop does it before booking its final state, since a private
+        stream can drop pushes without closing.  False: this gateway cannot (nothing read).  Raises
+        :class:`GatewayError` when the venue could not be read."""
+        return False
+
     def send_now(self, intent: OrderIntent):
         """Write the create request of ``intent`` on the caller's stack when possible and return a handle for
         ``place(intent, sent=handle)``; None: nothing written (``place(intent)`` sends it)."""

@@ -11,7 +11,8 @@
 
 * the background tasks of a private stream (:meth:`_init_stream_state`, :meth:`_spawn`, :meth:`_stop_tasks`),
   the fills already reported (:meth:`_first_seen`) and the re-query of live orders after a reconnect
-  (:meth:`_requery_live`); :func:`field_float` reads a venue's decimal string field.
+  (:meth:`_requery_live`); the venue read again while the private stream is quiet (:meth:`_quiet_loop`) and at a
+  stop (:meth:`reconcile`); :func:`field_float` reads a venue's decimal string field.
 
 A venue gateway subclasses :class:`VenueGateway` and keeps only what its venue does differently: the
 request bodies, the create/query/cancel protocol with its error codes, and its private stream.
@@ -112,9 +113,15 @@ class VenueGateway(GatewayCallbacks, Gateway):
         """Whether an order may still change or a position is open (each venue says it from its own state)."""
         return any(u.status not in TERMINAL and cid in self._intents for (cid, _), u in self._orders.items())
 
-    async def _quiet_reconcile(self) -> None:
-        """Read the venue's orders, exit orders, fills and positions again (each venue's own requests)."""
+    async def _quiet_reconcile(self) -> bool | None:
+        """Read the venue's orders, exit orders, fills and positions again (each venue's own requests); False:
+        the venue could not be read."""
         raise NotImplementedError
+
+    async def reconcile(self) -> bool:
+        """:meth:`Gateway.reconcile`: the quiet stream's reading (:meth:`_quiet_reconcile`), once, now."""
+        self.stats["stop_reconciles"] = self.stats.get("stop_reconciles", 0) + 1
+        return await self._quiet_reconcile() is not False
 
     def _weight_room(self) -> bool:
         """Whether the REST host may be asked for a reconciliation now: not banned, and no more than half of the

@@ -1,7 +1,7 @@
 """What the fake venues share (the fake Bybit exchange, the fake Binance and OKX venues): the loopback base of a
 fake venue (its test key pair, REST URL and clock, its queued HTTP faults: :class:`LoopbackVenue`), one queued
-fault (:class:`HttpFault`), the Bybit fake's fault settings (:class:`Faults`) and the record of one request
-(:class:`FakeRequest`).  It sits in the venue layer, below the venue folders' fakes (``liqcore.venues.<venue>.fake``),
+fault (:class:`HttpFault`), the Bybit fake's fault settings (:class:`Faults`), the record of one request
+(:class:`FakeRequest`) and a venue's request count in a rolling window (:class:`RollingCount`).  It sits in the venue layer, below the venue folders' fakes (``liqcore.venues.<venue>.fake``),
 which import it.
 
 May import: the standard library and ``aiohttp`` (inside the serving methods).
@@ -9,9 +9,10 @@ May import: the standard library and ``aiohttp`` (inside the serving methods).
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["LoopbackVenue", "HttpFault", "Faults", "FakeRequest"]
+__all__ = ["LoopbackVenue", "HttpFault", "Faults", "FakeRequest", "RollingCount"]
 
 
 class LoopbackVenue:
@@ -107,3 +108,24 @@ class FakeRequest:
     http_status: int = 0
     ret_code: int | None = None
     fault: str = ""
+
+
+class RollingCount:
+    """A venue's request limit as the venue counts it: at most ``limit`` requests ARRIVED in any ``window_s``
+    seconds per key (an endpoint, an account, an instrument).  :meth:`refuse` counts one arrival at ``recv_ns``
+    and says whether the venue refuses it (a refused request is not counted)."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit, self.window_ns = int(limit), int(window_s * 1e9)
+        self._seen: dict = {}
+        self.refused = 0
+
+    def refuse(self, key, recv_ns: int) -> bool:
+        w = self._seen.setdefault(key, deque())
+        while w and recv_ns - w[0] >= self.window_ns:
+            w.popleft()
+        if len(w) >= self.limit:
+            self.refused += 1
+            return True
+        w.append(recv_ns)
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 
 import pytest
@@ -440,8 +441,8 @@ def test_limiters_spacing():
         lim = SlidingWindowLimiter(5, 0.2, margin=0.0)
         stamps = []
         for _ in range(12):
-            await lim.acquire()
-            stamps.append(time.monotonic_ns())
+            async with lim.slot():
+                stamps.append(time.monotonic_ns())
         assert _max_in_window(stamps, 200_000_000) <= 5
         assert lim.waited >= 2
         tb = TokenBucket(rate=50.0, capacity=1)
@@ -956,9 +957,14 @@ def test_limiter_try_acquire_fast_path():
         now = [0.0]
         lim = SlidingWindowLimiter(3, 0.1, margin=0.0, clock=lambda: now[0])
         assert [lim.try_acquire() for _ in range(4)] == [True, True, True, False]
+        assert lim.delay() == math.inf  # (all three in flight: no answer yet)
+        for _ in range(3):
+            lim.release()
         assert lim.delay() == pytest.approx(0.1)
         now[0] = 0.1
         assert [lim.try_acquire() for _ in range(4)] == [True, True, True, False] and lim.acquired == 6
+        for _ in range(3):
+            lim.release()
         # a queued acquire() is never overtaken by try_acquire(), even once a slot is free again
         waiter = asyncio.ensure_future(lim.acquire())
         await asyncio.sleep(0)
@@ -967,6 +973,7 @@ def test_limiter_try_acquire_fast_path():
         assert not lim.try_acquire()
         await asyncio.wait_for(waiter, 2)
         assert lim._queued == 0 and lim.acquired == 7 and lim.waited == 1
+        lim.release()
         assert [lim.try_acquire() for _ in range(3)] == [True, True, False]
 
     run(main())

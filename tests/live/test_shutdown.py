@@ -18,7 +18,7 @@ from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
 from liqcore.venues.bybit.fake import FakeExchange
 
-from _live_helpers import cascade_frames, until_subscribed, wait_until
+from _live_helpers import bybit_live_child, cascade_frames, until_subscribed, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -275,27 +275,15 @@ def test_liqcore_run_live_sigint_with_private_stream_down(tmp_path):
     """`liqcore run --live` in a child process: two resting entries (one partially filled), the private stream
     stalls, SIGINT: the process exits within --shutdown-timeout (plus start-up of nothing new), nothing of
     ours rests at the venue and the JSON summary reports every entry confirmed."""
-    import os
     import signal
-    import subprocess
-    import sys
 
     from liqcore.testing.fake_exchange import FakeExchangeThread
 
     th = FakeExchangeThread(partial_fills=True)
     fx = th.start()
     try:
-        env = dict(os.environ, BYBIT_API_KEY=fx.api_key, BYBIT_API_SECRET=fx.api_secret)
-        cmd = [sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT,SOLUSDT", "--live", "--no-dashboard",
-               "--ws-url", fx.public_ws_url, "--rest-url", fx.rest_url, "--private-ws-url", fx.private_ws_url,
-               "--journal", str(tmp_path / "j.sqlite"), "--min-history", "5", "--history", "50",
-               "--shutdown-timeout", "3s", "--json", "--log", str(tmp_path / "log.jsonl")]
-        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = bybit_live_child(fx, tmp_path, "ETHUSDT,SOLUSDT")
         t = time.monotonic()
-        while fx.connections("public") < 1 or fx.connections("private") < 1:
-            assert child.poll() is None, child.stderr.read().decode()[-2000:]
-            assert time.monotonic() - t < 30, "child did not connect"
-            time.sleep(0.05)
         time.sleep(0.5)
         t0 = int(time.time() * 1000) - 30_000
         for s in ("ETHUSDT", "SOLUSDT"):

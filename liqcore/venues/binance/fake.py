@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue, RollingCount
 from liqcore.venues.binance.crash import CrashPlay, crash_symbols  # (its market stream's crash: handed on)
 
 __all__ = ["FakeBinance", "FAKE", "BINANCE_API_KEY", "BINANCE_API_SECRET", "CrashPlay", "crash_symbols"]
@@ -52,8 +52,13 @@ class _Err(Exception):
 class FakeBinance(LoopbackVenue):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_keys: dict[str, str] | None = None,
                  instruments: dict[str, dict[str, float]] | None = None, time_offset_ms: int = 0,
-                 maker_fee: float = 0.0002, taker_fee: float = 0.0005, equity: float = 10_000.0) -> None:
+                 maker_fee: float = 0.0002, taker_fee: float = 0.0005, equity: float = 10_000.0,
+                 order_limits=((300, 10.0), (1200, 60.0))) -> None:
         self.host, self.port = host, port
+        #: the account's order limits, (orders, seconds) each, counted when a new order arrives (USD-M Futures
+        #: "General Info", LIMITS: 300 orders per 10 s and 1,200 per minute by default, each account's own in
+        #: exchangeInfo ``rateLimits`` type ORDERS; past one: HTTP 429, -1015 "Too many new orders")
+        self.order_limits = [RollingCount(n, s) for n, s in order_limits]
         self.api_keys = dict(api_keys) if api_keys else {BINANCE_API_KEY: BINANCE_API_SECRET}
         self.time_offset_ms = int(time_offset_ms)
         self.venue = FakeVenue(instruments=dict(instruments or DEFAULT_INSTRUMENTS), maker_fee=maker_fee, taker_fee=taker_fee,
@@ -402,6 +407,13 @@ class FakeBinance(LoopbackVenue):
                     rec.http_status = fault.status
                     return web.Response(status=fault.status, text="Service Unavailable")
                 await asyncio.sleep(fault.delay)
+        if method == "POST" and path == "/fapi/v1/order":
+            over = next((c for c in self.order_limits if c.refuse("orders", recv_ns)), None)
+            if over is not None:
+                rec.http_status, rec.ret_code = 429, -1015
+                return web.Response(status=429, content_type="application/json", body=orjson.dumps(
+                    {"code": -1015, "msg": f"Too many new orders; current limit is {over.limit} orders per "
+                                           f"{over.window_ns / 1e9:g} SECOND."}))
         try:
             result, pushes = self._route(request, method, path, raw_qs)
             status, body = 200, orjson.dumps(result)

@@ -191,12 +191,12 @@ class BinanceREST(RESTSession):
         attempt = 0
         resynced = False
         while True:
-            if limiter is not None:
-                await limiter.acquire()
             try:
                 await self.gov.acquire(weight_of(method, path, params), f"{method} {path}")
             except VenueBanned as ban:
                 raise BinanceBanned(path, ban) from None
+            if limiter is not None:  # (held until the answer is read: released below)
+                await limiter.acquire()
             if signed:
                 qs = signed_query(dict(params or {}), self._secret, timestamp_ms=self.now_ms(), recv_window=self.recv_window)
             else:
@@ -216,6 +216,9 @@ class BinanceREST(RESTSession):
             except aiohttp.ClientError as exc:
                 log.warning("binance %s %s: connection error %s", method, path, type(exc).__name__)
                 raise BinanceTransportError(path, f"connection error: {type(exc).__name__}") from None
+            finally:
+                if limiter is not None:  # the answer (or the failure) is in: the slot counts a window from now
+                    limiter.release()
             waited = observe_answer(self.gov, status, resp_headers)
             if status == 418:
                 try:

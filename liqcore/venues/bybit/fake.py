@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 import orjson
 
 from liqcore.venues.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
-from liqcore.venues.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue  # noqa: F401 (the fakes' base)
+from liqcore.venues.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue, RollingCount  # noqa: F401 (the fakes' base)
 from liqcore.venues.fake_accounts import FakeAccount
 from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
 
@@ -150,7 +150,7 @@ class FakeExchange(LoopbackVenue):
         self._conns: list[_Conn] = []
         self._runner = None
         self._replay_task: asyncio.Task | None = None
-        self._rl_windows: dict[str, deque[int]] = {}
+        self._rl: RollingCount | None = None  # the create and cancel endpoints' counts (made on first use)
         self._push_id = itertools.count(1)
         self._start_evt: asyncio.Event | None = None
         self.banned_until = 0.0  # monotonic: every REST request answered HTTP 403 until then (:meth:`ban`)
@@ -635,15 +635,13 @@ class FakeExchange(LoopbackVenue):
         return None
 
     def _rate_limited(self, path: str, now_ns: int) -> bool:
+        """Bybit v5 "Rate Limit Rules" (API Rate Limit): a rolling one-second window per UID and endpoint, counted
+        when the request arrives; ``retCode`` 10006 past ``rate_limit``."""
         if self.rate_limit is None or path not in ("/v5/order/create", "/v5/order/cancel", "/v5/order/cancel-batch"):
             return False
-        w = self._rl_windows.setdefault(path, deque())
-        while w and now_ns - w[0] >= 1_000_000_000:
-            w.popleft()
-        if len(w) >= self.rate_limit:
-            return True
-        w.append(now_ns)
-        return False
+        if self._rl is None:
+            self._rl = RollingCount(self.rate_limit, 1.0)
+        return self._rl.refuse(path, now_ns)
 
     def _check_signature(self, request, payload: bytes) -> tuple[int, str]:
         h = request.headers

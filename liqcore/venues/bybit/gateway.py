@@ -745,13 +745,15 @@ class BybitGateway(VenueGateway):
     def _open_anything(self) -> bool:
         return super()._open_anything() or bool(self._bracket) or any(p.size > 0 for p in self._positions.values())
 
-    async def _quiet_reconcile(self) -> None:
+    async def _quiet_reconcile(self) -> bool:
         """The private stream said nothing for ``reconcile_s`` s with something open: the executions since the
         last reconciliation, the live orders, the positions and their exits are read again (:meth:`_resync`; each
         execution booked once)."""
         start = self.rest.now_ms()
-        if await self._resync(max((self._synced_ms or self._last_connect_ms) - 4000, 0)):
+        ok = await self._resync(max((self._synced_ms or self._last_connect_ms) - 4000, 0))
+        if ok:
             self._synced_ms = max(self._synced_ms, start)
+        return ok
 
     async def _on_message(self, topic: str, data: list) -> None:
         self._heard()

@@ -366,7 +366,8 @@ class BybitREST:
     async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True, limiter=None,
                       fast: bool = False, sent: Sent | None = None, envelope: bool = False) -> Any:
         """Send one request and return the ``result`` object (with ``envelope``: the whole answer, e.g. for the
-        per-item ``retExtInfo`` of batch endpoints).  ``limiter`` (if any) is awaited before each try.
+        per-item ``retExtInfo`` of batch endpoints).  ``limiter`` (if any) is awaited before each try and released
+        when its answer is read (:class:`liqcore.venues.ratelimit.SlidingWindowLimiter`).
 
         ``fast`` (POST only, with ``fast_create``): the request goes out on the client's own keep-alive
         HTTP/1.1 connection, written before anything is awaited (same method, path, headers, body and
@@ -437,6 +438,9 @@ class BybitREST:
                 self.stats["transport_errors"] += 1
                 log.warning("bybit %s %s: connection error %s", method, path, type(exc).__name__)
                 raise BybitTransportError(path, f"connection error: {type(exc).__name__}") from None
+            finally:
+                if limiter is not None:  # the answer (or the failure) is in: the slot counts a window from now
+                    limiter.release()
             # the host's governor: a 403 bans every caller of the host for at least 10 minutes, a 429 pauses them
             self.gov.observe(status, {"Retry-After": retry_after} if retry_after is not None else None,
                              ban_statuses=(403,), min_ban_s=BAN_MIN_S)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from liqcore.venues.fake_book import FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue, RollingCount
 
 __all__ = ["FakeOkx", "FAKE", "OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE", "OKX_INSTRUMENTS"]
 
@@ -88,8 +88,13 @@ class FakeOkx(LoopbackVenue):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_keys: dict[str, tuple[str, str]] | None = None,
                  read_only_keys=(), instruments: dict[str, dict] | None = None, pos_mode: str = "net_mode",
                  acct_lv: str = "2", demo: bool = False, time_offset_ms: int = 0, maker_fee: float = 0.0002,
-                 taker_fee: float = 0.0005, equity: float = 10_000.0, leverage: float = 10.0) -> None:
+                 taker_fee: float = 0.0005, equity: float = 10_000.0, leverage: float = 10.0,
+                 order_limit=(60, 2.0)) -> None:
         self.host, self.port = host, port
+        #: POST /api/v5/trade/order's limit, (requests, seconds), counted when a request arrives (Trade, "Place
+        #: order": "Rate Limit: 60 requests per 2 seconds", "Rate limit rule: User ID + Instrument ID"; past it
+        #: HTTP 429, code 50011 "Rate limit reached")
+        self.order_limit = RollingCount(*order_limit)
         keys = dict(api_keys) if api_keys else {OKX_API_KEY: (OKX_API_SECRET, OKX_PASSPHRASE)}
         self.api_keys = {k: v[0] for k, v in keys.items()}
         self.passphrases = {k: v[1] for k, v in keys.items()}
@@ -548,6 +553,12 @@ class FakeOkx(LoopbackVenue):
                 await asyncio.sleep(fault.delay)
             else:
                 return web.Response(status=fault.status, text="Service Unavailable")
+        if method == "POST" and path == "/api/v5/trade/order" and isinstance(body, dict) and \
+                self.order_limit.refuse(body.get("instId"), rec.recv_ns):
+            rec.http_status, rec.ret_code = 429, "50011"
+            return web.Response(status=429, content_type="application/json", body=orjson.dumps(
+                {"code": "50011", "msg": "Rate limit reached. Please refer to API documentation and throttle "
+                                         "requests accordingly.", "data": []}))
         pushes = []
         try:
             data, pushes = self._route(request, method, path, request_path, q, body, body_text)

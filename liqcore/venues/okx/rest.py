@@ -220,12 +220,12 @@ class OkxREST(RESTSession):
         text = orjson.dumps(body).decode() if body is not None else ""
         attempt, resynced = 0, False
         while True:
-            if limiter is not None:
-                await limiter.acquire()
             try:
                 await self.gov.acquire(1.0, f"{method} {path}")
             except VenueBanned as ban:
                 raise OkxBanned(path, ban) from None
+            if limiter is not None:  # (held until the answer is read: released below)
+                await limiter.acquire()
             headers = {"Content-Type": "application/json"}
             if signed:
                 headers = sign_headers(self._key, self._secret, self._passphrase, method, request_path, text,
@@ -245,6 +245,9 @@ class OkxREST(RESTSession):
             except aiohttp.ClientError as exc:
                 log.warning("okx %s %s: connection error %s", method, path, type(exc).__name__)
                 raise OkxTransportError(path, f"connection error: {type(exc).__name__}") from None
+            finally:
+                if limiter is not None:  # the answer (or the failure) is in: the slot counts a window from now
+                    limiter.release()
             try:
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
