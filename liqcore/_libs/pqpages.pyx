@@ -12,6 +12,10 @@ Thrift's compact protocol.  Every read is checked against the range given, expli
 compiles without Cython's bounds checks; the debug build, ``LIQCORE_DEBUG=1``, adds them), so truncated
 or malformed bytes raise ValueError.  The specification is the reference twin ``pysrc/pqpages.py``, which
 the property tests hold equal, errors included.  (Multi-byte loads assume a little-endian host, as the rest of the kernels do.)
+
+Why one module: the page headers, the offset index's page places (:func:`page_span`) and the decoders share the
+compact-protocol reader and the checked-range cursor at C level (cdef functions inlined across them); split,
+each would carry its own copy or call across extension modules on every page.
 """
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
