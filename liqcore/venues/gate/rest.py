@@ -249,11 +249,13 @@ class GateREST(RESTSession):
         text = orjson.dumps(body).decode() if body is not None else ""
         attempt, resynced = 0, False
         while True:
-            if limiter is not None:
+            if limiter is not None:  # (held until the answer is read: released below)
                 await limiter.acquire()
             try:
                 await self.gov.acquire(1.0, f"{method} {path}")
             except VenueBanned as ban:
+                if limiter is not None:  # (nothing was sent)
+                    limiter.release()
                 raise GateBanned(path, ban) from None
             headers = {"Accept": "application/json", "Content-Type": "application/json", **SIZE_HEADERS}
             if signed:
@@ -273,6 +275,9 @@ class GateREST(RESTSession):
             except aiohttp.ClientError as exc:
                 log.warning("gate %s %s: connection error %s", method, path, type(exc).__name__)
                 raise GateTransportError(path, f"connection error: {type(exc).__name__}") from None
+            finally:
+                if limiter is not None:  # the answer (or the failure) is in: the slot counts a window from now
+                    limiter.release()
             try:
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
