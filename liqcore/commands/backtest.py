@@ -375,11 +375,6 @@ def _chunked(args, params, strategy, steps):
                       "files' clock index; --read all replays every event); "
                       f"{r.get('windows_unread', 0):,} signal(s) refused whatever the prints (a cooldown, the loss "
                       "limits, ...): their windows not read", file=sys.stderr)
-            if UNPLACED[0] > unplaced:
-                print(f"backtest: note: {args.paths[0]} was written without its pages' places (the Parquet offset "
-                      "index, which a convert writes now): each window reads its column chunks from "
-                      "their start; converting the source files into a new dataset writes them, and a window then "
-                      "reads only the pages it decodes", file=sys.stderr)
                 if r.get("depth"):
                     dd = r["depth"]
                     print(f"backtest: the queue at depth: {dd['rows']:,} depth rows read (each window's, its book "
@@ -387,6 +382,11 @@ def _chunked(args, params, strategy, steps):
                           f"{dd.get('filtered', 0):,} only built the book (away from the working order's and its "
                           f"take-profit's levels while no signal came: the book put back {dd.get('rebuilt', 0):,} "
                           f"time(s) instead of replaying them)", file=sys.stderr)
+            if UNPLACED[0] > unplaced:
+                print(f"backtest: note: {args.paths[0]} was written without its pages' places (the Parquet offset "
+                      "index, which a convert writes now): each window reads its column chunks from "
+                      "their start; converting the source files into a new dataset writes them, and a window then "
+                      "reads only the pages it decodes", file=sys.stderr)
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res
