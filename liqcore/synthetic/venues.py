@@ -37,7 +37,7 @@ class VenueMarket:
 def _venue_symbol(venue: str, symbol: str) -> str:
     s = symbol.upper()
     spec = venue_spec(venue)
-    if spec.symbol_style != "concat" and s.endswith(spec.quote) and len(s) > len(spec.quote):  # ETH-USDT-SWAP, ETH_USDT
+    if s.endswith(spec.quote) and len(s) > len(spec.quote):  # in the venue's style: ETHUSDT, ETH-USDT-SWAP, ETH_USDT
         return spec.symbol_for(s[: -len(spec.quote)])
     return s
 
