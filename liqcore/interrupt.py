@@ -36,6 +36,25 @@ def is_interrupt(exc: BaseException | None) -> bool:
         todo += [e.__cause__, e.__context__]
     return False
 
+#: the packages of the JIT compiler whose half-built objects an interrupt during a compile leaves behind
+_JIT_PACKAGES = ("llvmlite", "numba")
+
+
+def _from_jit(unraisable) -> bool:
+    """The unraisable error was raised by the JIT compiler's own code (its object's module or the
+    innermost frame of its traceback)."""
+    mod = getattr(unraisable.object, "__module__", None) or ""
+    if mod.split(".", 1)[0] in _JIT_PACKAGES:
+        return True
+    tb = unraisable.exc_traceback
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    parts = os.path.normpath(tb.tb_frame.f_code.co_filename).split(os.sep)
+    return any(p in _JIT_PACKAGES for p in parts)
+
+
 #: seconds between the first interrupt and the forced exit
 GRACE_S = 0.6
 _STOP = b"\0"  # written by uninstall(): signal numbers are never 0
@@ -170,9 +189,11 @@ class InterruptGuard:
         raise KeyboardInterrupt
 
     def _unraisable(self, unraisable) -> None:
-        # an interrupt raised inside a callback that cannot propagate it (llvmlite, __del__): it is
-        # the one being handled (the deadline ends the process), not something to print
-        if self.interrupted and isinstance(unraisable.exc_value, KeyboardInterrupt):
+        # after the interrupt, two things are the interrupt itself, not something to print: the interrupt
+        # raised inside a callback that cannot propagate it (llvmlite, __del__), and the finaliser of an
+        # object the interrupt cut half-built inside the JIT compiler (llvmlite's ``ObjectRef.__del__`` on a
+        # reference that never got its handle: ``AttributeError: _as_parameter_``)
+        if self.interrupted and (isinstance(unraisable.exc_value, KeyboardInterrupt) or _from_jit(unraisable)):
             return
         self._prev_hook(unraisable)
 
