@@ -6,7 +6,6 @@ Binance signs ``HMAC-SHA256(secret, query_string + body)`` (lowercase hex) and t
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -182,7 +181,6 @@ class BinanceREST(RESTSession):
 
     async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True,
                       key_only: bool = False, limiter=None):
-        import aiohttp
         import yarl
 
         if self._session is None:
@@ -204,21 +202,9 @@ class BinanceREST(RESTSession):
                                 for k, v in (params or {}).items() if v is not None])
             url = yarl.URL(f"{self.base_url}{path}" + (f"?{qs}" if qs else ""), encoded=True)
             headers = {"X-MBX-APIKEY": self._key.reveal()} if (signed or key_only) else {}
-            try:
-                async with self._session.request(method, url, headers=headers,
-                                                 timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
-                    status = resp.status
-                    raw = await resp.read()
-                    resp_headers = resp.headers
-            except asyncio.TimeoutError:
-                log.warning("binance %s %s: timeout after %.2fs", method, path, self.timeout)
-                raise BinanceTransportError(path, "timeout") from None
-            except aiohttp.ClientError as exc:
-                log.warning("binance %s %s: connection error %s", method, path, type(exc).__name__)
-                raise BinanceTransportError(path, f"connection error: {type(exc).__name__}") from None
-            finally:
-                if limiter is not None:  # the answer (or the failure) is in: the slot counts a window from now
-                    limiter.release()
+            status, raw, resp_headers = await self._exchange(
+                log, f"binance {method} {path}", method, url, None, headers, limiter,
+                lambda why: BinanceTransportError(path, why))
             waited = observe_answer(self.gov, status, resp_headers)
             if status == 418:
                 try:

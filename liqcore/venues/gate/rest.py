@@ -20,7 +20,6 @@ May import: the standard library, aiohttp, orjson, ``liqcore.secrets`` and the v
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -239,7 +238,6 @@ class GateREST(RESTSession):
 
     async def request(self, method: str, path: str, params: dict | None = None, body=None, *, signed: bool = True,
                       limiter=None):
-        import aiohttp
         import yarl  # (the URL goes out exactly as signed)
 
         if self._session is None:
@@ -262,22 +260,10 @@ class GateREST(RESTSession):
                 headers.update(signed_headers(self._key.reveal(), self._secret.reveal(), method, path, qs, text,
                                               self.now_ms() // 1000))
             url = self.base_url + path + (f"?{qs}" if qs else "")
-            try:
-                async with self._session.request(method, yarl.URL(url, encoded=True), data=text or None,
-                                                 headers=headers,
-                                                 timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
-                    status = resp.status
-                    raw = await resp.read()
-                    self._observe(status, resp.headers, attempt)
-            except asyncio.TimeoutError:
-                log.warning("gate %s %s: timeout after %.2fs", method, path, self.timeout)
-                raise GateTransportError(path, "timeout") from None
-            except aiohttp.ClientError as exc:
-                log.warning("gate %s %s: connection error %s", method, path, type(exc).__name__)
-                raise GateTransportError(path, f"connection error: {type(exc).__name__}") from None
-            finally:
-                if limiter is not None:  # the answer (or the failure) is in: the slot counts a window from now
-                    limiter.release()
+            status, raw, resp_headers = await self._exchange(
+                log, f"gate {method} {path}", method, yarl.URL(url, encoded=True), text or None, headers, limiter,
+                lambda why: GateTransportError(path, why))
+            self._observe(status, resp_headers, attempt)
             try:
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
@@ -292,10 +278,7 @@ class GateREST(RESTSession):
                                          status, label)
             if status == 429 or OUTCOMES.what(label) == RATE_LIMITED:
                 attempt += 1
-                if status != 429:  # (a 429 paused the host in _observe)
-                    self.gov.pause(RATE_PAUSE_S * 2 ** (attempt - 1), label)
-                if limiter is not None and hasattr(limiter, "penalise"):
-                    limiter.penalise(time.monotonic() + 0.2 * attempt)
+                self._held_back(attempt, status, limiter, label, RATE_PAUSE_S)
                 if attempt > self.rate_limit_retries:
                     raise GateRateLimited(path, label or "TOO_MANY_REQUESTS", message or "Too Many Requests", status)
                 log.warning("gate %s %s: rate limited (%s), retry %d", method, path, label or status, attempt)

@@ -19,7 +19,6 @@ holds every caller of the host, and the answer is read by :meth:`Governor.observ
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as _dt
 import hashlib
@@ -209,7 +208,6 @@ class OkxREST(RESTSession):
 
     async def request(self, method: str, path: str, params: dict | None = None, body=None, *, signed: bool = True,
                       limiter=None):
-        import aiohttp
         import yarl  # (the URL goes out exactly as signed)
 
         if self._session is None:
@@ -232,22 +230,10 @@ class OkxREST(RESTSession):
                                        timestamp_ms=self.now_ms(), demo=self.demo)
             elif self.demo:
                 headers["x-simulated-trading"] = "1"
-            try:
-                async with self._session.request(method, yarl.URL(self.base_url + request_path, encoded=True),
-                                                 data=text or None, headers=headers,
-                                                 timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
-                    status = resp.status
-                    raw = await resp.read()
-                    self.gov.observe(status, resp.headers, default_pause_s=RATE_PAUSE_S * 2 ** attempt)
-            except asyncio.TimeoutError:
-                log.warning("okx %s %s: timeout after %.2fs", method, path, self.timeout)
-                raise OkxTransportError(path, "timeout") from None
-            except aiohttp.ClientError as exc:
-                log.warning("okx %s %s: connection error %s", method, path, type(exc).__name__)
-                raise OkxTransportError(path, f"connection error: {type(exc).__name__}") from None
-            finally:
-                if limiter is not None:  # the answer (or the failure) is in: the slot counts a window from now
-                    limiter.release()
+            status, raw, resp_headers = await self._exchange(
+                log, f"okx {method} {path}", method, yarl.URL(self.base_url + request_path, encoded=True), text or None,
+                headers, limiter, lambda why: OkxTransportError(path, why))
+            self.gov.observe(status, resp_headers, default_pause_s=RATE_PAUSE_S * 2 ** attempt)
             try:
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
@@ -272,10 +258,7 @@ class OkxREST(RESTSession):
                 raise OkxTransportError(path, explain(code, msg), status, code)
             if what == RATE_LIMITED or status == 429:
                 attempt += 1
-                if status != 429:  # (a 429 paused the host in observe)
-                    self.gov.pause(RATE_PAUSE_S * 2 ** (attempt - 1), f"code {code}")
-                if limiter is not None and hasattr(limiter, "penalise"):
-                    limiter.penalise(time.monotonic() + 0.2 * attempt)
+                self._held_back(attempt, status, limiter, f"code {code}", RATE_PAUSE_S)
                 if attempt > self.rate_limit_retries:
                     raise OkxRateLimited(path, code if code != "0" else "50011", msg or "Too Many Requests", status, data)
                 log.warning("okx %s %s: rate limited (%s), retry %d", method, path, code, attempt)
