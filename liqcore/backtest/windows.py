@@ -614,12 +614,10 @@ def _selection_key(path, syms: tuple, start_ns, end_ns, params) -> tuple:
 
 
 def _detector_key(params, strategy) -> str:
-    """What detection depends on beyond the selection's reads (:func:`_exact_detection`): the detector's parameters,
-    as :meth:`CascadeDetector.from_params` takes them (its plausibility bounds included), and the strategy."""
-    from liqcore._libs.detector import _plausibility
-
-    d = {**params.detector_kwargs(), **_plausibility(params)}
-    return repr((type(strategy).name, sorted(d.items(), key=lambda kv: kv[0])))
+    """What detection depends on beyond the selection's reads (:func:`_exact_detection`): the detector's parameters
+    (``Params.detector_kwargs``: what :meth:`CascadeDetector.from_params` takes from a Params, whose fields hold no
+    plausibility bound: the detector's defaults for every one) and the strategy."""
+    return repr((type(strategy).name, sorted(params.detector_kwargs().items(), key=lambda kv: kv[0])))
 
 
 def _shared(shared: dict | None, k0, name, make):

@@ -267,3 +267,21 @@ def test_the_steps_findings_kept_for_the_cells_stay_within_their_bytes(tmp_path_
         cold = _replay(path, c, None)
         _same_ledger(warm["ledger"], cold["ledger"])
         assert np.array_equal(warm["counts"], cold["counts"]) and warm["equity"] == cold["equity"]
+
+
+def test_the_detection_key_holds_every_parameter_the_detector_reads_from_params():
+    """Detection shared between a sweep's cells is keyed by ``Params.detector_kwargs()``: every name
+    ``CascadeDetector.from_params`` reads off a Params beyond them (its plausibility bounds) is no Params field, or
+    one of the detector's (a bound made a field of another group would let cells with different bounds share one
+    detection)."""
+    from liqcore._libs.detector import _plausibility
+    from liqcore.params import DETECTOR_PARAMS, PARAMS
+
+    class Probe:  # answers every attribute: the names read are the dict's keys
+        def __getattr__(self, name):
+            return 1
+
+    read = set(_plausibility(Probe()))
+    assert read  # (the probe reached the bounds)
+    fields = {s.field for s in PARAMS}
+    assert all(n not in fields or n in DETECTOR_PARAMS for n in read), sorted(read & fields - set(DETECTOR_PARAMS))
