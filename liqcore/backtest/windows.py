@@ -602,8 +602,9 @@ def _feed(cell, rows: np.ndarray, o: int, so: int, rec: np.ndarray, book: bool) 
 
 
 def _detection_key(params, strategy) -> str:
-    """What detection and its reads depend on: every parameter but the execution grid's offset, take-profit and
-    stop-loss (which only the simulator reads), and the strategy."""
+    """What the window plan's coverage (:func:`plan_coverage`) depends on: every parameter but the execution grid's
+    offset, take-profit and stop-loss (which only the simulator reads), and the strategy; detection and the reads
+    are keyed more narrowly (:func:`_detector_key`, :func:`_selection_key`)."""
     d = {k: v for k, v in params.to_dict().items() if k not in ("offset", "take_profit", "stop_loss")}
     return repr((type(strategy).name, sorted(d.items(), key=lambda kv: kv[0])))
 
