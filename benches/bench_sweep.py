@@ -40,13 +40,15 @@ def loadavg() -> str:
 
 
 class PeakRSS:
-    """Peak resident memory of this process and its children (sum), sampled in a thread."""
+    """Peak resident memory of this process and its children (sum), sampled in a thread; ``include_self=False``:
+    of its children alone (a child command and its workers)."""
 
-    def __init__(self, every: float = 0.2):
+    def __init__(self, every: float = 0.2, include_self: bool = True):
         import psutil
 
         self.proc = psutil.Process()
         self.every = every
+        self.include_self = include_self
         self.peak = 0
         self._stop = threading.Event()
 
@@ -56,7 +58,7 @@ class PeakRSS:
         while not self._stop.is_set():
             total = 0
             try:
-                procs = [self.proc] + self.proc.children(recursive=True)
+                procs = [self.proc] * self.include_self + self.proc.children(recursive=True)
                 for p in procs:
                     try:
                         total += p.memory_info().rss

@@ -314,14 +314,20 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         raise NotStreamable(why)
     syms = tuple(symbols or ())
     lo, hi, sel = _span(path, syms, start_ns, end_ns)
+    # what is shared between cells, by what it depends on: the selection's reads (and what is found in them) on
+    # the selection and the reader's clock parameters alone, detection on the detector's parameters too, the
+    # plan's coverage on every parameter but the offset, take-profit and stop-loss; so a grid of hold-timeouts
+    # (or any strategy parameter) keeps one memo of reads and one detection, however many values it holds
+    ks = None if shared is None else _selection_key(path, syms, start_ns, end_ns, params)
+    kd = None if shared is None else ks + (_detector_key(params, strategy),)
     k0 = None if shared is None else (str(path), syms, start_ns, end_ns, _detection_key(params, strategy))
-    reg = _shared(shared, k0, "registry", SymbolRegistry)  # (filled by the first replay's reads)
+    reg = _shared(shared, ks, "registry", SymbolRegistry)  # (filled by the first replay's reads)
     rd = _Reader(path, syms, start_ns, end_ns, params, reg, sel)
-    rd.memo = _shared(shared, k0, "reads", dict) if shared is not None else None
+    rd.memo = _shared(shared, ks, "reads", dict) if shared is not None else None
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
     # pass 1: every row but trades and quotes; the detector over them and the bulk rows that set its
     # clock at each liquidation (:func:`_exact_detection`: the full replay's records, or NotStreamable)
-    det_ev, dropped = _shared(shared, k0, "pass 1", lambda: clean_prints(rd.read(lo, hi, kinds=rare)))
+    det_ev, dropped = _shared(shared, ks, "pass 1", lambda: clean_prints(rd.read(lo, hi, kinds=rare)))
     dropped = dict(dropped)
     if params.fill == "queue" and _has_depth(rd, det_ev, rare, lo, hi):
         raise NotStreamable("the queue at depth: DEPTH rows inside the partitions (convert again: depth is kept "
@@ -333,10 +339,10 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         v, s_ = sel[0][0], sel[0][1]
         if has_depth(path, [s_]):
             depth_pair = (v, s_)
-    n_total, n_groups = _shared(shared, k0, "rows", lambda: rows_total(path, list(syms) or None, start_ns, end_ns,
+    n_total, n_groups = _shared(shared, ks, "rows", lambda: rows_total(path, list(syms) or None, start_ns, end_ns,
                                                                       groups=True))
     gap = int((hi - lo) / max(n_groups, 1))
-    g = _shared(shared, k0, "groups", lambda: _bulk_groups(rd.path, sel))
+    g = _shared(shared, ks, "groups", lambda: _bulk_groups(rd.path, sel))
     rd.g = g
     cover = _shared(shared, k0, "cover", lambda: plan_coverage(det_ev, params, strategy, g, gap)
                     if len(g["where"]) > MIN_GROUPS else 0.0)
@@ -344,7 +350,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         raise NotStreamable(f"the signals' windows meet row groups holding {100 * cover:.0f} % of the bulk rows: "
                             "the plain sequential read")
     rec_all, det_counts, n_witness, (t_first, t_last), clock = _shared(
-        shared, k0, "detection", lambda: _exact_detection(rd, det_ev, params, sel, lo, hi, gap, g=g))
+        shared, kd, "detection", lambda: _exact_detection(rd, det_ev, params, sel, lo, hi, gap, g=g))
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     before, after = type(strategy).window_ns(params)
     n_sym = max(len(reg), 1, int(det_ev["symbol_id"].max()) + 1 if len(det_ev) else 1)
@@ -356,7 +362,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
     cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, sim_dtype)
     if needs_grid(params):  # the full replay's price grid: from the span's first prints
-        for sid, g_sid in _shared(shared, k0, ("grid", len(cell.par)),
+        for sid, g_sid in _shared(shared, kd, ("grid", len(cell.par)),
                                   lambda: _first_prints_grid(rd, lo, hi, t_first, t_last, len(cell.par))).items():
             cell.par["grid"][sid] = g_sid
     book = params.fill == "queue"  # the QUOTE rows are replayed in the windows (the book, the queue)
@@ -400,7 +406,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     skew = params.max_clock_skew_ns
     fund_recv = det_recv[det_ev["kind"] == int(Kind.FUNDING)]  # a funding payment reads the last price
     n_skipped = 0
-    steps = _shared(shared, k0, "steps", dict) if shared is not None else None  # (:func:`_step_rows`)
+    steps = _shared(shared, ks, "steps", dict) if shared is not None else None  # (:func:`_step_rows`)
     # windows closer than ``near`` are read as one (the prints between them
     # reach a flat simulator, which only notes their price, as the full replay does)
     # a window is read a step at a time, on only while a position or order is live: a signal the
@@ -596,10 +602,23 @@ def _feed(cell, rows: np.ndarray, o: int, so: int, rec: np.ndarray, book: bool) 
 
 
 def _detection_key(params, strategy) -> str:
-    """What detection and its reads depend on: every parameter but the execution grid's offset, take-profit and
-    stop-loss (which only the simulator reads), and the strategy."""
+    """What the window plan's coverage (:func:`plan_coverage`) depends on: every parameter but the execution grid's
+    offset, take-profit and stop-loss (which only the simulator reads), and the strategy; detection and the reads
+    are keyed more narrowly (:func:`_detector_key`, :func:`_selection_key`)."""
     d = {k: v for k, v in params.to_dict().items() if k not in ("offset", "take_profit", "stop_loss")}
     return repr((type(strategy).name, sorted(d.items(), key=lambda kv: kv[0])))
+
+
+def _selection_key(path, syms: tuple, start_ns, end_ns, params) -> tuple:
+    """What a selection's reads depend on (:class:`_Reader`): its place and span, the clock skew and feed latency."""
+    return str(path), syms, start_ns, end_ns, params.max_clock_skew_ns, int(params.feed_latency_ns or 0)
+
+
+def _detector_key(params, strategy) -> str:
+    """What detection depends on beyond the selection's reads (:func:`_exact_detection`): the detector's parameters
+    (``Params.detector_kwargs``: what :meth:`CascadeDetector.from_params` takes from a Params, whose fields hold no
+    plausibility bound: the detector's defaults for every one) and the strategy."""
+    return repr((type(strategy).name, sorted(params.detector_kwargs().items(), key=lambda kv: kv[0])))
 
 
 def _shared(shared: dict | None, k0, name, make):
@@ -643,6 +662,11 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
     return float(n[meet].sum() / n.sum())
 
 
+#: what a sweep's cells keep of their steps' findings for one another (:func:`_step_rows`), at most, in bytes (each
+#: finding counted as its arrays and :data:`STEP_ENTRY_BYTES`): the cells of a large grid make ever new steps
+STEP_MEMO_BYTES = 64 << 20
+#: a kept finding's key, tuple and dict slot, about
+STEP_ENTRY_BYTES = 400
 #: a window step's rows scanned by one compiled pass (:func:`liqcore._libs.sections.step_scan`; off: numpy's passes)
 STEP_SCAN = True
 
@@ -680,7 +704,10 @@ def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int
     cheap = cheapest_trade(w, None, k) if n_tr else None
     found = (rare_pos, n_tr, cheap, n_q)  # (clean_prints leaves quotes as they are)
     if steps is not None and key is not None and not d:
-        steps[key] = found
+        size = STEP_ENTRY_BYTES + rare_pos.nbytes + (0 if cheap is None else cheap.nbytes)
+        if steps.get("bytes", 0) + size <= STEP_MEMO_BYTES:  # (past it, a step is scanned again: memory bounded)
+            steps[key] = found
+            steps["bytes"] = steps.get("bytes", 0) + size
     return (w, d) + found
 
 

@@ -212,3 +212,76 @@ def test_a_dataset_sweeps_cells_are_split_across_the_workers(tmp_path_factory):
         assert stats["tasks"] == n, stats
         tables.append(df.drop(columns=["cell"]))
     assert tables[0].equals(tables[1]) and int(tables[0]["trades"].sum()) > 0
+
+
+def _replay(path, conf, shared):
+    """A sweep cell's replay (``replay_windows(shared=)``) of ``conf`` under the queue rule."""
+    from liqcore.backtest.run import resolve_strategy
+    from liqcore.backtest.windows import replay_windows
+
+    obj, p = resolve_strategy(None, Params.from_mapping({"fill": "queue", **conf}))
+    return replay_windows(path, p, obj, equity=10_000.0, shared=shared, feed_note=False)
+
+
+def test_a_grid_of_hold_timeouts_keeps_one_memo_of_reads_and_one_detection(tmp_path_factory):
+    """Cells that differ in their hold-timeout (a strategy parameter, not an offset, take-profit or stop-loss) share
+    one memo of reads, one of the steps' findings and one detection: what a worker holds does not grow with the
+    values of the grid (one memo of up to ``READ_MEMO_BYTES`` per hold-timeout before, and detection run again for
+    each); each cell still equals its cold replay."""
+    path = _book(tmp_path_factory)
+    shared: dict = {}
+    confs = [{"offset": o, "hold-timeout": h} for h in ("2m", "5m", "30m") for o in ("0.05%", "0.2%")]
+    got = [_replay(path, c, shared) for c in confs]
+    for name in ("reads", "steps", "detection", "pass 1", "registry"):
+        assert sum(1 for k in shared if k[1] == name) == 1, (name, [k for k in shared if k[1] == name])
+    assert len({len(g["ledger"]) for g in got}) > 1 or len({g["equity"] for g in got}) > 1  # (the cells differ)
+    for c, warm in zip(confs[::3], got[::3]):
+        cold = _replay(path, c, None)
+        _same_ledger(warm["ledger"], cold["ledger"])
+        assert np.array_equal(warm["counts"], cold["counts"]) and warm["equity"] == cold["equity"]
+
+
+def test_the_steps_findings_kept_for_the_cells_stay_within_their_bytes(tmp_path_factory, monkeypatch):
+    """The steps' findings a sweep's cells keep for one another (:func:`liqcore.backtest.windows._step_rows`) stop
+    at ``STEP_MEMO_BYTES`` (counted: each finding's arrays and ``STEP_ENTRY_BYTES``): a large grid's ever new steps
+    are scanned again past it, not held; the cells equal their cold replays either way."""
+    import liqcore.backtest.windows as W
+
+    path = _book(tmp_path_factory)
+    cap = 6 * W.STEP_ENTRY_BYTES
+    monkeypatch.setattr(W, "STEP_MEMO_BYTES", cap)
+    shared: dict = {}
+    confs = [{"offset": o, "take-profit": t} for o in ("0.05%", "0.2%") for t in ("0.3%", "1%")]
+    got = [_replay(path, c, shared) for c in confs]
+    steps = next(v for k, v in shared.items() if k[1] == "steps")
+    kept = [v for k, v in steps.items() if k != "bytes"]
+    assert 0 < len(kept) < cap // W.STEP_ENTRY_BYTES  # some kept, not every step the cells made
+    held = sum(W.STEP_ENTRY_BYTES + v[0].nbytes + (0 if v[2] is None else v[2].nbytes) for v in kept)
+    assert held == steps["bytes"] <= cap
+    monkeypatch.setattr(W, "STEP_MEMO_BYTES", 1 << 30)
+    unbounded: dict = {}
+    for c in confs:
+        _replay(path, c, unbounded)
+    assert len(next(v for k, v in unbounded.items() if k[1] == "steps")) - 1 > len(kept)  # (the cap was reached)
+    for c, warm in zip(confs, got):
+        cold = _replay(path, c, None)
+        _same_ledger(warm["ledger"], cold["ledger"])
+        assert np.array_equal(warm["counts"], cold["counts"]) and warm["equity"] == cold["equity"]
+
+
+def test_the_detection_key_holds_every_parameter_the_detector_reads_from_params():
+    """Detection shared between a sweep's cells is keyed by ``Params.detector_kwargs()``: every name
+    ``CascadeDetector.from_params`` reads off a Params beyond them (its plausibility bounds) is no Params field, or
+    one of the detector's (a bound made a field of another group would let cells with different bounds share one
+    detection)."""
+    from liqcore._libs.detector import _plausibility
+    from liqcore.params import DETECTOR_PARAMS, PARAMS
+
+    class Probe:  # answers every attribute: the names read are the dict's keys
+        def __getattr__(self, name):
+            return 1
+
+    read = set(_plausibility(Probe()))
+    assert read  # (the probe reached the bounds)
+    fields = {s.field for s in PARAMS}
+    assert all(n not in fields or n in DETECTOR_PARAMS for n in read), sorted(read & fields - set(DETECTOR_PARAMS))
