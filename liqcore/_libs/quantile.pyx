@@ -308,6 +308,7 @@ def _as_1d(obj, dtype, str name):
 # ---- Python class --------------------------------------------------------------------------------
 
 @cython.final
+@cython.binding(False)  # methods are plain C methods: `update` is a direct METH_O call, no cyfunction layer
 cdef class RollingQuantile:
     """Exact ``q`` quantile (numpy ``method="linear"``) of the last ``window`` values.
 

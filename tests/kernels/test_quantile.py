@@ -214,3 +214,15 @@ def test_long_stream_spot_checks(window, q):
         want = np.quantile(x[max(0, i - window + 1) : i + 1], q, method="linear")
         assert got[i] == want, (i, got[i], want)
     rq._check()
+
+
+def test_update_is_a_plain_c_method():
+    """``update`` is called per event from Python: bound, it must be a builtin method taking one positional
+    argument (the interpreter's direct METH_O call), not a Python-level function object wrapped in a bound method
+    (an extra call layer; benches/bench_quantile.py measures the call)."""
+    bound = RollingQuantile(10, 0.5).update
+    assert type(bound) is type(len), type(bound)  # builtin_function_or_method
+    with pytest.raises(TypeError):
+        bound(x=1.0)  # no keyword parsing
+    with pytest.raises(TypeError):
+        bound(1.0, 2.0)
