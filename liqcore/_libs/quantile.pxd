@@ -30,4 +30,5 @@ cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil               # heap bytes 
 
 cdef class RollingQuantile:
     cdef RQState* _s
-    cpdef double update(self, double x) except? -1.0
+    cdef object _last      # the float object update() last returned ...
+    cdef double _last_v    # ... and its value (returned again while the quantile has the same bits)

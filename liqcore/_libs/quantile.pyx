@@ -16,6 +16,7 @@ side of the split and one top moves across when the target size of ``low`` chang
 cimport cython
 from libc.math cimport NAN, floor, isfinite
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcmp
 
 import numpy as np
 
@@ -319,6 +320,8 @@ cdef class RollingQuantile:
 
     def __cinit__(self, Py_ssize_t window, double q):
         self._s = NULL
+        self._last_v = NAN  # no quantile handed out yet (a push never gives NaN)
+        self._last = NAN
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
         if window > 0x7FFFFFF0:
@@ -334,12 +337,19 @@ cdef class RollingQuantile:
         self._s = NULL
 
     @cython.always_allow_keywords(False)  # (one positional argument: the METH_O call, no keyword parsing)
-    cpdef double update(self, double x) except? -1.0:
+    def update(self, double x):
         """Push ``x`` and return the quantile of the window after the push."""
+        cdef double v
         if not isfinite(x):
             raise ValueError(f"x must be finite, got {x}")
         rq_push(self._s, x)
-        return rq_value(self._s)
+        v = rq_value(self._s)
+        # most pushes leave the quantile as it was: hand back the float object made for it then (bit for bit
+        # the same value, -0.0 kept apart from 0.0) instead of allocating a new one per call
+        if memcmp(&v, &self._last_v, sizeof(double)) != 0:
+            self._last = v
+            self._last_v = v
+        return self._last
 
     def update_many(self, values):
         """Push every value of ``values`` (a 1-d float array or sequence) in order; return the

@@ -226,3 +226,30 @@ def test_update_is_a_plain_c_method():
         bound(x=1.0)  # no keyword parsing
     with pytest.raises(TypeError):
         bound(1.0, 2.0)
+
+
+@pytest.mark.property
+@given(
+    xs=st.lists(st.one_of(st.sampled_from([0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324]), _ordinary), max_size=300),
+    window=windows,
+    q=qs,
+)
+def test_update_results_bit_for_bit(xs, window, q):
+    """``update`` hands back the float object of the previous call while the quantile keeps its bits: every
+    result must still carry the bits ``update_many`` gives (0.0 and -0.0 told apart)."""
+    a = RollingQuantile(window, q)
+    per_event = np.array([a.update(v) for v in xs], dtype=np.float64)
+    batch = RollingQuantile(window, q).update_many(np.array(xs, dtype=np.float64))
+    np.testing.assert_array_equal(per_event.view(np.int64), batch.view(np.int64))
+
+
+def test_update_reuses_the_result_object_while_the_quantile_stands():
+    rq = RollingQuantile(5, 0.5)
+    first = rq.update(2.0)
+    assert rq.update(2.0) is first  # same quantile: no new float object
+    changed = rq.update(7.0)
+    assert changed == 2.0 and changed is first  # median of (2, 2, 7) is still 2.0
+    assert rq.update(7.0) == 4.5  # median of (2, 2, 7, 7)
+    one = RollingQuantile(1, 0.5)
+    assert math.copysign(1.0, one.update(0.0)) == 1.0
+    assert math.copysign(1.0, one.update(-0.0)) == -1.0  # equal to 0.0, yet a different value
