@@ -247,8 +247,8 @@ def test_update_reuses_the_result_object_while_the_quantile_stands():
     rq = RollingQuantile(5, 0.5)
     first = rq.update(2.0)
     assert rq.update(2.0) is first  # same quantile: no new float object
-    changed = rq.update(7.0)
-    assert changed == 2.0 and changed is first  # median of (2, 2, 7) is still 2.0
+    same = rq.update(7.0)
+    assert same == 2.0 and same is first  # median of (2, 2, 7) is still 2.0
     assert rq.update(7.0) == 4.5  # median of (2, 2, 7, 7)
     one = RollingQuantile(1, 0.5)
     assert math.copysign(1.0, one.update(0.0)) == 1.0
