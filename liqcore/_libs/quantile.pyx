@@ -24,8 +24,8 @@ from libc.string cimport memcmp
 import numpy as np
 
 cdef enum:
-    REFILL = 32     # values a refill moves from U into B
-    B_MAX = 128     # B at this size at a push: pour it back into U and refill (a level shift upwards)
+    REFILL = 64     # values a refill moves from U into B
+    B_MAX = 256     # B at this size at a push: pour it back into U and refill (a level shift upwards)
     # pos[slot] = (index << 2) | tier
     T_U = 0
     T_B = 1

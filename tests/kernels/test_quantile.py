@@ -287,7 +287,7 @@ def _segments_stream(segments, seed):
 )
 def test_trends_and_level_shifts_match_the_twin(segments, window, q, seed):
     """Long monotone runs empty the small max-heap below the split again and again (refills from the unordered
-    part) and, rising, grow it past its bound (poured back and refilled); windows above a hundred values make
+    part) and, rising, grow it past its bound (poured back and refilled); windows of hundreds of values make
     both happen. Every result equals the twin's, bit for bit, and the invariants hold after every push."""
     x = _segments_stream(segments, seed)
     rq = RollingQuantile(window, q)
