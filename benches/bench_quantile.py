@@ -2,7 +2,7 @@
 pandas ``rolling(N).quantile(q)`` and the pure-Python twin, all measured in this run; plus the
 per-event cost of TimeWindow.push and RollingZScore.update against their twins.
 
-    python benches/bench_quantile.py [--events 200000] [--repeats 9] [--twin-events 5000]
+    python benches/bench_quantile.py [--events 200000] [--repeats 9] [--twin-events 5000] [--stream lognormal]
 
 The contenders run interleaved, one repeat of each per round, so load changes on a shared machine
 hit all of them alike. Prints the median (and min) ns/event over the rounds, the ratios of the
@@ -51,12 +51,21 @@ def main() -> int:
     ap.add_argument("--twin-events", type=int, default=5_000, help="events for the (slow) pysrc twins")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="wall (default) or cpu: the thread's CPU time (a shared machine's waits left out)")
+    ap.add_argument("--stream", choices=("lognormal", "rising", "falling", "saw"), default="lognormal",
+                    help="the values: lognormal (liquidation-notional-like, the default), or long monotone runs that "
+                    "are the quantile's hardest case: rising, falling, saw (runs of 3000 up, then 3000 down)")
     args = ap.parse_args()
     n = args.events
     nt = args.twin_events
 
     rng = np.random.default_rng(42)
     x = rng.lognormal(9.0, 1.8, n)  # liquidation-notional-like
+    if args.stream == "rising":
+        x = np.cumsum(rng.random(n))
+    elif args.stream == "falling":
+        x = np.cumsum(rng.random(n))[::-1].copy()
+    elif args.stream == "saw":
+        x = np.concatenate([np.cumsum(rng.random(3000)) * (1 if i % 2 else -1) for i in range(-(-n // 3000))])[:n]
     xs = x.tolist()
     ts = np.cumsum(rng.integers(0, 200_000_000, n)).astype(np.int64).tolist()
     side = rng.integers(1, 5, n).tolist()
@@ -117,7 +126,7 @@ def main() -> int:
         pass
 
     res = interleaved(cases, args.repeats, time.thread_time_ns if args.clock == "cpu" else time.perf_counter_ns)
-    print(f"{n} events (twins: fewer), median (min) of {args.repeats} interleaved rounds, ns/event ({args.clock} "
+    print(f"{n} {args.stream} events (twins: fewer), median (min) of {args.repeats} interleaved rounds, ns/event ({args.clock} "
           "time)")
     for name, (med, lo) in res.items():
         print(f"  {name:<46} {med:10.1f}  ({lo:.1f})")

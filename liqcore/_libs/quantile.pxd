@@ -1,4 +1,5 @@
-# Exact sliding-window quantile (numpy method="linear") by an indexed double heap.
+# Exact sliding-window quantile (numpy method="linear"): a min-heap above the split, a small max-heap and an
+# unordered array below it, indexed by ring slot.
 # C-level API (cimported by the detector) + the RollingQuantile extension type.
 # The function signatures below are the interface other kernels rely on; the struct's fields are
 # private to quantile.pyx.
@@ -8,17 +9,24 @@ cdef struct RQState:
     double q               # quantile in [0, 1]
     Py_ssize_t count       # values currently in the window (<= window)
     Py_ssize_t head        # ring slot of the oldest value
-    int* pos               # ring slot -> heap position (>= 0: low heap index, < 0: -(high index) - 1)
-    double* low_v          # max-heap of the smaller values ...
-    int* low_s             # ... and their ring slots
-    double* high_v         # min-heap of the larger values ...
-    int* high_s            # ... and their ring slots
-    Py_ssize_t n_low
-    Py_ssize_t n_high
-    Py_ssize_t cap_low     # allocated entries of each heap
+    Py_ssize_t* pos        # ring slot -> (index << 2) | tier (0: U, 1: B, 2: H)
+    double* u_v            # U: the smaller values of the low side, unordered, all <= lim ...
+    int* u_s               # ... and their ring slots
+    double* b_v            # B: max-heap of the larger values of the low side, all >= lim ...
+    int* b_s               # ... and their ring slots
+    double* h_v            # H: min-heap of the values above the low side ...
+    int* h_s               # ... and their ring slots
+    Py_ssize_t n_u
+    Py_ssize_t n_b
+    Py_ssize_t n_h
+    double lim             # the bound between U and B (-inf while the low side is empty)
+    double* sel_v          # scratch of a refill: the largest values of U found so far ...
+    int* sel_i             # ... and their indexes in U
+    Py_ssize_t cap_low     # allocated entries: U (the whole low side), B, H
+    Py_ssize_t cap_b
     Py_ssize_t cap_high
     double t               # interpolation weight for the current count (numpy's gamma)
-    bint interp            # False when the quantile is the top of `low` alone
+    bint interp            # False when the quantile is the top of the low side alone
 
 cdef RQState* rq_new(Py_ssize_t window, double q) noexcept nogil   # NULL: no memory, or window/q invalid
 cdef void rq_free(RQState* s) noexcept nogil
@@ -30,4 +38,5 @@ cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil               # heap bytes 
 
 cdef class RollingQuantile:
     cdef RQState* _s
-    cpdef double update(self, double x) except? -1.0
+    cdef object _last      # the float object update() last returned ...
+    cdef double _last_v    # ... and its value (returned again while the quantile has the same bits)

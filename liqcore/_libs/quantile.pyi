@@ -1,4 +1,5 @@
-"""Exact sliding-window quantile (numpy ``method="linear"``) by an indexed double heap."""
+"""Exact sliding-window quantile (numpy ``method="linear"``): a min-heap above the split, a small max-heap and an
+unordered array below it, indexed by ring slot."""
 from typing import final
 
 import numpy as np
@@ -6,7 +7,8 @@ import numpy.typing as npt
 
 @final
 class RollingQuantile:
-    """Exact ``q`` quantile of the last ``window`` values; O(log window) per update."""
+    """Exact ``q`` quantile of the last ``window`` values; O(1) for most updates, O(log window) heap
+    steps otherwise, now and then a pass over the lower values to refill the small heap."""
 
     def __init__(self, window: int, q: float) -> None: ...
     def update(self, x: float) -> float:

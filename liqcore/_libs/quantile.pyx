@@ -1,139 +1,284 @@
 # cython: language_level=3
 """Exact sliding-window quantile with ``numpy.quantile(method="linear")`` semantics.
 
-The last ``window`` values, numbered by ring slot in arrival order, are split into two heaps: a
-max-heap ``low`` holding the ``floor(h) + 1`` smallest values and a min-heap ``high``
-holding the rest, where ``h = (n - 1) * q`` is numpy's virtual index for ``n`` values. The tops of
-the two heaps are then the order statistics ``sorted[floor(h)]`` and ``sorted[floor(h) + 1]`` and the
-quantile is numpy's ``_lerp`` between them. The heaps store the values themselves next to their ring
-slots (no indirection on comparisons); ``pos`` maps every ring slot (arrival order) to its place in
-a heap so the value leaving the window is replaced in place: each push is O(log N), each read O(1).
+For ``n`` values numpy's virtual index is ``h = (n - 1) * q``; the quantile is numpy's ``_lerp`` between the
+order statistics ``sorted[floor(h)]`` and ``sorted[floor(h) + 1]``. The last ``window`` values, numbered by
+ring slot in arrival order, are split into the ``floor(h) + 1`` smallest (the low side) and the rest, a
+min-heap ``H``; the quantile is then ``lerp(max(low), min(H))``. The low side is itself split at a bound
+``lim``: a max-heap ``B`` of its largest values, all ``>= lim``, and an unordered array ``U`` of the others, all
+``<= lim``, so ``max(low)`` is the top of ``B``. Every stored value sits next to its ring slot and ``pos`` maps
+each ring slot to its tier and place, so the value leaving the window is found in O(1).
 
-Once the window is full, a push overwrites the oldest slot, re-sifts it inside its heap and swaps
-the two heap tops when they cross. While the window fills, the new value goes into the heap on its
-side of the split and one top moves across when the target size of ``low`` changes.
+Once the window is full a push overwrites the oldest slot. The common case, a value leaving ``U`` and a value
+``<= lim`` arriving, is one store: the new value takes the old one's place in ``U``. Otherwise the values move
+between the tiers with O(log) heap steps and the two tops are swapped when they cross. When ``B`` runs empty
+while ``U`` is not, one pass over ``U`` moves its ``REFILL`` largest values into ``B`` (``lim`` becomes the
+smallest of them); when ``B`` grows past ``B_MAX`` (a level shift upwards) it is poured back into ``U`` and
+refilled the same way, so ``B`` stays a small heap.
 """
 cimport cython
-from libc.math cimport NAN, floor, isfinite
+from libc.math cimport INFINITY, NAN, floor, isfinite
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcmp
 
 import numpy as np
 
+cdef enum:
+    REFILL = 64     # values a refill moves from U into B
+    B_MAX = 256     # B at this size at a push: pour it back into U and refill (a level shift upwards)
+    # pos[slot] = (index << 2) | tier
+    T_U = 0
+    T_B = 1
+    T_H = 2
 
-# ---- max-heap `low` (values low_v, ring slots low_s) ----------------------------------------------
 
-cdef inline void _low_set(RQState* s, Py_ssize_t i, double v, int slot) noexcept nogil:
-    s.low_v[i] = v
-    s.low_s[i] = slot
-    s.pos[slot] = <int>i
+# ---- U: the unordered smaller values of the low side (u_v, u_s), all <= lim ----------------------
+
+cdef inline void _u_set(RQState* s, Py_ssize_t i, double v, int slot) noexcept nogil:
+    s.u_v[i] = v
+    s.u_s[i] = slot
+    s.pos[slot] = i << 2
 
 
-cdef void _low_up(RQState* s, Py_ssize_t i) noexcept nogil:
-    cdef double v = s.low_v[i]
-    cdef int slot = s.low_s[i]
+cdef inline void _u_append(RQState* s, double v, int slot) noexcept nogil:
+    _u_set(s, s.n_u, v, slot)
+    s.n_u += 1
+
+
+cdef inline void _u_remove(RQState* s, Py_ssize_t i) noexcept nogil:
+    s.n_u -= 1
+    if i != s.n_u:
+        _u_set(s, i, s.u_v[s.n_u], s.u_s[s.n_u])
+
+
+# ---- B: max-heap of the larger values of the low side (b_v, b_s), all >= lim --------------------
+
+cdef inline void _b_set(RQState* s, Py_ssize_t i, double v, int slot) noexcept nogil:
+    s.b_v[i] = v
+    s.b_s[i] = slot
+    s.pos[slot] = (i << 2) | T_B
+
+
+cdef void _b_up(RQState* s, Py_ssize_t i) noexcept nogil:
+    cdef double v = s.b_v[i]
+    cdef int slot = s.b_s[i]
     cdef Py_ssize_t parent
     while i > 0:
         parent = (i - 1) >> 1
-        if s.low_v[parent] >= v:
+        if s.b_v[parent] >= v:
             break
-        _low_set(s, i, s.low_v[parent], s.low_s[parent])
+        _b_set(s, i, s.b_v[parent], s.b_s[parent])
         i = parent
-    _low_set(s, i, v, slot)
+    _b_set(s, i, v, slot)
 
 
-cdef void _low_down(RQState* s, Py_ssize_t i) noexcept nogil:
-    cdef double v = s.low_v[i]
-    cdef int slot = s.low_s[i]
-    cdef Py_ssize_t n = s.n_low
+cdef void _b_down(RQState* s, Py_ssize_t i) noexcept nogil:
+    cdef double v = s.b_v[i]
+    cdef int slot = s.b_s[i]
+    cdef Py_ssize_t n = s.n_b
     cdef Py_ssize_t c
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and s.low_v[c + 1] > s.low_v[c]:
+        if c + 1 < n and s.b_v[c + 1] > s.b_v[c]:
             c += 1
-        if s.low_v[c] <= v:
+        if s.b_v[c] <= v:
             break
-        _low_set(s, i, s.low_v[c], s.low_s[c])
+        _b_set(s, i, s.b_v[c], s.b_s[c])
         i = c
-    _low_set(s, i, v, slot)
+    _b_set(s, i, v, slot)
 
 
-# ---- min-heap `high` (values high_v, ring slots high_s) -------------------------------------------
+cdef void _b_remove(RQState* s, Py_ssize_t i) noexcept nogil:
+    """Take entry ``i`` out of B (the last entry fills its place and is sifted)."""
+    cdef int slot
+    s.n_b -= 1
+    if i != s.n_b:
+        slot = s.b_s[s.n_b]
+        _b_set(s, i, s.b_v[s.n_b], slot)
+        _b_up(s, i)
+        _b_down(s, s.pos[slot] >> 2)
 
-cdef inline void _high_set(RQState* s, Py_ssize_t i, double v, int slot) noexcept nogil:
-    s.high_v[i] = v
-    s.high_s[i] = slot
-    s.pos[slot] = -(<int>i) - 1
+
+# ---- H: min-heap of the values above the low side (h_v, h_s) --------------------------------------
+
+cdef inline void _h_set(RQState* s, Py_ssize_t i, double v, int slot) noexcept nogil:
+    s.h_v[i] = v
+    s.h_s[i] = slot
+    s.pos[slot] = (i << 2) | T_H
 
 
-cdef void _high_up(RQState* s, Py_ssize_t i) noexcept nogil:
-    cdef double v = s.high_v[i]
-    cdef int slot = s.high_s[i]
+cdef void _h_up(RQState* s, Py_ssize_t i) noexcept nogil:
+    cdef double v = s.h_v[i]
+    cdef int slot = s.h_s[i]
     cdef Py_ssize_t parent
     while i > 0:
         parent = (i - 1) >> 1
-        if s.high_v[parent] <= v:
+        if s.h_v[parent] <= v:
             break
-        _high_set(s, i, s.high_v[parent], s.high_s[parent])
+        _h_set(s, i, s.h_v[parent], s.h_s[parent])
         i = parent
-    _high_set(s, i, v, slot)
+    _h_set(s, i, v, slot)
 
 
-cdef void _high_down(RQState* s, Py_ssize_t i) noexcept nogil:
-    cdef double v = s.high_v[i]
-    cdef int slot = s.high_s[i]
-    cdef Py_ssize_t n = s.n_high
+cdef void _h_down(RQState* s, Py_ssize_t i) noexcept nogil:
+    cdef double v = s.h_v[i]
+    cdef int slot = s.h_s[i]
+    cdef Py_ssize_t n = s.n_h
     cdef Py_ssize_t c
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and s.high_v[c + 1] < s.high_v[c]:
+        if c + 1 < n and s.h_v[c + 1] < s.h_v[c]:
             c += 1
-        if s.high_v[c] >= v:
+        if s.h_v[c] >= v:
             break
-        _high_set(s, i, s.high_v[c], s.high_s[c])
+        _h_set(s, i, s.h_v[c], s.h_s[c])
         i = c
-    _high_set(s, i, v, slot)
+    _h_set(s, i, v, slot)
 
 
-# ---- moves between the heaps ---------------------------------------------------------------------
-
-cdef inline void _low_push(RQState* s, double v, int slot) noexcept nogil:
-    s.n_low += 1
-    _low_set(s, s.n_low - 1, v, slot)
-    _low_up(s, s.n_low - 1)
-
-
-cdef inline void _high_push(RQState* s, double v, int slot) noexcept nogil:
-    s.n_high += 1
-    _high_set(s, s.n_high - 1, v, slot)
-    _high_up(s, s.n_high - 1)
+cdef void _h_remove(RQState* s, Py_ssize_t i) noexcept nogil:
+    """Take entry ``i`` out of H (the last entry fills its place and is sifted)."""
+    cdef int slot
+    s.n_h -= 1
+    if i != s.n_h:
+        slot = s.h_s[s.n_h]
+        _h_set(s, i, s.h_v[s.n_h], slot)
+        _h_up(s, i)
+        _h_down(s, s.pos[slot] >> 2)
 
 
-cdef inline void _low_to_high(RQState* s) noexcept nogil:
-    cdef double v = s.low_v[0]
-    cdef int slot = s.low_s[0]
-    s.n_low -= 1
-    if s.n_low > 0:
-        _low_set(s, 0, s.low_v[s.n_low], s.low_s[s.n_low])
-        _low_down(s, 0)
-    _high_push(s, v, slot)
+cdef inline void _h_push(RQState* s, double v, int slot) noexcept nogil:
+    s.n_h += 1
+    _h_set(s, s.n_h - 1, v, slot)
+    _h_up(s, s.n_h - 1)
 
 
-cdef inline void _high_to_low(RQState* s) noexcept nogil:
-    cdef double v = s.high_v[0]
-    cdef int slot = s.high_s[0]
-    s.n_high -= 1
-    if s.n_high > 0:
-        _high_set(s, 0, s.high_v[s.n_high], s.high_s[s.n_high])
-        _high_down(s, 0)
-    _low_push(s, v, slot)
+# ---- the bound between U and B ---------------------------------------------------------------------
+
+cdef void _refill(RQState* s) noexcept nogil:
+    """Move the ``REFILL`` largest values of U (all of U when it holds fewer) into B; ``lim`` becomes the
+    smallest value moved. Called with B empty, or after B was poured back into U."""
+    cdef Py_ssize_t k = s.n_u if s.n_u < REFILL else REFILL
+    cdef double* sel_v = s.sel_v
+    cdef int* sel_i = s.sel_i
+    cdef Py_ssize_t j, c, i
+    cdef double v
+    cdef int idx
+    if k == 0:
+        return
+    # a min-heap of the k largest seen so far: (value, index in U)
+    for j in range(k):
+        sel_v[j] = s.u_v[j]
+        sel_i[j] = <int>j
+    j = k // 2
+    while j > 0:
+        j -= 1
+        _sel_down(sel_v, sel_i, k, j)
+    for j in range(k, s.n_u):
+        if s.u_v[j] > sel_v[0]:
+            sel_v[0] = s.u_v[j]
+            sel_i[0] = <int>j
+            _sel_down(sel_v, sel_i, k, 0)
+    # every value left in U is <= the smallest selected (each was below the heap's minimum when passed or
+    # pushed out, and that minimum only rises)
+    s.lim = sel_v[0]
+    # take the selected out of U by descending index: the last entry that fills a hole is never one of them
+    for j in range(1, k):
+        idx = sel_i[j]
+        i = j
+        while i > 0 and sel_i[i - 1] < idx:
+            sel_i[i] = sel_i[i - 1]
+            i -= 1
+        sel_i[i] = idx
+    for j in range(k):
+        idx = sel_i[j]
+        s.b_v[s.n_b] = s.u_v[idx]
+        s.b_s[s.n_b] = s.u_s[idx]
+        s.n_b += 1
+        _u_remove(s, idx)
+    j = s.n_b // 2
+    while j > 0:
+        j -= 1
+        _b_down(s, j)
+    for j in range(s.n_b):
+        s.pos[s.b_s[j]] = (j << 2) | T_B
+
+
+cdef inline void _sel_down(double* v, int* ix, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
+    cdef double x = v[i]
+    cdef int xi = ix[i]
+    cdef Py_ssize_t c
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and v[c + 1] < v[c]:
+            c += 1
+        if v[c] >= x:
+            break
+        v[i] = v[c]
+        ix[i] = ix[c]
+        i = c
+    v[i] = x
+    ix[i] = xi
+
+
+cdef void _repartition(RQState* s) noexcept nogil:
+    """B has grown past B_MAX: pour it back into U and refill (lim rises to the REFILL-th largest)."""
+    cdef Py_ssize_t j
+    for j in range(s.n_b):
+        _u_append(s, s.b_v[j], s.b_s[j])
+    s.n_b = 0
+    _refill(s)
+
+
+cdef inline void _b_push(RQState* s, double v, int slot) noexcept nogil:
+    """Put ``v`` (>= lim) into B."""
+    if s.n_b >= B_MAX:
+        _repartition(s)
+        if v <= s.lim:  # the bound rose above v: it now belongs to U
+            _u_append(s, v, slot)
+            return
+    s.n_b += 1
+    _b_set(s, s.n_b - 1, v, slot)
+    _b_up(s, s.n_b - 1)
+
+
+cdef inline void _low_insert(RQState* s, double v, int slot) noexcept nogil:
+    """Put ``v`` into the low side (U when ``v <= lim``, else B). The low side is empty only while the window
+    is (then lim is -inf), so a value put in U always has B above it."""
+    if v > s.lim:
+        _b_push(s, v, slot)
+    else:
+        _u_append(s, v, slot)
+
+
+# ---- moves between the low side and H ------------------------------------------------------------
+
+cdef void _low_to_high(RQState* s) noexcept nogil:
+    """Move max(low) (the top of B) into H."""
+    cdef double v = s.b_v[0]
+    cdef int slot = s.b_s[0]
+    _b_remove(s, 0)
+    _h_push(s, v, slot)
+    if s.n_b == 0 and s.n_u > 0:
+        _refill(s)
+
+
+cdef void _high_to_low(RQState* s) noexcept nogil:
+    """Move min(H) into the low side."""
+    cdef double v = s.h_v[0]
+    cdef int slot = s.h_s[0]
+    _h_remove(s, 0)
+    _low_insert(s, v, slot)
 
 
 cdef inline Py_ssize_t _target_low(Py_ssize_t n, double q) noexcept nogil:
-    """Size of the lower heap for ``n`` values: floor((n - 1) q) + 1, capped at n."""
+    """Size of the low side for ``n`` values: floor((n - 1) q) + 1, capped at n."""
     cdef double h = <double>(n - 1) * q
     cdef Py_ssize_t lo
     if n <= 0:
@@ -159,27 +304,68 @@ cdef inline void _set_weight(RQState* s) noexcept nogil:
     s.t = h - floor(h)
 
 
-cdef inline void _fix_tops(RQState* s) noexcept nogil:
-    """Restore max(low) <= min(high) after one value changed (one swap of the tops suffices)."""
+cdef void _fix_tops(RQState* s) noexcept nogil:
+    """Restore max(low) <= min(H) after one value changed (one swap of the tops suffices; both are >= lim)."""
     cdef double a, b
     cdef int sa, sb
-    if s.n_low > 0 and s.n_high > 0:
-        a = s.low_v[0]
-        b = s.high_v[0]
+    if s.n_b > 0 and s.n_h > 0:
+        a = s.b_v[0]
+        b = s.h_v[0]
         if a > b:
-            sa = s.low_s[0]
-            sb = s.high_s[0]
-            _low_set(s, 0, b, sb)
-            _high_set(s, 0, a, sa)
-            _low_down(s, 0)
-            _high_down(s, 0)
+            sa = s.b_s[0]
+            sb = s.h_s[0]
+            _b_set(s, 0, b, sb)
+            _h_set(s, 0, a, sa)
+            _b_down(s, 0)
+            _h_down(s, 0)
 
 
 cdef inline double _slot_value(RQState* s, Py_ssize_t slot) noexcept nogil:
-    cdef int p = s.pos[slot]
-    if p >= 0:
-        return s.low_v[p]
-    return s.high_v[-p - 1]
+    cdef Py_ssize_t p = s.pos[slot]
+    cdef Py_ssize_t tier = p & 3
+    if tier == T_U:
+        return s.u_v[p >> 2]
+    if tier == T_B:
+        return s.b_v[p >> 2]
+    return s.h_v[p >> 2]
+
+
+cdef void _push_full(RQState* s, double x, Py_ssize_t slot, Py_ssize_t p) noexcept nogil:
+    """The window is full and ``x`` replaces slot ``slot`` (at ``p``), other than U to U (see rq_push)."""
+    cdef Py_ssize_t i = p >> 2
+    cdef Py_ssize_t tier = p & 3
+    cdef double old
+    if tier == T_U:
+        # x > lim: into B
+        _u_remove(s, i)
+        _b_push(s, x, <int>slot)
+    elif tier == T_B:
+        if x > s.lim:
+            old = s.b_v[i]
+            s.b_v[i] = x
+            if x > old:
+                _b_up(s, i)
+            elif x < old:
+                _b_down(s, i)
+        else:
+            _b_remove(s, i)
+            _u_append(s, x, <int>slot)
+            if s.n_b == 0:
+                _refill(s)
+    else:
+        if x > s.lim:
+            old = s.h_v[i]
+            s.h_v[i] = x
+            if x < old:
+                _h_up(s, i)
+            elif x > old:
+                _h_down(s, i)
+        else:
+            # x joins U; the largest of the low side (the top of B, >= x) takes the freed place in H
+            _h_remove(s, i)
+            _u_append(s, x, <int>slot)
+            _low_to_high(s)
+    _fix_tops(s)
 
 
 # ---- C API ---------------------------------------------------------------------------------------
@@ -198,12 +384,18 @@ cdef RQState* rq_new(Py_ssize_t window, double q) noexcept nogil:
     # sizes are monotone while the window fills; one extra entry covers the insert-then-rebalance
     s.cap_low = tl + 1
     s.cap_high = window - tl + 1
-    s.pos = <int*>malloc(window * sizeof(int))
-    s.low_v = <double*>malloc(s.cap_low * sizeof(double))
-    s.low_s = <int*>malloc(s.cap_low * sizeof(int))
-    s.high_v = <double*>malloc(s.cap_high * sizeof(double))
-    s.high_s = <int*>malloc(s.cap_high * sizeof(int))
-    if s.pos == NULL or s.low_v == NULL or s.low_s == NULL or s.high_v == NULL or s.high_s == NULL:
+    s.pos = <Py_ssize_t*>malloc(window * sizeof(Py_ssize_t))
+    s.u_v = <double*>malloc(s.cap_low * sizeof(double))
+    s.u_s = <int*>malloc(s.cap_low * sizeof(int))
+    s.cap_b = s.cap_low if s.cap_low < B_MAX else B_MAX  # B never holds more than B_MAX
+    s.b_v = <double*>malloc(s.cap_b * sizeof(double))
+    s.b_s = <int*>malloc(s.cap_b * sizeof(int))
+    s.h_v = <double*>malloc(s.cap_high * sizeof(double))
+    s.h_s = <int*>malloc(s.cap_high * sizeof(int))
+    s.sel_v = <double*>malloc(REFILL * sizeof(double))
+    s.sel_i = <int*>malloc(REFILL * sizeof(int))
+    if (s.pos == NULL or s.u_v == NULL or s.u_s == NULL or s.b_v == NULL or s.b_s == NULL or s.h_v == NULL
+            or s.h_s == NULL or s.sel_v == NULL or s.sel_i == NULL):
         rq_free(s)
         return NULL
     rq_clear(s)
@@ -214,60 +406,52 @@ cdef void rq_free(RQState* s) noexcept nogil:
     if s == NULL:
         return
     free(s.pos)
-    free(s.low_v)
-    free(s.low_s)
-    free(s.high_v)
-    free(s.high_s)
+    free(s.u_v)
+    free(s.u_s)
+    free(s.b_v)
+    free(s.b_s)
+    free(s.h_v)
+    free(s.h_s)
+    free(s.sel_v)
+    free(s.sel_i)
     free(s)
 
 
 cdef void rq_clear(RQState* s) noexcept nogil:
     s.count = 0
     s.head = 0
-    s.n_low = 0
-    s.n_high = 0
+    s.n_u = 0
+    s.n_b = 0
+    s.n_h = 0
+    s.lim = -INFINITY
     _set_weight(s)
 
 
 cdef void rq_push(RQState* s, double x) noexcept nogil:
-    cdef Py_ssize_t slot, target
-    cdef int p
-    cdef double old
+    cdef Py_ssize_t slot, target, p
     if s.count == s.window:
-        # overwrite the oldest value in place and re-sift it inside its heap
         slot = s.head
         s.head += 1
         if s.head == s.window:
             s.head = 0
         p = s.pos[slot]
-        if p >= 0:
-            old = s.low_v[p]
-            s.low_v[p] = x
-            if x > old:
-                _low_up(s, p)
-            elif x < old:
-                _low_down(s, p)
-        else:
-            p = -p - 1
-            old = s.high_v[p]
-            s.high_v[p] = x
-            if x < old:
-                _high_up(s, p)
-            elif x > old:
-                _high_down(s, p)
-        _fix_tops(s)
+        if (p & 3) == T_U and x <= s.lim:
+            # the common case: the new value takes the old one's place in U (max(low) and H unchanged)
+            s.u_v[p >> 2] = x
+            return
+        _push_full(s, x, slot, p)
         return
     # window still filling: slots are used in order 0 .. window-1 and head stays at 0
     slot = s.count
     s.count += 1
-    if s.n_low > 0 and x <= s.low_v[0]:
-        _low_push(s, x, <int>slot)
+    if s.n_b > 0 and x <= s.b_v[0]:
+        _low_insert(s, x, <int>slot)
     else:
-        _high_push(s, x, <int>slot)
+        _h_push(s, x, <int>slot)
     target = _target_low(s.count, s.q)
-    while s.n_low > target:
+    while s.n_u + s.n_b > target:
         _low_to_high(s)
-    while s.n_low < target:
+    while s.n_u + s.n_b < target:
         _high_to_low(s)
     _set_weight(s)
 
@@ -276,10 +460,10 @@ cdef double rq_value(RQState* s) noexcept nogil:
     cdef double t, a, b, d
     if s.count == 0:
         return NAN
-    a = s.low_v[0]
+    a = s.b_v[0]
     if not s.interp:
         return a
-    b = s.high_v[0]
+    b = s.h_v[0]
     t = s.t
     # numpy's _lerp, branch for branch
     d = b - a
@@ -293,8 +477,8 @@ cdef Py_ssize_t rq_size(RQState* s) noexcept nogil:
 
 
 cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil:
-    return (<Py_ssize_t>sizeof(RQState) + s.window * <Py_ssize_t>sizeof(int)
-            + (s.cap_low + s.cap_high) * <Py_ssize_t>(sizeof(double) + sizeof(int)))
+    return (<Py_ssize_t>sizeof(RQState) + s.window * <Py_ssize_t>sizeof(Py_ssize_t)
+            + (s.cap_low + s.cap_b + s.cap_high + REFILL) * <Py_ssize_t>(sizeof(double) + sizeof(int)))
 
 
 def _as_1d(obj, dtype, str name):
@@ -308,16 +492,21 @@ def _as_1d(obj, dtype, str name):
 # ---- Python class --------------------------------------------------------------------------------
 
 @cython.final
+@cython.binding(False)  # methods are plain C methods: `update` is a direct METH_O call, no cyfunction layer
 cdef class RollingQuantile:
     """Exact ``q`` quantile (numpy ``method="linear"``) of the last ``window`` values.
 
     ``update(x)`` pushes ``x`` (evicting the oldest value once ``window`` values are held) and
-    returns the quantile of the window after the push. O(log window) per update, O(1) per read.
+    returns the quantile of the window after the push. O(1) for most updates (a value leaving and one
+    arriving below the bound), O(log window) heap steps otherwise, now and then one pass over the lower values
+    (a refill of the small heap); O(1) per read.
     An instance is not thread-safe (``update_many`` runs without the GIL): one per thread.
     """
 
     def __cinit__(self, Py_ssize_t window, double q):
         self._s = NULL
+        self._last_v = NAN  # no quantile handed out yet (a push never gives NaN)
+        self._last = NAN
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
         if window > 0x7FFFFFF0:
@@ -333,12 +522,19 @@ cdef class RollingQuantile:
         self._s = NULL
 
     @cython.always_allow_keywords(False)  # (one positional argument: the METH_O call, no keyword parsing)
-    cpdef double update(self, double x) except? -1.0:
+    def update(self, double x):
         """Push ``x`` and return the quantile of the window after the push."""
+        cdef double v
         if not isfinite(x):
             raise ValueError(f"x must be finite, got {x}")
         rq_push(self._s, x)
-        return rq_value(self._s)
+        v = rq_value(self._s)
+        # most pushes leave the quantile as it was: hand back the float object made for it then (bit for bit
+        # the same value, -0.0 kept apart from 0.0) instead of allocating a new one per call
+        if memcmp(&v, &self._last_v, sizeof(double)) != 0:
+            self._last = v
+            self._last_v = v
+        return self._last
 
     def update_many(self, values):
         """Push every value of ``values`` (a 1-d float array or sequence) in order; return the
@@ -382,7 +578,8 @@ cdef class RollingQuantile:
 
     @property
     def nbytes(self):
-        """Bytes of memory owned by the state (struct + slot index + two heaps of values and slots)."""
+        """Bytes of memory owned by the state (struct + slot index + U, B, H and the refill scratch, values and
+        slots)."""
         return rq_nbytes(self._s)
 
     def __len__(self):
@@ -402,27 +599,36 @@ cdef class RollingQuantile:
         return out
 
     def _check(self):
-        """Verify the heap invariants; raises AssertionError naming the broken one (tests)."""
+        """Verify the invariants; raises AssertionError naming the broken one (tests)."""
         cdef RQState* s = self._s
         cdef Py_ssize_t i
-        if s.n_low + s.n_high != s.count:
-            raise AssertionError("heap sizes do not add up to count")
-        if s.count and s.n_low != _target_low(s.count, s.q):
-            raise AssertionError("low heap size differs from floor((n-1)q)+1")
-        for i in range(s.n_low):
-            if s.pos[s.low_s[i]] != i:
-                raise AssertionError("pos index out of sync (low)")
-            if i and s.low_v[(i - 1) >> 1] < s.low_v[i]:
-                raise AssertionError("max-heap order broken")
-        for i in range(s.n_high):
-            if s.pos[s.high_s[i]] != -i - 1:
-                raise AssertionError("pos index out of sync (high)")
-            if i and s.high_v[(i - 1) >> 1] > s.high_v[i]:
-                raise AssertionError("min-heap order broken")
-        if s.n_low and s.n_high and s.low_v[0] > s.high_v[0]:
-            raise AssertionError("max(low) > min(high)")
-        if s.n_low > s.cap_low or s.n_high > s.cap_high:
-            raise AssertionError("heap over capacity")
+        if s.n_u + s.n_b + s.n_h != s.count:
+            raise AssertionError("tier sizes do not add up to count")
+        if s.count and s.n_u + s.n_b != _target_low(s.count, s.q):
+            raise AssertionError("low side size differs from floor((n-1)q)+1")
+        if s.n_u > 0 and s.n_b == 0:
+            raise AssertionError("B empty while U is not")
+        if s.n_u > s.cap_low or s.n_b > s.cap_b or s.n_h > s.cap_high:
+            raise AssertionError("tier over capacity")
+        for i in range(s.n_u):
+            if s.pos[s.u_s[i]] != (i << 2) | T_U:
+                raise AssertionError("pos index out of sync (U)")
+            if not s.u_v[i] <= s.lim:
+                raise AssertionError("a value of U above lim")
+        for i in range(s.n_b):
+            if s.pos[s.b_s[i]] != (i << 2) | T_B:
+                raise AssertionError("pos index out of sync (B)")
+            if not s.b_v[i] >= s.lim:
+                raise AssertionError("a value of B below lim")
+            if i and s.b_v[(i - 1) >> 1] < s.b_v[i]:
+                raise AssertionError("max-heap order broken (B)")
+        for i in range(s.n_h):
+            if s.pos[s.h_s[i]] != (i << 2) | T_H:
+                raise AssertionError("pos index out of sync (H)")
+            if i and s.h_v[(i - 1) >> 1] > s.h_v[i]:
+                raise AssertionError("min-heap order broken (H)")
+        if s.n_b and s.n_h and s.b_v[0] > s.h_v[0]:
+            raise AssertionError("max(low) > min(H)")
         return True
 
     def __repr__(self):

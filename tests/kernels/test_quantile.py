@@ -7,7 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from liqcore._libs.quantile import RollingQuantile
@@ -213,4 +213,117 @@ def test_long_stream_spot_checks(window, q):
     for i in np.concatenate([rng.integers(0, n, 300), [n - 1, 149_999, 150_000, 200_499]]):
         want = np.quantile(x[max(0, i - window + 1) : i + 1], q, method="linear")
         assert got[i] == want, (i, got[i], want)
+    rq._check()
+
+
+def test_update_is_a_plain_c_method():
+    """``update`` is called per event from Python: bound, it must be a builtin method taking one positional
+    argument (the interpreter's direct METH_O call), not a Python-level function object wrapped in a bound method
+    (an extra call layer; benches/bench_quantile.py measures the call)."""
+    bound = RollingQuantile(10, 0.5).update
+    assert type(bound) is type(len), type(bound)  # builtin_function_or_method
+    with pytest.raises(TypeError):
+        bound(x=1.0)  # no keyword parsing
+    with pytest.raises(TypeError):
+        bound(1.0, 2.0)
+
+
+@pytest.mark.property
+@given(
+    xs=st.lists(st.one_of(st.sampled_from([0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324]), _ordinary), max_size=300),
+    window=windows,
+    q=qs,
+)
+def test_update_results_bit_for_bit(xs, window, q):
+    """``update`` hands back the float object of the previous call while the quantile keeps its bits: every
+    result must still carry the bits ``update_many`` gives (0.0 and -0.0 told apart)."""
+    a = RollingQuantile(window, q)
+    per_event = np.array([a.update(v) for v in xs], dtype=np.float64)
+    batch = RollingQuantile(window, q).update_many(np.array(xs, dtype=np.float64))
+    np.testing.assert_array_equal(per_event.view(np.int64), batch.view(np.int64))
+
+
+def test_update_reuses_the_result_object_while_the_quantile_stands():
+    rq = RollingQuantile(5, 0.5)
+    first = rq.update(2.0)
+    assert rq.update(2.0) is first  # same quantile: no new float object
+    same = rq.update(7.0)
+    assert same == 2.0 and same is first  # median of (2, 2, 7) is still 2.0
+    assert rq.update(7.0) == 4.5  # median of (2, 2, 7, 7)
+    one = RollingQuantile(1, 0.5)
+    assert math.copysign(1.0, one.update(0.0)) == 1.0
+    assert math.copysign(1.0, one.update(-0.0)) == -1.0  # equal to 0.0, yet a different value
+
+
+def _segments_stream(segments, seed):
+    """A stream made of runs: rising and falling ramps (the low side's largest values leave or arrive in a
+    row), flat runs (ties) and noise, each at its own level."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for kind, n, level in segments:
+        base = 10.0 ** level
+        if kind == "up":
+            parts.append(base * (1.0 + np.cumsum(rng.random(n))))
+        elif kind == "down":
+            parts.append(base * (1.0 + np.cumsum(rng.random(n))[::-1]))
+        elif kind == "flat":
+            parts.append(np.full(n, base))
+        else:
+            parts.append(base * rng.lognormal(0.0, 1.5, n))
+    return np.concatenate(parts)
+
+
+@pytest.mark.property
+@settings(max_examples=60, deadline=None)
+@given(
+    segments=st.lists(
+        st.tuples(st.sampled_from(["up", "down", "flat", "noise"]), st.integers(1, 700), st.integers(-3, 6)),
+        min_size=1,
+        max_size=5,
+    ),
+    window=st.one_of(st.integers(1, 40), st.integers(100, 700)),
+    q=st.one_of(st.sampled_from([0.95, 0.99, 0.5, 0.0, 1.0]), st.floats(0.0, 1.0)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_trends_and_level_shifts_match_the_twin(segments, window, q, seed):
+    """Long monotone runs empty the small max-heap below the split again and again (refills from the unordered
+    part) and, rising, grow it past its bound (poured back and refilled); windows of hundreds of values make
+    both happen. Every result equals the twin's, bit for bit, and the invariants hold after every push."""
+    x = _segments_stream(segments, seed)
+    rq = RollingQuantile(window, q)
+    twin = RefQuantile(window, q)
+    got = np.empty(len(x))
+    for i, v in enumerate(x.tolist()):
+        got[i] = rq.update(v)
+        rq._check()
+    want = twin.update_many(x)
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+    np.testing.assert_array_equal(rq.update_many(x[::-1]), twin.update_many(x[::-1]))
+    np.testing.assert_array_equal(rq.values(), twin.values())
+
+
+def _numpy_rolling_fast(x: np.ndarray, window: int, q: float) -> np.ndarray:
+    """numpy_rolling by blocks of full windows (np.quantile along an axis: the same partition and _lerp)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    head = numpy_rolling(x[: window - 1], window, q)
+    full = sliding_window_view(x, window)
+    blocks = [np.quantile(full[i : i + 2000], q, axis=1, method="linear") for i in range(0, len(full), 2000)]
+    return np.concatenate([head, *blocks])
+
+
+@pytest.mark.parametrize("window,q", [(1000, 0.95), (1000, 0.99), (300, 0.5), (150, 0.95), (1000, 0.05)])
+def test_ramps_refill_and_repartition(window, q):
+    """Rising ramps longer than the window (every new value above the bound: the small heap grows past its size
+    and is poured back, again and again), falling ramps (the largest values leave in a row: the small heap
+    empties and is refilled from the unordered part), noise between them: equal to numpy's quantile of every
+    window, invariants checked along the way."""
+    rng = np.random.default_rng(window + int(q * 100))
+    parts = []
+    for n in (3000, 2500, 1700, 900, 400, 60):
+        parts += [np.cumsum(rng.random(n)) + 1.0, np.cumsum(rng.random(n))[::-1] + 1.0, rng.lognormal(8, 2, n)]
+    x = np.concatenate(parts)
+    rq = RollingQuantile(window, q)
+    got = np.concatenate([rq.update_many(chunk) for chunk in np.array_split(x, 40) if rq._check()])
+    np.testing.assert_array_equal(got, _numpy_rolling_fast(x, window, q))
     rq._check()
