@@ -11,7 +11,7 @@ between them); what a live order lets it pass over and read back is ``passage``,
 window ``depth_windows``, a span's starting books ``depth_start``.
 May import: numpy, ``types``, ``codes``, ``signals``, ``validate``, the kernels, ``dataset``, ``execution``,
 ``strategies``, ``venues.common`` and this package's ``row_groups``, ``passage``, ``stream``, ``chunked``,
-``depth_windows`` and ``depth_start``.
+``cell_share``, ``depth_windows`` and ``depth_start``.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from liqcore.backtest import passage
 from liqcore.backtest.passage import PRE, book_before, quiet_until, refused, settle_tail
 from liqcore.backtest import row_groups
 from liqcore.backtest.row_groups import _ClockRows, _bulk_groups, _quotes_quiet
+from liqcore.backtest.cell_share import _detection_key, _detector_key, _selection_key, _shared
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 from liqcore.dataset.clock import NONE as CLOCK_NONE
 
@@ -314,10 +315,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         raise NotStreamable(why)
     syms = tuple(symbols or ())
     lo, hi, sel = _span(path, syms, start_ns, end_ns)
-    # what is shared between cells, by what it depends on: the selection's reads (and what is found in them) on
-    # the selection and the reader's clock parameters alone, detection on the detector's parameters too, the
-    # plan's coverage on every parameter but the offset, take-profit and stop-loss; so a grid of hold-timeouts
-    # (or any strategy parameter) keeps one memo of reads and one detection, however many values it holds
+    # what the cells share, keyed by what it depends on (:mod:`liqcore.backtest.cell_share`)
     ks = None if shared is None else _selection_key(path, syms, start_ns, end_ns, params)
     kd = None if shared is None else ks + (_detector_key(params, strategy),)
     k0 = None if shared is None else (str(path), syms, start_ns, end_ns, _detection_key(params, strategy))
@@ -599,36 +597,6 @@ def _feed(cell, rows: np.ndarray, o: int, so: int, rec: np.ndarray, book: bool) 
     ch = _Chunk(rows, o, so, book=False, cleaned=True)
     cell.feed(ch, rec, ch.sim_index(rec["event_index"]))
     return len(ch.events), len(ch.sim)
-
-
-def _detection_key(params, strategy) -> str:
-    """What the window plan's coverage (:func:`plan_coverage`) depends on: every parameter but the execution grid's
-    offset, take-profit and stop-loss (which only the simulator reads), and the strategy; detection and the reads
-    are keyed more narrowly (:func:`_detector_key`, :func:`_selection_key`)."""
-    d = {k: v for k, v in params.to_dict().items() if k not in ("offset", "take_profit", "stop_loss")}
-    return repr((type(strategy).name, sorted(d.items(), key=lambda kv: kv[0])))
-
-
-def _selection_key(path, syms: tuple, start_ns, end_ns, params) -> tuple:
-    """What a selection's reads depend on (:class:`_Reader`): its place and span, the clock skew and feed latency."""
-    return str(path), syms, start_ns, end_ns, params.max_clock_skew_ns, int(params.feed_latency_ns or 0)
-
-
-def _detector_key(params, strategy) -> str:
-    """What detection depends on beyond the selection's reads (:func:`_exact_detection`): the detector's parameters
-    (``Params.detector_kwargs``: what :meth:`CascadeDetector.from_params` takes from a Params, whose fields hold no
-    plausibility bound: the detector's defaults for every one) and the strategy."""
-    return repr((type(strategy).name, sorted(params.detector_kwargs().items(), key=lambda kv: kv[0])))
-
-
-def _shared(shared: dict | None, k0, name, make):
-    """``make()``, or (``shared`` given) what it made for the same selection and detection parameters ``k0``."""
-    if shared is None:
-        return make()
-    key = (k0, name)
-    if key not in shared:
-        shared[key] = make()
-    return shared[key]
 
 
 def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> float:
