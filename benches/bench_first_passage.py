@@ -241,7 +241,7 @@ def main(argv=None) -> int:
         fig["warm"].append(w)
         fig["load"].append(list(os.getloadavg()))
         print(f"round {r + 1}: warm {w['cpu_s']:.2f} s CPU ({w['wall_s']:.2f} s wall, peak {w['peak_gib']:.2f} GiB, "
-              f"{w['trades']} trades); fresh {fr['wall_s']:.2f} s wall ({fr['cpu_s']:.2f} s CPU, peak "
+              f"{w['trades']} trades{mb(w)}); fresh {fr['wall_s']:.2f} s wall ({fr['cpu_s']:.2f} s CPU, peak "
               f"{fr['peak_gib']:.2f} GiB); pyarrow streaming {fl['rows']:,} rows {fl['wall_s']:.2f} s wall "
               f"({fl['cpu_s']:.2f} s CPU, peak {fl['peak_gib']:.2f} GiB); fresh / floor "
               f"{fr['wall_s'] / fl['wall_s']:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
