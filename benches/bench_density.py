@@ -70,7 +70,9 @@ sys.path.insert(0, str(ROOT))  # this checkout's liqcore, not an installed one
 HEADER = ["exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount"]
 DAY_US = 86_400_000_000
 T0_US = 1_722_470_400_000_000  # 2024-08-01T00:00Z
-BASE_PRICE = {"BTCUSDT": 64_000.0, "ETHUSDT": 3_200.0, "SOLUSDT": 160.0}
+BASE_PRICE = {"BTCUSDT": 64_000.0, "ETHUSDT": 3_200.0, "SOLUSDT": 160.0, "XRPUSDT": 0.6, "DOGEUSDT": 0.12}
+#: the venues the days can be generated for: tardis's exchange name of each (the files' ``exchange`` column)
+TARDIS_EXCHANGE = {"binance": "binance-futures", "bybit": "bybit", "okx": "okex-swap"}
 GIB = 1024 ** 3
 
 
@@ -89,23 +91,35 @@ def _write_csv(path: Path, table, header=HEADER) -> None:
 
 
 def generate_day(folder: Path, symbol: str, day: int, rate: int, liqs: int, cascades: int, seed: int,
-                 quotes: int = 0) -> tuple[int, int, int]:
+                 quotes: int = 0, venue: str = "binance") -> tuple[int, int, int]:
     """One UTC day of one symbol: its trades and liquidations files, and with ``quotes`` > 0 its tardis
-    ``quotes`` file (that many top-of-book updates); returns (trades, liquidations, quotes)."""
-    tabs = day_tables(symbol, day, rate, liqs, cascades, seed, quotes)
+    ``quotes`` file (that many top-of-book updates); returns (trades, liquidations, quotes).  ``venue``: one whose
+    tardis sizes are base quantities (Binance, Bybit; OKX's are contracts: its days are written with ``--direct``
+    only)."""
+    if venue == "okx":
+        raise ValueError("bench: OKX's tardis files give sizes in contracts: its days with --direct only")
+    tabs = day_tables(symbol, day, rate, liqs, cascades, seed, quotes, venue)
     for kind, table in tabs.items():
-        _write_csv(folder / f"binance-futures_{kind}_{_date(day)}_{symbol}.csv.gz", table,
+        _write_csv(folder / f"{TARDIS_EXCHANGE[venue]}_{kind}_{_date(day)}_{table.column('symbol')[0]}.csv.gz", table,
                    QUOTES_HEADER if kind == "quotes" else HEADER)
     return tuple(tabs[k].num_rows if k in tabs else 0 for k in ("trades", "liquidations", "quotes"))
 
 
-def day_tables(symbol: str, day: int, rate: int, liqs: int, cascades: int, seed: int, quotes: int = 0) -> dict:
-    """One UTC day of one symbol as the tardis files' tables: ``{"trades", "liquidations"[, "quotes"]}``
-    (pyarrow tables with the files' columns, in the files' row order)."""
+def day_tables(symbol: str, day: int, rate: int, liqs: int, cascades: int, seed: int, quotes: int = 0,
+               venue: str = "binance") -> dict:
+    """One UTC day of one symbol (``BTCUSDT``: named in the venue's style in the tables) as the tardis files'
+    tables: ``{"trades", "liquidations"[, "quotes"]}`` (pyarrow tables with the files' columns, in the files' row
+    order).  Each venue's day is its own draw (Binance's is the draw of the bench's first versions)."""
     import numpy as np
     import pyarrow as pa
 
-    rng = np.random.default_rng([seed, day, sum(map(ord, symbol))])
+    from liqcore.types import Venue
+    from liqcore.venues.registry import venue_spec
+
+    exchange = TARDIS_EXCHANGE[venue]
+    key = [seed, day, sum(map(ord, symbol))] + ([] if venue == "binance" else [int(Venue[venue.upper()])])
+    rng = np.random.default_rng(key)
+    name = venue_spec(venue).symbol_for(symbol[:-4]) if symbol.endswith("USDT") else symbol
     d0 = T0_US + day * DAY_US
     base = BASE_PRICE.get(symbol, 100.0) * float(np.exp(rng.normal(0, 0.01)))
     tick = 10.0 ** np.floor(np.log10(base * 2e-6))  # BTC at 64,000: 0.1
@@ -131,8 +145,8 @@ def day_tables(symbol: str, day: int, rate: int, liqs: int, cascades: int, seed:
         shape[a:b] += -dr * push * np.minimum(dt / 30.0, 1.0) * np.exp(-np.maximum(dt - 30.0, 0) / 1200.0)
     price = np.maximum(np.round(np.round((base * (1.0 + shape) + walk) / tick) * tick, dec), tick)
     trades = pa.table({
-        "exchange": pa.array(["binance-futures"] * len(ts)),
-        "symbol": pa.array([symbol] * len(ts)),
+        "exchange": pa.array([exchange] * len(ts)),
+        "symbol": pa.array([name] * len(ts)),
         "timestamp": ts,
         "local_timestamp": ts + rng.integers(1_000, 40_000, len(ts)),
         "id": np.arange(len(ts), dtype=np.int64) + 4_000_000_000 + day * 10_000_000,
@@ -151,8 +165,8 @@ def day_tables(symbol: str, day: int, rate: int, liqs: int, cascades: int, seed:
     l_t, l_side, l_usd = l_t[o], l_side[o], l_usd[o]
     l_px = price[np.minimum(np.searchsorted(ts, l_t), len(ts) - 1)]
     liq = pa.table({
-        "exchange": pa.array(["binance-futures"] * len(l_t)),
-        "symbol": pa.array([symbol] * len(l_t)),
+        "exchange": pa.array([exchange] * len(l_t)),
+        "symbol": pa.array([name] * len(l_t)),
         "timestamp": l_t,
         "local_timestamp": l_t + rng.integers(1_000, 40_000, len(l_t)),
         "id": pa.array([None] * len(l_t), pa.string()),
@@ -163,7 +177,7 @@ def day_tables(symbol: str, day: int, rate: int, liqs: int, cascades: int, seed:
     })
     out = {"trades": trades, "liquidations": liq}
     if quotes:
-        out["quotes"] = _quotes_day(symbol, day, quotes, rng, ts, price, tick, dec)
+        out["quotes"] = _quotes_day(name, day, quotes, rng, ts, price, tick, dec, exchange)
     return out
 
 
@@ -171,7 +185,7 @@ QUOTES_HEADER = ["exchange", "symbol", "timestamp", "local_timestamp", "ask_amou
                  "bid_amount"]
 
 
-def _quotes_day(symbol: str, day: int, n: int, rng, ts, price, tick: float, dec: int):
+def _quotes_day(symbol: str, day: int, n: int, rng, ts, price, tick: float, dec: int, exchange: str):
     """The day's tardis ``quotes`` table: ``n`` top-of-book updates at uniform times, the best bid at or one
     tick under the last trade's price, the ask one tick above the bid, sizes log-normal."""
     import numpy as np
@@ -182,7 +196,7 @@ def _quotes_day(symbol: str, day: int, n: int, rng, ts, price, tick: float, dec:
     last = price[np.maximum(np.searchsorted(ts, qt, "right") - 1, 0)]
     bid = np.round(last - tick * (rng.random(n) < 0.5), dec)
     table = pa.table({
-        "exchange": pa.array(["binance-futures"] * n),
+        "exchange": pa.array([exchange] * n),
         "symbol": pa.array([symbol] * n),
         "timestamp": qt,
         "local_timestamp": qt + rng.integers(1_000, 40_000, n),
@@ -198,11 +212,14 @@ def day_events(tables: dict, registry):
     """The events a tardis reader makes of :func:`day_tables`'s tables, built from their columns without
     the CSV round trip: ``(EVENT_DTYPE array in event-time order, trade ids)``.  Trades: TRADE rows, the
     taker's side; liquidations: LIQUIDATION rows, the liquidated position's side (a forced sell closes a
-    long), flagged SAMPLED (Binance's throttled stream); quotes: two QUOTE rows per update (bid, then ask).
-    Equal to ``liqcore convert`` of the files (tests/backtest/test_bench_direct.py)."""
+    long), flagged SAMPLED where the venue's stream is throttled (Binance's); quotes: two QUOTE rows per update (bid,
+    then ask); the venue the tables' ``exchange`` names, the sizes as they are (base quantities: OKX's files would
+    give contracts).  Equal to ``liqcore convert`` of the files (tests/backtest/test_bench_direct.py)."""
     import numpy as np
 
+    from liqcore.io.tardis import EXCHANGES
     from liqcore.types import EVENT_DTYPE, Flag, Kind, Side, Venue
+    from liqcore.venues.registry import sampled_liquidations
 
     def col(t, name):
         return t.column(name).to_numpy()
@@ -210,7 +227,8 @@ def day_events(tables: dict, registry):
     parts, ids = [], []
     for kind, t in tables.items():
         sym = col(t, "symbol")[0] if t.num_rows else "X"
-        sid = registry.id(Venue.BINANCE, str(sym))
+        venue = Venue(EXCHANGES[str(col(t, "exchange")[0]).encode()]) if t.num_rows else Venue.BINANCE
+        sid = registry.id(venue, str(sym))
         ts, recv = col(t, "timestamp").astype(np.int64) * 1000, col(t, "local_timestamp").astype(np.int64) * 1000
         if kind == "quotes":
             ev = np.zeros(2 * t.num_rows, EVENT_DTYPE)
@@ -227,13 +245,14 @@ def day_events(tables: dict, registry):
             ev["ts_event"], ev["ts_recv"], ev["price"], ev["qty"] = ts, recv, col(t, "price"), col(t, "amount")
             if liq:
                 ev["side"] = np.where(buy, int(Side.SHORT), int(Side.LONG))
-                ev["kind"], ev["flags"] = int(Kind.LIQUIDATION), int(Flag.SAMPLED)
+                ev["kind"] = int(Kind.LIQUIDATION)
+                ev["flags"] = int(Flag.SAMPLED) if sampled_liquidations(venue) else 0
                 tid = np.zeros(len(ev), np.int64)
             else:
                 ev["side"] = np.where(buy, int(Side.BUY), int(Side.SELL))
                 ev["kind"] = int(Kind.TRADE)
                 tid = col(t, "id").astype(np.int64)
-        ev["symbol_id"], ev["venue"] = sid, int(Venue.BINANCE)
+        ev["symbol_id"], ev["venue"] = sid, int(venue)
         parts.append(ev)
         ids.append(tid)
     ev, tid = np.concatenate(parts), np.concatenate(ids)
@@ -242,16 +261,19 @@ def day_events(tables: dict, registry):
 
 
 def write_direct(ds: Path, syms: list[str], days: int, rate: int, liqs: int, cascades: int, seed: int,
-                 quotes: int) -> dict:
+                 quotes: int, first_day: int = 0, venues=("binance",)) -> dict:
     """The dataset of :func:`generate_day`'s files, written day by day from the generated events
-    (:func:`day_events` + ``liqcore.dataset.write_dataset``): no CSV, memory one symbol-day."""
+    (:func:`day_events` + ``liqcore.dataset.write_dataset``): no CSV, memory one symbol-day.  ``first_day``:
+    days before it are not written (a dataset grown from a shorter one of the same parameters: a day's events
+    depend on the seed, the venue, the day and the symbol alone); ``venues``: each symbol on each (a stream
+    each, named in the venue's style)."""
     from liqcore.dataset import write_dataset
     from liqcore.types import SymbolRegistry
 
     n = {"trades": 0, "liquidations": 0, "quotes": 0}
-    for s in syms:
-        for d in range(days):
-            tabs = day_tables(s, d, rate, liqs, cascades, seed, quotes)
+    for v, s in [(v, s) for v in venues for s in syms]:
+        for d in range(first_day, days):
+            tabs = day_tables(s, d, rate, liqs, cascades, seed, quotes, v)
             for k, t in tabs.items():
                 n[k] += t.num_rows
             reg = SymbolRegistry()
@@ -342,7 +364,7 @@ def child_main(which: str, args: list[str]) -> None:
     if which == "generate":
         out = _child_generate(args[0], args[1], *map(int, args[2:]))
     elif which == "direct":
-        out = write_direct(Path(args[0]), args[1].split(","), *map(int, args[2:]))
+        out = write_direct(Path(args[0]), args[1].split(","), *map(int, args[2:8]), venues=args[8].split(","))
     elif which == "floor-convert":
         out = _child_floor_convert(args[1:], args[0])
     elif which == "stream-floor":
@@ -413,6 +435,9 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=3_000_000, help="trades per day and symbol (default 3000000)")
     ap.add_argument("--days", type=int, default=2, help="UTC days (default 2; the bars: 4, and 30)")
     ap.add_argument("--symbols", default="BTCUSDT", help="comma-separated (default BTCUSDT)")
+    ap.add_argument("--venues", default="binance",
+                    help="comma-separated, of binance, bybit, okx (default binance): each symbol on each venue, a "
+                         "stream each (with --direct where OKX is one: its tardis sizes are contracts)")
     ap.add_argument("--liqs", type=int, default=1500, help="liquidations per day and symbol (default 1500)")
     ap.add_argument("--cascades", type=int, default=30, help="liquidation bursts per day and symbol (default 30)")
     ap.add_argument("--quotes", type=int, default=0, metavar="RATE",
@@ -437,7 +462,8 @@ def main() -> int:
                     help="comma-separated backtests to time (default all): chunked (through, --read all), "
                          "chunked-workers (the same, --workers 0: one reading process per core), windows "
                          "(through, default read), whole, queue (--fill queue --read all), queue-workers (the "
-                         "same, --workers 0), queue-windows, queue-auto (--fill queue, default read), queue-whole")
+                         "same, --workers 0), queue-windows, queue-auto (--fill queue, default read), "
+                         "queue-auto-workers (the same, --workers 2: as a user runs many streams), queue-whole")
     ap.add_argument("--skip-backtest", action="store_true",
                     help="only generate, convert (with its floor) and measure the disk (no backtest runs)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
@@ -449,15 +475,22 @@ def main() -> int:
     syms = [s.strip() for s in a.symbols.split(",") if s.strip()]
     if a.rate < 1000 or a.days < 1 or not syms:
         raise SystemExit("bench: --rate >= 1000, --days >= 1 and at least one symbol")
+    venues = [v.strip().lower() for v in a.venues.split(",") if v.strip()]
+    if not venues or set(venues) - set(TARDIS_EXCHANGE):
+        raise SystemExit(f"bench: --venues: of {', '.join(TARDIS_EXCHANGE)}, got {a.venues!r}")
+    if venues != ["binance"] and not a.direct:
+        raise SystemExit("bench: --venues other than binance with --direct (the files are Binance's)")
+    streams = len(syms) * len(venues)
     tmp = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="bench-density-"))
     tmp.mkdir(parents=True, exist_ok=True)
     raw, ds = tmp / "raw", tmp / "ds"
     fig: dict = {"params": {"rate_per_day": a.rate, "quotes_per_day": a.quotes, "days": a.days, "symbols": syms,
+                            "venues": venues,
                             "liqs_per_day": a.liqs,
                             "cascades_per_day": a.cascades, "seed": a.seed, "configs": a.configs},
                  "load_start": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     print(f"bench_density: {a.rate:,} trades/day + {a.quotes:,} quotes/day x {a.days} day(s) x {len(syms)} symbol(s) "
-          f"({', '.join(syms)}), "
+          f"({', '.join(syms)}) x {len(venues)} venue(s) ({', '.join(venues)}), "
           f"{a.liqs:,} liquidations/day, {a.cascades} bursts/day, seed {a.seed}; folder {tmp}")
     print(f"load average at start: {fig['load_start']}")
     env = _env()
@@ -466,7 +499,7 @@ def main() -> int:
         if a.direct and not (a.reuse and ds.is_dir()):
             shutil.rmtree(ds, ignore_errors=True)
             g = measured([py, __file__, "--child", "direct", str(ds), ",".join(syms), str(a.days), str(a.rate),
-                          str(a.liqs), str(a.cascades), str(a.seed), str(a.quotes)], env)
+                          str(a.liqs), str(a.cascades), str(a.seed), str(a.quotes), ",".join(venues)], env)
             fig["direct"] = {"wall_s": g["wall_s"], "peak_gib": g["peak_gib"], "trades": g["trades"],
                              "quotes": g["quotes"], "liquidations": g["liquidations"]}
             print(f"wrote the dataset directly from {g['trades']:,} trades + {g['quotes']:,} quotes + "
@@ -518,7 +551,7 @@ def main() -> int:
                   f"{fpeak:.2f} GiB; {rows_csv / cw / 1e6:.2f} M rows/s")
         fig["disk"] = {"csv_gz_bytes": _du(raw), "dataset_bytes": _du(ds)}
         print(f"disk: {_du(raw) / 1e6:,.0f} MB gzip CSV -> {_du(ds) / 1e6:,.0f} MB dataset "
-              f"({_du(ds) / max(a.days * len(syms), 1) / 1e6:,.0f} MB per symbol-day)")
+              f"({_du(ds) / max(a.days * streams, 1) / 1e6:,.0f} MB per stream-day)")
         if a.skip_backtest:
             fig["load_end"] = _load()
             print(f"load average at end: {fig['load_end']}")
@@ -533,7 +566,8 @@ def main() -> int:
             runs += [("queue", ["--fill", "queue", "--read", "all"]),
                      ("queue-workers", ["--fill", "queue", "--read", "all", "--workers", "0"]),
                      ("queue-windows", ["--fill", "queue", "--read", "windows"]),
-                     ("queue-auto", ["--fill", "queue"])] + (
+                     ("queue-auto", ["--fill", "queue"]),
+                     ("queue-auto-workers", ["--fill", "queue", "--workers", "2"])] + (
                 [] if a.skip_whole else [("queue-whole", ["--fill", "queue", "--chunk-days", "0"])])
         if a.backtests:
             want = {x.strip() for x in a.backtests.split(",") if x.strip()}
@@ -557,6 +591,7 @@ def main() -> int:
                      "whole": "--chunk-days 0", "queue": "--fill queue --read all, full replay in chunks",
                      "queue-workers": f"--fill queue --read all --workers 0: {os.cpu_count()} reading processes",
                      "queue-windows": "--fill queue --read windows", "queue-auto": "--fill queue, default read",
+                     "queue-auto-workers": "--fill queue, default read, --workers 2",
                      "queue-whole": "--fill queue --chunk-days 0"}[name]
             print(f"liqcore backtest DS ({label}): {r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU), peak "
                   f"{r['peak_gib']:.2f} GiB, {len(out['trades'])} trades"
@@ -578,12 +613,12 @@ def main() -> int:
                   f"queue peak {q['peak_gib']:.2f} GiB (bar <= 1.0 GiB: {_bar(q['peak_gib'] <= 1.0)})")
         if "queue" in bts:
             q = bts["queue"]
-            for name in ("queue-workers", "queue-windows", "queue-auto", "queue-whole"):
+            for name in ("queue-workers", "queue-windows", "queue-auto", "queue-auto-workers", "queue-whole"):
                 if name in bts:
                     o = bts[name]
                     print(f"  {name} / queue full replay in chunks: time {o['wall_s'] / q['wall_s']:.2f}x, peak "
                           f"{o['peak_gib'] / q['peak_gib']:.2f}x; same trades: {o['digest'] == q['digest']}")
-        for name in ("queue-auto", "queue"):  # the bar: 30 days with the book, queue-aware; a year extrapolated
+        for name in ("queue-auto", "queue-auto-workers", "queue"):  # the bar: 30 days with the book; a year extrapolated
             if name in bts:
                 o = bts[name]
                 year = o["wall_s"] * 365 / a.days
@@ -591,13 +626,17 @@ def main() -> int:
                 print(f"  {name}: {a.days} day(s) in {o['wall_s']:.1f} s ({o['cpu_s']:.1f} s CPU), peak "
                       f"{o['peak_gib']:.2f} GiB, {o['wall_s'] / o['floor_wall_s']:.2f}x wall and "
                       f"{o['cpu_s'] / o['floor_cpu_s']:.2f}x CPU the streaming floor; a year of "
-                      f"{len(syms)} symbol(s) extrapolated linearly: {year / 60:.1f} min"
+                      f"{streams} stream(s) extrapolated linearly: {year / 60:.1f} min"
                       + (f" (bars, 30 days, the default read: <= 1.0x the streaming floor "
                          f"{_bar(o['wall_s'] <= o['floor_wall_s'])} wall, {_bar(o['cpu_s'] <= o['floor_cpu_s'])} CPU; "
                          f"<= 20 s at load <= 1 {_bar(o['wall_s'] <= 20)} (load {o['load']}); <= 1 GiB "
                          f"{_bar(o['peak_gib'] <= 1.0)}; the same trades as --read all "
                          f"{_bar(same) if 'queue' in bts else 'not measured'})"
                          if a.days == 30 and name == "queue-auto" else ""))
+        if "queue-auto" in bts and "queue-auto-workers" in bts:
+            o, w = bts["queue-auto"], bts["queue-auto-workers"]
+            print(f"  queue-auto-workers / queue-auto: wall {w['wall_s'] / o['wall_s']:.2f}x, CPU (the workers' "
+                  f"included) {w['cpu_s'] / o['cpu_s']:.2f}x; same trades: {w['digest'] == o['digest']}")
         fig["backtest"] = bts
         if not a.skip_inprocess:
             r = measured([py, __file__, "--child", "inprocess", str(ds), str(a.repeat)] + (["queue"] if a.quotes else []),

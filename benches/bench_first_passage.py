@@ -79,6 +79,7 @@ def _warm_child(ds: str, warm_end: str, extra: list | None = None) -> None:
         d = json.loads(out)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
         print("BENCH " + json.dumps({"cpu_s": cpu, "wall_s": wall, "peak_gib": peak, "trades": len(d["trades"]),
+                                     "signals": d["summary"].get("signals"), "cascades": d["summary"].get("cascades"),
                                      "read": d["summary"].get("read"), "read_mb": read_mb,
                                      "code": str(Path(liqcore.__file__).parent)}),
               flush=True)
@@ -107,21 +108,35 @@ def _ask(proc) -> dict:
     return json.loads(line[6:])
 
 
-def _profile(ds: str, warm_end: str, out: str, top: int) -> None:
+def warm_once(ds: str, warm_end: str, signals: str = "", env: dict | None = None) -> dict:
+    """One warm run in a new process (:func:`_warm_child`: a warm-up on the span before ``warm_end``, then the
+    backtest with ``signals``' options, e.g. ``--end`` for a shorter span), its figures."""
+    proc = subprocess.Popen([sys.executable, __file__, "--ds", ds, f"--signals={signals}", "--child", "warm",
+                             warm_end], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        return _ask(proc)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=600)
+
+
+def _profile(ds: str, warm_end: str, out: str, top: int, clock: str = "cpu", extra: list | None = None) -> None:
     import cProfile
     import pstats
 
-    args = ["backtest", ds, "--fill", "queue", "--json", "--no-progress"]
+    args = ["backtest", ds, "--fill", "queue", "--json", "--no-progress", *(extra or [])]
     _cli(args + ["--end", warm_end])
     c0 = time.process_time()
-    pr = cProfile.Profile()
+    # (the CPU clock: the bar is CPU seconds, and a read waiting on the disk is not one)
+    pr = cProfile.Profile(time.process_time) if clock == "cpu" else cProfile.Profile()
     pr.enable()
     _cli(args)
     pr.disable()
     cpu = time.process_time() - c0
     s = io.StringIO()
     pstats.Stats(pr, stream=s).sort_stats("cumulative").print_stats(top)
-    Path(out).write_text(f"warm run: {cpu:.2f} s CPU (under cProfile), load {os.getloadavg()}\n" + s.getvalue())
+    Path(out).write_text(f"warm run: {cpu:.2f} s CPU (under cProfile, times on the {clock} clock), load "
+                         f"{os.getloadavg()}\n" + s.getvalue())
     print(f"profile: {cpu:.2f} s CPU under cProfile; top {top} lines in {out}")
 
 
@@ -141,6 +156,8 @@ def main(argv=None) -> int:
                     "and summary")
     ap.add_argument("--profile", metavar="OUT", help="cProfile one warm run (top lines into OUT) and stop")
     ap.add_argument("--top", type=int, default=40, help="profile lines (default 40)")
+    ap.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu",
+                    help="the profile's clock: the process's CPU time (default) or wall time")
     ap.add_argument("--base", metavar="DIR", help="a source tree of the code before (its compiled extensions "
                     "built): its warm process too, alternated with this one's, on the same dataset")
     ap.add_argument("--warm-only", action="store_true", help="the warm processes alone (no fresh run, no pyarrow "
@@ -166,7 +183,7 @@ def main(argv=None) -> int:
 
     warm_end = str(np.datetime64(days[0], "D") + 1)
     if a.profile:
-        _profile(a.ds, warm_end, a.profile, a.top)
+        _profile(a.ds, warm_end, a.profile, a.top, a.profile_clock, extra)
         return 0
     py = sys.executable
     load0 = os.getloadavg()
@@ -174,23 +191,15 @@ def main(argv=None) -> int:
           f"{load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs; row groups "
           f"{'digested in every process' if a.verify_always else 'digested once (the verification ledger)'}", flush=True)
 
-    def warm_process(base_tree=None):
-        """A new warm process (the issue's: a warm-up on the first day, then the whole span, once), each round:
-        a process kept across rounds would run its later spans on what the first one cached (footers, digests)."""
+    def warm(base_tree=None) -> dict:
+        """A run of a new warm process (the issue's: a warm-up on the first day, then the whole span, once), each
+        round: a process kept across rounds would run its later spans on what the first one cached (footers,
+        digests)."""
         # (the code before keeps its own cache of footers and verified groups: a cache shared by two versions whose
         # entries differ would be rewritten by each in turn, each run paying the other's)
         env = {**os.environ, "LIQCORE_BENCH_BASE": base_tree, "PYTHONDONTWRITEBYTECODE": "1",
                "LIQCORE_CACHE_DIR": base_cache} if base_tree else None
-        return subprocess.Popen([py, __file__, "--ds", a.ds, f"--signals={a.signals}", "--child", "warm", warm_end],
-                                stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True, env=env)
-
-    def once(proc) -> dict:
-        try:
-            return _ask(proc)
-        finally:
-            proc.stdin.close()
-            proc.wait(timeout=600)
+        return warm_once(a.ds, warm_end, a.signals, env)
 
     fig = {"warm": [], "fresh": [], "floor": [], "base": [], "load": [list(load0)]}
     fresh_cmd = [py, "-m", "liqcore", "backtest", a.ds, "--fill", "queue", "--json", "--no-progress", *extra]
@@ -199,8 +208,8 @@ def main(argv=None) -> int:
 
     base_cache = tempfile.mkdtemp(prefix="bench-fp-base-")
     if a.base:  # a round of each, not counted: each version's cache of footers and verified groups filled
-        once(warm_process(a.base))
-        once(warm_process())
+        warm(a.base)
+        warm()
 
     def mb(x) -> str:
         return "" if x.get("read_mb") is None else f", {x['read_mb']:.1f} MB read"
@@ -215,11 +224,11 @@ def main(argv=None) -> int:
             fr["trades"] = len(default_out["trades"])
         before_first = bool(a.base) and a.warm_only and r % 2 == 1  # (warm-only pairs: alternated order)
         if before_first:
-            b = once(warm_process(a.base))
-        w = once(warm_process())
+            b = warm(a.base)
+        w = warm()
         if a.base:
             if not before_first:
-                b = once(warm_process(a.base))
+                b = warm(a.base)
             fig["base"].append(b)
             print(f"round {r + 1}: before (--base) warm {b['cpu_s']:.2f} s CPU ({b['wall_s']:.2f} s wall, "
                   f"{b['trades']} trades{mb(b)}; code {b['code']})", flush=True)
@@ -236,7 +245,7 @@ def main(argv=None) -> int:
         fig["warm"].append(w)
         fig["load"].append(list(os.getloadavg()))
         print(f"round {r + 1}: warm {w['cpu_s']:.2f} s CPU ({w['wall_s']:.2f} s wall, peak {w['peak_gib']:.2f} GiB, "
-              f"{w['trades']} trades); fresh {fr['wall_s']:.2f} s wall ({fr['cpu_s']:.2f} s CPU, peak "
+              f"{w['trades']} trades{mb(w)}); fresh {fr['wall_s']:.2f} s wall ({fr['cpu_s']:.2f} s CPU, peak "
               f"{fr['peak_gib']:.2f} GiB); pyarrow streaming {fl['rows']:,} rows {fl['wall_s']:.2f} s wall "
               f"({fl['cpu_s']:.2f} s CPU, peak {fl['peak_gib']:.2f} GiB); fresh / floor "
               f"{fr['wall_s'] / fl['wall_s']:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
