@@ -30,7 +30,7 @@ def _detector_key(params, strategy) -> str:
 
 
 def _shared(shared: dict | None, k0, name, make):
-    """``make()``, or (``shared`` given) what it made for the same selection and detection parameters ``k0``."""
+    """``make()``, or (``shared`` given) what it made under the same key ``k0`` (one of the keys above)."""
     if shared is None:
         return make()
     key = (k0, name)

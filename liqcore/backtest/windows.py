@@ -672,10 +672,9 @@ def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int
     cheap = cheapest_trade(w, None, k) if n_tr else None
     found = (rare_pos, n_tr, cheap, n_q)  # (clean_prints leaves quotes as they are)
     if steps is not None and key is not None and not d:
-        size = STEP_ENTRY_BYTES + rare_pos.nbytes + (0 if cheap is None else cheap.nbytes)
-        if steps.get("bytes", 0) + size <= STEP_MEMO_BYTES:  # (past it, a step is scanned again: memory bounded)
-            steps[key] = found
-            steps["bytes"] = steps.get("bytes", 0) + size
+        used = steps.get("bytes", 0) + STEP_ENTRY_BYTES + rare_pos.nbytes + (0 if cheap is None else cheap.nbytes)
+        if used <= STEP_MEMO_BYTES:  # (past it, a step is scanned again: memory bounded)
+            steps[key], steps["bytes"] = found, used
     return (w, d) + found
 
 
