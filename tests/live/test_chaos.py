@@ -38,6 +38,8 @@ REGRESSIONS: tuple[tuple[str, int, str], ...] = (
     ("binance", 71, ""),  # a trade left unnamed keeps the quiet reconciliation going until it is booked
     # found with the Gate rig (issue 85), fixed in venues/gate/gateway.py:
     ("gate", 29, ""),  # the engine's timeout cancel while the create was unanswered: its resend stopped
+    # found in CI's long tier at load (2026-11-28):
+    ("gate", 59, ""),  # an exit Gate ended while the resync's position reading was on its way: placed again after it
 )
 
 

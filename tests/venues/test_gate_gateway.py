@@ -203,6 +203,35 @@ def test_an_exit_gate_ends_while_the_position_is_open_is_replaced():
     run(main())
 
 
+def test_an_exit_gate_ends_while_the_position_is_still_being_read_is_replaced():
+    """After a gap the resync books the fill, places the exits, then reads the positions; Gate ends the take-profit
+    while that reading is on its way (the gateway still holding the position flat: its push was in the gap).  The
+    exit is placed again once the reading shows the position open (chaos seed gate-59, at load: the position was
+    left with its stop-loss alone until the stop)."""
+    pos = "/api/v4/futures/usdt/positions"
+
+    async def main():
+        async with gate_session(reconcile_s=30.0) as (fg, gw, rec):
+            events = []
+            gw.on_protection(events.append)
+            await gw.place(long_entry("gap-59"))
+            fg.mute()  # the fill and the position's push unheard
+            await fg.trade(C, 2496.0)
+            assert not gw._pos_ct.get(C)
+            n = len(fg.requests_to(pos, "GET"))
+            fg.delay_next(1, seconds=1.5, path=pos, process=True)  # the resync's reading answered late
+            fg.drop()
+            await wait_until(lambda: len(fg.requests_to(pos, "GET")) > n, 10)
+            assert len(fg.auto_orders("open")) == 2  # (placed before the reading)
+            await fg.end_auto_by_venue("t-gap-59-tp1", "cancelled")  # heard while the reading is on its way
+            await wait_until(lambda: gw.stats["exits_replaced"] == 1, 10)
+            assert {r["initial"]["text"] for r in fg.auto_orders("open")} == {"t-gap-59-sl2", "t-gap-59-tp3"}
+            assert [(e["exit"], e["action"]) for e in events] == [("tp", "lost"), ("tp", "replaced")]
+            assert gw.stats["exits_lost"] == 1
+
+    run(main())
+
+
 def test_reconnect_books_the_fills_of_the_gap_once():
     async def main():
         async with gate_session() as (fg, gw, rec):

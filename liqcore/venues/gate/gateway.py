@@ -100,7 +100,9 @@ class GateGateway(VenueGateway):
         self._oid: dict[str, str] = {}  # liqcore client id -> Gate order id (asked by id once known)
         self._by_oid: dict[str, tuple[str, str]] = {}  # Gate order id -> (client id, kind)
         self.order_limiter = SlidingWindowLimiter(ORDER_LIMIT_PER_S, 1.0)
-        self._bracket: dict[str, dict] = {}  # contract -> {"cid", "placed", "tp", "sl", "n", "stale"}
+        #: contract -> {"cid", "placed", "tp", "sl", "n", "stale", "lost"} ("lost": tp|sl -> why, the exits Gate ended
+        #: while the position's size was not known here: placed again once a reading or a push shows it open)
+        self._bracket: dict[str, dict] = {}
         self._filled_ct: dict[str, Decimal] = {}  # client id -> contracts filled
         self._pos_ct: dict[str, Decimal] = {}  # contract -> signed contracts
         self._pos_pushes: dict[str, int] = {}  # contract -> futures.positions pushes seen (a reading's freshness)
@@ -298,7 +300,8 @@ class GateGateway(VenueGateway):
         c = body["contract"]
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
-            self._bracket[c] = {"cid": intent.client_id, "placed": False, "tp": "", "sl": "", "n": 0, "stale": []}
+            self._bracket[c] = {"cid": intent.client_id, "placed": False, "tp": "", "sl": "", "n": 0, "stale": [],
+                                 "lost": {}}
         cid, kind = intent.client_id, intent.kind
         self._placing[cid] = placed = asyncio.Event()
         try:
@@ -664,14 +667,37 @@ class GateGateway(VenueGateway):
         if why in TRIGGERED or aid in self._cancelling:
             return
         intent = self._intents.get(cid)
-        if intent is None or not self._pos_ct.get(c):
+        if intent is None:
             return
+        if not self._pos_ct.get(c):  # (flat, or its size not read yet after a gap: the next reading decides)
+            br["lost"][which] = why or status
+            return
+        await self._replace_exit(c, br, intent, which, why or status)
+
+    async def _replace_exit(self, c: str, br: dict, intent: OrderIntent, which: str, why: str) -> None:
+        """An exit Gate ended without triggering while the position is open: said lost, and placed again."""
         self.stats["exits_lost"] += 1
-        self._protection(intent.symbol, which, "lost", f"Gate ended it: {why or status}")
+        self._protection(intent.symbol, which, "lost", f"Gate ended it: {why}")
+        br["lost"].pop(which, None)
         n = abs(self._pos_ct[c])
         if await self._place_exit(c, br, intent, which, n):
             self.stats["exits_replaced"] += 1
             self._protection(intent.symbol, which, "replaced", f"a new {which} for {fmt(n)} contracts")
+
+    async def _mend_lost(self, c: str) -> None:
+        """The exits of ``c`` Gate ended while the position's size was unknown here (:meth:`_on_auto`): placed again
+        now that a reading or a push shows the position open."""
+        br = self._bracket.get(c)
+        if br is None or not br["lost"] or not self._pos_ct.get(c):
+            return
+        intent = self._intents.get(br["cid"])
+        for which, why in sorted(br["lost"].items()):
+            if which not in br["lost"]:
+                continue  # (another caller placed it meanwhile)
+            if intent is not None and not br.get(which):
+                await self._replace_exit(c, br, intent, which, why)
+            else:
+                br["lost"].pop(which, None)
 
     # ------------------------------------------------------------------ private stream
     async def _on_order(self, row: dict) -> None:
@@ -704,6 +730,8 @@ class GateGateway(VenueGateway):
         br = self._bracket.get(c)
         if pos == 0 and prev != 0 and br is not None and br["placed"]:
             self._spawn(self._clear_bracket(c))
+        elif pos and br is not None and br["lost"]:
+            self._spawn(self._mend_lost(c))
 
     async def _handle(self, msg: dict) -> None:
         ch, ev = msg.get("channel"), msg.get("event")
@@ -851,6 +879,8 @@ class GateGateway(VenueGateway):
         for c, br in list(self._bracket.items()):
             if br["placed"] and not self._pos_ct.get(c):
                 self._spawn(self._clear_bracket(c))
+            elif br["lost"]:
+                await self._mend_lost(c)
         await self._poll_exits()
         self.stats["resyncs"] += 1
 
