@@ -271,6 +271,18 @@ The cache directory is ``$LIQCORE_CACHE_DIR`` when set, else the user cache dire
 ``%LOCALAPPDATA%\liqcore\Cache`` on Windows).  Only liqcore's own files are deleted.  A
 ``.liqcore-cache/`` directory left in the working directory by older versions is reported and cleared too.
 """,
+    "dataset": r"""Look after a dataset: ``upgrade`` rewrites, in the layout the writer writes now, the partitions an
+older release wrote (an older format, or files without their pages' places: the Parquet offset index, with which a
+backtest window reads only the pages it decodes instead of each column chunk from its start).
+
+    liqcore dataset upgrade ds/ --dry-run     # how many partitions an upgrade would rewrite, and why
+    liqcore dataset upgrade ds/               # rewrite them (a progress bar; --json for one object)
+
+The events stay the same events (a load reads them back equal); each partition is replaced whole and at once and
+keeps its checked mark when its old file is the one marked.  The upgrade holds the dataset's writer lock (a convert
+into it waits, and it waits for one up to ``--lock-wait``); an interrupted upgrade leaves each partition old or new,
+and running it again goes on where it stopped.  DS may be a URL (``s3://bucket/ds``, any fsspec URL).
+""",
     "research": r"""Run every research study and write the findings report.
 
     liqcore research PATH...|--synthetic [--report DIR] [--json]

@@ -385,8 +385,8 @@ def _chunked(args, params, strategy, steps):
             if UNPLACED[0] > unplaced:
                 print(f"backtest: note: {args.paths[0]} was written without its pages' places (the Parquet offset "
                       "index, which a convert writes now): each window reads its column chunks from "
-                      "their start; converting the source files into a new dataset writes them, and a window then "
-                      "reads only the pages it decodes", file=sys.stderr)
+                      f"their start; `liqcore dataset upgrade {args.paths[0]}` (or converting the source files into a "
+                      "new dataset) writes them, and a window then reads only the pages it decodes", file=sys.stderr)
             if res.n_events:
                 type(strategy).check_inputs(res.kinds, params)
                 return res

@@ -1,7 +1,8 @@
 """The dataset: hive-partitioned Parquet files of events; one package for its one format (docs/data.md).
 
 * ``write`` -- writing and converting into a dataset, the manifest of converted files; ``rows`` -- a partition's
-  row layout and the merge of two runs of rows with their duplicates; ``lock`` -- the writer lock;
+  row layout and the merge of two runs of rows with their duplicates; ``lock`` -- the writer lock; ``upgrade`` --
+  an older release's partitions rewritten in the layout written now;
 * ``load`` -- :func:`load_events`, the one loader of recordings: files (read by ``io``) and datasets together;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
@@ -23,6 +24,7 @@ _LAZY = {
     "load_events": ("liqcore.dataset.load", "load_events"),
     "write_dataset": ("liqcore.dataset.write", "write_dataset"),
     "convert_to_dataset": ("liqcore.dataset.write", "convert_to_dataset"),
+    "upgrade_dataset": ("liqcore.dataset.upgrade", "upgrade_dataset"),
     "read_manifest": ("liqcore.dataset.manifest", "read_manifest"),
     "dataset_lock": ("liqcore.dataset.write", "dataset_lock"),
     "DatasetLocked": ("liqcore.dataset.write", "DatasetLocked"),

@@ -1,7 +1,8 @@
 """Each column chunk's page places (the Parquet offset index a convert writes): a window-local backtest of a dataset
 with the book reads the dictionary page and the data pages it decodes, not the chunk's bytes before them, and gives
 the full replay's trades; a dataset written before the places (and the kept dataset of an older release) reads as
-before, the same events and trades, with a note naming the re-convert."""
+before, the same events and trades, with a note naming ``liqcore dataset upgrade``; the upgrade places the pages of
+an older dataset (the same events, the checked marks kept), and an interrupted one finishes on a second run."""
 from __future__ import annotations
 
 import io
@@ -106,7 +107,7 @@ def test_a_dataset_written_before_the_places_reads_as_before_with_a_note(tmp_pat
         err = capsys.readouterr().err
         assert ("written without its pages' places" in err) is noted, err
         if noted:
-            assert "converting the source files into a new dataset" in err
+            assert "liqcore dataset upgrade" in err and "converting the source files into a" in err
 
 
 def test_the_kept_dataset_of_an_older_release_reads_the_same_whatever_the_places(monkeypatch):
@@ -122,3 +123,120 @@ def test_the_kept_dataset_of_an_older_release_reads_the_same_whatever_the_places
     b = load_dataset(str(KEPT))
     assert len(a.events) > 0 and np.array_equal(a.events, b.events)
     assert np.array_equal(a.events, load_dataset(str(KEPT), recheck=True).events)
+
+
+def _copy(ds: str, tmp_path, name: str) -> str:
+    import shutil
+
+    out = tmp_path / name
+    shutil.copytree(ds, out)
+    return str(out)
+
+
+def test_dataset_upgrade_places_the_pages_of_an_older_dataset_and_keeps_its_events_and_marks(tmp_path_factory,
+                                                                                             tmp_path, capsys):
+    """``liqcore dataset upgrade`` rewrites a dataset written before the places: every chunk then carries its offset
+    index, the events load equal, each file keeps its checked mark (a read trusts it), the backtest's note is gone
+    and a second run has nothing to do."""
+    from liqcore.cli import main
+    from liqcore.dataset.checked import read_marks, verified
+    from liqcore.dataset.read import load_dataset
+
+    old = _copy(_book_dataset(tmp_path_factory, False), tmp_path, "old")
+    before = load_dataset(old).events
+    assert main(["dataset", "upgrade", old, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 partition(s) to rewrite" in out and "pages' places" in out
+    assert (_chunks(old)["offset_index_length"] == 0).all()  # (a dry run writes nothing)
+    assert main(["dataset", "upgrade", old, "--no-progress"]) == 0
+    assert "2 of 2 partition(s) rewritten" in capsys.readouterr().out
+    ch = _chunks(old)
+    assert (ch["offset_index_length"] > 0).all()
+    _fresh_reads()
+    assert np.array_equal(load_dataset(old).events, before)
+    marks = dict(read_marks(Path(old)))
+    files = sorted(Path(old).rglob("part-0.parquet"))
+    assert len(marks) == len(files) == 2
+    assert all(verified(str(f), marks[f.relative_to(old).as_posix()]) for f in files)
+    args = ["backtest", old, "--fill", "queue", "--quantile", "0.5", "--min-history", "20", "--no-progress"]
+    _fresh_reads()
+    assert main(args) == 0
+    assert "pages' places" not in capsys.readouterr().err
+    assert main(["dataset", "upgrade", old, "--json"]) == 0
+    import orjson
+
+    assert orjson.loads(capsys.readouterr().out)["rewritten"] == 0
+
+
+def test_an_interrupted_upgrade_leaves_each_partition_whole_and_a_second_run_finishes(tmp_path_factory, tmp_path):
+    from liqcore.dataset import upgrade_dataset
+    from liqcore.dataset.read import load_dataset
+
+    old = _copy(_book_dataset(tmp_path_factory, False), tmp_path, "cut")
+    before = load_dataset(old).events
+
+    def cut(done, total):
+        raise KeyboardInterrupt  # (Ctrl-C once the first partition is replaced)
+
+    with pytest.raises(KeyboardInterrupt):
+        upgrade_dataset(old, progress=cut)
+    per_file = [(_chunks_of(f)["offset_index_length"] > 0).all() for f in sorted(Path(old).rglob("*.parquet"))]
+    assert sorted(per_file) == [False, True]  # one new, one old: none half-written
+    _fresh_reads()
+    assert np.array_equal(load_dataset(old).events, before)
+    import liqcore.dataset.write as w
+
+    real = w._write_parquet
+
+    def cut_inside(rows, meta, where):  # (Ctrl-C inside the file's write: half a temporary on disk)
+        real(rows[:1] if not isinstance(rows, list) else [r[:1] for r in rows], meta, where)
+        raise KeyboardInterrupt
+
+    w._write_parquet = cut_inside
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            upgrade_dataset(old)
+    finally:
+        w._write_parquet = real
+    assert not list(Path(old).rglob("*.tmp*"))  # the temporary gone, the old file in place
+    _fresh_reads()
+    assert np.array_equal(load_dataset(old).events, before)
+    res = upgrade_dataset(old)
+    assert (res["to_rewrite"], res["rewritten"]) == (1, 1)
+    _fresh_reads()
+    assert np.array_equal(load_dataset(old).events, before)
+
+
+def _chunks_of(path) -> np.ndarray:
+    from liqcore._libs.pqfooter import scan_footer
+
+    raw = Path(path).read_bytes()
+    n = int.from_bytes(raw[-8:-4], "little")
+    return scan_footer(raw[len(raw) - 8 - n:len(raw) - 8])["chunks"].ravel()
+
+
+def test_the_kept_dataset_of_an_older_release_upgrades_to_the_same_events(tmp_path):
+    from liqcore.dataset import upgrade_dataset
+    from liqcore.dataset.read import load_dataset
+
+    if not KEPT.is_dir():
+        pytest.skip("tests/data/dataset-r1 not in this checkout")
+    ds = _copy(str(KEPT), tmp_path, "r1")
+    _fresh_reads()
+    before = load_dataset(ds).events
+    res = upgrade_dataset(ds)
+    assert res["rewritten"] == res["to_rewrite"] == res["partitions"] > 0
+    assert all((_chunks_of(f)["offset_index_length"] > 0).all() for f in Path(ds).glob("venue=*/*/*/*.parquet"))
+    _fresh_reads()
+    assert np.array_equal(load_dataset(ds).events, before)
+
+
+def test_dataset_upgrade_of_no_dataset_is_one_line(tmp_path, capsys):
+    from liqcore.cli import main
+
+    assert main(["dataset", "upgrade", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"liqcore dataset: error: dataset: no such directory: {tmp_path / 'none'}"
+    (tmp_path / "empty").mkdir()
+    assert main(["dataset", "upgrade", str(tmp_path / "empty")]) == 2
+    assert "holds no liqcore dataset" in capsys.readouterr().err

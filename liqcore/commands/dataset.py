@@ -1,0 +1,84 @@
+"""``liqcore dataset``: look after a dataset (``upgrade``: :func:`liqcore.dataset.upgrade_dataset`).  What the user
+reads: ``liqcore.cli_help.DESCRIPTIONS["dataset"]``.
+
+May import: ``orjson``, ``config`` (durations), ``dataset``, ``io.storage``, ``progress`` and this package's helpers.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = ("look after a dataset: upgrade rewrites the partitions an older release wrote (an older format, or files "
+        "without their pages' places) in the layout written now")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("upgrade",),
+                   help="upgrade: rewrite the partitions an older release wrote in the layout written now")
+    p.add_argument("dataset", metavar="DS", help="the dataset (a directory, or a URL)")
+    p.add_argument("--dry-run", action="store_true", help="only say how many partitions an upgrade would rewrite")
+    p.add_argument("--lock-wait", default="10m", metavar="DUR",
+                   help="how long to wait while another process writes the dataset, then fail (e.g. 0 to fail at "
+                        "once, 1h; default 10m)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (on stdout)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from liqcore.commands.inputs import add_storage_arguments
+
+    add_storage_arguments(p)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def run(args) -> int:
+    import contextlib
+
+    import orjson
+
+    from liqcore.config import parse_duration
+    from liqcore.dataset import upgrade_dataset
+    from liqcore.io.storage import display
+
+    lock_wait = parse_duration(args.lock_wait, "lock-wait") / 1e9
+    name = display(args.dataset)
+    bar = [None]
+    with contextlib.ExitStack() as stack:
+        def progress(done: int, total: int) -> None:
+            if args.no_progress or args.json:
+                return
+            if bar[0] is None:
+                from liqcore.progress import progress_bar
+
+                bar[0] = stack.enter_context(progress_bar("dataset upgrade (partitions)", total, stderr=True))
+            bar[0].advance()
+
+        res = upgrade_dataset(args.dataset, dry_run=args.dry_run, lock_wait=lock_wait, progress=progress)
+    if res.get("stale_removed"):
+        print(f"removed {res['stale_removed']} temporary file(s) left by interrupted writers", file=sys.stderr)
+    if args.json:
+        print(orjson.dumps({**res, "dataset": name, "dry_run": bool(args.dry_run)}).decode())
+        return 0
+    n, k = res["partitions"], res["to_rewrite"]
+    if args.dry_run:
+        if k:
+            print(f"{name}: {k:,} of {n:,} partition(s) to rewrite ({_why(res)}; {_mb(res['bytes_before'])} of "
+                  f"partition files); liqcore dataset upgrade {args.dataset} rewrites them")
+        else:
+            print(f"{name}: {n:,} partition(s), all in the layout written now: nothing to rewrite")
+        return 0
+    if not res["rewritten"]:
+        print(f"{name}: {n:,} partition(s), all in the layout written now: nothing rewritten")
+        return 0
+    sizes = f"; {_mb(res['bytes_before'])} -> {_mb(res['bytes_after'])} of partition files" if res["bytes_before"] else ""
+    print(f"{name}: {res['rewritten']:,} of {n:,} partition(s) rewritten in the layout written now "
+          f"(format {res['format']}, each column chunk's pages placed){sizes}")
+    return 0
+
+
+def _why(res: dict) -> str:
+    from liqcore.dataset.read import FORMAT
+
+    if res["format_before"] < FORMAT:
+        return f"the dataset is of format {res['format_before']}, the writer writes format {FORMAT}"
+    return "written without their pages' places, or in several files"
