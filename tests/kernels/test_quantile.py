@@ -327,3 +327,24 @@ def test_ramps_refill_and_repartition(window, q):
     got = np.concatenate([rq.update_many(chunk) for chunk in np.array_split(x, 40) if rq._check()])
     np.testing.assert_array_equal(got, _numpy_rolling_fast(x, window, q))
     rq._check()
+
+
+@pytest.mark.parametrize("window,q", [(1500, 0.95), (700, 0.5), (300, 0.99)])
+def test_refill_size_grows_on_falling_runs_and_shrinks_back(window, q):
+    """A long falling run makes refills come one after another (the refill size doubles up to its cap, 1024:
+    reached at window 1500); a rising run then grows the small heap; random values after them make refills rare
+    (the size goes back to 64, and the large heap is cut down to it at the next push into it). Bit for bit the
+    twin after every push, invariants checked after every push."""
+    rng = np.random.default_rng(window)
+    parts = []
+    for n in (2 * window, window):
+        parts += [np.cumsum(rng.random(n))[::-1] + 1.0, np.cumsum(rng.random(n)) + 1.0, rng.lognormal(8, 2, n)]
+    parts.append(np.cumsum(rng.random(window))[::-1] + 1.0)
+    x = np.concatenate(parts)
+    rq = RollingQuantile(window, q)
+    twin = RefQuantile(window, q)
+    for i, v in enumerate(x.tolist()):
+        got = rq.update(v)
+        want = twin.update(v)
+        assert np.float64(got).view(np.int64) == np.float64(want).view(np.int64), (i, got, want)
+        rq._check()
