@@ -20,9 +20,8 @@ cdef struct RQState:
     Py_ssize_t n_b
     Py_ssize_t n_h
     double lim             # the bound between U and B (-inf while the low side is empty)
-    Py_ssize_t refill      # values the next refill moves (REFILL .. REFILL_MAX); B is poured back at 4 * refill
-    Py_ssize_t moves       # pushes that left the one-store path (the clock of the refill rule)
-    Py_ssize_t last_refill # moves at the last refill
+    double* sel_v          # scratch of a refill: the largest values of U found so far ...
+    int* sel_i             # ... and their indexes in U
     Py_ssize_t cap_low     # allocated entries: U (the whole low side), B, H
     Py_ssize_t cap_b
     Py_ssize_t cap_high

@@ -12,14 +12,9 @@ each ring slot to its tier and place, so the value leaving the window is found i
 Once the window is full a push overwrites the oldest slot. The common case, a value leaving ``U`` and a value
 ``<= lim`` arriving, is one store: the new value takes the old one's place in ``U``. Otherwise the values move
 between the tiers with O(log) heap steps and the two tops are swapped when they cross. When ``B`` runs empty
-while ``U`` is not, one pass over ``U`` moves its ``refill`` largest values into ``B`` (``lim`` becomes the
-smallest of them). ``refill`` starts at ``REFILL`` (64) and follows how often refills come, counted in the
-pushes that leave the one-store path: a refill within ``2 * refill`` such pushes of the last one doubles it (up
-to ``REFILL_MAX``, 1024), so a long falling run, which drains ``B`` one value a push, pays one pass over ``U``
-per ``refill`` pushes instead of per 64; a refill after more than ``8 * refill`` sets it back to ``REFILL``.
-When ``B`` reaches ``4 * refill`` at a push (a rising run or a level shift upwards), its ``refill`` largest
-stay and the rest are poured into ``U`` (``lim`` rises to the smallest kept); ``U`` is not read, since all of it
-is ``<= lim``. The results do not depend on where the bound sits.
+while ``U`` is not, one pass over ``U`` moves its ``REFILL`` largest values into ``B`` (``lim`` becomes the
+smallest of them); when ``B`` grows past ``B_MAX`` (a level shift upwards) it is poured back into ``U`` and
+refilled the same way, so ``B`` stays a small heap.
 """
 cimport cython
 from libc.math cimport INFINITY, NAN, floor, isfinite
@@ -29,8 +24,8 @@ from libc.string cimport memcmp
 import numpy as np
 
 cdef enum:
-    REFILL = 64         # values a refill moves from U into B, at first and after refills grow rare
-    REFILL_MAX = 1024   # the most it grows to while refills come close together; B is capped at 4 * refill
+    REFILL = 64     # values a refill moves from U into B
+    B_MAX = 256     # B at this size at a push: pour it back into U and refill (a level shift upwards)
     # pos[slot] = (index << 2) | tier
     T_U = 0
     T_B = 1
@@ -164,74 +159,53 @@ cdef inline void _h_push(RQState* s, double v, int slot) noexcept nogil:
 
 # ---- the bound between U and B ---------------------------------------------------------------------
 
-cdef void _select(double* v, Py_ssize_t n, Py_ssize_t k, double* sel_v, int* sel_i) noexcept nogil:
-    """The ``k`` largest of ``v[0:n]`` (``1 <= k <= n``), their values and indexes put in ``sel_v``/``sel_i`` as a
-    min-heap: ``sel_v[0]`` is the smallest of them and every value left out is ``<= sel_v[0]`` (each was below
-    the heap's minimum when passed or pushed out, and that minimum only rises)."""
-    cdef Py_ssize_t j
+cdef void _refill(RQState* s) noexcept nogil:
+    """Move the ``REFILL`` largest values of U (all of U when it holds fewer) into B; ``lim`` becomes the
+    smallest value moved. Called with B empty, or after B was poured back into U."""
+    cdef Py_ssize_t k = s.n_u if s.n_u < REFILL else REFILL
+    cdef double* sel_v = s.sel_v
+    cdef int* sel_i = s.sel_i
+    cdef Py_ssize_t j, c, i
+    cdef double v
+    cdef int idx
+    if k == 0:
+        return
+    # a min-heap of the k largest seen so far: (value, index in U)
     for j in range(k):
-        sel_v[j] = v[j]
+        sel_v[j] = s.u_v[j]
         sel_i[j] = <int>j
     j = k // 2
     while j > 0:
         j -= 1
         _sel_down(sel_v, sel_i, k, j)
-    for j in range(k, n):
-        if v[j] > sel_v[0]:
-            sel_v[0] = v[j]
+    for j in range(k, s.n_u):
+        if s.u_v[j] > sel_v[0]:
+            sel_v[0] = s.u_v[j]
             sel_i[0] = <int>j
             _sel_down(sel_v, sel_i, k, 0)
-
-
-cdef void _b_heapify(RQState* s) noexcept nogil:
-    """Make B (n_b entries in any order) a max-heap and point pos at its entries."""
-    cdef Py_ssize_t j = s.n_b // 2
+    # every value left in U is <= the smallest selected (each was below the heap's minimum when passed or
+    # pushed out, and that minimum only rises)
+    s.lim = sel_v[0]
+    # take the selected out of U by descending index: the last entry that fills a hole is never one of them
+    for j in range(1, k):
+        idx = sel_i[j]
+        i = j
+        while i > 0 and sel_i[i - 1] < idx:
+            sel_i[i] = sel_i[i - 1]
+            i -= 1
+        sel_i[i] = idx
+    for j in range(k):
+        idx = sel_i[j]
+        s.b_v[s.n_b] = s.u_v[idx]
+        s.b_s[s.n_b] = s.u_s[idx]
+        s.n_b += 1
+        _u_remove(s, idx)
+    j = s.n_b // 2
     while j > 0:
         j -= 1
         _b_down(s, j)
     for j in range(s.n_b):
         s.pos[s.b_s[j]] = (j << 2) | T_B
-
-
-cdef void _refill(RQState* s) noexcept nogil:
-    """B ran empty: move the ``refill`` largest values of U (all of U when it holds fewer) into B; ``lim`` becomes
-    the smallest value moved. The size adapts to how often refills come, counted in the pushes that leave the
-    one-store path (``moves``): a refill within ``2 * refill`` of the last doubles it (up to ``REFILL_MAX``: a
-    long falling run drains B one value a push, and pays one pass over U per ``refill`` pushes); one after more
-    than ``8 * refill`` sets it back to ``REFILL``."""
-    cdef Py_ssize_t gap = s.moves - s.last_refill
-    cdef Py_ssize_t k, j, idx, lo, hi
-    s.last_refill = s.moves
-    if gap < 2 * s.refill:
-        if s.refill < REFILL_MAX:
-            s.refill *= 2
-    elif gap > 8 * s.refill:
-        s.refill = REFILL
-    k = s.n_u if s.n_u < s.refill else s.refill
-    if k == 0:
-        return
-    _select(s.u_v, s.n_u, k, s.b_v, s.b_s)  # B (empty) holds the selection: values, indexes in U
-    s.lim = s.b_v[0]
-    for j in range(k):  # index in U -> ring slot; the selected are marked in U (slot -1)
-        idx = s.b_s[j]
-        s.b_s[j] = s.u_s[idx]
-        s.u_s[idx] = -1
-    s.n_b = k
-    # close the holes: a marked entry below takes the last unmarked one
-    lo = 0
-    hi = s.n_u
-    while True:
-        while lo < hi and s.u_s[lo] >= 0:
-            lo += 1
-        while hi > lo and s.u_s[hi - 1] < 0:
-            hi -= 1
-        if lo >= hi:
-            break
-        hi -= 1
-        _u_set(s, lo, s.u_v[hi], s.u_s[hi])
-        lo += 1
-    s.n_u = lo
-    _b_heapify(s)
 
 
 cdef inline void _sel_down(double* v, int* ix, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
@@ -254,33 +228,17 @@ cdef inline void _sel_down(double* v, int* ix, Py_ssize_t n, Py_ssize_t i) noexc
 
 
 cdef void _repartition(RQState* s) noexcept nogil:
-    """B has grown to ``4 * refill`` (a level shift upwards): keep its ``refill`` largest, pour the rest into U
-    (lim rises to the smallest kept). U is not read: all of it is <= lim <= all of B. The selection is made in
-    U's free tail (the low side is below its capacity here), just past where the poured values go."""
-    cdef Py_ssize_t k = s.refill
-    cdef Py_ssize_t base = s.n_u + s.n_b - k
-    cdef double* sel_v = s.u_v + base
-    cdef int* sel_i = s.u_s + base
-    cdef Py_ssize_t j, idx
-    _select(s.b_v, s.n_b, k, sel_v, sel_i)
-    s.lim = sel_v[0]
-    for j in range(k):  # index in B -> ring slot; the kept are marked in B (slot -1)
-        idx = sel_i[j]
-        sel_i[j] = s.b_s[idx]
-        s.b_s[idx] = -1
+    """B has grown past B_MAX: pour it back into U and refill (lim rises to the REFILL-th largest)."""
+    cdef Py_ssize_t j
     for j in range(s.n_b):
-        if s.b_s[j] >= 0:
-            _u_append(s, s.b_v[j], s.b_s[j])
-    for j in range(k):
-        s.b_v[j] = sel_v[j]
-        s.b_s[j] = sel_i[j]
-    s.n_b = k
-    _b_heapify(s)
+        _u_append(s, s.b_v[j], s.b_s[j])
+    s.n_b = 0
+    _refill(s)
 
 
 cdef inline void _b_push(RQState* s, double v, int slot) noexcept nogil:
     """Put ``v`` (>= lim) into B."""
-    if s.n_b >= 4 * s.refill:
+    if s.n_b >= B_MAX:
         _repartition(s)
         if v <= s.lim:  # the bound rose above v: it now belongs to U
             _u_append(s, v, slot)
@@ -377,7 +335,6 @@ cdef void _push_full(RQState* s, double x, Py_ssize_t slot, Py_ssize_t p) noexce
     cdef Py_ssize_t i = p >> 2
     cdef Py_ssize_t tier = p & 3
     cdef double old
-    s.moves += 1
     if tier == T_U:
         # x > lim: into B
         _u_remove(s, i)
@@ -430,13 +387,15 @@ cdef RQState* rq_new(Py_ssize_t window, double q) noexcept nogil:
     s.pos = <Py_ssize_t*>malloc(window * sizeof(Py_ssize_t))
     s.u_v = <double*>malloc(s.cap_low * sizeof(double))
     s.u_s = <int*>malloc(s.cap_low * sizeof(int))
-    s.cap_b = s.cap_low if s.cap_low < 4 * REFILL_MAX else 4 * REFILL_MAX  # B never holds more than 4 * refill
+    s.cap_b = s.cap_low if s.cap_low < B_MAX else B_MAX  # B never holds more than B_MAX
     s.b_v = <double*>malloc(s.cap_b * sizeof(double))
     s.b_s = <int*>malloc(s.cap_b * sizeof(int))
     s.h_v = <double*>malloc(s.cap_high * sizeof(double))
     s.h_s = <int*>malloc(s.cap_high * sizeof(int))
+    s.sel_v = <double*>malloc(REFILL * sizeof(double))
+    s.sel_i = <int*>malloc(REFILL * sizeof(int))
     if (s.pos == NULL or s.u_v == NULL or s.u_s == NULL or s.b_v == NULL or s.b_s == NULL or s.h_v == NULL
-            or s.h_s == NULL):
+            or s.h_s == NULL or s.sel_v == NULL or s.sel_i == NULL):
         rq_free(s)
         return NULL
     rq_clear(s)
@@ -453,6 +412,8 @@ cdef void rq_free(RQState* s) noexcept nogil:
     free(s.b_s)
     free(s.h_v)
     free(s.h_s)
+    free(s.sel_v)
+    free(s.sel_i)
     free(s)
 
 
@@ -463,9 +424,6 @@ cdef void rq_clear(RQState* s) noexcept nogil:
     s.n_b = 0
     s.n_h = 0
     s.lim = -INFINITY
-    s.refill = REFILL
-    s.moves = 0
-    s.last_refill = 0
     _set_weight(s)
 
 
@@ -486,7 +444,6 @@ cdef void rq_push(RQState* s, double x) noexcept nogil:
     # window still filling: slots are used in order 0 .. window-1 and head stays at 0
     slot = s.count
     s.count += 1
-    s.moves += 1
     if s.n_b > 0 and x <= s.b_v[0]:
         _low_insert(s, x, <int>slot)
     else:
@@ -521,7 +478,7 @@ cdef Py_ssize_t rq_size(RQState* s) noexcept nogil:
 
 cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil:
     return (<Py_ssize_t>sizeof(RQState) + s.window * <Py_ssize_t>sizeof(Py_ssize_t)
-            + (s.cap_low + s.cap_b + s.cap_high) * <Py_ssize_t>(sizeof(double) + sizeof(int)))
+            + (s.cap_low + s.cap_b + s.cap_high + REFILL) * <Py_ssize_t>(sizeof(double) + sizeof(int)))
 
 
 def _as_1d(obj, dtype, str name):

@@ -330,11 +330,9 @@ def test_ramps_refill_and_repartition(window, q):
 
 
 @pytest.mark.parametrize("window,q", [(1500, 0.95), (700, 0.5), (300, 0.99)])
-def test_refill_size_grows_on_falling_runs_and_shrinks_back(window, q):
-    """A long falling run makes refills come one after another (the refill size doubles up to its cap, 1024:
-    reached at window 1500); a rising run then grows the small heap; random values after them make refills rare
-    (the size goes back to 64, and the large heap is cut down to it at the next push into it). Bit for bit the
-    twin after every push, invariants checked after every push."""
+def test_monotone_runs_then_random_values_match_the_twin_after_every_push(window, q):
+    """Long falling and rising runs (refills one after another, the small heap growing) and random values after them
+    (refills rare again): bit for bit the twin after every push, the invariants checked after every push."""
     rng = np.random.default_rng(window)
     parts = []
     for n in (2 * window, window):
