@@ -80,14 +80,7 @@ def upgrade_dataset(out_dir, *, dry_run: bool = False, lock_wait: float | None =
         for key, files in stale.items():
             rows = [_merge_rows(x) for x in _by_section(_read_partition(out_dir, url, files))]
             ok = marks is not None and _still_checked(rows, key[1], files, True, marks, root)
-            try:
-                _put_partition(out_dir, url, key, rows, files, ok, marks)
-            except BaseException:  # (an interrupt inside the write: its temporary goes, the old file stays)
-                if root is not None:
-                    v, s_, d = key
-                    tmp = root / f"venue={v}" / f"symbol={s_}" / f"date={d}" / f".part-0.parquet.tmp{os.getpid()}"
-                    tmp.unlink(missing_ok=True)
-                raise
+            _put_partition(out_dir, url, key, rows, files, ok, marks)  # (an interrupt: the old file stays)
             del rows
             if marks is not None:  # (each partition's mark as it is replaced: an interrupt keeps the ones done)
                 _write_marks(out_dir, marks)

@@ -335,7 +335,11 @@ def _put_partition(out_dir, url: bool, key: tuple, rows: np.ndarray, old_files, 
     part_dir = Path(out_dir) / f"venue={v}" / f"symbol={s}" / f"date={d}"
     part_dir.mkdir(parents=True, exist_ok=True)
     tmp = part_dir / f".part-0.parquet.tmp{os.getpid()}"
-    _write_parquet(rows, meta, tmp)
+    try:
+        _write_parquet(rows, meta, tmp)
+    except BaseException:  # (an interrupt or a full disk inside the write: its temporary goes, the old file stays)
+        tmp.unlink(missing_ok=True)
+        raise
     if marks is not None:
         for rel in [r for r in marks if r.startswith(name + "/")]:
             del marks[rel]
