@@ -105,6 +105,9 @@ class FeedManager:
         self.watch.on_silent.append(lambda rep: silent_log.warning("%s", rep.text()))
         self.watch.on_heard.append(lambda rep: silent_log.warning("%s", rep.text()))
         self._watch_task: asyncio.Task | None = None
+        #: per connection, the streams removed from its combined-stream URL while it was not connected: a connect
+        #: already in flight asked for the old URL, so they are unsubscribed once it is up
+        self._unsent: dict[int, set[str]] = {}
         for i, spec in enumerate(self.specs):
             self.watch.track(i, spec.topics)
         self.connections = [self._connection(i, spec) for i, spec in enumerate(self.specs)]
@@ -112,8 +115,25 @@ class FeedManager:
     def _connection(self, i: int, spec: ConnectionSpec) -> WsConnection:
         state = self._state_handler(i) if self.clock is not None else (
             self._watch_state(i) if self.watch.enabled else None)
-        return WsConnection(spec, self._frame_handler(i), self._gap_handler(spec),
-                            **({"on_state": state} if state is not None else {}), **self._conn_kwargs)
+
+        def on_state(connected: bool) -> None:
+            if connected and i in self._unsent:
+                self._unsubscribe_late(i)
+            if state is not None:
+                state(connected)
+
+        return WsConnection(spec, self._frame_handler(i), self._gap_handler(spec), on_state=on_state,
+                            **self._conn_kwargs)
+
+    def _unsubscribe_late(self, i: int) -> None:
+        """Connection ``i`` is up: the streams removed from its URL while it connected, and still in the URL its
+        socket asked for, are unsubscribed now (a connect begun after the removal asked without them)."""
+        conn, late = self.connections[i], self._unsent.pop(i)
+        url = conn.url_in_use
+        without = venue_spec(self.venue).part("market").url_without
+        still = [t for t in sorted(late) if t not in self.specs[i].topics and without(url, [t]) != url]
+        for msg in self._messages("unsubscribe", still) if still else ():
+            conn.send(msg)
 
     # ------------------------------------------------------------------ silent streams
     def _watch_state(self, i: int):
@@ -246,9 +266,10 @@ class FeedManager:
             left = {self._symbol_of(t) for t in drop} - {self._symbol_of(t) for t in spec.topics}
             spec.symbols = [s for s in spec.symbols if s.upper() not in left]  # (its gap no longer theirs)
             self.watch.track(self.specs.index(spec), spec.topics)  # (an unsubscribed stream is not silent)
-            for msg in self._messages("unsubscribe", drop):
-                conn.send(msg)  # (not connected: the next connect subscribes the list without them)
-            out += drop
+            sent = [conn.send(msg) for msg in self._messages("unsubscribe", drop)]
+            if in_url and not all(sent):  # (not connected: a connect in flight may ask for the old URL)
+                self._unsent.setdefault(self.specs.index(spec), set()).update(drop)
+            out += drop  # (a subscribe list: the next connect subscribes it without them)
         return out
 
     def _frame_handler(self, i: int = 0):

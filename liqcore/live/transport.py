@@ -169,6 +169,9 @@ class WsConnection:
         self._last_rx_ns = 0  # the same instant in wall-clock ns
         self._fragments: list[bytes] = []
         self._kill_reason = ""
+        #: the URL the current (or last) socket asked for: the spec's URL when its connect began (a combined-stream
+        #: URL changed while that connect was in flight is not the one the venue serves)
+        self.url_in_use = spec.url
 
     # ------------------------------------------------------------------ public
     @property
@@ -322,12 +325,13 @@ class WsConnection:
         disconnected = asyncio.Event()
         listener_cls = self._make_listener(disconnected)
         ssl_ctx = None
-        if self.spec.url.startswith("wss://"):
+        url = self.spec.url
+        if url.startswith("wss://"):
             import ssl
 
             ssl_ctx = ssl.create_default_context()
         transport, _ = await asyncio.wait_for(
-            pw.ws_connect(listener_cls, self.spec.url, ssl_context=ssl_ctx, enable_auto_pong=True,
+            pw.ws_connect(listener_cls, url, ssl_context=ssl_ctx, enable_auto_pong=True,
                           websocket_handshake_timeout=self.connect_timeout_s,
                           extra_headers=self.spec.headers or None),
             self.connect_timeout_s,
@@ -336,6 +340,7 @@ class WsConnection:
             transport.disconnect()
             raise asyncio.CancelledError()
         self._transport = transport
+        self.url_in_use = url
         self._fragments.clear()
         self._kill_reason = ""
         self._last_rx = time.monotonic()

@@ -106,6 +106,8 @@ class FakeMarketStream:
         #: Info", HTTP Return Codes: 429 when breaking a request rate limit, with Retry-After)
         self.depth_rate_limits: list[int] = []
         self.depth_delay_s = 0.0  # each depth snapshot answered this late (requests in flight overlap)
+        self.handshake_delay_s = 0.0  # each websocket upgrade answered this late (a connect held in flight)
+        self.handshakes: list[str] = []  # the URL path and query of each upgrade asked for, as it arrives
         self.depth_times: list[float] = []  # monotonic time of each depth snapshot request
         self.depth_in_flight = self.depth_max_in_flight = 0
         #: OKX: the first ``liquidation-orders`` push after each subscription repeats old liquidations (tardis-node
@@ -297,6 +299,9 @@ class FakeMarketStream:
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
+        self.handshakes.append(request.path_qs)
+        if self.handshake_delay_s:
+            await asyncio.sleep(self.handshake_delay_s)
         await ws.prepare(request)
         conn = SimpleNamespace(subs=set(), acked=set(), arrivals=[], cat=None)  # (the venue's protocol keeps it)
         if not await self._proto.on_open(self, ws, request, conn):

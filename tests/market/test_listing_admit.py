@@ -233,6 +233,65 @@ def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and
     assert urls[1].endswith("/public/stream?streams=" + "/".join(left[1]))
 
 
+def test_streams_removed_while_a_combined_connection_connects_are_unsubscribed_once_it_is_up():
+    """The race CI met under load: the fake Binance stream has the upgrade request of each combined connection (its
+    URL names ``c005usdt@...``) but answers it 1 s late; the delisted symbol's streams are removed in that second,
+    while the client is not yet connected, so no ``UNSUBSCRIBE`` can go.  Once each connection is up, the streams its
+    socket asked for and that were removed since are unsubscribed there (one request on each), and no frame of
+    them arrives after; a reconnect asks for the URLs without them.  Before the change the venue kept sending them."""
+    from liqcore.live.feeds import FeedManager
+    from liqcore.venues.fake_streams import FakeMarketStream
+    from liqcore.venues.binance.samples import trade_frame
+    from liqcore.venues.binance.stream import connection_specs
+
+    syms = ["C001USDT", "C005USDT", "C007USDT"]
+
+    async def session():
+        fs = await FakeMarketStream("binance").start()
+        fs.handshake_delay_s = 1.0
+        base = f"ws://127.0.0.1:{fs.port}"
+        specs = connection_specs(syms, url=base, combined=True, all_liquidations=True, book=True)
+        got: list = []
+        fm = FeedManager("binance", syms, lambda v, f, t=None: got.append(bytes(f)), specs=specs)
+
+        async def until(cond, what):
+            deadline = time.monotonic() + 30
+            while not cond():
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                await asyncio.sleep(0.02)
+
+        await fm.start()
+        try:
+            names = [list(sp.topics) for sp in specs]
+            await until(lambda: len(fs.handshakes) == 2, "the two upgrade requests")
+            assert not any(c.connected for c in fm.connections)  # (the connects are in flight)
+            asked = list(fs.handshakes)
+            mine = fm.symbol_topics(["C005USDT"])
+            assert fm.remove_topics(mine) == mine
+            await until(lambda: len(fs.ops) == 4, "the connections and the late unsubscribes")
+            ops, subs = list(fs.ops), fs.subscriptions()
+            t = int(time.time() * 1000)
+            delivered = (fs.trade(trade_frame("C005USDT", t, 1.0, 2.0), "C005USDT")[1],
+                         fs.trade(trade_frame("C007USDT", t, 1.0, 3.0), "C007USDT")[1])
+            await until(lambda: any(b'"C007USDT"' in f for f in got), "the kept symbol's trade")
+            fs.handshake_delay_s = 0.0
+            assert await fs.drop() == 2
+            await until(lambda: len(fs.ops) == 6, "the reconnects")
+            return names, mine, asked, ops, subs, delivered, list(fs.ops), got
+        finally:
+            await fm.stop()
+            await fs.stop()
+
+    names, mine, asked, ops, subs, delivered, ops_after, got = asyncio.run(session())
+    assert all("c005usdt@" in a for a in asked)  # (the sockets asked for the old URLs)
+    assert sorted(ops[:2]) == sorted(("url", n) for n in names)
+    assert sorted(ops[2:]) == [("unsubscribe", ["c005usdt@aggTrade"]), ("unsubscribe", ["c005usdt@bookTicker"])]
+    left = [[n for n in ns if n not in mine] for ns in names]
+    assert subs == set(left[0]) | set(left[1]) and "!forceOrder@arr" in subs
+    assert delivered == (0, 1) and not any(b'"C005USDT"' in f for f in got)
+    assert sorted(ops_after[4:]) == sorted(("url", ns) for ns in left)  # (no second unsubscribe on the reconnects)
+
+
 def test_a_combined_url_loses_only_the_unsubscribed_streams():
     from liqcore.venues.binance.stream import url_without
 
