@@ -51,16 +51,16 @@ def _make_dir(d: Path, flag: str, what: str) -> None:
     if blocker is not None:
         raise OutputPathError(f"{flag}: cannot write {what}: {blocker} is a file, not a directory")
     missing = [p for p in (d, *d.parents) if not (p.exists() or p.is_symlink())]
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputPathError(f"{flag}: cannot create the directory {d}: {_reason(exc)}") from None
-    if missing:
+    if missing:  # noted before they are made: a Ctrl-C landing as mkdir returns still finds them listed
         if not _CREATED:
             from liqcore.interrupt import on_forced_exit
 
             on_forced_exit(remove_empty_outputs)  # (idempotent: the list is emptied when it runs)
         _CREATED.extend(reversed(missing))
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"{flag}: cannot create the directory {d}: {_reason(exc)}") from None
     # probe by writing (os.access says yes to root even where a write fails, e.g. a read-only mount)
     try:
         with tempfile.TemporaryFile(dir=d, prefix=".liqcore-write-test-"):

@@ -82,3 +82,27 @@ def test_a_failed_command_removes_the_empty_directories_it_made_and_keeps_the_ot
     output_dir(tmp_path / "c" / "d", "--out")
     assert remove_empty_outputs() == [tmp_path / "c" / "d", tmp_path / "c"]  # the deepest first
     assert (tmp_path / "a" / "b" / "note").exists() and (tmp_path / "full" / "keep.txt").exists()
+
+
+def test_an_interrupt_landing_as_the_output_directory_is_made_still_removes_it(tmp_path, monkeypatch):
+    """The race CI met: Ctrl-C raised as ``mkdir`` returns (the directories made, the function not yet past it).
+    The directories are listed before they are made, so the interrupt's clean-up still removes them, the
+    deepest first; before the change ``out`` was left behind."""
+    from pathlib import Path as P
+
+    from liqcore.commands import outputs
+
+    made = P.mkdir
+
+    def mkdir_then_interrupted(self, *a, **kw):
+        made(self, *a, **kw)
+        if self.name == "rep":  # (not the parent's own mkdir, which the call for ``out/rep`` makes first)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(P, "mkdir", mkdir_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.output_dir(tmp_path / "out" / "rep", "--report")
+    monkeypatch.undo()
+    assert (tmp_path / "out" / "rep").is_dir()
+    assert outputs.remove_empty_outputs() == [tmp_path / "out" / "rep", tmp_path / "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
