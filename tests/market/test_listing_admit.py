@@ -173,6 +173,14 @@ def test_the_feed_unsubscribes_a_delisted_symbol_s_streams_and_keeps_the_all_mar
     assert len(resub) == len(after) and not any(syms[1].lower() in orjson.dumps(a).decode().lower() for a in resub)
 
 
+async def _until(cond, what, timeout_s: float = 30.0):
+    """Wait (bounded) for ``cond()``: polled every 20 ms, failing with ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
 def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and_reconnects_without_it():
     """Binance connections whose streams are in their URL (``/market/stream?streams=a/b/c`` and the book data's
     ``/public/stream?streams=...``), against the fake Binance stream on 127.0.0.1: a delisted symbol's streams
@@ -197,28 +205,22 @@ def test_a_binance_combined_stream_connection_unsubscribes_a_delisted_symbol_and
         got: list = []
         fm = FeedManager("binance", syms, lambda v, f, t=None: got.append(bytes(f)), specs=specs)
 
-        async def until(cond, what):
-            deadline = time.monotonic() + 30
-            while not cond():
-                assert time.monotonic() < deadline, f"timed out waiting for {what}"
-                await asyncio.sleep(0.02)
-
         await fm.start()
         try:
             names = [list(sp.topics) for sp in specs]
-            await until(lambda: sorted(fs.ops) == sorted(("url", n) for n in names), "the combined connections")
+            await _until(lambda: sorted(fs.ops) == sorted(("url", n) for n in names), "the combined connections")
             mine = fm.symbol_topics(["C005USDT"])
             assert mine == ["c005usdt@aggTrade", "c005usdt@bookTicker"]
             assert fm.remove_topics(mine) == mine
-            await until(lambda: len(fs.ops) == 4, "the unsubscribes")
+            await _until(lambda: len(fs.ops) == 4, "the unsubscribes")
             left = [[n for n in ns if n not in mine] for ns in names]
             after_unsub = (list(fs.ops), fs.subscriptions())
             t = int(time.time() * 1000)
             delivered = (fs.trade(trade_frame("C005USDT", t, 1.0, 2.0), "C005USDT")[1],
                          fs.trade(trade_frame("C007USDT", t, 1.0, 3.0), "C007USDT")[1])
-            await until(lambda: any(b'"C007USDT"' in f for f in got), "the kept symbol's trade")
+            await _until(lambda: any(b'"C007USDT"' in f for f in got), "the kept symbol's trade")
             assert await fs.drop() == 2
-            await until(lambda: len(fs.ops) == 6, "the reconnects")
+            await _until(lambda: len(fs.ops) == 6, "the reconnects")
             return names, left, after_unsub, delivered, list(fs.ops), [sp.url for sp in fm.specs], got
         finally:
             await fm.stop()
@@ -254,29 +256,23 @@ def test_streams_removed_while_a_combined_connection_connects_are_unsubscribed_o
         got: list = []
         fm = FeedManager("binance", syms, lambda v, f, t=None: got.append(bytes(f)), specs=specs)
 
-        async def until(cond, what):
-            deadline = time.monotonic() + 30
-            while not cond():
-                assert time.monotonic() < deadline, f"timed out waiting for {what}"
-                await asyncio.sleep(0.02)
-
         await fm.start()
         try:
             names = [list(sp.topics) for sp in specs]
-            await until(lambda: len(fs.handshakes) == 2, "the two upgrade requests")
+            await _until(lambda: len(fs.handshakes) == 2, "the two upgrade requests")
             assert not any(c.connected for c in fm.connections)  # (the connects are in flight)
             asked = list(fs.handshakes)
             mine = fm.symbol_topics(["C005USDT"])
             assert fm.remove_topics(mine) == mine
-            await until(lambda: len(fs.ops) == 4, "the connections and the late unsubscribes")
+            await _until(lambda: len(fs.ops) == 4, "the connections and the late unsubscribes")
             ops, subs = list(fs.ops), fs.subscriptions()
             t = int(time.time() * 1000)
             delivered = (fs.trade(trade_frame("C005USDT", t, 1.0, 2.0), "C005USDT")[1],
                          fs.trade(trade_frame("C007USDT", t, 1.0, 3.0), "C007USDT")[1])
-            await until(lambda: any(b'"C007USDT"' in f for f in got), "the kept symbol's trade")
+            await _until(lambda: any(b'"C007USDT"' in f for f in got), "the kept symbol's trade")
             fs.handshake_delay_s = 0.0
             assert await fs.drop() == 2
-            await until(lambda: len(fs.ops) == 6, "the reconnects")
+            await _until(lambda: len(fs.ops) == 6, "the reconnects")
             return names, mine, asked, ops, subs, delivered, list(fs.ops), got
         finally:
             await fm.stop()
