@@ -1,4 +1,7 @@
-"""Build: one Cython Extension per liqcore/**/*.pyx.
+"""Build: one Cython Extension per liqcore/**/*.pyx.  The kernels that belong together are one such module (a
+unit: ``liqcore/_libs/detection.pyx`` and ``reading.pyx`` include their kernels' ``.pxi`` sources), since every
+Cython module compiles its own copy of Cython's typed-memoryview machinery (about 1 MB of C, most of a
+kernel's compile time): a fresh install compiles it once per unit.
 
 Environment knobs (build time):
   LIQCORE_DEBUG=1        bounds/wraparound checks on, assertions kept, -O0 -g (the debug build the
@@ -50,12 +53,21 @@ directives = {
 }
 
 class ParallelBuildExt(build_ext):
-    """Compile the extensions on every core (``-j``) unless told otherwise: a fresh install compiles them all."""
+    """Compile the extensions on every core (``-j``) unless told otherwise: a fresh install compiles them all.
+    An in-place build also removes the in-place builds of modules that have no ``.pyx`` any more (a kernel
+    moved into a unit), so a checkout never imports a stale kernel."""
 
     def finalize_options(self):
         super().finalize_options()
         if self.parallel is None:
             self.parallel = os.cpu_count() or 1
+
+    def run(self):
+        super().run()
+        if self.inplace:
+            for so in HERE.glob("liqcore/**/*.so"):
+                if not so.with_name(so.name.split(".")[0] + ".pyx").exists():
+                    so.unlink()
 
 
 setup(

@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from liqcore._libs.detector import CascadeDetector  # noqa: E402
+from liqcore._libs.detection import CascadeDetector  # noqa: E402
 from liqcore.types import EVENT_DTYPE, Kind, Side  # noqa: E402
 from pysrc.detector import CascadeDetector as PyCascadeDetector  # noqa: E402
 

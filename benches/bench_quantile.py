@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from liqcore._libs.quantile import RollingQuantile  # noqa: E402
-from liqcore._libs.windows import TimeWindow  # noqa: E402
-from liqcore._libs.zscore import RollingZScore  # noqa: E402
+from liqcore._libs.detection import RollingQuantile  # noqa: E402
+from liqcore._libs.detection import TimeWindow  # noqa: E402
+from liqcore._libs.detection import RollingZScore  # noqa: E402
 from pysrc.quantile import RollingQuantile as RefQuantile  # noqa: E402
 from pysrc.windows import TimeWindow as RefWindow  # noqa: E402
 from pysrc.zscore import RollingZScore as RefZScore  # noqa: E402

@@ -31,7 +31,7 @@ NAMES = ["cascade-mm", "cascade-fade", "imbalance-reversal", "zone-bounce", "vol
 
 
 def per_event_records(ev, params):
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
 
     det = CascadeDetector.from_params(params)
     out = []

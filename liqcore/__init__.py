@@ -61,11 +61,11 @@ _vocabulary.set_strategy_registry(_strategy_registry)
 # name -> (module, attribute); imported on first access
 _LAZY = {
     "Params": ("liqcore.config", "Params"),
-    "RollingQuantile": ("liqcore._libs.quantile", "RollingQuantile"),
-    "TimeWindow": ("liqcore._libs.windows", "TimeWindow"),
-    "RollingZScore": ("liqcore._libs.zscore", "RollingZScore"),
-    "BucketZScore": ("liqcore._libs.zscore", "BucketZScore"),
-    "CascadeDetector": ("liqcore._libs.detector", "CascadeDetector"),
+    "RollingQuantile": ("liqcore._libs.detection", "RollingQuantile"),
+    "TimeWindow": ("liqcore._libs.detection", "TimeWindow"),
+    "RollingZScore": ("liqcore._libs.detection", "RollingZScore"),
+    "BucketZScore": ("liqcore._libs.detection", "BucketZScore"),
+    "CascadeDetector": ("liqcore._libs.detection", "CascadeDetector"),
     "Decoder": ("liqcore.venues.decoder", "Decoder"),
     "load_events": ("liqcore.dataset.load", "load_events"),
     "Engine": ("liqcore.live.engine", "Engine"),

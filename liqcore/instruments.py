@@ -175,11 +175,11 @@ def detect_instruments(events: np.ndarray, registry, params, table: Table | None
                        group: np.ndarray | None = None):
     """Instrument-scope detection: ``(records, shares, counts, names)``.  The per-venue detector
     marks every liquidation large against its own venue's rolling threshold; the cross-venue rule
-    (``liqcore._libs.xvenue``) counts large liquidations across the venues of each instrument.
+    (``liqcore._libs.detection``) counts large liquidations across the venues of each instrument.
     ``counts`` are the per-venue detector's, with ``cascades``/``records``/``late`` of the
     instrument rule.  ``names[group]`` names each record's instrument through its ``symbol_id``."""
-    from liqcore._libs.detector import CascadeDetector
-    from liqcore._libs.xvenue import detect
+    from liqcore._libs.detection import CascadeDetector
+    from liqcore._libs.detection import detect
 
     if events.dtype != EVENT_DTYPE:
         raise ValueError("events: expected liqcore.types.EVENT_DTYPE")

@@ -203,7 +203,7 @@ def _usual_times(ts_event, ts_recv, jump, hi: int, calendar: bool) -> bool:
 
 def usual_times_scanned(scan, jump, hi: int, calendar: bool) -> bool:
     """:func:`_usual_times` of an event array's two time columns, from the array's one-pass figures
-    (:func:`liqcore._libs.eventscan.event_scan`: the ranges and the neighbour steps of both columns): the
+    (:func:`liqcore._libs.reading.event_scan`: the ranges and the neighbour steps of both columns): the
     same answer (the property tests hold the two equal)."""
     if jump is None or scan.n < 3:
         return False

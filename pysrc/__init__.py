@@ -1,15 +1,17 @@
 """Pure-Python reference twins of the compiled kernels, written for reading: each is the executable
 specification of its kernel and the oracle the kernel's property tests compare against.
 
-:data:`TWINS` pairs every compiled module (a Cython ``.pyx`` under ``liqcore/``, a Numba module
-under ``liqcore/_jit/``) with its twin here and names the kernel entry points the twin mirrors;
-``tests/test_twins.py`` fails when a kernel module has no row, or a row names something that is
+:data:`TWINS` pairs every kernel (a Cython source under ``liqcore/``: a ``.pyx`` module, or a ``.pxi``
+kernel compiled inside the unit that includes it, ``liqcore/_libs/quantile.pxi`` in
+``liqcore._libs.detection``; a Numba module under ``liqcore/_jit/``) with its twin here and names the
+kernel entry points the twin mirrors (found in the module the kernel is compiled into);
+``tests/kernels/test_twins.py`` fails when a kernel has no row, or a row names something that is
 not there.  A new kernel gets its twin module here and one row in :data:`TWINS`, and a property
 test comparing the two.  This folder is not installed: ``liqcore`` never imports it.
 """
 from __future__ import annotations
 
-#: compiled module -> (twin module, ((kernel name, twin name), ...)); ``Class.method`` names a method
+#: kernel (its source's dotted path) -> (twin module, ((kernel name, twin name), ...)); ``Class.method`` names a method
 TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "liqcore._libs.quantile": ("pysrc.quantile", (("RollingQuantile", "RollingQuantile"),)),
     "liqcore._libs.windows": ("pysrc.windows", (("TimeWindow", "TimeWindow"),)),

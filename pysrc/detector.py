@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.detector``: the cascade detector written for clarity.
+"""Reference twin of ``liqcore._libs.detection``: the cascade detector written for clarity.
 
 This module is the specification the compiled kernel is checked against, record for record and
 field for field.  The rules (large liquidation, cascade):

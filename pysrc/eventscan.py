@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.eventscan``: the figures of a file's rows, one numpy pass per figure.
+"""Reference twin of ``liqcore._libs.reading``: the figures of a file's rows, one numpy pass per figure.
 
 * :func:`event_scan`: of ``EVENT_DTYPE`` rows: the range of the event and receive times, of the kinds, venues
   and symbol ids; the smallest and largest step between neighbours in each time column (``np.diff``, int64,

@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.passage``: the window plan's first-passage questions of a block table as
+"""Reference twin of ``liqcore._libs.reading``: the window plan's first-passage questions of a block table as
 the numpy passes :func:`liqcore.backtest.passage.quiet_until` and :func:`liqcore.backtest.row_groups._quotes_quiet`
 made before the kernel: a mask over every block that meets the span, then the earliest loud one (``argmin`` of
 the first receive times) or whether any quote block can reach the take-profit.

@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.pqfooter``: a Parquet footer (the Thrift-compact-encoded
+"""Reference twin of ``liqcore._libs.reading``: a Parquet footer (the Thrift-compact-encoded
 ``FileMetaData``) -> what a reader needs, read by a small compact-protocol reader written for reading.
 
 The wire format (apache/thrift ``doc/specs/thrift-compact-protocol.md``): a struct is fields then a stop

@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.pqpages``: the byte-level pieces of a Parquet column chunk, read
+"""Reference twin of ``liqcore._libs.reading``: the byte-level pieces of a Parquet column chunk, read
 byte by byte for reading's sake (the kernel's specification; the property tests hold the two equal,
 errors included).
 

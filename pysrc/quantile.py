@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.quantile``: the rolling quantile written for clarity.
+"""Reference twin of ``liqcore._libs.detection``: the rolling quantile written for clarity.
 
 The window is a deque of the last ``window`` values; the quantile is ``numpy.quantile`` of it with
 ``method="linear"``. This is the specification the compiled kernel is checked against.

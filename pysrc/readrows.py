@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.readrows``: a CSV reader's batch columns -> ``EVENT_DTYPE`` rows.
+"""Reference twin of ``liqcore._libs.reading``: a CSV reader's batch columns -> ``EVENT_DTYPE`` rows.
 
 The numpy code the tardis reader (:mod:`liqcore.io.tardis`) ran before the kernel, kept as the
 specification the property tests hold the kernel to, byte for byte:

@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.sections``: a checked partition file's rows of one read -> events in
+"""Reference twin of ``liqcore._libs.reading``: a checked partition file's rows of one read -> events in
 the read's event order.
 
 The numpy passes :func:`liqcore.dataset.checked.read_checked` ran before the kernel, kept as the specification

@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.windows``: per-side counts and sums over ``(t - W, t]``.
+"""Reference twin of ``liqcore._libs.detection``: per-side counts and sums over ``(t - W, t]``.
 
 Entries are kept in a deque; expiry pops from the left every entry stamped ``<= t - W``. Sides fold
 into two buckets: long = Side.LONG and Side.BUY, short = Side.SHORT and Side.SELL; Side.NONE counts in

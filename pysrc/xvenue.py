@@ -1,4 +1,4 @@
-"""Reference twin of ``liqcore._libs.xvenue``: the instrument-scope (cross-venue) cascade rule.
+"""Reference twin of ``liqcore._libs.detection``: the instrument-scope (cross-venue) cascade rule.
 
 The per-venue half is the ordinary detector: ``CascadeDetector.run(events, marks=, thresholds=)``
 says, for every event, whether it was kept, a liquidation, or a LARGE one against its own

@@ -1,4 +1,4 @@
-"""Reference twins of ``liqcore._libs.zscore``: point-in-time z-scores, written for clarity.
+"""Reference twins of ``liqcore._libs.detection``: point-in-time z-scores, written for clarity.
 
 A z-score compares a value with the mean and POPULATION standard deviation (ddof=0) of a baseline
 that never contains the value itself:

@@ -17,7 +17,7 @@ def feed(stream, ev, params, *, paper=None, tail_clock=False):
     final clock call gave)."""
     det = None
     if stream.uses_detector:
-        from liqcore._libs.detector import CascadeDetector
+        from liqcore._libs.detection import CascadeDetector
 
         det = CascadeDetector.from_params(params)
     out = []

@@ -8,7 +8,7 @@
 * the venues' shared layer (``liqcore/venues/*.py``) importing a venue's folder;
 * import cycles between liqcore's top-level packages (every import, also those inside functions);
 * private names (``_x``) imported from another top-level package;
-* ``.py`` / ``.pyx`` files over 1,000 lines.
+* ``.py`` / ``.pyx`` / ``.pxi`` files over 1,000 lines.
 """
 from __future__ import annotations
 
@@ -257,7 +257,7 @@ def long_files(files) -> list[str]:
 
 
 def report() -> dict:
-    files = sorted(p for p in PKG.rglob("*.py")) + sorted(PKG.rglob("*.pyx"))
+    files = sorted(p for p in PKG.rglob("*.py")) + sorted(PKG.rglob("*.pyx")) + sorted(PKG.rglob("*.pxi"))
     pyfiles = [f for f in files if f.suffix == ".py"]
     edges, private = import_graph(pyfiles)
     return {"venue_branches": venue_branches(pyfiles), "venue_mentions": sorted(venue_mentions(pyfiles)),

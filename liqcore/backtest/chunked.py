@@ -130,11 +130,11 @@ class _Delays:
 
     def add_trades(self, ev):
         """:meth:`add` of the TRADE rows of events ``ev`` (a window step's rows): one compiled pass
-        (:func:`liqcore._libs.sections.trade_delays`) where they are a read's own contiguous array."""
+        (:func:`liqcore._libs.reading.trade_delays`) where they are a read's own contiguous array."""
         from liqcore.types import EVENT_DTYPE, Flag, Kind
 
         if ev.dtype == EVENT_DTYPE and ev.ndim == 1 and ev.flags.c_contiguous:
-            from liqcore._libs.sections import trade_delays
+            from liqcore._libs.reading import trade_delays
 
             self.add_sample(*trade_delays(ev, self.seen, self.stride, int(Flag.RECV_ESTIMATED)))
         else:
@@ -196,7 +196,7 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.execution.replay import at_end
     from liqcore.strategies.cascade_mm import records_to_signals
     from liqcore.types import CASCADE_DTYPE
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
 
     why = chunk_reason(params, strategy, book=True)
     if why:

@@ -22,7 +22,7 @@ class InstrumentChunks:
     registry and ``params`` (whose ``window_ns`` and ``min_large`` the cross-venue rule reads)."""
 
     def __init__(self, params, registry=None, table=None, trade_venue=None, *, group=None, detector=None):
-        from liqcore._libs.detector import CascadeDetector
+        from liqcore._libs.detection import CascadeDetector
         from liqcore.instruments import groups, load_table
 
         self.params = params
@@ -54,7 +54,7 @@ class InstrumentChunks:
         records the whole load emits at these events (``event_index`` into the whole read), the
         per-venue detector's counts for the chunk."""
         from liqcore._jit.xscope import MX_CARRIED, MX_CHUNK, sparse_keep
-        from liqcore._libs.xvenue import detect
+        from liqcore._libs.detection import detect
 
         ev = np.ascontiguousarray(events)
         n = len(ev)
@@ -106,7 +106,7 @@ class InstrumentChunks:
         """The end of input: the records the flush emits, and the cross-venue rule's counts
         (``late``, ``cascades``, ``records``) as the whole load gives them, with
         ``dropped_no_trade_venue`` when the records move to a trade venue."""
-        from liqcore._libs.xvenue import detect
+        from liqcore._libs.detection import detect
 
         rest = self._records(detect, True)
         counts = dict(self.xc)

@@ -165,14 +165,14 @@ def _first_loud(g: dict, b: int, end: int, until: int, mode: int, lvl: float, le
     :func:`quiet_until`: among the blocks that can hold rows received in ``[b, end)``, the one with the earliest
     first receive time before ``until`` whose price range is not quiet for ``mode`` (0/1: an open long / short,
     stop ``lvl``, take-profit ``level`` on the grid; 2/3: a resting buy / sell limit at ``level`` on the grid);
-    None for none.  The blocks walked forward by a compiled pass (:func:`liqcore._libs.passage.first_loud`, to the
+    None for none.  The blocks walked forward by a compiled pass (:func:`liqcore._libs.reading.first_loud`, to the
     first loud block), the groups (files without blocks) by numpy's."""
     blk = g.get("blocks")
     fine, base = g, 0
     if blk is not None:
         base = first_block(g, b)
         if FIRST_LOUD:
-            from liqcore._libs.passage import first_loud
+            from liqcore._libs.reading import first_loud
 
             k = first_loud(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], base, b, until, mode, lvl,
                            float(level), grid)
@@ -195,7 +195,7 @@ def _first_loud_row(rd, clock, k: int, b: int, until: int, mode: int, lvl: float
     blocks before ``k`` are (their ranges are), and a block beginning at or after the answer holds no row received
     before it.  The rows are those of the pages that hold each block (:meth:`~liqcore.backtest.row_groups.
     _ClockRows.block_rows`: the pages the reads share), a row outside the block a real row too."""
-    from liqcore._libs.passage import first_loud
+    from liqcore._libs.reading import first_loud
 
     blk = clock.g["blocks"]
     best = _I64_MAX
@@ -332,12 +332,12 @@ def put_quotes(st, q: np.ndarray, have: set) -> set:
 
 def _last_rows(ev: np.ndarray) -> tuple:
     """The positions of the last print (a finite, positive price), best bid and best ask of events ``ev``, -1 for
-    none: one compiled pass back from the end (:func:`liqcore._libs.sections.last_rows`) for the reads' own
+    none: one compiled pass back from the end (:func:`liqcore._libs.reading.last_rows`) for the reads' own
     arrays, numpy's masks for any other."""
     from liqcore.types import EVENT_DTYPE, Kind
 
     if ev.dtype == EVENT_DTYPE and ev.ndim == 1 and ev.flags.c_contiguous:
-        from liqcore._libs.sections import last_rows
+        from liqcore._libs.reading import last_rows
 
         return last_rows(ev)
     kd, px = ev["kind"], ev["price"]

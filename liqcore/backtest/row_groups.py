@@ -459,7 +459,7 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     tp = tk(float(s["tp_price"]))
     blk = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
     if blk is not None:  # (walked by a compiled pass from the first that can meet ``a``, as :func:`blocks_in` finds)
-        from liqcore._libs.passage import quotes_reach
+        from liqcore._libs.reading import quotes_reach
 
         return not quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"],
                                 first_block(g, a), a, b, int(s["side"]) > 0, float(tp), grid)

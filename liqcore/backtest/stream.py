@@ -731,7 +731,7 @@ def evaluate_streamed(part, det_params, param_sets, windows, equity: float = 1.0
     with_daily)``: a window's row.  :class:`NotStreamable` when chunks would not give the whole run's
     rows (nothing is returned then)."""
     from liqcore.execution.detect import detect
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
 
     detector = CascadeDetector.from_params(det_params)
     jump = int(detector.max_time_jump_ns) if hasattr(detector, "max_time_jump_ns") else NS_PER_DAY

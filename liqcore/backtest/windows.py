@@ -244,7 +244,7 @@ class _Reader:
                 raise ValueError(f"dataset: {name} changed while it was read; read it again")
 
     def _read(self, start_ns, end_ns, kinds=None, recv=None):
-        from liqcore._libs.sections import sort_recv
+        from liqcore._libs.reading import sort_recv
         from liqcore.execution.events import check_events, prepare_events
         from liqcore.dataset.read import load_dataset
         from liqcore.types import take_records
@@ -606,7 +606,7 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
     (:func:`replay_windows`: from ``before`` and the book's second ahead to the order's arrival and a
     second), the groups ``g`` (:func:`_bulk_groups`) whose receive times meet one.  Only which read
     runs depends on it: either read gives the full replay's result."""
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
     from liqcore.execution.detect import confirmed_records
     from liqcore.types import CASCADE_DTYPE
 
@@ -635,7 +635,7 @@ def plan_coverage(det_ev: np.ndarray, params, strategy, g: dict, gap: int) -> fl
 STEP_MEMO_BYTES = 64 << 20
 #: a kept finding's key, tuple and dict slot, about
 STEP_ENTRY_BYTES = 400
-#: a window step's rows scanned by one compiled pass (:func:`liqcore._libs.sections.step_scan`; off: numpy's passes)
+#: a window step's rows scanned by one compiled pass (:func:`liqcore._libs.reading.step_scan`; off: numpy's passes)
 STEP_SCAN = True
 
 
@@ -647,7 +647,7 @@ def _step_rows(raw: np.ndarray, det_ev: np.ndarray, det_recv: np.ndarray, a: int
     function of the read's arguments (``key``): kept in ``steps`` for a sweep's next cells, which would find the
     same in the same rows (a cell's own state is not read here); the rows themselves are not kept (they are the
     read's, in its memo or not), so a step whose rows hold a bad print (cleaned in a copy) is not kept."""
-    from liqcore._libs.sections import same_rare, step_scan
+    from liqcore._libs.reading import same_rare, step_scan
     from liqcore.backtest.stream import cheapest_trade
     from liqcore.execution.events import clean_prints
     from liqcore.types import Kind
@@ -731,7 +731,7 @@ def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
 
     Where a statistic cannot prove it (a 10x price move, an hours-long receive delay, a dataset
     without sections or statistics), NotStreamable: the caller replays every event."""
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
     from liqcore.execution.events import clean_prints
     from liqcore.types import Kind
     from liqcore.validate import FILE_TIME_MAX_NS

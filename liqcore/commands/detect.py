@@ -109,7 +109,7 @@ def _money(x: float) -> str:
 
 
 def _count_lines(res, counts: dict, n_cascades: int) -> list[str]:
-    from liqcore._libs.detector import SKIP_REASONS
+    from liqcore._libs.detection import SKIP_REASONS
 
     lines = [
         f"events {counts['events']}, liquidations {counts['liquidations']}, large {counts['large']}, "
@@ -155,7 +155,7 @@ def run(args) -> int:
     from liqcore.commands.inputs import load_recordings, select, selection_label, time_window
     from liqcore.config import params_from_args
     from liqcore.io import require_events
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
     from liqcore.types import dominant_name, venue_name
 
     paths = [Path(p) for p in args.paths]

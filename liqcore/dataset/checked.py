@@ -65,7 +65,7 @@ class Footer:
     fixed: tuple = ()  # (a :class:`_Fixed`: made group by group when asked)
     kv: dict = None  # the footer's key-value metadata (bytes -> bytes)
     # the footer scan's leaf columns ((name, physical type, repetition, converted type), thrift codes) and
-    # column chunks (groups x columns: :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`), for the page decoder
+    # column chunks (groups x columns: :data:`liqcore._libs.reading.CHUNK_DTYPE`), for the page decoder
     schema: tuple = ()
     chunks: np.ndarray = None
     # its first-passage blocks, decoded and proven against it (``(blocks or None)``; empty: not decoded yet,
@@ -252,7 +252,7 @@ def file_digest(path: str) -> tuple[tuple, str]:
 
 class _PerGroup:
     """A per-row-group value of a file's footer, made on demand, group by group, from the footer scan's column
-    chunks (``chunks``: groups x columns, :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`): a read looks at the few
+    chunks (``chunks``: groups x columns, :data:`liqcore._libs.reading.CHUNK_DTYPE`): a read looks at the few
     groups it decodes, and a day file has hundreds."""
 
     __slots__ = ("chunks", "rows", "_got")
@@ -941,8 +941,8 @@ def row_problems(rows: np.ndarray, symbol: str) -> int:
     or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
     without a positive price, an infinite price or a non-finite size elsewhere, a venue-wide (``*``) row
     other than a gap.  A file with any is not marked checked.  Counted in one compiled pass
-    (:func:`liqcore._libs.readrows.row_problems`; its twin ``pysrc/readrows.py`` holds the numpy rules)."""
-    from liqcore._libs.readrows import row_problems as count
+    (:func:`liqcore._libs.reading.row_problems`; its twin ``pysrc/readrows.py`` holds the numpy rules)."""
+    from liqcore._libs.reading import row_problems as count
 
     return count(rows, int(max(Kind)), symbol == "*")
 

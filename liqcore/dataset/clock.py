@@ -1,7 +1,7 @@
 """The clock index of a partition file: for each liquidation and gap, the bulk row (trade or quote) of
 the same file that sets the detector's clock there, written into the file's footer at write time so a
 backtest's detection pass need not decode the time columns of every bulk row group (docs/maintainers/data.md,
-"The clock index").  The search of a section is the kernel :func:`liqcore._libs.eventscan.clock_witness` (twin
+"The clock index").  The search of a section is the kernel :func:`liqcore._libs.reading.clock_witness` (twin
 ``pysrc/eventscan.py``); may import numpy, pybase64 (the
 footer's base64, decoded 8x faster than the standard library's) and the kernels only."""
 from __future__ import annotations
@@ -25,7 +25,7 @@ def witnesses(sections: list, r_te: np.ndarray, r_tr: np.ndarray):
     latest event time stamped after ``r_te`` and received before ``r_tr``; of equal event times, the one
     last in the file's order (the order a stable sort by event time leaves them in).  None when a section
     is not sorted by event time (no index is written)."""
-    from liqcore._libs.eventscan import clock_witness
+    from liqcore._libs.reading import clock_witness
 
     r_te = np.asarray(r_te, np.int64)
     r_tr = np.asarray(r_tr, np.int64)

@@ -1,8 +1,8 @@
 """A checked partition file's rows of one read laid out as events in event-time order by one compiled pass
-(:func:`liqcore._libs.sections.section_events`) instead of :func:`liqcore.dataset.checked.read_checked`'s numpy
+(:func:`liqcore._libs.reading.section_events`) instead of :func:`liqcore.dataset.checked.read_checked`'s numpy
 passes (the events written, the quotes merged among the trades, the rare rows placed by event time, a
 gather): :func:`file_events`; and the rows of a bulk row group a read keeps, by one compiled pass
-(:func:`liqcore._libs.sections.bulk_keep`) instead of its numpy passes: :func:`bulk_kept`."""
+(:func:`liqcore._libs.reading.bulk_keep`) instead of its numpy passes: :func:`bulk_kept`."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +19,7 @@ def file_events(kept: list, kd: np.ndarray, sid: int, venue: int) -> np.ndarray 
     the file's section order -- the rare ones, then those of trades only ([2, 2]), then those of quotes
     only ([7, 7]) whose rows all carry their ask.  The kernel checks the rest (each section's order and
     kinds, every ask a number) and returns None where they do not hold."""
-    from liqcore._libs.sections import section_events
+    from liqcore._libs.reading import section_events
 
     secs: tuple[list, list, list] = ([], [], [])
     at = 0
@@ -57,7 +57,7 @@ def bulk_kept(ev_range, c: dict, start_ns, end_ns, recv_range, skew, clock_min):
     ``clock_min`` on) -- tested in one compiled pass: the columns kept, views where they are one run (None: none);
     :data:`NOT_HERE` where a bound lies outside int64 or a time column is not contiguous int64 (the caller's
     numpy passes then)."""
-    from liqcore._libs.sections import bulk_keep
+    from liqcore._libs.reading import bulk_keep
 
     s_on = start_ns is not None and int(ev_range[0]) < int(start_ns)
     e_on = end_ns is not None and int(ev_range[1]) >= int(end_ns)

@@ -18,7 +18,7 @@ cache info`` and removed by ``liqcore cache clear``; a process writes no more en
 for (a read of a year of busy day files, 1.7 MB each, keeps the first ones); writing one is best effort (a
 read-only cache only costs the reads).  ``LIQCORE_VERIFY=always`` (every process hashes and reads afresh): not used.
 
-May import: the standard library, numpy, orjson, ``liqcore.cache``, ``liqcore._libs.pqfooter`` and this
+May import: the standard library, numpy, orjson, ``liqcore.cache``, ``liqcore._libs.reading`` and this
 package's ``ledger`` and ``fpindex``.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ def load(path: str, st: os.stat_result):
     (read-only)."""
     import orjson
 
-    from liqcore._libs.pqfooter import CHUNK_DTYPE
+    from liqcore._libs.reading import CHUNK_DTYPE
     from liqcore.dataset import ledger
     from liqcore.dataset.fpindex import BLOCK_DTYPE
 
@@ -125,7 +125,7 @@ def save(path: str, st: os.stat_result, sc: dict, blocks) -> None:
     to tell a later write by its times."""
     import orjson
 
-    from liqcore._libs.pqfooter import CHUNK_DTYPE
+    from liqcore._libs.reading import CHUNK_DTYPE
     from liqcore.dataset import ledger
     from liqcore.dataset.fpindex import BLOCK_DTYPE, KEY
 

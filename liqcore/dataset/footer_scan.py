@@ -1,15 +1,15 @@
 """A Parquet file's footer read and scanned without pyarrow: :func:`read_footer_bytes` takes the serialized
 ``FileMetaData`` off the end of an open file (its last 8 bytes: the footer's length, little-endian, then
-``PAR1``), :func:`scan` gives it to the compiled scan (:func:`liqcore._libs.pqfooter.scan_footer`: row
+``PAR1``), :func:`scan` gives it to the compiled scan (:func:`liqcore._libs.reading.scan_footer`: row
 counts, leaf schema, key-value metadata, per-chunk offsets, sizes and statistics, as pyarrow reports them).
 
-May import: numpy, ``liqcore._libs.pqfooter``.
+May import: numpy, ``liqcore._libs.reading``.
 """
 from __future__ import annotations
 
 import os
 
-from liqcore._libs.pqfooter import scan_footer
+from liqcore._libs.reading import scan_footer
 
 _MAGIC = b"PAR1"
 _TAIL = 8  # the footer's length (4 bytes, little-endian) then the magic
@@ -51,7 +51,7 @@ def read_footer_bytes(fd: int, size: int) -> bytes:
 
 def scan(fd: int, size: int) -> dict:
     """The footer of the Parquet file open as ``fd`` (``size`` bytes) scanned: the dict of
-    :func:`liqcore._libs.pqfooter.scan_footer` and ``"meta_len"``, the footer's length in bytes.
+    :func:`liqcore._libs.reading.scan_footer` and ``"meta_len"``, the footer's length in bytes.
     ValueError when the file is not Parquet, is truncated, or its footer is malformed."""
     footer = read_footer_bytes(fd, size)
     out = scan_footer(footer)

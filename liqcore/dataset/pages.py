@@ -11,11 +11,11 @@ over a PLAIN dictionary page) values; a flat column, required or optional (its d
 null of a floating column NaN.  Anything else -- another encoding, a nested column, a null in an integer
 column, a page that does not add up -- is not decoded here (None) and the caller reads the group with
 pyarrow.  The page loop and its byte-level pieces (page headers, DELTA_BINARY_PACKED, RLE / bit-packed runs,
-dictionaries, nulls) are the compiled kernel :func:`liqcore._libs.pqpages.decode_chunk` (its twin
+dictionaries, nulls) are the compiled kernel :func:`liqcore._libs.reading.decode_chunk` (its twin
 ``pysrc/pqpages.py``: a Python loop of about 25 us a chunk there, one call here).  The formats: the Parquet format's
 Thrift definitions (``PageHeader``) and encodings.
 
-May import: numpy, zstandard, pyarrow (inside functions), ``liqcore._libs.pqpages``.
+May import: numpy, zstandard, pyarrow (inside functions), ``liqcore._libs.reading``.
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
               key=None) -> list | None:
     """The :class:`Chunk` of each column ``names`` of row group ``g``, from a footer scan's leaf ``schema``
     (``(name, physical, repetition, converted)`` each) and column ``chunks`` (groups x columns,
-    :data:`liqcore._libs.pqfooter.CHUNK_DTYPE`); ``want``: name -> the numpy type the caller reads it as (its
+    :data:`liqcore._libs.reading.CHUNK_DTYPE`); ``want``: name -> the numpy type the caller reads it as (its
     Arrow type's).  None when a column is missing, nested or repeated, or not stored as that type plainly.
     ``key``: what identifies the footer (its file's path and stat key): the answer is kept under it for the next
     read of the group (:data:`_KEPT_CHUNKS`; about 17 us a group made, a dict look-up kept)."""
@@ -154,11 +154,11 @@ def decode(buf, c: Chunk, r0: int, r1: int, prefix: bool = False, row0: int = 0,
            rows: int | None = None) -> np.ndarray | None:
     """Rows ``[r0, r1)`` of the column chunk ``c`` whose bytes are ``buf`` (the file's ``[c.start, c.end)``),
     decoding only the data pages that hold them (and the dictionary page): the compiled
-    :func:`~liqcore._libs.pqpages.decode_chunk`, its values as ``c.dtype``; None where the chunk is not one this
+    :func:`~liqcore._libs.reading.decode_chunk`, its values as ``c.dtype``; None where the chunk is not one this
     module decodes (module docstring).  ValueError when its bytes do not add up.  ``prefix``: ``buf`` may be the
     chunk's first bytes only (:func:`read_rows`; ValueError where they end before the rows).  ``row0``,
     ``rows``: ``buf`` is the dictionary page and the data pages of rows ``[row0, rows)`` alone (:func:`_pages`)."""
-    from liqcore._libs.pqpages import decode_chunk
+    from liqcore._libs.reading import decode_chunk
 
     v = decode_chunk(buf, c.codec, c.physical, c.max_def, c.rows if rows is None else rows, r0, r1, _decompress,
                      prefix, row0)
@@ -245,10 +245,10 @@ def read_rows(fd: int, chunks: list, names, r0: int, r1: int, index: tuple | Non
 
 def _pages(fd: int, c: Chunk, r0: int, r1: int, index: tuple | None = None):
     """Rows ``[r0, r1)`` of chunk ``c`` from its dictionary page and the data pages that hold them alone, placed by
-    its offset index (:func:`liqcore._libs.pqpages.page_span`: an index that does not place the chunk's pages
+    its offset index (:func:`liqcore._libs.reading.page_span`: an index that does not place the chunk's pages
     exactly within its bytes, which the footer's checked mark covers, is not used); :data:`_MISSING` where it has
     none usable or the bytes do not decode (the caller reads the chunk as without an index)."""
-    from liqcore._libs.pqpages import page_span
+    from liqcore._libs.reading import page_span
 
     a = -1 if index is None else c.index_at - index[0]
     if 0 <= a and a + c.index_len <= len(index[1]):

@@ -63,11 +63,11 @@ def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = N
 
 
 def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
-    """Events -> a partition's rows, in one compiled pass (:func:`liqcore._libs.readrows.partition_rows`); an
+    """Events -> a partition's rows, in one compiled pass (:func:`liqcore._libs.reading.partition_rows`); an
     empty side of the book (a quote of size 0) with the price 0 a load gives it
     (:func:`liqcore.io.contract.contract_table`; the tardis reader leaves it NaN), so the rows written are the
     rows read back and the file can be marked checked."""
-    from liqcore._libs.readrows import partition_rows
+    from liqcore._libs.reading import partition_rows
 
     return partition_rows(events, trade_ids, np.empty(len(events), _ROW_DTYPE))
 
@@ -105,12 +105,12 @@ _WRITE_FORMAT = FORMAT
 
 def _file_table(rows, venue: str, symbol: str, checked: bool = False, ask=None):
     """A block of a partition file: ``rows``' columns (rows, or their columns:
-    :func:`liqcore._libs.readrows.file_columns`), in format 3 with the ask columns (``ask``: their values, NaN
+    :func:`liqcore._libs.reading.file_columns`), in format 3 with the ask columns (``ask``: their values, NaN
     for null; None: all null)."""
     import orjson
     import pyarrow as pa
 
-    from liqcore._libs.readrows import file_columns
+    from liqcore._libs.reading import file_columns
 
     cols = {c: pa.array(v) for c, v in (rows if isinstance(rows, dict) else file_columns(rows, False)).items()}
     n = len(cols["kind"])
@@ -246,8 +246,8 @@ _DELTA_COLUMNS = ("ts_event_ns", "ts_recv_ns", "trade_id")
 
 def _quote_table(block: np.ndarray, meta: tuple):
     """A block of quote rows as a partition file's table: each bid-and-ask pair one row carrying the ask (the
-    rule written out in ``pysrc/readrows.py``, in one compiled pass: :func:`liqcore._libs.readrows.file_columns`)."""
-    from liqcore._libs.readrows import file_columns
+    rule written out in ``pysrc/readrows.py``, in one compiled pass: :func:`liqcore._libs.reading.file_columns`)."""
+    from liqcore._libs.reading import file_columns
 
     cols = file_columns(block, True)
     ask = (cols.pop("ask_price"), cols.pop("ask_qty"))
@@ -439,7 +439,7 @@ def _split(events: np.ndarray, registry, trade_ids, root) -> tuple[list, int]:
 
     if not len(events):
         return [], 0
-    from liqcore._libs.eventscan import event_scan
+    from liqcore._libs.reading import event_scan
 
     sid = events["symbol_id"]
     venue = events["venue"]

@@ -15,7 +15,7 @@ def detect(events: np.ndarray, params, detector=None) -> tuple[np.ndarray, dict]
     ``run(events, flush)`` (default: the compiled CascadeDetector built from ``params``)."""
     if detector is None:
         try:
-            from liqcore._libs.detector import CascadeDetector
+            from liqcore._libs.detection import CascadeDetector
         except ImportError as exc:  # pragma: no cover - unbuilt extension
             raise ValueError(f"detector: the compiled CascadeDetector is not built ({exc}); "
                              "run `python setup.py build_ext --inplace`") from None

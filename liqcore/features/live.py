@@ -342,7 +342,7 @@ class LiveFeatures:
         if not self._need_cascades:
             return
         if self._det is None:
-            from liqcore._libs.detector import CascadeDetector
+            from liqcore._libs.detection import CascadeDetector
 
             self._det = CascadeDetector.from_params(self.store.params)
         try:
@@ -360,7 +360,7 @@ class LiveFeatures:
             sym = self.registry.symbol(sid)
             got = self._mdet.get(sym)
             if got is None:
-                from liqcore._libs.detector import CascadeDetector
+                from liqcore._libs.detection import CascadeDetector
 
                 got = self._mdet[sym] = (CascadeDetector.from_params(self.store.params), _Grow("v"))
             det, stream = got

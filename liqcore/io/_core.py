@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 import liqcore.io.registry as _registry
-from liqcore._libs.eventscan import event_scan
+from liqcore._libs.reading import event_scan
 from liqcore.io.base import LoadResult, FileState, unreadable_why, warn_stderr, dedupe, file_report
 from liqcore.venues.files import Blocks, base_name
 from liqcore.io.plausible import future_mask, _sane, sane_ids  # noqa: F401

@@ -104,11 +104,11 @@ def file_report(arr: np.ndarray, registry: SymbolRegistry, scan=None) -> dict:
     """What one file's events (in file order) hold: ``reordered`` (rows whose event time is earlier
     than a row above them, which the load sorts into place), ``start_ns`` / ``end_ns``, and the
     ``venues``, ``symbols`` and ``kinds`` (name -> count) found.  ``scan``: ``arr``'s
-    :func:`liqcore._libs.eventscan.event_scan` when the caller has it (the ranges and the order from it)."""
+    :func:`liqcore._libs.reading.event_scan` when the caller has it (the ranges and the order from it)."""
     if not len(arr):
         return {"reordered": 0, "start_ns": None, "end_ns": None, "venues": [], "symbols": [], "kinds": {}}
     if scan is None:
-        from liqcore._libs.eventscan import event_scan
+        from liqcore._libs.reading import event_scan
 
         scan = event_scan(arr)
     ts = arr["ts_event"]

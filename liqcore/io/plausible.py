@@ -48,7 +48,7 @@ def sane_ids(arr: np.ndarray, ids, st: FileState, forced: bool, segments=None, s
     fail, or whose price column steps by exactly 1 like an id, raises ValueError naming the column.
     ``segments``: the first row of each of several files laid end to end (a dataset's partitions, in
     scan order): a time is judged a stray among the neighbours of its own file only.  ``scan``: ``arr``'s
-    :func:`liqcore._libs.eventscan.event_scan` when the caller has it (the usual file's times are then judged
+    :func:`liqcore._libs.reading.event_scan` when the caller has it (the usual file's times are then judged
     from its figures, without a pass per figure)."""
     from liqcore.validate import (FILE_TIME_MAX_NS, MAX_TIME_JUMP_NS, crossed_quotes, implausible_times,
                                   implausible_values, usual_times_scanned)
@@ -102,8 +102,8 @@ def sane_ids(arr: np.ndarray, ids, st: FileState, forced: bool, segments=None, s
 def _crossed_updates(arr: np.ndarray, crossed_quotes) -> int:
     """How many top-of-book updates of ``arr`` are crossed (:func:`liqcore.validate.crossed_quotes`' count
     of rows / 2): for quotes laid out as a reader of top of book writes them (bid row, then its ask) in one
-    compiled pass (:func:`liqcore._libs.readrows.natural_pairs`), else by the rule's pairing."""
-    from liqcore._libs.readrows import natural_pairs
+    compiled pass (:func:`liqcore._libs.reading.natural_pairs`), else by the rule's pairing."""
+    from liqcore._libs.reading import natural_pairs
 
     natural = natural_pairs(arr)
     if natural is not None:  # rows 2i and 2i + 1 are one update's: the rule pairs exactly them

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore._libs.readrows import quote_rows, trade_rows
+from liqcore._libs.reading import quote_rows, trade_rows
 from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import RowBuffer

@@ -115,7 +115,7 @@ def _l2(c, batch) -> np.ndarray:
     qty = _sizes(c, batch, "amount", bad)
     c.reject(bad, c.inst_bad, "unknown_instrument", "symbol", c.inst_name)
     c._strict()
-    from liqcore._libs.readrows import trade_rows
+    from liqcore._libs.reading import trade_rows
     from liqcore.io.tardis import _sizes_as_read
 
     if not _sizes_as_read(inverse, scale):  # OKX contracts x contract value, Bybit inverse USD / price

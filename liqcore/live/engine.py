@@ -235,7 +235,7 @@ class Engine:
         return self.kill_switch.killed or bool(self.health.halted)
 
     def _make_detector(self):
-        from liqcore._libs.detector import CascadeDetector
+        from liqcore._libs.detection import CascadeDetector
 
         return CascadeDetector.from_params(self.params)
 

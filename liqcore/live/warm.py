@@ -184,7 +184,7 @@ class WarmPath:
         sid = self.registry.id(venue, sym)
         import dataclasses
 
-        from liqcore._libs.detector import CascadeDetector
+        from liqcore._libs.detection import CascadeDetector
 
         # a threshold computed once (no refresh): the scratch cascades stay above it at no rebuild cost
         det = CascadeDetector.from_params(dataclasses.replace(self.params, refresh_ns=1 << 62))

@@ -36,7 +36,7 @@ class _Group:
 
 
 class XStream:
-    """The cross-venue rule (``liqcore._libs.xvenue``) one event at a time.  ``step`` takes an event with the
+    """The cross-venue rule (``liqcore._libs.detection``) one event at a time.  ``step`` takes an event with the
     per-venue detector's mark (0 skipped .. 3 large) and threshold and the event's group (its instrument; -1
     for a venue-wide gap) and returns the records it emitted as tuples in ``CASCADE_DTYPE`` order.  Ended
     cascades' shares: :attr:`ended_shares` (``cascade_id -> {venue: [sid, events, large, long, short,
@@ -200,7 +200,7 @@ class InstrumentDetector:
     register them); ``trade_venue``: the venue whose symbol each record is moved to."""
 
     def __init__(self, params, registry, trade_venue, table: Table | None = None) -> None:
-        from liqcore._libs.detector import CascadeDetector
+        from liqcore._libs.detection import CascadeDetector
 
         self.params = params
         self.registry = registry

@@ -91,7 +91,7 @@ def features(events, registry: SymbolRegistry | None, bar="1m", zscore_window: i
     """
     pd = need("research", "pandas")
 
-    from liqcore._libs.zscore import RollingZScore
+    from liqcore._libs.detection import RollingZScore
     from liqcore.config import parse_duration
 
     events = _check_events(events)

@@ -211,7 +211,7 @@ class LiqTrendStream(SignalStream):
     def __init__(self, strategy, params, registry):
         from collections import deque
 
-        from liqcore._libs.zscore import RollingZScore
+        from liqcore._libs.detection import RollingZScore
 
         super().__init__(strategy, params, registry)
         v = lambda k: strategy.value(params, k)  # noqa: E731
@@ -494,7 +494,7 @@ def _candles(ts, price, t: int, look: int) -> dict:
 def _rolling_z_float(x: np.ndarray, n: int) -> np.ndarray:
     """z of ``x[i]`` against ``x[i-n:i]`` (population std; NaN for ``i < n``; a flat baseline gives
     0): the rolling z-score kernel, as in the streaming form."""
-    from liqcore._libs.zscore import RollingZScore
+    from liqcore._libs.detection import RollingZScore
 
     x = np.ascontiguousarray(x, np.float64)
     return RollingZScore(n, n).update_many(x) if len(x) else np.zeros(0)

@@ -112,7 +112,7 @@ class VolBreakout(Strategy):
 
 
 class _RateZ:
-    """One symbol's liquidation count per bar (a :class:`liqcore._libs.windows.TimeWindow` of one
+    """One symbol's liquidation count per bar (a :class:`liqcore._libs.detection.TimeWindow` of one
     bar) and its z-score against the previous ``n`` bars, computed from exact integer sums with the
     batch form's arithmetic (:func:`rolling_z`)."""
 
@@ -121,7 +121,7 @@ class _RateZ:
     def __init__(self, bar_ns: int, n: int, bars_before: int):
         from collections import deque
 
-        from liqcore._libs.windows import TimeWindow
+        from liqcore._libs.detection import TimeWindow
 
         self.tw = TimeWindow(bar_ns)
         self.n = n
@@ -153,7 +153,7 @@ class _RateZ:
 
 
 class VolBreakoutStream(SignalStream):
-    """Streaming ``vol-breakout``: per symbol a one-bar :class:`~liqcore._libs.windows.TimeWindow`
+    """Streaming ``vol-breakout``: per symbol a one-bar :class:`~liqcore._libs.detection.TimeWindow`
     of liquidations and the rolling z of its counts, the bar's first and last trade; at each bar
     close revealed by an event (``before``) or the clock: exit notices (rate normalised) of open
     signals, then the close's own signal."""

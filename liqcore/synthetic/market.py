@@ -850,7 +850,7 @@ def cascade_stats(market: Market, detector="auto") -> dict:
     """Run the cascade detector with default parameters over the market's liquidations and report,
     per symbol: cascades per day, mean duration (s), median P95 threshold, and the share of detector
     cascades that overlap a ground-truth episode.  ``detector``: "auto" or "cython" (the compiled
-    ``liqcore._libs.detector``), or any detector class with the same ``from_params`` / ``run`` API
+    ``liqcore._libs.detection``), or any detector class with the same ``from_params`` / ``run`` API
     (e.g. a reference implementation to compare against)."""
     from liqcore.params import Params
     from liqcore.types import RecordKind
@@ -858,7 +858,7 @@ def cascade_stats(market: Market, detector="auto") -> dict:
     if isinstance(detector, str):
         if detector not in ("auto", "cython"):
             raise ValueError(f"detector: expected 'auto', 'cython' or a detector class; got {detector!r}")
-        from liqcore._libs.detector import CascadeDetector as Det  # type: ignore
+        from liqcore._libs.detection import CascadeDetector as Det  # type: ignore
     elif callable(getattr(detector, "from_params", None)):
         Det = detector
     else:

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.detector import CascadeDetector
-from liqcore._libs.xvenue import detect
+from liqcore._libs.detection import CascadeDetector
+from liqcore._libs.detection import detect
 from liqcore.types import CASCADE_DTYPE
 from tests.kernels.test_detector_property import params, streams
 

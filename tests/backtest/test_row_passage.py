@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.passage import first_loud
+from liqcore._libs.reading import first_loud
 from liqcore.config import Params
 from liqcore.types import Kind
 from tests.backtest.test_backtest_default_read import _equal, _late_dataset

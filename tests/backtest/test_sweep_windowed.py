@@ -274,7 +274,7 @@ def test_the_detection_key_holds_every_parameter_the_detector_reads_from_params(
     ``CascadeDetector.from_params`` reads off a Params beyond them (its plausibility bounds) is no Params field, or
     one of the detector's (a bound made a field of another group would let cells with different bounds share one
     detection)."""
-    from liqcore._libs.detector import _plausibility
+    from liqcore._libs.detection import _plausibility
     from liqcore.params import DETECTOR_PARAMS, PARAMS
 
     class Probe:  # answers every attribute: the names read are the dict's keys

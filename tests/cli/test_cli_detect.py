@@ -11,7 +11,7 @@ import pytest
 from liqcore.cli import main
 from liqcore.commands.detect import SAMPLE
 from liqcore.dataset.load import load_events
-from liqcore._libs.detector import CascadeDetector
+from liqcore._libs.detection import CascadeDetector
 from liqcore.types import RecordKind
 
 KEYS = {"venue", "symbol", "start_ns", "confirm_ns", "end_ns", "dominant", "n_events", "n_large",

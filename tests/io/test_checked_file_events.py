@@ -1,5 +1,5 @@
 """A checked read lays a file's rows out in event order by one compiled pass (:mod:`liqcore.dataset.file_events`,
-the kernel ``liqcore._libs.sections``) where its sections allow, else by the numpy passes: the same events, byte
+the kernel ``liqcore._libs.reading``) where its sections allow, else by the numpy passes: the same events, byte
 for byte, on generated books (quotes and trades of equal event and receive times, a trade received before a
 quote of its time, liquidations among them, lone bids the writer cannot pair, small row groups: several groups
 per section, reads cutting them) and on the bundled real recordings, whole and by receive-time windows."""

@@ -402,7 +402,7 @@ def test_a_partition_file_stores_its_times_and_codes_plain_and_its_prices_and_si
         ("ts_event_ns", "ts_recv_ns", "kind", "side", "flags"), "UNCOMPRESSED")
     assert {c: codecs[c] for c in ("price", "qty", "ask_price", "ask_qty")} == dict.fromkeys(
         ("price", "qty", "ask_price", "ask_qty"), "ZSTD")
-    from liqcore._libs.pqfooter import scan_footer
+    from liqcore._libs.reading import scan_footer
 
     raw = open(f, "rb").read()
     sc = scan_footer(raw[-int.from_bytes(raw[-8:-4], "little") - 8:-8])
@@ -693,7 +693,7 @@ def _assert_equal_groups(DS, r, idx):
        t0=st.sampled_from([1_700_000_000_000_000_000, 0, -1]))
 def test_the_row_rules_count_as_their_twin(rows, star, t0):
     """:func:`row_problems` counts a partition's rule breaks in one compiled pass
-    (:func:`liqcore._libs.readrows.row_problems`): the count of its numpy twin (``pysrc/readrows.py``), on
+    (:func:`liqcore._libs.reading.row_problems`): the count of its numpy twin (``pysrc/readrows.py``), on
     clean rows and any rows, venue-wide or not, times above and at or below 0."""
     from liqcore.dataset.write import _ROW_DTYPE
     from liqcore.dataset import checked as CK

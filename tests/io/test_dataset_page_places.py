@@ -38,7 +38,7 @@ def _book_dataset(tmp_path_factory, placed: bool) -> str:
 
 
 def _chunks(ds: str) -> np.ndarray:
-    from liqcore._libs.pqfooter import scan_footer
+    from liqcore._libs.reading import scan_footer
 
     out = []
     for p in sorted(Path(ds).rglob("*.parquet")):
@@ -208,7 +208,7 @@ def test_an_interrupted_upgrade_leaves_each_partition_whole_and_a_second_run_fin
 
 
 def _chunks_of(path) -> np.ndarray:
-    from liqcore._libs.pqfooter import scan_footer
+    from liqcore._libs.reading import scan_footer
 
     raw = Path(path).read_bytes()
     n = int.from_bytes(raw[-8:-4], "little")

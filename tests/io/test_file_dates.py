@@ -47,7 +47,7 @@ def test_a_market_dated_2027_keeps_every_event(tmp_path):
     assert int(m.events["ts_event"].min()) > time_max_ns()  # past the live bound on the day this runs
     back = _round_trip(m, tmp_path)
     # the batch detector judges the file's events the same way: none skipped for its time
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
 
     _recs, counts = CascadeDetector().run(np.ascontiguousarray(back.events), flush=True)
     assert counts["skipped_time"] == 0

@@ -144,9 +144,9 @@ def test_2025_01_27_window_loads_and_detects(real_data):
     assert len(liq) > 1000 and len(trades) > 1000
     assert trades["ts_event"].min() >= utc_ns("2025-01-27 16:55") and trades["ts_event"].max() < utc_ns("2025-01-27 17:20")
     try:
-        from liqcore._libs.detector import CascadeDetector
+        from liqcore._libs.detection import CascadeDetector
     except ImportError:  # pragma: no cover - kernel not built
-        pytest.skip("liqcore._libs.detector not built")
+        pytest.skip("liqcore._libs.detection not built")
     import pysrc.detector as ref
 
     kernel = CascadeDetector(min_history=20)

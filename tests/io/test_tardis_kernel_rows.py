@@ -1,4 +1,4 @@
-"""The tardis reader's rows written by the compiled kernel (liqcore._libs.readrows) load exactly what its
+"""The tardis reader's rows written by the compiled kernel (liqcore._libs.reading) load exactly what its
 numpy twin (pysrc.readrows, the reader's code before the kernel) loads: the same events byte for byte, the
 same trade ids, rejects and duplicates, on generated quotes and trades files (bad cells, empty sides,
 several exchanges and symbols, OKX contracts, Bybit inverse contracts) and on the bundled real Binance
@@ -32,7 +32,7 @@ def _load_both(path, monkeypatch):
 
 
 def test_the_reader_uses_the_kernel():
-    from liqcore._libs import readrows
+    from liqcore._libs import reading as readrows
 
     assert T.quote_rows is readrows.quote_rows and T.trade_rows is readrows.trade_rows
 

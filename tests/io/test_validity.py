@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pytest
 
-from liqcore._libs.detector import CascadeDetector as KDetector
+from liqcore._libs.detection import CascadeDetector as KDetector
 from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Kind, RecordKind, Side, SymbolRegistry
 from pysrc.detector import CascadeDetector as PDetector

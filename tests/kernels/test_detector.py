@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import liqcore
-from liqcore._libs.detector import CascadeDetector as KDetector
+from liqcore._libs.detection import CascadeDetector as KDetector
 from liqcore.config import Params
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Dominant, EndReason, Kind, RecordKind, Side, make_events
 from pysrc.detector import CascadeDetector as PDetector
@@ -395,7 +395,7 @@ def test_armable_and_last_confirmed(twin):
     if twin:
         from pysrc.detector import CascadeDetector as D
     else:
-        from liqcore._libs.detector import CascadeDetector as D
+        from liqcore._libs.detection import CascadeDetector as D
     d = D(min_history=5, history=50, window_ns=60_000_000_000, refresh_ns=0)
     L, s = int(Kind.LIQUIDATION), 10**9
     assert not d.armable(3) and d.last_confirmed() is None

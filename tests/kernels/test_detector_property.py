@@ -1,4 +1,4 @@
-"""Kernel (liqcore._libs.detector) vs reference twin (pysrc.detector) on random streams.
+"""Kernel (liqcore._libs.detection) vs reference twin (pysrc.detector) on random streams.
 
 Records must be identical byte for byte (every field, floats exact: both sides add the same
 doubles in the same order and the rolling quantile is numpy's linear interpolation bit for bit).
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.detector import CascadeDetector as KDetector
+from liqcore._libs.detection import CascadeDetector as KDetector
 from liqcore.types import EVENT_DTYPE, Kind, Side
 from pysrc.detector import CascadeDetector as PDetector
 

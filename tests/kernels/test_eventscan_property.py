@@ -1,4 +1,4 @@
-"""The one-pass figures of a file's rows (liqcore._libs.eventscan) vs their twin (pysrc.eventscan): an event
+"""The one-pass figures of a file's rows (liqcore._libs.reading) vs their twin (pysrc.eventscan): an event
 array's ranges, neighbour steps (int64 extremes, where the differences wrap), order, clock-guard count and
 unknown receive times, on contiguous rows and strided views, with the guard off and at any skew; the usual
 file's time test judged from those figures equals validate's own; and the clock index's search of one
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.eventscan import clock_witness, event_scan
+from liqcore._libs.reading import clock_witness, event_scan
 from liqcore.dataset.write import _ROW_DTYPE
 from liqcore.types import EVENT_DTYPE
 from liqcore.validate import (FILE_TIME_MAX_NS, MAX_TIME_JUMP_NS, TIME_MIN_NS, _usual_times,

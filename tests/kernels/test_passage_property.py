@@ -1,4 +1,4 @@
-"""The window plan's first-passage walks of a block table (liqcore._libs.passage) against their twin (pysrc.passage:
+"""The window plan's first-passage walks of a block table (liqcore._libs.reading) against their twin (pysrc.passage:
 the numpy masks quiet_until and _quotes_quiet ran before): random block tables sorted by first receive time with
 ties, empty and zero-length spans, prices on and off the price grid, NaN prices, every mode; the columns as the
 backtest hands them (field views of one structured table) and as contiguous arrays.  Negative controls: a walk that
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liqcore._libs.passage import first_loud, quotes_reach
+from liqcore._libs.reading import first_loud, quotes_reach
 from pysrc import passage as twin
 
 pytestmark = pytest.mark.property

@@ -1,4 +1,4 @@
-"""The compiled Parquet footer scan (liqcore._libs.pqfooter) vs pyarrow's ``read_metadata`` and vs its twin
+"""The compiled Parquet footer scan (liqcore._libs.reading) vs pyarrow's ``read_metadata`` and vs its twin
 (pysrc.pqfooter): random tables written by pyarrow with random options (int64, int32, int8 and uint8 columns,
 float64 with NaN and nulls, an all-null column; statistics on, off or for some columns; dictionary on or off;
 zstd, snappy or no compression; many row groups; data pages v1 or v2; the page index on or off; schema
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.pqfooter import CHUNK_DTYPE, scan_footer
+from liqcore._libs.reading import CHUNK_DTYPE, scan_footer
 from liqcore.dataset.footer_scan import read_footer_bytes, scan
 from pysrc import pqfooter as twin
 

@@ -1,4 +1,4 @@
-"""The Parquet page kernel (liqcore._libs.pqpages) vs its twin (pysrc.pqpages), and the page reader
+"""The Parquet page kernel (liqcore._libs.reading) vs its twin (pysrc.pqpages), and the page reader
 (liqcore.dataset.pages) vs pyarrow.
 
 Kernel vs twin, on the bytes pyarrow writes (page headers of every chunk, the DELTA_BINARY_PACKED values
@@ -23,8 +23,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs import pqpages as kernel
-from liqcore._libs.pqfooter import scan_footer
+from liqcore._libs import reading as kernel
+from liqcore._libs.reading import scan_footer
 from liqcore.dataset import pages
 from pysrc import pqpages as twin
 

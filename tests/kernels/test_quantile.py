@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.quantile import RollingQuantile
+from liqcore._libs.detection import RollingQuantile
 from pysrc.quantile import RollingQuantile as RefQuantile
 
 

@@ -1,4 +1,4 @@
-"""The reader's row writer (liqcore._libs.readrows) vs its twin (pysrc.readrows), byte for byte: quote
+"""The reader's row writer (liqcore._libs.reading) vs its twin (pysrc.readrows), byte for byte: quote
 rows (a bid and an ask row per kept row) and trade / liquidation rows, over random batches with NaN
 prices, empty sides (size 0), keep masks (none, some, every row dropped), Bybit inverse rows, OKX
 contract values, several venues and symbols, and empty batches; and a dataset partition's rows from
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.readrows import file_columns, natural_pairs, partition_rows, quote_rows, trade_rows
+from liqcore._libs.reading import file_columns, natural_pairs, partition_rows, quote_rows, trade_rows
 from liqcore.dataset.write import _ROW_DTYPE
 from liqcore.types import EVENT_DTYPE, Kind
 from pysrc import readrows as twin

@@ -1,4 +1,4 @@
-"""The compiled layout of a checked file's rows of one read (liqcore._libs.sections) vs its twin
+"""The compiled layout of a checked file's rows of one read (liqcore._libs.reading) vs its twin
 (pysrc.sections: the numpy passes read_checked ran before), byte for byte: rare rows, trades and quote rows
 (two events each) with many ties in event and receive time (a trade received before a quote of its event
 time, equal times across the sections), empty sections, NaN prices, every flag value; and sections out of
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqcore._libs.sections import section_events
+from liqcore._libs.reading import section_events
 from liqcore.types import EVENT_DTYPE, Kind
 from pysrc import sections as twin
 
@@ -122,7 +122,7 @@ def _events_nearly_in_receive_order(draw):
 def test_sort_recv_matches_the_stable_sort_and_its_twin(ev):
     """In place, byte for byte the twin's (done or not); done, numpy's stable sort and gather; not done, the
     numpy sort of what it leaves gives numpy's order of the input."""
-    from liqcore._libs.sections import sort_recv
+    from liqcore._libs.reading import sort_recv
     from liqcore.execution.events import prepare_events
 
     want_events = prepare_events(ev).copy()
@@ -136,7 +136,7 @@ def test_sort_recv_matches_the_stable_sort_and_its_twin(ev):
 
 
 def test_sort_recv_gives_up_on_rows_far_from_their_place_and_refuses_other_arrays():
-    from liqcore._libs.sections import sort_recv
+    from liqcore._libs.reading import sort_recv
 
     ev = np.zeros(200, EVENT_DTYPE)
     ev["ts_recv"] = np.arange(200)[::-1]  # reversed: ~100 moves a row, past the bound
@@ -159,7 +159,7 @@ _NEAR = st.integers(1_700_000_000_000_000_000 - 20, 1_700_000_000_000_000_000 + 
 def test_bulk_keep_matches_the_twin(data):
     """The rows of a bulk group a read keeps: the compiled pass equals the numpy passes (run or mask), with times
     near each other (ties at every bound) and anywhere in int64 (differences that wrap)."""
-    from liqcore._libs.sections import bulk_keep
+    from liqcore._libs.reading import bulk_keep
 
     n = data.draw(st.integers(0, 40))
     ts = _I64 if data.draw(st.booleans()) else _NEAR
@@ -179,7 +179,7 @@ def test_bulk_keep_matches_the_twin(data):
 
 def test_bulk_keep_tells_a_run_from_a_mask():
     """Negative control: rows kept with a hole are a mask, not the run around them; a skew that wraps counts."""
-    from liqcore._libs.sections import bulk_keep
+    from liqcore._libs.reading import bulk_keep
 
     te = np.arange(10, dtype=np.int64) + 100
     tr = te + 1
@@ -201,7 +201,7 @@ def test_step_scan_matches_the_twin(data):
     """A window step's scan: bad prints and funding rates, rare positions, counts and the cheapest print equal to
     the numpy passes', with every kind, odd prices and sizes (NaN, infinities, zero, negative, overflowing
     products) and ties of notional."""
-    from liqcore._libs.sections import step_scan
+    from liqcore._libs.reading import step_scan
 
     n = data.draw(st.integers(0, 30))
     ev = np.zeros(n, EVENT_DTYPE)
@@ -216,7 +216,7 @@ def test_step_scan_matches_the_twin(data):
 def test_step_scan_finds_the_first_cheapest_and_the_first_nan():
     """Negative control: the first of two equal cheapest prints, a NaN product before a smaller one, a print of
     +inf notional only: the first print (not the row before it)."""
-    from liqcore._libs.sections import step_scan
+    from liqcore._libs.reading import step_scan
 
     ev = np.zeros(5, EVENT_DTYPE)
     ev["kind"] = [3, 2, 2, 7, 2]
@@ -233,7 +233,7 @@ def test_step_scan_finds_the_first_cheapest_and_the_first_nan():
 def test_last_rows_matches_the_twin(data):
     """The last print (a finite, positive price), best bid and best ask of a read's events equal to the numpy
     masks', with every kind and side, odd prices and rows of none of them."""
-    from liqcore._libs.sections import last_rows
+    from liqcore._libs.reading import last_rows
 
     n = data.draw(st.integers(0, 30))
     ev = np.zeros(n, EVENT_DTYPE)
@@ -248,7 +248,7 @@ def test_last_rows_matches_the_twin(data):
 def test_last_rows_skips_a_bad_last_print_and_tells_the_sides_apart():
     """Negative control: a last print of price NaN, 0 or below is no print; a quote of side SELL (or any side but
     BUY) is the ask, of side BUY the bid; none of a kind: -1."""
-    from liqcore._libs.sections import last_rows
+    from liqcore._libs.reading import last_rows
 
     ev = np.zeros(6, EVENT_DTYPE)
     ev["kind"] = [2, 7, 7, 2, 2, 1]
@@ -269,7 +269,7 @@ def test_last_rows_skips_a_bad_last_print_and_tells_the_sides_apart():
 def test_trade_delays_matches_the_twin(data):
     """The feed-latency note's sample of a step's trades: the delays at the global positions that are multiples of
     the stride (counted across steps), the recorded and the estimated trades counted, as the numpy passes'."""
-    from liqcore._libs.sections import trade_delays
+    from liqcore._libs.reading import trade_delays
     from liqcore.types import Flag
 
     n = data.draw(st.integers(0, 40))
@@ -288,7 +288,7 @@ def test_trade_delays_matches_the_twin(data):
 def test_trade_delays_counts_positions_across_steps():
     """Negative control: the stride's positions run on from the rows seen before (a sample that restarted at each
     step would take other rows), and an estimated receive time is counted, not sampled."""
-    from liqcore._libs.sections import trade_delays
+    from liqcore._libs.reading import trade_delays
 
     ev = np.zeros(6, EVENT_DTYPE)
     ev["kind"], ev["ts_recv"] = 2, np.arange(6) * 10
@@ -306,7 +306,7 @@ def test_same_rare_matches_the_twin(data):
     """A step's rare rows against the detection pass's: the compiled test equal to the twin's gather and field
     comparisons, on rows drawn from few values (so that equal and unequal rows both occur), NaN and signed zero
     prices and sizes, positions of any length and a detection span anywhere."""
-    from liqcore._libs.sections import same_rare
+    from liqcore._libs.reading import same_rare
 
     def rows(n):
         ev = np.zeros(n, EVENT_DTYPE)
@@ -331,7 +331,7 @@ def test_same_rare_tells_a_changed_field_and_refuses_what_it_cannot_test():
     """Negative control: each compared field changed in one row makes the rows differ (the symbol id, not compared,
     does not); a NaN price equals a NaN price, not a number; a count short of the span differs; a position outside
     the events or a span outside the detection rows is an error, as a strided array is."""
-    from liqcore._libs.sections import same_rare
+    from liqcore._libs.reading import same_rare
 
     det = np.zeros(3, EVENT_DTYPE)
     det["ts_event"], det["ts_recv"], det["kind"], det["price"], det["qty"] = [1, 2, 3], [4, 5, 6], 1, float("nan"), 2.0

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liqcore._libs.windows import SNAPSHOT_DTYPE, TimeWindow
+from liqcore._libs.detection import SNAPSHOT_DTYPE, TimeWindow
 from liqcore.types import Side
 from pysrc.windows import TimeWindow as RefWindow
 

@@ -1,4 +1,4 @@
-"""Instrument scope (liqcore._libs.xvenue) vs its twin (pysrc.xvenue), and against venue scope.
+"""Instrument scope (liqcore._libs.detection) vs its twin (pysrc.xvenue), and against venue scope.
 
 * kernel == twin, records and shares byte for byte, on random streams of several venues grouped
   into instruments at random (the flush at the latest event time seen, or at a given ``flush_ns``);
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liqcore._libs.detector import CascadeDetector
-from liqcore._libs.xvenue import SHARE_DTYPE, detect
+from liqcore._libs.detection import CascadeDetector
+from liqcore._libs.detection import SHARE_DTYPE, detect
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, EndReason, Kind, RecordKind, Side, Venue
 from pysrc.detector import CascadeDetector as PDetector
 from pysrc.xvenue import SHARE_DTYPE as P_SHARE_DTYPE

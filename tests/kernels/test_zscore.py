@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liqcore._libs.zscore import BucketZScore, RollingZScore
+from liqcore._libs.detection import BucketZScore, RollingZScore
 from pysrc.zscore import BucketZScore as RefBucket
 from pysrc.zscore import RollingZScore as RefRolling
 from pysrc.zscore import zscore as ref_zscore
@@ -346,7 +346,7 @@ def test_batches_accept_sequences():
 def test_subnormal_variance_stays_finite():
     """A baseline spread so small that squared deviations are subnormal (found by hypothesis): the
     z-score loses digits but stays finite and keeps its sign, in the kernel and the twin alike."""
-    from liqcore._libs.zscore import RollingZScore as K
+    from liqcore._libs.detection import RollingZScore as K
     from pysrc.zscore import RollingZScore as T
 
     for cls in (K, T):

@@ -240,7 +240,7 @@ def test_detect_lists_market_wide_cascades(tmp_path, capsys):
     w = wide[0]
     assert tb <= w["confirm_ns"] <= tb + 4 * S and w["n_instruments"] == 3 and w["dominant"] == "long"
     # the same episode from the detector's records through the library
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
 
     res = load_events([f])
     recs, _ = CascadeDetector().run(res.events, flush=True)

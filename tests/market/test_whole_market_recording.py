@@ -30,7 +30,7 @@ def _cascades(rec):
 
 
 def test_each_symbol_of_the_whole_market_keeps_its_own_threshold_and_cascades(recording):
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
     from liqcore.dataset.load import load_events
 
     res = load_events([recording])

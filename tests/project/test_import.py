@@ -38,10 +38,10 @@ def test_kernels_resolve_and_stay_light():
         "                  'heavy': [m for m in ('numba', 'uvloop', 'pandas', 'pyarrow') if m in sys.modules]}))"
     )
     assert got["mods"] == [
-        "liqcore._libs.quantile",
-        "liqcore._libs.windows",
-        "liqcore._libs.zscore",
-        "liqcore._libs.zscore",
+        "liqcore._libs.detection",
+        "liqcore._libs.detection",
+        "liqcore._libs.detection",
+        "liqcore._libs.detection",
     ]
     assert got["q"] == 1.0 and got["sum"] == 2.0
     assert got["heavy"] == []

@@ -80,7 +80,7 @@ def test_package_never_imports_pysrc():
     bad = _offenders(files, "pysrc")
     # Cython sources: cimport/import lines
     pat = re.compile(r"^\s*(?:from\s+pysrc\b|c?import\s+pysrc\b)", re.M)
-    bad += [str(f.relative_to(ROOT)) for f in PKG.rglob("*.pyx") if pat.search(f.read_text(encoding="utf-8"))]
+    bad += [str(f.relative_to(ROOT)) for f in sorted(PKG.rglob("*.pyx")) + sorted(PKG.rglob("*.pxi")) if pat.search(f.read_text(encoding="utf-8"))]
     assert bad == [], "the installed package must not import the pysrc twins:\n" + "\n".join(bad)
 
 
@@ -400,7 +400,7 @@ def test_kernels_import_no_io():
            if not any(mod == k or mod.startswith(k + ".") for k in KERNEL_IMPORTS)]
     assert len(files) >= 4 and mods
     pat = re.compile(r"^\s*(?:from\s+([\w.]+)\s+c?import|c?import\s+([\w.]+))", re.M)
-    for f in sorted(PKG.rglob("*.pyx")) + sorted(PKG.rglob("*.pxd")):
+    for f in sorted(PKG.rglob("*.pyx")) + sorted(PKG.rglob("*.pxi")) + sorted(PKG.rglob("*.pxd")):
         for m in pat.finditer(f.read_text(encoding="utf-8")):
             mod = m.group(1) or m.group(2)
             if not any(mod == k or mod.startswith(k + ".") for k in KERNEL_IMPORTS + ("liqcore.venues._scan",)):

@@ -81,7 +81,7 @@ def test_detect_instruments_split_cascade():
     assert len(conf) == 1
     assert conf[0]["venue"] == Venue.OKX and conf[0]["start_ns"] == tc
     assert sorted(shares["venue"].tolist()) == [int(Venue.BYBIT), int(Venue.OKX)]
-    from liqcore._libs.detector import CascadeDetector
+    from liqcore._libs.detection import CascadeDetector
 
     venue_recs, _ = CascadeDetector.from_params(p).run(ev, flush=True)
     assert len(venue_recs) == 0

@@ -33,7 +33,7 @@ PAGE_DTYPE = np.dtype([("type", np.int32), ("data", np.int64), ("csize", np.int6
                        ("compressed", np.int8)])
 
 cdef enum:
-    MAX_DEPTH = 64  # nesting of Thrift structs / lists / maps a skipped value may have
+    PAGE_MAX_DEPTH = 64  # nesting of Thrift structs / lists / maps a skipped value may have
     # the fields of a page's sub-header (DataPageHeader, DictionaryPageHeader, DataPageHeaderV2)
     S_NV = 0
     S_ENC = 1
@@ -45,7 +45,7 @@ cdef enum:
     NSLOTS = 7
 
 
-cdef struct Cur:
+cdef struct PageCur:
     const uint8_t* p
     Py_ssize_t pos
     Py_ssize_t end
@@ -56,7 +56,7 @@ cdef struct Sub:
     int have[NSLOTS]
 
 
-cdef int _init(Cur* c, const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end) except -1:
+cdef int _init(PageCur* c, const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end) except -1:
     """``c`` over ``buf[pos:end]``, after checking ``0 <= pos <= end <= len(buf)``."""
     cdef Py_ssize_t size = buf.shape[0]
     if not (0 <= pos <= end <= size):
@@ -67,14 +67,14 @@ cdef int _init(Cur* c, const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end) e
     return 0
 
 
-cdef inline int _skip(Cur* c, uint64_t n) except -1:
+cdef inline int _pskip(PageCur* c, uint64_t n) except -1:
     if n > <uint64_t>(c.end - c.pos):
         raise ValueError("truncated")
     c.pos += <Py_ssize_t>n
     return 0
 
 
-cdef inline int _byte(Cur* c, uint32_t* out) except -1:
+cdef inline int _pbyte(PageCur* c, uint32_t* out) except -1:
     if c.pos >= c.end:
         raise ValueError("truncated")
     out[0] = c.p[c.pos]
@@ -82,13 +82,13 @@ cdef inline int _byte(Cur* c, uint32_t* out) except -1:
     return 0
 
 
-cdef inline int _uvarint(Cur* c, uint64_t* out) except -1:
+cdef inline int _uvarint(PageCur* c, uint64_t* out) except -1:
     """An unsigned LEB128 varint of at most 10 bytes, taken modulo 2**64."""
     cdef uint64_t v = 0
     cdef uint32_t b
     cdef int k
     for k in range(10):
-        _byte(c, &b)
+        _pbyte(c, &b)
         v |= (<uint64_t>(b & 0x7F)) << (7 * k)
         if b < 0x80:
             out[0] = v
@@ -96,25 +96,25 @@ cdef inline int _uvarint(Cur* c, uint64_t* out) except -1:
     raise ValueError("varint longer than 10 bytes")
 
 
-cdef inline int _zigzag(Cur* c, int64_t* out) except -1:
+cdef inline int _pzigzag(PageCur* c, int64_t* out) except -1:
     cdef uint64_t u
     _uvarint(c, &u)
     out[0] = <int64_t>((u >> 1) ^ (<uint64_t>0 - (u & 1)))
     return 0
 
 
-cdef int _i32(Cur* c, int64_t* out) except -1:
-    _zigzag(c, out)
+cdef int _pi32(PageCur* c, int64_t* out) except -1:
+    _pzigzag(c, out)
     if not (-2147483648 <= out[0] <= 2147483647):
         raise ValueError("i32 out of range")
     return 0
 
 
-cdef int _field(Cur* c, int64_t last, int* t, int64_t* fid) except -1:
+cdef int _pfield(PageCur* c, int64_t last, int* t, int64_t* fid) except -1:
     """The next field header of a struct: its type (0: the struct's end) and id."""
     cdef uint32_t h = 0
     cdef int64_t v
-    _byte(c, &h)
+    _pbyte(c, &h)
     t[0] = h & 0x0F
     if t[0] == 0:
         fid[0] = 0
@@ -122,33 +122,33 @@ cdef int _field(Cur* c, int64_t last, int* t, int64_t* fid) except -1:
     if h >> 4:
         fid[0] = last + (h >> 4)
         return 0
-    _zigzag(c, &v)
+    _pzigzag(c, &v)
     if not (-32768 <= v <= 32767):
         raise ValueError("field id out of range")
     fid[0] = v
     return 0
 
 
-cdef int _skip_value(Cur* c, int t, int depth, bint in_list) except -1:
+cdef int _skip_value(PageCur* c, int t, int depth, bint in_list) except -1:
     """Skip a value of compact type ``t`` (a bool is one byte in a list or map, none in a struct field)."""
     cdef uint64_t n, u, i
     cdef uint32_t h = 0
-    if depth > MAX_DEPTH:
+    if depth > PAGE_MAX_DEPTH:
         raise ValueError("too deeply nested")
     if t == 1 or t == 2:
         if in_list:
-            _skip(c, 1)
+            _pskip(c, 1)
     elif t == 3:
-        _skip(c, 1)
+        _pskip(c, 1)
     elif t == 4 or t == 5 or t == 6:
         _uvarint(c, &u)
     elif t == 7:
-        _skip(c, 8)
+        _pskip(c, 8)
     elif t == 8:
         _uvarint(c, &n)
-        _skip(c, n)
+        _pskip(c, n)
     elif t == 9 or t == 10:
-        _byte(c, &h)
+        _pbyte(c, &h)
         n = h >> 4
         if n == 15:
             _uvarint(c, &n)
@@ -159,7 +159,7 @@ cdef int _skip_value(Cur* c, int t, int depth, bint in_list) except -1:
     elif t == 11:
         _uvarint(c, &n)
         if n:
-            _byte(c, &h)
+            _pbyte(c, &h)
             i = 0
             while i < n:
                 _skip_value(c, h >> 4, depth + 1, True)
@@ -168,17 +168,17 @@ cdef int _skip_value(Cur* c, int t, int depth, bint in_list) except -1:
     elif t == 12:
         _skip_struct(c, depth + 1)
     elif t == 13:
-        _skip(c, 16)
+        _pskip(c, 16)
     else:
         raise ValueError(f"unknown compact type {t}")
     return 0
 
 
-cdef int _skip_struct(Cur* c, int depth) except -1:
+cdef int _skip_struct(PageCur* c, int depth) except -1:
     cdef int t
     cdef int64_t fid = 0
     while True:
-        _field(c, fid, &t, &fid)
+        _pfield(c, fid, &t, &fid)
         if t == 0:
             return 0
         _skip_value(c, t, depth, False)
@@ -205,7 +205,7 @@ cdef int _slot(int kind, int64_t fid):
     return -1
 
 
-cdef int _sub_header(Cur* c, int kind, Sub* s) except -1:
+cdef int _sub_header(PageCur* c, int kind, Sub* s) except -1:
     """Sub-header ``kind`` (5, 7, 8) into ``s``: its i32 fields and is_compressed; other fields skipped."""
     cdef int t, k, slot
     cdef int64_t fid = 0
@@ -213,7 +213,7 @@ cdef int _sub_header(Cur* c, int kind, Sub* s) except -1:
         s.have[k] = 0
         s.v[k] = 0
     while True:
-        _field(c, fid, &t, &fid)
+        _pfield(c, fid, &t, &fid)
         if t == 0:
             return 0
         slot = _slot(kind, fid)
@@ -227,7 +227,7 @@ cdef int _sub_header(Cur* c, int kind, Sub* s) except -1:
         else:
             if t != 5:
                 raise ValueError(f"a field of compact type {t} where 5 belongs")
-            _i32(c, &s.v[slot])
+            _pi32(c, &s.v[slot])
             s.have[slot] = 1
 
 
@@ -245,7 +245,7 @@ cdef struct Page:
     int64_t comp
 
 
-cdef int _page(Cur* c, Page* pg) except -1:
+cdef int _page(PageCur* c, Page* pg) except -1:
     """The page header at ``c`` into ``pg``, ``c`` moved past its payload (:func:`page_headers`' checks)."""
     cdef Sub subs[3]
     cdef Sub* s
@@ -260,13 +260,13 @@ cdef int _page(Cur* c, Page* pg) except -1:
     have_sub[0] = have_sub[1] = have_sub[2] = 0
     fid = 0
     while True:
-        _field(c, fid, &t, &fid)
+        _pfield(c, fid, &t, &fid)
         if t == 0:
             break
         if 1 <= fid <= 4:
             if t != 5:
                 raise ValueError(f"a field of compact type {t} where 5 belongs")
-            _i32(c, &v)
+            _pi32(c, &v)
             if fid == 1:
                 ptype = v
                 got_type = True
@@ -330,7 +330,7 @@ def page_headers(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end):
     sub-header with its required fields; other page types are listed with their sizes only.  ValueError
     on a truncated or malformed header, a negative size or count, a payload past ``end``, or v2 levels
     longer than the payload."""
-    cdef Cur c
+    cdef PageCur c
     cdef Page pg
     _init(&c, buf, pos, end)
     rows = []
@@ -365,7 +365,7 @@ cdef inline uint64_t _bits(const uint8_t* p, Py_ssize_t end, Py_ssize_t body, ui
     return v
 
 
-cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n, Py_ssize_t need=-1) except -1:
+cdef int _delta(PageCur* c, int64_t* o, Py_ssize_t n, Py_ssize_t need=-1) except -1:
     """:func:`delta_binary_packed` at ``c`` into ``o`` (``n`` values), ``c`` moved past the stream; ``need``: the
     values the stream must hold (``n`` when -1; more than the ``n`` decoded where a caller reads only the first)."""
     cdef uint64_t block, per_block, total, per_mini, left, k, i, j, m, cur, md
@@ -377,7 +377,7 @@ cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n, Py_ssize_t need=-1) except -1:
     _uvarint(c, &block)
     _uvarint(c, &per_block)
     _uvarint(c, &total)
-    _zigzag(c, &first)
+    _pzigzag(c, &first)
     if block == 0 or block % 128 or per_block == 0 or block % per_block or (block // per_block) % 32:
         raise ValueError("a malformed DELTA_BINARY_PACKED header")
     if need < n:
@@ -393,10 +393,10 @@ cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n, Py_ssize_t need=-1) except -1:
     got = 1
     left = total - 1
     while left:
-        _zigzag(c, &min_delta)
+        _pzigzag(c, &min_delta)
         md = <uint64_t>min_delta
         widths = c.pos
-        _skip(c, per_block)
+        _pskip(c, per_block)
         i = 0
         while i < per_block and left:
             w = c.p[widths + i]
@@ -406,7 +406,7 @@ cdef int _delta(Cur* c, int64_t* o, Py_ssize_t n, Py_ssize_t need=-1) except -1:
             body = c.pos
             if w and per_mini // 8 > <uint64_t>(c.end - c.pos):
                 raise ValueError("truncated")
-            _skip(c, per_mini // 8 * w)
+            _pskip(c, per_mini // 8 * w)
             k = per_mini if per_mini < left else left
             m = 0 if got >= n else k if k < <uint64_t>(n - got) else <uint64_t>(n - got)
             for j in range(m):
@@ -428,7 +428,7 @@ def delta_binary_packed(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, 
     significant bit first.  A value is the one before plus its delta, modulo 2**64.  The last block's
     miniblocks past the last value have no bytes (their widths are present, and ignored).  ValueError when
     the stream is truncated or malformed, or holds fewer than ``n`` values."""
-    cdef Cur c
+    cdef PageCur c
     _init(&c, buf, pos, end)
     if n < 0:
         raise ValueError("a negative count")
@@ -438,7 +438,7 @@ def delta_binary_packed(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, 
     return out, c.pos
 
 
-cdef int _rle(Cur* c, int bit_width, uint32_t* o, Py_ssize_t n) except -1:
+cdef int _rle(PageCur* c, int bit_width, uint32_t* o, Py_ssize_t n) except -1:
     """:func:`rle_hybrid` at ``c`` into ``o`` (``n`` values)."""
     cdef uint64_t h, groups, take, j
     cdef Py_ssize_t got = 0, body, need
@@ -456,7 +456,7 @@ cdef int _rle(Cur* c, int bit_width, uint32_t* o, Py_ssize_t n) except -1:
             groups = h >> 1
             take = <uint64_t>need if groups >= <uint64_t>((need + 7) // 8) else groups * 8
             body = c.pos
-            _skip(c, (take * bit_width + 7) // 8)
+            _pskip(c, (take * bit_width + 7) // 8)
             for j in range(take):
                 o[got + <Py_ssize_t>j] = <uint32_t>_bits(c.p, c.end, body, j * bit_width, bit_width)
         else:
@@ -464,7 +464,7 @@ cdef int _rle(Cur* c, int bit_width, uint32_t* o, Py_ssize_t n) except -1:
             if take > <uint64_t>need:
                 take = need
             body = c.pos
-            _skip(c, nbytes)
+            _pskip(c, nbytes)
             value = 0
             for k in range(nbytes):
                 value |= (<uint32_t>c.p[body + k]) << (8 * k)
@@ -482,7 +482,7 @@ def rle_hybrid(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, int bit_w
     groups' bytes, least significant bit first); even, ``header >> 1`` repeats of one value held in
     ``ceil(bit_width / 8)`` little-endian bytes.  Only the bytes of the values taken are required (a last
     bit-packed run may be cut short after them).  ValueError when the stream ends before ``n`` values."""
-    cdef Cur c
+    cdef PageCur c
     _init(&c, buf, pos, end)
     if not (0 <= bit_width <= 32):
         raise ValueError(f"bit width {bit_width} outside 0..32")
@@ -495,10 +495,10 @@ def rle_hybrid(const uint8_t[::1] buf, Py_ssize_t pos, Py_ssize_t end, int bit_w
 
 
 cdef enum:
-    T_INT32 = 1
-    T_INT64 = 2
-    T_FLOAT = 4
-    T_DOUBLE = 5
+    PT_INT32 = 1
+    PT_INT64 = 2
+    PT_FLOAT = 4
+    PT_DOUBLE = 5
     E_PLAIN = 0
     E_PLAIN_DICTIONARY = 2
     E_RLE = 3
@@ -507,8 +507,8 @@ cdef enum:
     E_BSS = 9
 
 
-_DTYPE_OF = {T_INT32: np.dtype("<i4"), T_INT64: np.dtype("<i8"), T_FLOAT: np.dtype("<f4"),
-             T_DOUBLE: np.dtype("<f8")}
+_DTYPE_OF = {PT_INT32: np.dtype("<i4"), PT_INT64: np.dtype("<i8"), PT_FLOAT: np.dtype("<f4"),
+             PT_DOUBLE: np.dtype("<f8")}
 
 
 cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t present, object dictionary,
@@ -519,7 +519,7 @@ cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t p
     not decoded: the bytes are ``upto * w``), where the caller reads no later one."""
     cdef const uint8_t[::1] v = vals
     cdef Py_ssize_t size = v.shape[0], i, k
-    cdef Cur c
+    cdef PageCur c
     cdef int64_t[::1] d64
     cdef uint32_t[::1] idx
     cdef uint8_t[::1] o8
@@ -539,14 +539,14 @@ cdef object _page_values(int enc, int physical, int w, object vals, Py_ssize_t p
             for i in range(present):
                 o8[i * w + k] = v[k * present + i]
         return out
-    if enc == E_DELTA and (physical == T_INT32 or physical == T_INT64):
+    if enc == E_DELTA and (physical == PT_INT32 or physical == PT_INT64):
         if upto < 0 or upto > present:
             upto = present
         _init(&c, v, 0, size)
         d = np.empty(upto, np.int64)
         d64 = d
         _delta(&c, &d64[0] if upto else NULL, upto, present)
-        return (d.astype(np.int32) if physical == T_INT32 else d).view(np.uint8)
+        return (d.astype(np.int32) if physical == PT_INT32 else d).view(np.uint8)
     if (enc == E_RLE_DICTIONARY or enc == E_PLAIN_DICTIONARY) and dictionary is not None:
         dct = dictionary
         nd = dct.shape[0] // w
@@ -600,7 +600,7 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     cdef Py_ssize_t size = b.shape[0], n_pages = 0, cap = 16, i, row = 0, n, present, j, a, z, at, kv
     cdef Py_ssize_t lo, csz, usz, lv, k, dst, first = -1, held = 0
     cdef bint complete = False
-    cdef Cur c
+    cdef PageCur c
     cdef Page* pg
     cdef Page* pp
     cdef int w
@@ -611,14 +611,14 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     cdef uint8_t[::1] o
     cdef uint64_t nan64 = 0x7FF8000000000000ULL
     cdef uint32_t nan32 = 0x7FC00000U
-    cdef Cur dc
+    cdef PageCur dc
     if not (0 <= row0 <= r0 <= r1 <= rows):
         raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows}")
     dt = _DTYPE_OF.get(physical)
     if dt is None:
         return None
     w = dt.itemsize
-    is_float = physical == T_FLOAT or physical == T_DOUBLE
+    is_float = physical == PT_FLOAT or physical == PT_DOUBLE
     mv = memoryview(buf).cast("B")
     # every page header first (a malformed one anywhere is an error before any page is decoded)
     _init(&c, b, 0, size)
@@ -738,11 +738,11 @@ def decode_chunk(buf, int codec, int physical, int max_def, Py_ssize_t rows, Py_
     return out.view(dt)
 
 
-cdef int64_t _locations(Cur* c, const uint8_t[::1] buf) except -1:
+cdef int64_t _locations(PageCur* c, const uint8_t[::1] buf) except -1:
     """The header of OffsetIndex's page_locations list (a list of structs) -> its length."""
     cdef uint32_t h = 0
     cdef uint64_t n = 0
-    _byte(c, &h)
+    _pbyte(c, &h)
     n = h >> 4
     if n == 15:
         _uvarint(c, &n)
@@ -753,22 +753,22 @@ cdef int64_t _locations(Cur* c, const uint8_t[::1] buf) except -1:
     return <int64_t>n
 
 
-cdef int _location(Cur* c, int64_t* off, int64_t* size, int64_t* first) except -1:
+cdef int _location(PageCur* c, int64_t* off, int64_t* size, int64_t* first) except -1:
     """One PageLocation: offset=1 (i64), compressed_page_size=2 (i32), first_row_index=3 (i64), all required."""
     cdef int t2, got = 0
     cdef int64_t f = 0
     while True:
-        _field(c, f, &t2, &f)
+        _pfield(c, f, &t2, &f)
         if t2 == 0:
             break
         if f == 1 and t2 == 6:
-            _zigzag(c, off)
+            _pzigzag(c, off)
             got |= 1
         elif f == 3 and t2 == 6:
-            _zigzag(c, first)
+            _pzigzag(c, first)
             got |= 4
         elif f == 2 and t2 == 5:
-            _i32(c, size)
+            _pi32(c, size)
             got |= 2
         else:
             _skip_value(c, t2, 2, False)
@@ -780,14 +780,14 @@ cdef int _location(Cur* c, int64_t* off, int64_t* size, int64_t* first) except -
 def offset_index(const uint8_t[::1] buf):
     """A column chunk's offset index (Thrift ``OffsetIndex``) -> int64 array (pages, 3): each data page's
     offset in the file, its bytes and its first row (the twin's docstring).  ValueError when malformed."""
-    cdef Cur c
+    cdef PageCur c
     cdef int t
     cdef int64_t last = 0, f, n, i
     cdef int64_t[:, ::1] o
     _init(&c, buf, 0, buf.shape[0])
     out = None
     while True:
-        _field(&c, last, &t, &f)
+        _pfield(&c, last, &t, &f)
         if t == 0:
             break
         last = f
@@ -810,7 +810,7 @@ def page_span(const uint8_t[::1] buf, int64_t first_page, int64_t end, int64_t r
     rows ``[row0, row_end)``; None where the index does not place the chunk's pages exactly (the first at
     ``first_page``, each next where the one before ends, the last ending at ``end``; first rows from 0 up, each
     below ``rows``).  ValueError when its bytes are malformed (the twin's docstring)."""
-    cdef Cur c
+    cdef PageCur c
     cdef int t
     cdef int64_t last = 0, f, off, size, first, i, n
     cdef int64_t at = first_page, prev_first = -1, lo = -1, hi = -1, row0 = -1, row_end = -1
@@ -819,7 +819,7 @@ def page_span(const uint8_t[::1] buf, int64_t first_page, int64_t end, int64_t r
         raise ValueError(f"rows [{r0}, {r1}) outside a row group of {rows} (or none)")
     _init(&c, buf, 0, buf.shape[0])
     while True:
-        _field(&c, last, &t, &f)
+        _pfield(&c, last, &t, &f)
         if t == 0:
             break
         last = f

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Instrument scope: the cascade rule counted across the venues of one instrument.
 
-The per-venue half is :class:`liqcore._libs.detector.CascadeDetector` itself: its ``run(events,
+The per-venue half is :class:`liqcore._libs.detection.CascadeDetector` itself: its ``run(events,
 marks=, thresholds=)`` says for every event whether it was kept, a liquidation, or a LARGE one
 against its own (venue, symbol) rolling P95, and that threshold.  :func:`detect` is the cross-venue
 half: the 2-in-60 s rule over the large liquidations of every venue of a group (an instrument),

@@ -49,7 +49,7 @@ _TYPES = (np.int64, np.int64, np.int8, np.int8, np.float64, np.float64, np.uint8
 _NO_F = np.zeros(0, np.float64)
 
 
-def _columns(c, quotes):
+def _sec_columns(c, quotes):
     """The columns of section ``c`` (name -> array; None or empty: no rows), contiguous, of the kernel's types."""
     if c is None:
         c = {}
@@ -93,7 +93,7 @@ cdef int _rare_ok(const int64_t[::1] te, const int8_t[::1] kind) except -1 nogil
     return True
 
 
-cdef int _paired(const double[::1] ap) except -1 nogil:
+cdef int _asks_whole(const double[::1] ap) except -1 nogil:
     cdef Py_ssize_t i
     for i in range(ap.shape[0]):
         if isnan(ap[i]):
@@ -152,9 +152,9 @@ def section_events(rare, trades, quotes, int sid, int venue):
     ``side``, ``price``, ``qty``, ``flags``, the quotes' also ``ask_price`` and ``ask_qty``; None: no rows)
     -> ``EVENT_DTYPE`` events of symbol id ``sid`` and venue code ``venue`` in the read's event order (the
     module's docstring), or None when the sections are not in the order that makes it a merge."""
-    nr, r = _columns(rare, False)
-    nt, t = _columns(trades, False)
-    nq, q = _columns(quotes, True)
+    nr, r = _sec_columns(rare, False)
+    nt, t = _sec_columns(trades, False)
+    nq, q = _sec_columns(quotes, True)
     cdef const int64_t[::1] rte = r[0], rtr = r[1], tte = t[0], ttr = t[1], qte = q[0], qtr = q[1]
     cdef const int8_t[::1] rk = r[2], rs = r[3], tk = t[2], ts = t[3], qk = q[2], qs = q[3]
     cdef const double[::1] rp = r[4], rq = r[5], tp = t[4], tq = t[5], qp = q[4], qq = q[5], ap = q[7], aq = q[8]
@@ -162,7 +162,7 @@ def section_events(rare, trades, quotes, int sid, int venue):
     cdef bint ok
     with nogil:
         ok = (_rare_ok(rte, rk) and _all_kind(tk, KIND_TRADE) and _sorted2(tte, ttr)
-              and _all_kind(qk, KIND_QUOTE) and _sorted2(qte, qtr) and _paired(ap))
+              and _all_kind(qk, KIND_QUOTE) and _sorted2(qte, qtr) and _asks_whole(ap))
     if not ok:
         return None
     out = np.empty(nr + nt + 2 * nq, dtype=EVENT_DTYPE)

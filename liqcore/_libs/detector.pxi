@@ -41,7 +41,7 @@ Semantics (the readable twin ``pysrc/detector.py`` is the full specification, re
   two agree (a stray time that would make everything after it late).
 
 Per-symbol state is allocated on a symbol's first event, by ``symbol_id``, in a growable array of
-pointers: about 28 KB at ``history=1000`` (the rolling quantile of ``liqcore._libs.quantile`` plus a
+pointers: about 28 KB at ``history=1000`` (the rolling quantile of ``liqcore._libs.detection`` plus a
 ring of the last N notionals) and two small rings that grow with the number of liquidations inside
 one window.  Notionals are appended to the ring on every liquidation and pushed into the rolling
 quantile in one burst when a threshold is computed (at most N of them): the same values as pushing
@@ -66,7 +66,6 @@ from liqcore._libs.events cimport (
     KIND_LIQUIDATION, KIND_MARK, KIND_OPEN_INTEREST, KIND_QUOTE, KIND_TRADE, REC_CONFIRMED, REC_ENDED, SIDE_LONG, SIDE_SHORT,
     CascadeRecord, Event, dominant_of,
 )
-from liqcore._libs.quantile cimport RQState, rq_free, rq_new, rq_nbytes, rq_push, rq_value
 
 import time
 
@@ -751,7 +750,7 @@ cdef class CascadeDetector:
         ``marks`` (an int8 array as long as ``events``, optional) receives what the detector made of
         each event (:data:`MARKS`: 0 skipped, 1 kept but no liquidation, 2 a liquidation, 3 a large
         one) and ``thresholds`` (float64, optional) the threshold in force for each liquidation (NaN
-        elsewhere): the per-venue half of the instrument-scope detector (``liqcore._libs.xvenue``).
+        elsewhere): the per-venue half of the instrument-scope detector (``liqcore._libs.detection``).
 
         Returns ``(records, counts)``: the CASCADE_DTYPE records of this run (with ``flush=True``
         every cascade still active at the end is ended, FLUSH, at the latest event time) and a dict
