@@ -344,11 +344,16 @@ def scan_lines(bytes data, bint raw_ok, bint rec_ok, dict ids, object sid_of):
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
     cdef Py_ssize_t start = 0, end, cap, k = 0, line = 0
     cdef Parsed r
-    cdef int64_t[:] ts, recv
-    cdef double[:] price, qty
-    cdef int[:] sid
-    cdef signed char[:] side, venue
-    cdef unsigned char[:] flags
+    # the columns as plain pointers into the arrays made here (k < cap: one row at most per line); no typed
+    # memoryview in this module, so it compiles without Cython's memoryview machinery (most of its build time)
+    cdef int64_t *ts
+    cdef int64_t *recv
+    cdef double *price
+    cdef double *qty
+    cdef int *sid
+    cdef signed char *side
+    cdef signed char *venue
+    cdef unsigned char *flags
     cdef const char *p
     others = []
     cap = data.count(b"\n") + 1
@@ -360,7 +365,14 @@ def scan_lines(bytes data, bint raw_ok, bint rec_ok, dict ids, object sid_of):
     side_a = np.empty(cap, np.int8)
     venue_a = np.empty(cap, np.int8)
     flags_a = np.empty(cap, np.uint8)
-    ts, recv, price, qty, sid, side, venue, flags = ts_a, recv_a, price_a, qty_a, sid_a, side_a, venue_a, flags_a
+    ts = <int64_t*>cnp.PyArray_DATA(ts_a)
+    recv = <int64_t*>cnp.PyArray_DATA(recv_a)
+    price = <double*>cnp.PyArray_DATA(price_a)
+    qty = <double*>cnp.PyArray_DATA(qty_a)
+    sid = <int*>cnp.PyArray_DATA(sid_a)
+    side = <signed char*>cnp.PyArray_DATA(side_a)
+    venue = <signed char*>cnp.PyArray_DATA(venue_a)
+    flags = <unsigned char*>cnp.PyArray_DATA(flags_a)
     while start < size:
         p = s + start
         end = start
