@@ -14,6 +14,28 @@ the detector calls the quantile's functions inside the unit as before (static, i
 across modules).
 """
 
+import numpy as np
+
+
+# the array checks the kernels' batch methods share (quantile, windows, zscore), defined once for the unit
+def _as_1d(obj, dtype, str name):
+    """``obj`` as a 1-d array of ``dtype`` (no copy when it already is one)."""
+    arr = np.asarray(obj, dtype=dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    return arr
+
+
+def _as_1d_int(obj, str name):
+    """``obj`` as a 1-d int64 array; ValueError for a non-integer dtype (no silent truncation)."""
+    arr = np.asarray(obj)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
 include "quantile.pxi"
 include "windows.pxi"
 include "zscore.pxi"

@@ -481,14 +481,6 @@ cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil:
             + (s.cap_low + s.cap_b + s.cap_high + REFILL) * <Py_ssize_t>(sizeof(double) + sizeof(int)))
 
 
-def _as_1d(obj, dtype, str name):
-    """``obj`` as a 1-d array of ``dtype`` (no copy when it already is one)."""
-    arr = np.asarray(obj, dtype=dtype)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
-    return arr
-
-
 # ---- Python class --------------------------------------------------------------------------------
 
 @cython.final

@@ -45,24 +45,6 @@ cdef packed struct Snapshot:
     double sum
 
 
-def _as_1d(obj, dtype, str name):
-    """``obj`` as a 1-d array of ``dtype`` (no copy when it already is one)."""
-    arr = np.asarray(obj, dtype=dtype)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
-    return arr
-
-
-def _as_1d_int(obj, str name):
-    """``obj`` as a 1-d int64 array; ValueError for a non-integer dtype (no silent truncation)."""
-    arr = np.asarray(obj)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
-
-
 cdef int tw_bucket(int side) noexcept nogil:
     if side == 0:
         return TW_BUCKET_NONE

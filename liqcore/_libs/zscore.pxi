@@ -263,24 +263,6 @@ cdef double bz_current_z(BZState* s) noexcept nogil:
 
 # ---- Python classes ------------------------------------------------------------------------------
 
-def _as_1d(obj, dtype, str name):
-    """``obj`` as a 1-d array of ``dtype`` (no copy when it already is one)."""
-    arr = np.asarray(obj, dtype=dtype)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
-    return arr
-
-
-def _as_1d_int(obj, str name):
-    """``obj`` as a 1-d int64 array; ValueError for a non-integer dtype (no silent truncation)."""
-    arr = np.asarray(obj)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be an integer array, got dtype {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
-
-
 def _check_count(str name, Py_ssize_t n, object min_count):
     """Validate the baseline size; return min_count (default: min(2, n))."""
     if n < 1 or n > (1 << 40):
