@@ -101,6 +101,39 @@ def pytest_xdist_auto_num_workers(config):
         cores = os.cpu_count() or 1
     return max(1, cores) + 1
 
+def _reused_sampled_from() -> None:
+    """``st.sampled_from`` of the same elements returns the same strategy object: hypothesis caches the strategies
+    its other builders make (``integers``, ``lists``, ...) but not this one, and a new strategy is validated anew at
+    its first draw (most of the CPU of the property tests whose generators call ``st.sampled_from([...])`` for each
+    row they draw).  Elements keyed by type and value (a float by its bits: 1, 1.0 and True stay apart, and -0.0
+    and NaN are themselves); a sequence of other elements (or an enum class) is passed through as it is."""
+    import functools
+
+    from hypothesis import strategies as st
+    from hypothesis.internal.floats import float_to_int
+
+    made = st.sampled_from
+    if getattr(made, "_liqcore_reused", False):
+        return
+    kept: dict = {}
+    plain = (int, float, str, bytes, bool, type(None))
+
+    @functools.wraps(made)
+    def sampled_from(elements):
+        if isinstance(elements, (list, tuple)) and len(elements) <= 64 and all(type(v) in plain for v in elements):
+            key = (type(elements), tuple((type(v), float_to_int(v) if type(v) is float else v) for v in elements))
+            hit = kept.get(key)
+            if hit is None:
+                hit = kept[key] = made(elements)
+            return hit
+        return made(elements)
+
+    sampled_from._liqcore_reused = True
+    st.sampled_from = sampled_from
+
+
+_reused_sampled_from()
+
 settings.register_profile(
     "default",
     deadline=None,
@@ -110,12 +143,16 @@ settings.register_profile(
 settings.register_profile("thorough", parent=settings.get_profile("default"))
 # CI: the same examples on every run (a red CI always reproduces); exploration happens locally
 settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None)
+# CI's second pass of the property tests, against the bounds-checked debug build (.ci/run): derandomized as "ci", a
+# quarter of its examples (the full count ran against the release build earlier in the same run)
+settings.register_profile("ci-debug", parent=settings.get_profile("ci"))
 HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
 settings.load_profile(HYPOTHESIS_PROFILE)
 #: examples each property test runs, relative to the number it states (its ``@settings(max_examples=N)``,
 #: else the profile's 100), per profile: a local run ("default") a quarter of them, a fresh random draw
-#: on every run; CI ("ci") every one of them, the same ones on every run; "thorough" twenty times as many
-EXAMPLES_SCALE = {"default": 0.25, "ci": 1.0, "thorough": 20.0}
+#: on every run; CI ("ci") every one of them, the same ones on every run; CI's debug-build pass ("ci-debug") a
+#: quarter of CI's, the same ones on every run; "thorough" twenty times as many
+EXAMPLES_SCALE = {"default": 0.25, "ci": 1.0, "ci-debug": 0.25, "thorough": 20.0}
 
 #: third-party recordings of Binance liquidations and large trades (kept out of the package):
 #: $LIQCORE_REAL_DATA, else the ``shared/data/real`` folder beside the checkout when there is one

@@ -50,6 +50,18 @@ def _tree(f: Path):
     return t
 
 
+_NODES: dict = {}
+
+
+def _nodes(f: Path) -> list:
+    """Every node of the module's syntax tree in ``ast.walk``'s order, walked once per run (each check goes over the
+    list: four walks of every tree were most of a report's time)."""
+    n = _NODES.get(f)
+    if n is None:
+        n = _NODES[f] = list(ast.walk(_tree(f)))
+    return n
+
+
 def _modname(path: Path) -> str:
     rel = path.relative_to(ROOT).with_suffix("")
     parts = list(rel.parts)
@@ -78,8 +90,7 @@ def venue_branches(files) -> list[str]:
     for f in files:
         if "venues" in f.relative_to(PKG).parts[:1]:
             continue
-        tree = _tree(f)
-        for node in ast.walk(tree):
+        for node in _nodes(f):
             if isinstance(node, ast.Compare):
                 if _is_venue_const(node.left) or any(_is_venue_const(c) for c in node.comparators):
                     out.append(f"{f.relative_to(ROOT)}:{node.lineno}")
@@ -96,10 +107,11 @@ def _word_pattern(words) -> re.Pattern:
 _VENUE_WORD = _word_pattern(VENUES)
 
 
-def _docstrings(tree) -> set[int]:
-    """ids of the docstring constants of a module and its classes and functions (left aside: prose)."""
+def _docstrings(nodes) -> set[int]:
+    """ids of the docstring constants of a module and its classes and functions (left aside: prose), from the
+    module's ``nodes`` (:func:`_nodes`)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
@@ -139,10 +151,10 @@ def venue_mentions(files) -> dict[str, list[str]]:
     for f in files:
         if f.suffix != ".py" or "venues" in f.relative_to(PKG).parts[:1]:
             continue
-        tree = _tree(f)
-        docs = _docstrings(tree)
+        nodes = _nodes(f)
+        docs = _docstrings(nodes)
         found = []
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
                 words = [node.value]
             else:
@@ -185,9 +197,8 @@ def venue_named_modules(files) -> list[str]:
 
 
 def _imports(f: Path, mod: str):
-    tree = _tree(f)
     pkg_parts = mod.split(".") if f.name == "__init__.py" else mod.split(".")[:-1]
-    for node in ast.walk(tree):
+    for node in _nodes(f):
         if isinstance(node, ast.Import):
             for a in node.names:
                 yield a.name, None, node.lineno

@@ -22,13 +22,26 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+_WALKED: dict = {}
+
+
+def walked(path: Path) -> list:
+    """Every node of the file's syntax tree, in ``ast.walk``'s order: parsed and walked once per process for each
+    version of the file (its path, size and change time), as most tests here go over every module of the package."""
+    s = path.stat()
+    key = (str(path), s.st_size, s.st_mtime_ns)
+    got = _WALKED.get(key)
+    if got is None:
+        got = _WALKED[key] = list(ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))))
+    return got
+
+
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """Every module a Python file imports, anywhere in it (top level, functions, TYPE_CHECKING blocks),
     with relative imports resolved, plus ``importlib.import_module("<literal>")`` / ``__import__`` calls."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = _package_of(path)
     out: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
+    for node in walked(path):
         if isinstance(node, ast.Import):
             out.extend((node.lineno, a.name) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -275,9 +288,8 @@ def module_deps(path: Path, mods: dict[str, Path]) -> list[tuple[int, str]]:
     anyway) and the module itself are left out."""
     here = _module_name(path)
     package = _package_of(path)
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     named: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
+    for node in walked(path):
         if isinstance(node, ast.Import):
             named.extend((node.lineno, a.name) for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -419,8 +431,7 @@ def private_imports(mods: dict[str, Path]) -> list[str]:
     than the importer (``liqcore.research`` taking ``liqcore.features.store._names_list``)."""
     bad = []
     for m, f in mods.items():
-        tree = ast.parse(f.read_text(encoding="utf-8"), filename=str(f))
-        for node in ast.walk(tree):
+        for node in walked(f):
             if not isinstance(node, ast.ImportFrom):
                 continue
             src = _from_module(node, _package_of(f))
@@ -630,8 +641,7 @@ def only_re_exports(mods: dict[str, Path]) -> list[str]:
     when none of its imports is from its own package."""
     bad = []
     for m, f in mods.items():
-        tree = ast.parse(f.read_text(encoding="utf-8"))
-        body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+        body = [n for n in walked(f)[0].body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
                 and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")
                 and not (isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets))]
         if not body or not all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body):
