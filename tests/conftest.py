@@ -101,6 +101,7 @@ def pytest_xdist_auto_num_workers(config):
         cores = os.cpu_count() or 1
     return max(1, cores) + 1
 
+
 def _reused_sampled_from() -> None:
     """``st.sampled_from`` of the same elements returns the same strategy object: hypothesis caches the strategies
     its other builders make (``integers``, ``lists``, ...) but not this one, and a new strategy is validated anew at

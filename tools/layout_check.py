@@ -39,26 +39,15 @@ def _registered_words() -> tuple[str, ...]:
 VENUES = _registered_words()
 
 
-_TREES: dict = {}
-
-
-def _tree(f: Path):
-    """The module's syntax tree, parsed once per run (every check walks it)."""
-    t = _TREES.get(f)
-    if t is None:
-        t = _TREES[f] = ast.parse(f.read_text(encoding="utf-8"))
-    return t
-
-
 _NODES: dict = {}
 
 
 def _nodes(f: Path) -> list:
-    """Every node of the module's syntax tree in ``ast.walk``'s order, walked once per run (each check goes over the
-    list: four walks of every tree were most of a report's time)."""
+    """Every node of the module's syntax tree in ``ast.walk``'s order (the module itself first), parsed and walked
+    once per run (each check goes over the list: four walks of every tree were most of a report's time)."""
     n = _NODES.get(f)
     if n is None:
-        n = _NODES[f] = list(ast.walk(_tree(f)))
+        n = _NODES[f] = list(ast.walk(ast.parse(f.read_text(encoding="utf-8"))))
     return n
 
 
