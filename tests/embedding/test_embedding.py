@@ -228,6 +228,12 @@ def test_the_lean_wheel_pulls_no_extra_and_runs_without_a_compiler(lean_python, 
     where = subprocess.run([lean_python, "-c", "import liqcore, sys; print(liqcore.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, timeout=300, env=env)
     assert where.returncode == 0 and str(ROOT / "liqcore") not in where.stdout, where.stdout + where.stderr
+    # the licence as an SPDX expression, its text inside the wheel (the MIT licence asks for its notice in copies)
+    lic = subprocess.run([lean_python, "-c", "import importlib.metadata as m; d = m.distribution('liqcore'); "
+                          "print(d.metadata['License-Expression']); "
+                          "print(sum(1 for f in d.files if f.name == 'LICENSE' and 'Permission is hereby granted' "
+                          "in f.read_text()))"], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert lic.returncode == 0 and lic.stdout.split() == ["MIT", "1"], lic.stdout + lic.stderr
     det = subprocess.run([liqcore, "detect", "--sample"], cwd=tmp_path, capture_output=True, text=True,
                          timeout=600, env=env)
     assert det.returncode == 0, det.stderr

@@ -70,7 +70,7 @@ def test_no_nanobind_report_after_the_summary(tmp_path):
     (tmp_path / "test_leaky.py").write_text(_LEAKY)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-            "test_leaky.py"]
+            "-c", str(_empty_ini(tmp_path)), "test_leaky.py"]
     raw = subprocess.run(base, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     if "nanobind: leaked" not in raw.stderr:
         pytest.skip("this duckdb reports no leak at exit")
@@ -148,13 +148,23 @@ def test_the_user_runs_liqcore_in_another_shell():
 '''
 
 
+def _empty_ini(tmp_path):
+    """An empty pytest configuration for an inner session: without it pytest takes the first ``pytest.ini``,
+    ``pyproject.toml``, ``tox.ini`` or ``setup.cfg`` of the temporary folder's parents (a stray
+    ``/tmp/pyproject.toml`` on the machine gave the inner sessions another project's options)."""
+    ini = tmp_path / "pytest.ini"
+    ini.write_text("[pytest]\n")
+    return ini
+
+
 def _inner_session(tmp_path, test_code: str):
     (tmp_path / "test_child.py").write_text(test_code)
     xdg = tmp_path / "xdg"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
     env.update(PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]), XDG_CACHE_HOME=str(xdg))
     return xdg, subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                                "-p", "conftest", "--rootdir", str(tmp_path), str(tmp_path / "test_child.py")],
+                                "-p", "conftest", "--rootdir", str(tmp_path), "-c", str(_empty_ini(tmp_path)),
+                                str(tmp_path / "test_child.py")],
                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
