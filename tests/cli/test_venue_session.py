@@ -23,7 +23,7 @@ from _procs import Stopwatch, wait_exit, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DURATION_S = 75  # each session's --duration: about 12.5 h of the replayed market at the default pace (600x): about
-# 13 cascades decided at idle (45 s gave 8, 4 to 6 of them orders: under load the paced cooldown and timeouts left fewer)
+# 11 cascades decided at idle (45 s gave 8, 4 to 6 of them orders: under load the paced cooldown and timeouts left fewer)
 MIN_ORDERS = 3  # orders placed in a session: more than one cascade, each through the venue's order path
 
 
