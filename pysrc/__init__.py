@@ -41,6 +41,7 @@ TWINS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "liqcore._jit.sim": ("pysrc.execmodel", (  # (the step functions: liqcore._jit.simcore's row)
         ("run_exec", "simulate"),
         ("run_sim", "simulate_records"),
+        ("run_cells", "simulate_cells"),
         ("external_cancel", "Model.external_cancel"),
         ("amend_entry", "Model.amend_entry"),
         ("set_exit_levels", "Model.set_exit_levels"),

@@ -1062,3 +1062,12 @@ def simulate_records(events, records, symbol_params, equity=1.0, daily_loss=0.01
     if end_ns is not None:
         m.on_clock(int(end_ns))
     return m
+
+
+def simulate_cells(events, records, cells_params, equity=1.0, daily_loss=0.01, weekly_loss=0.02, max_symbols=4,
+                   size=0.25, end_ns=None) -> list:
+    """The kernel's ``run_cells``: the same rows and records replayed for several cells, each with its own
+    symbol parameters (``cells_params``: one list of symbol rows a cell) -- each cell is :func:`simulate_records`
+    on its own; returns their :class:`Model` s in order."""
+    return [simulate_records(events, records, rows, equity, daily_loss, weekly_loss, max_symbols, size, end_ns)
+            for rows in cells_params]

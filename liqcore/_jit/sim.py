@@ -485,6 +485,172 @@ def run_sim(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger
     return run_exec(ev, sig, st, port, par, ledger, counts, end_ns)
 
 
+def run_cells(ev, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns):
+    """:func:`run_sim` of several cells at once (a sweep's cells replayed by one window plan): the same rows and
+    records, each cell its own parameters and state -- row ``k`` of ``st`` (cells x symbols), ``port`` (cells x 1),
+    ``par`` (cells x symbols), ``ledger`` (cells x rows) and ``counts`` (cells x symbols x counts) -- in one call
+    (the calls from Python were most of a cell's cost).  Cell ``k`` ends as ``run_sim`` on its row alone leaves
+    it.  Returns the number of trade prints processed (each cell's)."""
+    return _run_cells(np.ascontiguousarray(ev), _ONE_SIGNAL, _NO_SIGNALS, np.asarray(rec_t, np.int64),
+                      np.asarray(rec_idx, np.int64), np.asarray(rec_sid, np.int64), np.asarray(rec_dom, np.int64),
+                      np.asarray(rec_cid, np.int64), st, port, par, ledger, counts, end_ns)
+
+
+@njit(cache=True, nogil=True)
+def _run_cells(ev, one, none, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, port, par, ledger, counts, end_ns):
+    prints = 0
+    nsym = st.shape[1]
+    # rows a cell is handed with no record that are all quiet for it (run_exec's own tests, row by row: a print that
+    # only sets the last price -- a flat symbol, an open position's print inside its stop and take-profit and before
+    # its deadlines, a resting limit's print short of its price --, a quote that only sets the book, funding on no
+    # position) leave it as one pass of run_exec does: each symbol's last print and last best bid and ask set.  The
+    # rows' figures (their last print and quotes, their price ranges) are found once for every cell.
+    fig = np.zeros((nsym, 4), np.int64)  # last print, last bid, last ask (row + 1; 0: none), funding rows
+    rng = np.empty((nsym, 4), np.float64)  # lowest and highest print, lowest bid, highest ask
+    n_prints = 0
+    scanned = False
+    ok = rec_t.shape[0] == 0  # (the rows' figures hold: no row of another symbol, no price that is not a number)
+    for k in range(st.shape[0]):
+        if ok:
+            if not scanned:
+                scanned = True
+                ok = _row_figures(ev, nsym, fig, rng)
+                for i in range(ev.shape[0]):
+                    if ev[i].kind == _TRADE:
+                        n_prints += 1
+            if ok and _quiet_rows(ev, st[k], par[k], fig, rng):
+                for j in range(nsym):
+                    s = st[k, j]
+                    if fig[j, 0] > 0:
+                        s.last_price = ev[fig[j, 0] - 1].price
+                        s.last_ns = ev[fig[j, 0] - 1].ts_recv
+                    if _quotes_read(par[k]):
+                        if fig[j, 1] > 0:
+                            s.d_quotes = 1
+                            s.bid = ev[fig[j, 1] - 1].price
+                            s.bid_qty = ev[fig[j, 1] - 1].qty
+                        if fig[j, 2] > 0:
+                            s.d_quotes = 1
+                            s.ask = ev[fig[j, 2] - 1].price
+                            s.ask_qty = ev[fig[j, 2] - 1].qty
+                if end_ns != NO_CLOCK:
+                    step_clock(st[k], port[k], par[k], end_ns, counts[k])
+                prints = n_prints
+                continue
+        sig = _record_signals(one, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par[k]) if rec_t.shape[0] else none
+        prints = run_exec(ev, sig, st[k], port[k], par[k], ledger[k], counts[k], end_ns)
+    return prints
+
+
+@njit(cache=True, nogil=True)
+def _quotes_read(par):
+    """Whether run_exec reads QUOTE rows for a cell of parameters ``par`` (a symbol under the queue rule)."""
+    for j in range(par.shape[0]):
+        if par[j].queue != 0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _row_figures(ev, nsym, fig, rng):
+    """Per symbol of rows ``ev``: the positions + 1 of the last print, best bid and best ask and the funding rows'
+    count (``fig``), and the lowest and highest print, the lowest bid and the highest ask (``rng``).  False where a
+    print or quote is of no symbol of the replay or its price is not a number (its rows then go through run_exec)."""
+    for j in range(nsym):
+        fig[j, 0] = 0
+        fig[j, 1] = 0
+        fig[j, 2] = 0
+        fig[j, 3] = 0
+        rng[j, 0] = np.inf
+        rng[j, 1] = -np.inf
+        rng[j, 2] = np.inf
+        rng[j, 3] = -np.inf
+    for i in range(ev.shape[0]):
+        e = ev[i]
+        k = e.kind
+        sid = e.symbol_id
+        if k == _FUNDING and 0 <= sid < nsym:
+            fig[sid, 3] += 1  # (step_funding charges an open position)
+        if k != _TRADE and k != _QUOTE:
+            continue
+        px = e.price
+        if not (0 <= sid < nsym) or px != px:
+            return False
+        if k == _TRADE:
+            fig[sid, 0] = i + 1
+            if px < rng[sid, 0]:
+                rng[sid, 0] = px
+            if px > rng[sid, 1]:
+                rng[sid, 1] = px
+        elif e.side == _BID:
+            fig[sid, 1] = i + 1
+            if px < rng[sid, 2]:
+                rng[sid, 2] = px
+        else:
+            fig[sid, 2] = i + 1
+            if px > rng[sid, 3]:
+                rng[sid, 3] = px
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _quiet_rows(ev, st, par, fig, rng):
+    """Whether every print and quote of rows ``ev`` (their figures ``fig``, ``rng``: :func:`_row_figures`) is a quiet
+    one for a cell (``st``, ``par``) handed no record, by run_exec's tests of each row, taken over the rows' price
+    ranges: a flat symbol; an open position (no trailing stop, no rest of a partial entry) whose prints all lie
+    inside its stop and take-profit before its deadlines and whose quotes on its take-profit's side stay short of
+    it; a resting limit whose prints all lie short of its price before its deadlines, its quotes too."""
+    quotes = _quotes_read(par)
+    for j in range(st.shape[0]):
+        s = st[j]
+        if s.status == FLAT:
+            continue
+        g = par[j].grid
+        has_tr = fig[j, 0] > 0
+        t_last = ev[fig[j, 0] - 1].ts_recv if has_tr else 0
+        q = quotes and par[j].queue != 0
+        if s.side == 0 or (s.status == OPEN and fig[j, 3] > 0):
+            return False  # (no side: run_exec's own tests; funding charged to an open position)
+        if s.status == OPEN:
+            if s.trail > 0.0 or s.p_rest != 0:
+                return False
+            ktp = _tk(s.tp_price, g)
+            if has_tr:
+                if not (t_last < s.hold_deadline_ns and t_last < s.exit_due_ns):
+                    return False
+                lvl, _w = _stop(s)
+                if s.side > 0:
+                    if not (lvl < rng[j, 0] and _tk(rng[j, 1], g) < ktp):
+                        return False
+                elif not (rng[j, 1] < lvl and _tk(rng[j, 0], g) > ktp):
+                    return False
+            if q:
+                if s.side > 0:
+                    if fig[j, 2] > 0 and not (_tk(rng[j, 3], g) < ktp):
+                        return False
+                elif fig[j, 1] > 0 and not (_tk(rng[j, 2], g) > ktp):
+                    return False
+        elif s.status == RESTING and s.entry_kind == ENTRY_LIMIT:
+            kl = _tk(s.limit_price, g)
+            if has_tr:
+                if not (t_last < s.entry_deadline_ns and t_last < s.exit_due_ns):
+                    return False
+                if s.side > 0:
+                    if not (_tk(rng[j, 0], g) > kl):
+                        return False
+                elif not (_tk(rng[j, 1], g) < kl):
+                    return False
+            if q:
+                if s.side > 0:
+                    if fig[j, 1] > 0 and not (_tk(rng[j, 2], g) > kl):
+                        return False
+                elif fig[j, 2] > 0 and not (_tk(rng[j, 3], g) < kl):
+                    return False
+        else:
+            return False
+    return True
+
+
 @njit(cache=True, nogil=True)
 def _guide_spec(s):
     """Reset a symbol's signal spec to the guide's (levels from the parameters, no trail / stop price

@@ -37,3 +37,14 @@ def _shared(shared: dict | None, k0, name, make):
     if key not in shared:
         shared[key] = make()
     return shared[key]
+
+
+#: what cells replayed together by one plan (:func:`liqcore.backtest.windows.replay_cells`) may differ in: execution parameters only the
+#: simulator reads, and the windows' lengths (every other one -- the reads, detection, the clock -- the same for all)
+TOGETHER = ("offset", "take_profit", "stop_loss", "hold_timeout_ns", "entry_timeout_ns", "cooldown_ns", "trail")
+
+
+def together_key(params, strategy) -> str:
+    """What cells replayed together by one plan must share: every parameter but :data:`TOGETHER`, the strategy."""
+    d = {k: v for k, v in params.to_dict().items() if k not in TOGETHER}
+    return repr((type(strategy).name, sorted(d.items(), key=lambda kv: kv[0])))

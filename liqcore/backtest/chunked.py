@@ -189,11 +189,10 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     whole market, ``--symbols all``): ``(refuse, rules)`` -- symbol id -> why its cascades are not traded
     (dropped before the simulator, counted in ``refused``) and symbol -> trading rules
     (:mod:`liqcore.backtest.rules`; not with a price grid taken from the prints: :class:`NotStreamable`)."""
-    from liqcore.backtest.stream import (_Cell, _GridGate, _note, _Run, boundary_tail, cheapest_trade, fused_chunks,
-                                         needs_grid)
+    from liqcore.backtest.stream import (_Cell, _GridGate, _note, _Run, boundary_tail, cheapest_trade, ended,
+                                         fused_chunks, needs_grid)
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.latency import order_latency_note
-    from liqcore.execution.replay import at_end
     from liqcore.strategies.cascade_mm import records_to_signals
     from liqcore.types import CASCADE_DTYPE
     from liqcore._libs.detection import CascadeDetector
@@ -326,17 +325,10 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     cell.finish(False, row)
     rec = np.concatenate(recs) if recs else np.zeros(0, CASCADE_DTYPE)
     sig = records_to_signals(rec, trail=float(getattr(params, "trail", 0.0) or 0.0))
-    n = int(got["port"][0]["n_trades"])
-    open_at_end, working_at_end = at_end(got["st"])
-    res = dict(
-        params=params, registry=reg, ledger=got["ledger"][:n].copy(), counts=got["counts"], equity0=float(equity),
-        equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]), end_ns=int(got["end_ns"]),
-        records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
-        working_at_end=working_at_end, note=_note(min_trade, liqs), events=None, dropped=dropped,
-        strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
-        latency={"order": order_latency_note(params, None), "feed": delays.note(int(params.feed_latency_ns or 0))},
-        refused=refused, depth_note=depth_note if not fallback else None,
-    )
+    res = ended(got, params, reg, equity, rec, cell, strategy, sig, note=_note(min_trade, liqs), dropped=dropped,
+                fill_fallback=fallback,
+                latency={"order": order_latency_note(params, None), "feed": delays.note(int(params.feed_latency_ns or 0))},
+                refused=refused, depth_note=depth_note if not fallback else None)
     from liqcore.codes import KIND_NAMES
 
     res.update(detector_counts=det_counts, n_events=n_events,

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from liqcore.backtest.row_groups import first_block, groups_in, on_grid, rows_within
+from liqcore.backtest.row_groups import _cells_of, first_block, groups_in, on_grid, rows_within
 
 #: under the queue rule, how far back the book in force is first looked for (and the last print): a second
 PRE = 1_000_000_000
@@ -39,17 +39,25 @@ REFUSED_WHATEVER_THE_PRINTS = (1, 2, 3, 4, 5, 9, 10)  # R_BUSY, R_COOLDOWN, R_MI
 # R_DAILY_TRADES (liqcore._jit.simdefs; tests/backtest/test_first_passage.py checks the codes)
 
 
-def refused(cell, sigs: np.ndarray, i: int) -> bool:
+def refused(cell, sigs, i: int) -> bool:
     """Whether the simulator of ``cell`` (flat, nothing carried) refuses signal ``sigs[i]`` (a CONFIRMED record's,
     as :func:`~liqcore._jit.sim.records_signals` makes it) for a reason decided before any price or the book is
     read: :func:`~liqcore._jit.sim.step_entry` itself on copies of the state (:func:`~liqcore._jit.sim.entry_code`;
     what a flat simulator's prints change, the last price and the book, is read only after these reasons; the
-    parameters it only reads).  One symbol (the window plan's): another symbol's working orders are not looked at."""
+    parameters it only reads).  One symbol (the window plan's): another symbol's working orders are not looked at.
+    Cells replayed together (:class:`~liqcore.backtest.stream._Cells`; ``sigs``: each one's signals, in a list):
+    whether every one of them refuses it."""
     from liqcore._jit import sim
 
-    if len(cell.st) != 1:
-        return False
-    return int(sim.entry_code(cell.st, cell.port, cell.par, cell.counts, sigs, i)) in REFUSED_WHATEVER_THE_PRINTS
+    cells = _cells_of(cell)
+    if isinstance(sigs, np.ndarray):
+        sigs = [sigs] * len(cells)
+    for c, sg in zip(cells, sigs):
+        if len(c.st) != 1:
+            return False
+        if int(sim.entry_code(c.st, c.port, c.par, c.counts, sg, i)) not in REFUSED_WHATEVER_THE_PRINTS:
+            return False
+    return True
 
 
 def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span, defer: bool = False,
@@ -76,25 +84,133 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
     on the second of the first row that can reach a level, and the block's rows before it are not read; where that
     row is within the second after ``b`` (nothing to pass over), the steps read on in spans doubling from a second
     (``run``: how many such steps in a row) up to the block's end."""
+    from liqcore._jit.sim import RESTING
+
+    g = clock.g
+    k = int(fund_recv.searchsorted(b, "left"))
+    end0 = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the orders' deadlines, below)
+    best = None  # (to, loud_end) of the live cell whose first passage comes first
+    sid = None
+    resting = False
+    cells = _cells_of(cell)
+    st2 = getattr(cell, "st", None)
+    if len(cells) > 1 and st2 is not None and st2.ndim == 2 and st2.shape[1] == 1 and FIRST_LOUD \
+            and g.get("blocks") is not None:  # (cells stacked, one symbol: each cell's passage from its row at once)
+        got = _passage_rows(cell, g, b, end0)
+        if got is None:
+            return b, None
+        best, resting = got
+        sid = 0
+        cells = ()
+    for c in cells:
+        live = np.flatnonzero(c.st["status"] != 0)
+        if not len(live):
+            continue  # (a flat cell: every span is quiet for it; its last price and book are set below)
+        if len(live) != 1 or (sid is not None and int(live[0]) != sid):
+            return b, None
+        sid = int(live[0])
+        got = _passage(c, sid, clock, g, b, end0, rd, rows if len(cells) == 1 else None)
+        if got is None:
+            return b, None
+        resting = resting or int(c.st[sid]["status"]) == RESTING
+        if best is None or got < best:
+            best = got
+    if best is None:
+        return b, None
+    to, loud_end = best
+    ids = groups_in(g, b, to) if to > b else ()  # (the groups whose receive times meet [b, to))
+    if to <= b or not len(ids):
+        return b, loud_end
+    if defer:
+        clock.tail, clock.skipped = None, rows_within(g, ids, b, to)
+        clock.pending = (b, to, ids, sid)
+        return to, loud_end
+    last = last_in_tail(rd, clock, ids, b, to, *span, resting=resting)
+    if last is None:
+        return b, loud_end  # an exact tie between the last prints: read them
+    if last:
+        _set_last(cell, sid, last)
+    return to, loud_end
+
+
+def _set_last(cell, sid: int, last: tuple) -> None:
+    """Symbol ``sid``'s last print ``(receive time, price)`` set in every cell of ``cell`` (a stacked
+    :class:`~liqcore.backtest.stream._Cells`: its column of states at once)."""
+    st = getattr(cell, "st", None)
+    if st is not None and st.ndim == 2:
+        col = st[:, sid]
+        col["last_price"], col["last_ns"] = last[1], last[0]
+        return
+    for c in _cells_of(cell):
+        s = c.st[sid]
+        s["last_price"], s["last_ns"] = last[1], last[0]
+
+
+def _passage_rows(cells, g: dict, b: int, end: int):
+    """:func:`_passage` of every cell of ``cells`` (:class:`~liqcore.backtest.stream._Cells`, one symbol: its stacked
+    states and parameters, a row a cell) from their rows at once, the blocks walked for each live one
+    (:func:`liqcore._libs.reading.first_loud`) -> ``((to, loud_end) of the one whose first passage comes first,
+    whether one rests)``; None where nothing may be passed over (a cell whose state :func:`_passage` passes over
+    nothing for, or no live cell)."""
+    from liqcore._jit.sim import OPEN, RESTING
+    from liqcore._libs.reading import first_loud
+    from liqcore.signals import ENTRY_LIMIT
+
+    s = cells.st[:, 0]
+    status = s["status"]
+    live = status != 0
+    if not live.any():
+        return None
+    is_open = status == OPEN
+    rest = (status == RESTING) & (s["entry_kind"] == ENTRY_LIMIT)
+    if not bool(np.all(~live | (is_open & ~(s["trail"] > 0.0)) | rest)):
+        return None  # (a trailing stop, an entry that is not a resting limit: read on)
+    ks = np.flatnonzero(live)
+    grid, side, op = cells.par[:, 0]["grid"][ks].tolist(), s["side"][ks].tolist(), is_open[ks].tolist()
+    tp, lim, sl, stp = (s[f][ks].tolist() for f in ("tp_price", "limit_price", "sl_price", "stop_price"))
+    hold, ent, exd, prest, entry = (s[f][ks].tolist() for f in ("hold_deadline_ns", "entry_deadline_ns",
+                                                                "exit_due_ns", "p_rest", "entry_price"))
+    blk = g["blocks"]
+    tr_min, tr_max, p_min, p_max = blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"]
+    base = first_block(g, b)
+    best = None
+    for j in range(len(ks)):
+        gr, sd = float(grid[j]), int(side[j])
+        if op[j]:
+            due = min(int(hold[j]), int(exd[j]))
+            lvl, sp = float(sl[j]), float(stp[j])
+            lvl = (sp if sp > lvl else lvl) if sd > 0 else (sp if sp < lvl else lvl)
+            if int(prest[j]):
+                lvl = rest_level(lvl, float(entry[j]), sd, gr)
+            mode, px = (0 if sd > 0 else 1), float(tp[j])
+        else:
+            due = min(int(ent[j]), int(exd[j]))
+            lvl, mode, px = 0.0, (2 if sd > 0 else 3), float(lim[j])
+        level = on_grid(px, gr)
+        e = min(due, end)
+        i = first_loud(tr_min, tr_max, p_min, p_max, base, b, e, mode, lvl, float(level), gr)
+        got = (min(e, int(tr_min[i])), int(tr_max[i])) if i >= 0 else (e, e)
+        if best is None or got < best:
+            best = got
+    return best, bool(np.any(live & (status == RESTING)))
+
+
+def _passage(c, sid: int, clock, g: dict, b: int, end: int, rd, rows):
+    """:func:`quiet_until`'s span for one cell whose one live state is symbol ``sid``'s: ``(to, loud_end)``, the
+    receive time its rows are quiet up to from ``b`` and the last receive time of the first block (else row group)
+    that can reach a level (``end``: the next signal, the span's end or the next funding; the order's deadlines
+    before it); None where nothing may be passed over (a trailing stop, an entry that is not a resting limit)."""
     from liqcore._jit.sim import OPEN, RESTING
     from liqcore.signals import ENTRY_LIMIT
 
-    st = cell.st
-    live = np.flatnonzero(st["status"] != 0)
-    if len(live) != 1:
-        return b, None
-    sid = int(live[0])
-    s = st[sid]
-    grid = float(cell.par[sid]["grid"])
+    s = c.st[sid]
+    grid = float(c.par[sid]["grid"])
     tk = functools.partial(on_grid, grid=grid)
-    g = clock.g
-    k = int(fund_recv.searchsorted(b, "left"))
-    end = min(stop, int(fund_recv[k]) if k < len(fund_recv) else stop)  # (and the order's deadlines, below)
     side = int(s["side"])
     lvl = 0.0
     if int(s["status"]) == OPEN:
         if float(s["trail"]) > 0.0:
-            return b, None
+            return None
         due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
         lvl = float(s["sl_price"])
         sp = float(s["stop_price"])
@@ -106,7 +222,7 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
         due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
         mode, level = (2 if side > 0 else 3), tk(float(s["limit_price"]))
     else:
-        return b, None
+        return None
     # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
     k = _first_loud(g, b, end, min(due, end), mode, lvl, level, grid, tk)
     end = min(due, end)
@@ -126,18 +242,6 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
         to, loud_end = min(end, int(fine["tr_min"][k])), int(fine["tr_max"][k])
     else:  # (none before the deadline, the next signal or funding: the step after it starts there)
         to = loud_end = end
-    ids = groups_in(g, b, to) if to > b else ()  # (the groups whose receive times meet [b, to))
-    if to <= b or not len(ids):
-        return b, loud_end
-    if defer:
-        clock.tail, clock.skipped = None, rows_within(g, ids, b, to)
-        clock.pending = (b, to, ids, sid)
-        return to, loud_end
-    last = last_in_tail(rd, clock, ids, b, to, *span, resting=int(s["status"]) == RESTING)
-    if last is None:
-        return b, loud_end  # an exact tie between the last prints: read them
-    if last:
-        s["last_price"], s["last_ns"] = last[1], last[0]
     return to, loud_end
 
 
@@ -246,8 +350,7 @@ def settle_tail(cell, rd, clock, pending, pre: np.ndarray, lo: int, hi: int) -> 
         if last is None:  # (two last prints tied in both times: their order is the read's)
             last = last_in_tail(rd, clock, ids, b, to, lo, hi, blocks=False)
     if last:
-        s = cell.st[sid]
-        s["last_price"], s["last_ns"] = last[1], last[0]
+        _set_last(cell, sid, last)
 
 
 def last_in_tail(rd, clock, ids, b: int, to: int, lo: int, hi: int, resting: bool = False, blocks: bool = True):
@@ -313,19 +416,28 @@ def _tail_from_blocks(rd, clock, b: int, to: int, book: bool):
 
 
 def put_quotes(st, q: np.ndarray, have: set) -> set:
-    """Set the book in force of ``st`` (STATE_DTYPE) from the last best bid and best ask rows of
-    ``q`` (events in the full replay's order), for the sides not in ``have``; the sides set."""
+    """Set the book in force of ``st`` (STATE_DTYPE; or a list of them: cells replayed together, each set alike) from
+    the last best bid and best ask rows of ``q`` (events in the full replay's order), for the sides not in ``have``;
+    the sides set."""
     got = set()
     if len(have) >= 2 or not len(q):
         return got
+    stacked = not isinstance(st, (list, tuple)) and st.ndim == 2  # (cells stacked: a row a cell)
+    sts = st if isinstance(st, (list, tuple)) else (st,)
     for side, k in zip((BID, ASK), _last_rows(q)[1:]):
         if side in have or k < 0:
             continue
         e = q[k]
         sid = int(e["symbol_id"])
-        if 0 <= sid < len(st):
-            col = "bid" if side == BID else "ask"
-            st[sid][col], st[sid][col + "_qty"] = e["price"], e["qty"]
+        col = "bid" if side == BID else "ask"
+        if stacked:
+            if 0 <= sid < st.shape[1]:
+                one = st[:, sid]
+                one[col], one[col + "_qty"] = e["price"], e["qty"]
+        else:
+            for one in sts:
+                if 0 <= sid < len(one):
+                    one[sid][col], one[sid][col + "_qty"] = e["price"], e["qty"]
         got.add(side)
     return got
 
@@ -354,9 +466,10 @@ def book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int)
     down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's)."""
     from liqcore.types import Kind
 
-    have = put_quotes(cell.st, pre, set())
+    sts = cell.st if getattr(cell, "st", None) is not None and cell.st.ndim == 2 else [c.st for c in _cells_of(cell)]
+    have = put_quotes(sts, pre, set())
     step = PRE
     while len(have) < 2 and a > floor:
         a0 = max(floor, a - step)
-        have |= put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
+        have |= put_quotes(sts, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
         a, step = a0, step * 2

@@ -431,6 +431,11 @@ def _file_spans(files: list, n: int) -> list:
     return out
 
 
+def _cells_of(cell) -> tuple:
+    """The cells a step acts on: :class:`~liqcore.backtest.stream._Cells`' own, else the one cell given."""
+    return getattr(cell, "cells", None) or (cell,)
+
+
 def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     """Whether the quote rows received in ``[a, b)`` can only set the book in force, which nothing reads
     before ``b``, so the window read may leave them undecoded (the queue rule; the book is read back at
@@ -444,28 +449,53 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
     print closes it the simulator is flat and reads no book until the next signal's order arrives."""
     from liqcore._jit.sim import OPEN
 
-    st = cell.st
     if not clock.book or (cell.carry is not None and len(cell.carry[0])):
-        return False
-    live = np.flatnonzero(st["status"] != 0)
-    if len(live) != 1 or int(st[live[0]]["status"]) != OPEN or int(st[live[0]]["q_on"]) != 0:
         return False
     if np.any((t_rec >= a) & (t_rec < b)):
         return False
-    s = st[int(live[0])]
     g = clock.g
-    grid = float(cell.par[int(live[0])]["grid"])
-    tk = functools.partial(on_grid, grid=grid)
-    tp = tk(float(s["tp_price"]))
-    blk = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
-    if blk is not None:  # (walked by a compiled pass from the first that can meet ``a``, as :func:`blocks_in` finds)
+    st2 = getattr(cell, "st", None)
+    blk = g.get("blocks")
+    if st2 is not None and st2.ndim == 2 and st2.shape[1] == 1 and blk is not None:  # (cells stacked, one symbol)
         from liqcore._libs.reading import quotes_reach
 
-        return not quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"],
-                                first_block(g, a), a, b, int(s["side"]) > 0, float(tp), grid)
-    near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
-    quiet = tk(g["p_max"][near]) < tp if int(s["side"]) > 0 else tk(g["p_min"][near]) > tp
-    return bool(np.all(quiet))
+        s = st2[:, 0]
+        live = np.flatnonzero(s["status"] != 0)
+        if not len(live) or bool(np.any(s["status"][live] != OPEN)) or bool(np.any(s["q_on"][live] != 0)):
+            return False
+        grid, at = cell.par[:, 0]["grid"], first_block(g, a)
+        for k in live.tolist():
+            tp = on_grid(float(s["tp_price"][k]), float(grid[k]))
+            if quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"], at, a, b,
+                            int(s["side"][k]) > 0, float(tp), float(grid[k])):
+                return False
+        return True
+    n_open = 0
+    for c in _cells_of(cell):  # (cells replayed together: quiet for each one's position; a flat one reads no book)
+        st = c.st
+        live = np.flatnonzero(st["status"] != 0)
+        if not len(live) and len(_cells_of(cell)) > 1:
+            continue
+        if len(live) != 1 or int(st[live[0]]["status"]) != OPEN or int(st[live[0]]["q_on"]) != 0:
+            return False
+        s = st[int(live[0])]
+        grid = float(c.par[int(live[0])]["grid"])
+        tk = functools.partial(on_grid, grid=grid)
+        tp = tk(float(s["tp_price"]))
+        blk = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
+        if blk is not None:  # (walked by a compiled pass from the first that can meet ``a``, as :func:`blocks_in` finds)
+            from liqcore._libs.reading import quotes_reach
+
+            if quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"],
+                            first_block(g, a), a, b, int(s["side"]) > 0, float(tp), grid):
+                return False
+        else:
+            near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
+            quiet = tk(g["p_max"][near]) < tp if int(s["side"]) > 0 else tk(g["p_min"][near]) > tp
+            if not bool(np.all(quiet)):
+                return False
+        n_open += 1
+    return n_open > 0
 
 
 def _group_kinds(path, ft, mark, rid: int, kmin: int, kmax: int) -> set:
@@ -808,3 +838,31 @@ class _ClockRows:
             o = np.argsort(te, kind="stable")
             te, tr = te[o], tr[o]
         return te, tr
+
+
+def _has_depth(rd, det_ev: np.ndarray, rare: list, lo: int, hi: int) -> bool:
+    """Whether the selection holds a DEPTH row: in the rare rows read (``det_ev``) when DEPTH is not a bulk
+    kind, else read for."""
+    from liqcore.types import Kind
+
+    d = int(Kind.DEPTH)
+    if d in rare:
+        return bool((det_ev["kind"] == d).any())
+    return bool(len(rd.read(lo, hi, kinds=[d])))
+
+
+def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:
+    """Whether the selection holds a QUOTE row (the queue rule falls back to through without one)."""
+    from liqcore.types import Kind
+
+    return _has_kind(rd, g, lo, hi, int(Kind.QUOTE), "has_quotes")
+
+
+def _has_kind(rd, g: dict, lo: int, hi: int, kind: int, flag: str) -> bool:
+    """Whether the selection holds a bulk row of ``kind`` (a trade or a quote), as the full replay would
+    see it, whatever the windows read: none when no bulk row group's ``kind`` statistics reach it
+    (``g[flag]``), else the first group with one that keeps such a row in the selection."""
+    for i in np.flatnonzero(g[flag]):
+        if len(rd.read(lo, hi, kinds=[kind], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))):
+            return True
+    return False

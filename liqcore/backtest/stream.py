@@ -2,6 +2,10 @@
 
 The details: docs/maintainers/design.md, "A sweep task in time chunks".
 
+Why one module: a replay's cells (one, :class:`_Cell`, or several stepped together, :class:`_Cells`), the chunks it
+hands them (:class:`_Chunk`, the fused pass) and the gate that holds chunks until the price grid is known pass one
+another the same rows, records and carried state; the window plan (``windows``) drives the same cells.
+
 May import: ``numpy``, ``_jit``, ``_libs.detector``, ``dataset.read``, ``execution.detect``,
 ``execution.events``, ``execution.replay``, ``synthetic.chunks``, ``types`` and ``venues.common``.
 """
@@ -486,13 +490,28 @@ class _Cell:
             self.last_ns = int(ts[n - 1])
             if self.base is None:
                 self.base = so  # the window's prints start here (as the whole run cuts them)
+        carried = self.carry is not None and len(self.carry[0])
         if len(rec):
-            t = int(rec["confirm_recv_ns"].max())
+            rt = rec["confirm_recv_ns"].astype(np.int64)
+            t = int(rt.max())
             self.rec_max = max(self.rec_max or t, t)
-            self._add(rec, np.minimum(np.maximum(rec["event_index"].astype(np.int64) - o, -1), n - 1) + so)
+            ni = np.minimum(np.maximum(rec["event_index"].astype(np.int64) - o, -1), n - 1) + so
+            if n and not carried:  # (nothing carried, as a step's records mostly are: the run's hand-out at once)
+                t_last, g_last = int(ev["ts_recv"][n - 1]), so + n - 1
+                due = int(np.count_nonzero((rt < t_last) | ((rt == t_last) & (ni < g_last))))
+                cols = (rt, ni, rec["symbol_id"].astype(np.int64), rec["dominant"].astype(np.int64),
+                        rec["cascade_id"].astype(np.int64))
+                if due < len(rt):  # (the records a run over these rows does not hand out yet: carried on)
+                    self.carry = tuple(c[due:] for c in cols)
+                    cols = tuple(c[:due] for c in cols)
+                else:
+                    self.carry = None
+                self._exec(ev, so, cols, sim.NO_CLOCK)
+                return
+            self._add(rec, ni)
+            carried = True
         if not n:
             return
-        carried = self.carry is not None and len(self.carry[0])
         self._run(ev, so, self._due(int(ev["ts_recv"][n - 1]), so + n - 1) if carried else 0, sim.NO_CLOCK)
 
     def _due(self, t_last: int, g_last: int) -> int:
@@ -519,6 +538,14 @@ class _Cell:
             self.carry = tuple(a[due:] for a in self.carry)
         else:
             give = _NO_RECORDS
+        self._exec(ev, g0, give, end_ns)
+
+    def _exec(self, ev, g0: int, give: tuple, end_ns: int):
+        """Replay ``ev`` (prints from global index ``g0``) with the records ``give`` (their five columns, int64,
+        contiguous: time, global print index, symbol, dominant side, cascade id) handed out."""
+        from liqcore._jit import sim
+        from liqcore.types import Kind
+
         n = int(self.port[0]["n_trades"])
         need = n + len(give[0]) + 1  # at most one ledger row per record (as the whole run sizes it)
         if need > len(self.ledger):
@@ -536,6 +563,15 @@ class _Cell:
                     self.st, self.port, self.par, self.ledger, self.counts, end_ns, depth=self.depth)
         self.sim_seconds += time.perf_counter() - t0
 
+    @property
+    def cells(self) -> tuple:
+        """The cells a window plan's step acts on (:class:`_Cells`): this one."""
+        return (self,)
+
+    def live(self) -> bool:
+        """Whether an order or a position of the cell is live (any symbol's state not flat)."""
+        return bool(self.st["status"].any())
+
     def _put_back(self) -> None:
         """The depth books of :attr:`seed` put back before the first row, once the price grid is set
         (:func:`liqcore.backtest.depth_start.put_back`)."""
@@ -549,6 +585,11 @@ class _Cell:
 
     def finish(self, with_daily: bool, row) -> dict:
         """The row, as the whole run makes it (``row``: the sweep's row builder)."""
+        start_ns, end_ns = self._close()
+        return row(self.ledger, self.counts, self.st, self.port, self.equity, start_ns, end_ns, with_daily)
+
+    def _close(self) -> tuple:
+        """Hand out the records still carried and run the clock to the span's end: ``(start, end)`` of the span."""
         w = self.w
         start_ns = self.start_ns if self.start_ns is not None else (w.start_ns or 0)
         end_ns = self.last_ns if self.last_ns is not None else start_ns
@@ -557,7 +598,78 @@ class _Cell:
         rest = len(self.carry[0]) if self.carry is not None else 0
         empty = np.zeros(0, dtype=self._dtype)
         self._run(empty, 0 if self.base is None else self.base, rest, end_ns)  # the rest, then the clock
-        return row(self.ledger, self.counts, self.st, self.port, self.equity, start_ns, end_ns, with_daily)
+        return start_ns, end_ns
+
+
+class _Cells(_Cell):
+    """Cells of one selection replayed together by one window plan (:func:`liqcore.backtest.windows.replay_cells`:
+    a sweep's cells): the plan's bookkeeping (the records carried, the span's times) is this object's, made once,
+    and each run of rows goes to every cell in one compiled call (:func:`liqcore._jit.sim.run_cells`: the cells'
+    states stacked, each cell's arrays a row of them), so each is handed the same rows, records and clock.  A step's
+    rows reach a cell whatever its state: the full replay hands it every row, and the plan passes over a span only
+    where its rows are quiet for every cell (the first passage of each live one; a flat one's prints and quotes only
+    set the last price and the book, which the plan sets in every cell from the span's last rows).  So each cell
+    ends as its full replay does, as it would alone; the plan reads and decides each step once for all of them.
+    Rows with DEPTH rows (the queue at depth) are not replayed this way (each cell has its own plan there)."""
+
+    cells: tuple = ()  # (the cells, set per object: not :class:`_Cell`'s one-cell view)
+
+    def __init__(self, cells: list):
+        c0 = cells[0]
+        self.params, self.w, self.equity, self._dtype = c0.params, c0.w, c0.equity, c0._dtype
+        self.cells = tuple(cells)
+        self.par = np.stack([c.par for c in cells])
+        self.st = np.stack([c.st for c in cells])
+        self.port = np.stack([c.port for c in cells])
+        self.ledger = np.stack([c.ledger for c in cells])
+        self.counts = np.stack([c.counts for c in cells])
+        for k, c in enumerate(cells):  # (each cell's arrays: its row of the stacked ones)
+            c.par, c.st, c.port, c.ledger, c.counts = self.par[k], self.st[k], self.port[k], self.ledger[k], \
+                self.counts[k]
+        self.depth = self.seed = self.base = self.start_ns = self.last_ns = self.rec_max = self.carry = None
+        self.n_prints = 0
+        self.sim_seconds = 0.0
+        self.depth_free = False
+
+    def _exec(self, ev, g0: int, give: tuple, end_ns: int):
+        from liqcore._jit import sim
+        from liqcore.types import Kind
+
+        n = int(self.port["n_trades"].max())
+        need = n + len(give[0]) + 1  # at most one ledger row per record (as the whole run sizes it)
+        if need > self.ledger.shape[1]:
+            grown = np.zeros((len(self.cells), max(need, 2 * self.ledger.shape[1])), dtype=self.ledger.dtype)
+            grown[:, :self.ledger.shape[1]] = self.ledger
+            self.ledger = grown
+            for k, c in enumerate(self.cells):
+                c.ledger = grown[k]
+        if len(ev) and self.par["queue"].any() and not self.depth_free and bool((ev["kind"] == int(Kind.DEPTH)).any()):
+            raise ValueError("cells replayed together: a DEPTH row (the queue at depth replays each cell alone)")
+        t, ni, sid, dom, cid = give
+        t0 = time.perf_counter()
+        self.n_prints += sim.run_cells(ev, t, np.ascontiguousarray(ni - g0), sid, dom, cid, self.st, self.port,
+                                       self.par, self.ledger, self.counts, end_ns)
+        self.sim_seconds += time.perf_counter() - t0
+
+    def finish(self, with_daily: bool, row) -> list:
+        """Each cell's row, in their order, as :meth:`_Cell.finish` makes a lone cell's."""
+        start_ns, end_ns = self._close()
+        return [row(c.ledger, c.counts, c.st, c.port, self.equity, start_ns, end_ns, with_daily) for c in self.cells]
+
+
+def ended(got: dict, params, registry, equity: float, records, cell, strategy, signals, **more) -> dict:
+    """The fields of :class:`liqcore.backtest.run.BacktestResult` a replay part ends with, from a cell's row
+    (``got``: its ``ledger``, ``counts``, ``st``, ``port``, ``start_ns``, ``end_ns``) and what the caller adds
+    (``more``: the note, what was dropped, the fill's fallback, the latency notes...)."""
+    from liqcore.execution.replay import at_end
+
+    n = int(got["port"][0]["n_trades"])
+    open_at_end, working_at_end = at_end(got["st"])
+    return dict(params=params, registry=registry, ledger=got["ledger"][:n].copy(), counts=got["counts"],
+                equity0=float(equity), equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]),
+                end_ns=int(got["end_ns"]), records=records, n_prints=int(cell.n_prints),
+                sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end, working_at_end=working_at_end,
+                events=None, strategy=type(strategy).name, signals=signals, strategy_obj=strategy, **more)
 
 
 def needs_grid(params) -> bool:

@@ -20,8 +20,9 @@ import numpy as np
 from liqcore.backtest import passage
 from liqcore.backtest.passage import PRE, book_before, quiet_until, refused, settle_tail
 from liqcore.backtest import row_groups
-from liqcore.backtest.row_groups import _ClockRows, _bulk_groups, _quotes_quiet
-from liqcore.backtest.cell_share import _detection_key, _detector_key, _selection_key, _shared
+from liqcore.backtest.row_groups import _ClockRows, _bulk_groups, _has_depth, _has_kind, _has_quotes, _quotes_quiet
+from liqcore.backtest.cell_share import (TOGETHER, _detection_key, _detector_key, _selection_key, _shared,
+                                        together_key)
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
 from liqcore.dataset.clock import NONE as CLOCK_NONE
 
@@ -299,20 +300,37 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     stop-loss, so it is made by the first replay and taken by the others (:func:`_shared`).  ``feed_note=False``: the
     feed-latency note over the rows read (``latency["feed_rows_read"]``) is not made (None): a sweep's cells
     print none, and its median and p99 over the rows of every step were a tenth of a cell's CPU."""
+    return replay_cells(path, [params], [strategy], symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity,
+                        shared=shared, feed_note=feed_note)[0]
+
+
+def replay_cells(path, params_list: list, strategies: list, *, symbols=None, start_ns: int | None = None,
+                 end_ns: int | None = None, equity: float = 1.0, shared: dict | None = None,
+                 feed_note: bool = True) -> list:
+    """:func:`replay_windows` of several parameter sets at once (a sweep's cells, which differ in
+    :data:`~liqcore.backtest.cell_share.TOGETHER` alone): one window plan for all of them
+    (:class:`~liqcore.backtest.stream._Cells`), its reads, steps and decisions made once; each step's rows reach
+    every cell, and a span is passed over only where it is quiet for every live one, so each cell gets its lone
+    replay's result (its full replay's: the plan's proof holds for any cell the rows reach), in a list in their
+    order.  The windows are the widest any cell's
+    (``window_ns``: longer hold-timeouts read further); the queue at depth replays each cell on its own plan."""
     from liqcore.backtest.chunked import _Delays
-    from liqcore.backtest.stream import _Cell, _note, cheapest_trade
+    from liqcore.backtest.stream import _Cell, _Cells, _note, cheapest_trade, ended
     from liqcore.codes import KIND_NAMES
     from liqcore.execution.detect import confirmed_records
     from liqcore.execution.events import clean_prints
     from liqcore.execution.latency import order_latency_note
-    from liqcore.execution.replay import at_end
     from liqcore.dataset.read import BULK_KINDS, rows_total
     from liqcore.strategies.cascade_mm import records_to_signals
     from liqcore.types import CASCADE_DTYPE, Kind, SymbolRegistry
 
-    why = window_reason(params, strategy)
-    if why:
-        raise NotStreamable(why)
+    params, strategy = params_list[0], strategies[0]
+    for p_, s_ in zip(params_list, strategies):
+        why = window_reason(p_, s_)
+        if why:
+            raise NotStreamable(why)
+        if together_key(p_, s_) != together_key(params, strategy):
+            raise ValueError("cells replayed together differ in more than " + ", ".join(TOGETHER))
     syms = tuple(symbols or ())
     lo, hi, sel = _span(path, syms, start_ns, end_ns)
     # what the cells share, keyed by what it depends on (:mod:`liqcore.backtest.cell_share`)
@@ -342,15 +360,20 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     gap = int((hi - lo) / max(n_groups, 1))
     g = _shared(shared, ks, "groups", lambda: _bulk_groups(rd.path, sel))
     rd.g = g
-    cover = _shared(shared, k0, "cover", lambda: plan_coverage(det_ev, params, strategy, g, gap)
-                    if len(g["where"]) > MIN_GROUPS else 0.0)
+    cover = max(_shared(shared, None if shared is None else k0[:-1] + (_detection_key(p_, s_),), "cover",
+                        lambda: plan_coverage(det_ev, p_, s_, g, gap) if len(g["where"]) > MIN_GROUPS else 0.0)
+                for p_, s_ in zip(params_list, strategies))
     if cover > MOST:
         raise NotStreamable(f"the signals' windows meet row groups holding {100 * cover:.0f} % of the bulk rows: "
                             "the plain sequential read")
     rec_all, det_counts, n_witness, (t_first, t_last), clock = _shared(
         shared, kd, "detection", lambda: _exact_detection(rd, det_ev, params, sel, lo, hi, gap, g=g))
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
-    before, after = type(strategy).window_ns(params)
+    if len(params_list) > 1 and depth_pair is not None:  # (the queue at depth: one plan each, its depth feed)
+        return [replay_cells(path, [p_], [s_], symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity,
+                             shared=shared, feed_note=feed_note)[0] for p_, s_ in zip(params_list, strategies)]
+    spans = [type(s_).window_ns(p_) for p_, s_ in zip(params_list, strategies)]
+    before, after = max(x[0] for x in spans), max(x[1] for x in spans)  # (the widest: every cell's rows read)
     n_sym = max(len(reg), 1, int(det_ev["symbol_id"].max()) + 1 if len(det_ev) else 1)
     sim_dtype = np.zeros(0, _dtype()).dtype
     from liqcore.backtest.chunked import _Source, _Span
@@ -358,11 +381,13 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     from liqcore.backtest.stream import needs_grid
 
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
-    cell = _Cell(params, _Span(src, (), None, None), reg, n_sym, equity, sim_dtype)
+    cs = [_Cell(p_, _Span(src, (), None, None), reg, n_sym, equity, sim_dtype) for p_ in params_list]
+    cell = cs[0] if len(cs) == 1 else _Cells(cs)
     if needs_grid(params):  # the full replay's price grid: from the span's first prints
-        for sid, g_sid in _shared(shared, kd, ("grid", len(cell.par)),
-                                  lambda: _first_prints_grid(rd, lo, hi, t_first, t_last, len(cell.par))).items():
-            cell.par["grid"][sid] = g_sid
+        for sid, g_sid in _shared(shared, kd, ("grid", len(cs[0].par)),
+                                  lambda: _first_prints_grid(rd, lo, hi, t_first, t_last, len(cs[0].par))).items():
+            for c in cs:
+                c.par["grid"][sid] = g_sid
     book = params.fill == "queue"  # the QUOTE rows are replayed in the windows (the book, the queue)
     fallback = False
     if book and not _has_quotes(rd, clock.g, lo, hi):  # no quote in the span: through, as the full replay
@@ -370,7 +395,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             raise NotStreamable("the queue at depth without quotes: the depth's best is the book in force at every row")
         from liqcore.execution.events import queue_fallback
 
-        fallback = queue_fallback(cell.par, np.zeros(0, _dtype()))
+        fallback = [queue_fallback(c.par, np.zeros(0, _dtype())) for c in cs][0]
         book = False
     clock.book = book
     feed = None
@@ -415,13 +440,14 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     # a window's first step ends once its order has arrived (the order latency there and back, and a
     # second): from there a resting order away from the prints lets the quiet row groups be passed over
     # (:func:`quiet_until`) instead of decoding a whole step of trades (and quotes) after each signal
-    lat = max(int(getattr(params, "order_latency_ns", 0) or 0), 0)
+    lat = max(max(int(getattr(p_, "order_latency_ns", 0) or 0) for p_ in params_list), 0)
     first = min(step, 2 * lat + 1_000_000_000)
     from liqcore._jit import sim as _sim
 
     # the records' signals, as the simulator makes them (:func:`~liqcore.backtest.passage.refused` asks it of each)
-    sigs = _sim.records_signals(t_rec, np.zeros(len(rec), np.int64), rec["symbol_id"].astype(np.int64),
-                                rec["dominant"].astype(np.int64), rec["cascade_id"].astype(np.int64), cell.par)
+    sigs = [_sim.records_signals(t_rec, np.zeros(len(rec), np.int64), rec["symbol_id"].astype(np.int64),
+                                 rec["dominant"].astype(np.int64), rec["cascade_id"].astype(np.int64), c.par)
+            for c in cs]
 
     rec_at = np.ascontiguousarray(rec["event_index"], np.int64)
     rec_sorted = bool(np.all(rec_at[1:] >= rec_at[:-1]))  # (decision order: the confirming rows' order, as a rule)
@@ -442,7 +468,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         a = int(starts[i])
         b = min(int(ends[i]), int(t_rec[i]) + first)
         if feed is None and (cur_end is None or a >= cur_end) and (i + 1 >= len(rec) or starts[i + 1] >= b + near) \
-                and not bool(cell.st["status"].any()) and not (cell.carry is not None and len(cell.carry[0])) \
+                and not cell.live() and not (cell.carry is not None and len(cell.carry[0])) \
                 and refused(cell, sigs, i):
             # a flat simulator refuses this lone signal for a reason no print or quote changes (a cooldown, the
             # loss limits, ...): its window's trades and quotes would only set the last price and the book,
@@ -519,7 +545,7 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
             o += n_ev
             so += n_sim
             carry = cell.carry is not None and len(cell.carry[0]) > 0
-            live = bool(cell.st["status"].any()) or carry
+            live = cell.live() or carry
             if not live or b >= hi:
                 break
             # a position or order still live: read on, past the row groups in which every print is a
@@ -550,39 +576,35 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
         if k not in kinds and _has_kind(rd, clock.g, lo, hi, k, flag):  # what the data holds, not what was read
             kinds.add(k)
     cell.start_ns, cell.last_ns = t_first, t_last
-    got = {}
-
-    def row(ledger, counts, st, port, eq, s_ns, e_ns, _daily):
-        got.update(ledger=ledger, counts=counts, st=st, port=port, start_ns=s_ns, end_ns=e_ns)
-        return got
-
     if cell.base is None:
         cell.base = 0
-    cell.finish(False, row)
-    sig = records_to_signals(rec, trail=float(getattr(params, "trail", 0.0) or 0.0))
-    n = int(got["port"][0]["n_trades"])
-    open_at_end, working_at_end = at_end(got["st"])
     liqs = [det_ev[det_ev["kind"] == int(Kind.LIQUIDATION)].copy()]
     note = _note(min_trade, liqs)
     if (min_trade is None and int(Kind.TRADE) in kinds) or (
             min_trade is not None and float(min_trade["price"][0] * min_trade["qty"][0]) >= 5_000.0):
         note = _note(_cheapest_trade(rd, lo, hi), liqs)  # the windows' cheapest is no bound: all trades
-    res = dict(
-        params=params, registry=reg, ledger=got["ledger"][:n].copy(), counts=got["counts"], equity0=float(equity),
-        equity=float(got["port"][0]["equity"]), start_ns=int(got["start_ns"]), end_ns=int(got["end_ns"]),
-        records=rec, n_prints=int(cell.n_prints), sim_seconds=float(cell.sim_seconds), open_at_end=open_at_end,
-        working_at_end=working_at_end, note=note, events=None, dropped=dropped,
-        strategy=type(strategy).name, signals=sig, strategy_obj=strategy, fill_fallback=fallback,
-        depth_note=depth_note,
-        latency={"order": order_latency_note(params, None),
-                 "feed_rows_read": None if delays is None else
-                 delays.note(int(params.feed_latency_ns or 0)) + " (over the rows read)"},
-    )
-    res.update(detector_counts=det_counts, n_events=n_events, kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES},
-               rows_read=rd.rows_read, rows_total=n_total, rows_clock=rd.rows_clock, clock_rows=n_witness,
-               rows_skipped=n_skipped, clock_indexed=clock.indexed, windows_unread=n_refused,
-               depth_read=None if feed is None else feed.summary())
-    return res
+    sig_of: dict = {}  # (the records' signals, per trail)
+
+    def row(ledger, counts, st, port, eq, s_ns, e_ns, _daily):
+        return dict(ledger=ledger, counts=counts, st=st, port=port, start_ns=s_ns, end_ns=e_ns)
+
+    ends = cell.finish(False, row)
+    out = []
+    for got, p_, s_ in zip(ends if len(cs) > 1 else [ends], params_list, strategies):
+        trail = float(getattr(p_, "trail", 0.0) or 0.0)
+        if trail not in sig_of:
+            sig_of[trail] = records_to_signals(rec, trail=trail)
+        res = ended(got, p_, reg, equity, rec, cell, s_, sig_of[trail], note=note, dropped=dict(dropped),
+                    fill_fallback=fallback, depth_note=depth_note,
+                    latency={"order": order_latency_note(p_, None),
+                             "feed_rows_read": None if delays is None else
+                             delays.note(int(p_.feed_latency_ns or 0)) + " (over the rows read)"})
+        res.update(detector_counts=det_counts, n_events=n_events,
+                   kinds={KIND_NAMES[k] for k in kinds if k in KIND_NAMES}, rows_read=rd.rows_read, rows_total=n_total,
+                   rows_clock=rd.rows_clock, clock_rows=n_witness, rows_skipped=n_skipped, clock_indexed=clock.indexed,
+                   windows_unread=n_refused, depth_read=None if feed is None else feed.summary())
+        out.append(res)
+    return out
 
 
 def _feed(cell, rows: np.ndarray, o: int, so: int, rec: np.ndarray, book: bool) -> tuple:
@@ -906,34 +928,6 @@ def _grid_step(step: int, done: int, seen: dict, need: int) -> int:
         return min(step * 2, NS_PER_DAY)
     want = int(done * (need - low) / low * 1.25) + 1
     return max(min(want, NS_PER_DAY), 1_000_000_000)
-
-
-def _has_depth(rd, det_ev: np.ndarray, rare: list, lo: int, hi: int) -> bool:
-    """Whether the selection holds a DEPTH row: in the rare rows read (``det_ev``) when DEPTH is not a bulk
-    kind, else read for."""
-    from liqcore.types import Kind
-
-    d = int(Kind.DEPTH)
-    if d in rare:
-        return bool((det_ev["kind"] == d).any())
-    return bool(len(rd.read(lo, hi, kinds=[d])))
-
-
-def _has_quotes(rd, g: dict, lo: int, hi: int) -> bool:
-    """Whether the selection holds a QUOTE row (the queue rule falls back to through without one)."""
-    from liqcore.types import Kind
-
-    return _has_kind(rd, g, lo, hi, int(Kind.QUOTE), "has_quotes")
-
-
-def _has_kind(rd, g: dict, lo: int, hi: int, kind: int, flag: str) -> bool:
-    """Whether the selection holds a bulk row of ``kind`` (a trade or a quote), as the full replay would
-    see it, whatever the windows read: none when no bulk row group's ``kind`` statistics reach it
-    (``g[flag]``), else the first group with one that keeps such a row in the selection."""
-    for i in np.flatnonzero(g[flag]):
-        if len(rd.read(lo, hi, kinds=[kind], recv=(int(g["tr_min"][i]), int(g["tr_max"][i]) + 1))):
-            return True
-    return False
 
 
 def _first_stray(ts: np.ndarray, jump: int) -> bool:

@@ -569,7 +569,7 @@ def _windowed(task: Task, psets: list):
     if any(p.strategy not in FAST_STRATEGIES or p.order_latency_from for p in psets):
         return None
     from liqcore.backtest.stream import NotStreamable
-    from liqcore.backtest.windows import replay_windows
+    from liqcore.backtest.windows import replay_cells
     from liqcore.dataset.checked import keep_decoded
     from liqcore.strategies import resolve_strategy
 
@@ -578,20 +578,66 @@ def _windowed(task: Task, psets: list):
     shared: dict = {}  # detection and its reads, made by the first cell (offset, take-profit, stop-loss: not read)
     try:
         spans = [_open_ends(src.path, part.symbols, w) for w in task.windows]
+        cells = [resolve_strategy(None, p) for p in psets]  # (the source's feed latency and clock skew: the params')
+        got: dict = {}  # (cell, span) -> the replay's fields
         with keep_decoded(WINDOWED_KEEP_BYTES):
-            for p in psets:
-                obj, p = resolve_strategy(None, p)  # (the source's feed latency and clock skew are the params')
-                for a, b in spans:
-                    f = replay_windows(src.path, p, obj, symbols=tuple(part.symbols), start_ns=a, end_ns=b,
-                                       equity=float(task.equity), shared=shared, feed_note=False)
-                    row = _result_row(f, float(task.equity), task.with_daily)
-                    row["fill_model"] = fill_label(p, bool(f.get("fill_fallback")))
-                    rows.append(row)
-                    note = note or f.get("note")
+            for si, (a, b) in enumerate(spans):
+                for grp in together(cells):  # (cells of one entry replayed by one plan: its steps made once)
+                    fs = replay_cells(src.path, [cells[k][1] for k in grp], [cells[k][0] for k in grp],
+                                      symbols=tuple(part.symbols), start_ns=a, end_ns=b, equity=float(task.equity),
+                                      shared=shared, feed_note=False)
+                    for k, f in zip(grp, fs):
+                        got[(k, si)] = f
+        for k, (_obj, p) in enumerate(cells):
+            for si in range(len(spans)):
+                f = got.pop((k, si))
+                row = _result_row(f, float(task.equity), task.with_daily)
+                row["fill_model"] = fill_label(p, bool(f.get("fill_fallback")))
+                rows.append(row)
+                note = note or f.get("note")
     except NotStreamable:  # the lone backtest's own fallback: the full replay (the chunked pass, next)
         return None
     _LOADS[0] += 1  # the partition's windows read once by this task (their seconds: part of the work)
     return rows, note
+
+
+#: cells of a task replayed by one window plan at most (:func:`together`): the plan reads and decides each step once
+#: for all of them; each step's rows then reach every one of them (a wider group: fewer steps, more rows a cell)
+TOGETHER_CELLS = 25
+
+
+def together(cells: list) -> list:
+    """Groups (lists of positions) of ``cells`` (``(strategy, params)``) replayed by one plan
+    (:func:`liqcore.backtest.windows.replay_cells`): the cells that differ only in what the simulator alone reads
+    (:data:`~liqcore.backtest.cell_share.TOGETHER`), at most :data:`TOGETHER_CELLS` a group: the cells of one entry
+    (:data:`_ENTRY`: their orders rest and fill together, so their positions live in the same spans) in one group
+    where they fit, whole entries packed together up to the bound (an entry of more cells: cut in groups)."""
+    from liqcore.backtest.cell_share import together_key
+
+    by: dict = {}
+    for k, (obj, p) in enumerate(cells):
+        by.setdefault(together_key(p, obj), []).append(k)
+    out = []
+    for ks in by.values():
+        entries: dict = {}  # (one entry's cells: they rest and fill together)
+        for k in ks:
+            entries.setdefault(tuple(float(getattr(cells[k][1], f) or 0) for f in _ENTRY), []).append(k)
+        group: list = []
+        for key in sorted(entries):
+            one = entries[key]
+            for i in range(0, len(one), TOGETHER_CELLS):  # (an entry of more cells than a group: cut in groups)
+                part = one[i:i + TOGETHER_CELLS]
+                if group and len(group) + len(part) > TOGETHER_CELLS:
+                    out.append(group)
+                    group = []
+                group = group + part
+        if group:
+            out.append(group)
+    return out
+
+
+#: what places a cell's entry and how long it lives: the cells alike in these share their windows' live spans
+_ENTRY = ("offset", "entry_timeout_ns", "hold_timeout_ns", "cooldown_ns", "trail")
 
 
 def lone_spans(task: Task) -> Task:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 from pysrc import execmodel as twin
-from simdata import DAY, MS, S, param_rows, random_market, run_kernel
+from simdata import DAY, MS, S, assert_matches_twin, param_array, param_rows, random_market, run_kernel
 
 from liqcore.types import Kind
 
@@ -206,3 +206,105 @@ def test_quote_rows_are_no_trade_prints(seed, p, risk, n_sym):
     ref = twin.simulate_records(ev, rec, rows, equity=1.0, end_ns=end, **risk)
     ref2 = twin.simulate_records(ev2, rec2, rows, equity=1.0, end_ns=end, **risk)
     assert ref.ledger == ref2.ledger and ref.counts == ref2.counts and ref.equity == ref2.equity
+
+
+@given(seed=hs.integers(0, 2**32 - 1), ps=hs.lists(params_strategy, min_size=1, max_size=4), risk=risk_strategy,
+       n_sym=hs.integers(1, 3), parts=hs.sampled_from([1, 2, 4, 16, 60]))
+def test_cells_kernel_matches_twin(seed, ps, risk, n_sym, parts):
+    """``run_cells``: several cells (their own parameters, stacked states) over the same rows and records, given in
+    ``parts`` calls, each cell as the twin's ``simulate_records`` of it alone (``simulate_cells``).  Many short parts:
+    many calls with no record whose rows are all quiet for an open or resting cell (the kernel then sets the rows'
+    last print and quotes instead of passing it each row)."""
+    from liqcore._jit import sim
+
+    ev, rec = random_market(seed, n_events=400, n_symbols=n_sym)
+    rec = rec[np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))]
+    cells = [_rows(p, n_sym) for p in ps]
+    k = len(cells)
+    st = np.stack([sim.new_state(n_sym) for _ in cells])
+    port = np.stack([sim.new_port(1.0, risk["daily_loss"], risk["weekly_loss"], risk["max_symbols"], risk["size"])
+                     for _ in cells])
+    par = np.stack([param_array(rows) for rows in cells])
+    ledger = np.zeros((k, len(rec) + 1), dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((k, n_sym, sim.N_COUNTS), dtype=np.int64)
+    # each cell alone (run_sim), the same parts: every array equal after every part, not only at the end
+    lone = [tuple(x.copy() for x in (st[c], port[c], par[c], ledger[c], counts[c])) for c in range(k)]
+    end = int(ev["ts_recv"][-1])
+    cuts = np.linspace(0, len(ev), parts + 1).astype(int)
+    # (a record goes with the part holding its event: its print index then lies inside that part's rows)
+    for j, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        r = rec[(rec["event_index"] >= a) & (rec["event_index"] < b)]
+        cols = (r["confirm_recv_ns"], r["event_index"] - a, r["symbol_id"], r["dominant"], r["cascade_id"])
+        clock = end if j == parts - 1 else sim.NO_CLOCK
+        sim.run_cells(ev[a:b], *cols, st, port, par, ledger, counts, clock)
+        for c, (s1, p1, a1, l1, n1) in enumerate(lone):
+            sim.run_sim(ev[a:b], *(np.asarray(x, np.int64) for x in cols), s1, p1, a1, l1, n1, clock)
+            assert st[c].tobytes() == s1.tobytes() and port[c].tobytes() == p1.tobytes(), (j, c)
+            assert ledger[c].tobytes() == l1.tobytes() and counts[c].tobytes() == n1.tobytes(), (j, c)
+    refs = twin.simulate_cells(ev, rec, cells, equity=1.0, end_ns=end, **risk)
+    for c, ref in enumerate(refs):
+        n = int(port[c][0]["n_trades"])
+        assert_matches_twin(ledger[c][:n], counts[c], st[c], ref, n_sym)
+        assert port[c][0]["equity"] == ref.equity
+
+
+def _near_quotes(ev, rec, rng, tick):
+    """``ev`` with a best bid and ask row after about half its trade prints, each a few ticks from the print (so a
+    resting limit or a take-profit is sometimes reached by a quote, sometimes not); ``rec`` moved along."""
+    from liqcore.types import EVENT_DTYPE, Side
+
+    rows, where = [], np.empty(len(ev), dtype=np.int64)
+    for i, e in enumerate(ev):
+        where[i] = len(rows)
+        rows.append(e)
+        if int(e["kind"]) == int(Kind.TRADE) and rng.random() < 0.5:
+            for side, sign in ((Side.BUY, -1), (Side.SELL, 1)):
+                q = np.zeros(1, dtype=EVENT_DTYPE)[0]
+                q["ts_event"], q["ts_recv"], q["symbol_id"], q["venue"] = e["ts_event"], e["ts_recv"], e["symbol_id"], e["venue"]
+                q["kind"], q["side"] = int(Kind.QUOTE), int(side)
+                q["price"] = float(e["price"]) + sign * tick * float(rng.integers(0, 4))
+                q["qty"] = float(rng.uniform(0.5, 20.0))
+                rows.append(q)
+    rec2 = rec.copy()
+    rec2["event_index"] = where[rec["event_index"]]
+    return np.array(rows, dtype=EVENT_DTYPE), rec2
+
+
+@given(seed=hs.integers(0, 2**32 - 1), n_cells=hs.integers(1, 4), n_sym=hs.integers(1, 2), queue=hs.sampled_from([0, 1]),
+       every=hs.sampled_from([1, 2, 5, 20]))
+def test_cells_kernel_equals_each_cell_on_quiet_rows(seed, n_cells, n_sym, queue, every):
+    """``run_cells`` over rows handed a few at a time (most calls hold no record and rows quiet for a live cell: the
+    kernel sets their last print and quotes instead of passing each row), with quotes a few ticks from the prints,
+    funding rows and short deadlines: every array of every cell equal to ``run_sim`` on it alone after every call."""
+    from liqcore._jit import sim
+
+    rng = np.random.default_rng(seed)
+    tick = 100.0 * 0.0005  # (random_market's tick at its first symbol's price)
+    ev, rec = random_market(seed, n_events=240, n_symbols=n_sym, funding_share=0.1)
+    ev, rec = _near_quotes(ev, rec, rng, tick)
+    rec = rec[np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))]
+    cells = [param_rows(n_sym, offset=float(rng.choice([0.0, 0.0005, 0.001])),
+                        take_profit=float(rng.choice([0.0005, 0.0015, 0.005])),
+                        stop_loss=float(rng.choice([0.0005, 0.0025])),
+                        entry_timeout_ns=int(rng.choice([2 * S, 60 * S, 1800 * S])),
+                        hold_timeout_ns=int(rng.choice([1 * S, 5 * S, 600 * S])),
+                        cooldown_ns=0, max_ref_age_ns=600 * S, queue=queue, grid=1.0 / 0.0005 / 100.0)
+             for _ in range(n_cells)]
+    st = np.stack([sim.new_state(n_sym) for _ in cells])
+    port = np.stack([sim.new_port(1.0, 0.0, 0.0, n_sym, 0.25) for _ in cells])
+    par = np.stack([param_array(rows) for rows in cells])
+    ledger = np.zeros((n_cells, len(rec) + 1), dtype=sim.LEDGER_DTYPE)
+    counts = np.zeros((n_cells, n_sym, sim.N_COUNTS), dtype=np.int64)
+    lone = [tuple(x.copy() for x in (st[c], port[c], par[c], ledger[c], counts[c])) for c in range(n_cells)]
+    end = int(ev["ts_recv"][-1])
+    cuts = list(range(0, len(ev), every)) + [len(ev)]
+    for j, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        r = rec[(rec["event_index"] >= a) & (rec["event_index"] < b)]
+        cols = tuple(np.asarray(x, np.int64) for x in (r["confirm_recv_ns"], r["event_index"] - a, r["symbol_id"],
+                                                       r["dominant"], r["cascade_id"]))
+        clock = end if b == len(ev) else sim.NO_CLOCK
+        sim.run_cells(ev[a:b], *cols, st, port, par, ledger, counts, clock)
+        for c, (s1, p1, a1, l1, n1) in enumerate(lone):
+            sim.run_sim(ev[a:b], *cols, s1, p1, a1, l1, n1, clock)
+            assert st[c].tobytes() == s1.tobytes() and port[c].tobytes() == p1.tobytes(), (j, c)
+            assert ledger[c].tobytes() == l1.tobytes() and counts[c].tobytes() == n1.tobytes(), (j, c)
