@@ -507,36 +507,29 @@ def _run_cells(ev, one, none, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, st, por
     # rows' figures (their last print and quotes, their price ranges) are found once for every cell.
     fig = np.zeros((nsym, 4), np.int64)  # last print, last bid, last ask (row + 1; 0: none), funding rows
     rng = np.empty((nsym, 4), np.float64)  # lowest and highest print, lowest bid, highest ask
-    n_prints = 0
-    scanned = False
-    ok = rec_t.shape[0] == 0  # (the rows' figures hold: no row of another symbol, no price that is not a number)
+    # (the rows' prints; -1: no cell takes the figures, the call hands out records or they do not hold)
+    n_prints = _row_figures(ev, nsym, fig, rng) if rec_t.shape[0] == 0 else -1
     for k in range(st.shape[0]):
-        if ok:
-            if not scanned:
-                scanned = True
-                ok = _row_figures(ev, nsym, fig, rng)
-                for i in range(ev.shape[0]):
-                    if ev[i].kind == _TRADE:
-                        n_prints += 1
-            if ok and _quiet_rows(ev, st[k], par[k], fig, rng):
-                for j in range(nsym):
-                    s = st[k, j]
-                    if fig[j, 0] > 0:
-                        s.last_price = ev[fig[j, 0] - 1].price
-                        s.last_ns = ev[fig[j, 0] - 1].ts_recv
-                    if _quotes_read(par[k]):
-                        if fig[j, 1] > 0:
-                            s.d_quotes = 1
-                            s.bid = ev[fig[j, 1] - 1].price
-                            s.bid_qty = ev[fig[j, 1] - 1].qty
-                        if fig[j, 2] > 0:
-                            s.d_quotes = 1
-                            s.ask = ev[fig[j, 2] - 1].price
-                            s.ask_qty = ev[fig[j, 2] - 1].qty
-                if end_ns != NO_CLOCK:
-                    step_clock(st[k], port[k], par[k], end_ns, counts[k])
-                prints = n_prints
-                continue
+        if n_prints >= 0 and _quiet_rows(ev, st[k], par[k], fig, rng):
+            books = _quotes_read(par[k])
+            for j in range(nsym):
+                s = st[k, j]
+                if fig[j, 0] > 0:
+                    s.last_price = ev[fig[j, 0] - 1].price
+                    s.last_ns = ev[fig[j, 0] - 1].ts_recv
+                if books:
+                    if fig[j, 1] > 0:
+                        s.d_quotes = 1
+                        s.bid = ev[fig[j, 1] - 1].price
+                        s.bid_qty = ev[fig[j, 1] - 1].qty
+                    if fig[j, 2] > 0:
+                        s.d_quotes = 1
+                        s.ask = ev[fig[j, 2] - 1].price
+                        s.ask_qty = ev[fig[j, 2] - 1].qty
+            if end_ns != NO_CLOCK:
+                step_clock(st[k], port[k], par[k], end_ns, counts[k])
+            prints = n_prints
+            continue
         sig = _record_signals(one, rec_t, rec_idx, rec_sid, rec_dom, rec_cid, par[k]) if rec_t.shape[0] else none
         prints = run_exec(ev, sig, st[k], port[k], par[k], ledger[k], counts[k], end_ns)
     return prints
@@ -554,8 +547,10 @@ def _quotes_read(par):
 @njit(cache=True, nogil=True)
 def _row_figures(ev, nsym, fig, rng):
     """Per symbol of rows ``ev``: the positions + 1 of the last print, best bid and best ask and the funding rows'
-    count (``fig``), and the lowest and highest print, the lowest bid and the highest ask (``rng``).  False where a
-    print or quote is of no symbol of the replay or its price is not a number (its rows then go through run_exec)."""
+    count (``fig``), and the lowest and highest print, the lowest bid and the highest ask (``rng``); returns the
+    rows' trade prints.  -1 where a print or quote is of no symbol of the replay or its price is not a number (its
+    rows then go through run_exec)."""
+    prints = 0
     for j in range(nsym):
         fig[j, 0] = 0
         fig[j, 1] = 0
@@ -575,8 +570,9 @@ def _row_figures(ev, nsym, fig, rng):
             continue
         px = e.price
         if not (0 <= sid < nsym) or px != px:
-            return False
+            return -1
         if k == _TRADE:
+            prints += 1
             fig[sid, 0] = i + 1
             if px < rng[sid, 0]:
                 rng[sid, 0] = px
@@ -590,7 +586,7 @@ def _row_figures(ev, nsym, fig, rng):
             fig[sid, 2] = i + 1
             if px > rng[sid, 3]:
                 rng[sid, 3] = px
-    return True
+    return prints
 
 
 @njit(cache=True, nogil=True)

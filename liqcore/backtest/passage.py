@@ -45,14 +45,11 @@ def refused(cell, sigs, i: int) -> bool:
     read: :func:`~liqcore._jit.sim.step_entry` itself on copies of the state (:func:`~liqcore._jit.sim.entry_code`;
     what a flat simulator's prints change, the last price and the book, is read only after these reasons; the
     parameters it only reads).  One symbol (the window plan's): another symbol's working orders are not looked at.
-    Cells replayed together (:class:`~liqcore.backtest.stream._Cells`; ``sigs``: each one's signals, in a list):
-    whether every one of them refuses it."""
+    ``sigs``: each cell's signals, in a list (cells replayed together, :class:`~liqcore.backtest.stream._Cells`:
+    whether every one of them refuses it)."""
     from liqcore._jit import sim
 
-    cells = _cells_of(cell)
-    if isinstance(sigs, np.ndarray):
-        sigs = [sigs] * len(cells)
-    for c, sg in zip(cells, sigs):
+    for c, sg in zip(_cells_of(cell), sigs):
         if len(c.st) != 1:
             return False
         if int(sim.entry_code(c.st, c.port, c.par, c.counts, sg, i)) not in REFUSED_WHATEVER_THE_PRINTS:
@@ -136,14 +133,14 @@ def quiet_until(cell, clock, b: int, stop: int, fund_recv: np.ndarray, rd, span,
 def _set_last(cell, sid: int, last: tuple) -> None:
     """Symbol ``sid``'s last print ``(receive time, price)`` set in every cell of ``cell`` (a stacked
     :class:`~liqcore.backtest.stream._Cells`: its column of states at once)."""
-    st = getattr(cell, "st", None)
-    if st is not None and st.ndim == 2:
-        col = st[:, sid]
-        col["last_price"], col["last_ns"] = last[1], last[0]
-        return
-    for c in _cells_of(cell):
-        s = c.st[sid]
-        s["last_price"], s["last_ns"] = last[1], last[0]
+    one = _of_symbol(cell.st, sid)
+    one["last_price"], one["last_ns"] = last[1], last[0]
+
+
+def _of_symbol(st, sid: int):
+    """Symbol ``sid``'s states of ``st`` as a view: a cell's one (STATE_DTYPE, a state a symbol), or every cell's
+    (stacked, :class:`~liqcore.backtest.stream._Cells`: a row a cell)."""
+    return st[:, sid] if st.ndim == 2 else st[sid:sid + 1]
 
 
 def _passage_rows(cells, g: dict, b: int, end: int):
@@ -152,47 +149,61 @@ def _passage_rows(cells, g: dict, b: int, end: int):
     (:func:`liqcore._libs.reading.first_loud`) -> ``((to, loud_end) of the one whose first passage comes first,
     whether one rests)``; None where nothing may be passed over (a cell whose state :func:`_passage` passes over
     nothing for, or no live cell)."""
-    from liqcore._jit.sim import OPEN, RESTING
+    from liqcore._jit.sim import RESTING
     from liqcore._libs.reading import first_loud
-    from liqcore.signals import ENTRY_LIMIT
 
     s = cells.st[:, 0]
     status = s["status"]
-    live = status != 0
-    if not live.any():
+    ks = np.flatnonzero(status != 0)
+    if not len(ks):
         return None
-    is_open = status == OPEN
-    rest = (status == RESTING) & (s["entry_kind"] == ENTRY_LIMIT)
-    if not bool(np.all(~live | (is_open & ~(s["trail"] > 0.0)) | rest)):
-        return None  # (a trailing stop, an entry that is not a resting limit: read on)
-    ks = np.flatnonzero(live)
-    grid, side, op = cells.par[:, 0]["grid"][ks].tolist(), s["side"][ks].tolist(), is_open[ks].tolist()
-    tp, lim, sl, stp = (s[f][ks].tolist() for f in ("tp_price", "limit_price", "sl_price", "stop_price"))
-    hold, ent, exd, prest, entry = (s[f][ks].tolist() for f in ("hold_deadline_ns", "entry_deadline_ns",
-                                                                "exit_due_ns", "p_rest", "entry_price"))
+    cols = {f: s[f][ks].tolist() for f in _LEVEL_FIELDS}
+    grid = cells.par[:, 0]["grid"][ks].tolist()
     blk = g["blocks"]
     tr_min, tr_max, p_min, p_max = blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"]
     base = first_block(g, b)
     best = None
     for j in range(len(ks)):
-        gr, sd = float(grid[j]), int(side[j])
-        if op[j]:
-            due = min(int(hold[j]), int(exd[j]))
-            lvl, sp = float(sl[j]), float(stp[j])
-            lvl = (sp if sp > lvl else lvl) if sd > 0 else (sp if sp < lvl else lvl)
-            if int(prest[j]):
-                lvl = rest_level(lvl, float(entry[j]), sd, gr)
-            mode, px = (0 if sd > 0 else 1), float(tp[j])
-        else:
-            due = min(int(ent[j]), int(exd[j]))
-            lvl, mode, px = 0.0, (2 if sd > 0 else 3), float(lim[j])
-        level = on_grid(px, gr)
+        gr = float(grid[j])
+        got = _levels(lambda f, j=j: cols[f][j], gr)
+        if got is None:
+            return None  # (a trailing stop, an entry that is not a resting limit: read on)
+        mode, lvl, level, due = got
         e = min(due, end)
         i = first_loud(tr_min, tr_max, p_min, p_max, base, b, e, mode, lvl, float(level), gr)
         got = (min(e, int(tr_min[i])), int(tr_max[i])) if i >= 0 else (e, e)
         if best is None or got < best:
             best = got
-    return best, bool(np.any(live & (status == RESTING)))
+    return best, bool(np.any(status == RESTING))
+
+
+#: the fields of a live state :func:`_levels` reads
+_LEVEL_FIELDS = ("status", "side", "trail", "hold_deadline_ns", "exit_due_ns", "sl_price", "stop_price", "p_rest",
+                 "entry_price", "tp_price", "entry_kind", "entry_deadline_ns", "limit_price")
+
+
+def _levels(get, grid: float):
+    """``(mode, stop-side level, level on the grid, deadline)`` of a live state (``get(field)``: its fields) for the
+    first passage (:func:`_first_loud`): an open position (0 a long, 1 a short; its stop, a partial entry's rest
+    bounding it, and take-profit; its hold and exit deadlines) or a resting limit entry (2 a buy, 3 a sell; its
+    price; its entry and exit deadlines); None where nothing may be passed over (a trailing stop, another state)."""
+    from liqcore._jit.sim import OPEN, RESTING
+    from liqcore.signals import ENTRY_LIMIT
+
+    status, side = int(get("status")), int(get("side"))
+    if status == OPEN:
+        if float(get("trail")) > 0.0:
+            return None
+        lvl, sp = float(get("sl_price")), float(get("stop_price"))
+        lvl = (sp if sp > lvl else lvl) if side > 0 else (sp if sp < lvl else lvl)
+        if int(get("p_rest")):  # the rest of a partially filled entry fills at a print at or through its price
+            lvl = rest_level(lvl, float(get("entry_price")), side, grid)
+        return (0 if side > 0 else 1), lvl, on_grid(float(get("tp_price")), grid), \
+            min(int(get("hold_deadline_ns")), int(get("exit_due_ns")))
+    if status == RESTING and int(get("entry_kind")) == ENTRY_LIMIT:
+        return (2 if side > 0 else 3), 0.0, on_grid(float(get("limit_price")), grid), \
+            min(int(get("entry_deadline_ns")), int(get("exit_due_ns")))
+    return None
 
 
 def _passage(c, sid: int, clock, g: dict, b: int, end: int, rd, rows):
@@ -200,29 +211,13 @@ def _passage(c, sid: int, clock, g: dict, b: int, end: int, rd, rows):
     receive time its rows are quiet up to from ``b`` and the last receive time of the first block (else row group)
     that can reach a level (``end``: the next signal, the span's end or the next funding; the order's deadlines
     before it); None where nothing may be passed over (a trailing stop, an entry that is not a resting limit)."""
-    from liqcore._jit.sim import OPEN, RESTING
-    from liqcore.signals import ENTRY_LIMIT
-
     s = c.st[sid]
     grid = float(c.par[sid]["grid"])
-    tk = functools.partial(on_grid, grid=grid)
-    side = int(s["side"])
-    lvl = 0.0
-    if int(s["status"]) == OPEN:
-        if float(s["trail"]) > 0.0:
-            return None
-        due = min(int(s["hold_deadline_ns"]), int(s["exit_due_ns"]))
-        lvl = float(s["sl_price"])
-        sp = float(s["stop_price"])
-        lvl = (sp if sp > lvl else lvl) if side > 0 else (sp if sp < lvl else lvl)
-        if int(s["p_rest"]):  # the rest of a partially filled entry fills at a print at or through its price
-            lvl = rest_level(lvl, float(s["entry_price"]), side, grid)
-        mode, level = (0 if side > 0 else 1), tk(float(s["tp_price"]))
-    elif int(s["status"]) == RESTING and int(s["entry_kind"]) == ENTRY_LIMIT:
-        due = min(int(s["entry_deadline_ns"]), int(s["exit_due_ns"]))
-        mode, level = (2 if side > 0 else 3), tk(float(s["limit_price"]))
-    else:
+    got = _levels(s.__getitem__, grid)
+    if got is None:
         return None
+    mode, lvl, level, due = got
+    tk = functools.partial(on_grid, grid=grid)
     # the first passage: the earliest receive time a row that is not quiet may have (of the blocks, else the groups)
     k = _first_loud(g, b, end, min(due, end), mode, lvl, level, grid, tk)
     end = min(due, end)
@@ -416,28 +411,21 @@ def _tail_from_blocks(rd, clock, b: int, to: int, book: bool):
 
 
 def put_quotes(st, q: np.ndarray, have: set) -> set:
-    """Set the book in force of ``st`` (STATE_DTYPE; or a list of them: cells replayed together, each set alike) from
-    the last best bid and best ask rows of ``q`` (events in the full replay's order), for the sides not in ``have``;
-    the sides set."""
+    """Set the book in force of ``st`` (STATE_DTYPE; stacked, a row a cell: every cell's alike) from the last best
+    bid and best ask rows of ``q`` (events in the full replay's order), for the sides not in ``have``; the sides
+    set."""
     got = set()
     if len(have) >= 2 or not len(q):
         return got
-    stacked = not isinstance(st, (list, tuple)) and st.ndim == 2  # (cells stacked: a row a cell)
-    sts = st if isinstance(st, (list, tuple)) else (st,)
     for side, k in zip((BID, ASK), _last_rows(q)[1:]):
         if side in have or k < 0:
             continue
         e = q[k]
         sid = int(e["symbol_id"])
-        col = "bid" if side == BID else "ask"
-        if stacked:
-            if 0 <= sid < st.shape[1]:
-                one = st[:, sid]
-                one[col], one[col + "_qty"] = e["price"], e["qty"]
-        else:
-            for one in sts:
-                if 0 <= sid < len(one):
-                    one[sid][col], one[sid][col + "_qty"] = e["price"], e["qty"]
+        if 0 <= sid < st.shape[-1]:
+            col = "bid" if side == BID else "ask"
+            one = _of_symbol(st, sid)
+            one[col], one[col + "_qty"] = e["price"], e["qty"]
         got.add(side)
     return got
 
@@ -466,10 +454,9 @@ def book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int)
     down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's)."""
     from liqcore.types import Kind
 
-    sts = cell.st if getattr(cell, "st", None) is not None and cell.st.ndim == 2 else [c.st for c in _cells_of(cell)]
-    have = put_quotes(sts, pre, set())
+    have = put_quotes(cell.st, pre, set())
     step = PRE
     while len(have) < 2 and a > floor:
         a0 = max(floor, a - step)
-        have |= put_quotes(sts, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
+        have |= put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
         a, step = a0, step * 2

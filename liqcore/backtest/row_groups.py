@@ -9,7 +9,6 @@ this module."""
 from __future__ import annotations
 
 import bisect
-import functools
 import os
 
 import numpy as np
@@ -455,21 +454,14 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
         return False
     g = clock.g
     st2 = getattr(cell, "st", None)
-    blk = g.get("blocks")
-    if st2 is not None and st2.ndim == 2 and st2.shape[1] == 1 and blk is not None:  # (cells stacked, one symbol)
-        from liqcore._libs.reading import quotes_reach
-
+    if st2 is not None and st2.ndim == 2 and st2.shape[1] == 1:  # (cells stacked, one symbol: their column at once)
         s = st2[:, 0]
         live = np.flatnonzero(s["status"] != 0)
         if not len(live) or bool(np.any(s["status"][live] != OPEN)) or bool(np.any(s["q_on"][live] != 0)):
             return False
-        grid, at = cell.par[:, 0]["grid"], first_block(g, a)
-        for k in live.tolist():
-            tp = on_grid(float(s["tp_price"][k]), float(grid[k]))
-            if quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"], at, a, b,
-                            int(s["side"][k]) > 0, float(tp), float(grid[k])):
-                return False
-        return True
+        grid = cell.par[:, 0]["grid"]
+        return all(_tp_quiet(g, a, b, int(s["side"][k]) > 0, float(s["tp_price"][k]), float(grid[k]))
+                   for k in live.tolist())
     n_open = 0
     for c in _cells_of(cell):  # (cells replayed together: quiet for each one's position; a flat one reads no book)
         st = c.st
@@ -479,23 +471,27 @@ def _quotes_quiet(clock, cell, a: int, b: int, t_rec: np.ndarray) -> bool:
         if len(live) != 1 or int(st[live[0]]["status"]) != OPEN or int(st[live[0]]["q_on"]) != 0:
             return False
         s = st[int(live[0])]
-        grid = float(c.par[int(live[0])]["grid"])
-        tk = functools.partial(on_grid, grid=grid)
-        tp = tk(float(s["tp_price"]))
-        blk = g.get("blocks")  # the first-passage blocks where the files index them: finer ranges than the groups'
-        if blk is not None:  # (walked by a compiled pass from the first that can meet ``a``, as :func:`blocks_in` finds)
-            from liqcore._libs.reading import quotes_reach
-
-            if quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"],
-                            first_block(g, a), a, b, int(s["side"]) > 0, float(tp), grid):
-                return False
-        else:
-            near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
-            quiet = tk(g["p_max"][near]) < tp if int(s["side"]) > 0 else tk(g["p_min"][near]) > tp
-            if not bool(np.all(quiet)):
-                return False
+        if not _tp_quiet(g, a, b, int(s["side"]) > 0, float(s["tp_price"]), float(c.par[int(live[0])]["grid"])):
+            return False
         n_open += 1
     return n_open > 0
+
+
+def _tp_quiet(g: dict, a: int, b: int, long: bool, tp_price: float, grid: float) -> bool:
+    """Whether no quote row received in ``[a, b)`` reaches an open position's take-profit (a long's: every quote
+    group's highest price below it; a short's: the lowest above it), on the price grid, as ``run_exec`` compares
+    them: from the first-passage blocks where the files index them (finer ranges than the groups', walked by a
+    compiled pass from the first that can meet ``a``), else the quote row groups' statistics."""
+    tp = on_grid(tp_price, grid)
+    blk = g.get("blocks")
+    if blk is not None:
+        from liqcore._libs.reading import quotes_reach
+
+        return not quotes_reach(blk["tr_min"], blk["tr_max"], blk["p_min"], blk["p_max"], blk["kind"],
+                                first_block(g, a), a, b, long, float(tp), grid)
+    near = (g["tr_max"] >= a) & (g["tr_min"] < b) & g["has_quotes"]
+    quiet = on_grid(g["p_max"][near], grid) < tp if long else on_grid(g["p_min"][near], grid) > tp
+    return bool(np.all(quiet))
 
 
 def _group_kinds(path, ft, mark, rid: int, kmin: int, kmax: int) -> set:

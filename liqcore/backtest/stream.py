@@ -415,6 +415,12 @@ def fused_chunks(part, chunk_ns: int, load=None, *, book: bool = False, recv_lo:
 _NO_RECORDS = tuple(np.zeros(0, np.int64) for _ in range(5))  # (a replay part that hands out no record; read only)
 
 
+def _handed(nt: np.ndarray, ni: np.ndarray, t_last: int, g_last: int) -> int:
+    """How many of the records (decision times ``nt``, print indices ``ni``, in decision order) a run ending at
+    print ``g_last`` (received at ``t_last``) hands out: a record goes with the first print it precedes."""
+    return int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
+
+
 class _Cell:
     """One (parameter set, window) replayed chunk after chunk."""
 
@@ -497,8 +503,7 @@ class _Cell:
             self.rec_max = max(self.rec_max or t, t)
             ni = np.minimum(np.maximum(rec["event_index"].astype(np.int64) - o, -1), n - 1) + so
             if n and not carried:  # (nothing carried, as a step's records mostly are: the run's hand-out at once)
-                t_last, g_last = int(ev["ts_recv"][n - 1]), so + n - 1
-                due = int(np.count_nonzero((rt < t_last) | ((rt == t_last) & (ni < g_last))))
+                due = _handed(rt, ni, int(ev["ts_recv"][n - 1]), so + n - 1)
                 cols = (rt, ni, rec["symbol_id"].astype(np.int64), rec["dominant"].astype(np.int64),
                         rec["cascade_id"].astype(np.int64))
                 if due < len(rt):  # (the records a run over these rows does not hand out yet: carried on)
@@ -517,8 +522,7 @@ class _Cell:
     def _due(self, t_last: int, g_last: int) -> int:
         """The carried records a run ending at print ``g_last`` (received at ``t_last``) hands out: a record is
         handed out with the first print it precedes, (time, index) before the last one's."""
-        nt, ni = self.carry[0], self.carry[1]
-        return int(np.count_nonzero((nt < t_last) | ((nt == t_last) & (ni < g_last))))
+        return _handed(self.carry[0], self.carry[1], t_last, g_last)
 
     def _add(self, r, ni):
         cols = (r["confirm_recv_ns"].astype(np.int64), ni.astype(np.int64), r["symbol_id"].astype(np.int64),

@@ -395,7 +395,8 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
             raise NotStreamable("the queue at depth without quotes: the depth's best is the book in force at every row")
         from liqcore.execution.events import queue_fallback
 
-        fallback = [queue_fallback(c.par, np.zeros(0, _dtype())) for c in cs][0]
+        for c in cs:  # (each cell's parameters: the same fallback)
+            fallback = queue_fallback(c.par, np.zeros(0, _dtype()))
         book = False
     clock.book = book
     feed = None
