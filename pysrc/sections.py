@@ -183,3 +183,35 @@ def same_rare(events, pos, det, p0: int, p1: int) -> bool:
     a, b = events[pos], det[p0:p1]
     return all(np.array_equal(a[c], b[c], equal_nan=a[c].dtype.kind == "f")
                for c in ("ts_event", "ts_recv", "kind", "side", "price", "qty"))
+
+
+MERGE_MAX_RUNS = 4096
+
+
+def merge_events(pieces):
+    """The pieces end to end in event-time order, stable (``np.concatenate(pieces)`` sorted by ``ts_event``, stable):
+    each piece cut into its runs sorted by event time, then the runs merged, the next row always the earliest head,
+    the earlier run's at a tie; None past ``MERGE_MAX_RUNS`` runs."""
+    runs = []
+    for a in pieces:
+        if a.dtype != EVENT_DTYPE or a.ndim != 1:
+            raise ValueError("sections: merge_events takes one-dimensional EVENT_DTYPE arrays")
+        start = 0
+        for i in range(1, len(a)):
+            if a["ts_event"][i] < a["ts_event"][i - 1]:
+                runs.append(a[start:i])
+                start = i
+                if len(runs) + 1 > MERGE_MAX_RUNS:
+                    return None
+        if len(a):
+            runs.append(a[start:])
+    out = np.empty(sum(len(r) for r in runs), EVENT_DTYPE)
+    at = [0] * len(runs)
+    for o in range(len(out)):
+        best = None
+        for r, run in enumerate(runs):
+            if at[r] < len(run) and (best is None or run["ts_event"][at[r]] < runs[best]["ts_event"][at[best]]):
+                best = r
+        out[o] = runs[best][at[best]]
+        at[best] += 1
+    return out

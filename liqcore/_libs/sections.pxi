@@ -395,3 +395,131 @@ def same_rare(events, const int64_t[::1] pos, det, Py_ssize_t p0, Py_ssize_t p1)
                 or not _same_f(e[i].qty, d[p0 + k].qty):
             return False
     return True
+
+
+#: :func:`merge_events` gives way (None: the caller's numpy sort) past this many sorted runs in its pieces
+MERGE_MAX_RUNS = 4096
+
+
+cdef inline bint _heap_less(int64_t ka, Py_ssize_t sa, int64_t kb, Py_ssize_t sb) noexcept nogil:
+    """(ka, sa) < (kb, sb): the earlier head, the earlier run at a tie (a stable sort's order)."""
+    return ka < kb or (ka == kb and sa < sb)
+
+
+cdef void _sift(int64_t *hk, Py_ssize_t *hs, Py_ssize_t size, Py_ssize_t i) noexcept nogil:
+    """Sift the heap entry at ``i`` down to its place (a min-heap of (key, run))."""
+    cdef Py_ssize_t c
+    cdef int64_t k = hk[i]
+    cdef Py_ssize_t s = hs[i]
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and _heap_less(hk[c + 1], hs[c + 1], hk[c], hs[c]):
+            c += 1
+        if not _heap_less(hk[c], hs[c], k, s):
+            break
+        hk[i] = hk[c]
+        hs[i] = hs[c]
+        i = c
+    hk[i] = k
+    hs[i] = s
+
+
+cdef void _merge_runs(Event **run, Py_ssize_t *left, Py_ssize_t k, Event *out, int64_t *hk,
+                      Py_ssize_t *hs) noexcept nogil:
+    """The rows of the ``k`` runs (each sorted by event time; ``left[r]`` rows from ``run[r]`` on) into ``out`` in
+    event-time order, a run's rows before a later run's at a tie: the root's run gives rows while its head stays
+    before the next run's head (the smaller of the root's children)."""
+    cdef Py_ssize_t size = 0, r, c, o = 0, bs
+    cdef int64_t bk
+    cdef Event *p
+    for r in range(k):
+        if left[r] > 0:
+            hk[size] = run[r][0].ts_event
+            hs[size] = r
+            size += 1
+    r = size // 2
+    while r > 0:
+        r -= 1
+        _sift(hk, hs, size, r)
+    while size > 0:
+        r = hs[0]
+        p = run[r]
+        if size == 1:
+            while left[r] > 0:
+                out[o] = p[0]
+                o += 1
+                p += 1
+                left[r] -= 1
+            break
+        c = 1 if size == 2 or _heap_less(hk[1], hs[1], hk[2], hs[2]) else 2
+        bk = hk[c]
+        bs = hs[c]
+        while left[r] > 0 and _heap_less(p[0].ts_event, r, bk, bs):
+            out[o] = p[0]
+            o += 1
+            p += 1
+            left[r] -= 1
+        run[r] = p
+        if left[r] > 0:
+            hk[0] = p[0].ts_event
+        else:
+            size -= 1
+            hk[0] = hk[size]
+            hs[0] = hs[size]
+        _sift(hk, hs, size, 0)
+
+
+def merge_events(pieces):
+    """The events of ``pieces`` (a list of one-dimensional ``EVENT_DTYPE`` arrays) end to end in event-time order,
+    stable: ``np.concatenate(pieces)[np.argsort(ts_event, kind="stable")]``, in one pass and one new array.  Each
+    piece is cut into its runs sorted by event time (a partition file's rows read are one or two), and the runs
+    are merged by a heap of their heads, a run's rows before a later run's at equal times; None past
+    :data:`MERGE_MAX_RUNS` runs (rows far from sorted: the caller's sort)."""
+    cdef list arrs = []
+    cdef Event[::1] v
+    cdef Py_ssize_t n = 0, i, m, k = 0, j
+    for a in pieces:
+        if a.dtype != EVENT_DTYPE or a.ndim != 1:
+            raise ValueError("sections: merge_events takes one-dimensional EVENT_DTYPE arrays")
+        a = np.ascontiguousarray(a)
+        if len(a):
+            arrs.append(a)
+            n += len(a)
+    out = np.empty(n, EVENT_DTYPE)
+    if not n:
+        return out
+    cdef list starts = []  # (piece, first row) of each run
+    cdef Event *e
+    for j in range(len(arrs)):
+        v = arrs[j]
+        m = v.shape[0]
+        e = &v[0]
+        starts.append((j, 0))
+        with nogil:
+            for i in range(1, m):
+                if e[i].ts_event < e[i - 1].ts_event:
+                    with gil:
+                        starts.append((j, i))
+                        if len(starts) > MERGE_MAX_RUNS:
+                            return None
+    k = len(starts)
+    runs = np.empty(k, np.uintp)
+    lefts = np.empty(k, np.intp)
+    hk_a = np.empty(k, np.int64)
+    hs_a = np.empty(k, np.intp)
+    cdef size_t[::1] rv = runs
+    cdef Py_ssize_t[::1] lv = lefts
+    cdef int64_t[::1] hkv = hk_a
+    cdef Py_ssize_t[::1] hsv = hs_a
+    cdef Py_ssize_t r
+    for r in range(k):
+        j, i = starts[r]
+        v = arrs[j]
+        rv[r] = <size_t>&v[i]
+        lv[r] = (starts[r + 1][1] if r + 1 < k and starts[r + 1][0] == j else v.shape[0]) - i
+    cdef Event[::1] ov = out
+    with nogil:
+        _merge_runs(<Event **>&rv[0], &lv[0], k, &ov[0], &hkv[0], &hsv[0])
+    return out

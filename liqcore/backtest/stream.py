@@ -7,7 +7,8 @@ hands them (:class:`_Chunk`, the fused pass) and the gate that holds chunks unti
 another the same rows, records and carried state; the window plan (``windows``) drives the same cells.
 
 May import: ``numpy``, ``_jit``, ``_libs.detector``, ``dataset.read``, ``execution.detect``,
-``execution.events``, ``execution.replay``, ``synthetic.chunks``, ``types`` and ``venues.common``.
+``execution.events``, ``execution.replay``, ``synthetic.chunks``, ``types``, ``venues.common`` and this package's
+``handover``.
 """
 from __future__ import annotations
 
@@ -55,6 +56,10 @@ def boundary_tail(tail: np.ndarray, te: np.ndarray, o: int, jump: int) -> np.nda
 
 
 # ------------------------------------------------------------------------------------------ chunks
+#: each read's events sorted by receive time where they are read (:func:`recv_sorted`; off: by :meth:`_Fuse.read`)
+RECV_SORT = True
+
+
 def _dataset_chunks(part, chunk_ns: int):
     """Raw event arrays of consecutive event-time ranges of a dataset partition (one registry), with
     the receive times not recorded still unknown (the read's plan fills them: :meth:`_Fuse.read`)."""
@@ -149,16 +154,32 @@ def _read_range(job, a: int, b: int, reg) -> np.ndarray:
     path, symbols, skew, sel = job
     res = load_dataset(path, symbols=symbols, start_ns=a, end_ns=b, max_clock_skew_ns=skew, check=False,
                        registry=reg, trade_ids=False, partitions=sel)
-    return res.events
+    return recv_sorted(res.events)
 
 
-def _worker_read(job, a: int, b: int, items):
-    """:func:`_read_range` in a worker process: (events, the registry's pairs after the read)."""
+def recv_sorted(ev: np.ndarray) -> np.ndarray:
+    """A read's events (in event-time order) sorted by receive time, stable, in place where the rows are a few
+    places from their place (:func:`liqcore._libs.reading.sort_recv`), left as they are where the rows would move
+    far or a receive time is not recorded (the read's plan fills those): :meth:`_Fuse.read` sorts the rows of
+    the previous read it carries and these by receive time, stable, and finds the same order either way; a sort
+    here, where the rows were just written (a reading process's, with ``--workers``), leaves it two sorted runs
+    to merge, not a read's rows to sort and gather."""
+    from liqcore._libs.reading import sort_recv
+
+    if RECV_SORT and len(ev) > 1 and ev.flags.writeable and ev.flags.c_contiguous and int(ev["ts_recv"].min()) >= 0:
+        sort_recv(ev)  # (False: far from sorted; its rows are then in an order whose stable sort is the read's)
+    return ev
+
+
+def _worker_read(job, a: int, b: int, items, pre=None):
+    """:func:`_read_range` in a worker process: (events, the registry's pairs after the read); the events
+    handed over in a file in memory under the prefix ``pre`` (:func:`liqcore.backtest.handover.put`)."""
+    from liqcore.backtest import handover
     from liqcore.types import SymbolRegistry
 
     reg = SymbolRegistry(items)
     ev = _read_range(job, a, b, reg)
-    return ev, [(int(v), s) for _i, v, s in reg]
+    return handover.put(ev, pre, f"{a}.rows"), [(int(v), s) for _i, v, s in reg]
 
 
 def _quiet_worker() -> None:  # Ctrl-C is the parent's: it ends the workers (terminate) and says so
@@ -177,21 +198,26 @@ def _parallel_reads(job, ranges, items, workers: int):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from liqcore.backtest import handover
+
     # fork (as the sweeps' local pool): the workers start at once, and the main module is not re-run
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    pre = handover.prefix()  # the events come back through files in memory (:mod:`liqcore.backtest.handover`)
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_quiet_worker)
     try:
         todo = iter(ranges)
         pending: collections.deque = collections.deque()
         for a, b in todo:
-            pending.append(pool.submit(_worker_read, job, a, b, items))
+            pending.append(pool.submit(_worker_read, job, a, b, items, pre))
             if len(pending) > workers:
                 break
         while pending:
-            out = pending.popleft().result()
+            got, pairs = pending.popleft().result()
             nxt = next(todo, None)
             if nxt is not None:
-                pending.append(pool.submit(_worker_read, job, nxt[0], nxt[1], items))
+                pending.append(pool.submit(_worker_read, job, nxt[0], nxt[1], items, pre))
+            out = (handover.take(got), pairs)
+            del got
             yield out
             del out
         pool.shutdown(wait=True)
@@ -201,6 +227,9 @@ def _parallel_reads(job, ranges, items, workers: int):
         for p in procs:  # a read under way is not waited for
             if p.is_alive():
                 p.terminate()
+        for p in procs:
+            p.join(1.0)
+        handover.sweep(pre)  # (the files of reads not handed out: a run stopped early)
 
 
 def span_mask(t: np.ndarray, start_ns: int | None, end_ns: int | None) -> np.ndarray:
@@ -272,7 +301,9 @@ class _Fuse:
     def read(self, carry, raw, margin: int, n_sym: int, whole: bool = False, fill_ns: int = -1):
         """One read: (the earliest receive time of ``raw``, the cut, the rows before it (``k``), the
         chunk as a :class:`_Chunk` or None when no row of it is kept, the next carry).  ``carry``: the
-        rows of the previous read not yet handed out; ``raw``: the read, in event-time order;
+        rows of the previous read not yet handed out; ``raw``: the read, in event-time order (or that order
+        sorted by receive time, stable, in part or whole: :func:`recv_sorted`, the same order of ``carry`` +
+        ``raw`` by receive time);
         ``margin``: a receive time is at most this before its event time; ``whole``: every row goes to
         the chunk (a whole load cut in time); ``fill_ns`` >= 0: a row of ``raw`` without a receive time
         is given ``ts_event + fill_ns`` (flag RECV_ESTIMATED; ``raw`` changed in place)."""

@@ -26,7 +26,7 @@ import numpy as np
 from liqcore.dataset.decoded import DecodedGroup, filled as _filled
 from liqcore.dataset import file_events as one_pass
 from liqcore.dataset.file_events import file_events
-from liqcore.dataset.rows import bulk_order, event_order
+from liqcore.dataset.rows import bulk_order, event_merged, event_order
 from liqcore.types import EVENT_DTYPE, Kind
 
 #: the event columns of a partition file, as read (trade ids only when asked)
@@ -920,16 +920,15 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
         if trade_ids:
             id_pieces[j] = id_pieces[j][order]
     pieces = [p for p, _o in pieces]
-    if not pieces:
-        return np.zeros(0, EVENT_DTYPE), None, matched, decoded, n_future, present
+    if not trade_ids or not pieces:  # (several files: their runs merged by one compiled pass, into one new array)
+        return event_merged(pieces), None, matched, decoded, n_future, present
     ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
     del pieces
-    tids = (id_pieces[0] if len(id_pieces) == 1 else np.concatenate(id_pieces)) if trade_ids else None
+    tids = id_pieces[0] if len(id_pieces) == 1 else np.concatenate(id_pieces)
     order = event_order(ev["ts_event"])
     if order is not None:  # a file's two sections, or several files
-        ev = take_records(ev, order)
-        tids = tids[order] if tids is not None else None
-    if tids is not None and not tids.any():
+        ev, tids = take_records(ev, order), tids[order]
+    if not tids.any():
         tids = None
     return ev, tids, matched, decoded, n_future, present
 

@@ -2,7 +2,7 @@
 merged in time order with their duplicates found (a redelivered row kept once, quotes of one instant kept in
 their order).  The writer (:mod:`liqcore.dataset.write`) merges every partition it rewrites through these.
 
-May import: numpy, ``types`` and ``io.base`` (the duplicate rule).
+May import: numpy, ``types``, ``io.base`` (the duplicate rule) and ``_libs.reading`` (the merge of a read's files).
 """
 from __future__ import annotations
 
@@ -309,6 +309,30 @@ def _run_duplicates(sub: np.ndarray):
         if f is not None:
             ev[f] = sub[c]
     return duplicate_keep(ev, sub["trade_id"] if sub["trade_id"].any() else None)
+
+
+#: several files' events merged by one compiled pass (:func:`event_merged`; off: numpy's concatenation, stable sort
+#: and gather, the same rows)
+MERGE = True
+
+
+def event_merged(pieces: list) -> np.ndarray:
+    """The events of ``pieces`` (a read's files, each in event-time order or in its two sections) end to end in
+    event-time order, stable, as one new array: several pieces merged by one compiled pass
+    (:func:`liqcore._libs.reading.merge_events`), else concatenated, ordered by :func:`event_order` and gathered."""
+    from liqcore.types import EVENT_DTYPE, take_records
+
+    if not pieces:
+        return np.zeros(0, EVENT_DTYPE)
+    if len(pieces) > 1 and MERGE:
+        from liqcore._libs.reading import merge_events
+
+        ev = merge_events(pieces)
+        if ev is not None:
+            return ev
+    ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    order = event_order(ev["ts_event"])
+    return ev if order is None else take_records(ev, order)
 
 
 def event_order(ts: np.ndarray) -> np.ndarray | None:

@@ -354,3 +354,54 @@ def test_same_rare_tells_a_changed_field_and_refuses_what_it_cannot_test():
             f(ev, pos, det, 1, 4)
         with pytest.raises(ValueError, match="contiguous"):
             f(np.zeros(10, EVENT_DTYPE)[::2], pos, det, 0, 3)
+
+
+# ------------------------------------------------------------------------------ several files' events merged
+@st.composite
+def _pieces(draw):
+    """Up to 6 pieces of events (a read's files), each sorted by event time or not (a file's two sections, rows
+    in no order), many equal times across and within them, empty ones."""
+    out = []
+    for _ in range(draw(st.integers(0, 6))):
+        n = draw(st.integers(0, 30))
+        ev = np.zeros(n, EVENT_DTYPE)
+        te = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), np.int64)
+        ev["ts_event"] = np.sort(te) if draw(st.booleans()) else te
+        ev["ts_recv"] = np.arange(n) + 100 * len(out)  # (each row told apart)
+        ev["price"] = np.array(draw(st.lists(_PRICE, min_size=n, max_size=n)), np.float64)
+        ev["kind"] = draw(st.sampled_from([1, 2, 7]))
+        ev["symbol_id"] = len(out)
+        out.append(ev)
+    return out
+
+
+@settings(max_examples=500, deadline=None)
+@given(pieces=_pieces())
+def test_merge_events_is_the_stable_sort_of_the_pieces_end_to_end(pieces):
+    from liqcore._libs.reading import merge_events
+
+    got, want = merge_events(pieces), twin.merge_events(pieces)
+    assert got is not None and want is not None and got.dtype == EVENT_DTYPE
+    assert got.tobytes() == want.tobytes()
+    whole = np.concatenate(pieces) if pieces else np.zeros(0, EVENT_DTYPE)
+    assert got.tobytes() == whole[np.argsort(whole["ts_event"], kind="stable")].tobytes()
+
+
+def test_merge_events_gives_way_past_its_runs_and_refuses_other_rows(monkeypatch):
+    """Negative control: rows far from sorted (more runs than it merges) give None, from the kernel and the twin, at
+    the same count; a piece of another dtype is an error; no piece (or empty ones) is no row."""
+    from liqcore._libs import reading
+
+    assert reading.MERGE_MAX_RUNS == twin.MERGE_MAX_RUNS
+    ev = np.zeros(20, EVENT_DTYPE)
+    ev["ts_event"] = np.arange(20)[::-1]  # 20 runs of one row
+    for mod in (reading, twin):
+        monkeypatch.setattr(mod, "MERGE_MAX_RUNS", 20)
+        assert mod.merge_events([ev]).tobytes() == ev[::-1].tobytes()
+        assert mod.merge_events([ev[:10], ev[10:]]) is not None  # (20 runs in two pieces)
+        monkeypatch.setattr(mod, "MERGE_MAX_RUNS", 19)
+        assert mod.merge_events([ev]) is None and mod.merge_events([ev[:10], ev[10:]]) is None
+        assert mod.merge_events([ev[1:]]) is not None
+        with pytest.raises(ValueError, match="EVENT_DTYPE"):
+            mod.merge_events([np.zeros(3, np.int64)])
+        assert len(mod.merge_events([])) == 0 and len(mod.merge_events([ev[:0], ev[:0]])) == 0
