@@ -36,7 +36,7 @@ The specification is the reference twin ``pysrc/sections.py``; the property test
 for byte, and both to the numpy passes.
 """
 from libc.math cimport isfinite, isnan
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 from liqcore._libs.events cimport KIND_DEPTH, KIND_FUNDING, KIND_QUOTE, KIND_TRADE, SIDE_BUY, SIDE_SELL, Event
 
@@ -401,81 +401,60 @@ def same_rare(events, const int64_t[::1] pos, det, Py_ssize_t p0, Py_ssize_t p1)
 MERGE_MAX_RUNS = 4096
 
 
-cdef inline bint _heap_less(int64_t ka, Py_ssize_t sa, int64_t kb, Py_ssize_t sb) noexcept nogil:
-    """(ka, sa) < (kb, sb): the earlier head, the earlier run at a tie (a stable sort's order)."""
-    return ka < kb or (ka == kb and sa < sb)
+cdef inline bint _ahead(const int64_t *key, const Py_ssize_t *rank, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Whether run ``a``'s next row comes before run ``b``'s: the earlier event time (``key``), the earlier run at a
+    tie (``rank``: the run's number; a run with no row left ranks after every run, its key the largest), in one
+    expression without a branch (the next row is as often one run's as another's: a branch would be mispredicted
+    half the time)."""
+    return (key[a] < key[b]) | ((key[a] == key[b]) & (rank[a] < rank[b]))
 
 
-cdef void _sift(int64_t *hk, Py_ssize_t *hs, Py_ssize_t size, Py_ssize_t i) noexcept nogil:
-    """Sift the heap entry at ``i`` down to its place (a min-heap of (key, run))."""
-    cdef Py_ssize_t c
-    cdef int64_t k = hk[i]
-    cdef Py_ssize_t s = hs[i]
-    while True:
-        c = 2 * i + 1
-        if c >= size:
-            break
-        if c + 1 < size and _heap_less(hk[c + 1], hs[c + 1], hk[c], hs[c]):
-            c += 1
-        if not _heap_less(hk[c], hs[c], k, s):
-            break
-        hk[i] = hk[c]
-        hs[i] = hs[c]
-        i = c
-    hk[i] = k
-    hs[i] = s
-
-
-cdef void _merge_runs(Event **run, Py_ssize_t *left, Py_ssize_t k, Event *out, int64_t *hk,
-                      Py_ssize_t *hs) noexcept nogil:
-    """The rows of the ``k`` runs (each sorted by event time; ``left[r]`` rows from ``run[r]`` on) into ``out`` in
-    event-time order, a run's rows before a later run's at a tie: the root's run gives rows while its head stays
-    before the next run's head (the smaller of the root's children)."""
-    cdef Py_ssize_t size = 0, r, c, o = 0, bs
-    cdef int64_t bk
-    cdef Event *p
-    for r in range(k):
+cdef void _merge_runs(Event **run, Py_ssize_t *left, Py_ssize_t p, Event *out, Py_ssize_t *tree,
+                      Py_ssize_t *win, int64_t *key, Py_ssize_t *rank) noexcept nogil:
+    """The rows of the runs (each sorted by event time; ``left[r]`` rows from ``run[r]`` on; ``p``, a power of two,
+    runs, those past the last real one empty) into ``out`` in event-time order, a run's rows before a later run's
+    at a tie, by a tournament of losers: ``tree[node]`` holds the run that lost the match at that node, so after
+    the winner gives its next row only the matches on its way from its leaf to the root are played again (one
+    comparison a level, not a heap's two), each without a branch."""
+    cdef Py_ssize_t node, w, t, r, o = 0
+    cdef bint b
+    for r in range(p):
+        win[p + r] = r
         if left[r] > 0:
-            hk[size] = run[r][0].ts_event
-            hs[size] = r
-            size += 1
-    r = size // 2
-    while r > 0:
-        r -= 1
-        _sift(hk, hs, size, r)
-    while size > 0:
-        r = hs[0]
-        p = run[r]
-        if size == 1:
-            while left[r] > 0:
-                out[o] = p[0]
-                o += 1
-                p += 1
-                left[r] -= 1
-            break
-        c = 1 if size == 2 or _heap_less(hk[1], hs[1], hk[2], hs[2]) else 2
-        bk = hk[c]
-        bs = hs[c]
-        while left[r] > 0 and _heap_less(p[0].ts_event, r, bk, bs):
-            out[o] = p[0]
-            o += 1
-            p += 1
-            left[r] -= 1
-        run[r] = p
-        if left[r] > 0:
-            hk[0] = p[0].ts_event
+            key[r], rank[r] = run[r][0].ts_event, r
         else:
-            size -= 1
-            hk[0] = hk[size]
-            hs[0] = hs[size]
-        _sift(hk, hs, size, 0)
+            key[r], rank[r] = INT64_MAX, p + r
+    node = p - 1
+    while node >= 1:
+        if _ahead(key, rank, win[2 * node], win[2 * node + 1]):
+            win[node], tree[node] = win[2 * node], win[2 * node + 1]
+        else:
+            win[node], tree[node] = win[2 * node + 1], win[2 * node]
+        node -= 1
+    w = win[1]
+    while left[w] > 0:
+        out[o] = run[w][0]
+        o += 1
+        run[w] += 1
+        left[w] -= 1
+        if left[w] > 0:
+            key[w] = run[w][0].ts_event
+        else:
+            key[w], rank[w] = INT64_MAX, p + w
+        node = (p + w) >> 1
+        while node >= 1:
+            t = tree[node]
+            b = _ahead(key, rank, t, w)
+            tree[node] = w if b else t
+            w = t if b else w
+            node >>= 1
 
 
 def merge_events(pieces):
     """The events of ``pieces`` (a list of one-dimensional ``EVENT_DTYPE`` arrays) end to end in event-time order,
     stable: ``np.concatenate(pieces)[np.argsort(ts_event, kind="stable")]``, in one pass and one new array.  Each
     piece is cut into its runs sorted by event time (a partition file's rows read are one or two), and the runs
-    are merged by a heap of their heads, a run's rows before a later run's at equal times; None past
+    are merged by a tournament of their next rows, a run's rows before a later run's at equal times; None past
     :data:`MERGE_MAX_RUNS` runs (rows far from sorted: the caller's sort)."""
     cdef list arrs = []
     cdef Event[::1] v
@@ -505,14 +484,21 @@ def merge_events(pieces):
                         if len(starts) > MERGE_MAX_RUNS:
                             return None
     k = len(starts)
-    runs = np.empty(k, np.uintp)
-    lefts = np.empty(k, np.intp)
-    hk_a = np.empty(k, np.int64)
-    hs_a = np.empty(k, np.intp)
+    cdef Py_ssize_t p = 1
+    while p < k:
+        p *= 2
+    runs = np.zeros(p, np.uintp)
+    lefts = np.zeros(p, np.intp)  # (the runs past the k-th: empty)
+    tree_a = np.zeros(p, np.intp)
+    win_a = np.zeros(2 * p, np.intp)
+    key_a = np.zeros(p, np.int64)
+    rank_a = np.zeros(p, np.intp)
+    cdef int64_t[::1] kv = key_a
+    cdef Py_ssize_t[::1] rkv = rank_a
     cdef size_t[::1] rv = runs
     cdef Py_ssize_t[::1] lv = lefts
-    cdef int64_t[::1] hkv = hk_a
-    cdef Py_ssize_t[::1] hsv = hs_a
+    cdef Py_ssize_t[::1] tv = tree_a
+    cdef Py_ssize_t[::1] wv = win_a
     cdef Py_ssize_t r
     for r in range(k):
         j, i = starts[r]
@@ -521,5 +507,5 @@ def merge_events(pieces):
         lv[r] = (starts[r + 1][1] if r + 1 < k and starts[r + 1][0] == j else v.shape[0]) - i
     cdef Event[::1] ov = out
     with nogil:
-        _merge_runs(<Event **>&rv[0], &lv[0], k, &ov[0], &hkv[0], &hsv[0])
+        _merge_runs(<Event **>&rv[0], &lv[0], p, &ov[0], &tv[0], &wv[0], &kv[0], &rkv[0])
     return out

@@ -196,6 +196,7 @@ def _parallel_reads(job, ranges, items, workers: int):
     worker that dies (out of memory) is an error, never a wait without end."""
     import collections
     import multiprocessing as mp
+    import time
     from concurrent.futures import ProcessPoolExecutor
 
     from liqcore.backtest import handover
@@ -227,8 +228,9 @@ def _parallel_reads(job, ranges, items, workers: int):
         for p in procs:  # a read under way is not waited for
             if p.is_alive():
                 p.terminate()
-        for p in procs:
-            p.join(1.0)
+        end = time.monotonic() + 0.5  # the workers ended (half a second at most) before their files are removed;
+        for p in procs:  # a file written later is a dead run's once this process ends: the next run removes it
+            p.join(max(end - time.monotonic(), 0.0))
         handover.sweep(pre)  # (the files of reads not handed out: a run stopped early)
 
 
