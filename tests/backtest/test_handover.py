@@ -128,3 +128,29 @@ def test_a_read_stopped_early_leaves_no_file(two_venues, shm):
     assert os.listdir(shm), "no read of the next ranges was handed over in 60 s"
     gen.close()
     assert not os.listdir(shm)
+
+
+def test_a_full_directory_gives_the_array_back_and_no_file(shm, monkeypatch):
+    """A memory-backed directory that fills up while a file is written (a container's small /dev/shm): the worker
+    hands the array back itself, and the part written is removed."""
+    import builtins
+    import errno
+
+    class _Full:
+        def __init__(self, path, mode):
+            self.f = builtins.open(path, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(bytes(data)[:100])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(handover, "open", _Full, raising=False)
+    ev = _rows(2_000)
+    assert handover.put(ev, handover.prefix(), "d.rows") is ev
+    assert not os.listdir(shm)
