@@ -228,8 +228,10 @@ def _parallel_reads(job, ranges, items, workers: int):
         for p in procs:  # a read under way is not waited for
             if p.is_alive():
                 p.terminate()
-        end = time.monotonic() + 0.5  # the workers ended (half a second at most) before their files are removed;
-        for p in procs:  # a file written later is a dead run's once this process ends: the next run removes it
+        # the workers ended (0.2 s at most: Ctrl-C ends a run within a second) before their files are removed; a
+        # file written later is a dead run's once this process ends: the next run removes it
+        end = time.monotonic() + 0.2
+        for p in procs:
             p.join(max(end - time.monotonic(), 0.0))
         handover.sweep(pre)  # (the files of reads not handed out: a run stopped early)
 
