@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
                      help="a partitioned dataset is read and replayed in time chunks of D days, so memory holds "
                           "one chunk, not the span (default: about a million rows of the densest day, at most 1 day, "
                           "at least 1 hour; 0: load the span whole); the results are the same")
-    out.add_argument("--workers", type=int, default=1, metavar="N",
+    out.add_argument("--workers", type=int, default=None, metavar="N",
                      help="a dataset read in chunks: N processes read the next time ranges (every venue and "
                           "symbol of the selection) while this one detects and replays the current one, each "
                           "holding one range (default 1; 0: one per core); the results are the same")
@@ -85,7 +85,7 @@ def run(args) -> int:
     strategy = judged_strategy(args, strategy)
     if not (args.equity > 0):
         raise ValueError("equity: must be positive")
-    if args.workers < 0:
+    if args.workers is not None and args.workers < 0:
         raise ValueError(f"workers: must be >= 0 (0: one per core); got {args.workers}")
     if args.min_trades < 1:
         raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
@@ -339,7 +339,7 @@ def _chunked(args, params, strategy, steps):
     if days is None and args.whole_market:
         days = default_chunk_days(args.paths[0], syms, start, end)
     if args.whole_market:  # (the window-local read follows one symbol)
-        return _market_dataset(args, params, strategy, steps, start, end, days, args.workers or (os.cpu_count() or 1))
+        return _market_dataset(args, params, strategy, steps, start, end, days, _workers(args))
     how = getattr(args, "read", "auto")
     scope = {}
     if getattr(args, "scope", "venue") == "instrument":  # cascades across venues: the full replay's chunks
@@ -393,8 +393,12 @@ def _chunked(args, params, strategy, steps):
     if days is None:  # (every partition's footer: only for the chunked read, not before the window plan)
         days = default_chunk_days(args.paths[0], syms, start, end)
     span = f"{days * 24:g} hour(s)" if days < 1 else f"{days:g} day(s)"
-    workers = args.workers or (os.cpu_count() or 1)
+    workers = _workers(args)
     by = f", {workers} reading processes" if workers > 1 else ""
+    if args.workers is None and (os.cpu_count() or 1) > 1 and not args.json and \
+            len({p[2] for p in check_selection(args.paths[0], syms, start, end)}) > days:  # (more than one chunk)
+        print(f"backtest: note: --workers 2 (0: one per core, {os.cpu_count()} here) reads the next chunks in other "
+              "processes while this one replays them: the same result, sooner", file=sys.stderr)
     advance = steps.counted(f"reading the dataset in chunks of {span}{by}: detection and execution",
                             _selected_rows(args.paths[0], syms, start, end), "rows of the selected days")
     try:
@@ -413,6 +417,11 @@ def _chunked(args, params, strategy, steps):
                                                       check=False).events[:0], registry=res.registry),
                        args.paths, allow_empty=getattr(args, "allow_empty", False), usable=0)
     return res
+
+
+def _workers(args) -> int:
+    """The reading processes ``--workers`` asks for (not given: 1; 0: one per core)."""
+    return 1 if args.workers is None else args.workers or (os.cpu_count() or 1)
 
 
 def _selected_rows(path, syms, start, end) -> int:

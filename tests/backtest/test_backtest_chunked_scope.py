@@ -407,3 +407,22 @@ def test_the_chunked_read_shows_its_rows_as_it_goes(monkeypatch):
         assert steps._p.tasks[-1].description.endswith("4,000 of 4,000 rows of the selected days (100 %)")
     with Steps(False) as steps:  # --no-progress / --json: nothing shown, nothing counted
         assert steps.counted("x", 10, "rows")(5) is None and steps._p is None
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_the_full_replay_in_one_process_says_workers_would_read_ahead(two_venues, capsys, monkeypatch, cores):
+    """Without --workers, a full replay of several chunks on a machine of several cores says once what --workers
+    does; not with --workers given (1 included), not under --json, not on one core."""
+    import os
+
+    from liqcore.cli import main
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    base = ["backtest", two_venues, "--read", "all", "--chunk-days", "0.5", "--no-progress"]
+    note = f"backtest: note: --workers 2 (0: one per core, {cores} here) reads the next chunks in other processes"
+    assert main(base) == 0
+    err = capsys.readouterr().err
+    assert (err.count(note) == 1) == (cores > 1), err[-2000:]
+    for extra in (["--workers", "1"], ["--workers", "2"], ["--json"]):
+        assert main(base + extra) == 0
+        assert "backtest: note: --workers" not in capsys.readouterr().err
