@@ -64,8 +64,8 @@ def put(arr: np.ndarray, pre: str | None, name: str):
     if pre is None or arr.nbytes < MIN_BYTES:
         return arr
     path = pre + name
-    try:
-        with open(path, "xb") as f:
+    try:  # (readable by this user alone)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
     except OSError:
         try:

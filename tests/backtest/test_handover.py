@@ -40,6 +40,7 @@ def test_a_file_round_trip_is_the_array_writable_and_its_name_removed(shm):
     assert pre.startswith(str(shm)) and str(os.getpid()) in pre
     got = handover.put(ev, pre, "1.rows")
     assert isinstance(got, tuple) and os.path.isfile(got[1])
+    assert os.stat(got[1]).st_mode & 0o777 == 0o600  # (this user's alone)
     back = handover.take(got)
     assert not os.listdir(shm)  # the name goes at once; the pages live as long as the array
     assert back.dtype == ev.dtype and back.tobytes() == ev.tobytes()
