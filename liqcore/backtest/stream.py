@@ -159,15 +159,16 @@ def _read_range(job, a: int, b: int, reg) -> np.ndarray:
 
 def recv_sorted(ev: np.ndarray) -> np.ndarray:
     """A read's events (in event-time order) sorted by receive time, stable, in place where the rows are a few
-    places from their place (:func:`liqcore._libs.reading.sort_recv`), left as they are where the rows would move
-    far or a receive time is not recorded (the read's plan fills those): :meth:`_Fuse.read` sorts the rows of
+    places from their place (:func:`liqcore._libs.reading.sort_recv`; where they would move far, sorted in part,
+    an order whose stable sort is the read's), left as they are where a receive time is not recorded (the read's
+    plan fills those): :meth:`_Fuse.read` sorts the rows of
     the previous read it carries and these by receive time, stable, and finds the same order either way; a sort
     here, where the rows were just written (a reading process's, with ``--workers``), leaves it two sorted runs
     to merge, not a read's rows to sort and gather."""
     from liqcore._libs.reading import sort_recv
 
     if RECV_SORT and len(ev) > 1 and ev.flags.writeable and ev.flags.c_contiguous and int(ev["ts_recv"].min()) >= 0:
-        sort_recv(ev)  # (False: far from sorted; its rows are then in an order whose stable sort is the read's)
+        sort_recv(ev)
     return ev
 
 
@@ -464,6 +465,10 @@ class _Cell:
 
         self.params, self.w, self.equity, self._dtype = params, w, float(equity), dtype
         self.par, self.st, self.port, self.ledger, self.counts = new_replay(params, registry, n_sym, self.equity, 1)
+        self._fresh()
+
+    def _fresh(self) -> None:
+        """The replay's bookkeeping before its first rows (a lone cell's, or cells' replayed together)."""
         self.depth = None  # the depth books (the queue rule), made at the first DEPTH row and kept across chunks
         # ``(symbol id, liqcore.dataset.depth.BookStart)``: the depth books before the span's start, put back
         # before the first rows are replayed (liqcore.backtest.depth_start.span_books)
@@ -665,10 +670,7 @@ class _Cells(_Cell):
         for k, c in enumerate(cells):  # (each cell's arrays: its row of the stacked ones)
             c.par, c.st, c.port, c.ledger, c.counts = self.par[k], self.st[k], self.port[k], self.ledger[k], \
                 self.counts[k]
-        self.depth = self.seed = self.base = self.start_ns = self.last_ns = self.rec_max = self.carry = None
-        self.n_prints = 0
-        self.sim_seconds = 0.0
-        self.depth_free = False
+        self._fresh()
 
     def _exec(self, ev, g0: int, give: tuple, end_ns: int):
         from liqcore._jit import sim

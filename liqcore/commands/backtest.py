@@ -335,7 +335,7 @@ def _chunked(args, params, strategy, steps):
         return None
     start, end = inputs.time_window(args)
     syms = inputs.symbol_list(args.symbols) if getattr(args, "symbols", None) else None
-    check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
+    sel = check_selection(args.paths[0], syms, start, end)  # a missing symbol or date: the whole read's error
     if days is None and args.whole_market:
         days = default_chunk_days(args.paths[0], syms, start, end)
     if args.whole_market:  # (the window-local read follows one symbol)
@@ -396,7 +396,7 @@ def _chunked(args, params, strategy, steps):
     workers = _workers(args)
     by = f", {workers} reading processes" if workers > 1 else ""
     if args.workers is None and (os.cpu_count() or 1) > 1 and not args.json and \
-            len({p[2] for p in check_selection(args.paths[0], syms, start, end)}) > days:  # (more than one chunk)
+            len({p[2] for p in sel}) > days:  # (more than one chunk)
         print(f"backtest: note: --workers 2 (0: one per core, {os.cpu_count()} here) reads the next chunks in other "
               "processes while this one replays them: the same result, sooner", file=sys.stderr)
     advance = steps.counted(f"reading the dataset in chunks of {span}{by}: detection and execution",
