@@ -84,7 +84,7 @@ def take(got) -> np.ndarray:
         return got
     _tag, path, dtype, n = got
     dtype = np.dtype(dtype)
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))  # (the worker's own file, never a link to one)
     try:
         os.unlink(path)
         size = os.fstat(fd).st_size

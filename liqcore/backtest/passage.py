@@ -44,13 +44,14 @@ def refused(cell, sigs, i: int) -> bool:
     as :func:`~liqcore._jit.sim.records_signals` makes it) for a reason decided before any price or the book is
     read: :func:`~liqcore._jit.sim.step_entry` itself on copies of the state (:func:`~liqcore._jit.sim.entry_code`;
     what a flat simulator's prints change, the last price and the book, is read only after these reasons; the
-    parameters it only reads).  One symbol (the window plan's): another symbol's working orders are not looked at.
+    parameters it only reads).  One symbol, or several all flat (a selection of several pairs): no working order
+    elsewhere to look at.
     ``sigs``: each cell's signals, in a list (cells replayed together, :class:`~liqcore.backtest.stream._Cells`:
     whether every one of them refuses it)."""
     from liqcore._jit import sim
 
     for c, sg in zip(_cells_of(cell), sigs):
-        if len(c.st) != 1:
+        if len(c.st) != 1 and bool(np.any(c.st["status"] != 0)):  # (several pairs: every one flat)
             return False
         if int(sim.entry_code(c.st, c.port, c.par, c.counts, sg, i)) not in REFUSED_WHATEVER_THE_PRINTS:
             return False
@@ -447,16 +448,18 @@ def _last_rows(ev: np.ndarray) -> tuple:
     return tuple(int(k[-1]) if len(k) else -1 for k in (pr, np.flatnonzero(isq & bid), np.flatnonzero(isq & ~bid)))
 
 
-def book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int) -> None:
+def book_before(cell, rd, pre: np.ndarray, lo: int, hi: int, floor: int, a: int, sids=None) -> None:
     """Between windows the simulator is flat, and a quote there only sets the book in force: set it
     as the full replay leaves it at a window's start, from the last best bid and ask rows received
     before it -- in ``pre`` (the rows read from ``a`` on), else read back from ``a`` in doubling steps
-    down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's)."""
+    down to ``floor`` (before it, every row was replayed: the simulator's book is the full replay's).
+    ``sids``: the one pair of a selection of several whose book it sets (its rows alone read back)."""
     from liqcore.types import Kind
 
     have = put_quotes(cell.st, pre, set())
     step = PRE
     while len(have) < 2 and a > floor:
         a0 = max(floor, a - step)
-        have |= put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a)), have)
+        have |= put_quotes(cell.st, rd.read(lo, hi, kinds=[int(Kind.QUOTE)], recv=(a0, a),
+                                                **({} if sids is None else {"sids": sids})), have)
         a, step = a0, step * 2

@@ -8,10 +8,11 @@ an outcome"; the chunk's way through the house: docs/maintainers/design.md.
 
 Why one module: the two passes share one reader and one plan (the windows, their merge and the quiet spans
 between them); what a live order lets it pass over and read back is ``passage``, the depth rows of each
-window ``depth_windows``, a span's starting books ``depth_start``.
+window ``depth_windows``, a span's starting books ``depth_start``, the detection pass ``rare_pass``, a selection of
+several pairs' own steps ``pairs``.
 May import: numpy, ``types``, ``codes``, ``signals``, ``validate``, the kernels, ``dataset``, ``execution``,
 ``strategies``, ``venues.common`` and this package's ``row_groups``, ``passage``, ``stream``, ``chunked``,
-``cell_share``, ``depth_windows`` and ``depth_start``.
+``cell_share``, ``depth_windows``, ``depth_start``, ``rare_pass`` and ``pairs``.
 """
 from __future__ import annotations
 
@@ -20,19 +21,16 @@ import numpy as np
 from liqcore.backtest import passage
 from liqcore.backtest.passage import PRE, book_before, quiet_until, refused, settle_tail
 from liqcore.backtest import row_groups
-from liqcore.backtest.row_groups import _ClockRows, _bulk_groups, _has_depth, _has_kind, _has_quotes, _quotes_quiet
+from liqcore.backtest.row_groups import _bulk_groups, _has_depth, _has_kind, _has_quotes, _quotes_quiet
 from liqcore.backtest.cell_share import (TOGETHER, _detection_key, _detector_key, _selection_key, _shared,
                                         together_key)
+from liqcore.backtest.rare_pass import _exact_detection, _first_prints_grid
 from liqcore.backtest.stream import NS_PER_DAY, NotStreamable
-from liqcore.dataset.clock import NONE as CLOCK_NONE
 
 #: ``--read`` choices: auto (the strategy's declaration), windows, all (the full replay)
 READ_MODES = ("auto", "windows", "all")
-_HOUR = 3_600_000_000_000
 #: under the queue rule, a window's read starts this much early for the book in force at its start
 _PRE = PRE
-#: the first span read at each end of the selection (:func:`_edges`), doubling until it holds rows
-_EDGE = 10_000_000_000
 #: the window plan gives way to the plain sequential read (``--read all``) when the row groups its
 #: signals' first steps meet hold more than this share of the bulk rows (:func:`plan_coverage`)
 MOST = 0.5
@@ -42,6 +40,9 @@ MIN_GROUPS = 64
 READ_MEMO_BYTES = 1 << 30
 #: windows (and a live step and the next window) closer than this and than a row group's span are read as one
 NEAR = 2_000_000_000
+#: a selection of several (venue, symbol) pairs read window-local too (:mod:`~liqcore.backtest.pairs`; off: the
+#: full replay)
+PAIRS = True
 
 
 def window_reason(params, strategy) -> str | None:
@@ -53,12 +54,12 @@ def window_reason(params, strategy) -> str | None:
     return chunk_reason(params, strategy, book=True)  # the book and the price grid: :func:`replay_windows`
 
 
-def _span(path, symbols, start_ns, end_ns):
+def _span(path, symbols, start_ns, end_ns, multi: bool = False):
     from liqcore.dataset.read import check_selection
 
     sel = check_selection(path, list(symbols) or None, start_ns, end_ns)
     pairs = sorted({(p[0], p[1]) for p in sel})
-    if len(pairs) != 1:
+    if len(pairs) != 1 and not (multi and len(pairs) > 1):
         raise NotStreamable(f"the selection holds {len(pairs)} (venue, symbol) pairs")
     days = sorted({p[2] for p in sel})
     lo = int(np.datetime64(days[0], "D").astype("datetime64[ns]").astype(np.int64))
@@ -83,32 +84,39 @@ class _Reader:
         self.memo = None  # {a read's arguments: its rows}, kept across a sweep's cells (``replay_windows(shared=)``)
         self._files = self._keys = self._fast = self._sid = None  # (:meth:`_partitions`, :meth:`_read_files`)
         self.g = None  # the selection's bulk groups and blocks, once the plan has them (:meth:`_read_files`)
+        self.sids = None  # several pairs: (venue, symbol) -> symbol id (:mod:`~liqcore.backtest.pairs`); None: one
+        self.n_reg = 1  # the pairs a read may find in the registry (more: a pair outside the selection's listing)
 
-    def read(self, start_ns, end_ns, kinds=None, recv=None):
+    def read(self, start_ns, end_ns, kinds=None, recv=None, sids=None):
         """The rows of the selection with event times in [start_ns, end_ns) (and receive times in ``recv``) of
         ``kinds``, in receive order; with :attr:`memo`, a read made before is taken from it (the same rows: a
         read is a function of its arguments and the files), the kept array itself, not a copy: no step writes
         to the rows it reads (a bad print is neutralised in a copy, :func:`~liqcore.execution.events.clean_prints`;
         tests/backtest/test_sweep_windowed.py checks the kept reads against fresh ones after a sweep's cells).
-        A copy of each read for each cell was a quarter of a 64-cell sweep's CPU."""
+        A copy of each read for each cell was a quarter of a 64-cell sweep's CPU.  ``sids``: of a selection of
+        several pairs, the rows of these symbol ids' pairs alone (None: every pair's)."""
         if self.memo is None:
-            return self._read(start_ns, end_ns, kinds, recv)
-        key = (start_ns, end_ns, None if kinds is None else tuple(kinds), None if recv is None else tuple(recv))
+            return self._read(start_ns, end_ns, kinds, recv, sids)
+        key = (start_ns, end_ns, None if kinds is None else tuple(kinds), None if recv is None else tuple(recv)) + (
+            () if sids is None else (tuple(sorted(sids)),))
         got = self.memo.get(key)
         if got is None:
-            got = self._read(start_ns, end_ns, kinds, recv)
+            got = self._read(start_ns, end_ns, kinds, recv, sids)
             if self.memo.get("bytes", 0) + got.nbytes <= READ_MEMO_BYTES:
                 self.memo[key] = got
                 self.memo["bytes"] = self.memo.get("bytes", 0) + got.nbytes
         return got
 
-    def _partitions(self, a: int, b: int, recv) -> list:
+    def _partitions(self, a: int, b: int, recv, sids=None) -> list:
         """The selection's partitions a read of event times [a, b) received in ``recv`` can find a row in: those
         with a file whose footer (:func:`~liqcore.dataset.checked.footer`) can hold one, by the test the read
         applies to each file (:func:`~liqcore.dataset.checked.groups_to_read`); the others would give it nothing.
         A month's read of a few seconds then looks at one or two day files, not thirty.  The footers are the
         ones of the files as they were at the first read (their size, modification time and inode kept):
         :meth:`check_unchanged` proves at the end that every file is still that one."""
+        if sids is not None:
+            keep = [p for p in self.partitions if self.sids.get((p[0], p[1])) in sids]
+            return keep if recv is None else [p for p in self._partitions(a, b, recv) if p in keep]
         if recv is None:
             return self.partitions
         if self._files is None:
@@ -174,9 +182,13 @@ class _Reader:
             if p[0] not in VENUE_BY_NAME or not ft.checked or not isinstance(mark, dict) \
                     or mark.get("size") != ft.key[0]:
                 return None
-            files.append((f, VENUE_BY_NAME[p[0]], 0))
+            files.append((f, VENUE_BY_NAME[p[0]], 0 if self.sids is None else self.sids[(p[0], p[1])]))
             mine[f] = mark
         pairs = {(VENUE_BY_NAME[p[0]], p[1]) for _f, p in paths}
+        if self.sids is not None:  # (several pairs: each file's rows take its pair's id, :mod:`.pairs`)
+            if any(symbol_problem(*x) for x in pairs):
+                return None
+            return files, mine, BULK_KINDS if fmt.get("sections") else None, None
         if len(pairs) != 1:
             return None
         pair = next(iter(pairs))
@@ -184,7 +196,7 @@ class _Reader:
             return None
         return files, mine, BULK_KINDS if fmt.get("sections") else None, pair
 
-    def _read_files(self, a: int, b: int, kinds, recv):
+    def _read_files(self, a: int, b: int, kinds, recv, sids=None):
         """The events of a read by receive time from the day files that can hold them, through
         :func:`~liqcore.dataset.checked.read_checked` as ``load_dataset``'s checked read calls it (the same
         files in the same order, the same symbol id), or None (not such a selection, or a file not the bytes its
@@ -198,13 +210,15 @@ class _Reader:
         files, marks, bulk, _pair = self._fast
         lo, hi, fl = int(recv[0]), int(recv[1]), self.fl
         sub = sorted(files[i] for i in np.flatnonzero(self._meets(a, b, recv)))
+        if sids is not None:
+            sub = [x for x in sub if x[2] in sids]
         if len(sub) == 1 and self.g is not None and bulk and kinds is not None and row_groups.SPAN_READS:
             got = row_groups.span_events(self.g, sub[0][0], marks.get(sub[0][0]), a, b, kinds, (lo, hi, fl), self.skew,
                                          sub[0][1], bulk)  # (None: the files' read)
             if got is not None:
                 ev, n = got
                 self.rows_read += int(n)
-                sid = self.symbol_id()
+                sid = self.symbol_id() if self.sids is None else sub[0][2]
                 if len(ev) and sid != 0:
                     ev["symbol_id"] = sid
                 return ev
@@ -213,7 +227,7 @@ class _Reader:
                                                                 marks=marks, bulk=bulk)
         except Unverified:
             return None
-        if present:
+        if present and self.sids is None:  # (several pairs: each file's rows carry its pair's id already)
             sid = self.symbol_id()
             if len(ev) and sid != 0:
                 ev["symbol_id"] = sid
@@ -227,7 +241,7 @@ class _Reader:
 
         if self._files is None:
             self._files = self._file_table()
-        if not self._fast:
+        if not self._fast or self.sids is not None:
             return None
         if self._sid is None:  # (the registry's id of the one pair: made once, it never changes)
             self._sid = Sink(self.reg, None).sid(*self._fast[3])
@@ -244,7 +258,7 @@ class _Reader:
             if (stat_key(name) if name.endswith(".parquet") else tuple(parquet_files(name))) != key:
                 raise ValueError(f"dataset: {name} changed while it was read; read it again")
 
-    def _read(self, start_ns, end_ns, kinds=None, recv=None):
+    def _read(self, start_ns, end_ns, kinds=None, recv=None, sids=None):
         from liqcore._libs.reading import sort_recv
         from liqcore.execution.events import check_events, prepare_events
         from liqcore.dataset.read import load_dataset
@@ -255,15 +269,15 @@ class _Reader:
         b = end_ns if self.end_ns is None else min(end_ns, self.end_ns)
         if a >= b:
             return np.zeros(0, _dtype())
-        got = None if recv is None else self._read_files(a, b, kinds, recv)
+        got = None if recv is None else self._read_files(a, b, kinds, recv, sids)
         if got is None:
             res = load_dataset(self.path, symbols=self.symbols, start_ns=a, end_ns=b, max_clock_skew_ns=self.skew,
                                check=False, registry=self.reg, kinds=kinds, trade_ids=False,
-                               partitions=self._partitions(a, b, recv),
+                               partitions=self._partitions(a, b, recv, sids),
                                recv_range=None if recv is None else (recv[0], recv[1], self.fl))
             self.rows_read += int(res.files[self.path].get("rows_read") or 0)
             got = res.events
-        if len(self.reg) > 1:
+        if len(self.reg) > self.n_reg:
             raise NotStreamable("the selection holds more than one (venue, symbol) pair")
         ev = fill_recv(got, self.fl)
         tr = ev["ts_recv"]
@@ -279,6 +293,37 @@ class _Reader:
         # by one compiled pass (False: far from it, the numpy sort)
         ev = np.ascontiguousarray(check_events(ev))
         return ev if ev.flags.writeable and sort_recv(ev) else prepare_events(ev)
+
+
+def _pairs_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int, g: dict):
+    """:func:`_exact_detection` of a selection of several pairs, pair by pair, each with a reader of its own
+    partitions (:func:`~liqcore.backtest.pairs.detection`), the selection's clock rows over ``g``."""
+    from liqcore._libs.detection import CascadeDetector
+    from liqcore.backtest import pairs
+    from liqcore.backtest.row_groups import _ClockRows
+
+    def reader(part, symbol):
+        sub = _Reader(rd.path, [symbol], rd.start_ns, rd.end_ns, params, rd.reg, part)
+        sub.sids = {k: v for k, v in rd.sids.items() if (k[0], k[1]) == (part[0][0], part[0][1])}
+        sub.n_reg = len(rd.reg)
+        return sub
+
+    from liqcore.backtest.rare_pass import _edges, _first_stray
+    from liqcore.execution.events import clean_prints
+
+    first, last = _edges(rd, det_ev, g, lo, hi)  # (the full replay's first rows: its stray-time test's first)
+    first, _d = clean_prints(first)
+    if _first_stray(first["ts_event"][first["kind"] != 0], int(CascadeDetector.from_params(params).max_time_jump_ns)):
+        raise NotStreamable("the first event may be a stray time (a day's gap after it)")
+    rec, counts, n_w, _span_, indexed, subs = pairs.detection(
+        det_ev, params, sel, rd.sids, lo, hi, gap, reader,
+        lambda *a: _exact_detection(*a, stray=False))
+    span = (int(first["ts_recv"][0]), int(last["ts_recv"][-1]))
+    rd.rows_clock = sum(x.rows_clock for x in subs)
+    rd.rows_read += sum(x.rows_read for x in subs)
+    clock = _ClockRows(g, lo, hi, rd.start_ns, rd.end_ns, params.max_clock_skew_ns)
+    clock.indexed = indexed
+    return rec, counts, n_w, span, clock
 
 
 def _dtype():
@@ -332,13 +377,19 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
         if together_key(p_, s_) != together_key(params, strategy):
             raise ValueError("cells replayed together differ in more than " + ", ".join(TOGETHER))
     syms = tuple(symbols or ())
-    lo, hi, sel = _span(path, syms, start_ns, end_ns)
+    lo, hi, sel = _span(path, syms, start_ns, end_ns, multi=PAIRS)
+    multi = len({(p[0], p[1]) for p in sel}) > 1  # several pairs: a step reads the pairs in play (:mod:`.pairs`)
     # what the cells share, keyed by what it depends on (:mod:`liqcore.backtest.cell_share`)
     ks = None if shared is None else _selection_key(path, syms, start_ns, end_ns, params)
     kd = None if shared is None else ks + (_detector_key(params, strategy),)
     k0 = None if shared is None else (str(path), syms, start_ns, end_ns, _detection_key(params, strategy))
     reg = _shared(shared, ks, "registry", SymbolRegistry)  # (filled by the first replay's reads)
     rd = _Reader(path, syms, start_ns, end_ns, params, reg, sel)
+    if multi:
+        from liqcore.backtest import pairs
+
+        rd.sids = _shared(shared, ks, "pairs", lambda: pairs.register(reg, sel))  # (the full replay's ids)
+        rd.n_reg = len(rd.sids)
     rd.memo = _shared(shared, ks, "reads", dict) if shared is not None else None
     rare = [int(k) for k in Kind if int(k) > 0 and int(k) not in BULK_KINDS]
     # pass 1: every row but trades and quotes; the detector over them and the bulk rows that set its
@@ -353,7 +404,9 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
         from liqcore.dataset.depth import has_depth
 
         v, s_ = sel[0][0], sel[0][1]
-        if has_depth(path, [s_]):
+        if has_depth(path, sorted({p[1] for p in sel})):
+            if multi:
+                raise NotStreamable("the queue at depth over several pairs")
             depth_pair = (v, s_)
     n_total, n_groups = _shared(shared, ks, "rows", lambda: rows_total(path, list(syms) or None, start_ns, end_ns,
                                                                       groups=True))
@@ -361,13 +414,18 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
     g = _shared(shared, ks, "groups", lambda: _bulk_groups(rd.path, sel))
     rd.g = g
     cover = max(_shared(shared, None if shared is None else k0[:-1] + (_detection_key(p_, s_),), "cover",
-                        lambda: plan_coverage(det_ev, p_, s_, g, gap) if len(g["where"]) > MIN_GROUPS else 0.0)
+                        lambda: (0.0 if len(g["where"]) <= MIN_GROUPS else plan_coverage(det_ev, p_, s_, g, gap)
+                                 if not multi else pairs.coverage(det_ev, p_, s_, sel, rd.sids,
+                                                                  lambda part: _bulk_groups(rd.path, part),
+                                                                  lambda d, pp, ss, gg: plan_coverage(d, pp, ss, gg,
+                                                                                                      gap))))
                 for p_, s_ in zip(params_list, strategies))
     if cover > MOST:
         raise NotStreamable(f"the signals' windows meet row groups holding {100 * cover:.0f} % of the bulk rows: "
                             "the plain sequential read")
     rec_all, det_counts, n_witness, (t_first, t_last), clock = _shared(
-        shared, kd, "detection", lambda: _exact_detection(rd, det_ev, params, sel, lo, hi, gap, g=g))
+        shared, kd, "detection", lambda: _exact_detection(rd, det_ev, params, sel, lo, hi, gap, g=g) if not multi
+        else _pairs_detection(rd, det_ev, params, sel, lo, hi, gap, g))
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     if len(params_list) > 1 and depth_pair is not None:  # (the queue at depth: one plan each, its depth feed)
         return [replay_cells(path, [p_], [s_], symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity,
@@ -451,6 +509,8 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
             for c in cs]
 
     rec_at = np.ascontiguousarray(rec["event_index"], np.int64)
+    rec_sid = rec["symbol_id"].astype(np.int64)
+    books: dict = {}  # several pairs: symbol id -> the receive time up to which its book is the full replay's
     rec_sorted = bool(np.all(rec_at[1:] >= rec_at[:-1]))  # (decision order: the confirming rows' order, as a rule)
 
     def in_rows(p0: int, p1: int) -> np.ndarray:
@@ -489,9 +549,12 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
             continue
         j = i + 1
         run[0] = 0  # (a window's own steps)
+        inv = {int(rec_sid[i])} if multi else None  # (several pairs: those in play, the step's reads)
         while True:
             while j < len(rec) and starts[j] < b + near:  # windows closer than ``near``: one read
                 b = max(b, min(int(ends[j]), int(t_rec[j]) + first))
+                if multi:
+                    inv.add(int(rec_sid[j]))
                 j += 1
             floor = t_first if cur_end is None else cur_end  # every row received before it was replayed
             if cur_end is not None and a < cur_end:
@@ -500,16 +563,22 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
             e_hi = hi if skew is None else min(hi, b + int(skew) + 1)
             # an open position whose take-profit no quote of the step can reach: its quotes only set the
             # book, which nothing reads before the next signal (:func:`_quotes_quiet`): not decoded
-            q_now = book and not _quotes_quiet(clock, cell, a, b, t_rec)
+            q_now = book and (multi or not _quotes_quiet(clock, cell, a, b, t_rec))
             a_pre = max(floor, a - _PRE) if q_now else a  # the book in force at the window's start
+            stale = [x for x in inv if books.setdefault(x, t_first) < a] if multi and q_now else ()
+            if multi:  # (each pair's book from the last time its rows were replayed)
+                a_pre = max(min(books[x] for x in stale), a - _PRE) if stale else a
             if pend is not None and pend[1] == a:  # (and the last second of the span passed over: its last print,
                 a_pre = min(a_pre, max(pend[0], a - _PRE))  # its book)
-            raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b))
+            raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b),
+                          **({"sids": inv} if multi else {}))
             k_a = int(raw["ts_recv"].searchsorted(a, "left")) if a_pre < a else 0
             if pend is not None:  # (the rows before ``a``, none replayed, are the span's last: its last print)
                 settle_tail(cell, rd, clock, pend, raw[:k_a] if pend[1] == a else raw[:0], lo, hi)
                 pend = None
-            if q_now and (a_pre < a or book_at < a):  # (back to ``book_at``: every quote before it was replayed)
+            if stale:
+                pairs.books_before(cell, rd, raw[:k_a], lo, hi, books, a_pre, a, stale)
+            elif q_now and not multi and (a_pre < a or book_at < a):  # (back to ``book_at``: every quote before it)
                 pre, back = raw[:k_a], a_pre
                 if tail is not None and tail[1] == a_pre and tail[0] >= book_at:  # (the rows before the skip's end)
                     pre, back = np.concatenate([tail[2], pre]), tail[0]
@@ -521,17 +590,26 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
                 n_events += n_d
             cur_end = b
             book_at = b if q_now else book_at
+            if multi and q_now:
+                books.update(dict.fromkeys(inv, b))
             # what a step finds in its rows (a function of the read's arguments and the files): a sweep's cells
             # that make the same step take it from the first (:func:`_step_rows`)
-            sk = None if steps is None or feed is not None else (lo, e_hi, q_now, a_pre, a, b, len(raw))
+            sk = None if steps is None or feed is not None else (lo, e_hi, q_now, a_pre, a, b, len(raw)) + (
+                (tuple(sorted(inv)),) if multi else ())
             kept = steps.get(sk) if sk is not None else None
+            p0, p1 = int(det_recv.searchsorted(a, "left")), int(det_recv.searchsorted(b, "left"))
+            d_ev, place = pairs.rare_in(det_ev, p0, p1, inv) if multi else (det_ev, None)  # (the pairs read)
             w, d, rare_pos, n_tr, cheap, n_q = (raw, {}) + kept if kept is not None else \
-                _step_rows(raw, det_ev, det_recv, a, b, steps, sk)
+                _step_rows(raw, d_ev, d_ev["ts_recv"] if multi else det_recv, a, b, steps, sk)
             for k, v in d.items():
                 dropped[k] = dropped.get(k, 0) + v
-            p0, p1 = int(det_recv.searchsorted(a, "left")), int(det_recv.searchsorted(b, "left"))
             r = in_rows(p0, p1)
-            r["event_index"] = rare_pos[r["event_index"] - p0] + o
+            at = r["event_index"] - p0
+            if multi:
+                at = place[at]
+                if np.any(at < 0):
+                    raise NotStreamable("a signal of a pair the step did not read")
+            r["event_index"] = rare_pos[at] + o
             n_ev, n_sim = _feed(cell, w, o, so, r, book)
             if n_tr:
                 min_trade = cheapest_trade(cheap, min_trade, 0)  # (``cheap``: the step's cheapest print, one row)
@@ -551,7 +629,7 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
                 break
             # a position or order still live: read on, past the row groups in which every print is a
             # quiet one for it (:func:`quiet_until`)
-            to, loud_end = (b, None) if carry else quiet_until(
+            to, loud_end = (b, None) if carry or multi else quiet_until(
                 cell, clock, b, min(hi, int(t_rec[j]) if j < len(rec) else hi), fund_recv, rd, (lo, hi),
                 defer=feed is None and passage.DEFER_TAIL, rows=run if shared is None else None)
             pend, clock.pending = clock.pending, None
@@ -570,6 +648,8 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
                 cur_end = to  # the skipped rows set the simulator's last price and book (:func:`quiet_until`)
             else:
                 a, b = b, min(b + nxt, hi)
+            if multi:  # (in play: the pairs live or carried, and those of the signals the next steps decide)
+                inv = pairs.live(cell) | {int(x) for x, t in zip(rec_sid[i:j], t_rec[i:j]) if int(t) >= a}
         i = j
     rd.check_unchanged()  # (the reads passed over files by their footers as they were)
     kinds |= {int(Kind.DEPTH)} if feed is not None and feed.rows_read else set()
@@ -721,268 +801,3 @@ def _cheapest_trade(rd: _Reader, lo: int, hi: int):
 
 
 # ---- the detection pass, exact -------------------------------------------------------------------
-
-def _exact_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int, g=None):
-    """The detector's records and counts over the rare rows ``det_ev`` (receive order) plus, before
-    each liquidation and gap, the bulk row (trade or quote) that sets the detector's clock there
-    (its "witness"), with the records' ``event_index`` pointing into ``det_ev``: the full replay's
-    confirmed records, field for field, or :class:`NotStreamable` naming the statistic that cannot
-    prove it.  Returns ``(records, detector counts, witnesses)``.  ``g``: the selection's
-    :func:`_bulk_groups`, when the caller has them.
-
-    Why this is the full replay's answer (the detector's rules: ``pysrc/detector.py``): in the full
-    replay the trades and quotes reach the detector in only three ways --
-
-    * its clock: an event is timed ``max(its event time, every earlier event's)`` (the late-event
-      clamp), and a cascade expires at the first event past its window.  The clock at a liquidation
-      or gap is the full replay's once the latest-stamped bulk row received before it is in the input
-      (a bulk row received before ``ts_event - max-clock-skew`` is stamped before the event and
-      cannot move it, so only the rows received in that short span are read, pruned by the row
-      groups' ``ts_recv_ns`` statistics).  Marks and funding may see a lower clock here; a cascade
-      then expires at the next liquidation instead of at a trade between, which changes no record's
-      start, confirmation or counts (an expiry only ends a cascade; the next liquidation is taken
-      as a fresh one either way).  The ended records' emit times can differ: a backtest keeps only
-      the confirmed records (``BacktestResult.records``).
-    * the plausibility rule: an event is dropped when its price is ``price-factor`` away from the
-      last accepted price within ``reference-age``.  The bulk row groups' ``price`` statistics and
-      the rare rows prove that no two prices within ``reference-age`` + 2 x the largest receive delay
-      are that far apart, so no check fails in either replay; a trade is dropped above
-      ``max-notional``: the groups' ``price`` x ``qty`` maxima prove none is.
-    * the stray-time test: with every row's receive delay within a sixth of ``max-time-jump`` (the
-      groups' time statistics), no event lies that far from both its neighbours in receive order,
-      in any subsequence of the events; the first event's test is made on both inputs.
-
-    Where a statistic cannot prove it (a 10x price move, an hours-long receive delay, a dataset
-    without sections or statistics), NotStreamable: the caller replays every event."""
-    from liqcore._libs.detection import CascadeDetector
-    from liqcore.execution.events import clean_prints
-    from liqcore.types import Kind
-    from liqcore.validate import FILE_TIME_MAX_NS
-
-    det = CascadeDetector.from_params(params)
-    g = _bulk_groups(rd.path, sel) if g is None else g
-    skew = params.max_clock_skew_ns
-    fl = int(params.feed_latency_ns or 0)
-    if len(g["te_min"]) and int(g["te_max"].max()) > FILE_TIME_MAX_NS:
-        raise NotStreamable("a trade is stamped after 2099 (the detector drops it as from the future)")
-    if len(g["p_min"]) and float((g["p_max"] * g["q_max"])[g["has_trades"]].max(initial=0.0)) > det.max_notional:
-        raise NotStreamable("a trade group's price x qty maximum exceeds max-notional (it may be dropped)")
-    # the largest |ts_event - ts_recv| of any row: exact over the rare rows, bounded by the groups' ranges
-    # (a group whose time ranges allow more than a sixth of max-time-jump -- a sparse recording's
-    # group spans hours -- has its two time columns decoded for its exact delays)
-    jump = int(det.max_time_jump_ns)
-    clock = _ClockRows(g, lo, hi, rd.start_ns, rd.end_ns, skew)
-    delta = int(np.abs(det_ev["ts_event"] - det_ev["ts_recv"]).max(initial=0))
-    if len(g["te_min"]):
-        d_g = np.maximum(g["te_max"] - g["tr_min"], g["tr_max"] - g["te_min"])
-        for i in np.flatnonzero(6 * d_g > jump):
-            te_i, tr_i = clock.group(int(i))
-            d_g[i] = int(np.abs(te_i - tr_i).max(initial=0))
-        delta = max(delta, int(d_g.max()))
-    if 6 * delta > jump:
-        raise NotStreamable(f"a row group's receive delays may reach {delta / 1e9:,.0f} s, more than a sixth of "
-                            f"max-time-jump ({jump / 1e9:,.0f} s): the stray-time test could differ")
-    _check_prices(det, g, det_ev, delta)
-    # how far ahead of its receive time a bulk row may be stamped (later ones are dropped on reading)
-    ahead = max(int(skew) if skew is not None else int(np.max(g["te_max"] - g["tr_min"], initial=0)), 0)
-    ahead += max(-fl, 0)
-    who = np.flatnonzero((det_ev["kind"] == int(Kind.LIQUIDATION)) | (det_ev["kind"] == int(Kind.GAP)))
-    # the setters the files' clock indexes prove (written at convert time); the others from decoded rows
-    done, w_te, w_tr = clock.witness_of(det_ev["ts_event"][who], det_ev["ts_recv"][who])
-    found = done & (w_te != CLOCK_NONE)
-    wit: list = []  # (the witnesses of the liquidations the indexes leave: from decoded rows)
-    who = who[~done]
-    k = 0
-    spans = []
-    while k < len(who):  # liquidations whose spans are closer than a row group are read as one
-        a = int(det_ev["ts_event"][who[k]]) - ahead
-        b = int(det_ev["ts_recv"][who[k]])
-        m = k + 1
-        # (an hour of them at most: memory holds an hour of two columns, each row group decoded once)
-        while m < len(who) and int(det_ev["ts_event"][who[m]]) - ahead < b + gap and b - a < _HOUR:
-            b = max(b, int(det_ev["ts_recv"][who[m]]))
-            m += 1
-        spans.append((k, m, a, b))
-        k = m
-    clock.plan([clock.ids(a, b) for _k, _m, a, b in spans])  # the groups to decode, in the order needed
-    for k, m, a, b in spans:
-        te, tr = clock.rows(a, b)  # in event-time order
-        if len(te):
-            r_te, r_tr = det_ev["ts_event"][who[k:m]], det_ev["ts_recv"][who[k:m]]
-            # a row moves the clock past a liquidation when stamped after it and received before it:
-            # stamped in (its event time, its receive time + skew], a few rows; the latest such one
-            i0 = np.searchsorted(te, r_te, "right")
-            i1 = np.searchsorted(te, r_tr + ahead, "right")
-            for x in np.flatnonzero(i1 > i0):
-                before_it = np.flatnonzero(tr[i0[x]:i1[x]] < r_tr[x])
-                if len(before_it):
-                    j = int(i0[x] + before_it[-1])
-                    wit.append((int(te[j]), int(tr[j])))
-    u = np.concatenate([np.stack([w_te[found], w_tr[found]], axis=1).astype(np.int64),
-                        np.array(wit, np.int64).reshape(-1, 2)])  # (event, receive time) of each witness: distinct, by
-    u = u[np.lexsort((u[:, 0], u[:, 1]))]  # receive time, then event time
-    u = u[np.concatenate([[True], np.any(u[1:] != u[:-1], axis=1)])] if len(u) else u
-    w = np.zeros(len(u), det_ev.dtype)
-    if len(w):
-        # a bulk row only times the detector's clock (its price: no reference the plausibility rule
-        # needs, proven above): it enters as a mark without a price, which does nothing else
-        w["ts_event"], w["ts_recv"] = u[:, 0], u[:, 1]
-        w["price"] = np.nan
-        w["kind"] = int(Kind.MARK)
-        one = det_ev[det_ev["symbol_id"] >= 0][:1]  # the symbol's id (a venue-wide gap carries -1)
-        w["symbol_id"], w["venue"] = one["symbol_id"][0], one["venue"][0]
-    rd.rows_clock = clock.rows_read
-    both = np.concatenate([det_ev, w])
-    order = np.lexsort((both["ts_event"], both["ts_recv"]))  # receive order, then event order (as loaded)
-    stream = both[order]
-    rare_at = np.flatnonzero(order < len(det_ev))  # position of det_ev[i] in the stream
-    if not np.array_equal(order[rare_at], np.arange(len(det_ev))):
-        raise NotStreamable("the rare rows are not in receive order")
-    first, last = _edges(rd, det_ev, g, lo, hi)
-    first, _d = clean_prints(first)
-    if _first_stray(stream["ts_event"], jump) or _first_stray(first["ts_event"][first["kind"] != 0], jump):
-        raise NotStreamable("the first event may be a stray time (a day's gap after it)")
-    rec, counts = det.run(stream, flush=True)
-    rec = np.asarray(rec).copy()
-    from liqcore.types import RecordKind
-
-    idx = rec["event_index"]
-    pos = np.searchsorted(rare_at, idx)
-    at_rare = (idx >= 0) & (pos < len(rare_at)) & (rare_at[np.minimum(pos, max(len(rare_at) - 1, 0))] == idx)
-    if np.any(~at_rare & (rec["record"] == int(RecordKind.CONFIRMED))):
-        raise NotStreamable("a cascade confirmed at a bulk row")  # cannot happen: only liquidations confirm
-    rec["event_index"] = np.where(at_rare, pos, -1)  # an expiry at a clock row: no event of det_ev
-    return rec, {k2: int(v) for k2, v in dict(counts).items()}, len(w), (int(first["ts_recv"][0]),
-                                                                       int(last["ts_recv"][-1])), clock
-
-
-def _edges(rd: _Reader, det_ev: np.ndarray, g: dict, lo: int, hi: int):
-    """Every row (all kinds) of the selection's first receive times (at least three rows that are not
-    bad prints: the detector's stray-time test of the first event reads the next two) and of its last
-    ones, found from the rare rows and the bulk groups' ``ts_recv_ns`` statistics: spans of ten
-    seconds, then doubling, read from each end until they hold them (a dense book: a few seconds, not
-    the hour of rows read before)."""
-    from liqcore.execution.events import bad_prints
-
-    lows = [int(det_ev["ts_recv"][0])] if len(det_ev) else []
-    highs = [int(det_ev["ts_recv"][-1])] if len(det_ev) else []
-    if len(g["tr_min"]):
-        lows.append(int(g["tr_min"].min()))
-        highs.append(int(g["tr_max"].max()))
-    if not lows:
-        raise NotStreamable("the selection has no events")
-    top = max(highs) + 1
-    out = []
-    for forward in (True, False):
-        t, step = (min(lows) if forward else top), _EDGE
-        parts: list = []
-        n = 0
-        while True:
-            a, b = (t, min(t + step, top)) if forward else (max(t - step, min(lows)), t)
-            ev = rd.read(lo, hi, kinds=None, recv=(a, b))
-            if len(ev):
-                parts.append(ev)
-                bt, bf = bad_prints(ev)
-                n += int(np.count_nonzero(~(bt | bf)))
-            if n >= (3 if forward else 1):
-                break
-            if (forward and b >= top) or (not forward and a <= min(lows)):
-                if parts:
-                    break
-                raise NotStreamable("the selection has no events")
-            t, step = (b, step * 2) if forward else (a, step * 2)
-        out.append(np.concatenate(parts if forward else parts[::-1]))
-    return out[0], out[1]
-
-
-def _first_prints_grid(rd, lo: int, hi: int, t_first: int, t_last: int, n_sym: int) -> dict:
-    """Symbol id -> price grid, from its first :data:`~liqcore.execution.events.GRID_PRINTS` trade
-    prints in receive order (read from the span's first receive time ``t_first`` in growing steps), as
-    the full replay reads it (:class:`liqcore.backtest.stream._GridGate`)."""
-    from liqcore.execution.events import GRID_PRINTS, clean_prints, grid_of_prices
-    from liqcore.types import Kind
-
-    prices: dict = {sid: [] for sid in range(n_sym)}
-    seen = dict.fromkeys(prices, 0)
-    a, step = t_first, _HOUR
-    while a <= t_last and min(seen.values()) < GRID_PRINTS:
-        ev, _d = clean_prints(rd.read(lo, hi, kinds=[int(Kind.TRADE)], recv=(a, a + step)))
-        ev = ev[ev["kind"] == int(Kind.TRADE)]
-        for sid in prices:
-            take = ev["price"][ev["symbol_id"] == sid][:GRID_PRINTS - seen[sid]]
-            prices[sid].append(take)
-            seen[sid] += len(take)
-        a = a + step
-        step = _grid_step(step, a - t_first, seen, GRID_PRINTS)
-    return {sid: grid_of_prices(np.concatenate(p)) if p else 0.0 for sid, p in prices.items()}
-
-
-def _grid_step(step: int, done: int, seen: dict, need: int) -> int:
-    """The next span of receive time :func:`_first_prints_grid` reads after ``done`` ns holding ``seen``
-    (symbol id -> prints taken so far, each at most ``need``): the span the slowest symbol's rate so far
-    says holds its missing prints, a quarter more (a busy symbol: about one read more, not a doubled span
-    of rows read past the prints needed), at least a second; double the last span while a symbol has
-    none yet; at most a day.  Only how many rows are decoded depends on it: the loop reads on until
-    every symbol has its prints, so the grid is the same whatever the spans."""
-    low = min(seen.values()) if seen else 0
-    if low <= 0 or done <= 0:
-        return min(step * 2, NS_PER_DAY)
-    want = int(done * (need - low) / low * 1.25) + 1
-    return max(min(want, NS_PER_DAY), 1_000_000_000)
-
-
-def _first_stray(ts: np.ndarray, jump: int) -> bool:
-    """The detector's stray-time test of a run's first event (from the next two, which agree)."""
-    if len(ts) < 3:
-        return len(ts) == 2 and abs(int(ts[0]) - int(ts[1])) > jump  # too few to tell: assume it could
-    return abs(int(ts[0]) - int(ts[1])) > jump and abs(int(ts[1]) - int(ts[2])) <= jump
-
-
-def _check_prices(det, g: dict, det_ev: np.ndarray, delta: int) -> None:
-    """NotStreamable unless no two prices the plausibility rule could compare (event times within
-    ``reference-age`` + 2 x ``delta``: the reference is the last accepted price, and the clock's
-    latest event time at most 2 x delta after it) are ``price-factor`` apart: the bulk groups' price
-    ranges and the rare rows' prices (liquidations, marks), bucketed by that span."""
-    from liqcore.types import Kind
-
-    span = int(det.reference_age_ns) + 2 * int(delta) + 1
-    f = float(det.price_factor)
-    k = det_ev["kind"]
-    pr = det_ev["price"]
-    m = ((k == int(Kind.LIQUIDATION)) | (k == int(Kind.MARK)) | (k == int(Kind.TRADE))
-         | ((k == int(Kind.QUOTE)) & (det_ev["qty"] > 0)))
-    m &= np.isfinite(pr) & (pr > 0)
-    b_ev = det_ev["ts_event"][m] // span
-    lo_b = [b_ev]
-    hi_b = [b_ev]
-    pmin, pmax = [pr[m]], [pr[m]]
-    if len(g["te_min"]):
-        lo_b.append(g["te_min"] // span)
-        hi_b.append(g["te_max"] // span)
-        pmin.append(g["p_min"])
-        pmax.append(g["p_max"])
-    blo, bhi = np.concatenate(lo_b), np.concatenate(hi_b)
-    if not len(blo):
-        return
-    vmin, vmax = np.concatenate(pmin), np.concatenate(pmax)
-    if not (np.all(np.isfinite(vmin)) and np.all(vmin > 0) and np.all(np.isfinite(vmax))):
-        raise NotStreamable("a bulk row group holds a price that is not finite and positive")
-    base = int(blo.min())
-    nb = int(bhi.max()) - base + 2
-    lo_p = np.full(nb, np.inf)
-    hi_p = np.full(nb, -np.inf)
-    width = bhi - blo
-    for w in np.unique(width):  # items spanning several buckets count in each of them
-        sel = width == w
-        for d in range(int(w) + 1):
-            i = blo[sel] - base + d
-            np.minimum.at(lo_p, i, vmin[sel])
-            np.maximum.at(hi_p, i, vmax[sel])
-    lo2 = np.minimum(lo_p[:-1], lo_p[1:])  # a bucket and the next: every pair within the span
-    hi2 = np.maximum(hi_p[:-1], hi_p[1:])
-    ok = ~np.isfinite(lo2) | (hi2 <= lo2 * f)
-    if not np.all(ok):
-        b = int(np.flatnonzero(~ok)[0]) + base
-        day = np.datetime64((b * span) // 1_000_000_000, "s")
-        raise NotStreamable(f"prices near {day} UTC span more than price-factor {f:g}x (the plausibility rule "
-                            "could judge a liquidation differently without the trades)")

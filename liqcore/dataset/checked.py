@@ -922,12 +922,8 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     pieces = [p for p, _o in pieces]
     if not trade_ids or not pieces:  # (several files: their runs merged by one compiled pass, into one new array)
         return event_merged(pieces), None, matched, decoded, n_future, present
-    ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    ev, tids = event_merged(pieces, id_pieces)  # (the ids in the events' order: a file's sections, several files)
     del pieces
-    tids = id_pieces[0] if len(id_pieces) == 1 else np.concatenate(id_pieces)
-    order = event_order(ev["ts_event"])
-    if order is not None:  # a file's two sections, or several files
-        ev, tids = take_records(ev, order), tids[order]
     if not tids.any():
         tids = None
     return ev, tids, matched, decoded, n_future, present

@@ -316,23 +316,30 @@ def _run_duplicates(sub: np.ndarray):
 MERGE = True
 
 
-def event_merged(pieces: list) -> np.ndarray:
+def event_merged(pieces: list, ids: list | None = None):
     """The events of ``pieces`` (a read's files, each in event-time order or in its two sections) end to end in
     event-time order, stable, as one new array: several pieces merged by one compiled pass
-    (:func:`liqcore._libs.reading.merge_events`), else concatenated, ordered by :func:`event_order` and gathered."""
+    (:func:`liqcore._libs.reading.merge_events`), else concatenated, ordered by :func:`event_order` and gathered.
+    ``ids``: a column per piece (its trade ids) that follows the events' order -> ``(events, column)``; the
+    concatenation's way then, the merge kernel handing out no permutation."""
     from liqcore.types import EVENT_DTYPE, take_records
 
     if not pieces:
-        return np.zeros(0, EVENT_DTYPE)
-    if len(pieces) > 1 and MERGE:
+        ev = np.zeros(0, EVENT_DTYPE)
+        return ev if ids is None else (ev, np.zeros(0, np.int64))
+    if len(pieces) > 1 and MERGE and ids is None:
         from liqcore._libs.reading import merge_events
 
         ev = merge_events(pieces)
         if ev is not None:
             return ev
     ev = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    col = None if ids is None else ids[0] if len(ids) == 1 else np.concatenate(ids)
     order = event_order(ev["ts_event"])
-    return ev if order is None else take_records(ev, order)
+    if order is not None:
+        ev = take_records(ev, order)
+        col = None if col is None else col[order]
+    return ev if ids is None else (ev, col)
 
 
 def event_order(ts: np.ndarray) -> np.ndarray | None:

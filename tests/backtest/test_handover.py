@@ -155,3 +155,15 @@ def test_a_full_directory_gives_the_array_back_and_no_file(shm, monkeypatch):
     ev = _rows(2_000)
     assert handover.put(ev, handover.prefix(), "d.rows") is ev
     assert not os.listdir(shm)
+
+
+def test_a_handed_over_name_that_became_a_link_is_refused_not_followed(shm, tmp_path):
+    ev = _rows(2_000)
+    pre = handover.prefix()
+    got = handover.put(ev, pre, "r0.rows")
+    other = tmp_path / "elsewhere.rows"
+    os.replace(got[1], other)  # (the rows moved away, a link left in their name's place)
+    os.symlink(other, got[1])
+    with pytest.raises(OSError):
+        handover.take(got)
+    assert other.exists()  # (nothing followed: the link's target is neither read nor removed)
