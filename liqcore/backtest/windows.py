@@ -295,12 +295,15 @@ class _Reader:
         return ev if ev.flags.writeable and sort_recv(ev) else prepare_events(ev)
 
 
-def _pairs_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int, g: dict):
+def _pairs_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap: int, g: dict, groups):
     """:func:`_exact_detection` of a selection of several pairs, pair by pair, each with a reader of its own
-    partitions (:func:`~liqcore.backtest.pairs.detection`), the selection's clock rows over ``g``."""
+    partitions and its row groups (``groups(partitions)``; :func:`~liqcore.backtest.pairs.detection`), the
+    selection's clock rows over ``g``."""
     from liqcore._libs.detection import CascadeDetector
     from liqcore.backtest import pairs
+    from liqcore.backtest.rare_pass import _edges, _first_stray
     from liqcore.backtest.row_groups import _ClockRows
+    from liqcore.execution.events import clean_prints
 
     def reader(part, symbol):
         sub = _Reader(rd.path, [symbol], rd.start_ns, rd.end_ns, params, rd.reg, part)
@@ -308,16 +311,13 @@ def _pairs_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
         sub.n_reg = len(rd.reg)
         return sub
 
-    from liqcore.backtest.rare_pass import _edges, _first_stray
-    from liqcore.execution.events import clean_prints
-
     first, last = _edges(rd, det_ev, g, lo, hi)  # (the full replay's first rows: its stray-time test's first)
     first, _d = clean_prints(first)
     if _first_stray(first["ts_event"][first["kind"] != 0], int(CascadeDetector.from_params(params).max_time_jump_ns)):
         raise NotStreamable("the first event may be a stray time (a day's gap after it)")
     rec, counts, n_w, _span_, indexed, subs = pairs.detection(
         det_ev, params, sel, rd.sids, lo, hi, gap, reader,
-        lambda *a: _exact_detection(*a, stray=False))
+        lambda rd_, d, p_, part, *a: _exact_detection(rd_, d, p_, part, *a, g=groups(part), stray=False))
     span = (int(first["ts_recv"][0]), int(last["ts_recv"][-1]))
     rd.rows_clock = sum(x.rows_clock for x in subs)
     rd.rows_read += sum(x.rows_read for x in subs)
@@ -413,10 +413,17 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
     gap = int((hi - lo) / max(n_groups, 1))
     g = _shared(shared, ks, "groups", lambda: _bulk_groups(rd.path, sel))
     rd.g = g
+    kept_groups: dict = {}
+
+    def pair_groups(part):  # (several pairs: each pair's row groups, gathered once for its plan and its detection)
+        k = (part[0][0], part[0][1])
+        if k not in kept_groups:
+            kept_groups[k] = _bulk_groups(rd.path, part)
+        return kept_groups[k]
+
     cover = max(_shared(shared, None if shared is None else k0[:-1] + (_detection_key(p_, s_),), "cover",
                         lambda: (0.0 if len(g["where"]) <= MIN_GROUPS else plan_coverage(det_ev, p_, s_, g, gap)
-                                 if not multi else pairs.coverage(det_ev, p_, s_, sel, rd.sids,
-                                                                  lambda part: _bulk_groups(rd.path, part),
+                                 if not multi else pairs.coverage(det_ev, p_, s_, sel, rd.sids, pair_groups,
                                                                   lambda d, pp, ss, gg: plan_coverage(d, pp, ss, gg,
                                                                                                       gap))))
                 for p_, s_ in zip(params_list, strategies))
@@ -425,7 +432,7 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
                             "the plain sequential read")
     rec_all, det_counts, n_witness, (t_first, t_last), clock = _shared(
         shared, kd, "detection", lambda: _exact_detection(rd, det_ev, params, sel, lo, hi, gap, g=g) if not multi
-        else _pairs_detection(rd, det_ev, params, sel, lo, hi, gap, g))
+        else _pairs_detection(rd, det_ev, params, sel, lo, hi, gap, g, pair_groups))
     rec = confirmed_records(np.asarray(rec_all, dtype=CASCADE_DTYPE), ordered=True)
     if len(params_list) > 1 and depth_pair is not None:  # (the queue at depth: one plan each, its depth feed)
         return [replay_cells(path, [p_], [s_], symbols=symbols, start_ns=start_ns, end_ns=end_ns, equity=equity,

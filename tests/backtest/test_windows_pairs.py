@@ -170,3 +170,27 @@ def test_every_symbol_of_the_real_recordings_window_local_equals_the_full_replay
     except NotStreamable as exc:  # (refused before any row: the reason named)
         pytest.fail(f"refused: {exc}")
     assert len(full.records) > 0 and len(win.registry) > 5
+
+
+def test_a_venue_wide_gap_among_several_pairs_is_replayed_in_full_and_says_why(tmp_path, capsys):
+    """A gap of a whole venue (symbol ``*``) reaches every pair of the venue at once: a selection holding one is
+    read the full replay's way, and the command says why in one line."""
+    from liqcore.cli import main
+    from liqcore.dataset import write_dataset
+    from liqcore.synthetic.market import synthetic_market
+
+    m = synthetic_market(days=1, symbols=("BTCUSDT", "ETHUSDT"), seed=5, cache=False)
+    ev = m.events
+    gap = ev[:1].copy()
+    gap["kind"], gap["symbol_id"], gap["side"] = int(Kind.GAP), -1, 0
+    gap["price"] = gap["qty"] = np.nan
+    gap["ts_event"] = gap["ts_recv"] = int(ev["ts_recv"][len(ev) // 2])
+    write_dataset(np.concatenate([ev[:len(ev) // 2], gap, ev[len(ev) // 2:]]), tmp_path / "ds", m.registry,
+                  checked=True)
+    p = Params.from_mapping({"quantile": "0.9"})
+    full = backtest([str(tmp_path / "ds")], p, equity=10_000.0, read="all")
+    dflt = backtest([str(tmp_path / "ds")], p, equity=10_000.0)
+    assert getattr(dflt, "read", None) is None and dflt.trades() == full.trades()
+    assert main(["backtest", str(tmp_path / "ds"), "--quantile", "0.9", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "replaying every event (a venue-wide partition (symbol *) among several pairs)" in err, err
