@@ -14,8 +14,7 @@ The detector is per pair too: each symbol has its own clock, history and cascade
 found pair by pair by the detection pass (:func:`detection`: each pair's rare rows and the bulk rows that set its
 clock), numbered in the selection's rare rows and put in decision order, as the detector over every row finds them.
 
-May import: numpy, ``types``, ``venues.common``, ``dataset`` and this package's ``stream``, ``row_groups``,
-``passage`` and ``rare_pass``.
+May import: numpy, ``types``, ``venues.common`` and this package's ``stream``, ``row_groups`` and ``passage``.
 """
 from __future__ import annotations
 
