@@ -35,7 +35,7 @@ import time
 from collections import deque
 
 
-from liqcore.venues.fake_streams import paced
+from liqcore.venues.fake_streams import end_task, paced
 from liqcore.venues.registry import venue_spec
 
 __all__ = ["LocalMarket", "BOOK_DEPTH_TRADES", "SESSION_GAP_S", "book_frame", "book_resend_s", "market_side"]
@@ -227,11 +227,7 @@ class LocalMarket:
 
     async def _stop_replay(self) -> None:
         if self._task is not None and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+            await end_task(self._task)  # (a Ctrl-C meanwhile ends :meth:`run` too)
 
     async def _start(self, session: int | None) -> None:
         await self._stop_replay()

@@ -35,13 +35,19 @@ async def paced(source: Iterable[tuple[int, object]], speed: float | None):
 
 
 async def end_task(task) -> None:
-    """Cancel ``task`` (None: nothing) and wait for it, whatever it ended with."""
+    """Cancel ``task`` (None: nothing) and wait for it, whatever it ended with; a cancellation of the caller
+    itself while it waits (a Ctrl-C ending the loop) is passed on, not taken for the task's end (swallowed, it left
+    a loop that waits in here running: ``liqcore venue`` went on serving after a Ctrl-C)."""
     if task is None:
         return
     task.cancel()
     try:
         await task
-    except (asyncio.CancelledError, Exception):
+    except asyncio.CancelledError:
+        me = asyncio.current_task()
+        if me is not None and getattr(me, "cancelling", lambda: 0)():  # (Python 3.11+: the caller's own)
+            raise
+    except Exception:
         pass
 
 
