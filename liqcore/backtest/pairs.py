@@ -44,18 +44,18 @@ def detection(det_ev: np.ndarray, params, sel, sids: dict, lo: int, hi: int, gap
     """The detection pass of a selection of several pairs: ``exact`` (:func:`~liqcore.backtest.rare_pass._exact_detection`)
     over each pair's rare rows with the reader ``reader(pair's partitions, symbol)`` gives for it, the records' event
     indices put back into ``det_ev`` (the selection's rare rows, receive order) and the records in decision order ->
-    ``(records, detector counts summed over the pairs, witnesses, (first, last receive time), the liquidations whose
-    clock setter a file's clock index gave, readers)``."""
+    ``(records, detector counts summed over the pairs, witnesses, the liquidations whose clock setter a file's clock
+    index gave, readers)``; the selection's first and last rows are the caller's (read once for every pair)."""
     from liqcore.types import CASCADE_DTYPE, RecordKind
 
-    recs, counts, n_w, firsts, lasts, readers, indexed = [], {}, 0, [], [], [], 0
+    recs, counts, n_w, readers, indexed = [], {}, 0, [], 0
     sid_col = det_ev["symbol_id"]
     for (v, s), sid in sorted(sids.items(), key=lambda x: x[1]):
         part = [p for p in sel if p[0] == v and p[1] == s]
         at = np.flatnonzero(sid_col == sid)
         rd = reader(part, s)
         readers.append(rd)
-        rec, c, w, (t0, t1), clock = exact(rd, det_ev[at], params, part, lo, hi, gap)
+        rec, c, w, _span, clock = exact(rd, det_ev[at], params, part, lo, hi, gap)
         indexed += int(clock.indexed)
         rec = np.asarray(rec, dtype=CASCADE_DTYPE).copy()
         idx = rec["event_index"]
@@ -64,8 +64,6 @@ def detection(det_ev: np.ndarray, params, sel, sids: dict, lo: int, hi: int, gap
         for k, x in c.items():
             counts[k] = counts.get(k, 0) + int(x)
         n_w += int(w)
-        firsts.append(t0)
-        lasts.append(t1)
     rec = np.concatenate(recs) if recs else np.zeros(0, CASCADE_DTYPE)
     # the detector numbers its cascades as it confirms them, over every symbol: each pair's numbers put back in
     # the order of their confirming rows among the selection's (``det_ev``: the full replay's order of them)
@@ -76,7 +74,7 @@ def detection(det_ev: np.ndarray, params, sel, sids: dict, lo: int, hi: int, gap
     if np.any(rec["cascade_id"] < 0):
         raise NotStreamable("a cascade record without its confirmation")
     rec = rec[np.lexsort((rec["event_index"], rec["confirm_recv_ns"]))]
-    return rec, counts, n_w, (min(firsts), max(lasts)), indexed, readers
+    return rec, counts, n_w, indexed, readers
 
 
 def coverage(det_ev: np.ndarray, params, strategy, sel, sids: dict, groups, plan) -> float:

@@ -25,7 +25,8 @@ def _exact_detection(rd, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap:
     each liquidation and gap, the bulk row (trade or quote) that sets the detector's clock there
     (its "witness"), with the records' ``event_index`` pointing into ``det_ev``: the full replay's
     confirmed records, field for field, or :class:`NotStreamable` naming the statistic that cannot
-    prove it.  Returns ``(records, detector counts, witnesses)``.  ``g``: the selection's
+    prove it.  Returns ``(records, detector counts, witnesses, (first, last receive time), clock rows)``, the span
+    None with ``stray=False``.  ``g``: the selection's
     :func:`_bulk_groups`, when the caller has them.  ``stray=False``: one pair of several
     (:mod:`liqcore.backtest.pairs`), whose first row is not the full replay's first: the detector runs without the
     stray-time test, which the receive delays' bound below proves never drops a row but the full replay's first
@@ -139,10 +140,13 @@ def _exact_detection(rd, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap:
     rare_at = np.flatnonzero(order < len(det_ev))  # position of det_ev[i] in the stream
     if not np.array_equal(order[rare_at], np.arange(len(det_ev))):
         raise NotStreamable("the rare rows are not in receive order")
-    first, last = _edges(rd, det_ev, g, lo, hi)
-    first, _d = clean_prints(first)
-    if stray and (_first_stray(stream["ts_event"], jump) or _first_stray(first["ts_event"][first["kind"] != 0], jump)):
-        raise NotStreamable("the first event may be a stray time (a day's gap after it)")
+    span = None  # (a pair of several: the caller reads the selection's first and last rows once, for them all)
+    if stray:
+        first, last = _edges(rd, det_ev, g, lo, hi)
+        first, _d = clean_prints(first)
+        if _first_stray(stream["ts_event"], jump) or _first_stray(first["ts_event"][first["kind"] != 0], jump):
+            raise NotStreamable("the first event may be a stray time (a day's gap after it)")
+        span = (int(first["ts_recv"][0]), int(last["ts_recv"][-1]))
     if not stray:  # (the same detector less its stray-time test: no row is that far from its neighbours, above)
         det = CascadeDetector.from_params(_StrayOff(params))
     rec, counts = det.run(stream, flush=True)
@@ -155,8 +159,7 @@ def _exact_detection(rd, det_ev: np.ndarray, params, sel, lo: int, hi: int, gap:
     if np.any(~at_rare & (rec["record"] == int(RecordKind.CONFIRMED))):
         raise NotStreamable("a cascade confirmed at a bulk row")  # cannot happen: only liquidations confirm
     rec["event_index"] = np.where(at_rare, pos, -1)  # an expiry at a clock row: no event of det_ev
-    return rec, {k2: int(v) for k2, v in dict(counts).items()}, len(w), (int(first["ts_recv"][0]),
-                                                                       int(last["ts_recv"][-1])), clock
+    return rec, {k2: int(v) for k2, v in dict(counts).items()}, len(w), span, clock
 
 
 def _edges(rd, det_ev: np.ndarray, g: dict, lo: int, hi: int):

@@ -315,7 +315,7 @@ def _pairs_detection(rd: _Reader, det_ev: np.ndarray, params, sel, lo: int, hi: 
     first, _d = clean_prints(first)
     if _first_stray(first["ts_event"][first["kind"] != 0], int(CascadeDetector.from_params(params).max_time_jump_ns)):
         raise NotStreamable("the first event may be a stray time (a day's gap after it)")
-    rec, counts, n_w, _span_, indexed, subs = pairs.detection(
+    rec, counts, n_w, indexed, subs = pairs.detection(
         det_ev, params, sel, rd.sids, lo, hi, gap, reader,
         lambda rd_, d, p_, part, *a: _exact_detection(rd_, d, p_, part, *a, g=groups(part), stray=False))
     span = (int(first["ts_recv"][0]), int(last["ts_recv"][-1]))
