@@ -1,4 +1,5 @@
-"""Ctrl-C (SIGINT) for every command: one mechanism, installed by :func:`liqcore.cli.main`.
+"""Ctrl-C (SIGINT) for every command: one mechanism, installed by :func:`liqcore.cli.main`; and the stop of a
+task that passes a Ctrl-C on (:func:`end_task`, :func:`end_tasks`), for every stop path of the event loop.
 
 The details: docs/reference/commands.md, "Ctrl-C, for every command".
 
@@ -13,7 +14,7 @@ import sys
 import threading
 import time
 
-__all__ = ["EXIT_CODE", "GRACE_S", "InterruptGuard", "graceful_stop"]
+__all__ = ["EXIT_CODE", "GRACE_S", "InterruptGuard", "end_task", "end_tasks", "graceful_stop"]
 
 #: the exit status of an interrupted command (128 + SIGINT, as a shell reports it)
 EXIT_CODE = 130
@@ -88,6 +89,35 @@ def drop_forced_exit(fn) -> None:
     """No longer run ``fn`` at a forced exit (the command cleaned up itself)."""
     if fn in _ON_FORCED_EXIT:
         _ON_FORCED_EXIT.remove(fn)
+
+
+async def end_task(task) -> None:
+    """Cancel ``task`` (None: nothing) and wait until it has ended: :func:`end_tasks` of one task."""
+    await end_tasks((task,))
+
+
+async def end_tasks(tasks) -> None:
+    """Cancel every task of ``tasks`` (None entries skipped), then wait until each has ended, whatever it ended
+    with.  A cancellation of the caller itself while it waits here (a Ctrl-C ending the event loop) is raised once
+    all have ended, never taken for a task's end: swallowed, it left the stopping loop running for ever.  One that
+    came before (a stop in a ``finally`` after the Ctrl-C) is not raised again here: the stops after this one run."""
+    import asyncio  # (loaded by any caller: not at every command's start)
+
+    tasks = [t for t in tasks if t is not None]
+    for t in tasks:
+        t.cancel()
+    me = asyncio.current_task()
+    cancelling = getattr(me, "cancelling", None)  # (Python 3.11+)
+    before = cancelling() if cancelling is not None else 0
+    for t in tasks:
+        try:
+            await t
+        except asyncio.CancelledError:  # (the task's own end, or the caller's cancellation: told apart below)
+            pass
+        except Exception:  # noqa: BLE001 - stopping: how the task ended is its own business
+            pass
+    if cancelling is not None and cancelling() > before:
+        raise asyncio.CancelledError()
 
 
 class InterruptGuard:

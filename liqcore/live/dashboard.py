@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from liqcore.interrupt import end_task
+
 __all__ = ["Dashboard", "render", "checklist_table", "account_table", "positions_table", "signals_table"]
 
 
@@ -210,9 +212,4 @@ class Dashboard:
         return self._task
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await end_task(self._task)

@@ -9,7 +9,7 @@ subscribe).  A book waits at its first update, after a sequence break (Binance `
 OKX ``prevSeqId`` not the previous ``seqId``, Bybit a ``u`` that does not increase), after a snapshot older than
 the stream, and after every gap line (a lost connection).  Rules: docs/explanation/live-engine.md, "Depth streams".
 
-May import: the standard library, aiohttp, orjson and ``liqcore.venues``.
+May import: the standard library, aiohttp, orjson, ``liqcore.interrupt`` and ``liqcore.venues``.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from liqcore.interrupt import end_tasks
 from liqcore.venues.depthsync import MESSAGE_ERRORS, DepthLines, is_depth_payload
 from liqcore.venues.governor import VenueBanned
 from liqcore.venues.registry import venue_spec
@@ -183,14 +184,10 @@ class DepthKeeper:
         self.counts["snapshots"] += 1
 
     async def close(self) -> None:
-        for t in self._tasks.values():
-            t.cancel()
-        for t in self._tasks.values():
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping
-                pass
-        self._tasks.clear()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        try:
+            await end_tasks(list(self._tasks.values()))
+        finally:  # (a Ctrl-C meanwhile is passed on once the session is closed)
+            self._tasks.clear()
+            if self._session is not None:
+                await self._session.close()
+                self._session = None

@@ -2,7 +2,7 @@
 
 The details: docs/maintainers/live-feeds.md, "The live runner's web dashboard (liqcore.live.web)".
 
-May import: ``aiohttp``, ``orjson``, ``types`` and this package's ``orders``, ``report``, ``views``,
+May import: ``aiohttp``, ``orjson``, ``interrupt``, ``types`` and this package's ``orders``, ``report``, ``views``,
 ``web_rank``.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import orjson
 from aiohttp import WSMsgType, web
 
+from liqcore.interrupt import end_task
 from liqcore.live.report import TARGETS
 from liqcore.live.views import decision_row
 from liqcore.live.web_rank import AnomalyBoard, page_bounds, page_view, rank
@@ -528,12 +529,9 @@ class WebDashboard:
         self._task = asyncio.get_running_loop().create_task(self._push(), name="web-dashboard")
 
     async def _stop_push(self, app) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        try:
+            await end_task(self._task)
+        finally:
             self._task = None
 
     async def _close_pages(self, app) -> None:

@@ -23,7 +23,8 @@ so a run's resting orders fill against the prints it receives.
 Each venue's side (what the market reads of its fake, and its top-of-book frame) is its ``fake_session`` part's
 ``LocalMarketSide``, found through the venue registry.
 
-May import: the venue registry, the venues' shared ``fake_streams`` and this package's ``fake_replay``.
+May import: ``interrupt``, the venue registry, the venues' shared ``fake_streams`` and this package's
+``fake_replay``.
 """
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ import time
 from collections import deque
 
 
-from liqcore.venues.fake_streams import end_task, paced
+from liqcore.interrupt import end_task
+from liqcore.venues.fake_streams import paced
 from liqcore.venues.registry import venue_spec
 
 __all__ = ["LocalMarket", "BOOK_DEPTH_TRADES", "SESSION_GAP_S", "book_frame", "book_resend_s", "market_side"]

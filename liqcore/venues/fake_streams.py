@@ -5,8 +5,8 @@ instruments and klines over REST, ``fs.push`` / ``fs.liquidation`` and replays (
 The server is shared; what is a venue's own (paths, routing, REST answers, subscribe protocol) is its
 ``fake_streams`` part (``liqcore.venues.<venue>.fake_streams``), so a registered venue with one is served too.
 
-May import: aiohttp, orjson, this package (``fake_replay``, ``fake_universe``) and ``venues`` (the registry, the
-venues' ``fake_streams`` parts).
+May import: aiohttp, orjson, ``interrupt``, this package (``fake_replay``, ``fake_universe``) and ``venues`` (the
+registry, the venues' ``fake_streams`` parts).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Iterable
 import orjson
 from aiohttp import WSMsgType, web
 
+from liqcore.interrupt import end_task
 
 
 async def paced(source: Iterable[tuple[int, object]], speed: float | None):
@@ -32,23 +33,6 @@ async def paced(source: Iterable[tuple[int, object]], speed: float | None):
         elif n % 128 == 0:
             await asyncio.sleep(0)
         yield recv_ns, (bytes(frame) if isinstance(frame, (bytes, bytearray, memoryview)) else orjson.dumps(frame))
-
-
-async def end_task(task) -> None:
-    """Cancel ``task`` (None: nothing) and wait for it, whatever it ended with; a cancellation of the caller
-    itself while it waits (a Ctrl-C ending the loop) is passed on, not taken for the task's end (swallowed, it left
-    a loop that waits in here running: ``liqcore venue`` went on serving after a Ctrl-C)."""
-    if task is None:
-        return
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        me = asyncio.current_task()
-        if me is not None and getattr(me, "cancelling", lambda: 0)():  # (Python 3.11+: the caller's own)
-            raise
-    except Exception:
-        pass
 
 
 __all__ = ["FakeMarketStream", "market_streams"]

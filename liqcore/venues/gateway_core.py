@@ -25,6 +25,7 @@ import math
 import time
 from collections import deque
 
+from liqcore.interrupt import end_tasks
 from liqcore.venues.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
 from liqcore.secrets import Secret, mask_key, register_secret
 from liqcore.venues.governor import VenueBanned
@@ -162,19 +163,14 @@ class VenueGateway(GatewayCallbacks, Gateway):
     async def _stop_tasks(self) -> None:
         """Cancel and await the stream and its tasks, close the session and the REST client."""
         self._closing = True
-        tasks = list(self._tasks) + ([self._stream_task] if self._stream_task else [])
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
-        self._stream_task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        await self.rest.close()
+        try:
+            await end_tasks([*self._tasks, self._stream_task])
+        finally:  # (a Ctrl-C meanwhile is passed on once the session and the REST client are closed)
+            self._stream_task = None
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+            await self.rest.close()
 
     def _first_seen(self, exec_id: str) -> bool:
         """True the first time a fill id is seen (then remembered); False for a fill already reported."""

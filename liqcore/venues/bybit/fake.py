@@ -9,8 +9,8 @@ Bybit venue's registry part ``fake`` (:data:`FAKE`); ``liqcore.testing`` hands i
 
 Why one module: one fake venue speaking one wire protocol (REST and both websockets share the book,
 accounts and request log; what every fake venue shares is ``liqcore/venues/loopback.py``).  May import: aiohttp,
-orjson, the venues' shared ``fake_book``, ``loopback``, ``fake_streams`` and ``fake_accounts`` and this venue's
-``samples`` (never ``liqcore.testing``).
+orjson, ``interrupt``, the venues' shared ``fake_book``, ``loopback``, ``fake_streams`` and ``fake_accounts`` and this
+venue's ``samples`` (never ``liqcore.testing``).
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from typing import Callable, Iterable
 
 import orjson
 
+from liqcore.interrupt import end_task
 from liqcore.venues.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
 from liqcore.venues.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue, RollingCount  # noqa: F401 (the fakes' base)
 from liqcore.venues.fake_accounts import FakeAccount
@@ -193,8 +194,6 @@ class FakeExchange(LoopbackVenue):
             sender.cancel()
             self._private_sender = None
             self._private_out = None
-        from liqcore.venues.fake_streams import end_task
-
         await end_task(self._replay_task)
         for c in list(self._conns):
             c.closed = True

@@ -28,6 +28,7 @@ from typing import Awaitable, Callable
 
 import orjson
 
+from liqcore.interrupt import end_task
 from liqcore.venues.orders import Fill, OrderUpdate, PositionInfo
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.signing import ws_auth_message
@@ -264,17 +265,14 @@ class BybitPrivateStream:
                 await self._ws.close()
             except Exception:
                 pass
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        try:
+            await end_task(self._task)
+        finally:  # (a Ctrl-C meanwhile is passed on once the session is closed)
             self._task = None
-        if self._session is not None and self._own_session:
-            await self._session.close()
-            self._session = None
-        self.connected.clear()
+            if self._session is not None and self._own_session:
+                await self._session.close()
+                self._session = None
+            self.connected.clear()
 
     async def _call(self, fn, *args) -> None:
         if fn is None:

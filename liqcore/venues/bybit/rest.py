@@ -3,7 +3,7 @@
 The details: docs/maintainers/live-gateways.md, "Bybit v5 REST: request signing and an asynchronous (aiohttp) client
 (liqcore.venues.bybit.rest)".
 
-May import: ``aiohttp``, ``orjson``, ``secrets`` and this package's ``h1``.
+May import: ``aiohttp``, ``orjson``, ``interrupt``, ``secrets`` and this package's ``h1``.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import orjson
 import yarl
 
+from liqcore.interrupt import end_task
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.codes import BAN_MIN_S, CODES, IP_LIMIT, IP_WINDOW_S
 from liqcore.venues.bybit.h1 import H1Client, Sent
@@ -205,18 +206,15 @@ class BybitREST:
                 h1.keepalive(ping, self.keepalive_interval, self.timeout, hold=lambda: self.gov.banned))
 
     async def close(self) -> None:
-        if self._keeper is not None:
-            self._keeper.cancel()
-            try:
-                await self._keeper
-            except asyncio.CancelledError:
-                pass
+        try:
+            await end_task(self._keeper)
+        finally:  # (a Ctrl-C meanwhile is passed on once the connections are closed)
             self._keeper = None
-        if self._h1 is not None:
-            self._h1.close()
-        if self._session is not None and self._own_session:
-            await self._session.close()
-        self._session = None
+            if self._h1 is not None:
+                self._h1.close()
+            if self._session is not None and self._own_session:
+                await self._session.close()
+            self._session = None
 
     def _check_ban(self, path: str) -> None:
         """Raise :class:`BybitBanned` while the host bans this IP (nothing may be sent)."""
