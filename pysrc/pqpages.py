@@ -536,3 +536,70 @@ def page_span(buf, first_page: int, end: int, rows: int, r0: int, r1: int):
     i1 = int(np.searchsorted(first, r1, "left")) - 1
     row_end = int(first[i1 + 1]) if i1 + 1 < len(first) else rows
     return int(off[i0]), int(off[i1] + size[i1]), int(first[i0]), row_end
+
+
+def read_placed(pread, cols, index, index_lo: int, r0: int, r1: int, decompress, dtypes):
+    """Rows ``[r0, r1)`` (``r0 < r1``) of several column chunks of a file -> ``(values, bytes read)``.  ``pread(n,
+    at)``: the file's ``n`` bytes from ``at`` (fewer at its end; the caller's read: the kernel does no I/O).  ``cols``: a row per chunk, ``(start, end, codec, physical, max_def, rows, first_page, index_at,
+    index_len)``: its bytes ``[start, end)`` (from its dictionary page when it has one), codec and physical type
+    (Thrift codes), 1 optional or 0 required, its row group's rows, its first data page, and its offset index's
+    place and length (0: none).  ``index``: the chunks' offset indexes as read from the file's byte ``index_lo``
+    on (None: each is read from the file).  ``dtypes``: per chunk the numpy type its values are given as.
+
+    Per chunk, in order:
+
+    * no offset index (``index_len <= 0``): False;
+    * its offset index is ``index``'s bytes where they hold it whole, else read from the file (counted);
+    * :func:`page_span` of it places the data pages of the rows -- None (not placed exactly), a short index or a
+      ValueError: False;
+    * the bytes read: the chunk's from its start to the last page's end when the pages begin at row 0 or it has no
+      dictionary page, else its dictionary page (``[start, first_page)``) and then the pages ``[lo, hi)`` (the
+      second read only when the first was whole); all counted; False where they are fewer than asked;
+    * :func:`decode_chunk` of them (``row0``: the first page's first row, ``rows``: the last page's end row), a
+      ValueError False, None ends the list with None; else the values, as ``dtypes[k]``.
+
+    False tells the caller to read that chunk without its index (its bytes whole or their first part)."""
+    if len(cols) and len(cols[0]) != 9:
+        raise ValueError("read_placed: a chunk row has 9 fields")
+    if not r0 < r1:
+        raise ValueError(f"read_placed: rows [{r0}, {r1}), none")
+    out, n_bytes = [], 0
+    for k, row in enumerate(cols):
+        start, end, codec, physical, max_def, rows, first_page, index_at, index_len = (int(x) for x in row)
+        if index_len <= 0:
+            out.append(False)
+            continue
+        a = -1 if index is None else index_at - index_lo
+        if index is not None and 0 <= a and a + index_len <= len(index):
+            raw = bytes(index[a:a + index_len])
+        else:
+            raw = pread(index_len, index_at) if index_at >= 0 else b""
+            n_bytes += len(raw)
+        v = False
+        try:
+            span = page_span(raw, first_page, end, rows, r0, r1) if len(raw) == index_len else None
+            if span is not None:
+                lo, hi, row0, row_end = span
+                head = first_page - start
+                if row0 == 0 or not head:
+                    lo = start if row0 == 0 else lo
+                    buf = pread(hi - lo, lo)
+                    ok = len(buf) == hi - lo
+                else:
+                    buf = pread(head, start)
+                    ok = len(buf) == head
+                    if ok:
+                        buf += pread(hi - lo, lo)
+                        ok = len(buf) == head + hi - lo
+                n_bytes += len(buf)
+                if ok:
+                    v = decode_chunk(buf, codec, physical, max_def, row_end, r0, r1, decompress, False, row0)
+        except ValueError:
+            v = False
+        if v is None:
+            out.append(None)
+            break
+        if v is not False and v.dtype != dtypes[k]:
+            v = v.astype(dtypes[k])
+        out.append(v)
+    return out, n_bytes

@@ -6,6 +6,8 @@ data pages a row range needs):
   by its page's payload), one :data:`PAGE_DTYPE` record per page.
 * :func:`delta_binary_packed`: the first values of a DELTA_BINARY_PACKED stream and where the stream ends.
 * :func:`rle_hybrid`: the first values of an RLE / bit-packed hybrid stream (levels, dictionary indices).
+* :func:`read_placed`: a row range of several column chunks of a file, each from the pages its offset index
+  places (:func:`page_span`, then :func:`decode_chunk`), in one call.
 
 The formats: apache/parquet-format ``src/main/thrift/parquet.thrift``, ``Encodings.md``, and Apache
 Thrift's compact protocol.  Every read is checked against the range given, explicitly (the release build
@@ -847,3 +849,68 @@ def page_span(const uint8_t[::1] buf, int64_t first_page, int64_t end, int64_t r
     if not placed or prev_first < 0 or at != end:
         return None
     return lo, hi, row0, (rows if row_end < 0 else row_end)
+
+
+
+def read_placed(pread, const int64_t[:, ::1] cols, index, int64_t index_lo, Py_ssize_t r0, Py_ssize_t r1,
+                decompress, dtypes):
+    """Rows ``[r0, r1)`` (``r0 < r1``) of the column chunks ``cols`` of a file (``pread(n, at)``: its ``n`` bytes from
+    ``at``, fewer at its end: the caller's read, this module does no I/O), each from its
+    dictionary page and the data pages its offset index places (:func:`page_span`), decoded by
+    :func:`decode_chunk` -> ``(values, bytes read)``.  ``cols``: a row per chunk, ``(start, end, codec, physical,
+    max_def, rows, first_page, index_at, index_len)`` (its bytes, its codec and physical type, 1 optional or 0
+    required, its row group's rows, its first data page, its offset index's place and length); ``index``: the
+    chunks' offset indexes as read from the file's byte ``index_lo`` on (None: each read here); ``dtypes``: per
+    chunk the numpy type its values are given as.  Per chunk its values, False where it has no index, its index
+    does not place its pages or their bytes do not decode (the caller reads that chunk without the index), or
+    None where it is not one decoded here -- the list then ends there.  The twin's docstring is the rule."""
+    cdef Py_ssize_t k, n = cols.shape[0], a, got_bytes = 0
+    cdef int64_t start, end, first_page, index_at, index_len, lo, hi, row0, row_end, head
+    cdef Py_ssize_t n_index = -1 if index is None else len(index)
+    if cols.shape[1] != 9:
+        raise ValueError("read_placed: a chunk row has 9 fields")
+    if not r0 < r1:
+        raise ValueError(f"read_placed: rows [{r0}, {r1}), none")
+    iv = None if index is None else memoryview(index).cast("B")
+    out = []
+    for k in range(n):
+        start, end, first_page = cols[k, 0], cols[k, 1], cols[k, 6]
+        index_at, index_len = cols[k, 7], cols[k, 8]
+        if index_len <= 0:
+            out.append(False)
+            continue
+        a = -1 if index is None else index_at - index_lo
+        if 0 <= a and a + index_len <= n_index:
+            raw = iv[a:a + index_len]
+        else:
+            raw = pread(index_len, index_at) if index_at >= 0 else b""
+            got_bytes += len(raw)
+        v = False
+        try:
+            span = page_span(raw, first_page, end, cols[k, 5], r0, r1) if len(raw) == index_len else None
+            if span is not None:
+                lo, hi, row0, row_end = span
+                head = first_page - start  # (the dictionary page: before the first data page)
+                if row0 == 0 or not head:
+                    lo = start if row0 == 0 else lo
+                    buf = pread(hi - lo, lo)
+                    ok = len(buf) == hi - lo
+                else:
+                    buf = pread(head, start)
+                    ok = len(buf) == head
+                    if ok:
+                        buf += pread(hi - lo, lo)
+                        ok = len(buf) == head + hi - lo
+                got_bytes += len(buf)
+                if ok:  # (the pages read must hold exactly the rows their places say: decode_chunk counts them)
+                    v = decode_chunk(buf, <int>cols[k, 2], <int>cols[k, 3], <int>cols[k, 4], row_end, r0, r1,
+                                     decompress, False, row0)
+        except ValueError:
+            v = False
+        if v is None:
+            out.append(None)
+            break
+        if v is not False and v.dtype != dtypes[k]:
+            v = v.astype(dtypes[k])
+        out.append(v)
+    return out, got_bytes

@@ -16,6 +16,7 @@ May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and 
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import OrderedDict
@@ -643,8 +644,8 @@ _DTYPES = {"ts_event_ns": np.int64, "ts_recv_ns": np.int64, "kind": np.int8, "si
 
 def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
     """The columns ``dec`` of the rows ``(r0, r1)`` of each ``(cache key, group, r0, r1)`` of ``ws`` decoded
-    page by page (:mod:`liqcore.dataset.pages`, from the verified footer's column chunks) -> cache key ->
-    columns; the ones the page decoder does not know left out (the caller decodes them with pyarrow)."""
+    page by page (:mod:`liqcore.dataset.pages`, from the verified footer's column chunks: a group's placed chunks
+    in one compiled call) -> cache key -> columns; the ones the page decoder does not know left out (pyarrow's)."""
     out: dict = {}
     if not PAGES or not dec or f.chunks is None:
         return out
@@ -656,10 +657,11 @@ def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
             raise ValueError(f"dataset: {path} was replaced while being read; read it again")
         key = (path, tuple(f.key))  # (a group's chunks from its footer row: kept under the footer's stat key)
-        each = [pages.chunks_of(f.schema, f.chunks, f.rows, w[1], dec, _DTYPES, key=key) for w in ws]
-        index = pages.index_bytes(fd, each)  # (their pages' places, in one read)
-        for w, chunks in zip(ws, each):
-            got = None if chunks is None else pages.read_rows(fd, chunks, dec, w[2], w[3], index)
+        table, dtypes = pages.placed(f.schema, f.chunks, f.rows, dec, _DTYPES, key=key) or (None, None)
+        index = None if table is None else pages.placed_index(fd, [table[w[1]] for w in ws])  # (in one read)
+        for w in ws if table is not None else ():
+            got = pages.read_placed_rows(fd, table[w[1]], dtypes, dec, w[2], w[3], index, functools.partial(
+                pages.chunks_of, f.schema, f.chunks, f.rows, w[1], dec, _DTYPES, key=key))
             if got is not None:
                 out[w[0]] = got
     finally:

@@ -12,7 +12,8 @@ null of a floating column NaN.  Anything else -- another encoding, a nested colu
 column, a page that does not add up -- is not decoded here (None) and the caller reads the group with
 pyarrow.  The page loop and its byte-level pieces (page headers, DELTA_BINARY_PACKED, RLE / bit-packed runs,
 dictionaries, nulls) are the compiled kernel :func:`liqcore._libs.reading.decode_chunk` (its twin
-``pysrc/pqpages.py``: a Python loop of about 25 us a chunk there, one call here).  The formats: the Parquet format's
+``pysrc/pqpages.py``: a Python loop of about 25 us a chunk there, one call here); a row group's chunks placed by
+their offset indexes are read and decoded together by one compiled call (:func:`read_placed_rows`).  The formats: the Parquet format's
 Thrift definitions (``PageHeader``) and encodings.
 
 May import: numpy, zstandard, pyarrow (inside functions), ``liqcore._libs.reading``.
@@ -25,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Chunk", "chunks_of", "decode", "dtype_of", "read_rows"]
+__all__ = ["Chunk", "chunks_of", "decode", "dtype_of", "placed", "read_placed_rows", "read_rows"]
 
 # Thrift codes (parquet.thrift): physical types, repetition, converted types, codecs, encodings, page types
 _INT32, _INT64, _FLOAT, _DOUBLE = 1, 2, 4, 5
@@ -215,32 +216,41 @@ def read_rows(fd: int, chunks: list, names, r0: int, r1: int, index: tuple | Non
     none and is read as above.  ``index``: the chunks' offset indexes as read already (:func:`index_bytes`)."""
     out = {}
     for name, c in zip(names, chunks):
-        size = c.end - c.start
-        v, want = _MISSING, size
+        v = _MISSING
         if PAGE_INDEX and c.index_len > 0 and r1 > r0:
             v = _pages(fd, c, r0, r1, index)
         elif c.index_len <= 0:
             UNPLACED[0] += 1
-        if PREFIX_READS and r1 > r0 and c.rows > 0:
-            want = min(size, size * r1 // c.rows + size // _MARGIN + 1024)
-        if v is _MISSING and want < size:
-            head = os.pread(fd, want, c.start)
-            READ_BYTES[0] += len(head)
-            if len(head) == want:
-                try:
-                    v = decode(head, c, r0, r1, prefix=True)
-                except ValueError:  # (ended before the rows' last page, or bytes that do not add up: read whole)
-                    v = _MISSING
         if v is _MISSING:
-            buf = os.pread(fd, size, c.start)
-            READ_BYTES[0] += len(buf)
-            if len(buf) != size:
-                raise ValueError("a column chunk past the file's end")
-            v = decode(buf, c, r0, r1)
+            v = _unplaced(fd, c, r0, r1)
         if v is None:
             return None
         out[name] = v
     return out
+
+
+def _unplaced(fd: int, c: Chunk, r0: int, r1: int):
+    """Rows ``[r0, r1)`` of chunk ``c`` read without its offset index (:func:`read_rows`: its first bytes where
+    the rows end well before its end, else the whole chunk)."""
+    size = c.end - c.start
+    v, want = _MISSING, size
+    if PREFIX_READS and r1 > r0 and c.rows > 0:
+        want = min(size, size * r1 // c.rows + size // _MARGIN + 1024)
+    if want < size:
+        head = os.pread(fd, want, c.start)
+        READ_BYTES[0] += len(head)
+        if len(head) == want:
+            try:
+                v = decode(head, c, r0, r1, prefix=True)
+            except ValueError:  # (ended before the rows' last page, or bytes that do not add up: read whole)
+                v = _MISSING
+    if v is _MISSING:
+        buf = os.pread(fd, size, c.start)
+        READ_BYTES[0] += len(buf)
+        if len(buf) != size:
+            raise ValueError("a column chunk past the file's end")
+        v = decode(buf, c, r0, r1)
+    return v
 
 
 def _pages(fd: int, c: Chunk, r0: int, r1: int, index: tuple | None = None):
@@ -277,7 +287,100 @@ def _pages(fd: int, c: Chunk, r0: int, r1: int, index: tuple | None = None):
         return _MISSING
 
 
+#: the chunk rows of :func:`placed`, by field (:func:`liqcore._libs.reading.read_placed`'s ``cols``)
+PLACED_FIELDS = ("start", "end", "codec", "physical", "max_def", "rows", "first_page", "index_at", "index_len")
+
+
+def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dict, key=None):
+    """:func:`chunks_of` of every row group at once, as the compiled reader takes them: ``(table, dtypes)``, the
+    table ``groups x columns x`` :data:`PLACED_FIELDS` (int64) and each column's numpy type; None where a column
+    is missing or not stored as its type plainly (:func:`chunks_of`'s None).  ``key``: what identifies the footer
+    (its file's path and stat key): the answer is kept under it (one numpy pass a file and set of columns, not a
+    Python loop a group)."""
+    if key is not None:
+        k = (key, tuple(names), tuple(want.items()))
+        hit = _KEPT_PLACED.get(k, _MISSING)
+        if hit is _MISSING:
+            if len(_KEPT_PLACED) >= 256:
+                _KEPT_PLACED.clear()
+            hit = _KEPT_PLACED[k] = placed(schema, chunks, rows, names, want)
+        return hit
+    cols = _columns(schema, tuple(names), tuple(want.items()))
+    if cols is None:
+        return None
+    js = [c[0] for c in cols]
+
+    def field(name):  # (a field's view, then its columns: a structured array's own fancy index is ten times slower)
+        return chunks[name][:, js].astype(np.int64)
+
+    data, dic = field("data_page_offset"), field("dictionary_page_offset")
+    start = np.where(dic > 0, np.minimum(data, dic), data)
+    t = np.empty(data.shape + (len(PLACED_FIELDS),), np.int64)
+    t[..., 0] = start
+    t[..., 1] = start + field("total_compressed_size")
+    t[..., 2] = field("codec")
+    t[..., 3] = [c[1] for c in cols]
+    t[..., 4] = [c[2] for c in cols]
+    t[..., 5] = np.asarray(rows, np.int64)[:, None]
+    t[..., 6] = data
+    t[..., 7] = field("offset_index_offset")
+    t[..., 8] = field("offset_index_length")
+    return t, tuple(c[3] for c in cols)
+
+
+def placed_index(fd: int, groups) -> tuple | None:
+    """:func:`index_bytes` of the chunk rows ``groups`` (tables of :func:`placed`, a group's each)."""
+    lo = hi = -1
+    for t in groups:
+        at, n = t[:, 7], t[:, 8]
+        m = (n > 0) & (at >= 0)
+        if m.any():
+            a, b = int(at[m].min()), int((at[m] + n[m]).max())
+            lo, hi = (a, b) if lo < 0 else (min(lo, a), max(hi, b))
+    if lo < 0 or hi - lo > _INDEX_READ:
+        return None
+    raw = os.pread(fd, hi - lo, lo)
+    READ_BYTES[0] += len(raw)
+    return lo, raw
+
+
+#: read a group's chunks placed by their offset indexes in one compiled call (:func:`read_placed_rows`; off:
+#: :func:`read_rows`, a Python loop over the chunks)
+READ_PLACED = True
+
+
+def read_placed_rows(fd: int, table: np.ndarray, dtypes: tuple, names, r0: int, r1: int, index: tuple | None,
+                     chunks) -> dict | None:
+    """:func:`read_rows` of one row group's chunks given as their rows of :func:`placed` (``table``, ``dtypes``),
+    the same values: the chunks its offset indexes place read and decoded by one compiled call
+    (:func:`liqcore._libs.reading.read_placed`: about a fifth of a read's time was the Python loop over its
+    chunks), any other read by :func:`read_rows`.  ``chunks()``: the group's :class:`Chunk` s (:func:`chunks_of`),
+    asked for only then."""
+    if not (READ_PLACED and PAGE_INDEX and r1 > r0) or bool((table[:, 8] <= 0).any()):
+        return read_rows(fd, chunks(), names, r0, r1, index)
+    from liqcore._libs.reading import read_placed
+
+    vals, n = read_placed(functools.partial(os.pread, fd), table, None if index is None else index[1],
+                          0 if index is None else index[0], r0, r1, _decompress, dtypes)
+    READ_BYTES[0] += n
+    out = {}
+    made = None
+    for k, name in enumerate(names):
+        v = vals[k]
+        if v is None:
+            return None
+        if v is False:  # (its index does not place its pages, or they do not decode: read without the index)
+            made = chunks() if made is None else made
+            v = _unplaced(fd, made[k], r0, r1)
+            if v is None:
+                return None
+        out[name] = v
+    return out
+
+
 _MISSING = object()
 #: :func:`chunks_of`'s answers kept, under (footer, group, columns)
 _KEPT_CHUNKS: dict = {}
+#: :func:`placed`'s answers kept, under (footer, columns)
+_KEPT_PLACED: dict = {}
 

@@ -82,18 +82,17 @@ def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
         decoded.append(t.num_rows)
         return t
 
-    from liqcore.dataset import pages
+    import liqcore.dataset.checked as ck
 
-    real_pages = pages.read_rows
+    real_pages = ck._decode_pages
 
-    def counting_pages(fd, chunks, names, r0, r1, *index):  # (the rows of a group decoded page by page)
-        got = real_pages(fd, chunks, names, r0, r1, *index)
-        if got is not None:
-            decoded.append(r1 - r0)
+    def counting_pages(path, f, ws, dec):  # (the rows of groups decoded page by page: each (key, group, r0, r1))
+        got = real_pages(path, f, ws, dec)
+        decoded.extend(w[3] - w[2] for w in ws if w[0] in got)
         return got
 
     monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counting)
-    monkeypatch.setattr(pages, "read_rows", counting_pages)
+    monkeypatch.setattr(ck, "_decode_pages", counting_pages)
     p = Params.from_mapping({"entry-timeout": "90s", "hold-timeout": "5m"})  # windows of ~7 minutes
     res = backtest([path], p, equity=10_000.0, read="windows")  # window-local (cascade-mm declares it)
     # the rows decoded whole, and the two time columns of the groups read for the detector's clock
@@ -101,8 +100,6 @@ def test_window_local_reads_fewer_rows(tmp_path_factory, monkeypatch):
     total = res.read["rows_total"]
     assert total > 0 and res.read["rows_read"] < 0.8 * total, res.read  # 71 % on this cascade-dense market
     decoded.clear()
-    import liqcore.dataset.checked as ck
-
     ck._RECENT.clear()  # (the groups the windows decoded, kept in memory: the full replay decodes them anew)
     ck._recent_bytes[0] = 0
     full = backtest([path], p, equity=10_000.0, read="all")

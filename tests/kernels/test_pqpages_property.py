@@ -12,6 +12,7 @@ it); None where the reader does not go (a null in an integer column, a boolean c
 layout liqcore's dataset writer gives its files (with one page per chunk and with 1024-row pages)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -611,3 +612,169 @@ def _offset_index_bytes(at: np.ndarray) -> bytes:
     for off, size, first in at.tolist():
         body += bytes([0x16]) + zz(off) + bytes([0x15]) + zz(size) + bytes([0x16]) + zz(first) + b"\0"
     return bytes(body + b"\0")
+
+
+def _placed_of(raw: bytes, names: list):
+    """pages.placed of the Parquet file ``raw`` (every group), from its footer scan, each column as its Arrow type's
+    numpy type (as :func:`_chunks_of` asks); its rows are :func:`_chunks_of`'s chunks, group by group."""
+    n = int.from_bytes(raw[-8:-4], "little")
+    sc = scan_footer(raw[len(raw) - 8 - n:len(raw) - 8])
+    arrow = pq.ParquetFile(io.BytesIO(raw)).schema_arrow
+    want = {name: np.dtype(arrow.field(name).type.to_pandas_dtype()) for name in names}
+    schema = tuple(tuple(c) for c in sc["schema"])
+    got = pages.placed(schema, sc["chunks"], sc["rows"], names, want)
+    for g in range(len(sc["rows"])):
+        made = pages.chunks_of(schema, sc["chunks"], sc["rows"], g, names, want)
+        assert [tuple(int(x) for x in (c.start, c.end, c.codec, c.physical, c.max_def, c.rows, c.first_page,
+                                       c.index_at, c.index_len)) for c in made] == [tuple(r) for r in got[0][g].tolist()]
+        assert [c.dtype for c in made] == list(got[1])
+    return got
+
+
+def _same_placed(fd, cols, index, index_lo, r0, r1, dtypes):
+    """read_placed of kernel and twin: equal values (False, None, or arrays dtype and bytes) and bytes counted, or
+    ValueError / OSError from both -> the kernel's answer (None after an error)."""
+    try:
+        want = twin.read_placed(functools.partial(os.pread, fd), cols, index, index_lo, r0, r1, pages._decompress,
+                                dtypes)
+    except (ValueError, OSError) as e:
+        with pytest.raises(type(e)):
+            kernel.read_placed(functools.partial(os.pread, fd), cols, index, index_lo, r0, r1, pages._decompress,
+                               dtypes)
+        return None
+    got = kernel.read_placed(functools.partial(os.pread, fd), cols, index, index_lo, r0, r1, pages._decompress,
+                             dtypes)
+    assert got[1] == want[1] and len(got[0]) == len(want[0])
+    for g, w in zip(got[0], want[0]):
+        if w is None or w is False:
+            assert g is w
+        else:
+            assert g.dtype == w.dtype and g.tobytes() == w.tobytes()
+    return got
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 1500), st.integers(1, 300), st.sampled_from(["1.0", "2.0"]),
+       st.sampled_from(["zstd", "none", "snappy"]), st.booleans(), st.data())
+def test_read_placed_is_the_twins_and_read_rows(tmp_path_factory, seed, n, page, version, codec, with_index, data):
+    """read_placed of kernel and twin agree (values, bytes read) on files pyarrow writes with the page index, given
+    their offset indexes read already or not, on those bytes with an offset index byte changed or the file cut
+    short; read_placed_rows (the compiled call, then read_rows for a chunk it leaves) gives read_rows' values and
+    pyarrow's rows, and a file written without the page index goes to read_rows whole."""
+    raw = bytearray(_indexed(seed, n, page, version, codec))
+    names = data.draw(st.lists(st.sampled_from(["ts", "recv", "delta", "wide", "kind", "flags", "i32", "price",
+                                                "f4"]), min_size=1, unique=True))
+    md = pq.ParquetFile(io.BytesIO(bytes(raw))).metadata
+    g = data.draw(st.integers(0, md.num_row_groups - 1))
+    rows = md.row_group(g).num_rows
+    r0 = data.draw(st.integers(0, rows - 1))
+    r1 = data.draw(st.integers(r0 + 1, rows))
+    table, dtypes = _placed_of(bytes(raw), names)
+    spoil = data.draw(st.sampled_from(["none", "index", "cut"]))
+    if spoil == "index":
+        k = data.draw(st.integers(0, len(names) - 1))
+        at = int(table[g, k, 7]) + data.draw(st.integers(0, int(table[g, k, 8]) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    elif spoil == "cut":
+        del raw[data.draw(st.integers(int(table[g, :, 0].min()), len(raw) - 1)):]
+    path = tmp_path_factory.mktemp("pq") / "t.parquet"
+    path.write_bytes(bytes(raw))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        index = pages.placed_index(fd, [table[g]]) if with_index else None
+        got = _same_placed(fd, table[g], None if index is None else index[1], 0 if index is None else index[0],
+                           r0, r1, dtypes)
+        if spoil != "none":
+            return
+        assert got is not None and all(isinstance(v, np.ndarray) for v in got[0]), "every chunk placed and decoded"
+        chunks = _chunks_of(bytes(raw), g, names)
+        slow = pages.read_rows(fd, chunks, names, r0, r1, index)
+        fast = pages.read_placed_rows(fd, table[g], dtypes, names, r0, r1, index, lambda: chunks)
+        ref = pq.ParquetFile(path).read_row_groups([g], columns=names).slice(r0, r1 - r0)
+        for name in names:
+            want = ref.column(name).to_numpy()
+            assert fast[name].dtype == slow[name].dtype == want.dtype
+            assert fast[name].tobytes() == slow[name].tobytes() == want.tobytes(), name
+        unplaced = table[g].copy()
+        unplaced[:, 8] = 0  # (the same chunks as a file written before the page index: read_rows, whole)
+        before = pages.UNPLACED[0]
+        flat = pages.read_placed_rows(fd, unplaced, dtypes, names, r0, r1, None,
+                                      lambda: [c._replace(index_at=-1, index_len=0) for c in chunks])
+        assert pages.UNPLACED[0] == before + len(names)
+        assert all(flat[name].tobytes() == fast[name].tobytes() for name in names)
+    finally:
+        os.close(fd)
+
+
+def test_read_placed_reads_a_chunk_its_index_misplaces_without_it(tmp_path, monkeypatch):
+    """A forged offset index (first rows one page late): the kernel leaves that chunk (False) and read_placed_rows
+    reads it without the index, pyarrow's rows; with the fallback taken away (read as None) the test would see
+    None, so the values come from the fallback (a negative control)."""
+    raw = _indexed(3, 1000, 100, "1.0", codec="none")
+    names = ["ts", "price"]
+    want = pq.ParquetFile(io.BytesIO(raw)).read_row_groups([0], columns=names)
+    table, dtypes = _placed_of(raw, names)
+    forged = []
+    for k in range(len(names)):
+        at = kernel.offset_index(raw[table[0, k, 7]:table[0, k, 7] + table[0, k, 8]])
+        at[:, 2] = np.append(at[1:, 2], table[0, k, 5])
+        forged.append(_offset_index_bytes(at))
+    t = table[0].copy()
+    t[:, 7] = [0, len(forged[0])]
+    t[:, 8] = [len(b) for b in forged]
+    path = tmp_path / "t.parquet"
+    path.write_bytes(raw)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        vals, _n = kernel.read_placed(functools.partial(os.pread, fd), t, b"".join(forged), 0, 150, 250, pages._decompress, dtypes)
+        assert vals == [False, False]
+        chunks = _chunks_of(raw, 0, names)
+        got = pages.read_placed_rows(fd, t, dtypes, names, 150, 250, (0, b"".join(forged)), lambda: chunks)
+        for name in names:
+            assert got[name].tobytes() == want.column(name).to_numpy()[150:250].tobytes(), name
+        monkeypatch.setattr(pages, "_unplaced", lambda *a: None)
+        assert pages.read_placed_rows(fd, t, dtypes, names, 150, 250, (0, b"".join(forged)), lambda: chunks) is None
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("folder", ["binance-forceorder-2024-08", "binance-forceorder-2025-01"])
+def test_read_placed_rows_is_read_rows_on_the_real_recordings(real_data, tmp_path, folder):
+    """The real Binance recordings (liquidations and trades) converted: every row group of every partition file
+    read at row ranges of every kind (whole, one row, each page's edges, random) by the compiled call gives
+    read_rows' values and pyarrow's, bit for bit."""
+    from liqcore.dataset import convert_to_dataset
+    from liqcore.dataset.checked import _DTYPES, footer
+
+    files = [real_data / folder / "binance.csv", real_data / folder / "binance_trades.csv"]
+    ds = tmp_path / "ds"
+    convert_to_dataset([f for f in files if f.is_file()], ds, warn=lambda _m: None)
+    rng = np.random.default_rng(7)
+    n_reads = 0
+    for path in sorted(ds.rglob("*.parquet")):
+        f = footer(str(path))
+        pf = pq.ParquetFile(path)
+        names = [c for c in ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")
+                 if c in pf.schema_arrow.names]
+        table, dtypes = pages.placed(f.schema, f.chunks, f.rows, names, _DTYPES)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for g in range(len(f.rows)):
+                rows = int(f.rows[g])
+                chunks = pages.chunks_of(f.schema, f.chunks, f.rows, g, names, _DTYPES)
+                assert (table[g, :, 8] > 0).all(), "the writer places every chunk's pages"
+                ref = pf.read_row_groups([g], columns=names)
+                a = int(rng.integers(0, rows))
+                for r0, r1 in {(0, rows), (0, 1), (rows - 1, rows), (a, int(rng.integers(a + 1, rows + 1))),
+                               (min(2047, rows - 1), min(2049, rows))}:
+                    index = pages.placed_index(fd, [table[g]])
+                    fast = pages.read_placed_rows(fd, table[g], dtypes, names, r0, r1, index, lambda: chunks)
+                    slow = pages.read_rows(fd, chunks, names, r0, r1, index)
+                    for name in names:
+                        want = ref.column(name).to_numpy()[r0:r1].astype(_DTYPES[name])
+                        assert fast[name].dtype == slow[name].dtype == want.dtype
+                        assert fast[name].tobytes() == slow[name].tobytes() == want.tobytes(), (path.name, g, name)
+                    n_reads += 1
+        finally:
+            os.close(fd)
+    assert n_reads >= 10
