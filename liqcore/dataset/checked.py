@@ -657,10 +657,10 @@ def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
         if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
             raise ValueError(f"dataset: {path} was replaced while being read; read it again")
         key = (path, tuple(f.key))  # (a group's chunks from its footer row: kept under the footer's stat key)
-        table, dtypes = pages.placed(f.schema, f.chunks, f.rows, dec, _DTYPES, key=key) or (None, None)
-        index = None if table is None else pages.placed_index(fd, [table[w[1]] for w in ws])  # (in one read)
-        for w in ws if table is not None else ():
-            got = pages.read_placed_rows(fd, table[w[1]], dtypes, dec, w[2], w[3], index, functools.partial(
+        p = pages.placed(f.schema, f.chunks, f.rows, dec, _DTYPES, key=key)
+        index = None if p is None else pages.placed_index(fd, p, [w[1] for w in ws])  # (in one read)
+        for w in ws if p is not None else ():
+            got = pages.read_placed_rows(fd, p, w[1], dec, w[2], w[3], index, functools.partial(
                 pages.chunks_of, f.schema, f.chunks, f.rows, w[1], dec, _DTYPES, key=key))
             if got is not None:
                 out[w[0]] = got

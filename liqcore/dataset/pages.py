@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Chunk", "chunks_of", "decode", "dtype_of", "placed", "read_placed_rows", "read_rows"]
+__all__ = ["Chunk", "Placed", "chunks_of", "decode", "dtype_of", "placed", "read_placed_rows", "read_rows"]
 
 # Thrift codes (parquet.thrift): physical types, repetition, converted types, codecs, encodings, page types
 _INT32, _INT64, _FLOAT, _DOUBLE = 1, 2, 4, 5
@@ -291,12 +291,22 @@ def _pages(fd: int, c: Chunk, r0: int, r1: int, index: tuple | None = None):
 PLACED_FIELDS = ("start", "end", "codec", "physical", "max_def", "rows", "first_page", "index_at", "index_len")
 
 
-def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dict, key=None):
-    """:func:`chunks_of` of every row group at once, as the compiled reader takes them: ``(table, dtypes)``, the
-    table ``groups x columns x`` :data:`PLACED_FIELDS` (int64) and each column's numpy type; None where a column
-    is missing or not stored as its type plainly (:func:`chunks_of`'s None).  ``key``: what identifies the footer
-    (its file's path and stat key): the answer is kept under it (one numpy pass a file and set of columns, not a
-    Python loop a group)."""
+class Placed(NamedTuple):
+    """:func:`placed`'s answer: the chunk rows ``table`` (``groups x columns x`` :data:`PLACED_FIELDS`, int64),
+    each column's numpy type, and per group its chunks' offset indexes' span in the file (``(first byte, end)``,
+    None: none has one) and whether every chunk has one (lists: a read looks a group up, no array pass)."""
+
+    table: np.ndarray
+    dtypes: tuple
+    spans: list
+    whole: list
+
+
+def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dict, key=None) -> Placed | None:
+    """:func:`chunks_of` of every row group at once, as the compiled reader takes them (:class:`Placed`); None where
+    a column is missing or not stored as its type plainly (:func:`chunks_of`'s None).  ``key``: what identifies the
+    footer (its file's path and stat key): the answer is kept under it (one numpy pass a file and set of columns,
+    not a Python loop a group)."""
     if key is not None:
         k = (key, tuple(names), tuple(want.items()))
         hit = _KEPT_PLACED.get(k, _MISSING)
@@ -323,20 +333,22 @@ def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dic
     t[..., 4] = [c[2] for c in cols]
     t[..., 5] = np.asarray(rows, np.int64)[:, None]
     t[..., 6] = data
-    t[..., 7] = field("offset_index_offset")
-    t[..., 8] = field("offset_index_length")
-    return t, tuple(c[3] for c in cols)
+    t[..., 7] = at = field("offset_index_offset")
+    t[..., 8] = n = field("offset_index_length")
+    m = (n > 0) & (at >= 0)  # (the chunks index_bytes reads the indexes of)
+    lo = np.where(m, at, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
+    hi = np.where(m, at + n, -1).max(axis=1, initial=-1)
+    spans = [(a, b) if h else None for a, b, h in zip(lo.tolist(), hi.tolist(), m.any(axis=1).tolist())]
+    return Placed(t, tuple(c[3] for c in cols), spans, (n > 0).all(axis=1).tolist())
 
 
-def placed_index(fd: int, groups) -> tuple | None:
-    """:func:`index_bytes` of the chunk rows ``groups`` (tables of :func:`placed`, a group's each)."""
+def placed_index(fd: int, p: Placed, groups) -> tuple | None:
+    """:func:`index_bytes` of the chunks of row groups ``groups`` of :class:`Placed` ``p``, in one read."""
     lo = hi = -1
-    for t in groups:
-        at, n = t[:, 7], t[:, 8]
-        m = (n > 0) & (at >= 0)
-        if m.any():
-            a, b = int(at[m].min()), int((at[m] + n[m]).max())
-            lo, hi = (a, b) if lo < 0 else (min(lo, a), max(hi, b))
+    for g in groups:
+        x = p.spans[g]
+        if x is not None:
+            lo, hi = x if lo < 0 else (min(lo, x[0]), max(hi, x[1]))
     if lo < 0 or hi - lo > _INDEX_READ:
         return None
     raw = os.pread(fd, hi - lo, lo)
@@ -349,19 +361,19 @@ def placed_index(fd: int, groups) -> tuple | None:
 READ_PLACED = True
 
 
-def read_placed_rows(fd: int, table: np.ndarray, dtypes: tuple, names, r0: int, r1: int, index: tuple | None,
+def read_placed_rows(fd: int, p: Placed, g: int, names, r0: int, r1: int, index: tuple | None,
                      chunks) -> dict | None:
-    """:func:`read_rows` of one row group's chunks given as their rows of :func:`placed` (``table``, ``dtypes``),
-    the same values: the chunks its offset indexes place read and decoded by one compiled call
+    """:func:`read_rows` of row group ``g``'s chunks (columns ``names``) given as :class:`Placed` ``p``, the same
+    values: the chunks its offset indexes place read and decoded by one compiled call
     (:func:`liqcore._libs.reading.read_placed`: about a fifth of a read's time was the Python loop over its
     chunks), any other read by :func:`read_rows`.  ``chunks()``: the group's :class:`Chunk` s (:func:`chunks_of`),
     asked for only then."""
-    if not (READ_PLACED and PAGE_INDEX and r1 > r0) or bool((table[:, 8] <= 0).any()):
+    if not (READ_PLACED and PAGE_INDEX and r1 > r0 and p.whole[g]):
         return read_rows(fd, chunks(), names, r0, r1, index)
     from liqcore._libs.reading import read_placed
 
-    vals, n = read_placed(functools.partial(os.pread, fd), table, None if index is None else index[1],
-                          0 if index is None else index[0], r0, r1, _decompress, dtypes)
+    vals, n = read_placed(functools.partial(os.pread, fd), p.table[g], None if index is None else index[1],
+                          0 if index is None else index[0], r0, r1, _decompress, p.dtypes)
     READ_BYTES[0] += n
     out = {}
     made = None

@@ -627,7 +627,11 @@ def _placed_of(raw: bytes, names: list):
         made = pages.chunks_of(schema, sc["chunks"], sc["rows"], g, names, want)
         assert [tuple(int(x) for x in (c.start, c.end, c.codec, c.physical, c.max_def, c.rows, c.first_page,
                                        c.index_at, c.index_len)) for c in made] == [tuple(r) for r in got[0][g].tolist()]
-        assert [c.dtype for c in made] == list(got[1])
+        assert [c.dtype for c in made] == list(got.dtypes)
+        assert got.whole[g] == all(c.index_len > 0 for c in made)
+        idx = [c for c in made if c.index_len > 0 and c.index_at >= 0]
+        assert got.spans[g] == ((min(c.index_at for c in idx), max(c.index_at + c.index_len for c in idx))
+                                if idx else None)
     return got
 
 
@@ -669,7 +673,9 @@ def test_read_placed_is_the_twins_and_read_rows(tmp_path_factory, seed, n, page,
     rows = md.row_group(g).num_rows
     r0 = data.draw(st.integers(0, rows - 1))
     r1 = data.draw(st.integers(r0 + 1, rows))
-    table, dtypes = _placed_of(bytes(raw), names)
+    p = _placed_of(bytes(raw), names)
+    table, dtypes = p.table, p.dtypes
+    chunks = _chunks_of(bytes(raw), g, names)
     spoil = data.draw(st.sampled_from(["none", "index", "cut"]))
     if spoil == "index":
         k = data.draw(st.integers(0, len(names) - 1))
@@ -681,24 +687,26 @@ def test_read_placed_is_the_twins_and_read_rows(tmp_path_factory, seed, n, page,
     path.write_bytes(bytes(raw))
     fd = os.open(path, os.O_RDONLY)
     try:
-        index = pages.placed_index(fd, [table[g]]) if with_index else None
+        index = pages.placed_index(fd, p, [g]) if with_index else None
+        if with_index:
+            assert index == pages.index_bytes(fd, [chunks])
         got = _same_placed(fd, table[g], None if index is None else index[1], 0 if index is None else index[0],
                            r0, r1, dtypes)
         if spoil != "none":
             return
         assert got is not None and all(isinstance(v, np.ndarray) for v in got[0]), "every chunk placed and decoded"
-        chunks = _chunks_of(bytes(raw), g, names)
         slow = pages.read_rows(fd, chunks, names, r0, r1, index)
-        fast = pages.read_placed_rows(fd, table[g], dtypes, names, r0, r1, index, lambda: chunks)
+        fast = pages.read_placed_rows(fd, p, g, names, r0, r1, index, lambda: chunks)
         ref = pq.ParquetFile(path).read_row_groups([g], columns=names).slice(r0, r1 - r0)
         for name in names:
             want = ref.column(name).to_numpy()
             assert fast[name].dtype == slow[name].dtype == want.dtype
             assert fast[name].tobytes() == slow[name].tobytes() == want.tobytes(), name
-        unplaced = table[g].copy()
-        unplaced[:, 8] = 0  # (the same chunks as a file written before the page index: read_rows, whole)
+        unplaced = table.copy()
+        unplaced[..., 8] = 0  # (the same chunks as a file written before the page index: read_rows, whole)
         before = pages.UNPLACED[0]
-        flat = pages.read_placed_rows(fd, unplaced, dtypes, names, r0, r1, None,
+        q = p._replace(table=unplaced, whole=[False] * len(p.whole), spans=[None] * len(p.spans))
+        flat = pages.read_placed_rows(fd, q, g, names, r0, r1, None,
                                       lambda: [c._replace(index_at=-1, index_len=0) for c in chunks])
         assert pages.UNPLACED[0] == before + len(names)
         assert all(flat[name].tobytes() == fast[name].tobytes() for name in names)
@@ -713,27 +721,31 @@ def test_read_placed_reads_a_chunk_its_index_misplaces_without_it(tmp_path, monk
     raw = _indexed(3, 1000, 100, "1.0", codec="none")
     names = ["ts", "price"]
     want = pq.ParquetFile(io.BytesIO(raw)).read_row_groups([0], columns=names)
-    table, dtypes = _placed_of(raw, names)
+    p = _placed_of(raw, names)
+    table, dtypes = p.table, p.dtypes
     forged = []
     for k in range(len(names)):
         at = kernel.offset_index(raw[table[0, k, 7]:table[0, k, 7] + table[0, k, 8]])
         at[:, 2] = np.append(at[1:, 2], table[0, k, 5])
         forged.append(_offset_index_bytes(at))
-    t = table[0].copy()
-    t[:, 7] = [0, len(forged[0])]
-    t[:, 8] = [len(b) for b in forged]
+    whole = table.copy()
+    whole[0, :, 7] = [0, len(forged[0])]
+    whole[0, :, 8] = [len(b) for b in forged]
+    t = whole[0]
+    q = p._replace(table=whole)
     path = tmp_path / "t.parquet"
     path.write_bytes(raw)
     fd = os.open(path, os.O_RDONLY)
     try:
-        vals, _n = kernel.read_placed(functools.partial(os.pread, fd), t, b"".join(forged), 0, 150, 250, pages._decompress, dtypes)
+        vals, _n = kernel.read_placed(functools.partial(os.pread, fd), t, b"".join(forged), 0, 150, 250,
+                                      pages._decompress, dtypes)
         assert vals == [False, False]
         chunks = _chunks_of(raw, 0, names)
-        got = pages.read_placed_rows(fd, t, dtypes, names, 150, 250, (0, b"".join(forged)), lambda: chunks)
+        got = pages.read_placed_rows(fd, q, 0, names, 150, 250, (0, b"".join(forged)), lambda: chunks)
         for name in names:
             assert got[name].tobytes() == want.column(name).to_numpy()[150:250].tobytes(), name
         monkeypatch.setattr(pages, "_unplaced", lambda *a: None)
-        assert pages.read_placed_rows(fd, t, dtypes, names, 150, 250, (0, b"".join(forged)), lambda: chunks) is None
+        assert pages.read_placed_rows(fd, q, 0, names, 150, 250, (0, b"".join(forged)), lambda: chunks) is None
     finally:
         os.close(fd)
 
@@ -756,7 +768,8 @@ def test_read_placed_rows_is_read_rows_on_the_real_recordings(real_data, tmp_pat
         pf = pq.ParquetFile(path)
         names = [c for c in ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")
                  if c in pf.schema_arrow.names]
-        table, dtypes = pages.placed(f.schema, f.chunks, f.rows, names, _DTYPES)
+        p = pages.placed(f.schema, f.chunks, f.rows, names, _DTYPES)
+        table = p.table
         fd = os.open(path, os.O_RDONLY)
         try:
             for g in range(len(f.rows)):
@@ -767,8 +780,8 @@ def test_read_placed_rows_is_read_rows_on_the_real_recordings(real_data, tmp_pat
                 a = int(rng.integers(0, rows))
                 for r0, r1 in {(0, rows), (0, 1), (rows - 1, rows), (a, int(rng.integers(a + 1, rows + 1))),
                                (min(2047, rows - 1), min(2049, rows))}:
-                    index = pages.placed_index(fd, [table[g]])
-                    fast = pages.read_placed_rows(fd, table[g], dtypes, names, r0, r1, index, lambda: chunks)
+                    index = pages.placed_index(fd, p, [g])
+                    fast = pages.read_placed_rows(fd, p, g, names, r0, r1, index, lambda: chunks)
                     slow = pages.read_rows(fd, chunks, names, r0, r1, index)
                     for name in names:
                         want = ref.column(name).to_numpy()[r0:r1].astype(_DTYPES[name])
