@@ -364,6 +364,43 @@ def test_the_detection_read_of_a_book_skips_the_trades_and_quotes_row_groups(tmp
     assert decoded < rows_total(path) / 4
 
 
+def test_rows_total_of_a_local_dataset_is_pyarrows_discovery(tmp_path):
+    """rows_total reads a local dataset's partitions from its folders: the rows and row groups pyarrow's discovery
+    of the same selection counts, for symbols, venues and days; a file added to a partition is counted at once."""
+    import pyarrow.dataset as ds
+
+    from liqcore.dataset import write_dataset
+    from liqcore.dataset.read import _partitioning, rows_total
+    from liqcore.synthetic.market import synthetic_market
+
+    m = synthetic_market(days=3, symbols=("BTCUSDT", "ETHUSDT"), seed=11, cache=False)
+    path = tmp_path / "ds"
+    write_dataset(m.events, path, m.registry)
+    day = 86_400 * 10**9
+    t0 = int(m.events["ts_event"].min()) // day * day
+
+    def pyarrows(symbols=None, start_ns=None, end_ns=None, venues=None):
+        d = ds.dataset(str(path), format="parquet", partitioning=_partitioning())
+        flt = None
+        for f in ([ds.field("symbol").isin(symbols)] if symbols else []) \
+                + ([ds.field("venue").isin(venues)] if venues else []) \
+                + ([ds.field("date") >= str(np.datetime64(start_ns // day, "D"))] if start_ns is not None else []) \
+                + ([ds.field("date") <= str(np.datetime64((end_ns - 1) // day, "D"))] if end_ns is not None else []):
+            flt = f if flt is None else flt & f
+        frags = list(d.get_fragments(filter=flt))
+        return sum(x.metadata.num_rows for x in frags), sum(x.metadata.num_row_groups for x in frags)
+
+    cases = [{}, {"symbols": ["ETHUSDT"]}, {"venues": ["bybit"]}, {"start_ns": t0 + day},
+             {"start_ns": t0 + day, "end_ns": t0 + day + 1}, {"symbols": ["BTCUSDT"], "end_ns": t0 + day}]
+    for c in cases:
+        assert rows_total(path, groups=True, **c) == pyarrows(**c), c
+    assert rows_total(path) > 0 and rows_total(path, symbols=["SOLUSDT"]) == 0
+    part = next(path.rglob("*.parquet"))
+    extra = part.with_name("part-9.parquet")
+    extra.write_bytes(part.read_bytes())
+    assert rows_total(path, groups=True) == pyarrows()
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kinds=st.sets(st.sampled_from([int(k) for k in Kind if int(k) > 0]), min_size=1),
        lo=st.floats(0, 1.5), span=st.floats(0.01, 1.0))
