@@ -571,10 +571,11 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
             # an open position whose take-profit no quote of the step can reach: its quotes only set the
             # book, which nothing reads before the next signal (:func:`_quotes_quiet`): not decoded
             q_now = book and (multi or not _quotes_quiet(clock, cell, a, b, t_rec))
-            a_pre = max(floor, a - _PRE) if q_now else a  # the book in force at the window's start
             stale = [x for x in inv if books.setdefault(x, t_first) < a] if multi and q_now else ()
-            if multi:  # (each pair's book from the last time its rows were replayed)
+            if multi:  # the book in force at the window's start: each pair's from the last time its rows were replayed
                 a_pre = max(min(books[x] for x in stale), a - _PRE) if stale else a
+            else:  # (one pair: from the last row replayed)
+                a_pre = max(floor, a - _PRE) if q_now else a
             if pend is not None and pend[1] == a:  # (and the last second of the span passed over: its last print,
                 a_pre = min(a_pre, max(pend[0], a - _PRE))  # its book)
             raw = rd.read(lo, e_hi, kinds=bulk_and_rare if q_now else no_quotes, recv=(a_pre, b),

@@ -13,8 +13,8 @@ column, a page that does not add up -- is not decoded here (None) and the caller
 pyarrow.  The page loop and its byte-level pieces (page headers, DELTA_BINARY_PACKED, RLE / bit-packed runs,
 dictionaries, nulls) are the compiled kernel :func:`liqcore._libs.reading.decode_chunk` (its twin
 ``pysrc/pqpages.py``: a Python loop of about 25 us a chunk there, one call here); a row group's chunks placed by
-their offset indexes are read and decoded together by one compiled call (:func:`read_placed_rows`).  The formats: the Parquet format's
-Thrift definitions (``PageHeader``) and encodings.
+their offset indexes are read and decoded together by one compiled call (:func:`read_placed_rows`).  The
+formats: the Parquet format's Thrift definitions (``PageHeader``) and encodings.
 
 May import: numpy, zstandard, pyarrow (inside functions), ``liqcore._libs.reading``.
 """

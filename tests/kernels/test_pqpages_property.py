@@ -625,8 +625,9 @@ def _placed_of(raw: bytes, names: list):
     got = pages.placed(schema, sc["chunks"], sc["rows"], names, want)
     for g in range(len(sc["rows"])):
         made = pages.chunks_of(schema, sc["chunks"], sc["rows"], g, names, want)
-        assert [tuple(int(x) for x in (c.start, c.end, c.codec, c.physical, c.max_def, c.rows, c.first_page,
-                                       c.index_at, c.index_len)) for c in made] == [tuple(r) for r in got[0][g].tolist()]
+        fields = [tuple(int(x) for x in (c.start, c.end, c.codec, c.physical, c.max_def, c.rows, c.first_page,
+                                         c.index_at, c.index_len)) for c in made]
+        assert fields == [tuple(r) for r in got.table[g].tolist()]
         assert [c.dtype for c in made] == list(got.dtypes)
         assert got.whole[g] == all(c.index_len > 0 for c in made)
         idx = [c for c in made if c.index_len > 0 and c.index_at >= 0]
