@@ -12,14 +12,16 @@ import pytest
 from liqcore.interrupt import end_task, end_tasks
 
 
-async def _stubborn(started: asyncio.Event, release: asyncio.Event):
-    """A task that takes a while to end once cancelled (a replay finishing the frame it matches)."""
+async def _stubborn(started: asyncio.Event, release: asyncio.Event, swallow: bool = False):
+    """A task that takes a while to end once cancelled (a replay finishing the frame it matches); ``swallow``: it
+    takes its cancellation for a stop request and returns (no CancelledError)."""
     started.set()
     try:
         await asyncio.sleep(3600)
     except asyncio.CancelledError:
         await release.wait()
-        raise
+        if not swallow:
+            raise
 
 
 def test_the_tasks_own_end_is_waited_for_and_taken():
@@ -63,13 +65,8 @@ def test_a_cancellation_of_the_caller_while_it_waits_is_passed_on():
     assert asyncio.run(main()) == ("cancelled", 1)
 
 
-async def _swallowing(started: asyncio.Event, release: asyncio.Event):
-    """A task that takes its cancellation for a stop request and returns (no CancelledError)."""
-    started.set()
-    try:
-        await asyncio.sleep(3600)
-    except asyncio.CancelledError:
-        await release.wait()
+def _swallowing(started: asyncio.Event, release: asyncio.Event):
+    return _stubborn(started, release, swallow=True)
 
 
 async def _cancel_while_ending(tasks, stop, release_after: float = 0.02):
