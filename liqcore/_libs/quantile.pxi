@@ -13,8 +13,8 @@ Once the window is full a push overwrites the oldest slot. The common case, a va
 ``<= lim`` arriving, is one store: the new value takes the old one's place in ``U``. Otherwise the values move
 between the tiers with O(log) heap steps and the two tops are swapped when they cross. When ``B`` runs empty
 while ``U`` is not, one pass over ``U`` moves its ``REFILL`` largest values into ``B`` (``lim`` becomes the
-smallest of them); when ``B`` grows past ``B_MAX`` (a level shift upwards) it is poured back into ``U`` and
-refilled the same way, so ``B`` stays a small heap.
+smallest of them); when ``B`` grows past ``B_MAX`` (a level shift upwards) it keeps its ``REFILL`` largest
+values and pours the others into ``U`` (``lim`` rises to the smallest kept), so ``B`` stays a small heap.
 """
 cimport cython
 from libc.math cimport INFINITY, NAN, floor, isfinite
@@ -165,9 +165,8 @@ cdef void _refill(RQState* s) noexcept nogil:
     cdef Py_ssize_t k = s.n_u if s.n_u < REFILL else REFILL
     cdef double* sel_v = s.sel_v
     cdef int* sel_i = s.sel_i
-    cdef Py_ssize_t j, c, i
-    cdef double v
-    cdef int idx
+    cdef Py_ssize_t j, m
+    cdef int slot
     if k == 0:
         return
     # a min-heap of the k largest seen so far: (value, index in U)
@@ -186,20 +185,22 @@ cdef void _refill(RQState* s) noexcept nogil:
     # every value left in U is <= the smallest selected (each was below the heap's minimum when passed or
     # pushed out, and that minimum only rises)
     s.lim = sel_v[0]
-    # take the selected out of U by descending index: the last entry that fills a hole is never one of them
-    for j in range(1, k):
-        idx = sel_i[j]
-        i = j
-        while i > 0 and sel_i[i - 1] < idx:
-            sel_i[i] = sel_i[i - 1]
-            i -= 1
-        sel_i[i] = idx
+    # the selected marked through their slots (pos -1: each gets its place in B below), then U compacted in one
+    # pass, in order, the selected moved to B (a sort of their indexes and a removal each were O(k^2))
     for j in range(k):
-        idx = sel_i[j]
-        s.b_v[s.n_b] = s.u_v[idx]
-        s.b_s[s.n_b] = s.u_s[idx]
-        s.n_b += 1
-        _u_remove(s, idx)
+        s.pos[s.u_s[sel_i[j]]] = -1
+    m = 0
+    for j in range(s.n_u):
+        slot = s.u_s[j]
+        if s.pos[slot] == -1:
+            s.b_v[s.n_b] = s.u_v[j]
+            s.b_s[s.n_b] = slot
+            s.n_b += 1
+        else:
+            if m != j:
+                _u_set(s, m, s.u_v[j], slot)
+            m += 1
+    s.n_u = m
     j = s.n_b // 2
     while j > 0:
         j -= 1
@@ -228,12 +229,52 @@ cdef inline void _sel_down(double* v, int* ix, Py_ssize_t n, Py_ssize_t i) noexc
 
 
 cdef void _repartition(RQState* s) noexcept nogil:
-    """B has grown past B_MAX: pour it back into U and refill (lim rises to the REFILL-th largest)."""
-    cdef Py_ssize_t j
-    for j in range(s.n_b):
-        _u_append(s, s.b_v[j], s.b_s[j])
-    s.n_b = 0
-    _refill(s)
+    """B has grown past B_MAX: keep its REFILL largest values and pour the others into U (lim rises to the smallest
+    kept). Every value of U is <= lim <= each of B's, so those are the low side's REFILL largest: what pouring all
+    of B back and refilling from U selects, found among B's values alone (a pass over B, not over the whole low
+    side: on a rising stream a pour-back comes every ``B_MAX - REFILL`` pushes)."""
+    cdef Py_ssize_t j, m, n = s.n_b
+    cdef double* sel_v = s.sel_v
+    cdef int* sel_i = s.sel_i
+    cdef unsigned char keep[B_MAX]
+    if n > B_MAX or n <= REFILL:  # (never at a push's pour-back: B holds B_MAX then)
+        for j in range(n):
+            _u_append(s, s.b_v[j], s.b_s[j])
+        s.n_b = 0
+        _refill(s)
+        return
+    for j in range(REFILL):  # a min-heap of the REFILL largest seen so far: (value, place in B)
+        sel_v[j] = s.b_v[j]
+        sel_i[j] = <int>j
+    j = REFILL // 2
+    while j > 0:
+        j -= 1
+        _sel_down(sel_v, sel_i, REFILL, j)
+    for j in range(REFILL, n):
+        if s.b_v[j] > sel_v[0]:
+            sel_v[0] = s.b_v[j]
+            sel_i[0] = <int>j
+            _sel_down(sel_v, sel_i, REFILL, 0)
+    s.lim = sel_v[0]
+    for j in range(n):
+        keep[j] = 0
+    for j in range(REFILL):
+        keep[sel_i[j]] = 1
+    m = 0
+    for j in range(n):  # the kept to B's front, in place (m <= j), the others into U
+        if keep[j]:
+            s.b_v[m] = s.b_v[j]
+            s.b_s[m] = s.b_s[j]
+            m += 1
+        else:
+            _u_append(s, s.b_v[j], s.b_s[j])
+    s.n_b = m
+    j = m // 2
+    while j > 0:
+        j -= 1
+        _b_down(s, j)
+    for j in range(m):
+        s.pos[s.b_s[j]] = (j << 2) | T_B
 
 
 cdef inline void _b_push(RQState* s, double v, int slot) noexcept nogil:

@@ -216,6 +216,32 @@ def test_long_stream_spot_checks(window, q):
     rq._check()
 
 
+@pytest.mark.property
+@settings(max_examples=25, deadline=None)
+@given(runs=st.lists(st.tuples(st.sampled_from([-1, 0, 1]), st.integers(1, 1500), st.floats(0.001, 100.0)),
+                     min_size=1, max_size=4),
+       window=st.integers(260, 1500), q=st.one_of(st.sampled_from([0.95, 0.99, 1.0, 0.5]), st.floats(0.3, 1.0)),
+       ties=st.integers(0, 5))
+def test_monotone_runs_match_numpy_and_keep_the_invariants(runs, window, q, ties):
+    """Long rising, falling and flat runs (every value a new extreme: the low side's bound moves at every few
+    pushes, the larger values poured back and refilled) with windows large enough for the pour-backs (a low side
+    past 256 values): each quantile is numpy's, the heaps' invariants hold every 97 pushes and at the end."""
+    x, at = [], 1000.0
+    for direction, n, step in runs:
+        for _ in range(n):
+            at += direction * step
+            x.append(round(at, ties))  # (rounded: runs of equal values too)
+    x = np.array(x, dtype=np.float64)
+    rq = RollingQuantile(window, q)
+    got = np.empty(len(x))
+    for i, v in enumerate(x.tolist()):
+        got[i] = rq.update(v)
+        if i % 97 == 0:
+            rq._check()
+    rq._check()
+    np.testing.assert_array_equal(got, numpy_rolling(x, window, q))
+
+
 def test_update_is_a_plain_c_method():
     """``update`` is called per event from Python: bound, it must be a builtin method taking one positional
     argument (the interpreter's direct METH_O call), not a Python-level function object wrapped in a bound method
