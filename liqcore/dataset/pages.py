@@ -158,7 +158,8 @@ def decode(buf, c: Chunk, r0: int, r1: int, prefix: bool = False, row0: int = 0,
     :func:`~liqcore._libs.reading.decode_chunk`, its values as ``c.dtype``; None where the chunk is not one this
     module decodes (module docstring).  ValueError when its bytes do not add up.  ``prefix``: ``buf`` may be the
     chunk's first bytes only (:func:`read_rows`; ValueError where they end before the rows).  ``row0``,
-    ``rows``: ``buf`` is the dictionary page and the data pages of rows ``[row0, rows)`` alone (:func:`_pages`)."""
+    ``rows``: ``buf`` is the dictionary page and the data pages of rows ``[row0, rows)`` alone (as
+    :func:`~liqcore._libs.reading.read_placed` reads them)."""
     from liqcore._libs.reading import decode_chunk
 
     v = decode_chunk(buf, c.codec, c.physical, c.max_def, c.rows if rows is None else rows, r0, r1, _decompress,
@@ -193,6 +194,12 @@ def index_bytes(fd: int, chunk_lists) -> tuple | None:
             if c.index_len > 0 and c.index_at >= 0:
                 lo = c.index_at if lo < 0 else min(lo, c.index_at)
                 hi = max(hi, c.index_at + c.index_len)
+    return _index_read(fd, lo, hi)
+
+
+def _index_read(fd: int, lo: int, hi: int) -> tuple | None:
+    """The file's bytes ``[lo, hi)`` -> ``(lo, bytes)``: the offset indexes of a read's chunks (None: none, ``lo``
+    -1, or farther apart than :data:`_INDEX_READ`)."""
     if lo < 0 or hi - lo > _INDEX_READ:
         return None
     raw = os.pread(fd, hi - lo, lo)
@@ -212,21 +219,13 @@ def read_rows(fd: int, chunks: list, names, r0: int, r1: int, index: tuple | Non
     verified the row group's bytes before); where those bytes end before that page, the chunk is read whole.
 
     A chunk with an offset index (a file written with the Parquet page index: :mod:`liqcore.dataset.write`) reads
-    its dictionary page and the data pages that hold the rows alone (:func:`_pages`); a file written before has
-    none and is read as above.  ``index``: the chunks' offset indexes as read already (:func:`index_bytes`)."""
-    out = {}
-    for name, c in zip(names, chunks):
-        v = _MISSING
-        if PAGE_INDEX and c.index_len > 0 and r1 > r0:
-            v = _pages(fd, c, r0, r1, index)
-        elif c.index_len <= 0:
-            UNPLACED[0] += 1
-        if v is _MISSING:
-            v = _unplaced(fd, c, r0, r1)
-        if v is None:
-            return None
-        out[name] = v
-    return out
+    its dictionary page and the data pages that hold the rows alone, the chunks of a call together
+    (:func:`~liqcore._libs.reading.read_placed`: an index that does not place the chunk's pages exactly within its
+    bytes, which the footer's checked mark covers, is not used); a file written before has none and is read as
+    above.  ``index``: the chunks' offset indexes as read already (:func:`index_bytes`)."""
+    rows = np.array([[c.start, c.end, c.codec, c.physical, c.max_def, c.rows, c.first_page, c.index_at, c.index_len]
+                     for c in chunks], np.int64).reshape(len(chunks), len(PLACED_FIELDS))
+    return _read(fd, rows, tuple(c.dtype for c in chunks), names, r0, r1, index, lambda: chunks)
 
 
 def _unplaced(fd: int, c: Chunk, r0: int, r1: int):
@@ -253,40 +252,6 @@ def _unplaced(fd: int, c: Chunk, r0: int, r1: int):
     return v
 
 
-def _pages(fd: int, c: Chunk, r0: int, r1: int, index: tuple | None = None):
-    """Rows ``[r0, r1)`` of chunk ``c`` from its dictionary page and the data pages that hold them alone, placed by
-    its offset index (:func:`liqcore._libs.reading.page_span`: an index that does not place the chunk's pages
-    exactly within its bytes, which the footer's checked mark covers, is not used); :data:`_MISSING` where it has
-    none usable or the bytes do not decode (the caller reads the chunk as without an index)."""
-    from liqcore._libs.reading import page_span
-
-    a = -1 if index is None else c.index_at - index[0]
-    if 0 <= a and a + c.index_len <= len(index[1]):
-        raw = memoryview(index[1])[a:a + c.index_len]
-    else:
-        raw = os.pread(fd, c.index_len, c.index_at) if c.index_at >= 0 else b""
-        READ_BYTES[0] += len(raw)
-    try:
-        span = page_span(raw, c.first_page, c.end, c.rows, r0, r1) if len(raw) == c.index_len else None
-        if span is None:
-            return _MISSING
-        lo, hi, row0, row_end = span
-        head = c.first_page - c.start  # (the dictionary page: before the first data page)
-        if row0 == 0 or not head:
-            lo = c.start if row0 == 0 else lo
-            buf = os.pread(fd, hi - lo, lo)
-            ok = len(buf) == hi - lo
-        else:
-            d, body = os.pread(fd, head, c.start), os.pread(fd, hi - lo, lo)
-            ok = len(d) == head and len(body) == hi - lo
-            buf = d + body
-        READ_BYTES[0] += len(buf)
-        # (the pages read must hold exactly the rows their places say: the kernel counts them to row_end)
-        return decode(buf, c, r0, r1, row0=row0, rows=row_end) if ok else _MISSING
-    except ValueError:
-        return _MISSING
-
-
 #: the chunk rows of :func:`placed`, by field (:func:`liqcore._libs.reading.read_placed`'s ``cols``)
 PLACED_FIELDS = ("start", "end", "codec", "physical", "max_def", "rows", "first_page", "index_at", "index_len")
 
@@ -294,12 +259,11 @@ PLACED_FIELDS = ("start", "end", "codec", "physical", "max_def", "rows", "first_
 class Placed(NamedTuple):
     """:func:`placed`'s answer: the chunk rows ``table`` (``groups x columns x`` :data:`PLACED_FIELDS`, int64),
     each column's numpy type, and per group its chunks' offset indexes' span in the file (``(first byte, end)``,
-    None: none has one) and whether every chunk has one (lists: a read looks a group up, no array pass)."""
+    None: none has one; a list: a read looks a group up, no array pass)."""
 
     table: np.ndarray
     dtypes: tuple
     spans: list
-    whole: list
 
 
 def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dict, key=None) -> Placed | None:
@@ -339,7 +303,7 @@ def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dic
     lo = np.where(m, at, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
     hi = np.where(m, at + n, -1).max(axis=1, initial=-1)
     spans = [(a, b) if h else None for a, b, h in zip(lo.tolist(), hi.tolist(), m.any(axis=1).tolist())]
-    return Placed(t, tuple(c[3] for c in cols), spans, (n > 0).all(axis=1).tolist())
+    return Placed(t, tuple(c[3] for c in cols), spans)
 
 
 def placed_index(fd: int, p: Placed, groups) -> tuple | None:
@@ -349,43 +313,40 @@ def placed_index(fd: int, p: Placed, groups) -> tuple | None:
         x = p.spans[g]
         if x is not None:
             lo, hi = x if lo < 0 else (min(lo, x[0]), max(hi, x[1]))
-    if lo < 0 or hi - lo > _INDEX_READ:
-        return None
-    raw = os.pread(fd, hi - lo, lo)
-    READ_BYTES[0] += len(raw)
-    return lo, raw
-
-
-#: read a group's chunks placed by their offset indexes in one compiled call (:func:`read_placed_rows`; off:
-#: :func:`read_rows`, a Python loop over the chunks)
-READ_PLACED = True
+    return _index_read(fd, lo, hi)
 
 
 def read_placed_rows(fd: int, p: Placed, g: int, names, r0: int, r1: int, index: tuple | None,
                      chunks) -> dict | None:
-    """:func:`read_rows` of row group ``g``'s chunks (columns ``names``) given as :class:`Placed` ``p``, the same
-    values: the chunks its offset indexes place read and decoded by one compiled call
-    (:func:`liqcore._libs.reading.read_placed`: about a fifth of a read's time was the Python loop over its
-    chunks), any other read by :func:`read_rows`.  ``chunks()``: the group's :class:`Chunk` s (:func:`chunks_of`),
-    asked for only then."""
-    if not (READ_PLACED and PAGE_INDEX and r1 > r0 and p.whole[g]):
-        return read_rows(fd, chunks(), names, r0, r1, index)
-    from liqcore._libs.reading import read_placed
+    """:func:`read_rows` of row group ``g``'s chunks (columns ``names``) given as :class:`Placed` ``p`` (no
+    :class:`Chunk` made per group), the same values.  ``chunks()``: the group's :class:`Chunk` s
+    (:func:`chunks_of`), asked for only where a chunk is read without its offset index."""
+    return _read(fd, p.table[g], p.dtypes, names, r0, r1, index, chunks)
 
-    vals, n = read_placed(functools.partial(os.pread, fd), p.table[g], None if index is None else index[1],
-                          0 if index is None else index[0], r0, r1, _decompress, p.dtypes)
-    READ_BYTES[0] += n
+
+def _read(fd: int, rows: np.ndarray, dtypes: tuple, names, r0: int, r1: int, index: tuple | None, chunks):
+    """:func:`read_rows` of the chunks given as their rows of :data:`PLACED_FIELDS` (``rows``) and numpy types: the
+    ones their offset indexes place read and decoded by one compiled call (:func:`liqcore._libs.reading.
+    read_placed`, in order, up to a chunk not decoded here: None), each other read without its index
+    (:func:`_unplaced`; ``chunks()``: the :class:`Chunk` s, made only then)."""
+    vals = [False] * len(names)
+    if PAGE_INDEX and r1 > r0 and bool((rows[:, 8] > 0).any()):
+        from liqcore._libs.reading import read_placed
+
+        vals, n = read_placed(functools.partial(os.pread, fd), rows, None if index is None else index[1],
+                              0 if index is None else index[0], r0, r1, _decompress, dtypes)
+        READ_BYTES[0] += n
     out = {}
     made = None
     for k, name in enumerate(names):
         v = vals[k]
-        if v is None:
-            return None
-        if v is False:  # (its index does not place its pages, or they do not decode: read without the index)
+        if v is False:  # (no index, or its index does not place its pages, or they do not decode: without it)
+            if rows[k, 8] <= 0:
+                UNPLACED[0] += 1
             made = chunks() if made is None else made
             v = _unplaced(fd, made[k], r0, r1)
-            if v is None:
-                return None
+        if v is None:
+            return None
         out[name] = v
     return out
 

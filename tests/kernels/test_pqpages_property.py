@@ -629,7 +629,6 @@ def _placed_of(raw: bytes, names: list):
                                          c.index_at, c.index_len)) for c in made]
         assert fields == [tuple(r) for r in got.table[g].tolist()]
         assert [c.dtype for c in made] == list(got.dtypes)
-        assert got.whole[g] == all(c.index_len > 0 for c in made)
         idx = [c for c in made if c.index_len > 0 and c.index_at >= 0]
         assert got.spans[g] == ((min(c.index_at for c in idx), max(c.index_at + c.index_len for c in idx))
                                 if idx else None)
@@ -704,9 +703,9 @@ def test_read_placed_is_the_twins_and_read_rows(tmp_path_factory, seed, n, page,
             assert fast[name].dtype == slow[name].dtype == want.dtype
             assert fast[name].tobytes() == slow[name].tobytes() == want.tobytes(), name
         unplaced = table.copy()
-        unplaced[..., 8] = 0  # (the same chunks as a file written before the page index: read_rows, whole)
+        unplaced[..., 8] = 0  # (the same chunks as a file written before the page index: none placed)
         before = pages.UNPLACED[0]
-        q = p._replace(table=unplaced, whole=[False] * len(p.whole), spans=[None] * len(p.spans))
+        q = p._replace(table=unplaced, spans=[None] * len(p.spans))
         flat = pages.read_placed_rows(fd, q, g, names, r0, r1, None,
                                       lambda: [c._replace(index_at=-1, index_len=0) for c in chunks])
         assert pages.UNPLACED[0] == before + len(names)
