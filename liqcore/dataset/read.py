@@ -500,11 +500,8 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
                groups: bool = False):
     """Rows of the partitions a selection touches (their files' footers; nothing decoded); with
     ``groups``: ``(rows, row groups)``.  A local dataset's partitions are its folders (:func:`dataset_info`, the
-    Parquet files of each: :func:`parquet_files`), not a pyarrow dataset's discovery (a tenth of a warm 30-day
+    Parquet files of each: :func:`parquet_files`), not a pyarrow dataset's discovery (about 6 ms of a warm 30-day
     backtest's setup)."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-
     from liqcore.io import storage
 
     if not storage.is_url(path):
@@ -512,6 +509,8 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
                   for f in parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}"))]
         n = sum(c[0] for c in counts)
         return (n, sum(c[1] for c in counts)) if groups else n
+    import pyarrow.dataset as ds
+
     dset = open_arrow_dataset(path)
     flt = None
     parts = []
@@ -525,7 +524,6 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
         parts.append(ds.field("date") <= _day(end_ns - 1))
     for p in parts:
         flt = p if flt is None else flt & p
-    _ = pa
     counts = [_counts(f) for f in dset.get_fragments(filter=flt)]
     n = sum(c[0] for c in counts)
     return (n, sum(c[1] for c in counts)) if groups else n
@@ -538,16 +536,16 @@ def _counts(frag) -> tuple:
     """A fragment's (rows, row groups) from its footer, kept per process while a local file's stat stays (a
     window read asks every run; a footer carrying a first-passage index is worth not parsing again)."""
     try:
-        os.stat(frag.path)
+        s = os.stat(frag.path)
     except (OSError, TypeError, ValueError):  # (not a local file: its footer, each time)
         m = frag.metadata
         return m.num_rows, m.num_row_groups
-    return _counts_at(frag.path)
+    return _counts_at(frag.path, s)
 
 
-def _counts_at(path: str) -> tuple:
-    """:func:`_counts` of the local Parquet file at ``path``."""
-    s = os.stat(path)
+def _counts_at(path: str, s: os.stat_result | None = None) -> tuple:
+    """:func:`_counts` of the local Parquet file at ``path`` (``s``: its stat, taken already)."""
+    s = os.stat(path) if s is None else s
     key = (s.st_size, s.st_mtime_ns, s.st_ino)
     hit = _COUNTS.get(path)
     if hit is None or hit[0] != key:
