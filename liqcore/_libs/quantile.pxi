@@ -159,37 +159,51 @@ cdef inline void _h_push(RQState* s, double v, int slot) noexcept nogil:
 
 # ---- the bound between U and B ---------------------------------------------------------------------
 
-cdef void _refill(RQState* s) noexcept nogil:
-    """Move the ``REFILL`` largest values of U (all of U when it holds fewer) into B; ``lim`` becomes the
-    smallest value moved. Called with B empty, or after B was poured back into U."""
-    cdef Py_ssize_t k = s.n_u if s.n_u < REFILL else REFILL
+cdef double _select(RQState* s, const double* v, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """The ``k`` (``1 <= k <= n``) largest of ``v[:n]`` into the refill's scratch (``sel_v``, ``sel_i``: value
+    and index, a min-heap) -> the smallest of them. Every value not selected is <= it (each was below the heap's
+    minimum when passed or pushed out, and that minimum only rises)."""
     cdef double* sel_v = s.sel_v
     cdef int* sel_i = s.sel_i
-    cdef Py_ssize_t j, m
-    cdef int slot
-    if k == 0:
-        return
-    # a min-heap of the k largest seen so far: (value, index in U)
+    cdef Py_ssize_t j
     for j in range(k):
-        sel_v[j] = s.u_v[j]
+        sel_v[j] = v[j]
         sel_i[j] = <int>j
     j = k // 2
     while j > 0:
         j -= 1
         _sel_down(sel_v, sel_i, k, j)
-    for j in range(k, s.n_u):
-        if s.u_v[j] > sel_v[0]:
-            sel_v[0] = s.u_v[j]
+    for j in range(k, n):
+        if v[j] > sel_v[0]:
+            sel_v[0] = v[j]
             sel_i[0] = <int>j
             _sel_down(sel_v, sel_i, k, 0)
-    # every value left in U is <= the smallest selected (each was below the heap's minimum when passed or
-    # pushed out, and that minimum only rises)
-    s.lim = sel_v[0]
+    return sel_v[0]
+
+
+cdef void _heapify_b(RQState* s) noexcept nogil:
+    """B's entries made a max-heap, each slot's place noted."""
+    cdef Py_ssize_t j = s.n_b // 2
+    while j > 0:
+        j -= 1
+        _b_down(s, j)
+    for j in range(s.n_b):
+        s.pos[s.b_s[j]] = (j << 2) | T_B
+
+
+cdef void _refill(RQState* s) noexcept nogil:
+    """B is empty: move the ``REFILL`` largest values of U (all of U when it holds fewer) into B; ``lim`` becomes
+    the smallest value moved."""
+    cdef Py_ssize_t k = s.n_u if s.n_u < REFILL else REFILL
+    cdef Py_ssize_t j, m = 0
+    cdef int slot
+    if k == 0:
+        return
+    s.lim = _select(s, s.u_v, s.n_u, k)
     # the selected marked through their slots (pos -1: each gets its place in B below), then U compacted in one
     # pass, in order, the selected moved to B (a sort of their indexes and a removal each were O(k^2))
     for j in range(k):
-        s.pos[s.u_s[sel_i[j]]] = -1
-    m = 0
+        s.pos[s.u_s[s.sel_i[j]]] = -1
     for j in range(s.n_u):
         slot = s.u_s[j]
         if s.pos[slot] == -1:
@@ -201,12 +215,7 @@ cdef void _refill(RQState* s) noexcept nogil:
                 _u_set(s, m, s.u_v[j], slot)
             m += 1
     s.n_u = m
-    j = s.n_b // 2
-    while j > 0:
-        j -= 1
-        _b_down(s, j)
-    for j in range(s.n_b):
-        s.pos[s.b_s[j]] = (j << 2) | T_B
+    _heapify_b(s)
 
 
 cdef inline void _sel_down(double* v, int* ix, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
@@ -233,48 +242,24 @@ cdef void _repartition(RQState* s) noexcept nogil:
     kept). Every value of U is <= lim <= each of B's, so those are the low side's REFILL largest: what pouring all
     of B back and refilling from U selects, found among B's values alone (a pass over B, not over the whole low
     side: on a rising stream a pour-back comes every ``B_MAX - REFILL`` pushes)."""
-    cdef Py_ssize_t j, m, n = s.n_b
-    cdef double* sel_v = s.sel_v
-    cdef int* sel_i = s.sel_i
-    cdef unsigned char keep[B_MAX]
-    if n > B_MAX or n <= REFILL:  # (never at a push's pour-back: B holds B_MAX then)
-        for j in range(n):
-            _u_append(s, s.b_v[j], s.b_s[j])
-        s.n_b = 0
-        _refill(s)
+    cdef Py_ssize_t k = s.n_b if s.n_b < REFILL else REFILL
+    cdef Py_ssize_t j, n = s.n_b, m = 0
+    cdef int slot
+    if k == 0:
         return
-    for j in range(REFILL):  # a min-heap of the REFILL largest seen so far: (value, place in B)
-        sel_v[j] = s.b_v[j]
-        sel_i[j] = <int>j
-    j = REFILL // 2
-    while j > 0:
-        j -= 1
-        _sel_down(sel_v, sel_i, REFILL, j)
-    for j in range(REFILL, n):
-        if s.b_v[j] > sel_v[0]:
-            sel_v[0] = s.b_v[j]
-            sel_i[0] = <int>j
-            _sel_down(sel_v, sel_i, REFILL, 0)
-    s.lim = sel_v[0]
-    for j in range(n):
-        keep[j] = 0
-    for j in range(REFILL):
-        keep[sel_i[j]] = 1
-    m = 0
+    s.lim = _select(s, s.b_v, n, k)
+    for j in range(k):  # (marked through their slots, as a refill marks them)
+        s.pos[s.b_s[s.sel_i[j]]] = -1
     for j in range(n):  # the kept to B's front, in place (m <= j), the others into U
-        if keep[j]:
+        slot = s.b_s[j]
+        if s.pos[slot] == -1:
             s.b_v[m] = s.b_v[j]
-            s.b_s[m] = s.b_s[j]
+            s.b_s[m] = slot
             m += 1
         else:
-            _u_append(s, s.b_v[j], s.b_s[j])
+            _u_append(s, s.b_v[j], slot)
     s.n_b = m
-    j = m // 2
-    while j > 0:
-        j -= 1
-        _b_down(s, j)
-    for j in range(m):
-        s.pos[s.b_s[j]] = (j << 2) | T_B
+    _heapify_b(s)
 
 
 cdef inline void _b_push(RQState* s, double v, int slot) noexcept nogil:
