@@ -112,10 +112,8 @@ async def end_tasks(tasks) -> None:
     for t in tasks:
         try:
             await t
-        except asyncio.CancelledError:  # (the task's own end, or the caller's cancellation: told apart below)
-            pass
-        except Exception:  # noqa: BLE001 - stopping: how the task ended is its own business
-            pass
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - its own end, however it ended, or the
+            pass  # caller's cancellation: told apart below
     if cancelling is not None and cancelling() > before:
         raise asyncio.CancelledError()
 
