@@ -192,7 +192,8 @@ def test_ctrl_c_stops_a_many_file_convert_within_a_second_and_keeps_what_it_wrot
     second, says "interrupted", leaves the files converted so far in the manifest, and the next run converts
     the rest to the dataset one uninterrupted run gives."""
     day = 86_400_000_000_000
-    n_days = 12  # (a day converts in about 0.1 s: under load the Ctrl-C lands several files after the first)
+    n_days = 24  # (a day converts in about 0.1 s: under load the Ctrl-C lands up to a second of files after the
+    # first, twelve of them in CI at load 3: the rest must outlast the 1.5-s stop bound for the test to tell)
     m = synthetic_market(days=n_days, symbols=("ETHUSDT",), seed=12)
     t0 = int(m.events["ts_event"].min()) // day * day
     files = []
