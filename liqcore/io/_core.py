@@ -94,6 +94,12 @@ def load_files(
         if isinstance(path, (str, os.PathLike)) and os.path.isfile(path) and os.path.getsize(path) == 0:
             _empty_file(result, path, "is empty (0 bytes)")  # said so, not "cannot detect the format"
             continue
+        if isinstance(path, (str, os.PathLike)) and os.path.isfile(path):
+            from liqcore.venues.archives import zip_size
+
+            if zip_size(path) == 0:  # (ValueError: a zip that is not one readable CSV, said as such)
+                _empty_file(result, path, "holds an empty CSV (0 bytes once unzipped)")
+                continue
         sink = Sink(registry, _with_recording(inst, instruments, path))
         sink.depth = carry[0]  # recorded depth books go on from the file before (the files in time order)
         reader = forced if forced is not None else (readers.by_suffix(base_name(path)) or readers.container(path))

@@ -75,14 +75,19 @@ def open_csv_bytes(path: Path):
     import zipfile
 
     if _is_zip(path):
+        import zlib
+
         try:
             zf = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
             raise ValueError(f"{path}: not a readable zip file ({exc})") from None
         with zf:
             info = _zip_member(zf, path)
-            with zf.open(info) as fh:
-                yield fh
+            try:  # (a damaged member: its header, or its data as the reader goes, said as the zip's)
+                with zf.open(info) as fh:
+                    yield fh
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise ValueError(f"{path}: not a readable zip file ({exc})") from None
         return
     from liqcore.venues.files import open_binary
 
@@ -203,6 +208,20 @@ def open_csv_arrow(path: Path):
             return
     with open_csv_bytes(path) as fh:
         yield fh
+
+
+def zip_size(path) -> int | None:
+    """The size of the one CSV a zip file holds, once inflated (None: not a zip).  ValueError where it is not a
+    readable zip of one file, or its data does not inflate: said as the file's own problem, not as a format
+    that cannot be told."""
+    import zipfile
+
+    if not _is_zip(path):
+        return None
+    with open_csv_bytes(path) as fh:
+        fh.read(1 << 14)  # (its first block inflates: a damaged start is found here)
+    with zipfile.ZipFile(path) as zf:
+        return int(_zip_member(zf, path).file_size)
 
 
 def first_line(path: Path, head: bytes | None = None) -> bytes:

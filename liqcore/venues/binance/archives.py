@@ -45,13 +45,15 @@ _NAME = re.compile(r"^([A-Za-z0-9_]+)-(aggTrades|trades|bookTicker|metrics|fundi
 
 AGG = Layout(("agg_trade_id", "price", "quantity", "first_trade_id", "last_trade_id", "transact_time",
               "is_buyer_maker"),
-             {"price": "float", "quantity": "float", "transact_time": "int", "is_buyer_maker": "bool"})
+             {"agg_trade_id": "int", "price": "float", "quantity": "float", "transact_time": "int",
+              "is_buyer_maker": "bool"},
+             required=("price", "quantity", "transact_time", "is_buyer_maker"))
 TRADES = Layout(("id", "price", "qty", "quote_qty", "time", "is_buyer_maker"),
-                {"price": "float", "qty": "float", "time": "int", "is_buyer_maker": "bool"},
+                {"id": "int", "price": "float", "qty": "float", "time": "int", "is_buyer_maker": "bool"},
                 required=("price", "qty", "quote_qty", "time", "is_buyer_maker"))
 #: COIN-M trades: ``qty`` in contracts, ``base_qty`` in coins
 CM_TRADES = Layout(("id", "price", "qty", "base_qty", "time", "is_buyer_maker"),
-                   {"price": "float", "qty": "float", "time": "int", "is_buyer_maker": "bool"},
+                   {"id": "int", "price": "float", "qty": "float", "time": "int", "is_buyer_maker": "bool"},
                    required=("price", "qty", "base_qty", "time", "is_buyer_maker"))
 LIQUIDATIONS = Layout(("time", "side", "order_type", "time_in_force", "original_quantity", "price", "average_price",
                        "order_status", "last_fill_quantity", "accumulated_fill_quantity"),
@@ -95,8 +97,12 @@ def to_base(qty: np.ndarray, price: np.ndarray, sym: str) -> np.ndarray:
         return qty * contract_usd(sym) / price
 
 
-def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col: str,
+def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col: str, id_col: str,
             coin_m: bool | None = None) -> np.ndarray:
+    """The trades of a ``trades`` or ``aggTrades`` file, each with its id (``id_col``: the trade's, or the
+    aggregate's) beside it (``st.trade_ids``; 0 where a row has none): the duplicate rule then keeps two trades
+    alike in time, price, size and side that are two trades (a taker order filling two 1-contract makers at one
+    price), and drops the same trade seen twice."""
     path = Path(path)
     sym = _symbol(path, st, fmt)
     inverse = _market(path, sym, fmt, coin_m)
@@ -116,6 +122,11 @@ def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col:
     if inverse:
         qty = to_base(qty, price, sym)
     idx = kept_in_order(ts, rows.keep(), st)
+    ids = cols.values.get(id_col)
+    if ids is not None:  # (a cell that is no number: 0, no id; the row itself is judged on its other cells)
+        ids = np.asarray(ids[idx], np.int64)
+        ids = np.where(ids > 0, ids, 0)
+    st.trade_ids = ids
     del cols, maker
     rows.cols.values.clear()  # the columns are gathered below: nothing else holds them
     n = len(ts) if isinstance(idx, slice) else len(idx)
@@ -125,15 +136,15 @@ def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col:
 
 
 def load_aggtrades(path, st: FileState) -> np.ndarray:
-    return _trades(path, st, st.fmt, AGG, "quantity", "transact_time")
+    return _trades(path, st, st.fmt, AGG, "quantity", "transact_time", "agg_trade_id")
 
 
 def load_trades(path, st: FileState) -> np.ndarray:
-    return _trades(path, st, st.fmt, TRADES, "qty", "time", coin_m=False)
+    return _trades(path, st, st.fmt, TRADES, "qty", "time", "id", coin_m=False)
 
 
 def load_cm_trades(path, st: FileState) -> np.ndarray:
-    return _trades(path, st, st.fmt, CM_TRADES, "qty", "time", coin_m=True)
+    return _trades(path, st, st.fmt, CM_TRADES, "qty", "time", "id", coin_m=True)
 
 
 def load_bookticker(path, st: FileState) -> np.ndarray:
@@ -249,10 +260,12 @@ def load_liquidations(path, st: FileState) -> np.ndarray:
 # -------------------------------------------------------------------------------------- telling
 
 _NUM = re.compile(rb"^-?[0-9]+(\.[0-9]+)?(e-?[0-9]+)?$", re.IGNORECASE)
+_WORD = re.compile(rb"^[A-Za-z_]+$")
 
 
 def _shape(cells: list, kinds: str) -> bool:
-    """A headerless row's cells against ``kinds`` (i: integer, f: number, b: true/false)."""
+    """A headerless row's cells against ``kinds`` (i: integer, f: number, b: true/false, w: a word: letters and
+    underscores)."""
     if len(cells) < len(kinds):
         return False
     for c, k in zip(cells, kinds):
@@ -262,6 +275,8 @@ def _shape(cells: list, kinds: str) -> bool:
         if k == "f" and not _NUM.match(c):
             return False
         if k == "b" and c.lower() not in (b"true", b"false"):
+            return False
+        if k == "w" and not _WORD.match(c):
             return False
     return True
 
@@ -300,7 +315,7 @@ LIQUIDATIONS_READER = Reader(
     "binance-liquidations", "Binance public data liquidationSnapshot (.zip/.csv; time,side,order_type,time_in_force,"
     "original_quantity,price,average_price,order_status,last_fill_quantity,accumulated_fill_quantity) -> "
     "LIQUIDATION rows, duplicates collapsed", "path", load_liquidations, suffixes=_SUFFIXES,
-    sniff_file=_sniffer("liquidationSnapshot", LIQUIDATIONS, None))
+    sniff_file=_sniffer("liquidationSnapshot", LIQUIDATIONS, "iwwwfffwff"))
 BOOKTICKER_READER = Reader(
     "binance-bookticker", "Binance public data USD-M bookTicker (.zip/.csv; update_id,best_bid_price,best_bid_qty,"
     "best_ask_price,best_ask_qty,transaction_time,event_time) -> QUOTE rows", "path", load_bookticker,
