@@ -10,6 +10,7 @@ simulator, collect the ledger and metrics; sweeps reuse the cascade records.
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,35 +312,80 @@ class BacktestResult:
         return self.ledger_table().to_pandas()
 
     def summary_table(self):
-        """Overall + per-symbol metrics as a pyarrow Table, one row each (``scope`` column)."""
+        """Overall + per-symbol metrics as a pyarrow Table, one row each (``scope`` column).  A nested field of
+        the summary (``read``: a window-local read's row counts; ``pnl_coin``: inverse contracts' P&L per coin)
+        is flattened into dotted columns (``read.rows_read``, ``pnl_coin.BTC.pnl``...), so CSV can hold the
+        table as Parquet does; ``summary.json`` keeps it nested."""
         import pyarrow as pa
 
         rows = [{"scope": "all", **self.summary()}]
         rows += [{"scope": k, **v} for k, v in self.per_symbol().items()]
+        rows = [_flat_row(r, skip=_SUMMARY_TABLE_LEFT_OUT) for r in rows]
         keys = list(dict.fromkeys(k for r in rows for k in r))
-        keys = [k for k in keys if k not in ("data_note", "dropped", "skips", "refused")]
         return pa.table({k: [r.get(k) for r in rows] for k in keys})
 
     def save(self, out_dir: str | Path) -> list[Path]:
-        """Write ledger.parquet, ledger.csv, summary.parquet, summary.csv, summary.json; returns paths."""
+        """Write ledger.parquet, ledger.csv, summary.parquet, summary.csv, summary.json into ``out_dir``; returns
+        their paths.  The folder is all or nothing: the five files are written into a directory beside it and
+        swapped in whole (:func:`liqcore._atomic.building_dir`), so a failure leaves ``out_dir`` as it was
+        (not created, or the earlier run's files), never some of the files; where ``out_dir`` also holds other
+        files (a ``--report`` in the same folder), the new files are renamed in one by one and those are kept."""
         import orjson
         import pyarrow.csv as pcsv
         import pyarrow.parquet as pq
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        from liqcore._atomic import building_dir
+
         led = self.ledger_table()
         summ = self.summary_table()
-        paths = [out / "ledger.parquet", out / "ledger.csv", out / "summary.parquet", out / "summary.csv",
-                 out / "summary.json"]
-        from liqcore._atomic import atomic_path, write_bytes
+        doc = orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+        with building_dir(out_dir, owned=_out_file) as stage:
+            for name, write, table in (("ledger.parquet", pq.write_table, led), ("ledger.csv", pcsv.write_csv, led),
+                                       ("summary.parquet", pq.write_table, summ),
+                                       ("summary.csv", pcsv.write_csv, summ)):
+                write(table, str(stage / name))
+            (stage / "summary.json").write_bytes(doc)
+            for name in OUT_FILES:  # (on the disk before the swap, as atomic_path's files are)
+                _fsync(stage / name)
+        out = Path(out_dir)
+        return [out / name for name in OUT_FILES]
 
-        for path, write, table in ((paths[0], pq.write_table, led), (paths[1], pcsv.write_csv, led),
-                                   (paths[2], pq.write_table, summ), (paths[3], pcsv.write_csv, summ)):
-            with atomic_path(path) as tmp:  # each file wholly old or wholly new
-                write(table, str(tmp))
-        write_bytes(paths[4], orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2))
-        return paths
+
+#: the files :meth:`BacktestResult.save` writes (``backtest --out DIR``)
+OUT_FILES = ("ledger.parquet", "ledger.csv", "summary.parquet", "summary.csv", "summary.json")
+#: summary fields left out of the summary tables (words, and counts by reason: in summary.json only)
+_SUMMARY_TABLE_LEFT_OUT = ("data_note", "dropped", "skips", "refused")
+
+
+def _out_file(name: str) -> bool:
+    """The files an ``--out`` folder holds (an earlier run's are replaced, any other file is kept)."""
+    return name in OUT_FILES
+
+
+def _flat_row(row: dict, skip=()) -> dict:
+    """``row`` with each nested dict flattened into dotted keys (``{"read": {"rows_read": 5}}`` ->
+    ``{"read.rows_read": 5}``, at any depth); the keys in ``skip`` left out."""
+    out: dict = {}
+
+    def put(key: str, value) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                put(f"{key}.{k}", v)
+        else:
+            out[key] = value
+
+    for k, v in row.items():
+        if k not in skip:
+            put(k, v)
+    return out
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def simulate(events: np.ndarray, records: np.ndarray, registry: SymbolRegistry | None, params: Params,

@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
     from liqcore.commands.inputs import add_source_arguments
 
     add_source_arguments(parser, what="backtest")
+    # --days is the synthetic market's length: None when not given, so that recordings given it can be told apart
+    # (refused: it would be ignored) from recordings given nothing (:func:`_synthetic_days`)
+    parser.set_defaults(days=None, synthetic_days=parser.get_default("days"))
     out = parser.add_argument_group("output")
     out.add_argument("--equity", type=float, default=10_000.0, help="starting equity in quote units (default 10000)")
     out.add_argument("--out", metavar="DIR", help="write ledger and summary as Parquet and CSV into DIR")
@@ -89,6 +92,7 @@ def run(args) -> int:
         raise ValueError(f"workers: must be >= 0 (0: one per core); got {args.workers}")
     if args.min_trades < 1:
         raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
+    _synthetic_days(args)
     from liqcore.commands import inputs
     from liqcore.commands.outputs import output_dir
 
@@ -109,6 +113,16 @@ def run(args) -> int:
             res, label, n_events = _whole(args, params, strategy, steps)
         judged = _write(args, res, strategy, steps, label)
     return _show(args, res, judged, label, n_events)
+
+
+def _synthetic_days(args) -> None:
+    """``--days`` is the synthetic market's length (its help says so): not given, the synthetic market's default;
+    given without ``--synthetic`` (recordings, a dataset) it would be ignored, so it is refused in one line."""
+    if args.days is None:
+        args.days = args.synthetic_days
+    elif not args.synthetic:
+        raise ValueError(f"days: only with --synthetic (the synthetic market's length in days; got --days "
+                         f"{args.days:g}); recordings and datasets are cut in time with --start / --end")
 
 
 def _whole(args, params, strategy, steps):
