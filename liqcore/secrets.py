@@ -9,7 +9,11 @@ command line.
 
 :class:`Secret` keeps a value out of ``repr``/``str``/``format``/pickling, so a secret that reaches a log
 line, a journal or an exception message shows as ``Secret('***')``.  :func:`mask_key` shows at most the
-first four characters of an API key; :func:`redact_url` shows a URL without its ``user:password@`` part.
+first four characters of an API key; :func:`redact_url` shows a URL without its ``user:password@`` part and
+with the values of its credential-bearing query parameters (a presigned URL's ``X-Amz-Signature``, ``sig``,
+``token``, ``access_token``, ``key``, ...) as ``***``; :func:`url_secrets` lists those strings, and
+:func:`redact_text` applies both to any text (a library's exception message): every URL in it redacted, and
+every known secret string scrubbed, wherever it appears (e.g. inside "Invalid bucket name ...").
 :class:`RedactingFilter` is a logging filter that scrubs given
 values from formatted log records, as a second line of defence.
 """
@@ -26,6 +30,7 @@ from typing import Iterable, Mapping
 from liqcore.types import DEFAULT_VENUE
 
 __all__ = ["Secret", "Credentials", "load_credentials", "load_api_key", "load_named_secret", "mask_key", "redact_url", "url_userinfo",
+           "url_secrets", "redact_text", "is_credential_param",
            "RedactingFilter", "KEY_FILE_ENV", "register_secret", "registered_secrets"]
 
 #: environment variable naming a default key file
@@ -106,29 +111,170 @@ class Credentials:
     __str__ = __repr__
 
 
+def _authority_end(rest: str) -> int:
+    return min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+
+
 def _split_userinfo(url: str) -> tuple[str, str | None]:
-    """``scheme://user:password@host/...`` -> (the URL without ``user:password@``, the user info or None)."""
+    """``scheme://user:password@host/...`` -> (the URL without ``user:password@``, the user info or None).
+
+    A password holding an unencoded ``/`` (an AWS secret key often does) still counts as user info:
+    when what precedes the first ``/`` is ``NAME:NOT-A-PORT`` and an ``@`` follows before any ``?``/``#``."""
     s = str(url)
     scheme, sep, rest = s.partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
         return s, None
-    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    end = _authority_end(rest)
     host = rest[:end]
     if "@" not in host:
-        return s, None
+        stop = min((i for i in (rest.find(c) for c in "?#") if i >= 0), default=len(rest))
+        at = rest.find("@", end, stop)
+        if at < 0 or ":" not in host or host.endswith("]") or rest[end:end + 1] != "/":
+            return s, None
+        port = host.rsplit(":", 1)[1]
+        if port == "" or port.isdigit():  # host:port/path@...: an @ in the path, not user info
+            return s, None
+        return f"{scheme}{sep}{rest[at + 1:]}", rest[:at]
     info, _at, host = host.rpartition("@")
     return f"{scheme}{sep}{host}{rest[end:]}", info
 
 
+#: query parameters whose values are credentials, by exact name (lower case, ``-`` and ``.`` read as ``_``)
+_CREDENTIAL_NAMES = frozenset({
+    "sig", "signature", "token", "key", "secret", "password", "pass", "passwd", "pwd", "auth", "authorization",
+    "code", "credential", "credentials", "session", "apikey", "api_key", "access_token", "refresh_token",
+    "id_token", "client_secret", "x_amz_signature", "x_amz_credential", "x_amz_security_token",
+    "x_goog_signature", "x_goog_credential", "googleaccessid", "awsaccesskeyid", "key_pair_id", "policy",
+    "jwt", "bearer", "private_key", "sas", "st", "otp",
+})
+#: ... and by any of these words inside the name (``X-Amz-Signature``, ``sessionToken``, ``my_api_key``, ...)
+_CREDENTIAL_WORDS = re.compile(r"sig|token|secret|pass|pwd|key|cred|auth|session|access|jwt|bearer|private|otp",
+                               re.I)
+
+
+def is_credential_param(name: str) -> bool:
+    """True for a query parameter name whose value is (or holds) a credential; generous on purpose."""
+    from urllib.parse import unquote_plus
+
+    n = unquote_plus(str(name)).strip().lower().replace("-", "_").replace(".", "_")
+    return n in _CREDENTIAL_NAMES or _CREDENTIAL_WORDS.search(n) is not None
+
+
+def _params(text: str) -> list[tuple[str, str, bool]]:
+    """The parameters of a query (or fragment) ``a=1&b=2;c=3``: [(the chunk as written, its name, whether its
+    value is a credential)], chunks split at ``&`` and, within one that holds no credential, at ``;`` too (so a
+    ``;``-separated credential is found, and a credential's value holding a ``;`` is never cut short)."""
+    out = []
+    for i, chunk in enumerate(text.split("&")):
+        lead = "&" if i else ""
+        subs = chunk.split(";")
+        for j, sub in enumerate(subs):
+            name, eq, val = sub.partition("=")
+            before = lead if j == 0 else ";"
+            if eq and val and is_credential_param(name):  # this value, and the rest of the & chunk
+                out.append((before + name + "=", name, False))
+                out.append((";".join([val, *subs[j + 1:]]), name, True))
+                break
+            out.append((before + sub, name, False))
+    return out
+
+
+def _redact_params(text: str) -> str:
+    return "".join("***" if secret else written for written, _name, secret in _params(text))
+
+
+def _split_query(url: str) -> tuple[str, str | None, str | None]:
+    """(the URL up to its query, the query or None, the fragment or None); the authority never splits."""
+    scheme, sep, rest = url.partition("://")
+    head = f"{scheme}{sep}" if sep else ""
+    body, hsep, frag = rest.partition("#")
+    base, qsep, query = body.partition("?")
+    return head + base, (query if qsep else None), (frag if hsep else None)
+
+
 def redact_url(url) -> str:
-    """The URL as shown in messages, logs and reprs: any ``user:password@`` part removed."""
-    return _split_userinfo(str(url))[0]
+    """The URL as shown in messages, logs and reprs: any ``user:password@`` part removed, and the value of
+    every credential-bearing query (or fragment) parameter replaced by ``***`` (:func:`is_credential_param`:
+    ``X-Amz-Signature``, ``X-Amz-Credential``, ``X-Amz-Security-Token``, ``Signature``, ``sig``, ``token``,
+    ``access_token``, ``key``, ...).  The host, the path and every other parameter are kept as written."""
+    s = _split_userinfo(str(url))[0]
+    if "://" not in s or ("?" not in s and "#" not in s):
+        return s
+    base, query, frag = _split_query(s)
+    out = base
+    if query is not None:
+        out += "?" + _redact_params(query)
+    if frag is not None:
+        out += "#" + _redact_params(frag)
+    return out
 
 
 def url_userinfo(url) -> Secret | None:
     """The ``user:password`` of a URL (percent-encoded as written), as a :class:`Secret`; None without one."""
     info = _split_userinfo(str(url))[1]
     return Secret(info) if info is not None else None
+
+
+#: the shortest string :func:`redact_text` scrubs (a shorter one would mangle ordinary words)
+_MIN_SECRET = 4
+
+
+def url_secrets(url) -> list[str]:
+    """The secret strings a URL carries: its user info (whole, the user and the password) and the value of
+    every credential-bearing parameter, each as written and percent-decoded (the first ``/`` part of an
+    ``X-Amz-Credential``, the access key id, too), longest first; only strings of 4 characters or more."""
+    from urllib.parse import unquote, unquote_plus
+
+    s = str(url)
+    found: list[str] = []
+    info = _split_userinfo(s)[1]
+    if info:
+        user, _c, password = info.partition(":")
+        found += [info, user, password]
+    if "://" in s:
+        _base, query, frag = _split_query(_split_userinfo(s)[0])
+        for part in (query, frag):
+            for val, name, secret in _params(part or ""):
+                if secret:
+                    found += [val, val.split(";", 1)[0]]
+                    if "cred" in name.lower():
+                        found.append(unquote(val).split("/", 1)[0])
+    out: set[str] = set()
+    for v in found:
+        for form in (v, unquote(v), unquote_plus(v)):
+            if len(form) >= _MIN_SECRET:
+                out.add(form)
+    return sorted(out, key=lambda v: (-len(v), v))
+
+
+#: a URL inside free text (a quote, a bracket, a space or a comma ends it; see :func:`redact_text`)
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
+
+
+def redact_text(text, secrets: Iterable[str | Secret | None] = ()) -> str:
+    """``text`` (a library's exception message, a log line) fit to show: every URL in it as
+    :func:`redact_url` shows it, then every string of ``secrets`` (and those the URLs in it carry,
+    :func:`url_secrets`) replaced by ``***`` wherever it is, longest first.  Strings shorter than four
+    characters are not scrubbed (they would mangle ordinary words)."""
+    text = str(text)
+    vals: set[str] = set()
+    for v in secrets or ():
+        if isinstance(v, Secret):
+            v = v.reveal()
+        if v and len(str(v)) >= _MIN_SECRET:
+            vals.add(str(v))
+    if "://" in text:
+        def one(m: re.Match) -> str:
+            u = m.group(0)
+            tail = len(u) - len(u.rstrip(").,;:]}"))
+            u, end = (u[:-tail], u[-tail:]) if tail else (u, "")
+            vals.update(url_secrets(u))
+            return redact_url(u) + end
+        text = _URL_IN_TEXT.sub(one, text)
+    for v in sorted(vals, key=len, reverse=True):
+        if v in text:
+            text = text.replace(v, "***")
+    return text
 
 
 def check_private(path: Path) -> None:

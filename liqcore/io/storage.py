@@ -42,7 +42,8 @@ def protocol(url: str) -> str:
 
 
 def display(url) -> str:
-    """The URL as shown in messages: any ``user:password@`` part removed."""
+    """The URL as shown in messages: any ``user:password@`` part removed and the values of its credential
+    query parameters (a presigned URL's signature, a token, ...) as ``***`` (:func:`liqcore.secrets.redact_url`)."""
     from liqcore.secrets import redact_url
 
     return redact_url(url)
@@ -93,6 +94,11 @@ def _missing_package(proto: str) -> str:
     return f"storage: reading {proto}:// URLs needs a package that is not installed{hint}"
 
 
+#: object stores whose URLs hold no credentials (a ``user:password@`` part would be read as the bucket; not
+#: Azure's, where ``abfs://CONTAINER@ACCOUNT...`` is how a URL is written)
+_NO_USERINFO = ("s3", "s3a", "gs", "gcs")
+
+
 def filesystem(url: str):
     """(fsspec file system, path inside it) of ``url``; ValueError for an unknown protocol or a file
     system package that is not installed."""
@@ -101,6 +107,12 @@ def filesystem(url: str):
     except ImportError:  # pragma: no cover - a dependency
         raise ValueError("storage: URLs need fsspec (pip install fsspec)") from None
     proto = protocol(url)
+    if proto in _NO_USERINFO:
+        from liqcore.secrets import url_userinfo
+
+        if url_userinfo(url) is not None:  # the client would take KEY:SECRET@BUCKET for a bucket name
+            raise ValueError(f"storage: {display(url)}: {proto}:// URLs take no user:password@ part (give the "
+                             "credentials in the environment, a profile file, or --storage-option)")
     try:
         fs, path = fsspec.core.url_to_fs(url, **_options_for(proto))
     except ImportError:
@@ -108,9 +120,12 @@ def filesystem(url: str):
     except ValueError as exc:
         if "Protocol not known" in str(exc) or "not known" in str(exc):
             raise ValueError(f"storage: unknown URL protocol {proto}:// in {display(url)}") from None
-        raise ValueError(f"storage: {display(url)}: {_one_line(exc)}") from None
+        raise ValueError(f"storage: {display(url)}: {_one_line(exc, url)}") from None
     except TypeError as exc:  # an option the file system does not take
-        raise ValueError(f"storage: an --storage-option that {proto}:// does not take ({_one_line(exc)})") from None
+        raise ValueError(f"storage: an --storage-option that {proto}:// does not take ({_one_line(exc, url)})") \
+            from None
+    except Exception as exc:  # noqa: BLE001 - a file system's own error: one line, never a credential
+        raise ValueError(f"storage: {display(url)}: {type(exc).__name__}: {_one_line(exc, url)}") from None
     if proto in ("s3", "s3a") and not path.split("/", 1)[0]:
         raise ValueError(f"storage: {display(url)} names no bucket (expected s3://BUCKET/PATH)")
     _check_endpoint(proto)
@@ -156,10 +171,10 @@ def _check_endpoint(proto: str) -> None:
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise ValueError(f"storage: the endpoint {url} ({where}) has no valid port") from None
+        raise ValueError(f"storage: the endpoint {display(url)} ({where}) has no valid port") from None
     host = parts.hostname
     if not host:
-        raise ValueError(f"storage: the endpoint {url} ({where}) names no host")
+        raise ValueError(f"storage: the endpoint {display(url)} ({where}) names no host")
     why = None
     try:
         with socket.create_connection((host, port), timeout=_PROBE_TIMEOUT_S):
@@ -171,7 +186,7 @@ def _check_endpoint(proto: str) -> None:
     except OSError as exc:
         why = f"cannot be reached ({_one_line(exc)})"
     if why:
-        raise ValueError(f"storage: the storage endpoint {url} ({where}) {why}")
+        raise ValueError(f"storage: the storage endpoint {display(url)} ({where}) {why}")
     _PROBED.add(url)
 
 
@@ -185,26 +200,42 @@ def preload(values) -> None:
                 filesystem(v)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    for v in _secret_values():
-        text = text.replace(v, "***")
-    return text
+def _one_line(exc: BaseException, url=None) -> str:
+    """A file system library's error as one line fit to show: every URL in it redacted, and every secret
+    string of ``url``, of the ``--storage-option`` values (an endpoint's too) and of the environment's AWS
+    keys scrubbed wherever it appears (a library may repeat a secret in its own words, e.g. in an "Invalid
+    bucket name" holding the ``KEY:SECRET@`` of the URL)."""
+    from liqcore.secrets import redact_text
+
+    return redact_text(" ".join(str(exc).split()) or type(exc).__name__, _secret_values(url))
 
 
-def _secret_values() -> list[str]:
+def _secret_values(url=None) -> list[str]:
+    """The strings no message may show: the ``--storage-option`` values (an endpoint URL's user info and
+    credential parameters, not the whole URL), ``$AWS_SECRET_ACCESS_KEY``, ``$AWS_SESSION_TOKEN``, the
+    secrets an endpoint variable carries, and those of ``url`` (:func:`liqcore.secrets.url_secrets`)."""
+    from liqcore.secrets import url_secrets
+
     out = []
 
     def walk(d):
         for k, v in d.items():
             if isinstance(v, dict):
                 walk(v)
-            elif isinstance(v, str) and len(v) >= 4 and k.lower() not in ("endpoint_url", "region_name", "profile"):
+            elif not isinstance(v, str):
+                continue
+            elif k.lower() == "endpoint_url" or "://" in v:
+                out.extend(url_secrets(v))
+            elif len(v) >= 4 and k.lower() not in ("region_name", "profile"):
                 out.append(v)
     walk(_OPTIONS)
     for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         if len(os.environ.get(name, "")) >= 4:
             out.append(os.environ[name])
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        out.extend(url_secrets(os.environ.get(name, "")))
+    if url is not None:
+        out.extend(url_secrets(url))
     return out
 
 
@@ -215,14 +246,26 @@ def storage_errors(url: str, doing: str = "reading"):
     with the URL as its file name for the rest."""
     try:
         yield
-    except (ValueError, KeyboardInterrupt):
+    except KeyboardInterrupt:
         raise
+    except ValueError as exc:  # liqcore's own (URLs shown redacted) or a library's: its text scrubbed too
+        from liqcore.secrets import redact_text
+
+        text = str(exc)
+        clean = redact_text(text, _secret_values(url))
+        if clean == text:
+            raise
+        try:
+            scrubbed = type(exc)(clean)
+        except Exception:  # noqa: BLE001 - a subclass that takes other arguments
+            scrubbed = ValueError(clean)
+        raise scrubbed from None
     except FileNotFoundError as exc:
-        raise ValueError(f"storage: {doing} {display(url)}: not found ({_one_line(exc)})") from None
+        raise ValueError(f"storage: {doing} {display(url)}: not found ({_one_line(exc, url)})") from None
     except PermissionError as exc:
-        raise ValueError(f"storage: {doing} {display(url)}: access denied ({_one_line(exc)})") from None
+        raise ValueError(f"storage: {doing} {display(url)}: access denied ({_one_line(exc, url)})") from None
     except OSError as exc:
-        raise OSError(exc.errno or 5, _one_line(exc), display(url)) from None
+        raise OSError(exc.errno or 5, _one_line(exc, url), display(url)) from None
     except Exception as exc:  # botocore / google-auth errors: no credentials, no endpoint, ...
         name = type(exc).__name__
         if "Credential" in name or "credential" in str(exc):
@@ -230,8 +273,8 @@ def storage_errors(url: str, doing: str = "reading"):
                              "environment, a profile file, or --storage-option)") from None
         if "Endpoint" in name or "Connect" in name or "ConnectionError" in name:
             raise ValueError(f"storage: {doing} {display(url)}: cannot reach the storage server "
-                             f"({_one_line(exc)})") from None
-        raise ValueError(f"storage: {doing} {display(url)}: {name}: {_one_line(exc)}") from None
+                             f"({_one_line(exc, url)})") from None
+        raise ValueError(f"storage: {doing} {display(url)}: {name}: {_one_line(exc, url)}") from None
 
 
 def join(url: str, *parts: str) -> str:
@@ -399,8 +442,9 @@ def unreadable_part(part: str | os.PathLike, exc: BaseException) -> str:
     that cannot be read) and why: its cells run again.  Returns the line."""
     import sys
 
-    why = " ".join(str(exc).split()) or type(exc).__name__
-    line = f"resume: part {part} is unreadable ({why}): its cells run again"
+    from liqcore.secrets import redact_url
+
+    line = f"resume: part {redact_url(part)} is unreadable ({_one_line(exc, part)}): its cells run again"
     print(line, file=sys.stderr)
     return line
 

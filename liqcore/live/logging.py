@@ -10,7 +10,7 @@ import time
 
 import orjson
 
-from liqcore.secrets import registered_secrets
+from liqcore.secrets import redact_text, registered_secrets
 
 __all__ = ["JsonFormatter", "setup_json_logging", "teardown_json_logging", "redact"]
 
@@ -18,17 +18,10 @@ _SECRET_KEYS = re.compile(r"(secret|api_?key|password|passphrase|sign(ature)?|to
 _STD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime", "taskName"}
 
 
-#: the ``user:password@`` of a URL in a message
-_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@?#]+@")
-
-
 def redact(text: str) -> str:
-    if "@" in text:
-        text = _URL_USERINFO.sub(r"\1***@", text)
-    for s in registered_secrets():
-        if s in text:
-            text = text.replace(s, "***")
-    return text
+    """``text`` fit for a log line or an error: every URL in it without its ``user:password@`` and with its
+    credential query values as ``***``, and every registered secret scrubbed (:func:`liqcore.secrets.redact_text`)."""
+    return redact_text(text, registered_secrets())
 
 
 class JsonFormatter(logging.Formatter):
