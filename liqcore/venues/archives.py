@@ -211,17 +211,23 @@ def open_csv_arrow(path: Path):
 
 
 def zip_size(path) -> int | None:
-    """The size of the one CSV a zip file holds, once inflated (None: not a zip).  ValueError where it is not a
-    readable zip of one file, or its data does not inflate: said as the file's own problem, not as a format
-    that cannot be told."""
+    """The size of the one file a zip holds, once inflated (None: not a zip, or a zip of several files, which a
+    reader of its own may take).  ValueError where it is not a readable zip, or its one file does not inflate:
+    said as the file's own problem, not as a format that cannot be told."""
     import zipfile
 
     if not _is_zip(path):
         return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"{path}: not a readable zip file ({exc})") from None
+    if len(members) != 1:
+        return None
     with open_csv_bytes(path) as fh:
         fh.read(1 << 14)  # (its first block inflates: a damaged start is found here)
-    with zipfile.ZipFile(path) as zf:
-        return int(_zip_member(zf, path).file_size)
+    return int(members[0].file_size)
 
 
 def first_line(path: Path, head: bytes | None = None) -> bytes:
