@@ -46,7 +46,8 @@ def test_record_venue_gate_keeps_every_liquidation_and_the_recording_loads_in_ba
                     '{"channel":"futures.trades","payload":["BTC_USDT"]}') and fs.subscribed(
                     '{"channel":"futures.book_ticker","payload":["BTC_USDT"]}'))
                 t = int(time.time() * 1000)
-                # a long (positive size) and a short (negative) of BTC_USDT, one of ETH_USDT (every contract: !all)
+                # a long (the forced order's size negative: a sell) and a short (positive) of BTC_USDT, a long of
+                # ETH_USDT (every contract: !all)
                 fs.liquidation(liquidation_frame("BTC_USDT", t, 120, 60000.5, "long"), "BTC_USDT")
                 fs.liquidation(liquidation_frame("BTC_USDT", t + 1, 2.5, 60001.0, "short"), "BTC_USDT")
                 fs.liquidation(liquidation_frame("ETH_USDT", t + 2, 30, 3000.25, "long"), "ETH_USDT")
@@ -141,8 +142,9 @@ def test_a_backtest_runs_on_a_gate_dataset(tmp_path, capsys):
 
 
 def test_the_synthetic_markets_gate_frames_decode_into_the_events_they_render():
-    """The samples part's ``render_synthetic`` (what ``Market.frames("gate")`` yields): liquidations signed by
-    the position, trades by the taker, sizes in contracts of the bundled multiplier; tickers not rendered."""
+    """The samples part's ``render_synthetic`` (what ``Market.frames("gate")`` yields): liquidations signed as the
+    forced order (a long's negative: a sell; tests/venues/test_gate_conformance.py names the documents), trades by the
+    taker, sizes in contracts of the bundled multiplier; tickers not rendered."""
     from liqcore.venues.decoder import Decoder
     from liqcore.venues.gate.samples import render_synthetic
 
@@ -163,7 +165,8 @@ def test_the_synthetic_markets_gate_frames_decode_into_the_events_they_render():
     assert ev["side"].tolist() == [Side.LONG, Side.SHORT, Side.SELL]
     assert ev["qty"].tolist() == [pytest.approx(0.0123), pytest.approx(0.5), pytest.approx(1.37)]
     assert ev["price"].tolist() == [60000.5, 60000.0, 3000.25]
-    assert b'"size":"-' in frames[1][1] and b'"contract":"BTC_USDT"' in frames[0][1]
+    assert b'"size":"-' in frames[0][1] and b'"size":"-' not in frames[1][1]  # the long's forced sell: negative
+    assert b'"contract":"BTC_USDT"' in frames[0][1]
 
 
 def test_synthetic_gate_frames_refuse_a_contract_without_a_known_multiplier():
@@ -278,3 +281,78 @@ def test_record_depth_gate_keeps_the_book_by_gates_update_id_rule(tmp_path):
     # after the break: the new base book (id 110), the straddling update (106..111 holds 111) and 112
     assert book_rows == {(Side.BUY, 60000.0): 80.0, (Side.BUY, 59990.0): 10.0, (Side.SELL, 60000.5): 10.0,
                          (Side.SELL, 60000.6): 20.0}
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_record_depth_gate_takes_a_full_push_as_the_book_without_a_rest_base_book(tmp_path):
+    """The fake's ``futures.order_book_update`` full pushes (``samples.depth_frame(full=True)``: Gate's ``"full":
+    true``, changelog 2025-05-22, "the user should replace the local order book with the provided data"): one as the
+    first push of the subscription (as Gate's Order Book V2 documents its first push), without ``U``, is the book at
+    once (no REST base book asked for); an update follows its ``u``; a later full push replaces the book (a level it
+    does not hold is gone).  The recording reads back as that book."""
+    from liqcore.commands.record import record
+    from liqcore.dataset.load import load_events
+    from liqcore.live.recorder import read_lines
+    from liqcore.venues.fake_streams import FakeMarketStream
+    from liqcore.venues.gate.samples import depth_frame
+
+    out = tmp_path / "rec"
+    topic = '{"channel":"futures.order_book_update","payload":["BTC_USDT","100ms","20"]}'
+    t = int(time.time() * 1000)
+
+    def lines():
+        got = []
+        for f in sorted(out.glob("*.jsonl.zst")):
+            try:
+                got += [orjson.loads(x) for x in read_lines(f)]
+            except Exception:  # noqa: BLE001 - a file being written: what was flushed so far
+                pass
+        return got
+
+    def depth_lines():
+        return sum(isinstance(x.get("frame"), dict) and x["frame"].get("channel") == "futures.order_book_update"
+                   for x in lines())
+
+    async def main():
+        async with FakeMarketStream("gate") as fs:
+            fs.depth_books["BTC_USDT"] = lambda: (1, [["1", "1"]], [["2", "1"]])  # (never to be asked for)
+            stop = asyncio.Event()
+            task = asyncio.create_task(record("gate", ["BTC_USDT"], str(out), ws_url=fs.ws_url, rest_url=fs.rest_url,
+                                              flush_s=0.05, stop_event=stop, book=False, depth=1))
+            try:
+                await _until(lambda: fs.subscribed(topic))
+                fs.write(depth_frame("BTC_USDT", t, [("60000", 50), ("59999.9", 20)], [("60000.1", 10)], last_id=100,
+                                     full=True), topic)
+                fs.write(depth_frame("BTC_USDT", t + 1, [("60000", 40)], (), 101, 101), topic)
+                fs.write(depth_frame("BTC_USDT", t + 2, [("59990", 5)], [("60000.5", 7)], last_id=200, full=True),
+                         topic)
+                fs.write(depth_frame("BTC_USDT", t + 3, (), [("60000.6", 3)], 201, 201), topic)
+                await _until(lambda: depth_lines() >= 4)
+            finally:
+                stop.set()
+                res = await asyncio.wait_for(task, 30)
+            return res, list(fs.rest_requests)
+
+    res, rest = asyncio.run(asyncio.wait_for(main(), 90))
+    assert "/api/v4/futures/usdt/order_book" not in rest and res["depth"]["snapshots"] == 0
+    got = load_events(out)
+    assert got.n_rejected == 0, got.rejects
+    ev = got.events[got.events["kind"] == Kind.DEPTH]
+    ev = ev[np.argsort(ev["ts_recv"], kind="stable")]
+    stops = [x["recv_ns"] for x in lines() if x.get("gap", {}).get("reason") == "stopped"]
+    ev = ev[ev["ts_recv"] < min(stops)]
+    assert not any(int(f) & Flag.DEPTH_GAP for f in ev["flags"].tolist())
+    book, run = {}, None
+    for e in ev:
+        if e["flags"] & Flag.SNAPSHOT:
+            if run != int(e["ts_recv"]):
+                book, run = {}, int(e["ts_recv"])
+        else:
+            run = None
+        k = (int(e["side"]), float(e["price"]))
+        if e["qty"] > 0:
+            book[k] = round(float(e["qty"]) / 0.0001, 6)  # contracts (BTC_USDT: 0.0001 BTC each)
+        else:
+            book.pop(k, None)
+    assert book == {(Side.BUY, 59990.0): 5.0, (Side.SELL, 60000.5): 7.0, (Side.SELL, 60000.6): 3.0}

@@ -16,7 +16,13 @@ server on 127.0.0.1 (https://www.gate.com/docs/developers/apiv4/en/ and the Gate
 * "Create a price-triggered order": ``trigger.rule`` 1 (>=) / 2 (<=), ``initial.size`` 0 closes the whole position;
 * Futures WebSocket v4, "Authentication": ``auth`` = ``{"method": "api_key", "KEY", "SIGN"}``, ``SIGN`` = hex
   HMAC-SHA512 of ``channel=<channel>&event=<event>&time=<time>``; private channels take ``[user_id, contract]``
-  (``!all``); "Application ping pong": ``futures.ping`` answered ``futures.pong``.
+  (``!all``); "Application ping pong": ``futures.ping`` answered ``futures.pong``;
+* Futures WebSocket v4, "Orders notification": each row carries ``update_time``, "Update Time (Milliseconds
+  Timestamp)" (example 1541505434123), beside ``create_time_ms`` / ``finish_time_ms``;
+* Futures WebSocket v4, "public liquidate order notification": ``size`` "liquidate order quantity", the forced
+  order's, signed as an order ("Orders notification": ``size`` "Specify positive number to make a bid, and negative
+  number to ask"): a long position's forced order is a sell, a negative size (API v4 ``liq_orders``: ``order_size``
+  -600 for the position ``size`` 600).
 """
 from __future__ import annotations
 
@@ -164,5 +170,41 @@ def test_private_channels_authentication_and_ping():
                                                               "tif": "gtc", "text": "t-p"})
                 push = orjson.loads((await ws.receive(timeout=5)).data)
                 assert (push["channel"], push["event"], push["result"][0]["text"]) == ("futures.orders", "update", "t-p")
+                # "Orders notification": update_time in milliseconds, read back as such
+                ut = push["result"][0]["update_time"]
+                assert isinstance(ut, int) and abs(ut - time.time() * 1000) < 60_000
+                from decimal import Decimal
+
+                from liqcore.venues.gate.private import order_update
+
+                assert order_update(push["result"][0], Decimal("0.01")).ts_ns == ut * 1_000_000
 
     run(main())
+
+
+def test_public_liquidation_pushes_sign_the_forced_order():
+    """``FakeGate.liquidation``: a long's liquidation pushed with a negative ``size`` (its forced order a sell), a
+    short's positive; the decoder reads them back as the positions liquidated."""
+    from liqcore.types import Side
+    from liqcore.venues.decoder import Decoder
+
+    async def main():
+        async with FakeGate() as fg:
+            async with aiohttp.ClientSession() as s, s.ws_connect(fg.ws_url) as ws:
+                await ws.send_str(orjson.dumps({"time": int(time.time()), "channel": "futures.public_liquidates",
+                                                "event": "subscribe", "payload": ["!all"]}).decode())
+                assert orjson.loads((await ws.receive(timeout=5)).data)["error"] is None
+                await fg.liquidation("ETH_USDT", 3000.0, 2)
+                await fg.liquidation("ETH_USDT", 3001.0, 3, side="short")
+                got = [(await ws.receive(timeout=5)).data for _ in range(2)]
+                with pytest.raises(ValueError, match="size"):
+                    await fg.liquidation("ETH_USDT", 3000.0, -2)
+                return got
+
+    frames = run(main())
+    rows = [orjson.loads(f)["result"][0] for f in frames]
+    assert [r["size"] for r in rows] == ["-2", "3"]
+    dec = Decoder("gate")
+    ev = [dec.feed(f.encode(), time.time_ns()) for f in frames]
+    assert [int(e["side"][0]) for e in ev] == [Side.LONG, Side.SHORT]
+    assert [float(e["qty"][0]) for e in ev] == [pytest.approx(0.02), pytest.approx(0.03)]

@@ -309,6 +309,70 @@ def test_order_and_trade_rows_read_as_documented():
     assert t.startswith("t-") and len(t) - 2 <= 28 and t == gate_text(long_id) != gate_text(long_id + "x")
 
 
+def test_order_and_trade_times_read_in_their_documented_units(tmp_path):
+    """Each time field in its unit as Gate documents it.  Futures WebSocket v4, "Orders notification":
+    ``update_time`` "Update Time (Milliseconds Timestamp)" (example 1541505434123), ``finish_time_ms`` "Order
+    finished unix timestamp in milliseconds", ``finish_time`` "... in seconds" (both 0 "For unfinished orders"),
+    ``create_time_ms`` ms; "User trades notification": ``create_time_ms`` "Create time in milliseconds"; API v4
+    ``FuturesOrder`` / ``my_trades``: ``create_time`` / ``finish_time`` number(double), seconds.  The documented open
+    order's update goes into the journal (its ns fit an int64); a value that is no time in its unit is a ValueError
+    naming the field."""
+    from decimal import Decimal
+
+    from liqcore.live.journal import Journal
+
+    ws_row = {"contract": "BTC_USDT", "create_time": 1628736847, "create_time_ms": 1628736847325, "fill_price": 0,
+              "finish_as": "_new", "finish_time": 0, "finish_time_ms": 0, "iceberg": 0, "id": 4872460,
+              "is_close": False, "is_liq": False, "is_reduce_only": False, "left": 1, "mkfr": -0.00025,
+              "price": 40000.4, "refr": 0, "refu": 0, "size": 1, "status": "open", "text": "t-abc", "tif": "gtc",
+              "tkfr": 0.0005, "user": "110xxxxx", "update_id": 1, "update_time": 1541505434123,
+              "stop_loss_price": "", "stop_profit_price": ""}
+    u = order_update(ws_row, Decimal("0.0001"))
+    assert u.ts_ns == 1541505434123_000_000 and u.status == "new"
+    j = Journal(str(tmp_path / "j.db"))
+    try:
+        j.order_update(u, u.ts_ns)
+    finally:
+        j.close()
+    done = {**ws_row, "status": "finished", "finish_as": "filled", "left": 0, "finish_time": 1628736848,
+            "finish_time_ms": 1628736848321}
+    assert order_update(done, Decimal(1)).ts_ns == 1628736848321_000_000
+    rest = {k: v for k, v in ws_row.items() if k not in ("create_time_ms", "finish_time_ms", "update_time")}
+    assert order_update({**rest, "create_time": 1546569968.123}, Decimal(1)).ts_ns == 1546569968123_000_000
+    assert order_update({**rest, "status": "finished", "finish_as": "cancelled", "finish_time": 1514764900.5},
+                        Decimal(1)).ts_ns == 1514764900500_000_000
+    for field, bad in (("update_time", 1541505434123 * 1000), ("update_time", 1541505434), ("update_time", "x"),
+                       ("update_time", True), ("finish_time_ms", 10**30), ("create_time", float("nan"))):
+        with pytest.raises(ValueError, match=field):
+            order_update({**ws_row, "create_time_ms": 0, "update_time": 0, field: bad}, Decimal(1))
+    trade = {"id": "3335259", "create_time": 1628736848, "create_time_ms": 1628736848321, "contract": "BTC_USDT",
+             "order_id": "4872460", "size": 1, "price": "40000.4", "role": "maker", "text": "api", "fee": 0.0009290592}
+    assert trade_fill({k: v for k, v in trade.items() if k != "create_time_ms"}, Decimal(1)).ts_ns == \
+        1628736848_000_000_000
+    with pytest.raises(ValueError, match="create_time_ms"):
+        trade_fill({**trade, "create_time_ms": 1628736848321_000}, Decimal(1))
+
+
+def test_a_private_row_with_an_impossible_time_is_counted_and_the_stream_goes_on():
+    """A ``futures.orders`` row whose ``update_time`` is no time in ms (here microseconds) is dropped and counted
+    (``bad_events``); the stream goes on: the next order's pushes still reach the gateway."""
+    async def main():
+        async with gate_session() as (fg, gw, rec):
+            row = {"id": 1, "contract": C, "create_time": 1628736847, "create_time_ms": 1628736847325, "size": "1",
+                   "left": "1", "price": "2400", "fill_price": "0", "status": "open", "finish_as": "_new",
+                   "finish_time": 0, "finish_time_ms": 0, "text": "t-nobody", "update_time": 1541505434123_000}
+            before = gw.stats["bad_events"]
+            await fg._push("futures.orders", row)
+            await wait_until(lambda: gw.stats["bad_events"] > before, 10)
+            u = await gw.place(long_entry("after-bad-1"))
+            assert u.status == "new"
+            await fg.trade(C, 2496.0)
+            await rec.wait(lambda: any(x.client_id == "after-bad-1" and x.status == "filled" for x in rec.updates))
+            assert all(0 < x.ts_ns < 2**63 for x in rec.updates)
+
+    run(main())
+
+
 def _gate_cascade(t0_ms: int) -> list[bytes]:
     """The helpers' cascade in Gate's wire format: liquidated longs (sizes in contracts of 0.01 ETH), a trade at
     3000, then two large ones."""

@@ -8,7 +8,9 @@ Facts, each from Gate's documents (docs/maintainers/data.md, "Gate futures v4 (U
 * sizes are contracts of the contract's ``quanto_multiplier`` (``GET /api/v4/futures/usdt/contracts``);
 * names are ``BTC_USDT`` (``symbol_style`` ``"underscore"``), shown as Gate's users see them;
 * the order book starts from ``GET /api/v4/futures/usdt/order_book?with_id=true`` (its ``id``), then
-  ``futures.order_book_update`` (``U``/``u``).
+  ``futures.order_book_update`` (``U``/``u``); a push with ``"full": true`` is a whole book of its own;
+* a liquidation's ``size`` is the forced order's, signed as Gate signs orders: negative (a sell) is a long
+  liquidated.
 """
 from liqcore.venues.registry import VenueSpec, register
 

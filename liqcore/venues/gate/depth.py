@@ -8,6 +8,14 @@ than the first notification (``baseID+1 < U``) or a later notification whose ``U
 means updates were lost: take a new base book.  Sizes are absolute (0 removes the level) and in contracts: rows
 carry ``size x quanto_multiplier``.
 
+A notification with ``"full": true`` (Gate Futures WebSocket v4 changelog, 2025-05-22: "Added a new field ``full``
+to ``futures.order_book_update``"; the field: "``true`` indicates a full depth snapshot ... the user should replace
+the local order book with the provided data") is a base book of its own, with or without ``U``: its levels are a
+SNAPSHOT run that replaces the book (a level it does not hold is gone), the updates cached before it are dropped,
+and its ``u`` is the update id the next notification follows (Gate's rule for its full pushes, "Order Book V2 API",
+"Maintain local depth": "the depth ID should be updated to the value of the ``u`` field"); a full push without
+``u`` leaves nothing to check the next notification against, so the next one starts the chain.
+
 The machine speaks the shared depth machines' language (:mod:`liqcore.venues.depthsync`): ``event`` /
 ``snapshot`` return ``(side, price, qty, flags)`` rows, one DEPTH_GAP row marking a break.
 
@@ -26,6 +34,11 @@ def _levels(side, levels, flags, ct):
     return [(side, float(x["p"]), float(x["s"]) * ct, flags) for x in levels]
 
 
+def _book(side, levels, ct):
+    """A full book's levels of one side as SNAPSHOT rows (a level of size 0 is no level)."""
+    return [r for r in _levels(side, levels, int(Flag.SNAPSHOT), ct) if r[2] != 0.0]
+
+
 class GateDepthSync:
     """One contract's book: ``multiplier`` its ``quanto_multiplier`` (rows in base units)."""
 
@@ -36,6 +49,7 @@ class GateDepthSync:
         self.ct = float(multiplier)
         self.base_id = None  # the snapshot's id, then the last applied u
         self.started = False
+        self.unanchored = False  # a full push without ``u``: the next notification starts the chain
         self.buffer: list = []
 
     def wants_snapshot(self) -> bool:
@@ -47,15 +61,21 @@ class GateDepthSync:
     def snapshot(self, snap: dict) -> list:
         """A ``GET .../order_book?with_id=true`` answer (``id``, ``asks``/``bids`` of ``{"p", "s"}``)."""
         self.base_id = int(snap["id"])
-        self.started = False
+        self.started = self.unanchored = False
         return replay_buffer(self, _levels(Side.BUY, snap["bids"], int(Flag.SNAPSHOT), self.ct)
                              + _levels(Side.SELL, snap["asks"], int(Flag.SNAPSHOT), self.ct))
 
     def event(self, ev: dict) -> tuple[list, bool]:
-        """One ``futures.order_book_update`` ``result`` (``U``, ``u``, ``b``, ``a``)."""
+        """One ``futures.order_book_update`` ``result`` (``U``, ``u``, ``b``, ``a``; ``full`` true: a whole book)."""
+        if ev.get("full") is True:
+            return self._full(ev)
         if self.base_id is None:
             return keep_for_snapshot(self, ev)
         big_u, u = int(ev["U"]), int(ev["u"])
+        if self.unanchored:  # (after a full push without ``u``: nothing to check this one against)
+            self.unanchored, self.started = False, True
+            self.base_id = u
+            return self._delta(ev), False
         nxt = self.base_id + 1
         if not self.started:
             if u < nxt:  # older than the base book
@@ -66,9 +86,22 @@ class GateDepthSync:
             return self._gap(ev)
         self.started = True
         self.base_id = u
-        return _levels(Side.BUY, ev.get("b") or [], 0, self.ct) + _levels(Side.SELL, ev.get("a") or [], 0, self.ct), False
+        return self._delta(ev), False
 
     message = event  # (the shared machines' name for a stream message)
+
+    def _delta(self, ev) -> list:
+        return _levels(Side.BUY, ev.get("b") or [], 0, self.ct) + _levels(Side.SELL, ev.get("a") or [], 0, self.ct)
+
+    def _full(self, ev) -> tuple[list, bool]:
+        """A full push: the book replaced by its levels; the cached notifications (older) dropped; its ``u`` the
+        update id the next notification must follow with ``U`` = ``u`` + 1."""
+        rows = _book(Side.BUY, ev.get("b") or [], self.ct) + _book(Side.SELL, ev.get("a") or [], self.ct)
+        u = ev.get("u")
+        u = None if u is None else int(u)
+        self.buffer = []
+        self.base_id, self.started, self.unanchored = (-1, True, True) if u is None else (u, True, False)
+        return rows, False
 
     def _gap(self, ev):
         self.base_id, self.started, self.buffer = None, False, [ev]

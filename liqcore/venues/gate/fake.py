@@ -181,12 +181,16 @@ class FakeGate(LoopbackVenue):
                                           "create_time": now // 1000, "create_time_ms": now, "price": fmt_num(price)}]})
         await self.publish(frame)
 
-    async def liquidation(self, contract: str, price: float, size: float) -> None:
-        """A ``futures.public_liquidates`` push of ``size`` contracts (positive: a long liquidated)."""
+    async def liquidation(self, contract: str, price: float, size: float, side: str = "long") -> None:
+        """A ``futures.public_liquidates`` push of the liquidation of a ``side`` (``long`` / ``short``) position of
+        ``size`` contracts (> 0).  The row's ``size`` is the forced order's, as Gate signs an order (Gate Futures
+        WebSocket v4, "public liquidate order notification": ``size`` "liquidate order quantity"; an order's ``size``
+        "positive number to make a bid, and negative number to ask"): a long's is negative (a forced sell)."""
         from liqcore.venues.gate.samples import liquidation_frame
 
-        await self.publish(liquidation_frame(contract, self.now_ms(), abs(size), price,
-                                             "long" if size > 0 else "short"))
+        if not size > 0:
+            raise ValueError(f"size: the contracts liquidated, > 0 (the side says which position), got {size!r}")
+        await self.publish(liquidation_frame(contract, self.now_ms(), size, price, side))
 
     async def match_frame(self, data: bytes) -> int:
         """One replayed public push: its prints (``futures.trades``) through the matching first, then the push to
@@ -242,6 +246,11 @@ class FakeGate(LoopbackVenue):
             row.update(finish_time=fin / 1000, finish_time_ms=fin, finish_as="filled" if o.status == "Filled" else
                        ("reduce_only" if o.cancel_type == "CancelByReduceOnly" else "cancelled"))
         return row
+
+    def _order_push(self, o) -> dict:
+        """A ``futures.orders`` row: the order object and its ``update_time`` (Gate Futures WebSocket v4, "Orders
+        notification": "Update Time (Milliseconds Timestamp)", example 1541505434123; REST orders have none)."""
+        return dict(self._order_json(o), update_time=self.now_ms())
 
     def _auto_json(self, aid: int) -> dict:
         a = self._auto[aid]
@@ -304,12 +313,12 @@ class FakeGate(LoopbackVenue):
                         self._gid.setdefault(oid, next(self._ids))
                         await self._push("futures.autoorders", self._auto_json(self._auto_of[oid]))
                     elif o.status != "Untriggered" and oid in self._gid:
-                        await self._push("futures.orders", self._order_json(o))
+                        await self._push("futures.orders", self._order_push(o))
                     elif o.status == "Deactivated":
                         await self._push("futures.autoorders", self._auto_json(self._auto_of[oid]))
                     continue
                 if oid in self._gid:
-                    await self._push("futures.orders", self._order_json(o))
+                    await self._push("futures.orders", self._order_push(o))
 
     # ------------------------------------------------------------------ websocket
     async def _ws(self, request):

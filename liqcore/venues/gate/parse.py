@@ -1,20 +1,27 @@
-"""Gate futures WebSocket v4 (USDT settle) public frames -> events.  Pure: no I/O, no asyncio.
+"""Gate futures WebSocket v4 (USDT settle) public frames -> events.  Pure: no I/O but one log line, no asyncio.
 
 ``futures.public_liquidates`` (one object or a batched list; flagged SAMPLED), ``futures.trades`` (internal
 trades counted and dropped), ``futures.book_ticker`` (two quotes), ``futures.order_book_update`` (counted
 ``depth_skipped``: :mod:`liqcore.venues.gate.depth`), and as control ``futures.pong``, subscribe answers and
-``futures.system`` notices (an ``upgrade`` counted ``system_upgrade``).  Sizes are contracts:
-``|size| x quanto_multiplier`` of the contract (``sink.instruments``; unknown: ``unknown_instrument``), decimal
-strings (``X-Gate-Size-Decimal: 1``) or integers, never rounded.
+``futures.system`` notices (an ``upgrade`` counted ``system_upgrade``).  A subscribe or unsubscribe answer that
+carries Gate's ``error`` object (``{"code": 2, "message": "invalid argument"}``) is a refusal: counted
+``subscribe_refused`` and logged once (its channel, code and message; nothing else of the frame).  Sizes are
+contracts: ``|size| x quanto_multiplier`` of the contract (``sink.instruments``; unknown:
+``unknown_instrument``), decimal strings (``X-Gate-Size-Decimal: 1``) or integers, never rounded.
 
-The sides: a liquidation's ``size`` is the liquidated POSITION (positive a long, negative a short), pinned from
-Gate's REST record of the same liquidation (``/futures/{settle}/liq_orders``: ``size`` "User position size"; its
-example, a long closed by a sell that filled above its limit); a trade's ``size`` is the taker's side.  Frames,
-fields and the evidence: docs/maintainers/data.md, "Gate futures v4 (USDT perpetuals)", and docs/data.md, "Sides".
+The sides: a liquidation's ``size`` is the forced ORDER's signed size (Gate's notification table: "liquidate order
+quantity"; a Gate order's size is positive for a bid, negative for an ask), so a negative size is a forced SELL,
+which closes a LONG: negative -> LONG liquidated, positive -> SHORT.  Gate's REST record of a liquidation
+(``/futures/{settle}/liq_orders``) carries it as ``order_size`` (-600 for the long position ``size`` 600); a trade's
+``size`` is the taker's side.  A liquidation's time is its row's ``time_ms``, else its row's ``time`` (what live rows
+carry: milliseconds at that magnitude, seconds otherwise), else the frame's ``time_ms``.  Frames, fields and the
+evidence: docs/maintainers/data.md, "Gate futures v4 (USDT perpetuals)", and docs/data.md, "Sides".
 
 May import: the standard library, numpy and ``venues.common``.
 """
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 
@@ -30,6 +37,13 @@ _SAMPLED = 8
 _LONG, _SHORT, _BUY, _SELL = 1, 2, 3, 4
 _DEPTH = frozenset({"futures.order_book_update", "futures.order_book"})
 _CONTROL_CHANNELS = frozenset({"futures.pong", "futures.ping"})
+#: a row's ``time`` at or above this is milliseconds (1973 in ms; the year 5138 in seconds), below it seconds
+_TIME_MS_FROM = 100_000_000_000
+#: the refusals logged so far ((channel, code, message): each once a process; every one is counted)
+_REFUSALS_LOGGED: set = set()
+_MAX_REFUSALS_LOGGED = 256
+
+log = logging.getLogger("liqcore.gate.parse")
 
 
 def contract_value(sink: Sink, contract) -> float:
@@ -38,8 +52,9 @@ def contract_value(sink: Sink, contract) -> float:
 
 
 def liquidation_side(size: float) -> int:
-    """liqcore's side of a ``futures.public_liquidates`` row of signed ``size`` (the position: positive long)."""
-    return _LONG if size > 0 else _SHORT
+    """liqcore's side of a ``futures.public_liquidates`` row of signed ``size``: the forced order's size (negative:
+    a forced sell, which closes a LONG; positive: a forced buy, which closes a SHORT)."""
+    return _LONG if size < 0 else _SHORT
 
 
 def _signed(value, field: str) -> float:
@@ -58,14 +73,36 @@ def _rows_of(result) -> list:
 
 
 def _time_ns(d: dict, sink: Sink, obj: dict) -> int:
+    """A liquidation row's own time: its ``time_ms``, else its ``time`` (ms at that magnitude, else seconds), else
+    the frame's ``time_ms`` (the push's), else the receive time."""
     t = d.get("time_ms")
-    if t is None:
-        t = obj.get("time_ms")
+    if t is not None:
+        return ms_to_ns(t, "time_ms")
+    t = d.get("time")
+    if t is not None:
+        x = num(t, "time")
+        return ms_to_ns(t if abs(x) >= _TIME_MS_FROM else round(x * 1000.0), "time")
+    t = obj.get("time_ms")
     if t is None:
         if sink.recv_ns != RECV_UNKNOWN:
             return sink.recv_ns
         raise Reject("missing_field", "time_ms")
     return ms_to_ns(t, "time_ms")
+
+
+def _refused(obj: dict, ch: str, err, sink: Sink) -> int:
+    """A subscribe / unsubscribe answer with Gate's ``error`` object: counted ``subscribe_refused``; logged once a
+    process per (channel, code, message), with nothing else of the frame (no payload, no auth)."""
+    sink.count("subscribe_refused")
+    if err.__class__ is dict:
+        code, msg = err.get("code"), err.get("message")
+    else:
+        code, msg = None, err
+    key = (ch, str(code), str(msg)[:200])
+    if key not in _REFUSALS_LOGGED and len(_REFUSALS_LOGGED) < _MAX_REFUSALS_LOGGED:
+        _REFUSALS_LOGGED.add(key)
+        log.warning("gate stream: %s of %s refused: code %s %s", obj.get("event"), ch, key[1], key[2])
+    return CONTROL
 
 
 def _liquidations(result, sink: Sink, obj: dict) -> int:
@@ -151,7 +188,12 @@ def parse_obj(obj, sink: Sink) -> int:
     if ch.__class__ is not str:
         raise Reject("unknown_topic", "channel")
     ev = obj.get("event")
-    if ch in _CONTROL_CHANNELS or ev in ("subscribe", "unsubscribe"):
+    if ev in ("subscribe", "unsubscribe"):
+        err = obj.get("error")
+        if err:  # (Gate's answer: ``"error": null`` when it succeeded)
+            return _refused(obj, ch, err, sink)
+        return CONTROL
+    if ch in _CONTROL_CHANNELS:
         return CONTROL
     if ch == "futures.system":
         res = obj.get("result")

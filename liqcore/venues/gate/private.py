@@ -10,6 +10,10 @@ contracts not yet filled; ``my_trades`` / ``futures.usertrades`` ``size`` signed
 ``stp``; the websocket adds ``_new`` / ``_update`` while it lives).  The client id is the order's ``text`` (``t-...``,
 :func:`liqcore.venues.gate.rest.gate_text`), mapped back by the gateway.
 
+Times are read each in the unit Gate documents for its field (``update_time`` and the ``*_ms`` fields of the
+websocket rows in milliseconds, ``create_time`` / ``finish_time`` in seconds); a value that is no time in
+2000..2100 in its unit is a ValueError naming the field (the gateway drops and counts the row), never a time.
+
 A private channel is subscribed with the user id and ``!all`` (Gate Futures WebSocket v4, "Orders API" / "User
 trades API" / "Positions API" / "Auto orders API": ``payload`` ``[user_id, contract]``, ``!all`` for every contract)
 and an ``auth`` object (:func:`liqcore.venues.gate.rest.ws_auth`).
@@ -56,12 +60,36 @@ def subscribe_request(channel: str, user_id: str, key: str, secret: str, time_s:
                          "auth": ws_auth(key, secret, channel, event, time_s)})
 
 
+#: each time field read, in ms per unit, as Gate documents it.  Futures WebSocket v4, "Orders notification":
+#: ``create_time_ms`` "Creation timestamp in milliseconds of order", ``finish_time_ms`` "Order finished unix
+#: timestamp in milliseconds", ``update_time`` "Update Time (Milliseconds Timestamp)" (example 1541505434123),
+#: ``finish_time`` "Order finished unix timestamp in seconds", ``create_time`` seconds (deprecated); "User trades
+#: notification": ``create_time_ms`` "Create time in milliseconds", ``create_time`` seconds.  API v4 (REST
+#: ``FuturesOrder``, ``my_trades``): ``create_time`` / ``finish_time`` number(double), seconds with a fraction.  An
+#: unfinished order's ``finish_time`` / ``finish_time_ms`` are 0 (not a time: the next field is read)
+_TIME_FIELDS_MS = {"finish_time_ms": 1, "update_time": 1, "create_time_ms": 1, "finish_time": 1000, "create_time": 1000}
+#: 2000-01-01 .. 2100-01-01 in ms: a time outside is no venue time (and its ns would not fit the journal's int64)
+_MS_MIN, _MS_MAX = 946_684_800_000, 4_102_444_800_000
+
+
 def _ms(o: dict, *names: str) -> int:
-    """The first of ``names`` present: ``*_ms`` fields as ms, the others as (fractional) seconds -> ms."""
+    """The first of ``names`` present (0 or empty: absent) in ms, each in its documented unit
+    (:data:`_TIME_FIELDS_MS`); 0 when none is.  A value that is no time in 2000..2100 in its unit: ValueError naming
+    the field (the row is dropped and counted, never passed on)."""
     for n in names:
         v = o.get(n)
-        if v not in (None, "", 0):
-            return int(float(v)) if n.endswith("_ms") else int(float(v) * 1000)
+        if v is None or v == "" or v == 0 or v == "0":
+            continue
+        try:
+            if isinstance(v, bool):
+                raise TypeError
+            x = float(v) * _TIME_FIELDS_MS[n]
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{n}: not a time: {v!r}") from None
+        if not _MS_MIN <= x <= _MS_MAX:  # (NaN fails too)
+            unit = "ms" if _TIME_FIELDS_MS[n] == 1 else "s"
+            raise ValueError(f"{n}: {v!r} is no time in {unit} (2000..2100)")
+        return round(x)
     return 0
 
 
