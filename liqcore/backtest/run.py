@@ -6,6 +6,10 @@ simulator, collect the ledger and metrics; sweeps reuse the cascade records.
     >>> res.summary()["win_rate"], res.per_symbol()["binance:ETHUSDT"]["fills"]
     >>> res.to_json()                               # {"summary": {...}, "trades": [...]}
     >>> res.save("out/")                            # ledger + summary as Parquet and CSV
+
+Why one module: :class:`BacktestResult` and its outputs (the ledger and summary tables, the folder ``save``
+writes) are made from the same fields the front functions here fill; split, each half would reach into the
+other's.
 """
 from __future__ import annotations
 
