@@ -26,6 +26,7 @@ from pathlib import Path
 
 from liqcore.download.fetch import ChecksumMismatch, Fetcher, FetchFailed, HostUnresolved, KeyRefused, Missing
 from liqcore.download.sources import Unit, plan, source_of
+from liqcore.secrets import redact_text
 
 __all__ = ["download", "DownloadSummary", "STAGE_PREFIX"]
 
@@ -247,7 +248,7 @@ def _todo(units: list[Unit], summary: DownloadSummary, dataset, out, span) -> tu
     from liqcore.dataset import read_manifest
 
     done = read_manifest(dataset)
-    have = [u for u in units if _taken(done.get(u.url), u, span)]
+    have = [u for u in units if _taken(done.get(storage.display(u.url)), u, span)]  # (kept by its shown URL)
     if have:
         summary.skipped["already in the dataset"] = [u.label for u in have]
     skip = {u.url for u in have}
@@ -261,7 +262,7 @@ def _todo(units: list[Unit], summary: DownloadSummary, dataset, out, span) -> tu
         summary.stale_removed = _remove_dead_stages(root)
         stage = root / f"{STAGE_PREFIX}{os.getpid()}"
         stage.mkdir(parents=True, exist_ok=True)
-    return todo, stage, [(u, done[u.url].get("source_version")) for u in have]
+    return todo, stage, [(u, done[storage.display(u.url)].get("source_version")) for u in have]
 
 
 async def _republished(fetcher, have: list, summary: DownloadSummary) -> list[Unit]:
@@ -354,7 +355,7 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, have,
                         got = await task
                     except Missing as exc:
                         if strict:
-                            raise ValueError(f"missing at the source ({exc}): {u.label} ({u.url}); "
+                            raise ValueError(f"missing at the source ({exc}): {u.label} ({redact_text(u.url)}); "
                                              f"--strict stops here") from None
                         summary.missing.append(u.label)
                         continue
@@ -362,7 +363,7 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, have,
                         summary.refused[u.label] = str(exc)
                         continue
                     except FetchFailed as exc:
-                        summary.failed[u.label] = f"{exc} ({u.url})"
+                        summary.failed[u.label] = redact_text(f"{exc} ({u.url})")  # (the URL shown, its secrets out of the text)
                         continue
                     except KeyRefused as exc:
                         raise ValueError(_refused_line(source, api_key, str(exc))) from None
@@ -402,7 +403,7 @@ def _convert(path: Path, u: Unit, summary: DownloadSummary, dataset, *, lock_wai
     from liqcore.dataset import DatasetLocked, convert_to_dataset
     from liqcore.io import storage
 
-    storage.note_source(path, u.url, version)
+    storage.note_source(path, storage.display(u.url), version)  # (the manifest keeps no credential)
     try:
         res = convert_to_dataset([path], dataset, feed_latency_ns=feed_latency_ns, instruments=instruments,
                                  lock_wait=lock_wait, warn=warn or _warn, days=days)

@@ -288,3 +288,29 @@ def test_a_host_that_does_not_resolve_fails_at_once_in_one_line_and_leaves_no_di
     # one backoff step would already be 2.5 s or more; the 15 s bar includes the interpreter's start
     assert took < 15, watch
     assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+
+
+def test_a_base_url_with_credentials_shows_them_nowhere_and_the_manifest_keeps_none(tmp_path, capsys):
+    """``--base-url`` with ``user:password@``: the failed file's line, the summary and the dataset's manifest
+    (which keys each converted file by its URL, for a rerun) show the URL without them; a rerun still finds the
+    files it converted."""
+    files = binance_vision(SYMS[:1], DAYS[:2], types=("aggTrades",))
+    cut = PATH.format(t="aggTrades", s="BTCUSDT", d=DAYS[1])
+    ds = tmp_path / "ds"
+    with ArchiveServer(files) as srv:
+        srv.rules = {cut: [("cut",)] * 3}
+        url = srv.url.replace("http://", "http://liquser:S3cretPassw0rd@")
+        args = ["download", "binance-vision", "--symbols", "BTCUSDT", "--types", "aggTrades", "--from", DAYS[0],
+                "--to", DAYS[1], "--dataset", str(ds), "--base-url", url, "--retries", "2", "--backoff", "10ms",
+                "--no-progress"]
+        assert main(args) == 1
+        out = capsys.readouterr()
+        assert "failed BTCUSDT aggTrades 2024-01-02" in out.err, out.err
+        assert "S3cretPassw0rd" not in out.out + out.err and "liquser" not in out.out + out.err
+        manifest = "".join(p.read_text() for p in ds.rglob("*.json"))
+        assert len(read_manifest(ds)) == 1 and "S3cretPassw0rd" not in manifest, manifest
+        srv.rules = {}
+        assert main(args) == 0  # the rerun: the converted day found by its shown URL, the other one fetched
+        out = capsys.readouterr()
+        assert "S3cretPassw0rd" not in out.out + out.err
+        assert len(read_manifest(ds)) == 2 and len(srv.requests(DAYS[0] + ".zip")) == 1
