@@ -3,7 +3,7 @@
 The details: docs/maintainers/live-feeds.md, "Feed manager (liqcore.live.feeds)".
 
 May import: ``numpy``, ``orjson``, ``types``, ``venues.binance.stream``, ``venues.bybit.stream``,
-``venues.okx.stream`` and this package's ``transport`` and
+``venues.okx.stream``, ``secrets`` (an endpoint shown without its credentials) and this package's ``transport`` and
 ``silence``.
 """
 from __future__ import annotations
@@ -374,9 +374,12 @@ class FeedManager:
         the frames carried market data, as the caller's decoder counted) only control frames."""
         st = [c.stats for c in self.connections]
         if not any(s.connects for s in st):
-            urls = sorted({c.spec.url for c in self.connections})
+            from liqcore.secrets import redact_text, redact_url
+
+            urls = sorted({redact_url(c.spec.url) for c in self.connections})  # (no credential of theirs shown)
             tries = sum(s.connect_failures for s in st)
-            last = next((s.last_error for s in reversed(st) if s.last_error), "")
+            last = redact_text(next((s.last_error for s in reversed(st) if s.last_error), ""),
+                               [x for c in self.connections for x in _url_secrets(c.spec.url)])
             if not tries:
                 return f"the {self.venue} feed never connected to {', '.join(urls)} (no connect attempt finished in the run)"
             return (f"the {self.venue} feed never connected to {', '.join(urls)} ({tries} attempt"
@@ -408,3 +411,9 @@ class FeedManager:
             "coverage": self.coverage(),
             "silent": self.watch.silent_streams(),  # streams silent now (liqcore.live.silence)
         }
+
+
+def _url_secrets(url: str) -> list:
+    from liqcore.secrets import url_secrets
+
+    return list(url_secrets(url))

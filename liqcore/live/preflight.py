@@ -48,6 +48,11 @@ class Row:
     status: str  # PASS | WARN | FAIL | SKIP
     detail: str
 
+    def __post_init__(self):  # (an endpoint's user:password@ or token, a library's words repeating them: never shown)
+        from liqcore.secrets import redact_text
+
+        self.target, self.detail = redact_text(self.target), redact_text(self.detail)
+
     def to_dict(self) -> dict:
         return asdict(self)
 

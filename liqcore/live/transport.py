@@ -2,7 +2,7 @@
 
 The details: docs/maintainers/live-feeds.md, "Websocket transport for market-data feeds (liqcore.live.transport)".
 
-May import: ``venues.spec``.
+May import: ``venues.spec``, ``secrets`` (an endpoint shown without its credentials).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from liqcore.secrets import redact_text, redact_url
 from liqcore.venues.spec import ConnectionSpec  # re-exported: the spec lives in the venue layer
 
 #: the gap reason of a connection closed by our own stop (not a lost connection: no gap counted)
@@ -397,7 +398,7 @@ class WsConnection:
             attempt += 1
             if not was_up:  # once per backoff step: that it cannot connect, why, and when it tries again
                 connect_log.warning("%s feed cannot connect to %s: %s (attempt %d); retrying in %.1f s",
-                                    self.spec.venue, self.spec.url, why, attempt, delay)
+                                    self.spec.venue, redact_url(self.spec.url), redact_text(why), attempt, delay)
             await asyncio.sleep(delay)
 
     def _mark_down(self, reason: str) -> None:

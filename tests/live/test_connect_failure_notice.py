@@ -118,3 +118,20 @@ def test_status_lines_to_a_file_are_whole_lines_at_most_one_a_minute():
         "x: frames=1", "warning: w", "x: frames=3", "x: frames=4 NOT WRITTEN=5"]
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ x: frames=1$", lines[0])
 
+
+
+def test_record_and_preflight_show_no_credential_of_their_urls(tmp_path):
+    """A ``--ws-url`` / ``--rest-url`` carrying ``user:password@`` and a token: the notices, the final error and
+    the preflight's rows name the endpoint without them."""
+    port = closed_port()
+    ws = f"ws://feeduser:Wss3cretPw@127.0.0.1:{port}/v5/public/linear?token=T0kenValue77"
+    p = _cli("record", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", ws, "--duration", "2.5",
+             "--out", str(tmp_path / "rec"))
+    err = p.stderr.decode()
+    assert p.returncode == 1 and "cannot connect" in err, err[-2000:]
+    assert not any(s in err for s in ("Wss3cretPw", "T0kenValue77", "feeduser")), err[-2000:]
+    rest = f"http://restuser:Rests3cretPw@127.0.0.1:{port}"
+    p = _cli("preflight", "--venue", "bybit", "--symbols", "ETHUSDT", "--ws-url", ws, "--rest-url", rest, "--json")
+    out = p.stdout.decode() + p.stderr.decode()
+    assert "127.0.0.1" in out, out[-2000:]
+    assert not any(s in out for s in ("Wss3cretPw", "T0kenValue77", "Rests3cretPw", "restuser")), out[-3000:]
