@@ -8,7 +8,9 @@ This is the only place in the package that installs uvloop as the event-loop pol
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import math
 import re
 import sys
 import time
@@ -87,9 +89,35 @@ def install_uvloop() -> bool:
     return True
 
 
+def _finite_float(text: str) -> float:
+    """``type=float`` of every option: a float, and finite (``--equity 1e400`` is inf, ``nan`` no number at all:
+    one line naming the option, not a value that every later check lets through)."""
+    x = float(text)  # (not a number: argparse's own "invalid float value")
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
+    return x
+
+
+def _int64(text: str) -> int:
+    """``type=int`` of every option: a whole number a 64-bit integer holds (what the kernels and numpy take)."""
+    x = int(text)  # (not a whole number: argparse's own "invalid int value")
+    if not -(2**63) <= x < 2**63:
+        raise argparse.ArgumentTypeError(f"must be a whole number from -2**63 to 2**63-1 (a 64-bit integer); "
+                                         f"got {text!r}")
+    return x
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose mistakes are one line (argparse's own prints the command's whole usage first:
-    67 lines for ``backtest --seed abc``), like every other bad value; its subcommands' parsers are of it too."""
+    67 lines for ``backtest --seed abc``), like every other bad value; its subcommands' parsers are of it too.
+    Its ``type=float`` options take finite numbers only and its ``type=int`` ones 64-bit integers
+    (:func:`_finite_float`, :func:`_int64`): a command's own range check then never meets inf, NaN or a number
+    that overflows the kernels."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("type", float, _finite_float)  # (argument groups share the parser's registry)
+        self.register("type", int, _int64)
 
     def error(self, message):
         hint = f" (see {self.prog} --help)" if " " in self.prog else ""  # a command's: where its options are
@@ -168,19 +196,37 @@ def main(argv: list[str] | None = None) -> int:
     with InterruptGuard(cmd if cmd in COMMANDS else None, None if cmd in OWN_STOP else GRACE_S) as guard:
         try:
             code = _main(argv)
+            if entry:  # from here a Ctrl-C (however late: the exit's steps, the interpreter's) ends the process
+                guard.command_ended(functools.partial(_settle_outputs, code))  # at once: "interrupted", 130
         except KeyboardInterrupt:
             code = 130
         except BaseException as exc:  # an interrupt wrapped in another error is still an interrupt
-            if not is_interrupt(exc):
+            if entry and isinstance(exc, SystemExit) and not is_interrupt(exc):  # --help, --version, a usage
+                code = _exit_status(exc)  # error (said): its status, the process ended as every command's
+                guard.command_ended()
+            elif not is_interrupt(exc):
                 _settle_outputs(0)  # a crash (a traceback follows): its outputs kept as they are, for its report
                 raise
-            guard.say_interrupted()
-            code = 130
+            else:
+                guard.say_interrupted()
+                code = 130
         code = guard.exit_code(code)
         _settle_outputs(code)
         if entry and guard.interrupted and cmd not in OWN_STOP:
             guard.exit_now()  # 130 now: the interpreter's teardown of a large heap can take seconds
+        if entry:  # the process ends with the command's code after the interpreter's exit steps, never its teardown
+            guard.exit_at_end(code)  # (which resets SIGINT to the system's default: a Ctrl-C there said nothing)
         return code
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """The process's exit status for ``exc`` as the interpreter gives it (a message: said on stderr, 1)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
 
 
 def _settle_outputs(code: int) -> None:

@@ -282,6 +282,11 @@ The events stay the same events (a load reads them back equal); each partition i
 keeps its checked mark when its old file is the one marked.  The upgrade holds the dataset's writer lock (a convert
 into it waits, and it waits for one up to ``--lock-wait``); an interrupted upgrade leaves each partition old or new,
 and running it again goes on where it stopped.  DS may be a URL (``s3://bucket/ds``, any fsspec URL).
+
+Every partition file is judged first: one that is no Parquet file of the event contract (cut short, a directory, a
+foreign table, a column of another type) stops the upgrade, named, before anything is rewritten.  Partition files the
+dataset's list of checked files (``_liqcore_checked.json``) holds that are gone are named (a read of their partitions
+stops at them, naming them); ``--dry-run`` only says so, the upgrade forgets them, so reads go on without their rows.
 """,
     "research": r"""Run every research study and write the findings report.
 

@@ -7,6 +7,7 @@ May import: ``params`` and ``units``.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +135,21 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
                                  help=f"{sp.help} ({', '.join(users)}; default: {sp.default})".replace("%", "%%"))
 
 
+#: a number, with or without a unit or a sign (``1e400``, ``-5ms``, ``nan``): an --order-latency meant as a duration
+_NUMBERISH = re.compile(r"^\s*[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|nan|inf(?:inity)?)\s*[a-zµ]{0,3}\s*$",
+                        re.IGNORECASE)
+
+
 def _is_duration(text: str) -> bool:
+    """Whether ``--order-latency TEXT`` is a duration (else a journal's path); a number that is no duration it
+    takes (``1e400``, ``-5ms``, ``99999999999d``: out of range) is its ValueError, unless a file has that name."""
     from liqcore.units import parse_duration
 
     try:
         parse_duration(text, "order-latency")
     except ValueError:
+        if _NUMBERISH.match(text) and not Path(text).expanduser().exists():
+            raise
         return False
     return True
 

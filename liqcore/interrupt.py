@@ -131,6 +131,9 @@ class InterruptGuard:
         self._installed = False
         self._thread: threading.Thread | None = None
         self._fds: tuple[int, int] | None = None
+        self._ended = False  # the command has returned: a Ctrl-C now ends the process at once (command_ended)
+        self._keep = False  # installed to the process's end (exit_at_end)
+        self._exiting = False  # the process's own exit under way (exit_at_end): a Ctrl-C now is too late
 
     # -- install / uninstall ---------------------------------------------------------------------
     def __enter__(self) -> "InterruptGuard":
@@ -158,8 +161,8 @@ class InterruptGuard:
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self._installed or self.interrupted:
-            return  # interrupted: the process is ending; the deadline stays armed until it has
+        if not self._installed or self.interrupted or self._keep:
+            return  # interrupted, or the process's own command: the process is ending; the mechanism stays until it has
         self._installed = False
         if self._fds is not None:
             r, w = self._fds
@@ -187,6 +190,65 @@ class InterruptGuard:
             return EXIT_CODE
         return code
 
+    def command_ended(self, cleanup=None) -> None:
+        """The process's own command has returned (its outputs written or failed): a Ctrl-C from now on (the
+        exit's own steps, the interpreter's) says "interrupted" and ends the process at once, 130, the outputs kept
+        as the command left them (``cleanup``: run first, quick: see :func:`on_forced_exit`); raised as a
+        KeyboardInterrupt there it reached the interpreter's top level, a traceback without the line."""
+        if not self._installed or self.interrupted:
+            return
+        if cleanup is not None:
+            on_forced_exit(cleanup)
+        self._ended = True
+        try:  # (an event loop's signal handling, removed, left Python's default handler behind: ours again)
+            signal.signal(signal.SIGINT, self._on_signal)
+        except (ValueError, OSError):  # pragma: no cover
+            pass
+
+    def exit_at_end(self, code: int) -> None:
+        """The process's own command has ended with ``code``: the mechanism stays installed to the process's
+        end, and ends it, once the interpreter's own exit steps have run (its threads joined, its atexit
+        functions), by flushing stdout and stderr and ``os._exit(code)``.  The interpreter's teardown that
+        would follow resets SIGINT to the system's default first: a Ctrl-C landing there killed the process
+        (130) without a word, and a large heap's teardown can take seconds."""
+        import atexit
+
+        run = getattr(atexit, "_run_exitfuncs", None)
+        if not self._installed or run is None:  # pragma: no cover - elsewhere than CPython's main thread
+            return
+        self._keep = True
+
+        def last() -> None:  # registered last: run first of the atexit functions, it runs the others itself
+            atexit.unregister(last)
+            run()
+            self._exit_with(code)
+
+        atexit.register(last)
+
+    def _exit_with(self, code: int) -> None:
+        """Flush stdout and stderr, then ``os._exit(code)``; 130 if the interrupt was said meanwhile (the deadline's
+        thread), never a code that belies the line."""
+        import errno
+
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name, None)
+            try:
+                if stream is not None:
+                    stream.flush()
+            except OSError as exc:  # as the interpreter's exit does: a failed write of the output fails the command
+                if exc.errno != errno.EPIPE and name == "stdout":  # (a reader that went away wanted no more)
+                    reason = " ".join((exc.strerror or str(exc)).split())
+                    try:
+                        os.write(2, f"{self.command}: error: writing the standard output: {reason}\n".encode())
+                    except OSError:
+                        pass
+                    code = code or 120
+            except Exception:  # noqa: BLE001 - exiting anyway
+                pass
+        self._exiting = True  # (from here a Ctrl-C is too late: the handler returns, the line unsaid)
+        with self._lock:  # the deadline's thread says the line before this or never
+            os._exit(EXIT_CODE if self._said else code)
+
     def say_interrupted(self) -> None:
         """Say "interrupted" (once): for an interrupt that reached the command wrapped in another error."""
         self._say()
@@ -208,8 +270,11 @@ class InterruptGuard:
     def _on_signal(self, signum, frame) -> None:
         """The Python-level handler (main thread, between two bytecodes).  A second Ctrl-C ends the process at
         once (the line said once): raised again, it could reach the interpreter's top level after the command
-        returned, as a traceback."""
-        if self.interrupted:
+        returned, as a traceback; so does the first once the command has returned (:meth:`command_ended`)."""
+        if self._exiting:  # os._exit(the command's code) is under way: too late to be an interrupt
+            return
+        if self.interrupted or self._ended:
+            self.interrupted = True
             self._say()
             self.exit_now()
         self.interrupted = True

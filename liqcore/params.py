@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable
 
 from liqcore.units import (  # noqa: F401  (the parsers the specs below name)
+    DURATION_MAX_NS,
+    INT64_MAX,
     format_duration,
     parse_bool,
     parse_bps,
@@ -23,6 +25,7 @@ from liqcore.units import (  # noqa: F401  (the parsers the specs below name)
     parse_nonneg_int,
     parse_pos_int,
     parse_signed_fraction,
+    parse_whole,
 )
 
 __all__ = ["param_spec", 
@@ -67,6 +70,12 @@ def _need_registry() -> Any:
 
 def _quantile(value: Any, name: str) -> float:
     return parse_fraction(value, name, signed=True)
+
+
+def _history(value: Any, name: str) -> int:
+    """A whole number >= 1, unbounded here: its range is :data:`RULES`' (what the detector allocates per
+    symbol), which names it."""
+    return parse_whole(value, name, minimum=1, maximum=None)
 
 
 def _fill(value: Any, name: str) -> str:
@@ -197,7 +206,7 @@ def _opt_path(value: Any, name: str) -> str | None:
 
 PARAMS: tuple[_Spec, ...] = (
     _Spec("quantile", "quantile", _quantile, 0.95, "q of the large-liquidation threshold", "detector", "Q"),
-    _Spec("history", "history", parse_pos_int, 1000, "N, liquidations kept per (venue, symbol)", "detector", "N"),
+    _Spec("history", "history", _history, 1000, "N, liquidations kept per (venue, symbol)", "detector", "N"),
     _Spec("min-history", "min_history", parse_nonneg_int, 100, "liquidations seen before a threshold exists", "detector", "N"),
     _Spec("refresh", "refresh_ns", parse_duration, "1h", "how often the threshold is recomputed (0 = every event)", "detector", "DUR"),
     _Spec("window", "window_ns", parse_duration, "60s", "W, the cascade cluster window", "detector", "DUR"),
@@ -312,7 +321,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # * size: notional per trade as a fraction of equity, > 0 and at most 100 (above 1 = leverage).
 RULES: dict[str, tuple[Any, Any, str, str]] = {
     "quantile": (0.0, 1.0, "[]", ""),
-    "history": (1, None, "[", ""),
+    "history": (1, 1_000_000, "[]", "liquidations kept per symbol; the detector allocates room for them per symbol"),
     "min_history": (0, None, "[", ""),
     "refresh_ns": (0, None, "[", ""),
     "window_ns": (0, None, "(", ""),
@@ -504,9 +513,9 @@ class Params:
                 object.__setattr__(self, "hours", parse_hours(v, spec.name))
             elif spec.parse is parse_duration and not isinstance(v, str):
                 # numeric values of *_ns fields are nanoseconds already
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                    raise ValueError(f"{spec.name}: must be a non-negative duration; got {v!r}")
-                object.__setattr__(self, spec.field, int(v))
+                # (the kernels' int64 bound: the user's values are held to 100 years where they come in,
+                # :meth:`from_mapping` and ``Params(...)``; a copy may carry an internal "never", 1 << 62)
+                object.__setattr__(self, spec.field, _duration_field(v, spec.name, INT64_MAX))
             else:
                 object.__setattr__(self, spec.field, spec.parse(v, spec.name))
         validate_params(self)
@@ -574,13 +583,13 @@ class Params:
                 if str(key) == sspec.field and sspec.field != sspec.name.replace("-", "_") \
                         and not isinstance(raw, str):
                     # Python field name of a duration (``bar_ns``): numbers are nanoseconds
-                    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw < 0:
-                        raise ValueError(f"{sspec.name}: must be a non-negative duration; got {raw!r}")
-                    svalues[sspec.field] = int(raw)
+                    svalues[sspec.field] = _duration_field(raw, sspec.name)
                 else:
                     svalues[sspec.field] = sspec.parse(raw, sspec.name)
                 continue
-            values[spec.field] = raw  # Python field name: *_ns numbers are nanoseconds
+            if spec.parse is parse_duration and not isinstance(raw, str):
+                raw = _duration_field(raw, spec.name)  # Python field name: *_ns numbers are nanoseconds
+            values[spec.field] = raw
         base = base or cls()
         explicit = set(base.explicit) | set(values) | set(svalues)
         if svalues:
@@ -654,6 +663,18 @@ class Params:
         return out
 
 
+def _duration_field(v: Any, name: str, limit: int = DURATION_MAX_NS) -> int:
+    """The nanoseconds of a duration given by its field name (``window_ns=30_000_000_000``): a number from 0
+    to ``limit`` (:data:`DURATION_MAX_NS`, 100 years, as :func:`parse_duration` takes; the largest int64 for the
+    copies the package makes itself), else ValueError naming ``name``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name}: must be a non-negative duration, at most 36500d (100 years); got {v!r}")
+    if v > limit:
+        raise ValueError(f"{name}: must be at most "
+                         f"{'36500d (100 years)' if limit == DURATION_MAX_NS else f'{limit} ns'}; got {v!r} ns")
+    return int(v)
+
+
 def _strategy_spec(key: Any):
     """The spec of a strategy parameter named ``key`` (any registered strategy), or None."""
     reg = strategy_registry()
@@ -693,6 +714,8 @@ def _params_init(self, *args, **kwargs):
             given.add(key)
             if "explicit" not in kwargs:  # the user's call (copies made by dataclasses.replace carry explicit)
                 check_scale(key, kwargs[key])
+                if _BY_FIELD[key].parse is parse_duration and not isinstance(kwargs[key], str):
+                    kwargs[key] = _duration_field(kwargs[key], _BY_FIELD[key].name)  # (at most 100 years)
         elif key not in ("explicit", "strategy_values"):
             sspec = _strategy_spec(key)
             if sspec is None:

@@ -4,7 +4,10 @@ UTC hour ranges, on/off switches.
 ``parse_duration("50ms")`` -> 50_000_000 (int nanoseconds; a plain number is seconds);
 ``parse_fraction("0.15%")`` -> 0.0015; ``parse_whole("4")`` -> 4.  Every parser takes ``(value, name)``
 and raises ValueError naming ``name`` on bad input; ranges are the vocabulary's business
-(:data:`liqcore.params.RULES`), not the parsers'.
+(:data:`liqcore.params.RULES`), not the parsers', but for what the value's machine type holds: a duration
+is at most :data:`DURATION_MAX_NS` (100 years: a time plus a duration stays inside int64 nanoseconds)
+and a whole number fits int64 (:data:`INT64_MAX`), so that a value taken here never overflows the
+compiled kernels that receive it.
 
 Layer: the bottom of the configuration stack.  Imports the standard library only; imported by the
 parameter vocabulary (:mod:`liqcore.params`), the strategies' own parameter specs, the command-line
@@ -19,6 +22,11 @@ import re
 from typing import Any
 
 __all__ = [
+    "INT64_MAX",
+    "DURATION_MAX_NS",
+    "DAYS_MAX",
+    "DAYS_MIN",
+    "parse_days",
     "parse_duration",
     "format_duration",
     "parse_fraction",
@@ -33,6 +41,14 @@ __all__ = [
     "parse_bps",
     "parse_bool",
 ]
+
+#: the largest int64: times and durations are int64 nanoseconds, counts int64 in the compiled kernels
+INT64_MAX = 2**63 - 1
+#: the longest duration any option takes: 100 years (36500d).  Times are int64 nanoseconds (up to 2262) and a
+#: recording's reach 2100 (:data:`liqcore.validate.FILE_TIME_MAX_NS`): a time plus such a duration (a window,
+#: a timeout, a latency) stays inside int64, and in seconds it is a timeout every clock call takes
+DURATION_MAX_NS = 36_500 * 86_400_000_000_000
+_DUR_MAX = "at most 36500d (100 years)"
 
 _DUR_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ns|us|µs|ms|s|m|min|h|d)?\s*$")
 _DUR_UNITS = {
@@ -50,21 +66,31 @@ _DUR_UNITS = {
 
 
 def parse_duration(value: Any, name: str = "duration") -> int:
-    """``'50ms'`` -> 50_000_000 (ns). Plain numbers are seconds. Negative or non-finite -> ValueError."""
+    """``'50ms'`` -> 50_000_000 (ns). Plain numbers are seconds.  Negative, non-finite or longer than
+    :data:`DURATION_MAX_NS` (100 years) -> ValueError naming ``name`` and the range."""
     if isinstance(value, bool):
         raise ValueError(f"{name}: expected a duration like 50ms, 60s, 5m, 1h; got {value!r}")
     if isinstance(value, (int, float)):
         secs = float(value)
         if not math.isfinite(secs) or secs < 0:
-            raise ValueError(f"{name}: must be a finite, non-negative duration; got {value!r}")
-        return int(round(secs * 1e9))
+            raise ValueError(f"{name}: must be a finite, non-negative duration, {_DUR_MAX}; got {value!r}")
+        return _duration_ns(secs, 1_000_000_000, value, name)
     m = _DUR_RE.match(str(value))
     if not m and _DUR_RE.match(str(value).strip().lstrip("-")):
-        raise ValueError(f"{name}: must be a non-negative duration; got {value!r}")
+        raise ValueError(f"{name}: must be a non-negative duration, {_DUR_MAX}; got {value!r}")
     if not m:
         raise ValueError(f"{name}: expected a duration like 50ms, 60s, 5m, 1h; got {value!r}")
     num = float(m.group(1))
-    return int(round(num * _DUR_UNITS[m.group(2)]))
+    if not math.isfinite(num):  # (digits beyond a float's range: 1e400)
+        raise ValueError(f"{name}: must be a finite duration, {_DUR_MAX}; got {value!r}")
+    return _duration_ns(num, _DUR_UNITS[m.group(2)], value, name)
+
+
+def _duration_ns(num: float, unit: int, value: Any, name: str) -> int:
+    ns = num * unit
+    if ns > DURATION_MAX_NS:
+        raise ValueError(f"{name}: must be {_DUR_MAX}; got {value!r}")
+    return int(round(ns))
 
 
 def format_duration(ns: int) -> str:
@@ -72,7 +98,9 @@ def format_duration(ns: int) -> str:
     for unit, mult in (("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000)):
         if ns and ns % mult == 0:
             return f"{ns // mult}{unit}"
-    return f"{ns / 1e9:g}s"
+    if 0 < ns < 1_000_000:  # under a millisecond: in its own unit (1us, 1ns), not 1e-09s
+        return f"{ns // 1000}us" if ns % 1000 == 0 else f"{ns}ns"
+    return f"{ns / 1e9:.10g}s"  # (every nanosecond shown: 999999999 ns is 0.999999999s, not 1s)
 
 
 def parse_fraction(value: Any, name: str = "fraction", signed: bool = False) -> float:
@@ -135,9 +163,32 @@ def parse_number(value: Any, name: str = "number", minimum: float | None = None,
     return x
 
 
-def parse_whole(value: Any, name: str = "count", minimum: int | None = None) -> int:
+#: the most days an option counting days takes (``--chunk-days``, ``--partition-days``, ``--replay-days``...):
+#: 36500, the 100 years of the longest duration (:data:`DURATION_MAX_NS`)
+DAYS_MAX = 36_500.0
+#: the fewest: one minute (a step of 1e-300 days is 0 ns, and a loop cutting a span into such steps never ends)
+DAYS_MIN = 1 / 1440
+
+
+def parse_days(value: Any, name: str, *, zero_ok: bool = False) -> float:
+    """A number of days: finite, from :data:`DAYS_MIN` (a minute) to :data:`DAYS_MAX` (100 years: days times a
+    day's nanoseconds stay inside int64), or 0 with ``zero_ok``; else ValueError naming ``name`` and the range."""
+    x = parse_number(value, name, what="a number of days")
+    if x == 0 and zero_ok:
+        return 0.0
+    if not DAYS_MIN <= x <= DAYS_MAX:
+        shown = f"{x:g}" if isinstance(value, (int, float)) else repr(value)
+        raise ValueError(f"{name}: must be {'0 or ' if zero_ok else ''}from 0.000694 (a minute) to 36500 days "
+                         f"(100 years); got {shown}")
+    return x
+
+
+def parse_whole(value: Any, name: str = "count", minimum: int | None = None,
+                maximum: int | None = INT64_MAX) -> int:
     """A whole number: an integer, an integral float or text of one (``'4'``, ``'1_000'``, ``'4.0'``);
-    at least ``minimum`` when given.  Booleans, fractions and non-numbers -> ValueError naming ``name``."""
+    at least ``minimum`` when given, at most ``maximum`` (default: the largest int64, what the kernels hold;
+    None: no bound, for a caller whose own range check follows and names a tighter one).  Booleans,
+    fractions and non-numbers -> ValueError naming ``name``."""
     bad = f"{name}: expected a whole number; got {value!r}"
     if isinstance(value, bool):
         raise ValueError(bad)
@@ -158,6 +209,11 @@ def parse_whole(value: Any, name: str = "count", minimum: int | None = None) -> 
             x = int(f)
     if minimum is not None and x < minimum:
         raise ValueError(f"{name}: must be >= {minimum}; got {value!r}")
+    if maximum is not None and x > maximum:
+        int64 = " (2**63-1, a 64-bit integer)" if maximum == INT64_MAX else ""
+        raise ValueError(f"{name}: must be at most {maximum}{int64}; got {value!r}")
+    if maximum == INT64_MAX and x < -INT64_MAX - 1:
+        raise ValueError(f"{name}: must be at least {-INT64_MAX - 1} (-2**63, a 64-bit integer); got {value!r}")
     return x
 
 

@@ -19,7 +19,7 @@ specification the property tests hold the kernel to, byte for byte:
   ``i + 1`` is an ask (side SELL) with the same event and receive times and flags, both without a trade id,
   the ask's price a number, is one row, the bid's, with ``ask_price`` / ``ask_qty`` the ask's; every other
   row is itself with NaN there (the numpy code the dataset writer used before the kernel).
-* :func:`row_problems`: the rule breaks of a partition's rows (``liqcore.dataset.checked.row_problems``' rules,
+* :func:`row_problems`: the rule breaks of a partition's rows (``liqcore.dataset.rows.row_problems``' rules,
   counted with numpy as that module did before the kernel).
 * :func:`natural_pairs`: for quote rows laid out as :func:`quote_rows` writes them -- an even number of
   rows, at least 2, every row 2i a QUOTE bid (side BUY) and row 2i + 1 a QUOTE ask (side SELL) with the same

@@ -207,6 +207,9 @@ def replay_chunked(path, params, strategy, *, symbols=None, start_ns: int | None
     refuse, refused = {}, {}
     if not chunk_days or chunk_days <= 0:
         raise NotStreamable("no chunk length")
+    from liqcore.units import parse_days
+
+    parse_days(chunk_days, "chunk-days")  # (a minute to 100 years: a step of 1e-300 days is 0 ns, 1e300 is inf)
     src = _Source(str(path), int(params.feed_latency_ns or 0), params.max_clock_skew_ns)
     if scope not in ("venue", "instrument"):
         raise ValueError(f"scope: venue or instrument; got {scope!r}")

@@ -51,16 +51,18 @@ def add_scale_arguments(parser, *, walkforward: bool = False) -> None:
 
 
 def parse_time(value, name: str) -> int | None:
-    """``2026-01-05`` or ``2026-01-05T12:00`` (UTC) -> ns since the epoch."""
+    """``2026-01-05`` or ``2026-01-05T12:00`` (UTC), or ns since the epoch -> ns since the epoch, as ``--start`` /
+    ``--end`` are read everywhere (:func:`liqcore.features.inputs.parse_times`): a number is nanoseconds (numpy
+    read it as a year), and a time int64 nanoseconds cannot hold is a ValueError naming ``name`` (numpy wrapped
+    it around silently)."""
     if value is None:
         return None
-    import numpy as np
+    from liqcore.features.inputs import parse_times
 
-    try:
-        return int(np.datetime64(str(value).strip().rstrip("Z"), "ns").astype("int64"))
-    except ValueError:
-        raise ValueError(f"{name}: expected a UTC date or time like 2026-01-05 or 2026-01-05T12:00; "
-                         f"got {value!r}") from None
+    t = parse_times(str(value), name)
+    if len(t) != 1:
+        raise ValueError(f"{name}: expected one UTC date or time like 2026-01-05 or 2026-01-05T12:00; got {value!r}")
+    return int(t[0])
 
 
 def collect_grid(args, base=None) -> tuple[dict, dict]:
@@ -94,11 +96,17 @@ def collect_grid(args, base=None) -> tuple[dict, dict]:
     return validate_grid(raw, base), opts
 
 
+def max_workers() -> int:
+    """The most ``--workers`` a sweep takes: 4 processes per CPU, at least 64 (a pool of billions never starts)."""
+    return max(64, 4 * (os.cpu_count() or 1))
+
+
 def make_runner(args):
     from liqcore.sweep.runners import DaskRunner, LocalRunner
 
-    if args.workers < 1:
-        raise ValueError("workers: must be >= 1")
+    if not 1 <= args.workers <= max_workers():
+        raise ValueError(f"workers: must be from 1 to {max_workers()} (4 processes a CPU, at least 64: more only "
+                         f"wait on each other); got {args.workers}")
     from liqcore.config import parse_duration
 
     timeout_s = parse_duration(args.dask_timeout, "dask-timeout") / 1e9
@@ -136,8 +144,9 @@ def plan_source(args, params, opts: dict):
             raise ValueError("paths: give either recordings or --synthetic, not both")
         from liqcore.synthetic.market import DEFAULT_START_NS
 
-        if not args.days > 0:
-            raise ValueError("days: must be positive")
+        from liqcore.synthetic.market import check_days
+
+        check_days(args.days)  # (positive, and countable in nanoseconds: 1e300 days is an inf)
         src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue or DEFAULT_VENUE)
         symbols = symbols or list(DEFAULT_SYMBOLS)
         lo, hi = DEFAULT_START_NS, DEFAULT_START_NS + int(args.days * NS_PER_DAY)
@@ -192,8 +201,10 @@ def plan_source(args, params, opts: dict):
         filt = (start, end) if (start is not None or end is not None) else (None, None)
     groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]
     cdays = getattr(args, "chunk_days", None)
-    if cdays is not None and not cdays >= 0:
-        raise ValueError("chunk-days: must be >= 0")
+    if cdays is not None:
+        from liqcore.units import parse_days
+
+        parse_days(cdays, "chunk-days", zero_ok=True)
     if cdays is None and src.kind == "dataset":  # a dataset is read a time range at a time by default
         from liqcore.backtest.chunked import default_chunk_days
 
@@ -210,14 +221,15 @@ def plan_source(args, params, opts: dict):
         copies = min(max(1, int(getattr(args, "workers", 1) or 1)), len(groups)) if local else 1
         check_fits({s: build_params(s, args.days, t0) for s in big}, args.days, copies=copies)
     pdays = getattr(args, "partition_days", None)
+    from liqcore.config import parse_duration
+
+    warm = parse_duration(getattr(args, "warmup", None) or "0", "warmup")  # (a bad one refused, used or not)
     if pdays is None:
         parts = [Partition(src, g, filt[0], filt[1], chunk_days=cdays) for g in groups]
     else:
-        from liqcore.config import parse_duration
+        from liqcore.units import parse_days
 
-        if not pdays > 0:
-            raise ValueError("partition-days: must be positive")
-        warm = parse_duration(args.warmup, "warmup")
+        parse_days(pdays, "partition-days")
         step = int(pdays * NS_PER_DAY)
         parts = []
         for g in groups:

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from liqcore.venues.registry import registered, venue_names
 
-__all__ = ["venues_where", "venues_with_part", "venue_list"]
+__all__ = ["venues_where", "venues_with_part", "venue_list", "MIN_SPEED", "check_speed"]
+
+#: the slowest replay pace a run or a local venue takes (a thousandth of the recording's: their paced timeouts are
+#: divided by it)
+MIN_SPEED = 0.001
+
+
+def check_speed(speed: float) -> None:
+    """``--speed``: 0 (as fast as possible) or at least :data:`MIN_SPEED`; else one line naming it."""
+    if speed < 0 or 0 < speed < MIN_SPEED:
+        raise ValueError(f"speed: must be >= 0 (0 = as fast as possible), and else at least {MIN_SPEED:g} (a "
+                         f"thousandth of the market's pace: the run's paced timeouts are divided by it); "
+                         f"got {speed:g}")
 
 
 def venues_where(fact: str, value=True, *, sep: str = ", ") -> str:

@@ -1,7 +1,7 @@
 """Convert recordings to the event contract as Parquet (or CSV).
 
     liqcore convert PATH... --out FILE.parquet [--format F] [--feed-latency DUR] [--strict]
-    liqcore convert PATH... --dataset DIR [--kind K] [--symbol S] [--force] [--lock-wait DUR]
+    liqcore convert PATH... --dataset DIR [--kind K] [--symbol S] [--start T] [--end T] [--force] [--lock-wait DUR]
 
 Columns: ts_event_ns, ts_recv_ns (int64), venue, symbol, kind, side (strings), price, qty (float64),
 flags (uint8), trade_id (int64: the venue's trade id, 0 for none); readable by pandas, polars, duckdb
@@ -13,6 +13,13 @@ environment, profile files or --storage-option KEY=VALUE), and so may the record
 --dataset adds the events to a partitioned dataset, one writer at a time: a second convert into the
 same dataset waits (saying for which process) up to --lock-wait, then fails naming it.  Of several
 files, one that cannot be read is skipped with a warning naming it (--strict: an error).
+
+--kind, --symbol, --start and --end keep the same events with either output (--start/--end: received in
+[start, end)); a selection that keeps no event fails as "no usable events" with either (--allow-empty: a
+warning).  The dataset's manifest records a file converted with a selection as converted for that selection
+only: the same convert again skips it, one with another selection or none takes it again (the rows already in
+the dataset are not added twice).  --force and --lock-wait are for --dataset: with --out they are refused
+(--out writes its file anew every time).
 """
 from __future__ import annotations
 
@@ -31,8 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, metavar="FILE", help="output .parquet (or .csv) file")
     p.add_argument("--dataset", default=None, metavar="DIR",
                    help="add the events to the partitioned dataset in DIR (venue / symbol / date)")
-    p.add_argument("--force", action="store_true", help="with --dataset: convert files already converted, too")
-    p.add_argument("--lock-wait", default="10m", metavar="DUR",
+    p.add_argument("--force", action="store_true",
+                   help="with --dataset: convert files already converted, too (refused with --out, which always "
+                        "writes its file anew)")
+    p.add_argument("--lock-wait", default=None, metavar="DUR",
                    help="with --dataset: how long to wait while another process writes the dataset, then fail "
                         "(e.g. 0 to fail at once, 1h; default 10m)")
     p.add_argument("--kind", default=None, help="keep only these kinds (comma list)")
@@ -49,10 +58,15 @@ def run(args) -> int:
 
     if bool(args.out) == bool(args.dataset):
         raise ValueError("out: give exactly one of --out FILE or --dataset DIR")
+    start, end = time_window(args)  # (checked alike for either output)
     if args.dataset:
-        return _to_dataset(args)
+        return _to_dataset(args, (start, end))
+    if args.force:
+        raise ValueError("force: --force is for --dataset (convert files the dataset already holds again); "
+                         "--out writes its file anew every time")
+    if args.lock_wait is not None:
+        raise ValueError("lock-wait: --lock-wait is for --dataset (waiting for another writer of the dataset)")
     output_file(args.out, "--out", url_ok=True)
-    start, end = time_window(args)
     result = load_recordings(args)
     keep = select(result.events, result.registry, kind=args.kind, symbol=args.symbol, start=start, end=end,
                   mask=True)
@@ -67,7 +81,7 @@ def run(args) -> int:
     return 0
 
 
-def _to_dataset(args) -> int:
+def _to_dataset(args, span) -> int:
     """``--dataset DIR``: add the recordings to the partitioned dataset (files already converted are
     skipped by name, size, mtime and filters unless ``--force``), one writer at a time."""
     from liqcore.commands.outputs import output_dir
@@ -75,19 +89,24 @@ def _to_dataset(args) -> int:
 
     fresh = not storage.is_url(args.dataset) and not os.path.exists(args.dataset)
     output_dir(args.dataset, "--dataset", url_ok=True)
+    from pathlib import Path
+
+    from liqcore.dataset.write import remove_unwritten
+
     try:
-        return _convert_into(args)
+        code = _convert_into(args, span)
     except BaseException:
         if fresh:  # a failed convert leaves no dataset folder it made (the writer lock, an empty manifest)
-            from pathlib import Path
-
-            from liqcore.dataset.write import remove_unwritten
-
             remove_unwritten(Path(args.dataset))
         raise
+    if fresh:  # (--allow-empty) nor one that wrote nothing into it: no dataset of a manifest alone
+        remove_unwritten(Path(args.dataset))
+        if not os.path.exists(args.dataset):
+            print(f"nothing written: {args.dataset} not created", file=sys.stderr)
+    return code
 
 
-def _convert_into(args) -> int:
+def _convert_into(args, span) -> int:
     from liqcore.config import parse_duration
     from liqcore.dataset import convert_to_dataset
 
@@ -96,12 +115,14 @@ def _convert_into(args) -> int:
 
     kinds = kind_names(args.kind) if args.kind else None
     columns = column_mapping(args)  # a homemade file's mapping (--columns): the same as --out reads it with
-    syms = [s.strip() for s in args.symbol.split(",") if s.strip()] if args.symbol else None
-    lock_wait = parse_duration(args.lock_wait, "lock-wait") / 1e9
+    from liqcore.commands.inputs import symbol_list
+
+    syms = (symbol_list(args.symbol) or None) if args.symbol else None  # (as --out reads them: any case, no venue:)
+    lock_wait = parse_duration(args.lock_wait or "10m", "lock-wait") / 1e9
     res = convert_to_dataset(args.paths, args.dataset, format=args.format, feed_latency_ns=latency,
                              strict=args.strict, instruments=args.instruments, force=args.force,
                              kinds=kinds, symbols=syms, lock_wait=lock_wait, columns=columns,
-                             allow_empty=getattr(args, "allow_empty", False),
+                             allow_empty=getattr(args, "allow_empty", False), span=span,
                              on_wait=lambda line: print(line, file=sys.stderr, flush=True))
     if res.get("mapping"):
         print(res["mapping"], file=sys.stderr)

@@ -42,6 +42,7 @@ def run(args) -> int:
 
     lock_wait = parse_duration(args.lock_wait, "lock-wait") / 1e9
     name = display(args.dataset)
+    _check_not_a_file(args.dataset)
     bar = [None]
     with contextlib.ExitStack() as stack:
         def progress(done: int, total: int) -> None:
@@ -74,6 +75,21 @@ def run(args) -> int:
     print(f"{name}: {res['rewritten']:,} of {n:,} partition(s) rewritten in the layout written now "
           f"(format {res['format']}, each column chunk's pages placed){sizes}")
     return 0
+
+
+def _check_not_a_file(path: str) -> None:
+    """A local ``DS`` that is a file (a recording, a Parquet file) is not a dataset: ValueError saying so (not
+    "no such directory", which would send the user looking for a path that is there)."""
+    from pathlib import Path
+
+    from liqcore.io.storage import is_url
+
+    if is_url(str(path)):
+        return
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"dataset: {path} is a file, not a dataset folder (a dataset is the directory that "
+                         "convert --dataset, download --dataset or record --dataset writes)")
 
 
 def _why(res: dict) -> str:

@@ -366,6 +366,10 @@ def _market_wide(args, records, reg, events, table):
                                end_ns=end)
 
 
+#: the most draws ``--chance`` takes: far past where the 95 % interval settles (the default is 200)
+MAX_CHANCE_DRAWS = 100_000
+
+
 def _chance(args, records, reg, events, table):
     """``--chance``: :func:`liqcore.market.wide.chance_rate` of the run's confirmations over the input's span
     (receive times), each symbol mapped to its instrument as the episodes are; None without the option."""
@@ -373,8 +377,9 @@ def _chance(args, records, reg, events, table):
         return None
     if args.market_wide is None:
         raise ValueError("chance: the null test of market-wide cascades needs --market-wide K")
-    if args.chance < 20:
-        raise ValueError(f"chance: at least 20 draws; got {args.chance}")
+    if not 20 <= args.chance <= MAX_CHANCE_DRAWS:
+        raise ValueError(f"chance: at least 20 draws, at most {MAX_CHANCE_DRAWS} (each one re-deals every "
+                         f"confirmation, and holds a count); got {args.chance}")
     from liqcore.features.registry import parse_window
     from liqcore.market.wide import chance_rate, confirmations
 

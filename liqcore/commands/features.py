@@ -109,7 +109,7 @@ def run_named(args) -> int:
     names = list(dict.fromkeys(names_list(args.names)))
     for n in names:
         parse_name(n)  # a bad name fails before any data is loaded
-    times = parse_times(args.at)
+    times = parse_times(args.at, "at")
     params = params_from_args(args)
     with Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)
@@ -226,8 +226,8 @@ def run(args) -> int:
     params = params_from_args(args)
     parse_duration(args.bar, "bar")
     parse_duration(args.lag, "lag")
-    if args.zscore_window < 1:
-        raise ValueError(f"zscore-window: must be a positive integer; got {args.zscore_window}")
+    if not 1 <= args.zscore_window <= 1_000_000:
+        raise ValueError(f"zscore-window: must be a positive integer, at most 1000000 bars; got {args.zscore_window}")
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"out: expected a .parquet or .csv file name; got {args.out!r}")

@@ -295,10 +295,7 @@ def _time(value, name: str) -> int | None:
         return None
     from liqcore.features.store import parse_times
 
-    try:
-        t = parse_times(str(value))
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
+    t = parse_times(str(value), name)
     if len(t) != 1:
         raise ValueError(f"{name}: expected one time; got {value!r}")
     return int(t[0])
@@ -483,7 +480,8 @@ def load_input(args, params, steps=None):
 def load_recordings(args, *, feed_latency_ns: int | None = None, max_clock_skew_ns: int | None = None,
                     paths=None):
     """The :class:`liqcore.io.LoadResult` of the recording arguments (``--format``, ``--strict``,
-    ``--feed-latency``, ``--instruments``)."""
+    ``--feed-latency``, ``--instruments``; ``--symbol``: a dataset reads only those symbols' partitions, the caller
+    still selects the events)."""
     from liqcore.dataset.load import load_events
 
     if feed_latency_ns is None:
@@ -495,7 +493,8 @@ def load_recordings(args, *, feed_latency_ns: int | None = None, max_clock_skew_
         kw["max_clock_skew_ns"] = max_clock_skew_ns
     res = load_events(list(paths if paths is not None else args.paths), format=args.format,
                       strict=getattr(args, "strict", False), feed_latency_ns=feed_latency_ns,
-                      instruments=getattr(args, "instruments", None), columns=column_mapping(args), **kw)
+                      instruments=getattr(args, "instruments", None), columns=column_mapping(args),
+                      symbols=getattr(args, "symbol", None) or None, **kw)
     _say_mapping(res)
     return res
 

@@ -12,6 +12,10 @@ decision to the venue's acknowledgement: p50/p99), the fee the venue charged bes
 (with ``--recording``) every live entry fill beside the one the backtest's fill model gives on the same
 frames with the session's parameters; with ``--explain``, every order lined up live vs backtest and the
 pnl gap decomposed (missed fills, extra fills, price, fees, timing: liqcore.live.explain).
+
+A row that cannot be read (its data not a JSON object, a field the report reads of the wrong type) is left out
+and counted: the report says how many of which table and type (``left_out`` in the JSON, with a warning on
+stderr) and judges the rest.
 """
 from __future__ import annotations
 
@@ -76,6 +80,9 @@ def run(args) -> int:
     from liqcore.io import NoUsableInput
     from liqcore.live.report import format_report, journal_report
 
+    if Path(args.path).is_dir():
+        raise ValueError(f"journal: {args.path} is a directory, not a journal file "
+                         "(the file liqcore run --journal wrote)")
     if not Path(args.path).exists():
         raise ValueError(f"journal: {args.path} does not exist")
     for r in args.recording or ():
@@ -91,6 +98,11 @@ def run(args) -> int:
         rep = journal_report(args.path, recording=args.recording, explain=args.explain)
     except ValueError as exc:
         raise NoUsableInput(str(exc)) from None
+    if rep.get("left_out") and args.json:  # (the text report says it in its second line; the JSON in "left_out")
+        from liqcore.live.report import left_out_text
+
+        print(f"liqcore journal: warning: {args.path}: left out {left_out_text(rep['left_out'])}; the report is of "
+              "the other rows", file=sys.stderr)
     if args.json:
         sys.stdout.write(orjson.dumps(rep, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode() + "\n")
     else:

@@ -42,8 +42,9 @@ def run(args) -> int:
     from liqcore.research.audit import leak_audit
 
     load_plugins(args.plugin)
-    if args.samples < 1:
-        raise ValueError(f"samples: must be a positive integer; got {args.samples}")
+    if not 1 <= args.samples <= 100_000:
+        raise ValueError(f"samples: must be a positive integer, at most 100000 (each sample recomputes the features "
+                         f"on the input cut at its time); got {args.samples}")
     params = params_from_args(args)
     with Steps(not args.no_progress and not args.json) as steps:
         events, registry, label, symbols = load_input(args, params, steps)

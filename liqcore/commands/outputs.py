@@ -14,6 +14,7 @@ refused (it never becomes a local directory named ``s3:``).
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -38,6 +39,50 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or exc.__class__.__name__
 
 
+#: file systems of the kernel's own objects (processes, devices, settings): no file can be created there
+_PSEUDO_FS = frozenset({"proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs",
+                        "configfs", "bpf", "pstore", "efivarfs", "fusectl", "mqueue", "binfmt_misc", "nsfs",
+                        "rpc_pipefs", "autofs", "selinuxfs"})
+
+
+def _fs_type(path: Path) -> str | None:
+    """The type of the file system ``path`` is on (``proc``, ``ext4``...), read from ``/proc/self/mounts``;
+    None where that cannot be told (another system, an unreadable table)."""
+    try:
+        real = os.path.realpath(path)
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
+            rows = [line.split() for line in fh]
+    except OSError:
+        return None
+    best, fs = "", None
+    for row in rows:
+        if len(row) < 3:
+            continue
+        mnt = row[1].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        inside = real == mnt or real.startswith(mnt.rstrip("/") + "/")
+        if inside and len(mnt) >= len(best):  # the deepest mount holding it (the last of equals: on top)
+            best, fs = mnt, row[2]
+    return fs
+
+
+def _write_reason(exc: OSError, d: Path) -> str:
+    """Why nothing can be written into (or created at) ``d``, in words: the system's reason, unless it
+    misleads (a proc or sys file system answers "No such file or directory" for a directory that is
+    there): then what the place is."""
+    here = next((p for p in (d, *d.parents) if p.is_dir()), d)
+    fs = _fs_type(here)
+    if fs in _PSEUDO_FS:
+        return (f"{'it' if here == d else here} is on the {fs} file system, which holds no files "
+                "(not a writable file system)")
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.ENOENT and here == d:
+        return f"files cannot be created there (not a writable file system{f': {fs}' if fs else ''})"
+    return _reason(exc)
+
+
 def _blocking_file(path: Path) -> Path | None:
     """The first existing ancestor of ``path`` (itself included) that is not a directory."""
     for p in [path, *path.parents]:
@@ -60,13 +105,13 @@ def _make_dir(d: Path, flag: str, what: str) -> None:
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputPathError(f"{flag}: cannot create the directory {d}: {_reason(exc)}") from None
+        raise OutputPathError(f"{flag}: cannot create the directory {d}: {_write_reason(exc, d.parent)}") from None
     # probe by writing (os.access says yes to root even where a write fails, e.g. a read-only mount)
     try:
         with tempfile.TemporaryFile(dir=d, prefix=".liqcore-write-test-"):
             pass
     except OSError as exc:
-        raise OutputPathError(f"{flag}: cannot write into the directory {d}: {_reason(exc)}") from None
+        raise OutputPathError(f"{flag}: cannot write into the directory {d}: {_write_reason(exc, d)}") from None
 
 
 def remove_empty_outputs() -> list:

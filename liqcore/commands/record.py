@@ -314,6 +314,8 @@ def run(args) -> int:
         warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
     if args.duration is not None and args.duration <= 0:
         raise ValueError("duration: must be positive seconds")
+    if not args.flush > 0:
+        raise ValueError(f"flush: must be positive seconds; got {args.flush:g}")
     from liqcore.commands.outputs import output_dir
 
     output_dir(args.out, "--out")

@@ -151,8 +151,9 @@ def _replay_source(args, symbols, venue: str = DEFAULT_VENUE, topics=None):
                              f"{venues_where('fake', 'exchange', sep=' or ')}")
         from liqcore.synthetic.market import synthetic_market
 
-        if not args.replay_days > 0:
-            raise ValueError("replay-days: must be positive")
+        from liqcore.units import parse_days
+
+        parse_days(args.replay_days, "replay-days")
         from liqcore.synthetic.market import build_params
         from liqcore.synthetic.memory import check_fits
 
@@ -296,7 +297,9 @@ def build(args):
     stream_module(venue)
     universe = None  # --symbols all: (the venue's instrument list, the traded part of it)
     from liqcore.commands._market import whole_market
+    from liqcore.units import parse_duration
 
+    parse_duration(args.instruments_refresh, "instruments-refresh")  # (a bad one refused, --symbols all or not)
     if whole_market(args.symbols):
         if getattr(args, "scope", "venue") == "instrument":
             raise ValueError("scope: --symbols all watches one venue's whole market; --scope instrument takes a list")
@@ -335,8 +338,11 @@ def build(args):
     notional = params.notional if params.notional > 0 else None
     if notional is not None and "size" in params.explicit:
         raise ValueError("notional: give either --notional or --size, not both")
-    if args.speed < 0:
-        raise ValueError("speed: must be >= 0")
+    if args.metrics_port is not None and not 1 <= args.metrics_port <= 65535:
+        raise ValueError(f"metrics-port: must be a TCP port, 1..65535; got {args.metrics_port}")
+    from liqcore.commands._venues import check_speed
+
+    check_speed(args.speed)
     if args.live and args.replay and venue_spec(venue).fake != "exchange":
         raise ValueError(f"live: --replay --live trades against a whole fake exchange "
                          f"({venues_where('fake', 'exchange')}); to try the {venue} order "

@@ -115,6 +115,15 @@ def print_result(console, res) -> None:
         console.print(f"• {f}")
 
 
+def _check_bootstrap(args) -> None:
+    """``--ci`` in (0, 1) and ``--boot`` from 1 to 100000 (the resamples are held together: events x resamples)."""
+    if not 0.0 < args.ci < 1.0:
+        raise ValueError(f"ci: must be in (0, 1); got {args.ci}")
+    if not 1 <= args.boot <= 100_000:
+        raise ValueError(f"boot: must be >= 1 and at most 100000 (the resamples are held together: events x "
+                         f"resamples); got {args.boot}")
+
+
 def run_named(name: str, args) -> int:
     import orjson
 
@@ -126,6 +135,8 @@ def run_named(name: str, args) -> int:
     params = params_from_args(args)
     if args.plot and not args.plot.lower().endswith(".png"):
         raise ValueError(f"plot: expected a .png file name; got {args.plot!r}")
+    if name == "lead-lag":  # (its bootstrap: the event study's checks)
+        _check_bootstrap(args)
     if args.out:
         raise ValueError("out: only the event study writes per-cascade rows; use --json for this study")
     if args.names is not None and name != "ic":
@@ -233,10 +244,7 @@ def run_event(args) -> int:
 
     params = params_from_args(args)
     horizons = [lab for lab, _ in parse_horizons(args.horizons)]
-    if not 0.0 < args.ci < 1.0:
-        raise ValueError(f"ci: must be in (0, 1); got {args.ci}")
-    if args.boot < 1:
-        raise ValueError(f"boot: must be >= 1; got {args.boot}")
+    _check_bootstrap(args)
     if args.plot and not args.plot.lower().endswith(".png"):
         raise ValueError(f"plot: expected a .png file name; got {args.plot!r}")
     from liqcore.commands.outputs import output_file

@@ -110,8 +110,9 @@ def windows_from(args, opts, span):
             out.append(Window(lo, hi, item.strip()))
         return out
     if split:
-        if not split > 0:
-            raise ValueError("split-days: must be positive")
+        from liqcore.units import parse_days
+
+        parse_days(split, "split-days")
         step = int(split * NS_PER_DAY)
         out = []
         t = span[0]

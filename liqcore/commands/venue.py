@@ -62,8 +62,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     if args.port < 0 or args.port > 65535:
         raise ValueError(f"port: must be 0..65535; got {args.port}")
-    if args.speed < 0:
-        raise ValueError(f"speed: must be >= 0 (0 = as fast as possible); got {args.speed}")
+    from liqcore.commands._venues import check_speed
+
+    check_speed(args.speed)
     symbols = _symbols(args.symbols)
     source = _replay_source(args, symbols)
     try:
@@ -104,8 +105,9 @@ def _replay_source(args, symbols):
         if not Path(args.replay).exists():
             raise ValueError(f"replay: {args.replay} does not exist")
         return lambda: read_recording(args.replay, args.venue)
-    if not args.replay_days > 0:
-        raise ValueError("replay-days: must be positive")
+    from liqcore.units import parse_days
+
+    parse_days(args.replay_days, "replay-days")
     from liqcore.synthetic.market import build_params, synthetic_market
     from liqcore.synthetic.memory import check_fits
 

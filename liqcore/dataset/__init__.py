@@ -5,7 +5,8 @@
   an older release's partitions rewritten in the layout written now;
 * ``load`` -- :func:`load_events`, the one loader of recordings: files (read by ``io``) and datasets together;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
-* ``checked`` -- the check marks and the read of checked files; ``decoded`` -- one decoded row group;
+* ``checked`` -- the check marks and the read of checked files; ``partfile`` -- a partition file judged where it is
+  first opened (a Parquet file of the contract), the marked files that are gone; ``decoded`` -- one decoded row group;
   ``ledger`` -- the row groups verified by earlier processes, ``footcache`` -- the footers read by them (both in the
   cache directory);
 * ``depth`` -- the depth (DEPTH rows) in its own compact files, written and read by receive time and price;

@@ -16,8 +16,10 @@ May import: numpy, pyarrow (inside functions), ``types``, ``venues.common`` and 
 """
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import stat
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from liqcore.dataset.decoded import DecodedGroup, filled as _filled
 from liqcore.dataset import file_events as one_pass
 from liqcore.dataset.file_events import file_events
 from liqcore.dataset.rows import bulk_order, event_merged, event_order
-from liqcore.types import EVENT_DTYPE, Kind
+from liqcore.types import EVENT_DTYPE
 
 #: the event columns of a partition file, as read (trade ids only when asked)
 _COLS = ("ts_event_ns", "ts_recv_ns", "kind", "side", "price", "qty", "flags")
@@ -79,9 +81,8 @@ _FOOTERS: dict[str, tuple] = {}
 
 def footer(path: str) -> Footer:
     """The footer of the partition file at ``path`` (cached while its size, modification time and inode stay),
-    read by the compiled footer scan (:mod:`liqcore.dataset.footer_scan`: a day file's 2 MB footer in about a
-    millisecond, where pyarrow's parse and a walk of its statistics took 30).  ValueError when the file is not
-    Parquet or changes while it is read."""
+    read by the compiled footer scan (:mod:`liqcore.dataset.footer_scan`).  ValueError naming the file when it is
+    not Parquet (a directory, cut short) or changes while it is read; an OSError of its read names it too."""
     import orjson
 
     from liqcore.dataset.footer_scan import scan
@@ -91,18 +92,25 @@ def footer(path: str) -> Footer:
     try:
         s = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(path) from None
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path)) from None
     key = (s.st_size, s.st_mtime_ns, s.st_ino)
     hit = _FOOTERS.get(path)
     if hit is not None and hit[0] == key:
         return hit[1]
     kept = footcache.load(path, s)  # (an earlier process's read of this very file: path and whole identity)
     if kept is None:
+        if stat.S_ISDIR(s.st_mode):  # (a file's first opening: what is wrong with it said here, naming it)
+            raise ValueError(f"dataset partition file {path}: a directory, not a Parquet file")
         fd = os.open(path, os.O_RDONLY)
         try:
             s = os.fstat(fd)
             key = (s.st_size, s.st_mtime_ns, s.st_ino)
-            sc = scan(fd, s.st_size)
+            try:
+                sc = scan(fd, s.st_size)
+            except ValueError as exc:  # not Parquet, cut short, a malformed footer
+                raise ValueError(f"dataset partition file {path}: {exc}") from None
+            except OSError as exc:  # (pread's error names no file)
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
             s = os.fstat(fd)
             if (s.st_size, s.st_mtime_ns, s.st_ino) != key:
                 raise ValueError(f"dataset: {path} changed while it was read; read it again")
@@ -157,7 +165,7 @@ def footer(path: str) -> Footer:
 
 #: the dataset's list of checked partition files (in its root): {"format": 1, "digest": "sha256", "files":
 #: {"venue=V/symbol=S/date=D/part-0.parquet": {"size": bytes, "sha256": the file's, "footer": the footer's,
-#: "groups": [each row group's]}}} (hex SHA-256 digests; :func:`mark_of`)
+#: "groups": [each row group's], "events": a read's events of it}}} (SHA-256 digests; :func:`mark_of`)
 MARKS_FILE = "_liqcore_checked.json"
 
 _MARKS: dict[str, tuple] = {}  # dataset root -> (the marks file's stat key, its files)
@@ -340,7 +348,8 @@ def _sha(fd: int, lo: int, hi: int) -> str:
 def mark_of(path: str) -> dict:
     """The checked mark of the file at ``path`` as the marks file keeps it: its size, the SHA-256 of its
     bytes, of its footer (the Parquet metadata and its length: every row group's place, size and
-    statistics) and of each row group's bytes (``Footer.spans``), so a read verifies what it decodes."""
+    statistics) and of each row group's bytes (``Footer.spans``), so a read verifies what it decodes; and the events
+    a read gives of it (said when the file is gone)."""
     key, digest = file_digest(path)
     f = footer(path)
     fd = os.open(path, os.O_RDONLY)
@@ -350,7 +359,7 @@ def mark_of(path: str) -> dict:
             raise ValueError(f"dataset: {path} changed while it was marked")
         tail = key[0] - 8 - f.meta_len
         return {"size": int(key[0]), "sha256": digest, "footer": _sha(fd, tail, key[0]),
-                "groups": [_sha(fd, *f.spans[g]) for g in range(len(f.spans))]}
+                "groups": [_sha(fd, *f.spans[g]) for g in range(len(f.spans))], "events": int(f.events)}
     finally:
         os.close(fd)
 
@@ -929,19 +938,6 @@ def read_checked(files, start_ns=None, end_ns=None, kinds=None, recv_range=None,
     if not tids.any():
         tids = None
     return ev, tids, matched, decoded, n_future, present
-
-
-def row_problems(rows: np.ndarray, symbol: str) -> int:
-    """How many of a partition's rows (the file's columns, :data:`liqcore.dataset.write._ROW_DTYPE`) break a row
-    rule of the contract (:func:`liqcore.io.contract.contract_table`, the same rules): a time <= 0, a kind
-    or side outside its codes, a liquidation, trade or quote side that is not its kind's, a liquidation's
-    or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
-    without a positive price, an infinite price or a non-finite size elsewhere, a venue-wide (``*``) row
-    other than a gap.  A file with any is not marked checked.  Counted in one compiled pass
-    (:func:`liqcore._libs.reading.row_problems`; its twin ``pysrc/readrows.py`` holds the numpy rules)."""
-    from liqcore._libs.reading import row_problems as count
-
-    return count(rows, int(max(Kind)), symbol == "*")
 
 
 def _all_paired(c: dict) -> bool:

@@ -30,6 +30,7 @@ def load_events(
     max_clock_skew_ns: int | None = DEFAULT_MAX_CLOCK_SKEW_NS,
     warn=None,
     columns=None,
+    symbols=None,
 ) -> LoadResult:
     """Read recordings -- files and datasets -- into one sorted, deduplicated event array.
 
@@ -38,6 +39,10 @@ def load_events(
     files (its docstring says what each does: formats, bad records, unreadable files, the clock guard); a
     dataset's events get the same receive-time rule (``feed_latency_ns``) and clock guard (``max_clock_skew_ns``).
     Files and datasets together: merged as one load, in time order, duplicates across them removed.
+
+    ``symbols``: the symbols (a comma list or a list of names, any case, a ``venue:`` prefix dropped) the caller
+    keeps of the events: a dataset reads only their partitions and its venue-wide ones (symbol ``*``), so a
+    partition outside them is never opened (a damaged one included); files are read whole (the caller selects).
     """
     feed_latency_ns = int(feed_latency_ns)
     if feed_latency_ns < 0:
@@ -52,17 +57,62 @@ def load_events(
     registry = registry if registry is not None else SymbolRegistry()
     files = [p for p in paths if not is_dataset(p)]
     parts = [load_files(files, registry=registry, none_readable_ok=True, **kw)] if files else []
-    parts.append(_load_datasets(datasets, registry, feed_latency_ns, max_clock_skew_ns))
+    parts.append(_load_datasets(datasets, registry, feed_latency_ns, max_clock_skew_ns, symbols))
     return parts[0] if len(parts) == 1 else merge_loads(parts, registry)
 
 
-def _load_datasets(datasets, registry, feed_latency_ns: int, max_clock_skew_ns) -> LoadResult:
-    """Every dataset of ``datasets`` in one result: events in time order, the receive time given to those
-    recorded without one, duplicates across datasets removed."""
+def _wanted_names(symbols) -> set[str] | None:
+    """``symbols`` (a comma list or names) -> the upper-case names a partition's symbol may be, or None (all)."""
+    if symbols is None:
+        return None
+    items = str(symbols).split(",") if isinstance(symbols, str) else [str(s) for s in symbols]
+    out = {s.strip().upper() for s in items if s.strip()}
+    out |= {s.rpartition(":")[2] for s in out}
+    return out or None
+
+
+def _load_one(d, registry, max_clock_skew_ns, wanted: set[str] | None) -> LoadResult:
+    """The dataset ``d`` read whole, or (``wanted``: upper-case names) its partitions of those symbols and its
+    venue-wide ones alone: gone files of those partitions an error (:func:`liqcore.dataset.partfile.check_gone`)
+    as of a whole read, a symbol it lacks no rows (the caller's selection says so)."""
+    if wanted is None:
+        return load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
+    from liqcore.dataset.read import check_selection, dataset_info
+    from liqcore.io import storage
+
+    parts = dataset_info(d)
+    if not parts:
+        check_selection(d)  # (its error: a dataset of no partition)
+
+    def keep(ps):
+        return [p for p in ps if p[1] == "*" or p[1].upper() in wanted]
+
+    if not storage.is_url(d):
+        from liqcore.dataset.partfile import check_gone
+
+        check_gone(d, set(parts), keep)
+    names = sorted({p[1] for p in keep(parts)})
+    if not names:
+        res = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry, sources=[str(d)], checked=True)
+        have = sorted({p[1] for p in parts})
+        shown = ", ".join(have[:5]) + (f" and {len(have) - 5} more" if len(have) > 5 else "")
+        asked = ", ".join(sorted({w.rpartition(":")[2] for w in wanted}))
+        res.files[str(d)] = {"format": "dataset", "records": 0, "events": 0, "rejects": {}, "partitions": 0,
+                             "rows_read": 0, "checked": True,
+                             "empty": f"holds no partition of symbol(s) {asked} (has: {shown})"}
+        return res
+    return load_dataset(d, symbols=names, registry=registry, max_clock_skew_ns=max_clock_skew_ns, check=False,
+                        partitions=parts)
+
+
+def _load_datasets(datasets, registry, feed_latency_ns: int, max_clock_skew_ns, symbols=None) -> LoadResult:
+    """Every dataset of ``datasets`` in one result (``symbols``: :func:`load_events`'s): events in time order, the
+    receive time given to those recorded without one, duplicates across datasets removed."""
     result = LoadResult(events=np.zeros(0, EVENT_DTYPE), registry=registry)
     chunks, ids = [], []
+    wanted = _wanted_names(symbols)
     for d in datasets:
-        dres = load_dataset(d, registry=registry, max_clock_skew_ns=max_clock_skew_ns)
+        dres = _load_one(d, registry, max_clock_skew_ns, wanted)
         chunks.append(dres.events)
         ids.append(dres.trade_ids)
         for k, v in dres.rejects.items():

@@ -6,7 +6,7 @@ others the checking way; older formats still load.  The columns, sections, forma
 1-3: docs/maintainers/data.md, "The dataset's files".
 
 May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, the readers'
-base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked``.
+base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked`` and ``partfile``.
 """
 from __future__ import annotations
 
@@ -123,6 +123,25 @@ def open_arrow_dataset(path):
     return ds.dataset(str(path), format="parquet", partitioning=_partitioning())
 
 
+def selected_dataset(path, partitions):
+    """The (venue, symbol, date) ``partitions`` of the local dataset at ``path`` as a pyarrow dataset of their files
+    alone (None: they hold none), each file judged as it is first opened here
+    (:func:`liqcore.dataset.partfile.check_file`: its footer, kept; a directory, a file cut short, a foreign table or
+    a column of another type is one line naming it), so a damaged partition outside them is never opened and the
+    dataset's schema is a checked file's."""
+    import pyarrow.dataset as ds
+
+    from liqcore.dataset.partfile import check_file
+
+    names = sorted(f for v, s, d in partitions
+                   for f in parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}")))
+    for f in names:
+        check_file(f)
+    if not names:
+        return None
+    return ds.dataset(names, format="parquet", partitioning=_partitioning(), partition_base_dir=str(path))
+
+
 def _url_partitions(path) -> dict[tuple[str, str, str], list[str]]:
     """(venue, symbol, date) -> the Parquet files of each partition of the dataset at the URL ``path``
     (paths inside its file system), from one listing."""
@@ -178,8 +197,15 @@ def _day(ns: int) -> str:
 def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
                     venues=None) -> list[tuple[str, str, str]]:
     """The partitions a selection reads; ValueError (before any reading) when the dataset lacks a
-    requested symbol or has no partition in the requested time range."""
+    requested symbol or has no partition in the requested time range, or when partition files of the selection
+    that its checked marks list are gone (:func:`liqcore.dataset.partfile.check_gone`: never fewer rows unsaid)."""
     parts = dataset_info(path)
+    from liqcore.io import storage
+
+    if not storage.is_url(path):  # (the marks: a local dataset's)
+        from liqcore.dataset.partfile import check_gone
+
+        check_gone(path, set(parts), lambda ps: _wanted(ps, venues, symbols, start_ns, end_ns))
     if not parts:
         raise ValueError(f"dataset: {path} holds no partitions (write one with 'liqcore convert --dataset')")
     if venues:
@@ -244,8 +270,12 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
         if fast is not None:
             return fast
         if unverified:
+            from liqcore.dataset.partfile import check_file
+
+            for f in unverified:  # (a file that is no partition: said as such, not as one read the checking way)
+                check_file(f)
             _note_unverified(path, unverified, warn)
-    dset = None if url else open_arrow_dataset(path)
+    dset = None
     flt = None
 
     def _and(a, b):
@@ -275,6 +305,10 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     if url:  # only the partitions the selection needs are fetched
         table = _fetch(path, files, venues, symbols, start_ns, end_ns, flt)
     else:
+        dset = selected_dataset(path, _wanted(sel, venues, symbols, start_ns, end_ns))
+    if not url and dset is None:  # nothing selected: no rows
+        table, rows_read = _empty_table(), 0
+    elif not url:
         if old and sel:  # read kind / side as text whatever each file holds (an interrupted upgrade mixes)
             sch = dset.schema
             for name in ("kind", "side"):
@@ -553,16 +587,23 @@ def _counts_at(path: str, s: os.stat_result | None = None) -> tuple:
 
         if len(_COUNTS) > 100_000:
             _COUNTS.clear()
+        why = None
         try:  # (the compiled footer scan, kept per process: the reads share it; pyarrow's parse took 7 ms a day)
             f = footer(path)
-        except (ValueError, OSError):
-            f = None
+        except (ValueError, OSError) as exc:
+            f, why = None, exc
         if f is not None and tuple(f.key) == key:
             counts = (int(f.rows.sum()), len(f.rows))
         else:  # (not Parquet the scan reads, or changed since it was looked at: its footer as pyarrow reads it)
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            m = pq.ParquetFile(path).metadata
+            try:
+                m = pq.ParquetFile(path).metadata
+            except (pa.ArrowException, OSError):  # (not Parquet either: the scan's error, naming the file)
+                if why is None:
+                    raise
+                raise why from None
             counts = (m.num_rows, m.num_row_groups)
         hit = _COUNTS[path] = (key, counts)
     return hit[1]
@@ -575,6 +616,8 @@ def trade_symbols(path, start_ns: int | None = None, end_ns: int | None = None) 
 
     from liqcore.types import Kind
 
+    from liqcore.io import storage
+
     if read_format(path) is None:
         return None
     flt = None
@@ -585,7 +628,13 @@ def trade_symbols(path, start_ns: int | None = None, end_ns: int | None = None) 
         flt = f if flt is None else flt & f
     out: set[str] = set()
     is_trade = ds.field("kind") == int(Kind.TRADE)
-    for frag in open_arrow_dataset(path).get_fragments(filter=flt):
+    if storage.is_url(path):
+        dset = open_arrow_dataset(path)
+    else:  # (the days' files alone, each judged as it is opened: a damaged one is one line naming it)
+        dset = selected_dataset(path, _wanted(dataset_info(path), None, None, start_ns, end_ns))
+        if dset is None:
+            return out
+    for frag in dset.get_fragments(filter=flt):
         sym = str(ds.get_partition_keys(frag.partition_expression).get("symbol", ""))
         if sym and sym not in out and frag.count_rows(filter=is_trade) > 0:
             out.add(sym)
@@ -599,24 +648,23 @@ def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
     import io
 
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from liqcore.io import storage
+
+    from liqcore.dataset.partfile import read_table
 
     want = _wanted(sorted(files), venues, symbols, start_ns, end_ns)
     names = [(k, f) for k in want for f in files[k]]
     if not names:
-        return pa.table({c: pa.array([], t) for c, t in (("ts_event_ns", pa.int64()), ("ts_recv_ns", pa.int64()),
-                                                          ("kind", pa.int8()), ("side", pa.int8()),
-                                                          ("price", pa.float64()), ("qty", pa.float64()),
-                                                          ("flags", pa.uint8()), ("venue", pa.string()),
-                                                          ("symbol", pa.string()), ("date", pa.string()))})
+        return _empty_table()
     fs, _root = storage.filesystem(path)
     with storage.storage_errors(path):
         blobs = fs.cat([f for _k, f in names], on_error="raise")
     tables = []
     for (v, s, d), f in names:
-        t = upgrade_table(pq.read_table(io.BytesIO(blobs[f])))
+        t = upgrade_table(read_table(io.BytesIO(blobs[f]), storage.display(storage.join(path, f"venue={v}",
+                                                                                         f"symbol={s}", f"date={d}",
+                                                                                         f.rsplit("/", 1)[-1]))))
         n = t.num_rows
         for col, val in (("venue", v), ("symbol", s), ("date", d)):  # dictionary-encoded, as a local read
             t = t.append_column(col, pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
@@ -624,6 +672,17 @@ def _fetch(path, files, venues, symbols, start_ns, end_ns, flt):
         tables.append(t)
     table = pa.concat_tables(tables, promote_options="default")
     return table.filter(flt) if flt is not None else table
+
+
+def _empty_table():
+    """The table of a read that selects no file: no rows, the columns a read gives."""
+    import pyarrow as pa
+
+    return pa.table({c: pa.array([], t) for c, t in (("ts_event_ns", pa.int64()), ("ts_recv_ns", pa.int64()),
+                                                      ("kind", pa.int8()), ("side", pa.int8()),
+                                                      ("price", pa.float64()), ("qty", pa.float64()),
+                                                      ("flags", pa.uint8()), ("venue", pa.string()),
+                                                      ("symbol", pa.string()), ("date", pa.string()))})
 
 
 def expand_table(table):

@@ -413,3 +413,16 @@ def bulk_order(te: np.ndarray, tr: np.ndarray, kind: np.ndarray) -> np.ndarray |
     out[:b0] = np.arange(b0)
     out[b0:] = bulk
     return out
+
+
+def row_problems(rows: np.ndarray, symbol: str) -> int:
+    """How many of a partition's rows (the file's columns, :data:`liqcore.dataset.write._ROW_DTYPE`) break a row
+    rule of the contract (:func:`liqcore.io.contract.contract_table`, the same rules): a time <= 0, a kind
+    or side outside its codes, a liquidation, trade or quote side that is not its kind's, a liquidation's
+    or trade's price or size not finite and > 0, an empty quote side with a price, a non-empty one
+    without a positive price, an infinite price or a non-finite size elsewhere, a venue-wide (``*``) row
+    other than a gap.  A file with any is not marked checked.  Counted in one compiled pass
+    (:func:`liqcore._libs.reading.row_problems`; its twin ``pysrc/readrows.py`` holds the numpy rules)."""
+    from liqcore._libs.reading import row_problems as count
+
+    return count(rows, int(max(Kind)), symbol == "*")

@@ -6,8 +6,8 @@ checked mark taken of the bytes written, the manifest and marks updated, under :
 docs/maintainers/data.md, "The dataset's files"; converting and killed converts: docs/how-to/dask-s3.md, "Partitioned datasets".
 
 Why one module: writing a partition is one transaction, each step reading the state the one before left
-(the rows' layout and their merge: ``rows.py``; the writer lock: ``lock.py``).  May import: numpy, pyarrow, ``types``, ``validate``, ``_atomic``,
-``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``manifest``, ``read``, ``checked``, ``clock``, ``fpindex``.
+(the rows' layout and their merge: ``rows.py``; the writer lock: ``lock.py``; the read-ahead: ``readahead.py``).  May import: numpy, pyarrow, ``types``, ``validate``, ``_atomic``,
+``_libs.readrows``, ``venues.common``, ``io`` (the sources, storage) and this package's ``manifest``, ``read``, ``checked``, ``partfile``, ``clock``, ``fpindex``, ``readahead``.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import numpy as np
 from liqcore._atomic import replace_durably
 from liqcore.dataset.checked import ASK_COLS
 from liqcore.dataset.clock import KEY as CLOCK_KEY
+from liqcore.dataset.readahead import _ReadAhead, _name_day, _plan
 from liqcore.dataset.fpindex import BLOCK as FP_BLOCK, KEY as FP_KEY, Builder as FirstPassage
 from liqcore.dataset.lock import LOCK, DatasetLocked, dataset_lock, remove_stale_temporaries  # noqa: F401
 from liqcore.dataset.manifest import load as _read_manifest, read_manifest, save as _save_manifest  # noqa: F401
@@ -73,8 +74,9 @@ def _rows_of(events: np.ndarray, trade_ids=None) -> np.ndarray:
 
 
 def _rows_of_table(table) -> np.ndarray:
-    """A partition file's table (any format) -> rows, in the file's order, a format-3 quote row carrying its
-    ask as its two rows (the bid, then the ask)."""
+    """A partition file's table (any format; of the event contract's columns: :func:`_read_partition` reads it
+    checked) -> rows, in the file's order, a format-3 quote row carrying its ask as its two rows (the bid, then the
+    ask); an optional column it lacks is its value for none."""
     from liqcore.dataset.read import upgrade_table
 
     from liqcore.dataset.checked import expand_pairs
@@ -288,10 +290,24 @@ def _partition_files(out_dir, url: bool) -> dict:
     return have
 
 
-def _read_partition(out_dir, url: bool, files) -> np.ndarray:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _check_partitions(out_dir, url: bool, files) -> None:
+    """Each local partition file of ``files`` a Parquet file of the event contract, before a write rewrites any
+    (:func:`liqcore.dataset.partfile.check_file`: its footer, one line naming the first that is not); object
+    storage: judged as each is read (:func:`_read_partition`)."""
+    if url:
+        return
+    from liqcore.dataset.partfile import check_file
 
+    for f in sorted(files):
+        check_file(str(f))
+
+
+def _read_partition(out_dir, url: bool, files) -> np.ndarray:
+    """A partition's files read whole -> its rows; a file that is no Parquet file of the event contract is a
+    ValueError naming it (never a row made of defaults: :func:`liqcore.dataset.partfile.read_table`)."""
+    import pyarrow as pa
+
+    from liqcore.dataset.partfile import read_table
     from liqcore.io import storage
 
     if url:
@@ -299,9 +315,10 @@ def _read_partition(out_dir, url: bool, files) -> np.ndarray:
 
         fs, _r = storage.filesystem(out_dir)
         with storage.storage_errors(out_dir):
-            tables = [pq.read_table(io.BytesIO(fs.cat_file(f))) for f in files]
+            tables = [read_table(io.BytesIO(fs.cat_file(f)), storage.display(storage.join(out_dir, f[len(_r):]))
+                                 if f.startswith(_r) else f) for f in files]
     else:
-        tables = [pq.read_table(f) for f in files]
+        tables = [read_table(f, str(f)) for f in files]
     parts = [_rows_of_table(t) for t in tables]
     del tables
     # the decoded columns go back to the system now, not held by pyarrow's pool beside the merge's arrays
@@ -363,6 +380,7 @@ def _upgrade(out_dir, url: bool, have: dict, fmt: dict | None = None) -> None:
 
         marks = dict(read_marks(Path(out_dir)))
     root = None if url else Path(out_dir)
+    _check_partitions(out_dir, url, [f for fs in have.values() for f in fs])  # (before any is rewritten)
     for key, files in sorted(have.items()):
         rows = [_merge_rows(x) for x in _by_section(_read_partition(out_dir, url, files))]
         ok = marks is not None and _still_checked(rows, key[1], files, True, marks, root)
@@ -389,9 +407,10 @@ def _still_checked(rows: np.ndarray, symbol: str, old_files, new_checked: bool, 
     """Whether a partition's merged ``rows`` may be marked checked: the new rows came from a load's
     checks, the old file (if any) is the one its mark in ``marks`` (the dataset's, in ``root``) was taken
     of (:func:`liqcore.dataset.checked.verified`), the row rules hold for every row
-    (:func:`liqcore.dataset.checked.row_problems`) and, when old and new rows meet, a load's duplicate rule
+    (:func:`liqcore.dataset.rows.row_problems`) and, when old and new rows meet, a load's duplicate rule
     finds no pair among them."""
-    from liqcore.dataset.checked import row_problems, verified
+    from liqcore.dataset.checked import verified
+    from liqcore.dataset.rows import row_problems
 
     parts = rows if isinstance(rows, list) else [rows]  # (a partition's sections, each merged on its own)
     if not new_checked or any(row_problems(r, symbol) for r in parts):
@@ -507,6 +526,8 @@ def _write_parts(out_dir, parts: dict) -> tuple[int, int]:
         return 0, 0
     have = _partition_files(out_dir, url)
     fmt = read_format(out_dir)
+    # the partitions this write merges into: each file of the contract, before any partition is written
+    _check_partitions(out_dir, url, [f for k in parts if k in have for f in have[k]])
     if have and (fmt is None or int(fmt.get("format", 0)) < _WRITE_FORMAT):  # an older format: upgraded once, now
         _upgrade(out_dir, url, have, fmt)
     marks = None
@@ -623,7 +644,7 @@ def _safe_key(key: dict, root: Path) -> bool:
 def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0, strict: bool = False,
                        instruments=None, force: bool = False, kinds=None, symbols=None, days=None,
                        lock_wait: float | None = None, on_wait=None, warn=None, columns=None,
-                       allow_empty: bool = False) -> dict:
+                       allow_empty: bool = False, span=None) -> dict:
     """Convert recording files into the dataset ``out_dir``, holding the dataset's writer lock throughout
     (``lock_wait``, ``on_wait``: see :func:`dataset_lock`).  The files are read one after the other, ahead of
     the writes by at most one big file (:class:`_ReadAhead`), in the order of the dates their names carry (tardis names a day's trades, quotes and
@@ -635,7 +656,11 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
     filters (a filtered convert records its filters, so a later whole convert still takes the rest).
     ``days``: ``(first, last)`` UTC days (``YYYY-MM-DD``, both kept): only the events of those days are taken
     (a month's archive file cut to a request's days; the rows left out are counted in ``rejects`` as
-    ``outside_days``).  ``columns``: a :class:`liqcore.io.mapped.ColumnMapping` every file is read through (a
+    ``outside_days``).  ``span``: ``(start, end)`` ns (either None: open): only the events received in
+    [start, end), as ``convert --out --start/--end`` keeps; a convert cut so (or by ``kinds`` / ``symbols``) that
+    keeps no event of the files it read raises :class:`liqcore.io.NoUsableInput` as ``convert --out`` does
+    (``allow_empty``: a warning), and the manifest then names none of those files.  ``columns``: a
+    :class:`liqcore.io.mapped.ColumnMapping` every file is read through (a
     user's own CSV, Parquet or JSON-lines file); ``"mapping"`` in the result then says what each column was
     taken as (:func:`liqcore.io.mapped.mapping_report`, over the files read).  A convert of one file that holds
     no usable event (empty, a header alone) raises :class:`liqcore.io.NoUsableInput` as ``convert --out`` does
@@ -665,7 +690,7 @@ def convert_to_dataset(paths, out_dir, *, format=None, feed_latency_ns: int = 0,
         with dataset_lock(out, wait=lock_wait, on_wait=on_wait):
             done = _convert_locked(files, out, format=format, feed_latency_ns=feed_latency_ns, strict=strict,
                                    instruments=instruments, force=force, kinds=kinds, symbols=symbols, days=days,
-                                   warn=warn, columns=columns, allow_empty=allow_empty)
+                                   warn=warn, columns=columns, allow_empty=allow_empty, span=span)
             done["stale_removed"] = remove_stale_temporaries(out)
     except BaseException:
         if fresh:
@@ -688,11 +713,11 @@ def remove_unwritten(out: Path) -> None:
 
 
 def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instruments, force, kinds, symbols,
-                    warn, days=None, columns=None, allow_empty: bool = False) -> dict:
+                    warn, days=None, columns=None, allow_empty: bool = False, span=None) -> dict:
     from liqcore.io import load_files
 
     manifest = _read_manifest(out)
-    sel = _selection(kinds, symbols, days)
+    sel = _span_selection(_selection(kinds, symbols, days), span)
     done = {"converted": [], "skipped": [], "unreadable": {}, "partitions": 0, "rows_added": 0, "rejects": {}}
     from liqcore.io import storage
 
@@ -726,7 +751,7 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
     reader = _ReadAhead([files[i] for i in plan], load)
     try:
         got = _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
-                             days, allow_empty)
+                             days, allow_empty, span)
     finally:
         reader.close()
     if mapped:
@@ -738,117 +763,33 @@ def _convert_locked(files, out: Path, *, format, feed_latency_ns, strict, instru
     return got
 
 
-#: a date in a recording file's name (tardis: ``binance-futures_trades_2024-08-01_BTCUSDT.csv.gz``)
-_NAME_DATE = r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)"
+def _iso_ns(ns) -> str | None:
+    """A ns time as UTC ISO-8601 to its last digit (``2025-01-27``, ``2025-01-27T13:00Z``); None for None."""
+    return None if ns is None else np.datetime_as_string(np.datetime64(int(ns), "ns"), unit="auto", timezone="UTC")
 
 
-def _name_day(path) -> int | None:
-    """The UTC day (days since 1970) a recording file's name says it holds (one ``YYYY-MM-DD`` in its
-    name), or None."""
-    import re
-
-    found = set(re.findall(_NAME_DATE, Path(str(path)).name))
-    if len(found) != 1:
-        return None
-    try:
-        return int(np.datetime64(found.pop(), "D").astype(np.int64))
-    except ValueError:
-        return None
+def _span_selection(sel: dict | None, span) -> dict | None:
+    """The manifest's selection of a convert with ``span`` (``convert --dataset --start/--end``): its filters and
+    the span, received time, as UTC ns times (``None``: open) -- a file converted for a span is not converted
+    whole, and a later convert for another span (or none) takes it again."""
+    if span is None or (span[0] is None and span[1] is None):
+        return sel
+    return {**(sel or {"kind": None, "symbol": None}), "span": [_iso_ns(span[0]), _iso_ns(span[1])]}
 
 
-def _plan(files, ahead: list) -> list:
-    """The order a convert reads the files ``ahead`` (indices into ``files``) in: by the date their names
-    say, then as given, when every name says one (a day's trades, quotes and liquidations files one after
-    the other, so each day's partitions are written once, then dropped from memory); as given otherwise."""
-    days = [_name_day(files[i]) for i in ahead]
-    if not ahead or any(d is None for d in days):
-        return list(ahead)
-    return [i for _d, i in sorted(zip(days, ahead))]
+def _selection_label(kinds, symbols, span) -> str:
+    """``--kind trade --start 2025-01-27`` (a convert's cut, for its message)."""
+    lo, hi = span if span is not None else (None, None)
+    flags = {"kind": ",".join(kinds or ()), "symbol": ",".join(symbols or ()), "start": _iso_ns(lo), "end": _iso_ns(hi)}
+    return " ".join(f"--{k} {v}" for k, v in flags.items() if v)
 
 
 #: a convert writes its pending partitions once they hold this many rows, whatever days they are (memory)
 _PENDING_ROWS = 24_000_000
 
 
-#: the read-ahead of a convert goes on while the files it read and the caller has not taken yet hold at
-#: most this many bytes on disk (a day's liquidations file), not past a big one (a day's quotes)
-_SMALL_FILE_BYTES = 4 << 20
-
-
-class _ReadAhead:
-    """Loads the files of a convert in a thread, ahead of the writes: reading and parsing the next file
-    (pyarrow and numpy, which release the GIL) overlaps checking and writing this one.  The thread starts
-    a file once the files it read before and the caller has not taken yet hold at most ``small`` bytes
-    on disk (:data:`_SMALL_FILE_BYTES`; 0: once every one was taken): a day's small liquidations file
-    read does not stop the next day's quotes from being read while the day before is written (memory:
-    the caller's rows, small files up to that budget, and one file being read).  :meth:`get` returns the next file's result (or raises
-    its error) in order; :meth:`close` stops the thread after the file it is reading."""
-
-    def __init__(self, files, load, small: int | None = None):
-        import queue
-        import threading
-
-        self._files, self._load = list(files), load
-        self._small = _SMALL_FILE_BYTES if small is None else small
-        self._q: queue.Queue = queue.Queue()
-        self._cond = threading.Condition()
-        self._held = 0  # bytes on disk of the files read and not taken yet
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="liqcore-convert-read", daemon=True)
-        if self._files:
-            self._thread.start()
-
-    @staticmethod
-    def _size(f) -> int:
-        try:
-            return max(int(os.stat(f).st_size), 1)
-        except (OSError, TypeError, ValueError):  # (a file gone: its load says why) counted as big
-            return 1 << 62
-
-    def _run(self) -> None:
-        for f in self._files:
-            with self._cond:
-                while self._held > self._small and not self._stop.is_set():  # past the budget: wait
-                    self._cond.wait(timeout=0.1)
-            if self._stop.is_set():
-                return
-            try:
-                item = (f, self._load(f), None)
-            except Exception as exc:  # raised in the caller's thread, by get()
-                item = (f, None, exc)
-            size = self._size(f)
-            with self._cond:
-                self._held += size
-            self._q.put(item + (size,))
-            del item
-
-    def get(self, f):
-        import queue
-
-        while True:
-            try:
-                g, res, exc, size = self._q.get(timeout=0.1)  # (a Ctrl-C is taken within 0.1 s)
-            except queue.Empty:
-                if not self._thread.is_alive() and self._q.empty():
-                    raise RuntimeError(f"convert: the reading thread stopped before {f}") from None
-                continue
-            with self._cond:
-                self._held -= size
-                self._cond.notify_all()
-            if g is not f:
-                raise RuntimeError(f"convert: read {g} where {f} was due")
-            if exc is not None:
-                raise exc
-            return res
-
-    def close(self) -> None:
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-
-
 def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, symbols, strict, warn,
-                   days=None, allow_empty: bool = False) -> dict:
+                   days=None, allow_empty: bool = False, span=None) -> dict:
     """The convert's loop: the files of ``plan`` read in its order (ahead: :class:`_ReadAhead`), each file's rows cut into
     partitions and held until no later file of the plan can add to them (its name names a later day,
     :func:`_plan`), then each such partition written once, merged with its old rows (the same file as
@@ -862,6 +803,9 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
     seen = set()
     converted = []
     planned = set(plan)
+    cut = bool(kinds or symbols or (span is not None and span != (None, None)))  # the convert's own selection
+    loaded = kept = 0  # events of the files read, and those the selection kept
+    none_kept: dict = {}  # manifest key -> entry, of the files the selection kept nothing of (saved at the end)
 
     def flush(keep_from: int | None) -> None:
         nonlocal held
@@ -918,6 +862,16 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
                     done["rejects"]["outside_days"] = done["rejects"].get("outside_days", 0) + int((~inside).sum())
                     ev = ev[inside]
                     tids = tids[inside] if tids is not None else None
+            loaded += len(ev)
+            if span is not None and (span[0] is not None or span[1] is not None):  # --start/--end: received in
+                inside = np.ones(len(ev), dtype=bool)  # [start, end), as convert --out keeps
+                if span[0] is not None:
+                    inside &= ev["ts_recv"] >= span[0]
+                if span[1] is not None:
+                    inside &= ev["ts_recv"] < span[1]
+                if not inside.all():
+                    ev = ev[inside]
+                    tids = tids[inside] if tids is not None else None
             if kinds or symbols:
                 from liqcore.venues.common import KIND_BY_NAME
 
@@ -932,6 +886,7 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
                 tids = tids[m] if tids is not None else None
             from liqcore.dataset.depth import split_depth, write_depth
 
+            kept += len(ev)
             ev, tids, depth = split_depth(np.asarray(ev), tids)  # depth: its own compact files, written now
             if depth is not None:
                 d = write_depth(out, depth, res.registry)
@@ -964,7 +919,10 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
                 if sel not in taken:
                     taken.append(sel)
                 value = {**entry, "filters": taken}
-            waiting[i] = (key, value, mine)
+            if cut and not mine and not kept:  # nothing kept yet: into the manifest once the convert kept some
+                none_kept[key] = value
+            else:
+                waiting[i] = (key, value, mine)
         nxt = _name_day(files[plan[p + 1]]) if p + 1 < len(plan) else None
         this = _name_day(f)
         if nxt is None or this is None or held > _PENDING_ROWS:  # the last file, or files of no named day
@@ -972,6 +930,19 @@ def _convert_files(files, plan, reader, state, out, manifest, sel, done, kinds, 
         else:  # a later file may add to partitions of its day or after: the earlier ones are complete
             flush(nxt)
     flush(None)
+    if none_kept and not kept and loaded:  # the cut kept no event of the files read: as convert --out, refused
+        import io  # (--allow-empty: said) before the manifest names them
+        from types import SimpleNamespace
+
+        from liqcore.io.require import require_events
+
+        said = io.StringIO()
+        require_events(SimpleNamespace(events=range(loaded)), [files[i] for i in sorted(converted)],
+                       allow_empty=allow_empty, usable=0, selection=_selection_label(kinds, symbols, span), warn=said)
+        warn(said.getvalue().strip().removeprefix("warning: "))
+    if none_kept:
+        manifest.update(none_kept)
+        _save_manifest(out, manifest)
     done["converted"] = [str(files[i]) for i in sorted(converted)]
     return done
 

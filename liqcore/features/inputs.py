@@ -55,12 +55,21 @@ def names_list(names) -> list[str]:
     return out
 
 
-def parse_times(times) -> np.ndarray:
+#: the times int64 nanoseconds since the epoch hold (the least, -2**63, is pandas' NaT)
+_TIME_RANGE = "int64 nanoseconds since the epoch hold: 1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z"
+
+
+def parse_times(times, name: str = "times") -> np.ndarray:
     """Times as int64 ns: integers (ns since the epoch), ISO-8601 strings, datetimes or pandas
-    timestamps; a comma-separated string of those.  ValueError naming a bad one."""
+    timestamps; a comma-separated string of those.  ValueError naming ``name`` (the option or argument
+    that gave them) and the bad one: not a time, or outside what int64 nanoseconds hold."""
     if isinstance(times, str):
         times = [x for x in times.split(",") if x.strip()]
-    if isinstance(times, np.ndarray) and times.dtype.kind in "iu":
+    if isinstance(times, np.ndarray) and times.dtype.kind == "i":
+        return times.astype(np.int64)
+    if isinstance(times, np.ndarray) and times.dtype.kind == "u":
+        if len(times) and int(times.max()) > np.iinfo(np.int64).max:
+            raise ValueError(f"{name}: {int(times.max())} is outside the times {_TIME_RANGE}")
         return times.astype(np.int64)
     if isinstance(times, np.ndarray) and times.dtype.kind == "M":
         return times.astype("datetime64[ns]").astype(np.int64)
@@ -68,32 +77,45 @@ def parse_times(times) -> np.ndarray:
         times = [times]
     out = []
     for x in times:
-        out.append(_one_time(x))
+        out.append(_one_time(x, name))
     if not out:
-        raise ValueError("times: give at least one time")
+        raise ValueError(f"{name}: give at least one time")
     return np.asarray(out, dtype=np.int64)
 
 
-def _one_time(x) -> int:
+def _in_range(t: int, x, name: str) -> int:
+    if not -(2**63) <= t < 2**63:
+        raise ValueError(f"{name}: {x!r} is outside the times {_TIME_RANGE}")
+    return t
+
+
+def _one_time(x, name: str = "times") -> int:
     if isinstance(x, (bool, np.bool_)):
-        raise ValueError(f"times: {x!r} is not a time")
+        raise ValueError(f"{name}: {x!r} is not a time")
     if isinstance(x, (int, np.integer)):
-        return int(x)
+        return _in_range(int(x), x, name)
     if isinstance(x, (float, np.floating)):
         if not math.isfinite(x) or x != int(x):
-            raise ValueError(f"times: {x!r} is not an integer number of ns")
-        return int(x)
+            raise ValueError(f"{name}: {x!r} is not an integer number of ns")
+        return _in_range(int(x), x, name)
     s = str(x).strip()
     if s.lstrip("-").isdigit():
-        return int(s)
+        if len(s.lstrip("-")) > 25:  # (beyond int64 by far: not read as a number at all)
+            raise ValueError(f"{name}: {s[:30]!r}... is outside the times {_TIME_RANGE}")
+        return _in_range(int(s), s, name)
     pd = need("research", "pandas")
 
     try:
         ts = pd.Timestamp(s)
-    except (ValueError, TypeError):
-        raise ValueError(f"times: {s!r} is neither ISO-8601 (2026-01-05T13:00:00Z) nor ns since the epoch") from None
+    except pd.errors.OutOfBoundsDatetime:
+        raise ValueError(f"{name}: {s!r} is outside the times {_TIME_RANGE}") from None
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{name}: {s!r} is neither ISO-8601 (2026-01-05T13:00:00Z) nor ns since the epoch") from None
     if ts is pd.NaT:
-        raise ValueError(f"times: {s!r} is not a time")
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.value)
+        raise ValueError(f"{name}: {s!r} is not a time")
+    try:  # (pandas holds a far time at a coarser unit: its nanoseconds overflow)
+        if ts.tzinfo is None:
+            ts = ts.tz_localize("UTC")
+        return int(ts.value)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        raise ValueError(f"{name}: {s!r} is outside the times {_TIME_RANGE}") from None

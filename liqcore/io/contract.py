@@ -171,14 +171,79 @@ def _load_contract_csv_rows(data: bytes, st: FileState) -> None:
                 sink.tids[len(rows) - 1] = tid
 
 
+#: the types a contract Parquet file's columns may have: column -> (the kinds of type read, the type in words); the
+#: kinds: "int", "float", "decimal", "time" (a timestamp), "name" (a string, bytes or a dictionary of them), "null"
+#: (a column of no value: an optional one is read as absent)
+_PARQUET_TYPES = {
+    "ts_event_ns": (("int", "time", "float", "decimal"), "an integer of ns or a timestamp"),
+    "ts_recv_ns": (("int", "time", "float", "decimal", "null"), "an integer of ns or a timestamp"),
+    "venue": (("name", "int"), "a name or a venue code"),
+    "symbol": (("name", "int"), "a name"),
+    "side": (("name", "int"), "a name or a side code"),
+    "kind": (("name", "int", "null"), "a name or a kind code"),
+    "price": (("float", "int", "decimal"), "a number"),
+    "qty": (("float", "int", "decimal"), "a number"),
+    "flags": (("int", "null"), "an integer"),
+    "trade_id": (("int", "null"), "an integer"),
+}
+
+
+def _type_kind(t) -> str:
+    import pyarrow as pa
+
+    v = t.value_type if pa.types.is_dictionary(t) else t
+    if pa.types.is_integer(v):
+        return "int"
+    if pa.types.is_floating(v):
+        return "float"
+    if pa.types.is_decimal(v):
+        return "decimal"
+    if pa.types.is_timestamp(v):
+        return "time"
+    if pa.types.is_null(v):
+        return "null"
+    if pa.types.is_string(v) or pa.types.is_large_string(v) or pa.types.is_binary(v) or pa.types.is_large_binary(v):
+        return "name"
+    return "other"
+
+
+def parquet_type_problems(schema) -> list[str]:
+    """The contract columns of a Parquet file's ``schema`` (pyarrow) of a type the contract's reader cannot read,
+    each as ``"price is string (expected a number)"`` (the file's other columns are not read)."""
+    return [f"{f.name} is {f.type} (expected {_PARQUET_TYPES[f.name][1]})" for f in schema
+            if f.name in _PARQUET_TYPES and _type_kind(f.type) not in _PARQUET_TYPES[f.name][0]]
+
+
+def _plain_types(table):
+    """A contract table whose columns passed :func:`parquet_type_problems` in the types :func:`contract_table` reads:
+    an optional column of no value (type null) dropped, prices and sizes of another numeric type as float64 (a
+    column cast only where its type is another: liqcore's own files pass as they are)."""
+    import pyarrow as pa
+
+    for i in reversed(range(table.num_columns)):
+        f = table.schema.field(i)
+        if pa.types.is_null(f.type) and f.name in CONTRACT_OPTIONAL:
+            table = table.remove_column(i)
+        elif f.name in ("price", "qty") and f.type != pa.float64():
+            table = table.set_column(i, f.name, table.column(i).cast(pa.float64()))
+    return table
+
+
 def _load_parquet(path: Path, st: FileState) -> np.ndarray:
-    """A contract Parquet file -> events (rejects counted per reason; strict names the row)."""
+    """A contract Parquet file -> events (rejects counted per reason; strict names the row).  A file without the
+    contract's columns, or with one of a type the contract cannot read, is a ValueError naming it (of several
+    files: skipped, said so)."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
     missing = [c for c in CONTRACT_COLUMNS if c not in table.column_names]
     if missing:
         raise ValueError(f"{path}: Parquet file lacks column(s) {', '.join(missing)} (has: {', '.join(table.column_names)})")
+    wrong = parquet_type_problems(table.schema)
+    if wrong:
+        raise ValueError(f"{path}: Parquet file with column(s) of a type the contract does not read: "
+                         f"{', '.join(wrong)}")
+    table = _plain_types(table)
     kept: list = []
     arr = contract_table(table, st, lambda row: f"{path}: row {row}", null_reason="missing_field", kept=kept)
     st.trade_ids = table_trade_ids(table, kept)  # the venues' trade ids, beside the rows kept

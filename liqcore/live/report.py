@@ -57,9 +57,165 @@ def _contract_usd(venue_name):
         return memo[symbol]
     return cu
 
-def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
-    return [(int(t), k, orjson.loads(d)) for t, k, d in
-            db.execute("SELECT ts_ns, key, data FROM log WHERE type=? ORDER BY id", (type_,))]
+#: what a field the report reads can be wrong with: the row is left out (``_Reader``), never the report failed
+_BAD_ROW = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
+
+
+def _numbers(d: dict, *keys: str, required: tuple = ()) -> None:
+    """Each of ``keys`` absent, null or a finite number (or a number's text); ``required``: present, not null."""
+    for k in keys:
+        v = d.get(k)
+        if v is None:
+            if k in required:
+                raise KeyError(k)
+            continue
+        if not math.isfinite(float(v)):
+            raise ValueError(k)
+
+
+def _reals(d: dict, *keys: str) -> None:
+    """Each of ``keys`` absent, null or a finite number itself (a field the report computes with as it is)."""
+    for k in keys:
+        v = d.get(k)
+        if v is not None and (not isinstance(v, (int, float)) or not math.isfinite(v)):
+            raise TypeError(k)
+
+
+def _stamps(d: dict, *keys: str) -> None:
+    """Each of ``keys`` absent, null or a whole number of ns (or its text)."""
+    for k in keys:
+        if d.get(k) is not None:
+            int(d[k])
+
+
+def _texts(d: dict, *keys: str) -> None:
+    for k in keys:
+        if d.get(k) is not None and not isinstance(d[k], str):
+            raise TypeError(k)
+
+
+def _of(d: dict, key: str, types) -> None:
+    if d.get(key) is not None and not isinstance(d[key], types):
+        raise TypeError(key)
+
+
+def _check_session(ts: int, d: dict) -> None:
+    _texts(d, "venue")
+    _numbers(d, "equity")
+    _reals(d, "maker_fee_bps", "taker_fee_bps")
+    _of(d, "symbols", (list, tuple))
+    _of(d, "params", dict)
+    _of(d, "explicit", (list, tuple))
+
+
+def _check_cascade(ts: int, d: dict) -> None:
+    _texts(d, "symbol")
+    _day(ts)  # (a time the calendar cannot hold)
+
+
+def _check_trade(ts: int, d: dict) -> None:
+    _texts(d, "symbol", "side")
+    level = d.get("exit_reason") in ("take_profit", "stop_loss")  # (its exit judged against the level)
+    if level and not isinstance(d.get("side"), str):
+        raise TypeError("side")
+    _numbers(d, "pnl", "fees_coin", "exit_price", required=("exit_price",) if level else ())
+    _numbers(d, *(("pnl_coin",) if "pnl_coin" in d else ()), required=("pnl_coin",))
+    _stamps(d, "exit_ns", "signal_ns")
+    _of(d, "pnl_units", dict)
+
+
+#: the log rows' checks by type (the fields the report reads); a type not named: a JSON object is enough
+_LOG_CHECKS = {
+    SESSION_NOTE: _check_session,
+    "cascade": _check_cascade,
+    "trade": _check_trade,
+    "sent": lambda ts, d: _reals(d, "sent_ns", "recv_ns"),
+    "intent": lambda ts, d: (_stamps(d, "decision_ns"), _texts(d, "symbol")),
+    "ack": lambda ts, d: _stamps(d, "ack_ns", "venue_ns"),
+    "trading_stop": lambda ts, d: (_numbers(d, "take_profit", "stop_loss"), _texts(d, "symbol")),
+}
+
+
+def _check_fill(d: dict) -> None:
+    _numbers(d, "price", "qty", required=("price", "qty"))
+    _numbers(d, "fee")
+    _texts(d, "symbol")
+    _stamps(d, "ts_ns")
+
+
+class _Reader:
+    """The journal's rows as the report reads them.  A row that cannot be read -- its data not a JSON object, its
+    time not a whole number, a field the report uses of the wrong type (text for a price, a list for a cascade)
+    -- is left out and counted by table and type (:attr:`left_out`); the report judges the rest."""
+
+    def __init__(self, db):
+        self.db = db
+        self._bad: dict[tuple[str, str], set] = defaultdict(set)
+        for rid, ty in db.execute("SELECT id, type FROM log WHERE typeof(ts_ns) != 'integer'"):
+            self._bad[("log", str(ty))].add(rid)
+
+    def rows(self, type_: str) -> list[tuple[int, str | None, dict]]:
+        check = _LOG_CHECKS.get(type_)
+        out = []
+        for rid, t, k, d in self.db.execute("SELECT id, ts_ns, key, data FROM log WHERE type=? ORDER BY id",
+                                            (type_,)):
+            try:
+                if not isinstance(t, int):
+                    raise TypeError("ts_ns")
+                data = orjson.loads(d)
+                if not isinstance(data, dict):
+                    raise TypeError("data")
+                if check is not None:
+                    check(t, data)
+            except _BAD_ROW:
+                self._bad[("log", type_)].add(rid)
+                continue
+            out.append((t, k, data))
+        return out
+
+    def fills(self) -> list[dict]:
+        out = []
+        for rid, d in self.db.execute("SELECT rowid, data FROM fills ORDER BY ts_ns"):
+            try:
+                data = orjson.loads(d)
+                if not isinstance(data, dict):
+                    raise TypeError("data")
+                _check_fill(data)
+            except _BAD_ROW:
+                self._bad[("fills", "")].add(rid)
+                continue
+            out.append(data)
+        return out
+
+    def orders(self) -> list[dict]:
+        cols = [c[1] for c in self.db.execute("PRAGMA table_info(orders)")]
+        out = []
+        for rid, *r in self.db.execute("SELECT rowid, * FROM orders"):
+            o = dict(zip(cols, r))
+            try:
+                _numbers(o, "filled_qty")
+            except _BAD_ROW:
+                self._bad[("orders", "")].add(rid)
+                continue
+            out.append(o)
+        return out
+
+    def stamps(self, where: str, *args) -> list[int]:
+        """``ts_ns`` of the log rows ``where`` (SQL) whose time is a whole number (the others: counted above)."""
+        return [t for t, in self.db.execute(f"SELECT ts_ns FROM log WHERE typeof(ts_ns) = 'integer' AND ({where})",
+                                            args)]
+
+    @property
+    def left_out(self) -> list[dict]:
+        """The rows left out: ``[{"table", "type" (log rows; else None), "rows"}]``, by table and type."""
+        return [{"table": t, "type": ty or None, "rows": len(ids)} for (t, ty), ids in sorted(self._bad.items())]
+
+
+def left_out_text(left: list[dict]) -> str:
+    """``13 journal rows that could not be read (log type cascade: 1, fills: 12)``."""
+    n = sum(x["rows"] for x in left)
+    parts = ", ".join(f"{x['table']}{' type ' + x['type'] if x['type'] else ''}: {x['rows']}" for x in left)
+    return f"{n} journal row{'s' if n != 1 else ''} that could not be read ({parts})"
 
 
 def _pct(xs: list[float]) -> dict | None:
@@ -90,6 +246,8 @@ def journal_report(path, recording=None, explain: bool = False) -> dict:
     session's recorded frames (paths), replayed through the backtest for the live-vs-model comparison.
     Raises ValueError when ``path`` is not a journal."""
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"journal: {path} is a directory, not a journal file (liqcore run --journal FILE)")
     if not p.is_file():
         raise ValueError(f"journal: {path} does not exist")
     try:
@@ -98,26 +256,39 @@ def journal_report(path, recording=None, explain: bool = False) -> dict:
         db = open_reader(p)  # (closed last: no -wal / -shm left behind)
         db.execute("SELECT 1 FROM log LIMIT 1")
     except sqlite3.DatabaseError as exc:
-        raise ValueError(f"journal: {path} is not a liqcore journal ({exc})") from None
+        raise ValueError(_unreadable(path, exc)) from None
     try:
         return _report(db, recording, explain)
+    except sqlite3.DatabaseError as exc:  # a damaged file that opened: its tables cannot be read through
+        raise ValueError(_unreadable(path, exc)) from None
     finally:
         db.close()
 
 
+def _unreadable(path, exc: sqlite3.DatabaseError) -> str:
+    """One line: why the journal at ``path`` cannot be read (not a database, damaged, not a liqcore journal)."""
+    why = " ".join(str(exc).split())
+    if "malformed" in why or "corrupt" in why:
+        return f"journal: {path} is damaged and cannot be read ({why})"
+    if "not a database" in why:
+        return f"journal: {path} is not a liqcore journal (not an SQLite database)"
+    return f"journal: {path} is not a liqcore journal ({why})"
+
+
 def _report(db, recording, explain: bool = False) -> dict:
-    sessions = [d for _, _, d in _rows(db, SESSION_NOTE)]
+    rd = _Reader(db)
+    sessions = [d for _, _, d in rd.rows(SESSION_NOTE)]
     session = sessions[-1] if sessions else {}
     out: dict = {"session": session}
     # ---- cascades per day per symbol
     per: dict = defaultdict(lambda: defaultdict(int))
     first = last = None
-    for ts, _, d in _rows(db, "cascade"):
+    for ts, _, d in rd.rows("cascade"):
         first = ts if first is None else min(first, ts)
         last = ts if last is None else max(last, ts)
         if d.get("record") == "confirmed":
             per[d.get("symbol", "?")][_day(ts)] += 1
-    span, off_clock = _span(db)
+    span, off_clock = _span(rd)
     hours = (max(span) - min(span)) / (_NS_DAY / 24) if span else None
     days = max(1.0, (max(span) - min(span)) / _NS_DAY) if span else None
     out["cascades"] = {"per_day": {s: dict(sorted(v.items())) for s, v in sorted(per.items())},
@@ -125,8 +296,7 @@ def _report(db, recording, explain: bool = False) -> dict:
                        "mean_per_day": {s: sum(v.values()) / days for s, v in sorted(per.items())} if days else {},
                        "off_clock": off_clock}
     # ---- orders, fills, fill rate
-    cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
-    orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
+    orders = rd.orders()
     # (an entry journaled once a shutdown began and never sent is no entry of the session's)
     entries = [o for o in orders if o["kind"] == "entry" and o.get("reason") != NEVER_SENT]
     working = [o for o in entries if o["status"] in ("pending", "new", "partially_filled", "unknown")
@@ -136,7 +306,7 @@ def _report(db, recording, explain: bool = False) -> dict:
     out["fill_rate"] = {"entries": len(entries), "filled": len(filled), "working": len(working),
                         "rate": (len(filled) / done) if done else None}
     # ---- win rate
-    trades = [d for _, _, d in _rows(db, "trade")]
+    trades = [d for _, _, d in rd.rows("trade")]
     wins = sum(1 for t in trades if float(t.get("pnl") or 0) > 0)
     out["win_rate"] = {"trades": len(trades), "wins": wins, "rate": (wins / len(trades)) if trades else None,
                        "pnl": float(sum(float(t.get("pnl") or 0) for t in trades))}
@@ -151,9 +321,9 @@ def _report(db, recording, explain: bool = False) -> dict:
     if coin:
         out["win_rate"]["pnl_coin"] = coin
     # ---- reaction times
-    sent_rows = _rows(db, "sent")
+    sent_rows = rd.rows("sent")
     sends = [(d["sent_ns"] - d["recv_ns"]) / 1e6 for _, _, d in sent_rows if d.get("recv_ns") and d.get("sent_ns")]
-    intent_rows = _rows(db, "intent")
+    intent_rows = rd.rows("intent")
     intents = {k: d for _, k, d in intent_rows}
     entry_intents = [(ts, k, d) for ts, k, d in intent_rows if d.get("kind", "entry") == "entry"]
     paper = session.get("mode") == "paper"
@@ -163,13 +333,13 @@ def _report(db, recording, explain: bool = False) -> dict:
                   if k not in sent_keys and int(d.get("decision_ns") or 0) > 0]
     out["orders_journaled"] = len(entry_intents)
     first_ack: dict[str, int] = {}
-    for ts, k, d in _rows(db, "order_update"):
+    for ts, k, d in rd.rows("order_update"):
         if d.get("status") not in ("pending", "rejected") and k not in first_ack and (d.get("kind") or "entry") == "entry":
             first_ack[k] = ts
     # the answer as this machine read it ("ack" rows: the local clock, as the decision's) before the order
     # update's own time (the venue's clock, which may be skewed or, in ms, truncated below the decision)
     read: dict[str, int] = {}
-    for _, k, d in _rows(db, "ack"):
+    for _, k, d in rd.rows("ack"):
         if d.get("ack_ns"):
             read[k] = min(int(d["ack_ns"]), read.get(k, int(d["ack_ns"])))
     first_ack.update(read)
@@ -178,7 +348,7 @@ def _report(db, recording, explain: bool = False) -> dict:
     out["reaction_ms"] = {"send": _pct(sends), "ack": _pct(acks)}
     out["reaction_send_to"] = "the in-process paper venue" if paper else "the venue"
     # ---- fees charged vs the model
-    fills = [orjson.loads(d) for d, in db.execute("SELECT data FROM fills ORDER BY ts_ns")]
+    fills = rd.fills()
     fee: dict = {}
     cu = _contract_usd(session.get("venue"))
     for side in ("maker", "taker"):
@@ -212,7 +382,8 @@ def _report(db, recording, explain: bool = False) -> dict:
                 out["explain"] = explain_session(db, session, ex_res, one_way=ow)
             else:
                 out["explain"] = explain_session(db, session, res)
-    out["targets"] = _targets(db, out, session, sends, trades, span)
+    out["targets"] = _targets(rd, out, session, sends, trades, span)
+    out["left_out"] = rd.left_out  # the rows that could not be read, left out of every figure above
     return out
 
 
@@ -221,20 +392,19 @@ def _report(db, recording, explain: bool = False) -> dict:
 _OFF_CLOCK_NS = 3_600_000_000_000
 
 
-def _span(db) -> tuple[list[int], int]:
+def _span(rd: _Reader) -> tuple[list[int], int]:
     """The session's span on its own clock, and how many rows lie off it.  The span: the engine's own rows (its
     start and shutdown notes, decisions, equity, confirmed cascades: all stamped on the receive clock, the
     replayed one in an in-process replay); a row more than :data:`_OFF_CLOCK_NS` outside it (an ``ended``
     cascade row on the market's event time, as an older version wrote them) counts as off the clock and never
     stretches the span, so a short session is never judged as a long one."""
-    span = [int(t) for t, in db.execute(
-        "SELECT ts_ns FROM log WHERE ts_ns > 946684800000000000 AND (type IN ('session','decision','equity',"
-        "'shutdown') OR (type='cascade' AND instr(data, '\"record\":\"confirmed\"') > 0))")]
+    span = rd.stamps("ts_ns > 946684800000000000 AND (type IN ('session','decision','equity','shutdown') OR "
+                     "(type='cascade' AND instr(data, '\"record\":\"confirmed\"') > 0))")
     if not span:
         return [], 0
     lo, hi = min(span) - _OFF_CLOCK_NS, max(span) + _OFF_CLOCK_NS
-    (off,) = db.execute("SELECT count(*) FROM log WHERE ts_ns > 946684800000000000 AND (ts_ns < ? OR ts_ns > ?)",
-                        (lo, hi)).fetchone()
+    (off,) = rd.db.execute("SELECT count(*) FROM log WHERE typeof(ts_ns) = 'integer' AND ts_ns > 946684800000000000 "
+                           "AND (ts_ns < ? OR ts_ns > ?)", (lo, hi)).fetchone()
     return span, int(off)
 
 
@@ -264,7 +434,8 @@ def per_day_text(means: dict, lo: float, hi: float, limit: int = 10) -> str:
             "most: " + ", ".join(f"{k} {v:.1f}/day" for k, v in c["top"]))
 
 
-def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict], span: list[int]) -> list[dict]:
+def _targets(rd: _Reader, rep: dict, session: dict, sends: list[float], trades: list[dict],
+             span: list[int]) -> list[dict]:
     """The guide's go-live targets beside the measured values (see :data:`TARGETS`)."""
     T = TARGETS
     out = []
@@ -319,7 +490,7 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
                     "verdict": _verdict(None if not c["backtest_fills"] else
                                         (c["backtest_only"] == 0 and c["live_only"] == 0 and not worse))})
     # uptime: the longest stretch of the session without a feed gap (session clock)
-    gaps = sorted(int(t) for t, in db.execute("SELECT ts_ns FROM log WHERE type='gap'"))
+    gaps = sorted(rd.stamps("type='gap'"))
     if span:
         t0, t1 = min(span), max(span)
         cuts = [t0] + [g for g in gaps if t0 <= g <= t1] + [t1]
@@ -332,7 +503,7 @@ def _targets(db, rep: dict, session: dict, sends: list[float], trades: list[dict
                 "verdict": _verdict(True if longest >= need else (None if hours < need else False))})
     # take-profit / stop-loss quality: each kind of level exited on both sides, fills within tolerance
     levels: dict[str, list[tuple[int, dict]]] = defaultdict(list)
-    for ts, k, d in _rows(db, "trading_stop"):
+    for ts, k, d in rd.rows("trading_stop"):
         levels[d.get("symbol") or k].append((ts, d))
     seen: set = set()
     worst = {"take_profit": None, "stop_loss": None}
@@ -402,7 +573,7 @@ def _versus_model(recording, session: dict, intents: dict, fills: list[dict], re
         it = intents.get(f.get("client_id"))
         if it is None:
             continue
-        key = (f["symbol"], int(it.get("decision_ns") or 0))
+        key = (f.get("symbol"), int(it.get("decision_ns") or 0))
         q, px, ts = float(f["qty"]), float(f["price"]), int(f.get("ts_ns") or 0)
         if key in live:  # partial fills: the volume-weighted price, the first time
             q0, v0, t0 = live[key]
@@ -439,6 +610,9 @@ def format_report(rep: dict) -> str:
     """The report as text (one section per checklist item)."""
     s = rep.get("session") or {}
     lines = [f"session: strategy {s.get('strategy', '?')}, mode {s.get('mode', '?')}, exits {s.get('exits', '?')}"]
+    if rep.get("left_out"):
+        lines.append(f"left out: {left_out_text(rep['left_out'])}: their data is not a JSON object, or a field the "
+                     "report reads is not what it should be; the figures and verdicts below are of the other rows")
     c = rep["cascades"]
     lines.append(f"cascades: {c['total']} confirmed in a session of {_f(c.get('hours'), '.2f')} h; per-day means "
                  f"over {_f(c['days'], '.2f')} days (a session shorter than a day counts as one)")

@@ -25,7 +25,7 @@ from liqcore.types import Kind, Side
 __all__ = [
     "Streams", "streams", "bar_grid", "ev_index_at", "window_sum", "market_signals", "parse_float",
     "parse_int", "parse_pos_int", "first_true_after", "last_price_at", "concat_signals", "fill_exits", "finish_signals",
-    "recorded_inputs", "bar_event", "bar_clock",
+    "recorded_inputs", "bar_event", "bar_clock", "check_bar", "MIN_BAR_NS",
 ]
 
 
@@ -101,10 +101,36 @@ def streams(events: np.ndarray) -> dict[int, Streams]:
     return out
 
 
-def bar_grid(events: np.ndarray, bar_ns: int) -> np.ndarray:
-    """Bar closes ``k x bar`` in ``(first receive time, last receive time]`` (int64 ns)."""
-    if bar_ns <= 0:
-        raise ValueError("bar: must be a positive duration")
+#: the shortest bar (or segment) of the bar-grid strategies: each close is a decision, computed in turn, and a live
+#: stream reveals every close a quiet spell of the feed passes (a 1-ns bar: a billion closes a second, a process
+#: that never catches up); under a second a bar holds the jitter of the receive times more than the market
+MIN_BAR_NS = 1_000_000_000
+
+
+def check_bar(bar_ns: int, name: str = "bar") -> int:
+    """``bar_ns`` when it is at least :data:`MIN_BAR_NS` (1 s), else a ValueError naming ``name`` (the strategy's
+    parameter: ``bar``, ``segment``)."""
+    if bar_ns < MIN_BAR_NS:
+        from liqcore.units import format_duration
+
+        got = format_duration(bar_ns) if bar_ns > 0 else bar_ns
+        raise ValueError(f"{name}: must be at least 1s (each bar close is a decision, and a live feed's quiet "
+                         f"spell reveals every close it passes); got {got}")
+    return int(bar_ns)
+
+
+#: the most bar closes a strategy's grid holds: each close gets its window sums and z-scores for every symbol
+#: (about 120 bytes and 25 us a close, measured on vol-breakout), so 10 million closes are about 1.2 GB and minutes;
+#: a shorter bar over a longer input is refused before any of it is made, naming the bar that fits
+MAX_GRID_BARS = 10_000_000
+_GRID_LADDER = ("1s", "5s", "10s", "15s", "30s", "1m", "5m", "15m", "30m", "1h", "4h", "1d")
+
+
+def bar_grid(events: np.ndarray, bar_ns: int, name: str = "bar") -> np.ndarray:
+    """Bar closes ``k x bar`` in ``(first receive time, last receive time]`` (int64 ns).  More than
+    :data:`MAX_GRID_BARS` of them is a ValueError naming ``name`` (the strategy's parameter), the count and
+    the limit."""
+    check_bar(bar_ns, name)
     if len(events) == 0:
         return np.zeros(0, np.int64)
     t0, t1 = int(events["ts_recv"][0]), int(events["ts_recv"][-1])
@@ -112,6 +138,14 @@ def bar_grid(events: np.ndarray, bar_ns: int) -> np.ndarray:
     k1 = t1 // bar_ns
     if k1 < k0:
         return np.zeros(0, np.int64)
+    if k1 - k0 + 1 > MAX_GRID_BARS:
+        from liqcore.units import format_duration, parse_duration
+
+        fits = next((b for b in _GRID_LADDER if (t1 - t0) // parse_duration(b, name) + 1 <= MAX_GRID_BARS), None)
+        raise ValueError(f"{name}: bars of {format_duration(bar_ns)} from the first to the last event "
+                         f"({(t1 - t0) / 86_400e9:,.1f} days) would be {k1 - k0 + 1:,} bar closes, more than the limit "
+                         f"of {MAX_GRID_BARS:,} (each one's rates and z-scores are computed for every symbol); "
+                         + (f"a --{name} of {fits} or longer fits" if fits else "give a longer one"))
     return np.arange(k0, k1 + 1, dtype=np.int64) * np.int64(bar_ns)
 
 
@@ -226,10 +260,8 @@ class BarClock:
 
     __slots__ = ("bar", "next")
 
-    def __init__(self, bar_ns: int):
-        if bar_ns <= 0:
-            raise ValueError("bar: must be a positive duration")
-        self.bar = int(bar_ns)
+    def __init__(self, bar_ns: int, name: str = "bar"):
+        self.bar = check_bar(bar_ns, name)
         self.next: int | None = None
 
     def due(self, ts: int, inclusive: bool = False) -> list[int]:

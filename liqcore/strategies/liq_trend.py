@@ -126,7 +126,7 @@ class LiqTrend(Strategy):
         look = int(self.value(p, "candle-lookback"))
         if seg <= 0 or look <= 0:
             raise ValueError("segment, candle-lookback: must be positive durations")
-        t = bar_grid(events, seg)
+        t = bar_grid(events, seg, "segment")
         ev_at = ev_index_at(events, t)
         parts = []
         self._inputs = {}
@@ -222,7 +222,7 @@ class LiqTrendStream(SignalStream):
         self._asked: dict = {}  # key -> the signal row awaiting the judge's answer
         if self.seg <= 0 or self.look <= 0:
             raise ValueError("segment, candle-lookback: must be positive durations")
-        self.clock = BarClock(self.seg)
+        self.clock = BarClock(self.seg, "segment")
         self.closes = 0
         self.liq: dict[int, PrefixWindow] = {}
         self.hist: dict[int, RollingZScore] = {}

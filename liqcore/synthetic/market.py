@@ -213,10 +213,32 @@ def _spec(symbol: str) -> SymbolSpec:
     return SYMBOL_SPECS.get(symbol.upper(), _GENERIC)
 
 
+#: the most days a synthetic market's length may say (far past what any memory holds: the memory check,
+#: :func:`liqcore.synthetic.memory.check_fits`, refuses a long market first; beyond this, days in nanoseconds
+#: are no longer a finite float, and that check could not be made)
+DAYS_COUNTABLE = 1e290
+
+
+def check_days(days, name: str = "days") -> float:
+    """``days`` as a float when it is a positive number below :data:`DAYS_COUNTABLE`, else ValueError naming
+    ``name``."""
+    try:
+        x = float(days)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a positive number; got {days!r}") from None
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name}: expected a positive number; got {days!r}")
+    if x >= DAYS_COUNTABLE:
+        raise ValueError(f"{name}: must be a positive number of days below 1e290 (a market's length is counted in "
+                         f"nanoseconds); got {x:g}")
+    return x
+
+
 def build_params(symbol: str, days: float, start_ns: int = DEFAULT_START_NS, overrides: dict | None = None) -> np.ndarray:
     """The kernel's parameter vector for one symbol (layout ``liqcore._jit.synth.PARAM_NAMES``)."""
     from liqcore._jit.synth import PARAM_NAMES
 
+    days = check_days(days)
     s = _spec(symbol)
     start_s = start_ns / NS_PER_S
     sod = start_s % 86400.0
@@ -537,12 +559,7 @@ def _cache_key(symbols, days, seed, venue, start_ns, feed_latency_ns, params, ef
 
 
 def _check_args(days, symbols, seed, venue, start_ns, feed_latency_ns):
-    try:
-        days = float(days)
-    except (TypeError, ValueError):
-        raise ValueError(f"days: expected a positive number; got {days!r}") from None
-    if not (math.isfinite(days) and days > 0):
-        raise ValueError(f"days: expected a positive number; got {days!r}")
+    days = check_days(days)
     if isinstance(symbols, str):
         symbols = (symbols,)
     symbols = tuple(str(s).upper() for s in symbols)

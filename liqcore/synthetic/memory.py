@@ -126,6 +126,8 @@ def available_bytes() -> tuple[int | None, str]:
 
 
 def _size(n: float) -> str:
+    if n >= 1e6 * (1 << 30):  # (a length typed as 1e30 days: 8.49e+27 GiB, not its 28 digits)
+        return f"{n / (1 << 30):.3g} GiB"
     for unit, f in (("GiB", 1 << 30), ("MiB", 1 << 20)):
         if n >= f:
             return f"{n / f:.1f} {unit}"

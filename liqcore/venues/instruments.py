@@ -317,22 +317,55 @@ def load_instruments(mapping_or_path=None) -> dict[str, float]:
     if isinstance(mapping_or_path, Mapping):
         table.update({str(k): _check(k, v) for k, v in mapping_or_path.items()})
         return table
+    obj = _read_instruments_file(mapping_or_path)
+    where = f"--instruments {mapping_or_path}"
+    try:
+        if isinstance(obj, dict) and "data" in obj:
+            table.update(parse_okx_instruments(obj))
+        elif isinstance(obj, dict):
+            table.update({str(k): _check(k, v) for k, v in obj.items()})
+        else:
+            sizes = _venue_contracts("contract_sizes", obj)  # (a venue's own contract list: Gate's is an array)
+            if sizes is None:
+                raise ValueError(f"instruments: {_EXPECTED}")
+            table.update(sizes)
+    except ValueError as exc:  # what in the file is wrong, under the name of the file (and of its option)
+        raise ValueError(f"{where}: {str(exc).removeprefix('instruments: ')}") from None
+    return table
+
+
+_EXPECTED = ("expected a JSON object of symbol -> contract value, an OKX instruments response or a venue's "
+             "contract list")
+
+
+def _read_instruments_file(path):
+    """The JSON in the ``--instruments`` file ``path``; a file that cannot be read, or is not JSON, is a
+    ValueError naming the option, the file and why (never the JSON parser's words alone)."""
     from pathlib import Path
 
-    raw = Path(mapping_or_path).read_bytes()
     import orjson
 
-    obj = orjson.loads(raw)
-    if isinstance(obj, dict) and "data" in obj:
-        table.update(parse_okx_instruments(obj))
-    elif isinstance(obj, dict):
-        table.update({str(k): _check(k, v) for k, v in obj.items()})
-    else:
-        sizes = _venue_contracts("contract_sizes", obj)  # (a venue's own contract list: Gate's is an array)
-        if sizes is None:
-            raise ValueError(f"instruments: {mapping_or_path}: expected a JSON object or a venue's contract list")
-        table.update(sizes)
-    return table
+    where = f"--instruments {path}"
+    try:
+        raw = Path(path).expanduser().read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{where}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{where}: is a directory; expected a JSON file") from None
+    except PermissionError:
+        raise ValueError(f"{where}: cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise ValueError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            why = "not UTF-8 text, so not JSON"
+        else:
+            why = f"not JSON: {' '.join(str(exc).split())}" if raw.strip() else "empty"
+        raise ValueError(f"{where}: cannot be read as an instrument list ({why}); {_EXPECTED}") from None
 
 
 #: the OKX instrument list kept in a recording's directory by ``liqcore record --venue okx --symbols all``

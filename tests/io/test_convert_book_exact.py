@@ -13,6 +13,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import liqcore.dataset.readahead as RA
 import liqcore.dataset.write as DS
 import liqcore.dataset.read as IO
 from liqcore.dataset.load import load_events
@@ -93,7 +94,7 @@ def test_a_converted_book_loads_the_events_of_its_files(tmp_path_factory, quotes
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(IO, "ROW_GROUP_ROWS", groups)  # row groups of a few rows: pairs at a group's edge
-        mp.setattr(DS, "_SMALL_FILE_BYTES", data.draw(st.sampled_from([0, 1 << 20])))  # read ahead or not
+        mp.setattr(RA, "_SMALL_FILE_BYTES", data.draw(st.sampled_from([0, 1 << 20])))  # read ahead or not
         DS.convert_to_dataset(files, ds, warn=lambda _m: None)
     for recheck in (False, True):  # the checked read and the checking read
         got = IO.load_dataset(ds, check=False, recheck=recheck)

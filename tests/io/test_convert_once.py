@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+import liqcore.dataset.readahead as readahead
 import liqcore.dataset.write as dataset_mod
 import liqcore.io as io_mod
 from liqcore.dataset import convert_to_dataset, load_dataset
@@ -111,7 +112,7 @@ def test_converting_all_files_at_once_gives_the_bytes_of_converting_them_one_by_
 
 def test_each_partition_is_written_once_and_a_day_leaves_memory_before_the_next_days_second_file(
         tmp_path, monkeypatch):
-    monkeypatch.setattr(dataset_mod, "_SMALL_FILE_BYTES", 0)  # every file counts as big: one file ahead
+    monkeypatch.setattr(readahead, "_SMALL_FILE_BYTES", 0)  # every file counts as big: one file ahead
     raw = tmp_path / "raw"
     raw.mkdir()
     files = sorted(_day_files(raw, 0, 1) + _day_files(raw, 1, 2) + _day_files(raw, 2, 3))

@@ -263,7 +263,7 @@ def test_the_write_time_row_rules_are_the_loaders(rows, star):
     of them unchanged (an empty quote side's price it would set to 0 counts as a change)."""
     from liqcore.dataset.write import _ROW_DTYPE
     from liqcore.io.base import FileState
-    from liqcore.dataset.checked import row_problems
+    from liqcore.dataset.rows import row_problems
     from liqcore.io.contract import contract_table
     from liqcore.types import SymbolRegistry
     from liqcore.venues.common import Sink
@@ -696,7 +696,8 @@ def test_the_row_rules_count_as_their_twin(rows, star, t0):
     (:func:`liqcore._libs.reading.row_problems`): the count of its numpy twin (``pysrc/readrows.py``), on
     clean rows and any rows, venue-wide or not, times above and at or below 0."""
     from liqcore.dataset.write import _ROW_DTYPE
-    from liqcore.dataset import checked as CK
+    from liqcore.dataset import checked as CK  # noqa: F401
+    from liqcore.dataset import rows as RW
     from liqcore.types import Kind
     from pysrc import readrows as twin
 
@@ -704,7 +705,7 @@ def test_the_row_rules_count_as_their_twin(rows, star, t0):
     for i, (t, k, sd, p, q) in enumerate(rows):
         r[i] = (t * t0, 1_700_000_000_000_000_000, k, sd, p, q, 0, 0)
     sym = "*" if star else "ETHUSDT"
-    assert CK.row_problems(r, sym) == twin.row_problems(r, int(max(Kind)), star)
+    assert RW.row_problems(r, sym) == twin.row_problems(r, int(max(Kind)), star)
 
 
 @settings(max_examples=200, deadline=None)
