@@ -374,12 +374,12 @@ class FeedManager:
         the frames carried market data, as the caller's decoder counted) only control frames."""
         st = [c.stats for c in self.connections]
         if not any(s.connects for s in st):
-            from liqcore.secrets import redact_text, redact_url
+            from liqcore.secrets import redact_text, redact_url, url_secrets
 
             urls = sorted({redact_url(c.spec.url) for c in self.connections})  # (no credential of theirs shown)
             tries = sum(s.connect_failures for s in st)
             last = redact_text(next((s.last_error for s in reversed(st) if s.last_error), ""),
-                               [x for c in self.connections for x in _url_secrets(c.spec.url)])
+                               [x for c in self.connections for x in url_secrets(c.spec.url)])
             if not tries:
                 return f"the {self.venue} feed never connected to {', '.join(urls)} (no connect attempt finished in the run)"
             return (f"the {self.venue} feed never connected to {', '.join(urls)} ({tries} attempt"
@@ -411,9 +411,3 @@ class FeedManager:
             "coverage": self.coverage(),
             "silent": self.watch.silent_streams(),  # streams silent now (liqcore.live.silence)
         }
-
-
-def _url_secrets(url: str) -> list:
-    from liqcore.secrets import url_secrets
-
-    return list(url_secrets(url))
