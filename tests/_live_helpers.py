@@ -1,5 +1,6 @@
 """Set-up shared by the live tests against the loopback fake exchanges: the engine's test parameters, a
-liquidation cascade as Bybit frames and waiting for a condition on the event loop."""
+liquidation cascade as Bybit frames, waiting for a condition on the event loop and reading a recording back (its
+lines, the book its DEPTH rows leave)."""
 from __future__ import annotations
 
 import asyncio
@@ -41,6 +42,43 @@ def cascade_rows(symbol="ETHUSDT", t0_ms=None, ref=3000.0, side="Buy") -> list[d
 def cascade_frames(symbol="ETHUSDT", t0_ms=None, ref=3000.0, side="Buy") -> list[bytes]:
     """:func:`cascade_rows` encoded as the venue sends them."""
     return [orjson.dumps(f) for f in cascade_rows(symbol, t0_ms, ref, side)]
+
+
+def recorded_lines(out) -> list[dict]:
+    """The lines of the recording in the directory ``out`` (its ``*.jsonl.zst`` files in name order), decoded; of a
+    file being written, what was flushed so far."""
+    from liqcore.live.recorder import read_lines
+
+    got = []
+    for f in sorted(out.glob("*.jsonl.zst")):
+        try:
+            got += [orjson.loads(x) for x in read_lines(f)]
+        except Exception:  # noqa: BLE001 - a file being written: what was flushed so far
+            pass
+    return got
+
+
+def depth_book(ev, contract: float | None = None) -> dict:
+    """The book a recording's DEPTH rows ``ev`` (in receive order) leave: a snapshot run replaces it, a gap empties
+    it -> {(side, price): size}; ``contract``: sizes in contracts of that many base units (rounded to 1e-6)."""
+    from liqcore.types import Flag
+
+    book, run = {}, None
+    for e in ev:
+        if e["flags"] & Flag.DEPTH_GAP:
+            book, run = {}, None
+            continue
+        if e["flags"] & Flag.SNAPSHOT:
+            if run != int(e["ts_recv"]):
+                book, run = {}, int(e["ts_recv"])
+        else:
+            run = None
+        k = (int(e["side"]), float(e["price"]))
+        if e["qty"] > 0:
+            book[k] = float(e["qty"]) if contract is None else round(float(e["qty"]) / contract, 6)
+        else:
+            book.pop(k, None)
+    return book
 
 
 async def wait_until(cond, timeout=5.0):

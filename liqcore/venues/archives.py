@@ -68,26 +68,37 @@ def _zip_member(zf, path):
     return members[0]
 
 
+def _open_zip(path):
+    """The zip at ``path``, open (ValueError: not a readable zip file)."""
+    import zipfile
+
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"{path}: not a readable zip file ({exc})") from None
+
+
+@contextlib.contextmanager
+def _open_member(zf, info, path):
+    """A binary stream of the member ``info`` of the open zip ``zf`` (a damaged member: its header, or its data as
+    the reader goes, a ValueError said as the zip's)."""
+    import zipfile
+    import zlib
+
+    try:
+        with zf.open(info) as fh:
+            yield fh
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable zip file ({exc})") from None
+
+
 @contextlib.contextmanager
 def open_csv_bytes(path: Path):
     """A binary stream of the CSV text of ``path``: the one member of a zip, a ``.gz`` / ``.zst`` file
     decompressed, or the file itself (ValueError: a zip that is not one, or of several files)."""
-    import zipfile
-
     if _is_zip(path):
-        import zlib
-
-        try:
-            zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ValueError(f"{path}: not a readable zip file ({exc})") from None
-        with zf:
-            info = _zip_member(zf, path)
-            try:  # (a damaged member: its header, or its data as the reader goes, said as the zip's)
-                with zf.open(info) as fh:
-                    yield fh
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise ValueError(f"{path}: not a readable zip file ({exc})") from None
+        with _open_zip(path) as zf, _open_member(zf, _zip_member(zf, path), path) as fh:
+            yield fh
         return
     from liqcore.venues.files import open_binary
 
@@ -214,19 +225,14 @@ def zip_size(path) -> int | None:
     """The size of the one file a zip holds, once inflated (None: not a zip, or a zip of several files, which a
     reader of its own may take).  ValueError where it is not a readable zip, or its one file does not inflate:
     said as the file's own problem, not as a format that cannot be told."""
-    import zipfile
-
     if not _is_zip(path):
         return None
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = [i for i in zf.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ValueError(f"{path}: not a readable zip file ({exc})") from None
-    if len(members) != 1:
-        return None
-    with open_csv_bytes(path) as fh:
-        fh.read(1 << 14)  # (its first block inflates: a damaged start is found here)
+    with _open_zip(path) as zf:  # (opened once: its directory, then its one file)
+        members = [i for i in zf.infolist() if not i.is_dir()]
+        if len(members) != 1:
+            return None
+        with _open_member(zf, members[0], path) as fh:
+            fh.read(1 << 14)  # (its first block inflates: a damaged start is found here)
     return int(members[0].file_size)
 
 

@@ -22,23 +22,11 @@ import orjson
 import pytest
 
 from liqcore.types import Flag, Kind, Side
-from tests._live_helpers import wait_until
+from tests._live_helpers import depth_book as _book, recorded_lines as _lines, wait_until
 
 B, A = int(Side.BUY), int(Side.SELL)
 SNAP, GAP = int(Flag.SNAPSHOT), int(Flag.DEPTH_GAP)
 T0 = int(time.time() * 1000)  # ms: the venue's times near the receive times
-
-
-def _lines(out):
-    from liqcore.live.recorder import read_lines
-
-    got = []
-    for f in sorted(out.glob("*.jsonl.zst")):
-        try:
-            got += [orjson.loads(x) for x in read_lines(f)]
-        except Exception:  # noqa: BLE001 - a file being written: what was flushed so far
-            pass
-    return got
 
 
 def _rests(out):
@@ -55,26 +43,6 @@ def _depth(out):
     stops = [x["recv_ns"] for x in _lines(out) if x.get("gap", {}).get("reason") == "stopped"]
     assert stops and (ev["flags"][ev["ts_recv"] >= min(stops)] == GAP).all()
     return ev[ev["ts_recv"] < min(stops)], res
-
-
-def _book(ev):
-    """The book the DEPTH rows leave (a snapshot run replaces it, a gap empties it): {(side, price): size}."""
-    book, run = {}, None
-    for e in ev:
-        if e["flags"] & GAP:
-            book, run = {}, None
-            continue
-        if e["flags"] & SNAP:
-            if run != int(e["ts_recv"]):
-                book, run = {}, int(e["ts_recv"])
-        else:
-            run = None
-        k = (int(e["side"]), float(e["price"]))
-        if e["qty"] > 0:
-            book[k] = float(e["qty"])
-        else:
-            book.pop(k, None)
-    return book
 
 
 async def _recording(venue, out, fs_kwargs, drive, depth=1, **rec):

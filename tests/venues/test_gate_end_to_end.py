@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from liqcore.types import Flag, Kind, Side
+from tests._live_helpers import depth_book, recorded_lines
 
 
 async def _until(cond, timeout_s: float = 30.0) -> None:
@@ -25,42 +26,65 @@ async def _until(cond, timeout_s: float = 30.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _record_from_fake(out, drive, *, depth_books=None, **rec):
+    """``record --venue gate`` of BTC_USDT into ``out`` from the fake Gate streams (served on 127.0.0.1) while
+    ``await drive(fs)`` runs, stopped after it (its end awaited 30 s at most) -> (record's result, the fake).
+    ``depth_books``: the fake's REST base books, the recorder given its REST address; ``rec``: record's options."""
+    from liqcore.commands.record import record
+    from liqcore.venues.fake_streams import FakeMarketStream
+
+    async with FakeMarketStream("gate") as fs:
+        if depth_books is not None:
+            fs.depth_books.update(depth_books)
+            rec["rest_url"] = fs.rest_url
+        stop = asyncio.Event()
+        task = asyncio.create_task(record("gate", ["BTC_USDT"], str(out), ws_url=fs.ws_url, stop_event=stop, **rec))
+        try:
+            await drive(fs)
+        finally:
+            stop.set()
+            res = await asyncio.wait_for(task, 30)
+    return res, fs
+
+
+def _depth_rows(out):
+    """The recording's DEPTH rows in receive order, up to the recorder's stop (it rejected none)."""
+    from liqcore.dataset.load import load_events
+
+    got = load_events(out)
+    assert got.n_rejected == 0, got.rejects
+    ev = got.events[got.events["kind"] == Kind.DEPTH]
+    ev = ev[np.argsort(ev["ts_recv"], kind="stable")]
+    stops = [x["recv_ns"] for x in recorded_lines(out) if x.get("gap", {}).get("reason") == "stopped"]
+    return ev[ev["ts_recv"] < min(stops)]
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_record_venue_gate_keeps_every_liquidation_and_the_recording_loads_in_base_units(tmp_path):
-    from liqcore.commands.record import record
     from liqcore.dataset.load import load_events
-    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.gate.samples import bbo_frame, liquidation_frame, trade_frame
 
     out = tmp_path / "rec"
 
-    async def main():
-        async with FakeMarketStream("gate") as fs:
-            stop = asyncio.Event()
-            task = asyncio.create_task(record("gate", ["BTC_USDT"], str(out), ws_url=fs.ws_url, flush_s=0.1,
-                                              stop_event=stop))
-            try:
-                all_liq = '{"channel":"futures.public_liquidates","payload":["!all"]}'
-                await _until(lambda: fs.subscribed(all_liq) and fs.subscribed(
-                    '{"channel":"futures.trades","payload":["BTC_USDT"]}') and fs.subscribed(
-                    '{"channel":"futures.book_ticker","payload":["BTC_USDT"]}'))
-                t = int(time.time() * 1000)
-                # a long (the forced order's size negative: a sell) and a short (positive) of BTC_USDT, a long of
-                # ETH_USDT (every contract: !all)
-                fs.liquidation(liquidation_frame("BTC_USDT", t, 120, 60000.5, "long"), "BTC_USDT")
-                fs.liquidation(liquidation_frame("BTC_USDT", t + 1, 2.5, 60001.0, "short"), "BTC_USDT")
-                fs.liquidation(liquidation_frame("ETH_USDT", t + 2, 30, 3000.25, "long"), "ETH_USDT")
-                fs.trade(trade_frame("BTC_USDT", t + 3, 7, 60000.0, "sell", trade_id=11), "BTC_USDT")
-                fs.write(bbo_frame("BTC_USDT", t + 4, 59999.9, 100, 60000.1, 250),
-                         '{"channel":"futures.book_ticker","payload":["BTC_USDT"]}')
-                await asyncio.sleep(0.3)
-            finally:
-                stop.set()
-                res = await task
-            return res, list(fs.gate_size_decimal), [m for m in fs.messages]
+    async def drive(fs):
+        all_liq = '{"channel":"futures.public_liquidates","payload":["!all"]}'
+        await _until(lambda: fs.subscribed(all_liq) and fs.subscribed(
+            '{"channel":"futures.trades","payload":["BTC_USDT"]}') and fs.subscribed(
+            '{"channel":"futures.book_ticker","payload":["BTC_USDT"]}'))
+        t = int(time.time() * 1000)
+        # a long (the forced order's size negative: a sell) and a short (positive) of BTC_USDT, a long of
+        # ETH_USDT (every contract: !all)
+        fs.liquidation(liquidation_frame("BTC_USDT", t, 120, 60000.5, "long"), "BTC_USDT")
+        fs.liquidation(liquidation_frame("BTC_USDT", t + 1, 2.5, 60001.0, "short"), "BTC_USDT")
+        fs.liquidation(liquidation_frame("ETH_USDT", t + 2, 30, 3000.25, "long"), "ETH_USDT")
+        fs.trade(trade_frame("BTC_USDT", t + 3, 7, 60000.0, "sell", trade_id=11), "BTC_USDT")
+        fs.write(bbo_frame("BTC_USDT", t + 4, 59999.9, 100, 60000.1, 250),
+                 '{"channel":"futures.book_ticker","payload":["BTC_USDT"]}')
+        await asyncio.sleep(0.3)
 
-    res, size_decimal, sent = asyncio.run(main())
+    res, fs = asyncio.run(_record_from_fake(out, drive, flush_s=0.1))
+    size_decimal, sent = list(fs.gate_size_decimal), list(fs.messages)
     assert res["failure"] is None and res["lines"] >= 5, res
     assert size_decimal and all(h == "1" for h in size_decimal)  # sizes asked as decimal strings
     subs = [orjson.loads(m) for m in sent if b'"subscribe"' in m]
@@ -207,11 +231,6 @@ def test_record_depth_gate_keeps_the_book_by_gates_update_id_rule(tmp_path):
     (``GET /api/v4/futures/usdt/order_book?with_id=true``) the recorder asks for, read back as the book: updates
     older than the base book dropped, the one holding baseID+1 applied, a lost update a gap and a new base book
     (Gate, "How to maintain local order book")."""
-    from liqcore.commands.record import record
-    from liqcore.dataset.load import load_events
-    from liqcore.live.recorder import read_lines
-    from liqcore.venues.fake_streams import FakeMarketStream
-
     out = tmp_path / "rec"
     book = {"id": 100, "bids": [["60000", "50"], ["59999.9", "20"]], "asks": [["60000.1", "10"]]}
     topic = '{"channel":"futures.order_book_update","payload":["BTC_USDT","100ms","20"]}'
@@ -222,65 +241,30 @@ def test_record_depth_gate_keeps_the_book_by_gates_update_id_rule(tmp_path):
                 "result": {"t": t + u, "s": "BTC_USDT", "U": U, "u": u, "b": [{"p": p, "s": q} for p, q in b],
                            "a": [{"p": p, "s": q} for p, q in a]}}
 
-    def lines():
-        got = []
-        for f in sorted(out.glob("*.jsonl.zst")):
-            try:
-                got += [orjson.loads(x) for x in read_lines(f)]
-            except Exception:  # noqa: BLE001 - a file being written: what was flushed so far
-                pass
-        return got
+    async def drive(fs):
+        await _until(lambda: fs.subscribed(topic))
+        fs.write(upd(95, 99, [["59999", "7"]]), topic)           # older than the base book: dropped
+        fs.write(upd(100, 102, [["60000", "40"]]), topic)        # 100 <= 101 <= 102: the first applied
+        await _until(lambda: sum("rest" in x for x in recorded_lines(out)) == 1)
+        fs.write(upd(103, 103, (), [["60000.1", "0"]]), topic)
+        book.update(id=110, bids=[["60000", "80"]], asks=[["60000.5", "10"]])
+        fs.write(upd(106, 111, [["59990", "10"]]), topic)        # 104..105 lost: a break
+        await _until(lambda: sum("rest" in x for x in recorded_lines(out)) == 2)
+        fs.write(upd(112, 112, (), [["60000.6", "20"]]), topic)
+        await _until(lambda: sum(isinstance(x.get("frame"), dict) for x in recorded_lines(out)) >= 5)
 
-    async def main():
-        async with FakeMarketStream("gate") as fs:
-            fs.depth_books["BTC_USDT"] = lambda: (book["id"], book["bids"], book["asks"])
-            stop = asyncio.Event()
-            task = asyncio.create_task(record("gate", ["BTC_USDT"], str(out), ws_url=fs.ws_url, rest_url=fs.rest_url,
-                                              flush_s=0.05, stop_event=stop, book=False, depth=1))
-            try:
-                await _until(lambda: fs.subscribed(topic))
-                fs.write(upd(95, 99, [["59999", "7"]]), topic)           # older than the base book: dropped
-                fs.write(upd(100, 102, [["60000", "40"]]), topic)        # 100 <= 101 <= 102: the first applied
-                await _until(lambda: sum("rest" in x for x in lines()) == 1)
-                fs.write(upd(103, 103, (), [["60000.1", "0"]]), topic)
-                book.update(id=110, bids=[["60000", "80"]], asks=[["60000.5", "10"]])
-                fs.write(upd(106, 111, [["59990", "10"]]), topic)        # 104..105 lost: a break
-                await _until(lambda: sum("rest" in x for x in lines()) == 2)
-                fs.write(upd(112, 112, (), [["60000.6", "20"]]), topic)
-                await _until(lambda: sum(isinstance(x.get("frame"), dict) for x in lines()) >= 5)
-            finally:
-                stop.set()
-                res = await asyncio.wait_for(task, 30)
-            return res, list(fs.rest_requests)
-
-    res, rest = asyncio.run(asyncio.wait_for(main(), 90))
+    res, fs = asyncio.run(asyncio.wait_for(_record_from_fake(
+        out, drive, depth_books={"BTC_USDT": lambda: (book["id"], book["bids"], book["asks"])}, flush_s=0.05,
+        book=False, depth=1), 90))
+    rest = list(fs.rest_requests)
     assert rest.count("/api/v4/futures/usdt/order_book") == 2 and res["depth"]["snapshots"] == 2
-    got = load_events(out)
-    assert got.n_rejected == 0, got.rejects
-    ev = got.events[got.events["kind"] == Kind.DEPTH]
-    ev = ev[np.argsort(ev["ts_recv"], kind="stable")]
-    stops = [x["recv_ns"] for x in lines() if x.get("gap", {}).get("reason") == "stopped"]
-    ev = ev[ev["ts_recv"] < min(stops)]
-    book_rows, run = {}, None
+    ev = _depth_rows(out)
     flags = ev["flags"].tolist()
     assert flags.count(int(Flag.DEPTH_GAP)) == 1
-    for e in ev:
-        if e["flags"] & Flag.DEPTH_GAP:
-            book_rows, run = {}, None
-            continue
-        if e["flags"] & Flag.SNAPSHOT:
-            if run != int(e["ts_recv"]):
-                book_rows, run = {}, int(e["ts_recv"])
-        else:
-            run = None
-        k = (int(e["side"]), float(e["price"]))
-        if e["qty"] > 0:
-            book_rows[k] = round(float(e["qty"]) / 0.0001, 6)  # contracts (BTC_USDT: 0.0001 BTC each)
-        else:
-            book_rows.pop(k, None)
     # after the break: the new base book (id 110), the straddling update (106..111 holds 111) and 112
-    assert book_rows == {(Side.BUY, 60000.0): 80.0, (Side.BUY, 59990.0): 10.0, (Side.SELL, 60000.5): 10.0,
-                         (Side.SELL, 60000.6): 20.0}
+    # (in contracts: BTC_USDT's are 0.0001 BTC each)
+    assert depth_book(ev, 0.0001) == {(Side.BUY, 60000.0): 80.0, (Side.BUY, 59990.0): 10.0,
+                                      (Side.SELL, 60000.5): 10.0, (Side.SELL, 60000.6): 20.0}
 
 
 @pytest.mark.integration
@@ -291,68 +275,31 @@ def test_record_depth_gate_takes_a_full_push_as_the_book_without_a_rest_base_boo
     first push of the subscription (as Gate's Order Book V2 documents its first push), without ``U``, is the book at
     once (no REST base book asked for); an update follows its ``u``; a later full push replaces the book (a level it
     does not hold is gone).  The recording reads back as that book."""
-    from liqcore.commands.record import record
-    from liqcore.dataset.load import load_events
-    from liqcore.live.recorder import read_lines
-    from liqcore.venues.fake_streams import FakeMarketStream
     from liqcore.venues.gate.samples import depth_frame
 
     out = tmp_path / "rec"
     topic = '{"channel":"futures.order_book_update","payload":["BTC_USDT","100ms","20"]}'
     t = int(time.time() * 1000)
 
-    def lines():
-        got = []
-        for f in sorted(out.glob("*.jsonl.zst")):
-            try:
-                got += [orjson.loads(x) for x in read_lines(f)]
-            except Exception:  # noqa: BLE001 - a file being written: what was flushed so far
-                pass
-        return got
-
     def depth_lines():
         return sum(isinstance(x.get("frame"), dict) and x["frame"].get("channel") == "futures.order_book_update"
-                   for x in lines())
+                   for x in recorded_lines(out))
 
-    async def main():
-        async with FakeMarketStream("gate") as fs:
-            fs.depth_books["BTC_USDT"] = lambda: (1, [["1", "1"]], [["2", "1"]])  # (never to be asked for)
-            stop = asyncio.Event()
-            task = asyncio.create_task(record("gate", ["BTC_USDT"], str(out), ws_url=fs.ws_url, rest_url=fs.rest_url,
-                                              flush_s=0.05, stop_event=stop, book=False, depth=1))
-            try:
-                await _until(lambda: fs.subscribed(topic))
-                fs.write(depth_frame("BTC_USDT", t, [("60000", 50), ("59999.9", 20)], [("60000.1", 10)], last_id=100,
-                                     full=True), topic)
-                fs.write(depth_frame("BTC_USDT", t + 1, [("60000", 40)], (), 101, 101), topic)
-                fs.write(depth_frame("BTC_USDT", t + 2, [("59990", 5)], [("60000.5", 7)], last_id=200, full=True),
-                         topic)
-                fs.write(depth_frame("BTC_USDT", t + 3, (), [("60000.6", 3)], 201, 201), topic)
-                await _until(lambda: depth_lines() >= 4)
-            finally:
-                stop.set()
-                res = await asyncio.wait_for(task, 30)
-            return res, list(fs.rest_requests)
+    async def drive(fs):
+        await _until(lambda: fs.subscribed(topic))
+        fs.write(depth_frame("BTC_USDT", t, [("60000", 50), ("59999.9", 20)], [("60000.1", 10)], last_id=100,
+                             full=True), topic)
+        fs.write(depth_frame("BTC_USDT", t + 1, [("60000", 40)], (), 101, 101), topic)
+        fs.write(depth_frame("BTC_USDT", t + 2, [("59990", 5)], [("60000.5", 7)], last_id=200, full=True), topic)
+        fs.write(depth_frame("BTC_USDT", t + 3, (), [("60000.6", 3)], 201, 201), topic)
+        await _until(lambda: depth_lines() >= 4)
 
-    res, rest = asyncio.run(asyncio.wait_for(main(), 90))
+    res, fs = asyncio.run(asyncio.wait_for(_record_from_fake(
+        out, drive, depth_books={"BTC_USDT": lambda: (1, [["1", "1"]], [["2", "1"]])},  # (never to be asked for)
+        flush_s=0.05, book=False, depth=1), 90))
+    rest = list(fs.rest_requests)
     assert "/api/v4/futures/usdt/order_book" not in rest and res["depth"]["snapshots"] == 0
-    got = load_events(out)
-    assert got.n_rejected == 0, got.rejects
-    ev = got.events[got.events["kind"] == Kind.DEPTH]
-    ev = ev[np.argsort(ev["ts_recv"], kind="stable")]
-    stops = [x["recv_ns"] for x in lines() if x.get("gap", {}).get("reason") == "stopped"]
-    ev = ev[ev["ts_recv"] < min(stops)]
+    ev = _depth_rows(out)
     assert not any(int(f) & Flag.DEPTH_GAP for f in ev["flags"].tolist())
-    book, run = {}, None
-    for e in ev:
-        if e["flags"] & Flag.SNAPSHOT:
-            if run != int(e["ts_recv"]):
-                book, run = {}, int(e["ts_recv"])
-        else:
-            run = None
-        k = (int(e["side"]), float(e["price"]))
-        if e["qty"] > 0:
-            book[k] = round(float(e["qty"]) / 0.0001, 6)  # contracts (BTC_USDT: 0.0001 BTC each)
-        else:
-            book.pop(k, None)
-    assert book == {(Side.BUY, 59990.0): 5.0, (Side.SELL, 60000.5): 7.0, (Side.SELL, 60000.6): 3.0}
+    # (in contracts: BTC_USDT's are 0.0001 BTC each)
+    assert depth_book(ev, 0.0001) == {(Side.BUY, 59990.0): 5.0, (Side.SELL, 60000.5): 7.0, (Side.SELL, 60000.6): 3.0}
