@@ -15,7 +15,8 @@ pnl gap decomposed (missed fills, extra fills, price, fees, timing: liqcore.live
 
 A row that cannot be read (its data not a JSON object, a field the report reads of the wrong type) is left out
 and counted: the report says how many of which table and type (``left_out`` in the JSON, with a warning on
-stderr) and judges the rest.
+stderr) and judges the rest; so do ``--explain`` (its rows counted with the report's) and ``--web`` (a warning on
+stderr, ``left_out`` in the view, an alarm line on the page).
 """
 from __future__ import annotations
 
@@ -47,11 +48,17 @@ def serve(args) -> int:
     import asyncio
     import signal
 
+    from liqcore.io import NoUsableInput
     from liqcore.live.web import WebDashboard, announce, web_options
     from liqcore.live.web_journal import journal_view
 
     opts = web_options(args)
-    view = journal_view(args.path)
+    try:
+        view = journal_view(args.path)
+    except ValueError as exc:  # not a journal: one line, as the report's
+        raise NoUsableInput(str(exc)) from None
+    if view.get("left_out"):
+        _warn_left_out(args.path, view["left_out"], "view")
 
     async def main() -> None:
         web = WebDashboard(lambda: view, opts["host"], opts["port"], token=opts["token"], ssl_context=opts["ssl"])
@@ -72,6 +79,14 @@ def serve(args) -> int:
         print(f"liqcore journal: error: --web {args.web}: cannot bind: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _warn_left_out(path, left: list[dict], what: str) -> None:
+    """One line on stderr: the journal's rows that could not be read, left out of the ``what``."""
+    from liqcore.live.journal_rows import left_out_text
+
+    print(f"liqcore journal: warning: {path}: left out {left_out_text(left)}; the {what} is of the other rows",
+          file=sys.stderr)
 
 
 def run(args) -> int:
@@ -99,10 +114,7 @@ def run(args) -> int:
     except ValueError as exc:
         raise NoUsableInput(str(exc)) from None
     if rep.get("left_out") and args.json:  # (the text report says it in its second line; the JSON in "left_out")
-        from liqcore.live.report import left_out_text
-
-        print(f"liqcore journal: warning: {args.path}: left out {left_out_text(rep['left_out'])}; the report is of "
-              "the other rows", file=sys.stderr)
+        _warn_left_out(args.path, rep["left_out"], "report")
     if args.json:
         sys.stdout.write(orjson.dumps(rep, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode() + "\n")
     else:

@@ -6,17 +6,19 @@ equity; every entry order is lined up on its decision (:func:`session_trading`,
 and parts: docs/how-to/preflight.md, "Live versus backtest, explained", and
 docs/reference/journal.md, "`--explain`, column by column".
 
-May import: numpy, orjson, ``params``, ``venues.instruments`` and the kernels (``_jit``).
+Every reader here takes the journal as an sqlite3 connection or as the report's
+:class:`~liqcore.live.journal_rows.JournalRows` (its rows left out, counted, shared with the report).
+
+May import: numpy, ``params``, ``venues.instruments``, the kernels (``_jit``) and this package's ``journal_rows``.
 """
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections import defaultdict
 
 import numpy as np
-import orjson
 
+from liqcore.live.journal_rows import journal_rows
 from liqcore.params import latency_ways
 from liqcore._tables import titled_table
 
@@ -27,28 +29,24 @@ _QUEUE_FIELDS = ("queue_ahead", "queue_position")  # a ledger field a queue-awar
 _SYMBOL_REFUSALS = ("no_instrument", "not_traded")  # a live decision refused for its symbol, not its moment
 
 
-def _rows(db, type_: str):
-    return [(int(t), k, orjson.loads(d)) for t, k, d in
-            db.execute("SELECT ts_ns, key, data FROM log WHERE type=? ORDER BY id", (type_,))]
-
-
 def _live_orders(db) -> dict:
     """(symbol, decision_ns) -> the live entry: client id, side, status, latency, fills, trade."""
-    intents = {k: d for _, k, d in _rows(db, "intent") if (d.get("kind") or "entry") == "entry"}
+    rd = journal_rows(db)
+    intents = {k: d for _, k, d in rd.rows("intent") if (d.get("kind") or "entry") == "entry"}
     ack_ts: dict[str, int] = {}
     ack_at: dict[str, int] = {}  # the answer's arrival (local clock) and the venue's processing time of it
     venue_at: dict[str, int] = {}
-    for ts, k, d in _rows(db, "ack"):
+    for ts, k, d in rd.rows("ack"):
         ack_ts.setdefault(k, ts)
         if d.get("ack_ns"):
             ack_at.setdefault(k, int(d["ack_ns"]))
         if d.get("venue_ns"):
             venue_at.setdefault(k, int(d["venue_ns"]))
-    sent_at = {k: int(d["sent_ns"]) for _, k, d in _rows(db, "sent") if d.get("sent_ns")}
+    sent_at = {k: int(d["sent_ns"]) for _, k, d in rd.rows("sent") if d.get("sent_ns")}
     status: dict[str, str] = {}
     first_update: dict[str, int] = {}
     reason: dict[str, str] = {}
-    for ts, k, d in _rows(db, "order_update"):
+    for ts, k, d in rd.rows("order_update"):
         if (d.get("kind") or "entry") != "entry" or k not in intents:
             continue
         st = d.get("status") or ""
@@ -60,7 +58,7 @@ def _live_orders(db) -> dict:
             status[k] = st
             if d.get("reason"):
                 reason[k] = d["reason"]
-    fills = [orjson.loads(d) for d, in db.execute("SELECT data FROM fills ORDER BY ts_ns")]
+    fills = rd.fills()
     entry_fills: dict[str, list] = defaultdict(list)
     other_fills: dict[str, list] = defaultdict(list)  # symbol -> exit fills (take-profit, stop, engine close)
     for f in fills:
@@ -69,7 +67,7 @@ def _live_orders(db) -> dict:
         else:
             other_fills[f.get("symbol")].append(f)
     trades: dict[tuple, dict] = {}
-    for _, _, d in _rows(db, "trade"):
+    for _, _, d in rd.rows("trade"):
         trades[(d.get("symbol"), int(d.get("signal_ns") or 0))] = d
     out = {}
     for cid, it in intents.items():
@@ -93,7 +91,7 @@ def _live_orders(db) -> dict:
                 xq = sum(float(f["qty"]) for f in xs)
                 row["exit_fee"] = sum(float(f.get("fee") or 0.0) for f in xs)
                 row["exit_price"] = (sum(float(f["price"]) * float(f["qty"]) for f in xs) / xq) if xq > 0 \
-                    else float(t["exit_price"])
+                    else (float(t["exit_price"]) if t.get("exit_price") is not None else None)
         out[(sym, dec)] = row
     return out
 
@@ -105,11 +103,12 @@ def incidents(db) -> dict:
       the reason) with how it was resolved (``resolved``: the venue's state, queries, seconds; None: never);
     * ``protection``: each report on an open position's exits (symbol, exit, action, reason, seconds unprotected);
     * ``banned``: each signal skipped during a ban of the venue's host (symbol, the ban's line)."""
+    rd = journal_rows(db)
     done: dict[tuple, dict] = {}
-    for _, k, d in _rows(db, "unknown_resolved"):
+    for _, k, d in rd.rows("unknown_resolved"):
         done.setdefault((k, d.get("what")), d)
     unknown = []
-    for t, k, d in _rows(db, "unknown"):
+    for t, k, d in rd.rows("unknown"):
         r = done.get((k, d.get("what")))
         unknown.append({"ts_ns": t, "client_id": k, "symbol": d.get("symbol"), "kind": d.get("kind"),
                         "what": d.get("what"), "reason": d.get("reason") or "",
@@ -117,8 +116,8 @@ def incidents(db) -> dict:
                                                             "seconds": r.get("seconds")}})
     protection = [{"ts_ns": t, "symbol": d.get("symbol"), "exit": d.get("exit"), "action": d.get("action"),
                    "reason": d.get("reason") or "", "unprotected_s": d.get("unprotected_s"),
-                   "source": d.get("source")} for t, _, d in _rows(db, "protection")]
-    banned = [{"ts_ns": t, "symbol": d.get("symbol"), "ban": d.get("ban")} for t, _, d in _rows(db, "banned")]
+                   "source": d.get("source")} for t, _, d in rd.rows("protection")]
+    banned = [{"ts_ns": t, "symbol": d.get("symbol"), "ban": d.get("ban")} for t, _, d in rd.rows("banned")]
     return {"unknown": unknown, "protection": protection, "banned": banned}
 
 
@@ -157,12 +156,7 @@ def format_incidents(inc: dict, console) -> None:
 def _queue_estimates(db) -> dict:
     """client id -> the live queue estimate of the entry (journal table ``queue_estimates``; {} in a journal
     written before it existed)."""
-    try:
-        cur = db.execute("SELECT * FROM queue_estimates")
-    except sqlite3.OperationalError:
-        return {}
-    names = [c[0] for c in cur.description]
-    return {r[0]: dict(zip(names, r)) for r in cur.fetchall()}
+    return journal_rows(db).queue_estimates()
 
 
 def session_trading(db, session: dict) -> tuple:
@@ -182,7 +176,7 @@ def session_trading(db, session: dict) -> tuple:
                  for s, r in noted.items()}
         return traded, rules
     if traded is not None:
-        traded -= {k for _, k, d in _rows(db, "decision") if d.get("reason") == "no_instrument"}
+        traded -= {k for _, k, d in journal_rows(db).rows("decision") if d.get("reason") == "no_instrument"}
     return traded, None
 
 
@@ -259,7 +253,7 @@ def one_way_latency(live: dict, split: float = 0.5) -> dict:
 def _live_pnl(lv: dict) -> dict | None:
     """The live trade in USD from the venue's fills (None when the position was still open at the end)."""
     t = lv["trade"]
-    if t is None or not lv["qty"] > 0:
+    if t is None or not lv["qty"] > 0 or lv.get("exit_price") is None:  # (no exit fill and no exit price noted)
         return None
     s, q, e, x = lv["side"], lv["qty"], lv["entry_price"], lv["exit_price"]
     fees = lv["entry_fee"] + lv.get("exit_fee", 0.0)
@@ -280,14 +274,16 @@ def live_one_way(db, session: dict) -> dict:
 
 def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict:
     """The order-by-order comparison and the decomposed pnl gap (see the module docstring) of the journal
-    ``db`` (an open sqlite3 connection) against ``res``, the backtest of the session's recording (``one_way``:
-    :func:`live_one_way`, when the backtest ran on its inferred way out)."""
-    live = _live_orders(db)
+    ``db`` (an open sqlite3 connection, or the report's rows) against ``res``, the backtest of the session's
+    recording (``one_way``: :func:`live_one_way`, when the backtest ran on its inferred way out).  ``left_out``: the
+    journal's rows that could not be read, left out of it."""
+    rd = journal_rows(db)
+    live = _live_orders(rd)
     # the decisions that sent nothing, and why (a symbol without trading rules, busy, cooldown, ...): a backtest
     # fill there is lined up with the live refusal's reason
-    refused = {(k, int(t)): str(d.get("reason") or "") for t, k, d in _rows(db, "decision") if d.get("action") != "order"}
-    ow = one_way if one_way is not None else live_one_way(db, session)
-    qest = _queue_estimates(db)
+    refused = {(k, int(t)): str(d.get("reason") or "") for t, k, d in rd.rows("decision") if d.get("action") != "order"}
+    ow = one_way if one_way is not None else live_one_way(rd, session)
+    qest = _queue_estimates(rd)
     model, model_lat = _model_orders(res)
     fill_model = str(getattr(res.params, "fill", "through"))
     paper_lat = None
@@ -374,7 +370,9 @@ def explain_session(db, session: dict, res, one_way: dict | None = None) -> dict
         "mean_price_diff_bps": _mean([r["price_diff_bps"] for r in rows if r["price_diff_bps"] is not None]),
         "mean_latency_diff_ms": _mean([r["latency_diff_ms"] for r in rows if r["latency_diff_ms"] is not None]),
         "queue_estimate": _queue_summary([r["live_queue"] for r in rows if r.get("live_queue") is not None]),
-        "incidents": incidents(db),
+        "incidents": incidents(rd),
+        # the journal's rows that could not be read, left out (with the report's rows: all it left out so far)
+        "left_out": rd.left_out,
     }
 
 

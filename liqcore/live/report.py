@@ -2,25 +2,21 @@
 
 The details: docs/maintainers/live-gateways.md, "The go-live checklist as a report (liqcore.live.report)".
 
-May import: ``numpy``, ``orjson``, ``backtest.run``, ``execution.arrays``, ``config``, ``types``,
-``io.sqlite_reader`` and this package's ``explain`` and ``journal`` (its constants).
+May import: ``numpy``, ``backtest.run``, ``execution.arrays``, ``config``, ``types`` and this package's ``explain``,
+``journal`` (its constants) and ``journal_rows`` (the rows, read as every reader of the journal reads them).
 """
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
-import orjson
 
 from liqcore.execution.arrays import fill_usd, inverse_contract_usd
 from liqcore.live.journal import NEVER_SENT
+from liqcore.live.journal_rows import SESSION_NOTE, JournalRows, left_out_text, read_journal, utc_day
 
-__all__ = ["journal_report", "format_report", "SESSION_NOTE", "TARGETS"]
-
-SESSION_NOTE = "session"  # the journal note an engine writes at start: strategy, exits, mode, fee model
+__all__ = ["journal_report", "report_rows", "format_report", "SESSION_NOTE", "TARGETS"]
 _NS_DAY = 86_400_000_000_000
 
 #: the guide's go-live targets and the sample each verdict waits for ("too early" before it)
@@ -57,179 +53,12 @@ def _contract_usd(venue_name):
         return memo[symbol]
     return cu
 
-#: what a field the report reads can be wrong with: the row is left out (``_Reader``), never the report failed
-_BAD_ROW = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
-
-
-def _numbers(d: dict, *keys: str, required: tuple = ()) -> None:
-    """Each of ``keys`` absent, null or a finite number (or a number's text); ``required``: present, not null."""
-    for k in keys:
-        v = d.get(k)
-        if v is None:
-            if k in required:
-                raise KeyError(k)
-            continue
-        if not math.isfinite(float(v)):
-            raise ValueError(k)
-
-
-def _reals(d: dict, *keys: str) -> None:
-    """Each of ``keys`` absent, null or a finite number itself (a field the report computes with as it is)."""
-    for k in keys:
-        v = d.get(k)
-        if v is not None and (not isinstance(v, (int, float)) or not math.isfinite(v)):
-            raise TypeError(k)
-
-
-def _stamps(d: dict, *keys: str) -> None:
-    """Each of ``keys`` absent, null or a whole number of ns (or its text)."""
-    for k in keys:
-        if d.get(k) is not None:
-            int(d[k])
-
-
-def _texts(d: dict, *keys: str) -> None:
-    for k in keys:
-        if d.get(k) is not None and not isinstance(d[k], str):
-            raise TypeError(k)
-
-
-def _of(d: dict, key: str, types) -> None:
-    if d.get(key) is not None and not isinstance(d[key], types):
-        raise TypeError(key)
-
-
-def _check_session(ts: int, d: dict) -> None:
-    _texts(d, "venue")
-    _numbers(d, "equity")
-    _reals(d, "maker_fee_bps", "taker_fee_bps")
-    _of(d, "symbols", (list, tuple))
-    _of(d, "params", dict)
-    _of(d, "explicit", (list, tuple))
-
-
-def _check_cascade(ts: int, d: dict) -> None:
-    _texts(d, "symbol")
-    _day(ts)  # (a time the calendar cannot hold)
-
-
-def _check_trade(ts: int, d: dict) -> None:
-    _texts(d, "symbol", "side")
-    level = d.get("exit_reason") in ("take_profit", "stop_loss")  # (its exit judged against the level)
-    if level and not isinstance(d.get("side"), str):
-        raise TypeError("side")
-    _numbers(d, "pnl", "fees_coin", "exit_price", required=("exit_price",) if level else ())
-    _numbers(d, *(("pnl_coin",) if "pnl_coin" in d else ()), required=("pnl_coin",))
-    _stamps(d, "exit_ns", "signal_ns")
-    _of(d, "pnl_units", dict)
-
-
-#: the log rows' checks by type (the fields the report reads); a type not named: a JSON object is enough
-_LOG_CHECKS = {
-    SESSION_NOTE: _check_session,
-    "cascade": _check_cascade,
-    "trade": _check_trade,
-    "sent": lambda ts, d: _reals(d, "sent_ns", "recv_ns"),
-    "intent": lambda ts, d: (_stamps(d, "decision_ns"), _texts(d, "symbol")),
-    "ack": lambda ts, d: _stamps(d, "ack_ns", "venue_ns"),
-    "trading_stop": lambda ts, d: (_numbers(d, "take_profit", "stop_loss"), _texts(d, "symbol")),
-}
-
-
-def _check_fill(d: dict) -> None:
-    _numbers(d, "price", "qty", required=("price", "qty"))
-    _numbers(d, "fee")
-    _texts(d, "symbol")
-    _stamps(d, "ts_ns")
-
-
-class _Reader:
-    """The journal's rows as the report reads them.  A row that cannot be read -- its data not a JSON object, its
-    time not a whole number, a field the report uses of the wrong type (text for a price, a list for a cascade)
-    -- is left out and counted by table and type (:attr:`left_out`); the report judges the rest."""
-
-    def __init__(self, db):
-        self.db = db
-        self._bad: dict[tuple[str, str], set] = defaultdict(set)
-        for rid, ty in db.execute("SELECT id, type FROM log WHERE typeof(ts_ns) != 'integer'"):
-            self._bad[("log", str(ty))].add(rid)
-
-    def rows(self, type_: str) -> list[tuple[int, str | None, dict]]:
-        check = _LOG_CHECKS.get(type_)
-        out = []
-        for rid, t, k, d in self.db.execute("SELECT id, ts_ns, key, data FROM log WHERE type=? ORDER BY id",
-                                            (type_,)):
-            try:
-                if not isinstance(t, int):
-                    raise TypeError("ts_ns")
-                data = orjson.loads(d)
-                if not isinstance(data, dict):
-                    raise TypeError("data")
-                if check is not None:
-                    check(t, data)
-            except _BAD_ROW:
-                self._bad[("log", type_)].add(rid)
-                continue
-            out.append((t, k, data))
-        return out
-
-    def fills(self) -> list[dict]:
-        out = []
-        for rid, d in self.db.execute("SELECT rowid, data FROM fills ORDER BY ts_ns"):
-            try:
-                data = orjson.loads(d)
-                if not isinstance(data, dict):
-                    raise TypeError("data")
-                _check_fill(data)
-            except _BAD_ROW:
-                self._bad[("fills", "")].add(rid)
-                continue
-            out.append(data)
-        return out
-
-    def orders(self) -> list[dict]:
-        cols = [c[1] for c in self.db.execute("PRAGMA table_info(orders)")]
-        out = []
-        for rid, *r in self.db.execute("SELECT rowid, * FROM orders"):
-            o = dict(zip(cols, r))
-            try:
-                _numbers(o, "filled_qty")
-            except _BAD_ROW:
-                self._bad[("orders", "")].add(rid)
-                continue
-            out.append(o)
-        return out
-
-    def stamps(self, where: str, *args) -> list[int]:
-        """``ts_ns`` of the log rows ``where`` (SQL) whose time is a whole number (the others: counted above)."""
-        return [t for t, in self.db.execute(f"SELECT ts_ns FROM log WHERE typeof(ts_ns) = 'integer' AND ({where})",
-                                            args)]
-
-    @property
-    def left_out(self) -> list[dict]:
-        """The rows left out: ``[{"table", "type" (log rows; else None), "rows"}]``, by table and type."""
-        return [{"table": t, "type": ty or None, "rows": len(ids)} for (t, ty), ids in sorted(self._bad.items())]
-
-
-def left_out_text(left: list[dict]) -> str:
-    """``13 journal rows that could not be read (log type cascade: 1, fills: 12)``."""
-    n = sum(x["rows"] for x in left)
-    parts = ", ".join(f"{x['table']}{' type ' + x['type'] if x['type'] else ''}: {x['rows']}" for x in left)
-    return f"{n} journal row{'s' if n != 1 else ''} that could not be read ({parts})"
-
-
 def _pct(xs: list[float]) -> dict | None:
     if not xs:
         return None
     a = np.asarray(xs, dtype=float)
     return {"p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99)), "max": float(a.max()),
             "n": int(len(a))}
-
-
-def _day(ts: int) -> str:
-    import datetime as _dt
-
-    return _dt.datetime.fromtimestamp(ts / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d")
 
 
 def _utc(ts: int) -> str:
@@ -244,39 +73,14 @@ def _utc(ts: int) -> str:
 def journal_report(path, recording=None, explain: bool = False) -> dict:
     """The checklist figures of the journal at ``path`` (see the module docstring).  ``recording``: the
     session's recorded frames (paths), replayed through the backtest for the live-vs-model comparison.
-    Raises ValueError when ``path`` is not a journal."""
-    p = Path(path)
-    if p.is_dir():
-        raise ValueError(f"journal: {path} is a directory, not a journal file (liqcore run --journal FILE)")
-    if not p.is_file():
-        raise ValueError(f"journal: {path} does not exist")
-    try:
-        from liqcore.io.sqlite_reader import open_reader
-
-        db = open_reader(p)  # (closed last: no -wal / -shm left behind)
-        db.execute("SELECT 1 FROM log LIMIT 1")
-    except sqlite3.DatabaseError as exc:
-        raise ValueError(_unreadable(path, exc)) from None
-    try:
-        return _report(db, recording, explain)
-    except sqlite3.DatabaseError as exc:  # a damaged file that opened: its tables cannot be read through
-        raise ValueError(_unreadable(path, exc)) from None
-    finally:
-        db.close()
+    Raises ValueError, one line, when ``path`` is not a journal (:func:`liqcore.live.journal_rows.read_journal`)."""
+    with read_journal(path) as rows:
+        return report_rows(rows, recording, explain)
 
 
-def _unreadable(path, exc: sqlite3.DatabaseError) -> str:
-    """One line: why the journal at ``path`` cannot be read (not a database, damaged, not a liqcore journal)."""
-    why = " ".join(str(exc).split())
-    if "malformed" in why or "corrupt" in why:
-        return f"journal: {path} is damaged and cannot be read ({why})"
-    if "not a database" in why:
-        return f"journal: {path} is not a liqcore journal (not an SQLite database)"
-    return f"journal: {path} is not a liqcore journal ({why})"
-
-
-def _report(db, recording, explain: bool = False) -> dict:
-    rd = _Reader(db)
+def report_rows(rd: JournalRows, recording=None, explain: bool = False) -> dict:
+    """:func:`journal_report` of a journal's rows (the rows it leaves out counted in ``rd``, as of the readers that
+    share it)."""
     sessions = [d for _, _, d in rd.rows(SESSION_NOTE)]
     session = sessions[-1] if sessions else {}
     out: dict = {"session": session}
@@ -287,7 +91,7 @@ def _report(db, recording, explain: bool = False) -> dict:
         first = ts if first is None else min(first, ts)
         last = ts if last is None else max(last, ts)
         if d.get("record") == "confirmed":
-            per[d.get("symbol", "?")][_day(ts)] += 1
+            per[d.get("symbol", "?")][utc_day(ts)] += 1
     span, off_clock = _span(rd)
     hours = (max(span) - min(span)) / (_NS_DAY / 24) if span else None
     days = max(1.0, (max(span) - min(span)) / _NS_DAY) if span else None
@@ -367,21 +171,21 @@ def _report(db, recording, explain: bool = False) -> dict:
     if recording:
         from liqcore.live.explain import session_trading
 
-        trading = session_trading(db, session)  # the symbols the session traded, on its rules: as live refused
+        trading = session_trading(rd, session)  # the symbols the session traded, on its rules: as live refused
         res = _model_run(recording, session, trading=trading)
         out["model"] = _versus_model(recording, session, intents, fills, res)
         if explain:  # every order lined up, the pnl gap decomposed (liqcore.live.explain)
             from liqcore.live.explain import explain_session, live_one_way
 
-            ow = live_one_way(db, session)
+            ow = live_one_way(rd, session)
             if session.get("mode") != "paper" and ow["outbound_ms"] is not None:
                 # a live session: the backtest's orders arrive the inferred one-way outbound latency after
                 # their decision (the median over the session's entries), as the venue saw them
                 ex_res = _model_run(recording, session, order_latency_ns=max(int(round(ow["outbound_ms"] * 1e6)), 1),
                                     inbound_ns=max(int(round((ow["inbound_ms"] or 0.0) * 1e6)), 0), trading=trading)
-                out["explain"] = explain_session(db, session, ex_res, one_way=ow)
+                out["explain"] = explain_session(rd, session, ex_res, one_way=ow)
             else:
-                out["explain"] = explain_session(db, session, res)
+                out["explain"] = explain_session(rd, session, res)
     out["targets"] = _targets(rd, out, session, sends, trades, span)
     out["left_out"] = rd.left_out  # the rows that could not be read, left out of every figure above
     return out
@@ -392,7 +196,7 @@ def _report(db, recording, explain: bool = False) -> dict:
 _OFF_CLOCK_NS = 3_600_000_000_000
 
 
-def _span(rd: _Reader) -> tuple[list[int], int]:
+def _span(rd: JournalRows) -> tuple[list[int], int]:
     """The session's span on its own clock, and how many rows lie off it.  The span: the engine's own rows (its
     start and shutdown notes, decisions, equity, confirmed cascades: all stamped on the receive clock, the
     replayed one in an in-process replay); a row more than :data:`_OFF_CLOCK_NS` outside it (an ``ended``
@@ -434,7 +238,7 @@ def per_day_text(means: dict, lo: float, hi: float, limit: int = 10) -> str:
             "most: " + ", ".join(f"{k} {v:.1f}/day" for k, v in c["top"]))
 
 
-def _targets(rd: _Reader, rep: dict, session: dict, sends: list[float], trades: list[dict],
+def _targets(rd: JournalRows, rep: dict, session: dict, sends: list[float], trades: list[dict],
              span: list[int]) -> list[dict]:
     """The guide's go-live targets beside the measured values (see :data:`TARGETS`)."""
     T = TARGETS

@@ -7,32 +7,19 @@ cascade rows, with their threshold and dominant side and the decision taken), th
 at the end (the ``orders`` table), the equity curve (the ``equity`` rows), the fills (the ``fills`` table),
 a price line through the decisions' reference prices and the fills' prices (:data:`PRICE_NOTE` says so),
 and the go-live targets of :func:`liqcore.live.report.journal_report`.
-The journal is opened read-only.
+The journal is opened read-only and read as the report reads it (:mod:`liqcore.live.journal_rows`): a row that
+cannot be read is left out of the view and counted (``left_out``; the page's alarm line says how many).
 """
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
-import orjson
-
-from liqcore.live.report import TARGETS, journal_report
+from liqcore.live.journal_rows import JournalRows, left_out_text, read_journal
+from liqcore.live.report import TARGETS, report_rows
 
 __all__ = ["journal_view"]
 
 _WORKING = ("pending", "new", "partially_filled")
 #: what the price line of a journal's view joins (a journal keeps no trade prints)
 PRICE_NOTE = "from the journal (it keeps no trades): the line joins each decision's reference price and each fill's price"
-
-
-def _rows(db, type_: str) -> list[tuple[int, str | None, dict]]:
-    out = []
-    for t, k, d in db.execute("SELECT ts_ns, key, data FROM log WHERE type=? ORDER BY id", (type_,)):
-        try:
-            out.append((int(t), k, orjson.loads(d)))
-        except orjson.JSONDecodeError:  # a damaged row is left out of the view
-            continue
-    return out
 
 
 def _stops(session: dict) -> dict:
@@ -51,31 +38,25 @@ def _stops(session: dict) -> dict:
 
 
 def journal_view(path) -> dict:
-    """The web view of the session in the journal at ``path`` (ValueError when it is not a journal)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"journal: {path} does not exist")
-    rep = journal_report(str(p))
-    from liqcore.io.sqlite_reader import open_reader
-
-    db = open_reader(p)  # (closed last: no -wal / -shm left behind)
-    try:
-        return _view(db, rep)
-    except sqlite3.DatabaseError as exc:
-        raise ValueError(f"journal: {path}: {exc}") from None
-    finally:
-        db.close()
+    """The web view of the session in the journal at ``path`` (ValueError, one line, when it is not a journal).
+    ``left_out``: the journal's rows that could not be read, left out of the view and of its report's figures."""
+    with read_journal(path) as rd:
+        view = _view(rd, report_rows(rd))
+    view["left_out"] = left = rd.left_out
+    if left:  # (the page shows the alarms in its header)
+        view["snapshot"]["alarms"]["journal"] = f"{left_out_text(left)} left out; the view is of the other rows"
+    return view
 
 
-def _view(db, rep: dict) -> dict:
+def _view(rd: JournalRows, rep: dict) -> dict:
     session = rep.get("session") or {}
     symbols = [str(s).split(":")[-1] for s in session.get("symbols") or []]
-    decisions = [d for _, _, d in _rows(db, "decision")]
+    decisions = [d for _, _, d in rd.rows("decision")]
     by_cascade = {(d.get("symbol"), d.get("cascade_id")): d for d in decisions}
     cascades: dict[str, list] = {}
     last_cascade: dict[str, str] = {}
     span = []
-    for ts, _, c in _rows(db, "cascade"):
+    for ts, _, c in rd.rows("cascade"):
         span.append(ts)
         if c.get("record") != "confirmed":
             continue
@@ -84,32 +65,21 @@ def _view(db, rep: dict) -> dict:
         cascades.setdefault(sym, []).append({"ts_ns": ts, "dominant": c.get("dominant"), "threshold": c.get("threshold"),
                                              "action": d.get("action", "-"), "detail": d.get("reason") or ""})
         last_cascade[sym] = f"{c.get('dominant')} {c.get('n_large')} large"
-    equity = [[ts / 1e9, float(d["equity"])] for ts, _, d in _rows(db, "equity") if "equity" in d]
-    trades = [d for _, _, d in _rows(db, "trade")]
+    equity = [[ts / 1e9, float(d["equity"])] for ts, _, d in rd.rows("equity") if d.get("equity") is not None]
+    trades = [d for _, _, d in rd.rows("trade")]
     fills, prices = [], {}
-    for ts, sym, data in db.execute("SELECT ts_ns, symbol, data FROM fills ORDER BY ts_ns"):
-        try:
-            f = orjson.loads(data)
-            price = float(f["price"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            continue
-        fills.append({"t": int(ts) / 1e9, "symbol": sym, "price": price, "side": f.get("side"),
-                      "kind": f.get("kind") or ""})
-        prices.setdefault(sym, []).append([int(ts) / 1e9, price])
+    for ts, sym, f in rd.fill_rows():
+        price = float(f["price"])
+        fills.append({"t": ts / 1e9, "symbol": sym, "price": price, "side": f.get("side"), "kind": f.get("kind") or ""})
+        prices.setdefault(sym, []).append([ts / 1e9, price])
     for d in decisions:  # the market's price at each decision (its reference price) joins the fills' prices
         ref, t = d.get("ref_price"), int(d.get("ts_ns") or 0)
         if isinstance(ref, (int, float)) and ref > 0 and t > 0 and d.get("symbol"):
             prices.setdefault(d["symbol"], []).append([t / 1e9, float(ref)])
     for pts in prices.values():
         pts.sort(key=lambda p: p[0])
-    cols = [c[1] for c in db.execute("PRAGMA table_info(orders)")]
-    orders = [dict(zip(cols, r)) for r in db.execute("SELECT * FROM orders")]
-    open_pos = {}
-    for sym, data in db.execute("SELECT symbol, data FROM positions"):
-        try:
-            open_pos[sym] = orjson.loads(data) or {}
-        except orjson.JSONDecodeError:
-            continue
+    orders = rd.orders()
+    open_pos = rd.positions()
     rows = []
     for sym in sorted(set(symbols) | set(cascades) | {t.get("symbol") for t in trades if t.get("symbol")}):
         mine = [t for t in trades if t.get("symbol") == sym]
