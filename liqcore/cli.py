@@ -121,7 +121,18 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         hint = f" (see {self.prog} --help)" if " " in self.prog else ""  # a command's: where its options are
-        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
+        self.exit(2, f"{self.prog}: error: {redacted(message)}{hint}\n")  # (a bad value is echoed: its secrets out)
+
+
+def redacted(text) -> str:
+    """``text`` as a message on stderr may show it: every URL in it without its ``user:password@`` and with its
+    credential parameters' values as ``***``, and every registered secret scrubbed
+    (:func:`liqcore.secrets.redact_text`).  An option's bad value is echoed (argparse's "invalid int value:
+    'wss://user:pass@host'", "unrecognized arguments: ...", a command's "web: '...' is not [HOST:]PORT"): a
+    credential given in it never reaches stderr in clear."""
+    from liqcore.secrets import redact_text, registered_secrets
+
+    return redact_text(text, registered_secrets())
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -225,7 +236,7 @@ def _exit_status(exc: SystemExit) -> int:
         return 0
     if isinstance(exc.code, int):
         return exc.code
-    print(exc.code, file=sys.stderr)
+    print(redacted(exc.code), file=sys.stderr)
     return 1
 
 
@@ -273,6 +284,8 @@ def _run_command(argv: list[str]) -> int:
     from liqcore.io import NoUsableInput
 
     try:
+        if getattr(args, "synthetic_only", None) and not getattr(args, "synthetic", True):
+            raise ValueError(args.synthetic_only)  # --seed, --preset, ... without --synthetic: refused, not ignored
         if getattr(args, "cache_max", None) is not None:  # --cache-max: this process and its workers
             import os
 
@@ -295,12 +308,12 @@ def _run_command(argv: list[str]) -> int:
             storage.preload(urls)
         return int(args._run(args) or 0)
     except NoUsableInput as exc:  # the input yields no usable events: say why, exit 1
-        print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
+        print(f"liqcore {args.command}: error: {redacted(exc)}", file=sys.stderr)
         return 1
-    except ValueError as exc:  # bad input or parameters: a clear message, not a traceback
-        if is_interrupt(exc):
+    except ValueError as exc:  # bad input or parameters: a clear message, not a traceback (a value it echoes:
+        if is_interrupt(exc):  # its secrets out)
             raise
-        print(f"liqcore {args.command}: error: {exc}", file=sys.stderr)
+        print(f"liqcore {args.command}: error: {redacted(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -309,7 +322,7 @@ def _run_command(argv: list[str]) -> int:
     except OSError as exc:  # a full disk, a file system error: one line naming the path, not a traceback
         if is_interrupt(exc):
             raise
-        print(f"liqcore {args.command}: error: {os_error_line(exc, args)}", file=sys.stderr)
+        print(f"liqcore {args.command}: error: {redacted(os_error_line(exc, args))}", file=sys.stderr)
         return 1
 
 

@@ -4,7 +4,8 @@ UTC hour ranges, on/off switches.
 ``parse_duration("50ms")`` -> 50_000_000 (int nanoseconds; a plain number is seconds);
 ``parse_fraction("0.15%")`` -> 0.0015; ``parse_whole("4")`` -> 4.  Every parser takes ``(value, name)``
 and raises ValueError naming ``name`` on bad input; ranges are the vocabulary's business
-(:data:`liqcore.params.RULES`), not the parsers', but for what the value's machine type holds: a duration
+(:data:`liqcore.params.RULES`; a strategy's own fraction: :class:`FractionWithin`), not the plain parsers', but
+for what the value's machine type holds: a duration
 is at most :data:`DURATION_MAX_NS` (100 years: a time plus a duration stays inside int64 nanoseconds)
 and a whole number fits int64 (:data:`INT64_MAX`), so that a value taken here never overflows the
 compiled kernels that receive it.
@@ -30,6 +31,7 @@ __all__ = [
     "parse_duration",
     "format_duration",
     "parse_fraction",
+    "FractionWithin",
     "parse_hours",
     "parse_number",
     "parse_whole",
@@ -124,6 +126,40 @@ def parse_fraction(value: Any, name: str = "fraction", signed: bool = False) -> 
 
 def parse_signed_fraction(value: Any, name: str) -> float:
     return parse_fraction(value, name, signed=True)
+
+
+class FractionWithin:
+    """A parser of a fraction in :func:`parse_fraction`'s forms (``0.75``, ``75%``) that holds it to its meaning's
+    range: from ``lo`` to ``hi``, each end closed (``[``, ``]``) or open (``(``, ``)``) as ``bounds`` says, and
+    ``why`` (what the range means) said with a value outside it: ``purity: must be within [0.5, 1] (...); got
+    '1e30'``.  A strategy's share, probability, quantile or price distance takes one (a ``parse_fraction`` alone
+    takes any finite number, and ``--purity 1e30`` ran a whole backtest that could take no decision).  Callable as
+    ``parse(value, name)``, as every parser; one instance per parameter (strategies sharing a parameter share
+    its spec), picklable; ``is_fraction``: its values are shown as percentages, as a ``parse_fraction``'s."""
+
+    is_fraction = True
+
+    def __init__(self, lo: float, hi: float, bounds: str = "[]", why: str = "") -> None:
+        if len(bounds) != 2 or bounds[0] not in "[(" or bounds[1] not in "])" or not lo < hi:
+            raise ValueError(f"FractionWithin: bounds like '[]' or '(]' and lo < hi; got {bounds!r}, {lo!r}, {hi!r}")
+        self.lo, self.hi, self.bounds, self.why = float(lo), float(hi), bounds, why
+
+    def range_text(self) -> str:
+        return f"{self.bounds[0]}{self.lo:g}, {self.hi:g}{self.bounds[1]}"
+
+    def __contains__(self, x: float) -> bool:
+        return (x >= self.lo if self.bounds[0] == "[" else x > self.lo) and \
+            (x <= self.hi if self.bounds[1] == "]" else x < self.hi)
+
+    def __call__(self, value: Any, name: str = "fraction") -> float:
+        x = parse_fraction(value, name, signed=True)  # (not a number, inf, NaN: its own words)
+        if x not in self:
+            why = f" ({self.why})" if self.why else ""
+            raise ValueError(f"{name}: must be within {self.range_text()}{why}; got {value!r}")
+        return x
+
+    def __repr__(self) -> str:
+        return f"FractionWithin({self.lo:g}, {self.hi:g}, {self.bounds!r})"
 
 
 def parse_hours(value: Any, name: str = "hours") -> tuple[int, int] | None:

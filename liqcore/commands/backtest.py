@@ -90,8 +90,17 @@ def run(args) -> int:
         raise ValueError("equity: must be positive")
     if args.workers is not None and args.workers < 0:
         raise ValueError(f"workers: must be >= 0 (0: one per core); got {args.workers}")
+    from liqcore.commands._scale import max_workers
+
+    if args.workers is not None and args.workers > max_workers():  # (a pool of billions never starts)
+        raise ValueError(f"workers: must be at most {max_workers()} (4 processes a CPU, at least 64: more only wait "
+                         f"on each other; 0: one per core); got {args.workers}")
     if args.min_trades < 1:
         raise ValueError(f"min-trades: must be >= 1; got {args.min_trades}")
+    if args.chunk_days is not None:  # (checked whatever the source, as a dataset's chunked read checks it)
+        from liqcore.units import parse_days
+
+        parse_days(args.chunk_days, "chunk-days", zero_ok=True)
     _synthetic_days(args)
     from liqcore.commands import inputs
     from liqcore.commands.outputs import output_dir
@@ -118,11 +127,11 @@ def run(args) -> int:
 def _synthetic_days(args) -> None:
     """``--days`` is the synthetic market's length (its help says so): not given, the synthetic market's default;
     given without ``--synthetic`` (recordings, a dataset) it would be ignored, so it is refused in one line."""
+    from liqcore.commands.inputs import check_synthetic_only
+
+    check_synthetic_only(args)
     if args.days is None:
         args.days = args.synthetic_days
-    elif not args.synthetic:
-        raise ValueError(f"days: only with --synthetic (the synthetic market's length in days; got --days "
-                         f"{args.days:g}); recordings and datasets are cut in time with --start / --end")
 
 
 def _whole(args, params, strategy, steps):

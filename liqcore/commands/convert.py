@@ -55,12 +55,15 @@ def run(args) -> int:
     from liqcore.commands.inputs import load_recordings, select, selection_label, time_window
     from liqcore.commands.outputs import output_file
     from liqcore.io import require_events, save_events
+    from liqcore.units import parse_duration
 
+    # --lock-wait's value checked first, alike with --dataset, --out or neither (then refused with --out)
+    lock_wait = parse_duration("10m" if args.lock_wait is None else args.lock_wait, "lock-wait") / 1e9
     if bool(args.out) == bool(args.dataset):
         raise ValueError("out: give exactly one of --out FILE or --dataset DIR")
     start, end = time_window(args)  # (checked alike for either output)
     if args.dataset:
-        return _to_dataset(args, (start, end))
+        return _to_dataset(args, (start, end), lock_wait)
     if args.force:
         raise ValueError("force: --force is for --dataset (convert files the dataset already holds again); "
                          "--out writes its file anew every time")
@@ -81,7 +84,7 @@ def run(args) -> int:
     return 0
 
 
-def _to_dataset(args, span) -> int:
+def _to_dataset(args, span, lock_wait: float) -> int:
     """``--dataset DIR``: add the recordings to the partitioned dataset (files already converted are
     skipped by name, size, mtime and filters unless ``--force``), one writer at a time."""
     from liqcore.commands.outputs import output_dir
@@ -94,7 +97,7 @@ def _to_dataset(args, span) -> int:
     from liqcore.dataset.write import remove_unwritten
 
     try:
-        code = _convert_into(args, span)
+        code = _convert_into(args, span, lock_wait)
     except BaseException:
         if fresh:  # a failed convert leaves no dataset folder it made (the writer lock, an empty manifest)
             remove_unwritten(Path(args.dataset))
@@ -106,7 +109,7 @@ def _to_dataset(args, span) -> int:
     return code
 
 
-def _convert_into(args, span) -> int:
+def _convert_into(args, span, lock_wait: float) -> int:
     from liqcore.config import parse_duration
     from liqcore.dataset import convert_to_dataset
 
@@ -118,7 +121,6 @@ def _convert_into(args, span) -> int:
     from liqcore.commands.inputs import symbol_list
 
     syms = (symbol_list(args.symbol) or None) if args.symbol else None  # (as --out reads them: any case, no venue:)
-    lock_wait = parse_duration(args.lock_wait or "10m", "lock-wait") / 1e9
     res = convert_to_dataset(args.paths, args.dataset, format=args.format, feed_latency_ns=latency,
                              strict=args.strict, instruments=args.instruments, force=args.force,
                              kinds=kinds, symbols=syms, lock_wait=lock_wait, columns=columns,

@@ -171,6 +171,7 @@ def run(args) -> int:
             raise ValueError(f"PATH: no such file or directory: {p}")
     whole = _symbols_flag(args)
     params = params_from_args(args)
+    _check_market_wide(args)
     start, end = time_window(args)
     res = load_recordings(args, feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns,
                           paths=[str(p) for p in paths])
@@ -351,6 +352,23 @@ def _whole_market(args, events, registry, log):
     return events[np.isin(events["symbol_id"], kept) | (events["symbol_id"] < 0)]
 
 
+def _check_market_wide(args) -> None:
+    """``--market-wide``, ``--market-window`` and ``--chance``: their values, before any work (``--market-window``'s
+    alike with or without ``--market-wide``, as every option's)."""
+    from liqcore.features.registry import parse_window
+
+    parse_window(args.market_window, "market-window")
+    if args.market_wide is not None and args.market_wide < 2:
+        raise ValueError(f"market-wide: K is the number of instruments and must be >= 2; got {args.market_wide}")
+    if args.chance is None:
+        return
+    if args.market_wide is None:
+        raise ValueError("chance: the null test of market-wide cascades needs --market-wide K")
+    if not 20 <= args.chance <= MAX_CHANCE_DRAWS:
+        raise ValueError(f"chance: at least 20 draws, at most {MAX_CHANCE_DRAWS} (each one re-deals every "
+                         f"confirmation, and holds a count); got {args.chance}")
+
+
 def _market_wide(args, records, reg, events, table):
     """The market-wide episodes of the run's cascades (``--market-wide K``), or None without the option."""
     if args.market_wide is None:
@@ -358,8 +376,6 @@ def _market_wide(args, records, reg, events, table):
     from liqcore.features.registry import parse_window
     from liqcore.market.wide import market_wide_records
 
-    if args.market_wide < 2:
-        raise ValueError(f"market-wide: K is the number of instruments and must be >= 2; got {args.market_wide}")
     window = parse_window(args.market_window, "market-window")
     end = int(events["ts_recv"].max()) if len(events) else None
     return market_wide_records(records, reg, window_ns=window, min_instruments=args.market_wide, table=table,
@@ -373,13 +389,8 @@ MAX_CHANCE_DRAWS = 100_000
 def _chance(args, records, reg, events, table):
     """``--chance``: :func:`liqcore.market.wide.chance_rate` of the run's confirmations over the input's span
     (receive times), each symbol mapped to its instrument as the episodes are; None without the option."""
-    if args.chance is None:
+    if args.chance is None:  # (its values checked before any work: _check_market_wide)
         return None
-    if args.market_wide is None:
-        raise ValueError("chance: the null test of market-wide cascades needs --market-wide K")
-    if not 20 <= args.chance <= MAX_CHANCE_DRAWS:
-        raise ValueError(f"chance: at least 20 draws, at most {MAX_CHANCE_DRAWS} (each one re-deals every "
-                         f"confirmation, and holds a count); got {args.chance}")
     from liqcore.features.registry import parse_window
     from liqcore.market.wide import chance_rate, confirmations
 

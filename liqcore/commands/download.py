@@ -40,8 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--monthly", action="store_true",
                    help=f"{', '.join(s.name for s in SOURCES.values() if s.monthly)}: monthly files for the types "
                         "that have them (a month's events in memory)")
-    p.add_argument("--jobs", type=int, default=4, help="downloads at a time (default 4)")
-    p.add_argument("--retries", type=int, default=5, help="retries of a file on 429, 5xx or a cut connection (default 5)")
+    p.add_argument("--jobs", type=int, default=4, help="downloads at a time (default 4, at most 64)")
+    p.add_argument("--retries", type=int, default=5,
+                   help="retries of a file on 429, 5xx or a cut connection (default 5, at most 100)")
     p.add_argument("--backoff", default="1s", metavar="DUR",
                    help="first wait before a retry when the server sends no Retry-After, doubled each time (default 1s)")
     p.add_argument("--timeout", default="60s", metavar="DUR", help="connect and read timeout (default 60s)")
@@ -63,7 +64,11 @@ def run(args) -> int:
 
     if bool(args.out) == bool(args.dataset):
         raise ValueError("out: give exactly one of --dataset DS or --out DIR")
-    from liqcore.download.run import missing_dirs, remove_empty
+    from liqcore.download.run import check_jobs, missing_dirs, remove_empty
+
+    check_jobs(args.jobs, args.retries)  # (before any directory is made)
+    for opt in ("backoff", "timeout", "lock_wait", "feed_latency"):  # every duration, whatever the source or output
+        parse_duration(getattr(args, opt), opt.replace("_", "-"))
 
     made = missing_dirs(args.out or args.dataset)  # made below; not left behind empty (a failed run)
     try:

@@ -7,6 +7,7 @@ May import: ``numpy``, ``_jit.synth``, ``config``, ``dataset``, ``execution.late
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
@@ -165,21 +166,55 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
     """``--synthetic`` and its options (``--days``, ``--symbols``, ``--seed``, ``--venue``)."""
     src = parser.add_argument_group("synthetic market")
     src.add_argument("--synthetic", action="store_true", help=f"{what} a synthetic market instead of files")
-    src.add_argument("--days", type=float, default=30.0, help="synthetic market length in days (default 30)")
+    src.add_argument("--days", type=float, default=30.0, action=_SyntheticOnly,
+                     help="synthetic market length in days (default 30)")
     src.add_argument("--symbols", default=None,
                      help="comma list of symbols: the synthetic market's (default: BTCUSDT,ETHUSDT,SOLUSDT,"
                           "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
-    src.add_argument("--seed", type=int, default=7, help="synthetic market seed (default 7)")
+    src.add_argument("--seed", type=int, default=7, action=_SyntheticOnly, help="synthetic market seed (default 7)")
     src.add_argument("--venue", default=None,
                      help=f"synthetic market venue (default {DEFAULT_VENUE}); with --columns, the recordings' venue")
     add_cache_max_argument(src)
-    src.add_argument("--preset", default=None,
+    src.add_argument("--preset", default=None, action=_SyntheticOnly,
                      help="named synthetic market: default, null (liquidations move no price, no effects), "
                           "reversion, continuation, contagion, volatility, time_of_day, open_interest")
-    src.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+    src.add_argument("--knob", action=_SyntheticOnly, nargs=None, default=[], metavar="NAME=VALUE",
                      help="set one synthetic-market knob (a generator parameter such as vol_liq, p_cont, impact, "
                           "diurnal_a, or a market effect such as contagion, contagion_lag_s, open_interest, "
                           "oi_organic); repeatable")
+
+
+class _SyntheticOnly(argparse.Action):
+    """An option of the synthetic market alone (``--days``, ``--seed``, ``--preset``, ``--knob``, the last one
+    repeatable): stored as ``store`` (``append`` for ``--knob``) stores it, and noted as given: ``synthetic_only``
+    is the line that refuses the first one given, should ``--synthetic`` not be (``liqcore.cli`` raises it before
+    the command runs: with recordings or a dataset it would be ignored; :func:`check_synthetic_only`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.dest == "knob":
+            values = [*(getattr(namespace, self.dest, None) or []), values]
+        setattr(namespace, self.dest, values)
+        given = list(getattr(namespace, "synthetic_given", None) or [])
+        if option_string not in given:
+            namespace.synthetic_given = given + [option_string]
+        opt = namespace.synthetic_given[0]
+        value = getattr(namespace, opt[2:])
+        shown = " ".join(f"{opt} {v}" for v in value) if isinstance(value, list) else \
+            f"{opt} {value:g}" if isinstance(value, float) else f"{opt} {value}"
+        tail = "; recordings and datasets are cut in time with --start / --end" if opt == "--days" else ""
+        namespace.synthetic_only = f"{opt[2:]}: only with --synthetic ({_SYNTHETIC_ONLY[opt]}; got {shown}){tail}"
+
+
+#: what each synthetic-only option is, for :class:`_SyntheticOnly`'s line
+_SYNTHETIC_ONLY = {"--days": "the synthetic market's length in days", "--seed": "the synthetic market's seed",
+                   "--preset": "a named synthetic market", "--knob": "a synthetic-market knob"}
+
+
+def check_synthetic_only(args) -> None:
+    """ValueError in one line naming it where an option of the synthetic market alone (:class:`_SyntheticOnly`)
+    was given without ``--synthetic`` (as ``liqcore.cli`` checks every command's arguments)."""
+    if getattr(args, "synthetic_only", None) and not getattr(args, "synthetic", True):
+        raise ValueError(args.synthetic_only)
 
 
 def synthetic_knobs(args) -> tuple[dict, dict]:

@@ -343,6 +343,8 @@ def build(args):
     from liqcore.commands._venues import check_speed
 
     check_speed(args.speed)
+    if not args.listen_key_keepalive > 0:  # (checked with or without --live, as every option's value)
+        raise ValueError(f"listen-key-keepalive: must be > 0 seconds, got {args.listen_key_keepalive:g}")
     if args.live and args.replay and venue_spec(venue).fake != "exchange":
         raise ValueError(f"live: --replay --live trades against a whole fake exchange "
                          f"({venues_where('fake', 'exchange')}); to try the {venue} order "
@@ -410,8 +412,6 @@ def build(args):
         for v in (creds.api_key, creds.api_secret, creds.passphrase):
             if v is not None:
                 register_secret(v.reveal())
-        if not args.listen_key_keepalive > 0:
-            raise ValueError(f"listen-key-keepalive: must be > 0 seconds, got {args.listen_key_keepalive:g}")
         gateway = make_gateway(venue, creds, args.network, rest_url=rest_url, private_ws_url=priv_url,
                                symbols=symbols, ping_interval=params.ping_interval_ns / 1e9,
                                stale_after=params.stall_timeout_ns / 1e9,

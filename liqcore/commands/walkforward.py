@@ -46,7 +46,7 @@ def add_arguments(parser) -> None:
                    help="selection metric: sharpe, total_return, avg_return, win_rate, trades, or max_drawdown "
                         "(lowest wins) (default sharpe)")
     g.add_argument("--cscv-blocks", type=int, default=16, metavar="S",
-                   help="blocks of days for the overfitting probability (even; default 16, at most the days)")
+                   help="blocks of days for the overfitting probability (even; default 16, at most 20 and the days)")
     g.add_argument("--plot", metavar="PNG", help="write the in-sample vs out-of-sample figure here")
 
 
@@ -64,8 +64,11 @@ def run(args) -> int:
     det_names, _ = split_grid(grid)
     if args.metric not in SELECT_METRICS:
         raise ValueError(f"metric: expected one of {', '.join(SELECT_METRICS)}; got {args.metric!r}")
-    if args.cscv_blocks < 2 or args.cscv_blocks % 2:
-        raise ValueError("cscv-blocks: must be an even number >= 2")
+    from liqcore.sweep.overfit import MAX_BLOCKS
+
+    if args.cscv_blocks < 2 or args.cscv_blocks % 2 or args.cscv_blocks > MAX_BLOCKS:
+        raise ValueError(f"cscv-blocks: must be an even number >= 2 and at most {MAX_BLOCKS} (CSCV's C(S, S/2) "
+                         f"combinations: 184,756 at 20, 155 million at 30); got {args.cscv_blocks}")
     if not args.equity > 0:
         raise ValueError("equity: must be positive")
     cells = cells_from(grid, args, opts, params)

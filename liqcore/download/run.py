@@ -28,12 +28,27 @@ from liqcore.download.fetch import ChecksumMismatch, Fetcher, FetchFailed, HostU
 from liqcore.download.sources import Unit, plan, source_of
 from liqcore.secrets import redact_text
 
-__all__ = ["download", "DownloadSummary", "STAGE_PREFIX"]
+__all__ = ["download", "DownloadSummary", "STAGE_PREFIX", "MAX_JOBS", "MAX_RETRIES", "check_jobs"]
 
 #: the directory (inside a local dataset) where a run's files wait for their conversion
 STAGE_PREFIX = ".liqcore-download-"
 #: at most this many names listed per line of the summary
 _LIST = 10
+#: the most downloads at a time (``--jobs``): the archives' servers throttle well before it, and each job holds a
+#: connection and a file ahead of the conversion
+MAX_JOBS = 64
+#: the most retries of a file (``--retries``): its waits double up to a minute each, so 100 are over an hour and a half
+MAX_RETRIES = 100
+
+
+def check_jobs(jobs: int, retries: int) -> None:
+    """``jobs`` from 1 to :data:`MAX_JOBS`, ``retries`` from 0 to :data:`MAX_RETRIES`; else one line naming the
+    option and its range."""
+    if not 1 <= int(jobs) <= MAX_JOBS:
+        raise ValueError(f"jobs: must be at least 1 and at most {MAX_JOBS} (downloads at a time); got {jobs}")
+    if not 0 <= int(retries) <= MAX_RETRIES:
+        raise ValueError(f"retries: must be 0 or more and at most {MAX_RETRIES} (retries of a file, each wait up to "
+                         f"a minute); got {retries}")
 
 
 @dataclass
@@ -125,10 +140,7 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
     the summary (``ok`` False).  ``market``: binance-vision's ``usd-m`` (default) or ``coin-m`` archive."""
     if (dataset is None) == (out is None):
         raise ValueError("out: give exactly one of --dataset DS or --out DIR")
-    if int(jobs) < 1:
-        raise ValueError(f"jobs: must be at least 1, got {jobs}")
-    if int(retries) < 0:
-        raise ValueError(f"retries: must be 0 or more, got {retries}")
+    check_jobs(jobs, retries)
     src = source_of(source, market)
     notes: list[str] = []  # the request cut to the days the source publishes (said before any transfer)
     units = plan(source, symbols, types, start, end, base_url=base_url, exchange=exchange, monthly=monthly,

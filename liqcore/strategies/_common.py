@@ -18,20 +18,24 @@ from typing import Any
 
 import numpy as np
 
-from liqcore.units import parse_nonneg_float, parse_nonneg_int, parse_number, parse_pos_int  # noqa: F401
+from liqcore.units import FractionWithin, parse_nonneg_float, parse_nonneg_int, parse_number, parse_pos_int  # noqa: F401
 from liqcore.strategies.base import ENTRY_MARKET, empty_signals
 from liqcore.types import Kind, Side
 
 __all__ = [
     "Streams", "streams", "bar_grid", "ev_index_at", "window_sum", "market_signals", "parse_float",
     "parse_int", "parse_pos_int", "first_true_after", "last_price_at", "concat_signals", "fill_exits", "finish_signals",
-    "recorded_inputs", "bar_event", "bar_clock", "check_bar", "MIN_BAR_NS",
+    "recorded_inputs", "bar_event", "bar_clock", "check_bar", "MIN_BAR_NS", "parse_quantile", "parse_unit_share",
 ]
 
 
 # parameter parsers: the same ones the run's own parameters use (liqcore.units)
 parse_float = parse_number  # a finite number (may be negative)
 parse_int = parse_nonneg_int  # a whole number >= 0
+#: a quantile: from 0 to 1 (``--zone-quantile 1e30`` is one line naming it, before any work)
+parse_quantile = FractionWithin(0.0, 1.0, "[]", "a quantile")
+#: a share of a whole, a probability or a confidence: from 0 to 1
+parse_unit_share = FractionWithin(0.0, 1.0, "[]", "0 to 100%")
 
 
 class Streams:

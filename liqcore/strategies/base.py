@@ -93,7 +93,7 @@ class ParamSpec:
             return "none"
         if self.parse is parse_duration:
             return format_duration(value)
-        if self.parse is parse_fraction and isinstance(value, float):
+        if (self.parse is parse_fraction or getattr(self.parse, "is_fraction", False)) and isinstance(value, float):
             return f"{value * 100:.4g}%"
         return str(value)
 

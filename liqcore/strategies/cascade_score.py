@@ -14,9 +14,9 @@ import math
 import numpy as np
 
 from liqcore.types import Kind
-from liqcore.units import parse_bool, parse_duration, parse_fraction
+from liqcore.units import FractionWithin, parse_bool, parse_duration
 from liqcore.strategies._common import (
-    ev_index_at, market_signals, parse_nonneg_float, parse_pos_int, streams, window_sum,
+    ev_index_at, market_signals, parse_nonneg_float, parse_pos_int, parse_quantile, streams, window_sum,
 )
 from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, PrefixWindow, classify, signal_template
 from liqcore.strategies._common import finish_signals, recorded_inputs
@@ -30,6 +30,10 @@ SKIP_LATE = 104
 SKIP_FUNDING = 105
 SKIP_NO_FUNDING = 106
 _FUNDING = int(Kind.FUNDING)
+#: funding-neutral and funding-margin: a funding rate per interval (venues cap theirs at a few percent)
+_RATE = FractionWithin(0.0, 1.0, "[]", "a funding rate per interval: 0 to 100%")
+#: stop-min and stop-max: a stop-loss distance, as --stop-loss takes it
+_STOP = FractionWithin(0.0, 1.0, "[)", "a stop-loss distance, as --stop-loss: below 100%")
 
 
 def _parse_scale(value, name: str) -> str:
@@ -144,7 +148,7 @@ class CascadeScore(Strategy):
         ParamSpec("min-liq-notional", 50_000.0, parse_nonneg_float,
                   "smallest liquidation (quote) that counts toward the window (trigger-scale fixed; before the history)",
                   "QUOTE"),
-        ParamSpec("min-liq-quantile", 0.84, parse_fraction,
+        ParamSpec("min-liq-quantile", 0.84, parse_quantile,
                   "trigger-scale quantile: the quantile of the symbol's own liquidation notionals that counts",
                   "FRAC"),
         ParamSpec("min-score", 7.0, parse_nonneg_float, "smaller cascade scores (0-10) are skipped", "SCORE"),
@@ -154,7 +158,7 @@ class CascadeScore(Strategy):
                   "the trigger and the counting floor per symbol: quantile (of its own window and liquidation "
                   "notionals) or fixed (trigger-notional, min-liq-notional)",
                   "quantile|fixed"),
-        ParamSpec("trigger-quantile", 0.95, parse_fraction,
+        ParamSpec("trigger-quantile", 0.95, parse_quantile,
                   "quantile of the symbol's window notionals (after each counted liquidation) that triggers", "FRAC"),
         ParamSpec("trigger-history", 1000, parse_pos_int,
                   "previous counted liquidations of the trigger's quantile (of any size: the floor's)", "N"),
@@ -163,8 +167,8 @@ class CascadeScore(Strategy):
                   "before the floor's replaces min-liq-notional)", "N"),
         ParamSpec("funding-filter", True, parse_bool,
                   "enter only when the funding rate shows the flushed side crowded (on/off)", "on|off"),
-        ParamSpec("funding-neutral", "0.01%", parse_fraction, "the funding rate of a balanced market", "RATE"),
-        ParamSpec("funding-margin", 0.0, parse_fraction,
+        ParamSpec("funding-neutral", "0.01%", _RATE, "the funding rate of a balanced market", "RATE"),
+        ParamSpec("funding-margin", 0.0, _RATE,
                   "how far beyond funding-neutral the rate must be (> margin)", "RATE"),
         ParamSpec("entry-delay", "5s", parse_duration, "decision this long after the anchor (see entry-from)", "DUR"),
         ParamSpec("entry-max", "15s", parse_duration, "with entry-from first: a decision later than this after the first liquidation is skipped", "DUR"),
@@ -174,15 +178,16 @@ class CascadeScore(Strategy):
         ParamSpec("score-notional", 10_000_000.0, parse_nonneg_float,
                   "window notional (quote) of a size multiplier of score/10 (capped at 2x)", "QUOTE"),
         ParamSpec("min-size-mult", 0.01, parse_nonneg_float, "smaller size multipliers are skipped", "X"),
-        ParamSpec("exit-drop", 0.6, parse_fraction, "fall of the window notional from its peak that exits", "FRAC"),
-        ParamSpec("exit-min-move", "0.5%", parse_fraction,
+        ParamSpec("exit-drop", 0.6, FractionWithin(0.0, 1.0, "[]", "a fall from the peak: 100% is all of it"), "fall of the window notional from its peak that exits", "FRAC"),
+        ParamSpec("exit-min-move", "0.5%", FractionWithin(0.0, 1.0, "[]", "a price move: 0 to 100%"),
                   "favourable move since the decision needed before the exhaustion exit acts (0 = always)", "FRAC"),
-        ParamSpec("stop-min", "0.8%", parse_fraction, "stop-loss in a quiet market (volatility-scaled stop)", "FRAC"),
-        ParamSpec("stop-max", "1.5%", parse_fraction, "stop-loss in a volatile market (volatility-scaled stop)", "FRAC"),
+        ParamSpec("stop-min", "0.8%", _STOP, "stop-loss in a quiet market (volatility-scaled stop)", "FRAC"),
+        ParamSpec("stop-max", "1.5%", _STOP, "stop-loss in a volatile market (volatility-scaled stop)", "FRAC"),
         ParamSpec("stop-range-mult", 1.0, parse_nonneg_float,
                   "stop-loss = this x the price range of the last vol-lookback, within stop-min..stop-max", "X"),
         ParamSpec("vol-lookback", "15m", parse_duration, "trades whose price range sets the stop-loss", "DUR"),
-        ParamSpec("proximity-range", "3%", parse_fraction, "distance to the next zone worth full proximity points", "FRAC"),
+        ParamSpec("proximity-range", "3%", FractionWithin(0.0, 1.0, "[]", "a distance to the price: 0 to 100%"),
+                  "distance to the next zone worth full proximity points", "FRAC"),
     ) + ZONE_PARAMS
     DEFAULTS = {"stop_loss": 0.008, "take_profit": 0.02, "hold_timeout_ns": 600_000_000_000, "daily_trades": 6}
     needs = frozenset({"liquidation", "trade", "funding"})

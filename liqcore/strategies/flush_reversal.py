@@ -35,6 +35,16 @@ def parse_ofi_mode(value, name: str = "ofi-mode") -> str:
     return v
 
 
+def parse_funding_max(value, name: str = "funding-max") -> float:
+    """``funding-max``: an average funding rate per interval, from -1 to 1 (-100 % to 100 %; venues cap theirs at a
+    few percent), as a plain number (``0.0001``)."""
+    x = parse_float(value, name)
+    if not -1.0 <= x <= 1.0:
+        raise ValueError(f"{name}: must be within [-1, 1] (an average funding rate per interval: -100% to 100%); "
+                         f"got {value!r}")
+    return x
+
+
 def ofi_turned(of: np.ndarray, zo: float, mode: str) -> np.ndarray:
     """Bar closes (one instrument, in time order) where the ofi z-score meets the rule: above ``zo``
     and, with ``flip``, at or below ``zo`` at the previous bar close (a null never counts)."""
@@ -54,7 +64,7 @@ class FlushReversal(Strategy):
         ParamSpec("imbalance-z", 2.0, parse_nonneg_float, "fires when the liquidation-imbalance z-score is below minus this", "Z"),
         ParamSpec("ofi-z", 1.0, parse_float, "fires when the order-flow-imbalance z-score is above this", "Z"),
         ParamSpec("ofi-mode", "flip", parse_ofi_mode, "flip: the ofi z-score crosses ofi-z since the previous bar close; level: it is above ofi-z", "MODE"),
-        ParamSpec("funding-max", 0.0, parse_float, "fires when the average funding rate is below this", "RATE"),
+        ParamSpec("funding-max", 0.0, parse_funding_max, "fires when the average funding rate is below this", "RATE"),
     )
     DEFAULTS = {"take_profit": 0.0, "stop_loss": 0.0, "hold_timeout_ns": 0}
     needs = frozenset({"liquidation", "trade", "funding"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqcore.units import parse_duration, parse_fraction
+from liqcore.units import FractionWithin, parse_duration
 from liqcore.strategies._common import (
     bar_grid, ev_index_at, market_signals, parse_nonneg_float, streams, window_sum,
 )
@@ -29,8 +29,9 @@ class ImbalanceReversal(Strategy):
         ParamSpec("imbalance-window", "15m", parse_duration, "window of the liquidation imbalance", "DUR"),
         ParamSpec("min-notional", 1_000_000.0, parse_nonneg_float,
                   "liquidation notional (quote) that triggers the strategy", "QUOTE"),
-        ParamSpec("extreme", 0.7, parse_fraction, "one-sided share of the liquidation notional that triggers (> 0.5)", "FRAC"),
-        ParamSpec("normal", 0.2, parse_fraction, "|imbalance| at or below which the imbalance has normalised", "FRAC"),
+        ParamSpec("extreme", 0.7, FractionWithin(0.5, 1.0, "(]", "a one-sided share: above a half, at most all"),
+                  "one-sided share of the liquidation notional that triggers (> 0.5)", "FRAC"),
+        ParamSpec("normal", 0.2, FractionWithin(0.0, 1.0, "[]", "an imbalance's size: 0 to 100%"), "|imbalance| at or below which the imbalance has normalised", "FRAC"),
     )
     DEFAULTS = {"hold_timeout_ns": 3_600_000_000_000, "stop_loss": 0.01, "take_profit": 0.0}
     needs = frozenset({"liquidation", "trade"})

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from liqcore.units import parse_duration, parse_fraction
+from liqcore.units import FractionWithin, parse_duration
 from liqcore.strategies._common import (
     bar_grid, concat_signals, ev_index_at, fill_exits, market_signals, parse_nonneg_float, parse_pos_int,
-    streams, window_sum,
+    parse_unit_share, streams, window_sum,
 )
 from liqcore.strategies._common import _EMPTY, _LIQ, _LONG, _TRADE, BarClock, PrefixWindow, signal_template
 from liqcore.strategies._common import bar_clock, bar_event, recorded_inputs
@@ -30,6 +30,9 @@ SKIP_BELOW_CONFIDENCE = 105
 SKIP_JUDGE_NO_ANSWER = 106
 CONF_HIGH = 1.0
 CONF_MEDIUM = 0.6
+#: purity and purity-strong: the larger side's share of the segment, from a half (below it a long share above
+#: ``purity`` and one below ``1 - purity`` would both hold) to all of it
+_PURITY = FractionWithin(0.5, 1.0, "[]", "the larger side's share: from a half to all of it")
 
 
 class LiqTrend(Strategy):
@@ -41,9 +44,9 @@ class LiqTrend(Strategy):
         ParamSpec("min-liq-notional", 0.0, parse_nonneg_float, "smallest liquidation (quote) that counts", "QUOTE"),
         ParamSpec("z-entry", 2.0, parse_nonneg_float, "z-score of the segment's liquidation notional that triggers", "Z"),
         ParamSpec("z-strong", 4.0, parse_nonneg_float, "z-score of a strong signal", "Z"),
-        ParamSpec("purity", 0.75, parse_fraction, "one-sided share of the segment needed (> purity)", "FRAC"),
-        ParamSpec("purity-strong", 0.9, parse_fraction, "one-sided share of a strong signal (> purity-strong)", "FRAC"),
-        ParamSpec("judge-min-confidence", 0.6, parse_fraction, "the judge's confidence needed to enter", "FRAC"),
+        ParamSpec("purity", 0.75, _PURITY, "one-sided share of the segment needed (> purity)", "FRAC"),
+        ParamSpec("purity-strong", 0.9, _PURITY, "one-sided share of a strong signal (> purity-strong)", "FRAC"),
+        ParamSpec("judge-min-confidence", 0.6, parse_unit_share, "the judge's confidence needed to enter", "FRAC"),
         ParamSpec("candle-lookback", "15m", parse_duration, "trade candles checked for alignment", "DUR"),
     )
     DEFAULTS = {"max_positions": 5, "max_symbols": 1000, "replace_weakest": False, "replace_same": True, "trail": 0.02,

@@ -12,16 +12,17 @@ import math
 
 import numpy as np
 
-from liqcore.units import parse_duration, parse_fraction
-from liqcore.strategies._common import market_signals, parse_pos_int, streams
+from liqcore.units import FractionWithin, parse_duration
+from liqcore.strategies._common import market_signals, parse_pos_int, parse_quantile, streams
 from liqcore.strategies._common import _EMPTY, _LIQ, _TRADE, classify, signal_template
 from liqcore.strategies._common import finish_signals
 from liqcore.strategies.base import ParamSpec, SignalStream, Strategy
 
 ZONE_PARAMS = (
-    ParamSpec("zone-width", "0.2%", parse_fraction, "width of a heatmap price bucket (log-spaced)", "FRAC"),
+    ParamSpec("zone-width", "0.2%", FractionWithin(0.0, 1.0, "()", "a bucket's width as a fraction of the price"),
+              "width of a heatmap price bucket (log-spaced)", "FRAC"),
     ParamSpec("zone-lookback", "3d", parse_duration, "liquidations the heatmap holds (trailing)", "DUR"),
-    ParamSpec("zone-quantile", 0.9, parse_fraction, "a zone is a bucket at or above this quantile of the non-empty buckets", "Q"),
+    ParamSpec("zone-quantile", 0.9, parse_quantile, "a zone is a bucket at or above this quantile of the non-empty buckets", "Q"),
     ParamSpec("zone-min-buckets", 10, parse_pos_int, "non-empty buckets needed before any bucket is a zone", "N"),
 )
 

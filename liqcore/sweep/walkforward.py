@@ -151,6 +151,8 @@ def walkforward(cells: list[dict], partitions, span: tuple[int, int], n_folds: i
 
     if metric not in SELECT_METRICS:
         raise ValueError(f"metric: expected one of {', '.join(SELECT_METRICS)}; got {metric!r}")
+    if not 2 <= int(cscv_blocks) <= overfit.MAX_BLOCKS or int(cscv_blocks) % 2:  # (before the grid runs)
+        raise ValueError(f"cscv-blocks: must be an even number >= 2 and at most {overfit.MAX_BLOCKS}; got {cscv_blocks}")
     fl = folds(span[0], span[1], n_folds, train, test, scheme)
     if len(cells) < 2:
         raise ValueError("walkforward: the grid needs at least 2 cells to choose from")

@@ -398,6 +398,8 @@ def test_bar_strategies_take_bars_of_a_second_or_more():
      "speed: must be >= 0 (0 = as fast as possible), and else at least 0.001"),
     (["run", "--replay", "synthetic", "--replay-days", "0.02", "--duration", "5", "--metrics-port",
       "9223372036854775807"], "metrics-port: must be a TCP port, 1..65535"),  # (was "Servname not supported")
+    (["run", "--replay", "synthetic", "--replay-days", "0.02", "--duration", "5", "--listen-key-keepalive=-1"],
+     "listen-key-keepalive: must be > 0 seconds, got -1"),  # (checked without --live too)
 ])
 def test_live_commands_refuse_out_of_range_values_before_starting(argv, expected, tmp_path):
     import subprocess
@@ -419,3 +421,180 @@ def test_the_warm_path_may_still_set_its_never_refresh():
     assert dataclasses.replace(Params(), refresh_ns=1 << 62).refresh_ns == 1 << 62
     with pytest.raises(ValueError, match=r"^refresh: must be at most 36500d"):
         Params(refresh_ns=1 << 62)
+
+
+# ---- a second audit: strategies' fractions, download's jobs, convert's --lock-wait, backtest's workers, ports ---
+def _strategy_fraction_specs():
+    """(strategy, parameter) of every strategy parameter that is a fraction, a quantile or a rate."""
+    from liqcore.params import strategy_registry
+
+    return sorted({(cls.name, s.name) for cls in strategy_registry().all_strategies() for s in cls.specs()
+                   if s.metavar in ("FRAC", "Q", "RATE")})
+
+
+@pytest.mark.parametrize("strategy,name", _strategy_fraction_specs())
+def test_every_strategy_fraction_is_held_to_its_range(strategy, name):
+    from liqcore.params import Params
+
+    assert len(_strategy_fraction_specs()) >= 15
+    for value in ("1e30", "2", "-1e30"):
+        with pytest.raises(ValueError, match=rf"^{name}: must be within [\[(]-?[01](\.5)?, 1[\])] \("):
+            Params.from_mapping({name: value})
+    for value in ("101%", "1e400", "nan", "inf"):
+        with pytest.raises(ValueError, match=rf"^{name}: "):
+            Params.from_mapping({name: value})
+
+
+@pytest.mark.parametrize("strategy,option,value,expected", [
+    ("liq-trend", "--purity", "1e30", "purity: must be within [0.5, 1] (the larger side's share"),
+    ("liq-trend", "--purity", "0.4", "purity: must be within [0.5, 1]"),  # (a long share of 0.45 would short)
+    ("liq-trend", "--purity-strong", "-1", "purity-strong: must be within [0.5, 1]"),
+    ("liq-trend", "--judge-min-confidence", "1.5", "judge-min-confidence: must be within [0, 1]"),
+    ("imbalance-reversal", "--extreme", "0.5", "extreme: must be within (0.5, 1]"),
+    ("imbalance-reversal", "--normal", "1e30", "normal: must be within [0, 1]"),
+    ("zone-bounce", "--zone-width", "0", "zone-width: must be within (0, 1)"),
+    ("zone-bounce", "--zone-quantile", "9e18", "zone-quantile: must be within [0, 1] (a quantile)"),
+    ("cascade-score", "--trigger-quantile", "1.01", "trigger-quantile: must be within [0, 1]"),
+    ("cascade-score", "--min-liq-quantile", "-0.1", "min-liq-quantile: must be within [0, 1]"),
+    ("cascade-score", "--exit-drop", "1e30", "exit-drop: must be within [0, 1]"),
+    ("cascade-score", "--stop-max", "100%", "stop-max: must be within [0, 1)"),
+    ("cascade-score", "--funding-neutral", "1e30", "funding-neutral: must be within [0, 1]"),
+    ("cascade-score", "--proximity-range", "nan", "proximity-range: must be a finite fraction"),
+    ("flush-reversal-rule", "--funding-max", "1e30", "funding-max: must be within [-1, 1]"),
+])
+def test_cli_strategy_fractions_out_of_range_are_one_line(strategy, option, value, expected, liq_csv, tmp_path,
+                                                          capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["backtest", str(liq_csv), "--strategy", strategy, f"{option}={value}", "--no-progress"]) == 2
+    line = _err_line(capsys, "backtest")
+    assert f"error: {expected}" in line, line
+
+
+def test_strategy_fractions_in_range_are_taken_and_shown_as_percents():
+    from liqcore.params import Params
+    from liqcore.strategies import get_strategy
+
+    p = Params.from_mapping({"strategy": "liq-trend", "purity": "60%", "judge-min-confidence": 0})
+    shown = get_strategy("liq-trend").describe_params(p)
+    assert shown["purity"] == "60%" and shown["judge-min-confidence"] == "0%" and shown["purity-strong"] == "90%"
+    assert dict(Params.from_mapping({"extreme": 1, "zone-width": "99%", "funding-max": "-0.5"}).strategy_values) \
+        == {"extreme": 1.0, "zone_width": 0.99, "funding_max": -0.5}
+
+
+_DOWNLOAD = ["download", "binance-vision", "--symbols", "BTCUSDT", "--from", "2024-01-01", "--to", "2024-01-01",
+             "--base-url", "http://127.0.0.1:9"]
+
+
+@pytest.mark.parametrize("option,value,expected", [
+    ("--jobs", "9000000000000000000", "jobs: must be at least 1 and at most 64 (downloads at a time)"),
+    ("--jobs", "65", "jobs: must be at least 1 and at most 64"),
+    ("--jobs", "9e18", "argument --jobs: invalid int value: '9e18'"),
+    ("--retries", "9223372036854775807", "retries: must be 0 or more and at most 100"),
+    ("--retries", "-1", "retries: must be 0 or more and at most 100"),
+    ("--backoff", "nan", "backoff: expected a duration"),
+    ("--lock-wait", "1e400", "lock-wait: must be a finite duration"),  # (with --out too: checked alike)
+])
+def test_download_counts_are_bounded_before_any_directory_is_made(option, value, expected, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _rc([*_DOWNLOAD, "--out", str(out), f"{option}={value}"]) == 2
+    line = _err_line(capsys, "download")
+    assert f"error: {expected}" in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("output", [["--out", "o.parquet"], ["--dataset", "ds"], []])
+@pytest.mark.parametrize("value,expected", [
+    ("nan", "lock-wait: expected a duration like 50ms"),
+    ("1e400", "lock-wait: must be a finite duration, at most 36500d"),
+    ("-1", "lock-wait: must be a non-negative duration"),
+])
+def test_convert_lock_wait_is_checked_alike_with_or_without_dataset(output, value, expected, liq_csv, tmp_path,
+                                                                     capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", str(liq_csv), *output, f"--lock-wait={value}"]) == 2
+    line = _err_line(capsys, "convert")
+    assert f"error: {expected}" in line, line
+    assert not (tmp_path / "ds").exists() and not (tmp_path / "o.parquet").exists()
+
+
+def test_convert_lock_wait_with_out_is_still_refused(liq_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", str(liq_csv), "--out", "o.parquet", "--lock-wait", "5s"]) == 2
+    assert "error: lock-wait: --lock-wait is for --dataset" in _err_line(capsys, "convert")
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["backtest", "{csv}", "--workers", "9223372036854775807"], "workers: must be at most "),
+    (["backtest", "{csv}", "--workers", "100000"], "workers: must be at most "),
+    (["backtest", "{csv}", "--workers=-1"], "workers: must be >= 0 (0: one per core)"),
+    (["detect", "{csv}", "--market-window", "nan"], "market-window: malformed window 'nan'"),  # (without --market-wide)
+    (["detect", "{csv}", "--market-window", "99999999999999d"], "market-window: window '99999999999999d' is longer"),
+    (["detect", "{csv}", "--chance", "50"], "chance: the null test of market-wide cascades needs --market-wide K"),
+])
+def test_counts_and_windows_refused_before_any_work(argv, expected, liq_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = [a.replace("{csv}", str(liq_csv)) for a in argv]
+    assert main(argv) == 2
+    line = _err_line(capsys, argv[0])
+    assert f"error: {expected}" in line, line
+
+
+def test_walkforward_cscv_blocks_are_bounded(capsys):
+    from liqcore.sweep.overfit import MAX_BLOCKS, pbo
+
+    argv = ["walkforward", "--synthetic", "--days", "0.05", "--grid", "window=30s,60s", "--workers", "1",
+            "--no-progress"]
+    for value in ("22", "9223372036854775806", "3", "0"):
+        assert _rc([*argv, f"--cscv-blocks={value}"]) == 2
+        line = _err_line(capsys, "walkforward")
+        assert f"error: cscv-blocks: must be an even number >= 2 and at most {MAX_BLOCKS}" in line, line
+    with pytest.raises(ValueError, match=r"^pbo: blocks must be an even number >= 2 and at most 20; got 40"):
+        pbo(np.zeros((40, 2)), blocks=40)  # (137,846,528,820 splits)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("65536", "web: port 65536 out of range 0..65535"),
+    ("-1", "web: port -1 out of range 0..65535"),
+    ("9223372036854775807", "web: port 9223372036854775807 out of range 0..65535"),
+    ("0.0.0.0:99999999999999999999", "web: port 99999999999999999999 out of range 0..65535"),
+    ("1e400", "web: '1e400' is not [HOST:]PORT"),
+    ("nan", "web: 'nan' is not [HOST:]PORT"),
+])
+def test_journal_web_port_is_a_tcp_port(value, expected, tmp_path, capsys):
+    journal = tmp_path / "j.sqlite"
+    journal.write_bytes(b"")  # (the port is checked before the journal is read)
+    assert main(["journal", str(journal), f"--web={value}"]) == 2
+    line = _err_line(capsys, "journal")
+    assert f"error: {expected}" in line, line
+
+
+# ---- an option's bad value echoed on stderr: its credentials never in clear -----------------------------------
+URL = "wss://alice:s3cretpw@example.invalid/ws?token=tok3n-value&x=1"
+
+
+@pytest.mark.parametrize("argv,where", [
+    ([*_DOWNLOAD, "--out", "o", f"--jobs={URL}"], "liqcore download: error: argument --jobs: invalid int value: "),
+    (["events", f"--limit={URL}"], "liqcore events: error: argument --limit: invalid int value: "),
+    (["record", "--venue", "binance", "--symbols", "BTCUSDT", "--out", "r", "--flush", URL],
+     "liqcore record: error: argument --flush: invalid float value: "),
+    (["events", "x.csv", f"--no-such-option={URL}"], "liqcore: error: unrecognized arguments: "),
+    (["journal", "{journal}", f"--web={URL}"], "liqcore journal: error: web: "),  # (a command's own ValueError)
+])
+def test_an_option_error_never_shows_a_url_secret(argv, where, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "j.sqlite").write_bytes(b"")
+    argv = [a.replace("{journal}", str(tmp_path / "j.sqlite")) for a in argv]
+    assert _rc(argv) != 0
+    err = capsys.readouterr().err
+    assert where in err and "example.invalid" in err, err  # (the URL is named, without its secrets)
+    assert "s3cretpw" not in err and "alice" not in err and "tok3n-value" not in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_registered_secret_is_scrubbed_from_an_option_error(capsys, monkeypatch):
+    from liqcore import secrets
+
+    monkeypatch.setattr(secrets, "_REGISTERED", ["kEy-0f-the-venue"])
+    assert _rc(["events", "--limit=kEy-0f-the-venue"]) == 2
+    err = capsys.readouterr().err
+    assert "kEy-0f-the-venue" not in err and "argument --limit: invalid int value: '***'" in err, err
