@@ -72,7 +72,8 @@ def _span(path, symbols, start_ns, end_ns, multi: bool = False):
 
 
 class _Reader:
-    """Reads of one dataset selection, counting the rows of the row groups decoded."""
+    """Reads of one dataset selection, counting the rows of the row groups decoded (each once within the replay's
+    :class:`~liqcore.dataset.decoded.count_once`)."""
 
     def __init__(self, path, symbols, start_ns, end_ns, params, registry, partitions):
         self.path, self.symbols, self.start_ns, self.end_ns = str(path), list(symbols) or None, start_ns, end_ns
@@ -337,8 +338,9 @@ def replay_windows(path, params, strategy, *, symbols=None, start_ns: int | None
     """The backtest of dataset ``path`` reading liquidations first, then trades only in the signals'
     windows (module docstring): a dict of :class:`liqcore.backtest.run.BacktestResult`'s fields plus
     ``detector_counts``, ``n_events`` (events read), ``kinds``, ``rows_read`` (rows of the row groups
-    decoded), ``rows_total`` (rows of the partitions selected), ``rows_clock`` (rows whose two time
-    columns were decoded for the detector's clock), ``clock_rows`` (the rows that moved it) and
+    decoded, each counted once: :func:`replay_cells`), ``rows_total`` (rows of the partitions selected),
+    ``rows_clock`` (rows whose two time columns were decoded for the detector's clock), ``clock_rows`` (the rows
+    that moved it) and
     ``rows_skipped`` (rows of the row groups passed over as quiet).  :class:`NotStreamable` when the
     strategy or parameters need everything.  ``shared``: a dict the caller keeps across replays of the same
     selection (a sweep's cells): what detection reads and finds depends on no offset, take-profit or
@@ -358,7 +360,18 @@ def replay_cells(path, params_list: list, strategies: list, *, symbols=None, sta
     every cell, and a span is passed over only where it is quiet for every live one, so each cell gets its lone
     replay's result (its full replay's: the plan's proof holds for any cell the rows reach), in a list in their
     order.  The windows are the widest any cell's
-    (``window_ns``: longer hold-timeouts read further); the queue at depth replays each cell on its own plan."""
+    (``window_ns``: longer hold-timeouts read further); the queue at depth replays each cell on its own plan.
+    ``rows_read``: the selection's rows this replay decoded, each counted once (a row two reads decode, or decoded
+    again after the kept groups let it go, is one row: :class:`~liqcore.dataset.decoded.count_once`), so never more
+    than ``rows_total``; the rows taken from memory (decoded by an earlier cell or replay) are not counted."""
+    from liqcore.dataset.decoded import count_once
+
+    with count_once():
+        return _replay_cells(path, params_list, strategies, symbols=symbols, start_ns=start_ns, end_ns=end_ns,
+                             equity=equity, shared=shared, feed_note=feed_note)
+
+
+def _replay_cells(path, params_list: list, strategies: list, *, symbols, start_ns, end_ns, equity, shared, feed_note):
     from liqcore.backtest.chunked import _Delays
     from liqcore.backtest.stream import _Cell, _Cells, _note, cheapest_trade, ended
     from liqcore.codes import KIND_NAMES

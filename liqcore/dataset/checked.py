@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liqcore.dataset.decoded import DecodedGroup, filled as _filled
+from liqcore.dataset.decoded import DecodedGroup, counted, filled as _filled
 from liqcore.dataset import file_events as one_pass
 from liqcore.dataset.file_events import file_events
 from liqcore.dataset.rows import bulk_order, event_merged, event_order
@@ -566,13 +566,14 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
         r0, r1 = (0, n) if spans is None or spans[k] is None else spans[k]
         if r1 > r0:  # (widened to the writer's pages, decoded whole anyway: reads meeting the same pages share them)
             r0, r1 = r0 - r0 % SPAN_ROWS, min(n, -(-r1 // SPAN_ROWS) * SPAN_ROWS)
-        if (r0, r1) == (0, n) or (key, g) in _RECENT or r1 <= r0:
+        pages = [(key, g, p, min(n, p + SPAN_ROWS)) for p in range(r0, r1, SPAN_ROWS)]
+        # (a whole group whose pages are all kept is taken from them, not decoded again)
+        if (key, g) in _RECENT or r1 <= r0 or ((r0, r1) == (0, n) and not all(pk in _RECENT for pk in pages)):
             w = ((key, g) if (r0, r1) == (0, n) or (key, g) in _RECENT else (key, g, r0, r1), g, r0, r1)
             want.append(w + (None,))
             if w[0] not in _RECENT and all(t[0] != w[0] for t in todo):
                 todo.append(w)
             continue
-        pages = [(key, g, p, min(n, p + SPAN_ROWS)) for p in range(r0, r1, SPAN_ROWS)]
         miss = [pk for pk in pages if pk not in _RECENT]
         want.append((None, g, r0, r1, pages))
         if miss:
@@ -599,7 +600,7 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
         for w in ws:
             n = w[3] - w[2]
             c = _with_fixed(got[w[0]], cols, f.fixed[w[1]] if f.fixed else {}, n, _column_types(path, f))
-            decoded += n
+            decoded += counted((path, f.key, w[1]), w[2], w[3])  # (within ``count_once``: a row once)
             if len(w[0]) == 2 or w[3] - w[2] <= SPAN_ROWS or w[3] <= w[2]:
                 _keep(w[0], DecodedGroup(c))
                 continue

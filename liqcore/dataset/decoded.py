@@ -1,7 +1,10 @@
 """One decoded row group of a checked partition file (:mod:`liqcore.dataset.checked`): its columns as numpy
 arrays, converted once and kept among the groups decoded last, and the slice of its rows a read by
-receive time needs to look at (:meth:`DecodedGroup.recv_slice`); and a fixed column's rows (:func:`filled`)."""
+receive time needs to look at (:meth:`DecodedGroup.recv_slice`); a fixed column's rows (:func:`filled`); and the
+rows decoded, each counted once (:class:`count_once`)."""
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -71,3 +74,60 @@ def filled(n: int, value, dtype) -> np.ndarray:
 
 
 _FILLED: dict = {}  # (rows, type, the value's type and repr) -> a read-only array of them
+
+
+#: per thread (a dask worker runs tasks in threads): ``.counts``, the counts of the rows decoded in force
+#: (:class:`count_once`), the innermost last
+_IN_FORCE = threading.local()
+
+
+def _counts() -> list:
+    c = getattr(_IN_FORCE, "counts", None)
+    if c is None:
+        c = _IN_FORCE.counts = []
+    return c
+
+
+class count_once:  # noqa: N801 - used as a context manager, as ``checked.keep_decoded``
+    """Within it, each row of a file's row group decoded is counted once: the rows
+    :func:`liqcore.dataset.checked.read_checked` (and ``decoded_spans``, ``rows_of``) says it decoded now are those
+    no decode within it counted before -- a page or group decoded again (let go of by the memory bound and met
+    again, or decoded with pages around one kept) is not counted again.  A window-local backtest counts its rows so
+    (:func:`liqcore.backtest.windows.replay_cells`): the rows it says it decoded are rows of the selection, each
+    once, never more than its total.  ``rows``: the rows it counted.  The innermost one in force in the thread
+    counts."""
+
+    def __init__(self):
+        self.rows = 0
+        self._seen: dict = {}  # (path, the file's stat key, row group) -> its rows counted: [r0, r1) disjoint, sorted
+
+    def __enter__(self):
+        _counts().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _counts().remove(self)
+        return False
+
+    def add(self, unit, r0: int, r1: int) -> int:
+        """Rows ``[r0, r1)`` of ``unit`` (a file's row group) decoded: how many of them were not counted before."""
+        if r1 <= r0:
+            return 0
+        had = self._seen.get(unit, [])
+        new = (r1 - r0) - sum(max(0, min(b, r1) - max(a, r0)) for a, b in had)
+        merged: list = []
+        for a, b in sorted(had + [(r0, r1)]):
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self._seen[unit] = merged
+        self.rows += new
+        return new
+
+
+def counted(unit, r0: int, r1: int) -> int:
+    """Rows ``[r0, r1)`` of ``unit`` decoded now: as many as they are, or within a :class:`count_once`, those of
+    them it had not counted."""
+    c = getattr(_IN_FORCE, "counts", None)
+    return r1 - r0 if not c else c[-1].add(unit, r0, r1)
