@@ -136,8 +136,10 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
     included) into the dataset ``dataset`` or the directory ``out`` (exactly one); see the module
     docstring.  ``api_key``: a :class:`liqcore.secrets.Secret` (tardis), sent as a Bearer token and
     never shown.  ``strict``: a file the source does not have (404) stops the run.  Raises ValueError
-    for a bad request, a refused key or (``strict``) a missing file; refused and failed files are in
-    the summary (``ok`` False).  ``market``: binance-vision's ``usd-m`` (default) or ``coin-m`` archive."""
+    for a bad request, a refused key or (``strict``) a missing file, and ConnectionError (an OSError)
+    when the source's host name does not resolve (no network, or a wrong ``base_url``); refused and
+    failed files are in the summary (``ok`` False).  ``market``: binance-vision's ``usd-m`` (default)
+    or ``coin-m`` archive."""
     if (dataset is None) == (out is None):
         raise ValueError("out: give exactly one of --dataset DS or --out DIR")
     check_jobs(jobs, retries)
@@ -341,8 +343,9 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, have,
             todo = sorted(todo + await _republished(fetcher, have, summary), key=lambda u: order[u.url])
         except KeyRefused as exc:
             raise ValueError(_refused_line(source, api_key, str(exc))) from None
-        except HostUnresolved as exc:
-            raise ValueError(f"{source}: {exc}: no network, or a wrong --base-url; nothing was fetched") from None
+        except HostUnresolved as exc:  # a network failure, not a bad request: the CLI's exit 1, not 2
+            raise ConnectionError(f"{source}: {exc}: no network, or a wrong --base-url; nothing was fetched") \
+                from None
         except FetchFailed as exc:
             raise ValueError(f"{source}: asking the source for the versions of the files already there: {exc}") \
                 from None
@@ -380,8 +383,8 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, have,
                     except KeyRefused as exc:
                         raise ValueError(_refused_line(source, api_key, str(exc))) from None
                     except HostUnresolved as exc:  # every file is on that host: no point trying the others
-                        raise ValueError(f"{source}: {exc}: no network, or a wrong --base-url; nothing more "
-                                         f"was fetched") from None
+                        raise ConnectionError(f"{source}: {exc}: no network, or a wrong --base-url; nothing more "
+                                              f"was fetched") from None
                     finally:
                         top_up()
                         bar.file_done()

@@ -718,6 +718,7 @@ class FeatureStore:
         r = self._mask(inst, t, W, inst.venue_start)
         total = np.zeros(len(t))
         n = np.zeros(len(t), np.int64)
+        seen = False  # any venue's funding stream in the data (else the stream is missing, not uncovered)
         for sid, _v, sym in self.instruments:
             if sym != inst.symbol:
                 continue
@@ -725,6 +726,7 @@ class FeatureStore:
             s = c.funding
             if not len(s):
                 continue
+            seen = True
             ok = (t - W >= s.first) & (self._mask(c, t, W, s.first) == OK)
             integ = s.cols["integ"]
             rate = s.cols["rate"]
@@ -738,6 +740,8 @@ class FeatureStore:
             n += ok
         with np.errstate(invalid="ignore", divide="ignore"):
             v = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        if not seen:  # as funding_rate: no funding event for the symbol on any venue
+            r[r != R_END] = R_MISSING
         r[(r == OK) & (n == 0)] = R_COVER
         return finish(v, r)
 

@@ -281,7 +281,7 @@ def test_a_host_that_does_not_resolve_fails_at_once_in_one_line_and_leaves_no_di
     p, watch = run_timed(args, 120, cwd=tmp_path)
     took = watch.unloaded
     err = p.stderr.strip().splitlines()
-    assert p.returncode != 0 and p.stdout == ""
+    assert p.returncode == 1 and p.stdout == ""  # a network failure (as a refused connection), not a usage error (2)
     assert len(err) == 1, err  # one line, no retry notices, no traceback
     assert "data.binance.invalid does not resolve" in err[0] and "no network, or a wrong --base-url" in err[0], err
     assert "after" not in err[0]  # (not "... after 6 tries")

@@ -36,6 +36,21 @@ def test_at_names_json_matches_historical(capsys):
     assert eth[1]["null_reasons"]["funding.funding_avg@1h"] == "before the start of the data"
 
 
+def test_streams_absent_from_the_sample_say_so(tmp_path, capsys):
+    """The bundled sample has neither funding nor open interest: both say "stream not in the data"
+    (funding_avg once said "the window reaches before the data covers this stream")."""
+    from liqcore.data import copy_sample
+
+    rec = copy_sample(tmp_path / "recordings")
+    names = "funding.funding_avg@1h,funding.funding_rate@1h,oi.oi_change@1h"
+    assert main(["features", str(rec.parent), "--at", "2026-01-05T07:00:00Z", "--names", names, "--json",
+                 "--no-progress"]) == 0
+    rows = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and all(set(r["null_reasons"]) == set(names.split(",")) for r in rows)
+    for r in rows:
+        assert set(r["null_reasons"].values()) == {"stream not in the data"}, r
+
+
 def test_table_output_and_errors(capsys):
     rc = main(["features", "--synthetic", "--days", "1", "--symbols", "ETHUSDT", "--at", "2026-01-05T20:00:00Z",
                "--names", "flow.ofi@5m,price.return@1m", "--no-progress"])

@@ -11,7 +11,7 @@ from liqcore.research import (
     FeatureNameError, FeatureStore, LiveFeatures, NAMED_FEATURES, historical, parse_name, register_feature,
     unregister_feature,
 )
-from liqcore.features.store import R_BEFORE, R_COVER, R_EMPTY, R_END, R_GAP, R_HIST, REASONS
+from liqcore.features.store import R_BEFORE, R_COVER, R_EMPTY, R_END, R_GAP, R_HIST, R_MISSING, REASONS
 from liqcore.types import EVENT_DTYPE, Kind, Side, SymbolRegistry, Venue
 
 S = 1_000_000_000
@@ -141,6 +141,26 @@ def test_funding_avg_is_time_weighted_across_venues():
     assert r == 0 and v == pytest.approx((bybit + okx) / 2, rel=1e-12)
     assert one(st, "funding.funding_rate@1h", 3600)[0] == pytest.approx(0.0003)
     assert one(st, "funding.funding_avg@1h", 3599)[1] == R_COVER  # a venue's first rate is after t - 1h
+
+
+def test_a_stream_absent_from_the_data_is_missing_not_uncovered():
+    """No funding (or open-interest) event at all: every funding and oi feature says "stream not in the
+    data", funding_avg included (it used to say the window reaches before the stream), also with a window
+    that starts before the data; after the end of the data stays "after the end"."""
+    reg = SymbolRegistry([("bybit", "ETHUSDT"), ("okx", "ETHUSDT")])
+    e = ev([(0, TR, Side.BUY, 100.0, 1.0, 0, 1), (0, L, Side.LONG, 100.0, 1.0, 1, 3),
+            (7200, TR, Side.SELL, 101.0, 1.0, 0, 1), (7200, TR, Side.SELL, 101.0, 1.0, 1, 3)])
+    st = FeatureStore(e, reg)
+    for name in ("funding.funding_avg@1h", "funding.funding_rate@1h", "oi.oi_change@1h", "oi.open_interest@1h"):
+        for t_s in (1800, 7200):  # the window starts before the data / inside it
+            assert one(st, name, t_s) == (None, R_MISSING), (name, t_s)
+        assert one(st, name, 7201) == (None, R_END), name
+    assert REASONS[R_MISSING] == "stream not in the data"
+    # one venue with funding is enough for the symbol's funding_avg to be "not covered yet" rather than missing
+    e2 = np.concatenate([e, ev([(5000, F, 0, 0.0001, 0, 1, 3)])])
+    st2 = FeatureStore(e2[np.argsort(e2["ts_recv"], kind="stable")], reg)
+    assert one(st2, "funding.funding_avg@1h", 7200) == (None, R_COVER)
+    assert one(st2, "funding.funding_avg@1h", 7200, sid=1) == (None, R_COVER)
 
 
 def test_feed_gap_nulls_every_window_across_it():
