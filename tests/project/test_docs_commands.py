@@ -2,12 +2,14 @@
 
 Each ```bash (or ```sh) block of a page under docs/ runs with the README test's machinery
 (tests/project/test_readme.py: ``set -euo pipefail``, ``liqcore`` is ``python -m liqcore`` of this
-checkout), the blocks of one page in page order in one fresh directory that first receives the bundled
-sample recording as ``recordings/`` (the tour's first command, which the pages build on).  Only the
-commands of :data:`SKIP` are left out, each for the reason given.  Every ``liqcore download`` example
-of the README, the pages and ``liqcore download --help`` runs against an unreachable base URL, where it must
-fail on the network, never on a refusal of its own dates or types; and against a local mirror of its source's
-layout (tests/download/_archive_server.py, ``mirror``), where it must succeed and write what it asked for.
+checkout), the blocks of one page in page order in one fresh empty directory: a page creates what it uses (the
+bundled sample recording with ``python -m liqcore.data recordings/`` before its first use of ``recordings/``), and
+a file a page shows as a block of its own (:data:`BLOCK_FILES`) is written from that block first.  Only the
+commands of :data:`SKIP` and :data:`USER_FILES` are left out, each for the reason given.  Every
+``liqcore download`` example of the README, the pages and ``liqcore download --help`` runs against an unreachable
+base URL, where it must fail on the network, never on a refusal of its own dates or types; and against a local
+mirror of its source's layout (tests/download/_archive_server.py, ``mirror``), where it must succeed and write what
+it asked for.
 """
 from __future__ import annotations
 
@@ -48,13 +50,23 @@ SKIP = {
 #: commands that read a file of the reader's own which the page does not create yet (pending: the page should
 #: create it, or use the bundled sample); each is listed so the list can only shrink
 USER_FILES = {
-    r"\bgrid\.toml\b": "the grid file of how-to/sweep.md's \"The grid\" (a ```toml block, not written by a command)",
     r"\bnew-day\.jsonl\.zst\b": "a further day of the reader's own recording",
     r"\brec/binance\.csv\b": "the reader's own Binance liquidation CSV",
     r"\breplay:answers\.jsonl\b": "the answers the skipped --judge openai run records",
     r"\binstruments\.toml\b": "the reader's own instrument table (and liquidations of one instrument on two venues)",
     r"--plugin my_features\.py\b": "the reader's own feature module (reference/features.md, \"Your own features\")",
 }
+
+#: files a page shows as a block of their own rather than writing them with a command: page -> {file name: the
+#: heading of the section whose first block of that language is the file} (written into the page's directory
+#: before its commands run)
+BLOCK_FILES = {
+    "how-to/sweep.md": {"grid.toml": ("## The grid", "toml")},
+}
+
+#: pages that use the bundled sample recording (``recordings/``) without creating it first (page -> why); a page
+#: runs in an empty directory, so each is listed so the list can only shrink
+SAMPLE_NOT_CREATED: dict[str, str] = {}
 
 #: pages whose every later block reads what their download writes: the same commands run on a local mirror of the
 #: archive elsewhere (pending: the bash blocks run against that mirror here)
@@ -82,6 +94,18 @@ def page_blocks(page: Path) -> list[tuple[str, int]]:
     return [(joined(m.group(2)), text.count("\n", 0, m.start()) + 1) for m in _BLOCK.finditer(text)]
 
 
+def block_files(page: Path) -> dict[str, str]:
+    """The files of :data:`BLOCK_FILES` the page shows (name -> the block's text)."""
+    text = page.read_text(encoding="utf-8")
+    out = {}
+    for name, (heading, lang) in BLOCK_FILES.get(page.relative_to(DOCS).as_posix(), {}).items():
+        section = text.split("\n" + heading + "\n", 1)[1]
+        section = re.split(r"^## ", section, maxsplit=1, flags=re.M)[0]
+        m = re.search(rf"^```{lang}[ \t]*\n(.*?)^```[ \t]*$", section, re.M | re.S)
+        out[name] = m.group(1)
+    return out
+
+
 def _page_params():
     out = []
     for p in pages():
@@ -105,6 +129,36 @@ def test_pages_hold_blocks_and_the_skip_list_is_short():
     assert len(skipped) <= len(cmds) // 3, skipped
 
 
+def test_block_files_are_found_and_used():
+    for rel, files in BLOCK_FILES.items():
+        page = DOCS / rel
+        shown = block_files(page)
+        cmds = [c for code, _ in page_blocks(page) for c in commands(code)]
+        for name in files:
+            assert shown[name].strip(), (rel, name)
+            assert any(re.search(rf"(^|\s){re.escape(name)}(\s|$)", c) for c in cmds), (rel, name)
+
+
+_SAMPLE = "python -m liqcore.data recordings/"
+
+
+def test_a_page_creates_the_sample_recording_before_it_uses_it():
+    """The pages run in an empty directory, as a reader's fresh one: a command reading ``recordings/`` comes after
+    the page's ``python -m liqcore.data recordings/`` (or the page is listed, with why)."""
+    missing = []
+    for p in pages():
+        cmds = [c for code, _ in page_blocks(p) for c in commands(code)]
+        first_use = next((i for i, c in enumerate(cmds) if "recordings/" in c and not c.startswith(_SAMPLE)), None)
+        created = next((i for i, c in enumerate(cmds) if c.startswith(_SAMPLE)), None)
+        rel = p.relative_to(DOCS).as_posix()
+        if first_use is not None and (created is None or created > first_use) and rel not in SAMPLE_NOT_CREATED:
+            missing.append(f"{rel}: {cmds[first_use]}")
+    assert not missing, missing
+    for rel in SAMPLE_NOT_CREATED:  # no stale entry
+        cmds = [c for code, _ in page_blocks(DOCS / rel) for c in commands(code)]
+        assert any("recordings/" in c and not c.startswith(_SAMPLE) for c in cmds), rel
+
+
 def _run_group(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
     """``argv`` in its own process group; on the timeout the whole group is stopped (no command of a block
     outlives its test), then the timeout is raised."""
@@ -121,8 +175,8 @@ def _run_group(argv: list[str], cwd: Path, timeout: float) -> subprocess.Complet
 
 @pytest.mark.parametrize("page", _page_params())
 def test_every_bash_block_of_the_page_runs_as_written(page, tmp_path):
-    subprocess.run([sys.executable, "-m", "liqcore.data", "recordings/"], cwd=tmp_path, env=_env(), check=True,
-                   capture_output=True, timeout=120)
+    for name, body in block_files(page).items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
     for code, line in page_blocks(page):
         proc = _run_group(["bash", "-c", script(code, {**SKIP, **USER_FILES})], tmp_path, timeout=900)
         assert proc.returncode == 0, (f"{page.relative_to(ROOT)}:{line}: exit {proc.returncode}\n--- stderr (tail)\n"
