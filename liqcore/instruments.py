@@ -15,7 +15,7 @@ import numpy as np
 from liqcore.types import EVENT_DTYPE, Flag, Venue
 
 __all__ = ["Table", "default_table", "load_table", "instrument_of", "groups", "merged_tape", "throttle_ns",
-           "known_symbols", "unknown_symbol_note",
+           "known_symbols", "unknown_symbol_note", "checks_symbols",
            "detect_instruments", "retarget"]
 
 #: a sampled liquidation stream's throttle: at most one liquidation per symbol per second
@@ -86,6 +86,17 @@ def known_symbols(table: Table | None = None) -> list[str]:
     ``BASE-USDT-SWAP``, as each venue spells it)."""
     t = table or default_table()
     return sorted({str(v).upper() for row in t.rows.values() for v in row.values()})
+
+
+def checks_symbols(venue) -> bool:
+    """Whether a symbol of ``venue`` liqcore does not know can be told: a venue built into liqcore, whose bases the
+    shipped instrument tables hold (each spelt as the venue spells it).  A venue registered from outside (a
+    plugin's package, a test's) declares no instruments: its symbols are not checked (False), never warned about
+    against the built-in venues' names."""
+    from liqcore.venues.registry import spec_or_none
+
+    spec = spec_or_none(venue)
+    return spec is not None and spec.package.startswith("liqcore.venues.")
 
 
 def unknown_symbol_note(symbol: str, table: Table | None = None) -> str | None:

@@ -21,9 +21,9 @@ from liqcore.venues.common import CONTROL, Reject, ms_to_ns, pos, side_of
 
 VENUE = 77
 #: a liquidation's "w": the position wiped out (L: a long -> liqcore's LONG 1, S: a short -> SHORT 2)
-_WIPED = {"L": 1, "S": 2}
+LIQUIDATION_SIDES = {"L": 1, "S": 2}
 #: a fill's "a": the aggressor (b: the taker bought -> BUY 3, s: sold -> SELL 4)
-_AGGRESSOR = {"b": 3, "s": 4}
+TRADE_SIDES = {"b": 3, "s": 4}
 
 
 def parse_obj(obj, sink):
@@ -39,14 +39,12 @@ def parse_obj(obj, sink):
     liq = ch == "rekt"
     n = 0
     for d in data:
-        try:
-            if d.__class__ is not dict:
-                raise Reject("missing_field", "d[]")
-            side = side_of(_WIPED, d.get("w"), "w") if liq else side_of(_AGGRESSOR, d.get("a"), "a")
+        try:  # (an item that is no object: AttributeError, counted as bad_item by reject_item)
+            side = side_of(LIQUIDATION_SIDES, d.get("w"), "w") if liq else side_of(TRADE_SIDES, d.get("a"), "a")
             sink.rows.append((ms_to_ns(d.get("ts"), "ts"), sink.recv_ns, pos(d.get("p"), "p"), pos(d.get("q"), "q"),
                               sink.sid(VENUE, d.get("i")), side, 1 if liq else 2, VENUE, 0))
             n += 1
-        except Reject as r:
+        except Exception as r:  # one bad item is counted; the rest of the frame is kept
             sink.reject_item(r)
     return n
 '''

@@ -1,6 +1,7 @@
 """One page per venue (``venues/<name>.md``), generated at every build from the venue's own parts: its
 ``VenueSpec`` facts, the endpoints and event kinds of its ``stream`` part, the side convention of its ``parse``
-part, its answers' classes (``codes``), its REST limits (``rest``), its order gateway, archives, preflight and local fake, each
+part (its docstring, and its side tables ``LIQUIDATION_SIDES`` and ``TRADE_SIDES``: wire value -> liqcore side), its
+answers' classes (``codes``), its REST limits (``rest``), its order gateway, archives, preflight and local fake, each
 part's docstring saying what it does.  A venue registered with a folder of its own brings its page; a part it
 lacks is left out of its page."""
 from __future__ import annotations
@@ -31,6 +32,9 @@ FACTS = {
 }
 
 _SIDES = {1: "LONG position liquidated", 2: "SHORT position liquidated", 3: "taker BUY", 4: "taker SELL"}
+#: the side tables a venue's ``parse`` part declares (wire value -> liqcore side), each with the kind it is of
+#: (docs/how-to/write-a-venue-plugin.md, "3. The parts")
+SIDE_TABLES = {"LIQUIDATION_SIDES": "liquidation", "TRADE_SIDES": "trade"}
 
 
 def _doc(mod) -> str:
@@ -69,9 +73,9 @@ def _endpoints(mods) -> list[str]:
 
 def _sides(parse) -> list[str]:
     out = ["| on the wire | liqcore's side |", "| --- | --- |"]
-    for table, what in ((getattr(parse, "_LIQ_SIDE", None), "liquidation"),
-                        (getattr(parse, "_TAKER_SIDE", None), "trade")):
-        if not table:
+    for name, what in SIDE_TABLES.items():
+        table = getattr(parse, name, None)
+        if not isinstance(table, dict) or not table:
             continue
         by_side: dict = {}
         for wire, code in table.items():
@@ -104,14 +108,20 @@ def venue_page(spec) -> str:
     for f, meaning in FACTS.items():
         v = getattr(spec, f)
         shown = "yes" if v is True else "no" if v is False else "none" if v in (None, "") else f"`{v}`"
+        if f == "symbol_style" and spec.example_symbol and spec.instrument_of(spec.example_symbol) is None:
+            shown = "its own (none of liqcore's styles fits its names)"
         out.append(f"| `{f}` | {shown} | {meaning} |")
-    out.append(f"| example symbol | `{spec.symbol_for('ETH')}` | the ETH perpetual |\n")
+    out.append(f"| example symbol | `{spec.example()}` | "
+               f"{'one of its symbols' if spec.example_symbol else 'the ETH perpetual'} |\n")
 
     stream, rest = _part(spec, "stream"), _part(spec, "rest")
-    out += ["## Networks, keys and endpoints\n",
-            f"Keys come from the environment, `{spec.name.upper()}_API_KEY` and `{spec.name.upper()}_API_SECRET`"
-            + (f" and `{spec.name.upper()}_API_PASSPHRASE`" if spec.needs_passphrase else "")
-            + ", or from a key file readable by its owner only (`--key-file`); never from the command line.\n"]
+    if spec.has_part("gateway") or spec.has_part("account"):  # (keys sign orders and preflight's account reads)
+        out += ["## Networks, keys and endpoints\n",
+                f"Keys come from the environment, `{spec.name.upper()}_API_KEY` and `{spec.name.upper()}_API_SECRET`"
+                + (f" and `{spec.name.upper()}_API_PASSPHRASE`" if spec.needs_passphrase else "")
+                + ", or from a key file readable by its owner only (`--key-file`); never from the command line.\n"]
+    else:
+        out += ["## Networks and endpoints\n"]
     out += _endpoints([stream, rest])
     if stream is not None:
         out += ["## Streams\n", _doc(stream) + "\n"]

@@ -27,7 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_recording_arguments(p, nargs="*", feed_latency="param", format_choices=False)
     p.add_argument("--sample", action="store_true",
                    help="run on the bundled synthetic sample (12 h of liquidations on each built-in venue)")
-    p.add_argument("--venue", default=None, metavar="V", help="only these venues (comma list of venue names)")
+    from liqcore.commands._venues import venue_list
+
+    p.add_argument("--venue", default=None, metavar="V",
+                   help=f"only these venues (comma list of venue names; registered: {venue_list()})")
     p.add_argument("--symbol", default=None, metavar="S", help="only these symbols (comma list, venue spelling)")
     wm = p.add_argument_group("whole market (--symbols all)")
     wm.add_argument("--symbols", default=None, metavar="SYMS|all",

@@ -3,7 +3,7 @@
 Usage, the tables, ``--json`` and the formats: docs/reference/commands.md, "`liqcore events`", and docs/data.md.
 
 May import: the layers below the command line (``io``, ``types``, ``validate``, ``venues.common``) and
-this package's shared ``inputs``.
+this package's shared ``inputs`` and ``_venues``.
 """
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per event instead of the summary")
     p.add_argument("--kind", default=None, help="comma list of kinds: liquidation,trade,mark,funding,gap,open_interest,quote,depth")
     p.add_argument("--symbol", default=None, help="comma list of symbols (as named by the venue, e.g. BTCUSDT, BTC-USDT-SWAP)")
-    p.add_argument("--venue", default=None, help="comma list of venue names")
+    from liqcore.commands._venues import venue_list
+
+    p.add_argument("--venue", default=None, metavar="V[,V...]",
+                   help=f"comma list of venue names (registered: {venue_list()})")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N events (after filters)")
     from liqcore.commands.inputs import add_mapping_arguments
 

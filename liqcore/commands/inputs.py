@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 from liqcore.types import DEFAULT_VENUE
-from liqcore.commands._venues import venues_where
+from liqcore.commands._venues import venue_list, venues_where
 
 __all__ = [
     "Steps", "add_source_arguments", "add_synthetic_arguments", "add_time_arguments", "add_recording_arguments",
@@ -104,7 +104,8 @@ def add_mapping_arguments(parser) -> None:
     if "--kind" not in have:
         g.add_argument("--kind", default=None, help="with --columns: what every row is, liquidation or trade")
     if "--venue" not in have:
-        g.add_argument("--venue", default=None, help="with --columns: the venue of every row (a registered venue's name)")
+        g.add_argument("--venue", default=None, metavar="VENUE",
+                       help=f"with --columns: the venue of every row ({venue_list(' | ')}: the registered venues)")
 
 
 def column_mapping(args):
@@ -172,8 +173,9 @@ def add_synthetic_arguments(parser, *, what: str = "use") -> None:
                      help="comma list of symbols: the synthetic market's (default: BTCUSDT,ETHUSDT,SOLUSDT,"
                           "XRPUSDT,DOGEUSDT), or the ones to keep from recordings (default: all)")
     src.add_argument("--seed", type=int, default=7, action=_SyntheticOnly, help="synthetic market seed (default 7)")
-    src.add_argument("--venue", default=None,
-                     help=f"synthetic market venue (default {DEFAULT_VENUE}); with --columns, the recordings' venue")
+    src.add_argument("--venue", default=None, metavar="VENUE",
+                     help=f"synthetic market venue, one of {venue_list(' | ')} (the registered venues; default "
+                          f"{DEFAULT_VENUE}); with --columns, the recordings' venue")
     add_cache_max_argument(src)
     src.add_argument("--preset", default=None, action=_SyntheticOnly,
                      help="named synthetic market: default, null (liquidations move no price, no effects), "
@@ -413,11 +415,27 @@ def selection_label(**flags) -> str:
 
 
 # ---- loading ------------------------------------------------------------------------------------------
-def warn_unknown_symbols(symbols, consequence: str = "") -> list[str]:
-    """Warn on stderr, once per symbol, for each symbol that is not an instrument liqcore knows, naming
-    the closest (``consequence`` follows: what the command does with it); the warnings printed."""
-    from liqcore.instruments import unknown_symbol_note
+#: venues already said to have symbols liqcore does not check (once per process)
+_UNCHECKED_SAID: set = set()
 
+
+def warn_unknown_symbols(symbols, consequence: str = "", venue=None) -> list[str]:
+    """Warn on stderr, once per symbol, for each symbol that is not an instrument liqcore knows, naming
+    the closest (``consequence`` follows: what the command does with it); the warnings printed.  ``venue``: the
+    venue the symbols are of; one whose instruments liqcore does not know (a plugin's:
+    :func:`liqcore.instruments.checks_symbols`) gets one note, once, that its symbols are not checked."""
+    from liqcore.instruments import checks_symbols, unknown_symbol_note
+
+    if venue is not None and not checks_symbols(venue):
+        from liqcore.venues.registry import venue_spec
+
+        name = venue_spec(venue).name
+        if name not in _UNCHECKED_SAID:
+            _UNCHECKED_SAID.add(name)
+            print(f"note: venue {name}: its symbols are not checked (liqcore knows no instrument list of a venue "
+                  f"registered from outside it, a plugin's): {', '.join(dict.fromkeys(symbols))}",
+                  file=sys.stderr, flush=True)
+        return []
     out = []
     for sym in dict.fromkeys(symbols):
         note = unknown_symbol_note(sym)

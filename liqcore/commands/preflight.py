@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 
 from liqcore.secrets import Secret, mask_key
-from liqcore.commands._venues import venues_where
+from liqcore.commands._venues import venue_list, venues_where
 from liqcore.venues.registry import venue_spec
 from liqcore.types import DEFAULT_VENUE
 
@@ -41,7 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
 
-    p.add_argument("--venue", default=DEFAULT_VENUE, help=f"a registered venue's name, built in or a plugin's (default {DEFAULT_VENUE})")
+    p.add_argument("--venue", default=DEFAULT_VENUE, metavar="VENUE",
+                   help=f"the venue: {venue_list(' | ')} (the registered venues, plugins' included; default "
+                        f"{DEFAULT_VENUE})")
     p.add_argument("--symbols", default="ETHUSDT", help="comma-separated symbols the run would trade (default ETHUSDT)")
     p.add_argument("--key-file", metavar="FILE", help="0600 file with the venue's API key and secret, <VENUE>_API_KEY "
                                                       "and <VENUE>_API_SECRET (and <VENUE>_API_PASSPHRASE on "

@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from liqcore.commands._venues import venues_where
+from liqcore.commands._venues import venue_list, venues_where
 from liqcore.venues.registry import venue_spec
 from liqcore.types import DEFAULT_VENUE
 
@@ -27,7 +27,9 @@ HELP = "record raw websocket frames with receive times (zstd, hourly files)"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
-    p.add_argument("--venue", default=DEFAULT_VENUE, help=f"a registered venue's name, built in or a plugin's (default {DEFAULT_VENUE})")
+    p.add_argument("--venue", default=DEFAULT_VENUE, metavar="VENUE",
+                   help=f"the venue: {venue_list(' | ')} (the registered venues, plugins' included; default "
+                        f"{DEFAULT_VENUE})")
     p.add_argument("--symbols", required=True, help="comma list, e.g. ETHUSDT,SOLUSDT; or all (every liquidation of "
                                                     "the venue)")
     from liqcore.commands._market import add_universe_arguments
@@ -135,6 +137,17 @@ class StatusLine(logging.Handler):
         self.end()
 
 
+def _gaps_text(reasons: dict) -> str:
+    """The gap lines written, by reason: ``0 gaps``, ``2 gaps (1 silent, 1 stopped: the recorder's own stop)``."""
+    from liqcore.live.transport import OWN_STOP
+
+    n = sum(reasons.values())
+    if not n:
+        return "0 gaps"
+    parts = [f"{k} {r}" + (": the recorder's own stop" if r == OWN_STOP else "") for r, k in sorted(reasons.items())]
+    return f"{n} gap{'' if n == 1 else 's'} ({', '.join(parts)})"
+
+
 def _symbols(text: str) -> list[str]:
     from liqcore.commands._market import traded_symbols
 
@@ -224,8 +237,11 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
                                                                     book=book, **extra)
     from liqcore.venues.decoder import Decoder
 
-    probe = Decoder(venue)  # frames are decoded only until the first one with market data (not an ack or pong)
+    # frames are decoded only until the first one with market data (not an ack or pong, nor one the venue's parser
+    # failed on: said once, in one line naming the venue and the exception, and named at the end if no data came)
+    probe = Decoder(venue)
     data = [0]
+    said = [False]
 
     def on_frame(v, payload, recv_ns):
         rec.write_frame(v, payload, recv_ns)
@@ -233,7 +249,18 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
             keeper.frame(payload, recv_ns)
         if not data[0]:
             probe.feed_rows(payload, recv_ns)
-            data[0] = probe.counters["frames"] - probe.counters["control"]
+            c = probe.counters
+            data[0] = c["frames"] - c["control"] - c.get("bad_frame", 0)
+            if not said[0] and probe.bad_frame_error is not None:
+                said[0] = True
+                logging.getLogger("liqcore.record").warning(
+                    "venue %s's parser (its parse part's parse_obj) failed on a frame: %s; the frame was recorded as "
+                    "it came, the failures are counted (bad_frame) and not said again", venue, probe.bad_frame_error)
+
+    def unread() -> str | None:  # the frames the venue's parser failed on, while no market data was read
+        n = probe.counters.get("bad_frame", 0)
+        return (f"{n} frame{'' if n == 1 else 's'} failed in venue {venue}'s parser (its parse part's parse_obj): "
+                f"{probe.bad_frame_error}") if n and not data[0] else None
 
     fm = FeedManager(venue, symbols, on_frame, on_gap_events, url=ws_url, network=network, **conn_kwargs)
     if depth:
@@ -274,10 +301,14 @@ async def record(venue: str, symbols: list[str], out: str, ws_url: str | None = 
             if keeper is not None:
                 await keeper.close()
             rec.close()
-    return {"lines": rec.lines, "gaps": rec.gaps, "files": [str(p) for p in rec.files], **fm.health(),
+    h, why_unread = fm.health(), unread()
+    # (what the files hold: ``gaps`` the gap lines written, each reason counted in ``gap_reasons``, the feed's
+    # own stop included; ``feed_gaps``: the connections lost, the feed's count)
+    return {**h, "feed_gaps": h["gaps"], "lines": rec.lines, "frames_written": rec.frames, "gaps": rec.gaps,
+            "gap_reasons": dict(rec.gap_reasons), "files": [str(p) for p in rec.files],
             "depth": dict(keeper.counts) if keeper is not None else None,
-            "seconds": time.monotonic() - t0, "failure": fm.failure(data_frames=data[0]),
-            "unwritten": rec.unwritten, "write_error": rec.error}
+            "seconds": time.monotonic() - t0, "failure": fm.failure(data_frames=data[0], unread=why_unread),
+            "unread": why_unread, "frame_handler_failure": fm.handler_failure(), "unwritten": rec.unwritten, "write_error": rec.error}
 
 
 def run(args) -> int:
@@ -311,7 +342,7 @@ def run(args) -> int:
         symbols = _symbols(args.symbols)
         from liqcore.commands.inputs import warn_unknown_symbols
 
-        warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
+        warn_unknown_symbols(symbols, "; the feed may receive nothing for it", venue=venue)
     if args.duration is not None and args.duration <= 0:
         raise ValueError("duration: must be positive seconds")
     if not args.flush > 0:
@@ -363,7 +394,11 @@ def run(args) -> int:
         return res, stop.is_set()
 
     res, stopped = asyncio.run(main())  # (the status line ends itself: StatusLine)
-    print(f"recorded {res['lines']} frames, {res['gaps']} gaps into {', '.join(res['files']) or '(nothing)'}")
+    print(f"recorded {res['frames_written']} frames, {_gaps_text(res['gap_reasons'])} into "
+          f"{', '.join(res['files']) or '(nothing)'}")
+    if res["frame_handler_failure"] and not res["failure"]:  # (the frames were recorded all the same)
+        print(f"liqcore record: warning: {res['frame_handler_failure']}; the frames were recorded all the same",
+              file=sys.stderr)
     if res.get("depth") is not None:
         d = res["depth"]
         print(f"depth: {d['snapshots']} REST snapshots, {d['resubscribed']} re-subscriptions, {d['failed']} failed "
@@ -379,6 +414,10 @@ def run(args) -> int:
     if res["write_error"]:  # frames the disk did not take: said at once (log), counted, and a failed run
         print(f"liqcore record: error: cannot write {res['write_error']}: {res['unwritten']} lines not written",
               file=sys.stderr)
+        return 1
+    if res["unread"]:  # frames came and were written, none the venue's parser could read: a plugin to fix
+        print(f"liqcore record: error: no market data read in {res['seconds']:.1f} s ({res['frames_written']} frames "
+              f"recorded as they came): {res['failure']}", file=sys.stderr)
         return 1
     if res["failure"] or not res["lines"]:  # a recorder that recorded nothing failed at its job (cron, systemd)
         print(f"liqcore record: error: nothing recorded in {res['seconds']:.1f} s: "

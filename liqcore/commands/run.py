@@ -40,8 +40,9 @@ def _feature_names(text: str) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from liqcore.config import add_param_arguments
 
-    p.add_argument("--venue", default=DEFAULT_VENUE,
-                   help=f"market-data venue: a registered venue's name, built in or a plugin's (default {DEFAULT_VENUE})")
+    p.add_argument("--venue", default=DEFAULT_VENUE, metavar="VENUE",
+                   help=f"market-data venue: {venue_list(' | ')} (the registered venues, plugins' included; default "
+                        f"{DEFAULT_VENUE})")
     p.add_argument("--symbols", default="DOGEUSDT,SOLUSDT,ETHUSDT",
                    help="comma list of traded symbols; or all (every perpetual of the venue: its all-market "
                         "liquidation stream, the traded symbols and their trading rules from its instrument list)")
@@ -318,7 +319,7 @@ def build(args):
         if not args.replay:  # the live venues: a symbol they do not list brings no market data
             from liqcore.commands.inputs import warn_unknown_symbols
 
-            warn_unknown_symbols(symbols, "; the feed may receive nothing for it")
+            warn_unknown_symbols(symbols, "; the feed may receive nothing for it", venue=venue)
     watch, detector, registry = _instrument_scope(args, params, venue, symbols)
     from liqcore.live.feeds import feed_options
     from liqcore.strategies import resolve_strategy

@@ -101,6 +101,9 @@ def _load_one(d, registry, max_clock_skew_ns, wanted: set[str] | None) -> LoadRe
                              "rows_read": 0, "checked": True,
                              "empty": f"holds no partition of symbol(s) {asked} (has: {shown})"}
         return res
+    from liqcore.dataset.partfile import registered_only
+
+    registered_only(d, keep(parts), strict=True)  # (only a venue no longer registered's: the one line naming it)
     return load_dataset(d, symbols=names, registry=registry, max_clock_skew_ns=max_clock_skew_ns, check=False,
                         partitions=parts)
 

@@ -3,13 +3,15 @@ is a Parquet file (not a directory, not cut short: :func:`liqcore.dataset.checke
 the event contract's columns, each of a type the readers read (:func:`check_file`, from the footer a read takes
 anyway; :func:`check_table`, of a file read whole: object storage, a write's merge); and the partition files the
 dataset's own checked marks list that are gone (:func:`check_gone`): a read of a selection that held them would
-silently give fewer rows.
+silently give fewer rows; and the partitions of a venue no longer registered (:func:`registered_only`: a plugin's,
+its package uninstalled), left out of a read with one line naming the venue, never read as rows of no venue.
 
 Why refuse rather than read what can be read: a partition that is not of the contract is no partition liqcore
 wrote (a foreign table, a file written over): reading it gave a traceback or a row made up of defaults, and a
 write merged that row into the partition it rewrote.
 
-May import: pyarrow (inside functions) and this package's ``checked``.
+May import: pyarrow (inside functions), ``venues.common`` (the registered venues' names), ``io``'s ``base`` and
+``storage``, and this package's ``checked``.
 """
 from __future__ import annotations
 
@@ -201,3 +203,73 @@ def check_gone(root, present, select) -> None:
             f"dataset {root}: {len(files)} partition file(s) its list of checked files ({MARKS_FILE}) holds are "
             f"gone: {gone_note(root, files)}; put them back, convert their sources into it again (liqcore convert "
             f"SOURCES --dataset {root} --force), or forget them (liqcore dataset upgrade {root})")
+
+
+def unregistered_venues(parts) -> list[str]:
+    """The venues of the (venue, symbol, date) ``parts`` that no registered venue is named for (a plugin's venue
+    whose package is not installed: its rows cannot be given a venue code), sorted."""
+    from liqcore.venues.common import VENUE_BY_NAME
+
+    # (.get, not ``in``: a name not seen yet registers every venue, the plugins' included, before it is judged)
+    return sorted({p[0] for p in parts if VENUE_BY_NAME.get(p[0]) is None})
+
+
+def unregistered_note(names) -> str:
+    """``venue 'acme' (partition venue=acme/) is not a registered venue: install its plugin package (registered:
+    ...)`` for the venue names ``names``."""
+    from liqcore.venues.common import VENUE_BY_NAME
+
+    quoted = ", ".join(repr(str(v)) for v in names)
+    folders = ", ".join(f"venue={v}/" for v in names)
+    known = ", ".join(VENUE_BY_NAME)
+    if len(names) == 1:
+        return (f"venue {quoted} (partition {folders}) is not a registered venue: install its plugin package "
+                f"(registered: {known})")
+    return (f"venues {quoted} (partitions {folders}) are not registered venues: install their plugin packages "
+            f"(registered: {known})")
+
+
+#: (dataset, venues) already said to be left out of a read: each said once per process
+_TOLD_UNREGISTERED: set = set()
+
+
+def registered_only(path, parts, *, strict: bool, warn=None) -> list:
+    """``parts`` less the partitions of venues no longer registered (:func:`unregistered_venues`): their rows cannot
+    be read as any venue's, and a read that reached them would only count every row rejected (and a checked
+    file's mark would seem not to match its bytes).  Some left out among others: said once per process (``warn``,
+    default stderr) with their partitions and rows; nothing else in ``parts`` and ``strict``: a ValueError naming
+    the venue(s) and the way out (not strict: no partition, the caller's empty read)."""
+    gone = unregistered_venues(parts)
+    if not gone:
+        return list(parts)
+    kept = [p for p in parts if p[0] not in gone]
+    note = unregistered_note(gone)
+    if not kept and strict:
+        raise ValueError(f"dataset: {path}: {note}")
+    key = (str(path), tuple(gone))
+    if key not in _TOLD_UNREGISTERED:
+        _TOLD_UNREGISTERED.add(key)
+        left = [p for p in parts if p[0] in gone]
+        from liqcore.io import storage
+
+        rows = "" if storage.is_url(path) else f", {_rows_of(path, left):,} rows"
+        if warn is None:
+            from liqcore.io.base import warn_stderr as warn
+        warn(f"dataset {path}: {len(left)} partition(s){rows} left out of the read: {note}")
+    return kept
+
+
+def _rows_of(root, parts) -> int:
+    """The events the partition files of ``parts`` of the local dataset ``root`` hold, from their footers (a file
+    whose footer cannot be read: not counted; the partitions are left out of the read all the same)."""
+    from liqcore.dataset.checked import footer
+
+    n = 0
+    for v, s, d in parts:
+        try:
+            with os.scandir(os.path.join(str(root), f"venue={v}", f"symbol={s}", f"date={d}")) as it:
+                names = [e.path for e in it if e.name.endswith(".parquet") and not e.name.startswith((".", "_"))]
+            n += sum(footer(f).events for f in names)
+        except (OSError, ValueError):
+            continue
+    return n

@@ -195,10 +195,13 @@ def _day(ns: int) -> str:
 
 
 def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
-                    venues=None) -> list[tuple[str, str, str]]:
+                    venues=None, warn=None) -> list[tuple[str, str, str]]:
     """The partitions a selection reads; ValueError (before any reading) when the dataset lacks a
     requested symbol or has no partition in the requested time range, or when partition files of the selection
-    that its checked marks list are gone (:func:`liqcore.dataset.partfile.check_gone`: never fewer rows unsaid)."""
+    that its checked marks list are gone (:func:`liqcore.dataset.partfile.check_gone`: never fewer rows unsaid).
+    Partitions of a venue no longer registered (a plugin's, its package not installed) are left out, said once
+    (``warn``, default stderr) with their rows; a selection of nothing else is a ValueError naming the venue
+    (:func:`liqcore.dataset.partfile.registered_only`)."""
     parts = dataset_info(path)
     from liqcore.io import storage
 
@@ -226,7 +229,9 @@ def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int
         days = sorted({p[2] for p in parts})
         raise ValueError(f"dataset: {path} has no data between {lo or 'the start'} and {hi or 'the end'} "
                          f"(dates {days[0]} .. {days[-1]})")
-    return sel
+    from liqcore.dataset.partfile import registered_only
+
+    return registered_only(path, sel, strict=True, warn=warn)
 
 
 def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None, venues=None,
@@ -256,12 +261,18 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
 
     url = storage.is_url(path)
     files = _url_partitions(path) if url else None  # one listing of an object store serves the whole read
+    from liqcore.dataset.partfile import registered_only
+
     if check:
-        sel = check_selection(path, symbols, start_ns, end_ns, venues)
+        sel = check_selection(path, symbols, start_ns, end_ns, venues, warn=warn)
     elif url:
-        sel = sorted(files)
+        sel = registered_only(path, sorted(files), strict=False, warn=warn)
     else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
-        sel = list(partitions) if partitions is not None else dataset_info(path)
+        sel = registered_only(path, list(partitions) if partitions is not None else dataset_info(path), strict=False,
+                              warn=warn)
+    if url and len(sel) != len(files):  # (a venue no longer registered: its partitions are not fetched)
+        keep = set(sel)
+        files = {k: v for k, v in files.items() if k in keep}
     old = read_format(path) is None  # written before format 2: names (and maybe some codes) in kind / side
     unverified: list = []  # files marked checked that are not the files their marks were taken of
     if not url and not old and not recheck:
@@ -458,12 +469,13 @@ def _load_checked(path, sel, symbols, start_ns, end_ns, venues, registry, max_cl
         for f in parquet_files(os.path.join(str(path), name)):
             ft = footer(f)
             mark = marks.get(f"{name}/{os.path.basename(f)}")
-            if v in VENUE_BY_NAME and ft.checked and isinstance(mark, dict) and mark.get("size") == ft.key[0]:
+            known = VENUE_BY_NAME.get(v) is not None
+            if known and ft.checked and isinstance(mark, dict) and mark.get("size") == ft.key[0]:
                 files.append((f, v, s))
                 mine[f] = mark
                 continue
             fast = False
-            if mark is not None or ft.checked:  # said to be checked, but not these bytes
+            if known and (mark is not None or ft.checked):  # said to be checked, but not these bytes
                 unverified.append(f)
     if not fast:
         return None
@@ -539,7 +551,11 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
     from liqcore.io import storage
 
     if not storage.is_url(path):
-        counts = [_counts_at(f) for v, s, d in _wanted(dataset_info(path), venues, symbols, start_ns, end_ns)
+        want = _wanted(dataset_info(path), venues, symbols, start_ns, end_ns)
+        from liqcore.dataset.partfile import unregistered_venues
+
+        gone = set(unregistered_venues(want))  # (a venue no longer registered: never read, not counted)
+        counts = [_counts_at(f) for v, s, d in want if v not in gone
                   for f in parquet_files(os.path.join(str(path), f"venue={v}", f"symbol={s}", f"date={d}"))]
         n = sum(c[0] for c in counts)
         return (n, sum(c[1] for c in counts)) if groups else n

@@ -74,10 +74,13 @@ def load_files(
         paths = [paths]
     files = expand_paths(list(paths))
     if len(files) > 1:  # one at a time, so that a file that cannot be read does not take the others down
-        return _load_each(files, warn=warn, format=format, registry=registry, strict=strict,
-                          feed_latency_ns=feed_latency_ns, instruments=instruments,
-                          max_clock_skew_ns=max_clock_skew_ns, columns=columns, _depth_carry=[None],
-                          none_readable_ok=none_readable_ok)
+        result = _load_each(files, warn=warn, format=format, registry=registry, strict=strict,
+                            feed_latency_ns=feed_latency_ns, instruments=instruments,
+                            max_clock_skew_ns=max_clock_skew_ns, columns=columns, _depth_carry=[None],
+                            none_readable_ok=none_readable_ok)
+        if _depth_carry is None:  # (the load asked for, not one file of it)
+            _say_unknown_venues(result, warn)
+        return result
     from liqcore.venues.instruments import load_instruments
 
     inst = load_instruments(instruments)
@@ -181,6 +184,8 @@ def load_files(
                 recovered[k[len("recovered_"):]] = recovered.get(k[len("recovered_"):], 0) + v
         for k, v in rej.items():
             totals[k] = totals.get(k, 0) + v
+        if sink.unknown_venues:  # (records naming a venue not registered: which, for the messages)
+            st.info["unknown_venues"] = dict(sink.unknown_venues)
         result.files[str(path)] = {"format": fmt, "records": st.records, "events": len(arr), "rejects": rej,
                                    **file_report(arr, registry, scan), **st.info}
         last = (arr, scan)
@@ -205,7 +210,21 @@ def load_files(
     result.rejects = totals
     result.recovered = recovered
     result.checked = True
+    if _depth_carry is None:  # (the load asked for, not one file of it)
+        _say_unknown_venues(result, warn)
     return result
+
+
+def _say_unknown_venues(result: LoadResult, warn) -> None:
+    """A load that kept events but left out records of a venue not registered (a plugin's, its package not
+    installed): one warning naming the venue(s), the records and the files (a load that kept none: its error
+    says it, :func:`liqcore.io.require.why_empty`)."""
+    from liqcore.io.base import unknown_venues_note
+
+    note = unknown_venues_note(result) if len(result.events) else None
+    if note:
+        result.warnings.append(note)
+        warn(note)
 
 
 def _empty_file(result: LoadResult, path, what: str) -> None:

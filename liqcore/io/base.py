@@ -157,6 +157,38 @@ def _reordered(ts: np.ndarray, block: int = 1 << 20) -> int:
     return count
 
 
+def unknown_venues(result: "LoadResult") -> dict[str, dict[str, int]]:
+    """Venue name -> {file: records} of the records a load rejected as ``unknown_venue`` that named a venue
+    (``files[path]["unknown_venues"]``: a plugin's venue whose package is not installed, a misspelt name)."""
+    out: dict[str, dict[str, int]] = {}
+    for path, info in result.files.items():
+        for name, k in (info.get("unknown_venues") or {}).items():
+            by = out.setdefault(name, {})
+            by[path] = by.get(path, 0) + int(k)
+    return out
+
+
+def unknown_venues_cause(names) -> str:
+    """``venue 'acme' is not registered (is its plugin package installed?)`` for the venue names ``names``."""
+    names = list(names)
+    quoted = ", ".join(repr(str(v)) for v in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    if len(names) == 1:
+        return f"venue {quoted} is not registered (is its plugin package installed?)"
+    return f"venues {quoted} are not registered (are their plugin packages installed?)"
+
+
+def unknown_venues_note(result: "LoadResult") -> str | None:
+    """One line saying which records a load left out for naming a venue not registered: the venue(s), how many
+    and from which files (None: none)."""
+    named = unknown_venues(result)
+    if not named:
+        return None
+    n = sum(sum(by.values()) for by in named.values())
+    files = sorted({p for by in named.values() for p in by})
+    where = ", ".join(files[:3]) + (f" (+{len(files) - 3} more)" if len(files) > 3 else "")
+    return f"{n:,} record(s) of {where} left out: {unknown_venues_cause(sorted(named))}"
+
+
 def warn_stderr(line: str) -> None:
     import sys
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Kind, Venue, venue_registered
-from liqcore.venues.common import KIND_BY_NAME, RECV_UNKNOWN, SIDE_BY_NAME, VENUE_BY_NAME, Reject, Sink
+from liqcore.venues.common import (KIND_BY_NAME, RECV_UNKNOWN, SIDE_BY_NAME, VENUE_BY_NAME, Reject, Sink,
+                                   note_unknown_venue)
 
 _I64_MAX = 2**63 - 1
 CONTRACT_COLUMNS = ("ts_event_ns", "venue", "symbol", "side", "price", "qty")
@@ -62,6 +63,7 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
                 if venue == 0:
                     raise ValueError
             except ValueError:
+                note_unknown_venue(sink, vname)  # (a plugin's venue not installed: the load names it)
                 raise Reject("unknown_venue", "venue") from None
         symbol = (rec["symbol"] or "").strip().upper()
         if not symbol:
@@ -313,6 +315,8 @@ def contract_table(table, st: FileState, where, null_reason: str, kept: list | N
     # venue
     venue = names_to_codes("venue", VENUE_BY_NAME)
     known_venue = venue_registered(venue)
+    if n and not known_venue.all() and not pa.types.is_integer(table.column("venue").type):
+        _name_unknown_venues(table.column("venue"), ~known_venue & ~bad, sink)
     reject(~known_venue, "unknown_venue", "venue")
     venue = np.where(known_venue, venue, 0)
     # symbol ("*" = every symbol of the venue, as written for venue-wide GAP events): the distinct
@@ -380,6 +384,16 @@ def contract_table(table, st: FileState, where, null_reason: str, kept: list | N
     if kept is not None:  # the caller's side arrays (trade ids) follow the rows kept
         kept.append(~bad)
     return out[~bad] if bad.any() else out  # (a copy of every record only when some go)
+
+
+def _name_unknown_venues(column, rows: np.ndarray, sink: Sink) -> None:
+    """The names the venue ``column`` gives the ``rows`` (a mask) rejected as ``unknown_venue``, kept on the sink
+    with their counts (:func:`liqcore.venues.common.note_unknown_venue`)."""
+    idx, values = column_dictionary(column)
+    counts = np.bincount(np.asarray(idx, np.int64)[rows], minlength=len(values) + 1)
+    for i in np.flatnonzero(counts[:len(values)]).tolist():
+        if values[i] is not None:
+            note_unknown_venue(sink, str(values[i]).strip().lower(), int(counts[i]))
 
 
 def column_dictionary(column) -> tuple[np.ndarray, list]:

@@ -55,7 +55,13 @@ def why_empty(result: "LoadResult | None" = None, *, rejects: dict | None = None
         return f"no recording files found (looked for {suffixes}, optionally .gz/.zst)"
     total = sum(rejects.values())
     if total:
-        return f"{total:,} {what} rejected ({_counts(rejects)}){where}"
+        cause = ""
+        if result is not None and rejects.get("unknown_venue"):  # (which venue: a plugin's not installed?)
+            from liqcore.io.base import unknown_venues, unknown_venues_cause
+
+            named = unknown_venues(result)
+            cause = f"; {unknown_venues_cause(sorted(named))}" if named else ""
+        return f"{total:,} {what} rejected ({_counts(rejects)}){where}{cause}"
     if records:
         return f"{records:,} {what} read, none with an event"
     empty = [info["empty"] for info in result.files.values() if info.get("empty")] if result is not None else []

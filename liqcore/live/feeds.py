@@ -99,8 +99,11 @@ class FeedManager:
             self._ever_up = [False] * len(self.specs)
         self._conn_kwargs = conn_kwargs
         #: per-stream silence (:mod:`liqcore.live.silence`); off in a replay (its streams follow a recording)
+        # (a venue with no 'market' part cannot re-subscribe one stream: a stream silent alone is reported, left as is)
         self.watch = StreamWatch(self.venue, 0.0 if clock is not None else float(silent_after_s or 0.0),
                                  resubscribe=self._resubscribe, reconnect=self._reconnect,
+                                 cannot_resubscribe="" if venue_spec(self.venue).has_part("market") else
+                                 f"venue {self.venue} has no 'market' part to re-subscribe one stream with",
                                  **({"clock": watch_clock} if watch_clock is not None else {}))
         self.watch.on_silent.append(lambda rep: silent_log.warning("%s", rep.text()))
         self.watch.on_heard.append(lambda rep: silent_log.warning("%s", rep.text()))
@@ -275,7 +278,9 @@ class FeedManager:
     def _frame_handler(self, i: int = 0):
         if self.clock is None and self.watch.enabled:
             # the frame's stream key noted (one dict store), then ``on_frame_cb(venue, payload, recv_ns)``
-            return watch_handler(self.venue, self.watch.last, self.on_frame_cb, self.venue)
+            # (a frame the venue's handler fails on: counted in the watch's handler_failures, said once, passed on)
+            return watch_handler(self.venue, self.watch.last, self.on_frame_cb, self.venue,
+                                 failures=self.watch.handler_failures)
         if self.clock is None:
             # ``on_frame(payload, recv_ns)`` -> ``on_frame_cb(venue, payload, recv_ns)``, with no Python frame between
             return functools.partial(self.on_frame_cb, self.venue)
@@ -368,10 +373,12 @@ class FeedManager:
                 out[h] = min(out.get(h, 1.0), share)
         return out
 
-    def failure(self, data_frames: int | None = None) -> str | None:
+    def failure(self, data_frames: int | None = None, unread: str | None = None) -> str | None:
         """Why this feed failed at its job, or None: it never connected (every URL, with the connect attempts
         and the last error), or it connected and received no frame at all, or (``data_frames``: how many of
-        the frames carried market data, as the caller's decoder counted) only control frames."""
+        the frames carried market data, as the caller's decoder counted) none of market data: the venue's frame
+        handler failed on them (:meth:`handler_failure`), ``unread`` (the caller's words for frames its decoder
+        failed on: ``"N frames failed in venue X's parser ...: TypeError: ..."``), else only control frames."""
         st = [c.stats for c in self.connections]
         if not any(s.connects for s in st):
             from liqcore.secrets import redact_text, redact_url, url_secrets
@@ -388,9 +395,18 @@ class FeedManager:
         if not n:
             return f"the {self.venue} feed connected but received no frame"
         if data_frames is not None and data_frames <= 0:
+            why = "; ".join(filter(None, [self.handler_failure(), unread]))
+            if why:
+                return (f"the {self.venue} feed connected but no market data was read of its "
+                        f"{n} frame{'' if n == 1 else 's'}: {why}")
             return (f"the {self.venue} feed connected but received no market data ({n} frame{'' if n == 1 else 's'}, "
                     f"all control frames: subscription acknowledgements, pongs)")
         return None
+
+    def handler_failure(self) -> str | None:
+        """``"N frames failed in venue X's frame handler (...): TypeError: ..."`` (its ``watch`` part's
+        ``on_frame_handler``; the frames were passed on all the same), or None."""
+        return self.watch.handler_failures.text()
 
     def health(self) -> dict:
         st = [c.stats for c in self.connections]
@@ -410,4 +426,5 @@ class FeedManager:
             "last_rx_age_s": (now_ns - last) / 1e9 if last else None,
             "coverage": self.coverage(),
             "silent": self.watch.silent_streams(),  # streams silent now (liqcore.live.silence)
+            "frame_handler_errors": self.watch.handler_failures.count,  # frames the venue's watch handler failed on
         }

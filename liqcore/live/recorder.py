@@ -111,7 +111,9 @@ class Recorder:
     (:attr:`unwritten`, the lines lost with the cut block included) instead of writing it.  Every ``retry_s``
     seconds :meth:`maybe_flush` tries again: once the disk takes writes, the cut file is ended properly and
     recording resumes (in a new zstd frame, as after a restart), with one more log line.  :attr:`error` keeps
-    the first failure's text; :attr:`lines` counts the lines written.
+    the first failure's text; :attr:`lines` counts the lines written: :attr:`frames` frame lines, :attr:`gaps` gap
+    lines (:attr:`gap_reasons`: how many of each reason) and :attr:`rests` REST lines (a line lost with a cut block
+    is counted in none of them).
     """
 
     #: a zstd frame cut at a block boundary is ended by an empty last block (raw, size 0)
@@ -129,12 +131,15 @@ class Recorder:
         self._files: dict[str, tuple[str, io.BufferedWriter, object]] = {}  # venue -> (name, fh, writer)
         self._pending = 0
         self._pending_v: dict[str, int] = {}  # venue -> lines since its file's last complete block
+        self._pending_x: dict[str, list] = {}  # venue -> the gap reasons / REST lines (None) among those lines
         self._good: dict[str, tuple[int, int]] = {}  # venue -> (size at the frame's start, size after its last block)
         self._cut: dict[Path, tuple[int, bool]] = {}  # files cut after a failed write -> (size, a frame to end)
         self._last_flush = time.monotonic()
         self._failed_at: float | None = None  # monotonic time of the last failed write (None: writing)
         self.lines = 0
-        self.gaps = 0
+        self.gaps = 0  # gap lines written
+        self.gap_reasons: dict[str, int] = {}  # reason -> gap lines written
+        self.rests = 0  # REST lines written
         self.bytes_in = 0
         self.unwritten = 0
         self.error: str | None = None
@@ -172,6 +177,7 @@ class Recorder:
         w.close()
         fh.close()
         self._pending_v.pop(venue, None)
+        self._pending_x.pop(venue, None)
         self._good.pop(venue, None)
         if self._on_closed is not None:
             self._on_closed(self.out_dir / name)
@@ -184,6 +190,8 @@ class Recorder:
         lost = 0
         for v, (name, fh, _w) in list(self._files.items()):
             lost += self._pending_v.get(v, 0)
+            for reason in self._pending_x.get(v, ()):  # (a gap or REST line in the cut block: not written after all)
+                self._uncount(reason, -1)
             start, good = self._good.get(v, (0, 0))
             try:
                 os.ftruncate(fh.fileno(), good)
@@ -196,6 +204,7 @@ class Recorder:
             self._cut[self.out_dir / name] = (good, good > start)
         self._files.clear()
         self._pending_v.clear()
+        self._pending_x.clear()
         self._good.clear()
         self._pending = 0
         self.lines -= lost
@@ -245,6 +254,28 @@ class Recorder:
             return False
         return True
 
+    @property
+    def frames(self) -> int:
+        """Frame lines written (the lines that are neither gaps nor REST answers)."""
+        return self.lines - self.gaps - self.rests
+
+    def _uncount(self, reason, n: int) -> None:
+        """Count (``n`` 1) or take back (-1) one gap line of ``reason`` (None: a REST line)."""
+        if reason is None:
+            self.rests += n
+            return
+        self.gaps += n
+        left = self.gap_reasons.get(reason, 0) + n
+        if left:
+            self.gap_reasons[reason] = left
+        else:
+            self.gap_reasons.pop(reason, None)
+
+    def _written(self, venue: str, reason) -> None:
+        """A gap (``reason``) or REST (None) line went into ``venue``'s file: counted, until a cut takes it back."""
+        self._uncount(reason, 1)
+        self._pending_x.setdefault(venue, []).append(reason)
+
     def write_frame(self, venue: str, payload: bytes, recv_ns: int) -> None:
         if self._failed_at is not None:
             self.unwritten += 1
@@ -259,12 +290,13 @@ class Recorder:
     def write_rest(self, venue: str, symbol: str, path: str, body: bytes, recv_ns: int) -> None:
         """A REST answer the recorder asked for (:func:`rest_line`), flushed at once."""
         if self._write(venue, rest_line(venue, symbol, path, body, recv_ns), recv_ns):
+            self._written(venue, None)
             self.flush()
 
     def write_gap(self, venue: str, reason: str, recv_ns: int, stream: str | None = None,
                   since_ns: int | None = None) -> None:
-        self.gaps += 1
         if self._write(venue, gap_line(venue, reason, recv_ns, stream, since_ns), recv_ns):
+            self._written(venue, str(reason))
             self.flush()
 
     def maybe_flush(self) -> None:
@@ -289,6 +321,7 @@ class Recorder:
             start = self._good[venue][0]
             self._good[venue] = (start, fh.tell())
             self._pending_v[venue] = 0
+            self._pending_x.pop(venue, None)
         self._pending = 0
         self._last_flush = time.monotonic()
 

@@ -17,13 +17,14 @@ May import: ``venues.registry``, ``venues.decoder`` (the compiled per-frame stam
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 
-__all__ = ["StreamWatch", "Silence", "frame_key", "topic_keys", "stream_name", "is_liquidation_stream",
-           "watch_handler", "FACTOR", "DEFAULT_SILENT_AFTER_S"]
+__all__ = ["StreamWatch", "Silence", "HandlerFailures", "frame_key", "topic_keys", "stream_name",
+           "is_liquidation_stream", "watch_handler", "FACTOR", "DEFAULT_SILENT_AFTER_S"]
 
 log = logging.getLogger("liqcore.feeds.silent")
 
@@ -35,11 +36,46 @@ MAX_RETRY_S = 900.0
 NS = 1_000_000_000
 
 # ---------------------------------------------------------------------------- keys (the receive path)
-def _watch(venue: str):
+class _Watch:
+    """A venue's ``watch`` part as the watch asks it: ``frame_key(payload)`` is its own (required); what it leaves
+    out is the one-topic-one-key default: ``topic_keys(topic)`` ``[topic.encode()]``, ``stream_name(topic)`` the
+    topic, ``all_market`` / ``hears_all_market`` False, ``key_aliases(key)`` ``[]``; ``on_frame_handler``
+    (its inlined stamp) None: made of ``frame_key``; ``is_liquidation_topic`` None: the topic's name tells."""
+
+    __slots__ = ("frame_key", "on_frame_handler", "topic_keys", "stream_name", "all_market", "key_aliases",
+                 "hears_all_market", "is_liquidation_topic")
+
+    def __init__(self, venue: str, mod):
+        key = getattr(mod, "frame_key", None)
+        if key is None:
+            raise NotImplementedError(f"venue {venue}: its watch part ({mod.__name__}) has no frame_key(payload)")
+        self.frame_key = key
+        self.on_frame_handler = getattr(mod, "on_frame_handler", None)
+        self.topic_keys = getattr(mod, "topic_keys", _one_key)
+        self.stream_name = getattr(mod, "stream_name", str)
+        self.all_market = getattr(mod, "all_market", _no)
+        self.key_aliases = getattr(mod, "key_aliases", _none)
+        self.hears_all_market = getattr(mod, "hears_all_market", _no)
+        self.is_liquidation_topic = getattr(mod, "is_liquidation_topic", None)
+
+
+def _one_key(topic: str) -> list:
+    return [topic.encode()]
+
+
+def _no(_x) -> bool:
+    return False
+
+
+def _none(_x) -> list:
+    return []
+
+
+def _watch(venue: str) -> _Watch:
     """The venue's watch part (``liqcore.venues.<venue>.watch``): its frames' keys and its topics' names."""
     from liqcore.venues.registry import venue_spec
 
-    return venue_spec(venue).part("watch")
+    return _Watch(venue, venue_spec(venue).part("watch"))
 
 
 def frame_key(venue: str, payload: bytes):
@@ -50,10 +86,95 @@ def frame_key(venue: str, payload: bytes):
     return _watch(venue).frame_key(payload)
 
 
-def watch_handler(venue: str, last: dict, cb: Callable, *args) -> Callable[[bytes, int], None]:
+class HandlerFailures:
+    """A venue's frame handler (its ``watch`` part's ``on_frame_handler``) failing on frames: each failure counted
+    (:attr:`count`), the first said once, in one line naming the venue and the exception (never a traceback a
+    frame); :meth:`text` is the summary a run's end gives."""
+
+    def __init__(self, venue: str):
+        self.venue = venue
+        self.count = 0
+        self.first: str | None = None  # "TypeError: ..." of the first failure
+
+    def __call__(self, exc: BaseException) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = " ".join(f"{type(exc).__name__}: {exc}".split())
+            log.warning("venue %s's frame handler (its watch part's on_frame_handler) failed on a frame: %s; the frame "
+                        "was passed on, the failures are counted (frame_handler_errors) and not said again",
+                        self.venue, self.first)
+
+    def text(self) -> str | None:
+        """``"N frames failed in venue X's frame handler (...): TypeError: ..."``, or None (none failed)."""
+        if not self.count:
+            return None
+        return (f"{self.count} frame{'' if self.count == 1 else 's'} failed in venue {self.venue}'s frame handler "
+                f"(its watch part's on_frame_handler): {self.first}")
+
+
+def _keyed_handler(vw):
+    """A venue's ``on_frame_handler`` made of its ``frame_key`` (a watch part without one of its own)."""
+    key_of = vw.frame_key
+
+    def on_frame_handler(last, cb, a0):
+        def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0, _key=key_of):
+            k = _key(payload)
+            if k is not None:
+                _last[k] = recv_ns
+            _cb(_a, payload, recv_ns)
+        return on_frame
+
+    return on_frame_handler
+
+
+def _guarded(vw, last: dict, cb: Callable, a0, failed: Callable[[BaseException], None]):
+    """The venue's own ``on_frame_handler(last, cb, a0)`` (its Python stamp) with its failures kept apart from the
+    consumer's: an exception the venue's code raises on a frame (before ``cb`` was called: a bad key, ``cb`` called
+    with the wrong arguments; or after it) is handed to ``failed`` and the frame still reaches ``cb`` once, stamped
+    with ``frame_key`` where that works; an exception of ``cb`` itself is the consumer's and propagates (the
+    transport counts it)."""
+    state = [0]  # 0: cb not called yet for this frame, 1: in cb, 2: cb returned
+
+    def passed(a, payload, recv_ns, _cb=cb, _state=state):
+        _state[0] = 1
+        _cb(a, payload, recv_ns)
+        _state[0] = 2
+
+    passed.__qualname__ = passed.__name__ = "cb"  # (a wrong call's TypeError names the venue's cb, not this module)
+    inner = (vw.on_frame_handler or _keyed_handler(vw))(last, passed, a0)
+    key_of = vw.frame_key
+
+    def on_frame(payload, recv_ns, _inner=inner, _state=state):
+        _state[0] = 0
+        try:
+            _inner(payload, recv_ns)
+            if _state[0]:
+                return
+            exc: BaseException = RuntimeError("it returned without passing the frame on (cb was not called)")
+        except Exception as e:
+            if _state[0] == 1:
+                raise  # the consumer's own failure
+            exc = e
+        failed(exc)
+        if _state[0] == 0:  # (never reached the consumer: it does now, stamped by frame_key if it can be)
+            try:
+                k = key_of(payload)
+                if k is not None:
+                    last[k] = recv_ns
+            except Exception:  # noqa: BLE001 - counted above already
+                pass
+            cb(a0, payload, recv_ns)
+
+    return on_frame
+
+
+def watch_handler(venue: str, last: dict, cb: Callable, *args,
+                  failures: Callable[[BaseException], None] | None = None) -> Callable[[bytes, int], None]:
     """``on_frame(payload, recv_ns)`` for a connection: ``last[frame_key(payload)] = recv_ns``, then
     ``cb(*args, payload, recv_ns)`` (``args``: the venue name alone, as the feed manager passes it).  The key code
-    is inlined per venue (its ``watch`` part) and its names bound as defaults (this is the receive path)."""
+    is inlined per venue (its ``watch`` part) and its names bound as defaults (this is the receive path).
+    ``failures(exc)``: told of each frame the venue's handler failed on (default: a :class:`HandlerFailures` of
+    its own); such a frame still reaches ``cb``."""
     a0 = args[0] if len(args) == 1 else None
     if len(args) != 1:
         inner = cb
@@ -68,7 +189,8 @@ def watch_handler(venue: str, last: dict, cb: Callable, *args) -> Callable[[byte
             _stamp(payload, recv_ns)
             _cb(_a, payload, recv_ns)
         return on_frame
-    return _watch(venue).on_frame_handler(last, cb, a0)  # (the venue's inlined Python stamp)
+    # (the venue's inlined Python stamp, its failures counted and said once: a plugin's bug is not a traceback a frame)
+    return _guarded(_watch(venue), last, cb, a0, failures if failures is not None else HandlerFailures(venue))
 
 
 def topic_keys(venue: str, topic: str) -> list:
@@ -83,12 +205,22 @@ def stream_name(venue: str, topic: str) -> str:
     return _watch(venue).stream_name(topic)
 
 
+_WORD = re.compile(r"[^a-z0-9]+")
+_LIQ_WORDS = frozenset({"liq", "liqs"})
+
+
 def is_liquidation_stream(venue: str, topic: str) -> bool:
-    """Bybit ``allLiquidation.<SYMBOL>``, Binance ``<symbol>@forceOrder`` / ``!forceOrder@arr``, OKX
-    ``liquidation-orders``: pushed only when a liquidation happens (at most one a second a symbol on Binance and
-    OKX, 500 ms batches on Bybit), with no heartbeat of their own."""
+    """Whether a subscribed ``topic`` is a liquidation stream, pushed only when a liquidation happens (Bybit
+    ``allLiquidation.<SYMBOL>``, Binance ``<symbol>@forceOrder`` / ``!forceOrder@arr``, OKX ``liquidation-orders``,
+    Gate ``futures.public_liquidates``: at most one a second a symbol on Binance, OKX and Gate, 500 ms batches on
+    Bybit), with no heartbeat of its own: never judged silent by its own quiet.  The venue says so (its ``watch``
+    part's optional ``is_liquidation_topic(topic) -> bool``); a venue that does not, by the topic's name
+    (``liquidat`` or ``forceorder`` in it, or the word ``liq`` / ``liqs``: ``liq.BTC-PERP``; any case)."""
+    declared = _watch(venue).is_liquidation_topic
+    if declared is not None:
+        return bool(declared(topic))
     t = topic.lower()
-    return "liquidation" in t or "forceorder" in t
+    return "liquidat" in t or "forceorder" in t or not _LIQ_WORDS.isdisjoint(_WORD.split(t))
 
 
 # ---------------------------------------------------------------------------- the watch
@@ -137,6 +269,8 @@ class Silence:
     heard: bool
     since_ns: int
     action: str
+    #: ``resubscribe`` where the venue cannot re-subscribe one stream: why, the stream left subscribed as it is
+    kept: str = ""
 
     def text(self) -> str:
         if self.action == "heard":
@@ -149,6 +283,9 @@ class Silence:
                     f"(bound {self.bound_s:.0f} s) where a stream normally flows; reconnecting its connection")
         what = ("never heard since it was subscribed" if not self.heard else
                 f"silent for {self.silent_s:.0f} s (bound {self.bound_s:.0f} s from its observed rate)")
+        if self.kept:
+            return (f"stream {self.venue} {self.stream} is silent: {what}, while other streams flow; left subscribed "
+                    f"as it is ({self.kept})")
         return f"stream {self.venue} {self.stream} is silent: {what}, while other streams flow; re-subscribed"
 
 
@@ -157,14 +294,18 @@ class StreamWatch:
 
     ``silent_after_s``: the ``silent-after`` bound (0: off).  ``clock``: monotonic ns (injectable: tests move
     it).  ``on_silent(Silence)`` / ``on_heard(Silence)``: the reports.  ``resubscribe(conn_index, topic)`` and
-    ``reconnect(conn_index)``: the actions (the feed manager's).  ``last``: the dict the receive path writes
-    (:func:`watch_handler`)."""
+    ``reconnect(conn_index)``: the actions (the feed manager's).  ``cannot_resubscribe``: why the venue cannot
+    re-subscribe one stream ("" : it can): a stream silent alone is then reported and left subscribed as it is.
+    ``last``: the dict the receive path writes (:func:`watch_handler`); ``handler_failures``: the frames the
+    venue's handler failed on (:class:`HandlerFailures`, handed to :func:`watch_handler`)."""
 
     def __init__(self, venue: str, silent_after_s: float = DEFAULT_SILENT_AFTER_S, *,
                  clock: Callable[[], int] = time.monotonic_ns, on_silent=None, on_heard=None,
-                 resubscribe=None, reconnect=None):
+                 resubscribe=None, reconnect=None, cannot_resubscribe: str = ""):
         self.venue = venue
         self._venue_watch = _watch(venue)
+        self.cannot_resubscribe = cannot_resubscribe
+        self.handler_failures = HandlerFailures(venue)
         self.silent_after_s = float(silent_after_s)
         self.clock = clock
         self.on_silent = list(filter(None, [on_silent]))
@@ -282,7 +423,7 @@ class StreamWatch:
 
     def _report(self, s: _Stream, out: list, quiet_ns: int, bound_s: float, action: str, wall: int) -> None:
         rep = Silence(self.venue, s.name, s.topic, quiet_ns / NS, bound_s, bool(s.last_heard_ns), wall - quiet_ns,
-                      action)
+                      action, self.cannot_resubscribe if action == "resubscribe" else "")
         out.append(rep)
         for cb in (self.on_heard if action in ("heard", "alive") else self.on_silent):
             cb(rep)
@@ -373,15 +514,17 @@ class StreamWatch:
         s.actions += 1
         s.retry_s = min(MAX_RETRY_S, (s.retry_s * 2) if s.retry_s else self.silent_after_s)
         s.next_action_ns = now + int(s.retry_s * NS)
-        if self.resubscribe is None:
-            return
+        if self.resubscribe is None or self.cannot_resubscribe:
+            return  # (reported: left subscribed as it is)
         try:
-            if not first:
-                log.warning("stream %s %s still silent after %.0f s: re-subscribed", self.venue, s.name, quiet_ns / NS)
             self.resubscribe(s.conn, s.topic)
-            s.since_ns = now  # (its own clock restarts; the silence's start is kept)
-        except Exception:
-            log.exception("silent stream %s %s: the re-subscription failed", self.venue, s.name)
+        except Exception as exc:  # one line (a traceback only at debug level): it is tried again after the wait
+            log.warning("silent stream %s %s: the re-subscription failed: %s", self.venue, s.name,
+                        " ".join(f"{type(exc).__name__}: {exc}".split()), exc_info=log.isEnabledFor(logging.DEBUG))
+            return
+        if not first:
+            log.warning("stream %s %s still silent after %.0f s: re-subscribed", self.venue, s.name, quiet_ns / NS)
+        s.since_ns = now  # (its own clock restarts; the silence's start is kept)
 
     def _reconnect(self, i: int, c: _Conn, now: int, quiet_ns: int) -> None:
         """Reconnect connection ``i``, all of whose streams are silent; again after a doubling wait."""

@@ -5,7 +5,8 @@ field order ``(ts_event, ts_recv, price, qty, symbol_id, side, kind, venue, flag
 batch becomes an event array with a single ``np.array(rows, dtype=EVENT_DTYPE)``.
 
 A record-level problem raises :class:`Reject` with a reason (the counter key) and the field name;
-the driver counts it and moves on.  ``ts_recv == RECV_UNKNOWN`` marks events whose receive time was
+the driver counts it and moves on (one item of a frame: :meth:`Sink.reject_item`, which counts any other
+exception as ``bad_item``).  ``ts_recv == RECV_UNKNOWN`` marks events whose receive time was
 not recorded; the loader replaces it with ``ts_event + feed_latency_ns`` and sets
 ``Flag.RECV_ESTIMATED``.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "RECV_UNKNOWN",
     "REJECT_REASONS",
     "Sink",
+    "note_unknown_venue",
     "num",
     "pos",
     "ms_to_ns",
@@ -61,6 +63,7 @@ REJECT_REASONS = (
     "unknown_venue",  # a venue name that is not bybit/binance/okx
     "unknown_format",  # a line that is not of the file's (forced) format
     "bad_frame",  # a frame shape no codec anticipated (caught, counted; should stay 0)
+    "bad_item",  # an item shape no codec anticipated, inside a frame (``Sink.reject_item`` of any other exception)
     "truncated_file",  # a compressed file cut short (everything before the cut is read)
     "wall_clock_time_duplicate",  # aggTrade CSV row with HH:MM:SS time whose twin has the real time
     "not_a_record",  # text around the lines of a log file: recognised, not bad
@@ -159,7 +162,7 @@ class Sink:
     """
 
     __slots__ = ("rows", "counters", "registry", "_ids", "recv_ns", "instruments", "tickers", "item_rejects", "last", "arrays",
-                 "tids", "depth")
+                 "tids", "depth", "unknown_venues")
 
     def __init__(self, registry: SymbolRegistry | None = None, instruments=None):
         from liqcore.venues.instruments import default_instruments
@@ -179,6 +182,9 @@ class Sink:
         self.tids: dict = {}
         #: recorded depth books (liqcore.venues.depthsync.DepthLines), carried from file to file of one load
         self.depth = None
+        #: venue name -> records rejected as ``unknown_venue`` that named it (a plugin's venue not installed: the
+        #: loader names it, :func:`note_unknown_venue`)
+        self.unknown_venues: dict[str, int] = {}
 
     def sid(self, venue: int, symbol: str) -> int:
         """Symbol id of (venue, symbol), cached (symbols are upper-cased by the registry)."""
@@ -240,12 +246,25 @@ class Sink:
         c = self.counters
         c[reason] = c.get(reason, 0) + n
 
-    def reject_item(self, exc: Reject) -> None:
-        """Count one bad record inside an otherwise valid frame."""
+    def reject_item(self, exc: Exception) -> None:
+        """Count one bad record inside an otherwise valid frame: a :class:`Reject` under its reason, any other
+        exception (an item of a shape the codec did not anticipate: ``AttributeError`` on a number where an object
+        belongs) as ``bad_item``.  So ``except Exception as r: sink.reject_item(r)`` around one item's parse keeps
+        the rest of the frame whatever that item holds."""
+        if not isinstance(exc, Reject):
+            exc = Reject("bad_item", type(exc).__name__)
         self.item_rejects += 1
         self.last = exc
         c = self.counters
         c[exc.reason] = c.get(exc.reason, 0) + 1
+
+
+def note_unknown_venue(sink: Sink, name, n: int = 1) -> None:
+    """Keep the name a record rejected as ``unknown_venue`` gave (``n`` of them), so that the load can say which
+    venue is not registered (its counter is the reject's own)."""
+    key = str(name).strip()[:40] if name is not None else ""
+    if key:
+        sink.unknown_venues[key] = sink.unknown_venues.get(key, 0) + int(n)
 
 
 def rows_to_events(rows: list, feed_latency_ns: int | None = None) -> np.ndarray:

@@ -267,6 +267,8 @@ class Decoder:
         # an int either way keeps the hot-path compare cheap (None: a skew no event reaches)
         self.max_clock_skew_ns = (1 << 62) if max_clock_skew_ns is None else int(max_clock_skew_ns)
         self.counters["future_time"] = 0
+        #: the first exception the venue's parser raised on a frame (counted ``bad_frame``), "Type: text"; None: none
+        self.bad_frame_error: str | None = None
         self._seen: dict[int, set] = {}
         self._ring: dict[int, deque] = {}
         # the liquidation memory is created up front (the fast path uses it directly)
@@ -576,9 +578,11 @@ class Decoder:
             c[r.reason] = c.get(r.reason, 0) + 1
             c["rejected_frames"] += 1
             return []
-        except Exception:  # noqa: BLE001 - a frame shape no codec anticipated never kills the stream
+        except Exception as exc:  # noqa: BLE001 - a frame shape no codec anticipated never kills the stream
             c["bad_frame"] = c.get("bad_frame", 0) + 1
             c["rejected_frames"] += 1
+            if self.bad_frame_error is None:  # (the first one's words: a venue's parser that fails is named by them)
+                self.bad_frame_error = " ".join(f"{type(exc).__name__}: {exc}".split())
             return []
         if n == CONTROL:
             c["control"] += 1

@@ -12,7 +12,7 @@ from operator import add as _add
 import numpy as np
 
 from liqcore.types import EVENT_DTYPE, VENUE_NAME_BY_CODE, Kind, Venue
-from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, RECV_UNKNOWN, Reject, Sink
+from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, RECV_UNKNOWN, Reject, Sink, note_unknown_venue
 from liqcore.venues.depthsync import is_depth_frame
 from liqcore.venues.registry import part_cache, part_function
 from liqcore.venues.decoder import (_BINANCE_LIQ, _BYBIT_LIQ, _FAST_BINANCE, _FAST_BYBIT, _FAST_REC_BINANCE,  # noqa: F401
@@ -131,6 +131,8 @@ class LineDecoder:
         try:
             venue = int(Venue.parse(vname)) if vname is not None else 0
         except ValueError:
+            if vname.__class__ is str:  # (a plugin's venue not installed: the load names it)
+                note_unknown_venue(sink, vname.lower())
             raise Reject("unknown_venue", "venue") from None
         vname = _VENUE_NAMES.get(venue, "")
         if "gap" in obj:

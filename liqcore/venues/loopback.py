@@ -49,6 +49,20 @@ class LoopbackVenue:
         await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
         self.port = self._runner.addresses[0][1]
 
+    def abort_connections(self) -> int:
+        """Close every client connection of the server (:meth:`_serve`) at once: no close handshake, no request in
+        progress waited for (the stop of ``liqcore venue``: a client that never answers a close frame, or stopped
+        reading, never holds it up).  Returns how many; 0 when not serving."""
+        runner = getattr(self, "_runner", None)
+        server = runner.server if runner is not None else None
+        n = 0
+        for conn in (server.connections if server is not None else ()):
+            tr = conn.transport
+            if tr is not None and not tr.is_closing():
+                tr.abort()
+                n += 1
+        return n
+
     async def _unserve(self) -> None:
         """Stop serving (:meth:`_serve`); nothing when not serving."""
         if getattr(self, "_runner", None) is not None:

@@ -5,7 +5,8 @@ instead of branching on a venue's name.  A venue's facts are plain attributes of
 *part*: a module of the venue's own folder, ``liqcore.venues.<venue>.<part>``, imported only when asked for, so
 that registering a venue costs nothing at import.  The parts, each with who asks for it:
 
-* ``parse`` (``parse_obj(obj, sink)``: frames into events, the side convention in its docstring; the decoder),
+* ``parse`` (``parse_obj(obj, sink)``: frames into events, the side convention in its docstring and, where sides
+  are a lookup, its tables ``LIQUIDATION_SIDES`` / ``TRADE_SIDES``; the decoder, the venue's generated page),
   ``stream`` (``KINDS``, ``connection_specs``: the public connections; the feed manager), ``watch`` (the frames'
   stream keys; the silent-stream watch);
 * ``market`` (candles, whole-market subscriptions, on-demand names, the REST governor's weights; ``liqcore.market``,
@@ -79,7 +80,9 @@ class VenueSpec:
     * ``sampled_before_ns``: the liquidation stream was a sample (one per symbol per second) before this time (ns;
       Bybit's ``allLiquidation`` carries every liquidation since about 2025-02-01 UTC);
     * ``aliases``: other names files give the venue (tardis.dev exchange ids: ``binance-futures``, ``okex-swap``),
-      read as its name in a file's venue column.
+      read as its name in a file's venue column;
+    * ``example_symbol``: one of its symbols as it spells them, for its documentation page (None: its ETH
+      perpetual in its ``symbol_style``, :meth:`example`), so a venue whose names fit no style shows its own.
     """
 
     name: str
@@ -102,6 +105,7 @@ class VenueSpec:
     rules_from_instrument_list: bool = False
     aliases: tuple = ()
     sampled_before_ns: int = 0
+    example_symbol: str | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     def part(self, name: str) -> ModuleType:
@@ -139,6 +143,10 @@ class VenueSpec:
             return f"{base}_{self.quote}"
         return f"{base}-{self.quote}-SWAP" if self.symbol_style == "inst_id" else f"{base}{self.quote}"
 
+    def example(self) -> str:
+        """One of the venue's symbols, as its pages show it: its ``example_symbol``, else its ETH perpetual."""
+        return self.example_symbol or self.symbol_for("ETH")
+
 
 _REGISTRY: dict[str, VenueSpec] = {}
 #: tables that keep what they found through the registry (venue code -> a part's function): emptied whenever a
@@ -166,8 +174,9 @@ def register(spec: VenueSpec, *, replace: bool = False) -> VenueSpec:
         raise ValueError(f"venue name must be lower case: {spec.name!r}")
     if key in _REGISTRY and not replace and _REGISTRY[key] != spec:
         raise ValueError(f"venue {key!r} is registered already")
-    if any(s.code == spec.code and s.name != key for s in _REGISTRY.values()):
-        raise ValueError(f"venue code {spec.code} is registered already for another venue")
+    holder = next((s.name for s in _REGISTRY.values() if s.code == spec.code and s.name != key), None)
+    if holder is not None:
+        raise ValueError(f"venue code {spec.code} is registered already for venue {holder!r}")
     old = _REGISTRY.get(key)
     if old is not None and old.code != spec.code:  # (replaced under a new code: the old code is free again)
         drop_venue(old.code)
@@ -241,7 +250,9 @@ def load_plugins(entry_points=None) -> list[str]:
             PLUGIN_ERRORS[ep.name] = why
             import warnings
 
-            warnings.warn(f"venue plugin {ep.name!r} ({ep.value}) not loaded: {why}", VenuePluginWarning, stacklevel=2)
+            # one line: said from the entry point group, not from a line of source (which warn() would print too)
+            warnings.warn_explicit(f"venue plugin {ep.name!r} ({ep.value}) not loaded: {why}", VenuePluginWarning,
+                                   ENTRY_POINT_GROUP, 0, module=__name__)
     return done
 
 

@@ -120,5 +120,5 @@ def test_a_value_no_cell_can_run_is_refused(tmp_path, capsys, grid):
 
     args = [a for g in grid for a in ("--grid", g)]
     capsys.readouterr()
-    assert main(["sweep", "--days", "1", *args, "--out", str(tmp_path / "t.parquet")]) == 2
+    assert main(["sweep", "--synthetic", "--days", "1", *args, "--out", str(tmp_path / "t.parquet")]) == 2
     assert "grid: " in capsys.readouterr().err

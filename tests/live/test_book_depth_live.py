@@ -45,7 +45,7 @@ def test_bybit_book_depth_reads_the_level_behind_the_best():
             stop = asyncio.Event()
             task = asyncio.create_task(runner.run(stop=stop))
             try:
-                await wait_until(lambda: fx.subscribed(topic), 20)
+                await wait_until(lambda: fx.subscribed(topic), 90)
                 # the snapshot sent on subscribe, then its run ends at the symbol's next row
                 await wait_until(lambda: _ahead(eng, "ETHUSDT", "buy", 2997.0) == 6.5, 20)
                 t = int(time.time() * 1000)
@@ -63,7 +63,7 @@ def test_bybit_book_depth_reads_the_level_behind_the_best():
                 stop.set()
                 await task
 
-    asyncio.run(asyncio.wait_for(main(), 80))
+    asyncio.run(asyncio.wait_for(main(), 180))
 
 
 def test_binance_book_depth_takes_its_rest_snapshot_and_a_gap_makes_the_level_unknown():
@@ -91,7 +91,7 @@ def test_binance_book_depth_takes_its_rest_snapshot_and_a_gap_makes_the_level_un
                 stop.set()
                 await task
 
-    asyncio.run(asyncio.wait_for(main(), 80))
+    asyncio.run(asyncio.wait_for(main(), 180))
 
 
 def test_book_depth_is_refused_on_a_replay(tmp_path, capsys):

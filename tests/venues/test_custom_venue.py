@@ -63,6 +63,34 @@ def test_its_frames_decode_into_events_with_its_own_side_convention(rekt):
     assert len(dec.feed(b'{"ch":"candles","d":[]}', t)) == 0 and dec.counters["unknown_topic"] == 1
 
 
+def test_an_item_of_a_shape_its_parser_never_checked_is_counted_and_the_rest_of_the_frame_kept(rekt):
+    """The parser of docs/how-to/write-a-venue-plugin.md (``except Exception as r: sink.reject_item(r)`` around each
+    item, no check of the item's type): a number where an item belongs raises AttributeError inside the loop;
+    ``Sink.reject_item`` counts it as ``bad_item`` (a Reject under its reason), and the good item of the same frame
+    is an event.  (Before, reject_item read ``.reason`` of the AttributeError: the frame was lost as bad_frame.)"""
+    from liqcore.venues.common import REJECT_REASONS, Reject, Sink
+    from liqcore.venues.decoder import Decoder
+
+    dec = Decoder("rekt")
+    t = int(time.time() * 1000)
+    good = b'{"i":"ROCKET_PERP","p":"2.5","q":"1","ts":%d,"w":"S"}' % t
+    bad_side = b'{"i":"ROCKET_PERP","p":"2.5","q":"2","ts":%d,"w":"X"}' % t
+    ev = dec.feed(b'{"ch":"rekt","d":[1,' + good + b',"x",' + bad_side + b']}', t * 1_000_000)
+    assert ev["side"].tolist() == [2] and ev["qty"].tolist() == [1.0]
+    c = dec.counters
+    assert (c.get("bad_item"), c.get("bad_side"), c.get("bad_frame", 0)) == (2, 1, 0)
+    assert (c["accepted_frames"], c["rejected_frames"], c["events"]) == (1, 0, 1)
+    # a frame of nothing but such items is rejected (counted), as one of bad sides is
+    assert len(dec.feed(b'{"ch":"rekt","d":[null,[]]}', t * 1_000_000)) == 0
+    assert (c["bad_item"], c["rejected_frames"], c.get("bad_frame", 0)) == (4, 1, 0)
+
+    sink = Sink()
+    sink.reject_item(KeyError("p"))
+    sink.reject_item(Reject("non_positive", "q"))
+    assert sink.counters == {"bad_item": 1, "non_positive": 1} and sink.item_rejects == 2
+    assert (sink.last.reason, sink.last.field) == ("non_positive", "q") and "bad_item" in REJECT_REASONS
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(180)
 def test_a_paper_run_over_its_local_stream_detects_cascades_and_books_an_order_and_a_fill(rekt, tmp_path):
@@ -151,8 +179,10 @@ def test_a_venue_code_is_its_own_and_a_built_in_one_is_never_taken():
     from liqcore.types import Venue, add_venue
     from liqcore.venues.registry import VenueSpec, register, unregister, venue_spec
 
-    with pytest.raises(ValueError, match="venue code 3 is registered already for another venue"):
+    with pytest.raises(ValueError, match="venue code 3 is registered already for venue 'okx'"):
         register(VenueSpec(name="rekt", code=3, package="rekt_venue"))
+    with pytest.raises(ValueError, match="venue code 4 is registered already for venue 'gate'"):  # (the holder named)
+        register(VenueSpec(name="rekt", code=4, package="rekt_venue"))
     with pytest.raises(ValueError, match="venue code 1 is bybit's"):  # (the enum guards its own members too)
         add_venue(1, "rekt")
     with pytest.raises(ValueError, match=r"venue code: must be 1\.\.127 \(the events' venue column is an i1\)"):

@@ -31,7 +31,7 @@ GROUP = "liqcore.venues"
 SPEC_INIT = '''"""rekt: a venue shipped as a package of its own (its entry point: rekt = "rekt_venue:SPEC")."""
 from liqcore.venues.registry import VenueSpec
 
-SPEC = VenueSpec(name="rekt", code=77, package="rekt_venue")
+SPEC = VenueSpec(name="rekt", code=77, package="rekt_venue", example_symbol="ROCKET_PERP")
 '''
 PYPROJECT = '''[build-system]
 requires = ["setuptools>=61"]
@@ -80,6 +80,57 @@ def test_an_entry_point_registers_its_venue_and_a_broken_one_is_left_out_with_a_
     assert venue_spec("rekt").code == CODE and Venue.parse("rekt") == CODE
     ev = Decoder("rekt").feed(liq_frame("ROCKET_PERP", 1_767_225_600_000, 2.0, 3.0, "S"), 1_767_225_600_000_000_000)
     assert ev["venue"].tolist() == [CODE] and ev["side"].tolist() == [2]
+
+
+def test_a_plugin_that_fails_is_one_warning_line_naming_the_venue_holding_its_code(tmp_path, monkeypatch):
+    """A plugin whose code is a built-in venue's (Gate's 4) is left out with one warning line, as shown (not the
+    line of source ``warnings.warn`` adds below its message), naming the venue that holds the code; the how-to
+    shows that line."""
+    import warnings
+
+    from liqcore.venues.registry import PLUGIN_ERRORS, VenuePluginWarning, load_plugins, venue_spec
+
+    pkg = tmp_path / "rekt_venue"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(SPEC_INIT.replace("code=77", "code=4"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            assert load_plugins([EntryPoint("rekt", "rekt_venue:SPEC", GROUP)]) == []
+        assert [w.category for w in got] == [VenuePluginWarning]
+        shown = warnings.formatwarning(got[0].message, got[0].category, got[0].filename, got[0].lineno, got[0].line)
+        assert shown.count("\n") == 1 and shown.endswith("\n"), shown
+        assert PLUGIN_ERRORS["rekt"] == "ValueError: venue code 4 is registered already for venue 'gate'"
+        assert venue_spec(4).name == "gate"
+        page = (ROOT / "docs" / "how-to" / "write-a-venue-plugin.md").read_text(encoding="utf-8")
+        assert shown in page, shown
+    finally:
+        PLUGIN_ERRORS.pop("rekt", None)
+        for m in [m for m in sys.modules if m == "rekt_venue" or m.startswith("rekt_venue.")]:
+            del sys.modules[m]
+
+
+def test_its_generated_page_holds_its_side_tables_and_its_own_example_symbol(rekt_module):
+    """tools/docs_venues.py's page of the how-to's plugin: the side tables its parse part declares
+    (``LIQUIDATION_SIDES``, ``TRADE_SIDES``), its ``example_symbol`` (its names fit no ``symbol_style``), and no
+    word of keys (it has no gateway)."""
+    from liqcore.venues.registry import load_plugins
+
+    assert load_plugins([EntryPoint("rekt", "rekt_venue:SPEC", GROUP)]) == ["rekt"]
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import docs_venues
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    page = docs_venues.pages()["venues/rekt.md"]
+    for row in ("| liquidation: `L` | `LONG position liquidated` |", "| liquidation: `S` | `SHORT position liquidated` |",
+                "| trade: `b` | `taker BUY` |", "| trade: `s` | `taker SELL` |",
+                "| example symbol | `ROCKET_PERP` | one of its symbols |",
+                "| `symbol_style` | its own (none of liqcore's styles fits its names) |"):
+        assert row in page, row
+    assert "ETHUSDT" not in page and "REKT_API_KEY" not in page and "Keys come from" not in page
+    assert "## Networks and endpoints" in page and "`wss://stream.rekt.invalid/v1`" in page
 
 
 def test_a_lookup_by_name_registers_the_plugins_first(rekt_module, monkeypatch):

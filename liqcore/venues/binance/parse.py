@@ -32,6 +32,7 @@ __all__ = [
     "parse_csv_agg_trades",
     "restore_symbol",
     "VENUE",
+    "LIQUIDATION_SIDES",
 ]
 
 VENUE = 2  # Venue.BINANCE
@@ -42,8 +43,9 @@ _FUNDING = 4
 _QUOTE = 7
 _SAMPLED = 8
 _TIME_RECOVERED = 16  # Flag.TIME_RECOVERED
-# o.S is the forced close order's side: SELL closes a LONG
-_LIQ_SIDE = {"SELL": 1, "BUY": 2, "Sell": 1, "Buy": 2, "sell": 1, "buy": 2}
+#: the liquidation side table (wire value -> liqcore side; the venue page shows it): o.S is the forced close
+#: order's side, SELL closes a LONG (a trade's side comes from "m", the buyer was the maker: no table)
+LIQUIDATION_SIDES = {"SELL": 1, "BUY": 2, "Sell": 1, "Buy": 2, "sell": 1, "buy": 2}
 
 
 def _base(sym, qty: float, price: float) -> float:
@@ -61,7 +63,7 @@ def parse_force_order(o, sink: Sink) -> int:
     contracts, read as base units at the average price)."""
     if o.__class__ is not dict:
         raise Reject("missing_field", "o")
-    side = side_of(_LIQ_SIDE, o.get("S"), "o.S")
+    side = side_of(LIQUIDATION_SIDES, o.get("S"), "o.S")
     ap = pos(o.get("ap"), "o.ap")
     sym = o.get("s")
     sink.rows.append(
@@ -249,7 +251,7 @@ def parse_csv_liquidations(data: bytes, st) -> None:
             if f[1].strip() == "S" and f[0].strip() == "s":  # a header row
                 st.records -= 1
                 continue
-            side = _LIQ_SIDE.get(f[1].strip())
+            side = LIQUIDATION_SIDES.get(f[1].strip())
             if side is None:
                 raise Reject("bad_side", "S")
             sym = f[0].strip()

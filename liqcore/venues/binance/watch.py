@@ -62,3 +62,8 @@ def key_aliases(key) -> list:
 def hears_all_market(key) -> bool:
     """A raw ``forceOrder`` push is heard by the all-market liquidation stream too."""
     return isinstance(key, tuple) and key[0] == b"forceOrder"
+
+
+def is_liquidation_topic(topic: str) -> bool:
+    """``<symbol>@forceOrder`` and ``!forceOrder@arr``: pushed only when a liquidation happens."""
+    return "forceorder" in topic.lower()

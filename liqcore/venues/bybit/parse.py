@@ -14,7 +14,7 @@ import numpy as np
 from liqcore.venues.bybit.contracts import CONTRACT_USD, inverse_contract_usd
 from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
-__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE", "checked_only"]
+__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE", "checked_only", "LIQUIDATION_SIDES", "TRADE_SIDES"]
 
 VENUE = 1  # Venue.BYBIT
 _LIQ = 1
@@ -27,10 +27,11 @@ _NAN = float("nan")
 _INF = float("inf")
 _SAMPLED = 8  # Flag.SAMPLED: the legacy stream pushed at most one liquidation per symbol per second
 
-# Bybit liquidation S: the side of the liquidated position's... "Buy" update = LONG liquidated
-_LIQ_SIDE = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2}
-# trade S: taker side
-_TAKER_SIDE = {"Buy": 3, "Sell": 4, "buy": 3, "sell": 4, "BUY": 3, "SELL": 4}
+#: the side tables (wire value -> liqcore side; the venue page shows them): a liquidation's S names the liquidated
+#: position's... "Buy" update = LONG liquidated
+LIQUIDATION_SIDES = {"Buy": 1, "Sell": 2, "buy": 1, "sell": 2, "BUY": 1, "SELL": 2}
+#: a trade's S: the taker's side
+TRADE_SIDES = {"Buy": 3, "Sell": 4, "buy": 3, "sell": 4, "BUY": 3, "SELL": 4}
 
 
 def parse_liquidation_items(items, sink: Sink, topic_symbol: str | None = None) -> int:
@@ -51,7 +52,7 @@ def parse_liquidation_items(items, sink: Sink, topic_symbol: str | None = None) 
             vs = it["v"]
             price = float(ps)
             qty = float(vs)
-            side = _LIQ_SIDE[it["S"]]
+            side = LIQUIDATION_SIDES[it["S"]]
             sid = ids[(VENUE, it["s"])]
             if (
                 t.__class__ is int
@@ -69,7 +70,7 @@ def parse_liquidation_items(items, sink: Sink, topic_symbol: str | None = None) 
         try:
             if it.__class__ is not dict:
                 raise Reject("missing_field", "data[]")
-            side = side_of(_LIQ_SIDE, it.get("S"), "S")
+            side = side_of(LIQUIDATION_SIDES, it.get("S"), "S")
             sym = it.get("s") or topic_symbol
             rows.append(
                 (
@@ -99,7 +100,7 @@ def _legacy_liquidation(data, sink: Sink, topic_symbol: str) -> int:
         t = data.get("updatedTime")
         if t is None:
             t = data.get("updateTime")
-        side = side_of(_LIQ_SIDE, data.get("side"), "side")
+        side = side_of(LIQUIDATION_SIDES, data.get("side"), "side")
         sink.rows.append(
             (
                 ms_to_ns(t, "updatedTime"),
@@ -131,7 +132,7 @@ def _trades(items, sink: Sink, topic_symbol: str) -> int:
         try:
             if it.__class__ is not dict:
                 raise Reject("missing_field", "data[]")
-            side = side_of(_TAKER_SIDE, it.get("S"), "S")
+            side = side_of(TRADE_SIDES, it.get("S"), "S")
             rows.append(
                 (
                     ms_to_ns(it.get("T"), "T"),

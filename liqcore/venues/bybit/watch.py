@@ -39,3 +39,8 @@ def key_aliases(key) -> list:
 
 def hears_all_market(key) -> bool:
     return False
+
+
+def is_liquidation_topic(topic: str) -> bool:
+    """``allLiquidation.<SYMBOL>`` (and the older ``liquidation.<SYMBOL>``): pushed only when a liquidation happens."""
+    return topic.startswith(("allLiquidation.", "liquidation."))

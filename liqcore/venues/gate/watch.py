@@ -64,3 +64,9 @@ def key_aliases(key) -> list:
 def hears_all_market(key) -> bool:
     """Any liquidation push is heard by the ``!all`` liquidation topic."""
     return isinstance(key, tuple) and key[0] == _LIQ
+
+
+def is_liquidation_topic(topic: str) -> bool:
+    """``futures.public_liquidates`` (a contract's, or ``!all``): pushed only when a liquidation happens."""
+    keys = topic_keys(topic)
+    return bool(keys) and keys[0][0] == _LIQ

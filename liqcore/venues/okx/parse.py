@@ -14,7 +14,7 @@ import numpy as np
 
 from liqcore.venues.common import CONTROL, RECV_UNKNOWN, Reject, Sink, contract_size, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
-__all__ = ["parse_obj", "parse", "VENUE"]
+__all__ = ["parse_obj", "parse", "VENUE", "LIQUIDATION_SIDES", "TRADE_SIDES"]
 
 VENUE = 3  # Venue.OKX
 _LIQ = 1
@@ -25,8 +25,10 @@ _OI = 6
 _QUOTE = 7
 _SAMPLED = 8
 _NAN = float("nan")
-_LIQ_SIDE = {"sell": 1, "buy": 2}
-_TAKER_SIDE = {"buy": 3, "sell": 4}
+#: the side tables (wire value, lower-cased -> liqcore side; the venue page shows them): a liquidation's side is
+#: the forced order's (sell closes a LONG), a trade's the taker's
+LIQUIDATION_SIDES = {"sell": 1, "buy": 2}
+TRADE_SIDES = {"buy": 3, "sell": 4}
 
 
 def _ct_val(sink: Sink, inst) -> float:
@@ -66,7 +68,7 @@ def _liquidations(data, sink: Sink) -> int:
                 if d.__class__ is not dict:
                     raise Reject("missing_field", "details[]")
                 s = d.get("side")
-                side = side_of(_LIQ_SIDE, s.lower() if s.__class__ is str else s, "side")
+                side = side_of(LIQUIDATION_SIDES, s.lower() if s.__class__ is str else s, "side")
                 rows.append(
                     (
                         ms_to_ns(d.get("ts"), "ts"),
@@ -104,7 +106,7 @@ def _trades(data, sink: Sink, arg_inst) -> int:
         try:
             inst = _item_inst(d, arg_inst)
             s = d.get("side")
-            side = side_of(_TAKER_SIDE, s.lower() if s.__class__ is str else s, "side")
+            side = side_of(TRADE_SIDES, s.lower() if s.__class__ is str else s, "side")
             qty = pos(d.get("sz"), "sz")
             if _is_contract(inst):
                 qty *= _ct_val(sink, inst)

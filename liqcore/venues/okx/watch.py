@@ -58,3 +58,9 @@ def key_aliases(key) -> list:
 
 def hears_all_market(key) -> bool:
     return False
+
+
+def is_liquidation_topic(topic: str) -> bool:
+    """The ``liquidation-orders`` channel (SWAP-wide): pushed only when a liquidation happens."""
+    keys = topic_keys(topic)
+    return bool(keys) and keys[0][0] == "liquidation-orders"
