@@ -147,11 +147,11 @@ def _push_history(fs, n: int = 5) -> list[bytes]:
     return frames
 
 
-@pytest.mark.integration
-@pytest.mark.timeout(300)
-def test_a_frame_handler_that_calls_cb_wrongly_is_said_once_and_every_frame_is_still_recorded(rekt, tmp_path):
+def _record_broken(rekt, tmp_path, part: str, source: str):
+    """``record`` of the rekt venue with its ``part`` replaced by ``source``, the history pushed and every frame
+    recorded -> ``(exit code, stdout, stderr, the frames pushed, the recording's folder)``."""
     src, write = rekt
-    write("watch", WRONG_CALL)
+    write(part, source)
     out = tmp_path / "rec"
     pushed: list[bytes] = []
 
@@ -161,6 +161,13 @@ def test_a_frame_handler_that_calls_cb_wrongly_is_said_once_and_every_frame_is_s
                      "every frame recorded", proc)
 
     code, stdout, stderr = asyncio.run(_record(src, out, [SYM], drive))
+    return code, stdout, stderr, pushed, out
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_frame_handler_that_calls_cb_wrongly_is_said_once_and_every_frame_is_still_recorded(rekt, tmp_path):
+    code, stdout, stderr, pushed, out = _record_broken(rekt, tmp_path, "watch", WRONG_CALL)
     assert code == 0, stderr[-3000:]
     assert "Traceback" not in stderr and "all control frames" not in stderr, stderr[-3000:]
     # said once during the run, in one line naming the venue and the exception
@@ -179,17 +186,7 @@ def test_a_frame_handler_that_calls_cb_wrongly_is_said_once_and_every_frame_is_s
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_a_parser_that_fails_on_every_data_frame_is_said_once_and_named_at_the_end(rekt, tmp_path):
-    src, write = rekt
-    write("parse", FAILING_PARSE)
-    out = tmp_path / "rec"
-    pushed: list[bytes] = []
-
-    async def drive(fs, proc, err):
-        pushed.extend(_push_history(fs))
-        await _until(lambda: out.exists() and len([x for x in _lines(out) if "frame" in x]) >= len(pushed) + 1,
-                     "every frame recorded", proc)
-
-    code, stdout, stderr = asyncio.run(_record(src, out, [SYM], drive))
+    code, stdout, stderr, pushed, out = _record_broken(rekt, tmp_path, "parse", FAILING_PARSE)
     assert code == 1, stderr[-3000:]
     assert "Traceback" not in stderr and "all control frames" not in stderr, stderr[-3000:]
     said = [ln for ln in stderr.splitlines() if "failed on a frame" in ln]
