@@ -1,9 +1,10 @@
 """What every test session gets, whatever the environment it was started from (imported by
 ``conftest.py``; also usable alone as a pytest plugin: ``-p _session_env``).
 
-* :func:`isolate_environment`: no ``LIQCORE_*`` variable and no venue API key of the user's shell
-  reaches a test, and the synthetic-market cache is a fresh directory of this session (removed at
-  the end), so a cache or a variable the README suggests setting never changes a result.
+* :func:`isolate_environment`: no ``LIQCORE_*`` variable, no venue API key of the user's shell and no venue
+  plugin the user installed (``LIQCORE_VENUE_PLUGINS=off``) reaches a test, and the synthetic-market cache is
+  a fresh directory of this session (removed at the end), so a cache, a plugin or a variable the README
+  suggests setting never changes a result.
   ``LIQCORE_REAL_DATA`` (where the third-party recordings are) is read first and kept aside: it only
   decides whether the real-data tests run.  Under pytest-xdist the workers share the session's
   cache directory (the controller's, handed to its own worker processes only): a market one worker
@@ -35,7 +36,8 @@ import sys
 import tempfile
 
 #: environment variables of the venues' API keys (never read by a test from the user's shell)
-_KEY_VARS = tuple(f"{v}_API_{k}" for v in ("BYBIT", "BINANCE", "OKX") for k in ("KEY", "SECRET", "PASSPHRASE")) \
+_KEY_VARS = tuple(f"{v}_API_{k}" for v in ("BYBIT", "BINANCE", "OKX", "GATE")
+                  for k in ("KEY", "SECRET", "PASSPHRASE")) \
     + ("OPENAI_API_KEY",)  # (the judge's key, read when LIQCORE_JUDGE_API_KEY is not set)
 
 #: set by :func:`isolate_environment`: (the user's LIQCORE_REAL_DATA or None, this session's cache directory)
@@ -93,6 +95,8 @@ def isolate_environment() -> None:
     os.environ["XDG_CACHE_HOME"] = CACHE_HOME
     CACHE_HOME_COVERS = _inside(_users_cache_dir(), CACHE_HOME)  # (no LIQCORE_* variable now)
     os.environ["LIQCORE_CACHE_DIR"] = SESSION_CACHE
+    # the user's venue plugins are not the suite's (a test of plugins hands its own entry points to the registry)
+    os.environ["LIQCORE_VENUE_PLUGINS"] = "off"
 
 
 def _stand_in_cache_home() -> str:

@@ -216,7 +216,16 @@ def _builtin() -> None:
         load_plugins()
 
 
+#: ``LIQCORE_VENUE_PLUGINS=off`` (or ``0``, ``no``, ``false``): the entry point group is not looked at, the built-in
+#: venues alone are registered (a broken plugin told apart from liqcore; a test suite kept from the plugins installed)
+PLUGINS_ENV = "LIQCORE_VENUE_PLUGINS"
+
+
 def _entry_points():
+    import os
+
+    if os.environ.get(PLUGINS_ENV, "").strip().lower() in ("0", "off", "no", "false"):
+        return []
     from importlib.metadata import entry_points
 
     return entry_points(group=ENTRY_POINT_GROUP)

@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_environment_inside_a_session():
-    """Whatever the shell had: no LIQCORE_* variable but the session's own cache, no venue key."""
+    """Whatever the shell had: no LIQCORE_* variable but the session's own cache and its venue plugins off (the
+    user's installed plugins not looked at), no venue key."""
     liq = {k: v for k, v in os.environ.items() if k.startswith("LIQCORE_")}
-    assert list(liq) == ["LIQCORE_CACHE_DIR"]
+    assert sorted(liq) == ["LIQCORE_CACHE_DIR", "LIQCORE_VENUE_PLUGINS"] and liq["LIQCORE_VENUE_PLUGINS"] == "off"
     cache = Path(liq["LIQCORE_CACHE_DIR"])
     assert cache.name.startswith("liqcore-test-cache-") and cache.parent == Path(tempfile.gettempdir())
     assert not any(k.endswith(("_API_KEY", "_API_SECRET")) for k in os.environ if k.split("_")[0] in
-                   ("BYBIT", "BINANCE", "OKX"))
+                   ("BYBIT", "BINANCE", "OKX", "GATE"))
     from liqcore.cache import cache_dir
 
     assert cache_dir() == cache

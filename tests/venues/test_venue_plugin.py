@@ -154,6 +154,7 @@ def test_a_lookup_by_name_registers_the_plugins_first(rekt_module, monkeypatch):
 
 def _env(**extra) -> dict:
     env = dict(os.environ)
+    env.pop("LIQCORE_VENUE_PLUGINS", None)  # (the session keeps the user's plugins out; the venv's are looked at)
     env.update(extra)
     return env
 
@@ -287,3 +288,23 @@ def test_a_plugin_venue_records_converts_and_backtests_with_no_liqcore_file_touc
                                    lambda fs: (_history(fs), _cascade(fs))))
     assert code == 0, out[-3000:]
     assert f"paper rekt {SYM}: " in out and " cascades=1 " in out, out[-3000:]
+
+
+def test_plugins_can_be_switched_off_and_the_suite_runs_without_the_users(monkeypatch, tmp_path):
+    """``LIQCORE_VENUE_PLUGINS=off``: the entry point group is not looked at (an installed plugin's entry point is
+    found otherwise); the test session sets it, so a plugin the user installed never reaches a test."""
+    from liqcore.venues import registry
+
+    assert os.environ.get("LIQCORE_VENUE_PLUGINS") == "off"  # (the session's: tests/_session_env.py)
+    dist = tmp_path / "liqcore_acme_probe-0.1.dist-info"  # an installed plugin, as pip leaves one
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: liqcore-acme-probe\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[liqcore.venues]\nacmeprobe = acme_probe:SPEC\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert [ep.name for ep in registry._entry_points()] == []
+    for on in ("", "on", "1"):
+        monkeypatch.setenv("LIQCORE_VENUE_PLUGINS", on)
+        assert "acmeprobe" in [ep.name for ep in registry._entry_points()], on
+    for off in ("off", "0", "no", "FALSE"):
+        monkeypatch.setenv("LIQCORE_VENUE_PLUGINS", off)
+        assert [ep.name for ep in registry._entry_points()] == [], off
