@@ -736,6 +736,8 @@ def summary_line(summary: dict) -> str:
     rec = summary.get("recorder") or {}
     if rec.get("unwritten"):
         line += f" RECORD LINES NOT WRITTEN: {rec['unwritten']}"
+    if summary.get("frame_handler_errors"):  # a venue's (a plugin's) frame handler failed: its frames passed on
+        line += f" frame_handler_errors={summary['frame_handler_errors']}"
     for name, text in (summary.get("alarms") or {}).items():
         line += f" ALARM {name}: {text}"
     return line

@@ -360,6 +360,9 @@ class LiveRunner:
                 "watch": [{"venue": f.venue, "symbols": f.symbols, "frames": f.health()["frames"],
                            "decoder": self._decoder_counters(f.venue)} for f in self.watch_feeds],
                 "gaps": h["gaps"], "reconnects": h["reconnects"], "coverage": h["coverage"],
+                # frames the venue's watch handler (a plugin's) failed on, the first said (the frames passed on)
+                "frame_handler_errors": h.get("frame_handler_errors", 0),
+                "frame_handler_failure": self.feed.handler_failure(),
                 "coverage_by_hour": {str(k): v for k, v in self.feed.coverage_by_hour().items()},
                 "cascades": eng.cascades, "cascades_by_symbol": dict(eng.checks["cascades"]),
                 "decided": dict(eng.decision_log.outcomes), "orders": eng.orders, "fills": eng.fills,

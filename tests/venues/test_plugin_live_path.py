@@ -105,17 +105,20 @@ async def _until(cond, what: str, proc, bound_s: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _record(src: Path, out: Path, symbols: list[str], drive, *extra: str) -> tuple[int, str, str]:
-    """``liqcore record --venue rekt`` in a child against the fake; ``drive(fs, proc, err)`` (err: the stderr lines
-    so far) pushes frames and returns once the test has what it waits for; then SIGTERM (the recorder's own stop,
-    as at the end of --duration) -> (exit status, stdout, stderr)."""
+async def _record(src: Path, out: Path, symbols: list[str], drive, *extra: str,
+                  command: tuple = ()) -> tuple[int, str, str]:
+    """``liqcore record --venue rekt`` in a child against the fake (``command``: another command's arguments,
+    before the venue's); ``drive(fs, proc, err)`` (err: the stderr lines so far) pushes frames and returns once the
+    test has what it waits for; then SIGTERM (the recorder's own stop, as at the end of --duration) -> (exit
+    status, stdout, stderr)."""
     from liqcore.venues.fake_streams import FakeMarketStream
 
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")])))
+    cmd = command or ("record", "--out", str(out), "--flush", "0.05")
     async with FakeMarketStream("rekt") as fs:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", LAUNCH, "record", "--venue", "rekt", "--symbols", ",".join(symbols), "--out",
-            str(out), "--ws-url", fs.ws_url, "--duration", "300", "--flush", "0.05", *extra, cwd=out.parent, env=env,
+            sys.executable, "-c", LAUNCH, *cmd, "--venue", "rekt", "--symbols", ",".join(symbols),
+            "--ws-url", fs.ws_url, "--duration", "300", *extra, cwd=out.parent, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         err: list[str] = []
 
@@ -181,6 +184,30 @@ def test_a_frame_handler_that_calls_cb_wrongly_is_said_once_and_every_frame_is_s
     end = stderr.strip().splitlines()[-1]
     assert end.startswith(f"liqcore record: warning: {len(frames)} frames failed in venue rekt's frame handler"), end
     assert "TypeError: cb() missing 1 required positional argument: 'recv_ns'" in end, end
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_paper_run_counts_the_frames_its_venue_s_handler_failed_on_in_its_summary(rekt, tmp_path):
+    src, write = rekt
+    write("watch", WRONG_CALL)
+    out = tmp_path / "run"
+    out.mkdir()
+    pushed: list[bytes] = []
+
+    async def drive(fs, proc, err):
+        pushed.extend(_push_history(fs))
+        await _until(lambda: any("failed on a frame" in ln for ln in err), "the failure said", proc)
+
+    code, stdout, stderr = asyncio.run(_record(src, out, [SYM], drive, command=("run", "--json")))
+    assert "Traceback" not in stderr, stderr[-3000:]
+    summary = orjson.loads(stdout.strip().splitlines()[-1])
+    assert summary["frame_handler_errors"] >= 1 and summary["frames"] >= summary["frame_handler_errors"], summary
+    assert summary["frame_handler_failure"].startswith(f"{summary['frame_handler_errors']} frame"), summary
+    assert "TypeError: cb() missing 1 required positional argument: 'recv_ns'" in summary["frame_handler_failure"]
+    from liqcore.commands.run import summary_line
+
+    assert f"frame_handler_errors={summary['frame_handler_errors']}" in summary_line(summary)
 
 
 @pytest.mark.integration
