@@ -64,7 +64,8 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
                     raise ValueError
             except ValueError:
                 note_unknown_venue(sink, vname)  # (a plugin's venue not installed: the load names it)
-                raise Reject("unknown_venue", "venue") from None
+                raise Reject("unknown_venue", f"venue {vname!r}, not registered: is its plugin package installed?"
+                             if vname and not vname.isdigit() else "venue") from None
         symbol = (rec["symbol"] or "").strip().upper()
         if not symbol:
             raise Reject("missing_field", "symbol")
@@ -377,6 +378,10 @@ def contract_table(table, st: FileState, where, null_reason: str, kept: list | N
     out["symbol_id"] = np.where(sid < -1, 0, sid)
     if st.strict and first_bad:
         row, reason, what = min(first_bad)
+        if reason == "unknown_venue" and not pa.types.is_integer(table.column("venue").type):
+            name = str(table.column("venue")[int(row)].as_py() or "").strip().lower()
+            if name and not name.isdigit():  # (a plugin's venue not installed, as the row path names it)
+                what = f"venue {name!r}, not registered: is its plugin package installed?"
         raise ValueError(f"{where(row)}: {reason} ({what})")
     out["side"] = np.clip(side, 0, 4)
     out["kind"] = np.clip(kind, 0, int(max(Kind)))

@@ -131,8 +131,10 @@ class LineDecoder:
         try:
             venue = int(Venue.parse(vname)) if vname is not None else 0
         except ValueError:
-            if vname.__class__ is str:  # (a plugin's venue not installed: the load names it)
+            if vname.__class__ is str:  # (a plugin's venue not installed: the load names it, and --strict's line)
                 note_unknown_venue(sink, vname.lower())
+                raise Reject("unknown_venue", f"venue {vname.lower()!r}, not registered: is its plugin package "
+                                              "installed?") from None
             raise Reject("unknown_venue", "venue") from None
         vname = _VENUE_NAMES.get(venue, "")
         if "gap" in obj:

@@ -136,6 +136,11 @@ def test_recordings_of_a_venue_not_registered_name_it(tmp_path, capsys):
     assert main(["events", str(csv)]) == 1
     err = capsys.readouterr().err
     assert "unknown_venue 3" in err and CAUSE in err, err
+    # --strict stops at the first such record, naming the venue too
+    for path in (csv, rec["rec"]):
+        assert main(["events", str(path), "--strict"]) != 0
+        err = capsys.readouterr().err
+        assert "unknown_venue (venue 'rekt', not registered: is its plugin package installed?)" in err, err
 
 
 def test_the_venue_options_list_the_registered_venues_plugins_included(rekt, capsys):
