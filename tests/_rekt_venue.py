@@ -179,3 +179,23 @@ def liq_frame(sym: str, t_ms: int, q: float, p: float, wiped: str = "L") -> byte
 def fill_frame(sym: str, t_ms: int, q: float, p: float, aggressor: str = "s") -> bytes:
     return b'{"ch":"fills","d":[{"i":"%s","p":"%s","q":"%s","ts":%d,"a":"%s"}]}' % (
         sym.encode(), repr(p).encode(), repr(q).encode(), t_ms, aggressor.encode())
+
+
+def registered(root: Path, monkeypatch):
+    """The venue "rekt" written under ``root`` as the package ``rekt_venue`` and registered (a fixture's body:
+    yields its spec); forgotten after, its modules dropped."""
+    import importlib
+    import sys
+
+    from liqcore.venues.registry import VenueSpec, register, unregister
+
+    write_package(root)
+    monkeypatch.syspath_prepend(str(root))
+    importlib.invalidate_caches()
+    spec = register(VenueSpec(name="rekt", code=CODE, package="rekt_venue"))
+    try:
+        yield spec
+    finally:
+        unregister("rekt")
+        for m in [m for m in sys.modules if m == "rekt_venue" or m.startswith("rekt_venue.")]:
+            del sys.modules[m]

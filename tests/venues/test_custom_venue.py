@@ -21,24 +21,13 @@ import time
 import numpy as np
 import pytest
 
-from _rekt_venue import CODE, fill_frame, liq_frame, write_package
+from _rekt_venue import CODE, fill_frame, liq_frame, registered
 
 
 @pytest.fixture
 def rekt(tmp_path, monkeypatch):
     """The venue "rekt" written to ``tmp_path`` as the package ``rekt_venue`` and registered; forgotten after."""
-    from liqcore.venues.registry import VenueSpec, register, unregister
-
-    write_package(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.invalidate_caches()
-    spec = register(VenueSpec(name="rekt", code=CODE, package="rekt_venue"))
-    try:
-        yield spec
-    finally:
-        unregister("rekt")
-        for m in [m for m in sys.modules if m == "rekt_venue" or m.startswith("rekt_venue.")]:
-            del sys.modules[m]
+    yield from registered(tmp_path, monkeypatch)
 
 
 _liq, _fill = liq_frame, fill_frame

@@ -16,13 +16,10 @@ recordings and dataset read again:
 """
 from __future__ import annotations
 
-import importlib
-import sys
-
 import orjson
 import pytest
 
-from _rekt_venue import CODE, fill_frame, liq_frame, write_package
+from _rekt_venue import fill_frame, liq_frame, registered
 from liqcore.cli import build_parser, main
 
 T0 = 1_767_225_600_000  # 2026-01-01 in ms
@@ -33,18 +30,7 @@ NOT_REGISTERED = "venue 'rekt' (partition venue=rekt/) is not a registered venue
 @pytest.fixture
 def rekt(tmp_path, monkeypatch):
     """The venue "rekt" written to ``tmp_path`` as the package ``rekt_venue`` and registered; forgotten after."""
-    from liqcore.venues.registry import VenueSpec, register, unregister
-
-    write_package(tmp_path / "src")
-    monkeypatch.syspath_prepend(str(tmp_path / "src"))
-    importlib.invalidate_caches()
-    spec = register(VenueSpec(name="rekt", code=CODE, package="rekt_venue"))
-    try:
-        yield spec
-    finally:
-        unregister("rekt")
-        for m in [m for m in sys.modules if m == "rekt_venue" or m.startswith("rekt_venue.")]:
-            del sys.modules[m]
+    yield from registered(tmp_path / "src", monkeypatch)
 
 
 def _rekt_lines(n: int = 6) -> bytes:
