@@ -125,11 +125,9 @@ def run(args) -> int:
 
 
 def _synthetic_days(args) -> None:
-    """``--days`` is the synthetic market's length (its help says so): not given, the synthetic market's default;
-    given without ``--synthetic`` (recordings, a dataset) it would be ignored, so it is refused in one line."""
-    from liqcore.commands.inputs import check_synthetic_only
-
-    check_synthetic_only(args)
+    """``--days`` is the synthetic market's length (its help says so): not given, the synthetic market's default
+    (given without ``--synthetic`` it is refused before the command runs, as every synthetic-only option is:
+    ``liqcore.cli``, :class:`~liqcore.commands.inputs._SyntheticOnly`)."""
     if args.days is None:
         args.days = args.synthetic_days
 

@@ -190,7 +190,7 @@ class _SyntheticOnly(argparse.Action):
     """An option of the synthetic market alone (``--days``, ``--seed``, ``--preset``, ``--knob``, the last one
     repeatable): stored as ``store`` (``append`` for ``--knob``) stores it, and noted as given: ``synthetic_only``
     is the line that refuses the first one given, should ``--synthetic`` not be (``liqcore.cli`` raises it before
-    the command runs: with recordings or a dataset it would be ignored; :func:`check_synthetic_only`)."""
+    the command runs: with recordings or a dataset it would be ignored)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         if self.dest == "knob":
@@ -210,13 +210,6 @@ class _SyntheticOnly(argparse.Action):
 #: what each synthetic-only option is, for :class:`_SyntheticOnly`'s line
 _SYNTHETIC_ONLY = {"--days": "the synthetic market's length in days", "--seed": "the synthetic market's seed",
                    "--preset": "a named synthetic market", "--knob": "a synthetic-market knob"}
-
-
-def check_synthetic_only(args) -> None:
-    """ValueError in one line naming it where an option of the synthetic market alone (:class:`_SyntheticOnly`)
-    was given without ``--synthetic`` (as ``liqcore.cli`` checks every command's arguments)."""
-    if getattr(args, "synthetic_only", None) and not getattr(args, "synthetic", True):
-        raise ValueError(args.synthetic_only)
 
 
 def synthetic_knobs(args) -> tuple[dict, dict]:
