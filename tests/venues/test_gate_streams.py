@@ -57,7 +57,9 @@ def test_the_watch_hears_each_push_by_channel_and_contract_and_any_liquidation_b
     assert watch.frame_key(b'{"time":1,"channel":"futures.pong","event":"","result":null}') is None
     last = {}
     seen = []
-    on = watch.on_frame_handler(last, lambda a, p, t: seen.append(t), None)
+    from liqcore.live.silence import watch_handler
+
+    on = watch_handler("gate", last, lambda a, p, t: seen.append(t), None)  # (the watch's handler of frame_key)
     on(trade, 7)
     assert last == {(b"futures.trades", b"BTC_USDT"): 7} and seen == [7]
 

@@ -1,7 +1,8 @@
 """What the silent-stream watch (:mod:`liqcore.live.silence`) needs to know of Gate's public frames: a push
 names its ``channel`` near its head and its contract inside ``result`` (``"contract":"BTC_USDT"``, the book
 ticker's ``"s":"BTC_USDT"``); a subscribed topic (``{"channel", "payload"}``) is heard by ``(channel,
-contract)``, and ``futures.public_liquidates`` with ``!all`` by any liquidation push."""
+contract)``, and ``futures.public_liquidates`` with ``!all`` by any liquidation push.  Its frames are stamped by
+the watch's own handler made of :func:`frame_key` (no ``on_frame_handler`` of its own)."""
 from __future__ import annotations
 
 import orjson
@@ -27,16 +28,6 @@ def frame_key(payload: bytes):
     i += len(_CH)
     j = payload.find(b'"', i)
     return payload[i:j], _contract(payload, j)
-
-
-def on_frame_handler(last: dict, cb, a0):
-    """``on_frame(payload, recv_ns)``: ``last[frame_key(payload)] = recv_ns`` (the receive path)."""
-    def on_frame(payload, recv_ns, _last=last, _cb=cb, _a=a0, _key=frame_key):
-        k = _key(payload)
-        if k is not None:
-            _last[k] = recv_ns
-        _cb(_a, payload, recv_ns)
-    return on_frame
 
 
 def topic_keys(topic: str) -> list:
