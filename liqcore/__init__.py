@@ -7,7 +7,8 @@ loader through which ``params`` finds the strategies (imported on the first look
 The layers, bottom up (README, "Layout"; held by ``tests/project/test_layering.py``): the contract
 and vocabulary; the kernels; the readers, the dataset, the synthetic market and the execution front;
 features; strategies and ``config``; ``backtest``, ``sweep``, ``research``; ``live``, ``testing``;
-``commands``.  May import: ``types``, ``params`` (and, lazily, the names of ``_LAZY``).
+``commands``.  May import: ``types``, ``params`` (and, lazily, the names of ``_LAZY`` and the venue registry,
+``venues.registry``, on the first look-up of a venue not known yet).
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ from liqcore.types import (  # noqa: F401  (the data contract is always loaded)
     default_registry,
 )
 from liqcore import params as _vocabulary
+from liqcore import types as _types
 
 
 def _strategy_registry():
@@ -57,6 +59,17 @@ def _strategy_registry():
 
 
 _vocabulary.set_strategy_registry(_strategy_registry)
+
+
+def _venue_registry():
+    # a venue looked up before any module imported the registry (``Venue.parse("gate")`` with only
+    # ``liqcore.types`` imported): the registry, imported now, adds its own loader (every venue there is)
+    import importlib
+
+    importlib.import_module("liqcore.venues.registry")
+
+
+_types.VENUE_LOADERS.insert(0, _venue_registry)
 
 # name -> (module, attribute); imported on first access
 _LAZY = {

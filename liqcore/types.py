@@ -117,7 +117,15 @@ class Venue(IntEnum):
         raise UnknownVenue(f"venue: unknown venue {value!r} (expected one of {cls._known()})") from None
 
     @classmethod
+    def _missing_(cls, value):
+        # ``Venue(4)`` for a venue not registered yet (Gate's, a plugin's): register every venue, then look again
+        if isinstance(value, (int, np.integer)) and load_venues():
+            return cls._value2member_map_.get(int(value))
+        return None
+
+    @classmethod
     def _known(cls) -> str:
+        load_venues()
         return ", ".join(v.name.lower() for v in cls if v)
 
 
@@ -133,8 +141,10 @@ def load_venues() -> bool:
     if _VENUES_LOADED[0] or not VENUE_LOADERS:
         return False
     _VENUES_LOADED[0] = True
-    for load in list(VENUE_LOADERS):
-        load()
+    done = 0
+    while done < len(VENUE_LOADERS):  # (a loader may add another: the package's lazy one imports the registry)
+        VENUE_LOADERS[done]()
+        done += 1
     return True
 
 

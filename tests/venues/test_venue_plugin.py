@@ -149,6 +149,26 @@ def test_a_lookup_by_name_registers_the_plugins_first(rekt_module, monkeypatch):
         T.Venue.parse("kraken")
 
 
+def test_the_contract_alone_knows_every_venue(tmp_path):
+    """With only ``liqcore.types`` imported (no command, no registry imported yet), ``Venue.parse``, ``Venue(code)``
+    and the unknown-venue line know Gate and an installed plugin: the first miss imports the registry."""
+    write_package(tmp_path, init=SPEC_INIT)
+    dist = tmp_path / "liqcore_rekt-0.1.0.dist-info"  # the plugin installed, as pip leaves one
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: liqcore-rekt\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[liqcore.venues]\nrekt = rekt_venue:SPEC\n")
+    code = ("from liqcore.types import Venue, UnknownVenue\n"
+            "import sys; assert 'liqcore.venues.registry' not in sys.modules\n"
+            "print(int(Venue.parse('gate')), Venue(%d).name)\n"
+            "try:\n    Venue.parse('kraken')\nexcept UnknownVenue as e:\n    print(e)\n" % CODE)
+    env = _env(PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["4 REKT", "venue: unknown venue 'kraken' (expected one of bybit, binance, "
+                                                  "okx, gate, rekt)"]
+
+
 # ---- end to end, in a fresh virtual environment -----------------------------------------------------------------
 
 
