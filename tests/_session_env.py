@@ -237,3 +237,13 @@ def pytest_unconfigure(config) -> None:
     import atexit
 
     atexit.register(_quiet_nanobind_shutdown)
+
+
+def child_env(keep_cache: bool = True, drop: tuple = ()) -> dict:
+    """The environment for a child process of a test that starts from none of liqcore's settings: ``os.environ``
+    without its ``LIQCORE_*`` variables (and the names in ``drop``), but with the session's
+    ``LIQCORE_VENUE_PLUGINS=off`` (a plugin the user installed stays out of the child too) and, with
+    ``keep_cache``, the session's cache directory (``LIQCORE_CACHE_DIR``)."""
+    kept = {"LIQCORE_VENUE_PLUGINS"} | ({"LIQCORE_CACHE_DIR"} if keep_cache else set())
+    return {k: v for k, v in os.environ.items()
+            if (not k.startswith("LIQCORE_") or k in kept) and k not in drop}

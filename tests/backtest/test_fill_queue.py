@@ -17,6 +17,7 @@ from liqcore.synthetic.market import synthetic_market
 from liqcore.config import Params
 from liqcore.execution.events import NO_BOOK_WARNING, price_grids
 from liqcore.types import Kind
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +86,7 @@ def test_sweep_rows_equal_single_backtests_under_every_fill_rule(book_market):
 
 
 def _cli(*args, env_extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = child_env(keep_cache=False)
     env["PYTHONPATH"] = str(ROOT)
     env["LIQCORE_CACHE_DIR"] = env_extra
     return subprocess.run([sys.executable, "-m", "liqcore", *args], capture_output=True, text=True, env=env,

@@ -19,13 +19,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from liqcore._atomic import DiskFull, atomic_path, building_dir, is_disk_full, remove_stale, write_bytes
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---- helpers ------------------------------------------------------------------------------------
 def _env(tmp: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE")}
+    env = child_env(keep_cache=False)
     env["PYTHONPATH"] = str(ROOT)
     env["LIQCORE_CACHE_DIR"] = str(tmp / "cache")
     env["MPLBACKEND"] = "Agg"

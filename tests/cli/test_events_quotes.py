@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_723_161_255_000_000_000
 
 
 def _cli(argv, tmp: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE")}
+    env = child_env(keep_cache=False)
     env.update(PYTHONPATH=str(ROOT), LIQCORE_CACHE_DIR=str(tmp / "cache"), COLUMNS="200")
     return subprocess.run([sys.executable, "-m", "liqcore", *argv], env=env, capture_output=True, text=True,
                           timeout=300)

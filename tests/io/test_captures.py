@@ -14,6 +14,7 @@ import pytest
 from liqcore.io import detect_format
 from liqcore.dataset.load import load_events
 from liqcore.types import Kind, Side, Venue
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 T0_MS = 1_723_161_255_000  # 2024-08-08
@@ -114,7 +115,7 @@ def test_tardis_raw_empty_line_is_a_disconnect_gap(tmp_path):
 def test_command_line_reads_a_capture(tmp_path):
     f = tmp_path / "btcusdt_20240808.txt"
     f.write_text("\n".join(f"{recv_ns(i)} {force_order(i, 'BUY')}" for i in range(30)) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
+    env = child_env()
     env["PYTHONPATH"] = str(ROOT)
     r = subprocess.run([sys.executable, "-m", "liqcore", "events", str(f)], capture_output=True, text=True, env=env,
                        timeout=120)

@@ -19,6 +19,7 @@ from liqcore.dataset import load_dataset, load_depth, write_dataset
 from liqcore.dataset.depth import DEPTH_DIR, _read_file, price_decimals
 from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Flag, Kind, SymbolRegistry
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 T0_NS = 1_722_470_400_000_000_000  # 2024-08-01T00:00Z
@@ -124,7 +125,7 @@ def test_convert_brings_depth_beside_trades(tmp_path):
 
     dm = depth_market(tmp_path / "in")
     ds = tmp_path / "ds"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = child_env(keep_cache=False)
     env["PYTHONPATH"] = str(ROOT)
     r = subprocess.run([sys.executable, "-m", "liqcore", "convert", *map(str, dm.paths), "--dataset", str(ds)],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)

@@ -21,6 +21,7 @@ from liqcore.dataset.read import MANIFEST
 from liqcore.dataset import dataset_lock, load_dataset
 from liqcore.io import save_events
 from liqcore.dataset.load import load_events
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,7 @@ def market():
 
 
 def _env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
+    env = child_env()
     env["PYTHONPATH"] = str(ROOT)
     return env
 

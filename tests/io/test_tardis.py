@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from liqcore.io import detect_format
 from liqcore.dataset.load import load_events
 from liqcore.types import Flag, Kind, Side, Venue
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 T0_US = 1_722_470_400_000_000  # 2024-08-01T00:00Z in microseconds
@@ -66,7 +67,7 @@ def tradeish_rows(n=300, exchange="binance-futures", symbol="BTCUSDT", unit="us"
 
 
 def cli(*args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
+    env = child_env()
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-m", "liqcore", *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=120)

@@ -18,6 +18,7 @@ from liqcore.types import Flag, Kind, Side
 
 ROOT = Path(__file__).resolve().parents[2]
 from tests.depthmarket import ENTRY, QUEUE, book_at, depth_market  # noqa: E402
+from _session_env import child_env
 
 T0 = 1_722_470_400_000_000  # 2024-08-01T00:00Z, us
 L2_HEADER = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"
@@ -273,7 +274,7 @@ def test_depth_market_cascades_place_the_entry_at_the_level(tmp_path):
 
 
 def cli(*args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = child_env(keep_cache=False)
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-m", "liqcore", *[str(a) for a in args]], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=300)

@@ -18,6 +18,7 @@ from liqcore._libs.detection import CascadeDetector as KDetector
 from liqcore.dataset.load import load_events
 from liqcore.types import EVENT_DTYPE, Kind, RecordKind, Side, SymbolRegistry
 from pysrc.detector import CascadeDetector as PDetector
+from _session_env import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 S = 1_000_000_000
@@ -26,7 +27,7 @@ both = pytest.mark.parametrize("Det", [KDetector, PDetector], ids=["kernel", "tw
 
 
 def cli(*args, cwd=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
+    env = child_env()
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, "-m", "liqcore", *map(str, args)], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=120)
@@ -430,7 +431,7 @@ def test_run_replay_input_check_drops_impossible_times_and_absurd_prices(tmp_pat
                                 "frame": liquidation_frame("ETHUSDT", 3000, 0.2, "Buy", t0 + 450)}))
     rec = tmp_path / "bybit-rec.jsonl"
     rec.write_text("\n".join(lines) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
+    env = child_env()
     env["PYTHONPATH"] = str(ROOT)
     p = subprocess.run([sys.executable, "-m", "liqcore", "run", "--symbols", "ETHUSDT", "--replay", str(rec),
                         "--speed", "5", "--duration", "5", "--no-dashboard", "--json", "--min-history", "5",

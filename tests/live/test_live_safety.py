@@ -24,6 +24,7 @@ from liqcore.live.journal import Journal
 from liqcore.live.runner import LiveRunner
 from liqcore.venues.bybit.fake import FakeExchange
 from liqcore.testing.fake_replay import liquidation_frame, trade_frame
+from _session_env import child_env
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -33,7 +34,7 @@ P = Params.from_mapping({"min-history": 5, "history": 50, "window": "3s", "refre
 
 
 def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_") or k == "LIQCORE_CACHE_DIR"}  # (the session cache)
+    env = child_env()
     env["PYTHONPATH"] = str(ROOT)
     return env
 

@@ -29,6 +29,7 @@ from liqcore.testing.fake_replay import trade_frame
 
 from _cdp import Browser, require_chromium
 from _live_helpers import PARAMS, cascade_frames
+from _session_env import child_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -533,7 +534,7 @@ def test_ci_without_a_browser_fails_the_browser_tests(tmp_path):
     for ci in ("true", ""):
         # (no LIQCORE_* of this session: the inner session's "user's cache" is a folder of its own, which this
         # session's other workers do not write into)
-        env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS") and not k.startswith("LIQCORE_")}
+        env = child_env(keep_cache=False, drop=("CI", "PYTEST_ADDOPTS"))
         env.update(PATH=str(tmp_path), CI=ci, PYTHONPATH=str(ROOT), LIQCORE_CACHE_DIR=str(tmp_path / f"cache{ci}"))
         p = subprocess.run([sys.executable, "-m", "pytest", "-n", "0", "-q", "-rs", "-p", "no:cacheprovider", test],
                            cwd=ROOT, env=env, capture_output=True, timeout=300)

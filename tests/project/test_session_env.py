@@ -33,6 +33,25 @@ def test_environment_inside_a_session():
     assert all(e.resolve().parent != home for e in home.iterdir() if e.is_symlink())
 
 
+def test_a_child_started_clean_keeps_the_users_plugins_out():
+    """A test's child that starts from none of liqcore's settings (``child_env``) still has the plugins switched
+    off, so a venue plugin the user installed never reaches it; and no test drops the ``LIQCORE_*`` variables by
+    hand (which would drop that switch too)."""
+    from _session_env import child_env
+
+    assert child_env()["LIQCORE_VENUE_PLUGINS"] == "off" and child_env()["LIQCORE_CACHE_DIR"]
+    clean = child_env(keep_cache=False, drop=("CI",))
+    assert [k for k in clean if k.startswith("LIQCORE_")] == ["LIQCORE_VENUE_PLUGINS"] and "CI" not in clean
+    by_hand = []
+    for f in sorted((ROOT / "tests").rglob("*.py")):
+        if f.name in ("_session_env.py", "test_session_env.py"):
+            continue
+        text = f.read_text()
+        if "not k.startswith(\"LIQCORE" in text or "not k.startswith('LIQCORE" in text:
+            by_hand.append(str(f.relative_to(ROOT)))
+    assert by_hand == []
+
+
 def test_the_users_cache_variables_change_nothing(tmp_path):
     """With the README's $LIQCORE_CACHE_DIR (and the older $LIQCORE_CACHE, a key) set in the shell, the
     cache tests pass and write nothing into the user's cache."""

@@ -19,6 +19,7 @@ from liqcore.config import Params
 from liqcore.strategies import NEVER, SIGNAL_DTYPE, SKIP_MIXED, ENTRY_MARKET, empty_signals
 from liqcore.strategies.catalog import SEVEN, load, register_seven
 from liqcore.types import CASCADE_DTYPE, EVENT_DTYPE, Kind, RecordKind, Side, SymbolRegistry
+from _session_env import child_env
 
 register_seven()
 
@@ -726,7 +727,7 @@ def test_flush_reversal_fires_on_the_default_synthetic_market(tmp_path):
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
+    env = child_env(keep_cache=False)
     env["LIQCORE_CACHE_DIR"] = str(tmp_path / "cache")
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     p = subprocess.run([sys.executable, "-m", "liqcore", "backtest", "--synthetic", "--strategy", "flush-reversal-rule",
