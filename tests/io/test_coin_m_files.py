@@ -133,3 +133,27 @@ def test_a_coin_m_force_order_in_a_log_is_read_in_usd_not_coins(tmp_path):
     ev = load_files([p]).events
     assert ev["side"].tolist() == [int(Side.LONG), int(Side.SHORT)]
     np.testing.assert_allclose(ev["price"] * ev["qty"], [700.0, 21050.0], rtol=1e-12)
+
+
+def test_coin_m_rows_of_the_headerless_csv_recordings_are_read_in_usd_and_keep_their_symbol(tmp_path):
+    """The headerless liquidation and aggTrade CSVs (``binance-csv``, ``binance-trades-csv``) with a COIN-M symbol:
+    its sizes are contracts (10 BTCUSD_PERP contracts at 60,000 are 1,000 USD, the row's own ``usd_size``, not
+    600,000), and the symbol is kept (a recorder strips "USDT" from a USD-M perpetual's name, never from a
+    symbol with an underscore); a USD-M row of the same files is unchanged."""
+    from liqcore.venues.binance.parse import restore_symbol
+
+    t = 1722470401000
+    liq = tmp_path / "liq.csv"
+    liq.write_text(f"BTCUSD_PERP,SELL,LIMIT,IOC,10,59000,60000,FILLED,10,10,{t},1000\n"
+                   f"ETHUSD_241227,BUY,LIMIT,IOC,3,3000,3100,FILLED,3,3,{t + 1},30\n"
+                   f"BTC,SELL,LIMIT,IOC,0.5,59000,60000,FILLED,0.5,0.5,{t + 2},30000\n")
+    trades = tmp_path / "agg.csv"
+    trades.write_text(f"{t + 1},BTCUSD_PERP,5,60000,10,{t},True,1000\n{t + 3},ETH,6,3000,0.25,{t + 2},False,750\n")
+    reg_liq = load_files([liq], format="binance-csv")
+    ev = reg_liq.events
+    assert [reg_liq.registry.symbol(int(s)) for s in ev["symbol_id"]] == ["BTCUSD_PERP", "ETHUSD_241227", "BTCUSDT"]
+    np.testing.assert_allclose(ev["price"] * ev["qty"], [1000.0, 30.0, 30000.0], rtol=1e-12)
+    got = load_files([trades], format="binance-trades-csv")
+    assert [got.registry.symbol(int(s)) for s in got.events["symbol_id"]] == ["BTCUSD_PERP", "ETHUSDT"]
+    np.testing.assert_allclose(got.events["price"] * got.events["qty"], [1000.0, 750.0], rtol=1e-12)
+    assert restore_symbol("BTCUSDT_240927") == "BTCUSDT_240927" and restore_symbol("1000PEPE") == "1000PEPEUSDT"

@@ -215,9 +215,10 @@ def parse(frame, recv_ns: int | None = None, registry=None) -> np.ndarray:
 
 def restore_symbol(s: str) -> str:
     """Undo the recorders' "USDT" stripping: ``BTC`` -> ``BTCUSDT``, ``1000PEPE`` -> ``1000PEPEUSDT``;
-    symbols already ending in a quote currency (USDT, USDC, BUSD, FDUSD) are kept as they are."""
+    symbols already ending in a quote currency (USDT, USDC, BUSD, FDUSD) are kept as they are, and so is a
+    delivery or COIN-M symbol (``BTCUSDT_240927``, ``BTCUSD_PERP``, ``ETHUSD_241227``: an underscore, never stripped)."""
     s = s.strip().upper()
-    if s.endswith(QUOTE_SUFFIXES) and s not in QUOTE_SUFFIXES:
+    if (s.endswith(QUOTE_SUFFIXES) and s not in QUOTE_SUFFIXES) or ("_" in s and not s.startswith("_")):
         return s
     return s + "USDT"
 
@@ -232,8 +233,8 @@ def _lines(data: bytes):
 def parse_csv_liquidations(data: bytes, st) -> None:
     """Third-party ``!forceOrder@arr`` CSV: headerless ``s,S,o,f,q,p,ap,X,l,z,T,usd_size[,tier]``.
 
-    One liquidation per row: price = ap, qty = z, ts_event = T, side from S (SELL -> LONG liquidated),
-    symbol restored by :func:`restore_symbol`, flag SAMPLED.  ``usd_size`` (recorder-computed) and the
+    One liquidation per row: price = ap, qty = z (a COIN-M symbol's: contracts, read as base units at ``ap``),
+    ts_event = T, side from S (SELL -> LONG liquidated), symbol restored by :func:`restore_symbol`, flag SAMPLED.  ``usd_size`` (recorder-computed) and the
     optional 13th ``tier`` column are ignored, so rows that differ only there collapse into one
     liquidation in the loader's duplicate removal.  ``st``: the loader's per-file state (``sink``,
     ``records``, ``bad(lineno, reason, field)``).
@@ -255,17 +256,20 @@ def parse_csv_liquidations(data: bytes, st) -> None:
             if side is None:
                 raise Reject("bad_side", "S")
             sym = f[0].strip()
-            sid = ids.get(sym)
-            if sid is None:
+            got = ids.get(sym)
+            if got is None:
                 if not sym:
                     raise Reject("missing_field", "s")
-                sid = ids[sym] = sink.sid(VENUE, restore_symbol(sym))
+                name = restore_symbol(sym)
+                got = ids[sym] = (sink.sid(VENUE, name), name)
+            sid, name = got
+            ap = pos(f[6].strip(), "ap")
             rows.append(
                 (
                     ms_to_ns(f[10].strip(), "T"),
                     recv,
-                    pos(f[6].strip(), "ap"),
-                    pos(f[9].strip(), "z"),
+                    ap,
+                    _base(name, pos(f[9].strip(), "z"), ap),
                     sid,
                     side,
                     _LIQ,
@@ -280,7 +284,8 @@ def parse_csv_liquidations(data: bytes, st) -> None:
 def parse_csv_agg_trades(data: bytes, st) -> None:
     """Third-party aggTrade CSV: headerless ``E,symbol,a,p,q,T,m[,usd_size,tier]`` (spaces allowed).
 
-    TRADE ts_event = T, price = p, qty = q, side from m (True -> taker SELL).  Some recorders wrote a
+    TRADE ts_event = T, price = p, qty = q (a COIN-M symbol's: contracts, read as base units at ``p``), side
+    from m (True -> taker SELL).  Some recorders wrote a
     wall-clock ``HH:MM:SS`` (local time) in T instead of ms.  Such a row is dropped and counted as
     ``wall_clock_time_duplicate`` when the same (symbol, aggregate id ``a``) appears with a real T in
     the file (in the known recordings every one of them does); otherwise its time is recovered from
@@ -323,11 +328,14 @@ def parse_csv_agg_trades(data: bytes, st) -> None:
             else:
                 raise Reject("bad_side", "m")
             sym = f[1]
-            sid = ids.get(sym)
-            if sid is None:
+            got = ids.get(sym)
+            if got is None:
                 if not sym:
                     raise Reject("missing_field", "symbol")
-                sid = ids[sym] = sink.sid(VENUE, restore_symbol(sym))
-            rows.append((ts, recv, pos(f[3], "p"), pos(f[4], "q"), sid, side, _TRADE, VENUE, flags))
+                name = restore_symbol(sym)
+                got = ids[sym] = (sink.sid(VENUE, name), name)
+            sid, name = got
+            p = pos(f[3], "p")
+            rows.append((ts, recv, p, _base(name, pos(f[4], "q"), p), sid, side, _TRADE, VENUE, flags))
         except Reject as r:
             st.bad(lineno, r.reason, r.field)
