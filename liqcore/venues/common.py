@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from liqcore.codes import KIND_NAMES  # the one code -> name table of the event kinds (re-exported)
-from liqcore.types import EVENT_DTYPE, VENUE_CODE_BY_NAME, Flag, Kind, Side, SymbolRegistry, Venue
+from liqcore.types import EVENT_DTYPE, VENUE_CODE_BY_NAME, VENUE_NAME_BY_CODE, Flag, Kind, Side, SymbolRegistry
 from liqcore.validate import symbol_problem
 
 __all__ = [
@@ -293,9 +293,18 @@ def parse_frame(frame, sink: "Sink", parse_obj, recv_ns: int | None = None) -> n
     return rows_to_events(sink.rows, 0)
 
 
+def venue_title(code: int) -> str:
+    """A venue's name as its users write it in prose (``Binance``, ``OKX``, ``Gate``, a plugin's ``Acme``), from
+    the registered venues (:data:`~liqcore.types.VENUE_NAME_BY_CODE`); ``venue code N`` for a code none holds."""
+    name = VENUE_NAME_BY_CODE.get(int(code))
+    if not name or not int(code):
+        return f"venue code {int(code)}"
+    return name.upper() if len(name) <= 3 else name[:1].upper() + name[1:]
+
+
 def throttle_note(events: np.ndarray) -> str | None:
     """The note every result built on liquidations from a throttled stream carries (events flagged
-    ``Flag.THROTTLED``: Binance's forceOrder stream, OKX's liquidation-orders): None when the events
+    ``Flag.THROTTLED``: Binance's forceOrder stream, OKX's liquidation-orders, Gate's public_liquidates): None when the events
     hold none.  Those streams push at most one liquidation per symbol per second (the latest), so
     counts and notionals are lower bounds and a cascade's size threshold comes from a biased sample."""
     if events is None or not len(events):
@@ -305,8 +314,7 @@ def throttle_note(events: np.ndarray) -> str | None:
     n = int(np.count_nonzero(thr))
     if not n:
         return None
-    names = {int(Venue.BINANCE): "Binance", int(Venue.OKX): "OKX", int(Venue.BYBIT): "Bybit"}
-    venues = " and ".join(names.get(int(v), str(int(v))) for v in np.unique(events["venue"][thr]))
+    venues = " and ".join(venue_title(int(v)) for v in np.unique(events["venue"][thr]))
     return (f"{n:,} of the {int(np.count_nonzero(liq)):,} liquidations come from {venues}'s liquidation stream, "
             "which pushes at most one liquidation per symbol per second (the latest): their counts and notionals "
             "are lower bounds, the P95 size threshold is taken over the liquidations shown (bursts under-represented), "

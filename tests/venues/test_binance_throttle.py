@@ -70,3 +70,16 @@ def test_throttle_note_says_lower_bounds_only_for_throttled_liquidations():
     assert "lower bounds" in note and "P95" in note and "cascades" in note
     assert throttle_note(dec.feed(BYBIT_ALL_LIQ, RECV)) is None
     assert throttle_note(dec.feed(AGG, RECV)) is None
+
+
+def test_the_note_names_every_venue_as_its_users_write_it():
+    """A throttled liquidation of Gate (code 4) or of a code no venue holds is named in words, never by its code."""
+    from liqcore.types import EVENT_DTYPE, Venue
+    from liqcore.venues.common import venue_title
+
+    ev = np.zeros(3, EVENT_DTYPE)
+    ev["kind"], ev["flags"] = int(Kind.LIQUIDATION), int(Flag.THROTTLED)
+    ev["venue"] = [int(Venue.parse("gate")), int(Venue.OKX), 99]
+    note = throttle_note(ev)
+    assert note.startswith("3 of the 3 liquidations come from OKX and Gate and venue code 99's liquidation stream")
+    assert [venue_title(c) for c in (1, 2, 3, 4)] == ["Bybit", "Binance", "OKX", "Gate"]
