@@ -52,7 +52,7 @@ Homemade CSV / Parquet files: --columns ts=T,symbol=s,side=S,price=p,qty=q --ts-
 liquidation --side-means order --venue binance (see docs/data.md).
 Formats (detected per file when --format is not given, and line by line in files of JSON or log
 lines; .gz/.zst read transparently):
-  raw                 one websocket message per line (Bybit, Binance, OKX; the venue told by shape)
+  raw                 one websocket message per line (Bybit, Binance, OKX, Gate; the venue told by shape)
   recorder            {"recv_ns": ..., "venue": ..., "frame": ...} lines, as `liqcore record` writes
   bybit-archive       Bybit liquidation archive lines {"ts", "exchange": "bybit", "stream", "result"}
   binance-log         Binance log lines "2026-03-10 13:10:19 Liquidation: {forceOrder object}"

@@ -26,6 +26,11 @@ LIQUIDATION_SIDES = {"L": 1, "S": 2}
 TRADE_SIDES = {"b": 3, "s": 4}
 
 
+def is_frame(obj):
+    """rekt's frames by shape (a raw file's lines): its channels, or its subscription answer."""
+    return obj.get("ch") in ("rekt", "fills") or obj.get("op") == "subscribed"
+
+
 def parse_obj(obj, sink):
     if obj.__class__ is not dict:
         raise Reject("unknown_topic", "frame")

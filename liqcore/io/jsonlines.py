@@ -14,7 +14,7 @@ def _sniff_raw(s: bytes) -> bool:
     return is_json(s) or s.lower() == b"pong" or s.lower() == b"ping"
 
 
-RAW = Reader("raw", "one websocket message per line (a built-in venue's; venue told by shape)", "lines",
+RAW = Reader("raw", "one websocket message per line (a built-in venue's, or a plugin's that tells its frames by shape; venue told by shape)", "lines",
              line_decoder, _sniff_raw, TIER_JSON, mix=True)
 RECORDER = Reader("recorder", '{"recv_ns": <int>, "venue": "<venue name>", "frame": {...} | "<json text>"} '
                   "(what liqcore record writes)", "lines", line_decoder, _sniff_recorder, TIER_ENVELOPE, mix=True)

@@ -98,9 +98,33 @@ def _no_match(frame):
     return None
 
 
+#: ``"shapes"`` -> ``(code, is_frame)`` of each registered venue beyond the built-in three whose ``parse`` part tells
+#: its own frames by shape (``is_frame(obj) -> bool``: Gate's ``"channel": "futures.…"``; a plugin's); made on
+#: first use, emptied whenever a venue is registered or forgotten (a part cache of the registry)
+_SHAPES = part_cache()
+
+
+def _shapes() -> list:
+    try:
+        return _SHAPES["shapes"]
+    except KeyError:
+        pass
+    from liqcore.venues.registry import registered
+
+    specs = [s for s in registered() if s.code not in (1, 2, 3)]  # (may register every venue: then made here)
+    got = _SHAPES["shapes"] = [(s.code, fn) for s in specs
+                               if (fn := part_function({}, s.code, "parse", "is_frame")) is not None]
+    return got
+
+
 def detect_venue(obj) -> int:
-    """Venue of a decoded raw frame, told by its shape (0 when it fits none)."""
+    """Venue of a decoded raw frame, told by its shape (0 when it fits none): the built-in three's, and a
+    registered venue's whose ``parse`` part has ``is_frame(obj)`` (asked first: Gate's frames hold an "event"
+    as OKX's do)."""
     if obj.__class__ is dict:
+        for code, is_frame in _shapes():
+            if is_frame(obj):
+                return code
         if "topic" in obj or "op" in obj or ("success" in obj and "ret_msg" in obj):
             return 1
         if "e" in obj or "stream" in obj or ("id" in obj and ("result" in obj or "error" in obj)):

@@ -367,3 +367,29 @@ def test_tardis_gate_io_futures_files_read_under_gate_in_base_units(tmp_path):
                       f"gate-io-futures,ETH_USDT,{t0},{t0 + 10},250,3000.5,3000.4,100\n")
     q = load_events(quotes).events
     assert sorted(q["qty"].tolist()) == [pytest.approx(1.0), pytest.approx(2.5)]
+
+
+def test_a_raw_file_of_gate_frames_finds_gate_by_their_shape_among_the_other_venues(tmp_path):
+    """``--format raw`` (one frame a line, the venue told by shape): a Gate push holds an "event" as OKX's frames do,
+    so Gate's own shape test (``parse.is_frame``: a top-level ``futures.`` channel) is asked first; its liquidation
+    and trade are Gate's, its subscription answer a control line, and the Binance and OKX lines stay theirs."""
+    from liqcore.io import load_files
+    from liqcore.venues.decoder import detect_venue
+
+    okx_ack = b'{"event":"subscribe","arg":{"channel":"liquidation-orders","instType":"SWAP"},"connId":"a4d3ae55"}'
+    binance = (b'{"e":"forceOrder","E":1541486601200,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC","q":"0.1",'
+               b'"p":"6000","ap":"6010","X":"FILLED","l":"0.1","z":"0.1","T":1541486601150}}')
+    lines = [_frame("futures.public_liquidates", [{"price": 6100.5, "size": -124, "time_ms": T0, "contract": "BTC_USDT"}]),
+             _frame("futures.trades", [{"id": 1, "create_time_ms": T0 + 7, "price": "6100.1", "size": 30,
+                                        "contract": "BTC_USDT"}]),
+             _frame("futures.public_liquidates", {"status": "success"}, event="subscribe"), okx_ack, binance]
+    p = tmp_path / "raw.jsonl"
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    got = load_files([p], format="raw")
+    ev = got.events
+    assert sorted(zip(ev["venue"].tolist(), ev["kind"].tolist())) == [(2, int(Kind.LIQUIDATION)),
+                                                                      (4, int(Kind.LIQUIDATION)), (4, int(Kind.TRADE))]
+    gate = ev[ev["venue"] == 4]
+    assert gate["qty"].tolist() == pytest.approx([124 * 0.0001, 30 * 0.0001])
+    assert [detect_venue(orjson.loads(x)) for x in lines] == [4, 4, 4, 3, 2]
+    assert got.files[str(p)]["rejects"] == {"control": 2}  # (the two subscription answers)

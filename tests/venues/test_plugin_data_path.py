@@ -184,3 +184,17 @@ def test_a_plugin_venue_symbols_are_said_once_not_to_be_checked(rekt, capsys):
     # a built-in venue's symbols are checked as before
     got = warn_unknown_symbols(["ETHUSD"], feed, venue="bybit")
     assert len(got) == 1 and "the closest is ETHUSDT" in got[0]
+
+
+def test_a_raw_file_of_a_plugins_frames_finds_its_venue_by_their_shape(rekt, tmp_path):
+    """A raw file (one frame a line, no envelope naming the venue) of a plugin's frames, mixed with a Bybit frame:
+    the plugin's ``parse.is_frame`` claims its own, asked before the built-in venues' shape tests."""
+    from liqcore.io import load_files
+
+    bybit = orjson.loads(_bybit_lines(1))["frame"]
+    p = tmp_path / "raw.jsonl"
+    p.write_bytes(b"\n".join([liq_frame("ROCKET_PERP", T0, 3.0, 2.5, "L"), b'{"op":"subscribed","ch":"rekt"}',
+                               fill_frame("ROCKET_PERP", T0 + 500, 2.0, 2.5, "s"), orjson.dumps(bybit)]) + b"\n")
+    got = load_files([p], format="raw")
+    assert sorted(got.events["venue"].tolist()) == [1, 77, 77]
+    assert got.files[str(p)]["rejects"] == {"control": 1}

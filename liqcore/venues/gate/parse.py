@@ -180,6 +180,14 @@ def _book_ticker(d, sink: Sink) -> int:
     return 2
 
 
+def is_frame(obj) -> bool:
+    """Whether a decoded frame is Gate's by its shape (a raw file's lines, the venue told by shape): a
+    ``channel`` naming a futures channel (``futures.public_liquidates``, ``futures.trades`` ...), which no other
+    venue's frames hold at their top."""
+    ch = obj.get("channel") if obj.__class__ is dict else None
+    return ch.__class__ is str and ch[:8] == "futures."
+
+
 def parse_obj(obj, sink: Sink) -> int:
     """Decode one Gate futures frame (JSON-decoded) into ``sink``: events appended, or CONTROL."""
     if obj.__class__ is not dict:
