@@ -17,7 +17,7 @@ from liqcore.venues.depthsync import is_depth_frame
 from liqcore.venues.registry import part_cache, part_function
 from liqcore.venues.decoder import (_BINANCE_LIQ, _BYBIT_LIQ, _FAST_BINANCE, _FAST_BYBIT, _FAST_REC_BINANCE,  # noqa: F401
                                     _FAST_REC_BYBIT, _I64_MAX, _INF, _SCAN, PARSERS, _auto, _is_control_text,
-                                    _JSONError, _loads)
+                                    _JSONError, _loads, _CheckedOnly, _checked_only)
 
 __all__ = ["LineDecoder", "depth_rows"]
 
@@ -194,7 +194,7 @@ class LineDecoder:
         if res.__class__ is not dict:
             raise Reject("missing_field", "result")
         sym = obj.get("symbol")
-        parse = part_function(_FORMAT_PARSERS, "bybit", "parse", "parse_liquidation_items")
+        parse = part_function(_FORMAT_PARSERS, "bybit", "parse", "parse_archive_items")
         return parse(res.get("data"), sink, sym if sym.__class__ is str else None)
 
     def _jsonl(self, obj) -> int:
@@ -244,10 +244,22 @@ class LineDecoder:
             base += newlines
             pos = end
 
+    def _sid(self, venue: int, name: str):
+        """The fast paths' symbol id (on a miss of ``sink._ids``): :class:`_CheckedOnly` for a symbol only its
+        venue's checked parser reads right (an inverse contract's sizes: ``checked_only``), as the live decoder's."""
+        if _checked_only(venue, name):
+            raise _CheckedOnly(name)
+        return self.sink.sid(venue, name)
+
     def _scan(self, data: bytes, st, first_line: int = 0) -> None:
-        """Compiled path: every matching line converted in C; the others go line by line."""
+        """Compiled path: every matching line converted in C; the others go line by line (and every line of
+        ``data`` where one holds a symbol only the checked parser reads right: an inverse contract's)."""
         sink = self.sink
-        ev, others = _SCAN.scan_lines(data, self.fmt != "recorder", self.fmt != "raw", sink._ids, sink.sid)
+        try:
+            ev, others = _SCAN.scan_lines(data, self.fmt != "recorder", self.fmt != "raw", sink._ids, self._sid)
+        except _CheckedOnly:
+            lines = data.split(b"\n")
+            return self._lines(lines, 0, len(lines), st, first_line)
         st.records += len(ev)
         prev = 0
         for before, index, line in others:
@@ -305,9 +317,14 @@ class LineDecoder:
         keys = list(zip(venues, sym_col))
         sids = list(map(ids.get, keys))
         if None in sids:
-            for key in set(keys):
-                if key not in ids:
-                    ids[key] = sink.sid(key[0], key[1].decode())
+            try:
+                for key in set(keys):
+                    if key not in ids:
+                        ids[key] = self._sid(key[0], key[1].decode())
+            except _CheckedOnly:  # (an inverse contract's lines: its venue's checked parser reads them)
+                if chunk.__class__ is bytes:
+                    chunk = chunk.split(b"\n")
+                return self._lines(chunk, 0, len(chunk), st, base)
             sids = list(map(ids.__getitem__, keys))
         ts = np.fromiter(map(int, t_col), np.int64, n)
         price = np.fromiter(map(float, p_col), np.float64, n)
@@ -350,7 +367,7 @@ class LineDecoder:
         rows = sink.rows
         append = rows.append
         ids = sink._ids
-        sid_of = sink.sid
+        sid_of = self._sid
         unknown = RECV_UNKNOWN
         raw_ok = fmt != "recorder"
         rec_ok = fmt != "raw"
@@ -396,9 +413,13 @@ class LineDecoder:
                         key = (venue, sym)
                         sid = ids.get(key)
                         if sid is None:
-                            sid = ids[key] = sid_of(venue, sym.decode())
-                        append((t * 1_000_000, recv, price, qty, sid, side, 1, venue, flags))
-                        continue
+                            try:
+                                sid = ids[key] = sid_of(venue, sym.decode())
+                            except _CheckedOnly:  # (an inverse contract's line: the JSON path, its checked parser)
+                                sid = None
+                        if sid is not None:
+                            append((t * 1_000_000, recv, price, qty, sid, side, 1, venue, flags))
+                            continue
             if line.isspace():
                 records -= 1
                 continue

@@ -134,6 +134,37 @@ def test_the_live_decoder_reads_an_inverse_symbols_liquidations_in_base_units():
     assert float(Decoder("bybit").feed(legacy, 1_767_225_600_000_000_000)["qty"][0]) == pytest.approx(0.1)
 
 
+def test_a_recordings_files_read_an_inverse_symbols_liquidations_as_the_live_decoder_does(tmp_path, monkeypatch):
+    """The same frames as files: recorder lines, raw lines and Bybit archive lines, an inverse symbol among linear
+    ones, through each of the line reader's paths (the compiled scan, its Python fast path, the JSON path): 30,000
+    BTCUSD contracts at 30,000 are 1 BTC, never 30,000, and the linear symbol's 0.5 stays 0.5."""
+    import orjson
+
+    from liqcore.io import load_files
+    from liqcore.venues import lines
+
+    def liq(sym, v, k):
+        return {"topic": f"allLiquidation.{sym}", "type": "snapshot", "ts": 1_767_225_600_000 + k,
+                "data": [{"T": 1_767_225_600_000 + k, "s": sym, "S": "Buy", "v": v, "p": "30000"}]}
+
+    frames = [liq(*x, k) for k, x in enumerate([("BTCUSDT", "0.5"), ("BTCUSD", "30000"), ("BTCUSDT", "0.5"),
+                                                  ("BTCUSD", "60000")])]
+    recv = 1_767_225_600_100_000_000
+    files = {"rec.jsonl": [orjson.dumps({"recv_ns": recv + k, "venue": "bybit", "frame": f}) for k, f in enumerate(frames)],
+             "raw.jsonl": [orjson.dumps(f) for f in frames],
+             "archive.jsonl": [orjson.dumps({"ts": 1_767_225_600_100 + k, "exchange": "bybit", "stream": "liquidation",
+                                             "symbol": f["data"][0]["s"], "result": {"data": f["data"]}})
+                               for k, f in enumerate(frames)]}
+    for name, got in files.items():
+        (tmp_path / name).write_bytes(b"\n".join(got) + b"\n")
+    for scan in (lines._SCAN, None):  # (the compiled scan, and the reader's own Python fast path)
+        monkeypatch.setattr(lines, "_SCAN", scan)
+        for name in files:
+            r = load_files([tmp_path / name])
+            got = sorted(zip((r.registry.symbol(int(s)) for s in r.events["symbol_id"]), r.events["qty"].tolist()))
+            assert got == [("BTCUSD", 1.0), ("BTCUSD", 2.0), ("BTCUSDT", 0.5), ("BTCUSDT", 0.5)], (name, scan)
+
+
 def test_the_preflight_reads_an_inverse_symbols_position_and_fees_under_its_category():
     """``liqcore preflight``'s Bybit account checks ask ``/v5/position/list`` and ``/v5/account/fee-rate`` of
     ``BTCUSD`` with ``category=inverse`` (v5 lists it there only), of ``ETHUSDT`` with ``linear``."""

@@ -14,7 +14,7 @@ import numpy as np
 from liqcore.venues.bybit.contracts import CONTRACT_USD, inverse_contract_usd
 from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
 
-__all__ = ["parse_obj", "parse_liquidation_items", "parse", "VENUE", "checked_only", "LIQUIDATION_SIDES", "TRADE_SIDES"]
+__all__ = ["parse_obj", "parse_liquidation_items", "parse_archive_items", "parse", "VENUE", "checked_only", "LIQUIDATION_SIDES", "TRADE_SIDES"]
 
 VENUE = 1  # Venue.BYBIT
 _LIQ = 1
@@ -242,24 +242,44 @@ def _top_of_book(obj: dict, sink: Sink, topic_symbol: str) -> int:
     return 2
 
 
+def _inverse_to_base(sink: Sink, n0: int) -> None:
+    """The rows ``sink.rows[n0:]`` of an inverse symbol (``BTCUSD``: sizes in contracts of 1 USD; each row's own
+    symbol, as the fast paths name it) with their liquidation, trade and book sizes made base units at the row's
+    price, ``contracts x 1 / price``."""
+    rows, name = sink.rows, sink.registry.symbol
+    last, inv = None, False
+    for i in range(n0, len(rows)):
+        r = rows[i]
+        if r[4] != last:  # (a frame's rows are mostly one symbol's: looked up once)
+            last = r[4]
+            sym = name(last)
+            inv = _INVERSE.get(sym)
+            if inv is None:
+                inv = _INVERSE[sym] = inverse_contract_usd(sym) > 0.0
+        if inv and r[6] in _SIZED and r[2] > 0.0:
+            rows[i] = (r[0], r[1], r[2], r[3] * CONTRACT_USD / r[2], *r[4:])
+
+
+def parse_archive_items(items, sink: Sink, topic_symbol: str | None = None) -> int:
+    """:func:`parse_liquidation_items` of a Bybit liquidation archive line's ``result.data``, an inverse symbol's
+    sizes (contracts of 1 USD) made base units at each row's price, as :func:`parse_obj` makes them."""
+    n0 = len(sink.rows)
+    n = parse_liquidation_items(items, sink, topic_symbol)
+    if n > 0:
+        _inverse_to_base(sink, n0)
+    return n
+
+
 def parse_obj(obj, sink: Sink) -> int:
     """Decode one Bybit frame (already JSON-decoded) into ``sink``.  Returns the number of events
     appended, or CONTROL for a control frame.  Raises Reject for a frame that is unusable as a whole.
     An inverse symbol's (``BTCUSD``: sizes in contracts of 1 USD) liquidation, trade and book sizes become base
-    units at each row's price, ``contracts x 1 / price``, as every reader of the venue's files reads them."""
+    units at each row's price, ``contracts x 1 / price``, as every reader of the venue's files reads them (the
+    row's own symbol decides, as on the fast paths, not the topic's)."""
     n0 = len(sink.rows)
     n = _parse_obj(obj, sink)
     if n > 0:
-        sym = obj["topic"].rpartition(".")[2]
-        inv = _INVERSE.get(sym)
-        if inv is None:
-            inv = _INVERSE[sym] = inverse_contract_usd(sym) > 0.0
-        if inv:
-            rows = sink.rows
-            for i in range(n0, len(rows)):
-                r = rows[i]
-                if r[6] in _SIZED and r[2] > 0.0:
-                    rows[i] = (r[0], r[1], r[2], r[3] * CONTRACT_USD / r[2], *r[4:])
+        _inverse_to_base(sink, n0)
     return n
 
 
