@@ -10,7 +10,7 @@ or venue goes here, with its row in docs/data.md.
 from __future__ import annotations
 
 import threading
-from enum import IntEnum, IntFlag
+from enum import EnumMeta, IntEnum, IntFlag
 
 import numpy as np
 
@@ -87,10 +87,67 @@ class UnknownVenue(ValueError):
     """A venue name or code no venue is registered for (one line naming the known ones)."""
 
 
-class Venue(IntEnum):
-    """A venue's code (the event contract's ``venue`` column, an ``i1``): the built-in three here, and any
-    venue registered from outside the package (:func:`liqcore.venues.registry.register` adds its member through
-    :func:`add_venue`), so ``Venue(code)``, ``Venue[name]``, ``Venue.parse`` and ``.name`` work for every one."""
+#: what :func:`load_venues` calls: the venue registry adds its loading of every venue there is (the built-in
+#: folders, the plugins of the ``liqcore.venues`` entry point group) when it is imported
+VENUE_LOADERS: list = []
+_VENUES_LOADED = [False]
+
+
+def load_venues() -> bool:
+    """Registers every venue there is, once (a name or code not known yet may be a plugin's: the lookups here call
+    this before they give up) -> whether it ran now (False: it had, or no registry is imported)."""
+    if _VENUES_LOADED[0] or not VENUE_LOADERS:
+        return False
+    _VENUES_LOADED[0] = True
+    done = 0
+    while done < len(VENUE_LOADERS):  # (a loader may add another: the package's lazy one imports the registry)
+        VENUE_LOADERS[done]()
+        done += 1
+    return True
+
+
+class _VenueType(EnumMeta):
+    """:class:`Venue`'s class: every look-up of a member by name or code, its listing and its count register every
+    venue there is first (:func:`load_venues`: Gate's, a plugin's), whatever was imported before."""
+
+    def __getitem__(cls, name):
+        if name not in cls._member_map_:
+            load_venues()
+        return super().__getitem__(name)
+
+    def __getattr__(cls, name):
+        if not name.startswith("_") and load_venues():
+            member = cls._member_map_.get(name)
+            if member is not None:
+                return member
+        up = getattr(super(), "__getattr__", None)  # (EnumMeta's own, where the Python has one)
+        if up is not None:
+            return up(name)
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+
+    def __iter__(cls):
+        load_venues()
+        return super().__iter__()
+
+    def __len__(cls):
+        load_venues()
+        return super().__len__()
+
+    def __contains__(cls, value):
+        load_venues()
+        return super().__contains__(value)
+
+    @property
+    def __members__(cls):
+        load_venues()
+        return super().__members__
+
+
+class Venue(IntEnum, metaclass=_VenueType):
+    """A venue's code (the event contract's ``venue`` column, an ``i1``): the first three here (Bybit, Binance,
+    OKX), and every other registered venue's, Gate's and a plugin's (:func:`liqcore.venues.registry.register` adds
+    its member through :func:`add_venue`); so ``Venue(code)``, ``Venue[name]``, ``Venue.NAME``, ``Venue.parse``,
+    ``.name``, ``list(Venue)`` and ``len(Venue)`` know every one, whatever was imported before."""
 
     UNKNOWN = 0
     BYBIT = 1
@@ -129,23 +186,6 @@ class Venue(IntEnum):
         return ", ".join(v.name.lower() for v in cls if v)
 
 
-#: what :func:`load_venues` calls: the venue registry adds its loading of every venue there is (the built-in
-#: folders, the plugins of the ``liqcore.venues`` entry point group) when it is imported
-VENUE_LOADERS: list = []
-_VENUES_LOADED = [False]
-
-
-def load_venues() -> bool:
-    """Registers every venue there is, once (a name or code not known yet may be a plugin's: the lookups here call
-    this before they give up) -> whether it ran now (False: it had, or no registry is imported)."""
-    if _VENUES_LOADED[0] or not VENUE_LOADERS:
-        return False
-    _VENUES_LOADED[0] = True
-    done = 0
-    while done < len(VENUE_LOADERS):  # (a loader may add another: the package's lazy one imports the registry)
-        VENUE_LOADERS[done]()
-        done += 1
-    return True
 
 
 class _VenueTable(dict):

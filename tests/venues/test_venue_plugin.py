@@ -328,3 +328,15 @@ def test_plugins_can_be_switched_off_and_the_suite_runs_without_the_users(monkey
     for off in ("off", "0", "no", "FALSE"):
         monkeypatch.setenv("LIQCORE_VENUE_PLUGINS", off)
         assert [ep.name for ep in registry._entry_points()] == [], off
+
+
+def test_the_enum_lists_and_names_every_venue_whatever_was_imported_first(tmp_path):
+    """``list(Venue)``, ``len(Venue)``, ``Venue["GATE"]``, ``Venue.GATE`` and ``Venue.__members__`` know Gate (and a
+    plugin's venue) with nothing but ``liqcore`` imported: they register every venue first, as the look-ups do."""
+    code = ("from liqcore import Venue\n"
+            "print([v.name for v in Venue], len(Venue), int(Venue['GATE']), int(Venue.GATE), 'GATE' in Venue.__members__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=dict(os.environ),
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("] ")[0] == "['UNKNOWN', 'BYBIT', 'BINANCE', 'OKX', 'GATE'"
+    assert out.stdout.split("] ")[1].split() == ["5", "4", "4", "True"]
