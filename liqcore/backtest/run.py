@@ -776,6 +776,11 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
     params = params or Params()
     if not grid:
         raise ValueError("grid: give at least one parameter with a list of values")
+    if not hasattr(grid, "items"):
+        raise ValueError(f"grid: expected a mapping of parameter name -> values; got {type(grid).__name__}")
+    # (one value, a string or a number, is a list of one: never a string's letters)
+    grid = {k: [v] if isinstance(v, (str, bytes, int, float)) or not hasattr(v, "__iter__") else list(v)
+            for k, v in grid.items()}
     names = list(grid)
     for name in names:
         probe = Params.from_mapping({name: grid[name][0]}) if grid[name] else None

@@ -194,6 +194,30 @@ def _day(ns: int) -> str:
     return str(np.datetime64(int(ns) // NS_PER_DAY, "D"))
 
 
+def selection_names(names, lower: bool = False) -> list[str] | None:
+    """A selection's ``symbols`` or ``venues`` as a list of names: a comma list (``"ETHUSDT,BTCUSDT"``) or an iterable
+    of names, each stripped (``lower``: lower-cased, as venue names are); None for none.  A string is never read
+    as its letters."""
+    if names is None:
+        return None
+    items = names.split(",") if isinstance(names, str) else [str(x) for x in names]
+    out = [x.strip().lower() if lower else x.strip() for x in items if x.strip()]
+    return out or None
+
+
+def _dataset_symbols(parts, symbols: list[str]) -> list[str]:
+    """``symbols`` as the dataset's partitions ``parts`` name them: a name it holds as given, else the one name it
+    holds equal to it in any case (``ethusdt`` -> ``ETHUSDT``), else as given (then missing)."""
+    have = {p[1] for p in parts}
+    out = []
+    for x in symbols:
+        if x not in have:
+            same = [h for h in have if h.upper() == x.upper()]
+            x = same[0] if len(same) == 1 else x
+        out.append(x)
+    return out
+
+
 def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None,
                     venues=None, warn=None) -> list[tuple[str, str, str]]:
     """The partitions a selection reads; ValueError (before any reading) when the dataset lacks a
@@ -202,7 +226,10 @@ def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int
     Partitions of a venue no longer registered (a plugin's, its package not installed) are left out, said once
     (``warn``, default stderr) with their rows; a selection of nothing else is a ValueError naming the venue
     (:func:`liqcore.dataset.partfile.registered_only`)."""
+    symbols, venues = selection_names(symbols), selection_names(venues, lower=True)
     parts = dataset_info(path)
+    if symbols:
+        symbols = _dataset_symbols(parts, symbols)
     from liqcore.io import storage
 
     if not storage.is_url(path):  # (the marks: a local dataset's)
@@ -263,8 +290,11 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
     files = _url_partitions(path) if url else None  # one listing of an object store serves the whole read
     from liqcore.dataset.partfile import registered_only
 
+    symbols, venues = selection_names(symbols), selection_names(venues, lower=True)
     if check:
         sel = check_selection(path, symbols, start_ns, end_ns, venues, warn=warn)
+        if symbols:  # (as the dataset names them: ``ethusdt`` -> ``ETHUSDT``)
+            symbols = _dataset_symbols(sel, symbols)
     elif url:
         sel = registered_only(path, sorted(files), strict=False, warn=warn)
     else:  # a selection that may be empty (a chunk of a symbol listed later): no rows, no error
@@ -550,6 +580,7 @@ def rows_total(path, symbols=None, start_ns: int | None = None, end_ns: int | No
     backtest's setup)."""
     from liqcore.io import storage
 
+    symbols, venues = selection_names(symbols), selection_names(venues, lower=True)
     if not storage.is_url(path):
         want = _wanted(dataset_info(path), venues, symbols, start_ns, end_ns)
         from liqcore.dataset.partfile import unregistered_venues

@@ -82,6 +82,41 @@ def test_filtered_reads_and_commands(tmp_path, market, capsys):
     assert len(rows) == 4 and {r["partition"] for r in rows} == {"ETHUSDT", "SOLUSDT"}
 
 
+def test_a_selection_given_as_one_string_or_in_any_case_is_the_names_it_spells(tmp_path, market):
+    """``symbols="SOLUSDT"`` and ``venues="bybit"`` are one name each (never their letters), a comma list is its names,
+    and a name in another case is the dataset's own (``solusdt`` -> ``SOLUSDT``), for ``load_dataset``,
+    ``check_selection`` and ``has_depth`` alike, as ``load_events`` reads a selection."""
+    from liqcore.dataset import check_selection, has_depth
+
+    f = tmp_path / "all.parquet"
+    save_events(market.events, f, registry=market.registry)
+    ds = tmp_path / "ds"
+    assert main(["convert", str(f), "--dataset", str(ds)]) == 0
+    sol = load_dataset(ds, symbols=["SOLUSDT"])
+    n = len(sol.events)
+    assert 0 < n < len(market.events)
+    for sel in ("SOLUSDT", " solusdt ", ["solusdt"], ("SOLUSDT",)):
+        assert len(load_dataset(ds, symbols=sel, venues="bybit").events) == n, sel
+        assert {p[1] for p in check_selection(ds, symbols=sel)} == {"SOLUSDT"}, sel
+    assert len(load_dataset(ds, symbols="SOLUSDT,ethusdt").events) == len(market.events)
+    assert not has_depth(ds, symbols="SOLUSDT")  # (a dataset of no depth; the name read whole)
+    with pytest.raises(ValueError, match=r"no data for symbol\(s\) BTCUSDT \(has"):
+        load_dataset(ds, symbols="BTCUSDT")
+    with pytest.raises(ValueError, match=r"no data for venue\(s\) okx$"):
+        load_dataset(ds, venues="OKX")
+
+
+def test_a_sweep_grid_value_given_alone_is_a_list_of_one(market):
+    """``liqcore.sweep(res, {"offset": "0.2%"})``: one value, never the string's characters."""
+    import liqcore
+
+    one = liqcore.sweep(market, {"offset": "0.2%"}, progress=False)
+    two = liqcore.sweep(market, {"offset": ["0.2%"]}, progress=False)
+    assert len(one) == len(two) == 1
+    with pytest.raises(ValueError, match="expected a mapping"):
+        liqcore.sweep(market, [("offset", "0.2%")], progress=False)
+
+
 @pytest.mark.parametrize("args,msg", [
     (["--symbols", "BTCUSDT"], "no data for symbol(s) BTCUSDT"),
     (["--start", "2020-01-01", "--end", "2020-02-01"], "no data between 2020-01-01"),
