@@ -35,6 +35,7 @@ __all__ = [
     "RecordKind",
     "EndReason",
     "SymbolRegistry",
+    "UnknownSymbolId",
     "default_registry",
     "empty_events",
     "make_events",
@@ -451,6 +452,10 @@ def venue_name(v: int) -> str:
         return "?"
 
 
+class UnknownSymbolId(IndexError):
+    """A symbol id a :class:`SymbolRegistry` never gave (negative, or past its last): one line naming it."""
+
+
 class SymbolRegistry:
     """Maps (venue, symbol) <-> symbol_id.  Ids are dense, starting at 0, assigned on first sight.
 
@@ -470,6 +475,8 @@ class SymbolRegistry:
         sid = self._ids.get(key)
         if sid is not None:
             return sid
+        if symbol is None or not isinstance(symbol, (str, np.str_)) or not key[1].strip():
+            raise ValueError(f"symbol: expected a symbol's name; got {symbol!r}")
         with self._lock:
             sid = self._ids.get(key)
             if sid is None:
@@ -481,14 +488,22 @@ class SymbolRegistry:
     def get(self, venue, symbol: str) -> int | None:
         return self._ids.get((int(Venue.parse(venue)), str(symbol).upper()))
 
+    def _row(self, symbol_id: int) -> tuple[int, str]:
+        i = int(symbol_id)
+        if not 0 <= i < len(self._rows):  # (never Python's from-the-end: -1 is the contract's venue-wide id)
+            raise UnknownSymbolId(f"symbol id {i}: no such id in this registry (it holds {len(self._rows)}: "
+                                  f"0..{len(self._rows) - 1})" if self._rows else
+                                  f"symbol id {i}: no such id in this registry (it holds none)")
+        return self._rows[i]
+
     def symbol(self, symbol_id: int) -> str:
-        return self._rows[int(symbol_id)][1]
+        return self._row(symbol_id)[1]
 
     def venue(self, symbol_id: int) -> Venue:
-        return Venue(self._rows[int(symbol_id)][0])
+        return Venue(self._row(symbol_id)[0])
 
     def lookup(self, symbol_id: int) -> tuple[Venue, str]:
-        v, s = self._rows[int(symbol_id)]
+        v, s = self._row(symbol_id)
         return Venue(v), s
 
     def __len__(self) -> int:
