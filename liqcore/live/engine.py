@@ -64,7 +64,8 @@ class Engine:
     """The live engine, to embed in a bot: venue frames (or event rows) in, trading decisions and orders out.
 
     The backtest's detector and strategy on the live stream: :meth:`on_frame` (each websocket frame, synchronous)
-    or :meth:`on_events` (decoded rows) and :meth:`on_clock` return the :class:`Decision` of each cascade acted on;
+    or :meth:`on_events` (decoded rows) return the :class:`Decision` of each cascade acted on, :meth:`on_clock` the
+    cascade records (dicts, as ``on_cascade`` receives them) the passing time changed;
     inside the bot's running loop :meth:`start` connects the order gateway (paper by default) and :meth:`shutdown`
     cancels entries and stops. Callbacks: ``on_decision``, ``on_cascade``, ``on_fill``, ``on_update``.
     ``params``: the :class:`~liqcore.Params`; ``venues``: the venues whose frames it reads; ``symbols``: the traded
@@ -453,7 +454,8 @@ class Engine:
             self.depth.on_gap(events)
 
     def on_clock(self, now_ns: int | None = None) -> list[dict]:
-        """Time passes without events: cascades expire, order arrivals and entry timeouts are settled."""
+        """Time passes without events: cascades expire, order arrivals and entry timeouts are settled.  Returns the
+        cascade records the passing time changed (a cascade that ended), each a dict as ``on_cascade`` receives it."""
         rc = self.replay_clock
         if rc is not None and now_ns is None:
             if not rc.now_ns:

@@ -50,3 +50,22 @@ def test_docs_embedding_snippet_on_the_bundled_recording_gives_the_backtests_ord
     ours, theirs = eng.core.ledger(), res.ledger
     assert len(ours) == len(theirs) and np.allclose(ours["entry_price"], theirs["entry_price"], atol=0.01)  # (the engine rounds to the tick)
     assert [d.action for d in decisions].count("order") == s["orders"]
+
+
+def test_the_documented_engine_signature_is_the_engines():
+    """The page's ``Engine(...)`` line names every parameter of the class, in order, with its default (a parameter
+    added to the class and not to the page fails here)."""
+    import inspect
+
+    from liqcore import Engine
+
+    text = " ".join(DOC.read_text().split())
+    shown = re.search(r"`Engine\((params=None, venues=.*?)\)`;", text).group(1)
+    sig = inspect.signature(Engine)
+    want = []
+    for p in sig.parameters.values():
+        if p.kind is p.KEYWORD_ONLY and "*" not in want:
+            want.append("*")
+        d = p.default
+        want.append(p.name if d is p.empty else f"{p.name}={d!r}".replace("10000.0", "10_000.0"))
+    assert shown == ", ".join(want).replace("('bybit',)", '("bybit",)')
