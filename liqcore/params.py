@@ -435,6 +435,19 @@ def validate_params(p: Any) -> None:
                                  f"timeout); got {_show(fname, getattr(p, fname))}")
 
 
+def as_params(params) -> "Params":
+    """``params`` as a :class:`Params`: None the defaults, a mapping of parameter names (CLI/TOML names, or field
+    names) :meth:`Params.from_mapping`'s; anything else a ValueError in one line."""
+    if params is None:
+        return Params()
+    if isinstance(params, Params):
+        return params
+    if hasattr(params, "items") and hasattr(params, "keys"):
+        return Params.from_mapping(dict(params))
+    raise ValueError(f"params: expected a Params or a mapping of parameter names to values; got "
+                     f"{type(params).__name__}")
+
+
 @dataclass(frozen=True)
 class Params:
     """Every tunable of detector, strategy, execution and risk, with its default (the trading guide's, for

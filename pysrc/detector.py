@@ -164,6 +164,9 @@ class CascadeDetector:
 
     @classmethod
     def from_params(cls, params) -> "CascadeDetector":
+        from liqcore.params import as_params
+
+        params = as_params(params)
         return cls(
             quantile=params.quantile,
             history=params.history,

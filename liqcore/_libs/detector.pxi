@@ -303,7 +303,11 @@ cdef class CascadeDetector:
 
     @classmethod
     def from_params(cls, params):
-        """A detector with the detector parameters of a :class:`liqcore.config.Params`."""
+        """A detector with the detector parameters of a :class:`liqcore.config.Params` (a mapping of parameter names,
+        or None for the defaults: :func:`liqcore.params.as_params`)."""
+        from liqcore.params import as_params
+
+        params = as_params(params)
         return cls(quantile=params.quantile, history=params.history, min_history=params.min_history,
                    refresh_ns=params.refresh_ns, window_ns=params.window_ns, min_large=params.min_large,
                    **_plausibility(params))

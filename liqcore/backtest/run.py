@@ -612,7 +612,8 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     """Run a strategy (default ``params.strategy``, i.e. ``cascade-mm``) through the execution model.
 
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
-    ``registry``), or recording paths.  ``strategy``: a registered name, a
+    ``registry``), or recording paths.  ``params``: a :class:`~liqcore.Params`, a mapping of parameter names
+    (``{"offset": "0.2%"}``) or None (the defaults).  ``strategy``: a registered name, a
     :class:`liqcore.strategies.Strategy` subclass or instance (a user's own strategy).  ``records``:
     the detector's records on these events (detection runs once otherwise, for strategies that use
     it).  ``detector``: an object with ``run(events, flush)`` (default: the compiled

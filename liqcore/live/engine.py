@@ -68,7 +68,7 @@ class Engine:
     cascade records (dicts, as ``on_cascade`` receives them) the passing time changed;
     inside the bot's running loop :meth:`start` connects the order gateway (paper by default) and :meth:`shutdown`
     cancels entries and stops. Callbacks: ``on_decision``, ``on_cascade``, ``on_fill``, ``on_update``.
-    ``params``: the :class:`~liqcore.Params`; ``venues``: the venues whose frames it reads; ``symbols``: the traded
+    ``params``: the :class:`~liqcore.Params` (or a mapping of parameter names; None: the defaults); ``venues``: the venues whose frames it reads; ``symbols``: the traded
     symbols (``"ETHUSDT"`` on the first venue, or ``"binance:ETHUSDT"``; default the guide's DOGE, SOL, ETH);
     ``equity``: starting equity in quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a
     journal has one); ``notional``: fixed quote notional per trade (default ``params.size`` x equity).

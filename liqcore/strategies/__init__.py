@@ -158,8 +158,12 @@ def find_param(key: str) -> ParamSpec | None:
 def resolve_strategy(strategy, params):
     """``(strategy instance, params resolved for it)``.  ``strategy``: None (``params.strategy``), a
     registered name, a :class:`liqcore.strategies.Strategy` subclass or instance (a user's own
-    strategy need not be registered).  Raises ValueError for an unknown name or a parameter that
-    belongs to another strategy -- before any work."""
+    strategy need not be registered).  ``params``: a :class:`~liqcore.Params`, a mapping of parameter names
+    (:func:`~liqcore.params.as_params`) or None (the defaults).  Raises ValueError for an unknown name or a
+    parameter that belongs to another strategy -- before any work."""
+    from liqcore.params import as_params
+
+    params = as_params(params)
     if strategy is None:
         strategy = params.strategy
     if isinstance(strategy, str):

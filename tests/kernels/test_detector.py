@@ -276,6 +276,30 @@ def test_public_name_and_from_params():
         d = Det.from_params(p)
         assert (d.window_ns, d.min_large, d.quantile, d.refresh_ns, d.history, d.min_history) == (
             30 * S, 3, 0.9, 0, 50, 7)
+        # the same parameters as a mapping of their names, and None for the defaults (liqcore.params.as_params)
+        m = Det.from_params({"window": "30s", "min-large": 3, "quantile": "90%", "refresh": 0, "history": 50,
+                             "min_history": 7})
+        assert (m.window_ns, m.min_large, m.quantile, m.refresh_ns, m.history, m.min_history) == (
+            30 * S, 3, 0.9, 0, 50, 7)
+        assert Det.from_params(None).window_ns == Params().window_ns
+        with pytest.raises(ValueError, match="^params: expected a Params or a mapping of parameter names to values; "
+                                             "got list$"):
+            Det.from_params([("window", "30s")])
+
+
+def test_the_engine_and_the_backtest_take_params_as_a_mapping_too():
+    """``Engine({...})`` and ``backtest(src, {...})``: the mapping is the :class:`Params` of its names; anything but a
+    Params, a mapping or None is one line naming what it got."""
+    from liqcore import Engine, backtest
+    from liqcore.data import sample_recording
+
+    eng = Engine({"window": "30s", "offset": "0.2%"}, symbols=["ETHUSDT"])
+    assert eng.params.window_ns == 30 * S and eng.params.offset == pytest.approx(0.002)
+    a = backtest(str(sample_recording()), {"offset": "0.2%"})
+    b = backtest(str(sample_recording()), Params.from_mapping({"offset": "0.2%"}))
+    assert a.summary() == b.summary() and a.params.offset == pytest.approx(0.002)
+    with pytest.raises(ValueError, match="^params: expected a Params or a mapping"):
+        Engine("window=30s", symbols=["ETHUSDT"])
 
 
 @both
