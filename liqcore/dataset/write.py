@@ -29,7 +29,7 @@ from liqcore.dataset.manifest import selection as _selection
 from liqcore.dataset.read import FORMAT, MANIFEST, NS_PER_DAY
 from liqcore.dataset.rows import (_FILE_COLUMNS, _ROW_DTYPE, _equal_time_runs, _merge_rows, _merge_runs,  # noqa: F401
                                   _not_quotes, _run_duplicates, _runs_at)
-from liqcore.types import Kind, take_records
+from liqcore.types import EVENT_DTYPE, Kind, take_records
 
 
 __all__ = ["write_dataset", "convert_to_dataset", "read_manifest", "dataset_lock", "DatasetLocked",
@@ -57,6 +57,9 @@ def write_dataset(events, out_dir, registry=None, *, lock_wait: float | None = N
         checked = events.checked if checked is None else checked
         events, registry, trade_ids = events.events, events.registry, events.trade_ids
     checked = bool(checked)
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE or events.ndim != 1:
+        got = f"an array of dtype {events.dtype}" if isinstance(events, np.ndarray) else type(events).__name__
+        raise ValueError(f"events: expected a LoadResult or an EVENT_DTYPE array; got {got}")  # (before any folder)
     if registry is None:
         raise ValueError("registry: needed to name the symbols of a bare event array")
     with dataset_lock(out_dir, wait=lock_wait):

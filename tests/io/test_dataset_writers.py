@@ -226,3 +226,15 @@ def test_ctrl_c_stops_a_many_file_convert_within_a_second_and_keeps_what_it_wrot
     r = subprocess.run(_convert(files, whole), env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert np.array_equal(load_dataset(ds).events, load_dataset(whole).events)
+
+
+@pytest.mark.parametrize("bad,got", [(np.zeros(3), "an array of dtype float64"), (None, "NoneType"),
+                                     ([1, 2], "list")])
+def test_write_dataset_refuses_what_is_no_event_array_in_one_line_and_makes_no_folder(tmp_path, bad, got):
+    from liqcore.dataset import write_dataset
+    from liqcore.types import SymbolRegistry
+
+    out = tmp_path / "ds"
+    with pytest.raises(ValueError, match=rf"^events: expected a LoadResult or an EVENT_DTYPE array; got {got}$"):
+        write_dataset(bad, out, SymbolRegistry())
+    assert not out.exists()
