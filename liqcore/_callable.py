@@ -26,5 +26,11 @@ def make_callable(module_name: str, function: str) -> None:
         def __repr__(self) -> str:
             return f"<module {module_name!r} (callable: {module_name}.{function})>"
 
+        @property
+        def __signature__(self):  # (inspect.signature and IDEs: the function's, not ``(*args, **kwargs)``)
+            import inspect
+
+            return inspect.signature(getattr(self, function))
+
     _CallableModule.__call__.__doc__ = f"Call ``{module_name}.{function}``."
     module.__class__ = _CallableModule

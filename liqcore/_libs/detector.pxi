@@ -221,7 +221,10 @@ cdef inline void _lg_prune(SymState* st, int64_t cut) noexcept nogil:
 
 @cython.final
 cdef class CascadeDetector:
-    """Per-(venue, symbol) liquidation-cascade detector; thousands of symbols in one object.
+    """CascadeDetector(quantile=0.95, history=1000, min_history=100, refresh_ns=3600000000000, window_ns=60000000000, min_large=2, price_factor=10.0, max_notional=10000000000.0, notional_multiple=10000.0, reanchor=3, max_time_jump_ns=86400000000000, reference_age_ns=3600000000000)
+--
+
+    Per-(venue, symbol) liquidation-cascade detector; thousands of symbols in one object.
 
     ``update(...)`` per event (returns the number of records emitted, read them with
     :meth:`last_records` / :meth:`pop_records`), ``run(events)`` for a whole EVENT_DTYPE array

@@ -512,7 +512,10 @@ cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil:
 @cython.final
 @cython.binding(False)  # methods are plain C methods: `update` is a direct METH_O call, no cyfunction layer
 cdef class RollingQuantile:
-    """Exact ``q`` quantile (numpy ``method="linear"``) of the last ``window`` values.
+    """RollingQuantile(window, q)
+--
+
+    Exact ``q`` quantile (numpy ``method="linear"``) of the last ``window`` values.
 
     ``update(x)`` pushes ``x`` (evicting the oldest value once ``window`` values are held) and
     returns the quantile of the window after the push. O(1) for most updates (a value leaving and one

@@ -171,7 +171,10 @@ cdef int tw_push(TWState* s, int64_t ts, int bucket, double value) noexcept nogi
 
 @cython.final
 cdef class TimeWindow:
-    """Counts and sums per side over the right-closed window ``(t - window_ns, t]``.
+    """TimeWindow(window_ns, capacity=16)
+--
+
+    Counts and sums per side over the right-closed window ``(t - window_ns, t]``.
 
     ``push(ts_ns, side, value)`` adds an event (after expiring what left the window at ``ts_ns``);
     ``advance(ts_ns)`` only moves the clock. Side LONG/BUY count as "long", SHORT/SELL as "short",

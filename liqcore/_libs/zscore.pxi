@@ -276,7 +276,10 @@ def _check_count(str name, Py_ssize_t n, object min_count):
 
 @cython.final
 cdef class RollingZScore:
-    """z-score of each value against the mean/population std of the previous ``n`` values.
+    """RollingZScore(n, min_count=None)
+--
+
+    z-score of each value against the mean/population std of the previous ``n`` values.
 
     ``update(x)`` returns the z-score of ``x`` (NaN while fewer than ``min_count`` values precede it (default
     ``min(2, n)``),
@@ -380,7 +383,10 @@ cdef int _check_ts(BZState* s, int64_t ts_ns) except -1:
 
 @cython.final
 cdef class BucketZScore:
-    """z-score of epoch-aligned bucket totals against the previous ``n_buckets`` closed buckets.
+    """BucketZScore(bucket_ns, n_buckets, min_count=None)
+--
+
+    z-score of epoch-aligned bucket totals against the previous ``n_buckets`` closed buckets.
 
     ``push(ts_ns, value)`` first closes every bucket that ended at or before ``ts_ns`` (empty ones
     as 0) and returns the z-score of the bucket that was open before the call (NaN if none closed or

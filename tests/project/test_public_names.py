@@ -71,3 +71,23 @@ def test_liqcore_sweep_is_the_sweep_package_callable_as_the_backtest_packages_sw
     m = liqcore.synthetic_market(days=1, seed=5, symbols=["ETHUSDT"])
     swept = liqcore.sweep(m, {"offset": ["0.1%", "0.2%"]}, Params())
     assert isinstance(swept, SweepResult) and list(swept["offset"]) == ["0.1%", "0.2%"]
+
+
+def test_every_public_callable_shows_its_real_signature():
+    """``inspect.signature`` (``help``, IDEs) of ``liqcore.backtest`` / ``liqcore.sweep`` (packages callable as their
+    function) is the function's, and of each compiled kernel class its constructor's, the same as its pure-Python
+    twin's (names and defaults), never ``(*args, **kwargs)`` or a ValueError."""
+    import inspect
+
+    import liqcore
+    from liqcore.backtest.run import backtest, sweep
+    from pysrc import detector, quantile, windows, zscore
+
+    assert inspect.signature(liqcore.backtest) == inspect.signature(backtest)
+    assert inspect.signature(liqcore.sweep) == inspect.signature(sweep)
+    for name, twin in [("CascadeDetector", detector), ("RollingQuantile", quantile), ("TimeWindow", windows),
+                       ("RollingZScore", zscore), ("BucketZScore", zscore)]:
+        got = [(p.name, p.default) for p in inspect.signature(getattr(liqcore, name)).parameters.values()]
+        want = [(p.name, p.default) for p in inspect.signature(getattr(twin, name)).parameters.values()]
+        assert got == want, name
+        assert inspect.getdoc(getattr(liqcore, name)).split()[0] not in ("--", name), name  # (the text after it)
