@@ -60,6 +60,16 @@ def _via(path: str, settable: bool = False) -> property:
     return property(get, lambda self, v: setattr(own(self), name, v), doc=f"``{path}`` (settable)")
 
 
+def _ns(value, name: str) -> int:
+    """A time the caller hands in (ns since the epoch) as an int (a finite float, ``time.time() * 1e9``, truncated as
+    before); anything else one line naming ``name`` (NaN, a string: never Python's own "invalid literal")."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return int(value)
+    raise ValueError(f"{name}: expected a time in nanoseconds since the epoch (an int); got {value!r}")
+
+
 class Engine:
     """The live engine, to embed in a bot: venue frames (or event rows) in, trading decisions and orders out.
 
@@ -268,7 +278,7 @@ class Engine:
         if recv_ns is None:
             recv = time.time_ns()
         else:  # the caller's receive time: a recorded one (far from the wall clock) makes on_clock() follow it
-            recv = int(recv_ns)
+            recv = _ns(recv_ns, "recv_ns")
             self._fed_recv_ns = recv
             self._fed_skew_ns = time.time_ns() - recv
         if self.replay_clock is not None:  # a replay: its receive time, its tick, its step (liqcore.live.replayed)
@@ -462,7 +472,7 @@ class Engine:
                 return []  # nothing replayed yet: no time has passed
             now = rc.now_ns  # the latest replayed receive time
         else:  # (recorded frames handed in with their receive times, an embedded replay: their time)
-            now = self._record_ns() if now_ns is None else int(now_ns)
+            now = self._record_ns() if now_ns is None else _ns(now_ns, "now_ns")
         out: list[dict] = []
         om = self.order_manager
         if om.books_q:

@@ -155,3 +155,20 @@ def test_sample_liquidation_frames_decode_and_feed_the_warm_path(venue):
     w = eng._warm_state()
     assert w["frame"](t_ms, 3.0) == sample("ETHUSDT", t_ms, 3.0, w["price"])
     assert eng.warm_path() == 1
+
+
+@pytest.mark.parametrize("bad", ["now", float("nan"), float("inf"), None, True])
+def test_a_time_handed_in_that_is_no_number_is_one_line_naming_it(bad):
+    """``on_frame(..., recv_ns=)`` and ``on_clock(now_ns)``: NaN, a string, True are one line naming the argument
+    (None is "no time given": the wall clock, or the recording's); a finite float is its whole nanoseconds."""
+    from liqcore import Engine
+
+    eng = Engine(symbols=["ETHUSDT"])
+    if bad is None:
+        assert eng.on_clock(None) == [] and eng.on_frame("bybit", b"{}", None) == []
+        return
+    with pytest.raises(ValueError, match=r"^now_ns: expected a time in nanoseconds since the epoch \(an int\); got "):
+        eng.on_clock(bad)
+    with pytest.raises(ValueError, match=r"^recv_ns: expected a time in nanoseconds since the epoch"):
+        eng.on_frame("bybit", b"{}", bad)
+    assert eng.on_frame("bybit", b"{}", 1.767e18 + 0.5) == []
