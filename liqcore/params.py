@@ -437,15 +437,18 @@ def validate_params(p: Any) -> None:
 
 def as_params(params) -> "Params":
     """``params`` as a :class:`Params`: None the defaults, a mapping of parameter names (CLI/TOML names, or field
-    names) :meth:`Params.from_mapping`'s; anything else a ValueError in one line."""
+    names) :meth:`Params.from_mapping`'s; a string, number or sequence a ValueError in one line; any other object
+    as it is (a Params, or an object that answers as one)."""
     if params is None:
         return Params()
     if isinstance(params, Params):
         return params
     if hasattr(params, "items") and hasattr(params, "keys"):
         return Params.from_mapping(dict(params))
-    raise ValueError(f"params: expected a Params or a mapping of parameter names to values; got "
-                     f"{type(params).__name__}")
+    if isinstance(params, (str, bytes, int, float, list, tuple, set)):
+        raise ValueError(f"params: expected a Params or a mapping of parameter names to values; got "
+                         f"{type(params).__name__}")
+    return params
 
 
 @dataclass(frozen=True)

@@ -164,9 +164,9 @@ class CascadeDetector:
 
     @classmethod
     def from_params(cls, params) -> "CascadeDetector":
-        from liqcore.params import as_params
-
-        params = as_params(params)
+        if params is None or hasattr(params, "keys") or isinstance(params, (str, bytes, list, tuple)):
+            raise ValueError(f"params: expected a Params (liqcore.Params.from_mapping(...) makes one of a mapping, "
+                             f"liqcore.Params() the defaults); got {type(params).__name__}")
         return cls(
             quantile=params.quantile,
             history=params.history,

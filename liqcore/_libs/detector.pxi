@@ -306,11 +306,11 @@ cdef class CascadeDetector:
 
     @classmethod
     def from_params(cls, params):
-        """A detector with the detector parameters of a :class:`liqcore.config.Params` (a mapping of parameter names,
-        or None for the defaults: :func:`liqcore.params.as_params`)."""
-        from liqcore.params import as_params
-
-        params = as_params(params)
+        """A detector with the detector parameters of a :class:`liqcore.config.Params` (or any object with those
+        attributes); a mapping or None is one line saying how to make one."""
+        if params is None or hasattr(params, "keys") or isinstance(params, (str, bytes, list, tuple)):
+            raise ValueError(f"params: expected a Params (liqcore.Params.from_mapping(...) makes one of a mapping, "
+                             f"liqcore.Params() the defaults); got {type(params).__name__}")
         return cls(quantile=params.quantile, history=params.history, min_history=params.min_history,
                    refresh_ns=params.refresh_ns, window_ns=params.window_ns, min_large=params.min_large,
                    **_plausibility(params))

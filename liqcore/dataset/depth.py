@@ -259,7 +259,7 @@ def _partitions(out_dir) -> dict:
 
 def has_depth(path, symbols=None) -> bool:
     """Whether the dataset in ``path`` holds depth rows (of ``symbols``, names; None: any)."""
-    from liqcore.dataset.read import selection_names
+    from liqcore.dataset.selection import selection_names
 
     symbols = selection_names(symbols)
     want = {str(s).upper() for s in symbols} if symbols else None
@@ -365,7 +365,7 @@ def load_depth(path, symbols=None, venues=None, recv_range=None, price_range=Non
     are not read.  A dataset without depth: no rows."""
     from liqcore.types import SymbolRegistry
 
-    from liqcore.dataset.read import selection_names
+    from liqcore.dataset.selection import selection_names
 
     reg = registry if registry is not None else SymbolRegistry()
     symbols, venues = selection_names(symbols), selection_names(venues, lower=True)

@@ -6,7 +6,8 @@ others the checking way; older formats still load.  The columns, sections, forma
 1-3: docs/maintainers/data.md, "The dataset's files".
 
 May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, the readers'
-base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked`` and ``partfile``.
+base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked``, ``partfile``
+and ``selection``.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 from liqcore.codes import KIND_TABLE as _KIND_TABLE
 from liqcore.io.base import LoadResult, FileState, dedupe
 from liqcore.dataset.checked import MARKS_FILE
+from liqcore.dataset.selection import dataset_symbols as _dataset_symbols, selection_names
 from liqcore.io.contract import contract_table, table_trade_ids
 from liqcore.io.plausible import sane_ids
 
@@ -192,30 +194,6 @@ def rows_per_partition(path, partitions) -> dict[tuple[str, str, str], int]:
 
 def _day(ns: int) -> str:
     return str(np.datetime64(int(ns) // NS_PER_DAY, "D"))
-
-
-def selection_names(names, lower: bool = False) -> list[str] | None:
-    """A selection's ``symbols`` or ``venues`` as a list of names: a comma list (``"ETHUSDT,BTCUSDT"``) or an iterable
-    of names, each stripped (``lower``: lower-cased, as venue names are); None for none.  A string is never read
-    as its letters."""
-    if names is None:
-        return None
-    items = names.split(",") if isinstance(names, str) else [str(x) for x in names]
-    out = [x.strip().lower() if lower else x.strip() for x in items if x.strip()]
-    return out or None
-
-
-def _dataset_symbols(parts, symbols: list[str]) -> list[str]:
-    """``symbols`` as the dataset's partitions ``parts`` name them: a name it holds as given, else the one name it
-    holds equal to it in any case (``ethusdt`` -> ``ETHUSDT``), else as given (then missing)."""
-    have = {p[1] for p in parts}
-    out = []
-    for x in symbols:
-        if x not in have:
-            same = [h for h in have if h.upper() == x.upper()]
-            x = same[0] if len(same) == 1 else x
-        out.append(x)
-    return out
 
 
 def check_selection(path, symbols=None, start_ns: int | None = None, end_ns: int | None = None,

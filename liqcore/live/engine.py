@@ -24,7 +24,7 @@ from liqcore.config import Params
 from liqcore.live.panels import PanelState
 from liqcore.live.decisions import Decision, DecisionLog, record_dict as _record_dict  # noqa: F401 (Decision: re-exported)
 from liqcore.venues.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
-from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, traded_symbols, watched_exits
+from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, time_ns as _ns, traded_symbols, watched_exits
 from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics
 from liqcore.execution.arrays import use_instruments
@@ -60,29 +60,18 @@ def _via(path: str, settable: bool = False) -> property:
     return property(get, lambda self, v: setattr(own(self), name, v), doc=f"``{path}`` (settable)")
 
 
-def _ns(value, name: str) -> int:
-    """A time the caller hands in (ns since the epoch) as an int (a finite float, ``time.time() * 1e9``, truncated as
-    before); anything else one line naming ``name`` (NaN, a string: never Python's own "invalid literal")."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (float, np.floating)) and np.isfinite(value):
-        return int(value)
-    raise ValueError(f"{name}: expected a time in nanoseconds since the epoch (an int); got {value!r}")
-
-
 class Engine:
     """The live engine, to embed in a bot: venue frames (or event rows) in, trading decisions and orders out.
 
-    The backtest's detector and strategy on the live stream: :meth:`on_frame` (each websocket frame, synchronous)
-    or :meth:`on_events` (decoded rows) return the :class:`Decision` of each cascade acted on, :meth:`on_clock` the
-    cascade records (dicts, as ``on_cascade`` receives them) the passing time changed;
-    inside the bot's running loop :meth:`start` connects the order gateway (paper by default) and :meth:`shutdown`
-    cancels entries and stops. Callbacks: ``on_decision``, ``on_cascade``, ``on_fill``, ``on_update``.
-    ``params``: the :class:`~liqcore.Params` (or a mapping of parameter names; None: the defaults); ``venues``: the venues whose frames it reads; ``symbols``: the traded
-    symbols (``"ETHUSDT"`` on the first venue, or ``"binance:ETHUSDT"``; default the guide's DOGE, SOL, ETH);
-    ``equity``: starting equity in quote units (a venue gateway's wallet equity replaces it at :meth:`start` unless a
-    journal has one); ``notional``: fixed quote notional per trade (default ``params.size`` x equity).
-    Its parts (``order_manager``, ``fast_lane``, ``stream_path``, ``decision_log``, ``health``, ``venue_clock_guard``,
+    The backtest's detector and strategy on the live stream: :meth:`on_frame` (a websocket frame, synchronous) or
+    :meth:`on_events` (rows) return the :class:`Decision` of each cascade acted on, :meth:`on_clock` the cascade
+    records (dicts) time changed; in the bot's loop :meth:`start` connects the order gateway (paper by default),
+    :meth:`shutdown` cancels entries and stops. Callbacks: ``on_decision``, ``on_cascade``, ``on_fill``, ``on_update``.
+    ``params``: a :class:`~liqcore.Params` (or a mapping of names; None: defaults); ``venues``: whose frames it reads;
+    ``symbols``: traded (``"ETHUSDT"`` on the first venue, or ``"binance:ETHUSDT"``; default the guide's DOGE, SOL,
+    ETH); ``equity``: starting equity in quote units (a venue gateway's wallet equity replaces it at :meth:`start`
+    unless a journal has one); ``notional``: fixed quote notional per trade (default ``params.size`` x equity). Its
+    parts (``order_manager``, ``fast_lane``, ``stream_path``, ``decision_log``, ``health``, ``venue_clock_guard``,
     ``warm``, ``keeper``, ``lifecycle``) hold their state; the delegating properties keep the older names."""
 
     listed: set | None = None  #: registry ids of the symbols whose trading rules are known (see _refusal)
@@ -464,8 +453,7 @@ class Engine:
             self.depth.on_gap(events)
 
     def on_clock(self, now_ns: int | None = None) -> list[dict]:
-        """Time passes without events: cascades expire, order arrivals and entry timeouts are settled.  Returns the
-        cascade records the passing time changed (a cascade that ended), each a dict as ``on_cascade`` receives it."""
+        """Time passes: cascades expire, arrivals and timeouts settle -> the cascade records it changed (dicts)."""
         rc = self.replay_clock
         if rc is not None and now_ns is None:
             if not rc.now_ns:

@@ -1,19 +1,20 @@
 """The live engine's construction arguments, checked and put in the engine's form.
 
 Pure functions (no state): each raises a one-line ValueError (TypeError for a gateway) naming the argument
-it refuses.  :func:`traded_symbols` reads the venues and the traded symbols, :func:`check_amounts` the
+it refuses.  :func:`time_ns` reads a time handed in, :func:`traded_symbols` reads the venues and the traded symbols, :func:`check_amounts` the
 starting equity and the fixed notional, :func:`check_gateway` the gateway's protocol, :func:`symbol_maps`
 registers the traded symbols and :func:`watched_exits` says which exits the engine watches in venue mode.
 """
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Iterable
 
 from liqcore.venues.gateway import missing_members
 from liqcore.types import SymbolRegistry, Venue
 
-__all__ = ["traded_symbols", "check_amounts", "check_gateway", "symbol_maps", "watched_exits", "DEFAULT_SYMBOLS"]
+__all__ = ["traded_symbols", "check_amounts", "time_ns", "check_gateway", "symbol_maps", "watched_exits", "DEFAULT_SYMBOLS"]
 
 #: the guide's traded symbols (on the first venue) when none are given
 DEFAULT_SYMBOLS = ("DOGEUSDT", "SOLUSDT", "ETHUSDT")
@@ -80,3 +81,11 @@ def watched_exits(exits: str, native_trailing: bool) -> frozenset:
     elif not native_trailing:
         watch.add("trail")
     return frozenset(watch)
+
+
+def time_ns(value, name: str) -> int:
+    """A time the caller hands in (ns since the epoch) as an int (a finite float, ``time.time() * 1e9``, truncated as
+    before); anything else one line naming ``name`` (NaN, a string: never Python's own "invalid literal")."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        return int(value)
+    raise ValueError(f"{name}: expected a time in nanoseconds since the epoch (an int); got {value!r}")
