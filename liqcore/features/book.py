@@ -43,10 +43,7 @@ def book_stream(store, inst, stream_cls):
     ev = store.events
     q = idx[ev["kind"][idx] == QUOTE]
     side, price, qty = ev["side"][q], ev["price"][q], ev["qty"][q]
-    ok = good_quote(side, price, qty)
-    bad = int(len(q) - ok.sum())
-    if bad:
-        store.dropped["bad_quote"] = store.dropped.get("bad_quote", 0) + bad
+    ok = good_quote(side, price, qty)  # (the rows left out: counted in ``store.dropped`` when it was built)
     q, side, price, qty = q[ok], side[ok], np.where(qty[ok] > 0, price[ok], 0.0), qty[ok]
     is_bid = side == BID
     inst.book = stream_cls(ev["ts_recv"][q], bp=_ffill(price, is_bid), bq=_ffill(qty, is_bid),

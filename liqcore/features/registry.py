@@ -134,8 +134,9 @@ BUILTIN: dict[str, BaseFeature] = {b.key: b for b in [
     _b("price", "last", "trade", "last trade price received at or before t (W only spaces the history for "
        "transforms)", ("1m",)),
     _b("price", "return", "trade", "p(t) / p(t-W) - 1, p = last trade price received at or before the time", ("1m", "5m", "1h")),
-    _b("price", "realized_vol", "trade", "sqrt of the sum of squared log returns between consecutive trades received in "
-       "(t-W, t] (not annualised; 0 without trades)", ("5m", "1h")),
+    _b("price", "realized_vol", "trade", "sqrt of the sum of squared log returns of the last price's path over the "
+       "window: from p(t-W) to the first trade received in (t-W, t], then between consecutive ones (the path whose "
+       "end-to-end return is price.return@W; not annualised; 0 without trades in the window)", ("5m", "1h")),
     _b("price", "range", "trade", "(high - low) / p(t) over the trades in (t-W, t] and p(t-W)", ("5m", "1h")),
     _b("price", "atr", "trade", f"average true range of the {ATR_BARS} bars (t-kW, t-(k-1)W], k=1..{ATR_BARS}, "
        "divided by p(t); TR = max(high, prev close) - min(low, prev close)", ("5m", "1h")),

@@ -108,6 +108,16 @@ class _Inst:
     book: _Stream | None = None  # top of book after each quote row (liqcore.features.book; lazy)
 
 
+def _bad_quotes(kind, side, price, qty) -> int:
+    """How many QUOTE rows the book features leave out (:func:`liqcore.features.book.good_quote`)."""
+    q = kind == Kind.QUOTE
+    if not q.any():
+        return 0
+    from liqcore.features.book import good_quote
+
+    return int(q.sum() - good_quote(side[q], price[q], qty[q]).sum())
+
+
 class FeatureStore:
     """Named features over one set of events (any recording, a synthetic market, or a live buffer).
 
@@ -171,6 +181,7 @@ class FeatureStore:
             "bad_trade": int(is_trade.sum() - trade_ok.sum()),
             "bad_funding_rate": int((kind == Kind.FUNDING).sum() - fund_ok.sum()),
             "bad_open_interest": int((kind == Kind.OPEN_INTEREST).sum() - oi_ok.sum()),
+            "bad_quote": _bad_quotes(kind, side, price, qty),  # (counted now, not when a book feature is first read)
         }.items() if v}
         # one code per event: 1 liquidated long, 2 liquidated short, 3 taker buy, 4 taker sell,
         # 5 funding, 6 open interest, 7 gap, 0 anything else or a dropped value

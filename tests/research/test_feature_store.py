@@ -115,7 +115,7 @@ def test_flow_and_price(basic):
     assert one(basic, "flow.trade_count@1m", 70)[0] == 3
     assert one(basic, "price.last@1m", 75)[0] == 99.0
     assert one(basic, "price.return@1m", 100)[0] == pytest.approx(99.5 / 100.0 - 1)  # p(40) = 100
-    rv = one(basic, "price.realized_vol@1m", 100)[0]
+    rv = one(basic, "price.realized_vol@1m", 100)[0]  # the path from p(40) = 100: its return is price.return
     assert rv == pytest.approx(math.sqrt(math.log(99 / 100) ** 2 + math.log(99.5 / 99) ** 2))
     # range over (40, 100]: trades 99, 99.5 and p(40) = 100
     assert one(basic, "price.range@1m", 100)[0] == pytest.approx((100 - 99) / 99.5)
