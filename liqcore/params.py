@@ -426,6 +426,9 @@ def validate_params(p: Any) -> None:
     if getattr(p, "partial", False) and getattr(p, "fill", "through") != "queue":
         raise ValueError(f"partial: --partial on needs --fill queue (the size traded beyond the queue ahead is what "
                          f"fills); got --fill {getattr(p, 'fill', 'through')}")
+    if getattr(p, "fill", "through") == "queue" and getattr(p, "price_grid", "tick") == "off":
+        raise ValueError("price-grid: off cannot go with --fill queue (the queue rule compares prints and quotes on "
+                         "each symbol's price grid: --price-grid tick or auto); got --price-grid off")
     if getattr(p, "strategy", "cascade-mm") == "cascade-mm":
         # the guide's strategy always places both levels: 0 would put them at the fill price
         for fname in ("take_profit", "stop_loss", "hold_timeout_ns"):

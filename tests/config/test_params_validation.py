@@ -219,3 +219,15 @@ def test_cli_bare_offset_0_2_is_refused_in_a_real_process(tmp_path):
                         "ETHUSDT", "--offset", "0.2%", "--json", "--no-progress"], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_price_grid_off_with_the_queue_rule_is_refused_not_silently_replaced():
+    """The queue rule compares prints and quotes on each symbol's price grid: ``--price-grid off`` with ``--fill
+    queue`` is one line (it was replaced by the grid without a word, and the run's parameters echoed ``off``)."""
+    from liqcore import Params
+
+    with pytest.raises(ValueError, match=r"^price-grid: off cannot go with --fill queue .*; got --price-grid off$"):
+        Params.from_mapping({"fill": "queue", "price-grid": "off"})
+    for grid in ("tick", "auto"):
+        assert Params.from_mapping({"fill": "queue", "price-grid": grid}).price_grid == grid
+    assert Params.from_mapping({"fill": "through", "price-grid": "off"}).price_grid == "off"
