@@ -12,7 +12,37 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["LoopbackVenue", "HttpFault", "Faults", "FakeRequest", "RollingCount"]
+__all__ = ["LoopbackVenue", "HttpFault", "Faults", "FakeRequest", "RollingCount", "send_or_drop", "abort_ws", "SLOW_CLIENT_S"]
+
+#: how long a fake venue waits for a client's socket to take a push before it drops that client (it stopped reading):
+#: as a venue disconnects a slow consumer, so that one client never holds up the pushes to the others for longer
+SLOW_CLIENT_S = 5.0
+
+
+def abort_ws(ws) -> None:
+    """Close a fake venue's client connection at once, no close handshake (a client that stopped reading)."""
+    req = getattr(ws, "_req", None)  # (aiohttp's request of the response: its transport is the connection)
+    tr = getattr(req, "transport", None)
+    if tr is not None and not tr.is_closing():
+        tr.abort()
+
+
+async def send_or_drop(ws, text: str, limit_s: float | None = None) -> bool:
+    """Send the text frame ``text`` to the websocket ``ws`` of a fake venue's client -> whether it went out.  A client
+    whose socket has not taken it within ``limit_s`` (default :data:`SLOW_CLIENT_S`: it stopped reading, its buffers
+    are full) is dropped, its connection aborted; a closed one is skipped."""
+    import asyncio
+
+    if ws.closed:
+        return False
+    try:
+        await asyncio.wait_for(ws.send_str(text), SLOW_CLIENT_S if limit_s is None else limit_s)
+        return True
+    except asyncio.TimeoutError:
+        abort_ws(ws)
+        return False
+    except (ConnectionError, RuntimeError):
+        return False
 
 
 class LoopbackVenue:

@@ -25,7 +25,7 @@ import orjson
 from liqcore.venues.fake_book import FakeVenue, VenueError, fmt_num
 from liqcore.venues.gate.fake_streams import CHANNELS as PUBLIC_CHANNELS, _topic, streams
 from liqcore.venues.gate.rest import TIME_SKEW_LIMIT_S, sign, ws_auth
-from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue
+from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue, send_or_drop
 
 __all__ = ["FakeGate", "FAKE", "GATE_API_KEY", "GATE_API_SECRET", "GATE_CONTRACTS", "GATE_USER_ID"]
 
@@ -219,11 +219,7 @@ class FakeGate(LoopbackVenue):
         for c in list(self._conns):
             if id(c["ws"]) in self._muted or not (names & c["topics"]):
                 continue
-            try:
-                await c["ws"].send_str(frame.decode())
-                n += 1
-            except (ConnectionError, RuntimeError):
-                pass
+            n += await send_or_drop(c["ws"], frame.decode())  # (a client that stopped reading is dropped)
         return n
 
     # ------------------------------------------------------------------ wire objects
@@ -290,10 +286,7 @@ class FakeGate(LoopbackVenue):
                              "result": [row]}).decode()
         for c in list(self._conns):
             if channel in c["channels"] and id(c["ws"]) not in self._muted:
-                try:
-                    await c["ws"].send_str(text)
-                except (ConnectionError, RuntimeError):
-                    pass
+                await send_or_drop(c["ws"], text)
 
     async def _push_all(self, pushes) -> None:
         """The matching's pushes as Gate's private channels: an order (a price-triggered close's order once it

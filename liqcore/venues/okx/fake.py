@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from liqcore.venues.fake_book import FakeOrder, FakeVenue, VenueError, fmt_num
-from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue, RollingCount
+from liqcore.venues.loopback import FakeRequest, HttpFault, LoopbackVenue, RollingCount, send_or_drop
 
 __all__ = ["FakeOkx", "FAKE", "OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE", "OKX_INSTRUMENTS"]
 
@@ -290,10 +290,7 @@ class FakeOkx(LoopbackVenue):
                 continue
             if id(s["ws"]) in self._muted:
                 continue
-            try:
-                await s["ws"].send_str(frame)
-            except (ConnectionError, RuntimeError):
-                pass
+            await send_or_drop(s["ws"], frame)  # (a client that stopped reading is dropped, never waited on)
 
     # ------------------------------------------------------------------ wire shapes
     def _oid(self, o: FakeOrder) -> str:
