@@ -27,16 +27,29 @@ def abort_ws(ws) -> None:
         tr.abort()
 
 
-async def send_or_drop(ws, text: str, limit_s: float | None = None) -> bool:
-    """Send the text frame ``text`` to the websocket ``ws`` of a fake venue's client -> whether it went out.  A client
-    whose socket has not taken it within ``limit_s`` (default :data:`SLOW_CLIENT_S`: it stopped reading, its buffers
-    are full) is dropped, its connection aborted; a closed one is skipped."""
+async def send_or_drop(ws, text, limit_s: float | None = None) -> bool:
+    """Send ``text`` (a str, or the UTF-8 bytes of one: sent as they are) as a text frame to the websocket ``ws`` of a
+    fake venue's client -> whether it went out.  A client whose socket has not taken it within ``limit_s`` (default
+    :data:`SLOW_CLIENT_S`: it stopped reading, its buffers are full) is dropped, its connection aborted; a closed one
+    is skipped.  The frame is written in the caller's task, at once (the pushes keep their order)."""
     import asyncio
 
     if ws.closed:
         return False
+    if isinstance(text, str):
+        send = ws.send_str(text)
+    else:
+        from aiohttp import WSMsgType
+
+        send = ws.send_frame(bytes(text), WSMsgType.TEXT)
+    limit = SLOW_CLIENT_S if limit_s is None else limit_s
     try:
-        await asyncio.wait_for(ws.send_str(text), SLOW_CLIENT_S if limit_s is None else limit_s)
+        within = getattr(asyncio, "timeout", None)  # (3.11: in this task; wait_for would make one)
+        if within is not None:
+            async with within(limit):
+                await send
+        else:
+            await asyncio.wait_for(send, limit)
         return True
     except asyncio.TimeoutError:
         abort_ws(ws)

@@ -141,7 +141,7 @@ def test_a_sweep_over_fill_rules_in_chunks_equals_the_whole_partition(tmp_path_f
 
     path = _datasets(tmp_path_factory)[data]
     grid = SG.validate_grid({"fill": ["through", "queue", "touch"], "queue-model": ["risk-averse", "prob:2"],
-                             "price-grid": ["off", "auto"], "offset": ["0.02%", "0.1%"], "quantile": ["0.9"]})
+                             "price-grid": ["tick", "auto"], "offset": ["0.02%", "0.1%"], "quantile": ["0.9"]})
     part = S.Partition(S.Source("dataset", path=path), ("BTCUSDT",))
     from liqcore.dataset import load_dataset
 

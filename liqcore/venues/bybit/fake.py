@@ -31,7 +31,7 @@ import orjson
 from liqcore.interrupt import end_task
 from liqcore.venues.fake_accounts import BYBIT_PATHS as ACCOUNT_PATHS
 from liqcore.venues.loopback import Faults, FakeRequest, HttpFault, LoopbackVenue, RollingCount  # noqa: F401 (the fakes' base)
-from liqcore.venues.loopback import SLOW_CLIENT_S, abort_ws, send_or_drop
+from liqcore.venues.loopback import send_or_drop
 from liqcore.venues.fake_accounts import FakeAccount
 from liqcore.venues.fake_book import DEFAULT_INSTRUMENTS, FakeVenue, VenueError
 
@@ -496,23 +496,14 @@ class FakeExchange(LoopbackVenue):
         return ws
 
     async def _send(self, c: _Conn, text: str | bytes, data_frame: bool = False) -> None:
-        from aiohttp import WSMsgType
-
         if c.closed or c.stalled:
             return
         dup = (self.faults.duplicate_public if c.kind == "public" else self.faults.duplicate_private) and data_frame
         try:
             for _ in range(2 if dup else 1):
-                if isinstance(text, str):
-                    if not await send_or_drop(c.ws, text):  # (a client that stopped reading is dropped)
-                        c.closed = True
-                        return
-                else:
-                    try:
-                        await asyncio.wait_for(c.ws.send_frame(text, WSMsgType.TEXT), SLOW_CLIENT_S)
-                    except asyncio.TimeoutError:
-                        abort_ws(c.ws)
-                        raise ConnectionError("a client that stopped reading") from None
+                if not await send_or_drop(c.ws, text):  # (closed, or it stopped reading: dropped)
+                    c.closed = True
+                    return
         except (ConnectionError, RuntimeError):
             c.closed = True
             return
