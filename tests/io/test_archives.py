@@ -206,6 +206,45 @@ def test_okx_trade_archive_contracts_times_ctval(tmp_path):
     assert len(load_events(q, instruments={"FOO-USDT-SWAP": 10}).events) == 200
 
 
+def test_okx_trade_archive_of_the_current_layout_and_trades_alike_but_for_their_ids(tmp_path):
+    """OKX's files since: ``instrument_name,trade_id,side,price,size,created_time[,source]`` (price before size), read
+    by their column names; two trades alike in time, price, size and side but with their own ``trade_id`` are two
+    trades (they were merged as one), the same trade twice is one."""
+    head = "instrument_name,trade_id,side,price,size,created_time,source"
+    rows = ["BTC-USDT-SWAP,2885385355,sell,78542.2,14,1788192000021,0",
+            "BTC-USDT-SWAP,2885385356,sell,78542.2,14,1788192000021,0",
+            "BTC-USDT-SWAP,2885385357,buy,78543.0,2,1788192000500,0",
+            "BTC-USDT-SWAP,2885385357,buy,78543.0,2,1788192000500,0"]
+    p = write(tmp_path / "BTC-USDT-SWAP-trades-2026-09-01.zip", head, rows, zipped=True)
+    assert detect_format(p) == "okx-trades"
+    ev = load_events(p).events
+    assert ev["price"].tolist() == [78542.2, 78542.2, 78543.0]
+    assert np.allclose(ev["qty"], [0.14, 0.14, 0.02])  # contracts x ctVal 0.01
+    assert ev["side"].tolist() == [Side.SELL, Side.SELL, Side.BUY]
+    q = write(tmp_path / "ETH-USDT-SWAP-trades-2026-09-01.csv", head.rsplit(",", 1)[0],
+              [r.rsplit(",", 1)[0].replace("BTC", "ETH") for r in rows])
+    assert detect_format(q) == "okx-trades" and len(load_events(q).events) == 3
+
+
+def test_bybit_trades_alike_but_for_their_match_ids_are_two_trades(tmp_path):
+    """Two rows of a Bybit archive equal but for ``trdMatchID`` (and tickDirection) are two trades; the same row twice
+    (one id) is one; a UUID's id is the same however the file is read (by the fast path or row by row)."""
+    import pyarrow as pa
+
+    from liqcore.venues.archives import text_ids
+
+    a, b = "aaaaaaaa-1111-5a2b-9c3d-000000000001", "aaaaaaaa-1111-5a2b-9c3d-000000000002"
+    rows = [f"1722470400.1234,BTCUSDT,Buy,0.5,65000.0,PlusTick,{a},1,0.5,32500",
+            f"1722470400.1234,BTCUSDT,Buy,0.5,65000.0,ZeroPlusTick,{b},1,0.5,32500",
+            f"1722470400.1234,BTCUSDT,Buy,0.5,65000.0,ZeroPlusTick,{b},1,0.5,32500"]
+    p = write(tmp_path / "BTCUSDT2024-08-01.csv.gz", BYBIT_HEADER, rows, gz=True)
+    assert len(load_events(p).events) == 2
+    fast = text_ids(pa.array([a, b, a.upper()]))
+    slow = text_ids(pa.array([a, b, a.upper(), "not-a-uuid", None]))
+    assert fast.tolist() == slow[:3].tolist() and fast[0] == fast[2] != fast[1]
+    assert slow[3] != 0 and slow[4] == 0 and (fast > 0).all()
+
+
 # ------------------------------------------------------------------------------- never silently wrong
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.venues.bybit.contracts import is_inverse
-from liqcore.venues.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns
+from liqcore.venues.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns, text_ids
 from liqcore.venues.reader import TIER_ENVELOPE, FileState, Reader, is_json, line_decoder
 
 __all__ = ["ARCHIVE", "TRADES", "READERS"]
@@ -30,7 +30,8 @@ _TRADE = 2
 _SIDES = {"buy": 3, "sell": 4}
 LAYOUT = Layout(("timestamp", "symbol", "side", "size", "price", "tickdirection", "trdmatchid", "grossvalue",
                  "homenotional", "foreignnotional"),
-                {"timestamp": "float", "symbol": "str", "side": "str", "size": "float", "price": "float"})
+                {"timestamp": "float", "symbol": "str", "side": "str", "size": "float", "price": "float",
+                 "trdmatchid": "str"}, required=("timestamp", "symbol", "side", "size", "price"))
 
 
 def load(path, st: FileState) -> np.ndarray:
@@ -49,6 +50,9 @@ def load(path, st: FileState) -> np.ndarray:
         if is_inverse(reg.symbol(int(s))):
             m = sid == s
             qty[m] = size[m] / price[m]
+    tid = cols.values.get("trdmatchid")
+    if tid is not None:  # (each trade's id: two trades alike but for it are two)
+        st.trade_ids = text_ids(tid)[keep]
     ev = build(int(keep.sum()), ts[keep], price[keep], qty[keep], sid[keep], side[keep], _TRADE, VENUE)
     return finish(ev, st, rows, st.fmt)
 

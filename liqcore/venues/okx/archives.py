@@ -3,7 +3,9 @@ CSV, e.g. ``BTC-USDT-SWAP-trades-2024-01-01.zip``; the CSV itself, ``.gz`` or ``
 ``okx-trades``.
 
 A bilingual header ``trade_id/交易id,side/交易方向,size/数量,price/价格,created_time/成交时间`` (the
-English part is what counts; an English-only header is read too).  One TRADE per row: the
+English part is what counts; an English-only header is read too), or the header of OKX's files since,
+``instrument_name,trade_id,side,price,size,created_time[,source]``: the columns are read by their names.
+Each trade keeps its ``trade_id`` (two trades alike in time, price, size and side are two trades).  One TRADE per row: the
 instrument from the file name (the rows do not name it), ``created_time`` in milliseconds (a cell in
 s / µs / ns is told by its magnitude), ``side`` = the taker (``buy`` -> Side.BUY).  ``size`` is in
 CONTRACTS for swaps and futures: the base quantity is ``size x ctVal`` (the instrument table of
@@ -33,7 +35,12 @@ _TRADE = 2
 _SIDES = {"buy": 3, "sell": 4}
 _NAME = re.compile(r"^([A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)-(?:agg)?trades-\d{4}-\d{2}(?:-\d{2})?\.", re.IGNORECASE)
 LAYOUT = Layout(("trade_id", "side", "size", "price", "created_time"),
-                {"side": "str", "size": "float", "price": "float", "created_time": "int"})
+                {"trade_id": "int", "side": "str", "size": "float", "price": "float", "created_time": "int"},
+                required=("side", "size", "price", "created_time"))
+#: the columns that tell a header of the trade archive, in either of OKX's layouts: the older one
+#: (``trade_id,side,size,price,created_time``, bilingual or English) and the one of its files since
+#: (``instrument_name,trade_id,side,price,size,created_time[,source]``)
+_HEADER = {"trade_id", "side", "size", "price", "created_time"}
 
 
 def load(path, st: FileState) -> np.ndarray:
@@ -57,6 +64,10 @@ def load(path, st: FileState) -> np.ndarray:
         ct_val = 1.0
     sid = rows.symbols(inst, VENUE, st.sink)
     keep = rows.keep()
+    ids = cols.values.get("trade_id")
+    if ids is not None:  # (each trade's id: two trades alike but for it are two; 0 where a cell is none)
+        ids = np.asarray(ids[keep], np.int64)
+        st.trade_ids = np.where(ids > 0, ids, 0)
     ev = build(int(keep.sum()), ts[keep], price[keep], size[keep] * float(ct_val), sid[keep], side[keep], _TRADE,
                VENUE)
     return finish(ev, st, rows, st.fmt)
@@ -64,11 +75,12 @@ def load(path, st: FileState) -> np.ndarray:
 
 def _sniff(path, head) -> bool:
     cells = header_cells(first_line(Path(path), head))
-    return cells[:5] == ["trade_id", "side", "size", "price", "created_time"]
+    return _HEADER <= set(cells) and set(cells) <= _HEADER | {"instrument_name", "source"}
 
 
 TRADES = Reader("okx-trades", "OKX trade archive (BTC-USDT-SWAP-trades-2024-01-01.zip; trade_id/交易id,side/交易方向,"
-                "size/数量,price/价格,created_time/成交时间; size in contracts x ctVal)", "path", load,
+                "size/数量,price/价格,created_time/成交时间, or instrument_name,trade_id,side,price,size,created_time"
+                "[,source]; size in contracts x ctVal)", "path", load,
                 suffixes=(".zip", ".csv"), sniff_file=_sniff)
 
 #: every reader of this part (:mod:`liqcore.io.registry` registers them)
