@@ -37,6 +37,8 @@ __all__ = ["Missing", "KeyRefused", "HostUnresolved", "ChecksumMismatch", "Fetch
 
 #: the longest wait a Retry-After may impose (a longer one is capped, and said so by the retry count)
 MAX_WAIT_S = 300.0
+#: a wait before a retry this long or longer is said (``Fetcher(on_wait=)``)
+SAID_WAIT_S = 5.0
 _CHUNK = 1 << 16
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 #: what a retry cures: the connection cut, refused or timed out
@@ -119,11 +121,14 @@ class Fetcher:
     arrive (the progress bar)."""
 
     def __init__(self, session: aiohttp.ClientSession, *, jobs: int, retries: int, backoff_s: float,
-                 on_bytes=None, missing_status=(404,), refused_status=(401, 403)):
+                 on_bytes=None, missing_status=(404,), refused_status=(401, 403), on_wait=None):
         self.session, self.retries, self.backoff_s = session, int(retries), float(backoff_s)
         self.missing_status, self.refused_status = frozenset(missing_status), frozenset(refused_status)
         self._sem = asyncio.Semaphore(max(1, int(jobs)))
         self._on_bytes = on_bytes or (lambda n: None)
+        #: ``on_wait(seconds, why)``: told of each wait of :data:`SAID_WAIT_S` or more before a retry (a long one is
+        #: never silent)
+        self._on_wait = on_wait or (lambda s, why: None)
         self.retried = 0  # retries done, over every file
         self._resume_at = 0.0  # (loop time) a 429's Retry-After holds every request back until then
 
@@ -161,6 +166,8 @@ class Fetcher:
                         raise _unresolved(exc) from None
                     except _NETWORK as exc:
                         raise _Retry(_why(exc)) from None
+                    except aiohttp.ClientError as exc:  # (a redirect loop, a URL of no HTTP, an answer of no HTTP)
+                        raise FetchFailed(_why(exc)) from None
 
                 try:
                     text = (await self._retrying(get_sum)).decode("utf-8", "replace").strip()
@@ -181,6 +188,8 @@ class Fetcher:
                     raise _unresolved(exc) from None
                 except _NETWORK as exc:
                     raise _Retry(_why(exc)) from None
+                except aiohttp.ClientError as exc:  # (a redirect loop, a URL of no HTTP, an answer of no HTTP)
+                    raise FetchFailed(_why(exc)) from None
 
             try:
                 return await self._retrying(head)
@@ -199,6 +208,13 @@ class Fetcher:
                     raise FetchFailed(f"{exc.why} after {attempt} tries") from None
                 self.retried += 1
                 wait = self._wait(attempt, exc.wait_s)
+                if wait >= SAID_WAIT_S:
+                    why = exc.why
+                    if exc.wait_s is not None:
+                        why += ": the server's Retry-After"
+                        if exc.wait_s > wait:
+                            why += f" ({exc.wait_s:g} s, held to {MAX_WAIT_S:g} s)"
+                    self._on_wait(wait, why)
                 if exc.rate_limited:  # the server's rate limit: no request of any job before it has passed
                     loop = asyncio.get_running_loop()
                     self._resume_at = max(self._resume_at, loop.time() + wait)
@@ -227,6 +243,8 @@ class Fetcher:
                 raise _unresolved(exc) from None
             except _NETWORK as exc:
                 raise _Retry(_why(exc)) from None
+            except aiohttp.ClientError as exc:  # (a redirect loop, a URL of no HTTP, an answer of no HTTP)
+                raise FetchFailed(_why(exc)) from None
             except Missing:
                 raise ChecksumMismatch(f"checksum: {name} has no .CHECKSUM at the source (HTTP 404); "
                                        f"the file was not kept") from None
@@ -261,6 +279,8 @@ class Fetcher:
             raise _unresolved(exc) from None
         except _NETWORK as exc:
             raise _Retry(_why(exc)) from None
+        except aiohttp.ClientError as exc:  # (a redirect loop, a URL of no HTTP, an answer of no HTTP)
+            raise FetchFailed(_why(exc)) from None
         return n, h.hexdigest(), tag
 
     def _check_status(self, r: aiohttp.ClientResponse, url: str) -> None:
@@ -320,4 +340,10 @@ def _why(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "the connection was cut mid-file"
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return f"too many redirects ({len(exc.history)}: a redirect loop at the source?)"
+    if isinstance(exc, aiohttp.InvalidURL):  # (aiohttp's NonHttpUrlClientError is one; its URL is not echoed)
+        return "not an http(s) URL (--base-url?)"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"an answer that is no HTTP answer ({exc.message or type(exc).__name__})"
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -143,6 +143,13 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
     if (dataset is None) == (out is None):
         raise ValueError("out: give exactly one of --dataset DS or --out DIR")
     check_jobs(jobs, retries)
+    if base_url is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(str(base_url))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            shown = f"{parts.scheme}://{parts.hostname or ''}" if parts.scheme else "no scheme"
+            raise ValueError(f"base-url: must be an http:// or https:// address with a host; got {shown}")
     src = source_of(source, market)
     notes: list[str] = []  # the request cut to the days the source publishes (said before any transfer)
     units = plan(source, symbols, types, start, end, base_url=base_url, exchange=exchange, monthly=monthly,
@@ -338,7 +345,8 @@ async def _run(todo: list[Unit], summary: DownloadSummary, stage: Path, *, have,
                                      raise_for_status=False) as session:
         src = source_of(source)
         fetcher = Fetcher(session, jobs=jobs, retries=retries, backoff_s=backoff_s, on_bytes=lambda n: bar.bytes(n),
-                          missing_status=src.missing_status, refused_status=src.refused_status)
+                          missing_status=src.missing_status, refused_status=src.refused_status,
+                          on_wait=lambda s, why: _warn(f"{source}: {why}: waiting {s:.0f} s before the next try"))
         try:  # the files already there that the source has republished since: fetched again
             todo = sorted(todo + await _republished(fetcher, have, summary), key=lambda u: order[u.url])
         except KeyRefused as exc:

@@ -16,8 +16,8 @@ from aiohttp import web
 
 class ArchiveServer:
     """``files``: URL path -> bytes.  ``rules``: URL path -> a list of misbehaviours used in turn, one
-    per request (``("429", retry_after_s)``, ``("503",)``, ``("cut",)``, ``("slow", seconds)``); once
-    used up the file is served.  ``key``: every request needs ``Authorization: Bearer <key>``."""
+    per request (``("429", retry_after_s)``, ``("503",)``, ``("cut",)``, ``("slow", seconds)``; ``("redirect",
+    path)`` answers every request with a 302 to ``path``); once used up the file is served.  ``key``: every request needs ``Authorization: Bearer <key>``."""
 
     def __init__(self, files: dict[str, bytes], *, key: str | None = None, delay_s: float = 0.0,
                  missing_status: int = 404, etag: bool = False, free_first_of_month: bool = False):
@@ -92,6 +92,9 @@ class ArchiveServer:
             return self._log(path, auth, web.Response(status=429, headers={"Retry-After": str(step[1])}))
         if step and step[0] == "503":
             return self._log(path, auth, web.Response(status=503))
+        if step and step[0] == "redirect":  # to a path (itself: a redirect loop); the rule stays for every request
+            rule.insert(0, step)
+            return self._log(path, auth, web.Response(status=302, headers={"Location": step[1]}))
         if step and step[0] == "slow":
             await asyncio.sleep(step[1])
         if step and step[0] == "cut":  # the whole length announced, half sent, the connection closed

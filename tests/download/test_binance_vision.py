@@ -267,6 +267,44 @@ def test_a_429_holds_every_job_back_until_its_retry_after(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.rsplit("/", 1)[1] for p in (a, b, c))
 
 
+def test_a_redirect_loop_fails_its_file_by_name_and_the_rest_arrive(tmp_path, capsys):
+    """A file whose URL redirects to itself for ever is one failed file with the reason (it was a traceback that
+    threw away the files already fetched); the other days arrive; a base URL that is no HTTP one is one line too."""
+    files = binance_vision(SYMS[:1], DAYS, types=("aggTrades",))
+    loop = PATH.format(t="aggTrades", s="BTCUSDT", d=DAYS[1])
+    args = ["download", "binance-vision", "--symbols", "BTCUSDT", "--types", "aggTrades", "--from", DAYS[0],
+            "--to", DAYS[-1], "--out", str(tmp_path / "out"), "--no-progress"]
+    with ArchiveServer(files) as srv:
+        srv.rules = {loop: [("redirect", loop)]}
+        assert main(args + ["--base-url", srv.url]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "failed BTCUSDT aggTrades 2024-01-02:" in err and "redirect" in err.lower()
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+            f"BTCUSDT-aggTrades-{d}.zip" for d in (DAYS[0], DAYS[2])]
+        host = srv.url.removeprefix("http://")
+        for bad, shown in ((f"ftp://user:pw@{host}", "ftp://127.0.0.1"), (host, "no scheme")):
+            assert main(args + ["--base-url", bad]) == 2
+            err = capsys.readouterr().err.strip().splitlines()
+            assert err == [f"liqcore download: error: base-url: must be an http:// or https:// address with a host; "
+                           f"got {shown}"], err
+
+
+def test_a_long_wait_before_a_retry_is_said(tmp_path, capsys, monkeypatch):
+    """A server's Retry-After of several seconds is waited (held to 5 minutes) and said on stderr, never a silent
+    pause."""
+    from liqcore.download import fetch
+
+    monkeypatch.setattr(fetch, "SAID_WAIT_S", 0.5)
+    files = binance_vision(SYMS[:1], DAYS[:1], types=("aggTrades",))
+    a = PATH.format(t="aggTrades", s="BTCUSDT", d=DAYS[0])
+    with ArchiveServer(files) as srv:
+        srv.rules = {a: [("429", 1)]}
+        assert main(["download", "binance-vision", "--symbols", "BTCUSDT", "--types", "aggTrades", "--from", DAYS[0],
+                     "--to", DAYS[0], "--out", str(tmp_path / "out"), "--base-url", srv.url, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "binance-vision: HTTP 429: the server's Retry-After: waiting 1 s before the next try" in err, err
+
+
 @pytest.mark.parametrize("where", ["--dataset", "--out"])
 def test_a_host_that_does_not_resolve_fails_at_once_in_one_line_and_leaves_no_directory(tmp_path, where):
     """Offline (or a wrong address): the source's name does not resolve. That is not transient: no retry, no
