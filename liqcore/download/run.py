@@ -428,8 +428,9 @@ def _convert(path: Path, u: Unit, summary: DownloadSummary, dataset, *, lock_wai
 
     storage.note_source(path, storage.display(u.url), version)  # (the manifest keeps no credential)
     try:
+        # (a file the source published with no row, a header alone: said in a warning, never a failed file)
         res = convert_to_dataset([path], dataset, feed_latency_ns=feed_latency_ns, instruments=instruments,
-                                 lock_wait=lock_wait, warn=warn or _warn, days=days)
+                                 lock_wait=lock_wait, warn=warn or _warn, days=days, allow_empty=True)
     except DatasetLocked:  # another writer kept the dataset past --lock-wait: the run stops, saying which
         raise
     except (ValueError, OSError) as exc:

@@ -305,6 +305,25 @@ def test_a_long_wait_before_a_retry_is_said(tmp_path, capsys, monkeypatch):
     assert "binance-vision: HTTP 429: the server's Retry-After: waiting 1 s before the next try" in err, err
 
 
+def test_a_day_published_with_no_row_is_a_warning_not_a_failed_file(tmp_path, capsys):
+    """A day the source published as a header alone (a quiet day) converts to nothing with a warning naming it; the
+    run succeeds (it failed, suggesting an --allow-empty option download does not have, on every rerun)."""
+    import hashlib
+
+    from tests.download._archive_server import AGG_HEADER, zipped
+
+    files = binance_vision(SYMS[:1], DAYS[:2], types=("aggTrades",))
+    name = f"BTCUSDT-aggTrades-{DAYS[1]}.zip"
+    path = PATH.format(t="aggTrades", s="BTCUSDT", d=DAYS[1])
+    files[path] = zipped(name, AGG_HEADER + "\n")
+    files[path + ".CHECKSUM"] = f"{hashlib.sha256(files[path]).hexdigest()}  {name}\n".encode()
+    with ArchiveServer(files) as srv:
+        assert main(["download", "binance-vision", "--symbols", "BTCUSDT", "--types", "aggTrades", "--from", DAYS[0],
+                     "--to", DAYS[1], "--dataset", str(tmp_path / "ds"), "--base-url", srv.url, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert f"{name}: the file holds no records" in err and "--allow-empty" not in err and "failed" not in err
+
+
 @pytest.mark.parametrize("where", ["--dataset", "--out"])
 def test_a_host_that_does_not_resolve_fails_at_once_in_one_line_and_leaves_no_directory(tmp_path, where):
     """Offline (or a wrong address): the source's name does not resolve. That is not transient: no retry, no
