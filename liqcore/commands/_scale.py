@@ -131,7 +131,7 @@ def make_runner(args):
 
 def plan_source(args, params, opts: dict):
     """(partitions, (span start, span end), label).  Checks the requested symbols and dates exist."""
-    from liqcore.sweep.cells import Partition, Source
+    from liqcore.sweep.cells import Partition, Source, data_version
 
     symbols = [s.strip() for s in (args.symbols or ",".join(opts.get("symbols", []))).split(",") if s.strip()] \
         if (args.symbols or opts.get("symbols")) else []
@@ -147,7 +147,13 @@ def plan_source(args, params, opts: dict):
         from liqcore.synthetic.market import check_days
 
         check_days(args.days)  # (positive, and countable in nanoseconds: 1e300 days is an inf)
-        src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue or DEFAULT_VENUE)
+        from liqcore.commands.inputs import synthetic_knobs
+
+        over, eff = synthetic_knobs(args)  # (``--preset`` and ``--knob``: the market every cell is run on)
+        eff = {**(getattr(args, "synthetic_effects", None) or {}), **eff}
+        src = Source("synthetic", days=float(args.days), seed=int(args.seed), venue=args.venue or DEFAULT_VENUE,
+                     preset=getattr(args, "preset", None), overrides=tuple(sorted(over.items())),
+                     effects=tuple(sorted(eff.items())))
         symbols = symbols or list(DEFAULT_SYMBOLS)
         lo, hi = DEFAULT_START_NS, DEFAULT_START_NS + int(args.days * NS_PER_DAY)
         s0, s1 = max(lo, start) if start is not None else lo, min(hi, end) if end is not None else hi
@@ -167,7 +173,7 @@ def plan_source(args, params, opts: dict):
         hi = parse_time(days[-1], "end") + NS_PER_DAY
         s0, s1 = max(lo, start) if start is not None else lo, min(hi, end) if end is not None else hi
         src = Source("dataset", path=str(path), feed_latency_ns=params.feed_latency_ns,
-                     max_clock_skew_ns=params.max_clock_skew_ns)
+                     max_clock_skew_ns=params.max_clock_skew_ns, version=data_version([path]))
         label = f"dataset {path} ({len(symbols)} symbols, {days[0]} .. {days[-1]})"
         filt = (s0, s1)
     else:
@@ -196,7 +202,8 @@ def plan_source(args, params, opts: dict):
             raise ValueError(f"start/end: the recordings cover {_day(lo)} .. {_day(hi - 1)}; the requested "
                              "range is outside it")
         src = Source("files", paths=tuple(str(p) for p in args.paths), format=args.format,
-                     feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns)
+                     feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns,
+                     version=data_version(args.paths))
         label = f"{len(res.sources)} file(s)"
         filt = (start, end) if (start is not None or end is not None) else (None, None)
     groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]

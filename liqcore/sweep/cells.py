@@ -68,16 +68,48 @@ class Source:
     feed_latency_ns: int = 0
     max_clock_skew_ns: int | None = 5_000_000_000
     cache: bool = True
+    #: the synthetic market's preset, generator overrides and effects (``--preset``, ``--knob``: name, value pairs)
+    preset: str | None = None
+    overrides: tuple = ()
+    effects: tuple = ()
+    #: the data's version (:func:`data_version`: its files' names, sizes and times), so that a stored cell of other
+    #: data is never taken for this one's ('' where it cannot be told: object storage)
+    version: str = ""
 
     def ident(self) -> dict:
         d = {"kind": self.kind}
         if self.kind == "synthetic":
             d.update(days=self.days, seed=self.seed, venue=self.venue)
+            if self.preset or self.overrides or self.effects:
+                d.update(preset=self.preset, overrides=[list(x) for x in self.overrides],
+                         effects=[list(x) for x in self.effects])
         elif self.kind == "dataset":
             d.update(path=_where(self.path))
         else:
             d.update(paths=[_where(p) for p in self.paths], format=self.format)
+        if self.version:
+            d.update(version=self.version)
         return d
+
+
+def data_version(paths) -> str:
+    """A digest of the files under ``paths`` (files or directories: a dataset, recordings): each file's path, size
+    and modification time, so that a sweep's stored cells are taken again only for the same data; '' for a URL."""
+    from liqcore.io.storage import is_url
+
+    seen = []
+    for p in paths:
+        if is_url(str(p)):
+            return ""
+        root = Path(p)
+        files = sorted(f for f in root.rglob("*") if f.is_file()) if root.is_dir() else [root]
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            seen.append((str(f.resolve()), st.st_size, st.st_mtime_ns))
+    return _hash(seen)
 
 
 def _where(path) -> str:  # a source's place as it keys cells: a URL as given, a path resolved
@@ -143,7 +175,9 @@ def load_partition(part: Partition):
         from liqcore.synthetic.market import synthetic_market
 
         kw = {"symbols": tuple(part.symbols)} if part.symbols else {}
-        m = synthetic_market(days=src.days, seed=src.seed, venue=src.venue, cache=src.cache, **kw)
+        if src.overrides or src.effects:
+            kw.update(overrides=dict(src.overrides), effects=dict(src.effects))
+        m = synthetic_market(days=src.days, seed=src.seed, venue=src.venue, cache=src.cache, preset=src.preset, **kw)
         ev, reg = m.events, m.registry
     elif src.kind == "dataset":
         from liqcore.dataset import load_dataset
@@ -354,10 +388,14 @@ def evaluate_cells(prep: Prepared, det_params: Params, records: np.ndarray, para
 
 
 # ------------------------------------------------------------------------------------------ tasks
-def cell_key(values: dict, part: Partition, window: Window, base: Params) -> str:
-    """Stable hash of a cell: its parameter values, the base parameters, the partition and window."""
-    return _hash({"values": {k: str(v) for k, v in values.items()}, "base": base.describe(),
-                  "partition": part.ident(), "window": [window.start_ns, window.end_ns, window.name]})
+def cell_key(values: dict, part: Partition, window: Window, base: Params, equity: float = 1.0) -> str:
+    """Stable hash of a cell: its parameter values, the base parameters, the partition (its data's version
+    included), the window and the starting equity (1.0, the default, leaves the hashes of before as they were)."""
+    key = {"values": {k: str(v) for k, v in values.items()}, "base": base.describe(),
+           "partition": part.ident(), "window": [window.start_ns, window.end_ns, window.name]}
+    if float(equity) != 1.0:
+        key["equity"] = float(equity)
+    return _hash(key)
 
 
 @dataclass
@@ -733,7 +771,7 @@ def plan_tasks(cells: list[dict], partitions: list[Partition], windows: list[Win
         for _gk, (dv, execs) in groups.items():
             pending: list = []
             pkeys: list = []
-            keys = [[cell_key({**dv, **ev}, part, w, base) for w in wins] for ev in execs]
+            keys = [[cell_key({**dv, **ev}, part, w, base, equity) for w in wins] for ev in execs]
             for ks in keys:  # (the table's order: the cells')
                 order.extend(ks)
             at = list(range(len(execs)))

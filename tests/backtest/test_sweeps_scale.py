@@ -2,6 +2,7 @@
 one detection per detector configuration and partition, resumable, identical on a process pool and
 on a dask cluster; bad input fails before any work."""
 import json
+import re
 import socket
 
 import numpy as np
@@ -400,3 +401,44 @@ def test_metric_columns_are_never_named_like_a_parameter(tmp_path, capsys):
     assert list(table["n_take_profit"]) != list(table["take_profit"]) and "n_timeout" in table.columns
     # (``strategy`` is the parameter itself: the strategy that ran)
     assert [c for c in table.columns if c not in ("take_profit", "strategy") and is_parameter_name(c)] == []
+
+
+def test_a_stored_cell_is_taken_again_only_for_the_same_data_equity_and_market(tmp_path, capsys):
+    """``--out`` resumes only cells of the same data and starting equity: new rows in the dataset, another ``--equity``
+    or another ``--preset`` / ``--knob`` of the synthetic market run the cells again (they were taken from the table
+    as stored, results of other data); each row then equals its lone backtest."""
+    from liqcore import synthetic_market
+    from liqcore.io import save_events
+
+    m = synthetic_market(days=3, symbols=("ETHUSDT",), seed=11)
+    ev = m.events
+    day = 86_400_000_000_000
+    t0 = int(ev["ts_event"][0]) // day * day
+    first, rest = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    save_events(ev[ev["ts_event"] < t0 + 2 * day], first, registry=m.registry)
+    save_events(ev[ev["ts_event"] >= t0 + 2 * day], rest, registry=m.registry)
+    ds, out = tmp_path / "ds", tmp_path / "cells.parquet"
+    assert main(["convert", str(first), "--dataset", str(ds)]) == 0
+    sweep = ["sweep", str(ds), "--grid", "offset=0.1%,0.3%", "--workers", "1", "--out", str(out), "--no-progress"]
+
+    def ran(args) -> str:
+        capsys.readouterr()
+        assert main(args) == 0
+        cap = capsys.readouterr()
+        return re.search(r"(\d+) cells run, (\d+) already stored", cap.out + cap.err).group(0)
+
+    assert ran(sweep) == "2 cells run, 0 already stored"
+    assert ran(sweep) == "0 cells run, 2 already stored"
+    assert main(["convert", str(rest), "--dataset", str(ds)]) == 0  # a new day in the same dataset
+    assert ran(sweep) == "2 cells run, 0 already stored"
+    assert ran(sweep + ["--equity", "500"]) == "2 cells run, 0 already stored"
+    row = pd.read_parquet(out).set_index("offset").loc["0.3%"]
+    capsys.readouterr()
+    assert main(["backtest", str(ds), "--offset", "0.3%", "--equity", "500", "--json", "--no-progress"]) == 0
+    s = json.loads(capsys.readouterr().out)["summary"]
+    assert (row["trades"], row["total_return"]) == (s["trades"], s["total_return"])
+    syn = ["sweep", "--synthetic", "--days", "2", "--seed", "11", "--symbols", "ETHUSDT", "--grid", "offset=0.3%",
+           "--workers", "1", "--out", str(tmp_path / "syn.parquet"), "--no-progress"]
+    assert ran(syn) == "1 cells run, 0 already stored"
+    assert ran(syn + ["--knob", "vol_liq=3"]) == "1 cells run, 0 already stored"
+    assert ran(syn + ["--knob", "vol_liq=3"]) == "0 cells run, 1 already stored"
