@@ -800,6 +800,13 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
     if len(events):
         type(strat).check_inputs(input_kinds(events), params)
     records = detect(events, params, detector)[0] if type(strat).uses_detector else None
+    from liqcore.sweep.grid import MAX_CELLS
+
+    total = 1
+    for n in names:
+        total *= len(grid[n])
+    if total > MAX_CELLS:
+        raise ValueError(f"grid: {total:,} cells is more than {MAX_CELLS:,}; sweep a part of it at a time")
     combos = list(itertools.product(*(grid[n] for n in names)))
 
     if int(workers) < 1:

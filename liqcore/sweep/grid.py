@@ -34,6 +34,12 @@ def validate_grid(grid: dict, base: Params | None = None) -> dict[str, list]:
             raise ValueError(f"grid: {n!r} has no values")
         if n in out:
             raise ValueError(f"grid: {n!r} given twice")
+        seen = set()
+        for v in values:
+            k = str(v).strip().lower()
+            if k in seen:  # (a cell twice: the same row twice, drawn twice by --samples, two trials of the DSR)
+                raise ValueError(f"grid: {n!r} gives {v!r} twice")
+            seen.add(k)
         for v in values:
             try:
                 Params.from_mapping({n: v}, base=base)
@@ -98,12 +104,20 @@ def split_grid(grid: dict[str, list]) -> tuple[list[str], list[str]]:
     return det, [n for n in grid if n not in det]
 
 
+#: the most cells a grid expands to whole (a grid beyond it is drawn from with ``samples``: never a list of
+#: millions of cells built before any work)
+MAX_CELLS = 1_000_000
+
+
 def expand_cells(grid: dict[str, list], samples: int | None = None, seed: int = 0) -> list[dict]:
     """Every combination (grid order), or ``samples`` distinct combinations drawn at random with
     ``seed`` (all of them when the grid is smaller)."""
     names = list(grid)
     sizes = [len(grid[n]) for n in names]
     total = math.prod(sizes)
+    if (samples is None or samples >= total) and total > MAX_CELLS:
+        raise ValueError(f"grid: {total:,} cells ({' x '.join(map(str, sizes))}) is more than {MAX_CELLS:,}; "
+                         f"draw some of them with --samples N")
     if samples is None or samples >= total:
         return [dict(zip(names, c)) for c in itertools.product(*(grid[n] for n in names))]
     if samples < 1:

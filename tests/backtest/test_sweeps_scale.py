@@ -39,6 +39,18 @@ def test_grid_validation_and_split():
         SG.validate_grid({"offset": []})
     with pytest.raises(ValueError, match="quantile"):
         SG.validate_grid({"quantile": [2.0]})
+    # a value twice is one line (it made two rows of one cell, and counted twice as trials)
+    with pytest.raises(ValueError, match=r"^grid: 'offset' gives '0.1%' twice$"):
+        SG.validate_grid({"offset": ["0.1%", "0.2%", "0.1%"]})
+    # a grid of millions of cells is refused before it is built, unless drawn from (--samples)
+    pct = [f"{k / 100}%" for k in range(1, 11)]
+    big = SG.validate_grid({"offset": pct, "take-profit": pct, "stop-loss": pct, "trail": pct,
+                            "cooldown": [f"{k}s" for k in range(1, 11)], "entry-timeout": [f"{k}m" for k in range(1, 11)],
+                            "hold-timeout": ["1m", "2m"]})
+    with pytest.raises(ValueError, match=r"^grid: 2,000,000 cells \(10 x 10 x 10 x 10 x 10 x 10 x 2\) is more than "
+                                         r"1,000,000; draw some of them with --samples N$"):
+        SG.expand_cells(big)
+    assert len(SG.expand_cells(big, samples=5)) == 5
 
 
 def test_random_search_is_a_seeded_subset():
