@@ -116,7 +116,26 @@ def peak_rss() -> int:
 
 
 # ------------------------------------------------------------------------------------- local pool
-def _worker_main(conn, fn) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Where the system can (Linux: ``prctl(PR_SET_PDEATHSIG)``), end this worker when its parent dies, however it
+    dies (SIGKILL included): a worker never outlives its sweep, computing for no one."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover
+        return
+    if os.getppid() != parent:  # (the parent died before the setting took: end now)
+        os._exit(1)
+
+
+def _worker_main(conn, fn, parent: int = 0) -> None:
     """A pinned worker: receive a list of (index, task), send (index, ok, rows or error, cost) per task
     (``fn(task)`` -> (rows, cost));
     ``None`` ends it.  Ctrl-C belongs to the parent (it stops the workers); a closed pipe (the parent
@@ -129,6 +148,7 @@ def _worker_main(conn, fn) -> None:
         signal.set_wakeup_fd(-1)  # the parent's interrupt pipe is the parent's
     except (ValueError, OSError):  # pragma: no cover
         pass
+    _die_with_parent(parent)
     while True:
         try:
             batch = conn.recv()
@@ -170,7 +190,7 @@ class PinnedPool:
         self.procs, self.conns = [], []
         for _ in range(int(n)):  # every fork before any thread of ours exists
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
+            p = ctx.Process(target=_worker_main, args=(child, fn, os.getpid()), daemon=True)
             p.start()
             child.close()
             self.procs.append(p)

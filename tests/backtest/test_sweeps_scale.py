@@ -454,3 +454,51 @@ def test_a_stored_cell_is_taken_again_only_for_the_same_data_equity_and_market(t
     assert ran(syn) == "1 cells run, 0 already stored"
     assert ran(syn + ["--knob", "vol_liq=3"]) == "1 cells run, 0 already stored"
     assert ran(syn + ["--knob", "vol_liq=3"]) == "0 cells run, 1 already stored"
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_sweep_killed_with_sigkill_leaves_no_worker_running(tmp_path):
+    """SIGKILL of ``sweep --workers 2`` (no handler runs): its pool workers end with it (they ran on, reparented,
+    for minutes, holding the caller's output open)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offs = ",".join(f"{0.04 * i:.2f}%" for i in range(1, 21))
+    tps = ",".join(f"{0.05 * i:.2f}%" for i in range(1, 26))
+    cmd = [sys.executable, "-m", "liqcore", "sweep", "--synthetic", "--days", "2", "--seed", "11",
+           "--symbols", "ETHUSDT,SOLUSDT", "--grid", f"offset={offs}", "--grid", f"take-profit={tps}",
+           "--grid", "quantile=0.9,0.95", "--workers", "2", "--no-progress", "--out", str(tmp_path / "s.parquet")]
+    proc = subprocess.Popen(cmd, cwd=root, env=dict(os.environ, PYTHONPATH=str(root)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def group() -> list[int]:  # the processes of the sweep's session but itself
+        got = []
+        for d in Path("/proc").iterdir():
+            try:
+                if d.name.isdigit() and int(d.name) != proc.pid and os.getsid(int(d.name)) == proc.pid:
+                    got.append(int(d.name))
+            except (OSError, ProcessLookupError):
+                continue
+        return got
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and len(group()) < 2:
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            pytest.fail("the sweep ended before its workers started; make the grid larger")
+        time.sleep(0.5)  # (the workers at work)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and group():
+            time.sleep(0.05)
+        assert group() == [], "workers still running after their sweep was killed"
+    finally:
+        for pid in group():
+            os.kill(pid, signal.SIGKILL)
