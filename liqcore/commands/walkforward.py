@@ -186,9 +186,11 @@ def print_report(rep: dict, args) -> None:
     ov = rep["overall"]
     from liqcore.backtest.results import degradation_text
 
+    over = (f" (means of the {ov['folds_in_means']} of {ov['folds']} folds where both are defined)"
+            if ov.get("folds_in_means") is not None and ov["folds_in_means"] < ov.get("folds", 0) else "")
     console.print(f"overall {m}: in-sample mean {fmt(ov['in_sample_mean'])}, out-of-sample mean "
-                  f"{fmt(ov['out_of_sample_mean'])}, {degradation_text(ov['degradation'], fmt(ov['degradation']))}",
-                  highlight=False)
+                  f"{fmt(ov['out_of_sample_mean'])}, {degradation_text(ov['degradation'], fmt(ov['degradation']))}"
+                  f"{over}", highlight=False)
     oo = ov["out_of_sample"]
     console.print(f"out-of-sample (test folds joined): return {_pct(oo['total_return'])}, Sharpe "
                   f"{_num(oo['sharpe'])}, max drawdown {_pct(oo['max_drawdown'])}, {oo['trades']} trades",
@@ -201,8 +203,11 @@ def print_report(rep: dict, args) -> None:
         console.print("probability of backtest overfitting: undefined (every cell has the same daily returns)",
                       highlight=False)
     elif p:
+        used = p.get("periods_used", p.get("periods"))
+        days = (f", the last {used} of {p['periods']} days in equal blocks" if used != p.get("periods") else
+                f", {used} days")
         console.print(f"probability of backtest overfitting (CSCV, {p['blocks']} blocks, {p['combinations']} "
-                      f"combinations, {p['configurations']} cells): {p['pbo']:.3f}", highlight=False)
+                      f"combinations, {p['configurations']} cells{days}): {p['pbo']:.3f}", highlight=False)
     d = rep["dsr"]
     if d.get("dsr") is None and d.get("why"):
         console.print(f"deflated Sharpe ratio of the best cell: n/a ({d['why']})", highlight=False)

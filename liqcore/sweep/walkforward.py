@@ -111,9 +111,13 @@ def combine(rows: list[dict]) -> dict:
     trades = int(sum(int(r["trades"] or 0) for r in rows))
     wins = int(sum(int(r.get("wins") or 0) for r in rows))
     avg = (sum((r["avg_return"] or 0.0) * (r["trades"] or 0) for r in rows) / trades) if trades else None
+    # one partition: its own realised drawdown (trade by trade), as its sweep row says; several: that of the
+    # daily closing equity of their mean (the only curve they share)
+    dd = rows[0].get("max_drawdown") if len(rows) == 1 and rows[0].get("max_drawdown") is not None \
+        else M.max_drawdown(curve)
     return {"trades": trades, "win_rate": wins / trades if trades else None, "avg_return": avg,
             "total_return": float(curve[-1] - 1.0), "sharpe": M._finite(M.sharpe(daily)),
-            "max_drawdown": M.max_drawdown(curve), "fills": int(sum(int(r["fills"] or 0) for r in rows)),
+            "max_drawdown": dd, "fills": int(sum(int(r["fills"] or 0) for r in rows)),
             "days": len(days), "day0": days[0] if days else 0, "daily": daily.tolist()}
 
 
@@ -244,8 +248,10 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     overall_oos = {"total_return": float(curve[-1] - 1.0), "sharpe": M._finite(M.sharpe(od)),
                    "max_drawdown": M.max_drawdown(curve),
                    "trades": int(sum(f["out_of_sample"]["trades"] or 0 for f in report_folds))}
-    is_mean = _mean(is_vals)
-    oos_mean = _mean(oos_vals)
+    # the means over the folds where both are defined (a fold n/a on one side is left out of both), counted
+    both = [(i, o) for i, o in zip(is_vals, oos_vals) if i is not None and o is not None]
+    is_mean = _mean([i for i, _o in both]) if both else _mean(is_vals)
+    oos_mean = _mean([o for _i, o in both]) if both else _mean(oos_vals)
     notes = []
     if is_mean is None or oos_mean is None:
         whys = sorted({w for f in report_folds for w in (f["note"] or {}).values()
@@ -254,6 +260,7 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
                      + "; ".join(whys)
                      + (" (on a span of a few days choose by --metric total_return)" if metric == "sharpe" else ""))
     overall = {"metric": metric, "in_sample_mean": is_mean, "out_of_sample_mean": oos_mean,
+               "folds_in_means": len(both) if both else None, "folds": len(report_folds),
                # how much worse out of sample, in the metric's better direction (< 0: better out of sample)
                "degradation": (_score(metric, is_mean) - _score(metric, oos_mean))
                if (is_mean is not None and oos_mean is not None) else None,
@@ -270,7 +277,9 @@ def _walkforward(cells, partitions, fl, span, base, det_names, metric, equity, r
     if S >= 2:
         p = overfit.pbo(R, blocks=S)
         pbo_res = {"pbo": p["pbo"], "blocks": p["blocks"], "combinations": p["combinations"],
-                   "mean_logit": p["mean_logit"], "configurations": p["configurations"], "periods": T}
+                   "mean_logit": p["mean_logit"], "configurations": p["configurations"], "periods": T,
+                   # (equal blocks: the first T mod S days are left out)
+                   "periods_used": T - T % S}
     srs = overfit.period_sharpe(R, axis=0)
     best = int(np.argmax(srs))
     d = overfit.deflated_sharpe(R[:, best], len(cells), float(np.var(srs, ddof=1)) if len(cells) > 1 else 0.0)

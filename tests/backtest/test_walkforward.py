@@ -113,6 +113,18 @@ def test_cli_walkforward_report(tmp_path, capsys):
     assert on_disk["overall"] == rep["overall"]
     assert (out / "walkforward.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "cells.parquet").exists()
+    # one partition: a fold's in-sample drawdown is its cell's own (trade by trade), the row of cells.parquet
+    import pandas as pd
+
+    cells = pd.read_parquet(out / "cells.parquet")
+    for f in rep["folds"]:
+        row = cells[(cells["offset"] == f["cell"]["offset"]) & (cells["quantile"].astype(str) == f["cell"]["quantile"])
+                    & (cells["range"] == f"train{f['fold']}")]
+        assert len(row) == 1 and f["in_sample"]["max_drawdown"] == row["max_drawdown"].iloc[0]
+    ov = rep["overall"]
+    assert ov["folds"] == 2 and ov["folds_in_means"] in (None, 0, 1, 2)
+    p = rep["pbo"]
+    assert p is None or p["periods_used"] == p["periods"] - p["periods"] % p["blocks"]
 
 
 @pytest.mark.parametrize("args,msg", [
