@@ -276,6 +276,16 @@ def data_span(parts, span: tuple[int, int]) -> tuple[int, int]:
     return max(int(span[0]), lo), max(min(int(span[1]), hi), max(int(span[0]), lo) + 1)
 
 
+def whole_days(span: tuple[int, int]) -> tuple[int, int]:
+    """``span`` widened to the UTC days it touches when it covers two days or more (folds then cut on midnights:
+    a window that starts 50 ms after one would end 50 ms into the next day, a day of no return that sinks its
+    Sharpe ratio); a shorter span as it is (the folds of a few hours' recording follow its hours)."""
+    lo, hi = int(span[0]), int(span[1])
+    if hi - lo < 2 * NS_PER_DAY:
+        return lo, hi
+    return lo // NS_PER_DAY * NS_PER_DAY, -(-hi // NS_PER_DAY) * NS_PER_DAY
+
+
 def _day(ns: int) -> str:
     import numpy as np
 

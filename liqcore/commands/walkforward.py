@@ -56,7 +56,7 @@ def run(args) -> int:
     from liqcore.sweep.grid import split_grid
     from liqcore.sweep.cells import SELECT_METRICS
     from liqcore.sweep.walkforward import folds, walkforward
-    from liqcore.commands._scale import cells_from, collect_grid, data_span, make_runner, plan_source
+    from liqcore.commands._scale import cells_from, collect_grid, data_span, make_runner, plan_source, whole_days
     from liqcore.config import params_from_args
 
     params = params_from_args(args)
@@ -80,7 +80,8 @@ def run(args) -> int:
         if not parts:  # an empty input the user allowed (--allow-empty): nothing to run
             print(f"{label}: nothing to run", file=sys.stderr)
             return 0
-        span = data_span(parts, span)  # folds over the data's first to last event, not its calendar days
+        # folds over the data's first to last event (its calendar days only when it spans two or more)
+        span = whole_days(data_span(parts, span))
         folds(span[0], span[1], args.folds, args.train, args.test, args.scheme)  # bad folds: error now
         store = None
         from liqcore.io import storage
