@@ -438,6 +438,11 @@ def validate_params(p: Any) -> None:
                                  f"timeout); got {_show(fname, getattr(p, fname))}")
 
 
+#: the most cells a parameter grid expands to whole (``liqcore.sweep`` and ``liqcore.backtest.sweep``: a grid beyond
+#: it is drawn from, never a list of millions of cells built before any work)
+MAX_GRID_CELLS = 1_000_000
+
+
 def as_params(params) -> "Params":
     """``params`` as a :class:`Params`: None the defaults, a mapping of parameter names (CLI/TOML names, or field
     names) :meth:`Params.from_mapping`'s; a string, number or sequence a ValueError in one line; any other object

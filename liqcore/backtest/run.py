@@ -800,7 +800,7 @@ def sweep(source, grid: dict[str, list], params: Params | None = None, *, equity
     if len(events):
         type(strat).check_inputs(input_kinds(events), params)
     records = detect(events, params, detector)[0] if type(strat).uses_detector else None
-    from liqcore.sweep.grid import MAX_CELLS
+    from liqcore.params import MAX_GRID_CELLS as MAX_CELLS
 
     total = 1
     for n in names:

@@ -9,6 +9,7 @@ import math
 import random
 
 from liqcore.config import DETECTOR_PARAMS, Params
+from liqcore.params import MAX_GRID_CELLS
 
 __all__ = ["validate_grid", "check_cells", "is_detector", "split_grid", "expand_cells", "load_grid_file"]
 
@@ -104,9 +105,8 @@ def split_grid(grid: dict[str, list]) -> tuple[list[str], list[str]]:
     return det, [n for n in grid if n not in det]
 
 
-#: the most cells a grid expands to whole (a grid beyond it is drawn from with ``samples``: never a list of
-#: millions of cells built before any work)
-MAX_CELLS = 1_000_000
+#: the most cells a grid expands to whole (a grid beyond it is drawn from with ``samples``)
+MAX_CELLS = MAX_GRID_CELLS
 
 
 def expand_cells(grid: dict[str, list], samples: int | None = None, seed: int = 0) -> list[dict]:

@@ -231,7 +231,7 @@ def test_bybit_trades_alike_but_for_their_match_ids_are_two_trades(tmp_path):
     (one id) is one; a UUID's id is the same however the file is read (by the fast path or row by row)."""
     import pyarrow as pa
 
-    from liqcore.venues.archives import text_ids
+    from liqcore.venues.trade_ids import text_ids
 
     a, b = "aaaaaaaa-1111-5a2b-9c3d-000000000001", "aaaaaaaa-1111-5a2b-9c3d-000000000002"
     rows = [f"1722470400.1234,BTCUSDT,Buy,0.5,65000.0,PlusTick,{a},1,0.5,32500",

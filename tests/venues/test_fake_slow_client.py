@@ -78,7 +78,7 @@ def _bybit():
 
 @pytest.mark.parametrize("make", [_okx, _gate, _bybit], ids=["okx", "gate", "bybit"])
 def test_a_client_that_stopped_reading_is_dropped_and_never_stalls_the_others(make, monkeypatch):
-    monkeypatch.setattr(loopback, "SLOW_CLIENT_S", 0.5)
+    monkeypatch.setattr(loopback, "SLOW_CLIENT_S", 2.0)  # (a busy machine's reader drains a push well within it)
 
     async def main():
         fx, url_of, sub, push = make()
@@ -105,8 +105,8 @@ def test_a_client_that_stopped_reading_is_dropped_and_never_stalls_the_others(ma
                     break
                 await asyncio.sleep(0.05)
             assert _connections(fx) == 0, "the client that stopped reading is still connected"
-            # one wait of SLOW_CLIENT_S for the stuck client, never one a push (N x 0.5 s)
-            assert took < N * 0.5 / 4, took
+            # one wait of SLOW_CLIENT_S for the stuck client, never one a push (N x 2 s = 600 s)
+            assert took < N * 2.0 / 10, took
             stuck.cancel()
 
     asyncio.run(main())

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from liqcore.venues.bybit.contracts import is_inverse
-from liqcore.venues.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns, text_ids
+from liqcore.venues.archives import Layout, Rows, build, finish, first_line, header_cells, read_columns
+from liqcore.venues.trade_ids import text_ids
 from liqcore.venues.reader import TIER_ENVELOPE, FileState, Reader, is_json, line_decoder
 
 __all__ = ["ARCHIVE", "TRADES", "READERS"]
