@@ -56,6 +56,7 @@ def test_queue_rule_in_chunks_equals_the_whole_load(tmp_path_factory, data, days
     from liqcore.execution import events as E
 
     path = _datasets(tmp_path_factory)[data]
+    grid = "auto" if fill == "queue" else grid  # (the queue rule's limits are on the grid: off is refused with it)
     p = Params.from_mapping({"fill": fill, "queue-model": model, "queue-unseen": unseen, "price-grid": grid,
                              "offset": offset, "take-profit": tp, "quantile": quantile})
     obj, p = resolve_strategy(None, p)

@@ -105,6 +105,7 @@ def test_default_read_equals_the_full_replay(tmp_path_factory, seed, late_s, shi
     """Under every fill rule, the queue rule's queue models and rules for unseen levels included, on
     datasets with and without their top of book (the queue rule falls back to through without one)."""
     path = _late_dataset(tmp_path_factory, seed, late_s, shift_s, rows, ahead_s, book)
+    grid = "auto" if fill == "queue" else grid  # (the queue rule's limits are on the grid: off is refused with it)
     p = Params.from_mapping({"offset": offset, "take-profit": tp, "hold-timeout": hold, "entry-timeout": entry,
                              "window": window, "refresh": refresh, "fill": fill, "queue-model": model,
                              "queue-unseen": unseen, "price-grid": grid})
