@@ -201,3 +201,15 @@ def test_the_degradation_says_which_way_out_of_sample_went():
     assert degradation_text(deg("sharpe", 2.0, 0.5), "1.50") == "degradation 1.50 (worse out of sample)"
     assert deg("max_drawdown", 0.02, 0.05) == pytest.approx(0.03)  # a deeper drawdown out of sample: worse
     assert degradation_text(None, "n/a") == "degradation n/a"
+
+
+def test_a_span_of_two_days_or_more_has_its_folds_on_midnights():
+    """``whole_days``: a recording whose first event is 50 ms after midnight spans whole UTC days (its folds then cut
+    on midnights, never a 50 ms sliver of a day counted as a day of no return); a few hours' span keeps its hours."""
+    from liqcore.commands._scale import whole_days
+
+    t0 = DEFAULT_START_NS // D * D
+    assert whole_days((t0 + 50_000_000, t0 + 9 * D - 10**9)) == (t0, t0 + 9 * D)
+    assert whole_days((t0 + 3_600 * 10**9, t0 + 5 * 3_600 * 10**9)) == (t0 + 3_600 * 10**9, t0 + 5 * 3_600 * 10**9)
+    f = folds(*whole_days((t0 + 50_000_000, t0 + 9 * D - 10**9)), 3, train="2d", test="2d")
+    assert all(x.test.start_ns % D == 0 and x.test.end_ns % D == 0 for x in f)
