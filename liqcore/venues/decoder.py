@@ -47,6 +47,15 @@ def _checked_only(venue: int, name: str) -> bool:
     return fn is not None and bool(fn(name))
 
 
+def fast_sid(sink: Sink, venue: int, name: str):
+    """A fast path's symbol id (on its cache miss; the live decoder's and the line reader's): _CheckedOnly for a
+    symbol only the venue's checked parser reads right (:func:`_checked_only`: an inverse contract's sizes), so that
+    its frames take the checked path, every time (the fast paths cache no id of it)."""
+    if _checked_only(venue, name):
+        raise _CheckedOnly(name)
+    return sink.sid(venue, name)
+
+
 class _Parsers(dict):
     """Venue code -> its frame parser, the ``parse`` part's ``parse_obj(obj, sink)`` of the venue registered with
     that code, found through the registry on first use (a KeyError for a code without one); emptied whenever a
@@ -323,12 +332,7 @@ class Decoder:
                 self.feed_rows = self._live.feed_rows
 
     def _fast_sid(self, venue: int, name: str):
-        """A fast path's symbol id (on its cache miss): _CheckedOnly for a symbol only the venue's checked parser
-        reads right (:func:`_checked_only`), so that its frames take the checked path, every time (the fast paths
-        cache no id of it)."""
-        if _checked_only(venue, name):
-            raise _CheckedOnly(name)
-        return self.sink.sid(venue, name)
+        return fast_sid(self.sink, venue, name)
 
     # the compiled fast path keeps its own copy of these two settings
     @property

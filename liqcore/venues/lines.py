@@ -17,7 +17,7 @@ from liqcore.venues.depthsync import is_depth_frame
 from liqcore.venues.registry import part_cache, part_function
 from liqcore.venues.decoder import (_BINANCE_LIQ, _BYBIT_LIQ, _FAST_BINANCE, _FAST_BYBIT, _FAST_REC_BINANCE,  # noqa: F401
                                     _FAST_REC_BYBIT, _I64_MAX, _INF, _SCAN, PARSERS, _auto, _is_control_text,
-                                    _JSONError, _loads, _CheckedOnly, _checked_only)
+                                    _JSONError, _loads, _CheckedOnly, fast_sid)
 
 __all__ = ["LineDecoder", "depth_rows"]
 
@@ -245,11 +245,7 @@ class LineDecoder:
             pos = end
 
     def _sid(self, venue: int, name: str):
-        """The fast paths' symbol id (on a miss of ``sink._ids``): :class:`_CheckedOnly` for a symbol only its
-        venue's checked parser reads right (an inverse contract's sizes: ``checked_only``), as the live decoder's."""
-        if _checked_only(venue, name):
-            raise _CheckedOnly(name)
-        return self.sink.sid(venue, name)
+        return fast_sid(self.sink, venue, name)  # (an inverse contract's: _CheckedOnly, as the live decoder's)
 
     def _scan(self, data: bytes, st, first_line: int = 0) -> None:
         """Compiled path: every matching line converted in C; the others go line by line (and every line of
