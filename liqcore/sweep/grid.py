@@ -150,4 +150,35 @@ def load_grid_file(path) -> tuple[dict[str, list], dict]:
     bad = [k for k in opts if k not in known]
     if bad:
         raise ValueError(f"grid: {path}: unknown [sweep] key(s) {', '.join(bad)}; known: {', '.join(sorted(known))}")
-    return grid, opts
+    return grid, {k: _sweep_option(path, k, v) for k, v in opts.items()}
+
+
+def _sweep_option(path, key: str, v):
+    """One ``[sweep]`` value in the form the commands take, or a one-line error naming the file and the key:
+    ``samples``/``seed`` whole numbers, ``split_days`` a number of days, ``symbols``/``ranges`` a list of texts (a
+    comma-separated text too), ``start``/``end`` a time as text (a TOML date or date-time too)."""
+    import datetime as dt
+
+    def bad(what):
+        return ValueError(f"grid: {path}: [sweep] {key} must be {what}; got {v!r}")
+
+    if key in ("samples", "seed"):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise bad("a whole number")
+        return v
+    if key == "split_days":
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            raise bad("a number of days")
+        return v
+    if key in ("symbols", "ranges"):
+        items = v.split(",") if isinstance(v, str) else v
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise bad("a list of texts (or one comma-separated text)")
+        return [x.strip() for x in items if x.strip()]
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if not isinstance(v, str):
+        raise bad("a time (text, or a TOML date or date-time)")
+    return v

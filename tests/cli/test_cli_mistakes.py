@@ -116,6 +116,38 @@ def test_config_given_a_directory_names_the_flag(tmp_path):
         load_grid_file(grid)
 
 
+@pytest.mark.parametrize("line, wanted", [
+    ('samples = "x"', "[sweep] samples must be a whole number; got 'x'"),
+    ("seed = 1.5", "[sweep] seed must be a whole number; got 1.5"),
+    ('split_days = "a"', "[sweep] split_days must be a number of days"),
+    ("ranges = 3", "[sweep] ranges must be a list of texts"),
+    ("symbols = [1, 2]", "[sweep] symbols must be a list of texts"),
+    ("end = true", "[sweep] end must be a time"),
+])
+def test_a_grid_files_sweep_values_are_checked_by_key(tmp_path, line, wanted):
+    """A bad ``[sweep]`` value is one line naming the file and the key (it was ``invalid literal for int()``)."""
+    from liqcore.sweep.grid import load_grid_file
+
+    g = tmp_path / "g.toml"
+    g.write_text(f'[grid]\noffset = ["0.1%", "0.2%"]\n[sweep]\n{line}\n')
+    with pytest.raises(ValueError) as e:
+        load_grid_file(g)
+    assert str(e.value).startswith(f"grid: {g}: ") and wanted in str(e.value)
+
+
+def test_a_grid_files_sweep_texts_are_names_not_letters(tmp_path):
+    """``symbols = "BTCUSDT,ETHUSDT"`` names two symbols (it was read letter by letter); TOML dates are times;
+    ``samples = 6.0`` is six."""
+    from liqcore.sweep.grid import load_grid_file
+
+    g = tmp_path / "g.toml"
+    g.write_text('[grid]\noffset = ["0.1%"]\n[sweep]\nsymbols = "BTCUSDT, ETHUSDT"\nranges = "2024-01-01:2024-01-02"\n'
+                 "start = 2024-01-01\nend = 2024-01-03T00:00:00Z\nsamples = 6.0\n")
+    _grid, opts = load_grid_file(g)
+    assert opts == {"symbols": ["BTCUSDT", "ETHUSDT"], "ranges": ["2024-01-01:2024-01-02"], "start": "2024-01-01",
+                    "end": "2024-01-03T00:00:00+00:00", "samples": 6}
+
+
 @pytest.mark.parametrize("name", ["rec.csv.gz", "binance-futures_liquidations_2024-08-01_BTCUSDT.csv.gz",
                                   "rec.jsonl.zst"])
 def test_a_compressed_name_on_a_plain_file_names_the_file(tmp_path, name):
