@@ -24,7 +24,8 @@ from liqcore.config import Params
 from liqcore.live.panels import PanelState
 from liqcore.live.decisions import Decision, DecisionLog, record_dict as _record_dict  # noqa: F401 (Decision: re-exported)
 from liqcore.venues.gateway import Fill, OrderIntent, OrderUpdate  # noqa: F401
-from liqcore.live.inputs import check_amounts, check_gateway, symbol_maps, time_ns as _ns, traded_symbols, watched_exits
+from liqcore.live.inputs import (check_amounts, check_gateway, known_rows, symbol_maps, time_ns as _ns, traded_symbols,
+                                 watched_exits)
 from liqcore.live.lifecycle import Lifecycle
 from liqcore.live.metrics import Metrics
 from liqcore.execution.arrays import use_instruments
@@ -42,7 +43,7 @@ from liqcore.live.views import checklist as _checklist, collect as _collect_metr
 from liqcore.live.warm import WarmPath, seed_history as _seed_history
 from liqcore.venues.governor import governor_metrics
 from liqcore.venues.instruments import DEFAULT_INSTRUMENTS, Instrument
-from liqcore.types import DEFAULT_VENUE, EVENT_DTYPE, Kind, SymbolRegistry, Venue
+from liqcore.types import DEFAULT_VENUE, Kind, SymbolRegistry, Venue
 
 __all__ = ["Engine", "Decision", "Instrument", "DEFAULT_INSTRUMENTS", "make_client_id"]
 
@@ -295,8 +296,7 @@ class Engine:
 
     def on_events(self, events: np.ndarray) -> list[Decision]:
         """Process EVENT_DTYPE rows in order; returns the decisions they caused."""
-        if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
-            raise ValueError("events: expected an EVENT_DTYPE array")
+        events = known_rows(events, self.registry, self.rejects)  # (unknown ids counted and left out)
         n = len(events)
         if not n:
             return []

@@ -3,7 +3,8 @@
 Pure functions (no state): each raises a one-line ValueError (TypeError for a gateway) naming the argument
 it refuses.  :func:`time_ns` reads a time handed in, :func:`traded_symbols` reads the venues and the traded symbols, :func:`check_amounts` the
 starting equity and the fixed notional, :func:`check_gateway` the gateway's protocol, :func:`symbol_maps`
-registers the traded symbols and :func:`watched_exits` says which exits the engine watches in venue mode.
+registers the traded symbols and :func:`watched_exits` says which exits the engine watches in venue mode, :func:`known_rows` keeps the rows
+handed in that name a registered symbol and its venue.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Iterable
 from liqcore.venues.gateway import missing_members
 from liqcore.types import SymbolRegistry, Venue
 
-__all__ = ["traded_symbols", "check_amounts", "time_ns", "check_gateway", "symbol_maps", "watched_exits", "DEFAULT_SYMBOLS"]
+__all__ = ["traded_symbols", "check_amounts", "time_ns", "check_gateway", "symbol_maps", "watched_exits", "known_rows",
+           "DEFAULT_SYMBOLS"]
 
 #: the guide's traded symbols (on the first venue) when none are given
 DEFAULT_SYMBOLS = ("DOGEUSDT", "SOLUSDT", "ETHUSDT")
@@ -89,3 +91,29 @@ def time_ns(value, name: str) -> int:
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
         return int(value)
     raise ValueError(f"{name}: expected a time in nanoseconds since the epoch (an int); got {value!r}")
+
+
+def known_rows(events, registry: SymbolRegistry, rejects: dict):
+    """``events`` (an EVENT_DTYPE array, else a one-line ValueError) less the rows that name no symbol of
+    ``registry`` (an id outside ``0..len-1``; ``-1``, the venue-wide id, with a registered venue) or another venue
+    than their symbol's: each counted in ``rejects`` (``unknown_symbol``, ``venue_mismatch``), never passed on."""
+    import numpy as np
+
+    from liqcore.types import EVENT_DTYPE
+
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
+        raise ValueError("events: expected an EVENT_DTYPE array")
+    if not len(events):
+        return events
+    sid, venue = events["symbol_id"].astype(np.int64), events["venue"].astype(np.int64)
+    n = len(registry)
+    own = np.fromiter((int(v) for _i, v, _s in registry), np.int64, n)
+    known = (sid >= -1) & (sid < n)
+    mine = np.append(own, -1)[np.where(known & (sid >= 0), sid, n)]  # (-1: no symbol of the registry)
+    same = known & np.where(sid == -1, np.isin(venue, [int(v) for v in Venue if int(v)]), mine == venue)
+    if same.all():
+        return events
+    for name, k in (("unknown_symbol", int((~known).sum())), ("venue_mismatch", int((known & ~same).sum()))):
+        if k:
+            rejects[name] = rejects.get(name, 0) + k
+    return events[same]

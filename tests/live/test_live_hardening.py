@@ -72,6 +72,29 @@ def test_engine_on_events_applies_the_same_guard():
     assert eng.on_events(ev) == [] and eng.rejects["future_time"] == 1 and eng.cascades == 0
 
 
+def test_engine_on_events_counts_rows_of_no_registered_symbol():
+    """Rows naming an id the engine's registry never gave, or another venue than their symbol's, are counted and
+    left out (they reached the detector uncounted: state for a symbol nothing can name)."""
+    from liqcore.venues.decoder import Decoder
+
+    dec = Decoder("bybit")
+    eng = Engine(P, symbols=["ETHUSDT"], registry=dec.registry)
+    now = int(time.time() * 1000)
+    ev = np.concatenate([dec.feed(orjson.dumps(trade_frame("ETHUSDT", 3000.0, 1.0, "Buy", now + i, f"t{i}")),
+                                  (now + i) * 1_000_000) for i in range(4)])
+    assert len(ev) == 4
+    ev["symbol_id"][1] = len(dec.registry) + 5  # never given
+    ev["symbol_id"][2] = -7
+    ev["venue"][3] = 77  # not the symbol's venue
+    eng.on_events(ev)
+    assert eng.events == 1 and eng.rejects == {"unknown_symbol": 2, "venue_mismatch": 1}
+    good = ev[:1].copy()
+    good["ts_event"] += 10_000_000
+    good["ts_recv"] += 10_000_000
+    eng.on_events(good)  # a clean batch passes whole
+    assert eng.events == 2 and eng.rejects == {"unknown_symbol": 2, "venue_mismatch": 1}
+
+
 def test_loaders_and_backtest_apply_the_same_guard(tmp_path):
     from liqcore.backtest.run import backtest
     from liqcore.dataset.load import load_events
