@@ -72,7 +72,7 @@ def sharpe(daily: np.ndarray) -> float | None:
     if len(daily) < 2:
         return None
     sd = float(np.std(daily, ddof=1))
-    if not sd > 0:
+    if not sd > 0 or not np.ptp(daily) > 0:  # (a constant series' float std can be 1e-19, not 0: no spread)
         return None
     return float(np.mean(daily)) / sd * math.sqrt(365.0)
 

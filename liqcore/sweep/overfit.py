@@ -21,6 +21,8 @@ def period_sharpe(x: np.ndarray, axis: int = 0) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     mu = x.mean(axis=axis)
     sd = x.std(axis=axis, ddof=1) if x.shape[axis] > 1 else np.zeros_like(mu)
+    if x.shape[axis]:  # (a constant series' float std can be 1e-19, not 0: no spread)
+        sd = np.where(np.ptp(x, axis=axis) > 0, sd, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(sd > 0, mu / np.where(sd > 0, sd, 1.0), 0.0)
     return out
@@ -108,7 +110,7 @@ def deflated_sharpe(returns, n_trials: int, var_sharpe: float, sr0: float | None
     if T < 3:
         return out
     sd = float(r.std(ddof=1))
-    if not sd > 0:
+    if not sd > 0 or not np.ptp(r) > 0:  # (a constant series' float std can be 1e-19, not 0: no spread)
         return out
     sr = float(r.mean()) / sd
     z = (r - r.mean()) / r.std(ddof=0)

@@ -97,3 +97,19 @@ def test_deflated_sharpe_hand_case():
 def test_deflated_sharpe_undefined_without_spread():
     assert deflated_sharpe(np.zeros(10), 5, 0.1)["dsr"] is None
     assert deflated_sharpe([0.1, 0.2], 5, 0.1)["dsr"] is None
+
+
+@pytest.mark.parametrize("value", [0.001, 1 / 3, 0.1, -0.007])
+def test_a_constant_nonzero_series_has_no_spread(value):
+    """np.std of a constant float series can be ~1e-19, not 0: its Sharpe was ~1e16 and its DSR 1.0."""
+    from liqcore.backtest.metrics import sharpe, sharpe_ci
+    from liqcore.sweep.overfit import period_sharpe
+
+    x = np.full(10, value)
+    assert sharpe(x) is None and sharpe_ci(x) == (None, None)
+    d = deflated_sharpe(x, 5, 0.01)
+    assert d["dsr"] is None and d["sharpe"] is None
+    assert np.array_equal(period_sharpe(np.full((10, 3), value)), np.zeros(3))
+    y = x.copy()
+    y[3] += 1e-9  # a spread, however small, is a ratio
+    assert sharpe(y) is not None and deflated_sharpe(y, 5, 0.01)["sharpe"] is not None
