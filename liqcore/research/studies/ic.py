@@ -160,6 +160,17 @@ def _within_symbol_ranks(x: np.ndarray, groups) -> np.ndarray:
     return out
 
 
+def _pair_ranks(x: np.ndarray, y: np.ndarray, groups, keep=None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_within_symbol_ranks` of ``x`` and of ``y`` taken on the rows where both are finite (and ``keep``):
+    their Pearson correlation within a symbol is then Spearman's on the observed pairs (ranks taken over rows whose
+    partner is missing are not)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if keep is not None:
+        ok &= keep
+    return (_within_symbol_ranks(np.where(ok, x, np.nan), groups),
+            _within_symbol_ranks(np.where(ok, y, np.nan), groups))
+
+
 def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: int = 5, models: bool = True,
              store=None, **_):
     """Spearman IC of each named feature vs forward returns (per symbol and pooled, block-bootstrap
@@ -193,20 +204,19 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
     sel = {s: sym == s for s in symbols}
     groups = [np.flatnonzero(sel[s]) for s in symbols]
     X = {c: fr[c].to_numpy(np.float64) for c in feats}
-    Xr = {c: _within_symbol_ranks(X[c], groups) for c in feats}
     for lab, h in IC_HORIZONS:
         y = fr[f"fwd_{lab}"].to_numpy(np.float64)
         if np.isfinite(y).sum() < 30:
             continue
-        yr = _within_symbol_ranks(y, groups)
         block = _blocks(t_all, max(NS_H, 2 * h))
-        for c in feats:  # Pearson correlation of within-symbol ranks = Spearman within a symbol
-            ic, lo, hi, p, n = block_corr(Xr[c], yr, block, n_boot, spearman=False)
+        for c in feats:  # Pearson correlation of within-symbol ranks of the pairs = Spearman within a symbol
+            xr, yr = _pair_ranks(X[c], y, groups)
+            ic, lo, hi, p, n = block_corr(xr, yr, block, n_boot, spearman=False)
             rows.append({"feature": c, "family": ic_family(c), "horizon": lab, "symbol": "ALL", "n": n, "ic": ic,
                          "ci_low": lo, "ci_high": hi, "p": p})
             for s in symbols:
                 m = sel[s]
-                ic, lo, hi, p, n = block_corr(Xr[c][m], yr[m], block[m], n_boot, spearman=False)
+                ic, lo, hi, p, n = block_corr(xr[m], yr[m], block[m], n_boot, spearman=False)
                 rows.append({"feature": c, "family": ic_family(c), "horizon": lab, "symbol": s, "n": n, "ic": ic,
                              "ci_low": lo, "ci_high": hi, "p": p})
     ic = pd.DataFrame(rows)
@@ -219,11 +229,9 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
     imp_rows: list = []
     edges = np.quantile(np.sort(t_all), np.linspace(0, 1, folds + 1))
     Xall = np.column_stack([X[c] for c in feats]) if feats else np.zeros((len(fr), 0))
-    Rall = np.column_stack([Xr[c] for c in feats]) if feats else np.zeros((len(fr), 0))
     thin = (t_all % MODEL_STEP_NS) == 0  # models train on a 15-minute grid (neighbours overlap anyway)
     for lab, h in IC_HORIZONS:
         y = fr[f"fwd_{lab}"].to_numpy(np.float64)
-        yr = _within_symbol_ranks(y, groups)
         for k in range(1, folds):
             test = (t_all >= edges[k]) & ((t_all < edges[k + 1]) if k + 1 < folds else (t_all <= edges[k + 1])) \
                 & np.isfinite(y)
@@ -231,7 +239,8 @@ def study_ic(panel: Panel, params=None, names=None, n_boot: int = 300, folds: in
             if test.sum() < 20 or train.sum() < 50:
                 continue
             for j, c in enumerate(feats):
-                fic = _corr(Rall[test, j], yr[test])
+                xr, yr = _pair_ranks(X[c], y, groups, test)  # (Spearman within the fold's pairs)
+                fic = _corr(xr, yr)
                 fold_rows.append({"horizon": lab, "fold": k, "model": f"feature:{c}", "n_train": int(train.sum()),
                                   "n_test": int(test.sum()), "oos_ic": fic, "oos_r2": math.nan})
             if models and feats:
@@ -331,9 +340,8 @@ def _regime_ic(fr, feats, X, sym, symbols, t_all, n_boot):
         for rg in ("quiet", "volatile"):
             m = reg == rg
             groups = [np.flatnonzero(m & (sym == s_)) for s_ in symbols]
-            yr = _within_symbol_ranks(np.where(m, y, np.nan), groups)
             for c in feats:
-                xr = _within_symbol_ranks(np.where(m, X[c], np.nan), groups)
+                xr, yr = _pair_ranks(X[c], y, groups, m)
                 got[(c, rg)] = block_corr(xr, yr, block, n_boot, spearman=False)
         for c in feats:
             q, v = got[(c, "quiet")], got[(c, "volatile")]
