@@ -287,6 +287,16 @@ Every partition file is judged first: one that is no Parquet file of the event c
 foreign table, a column of another type) stops the upgrade, named, before anything is rewritten.  Partition files the
 dataset's list of checked files (``_liqcore_checked.json``) holds that are gone are named (a read of their partitions
 stops at them, naming them); ``--dry-run`` only says so, the upgrade forgets them, so reads go on without their rows.
+
+``verify`` reads every byte of a local dataset's partition files and judges each against its checked mark (the size
+and SHA-256 of its bytes, of its footer and of each row group, taken when liqcore wrote it):
+
+    liqcore dataset verify ds/                # verified, damaged, changed, unmarked and gone files, named
+
+A damaged file (its size and footer as written, a row group's bytes not: a byte changed on disk) is refused by every
+read, naming it; convert its source into the dataset again with ``--force``.  A changed file (rewritten whole by
+another tool) and an unmarked one are read the checking way (bad rows counted and dropped).  The exit status is 1
+when a file is damaged or gone, else 0.
 """,
     "research": r"""Run every research study and write the findings report.
 

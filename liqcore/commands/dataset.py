@@ -1,4 +1,5 @@
-"""``liqcore dataset``: look after a dataset (``upgrade``: :func:`liqcore.dataset.upgrade_dataset`).  What the user
+"""``liqcore dataset``: look after a dataset (``upgrade``: :func:`liqcore.dataset.upgrade_dataset`; ``verify``:
+:func:`liqcore.dataset.verify_dataset`).  What the user
 reads: ``liqcore.cli_help.DESCRIPTIONS["dataset"]``.
 
 May import: ``orjson``, ``config`` (durations), ``dataset``, ``io.storage``, ``progress`` and this package's helpers.
@@ -9,14 +10,16 @@ import argparse
 import sys
 
 HELP = ("look after a dataset: upgrade rewrites the partitions an older release wrote (an older format, or files "
-        "without their pages' places) in the layout written now")
+        "without their pages' places) in the layout written now; verify judges every file against its checked mark")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=("upgrade",),
-                   help="upgrade: rewrite the partitions an older release wrote in the layout written now")
+    p.add_argument("action", choices=("upgrade", "verify"),
+                   help="upgrade: rewrite the partitions an older release wrote in the layout written now; verify: "
+                        "read every file and judge it against its checked mark (exit 1 when one is damaged or gone)")
     p.add_argument("dataset", metavar="DS", help="the dataset (a directory, or a URL)")
-    p.add_argument("--dry-run", action="store_true", help="only say how many partitions an upgrade would rewrite")
+    p.add_argument("--dry-run", action="store_true", help="only say how many partitions an upgrade would rewrite "
+                                                           "(upgrade)")
     p.add_argument("--lock-wait", default="10m", metavar="DUR",
                    help="how long to wait while another process writes the dataset, then fail (e.g. 0 to fail at "
                         "once, 1h; default 10m)")
@@ -43,6 +46,10 @@ def run(args) -> int:
     lock_wait = parse_duration(args.lock_wait, "lock-wait") / 1e9
     name = display(args.dataset)
     _check_not_a_file(args.dataset)
+    if args.action == "verify":
+        if args.dry_run:
+            raise ValueError("dry-run: is for upgrade (verify writes nothing)")
+        return _verify(args, name, lock_wait)
     bar = [None]
     with contextlib.ExitStack() as stack:
         def progress(done: int, total: int) -> None:
@@ -75,6 +82,44 @@ def run(args) -> int:
     print(f"{name}: {res['rewritten']:,} of {n:,} partition(s) rewritten in the layout written now "
           f"(format {res['format']}, each column chunk's pages placed){sizes}")
     return 0
+
+
+def _verify(args, name: str, lock_wait: float) -> int:
+    import contextlib
+
+    import orjson
+
+    from liqcore.dataset import verify_dataset
+
+    with contextlib.ExitStack() as stack:
+        bar = [None]
+
+        def progress(done: int, total: int) -> None:
+            if args.no_progress or args.json:
+                return
+            if bar[0] is None:
+                from liqcore.progress import progress_bar
+
+                bar[0] = stack.enter_context(progress_bar("dataset verify (files)", total, stderr=True))
+            bar[0].advance()
+
+        res = verify_dataset(args.dataset, lock_wait=lock_wait, progress=progress)
+    bad = bool(res["damaged"] or res["gone"])
+    if args.json:
+        print(orjson.dumps({**res, "dataset": name}).decode())
+        return 1 if bad else 0
+    print(f"{name}: {res['files']:,} partition file(s), {_mb(res['bytes'])} read: {res['verified']:,} verified, "
+          f"{len(res['damaged']):,} damaged, {len(res['changed']):,} changed, {len(res['unmarked']):,} unmarked, "
+          f"{len(res['gone']):,} gone")
+    for d in res["damaged"]:
+        print(f"damaged: {d['file']}: row group(s) {', '.join(map(str, d['row_groups']))} not the bytes written (a "
+              "byte changed on disk; reads refuse it: convert its source again with --force)")
+    for what, note in (("changed", "rewritten by another tool: read the checking way"),
+                       ("unmarked", "no checked mark: read the checking way"),
+                       ("gone", "marked, no longer there: a read of its partition stops at it")):
+        for f in res[what]:
+            print(f"{what}: {f} ({note})")
+    return 1 if bad else 0
 
 
 def _check_not_a_file(path: str) -> None:

@@ -2,7 +2,8 @@
 
 * ``write`` -- writing and converting into a dataset, the manifest of converted files; ``rows`` -- a partition's
   row layout and the merge of two runs of rows with their duplicates; ``lock`` -- the writer lock; ``upgrade`` --
-  an older release's partitions rewritten in the layout written now;
+  an older release's partitions rewritten in the layout written now; ``verify`` -- every file judged against its
+  checked mark;
 * ``load`` -- :func:`load_events`, the one loader of recordings: files (read by ``io``) and datasets together;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``partfile`` -- a partition file judged where it is
@@ -26,6 +27,7 @@ _LAZY = {
     "write_dataset": ("liqcore.dataset.write", "write_dataset"),
     "convert_to_dataset": ("liqcore.dataset.write", "convert_to_dataset"),
     "upgrade_dataset": ("liqcore.dataset.upgrade", "upgrade_dataset"),
+    "verify_dataset": ("liqcore.dataset.verify", "verify_dataset"),
     "read_manifest": ("liqcore.dataset.manifest", "read_manifest"),
     "dataset_lock": ("liqcore.dataset.write", "dataset_lock"),
     "DatasetLocked": ("liqcore.dataset.write", "DatasetLocked"),

@@ -205,6 +205,72 @@ def test_a_gone_partition_stops_its_reads_naming_it_and_upgrade_forgets_it(ds, c
     assert len(left.events) == len(whole.events) - n
 
 
+def _flip_in_group(p, g: int = 0):
+    """One bit flipped in the middle of row group ``g``'s bytes: the size and the footer stay as written."""
+    from liqcore.dataset.checked import footer
+
+    lo, hi = footer(str(p)).spans[g]
+    b = bytearray(p.read_bytes())
+    b[(lo + hi) // 2] ^= 1
+    p.write_bytes(bytes(b))
+
+
+def test_a_byte_changed_in_a_marked_file_is_refused_by_reads_and_named_by_verify(ds, capsys):
+    """A flipped bit inside a marked file's rows (its size and footer as written) was read the checking way with a
+    warning and gave wrong values (receive times moved by 1.048576 ms, nothing counted): every read now refuses it in
+    one line naming it; a selection without it reads as before; ``dataset verify`` names it and exits 1."""
+    from liqcore.dataset import verify_dataset
+    from liqcore.dataset.checked import DamagedFile
+
+    before = verify_dataset(ds)
+    assert before["verified"] == before["files"] > 1 and not (before["damaged"] or before["changed"]
+                                                              or before["unmarked"] or before["gone"])
+    assert main(["dataset", "verify", str(ds)]) == 0
+    capsys.readouterr()
+    victim = _victim(ds)
+    rel = victim.relative_to(ds).as_posix()
+    _flip_in_group(victim)
+    for read in (lambda: load_dataset(ds), lambda: load_dataset(ds, symbols=[DAMAGED_SYMBOL])):
+        with pytest.raises(DamagedFile) as exc:
+            read()
+        msg = str(exc.value)
+        assert "\n" not in msg and rel in msg and "damaged" in msg and "--force" in msg
+    for cmd in (["events", str(ds), "--json", "--limit", "1"], ["backtest", str(ds)], ["convert", str(ds), "--out",
+                                                                                      str(ds.parent / "x.parquet")]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rel in err[-1] and "damaged" in err[-1] and len([x for x in err if "error" in x]) == 1
+    _same(load_dataset(ds, symbols=[OTHER_SYMBOL]), load_dataset(ds, symbols=[OTHER_SYMBOL], recheck=True))
+    res = verify_dataset(ds)
+    assert res["damaged"] == [{"file": rel, "row_groups": [0]}] and res["verified"] == res["files"] - 1
+    assert main(["dataset", "verify", str(ds)]) == 1
+    out = capsys.readouterr().out
+    assert "1 damaged" in out and f"damaged: {rel}: row group(s) 0" in out
+
+
+def test_verify_tells_a_file_rewritten_by_another_tool_from_a_damaged_one(ds, capsys):
+    """A marked file rewritten whole (other bytes, its own footer) is ``changed`` (read the checking way, with the
+    warning), not damaged; an unmarked file is ``unmarked``; a marked file gone is ``gone`` (exit 1)."""
+    from liqcore.dataset import verify_dataset
+
+    victim = _victim(ds)
+    rel = victim.relative_to(ds).as_posix()
+    pq.write_table(pq.read_table(victim), victim, row_group_size=1_000)
+    res = verify_dataset(ds)
+    assert res["changed"] == [rel] and not res["damaged"]
+    assert len(load_dataset(ds).events)  # (the checking read, as before)
+    extra = ds / "venue=binance" / f"symbol={OTHER_SYMBOL}" / "date=2031-01-01"
+    extra.mkdir(parents=True)
+    shutil.copy(victim, extra / "part-0.parquet")
+    gone = sorted(ds.glob(f"venue=*/symbol={OTHER_SYMBOL}/date=*/part-0.parquet"))[0]
+    gone_rel = gone.relative_to(ds).as_posix()
+    gone.unlink()
+    res = verify_dataset(ds)
+    assert res["unmarked"] == [(extra / "part-0.parquet").relative_to(ds).as_posix()] and res["gone"] == [gone_rel]
+    assert main(["dataset", "verify", str(ds), "--json"]) == 1
+    assert '"gone":["' + gone_rel in capsys.readouterr().out
+
+
 def test_a_gone_day_folder_is_said_too(ds):
     victim = _victim(ds)
     shutil.rmtree(victim.parent)
