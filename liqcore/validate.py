@@ -126,8 +126,8 @@ def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *
                       max_time_jump_ns: int | None = MAX_TIME_JUMP_NS, recv_unknown: int = -1,
                       calendar: bool = True) -> np.ndarray:
     """Mask of events (in file order) with an implausible time: ``ts_event`` (or a recorded
-    ``ts_recv`` from 2000 on; earlier ones are not clock readings) outside 2017-01-01 .. the upper
-    bound, or an isolated stray (see :func:`_strays`).  The upper bound is :data:`FILE_TIME_MAX_NS`
+    ``ts_recv`` from 2000 on; earlier ones are not clock readings, unless others of the file are and ``calendar``:
+    then each is one) outside 2017-01-01 .. the upper bound, or an isolated stray (see :func:`_strays`).  The upper bound is :data:`FILE_TIME_MAX_NS`
     (files: the same result on any day) unless ``now_ns`` is given (a live feed: ``now_ns`` + 1 day).  ``calendar=False`` (a relative clock, e.g. a simulation's)
     skips the calendar bounds of ``ts_event``; ``max_time_jump_ns=None`` skips the stray test."""
     hi = FILE_TIME_MAX_NS if now_ns is None else time_max_ns(now_ns)
@@ -140,9 +140,13 @@ def implausible_times(ts_event: np.ndarray, ts_recv: np.ndarray | None = None, *
         bad = np.zeros(len(ts), dtype=bool)
     if ts_recv is not None:
         tr = np.ascontiguousarray(ts_recv, dtype=np.int64)
-        # receive times before 2000 are not clock readings (sequence numbers, test stamps): not judged
+        # receive times before 2000 are not clock readings (sequence numbers, test stamps): not judged, unless the
+        # file's other receive times are clock readings and its event times calendar times: then one before 2000
+        # is a slip (a millisecond stamp read as nanoseconds) that would replay first
         known = tr >= CLOCK_MIN_NS
         bad |= known & ((tr < TIME_MIN_NS) | (tr > hi))
+        if calendar and known.any() and not known.all():
+            bad |= ~known & (tr != recv_unknown)
     if max_time_jump_ns is not None and len(ts) >= 3 and not bad.any() and (ts_recv is None or known.all()):
         # the usual file: every time inside the calendar, every receive time a clock reading -- the
         # same test as below without gathering the events that are judged (they all are)

@@ -183,3 +183,20 @@ def test_a_first_time_a_day_after_the_rest_is_a_stray():
     assert not V._usual_times(ts, None, V.MAX_TIME_JUMP_NS, V.FILE_TIME_MAX_NS, True)
     assert V.implausible_times(ts).tolist() == [True, False, False, False]
     assert V.implausible_times(ts[::-1].copy()).tolist() == [False, False, False, True]
+
+
+def test_a_receive_time_before_2000_among_clock_readings_is_a_slip():
+    """A file of calendar times whose receive times are clock readings: one before 2000 (a millisecond stamp read as
+    nanoseconds, or 1) is implausible -- it was kept and replayed first. Alone (every receive time before 2000: test
+    stamps, sequence numbers), or the unknown mark (-1), it stays unjudged; so does a relative clock's file."""
+    ts = T0 + np.arange(6, dtype=np.int64) * 1_000_000_000
+    tr = ts + 5
+    for slip in (1, 1_722_470_400_000, 0):
+        r = tr.copy()
+        r[3] = slip
+        assert V.implausible_times(ts, r).tolist() == [False, False, False, True, False, False]
+        assert not V.implausible_times(ts, r, calendar=False).any()
+    r = tr.copy()
+    r[3] = -1
+    assert not V.implausible_times(ts, r).any()
+    assert not V.implausible_times(ts, np.arange(6, dtype=np.int64)).any()  # every one a sequence number
