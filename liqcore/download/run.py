@@ -227,19 +227,25 @@ def _download(source, units, summary, dataset, out, *, span, jobs, retries, back
 
 
 def _month_cut(u: Unit, span) -> tuple[str, str] | None:
-    """The days of the month file ``u`` a request ``span`` (first and last day) asks for, when it does not ask
-    for the whole month (a dataset takes only those days' events); None for a day's file or a whole month."""
-    if len(u.period) != 7:
+    """The (UTC) days of the file ``u`` a request ``span`` (first and last day) asks for, when it does not ask for
+    all the file holds (a dataset takes only those days' events); None for a file wholly asked for. A month's file
+    holds its month; OKX's file of a day holds the day in UTC+8 (16:00 UTC the day before to 15:59:59 UTC), so
+    parts of two UTC days; any other day's file its day."""
+    if len(u.period) == 7:
+        first = _dt.date.fromisoformat(u.period + "-01")
+        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    elif u.source == "okx-archive":
+        last = _dt.date.fromisoformat(u.period)
+        first = last - _dt.timedelta(days=1)
+    else:
         return None
-    first = _dt.date.fromisoformat(u.period + "-01")
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     lo, hi = max(first, span[0]), min(last, span[1])
     return None if (lo, hi) == (first, last) else (lo.isoformat(), hi.isoformat())
 
 
 def _taken(entry, u: Unit, span) -> bool:
-    """Whether a manifest ``entry`` holds what ``u`` asks for: the whole file, or the days of a month's file
-    the request asks for (:func:`_month_cut`)."""
+    """Whether a manifest ``entry`` holds what ``u`` asks for: the whole file, or the days of a month's (or OKX's)
+    file the request asks for (:func:`_month_cut`)."""
     if not isinstance(entry, dict):
         return False
     if "filters" not in entry:

@@ -345,7 +345,10 @@ def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_ur
             span = published_span(source, t, exchange=exchange, symbol=sym, monthly=month, today=today,
                                   market="coin-m" if coin_m else None)
             where = f"tardis {exchange}" if source == "tardis" else _CM if coin_m else source
-            lo, hi = _clip(where, t, start, end, span, notes)
+            # OKX's file of a day is that day in UTC+8 (16:00 UTC the day before .. 15:59:59): the last UTC day's
+            # last 8 hours are in the next day's file (each file is cut to the days asked for: download.run)
+            last = end + _dt.timedelta(days=1) if source == "okx-archive" and not month else end
+            lo, hi = _clip(where, t, start, last, span, notes)
             if month:
                 rows += [(m, t) for m in _months(lo, hi)]
             else:

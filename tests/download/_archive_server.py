@@ -199,11 +199,19 @@ def bybit_trades_csv(sym: str, day: str, n: int = 30) -> str:
                   f"{p + i * 0.5:.1f},PlusTick,id{i},1,1,1" for i in range(n)) + "\n"
 
 
+#: OKX's day files are UTC+8 days: OKX's market-data-history endpoint (GET /api/v5/public/market-data-history, as
+#: answered in ccxt/ccxt#26814) lists BTC-USDT-trades-2025-10-01.zip with "dateTs":"1759248000000", which is
+#: 2025-09-30T16:00:00Z: the file of day D holds 16:00 UTC of D-1 to 15:59:59.999 UTC of D
+OKX_DAY_START_MS = -8 * 3_600_000
+
+
 def okx_trades_csv(day: str, n: int = 20, price: float = 60000.0) -> str:
-    """OKX historical data's trade columns (bilingual header), times in milliseconds."""
-    t0 = day_ms(day)
+    """OKX historical data's trade columns (bilingual header), times in milliseconds: ``n`` trades spread evenly
+    over OKX's day ``day`` (from 16:00 UTC the day before: :data:`OKX_DAY_START_MS`), ids unique across days."""
+    t0, step = day_ms(day) + OKX_DAY_START_MS, 86_400_000 // max(n, 1)
+    base = day_ms(day) // 86_400_000 * 1000
     return "trade_id/交易id,side/交易方向,size/数量,price/价格,created_time/成交时间\n" + \
-        "\n".join(f"{100 + i},{'buy' if i % 2 else 'sell'},{i % 4 + 1},{price + i * 0.5:.1f},{t0 + 4000 * i}"
+        "\n".join(f"{base + i},{'buy' if i % 2 else 'sell'},{i % 4 + 1},{price + i * 0.5:.1f},{t0 + step * i}"
                   for i in range(n)) + "\n"
 
 

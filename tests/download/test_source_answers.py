@@ -21,30 +21,57 @@ import numpy as np
 
 from liqcore.cli import main
 from liqcore.dataset import load_dataset, read_manifest
-from tests.download._archive_server import ArchiveServer, binance_vision, day_ms, tardis, zipped
+from tests.download._archive_server import ArchiveServer, binance_vision, day_ms, okx_trades_csv, tardis, zipped
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _okx(day: str, n: int) -> tuple[str, bytes]:
-    t0 = day_ms(day)
-    text = "trade_id/交易id,side/交易方向,size/数量,price/价格,created_time/成交时间\n" + \
-        "\n".join(f"{100 + i},{'buy' if i % 2 else 'sell'},{i % 4 + 1},{42000 + i * 0.5:.1f},{t0 + 4000 * i}"
-                  for i in range(n)) + "\n"
     name = f"BTC-USDT-SWAP-trades-{day}.zip"
-    return f"/cdn/okex/traderecords/trades/daily/{day.replace('-', '')}/{name}", zipped(name, text)
+    return f"/cdn/okex/traderecords/trades/daily/{day.replace('-', '')}/{name}", zipped(name, okx_trades_csv(day, n))
 
 
 def test_an_object_store_403_is_a_missing_day_and_the_run_goes_on(tmp_path, capsys):
-    path, body = _okx("2024-01-30", 20)  # the 31st is not there: the store answers 403
+    path, body = _okx("2024-01-30", 24)  # the 31st and Feb 1st are not there: the store answers 403
     with ArchiveServer({path: body}, missing_status=403) as srv:
         rc = main(["download", "okx-archive", "--symbols", "BTC-USDT-SWAP", "--from", "2024-01-30", "--to",
                    "2024-01-31", "--dataset", str(tmp_path / "ds"), "--base-url", srv.url, "--no-progress"])
         err = capsys.readouterr().err
-        assert sorted(r[2] for r in srv.log) == [200, 403]  # (fetched at once: either order)
+        assert sorted(r[2] for r in srv.log) == [200, 403, 403]  # (fetched at once: any order)
     assert rc == 0, err
-    assert "missing at the source (HTTP 403 or HTTP 404), 1 file(s): BTC-USDT-SWAP trades 2024-01-31" in err
-    assert len(load_dataset(tmp_path / "ds").events) == 20
+    assert ("missing at the source (HTTP 403 or HTTP 404), 2 file(s): BTC-USDT-SWAP trades 2024-01-31, "
+            "BTC-USDT-SWAP trades 2024-02-01") in err
+    assert len(load_dataset(tmp_path / "ds").events) == 16  # (the 30th's file from 16:00 UTC on the 30th: 16 hours)
+
+
+def test_okx_days_are_cut_to_the_utc_days_asked_for(tmp_path, capsys):
+    """OKX's file of a day is the day in UTC+8 (16:00 UTC the day before to 15:59:59 UTC): the UTC days asked for
+    take the next day's file too, each cut to those days (the rest counted outside_days); a rerun fetches nothing,
+    and a longer span fetches again only the file it now wants whole, adding no row twice."""
+    files = dict(_okx(d, 24) for d in ("2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"))
+    ds = tmp_path / "ds"
+    lo, hi = day_ms("2024-01-31") * 1_000_000, day_ms("2024-02-01") * 1_000_000
+    with ArchiveServer(files, missing_status=403) as srv:
+        args = ["download", "okx-archive", "--symbols", "BTC-USDT-SWAP", "--dataset", str(ds), "--base-url", srv.url,
+                "--no-progress"]
+        assert main(args + ["--from", "2024-01-31", "--to", "2024-01-31"]) == 0, capsys.readouterr().err
+        assert sorted(p.rsplit("/", 1)[1] for p, *_r in srv.log) == [
+            "BTC-USDT-SWAP-trades-2024-01-31.zip", "BTC-USDT-SWAP-trades-2024-02-01.zip"]
+        err = capsys.readouterr().err
+        assert "outside_days" in err
+        ev = load_dataset(ds).events
+        assert len(ev) == 24 and ev["ts_event"].min() == lo and ev["ts_event"].max() < hi  # the whole UTC day
+        assert main(args + ["--from", "2024-01-31", "--to", "2024-01-31"]) == 0
+        err = capsys.readouterr().err
+        assert "0 file(s) fetched" in err and ("skipped 2 file(s) already in the dataset: BTC-USDT-SWAP trades "
+                                               "2024-01-31, BTC-USDT-SWAP trades 2024-02-01") in err
+        assert main(args + ["--from", "2024-01-31", "--to", "2024-02-01"]) == 0
+        err = capsys.readouterr().err  # (Feb 1st's file now wanted whole, Feb 2nd's for the 1st's last 8 hours)
+        assert "2 file(s) fetched" in err and "skipped 1 file(s) already in the dataset: BTC-USDT-SWAP trades " \
+            "2024-01-31" in err
+    ev = load_dataset(ds).events
+    assert len(ev) == 48 and ev["ts_event"].min() == lo and ev["ts_event"].max() < hi + 86_400 * 10**9
+    assert len(np.unique(ev["ts_event"])) == 48
 
 
 def test_a_source_whose_403_refuses_the_request_stops_in_one_line(tmp_path, capsys):

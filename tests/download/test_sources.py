@@ -15,7 +15,7 @@ from liqcore.dataset import load_dataset
 from liqcore.download.fetch import retry_after_s
 from liqcore.download.sources import plan
 from liqcore.types import Kind, Venue
-from tests.download._archive_server import ArchiveServer, day_ms, zipped
+from tests.download._archive_server import ArchiveServer, day_ms, okx_trades_csv, zipped
 
 D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 2, 1)
 
@@ -48,10 +48,11 @@ def test_bybit_okx_and_tardis_paths():
     (b,) = plan("bybit-archive", ["BTCUSDT"], ["trades"], D1, D1)
     assert (b.url, b.name, b.checksum_url) == (
         "https://public.bybit.com/trading/BTCUSDT/BTCUSDT2024-01-31.csv.gz", "BTCUSDT2024-01-31.csv.gz", None)
-    (o,) = plan("okx-archive", ["btc-usdt-swap"], ["trades"], D1, D1)
+    o, o2 = plan("okx-archive", ["btc-usdt-swap"], ["trades"], D1, D1, today=dt.date(2024, 3, 1))
     assert (o.url, o.name) == (
         "https://static.okx.com/cdn/okex/traderecords/trades/daily/20240131/BTC-USDT-SWAP-trades-2024-01-31.zip",
         "BTC-USDT-SWAP-trades-2024-01-31.zip")
+    assert o2.name == "BTC-USDT-SWAP-trades-2024-02-01.zip"  # (a UTC day's last 8 hours: OKX's next day, UTC+8)
     (t,) = plan("tardis", ["btc/usd"], ["derivative_ticker"], D1, D1, exchange="bitmex")
     assert (t.url, t.name) == ("https://datasets.tardis.dev/v1/bitmex/derivative_ticker/2024/01/31/BTC-USD.csv.gz",
                                "bitmex_derivative_ticker_2024-01-31_BTC-USD.csv.gz")
@@ -77,24 +78,23 @@ def test_bybit_and_okx_trade_archives_into_a_dataset(tmp_path, capsys):
     bybit = "timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional\n" + \
         "\n".join(f"{(t0 + 5000 * (30 - i)) / 1000:.4f},BTCUSDT,{'Buy' if i % 2 else 'Sell'},0.00{i % 5 + 1},"
                   f"{42000 + i * 0.5:.1f},PlusTick,id{i},1,1,1" for i in range(30)) + "\n"
-    okx = "trade_id/交易id,side/交易方向,size/数量,price/价格,created_time/成交时间\n" + \
-        "\n".join(f"{100 + i},{'buy' if i % 2 else 'sell'},{i % 4 + 1},{42000 + i * 0.5:.1f},{t0 + 4000 * i}"
-                  for i in range(20)) + "\n"
-    okx_name = f"BTC-USDT-SWAP-trades-{day}.zip"
-    files = {f"/trading/BTCUSDT/BTCUSDT{day}.csv.gz": gzip.compress(bybit.encode(), mtime=0),
-             f"/cdn/okex/traderecords/trades/daily/20240131/{okx_name}": zipped(okx_name, okx)}
+    files = {f"/trading/BTCUSDT/BTCUSDT{day}.csv.gz": gzip.compress(bybit.encode(), mtime=0)}
+    for d in (day, "2024-02-01"):  # (OKX's days are UTC+8: the 31st's last 8 hours are in the file of Feb 1st)
+        okx_name = f"BTC-USDT-SWAP-trades-{d}.zip"
+        files[f"/cdn/okex/traderecords/trades/daily/{d.replace('-', '')}/{okx_name}"] = zipped(okx_name,
+                                                                                              okx_trades_csv(d, 30))
     ds = tmp_path / "ds"
     with ArchiveServer(files) as srv:
         for source, sym in (("bybit-archive", "BTCUSDT"), ("okx-archive", "BTC-USDT-SWAP")):
             assert main(["download", source, "--symbols", sym, "--from", day, "--to", day, "--dataset", str(ds),
                          "--base-url", srv.url, "--no-progress"]) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
-    assert "trades: 1 file(s), 1 day(s)" in err and "30 rows added" in err and "20 rows added" in err
+    assert "trades: 1 file(s), 1 day(s)" in err and "30 rows added" in err and "trades: 2 file(s)" in err
     res = load_dataset(ds)
     ev = res.events
     assert np.all(ev["kind"] == int(Kind.TRADE))
     venues = {int(v): int(n) for v, n in zip(*np.unique(ev["venue"], return_counts=True))}
-    assert venues == {int(Venue.BYBIT): 30, int(Venue.OKX): 20}
+    assert venues == {int(Venue.BYBIT): 30, int(Venue.OKX): 30}  # (OKX's: the UTC day of two files, cut)
     assert np.all(np.diff(ev["ts_event"][ev["venue"] == int(Venue.BYBIT)]) > 0)  # the archive's newest-first put in order
 
 
