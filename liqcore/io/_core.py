@@ -116,7 +116,7 @@ def load_files(
                 _empty_file(result, path, "is empty once decompressed" if not first else "holds only blank lines")
                 continue
             if not first.strip() and blk.truncated:  # nothing decodable before the cut: cut short, not empty
-                raise ValueError(blk.truncation_note() + " (nothing before the cut: no record to read)")
+                raise ValueError(blk.cut_short_error())
             if forced is not None:
                 fmt, found = forced.name, {}
             else:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from liqcore.io import captures, contract, jsonlines, mapped, tardis, tardis_depth
 from liqcore.io.base import SHAPES, Reader
-from liqcore.venues.files import base_name, open_binary
+from liqcore.venues.files import base_name, read_head
 from liqcore.venues.registry import registered
 
 
@@ -158,9 +158,8 @@ class Registry:
         r = self.by_suffix(base)
         if r is not None:
             return r.name, {}
-        if head is None:
-            with open_binary(path) as fh:
-                head = fh.read(1 << 16)
+        if head is None:  # (of a file cut short: what precedes the cut; nothing does: said so)
+            head = read_head(path, 1 << 16)
         if not head.strip():  # nothing to detect: said so, not "cannot detect the format"
             what = "is empty once decompressed" if not head else "holds only blank lines"
             raise ValueError(f"{path}: the file {what}: nothing to read")

@@ -662,11 +662,10 @@ _KINDS = {
 
 
 def _load(fmt: str, path: Path, st: FileState) -> np.ndarray:
-    from liqcore.venues.files import open_binary
+    from liqcore.venues.files import read_head
 
     cols, convert = _KINDS[fmt]
-    with open_binary(path) as fh:
-        head = fh.read(1 << 16)
+    head = read_head(path, 1 << 16)  # (a file cut short: what precedes the cut)
     header = _header(head)
     missing = [c for c in cols if c not in header]
     if missing:

@@ -202,11 +202,10 @@ def _load_l2(path, st) -> np.ndarray:
 
 
 def _load_snapshots(path, st) -> np.ndarray:
-    from liqcore.venues.files import open_binary
+    from liqcore.venues.files import read_head
     from liqcore.io.tardis import _KINDS, _header, _load
 
-    with open_binary(path) as fh:
-        header = _header(fh.read(1 << 16))
+    header = _header(read_head(path, 1 << 16))  # (a file cut short: what precedes the cut)
     n = _levels(header)
     cols = _COMMON + tuple(f"{s}[{j}].{f}" for s in ("asks", "bids") for j in range(n) for f in ("price", "amount"))
     _KINDS[f"tardis-book-depth/{n}"] = (cols, _snapshots)

@@ -1,6 +1,6 @@
 """Opening recording files: ``.gz`` / ``.zst`` read transparently (several gzip members or zstd frames,
 a file cut short or corrupt part-way read up to the damage), files streamed as blocks of whole lines
-(:class:`Blocks`, :data:`BLOCK_BYTES`).  Shared by :mod:`liqcore.io`'s readers and the venues' archive readers
+(:class:`Blocks`, :data:`BLOCK_BYTES`), a file's head (:func:`read_head`).  Shared by :mod:`liqcore.io`'s readers and the venues' archive readers
 (``liqcore.venues.<venue>.archives``), which sit below ``io``.  Imports nothing else from the package."""
 from __future__ import annotations
 
@@ -58,13 +58,32 @@ def open_binary(path) -> _io.BufferedIOBase:
     if comp == "gz":
         import gzip
 
-        return gzip.open(path, "rb")
-    if comp == "zst":
+        fh = gzip.open(path, "rb")
+    elif comp == "zst":
         import zstandard
 
+        raw = open(path, "rb")
+        fh = _io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True))
+    else:
         fh = open(path, "rb")
-        return _io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True, closefd=True))
-    return open(path, "rb")
+    return fh
+
+
+def read_head(path, size: int = 1 << 16) -> bytes:
+    """The first ``size`` bytes of a (possibly .gz/.zst compressed) file once decompressed; of a compressed file cut short or corrupt, what precedes the damage (ValueError: nothing does,
+    said as a file cut short; a file that is not the compressed file its name says)."""
+    blk = Blocks(Path(path), size)
+    got: list = []
+    n = 0
+    for chunk in blk.chunks():
+        got.append(chunk)
+        n += len(chunk)
+        if n >= size:
+            break
+    head = b"".join(got)[:size]
+    if not head and blk.truncated:
+        raise ValueError(blk.cut_short_error())
+    return head
 
 
 def open_text(path):
@@ -102,6 +121,14 @@ class Blocks:
         where = (f"corrupt {comp} data ({self.error})" if self.error else f"the {comp} stream ends early (file cut short?)")
         return (f"{self.path}: {where}: read {self.lines:,} lines ({self.produced / 1e6:,.1f} MB decompressed) "
                 f"from {self.consumed:,} of {size:,} compressed bytes; whatever followed is missing")
+
+    def cut_short_error(self) -> str:
+        """The error of a compressed file cut short with nothing decodable before the cut."""
+        return self.truncation_note() + " (nothing before the cut: no record to read)"
+
+    def chunks(self):
+        """The decompressed bytes as they come (not cut at line ends)."""
+        yield from self._raw()
 
     def _raw(self):
         comp = compression(self.path)
@@ -169,7 +196,7 @@ class Blocks:
 
     def __iter__(self):
         carry = b""
-        for chunk in self._raw():
+        for chunk in self.chunks():
             buf = carry + chunk if carry else chunk
             cut = buf.rfind(b"\n")
             if cut < 0:

@@ -157,3 +157,69 @@ def test_a_cut_recording_replays_up_to_the_cut_and_says_so(tmp_path, suffix):
     assert len(frames) == expect and stats["truncated_file"] == 1 and stats.get("malformed") == 1
     assert [t for t, _ in frames] == [(T0 + i) * 1_000_000 for i in range(expect)]
     assert len(said) == 1 and said[0].startswith(f"{path}: the {'gzip' if suffix == 'gz' else 'zstd'} stream ends early")
+
+
+def _trades_csv(n: int) -> bytes:
+    """Headerless Binance trade rows as third-party recorders write them (binance-trades-csv)."""
+    return "".join(f"{1723705562482 + i}, BTCUSDT, {2291080928 + i}, {58100 + i % 50}.5, 0.01,{1723705562477 + i}, "
+                   f"{'True' if i % 2 else 'False'}\n" for i in range(n)).encode()
+
+
+def test_a_small_cut_csv_gz_loads_up_to_the_cut_alone_and_among_others(tmp_path, capsysbinary):
+    """A .csv.gz cut with less than 64 KiB before the cut: the look inside it (is it a tardis CSV?) read its
+    head whole and failed with EOFError (a traceback; in a directory, the whole load)."""
+    cut = gzip.compress(_trades_csv(2000))[:3000]
+    expect = _complete_lines_gz(cut)
+    assert 0 < expect < 2000
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(cut)
+    said = []
+    res = load_events(path, warn=said.append)
+    assert len(res.events) == expect and res.rejects.get("truncated_file") == 1
+    assert res.files[str(path)]["format"] == "binance-trades-csv"
+    assert len(said) == 1 and said[0].startswith(f"{path}: the gzip stream ends early")
+    assert main(["events", str(path), "--json"]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out.count(b"\n") == expect and b"Traceback" not in err and b"the gzip stream ends early" in err
+    # among others: the others load too, the cut one up to its cut
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "t.csv.gz").write_bytes(cut)
+    (d / "more.jsonl").write_bytes(_lines(10))
+    assert main(["convert", str(d), "--out", str(tmp_path / "o.parquet")]) == 0
+    err = capsysbinary.readouterr().err.decode()
+    assert f"wrote {expect + 10} events" in err and "Traceback" not in err and "skipped" not in err
+
+
+def test_a_small_cut_tardis_csv_gz_loads_up_to_the_cut(tmp_path):
+    """The tardis reader read the header from the head whole: EOFError on a file cut within 64 KiB."""
+    rows = "".join(f"binance-futures,BTCUSDT,{1723680000000000 + i * 1000},{1723680000000500 + i * 1000},{i},buy,"
+                   f"58000.5,0.01\n" for i in range(3000))
+    cut = gzip.compress(("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n" + rows).encode())[:3000]
+    path = tmp_path / "binance-futures_trades_2024-08-15_BTCUSDT.csv.gz"
+    path.write_bytes(cut)
+    res = load_events(path, warn=lambda _: None)
+    assert res.files[str(path)]["format"] == "tardis-trades"
+    assert len(res.events) == _complete_lines_gz(cut) - 1 and res.rejects.get("truncated_file") == 1
+
+
+def test_a_csv_zst_cut_before_its_first_record_is_called_cut_short(tmp_path, capsys):
+    """A .csv.zst with nothing decodable before the cut was called empty (the detection's look inside)."""
+    cut = zstandard.ZstdCompressor().compress(_trades_csv(2000))[:3000]
+    assert _complete_lines_zst(cut) == 0
+    path = tmp_path / "t.csv.zst"
+    path.write_bytes(cut)
+    assert main(["events", str(path)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the zstd stream ends early (file cut short?)" in err[0], err
+    assert "nothing before the cut" in err[0] and "empty" not in err[0]
+    # cut after some of it: like gzip, up to the cut, said
+    blob = zstandard.ZstdCompressor().compress(_trades_csv(20_000))
+    cut = blob[: len(blob) // 2]
+    expect = _complete_lines_zst(cut)
+    assert expect > 0
+    path.write_bytes(cut)
+    said = []
+    res = load_events(path, warn=said.append)
+    assert len(res.events) == expect and res.rejects.get("truncated_file") == 1
+    assert len(said) == 1 and said[0].startswith(f"{path}: the zstd stream ends early")
