@@ -1,6 +1,8 @@
 """Opening recording files: ``.gz`` / ``.zst`` read transparently (several gzip members or zstd frames,
 a file cut short or corrupt part-way read up to the damage), files streamed as blocks of whole lines
-(:class:`Blocks`, :data:`BLOCK_BYTES`), a file's head (:func:`read_head`).  Shared by :mod:`liqcore.io`'s readers and the venues' archive readers
+(:class:`Blocks`, :data:`BLOCK_BYTES`), a file's head (:func:`read_head`).  A UTF-8 byte order mark at the
+start of a file (or of its decompressed text) is dropped here, by every way of opening one, so that no reader
+or detection sees it.  Shared by :mod:`liqcore.io`'s readers and the venues' archive readers
 (``liqcore.venues.<venue>.archives``), which sit below ``io``.  Imports nothing else from the package."""
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ def base_name(path: Path) -> str:
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
+#: the UTF-8 byte order mark some editors and exporters put at the start of a text file
+BOM = b"\xef\xbb\xbf"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
@@ -49,8 +53,8 @@ def _check_magic(path: Path, comp: str) -> None:
 
 
 def open_binary(path) -> _io.BufferedIOBase:
-    """Open a possibly .gz/.zst compressed file for binary reading (one named so that is not:
-    ValueError naming the file)."""
+    """Open a possibly .gz/.zst compressed file for binary reading, a leading UTF-8 BOM skipped (one named
+    so that is not: ValueError naming the file)."""
     path = Path(path)
     comp = compression(path)
     if comp is not None:
@@ -66,11 +70,20 @@ def open_binary(path) -> _io.BufferedIOBase:
         fh = _io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True))
     else:
         fh = open(path, "rb")
+    try:
+        if fh.peek(len(BOM))[: len(BOM)] == BOM:
+            fh.read(len(BOM))
+    except Exception:  # (a stream that fails this early fails alike on its first read, said there)
+        pass
+    except BaseException:
+        fh.close()
+        raise
     return fh
 
 
 def read_head(path, size: int = 1 << 16) -> bytes:
-    """The first ``size`` bytes of a (possibly .gz/.zst compressed) file once decompressed; of a compressed file cut short or corrupt, what precedes the damage (ValueError: nothing does,
+    """The first ``size`` bytes of a (possibly .gz/.zst compressed) file once decompressed, a leading BOM
+    dropped; of a compressed file cut short or corrupt, what precedes the damage (ValueError: nothing does,
     said as a file cut short; a file that is not the compressed file its name says)."""
     blk = Blocks(Path(path), size)
     got: list = []
@@ -127,8 +140,18 @@ class Blocks:
         return self.truncation_note() + " (nothing before the cut: no record to read)"
 
     def chunks(self):
-        """The decompressed bytes as they come (not cut at line ends)."""
-        yield from self._raw()
+        """The decompressed bytes as they come (not cut at line ends), a leading UTF-8 BOM dropped."""
+        raw = self._raw()
+        head = b""
+        for chunk in raw:  # (the first bytes gathered until they can tell a BOM)
+            head += chunk
+            if len(head) >= len(BOM) or not BOM.startswith(head):
+                break
+        if head.startswith(BOM):
+            head = head[len(BOM):]
+        if head:
+            yield head
+        yield from raw
 
     def _raw(self):
         comp = compression(self.path)

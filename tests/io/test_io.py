@@ -274,6 +274,52 @@ def test_compressed_variants(tmp_path, suffix):
     assert len(r.events) == 20 and r.files[str(p)]["format"] == "raw"
 
 
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _bom_files():
+    """name -> (text, format, events) of files some exporters start with a UTF-8 byte order mark."""
+    from liqcore.live.recorder import frame_line
+
+    recv = 1_739_502_303_000_000_000
+    return {
+        # headerless: the first row's symbol was read as "\ufeffRARE" (bad_symbol)
+        "bin.csv": (b"RARE,BUY,LIMIT,IOC,4421,0.2226588,0.2185000,FILLED,3750,4421,1723895903305,984.37\n"
+                    b"BANANA,SELL,LIMIT,IOC,1.7,58.7960740,59.6180000,FILLED,1.7,1.7,1723895926128,99.95\n",
+                    "binance-csv", 2),
+        # the first line was malformed_json
+        "rec.jsonl": (b"".join(frame_line("bybit", bybit_liq(T0 + i), recv + i) for i in range(3)), "recorder", 3),
+        # the header was not told ("cannot detect the format")
+        "c.csv": (b"ts_event_ns,venue,symbol,side,price,qty\n2000,bybit,BTCUSDT,long,43000,0.5\n"
+                  b"1000,binance,ethusdt,short,2000,1\n", "contract-csv", 2),
+        "t.jsonl": (b"\n".join(bybit_liq(T0 + i) for i in range(3)) + b"\n", "raw", 3),
+    }
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])
+@pytest.mark.parametrize("name", list(_bom_files()))
+def test_a_leading_byte_order_mark_is_dropped(tmp_path, name, suffix):
+    text, fmt, n = _bom_files()[name]
+    body = _BOM + text
+    if suffix == ".gz":
+        body = gzip.compress(body)
+    elif suffix == ".zst":
+        body = zstandard.ZstdCompressor().compress(body)
+    p = tmp_path / (name + suffix)
+    p.write_bytes(body)
+    assert detect_format(p) == fmt
+    r = load_events(p)
+    assert len(r.events) == n and r.rejects == {} and r.files[str(p)]["format"] == fmt
+    # forced, alike
+    r = load_events(p, format=fmt)
+    assert len(r.events) == n and r.rejects == {}
+    # the same file without the mark reads the same
+    q = tmp_path / ("plain-" + name)
+    q.write_bytes(text)
+    assert load_events(q).events.tolist() == load_events(p).events.tolist()
+
+
 def test_strict_mode_names_file_and_line(tmp_path):
     lines = [bybit_liq(T0), bybit_liq(T0 + 1), b"", b'{"topic":"allLiquidation.X","data":[{"T":1739502302929,"s":"X","S":"Buy","v":"0","p":"1"}]}']
     p = write(tmp_path / "bad.jsonl", lines)
