@@ -478,10 +478,9 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
         t = layout.types[c]
         if t in ("int", "float"):
             ok = np.asarray(_np(pc.match_substring_regex(col, _NUM_RE)), dtype=bool)
-            if t == "int":
-                ok &= ~np.asarray(_np(pc.match_substring(col, ".")), dtype=bool)
-                ok &= ~np.asarray(_np(pc.match_substring_regex(col, "[eE]")), dtype=bool)
-                ok &= np.asarray(_np(pc.less_equal(pc.utf8_length(col), 18)), dtype=bool)
+            if t == "int":  # what the fast path's int64 takes: digits, a "-", within int64
+                ok &= ~np.asarray(_np(pc.match_substring_regex(col, "[.eE+]")), dtype=bool)
+                ok &= _fits_int64(col)
             clean = pc.if_else(pa.array(ok), col, pa.scalar("0"))
             vals = _np(pc.cast(clean, pa.int64() if t == "int" else pa.float64()))
         elif t == "bool":
@@ -504,6 +503,22 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
         if nonnum.any():
             cols.samples[c] = str(col[int(np.flatnonzero(nonnum)[0])].as_py())[:40]
     return cols
+
+
+def _fits_int64(col) -> np.ndarray:
+    """Which cells of integer text (an optional "-", digits) are within int64 (19-digit nanosecond times are;
+    a cell of more digits, or of 19 above 9223372036854775807, is not)."""
+    import pyarrow.compute as pc
+
+    digits = pc.utf8_ltrim(col, characters="-0")  # (the sign and leading zeros: what is left are the digits)
+    n = np.asarray(_np(pc.utf8_length(digits)), dtype=np.int64)
+    ok = n < 19
+    edge = n == 19
+    if edge.any():
+        neg = pc.starts_with(col, "-")
+        limit = pc.if_else(neg, "9223372036854775808", "9223372036854775807")
+        ok |= edge & np.asarray(_np(pc.fill_null(pc.less_equal(digits, limit), False)), dtype=bool)
+    return ok
 
 
 # ------------------------------------------------------------------------------------ the checks
@@ -542,6 +557,14 @@ class Rows:
         if c.nonnum[column] is not None:
             self.reject(c.nonnum[column], "non_numeric", column, c.samples.get(column))
         return c.values[column]
+
+    def ids(self, column: str) -> None:
+        """A trade id column checked: a cell that is no integer within int64 is ``non_numeric`` and its row
+        dropped (it makes the fast path read the file as text, which comes here); an empty cell is no id (0), its
+        row kept, as both paths read it."""
+        c = self.cols
+        if c.nonnum.get(column) is not None:
+            self.reject(c.nonnum[column], "non_numeric", column, c.samples.get(column))
 
     def positive(self, column: str, allow_zero: bool = False) -> np.ndarray:
         v = self.parsed(column).astype(np.float64, copy=False)

@@ -267,6 +267,37 @@ def test_bad_rows_are_counted_and_a_bad_column_is_an_error(tmp_path):
         load_events(q)
 
 
+
+def test_the_text_path_reads_what_the_fast_path_reads_and_counts_bad_ids(tmp_path):
+    """One bad cell sends a file down the text path; there a 19-digit nanosecond time was non_numeric (an int
+    cell was allowed 18 characters), a "+" time a traceback, and an id that is no number (or beyond int64)
+    kept as id 0 uncounted.  Now the text path keeps what the fast path keeps, alike, and rejects bad ids."""
+    good = agg_rows(50, swap=None)
+    good.append(f"2000,60000.5,0.1,6000,6000,{(DAY0_MS + 1300) * 1_000_000},true")  # ns time
+    good.append(f"9223372036854775807,60000.5,0.2,6001,6001,{DAY0_MS + 1400},true")  # the largest id
+    good.append(f",60000.5,0.3,6002,6002,{DAY0_MS + 1500},true")  # no id: kept, id 0 (both paths)
+    fast = load_events(write(tmp_path / "BTCUSDT-aggTrades-2024-08-08.csv", AGG_HEADER, good))
+    assert len(fast.events) == 53 and fast.rejects == {}
+    bad = [f"2001,abc,0.1,6003,6003,{DAY0_MS + 1600},true",  # price
+           f"2002,60000.5,0.1,6004,6004,+{DAY0_MS + 1700},true",  # "+": not an int to the fast path either
+           f"20x3,60000.5,0.1,6005,6005,{DAY0_MS + 1800},true",  # ids that are no int64
+           f"9223372036854775808,60000.5,0.1,6006,6006,{DAY0_MS + 1900},true",
+           f"99999999999999999999,60000.5,0.1,6007,6007,{DAY0_MS + 2000},true"]
+    for i, row in enumerate(bad):
+        d = tmp_path / f"d{i}"
+        d.mkdir()
+        slow = load_events(write(d / "BTCUSDT-aggTrades-2024-08-08.csv", AGG_HEADER, good[:20] + [row] + good[20:]))
+        assert slow.rejects == {"non_numeric": 1}, row
+        assert slow.events.tolist() == fast.events.tolist(), row
+        assert slow.trade_ids.tolist() == fast.trade_ids.tolist(), row
+    assert fast.trade_ids.max() == 9223372036854775807 and (fast.trade_ids == 0).sum() == 1
+    # OKX: a trade_id that is no number, alike
+    rows = [f"{4000 + i},buy,1,42000.5,{1_704_067_200_000 + 7 * i}" for i in range(20)] + [
+        f"40x1,buy,1,42000.5,{1_704_067_200_000 + 500}"]
+    r = load_events(write(tmp_path / "BTC-USDT-SWAP-trades-2024-01-01.csv", OKX_HEADER, rows))
+    assert len(r.events) == 20 and r.rejects == {"non_numeric": 1} and (r.trade_ids > 0).all()
+
+
 def test_a_forced_format_that_does_not_fit_is_an_error(tmp_path):
     p = write(tmp_path / "BTCUSDT-aggTrades-2024-08-08.zip", AGG_HEADER, agg_rows(50), zipped=True)
     with pytest.raises(ValueError, match="does not fit --format binance-bookticker: its header is"):

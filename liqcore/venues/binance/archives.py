@@ -117,13 +117,14 @@ def _trades(path, st: FileState, fmt: str, layout: Layout, qty_col: str, ts_col:
     rows.reject(cols.missing["is_buyer_maker"], "missing_field", "is_buyer_maker", "")
     maker = cols.values["is_buyer_maker"]
     side = np.where(maker, _SELL, _BUY).astype(np.int8)  # the buyer made the book: the taker sold
+    rows.ids(id_col)
     sid = rows.symbols(sym, VENUE, st.sink)
     rows.check_bulk(fmt)
     if inverse:
         qty = to_base(qty, price, sym)
     idx = kept_in_order(ts, rows.keep(), st)
     ids = cols.values.get(id_col)
-    if ids is not None:  # (a cell that is no number: 0, no id; the row itself is judged on its other cells)
+    if ids is not None:  # (an empty cell: 0, no id; one that is no number was rejected, rows.ids)
         ids = np.asarray(ids[idx], np.int64)
         ids = np.where(ids > 0, ids, 0)
     st.trade_ids = ids

@@ -62,10 +62,12 @@ def load(path, st: FileState) -> np.ndarray:
         rows.reject(np.ones(cols.n, dtype=bool), "unknown_instrument", "size",
                     f"{inst} has no contract value; give it with --instruments")
         ct_val = 1.0
+    rows.ids("trade_id")
     sid = rows.symbols(inst, VENUE, st.sink)
     keep = rows.keep()
     ids = cols.values.get("trade_id")
-    if ids is not None:  # (each trade's id: two trades alike but for it are two; 0 where a cell is none)
+    if ids is not None:  # (each trade's id: two trades alike but for it are two; 0 where a cell is empty;
+        # one that is no number was rejected, rows.ids)
         ids = np.asarray(ids[keep], np.int64)
         st.trade_ids = np.where(ids > 0, ids, 0)
     ev = build(int(keep.sum()), ts[keep], price[keep], size[keep] * float(ct_val), sid[keep], side[keep], _TRADE,
