@@ -44,7 +44,9 @@ def table_trade_ids(table, kept: list | None = None) -> np.ndarray | None:
     return tids if tids.any() else None
 
 
-def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: bool, has_flags: bool):
+def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: bool, has_flags: bool,
+                  has_id: bool = False):
+    """One CSV row -> (the event's fields, its trade id: 0 for none); Reject naming the first bad field."""
     from liqcore.venues.common import num, pos
 
     try:
@@ -119,13 +121,23 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
         flags = 0
         if has_flags and (rec.get("flags") or "").strip():
             try:
-                flags = int(rec["flags"]) & 0xFF
+                flags = int(rec["flags"])
             except ValueError:
                 raise Reject("non_numeric", "flags") from None
+            if not 0 <= flags <= 0xFF:  # a byte: a value beyond one is no flags (it was wrapped)
+                raise Reject("non_numeric", "flags")
+        tid = 0
+        if has_id and (rec.get("trade_id") or "").strip():  # (an empty one: no id)
+            try:
+                tid = int(rec["trade_id"])
+            except ValueError:
+                raise Reject("non_numeric", "trade_id") from None
+            if not -(1 << 63) <= tid < (1 << 63):
+                raise Reject("non_numeric", "trade_id")
     except KeyError as exc:
         raise Reject("missing_field", str(exc.args[0])) from None
     sid = -1 if symbol == "*" else sink.sid(venue, symbol)
-    return (ts, recv, price, qty, sid, side, kind, venue, flags)
+    return (ts, recv, price, qty, sid, side, kind, venue, flags), tid
 
 
 def _load_contract_csv(data: bytes, st: FileState) -> np.ndarray | None:
@@ -161,17 +173,13 @@ def _load_contract_csv_rows(data: bytes, st: FileState) -> None:
         lineno = reader.line_num
         st.records += 1
         try:
-            rows.append(_contract_row(rec, sink, lineno, has_kind, has_recv, has_flags))
+            row, tid = _contract_row(rec, sink, lineno, has_kind, has_recv, has_flags, has_id)
         except Reject as r:
             st.bad(lineno, r.reason, r.field)
             continue
-        if has_id and (rec.get("trade_id") or "").strip():
-            try:
-                tid = int(rec["trade_id"])
-            except ValueError:  # not an id of ours: the row stands without one
-                tid = 0
-            if tid and -(1 << 63) <= tid < (1 << 63):
-                sink.tids[len(rows) - 1] = tid
+        rows.append(row)
+        if tid:
+            sink.tids[len(rows) - 1] = tid
 
 
 #: the types a contract Parquet file's columns may have: column -> (the kinds of type read, the type in words); the
@@ -360,8 +368,10 @@ def contract_table(table, st: FileState, where, null_reason: str, kept: list | N
     out["price"] = price
     out["qty"] = qty
     out["ts_recv"] = ints("ts_recv_ns", RECV_UNKNOWN) if "ts_recv_ns" in cols else RECV_UNKNOWN
-    if "flags" in cols:
-        out["flags"] = (ints("flags", 0) & 0xFF).astype(np.uint8)
+    if "flags" in cols:  # a byte: a value beyond one is no flags (the row path's check, in its place)
+        flags = ints("flags", 0)
+        reject((flags < 0) | (flags > 0xFF), "non_numeric", "flags")
+        out["flags"] = (flags & 0xFF).astype(np.uint8)
     # symbol ids per distinct (venue, symbol): a table over (venue code, name index), filled for the
     # pairs present (one counting pass over small integers)
     pair = venue * n_sym + sym_idx  # (venue: a registered code or 0)

@@ -84,6 +84,38 @@ def test_contract_csv_optional_columns_and_rejects(tmp_path):
         load_events(p, strict=True)
 
 
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_contract_csv_flags_beyond_a_byte_and_trade_ids_that_are_no_integer_are_rejected(tmp_path, monkeypatch, fast):
+    """flags 999 read as 231 and -1 as 255 (wrapped to a byte); a trade_id of "2008x" or beyond int64 made the row
+    one without an id, uncounted.  Each is now non_numeric, the row dropped, on the column path and the row path."""
+    import liqcore.io.contract as contract
+
+    if not fast:
+        monkeypatch.setattr(contract, "_read_contract_csv_table", lambda data: None)
+    head = "ts_event_ns,venue,symbol,side,price,qty,kind,ts_recv_ns,flags,trade_id\n"
+    p = tmp_path / "c.csv"
+    p.write_text(head + "1000,bybit,BTCUSDT,buy,43000,0.5,trade,,4,11\n"
+                 "1100,bybit,BTCUSDT,buy,43000,0.5,trade,,255,12\n"
+                 "1200,bybit,BTCUSDT,buy,43000,0.5,trade,,999,13\n"
+                 "1300,bybit,BTCUSDT,buy,43000,0.5,trade,,-1,14\n"
+                 "1400,bybit,BTCUSDT,buy,43000,0.5,trade,,,\n")
+    r = load_events(p)
+    assert r.rejects == {"non_numeric": 2}
+    assert r.events["flags"].tolist()[:2] == [4, 255] and r.trade_ids.tolist() == [11, 12, 0]
+    with pytest.raises(ValueError, match=r"c\.csv:4: non_numeric \(flags\)"):
+        load_events(p, strict=True)
+    q = tmp_path / "d.csv"
+    q.write_text(head + "1000,bybit,BTCUSDT,buy,43000,0.5,trade,,,11\n"
+                 "1100,bybit,BTCUSDT,buy,43000,0.5,trade,,,2008x\n"
+                 "1200,bybit,BTCUSDT,buy,43000,0.5,trade,,,99999999999999999999\n"
+                 "1300,bybit,BTCUSDT,buy,43000,0.5,trade,,,14\n")
+    r = load_events(q)
+    assert r.rejects == {"non_numeric": 2} and r.trade_ids.tolist() == [11, 14]
+    with pytest.raises(ValueError, match=r"d\.csv:3: non_numeric \(trade_id\)"):
+        load_events(q, strict=True)
+
+
 def test_contract_csv_missing_column_is_a_clear_error(tmp_path):
     p = tmp_path / "c.csv"
     p.write_text("ts_event_ns,venue,symbol,price,qty\n1,bybit,X,1,1\n")
@@ -504,7 +536,8 @@ def test_contract_csv_vectorised_path_matches_row_path(tmp_path, monkeypatch):
         "qty": st.sampled_from(["0.5", "0", "-2", "nan", "inf", "", "3"]),
         "kind": st.sampled_from(["liquidation", "trade", "mark", "funding", "gap", "open_interest", "", "2", "9", "oi"]),
         "ts_recv_ns": st.sampled_from(["", "1700000000000000005", "-1"]),
-        "flags": st.sampled_from(["", "0", "4", "260"]),
+        "flags": st.sampled_from(["", "0", "4", "255", "260", "-1", "999"]),
+        "trade_id": st.sampled_from(["", "7", "-3", "0", "2008x", "99999999999999999999"]),
     }
     columns = list(cell)
 
