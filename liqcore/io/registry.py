@@ -175,6 +175,9 @@ class Registry:
             if fmt:
                 found[fmt] = found.get(fmt, 0) + 1
         if not found:
+            from liqcore.venues.archives import check_zip_of_one
+
+            check_zip_of_one(path, head)  # (a zip of several files: said so)
             raise ValueError(f"format: cannot detect the format of {path} (use --format, one of {', '.join(self.names)})")
         mixed = [f for f in found if self._readers[f].mix]
         prose = [f for f in found if self._readers[f].prose]

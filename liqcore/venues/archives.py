@@ -68,6 +68,14 @@ def _zip_member(zf, path):
     return members[0]
 
 
+def check_zip_of_one(path, head: bytes | None = None) -> None:
+    """A file that is a zip but not of one file: ValueError saying so (what detection says of a zip it cannot tell,
+    as a forced format says it); anything else passes."""
+    if _is_zip(Path(path), head):
+        with _open_zip(path) as zf:
+            _zip_member(zf, path)
+
+
 def _open_zip(path):
     """The zip at ``path``, open (ValueError: not a readable zip file)."""
     import zipfile

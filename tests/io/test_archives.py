@@ -324,6 +324,20 @@ def test_damaged_files_are_a_clear_error_or_load_up_to_the_damage(tmp_path):
     assert 0 < len(r.events) < 20_000 and r.rejects.get("truncated_file") == 1
 
 
+
+def test_a_zip_of_several_files_is_said_so_detected_or_forced(tmp_path):
+    """Detection said "cannot detect the format" of it; a forced format said what it is."""
+    p = tmp_path / "BTCUSDT-aggTrades-2024-08-08.zip"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("a.csv", AGG_HEADER + "\n" + "\n".join(agg_rows(5, swap=None)) + "\n")
+        z.writestr("b.csv", "x\n")
+    for fmt in (None, "binance-aggtrades"):
+        with pytest.raises(ValueError, match=r"a zip of 2 files; expected one CSV"):
+            load_events(p, format=fmt)
+    with pytest.raises(ValueError, match=r"a zip of 2 files; expected one CSV"):
+        detect_format(p)
+
+
 def test_files_of_other_formats_are_not_taken(tmp_path):
     """A headerless CSV is only ours when its name says which Binance file it is."""
     p = write(tmp_path / "mine.csv", None, agg_rows(5, swap=None))
