@@ -60,7 +60,8 @@ _BLOCK_LINES = 2048
 _SLICE_BYTES = 1 << 20
 
 #: a Binance log line: ``2026-03-10 13:10:19 Liquidation: {<forceOrder "o" object>}``
-_LOG_LINE = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*\})\s*$")
+#: (the object is whatever follows the brace: a broken one is malformed_json, not text around the records)
+_LOG_LINE = re.compile(rb"^\s*(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)\S*\s+Liquidation:\s*(\{.*?)\s*$")
 _GAP_KIND = int(Kind.GAP)
 _DEPTH_KIND = int(Kind.DEPTH)
 #: venue code -> its ``parse`` part's ``contract_value(sink, symbol)`` (None: its sizes are base units)

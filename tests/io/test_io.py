@@ -274,6 +274,22 @@ def test_binance_log_lines_from_the_article():
     assert r.n_rejected == 0
 
 
+
+@pytest.mark.parametrize("fmt", [None, "binance-log", "jsonl"])
+def test_a_binance_log_line_with_a_broken_object_is_malformed_json(tmp_path, fmt):
+    """A "Liquidation: {" line whose object is cut or broken was text around the records (not_a_record)."""
+    o = orjson.loads(binance_liq(T0))["o"]
+    good = b"2026-03-10 13:10:19 Liquidation: " + orjson.dumps(o)
+    p = write(tmp_path / "liq.log", [b"some prose", good, b"2026-03-10 13:10:20 Liquidation: {broken",
+                                     b"2026-03-10 13:10:21 Liquidation: {\"s\":\"BTCUSDT\",  ", good])
+    r = load_events(p, format=fmt)
+    # (forced jsonl: every line is to be a record, the prose too)
+    want = {"malformed_json": 3} if fmt == "jsonl" else {"not_a_record": 1, "malformed_json": 2}
+    assert len(r.events) == 1 and r.rejects == want
+    with pytest.raises(ValueError, match=r"liq\.log:%d: malformed_json" % (1 if fmt == "jsonl" else 3)):
+        load_events(p, format=fmt, strict=True)
+
+
 def test_mixed_json_lines_are_told_apart_per_line(tmp_path):
     recv = 1_739_502_400_000_000_000
     lines = [
