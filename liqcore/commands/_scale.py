@@ -131,7 +131,7 @@ def make_runner(args):
 
 def plan_source(args, params, opts: dict):
     """(partitions, (span start, span end), label).  Checks the requested symbols and dates exist."""
-    from liqcore.sweep.cells import Partition, Source, data_version
+    from liqcore.sweep.cells import Partition, Source, data_version, mapping_fields
 
     symbols = [s.strip() for s in (args.symbols or ",".join(opts.get("symbols", []))).split(",") if s.strip()] \
         if (args.symbols or opts.get("symbols")) else []
@@ -184,8 +184,9 @@ def plan_source(args, params, opts: dict):
 
         from liqcore.commands.inputs import _say_mapping, column_mapping
 
+        mapping = column_mapping(args)
         res = load_events(args.paths, format=args.format, feed_latency_ns=params.feed_latency_ns,
-                          max_clock_skew_ns=params.max_clock_skew_ns, columns=column_mapping(args))
+                          max_clock_skew_ns=params.max_clock_skew_ns, columns=mapping)
         _say_mapping(res)
         require_events(res, args.paths, allow_empty=getattr(args, "allow_empty", False))
         if len(res.events) == 0:  # allowed empty: nothing to evaluate
@@ -203,7 +204,7 @@ def plan_source(args, params, opts: dict):
                              "range is outside it")
         src = Source("files", paths=tuple(str(p) for p in args.paths), format=args.format,
                      feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns,
-                     version=data_version(args.paths))
+                     version=data_version(args.paths), columns=mapping_fields(mapping))
         label = f"{len(res.sources)} file(s)"
         filt = (start, end) if (start is not None or end is not None) else (None, None)
     groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]
