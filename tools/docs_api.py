@@ -161,8 +161,11 @@ def page(group) -> str:
         obj = getattr(importlib.import_module(module), name)
         out.append(f"## `{name}` {{ #{anchor(name)} }}\n")
         out.append(f"```python\nfrom {module} import {name}\n```\n")
-        opts = ["    options:", "      show_root_heading: false", "      heading_level: 3",
-                "      show_root_toc_entry: false"]
+        # the root heading carries the object's signature (hidden with it, a name shows no parameters), set apart
+        # below the name as a code block so that a long one stays readable; a class's is its __init__'s
+        opts = ["    options:", "      show_root_heading: true", "      heading_level: 3",
+                "      show_root_full_path: false", "      show_signature: true", "      separate_signature: true",
+                "      merge_init_into_class: true", "      show_root_toc_entry: false"]
         if _kind(obj) == "class" and _compiled(obj):
             opts.append("      force_inspection: true")
         out.append(f"::: {target}\n" + "\n".join(opts) + "\n")

@@ -234,3 +234,16 @@ def test_the_start_concepts_and_venue_pages_are_built(site):
         page = site / "venues" / spec.name / "index.html"
         assert page.exists(), spec.name
         assert f"--venue {spec.name}" in _article_text(page)
+
+
+def test_the_api_reference_shows_each_names_signature(site):
+    """Each documented function and class shows its call signature (``show_root_heading`` with a separate
+    signature; a hidden root heading hid every top-level signature), compiled kernels' methods included."""
+    def shows(page, sig):
+        return _norm(sig) in _norm(_text(site / "reference" / "api" / page / "index.html"))
+
+    for page, sig in [("backtest", "backtest(source, params=None, *, strategy=None"),
+                      ("data", "load_events(paths, format=None, registry=None"),
+                      ("detector", "RollingQuantile(window, q)"), ("detector", "update_many(values)"),
+                      ("engine", "Engine(params=None"), ("contract", "SymbolRegistry(items=())")]:
+        assert shows(page, sig), f"reference/api/{page}: no {sig}"
