@@ -35,10 +35,27 @@ def load_events(
     """Read recordings -- files and datasets -- into one sorted, deduplicated event array.
 
     ``paths``: a path or an iterable of paths (directories are walked; a directory written by ``liqcore convert
-    --dataset`` is read as a dataset).  Every other argument is :func:`liqcore.io.load_files`'s, which reads the
-    files (its docstring says what each does: formats, bad records, unreadable files, the clock guard); a
-    dataset's events get the same receive-time rule (``feed_latency_ns``) and clock guard (``max_clock_skew_ns``).
-    Files and datasets together: merged as one load, in time order, duplicates across them removed.
+    --dataset`` is read as a dataset).  Files and datasets together: merged as one load, in time order,
+    duplicates across them removed.
+
+    ``format``: a format name (the names ``liqcore convert --help`` lists under ``--format``, e.g. ``jsonl``,
+    ``bybit-archive``, ``tardis-trades``) to force it for every file, ``None`` to detect it per file (and per line
+    in files of JSON or log lines).  ``registry``: the symbol ids to use (a new :class:`SymbolRegistry` when
+    None).  ``strict``: raise ValueError naming the file and line (row for Parquet) of the first bad record
+    instead of counting it.  ``feed_latency_ns``: the receive time, in nanoseconds after the event's own time,
+    given (as ``ts_event + feed_latency_ns``, flagged ``Flag.RECV_ESTIMATED``) to events recorded without one;
+    a dataset's events get the same rule.  ``instruments``: OKX instId -> contract value (ctVal) additions to
+    the shipped instrument table.  ``max_clock_skew_ns``: an event recorded with a receive time and stamped more
+    than this many nanoseconds ahead of it is dropped and counted as ``future_time`` (the live engine applies
+    the same rule; None disables it); datasets included.  ``warn``: called with each warning line (default:
+    written to stderr as ``warning: ...``).  ``columns``: a :class:`liqcore.io.mapped.ColumnMapping` that reads
+    every file as a homemade CSV or Parquet.
+
+    Of several files, one that cannot be read (format not recognised, not a valid gzip / zstd / Parquet file, a
+    CSV without the contract's columns, an I/O error) is skipped, named in the result's ``skipped`` and in a
+    warning, and the rest are loaded; ``strict`` stops at it instead (as does a single file, or when no file can
+    be read).  A compressed file cut short loads up to the cut, with a warning naming the file and how much was
+    read.  Each file's entry in the result's ``files`` reports what was read from it.
 
     ``symbols``: the symbols (a comma list or a list of names, any case, a ``venue:`` prefix dropped) the caller
     keeps of the events: a dataset reads only their partitions and its venue-wide ones (symbol ``*``), so a
