@@ -471,6 +471,8 @@ class SymbolRegistry:
             self.id(venue, symbol)
 
     def id(self, venue, symbol: str) -> int:
+        """The id of ``(venue, symbol)`` (a venue name, code or :class:`Venue`; the symbol in any case), assigned now
+        when the registry has not seen it (ValueError: no symbol name)."""
         key = (int(Venue.parse(venue)), str(symbol).upper())
         sid = self._ids.get(key)
         if sid is not None:
@@ -486,6 +488,7 @@ class SymbolRegistry:
         return sid
 
     def get(self, venue, symbol: str) -> int | None:
+        """The id of ``(venue, symbol)``, or None when the registry has not seen it (never assigns one)."""
         return self._ids.get((int(Venue.parse(venue)), str(symbol).upper()))
 
     def _row(self, symbol_id: int) -> tuple[int, str]:
@@ -497,12 +500,15 @@ class SymbolRegistry:
         return self._rows[i]
 
     def symbol(self, symbol_id: int) -> str:
+        """The symbol name (upper case) of an id (UnknownSymbolId: not an id of this registry)."""
         return self._row(symbol_id)[1]
 
     def venue(self, symbol_id: int) -> Venue:
+        """The :class:`Venue` of an id (UnknownSymbolId: not an id of this registry)."""
         return Venue(self._row(symbol_id)[0])
 
     def lookup(self, symbol_id: int) -> tuple[Venue, str]:
+        """``(Venue, symbol name)`` of an id (UnknownSymbolId: not an id of this registry)."""
         v, s = self._row(symbol_id)
         return Venue(v), s
 
@@ -514,12 +520,15 @@ class SymbolRegistry:
             yield i, Venue(v), s
 
     def items(self) -> list[tuple[str, str]]:
+        """``(venue name in lower case, symbol)`` of every id, in id order (what ``SymbolRegistry(items)`` takes)."""
         return [(Venue(v).name.lower(), s) for v, s in self._rows]
 
     def symbols_array(self) -> np.ndarray:
+        """The symbol names indexed by id (an object array: ``symbols_array()[events["symbol_id"]]``)."""
         return np.array([s for _, s in self._rows], dtype=object)
 
     def venues_array(self) -> np.ndarray:
+        """The venue codes (:class:`Venue` values, int8) indexed by id."""
         return np.array([v for v, _ in self._rows], dtype=np.int8)
 
     def merge(self, other: "SymbolRegistry") -> np.ndarray:
