@@ -31,9 +31,9 @@ class RollingQuantile:
         self._values.append(x)
         return self.value
 
-    def update_many(self, x) -> np.ndarray:
-        """Push every value of ``x`` in order; return the quantile after each push."""
-        arr = np.asarray(x, dtype=np.float64)
+    def update_many(self, values) -> np.ndarray:
+        """Push every value of ``values`` in order; return the quantile after each push."""
+        arr = np.asarray(values, dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             raise ValueError(f"x[{bad[0]}] must be finite, got {arr[bad[0]]}")

@@ -511,6 +511,9 @@ cdef Py_ssize_t rq_nbytes(RQState* s) noexcept nogil:
 
 @cython.final
 @cython.binding(False)  # methods are plain C methods: `update` is a direct METH_O call, no cyfunction layer
+# each method's docstring opens with its text signature (``name($self, ...)`` then ``--``): Python reads it as
+# the method's signature (``inspect.signature``, ``help``, the API reference); the embedded one is not readable
+@cython.embedsignature(False)
 cdef class RollingQuantile:
     """RollingQuantile(window, q)
 --
@@ -544,7 +547,10 @@ cdef class RollingQuantile:
 
     @cython.always_allow_keywords(False)  # (one positional argument: the METH_O call, no keyword parsing)
     def update(self, double x):
-        """Push ``x`` and return the quantile of the window after the push."""
+        """update($self, x, /)
+--
+
+        Push ``x`` and return the quantile of the window after the push."""
         cdef double v
         if not isfinite(x):
             raise ValueError(f"x must be finite, got {x}")
@@ -558,7 +564,10 @@ cdef class RollingQuantile:
         return self._last
 
     def update_many(self, values):
-        """Push every value of ``values`` (a 1-d float array or sequence) in order; return the
+        """update_many($self, values)
+--
+
+        Push every value of ``values`` (a 1-d float array or sequence) in order; return the
         quantile after each push (float64 array).
 
         The whole array is validated first: a non-finite value raises ValueError naming its index
@@ -591,10 +600,12 @@ cdef class RollingQuantile:
 
     @property
     def window(self):
+        """How many values the window holds at most (the oldest leaves at the next push once it is full)."""
         return self._s.window
 
     @property
     def q(self):
+        """The quantile computed, in [0, 1] (0.5: the median)."""
         return self._s.q
 
     @property
@@ -607,11 +618,17 @@ cdef class RollingQuantile:
         return rq_size(self._s)
 
     def clear(self):
-        """Forget every value (capacity and q are kept)."""
+        """clear($self)
+--
+
+        Forget every value (capacity and q are kept)."""
         rq_clear(self._s)
 
     def values(self):
-        """The values in the window, oldest first (a copy)."""
+        """values($self)
+--
+
+        The values in the window, oldest first (a copy)."""
         cdef RQState* s = self._s
         cdef Py_ssize_t i
         out = np.empty(s.count, dtype=np.float64)
