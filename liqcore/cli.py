@@ -67,7 +67,7 @@ _HELP = {
     "preflight": "before going live: streams, clock skew, REST, key permissions, modes, leverage, fees, minimum order sizes",
     "journal": "the go-live checklist of a session's journal: cascades/day, fill and win rate, reaction, fees, live vs model",
     "features": "named point-in-time features at given times (--at/--names, --list), or feature bars (--bar)",
-    "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes",
+    "study": "research studies: event (default), ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes, lead-lag",
     "cache": ("the synthetic-market cache: where and how large (info), delete it (clear), fit it to its cap "
              "(trim), export the judge's answers (export-judge)"),
     "leak-audit": "recompute features on the input cut at sampled times; exit 1 when a value used the future",

@@ -302,7 +302,8 @@ when a file is damaged or gone, else 0.
 
     liqcore research PATH...|--synthetic [--report DIR] [--json]
 
-Studies: event, ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes.  With ``--report DIR``:
+Studies (twelve): event, ic, heatmap, contagion, volatility, oi, microstructure, strategies, distributions, lag, regimes,
+lead-lag.  With ``--report DIR``:
 ``FINDINGS.md``, ``index.html`` (figures: cascade examples with the price, heatmap, IC by horizon,
 lead/lag, volatility scatter, ...), the PNG files and ``findings.json``, with the research plan's
 success criteria each marked met (the 95% interval of the measured value clears the threshold), not

@@ -53,7 +53,6 @@ USER_FILES = {
     r"\bnew-day\.jsonl\.zst\b": "a further day of the reader's own recording",
     r"\brec/binance\.csv\b": "the reader's own Binance liquidation CSV",
     r"\breplay:answers\.jsonl\b": "the answers the skipped --judge openai run records",
-    r"\binstruments\.toml\b": "the reader's own instrument table (and liquidations of one instrument on two venues)",
     r"--plugin my_features\.py\b": "the reader's own feature module (reference/features.md, \"Your own features\")",
 }
 
