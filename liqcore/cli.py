@@ -48,8 +48,14 @@ COMMANDS = {
 COMMAND_EXTRAS = {
     "research": ("research", "plot"),
     "study": ("research",),
+    "compare": ("research",),  # its intervals (scipy) and tables: every comparison with trades
     "sweep": ("sweep",),
     "walkforward": ("sweep",),
+}
+#: commands of which only a part needs an extra (checked when that part runs, the rest runs on the lean core):
+#: command -> (the extras, the part that needs them), for the Getting started page's table
+COMMAND_EXTRAS_IN_PART = {
+    "features": (("research",), "the values and the bars (`--at`, `--bar`); `--list` runs on the lean core"),
 }
 
 _HELP = {

@@ -49,18 +49,23 @@ def extras_table() -> str:
 
 
 def command_extras_table() -> str:
-    from liqcore.cli import COMMAND_EXTRAS, COMMANDS
+    from liqcore.cli import COMMAND_EXTRAS, COMMAND_EXTRAS_IN_PART, COMMANDS
 
     rows = ["| command | needs | install |", "| --- | --- | --- |"]
     for cmd in COMMANDS:
         if cmd in COMMAND_EXTRAS:
-            need = COMMAND_EXTRAS[cmd]
-            rows.append(f"| [`liqcore {cmd}`](reference/cli/{cmd}.md) | {', '.join(f'`{e}`' for e in need)} | "
-                        f"`pip install -e \".[{','.join(need)}]\"` |")
-    lean = ", ".join(f"`{c}`" for c in COMMANDS if c not in COMMAND_EXTRAS)
+            need, part = COMMAND_EXTRAS[cmd], ""
+        elif cmd in COMMAND_EXTRAS_IN_PART:
+            need, part = COMMAND_EXTRAS_IN_PART[cmd]
+            part = f" for {part}"
+        else:
+            continue
+        rows.append(f"| [`liqcore {cmd}`](reference/cli/{cmd}.md) | {', '.join(f'`{e}`' for e in need)}{part} | "
+                    f"`pip install -e \".[{','.join(need)}]\"` |")
+    lean = ", ".join(f"`{c}`" for c in COMMANDS if c not in COMMAND_EXTRAS and c not in COMMAND_EXTRAS_IN_PART)
     return "\n".join(rows) + (f"\n\nEvery other command starts on the lean core: {lean}. A part of one that needs "
                               "an extra asks for it when used, in one line: a report's or `--plot`'s charts need "
-                              "`plot`, `compare`'s statistics `research`, an `s3://` or `gs://` path `cloud`.\n")
+                              "`plot`, an `s3://` or `gs://` path `cloud`.\n")
 
 
 MARKERS = {"<!-- generated: extras -->": extras_table, "<!-- generated: command-extras -->": command_extras_table}

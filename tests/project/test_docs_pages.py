@@ -33,12 +33,12 @@ def _installed_extras(text: str) -> set[str]:
 
 @pytest.mark.parametrize("page", sorted((DOCS / "tutorials").glob("*.md")), ids=lambda p: p.name)
 def test_each_tutorial_installs_the_extras_its_commands_need(page):
-    from liqcore.cli import COMMAND_EXTRAS
+    from liqcore.cli import COMMAND_EXTRAS, COMMAND_EXTRAS_IN_PART
 
     text = page.read_text(encoding="utf-8")
     used = {c.split()[1] for code, _ in page_blocks(page) for c in commands(code)
             if c.startswith("liqcore ") and len(c.split()) > 1}
-    needed = {e for cmd in used for e in COMMAND_EXTRAS.get(cmd, ())}
+    needed = {e for cmd in used for e in COMMAND_EXTRAS.get(cmd, COMMAND_EXTRAS_IN_PART.get(cmd, ((),))[0])}
     installed = _installed_extras(text) | ({"plot", "research", "sweep", "cloud"} if '".[all]"' in text else set())
     assert needed <= installed, f"{page.name}: runs {sorted(used)}, needs {sorted(needed - installed)} not installed"
 
@@ -71,6 +71,43 @@ def test_getting_started_lists_every_extra_and_every_command_that_needs_one(tool
             assert f'`pip install -e ".[{name}]"`' in filled, name
     for cmd, need in COMMAND_EXTRAS.items():
         assert f"[`liqcore {cmd}`](reference/cli/{cmd}.md) | {', '.join(f'`{e}`' for e in need)} |" in filled, cmd
+    from liqcore.cli import COMMAND_EXTRAS_IN_PART
+
+    lean = filled.split("Every other command starts on the lean core:", 1)[1].split(".", 1)[0]
+    for cmd, (need, part) in COMMAND_EXTRAS_IN_PART.items():
+        assert f"[`liqcore {cmd}`](reference/cli/{cmd}.md) | {', '.join(f'`{e}`' for e in need)} for {part} |" \
+            in filled, cmd
+    for cmd in [*COMMAND_EXTRAS, *COMMAND_EXTRAS_IN_PART]:
+        assert f"`{cmd}`" not in lean, f"{cmd} needs an extra but is listed as running on the lean core"
+
+
+@pytest.mark.parametrize("argv", [["features", "--at", "2025-01-01T00:10:00Z", "--names", "flow.ofi@5m"],
+                                  ["compare", "--strategies", "cascade-mm"]], ids=lambda a: a[0])
+def test_a_command_the_table_says_needs_research_stops_without_it(argv, tmp_path):
+    """What the table says is what the command does: without the research extra's packages ``features --at``
+    and ``compare`` stop with the one line naming the extra (exit 1); they were listed as lean."""
+    import subprocess
+
+    from liqcore.cli import COMMAND_EXTRAS, COMMAND_EXTRAS_IN_PART
+
+    assert "research" in (COMMAND_EXTRAS.get(argv[0]) or COMMAND_EXTRAS_IN_PART[argv[0]][0])
+    block = ("import sys, importlib.util, importlib.abc\n"
+             "B = {'pandas', 'scipy', 'sklearn', 'statsmodels', 'hmmlearn'}\n"
+             "class F(importlib.abc.MetaPathFinder):\n"
+             "    def find_spec(self, name, path, target=None):\n"
+             "        if name.split('.')[0] in B: raise ModuleNotFoundError(name, name=name)\n"
+             "sys.meta_path.insert(0, F())\n"
+             "_fs = importlib.util.find_spec\n"
+             "importlib.util.find_spec = lambda n, p=None: None if n.split('.')[0] in B else _fs(n, p)\n"
+             "from liqcore.cli import main\n"
+             "sys.argv = ['liqcore'] + sys.argv[1:]\n"
+             "sys.exit(main())\n")
+    subprocess.run([sys.executable, "-m", "liqcore.data", "recordings/"], cwd=tmp_path, check=True,
+                   capture_output=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run([sys.executable, "-c", block, *argv[:1], "recordings/", *argv[1:]], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 1 and "needs the research extra" in r.stderr, (r.returncode, r.stderr[-2000:])
 
 
 def test_a_page_per_venue_from_its_folder(tools):
