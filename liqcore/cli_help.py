@@ -196,10 +196,12 @@ symbol's rules before it leaves, and a cascade on a symbol the list does not hol
 
 Paper trading a ``--replay`` runs on the recording's receive times: decisions, cooldowns, entry and
 hold timeouts follow the replayed clock at any ``--speed``, so the trades are the ones ``liqcore
-backtest`` finds on the same recording (``--live`` replays trade against the fake venue in wall time).
+backtest`` finds on the same recording (a ``--live`` replay too: the fake venue runs in step with the engine,
+on the replayed clock, so every rerun sends the same orders).
 
-``--live`` sends real orders through the Bybit v5 gateway and needs BYBIT_API_KEY/BYBIT_API_SECRET in the
-environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
+``--live`` sends real orders through the venue's order gateway (Bybit v5, Binance USD-M, OKX v5 or Gate API v4
+USDT futures) and needs its keys, ``<VENUE>_API_KEY``/``<VENUE>_API_SECRET`` (BYBIT_, BINANCE_, OKX_ with
+OKX_API_PASSPHRASE, GATE_), in the environment or a key file (``--key-file`` or $LIQCORE_KEY_FILE, mode 0600); keys are never read from the
 command line, printed or journaled. ``--replay PATH|synthetic`` starts the fake Bybit exchange on
 127.0.0.1 in this process and replays the frames through it (with ``--live``, its test keys are used);
 with ``--venue binance`` it replays a Binance recording (what ``liqcore record --venue binance`` writes)
