@@ -108,16 +108,17 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
         for spec in PARAMS:
             if spec.group != g:
                 continue
-            default = spec.default
             text = spec.help
             if spec.field == "strategy":
                 text += f": {', '.join(strategy_registry().strategy_names())}"
+            if "(default:" not in text:  # (a help that says its default itself says it once)
+                text += f" (default: {shown_default(spec.default)})"
             grp.add_argument(
                 f"--{spec.name}",
                 dest=f"param_{spec.field}",
                 default=None,
                 metavar=spec.metavar or None,
-                help=f"{text} (default: {default if default is not None else 'all'})".replace("%", "%%"),
+                help=text.replace("%", "%%"),
             )
     if "strategy" in groups:
         all_strategies = strategy_registry().all_strategies
@@ -132,7 +133,18 @@ def add_param_arguments(parser: argparse.ArgumentParser, groups=("detector", "st
                 users = [c.name for c in all_strategies() if c.param_spec(sp.name) is not None]
                 grp.add_argument(f"--{sp.name}", dest=f"sparam_{sp.field}", default=None,
                                  metavar=sp.metavar or None,
-                                 help=f"{sp.help} ({', '.join(users)}; default: {sp.default})".replace("%", "%%"))
+                                 help=f"{sp.help} ({', '.join(users)}; default: {shown_default(sp.default)})"
+                                 .replace("%", "%%"))
+
+
+def shown_default(default) -> str:
+    """A parameter's default as its flag takes it: ``on``/``off`` for a switch (not Python's True/False),
+    ``all`` for None (no filter)."""
+    if default is None:
+        return "all"
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return str(default)
 
 
 #: a number, with or without a unit or a sign (``1e400``, ``-5ms``, ``nan``): an --order-latency meant as a duration
