@@ -5,6 +5,11 @@ title (the console's width still caps it: a title longer than the screen wraps, 
 from __future__ import annotations
 
 
+#: the caption of a table with notional columns: what they are and their unit
+NOTIONAL_UNIT = ("notional: price x quantity, in the symbol's quote currency (USDT on USDT-margined contracts, "
+                 "USD on coin-margined ones)")
+
+
 def titled_table(title: str, **kw):
     """``rich.table.Table(title=title, **kw)`` at least ``len(title)`` characters wide."""
     from rich.table import Table

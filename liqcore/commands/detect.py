@@ -277,8 +277,12 @@ def run(args) -> int:
 
     console = Console(file=sys.stdout, width=max(Console(file=sys.stdout).width, 170))
     scope = "" if shares is None else "instrument scope, "
+    from liqcore._tables import NOTIONAL_UNIT
+
     table = titled_table(f"liquidation cascades ({scope}window {params.window_ns / 1e9:g}s, "
-                        f"k={params.min_large}, q={params.quantile:g}, N={params.history})")
+                        f"k={params.min_large}, q={params.quantile:g}, N={params.history})",
+                        caption=f"long/short notional: liquidated longs'/shorts' {NOTIONAL_UNIT}, at the "
+                                f"cascade's end; threshold: the notional from which a liquidation counts as large, same unit")
     cols = (("venue", "left"), ("symbol", "left")) if shares is None else (("instrument", "left"),
                                                                             ("first venue", "left"),
                                                                             ("venue shares (notional)", "left"))
@@ -423,8 +427,12 @@ def _print_wide(console, wide, args) -> None:
 
     from liqcore.types import dominant_name
 
+    from liqcore._tables import NOTIONAL_UNIT
+
     t = titled_table(f"market-wide cascades ({args.market_wide} or more instruments confirming within "
-                    f"{args.market_window})")
+                    f"{args.market_window})",
+                    caption=f"long/short notional: the sum over the episode's cascades of each one's liquidated "
+                            f"longs'/shorts' {NOTIONAL_UNIT}, as at its confirmation")
     for name, justify in (("start (UTC)", "left"), ("confirm", "left"), ("end", "left"), ("instruments", "right"),
                           ("cascades", "right"), ("dominant", "left"), ("long notional", "right"),
                           ("short notional", "right")):

@@ -138,7 +138,10 @@ def print_summary(result, events: np.ndarray) -> None:
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 160)
-    table = titled_table(f"{len(events)} events ({len(result.sources)} file(s), {result.duplicates} duplicates removed)")
+    from liqcore._tables import NOTIONAL_UNIT
+
+    table = titled_table(f"{len(events)} events ({len(result.sources)} file(s), {result.duplicates} duplicates removed)",
+                         caption=f"{NOTIONAL_UNIT}; summed over the group's liquidations or trades")
     for col, just in (("venue", "left"), ("symbol", "left"), ("kind", "left"), ("count", "right"),
                       ("first (UTC)", "left"), ("last (UTC)", "left"), ("notional", "right")):
         table.add_column(col, justify=just)

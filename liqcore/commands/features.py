@@ -253,7 +253,10 @@ def run(args) -> int:
         console = Console(width=200)
     console.print(f"[bold]{label}[/]: {len(events):,} events -> {len(df):,} bars of {args.bar} "
                   f"(z-scores against the previous {args.zscore_window} bars, available at close + {args.lag})")
-    print_frame(console, summary_frame(df), "per symbol")
+    from liqcore._tables import NOTIONAL_UNIT
+
+    print_frame(console, summary_frame(df), "per symbol",
+                caption=f"liq_notional: the liquidations' {NOTIONAL_UNIT}, summed over the bars")
     from liqcore.backtest.metrics import data_note
 
     note = data_note(events)

@@ -183,12 +183,13 @@ def _url(path, flag: str, *, directory: bool, ok: bool) -> bool:
     return True
 
 
-def print_frame(console, frame, title: str, percent=()) -> None:
-    """A DataFrame as a rich table; the columns named in ``percent`` hold fractions, shown in % (0.5 -> 50%)."""
+def print_frame(console, frame, title: str, percent=(), caption: str | None = None) -> None:
+    """A DataFrame as a rich table; the columns named in ``percent`` hold fractions, shown in % (0.5 -> 50%);
+    ``caption``: a line under it (what a column's unit is)."""
     pd = need("research", "pandas")
     from rich.table import Table
 
-    t = titled_table(title, title_justify="left")
+    t = titled_table(title, title_justify="left", caption=caption)
     for c in frame.columns:
         t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(frame[c]) else "left")
     pct = [str(c) in set(percent) for c in frame.columns]

@@ -718,11 +718,15 @@ def summary_line(summary: dict) -> str:
     """The one-line text summary: ``fills=4 (entry 2, exit 2)`` tells entry fills from exit fills."""
     fk = summary["fills_by_kind"]
     from liqcore.live.runner import symbols_text
+    from liqcore.venues.registry import spec_or_none
+
+    # the account's equity in the venue's quote currency (the unit said: a bare 9993.90 names none)
+    quote = getattr(spec_or_none(summary["venue"]), "quote", None) or "quote currency"
 
     line = (f"{summary['mode']} {summary['venue']} {symbols_text(summary['symbols'])}: frames={summary['frames']} "
             f"cascades={summary['cascades']} orders={summary['orders']} "
             f"fills={summary['fills']} (entry {fk['entry']}, exit {fk['exit']}) trades={len(summary['trades'])} "
-            f"equity={summary['equity']:.2f} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
+            f"equity={summary['equity']:.2f} {quote} gaps={summary['gaps']} coverage={100 * summary['coverage']:.2f}% "
             f"errors={summary['errors']}")
     for w in summary.get("watch") or []:  # --scope instrument: the other venues' liquidation feeds
         line += f" watched {w['venue']} {','.join(w['symbols'])}: frames={w['frames']}"
