@@ -42,7 +42,7 @@ GROUPS = [
     ("data", "Events and datasets",
      "Reading recordings and datasets, and writing the dataset (hive-partitioned Parquet of events).",
      [("liqcore", "load_events", None)] + [("liqcore.dataset", n, None) for n in (
-         "write_dataset", "convert_to_dataset", "upgrade_dataset", "read_manifest", "dataset_lock", "DatasetLocked",
+         "write_dataset", "convert_to_dataset", "upgrade_dataset", "verify_dataset", "read_manifest", "dataset_lock", "DatasetLocked",
          "load_dataset", "dataset_info", "check_selection", "is_dataset", "load_depth", "has_depth", "with_depth", "write_depth")]),
     ("strategies", "The strategy interface",
      "What a strategy is, how it registers, and the signal rows it hands to the execution model.",

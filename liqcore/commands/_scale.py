@@ -131,7 +131,7 @@ def make_runner(args):
 
 def plan_source(args, params, opts: dict):
     """(partitions, (span start, span end), label).  Checks the requested symbols and dates exist."""
-    from liqcore.sweep.cells import Partition, Source, data_version, mapping_fields
+    from liqcore.sweep.cells import Partition, Source, data_version
 
     symbols = [s.strip() for s in (args.symbols or ",".join(opts.get("symbols", []))).split(",") if s.strip()] \
         if (args.symbols or opts.get("symbols")) else []
@@ -204,7 +204,7 @@ def plan_source(args, params, opts: dict):
                              "range is outside it")
         src = Source("files", paths=tuple(str(p) for p in args.paths), format=args.format,
                      feed_latency_ns=params.feed_latency_ns, max_clock_skew_ns=params.max_clock_skew_ns,
-                     version=data_version(args.paths), columns=mapping_fields(mapping))
+                     version=data_version(args.paths), columns=mapping.fields() if mapping is not None else ())
         label = f"{len(res.sources)} file(s)"
         filt = (start, end) if (start is not None or end is not None) else (None, None)
     groups = [(s,) for s in symbols] if args.by == "symbol" else [tuple(symbols)]

@@ -3,7 +3,7 @@
 * ``write`` -- writing and converting into a dataset, the manifest of converted files; ``rows`` -- a partition's
   row layout and the merge of two runs of rows with their duplicates; ``lock`` -- the writer lock; ``upgrade`` --
   an older release's partitions rewritten in the layout written now; ``verify`` -- every file judged against its
-  checked mark;
+  checked mark; ``damage`` -- a marked file whose rows changed on disk, refused;
 * ``load`` -- :func:`load_events`, the one loader of recordings: files (read by ``io``) and datasets together;
 * ``read`` -- reading with filters, the partitions and row counts, the format file;
 * ``checked`` -- the check marks and the read of checked files; ``partfile`` -- a partition file judged where it is

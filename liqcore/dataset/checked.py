@@ -421,33 +421,6 @@ def verify_groups(path: str, f: Footer, mark, groups) -> bool:
     return True
 
 
-def damaged_groups(path: str, mark) -> list[int]:
-    """The row groups of the file at ``path`` that are not the bytes ``mark`` says (:func:`mark_of`) while its size
-    and its footer are: a file liqcore wrote whose rows changed on disk (a flipped byte), which no other tool's
-    rewrite gives (a rewrite writes its own footer).  Empty when the file is its mark's bytes, or another file
-    altogether (another size or footer, or a mark without the groups' digests)."""
-    if not isinstance(mark, dict) or not isinstance(mark.get("groups"), list):
-        return []
-    try:
-        f = footer(path)
-        fd = os.open(path, os.O_RDONLY)
-    except (OSError, ValueError):
-        return []
-    try:
-        key = tuple(f.key)
-        if not key or key[0] != mark.get("size") or len(mark["groups"]) != len(f.spans) \
-                or _sha(fd, key[0] - 8 - f.meta_len, key[0]) != mark.get("footer"):
-            return []
-        return [g for g in range(len(f.spans)) if _sha(fd, *f.spans[g]) != mark["groups"][g]]
-    finally:
-        os.close(fd)
-
-
-class DamagedFile(ValueError):
-    """A partition file liqcore wrote and marked whose rows are no longer the bytes written (its size and footer
-    are): its values cannot be trusted, so it is not read."""
-
-
 def verified(path: str, mark, key: tuple | None = None) -> bool:
     """Whether the file at ``path`` is the one its ``mark`` (:func:`read_marks`) was taken of: the same size
     and the same SHA-256 of its bytes (``key``: and the size, modification time and inode its footer was

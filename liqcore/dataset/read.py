@@ -6,8 +6,8 @@ others the checking way; older formats still load.  The columns, sections, forma
 1-3: docs/maintainers/data.md, "The dataset's files".
 
 May import: numpy, pyarrow (inside functions), ``types``, ``validate``, ``venues.common``, the readers'
-base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked``, ``partfile``
-and ``selection``.
+base of ``io`` (``base``, ``contract``, ``plausible``, ``storage``) and this package's ``checked``, ``partfile``,
+``selection`` and ``damage``.
 """
 from __future__ import annotations
 
@@ -293,7 +293,9 @@ def load_dataset(path, symbols=None, start_ns: int | None = None, end_ns: int | 
 
             for f in unverified:  # (a file that is no partition: said as such, not as one read the checking way)
                 check_file(f)
-            _refuse_damaged(path, unverified)
+            from liqcore.dataset.damage import refuse_damaged
+
+            refuse_damaged(path, unverified)
             _note_unverified(path, unverified, warn)
     dset = None
     flt = None
@@ -401,24 +403,6 @@ def _partition_starts(table, keep) -> np.ndarray | None:
     if not len(part):
         return None
     return np.concatenate([[0], np.flatnonzero(part[1:] != part[:-1]) + 1])
-
-
-def _refuse_damaged(path, files) -> None:
-    """A :class:`~liqcore.dataset.checked.DamagedFile` naming the first of ``files`` (marked files that are not the
-    bytes of their marks) whose rows changed on disk while its size and footer did not: read the checking way, its
-    values would be wrong with no row for a check to drop (a flipped byte in a time column moves a time)."""
-    from liqcore.dataset.checked import DamagedFile, damaged_groups, read_marks
-
-    marks = read_marks(path)
-    root = str(path).rstrip("/") + "/"
-    for f in sorted(files):
-        name = f[len(root):] if f.startswith(root) else f
-        bad = damaged_groups(f, marks.get(name))
-        if bad:
-            raise DamagedFile(
-                f"dataset {path}: {name} is damaged: its row group(s) {', '.join(map(str, bad))} are not the bytes "
-                f"written (the size and the footer are; SHA-256 in {MARKS_FILE}): a byte changed on disk. Convert its "
-                "source again into the dataset (liqcore convert SOURCE --dataset DS --force), or leave its day out (--start/--end)")
 
 
 #: files already named as not verified (path, size, modification time, inode), so each is said once per process

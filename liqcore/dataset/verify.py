@@ -3,12 +3,12 @@ verify``): every byte of every partition file read and digested (SHA-256), each 
 
 * ``verified`` -- the bytes its mark was taken of;
 * ``damaged`` -- its size and footer as written, some row group's bytes not: changed on disk (a flipped byte), its
-  values not to be trusted (a read refuses it: :class:`liqcore.dataset.checked.DamagedFile`);
+  values not to be trusted (a read refuses it: :class:`liqcore.dataset.damage.DamagedFile`);
 * ``changed`` -- another size or footer than its mark's: rewritten whole by another tool (a read checks its rows);
 * ``unmarked`` -- a partition file with no mark (written by another tool, or by a write that did not check it);
 * ``gone`` -- marked, its partition holds no file now.
 
-May import: this package's ``checked``, ``read``, ``partfile`` and ``lock`` (the writer lock, held so no write
+May import: this package's ``checked``, ``damage``, ``read``, ``partfile`` and ``lock`` (the writer lock, held so no write
 changes a file while it is digested).
 """
 from __future__ import annotations
@@ -24,7 +24,8 @@ def verify_dataset(ds, *, lock_wait: float | None = None, progress=None) -> dict
     ``progress(done, total)`` after each file.  Returns ``{"files": n, "bytes": total size read, "verified": n,
     "damaged": [{"file": name, "row_groups": [g, ...]}], "changed": [names], "unmarked": [names], "gone": [names]}``
     (names relative to ``ds``).  ValueError (one line) for a URL or a folder that is no dataset."""
-    from liqcore.dataset.checked import damaged_groups, read_marks, verified
+    from liqcore.dataset.checked import read_marks, verified
+    from liqcore.dataset.damage import damaged_groups
     from liqcore.dataset.lock import dataset_lock
     from liqcore.dataset.partfile import check_file, gone
     from liqcore.dataset.read import parquet_files, read_format

@@ -234,7 +234,7 @@ def _month_cut(u: Unit, span) -> tuple[str, str] | None:
     if len(u.period) == 7:
         first = _dt.date.fromisoformat(u.period + "-01")
         last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    elif u.source == "okx-archive":
+    elif source_of(u.source).day_start_h < 0:  # (a day file from before UTC midnight: parts of two UTC days)
         last = _dt.date.fromisoformat(u.period)
         first = last - _dt.timedelta(days=1)
     else:

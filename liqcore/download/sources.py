@@ -55,6 +55,9 @@ class Source:
     keyless_first_of_month: bool = False
     #: the futures markets it serves apart (``--market``; the first is the default), none: one market
     markets: tuple[str, ...] = ()
+    #: where its day files' days start, in hours from UTC midnight: OKX's are UTC+8 days (-8: 16:00 UTC the day
+    #: before), so a UTC day's last hours are in the next day's file (download.run cuts each file to the days asked)
+    day_start_h: int = 0
 
     def types(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.daily + self.monthly))
@@ -71,7 +74,7 @@ SOURCES: dict[str, Source] = {
     # OKX's archive is an object store behind its CDN (static.okx.com: the host OKX's own market-data-history
     # endpoint links each file on): a file it does not have is answered 403 (no public listing), never 404 only
     "okx-archive": Source("okx-archive", "https://static.okx.com", daily=("trades", "aggtrades"),
-                          missing_status=(403, 404), refused_status=(401,)),
+                          missing_status=(403, 404), refused_status=(401,), day_start_h=-8),
     # tardis.dev: "historical data for the first day of each month is available without an API key"
     # (its downloadable CSV files' documentation); 401 / 403 refuse the key
     "tardis": Source("tardis", "https://datasets.tardis.dev",
@@ -345,9 +348,9 @@ def plan(source: str, symbols, types, start: _dt.date, end: _dt.date, *, base_ur
             span = published_span(source, t, exchange=exchange, symbol=sym, monthly=month, today=today,
                                   market="coin-m" if coin_m else None)
             where = f"tardis {exchange}" if source == "tardis" else _CM if coin_m else source
-            # OKX's file of a day is that day in UTC+8 (16:00 UTC the day before .. 15:59:59): the last UTC day's
-            # last 8 hours are in the next day's file (each file is cut to the days asked for: download.run)
-            last = end + _dt.timedelta(days=1) if source == "okx-archive" and not month else end
+            # a day file that starts before UTC midnight (OKX's, UTC+8): the last UTC day's last hours are in the
+            # next day's file (each file is cut to the days asked for: download.run)
+            last = end + _dt.timedelta(days=1) if src.day_start_h < 0 and not month else end
             lo, hi = _clip(where, t, start, last, span, notes)
             if month:
                 rows += [(m, t) for m in _months(lo, hi)]

@@ -46,6 +46,14 @@ class ColumnMapping:
     kind: str = "liquidation"
     venue: str | None = None
 
+    def fields(self) -> tuple:
+        """The mapping as a tuple of plain values (hashable, picklable): :meth:`from_fields` gives it back."""
+        return (tuple(self.columns.items()), self.ts_unit, self.side_means, self.kind, self.venue)
+
+    @classmethod
+    def from_fields(cls, t: tuple) -> "ColumnMapping":
+        return cls(dict(t[0]), *t[1:])
+
 
 def parse_columns(text: str) -> dict:
     """``"ts=T,symbol=s,side=S,price=p,qty=q"`` -> {field: column}; ValueError naming what is wrong."""

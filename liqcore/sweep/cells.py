@@ -75,8 +75,7 @@ class Source:
     #: the data's version (:func:`data_version`: its files' names, sizes and times), so that a stored cell of other
     #: data is never taken for this one's ('' where it cannot be told: object storage)
     version: str = ""
-    #: ``files``: the ``--columns`` mapping the recordings are read through (:func:`mapping_fields` of a
-    #: :class:`liqcore.io.mapped.ColumnMapping`; () for none)
+    #: ``files``: the ``--columns`` mapping the recordings are read through (``ColumnMapping.fields()``; () for none)
     columns: tuple = ()
 
     def ident(self) -> dict:
@@ -95,13 +94,6 @@ class Source:
         if self.version:
             d.update(version=self.version)
         return d
-
-
-def mapping_fields(mapping) -> tuple:
-    """A :class:`liqcore.io.mapped.ColumnMapping` as :attr:`Source.columns` holds it (() for None)."""
-    if mapping is None:
-        return ()
-    return (tuple(mapping.columns.items()), mapping.ts_unit, mapping.side_means, mapping.kind, mapping.venue)
 
 
 def data_version(paths) -> str:
@@ -205,13 +197,11 @@ def load_partition(part: Partition):
         from liqcore.dataset.load import load_events
 
         # (the planning load of these files said their warnings once: a partition's load, one per symbol, is quiet)
-        cols = None
-        if src.columns:
-            from liqcore.io.mapped import ColumnMapping
+        from liqcore.io.mapped import ColumnMapping
 
-            cols = ColumnMapping(dict(src.columns[0]), *src.columns[1:])
         res = load_events(list(src.paths), format=src.format, feed_latency_ns=src.feed_latency_ns,
-                          max_clock_skew_ns=src.max_clock_skew_ns, warn=_quiet, columns=cols)
+                          max_clock_skew_ns=src.max_clock_skew_ns, warn=lambda _line: None,
+                          columns=ColumnMapping.from_fields(src.columns) if src.columns else None)
         ev, reg = res.events, res.registry
         if part.symbols:
             ids = [sid for sid, _v, s in reg if s in set(part.symbols)]
@@ -223,10 +213,6 @@ def load_partition(part: Partition):
 
         ev = in_span(ev, part.start_ns, part.end_ns)
     return prepare_events(ev), reg
-
-
-def _quiet(_line: str) -> None:
-    """A load's warning line, left unsaid."""
 
 
 # ---------------------------------------------------------------------------------------- prepared

@@ -220,7 +220,7 @@ def test_a_byte_changed_in_a_marked_file_is_refused_by_reads_and_named_by_verify
     warning and gave wrong values (receive times moved by 1.048576 ms, nothing counted): every read now refuses it in
     one line naming it; a selection without it reads as before; ``dataset verify`` names it and exits 1."""
     from liqcore.dataset import verify_dataset
-    from liqcore.dataset.checked import DamagedFile
+    from liqcore.dataset.damage import DamagedFile
 
     before = verify_dataset(ds)
     assert before["verified"] == before["files"] > 1 and not (before["damaged"] or before["changed"]

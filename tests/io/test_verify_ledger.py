@@ -134,7 +134,9 @@ def test_a_byte_changed_in_place_with_its_times_set_back_is_hashed_again_and_cau
     _new_process()
     assert C.verify_groups(str(part), C.footer(str(part)), mark, [0, 1])  # (bytes unchanged there)
     # the read refuses it, as without a ledger: its size and footer are as written, a group's bytes not (damaged)
-    with pytest.raises(C.DamagedFile, match="row group.s. 3 are not the bytes written"):
+    from liqcore.dataset.damage import DamagedFile
+
+    with pytest.raises(DamagedFile, match="row group.s. 3 are not the bytes written"):
         load_dataset(ds, **dict(w, start_ns=int(ft.ev[3, 0]), end_ns=int(ft.ev[3, 1])))
 
 
