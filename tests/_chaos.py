@@ -14,7 +14,13 @@ invariant:
   every 50 ms), and none is left without them after the stop;
 * no fill is booked twice or lost: the journal's fills of each symbol are the venue's executions (count and
   quantity), and the engine's position is the venue's;
-* after the stop (the engine's shutdown, as on SIGINT) no entry order rests at the venue.
+* after the stop (the engine's shutdown, as on SIGINT) no entry order rests at the venue, and while the venue's
+  position is flat no take-profit, stop-loss or other reduce-only order rests there either (an exit left over
+  from a closed position fires against the next one).
+
+Each step starts from the same market: the venue's last price is set back to :data:`STEP_PRICE` (the price of the
+step's cascade), else the previous step's take-profit or stop-loss move leaves it elsewhere and the next post-only
+entry may be refused for crossing, testing nothing.
 
 The faults are the ones the fakes play (their docstrings name the documents): HTTP 5xx with and without the
 order really created, an answer delayed past the client's timeout (outcome unknown, order created), rate
@@ -38,6 +44,8 @@ PARAMS = Params(min_history=5, history=50).replace(window_ns=3_000_000_000, refr
                                                    hold_timeout_ns=3_000_000_000)
 #: baseline liquidation sizes (base units at 3000: a P95 near 1500 quote)
 BASELINE = (0.5, 0.1, 0.3, 0.2, 0.4, 0.15, 0.35, 0.25, 0.45, 0.05)
+#: the price each step's cascade prints at; the venue's last price is set back to it as a step starts
+STEP_PRICE = 3000.0
 #: what happens after an entry: filled then take-profit, filled then stop-loss, filled then held to its
 #: timeout (closed at market), or never filled (cancelled at its timeout)
 OUTCOMES = ("tp", "sl", "hold", "unfilled")
@@ -147,6 +155,10 @@ class Rig:
 
     def open_orders(self) -> list:
         return list(self.fx.venue.open_orders(self.symbol))
+
+    def reset_price(self, price: float) -> None:
+        """The venue's last price of the symbol set to ``price`` (a step's start: the market where the cascade is)."""
+        self.fx.venue.last_price[self.symbol] = float(price)
 
     def executions(self) -> list[float]:
         """The venue's executions of the symbol: their quantities in base units."""
@@ -417,6 +429,8 @@ class Report:
     longest_unprotected_s: float = 0.0
     unknown_orders: list = field(default_factory=list)
     left_open: list = field(default_factory=list)
+    #: exits (take-profit, stop-loss, reduce-only) resting at the venue after the stop while its position is flat
+    exits_left_flat: list = field(default_factory=list)
     unprotected_at_end: bool = False
     seconds: float = 0.0
     limit_s: float = 30.0
@@ -443,6 +457,8 @@ class Report:
             out.append(f"position {self.position_engine:g} in the engine vs {self.position_venue:g} at the venue")
         if self.left_open:
             out.append(f"entries left resting at the venue after the stop: {self.left_open}")
+        if self.exits_left_flat:
+            out.append(f"exits left resting at the venue after the stop with the position flat: {self.exits_left_flat}")
         return out
 
 
@@ -498,11 +514,12 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
                           f"{book.position_qty:g}, closing {book.closing!r}, unknown {list(uk.open)}; venue position "
                           f"{rig.venue_position():g}, open orders "
                           f"{[(o.order_link_id, o.status, o.stop_order_type) for o in rig.open_orders()]})")
+            rig.reset_price(STEP_PRICE)  # (each step from the cascade's market: see the module's docstring)
             for name in step.before:
                 await _act(faults[name], rng)
             tc = t0 + 20_000 + n * 10_000
-            ds = push(rig.print_(tc, 3000.0))
-            ds += push(rig.liq(tc + 1000, 10.0, 3000.0))
+            ds = push(rig.print_(tc, STEP_PRICE))
+            ds += push(rig.liq(tc + 1000, 10.0, STEP_PRICE))
             ds += push(rig.liq(tc + 2000, 12.0, 2999.0))
             d = next((x for x in ds if x.action == "order"), None)
             tr.append(f"step {n}: " + ("; ".join(f"{x.action} {x.reason}".strip() for x in ds) or "no decision"))
@@ -578,7 +595,11 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
     rep.fills_venue = rig.executions()
     rep.position_engine = book.position_qty
     rep.position_venue = rig.venue_position()
+    flat = abs(rig.venue_position()) < 1e-12
     for o in rig.open_orders():
+        if flat and (o.stop_order_type or getattr(o, "reduce_only", False)):
+            rep.exits_left_flat.append(f"{o.order_link_id or '(no client id)'} ({o.status}, "
+                                       f"{o.stop_order_type or 'reduce-only'})")
         if not o.order_link_id:
             continue  # (a venue-attached child: known through its parent entry)
         known = [u for kd in ("entry", "tp", "sl", "exit") if (u := gw.known(o.order_link_id, kd)) is not None]

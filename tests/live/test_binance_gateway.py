@@ -253,3 +253,36 @@ def test_entry_cancelled_after_partial_fill_gets_a_bracket_for_the_filled_part()
                 await gw.close()
 
     run(main())
+
+
+@pytest.mark.integration
+def test_a_new_entry_cancels_the_exit_left_by_a_take_profit_the_stream_did_not_tell():
+    """A take-profit fills while the user stream is mute (no flat position push): the next entry of the symbol
+    must not overwrite the bracket and leave its stop-loss resting (it fired against the next position, whose
+    exit fill then could not be named: chaos binance seed 325).  The old stop-loss is cancelled at the venue and
+    its bracket kept among the cleared ones (a late trade of its exits still named)."""
+    async def main():
+        async with FakeBinance() as fb:
+            gw = make_gw(fb, reconcile_s=3600.0)  # (no quiet reading: the new entry comes first)
+            rec = Rec(gw)
+            await gw.start()
+            try:
+                await fb.trade("ETHUSDT", 2500.0)
+                await gw.place(long_entry("ow-1"))
+                await fb.trade("ETHUSDT", 2496.0)
+                await rec.wait(lambda: len(_algos(fb)) == 2)
+                fb.stalled = True  # the take-profit's fill and the flat position unheard
+                await fb.trade("ETHUSDT", 2500.0)
+                await fb.trade("ETHUSDT", 2500.5)
+                assert fb.venue.position("ETHUSDT").size == 0
+                sl = _algos(fb)["ow-1-sl"]
+                assert sl.status == "Untriggered"
+                await gw.place(long_entry("ow-2", qty=0.4))
+                await rec.wait(lambda: sl.status in ("Deactivated", "Cancelled"))
+                assert any(s == "ETHUSDT" and br["cid"] == "ow-1" for s, br in gw._cleared)
+                assert gw._bracket["ETHUSDT"]["cid"] == "ow-2"
+                fb.stalled = False
+            finally:
+                await gw.close()
+
+    run(main())

@@ -477,3 +477,24 @@ def test_a_position_reading_older_than_a_push_does_not_undo_it():
             assert {r["initial"]["text"] for r in fg.auto_orders("open")} == {"t-stale-1-tp1", "t-stale-1-sl3"}
 
     run(main())
+
+
+def test_a_new_entry_cancels_the_exit_left_by_a_take_profit_the_stream_did_not_tell():
+    """A take-profit fills while the private socket is mute (no flat position push): the next entry of the contract
+    must not overwrite the bracket and leave its stop-loss resting at Gate (left while flat after the stop: chaos
+    gate seeds 180, 187, 216, 248).  The old stop-loss is cancelled."""
+    async def main():
+        async with gate_session(reconcile_s=3600.0) as (fg, gw, rec):  # (no quiet reading: the new entry first)
+            await gw.place(long_entry("ow-1"))
+            await fg.trade(C, 2496.0)
+            await wait_until(lambda: len(fg.auto_orders("open")) == 2, 10)
+            fg.mute()  # the take-profit's fill and the flat position unheard
+            await fg.trade(C, 2510.0)
+            await wait_until(lambda: fg.venue.position(C).size == 0, 10)
+            assert {r["initial"]["text"] for r in fg.auto_orders("open")} == {"t-ow-1-sl2"}
+            await gw.place(long_entry("ow-2", qty=0.4))
+            await wait_until(lambda: not fg.auto_orders("open"), 10)
+            assert gw._bracket[C]["cid"] == "ow-2"
+            assert gw.known("ow-1", "sl").status == "cancelled"
+
+    run(main())

@@ -121,9 +121,14 @@ class BinanceExits:
             if level:
                 br[kind] = f"{base}-{kind}"
                 got = await self._algo(symbol, br[kind], self._exit_params(symbol, kind, br[kind], qty, close))
+                if self._bracket.get(symbol) is not br:  # (cleared or retired meanwhile: no exit may outlive it)
+                    if got != "refused":
+                        self._cancelling.add(br[kind])
+                        await self._cancel_algo(symbol, br[kind])
+                    continue
                 if got != "placed":
                     missing.append((kind, got))
-        if missing:
+        if missing and self._bracket.get(symbol) is br:
             self._spawn(self._exits_unplaced(symbol, br, missing))
 
     async def _exits_unplaced(self, symbol: str, br: dict, missing: list[tuple[str, str]]) -> None:
@@ -196,11 +201,35 @@ class BinanceExits:
         self._protection(symbol, kind, "closed", f"exit {got} when placed again: closed at market ({u.status})",
                          client_id=cid, close_client_id=u.client_id)
 
-    async def _clear_bracket(self, symbol: str) -> None:
+    async def _clear_bracket(self, symbol: str, expected: dict | None = None) -> None:
+        """The position is flat: ``symbol``'s bracket is done (kept in ``_cleared``: a late trade of one of its exits
+        is still named) and its exits are cancelled.  ``expected``: clear only that bracket (a newer one of the
+        symbol is left alone)."""
+        if expected is not None and self._bracket.get(symbol) is not expected:
+            return
         br = self._bracket.pop(symbol, None)
         if br is None:
             return
         self._cleared.append((symbol, br))
+        await self._cancel_exits(symbol, br)
+
+    def _retire_bracket(self, symbol: str) -> None:
+        """A new entry with exits for ``symbol`` while the previous bracket is still held (its position closed by an
+        exit the gateway learnt of by reconciliation, the flat position not read yet): the previous bracket is done.
+        It is kept in ``_cleared`` (a late trade of its exits is still named, :meth:`_role_of`) and the exits it
+        placed are cancelled at the venue, else the other exit (the stop-loss after the take-profit) rests and
+        fires against the next position."""
+        br = self._bracket.pop(symbol, None)
+        if br is None:
+            return
+        self._cleared.append((symbol, br))
+        if br["placed"]:
+            self.stats["brackets_retired"] = self.stats.get("brackets_retired", 0) + 1
+            log.warning("binance %s: a new entry while the exits of %s are held: they are cancelled", symbol, br["cid"])
+            self._spawn(self._cancel_exits(symbol, br))
+
+    async def _cancel_exits(self, symbol: str, br: dict) -> None:
+        """Cancel the exits of the bracket ``br`` (no longer ``symbol``'s current one)."""
         for caid in (br.get("tp"), br.get("sl")):
             if not caid:
                 continue

@@ -202,9 +202,15 @@ class BinanceGateway(BinanceExits, VenueGateway):
             return rows
         for r in ours:
             sym, caid = str(r.get("symbol") or ""), str(r.get("clientAlgoId"))
-            if self._pos_qty.get(sym):
-                continue
             br = self._bracket.get(sym)
+            if self._pos_qty.get(sym) and not self._stale_exit(sym, caid):
+                continue
+            if self._pos_qty.get(sym):  # (an exit of a previous bracket: it would close the position it was not for)
+                self.stats["stray_exits"] += 1
+                log.warning("binance %s: exit %s of a previous position rests at the venue: cancelled", sym, caid)
+                self._cancelling.add(caid)
+                await self._cancel_algo(sym, caid)
+                continue
             if br is not None and caid in (br.get("tp"), br.get("sl")):
                 self._cleared.append((sym, self._bracket.pop(sym)))  # (closed: its bracket is done)
             self.stats["stray_exits"] += 1
@@ -212,6 +218,13 @@ class BinanceGateway(BinanceExits, VenueGateway):
             self._cancelling.add(caid)
             await self._cancel_algo(sym, caid)
         return rows
+
+    def _stale_exit(self, symbol: str, caid: str) -> bool:
+        """Whether the exit ``caid`` is one of a bracket this session placed before ``symbol``'s current one (its
+        entry known and not the current bracket's); an exit of unknown origin (a restart) is not said stale."""
+        owner = self._algo_cid.get(caid)
+        br = self._bracket.get(symbol)
+        return owner is not None and (br is None or owner != br["cid"])
 
     #: readings of the trades in which a trade's order stays unnamed before it no longer keeps the quiet
     #: reconciliation going (its trades stay kept, and are booked if a later update or reading names the order)
@@ -271,6 +284,7 @@ class BinanceGateway(BinanceExits, VenueGateway):
             raise GatewayError(f"binance create {intent.client_id}: not sent: {ban}")
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+            self._retire_bracket(intent.symbol)  # (the previous position's exits: cancelled, still named)
             self._bracket[intent.symbol] = {"cid": intent.client_id, "tp": None, "sl": None, "placed": False}
         cid, kind = intent.client_id, intent.kind
         for attempt in range(1, self.max_create_attempts + 1):
@@ -740,6 +754,7 @@ class BinanceGateway(BinanceExits, VenueGateway):
             return None
         # the brackets it may belong to: the symbol's live one, then those cleared, newest first
         brs = [b for b in [self._bracket.get(symbol), *(b for s, b in reversed(self._cleared) if s == symbol)] if b]
+        fallback = None
         if isinstance(d, dict):
             cid = str(d.get("clientOrderId") or "")
             if cid in self._intents:
@@ -748,7 +763,8 @@ class BinanceGateway(BinanceExits, VenueGateway):
                 return self._algo_cid[cid], cid[-2:]
             kind = _kind_of(d)
             if kind in ("tp", "sl") and brs:
-                return brs[0]["cid"], kind
+                # (which bracket's: the exits' own records name it; the newest one when they do not say)
+                fallback = (brs[0]["cid"], kind)
             if kind in ("entry", "exit"):  # a plain order of someone else's (another client of the account)
                 log.warning("binance %s order %s (%s) is not this session's: its trades are not booked", symbol, oid,
                             cid or "no client id")
@@ -767,7 +783,14 @@ class BinanceGateway(BinanceExits, VenueGateway):
                 if str((a or {}).get("actualOrderId") or "") == oid:
                     self._triggered[oid] = (br["cid"], kind)
                     return br["cid"], kind
-        return None
+        return fallback
+
+    async def _flat_after_exit(self, symbol: str, br: dict) -> None:
+        """An exit's trade booked from a reading (the user stream mute or down: no flat position push will come):
+        the position is read, and flat, the bracket is cleared (the other exit cancelled) at once, not at the
+        next reading (before which the engine may already trade the symbol again)."""
+        if await self._position_amt(symbol) == 0:
+            await self._clear_bracket(symbol, br)
 
     async def _match_unmatched(self, oid: str) -> None:
         """Trades kept for the venue order ``oid`` are booked now that the venue named it (:meth:`_known_role`)."""
@@ -790,6 +813,9 @@ class BinanceGateway(BinanceExits, VenueGateway):
             self._booked(oid, qty)
             await self._emit(self._fill_cbs, Fill(cid, sym, side, price, qty, float(t.get("commission") or 0),
                                                   bool(t.get("maker")), exec_id, kind, int(t.get("time") or 0) * 1_000_000))
+        br = self._bracket.get(sym)
+        if kind in ("tp", "sl") and br is not None and br["cid"] == cid and br["placed"]:
+            self._spawn(self._flat_after_exit(sym, br))  # (the stream did not say: the position read now)
         known = self._orders.get((cid, kind))
         if kind == "entry" and cid in self._intents and (known is None or known.status not in _TERMINAL):
             self._spawn(self._query(sym, cid))  # (its state: a filled entry's exits go out, :meth:`_entry_done`)

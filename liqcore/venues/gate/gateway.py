@@ -300,6 +300,7 @@ class GateGateway(VenueGateway):
         c = body["contract"]
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+            self._retire_bracket(c)  # (the previous position's exits: cancelled)
             self._bracket[c] = {"cid": intent.client_id, "placed": False, "tp": "", "sl": "", "n": 0, "stale": [],
                                  "lost": {}}
         cid, kind = intent.client_id, intent.kind
@@ -556,6 +557,8 @@ class GateGateway(VenueGateway):
         for which in ("tp", "sl"):
             if (intent.take_profit if which == "tp" else intent.stop_loss):
                 await self._place_exit(c, br, intent, which, n)
+                if self._bracket.get(c) is not br:  # (cleared or retired meanwhile: no exit may outlive it)
+                    await self._cancel_exits(c, br)
 
     async def _place_exit(self, c: str, br: dict, intent: OrderIntent, which: str, n: Decimal) -> bool:
         """One price-triggered exit; True once Gate holds it (its id in ``br[which]``).  An unknown outcome is asked
@@ -637,12 +640,30 @@ class GateGateway(VenueGateway):
                   self.max_create_attempts)
         return False
 
-    async def _clear_bracket(self, c: str) -> None:
+    async def _clear_bracket(self, c: str, expected: dict | None = None) -> None:
         """The position is flat: cancel what is left of ``c``'s take-profit / stop-loss (and any placement of
-        unknown outcome Gate holds after all)."""
+        unknown outcome Gate holds after all).  ``expected``: clear only that bracket (a newer one is left alone)."""
+        if expected is not None and self._bracket.get(c) is not expected:
+            return
         br = self._bracket.pop(c, None)
         if br is None:
             return
+        await self._cancel_exits(c, br)
+
+    def _retire_bracket(self, c: str) -> None:
+        """A new entry with exits for ``c`` while the previous bracket is still held (its position closed by an exit
+        the gateway learnt of by reconciliation, the flat position not read yet): the previous bracket is done and
+        what is left of its exits is cancelled, else the other exit rests and fires against the next position (or
+        rests after the stop).  Its exits' texts stay known (:attr:`_text`): a late fill is still named."""
+        br = self._bracket.pop(c, None)
+        if br is None or not br["placed"]:
+            return
+        self.stats["brackets_retired"] = self.stats.get("brackets_retired", 0) + 1
+        log.warning("gate %s: a new entry while the exits of %s are held: they are cancelled", c, br["cid"])
+        self._spawn(self._cancel_exits(c, br))
+
+    async def _cancel_exits(self, c: str, br: dict) -> None:
+        """Cancel the exits of the bracket ``br`` of ``c`` (no longer its current one)."""
         for which in ("tp", "sl"):
             if br.get(which) and await self._cancel_auto(br[which]):
                 self._exit_state(br["cid"], which, "cancelled", reason="the position is flat")
@@ -709,7 +730,7 @@ class GateGateway(VenueGateway):
         if u.kind == "entry":
             await self._after_entry_state(c, u.client_id, u)
 
-    async def _on_trade(self, row: dict) -> None:
+    async def _on_trade(self, row: dict, reading: bool = False) -> None:
         c = str(row.get("contract") or "")
         if c not in self._gate:
             return
@@ -720,6 +741,20 @@ class GateGateway(VenueGateway):
         if self._first_seen(f.exec_id):
             await self._emit(self._fill_cbs, Fill(cid, self._name(c), f.side, f.price, f.qty, f.fee, f.is_maker,
                                                   f.exec_id, kind, f.ts_ns))
+            br = self._bracket.get(c)
+            if reading and kind in ("tp", "sl") and br is not None and br["cid"] == cid and br["placed"]:
+                self._spawn(self._flat_after_exit(c, br))  # (the stream did not say: the position read now)
+
+    async def _flat_after_exit(self, c: str, br: dict) -> None:
+        """An exit's fill booked from a reading (the private stream mute or down: no flat position push will come):
+        the positions are read, and flat, the bracket is cleared (the other exit cancelled) at once, not at the
+        next reading (before which the engine may already trade the contract again)."""
+        try:
+            await self.positions()
+        except GatewayError:
+            return
+        if not self._pos_ct.get(c):
+            await self._clear_bracket(c, br)
 
     async def _on_position(self, row: dict) -> None:
         c = str(row.get("contract") or "")
@@ -855,7 +890,7 @@ class GateGateway(VenueGateway):
                     if float(r.get("create_time") or 0) * 1000.0 < lo:
                         continue
                     before = len(self._seen)
-                    await self._on_trade(r)
+                    await self._on_trade(r, reading=True)
                     n += len(self._seen) != before
                 except (ValueError, TypeError, ArithmeticError, AttributeError):
                     self.stats["bad_events"] += 1

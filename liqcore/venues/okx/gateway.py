@@ -383,6 +383,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
         inst = body["instId"]
         self._intents[intent.client_id] = intent
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+            self._retire_bracket(inst)  # (the previous position's exits: cancelled)
             self._bracket[inst] = {"cid": intent.client_id, "placed": False, "algoId": "", "acl": ""}
         cid, kind = intent.client_id, intent.kind
         for attempt in range(1, self.max_create_attempts + 1):
@@ -723,7 +724,11 @@ class OkxGateway(OkxRecovery, VenueGateway):
         after every attempt is not left in silence: the position's exits are said lost and placed again, or the
         position closed, within :attr:`EXIT_CONFIRM_S` (:meth:`_exit_lost`, the rule of an exit OKX ends)."""
         br = self._bracket.get(inst)
-        if await self._place_bracket(inst) or br is None or self._bracket.get(inst) is not br:
+        placed = await self._place_bracket(inst)
+        if br is not None and br["placed"] and self._bracket.get(inst) is not br:
+            await self._cancel_exits(inst, br)  # (cleared or retired meanwhile: no exit may outlive it)
+            return
+        if placed or br is None:
             return
         if br["placed"] and not br.get("algoId") and br.get("unknown") and not br.get("refused"):
             if br.get("acl") and await self._algo_placed(br, br["acl"]):  # (asked once more: OKX up again)
@@ -736,11 +741,26 @@ class OkxGateway(OkxRecovery, VenueGateway):
         outcome is unknown is never taken as done: the algo is asked for (``GET /api/v5/trade/order-algo``) and
         the cancel sent again while OKX still holds it live (``max_create_attempts`` times)."""
         br = self._bracket.pop(inst, None)
-        if br is not None and br.get("stale"):
-            await self._cancel_stale(inst, br)
-        if br is None or not br.get("algoId"):
+        if br is not None:
+            await self._cancel_exits(inst, br)
+
+    def _retire_bracket(self, inst: str) -> None:
+        """A new entry with exits for ``inst`` while the previous bracket is still held (its position closed while the
+        private stream said nothing, the flat position not read yet): the previous bracket is done and what is left
+        of its take-profit / stop-loss algo is cancelled, else it rests and may fire against the next position."""
+        br = self._bracket.pop(inst, None)
+        if br is None or not br["placed"]:
             return
-        await self._cancel_algo(inst, br["algoId"], br["cid"])
+        self.stats["brackets_retired"] = self.stats.get("brackets_retired", 0) + 1
+        log.warning("okx %s: a new entry while the exits of %s are held: they are cancelled", inst, br["cid"])
+        self._spawn(self._cancel_exits(inst, br))
+
+    async def _cancel_exits(self, inst: str, br: dict) -> None:
+        """Cancel what is left of the bracket ``br``'s algo (and of placements of unknown outcome)."""
+        if br.get("stale"):
+            await self._cancel_stale(inst, br)
+        if br.get("algoId"):
+            await self._cancel_algo(inst, br["algoId"], br["cid"])
 
     async def _cancel_algo(self, inst: str, algo_id: str, cid: str) -> bool:
         """Cancel the algo ``algo_id`` (``cid``'s take-profit / stop-loss).  A cancel whose outcome is unknown is
