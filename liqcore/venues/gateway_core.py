@@ -9,6 +9,8 @@
 * the order state the gateway last saw (``_orders``: (client_id, kind) -> :class:`OrderUpdate`) and
   which statuses are final (:data:`TERMINAL`).
 
+* a cancel that comes while the order's create is still unanswered (:meth:`_creating`, :meth:`_cancelled_unsent`,
+  :meth:`_wait_created`): the create is not sent again after it, and the cancel waits for the create's answer.
 * the background tasks of a private stream (:meth:`_init_stream_state`, :meth:`_spawn`, :meth:`_stop_tasks`),
   the fills already reported (:meth:`_first_seen`) and the re-query of live orders after a reconnect
   (:meth:`_requery_live`); the venue read again while the private stream is quiet (:meth:`_quiet_loop`) and at a
@@ -67,6 +69,8 @@ class VenueGateway(GatewayCallbacks, Gateway):
         self._instruments: dict[str, Instrument] = {}
         self._orders: dict[tuple[str, str], OrderUpdate] = {}  # (client_id, kind) -> last known state
         self._intents: dict[str, OrderIntent] = {}
+        self._placing: dict[str, asyncio.Event] = {}  # client id -> set once its create is answered (or given up)
+        self._cancel_asked: set[str] = set()  # client ids cancelled while their create was unanswered
         self._init_callbacks()
 
     def __repr__(self) -> str:
@@ -303,6 +307,53 @@ class VenueGateway(GatewayCallbacks, Gateway):
         self.stats["create_retries"] += 1
         await asyncio.sleep(self.retry_backoff * attempt)
         return None
+
+    # ------------------------------------------------------------------ a cancel while the create is unanswered
+    async def _creating(self, client_id: str, create) -> OrderUpdate:
+        """Await ``create`` (the coroutine of one order's create loop) with ``client_id`` marked unanswered, so that
+        a cancel meanwhile (:meth:`_wait_created`) waits for its answer instead of being sent first."""
+        self._placing[client_id] = placed = asyncio.Event()
+        try:
+            return await create
+        finally:
+            placed.set()
+            if self._placing.get(client_id) is placed:
+                self._placing.pop(client_id, None)
+            self._cancel_asked.discard(client_id)
+
+    def _cancelled_unsent(self, intent: OrderIntent, attempt: int) -> OrderUpdate | None:
+        """Before attempt ``attempt`` of a create: when it is a resend (the venue did not have the order after an
+        unknown outcome) and a cancel came meanwhile, the create is NOT sent again: a ``cancelled`` update, kept
+        as the order's last state (a resend after the cancel found nothing to cancel would leave an order resting
+        at the venue that the engine has dropped).  Else None."""
+        cid = intent.client_id
+        if attempt <= 1 or cid not in self._cancel_asked:
+            return None
+        self._cancel_asked.discard(cid)
+        u = OrderUpdate(cid, "cancelled", intent.symbol, side=intent.side, price=intent.price, qty=intent.qty,
+                        reason="cancelled before its create was confirmed: not sent again", kind=intent.kind,
+                        ts_ns=time.time_ns())
+        self._orders[(cid, intent.kind)] = u
+        self.log.warning("%s create %s: cancelled while its outcome was unknown: not sent again", self.name, cid)
+        return u
+
+    async def _wait_created(self, client_id: str) -> OrderUpdate | None:
+        """The first step of a cancel: while the create of ``client_id`` is unanswered (an unknown outcome being
+        resolved), no resend after this (:meth:`_cancelled_unsent`) and wait for the create's answer.  Returns the
+        order's state when that answer is final (nothing left to cancel), else None (the cancel goes on).  A
+        :class:`GatewayError` when the create stays unanswered (the order manager asks again)."""
+        placing = self._placing.get(client_id)
+        if placing is None:
+            return None
+        self._cancel_asked.add(client_id)
+        wait = self.max_create_attempts * (float(getattr(self.rest, "timeout", 5.0)) + 1.0)
+        try:
+            await asyncio.wait_for(placing.wait(), wait)
+        except asyncio.TimeoutError:
+            raise GatewayError(f"{self.name} cancel {client_id}: its create is still unanswered") from None
+        kind = self._intents[client_id].kind if client_id in self._intents else "entry"
+        known = self._orders.get((client_id, kind))
+        return known if known is not None and known.status in TERMINAL else None
 
     def _answered(self, client_id: str, kind: str) -> OrderUpdate | None:
         """The state of an order the private stream already reported past ``pending`` (a push that overtook

@@ -286,8 +286,13 @@ class BinanceGateway(BinanceExits, VenueGateway):
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
             self._retire_bracket(intent.symbol)  # (the previous position's exits: cancelled, still named)
             self._bracket[intent.symbol] = {"cid": intent.client_id, "tp": None, "sl": None, "placed": False}
+        return await self._creating(intent.client_id, self._create(intent, params))
+
+    async def _create(self, intent: OrderIntent, params: dict) -> OrderUpdate:
         cid, kind = intent.client_id, intent.kind
         for attempt in range(1, self.max_create_attempts + 1):
+            if (u := self._cancelled_unsent(intent, attempt)) is not None:  # (cancelled while unanswered)
+                return u
             try:
                 res = await self.rest.request("POST", "/fapi/v1/order", params, limiter=self.limiter)
             except BinanceBanned as exc:
@@ -380,7 +385,10 @@ class BinanceGateway(BinanceExits, VenueGateway):
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
         """Cancel by client id.  A cancel whose outcome is unknown (-1006, -1007, HTTP 408/5xx, a timeout) is never
         reported as done: the order is queried and the cancel sent again until the venue says it is gone (at most
-        ``max_create_attempts`` rounds; then a :class:`GatewayError`, and the order manager asks again)."""
+        ``max_create_attempts`` rounds; then a :class:`GatewayError`, and the order manager asks again).  A cancel
+        while the create is unanswered waits for it (:meth:`_wait_created`): the create is not sent again."""
+        if (known := await self._wait_created(client_id)) is not None:  # (its create was unanswered: now final)
+            return known
         last = ""
         for attempt in range(1, self.max_create_attempts + 1):
             try:

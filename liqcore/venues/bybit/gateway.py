@@ -82,12 +82,9 @@ class BybitGateway(VenueGateway):
         recv_window: int = 5000,
         timeout: float = 5.0,
         tp_mode: str = "limit",
-        create_rate: int = 10,
-        cancel_rate: int = 10,
-        max_create_attempts: int = 4,
-        retry_backoff: float = 0.2,
-        ping_interval: float = 20.0,
-        stale_after: float | None = None,
+        create_rate: int = 10, cancel_rate: int = 10,
+        max_create_attempts: int = 4, retry_backoff: float = 0.2,
+        ping_interval: float = 20.0, stale_after: float | None = None,
         pong_timeout: float = 10.0,
         exit_confirm_s: float = 30.0,
         connect_timeout: float = 10.0,
@@ -379,19 +376,20 @@ class BybitGateway(VenueGateway):
     async def place(self, intent: OrderIntent, sent=None) -> OrderUpdate:
         """Create ``intent`` at the venue (idempotent on its client_id).  ``sent``: the handle
         :meth:`send_now` returned for this intent (its request is already written)."""
-        if sent is not None:
-            return await self._create(sent.body, intent, sent)
-        body = self.order_body(intent)
-        self._intents[intent.client_id] = intent
-        if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
-            self._bracket[intent.symbol] = intent.client_id
-        return await self._create(body, intent)
+        if sent is None:
+            body = self.order_body(intent)
+            self._intents[intent.client_id] = intent
+            if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
+                self._bracket[intent.symbol] = intent.client_id
+        return await self._creating(intent.client_id, self._create(body if sent is None else sent.body, intent, sent))
 
     async def _create(self, body: dict, intent: OrderIntent, sent=None) -> OrderUpdate:
         cid, kind = intent.client_id, intent.kind
         attempt = 0
         while True:
             attempt += 1
+            if (u := self._cancelled_unsent(intent, attempt)) is not None:  # (cancelled while unanswered)
+                return u
             self.stats["creates"] += 1
             try:
                 if sent is not None:  # the first try was written by send_now; any resend goes the usual way
@@ -411,8 +409,7 @@ class BybitGateway(VenueGateway):
                 self._oid_cid[oid] = (cid, kind)
             vt = (res or {}).get("venueTimeMs")  # when the venue processed the create, on the local clock
             venue_ns = (int(vt) - int(getattr(self.rest, "venue_offset_ms", 0))) * 1_000_000 if vt else 0
-            known = self._orders.get((cid, kind))
-            if known is not None and known.status != "pending":
+            if (known := self._answered(cid, kind)) is not None:
                 return dataclasses.replace(known, venue_ns=venue_ns) if venue_ns else known
             u = OrderUpdate(cid, "pending", intent.symbol, oid, intent.side, intent.price, intent.qty, kind=kind,
                             ts_ns=time.time_ns(), venue_ns=venue_ns)
@@ -494,7 +491,10 @@ class BybitGateway(VenueGateway):
 
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
         """Cancel ``client_id``; returns its terminal state (or the venue's view when it is already closed).
-        Raises GatewayError when the cancel could not be confirmed (the caller may try again)."""
+        Raises GatewayError when the cancel could not be confirmed (the caller may try again).  (A create still
+        unanswered: :meth:`_wait_created`.)"""
+        if (known := await self._wait_created(client_id)) is not None:
+            return known
         self.stats["cancels"] += 1
         for attempt in range(1, 4):
             try:

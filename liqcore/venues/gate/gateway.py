@@ -108,8 +108,6 @@ class GateGateway(VenueGateway):
         self._pos_pushes: dict[str, int] = {}  # contract -> futures.positions pushes seen (a reading's freshness)
         self._cancelling: set[str] = set()  # price-triggered order ids this gateway cancels
         self._exits: dict[tuple[str, str], OrderUpdate] = {}  # (client id, tp|sl) -> the exit's last state
-        self._placing: dict[str, asyncio.Event] = {}  # client id -> set once its create is answered (or given up)
-        self._cancel_asked: set[str] = set()  # client ids cancelled while their create was unanswered
         self._last_rx_ms = time.time() * 1000.0
         self._init_stream_state()
         self._fatal: str | None = None
@@ -303,23 +301,12 @@ class GateGateway(VenueGateway):
             self._retire_bracket(c)  # (the previous position's exits: cancelled)
             self._bracket[c] = {"cid": intent.client_id, "placed": False, "tp": "", "sl": "", "n": 0, "stale": [],
                                  "lost": {}}
-        cid, kind = intent.client_id, intent.kind
-        self._placing[cid] = placed = asyncio.Event()
-        try:
-            return await self._create(intent, body, c)
-        finally:
-            placed.set()
-            self._placing.pop(cid, None)
+        return await self._creating(intent.client_id, self._create(intent, body, c))
 
     async def _create(self, intent: OrderIntent, body: dict, c: str) -> OrderUpdate:
         cid, kind = intent.client_id, intent.kind
         for attempt in range(1, self.max_create_attempts + 1):
-            if attempt > 1 and cid in self._cancel_asked:  # (not found after an unknown outcome, and cancelled since)
-                self._cancel_asked.discard(cid)
-                u = OrderUpdate(cid, "cancelled", intent.symbol, side=intent.side, price=intent.price,
-                                qty=intent.qty, reason="cancelled before its create was confirmed: not sent again",
-                                kind=kind, ts_ns=time.time_ns())
-                self._orders[(cid, kind)] = u
+            if (u := self._cancelled_unsent(intent, attempt)) is not None:  # (cancelled while unanswered)
                 return u
             try:
                 row = await self.rest.request("POST", FUTURES + "/orders", body=body, limiter=self.order_limiter)
@@ -395,18 +382,8 @@ class GateGateway(VenueGateway):
         outcome is unknown is never reported done: the order is queried and, while Gate holds it open, the cancel
         sent again (``max_create_attempts`` times, backing off); still unknown: :class:`GatewayError`."""
         c = self._c(symbol)
-        placing = self._placing.get(client_id)
-        if placing is not None:  # its create is still unanswered: no resend after this, then the cancel
-            self._cancel_asked.add(client_id)
-            try:
-                await asyncio.wait_for(placing.wait(), self.max_create_attempts * (self.rest.timeout + 1.0))
-            except asyncio.TimeoutError:
-                raise GatewayError(f"gate cancel {client_id}: its create is still unanswered") from None
-            self._cancel_asked.discard(client_id)
-            known = self._orders.get((client_id, self._intents[client_id].kind if client_id in self._intents
-                                      else "entry"))
-            if known is not None and known.status in TERMINAL:
-                return known
+        if (known := await self._wait_created(client_id)) is not None:  # (its create was unanswered: now final)
+            return known
         last = ""
         for attempt in range(1, self.max_create_attempts + 1):
             ref = self._oid.get(client_id) or gate_text(client_id)

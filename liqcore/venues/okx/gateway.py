@@ -385,8 +385,13 @@ class OkxGateway(OkxRecovery, VenueGateway):
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
             self._retire_bracket(inst)  # (the previous position's exits: cancelled)
             self._bracket[inst] = {"cid": intent.client_id, "placed": False, "algoId": "", "acl": ""}
+        return await self._creating(intent.client_id, self._create(intent, body, inst))
+
+    async def _create(self, intent: OrderIntent, body: dict, inst: str) -> OrderUpdate:
         cid, kind = intent.client_id, intent.kind
         for attempt in range(1, self.max_create_attempts + 1):
+            if (u := self._cancelled_unsent(intent, attempt)) is not None:  # (cancelled while unanswered)
+                return u
             try:
                 rows = await self.rest.request("POST", "/api/v5/trade/order", body=body,
                                                limiter=self._limiter(self._place_limits, inst))
@@ -453,7 +458,10 @@ class OkxGateway(OkxRecovery, VenueGateway):
     async def cancel(self, symbol: str, client_id: str) -> OrderUpdate:
         """Cancel by clOrdId.  A cancel whose outcome is unknown (a timeout, a 5xx, 50004) is never reported
         done: the order is queried and, while OKX still holds it live, the cancel sent again (``max_create_attempts``
-        times, backing off); still unknown after that: :class:`GatewayError` (the order manager asks again)."""
+        times, backing off); still unknown after that: :class:`GatewayError` (the order manager asks again).  A
+        cancel while the create is unanswered waits for it (:meth:`_wait_created`): the create is not sent again."""
+        if (known := await self._wait_created(client_id)) is not None:  # (its create was unanswered: now final)
+            return known
         inst = self._inst(symbol)
         last = ""
         for attempt in range(1, self.max_create_attempts + 1):

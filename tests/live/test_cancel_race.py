@@ -1,0 +1,76 @@
+"""A cancel sent while an entry's create is unanswered (the chaos audit's race: seeds binance-177, 243, 244, 312,
+334, 361 and okx): the create's outcome is unknown (a 503, not processed), the gateway asks the venue by client
+id; meanwhile the engine's entry timeout cancels the entry.  Before the fix, on Binance, OKX and Bybit the cancel
+was sent at once, the venue answered "unknown order" (-2011, 51400, 110001) and the gateway reported the entry
+``rejected``; its create loop then found nothing and sent the create again: the order was made and rested at the
+venue, unknown to the engine.  Now (as on Gate) the cancel waits for the create's answer and the create is not
+sent again after it: both answer ``cancelled`` and the venue holds nothing.
+
+Each venue's rig of the chaos test (tests/_chaos.py: its loopback fake venue on 127.0.0.1 and its real gateway);
+the by-client-id query of the create loop is held (answers late) until the cancel has reached the venue, or for
+0.5 s when the cancel waits (the fixed gateways send nothing meanwhile)."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from _chaos import RIGS
+from liqcore.venues.gateway import OrderIntent
+from liqcore.venues.governor import reset_governors
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+#: each venue's entry quantity (OKX: a whole number of its 0.1 ETH contracts) and its by-client-id query
+QTY = {"binance": 0.83, "okx": 8.0, "bybit": 0.83, "gate": 0.83}
+QUERY = {"binance": "_query", "okx": "_query", "bybit": "_query_venue", "gate": "_query"}
+
+
+@pytest.mark.parametrize("venue", sorted(RIGS))
+def test_a_cancel_while_the_create_is_unanswered_leaves_no_order_resting(venue):
+    reset_governors()
+
+    async def main():
+        rig = RIGS[venue]()
+        fx = await rig.open()
+        gw = rig.gateway()
+        await gw.start()
+        try:
+            cid = "lc-ETH-9-race01"
+            it = OrderIntent(rig.symbol, "buy", QTY[venue], 2995.5, cid, post_only=True, take_profit=3000.0,
+                             stop_loss=2988.0)
+            asked, release = asyncio.Event(), asyncio.Event()
+            query = getattr(gw, QUERY[venue])
+
+            async def late_query(symbol, client_id, required=False):  # the venue's answer comes late, once
+                if not asked.is_set():
+                    asked.set()
+                    await release.wait()
+                return await query(symbol, client_id, required=required)
+
+            setattr(gw, QUERY[venue], late_query)
+            rig.faults["5xx_create"](None)  # the create answered 503, not made: outcome unknown
+            placing = asyncio.ensure_future(gw.place(it))
+            await asyncio.wait_for(asked.wait(), 10)  # the gateway asks the venue for the client id ...
+            n = len(fx.requests)
+            cancelling = asyncio.ensure_future(gw.cancel(rig.symbol, cid))  # ... when the entry timeout cancels
+            t = time.monotonic() + 0.5
+            while len(fx.requests) == n and not cancelling.done() and time.monotonic() < t:
+                await asyncio.sleep(0.01)
+            release.set()
+            c = await asyncio.wait_for(cancelling, 20)
+            p = await asyncio.wait_for(placing, 20)
+            await asyncio.sleep(0.3)
+            creates = [r for r in fx.requests if r.path == rig.create_path and r.method == "POST"]
+            resting = [(o.order_link_id, o.status) for o in rig.open_orders() if not o.stop_order_type]
+            assert not resting, f"{venue}: the venue holds {resting} (cancel {c.status}, create {p.status})"
+            assert len(creates) == 1, f"{venue}: the create was sent {len(creates)} times"
+            assert c.status == "cancelled" and p.status == "cancelled", (c, p)
+            assert gw.known(cid).status == "cancelled"
+        finally:
+            await gw.close()
+            await fx.stop()
+
+    asyncio.run(main())
+    reset_governors()
