@@ -589,20 +589,21 @@ class Journal:
         self._commit()
         return len(missing)
 
-    def order_update(self, upd, ts_ns: int | None = None) -> None:
+    def order_update(self, upd, ts_ns: int | None = None, reopen: bool = False) -> None:
         """Commit a venue order update (ack, fill status, cancel, reject). A terminal status is never
-        overwritten by a late non-terminal one."""
+        overwritten by a late non-terminal one, unless ``reopen`` (the venue holds an order the engine had
+        dropped as rejected or cancelled: :mod:`liqcore.live.dropped`)."""
         d = upd.__dict__ if dataclasses.is_dataclass(upd) else dict(upd)
         ts = int(ts_ns if ts_ns is not None else (d.get("ts_ns") or time.time_ns()))
         self._pending.append((ts, "order_update", d["client_id"], _dumps(upd)))
-        self._commit(self._update_sql(d, ts))
+        self._commit(self._update_sql(d, ts, reopen))
 
     @staticmethod
-    def _update_sql(d: dict, ts: int) -> list[tuple[str, tuple]]:
+    def _update_sql(d: dict, ts: int, reopen: bool = False) -> list[tuple[str, tuple]]:
         """The statements of one order update on the ``(client_id, kind)`` row."""
         status = d["status"]
         kind = d.get("kind") or "entry"
-        if status in TERMINAL_STATUSES:
+        if status in TERMINAL_STATUSES or reopen:
             terminal_guard = ""
         elif status == "pending":  # a late REST answer never downgrades a state the stream reported
             terminal_guard = " AND status='pending'"

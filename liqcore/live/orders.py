@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from liqcore.live.decisions import Decision
+from liqcore.live.dropped import Dropped
 from liqcore.live.journal import NEVER_SENT
 from liqcore.execution.arrays import fill_usd
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate
@@ -95,8 +96,6 @@ class _Book:
     trades: int = 0
     last_cascade: str = ""
     recent: list = field(default_factory=list)
-
-
 
 
 def per_minute(times, t_ns: int) -> float:
@@ -183,6 +182,7 @@ class OrderManager:
         self.unknowns = Unknowns(self)
         #: the open positions' protection: the gateway's reports journaled, the 30 s watchdog
         self.protection = Protection(self)
+        self.dropped = Dropped(self)  # entries dropped: one the venue still holds is cancelled, its fills booked
 
     # ------------------------------------------------------------------ instruments
     def load_venue_instruments(self, traded: list) -> None:
@@ -429,9 +429,12 @@ class OrderManager:
         if self.books_q:
             self.run_books()
         self.metrics.inc("liqcore_order_updates_total", status=u.status)
-        if self.journal is not None:
-            self.journal.order_update(u, u.ts_ns or self.now_ns())
         book = self.books.get(u.symbol)
+        found = self.dropped.live(u, book)  # a dropped entry the venue holds: journaled so, and cancelled
+        if self.journal is not None:
+            self.journal.order_update(self.dropped.journaled(u), u.ts_ns or self.now_ns(), found)
+        if found:
+            self.dropped.found_live(u)
         if book is not None and self.queue_est is not None:  # the live queue estimate
             self.queue_est.on_update(u, book.entry, u.ts_ns or self.now_ns())
         if book is not None and book.entry is not None and u.client_id == book.entry.client_id and u.kind == "entry":
@@ -455,6 +458,7 @@ class OrderManager:
                         self.core.external_reject(ci, u.ts_ns or self.now_ns())
                     else:  # cancelled (timeout, operator) or deactivated: an unfilled entry, not a reject
                         self.core.external_cancel(ci, u.ts_ns or self.now_ns())
+                self.dropped.drop(book.entry, u.status)
                 book.entry, book.entry_status = None, ""
         if self.on_update is not None:
             try:
@@ -680,7 +684,8 @@ class OrderManager:
     def _adopt_late_fill(self, f: Fill, book: _Book, ci: int, ts: int) -> None:
         """An entry fill the core no longer expects (booked after the core's entry timeout, e.g. by a reconnect's
         reconciliation): the core takes the position the venue holds, so its exits, timeout and trade are kept."""
-        e = book.entry if book.entry is not None and book.entry.client_id == f.client_id else None
+        e = book.entry if book.entry is not None and book.entry.client_id == f.client_id else \
+            self.dropped.intent(f.client_id)  # (an entry dropped, then found held by the venue)
         try:
             self.core.set_position(ci, side=f.side, entry_price=f.price, entry_ns=ts,
                                    take_profit=(e.take_profit or None) if e else None,

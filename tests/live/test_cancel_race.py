@@ -74,3 +74,60 @@ def test_a_cancel_while_the_create_is_unanswered_leaves_no_order_resting(venue):
 
     asyncio.run(main())
     reset_governors()
+
+
+def test_an_entry_dropped_as_rejected_that_the_venue_holds_is_cancelled_and_its_fill_booked(tmp_path):
+    """The order manager's second line of defence: the gateway reported the entry ``rejected`` (as a cancel
+    answered "unknown order" did before the gateway fix) while the venue holds it; the venue's next update says
+    it is partly filled.  The engine cancels it at once, books the fill as its entry's (the position the venue
+    holds, with its exits), and the journal's row says what happened (before: the update was ignored, the order
+    rested and could fill later, unmanaged; the journal kept it ``rejected``)."""
+    import sqlite3
+
+    from liqcore.live.engine import Engine
+    from liqcore.live.journal import Journal
+    from liqcore.venues.bybit.fake import FakeExchange
+    from liqcore.venues.bybit.gateway import BybitGateway
+    from liqcore.venues.gateway import OrderUpdate
+
+    from _live_helpers import PARAMS, cascade_frames
+    from _live_helpers import wait_until
+
+    reset_governors()
+    path = tmp_path / "j.sqlite"
+
+    async def main():
+        async with FakeExchange() as fx:
+            gw = BybitGateway(fx.api_key, fx.api_secret, fx.rest_url, fx.private_ws_url, symbols=["ETHUSDT"],
+                              retry_backoff=0.02, timeout=2.0)
+            eng = Engine(PARAMS, symbols=["ETHUSDT"], gateway=gw, journal=Journal(path))
+            await eng.start()
+            now = time.time_ns()
+            d = [x for i, f in enumerate(cascade_frames()) for x in eng.on_frame("bybit", f, now + i)][0]
+            cid = d.client_id
+            await wait_until(lambda: eng.books["ETHUSDT"].entry_status == "new", 10)
+            om = eng.order_manager
+            om.report_update(OrderUpdate(cid, "rejected", "ETHUSDT", reason="110001 order not exists or too late "
+                                         "to cancel", kind="entry", ts_ns=time.time_ns()))
+            assert eng.books["ETHUSDT"].entry is None  # dropped, while the venue holds it
+            part = round(d.qty / 2, 2)
+            fx.venue.partial_fills = True
+            await fx.trade("ETHUSDT", d.price - 0.5, qty=part)  # it fills in part: the venue reports it
+            await wait_until(lambda: fx.orders_with_link(cid)[0].status in ("Cancelled", "PartiallyFilledCanceled"),
+                             10)
+            await wait_until(lambda: abs(eng.books["ETHUSDT"].position_qty - part) < 1e-9, 10)
+            assert om.dropped.found == 1
+            assert eng.core.position(0)["status"] == "open"  # the position the venue holds is managed
+            assert not [o for o in fx.venue.open_orders("ETHUSDT") if not o.stop_order_type]
+            await eng.shutdown()
+            return cid, part
+
+    cid, part = asyncio.run(main())
+    reset_governors()
+    with sqlite3.connect(path) as db:
+        status, filled, reason = db.execute("SELECT status, filled_qty, reason FROM orders WHERE client_id=? AND "
+                                            "kind='entry'", (cid,)).fetchone()
+        fills = db.execute("SELECT COUNT(*) FROM fills WHERE client_id=?", (cid,)).fetchone()[0]
+    assert status == "cancelled" and abs(filled - part) < 1e-9 and "dropped it as rejected" in reason, \
+        (status, filled, reason)
+    assert fills == 1
