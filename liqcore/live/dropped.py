@@ -43,6 +43,7 @@ class Dropped:
         self.entries: OrderedDict[str, tuple[OrderIntent, str]] = OrderedDict()  # client id -> (intent, status)
         self.cancelling: set[str] = set()
         self.revived: set[str] = set()  # dropped entries the venue was found to hold
+        self.settled: set[str] = set()  # ... and confirmed gone or filled since (a stale push is not acted on)
         self.found = 0  # dropped entries found resting at the venue (each cancelled)
 
     def drop(self, intent: OrderIntent | None, status: str) -> None:
@@ -61,7 +62,8 @@ class Dropped:
 
     def live(self, u: OrderUpdate, book) -> bool:
         """Whether ``u`` says the venue holds an entry the engine dropped (not the book's current entry)."""
-        if u.kind != "entry" or u.status not in LIVE or u.client_id not in self.entries or self.om.paper:
+        if u.kind != "entry" or u.status not in LIVE or u.client_id not in self.entries or self.om.paper \
+                or u.client_id in self.settled:
             return False
         if book is not None and book.entry is not None and book.entry.client_id == u.client_id:
             return False
@@ -95,4 +97,6 @@ class Dropped:
         finally:
             self.cancelling.discard(client_id)
         if u is not None:
+            if u.status in ("filled", "cancelled", "rejected", "deactivated"):
+                self.settled.add(client_id)
             self.om.report_update(u)
