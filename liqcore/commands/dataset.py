@@ -50,18 +50,9 @@ def run(args) -> int:
         if args.dry_run:
             raise ValueError("dry-run: is for upgrade (verify writes nothing)")
         return _verify(args, name, lock_wait)
-    bar = [None]
     with contextlib.ExitStack() as stack:
-        def progress(done: int, total: int) -> None:
-            if args.no_progress or args.json:
-                return
-            if bar[0] is None:
-                from liqcore.progress import progress_bar
-
-                bar[0] = stack.enter_context(progress_bar("dataset upgrade (partitions)", total, stderr=True))
-            bar[0].advance()
-
-        res = upgrade_dataset(args.dataset, dry_run=args.dry_run, lock_wait=lock_wait, progress=progress)
+        res = upgrade_dataset(args.dataset, dry_run=args.dry_run, lock_wait=lock_wait,
+                              progress=_progress(stack, args, "dataset upgrade (partitions)"))
     if res.get("stale_removed"):
         print(f"removed {res['stale_removed']} temporary file(s) left by interrupted writers", file=sys.stderr)
     if args.json:
@@ -92,18 +83,7 @@ def _verify(args, name: str, lock_wait: float) -> int:
     from liqcore.dataset import verify_dataset
 
     with contextlib.ExitStack() as stack:
-        bar = [None]
-
-        def progress(done: int, total: int) -> None:
-            if args.no_progress or args.json:
-                return
-            if bar[0] is None:
-                from liqcore.progress import progress_bar
-
-                bar[0] = stack.enter_context(progress_bar("dataset verify (files)", total, stderr=True))
-            bar[0].advance()
-
-        res = verify_dataset(args.dataset, lock_wait=lock_wait, progress=progress)
+        res = verify_dataset(args.dataset, lock_wait=lock_wait, progress=_progress(stack, args, "dataset verify (files)"))
     bad = bool(res["damaged"] or res["gone"])
     if args.json:
         print(orjson.dumps({**res, "dataset": name}).decode())
@@ -120,6 +100,23 @@ def _verify(args, name: str, lock_wait: float) -> int:
         for f in res[what]:
             print(f"{what}: {f} ({note})")
     return 1 if bad else 0
+
+
+def _progress(stack, args, title: str):
+    """A ``progress(done, total)`` that shows a bar on stderr (opened on ``stack`` at its first call), or does nothing
+    under ``--no-progress`` or ``--json``."""
+    bar = [None]
+
+    def progress(done: int, total: int) -> None:
+        if args.no_progress or args.json:
+            return
+        if bar[0] is None:
+            from liqcore.progress import progress_bar
+
+            bar[0] = stack.enter_context(progress_bar(title, total, stderr=True))
+        bar[0].advance()
+
+    return progress
 
 
 def _check_not_a_file(path: str) -> None:

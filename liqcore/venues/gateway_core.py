@@ -9,6 +9,7 @@
 * the order state the gateway last saw (``_orders``: (client_id, kind) -> :class:`OrderUpdate`) and
   which statuses are final (:data:`TERMINAL`).
 
+* a bracket still held when a new entry of its symbol comes (:meth:`_retire_bracket`): its exits cancelled;
 * a cancel that comes while the order's create is still unanswered (:meth:`_creating`, :meth:`_cancelled_unsent`,
   :meth:`_wait_created`): the create is not sent again after it, and the cancel waits for the create's answer.
 * the background tasks of a private stream (:meth:`_init_stream_state`, :meth:`_spawn`, :meth:`_stop_tasks`),
@@ -307,6 +308,21 @@ class VenueGateway(GatewayCallbacks, Gateway):
         self.stats["create_retries"] += 1
         await asyncio.sleep(self.retry_backoff * attempt)
         return None
+
+    # ------------------------------------------------------------------ a held bracket, retired
+    def _retire_bracket(self, key: str) -> None:
+        """A new entry with exits for ``key`` (a symbol, a contract) while its previous bracket (``self._bracket``:
+        ``{"cid", "placed", ...}``) is still held: its position closed by an exit the gateway learnt of by
+        reconciliation, the flat position not read yet.  That bracket is done and what is left of its exits is
+        cancelled (the venue's ``_cancel_exits(key, bracket)``), else the other exit rests and fires against the
+        next position (or rests after the stop).  A venue whose late exit fills need the bracket keeps it first."""
+        br = self._bracket.pop(key, None)
+        if br is None or not br["placed"]:
+            return
+        self.stats["brackets_retired"] = self.stats.get("brackets_retired", 0) + 1
+        self.log.warning("%s %s: a new entry while the exits of %s are held: they are cancelled", self.name, key,
+                         br["cid"])
+        self._spawn(self._cancel_exits(key, br))
 
     # ------------------------------------------------------------------ a cancel while the create is unanswered
     async def _creating(self, client_id: str, create) -> OrderUpdate:

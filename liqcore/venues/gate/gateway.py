@@ -627,18 +627,6 @@ class GateGateway(VenueGateway):
             return
         await self._cancel_exits(c, br)
 
-    def _retire_bracket(self, c: str) -> None:
-        """A new entry with exits for ``c`` while the previous bracket is still held (its position closed by an exit
-        the gateway learnt of by reconciliation, the flat position not read yet): the previous bracket is done and
-        what is left of its exits is cancelled, else the other exit rests and fires against the next position (or
-        rests after the stop).  Its exits' texts stay known (:attr:`_text`): a late fill is still named."""
-        br = self._bracket.pop(c, None)
-        if br is None or not br["placed"]:
-            return
-        self.stats["brackets_retired"] = self.stats.get("brackets_retired", 0) + 1
-        log.warning("gate %s: a new entry while the exits of %s are held: they are cancelled", c, br["cid"])
-        self._spawn(self._cancel_exits(c, br))
-
     async def _cancel_exits(self, c: str, br: dict) -> None:
         """Cancel the exits of the bracket ``br`` of ``c`` (no longer its current one)."""
         for which in ("tp", "sl"):

@@ -752,17 +752,6 @@ class OkxGateway(OkxRecovery, VenueGateway):
         if br is not None:
             await self._cancel_exits(inst, br)
 
-    def _retire_bracket(self, inst: str) -> None:
-        """A new entry with exits for ``inst`` while the previous bracket is still held (its position closed while the
-        private stream said nothing, the flat position not read yet): the previous bracket is done and what is left
-        of its take-profit / stop-loss algo is cancelled, else it rests and may fire against the next position."""
-        br = self._bracket.pop(inst, None)
-        if br is None or not br["placed"]:
-            return
-        self.stats["brackets_retired"] = self.stats.get("brackets_retired", 0) + 1
-        log.warning("okx %s: a new entry while the exits of %s are held: they are cancelled", inst, br["cid"])
-        self._spawn(self._cancel_exits(inst, br))
-
     async def _cancel_exits(self, inst: str, br: dict) -> None:
         """Cancel what is left of the bracket ``br``'s algo (and of placements of unknown outcome)."""
         if br.get("stale"):
