@@ -86,11 +86,12 @@ def test_cli_entry_create_answered_minus_1007_with_the_order_made_is_found_and_m
         # (the entry's create is answered -1007 while the venue makes the order)
         entry_posts = []
 
-        def made():
+        def made():  # (the fake makes the order, pushes its events, then records its answer: all three awaited)
             entry_posts[:] = [r for r in fb.requests_to("/fapi/v1/order", "POST")]
-            return entry_posts and fb.orders_with_client_id(entry_posts[0].query["newClientOrderId"])
+            return entry_posts and entry_posts[0].ret_code is not None \
+                and fb.orders_with_client_id(entry_posts[0].query["newClientOrderId"])
         _play_cascade(th, fb, child)
-        wait_until(child, made, "the entry made at the venue")
+        wait_until(child, made, "the entry made at the venue and its create answered")
         cid = entry_posts[0].query["newClientOrderId"]
         assert entry_posts[0].ret_code == -1007 and entry_posts[0].http_status == 408
         wait_until(child, lambda: [r for r in fb.requests_to("/fapi/v1/order", "GET")
