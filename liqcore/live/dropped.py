@@ -14,7 +14,7 @@ intents, by client id); such an update is
 * and a fill it had meanwhile is booked as a late entry fill (the order manager's ``_adopt_late_fill``) with the
   dropped intent's take-profit and stop-loss (:meth:`Dropped.intent`).
 
-May import: this package's ``gateway``.
+May import: this package's ``gateway`` and ``journal`` (its final statuses).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import dataclasses
 import logging
 from collections import OrderedDict
 
+from liqcore.live.journal import TERMINAL_STATUSES
 from liqcore.venues.gateway import OrderIntent, OrderUpdate
 
 __all__ = ["Dropped", "LIVE"]
@@ -53,7 +54,9 @@ class Dropped:
         self.entries[intent.client_id] = (intent, status)
         self.entries.move_to_end(intent.client_id)
         while len(self.entries) > self.KEEP:
-            self.entries.popitem(last=False)
+            gone, _ = self.entries.popitem(last=False)
+            self.revived.discard(gone)  # (what is known of it goes with it: the sets stay bounded too)
+            self.settled.discard(gone)
 
     def intent(self, client_id: str) -> OrderIntent | None:
         """The intent of a dropped entry (None: not dropped, or forgotten)."""
@@ -97,6 +100,6 @@ class Dropped:
         finally:
             self.cancelling.discard(client_id)
         if u is not None:
-            if u.status in ("filled", "cancelled", "rejected", "deactivated"):
+            if u.status in TERMINAL_STATUSES:
                 self.settled.add(client_id)
             self.om.report_update(u)
