@@ -10,14 +10,19 @@ sits one tick either side of the last print (the replay's first print before any
 carries the time of the print that moved it.  It is sent to a new subscriber at once, on each change and,
 unchanged, every :func:`book_resend_s` seconds with the same update id (Binance and OKX document no re-send: one a
 second, so a quiet symbol never looks like a dead stream).  A replay that carries the venue's own top-of-book
-frames (a recording) keeps them, re-sent as they are.
+frames (a recording) keeps them, re-sent as they are.  The market's clock is the replay's latest print: it
+stands still between prints and between replays, and a book never carries a time ahead of the frames the replay
+sends after it.
 
 The replay starts over for each trading session: a client that opened the venue's private stream (Binance: a
 listenKey's user stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and
 subscribed a trade stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while
 no private stream is open and no replay runs gets one of its own, which the next session starts over.  A private
 stream reopened within :data:`SESSION_GAP_S` is the same session (a reconnect), unless the session ended
-meanwhile: its private stream and its trade streams all closed (a run that stopped); the next one is a new session.  Each replayed print goes through the fake's matching as it is sent,
+meanwhile: its private stream and its trade streams all closed (a run that stopped): the market then starts
+over at once (its book back at the first print, at that print's time) and the next one is a new session.  A
+client without a session waits 2 s for its replay (a run's trade subscription may come before its private
+stream), and its replay stops once no client holds a trade stream.  Each replayed print goes through the fake's matching as it is sent,
 so a run's resting orders fill against the prints it receives.
 
 Each venue's side (what the market reads of its fake, and its top-of-book frame) is its ``fake_session`` part's
@@ -172,14 +177,15 @@ class LocalMarket:
         self._sent[sym] = (book, uid, now)
 
     def replay_ms(self) -> int:
-        """The market's clock (ms): the replay's latest print time, moved on by the time since (at ``speed``); a book
-        carries the time of the print that moved it (the book changed with that trade), an unchanged one re-sent
-        this clock: their times fall among the replayed frames' (a replay at speed 0 runs far ahead of the wall
-        clock), not at the wall clock's."""
-        t_ms, then = self._clock
-        if not t_ms:
-            return self.fv.now_ms()
-        return t_ms + int((time.monotonic() - then) * 1000 * (self.speed or 1.0))
+        """The market's clock (ms): the replay's latest print time (before any print of the replay, and between
+        replays once the market started over, its first print's).  A book carries the time of the print that moved
+        it (the book changed with that trade), an unchanged one re-sent this clock: never ahead of a frame the
+        replay sends after it.  (A clock moved on by the wall time since, at ``speed``, ran ahead of the prints a
+        lagging replay sent next, and between trading sessions it kept running: a run that subscribed its book
+        before its session began was sent a book hours ahead of its market, and its event clock then held every
+        liquidation of the session at that one time.)"""
+        t_ms, _then = self._clock
+        return t_ms if t_ms else self.fv.now_ms()
 
     def _opening_prices(self) -> None:
         """Each symbol's first print in the replay: where its book sits before anything traded (at the time of the
@@ -212,7 +218,10 @@ class LocalMarket:
                 await self._send_book(sym, t_ms=t_ms)
 
     async def _replay(self, rec: list) -> None:
-        await asyncio.sleep(_GRACE_S)
+        # a trading session's client subscribed the rest within the grace; a client without one waits as long as a
+        # session's trade subscription may come before its private stream (a run's first trade subscription is
+        # not a probe's: its own replay, started at once, would send it prints the session then starts over)
+        await asyncio.sleep(_GRACE_S if rec[0] is not None else _SUB_BEFORE_S)
         async for _, data in paced(self.source(), self.speed):
             await asyncio.shield(self._frame(data, rec))  # (a restart never cuts a frame's matching short)
         self.say(f"replay finished: {rec[1]} frames; serving until Ctrl-C")
@@ -260,7 +269,16 @@ class LocalMarket:
             self._last_private = now
             self._ended = False
         elif self._last_private is not None and not self._ended and not self.side.trades_held(self.symbols):
+            # the session ended: the market starts over now (a book sent before the next session begins shows the
+            # market's beginning, never the ended session's later clock)
             self._ended = True
+            await self._stop_replay()
+            self._start_over()
+        elif (self._replay_session is None and self._task is not None and not self._task.done()
+              and not self.side.trades_held(self.symbols)):
+            # the replay of a client without a trading session (a probe) that left: no one reads it on
+            await self._stop_replay()
+            self._start_over()
         in_session = self._last_private is not None and now - self._last_private <= SESSION_GAP_S
         idle = self._task is None or self._task.done()
         self._sub_idx, trades, books = self.side.subscriptions(self._sub_idx)

@@ -38,7 +38,19 @@ pytestmark = pytest.mark.integration
 PX = 2500.0  # the last print of the test's market
 
 
-def _frames(venue: str, n: int = 400, start_ms: int = 1_795_690_800_000):
+_START_MS = 1_795_690_800_000  # the test market's first print (ms)
+
+
+def _book_ms(venue: str, m: dict) -> int:
+    """The time a top-of-book push carries (ms): Binance's event time (its transaction time the same), Bybit's
+    ``ts``, OKX's row ``ts``."""
+    if venue == "binance":
+        assert m["E"] == m["T"], m
+        return int(m["E"])
+    return int(m["ts"]) if venue == "bybit" else int(m["data"][0]["ts"])
+
+
+def _frames(venue: str, n: int = 400, start_ms: int = _START_MS):
     """``n`` prints of ETH at 2500.00 .. (one a millisecond), in ``venue``'s wire format, as the replay source."""
     out = []
     for i in range(n):
@@ -170,6 +182,8 @@ def test_the_local_venue_streams_its_top_of_book_as_documented(venue):
                     assert (bid[0], ask[0], bid[2], ask[2]) == ("2499.99", "2500.01", "0", "0") and len(bid) == 4
                     uid, uid2 = row["seqId"], again["data"][0]["seqId"]
                 assert uid2 == uid, (first, again)  # unchanged: the same update id
+                # and the same time: the replay's last print's (the market stands still once its replay ended)
+                assert _book_ms(venue, first) == _book_ms(venue, again) == _START_MS + 399, (first, again)
                 assert t1 - t0 >= book_resend_s(venue) * 0.9, (t0, t1)
                 ev = _decode(venue, raw)
                 assert list(ev["kind"]) == [int(Kind.QUOTE)] * 2, ev
@@ -302,5 +316,38 @@ def test_right_after_a_run_a_probe_gets_prints_and_a_second_run_gets_the_whole_m
                 assert [r[0] for r in market.replays] == [1, None, 2], said
                 for w in (run2, user2):
                     await w.close()
+
+    asyncio.run(asyncio.wait_for(main(), 100))
+
+
+@pytest.mark.timeout(120)
+def test_after_a_session_the_next_clients_book_is_the_markets_beginning_not_the_last_sessions_clock():
+    """Binance: a run consumes its replay and stops; a book subscribed before the next run's session begins (a
+    run that subscribes its book before its private stream opens) shows the market's beginning: one tick either
+    side of the first print (2499.00), at the first print's time, re-sent unchanged at that time.  (The clock had
+    run on at the replay's pace after the session: such a book came hours of market ahead of the replay that
+    followed, and the run's event clock held each of its liquidations at that one time.)"""
+    async def main():
+        async with _local_market("binance") as (fv, market):
+            base = f"ws://127.0.0.1:{fv.port}"
+            async with aiohttp.ClientSession() as s:
+                user, run = await _binance_session(s, base, fv)
+                got = 0
+                while got < 400:
+                    m = orjson.loads((await asyncio.wait_for(run.receive(), 20)).data)
+                    got += m.get("e") == "aggTrade"
+                await _until(lambda: market._task is not None and market._task.done(), "the run's replay finished")
+                for w in (run, user):
+                    await w.close()
+                await _until(lambda: fv.user_streams() == 0 and not fv.market.subscribed("ethusdt@aggTrade"),
+                             "the run's user stream and trade stream closed")
+                k = market.steps
+                await _until(lambda: market.steps >= k + 2, "two steps of the market")  # (the session seen ended)
+                ws = await s.ws_connect(f"{base}/public/ws")
+                await ws.send_str(orjson.dumps(_BOOK["binance"][1]).decode())
+                (_, first, _), (_, again, _) = await _book_frames(ws, "binance", 2, 3 * book_resend_s("binance") + 10)
+                assert (first["b"], first["a"]) == ("2498.99", "2499.01"), first  # the opening print, 2499.00
+                assert _book_ms("binance", first) == _book_ms("binance", again) == _START_MS, (first, again)
+                await ws.close()
 
     asyncio.run(asyncio.wait_for(main(), 100))
