@@ -11,7 +11,9 @@
 
 * a bracket still held when a new entry of its symbol comes (:meth:`_retire_bracket`): its exits cancelled;
 * a cancel that comes while the order's create is still unanswered (:meth:`_creating`, :meth:`_cancelled_unsent`,
-  :meth:`_wait_created`): the create is not sent again after it, and the cancel waits for the create's answer.
+  :meth:`_wait_created`): the create is not sent again after it, and the cancel waits for the create's answer;
+  a create written on the caller's stack too (:meth:`_written`), and a batch cancel (:meth:`cancel_batch`: each
+  venue's own batch is its :meth:`_cancel_batch`).
 * the background tasks of a private stream (:meth:`_init_stream_state`, :meth:`_spawn`, :meth:`_stop_tasks`),
   the fills already reported (:meth:`_first_seen`) and the re-query of live orders after a reconnect
   (:meth:`_requery_live`); the venue read again while the private stream is quiet (:meth:`_quiet_loop`) and at a
@@ -337,6 +339,14 @@ class VenueGateway(GatewayCallbacks, Gateway):
                 self._placing.pop(client_id, None)
             self._cancel_asked.discard(client_id)
 
+    def _written(self, intent: OrderIntent, sent) -> None:
+        """A create written on the caller's stack (``send_now``, the fast lane; ``place(intent, sent=sent)`` reads
+        its answer ``sent.fut`` later): ``intent`` remembered, and marked unanswered until that answer is in, so
+        that a cancel meanwhile waits for it (:meth:`_wait_created`) as for a create :meth:`place` sends."""
+        self._intents[intent.client_id] = intent
+        self._placing[intent.client_id] = placed = asyncio.Event()
+        sent.fut.add_done_callback(lambda _f: placed.set())
+
     def _cancelled_unsent(self, intent: OrderIntent, attempt: int) -> OrderUpdate | None:
         """Before attempt ``attempt`` of a create: when it is a resend (the venue did not have the order after an
         unknown outcome) and a cancel came meanwhile, the create is NOT sent again: a ``cancelled`` update, kept
@@ -370,6 +380,37 @@ class VenueGateway(GatewayCallbacks, Gateway):
         kind = self._intents[client_id].kind if client_id in self._intents else "entry"
         known = self._orders.get((client_id, kind))
         return known if known is not None and known.status in TERMINAL else None
+
+    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """:meth:`Gateway.cancel_batch` through the venue's :meth:`_cancel_batch`.  An order whose create is still
+        unanswered is cancelled as :meth:`cancel` does it: its create's answer waited for first (:meth:`_wait_created`),
+        the create not sent again; that answer final: ``accepted`` and that state; still none: ``error: ...`` (the
+        order manager asks again); else its own batch then.  The other orders go at once.  (A batch sent before
+        the create's answer finds no order, "unknown order", and the create then rests at the venue, untracked.)"""
+        orders, out = list(dict.fromkeys(orders)), {}
+
+        async def batch(items: list[tuple[str, str]]) -> None:
+            if items:
+                out.update(await self._cancel_batch(items))
+
+        async def after_create(symbol: str, cid: str) -> None:
+            try:
+                known = await self._wait_created(cid)
+            except GatewayError as exc:
+                out[cid] = (f"error: {exc}", None)
+                return
+            if known is not None:  # (refused, filled, or cancelled unsent: nothing to cancel)
+                out[cid] = ("accepted", known)
+            else:
+                await batch([(symbol, cid)])
+
+        unanswered = [(s, c) for s, c in orders if c in self._placing]
+        await asyncio.gather(batch([o for o in orders if o not in unanswered]), *(after_create(*o) for o in unanswered))
+        return out
+
+    async def _cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+        """The venue's batch cancel of ``orders`` (none of them unanswered); default: one :meth:`cancel` each."""
+        return await Gateway.cancel_batch(self, orders)
 
     def _answered(self, client_id: str, kind: str) -> OrderUpdate | None:
         """The state of an order the private stream already reported past ``pending`` (a push that overtook

@@ -24,7 +24,7 @@ def _class_defs(path: Path, name: str) -> set[str]:
 
 
 def test_the_venue_gateways_take_the_shared_part_from_the_core():
-    hooks = {"_create_error", "_quiet_reconcile", "_open_anything"}  # (each venue's own answer)
+    hooks = {"_create_error", "_quiet_reconcile", "_open_anything", "_cancel_batch"}  # (each venue's own answer)
     shared = _class_defs(VENUE_DIR / "gateway_core.py", "VenueGateway") - hooks
     assert {"instrument", "round_price", "round_qty", "sync_clock", "known", "check_intent",
             "_after_create_error", "_retry_after_unknown_outcome", "_hold_keys"} <= shared
@@ -32,7 +32,8 @@ def test_the_venue_gateways_take_the_shared_part_from_the_core():
         assert issubclass(cls, VenueGateway)
         again = shared & _class_defs(path, cls.__name__)
         assert again == set(), f"{path.name} defines the core's {sorted(again)} again"
-        # what a failed create means, how the venue is read again while its stream is quiet, what is open: the venue's
+        # what a failed create means, how the venue is read again while its stream is quiet, what is open, its batch
+        # cancel: the venue's
         assert hooks <= _class_defs(path, cls.__name__)
 
 

@@ -420,7 +420,7 @@ class BinanceGateway(BinanceExits, VenueGateway):
     #: orders per ``DELETE /fapi/v1/batchOrders`` request
     CANCEL_BATCH_MAX = 10
 
-    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+    async def _cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
         """Cancel many orders by client id at once: ``DELETE /fapi/v1/batchOrders`` (one symbol and up to 10
         ``origClientOrderIdList`` ids per request), the requests in parallel.  ``orders``: ``(symbol, client_id)``
         pairs.  Returns ``client_id -> (outcome, update)``: ``"accepted"`` with the order's state as the venue

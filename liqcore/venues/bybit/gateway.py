@@ -366,10 +366,10 @@ class BybitGateway(VenueGateway):
         return self.rest.post_prebuilt("/v5/order/create", request)
 
     def fired(self, intent: OrderIntent, sent, body: bytes, parsed: dict | None = None) -> None:
-        """After the write: remember ``intent`` (and its body, for any resend; ``parsed``: the same body as a
-        dict when the caller has it) as ``send_now`` does."""
+        """After the write: remember ``intent`` (:meth:`_written`: a cancel meanwhile awaits its answer) and its body
+        (for any resend; ``parsed``: the same body as a dict when the caller has it) as ``send_now`` does."""
         sent.body = parsed if parsed is not None else orjson.loads(body)
-        self._intents[intent.client_id] = intent
+        self._written(intent, sent)
         if intent.kind == "entry" and (intent.take_profit or intent.stop_loss):
             self._bracket[intent.symbol] = intent.client_id
 
@@ -536,13 +536,13 @@ class BybitGateway(VenueGateway):
         found = await self._query_venue(symbol, client_id)
         return found if found is not None else OrderUpdate(client_id, "pending", symbol, reason="cancel_requested", ts_ns=time.time_ns())
 
-    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+    async def _cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
         """Cancel many orders by client id at once: ``POST /v5/order/cancel-batch`` with up to 20 orders per
         request, the requests in parallel (each passes the cancel limiter once).  ``orders``: ``(symbol,
         client_id)`` pairs.  Returns ``client_id -> (outcome, update)``: ``"accepted"`` (the venue took the
         cancel; Bybit cancels asynchronously, the final state comes by push or query), ``"not_found"`` (the
         venue has no open order of that id: already closed, or never created) or ``"error: ..."`` (no usable
-        answer: ask again); ``update`` is always ``None`` here.  Never raises for venue or transport failures."""
+        answer: ask again); ``update`` is ``None`` here.  Never raises for venue or transport failures."""
         out: dict[str, tuple[str, OrderUpdate | None]] = {}
         orders = list(dict.fromkeys(orders))
         self.stats["cancels"] += len(orders)

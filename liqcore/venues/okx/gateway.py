@@ -509,7 +509,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
     #: orders per ``POST /api/v5/trade/cancel-batch-orders`` request
     CANCEL_BATCH_MAX = 20
 
-    async def cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
+    async def _cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
         """Cancel ``[(symbol, client_id)]`` with ``POST /api/v5/trade/cancel-batch-orders`` (up to 20 a request):
         ``client_id -> (outcome, update)``: ``accepted`` with the order's state, ``not_found`` (51400-51402: not
         open), or ``error: ...``.  A cancelled entry that was partly filled gets its take-profit / stop-loss."""
