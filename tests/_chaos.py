@@ -12,6 +12,9 @@ invariant:
 * every order the venue holds is known to liqcore (the gateway's last state of its client id, not final);
 * no open position is without its take-profit and stop-loss at the venue for more than ``limit_s`` (sampled
   every 50 ms), and none is left without them after the stop;
+* at no sampled point do more exits rest at the venue than one take-profit and one stop-loss for the symbol's one
+  position (a bracket's pair the gateway lost track of, placed again beside it) for longer than ``double_limit_s``
+  (a superseded exit the gateway is cancelling may be seen for a sample or two);
 * no fill is booked twice or lost: the journal's fills of each symbol are the venue's executions (count and
   quantity), and the engine's position is the venue's;
 * after the stop (the engine's shutdown, as on SIGINT) no entry order rests at the venue, and while the venue's
@@ -155,6 +158,14 @@ class Rig:
 
     def open_orders(self) -> list:
         return list(self.fx.venue.open_orders(self.symbol))
+
+    def exits_resting(self) -> dict[str, list[str]]:
+        """The take-profits and stop-losses resting at the venue for the symbol: kind -> their client ids."""
+        out: dict[str, list[str]] = {}
+        for o in self.open_orders():
+            if o.stop_order_type in ("TakeProfit", "StopLoss"):
+                out.setdefault(o.stop_order_type, []).append(o.order_link_id or "(no client id)")
+        return out
 
     def reset_price(self, price: float) -> None:
         """The venue's last price of the symbol set to ``price`` (a step's start: the market where the cascade is)."""
@@ -432,6 +443,10 @@ class Report:
     #: exits (take-profit, stop-loss, reduce-only) resting at the venue after the stop while its position is flat
     exits_left_flat: list = field(default_factory=list)
     unprotected_at_end: bool = False
+    #: the longest time more than one take-profit or stop-loss rested at once (s), and what rested then
+    longest_doubled_s: float = 0.0
+    doubled: dict = field(default_factory=dict)
+    double_limit_s: float = 1.0
     seconds: float = 0.0
     limit_s: float = 30.0
     #: what each step did: its decision (or refusal) and the waits that ran out (a slow or stuck path)
@@ -447,6 +462,9 @@ class Report:
         if self.longest_unprotected_s > self.limit_s:
             out.append(f"a position without take-profit and stop-loss for {self.longest_unprotected_s:.1f} s "
                        f"(limit {self.limit_s:.0f} s)")
+        if self.longest_doubled_s > self.double_limit_s:
+            out.append(f"more exits resting than one take-profit and one stop-loss for "
+                       f"{self.longest_doubled_s:.1f} s: {self.doubled}")
         if self.unprotected_at_end:
             out.append("a position left open without take-profit and stop-loss after the stop")
         if len(self.fills_journal) != len(self.fills_venue) or not math.isclose(
@@ -478,6 +496,7 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
     uk.delays, uk.slow = (0.1, 0.2, 0.4, 0.8), 1.0
     book = eng.books[rig.symbol]
     unprotected_since = [None]
+    doubled_since = [None]
 
     async def monitor():  # the protection invariant, sampled; and the engine's clock (timeouts, watchdog)
         while True:
@@ -489,6 +508,14 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
                 rep.longest_unprotected_s = max(rep.longest_unprotected_s, now - unprotected_since[0])
             else:
                 unprotected_since[0] = None
+            resting = rig.exits_resting()
+            if any(len(ids) > 1 for ids in resting.values()):
+                if doubled_since[0] is None:
+                    doubled_since[0] = now
+                if now - doubled_since[0] >= rep.longest_doubled_s:
+                    rep.longest_doubled_s, rep.doubled = now - doubled_since[0], resting
+            else:
+                doubled_since[0] = None
             await asyncio.sleep(0.05)
 
     mon = asyncio.create_task(monitor())

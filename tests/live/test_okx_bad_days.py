@@ -566,6 +566,50 @@ def test_exit_placement_unknown_but_created_is_cancelled_once_its_replacement_is
     run(main())
 
 
+@pytest.mark.parametrize("answer", ["late", "timed_out"])
+def test_a_late_answer_to_the_first_exit_placement_leaves_the_repaired_bracket_alone(answer):
+    """Chaos ``("okx", 36)``: OKX makes the exits' algo but its answer is held; meanwhile OKX fails that algo and
+    the gateway places the exits again ("lost", "replaced").  The first placement's answer comes after (``late``:
+    its algoId; ``timed_out``: outcome unknown, the algo then asked for by its algoClOrdId).  It is a superseded
+    placement's: the repaired bracket keeps its own algo.  Before, the answer overwrote the bracket's algoId with
+    the failed algo's: the next poll (or the ask) found that one ended, said the exits lost again and placed a
+    third algo beside the second, which the gateway no longer knew: two pairs resting."""
+    from liqcore.venues.okx.rest import OkxTransportError
+
+    async def main():
+        async with okx_day() as (fo, gw, rec):
+            real, held, release = gw.rest.request, [], asyncio.Event()
+
+            async def held_once(method, path, *a, **kw):  # the first placement made at OKX, its answer held
+                out = await real(method, path, *a, **kw)
+                if method == "POST" and path == "/api/v5/trade/order-algo" and not held:
+                    held.append(asyncio.current_task())
+                    await release.wait()
+                    if answer == "timed_out":
+                        raise OkxTransportError(path, "timeout: the answer came after the client's")
+                return out
+
+            gw.rest.request = held_once
+            await fo.trade(INST, 2500.0)
+            await gw.place(entry())
+            await fo.trade(INST, 2496.2)
+            await until(lambda: held and len(fo.algos()) == 1 and fo.subscribed("orders-algo", "business"))
+            (first,) = fo.algos()
+            await fo.cancel_algo_by_venue(first, "order_failed")
+            await rec.wait(lambda: rec.actions() == ["lost", "replaced"])
+            release.set()
+            await until(lambda: held[0].done(), what="the first placement answered")
+            await gw._poll_algos()  # (what a reconnect or a quiet stream's reading does)
+            await until(lambda: not gw._bracket[INST].get("repairing") and not gw._bracket[INST].get("stale"))
+            live = [a for a in fo.algos().values() if a["state"] == "live"]
+            br = gw._bracket[INST]
+            assert [(a["algoClOrdId"], a["algoId"]) for a in live] == [(br["acl"], br["algoId"])], (live, br)
+            assert rec.actions() == ["lost", "replaced"] and gw.stats["exits_lost"] == 1
+            assert gw._cl[first] == "lc-ETH-1-abc123"  # (a late fill of the first pair is still named)
+            okx_invariants(fo, gw, rec)
+    run(main())
+
+
 def test_fills_while_mute_are_booked_once_when_the_gateway_stops_before_the_reconnect():
     """Chaos ``("okx", 15)``: the entry fills while the private socket is open but mute and the run stops (SIGINT)
     before the liveness rule reconnects: the stop reads ``GET /api/v5/trade/fills`` once more and books the fill

@@ -660,13 +660,21 @@ class OkxGateway(OkxRecovery, VenueGateway):
         br["ordType"] = body["ordType"]
         self.stats["brackets"] += 1
         for attempt in range(1, self.max_create_attempts + 1):
+            if br["acl"] != acl:  # (a repair placed the bracket again meanwhile: this placement is superseded)
+                break
             try:
                 rows = await self.rest.request("POST", "/api/v5/trade/order-algo", body=body, limiter=self.algo_limiter)
+                if br["acl"] != acl:
+                    break
                 br["algoId"] = str((rows or [{}])[0].get("algoId") or "")
                 return True
             except OkxAPIError as exc:
+                if br["acl"] != acl:
+                    break
                 if exc.code == ERR_DUPLICATE:  # (placed by an earlier attempt whose answer was lost)
                     await self._algo_placed(br, acl)
+                    if br["acl"] != acl:
+                        break
                     return True
                 if isinstance(exc, OkxRateLimited):
                     await asyncio.sleep(self.retry_backoff * attempt)
@@ -678,14 +686,19 @@ class OkxGateway(OkxRecovery, VenueGateway):
                                                                    reason=explain(exc.code, exc.msg), kind=k, ts_ns=time.time_ns()))
                 return False
             except OkxTransportError as exc:
+                if br["acl"] != acl:
+                    break
                 self.stats["ambiguous"] += 1
                 br["unknown"] = f"outcome unknown ({exc.reason})"
                 if await self._algo_placed(br, acl):
                     return True
                 await asyncio.sleep(self.retry_backoff * attempt)
-        log.error("okx take-profit/stop-loss of %s: outcome unknown after %d attempts (%s)", br["cid"],
-                  self.max_create_attempts, br.get("unknown", ""))
-        br.setdefault("stale", []).append(acl)  # (OKX may hold it after all: cancelled once found, see _cancel_stale)
+        else:
+            log.error("okx take-profit/stop-loss of %s: outcome unknown after %d attempts (%s)", br["cid"],
+                      self.max_create_attempts, br.get("unknown", ""))
+            br.setdefault("stale", []).append(acl)  # (OKX may hold it after all: cancelled once found, see _cancel_stale)
+            return False
+        await self._superseded(inst, br, acl)
         return False
 
     async def _cancel_stale(self, inst: str, br: dict) -> None:
@@ -704,7 +717,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
                     continue
             except OkxTransportError:
                 continue
-            br["stale"].remove(acl)
+            br["stale"] = [a for a in br["stale"] if a != acl]  # (another call may have found it out meanwhile)
 
     async def _algo_placed(self, br: dict, acl: str) -> bool:
         """Whether OKX holds the algo ``acl`` whose placement had an unknown outcome, asked for by ``algoClOrdId``
@@ -720,7 +733,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
             log.warning("okx algo %s: not found out (%s)", acl, exc.reason)
             return False
         row = (rows or [{}])[0]
-        if not row.get("algoId"):
+        if not row.get("algoId") or br["acl"] != acl:  # (none, or a placement a repair superseded meanwhile)
             return False
         br["algoId"] = str(row["algoId"])
         if str(row.get("state") or "") not in ("live", "pause", "effective", "partially_effective"):

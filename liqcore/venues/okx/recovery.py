@@ -10,7 +10,8 @@
   not by our own cancel, is said lost (``_protection(..., "lost")``) and placed again at once at the same levels
   under a new ``algoClOrdId``; refused, or not confirmed live within :attr:`EXIT_CONFIRM_S` (30 s), the position is
   closed at market, reduce-only (``"closed"``); placed and confirmed: ``"replaced"``.  After a reconnect the
-  pending algos are polled and the same rule applies to any bracket's algo that is gone.
+  pending algos are polled and the same rule applies to any bracket's algo that is gone.  The answer to a placement
+  a repair superseded (it came late) is not the bracket's: its algo, held after all, is cancelled (``_superseded``).
 
 A mixin of :class:`liqcore.venues.okx.gateway.OkxGateway` (its REST client, bracket table and callbacks).
 """
@@ -225,6 +226,17 @@ class OkxRecovery:
         self._protection(sym, kind, "closed", f"{why}: the position closed at market, reduce-only", client_id=br["cid"],
                          close_client_id=close_id)
         await self._clear_bracket(inst)  # (a re-placed algo that came late is cancelled)
+
+    async def _superseded(self, inst: str, br: dict, acl: str) -> None:
+        """The placement ``acl`` of ``br``'s algo answered (or still to ask) after a repair placed the exits again
+        under another algoClOrdId: its answer is not the bracket's (the repaired algo stays ``br``'s, else its next
+        reading finds the first one ended, says the exits lost again and places a third beside the second).  Held
+        by OKX after all, it is cancelled (:meth:`_cancel_stale`; one not found out yet, at the next call).  Its
+        late fills are still named: ``acl`` stays among the client ids (``_cl``)."""
+        log.warning("okx %s: the take-profit/stop-loss placement %s answered after its repair: not the bracket's",
+                    inst, acl)
+        br.setdefault("stale", []).append(acl)
+        await self._cancel_stale(inst, br)
 
     async def _replace_exit(self, inst: str, br: dict, suffix: str) -> bool:
         """Place the bracket's algo again and wait until OKX lists it pending (bounded by the caller)."""
