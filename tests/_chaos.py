@@ -14,7 +14,7 @@ invariant:
   every 50 ms), and none is left without them after the stop;
 * at no sampled point do more exits rest at the venue than one take-profit and one stop-loss for the symbol's one
   position (a bracket's pair the gateway lost track of, placed again beside it) for longer than ``double_limit_s``
-  (a superseded exit the gateway is cancelling may be seen for a sample or two);
+  (a superseded exit the gateway is cancelling may rest a few seconds behind its rate limits on a busy machine);
 * no fill is booked twice or lost: the journal's fills of each symbol are the venue's executions (count and
   quantity), and the engine's position is the venue's;
 * after the stop (the engine's shutdown, as on SIGINT) no entry order rests at the venue, and while the venue's
@@ -446,7 +446,7 @@ class Report:
     #: the longest time more than one take-profit or stop-loss rested at once (s), and what rested then
     longest_doubled_s: float = 0.0
     doubled: dict = field(default_factory=dict)
-    double_limit_s: float = 1.0
+    double_limit_s: float = 5.0
     seconds: float = 0.0
     limit_s: float = 30.0
     #: what each step did: its decision (or refusal) and the waits that ran out (a slow or stuck path)
