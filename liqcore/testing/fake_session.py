@@ -10,20 +10,17 @@ sits one tick either side of the last print (the replay's first print before any
 carries the time of the print that moved it.  It is sent to a new subscriber at once, on each change and,
 unchanged, every :func:`book_resend_s` seconds with the same update id (Binance and OKX document no re-send: one a
 second, so a quiet symbol never looks like a dead stream).  A replay that carries the venue's own top-of-book
-frames (a recording) keeps them, re-sent as they are.  The market's clock is the replay's latest print: it
-stands still between prints and between replays, and a book never carries a time ahead of the frames the replay
-sends after it.
+frames (a recording) keeps them, re-sent as they are.  A book never carries a time ahead of what the replay sends
+after it (:meth:`LocalMarket.replay_ms`).
 
 The replay starts over for each trading session: a client that opened the venue's private stream (Binance: a
 listenKey's user stream; Bybit: an authenticated private websocket; OKX: a logged-in ``/ws/v5/private``) and
 subscribed a trade stream.  A client without one (``liqcore preflight``, a recorder) that subscribes trades while
 no private stream is open and no replay runs gets one of its own, which the next session starts over.  A private
 stream reopened within :data:`SESSION_GAP_S` is the same session (a reconnect), unless the session ended
-meanwhile: its private stream and its trade streams all closed (a run that stopped): the market then starts
-over at once (its book back at the first print, at that print's time) and the next one is a new session.  A
-client without a session waits 2 s for its replay (a run's trade subscription may come before its private
-stream), and its replay stops once no client holds a trade stream.  Each replayed print goes through the fake's matching as it is sent,
-so a run's resting orders fill against the prints it receives.
+meanwhile: its private stream and its trade streams all closed (a run that stopped): the market starts over at
+once.  A probe's replay starts 2 s after it subscribed and stops when it leaves (the rules, as a user meets them:
+the page above).  Each replayed print goes through the fake's matching as it is sent.
 
 Each venue's side (what the market reads of its fake, and its top-of-book frame) is its ``fake_session`` part's
 ``LocalMarketSide``, found through the venue registry.
