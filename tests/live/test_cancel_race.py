@@ -28,6 +28,22 @@ QTY = {"binance": 0.83, "okx": 8.0, "bybit": 0.83, "gate": 0.83}
 QUERY = {"binance": "_query", "okx": "_query", "bybit": "_query_venue", "gate": "_query"}
 
 
+def _late_query(gw, venue: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """The gateway's by-client-id query of the venue answered late, once: ``(asked, release)``, set when the
+    gateway asks, and to be set by the test to let the answer through."""
+    asked, release = asyncio.Event(), asyncio.Event()
+    query = getattr(gw, QUERY[venue])
+
+    async def late_query(symbol, client_id, required=False):
+        if not asked.is_set():
+            asked.set()
+            await release.wait()
+        return await query(symbol, client_id, required=required)
+
+    setattr(gw, QUERY[venue], late_query)
+    return asked, release
+
+
 @pytest.mark.parametrize("venue", sorted(RIGS))
 def test_a_cancel_while_the_create_is_unanswered_leaves_no_order_resting(venue):
     reset_governors()
@@ -41,16 +57,7 @@ def test_a_cancel_while_the_create_is_unanswered_leaves_no_order_resting(venue):
             cid = "lc-ETH-9-race01"
             it = OrderIntent(rig.symbol, "buy", QTY[venue], 2995.5, cid, post_only=True, take_profit=3000.0,
                              stop_loss=2988.0)
-            asked, release = asyncio.Event(), asyncio.Event()
-            query = getattr(gw, QUERY[venue])
-
-            async def late_query(symbol, client_id, required=False):  # the venue's answer comes late, once
-                if not asked.is_set():
-                    asked.set()
-                    await release.wait()
-                return await query(symbol, client_id, required=required)
-
-            setattr(gw, QUERY[venue], late_query)
+            asked, release = _late_query(gw, venue)
             rig.faults["5xx_create"](None)  # the create answered 503, not made: outcome unknown
             placing = asyncio.ensure_future(gw.place(it))
             await asyncio.wait_for(asked.wait(), 10)  # the gateway asks the venue for the client id ...
@@ -150,16 +157,7 @@ def test_a_batch_cancel_while_the_create_is_unanswered_leaves_no_order_resting(v
         try:
             cid = "lc-ETH-9-race02"
             it = OrderIntent(rig.symbol, "buy", QTY[venue], 2995.5, cid, post_only=True)
-            asked, release = asyncio.Event(), asyncio.Event()
-            query = getattr(gw, QUERY[venue])
-
-            async def late_query(symbol, client_id, required=False):  # the venue's answer comes late, once
-                if not asked.is_set():
-                    asked.set()
-                    await release.wait()
-                return await query(symbol, client_id, required=required)
-
-            setattr(gw, QUERY[venue], late_query)
+            asked, release = _late_query(gw, venue)
             rig.faults["5xx_create"](None)  # the create answered 503, not made: outcome unknown
             placing = asyncio.ensure_future(gw.place(it))
             await asyncio.wait_for(asked.wait(), 10)  # the gateway asks the venue for the client id ...
