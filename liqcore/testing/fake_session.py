@@ -118,7 +118,7 @@ class LocalMarket:
         self._recorded: dict[str, bytes] = {}  # symbol -> the replay's latest top-of-book frame
         self._sent: dict[str, tuple] = {}  # symbol -> (book, update id, monotonic time sent)
         self._ids = 0
-        self._clock = (0, 0.0)  # (the replay's latest print time in ms, monotonic time then)
+        self._clock_ms = 0  # the replay's latest print time (ms)
         self._first_ms = 0  # the replay's first print time (ms)
         #: the market's steps so far (one each 50 ms: sessions, subscriptions and books looked at)
         self.steps = 0
@@ -181,8 +181,7 @@ class LocalMarket:
         lagging replay sent next, and between trading sessions it kept running: a run that subscribed its book
         before its session began was sent a book hours ahead of its market, and its event clock then held every
         liquidation of the session at that one time.)"""
-        t_ms, _then = self._clock
-        return t_ms if t_ms else self.fv.now_ms()
+        return self._clock_ms or self.fv.now_ms()
 
     def _opening_prices(self) -> None:
         """Each symbol's first print in the replay: where its book sits before anything traded (at the time of the
@@ -192,8 +191,8 @@ class LocalMarket:
             if n > 200_000 or not want:
                 break
             for sym, px, _q, t_ms in self.side.prints(bytes(data)):
-                if not self._clock[0]:
-                    self._clock = (t_ms, time.monotonic())
+                if not self._clock_ms:
+                    self._clock_ms = t_ms
                     self._first_ms = t_ms
                 if sym in want:
                     self._opening[sym] = px
@@ -209,7 +208,7 @@ class LocalMarket:
             await self._send_book(booked, force=True)
             return
         for sym, _px, qty, t_ms in self.side.prints(data):
-            self._clock = (t_ms, time.monotonic())
+            self._clock_ms = t_ms
             if sym in self._sizes and qty > 0:
                 self._sizes[sym].append(qty)
                 await self._send_book(sym, t_ms=t_ms)
@@ -229,7 +228,7 @@ class LocalMarket:
         opening one (the book sits there), and what the venue remembers of the last replay's market gone."""
         self.side.start_over()
         if self._first_ms:
-            self._clock = (self._first_ms, time.monotonic())
+            self._clock_ms = self._first_ms
         for sym, px in self._opening.items():
             self.fv.venue.last_price[sym] = px
 
