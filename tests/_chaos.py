@@ -452,9 +452,13 @@ class Report:
     #: what each step did: its decision (or refusal) and the waits that ran out (a slow or stuck path)
     trace: list = field(default_factory=list)
     stuck: bool = False  # the schedule or the stop did not finish in its time
+    #: journal ``orders`` rows whose journaled fills add up to their quantity but whose status is not ``filled``
+    stale_orders: list = field(default_factory=list)
 
     def violations(self) -> list[str]:
         out = []
+        if self.stale_orders:
+            out.append(f"orders filled by their journaled fills but journaled otherwise: {self.stale_orders}")
         if self.stuck:
             out.append("the run got stuck: " + "; ".join(t for t in self.trace if "did not finish" in t))
         if self.unknown_orders:
@@ -619,6 +623,14 @@ async def run_schedule(rig: Rig, seed: int, steps: list[Step], journal_path, *, 
     with sqlite3.connect(journal_path) as db:
         fills = [orjson.loads(d) for d, in db.execute("SELECT data FROM fills ORDER BY ts_ns")]
     rep.fills_journal = [float(f["qty"]) for f in fills if f.get("symbol") == rig.symbol]
+    booked: dict = {}
+    for f in fills:
+        k = (f.get("client_id"), f.get("kind") or "entry")
+        booked[k] = booked.get(k, 0.0) + float(f["qty"])
+    with sqlite3.connect(journal_path) as db:
+        for cid, kind, status, qty in db.execute("SELECT client_id, kind, status, qty FROM orders"):
+            if qty and booked.get((cid, kind), 0.0) >= qty * (1 - 1e-9) and status != "filled":
+                rep.stale_orders.append(f"{cid} {kind} {status}")
     rep.fills_venue = rig.executions()
     rep.position_engine = book.position_qty
     rep.position_venue = rig.venue_position()

@@ -71,6 +71,8 @@ class VenueGateway(GatewayCallbacks, Gateway):
         register_secret(self._key.reveal())
         self._instruments: dict[str, Instrument] = {}
         self._orders: dict[tuple[str, str], OrderUpdate] = {}  # (client_id, kind) -> last known state
+        #: (client_id, kind) -> the (status, filled qty) a reading last reported (:meth:`_report_learned`)
+        self._learned: dict[tuple[str, str], tuple[str, float]] = {}
         self._intents: dict[str, OrderIntent] = {}
         self._placing: dict[str, asyncio.Event] = {}  # client id -> set once its create is answered (or given up)
         self._cancel_asked: set[str] = set()  # client ids cancelled while their create was unanswered
@@ -201,9 +203,19 @@ class VenueGateway(GatewayCallbacks, Gateway):
             except GatewayError:
                 continue
             if u is not None and (u.status, u.filled_qty) != (old.status, old.filled_qty):
-                await self._emit(self._update_cbs, u)
+                await self._report_learned(u, old)
                 changed.append((kind, u))
         return changed
+
+    async def _report_learned(self, u: OrderUpdate, old: OrderUpdate | None) -> None:
+        """Report ``u``, an order's state a reading learned (not the private stream), to the update callbacks when
+        it differs from ``old`` (the state known before the reading) and no other reading reported it already (a
+        reconnect's re-query and an entry's own settling ask at once)."""
+        state = (u.status, u.filled_qty)
+        if (old is not None and (old.status, old.filled_qty) == state) or self._learned.get((u.client_id, u.kind)) == state:
+            return
+        self._learned[(u.client_id, u.kind)] = state
+        await self._emit(self._update_cbs, u)
 
     # ------------------------------------------------------------------ bans
     def banned(self) -> str | None:

@@ -284,6 +284,35 @@ def test_user_stream_open_but_mute_no_pong_is_found_dead_and_the_missed_fill_boo
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("ban", [False, True], ids=["answered", "banned"])
+def test_entry_filled_while_mute_is_reported_filled_once_after_the_reconnect_even_through_a_ban(ban):
+    """Chaos seed binance-179: the entry fills while the user stream is mute; the reconnect's reading books its
+    trade (userTrades) and asks the venue for the entry's state (GET /fapi/v1/order).  The entry's ``filled`` state
+    is reported to the update callbacks (the journal's order row), exactly once though the reading's re-query and
+    the entry's own ask both learn it; when that ask is answered HTTP 418 ("General Info", IP Limits: banned for
+    Retry-After seconds) it is asked again after the ban, not left ``new``.  The quiet-stream reading is off
+    (``reconcile_s`` 60 s), so only that ask can report it."""
+    async def main():
+        async with binance_day(heartbeat=0.4, reconcile_s=60.0) as (fb, gw, rec):
+            await _entry_filled_while_mute(fb, gw, "mute-st-1")
+            if ban:
+                fb.ban_next(1.5, "/fapi/v1/order", "GET")
+            await rec.wait(lambda: any(f.kind == "entry" for f in rec.fills), timeout=10.0)
+            fb.mute_user_stream = False
+            filled = lambda: [u for u in rec.updates if u.client_id == "mute-st-1" and u.status == "filled"]  # noqa: E731
+            await rec.wait(lambda: filled(), timeout=10.0)
+            if ban:
+                assert fb.ban_until > 0 and gw.stats["reconnects"] >= 1
+            await rec.wait(lambda: len(_open_exits(fb)) == 2, timeout=10.0)
+            await _entry_booked_once(fb, gw, rec)
+            assert len(filled()) == 1 and filled()[0].filled_qty == 0.5
+            await gw._report_learned(await gw.query("ETHUSDT", "mute-st-1"), None)  # (a third reading learns it)
+            assert len(filled()) == 1
+
+    run(main())
+
+
+@pytest.mark.integration
 def test_entry_filled_while_mute_and_cancelled_at_its_timeout_gets_its_exits_after_the_reconnect():
     """Chaos seed binance-3 (issue 67): the entry fills while the user stream is mute, then the engine cancels it
     at its timeout: the cancel (-2011) and its order query (GET /fapi/v1/order: FILLED) learn the fill before the

@@ -145,11 +145,12 @@ class FakeBinance(LoopbackVenue):
         self._code_faults.append({"path": path, "method": method, "code": code, "msg": msg, "status": status,
                                   "process": False})
 
-    def ban_next(self, retry_after_s: float = 5.0) -> None:
-        """The next request and every one after it for ``retry_after_s`` seconds are answered HTTP 418 with
-        ``Retry-After`` (the seconds left) and -1003 "Way too much request weight used; IP banned until %s."
-        ("General Info", HTTP Return Codes and IP Limits: an IP auto-banned after 429s; "Error Codes" -1003)."""
-        self._ban_next = float(retry_after_s)
+    def ban_next(self, retry_after_s: float = 5.0, path: str | None = None, method: str | None = None) -> None:
+        """The next request (the next ``method path`` when given) and every one after it for ``retry_after_s``
+        seconds are answered HTTP 418 with ``Retry-After`` (the seconds left) and -1003 "Way too much request weight
+        used; IP banned until %s." ("General Info", HTTP Return Codes and IP Limits: an IP auto-banned after 429s;
+        "Error Codes" -1003)."""
+        self._ban_next = (float(retry_after_s), path, method)
 
     def expire_listen_keys(self) -> None:
         """Every listenKey stops existing: the keepalive ``PUT /fapi/v1/listenKey`` answers -1125 "This listenKey
@@ -366,8 +367,9 @@ class FakeBinance(LoopbackVenue):
         raw_qs = request.rel_url.raw_query_string
         rec = FakeRequest(method, path, dict(parse_qsl(raw_qs)), None, {}, recv_ns)
         self.requests.append(rec)
-        if getattr(self, "_ban_next", None) is not None:
-            self.ban_until, self._ban_next = time.monotonic() + self._ban_next, None
+        ban = getattr(self, "_ban_next", None)
+        if ban is not None and ban[1] in (None, path) and ban[2] in (None, method):
+            self.ban_until, self._ban_next = time.monotonic() + ban[0], None
         elif time.monotonic() < self.ban_until:
             self.requests_in_ban += 1
         if time.monotonic() < self.ban_until:

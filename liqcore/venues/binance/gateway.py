@@ -319,7 +319,9 @@ class BinanceGateway(BinanceExits, VenueGateway):
             return (RATE_LIMITED if what == BANNED else what), f"{exc.code} {exc.msg}"
         return UNKNOWN, exc.reason
 
-    async def _query(self, symbol: str, cid: str, required: bool = False) -> OrderUpdate | None:
+    async def _query(self, symbol: str, cid: str, required: bool = False, report: bool = False) -> OrderUpdate | None:
+        """The order ``cid``'s state asked of the venue (``GET /fapi/v1/order``; None: no such order, or no answer
+        unless ``required``); ``report``: a changed state is also reported (:meth:`_report_learned`)."""
         last = ""
         for i in range(4):
             try:
@@ -339,10 +341,12 @@ class BinanceGateway(BinanceExits, VenueGateway):
                 u = _order_rest(d)
                 kind = self._intents[cid].kind if cid in self._intents else u.kind
                 u = OrderUpdate(cid, u.status, u.symbol, u.venue_order_id, u.side, u.price, u.qty, u.filled_qty, u.avg_price, "", kind, u.ts_ns)
-                self._orders[(cid, kind)] = u
+                prev, self._orders[(cid, kind)] = self._orders.get((cid, kind)), u
                 self._entry_done(u)
                 await self._match_unmatched(u.venue_order_id)
                 await self._missed_fills(u)
+                if report:
+                    await self._report_learned(u, prev)
                 return u
             await asyncio.sleep(self.retry_backoff * (i + 1))
         if required:
@@ -826,7 +830,30 @@ class BinanceGateway(BinanceExits, VenueGateway):
             self._spawn(self._flat_after_exit(sym, br))  # (the stream did not say: the position read now)
         known = self._orders.get((cid, kind))
         if kind == "entry" and cid in self._intents and (known is None or known.status not in _TERMINAL):
-            self._spawn(self._query(sym, cid))  # (its state: a filled entry's exits go out, :meth:`_entry_done`)
+            self._spawn(self._settle(sym, cid))
+
+    #: how many times an entry whose trades a reading booked is asked about (:meth:`_settle`)
+    SETTLE_ASKS = 6
+
+    async def _settle(self, sym: str, cid: str) -> None:
+        """An entry whose trades a reading booked (the stream did not say): its state is asked of the venue until
+        it answers, a ban waited out (at most :attr:`SETTLE_ASKS` asks), and reported when it changed, so that the
+        journal's order row says what its fills say (chaos seed binance-179: the one ask refused by a 418 left the
+        filled entry ``new``) and a filled entry's exits go out (:meth:`_entry_done`)."""
+        last = ""
+        for i in range(self.SETTLE_ASKS):
+            known = self._orders.get((cid, "entry"))
+            if self._closing or (known is not None and known.status in _TERMINAL):
+                return
+            await self.rest.gov.wait_ban(60.0)
+            try:
+                await self._query(sym, cid, required=True, report=True)
+                return
+            except GatewayError as exc:
+                last = str(exc)
+            await asyncio.sleep(self.retry_backoff * (i + 1))
+        log.warning("binance %s: the state of entry %s, whose trades were booked, is not known: %s (asked again at "
+                    "the next reading)", sym, cid, last)
 
 
 # ---- the registry's ``gateway`` part (liqcore.venues.registry): what ``liqcore run --live`` builds
