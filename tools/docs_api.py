@@ -59,6 +59,7 @@ GROUPS = [
          "Gateway", "OrderIntent", "OrderUpdate", "Fill", "PositionInfo", "GatewayError", "GatewayCallbacks",
          "missing_members")]
      + [("liqcore.venues.gateway", "ORDER_STATUSES", "liqcore.venues.orders.ORDER_STATUSES"),
+        ("liqcore.venues.gateway", "FINAL_STATUSES", "liqcore.venues.orders.FINAL_STATUSES"),
         ("liqcore.venues.governor", "Governor", None), ("liqcore.venues.outcomes", "CodeTable", None)]),
 ]
 

@@ -25,6 +25,7 @@ import orjson
 
 from liqcore.live import intent_log as ilog
 from liqcore.live import journal_queries as queries
+from liqcore.venues.orders import FINAL_STATUSES
 
 __all__ = ["Journal", "JournalBusy", "TERMINAL_STATUSES", "OPEN_STATUSES", "NEVER_SENT"]
 
@@ -84,7 +85,7 @@ def _rollback(db: sqlite3.Connection) -> None:
 _ORDER_COLS = ("client_id", "symbol", "kind", "side", "status", "price", "qty", "filled_qty", "avg_price",
                "venue_order_id", "reason", "intent", "created_ns", "updated_ns")
 
-TERMINAL_STATUSES = frozenset({"filled", "cancelled", "rejected", "deactivated"})
+TERMINAL_STATUSES = frozenset(FINAL_STATUSES)
 #: the reason of an entry journaled once a shutdown began and never sent to the venue (status ``cancelled``)
 NEVER_SENT = "never_sent"
 OPEN_STATUSES = frozenset({"pending", "new", "partially_filled", "triggered", "untriggered"})
@@ -608,7 +609,7 @@ class Journal:
         elif status == "pending":  # a late REST answer never downgrades a state the stream reported
             terminal_guard = " AND status='pending'"
         else:
-            terminal_guard = " AND status NOT IN ('filled','cancelled','rejected','deactivated')"
+            terminal_guard = f" AND status NOT IN {queries.FINAL_SQL}"
         return [
             ("INSERT OR IGNORE INTO orders (client_id, symbol, kind, side, status, price, qty, filled_qty, avg_price,"
              " venue_order_id, reason, intent, created_ns, updated_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)",

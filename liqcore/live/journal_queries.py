@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from liqcore.venues.orders import FINAL_STATUSES
+
 __all__ = ["Recovered", "recover", "history", "order", "orders_of", "open_entries"]
+
+#: the final statuses as an SQL list (``status NOT IN FINAL_SQL``: an order still open)
+FINAL_SQL = "(" + ",".join(f"'{s}'" for s in FINAL_STATUSES) + ")"
 
 
 @dataclass
@@ -35,7 +40,7 @@ def recover(db: sqlite3.Connection) -> Recovered:
     """The state to resume from: open orders, positions, cooldowns, equity, the id sequence."""
     rec = Recovered()
     cols = [d[1] for d in db.execute("PRAGMA table_info(orders)")]
-    for row in db.execute("SELECT * FROM orders WHERE status NOT IN ('filled','cancelled','rejected','deactivated')"):
+    for row in db.execute(f"SELECT * FROM orders WHERE status NOT IN {FINAL_SQL}"):
         r = dict(zip(cols, row))
         r["intent"] = orjson.loads(r["intent"]) if r.get("intent") else None
         if r.get("kind") in ("tp", "sl"):

@@ -13,14 +13,14 @@ import asyncio
 import logging
 import time
 
-from liqcore.venues.gateway import GatewayError, OrderUpdate
+from liqcore.venues.gateway import FINAL_STATUSES, GatewayError, OrderUpdate
 
 __all__ = ["Lifecycle", "settled_rows"]
 
 log = logging.getLogger("liqcore.engine")
 
 
-_TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+_TERMINAL = FINAL_STATUSES
 
 
 def settled_rows(open_rows: list[dict], report: dict, now_ns: int, known=None) -> list[OrderUpdate]:

@@ -894,7 +894,7 @@ class OrderManager:
         """Cancel ``targets`` through the gateway's batch cancel and confirm each (see :meth:`shutdown`)."""
         loop = asyncio.get_running_loop()
         gw = self.gateway
-        terminal = ("filled", "cancelled", "rejected", "deactivated")
+        from liqcore.venues.orders import FINAL_STATUSES as terminal
         remaining = {cid: sym for sym, cid, _ in targets}
         status0 = {cid: st for _, cid, st in targets}
         reasons: dict[str, str] = {cid: "no answer before the shutdown timeout" for cid in remaining}

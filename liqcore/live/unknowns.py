@@ -23,15 +23,15 @@ import asyncio
 import logging
 import time
 
-from liqcore.venues.gateway import GatewayError, OrderIntent, OrderUpdate
+from liqcore.venues.gateway import FINAL_STATUSES, GatewayError, OrderIntent, OrderUpdate
 from liqcore.venues.governor import governors
 
 __all__ = ["Unknowns", "ban_left", "TERMINAL"]
 
 log = logging.getLogger("liqcore.engine")
 
-#: order states after which an order changes no more
-TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+#: order states after which an order changes no more (:data:`~liqcore.venues.orders.FINAL_STATUSES`)
+TERMINAL = FINAL_STATUSES
 
 
 def ban_left(venue: str) -> float:

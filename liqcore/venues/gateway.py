@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Protocol, runtime_checkable
 
 # the order-state types live in the venue layer (the venue parsers build them); re-exported here
-from liqcore.venues.orders import ORDER_STATUSES, Fill, OrderUpdate, PositionInfo
+from liqcore.venues.orders import FINAL_STATUSES, ORDER_STATUSES, Fill, OrderUpdate, PositionInfo
 
 __all__ = [
     "OrderIntent",
@@ -25,6 +25,7 @@ __all__ = [
     "GatewayCallbacks",
     "missing_members",
     "ORDER_STATUSES",
+    "FINAL_STATUSES",
 ]
 
 

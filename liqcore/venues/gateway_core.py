@@ -31,15 +31,15 @@ import time
 from collections import deque
 
 from liqcore.interrupt import end_tasks
-from liqcore.venues.gateway import Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
+from liqcore.venues.gateway import FINAL_STATUSES, Gateway, GatewayCallbacks, GatewayError, OrderIntent, OrderUpdate
 from liqcore.secrets import Secret, mask_key, register_secret
 from liqcore.venues.governor import VenueBanned
 from liqcore.venues.instruments import Instrument
 
 __all__ = ["VenueGateway", "TERMINAL", "field_float"]
 
-#: order statuses after which an order changes no more
-TERMINAL = ("filled", "cancelled", "rejected", "deactivated")
+#: order statuses after which an order changes no more (:data:`~liqcore.venues.orders.FINAL_STATUSES`)
+TERMINAL = FINAL_STATUSES
 
 
 def field_float(d: dict, k: str) -> float:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["OrderUpdate", "Fill", "PositionInfo", "ORDER_STATUSES"]
+__all__ = ["OrderUpdate", "Fill", "PositionInfo", "ORDER_STATUSES", "FINAL_STATUSES"]
 
 #: normalised order statuses
 ORDER_STATUSES = ("pending", "new", "partially_filled", "filled", "cancelled", "rejected", "triggered", "deactivated")
 """Every value of :class:`OrderUpdate`'s ``status``, in a gateway's words (each venue's statuses are mapped to
 these)."""
+#: the statuses after which an order changes no more
+FINAL_STATUSES = ("filled", "cancelled", "rejected", "deactivated")
+"""The final ones of :data:`ORDER_STATUSES`: an order in one of them is never reported again (a gateway asks the
+venue no more about it; the journal's open orders leave it out)."""
 
 
 @dataclass(frozen=True)
