@@ -29,7 +29,11 @@ if _sys.argv and (_sys.argv[0] == "-m" or _sys.argv[0].rsplit("/", 1)[-1] == "li
         os.write(2, b"liqcore: interrupted\n")
         os._exit(130)
 
-    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    if any("multiprocessing" in _a for _a in getattr(_sys, "orig_argv", ())[1:]):
+        # a worker process the command started (spawn or forkserver: its argv is the command's, its own command
+        # line multiprocessing's): Ctrl-C belongs to the command, which stops its workers
+        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    elif _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
         _signal.signal(_signal.SIGINT, _early_interrupt)
 
 __version__ = "0.1.0"

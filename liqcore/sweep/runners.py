@@ -158,17 +158,29 @@ class DaskRunner:
             yield index[f.key], rows
 
 
+#: the warning option that keeps the resource tracker's shutdown note of leaked semaphores off the user's terminal
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
+
+
 def local_cluster(workers: int):
     """A dask LocalCluster of ``workers`` processes on 127.0.0.1, one thread each, its scheduler without work
     stealing: tasks stay on the worker they are pinned to (:meth:`DaskRunner.run`), so each worker loads
     its partitions once even on a busy machine, where stealing would move pinned tasks to whichever
     worker is idle and make it load their partition too.  A lost worker's tasks still run elsewhere."""
+    import logging
+    import sys
+
     import dask
     from distributed import LocalCluster
 
+    # (the workers' and the scheduler's logs: errors alone, not the cancelled tasks of a stop.  A Ctrl-C ends the
+    # command at once, its workers' queues unreleased: multiprocessing's resource tracker, a process of its own
+    # started with this one's warning options, releases them without saying so to the user)
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
     with dask.config.set({"distributed.scheduler.work-stealing": False}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                            processes=True)
+                            processes=True, silence_logs=logging.ERROR)
 
 
 def _connect(Client, address: str, timeout: float, label: float | None = None):

@@ -43,18 +43,19 @@ def _cpu_s(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_line=None):
+def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_line=None, group=False):
     """Start ``liqcore ARGS``, SIGINT it once it has done ``delay`` s of work: ``delay`` s of CPU time, its
     worker processes' included (a busy machine stretches the wall time of its imports, not their CPU time:
     a wall-clock delay could land in the imports, before the command runs), or, with ``ready_line``, once it printed that line on stdout
     and then ``delay`` s of wall time (a command that waits rather than works).  (exit status, seconds
     from the signal to the exit less those it waited for a CPU that other processes held (``_procs.Stopwatch``:
     the bound holds on a busy machine and still catches a command that works, sleeps or hangs too long), stderr,
-    whether it had already finished); the last :class:`Stopwatch` is ``LAST[0]`` (for messages)."""
+    whether it had already finished); the last :class:`Stopwatch` is ``LAST[0]`` (for messages).  ``group``: the
+    SIGINT goes to the command's whole process group, its workers included, as a terminal's Ctrl-C does."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, *(python_args or ["-m", "liqcore"]), *args]
     p = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE if ready_line else subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, start_new_session=group)
     if ready_line is not None:
         line = p.stdout.readline()  # blocks until the line (or the end: the assertion below says so)
         assert line.strip() == ready_line or p.poll() is not None, line
@@ -66,7 +67,7 @@ def _interrupt(args, delay, tmp_path, *, second=None, python_args=None, ready_li
     if p.poll() is not None:
         return p.returncode, 0.0, p.stderr.read(), True
     watch = Stopwatch(p.pid)
-    p.send_signal(signal.SIGINT)
+    os.killpg(p.pid, signal.SIGINT) if group else p.send_signal(signal.SIGINT)
     if second is not None:
         time.sleep(second)
         if p.poll() is None:
@@ -273,3 +274,20 @@ def test_a_compile_cut_by_the_interrupt_leaves_no_finaliser_traceback(interrupte
     assert r.returncode == 0, r.stderr
     assert "not the compiler's: still printed" in r.stderr
     assert ("ObjectRef.__del__" in r.stderr) is (not interrupted), r.stderr
+
+
+def test_a_terminals_ctrl_c_stops_a_dask_walkforward_with_one_line_from_the_command_alone(tmp_path):
+    """A terminal's Ctrl-C reaches the whole foreground process group: the ``liqcore`` script and the dask workers
+    it started, spawned processes that import liqcore with the command's argv.  Those leave the stop to the command
+    (they said "liqcore: interrupted" each and died at once, and the resource tracker then warned of leaked
+    semaphores): one line, the command's, exit 130, within a second."""
+    pytest.importorskip("distributed")
+    script = Path(sys.executable).parent / "liqcore"
+    assert script.exists(), f"the liqcore script is not installed beside {sys.executable}"
+    args = ["walkforward", "--synthetic", "--days", "40", "--seed", "24", "--cache-max", "0", "--grid",
+            "offset=0.001,0.002,0.003", "--grid", "take-profit=0.002,0.004", "--dask", "local", "--workers", "2"]
+    rc, took, err, done = _interrupt(args, 6.0, tmp_path, python_args=[str(script)], group=True)
+    assert not done, "walkforward finished before the interrupt: make its input longer"
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert rc == 130 and lines == ["liqcore walkforward: interrupted"], (rc, err[-3000:])
+    assert took < 1.0, f"walkforward --dask local took {took:.2f} s to stop ({LAST[0]})"
