@@ -341,6 +341,29 @@ def test_exit_replacement_not_confirmed_within_the_bound_closes_the_position():
     run(main())
 
 
+def test_exit_replacement_still_unanswered_at_the_bound_is_cancelled_once_okx_holds_it():
+    """The repair's placement (``POST /api/v5/trade/order-algo``) made at OKX, its answer held past EXIT_CONFIRM_S
+    (0.5 s here; the answer 4 s late): the wait is given up with the placement's outcome unknown, and the position
+    closed at market.  That placement is one of unknown outcome like any other: put on the bracket's ``stale``
+    list and, found held by OKX (``GET /api/v5/trade/order-algo`` by algoClOrdId), cancelled.  Before, it was
+    forgotten: its take-profit / stop-loss rested at OKX with the position flat until the stop's sweep."""
+    async def main():
+        async with okx_day(setup=lambda fo, gw: setattr(gw, "EXIT_CONFIRM_S", 0.5)) as (fo, gw, rec):
+            acl = await _filled_long_with_exits(fo, gw, rec)
+            fo.delay_next(1, seconds=4.0, path="/api/v5/trade/order-algo", process=True)  # (the repair's)
+            await fo.cancel_algo_by_venue(acl)
+            await rec.wait(lambda: rec.actions() == ["lost", "closed"])
+            assert "no live exit confirmed within 0.5 s" in rec.protection[1]["reason"]
+            (late,) = [a for a in fo.algos() if a != acl]  # (made by OKX, its answer not read)
+            await rec.wait(lambda: fo.venue.positions[INST].size == 0 and fo.algos()[late]["state"] != "live")
+            assert fo.algos()[late]["state"] == "canceled"
+            assert any(r.query.get("algoClOrdId") == late for r in fo.requests_to("/api/v5/trade/order-algo", "GET"))
+            assert not [a for a in fo.algos().values() if a["state"] == "live"]
+            await rec.wait(lambda: gw._bracket == {})
+            okx_invariants(fo, gw, rec)
+    run(main())
+
+
 def test_exit_okx_ended_while_the_business_socket_was_mute_is_found_by_the_poll_after_the_reconnect():
     """The ``orders-algo`` push is lost (the business socket open but mute); after its liveness reconnect the
     gateway polls ``GET /api/v5/trade/orders-algo-pending`` and ``GET /api/v5/trade/order-algo``: the algo is

@@ -9,9 +9,10 @@
   bracket's algo that goes ``canceled`` / ``order_failed`` / ``partially_failed`` while its position is open, and
   not by our own cancel, is said lost (``_protection(..., "lost")``) and placed again at once at the same levels
   under a new ``algoClOrdId``; refused, or not confirmed live within :attr:`EXIT_CONFIRM_S` (30 s), the position is
-  closed at market, reduce-only (``"closed"``); placed and confirmed: ``"replaced"``.  After a reconnect the
-  pending algos are polled and the same rule applies to any bracket's algo that is gone.  The answer to a placement
-  a repair superseded (it came late) is not the bracket's: its algo, held after all, is cancelled (``_superseded``).
+  closed at market, reduce-only (``"closed"``; a placement still out at that bound is cancelled once OKX is found
+  to hold it); placed and confirmed: ``"replaced"``.  After a reconnect the pending algos are polled and the same
+  rule applies to any bracket's algo that is gone.  The answer to a placement a repair superseded (it came late) is
+  not the bracket's: its algo, held after all, is cancelled (``_superseded``).
 
 A mixin of :class:`liqcore.venues.okx.gateway.OkxGateway` (its REST client, bracket table and callbacks).
 """
@@ -205,6 +206,7 @@ class OkxRecovery:
             ok = await asyncio.wait_for(self._replace_exit(inst, br, f"-b{gen}"), self.EXIT_CONFIRM_S)
         except asyncio.TimeoutError:
             ok = False
+            self._unknown_at_bound(br)
         if ok:
             self.stats["exits_replaced"] += 1
             self._protection(sym, kind, "replaced", f"algo order {br['acl']} live at the same levels", client_id=br["cid"],
@@ -226,6 +228,17 @@ class OkxRecovery:
         self._protection(sym, kind, "closed", f"{why}: the position closed at market, reduce-only", client_id=br["cid"],
                          close_client_id=close_id)
         await self._clear_bracket(inst)  # (a re-placed algo that came late is cancelled)
+
+    @staticmethod
+    def _unknown_at_bound(br: dict) -> None:
+        """The wait for a repair given up at :attr:`EXIT_CONFIRM_S` while its placement was out (unanswered, or
+        its outcome still being asked for): OKX may hold that algo.  Its algoClOrdId goes on ``br``'s ``stale``
+        list, cancelled once OKX is found to hold it (:meth:`_cancel_stale`, when the position is flat or the
+        bracket has another algo).  One answered (its algoId known) is cancelled by that id; one refused is none."""
+        acl = br.get("acl")
+        if br.get("placed") and acl and not br.get("algoId") and not br.get("refused") \
+                and acl not in br.get("stale", ()):
+            br.setdefault("stale", []).append(acl)
 
     async def _superseded(self, inst: str, br: dict, acl: str) -> None:
         """The placement ``acl`` of ``br``'s algo answered (or still to ask) after a repair placed the exits again
