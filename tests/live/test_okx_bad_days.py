@@ -148,6 +148,37 @@ def test_cancel_batch_item_with_unknown_outcome_is_confirmed_one_by_one():
     run(main())
 
 
+def test_cancel_batch_item_confirmed_one_by_one_answers_the_orders_final_state_as_the_shared_path_does():
+    """A batch item with unknown outcome (50004) confirmed one by one, for an order OKX already ended itself: a
+    post-only entry that would take, canceled by OKX (``cancelSource`` 31: ``rejected``), its push lost (the
+    private socket mute: the gateway holds it ``new``).  The single cancel is refused (51400) and the order, asked
+    for by clOrdId, is ``rejected``: the batch answers ``accepted`` with that final state, as the shared path does
+    for a cancel answered with the order's final state (``Gateway.cancel_batch``, one cancel each; ``VenueGateway``
+    for a create answered meanwhile).  Before, a ``rejected`` state was taken for a refused cancel: ``not_found``
+    and no state, as if OKX held no such order.  An order OKX never had stays ``not_found``."""
+    from liqcore.venues.gateway import Gateway
+
+    async def main():
+        async with okx_day() as (fo, gw, rec):
+            await fo.trade(INST, 2500.0)
+            fo.mute("private")
+            u = await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2500.5, "lc-po", post_only=True))  # (would take)
+            assert u.status == "new" and gw.known("lc-po").status == "new"
+            (o,) = fo.orders_with_client_id(fo.requests_to(ORDER, "POST")[-1].body["clOrdId"])
+            assert o.status == "Cancelled"  # (ended by OKX at once: cancelSource 31)
+            fo.answer_code_next("50004", "/api/v5/trade/cancel-batch-orders", process=False, item=True)
+            out = await gw.cancel_batch([("ETHUSDT", "lc-po"), ("ETHUSDT", "lc-never")])
+            assert fo.requests_to("/api/v5/trade/cancel-order")  # (confirmed one by one)
+            outcome, got = out["lc-po"]
+            assert outcome == "accepted" and got is not None, out
+            assert (got.status, got.venue_order_id, got.kind) == ("rejected", u.venue_order_id, "entry"), got
+            assert "cancelSource 31" in got.reason
+            assert out["lc-never"] == ("not_found", None)  # (refused, 51400, and not found by clOrdId, 51603)
+            shared = await Gateway.cancel_batch(gw, [("ETHUSDT", "lc-po")])  # (the shared path, the same order)
+            assert (shared["lc-po"][0], shared["lc-po"][1].status) == (outcome, got.status), shared
+    run(main())
+
+
 def test_429_pauses_every_caller_of_the_host_then_the_request_is_retried():
     """OKX v5 "Overview, Rate Limits": 50011 / HTTP 429; the governor holds every caller of the host (not only
     the one that saw it) before the request is sent again."""

@@ -460,8 +460,14 @@ class OkxGateway(OkxRecovery, VenueGateway):
         done: the order is queried and, while OKX still holds it live, the cancel sent again (``max_create_attempts``
         times, backing off); still unknown after that: :class:`GatewayError` (the order manager asks again).  A
         cancel while the create is unanswered waits for it (:meth:`_wait_created`): the create is not sent again."""
+        return (await self._cancel_one(symbol, client_id))[1]
+
+    async def _cancel_one(self, symbol: str, client_id: str) -> tuple[str, OrderUpdate]:
+        """:meth:`cancel` with its outcome as a batch item's: ``accepted`` and the order's state (whatever its status:
+        a create refused, a post-only canceled by OKX is ``rejected``), or ``not_found`` and the refusal (51400-51402
+        and OKX holds no such order)."""
         if (known := await self._wait_created(client_id)) is not None:  # (its create was unanswered: now final)
-            return known
+            return "accepted", known
         inst = self._inst(symbol)
         last = ""
         for attempt in range(1, self.max_create_attempts + 1):
@@ -474,9 +480,10 @@ class OkxGateway(OkxRecovery, VenueGateway):
             except OkxAPIError as exc:
                 found = await self._query(symbol, client_id)
                 if found is not None and found.status in _TERMINAL:
-                    return found
+                    return "accepted", found
                 if found is None and exc.code in ERR_CANCEL_FAILED:
-                    return OrderUpdate(client_id, "rejected", symbol, reason=explain(exc.code, exc.msg), ts_ns=time.time_ns())
+                    return "not_found", OrderUpdate(client_id, "rejected", symbol, reason=explain(exc.code, exc.msg),
+                                                    ts_ns=time.time_ns())
                 raise GatewayError(f"okx cancel {client_id}: {exc}") from None
             except OkxTransportError as exc:
                 last = exc.reason
@@ -491,9 +498,9 @@ class OkxGateway(OkxRecovery, VenueGateway):
                     if found is None or found.status in _TERMINAL:  # gone (or never there): what OKX holds
                         if found is not None:
                             await self._after_entry_state(inst, client_id, found)
-                            return found
-                        return OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
-                                           if client_id in self._intents else "entry", ts_ns=time.time_ns())
+                            return "accepted", found
+                        return "accepted", OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
+                                                       if client_id in self._intents else "entry", ts_ns=time.time_ns())
                 await asyncio.sleep(self.retry_backoff * attempt)
                 continue
             break
@@ -501,10 +508,10 @@ class OkxGateway(OkxRecovery, VenueGateway):
             raise GatewayError(f"okx cancel {client_id}: outcome unknown after {self.max_create_attempts} attempts ({last})")
         u = await self._query(symbol, client_id)
         if u is None:
-            return OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
-                               if client_id in self._intents else "entry", ts_ns=time.time_ns())
+            return "accepted", OrderUpdate(client_id, "cancelled", symbol, kind=self._intents[client_id].kind
+                                           if client_id in self._intents else "entry", ts_ns=time.time_ns())
         await self._after_entry_state(inst, client_id, u)
-        return u
+        return "accepted", u
 
     #: orders per ``POST /api/v5/trade/cancel-batch-orders`` request
     CANCEL_BATCH_MAX = 20
@@ -512,17 +519,19 @@ class OkxGateway(OkxRecovery, VenueGateway):
     async def _cancel_batch(self, orders: list[tuple[str, str]]) -> dict[str, tuple[str, OrderUpdate | None]]:
         """Cancel ``[(symbol, client_id)]`` with ``POST /api/v5/trade/cancel-batch-orders`` (up to 20 a request):
         ``client_id -> (outcome, update)``: ``accepted`` with the order's state, ``not_found`` (51400-51402: not
-        open), or ``error: ...``.  A cancelled entry that was partly filled gets its take-profit / stop-loss."""
+        open), or ``error: ...``.  An item (or a batch) whose outcome is unknown is cancelled one by one
+        (:meth:`_cancel_one`): the order's final state is ``accepted`` with it, a ``rejected`` one too, as on the shared
+        path.  A cancelled entry that was partly filled gets its take-profit / stop-loss."""
         out: dict[str, tuple[str, OrderUpdate | None]] = {}
         items = list(dict.fromkeys(orders))
 
         async def one_unknown(s, c):
             try:
-                u = await self.cancel(s, c)
+                outcome, u = await self._cancel_one(s, c)
             except GatewayError as exc:
                 out[c] = (f"error: {exc}", None)
                 return
-            out[c] = ("not_found", None) if u.status == "rejected" else ("accepted", u)
+            out[c] = (outcome, u if outcome == "accepted" else None)
 
         async def one(chunk):
             body = [{"instId": self._inst(s), "clOrdId": okx_client_id(c)} for s, c in chunk]
