@@ -14,7 +14,7 @@ import numpy as np
 import liqcore.io.registry as _registry
 from liqcore._libs.reading import event_scan
 from liqcore.io.base import LoadResult, FileState, unreadable_why, warn_stderr, dedupe, file_report
-from liqcore.venues.files import Blocks, base_name
+from liqcore.venues.files import Blocks, DamagedMember, base_name
 from liqcore.io.plausible import future_mask, _sane, sane_ids  # noqa: F401
 from liqcore.io.registry import MIX, expand_paths, canonical_format
 from liqcore.types import EVENT_DTYPE, SymbolRegistry
@@ -51,8 +51,8 @@ def load_files(
     Parquet file, a CSV without the contract's columns, an I/O error) is skipped, named in
     ``skipped`` and in a warning, and the rest are loaded; ``strict`` stops at it instead (as does a
     single file, or when no file can be read).  A compressed file cut short loads up to the cut, with
-    a warning naming the file and how much was read.  ``warn``: called with each warning line
-    (default: written to stderr as ``warning: ...``).  ``columns``: a
+    a warning naming the file and how much was read (one with a damaged gzip member: up to that member).
+    ``warn``: called with each warning line (default: written to stderr as ``warning: ...``).  ``columns``: a
     :class:`liqcore.io.mapped.ColumnMapping` that reads every file as a homemade CSV or Parquet
     (format ``columns``; what each column was taken as: :func:`liqcore.io.mapped.mapping_report`).
     Recorded depth books go on from one file to the next (the files in time order: a directory's are).
@@ -81,6 +81,18 @@ def load_files(
         if _depth_carry is None:  # (the load asked for, not one file of it)
             _say_unknown_venues(result, warn)
         return result
+    kw = dict(format=format, registry=registry, strict=strict, feed_latency_ns=feed_latency_ns, instruments=instruments,
+              max_clock_skew_ns=max_clock_skew_ns, warn=warn, columns=columns, _depth_carry=_depth_carry)
+    try:
+        return _load_listed(files, **kw)
+    except DamagedMember as exc:  # a gzip member failed its check after giving text: read again up to it
+        return _load_listed(files, **kw, damaged=exc)
+
+
+def _load_listed(files, *, format, registry, strict, feed_latency_ns, instruments, max_clock_skew_ns, warn, columns,
+                 _depth_carry, damaged: DamagedMember | None = None) -> LoadResult:
+    """:func:`load_files` of the files listed, read in one (``damaged``: a file's gzip member that failed its
+    check after giving text, the file read up to it)."""
     from liqcore.venues.instruments import load_instruments
 
     inst = load_instruments(instruments)
@@ -109,7 +121,7 @@ def load_files(
         if reader is not None and reader.shape == "path":  # a binary container: read from its path
             fmt = reader.name
         else:
-            blk = Blocks(path)
+            blk = Blocks(path, damaged=damaged if damaged is not None and damaged.path == str(path) else None)
             blocks = iter(blk)
             first = next(blocks, b"")
             if not first.strip() and not any(b.strip() for b in blocks) and not blk.truncated:

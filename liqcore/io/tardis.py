@@ -20,7 +20,7 @@ from liqcore.io.base import TIER_MARKED, Reader, FileState
 from liqcore.io.base import arrow_nulls as _nulls, arrow_numpy as _np
 from liqcore.io.base import RowBuffer
 from liqcore.venues.registry import part_cache, part_function
-from liqcore.venues.files import Blocks
+from liqcore.venues.files import Blocks, DamagedMember
 from liqcore.io.tardis_liquidations import _not_liquidations
 from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Kind, Side
 
@@ -141,7 +141,8 @@ def _file_sniffer(line_sniff, tradeish: str | None = None):
 
 class _Stream(_io.RawIOBase):
     """A file's decompressed blocks (:class:`liqcore.venues.files.Blocks`: gzip members, zstd frames, a
-    file cut short read up to the cut) as a binary stream for pyarrow."""
+    file cut short read up to the cut, one with a damaged gzip member up to that member) as a binary stream
+    for pyarrow."""
 
     def __init__(self, blocks):
         self._it = iter(blocks)
@@ -175,8 +176,10 @@ class _Robust(Exception):
     file cut short, or corrupt part-way, up to the damage)."""
 
 
-def _batches(path: Path, cols: tuple, st: FileState, lenient: bool, robust: bool, opened: list, clean: bool = False):
-    """Record batches of ``cols`` of the file; rows with a wrong number of cells are ``bad_row``."""
+def _batches(path: Path, cols: tuple, st: FileState, lenient: bool, robust: bool, opened: list, clean: bool = False,
+             damaged: DamagedMember | None = None):
+    """Record batches of ``cols`` of the file; rows with a wrong number of cells are ``bad_row`` (``damaged``:
+    read up to that damaged gzip member)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -209,7 +212,7 @@ def _batches(path: Path, cols: tuple, st: FileState, lenient: bool, robust: bool
     parse = pacsv.ParseOptions(invalid_row_handler=bad_row if clean else None, newlines_in_values=False)
     read = pacsv.ReadOptions(block_size=16 << 20, use_threads=True)
     if robust or clean:
-        blk = Blocks(path)
+        blk = Blocks(path, damaged=damaged)
         opened.append(blk)
         # clean: bytes that are not UTF-8 replaced, so that a bad row reaches the handler (pyarrow
         # hands it over as text)
@@ -231,6 +234,8 @@ def _batches(path: Path, cols: tuple, st: FileState, lenient: bool, robust: bool
         for batch in reader:
             yield batch
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, EOFError, ValueError) as exc:
+        if isinstance(exc, ValueError) and not isinstance(exc, pa.ArrowException) and (robust or clean):
+            raise  # liqcore's decompression: a damaged gzip member (read again up to it), a file it cannot read
         msg = (str(exc).splitlines() or [""])[0][:200]
         if "conversion error" in msg and not lenient:
             raise _Lenient() from None
@@ -678,24 +683,28 @@ def _load(fmt: str, path: Path, st: FileState) -> np.ndarray:
     sink = st.sink
     before = (dict(sink.counters), dict(st.culprits), st.records, len(sink.registry))
     lenient = robust = clean = False
+    damaged = None
     while True:
         conv = _Conv(path, st, fmt, lenient)
         rows = RowBuffer(EVENT_DTYPE)  # each batch's rows written once into the file's array
         opened: list = []
         try:
-            for batch in _batches(path, cols, st, lenient, robust, opened, clean):
+            for batch in _batches(path, cols, st, lenient, robust, opened, clean, damaged):
                 n = batch.num_rows
                 st.records += n
                 rows.append(convert(conv, batch))
                 conv.row0 += n
             break
-        except (_Lenient, _Robust, _Clean) as again:  # start over: every column as bytes / liqcore's
-            if isinstance(again, _Lenient):  # decompression / bytes that are not UTF-8 replaced
-                lenient = True
+        except (_Lenient, _Robust, _Clean, DamagedMember) as again:  # start over: every column as bytes /
+            if isinstance(again, _Lenient):  # liqcore's decompression / bytes that are not UTF-8 replaced /
+                lenient = True  # up to a damaged gzip member (the text it gave dropped)
             elif isinstance(again, _Clean):
                 clean = True
             else:
+                if isinstance(again, DamagedMember) and damaged is not None:
+                    raise again  # (the file changed while it was read)
                 robust = True
+                damaged = again if isinstance(again, DamagedMember) else damaged
             sink.counters.clear()
             sink.counters.update(before[0])
             st.culprits.clear()

@@ -38,7 +38,9 @@ def read_recording(paths: str | os.PathLike | Iterable[str | os.PathLike], venue
     """Yield ``(recv_ns, frame_bytes)`` of ``venue`` from recorder files (in the given order; a directory
     is read in sorted file-name order; ``.zst`` and ``.gz`` are decompressed).  A compressed file cut
     short (or corrupt part-way) yields its lines up to the damage, counts ``truncated_file`` in
-    ``stats`` and calls ``warn`` (default: stderr) with a line naming the file and how much was read.
+    ``stats`` and calls ``warn`` (default: stderr) with a line naming the file and how much was read (a gzip
+    member that fails its check: up to the member, or, where some of its lines went out before the check
+    failed, said so).
     A line whose receive time is implausible (a clock reading outside 2017 .. 2100, or a stray
     more than a day from the lines around it, which agree) is skipped and counted in
     ``stats["implausible_time"]``: one bad stamp never moves a replay's clock."""
@@ -96,7 +98,7 @@ def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) 
     for path in files:
         blocks = Blocks(path)
         lineno = 0
-        for block in blocks:
+        for block in _until_damaged(blocks):
             for line in block.splitlines():
                 lineno += 1
                 line = line.strip()
@@ -129,6 +131,17 @@ def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) 
         if blocks.truncated:
             st["truncated_file"] = st.get("truncated_file", 0) + 1
             (warn or warn_stderr)(blocks.truncation_note())
+
+
+def _until_damaged(blocks):
+    """The blocks, up to a damaged gzip member found after some of its lines went out (they cannot be taken
+    back from a stream): the file then marked cut short there, the note saying so."""
+    from liqcore.venues.files import DamagedMember
+
+    try:
+        yield from blocks
+    except DamagedMember as exc:
+        blocks.truncated, blocks.error = True, exc.what(dropped=False)
 
 
 def frames_from_objects(items: Iterable[tuple[int, object]]) -> Iterator[tuple[int, bytes]]:

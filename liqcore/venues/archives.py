@@ -445,7 +445,7 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from liqcore.venues.files import Blocks
+    from liqcore.venues.files import Blocks, DamagedMember
 
     truncated = False
     if _is_zip(path):
@@ -458,8 +458,12 @@ def _read_as_text(path, names, skip, wanted, layout, bad_rows) -> Columns:
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise ValueError(f"{path}: not a readable zip file ({exc})") from None
     else:
-        blk = Blocks(path)
-        data = b"".join(blk)
+        try:
+            blk = Blocks(path)
+            data = b"".join(blk)
+        except DamagedMember as exc:  # a damaged gzip member: the members before it (the text it gave dropped)
+            blk = Blocks(path, damaged=exc)
+            data = b"".join(blk)
         truncated = blk.truncated
     data = data.decode("utf-8", "replace").encode("utf-8")
     bad_rows[0] = 0

@@ -1,5 +1,6 @@
 """Opening recording files: ``.gz`` / ``.zst`` read transparently (several gzip members or zstd frames,
-a file cut short or corrupt part-way read up to the damage), files streamed as blocks of whole lines
+a file cut short or corrupt part-way read up to the damage; a gzip member that fails its check after giving
+text, up to that member: :class:`DamagedMember`), files streamed as blocks of whole lines
 (:class:`Blocks`, :data:`BLOCK_BYTES`), a file's head (:func:`read_head`).  A UTF-8 byte order mark at the
 start of a file (or of its decompressed text) is dropped here, by every way of opening one, so that no reader
 or detection sees it.  Shared by :mod:`liqcore.io`'s readers and the venues' archive readers
@@ -85,7 +86,17 @@ def read_head(path, size: int = 1 << 16) -> bytes:
     """The first ``size`` bytes of a (possibly .gz/.zst compressed) file once decompressed, a leading BOM
     dropped; of a compressed file cut short or corrupt, what precedes the damage (ValueError: nothing does,
     said as a file cut short; a file that is not the compressed file its name says)."""
-    blk = Blocks(Path(path), size)
+    path = Path(path)
+    try:
+        blk, head = _head(Blocks(path, size), size)
+    except DamagedMember as exc:  # (a damaged gzip member within the head: what precedes the member)
+        blk, head = _head(Blocks(path, size, damaged=exc), size)
+    if not head and blk.truncated:
+        raise ValueError(blk.cut_short_error())
+    return head
+
+
+def _head(blk, size: int):
     got: list = []
     n = 0
     for chunk in blk.chunks():
@@ -93,10 +104,7 @@ def read_head(path, size: int = 1 << 16) -> bytes:
         n += len(chunk)
         if n >= size:
             break
-    head = b"".join(got)[:size]
-    if not head and blk.truncated:
-        raise ValueError(blk.cut_short_error())
-    return head
+    return blk, b"".join(got)[:size]
 
 
 def open_text(path):
@@ -108,16 +116,38 @@ def open_text(path):
 BLOCK_BYTES = 64 << 20
 
 
+class DamagedMember(ValueError):
+    """A gzip member that failed its integrity check (zlib: a CRC or length that does not match, an invalid
+    block) after :class:`Blocks` had handed on some of its text.  That text cannot be trusted: a flipped bit
+    decodes to plausible rows before zlib notices, and nothing tells where they start.  A reader that keeps
+    what it read reads the file again as ``Blocks(path, damaged=exc)``: the members before it, the file cut
+    short at its start (as :class:`Blocks` reads it at once where none of the member's text had gone out)."""
+
+    def __init__(self, path, start: int, why: str):
+        self.path, self.start, self.why = str(path), start, why
+        super().__init__(f"{path}: corrupt gzip data ({self.what()})")
+
+    def what(self, dropped: bool = True) -> str:
+        """What failed and where (without the file's name); ``dropped``: False where some of the member's text
+        went out before the damage was found (a stream cannot take it back)."""
+        said = f"the gzip member at compressed byte {self.start:,} is damaged: {self.why}"
+        return said if dropped else said + "; some of its text went out before that was found"
+
+
 class Blocks:
     """A (possibly .gz/.zst compressed) file as blocks of whole lines of about ``size`` bytes.
 
     zstd files may hold several frames (a writer restarted within the file appends one); a file cut
     short by a crashed writer yields everything decodable before the cut and sets ``truncated``.
+    A gzip member that fails its check after giving text is dropped, the file then read as cut short at
+    its start; where some of that text had been yielded, :class:`DamagedMember` is raised instead, and
+    ``damaged=`` that exception reads the members before it.
     """
 
-    def __init__(self, path: Path, size: int | None = None):
+    def __init__(self, path: Path, size: int | None = None, damaged: DamagedMember | None = None):
         self.path = path
         self.size = size or BLOCK_BYTES
+        self.damaged = damaged  # the damaged gzip member this reading stops at (given, or found), as cut short
         self.truncated = False
         self.error = ""  # why a compressed stream stopped early ("" when it ends early but is not corrupt)
         self.consumed = 0  # compressed bytes read
@@ -175,47 +205,71 @@ class Blocks:
                 dobj = new_dobj()
                 fed = False  # the current member/frame has input but has not ended yet
                 step = min(self.size, 4 << 20)  # compressed bytes per read
+                stop = self.damaged.start if self.damaged is not None else None  # (read up to it)
+                start = end = 0  # the current member's first compressed byte; the end of the slice fed
+                given = held = 0  # text the current member gave; of it, not yet yielded
                 pending: list = []  # decompressed, not yet yielded (fed in slices: a corrupt spot
                 try:  # loses only what follows it)
                     while True:
-                        chunk = fh.read(step)
+                        chunk = fh.read(step if stop is None else min(step, stop - self.consumed))
                         if not chunk:
                             break
+                        base = self.consumed
                         self.consumed += len(chunk)
                         for off in range(0, len(chunk), 1 << 16):
                             data = chunk[off : off + (1 << 16)]
+                            end = base + off + len(data)
                             while data:
-                                if comp == "gz" and not fed:  # zero padding between or after members
-                                    data = data.lstrip(b"\0")  # (as gzip allows)
-                                    if not data:
-                                        break
+                                if not fed:
+                                    if comp == "gz":  # zero padding between or after members
+                                        data = data.lstrip(b"\0")  # (as gzip allows)
+                                        if not data:
+                                            break
+                                    start = end - len(data)
                                 out = dobj.decompress(data)
                                 fed = True
                                 if out:
                                     pending.append(out)
+                                    given += len(out)
+                                    held += len(out)
                                 if dobj.eof:
                                     data = dobj.unused_data
                                     dobj = new_dobj()
                                     fed = False
+                                    given = held = 0
                                 else:
                                     data = b""
                         if pending:
                             out, pending = b"".join(pending), []
                             self.produced += len(out)
+                            held = 0
                             yield out
                 except errors as exc:
+                    if comp == "gz":  # a damaged member: none of the text it gave is trusted (garbage may start
+                        cut = DamagedMember(self.path, start, str(exc))  # at its first byte); the file
+                        if held < given:  # is read as cut short at its start.  Some of that text yielded already:
+                            raise cut from None  # the reader reads again up to the member
+                        self.damaged, self.consumed = cut, start
+                        if held:  # (all of it still here)
+                            out = b"".join(pending)[:-held]
+                            pending = [out] if out else []
                     if pending:
                         out, pending = b"".join(pending), []
                         self.produced += len(out)
                         yield out
                     if not self.produced:
                         kind = "gzip" if comp == "gz" else "zstd"
-                        raise ValueError(f"{self.path}: not a readable {kind} file ({exc})") from None
-                    self.error = str(exc)
+                        raise ValueError(f"{self.path}: not a readable {kind} file "
+                                         f"({self.damaged.what() if comp == 'gz' else exc})") from None
+                    self.error = self.damaged.what() if comp == "gz" else str(exc)
                     self.truncated = True
                     return
                 if fed:
                     self.truncated = True
+                elif self.damaged is not None:  # read up to the damaged member: cut short there
+                    if not self.produced:
+                        raise ValueError(f"{self.path}: not a readable gzip file ({self.damaged.what()})")
+                    self.error, self.truncated = self.damaged.what(), True
 
     def __iter__(self):
         carry = b""

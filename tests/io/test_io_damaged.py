@@ -9,6 +9,7 @@ import random
 import re
 import zlib
 
+import numpy as np
 import orjson
 import pytest
 import zstandard
@@ -223,3 +224,158 @@ def test_a_csv_zst_cut_before_its_first_record_is_called_cut_short(tmp_path, cap
     res = load_events(path, warn=said.append)
     assert len(res.events) == expect and res.rejects.get("truncated_file") == 1
     assert len(said) == 1 and said[0].startswith(f"{path}: the zstd stream ends early")
+
+
+# ------------------------------------------------------------------ a bit flipped inside a gzip member
+
+_TARDIS_HEADER = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
+_BYBIT_HEADER = "timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,foreignNotional"
+
+
+def _two_halves(kind: str) -> tuple[str, bytes, bytes]:
+    """(file name, first half, second half) of a file of ``kind``, cut between two rows (a header in the first)."""
+    if kind == "jsonl":  # JSON lines, read line by line
+        return "rec.jsonl.gz", _lines(6000), _lines(6000, 6000)
+    if kind == "tardis":  # the tardis CSV reader (pyarrow; its own decompression when that fails)
+        rows = [f"binance-futures,BTCUSDT,{1723680000000000 + i * 1000},{1723680000000500 + i * 1000},{i},"
+                f"{'buy' if i % 3 else 'sell'},{58000.5 + i % 97},{0.001 * (i % 13 + 1):.3f}\n" for i in range(16_000)]
+        head = _TARDIS_HEADER + "\n"
+        return ("binance-futures_trades_2024-08-15_BTCUSDT.csv.gz", (head + "".join(rows[:8000])).encode(),
+                "".join(rows[8000:]).encode())
+    if kind == "bybit-archive":  # a venue's archive reader (pyarrow's typed read, then the text one)
+        rows = [f"{1_704_067_200 + i * 0.01:.4f},BTCUSDT,{'Buy' if i % 3 else 'Sell'},{0.001 * (i % 13 + 1):.3f},"
+                f"{42000 + i % 97},PlusTick,id{i},1,1,1\n" for i in range(16_000)]
+        return "BTCUSDT2024-01-01.csv.gz", (_BYBIT_HEADER + "\n" + "".join(rows[:8000])).encode(), \
+            "".join(rows[8000:]).encode()
+    data = _trades_csv(16_000)  # binance-trades-csv: the whole file decoded at once
+    cut = data.index(b"\n", len(data) // 2) + 1
+    return "t.csv.gz", data[:cut], data[cut:]
+
+
+def _flipped(blob: bytes, at: int) -> bytes:
+    b = bytearray(blob)
+    b[at] ^= 0x10
+    return bytes(b)
+
+
+@pytest.mark.parametrize("small_blocks", [False, True], ids=["whole-member-held", "member-partly-read"])
+@pytest.mark.parametrize("kind", ["jsonl", "tardis", "bybit-archive", "binance-trades-csv"])
+def test_a_bit_flipped_in_a_gzip_member_drops_that_members_rows(tmp_path, monkeypatch, kind, small_blocks):
+    """A flipped bit decodes to rows (plausible ones too) until zlib's check fails at the member's end: they were
+    kept.  Now the member's text is dropped and the file read as cut short at the member's start: the rows of the
+    members before it, exactly, ``truncated_file`` counted, the damage named.  Small blocks: some of the member's
+    text was handed on before the check failed, and the file is read again up to the member; same result."""
+    import liqcore.venues.files as files_mod
+
+    if small_blocks:
+        monkeypatch.setattr(files_mod, "BLOCK_BYTES", 4093)
+    name, first, second = _two_halves(kind)
+    g1, g2 = gzip.compress(first, mtime=0), gzip.compress(second, mtime=0)
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / name).write_bytes(g1)  # the first member alone: what the damaged file must give
+    want = load_events(good / name, warn=lambda _: None)
+    assert len(want.events) > 1000
+    path = tmp_path / name
+    path.write_bytes(_flipped(g1 + g2, len(g1) + len(g2) // 2))
+    with pytest.raises(zlib.error):  # (the flip is caught by zlib, at the member's end at the latest)
+        zlib.decompressobj(31).decompress(path.read_bytes()[len(g1):])
+    said = []
+    got = load_events(path, warn=said.append)
+    assert len(got.events) == len(want.events)  # no row of the damaged member
+    assert np.array_equal(got.events, want.events)
+    assert got.rejects.get("truncated_file") == 1
+    if kind in ("jsonl", "binance-trades-csv"):
+        assert len(said) == 1 and said[0].startswith(f"{path}: corrupt gzip data (the gzip member at compressed "
+                                                     f"byte {len(g1):,} is damaged: Error -3 ")
+        assert f"from {len(g1):,} of {len(g1) + len(g2):,} compressed bytes" in said[0]
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_a_file_whose_only_gzip_member_is_damaged_is_refused(tmp_path, monkeypatch, capsys, small_blocks):
+    """No member before the damaged one: nothing can be trusted, the file is refused with one line naming it and
+    the damage (among others: skipped, named)."""
+    import liqcore.venues.files as files_mod
+
+    if small_blocks:
+        monkeypatch.setattr(files_mod, "BLOCK_BYTES", 4093)
+    name, first, second = _two_halves("tardis")
+    blob = gzip.compress(first + second, mtime=0)
+    path = tmp_path / name
+    path.write_bytes(_flipped(blob, len(blob) // 2))
+    with pytest.raises(ValueError) as err:
+        load_events(path, warn=lambda _: None)
+    msg = str(err.value)
+    assert str(path) in msg and "\n" not in msg
+    assert f"{path}: not a readable gzip file (the gzip member at compressed byte 0 is damaged: Error -3 " in msg
+    (tmp_path / "more.jsonl").write_bytes(_lines(10))
+    assert main(["convert", str(tmp_path), "--out", str(tmp_path / "o.parquet")]) == 0
+    err = capsys.readouterr().err
+    assert "wrote 10 events" in err and f"skipped {path}: " in err and "Traceback" not in err
+
+
+def test_convert_writes_no_row_of_a_damaged_gzip_member(tmp_path, capsys):
+    """``liqcore convert`` of a recording whose second gzip member is damaged writes the first member's rows."""
+    g1, g2 = gzip.compress(_lines(6000), mtime=0), gzip.compress(_lines(6000, 6000), mtime=0)
+    path = tmp_path / "rec.jsonl.gz"
+    path.write_bytes(_flipped(g1 + g2, len(g1) + len(g2) // 2))
+    out = tmp_path / "o.parquet"
+    assert main(["convert", str(path), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "wrote 6,000 events" in err or "wrote 6000 events" in err, err
+    assert f"{path}: corrupt gzip data (the gzip member at compressed byte {len(g1):,} is damaged" in err
+    back = load_events(out)
+    assert len(back.events) == 6000 and int(back.events["ts_event"].max()) == (T0 + 5999) * 1_000_000
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_blocks_of_a_damaged_gzip_member_held_or_read_again_agree(tmp_path, small_blocks):
+    """The text of a damaged member still held is dropped at once; one partly handed on raises DamagedMember, and
+    ``Blocks(path, damaged=exc)`` reads the members before it: the same bytes, the same note."""
+    from liqcore.venues.files import Blocks, DamagedMember
+
+    first, second = _lines(3000), _lines(3000, 3000)
+    g1, g2 = gzip.compress(first, mtime=0), gzip.compress(second, mtime=0)
+    path = tmp_path / "rec.jsonl.gz"
+    path.write_bytes(_flipped(g1 + g2, len(g1) + len(g2) // 2))
+    held = Blocks(path)
+    text = b"".join(held)
+    assert text == first and held.truncated and held.consumed == len(g1)
+    size = 1 << 12 if small_blocks else None
+    blk = Blocks(path, size)
+    if small_blocks:
+        with pytest.raises(DamagedMember) as exc:
+            b"".join(blk)
+        assert exc.value.start == len(g1) and str(path) in str(exc.value)
+        blk = Blocks(path, size, damaged=exc.value)
+    assert b"".join(blk) == first and blk.truncated and blk.lines == held.lines == 3000
+    assert blk.truncation_note() == held.truncation_note()
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_a_recording_with_a_damaged_gzip_member_replays_the_members_before_it(tmp_path, monkeypatch, small_blocks):
+    """`read_recording` streams: the damaged member's lines held are dropped; where some went out before zlib's
+    check failed (small blocks) they cannot be taken back, and the warning says so; the stream never breaks."""
+    import liqcore.venues.files as files_mod
+    from liqcore.testing.fake_replay import read_recording
+
+    if small_blocks:
+        monkeypatch.setattr(files_mod, "BLOCK_BYTES", 4093)
+
+    def rec(lines: bytes) -> bytes:
+        return b"".join(orjson.dumps({"recv_ns": (T0 + i) * 1_000_000, "venue": "bybit", "frame": json.loads(line)})
+                        + b"\n" for i, line in enumerate(lines.splitlines()))
+
+    g1, g2 = gzip.compress(rec(_lines(3000)), mtime=0), gzip.compress(rec(_lines(3000, 3000)), mtime=0)
+    d = tmp_path / "recs"
+    d.mkdir()
+    path = d / "bybit-20250214T03.jsonl.gz"
+    path.write_bytes(_flipped(g1 + g2, len(g1) + len(g2) // 2))
+    said, stats = [], {}
+    frames = list(read_recording(d, "bybit", stats=stats, warn=said.append))
+    assert stats["truncated_file"] == 1 and len(said) == 1
+    assert said[0].startswith(f"{path}: corrupt gzip data (the gzip member at compressed byte {len(g1):,} is damaged")
+    if small_blocks:
+        assert len(frames) > 3000 and "some of its text went out before that was found" in said[0]
+    else:
+        assert len(frames) == 3000 and "went out" not in said[0]
