@@ -47,12 +47,12 @@ def table_trade_ids(table, kept: list | None = None) -> np.ndarray | None:
 def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: bool, has_flags: bool,
                   has_id: bool = False):
     """One CSV row -> (the event's fields, its trade id: 0 for none); Reject naming the first bad field."""
-    from liqcore.venues.common import num, pos
+    from liqcore.venues.common import num, pos, wire_number
 
     try:
         ts_s = rec["ts_event_ns"]
         try:
-            ts = int(ts_s)
+            ts = wire_number(ts_s, int)
         except (TypeError, ValueError):
             raise Reject("non_numeric", "ts_event_ns") from None
         if ts <= 0 or ts > _I64_MAX:
@@ -103,7 +103,7 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
         else:  # mark/funding/gap/open interest: price may be NaN (unknown), qty empty = 0
             p = rec["price"]
             try:
-                price = float("nan") if p in (None, "") else float(p)
+                price = float("nan") if p in (None, "") else wire_number(p)
             except ValueError:
                 raise Reject("non_numeric", "price") from None
             if math.isinf(price):
@@ -113,7 +113,7 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
         recv = RECV_UNKNOWN
         if has_recv and (rec.get("ts_recv_ns") or "").strip():
             try:
-                recv = int(rec["ts_recv_ns"])
+                recv = wire_number(rec["ts_recv_ns"], int)
             except ValueError:
                 raise Reject("non_numeric", "ts_recv_ns") from None
             if not -_I64_MAX <= recv <= _I64_MAX:
@@ -121,7 +121,7 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
         flags = 0
         if has_flags and (rec.get("flags") or "").strip():
             try:
-                flags = int(rec["flags"])
+                flags = wire_number(rec["flags"], int)
             except ValueError:
                 raise Reject("non_numeric", "flags") from None
             if not 0 <= flags <= 0xFF:  # a byte: a value beyond one is no flags (it was wrapped)
@@ -129,7 +129,7 @@ def _contract_row(rec: dict, sink: Sink, lineno: int, has_kind: bool, has_recv: 
         tid = 0
         if has_id and (rec.get("trade_id") or "").strip():  # (an empty one: no id)
             try:
-                tid = int(rec["trade_id"])
+                tid = wire_number(rec["trade_id"], int)
             except ValueError:
                 raise Reject("non_numeric", "trade_id") from None
             if not -(1 << 63) <= tid < (1 << 63):

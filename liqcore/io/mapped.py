@@ -17,7 +17,7 @@ import numpy as np
 
 from liqcore.io.base import Reader, FileState
 from liqcore.types import EVENT_DTYPE, VENUE_SPAN, Flag, Kind, Side, Venue
-from liqcore.venues.common import RECV_UNKNOWN, VENUE_BY_NAME, Reject
+from liqcore.venues.common import RECV_UNKNOWN, VENUE_BY_NAME, Reject, wire_number
 
 #: the fields a mapping names (``ts``, ``symbol``, ``side``, ``price``, ``qty`` are required)
 REQUIRED = ("ts", "symbol", "side", "price", "qty")
@@ -166,11 +166,11 @@ def _numbers(arr) -> np.ndarray:
         return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    out = np.full(len(text), np.nan)  # some value is not a number: NaN there, value by value
-    for i, v in enumerate(text.to_pylist()):
+    out = np.full(len(text), np.nan)  # some value is not a number: NaN there, value by value (as pyarrow's cast
+    for i, v in enumerate(text.to_pylist()):  # reads them: "58_000" is no number)
         if v is not None:
             try:
-                out[i] = float(v)
+                out[i] = wire_number(v)
             except ValueError:
                 pass
     return out
@@ -421,7 +421,7 @@ def _example(arr) -> str:
 
     for x in pc.cast(arr, pa.string()).to_pylist()[:1000]:
         try:
-            if x is None or not float(x) > 0:
+            if x is None or not wire_number(x) > 0:
                 return "" if x is None else x
         except ValueError:
             return x

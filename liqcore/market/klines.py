@@ -5,7 +5,7 @@ The details: docs/maintainers/live-feeds.md, "1-minute candles from the venues".
 Each venue's endpoint, request and answer are its own (``liqcore.venues.<venue>.market``, through the venue
 registry).
 
-May import: ``aiohttp``, ``numpy``, ``venues.registry`` and this package's ``universe``.
+May import: ``aiohttp``, ``numpy``, ``venues.registry``, ``venues.numbers`` and this package's ``universe``.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from liqcore.market.universe import get_json, rest_base
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["KLINE_DTYPE", "KlinesError", "fetch_klines", "parse_klines", "MINUTE_MS"]
 
@@ -57,8 +58,8 @@ def parse_klines(venue: str, payload, start_ms: int | None = None, end_ms: int |
         try:
             if not isinstance(row, (list, tuple)) or len(row) <= vol_at:
                 raise ValueError
-            t = int(row[0])
-            o, h, lo, c, vol = (float(row[k]) for k in (1, 2, 3, 4, vol_at))
+            t = wire_number(row[0], int)
+            o, h, lo, c, vol = (wire_number(row[k]) for k in (1, 2, 3, 4, vol_at))
             if not all(math.isfinite(x) and x > 0 for x in (o, h, lo, c)) or h < lo or not (math.isfinite(vol) and vol >= 0):
                 raise ValueError
         except (TypeError, ValueError, OverflowError):

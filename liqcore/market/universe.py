@@ -2,8 +2,9 @@
 
 The details: docs/maintainers/live-feeds.md, "A venue's universe of perpetuals".
 
-May import: ``aiohttp``, ``_atomic``, ``cache``, ``venues.instruments`` and ``venues.registry`` (each venue's
-``market`` part fetches its list: ``fetch_instruments(kit, base, quote, left)``, with the kit of :class:`_Kit`).
+May import: ``aiohttp``, ``_atomic``, ``cache``, ``venues.instruments``, ``venues.numbers`` and ``venues.registry``
+(each venue's ``market`` part fetches its list: ``fetch_instruments(kit, base, quote, left)``, with the kit of
+:class:`_Kit`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["Universe", "fetch_universe", "load_universe", "cache_path", "rest_base", "UniverseError",
            "keep_with_recording"]
@@ -145,7 +147,7 @@ def _turnover(rows, key: str, value) -> dict:
     out = {}
     for t in rows or []:
         try:
-            out[str(t[key])] = float(value(t))
+            out[str(t[key])] = wire_number(value(t))
         except (KeyError, TypeError, ValueError):
             pass
     return out

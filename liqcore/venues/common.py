@@ -19,6 +19,7 @@ import numpy as np
 from liqcore.codes import KIND_NAMES  # the one code -> name table of the event kinds (re-exported)
 from liqcore.types import EVENT_DTYPE, VENUE_CODE_BY_NAME, VENUE_NAME_BY_CODE, Flag, Kind, Side, SymbolRegistry
 from liqcore.validate import symbol_problem
+from liqcore.venues.numbers import wire_number  # (re-exported: the codecs' one reading of a number)
 
 __all__ = [
     "throttle_note",
@@ -29,6 +30,7 @@ __all__ = [
     "Sink",
     "note_unknown_venue",
     "num",
+    "wire_number",
     "pos",
     "ms_to_ns",
     "rows_to_events",
@@ -91,12 +93,13 @@ class Reject(Exception):
 
 
 def num(value, field: str) -> float:
-    """A finite float from a JSON number or numeric string (venues send decimals as strings)."""
+    """A finite float from a JSON number or numeric string (venues send decimals as strings; one with digits grouped
+    by ``_`` is ``non_numeric``: :func:`liqcore.venues.numbers.wire_number`)."""
     if value is None:
         raise Reject("missing_field", field)
     if value.__class__ is str:
         try:
-            x = float(value)
+            x = wire_number(value)
         except ValueError:
             raise Reject("non_numeric", field) from None
     elif value.__class__ is float or value.__class__ is int:
@@ -128,10 +131,10 @@ def ms_to_ns(value, field: str) -> int:
         ms = value
     elif cls is str:
         try:
-            ms = int(value)
+            ms = wire_number(value, int)
         except ValueError:
             try:
-                f = float(value)
+                f = wire_number(value)
             except ValueError:
                 raise Reject("non_numeric", field) from None
             if not math.isfinite(f):

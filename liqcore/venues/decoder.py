@@ -19,7 +19,7 @@ import orjson
 
 from liqcore.types import EVENT_DTYPE, Kind, SymbolRegistry, Venue
 from liqcore.venues.common import (_MS_MAX, _MS_MIN, CONTROL, DEFAULT_MAX_CLOCK_SKEW_NS, RECV_CLOCK_MIN_NS, RECV_UNKNOWN,
-                                   Reject, Sink)
+                                   Reject, Sink, wire_number)
 from liqcore.venues.registry import part_cache, part_function
 
 try:  # the compiled matcher of the dominant liquidation lines (pure-Python equivalent below)
@@ -203,7 +203,7 @@ def _positive_pair(p, q):
     if p.__class__ is not str or q.__class__ is not str:
         return None
     try:
-        price, qty = float(p), float(q)
+        price, qty = wire_number(p), wire_number(q)
     except ValueError:
         return None
     if not (0.0 < price < _INF_F and 0.0 < qty < _INF_F):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import zlib
 
 from liqcore.types import Flag, Side
+from liqcore.venues.numbers import wire_number
 
 GAP = (int(Side.BUY), 0.0, 0.0, int(Flag.DEPTH_GAP))
 #: what a depth message that does not parse raises in these machines (orjson's JSONDecodeError is a ValueError)
@@ -20,7 +21,7 @@ MESSAGE_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 def _levels(side, levels, flags):
     side = int(side)
-    return [(side, float(x[0]), float(x[1]), flags) for x in levels]
+    return [(side, wire_number(x[0]), wire_number(x[1]), flags) for x in levels]
 
 
 def keep_for_snapshot(sync, ev) -> tuple[list, bool]:
@@ -157,14 +158,14 @@ class OkxDepthSync:
         return self.seq is not None
 
     def _book_top(self):
-        b = sorted(self.bids.items(), key=lambda kv: -float(kv[0]))[:25]
-        a = sorted(self.asks.items(), key=lambda kv: float(kv[0]))[:25]
+        b = sorted(self.bids.items(), key=lambda kv: -wire_number(kv[0]))[:25]
+        a = sorted(self.asks.items(), key=lambda kv: wire_number(kv[0]))[:25]
         return [list(x) for x in b], [list(x) for x in a]
 
     def _apply(self, data) -> list:
         for book, levels in ((self.bids, data["bids"]), (self.asks, data["asks"])):
             for p, q, *_ in levels:
-                if float(q) == 0:
+                if wire_number(q) == 0:
                     book.pop(p, None)
                 else:
                     book[p] = q
@@ -295,7 +296,7 @@ def is_depth_frame(venue: str, frame) -> bool:
 
 def _ms(v) -> int | None:
     try:
-        return int(v) * 1_000_000
+        return wire_number(v, int) * 1_000_000
     except (TypeError, ValueError):
         return None
 

@@ -35,6 +35,7 @@ from liqcore.venues.gateway import FINAL_STATUSES, Gateway, GatewayCallbacks, Ga
 from liqcore.secrets import Secret, mask_key, register_secret
 from liqcore.venues.governor import VenueBanned
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["VenueGateway", "TERMINAL", "field_float"]
 
@@ -43,12 +44,13 @@ TERMINAL = FINAL_STATUSES
 
 
 def field_float(d: dict, k: str) -> float:
-    """The number in field ``k`` of a venue object (absent or empty: 0.0); ValueError naming the field."""
+    """The number in field ``k`` of a venue object (absent or empty: 0.0); ValueError naming the field (also for
+    digits grouped by ``_``, which no venue writes: :func:`liqcore.venues.numbers.wire_number`)."""
     v = d.get(k)
     if v in (None, ""):
         return 0.0
     try:
-        return float(v)
+        return wire_number(v)
     except (TypeError, ValueError):
         raise ValueError(f"{k}: not a number: {v!r}") from None
 

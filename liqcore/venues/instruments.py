@@ -2,7 +2,8 @@
 
 The details: docs/maintainers/data.md, "Instruments of the venues (liqcore.venues.instruments)".
 
-May import: ``orjson`` and the venue registry (the contract sizes a venue ships, its ``contracts`` module).
+May import: ``orjson``, ``venues.numbers`` and the venue registry (the contract sizes a venue ships, its ``contracts``
+module).
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Mapping
+
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["RECORDING_INSTRUMENTS", "recording_instruments", "Instrument", "DEFAULT_INSTRUMENTS", "grid_count", "grid_str", "grid_float", "HALF_EVEN", "FLOOR", "CEILING",
            "OKX_CT_VAL", "shipped_bases", "rules_of", "default_instruments", "parse_okx_instruments", "load_instruments"]
@@ -108,7 +111,7 @@ def _num(m, *keys, default=None):
     for k in keys:
         v = m.get(k)
         if v not in (None, ""):
-            return float(v)
+            return wire_number(v)
     return default
 
 
@@ -161,8 +164,9 @@ class Instrument:
         """From one row of Bybit's ``/v5/market/instruments-info`` (``priceFilter``, ``lotSizeFilter``)."""
         try:
             pf, lf = row["priceFilter"], row["lotSizeFilter"]
-            return cls(row["symbol"], float(pf["tickSize"]), float(lf["qtyStep"]), float(lf["minOrderQty"]),
-                       float(lf.get("maxOrderQty") or math.inf), float(lf.get("minNotionalValue") or 0.0))
+            return cls(row["symbol"], wire_number(pf["tickSize"]), wire_number(lf["qtyStep"]),
+                       wire_number(lf["minOrderQty"]), wire_number(lf.get("maxOrderQty") or math.inf),
+                       wire_number(lf.get("minNotionalValue") or 0.0))
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ValueError(f"instruments: malformed Bybit row for {row.get('symbol') if isinstance(row, dict) else row!r}") from None
 
@@ -174,8 +178,9 @@ class Instrument:
             flt = {f["filterType"]: f for f in row["filters"]}
             lot = flt["LOT_SIZE"]
             mn = flt.get("MIN_NOTIONAL") or {}
-            return cls(row["symbol"], float(flt["PRICE_FILTER"]["tickSize"]), float(lot["stepSize"]), float(lot["minQty"]),
-                       float(lot.get("maxQty") or math.inf), float(mn.get("notional") or mn.get("minNotional") or 0.0))
+            return cls(row["symbol"], wire_number(flt["PRICE_FILTER"]["tickSize"]), wire_number(lot["stepSize"]),
+                       wire_number(lot["minQty"]), wire_number(lot.get("maxQty") or math.inf),
+                       wire_number(mn.get("notional") or mn.get("minNotional") or 0.0))
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ValueError(f"instruments: malformed Binance row for {row.get('symbol') if isinstance(row, dict) else row!r}") from None
 
@@ -284,7 +289,7 @@ def default_instruments() -> dict[str, float]:
 def _check(inst: str, v, field: str = "ctVal") -> float:
     """``v`` as a contract size (a finite number > 0), else a ValueError naming ``field`` of ``inst``."""
     try:
-        x = float(v)
+        x = wire_number(v)
     except (TypeError, ValueError):
         raise ValueError(f"instruments: {field} of {inst!r} is not a number: {v!r}") from None
     if not math.isfinite(x) or x <= 0:

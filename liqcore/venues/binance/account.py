@@ -20,6 +20,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from liqcore.venues.binance.rest import sign
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["TIME_PATH", "TICKERS", "SPOT_REST", "SPOT_ON_REST_URL", "RECV_WINDOW_MS", "SKEW_LIMIT_MS", "server_time_ms",
            "last_prices", "signed", "check_answer", "permissions", "position_mode", "multi_assets", "position", "fee_rates"]
@@ -55,7 +56,7 @@ def server_time_ms(body: dict) -> int:
 
 def last_prices(body) -> dict[str, float]:
     rows = check_answer(body)
-    return {str(x["symbol"]): float(x["lastPrice"]) for x in rows if x.get("lastPrice") not in (None, "")}
+    return {str(x["symbol"]): wire_number(x["lastPrice"]) for x in rows if x.get("lastPrice") not in (None, "")}
 
 
 def signed(api_key: str, secret, path: str, params: dict, now_ms: int) -> tuple[str, dict]:
@@ -84,12 +85,13 @@ def position(body, symbol: str) -> dict:
         raise BinanceAnswerError(f"no position row for {symbol}")
     x = rows[0]
     m = str(x.get("marginType") or "?").upper()
-    return {"leverage": float(x.get("leverage") or 0), "margin": {"CROSSED": "cross", "ISOLATED": "isolated"}.get(m, m)}
+    return {"leverage": wire_number(x.get("leverage") or 0),
+            "margin": {"CROSSED": "cross", "ISOLATED": "isolated"}.get(m, m)}
 
 
 def fee_rates(body: dict, symbol: str) -> tuple[float, float]:
     b = check_answer(body)
-    return float(b["makerCommissionRate"]), float(b["takerCommissionRate"])
+    return wire_number(b["makerCommissionRate"]), wire_number(b["takerCommissionRate"])
 
 
 async def preflight_checks(k) -> None:

@@ -3,7 +3,7 @@ idempotently by clientAlgoId, held until the venue has them, repaired when the v
 closed at market when they cannot be made whole.  :class:`BinanceExits` is a part of
 :class:`liqcore.venues.binance.gateway.BinanceGateway` (its state: the gateway's brackets by symbol).
 
-May import: ``venues.binance`` (``rest``, ``codes``), ``venues.gateway`` and ``venues.outcomes``.
+May import: ``venues.binance`` (``rest``, ``codes``), ``venues.gateway``, ``venues.numbers`` and ``venues.outcomes``.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import time
 from liqcore.venues.binance.codes import what_of
 from liqcore.venues.binance.rest import BinanceAPIError, BinanceBanned, BinanceTransportError
 from liqcore.venues.gateway import GatewayError, OrderUpdate
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.outcomes import BANNED, DUPLICATE, RATE_LIMITED, UNKNOWN
 
 __all__ = ["BinanceExits"]
@@ -275,7 +276,7 @@ class BinanceExits:
             rows = await self.rest.request("GET", "/fapi/v3/positionRisk", {"symbol": symbol})
         except (BinanceAPIError, BinanceTransportError):
             return None
-        amt = sum(float(r.get("positionAmt") or 0) for r in rows or [] if r.get("symbol") == symbol)
+        amt = sum(wire_number(r.get("positionAmt") or 0) for r in rows or [] if r.get("symbol") == symbol)
         self._pos_qty[symbol] = amt
         return amt
 

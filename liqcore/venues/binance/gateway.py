@@ -4,7 +4,7 @@ The details: docs/maintainers/live-gateways.md, "Binance USD-M futures order gat
 
 Why one module: the order protocol, its user stream and the exits it keeps share one state (the orders and algo
 exits by client id); the exits' methods (the bracket, its repair) are in ``exits.py``, a part of the class.  May import: ``aiohttp``, ``orjson``, ``secrets``, ``venues.binance`` (``rest``, ``codes``, ``stream``),
-``venues.instruments``, ``venues.outcomes`` and the venues' shared
+``venues.instruments``, ``venues.numbers``, ``venues.outcomes`` and the venues' shared
 ``gateway``, ``ratelimit`` and ``gateway_core`` (never ``live``).
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from liqcore.venues.ratelimit import SlidingWindowLimiter
 from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.binance.contracts import is_coin_m
 from liqcore.venues.binance.stream import USER_EVENTS, user_stream_url
 from liqcore.venues.binance.rest import (
@@ -69,7 +70,7 @@ def parse_order_update(o: dict) -> tuple[OrderUpdate, Fill | None]:
     if side is None:
         raise ValueError(f"S: unknown side {o.get('S')!r}")
     kind = _kind_of(o)
-    ts = int(o.get("T") or 0) * 1_000_000
+    ts = wire_number(o.get("T") or 0, int) * 1_000_000
     u = OrderUpdate(str(o.get("c") or ""), STATUS_MAP[st], str(o.get("s") or ""), str(o.get("i") or ""), side, _f(o, "p"),
                     _f(o, "q"), _f(o, "z"), _f(o, "ap"), "EXPIRED" if st == "EXPIRED" else "", kind, ts)
     fill = None
@@ -87,7 +88,8 @@ def _order_rest(d: dict) -> OrderUpdate:
     side = {"BUY": "buy", "SELL": "sell"}.get(d.get("side"), "")
     return OrderUpdate(str(d.get("clientOrderId") or ""), STATUS_MAP[st], str(d.get("symbol") or ""), str(d.get("orderId") or ""),
                        side, _f(d, "price"), _f(d, "origQty"), _f(d, "executedQty"), _f(d, "avgPrice"), "",
-                       "exit" if d.get("reduceOnly") else "entry", int(d.get("updateTime") or 0) * 1_000_000)
+                       "exit" if d.get("reduceOnly") else "entry",
+                       wire_number(d.get("updateTime") or 0, int) * 1_000_000)
 
 
 class BinanceGateway(BinanceExits, VenueGateway):
@@ -497,7 +499,7 @@ class BinanceGateway(BinanceExits, VenueGateway):
                 if _what(exc) not in (UNKNOWN, RATE_LIMITED) or i == 3:
                     raise GatewayError(f"binance close_position {symbol}: {exc}") from None
                 await asyncio.sleep(self.retry_backoff * (i + 1))
-        amt = sum(float(r.get("positionAmt") or 0) for r in rows if r.get("symbol") == symbol)
+        amt = sum(wire_number(r.get("positionAmt") or 0) for r in rows if r.get("symbol") == symbol)
         if amt == 0:
             return OrderUpdate(client_id, "rejected", symbol, reason="no_position", kind="exit", ts_ns=time.time_ns())
         return await self.place(OrderIntent(symbol, "sell" if amt > 0 else "buy", abs(amt), 0.0, client_id, post_only=False,
@@ -525,10 +527,11 @@ class BinanceGateway(BinanceExits, VenueGateway):
         for sym in list(self._pos_qty):  # a symbol missing from the answer is flat
             self._pos_qty[sym] = 0.0
         for r in rows:
-            amt = float(r.get("positionAmt") or 0)
+            amt = wire_number(r.get("positionAmt") or 0)
             self._pos_qty[r.get("symbol", "")] = amt
             if amt:
-                out.append(PositionInfo(r["symbol"], "buy" if amt > 0 else "sell", abs(amt), float(r.get("entryPrice") or 0)))
+                out.append(PositionInfo(r["symbol"], "buy" if amt > 0 else "sell", abs(amt),
+                                        wire_number(r.get("entryPrice") or 0)))
         return out
 
     async def equity(self, asset: str = "USDT") -> float:
@@ -543,8 +546,8 @@ class BinanceGateway(BinanceExits, VenueGateway):
             if r.get("asset") == asset:
                 try:
                     if r.get("marginBalance") not in (None, ""):
-                        return float(r["marginBalance"])
-                    return float(r.get("walletBalance") or 0) + float(r.get("unrealizedProfit") or 0)
+                        return wire_number(r["marginBalance"])
+                    return wire_number(r.get("walletBalance") or 0) + wire_number(r.get("unrealizedProfit") or 0)
                 except (TypeError, ValueError):
                     raise GatewayError(f"binance account: {asset} marginBalance not a number: "
                                        f"{r.get('marginBalance')!r}") from None
@@ -812,19 +815,20 @@ class BinanceGateway(BinanceExits, VenueGateway):
     async def _book_unmatched(self, oid: str, cid: str, kind: str) -> None:
         sym, trades = self._unmatched.pop(oid, ("", []))
         self._unmatched_asks.pop(oid, None)
-        for t in sorted(trades, key=lambda x: (int(x.get("time") or 0), str(x.get("id")))):
+        for t in sorted(trades, key=lambda x: (wire_number(x.get("time") or 0, int), str(x.get("id")))):
             exec_id = f"{sym}-{t.get('id')}-{t.get('orderId')}"
             try:
                 side = "buy" if t.get("buyer") else "sell"
-                price, qty = float(t["price"]), float(t["qty"])
+                price, qty = wire_number(t["price"]), wire_number(t["qty"])
             except (KeyError, TypeError, ValueError):
                 self.stats["bad_events"] += 1
                 continue
             if not self._first_seen(exec_id):
                 continue
             self._booked(oid, qty)
-            await self._emit(self._fill_cbs, Fill(cid, sym, side, price, qty, float(t.get("commission") or 0),
-                                                  bool(t.get("maker")), exec_id, kind, int(t.get("time") or 0) * 1_000_000))
+            await self._emit(self._fill_cbs, Fill(cid, sym, side, price, qty, wire_number(t.get("commission") or 0),
+                                                  bool(t.get("maker")), exec_id, kind,
+                                                  wire_number(t.get("time") or 0, int) * 1_000_000))
         br = self._bracket.get(sym)
         if kind in ("tp", "sl") and br is not None and br["cid"] == cid and br["placed"]:
             self._spawn(self._flat_after_exit(sym, br))  # (the stream did not say: the position read now)

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from liqcore.venues.bybit.inverse import category_of
 from liqcore.venues.bybit.signing import rest_signature
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["TIME_PATH", "TICKERS", "RECV_WINDOW_MS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed",
            "result_of", "permissions", "margin_mode", "position", "fee_rates"]
@@ -60,7 +61,7 @@ def server_time_ms(body: dict) -> int:
 
 
 def last_prices(body: dict) -> dict[str, float]:
-    return {str(x["symbol"]): float(x["lastPrice"]) for x in result_of(body).get("list") or []
+    return {str(x["symbol"]): wire_number(x["lastPrice"]) for x in result_of(body).get("list") or []
             if x.get("lastPrice") not in (None, "")}
 
 
@@ -97,14 +98,15 @@ def position(body: dict, symbol: str) -> dict:
         raise BybitAnswerError(f"no position row for {symbol}")
     x = rows[0]
     return {"mode": "one-way" if int(x.get("positionIdx", 0)) == 0 else "hedge",
-            "leverage": float(x.get("leverage") or 0), "margin": "isolated" if int(x.get("tradeMode", 0)) else "cross"}
+            "leverage": wire_number(x.get("leverage") or 0),
+            "margin": "isolated" if int(x.get("tradeMode", 0)) else "cross"}
 
 
 def fee_rates(body: dict, symbol: str) -> tuple[float, float]:
     """``(maker, taker)`` as fractions (0.0002 = 2 bps; negative = a rebate)."""
     for x in result_of(body).get("list") or []:
         if x.get("symbol") in (symbol, None, ""):
-            return float(x["makerFeeRate"]), float(x["takerFeeRate"])
+            return wire_number(x["makerFeeRate"]), wire_number(x["takerFeeRate"])
     raise BybitAnswerError(f"no fee rate for {symbol}")
 
 

@@ -6,7 +6,7 @@ Start (clock sync, instruments, reconcile, the private stream), idempotent creat
 Keys are held as :class:`liqcore.secrets.Secret`; logs show at most the first four characters.
 
 Why one module: one class, the venue's order state machine; its parts share the orders in flight.
-May import: ``secrets``, ``venues.bybit`` (REST, private stream), ``venues.instruments`` and this
+May import: ``secrets``, ``venues.bybit`` (REST, private stream), ``venues.instruments``, ``venues.numbers`` and this
 venues' shared ``gateway``, ``gateway_core`` and ``ratelimit`` (never ``live``).
 """
 from __future__ import annotations
@@ -27,18 +27,12 @@ from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.private import BybitPrivateStream, parse_execution, parse_order, parse_position
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.bybit.codes import CODES
 from liqcore.venues.bybit import inverse
 from liqcore.venues.bybit.inverse import category_of
-from liqcore.venues.bybit.rest import (
-    CANCEL_BATCH_MAX,
-    RET_ORDER_NOT_EXISTS,
-    BybitAPIError,
-    BybitBanned,
-    BybitRateLimited,
-    BybitREST,
-    BybitTransportError,
-)
+from liqcore.venues.bybit.rest import (CANCEL_BATCH_MAX, RET_ORDER_NOT_EXISTS, BybitAPIError, BybitBanned,
+                                        BybitRateLimited, BybitREST, BybitTransportError)
 from liqcore.venues.outcomes import RATE_LIMITED, UNKNOWN
 from liqcore.venues.bybit.rest import public_clock_offset  # noqa: F401 (the gateway part's public clock)
 
@@ -710,9 +704,9 @@ class BybitGateway(VenueGateway):
         for acc in rows:
             for c in acc.get("coin") or []:
                 if c.get("coin") == coin and c.get("equity") not in (None, ""):
-                    return float(c["equity"])
+                    return wire_number(c["equity"])
             if acc.get("totalEquity") not in (None, ""):
-                return float(acc["totalEquity"])
+                return wire_number(acc["totalEquity"])
         raise GatewayError("bybit wallet-balance: no equity in the answer")
 
     # ------------------------------------------------------------------ stream
@@ -767,7 +761,7 @@ class BybitGateway(VenueGateway):
                         if u.status in ("cancelled", "deactivated", "rejected"):
                             self._exit_gone(u.symbol, d, u.reason or str(d.get("orderStatus")))
                         elif u.status == "new" and d.get("triggerPrice"):
-                            self._exit_levels[(u.symbol, u.kind)] = float(d["triggerPrice"])
+                            self._exit_levels[(u.symbol, u.kind)] = wire_number(d["triggerPrice"])
                 elif topic == "execution":
                     f = parse_execution(d)
                     if f is not None:
@@ -888,7 +882,7 @@ class BybitGateway(VenueGateway):
         if not kind or not symbol:
             return
         try:
-            level = float(d.get("triggerPrice") or 0.0) or None
+            level = wire_number(d.get("triggerPrice") or 0.0) or None
         except (TypeError, ValueError):
             level = None
         self._schedule_exit_check(symbol, kind, reason, level)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from liqcore.venues.bybit.contracts import CONTRACT_USD, inverse_contract_usd
-from liqcore.venues.common import _MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of, trade_id
+from liqcore.venues.common import (_MS_MAX, _MS_MIN, CONTROL, Reject, Sink, ms_to_ns, num, parse_frame, pos, side_of,
+                                   trade_id, wire_number)
 
 __all__ = ["parse_obj", "parse_liquidation_items", "parse_archive_items", "parse", "VENUE", "checked_only", "LIQUIDATION_SIDES", "TRADE_SIDES"]
 
@@ -50,8 +51,8 @@ def parse_liquidation_items(items, sink: Sink, topic_symbol: str | None = None) 
             t = it["T"]
             ps = it["p"]
             vs = it["v"]
-            price = float(ps)
-            qty = float(vs)
+            price = wire_number(ps)
+            qty = wire_number(vs)
             side = LIQUIDATION_SIDES[it["S"]]
             sid = ids[(VENUE, it["s"])]
             if (

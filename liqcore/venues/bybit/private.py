@@ -29,6 +29,7 @@ from typing import Awaitable, Callable
 import orjson
 
 from liqcore.interrupt import end_task
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.orders import Fill, OrderUpdate, PositionInfo
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.signing import ws_auth_message
@@ -82,7 +83,7 @@ def _num(d: dict, name: str, default: float = 0.0) -> float:
     if v is None or v == "":
         return default
     try:
-        return float(v)
+        return wire_number(v)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: not a number: {v!r}") from None
 
@@ -92,7 +93,7 @@ def _ms_to_ns(d: dict, *names: str) -> int:
         v = d.get(n)
         if v not in (None, ""):
             try:
-                return int(v) * 1_000_000
+                return wire_number(v, int) * 1_000_000
             except (TypeError, ValueError):
                 raise ValueError(f"{n}: not an integer: {v!r}") from None
     return 0

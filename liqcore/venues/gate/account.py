@@ -15,11 +15,13 @@ Request builders and readers of the documented answers (an error is HTTP 4xx ``{
 Gate's futures API says nothing of a key's permissions before an order is sent: a key that reads the futures account
 is reported, its trade permission left to the first order (a refusal is one line naming Gate's label).
 
-May import: the standard library and ``gate.rest`` / ``gate.stream``.
+May import: the standard library, ``gate.rest`` / ``gate.stream`` and ``venues.numbers``.
 """
 from __future__ import annotations
 
 from urllib.parse import urlencode
+
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["TIME_PATH", "TICKERS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed", "listed_symbol",
            "account", "leverage", "fee_rates", "preflight_checks"]
@@ -60,9 +62,9 @@ def last_prices(body) -> dict[str, float]:
     """Each contract's last price, under its Gate name and its concatenated one (``ETH_USDT`` and ``ETHUSDT``)."""
     out = {}
     for x in _ok(body) or []:
-        if isinstance(x, dict) and x.get("last") not in (None, "") and float(x["last"]) > 0:
+        if isinstance(x, dict) and x.get("last") not in (None, "") and wire_number(x["last"]) > 0:
             c = str(x["contract"])
-            out[c] = out[c.replace("_", "")] = float(x["last"])
+            out[c] = out[c.replace("_", "")] = wire_number(x["last"])
     return out
 
 
@@ -80,15 +82,15 @@ def account(body: dict) -> dict:
     """``{"user", "mode": "one-way"|"hedge", "total", "available"}`` (USDT)."""
     d = _ok(body)
     return {"user": str(d.get("user") or ""), "mode": "hedge" if d.get("in_dual_mode") else "one-way",
-            "total": float(d.get("total") or 0), "available": float(d.get("available") or 0)}
+            "total": wire_number(d.get("total") or 0), "available": wire_number(d.get("available") or 0)}
 
 
 def leverage(body: dict) -> dict:
     """``{"leverage", "margin"}``: ``leverage`` "0" is cross margin at ``cross_leverage_limit``."""
     d = _ok(body)
-    lev = float(d.get("leverage") or 0)
+    lev = wire_number(d.get("leverage") or 0)
     if lev == 0:
-        return {"leverage": float(d.get("cross_leverage_limit") or 0), "margin": "cross"}
+        return {"leverage": wire_number(d.get("cross_leverage_limit") or 0), "margin": "cross"}
     return {"leverage": lev, "margin": "isolated"}
 
 
@@ -98,7 +100,7 @@ def fee_rates(body: dict, contract: str) -> tuple[float, float]:
     row = d.get(contract) if isinstance(d, dict) else None
     if not isinstance(row, dict):
         raise GateAnswerError(f"no fee rates for {contract}")
-    return float(row["maker_fee"]), float(row["taker_fee"])
+    return wire_number(row["maker_fee"]), wire_number(row["taker_fee"])
 
 
 async def preflight_checks(k) -> None:

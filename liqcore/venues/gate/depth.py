@@ -19,19 +19,20 @@ and its ``u`` is the update id the next notification follows (Gate's rule for it
 The machine speaks the shared depth machines' language (:mod:`liqcore.venues.depthsync`): ``event`` /
 ``snapshot`` return ``(side, price, qty, flags)`` rows, one DEPTH_GAP row marking a break.
 
-May import: ``types`` and ``venues.depthsync``.
+May import: ``types``, ``venues.numbers`` and ``venues.depthsync``.
 """
 from __future__ import annotations
 
 from liqcore.types import Flag, Side
 from liqcore.venues.depthsync import GAP, keep_for_snapshot, replay_buffer
+from liqcore.venues.numbers import wire_number
 
 __all__ = ["GateDepthSync"]
 
 
 def _levels(side, levels, flags, ct):
     side = int(side)
-    return [(side, float(x["p"]), float(x["s"]) * ct, flags) for x in levels]
+    return [(side, wire_number(x["p"]), wire_number(x["s"]) * ct, flags) for x in levels]
 
 
 def _book(side, levels, ct):

@@ -27,7 +27,7 @@
 Why one module: the orders, the private socket and the exits share one state (the orders and exits by text).
 
 May import: aiohttp, orjson, ``liqcore.secrets`` and the venue layer (``gateway``, ``gateway_core``,
-``instruments``, ``private_link``, ``ratelimit`` and ``gate.*``).
+``instruments``, ``numbers``, ``private_link``, ``ratelimit`` and ``gate.*``).
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ from liqcore.venues.gate.stream import ENDPOINTS, HEADERS, contract as _contract
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.venues.gateway_core import TERMINAL, VenueGateway
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.private_link import StreamStats, receive_alive, wait_connected
 from liqcore.venues.ratelimit import SlidingWindowLimiter
 
@@ -850,9 +851,9 @@ class GateGateway(VenueGateway):
         lo = since_ms - self.FILLS_LOOKBACK_MS
         for c in sorted({self._c(i.symbol) for i in self._intents.values()}):
             rows = await self.rest.request("GET", FUTURES + "/my_trades", {"contract": c, "limit": 100})
-            for r in sorted(rows or [], key=lambda r: float(r.get("create_time") or 0)):
+            for r in sorted(rows or [], key=lambda r: wire_number(r.get("create_time") or 0)):
                 try:
-                    if float(r.get("create_time") or 0) * 1000.0 < lo:
+                    if wire_number(r.get("create_time") or 0) * 1000.0 < lo:
                         continue
                     before = len(self._seen)
                     await self._on_trade(r, reading=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import orjson
 
+from liqcore.venues.numbers import wire_number
+
 API = "/api/v4/futures/usdt"
 #: the depth keeper's REST snapshot: the path, and the query of a contract (``with_id``: the book's update id,
 #: the baseID of Gate's update-id rule)
@@ -39,7 +41,7 @@ class _DepthProtocol:
     @staticmethod
     def snapshot_ms(body: dict):
         cur = body.get("current")
-        return int(float(cur) * 1000) if cur is not None else None
+        return int(wire_number(cur) * 1000) if cur is not None else None
 
 
 DEPTH_PROTOCOL = _DepthProtocol()
@@ -139,8 +141,9 @@ def frame_symbol(data: bytes) -> str | None:
 # ---- the whole market: the instrument list
 def _rule(row: dict, Instrument):
     """Gate's grid in base units: ``order_price_round``; lot and minimum in contracts of ``quanto_multiplier``."""
-    ct = float(row["quanto_multiplier"])
-    return Instrument(str(row["name"]), float(row["order_price_round"]), ct, float(row.get("order_size_min", 1)) * ct)
+    ct = wire_number(row["quanto_multiplier"])
+    return Instrument(str(row["name"]), wire_number(row["order_price_round"]), ct,
+                      wire_number(row.get("order_size_min", 1)) * ct)
 
 
 async def fetch_instruments(kit, base: str, quote: str, left: dict):
@@ -153,11 +156,11 @@ async def fetch_instruments(kit, base: str, quote: str, left: dict):
     rules: dict = {}
     kit.take(rows, left, rules, (("type", "direct", "not_linear"), ("in_delisting", False, "not_trading")),
              "name", lambda row: _rule(row, kit.Instrument))
-    contract = {str(r["name"]): float(r["quanto_multiplier"]) for r in rows
+    contract = {str(r["name"]): wire_number(r["quanto_multiplier"]) for r in rows
                 if isinstance(r, dict) and str(r.get("name")) in rules}
     tick = await kit.get(f"{API}/tickers")
     return rules, kit.turnover(tick if isinstance(tick, list) else [], "contract",
-                               lambda t: float(t["volume_24h_quote"])), contract
+                               lambda t: wire_number(t["volume_24h_quote"])), contract
 
 
 def answer_rules(obj) -> dict | None:

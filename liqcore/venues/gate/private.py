@@ -18,7 +18,7 @@ A private channel is subscribed with the user id and ``!all`` (Gate Futures WebS
 trades API" / "Positions API" / "Auto orders API": ``payload`` ``[user_id, contract]``, ``!all`` for every contract)
 and an ``auth`` object (:func:`liqcore.venues.gate.rest.ws_auth`).
 
-May import: the standard library, orjson, ``venues.orders`` and ``gate.rest``.
+May import: the standard library, orjson, ``venues.orders``, ``venues.numbers`` and ``gate.rest``.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from decimal import Decimal
 import orjson
 
 from liqcore.venues.gate.rest import ws_auth
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.orders import Fill, OrderUpdate
 
 __all__ = ["CHANNELS", "subscribe_request", "order_update", "trade_fill", "position_size", "auto_order_state",
@@ -45,7 +46,7 @@ def dec(x) -> Decimal:
     """A number of Gate's (a decimal string, an int, a float) as a Decimal (a float through its shortest repr)."""
     if x is None or x == "":
         return Decimal(0)
-    return Decimal(repr(float(x))) if isinstance(x, float) else Decimal(str(x))
+    return Decimal(repr(float(x))) if isinstance(x, float) else wire_number(str(x), Decimal)
 
 
 def fmt(d: Decimal) -> str:
@@ -83,7 +84,7 @@ def _ms(o: dict, *names: str) -> int:
         try:
             if isinstance(v, bool):
                 raise TypeError
-            x = float(v) * _TIME_FIELDS_MS[n]
+            x = wire_number(v) * _TIME_FIELDS_MS[n]
         except (TypeError, ValueError, OverflowError):
             raise ValueError(f"{n}: not a time: {v!r}") from None
         if not _MS_MIN <= x <= _MS_MAX:  # (NaN fails too)

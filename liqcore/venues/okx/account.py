@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from liqcore.venues.numbers import wire_number
+
 __all__ = ["TIME_PATH", "TICKERS", "SKEW_LIMIT_MS", "server_time_ms", "last_prices", "signed", "sign_options",
            "listed_symbol", "data_of", "config", "leverage", "fee_rates", "inst_family"]
 
@@ -63,7 +65,7 @@ def inst_family(symbol: str) -> str:
 
 
 def last_prices(body: dict) -> dict[str, float]:
-    return {_symbol(str(x["instId"])): float(x["last"]) for x in data_of(body) if x.get("last") not in (None, "")}
+    return {_symbol(str(x["instId"])): wire_number(x["last"]) for x in data_of(body) if x.get("last") not in (None, "")}
 
 
 def sign_options(passphrase: str, network: str) -> dict:
@@ -106,7 +108,7 @@ def leverage(body: dict) -> dict:
     rows = data_of(body)
     if not rows:
         raise OkxAnswerError("no leverage row")
-    return {"leverage": float(rows[0].get("lever") or 0), "margin": str(rows[0].get("mgnMode") or "?")}
+    return {"leverage": wire_number(rows[0].get("lever") or 0), "margin": str(rows[0].get("mgnMode") or "?")}
 
 
 def fee_rates(body: dict, usdt: bool = True) -> tuple[float, float]:
@@ -114,7 +116,7 @@ def fee_rates(body: dict, usdt: bool = True) -> tuple[float, float]:
     d = data_of(body)[0]
     mk = d.get("makerU") if usdt and d.get("makerU") not in (None, "") else d.get("maker")
     tk = d.get("takerU") if usdt and d.get("takerU") not in (None, "") else d.get("taker")
-    return -float(mk), -float(tk)
+    return -wire_number(mk), -wire_number(tk)
 
 
 async def preflight_checks(k) -> None:

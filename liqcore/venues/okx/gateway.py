@@ -39,6 +39,7 @@ from liqcore.venues.ratelimit import SlidingWindowLimiter
 from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret, register_secret
 from liqcore.venues.instruments import Instrument
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.okx.codes import CODES as OUTCOMES
 from liqcore.venues.okx.rest import (
     BASE_URL,
@@ -69,7 +70,7 @@ _LOGIN_ERRORS = {"60005": "invalid API key", "60024": "wrong API passphrase", "6
 
 
 def _dec(x) -> Decimal:
-    return Decimal(repr(float(x))) if isinstance(x, float) else Decimal(str(x))
+    return Decimal(repr(float(x))) if isinstance(x, float) else wire_number(str(x), Decimal)
 
 
 def _fmt(d: Decimal) -> str:
@@ -93,7 +94,7 @@ def parse_order(o: dict, ct_val: float) -> tuple[OrderUpdate, Fill | None]:
         status, reason = "rejected", "post_only: cancelSource 31 (the post-only order would take liquidity)"
     elif status == "cancelled" and src:
         reason = f"cancelSource {src}"
-    ts = int(o.get("uTime") or 0) * 1_000_000
+    ts = wire_number(o.get("uTime") or 0, int) * 1_000_000
     ct = _dec(ct_val)
 
     def base(k: str) -> float:  # contracts x ctVal, exact in decimal (3 x 0.1 is 0.3)
@@ -105,7 +106,7 @@ def parse_order(o: dict, ct_val: float) -> tuple[OrderUpdate, Fill | None]:
     if o.get("tradeId") and _f(o, "fillSz") > 0:
         fill = Fill(u.client_id, u.symbol, side, _f(o, "fillPx"), base("fillSz"), -_f(o, "fillFee"),
                     o.get("execType") == "M", f"{o.get('instId')}-{o.get('tradeId')}",
-                    "entry", int(o.get("fillTime") or o.get("uTime") or 0) * 1_000_000)
+                    "entry", wire_number(o.get("fillTime") or o.get("uTime") or 0, int) * 1_000_000)
     return u, fill
 
 
@@ -313,7 +314,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
                         raise GatewayError(f"okx: {inst} is an inverse (coin-margined) swap, not traded live (the "
                                            "gateway sizes linear swaps); backtests take it")
                     continue
-                spec = {k: Decimal(str(r[k])) for k in ("ctVal", "lotSz", "minSz", "tickSz")}
+                spec = {k: wire_number(str(r[k]), Decimal) for k in ("ctVal", "lotSz", "minSz", "tickSz")}
                 if min(spec.values()) <= 0:
                     raise ValueError
                 spec["instIdCode"] = r.get("instIdCode")

@@ -2,6 +2,8 @@
 (``GET /api/v5/market/candles``) and the whole market's subscriptions (``liquidation-orders`` for SWAP)."""
 from __future__ import annotations
 
+from liqcore.venues.numbers import wire_number
+
 KLINES = ("/api/v5/market/candles", 300)
 #: [ts, o, h, l, c, vol (contracts), volCcy (base), ...]: the base-unit volume
 KLINE_VOLUME = 6
@@ -122,8 +124,9 @@ def frame_symbol(data: bytes) -> str | None:
 # the whole market: the instrument list
 def _rule(row: dict, Instrument):
     """OKX's grid in base units: ``tickSz``; lot and minimum in contracts of ``ctVal`` base units each."""
-    ct = float(row["ctVal"])
-    return Instrument(str(row["instId"]), float(row["tickSz"]), float(row["lotSz"]) * ct, float(row["minSz"]) * ct)
+    ct = wire_number(row["ctVal"])
+    return Instrument(str(row["instId"]), wire_number(row["tickSz"]), wire_number(row["lotSz"]) * ct,
+                      wire_number(row["minSz"]) * ct)
 
 
 async def fetch_instruments(kit, base: str, quote: str, left: dict):
@@ -140,8 +143,8 @@ async def fetch_instruments(kit, base: str, quote: str, left: dict):
               ("state", "live", "not_trading")),
              "instId", lambda row: _rule(row, kit.Instrument))
     # each kept swap's ctVal (parsed already by _rule: the rows that did not parse were left out)
-    contract = {str(r["instId"]): float(r["ctVal"]) for r in res.get("data") or []
+    contract = {str(r["instId"]): wire_number(r["ctVal"]) for r in res.get("data") or []
                 if isinstance(r, dict) and str(r.get("instId")) in rules}
     tick = await kit.get("/api/v5/market/tickers", {"instType": "SWAP"})
     rows = tick.get("data") if isinstance(tick, dict) else None
-    return rules, kit.turnover(rows, "instId", lambda t: float(t["volCcy24h"]) * float(t["last"])), contract
+    return rules, kit.turnover(rows, "instId", lambda t: wire_number(t["volCcy24h"]) * wire_number(t["last"])), contract

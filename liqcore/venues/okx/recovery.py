@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from liqcore.venues.gateway import Fill, GatewayError
 from liqcore.venues.gateway_core import field_float as _f
+from liqcore.venues.numbers import wire_number
 from liqcore.venues.okx.rest import OkxAPIError, OkxTransportError
 
 __all__ = ["OkxRecovery", "ALGO_GONE"]
@@ -37,7 +38,7 @@ ALGO_GONE = ("canceled", "order_failed", "partially_failed")
 
 
 def _dec(x) -> Decimal:
-    return Decimal(repr(float(x))) if isinstance(x, float) else Decimal(str(x))
+    return Decimal(repr(float(x))) if isinstance(x, float) else wire_number(str(x), Decimal)
 
 
 class OkxRecovery:
@@ -124,7 +125,8 @@ class OkxRecovery:
         ct = self._okx[inst]["ctVal"]
         await self._emit(self._fill_cbs, Fill(cid, self._name(inst), str(r.get("side") or ""), _f(r, "fillPx"),
                                               float(_dec(_f(r, "fillSz")) * ct), -_f(r, "fee"), r.get("execType") == "M",
-                                              exec_id, kind, int(r.get("fillTime") or r.get("ts") or 0) * 1_000_000))
+                                              exec_id, kind,
+                                              wire_number(r.get("fillTime") or r.get("ts") or 0, int) * 1_000_000))
         return 1
 
     # ------------------------------------------------------------------ exits watched
