@@ -72,6 +72,10 @@ class Rig:
 
     venue = ""
     symbol = ""
+    #: the order endpoint the ``*_create*`` faults hit: the next request whose path starts with it, whatever it
+    #: asks (the fakes match by prefix), so a query or cancel of an order, and on OKX an exit's placement
+    #: (``/api/v5/trade/order-algo``), may take the fault too: on purpose, they share the create's bad days
+    #: (OKX's seed 36 was found that way)
     create_path = ""
     ct_val = 1.0  # base units per venue quantity unit (OKX: contracts)
     fake = ""  # the fake venue's class, by its name in tests/_bad_days.py
