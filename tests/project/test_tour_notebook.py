@@ -63,7 +63,12 @@ def test_the_tour_runs_clean_on_a_kernel(tmp_path):
     work.mkdir()
     client = nbclient.NotebookClient(nb, km=km, timeout=240, allow_errors=True,
                                      resources={"metadata": {"path": str(work)}})
-    client.execute()
+    try:
+        client.execute()
+    finally:  # (a kernel manager given to nbclient is the caller's: its kernel outlived the test by the session)
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+    assert not km.is_alive()
     assert _problems(nb) == []
 
     def outputs(source_start: str) -> list:
