@@ -134,8 +134,8 @@ def _read_recording(paths, venue: str, *, strict: bool, stats: dict, warn=None) 
 
 
 def _until_damaged(blocks):
-    """The blocks, up to a damaged gzip member found after some of its lines went out (they cannot be taken
-    back from a stream): the file then marked cut short there, the note saying so."""
+    """The blocks, up to a damaged gzip member or zstd frame found after some of its lines went out (they cannot be
+    taken back from a stream): the file then marked cut short there, the note saying so."""
     from liqcore.venues.files import DamagedMember
 
     try:

@@ -1,6 +1,6 @@
 """Opening recording files: ``.gz`` / ``.zst`` read transparently (several gzip members or zstd frames,
-a file cut short or corrupt part-way read up to the damage; a gzip member that fails its check after giving
-text, up to that member: :class:`DamagedMember`), files streamed as blocks of whole lines
+a file cut short read up to the cut; a gzip member or zstd frame that fails its check, up to that member or frame:
+:class:`DamagedMember`), files streamed as blocks of whole lines
 (:class:`Blocks`, :data:`BLOCK_BYTES`), a file's head (:func:`read_head`).  A UTF-8 byte order mark at the
 start of a file (or of its decompressed text) is dropped here, by every way of opening one, so that no reader
 or detection sees it.  Shared by :mod:`liqcore.io`'s readers and the venues' archive readers
@@ -117,20 +117,21 @@ BLOCK_BYTES = 64 << 20
 
 
 class DamagedMember(ValueError):
-    """A gzip member that failed its integrity check (zlib: a CRC or length that does not match, an invalid
-    block) after :class:`Blocks` had handed on some of its text.  That text cannot be trusted: a flipped bit
+    """A gzip member or zstd frame that failed its integrity check (zlib: a CRC or length that does not match, an
+    invalid block; zstd: a content checksum that does not match, a corrupt block) after :class:`Blocks` had handed
+    on some of its text.  That text cannot be trusted: a flipped bit
     decodes to plausible rows before zlib notices, and nothing tells where they start.  A reader that keeps
     what it read reads the file again as ``Blocks(path, damaged=exc)``: the members before it, the file cut
     short at its start (as :class:`Blocks` reads it at once where none of the member's text had gone out)."""
 
-    def __init__(self, path, start: int, why: str):
-        self.path, self.start, self.why = str(path), start, why
-        super().__init__(f"{path}: corrupt gzip data ({self.what()})")
+    def __init__(self, path, start: int, why: str, unit: str = "gzip member"):
+        self.path, self.start, self.why, self.unit = str(path), start, why, unit
+        super().__init__(f"{path}: corrupt {unit.split()[0]} data ({self.what()})")
 
     def what(self, dropped: bool = True) -> str:
         """What failed and where (without the file's name); ``dropped``: False where some of the member's text
         went out before the damage was found (a stream cannot take it back)."""
-        said = f"the gzip member at compressed byte {self.start:,} is damaged: {self.why}"
+        said = f"the {self.unit} at compressed byte {self.start:,} is damaged: {self.why}"
         return said if dropped else said + "; some of its text went out before that was found"
 
 
@@ -139,7 +140,8 @@ class Blocks:
 
     zstd files may hold several frames (a writer restarted within the file appends one); a file cut
     short by a crashed writer yields everything decodable before the cut and sets ``truncated``.
-    A gzip member that fails its check after giving text is dropped, the file then read as cut short at
+    A gzip member or zstd frame that fails its check is dropped (its text may be garbage from its first byte on:
+    a flipped bit decodes to plausible rows until the check at its end), the file then read as cut short at
     its start; where some of that text had been yielded, :class:`DamagedMember` is raised instead, and
     ``damaged=`` that exception reads the members before it.
     """
@@ -147,7 +149,7 @@ class Blocks:
     def __init__(self, path: Path, size: int | None = None, damaged: DamagedMember | None = None):
         self.path = path
         self.size = size or BLOCK_BYTES
-        self.damaged = damaged  # the damaged gzip member this reading stops at (given, or found), as cut short
+        self.damaged = damaged  # the damaged member or frame this reading stops at (given, or found), as cut short
         self.truncated = False
         self.error = ""  # why a compressed stream stopped early ("" when it ends early but is not corrupt)
         self.consumed = 0  # compressed bytes read
@@ -192,7 +194,7 @@ class Blocks:
                     if not chunk:
                         return
                     yield chunk
-            else:  # gzip members / zstd frames, one after another; everything before a cut is kept
+            else:  # gzip members / zstd frames, one after another; everything before a cut or a damaged one kept
                 if comp == "gz":
                     import zlib
 
@@ -245,30 +247,31 @@ class Blocks:
                             held = 0
                             yield out
                 except errors as exc:
-                    if comp == "gz":  # a damaged member: none of the text it gave is trusted (garbage may start
-                        cut = DamagedMember(self.path, start, str(exc))  # at its first byte); the file
-                        if held < given:  # is read as cut short at its start.  Some of that text yielded already:
-                            raise cut from None  # the reader reads again up to the member
-                        self.damaged, self.consumed = cut, start
-                        if held:  # (all of it still here)
-                            out = b"".join(pending)[:-held]
-                            pending = [out] if out else []
+                    # a damaged member or frame: none of the text it gave is trusted (garbage may start at its
+                    # first byte); the file is read as cut short at its start.  Some of that text yielded already:
+                    cut = DamagedMember(self.path, start, str(exc), "gzip member" if comp == "gz" else "zstd frame")
+                    if held < given:
+                        raise cut from None  # the reader reads again up to the member
+                    self.damaged, self.consumed = cut, start
+                    if held:  # (all of it still here)
+                        out = b"".join(pending)[:-held]
+                        pending = [out] if out else []
                     if pending:
                         out, pending = b"".join(pending), []
                         self.produced += len(out)
                         yield out
                     if not self.produced:
                         kind = "gzip" if comp == "gz" else "zstd"
-                        raise ValueError(f"{self.path}: not a readable {kind} file "
-                                         f"({self.damaged.what() if comp == 'gz' else exc})") from None
-                    self.error = self.damaged.what() if comp == "gz" else str(exc)
+                        raise ValueError(f"{self.path}: not a readable {kind} file ({self.damaged.what()})") from None
+                    self.error = self.damaged.what()
                     self.truncated = True
                     return
                 if fed:
                     self.truncated = True
                 elif self.damaged is not None:  # read up to the damaged member: cut short there
                     if not self.produced:
-                        raise ValueError(f"{self.path}: not a readable gzip file ({self.damaged.what()})")
+                        kind = "gzip" if comp == "gz" else "zstd"
+                        raise ValueError(f"{self.path}: not a readable {kind} file ({self.damaged.what()})")
                     self.error, self.truncated = self.damaged.what(), True
 
     def __iter__(self):

@@ -67,18 +67,33 @@ def test_whole_and_multi_member_files_load_silently_and_corrupt_data_is_named(tm
     path.write_bytes(gzip.compress(_lines(300)) + gzip.compress(_lines(200, 300)) + b"\0" * 16)
     said = []
     assert len(load_events(path, warn=said.append).events) == 500 and said == []
-    # a corrupted byte in the middle of a zstd frame: loads up to it, names the corruption
+    # a corrupted byte in the middle of a zstd frame: none of that frame is kept (what it decoded before its
+    # checksum failed may be garbage), the frames before it are; the file is named as cut short at the frame
     rnd = random.Random(1)
     noisy = b"".join(line[:-1] + f',"id":"{rnd.getrandbits(64):016x}"'.encode() + b"}\n"
                      for line in _lines(20_000).splitlines())  # ~ 200 kB compressed
-    blob = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(noisy))
-    assert len(blob) > 150_000
+    cz = zstandard.ZstdCompressor(write_checksum=True)
+    good = cz.compress(noisy[:noisy.index(b"\n", len(noisy) // 2) + 1])
+    blob = bytearray(cz.compress(noisy[noisy.index(b"\n", len(noisy) // 2) + 1:]))
+    assert len(blob) > 75_000
     blob[len(blob) * 3 // 4] ^= 0xFF
     bad = tmp_path / "bad.jsonl.zst"
-    bad.write_bytes(bytes(blob))
+    bad.write_bytes(good + bytes(blob))
     res = load_events(bad, warn=said.append)
     assert len(said) == 1 and said[0].startswith(f"{bad}: corrupt zstd data (")
-    assert 0 < len(res.events) < 20_000
+    assert f"the zstd frame at compressed byte {len(good):,} is damaged" in said[0], said[0]
+    first = load_events(_write(tmp_path / "first.jsonl.zst", good)).events
+    assert len(res.events) == len(first) == noisy[:noisy.index(b"\n", len(noisy) // 2) + 1].count(b"\n")
+    assert (res.events == first).all()
+    # its only frame damaged: nothing of it is kept, the file is refused in one line
+    only = _write(tmp_path / "only.jsonl.zst", bytes(blob))
+    with pytest.raises(ValueError, match=r"not a readable zstd file \(the zstd frame at compressed byte 0 is damaged"):
+        load_events(only)
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
 
 
 def _bad_files(d):
