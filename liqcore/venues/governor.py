@@ -28,13 +28,14 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import threading
 import time
 from collections import deque
 from urllib.parse import urlsplit
 
 __all__ = ["Governor", "VenueBanned", "governor_for", "governors", "governor_metrics", "reset_governors",
-           "retry_after_seconds", "host_of"]
+           "retry_after_seconds", "header_number", "host_of"]
 
 log = logging.getLogger("liqcore.governor")
 
@@ -60,25 +61,41 @@ class VenueBanned(Exception):
         return max(0.0, self.until - time.time())
 
 
+#: the longest wait a venue's header is taken at (a week: the longest ban a venue documents is days; a header
+#: asking for more, a typo or a hostile proxy, would otherwise stop every caller for years)
+MAX_HEADER_WAIT_S = 7 * 86400.0
+_HEADER_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def header_number(value) -> float | None:
+    """A number an HTTP header carries: ASCII digits, a decimal fraction allowed (RFC 9110's delay-seconds is
+    ``1*DIGIT``; the venues' weight and reset headers are integers), surrounding blanks ignored; None when absent
+    or anything else (a sign, an exponent, ``inf``, ``nan``, digits grouped as ``1_000``: Python's ``float()``
+    takes all of these)."""
+    if value is None:
+        return None
+    v = str(value).strip()
+    return float(v) if _HEADER_NUMBER.fullmatch(v) else None
+
+
 def retry_after_seconds(value, now: float | None = None) -> float | None:
     """A ``Retry-After`` header's wait in seconds (RFC 9110 section 10.2.3: delay-seconds or an HTTP-date), or
-    None when absent or unreadable.  Never negative."""
+    None when absent or unreadable (:func:`header_number`).  Never negative, at most :data:`MAX_HEADER_WAIT_S`."""
     if value is None:
         return None
     v = str(value).strip()
     if not v:
         return None
-    try:
-        return max(0.0, float(v))
-    except ValueError:
-        pass
-    try:
-        dt = email.utils.parsedate_to_datetime(v)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if dt is None:
-        return None
-    return max(0.0, dt.timestamp() - (time.time() if now is None else now))
+    secs = header_number(v)
+    if secs is None:
+        try:
+            dt = email.utils.parsedate_to_datetime(v)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if dt is None:
+            return None
+        secs = dt.timestamp() - (time.time() if now is None else now)
+    return min(max(0.0, secs), MAX_HEADER_WAIT_S)
 
 
 def host_of(base_url: str) -> str:
@@ -179,10 +196,9 @@ class Governor:
         if used_header:
             v = headers.get(used_header)
             if v is not None:
-                try:
-                    self.venue_used = float(v)
-                except ValueError:
-                    pass
+                used = header_number(v)
+                if used is not None:
+                    self.venue_used = used
         ra = retry_after_seconds(headers.get("Retry-After"), self.wall())
         if status in ban_statuses:
             secs = max(ra or 0.0, min_ban_s)

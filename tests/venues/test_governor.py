@@ -11,7 +11,8 @@ import pytest
 
 from liqcore.live.metrics import Metrics
 from liqcore.venues.governor import (Governor, VenueBanned, governor_for, governor_metrics, host_of,
-                                     reset_governors, retry_after_seconds)
+                                     reset_governors, retry_after_seconds, header_number,
+                                     MAX_HEADER_WAIT_S)
 from liqcore.venues.outcomes import BANNED, REFUSED, UNKNOWN, Code, CodeTable
 
 
@@ -40,6 +41,29 @@ def test_retry_after_delay_seconds_and_http_date():
     date = email.utils.formatdate(now + 90, usegmt=True)
     assert retry_after_seconds(date, now=now) == pytest.approx(90.0, abs=1.0)
     assert retry_after_seconds(email.utils.formatdate(now - 50, usegmt=True), now=now) == 0.0
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "nan", "1e9", "-5", "+5", "1_000", "0x10", "١٢٠"])
+def test_a_header_number_is_digits_alone(value):
+    """RFC 9110's delay-seconds is ``1*DIGIT``: what Python's ``float()`` also takes (``inf``, an exponent, a sign,
+    ``1_000``) is no number of a header.  Before, ``Retry-After: inf`` on a 418 raised OverflowError out of
+    :meth:`Governor.observe` (the ban's end could not be written as a time) and ``X-MBX-USED-WEIGHT-1M: nan``
+    or ``inf`` became the venue's count."""
+    assert header_number(value) is None and retry_after_seconds(value) is None
+    g = Governor("binance", "h", limit=2400, window_s=60.0, clock=Clock())
+    assert g.observe(418, {"Retry-After": value}, ban_statuses=(418,), min_ban_s=120.0) == 120.0
+    assert g.ban_left() == pytest.approx(120.0, abs=1.0)
+    g.observe(200, {"X-MBX-USED-WEIGHT-1M": value}, used_header="X-MBX-USED-WEIGHT-1M")
+    assert g.venue_used == 0.0
+
+
+def test_a_header_wait_is_taken_at_a_week_at_most():
+    assert header_number(" 12.5 ") == 12.5 and header_number("2399") == 2399.0
+    assert retry_after_seconds("99999999999999999999") == MAX_HEADER_WAIT_S == 7 * 86400.0
+    assert retry_after_seconds(email.utils.formatdate(4_000_000_000, usegmt=True), now=1_800_000_000.0) == \
+        MAX_HEADER_WAIT_S
+    g = Governor("binance", "h", clock=Clock())
+    assert g.observe(418, {"Retry-After": "99999999999999999999"}, ban_statuses=(418,)) == MAX_HEADER_WAIT_S
 
 
 def test_host_of_keys_by_host_and_port():

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import yarl
 
 __all__ = ["H1Connection", "H1Client", "Sent"]
 
 log = logging.getLogger("liqcore.bybit.rest")
+_STATUS, _DIGITS, _HEX = re.compile(r"[0-9]{3}"), re.compile(r"[0-9]+"), re.compile(rb"[0-9A-Fa-f]+")
 
 
 class H1Connection(asyncio.Protocol):
@@ -99,6 +101,8 @@ class H1Connection(asyncio.Protocol):
             parts = lines[0].split(" ", 2)
             if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
                 raise ValueError(f"bad status line {lines[0][:40]!r}")
+            if not _STATUS.fullmatch(parts[1]):  # (RFC 9112: three digits; Python's int() takes "2_00", "+200")
+                raise ValueError(f"bad status line {lines[0][:40]!r}")
             status = int(parts[1])
             headers: dict[str, str] = {}
             for ln in lines[1:]:
@@ -112,9 +116,9 @@ class H1Connection(asyncio.Protocol):
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 self._chunked = True
             elif "content-length" in headers:
+                if not _DIGITS.fullmatch(headers["content-length"]):  # (RFC 9110: 1*DIGIT)
+                    raise ValueError(f"bad content-length {headers['content-length'][:20]!r}")
                 self._need = int(headers["content-length"])
-                if self._need < 0:
-                    raise ValueError("negative content-length")
             elif status in (204, 304) or 100 <= status < 200:
                 self._need = 0
             else:
@@ -124,7 +128,10 @@ class H1Connection(asyncio.Protocol):
                 nl = buf.find(b"\r\n")
                 if nl < 0:
                     return
-                size = int(bytes(buf[:nl]).split(b";", 1)[0].strip() or b"x", 16)
+                word = bytes(buf[:nl]).split(b";", 1)[0].strip()
+                if not _HEX.fullmatch(word):  # (RFC 9112 chunk-size: 1*HEXDIG; int(x, 16) takes "0x1f", "-1", "1_f")
+                    raise ValueError(f"bad chunk size {word[:20]!r}")
+                size = int(word, 16)
                 if size == 0:
                     rest = bytes(buf[nl + 2:])
                     if rest.startswith(b"\r\n") or b"\r\n\r\n" in rest:  # the end, after optional trailers

@@ -23,7 +23,7 @@ from liqcore.interrupt import end_task
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.codes import BAN_MIN_S, CODES, IP_LIMIT, IP_WINDOW_S
 from liqcore.venues.bybit.h1 import H1Client, Sent
-from liqcore.venues.governor import VenueBanned, governor_for
+from liqcore.venues.governor import VenueBanned, governor_for, header_number
 from liqcore.venues.outcomes import BANNED
 
 _sched_yield = getattr(os, "sched_yield", lambda: None)  # (not on every platform)
@@ -464,10 +464,8 @@ class BybitREST:
             rate_limited = status == 429 or ret_code in (RET_RATE_LIMIT, RET_IP_RATE_LIMIT)
             if not rate_limited and limit_status is not None and limiter is not None and str(limit_status).strip() == "0":
                 # the endpoint's last request of its window (X-Bapi-Limit-Status: remaining): the next waits for the reset
-                try:
-                    wait = (int(reset_hdr) - self.now_ms()) / 1000.0 if reset_hdr else 0.0
-                except ValueError:
-                    wait = 0.0
+                reset_ms = header_number(reset_hdr)
+                wait = (reset_ms - self.now_ms()) / 1000.0 if reset_ms is not None else 0.0
                 if 0.0 < wait <= 60.0 and hasattr(limiter, "penalise"):
                     limiter.penalise(time.monotonic() + wait)
             if rate_limited:
@@ -503,14 +501,11 @@ class BybitREST:
 
     def _rate_limit_wait(self, reset_hdr: str | None, attempt: int) -> float:
         backoff = min(self.rate_limit_backoff * (2 ** (attempt - 1)), 5.0)
-        if reset_hdr:
-            try:
-                reset_ms = int(reset_hdr)
-                wait = (reset_ms - self.now_ms()) / 1000.0
-                if 0 < wait <= 60:
-                    return wait + 0.005
-            except ValueError:
-                pass
+        reset_ms = header_number(reset_hdr)
+        if reset_ms is not None:
+            wait = (reset_ms - self.now_ms()) / 1000.0
+            if 0 < wait <= 60:
+                return wait + 0.005
         return backoff
 
     # ----------------------------------------------------------- endpoints
