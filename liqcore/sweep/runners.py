@@ -176,11 +176,21 @@ def local_cluster(workers: int):
     # (the workers' and the scheduler's logs: errors alone, not the cancelled tasks of a stop.  A Ctrl-C ends the
     # command at once, its workers' queues unreleased: multiprocessing's resource tracker, a process of its own
     # started with this one's warning options, releases them without saying so to the user)
-    if _QUIET_TRACKER not in sys.warnoptions:
+    # started now, with the option (the tracker keeps the options it started with); the process's own options
+    # are put back at once: a later child of the caller's program is not told to hide anything
+    from multiprocessing import resource_tracker
+
+    added = _QUIET_TRACKER not in sys.warnoptions
+    if added:
         sys.warnoptions.append(_QUIET_TRACKER)
-    with dask.config.set({"distributed.scheduler.work-stealing": False}):
-        return LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                            processes=True, silence_logs=logging.ERROR)
+    try:
+        resource_tracker.ensure_running()
+        with dask.config.set({"distributed.scheduler.work-stealing": False}):
+            return LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                processes=True, silence_logs=logging.ERROR)
+    finally:
+        if added and _QUIET_TRACKER in sys.warnoptions:
+            sys.warnoptions.remove(_QUIET_TRACKER)
 
 
 def _connect(Client, address: str, timeout: float, label: float | None = None):

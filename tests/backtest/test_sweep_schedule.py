@@ -4,6 +4,7 @@ across more workers than there are partitions are loaded once, before the fork; 
 worker processes places tasks by partition too, with warm workers; the tables are the same cell by
 cell whichever runs them; the run reports its loads and worker utilisation."""
 import os
+import sys
 import signal
 
 import pytest
@@ -114,7 +115,10 @@ def test_dask_places_tasks_by_partition_on_warm_workers():
     distributed = pytest.importorskip("distributed")
     with SR.LocalRunner(2) as r:
         pool, _ = _run(PARTS3, runner=r, chunk=1)
+    options = list(sys.warnoptions)
     with SR.local_cluster(2) as cluster:  # (no work stealing: a busy machine moves no pinned task)
+        # (the process's warning options as they were: the quiet resource tracker's option is the tracker's alone)
+        assert sys.warnoptions == options
         runner = SR.DaskRunner(cluster.scheduler_address, timeout=10)
         with runner:
             warm = runner.client.run(lambda dask_worker: getattr(dask_worker, "liqcore_warm_s", None))
