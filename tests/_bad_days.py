@@ -66,8 +66,31 @@ def fresh_governors():
 
 
 def run(coro, timeout: float = 60.0):
-    """Run a test's coroutine, bounded by ``timeout`` seconds (a bound for a loaded machine)."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    """Run a test's coroutine, bounded by ``timeout`` seconds (a bound for a loaded machine).  Past the bound the
+    test fails with where every task of the loop was waiting (a stall's trace: the test's own coroutine, the
+    gateway's, the fake venue's), then the coroutine is cancelled."""
+    async def bounded():
+        task = asyncio.ensure_future(coro)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if done:
+            return task.result()
+        where = _stacks(t for t in asyncio.all_tasks() if t is not asyncio.current_task())
+        task.cancel()
+        await asyncio.wait({task}, timeout=5.0)
+        raise TimeoutError(f"not done within {timeout:g} s; the loop's tasks were waiting at:\n{where}")
+
+    return asyncio.run(bounded())
+
+
+def _stacks(tasks) -> str:
+    """Each task's name and its innermost frames (file:line function), one task a paragraph."""
+    out = []
+    for t in tasks:
+        frames = t.get_stack(limit=12)
+        where = " <- ".join(f"{f.f_code.co_filename.rsplit('/', 2)[-1]}:{f.f_lineno} {f.f_code.co_name}"
+                            for f in reversed(frames)) or "(no frame)"
+        out.append(f"  {t.get_name()}: {where}")
+    return "\n".join(out)
 
 
 async def until(pred, timeout: float = 30.0, what: str = "condition"):
