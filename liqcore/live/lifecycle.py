@@ -108,7 +108,11 @@ class Lifecycle:
                 if value is not None and value > 0:
                     self.core.set_equity(float(value))
                     self.start_equity = float(value)
-                    log.info("start equity %.2f USD (wallet balance + unrealized PnL, read from %s)", value,
+                    from liqcore.venues.registry import spec_or_none
+
+                    # (in the venue's quote currency, as the run's summary says it: each gateway reads that coin)
+                    quote = getattr(spec_or_none(self.gateway.name), "quote", None) or "quote currency"
+                    log.info("start equity %.2f %s (wallet balance + unrealized PnL, read from %s)", value, quote,
                              self.gateway.name)
             except (GatewayError, TypeError, ValueError) as exc:
                 log.warning("wallet equity not read (%s); using %.2f", exc, self.core.equity)

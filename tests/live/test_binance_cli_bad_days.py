@@ -174,6 +174,10 @@ def test_cli_start_equity_includes_unrealized_pnl_from_the_v3_account_and_v2_is_
         summary, err = _stop_and_summary(child, tmp_path)
         assert not [r.path for r in fb.requests if r.path.startswith("/fapi/v2/")]
         assert fb.requests_to("/fapi/v3/account")
+        # said in the unit it was read in, the USDT asset's (the log said "USD" of every venue's figure)
+        said = [orjson.loads(x)["msg"] for x in (tmp_path / "log.jsonl").read_bytes().splitlines() if x.strip()]
+        assert f"start equity {wallet + 50.0:.2f} USDT (wallet balance + unrealized PnL, read from binance)" in said, \
+            [m for m in said if "equity" in m]
 
 
 @pytest.mark.timeout(240)
