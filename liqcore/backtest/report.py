@@ -95,6 +95,25 @@ def verdict(summary: dict, min_trades: int = MIN_TRADES) -> str:
     return " ".join(p for p in parts if p)
 
 
+def equity_unit(result) -> str:
+    """The unit of the account's equity (``--equity``): the quote currency of the symbols with a cascade or trade,
+    USDT on USDT-margined contracts, USD on coin-margined ones (their P&L counted at each exit's price); "quote
+    units" where they differ or a symbol's name does not say it."""
+    from liqcore.execution.arrays import margin_coin
+
+    units = set()
+    for sid in range(result.counts.shape[0]):
+        if not result.counts[sid].any() or sid >= len(result.registry):
+            continue
+        venue, name = result.registry.lookup(sid)
+        if margin_coin(int(venue), name):
+            units.add("USD")
+            continue
+        base = str(name).upper().removesuffix("-SWAP").removesuffix("_PERP")
+        units.add(next((q for q in ("USDT", "USDC") if base.endswith(q)), "quote units"))
+    return units.pop() if len(units) == 1 else "quote units"
+
+
 def _coin_sentence(summary: dict) -> str:
     """Inverse contracts: their P&L in each margin coin (`` In the coin: -0.00088 BTC over 3 inverse trades ...``)."""
     coin = summary.get("pnl_coin") or {}
@@ -194,7 +213,8 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
     if s.get("refused"):  # --symbols all: decisions on symbols not traded, never sent
         console.print("cascades on symbols not traded (decisions, never sent): "
                       + ", ".join(f"{k}={v}" for k, v in sorted(s["refused"].items())), markup=False, highlight=False)
-    console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g}; open at end: {s['open_at_end']}, "
+    console.print(f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g} {equity_unit(result)}; open at end: "
+                  f"{s['open_at_end']}, "
                   f"working entries at end: {s['working_at_end']}")
     if s.get("fill_model"):
         console.print(f"fill: {s['fill_model']}", markup=False, highlight=False)

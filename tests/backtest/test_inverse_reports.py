@@ -59,3 +59,28 @@ def test_a_linear_backtest_reports_no_coin_fields():
     assert len(res.trades()) == 2 and "pnl_coin" not in res.summary()
     assert not {"fees_coin", "fees_usd", "pnl_coin"} & set(res.trades()[0])
 
+
+
+@pytest.mark.parametrize("symbols,unit", [(["BTCUSD_PERP"], "USD"), (["BTCUSDT"], "USDT"),
+                                          (["ETH-USDT-SWAP"], "USDT"), (["BTCUSD_PERP", "BTCUSDT"], "quote units")])
+def test_the_printed_summary_gives_the_equitys_unit(symbols, unit):
+    """``equity 30000 -> 30012.3 USD``: the account's equity in its unit (USDT on a USDT-margined contract, USD on
+    a coin-margined one, their P&L at each exit's price; "quote units" for a mix); the line named none before."""
+    import io
+
+    from rich.console import Console
+
+    from liqcore.backtest.report import equity_unit, print_summary
+
+    res = _run(symbols[0])
+    if len(symbols) > 1:  # (the unit alone: a second symbol with the first one's counts)
+        mixed = _run(symbols[0])
+        mixed.registry = SymbolRegistry([("binance", s) for s in symbols])
+        mixed.counts = np.vstack([res.counts, res.counts])
+        assert equity_unit(mixed) == unit
+        return
+    assert equity_unit(res) == unit
+    buf = io.StringIO()
+    print_summary(res, Console(file=buf, width=200), guide=False)
+    s = res.summary()
+    assert f"equity {s['equity_start']:.6g} -> {s['equity_end']:.6g} {unit}; open at end" in buf.getvalue()
