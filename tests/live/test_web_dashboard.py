@@ -749,8 +749,11 @@ def test_another_page_in_chromium_cannot_read_the_dashboard(tmp_path):
                    f"const ws = new WebSocket('ws://127.0.0.1:{dash.port}/ws');"
                    "ws.onmessage = e => window.got.push(e.data); ws.onclose = e => { window.wsClosed = e.code; };")
         app = web.Application()
-        app.router.add_get("/", lambda r: web.Response(text=f"<html><body><script>{evil_js}</script></body></html>",
-                                                       content_type="text/html"))
+
+        async def page(_request):
+            return web.Response(text=f"<html><body><script>{evil_js}</script></body></html>", content_type="text/html")
+
+        app.router.add_get("/", page)  # (a coroutine handler: aiohttp deprecates bare functions)
         evil = web.AppRunner(app, access_log=None)
         await evil.setup()
         site = web.TCPSite(evil, "127.0.0.1", 0)
