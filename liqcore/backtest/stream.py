@@ -33,7 +33,8 @@ def cheapest_trade(events: np.ndarray, best: np.ndarray | None, k: int | None = 
         if not is_trade.any():
             return best
         # the first trade of the smallest notional, read from the columns (no copy of the trade records)
-        notional = np.where(is_trade, events["price"] * events["qty"], np.inf)
+        with np.errstate(invalid="ignore", over="ignore"):  # (a quote row's empty side: NaN, never a trade's)
+            notional = np.where(is_trade, events["price"] * events["qty"], np.inf)
         k = int(np.argmin(notional))
         if not is_trade[k]:  # every trade's notional is +inf: the first trade, as argmin over the trades gives
             k = int(np.argmax(is_trade))

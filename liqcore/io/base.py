@@ -309,7 +309,8 @@ def arrow_numpy(arr, dtype) -> np.ndarray:
 
     if arr.null_count or not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
                               or pa.types.is_boolean(arr.type)):
-        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
+        with np.errstate(invalid="ignore"):  # (a null read as NaN cast to an integer: the caller masks nulls)
+            return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
     if pa.types.is_boolean(arr.type):  # bits: as bytes first
         arr = arr.cast(pa.uint8())
     data = np.frombuffer(arr.buffers()[1], dtype=arr.type.to_pandas_dtype())

@@ -212,3 +212,20 @@ def test_the_fused_read_equals_the_old_passes_on_the_real_recordings(real_data, 
     assert len(ev) > 4000 and (ev["kind"] == int(Kind.LIQUIDATION)).sum() > 100
     for i, (book, span) in enumerate(((False, False), (True, False), (False, True), (True, True))):
         assert _same_reads(ev, 12, i, S, book, span, 1 << 18, monkeypatch) >= 3  # chunks compared
+
+
+def test_the_cheapest_trade_among_quotes_with_an_empty_side_warns_of_nothing():
+    """A quote row of an empty side (price NaN, size 0) beside the trades: the cheapest trade is found without
+    numpy's "invalid value encountered in multiply" reaching the user's terminal (it did, once a run)."""
+    import warnings
+
+    from liqcore.backtest import stream as ST
+
+    ev = np.zeros(4, EVENT_DTYPE)
+    ev["kind"] = [int(Kind.QUOTE), int(Kind.TRADE), int(Kind.QUOTE), int(Kind.TRADE)]
+    ev["price"] = [np.nan, 100.0, np.inf, 99.0]
+    ev["qty"] = [0.0, 2.0, 0.0, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cheap = ST.cheapest_trade(ev, None)
+    assert cheap is not None and float(cheap["price"][0]) == 99.0
