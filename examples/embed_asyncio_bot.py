@@ -155,7 +155,8 @@ async def run_bot(args) -> dict:
                         break
     except asyncio.CancelledError:  # Ctrl-C or SIGTERM (the handlers above cancel this task)
         interrupted = True
-        me.uncancel()
+        if hasattr(me, "uncancel"):  # (Python 3.11+: the task is no longer being cancelled; 3.10 keeps no count)
+            me.uncancel()
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)

@@ -56,7 +56,10 @@ def load_config(path: str | Path, flag: str = "--config") -> dict[str, Any]:
     """Read a TOML config.  Parameters may sit at the top level or under ``[params]``; other tables
     (``[run]``, ``[backtest]``, ...) are returned as they are for the command that owns them.  A file
     that cannot be read is a ValueError naming ``flag`` (the option that gave it) and the file."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # (Python 3.10: tomli, the same parser, a dependency there)
+        import tomli as tomllib
 
     p = Path(path)
     try:

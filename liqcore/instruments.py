@@ -124,7 +124,10 @@ def load_table(source: "str | Path | Mapping | None" = None) -> Table:
     if isinstance(source, Mapping):
         over = source.get("instruments", source)
     else:
-        import tomllib
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # (Python 3.10: tomli, the same parser, a dependency there)
+            import tomli as tomllib
 
         p = Path(source)
         if not p.is_file():
