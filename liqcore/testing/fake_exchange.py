@@ -86,6 +86,36 @@ class FakeExchangeThread:
         self.stop()
 
 
+class _LoopRunner:
+    """:class:`asyncio.Runner`'s ``run`` and ``close`` where it is missing (Python 3.10): one event loop, made at
+    the first ``run`` under the event-loop policy of the moment, that runs each coroutine to its end; ``close``
+    cancels what is left, finishes the async generators and the default executor and closes it, as
+    :func:`asyncio.run` does at its end."""
+
+    def __init__(self) -> None:
+        self._loop = None
+
+    def run(self, coro):
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+        return self._loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        try:
+            from asyncio.runners import _cancel_all_tasks
+
+            _cancel_all_tasks(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
 class FakeExchangeInLoop:
     """A fake venue (default: :func:`default_fake`) served by the caller's own event loop (an :class:`asyncio.Runner`'s), the one
     the trading engine runs in: a replay in step with the engine (``lockstep``) then hands each frame over
@@ -96,7 +126,7 @@ class FakeExchangeInLoop:
     venue and closes the loop.  Same ``fx`` / ``start`` / ``stop`` as :class:`FakeExchangeThread`."""
 
     def __init__(self, factory=None, **kwargs) -> None:
-        self.runner = asyncio.Runner()
+        self.runner = asyncio.Runner() if hasattr(asyncio, "Runner") else _LoopRunner()  # (3.11+; 3.10)
         self.fx = (factory or default_fake())(**kwargs)
         self._started = False
 

@@ -419,6 +419,33 @@ def test_background_thread_mode():
         assert fx.port > 0 and fx.public_ws_url.startswith("ws://127.0.0.1:")
 
 
+@pytest.mark.parametrize("runner", ["asyncio.Runner", "3.10's stand-in"])
+def test_in_loop_mode_serves_from_the_callers_loop_and_stops_clean(runner, monkeypatch):
+    """``FakeExchangeInLoop`` (``liqcore run --replay ... --live``): the venue served by the caller's own loop,
+    ``runner.run`` of the caller's coroutine on it, ``stop()`` leaving no task and a closed loop.  On Python 3.10
+    (no :class:`asyncio.Runner`) it takes a stand-in of its own: there the README's live command failed with
+    "module 'asyncio' has no attribute 'Runner'"."""
+    from liqcore.testing import fake_exchange as FE
+
+    if runner != "asyncio.Runner":
+        monkeypatch.delattr(asyncio, "Runner", raising=False)
+    ex = FE.FakeExchangeInLoop()
+    assert isinstance(ex.runner, FE._LoopRunner) == (runner != "asyncio.Runner")
+    fx = ex.start()
+    left = []
+
+    async def client():
+        asyncio.get_running_loop().create_task(asyncio.sleep(3600))  # (a task still pending at the stop)
+        left.extend(asyncio.all_tasks())
+        async with aiohttp.ClientSession() as s, s.get(f"{fx.rest_url}/v5/market/time") as r:
+            return (await r.json())["retCode"], asyncio.get_running_loop()
+
+    code, loop = ex.runner.run(client())
+    ex.stop()
+    assert code == 0 and loop.is_closed()
+    assert all(t.done() for t in left) and any(t.cancelled() for t in left)
+
+
 def test_replays_synthetic_market_frames(tmp_path):
     import itertools
 
