@@ -57,7 +57,7 @@ def load_config(path: str | Path, flag: str = "--config") -> dict[str, Any]:
     (``[run]``, ``[backtest]``, ...) are returned as they are for the command that owns them.  A file
     that cannot be read is a ValueError naming ``flag`` (the option that gave it) and the file."""
     try:
-        import tomllib
+        import tomllib  # novm (3.11+: tomli below on 3.10)
     except ModuleNotFoundError:  # (Python 3.10: tomli, the same parser, a dependency there)
         import tomli as tomllib
 

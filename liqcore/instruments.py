@@ -125,7 +125,7 @@ def load_table(source: "str | Path | Mapping | None" = None) -> Table:
         over = source.get("instruments", source)
     else:
         try:
-            import tomllib
+            import tomllib  # novm (3.11+: tomli below on 3.10)
         except ModuleNotFoundError:  # (Python 3.10: tomli, the same parser, a dependency there)
             import tomli as tomllib
 

@@ -126,7 +126,7 @@ class FakeExchangeInLoop:
     venue and closes the loop.  Same ``fx`` / ``start`` / ``stop`` as :class:`FakeExchangeThread`."""
 
     def __init__(self, factory=None, **kwargs) -> None:
-        self.runner = asyncio.Runner() if hasattr(asyncio, "Runner") else _LoopRunner()  # (3.11+; 3.10)
+        self.runner = asyncio.Runner() if hasattr(asyncio, "Runner") else _LoopRunner()  # novm (3.11+; 3.10)
         self.fx = (factory or default_fake())(**kwargs)
         self._started = False
 
