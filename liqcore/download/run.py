@@ -148,7 +148,8 @@ def download(source: str, symbols, types, start, end, *, dataset=None, out=None,
 
         parts = urlsplit(str(base_url))
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            shown = f"{parts.scheme}://{parts.hostname or ''}" if parts.scheme else "no scheme"
+            # (no "://": no scheme, though Python 3.10's urlsplit takes "127.0.0.1:8080"'s host for one)
+            shown = f"{parts.scheme}://{parts.hostname or ''}" if parts.scheme and "://" in str(base_url) else "no scheme"
             raise ValueError(f"base-url: must be an http:// or https:// address with a host; got {shown}")
     src = source_of(source, market)
     notes: list[str] = []  # the request cut to the days the source publishes (said before any transfer)

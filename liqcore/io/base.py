@@ -302,6 +302,17 @@ def _earliest(recv: np.ndarray, group: np.ndarray) -> np.ndarray:
     return order[head]
 
 
+#: Arrow's names of its floating types -> numpy's (the integer types share their names)
+_ARROW_FLOATS = {"double": "float64", "float": "float32", "halffloat": "float16"}
+
+
+def numpy_dtype(typ) -> np.dtype:
+    """The numpy type of an Arrow primitive number type, by name (``DataType.to_pandas_dtype`` imports pandas on
+    pyarrow before 26: a few tenths of a second on each convert)."""
+    name = str(typ)
+    return np.dtype(_ARROW_FLOATS.get(name, name))
+
+
 def arrow_numpy(arr, dtype) -> np.ndarray:
     """An Arrow array as numpy: a null-free primitive one read from its data buffer (pyarrow's
     ``to_numpy`` imports pandas, a fixed cost of a few tenths of a second on each convert)."""
@@ -313,7 +324,7 @@ def arrow_numpy(arr, dtype) -> np.ndarray:
             return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype)
     if pa.types.is_boolean(arr.type):  # bits: as bytes first
         arr = arr.cast(pa.uint8())
-    data = np.frombuffer(arr.buffers()[1], dtype=arr.type.to_pandas_dtype())
+    data = np.frombuffer(arr.buffers()[1], dtype=numpy_dtype(arr.type))
     return np.asarray(data[arr.offset:arr.offset + len(arr)], dtype=dtype)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqcore.io.base import LoadResult
+from liqcore.io.base import LoadResult, numpy_dtype
 from liqcore.io.contract import CONTRACT_COLUMNS, CONTRACT_OPTIONAL, column_codecs
 from liqcore.codes import KIND_TABLE
 from liqcore.venues.files import base_name, compression
@@ -62,7 +62,7 @@ def _column(values: np.ndarray, typ):
     numpy array imports pandas, a fixed cost of a few tenths of a second on each convert)."""
     import pyarrow as pa
 
-    values = np.ascontiguousarray(values, dtype=typ.to_pandas_dtype())
+    values = np.ascontiguousarray(values, dtype=numpy_dtype(typ))
     return pa.Array.from_buffers(typ, len(values), [None, pa.py_buffer(values)])
 
 

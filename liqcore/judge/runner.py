@@ -11,6 +11,7 @@ warning with the signal's key (never a credential).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -84,7 +85,7 @@ class JudgeRunner:
         key = signal_key(ctx)
         try:
             v = get()
-        except (TimeoutError, asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.TimeoutError, concurrent.futures.TimeoutError, asyncio.CancelledError):
             self.counts["late"] += 1
             log.warning("judge: no answer within %.3g s for %s: not entered", self.timeout_s, key)
             return None, "late"
@@ -125,7 +126,7 @@ class JudgeRunner:
         def get():
             try:
                 return fut.result(timeout=self.timeout_s + 1.0)
-            except TimeoutError:
+            except concurrent.futures.TimeoutError:  # (3.10: not the builtin TimeoutError)
                 fut.cancel()
                 raise
         return self._settle(ctx, get)
@@ -164,7 +165,7 @@ class JudgeRunner:
                 try:
                     results = fut.result(timeout=0.25)
                     break
-                except TimeoutError:
+                except concurrent.futures.TimeoutError:  # (3.10: not the builtin TimeoutError)
                     continue
         except BaseException:
             fut.cancel()

@@ -155,7 +155,10 @@ def test_off_loopback_requests_need_the_token_http_and_websocket():
 
 
 def test_static_files_are_package_data_and_nothing_is_fetched_from_elsewhere():
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # (Python 3.10)
+        import tomli as tomllib
 
     from liqcore.live.web import STATIC_DIR
 
