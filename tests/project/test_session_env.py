@@ -13,6 +13,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _pytest_with(*paths: Path) -> list:
+    """``python -m pytest`` with ``paths`` first on its import path, put there once the interpreter has started: on
+    PYTHONPATH, the tests' own folder (its io/) would shadow the standard library's io at the start of Python 3.10."""
+    return [sys.executable, "-c", "import sys; sys.path[:0] = %r; import pytest; sys.exit(pytest.main(sys.argv[1:]))"
+            % [str(p) for p in paths]]
+
+
 def test_environment_inside_a_session():
     """Whatever the shell had: no LIQCORE_* variable but the session's own cache and its venue plugins off (the
     user's installed plugins not looked at), no venue key."""
@@ -88,8 +95,8 @@ def test_no_nanobind_report_after_the_summary(tmp_path):
     after pytest's summary: the session filters exactly those lines out of stderr."""
     pytest.importorskip("duckdb")
     (tmp_path / "test_leaky.py").write_text(_LEAKY)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
-    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+    env = dict(os.environ)
+    base = [*_pytest_with(ROOT / "tests"), "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
             "-c", str(_empty_ini(tmp_path)), "test_leaky.py"]
     raw = subprocess.run(base, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     if "nanobind: leaked" not in raw.stderr:
@@ -181,8 +188,8 @@ def _inner_session(tmp_path, test_code: str):
     (tmp_path / "test_child.py").write_text(test_code)
     xdg = tmp_path / "xdg"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIQCORE_")}
-    env.update(PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]), XDG_CACHE_HOME=str(xdg))
-    return xdg, subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+    env.update(XDG_CACHE_HOME=str(xdg))
+    return xdg, subprocess.run([*_pytest_with(ROOT, ROOT / "tests"), "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
                                 "-p", "conftest", "--rootdir", str(tmp_path), "-c", str(_empty_ini(tmp_path)),
                                 str(tmp_path / "test_child.py")],
                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
