@@ -53,6 +53,8 @@ SKIP_MIXED = 1
 SKIP_EXIT = 2  # exit notices (direction 0): make the tagged signal's exit due now
 TAKE_PROFIT, STOP_LOSS, TIMEOUT, EXTERNAL, TRAIL, STOP_PRICE, MAX_HOLD, SIGNAL_EXIT, REPLACED = range(1, 10)
 NS_PER_HOUR = 3_600_000_000_000
+#: a partially filled entry's remainder within this share of its size is none (float rounding of base units)
+DUST = 1e-12
 NS_PER_DAY = 86_400_000_000_000
 NO_TIME = -(2**62)
 NEVER = 2**63 - 1
@@ -628,7 +630,7 @@ class Model:
                 if hit and self.open(sid, ts, lim):
                     if queue and (kp < kl if s.side > 0 else kp > kl):
                         s.entry_rule = -1  # a print through the limit filled it, not its queue
-                    if 0 < part < s.p_qty:
+                    if 0 < part < s.p_qty - DUST * s.p_qty:
                         # a partial fill: the position is what filled; the rest rests, first in its queue
                         s.p_done, s.notional, s.p_rest = part, part * lim, True
         elif s.status == OPEN:
@@ -664,7 +666,7 @@ class Model:
     @staticmethod
     def rest_add(s, x):
         """``x`` more of a partially filled entry fills at its limit (all of the remainder once ``x`` reaches it)."""
-        if x >= s.p_qty - s.p_done:
+        if x >= s.p_qty - s.p_done - DUST * s.p_qty:  # (the remainder within DUST of the size: none)
             s.p_done, s.p_rest = s.p_qty, False
         else:
             s.p_done += x
