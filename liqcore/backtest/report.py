@@ -98,8 +98,10 @@ def verdict(summary: dict, min_trades: int = MIN_TRADES) -> str:
 def equity_unit(result) -> str:
     """The unit of the account's equity (``--equity``): the quote currency of the symbols with a cascade or trade,
     USDT on USDT-margined contracts, USD on coin-margined ones (their P&L counted at each exit's price); "quote
-    units" where they differ or a symbol's name does not say it."""
+    units" where they differ or the venue does not know the symbol as one of its perpetuals (its spec in the venue
+    registry: :meth:`~liqcore.venues.registry.VenueSpec.instrument_of`, its ``quote``)."""
     from liqcore.execution.arrays import margin_coin
+    from liqcore.venues.registry import spec_or_none
 
     units = set()
     for sid in range(result.counts.shape[0]):
@@ -109,8 +111,8 @@ def equity_unit(result) -> str:
         if margin_coin(int(venue), name):
             units.add("USD")
             continue
-        base = str(name).upper().removesuffix("-SWAP").removesuffix("_PERP")
-        units.add(next((q for q in ("USDT", "USDC") if base.endswith(q)), "quote units"))
+        spec = spec_or_none(int(venue))
+        units.add(spec.quote if spec is not None and spec.instrument_of(name) else "quote units")
     return units.pop() if len(units) == 1 else "quote units"
 
 

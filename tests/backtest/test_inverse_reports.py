@@ -16,7 +16,7 @@ T0 = 1_767_225_600 * S + 10 * 3600 * S
 FEES = {"maker_fee_bps": 2, "taker_fee_bps": 5, "daily-loss": 0, "weekly-loss": 0, "cooldown": 0}
 
 
-def _run(symbol: str, prices=(30_000.0, 30_000.0, 30_400.0, 30_000.0, 30_000.0, 29_500.0)):
+def _run(symbol: str, prices=(30_000.0, 30_000.0, 30_400.0, 30_000.0, 30_000.0, 29_500.0), venue: str = "binance"):
     ev = np.zeros(len(prices), dtype=EVENT_DTYPE)
     for i, px in enumerate(prices):
         ev[i] = (T0 + i * S, T0 + i * S, px, 1.0, 0, Side.BUY, Kind.TRADE, 2, 0)
@@ -24,7 +24,7 @@ def _run(symbol: str, prices=(30_000.0, 30_000.0, 30_400.0, 30_000.0, 30_000.0, 
     sig["ts_ns"], sig["ev_idx"], sig["symbol_id"] = [T0, T0 + 3 * S], [0, 3], 0
     sig["direction"], sig["entry"] = [1, -1], ENTRY_MARKET
     sig["take_profit"], sig["stop_loss"] = 0.01, 0.01
-    reg = SymbolRegistry([("binance", symbol)])
+    reg = SymbolRegistry([(venue, symbol)])
     return simulate_signals(ev, sig, reg, Params.from_mapping(FEES), equity=30_000.0)
 
 
@@ -61,21 +61,24 @@ def test_a_linear_backtest_reports_no_coin_fields():
 
 
 
-@pytest.mark.parametrize("symbols,unit", [(["BTCUSD_PERP"], "USD"), (["BTCUSDT"], "USDT"),
-                                          (["ETH-USDT-SWAP"], "USDT"), (["BTCUSD_PERP", "BTCUSDT"], "quote units")])
-def test_the_printed_summary_gives_the_equitys_unit(symbols, unit):
+@pytest.mark.parametrize("venue,symbols,unit", [("binance", ["BTCUSD_PERP"], "USD"), ("binance", ["BTCUSDT"], "USDT"),
+                                                ("okx", ["ETH-USDT-SWAP"], "USDT"), ("gate", ["BTC_USDT"], "USDT"),
+                                                ("binance", ["ETH-USDT-SWAP"], "quote units"),
+                                                ("binance", ["BTCUSD_PERP", "BTCUSDT"], "quote units")])
+def test_the_printed_summary_gives_the_equitys_unit(venue, symbols, unit):
     """``equity 30000 -> 30012.3 USD``: the account's equity in its unit (USDT on a USDT-margined contract, USD on
-    a coin-margined one, their P&L at each exit's price; "quote units" for a mix); the line named none before."""
+    a coin-margined one, their P&L at each exit's price; "quote units" for a mix, or a symbol its venue does not
+    name as one of its perpetuals); the line named none before."""
     import io
 
     from rich.console import Console
 
     from liqcore.backtest.report import equity_unit, print_summary
 
-    res = _run(symbols[0])
+    res = _run(symbols[0], venue=venue)
     if len(symbols) > 1:  # (the unit alone: a second symbol with the first one's counts)
         mixed = _run(symbols[0])
-        mixed.registry = SymbolRegistry([("binance", s) for s in symbols])
+        mixed.registry = SymbolRegistry([(venue, s) for s in symbols])
         mixed.counts = np.vstack([res.counts, res.counts])
         assert equity_unit(mixed) == unit
         return
