@@ -381,9 +381,9 @@ class FakeExchange(LoopbackVenue):
             except orjson.JSONDecodeError:
                 obj, topic = None, ""
                 self.stats["bad_frames"] += 1
-        trades = obj is not None and topic.startswith("publicTrade.") and isinstance(obj, dict)
+        prints = obj is not None and topic.startswith("publicTrade.") and isinstance(obj, dict)
         step = self.lockstep
-        deferred = trades and step is not None and step.clock.last_noted
+        deferred = prints and step is not None and step.clock.last_noted
         if deferred:  # matched when the engine takes the frame (Lockstep): said before the frame goes out, as a
             # send may yield to the engine, which can take the frame before the send returns (it did on Python 3.10)
             step.defer(data, lambda trades=obj.get("data") or []: self._match_later(trades))
@@ -398,7 +398,7 @@ class FakeExchange(LoopbackVenue):
                 hook(topic, data, sent_ns)
             except Exception:  # a test hook must not break the stream
                 log.exception("on_sent hook failed")
-        if trades and not deferred:
+        if prints and not deferred:
             pushes = self._match(obj.get("data") or [])
             if pushes:
                 await self._push_private(pushes)
