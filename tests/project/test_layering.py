@@ -405,11 +405,17 @@ def test_the_circle_finder_finds_a_circle_through_a_function_level_import(tmp_pa
     assert import_circles(mods) == [["liqcore.x.a", "liqcore.x.b"]]
 
 
+#: the one file of the kernels' folders that may touch files: the Numba cache's bookkeeping in ``_jit``'s package
+#: (``drop_stale_cache``: its cache keyed on all of the folder's sources), no kernel's code
+_CACHE_KEEPING = {"liqcore/_jit/__init__.py": ("os", "hashlib")}
+
+
 def test_kernels_import_no_io():
     files = sorted((PKG / "_jit").glob("*.py")) + sorted((PKG / "_libs").glob("*.py"))
     mods = _modules()
     bad = [f"{f.relative_to(ROOT)}:{line} imports {mod}" for f in files for line, mod in imported_modules(f)
-           if not any(mod == k or mod.startswith(k + ".") for k in KERNEL_IMPORTS)]
+           if not any(mod == k or mod.startswith(k + ".") for k in KERNEL_IMPORTS
+                      + _CACHE_KEEPING.get(f.relative_to(ROOT).as_posix(), ()))]
     assert len(files) >= 4 and mods
     pat = re.compile(r"^\s*(?:from\s+([\w.]+)\s+c?import|c?import\s+([\w.]+))", re.M)
     for f in sorted(PKG.rglob("*.pyx")) + sorted(PKG.rglob("*.pxi")) + sorted(PKG.rglob("*.pxd")):
