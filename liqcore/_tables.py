@@ -16,3 +16,20 @@ def titled_table(title: str, **kw):
 
     kw.setdefault("min_width", len(title))
     return Table(title=title, **kw)
+
+
+def fit_table(console, table):
+    """``table`` without its left and right edges (the outer border and the padding beside it: four characters)
+    where it is wider than ``console`` with them and no wider without: at 80 columns (a pipe, a file, a
+    terminal of that width) the backtest summary of five symbols cut its label ``fills/orders`` to
+    ``fills/ord…``.  A table that fits, or one that does not fit either way, is left as it is -> ``table``."""
+    from rich.measure import Measurement
+
+    def width() -> int:
+        return Measurement.get(console, console.options.update(max_width=1 << 16), table).maximum
+
+    if table.show_edge and width() > console.width:
+        table.show_edge = False
+        if width() > console.width:
+            table.show_edge = True
+    return table

@@ -16,7 +16,7 @@ import numpy as np
 
 from liqcore._extras import need
 from liqcore.types import Kind, Side
-from liqcore._tables import titled_table
+from liqcore._tables import fit_table, titled_table
 
 #: the trading guide's claims, printed beside the measured figures
 GUIDE = {
@@ -205,7 +205,7 @@ def print_summary(result, console=None, guide: bool = True, min_trades: int = MI
         t.add_column(name, justify="right")
     for row in rows:
         t.add_row(*row)
-    console.print(t)
+    console.print(fit_table(console, t))
     keys = ["busy", "cooldown", "mixed", "hours", "loss_limit", "max_symbols", "no_reference_price"]
     keys += [k for k in ("skipped", "daily_trades", "max_positions", "leverage", "below_minimum") if s.get(k)]
     reasons = ", ".join(f"{k}={s[k]}" for k in keys)

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from liqcore._extras import need
 
-from liqcore._tables import titled_table
+from liqcore._tables import fit_table, titled_table
 
 __all__ = ["OutputPathError", "output_file", "output_dir", "print_frame", "remove_empty_outputs",
            "forget_created_outputs"]
@@ -203,4 +203,4 @@ def print_frame(console, frame, title: str, percent=(), caption: str | None = No
             else:
                 cells.append(f"{v:,}" if isinstance(v, int) else str(v))
         t.add_row(*cells)
-    console.print(t)
+    console.print(fit_table(console, t))

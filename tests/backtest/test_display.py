@@ -318,3 +318,30 @@ def test_a_narrow_table_keeps_its_title_on_one_line(result):
     lines = [ln.strip() for ln in con.export_text().splitlines()]
     assert "backtest summary (rows: metrics; columns: all symbols, then each symbol)" in lines
     assert "measured vs the trading guide's claims" in lines
+
+
+def test_five_symbols_at_80_columns_show_every_label_whole(monkeypatch):
+    """At 80 columns (a pipe, a file, a terminal that wide: the demo's own output) five symbol columns made the
+    summary two characters too wide, and rich cut ``fills/orders`` to ``fills/ord…``.  The table then drops its
+    left and right edges (``liqcore._tables.fit_table``) and every label and figure shows whole; a wide console
+    keeps the edges.  The negative control: without the fit, the label is cut on this very result."""
+    import io
+
+    from rich.console import Console
+
+    import liqcore.backtest.report as R
+
+    res = backtest(synthetic_market(days=5, seed=7, symbols=["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT"]))
+
+    def table(width: int) -> list[str]:
+        con = Console(file=io.StringIO(), width=width, record=True)
+        R.print_summary(res, con, guide=False)
+        return [ln for ln in con.export_text().splitlines() if "│" in ln]
+
+    lines = table(80)
+    labels = [ln.split("│")[0].strip() for ln in lines]
+    assert "fills/orders" in labels and "ret/trade" in labels and not any("…" in ln for ln in lines)
+    assert all(len(ln) <= 80 for ln in lines)
+    assert all(ln.startswith("│") for ln in table(200))  # (wide enough: the edges kept)
+    monkeypatch.setattr(R, "fit_table", lambda console, t: t)
+    assert any("fills/ord…" in ln for ln in table(80))
