@@ -718,10 +718,10 @@ def summary_line(summary: dict) -> str:
     """The one-line text summary: ``fills=4 (entry 2, exit 2)`` tells entry fills from exit fills."""
     fk = summary["fills_by_kind"]
     from liqcore.live.runner import symbols_text
-    from liqcore.venues.registry import spec_or_none
+    from liqcore.venues.registry import quote_of
 
     # the account's equity in the venue's quote currency (the unit said: a bare 9993.90 names none)
-    quote = getattr(spec_or_none(summary["venue"]), "quote", None) or "quote currency"
+    quote = quote_of(summary["venue"])
 
     line = (f"{summary['mode']} {summary['venue']} {symbols_text(summary['symbols'])}: frames={summary['frames']} "
             f"cascades={summary['cascades']} orders={summary['orders']} "

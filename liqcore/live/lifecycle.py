@@ -108,10 +108,10 @@ class Lifecycle:
                 if value is not None and value > 0:
                     self.core.set_equity(float(value))
                     self.start_equity = float(value)
-                    from liqcore.venues.registry import spec_or_none
+                    from liqcore.venues.registry import quote_of
 
                     # (in the venue's quote currency, as the run's summary says it: each gateway reads that coin)
-                    quote = getattr(spec_or_none(self.gateway.name), "quote", None) or "quote currency"
+                    quote = quote_of(self.gateway.name)
                     log.info("start equity %.2f %s (wallet balance + unrealized PnL, read from %s)", value, quote,
                              self.gateway.name)
             except (GatewayError, TypeError, ValueError) as exc:

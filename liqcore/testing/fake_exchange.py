@@ -106,14 +106,28 @@ class _LoopRunner:
         if loop is None:
             return
         try:
-            from asyncio.runners import _cancel_all_tasks
-
-            _cancel_all_tasks(loop)
+            _cancel_left(loop)
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             asyncio.set_event_loop(None)
             loop.close()
+
+
+def _cancel_left(loop) -> None:
+    """Cancel the tasks left on ``loop`` and run it until each has ended, an error one of them ended with (not its
+    cancellation) handed to the loop's exception handler, as :func:`asyncio.run` does at its end (public calls
+    alone)."""
+    left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if not left:
+        return
+    for t in left:
+        t.cancel()
+    loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    for t in left:
+        if not t.cancelled() and t.exception() is not None:
+            loop.call_exception_handler({"message": "unhandled exception while the fake venue's loop closed",
+                                         "exception": t.exception(), "task": t})
 
 
 class FakeExchangeInLoop:

@@ -271,7 +271,10 @@ def venue_spec(venue) -> VenueSpec:
     if isinstance(venue, str):
         spec = _REGISTRY.get(venue.strip().lower())
     else:
-        code = int(venue)
+        try:
+            code = int(venue)
+        except (TypeError, ValueError, OverflowError):  # (None, a float not a number: no venue's, said as such)
+            code = None
         spec = next((s for s in _REGISTRY.values() if s.code == code), None)
     if spec is None:
         raise UnknownVenue(f"venue: expected one of {', '.join(venue_names())}; got {venue!r}")
@@ -284,6 +287,12 @@ def spec_or_none(venue) -> VenueSpec | None:
         return venue_spec(venue)
     except (UnknownVenue, ValueError):
         return None
+
+
+def quote_of(venue) -> str:
+    """The currency the venue's account equity and P&L lines are said in (its spec's ``quote``), "quote currency"
+    for a venue without a registered spec or without one named."""
+    return getattr(spec_or_none(venue), "quote", None) or "quote currency"
 
 
 def venue_by_alias(name) -> str | None:

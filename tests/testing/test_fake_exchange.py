@@ -448,6 +448,35 @@ def test_in_loop_mode_serves_from_the_callers_loop_and_stops_clean(runner, monke
     assert all(t.done() for t in left) and any(t.cancelled() for t in left)
 
 
+def test_the_stand_ins_close_cancels_what_is_left_and_reports_an_error_a_task_ended_with():
+    """The 3.10 stand-in's ``close`` (public asyncio calls alone, not the private helper ``asyncio.run`` uses):
+    every task left is cancelled and run to its end; one that ends with an error of its own on cancellation has
+    it handed to the loop's exception handler (as ``asyncio.run`` does), one that ends cancelled does not."""
+    from liqcore.testing.fake_exchange import _LoopRunner
+
+    r = _LoopRunner()
+    seen, tasks = [], []
+
+    async def stubborn():
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise ValueError("broke on the way out") from None
+
+    async def start():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, ctx: seen.append(ctx))
+        tasks.extend([loop.create_task(stubborn()), loop.create_task(asyncio.sleep(3600))])
+        await asyncio.sleep(0)
+        return loop
+
+    loop = r.run(start())
+    r.close()
+    assert loop.is_closed() and all(t.done() for t in tasks)
+    assert tasks[1].cancelled() and not tasks[0].cancelled()
+    assert [type(c["exception"]) for c in seen] == [ValueError] and seen[0]["task"] is tasks[0]
+
+
 def test_a_lockstep_match_is_said_before_its_frame_goes_out(monkeypatch):
     """In step with the engine (``run --replay ... --live``), the venue matches a trade frame's prints when the
     engine takes the frame.  The match is now registered before the frame is sent: a send may yield to the engine,

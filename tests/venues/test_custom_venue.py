@@ -232,3 +232,20 @@ def test_a_contracts_part_without_inverse_functions_means_linear_contracts(rekt,
     importlib.invalidate_caches()
     assert inverse_contract_usd(CODE, "BTC-RI") == 100.0 and margin_coin(CODE, "BTC-RI") == "BTC"
     assert inverse_contract_usd(CODE, "BTC-R") == 0.0
+
+
+def test_the_currency_equity_lines_are_said_in_is_the_venues_quote():
+    """``quote_of``: the one place the live start-equity log and ``run``'s summary line take their unit from (a
+    registered venue's ``quote``, a plugin's own included; "quote currency" where no spec is registered)."""
+    from liqcore.venues.registry import UnknownVenue, VenueSpec, quote_of, register, unregister, venue_spec
+
+    assert [quote_of(v) for v in ("binance", "bybit", "okx", "gate")] == ["USDT"] * 4
+    assert quote_of("nowhere") == "quote currency" and quote_of(None) == "quote currency"
+    try:
+        register(VenueSpec(name="rekt", code=90, package="rekt_venue", quote="USDC"))
+        assert quote_of("rekt") == "USDC"
+    finally:
+        unregister("rekt")
+    assert quote_of("rekt") == "quote currency"
+    with pytest.raises(UnknownVenue, match="got None"):  # (not int()'s TypeError: the registry's own error)
+        venue_spec(None)
