@@ -614,7 +614,10 @@ def backtest(source, params: Params | None = None, *, strategy=None, equity: flo
     ``source``: a synthetic Market, a :class:`liqcore.io.LoadResult`, an EVENT_DTYPE array (with
     ``registry``), or recording paths.  ``params``: a :class:`~liqcore.Params`, a mapping of parameter names
     (``{"offset": "0.2%"}``) or None (the defaults).  ``strategy``: a registered name, a
-    :class:`liqcore.strategies.Strategy` subclass or instance (a user's own strategy).  ``records``:
+    :class:`liqcore.strategies.Strategy` subclass or instance (a user's own strategy).  ``equity``: the starting
+    equity in the account's currency (USDT on USDT-margined contracts, USD on coin-margined ones; default 1.0:
+    P&L read as fractions of it; ``liqcore backtest``'s
+    ``--equity`` defaults to 10,000).  ``records``:
     the detector's records on these events (detection runs once otherwise, for strategies that use
     it).  ``detector``: an object with ``run(events, flush)`` (default: the compiled
     CascadeDetector built from ``params``).  ``chunk_days``: a partitioned dataset (``source`` its path)
