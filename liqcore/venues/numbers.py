@@ -1,4 +1,4 @@
-"""The one reading of a number a venue or a file wrote: :func:`wire_number`.
+"""The one reading of a number a venue or a file wrote: :func:`wire_number`; of a venue's answer code: :func:`wire_code`.
 
 Python reads more spellings than any venue or archive writes: ``float()``, ``int()`` and ``Decimal()`` take
 digit groups split by underscores (PEP 515: ``"58_000"``), which orjson and pyarrow's CSV reader refuse.  A
@@ -11,7 +11,7 @@ May import: the standard library only (the lightest modules of the venues read t
 """
 from __future__ import annotations
 
-__all__ = ["wire_number"]
+__all__ = ["wire_number", "wire_code"]
 
 
 def wire_number(value, kind=float):
@@ -20,3 +20,19 @@ def wire_number(value, kind=float):
     if value.__class__ is str and "_" in value:
         raise ValueError(f"not a number: {value!r} (digits grouped by '_': no venue writes them)")
     return kind(value)
+
+
+def wire_code(value) -> int | None:
+    """A venue's answer code (an error or return code: ``-2011``, ``"51000"``) as an int: a JSON integer, or a
+    string of an optional ``-`` and ASCII digits; None for anything else -- absent, null, a boolean, a fraction,
+    a list, digits grouped by ``_`` -- which ``int()`` would raise on or read as another code (``int(True)`` is 1,
+    ``int(-1021.5)`` the timestamp error -1021, ``int("1_021")`` 1021).  The caller treats None as an answer that
+    names no code of the venue's table."""
+    if value.__class__ is int:
+        return value
+    if value.__class__ is str:
+        v = value.strip()
+        digits = v[1:] if v[:1] == "-" else v
+        if digits and digits.isascii() and digits.isdigit():
+            return int(v)
+    return None

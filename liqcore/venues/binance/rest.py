@@ -16,6 +16,7 @@ import orjson
 
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.governor import VenueBanned, governor_for
+from liqcore.venues.numbers import wire_code
 from liqcore.venues.rest_session import RESTSession
 
 __all__ = ["sign", "signed_query", "BASE_URL", "TESTNET_URL", "BinanceREST", "BinanceError", "BinanceAPIError",
@@ -215,10 +216,12 @@ class BinanceREST(RESTSession):
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 doc = None
+            # (the answer's code: an integer, else None -- null, a fraction, a boolean: no code of the venue's table)
+            code = wire_code(doc.get("code")) if isinstance(doc, dict) else None
             if status >= 500 or status == 408:
                 log.warning("binance %s %s: HTTP %d", method, path, status)
-                if isinstance(doc, dict) and "code" in doc:  # (-1007 on a 408: the code table says unknown)
-                    raise BinanceAPIError(path, int(doc["code"]), str(doc.get("msg", "")), status)
+                if code is not None:  # (-1007 on a 408: the code table says unknown)
+                    raise BinanceAPIError(path, code, str(doc.get("msg", "")), status)
                 raise BinanceTransportError(path, f"HTTP {status}", status)
             if status == 429:
                 attempt += 1
@@ -231,14 +234,16 @@ class BinanceREST(RESTSession):
                             "waits)", method, path, attempt, waited)
                 continue  # (the governor's acquire waits out the pause)
             if status >= 400:
-                if isinstance(doc, dict) and "code" in doc:
-                    if int(doc["code"]) == ERR_TIMESTAMP and not resynced:
+                if code is not None:
+                    # (the clock is resynced for a signed request alone: the unsigned time request itself answered
+                    # -1021 would otherwise resync again and again, each inside the last)
+                    if code == ERR_TIMESTAMP and signed and not resynced:
                         resynced = True
                         try:
                             await self.sync_time()
                         except BinanceError:
                             pass
                         continue
-                    raise BinanceAPIError(path, int(doc["code"]), str(doc.get("msg", "")), status)
+                    raise BinanceAPIError(path, code, str(doc.get("msg", "")), status)
                 raise BinanceTransportError(path, f"HTTP {status}: not a Binance answer", status)
             return doc

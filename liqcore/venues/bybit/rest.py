@@ -24,6 +24,7 @@ from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.codes import BAN_MIN_S, CODES, IP_LIMIT, IP_WINDOW_S
 from liqcore.venues.bybit.h1 import H1Client, Sent
 from liqcore.venues.governor import VenueBanned, governor_for, header_number
+from liqcore.venues.numbers import wire_code
 from liqcore.venues.outcomes import BANNED
 
 _sched_yield = getattr(os, "sched_yield", lambda: None)  # (not on every platform)
@@ -457,7 +458,8 @@ class BybitREST:
                 doc = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 doc = None
-            ret_code = doc.get("retCode") if isinstance(doc, dict) else None
+            # (an integer, else None -- null, a fraction, a boolean, a list: no code of the venue's table)
+            ret_code = wire_code(doc.get("retCode")) if isinstance(doc, dict) else None
             if ret_code is not None and ret_code != RET_OK and CODES.what(ret_code) == BANNED:  # 10009 "IP has been banned."
                 self.gov.ban(BAN_MIN_S, f"retCode {ret_code} {doc.get('retMsg', '')}")
                 self._check_ban(path)
@@ -487,7 +489,9 @@ class BybitREST:
                 raise BybitTransportError(path, f"HTTP {status}: not a Bybit response", status)
             if ret_code == RET_OK:
                 return doc if envelope else doc.get("result")
-            if ret_code == RET_TIMESTAMP and not resynced:
+            # (the clock is resynced for a signed request alone: the unsigned time request itself answered 10002
+            # would otherwise resync again and again, each inside the last)
+            if ret_code == RET_TIMESTAMP and signed and not resynced:
                 resynced = True
                 self.stats["resyncs"] += 1
                 log.warning("bybit %s %s: timestamp outside recv window, re-syncing the clock", method, path)
@@ -569,10 +573,8 @@ class BybitREST:
         for i, item in enumerate(items):
             row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else dict(item)
             info = infos[i] if i < len(infos) and isinstance(infos[i], dict) else {}
-            try:
-                code = int(info.get("code", 0))
-            except (TypeError, ValueError):
-                code = -1
+            code = wire_code(info.get("code", 0))
+            code = -1 if code is None else code
             out.append((row, code, str(info.get("msg", ""))))
         return out
 

@@ -1,0 +1,144 @@
+"""A venue's answer code read as the integer its documents say it is (``liqcore.venues.numbers.wire_code``), against
+servers on 127.0.0.1 answering what a broken proxy or a garbled body can: Binance ("Error Codes": ``{"code": <int>,
+"msg": <str>}``) and Bybit v5 ("Integration Guidance": ``{"retCode": <int>, "retMsg": ...}``).
+
+Before, ``int()`` read them: a ``null``/list/dict code raised ``TypeError`` out of the REST client (no venue error:
+nothing above it catches that), ``true`` read as code 1, ``-1021.5`` as the timestamp error, ``"1_021"`` as 1021;
+and a venue answering its timestamp error to every request, the unsigned time request too, made each resync ask
+the time again inside the last: ``RecursionError``.  Now a code of no venue's table is "not a <venue> answer" (the
+transport error: the outcome unknown, as a 5xx), and only a signed request resyncs the clock, once."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp import web
+
+from liqcore.venues.numbers import wire_code
+
+
+def test_wire_code_reads_integers_and_digit_strings_alone():
+    assert [wire_code(x) for x in (-2011, 0, "51000", " -1 ", "0")] == [-2011, 0, 51000, -1, 0]
+    assert [wire_code(x) for x in (None, True, False, -1021.5, 0.0, "1_021", "", "-", "+5", "١٢", [1], {})] \
+        == [None] * 12
+
+
+async def _serve(status: int, body: bytes, seen: list):
+    async def answer(req):
+        seen.append(req.path)
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+
+def _binance(status: int, body: bytes):
+    from liqcore.venues.binance.rest import BinanceREST
+    from liqcore.venues.governor import reset_governors
+
+    async def main():
+        seen: list = []
+        runner, url = await _serve(status, body, seen)
+        rest = BinanceREST("key", "secret", url, rate_limit_retries=0, timeout=5.0)
+        try:
+            with pytest.raises(Exception) as ei:
+                await rest.request("GET", "/fapi/v1/order", {"symbol": "ETHUSDT", "origClientOrderId": "x"})
+            return ei.value, seen
+        finally:
+            await rest.close()
+            await runner.cleanup()
+            reset_governors()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("status,body,kind,said", [
+    (503, b'{"code": null, "msg": "x"}', "BinanceTransportError", "HTTP 503"),
+    (503, b'{"code": "abc"}', "BinanceTransportError", "HTTP 503"),
+    (400, b'{"code": [1], "msg": "x"}', "BinanceTransportError", "HTTP 400: not a Binance answer"),
+    (400, b'{"code": true, "msg": "x"}', "BinanceTransportError", "HTTP 400: not a Binance answer"),
+    (400, b'{"code": "1_021", "msg": "x"}', "BinanceTransportError", "HTTP 400: not a Binance answer"),
+    (400, b'{"code": -1021.5, "msg": "x"}', "BinanceTransportError", "HTTP 400: not a Binance answer"),
+    (400, b'{"code": -2011, "msg": "Unknown order sent."}', "BinanceAPIError", "code -2011 Unknown order sent."),
+    (400, b'{"code": "-2011", "msg": "Unknown order sent."}', "BinanceAPIError", "code -2011 Unknown order sent."),
+    (408, b'{"code": -1007, "msg": "Timeout waiting for response from backend server."}', "BinanceAPIError",
+     "code -1007"),
+])
+def test_binance_answer_codes(status, body, kind, said):
+    exc, _seen = _binance(status, body)
+    assert type(exc).__name__ == kind and said in str(exc), repr(exc)
+
+
+def test_binance_timestamp_error_to_every_request_resyncs_once_not_forever():
+    exc, seen = _binance(400, b'{"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}')
+    assert type(exc).__name__ == "BinanceAPIError" and exc.code == -1021
+    assert seen == ["/fapi/v1/order", "/fapi/v1/time", "/fapi/v1/order"]  # (one resync, then the error)
+
+
+def _bybit(status: int, body: bytes):
+    from liqcore.venues.bybit.rest import BybitREST
+    from liqcore.venues.governor import reset_governors
+
+    async def main():
+        seen: list = []
+        runner, url = await _serve(status, body, seen)
+        rest = BybitREST("key", "secret", url, rate_limit_retries=0, fast_create=False, timeout=5.0)
+        try:
+            try:
+                return await rest.request("GET", "/v5/order/realtime", {"category": "linear"}), seen
+            except Exception as exc:  # noqa: BLE001 (the test names the type it expects)
+                return exc, seen
+        finally:
+            await rest.close()
+            await runner.cleanup()
+            reset_governors()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("body,kind", [
+    (b'{"retCode": [1], "retMsg": "x"}', "BybitTransportError"),
+    (b'{"retCode": {}, "retMsg": "x"}', "BybitTransportError"),
+    (b'{"retCode": true, "retMsg": "x"}', "BybitTransportError"),
+    (b'{"retCode": 10002.5, "retMsg": "x"}', "BybitTransportError"),
+    (b'{"retCode": "10_001", "retMsg": "x"}', "BybitTransportError"),
+    (b'{"retCode": 10001, "retMsg": "params error"}', "BybitAPIError"),
+    (b'{"retCode": "0", "retMsg": "OK", "result": {"list": []}}', "dict"),
+])
+def test_bybit_answer_codes(body, kind):
+    got, _seen = _bybit(200, body)
+    assert type(got).__name__ == kind, repr(got)
+    if kind == "BybitTransportError":
+        assert "not a Bybit response" in str(got)
+
+
+def test_bybit_timestamp_error_to_every_request_resyncs_once_not_forever():
+    got, seen = _bybit(200, b'{"retCode": 10002, "retMsg": "invalid request, please check your server timestamp"}')
+    assert type(got).__name__ == "BybitAPIError" and got.ret_code == 10002
+    assert seen == ["/v5/order/realtime", "/v5/market/time", "/v5/order/realtime"]
+
+
+def test_a_binance_batch_cancel_row_with_a_garbled_code_is_an_error_of_that_row_alone():
+    """``DELETE /fapi/v1/batchOrders`` answers one row per id; a row whose code is no integer was ``int()``'s
+    TypeError, which ended the whole batch's answer."""
+    from liqcore.venues.binance.gateway import BinanceGateway
+
+    async def main():
+        gw = BinanceGateway("key", "secret", "http://127.0.0.1:9")
+
+        async def rows(*_a, **_k):
+            return [{"code": [1], "msg": "x"}, {"code": -2011, "msg": "Unknown order sent."}]
+
+        gw.rest.request = rows
+        try:
+            return await gw._cancel_batch([("ETHUSDT", "a"), ("ETHUSDT", "b")])
+        finally:
+            await gw.rest.close()
+
+    out = asyncio.run(main())
+    assert out["a"] == ("error: [1] x", None) and out["b"] == ("not_found", None)
