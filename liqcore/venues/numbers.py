@@ -1,4 +1,5 @@
-"""The one reading of a number a venue or a file wrote: :func:`wire_number`; of a venue's answer code: :func:`wire_code`.
+"""The one reading of a number a venue or a file wrote: :func:`wire_number`; of an integer a venue answered (a
+code, a server time): :func:`wire_int`.
 
 Python reads more spellings than any venue or archive writes: ``float()``, ``int()`` and ``Decimal()`` take
 digit groups split by underscores (PEP 515: ``"58_000"``), which orjson and pyarrow's CSV reader refuse.  A
@@ -11,7 +12,7 @@ May import: the standard library only (the lightest modules of the venues read t
 """
 from __future__ import annotations
 
-__all__ = ["wire_number", "wire_code"]
+__all__ = ["wire_number", "wire_int"]
 
 
 def wire_number(value, kind=float):
@@ -22,12 +23,12 @@ def wire_number(value, kind=float):
     return kind(value)
 
 
-def wire_code(value) -> int | None:
-    """A venue's answer code (an error or return code: ``-2011``, ``"51000"``) as an int: a JSON integer, or a
-    string of an optional ``-`` and ASCII digits; None for anything else -- absent, null, a boolean, a fraction,
-    a list, digits grouped by ``_`` -- which ``int()`` would raise on or read as another code (``int(True)`` is 1,
-    ``int(-1021.5)`` the timestamp error -1021, ``int("1_021")`` 1021).  The caller treats None as an answer that
-    names no code of the venue's table."""
+def wire_int(value) -> int | None:
+    """An integer a venue wrote (an answer code: ``-2011``, ``"51000"``; a server time in ms or s): a JSON integer,
+    or a string of an optional ``-`` and ASCII digits; None for anything else -- absent, null, a boolean, a
+    fraction, a list, digits grouped by ``_`` -- which ``int()`` would raise on or read as another value
+    (``int(True)`` is 1, ``int(-1021.5)`` the timestamp error -1021, ``int("1_021")`` 1021).  The caller treats
+    None as an answer that is not the venue's (its transport error: the outcome unknown)."""
     if value.__class__ is int:
         return value
     if value.__class__ is str:

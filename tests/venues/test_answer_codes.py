@@ -1,4 +1,4 @@
-"""A venue's answer code read as the integer its documents say it is (``liqcore.venues.numbers.wire_code``), against
+"""A venue's answer code read as the integer its documents say it is (``liqcore.venues.numbers.wire_int``), against
 servers on 127.0.0.1 answering what a broken proxy or a garbled body can: Binance ("Error Codes": ``{"code": <int>,
 "msg": <str>}``) and Bybit v5 ("Integration Guidance": ``{"retCode": <int>, "retMsg": ...}``).
 
@@ -14,12 +14,12 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from liqcore.venues.numbers import wire_code
+from liqcore.venues.numbers import wire_int
 
 
-def test_wire_code_reads_integers_and_digit_strings_alone():
-    assert [wire_code(x) for x in (-2011, 0, "51000", " -1 ", "0")] == [-2011, 0, 51000, -1, 0]
-    assert [wire_code(x) for x in (None, True, False, -1021.5, 0.0, "1_021", "", "-", "+5", "١٢", [1], {})] \
+def test_wire_int_reads_integers_and_digit_strings_alone():
+    assert [wire_int(x) for x in (-2011, 0, "51000", " -1 ", "0")] == [-2011, 0, 51000, -1, 0]
+    assert [wire_int(x) for x in (None, True, False, -1021.5, 0.0, "1_021", "", "-", "+5", "١٢", [1], {})] \
         == [None] * 12
 
 
@@ -142,3 +142,65 @@ def test_a_binance_batch_cancel_row_with_a_garbled_code_is_an_error_of_that_row_
 
     out = asyncio.run(main())
     assert out["a"] == ("error: [1] x", None) and out["b"] == ("not_found", None)
+
+
+def _client(venue: str, url: str):
+    if venue == "binance":
+        from liqcore.venues.binance.rest import BinanceREST
+
+        return BinanceREST("key", "secret", url, rate_limit_retries=0)
+    if venue == "bybit":
+        from liqcore.venues.bybit.rest import BybitREST
+
+        return BybitREST("key", "secret", url, rate_limit_retries=0, fast_create=False)
+    if venue == "okx":
+        from liqcore.venues.okx.rest import OkxREST
+
+        return OkxREST("key", "secret", "pass", url, rate_limit_retries=0)
+    from liqcore.venues.gate.rest import GateREST
+
+    return GateREST("key", "secret", url, rate_limit_retries=0)
+
+
+#: each venue's server-time answer as its document gives it, and garbled ones (a 200 whose time is no integer)
+_TIMES = {
+    "binance": (b'{"serverTime": 1499827319559}', [b'{"serverTime": "abc"}', b'{"serverTime": null}', b'[]', b'{}']),
+    "bybit": (b'{"retCode": 0, "retMsg": "OK", "result": {"timeSecond": "1688639403", '
+              b'"timeNano": "1688639403423213947"}, "retExtInfo": {}, "time": 1688639403423}',
+              [b'{"retCode": 0, "retMsg": "OK", "result": {"timeSecond": "x"}}',
+               b'{"retCode": 0, "retMsg": "OK", "result": []}', b'{"retCode": 0, "retMsg": "OK", "result": null}']),
+    "okx": (b'{"code": "0", "msg": "", "data": [{"ts": "1597026383085"}]}',
+            [b'{"code": "0", "msg": "", "data": [{"ts": "1.5e12"}]}', b'{"code": "0", "msg": "", "data": []}',
+             b'{"code": "0", "msg": "", "data": [7]}']),
+    "gate": (b'{"server_time": 1597026383085}', [b'{"server_time": "soon"}', b'{"server_time": true}', b'[1]']),
+}
+
+
+@pytest.mark.parametrize("venue", sorted(_TIMES))
+def test_a_garbled_server_time_is_the_venues_transport_error_not_a_python_one(venue):
+    """Binance "Check Server Time", Bybit v5 "Get Bybit Server Time", OKX "Get system time", Gate v4 "Get server
+    current time": the documented answer sets the clock offset; a garbled one was ``int()``'s ValueError or
+    TypeError, or a KeyError (out of a gateway's start as a traceback, and out of an order request that resynced its
+    clock after a timestamp error): it is the venue's transport error now."""
+    from liqcore.venues.governor import reset_governors
+
+    good, bad = _TIMES[venue]
+
+    async def one(body: bytes):
+        runner, url = await _serve(200, body, [])
+        rest = _client(venue, url)
+        try:
+            try:
+                await rest.sync_time()
+                return rest.time_offset_ms
+            except Exception as exc:  # noqa: BLE001 (the test names the type it expects)
+                return exc
+        finally:
+            await rest.close()
+            await runner.cleanup()
+            reset_governors()
+
+    assert isinstance(asyncio.run(one(good)), int)
+    for body in bad:
+        got = asyncio.run(one(body))
+        assert type(got).__name__.endswith("TransportError") and "not a" in str(got), (body, repr(got))

@@ -23,7 +23,7 @@ from liqcore.venues.ratelimit import SlidingWindowLimiter
 from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
-from liqcore.venues.numbers import wire_code, wire_number
+from liqcore.venues.numbers import wire_int, wire_number
 from liqcore.venues.binance.contracts import is_coin_m
 from liqcore.venues.binance.stream import USER_EVENTS, user_stream_url
 from liqcore.venues.binance.rest import (
@@ -451,7 +451,7 @@ class BinanceGateway(BinanceExits, VenueGateway):
             for i, cid in enumerate(cids):
                 r = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {"code": 0, "msg": "no answer"}
                 if "code" in r and "status" not in r:
-                    code = wire_code(r.get("code") or 0)  # (None: a code of no table, said as it came)
+                    code = wire_int(r.get("code") or 0)  # (None: a code of no table, said as it came)
                     said = repr(r.get("code")) if code is None else code
                     out[cid] = ("not_found", None) if code in (ERR_UNKNOWN_ORDER, ERR_NO_SUCH_ORDER) else \
                         (f"error: {said} {r.get('msg', '')}", None)

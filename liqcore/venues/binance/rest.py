@@ -16,7 +16,7 @@ import orjson
 
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.governor import VenueBanned, governor_for
-from liqcore.venues.numbers import wire_code
+from liqcore.venues.numbers import wire_int
 from liqcore.venues.rest_session import RESTSession
 
 __all__ = ["sign", "signed_query", "BASE_URL", "TESTNET_URL", "BinanceREST", "BinanceError", "BinanceAPIError",
@@ -178,7 +178,11 @@ class BinanceREST(RESTSession):
         return f"BinanceREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
 
     async def _server_time_ms(self) -> int:
-        return int((await self.request("GET", "/fapi/v1/time", signed=False))["serverTime"])
+        doc = await self.request("GET", "/fapi/v1/time", signed=False)
+        ms = wire_int(doc.get("serverTime")) if isinstance(doc, dict) else None
+        if ms is None:  # (a garbled answer: the transport error, as any answer that is not Binance's)
+            raise BinanceTransportError("/fapi/v1/time", "not a Binance answer: no serverTime in ms")
+        return ms
 
     async def request(self, method: str, path: str, params: dict | None = None, *, signed: bool = True,
                       key_only: bool = False, limiter=None):
@@ -217,7 +221,7 @@ class BinanceREST(RESTSession):
             except orjson.JSONDecodeError:
                 doc = None
             # (the answer's code: an integer, else None -- null, a fraction, a boolean: no code of the venue's table)
-            code = wire_code(doc.get("code")) if isinstance(doc, dict) else None
+            code = wire_int(doc.get("code")) if isinstance(doc, dict) else None
             if status >= 500 or status == 408:
                 log.warning("binance %s %s: HTTP %d", method, path, status)
                 if code is not None:  # (-1007 on a 408: the code table says unknown)

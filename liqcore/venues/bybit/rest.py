@@ -24,7 +24,7 @@ from liqcore.secrets import Secret, mask_key
 from liqcore.venues.bybit.codes import BAN_MIN_S, CODES, IP_LIMIT, IP_WINDOW_S
 from liqcore.venues.bybit.h1 import H1Client, Sent
 from liqcore.venues.governor import VenueBanned, governor_for, header_number
-from liqcore.venues.numbers import wire_code
+from liqcore.venues.numbers import wire_int
 from liqcore.venues.outcomes import BANNED
 
 _sched_yield = getattr(os, "sched_yield", lambda: None)  # (not on every platform)
@@ -276,10 +276,7 @@ class BybitREST:
             head, ts, sig.encode(), len(body), body)
 
     async def server_time_ms(self) -> int:
-        res = await self.request("GET", "/v5/market/time", signed=False)
-        if "timeNano" in res:
-            return int(res["timeNano"]) // 1_000_000
-        return int(res["timeSecond"]) * 1000
+        return _time_ms(await self.request("GET", "/v5/market/time", signed=False))
 
     async def sync_time(self) -> int:
         """Measure the server clock offset (ms, midpoint of the round trip) and keep it.  Returns it."""
@@ -459,7 +456,7 @@ class BybitREST:
             except orjson.JSONDecodeError:
                 doc = None
             # (an integer, else None -- null, a fraction, a boolean, a list: no code of the venue's table)
-            ret_code = wire_code(doc.get("retCode")) if isinstance(doc, dict) else None
+            ret_code = wire_int(doc.get("retCode")) if isinstance(doc, dict) else None
             if ret_code is not None and ret_code != RET_OK and CODES.what(ret_code) == BANNED:  # 10009 "IP has been banned."
                 self.gov.ban(BAN_MIN_S, f"retCode {ret_code} {doc.get('retMsg', '')}")
                 self._check_ban(path)
@@ -573,7 +570,7 @@ class BybitREST:
         for i, item in enumerate(items):
             row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else dict(item)
             info = infos[i] if i < len(infos) and isinstance(infos[i], dict) else {}
-            code = wire_code(info.get("code", 0))
+            code = wire_int(info.get("code", 0))
             code = -1 if code is None else code
             out.append((row, code, str(info.get("msg", ""))))
         return out
@@ -700,6 +697,17 @@ async def public_clock_offset(rest_url: str, timeout: float = 3.0) -> int:
             gov.check()
             body = orjson.loads(await r.read())
     t1 = time.time_ns()
-    res = body.get("result") or {}
-    srv = int(res["timeNano"]) // 1_000_000 if "timeNano" in res else int(res["timeSecond"]) * 1000
+    srv = _time_ms(body.get("result") if isinstance(body, dict) else None)
     return int(srv - (t0 + t1) // 2 // 1_000_000)
+
+
+def _time_ms(res) -> int:
+    """The venue's time in ms from ``/v5/market/time``'s result (``timeNano``, else ``timeSecond``: digit strings);
+    :class:`BybitTransportError` where it holds neither (a garbled answer, as any that is not Bybit's)."""
+    res = res if isinstance(res, dict) else {}
+    ns, s = wire_int(res.get("timeNano")), wire_int(res.get("timeSecond"))
+    if ns is not None:
+        return ns // 1_000_000
+    if s is not None:
+        return s * 1000
+    raise BybitTransportError("/v5/market/time", "not a Bybit response: no timeNano or timeSecond")

@@ -31,7 +31,8 @@ import orjson
 
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.gate.codes import CODES as OUTCOMES
-from liqcore.venues.governor import VenueBanned, governor_for
+from liqcore.venues.governor import VenueBanned, governor_for, header_number
+from liqcore.venues.numbers import wire_int
 from liqcore.venues.outcomes import RATE_LIMITED, UNKNOWN
 from liqcore.venues.rest_session import RESTSession
 
@@ -184,13 +185,9 @@ def rate_limit_reset_s(headers, now_s: float) -> float | None:
     """Seconds until the limit resets when ``X-Gate-RateLimit-Requests-Remain`` says 0 requests are left (Gate API
     v4, "Frequency limit rule": ``X-Gate-RateLimit-Reset-Timestamp`` is when the limit resets once exceeded; read as
     milliseconds when it is larger than 1e11, else seconds); None while requests remain or the headers are absent."""
-    remain = headers.get("X-Gate-RateLimit-Requests-Remain")
-    reset = headers.get("X-Gate-RateLimit-Reset-Timestamp")
-    try:
-        if remain is None or int(float(remain)) > 0 or reset is None:
-            return None
-        r = float(reset)
-    except ValueError:
+    remain = header_number(headers.get("X-Gate-RateLimit-Requests-Remain"))  # (digits alone: not inf, nan, -1)
+    r = header_number(headers.get("X-Gate-RateLimit-Reset-Timestamp"))
+    if remain is None or int(remain) > 0 or r is None:
         return None
     r = r / 1000.0 if r > 1e11 else r
     return max(0.0, r - now_s)
@@ -222,7 +219,11 @@ class GateREST(RESTSession):
     async def _server_time_ms(self) -> int:
         """Gate's clock: ``GET /api/v4/spot/time`` -> ``{"server_time": <ms>}`` (Gate API v4, "Get server current
         time")."""
-        return int((await self.request("GET", API + "/spot/time", signed=False))["server_time"])
+        doc = await self.request("GET", API + "/spot/time", signed=False)
+        ms = wire_int(doc.get("server_time")) if isinstance(doc, dict) else None
+        if ms is None:  # (a garbled answer: the transport error, as any answer that is not Gate's)
+            raise GateTransportError(API + "/spot/time", "not a Gate answer: no server_time in ms")
+        return ms
 
     def _observe(self, status: int, headers, attempt: int) -> None:
         now = time.time()

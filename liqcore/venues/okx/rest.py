@@ -32,6 +32,7 @@ import orjson
 
 from liqcore.secrets import Secret, mask_key
 from liqcore.venues.governor import VenueBanned, governor_for
+from liqcore.venues.numbers import wire_int
 from liqcore.venues.okx.codes import CODES as OUTCOMES
 from liqcore.venues.outcomes import RATE_LIMITED, UNKNOWN
 from liqcore.venues.rest_session import RESTSession
@@ -204,7 +205,11 @@ class OkxREST(RESTSession):
         return f"OkxREST(base_url={self.base_url!r}, api_key={mask_key(self._key)!r})"
 
     async def _server_time_ms(self) -> int:
-        return int((await self.request("GET", "/api/v5/public/time", signed=False))[0]["ts"])
+        data = await self.request("GET", "/api/v5/public/time", signed=False)
+        ms = wire_int(data[0].get("ts")) if isinstance(data, list) and data and isinstance(data[0], dict) else None
+        if ms is None:  # (a garbled answer: the transport error, as any answer that is not OKX's)
+            raise OkxTransportError("/api/v5/public/time", "not an OKX answer: no ts in ms")
+        return ms
 
     async def request(self, method: str, path: str, params: dict | None = None, body=None, *, signed: bool = True,
                       limiter=None):
