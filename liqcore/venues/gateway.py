@@ -1,4 +1,5 @@
-"""The order-gateway protocol: Paper (default), Bybit v5, Binance USD-M and OKX v5 implement it.
+"""The order-gateway protocol: Paper (default), Bybit v5, Binance USD-M, OKX v5 and Gate v4 USDT futures implement it
+(and a plugin venue's gateway).
 
 The details: docs/maintainers/live-gateways.md, "The order-gateway protocol (liqcore.venues.gateway)".
 

@@ -25,6 +25,8 @@ request bodies, the create/query/cancel protocol with its error codes, and its p
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import math
 import time
@@ -55,9 +57,42 @@ def field_float(d: dict, k: str) -> float:
         raise ValueError(f"{k}: not a number: {v!r}") from None
 
 
+#: what a parser raises on an answer of another shape than the venue's documents give (a null where a list is, a
+#: field that is no number): :meth:`VenueGateway.__init_subclass__` makes it a :class:`GatewayError`
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
+
+
+def _answer_guard(name: str, fn):
+    """``fn`` (an async gateway method reading the venue's answers) with :data:`SHAPE_ERRORS` raised as a
+    :class:`GatewayError` naming the venue, the method and what was wrong."""
+    @functools.wraps(fn)
+    async def guarded(self, *args, **kwargs):
+        try:
+            return await fn(self, *args, **kwargs)
+        except SHAPE_ERRORS as exc:
+            raise GatewayError(f"{self.name} {name}: an answer not of the venue's documented shape "
+                               f"({type(exc).__name__}: {exc})") from None
+
+    guarded.answer_guarded = True
+    return guarded
+
+
 class VenueGateway(GatewayCallbacks, Gateway):
     """The shared part of a venue gateway; ``self.rest`` (the venue's REST client, with ``time_offset_ms``
-    and ``sync_time()``) is set by the subclass."""
+    and ``sync_time()``) is set by the subclass.  Its methods of :data:`ANSWER_METHODS` raise
+    :class:`GatewayError` alone, whatever the venue answers (:meth:`__init_subclass__`)."""
+
+    #: the methods whose failures the engine acts on as GatewayError (an unknown order asked again, a shutdown's
+    #: listing, a restart's reconcile): an answer of another shape made Python's own errors escape their parsers
+    #: (a null order list: "'NoneType' object is not iterable"), which stopped the engine's step that asked
+    ANSWER_METHODS = ("query", "cancel", "open_orders", "positions", "equity")
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.ANSWER_METHODS:  # (a plugin venue's gateway, a subclass of a built-in one: the same)
+            fn = getattr(cls, name, None)
+            if fn is not None and inspect.iscoroutinefunction(fn) and not getattr(fn, "answer_guarded", False):
+                setattr(cls, name, _answer_guard(name, fn))
 
     #: what the venue calls the client order id (named in the error of a bad one)
     client_id_name = "client order id"

@@ -1,0 +1,105 @@
+"""A gateway's answer-reading methods (``VenueGateway.ANSWER_METHODS``: query, cancel, open_orders, positions, equity)
+raise ``GatewayError`` alone, whatever the venue answers: the engine acts on that error (an unknown order asked again
+later, a shutdown's listing of open orders, a restart's reconcile), and each venue's parsers raised Python's own
+errors on an answer of another shape than its documents give -- a null order list ("'NoneType' object is not
+iterable"), a list where an object is ("'list' object has no attribute 'get'"), a status that is no status -- which
+stopped the step of the engine that asked.  Each venue's gateway runs started on its fake venue on 127.0.0.1 (its
+instruments loaded), then its REST client answers the shapes below; the negative control calls the same methods
+without the guard (``__wrapped__``) and meets those errors."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from liqcore.venues.gateway import GatewayError
+from liqcore.venues.gateway_core import VenueGateway
+from tests._chaos import RIGS
+from tests._bad_days import fresh_governors  # noqa: F401 (autouse: no host governor before or after a test)
+
+#: answers of other shapes than any venue's documents give (each 200 OK, valid JSON)
+SHAPES = [None, [], {}, [None], [{}], [[]], "x", 5, {"list": None}, {"list": [None]}, {"list": "x"},
+          {"list": [{"symbol": "ETHUSDT", "size": "x", "side": 5}]}, {"data": None}, [{"symbol": 5, "positionAmt": "x"}],
+          [{"instId": None, "pos": "abc"}], [{"clientOrderId": "a", "status": None, "origQty": "x"}],
+          {"assets": [None]}, {"list": [{"totalEquity": "x"}]}, [{"contract": None, "size": "x"}], {"total": "x"}]
+
+
+async def _calls(gw, symbol: str, guarded: bool) -> dict:
+    """Each answer method on each shape -> the error types it raised other than GatewayError."""
+    raw = {}
+    for shape in SHAPES:
+        async def answer(*_a, **_k):
+            return shape
+
+        gw.rest.request = answer
+        for name in VenueGateway.ANSWER_METHODS:
+            fn = getattr(type(gw), name)
+            fn = fn if guarded else fn.__wrapped__
+            args = (symbol, "shape-1") if name in ("query", "cancel") else ()
+            try:
+                await asyncio.wait_for(fn(gw, *args), 20)
+            except GatewayError:
+                pass
+            except asyncio.TimeoutError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (what the test counts)
+                raw.setdefault(name, set()).add(type(exc).__name__)
+    return raw
+
+
+@pytest.mark.parametrize("venue", sorted(RIGS))
+def test_every_answer_of_another_shape_is_a_gateway_error(venue):
+    async def main():
+        rig = RIGS[venue]()
+        fx = await rig.open()
+        gw = rig.gateway()
+        await gw.start()
+        if hasattr(gw, "cancel_wait"):  # (Bybit waits this long for a cancel's stream confirmation: none comes here)
+            gw.cancel_wait = 0.05
+        real = gw.rest.request
+        try:
+            guarded = await _calls(gw, rig.symbol, True)
+            unguarded = await _calls(gw, rig.symbol, False)
+        finally:
+            gw.rest.request = real
+            await gw.close()
+            await fx.stop()
+        return guarded, unguarded
+
+    guarded, unguarded = asyncio.run(main())
+    assert guarded == {}, guarded
+    # the negative control: without the guard, the parsers' own errors (every venue met some)
+    assert unguarded and set().union(*unguarded.values()) <= {"TypeError", "AttributeError", "KeyError",
+                                                                "IndexError", "ValueError"}, unguarded
+
+
+def test_a_plugin_venues_gateway_is_guarded_too_and_its_own_gateway_errors_pass_as_they_are():
+    class Plugin(VenueGateway):
+        name = "rekt"
+
+        async def query(self, symbol, client_id):
+            return None.get("x")
+
+        async def cancel(self, symbol, client_id):
+            raise GatewayError("rekt cancel: the venue said no")
+
+    class Child(Plugin):  # (a subclass overriding a method: guarded once more, not twice over)
+        async def positions(self):
+            return [][0]
+
+    async def main():
+        gw = Child.__new__(Child)
+        out = []
+        for call in (gw.query("X", "c"), gw.cancel("X", "c"), gw.positions()):
+            try:
+                await call
+            except GatewayError as exc:
+                out.append(str(exc))
+        return out
+
+    assert asyncio.run(main()) == [
+        "rekt query: an answer not of the venue's documented shape (AttributeError: 'NoneType' object has no "
+        "attribute 'get')",
+        "rekt cancel: the venue said no",
+        "rekt positions: an answer not of the venue's documented shape (IndexError: list index out of range)"]
+    assert Child.query is Plugin.query and Child.query.__wrapped__.__qualname__.endswith("Plugin.query")
