@@ -85,7 +85,7 @@ class VenueGateway(GatewayCallbacks, Gateway):
     #: the methods whose failures the engine acts on as GatewayError (an unknown order asked again, a shutdown's
     #: listing, a restart's reconcile): an answer of another shape made Python's own errors escape their parsers
     #: (a null order list: "'NoneType' object is not iterable"), which stopped the engine's step that asked
-    ANSWER_METHODS = ("query", "cancel", "open_orders", "positions", "equity")
+    ANSWER_METHODS = ("query", "cancel", "open_orders", "positions", "equity", "close_position")
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -378,10 +378,15 @@ class VenueGateway(GatewayCallbacks, Gateway):
     # ------------------------------------------------------------------ a cancel while the create is unanswered
     async def _creating(self, client_id: str, create) -> OrderUpdate:
         """Await ``create`` (the coroutine of one order's create loop) with ``client_id`` marked unanswered, so that
-        a cancel meanwhile (:meth:`_wait_created`) waits for its answer instead of being sent first."""
+        a cancel meanwhile (:meth:`_wait_created`) waits for its answer instead of being sent first.  An answer of
+        another shape than the venue's (its parser's :data:`SHAPE_ERRORS`) is a :class:`GatewayError`: the
+        outcome unknown, the order asked for by its client id later, never sent again blind."""
         self._placing[client_id] = placed = asyncio.Event()
         try:
             return await create
+        except SHAPE_ERRORS as exc:  # (a create answered in another shape: whether it was made is unknown)
+            raise GatewayError(f"{self.name} create {client_id}: outcome unknown: an answer not of the venue's "
+                               f"documented shape ({type(exc).__name__}: {exc})") from None
         finally:
             placed.set()
             if self._placing.get(client_id) is placed:

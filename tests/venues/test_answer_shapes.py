@@ -1,5 +1,5 @@
-"""A gateway's answer-reading methods (``VenueGateway.ANSWER_METHODS``: query, cancel, open_orders, positions, equity)
-raise ``GatewayError`` alone, whatever the venue answers: the engine acts on that error (an unknown order asked again
+"""A gateway's answer-reading methods (``VenueGateway.ANSWER_METHODS``: query, cancel, open_orders, positions, equity,
+close_position) and its creates (``place``: the outcome unknown) raise ``GatewayError`` alone, whatever the venue answers: the engine acts on that error (an unknown order asked again
 later, a shutdown's listing of open orders, a restart's reconcile), and each venue's parsers raised Python's own
 errors on an answer of another shape than its documents give -- a null order list ("'NoneType' object is not
 iterable"), a list where an object is ("'list' object has no attribute 'get'"), a status that is no status -- which
@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from liqcore.venues.gateway import GatewayError
+from liqcore.venues.gateway import GatewayError, OrderIntent
 from liqcore.venues.gateway_core import VenueGateway
 from tests._chaos import RIGS
 from tests._bad_days import fresh_governors  # noqa: F401 (autouse: no host governor before or after a test)
@@ -25,17 +25,21 @@ SHAPES = [None, [], {}, [None], [{}], [[]], "x", 5, {"list": None}, {"list": [No
 
 
 async def _calls(gw, symbol: str, guarded: bool) -> dict:
-    """Each answer method on each shape -> the error types it raised other than GatewayError."""
+    """Each answer method on each shape (guarded: ``place`` too, whose create loop the gateway guards) -> the
+    error types it raised other than GatewayError."""
+    inst = gw.instrument(symbol)
     raw = {}
-    for shape in SHAPES:
+    for i, shape in enumerate(SHAPES):
         async def answer(*_a, **_k):
             return shape
 
         gw.rest.request = answer
-        for name in VenueGateway.ANSWER_METHODS:
+        for name in VenueGateway.ANSWER_METHODS + (("place",) if guarded else ()):
             fn = getattr(type(gw), name)
             fn = fn if guarded else fn.__wrapped__
-            args = (symbol, "shape-1") if name in ("query", "cancel") else ()
+            args = (symbol, f"shape-{i}") if name in ("query", "cancel", "close_position") else ()
+            if name == "place":  # (an intent on the instrument's grid: the create is sent, its answer garbled)
+                args = (OrderIntent(symbol, "buy", max(inst.min_qty, inst.qty_step), 3000.0, f"shape-p{i}"),)
             try:
                 await asyncio.wait_for(fn(gw, *args), 20)
             except GatewayError:
