@@ -130,6 +130,9 @@ class VenueGateway(GatewayCallbacks, Gateway):
             positions = await self.positions()
         except errors as exc:
             raise GatewayError(f"{self.name} start failed: {exc}") from None
+        except SHAPE_ERRORS as exc:  # (an answer of another shape than the venue's: its parser's own error)
+            raise GatewayError(f"{self.name} start failed: an answer not of the venue's documented shape "
+                               f"({type(exc).__name__}: {exc})") from None
         self.reconciled = {"orders": orders, "positions": positions}
 
     # ------------------------------------------------------------------ the private stream's tasks

@@ -107,3 +107,39 @@ def test_a_plugin_venues_gateway_is_guarded_too_and_its_own_gateway_errors_pass_
         "rekt cancel: the venue said no",
         "rekt positions: an answer not of the venue's documented shape (IndexError: list index out of range)"]
     assert Child.query is Plugin.query and Child.query.__wrapped__.__qualname__.endswith("Plugin.query")
+
+
+@pytest.mark.parametrize("venue", sorted(RIGS))
+def test_a_start_answered_in_another_shape_is_a_gateway_error(venue):
+    """``start()`` (the clock, the instruments, the open orders and positions read): each answer but the clock's in
+    one of :data:`SHAPES` is a one-line ``GatewayError`` naming the venue ("binance start failed: ...", "bybit
+    instruments: unknown symbols ...") that the live runner reports, not the parser's own error (a Binance instrument list answered ``[]``: "'list' object has no
+    attribute 'get'")."""
+    async def main():
+        rig = RIGS[venue]()
+        fx = await rig.open()
+        raised = {}
+        try:
+            for shape in SHAPES:
+                gw = rig.gateway()
+                real = gw.rest.request
+
+                async def answer(method, path, *a, _real=real, _shape=shape, **k):
+                    return await _real(method, path, *a, **k) if "time" in path else _shape
+
+                gw.rest.request = answer
+                try:
+                    await asyncio.wait_for(gw.start(), 20)
+                except GatewayError as exc:
+                    assert str(exc).startswith(venue) and "\n" not in str(exc), str(exc)
+                except asyncio.TimeoutError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 (what the test counts)
+                    raised[repr(shape)] = type(exc).__name__
+                finally:
+                    await gw.close()
+        finally:
+            await fx.stop()
+        return raised
+
+    assert asyncio.run(main()) == {}
