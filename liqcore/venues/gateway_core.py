@@ -39,7 +39,7 @@ from liqcore.venues.governor import VenueBanned
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.numbers import wire_number
 
-__all__ = ["VenueGateway", "TERMINAL", "field_float"]
+__all__ = ["VenueGateway", "TERMINAL", "field_float", "SHAPE_ERRORS"]
 
 #: order statuses after which an order changes no more (:data:`~liqcore.venues.orders.FINAL_STATUSES`)
 TERMINAL = FINAL_STATUSES

@@ -143,3 +143,32 @@ def test_a_start_answered_in_another_shape_is_a_gateway_error(venue):
         return raised
 
     assert asyncio.run(main()) == {}
+
+
+def test_a_binance_user_event_its_handler_cannot_read_is_dropped_not_a_reconnect():
+    """A user-stream event whose reading raised ``KeyError`` (or ``IndexError``) left the per-event handler, which
+    caught ``ValueError``, ``TypeError`` and ``AttributeError`` alone: the connection was dropped and opened
+    again (every event in between read from the venue again).  Now any of :data:`SHAPE_ERRORS` drops that event
+    alone (``bad_events``), the stream stays up and the next event is handled."""
+    from tests._bad_days import binance_day, run
+
+    async def main():
+        async with binance_day() as (fb, gw, rec):
+            fb.set_last_price("ETHUSDT", 2500.0)
+            real, seen = gw._handle, []
+
+            async def handle(ev):
+                seen.append(ev.get("e"))
+                if len(seen) == 1:
+                    raise KeyError("o")
+                await real(ev)
+
+            gw._handle = handle
+            before = gw.stats["reconnects"]
+            await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2400.0, "ev-1"))
+            await gw.place(OrderIntent("ETHUSDT", "buy", 0.5, 2401.0, "ev-2"))
+            await rec.wait(lambda: any(u.client_id == "ev-2" and u.status == "new" for u in rec.updates))
+            assert gw.stats["bad_events"] == 1 and gw.stats["reconnects"] == before
+            assert len(seen) >= 2
+
+    run(main())

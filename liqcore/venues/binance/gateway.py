@@ -20,7 +20,7 @@ import orjson
 
 from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate, PositionInfo
 from liqcore.venues.ratelimit import SlidingWindowLimiter
-from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
+from liqcore.venues.gateway_core import SHAPE_ERRORS, TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.numbers import wire_int, wire_number
@@ -672,7 +672,7 @@ class BinanceGateway(BinanceExits, VenueGateway):
                         try:
                             ev = orjson.loads(msg.data)
                             await self._handle(ev.get("data", ev) if isinstance(ev, dict) else {})
-                        except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError) as exc:
+                        except (orjson.JSONDecodeError, *SHAPE_ERRORS) as exc:  # (a KeyError too: not a reconnect)
                             self.stats["bad_events"] += 1
                             log.warning("binance user event dropped: %s", exc)
                     if not self._closing:

@@ -36,7 +36,7 @@ from liqcore.venues.gateway import Fill, GatewayError, OrderIntent, OrderUpdate,
 from liqcore.venues.okx.recovery import OkxRecovery
 from liqcore.venues.private_link import StreamStats, receive_alive, wait_connected
 from liqcore.venues.ratelimit import SlidingWindowLimiter
-from liqcore.venues.gateway_core import TERMINAL as _TERMINAL, VenueGateway, field_float as _f
+from liqcore.venues.gateway_core import SHAPE_ERRORS, TERMINAL as _TERMINAL, VenueGateway, field_float as _f
 from liqcore.secrets import Secret, register_secret
 from liqcore.venues.instruments import Instrument
 from liqcore.venues.numbers import wire_number
@@ -940,7 +940,7 @@ class OkxGateway(OkxRecovery, VenueGateway):
                         try:
                             ev = orjson.loads(msg.data)
                             await self._handle(ev if isinstance(ev, dict) else {})
-                        except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError, KeyError) as exc:
+                        except (orjson.JSONDecodeError, *SHAPE_ERRORS) as exc:
                             self.stats["bad_events"] += 1
                             log.warning("okx private event dropped: %s", exc)
             except asyncio.CancelledError:
