@@ -37,24 +37,30 @@ async def _serve(status: int, body: bytes, seen: list):
     return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
 
-def _binance(status: int, body: bytes):
-    from liqcore.venues.binance.rest import BinanceREST
+def _answered(venue: str, status: int, body: bytes, path: str, params: dict):
+    """``GET path`` by the venue's REST client of a server answering ``status`` and ``body`` to every request ->
+    ``(what request() returned or raised, the paths the server saw)``."""
     from liqcore.venues.governor import reset_governors
 
     async def main():
         seen: list = []
         runner, url = await _serve(status, body, seen)
-        rest = BinanceREST("key", "secret", url, rate_limit_retries=0, timeout=5.0)
+        rest = _client(venue, url)
         try:
-            with pytest.raises(Exception) as ei:
-                await rest.request("GET", "/fapi/v1/order", {"symbol": "ETHUSDT", "origClientOrderId": "x"})
-            return ei.value, seen
+            try:
+                return await rest.request("GET", path, params), seen
+            except Exception as exc:  # noqa: BLE001 (the test names the type it expects)
+                return exc, seen
         finally:
             await rest.close()
             await runner.cleanup()
             reset_governors()
 
     return asyncio.run(main())
+
+
+def _binance(status: int, body: bytes):
+    return _answered("binance", status, body, "/fapi/v1/order", {"symbol": "ETHUSDT", "origClientOrderId": "x"})
 
 
 @pytest.mark.parametrize("status,body,kind,said", [
@@ -81,24 +87,7 @@ def test_binance_timestamp_error_to_every_request_resyncs_once_not_forever():
 
 
 def _bybit(status: int, body: bytes):
-    from liqcore.venues.bybit.rest import BybitREST
-    from liqcore.venues.governor import reset_governors
-
-    async def main():
-        seen: list = []
-        runner, url = await _serve(status, body, seen)
-        rest = BybitREST("key", "secret", url, rate_limit_retries=0, fast_create=False, timeout=5.0)
-        try:
-            try:
-                return await rest.request("GET", "/v5/order/realtime", {"category": "linear"}), seen
-            except Exception as exc:  # noqa: BLE001 (the test names the type it expects)
-                return exc, seen
-        finally:
-            await rest.close()
-            await runner.cleanup()
-            reset_governors()
-
-    return asyncio.run(main())
+    return _answered("bybit", status, body, "/v5/order/realtime", {"category": "linear"})
 
 
 @pytest.mark.parametrize("body,kind", [
