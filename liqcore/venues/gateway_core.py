@@ -62,6 +62,11 @@ def field_float(d: dict, k: str) -> float:
 SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 
 
+def _shape(exc: BaseException) -> str:
+    """The words of a :class:`GatewayError` for one of :data:`SHAPE_ERRORS` a parser raised."""
+    return f"an answer not of the venue's documented shape ({type(exc).__name__}: {exc})"
+
+
 def _answer_guard(name: str, fn):
     """``fn`` (an async gateway method reading the venue's answers) with :data:`SHAPE_ERRORS` raised as a
     :class:`GatewayError` naming the venue, the method and what was wrong."""
@@ -70,8 +75,7 @@ def _answer_guard(name: str, fn):
         try:
             return await fn(self, *args, **kwargs)
         except SHAPE_ERRORS as exc:
-            raise GatewayError(f"{self.name} {name}: an answer not of the venue's documented shape "
-                               f"({type(exc).__name__}: {exc})") from None
+            raise GatewayError(f"{self.name} {name}: {_shape(exc)}") from None
 
     guarded.answer_guarded = True
     return guarded
@@ -131,8 +135,7 @@ class VenueGateway(GatewayCallbacks, Gateway):
         except errors as exc:
             raise GatewayError(f"{self.name} start failed: {exc}") from None
         except SHAPE_ERRORS as exc:  # (an answer of another shape than the venue's: its parser's own error)
-            raise GatewayError(f"{self.name} start failed: an answer not of the venue's documented shape "
-                               f"({type(exc).__name__}: {exc})") from None
+            raise GatewayError(f"{self.name} start failed: {_shape(exc)}") from None
         self.reconciled = {"orders": orders, "positions": positions}
 
     # ------------------------------------------------------------------ the private stream's tasks
@@ -388,8 +391,7 @@ class VenueGateway(GatewayCallbacks, Gateway):
         try:
             return await create
         except SHAPE_ERRORS as exc:  # (a create answered in another shape: whether it was made is unknown)
-            raise GatewayError(f"{self.name} create {client_id}: outcome unknown: an answer not of the venue's "
-                               f"documented shape ({type(exc).__name__}: {exc})") from None
+            raise GatewayError(f"{self.name} create {client_id}: outcome unknown: {_shape(exc)}") from None
         finally:
             placed.set()
             if self._placing.get(client_id) is placed:
