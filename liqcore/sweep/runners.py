@@ -214,21 +214,66 @@ def _connect(Client, address: str, timeout: float, label: float | None = None):
     except OSError as exc:
         raise ValueError(f"{where} ({exc.strerror or type(exc).__name__})") from None
     box: dict = {}
+    lock = threading.Lock()
 
     def attempt():
         try:
-            box["client"] = Client(address, timeout=max(0.5, timeout - (time.monotonic() - t0)))
+            client = Client(address, timeout=max(0.5, timeout - (time.monotonic() - t0)))
         except BaseException as exc:  # noqa: BLE001 - reported below
-            box["error"] = exc
+            half = _half_made(exc, Client)
+            with lock:
+                box["error"] = _why(exc)  # words alone: the traceback would keep `half` alive
+            del exc
+            _close_quietly(half)
+            return
+        with lock:
+            if not box.get("given_up"):
+                box["client"] = client
+                return
+        _close_quietly(client)  # the caller has given up on it
 
     th = threading.Thread(target=attempt, daemon=True)
     th.start()
     th.join(max(0.1, timeout - (time.monotonic() - t0)) + 0.5)
+    with lock:
+        box["given_up"] = "client" not in box
     if "client" in box:
         return box["client"]
     if "error" in box:
-        raise ValueError(f"{where} ({type(box['error']).__name__})") from None
+        raise ValueError(f"{where} ({box['error']})") from None
     raise ValueError(f"{where} (no dask handshake: is it a dask scheduler?)")
+
+
+def _why(exc: BaseException) -> str:
+    """A failed handshake in a few words: a network error by its name, anything else (a reply too long,
+    of another protocol) as what it means."""
+    if isinstance(exc, (OSError, TimeoutError)):
+        return type(exc).__name__
+    return f"its reply is not a dask handshake: {type(exc).__name__}"
+
+
+def _half_made(exc: BaseException, Client):
+    """The Client a failed ``Client(...)`` left behind (its constructor's ``self``), or None. Left to the
+    garbage collector, its ``__del__`` closes it in whatever thread the collector runs, and closing
+    takes distributed's class-wide, non-reentrant loop lock: a collection inside another Client's start
+    (which holds that lock) hangs that thread for good. So it is closed here, at a known moment."""
+    import traceback
+
+    for frame, _line in traceback.walk_tb(exc.__traceback__):
+        obj = frame.f_locals.get("self")
+        if isinstance(obj, Client):
+            return obj
+    return None
+
+
+def _close_quietly(client) -> None:
+    """Close a Client no one will use (failed or abandoned); its own errors are not the caller's."""
+    if client is None:
+        return
+    try:
+        client.close(timeout=2)
+    except Exception:  # noqa: BLE001 - a half-made client may fail to close; it is closed as far as it goes
+        pass
 
 
 def make_runner(workers: int = 1, dask: str | None = None, timeout: float = 10.0):

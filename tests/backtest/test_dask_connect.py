@@ -1,0 +1,92 @@
+"""A failed dask handshake leaves no Client for the garbage collector.
+
+distributed closes a Client in its ``__del__``, and closing takes its class-wide, non-reentrant loop lock;
+a Client's start holds that lock. A half-made Client (a server that answered something else) left to the
+cyclic collector is closed in whichever thread the collector next runs: inside the next Client's start,
+that thread hangs for good (the suite met it: the next test's ``LocalCluster`` waited on the lock past
+pytest's 600 s). ``_connect`` closes the half-made Client itself. Each case runs in a fresh process, since
+the unguarded one (the negative control) leaves the lock held."""
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = r'''
+import gc, socket, sys, threading, time
+from distributed import Client
+from distributed.utils import LoopRunner
+from liqcore.sweep import runners
+
+if sys.argv[1] == "unguarded":
+    runners._close_quietly = lambda client: None  # the code before: the half-made client left to the collector
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(8)
+def answer():  # an HTTP-ish reply where a dask handshake is expected
+    while True:
+        try:
+            c, _ = srv.accept()
+        except OSError:
+            return
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+        c.close()
+threading.Thread(target=answer, daemon=True).start()
+try:
+    runners._connect(Client, f"tcp://127.0.0.1:{srv.getsockname()[1]}", 30.0)
+    print("connected?!")
+except ValueError as exc:
+    print("refused:", exc)
+deadline = time.monotonic() + 60
+while any(t.name.endswith("(attempt)") for t in threading.enumerate()) and time.monotonic() < deadline:
+    time.sleep(0.02)
+def collect_under_lock():
+    with LoopRunner._lock:  # as the next Client's start holds it
+        gc.collect()
+t = threading.Thread(target=collect_under_lock, daemon=True)
+t.start()
+t.join(float(sys.argv[2]))
+print("hung" if t.is_alive() else "collected", flush=True)
+import os; os._exit(0)
+'''
+
+
+def _run(mode: str, bound_s: float) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(bound_s)], capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.splitlines()
+
+
+def test_a_refused_handshake_leaves_nothing_the_collector_hangs_on():
+    pytest.importorskip("distributed")
+    lines = _run("guarded", 60.0)
+    assert lines[0].startswith("refused: dask: cannot reach the scheduler at tcp://127.0.0.1:"), lines
+    assert "its reply is not a dask handshake" in lines[0], lines
+    assert lines[-1] == "collected", lines
+    # the negative control: the same failure with the half-made client left alone hangs the collecting thread
+    assert _run("unguarded", 4.0)[-1] == "hung"
+
+
+def test_a_client_made_after_the_caller_gave_up_is_closed_not_left():
+    import socket
+    import threading
+
+    from liqcore.sweep import runners
+
+    go, closed = threading.Event(), threading.Event()
+
+    class LateClient:  # a handshake that completes only after the caller's deadline
+        def __init__(self, address, timeout):
+            go.wait(30)
+
+        def close(self, timeout=None):
+            closed.set()
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    try:
+        with pytest.raises(ValueError, match="no dask handshake"):
+            runners._connect(LateClient, f"tcp://127.0.0.1:{srv.getsockname()[1]}", 0.2)
+        go.set()
+        assert closed.wait(30)  # before: kept by nobody, closed whenever the collector ran, in any thread
+    finally:
+        srv.close()
