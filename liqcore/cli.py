@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     entry = argv is None  # the process's own command (console script, python -m liqcore)
     argv = list(sys.argv[1:] if argv is None else argv)
     cmd = next((a for a in argv if not a.startswith("-")), None)
-    with InterruptGuard(cmd if cmd in COMMANDS else None, None if cmd in OWN_STOP else GRACE_S) as guard:
+    with InterruptGuard(cmd if cmd in COMMANDS else None, None if cmd in OWN_STOP else GRACE_S,
+                        own_process=entry and cmd not in OWN_STOP) as guard:
         try:
             code = _main(argv)
             if entry:  # from here a Ctrl-C (however late: the exit's steps, the interpreter's) ends the process

@@ -122,9 +122,10 @@ class InterruptGuard:
     """Context manager: the mechanism above for ``command`` while the block runs (main thread only;
     elsewhere it does nothing).  ``grace_s=None``: no deadline (the command stops gracefully itself)."""
 
-    def __init__(self, command: str | None, grace_s: float | None = GRACE_S):
+    def __init__(self, command: str | None, grace_s: float | None = GRACE_S, own_process: bool = False):
         self.command = f"liqcore {command}" if command else "liqcore"
         self.grace_s = grace_s
+        self.own_process = own_process  # the process's own command: after "interrupted", no library's log line
         self.interrupted = False
         self._said = False
         self._lock = threading.Lock()
@@ -266,6 +267,10 @@ class InterruptGuard:
                 os.write(2, f"{self.command}: interrupted\n".encode())
             except OSError:
                 pass
+        if self.own_process:  # the command's one line is said: a library's log of the stop (dask's client, its
+            logging = sys.modules.get("logging")  # comms closed under a task it still awaited) is the stop itself
+            if logging is not None:
+                logging.disable(logging.CRITICAL)
 
     def _on_signal(self, signum, frame) -> None:
         """The Python-level handler (main thread, between two bytecodes).  A second Ctrl-C ends the process at

@@ -291,3 +291,36 @@ def test_a_terminals_ctrl_c_stops_a_dask_walkforward_with_one_line_from_the_comm
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert rc == 130 and lines == ["liqcore walkforward: interrupted"], (rc, err[-3000:])
     assert took < 1.0, f"walkforward --dask local took {took:.2f} s to stop ({LAST[0]})"
+
+
+_LOGGED_AFTER = """
+import logging, os, signal, sys, time
+from liqcore.interrupt import InterruptGuard
+
+logging.basicConfig(format="%(name)s - %(levelname)s - %(message)s")
+with InterruptGuard("walkforward", None, own_process={own}) as guard:
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(30)
+    except KeyboardInterrupt:  # the command unwinds: its dask client closes under a gather still awaited
+        logging.getLogger("tornado.application").error("Exception in callback: CommClosedError: Stream is closed")
+sys.stderr.write("end\\n")
+"""
+
+
+@pytest.mark.parametrize("own", [True, False])
+def test_a_librarys_log_of_the_stop_after_interrupted_is_not_printed(own):
+    """A terminal's Ctrl-C during a dask walkforward: the command said "interrupted", and as it closed its dask
+    client, a result the client still awaited from the workers the Ctrl-C had stopped ended in ``CommClosedError``,
+    which tornado logged with its traceback (42 lines after the command's one: the suite met it on a busy machine).
+    The process's own command says its one line and no library's log after it; a command called in a caller's
+    process (``own_process`` False: the control) leaves the caller's logging alone."""
+    r = subprocess.run([sys.executable, "-c", _LOGGED_AFTER.format(own=own)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    if own:
+        assert lines == ["liqcore walkforward: interrupted", "end"], r.stderr
+    else:
+        assert lines[:2] == ["liqcore walkforward: interrupted",
+                             "tornado.application - ERROR - Exception in callback: CommClosedError: Stream is closed"]
