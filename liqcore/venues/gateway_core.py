@@ -385,18 +385,38 @@ class VenueGateway(GatewayCallbacks, Gateway):
     async def _creating(self, client_id: str, create) -> OrderUpdate:
         """Await ``create`` (the coroutine of one order's create loop) with ``client_id`` marked unanswered, so that
         a cancel meanwhile (:meth:`_wait_created`) waits for its answer instead of being sent first.  An answer of
-        another shape than the venue's (its parser's :data:`SHAPE_ERRORS`) is a :class:`GatewayError`: the
-        outcome unknown, the order asked for by its client id later, never sent again blind."""
+        another shape than the venue's (its parser's :data:`SHAPE_ERRORS`) leaves the outcome unknown: the venue is
+        asked for the client id at once (:meth:`_asked_after_shape`), and what it has is the answer; else a
+        :class:`GatewayError` (the order asked for again later, never sent again blind)."""
         self._placing[client_id] = placed = asyncio.Event()
         try:
             return await create
         except SHAPE_ERRORS as exc:  # (a create answered in another shape: whether it was made is unknown)
-            raise GatewayError(f"{self.name} create {client_id}: outcome unknown: {_shape(exc)}") from None
+            reason = f"outcome unknown: {_shape(exc)}"
+            found = await self._asked_after_shape(client_id, reason)
+            if found is not None:
+                return found
+            raise GatewayError(f"{self.name} create {client_id}: {reason}") from None
         finally:
             placed.set()
             if self._placing.get(client_id) is placed:
                 self._placing.pop(client_id, None)
             self._cancel_asked.discard(client_id)
+
+    async def _asked_after_shape(self, client_id: str, reason: str) -> OrderUpdate | None:
+        """After a create answered in another shape: the order the venue has under ``client_id`` (asked once, as the
+        create loops ask after a timeout), so an order it made is known now, not at the order manager's next ask;
+        None when it has none or cannot say (nothing is sent again: a resend needs the loop's own answer)."""
+        intent = self._intents.get(client_id)
+        if intent is None:
+            return None
+        self.stats["ambiguous"] = self.stats.get("ambiguous", 0) + 1
+        self.log.warning("%s create %s: %s; asking the venue", self.name, client_id, reason)
+        try:
+            return await self.query(intent.symbol, client_id)
+        except Exception as exc:  # noqa: BLE001 - no answer: the outcome stays unknown (the caller's GatewayError)
+            self.log.warning("%s create %s: the venue could not say (%s)", self.name, client_id, exc)
+            return None
 
     def _written(self, intent: OrderIntent, sent) -> None:
         """A create written on the caller's stack (``send_now``, the fast lane; ``place(intent, sent=sent)`` reads
