@@ -99,12 +99,17 @@ class DaskRunner:
             from distributed import Client
         except ImportError:
             raise ValueError("dask: install dask[distributed] (pip install 'liqcore[sweep]') to use --dask") from None
-        if self.address == "local":
-            self.cluster = local_cluster(max(1, self.workers))
-            self.client = Client(self.cluster)
-        else:
-            self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
-        self._warm()
+        try:
+            if self.address == "local":
+                self.cluster = local_cluster(max(1, self.workers))
+                self.client = Client(self.cluster)
+            else:
+                self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
+            self._warm()
+        except BaseException:  # (a ``with`` whose __enter__ raised never calls __exit__: its cluster and client
+            self._depth = 1  # closed here, not left running, nor to the garbage collector, :func:`_half_made`)
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def _warm(self) -> None:

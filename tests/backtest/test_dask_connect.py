@@ -90,3 +90,30 @@ def test_a_client_made_after_the_caller_gave_up_is_closed_not_left():
         assert closed.wait(30)  # before: kept by nobody, closed whenever the collector ran, in any thread
     finally:
         srv.close()
+
+
+def test_a_runner_that_fails_to_start_closes_its_cluster_and_client(monkeypatch):
+    """``with DaskRunner(...)`` whose start fails after its cluster and client were made (workers that cannot load
+    liqcore): a ``with`` whose ``__enter__`` raised never calls ``__exit__``, so they were left running (worker
+    processes, a client for the garbage collector to close in any thread).  Closed before the error is raised now."""
+    distributed = pytest.importorskip("distributed")
+    from liqcore.sweep import runners
+
+    made = []
+
+    def cluster(workers):  # (in-process workers: quick to start; the same Client and close)
+        made.append(distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                             host="127.0.0.1", dashboard_address=None))
+        return made[-1]
+
+    def refuse(self):
+        raise ValueError("dask: the workers could not load liqcore (ImportError: ...); every worker needs liqcore")
+
+    monkeypatch.setattr(runners, "local_cluster", cluster)
+    monkeypatch.setattr(runners.DaskRunner, "_warm", refuse)
+    r = runners.DaskRunner("local", 1)
+    with pytest.raises(ValueError, match="could not load liqcore"):
+        with r:
+            pass
+    assert r.client is None and r.cluster is None
+    assert made and made[0].status.name == "closed", made[0].status
