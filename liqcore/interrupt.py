@@ -267,10 +267,13 @@ class InterruptGuard:
                 os.write(2, f"{self.command}: interrupted\n".encode())
             except OSError:
                 pass
-        if self.own_process:  # the command's one line is said: a library's log of the stop (dask's client, its
-            logging = sys.modules.get("logging")  # comms closed under a task it still awaited) is the stop itself
-            if logging is not None:
+        if self.own_process:  # the command's one line is said: a library's log or warning of the stop (dask's
+            logging = sys.modules.get("logging")  # client, its comms closed under a task it still awaited) is the
+            if logging is not None:  # stop itself
                 logging.disable(logging.CRITICAL)
+            warnings = sys.modules.get("warnings")
+            if warnings is not None:
+                warnings.simplefilter("ignore")
 
     def _on_signal(self, signum, frame) -> None:
         """The Python-level handler (main thread, between two bytecodes).  A second Ctrl-C ends the process at

@@ -304,6 +304,8 @@ with InterruptGuard("walkforward", None, own_process={own}) as guard:
         time.sleep(30)
     except KeyboardInterrupt:  # the command unwinds: its dask client closes under a gather still awaited
         logging.getLogger("tornado.application").error("Exception in callback: CommClosedError: Stream is closed")
+        import warnings
+        warnings.warn("a library's warning of the stop")
 sys.stderr.write("end\\n")
 """
 
@@ -324,3 +326,4 @@ def test_a_librarys_log_of_the_stop_after_interrupted_is_not_printed(own):
     else:
         assert lines[:2] == ["liqcore walkforward: interrupted",
                              "tornado.application - ERROR - Exception in callback: CommClosedError: Stream is closed"]
+        assert "UserWarning: a library's warning of the stop" in r.stderr
