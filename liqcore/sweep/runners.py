@@ -200,8 +200,9 @@ def local_cluster(workers: int):
 
 def _connect(Client, address: str, timeout: float, label: float | None = None):
     """A dask Client for ``address`` within ``timeout`` seconds, or ValueError: a TCP probe first (a
-    refused port or an unknown host fails at once), then the handshake in a thread with a hard
-    deadline (a server that accepts connections but never answers cannot block the command)."""
+    refused port or an unknown host fails at once; on plain TCP, a server that says nothing fails at the
+    deadline, :func:`_says_first`), then the handshake in a thread with a hard deadline (a server that
+    accepts connections but never answers cannot block the command)."""
     import socket
     import threading
     import time
@@ -215,9 +216,12 @@ def _connect(Client, address: str, timeout: float, label: float | None = None):
     except ValueError:
         raise ValueError(f"dask: expected a scheduler address like tcp://HOST:PORT; got {address!r}") from None
     try:
-        socket.create_connection((host.strip("[]") or "127.0.0.1", port_n), timeout=timeout).close()
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", port_n), timeout=timeout) as sock:
+            silent = _says_first(sock, t0 + timeout) if address.split("://", 1)[0] in ("tcp", address) else None
     except OSError as exc:
         raise ValueError(f"{where} ({exc.strerror or type(exc).__name__})") from None
+    if silent:
+        raise ValueError(f"{where} ({silent})")
     box: dict = {}
     lock = threading.Lock()
 
@@ -247,6 +251,21 @@ def _connect(Client, address: str, timeout: float, label: float | None = None):
     if "error" in box:
         raise ValueError(f"{where} ({box['error']})") from None
     raise ValueError(f"{where} (no dask handshake: is it a dask scheduler?)")
+
+
+def _says_first(sock, deadline: float) -> str | None:
+    """None when the server on ``sock`` (plain TCP) sends something before ``deadline`` (``time.monotonic()``), else
+    why it is no dask server: a dask server writes its half of the handshake as a connection opens, before it reads
+    (distributed's ``Listener.on_connection``).  Asked before a ``Client`` is made: dask's client waits for that half
+    without a deadline of its own, and a Client made against a silent server left its thread and event loop waiting
+    for ever (in a program that runs several sweeps, one more each time)."""
+    import time
+
+    sock.settimeout(max(0.05, deadline - time.monotonic()))
+    try:
+        return None if sock.recv(1) else "the server closed the connection: is it a dask scheduler?"
+    except TimeoutError:  # (socket.timeout is TimeoutError)
+        return "no dask handshake: is it a dask scheduler?"
 
 
 def _why(exc: BaseException) -> str:

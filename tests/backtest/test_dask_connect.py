@@ -83,6 +83,17 @@ def test_a_client_made_after_the_caller_gave_up_is_closed_not_left():
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
+
+    def say_first():  # (a dask server writes its half of the handshake first: the probe hears it)
+        try:
+            while True:
+                c, _ = srv.accept()
+                c.sendall(b"\x00")
+                c.close()
+        except OSError:
+            pass
+
+    threading.Thread(target=say_first, daemon=True).start()
     try:
         with pytest.raises(ValueError, match="no dask handshake"):
             runners._connect(LateClient, f"tcp://127.0.0.1:{srv.getsockname()[1]}", 0.2)
@@ -117,3 +128,44 @@ def test_a_runner_that_fails_to_start_closes_its_cluster_and_client(monkeypatch)
             pass
     assert r.client is None and r.cluster is None
     assert made and made[0].status.name == "closed", made[0].status
+
+
+def _attempts() -> list:
+    import threading
+
+    return [t for t in threading.enumerate() if t.name.endswith("(attempt)") and t.is_alive()]
+
+
+@pytest.mark.parametrize("probed", [True, False])
+def test_a_silent_server_leaves_no_client_waiting_behind(monkeypatch, probed):
+    """A server that accepts and never says anything: dask's client waits for its handshake without a deadline, so
+    each refused ``--dask`` left a thread and an event loop waiting for ever (in a program running several sweeps,
+    one more each time).  The probe asks for the server's first bytes (a dask server writes first) before a Client
+    is made.  The control (the probe left out: the code before) leaves the handshake's thread waiting."""
+    pytest.importorskip("distributed")
+    import socket
+    import time
+
+    from distributed import Client
+
+    from liqcore.sweep import runners
+
+    if not probed:
+        monkeypatch.setattr(runners, "_says_first", lambda sock, deadline: None)
+    before = set(_attempts())
+    srv = socket.socket()  # (accepts through the kernel's backlog, never says anything)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(ValueError, match="no dask handshake"):
+            runners._connect(Client, f"tcp://127.0.0.1:{srv.getsockname()[1]}", 1.0)
+        assert time.monotonic() - t0 >= 0.9  # (the deadline waited out)
+        left = [t for t in _attempts() if t not in before]
+        assert (left == []) if probed else left, left
+    finally:
+        srv.close()  # (the control's waiting client then meets the closed connection and ends)
+    end = time.monotonic() + 60
+    while [t for t in _attempts() if t not in before] and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not [t for t in _attempts() if t not in before], "the handshake's thread did not end"

@@ -125,7 +125,9 @@ def test_cli_sweep_silent_scheduler_gives_up_after_dask_timeout(monkeypatch, cap
     finally:
         srv.close()
     assert line.startswith(f"liqcore sweep: error: dask: cannot reach the scheduler at {addr} within 1.5s")
-    assert watch.wall > 1.0 and watch.unloaded < 60  # (waited out the timeout, then gave up: not hung)
+    # (waited out the timeout, then gave up: not hung; the timeout counts from the command's start, here the
+    # test process's, long past: the floor of half a second is what is left to wait)
+    assert watch.wall > 0.45 and watch.unloaded < 60
 
 
 def test_cli_sweep_non_dask_server_is_one_line(monkeypatch, capsys):
