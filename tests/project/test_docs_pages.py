@@ -167,10 +167,15 @@ def test_the_bundled_samples_length_is_said_as_it_is():
 
 
 def test_the_site_names_its_repository_and_has_a_changelog():
-    """mkdocs.yml sets ``repo_url`` (from LIQCORE_REPO_URL where the site is built) and the nav holds the changelog,
-    whose sections are days, newest first."""
+    """mkdocs.yml sets ``repo_url`` (from LIQCORE_REPO_URL where the site is built) and the nav holds the changelog
+    and its earlier days (a page of their own: a page stays under the pages' size bar), whose sections are days,
+    newest first, the earlier page's all before the changelog's, which links to it."""
     cfg = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert re.search(r"^repo_url: !ENV \[LIQCORE_REPO_URL", cfg, re.M)
     assert re.search(r"^  - Changelog: changelog\.md$", cfg, re.M)
-    days = re.findall(r"^## (\d{4}-\d{2}-\d{2})$", (DOCS / "changelog.md").read_text(encoding="utf-8"), re.M)
+    assert re.search(r"^  - Changelog, earlier days: changelog-earlier\.md$", cfg, re.M)
+    text = (DOCS / "changelog.md").read_text(encoding="utf-8")
+    assert "(changelog-earlier.md)" in text
+    days = re.findall(r"^## (\d{4}-\d{2}-\d{2})$", text, re.M)
+    days += re.findall(r"^## (\d{4}-\d{2}-\d{2})$", (DOCS / "changelog-earlier.md").read_text(encoding="utf-8"), re.M)
     assert len(days) >= 5 and days == sorted(days, reverse=True) and len(set(days)) == len(days)
