@@ -191,7 +191,10 @@ def local_cluster(workers: int):
     try:
         resource_tracker.ensure_running()
         with dask.config.set({"distributed.scheduler.work-stealing": False}):
-            return LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+            # (no dashboard; the scheduler's HTTP server, which dask starts anyway, on a free port of 127.0.0.1:
+            # on its default port 8787, a dask dashboard the user runs already made dask warn over four lines)
+            return LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
+                                dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
                                 processes=True, silence_logs=logging.ERROR)
     finally:
         if added and _QUIET_TRACKER in sys.warnoptions:

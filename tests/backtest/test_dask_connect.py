@@ -169,3 +169,37 @@ def test_a_silent_server_leaves_no_client_waiting_behind(monkeypatch, probed):
     while [t for t in _attempts() if t not in before] and time.monotonic() < end:
         time.sleep(0.02)
     assert not [t for t in _attempts() if t not in before], "the handshake's thread did not end"
+
+
+def test_a_local_cluster_beside_a_running_dask_dashboard_says_nothing():
+    """``--dask local`` while the user's own dask dashboard holds port 8787: dask's scheduler starts its HTTP server
+    (dashboard off or not) on 8787 by default, and warned over four lines ("Port 8787 is already in use. Perhaps you
+    already have a cluster running?") before the command's own output (the suite met it beside another run).  The
+    local cluster's server takes a free port of 127.0.0.1 now.  The control: dask's default, beside the same port,
+    warns."""
+    import socket
+    import warnings
+
+    distributed = pytest.importorskip("distributed")
+    from liqcore.sweep.runners import local_cluster
+
+    held = socket.socket()
+    try:
+        held.bind(("127.0.0.1", 8787))
+        held.listen(1)
+    except OSError:
+        pass  # (another program holds it already: the same condition)
+
+    def said(make) -> list:
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            with make():
+                pass
+        return [str(w.message) for w in got if "already in use" in str(w.message)]
+
+    try:
+        assert said(lambda: local_cluster(1)) == []
+        assert said(lambda: distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
+                                                     dashboard_address=None))  # (the control: dask's default)
+    finally:
+        held.close()
