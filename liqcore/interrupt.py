@@ -267,9 +267,11 @@ class InterruptGuard:
                 os.write(2, f"{self.command}: interrupted\n".encode())
             except OSError:
                 pass
-        if self.own_process:  # the command's one line is said: a library's log or warning of the stop (dask's
-            logging = sys.modules.get("logging")  # client, its comms closed under a task it still awaited) is the
-            if logging is not None:  # stop itself
+        # the process's own command has said its one line: a library's log or warning of the stop (dask's client,
+        # its comms closed under a task it still awaited) is the stop itself, not printed
+        if self.own_process:
+            logging = sys.modules.get("logging")
+            if logging is not None:
                 logging.disable(logging.CRITICAL)
             warnings = sys.modules.get("warnings")
             if warnings is not None:

@@ -107,8 +107,7 @@ class DaskRunner:
                 self.client = _connect(Client, self.address, self.timeout, getattr(self, "timeout_label", None))
             self._warm()
         except BaseException:  # (a ``with`` whose __enter__ raised never calls __exit__: its cluster and client
-            self._depth = 1  # closed here, not left running, nor to the garbage collector, :func:`_half_made`)
-            self.__exit__(None, None, None)
+            self.__exit__(None, None, None)  # closed here, not left running, nor to the garbage collector)
             raise
         return self
 
