@@ -579,10 +579,12 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
         if miss:
             todo.append(((key, g, miss[0][2], miss[-1][3]), g, miss[0][2], miss[-1][3]))
     by_cols: dict = {}  # the columns each group needs decoded (its fixed ones filled in): one call per set
+    fixed = {}
     for w in todo:
-        fx = f.fixed[w[1]] if f.fixed else {}
+        fx = fixed[w[1]] = f.fixed[w[1]] if f.fixed else {}
         by_cols.setdefault(tuple(c for c in cols if c not in fx), []).append(w)
     decoded = 0
+    types = _column_types(path, f) if todo else None
     fresh: dict = {}  # (group, r0, r1) -> the columns of a span of pages decoded now (a read of just them: as they are)
     for dec, ws in by_cols.items():
         got = _decode_pages(path, f, ws, list(dec))
@@ -599,7 +601,7 @@ def _groups(path: str, f: Footer, groups: np.ndarray, cols: list, spans=None):
             del t
         for w in ws:
             n = w[3] - w[2]
-            c = _with_fixed(got[w[0]], cols, f.fixed[w[1]] if f.fixed else {}, n, _column_types(path, f))
+            c = _with_fixed(got[w[0]], cols, fixed[w[1]], n, types)
             decoded += counted((path, f.key, w[1]), w[2], w[3])  # (within ``count_once``: a row once)
             if len(w[0]) == 2 or w[3] - w[2] <= SPAN_ROWS or w[3] <= w[2]:
                 _keep(w[0], DecodedGroup(c))
@@ -650,6 +652,7 @@ SPAN_ROWS = 2048
 #: column stored as that type plainly, else the group is read by pyarrow
 _DTYPES = {"ts_event_ns": np.int64, "ts_recv_ns": np.int64, "kind": np.int8, "side": np.int8, "price": np.float64,
            "qty": np.float64, "flags": np.uint8, "trade_id": np.int64, "ask_price": np.float64, "ask_qty": np.float64}
+_DTYPE_ITEMS = tuple(_DTYPES.items())  # (as :func:`liqcore.dataset.pages.placed` keys its answers)
 
 
 def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
@@ -661,21 +664,15 @@ def _decode_pages(path: str, f: Footer, ws: list, dec: list) -> dict:
         return out
     from liqcore.dataset import pages
 
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        s = os.fstat(fd)
-        if (s.st_size, s.st_mtime_ns, s.st_ino) != tuple(f.key):  # (its footer and digests were of these bytes)
-            raise ValueError(f"dataset: {path} was replaced while being read; read it again")
-        key = (path, tuple(f.key))  # (a group's chunks from its footer row: kept under the footer's stat key)
-        p = pages.placed(f.schema, f.chunks, f.rows, dec, _DTYPES, key=key)
-        index = None if p is None else pages.placed_index(fd, p, [w[1] for w in ws])  # (in one read)
-        for w in ws if p is not None else ():
-            got = pages.read_placed_rows(fd, p, w[1], dec, w[2], w[3], index, functools.partial(
-                pages.chunks_of, f.schema, f.chunks, f.rows, w[1], dec, _DTYPES, key=key))
-            if got is not None:
-                out[w[0]] = got
-    finally:
-        os.close(fd)
+    fd = pages.open_as(path, f.key)  # (kept open; proven still the footer's bytes)
+    key = (path, tuple(f.key))  # (a group's chunks from its footer row: kept under the footer's stat key)
+    p = pages.placed(f.schema, f.chunks, f.rows, dec, _DTYPE_ITEMS, key=key)
+    index = None if p is None else pages.placed_index(fd, p, [w[1] for w in ws])  # (in one read)
+    for w in ws if p is not None else ():
+        got = pages.read_placed_rows(fd, p, w[1], dec, w[2], w[3], index, functools.partial(
+            pages.chunks_of, f.schema, f.chunks, f.rows, w[1], dec, _DTYPES, key=key))
+        if got is not None:
+            out[w[0]] = got
     return out
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
@@ -83,7 +85,7 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
                 _KEPT_CHUNKS.clear()
             hit = _KEPT_CHUNKS[k] = chunks_of(schema, chunks, rows, g, names, want)
         return hit
-    cols = _columns(schema, tuple(names), tuple(want.items()))
+    cols = _columns(schema, tuple(names), want if isinstance(want, tuple) else tuple(want.items()))
     if cols is None:
         return None
     fields = chunks.dtype.names
@@ -259,27 +261,28 @@ PLACED_FIELDS = ("start", "end", "codec", "physical", "max_def", "rows", "first_
 class Placed(NamedTuple):
     """:func:`placed`'s answer: the chunk rows ``table`` (``groups x columns x`` :data:`PLACED_FIELDS`, int64),
     each column's numpy type, and per group its chunks' offset indexes' span in the file (``(first byte, end)``,
-    None: none has one; a list: a read looks a group up, no array pass)."""
+    None: none has one; a list: a read looks a group up, no array pass) and whether one of its chunks has one."""
 
     table: np.ndarray
     dtypes: tuple
     spans: list
+    indexed: list = ()
 
 
 def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dict, key=None) -> Placed | None:
     """:func:`chunks_of` of every row group at once, as the compiled reader takes them (:class:`Placed`); None where
     a column is missing or not stored as its type plainly (:func:`chunks_of`'s None).  ``key``: what identifies the
     footer (its file's path and stat key): the answer is kept under it (one numpy pass a file and set of columns,
-    not a Python loop a group)."""
+    not a Python loop a group).  ``want``: each column's numpy type, a dict or its items (a tuple: no new key made)."""
     if key is not None:
-        k = (key, tuple(names), tuple(want.items()))
+        k = (key, tuple(names), want if isinstance(want, tuple) else tuple(want.items()))
         hit = _KEPT_PLACED.get(k, _MISSING)
         if hit is _MISSING:
             if len(_KEPT_PLACED) >= 256:
                 _KEPT_PLACED.clear()
             hit = _KEPT_PLACED[k] = placed(schema, chunks, rows, names, want)
         return hit
-    cols = _columns(schema, tuple(names), tuple(want.items()))
+    cols = _columns(schema, tuple(names), want if isinstance(want, tuple) else tuple(want.items()))
     if cols is None:
         return None
     js = [c[0] for c in cols]
@@ -303,7 +306,7 @@ def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dic
     lo = np.where(m, at, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
     hi = np.where(m, at + n, -1).max(axis=1, initial=-1)
     spans = [(a, b) if h else None for a, b, h in zip(lo.tolist(), hi.tolist(), m.any(axis=1).tolist())]
-    return Placed(t, tuple(c[3] for c in cols), spans)
+    return Placed(t, tuple(c[3] for c in cols), spans, (n > 0).any(axis=1).tolist())
 
 
 def placed_index(fd: int, p: Placed, groups) -> tuple | None:
@@ -321,16 +324,18 @@ def read_placed_rows(fd: int, p: Placed, g: int, names, r0: int, r1: int, index:
     """:func:`read_rows` of row group ``g``'s chunks (columns ``names``) given as :class:`Placed` ``p`` (no
     :class:`Chunk` made per group), the same values.  ``chunks()``: the group's :class:`Chunk` s
     (:func:`chunks_of`), asked for only where a chunk is read without its offset index."""
-    return _read(fd, p.table[g], p.dtypes, names, r0, r1, index, chunks)
+    return _read(fd, p.table[g], p.dtypes, names, r0, r1, index, chunks, p.indexed[g])
 
 
-def _read(fd: int, rows: np.ndarray, dtypes: tuple, names, r0: int, r1: int, index: tuple | None, chunks):
+def _read(fd: int, rows: np.ndarray, dtypes: tuple, names, r0: int, r1: int, index: tuple | None, chunks,
+          indexed=None):
     """:func:`read_rows` of the chunks given as their rows of :data:`PLACED_FIELDS` (``rows``) and numpy types: the
     ones their offset indexes place read and decoded by one compiled call (:func:`liqcore._libs.reading.
     read_placed`, in order, up to a chunk not decoded here: None), each other read without its index
-    (:func:`_unplaced`; ``chunks()``: the :class:`Chunk` s, made only then)."""
+    (:func:`_unplaced`; ``chunks()``: the :class:`Chunk` s, made only then).  ``indexed``: whether a chunk has
+    an offset index (None: looked up in ``rows``)."""
     vals = [False] * len(names)
-    if PAGE_INDEX and r1 > r0 and bool((rows[:, 8] > 0).any()):
+    if PAGE_INDEX and r1 > r0 and (bool((rows[:, 8] > 0).any()) if indexed is None else indexed):
         from liqcore._libs.reading import read_placed
 
         vals, n = read_placed(functools.partial(os.pread, fd), rows, None if index is None else index[1],
@@ -349,6 +354,49 @@ def _read(fd: int, rows: np.ndarray, dtypes: tuple, names, r0: int, r1: int, ind
             return None
         out[name] = v
     return out
+
+
+class _Kept(OrderedDict):
+    """A thread's descriptors kept open by :func:`open_as` (closed as the thread's storage goes)."""
+
+    def __del__(self):
+        for fd in self.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+_FDS = threading.local()  # (``.kept``: a :class:`_Kept` per thread; a thread of its own, no descriptor shared)
+#: descriptors :func:`open_as` keeps open per thread (the last ones asked for)
+KEPT_FILES = 16
+
+
+def open_as(path: str, key) -> int:
+    """A read-only descriptor of the file opened at ``path`` whose stat key (size, modification time, inode) is
+    ``key``, the footer's, each thread's last :data:`KEPT_FILES` kept open (a window-local backtest reads a
+    month's day files again and again: an open and a close each time were a fiftieth of its CPU; a caller never
+    closes it).  Each call proves by the descriptor's own stat that it is still those bytes: ValueError where it
+    is not (the file written to since, or another file at ``path`` when first opened).  A file replaced at
+    ``path`` after it was opened is still read as the file of ``key`` (its bytes the ones verified): a reader
+    proves at its end that the paths it judged are unchanged."""
+    kept = getattr(_FDS, "kept", None)
+    if kept is None:
+        kept = _FDS.kept = _Kept()
+    k = (path, tuple(key))
+    fd = kept.get(k)
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY)
+        kept[k] = fd
+        while len(kept) > KEPT_FILES:
+            os.close(kept.popitem(last=False)[1])
+    else:
+        kept.move_to_end(k)
+    s = os.fstat(fd)
+    if (s.st_size, s.st_mtime_ns, s.st_ino) != k[1]:  # (its footer and digests were of these bytes)
+        os.close(kept.pop(k))
+        raise ValueError(f"dataset: {path} was replaced while being read; read it again")
+    return fd
 
 
 _MISSING = object()
