@@ -369,7 +369,7 @@ class _Kept(OrderedDict):
 
 _FDS = threading.local()  # (``.kept``: a :class:`_Kept` per thread; a thread of its own, no descriptor shared)
 #: descriptors :func:`open_as` keeps open per thread (the last ones asked for)
-KEPT_FILES = 16
+KEPT_FILES = 8
 
 
 def open_as(path: str, key) -> int:
