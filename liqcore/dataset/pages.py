@@ -359,10 +359,10 @@ def _read(fd: int, rows: np.ndarray, dtypes: tuple, names, r0: int, r1: int, ind
 class _Kept(OrderedDict):
     """A thread's descriptors kept open by :func:`open_as` (closed as the thread's storage goes)."""
 
-    def __del__(self):
+    def __del__(self, _close=os.close):  # (``os`` bound now: at the interpreter's end its module may be gone)
         for fd in self.values():
             try:
-                os.close(fd)
+                _close(fd)
             except OSError:
                 pass
 
