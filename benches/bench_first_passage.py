@@ -1,7 +1,8 @@
 """The 30-day book backtest under the queue rule, as issue 71's bars measure it (item 5), in one run, alternated:
 
 * warm: ``liqcore.cli.main`` in a warm process (a warm-up on the first day with ``--end``, then the whole span; a new
-  process each round), stdout redirected to a text stream over a bytes buffer; its CPU seconds (bar <= 1.0 s);
+  process each round), stdout redirected to a text stream over a bytes buffer; its CPU seconds (bar <= 1.0 s), and
+  the garbage collector's full passes inside it where there was one (tens of ms each);
 * fresh: ``python -m liqcore backtest DS --fill queue --json`` in a new process, wall, CPU and peak RSS;
 * the floor: pyarrow streaming every row of the dataset (``pyarrow.dataset(DS).to_batches()``) in a new process,
   wall (bar: fresh <= 0.25 x it);
@@ -70,8 +71,10 @@ def _warm_child(ds: str, warm_end: str, extra: list | None = None) -> None:
         raise SystemExit(f"warm-up failed (exit {rc})")
     for _line in sys.stdin:
         b0 = _read_bytes()
+        full = _FullCollections()
         c0, t0 = time.process_time(), time.perf_counter()
-        rc, out = _cli(args)
+        with full:
+            rc, out = _cli(args)
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
         read_mb = None if b0 is None else (_read_bytes() - b0) / 1e6
         if rc:
@@ -81,8 +84,40 @@ def _warm_child(ds: str, warm_end: str, extra: list | None = None) -> None:
         print("BENCH " + json.dumps({"cpu_s": cpu, "wall_s": wall, "peak_gib": peak, "trades": len(d["trades"]),
                                      "signals": d["summary"].get("signals"), "cascades": d["summary"].get("cascades"),
                                      "read": d["summary"].get("read"), "read_mb": read_mb,
+                                     "full_gc": full.n, "full_gc_cpu_s": full.cpu,
                                      "code": str(Path(liqcore.__file__).parent)}),
               flush=True)
+
+
+class _FullCollections:
+    """Within its ``with``: the garbage collector's full passes (generation 2) and their CPU seconds.  One in a
+    run is tens of milliseconds (a pass over every object of a warm process), and whether a run meets one depends
+    on what was allocated before it: a round's figure with one is not the code's alone."""
+
+    def __init__(self):
+        self.n, self.cpu, self._t = 0, 0.0, None
+
+    def _cb(self, phase, info):
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._t = time.process_time()
+        elif self._t is not None:
+            self.n += 1
+            self.cpu += time.process_time() - self._t
+            self._t = None
+
+    def __enter__(self):
+        import gc
+
+        gc.callbacks.append(self._cb)
+        return self
+
+    def __exit__(self, *exc):
+        import gc
+
+        gc.callbacks.remove(self._cb)
+        return False
 
 
 def _read_bytes() -> int | None:
@@ -212,7 +247,8 @@ def main(argv=None) -> int:
         warm()
 
     def mb(x) -> str:
-        return "" if x.get("read_mb") is None else f", {x['read_mb']:.1f} MB read"
+        gc_note = f", {x['full_gc']} full collection(s) {x['full_gc_cpu_s'] * 1e3:.0f} ms" if x.get("full_gc") else ""
+        return ("" if x.get("read_mb") is None else f", {x['read_mb']:.1f} MB read") + gc_note
 
     for r in range(a.repeat):
         if a.warm_only:
