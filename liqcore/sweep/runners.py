@@ -202,8 +202,8 @@ def local_cluster(workers: int):
 
 def _connect(Client, address: str, timeout: float, label: float | None = None):
     """A dask Client for ``address`` within ``timeout`` seconds, or ValueError: a TCP probe first (a
-    refused port or an unknown host fails at once; on plain TCP, a server that says nothing fails at the
-    deadline, :func:`_says_first`), then the handshake in a thread with a hard deadline (a server that
+    refused port or an unknown host fails at once; a server that says nothing fails at the deadline,
+    :func:`_says_first`, over TLS :func:`_tls_says_first`), then the handshake in a thread with a hard deadline (a server that
     accepts connections but never answers cannot block the command)."""
     import socket
     import threading
@@ -217,9 +217,11 @@ def _connect(Client, address: str, timeout: float, label: float | None = None):
         port_n = int(port)
     except ValueError:
         raise ValueError(f"dask: expected a scheduler address like tcp://HOST:PORT; got {address!r}") from None
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
     try:
         with socket.create_connection((host.strip("[]") or "127.0.0.1", port_n), timeout=timeout) as sock:
-            silent = _says_first(sock, t0 + timeout) if address.split("://", 1)[0] in ("tcp", address) else None
+            silent = _says_first(sock, t0 + timeout) if scheme == "tcp" else \
+                _tls_says_first(sock, t0 + timeout) if scheme == "tls" else None
     except OSError as exc:
         raise ValueError(f"{where} ({exc.strerror or type(exc).__name__})") from None
     if silent:
@@ -268,6 +270,41 @@ def _says_first(sock, deadline: float) -> str | None:
         return None if sock.recv(1) else "the server closed the connection: is it a dask scheduler?"
     except TimeoutError:  # (socket.timeout is TimeoutError)
         return "no dask handshake: is it a dask scheduler?"
+
+
+def _tls_says_first(sock, deadline: float) -> str | None:
+    """:func:`_says_first` over TLS (``tls://``): the TLS handshake with the context dask's client would take (its
+    configuration's certificates), then the server's first bytes, both before ``deadline``.  dask's own connect
+    bounds its TLS handshake, not the dask handshake after it, so a server that completes TLS and says nothing kept
+    a Client's thread waiting for ever.  None where no TLS is configured (dask's client then refuses at once) or the
+    server answered, even with an error: the Client made next says what is wrong."""
+    import ssl
+    import time
+
+    from distributed.security import Security
+
+    try:
+        ctx = Security().get_connection_args("client").get("ssl_context")
+    except Exception:  # noqa: BLE001 - a configuration dask itself refuses: its Client says why
+        return None
+    if ctx is None:
+        return None
+    sock.settimeout(max(0.05, deadline - time.monotonic()))
+    try:
+        tls = ctx.wrap_socket(sock, server_hostname=None if not ctx.check_hostname else sock.getpeername()[0])
+    except TimeoutError:
+        return "no TLS handshake: is it a dask scheduler with TLS?"
+    except (ssl.SSLError, OSError, ValueError):
+        return None  # (an answer, a refusal included)
+    try:
+        tls.settimeout(max(0.05, deadline - time.monotonic()))
+        return None if tls.recv(1) else "the server closed the connection: is it a dask scheduler?"
+    except TimeoutError:
+        return "no dask handshake: is it a dask scheduler?"
+    except (ssl.SSLError, OSError):
+        return None
+    finally:
+        tls.close()
 
 
 def _why(exc: BaseException) -> str:

@@ -171,6 +171,101 @@ def test_a_silent_server_leaves_no_client_waiting_behind(monkeypatch, probed):
     assert not [t for t in _attempts() if t not in before], "the handshake's thread did not end"
 
 
+@pytest.mark.parametrize("probed", [True, False])
+def test_a_tls_server_that_says_nothing_after_tls_leaves_no_client_waiting(monkeypatch, tmp_path, probed):
+    """``--dask tls://...`` (TLS from dask's configuration) against a server that completes the TLS handshake and then
+    says nothing: dask's connect bounds the TLS handshake but not the dask handshake after it, so the Client's
+    thread waited for ever.  The probe takes TLS with the Client's own context, then waits for the server's first
+    bytes within the timeout.  The control (the TLS probe left out: the code before) leaves the thread waiting."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+    import socket
+    import ssl
+    import threading
+    import time
+
+    from distributed.security import Security
+
+    from liqcore.sweep import runners
+
+    sec = Security.temporary()  # (a CA and its certificates, made now: nothing of the user's)
+    pem = {}
+    for name in ("tls_ca_file", "tls_client_cert", "tls_client_key", "tls_scheduler_cert", "tls_scheduler_key"):
+        pem[name] = tmp_path / f"{name}.pem"
+        pem[name].write_text(getattr(sec, name))
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(pem["tls_scheduler_cert"], pem["tls_scheduler_key"])
+    server_ctx.load_verify_locations(pem["tls_ca_file"])
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held = []
+
+    def serve():  # TLS completed, then nothing said
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            c.settimeout(10)
+            try:
+                held.append(server_ctx.wrap_socket(c, server_side=True))
+            except (OSError, ssl.SSLError):
+                c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    if not probed:
+        monkeypatch.setattr(runners, "_tls_says_first", lambda sock, deadline: None)
+    before = set(_attempts())
+    config = {"distributed.comm.tls.ca-file": str(pem["tls_ca_file"]),
+              "distributed.comm.tls.client.cert": str(pem["tls_client_cert"]),
+              "distributed.comm.tls.client.key": str(pem["tls_client_key"])}
+    try:
+        with dask.config.set(config):
+            t0 = time.monotonic()
+            with pytest.raises(ValueError, match="no dask handshake"):
+                runners._connect(distributed.Client, f"tls://127.0.0.1:{srv.getsockname()[1]}", 1.0)
+            assert time.monotonic() - t0 >= 0.9  # (the deadline waited out)
+        assert held, "the server never completed TLS"
+        left = [t for t in _attempts() if t not in before]
+        assert (left == []) if probed else left, left
+    finally:
+        srv.close()
+        for c in held:  # (the control's waiting client then meets the closed connection and ends)
+            c.close()
+    end = time.monotonic() + 60
+    while [t for t in _attempts() if t not in before] and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not [t for t in _attempts() if t not in before], "the handshake's thread did not end"
+
+
+def test_a_tls_scheduler_is_reached_through_the_tls_probe(tmp_path):
+    """A real dask scheduler on ``tls://`` (its certificates from a CA made now, the client's from dask's configuration):
+    the probe's TLS handshake and first byte pass, and the Client made after it computes."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+    from distributed.security import Security
+
+    from liqcore.sweep import runners
+
+    sec = Security.temporary()
+    pem = {}
+    for name in ("tls_ca_file", "tls_client_cert", "tls_client_key"):
+        pem[name] = tmp_path / f"{name}.pem"
+        pem[name].write_text(getattr(sec, name))
+    config = {"distributed.comm.tls.ca-file": str(pem["tls_ca_file"]),
+              "distributed.comm.tls.client.cert": str(pem["tls_client_cert"]),
+              "distributed.comm.tls.client.key": str(pem["tls_client_key"])}
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls", security=sec,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, dask.config.set(config):
+        assert cluster.scheduler_address.startswith("tls://")
+        client = runners._connect(distributed.Client, cluster.scheduler_address, 20.0)
+        try:
+            assert client.submit(sum, [1, 2, 3]).result(timeout=20) == 6
+        finally:
+            client.close()
+
+
 def test_a_local_cluster_beside_a_running_dask_dashboard_says_nothing():
     """``--dask local`` while the user's own dask dashboard holds port 8787: dask's scheduler starts its HTTP server
     (dashboard off or not) on 8787 by default, and warned over four lines ("Port 8787 is already in use. Perhaps you
