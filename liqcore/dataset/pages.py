@@ -324,7 +324,7 @@ def read_placed_rows(fd: int, p: Placed, g: int, names, r0: int, r1: int, index:
     """:func:`read_rows` of row group ``g``'s chunks (columns ``names``) given as :class:`Placed` ``p`` (no
     :class:`Chunk` made per group), the same values.  ``chunks()``: the group's :class:`Chunk` s
     (:func:`chunks_of`), asked for only where a chunk is read without its offset index."""
-    return _read(fd, p.table[g], p.dtypes, names, r0, r1, index, chunks, p.indexed[g])
+    return _read(fd, p.table[g], p.dtypes, names, r0, r1, index, chunks, p.indexed[g] if p.indexed else None)
 
 
 def _read(fd: int, rows: np.ndarray, dtypes: tuple, names, r0: int, r1: int, index: tuple | None, chunks,
