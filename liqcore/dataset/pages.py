@@ -85,7 +85,7 @@ def chunks_of(schema: tuple, chunks: np.ndarray, rows: np.ndarray, g: int, names
                 _KEPT_CHUNKS.clear()
             hit = _KEPT_CHUNKS[k] = chunks_of(schema, chunks, rows, g, names, want)
         return hit
-    cols = _columns(schema, tuple(names), want if isinstance(want, tuple) else tuple(want.items()))
+    cols = _columns(schema, tuple(names), tuple(want.items()))
     if cols is None:
         return None
     fields = chunks.dtype.names

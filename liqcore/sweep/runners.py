@@ -203,8 +203,8 @@ def local_cluster(workers: int):
 def _connect(Client, address: str, timeout: float, label: float | None = None):
     """A dask Client for ``address`` within ``timeout`` seconds, or ValueError: a TCP probe first (a
     refused port or an unknown host fails at once; a server that says nothing fails at the deadline,
-    :func:`_says_first`, over TLS :func:`_tls_says_first`), then the handshake in a thread with a hard deadline (a server that
-    accepts connections but never answers cannot block the command)."""
+    :func:`_says_first`, over TLS :func:`_tls_says_first`), then the handshake in a thread with a hard
+    deadline (a server that accepts connections but never answers cannot block the command)."""
     import socket
     import threading
     import time
@@ -258,9 +258,9 @@ def _connect(Client, address: str, timeout: float, label: float | None = None):
 
 
 def _says_first(sock, deadline: float) -> str | None:
-    """None when the server on ``sock`` (plain TCP) sends something before ``deadline`` (``time.monotonic()``), else
-    why it is no dask server: a dask server writes its half of the handshake as a connection opens, before it reads
-    (distributed's ``Listener.on_connection``).  Asked before a ``Client`` is made: dask's client waits for that half
+    """None when the server on ``sock`` (plain TCP, or TLS once shaken hands) sends something before ``deadline``
+    (``time.monotonic()``), else why it is no dask server: a dask server writes its half of the handshake as a
+    connection opens, before it reads (distributed's ``Listener.on_connection``).  Asked before a ``Client`` is made: dask's client waits for that half
     without a deadline of its own, and a Client made against a silent server left its thread and event loop waiting
     for ever (in a program that runs several sweeps, one more each time)."""
     import time
@@ -297,11 +297,8 @@ def _tls_says_first(sock, deadline: float) -> str | None:
     except (ssl.SSLError, OSError, ValueError):
         return None  # (an answer, a refusal included)
     try:
-        tls.settimeout(max(0.05, deadline - time.monotonic()))
-        return None if tls.recv(1) else "the server closed the connection: is it a dask scheduler?"
-    except TimeoutError:
-        return "no dask handshake: is it a dask scheduler?"
-    except (ssl.SSLError, OSError):
+        return _says_first(tls, deadline)
+    except OSError:  # (an SSL error after the handshake: an answer, the Client says what)
         return None
     finally:
         tls.close()
