@@ -260,9 +260,10 @@ def _connect(Client, address: str, timeout: float, label: float | None = None):
 def _says_first(sock, deadline: float) -> str | None:
     """None when the server on ``sock`` (plain TCP, or TLS once shaken hands) sends something before ``deadline``
     (``time.monotonic()``), else why it is no dask server: a dask server writes its half of the handshake as a
-    connection opens, before it reads (distributed's ``Listener.on_connection``).  Asked before a ``Client`` is made: dask's client waits for that half
-    without a deadline of its own, and a Client made against a silent server left its thread and event loop waiting
-    for ever (in a program that runs several sweeps, one more each time)."""
+    connection opens, before it reads (distributed's ``Listener.on_connection``).  Asked before a ``Client`` is
+    made: dask's client waits for that half without a deadline of its own, and a Client made against a silent
+    server left its thread and event loop waiting for ever (in a program that runs several sweeps, one more each
+    time)."""
     import time
 
     sock.settimeout(max(0.05, deadline - time.monotonic()))
