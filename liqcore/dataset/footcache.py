@@ -18,8 +18,8 @@ cache info`` and removed by ``liqcore cache clear``; a process writes no more en
 for (a read of a year of busy day files, 1.7 MB each, keeps the first ones); writing one is best effort (a
 read-only cache only costs the reads).  ``LIQCORE_VERIFY=always`` (every process hashes and reads afresh): not used.
 
-May import: the standard library, numpy, orjson, ``liqcore.cache``, ``liqcore._libs.reading`` and this
-package's ``ledger`` and ``fpindex``.
+May import: the standard library, numpy, orjson, pyarrow (its memory map), ``liqcore.cache``,
+``liqcore._libs.reading`` and this package's ``ledger`` and ``fpindex``.
 """
 from __future__ import annotations
 
@@ -77,17 +77,15 @@ def load(path: str, st: os.stat_result):
     if not enabled():
         return None
     p = _entry(path)
-    try:
-        with open(p, "rb") as fh:
-            data = fh.read()
-    except OSError:
+    data = _mapped(p)
+    if data is None:
         return None
     try:  # (an entry that does not load, whatever the way: passed over, the footer is read)
-        if not data.startswith(_MAGIC):
+        if bytes(data[:len(_MAGIC)]) != _MAGIC:
             return None
         at = len(_MAGIC) + 8
         n = int.from_bytes(data[len(_MAGIC):at], "little")
-        head = orjson.loads(data[at:at + n])
+        head = orjson.loads(bytes(data[at:at + n]))
         at += n
         if not isinstance(head, dict) or head.get("format") != FORMAT \
                 or head.get("path") != os.path.abspath(path) or head.get("id") != ledger.identity(st) \
@@ -97,7 +95,7 @@ def load(path: str, st: os.stat_result):
         for size in head["sizes"]:
             if at + size > len(data):
                 return None
-            parts.append(memoryview(data)[at:at + size])
+            parts.append(data[at:at + size])
             at += size
         if at != len(data):
             return None
@@ -117,6 +115,26 @@ def load(path: str, st: os.stat_result):
 
     touch(p)  # (used now: the size cap evicts the least recently used first)
     return sc, blocks
+
+
+def _mapped(p):
+    """The entry at ``p`` as a read-only memoryview of the file mapped into memory (None: it does not open or map):
+    the page cache's own pages, not a copy -- a month's entries are tens of MB, and fresh memory for a copy of them
+    was a tenth of a warm backtest's CPU on a virtual machine, where a page first touched is costly.  The mapping
+    keeps no descriptor open (pyarrow's memory map, closed once read: the buffer keeps the mapping) and lives while
+    an array of the entry does.  liqcore never writes an entry in place (it writes another file and renames it over,
+    and removes entries by unlinking them): an entry cut short in place by something else while a process holds it
+    would end that process (the system's bus error, as with any file mapped into memory)."""
+    import pyarrow as pa
+
+    try:
+        if os.path.getsize(p) <= 0:  # (an empty file cannot be mapped; it is no entry either)
+            return None
+        with pa.memory_map(str(p), "r") as mm:
+            buf = mm.read_buffer()
+    except (OSError, pa.ArrowException):
+        return None
+    return memoryview(buf)
 
 
 def save(path: str, st: os.stat_result, sc: dict, blocks) -> None:

@@ -167,3 +167,45 @@ def test_a_process_writes_no_more_entries_than_the_cap_leaves_room_for(tmp_path_
     for p in files:
         C.footer(p)
     assert all(footcache._entry(p).exists() for p in files)
+
+
+def _mapped_paths() -> set:
+    """The files this process has mapped into memory (Linux's /proc/self/maps)."""
+    with open("/proc/self/maps") as fh:
+        return {line.split(None, 5)[5].strip() for line in fh if len(line.split(None, 5)) == 6}
+
+
+def test_an_entry_is_mapped_not_copied_and_keeps_no_descriptor(tmp_path_factory, tmp_path, cache, monkeypatch):
+    """A later process maps each entry (no copy of tens of MB into fresh memory) and keeps no descriptor open for
+    it; the footer's arrays read the mapping, which outlives the entry's replacement (as a writer renames a new
+    one over it) and its removal (``cache clear``); an empty entry is passed over.  The control: the footer read
+    afresh (no entry) maps nothing."""
+    files = _files(tmp_path_factory, tmp_path)
+    ref = [C.footer(p) for p in files]
+    entries = [str(footcache._entry(p)) for p in files]
+    assert not set(entries) & _mapped_paths()  # (the control: written, not taken: nothing mapped)
+    _new_process()
+    fds = len(os.listdir("/proc/self/fd"))
+    got = [C.footer(p) for p in files]
+    assert len(os.listdir("/proc/self/fd")) == fds  # (no descriptor kept per entry)
+    assert set(entries) <= _mapped_paths()
+    for f, r in zip(got, ref):
+        _same(f, r)
+        assert not f.chunks.flags.writeable and not f.chunks.flags.owndata
+    blocks = B.fp_blocks(files[0], got[0]).copy()
+    other = footcache._entry(files[1]).read_bytes()
+    tmp = footcache._entry(files[0]).with_name("replacing.tmp")
+    tmp.write_bytes(other)
+    os.replace(tmp, footcache._entry(files[0]))  # (replaced while mapped: the mapping reads the old bytes)
+    _same(got[0], ref[0])
+    assert B.fp_blocks(files[0], got[0]).tobytes() == blocks.tobytes()
+    from liqcore.cache import clear_cache
+
+    clear_cache(cache)
+    _same(got[1], ref[1])
+    footcache._entry(files[0]).parent.mkdir(parents=True, exist_ok=True)
+    footcache._entry(files[0]).write_bytes(b"")  # (an empty entry: passed over, the footer read)
+    scans = _scans(monkeypatch)
+    _new_process()
+    _same(C.footer(files[0]), ref[0])
+    assert len(scans) == 1
