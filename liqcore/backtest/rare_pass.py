@@ -226,9 +226,11 @@ def _grid_of(rd, lo: int, hi: int, t_first: int, t_last: int, sids, kw: dict) ->
     a, step = t_first, _HOUR
     while a <= t_last and min(seen.values()) < GRID_PRINTS:
         ev, _d = clean_prints(rd.read(lo, hi, kinds=[int(Kind.TRADE)], recv=(a, a + step), **kw))
-        ev = ev[ev["kind"] == int(Kind.TRADE)]
+        m = ev["kind"] == int(Kind.TRADE)  # (a print neutralised by clean_prints is no longer one)
+        px = ev["price"] if m.all() else ev["price"][m]  # (the column alone: not a copy of every row's record)
+        sy = ev["symbol_id"] if m.all() else ev["symbol_id"][m]
         for sid in prices:
-            take = ev["price"][ev["symbol_id"] == sid][:GRID_PRINTS - seen[sid]]
+            take = px[sy == sid][:GRID_PRINTS - seen[sid]]
             prices[sid].append(take)
             seen[sid] += len(take)
         a = a + step

@@ -261,12 +261,28 @@ PLACED_FIELDS = ("start", "end", "codec", "physical", "max_def", "rows", "first_
 class Placed(NamedTuple):
     """:func:`placed`'s answer: the chunk rows ``table`` (``groups x columns x`` :data:`PLACED_FIELDS`, int64),
     each column's numpy type, and per group its chunks' offset indexes' span in the file (``(first byte, end)``,
-    None: none has one; a list: a read looks a group up, no array pass) and whether one of its chunks has one."""
+    None: none has one; a sequence: a read looks a group up, no array pass) and whether one of its chunks has one."""
 
     table: np.ndarray
     dtypes: tuple
     spans: list
     indexed: list = ()
+
+
+class _IndexSpans:
+    """:attr:`Placed.spans` made group by group when a read asks (a month's files hold thousands of groups, and a
+    run looks up a few of each): per group ``(first byte, end)`` of its chunks' offset indexes, None for none."""
+
+    __slots__ = ("lo", "hi", "has")
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, has: np.ndarray):
+        self.lo, self.hi, self.has = lo, hi, has
+
+    def __len__(self) -> int:
+        return len(self.has)
+
+    def __getitem__(self, g: int):
+        return (int(self.lo[g]), int(self.hi[g])) if self.has[g] else None
 
 
 def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dict, key=None) -> Placed | None:
@@ -305,8 +321,7 @@ def placed(schema: tuple, chunks: np.ndarray, rows: np.ndarray, names, want: dic
     m = (n > 0) & (at >= 0)  # (the chunks index_bytes reads the indexes of)
     lo = np.where(m, at, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
     hi = np.where(m, at + n, -1).max(axis=1, initial=-1)
-    spans = [(a, b) if h else None for a, b, h in zip(lo.tolist(), hi.tolist(), m.any(axis=1).tolist())]
-    return Placed(t, tuple(c[3] for c in cols), spans, (n > 0).any(axis=1).tolist())
+    return Placed(t, tuple(c[3] for c in cols), _IndexSpans(lo, hi, m.any(axis=1)), (n > 0).any(axis=1).tolist())
 
 
 def placed_index(fd: int, p: Placed, groups) -> tuple | None:
