@@ -288,7 +288,9 @@ def _warm_plugin_class():
             """``fn`` on a thread of its own, not on the worker's event loop: the worker keeps answering the
             scheduler's heartbeats however long the kernels take to load on a busy machine (a loop blocked for
             minutes gets the worker declared dead and restarted mid-sweep), and its registration waits at most
-            :attr:`WAIT_S` (``liqcore_warm_s`` None then: the first tasks load what is left)."""
+            :attr:`WAIT_S` (``liqcore_warm_s`` None then: the first tasks load what is left).  A worker closed
+            while it warms (the command stopped: Ctrl-C) ends the warm-up quietly: a cancellation let out of here
+            is logged by dask as an error with its traceback, under the command's one line "interrupted"."""
             import asyncio
             import logging
 
@@ -300,6 +302,9 @@ def _warm_plugin_class():
                 logging.getLogger("liqcore.sweep").warning(
                     "dask worker %s: liqcore's kernels still loading after %.0f s; it takes tasks now",
                     getattr(worker, "address", "?"), self.WAIT_S)
+            except asyncio.CancelledError:
+                logging.getLogger("liqcore.sweep").debug(
+                    "dask worker %s closed while liqcore's kernels loaded", getattr(worker, "address", "?"))
 
     # (pickled by reference, as this module's ``WarmPlugin``: a worker's import of the module makes it again)
     WarmPlugin.__module__, WarmPlugin.__qualname__ = __name__, "WarmPlugin"

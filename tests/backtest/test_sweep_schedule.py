@@ -130,6 +130,53 @@ def test_dask_places_tasks_by_partition_on_warm_workers():
     assert pool[METRIC_COLS].equals(table[METRIC_COLS])
 
 
+def test_a_dask_worker_closed_while_it_warms_logs_no_error(caplog):
+    """Ctrl-C under load: the command closes its dask workers while their warm-up still loads the kernels, and dask
+    cancels the plugin's ``setup`` inside its own error-logging wrapper (``log_errors``, as ``Worker.plugin_add``
+    runs it).  A cancellation let out of ``setup`` was logged there as an ERROR with its traceback, under the
+    command's one line "interrupted"; the warm-up now ends quietly.  (The warm-up's thread is released after.)"""
+    pytest.importorskip("distributed")
+    import asyncio
+    import logging
+    import threading
+    import types
+
+    from distributed.utils import log_errors
+
+    started, release = threading.Event(), threading.Event()
+
+    def loading():
+        started.set()
+        release.wait(30)
+        return 1.0
+
+    worker = types.SimpleNamespace(address="tcp://127.0.0.1:1")
+
+    @log_errors
+    async def plugin_add():
+        await SC.WarmPlugin(loading).setup(worker=worker)
+
+    async def closed_while_warming():
+        task = asyncio.ensure_future(plugin_add())
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, started.wait, 30), "the warm-up never started"
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            release.set()
+        return task
+
+    with caplog.at_level(logging.DEBUG):
+        task = asyncio.run(closed_while_warming())
+    assert task.done() and worker.liqcore_warm_s is None
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+    assert any("closed while liqcore's kernels loaded" in r.getMessage() for r in caplog.records)
+
+
 def test_a_dask_worker_that_dies_has_its_tasks_run_by_the_others():
     """Pinned tasks of a worker killed mid-run (SIGKILL) run on the workers still there (the nanny's
     restarted worker has a new address): the same table."""
