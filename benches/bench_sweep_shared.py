@@ -15,13 +15,19 @@ The dataset: ``benches/bench_density.py --days N --quotes Q --direct --dir D --k
     python benches/bench_sweep_shared.py --ds /tmp/d2/ds --pairs 1 --cells 1000 --samples 5
 
 Prints the load, one line per pair, the medians with their units, the ratio and whether the bar is met;
-``--json FILE`` writes every figure.
+``--json FILE`` writes every figure.  ``--scaling 1,2,4,8,16`` (for a machine with that many cores): the sweep
+alone at each worker count, alternated rounds after one not counted, its wall-time speed-up against one worker (bar
+>= 12x at 16) and every count's table equal to one worker's:
+
+    python benches/bench_sweep_shared.py --ds /tmp/d4/ds --scaling 1,2,4,8,16 --pairs 3
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -75,6 +81,49 @@ def same_as_lone(row, s: dict) -> bool:
     return all((row[c] == s.get(c)) or (row[c] != row[c] and s.get(c) is None) for c in CHECKED)
 
 
+def scaling(a, grid: dict, env, tmp: Path) -> int:
+    """The sweep alone at each worker count of ``--scaling``, ``--pairs`` alternated rounds; the median wall time
+    per count, its speed-up against one worker, and whether every count's table equals one worker's."""
+    import pandas as pd
+
+    counts = sorted({int(w) for w in a.scaling.split(",")})
+    if counts[0] != 1:
+        raise SystemExit("bench: --scaling must include 1 (the speed-up is against one worker)")
+    cpus = os.cpu_count() or 1
+    print(f"bench_sweep_shared --scaling: {a.ds}, {a.cells} cells, workers {counts}, {cpus} CPUs, "
+          f"load at start {_load()}")
+    if counts[-1] > cpus:
+        print(f"note: {counts[-1]} workers on {cpus} CPUs is oversubscribed; the speed-up is not the code's alone")
+    # one sweep not counted: a first run pays the caches' warm-up (the page cache, the kernels' on-disk caches)
+    tree_measured(sweep_cmd(a.ds, str(tmp / "warm.parquet"), counts[-1], grid), env)
+    walls: dict[int, list[float]] = {w: [] for w in counts}
+    tables: dict[int, object] = {}
+    for r in range(a.pairs):
+        for w in (counts if r % 2 == 0 else counts[::-1]):
+            out = tmp / f"s{w}.parquet"
+            m = tree_measured(sweep_cmd(a.ds, str(out), w, grid), env)
+            walls[w].append(m["wall_s"])
+            t = pd.read_parquet(out).sort_values(list(grid)).reset_index(drop=True)
+            tables.setdefault(w, t)
+            print(f"round {r + 1}, {w} worker(s): {m['wall_s']:.1f} s wall, {m['cpu_s']:.1f} s CPU, "
+                  f"{m['tree_gib']:.2f} GiB process tree; load {_load()}", flush=True)
+    one = statistics.median(walls[1])
+    same = all(tables[w].equals(tables[1]) for w in counts)
+    for w in counts:
+        med = statistics.median(walls[w])
+        print(f"{w:>3} worker(s): median {med:.2f} s wall of {a.pairs} round(s), speed-up x{one / med:.2f} "
+              f"against 1 worker")
+    top = counts[-1]
+    speed = one / statistics.median(walls[top])
+    verdict = ("met" if speed >= 12 else "NOT met") if top >= 16 else "not measured (fewer than 16 workers)"
+    print(f"speed-up at {top} workers: x{speed:.2f} (bar x12 at 16: {verdict}); every count's table equal to "
+          f"one worker's: {'yes' if same else 'NO'}; load at end {_load()}")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"ds": a.ds, "cells": a.cells, "cpus": cpus, "walls_s": walls,
+                                            "speedup_top": speed, "tables_equal": same}, indent=1))
+    return 0 if same else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ds", required=True, help="the dataset (bench_density.py --direct ... --keep: its D/ds)")
@@ -86,6 +135,8 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=3, help="cells drawn at random and run alone (default 3)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the cells drawn (default 1)")
     ap.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
+    ap.add_argument("--scaling", metavar="W1,W2,...",
+                    help="the sweep alone at these worker counts (1 among them): its speed-up against one worker")
     a = ap.parse_args()
     if not Path(a.ds).is_dir():
         raise SystemExit(f"bench: --ds {a.ds} is not a dataset folder")
@@ -94,6 +145,11 @@ def main() -> int:
     grid, bar, n = GRIDS[a.cells], BARS[a.cells], a.cells
     env = _env()
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-shared-"))
+    if a.scaling:
+        try:
+            return scaling(a, grid, env, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     fig: dict = {"ds": a.ds, "cells": n, "grid": grid, "workers": a.workers, "load_start": _load(), "pairs": []}
     shape = " x ".join(f"{len(v.split(','))} {k}" for k, v in grid.items())
     print(f"bench_sweep_shared: {a.ds}, {n} cells ({shape}), --fill queue, --workers {a.workers}; "
