@@ -118,6 +118,18 @@ async def end_tasks(tasks) -> None:
         raise asyncio.CancelledError()
 
 
+def _quiet_libraries() -> None:
+    """No library's log line or warning from here on (the process's own command has said "interrupted").  A module
+    the interrupt cut half-imported (in ``sys.modules``, its names not yet made: a Ctrl-C during ``import logging``)
+    is left as it is: its import fails with the interrupt, and an error here would replace the interrupt."""
+    logging, warnings = sys.modules.get("logging"), sys.modules.get("warnings")
+    for quiet in (lambda: logging.disable(logging.CRITICAL), lambda: warnings.simplefilter("ignore")):
+        try:
+            quiet()
+        except Exception:  # noqa: BLE001 - not imported, or half-imported: nothing of it to quiet
+            pass
+
+
 class InterruptGuard:
     """Context manager: the mechanism above for ``command`` while the block runs (main thread only;
     elsewhere it does nothing).  ``grace_s=None``: no deadline (the command stops gracefully itself)."""
@@ -270,12 +282,7 @@ class InterruptGuard:
         # the process's own command has said its one line: a library's log or warning of the stop (dask's client,
         # its comms closed under a task it still awaited) is the stop itself, not printed
         if self.own_process:
-            logging = sys.modules.get("logging")
-            if logging is not None:
-                logging.disable(logging.CRITICAL)
-            warnings = sys.modules.get("warnings")
-            if warnings is not None:
-                warnings.simplefilter("ignore")
+            _quiet_libraries()
 
     def _on_signal(self, signum, frame) -> None:
         """The Python-level handler (main thread, between two bytecodes).  A second Ctrl-C ends the process at

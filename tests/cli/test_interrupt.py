@@ -244,6 +244,31 @@ def test_interrupted_is_said_before_any_caller_returns(monkeypatch):
     monkeypatch.setattr(it.os, "write", real_write)
 
 
+def test_a_ctrl_c_during_a_librarys_import_is_the_interrupt_not_an_error(monkeypatch):
+    """A Ctrl-C that lands while ``logging`` (or ``warnings``) is being imported finds it in ``sys.modules`` with its
+    names not yet made; quieting the libraries after the line ("interrupted") raised AttributeError there (a
+    traceback and exit 1 from `liqcore compare` half a second in, on a busy machine) instead of the interrupt."""
+    import types
+
+    from liqcore import interrupt as it
+
+    written = []
+    monkeypatch.setattr(it.os, "write", lambda fd, data: written.append((fd, data)) or len(data))
+    half = types.ModuleType("logging")
+    half.CRITICAL = 50  # (made before the import was cut; ``disable`` not yet)
+    g = it.InterruptGuard("compare", own_process=True)
+    raised = None
+    with monkeypatch.context() as m:  # (the half-built modules only here: pytest's report needs the real ones)
+        m.setitem(sys.modules, "logging", half)
+        m.setitem(sys.modules, "warnings", types.ModuleType("warnings"))
+        try:
+            g._on_signal(signal.SIGINT, None)
+        except BaseException as exc:  # noqa: BLE001 - what the handler raised is the subject
+            raised = exc
+    assert isinstance(raised, KeyboardInterrupt), repr(raised)
+    assert g.interrupted and written == [(2, b"liqcore compare: interrupted\n")]
+
+
 _HALF_BUILT = """
 import sys
 from llvmlite.binding.ffi import ObjectRef
