@@ -103,8 +103,8 @@ def scaling(a, grid: dict, env, tmp: Path) -> int:
             out = tmp / f"s{w}.parquet"
             m = tree_measured(sweep_cmd(a.ds, str(out), w, grid), env)
             walls[w].append(m["wall_s"])
-            t = pd.read_parquet(out).sort_values(list(grid)).reset_index(drop=True)
-            tables.setdefault(w, t)
+            if w not in tables:  # (the first round's table per count: the rounds' are one sweep's, rerun)
+                tables[w] = pd.read_parquet(out).sort_values(list(grid)).reset_index(drop=True)
             print(f"round {r + 1}, {w} worker(s): {m['wall_s']:.1f} s wall, {m['cpu_s']:.1f} s CPU, "
                   f"{m['tree_gib']:.2f} GiB process tree; load {_load()}", flush=True)
     one = statistics.median(walls[1])
